@@ -1,0 +1,133 @@
+/* agent.h - the agent's state: its config, event loop, HTTP server, and the
+ * VMs it owns. Each VM is owned by the loop: handlers and QMP/pidfd callbacks
+ * all run on the one thread, so a VM needs no lock. */
+#ifndef VDC_AGENT_H
+#define VDC_AGENT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "console.h"
+#include "errinfo.h"
+#include "vm_spec.h"
+
+struct loop;
+struct loop_watch;
+struct loop_timer;
+struct http_server;
+struct http_req;
+struct qmp;
+
+enum vm_state {
+	VM_STOPPED,
+	VM_STARTING,
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPING,
+	VM_CRASHED,
+};
+
+const char *vm_state_name(enum vm_state s);
+
+/* A request waiting for the VM's QEMU to exit (stop, destroy). */
+struct vm_waiter {
+	struct http_req *req;
+	struct vm_waiter *next;
+};
+
+struct vm {
+	struct agent *agent;
+	struct vm_spec spec;
+	enum vm_state state;
+	char dir[1024];     /* state: spec.json, state.json, console.log, seed */
+	char rundir[1024];  /* runtime: qmp.sock, serial.sock, qemu.pid */
+
+	pid_t pid;
+	unsigned long long pid_start; /* /proc/PID/stat starttime: guards pid reuse */
+	bool our_child;               /* started by this agent process: waitpid works */
+	int pidfd;
+	struct loop_watch *pid_watch;
+	struct qmp *qmp;
+	struct loop_watch *qmp_watch;
+	struct console console;
+	struct loop_watch *console_watch;
+	time_t started_at;
+	int vnc_port;
+
+	/* Exit bookkeeping: why QEMU is going away. */
+	char shutdown_reason[32]; /* from the SHUTDOWN event */
+	bool expect_exit;         /* we asked it to go (stop/destroy) */
+	bool forced;              /* the stop timed out and was made hard */
+	json_t *last_exit;        /* {"at","reason","clean",...} */
+
+	struct vm_waiter *exit_waiters;
+	struct loop_timer *stop_timer;
+	struct vm *next;
+};
+
+struct agent {
+	struct agent_config cfg;
+	struct loop *loop;
+	struct http_server *http;
+	struct cgroups cg;
+	char accel[8];
+	char qemu_version[64];
+	uid_t qemu_uid;
+	gid_t qemu_gid;
+	gid_t qemu_groups[32];
+	int nqemu_groups;
+	struct vm *vms;
+	time_t started_at;
+};
+
+/* vm.c: lifecycle. Every operation fills e on failure. */
+struct vm *vm_find(struct agent *a, const char *name);
+int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e);
+int vm_start(struct vm *vm, struct errinfo *e);
+/* Asks the guest to power off; after timeout_s, stops QEMU hard. The reply
+ * to req (if any) is sent when QEMU has exited. */
+int vm_stop(struct vm *vm, int timeout_s, struct http_req *req, struct errinfo *e);
+int vm_destroy(struct vm *vm, struct http_req *req, struct errinfo *e);
+int vm_qmp_simple(struct vm *vm, const char *cmd, struct errinfo *e);
+int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e);
+json_t *vm_to_json(struct vm *vm);
+/* Re-attaches to running QEMUs and finishes interrupted defines/deletes. */
+void vm_load_all(struct agent *a);
+/* One QMP command (args consumed, may be NULL); the "return" value or NULL
+ * with e (409 when QEMU is not running). */
+json_t *vm_qmp_call(struct vm *vm, const char *cmd, json_t *args, struct errinfo *e);
+/* SIGKILLs QEMU and waits (bounded) until its exit is handled. */
+int vm_kill_now(struct vm *vm, struct errinfo *e);
+
+/* vm_store.c: files under the state directory. */
+int vm_store_write_spec(struct vm *vm, const char *suffix, struct errinfo *e);
+void vm_store_write_state(struct vm *vm);
+void vm_store_read_state(struct vm *vm);
+void vm_store_path(const struct vm *vm, const char *file, char *out, size_t n);
+void vm_run_path(const struct vm *vm, const char *file, char *out, size_t n);
+/* Removes the VM's disks (unless keep_disks), its state and run dirs. */
+int vm_store_remove(struct vm *vm, bool keep_disks, struct errinfo *e);
+/* Datastore directory holding this VM's disks. */
+void vm_store_disk_dir(struct agent *a, const char *datastore, const char *vm, char *out, size_t n);
+
+/* vm_proc.c: the QEMU process. */
+int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, struct errinfo *e);
+unsigned long long vm_proc_starttime(pid_t pid);
+int vm_proc_write_pidfile(struct vm *vm);
+/* Reads the pidfile; returns the pid when that process is still the one we
+ * started, else 0. */
+pid_t vm_proc_read_pidfile(struct vm *vm, unsigned long long *start);
+int vm_proc_listen_unix(const char *path, struct errinfo *e);
+int vm_proc_connect_unix(const char *path);
+
+/* api_*.c */
+#include "http.h"
+extern const struct http_route agent_routes[];
+extern const size_t agent_nroutes;
+void api_reply_err(struct http_req *req, const struct errinfo *e);
+void api_metrics(struct http_req *req);
+
+#endif

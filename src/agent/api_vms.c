@@ -1,0 +1,434 @@
+/* api_vms.c - /api/v1/vms: each handler parses the request, runs one VM
+ * operation and replies. No VM state is touched here directly. */
+#include "agent.h"
+
+#include "disk.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_STOP_TIMEOUT_S 60
+#define MAX_STOP_TIMEOUT_S 3600
+
+void api_reply_err(struct http_req *req, const struct errinfo *e)
+{
+	http_reply_error(req, e->status ? e->status : 500, e->code[0] ? e->code : "internal",
+	                 e->field[0] ? e->field : NULL, "%s", e->message);
+}
+
+static struct vm *find_or_404(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	const char *name = http_param(req, "name");
+	struct vm *vm = vm_find(a, name);
+	if (!vm)
+		http_reply_error(req, 404, "not_found", NULL, "no VM named '%s' on this host", name);
+	return vm;
+}
+
+static void list_vms(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	json_t *arr = json_array();
+	for (struct vm *vm = a->vms; vm; vm = vm->next)
+		json_array_append_new(arr, vm_to_json(vm));
+	http_reply_json(req, 200, json_pack("{s:o}", "vms", arr));
+}
+
+static void create_vm(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct errinfo e = {0};
+	struct vm *vm = NULL;
+	int rc = vm_define(a, body, &vm, &e);
+	json_decref(body);
+	if (rc < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	if (http_query_flag(req, "start") && vm_start(vm, &e) < 0) {
+		/* Create-and-start is one request: a VM that cannot start is not
+		 * left behind, nor are its disks. */
+		struct errinfo ignore = {0};
+		vm_delete(vm, false, &ignore);
+		api_reply_err(req, &e);
+		return;
+	}
+	http_reply_json(req, 201, vm_to_json(vm));
+}
+
+static void get_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (vm)
+		http_reply_json(req, 200, vm_to_json(vm));
+}
+
+static void delete_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	if (http_query_flag(req, "force") && vm->pid > 0 && vm_kill_now(vm, &e) < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	if (vm_delete(vm, http_query_flag(req, "keep_disks"), &e) < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	http_reply_text(req, 204, "text/plain", strdup(""), 0);
+}
+
+static void start_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	if (vm_start(vm, &e) < 0)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, 200, vm_to_json(vm));
+}
+
+static void stop_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 1);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	int64_t timeout = DEFAULT_STOP_TIMEOUT_S;
+	static const char *const keys[] = {"timeout_s", NULL};
+	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+	    jv_int(body, "", "timeout_s", false, 0, MAX_STOP_TIMEOUT_S, &timeout, &jerr) < 0) {
+		json_decref(body);
+		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		return;
+	}
+	json_decref(body);
+	int wait = !http_query(req, "wait") || http_query_flag(req, "wait");
+	struct errinfo e = {0};
+	if (vm_stop(vm, (int)timeout, wait ? req : NULL, &e) < 0)
+		api_reply_err(req, &e);
+	else if (!wait)
+		http_reply_json(req, 202, vm_to_json(vm));
+}
+
+static void destroy_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	if (vm_destroy(vm, req, &e) < 0)
+		api_reply_err(req, &e);
+}
+
+static void qmp_op(struct http_req *req, const char *cmd)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	if (vm_qmp_simple(vm, cmd, &e) < 0)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, 200, vm_to_json(vm));
+}
+
+static void reset_vm(struct http_req *req) { qmp_op(req, "system_reset"); }
+static void pause_vm(struct http_req *req) { qmp_op(req, "stop"); }
+static void resume_vm(struct http_req *req) { qmp_op(req, "cont"); }
+
+static void console_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	size_t max = 16384;
+	const char *b = http_query(req, "bytes");
+	if (b) {
+		char *end;
+		unsigned long long n = strtoull(b, &end, 10);
+		if (*end || n < 1 || n > (1u << 20)) {
+			http_reply_error(req, 400, "invalid_query", "bytes",
+			                 "bytes must be a number from 1 to 1048576");
+			return;
+		}
+		max = (size_t)n;
+	}
+	if (vm->console_watch)
+		console_pump(&vm->console); /* include what just arrived */
+	char path[1100];
+	vm_store_path(vm, "console.log", path, sizeof(path));
+	size_t len = 0;
+	char *text = console_tail(path, max, &len);
+	if (!text) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	http_reply_text(req, 200, "text/plain; charset=utf-8", text, len);
+}
+
+static struct vm_disk *find_disk(struct vm *vm, const char *name)
+{
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		if (!strcmp(vm->spec.disks[i].name, name))
+			return &vm->spec.disks[i];
+	return NULL;
+}
+
+static void resize_disk(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	const char *dname = http_param(req, "disk");
+	struct vm_disk *d = find_disk(vm, dname);
+	if (!d) {
+		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no disk '%s'", vm->spec.name, dname);
+		return;
+	}
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	int64_t size = 0;
+	static const char *const keys[] = {"size_mib", NULL};
+	int bad = jv_only_keys(body, "", keys, &jerr) < 0 ||
+	          jv_int(body, "", "size_mib", true, 1, (int64_t)VM_MAX_DISK_MIB, &size, &jerr) < 0;
+	json_decref(body);
+	if (bad) {
+		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		return;
+	}
+	struct errinfo e = {0};
+	char fmt[16];
+	uint64_t cur = 0;
+	if (disk_info(d->path, fmt, sizeof(fmt), &cur, NULL, &e) < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	if ((uint64_t)size << 20 < cur) {
+		http_reply_error(req, 400, "invalid_body", "size_mib",
+		                 "size_mib: %lld MiB is smaller than the disk's %llu MiB; disks only grow "
+		                 "(shrinking would cut off the guest's data)",
+		                 (long long)size, (unsigned long long)(cur >> 20));
+		return;
+	}
+	if (vm->qmp && (vm->state == VM_RUNNING || vm->state == VM_PAUSED)) {
+		/* Live: QEMU grows the image and tells the guest. */
+		json_t *args = json_pack("{s:s, s:I}", "device", "", "size", (json_int_t)size << 20);
+		char dev[96];
+		snprintf(dev, sizeof(dev), "drive-%s", d->name);
+		json_object_set_new(args, "device", json_string(dev));
+		json_t *r = vm_qmp_call(vm, "block_resize", args, &e);
+		if (!r) {
+			api_reply_err(req, &e);
+			return;
+		}
+		json_decref(r);
+	} else if (vm->state == VM_STOPPED || vm->state == VM_CRASHED) {
+		if (disk_resize(d->path, (uint64_t)size, &e) < 0) {
+			api_reply_err(req, &e);
+			return;
+		}
+	} else {
+		http_reply_error(req, 409, "invalid_state", NULL, "VM '%s' is %s; try again when it settles",
+		                 vm->spec.name, vm_state_name(vm->state));
+		return;
+	}
+	d->size_mib = (uint64_t)size;
+	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	log_info("disk_resized", "vm=%s disk=%s size_mib=%lld", vm->spec.name, d->name, (long long)size);
+	http_reply_json(req, 200, vm_to_json(vm));
+}
+
+/* Snapshots are taken of every disk of a stopped VM, under one name. */
+static struct vm *snapshot_target(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return NULL;
+	if (vm->spec.ndisks == 0) {
+		http_reply_error(req, 409, "no_disks", NULL, "VM '%s' has no disks to snapshot", vm->spec.name);
+		return NULL;
+	}
+	return vm;
+}
+
+static int require_stopped(struct http_req *req, struct vm *vm)
+{
+	if (vm->state == VM_STOPPED || vm->state == VM_CRASHED)
+		return 0;
+	http_reply_error(req, 409, "invalid_state", NULL,
+	                 "VM '%s' is %s; snapshots are taken, reverted and deleted while it is stopped "
+	                 "(stop it first)", vm->spec.name, vm_state_name(vm->state));
+	return -1;
+}
+
+static json_t *snapshots_of(struct vm *vm, struct errinfo *e)
+{
+	return disk_snapshot_list(vm->spec.disks[0].path, e);
+}
+
+static int snapshot_exists(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+		if (!strcmp(json_string_value(json_object_get(s, "name")), name))
+			return 1;
+	return 0;
+}
+
+static void list_snapshots(struct http_req *req)
+{
+	struct vm *vm = snapshot_target(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	json_t *list = snapshots_of(vm, &e);
+	if (!list)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, 200, json_pack("{s:o}", "snapshots", list));
+}
+
+static void create_snapshot(struct http_req *req)
+{
+	struct vm *vm = snapshot_target(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	const char *name = NULL;
+	static const char *const keys[] = {"name", NULL};
+	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+	    jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
+	    (!jv_is_safe_name(name) &&
+	     jv_fail(&jerr, "name", "'%s' is not a valid snapshot name: use letters, digits, '-', '_', '.'",
+	             name) < 0)) {
+		json_decref(body);
+		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		return;
+	}
+	char snap[64];
+	snprintf(snap, sizeof(snap), "%s", name);
+	json_decref(body);
+	if (require_stopped(req, vm) < 0)
+		return;
+	struct errinfo e = {0};
+	json_t *list = snapshots_of(vm, &e);
+	if (!list) {
+		api_reply_err(req, &e);
+		return;
+	}
+	int exists = snapshot_exists(list, snap);
+	json_decref(list);
+	if (exists) {
+		http_reply_error(req, 409, "snapshot_exists", "name", "VM '%s' already has a snapshot '%s'",
+		                 vm->spec.name, snap);
+		return;
+	}
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		if (disk_snapshot_create(vm->spec.disks[i].path, snap, &e) < 0) {
+			/* All disks or none: undo the ones already taken. */
+			struct errinfo ignore = {0};
+			for (int k = 0; k < i; k++)
+				disk_snapshot_delete(vm->spec.disks[k].path, snap, &ignore);
+			api_reply_err(req, &e);
+			return;
+		}
+	}
+	log_info("snapshot_created", "vm=%s snapshot=%s", vm->spec.name, snap);
+	http_reply_json(req, 201, json_pack("{s:s, s:s}", "vm", vm->spec.name, "name", snap));
+}
+
+static void snapshot_op(struct http_req *req, int revert)
+{
+	struct vm *vm = snapshot_target(req);
+	if (!vm)
+		return;
+	const char *snap = http_param(req, "snap");
+	struct errinfo e = {0};
+	json_t *list = snapshots_of(vm, &e);
+	if (!list) {
+		api_reply_err(req, &e);
+		return;
+	}
+	int exists = snapshot_exists(list, snap);
+	json_decref(list);
+	if (!exists) {
+		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no snapshot '%s'", vm->spec.name, snap);
+		return;
+	}
+	if (require_stopped(req, vm) < 0)
+		return;
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		int rc = revert ? disk_snapshot_apply(vm->spec.disks[i].path, snap, &e)
+		                : disk_snapshot_delete(vm->spec.disks[i].path, snap, &e);
+		if (rc < 0) {
+			api_reply_err(req, &e);
+			return;
+		}
+	}
+	log_info(revert ? "snapshot_reverted" : "snapshot_deleted", "vm=%s snapshot=%s", vm->spec.name, snap);
+	if (revert)
+		http_reply_json(req, 200, vm_to_json(vm));
+	else
+		http_reply_text(req, 204, "text/plain", strdup(""), 0);
+}
+
+static void revert_snapshot(struct http_req *req) { snapshot_op(req, 1); }
+static void delete_snapshot(struct http_req *req) { snapshot_op(req, 0); }
+
+extern void api_host_info(struct http_req *req);
+static void healthz(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+const struct http_route agent_routes[] = {
+	{"GET", "/healthz", healthz, 1},
+	{"GET", "/metrics", api_metrics, 0},
+	{"GET", "/api/v1/host", api_host_info, 0},
+	{"GET", "/api/v1/vms", list_vms, 0},
+	{"POST", "/api/v1/vms", create_vm, 0},
+	{"GET", "/api/v1/vms/{name}", get_vm, 0},
+	{"DELETE", "/api/v1/vms/{name}", delete_vm, 0},
+	{"POST", "/api/v1/vms/{name}/start", start_vm, 0},
+	{"POST", "/api/v1/vms/{name}/stop", stop_vm, 0},
+	{"POST", "/api/v1/vms/{name}/destroy", destroy_vm, 0},
+	{"POST", "/api/v1/vms/{name}/reset", reset_vm, 0},
+	{"POST", "/api/v1/vms/{name}/pause", pause_vm, 0},
+	{"POST", "/api/v1/vms/{name}/resume", resume_vm, 0},
+	{"GET", "/api/v1/vms/{name}/console", console_vm, 0},
+	{"POST", "/api/v1/vms/{name}/disks/{disk}/resize", resize_disk, 0},
+	{"GET", "/api/v1/vms/{name}/snapshots", list_snapshots, 0},
+	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0},
+	{"POST", "/api/v1/vms/{name}/snapshots/{snap}/revert", revert_snapshot, 0},
+	{"DELETE", "/api/v1/vms/{name}/snapshots/{snap}", delete_snapshot, 0},
+};
+const size_t agent_nroutes = sizeof(agent_routes) / sizeof(agent_routes[0]);

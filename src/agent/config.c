@@ -1,0 +1,236 @@
+/* config.c - settings. Every key of the file is also a flag, so tests and
+ * `make run` need no file at all. */
+#include "config.h"
+
+#include "jsonv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_defaults(struct agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:7441");
+	snprintf(c->token_file, sizeof(c->token_file), "/etc/vdc/agent.token");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/vdc-agent");
+	snprintf(c->run_dir, sizeof(c->run_dir), "/run/vdc-agent");
+	snprintf(c->qemu_user, sizeof(c->qemu_user), "vdc-qemu");
+	snprintf(c->qemu_binary, sizeof(c->qemu_binary), "qemu-system-x86_64");
+	snprintf(c->accel, sizeof(c->accel), "auto");
+	snprintf(c->cgroup_base, sizeof(c->cgroup_base), "vdc");
+	c->console_log_bytes = 1024 * 1024;
+	c->sandbox = 1;
+	c->log_level = 1;
+}
+
+const struct datastore *config_datastore(const struct agent_config *c, const char *name)
+{
+	for (int i = 0; i < c->ndatastores; i++)
+		if (!strcmp(c->datastores[i].name, name))
+			return &c->datastores[i];
+	return NULL;
+}
+
+static int copy(char *dst, size_t n, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) >= n) {
+		snprintf(err, errlen, "%s: value too long (at most %zu characters)", key, n - 1);
+		return -1;
+	}
+	snprintf(dst, n, "%s", v);
+	return 0;
+}
+
+int config_set(struct agent_config *c, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(key, "listen"))
+		return copy(c->listen, sizeof(c->listen), key, v, err, errlen);
+	if (!strcmp(key, "token-file"))
+		return copy(c->token_file, sizeof(c->token_file), key, v, err, errlen);
+	if (!strcmp(key, "state-dir"))
+		return copy(c->state_dir, sizeof(c->state_dir), key, v, err, errlen);
+	if (!strcmp(key, "run-dir"))
+		return copy(c->run_dir, sizeof(c->run_dir), key, v, err, errlen);
+	if (!strcmp(key, "qemu-user"))
+		return copy(c->qemu_user, sizeof(c->qemu_user), key, v, err, errlen);
+	if (!strcmp(key, "qemu-binary"))
+		return copy(c->qemu_binary, sizeof(c->qemu_binary), key, v, err, errlen);
+	if (!strcmp(key, "cgroup-base")) {
+		if (!jv_is_safe_name(v)) {
+			snprintf(err, errlen, "cgroup-base: '%s' is not a safe name", v);
+			return -1;
+		}
+		return copy(c->cgroup_base, sizeof(c->cgroup_base), key, v, err, errlen);
+	}
+	if (!strcmp(key, "accel")) {
+		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg")) {
+			snprintf(err, errlen, "accel: must be auto, kvm or tcg, not '%s'", v);
+			return -1;
+		}
+		return copy(c->accel, sizeof(c->accel), key, v, err, errlen);
+	}
+	if (!strcmp(key, "sandbox")) {
+		c->sandbox = strcmp(v, "off") != 0 && strcmp(v, "0") != 0;
+		return 0;
+	}
+	if (!strcmp(key, "log-level")) {
+		static const char *const names[] = {"debug", "info", "warn", "error"};
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(v, names[i])) {
+				c->log_level = i;
+				return 0;
+			}
+		snprintf(err, errlen, "log-level: must be debug, info, warn or error");
+		return -1;
+	}
+	if (!strcmp(key, "console-log-bytes")) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (errno || *end || n < 4096 || n > (1ull << 30)) {
+			snprintf(err, errlen, "console-log-bytes: give a number of bytes from 4096 to 1 GiB");
+			return -1;
+		}
+		c->console_log_bytes = (size_t)n;
+		return 0;
+	}
+	if (!strcmp(key, "datastore")) {
+		const char *eq = strchr(v, '=');
+		if (!eq || eq == v || eq[1] != '/') {
+			snprintf(err, errlen, "datastore: give NAME=/absolute/path, not '%s'", v);
+			return -1;
+		}
+		if (c->ndatastores == MAX_DATASTORES) {
+			snprintf(err, errlen, "datastore: at most %d datastores", MAX_DATASTORES);
+			return -1;
+		}
+		struct datastore *d = &c->datastores[c->ndatastores];
+		snprintf(d->name, sizeof(d->name), "%.*s", (int)(eq - v), v);
+		if (!jv_is_safe_name(d->name)) {
+			snprintf(err, errlen, "datastore: '%s' is not a safe name", d->name);
+			return -1;
+		}
+		for (int i = 0; i < c->ndatastores; i++)
+			if (!strcmp(c->datastores[i].name, d->name)) {
+				snprintf(d->path, sizeof(d->path), "%s", eq + 1);
+				c->datastores[i] = *d; /* a later setting replaces */
+				return 0;
+			}
+		snprintf(d->path, sizeof(d->path), "%s", eq + 1);
+		c->ndatastores++;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s' (see vdc-agent --help)", key);
+	return -1;
+}
+
+int config_load_file(struct agent_config *c, const char *path, int required, char *err,
+                     size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (!required && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[2048];
+	int lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		s[strcspn(s, "\r\n")] = '\0';
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		char *k = s, *v = eq + 1;
+		for (char *t = eq - 1; t >= k && (*t == ' ' || *t == '\t'); t--)
+			*t = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		char sub[1024];
+		if (config_set(c, k, v, sub, sizeof(sub)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char usage[] =
+    "usage: vdc-agent [--config FILE] [--KEY=VALUE ...]\n"
+    "  --listen ADDR:PORT        HTTP API (default 127.0.0.1:7441)\n"
+    "  --token-file FILE         bearer token; made at first start (default /etc/vdc/agent.token)\n"
+    "  --state-dir DIR           specs, console logs (default /var/lib/vdc-agent)\n"
+    "  --run-dir DIR             sockets, pid files (default /run/vdc-agent)\n"
+    "  --datastore NAME=PATH     a datastore directory (repeat; default local=STATE/datastore)\n"
+    "  --qemu-user USER          unprivileged user QEMU runs as (default vdc-qemu)\n"
+    "  --qemu-binary PATH        default qemu-system-x86_64\n"
+    "  --accel auto|kvm|tcg      default auto (KVM when it works)\n"
+    "  --cgroup-base NAME        cgroup subtree (default vdc)\n"
+    "  --console-log-bytes N     per-VM serial log bound (default 1 MiB)\n"
+    "  --sandbox on|off          QEMU seccomp sandbox (default on)\n"
+    "  --log-level LEVEL         debug, info, warn, error\n";
+
+int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	/* --config is read first so that flags override the file. */
+	for (int i = 1; i < argc; i++) {
+		const char *cfg = NULL;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			cfg = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			cfg = argv[i] + 9;
+		if (cfg && config_load_file(c, cfg, 1, err, errlen) < 0)
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+			return -1;
+		}
+		char key[64];
+		const char *val;
+		const char *eq = strchr(a, '=');
+		if (eq) {
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
+			val = eq + 1;
+		} else {
+			snprintf(key, sizeof(key), "%s", a + 2);
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--%s needs a value", key);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (!strcmp(key, "config"))
+			continue;
+		if (config_set(c, key, val, err, errlen) < 0)
+			return -1;
+	}
+	if (c->ndatastores == 0) {
+		struct datastore *d = &c->datastores[c->ndatastores++];
+		snprintf(d->name, sizeof(d->name), "local");
+		/* state_dir is shorter than path by construction of the two sizes. */
+		size_t n = strnlen(c->state_dir, sizeof(d->path) - 16);
+		snprintf(d->path, sizeof(d->path), "%.*s/datastore", (int)n, c->state_dir);
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* config.h - vdc-agent's settings: a key=value file plus command-line flags,
+ * with defaults that work on one machine. */
+#ifndef VDC_AGENT_CONFIG_H
+#define VDC_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#define MAX_DATASTORES 16
+
+struct datastore {
+	char name[64];
+	char path[1024];
+};
+
+struct agent_config {
+	char listen[128];
+	char token_file[1024];
+	char state_dir[1024];
+	char run_dir[1024];
+	struct datastore datastores[MAX_DATASTORES];
+	int ndatastores;
+	char qemu_user[64];
+	char qemu_binary[256];
+	char accel[8];          /* auto, kvm, tcg */
+	char cgroup_base[64];
+	size_t console_log_bytes;
+	int sandbox;
+	int log_level;          /* 0 debug .. 3 error */
+};
+
+void config_defaults(struct agent_config *c);
+/* Applies one "key=value" setting. Returns 0, or -1 with a message in err. */
+int config_set(struct agent_config *c, const char *key, const char *value, char *err,
+               size_t errlen);
+/* Reads a file of key=value lines (# comments). A missing file is an error
+ * only when required. */
+int config_load_file(struct agent_config *c, const char *path, int required, char *err,
+                     size_t errlen);
+/* Parses argv flags (--key=value or --key value, --config FILE first).
+ * Returns 0, 1 when --help was shown, or -1 with err. */
+int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, size_t errlen);
+
+const struct datastore *config_datastore(const struct agent_config *c, const char *name);
+
+#endif

@@ -1,0 +1,106 @@
+/* console.c - serial log with one rotation: path and path.1, each at most
+ * cap bytes. Output that arrives while the agent is down is lost (QEMU drops
+ * it when no client is connected), which keeps the guest from ever blocking. */
+#include "console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int console_open(struct console *c, const char *path, size_t cap)
+{
+	c->sock = -1;
+	c->cap = cap;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (c->logfd < 0)
+		return -errno;
+	struct stat st;
+	c->size = fstat(c->logfd, &st) == 0 ? st.st_size : 0;
+	return 0;
+}
+
+static void rotate(struct console *c)
+{
+	char old[4200];
+	snprintf(old, sizeof(old), "%s.1", c->path);
+	close(c->logfd);
+	rename(c->path, old);
+	c->logfd = open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	c->size = 0;
+}
+
+int console_pump(struct console *c)
+{
+	char buf[8192];
+	for (;;) {
+		ssize_t n = read(c->sock, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		if (c->logfd >= 0) {
+			ssize_t w = write(c->logfd, buf, (size_t)n);
+			if (w > 0)
+				c->size += w;
+			if ((size_t)c->size >= c->cap)
+				rotate(c);
+		}
+	}
+}
+
+void console_close(struct console *c)
+{
+	if (c->sock >= 0)
+		close(c->sock);
+	if (c->logfd >= 0)
+		close(c->logfd);
+	c->sock = c->logfd = -1;
+}
+
+/* Appends the last want bytes of file path to buf. */
+static size_t tail_file(const char *path, char *buf, size_t used, size_t want)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return used;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && want > 0) {
+		off_t start = st.st_size > (off_t)want ? st.st_size - (off_t)want : 0;
+		ssize_t n = pread(fd, buf + used, (size_t)(st.st_size - start), start);
+		if (n > 0)
+			used += (size_t)n;
+	}
+	close(fd);
+	return used;
+}
+
+char *console_tail(const char *path, size_t max, size_t *len)
+{
+	char *buf = malloc(max + 1);
+	if (!buf)
+		return NULL;
+	struct stat st;
+	size_t cur = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+	size_t used = 0;
+	if (cur < max) {
+		char old[4200];
+		snprintf(old, sizeof(old), "%s.1", path);
+		struct stat so;
+		if (stat(old, &so) == 0) {
+			size_t from_old = max - cur < (size_t)so.st_size ? max - cur : (size_t)so.st_size;
+			used = tail_file(old, buf, used, from_old);
+		}
+	}
+	used = tail_file(path, buf, used, max - used < cur ? max - used : cur);
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	return buf;
+}

@@ -1,0 +1,28 @@
+/* console.h - a VM's serial console, read from QEMU's socket into a log file
+ * bounded at cap bytes (plus one rotated file), so a chatty guest can never
+ * fill the host's disk or the agent's memory. */
+#ifndef VDC_CONSOLE_H
+#define VDC_CONSOLE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct console {
+	int sock;     /* connected to QEMU's serial socket, or -1 */
+	int logfd;    /* append-only log, or -1 */
+	off_t size;
+	size_t cap;
+	char path[4096];
+};
+
+/* Opens (appending) the log at path. Returns 0 or -errno. */
+int console_open(struct console *c, const char *path, size_t cap);
+/* Reads what the socket has and appends it. Returns 0, or -1 at EOF. */
+int console_pump(struct console *c);
+void console_close(struct console *c);
+
+/* The last max bytes of the log (across the rotation), malloc'd and
+ * NUL-terminated; an absent log gives "". NULL only when out of memory. */
+char *console_tail(const char *path, size_t max, size_t *len);
+
+#endif

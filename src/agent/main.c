@@ -1,0 +1,181 @@
+/* main.c - vdc-agent: reads its settings, re-attaches to the VMs already
+ * running on this host, and serves the API from one event loop. Stopping the
+ * agent never stops a VM. */
+#include "agent.h"
+
+#include "fsutil.h"
+#include "hostinfo.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define MAX_BODY (256 * 1024)
+
+/* Reads the token, making one (32 random bytes, hex) at first start. */
+static char *load_token(const char *path)
+{
+	char *tok = fs_read_all(path, 4096, NULL);
+	if (tok) {
+		tok[strcspn(tok, "\r\n")] = '\0';
+		if (strlen(tok) >= 16)
+			return tok;
+		log_error("token_too_short", "path=%s hint=\"use at least 16 characters\"", path);
+		free(tok);
+		return NULL;
+	}
+	unsigned char raw[32];
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return NULL;
+	tok = malloc(sizeof(raw) * 2 + 2);
+	if (!tok)
+		return NULL;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		sprintf(tok + 2 * i, "%02x", raw[i]);
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		fs_mkdir_p(dir, 0700);
+	}
+	char line[80];
+	int n = snprintf(line, sizeof(line), "%s\n", tok);
+	if (fs_write_atomic(path, line, (size_t)n, 0600) < 0) {
+		log_error("token_write_failed", "path=%s error=%s", path, log_quote(strerror(errno)));
+		free(tok);
+		return NULL;
+	}
+	log_info("token_created", "path=%s", path);
+	return tok;
+}
+
+static int lookup_qemu_user(struct agent *a)
+{
+	struct passwd *pw = getpwnam(a->cfg.qemu_user);
+	if (!pw) {
+		log_error("qemu_user_missing", "user=%s hint=%s", a->cfg.qemu_user,
+		          log_quote("create it: useradd --system --no-create-home --shell /usr/sbin/nologin "
+		                    "--groups kvm vdc-qemu, or set --qemu-user"));
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_error("qemu_user_root", "user=%s hint=\"QEMU never runs as root: choose an unprivileged user\"",
+		          a->cfg.qemu_user);
+		return -1;
+	}
+	a->qemu_uid = pw->pw_uid;
+	a->qemu_gid = pw->pw_gid;
+	a->nqemu_groups = 32;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, a->qemu_groups, &a->nqemu_groups) < 0)
+		a->nqemu_groups = 1, a->qemu_groups[0] = pw->pw_gid;
+	return 0;
+}
+
+static void on_signal(void *ctx, uint32_t events)
+{
+	struct loop *l = ctx;
+	int fd = -1;
+	(void)fd;
+	loop_stop(l);
+}
+
+static int prepare_dirs(struct agent *a)
+{
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/vms", a->cfg.state_dir);
+	if (fs_mkdir_p(path, 0700) < 0) {
+		log_error("state_dir", "path=%s error=%s", path, log_quote(strerror(errno)));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/vms", a->cfg.run_dir);
+	if (fs_mkdir_p(path, 0700) < 0) {
+		log_error("run_dir", "path=%s error=%s", path, log_quote(strerror(errno)));
+		return -1;
+	}
+	for (int i = 0; i < a->cfg.ndatastores; i++)
+		if (fs_mkdir_p(a->cfg.datastores[i].path, 0755) < 0) {
+			log_error("datastore", "name=%s path=%s error=%s", a->cfg.datastores[i].name,
+			          a->cfg.datastores[i].path, log_quote(strerror(errno)));
+			return -1;
+		}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent agent;
+	struct agent *a = &agent;
+	char err[1024];
+	log_set_program("vdc-agent");
+	config_defaults(&a->cfg);
+	int rc = config_parse_args(&a->cfg, argc, argv, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "vdc-agent: %s\n", err);
+		return rc < 0 ? 2 : 0;
+	}
+	log_set_level((enum log_level)a->cfg.log_level);
+	if (geteuid() != 0) {
+		log_error("not_root", "hint=%s",
+		          log_quote("run vdc-agent as root: it creates taps and cgroups and hands them to "
+		                    "QEMU, which itself runs unprivileged"));
+		return 1;
+	}
+	if (lookup_qemu_user(a) < 0 || prepare_dirs(a) < 0)
+		return 1;
+	struct errinfo e = {0};
+	if (cgroup_init(&a->cg, a->cfg.cgroup_base, &e) < 0 ||
+	    accel_detect(a->cfg.accel, a->accel, &e) < 0 ||
+	    qemu_version(a->cfg.qemu_binary, a->qemu_version, sizeof(a->qemu_version), &e) < 0) {
+		log_error("startup_failed", "error=%s", log_quote(e.message));
+		return 1;
+	}
+	char *token = load_token(a->cfg.token_file);
+	if (!token)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->loop = loop_new();
+	a->started_at = time(NULL);
+	loop_watch_fd(a->loop, sfd, EPOLLIN, on_signal, a->loop);
+	vm_load_all(a);
+	struct http_config hc = {.listen = a->cfg.listen, .token = token, .max_body = MAX_BODY, .app = a};
+	a->http = http_server_start(&hc, agent_routes, agent_nroutes, a->loop, err, sizeof(err));
+	free(token);
+	if (!a->http) {
+		log_error("listen_failed", "error=%s", log_quote(err));
+		return 1;
+	}
+	log_info("agent_ready", "listen=%s accel=%s qemu=%s cgroup=v%d pid=%d", a->cfg.listen, a->accel,
+	         a->qemu_version, a->cg.version, (int)getpid());
+	loop_run(a->loop);
+	log_info("agent_stopping", "reason=signal vms=\"left running\"");
+	http_server_stop(a->http);
+	while (a->vms) {
+		struct vm *vm = a->vms;
+		a->vms = vm->next;
+		console_close(&vm->console);
+		vm_spec_free(&vm->spec);
+		json_decref(vm->last_exit);
+		free(vm);
+	}
+	loop_free(a->loop);
+	close(sfd);
+	return 0;
+}

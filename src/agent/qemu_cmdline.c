@@ -1,0 +1,162 @@
+/* qemu_cmdline.c - one function turns a spec into QEMU's argv. Options are
+ * spelled the modern way (-blockdev-free -drive with if=none + -device) so
+ * the same line works under KVM on real hosts and TCG in CI. */
+#include "qemu_cmdline.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void strv_free(struct strv *sv)
+{
+	for (int i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	memset(sv, 0, sizeof(*sv));
+}
+
+static int strv_addf(struct strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int strv_addf(struct strv *sv, const char *fmt, ...)
+{
+	if (sv->n + 2 > sv->cap) {
+		int cap = sv->cap ? sv->cap * 2 : 64;
+		char **nv = realloc(sv->v, (size_t)cap * sizeof(char *));
+		if (!nv)
+			return -ENOMEM;
+		sv->v = nv;
+		sv->cap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vasprintf(&sv->v[sv->n], fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -ENOMEM;
+	sv->n++;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+char *qemu_opt_escape(const char *s)
+{
+	size_t n = strlen(s), commas = 0;
+	for (size_t i = 0; i < n; i++)
+		commas += s[i] == ',';
+	char *out = malloc(n + commas + 1);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, struct strv *sv)
+{
+	int rc = 0;
+	char *esc = NULL;
+	memset(sv, 0, sizeof(*sv));
+#define ADD(...) do { if ((rc = strv_addf(sv, __VA_ARGS__)) < 0) goto cleanup; } while (0)
+	ADD("%s", l->binary);
+	ADD("-name");
+	ADD("guest=%s,debug-threads=on", spec->name);
+	ADD("-uuid");
+	ADD("%s", spec->uuid);
+	ADD("-machine");
+	ADD("q35,accel=%s", l->accel);
+	if (!strcmp(l->accel, "kvm")) {
+		ADD("-cpu");
+		ADD("host");
+	}
+	ADD("-m");
+	ADD("%llu", (unsigned long long)spec->memory_mib);
+	ADD("-smp");
+	ADD("%d", spec->vcpus);
+	ADD("-nodefaults");
+	ADD("-no-user-config");
+	ADD("-msg");
+	ADD("timestamp=on");
+	/* Monitor and serial use sockets the agent created and listens on, so
+	 * the agent can connect before QEMU even starts and after it restarts. */
+	ADD("-chardev");
+	ADD("socket,id=qmp,fd=%d,server=on,wait=off", l->qmp_fd);
+	ADD("-mon");
+	ADD("chardev=qmp,mode=control");
+	ADD("-chardev");
+	ADD("socket,id=serial0,fd=%d,server=on,wait=off", l->serial_fd);
+	ADD("-serial");
+	ADD("chardev:serial0");
+	if (spec->vnc) {
+		ADD("-vga");
+		ADD("std");
+		/* Loopback only; QEMU picks the first free display. */
+		ADD("-vnc");
+		ADD("127.0.0.1:0,to=4000");
+	} else {
+		ADD("-display");
+		ADD("none");
+	}
+	if (spec->kernel) {
+		ADD("-kernel");
+		ADD("%s", spec->kernel);
+		if (spec->initrd) {
+			ADD("-initrd");
+			ADD("%s", spec->initrd);
+		}
+		if (spec->cmdline) {
+			ADD("-append");
+			ADD("%s", spec->cmdline);
+		}
+	}
+	for (int i = 0; i < spec->ndisks; i++) {
+		const struct vm_disk *d = &spec->disks[i];
+		if (!(esc = qemu_opt_escape(d->path ? d->path : ""))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		ADD("-drive");
+		ADD("file=%s,format=qcow2,if=none,id=drive-%s,discard=unmap", esc, d->name);
+		ADD("-device");
+		ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s%s", d->name, d->name,
+		    (!spec->kernel && i == 0) ? ",bootindex=1" : "");
+		free(esc);
+		esc = NULL;
+	}
+	if (l->seed_path) {
+		if (!(esc = qemu_opt_escape(l->seed_path))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		ADD("-drive");
+		ADD("file=%s,format=raw,if=none,id=drive-cidata,readonly=on", esc);
+		ADD("-device");
+		ADD("virtio-blk-pci,drive=drive-cidata,id=disk-cidata");
+	}
+	for (int i = 0; i < spec->nnics; i++) {
+		const struct vm_nic *n = &spec->nics[i];
+		ADD("-netdev");
+		if (n->user_mode)
+			ADD("user,id=net%d", i);
+		else
+			/* vhost-net needs its own fd handed over; left for later. */
+			ADD("tap,id=net%d,fd=%d,vhost=off", i, l->tap_fds[i]);
+		ADD("-device");
+		ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
+	}
+	if (l->sandbox) {
+		ADD("-sandbox");
+		ADD("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	}
+#undef ADD
+cleanup:
+	free(esc);
+	if (rc < 0)
+		strv_free(sv);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* qemu_cmdline.h - the QEMU command line for a VM spec. Pure: the caller
+ * supplies every file descriptor number and path the line refers to. */
+#ifndef VDC_QEMU_CMDLINE_H
+#define VDC_QEMU_CMDLINE_H
+
+#include "vm_spec.h"
+
+struct qemu_launch {
+	const char *binary;      /* "qemu-system-x86_64" */
+	const char *accel;       /* "kvm" or "tcg" */
+	int qmp_fd;              /* listening unix socket for QMP */
+	int serial_fd;           /* listening unix socket for the serial console */
+	int tap_fds[VM_MAX_NICS];/* bridge NICs: an open tap; -1 for user mode */
+	const char *seed_path;   /* NoCloud seed ISO, or NULL */
+	bool sandbox;            /* -sandbox on (seccomp) */
+};
+
+struct strv {
+	char **v;
+	int n, cap;
+};
+
+void strv_free(struct strv *sv);
+
+/* Builds argv (NULL-terminated in out->v). Returns 0 or -ENOMEM. */
+int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *launch,
+                       struct strv *out);
+
+/* QEMU option values escape ',' by doubling it. */
+char *qemu_opt_escape(const char *s);
+
+#endif

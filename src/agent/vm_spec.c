@@ -1,0 +1,461 @@
+/* vm_spec.c - strict parsing and validation of a VM spec. Every check that
+ * needs no I/O lives here, so the fuzzer and the unit tests reach all of it. */
+#include "vm_spec.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_PATH_LEN 1024
+#define MAX_CMDLINE 4096
+
+bool vm_spec_valid_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool vm_spec_valid_mac(const char *s)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 17; i++) {
+		if (i % 3 == 2) {
+			if (s[i] != ':')
+				return false;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	/* The first octet must name a unicast address. */
+	unsigned first = (unsigned)strtoul(s, NULL, 16);
+	return (first & 1u) == 0;
+}
+
+bool vm_spec_valid_ifname(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 15)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+static int copy_name(char *dst, size_t n, const char *src, const char *field, struct jv_err *err)
+{
+	if (!jv_is_safe_name(src))
+		return jv_fail(err, field,
+		               "'%s' is not a valid name: use 1-63 letters, digits, '-', '_' or '.', "
+		               "starting with a letter or digit", src);
+	snprintf(dst, n, "%s", src);
+	return 0;
+}
+
+static int dup_abs_path(char **dst, const char *src, const char *field, struct jv_err *err)
+{
+	if (src[0] != '/')
+		return jv_fail(err, field, "must be an absolute path, not '%s'", src);
+	if (strstr(src, "/../") || (strlen(src) >= 3 && !strcmp(src + strlen(src) - 3, "/..")))
+		return jv_fail(err, field, "must not contain '..' components");
+	*dst = strdup(src);
+	return *dst ? 0 : jv_fail(err, field, "out of memory");
+}
+
+static int parse_boot(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *boot = NULL;
+	if (jv_member(root, "", "boot", false, JSON_OBJECT, &boot, err) < 0)
+		return -1;
+	if (!boot)
+		return 0;
+	static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
+	if (jv_only_keys(boot, "boot", keys, err) < 0)
+		return -1;
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	if (jv_string(boot, "boot", "kernel", false, MAX_PATH_LEN, &kernel, err) < 0 ||
+	    jv_string(boot, "boot", "initrd", false, MAX_PATH_LEN, &initrd, err) < 0 ||
+	    jv_string(boot, "boot", "cmdline", false, MAX_CMDLINE, &cmdline, err) < 0)
+		return -1;
+	if (!kernel && (initrd || cmdline))
+		return jv_fail(err, "boot.kernel", "is required when boot.initrd or boot.cmdline is given");
+	if (kernel && dup_abs_path(&spec->kernel, kernel, "boot.kernel", err) < 0)
+		return -1;
+	if (initrd && dup_abs_path(&spec->initrd, initrd, "boot.initrd", err) < 0)
+		return -1;
+	if (cmdline) {
+		for (const char *c = cmdline; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				return jv_fail(err, "boot.cmdline", "must not contain control characters");
+		if (!(spec->cmdline = strdup(cmdline)))
+			return jv_fail(err, "boot.cmdline", "out of memory");
+	}
+	return 0;
+}
+
+static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src,
+                      struct vm_disk *disk, struct jv_err *err)
+{
+	static const char *const user_keys[] = {"name", "size_mib", "template", "datastore", NULL};
+	static const char *const store_keys[] = {"name", "size_mib", "template", "datastore",
+	                                         "template_format", "path", NULL};
+	if (jv_only_keys(d, path, src == VM_SPEC_FROM_USER ? user_keys : store_keys, err) < 0)
+		return -1;
+	const char *name = NULL, *tmpl = NULL, *ds = NULL, *fmt = NULL, *p = NULL;
+	int64_t size = 0;
+	char field[128];
+	if (jv_string(d, path, "name", true, 63, &name, err) < 0)
+		return -1;
+	jv_path(field, sizeof(field), path, "name");
+	if (copy_name(disk->name, sizeof(disk->name), name, field, err) < 0)
+		return -1;
+	if (jv_int(d, path, "size_mib", false, 1, (int64_t)VM_MAX_DISK_MIB, &size, err) < 0 ||
+	    jv_string(d, path, "template", false, MAX_PATH_LEN, &tmpl, err) < 0 ||
+	    jv_string(d, path, "datastore", false, 63, &ds, err) < 0 ||
+	    jv_string(d, path, "template_format", false, 15, &fmt, err) < 0 ||
+	    jv_string(d, path, "path", false, MAX_PATH_LEN, &p, err) < 0)
+		return -1;
+	disk->size_mib = (uint64_t)size;
+	if (!tmpl && size == 0) {
+		jv_path(field, sizeof(field), path, "size_mib");
+		return jv_fail(err, field, "is required for a blank disk (or give a template)");
+	}
+	jv_path(field, sizeof(field), path, "template");
+	if (tmpl && dup_abs_path(&disk->template_path, tmpl, field, err) < 0)
+		return -1;
+	jv_path(field, sizeof(field), path, "datastore");
+	if (ds && copy_name(disk->datastore, sizeof(disk->datastore), ds, field, err) < 0)
+		return -1;
+	if (fmt)
+		snprintf(disk->template_format, sizeof(disk->template_format), "%s", fmt);
+	jv_path(field, sizeof(field), path, "path");
+	if (p && dup_abs_path(&disk->path, p, field, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_disks(const json_t *root, enum vm_spec_source src, struct vm_spec *spec,
+                       struct jv_err *err)
+{
+	json_t *arr = NULL;
+	if (jv_member(root, "", "disks", false, JSON_ARRAY, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	if (json_array_size(arr) > VM_MAX_DISKS)
+		return jv_fail(err, "disks", "has %zu entries; at most %d disks are allowed",
+		               json_array_size(arr), VM_MAX_DISKS);
+	size_t i;
+	json_t *d;
+	json_array_foreach(arr, i, d) {
+		char path[64];
+		jv_path_index(path, sizeof(path), "disks", i);
+		if (!json_is_object(d))
+			return jv_fail(err, path, "must be an object");
+		if (parse_disk(d, path, src, &spec->disks[i], err) < 0) {
+			spec->ndisks = (int)i + 1; /* so vm_spec_free sees it */
+			return -1;
+		}
+		spec->ndisks = (int)i + 1;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(spec->disks[k].name, spec->disks[i].name)) {
+				char f[96];
+				jv_path(f, sizeof(f), path, "name");
+				return jv_fail(err, f, "'%s' is used by disks[%zu] already", spec->disks[i].name, k);
+			}
+	}
+	return 0;
+}
+
+static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *arr = NULL;
+	if (jv_member(root, "", "nics", false, JSON_ARRAY, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	if (json_array_size(arr) > VM_MAX_NICS)
+		return jv_fail(err, "nics", "has %zu entries; at most %d NICs are allowed",
+		               json_array_size(arr), VM_MAX_NICS);
+	static const char *const keys[] = {"bridge", "mode", "mac", NULL};
+	size_t i;
+	json_t *n;
+	json_array_foreach(arr, i, n) {
+		char path[64], field[96];
+		jv_path_index(path, sizeof(path), "nics", i);
+		if (!json_is_object(n))
+			return jv_fail(err, path, "must be an object");
+		if (jv_only_keys(n, path, keys, err) < 0)
+			return -1;
+		const char *bridge = NULL, *mode = NULL, *mac = NULL;
+		if (jv_string(n, path, "bridge", false, 15, &bridge, err) < 0 ||
+		    jv_string(n, path, "mode", false, 15, &mode, err) < 0 ||
+		    jv_string(n, path, "mac", false, 17, &mac, err) < 0)
+			return -1;
+		struct vm_nic *nic = &spec->nics[i];
+		if (!mode)
+			mode = bridge ? "bridge" : "";
+		jv_path(field, sizeof(field), path, "mode");
+		if (!strcmp(mode, "user")) {
+			if (bridge)
+				return jv_fail(err, field, "is 'user', which takes no bridge");
+			nic->user_mode = true;
+		} else if (!strcmp(mode, "bridge")) {
+			jv_path(field, sizeof(field), path, "bridge");
+			if (!bridge)
+				return jv_fail(err, field, "is required (or set mode to 'user')");
+			if (!vm_spec_valid_ifname(bridge))
+				return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
+			snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
+		} else {
+			return jv_fail(err, field, "must be 'bridge' or 'user', not '%s'", mode);
+		}
+		if (mac) {
+			jv_path(field, sizeof(field), path, "mac");
+			if (!vm_spec_valid_mac(mac))
+				return jv_fail(err, field, "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac);
+			snprintf(nic->mac, sizeof(nic->mac), "%s", mac);
+			for (size_t k = 0; k < i; k++)
+				if (!strcasecmp(spec->nics[k].mac, mac))
+					return jv_fail(err, field, "'%s' is used by nics[%zu] already", mac, k);
+		}
+		spec->nnics = (int)i + 1;
+	}
+	return 0;
+}
+
+static int parse_cloud_init(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *ci = NULL;
+	if (jv_member(root, "", "cloud_init", false, JSON_OBJECT, &ci, err) < 0)
+		return -1;
+	if (!ci)
+		return 0;
+	static const char *const keys[] = {"user_data", "meta_data", "network_config", NULL};
+	if (jv_only_keys(ci, "cloud_init", keys, err) < 0)
+		return -1;
+	const char *ud = NULL, *nc = NULL;
+	json_t *md = NULL;
+	if (jv_string(ci, "cloud_init", "user_data", false, VM_MAX_USER_DATA, &ud, err) < 0 ||
+	    jv_string(ci, "cloud_init", "network_config", false, VM_MAX_USER_DATA, &nc, err) < 0 ||
+	    jv_member(ci, "cloud_init", "meta_data", false, JSON_OBJECT, &md, err) < 0)
+		return -1;
+	if (md) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(md, k, v) {
+			char f[128];
+			jv_path(f, sizeof(f), "cloud_init.meta_data", k);
+			if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
+				return jv_fail(err, f, "must be a string, integer or boolean");
+			for (const char *c = k; *c; c++)
+				if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+					return jv_fail(err, f, "meta-data keys use letters, digits, '-' and '_'");
+			if (json_is_string(v))
+				for (const char *c = json_string_value(v); *c; c++)
+					if ((unsigned char)*c < 0x20)
+						return jv_fail(err, f, "must not contain control characters");
+		}
+		spec->meta_data = json_deep_copy(md);
+	}
+	spec->has_cloud_init = true;
+	if (ud && !(spec->user_data = strdup(ud)))
+		return jv_fail(err, "cloud_init.user_data", "out of memory");
+	if (nc && !(spec->network_config = strdup(nc)))
+		return jv_fail(err, "cloud_init.network_config", "out of memory");
+	return 0;
+}
+
+static int parse_resources(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *res = NULL;
+	spec->cpu_weight = 100;
+	if (jv_member(root, "", "resources", false, JSON_OBJECT, &res, err) < 0)
+		return -1;
+	if (!res)
+		return 0;
+	static const char *const keys[] = {"cpu_weight", "cpu_limit_pct", "memory_limit_mib", NULL};
+	if (jv_only_keys(res, "resources", keys, err) < 0)
+		return -1;
+	int64_t w = 100, lim = 0, mem = 0;
+	if (jv_int(res, "resources", "cpu_weight", false, 1, 10000, &w, err) < 0 ||
+	    jv_int(res, "resources", "cpu_limit_pct", false, 0, 100 * VM_MAX_VCPUS, &lim, err) < 0 ||
+	    jv_int(res, "resources", "memory_limit_mib", false, 0, (int64_t)VM_MAX_MEMORY_MIB * 2,
+	           &mem, err) < 0)
+		return -1;
+	if (mem > 0 && (uint64_t)mem < spec->memory_mib)
+		return jv_fail(err, "resources.memory_limit_mib",
+		               "is %lld MiB, below the VM's memory of %llu MiB: the guest would be "
+		               "killed; give at least memory_mib plus QEMU's overhead, or 0 for no limit",
+		               (long long)mem, (unsigned long long)spec->memory_mib);
+	spec->cpu_weight = (int)w;
+	spec->cpu_limit_pct = (int)lim;
+	spec->memory_limit_mib = (uint64_t)mem;
+	return 0;
+}
+
+int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
+                  struct jv_err *err)
+{
+	memset(spec, 0, sizeof(*spec));
+	if (!json_is_object(obj))
+		return jv_fail(err, "body", "the VM spec must be a JSON object");
+	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
+	                                   "nics", "cloud_init", "resources", "display", NULL};
+	if (jv_only_keys(obj, "", keys, err) < 0)
+		return -1;
+	const char *name = NULL, *uuid = NULL, *display = NULL;
+	int64_t vcpus = 1, mem = 512;
+	if (jv_string(obj, "", "name", true, 63, &name, err) < 0 ||
+	    copy_name(spec->name, sizeof(spec->name), name, "name", err) < 0)
+		return -1;
+	if (jv_string(obj, "", "uuid", false, 36, &uuid, err) < 0)
+		return -1;
+	if (uuid) {
+		if (!vm_spec_valid_uuid(uuid))
+			return jv_fail(err, "uuid", "'%s' is not a UUID like 0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f60", uuid);
+		snprintf(spec->uuid, sizeof(spec->uuid), "%s", uuid);
+		for (char *c = spec->uuid; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	if (jv_int(obj, "", "vcpus", false, 1, VM_MAX_VCPUS, &vcpus, err) < 0 ||
+	    jv_int(obj, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, err) < 0)
+		return -1;
+	spec->vcpus = (int)vcpus;
+	spec->memory_mib = (uint64_t)mem;
+	spec->vnc = true;
+	if (jv_string(obj, "", "display", false, 8, &display, err) < 0)
+		return -1;
+	if (display) {
+		if (!strcmp(display, "none"))
+			spec->vnc = false;
+		else if (strcmp(display, "vnc") != 0)
+			return jv_fail(err, "display", "must be 'vnc' or 'none', not '%s'", display);
+	}
+	if (parse_boot(obj, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
+	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
+	    parse_resources(obj, spec, err) < 0)
+		return -1;
+	if (!spec->kernel && spec->ndisks == 0)
+		return jv_fail(err, "boot", "the VM has nothing to boot: give boot.kernel or at least one disk");
+	return 0;
+}
+
+void vm_spec_free(struct vm_spec *spec)
+{
+	free(spec->kernel);
+	free(spec->initrd);
+	free(spec->cmdline);
+	for (int i = 0; i < spec->ndisks; i++) {
+		free(spec->disks[i].template_path);
+		free(spec->disks[i].path);
+	}
+	free(spec->user_data);
+	free(spec->network_config);
+	json_decref(spec->meta_data);
+	memset(spec, 0, sizeof(*spec));
+}
+
+static unsigned hexval(char c)
+{
+	return (unsigned)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
+}
+
+void vm_spec_fill_defaults(struct vm_spec *spec, const char *default_datastore)
+{
+	/* MAC 52:54:00:XX:YY:ZZ from the uuid's last bytes, mixed with the NIC
+	 * index, so it is stable for the VM's life and unlikely to collide. */
+	unsigned b[16] = {0};
+	for (int i = 0, k = 0; spec->uuid[i] && k < 16; i++) {
+		if (spec->uuid[i] == '-')
+			continue;
+		b[k / 2] = (b[k / 2] << 4) | hexval(spec->uuid[i]);
+		k++;
+	}
+	for (int i = 0; i < spec->nnics; i++) {
+		if (!spec->nics[i].mac[0])
+			snprintf(spec->nics[i].mac, sizeof(spec->nics[i].mac), "52:54:00:%02x:%02x:%02x",
+			         b[5] & 0xff, b[6] & 0xff, (b[7] + (unsigned)i * 37u) & 0xff);
+	}
+	for (int i = 0; i < spec->ndisks; i++)
+		if (!spec->disks[i].datastore[0])
+			snprintf(spec->disks[i].datastore, sizeof(spec->disks[i].datastore), "%s",
+			         default_datastore);
+}
+
+void vm_spec_tap_name(const struct vm_spec *spec, int i, char out[16])
+{
+	char hex[9] = {0};
+	for (int k = 0, o = 0; spec->uuid[k] && o < 8; k++)
+		if (spec->uuid[k] != '-')
+			hex[o++] = spec->uuid[k];
+	snprintf(out, 16, "vt%sn%d", hex, i);
+}
+
+json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s}", "name", spec->name, "uuid", spec->uuid,
+	                      "vcpus", spec->vcpus, "memory_mib", (json_int_t)spec->memory_mib,
+	                      "display", spec->vnc ? "vnc" : "none");
+	if (spec->kernel) {
+		json_t *b = json_pack("{s:s}", "kernel", spec->kernel);
+		if (spec->initrd)
+			json_object_set_new(b, "initrd", json_string(spec->initrd));
+		if (spec->cmdline)
+			json_object_set_new(b, "cmdline", json_string(spec->cmdline));
+		json_object_set_new(o, "boot", b);
+	}
+	json_t *disks = json_array();
+	for (int i = 0; i < spec->ndisks; i++) {
+		const struct vm_disk *d = &spec->disks[i];
+		json_t *dj = json_pack("{s:s, s:s}", "name", d->name, "datastore", d->datastore);
+		if (d->size_mib)
+			json_object_set_new(dj, "size_mib", json_integer((json_int_t)d->size_mib));
+		if (d->template_path)
+			json_object_set_new(dj, "template", json_string(d->template_path));
+		if (with_paths && d->template_format[0])
+			json_object_set_new(dj, "template_format", json_string(d->template_format));
+		if (with_paths && d->path)
+			json_object_set_new(dj, "path", json_string(d->path));
+		json_array_append_new(disks, dj);
+	}
+	json_object_set_new(o, "disks", disks);
+	json_t *nics = json_array();
+	for (int i = 0; i < spec->nnics; i++) {
+		const struct vm_nic *n = &spec->nics[i];
+		json_t *nj = n->user_mode ? json_pack("{s:s}", "mode", "user")
+		                          : json_pack("{s:s}", "bridge", n->bridge);
+		json_object_set_new(nj, "mac", json_string(n->mac));
+		json_array_append_new(nics, nj);
+	}
+	json_object_set_new(o, "nics", nics);
+	if (spec->has_cloud_init) {
+		json_t *ci = json_object();
+		if (spec->user_data)
+			json_object_set_new(ci, "user_data", json_string(spec->user_data));
+		if (spec->meta_data)
+			json_object_set(ci, "meta_data", spec->meta_data);
+		if (spec->network_config)
+			json_object_set_new(ci, "network_config", json_string(spec->network_config));
+		json_object_set_new(o, "cloud_init", ci);
+	}
+	json_object_set_new(o, "resources",
+	                    json_pack("{s:i, s:i, s:I}", "cpu_weight", spec->cpu_weight, "cpu_limit_pct",
+	                              spec->cpu_limit_pct, "memory_limit_mib",
+	                              (json_int_t)spec->memory_limit_mib));
+	return o;
+}

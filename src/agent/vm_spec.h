@@ -1,0 +1,82 @@
+/* vm_spec.h - a VM's desired configuration: parsed strictly from JSON (every
+ * error names its field), validated, and written back for persistence. Pure:
+ * no file system or network is touched here. */
+#ifndef VDC_VM_SPEC_H
+#define VDC_VM_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jsonv.h"
+
+#define VM_MAX_DISKS 16
+#define VM_MAX_NICS 8
+#define VM_MAX_VCPUS 255
+#define VM_MIN_MEMORY_MIB 16
+#define VM_MAX_MEMORY_MIB (4u * 1024 * 1024)
+#define VM_MAX_DISK_MIB (64ull * 1024 * 1024)
+#define VM_MAX_USER_DATA (64 * 1024)
+
+struct vm_disk {
+	char name[64];
+	char datastore[64];
+	char *template_path;       /* linked clone of this image, or NULL */
+	char template_format[16];  /* "qcow2"/"raw", filled at define */
+	uint64_t size_mib;         /* 0: the template's size */
+	char *path;                /* resolved file, filled at define */
+};
+
+struct vm_nic {
+	bool user_mode;   /* QEMU user-mode networking, no bridge */
+	char bridge[16];
+	char mac[18];     /* "52:54:00:xx:xx:xx", generated if not given */
+};
+
+struct vm_spec {
+	char name[64];
+	char uuid[37];
+	int vcpus;
+	uint64_t memory_mib;
+	char *kernel, *initrd, *cmdline; /* kernel boot when kernel != NULL */
+	struct vm_disk disks[VM_MAX_DISKS];
+	int ndisks;
+	struct vm_nic nics[VM_MAX_NICS];
+	int nnics;
+	bool has_cloud_init;
+	char *user_data;
+	json_t *meta_data;      /* object, extra NoCloud meta-data keys */
+	char *network_config;
+	int cpu_weight;         /* 1..10000, 100 = normal share */
+	int cpu_limit_pct;      /* 0 = none; 100 = one full CPU */
+	uint64_t memory_limit_mib; /* 0 = none */
+	bool vnc;
+};
+
+enum vm_spec_source {
+	VM_SPEC_FROM_USER,  /* an API request: agent-owned fields are refused */
+	VM_SPEC_FROM_STORE, /* the agent's own persisted copy */
+};
+
+/* Parses and validates obj into spec (zeroed first). Returns 0, or -1 with
+ * err naming the first bad field. spec must be freed with vm_spec_free in
+ * both cases. */
+int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
+                  struct jv_err *err);
+void vm_spec_free(struct vm_spec *spec);
+
+/* Fills generated values: MACs derived from the uuid (stable across
+ * restarts), default datastore. uuid must be set. */
+void vm_spec_fill_defaults(struct vm_spec *spec, const char *default_datastore);
+
+/* The JSON form; with_paths includes agent-owned fields (disk paths). */
+json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths);
+
+/* The tap device name of NIC index i: "vt" + 8 hex of the uuid + "n" + i. */
+void vm_spec_tap_name(const struct vm_spec *spec, int i, char out[16]);
+
+bool vm_spec_valid_uuid(const char *s);
+bool vm_spec_valid_mac(const char *s);
+bool vm_spec_valid_ifname(const char *s);
+
+#endif

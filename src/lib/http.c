@@ -1,0 +1,533 @@
+/* http.c - libmicrohttpd in external-epoll mode under our loop. One request is
+ * one struct http_req: body gathered with a bound, route matched, handler
+ * called once, reply queued now or, for deferred requests, after resume. */
+#include "http.h"
+
+#include "log.h"
+#include "loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_PARAMS 6
+#define NBUCKETS 8
+static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
+
+struct route_stats {
+	unsigned long by_class[6]; /* 1xx..5xx by first digit */
+	unsigned long buckets[NBUCKETS];
+	double sum_ms;
+	unsigned long count;
+};
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct loop *loop;
+	struct loop_watch *watch;
+	const struct http_route *routes;
+	size_t nroutes;
+	struct route_stats *stats; /* one per route, + one for unmatched */
+	char *token;
+	size_t max_body;
+	void *app;
+	int port;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const struct http_route *route;
+	int route_index;
+	const char *pnames[MAX_PARAMS];
+	char *pvals[MAX_PARAMS];
+	int nparams;
+	char *body;
+	size_t body_len;
+	int body_too_big;
+	int dispatched;
+	int deferred;
+	int suspended;
+	struct MHD_Response *pending;
+	unsigned pending_status;
+	uint64_t t_start_us;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void *http_app(const struct http_req *req) { return req->srv->app; }
+const char *http_method(const struct http_req *req) { return req->method; }
+
+const char *http_param(const struct http_req *req, const char *name)
+{
+	for (int i = 0; i < req->nparams; i++)
+		if (!strcmp(req->pnames[i], name))
+			return req->pvals[i];
+	return NULL;
+}
+
+const char *http_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_query_flag(const struct http_req *req, const char *name)
+{
+	const char *v = http_query(req, name);
+	return v && (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
+}
+
+const char *http_body(const struct http_req *req, size_t *len)
+{
+	if (len)
+		*len = req->body_len;
+	return req->body ? req->body : "";
+}
+
+static void record(struct http_req *req, unsigned status)
+{
+	struct route_stats *st = &req->srv->stats[req->route ? req->route_index : (int)req->srv->nroutes];
+	unsigned cls = status / 100;
+	if (cls < 6)
+		st->by_class[cls]++;
+	double ms = (double)(now_us() - req->t_start_us) / 1000.0;
+	for (int i = 0; i < NBUCKETS; i++)
+		if (ms <= bucket_ms[i])
+			st->buckets[i]++;
+	st->sum_ms += ms;
+	st->count++;
+}
+
+/* Queues the response now, or keeps it until the suspended connection is
+ * resumed and MHD calls the access handler again. */
+static void deliver(struct http_req *req, unsigned status, struct MHD_Response *resp)
+{
+	if (req->pending) { /* a second reply is a bug; keep the first */
+		MHD_destroy_response(resp);
+		log_error("http_double_reply", "status=%u", status);
+		return;
+	}
+	req->pending = resp;
+	req->pending_status = status;
+	record(req, status);
+	if (req->suspended) {
+		req->suspended = 0;
+		MHD_resume_connection(req->conn);
+	}
+}
+
+void http_reply_text(struct http_req *req, unsigned status, const char *content_type,
+                     char *data, size_t len)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", content_type);
+	deliver(req, status, r);
+}
+
+void http_reply_json(struct http_req *req, unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!s) {
+		s = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+		status = 500;
+	}
+	size_t len = strlen(s);
+	/* A trailing newline makes curl output readable in a terminal. */
+	char *withnl = realloc(s, len + 2);
+	if (withnl) {
+		withnl[len] = '\n';
+		withnl[len + 1] = '\0';
+		s = withnl;
+		len++;
+	}
+	http_reply_text(req, status, "application/json", s, len);
+}
+
+void http_reply_error(struct http_req *req, unsigned status, const char *code,
+                      const char *field, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (field && *field)
+		json_object_set_new(err, "field", json_string(field));
+	http_reply_json(req, status, json_pack("{s:o}", "error", err));
+}
+
+json_t *http_body_json(struct http_req *req, int empty_ok)
+{
+	if (req->body_len == 0) {
+		if (empty_ok)
+			return json_object();
+		http_reply_error(req, 400, "invalid_body", "body", "a JSON object body is required");
+		return NULL;
+	}
+	json_error_t e;
+	json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (!v) {
+		http_reply_error(req, 400, "invalid_json", "body",
+		                 "the body is not valid JSON: %s (line %d, column %d)", e.text, e.line,
+		                 e.column);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		http_reply_error(req, 400, "invalid_body", "body", "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+void http_defer(struct http_req *req) { req->deferred = 1; }
+
+/* Matches path against pattern; on success fills the request's params. */
+static int match(struct http_req *req, const char *pattern, const char *path)
+{
+	int np = 0;
+	const char *names[MAX_PARAMS];
+	const char *vstart[MAX_PARAMS];
+	size_t vlen[MAX_PARAMS];
+	const char *p = pattern, *u = path;
+	while (*p && *u) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			if (!close || np == MAX_PARAMS)
+				return 0;
+			const char *seg_end = strchr(u, '/');
+			size_t len = seg_end ? (size_t)(seg_end - u) : strlen(u);
+			if (len == 0)
+				return 0;
+			names[np] = p + 1;
+			vstart[np] = u;
+			vlen[np] = len;
+			np++;
+			p = close + 1;
+			u += len;
+			continue;
+		}
+		if (*p != *u)
+			return 0;
+		p++;
+		u++;
+	}
+	if (*p || *u)
+		return 0;
+	req->nparams = 0;
+	for (int i = 0; i < np; i++) {
+		/* pnames point into the pattern; the name ends at '}'. */
+		size_t nlen = (size_t)(strchr(names[i], '}') - names[i]);
+		char *name = strndup(names[i], nlen);
+		char *val = strndup(vstart[i], vlen[i]);
+		if (!name || !val) {
+			free(name);
+			free(val);
+			return 0;
+		}
+		req->pnames[req->nparams] = name;
+		req->pvals[req->nparams] = val;
+		req->nparams++;
+	}
+	return 1;
+}
+
+static int token_ok(const struct http_server *srv, struct MHD_Connection *conn)
+{
+	if (!srv->token)
+		return 1;
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	const char *given = h + 7;
+	size_t glen = strlen(given), tlen = strlen(srv->token);
+	/* Constant time in the token's content: always walk the whole token. */
+	unsigned char diff = (unsigned char)(glen != tlen);
+	for (size_t i = 0; i < tlen; i++)
+		diff |= (unsigned char)(srv->token[i] ^ (i < glen ? given[i] : 0));
+	return diff == 0;
+}
+
+static void dispatch(struct http_req *req, const char *url)
+{
+	struct http_server *srv = req->srv;
+	int path_matched = 0;
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+		if (!match(req, r->pattern, url))
+			continue;
+		path_matched = 1;
+		if (strcmp(r->method, req->method) != 0) {
+			for (int k = 0; k < req->nparams; k++) {
+				free((char *)req->pnames[k]);
+				free(req->pvals[k]);
+			}
+			req->nparams = 0;
+			continue;
+		}
+		req->route = r;
+		req->route_index = (int)i;
+		break;
+	}
+	if (!req->route && !path_matched) {
+		http_reply_error(req, 404, "not_found", NULL, "no such route: %s %s", req->method, url);
+		return;
+	}
+	if (!req->route) {
+		http_reply_error(req, 405, "method_not_allowed", NULL,
+		                 "%s is not allowed on %s", req->method, url);
+		return;
+	}
+	if (!req->route->public_route && !token_ok(srv, req->conn)) {
+		http_reply_error(req, 401, "unauthorized", NULL,
+		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
+		return;
+	}
+	if (req->body_too_big) {
+		http_reply_error(req, 413, "body_too_large", "body",
+		                 "the body is larger than %zu bytes", srv->max_body);
+		return;
+	}
+	req->route->fn(req);
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->srv = srv;
+		req->conn = conn;
+		req->method = method;
+		req->t_start_us = now_us();
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->body_too_big) {
+			if (req->body_len + *upload_size > srv->max_body) {
+				req->body_too_big = 1;
+				free(req->body);
+				req->body = NULL;
+				req->body_len = 0;
+			} else {
+				char *nb = realloc(req->body, req->body_len + *upload_size + 1);
+				if (!nb)
+					return MHD_NO;
+				memcpy(nb + req->body_len, upload_data, *upload_size);
+				req->body = nb;
+				req->body_len += *upload_size;
+				req->body[req->body_len] = '\0';
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!req->dispatched) {
+		req->dispatched = 1;
+		dispatch(req, url);
+		if (!req->pending) {
+			if (!req->deferred) {
+				log_error("http_no_reply", "url=%s", log_quote(url));
+				http_reply_error(req, 500, "internal", NULL, "the handler gave no reply");
+			} else {
+				req->suspended = 1;
+				MHD_suspend_connection(conn);
+				return MHD_YES;
+			}
+		}
+	}
+	if (!req->pending)
+		return MHD_YES; /* still deferred; spurious call */
+	enum MHD_Result rc = MHD_queue_response(conn, req->pending_status, req->pending);
+	MHD_destroy_response(req->pending);
+	req->pending = NULL;
+	return rc;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *con_cls;
+	if (!req)
+		return;
+	for (int k = 0; k < req->nparams; k++) {
+		free((char *)req->pnames[k]);
+		free(req->pvals[k]);
+	}
+	if (req->pending)
+		MHD_destroy_response(req->pending);
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void on_mhd_ready(void *ctx, uint32_t events)
+{
+	struct http_server *srv = ctx;
+	MHD_run(srv->mhd);
+}
+
+static int prepare(void *ctx)
+{
+	struct http_server *srv = ctx;
+	/* Resumed connections and timeouts are handled by a run here. */
+	MHD_run(srv->mhd);
+	MHD_UNSIGNED_LONG_LONG to;
+	if (MHD_get_timeout(srv->mhd, &to) == MHD_YES)
+		return to > 60000 ? 60000 : (int)to;
+	return -1;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
+                        char *errbuf, size_t errlen)
+{
+	char host[256];
+	const char *port;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close[1] != ':') {
+			snprintf(errbuf, errlen, "listen address '%s' is not [host]:port", listen);
+			return -1;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(close - listen - 1), listen + 1);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(listen, ':');
+		if (!colon) {
+			snprintf(errbuf, errlen, "listen address '%s' is not host:port", listen);
+			return -1;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+		port = colon + 1;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "listen address '%s': %s (use a numeric address)", listen,
+		         gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sl = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+struct http_server *http_server_start(const struct http_config *cfg,
+                                      const struct http_route *routes, size_t nroutes,
+                                      struct loop *loop, char *errbuf, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_listen(cfg->listen, &ss, &sl, errbuf, errlen) < 0)
+		return NULL;
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return NULL;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	srv->stats = calloc(nroutes + 1, sizeof(*srv->stats));
+	srv->token = cfg->token ? strdup(cfg->token) : NULL;
+	srv->max_body = cfg->max_body;
+	srv->app = cfg->app;
+	srv->loop = loop;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
+	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	                            MHD_OPTION_END);
+	if (!srv->mhd) {
+		snprintf(errbuf, errlen, "cannot listen on %s: %s (is another daemon using it?)",
+		         cfg->listen, strerror(errno));
+		goto cleanup;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	srv->watch = loop_watch_fd(loop, info->epoll_fd, EPOLLIN, on_mhd_ready, srv);
+	if (!srv->watch) {
+		snprintf(errbuf, errlen, "cannot watch the HTTP server: %s", strerror(errno));
+		goto cleanup;
+	}
+	const union MHD_DaemonInfo *pinfo = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = pinfo ? pinfo->port : 0;
+	loop_set_prepare(loop, prepare, srv);
+	return srv;
+cleanup:
+	http_server_stop(srv);
+	return NULL;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->watch)
+		loop_unwatch(srv->loop, srv->watch);
+	if (srv->mhd) {
+		loop_set_prepare(srv->loop, NULL, NULL);
+		MHD_stop_daemon(srv->mhd);
+	}
+	free(srv->stats);
+	free(srv->token);
+	free(srv);
+}
+
+int http_server_port(const struct http_server *srv) { return srv->port; }
+
+void http_server_metrics(struct http_server *srv, FILE *f, const char *prefix)
+{
+	fprintf(f, "# HELP %s_http_requests_total HTTP requests by route and status class.\n"
+	           "# TYPE %s_http_requests_total counter\n", prefix, prefix);
+	for (size_t i = 0; i <= srv->nroutes; i++) {
+		const char *m = i < srv->nroutes ? srv->routes[i].method : "";
+		const char *p = i < srv->nroutes ? srv->routes[i].pattern : "unmatched";
+		for (int c = 1; c < 6; c++)
+			if (srv->stats[i].by_class[c])
+				fprintf(f, "%s_http_requests_total{method=\"%s\",route=\"%s\",code=\"%dxx\"} %lu\n",
+				        prefix, m, p, c, srv->stats[i].by_class[c]);
+	}
+	fprintf(f, "# HELP %s_http_request_duration_seconds HTTP request latency by route.\n"
+	           "# TYPE %s_http_request_duration_seconds histogram\n", prefix, prefix);
+	for (size_t i = 0; i <= srv->nroutes; i++) {
+		struct route_stats *st = &srv->stats[i];
+		if (!st->count)
+			continue;
+		const char *m = i < srv->nroutes ? srv->routes[i].method : "";
+		const char *p = i < srv->nroutes ? srv->routes[i].pattern : "unmatched";
+		for (int b = 0; b < NBUCKETS; b++)
+			fprintf(f, "%s_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %lu\n",
+			        prefix, m, p, bucket_ms[b] / 1000.0, st->buckets[b]);
+		fprintf(f, "%s_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %lu\n",
+		        prefix, m, p, st->count);
+		fprintf(f, "%s_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %g\n", prefix,
+		        m, p, st->sum_ms / 1000.0);
+		fprintf(f, "%s_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %lu\n",
+		        prefix, m, p, st->count);
+	}
+}

@@ -1,0 +1,73 @@
+/* http.h - the REST server both daemons use: libmicrohttpd driven from our
+ * epoll loop (no threads), a route table, bounded bodies, bearer-token auth,
+ * JSON replies, deferred replies for operations that wait on a VM, and
+ * Prometheus counters per route. */
+#ifndef VDC_HTTP_H
+#define VDC_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct loop;
+struct http_server;
+struct http_req;
+
+typedef void (*http_handler_fn)(struct http_req *req);
+
+struct http_route {
+	const char *method;  /* "GET", "POST", "DELETE", ... */
+	const char *pattern; /* "/api/v1/vms/{name}/start" */
+	http_handler_fn fn;
+	int public_route;    /* 1: no token needed */
+};
+
+struct http_config {
+	const char *listen;      /* "127.0.0.1:7441", "[::1]:7441", "0.0.0.0:7441" */
+	const char *token;       /* bearer token; NULL disables auth (tests only) */
+	size_t max_body;         /* bytes; larger bodies get 413 */
+	void *app;               /* handed to handlers through http_app() */
+};
+
+/* Starts listening. Returns NULL and fills errbuf on failure. */
+struct http_server *http_server_start(const struct http_config *cfg,
+                                      const struct http_route *routes, size_t nroutes,
+                                      struct loop *loop, char *errbuf, size_t errlen);
+void http_server_stop(struct http_server *srv);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *srv);
+/* Appends vdc_http_requests_total and latency histograms to f. */
+void http_server_metrics(struct http_server *srv, FILE *f, const char *prefix);
+
+void *http_app(const struct http_req *req);
+const char *http_method(const struct http_req *req);
+/* A {placeholder} of the matched route, or NULL. */
+const char *http_param(const struct http_req *req, const char *name);
+/* A query-string argument, or NULL. */
+const char *http_query(const struct http_req *req, const char *name);
+/* The raw body (NUL-terminated) and its length. */
+const char *http_body(const struct http_req *req, size_t *len);
+
+/* Parses the body as a JSON object. On failure replies 400 itself (naming
+ * the line and column) and returns NULL. An empty body gives an empty object
+ * when empty_ok, else a 400. The caller owns the result. */
+json_t *http_body_json(struct http_req *req, int empty_ok);
+
+/* Replies. Each takes ownership of what it is given. A request gets exactly
+ * one reply; a deferred request may be replied to later from any callback. */
+void http_reply_json(struct http_req *req, unsigned status, json_t *body);
+void http_reply_text(struct http_req *req, unsigned status, const char *content_type,
+                     char *data, size_t len);
+/* {"error":{"code":CODE,"message":...,"field":FIELD}}; field may be NULL. */
+void http_reply_error(struct http_req *req, unsigned status, const char *code,
+                      const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Marks the request as answered later: the connection is suspended when the
+ * handler returns and resumed by the eventual http_reply_*. */
+void http_defer(struct http_req *req);
+
+/* Case-insensitive query flag: "1", "true", "yes". */
+int http_query_flag(const struct http_req *req, const char *name);
+
+#endif
