@@ -4,6 +4,8 @@
  * what we expect to happen. */
 #include "agent.h"
 
+#include "crashpoint.h"
+
 #include "disk.h"
 #include "fsutil.h"
 #include "http.h"
@@ -485,9 +487,15 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 		return -1;
 	}
 	char from[1100], to[1100];
-	if (vm_store_write_spec(vm, "define.json", e) < 0 || make_disks(vm, e) < 0 ||
-	    vm_store_write_spec(vm, "spec.json", e) < 0)
+	if (vm_store_write_spec(vm, "define.json", e) < 0)
 		goto rollback;
+	crash_point("define:after_intent");
+	if (make_disks(vm, e) < 0)
+		goto rollback;
+	crash_point("define:after_disks");
+	if (vm_store_write_spec(vm, "spec.json", e) < 0)
+		goto rollback;
+	crash_point("define:after_commit");
 	vm_store_path(vm, "define.json", from, sizeof(from));
 	unlink(from);
 	vm->state = VM_STOPPED;
@@ -585,6 +593,7 @@ int vm_start(struct vm *vm, struct errinfo *e)
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	nfds = 0;
+	crash_point("start:after_spawn");
 	struct errinfo attach_err = {0};
 	if (attach(vm, &attach_err) < 0)
 		return qemu_start_failed(vm, attach_err.message, e);
@@ -775,6 +784,7 @@ int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e)
 	if (rename(from, to) < 0)
 		return errinfo_set(e, 500, "store", NULL, "cannot mark %s for deletion: %s", from,
 		                   strerror(errno));
+	crash_point("delete:after_intent");
 	if (!keep_disks)
 		remove_seed(vm);
 	cgroup_remove(&a->cg, vm->spec.name);

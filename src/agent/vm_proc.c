@@ -3,6 +3,8 @@
  * unprivileged QEMU user, with exactly the fds it needs. */
 #include "agent.h"
 
+#include "crashpoint.h"
+
 #include "fsutil.h"
 #include "log.h"
 
@@ -169,6 +171,7 @@ int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, s
 	vm->pid = pid;
 	vm->our_child = true;
 	vm->pid_start = vm_proc_starttime(pid);
+	crash_point("start:before_pidfile");
 	if (vm_proc_write_pidfile(vm) < 0)
 		log_warn("pidfile_write_failed", "vm=%s", vm->spec.name);
 	return 0;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs, from Debian's packages, everything vdc needs to
+# build, run, test and benchmark, and prepares the host (the unprivileged
+# QEMU user). Idempotent; quick when everything is already there.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc libc6-dev make pkg-config meson ninja-build clang libclang-rt-14-dev
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev uuid-dev
+	# run: QEMU, images, seeds, networking
+	qemu-system-x86 qemu-utils genisoimage iproute2 procps
+	# guests built from Debian packages
+	cpio gzip e2fsprogs debootstrap zstd xz-utils ca-certificates kmod
+	# tests and benchmarks
+	curl jq psmisc wrk bsdextrautils
+	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}" >&2
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# QEMU never runs as root: the agent starts it as this user.
+if ! id vdc-qemu >/dev/null 2>&1; then
+	groupadd -f kvm
+	useradd --system --no-create-home --shell /usr/sbin/nologin --groups kvm vdc-qemu
+	echo "install-deps: created user vdc-qemu" >&2
+fi
+[ -e /dev/net/tun ] || modprobe tun 2>/dev/null || true

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# test.sh - `make test`: installs, builds with ASan+UBSan, builds the guests,
+# then runs the unit tests, the fuzzers and the integration tests against the
+# sanitized binaries. Every check prints "ok - ..." or "not ok - ..."; the
+# last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${VDC_CACHE:-/var/cache/vdc}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+LOG=$(mktemp -d /tmp/vdc-test-log.XXXXXX)
+passed=0
+failed=0
+
+step() { printf '==> %s\n' "$*"; }
+# tally NAME STATUS FILE: counts the ok / not ok lines of one suite's output;
+# a suite that failed without saying which check did counts as one failure.
+tally() {
+	local name=$1 status=$2 file=$3 p f
+	p=$(grep -c '^ok ' "$file")
+	f=$(grep -c '^not ok ' "$file")
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $status"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+step "installing packages"
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+step "building with AddressSanitizer and UndefinedBehaviorSanitizer"
+if ! scripts/build.sh build-san -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false; then
+	echo "not ok - the sanitized build"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+step "building the test guest and the Debian cloud image (cached in $CACHE)"
+guest/build-test-guest.sh "$CACHE" || echo "not ok - building the test guest" | tee -a "$LOG/guest"
+guest/build-cloud-image.sh "$CACHE" || echo "not ok - building the cloud image" | tee -a "$LOG/guest"
+touch "$LOG/guest"
+tally guest-build 0 "$LOG/guest"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+step "unit tests"
+for t in build-san/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	out=$LOG/unit-$(basename "$t")
+	"$t" >"$out" 2>&1
+	rc=$?
+	sed -n 's/^\(not ok\|ok\) [0-9]* - \(.*\)/\1 - unit '"$(basename "$t")"': \2/p' "$out" >"$out.tally"
+	grep '^not ok' "$out.tally"
+	tally "$(basename "$t")" "$rc" "$out.tally"
+	[ "$rc" -ne 0 ] && sed 's/^/# /' "$out" | tail -20
+done
+
+step "fuzzing (${FUZZ_SECONDS}s per target)"
+if [ -x tests/fuzz/run.sh ]; then
+	tests/fuzz/run.sh "$FUZZ_SECONDS" >"$LOG/fuzz" 2>"$LOG/fuzz.err"
+	rc=$?
+	sed -n 's/^fuzz \(.*\): ok\(.*\)/ok - fuzz \1\2/p; s/^fuzz \(.*\): FAILED\(.*\)/not ok - fuzz \1\2/p' "$LOG/fuzz" >"$LOG/fuzz.tally"
+	cat "$LOG/fuzz.tally"
+	tally fuzz "$rc" "$LOG/fuzz.tally"
+	[ "$rc" -ne 0 ] && tail -30 "$LOG/fuzz.err" | sed 's/^/# /'
+fi
+
+step "integration tests (real QEMU guests, agents in network namespaces)"
+export VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_CACHE=$CACHE
+for t in tests/integration/t_*.sh; do
+	out=$LOG/$(basename "$t" .sh)
+	start=$SECONDS
+	bash "$t" >"$out" 2>&1
+	rc=$?
+	grep -E '^(not ok|#)' "$out"
+	echo "# $(basename "$t"): $((SECONDS - start)) s"
+	tally "$(basename "$t")" "$rc" "$out"
+done
+
+echo "logs: $LOG"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

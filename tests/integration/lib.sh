@@ -1,0 +1,198 @@
+# lib.sh - shared by the integration tests. A test host is a network
+# namespace with a bridge (br0, 10.213.0.1/24, no uplink) and its own
+# vdc-agent listening on the namespace's loopback. Everything a test makes is
+# removed by the EXIT trap, whatever happens.
+# shellcheck shell=bash
+set -uo pipefail
+
+VDC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+AGENT=${VDC_AGENT:-$VDC_ROOT/build/src/agent/vdc-agent}
+CACHE=${VDC_CACHE:-/var/cache/vdc}
+GUEST=$CACHE/test-guest
+CLOUD=$CACHE/cloud-image
+TOKEN=integration-token-$$-0123456789
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "/tmp/vdct-$TEST_NAME.XXXXXX")
+chmod 755 "$TMP"
+HOSTS=()
+PASSED=0
+FAILED=0
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $TEST_NAME: $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $TEST_NAME: $*"; }
+# check DESC CMD...: passes when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+diag() { echo "# $*"; }
+
+ns_of() { echo "vdct$$$1"; }
+dir_of() { echo "$TMP/$1"; }
+in_ns() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
+
+# host_up NAME [extra agent flags...]: creates the namespace and starts its agent.
+host_up() {
+	local h=$1
+	shift
+	local ns dir
+	ns=$(ns_of "$h")
+	dir=$(dir_of "$h")
+	mkdir -p "$dir/st" "$dir/run" "$dir/ds"
+	echo "$TOKEN" >"$dir/token"
+	if ! ip netns list | grep -qw "$ns"; then
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link add br0 type bridge
+		ip -n "$ns" addr add 10.213.0.1/24 dev br0
+		ip -n "$ns" link set br0 up
+		HOSTS+=("$h")
+	fi
+	agent_start "$h" "$@"
+}
+
+agent_start() {
+	local h=$1
+	shift
+	local dir
+	dir=$(dir_of "$h")
+	ip netns exec "$(ns_of "$h")" env ${CRASH_AT:+VDC_CRASH_AT=$CRASH_AT} \
+		"$VDC_ROOT/tests/integration/in-host.sh" "$AGENT" --listen 127.0.0.1:7441 --token-file "$dir/token" --state-dir "$dir/st" \
+		--run-dir "$dir/run" --datastore "local=$dir/ds" --cgroup-base "vdct$$$h" "$@" \
+		>>"$dir/agent.log" 2>&1 &
+	echo $! >"$dir/agent.pid"
+	local i
+	for i in $(seq 1 200); do
+		if in_ns "$h" curl -s -o /dev/null --max-time 1 http://127.0.0.1:7441/healthz; then
+			return 0
+		fi
+		if ! kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; then
+			diag "agent on $h exited at start:"
+			tail -5 "$dir/agent.log" | sed 's/^/# /'
+			return 1
+		fi
+		sleep 0.05
+	done
+	diag "agent on $h did not answer"
+	return 1
+}
+
+agent_pid() { cat "$(dir_of "$1")/agent.pid"; }
+
+# agent_stop NAME: SIGTERM, and the exit status must be 0 (sanitizers report
+# leaks and errors through it).
+agent_stop() {
+	local h=$1 pid rc
+	pid=$(agent_pid "$h")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	{ wait "$pid"; } 2>/dev/null
+	rc=$?
+	return $rc
+}
+
+agent_kill9() {
+	local pid
+	pid=$(agent_pid "$1")
+	kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	return 0
+}
+
+# api HOST METHOD PATH [BODY]: sets STATUS and BODY.
+api() {
+	local h=$1 method=$2 path=$3 data=${4-}
+	local out
+	out=$(dir_of "$h")/last-body
+	local args=(-s -o "$out" -w '%{http_code}' --max-time 120 -X "$method"
+		-H "Authorization: Bearer $TOKEN" "http://127.0.0.1:7441$path")
+	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	STATUS=$(in_ns "$h" curl "${args[@]}")
+	BODY=$(cat "$out")
+}
+
+# jget JSON FILTER: jq -r on a string.
+jget() { jq -r "$2" <<<"$1"; }
+
+vm_field() { api "$1" GET "/api/v1/vms/$2"; jget "$BODY" "$3"; }
+
+# test_vm_spec NAME [IP] [extra jq merge]: a test-guest spec on br0.
+guest_spec() {
+	local name=$1 ip=${2:-}
+	local cmdline="console=ttyS0 quiet panic=-1 vdc.hostname=$name"
+	[ -n "$ip" ] && cmdline="$cmdline vdc.ip=$ip/24"
+	jq -nc --arg n "$name" --arg k "$GUEST/vmlinuz" --arg i "$GUEST/initrd.img" --arg c "$cmdline" \
+		'{name:$n, vcpus:1, memory_mib:192, display:"none",
+		  boot:{kernel:$k, initrd:$i, cmdline:$c}, nics:[{bridge:"br0"}]}'
+}
+
+# wait_console HOST VM REGEX TIMEOUT_S [COUNT]: until the console shows REGEX
+# COUNT times (default 1).
+wait_console() {
+	local h=$1 vm=$2 re=$3 timeout=$4 count=${5:-1} end
+	end=$((SECONDS + timeout))
+	while [ $SECONDS -lt "$end" ]; do
+		api "$h" GET "/api/v1/vms/$vm/console?bytes=1048576"
+		if [ "$(grep -cE "$re" <<<"$BODY")" -ge "$count" ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	diag "console of $vm did not show '$re' x$count within ${timeout}s; tail:"
+	tail -5 <<<"$BODY" | sed 's/^/# /'
+	return 1
+}
+
+# guest_req HOST IP REQUEST: one request to the test guest's TCP server; the
+# reply's lines joined with '|'.
+guest_req() {
+	in_ns "$1" timeout 10 bash -c 'exec 3<>"/dev/tcp/$0/7777" || exit 1; printf "%s\n" "$1" >&3; cat <&3' "$2" "$3" 2>/dev/null | paste -sd'|'
+}
+
+# qemu_gone NAME: no QEMU process for a VM of that name (anchored so the
+# check does not match itself).
+qemu_gone() { ! pgrep -f "^qemu-system-x86_64 -name guest=$1," >/dev/null; }
+
+# qemu_count UUID: how many QEMU processes run for that VM uuid.
+qemu_count() { pgrep -cf "^qemu-system-x86_64 .*-uuid $1( |$)" || true; }
+
+# wait_dead PID: until the process is gone (5 s at most).
+wait_dead() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+
+qemu_pid_of() { vm_field "$1" "$2" '.runtime.pid // empty'; }
+
+cleanup() {
+	local h ns
+	for h in "${HOSTS[@]}"; do
+		ns=$(ns_of "$h")
+		kill -9 "$(agent_pid "$h")" 2>/dev/null
+		# A host crash: every process of the namespace goes.
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		sleep 0.2
+		for d in /sys/fs/cgroup/*/"vdct$$$h" /sys/fs/cgroup/"vdct$$$h"; do
+			[ -d "$d" ] || continue
+			find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+			rmdir "$d" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "${KEEP_TMP:-0}" != 1 ]; then
+		umount "$TMP"/*/full 2>/dev/null
+		rm -rf "$TMP"
+	fi
+}
+
+# finish: sanitizer reports in any agent log fail the test; prints the tally.
+finish() {
+	local h
+	for h in "${HOSTS[@]}"; do
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$(dir_of "$h")/agent.log" 2>/dev/null; then
+			not_ok "agent on $h ran clean under the sanitizers"
+			grep -E -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$(dir_of "$h")/agent.log" | head -30 | sed 's/^/# /'
+		fi
+	done
+	echo "# $TEST_NAME: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+trap cleanup EXIT

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# t_lifecycle.sh - one VM through its whole life on one host: boot through the
+# API, readiness on the console, TCP through the bridge, least privilege,
+# cgroup limits, pause/resume/reset, metrics, clean stop, delete, nothing left.
+source "$(dirname "$0")/lib.sh"
+
+host_up h1 || { not_ok "agent starts"; finish; exit 1; }
+ok "agent starts in a host namespace"
+
+api h1 GET /api/v1/host
+check "host info reports the accelerator" test "$(jget "$BODY" .accel)" = tcg -o "$(jget "$BODY" .accel)" = kvm
+check "host info reports the QEMU version" grep -qE '^[0-9]+\.[0-9]+' <<<"$(jget "$BODY" .qemu_version)"
+
+spec=$(guest_spec web1 10.213.0.11 | jq -c '.resources={cpu_weight:200, cpu_limit_pct:150, memory_limit_mib:512}')
+api h1 POST /api/v1/vms "$spec"
+check "define answers 201" test "$STATUS" = 201
+check "a defined VM is stopped" test "$(jget "$BODY" .state)" = stopped
+mac=$(jget "$BODY" '.spec.nics[0].mac')
+check "the NIC got a stable MAC" grep -qE '^52:54:00(:[0-9a-f]{2}){3}$' <<<"$mac"
+
+api h1 POST /api/v1/vms/web1/start
+check "start answers 200 running" test "$STATUS/$(jget "$BODY" .state)" = 200/running
+pid=$(jget "$BODY" .runtime.pid)
+tap=$(jget "$BODY" '.runtime.taps[0]')
+check "the guest prints its readiness line" wait_console h1 web1 'VDC-GUEST-READY hostname=web1 ip=10.213.0.11' 60
+check "the guest answers on TCP through the bridge" test "$(guest_req h1 10.213.0.11 ping)" = pong
+
+check "QEMU runs as the unprivileged user" test "$(ps -o user= -p "$pid")" = vdc-qemu
+check "QEMU runs with the seccomp sandbox" grep -q -- '-sandbox' <(tr '\0' ' ' </proc/"$pid"/cmdline)
+check "QEMU is in its own session (agent signals do not reach it)" test "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid"
+check "QEMU has no root privileges" grep -qE '^Uid:\s+[1-9]' /proc/"$pid"/status
+check "the tap is on the bridge" in_ns h1 test -e "/sys/class/net/$tap/brif" -o -e "/sys/class/net/br0/brif/$tap"
+check "the guest uses the NIC's MAC on the bridge" grep -qi "lladdr $mac" <(in_ns h1 ip neigh show 10.213.0.11)
+
+cg=vdct$$h1/web1
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	check "cgroup v2 cpu.weight is set" test "$(cat /sys/fs/cgroup/$cg/cpu.weight)" = 200
+	check "cgroup v2 cpu.max is set" test "$(cat /sys/fs/cgroup/$cg/cpu.max)" = "150000 100000"
+	check "cgroup v2 memory.max is set" test "$(cat /sys/fs/cgroup/$cg/memory.max)" = $((512 << 20))
+	check "QEMU is in the VM's cgroup" grep -qx "$pid" /sys/fs/cgroup/$cg/cgroup.procs
+else
+	check "cgroup v1 cpu.shares is set" test "$(cat /sys/fs/cgroup/cpu/$cg/cpu.shares)" = 2048
+	check "cgroup v1 cfs quota is set" test "$(cat /sys/fs/cgroup/cpu/$cg/cpu.cfs_quota_us)" = 150000
+	check "cgroup v1 memory limit is set" test "$(cat /sys/fs/cgroup/memory/$cg/memory.limit_in_bytes)" = $((512 << 20))
+	check "QEMU is in the VM's cgroup" grep -qx "$pid" /sys/fs/cgroup/cpu/$cg/cgroup.procs
+fi
+
+api h1 GET /metrics
+check "metrics show the VM's CPU time" grep -qE '^vdc_agent_vm_cpu_seconds_total\{vm="web1"\} [0-9.]+' <<<"$BODY"
+check "metrics show the VM's memory" grep -qE '^vdc_agent_vm_memory_bytes\{vm="web1"\} [1-9]' <<<"$BODY"
+check "metrics show the VM's network bytes" grep -qE '^vdc_agent_vm_net_bytes_total\{vm="web1",nic="0",dir="rx"\} [1-9]' <<<"$BODY"
+check "metrics show host CPU" grep -qE '^vdc_agent_host_cpu_seconds_total\{mode="idle"\}' <<<"$BODY"
+check "metrics count API requests" grep -qE '^vdc_agent_http_requests_total\{method="POST",route="/api/v1/vms/\{name\}/start",code="2xx"\} 1' <<<"$BODY"
+
+api h1 POST /api/v1/vms/web1/pause
+check "pause gives paused (from QMP)" test "$STATUS/$(jget "$BODY" .state)" = 200/paused
+check "a paused guest does not answer" test -z "$(in_ns h1 timeout 2 bash -c 'exec 3<>/dev/tcp/10.213.0.11/7777; echo ping >&3; head -n1 <&3' 2>/dev/null)"
+api h1 POST /api/v1/vms/web1/resume
+check "resume gives running" test "$STATUS/$(jget "$BODY" .state)" = 200/running
+check "a resumed guest answers again" test "$(guest_req h1 10.213.0.11 ping)" = pong
+
+api h1 POST /api/v1/vms/web1/reset
+check "reset answers 200" test "$STATUS" = 200
+check "after reset the guest boots again" wait_console h1 web1 'VDC-GUEST-READY hostname=web1' 60 2
+check "the same QEMU process survives a reset" test "$(qemu_pid_of h1 web1)" = "$pid"
+
+api h1 POST /api/v1/vms/web1/stop '{"timeout_s":60}'
+check "stop answers 200 stopped" test "$STATUS/$(jget "$BODY" .state)" = 200/stopped
+check "the stop was clean (ACPI power-off)" test "$(jget "$BODY" .last_exit.reason)" = "the guest powered off"
+check "QEMU is gone after stop" bash -c "! kill -0 $pid 2>/dev/null"
+check "the tap is gone after stop" bash -c "! ip netns exec $(ns_of h1) test -e /sys/class/net/$tap"
+
+disk_dir=$(dir_of h1)/ds/web1
+api h1 DELETE /api/v1/vms/web1
+check "delete answers 204" test "$STATUS" = 204
+api h1 GET /api/v1/vms/web1
+check "a deleted VM is 404" test "$STATUS" = 404
+check "no QEMU process is left" qemu_gone web1
+check "no tap is left" bash -c "! ip netns exec $(ns_of h1) ls /sys/class/net | grep -q '^vt'"
+check "no cgroup is left" bash -c "! ls -d /sys/fs/cgroup/*/$cg /sys/fs/cgroup/$cg 2>/dev/null | grep -q ."
+check "no disk or directory is left in the datastore" test ! -e "$disk_dir"
+check "no state is left" test -z "$(ls "$(dir_of h1)/st/vms")"
+check "no runtime files are left" test -z "$(ls "$(dir_of h1)/run/vms")"
+
+check "the agent stops cleanly (exit 0)" agent_stop h1
+finish
