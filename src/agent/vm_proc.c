@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,12 @@ int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, s
 		return errinfo_set(e, 500, "spawn", NULL, "fork: %s", strerror(err));
 	}
 	if (pid == 0) {
+		/* The agent blocks SIGTERM/SIGINT (for its signalfd) and ignores
+		 * SIGPIPE; both would survive exec and make QEMU deaf to them. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		setsid();
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);

@@ -262,6 +262,9 @@ static int parse_cloud_init(const json_t *root, struct vm_spec *spec, struct jv_
 			jv_path(f, sizeof(f), "cloud_init.meta_data", k);
 			if (!json_is_string(v) && !json_is_integer(v) && !json_is_boolean(v))
 				return jv_fail(err, f, "must be a string, integer or boolean");
+			/* An empty key would write a line ': value' that YAML cannot read. */
+			if (!*k)
+				return jv_fail(err, f, "meta-data keys use letters, digits, '-' and '_'");
 			for (const char *c = k; *c; c++)
 				if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
 					return jv_fail(err, f, "meta-data keys use letters, digits, '-' and '_'");
@@ -375,21 +378,38 @@ static unsigned hexval(char c)
 	return (unsigned)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
 }
 
+static bool mac_used_by_other(const struct vm_spec *spec, int self, const char *mac)
+{
+	for (int k = 0; k < spec->nnics; k++)
+		if (k != self && !strcasecmp(spec->nics[k].mac, mac))
+			return true;
+	return false;
+}
+
 void vm_spec_fill_defaults(struct vm_spec *spec, const char *default_datastore)
 {
-	/* MAC 52:54:00:XX:YY:ZZ from the uuid's last bytes, mixed with the NIC
-	 * index, so it is stable for the VM's life and unlikely to collide. */
+	/* MAC 52:54:00:XX:YY:ZZ from the uuid's last bytes (random in a v4 uuid,
+	 * unlike the version nibble in the middle), mixed with the NIC index, so
+	 * it is stable for the VM's life and unlikely to collide. */
 	unsigned b[16] = {0};
-	for (int i = 0, k = 0; spec->uuid[i] && k < 16; i++) {
+	for (int i = 0, k = 0; spec->uuid[i] && k < 32; i++) {
 		if (spec->uuid[i] == '-')
 			continue;
 		b[k / 2] = (b[k / 2] << 4) | hexval(spec->uuid[i]);
 		k++;
 	}
 	for (int i = 0; i < spec->nnics; i++) {
-		if (!spec->nics[i].mac[0])
+		if (spec->nics[i].mac[0])
+			continue;
+		/* Step past a MAC another NIC was given: two NICs with one address
+		 * would break the guest's network and the stored spec's parse. At
+		 * most VM_MAX_NICS - 1 values are taken, so a free one is near. */
+		for (unsigned step = 0; step < 256; step++) {
 			snprintf(spec->nics[i].mac, sizeof(spec->nics[i].mac), "52:54:00:%02x:%02x:%02x",
-			         b[5] & 0xff, b[6] & 0xff, (b[7] + (unsigned)i * 37u) & 0xff);
+			         b[13] & 0xff, b[14] & 0xff, (b[15] + (unsigned)i * 37u + step) & 0xff);
+			if (!mac_used_by_other(spec, i, spec->nics[i].mac))
+				break;
+		}
 	}
 	for (int i = 0; i < spec->ndisks; i++)
 		if (!spec->disks[i].datastore[0])

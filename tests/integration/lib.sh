@@ -106,7 +106,10 @@ api() {
 	out=$(dir_of "$h")/last-body
 	local args=(-s -o "$out" -w '%{http_code}' --max-time 120 -X "$method"
 		-H "Authorization: Bearer $TOKEN" "http://127.0.0.1:7441$path")
-	[ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+	if [ -n "$data" ]; then
+		printf '%s' "$data" >"$out.req"
+		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")
+	fi
 	STATUS=$(in_ns "$h" curl "${args[@]}")
 	BODY=$(cat "$out")
 }
