@@ -96,6 +96,8 @@ int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e);
 json_t *vm_to_json(struct vm *vm);
 /* Re-attaches to running QEMUs and finishes interrupted defines/deletes. */
 void vm_load_all(struct agent *a);
+/* At agent exit: closes every VM's sockets and frees it; QEMUs keep running. */
+void vm_detach_all(struct agent *a);
 /* One QMP command (args consumed, may be NULL); the "return" value or NULL
  * with e (409 when QEMU is not running). */
 json_t *vm_qmp_call(struct vm *vm, const char *cmd, json_t *args, struct errinfo *e);

@@ -107,6 +107,12 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 			return -1;
 		}
 		struct datastore *d = &c->datastores[c->ndatastores];
+		/* Refuse rather than cut: a cut path names another directory. */
+		if ((size_t)(eq - v) >= sizeof(d->name) || strlen(eq + 1) >= sizeof(d->path)) {
+			snprintf(err, errlen, "datastore: name (at most %zu) or path (at most %zu) too long",
+			         sizeof(d->name) - 1, sizeof(d->path) - 1);
+			return -1;
+		}
 		snprintf(d->name, sizeof(d->name), "%.*s", (int)(eq - v), v);
 		if (!jv_is_safe_name(d->name)) {
 			snprintf(err, errlen, "datastore: '%s' is not a safe name", d->name);
@@ -136,9 +142,12 @@ int config_load_file(struct agent_config *c, const char *path, int required, cha
 		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
 		return -1;
 	}
-	char line[2048];
-	int lineno = 0;
-	while (fgets(line, sizeof(line), f)) {
+	/* getline, not a fixed buffer: the tail of an over-long comment must
+	 * never be read as a line of its own. */
+	char *line = NULL;
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
+	while (rc == 0 && getline(&line, &cap, f) >= 0) {
 		lineno++;
 		char *s = line;
 		while (*s == ' ' || *s == '\t')
@@ -149,24 +158,32 @@ int config_load_file(struct agent_config *c, const char *path, int required, cha
 		char *eq = strchr(s, '=');
 		if (!eq) {
 			snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
-			fclose(f);
-			return -1;
+			rc = -1;
+			break;
 		}
 		*eq = '\0';
 		char *k = s, *v = eq + 1;
-		for (char *t = eq - 1; t >= k && (*t == ' ' || *t == '\t'); t--)
-			*t = '\0';
+		for (char *t = eq; t > k && (t[-1] == ' ' || t[-1] == '\t'); t--)
+			t[-1] = '\0';
 		while (*v == ' ' || *v == '\t')
 			v++;
+		/* Trailing blanks are invisible in an editor; never part of a value. */
+		for (size_t n = strlen(v); n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
+			v[n - 1] = '\0';
 		char sub[1024];
 		if (config_set(c, k, v, sub, sizeof(sub)) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
-			fclose(f);
-			return -1;
+			rc = -1;
 		}
 	}
+	/* A directory opens fine and fails on the first read. */
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
 	fclose(f);
-	return 0;
+	return rc;
 }
 
 static const char usage[] =

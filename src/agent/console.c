@@ -34,6 +34,25 @@ static void rotate(struct console *c)
 	c->size = 0;
 }
 
+/* Appends n bytes, rotating exactly at the cap so that neither file ever
+ * holds more than cap bytes. What the disk refuses is dropped. */
+static void append(struct console *c, const char *buf, size_t n)
+{
+	while (n > 0 && c->logfd >= 0) {
+		size_t room = (size_t)c->size < c->cap ? c->cap - (size_t)c->size : 0;
+		ssize_t w = write(c->logfd, buf, n < room ? n : room);
+		if (w < 0)
+			return;
+		c->size += w;
+		buf += w;
+		n -= (size_t)w;
+		if (c->size > 0 && (size_t)c->size >= c->cap)
+			rotate(c);
+		else if (w == 0)
+			return;
+	}
+}
+
 int console_pump(struct console *c)
 {
 	char buf[8192];
@@ -45,13 +64,7 @@ int console_pump(struct console *c)
 			return 0;
 		if (n <= 0)
 			return -1;
-		if (c->logfd >= 0) {
-			ssize_t w = write(c->logfd, buf, (size_t)n);
-			if (w > 0)
-				c->size += w;
-			if ((size_t)c->size >= c->cap)
-				rotate(c);
-		}
+		append(c, buf, (size_t)n);
 	}
 }
 

@@ -84,10 +84,7 @@ static int lookup_qemu_user(struct agent *a)
 
 static void on_signal(void *ctx, uint32_t events)
 {
-	struct loop *l = ctx;
-	int fd = -1;
-	(void)fd;
-	loop_stop(l);
+	loop_stop(ctx);
 }
 
 static int prepare_dirs(struct agent *a)
@@ -167,14 +164,7 @@ int main(int argc, char **argv)
 	loop_run(a->loop);
 	log_info("agent_stopping", "reason=signal vms=\"left running\"");
 	http_server_stop(a->http);
-	while (a->vms) {
-		struct vm *vm = a->vms;
-		a->vms = vm->next;
-		console_close(&vm->console);
-		vm_spec_free(&vm->spec);
-		json_decref(vm->last_exit);
-		free(vm);
-	}
+	vm_detach_all(a);
 	loop_free(a->loop);
 	close(sfd);
 	return 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define QMP_MAX_LINE (16u * 1024 * 1024)
@@ -82,6 +83,8 @@ static int fill(struct qmp *q)
 static json_t *next_message(struct qmp *q)
 {
 	for (;;) {
+		if (q->len == 0)
+			return NULL; /* also: buf is still NULL before the first read */
 		char *nl = memchr(q->buf, '\n', q->len);
 		if (!nl)
 			return NULL;
@@ -167,7 +170,9 @@ static int write_all(int fd, const char *s, size_t len, int timeout_ms)
 {
 	uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
 	while (len) {
-		ssize_t n = write(fd, s, len);
+		/* send, not write: a QEMU that just exited must give EPIPE, never a
+		 * SIGPIPE that kills whoever links this file. */
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			s += n;
 			len -= (size_t)n;

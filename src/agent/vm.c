@@ -837,6 +837,31 @@ json_t *vm_to_json(struct vm *vm)
 	return o;
 }
 
+void vm_detach_all(struct agent *a)
+{
+	while (a->vms) {
+		struct vm *vm = a->vms;
+		a->vms = vm->next;
+		/* Let go of QEMU's sockets and pidfd; QEMU itself keeps running. */
+		drop_qmp(vm);
+		if (vm->console_watch)
+			loop_unwatch(a->loop, vm->console_watch);
+		console_close(&vm->console);
+		if (vm->pid_watch)
+			loop_unwatch(a->loop, vm->pid_watch);
+		if (vm->pidfd >= 0)
+			close(vm->pidfd);
+		if (vm->stop_timer)
+			loop_timer_cancel(a->loop, vm->stop_timer);
+		while (vm->exit_waiters) {
+			struct vm_waiter *w = vm->exit_waiters;
+			vm->exit_waiters = w->next;
+			free(w);
+		}
+		vm_free(vm);
+	}
+}
+
 /* ---- start-up: re-attach and finish interrupted work -------------------- */
 
 /* Finds a QEMU started for uuid whose pid file was never written (the agent

@@ -15,6 +15,7 @@ struct loop_watch {
 	loop_fd_fn fn;
 	void *ctx;
 	struct loop_watch *next_dead;
+	struct loop_watch *prev, *next; /* live watches, so loop_free frees them */
 };
 
 struct loop_timer {
@@ -29,6 +30,7 @@ struct loop {
 	int stopping;
 	struct loop_timer *timers; /* sorted by at_ms */
 	struct loop_watch *dead;
+	struct loop_watch *live;
 	loop_prepare_fn prepare;
 	void *prepare_ctx;
 };
@@ -72,6 +74,11 @@ void loop_free(struct loop *l)
 		free(t);
 	}
 	reap_dead(l);
+	while (l->live) {
+		struct loop_watch *w = l->live;
+		l->live = w->next;
+		free(w);
+	}
 	close(l->epfd);
 	free(l);
 }
@@ -92,6 +99,10 @@ struct loop_watch *loop_watch_fd(struct loop *l, int fd, uint32_t events, loop_f
 		errno = e;
 		return NULL;
 	}
+	w->next = l->live;
+	if (l->live)
+		l->live->prev = w;
+	l->live = w;
 	return w;
 }
 
@@ -100,6 +111,12 @@ void loop_unwatch(struct loop *l, struct loop_watch *w)
 	if (!w || w->dead)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		l->live = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
 	w->dead = 1;
 	w->next_dead = l->dead;
 	l->dead = w;

@@ -16,6 +16,8 @@ typedef void (*loop_timer_fn)(void *ctx);
 typedef int (*loop_prepare_fn)(void *ctx);
 
 struct loop *loop_new(void);
+/* Frees the loop, its timers and any watches still registered (their fds
+ * are the owners' to close). */
 void loop_free(struct loop *l);
 
 /* Monotonic milliseconds. */
