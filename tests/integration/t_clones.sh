@@ -25,6 +25,9 @@ check "the disk is a qcow2 overlay on the template" \
 guest_req h1 10.213.0.31 "write -c1" >/dev/null
 check "c1 writes to its own clone" test "$(guest_req h1 10.213.0.31 marker)" = "vdc-template|-c1"
 check "c2 does not see c1's write" test "$(guest_req h1 10.213.0.32 marker)" = vdc-template
+api h1 GET /metrics
+check "metrics show per-disk writes" grep -qE '^vdc_agent_vm_disk_bytes_total\{vm="c1",disk="data",op="write"\} [1-9]' <<<"$BODY"
+check "metrics show per-disk read operations" grep -qE '^vdc_agent_vm_disk_ops_total\{vm="c1",disk="data",op="read"\} [1-9]' <<<"$BODY"
 
 # Live resize through QMP, then a resize of a stopped VM through qemu-img.
 api h1 POST /api/v1/vms/c2/disks/data/resize '{"size_mib":128}'

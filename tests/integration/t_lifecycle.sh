@@ -82,5 +82,14 @@ check "no disk or directory is left in the datastore" test ! -e "$disk_dir"
 check "no state is left" test -z "$(ls "$(dir_of h1)/st/vms")"
 check "no runtime files are left" test -z "$(ls "$(dir_of h1)/run/vms")"
 
+# A VNC display, on loopback only.
+api h1 POST '/api/v1/vms?start=true' "$(guest_spec vnc1 | jq -c 'del(.display) | .nics=[]')"
+port=$(jget "$BODY" '.runtime.vnc.port // empty')
+check "a VM with a display reports its VNC port" test -n "$port"
+check "VNC listens on 127.0.0.1 only" grep -q "127.0.0.1:$port " <(in_ns h1 ss -ltnH)
+check "VNC does not listen on other addresses" bash -c "! ip netns exec $(ns_of h1) ss -ltnH | grep -v '127.0.0.1:' | grep -q ':$port '"
+check "VNC speaks RFB" grep -q '^RFB ' <(in_ns h1 timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; head -c 12 <&3")
+api h1 DELETE '/api/v1/vms/vnc1?force=true'
+
 check "the agent stops cleanly (exit 0)" agent_stop h1
 finish
