@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void config_defaults(struct agent_config *c)
 {
@@ -57,6 +58,19 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		return copy(c->qemu_user, sizeof(c->qemu_user), key, v, err, errlen);
 	if (!strcmp(key, "qemu-binary"))
 		return copy(c->qemu_binary, sizeof(c->qemu_binary), key, v, err, errlen);
+	if (!strcmp(key, "manager-url"))
+		return copy(c->manager_url, sizeof(c->manager_url), key, v, err, errlen);
+	if (!strcmp(key, "join-token"))
+		return copy(c->join_token, sizeof(c->join_token), key, v, err, errlen);
+	if (!strcmp(key, "advertise-url"))
+		return copy(c->advertise_url, sizeof(c->advertise_url), key, v, err, errlen);
+	if (!strcmp(key, "host-name")) {
+		if (!jv_is_safe_name(v)) {
+			snprintf(err, errlen, "host-name: '%s' is not a safe name", v);
+			return -1;
+		}
+		return copy(c->host_name, sizeof(c->host_name), key, v, err, errlen);
+	}
 	if (!strcmp(key, "cgroup-base")) {
 		if (!jv_is_safe_name(v)) {
 			snprintf(err, errlen, "cgroup-base: '%s' is not a safe name", v);
@@ -199,7 +213,11 @@ static const char usage[] =
     "  --cgroup-base NAME        cgroup subtree (default vdc)\n"
     "  --console-log-bytes N     per-VM serial log bound (default 1 MiB)\n"
     "  --sandbox on|off          QEMU seccomp sandbox (default on)\n"
-    "  --log-level LEVEL         debug, info, warn, error\n";
+    "  --log-level LEVEL         debug, info, warn, error\n"
+    "  --manager-url URL         join vdcd at URL and heartbeat to it\n"
+    "  --join-token TOKEN        one-time join token from vdcd (first join only)\n"
+    "  --host-name NAME          this host's name in vdcd (default: the hostname)\n"
+    "  --advertise-url URL       how vdcd reaches this agent (default http://LISTEN)\n";
 
 int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, size_t errlen)
 {
@@ -241,6 +259,11 @@ int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, 
 			continue;
 		if (config_set(c, key, val, err, errlen) < 0)
 			return -1;
+	}
+	if (!c->host_name[0]) {
+		char h[64] = "";
+		gethostname(h, sizeof(h) - 1);
+		snprintf(c->host_name, sizeof(c->host_name), "%s", jv_is_safe_name(h) ? h : "host");
 	}
 	if (c->ndatastores == 0) {
 		struct datastore *d = &c->datastores[c->ndatastores++];

@@ -26,6 +26,10 @@ struct agent_config {
 	size_t console_log_bytes;
 	int sandbox;
 	int log_level;          /* 0 debug .. 3 error */
+	char manager_url[512];  /* vdcd, e.g. http://127.0.0.1:7443; empty: standalone */
+	char join_token[128];   /* one-time token for the first join */
+	char host_name[64];     /* name in vdcd's inventory (default: hostname) */
+	char advertise_url[256];/* how vdcd reaches this agent (default http://LISTEN) */
 };
 
 void config_defaults(struct agent_config *c);

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "manager_link.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -154,6 +155,8 @@ int main(int argc, char **argv)
 	vm_load_all(a);
 	struct http_config hc = {.listen = a->cfg.listen, .token = token, .max_body = MAX_BODY, .app = a};
 	a->http = http_server_start(&hc, agent_routes, agent_nroutes, a->loop, err, sizeof(err));
+	if (a->http && manager_link_start(a, token) < 0)
+		log_error("manager_link_failed", "manager=%s", a->cfg.manager_url);
 	free(token);
 	if (!a->http) {
 		log_error("listen_failed", "error=%s", log_quote(err));
@@ -163,6 +166,7 @@ int main(int argc, char **argv)
 	         a->qemu_version, a->cg.version, (int)getpid());
 	loop_run(a->loop);
 	log_info("agent_stopping", "reason=signal vms=\"left running\"");
+	manager_link_stop(a);
 	http_server_stop(a->http);
 	vm_detach_all(a);
 	loop_free(a->loop);

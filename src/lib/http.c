@@ -35,6 +35,7 @@ struct http_server {
 	size_t nroutes;
 	struct route_stats *stats; /* one per route, + one for unmatched */
 	char *token;
+	http_auth_fn auth;
 	size_t max_body;
 	void *app;
 	int port;
@@ -247,11 +248,25 @@ static int match(struct http_req *req, const char *pattern, const char *path)
 	return 1;
 }
 
-static int token_ok(const struct http_server *srv, struct MHD_Connection *conn)
+const char *http_bearer(const struct http_req *req)
 {
+	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+	return h && !strncasecmp(h, "Bearer ", 7) && h[7] ? h + 7 : NULL;
+}
+
+const char *http_route_pattern(const struct http_req *req)
+{
+	return req->route ? req->route->pattern : NULL;
+}
+
+static int token_ok(const struct http_server *srv, struct MHD_Connection *conn,
+                    struct http_req *req)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (srv->auth)
+		return srv->auth(srv->app, h && !strncasecmp(h, "Bearer ", 7) ? h + 7 : NULL, req);
 	if (!srv->token)
 		return 1;
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return 0;
 	const char *given = h + 7;
@@ -293,7 +308,7 @@ static void dispatch(struct http_req *req, const char *url)
 		                 "%s is not allowed on %s", req->method, url);
 		return;
 	}
-	if (!req->route->public_route && !token_ok(srv, req->conn)) {
+	if (!req->route->public_route && !token_ok(srv, req->conn, req)) {
 		http_reply_error(req, 401, "unauthorized", NULL,
 		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
 		return;
@@ -451,6 +466,7 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	srv->nroutes = nroutes;
 	srv->stats = calloc(nroutes + 1, sizeof(*srv->stats));
 	srv->token = cfg->token ? strdup(cfg->token) : NULL;
+	srv->auth = cfg->auth;
 	srv->max_body = cfg->max_body;
 	srv->app = cfg->app;
 	srv->loop = loop;

@@ -22,9 +22,14 @@ struct http_route {
 	int public_route;    /* 1: no token needed */
 };
 
+/* Checks a bearer token (NULL when none was sent) for a non-public route;
+ * returns 1 to let the request through. Runs on the loop thread. */
+typedef int (*http_auth_fn)(void *app, const char *bearer, struct http_req *req);
+
 struct http_config {
 	const char *listen;      /* "127.0.0.1:7441", "[::1]:7441", "0.0.0.0:7441" */
 	const char *token;       /* bearer token; NULL disables auth (tests only) */
+	http_auth_fn auth;       /* instead of token, when set */
 	size_t max_body;         /* bytes; larger bodies get 413 */
 	void *app;               /* handed to handlers through http_app() */
 };
@@ -66,6 +71,12 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 /* Marks the request as answered later: the connection is suspended when the
  * handler returns and resumed by the eventual http_reply_*. */
 void http_defer(struct http_req *req);
+
+/* The bearer token sent with the request, or NULL. */
+const char *http_bearer(const struct http_req *req);
+
+/* The route pattern matched ("/api/v1/vms/{name}"), or NULL. */
+const char *http_route_pattern(const struct http_req *req);
 
 /* Case-insensitive query flag: "1", "true", "yes". */
 int http_query_flag(const struct http_req *req, const char *name);

@@ -60,7 +60,8 @@ int jv_only_keys(const json_t *obj, const char *path, const char *const allowed[
 		if (!ok) {
 			char p[128];
 			jv_path(p, sizeof(p), path, key);
-			return jv_fail(err, p, "unknown field");
+			/* An empty key at the top level has no path of its own. */
+			return jv_fail(err, *p ? p : "body", "unknown field '%s'", key);
 		}
 	}
 	return 0;
