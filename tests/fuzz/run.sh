@@ -1,0 +1,73 @@
+#!/bin/sh
+# run.sh [SECONDS] - builds each libFuzzer harness with ASan+UBSan into
+# build-fuzz/ and runs it for SECONDS (default 20) on a scratch copy of its
+# seed corpus. Prints one line per target; exits non-zero if any failed.
+# Non-interactive and self-contained, so CI can run it from a clean clone.
+set -u
+
+secs=${1:-20}
+case $secs in
+'' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+esac
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 2
+out=build-fuzz
+mkdir -p "$out"
+
+cc=${CC:-}
+if [ -z "$cc" ]; then
+	for c in clang clang-14; do
+		command -v "$c" >/dev/null 2>&1 && { cc=$c; break; }
+	done
+fi
+if [ -z "$cc" ]; then
+	echo "fuzz: clang not found (apt-get install clang libclang-rt-14-dev)" >&2
+	exit 2
+fi
+
+jansson_cflags=$(pkg-config --cflags jansson 2>/dev/null)
+jansson_libs=$(pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+cflags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+-D_GNU_SOURCE -Isrc/lib -Isrc/agent -Isrc/manager $jansson_cflags"
+
+# target: the sources it needs besides its harness.
+sources() {
+	case $1 in
+	vm_spec) echo src/agent/vm_spec.c src/agent/qemu_cmdline.c src/lib/jsonv.c ;;
+	qmp) echo src/agent/qmp.c src/lib/log.c src/lib/loop.c ;;
+	config) echo src/agent/config.c src/lib/jsonv.c ;;
+	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
+	esac
+}
+
+failed=0
+for t in vm_spec qmp config resources; do
+	bin=$out/fuzz_$t
+	log=$out/$t.log
+	# shellcheck disable=SC2046,SC2086 # word splitting of flag lists is wanted
+	if ! $cc $cflags -o "$bin" tests/fuzz/fuzz_$t.c $(sources $t) $jansson_libs >"$log" 2>&1; then
+		echo "fuzz $t: FAILED (build, see $log)"
+		sed 's/^/    /' "$log" | tail -20
+		failed=1
+		continue
+	fi
+	corpus=$(mktemp -d "$out/corpus-$t.XXXXXX")
+	cp tests/fuzz/seeds/$t/* "$corpus"/
+	dict=
+	[ -f tests/fuzz/$t.dict ] && dict=-dict=tests/fuzz/$t.dict
+	# shellcheck disable=SC2086 # $dict is empty or one word
+	UBSAN_OPTIONS=print_stacktrace=1 "$bin" -max_total_time="$secs" -timeout=5 \
+		-rss_limit_mb=2048 -artifact_prefix="$out/$t-" $dict "$corpus" >>"$log" 2>&1
+	rc=$?
+	rm -rf "$corpus"
+	runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
+	if [ "$rc" -eq 0 ] && [ -n "$runs" ]; then
+		echo "fuzz $t: ok ($runs runs)"
+	else
+		echo "fuzz $t: FAILED (exit $rc; log $log, inputs $out/$t-*)"
+		grep -E -A12 'ERROR|property violated|runtime error' "$log" | head -40 | sed 's/^/    /'
+		failed=1
+	fi
+done
+exit $failed

@@ -1,0 +1,629 @@
+/* test_http.c - the REST server end to end: a real listener on 127.0.0.1:0
+ * driven by the epoll loop in a thread, a small route table, and libcurl as
+ * the client. Covers routing, auth, body limits, JSON body errors, deferred
+ * replies and the metrics the server keeps. */
+#include "testutil.h"
+
+#include "http.h"
+#include "loop.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#define TOKEN "s3cret-token"
+#define MAX_BODY 1024
+
+struct server {
+	struct loop *loop;
+	struct http_server *srv;
+	pthread_t thread;
+	int stop_pipe[2];
+	struct loop_watch *stop_watch;
+	char base[64];
+};
+
+static struct server S;
+
+/* ---- handlers (run on the loop thread) ---- */
+
+static void h_ping(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{s:b}", "pong", 1));
+}
+
+static void h_vm_get(struct http_req *req)
+{
+	const char *bearer = http_bearer(req);
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "name", http_param(req, "name"),
+	                                    "method", http_method(req), "bearer",
+	                                    bearer ? json_string(bearer) : json_null()));
+}
+
+static void h_vm_delete(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{s:s}", "deleted", http_param(req, "name")));
+}
+
+static void h_disk(struct http_req *req)
+{
+	const char *other = http_param(req, "other");
+	http_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "name", http_param(req, "name"),
+	                                    "disk", http_param(req, "disk"), "other",
+	                                    other ? json_string(other) : json_null()));
+}
+
+static void h_health(struct http_req *req)
+{
+	http_reply_text(req, 200, "text/plain", strdup("ok\n"), 3);
+}
+
+static void h_echo(struct http_req *req)
+{
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return; /* http_body_json replied */
+	http_reply_json(req, 200, body);
+}
+
+static void h_echo_empty_ok(struct http_req *req)
+{
+	json_t *body = http_body_json(req, 1);
+	if (!body)
+		return;
+	http_reply_json(req, 200, body);
+}
+
+static void h_noreply(struct http_req *req) {}
+
+static void h_query(struct http_req *req)
+{
+	const char *x = http_query(req, "x");
+	http_reply_json(req, 200, json_pack("{s:o, s:b}", "x", x ? json_string(x) : json_null(),
+	                                    "force", http_query_flag(req, "force")));
+}
+
+static void slow_fire(void *ctx)
+{
+	http_reply_json(ctx, 202, json_pack("{s:b}", "done", 1));
+}
+
+static void h_slow(struct http_req *req)
+{
+	const char *ms = http_query(req, "ms");
+	http_defer(req);
+	struct server *s = http_app(req);
+	loop_timer_after(s->loop, ms ? strtoull(ms, NULL, 10) : 100, slow_fire, req);
+}
+
+static void h_metrics(struct http_req *req)
+{
+	struct server *s = http_app(req);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	http_server_metrics(s->srv, f, "vdc");
+	fclose(f);
+	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
+}
+
+static const struct http_route routes[] = {
+	{"GET", "/api/v1/ping", h_ping, 0},
+	{"GET", "/api/v1/vms/{name}", h_vm_get, 0},
+	{"DELETE", "/api/v1/vms/{name}", h_vm_delete, 0},
+	{"GET", "/api/v1/vms/{name}/disks/{disk}", h_disk, 0},
+	{"GET", "/health", h_health, 1},
+	{"POST", "/api/v1/echo", h_echo, 0},
+	{"POST", "/api/v1/echo-empty-ok", h_echo_empty_ok, 0},
+	{"GET", "/api/v1/noreply", h_noreply, 0},
+	{"GET", "/api/v1/query", h_query, 0},
+	{"POST", "/api/v1/slow", h_slow, 0},
+	{"GET", "/metrics", h_metrics, 1},
+};
+
+/* ---- server lifecycle ---- */
+
+static void on_stop(void *ctx, uint32_t events)
+{
+	loop_stop(ctx);
+}
+
+static void *loop_thread(void *arg)
+{
+	loop_run(arg);
+	return NULL;
+}
+
+static int server_up(struct http_config cfg)
+{
+	curl_global_init(CURL_GLOBAL_ALL);
+	S.loop = loop_new();
+	assert_non_null(S.loop);
+	char err[256] = "";
+	S.srv = http_server_start(&cfg, routes, ARRAY_LEN(routes), S.loop, err, sizeof(err));
+	if (!S.srv)
+		fail_msg("http_server_start: %s", err);
+	int port = http_server_port(S.srv);
+	assert_true(port > 0 && port < 65536);
+	snprintf(S.base, sizeof(S.base), "http://127.0.0.1:%d", port);
+	/* The loop has no cross-thread wakeup: a pipe carries the stop. */
+	assert_int_equal(pipe(S.stop_pipe), 0);
+	S.stop_watch = loop_watch_fd(S.loop, S.stop_pipe[0], EPOLLIN, on_stop, S.loop);
+	assert_non_null(S.stop_watch);
+	assert_int_equal(pthread_create(&S.thread, NULL, loop_thread, S.loop), 0);
+	return 0;
+}
+
+static int server_up_token(void **state)
+{
+	return server_up((struct http_config){.listen = "127.0.0.1:0", .token = TOKEN,
+	                                      .max_body = MAX_BODY, .app = &S});
+}
+
+/* The pluggable check (the manager's): "good" may do anything, "readonly"
+ * only GET. Every call is recorded, to show when the check runs. */
+static struct {
+	pthread_mutex_t lock;
+	int calls;
+	char bearer[64];
+	char pattern[128];
+} A = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int auth_cb(void *app, const char *bearer, struct http_req *req)
+{
+	assert_true(app == &S); /* a failure here aborts the loop thread: loud */
+	pthread_mutex_lock(&A.lock);
+	A.calls++;
+	snprintf(A.bearer, sizeof(A.bearer), "%s", bearer ? bearer : "(none)");
+	const char *p = http_route_pattern(req);
+	snprintf(A.pattern, sizeof(A.pattern), "%s", p ? p : "(none)");
+	pthread_mutex_unlock(&A.lock);
+	if (!bearer)
+		return 0;
+	return !strcmp(bearer, "good") || (!strcmp(bearer, "readonly") && !strcmp(http_method(req), "GET"));
+}
+
+static int server_up_auth(void **state)
+{
+	return server_up((struct http_config){.listen = "127.0.0.1:0", .auth = auth_cb,
+	                                      .max_body = MAX_BODY, .app = &S});
+}
+
+static int server_down(void **state)
+{
+	assert_int_equal(write(S.stop_pipe[1], "x", 1), 1);
+	pthread_join(S.thread, NULL);
+	http_server_stop(S.srv);
+	loop_unwatch(S.loop, S.stop_watch);
+	loop_free(S.loop);
+	close(S.stop_pipe[0]);
+	close(S.stop_pipe[1]);
+	curl_global_cleanup();
+	return 0;
+}
+
+/* ---- client ---- */
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char ctype[128];
+	json_t *json; /* the body parsed, when it is JSON */
+	double secs;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+	struct resp *r = ctx;
+	char *nb = realloc(r->body, r->len + size * n + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + r->len, p, size * n);
+	r->body = nb;
+	r->len += size * n;
+	r->body[r->len] = '\0';
+	return size * n;
+}
+
+/* One request. auth: the Authorization header's value, or NULL for none.
+ * body: sent when not NULL (len bytes). */
+static struct resp request(const char *method, const char *path, const char *auth,
+                           const char *body, size_t len)
+{
+	struct resp r = {0};
+	CURL *c = curl_easy_init();
+	assert_non_null(c);
+	char url[1024], hdr[256];
+	snprintf(url, sizeof(url), "%s%s", S.base, path);
+	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (auth) {
+		snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
+		h = curl_slist_append(h, hdr);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	char *ct = NULL;
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	snprintf(r.ctype, sizeof(r.ctype), "%s", ct ? ct : "");
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r.secs);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (r.body)
+		r.json = json_loadb(r.body, r.len, 0, NULL);
+	return r;
+}
+
+static struct resp get(const char *path)
+{
+	return request("GET", path, "Bearer " TOKEN, NULL, 0);
+}
+
+static struct resp post(const char *path, const char *body)
+{
+	return request("POST", path, "Bearer " TOKEN, body, body ? strlen(body) : 0);
+}
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	json_decref(r->json);
+}
+
+static const char *jstr(const struct resp *r, const char *key)
+{
+	return json_string_value(json_object_get(r->json, key));
+}
+
+/* Checks an error reply: status, and the body's error.code. */
+static void expect_error(struct resp r, long status, const char *code)
+{
+	if (r.status != status)
+		fail_msg("status %ld, want %ld: %s", r.status, status, r.body ? r.body : "");
+	json_t *e = json_object_get(r.json, "error");
+	assert_true(json_is_object(e));
+	assert_string_equal(json_string_value(json_object_get(e, "code")), code);
+	assert_true(json_string_length(json_object_get(e, "message")) > 0);
+	resp_free(&r);
+}
+
+/* ---- tests ---- */
+
+static void test_json_reply(void **state)
+{
+	struct resp r = get("/api/v1/ping");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "application/json");
+	assert_non_null(r.json);
+	assert_true(json_is_true(json_object_get(r.json, "pong")));
+	assert_int_equal(r.body[r.len - 1], '\n');
+	resp_free(&r);
+}
+
+static void test_path_params(void **state)
+{
+	struct resp r = get("/api/v1/vms/web-1");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "name"), "web-1");
+	assert_string_equal(jstr(&r, "method"), "GET");
+	assert_string_equal(jstr(&r, "bearer"), TOKEN); /* handlers can see who called */
+	resp_free(&r);
+
+	r = request("DELETE", "/api/v1/vms/db.2", "Bearer " TOKEN, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "deleted"), "db.2");
+	resp_free(&r);
+
+	r = get("/api/v1/vms/web-1/disks/root");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "name"), "web-1");
+	assert_string_equal(jstr(&r, "disk"), "root");
+	assert_true(json_is_null(json_object_get(r.json, "other"))); /* unknown param: NULL */
+	resp_free(&r);
+
+	/* A placeholder matches one non-empty segment, never more or less. */
+	expect_error(get("/api/v1/vms/"), 404, "not_found");
+	expect_error(get("/api/v1/vms/a/b"), 404, "not_found");
+	expect_error(get("/api/v1/vms/a/disks/"), 404, "not_found");
+	expect_error(get("/api/v1/vms/a/disks/b/c"), 404, "not_found");
+	expect_error(get("/api/v1/vms//disks/root"), 404, "not_found");
+}
+
+static void test_not_found(void **state)
+{
+	expect_error(get("/nope"), 404, "not_found");
+	expect_error(get("/api/v1/ping/"), 404, "not_found");
+	expect_error(get("/api/v1/pin"), 404, "not_found");
+	expect_error(get("/api/v1/pingg"), 404, "not_found");
+	expect_error(get("/"), 404, "not_found");
+}
+
+static void test_method_not_allowed(void **state)
+{
+	expect_error(request("PUT", "/api/v1/vms/x", "Bearer " TOKEN, "{}", 2), 405,
+	             "method_not_allowed");
+	expect_error(request("POST", "/api/v1/ping", "Bearer " TOKEN, "{}", 2), 405,
+	             "method_not_allowed");
+	expect_error(request("DELETE", "/health", NULL, NULL, 0), 405, "method_not_allowed");
+}
+
+static void test_auth(void **state)
+{
+	static const char *const bad[] = {
+		NULL,                          /* no header */
+		"Bearer wrong",
+		"Bearer ",
+		"Bearer s3cret-toke",          /* a prefix */
+		"Bearer " TOKEN "x",           /* longer */
+		"Bearer S3CRET-TOKEN",         /* tokens are case-sensitive */
+		"Basic " TOKEN,
+		TOKEN,
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		struct resp r = request("GET", "/api/v1/ping", bad[i], NULL, 0);
+		if (r.status != 401)
+			fail_msg("'%s' gave %ld", bad[i] ? bad[i] : "(none)", r.status);
+		expect_error(r, 401, "unauthorized");
+	}
+	/* The scheme is case-insensitive (RFC 7235); the handler is reached. */
+	struct resp r = request("GET", "/api/v1/ping", "bearer " TOKEN, NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* Auth guards bodies too. */
+	expect_error(request("POST", "/api/v1/echo", NULL, "{}", 2), 401, "unauthorized");
+}
+
+static void test_public_route(void **state)
+{
+	struct resp r = request("GET", "/health", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "text/plain");
+	assert_string_equal(r.body, "ok\n");
+	resp_free(&r);
+	/* A wrong token on a public route does not matter. */
+	r = request("GET", "/health", "Bearer nope", NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_body_limit(void **state)
+{
+	/* Exactly max_body bytes is fine. */
+	char *body = malloc(MAX_BODY + 2);
+	assert_non_null(body);
+	memset(body, ' ', MAX_BODY + 1);
+	memcpy(body, "{\"a\":1}", 7);
+	body[MAX_BODY] = '\0';
+	struct resp r = post("/api/v1/echo", body);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "a")), 1);
+	resp_free(&r);
+	/* One byte more is refused before any handler sees it. */
+	body[MAX_BODY] = ' ';
+	body[MAX_BODY + 1] = '\0';
+	expect_error(post("/api/v1/echo", body), 413, "body_too_large");
+	free(body);
+	/* Far more, in several reads. */
+	size_t big = 256 * 1024;
+	body = malloc(big + 1);
+	memset(body, 'x', big);
+	body[big] = '\0';
+	r = post("/api/v1/echo", body);
+	assert_int_equal(r.status, 413);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"), "field")),
+	                    "body");
+	resp_free(&r);
+	free(body);
+	/* The server is still fine afterwards. */
+	r = get("/api/v1/ping");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+}
+
+static void test_bad_json(void **state)
+{
+	struct resp r = post("/api/v1/echo", "{\n  \"a\": 1,\n  \"b\": ]\n}");
+	assert_int_equal(r.status, 400);
+	json_t *e = json_object_get(r.json, "error");
+	assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid_json");
+	assert_string_equal(json_string_value(json_object_get(e, "field")), "body");
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	if (!strstr(msg, "(line 3, column 8)"))
+		fail_msg("message does not name line 3, column 8: %s", msg);
+	resp_free(&r);
+
+	expect_error(post("/api/v1/echo", "{\"a\":1"), 400, "invalid_json");
+	expect_error(post("/api/v1/echo", "{\"a\":1,\"a\":2}"), 400, "invalid_json"); /* duplicates */
+	expect_error(post("/api/v1/echo", "[1,2]"), 400, "invalid_body");
+	expect_error(post("/api/v1/echo", "\"str\""), 400, "invalid_json"); /* jansson wants [ or { */
+	expect_error(post("/api/v1/echo", NULL), 400, "invalid_body"); /* empty */
+	expect_error(post("/api/v1/echo", "{} {}"), 400, "invalid_json");
+
+	/* Where an empty body is allowed it reads as {}. */
+	r = post("/api/v1/echo-empty-ok", NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_object(r.json) && json_object_size(r.json) == 0);
+	resp_free(&r);
+	r = post("/api/v1/echo-empty-ok", "{\"k\":[1,{\"n\":null}]}");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"k\":[1,{\"n\":null}]}\n");
+	resp_free(&r);
+}
+
+static void test_no_reply(void **state)
+{
+	expect_error(get("/api/v1/noreply"), 500, "internal");
+}
+
+static void test_query(void **state)
+{
+	struct resp r = get("/api/v1/query?x=a%20b&force=TRUE");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "x"), "a b");
+	assert_true(json_is_true(json_object_get(r.json, "force")));
+	resp_free(&r);
+	static const struct {
+		const char *q;
+		bool flag;
+	} flags[] = {
+		{"", false}, {"?force=1", true}, {"?force=yes", true}, {"?force=0", false},
+		{"?force=no", false}, {"?force=", false}, {"?force=truee", false},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(flags); i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "/api/v1/query%s", flags[i].q);
+		r = get(path);
+		assert_int_equal(r.status, 200);
+		if (json_is_true(json_object_get(r.json, "force")) != flags[i].flag)
+			fail_msg("%s: force should be %d", flags[i].q, flags[i].flag);
+		if (!*flags[i].q)
+			assert_true(json_is_null(json_object_get(r.json, "x")));
+		resp_free(&r);
+	}
+}
+
+struct slow_call {
+	struct resp r;
+};
+
+static void *slow_thread(void *arg)
+{
+	struct slow_call *s = arg;
+	s->r = post("/api/v1/slow?ms=600", NULL);
+	return NULL;
+}
+
+static void test_deferred(void **state)
+{
+	/* Alone: the reply arrives when the timer fires, not before. */
+	struct resp r = post("/api/v1/slow?ms=150", NULL);
+	assert_int_equal(r.status, 202);
+	assert_true(json_is_true(json_object_get(r.json, "done")));
+	assert_true(r.secs >= 0.14);
+	resp_free(&r);
+
+	/* While one request waits, others are served. */
+	struct slow_call s = {0};
+	pthread_t t;
+	uint64_t t0 = loop_now_ms();
+	assert_int_equal(pthread_create(&t, NULL, slow_thread, &s), 0);
+	usleep(50 * 1000);
+	r = get("/api/v1/ping");
+	uint64_t ping_done = loop_now_ms() - t0;
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	pthread_join(t, NULL);
+	uint64_t slow_done = loop_now_ms() - t0;
+	assert_true(ping_done < 500); /* served while the slow one still waits */
+	assert_true(slow_done >= 600);
+	assert_int_equal(s.r.status, 202);
+	assert_true(json_is_true(json_object_get(s.r.json, "done")));
+	resp_free(&s.r);
+}
+
+static void test_metrics(void **state)
+{
+	struct resp r = get("/api/v1/ping");
+	resp_free(&r);
+	expect_error(get("/nope"), 404, "not_found");
+	r = request("GET", "/metrics", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	static const char *const want[] = {
+		"# TYPE vdc_http_requests_total counter",
+		"vdc_http_requests_total{method=\"GET\",route=\"/api/v1/ping\",code=\"2xx\"}",
+		"vdc_http_requests_total{method=\"\",route=\"unmatched\",code=\"4xx\"}",
+		"vdc_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/ping\",le=\"+Inf\"}",
+		"vdc_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/ping\"}",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(want); i++)
+		if (!strstr(r.body, want[i]))
+			fail_msg("metrics lack '%s':\n%s", want[i], r.body);
+	resp_free(&r);
+}
+
+static int auth_calls(char *bearer, char *pattern)
+{
+	pthread_mutex_lock(&A.lock);
+	int n = A.calls;
+	strcpy(bearer, A.bearer);
+	strcpy(pattern, A.pattern);
+	pthread_mutex_unlock(&A.lock);
+	return n;
+}
+
+static void test_auth_callback(void **state)
+{
+	char bearer[64], pattern[128];
+	int n0 = auth_calls(bearer, pattern);
+
+	struct resp r = request("GET", "/api/v1/vms/web", "Bearer good", NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(auth_calls(bearer, pattern), n0 + 1);
+	assert_string_equal(bearer, "good");
+	assert_string_equal(pattern, "/api/v1/vms/{name}"); /* the route is known to the check */
+
+	expect_error(request("GET", "/api/v1/vms/web", NULL, NULL, 0), 401, "unauthorized");
+	assert_int_equal(auth_calls(bearer, pattern), n0 + 2);
+	assert_string_equal(bearer, "(none)");
+	expect_error(request("GET", "/api/v1/vms/web", "Basic good", NULL, 0), 401, "unauthorized");
+	assert_string_equal(bearer, "(none)");
+
+	/* The check decides per route and method. */
+	r = request("GET", "/api/v1/vms/web", "Bearer readonly", NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	expect_error(request("DELETE", "/api/v1/vms/web", "Bearer readonly", NULL, 0), 401,
+	             "unauthorized");
+	r = request("DELETE", "/api/v1/vms/web", "Bearer good", NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	int n1 = auth_calls(bearer, pattern);
+
+	/* Public routes, unknown paths and wrong methods never reach it. */
+	r = request("GET", "/health", NULL, NULL, 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	expect_error(request("GET", "/nope", "Bearer good", NULL, 0), 404, "not_found");
+	expect_error(request("PUT", "/api/v1/vms/web", "Bearer good", "{}", 2), 405,
+	             "method_not_allowed");
+	assert_int_equal(auth_calls(bearer, pattern), n1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_reply),
+		cmocka_unit_test(test_path_params),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_public_route),
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_bad_json),
+		cmocka_unit_test(test_no_reply),
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_metrics),
+	};
+	const struct CMUnitTest auth_tests[] = {
+		cmocka_unit_test(test_auth_callback),
+	};
+	int failed = cmocka_run_group_tests_name("token", tests, server_up_token, server_down);
+	failed += cmocka_run_group_tests_name("auth_callback", auth_tests, server_up_auth, server_down);
+	return failed;
+}

@@ -1,0 +1,338 @@
+/* test_qemu_cmdline.c - the QEMU argv built from a spec: each test builds a
+ * line and checks the options that matter for one feature (boot, disks,
+ * NICs, seed, sandbox, accelerator, display) and the quoting of values. */
+#include "testutil.h"
+
+#include "qemu_cmdline.h"
+
+#define UUID "0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f60"
+
+/* Index of the first argument equal to s at or after from, or -1. */
+static int find_arg(const struct strv *sv, const char *s, int from)
+{
+	for (int i = from; i < sv->n; i++)
+		if (!strcmp(sv->v[i], s))
+			return i;
+	return -1;
+}
+
+/* True when "opt value" appears as two consecutive arguments. */
+static bool has_pair(const struct strv *sv, const char *opt, const char *value)
+{
+	for (int i = 0; i + 1 < sv->n; i++)
+		if (!strcmp(sv->v[i], opt) && !strcmp(sv->v[i + 1], value))
+			return true;
+	return false;
+}
+
+/* Number of arguments that contain needle. */
+static int count_containing(const struct strv *sv, const char *needle)
+{
+	int n = 0;
+	for (int i = 0; i < sv->n; i++)
+		n += strstr(sv->v[i], needle) != NULL;
+	return n;
+}
+
+static void spec_from(const char *text, struct vm_spec *spec)
+{
+	json_t *j = tu_json(text);
+	struct jv_err err = {0};
+	if (vm_spec_parse(j, VM_SPEC_FROM_STORE, spec, &err) != 0)
+		fail_msg("%s refused: %s: %s", text, err.field, err.message);
+	json_decref(j);
+	snprintf(spec->uuid, sizeof(spec->uuid), UUID);
+	vm_spec_fill_defaults(spec, "local");
+}
+
+static struct qemu_launch launch_defaults(void)
+{
+	struct qemu_launch l = {.binary = "/usr/bin/qemu-system-x86_64", .accel = "tcg",
+	                        .qmp_fd = 3, .serial_fd = 4, .seed_path = NULL, .sandbox = false};
+	for (int i = 0; i < VM_MAX_NICS; i++)
+		l.tap_fds[i] = -1;
+	return l;
+}
+
+static void build(const struct vm_spec *spec, const struct qemu_launch *l, struct strv *sv)
+{
+	assert_int_equal(qemu_cmdline_build(spec, l, sv), 0);
+	assert_true(sv->n > 0);
+	assert_null(sv->v[sv->n]); /* execv wants the terminator */
+	for (int i = 0; i < sv->n; i++)
+		assert_non_null(sv->v[i]);
+}
+
+static void test_common(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'web','vcpus':3,'memory_mib':768,"
+	          "'disks':[{'name':'root','size_mib':1,'path':'/d/root.qcow2'}]}", &spec);
+	struct qemu_launch l = launch_defaults();
+	l.qmp_fd = 17;
+	l.serial_fd = 23;
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_string_equal(sv.v[0], "/usr/bin/qemu-system-x86_64");
+	assert_true(has_pair(&sv, "-name", "guest=web,debug-threads=on"));
+	assert_true(has_pair(&sv, "-uuid", UUID));
+	assert_true(has_pair(&sv, "-m", "768"));
+	assert_true(has_pair(&sv, "-smp", "3"));
+	assert_true(find_arg(&sv, "-nodefaults", 0) > 0);
+	/* The sockets the agent listens on are handed over by fd number. */
+	assert_true(has_pair(&sv, "-chardev", "socket,id=qmp,fd=17,server=on,wait=off"));
+	assert_true(has_pair(&sv, "-mon", "chardev=qmp,mode=control"));
+	assert_true(has_pair(&sv, "-chardev", "socket,id=serial0,fd=23,server=on,wait=off"));
+	assert_true(has_pair(&sv, "-serial", "chardev:serial0"));
+	strv_free(&sv);
+	assert_null(sv.v);
+	assert_int_equal(sv.n, 0);
+	vm_spec_free(&spec);
+}
+
+static void test_kernel_boot(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'k','boot':{'kernel':'/b/vmlinuz','initrd':'/b/initrd',"
+	          "'cmdline':'console=ttyS0 root=/dev/vda rw'},"
+	          "'disks':[{'name':'root','size_mib':1,'path':'/d/root.qcow2'}]}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-kernel", "/b/vmlinuz"));
+	assert_true(has_pair(&sv, "-initrd", "/b/initrd"));
+	/* The command line is one argument, spaces and all. */
+	assert_true(has_pair(&sv, "-append", "console=ttyS0 root=/dev/vda rw"));
+	/* The kernel boots; no disk claims the boot order. */
+	assert_int_equal(count_containing(&sv, "bootindex"), 0);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+
+	spec_from("{'name':'k','boot':{'kernel':'/b/vmlinuz'}}", &spec);
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-kernel", "/b/vmlinuz"));
+	assert_int_equal(find_arg(&sv, "-initrd", 0), -1);
+	assert_int_equal(find_arg(&sv, "-append", 0), -1);
+	assert_int_equal(find_arg(&sv, "-drive", 0), -1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_disk_boot(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'d','disks':[{'name':'root','size_mib':1,'path':'/d/root.qcow2'},"
+	          "{'name':'data','size_mib':1,'path':'/d/data.qcow2'}]}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_int_equal(find_arg(&sv, "-kernel", 0), -1);
+	assert_true(has_pair(&sv, "-drive",
+	                     "file=/d/root.qcow2,format=qcow2,if=none,id=drive-root,discard=unmap"));
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-root,id=disk-root,bootindex=1"));
+	assert_true(has_pair(&sv, "-drive",
+	                     "file=/d/data.qcow2,format=qcow2,if=none,id=drive-data,discard=unmap"));
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-data,id=disk-data"));
+	assert_int_equal(count_containing(&sv, "bootindex"), 1);
+	/* Drives come in spec order: the boot disk first. */
+	assert_true(find_arg(&sv, "virtio-blk-pci,drive=drive-root,id=disk-root,bootindex=1", 0) <
+	            find_arg(&sv, "virtio-blk-pci,drive=drive-data,id=disk-data", 0));
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_nics(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'n','disks':[{'name':'root','size_mib':1,'path':'/d/r'}],"
+	          "'nics':[{'bridge':'br0','mac':'52:54:00:00:00:0a'},"
+	          "{'mode':'user','mac':'52:54:00:00:00:0b'},{'bridge':'br1'}]}", &spec);
+	struct qemu_launch l = launch_defaults();
+	l.tap_fds[0] = 41;
+	l.tap_fds[2] = 57;
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-netdev", "tap,id=net0,fd=41,vhost=off"));
+	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:0a"));
+	assert_true(has_pair(&sv, "-netdev", "user,id=net1"));
+	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net1,id=nic1,mac=52:54:00:00:00:0b"));
+	assert_true(has_pair(&sv, "-netdev", "tap,id=net2,fd=57,vhost=off"));
+	char dev[128];
+	snprintf(dev, sizeof(dev), "virtio-net-pci,netdev=net2,id=nic2,mac=%s", spec.nics[2].mac);
+	assert_true(has_pair(&sv, "-device", dev));
+	/* A user-mode NIC never refers to a tap fd. */
+	assert_int_equal(count_containing(&sv, "fd=-1"), 0);
+	assert_int_equal(count_containing(&sv, "-netdev"), 3);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_seed(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'s','disks':[{'name':'root','size_mib':1,'path':'/d/r'}],"
+	          "'cloud_init':{'user_data':'#cloud-config'}}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_int_equal(count_containing(&sv, "cidata"), 0);
+	strv_free(&sv);
+	l.seed_path = "/run/vdc/s/seed.iso";
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-drive",
+	                     "file=/run/vdc/s/seed.iso,format=raw,if=none,id=drive-cidata,readonly=on"));
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-cidata,id=disk-cidata"));
+	/* The seed never takes the boot slot from the root disk. */
+	assert_int_equal(count_containing(&sv, "bootindex"), 1);
+	assert_int_equal(count_containing(&sv, "disk-cidata,bootindex"), 0);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_sandbox(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'s','boot':{'kernel':'/k'}}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_int_equal(find_arg(&sv, "-sandbox", 0), -1);
+	strv_free(&sv);
+	l.sandbox = true;
+	build(&spec, &l, &sv);
+	int i = find_arg(&sv, "-sandbox", 0);
+	assert_true(i > 0 && i + 1 < sv.n);
+	assert_int_equal(strncmp(sv.v[i + 1], "on,", 3), 0);
+	assert_non_null(strstr(sv.v[i + 1], "spawn=deny"));
+	assert_non_null(strstr(sv.v[i + 1], "elevateprivileges=deny"));
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_accel(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'a','boot':{'kernel':'/k'}}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	l.accel = "kvm";
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-machine", "q35,accel=kvm"));
+	assert_true(has_pair(&sv, "-cpu", "host"));
+	strv_free(&sv);
+	/* TCG cannot pass the host CPU through: no -cpu at all. */
+	l.accel = "tcg";
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-machine", "q35,accel=tcg"));
+	assert_int_equal(find_arg(&sv, "-cpu", 0), -1);
+	assert_int_equal(count_containing(&sv, "host"), 0);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_display(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'v','boot':{'kernel':'/k'}}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	build(&spec, &l, &sv);
+	int i = find_arg(&sv, "-vnc", 0);
+	assert_true(i > 0);
+	/* VNC listens on loopback only. */
+	assert_int_equal(strncmp(sv.v[i + 1], "127.0.0.1:", 10), 0);
+	assert_true(has_pair(&sv, "-vga", "std"));
+	assert_int_equal(find_arg(&sv, "-display", 0), -1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+
+	spec_from("{'name':'v','display':'none','boot':{'kernel':'/k'}}", &spec);
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-display", "none"));
+	assert_int_equal(find_arg(&sv, "-vnc", 0), -1);
+	assert_int_equal(find_arg(&sv, "-vga", 0), -1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+/* A ',' in a path would start a new QEMU option (file=/a,b -> option "b"):
+ * doubled, it stays part of the value. */
+static void test_commas_in_paths(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'c','disks':[{'name':'root','size_mib':1,"
+	          "'path':'/d/a,format=raw,x.qcow2'}]}", &spec);
+	struct qemu_launch l = launch_defaults();
+	l.seed_path = "/run/a,b/seed.iso";
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-drive", "file=/d/a,,format=raw,,x.qcow2,format=qcow2,if=none,"
+	                                    "id=drive-root,discard=unmap"));
+	assert_true(has_pair(&sv, "-drive",
+	                     "file=/run/a,,b/seed.iso,format=raw,if=none,id=drive-cidata,readonly=on"));
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+static void test_opt_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"", ""}, {"plain", "plain"}, {",", ",,"}, {",,", ",,,,"}, {"a,b", "a,,b"},
+		{",a,", ",,a,,"}, {"/x/y=z", "/x/y=z"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *s = qemu_opt_escape(cases[i].in);
+		assert_non_null(s);
+		assert_string_equal(s, cases[i].out);
+		free(s);
+	}
+}
+
+/* Many disks and NICs push argv past its first allocation. */
+static void test_large_line(void **state)
+{
+	json_t *disks = json_array(), *nics = json_array();
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
+		char name[16], path[64];
+		snprintf(name, sizeof(name), "disk%d", i);
+		snprintf(path, sizeof(path), "/d/disk%d.qcow2", i);
+		json_array_append_new(disks, json_pack("{s:s, s:i, s:s}", "name", name, "size_mib", 1,
+		                                       "path", path));
+	}
+	for (int i = 0; i < VM_MAX_NICS; i++)
+		json_array_append_new(nics, json_pack("{s:s}", "bridge", "br0"));
+	json_t *j = json_pack("{s:s, s:o, s:o}", "name", "big", "disks", disks, "nics", nics);
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_STORE, &spec, &err), 0);
+	json_decref(j);
+	snprintf(spec.uuid, sizeof(spec.uuid), UUID);
+	vm_spec_fill_defaults(&spec, "local");
+	struct qemu_launch l = launch_defaults();
+	for (int i = 0; i < VM_MAX_NICS; i++)
+		l.tap_fds[i] = 100 + i;
+	l.seed_path = "/s.iso";
+	l.sandbox = true;
+	struct strv sv;
+	build(&spec, &l, &sv);
+	assert_int_equal(count_containing(&sv, "virtio-blk-pci"), VM_MAX_DISKS + 1);
+	assert_int_equal(count_containing(&sv, "virtio-net-pci"), VM_MAX_NICS);
+	assert_true(has_pair(&sv, "-netdev", "tap,id=net7,fd=107,vhost=off"));
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_common),       cmocka_unit_test(test_kernel_boot),
+		cmocka_unit_test(test_disk_boot),    cmocka_unit_test(test_nics),
+		cmocka_unit_test(test_seed),         cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_accel),        cmocka_unit_test(test_display),
+		cmocka_unit_test(test_commas_in_paths), cmocka_unit_test(test_opt_escape),
+		cmocka_unit_test(test_large_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,528 @@
+/* test_qmp.c - the QMP client against a scripted fake QEMU on a socketpair.
+ * The fake runs in a forked child: it expects exact commands, sends canned
+ * bytes (split and interleaved as a real QEMU may), and exits non-zero on
+ * anything it did not expect, which the parent turns into a test failure. */
+#include "testutil.h"
+
+#include "log.h"
+#include "loop.h"
+#include "qmp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum step_kind {
+	SEND,   /* write text; "%ID%" becomes the id of the last command expected */
+	EXPECT, /* read one command: "execute" must be text, "arguments" must equal args */
+	PAUSE,  /* sleep ms, so the client sees separate reads */
+	CLOSE,  /* close the socket and exit successfully */
+	FLOOD,  /* write ms KiB without a newline; the client may hang up meanwhile */
+	END,
+};
+
+struct step {
+	enum step_kind kind;
+	const char *text;
+	const char *args;
+	int ms;
+};
+
+#define GREETING                                                                             \
+	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 7}}, "       \
+	"\"capabilities\": [\"oob\"]}}\r\n"
+#define SEND_(t) {.kind = SEND, .text = (t)}
+#define EXPECT_(c, a) {.kind = EXPECT, .text = (c), .args = (a)}
+#define PAUSE_(n) {.kind = PAUSE, .ms = (n)}
+#define FLOOD_(kib) {.kind = FLOOD, .ms = (kib)}
+#define CLOSE_ {.kind = CLOSE}
+#define END_ {.kind = END}
+#define HANDSHAKE                                                                            \
+	SEND_(GREETING), EXPECT_("qmp_capabilities", NULL), SEND_("{\"return\": {}, \"id\": %ID%}\r\n")
+
+/* Child exit codes, so a failure says what the fake saw. */
+enum { FAKE_OK = 0, FAKE_READ_TIMEOUT = 10, FAKE_WRONG_COMMAND = 11, FAKE_EXTRA_COMMAND = 12,
+       FAKE_NO_EOF = 13, FAKE_IO = 14 };
+
+static int fake_read_line(int fd, char *buf, size_t n)
+{
+	size_t len = 0;
+	while (len + 1 < n) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 5000) <= 0)
+			return -FAKE_READ_TIMEOUT;
+		ssize_t r = read(fd, buf + len, 1);
+		if (r <= 0)
+			return -FAKE_IO;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
+static void fake_write(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, s, len);
+		if (w <= 0)
+			_exit(FAKE_IO);
+		s += w;
+		len -= (size_t)w;
+	}
+}
+
+static void fake_run(int fd, const struct step *script)
+{
+	long last_id = -1;
+	char line[4096];
+	signal(SIGPIPE, SIG_IGN);
+	for (const struct step *s = script; s->kind != END; s++) {
+		switch (s->kind) {
+		case SEND: {
+			char out[4096], idbuf[32];
+			snprintf(idbuf, sizeof(idbuf), "%ld", last_id);
+			size_t o = 0;
+			for (const char *c = s->text; *c && o + 32 < sizeof(out);) {
+				if (!strncmp(c, "%ID%", 4)) {
+					o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", idbuf);
+					c += 4;
+				} else {
+					out[o++] = *c++;
+				}
+			}
+			fake_write(fd, out, o);
+			break;
+		}
+		case EXPECT: {
+			int n = fake_read_line(fd, line, sizeof(line));
+			if (n < 0)
+				_exit(-n);
+			json_t *cmd = json_loads(line, 0, NULL);
+			const char *ex = json_string_value(json_object_get(cmd, "execute"));
+			json_t *id = json_object_get(cmd, "id");
+			json_t *want_args = s->args ? json_loads(s->args, 0, NULL) : NULL;
+			json_t *args = json_object_get(cmd, "arguments");
+			bool ok = ex && !strcmp(ex, s->text) && json_is_integer(id) &&
+			          json_integer_value(id) > last_id &&
+			          (want_args ? json_equal(args, want_args) : args == NULL);
+			if (!ok) {
+				fprintf(stderr, "fake qemu: expected '%s' args %s, got: %s", s->text,
+				        s->args ? s->args : "none", line);
+				_exit(FAKE_WRONG_COMMAND);
+			}
+			last_id = (long)json_integer_value(id);
+			json_decref(want_args);
+			json_decref(cmd);
+			break;
+		}
+		case PAUSE:
+			usleep((useconds_t)s->ms * 1000);
+			break;
+		case CLOSE:
+			close(fd);
+			_exit(FAKE_OK);
+		case FLOOD: {
+			char chunk[1024];
+			memset(chunk, 'x', sizeof(chunk));
+			for (int i = 0; i < s->ms; i++)
+				if (write(fd, chunk, sizeof(chunk)) <= 0)
+					break;
+			break;
+		}
+		case END:
+			break;
+		}
+	}
+	/* The script is done: anything but EOF is a command nobody scripted. */
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 10000) <= 0)
+		_exit(FAKE_NO_EOF);
+	ssize_t r = read(fd, line, sizeof(line) - 1);
+	if (r > 0) {
+		line[r] = '\0';
+		fprintf(stderr, "fake qemu: unexpected: %s", line);
+		_exit(FAKE_EXTRA_COMMAND);
+	}
+	_exit(FAKE_OK);
+}
+
+struct fake {
+	pid_t pid;
+	int fd; /* the client's end */
+};
+
+static struct fake fake_start(const struct step *script)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		fake_run(sv[1], script);
+	}
+	close(sv[1]);
+	return (struct fake){.pid = pid, .fd = sv[0]};
+}
+
+/* Call after qmp_free (which closes the client's end). */
+static void fake_finish(struct fake *f)
+{
+	int st = 0;
+	assert_int_equal(waitpid(f->pid, &st, 0), f->pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != FAKE_OK)
+		fail_msg("fake QEMU failed: %s %d", WIFEXITED(st) ? "exit" : "signal",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
+struct events {
+	int n;
+	char name[16][64];
+	char data[16][256];
+};
+
+static void on_event(void *ctx, const char *event, json_t *data)
+{
+	struct events *ev = ctx;
+	if (ev->n >= 16)
+		return;
+	snprintf(ev->name[ev->n], sizeof(ev->name[0]), "%s", event);
+	char *s = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	snprintf(ev->data[ev->n], sizeof(ev->data[0]), "%s", s ? s : "");
+	free(s);
+	ev->n++;
+}
+
+static void test_handshake(void **state)
+{
+	static const struct step script[] = {HANDSHAKE, END_};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	assert_non_null(q);
+	assert_int_equal(qmp_fd(q), f.fd);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_call_returns_value(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL),
+		SEND_("{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": %ID%}\r\n"),
+		EXPECT_("device_del", "{\"id\": \"nic1\"}"),
+		SEND_("{\"return\": {}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	json_t *r = qmp_call(q, "query-status", NULL, 2000, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "running");
+	assert_true(json_is_true(json_object_get(r, "running")));
+	json_decref(r);
+	r = qmp_call(q, "device_del", json_pack("{s:s}", "id", "nic1"), 2000, err, sizeof(err));
+	assert_non_null(r);
+	assert_true(json_is_object(r) && json_object_size(r) == 0);
+	json_decref(r);
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_call_error(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("device_del", "{\"id\": \"nope\"}"),
+		SEND_("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'nope' not found\"}, "
+		       "\"id\": %ID%}\r\n"),
+		EXPECT_("stop", NULL),
+		SEND_("{\"error\": {\"class\": \"GenericError\"}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	assert_null(qmp_call(q, "device_del", json_pack("{s:s}", "id", "nope"), 2000, err, sizeof(err)));
+	assert_string_equal(err, "Device 'nope' not found"); /* QEMU's own words */
+	assert_null(qmp_call(q, "stop", NULL, 2000, err, sizeof(err)));
+	assert_non_null(strstr(err, "without a description"));
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_events_before_reply(void **state)
+{
+	static const struct step script[] = {
+		SEND_(GREETING "{\"event\": \"EARLY\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n"),
+		EXPECT_("qmp_capabilities", NULL),
+		SEND_("{\"return\": {}, \"id\": %ID%}\r\n"),
+		EXPECT_("system_powerdown", NULL),
+		/* Two events in one write, a third on its own, then the reply. */
+		SEND_("{\"timestamp\": {\"seconds\": 3, \"microseconds\": 0}, \"event\": \"POWERDOWN\"}\r\n"
+		       "{\"event\": \"BLOCK_JOB_READY\", \"data\": {\"device\": \"d0\", \"len\": 5}}\r\n"),
+		PAUSE_(30),
+		SEND_("{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}\r\n"
+		       "{\"return\": {}, \"id\": %ID%}\r\n"
+		       "{\"event\": \"AFTER\"}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct events ev = {0};
+	struct qmp *q = qmp_new(f.fd, on_event, &ev);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.name[0], "EARLY");
+	assert_string_equal(ev.data[0], ""); /* no "data": NULL to the callback */
+	json_t *r = qmp_call(q, "system_powerdown", NULL, 2000, err, sizeof(err));
+	assert_non_null(r);
+	json_decref(r);
+	assert_true(ev.n >= 4);
+	assert_string_equal(ev.name[1], "POWERDOWN");
+	assert_string_equal(ev.name[2], "BLOCK_JOB_READY");
+	assert_string_equal(ev.data[2], "{\"device\":\"d0\",\"len\":5}");
+	assert_string_equal(ev.name[3], "SHUTDOWN");
+	assert_string_equal(ev.data[3], "{\"guest\":true}");
+	/* The event after the reply is not lost: the next poll delivers it. */
+	for (int i = 0; i < 100 && ev.n < 5; i++) {
+		assert_int_equal(qmp_poll_events(q), 0);
+		if (ev.n < 5)
+			usleep(10000);
+	}
+	assert_int_equal(ev.n, 5);
+	assert_string_equal(ev.name[4], "AFTER");
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_split_writes(void **state)
+{
+	static const struct step script[] = {
+		/* The greeting in three pieces, one ending mid-token. */
+		SEND_("{\"QMP\": {\"vers"), PAUSE_(20),
+		SEND_("ion\": {}, \"capabilities\": "), PAUSE_(20),
+		SEND_("[]}}\r\n"),
+		EXPECT_("qmp_capabilities", NULL),
+		SEND_("{\"return\""), PAUSE_(20),
+		SEND_(": {}, \"id\": %ID%}\r"), PAUSE_(20),
+		SEND_("\n"),
+		EXPECT_("query-name", NULL),
+		/* A reply split mid-line, the event before it split across its end. */
+		SEND_("{\"event\": \"SPL"), PAUSE_(20),
+		SEND_("IT\"}\r\n{\"return\": {\"name\": \"v"), PAUSE_(20),
+		SEND_("m1\"}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct events ev = {0};
+	struct qmp *q = qmp_new(f.fd, on_event, &ev);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	json_t *r = qmp_call(q, "query-name", NULL, 2000, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "name")), "vm1");
+	json_decref(r);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.name[0], "SPLIT");
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+/* Lines that are not JSON objects, and replies to other ids (a call that
+ * timed out earlier), are skipped rather than taken as the answer. */
+static void test_noise_is_skipped(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL),
+		SEND_("this is not json\r\n[1, 2]\r\n\r\n\"str\"\r\n"
+		       "{\"return\": {\"status\": \"stale\"}, \"id\": 999}\r\n"
+		       "{\"return\": {\"status\": \"stale\"}, \"id\": \"%ID%\"}\r\n"
+		       "{\"return\": {\"status\": \"paused\"}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	json_t *r = qmp_call(q, "query-status", NULL, 2000, err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "paused");
+	json_decref(r);
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_peer_closes_mid_call(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL),
+		SEND_("{\"return\": {\"stat"), /* half a reply, then gone */
+		CLOSE_,
+	};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	uint64_t t0 = loop_now_ms();
+	assert_null(qmp_call(q, "query-status", NULL, 5000, err, sizeof(err)));
+	assert_true(loop_now_ms() - t0 < 2000); /* an error at once, not at the deadline */
+	assert_non_null(strstr(err, "closed"));
+	assert_int_equal(qmp_poll_events(q), -1);
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+/* A call on a monitor whose peer is already gone fails with an error; the
+ * write must not raise SIGPIPE, whatever the process does with that signal. */
+static void test_call_after_peer_gone(void **state)
+{
+	static const struct step script[] = {HANDSHAKE, CLOSE_};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	fake_finish(&f); /* the peer has closed its end */
+	void (*old)(int) = signal(SIGPIPE, SIG_DFL);
+	assert_null(qmp_call(q, "cont", NULL, 1000, err, sizeof(err)));
+	signal(SIGPIPE, old);
+	assert_true(err[0] != '\0');
+	qmp_free(q);
+}
+
+static void test_timeout(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL), /* ...and never a reply */
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct events ev = {0};
+	struct qmp *q = qmp_new(f.fd, on_event, &ev);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	uint64_t t0 = loop_now_ms();
+	assert_null(qmp_call(q, "query-status", NULL, 150, err, sizeof(err)));
+	uint64_t took = loop_now_ms() - t0;
+	assert_true(took >= 150 && took < 2000);
+	assert_non_null(strstr(err, "did not answer"));
+	assert_non_null(strstr(err, "150 ms"));
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_silent_greeting(void **state)
+{
+	static const struct step script[] = {END_};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	uint64_t t0 = loop_now_ms();
+	assert_int_equal(qmp_handshake(q, 100, err, sizeof(err)), -1);
+	assert_true(loop_now_ms() - t0 >= 100);
+	assert_non_null(strstr(err, "did not answer"));
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_poll_events(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		SEND_("{\"event\": \"STOP\"}\r\n{\"event\": \"RESUME\", \"data\": {}}\r\n{\"event\": 5}\r\n"
+		       "{\"event\": \"RTC_CHANGE\", \"data\": {\"offset\": 7}}\r\n"),
+		PAUSE_(50),
+		SEND_("{\"event\": \"LAST\"}\r\n"),
+		CLOSE_,
+	};
+	struct fake f = fake_start(script);
+	struct events ev = {0};
+	struct qmp *q = qmp_new(f.fd, on_event, &ev);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	int rc = 0;
+	uint64_t t0 = loop_now_ms();
+	while (rc == 0 && loop_now_ms() - t0 < 3000) {
+		struct pollfd p = {.fd = qmp_fd(q), .events = POLLIN};
+		poll(&p, 1, 100);
+		rc = qmp_poll_events(q);
+	}
+	assert_int_equal(rc, -1); /* the close is reported */
+	assert_int_equal(ev.n, 4); /* an "event" that is not a string is no event */
+	assert_string_equal(ev.name[0], "STOP");
+	assert_string_equal(ev.name[1], "RESUME");
+	assert_string_equal(ev.data[1], "{}");
+	assert_string_equal(ev.name[2], "RTC_CHANGE");
+	assert_string_equal(ev.data[2], "{\"offset\":7}");
+	assert_string_equal(ev.name[3], "LAST");
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+static void test_poll_idle(void **state)
+{
+	static const struct step script[] = {HANDSHAKE, END_};
+	struct fake f = fake_start(script);
+	struct events ev = {0};
+	struct qmp *q = qmp_new(f.fd, on_event, &ev);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	assert_int_equal(qmp_poll_events(q), 0);
+	assert_int_equal(qmp_poll_events(q), 0);
+	assert_int_equal(ev.n, 0);
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+/* A peer that never ends a line is cut off, not buffered without bound. */
+static void test_endless_line(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL),
+		FLOOD_(20 * 1024), /* 20 MiB, more than any QMP line */
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct qmp *q = qmp_new(f.fd, NULL, NULL);
+	char err[256] = "";
+	assert_int_equal(qmp_handshake(q, 2000, err, sizeof(err)), 0);
+	assert_null(qmp_call(q, "query-status", NULL, 10000, err, sizeof(err)));
+	assert_non_null(strstr(err, "closed"));
+	qmp_free(q);
+	fake_finish(&f);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERROR); /* the skipped-noise warnings are expected */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_call_returns_value),
+		cmocka_unit_test(test_call_error),
+		cmocka_unit_test(test_events_before_reply),
+		cmocka_unit_test(test_split_writes),
+		cmocka_unit_test(test_noise_is_skipped),
+		cmocka_unit_test(test_peer_closes_mid_call),
+		cmocka_unit_test(test_call_after_peer_gone),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_silent_greeting),
+		cmocka_unit_test(test_poll_events),
+		cmocka_unit_test(test_poll_idle),
+		cmocka_unit_test(test_endless_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

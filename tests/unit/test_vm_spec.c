@@ -1,0 +1,668 @@
+/* test_vm_spec.c - vm_spec_parse against tables of good and bad specs: every
+ * refusal must name the exact field at fault, because that name is what the
+ * API hands back to the user. Also the round trip through vm_spec_to_json and
+ * the generated values (MACs, tap names). */
+#include "testutil.h"
+
+#include "vm_spec.h"
+
+#define DISK "'disks':[{'name':'root','size_mib':1024}]"
+#define UUID "0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f60"
+
+struct bad_case {
+	const char *json;
+	enum vm_spec_source src;
+	const char *field;   /* the field the error must name */
+	const char *msg;     /* a part of the message, or NULL */
+};
+
+#define U VM_SPEC_FROM_USER
+#define S VM_SPEC_FROM_STORE
+
+static const struct bad_case bad_cases[] = {
+	/* the document and its top level */
+	{"[]", U, "body", "JSON object"},
+	{"{'name':'a'," DISK ",'colour':'red'}", U, "colour", "unknown field 'colour'"},
+	{"{'name':'a'," DISK ",'':1}", U, "body", "unknown field ''"}, /* still named */
+	{"{" DISK "}", U, "name", "is required"},
+	{"{'name':null," DISK "}", U, "name", "is required"},
+	{"{'name':''," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'../x'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'a b'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'a/b'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'.hidden'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'-rf'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':'a\\u0001'," DISK "}", U, "name", "not a valid name"},
+	{"{'name':42," DISK "}", U, "name", "must be a string, not an integer"},
+	{"{'name':['a']," DISK "}", U, "name", "must be a string, not an array"},
+	{"{'name':'a','uuid':'xyz'," DISK "}", U, "uuid", "not a UUID"},
+	{"{'name':'a','uuid':'0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f6g'," DISK "}", U, "uuid", "not a UUID"},
+	{"{'name':'a','uuid':'0b9c3c1e00a8e-4c5e-9f4e-1d2c3b4a5f60'," DISK "}", U, "uuid", "not a UUID"},
+	{"{'name':'a','uuid':'" UUID "0'," DISK "}", U, "uuid", "at most 36"},
+	{"{'name':'a','uuid':7," DISK "}", U, "uuid", "must be a string"},
+	{"{'name':'a','vcpus':0," DISK "}", U, "vcpus", "between 1 and 255"},
+	{"{'name':'a','vcpus':256," DISK "}", U, "vcpus", "between 1 and 255"},
+	{"{'name':'a','vcpus':-1," DISK "}", U, "vcpus", NULL},
+	{"{'name':'a','vcpus':'2'," DISK "}", U, "vcpus", "must be an integer, not a string"},
+	{"{'name':'a','vcpus':1.5," DISK "}", U, "vcpus", "must be an integer, not a number"},
+	{"{'name':'a','vcpus':true," DISK "}", U, "vcpus", "not a boolean"},
+	{"{'name':'a','memory_mib':15," DISK "}", U, "memory_mib", "between 16"},
+	{"{'name':'a','memory_mib':4194305," DISK "}", U, "memory_mib", "4194304"},
+	{"{'name':'a','memory_mib':9223372036854775807," DISK "}", U, "memory_mib", NULL},
+	{"{'name':'a','display':'sdl'," DISK "}", U, "display", "'vnc' or 'none'"},
+	{"{'name':'a','display':false," DISK "}", U, "display", "must be a string"},
+	{"{'name':'a'}", U, "boot", "nothing to boot"},
+	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
+	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
+
+	/* boot */
+	{"{'name':'a','boot':'/vmlinuz'}", U, "boot", "must be an object, not a string"},
+	{"{'name':'a','boot':{'kernel':'vmlinuz'}}", U, "boot.kernel", "absolute path"},
+	{"{'name':'a','boot':{'kernel':''}}", U, "boot.kernel", "absolute path"},
+	{"{'name':'a','boot':{'kernel':'/boot/../etc/shadow'}}", U, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'kernel':'/boot/..'}}", U, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'kernel':'/..'}}", U, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'initrd':'/initrd'}}", U, "boot.kernel", "is required"},
+	{"{'name':'a','boot':{'cmdline':'quiet'}}", U, "boot.kernel", "is required"},
+	{"{'name':'a','boot':{'kernel':'/k','initrd':'initrd.img'}}", U, "boot.initrd", "absolute"},
+	{"{'name':'a','boot':{'kernel':'/k','initrd':'/a/../b'}}", U, "boot.initrd", "'..'"},
+	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\nb'}}", U, "boot.cmdline", "control"},
+	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\tb'}}", U, "boot.cmdline", "control"},
+	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\u001bb'}}", U, "boot.cmdline", "control"},
+	{"{'name':'a','boot':{'kernel':'/k','cmdline':3}}", U, "boot.cmdline", "must be a string"},
+	{"{'name':'a','boot':{'kernel':'/k','append':'x'}}", U, "boot.append", "unknown field"},
+
+	/* disks */
+	{"{'name':'a','disks':{}}", U, "disks", "must be an array, not an object"},
+	{"{'name':'a','disks':[1]}", U, "disks[0]", "must be an object"},
+	{"{'name':'a','disks':[{'size_mib':1}]}", U, "disks[0].name", "is required"},
+	{"{'name':'a','disks':[{'name':'a/b','size_mib':1}]}", U, "disks[0].name", "not a valid name"},
+	{"{'name':'a','disks':[{'name':'..','size_mib':1}]}", U, "disks[0].name", "not a valid name"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1},{'name':'root','size_mib':1}]}", U,
+	 "disks[1].name", "used by disks[0]"},
+	{"{'name':'a','disks':[{'name':'root'}]}", U, "disks[0].size_mib", "blank disk"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1},{'name':'d','size_mib':0}]}", U,
+	 "disks[1].size_mib", "between 1"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1},{'name':'d','size_mib':-5}]}", U,
+	 "disks[1].size_mib", NULL},
+	{"{'name':'a','disks':[{'name':'root','size_mib':67108865}]}", U, "disks[0].size_mib",
+	 "67108864"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':'10G'}]}", U, "disks[0].size_mib",
+	 "must be an integer"},
+	{"{'name':'a','disks':[{'name':'root','template':'img.qcow2'}]}", U, "disks[0].template",
+	 "absolute"},
+	{"{'name':'a','disks':[{'name':'root','template':'/t/../../etc/passwd'}]}", U,
+	 "disks[0].template", "'..'"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'datastore':'../x'}]}", U,
+	 "disks[0].datastore", "not a valid name"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'datastore':''}]}", U,
+	 "disks[0].datastore", "not a valid name"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'bus':'ide'}]}", U, "disks[0].bus",
+	 "unknown field"},
+	/* agent-owned fields come only from the agent's own store */
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'path':'/var/x.qcow2'}]}", U,
+	 "disks[0].path", "unknown field"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'template_format':'raw'}]}", U,
+	 "disks[0].template_format", "unknown field"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'path':'x.qcow2'}]}", S, "disks[0].path",
+	 "absolute"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'path':'/a/../x'}]}", S, "disks[0].path",
+	 "'..'"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1,'template_format':'qcow2-but-longer'}]}",
+	 S, "disks[0].template_format", "at most 15"},
+
+	/* nics */
+	{"{'name':'a'," DISK ",'nics':'br0'}", U, "nics", "must be an array"},
+	{"{'name':'a'," DISK ",'nics':['br0']}", U, "nics[0]", "must be an object"},
+	{"{'name':'a'," DISK ",'nics':[{}]}", U, "nics[0].mode", "'bridge' or 'user'"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'bridge'}]}", U, "nics[0].bridge", "is required"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'tap','bridge':'br0'}]}", U, "nics[0].mode",
+	 "'bridge' or 'user'"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'user','bridge':'br0'}]}", U, "nics[0].mode",
+	 "no bridge"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br 0'}]}", U, "nics[0].bridge", "interface name"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br/0'}]}", U, "nics[0].bridge", "interface name"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':''}]}", U, "nics[0].bridge", "interface name"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'abcdefghijklmnop'}]}", U, "nics[0].bridge",
+	 "at most 15"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','vlan':5}]}", U, "nics[0].vlan",
+	 "unknown field"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'01:00:5e:00:00:01'}]}", U,
+	 "nics[0].mac", "unicast"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'ff:ff:ff:ff:ff:ff'}]}", U,
+	 "nics[0].mac", "unicast"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'52:54:00:12:34'}]}", U, "nics[0].mac",
+	 "unicast"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'52-54-00-12-34-56'}]}", U,
+	 "nics[0].mac", "unicast"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'52:54:00:12:34:5g'}]}", U,
+	 "nics[0].mac", "unicast"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'52:54:00:12:34:567'}]}", U,
+	 "nics[0].mac", "at most 17"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'user','mac':'52:54:00:12:34:56'},"
+	 "{'bridge':'br0','mac':'52:54:00:12:34:56'}]}", U, "nics[1].mac", "used by nics[0]"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'user','mac':'52:54:00:ab:cd:ef'},"
+	 "{'mode':'user'},{'bridge':'br0','mac':'52:54:00:AB:CD:EF'}]}", U, "nics[2].mac",
+	 "used by nics[0]"},
+
+	/* cloud_init */
+	{"{'name':'a'," DISK ",'cloud_init':'#cloud-config'}", U, "cloud_init", "must be an object"},
+	{"{'name':'a'," DISK ",'cloud_init':{'user_data':5}}", U, "cloud_init.user_data",
+	 "must be a string"},
+	{"{'name':'a'," DISK ",'cloud_init':{'vendor_data':''}}", U, "cloud_init.vendor_data",
+	 "unknown field"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':'x: y'}}", U, "cloud_init.meta_data",
+	 "must be an object, not a string"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':[1]}}", U, "cloud_init.meta_data",
+	 "must be an object, not an array"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'tags':['a']}}}", U,
+	 "cloud_init.meta_data.tags", "string, integer or boolean"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'x':null}}}", U,
+	 "cloud_init.meta_data.x", "string, integer or boolean"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'x':1.5}}}", U,
+	 "cloud_init.meta_data.x", "string, integer or boolean"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'a b':'x'}}}", U,
+	 "cloud_init.meta_data.a b", "letters, digits"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'a:b':'x'}}}", U,
+	 "cloud_init.meta_data.a:b", "letters, digits"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'':'x'}}}", U,
+	 "cloud_init.meta_data.", "letters, digits"},
+	{"{'name':'a'," DISK ",'cloud_init':{'meta_data':{'k':'a\\nb: c'}}}", U,
+	 "cloud_init.meta_data.k", "control"},
+	{"{'name':'a'," DISK ",'cloud_init':{'network_config':{}}}", U, "cloud_init.network_config",
+	 "must be a string"},
+
+	/* resources */
+	{"{'name':'a'," DISK ",'resources':[]}", U, "resources", "must be an object"},
+	{"{'name':'a'," DISK ",'resources':{'io_weight':1}}", U, "resources.io_weight",
+	 "unknown field"},
+	{"{'name':'a'," DISK ",'resources':{'cpu_weight':0}}", U, "resources.cpu_weight",
+	 "between 1 and 10000"},
+	{"{'name':'a'," DISK ",'resources':{'cpu_weight':10001}}", U, "resources.cpu_weight", NULL},
+	{"{'name':'a'," DISK ",'resources':{'cpu_limit_pct':-1}}", U, "resources.cpu_limit_pct",
+	 NULL},
+	{"{'name':'a'," DISK ",'resources':{'cpu_limit_pct':25501}}", U, "resources.cpu_limit_pct",
+	 "25500"},
+	{"{'name':'a','memory_mib':1024," DISK ",'resources':{'memory_limit_mib':1023}}", U,
+	 "resources.memory_limit_mib", "below the VM's memory"},
+	{"{'name':'a'," DISK ",'resources':{'memory_limit_mib':-1}}", U,
+	 "resources.memory_limit_mib", NULL},
+	{"{'name':'a'," DISK ",'resources':{'memory_limit_mib':'1G'}}", U,
+	 "resources.memory_limit_mib", "must be an integer"},
+};
+
+static void test_bad_specs(void **state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		json_t *j = tu_json(c->json);
+		struct vm_spec spec;
+		struct jv_err err = {0};
+		int rc = vm_spec_parse(j, c->src, &spec, &err);
+		if (rc != -1 || strcmp(err.field, c->field) != 0 ||
+		    (c->msg && !strstr(err.message, c->msg)) || !err.message[0])
+			fail_msg("case %zu %s: rc=%d field='%s' (want '%s') message='%s' (want '%s')", i,
+			         c->json, rc, err.field, c->field, err.message, c->msg ? c->msg : "");
+		vm_spec_free(&spec);
+		json_decref(j);
+	}
+}
+
+/* Expects vm_spec_parse(j) to fail naming field; frees everything. */
+static void expect_bad(json_t *j, enum vm_spec_source src, const char *field, const char *msg)
+{
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, src, &spec, &err), -1);
+	assert_string_equal(err.field, field);
+	if (msg)
+		assert_non_null(strstr(err.message, msg));
+	vm_spec_free(&spec);
+	json_decref(j);
+}
+
+static void test_lengths_and_counts(void **state)
+{
+	char n63[64], n64[65];
+	memset(n63, 'a', 63);
+	n63[63] = '\0';
+	memset(n64, 'b', 64);
+	n64[64] = '\0';
+
+	/* 63 is the longest name; 64 is refused at the top level and for disks. */
+	json_t *j = json_pack("{s:s, s:[{s:s, s:i}]}", "name", n63, "disks", "name", n63, "size_mib", 1);
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_string_equal(spec.name, n63);
+	assert_string_equal(spec.disks[0].name, n63);
+	vm_spec_free(&spec);
+	json_decref(j);
+	expect_bad(json_pack("{s:s, s:[{s:s, s:i}]}", "name", n64, "disks", "name", "r", "size_mib", 1),
+	           VM_SPEC_FROM_USER, "name", "at most 63");
+	expect_bad(json_pack("{s:s, s:[{s:s, s:i}]}", "name", "a", "disks", "name", n64, "size_mib", 1),
+	           VM_SPEC_FROM_USER, "disks[0].name", "at most 63");
+	expect_bad(json_pack("{s:s, s:[{s:s, s:i, s:s}]}", "name", "a", "disks", "name", "r",
+	                     "size_mib", 1, "datastore", n64),
+	           VM_SPEC_FROM_USER, "disks[0].datastore", "at most 63");
+
+	/* 16 disks are allowed, 17 are not. */
+	json_t *disks = json_array();
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "d%d", i);
+		json_array_append_new(disks, json_pack("{s:s, s:i}", "name", name, "size_mib", 1));
+	}
+	j = json_pack("{s:s, s:O}", "name", "a", "disks", disks);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_int_equal(spec.ndisks, VM_MAX_DISKS);
+	vm_spec_free(&spec);
+	json_decref(j);
+	json_array_append_new(disks, json_pack("{s:s, s:i}", "name", "extra", "size_mib", 1));
+	expect_bad(json_pack("{s:s, s:o}", "name", "a", "disks", disks), VM_SPEC_FROM_USER, "disks",
+	           "at most 16");
+
+	/* 8 NICs are allowed, 9 are not. */
+	json_t *nics = json_array();
+	for (int i = 0; i < VM_MAX_NICS; i++)
+		json_array_append_new(nics, json_pack("{s:s}", "mode", "user"));
+	j = json_pack("{s:s, s:[{s:s, s:i}], s:O}", "name", "a", "disks", "name", "r", "size_mib", 1,
+	              "nics", nics);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_int_equal(spec.nnics, VM_MAX_NICS);
+	vm_spec_free(&spec);
+	json_decref(j);
+	json_array_append_new(nics, json_pack("{s:s}", "mode", "user"));
+	expect_bad(json_pack("{s:s, s:[{s:s, s:i}], s:o}", "name", "a", "disks", "name", "r",
+	                     "size_mib", 1, "nics", nics),
+	           VM_SPEC_FROM_USER, "nics", "at most 8");
+
+	/* Paths and the kernel command line are bounded. */
+	char *longpath = malloc(1026);
+	assert_non_null(longpath);
+	longpath[0] = '/';
+	memset(longpath + 1, 'p', 1024);
+	longpath[1025] = '\0';
+	expect_bad(json_pack("{s:s, s:{s:s}}", "name", "a", "boot", "kernel", longpath),
+	           VM_SPEC_FROM_USER, "boot.kernel", "at most 1024");
+	free(longpath);
+	char *cmdline = malloc(4098);
+	assert_non_null(cmdline);
+	memset(cmdline, 'c', 4097);
+	cmdline[4097] = '\0';
+	expect_bad(json_pack("{s:s, s:{s:s, s:s}}", "name", "a", "boot", "kernel", "/k", "cmdline",
+	                     cmdline),
+	           VM_SPEC_FROM_USER, "boot.cmdline", "at most 4096");
+	free(cmdline);
+	char *ud = malloc(VM_MAX_USER_DATA + 2);
+	assert_non_null(ud);
+	memset(ud, 'u', VM_MAX_USER_DATA + 1);
+	ud[VM_MAX_USER_DATA + 1] = '\0';
+	expect_bad(json_pack("{s:s, s:{s:s}, s:{s:s}}", "name", "a", "boot", "kernel", "/k",
+	                     "cloud_init", "user_data", ud),
+	           VM_SPEC_FROM_USER, "cloud_init.user_data", "at most 65536");
+	free(ud);
+}
+
+/* NUL inside a JSON string cannot reach C strings unnoticed. */
+static void test_embedded_nul(void **state)
+{
+	json_t *j = json_pack("{s:s, s:{s:s%}}", "name", "a", "boot", "kernel", "/k\0/x", (size_t)5);
+	expect_bad(j, VM_SPEC_FROM_USER, "boot.kernel", "NUL");
+}
+
+static void test_good_minimal(void **state)
+{
+	json_t *j = tu_json("{'name':'web-1'," DISK "}");
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_string_equal(err.field, "");
+	assert_string_equal(spec.name, "web-1");
+	assert_string_equal(spec.uuid, "");
+	assert_int_equal(spec.vcpus, 1);
+	assert_int_equal(spec.memory_mib, 512);
+	assert_true(spec.vnc);
+	assert_null(spec.kernel);
+	assert_int_equal(spec.ndisks, 1);
+	assert_string_equal(spec.disks[0].name, "root");
+	assert_int_equal(spec.disks[0].size_mib, 1024);
+	assert_null(spec.disks[0].template_path);
+	assert_null(spec.disks[0].path);
+	assert_int_equal(spec.nnics, 0);
+	assert_false(spec.has_cloud_init);
+	assert_int_equal(spec.cpu_weight, 100);
+	assert_int_equal(spec.cpu_limit_pct, 0);
+	assert_int_equal(spec.memory_limit_mib, 0);
+	vm_spec_free(&spec);
+	json_decref(j);
+}
+
+static void test_good_full(void **state)
+{
+	json_t *j = tu_json(
+	    "{'name':'db.1','uuid':'0B9C3C1E-0A8E-4C5E-9F4E-1D2C3B4A5F60','vcpus':255,"
+	    "'memory_mib':4194304,'display':'none',"
+	    "'boot':{'kernel':'/srv/k,1','initrd':'/srv/i','cmdline':'console=ttyS0 root=/dev/vda'},"
+	    "'disks':[{'name':'root','template':'/tmpl/deb.qcow2'},"
+	    "{'name':'data','size_mib':67108864,'datastore':'fast'}],"
+	    "'nics':[{'bridge':'br0'},{'mode':'user','mac':'02:00:00:00:00:01'},"
+	    "{'mode':'bridge','bridge':'vmbr0.100'}],"
+	    "'cloud_init':{'user_data':'#cloud-config\\n','network_config':'version: 2\\n',"
+	    "'meta_data':{'role':'db','shard':3,'primary':true}},"
+	    "'resources':{'cpu_weight':10000,'cpu_limit_pct':25500,'memory_limit_mib':8388608}}");
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_string_equal(spec.uuid, "0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f60"); /* lower-cased */
+	assert_int_equal(spec.vcpus, 255);
+	assert_int_equal(spec.memory_mib, 4194304);
+	assert_false(spec.vnc);
+	assert_string_equal(spec.kernel, "/srv/k,1");
+	assert_string_equal(spec.initrd, "/srv/i");
+	assert_string_equal(spec.cmdline, "console=ttyS0 root=/dev/vda");
+	assert_int_equal(spec.ndisks, 2);
+	assert_string_equal(spec.disks[0].template_path, "/tmpl/deb.qcow2");
+	assert_int_equal(spec.disks[0].size_mib, 0);
+	assert_string_equal(spec.disks[1].datastore, "fast");
+	assert_int_equal(spec.disks[1].size_mib, VM_MAX_DISK_MIB);
+	assert_int_equal(spec.nnics, 3);
+	assert_false(spec.nics[0].user_mode);
+	assert_string_equal(spec.nics[0].bridge, "br0");
+	assert_string_equal(spec.nics[0].mac, "");
+	assert_true(spec.nics[1].user_mode);
+	assert_string_equal(spec.nics[1].mac, "02:00:00:00:00:01");
+	assert_string_equal(spec.nics[2].bridge, "vmbr0.100");
+	assert_true(spec.has_cloud_init);
+	assert_string_equal(spec.user_data, "#cloud-config\n");
+	assert_string_equal(spec.network_config, "version: 2\n");
+	assert_int_equal(json_integer_value(json_object_get(spec.meta_data, "shard")), 3);
+	assert_int_equal(spec.cpu_weight, 10000);
+	assert_int_equal(spec.cpu_limit_pct, 25500);
+	assert_int_equal(spec.memory_limit_mib, 8388608);
+	vm_spec_free(&spec);
+	json_decref(j);
+}
+
+/* Specs that must be accepted, one property each. */
+static const char *const good_specs[] = {
+	"{'name':'k','boot':{'kernel':'/vmlinuz'}}",                /* kernel only */
+	"{'name':'k','boot':{'kernel':'/a..b/..c/vmlinuz..'}}",     /* dots, not '..' */
+	"{'name':'0'," DISK "}",                                    /* digit first */
+	"{'name':'A_b-c.d'," DISK "}",
+	"{'name':'a','vcpus':null,'memory_mib':null," DISK "}",     /* null = absent */
+	"{'name':'a','memory_mib':16," DISK "}",
+	"{'name':'a','display':'vnc'," DISK "}",
+	"{'name':'a','memory_mib':1024,'resources':{'memory_limit_mib':1024}," DISK "}",
+	"{'name':'a','resources':{'memory_limit_mib':0,'cpu_limit_pct':0}," DISK "}",
+	"{'name':'a','resources':{}," DISK "}",
+	"{'name':'a','cloud_init':{}," DISK "}",
+	"{'name':'a','nics':[]," DISK "}",
+	"{'name':'a','nics':[{'mode':'user','mac':'52:54:00:00:00:01'},"
+	"{'mode':'user','mac':'52:54:00:00:00:02'}]," DISK "}",
+	"{'name':'a','boot':{'kernel':'/k','cmdline':'é ünïcode ok'}}",
+};
+
+static void test_good_specs(void **state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(good_specs); i++) {
+		json_t *j = tu_json(good_specs[i]);
+		struct vm_spec spec;
+		struct jv_err err = {0};
+		if (vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err) != 0)
+			fail_msg("case %zu %s: refused: %s: %s", i, good_specs[i], err.field, err.message);
+		vm_spec_free(&spec);
+		json_decref(j);
+	}
+}
+
+/* The agent's own store may carry the fields users may not set. */
+static void test_store_fields(void **state)
+{
+	json_t *j = tu_json("{'name':'a','uuid':'" UUID "','disks':[{'name':'root',"
+	                    "'template':'/t.img','template_format':'raw',"
+	                    "'path':'/var/lib/vdc/local/a/root.qcow2'}]}");
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_STORE, &spec, &err), 0);
+	assert_string_equal(spec.disks[0].template_format, "raw");
+	assert_string_equal(spec.disks[0].path, "/var/lib/vdc/local/a/root.qcow2");
+	vm_spec_free(&spec);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), -1);
+	assert_string_equal(err.field, "disks[0].template_format");
+	vm_spec_free(&spec);
+	json_decref(j);
+}
+
+/* The first error is the one reported, even when later checks fail too. */
+static void test_first_error_wins(void **state)
+{
+	json_t *j = tu_json("{'name':'a','vcpus':0,'memory_mib':1,'disks':[{'name':'../x'}]}");
+	expect_bad(j, VM_SPEC_FROM_USER, "vcpus", NULL);
+}
+
+static void fill(struct vm_spec *spec, const char *uuid)
+{
+	if (!spec->uuid[0])
+		snprintf(spec->uuid, sizeof(spec->uuid), "%s", uuid);
+	vm_spec_fill_defaults(spec, "local");
+}
+
+static const char *const roundtrip_specs[] = {
+	"{'name':'a'," DISK "}",
+	"{'name':'k','display':'none','boot':{'kernel':'/k','initrd':'/i','cmdline':'x=1 y'}}",
+	"{'name':'full','vcpus':4,'memory_mib':2048,"
+	"'disks':[{'name':'root','template':'/t.qcow2','size_mib':20480},"
+	"{'name':'data','size_mib':10,'datastore':'fast'}],"
+	"'nics':[{'bridge':'br0'},{'mode':'user'},{'bridge':'br1','mac':'52:54:00:AA:BB:CC'}],"
+	"'cloud_init':{'user_data':'#cloud-config\\npackages: [nginx]\\n',"
+	"'meta_data':{'role':'web','n':2,'b':false},'network_config':'version: 2'},"
+	"'resources':{'cpu_weight':50,'cpu_limit_pct':150,'memory_limit_mib':4096}}",
+	"{'name':'ci','cloud_init':{}," DISK "}",
+	"{'name':'u','uuid':'" UUID "','nics':[{'mode':'user'},{'mode':'user'},{'mode':'user'},"
+	"{'mode':'user'},{'mode':'user'},{'mode':'user'},{'mode':'user'},{'mode':'user'}]," DISK "}",
+};
+
+/* parse -> fill -> to_json(with paths) -> parse(store) -> to_json gives the
+ * same document: what the agent persists is what it reads back on restart. */
+static void test_round_trip(void **state)
+{
+	for (size_t i = 0; i < ARRAY_LEN(roundtrip_specs); i++) {
+		json_t *j = tu_json(roundtrip_specs[i]);
+		struct vm_spec a, b;
+		struct jv_err err = {0};
+		if (vm_spec_parse(j, VM_SPEC_FROM_USER, &a, &err) != 0)
+			fail_msg("case %zu: %s: %s", i, err.field, err.message);
+		fill(&a, "11111111-2222-3333-4444-555555555555");
+		/* What the agent fills at define time must survive as well. */
+		for (int d = 0; d < a.ndisks; d++) {
+			char p[128];
+			snprintf(p, sizeof(p), "/var/lib/vdc/local/%s/%s.qcow2", a.name, a.disks[d].name);
+			a.disks[d].path = strdup(p);
+			snprintf(a.disks[d].template_format, sizeof(a.disks[d].template_format), "qcow2");
+		}
+		json_t *out1 = vm_spec_to_json(&a, true);
+		assert_non_null(out1);
+		if (vm_spec_parse(out1, VM_SPEC_FROM_STORE, &b, &err) != 0)
+			fail_msg("case %zu: stored form refused: %s: %s", i, err.field, err.message);
+		json_t *out2 = vm_spec_to_json(&b, true);
+		if (!json_equal(out1, out2)) {
+			char *s1 = json_dumps(out1, JSON_SORT_KEYS), *s2 = json_dumps(out2, JSON_SORT_KEYS);
+			fail_msg("case %zu: round trip differs:\n%s\n%s", i, s1, s2);
+		}
+		/* Without paths the document is a valid user request again. */
+		json_t *pub = vm_spec_to_json(&a, false);
+		assert_null(json_object_get(json_array_get(json_object_get(pub, "disks"), 0), "path"));
+		vm_spec_free(&b);
+		memset(&err, 0, sizeof(err));
+		if (vm_spec_parse(pub, VM_SPEC_FROM_USER, &b, &err) != 0)
+			fail_msg("case %zu: public form refused: %s: %s", i, err.field, err.message);
+		vm_spec_free(&a);
+		vm_spec_free(&b);
+		json_decref(out1);
+		json_decref(out2);
+		json_decref(pub);
+		json_decref(j);
+	}
+}
+
+static void parse_ok(const char *text, struct vm_spec *spec)
+{
+	json_t *j = tu_json(text);
+	struct jv_err err = {0};
+	if (vm_spec_parse(j, VM_SPEC_FROM_USER, spec, &err) != 0)
+		fail_msg("%s refused: %s: %s", text, err.field, err.message);
+	json_decref(j);
+}
+
+#define EIGHT_NICS                                                                             \
+	"'nics':[{'bridge':'br0'},{'bridge':'br0'},{'bridge':'br0'},{'bridge':'br0'},"             \
+	"{'mode':'user'},{'mode':'user'},{'mode':'user'},{'mode':'user'}]"
+
+static void test_macs(void **state)
+{
+	struct vm_spec a, b, c;
+	parse_ok("{'name':'a'," DISK "," EIGHT_NICS "}", &a);
+	parse_ok("{'name':'a'," DISK "," EIGHT_NICS "}", &b);
+	parse_ok("{'name':'a'," DISK "," EIGHT_NICS "}", &c);
+	fill(&a, UUID);
+	fill(&b, UUID);
+	fill(&c, "0b9c3c1e-0a8e-4c5e-9f4e-ffeeddccbbaa");
+	for (int i = 0; i < a.nnics; i++) {
+		assert_true(vm_spec_valid_mac(a.nics[i].mac));
+		assert_int_equal(strncmp(a.nics[i].mac, "52:54:00:", 9), 0); /* QEMU's OUI */
+		assert_string_equal(a.nics[i].mac, b.nics[i].mac);           /* stable */
+		assert_string_not_equal(a.nics[i].mac, c.nics[i].mac);       /* per VM */
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(a.nics[i].mac, a.nics[k].mac);   /* per NIC */
+	}
+	/* Defaults fill in the datastore too, and leave given values alone. */
+	assert_string_equal(a.disks[0].datastore, "local");
+	vm_spec_free(&a);
+	vm_spec_free(&b);
+	vm_spec_free(&c);
+
+	/* A given MAC is kept, and filling twice changes nothing. */
+	parse_ok("{'name':'a'," DISK ",'nics':[{'bridge':'br0','mac':'52:54:00:AB:CD:EF'},"
+	         "{'bridge':'br0'}]}", &a);
+	fill(&a, UUID);
+	char second[18];
+	snprintf(second, sizeof(second), "%s", a.nics[1].mac);
+	vm_spec_fill_defaults(&a, "other");
+	assert_string_equal(a.nics[0].mac, "52:54:00:AB:CD:EF");
+	assert_string_equal(a.nics[1].mac, second);
+	assert_string_equal(a.disks[0].datastore, "local");
+	vm_spec_free(&a);
+}
+
+/* A user may give one NIC the very MAC the generator picks for another:
+ * the generated one must then step aside, or the VM gets two NICs with one
+ * address and its stored spec no longer parses. */
+static void test_mac_generated_collides_with_given(void **state)
+{
+	struct vm_spec probe, a, b;
+	parse_ok("{'name':'a'," DISK ",'nics':[{'bridge':'br0'},{'bridge':'br0'}]}", &probe);
+	fill(&probe, UUID);
+	for (int victim = 0; victim < 2; victim++) {
+		char text[512];
+		/* NIC "victim" is generated; the other is given the generated value. */
+		snprintf(text, sizeof(text),
+		         "{'name':'a','uuid':'" UUID "'," DISK ",'nics':[{'bridge':'br0'%s%s%s},"
+		         "{'bridge':'br0'%s%s%s}]}",
+		         victim == 1 ? ",'mac':'" : "", victim == 1 ? probe.nics[1].mac : "",
+		         victim == 1 ? "'" : "", victim == 0 ? ",'mac':'" : "",
+		         victim == 0 ? probe.nics[0].mac : "", victim == 0 ? "'" : "");
+		parse_ok(text, &a);
+		vm_spec_fill_defaults(&a, "local");
+		assert_true(vm_spec_valid_mac(a.nics[victim].mac));
+		assert_string_not_equal(a.nics[0].mac, a.nics[1].mac);
+		json_t *out = vm_spec_to_json(&a, true);
+		struct jv_err err = {0};
+		if (vm_spec_parse(out, VM_SPEC_FROM_STORE, &b, &err) != 0)
+			fail_msg("stored spec refused: %s: %s", err.field, err.message);
+		vm_spec_free(&a);
+		vm_spec_free(&b);
+		json_decref(out);
+	}
+	vm_spec_free(&probe);
+}
+
+static void test_tap_names(void **state)
+{
+	struct vm_spec a;
+	parse_ok("{'name':'a'," DISK "," EIGHT_NICS "}", &a);
+	fill(&a, UUID);
+	char names[VM_MAX_NICS][16];
+	for (int i = 0; i < VM_MAX_NICS; i++) {
+		vm_spec_tap_name(&a, i, names[i]);
+		assert_true(strlen(names[i]) <= 15); /* IFNAMSIZ - 1 */
+		assert_true(vm_spec_valid_ifname(names[i]));
+		assert_int_equal(strncmp(names[i], "vt0b9c3c1en", 11), 0);
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(names[i], names[k]);
+	}
+	assert_string_equal(names[7], "vt0b9c3c1en7");
+	vm_spec_free(&a);
+}
+
+struct str_case {
+	const char *s;
+	bool valid;
+};
+
+static void test_validators(void **state)
+{
+	static const struct str_case uuids[] = {
+		{UUID, true}, {"0B9C3C1E-0A8E-4C5E-9F4E-1D2C3B4A5F60", true},
+		{"", false}, {"0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f6", false},
+		{"0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f600", false},
+		{"0b9c3c1e+0a8e-4c5e-9f4e-1d2c3b4a5f60", false},
+		{"0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f6z", false},
+		{"0b9c3c1e0a8e-4c5e-9f4e-1d2c3b4a5f600", false},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(uuids); i++)
+		if (vm_spec_valid_uuid(uuids[i].s) != uuids[i].valid)
+			fail_msg("uuid '%s' should be %s", uuids[i].s, uuids[i].valid ? "valid" : "invalid");
+	static const struct str_case macs[] = {
+		{"52:54:00:12:34:56", true}, {"02:00:00:00:00:00", true}, {"fe:ff:ff:ff:ff:ff", true},
+		{"01:00:5e:00:00:01", false}, {"33:33:00:00:00:01", false}, {"ff:ff:ff:ff:ff:ff", false},
+		{"52:54:00:12:34", false}, {"52:54:00:12:34:56:", false}, {"5254.0012.3456", false},
+		{"52:54:00:12:34:5", false}, {"g2:54:00:12:34:56", false}, {"", false},
+		{" 2:54:00:12:34:56", false},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(macs); i++)
+		if (vm_spec_valid_mac(macs[i].s) != macs[i].valid)
+			fail_msg("mac '%s' should be %s", macs[i].s, macs[i].valid ? "valid" : "invalid");
+	static const struct str_case ifnames[] = {
+		{"br0", true}, {"vmbr0.100", true}, {"a-b_c", true}, {"abcdefghijklmno", true},
+		{"abcdefghijklmnop", false}, {"", false}, {"br 0", false}, {"br/0", false},
+		{"br:0", false},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(ifnames); i++)
+		if (vm_spec_valid_ifname(ifnames[i].s) != ifnames[i].valid)
+			fail_msg("ifname '%s' should be %s", ifnames[i].s,
+			         ifnames[i].valid ? "valid" : "invalid");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_lengths_and_counts),
+		cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_good_minimal),
+		cmocka_unit_test(test_good_full),
+		cmocka_unit_test(test_good_specs),
+		cmocka_unit_test(test_store_fields),
+		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_macs),
+		cmocka_unit_test(test_mac_generated_collides_with_given),
+		cmocka_unit_test(test_tap_names),
+		cmocka_unit_test(test_validators),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
