@@ -1,0 +1,248 @@
+/* peer_raw.c - vm-start's floor: the agent's own QEMU command line, started
+ * by us the way the agent does it (listening sockets passed as fds 3 and 4,
+ * new session, as the QEMU user), with a minimal QMP client of our own so
+ * that nothing of the agent's code is in this path. */
+#include "peers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define RAW_TIMEOUT_MS 60000
+
+static int unix_socket(const char *path, bool do_listen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (do_listen)
+		unlink(path);
+	int rc = do_listen ? bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)
+	                   : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc) {
+		say("%s %s: %s", do_listen ? "listen on" : "connect to", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads from fd into buf (len bytes used, cap size) until the deadline;
+ * returns bytes read, 0 at EOF, -1 on timeout, error or Ctrl-C. */
+static ssize_t read_some(int fd, char *buf, size_t len, size_t cap, double deadline)
+{
+	for (;;) {
+		double left = deadline - now_ms();
+		if (left <= 0 || bench_interrupted())
+			return -1;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, left > 1000 ? 1000 : (int)left + 1) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n >= 0)
+			buf[len + (size_t)n] = '\0';
+		return n;
+	}
+}
+
+struct qmp {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+/* The next QMP message that is not an event (the greeting, a return or an
+ * error), parsed; NULL on timeout, EOF or Ctrl-C. */
+static json_t *qmp_next(struct qmp *q, double deadline)
+{
+	for (;;) {
+		char *nl;
+		while ((nl = memchr(q->buf, '\n', q->len))) {
+			*nl = '\0';
+			json_t *m = json_loads(q->buf, 0, NULL);
+			size_t used = (size_t)(nl + 1 - q->buf);
+			memmove(q->buf, nl + 1, q->len - used);
+			q->len -= used;
+			if (m && !json_object_get(m, "event"))
+				return m;
+			json_decref(m);
+		}
+		if (q->len >= sizeof(q->buf) - 1)
+			q->len = 0; /* a line longer than we ever expect: drop it */
+		ssize_t n = read_some(q->fd, q->buf, q->len, sizeof(q->buf), deadline);
+		if (n <= 0)
+			return NULL;
+		q->len += (size_t)n;
+	}
+}
+
+/* Sends cmd and returns its "return" value (a new reference) or NULL. */
+static json_t *qmp_call(struct qmp *q, const char *cmd, double deadline)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "{\"execute\":\"%s\"}\n", cmd);
+	if (write(q->fd, line, (size_t)n) != n)
+		return NULL;
+	json_t *m = qmp_next(q, deadline);
+	json_t *r = json_incref(json_object_get(m, "return"));
+	if (!r && m) {
+		char *text = json_dumps(m, JSON_COMPACT);
+		say("QMP %s: %.200s", cmd, text ? text : "?");
+		free(text);
+	}
+	json_decref(m);
+	return r;
+}
+
+/* In the child: QEMU's fds at 3 and 4, its log on stdout/stderr, then the
+ * same privilege drop as the agent's. Never returns. */
+static void __attribute__((noreturn)) exec_qemu(struct raw_peer *p, char *const argv[], int qmp_l,
+                                                int serial_l)
+{
+	char log[300];
+	snprintf(log, sizeof(log), "%s/qemu.log", p->dir);
+	setsid();
+	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int devnull = open("/dev/null", O_RDONLY);
+	dup2(devnull, STDIN_FILENO);
+	dup2(logfd, STDOUT_FILENO);
+	dup2(logfd, STDERR_FILENO);
+	int hq = fcntl(qmp_l, F_DUPFD, 100), hs = fcntl(serial_l, F_DUPFD, 100);
+	if (hq < 0 || hs < 0 || dup2(hq, 3) < 0 || dup2(hs, 4) < 0)
+		_exit(126);
+	close_range(5, ~0u, 0);
+	if (geteuid() == 0 &&
+	    (setgroups((size_t)p->user->ngroups, p->user->groups) < 0 || setgid(p->user->gid) < 0 ||
+	     setuid(p->user->uid) < 0))
+		_exit(126);
+	umask(077);
+	execvp(argv[0], argv);
+	dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Waits for the serial stream to carry READY_MARK (which may be split
+ * across reads). */
+static int wait_ready(int fd, double deadline)
+{
+	char buf[8192];
+	size_t len = 0, keep = sizeof(READY_MARK);
+	for (;;) {
+		ssize_t n = read_some(fd, buf, len, sizeof(buf), deadline);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		if (strstr(buf, READY_MARK))
+			return 0;
+		if (len > keep) {
+			memmove(buf, buf + len - keep, keep);
+			len = keep;
+		}
+	}
+}
+
+int raw_run(struct raw_peer *p, const char *name, double *running_ms, double *ready_ms)
+{
+	char qpath[300], spath[300], guestopt[128], uuid[37], mem[16];
+	snprintf(qpath, sizeof(qpath), "%s/qmp.sock", p->dir);
+	snprintf(spath, sizeof(spath), "%s/serial.sock", p->dir);
+	snprintf(guestopt, sizeof(guestopt), "guest=%s,debug-threads=on", name);
+	snprintf(mem, sizeof(mem), "%d", p->g->memory_mib);
+	random_uuid(uuid);
+	/* The agent's line for display "none", byte for byte. */
+	const char *argv[] = {"qemu-system-x86_64", "-name", guestopt, "-uuid", uuid, "-machine",
+	                      "q35,accel=tcg", "-m", mem, "-smp", "1", "-nodefaults",
+	                      "-no-user-config", "-msg", "timestamp=on", "-chardev",
+	                      "socket,id=qmp,fd=3,server=on,wait=off", "-mon",
+	                      "chardev=qmp,mode=control", "-chardev",
+	                      "socket,id=serial0,fd=4,server=on,wait=off", "-serial", "chardev:serial0",
+	                      "-display", "none", "-kernel", p->g->kernel, "-initrd", p->g->initrd,
+	                      "-append", p->g->cmdline, "-sandbox",
+	                      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+	                      NULL};
+	int rc = -1;
+	struct qmp *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -1;
+	q->fd = -1;
+	int ql = unix_socket(qpath, true), sl = unix_socket(spath, true), serial = -1;
+	if (ql < 0 || sl < 0)
+		goto cleanup;
+	double t0 = now_ms(), deadline = t0 + RAW_TIMEOUT_MS;
+	p->pid = fork();
+	if (p->pid == 0)
+		exec_qemu(p, (char *const *)argv, ql, sl);
+	if (p->pid < 0) {
+		say("fork: %s", strerror(errno));
+		p->pid = 0;
+		goto cleanup;
+	}
+	/* The sockets listen already: these connects wait in the backlog until
+	 * QEMU accepts them. Serial first, as the agent does. */
+	if ((serial = unix_socket(spath, false)) < 0 || (q->fd = unix_socket(qpath, false)) < 0)
+		goto cleanup;
+	json_t *greeting = qmp_next(q, deadline);
+	json_t *caps = greeting ? qmp_call(q, "qmp_capabilities", deadline) : NULL;
+	json_t *st = caps ? qmp_call(q, "query-status", deadline) : NULL;
+	double t1 = now_ms();
+	bool running = json_is_true(json_object_get(st, "running"));
+	json_decref(greeting);
+	json_decref(caps);
+	json_decref(st);
+	if (!running) {
+		if (!bench_interrupted())
+			say("raw QEMU %s: no running status over QMP (see %s/qemu.log)", name, p->dir);
+		goto cleanup;
+	}
+	*running_ms = t1 - t0;
+	if (ready_ms) {
+		if (wait_ready(serial, deadline) < 0) {
+			if (!bench_interrupted())
+				say("raw QEMU %s: no '%s' on the serial port", name, READY_MARK);
+			goto cleanup;
+		}
+		*ready_ms = now_ms() - t0;
+	}
+	json_decref(qmp_call(q, "quit", now_ms() + 5000));
+	rc = 0;
+cleanup:
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+	if (serial >= 0)
+		close(serial);
+	if (ql >= 0)
+		close(ql);
+	if (sl >= 0)
+		close(sl);
+	if (rc < 0 && p->pid > 0)
+		kill(p->pid, SIGKILL);
+	raw_teardown(p);
+	unlink(qpath);
+	unlink(spath);
+	return rc;
+}
+
+void raw_teardown(struct raw_peer *p)
+{
+	if (p->pid <= 0)
+		return;
+	/* After a quit it is on its way out; otherwise this stops it. */
+	if (wait_child(p->pid, 5000, false) == -1)
+		stop_child(p->pid, 2000);
+	p->pid = 0;
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# bench/run.sh [NAME] [ARGS...] - builds the tree, then runs benchmark NAME
+# (every benchmark when NAME is omitted) against this checkout's agent and
+# the cached test guest. ARGS go to the benchmark; figures go to stdout.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${VDC_CACHE:-/var/cache/vdc}
+all="vm-start placement"
+
+names=$all
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	names=$1
+	shift
+fi
+
+# Build output on stderr: stdout carries only figures.
+[ -d "$root/build" ] || meson setup "$root/build" "$root" >&2
+ninja -C "$root/build" >&2
+
+for name in $names; do
+	case $name in
+	vm-start)
+		"$root/build/bench/vm-start" --agent "$root/build/src/agent/vdc-agent" \
+			--guest "$cache/test-guest" "$@"
+		;;
+	placement)
+		"$root/build/bench/placement/placement" "$@"
+		;;
+	*)
+		echo "run.sh: no benchmark '$name' (known: $all)" >&2
+		exit 2
+		;;
+	esac
+done
