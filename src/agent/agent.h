@@ -106,7 +106,9 @@ int vm_kill_now(struct vm *vm, struct errinfo *e);
 
 /* vm_store.c: files under the state directory. */
 int vm_store_write_spec(struct vm *vm, const char *suffix, struct errinfo *e);
-void vm_store_write_state(struct vm *vm);
+/* durable: fsync (exits, whose reason must survive a crash); a start's
+ * state is re-derived from QMP, so it skips the fsync. */
+void vm_store_write_state(struct vm *vm, bool durable);
 void vm_store_read_state(struct vm *vm);
 void vm_store_path(const struct vm *vm, const char *file, char *out, size_t n);
 void vm_run_path(const struct vm *vm, const char *file, char *out, size_t n);

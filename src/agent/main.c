@@ -139,6 +139,21 @@ int main(int argc, char **argv)
 		log_error("startup_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
+	/* Resolve QEMU once: execvp would walk PATH on every VM start. */
+	if (!strchr(a->cfg.qemu_binary, '/')) {
+		const char *path = getenv("PATH");
+		char *dirs = strdup(path ? path : "/usr/bin:/bin");
+		char *save = NULL;
+		for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			char full[1100];
+			snprintf(full, sizeof(full), "%s/%s", d, a->cfg.qemu_binary);
+			if (access(full, X_OK) == 0) {
+				snprintf(a->cfg.qemu_binary, sizeof(a->cfg.qemu_binary), "%s", full);
+				break;
+			}
+		}
+		free(dirs);
+	}
 	char *token = load_token(a->cfg.token_file);
 	if (!token)
 		return 1;

@@ -299,7 +299,7 @@ static void vm_handle_exit(struct vm *vm)
 	release_runtime(vm);
 	vm->expect_exit = vm->forced = false;
 	vm->shutdown_reason[0] = '\0';
-	vm_store_write_state(vm);
+	vm_store_write_state(vm, true);
 	finish_waiters(vm);
 }
 
@@ -499,7 +499,7 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 	vm_store_path(vm, "define.json", from, sizeof(from));
 	unlink(from);
 	vm->state = VM_STOPPED;
-	vm_store_write_state(vm);
+	vm_store_write_state(vm, true);
 	vm_link(a, vm);
 	log_info("vm_defined", "vm=%s uuid=%s", vm->spec.name, vm->spec.uuid);
 	*out = vm;
@@ -598,7 +598,7 @@ int vm_start(struct vm *vm, struct errinfo *e)
 	if (attach(vm, &attach_err) < 0)
 		return qemu_start_failed(vm, attach_err.message, e);
 	vm->started_at = time(NULL);
-	vm_store_write_state(vm);
+	vm_store_write_state(vm, false);
 	log_info("vm_started", "vm=%s pid=%d accel=%s", vm->spec.name, (int)vm->pid, a->accel);
 	return 0;
 fail:
@@ -974,7 +974,7 @@ static void load_one(struct agent *a, const char *name)
 		                          "is unknown", "clean", 0);
 		vm->state = VM_CRASHED;
 		release_runtime(vm);
-		vm_store_write_state(vm);
+		vm_store_write_state(vm, true);
 		log_warn("vm_crashed", "vm=%s reason=\"QEMU gone while the agent was down\"", name);
 	}
 	vm_link(a, vm);

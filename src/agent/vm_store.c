@@ -46,7 +46,7 @@ int vm_store_write_spec(struct vm *vm, const char *file, struct errinfo *e)
 	return 0;
 }
 
-void vm_store_write_state(struct vm *vm)
+void vm_store_write_state(struct vm *vm, bool durable)
 {
 	json_t *j = json_pack("{s:s}", "state", vm_state_name(vm->state));
 	if (vm->last_exit)
@@ -57,7 +57,7 @@ void vm_store_write_state(struct vm *vm)
 		return;
 	char path[1100];
 	vm_store_path(vm, "state.json", path, sizeof(path));
-	int rc = fs_write_atomic(path, s, strlen(s), 0600);
+	int rc = durable ? fs_write_atomic(path, s, strlen(s), 0600) : fs_write_replace(path, s, strlen(s), 0600);
 	if (rc < 0)
 		log_warn("state_write_failed", "vm=%s error=%s", vm->spec.name, log_quote(strerror(-rc)));
 	free(s);

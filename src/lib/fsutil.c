@@ -29,7 +29,19 @@ static int write_full(int fd, const void *data, size_t len)
 	return 0;
 }
 
+static int write_via_rename(const char *path, const void *data, size_t len, mode_t mode, int durable);
+
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_via_rename(path, data, len, mode, 1);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_via_rename(path, data, len, mode, 0);
+}
+
+static int write_via_rename(const char *path, const void *data, size_t len, mode_t mode, int durable)
 {
 	char tmp[PATH_MAX];
 	int rc = 0;
@@ -39,7 +51,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	if (fd < 0)
 		return -errno;
 	rc = write_full(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
@@ -49,6 +61,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		unlink(tmp);
 		return rc;
 	}
+	if (!durable)
+		return 0;
 	/* Make the rename itself durable. */
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", path);

@@ -10,6 +10,9 @@
  * reader (or a crash) sees the old content or the new, never a mix.
  * Returns 0, or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without fsync: readers still see old or new, never a mix, but a
+ * power loss may lose the update. For files that can be re-derived. */
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd
  * buffer. Returns NULL with errno set on failure; *len_out gets the size. */

@@ -477,7 +477,6 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
 	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	                            MHD_OPTION_END);
 	if (!srv->mhd) {
 		snprintf(errbuf, errlen, "cannot listen on %s: %s (is another daemon using it?)",

@@ -46,7 +46,7 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 
 const char *log_quote(const char *s)
 {
-	static char out[256];
+	static _Thread_local char out[256]; /* vdcd logs from several threads */
 	size_t o = 0;
 	out[o++] = '"';
 	for (; s && *s && o < 200; s++) {
