@@ -8,14 +8,23 @@ packages=(
 	# build
 	gcc libc6-dev make pkg-config meson ninja-build clang libclang-rt-14-dev
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev uuid-dev
+	libsqlite3-dev libpq-dev libsodium-dev zlib1g-dev
 	# run: QEMU, images, seeds, networking
 	qemu-system-x86 qemu-utils genisoimage iproute2 procps
 	# guests built from Debian packages
-	cpio gzip e2fsprogs debootstrap zstd xz-utils ca-certificates kmod
-	# tests and benchmarks
-	curl jq psmisc wrk bsdextrautils
+	cpio gzip e2fsprogs debootstrap debian-archive-keyring zstd xz-utils ca-certificates kmod
+	binutils util-linux
+	# tests and benchmarks (PostgreSQL: the store's second backend)
+	curl jq psmisc wrk bsdextrautils postgresql
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
 )
+
+# The OpenAPI linter (tests/lint) runs on node: Debian's nodejs and npm,
+# unless a node with npm is there already (NodeSource's nodejs bundles npm
+# and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

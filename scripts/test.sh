@@ -44,9 +44,21 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
-step "unit tests"
-for t in build-san/tests/unit/test_*; do
-	[ -x "$t" ] || continue
+step "starting a throwaway PostgreSQL server for the store tests"
+PGDIR=$(mktemp -d /tmp/vdc-test-pg.XXXXXX)
+if VDC_TEST_PG_URL=$(scripts/pg-test-server.sh start "$PGDIR"); then
+	export VDC_TEST_PG_URL
+	echo "ok - a PostgreSQL server starts for the tests" >"$LOG/pg"
+else
+	echo "not ok - a PostgreSQL server starts for the tests" | tee "$LOG/pg"
+fi
+tally postgresql 0 "$LOG/pg"
+trap 'scripts/pg-test-server.sh stop "$PGDIR" >/dev/null 2>&1' EXIT
+
+step "unit tests (agent, store on SQLite and PostgreSQL, placement, CLI)"
+for t in build-san/tests/*/test_*; do
+	[ -x "$t" ] && [ -f "$t" ] || continue
+	case $t in *.p | *.so | *.a) continue ;; esac
 	out=$LOG/unit-$(basename "$t")
 	"$t" >"$out" 2>&1
 	rc=$?
@@ -67,7 +79,8 @@ if [ -x tests/fuzz/run.sh ]; then
 fi
 
 step "integration tests (real QEMU guests, agents in network namespaces)"
-export VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_CACHE=$CACHE
+export VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_VDCD=$PWD/build-san/src/manager/vdcd
+export VDC_CACHE=$CACHE
 for t in tests/integration/t_*.sh; do
 	out=$LOG/$(basename "$t" .sh)
 	start=$SECONDS

@@ -28,14 +28,19 @@ check() {
 }
 diag() { echo "# $*"; }
 
+VDCD=${VDC_VDCD:-$VDC_ROOT/build/src/manager/vdcd}
+FABRIC_BR=vdcf$$
+FABRIC=0
+HOST_INDEX=0
+
 ns_of() { echo "vdct$$$1"; }
 dir_of() { echo "$TMP/$1"; }
 in_ns() { local h=$1; shift; ip netns exec "$(ns_of "$h")" "$@"; }
 
-# host_up NAME [extra agent flags...]: creates the namespace and starts its agent.
-host_up() {
+# host_ns NAME: creates the host's namespace (bridge br0, and with the
+# fabric a management veth) and its directories.
+host_ns() {
 	local h=$1
-	shift
 	local ns dir
 	ns=$(ns_of "$h")
 	dir=$(dir_of "$h")
@@ -48,7 +53,23 @@ host_up() {
 		ip -n "$ns" addr add 10.213.0.1/24 dev br0
 		ip -n "$ns" link set br0 up
 		HOSTS+=("$h")
+		if [ "$FABRIC" = 1 ]; then
+			# The host's management link: a veth into the fabric bridge.
+			HOST_INDEX=$((HOST_INDEX + 1))
+			ip link add "vf$$$h" type veth peer name mgmt0 netns "$ns"
+			ip link set "vf$$$h" master "$FABRIC_BR" up
+			ip -n "$ns" addr add "10.214.0.$((10 + HOST_INDEX))/24" dev mgmt0
+			ip -n "$ns" link set mgmt0 up
+			echo "10.214.0.$((10 + HOST_INDEX))" >"$(dir_of "$h")/mgmt_ip"
+		fi
 	fi
+}
+
+# host_up NAME [extra agent flags...]: the namespace and its agent.
+host_up() {
+	local h=$1
+	shift
+	host_ns "$h"
 	agent_start "$h" "$@"
 }
 
@@ -79,6 +100,88 @@ agent_start() {
 }
 
 agent_pid() { cat "$(dir_of "$1")/agent.pid"; }
+
+# fabric_up: a bridge in the root namespace (10.214.0.1/24, no uplink) that
+# host namespaces join through veths; vdcd listens on it.
+fabric_up() {
+	FABRIC=1
+	ip link add "$FABRIC_BR" type bridge
+	ip addr add 10.214.0.1/24 dev "$FABRIC_BR"
+	ip link set "$FABRIC_BR" up
+}
+
+# vdcd_start [flags...]: vdcd on the fabric, data in $TMP/vdcd.
+vdcd_start() {
+	mkdir -p "$TMP/vdcd"
+	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen 10.214.0.1:7443 \
+		--data-dir "$TMP/vdcd" --public-url http://10.214.0.1:7443 "$@" >>"$TMP/vdcd.log" 2>&1 &
+	echo $! >"$TMP/vdcd.pid"
+	local i
+	for i in $(seq 1 200); do
+		curl -s -o /dev/null --max-time 1 http://10.214.0.1:7443/healthz && {
+			ADMIN_TOKEN=$(cat "$TMP/vdcd/admin.token")
+			return 0
+		}
+		kill -0 "$(cat "$TMP/vdcd.pid")" 2>/dev/null || { tail -5 "$TMP/vdcd.log" | sed 's/^/# /'; return 1; }
+		sleep 0.05
+	done
+	return 1
+}
+
+vdcd_stop() {
+	local pid rc
+	pid=$(cat "$TMP/vdcd.pid")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	{ wait "$pid"; } 2>/dev/null
+	rc=$?
+	return $rc
+}
+
+vdcd_kill9() {
+	local pid
+	pid=$(cat "$TMP/vdcd.pid")
+	kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	return 0
+}
+
+# mapi METHOD PATH [BODY]: a call to vdcd as admin; sets STATUS and BODY.
+mapi() {
+	local method=$1 path=$2 data=${3-}
+	local out=$TMP/mapi-body
+	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method"
+		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "http://10.214.0.1:7443$path")
+	if [ -n "$data" ]; then
+		printf '%s' "$data" >"$out.req"
+		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")
+	fi
+	STATUS=$(curl "${args[@]}")
+	BODY=$(cat "$out")
+}
+
+# task_wait ID [TIMEOUT_S]: until the task is finished; sets TASK_STATE.
+task_wait() {
+	local id=$1 timeout=${2:-120} end
+	end=$((SECONDS + timeout))
+	while [ $SECONDS -lt "$end" ]; do
+		mapi GET "/api/v1/tasks/$id"
+		TASK_STATE=$(jget "$BODY" .state)
+		case $TASK_STATE in succeeded | failed) return 0 ;; esac
+		sleep 0.1
+	done
+	diag "task $id still $TASK_STATE after ${timeout}s"
+	return 1
+}
+
+# host_join NAME CLUSTER: a host namespace whose agent joins vdcd.
+host_join() {
+	local h=$1 cluster=$2 tok ip
+	mapi POST /api/v1/hosts/join-tokens "{\"cluster\":\"$cluster\"}"
+	tok=$(jget "$BODY" .token)
+	host_ns "$h"
+	agent_start "$h" --listen 0.0.0.0:7441 --manager-url http://10.214.0.1:7443 --join-token "$tok" \
+		--host-name "$h" --advertise-url "http://$(cat "$(dir_of "$h")/mgmt_ip" 2>/dev/null || echo 0):7441" || return 1
+}
 
 # agent_stop NAME: SIGTERM, and the exit status must be 0 (sanitizers report
 # leaks and errors through it).
@@ -154,10 +257,10 @@ guest_req() {
 
 # qemu_gone NAME: no QEMU process for a VM of that name (anchored so the
 # check does not match itself).
-qemu_gone() { ! pgrep -f "^qemu-system-x86_64 -name guest=$1," >/dev/null; }
+qemu_gone() { ! pgrep -f "^(/[^ ]*/)?qemu-system-x86_64 -name guest=$1," >/dev/null; }
 
 # qemu_count UUID: how many QEMU processes run for that VM uuid.
-qemu_count() { pgrep -cf "^qemu-system-x86_64 .*-uuid $1( |$)" || true; }
+qemu_count() { pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |$)" || true; }
 
 # wait_dead PID: until the process is gone (5 s at most).
 wait_dead() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
@@ -166,6 +269,7 @@ qemu_pid_of() { vm_field "$1" "$2" '.runtime.pid // empty'; }
 
 cleanup() {
 	local h ns
+	[ -f "$TMP/vdcd.pid" ] && kill -9 "$(cat "$TMP/vdcd.pid")" 2>/dev/null
 	for h in "${HOSTS[@]}"; do
 		ns=$(ns_of "$h")
 		kill -9 "$(agent_pid "$h")" 2>/dev/null
@@ -178,7 +282,9 @@ cleanup() {
 			rmdir "$d" 2>/dev/null
 		done
 		ip netns del "$ns" 2>/dev/null
+		ip link del "vf$$$h" 2>/dev/null
 	done
+	[ "$FABRIC" = 1 ] && ip link del "$FABRIC_BR" 2>/dev/null
 	if [ "${KEEP_TMP:-0}" != 1 ]; then
 		umount "$TMP"/*/full 2>/dev/null
 		rm -rf "$TMP"
@@ -188,6 +294,10 @@ cleanup() {
 # finish: sanitizer reports in any agent log fail the test; prints the tally.
 finish() {
 	local h
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/vdcd.log" 2>/dev/null; then
+		not_ok "vdcd ran clean under the sanitizers"
+		grep -E -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/vdcd.log" | head -30 | sed 's/^/# /'
+	fi
 	for h in "${HOSTS[@]}"; do
 		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$(dir_of "$h")/agent.log" 2>/dev/null; then
 			not_ok "agent on $h ran clean under the sanitizers"

@@ -1,0 +1,109 @@
+/* agent_client.c - HTTP to agents with libcurl. The agent's URL comes from
+ * the host document, its bearer token from the store's secrets. */
+#include "agent_client.h"
+
+#include "manager.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *ctx)
+{
+	struct buf *b = ctx;
+	size_t add = size * n;
+	if (b->len + add > (8u << 20))
+		return 0; /* an agent never sends this much: stop */
+	char *np = realloc(b->p, b->len + add + 1);
+	if (!np)
+		return 0;
+	memcpy(np + b->len, data, add);
+	b->p = np;
+	b->len += add;
+	b->p[b->len] = '\0';
+	return add;
+}
+
+const char *agent_error_message(const json_t *reply)
+{
+	const char *m = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+	return m ? m : "the agent gave no error message";
+}
+
+int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
+               const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
+               struct errinfo *e)
+{
+	int rc = -1;
+	CURL *c = NULL;
+	struct curl_slist *hdrs = NULL;
+	char *payload = NULL, *grant = NULL;
+	struct buf b = {0};
+	*reply = NULL;
+	json_t *host = store_get(st, STORE_HOST, host_id, e);
+	if (!host)
+		goto cleanup;
+	char key[65];
+	mgr_sha256_hex(json_string_value(json_object_get(host, "id")), key);
+	grant = store_secret_take(st, "agent", key, false, 0, e);
+	json_t *g = grant ? json_loads(grant, 0, NULL) : NULL;
+	const char *tok = json_string_value(json_object_get(g, "agent_token"));
+	const char *url = json_string_value(json_object_get(host, "agent_url"));
+	const char *hname = json_string_value(json_object_get(host, "name"));
+	if (!tok || !url) {
+		json_decref(g);
+		errinfo_set(e, 500, "host_credentials", NULL, "host '%s' has no agent credentials; join it again",
+		            hname ? hname : host_id);
+		goto cleanup;
+	}
+	char full[1024], auth[512];
+	snprintf(full, sizeof(full), "%s%s", url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	json_decref(g);
+	c = curl_easy_init();
+	hdrs = curl_slist_append(hdrs, auth);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (body) {
+		payload = json_dumps(body, JSON_COMPACT);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+	} else if (!strcmp(method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	}
+	CURLcode cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		errinfo_set(e, 502, "host_unreachable", NULL, "host '%s' (%s) did not answer: %s",
+		            hname ? hname : host_id, url, curl_easy_strerror(cc));
+		goto cleanup;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (b.p) {
+		*reply = json_loads(b.p, 0, NULL);
+		if (text) {
+			*text = b.p;
+			b.p = NULL;
+		}
+	}
+	rc = 0;
+cleanup:
+	json_decref(host);
+	free(grant);
+	free(payload);
+	free(b.p);
+	curl_slist_free_all(hdrs);
+	if (c)
+		curl_easy_cleanup(c);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/* agent_client.h - vdcd's calls to a host's agent (blocking, libcurl); used
+ * only by task workers and a few proxied reads, never while holding a lock. */
+#ifndef VDC_AGENT_CLIENT_H
+#define VDC_AGENT_CLIENT_H
+
+#include <jansson.h>
+
+#include "errinfo.h"
+#include "store.h"
+
+/* Calls METHOD agent_url+path on host_id's agent with body (may be NULL; not
+ * consumed). On an HTTP answer returns 0 with *status and *reply (parsed
+ * JSON or NULL; text bodies go to *text when text is not NULL). On transport
+ * failure returns -1 with e (502 host_unreachable naming the host). */
+int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
+               const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
+               struct errinfo *e);
+
+/* The agent's error message from a reply, or a generic one. */
+const char *agent_error_message(const json_t *reply);
+
+#endif

@@ -1,0 +1,376 @@
+/* api_hosts.c - how hosts enter and stay in the inventory: an admin makes a
+ * one-time join token, the agent joins with it and gets a host secret, then
+ * heartbeats with what it observes; vdcd reconciles VM states from that. */
+#include "api.h"
+
+#include "log.h"
+#include "resources.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JOIN_TTL_DEFAULT_S 3600
+
+void api_hosts_join_token(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 1);
+	if (!body)
+		return;
+	static const char *const keys[] = {"cluster", "ttl_s", NULL};
+	struct jv_err jerr = {0};
+	const char *cluster = NULL;
+	int64_t ttl = JOIN_TTL_DEFAULT_S;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+	    jv_string(body, "", "cluster", true, 63, &cluster, &jerr) < 0 ||
+	    jv_int(body, "", "ttl_s", false, 60, 7 * 86400, &ttl, &jerr) < 0) {
+		json_decref(body);
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	json_t *c = store_get(m->st, STORE_CLUSTER, cluster, &e);
+	if (!c) {
+		if (e.status == 404)
+			http_reply_error(req, 400, "invalid_request", "cluster",
+			                 "cluster: no cluster '%s'; create it first (POST /api/v1/clusters)", cluster);
+		else
+			mgr_reply_err(req, &e);
+		json_decref(body); /* cluster points into it */
+		return;
+	}
+	json_decref(body);
+	char token[64], hash[65], doc[128];
+	mgr_secret("vdcj_", token, sizeof(token));
+	mgr_sha256_hex(token, hash);
+	const char *cid = json_string_value(json_object_get(c, "id"));
+	snprintf(doc, sizeof(doc), "{\"cluster_id\":\"%s\"}", cid);
+	int64_t exp = (int64_t)time(NULL) + ttl;
+	if (store_secret_add(m->st, "join", hash, exp, doc, &e) < 0) {
+		json_decref(c);
+		mgr_reply_err(req, &e);
+		return;
+	}
+	mgr_event(m, mgr_actor(req), "join_token.create", "cluster", cid, "succeeded", NULL);
+	/* The token is shown once: only its hash is kept. */
+	http_reply_json(req, 201, json_pack("{s:s, s:s, s:I}", "token", token, "cluster_id", cid,
+	                                    "expires_at", (json_int_t)exp));
+	json_decref(c);
+}
+
+void api_hosts_join(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	json_t *j = resource_parse_join(body, &jerr);
+	json_decref(body);
+	if (!j) {
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	const char *name = json_string_value(json_object_get(j, "name"));
+	char hash[65], id[37], secret[64], shash[65], now[32];
+	mgr_sha256_hex(json_string_value(json_object_get(j, "token")), hash);
+	mgr_uuid(id);
+	mgr_secret("vdch_", secret, sizeof(secret));
+	mgr_sha256_hex(secret, shash);
+	mgr_now_iso(now);
+	json_t *host = NULL, *stored = NULL;
+	char *grant = NULL;
+	if (store_begin(m->st, &e) < 0)
+		goto fail;
+	/* Name first, so a taken name does not burn the one-time token. */
+	json_t *exists = store_get(m->st, STORE_HOST, name, &(struct errinfo){0});
+	if (exists) {
+		json_decref(exists);
+		errinfo_set(&e, 409, "name_taken", "name", "a host named '%s' is already joined", name);
+		goto fail;
+	}
+	grant = store_secret_take(m->st, "join", hash, true, (int64_t)time(NULL), &e);
+	if (!grant) {
+		e = (struct errinfo){0};
+		errinfo_set(&e, 401, "invalid_join_token", "token",
+		            "the join token is unknown, used or expired; make a new one with "
+		            "POST /api/v1/hosts/join-tokens");
+		goto fail;
+	}
+	json_t *g = json_loads(grant, 0, NULL);
+	host = json_pack("{s:s, s:s, s:O, s:s, s:s, s:b, s:s, s:I}", "id", id, "name", name,
+	                 "cluster_id", json_object_get(g, "cluster_id"), "state", "connected",
+	                 "agent_url", json_string_value(json_object_get(j, "agent_url")), "maintenance",
+	                 0, "last_heartbeat", now, "last_heartbeat_epoch", (json_int_t)time(NULL));
+	json_decref(g);
+	char agent_doc[512];
+	json_t *ad = json_pack("{s:s}", "agent_token", json_string_value(json_object_get(j, "agent_token")));
+	char *ads = json_dumps(ad, JSON_COMPACT);
+	snprintf(agent_doc, sizeof(agent_doc), "%s", ads);
+	free(ads);
+	json_decref(ad);
+	char hostdoc[128], agent_key[65];
+	snprintf(hostdoc, sizeof(hostdoc), "{\"host_id\":\"%s\"}", id);
+	mgr_sha256_hex(id, agent_key); /* the agent's credentials, keyed by its host */
+	if (store_create(m->st, STORE_HOST, host, &stored, &e) < 0 ||
+	    store_secret_add(m->st, "host", shash, 0, hostdoc, &e) < 0 ||
+	    store_secret_add(m->st, "agent", agent_key, 0, agent_doc, &e) < 0 || store_commit(m->st, &e) < 0)
+		goto fail;
+	mgr_event(m, name, "host.join", "host", id, "succeeded", NULL);
+	http_reply_json(req, 201, json_pack("{s:o, s:s}", "host", stored, "host_secret", secret));
+	json_decref(host);
+	json_decref(j);
+	free(grant);
+	return;
+fail:
+	store_rollback(m->st);
+	mgr_event(m, name ? name : "?", "host.join", "host", id, "failed", e.message);
+	mgr_reply_err(req, &e);
+	json_decref(host);
+	json_decref(stored);
+	json_decref(j);
+	free(grant);
+}
+
+/* The host a heartbeat's bearer secret belongs to, if it is the one named. */
+static json_t *heartbeat_host(struct mgr *m, struct http_req *req, struct errinfo *e)
+{
+	const char *auth = NULL;
+	(void)auth;
+	const char *bearer = http_bearer(req);
+	if (!bearer) {
+		errinfo_set(e, 401, "unauthorized", NULL, "send the host secret as a bearer token");
+		return NULL;
+	}
+	char h[65];
+	mgr_sha256_hex(bearer, h);
+	char *grant = store_secret_take(m->st, "host", h, false, (int64_t)time(NULL), e);
+	if (!grant) {
+		*e = (struct errinfo){0};
+		errinfo_set(e, 401, "unauthorized", NULL, "unknown host secret; join the host again");
+		return NULL;
+	}
+	json_t *g = json_loads(grant, 0, NULL);
+	free(grant);
+	const char *hid = json_string_value(json_object_get(g, "host_id"));
+	json_t *host = NULL;
+	if (hid && !strcmp(hid, http_param(req, "id")))
+		host = store_get(m->st, STORE_HOST, hid, e);
+	else
+		errinfo_set(e, 403, "forbidden", NULL, "this secret belongs to another host");
+	json_decref(g);
+	return host;
+}
+
+/* Brings each VM document of this host in line with what its agent saw. */
+static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
+{
+	struct store_filter f = {"host_id", host_id};
+	char *next = NULL;
+	const char *after = NULL;
+	char *after_buf = NULL;
+	do {
+		struct errinfo e = {0};
+		char *text = store_list_text(m->st, STORE_VM, &f, 1, after, 1000, &next, &e);
+		if (!text)
+			break;
+		json_t *vms = json_loads(text, 0, NULL);
+		free(text);
+		size_t i;
+		json_t *vm;
+		json_array_foreach(vms, i, vm) {
+			const char *name = json_string_value(json_object_get(vm, "name"));
+			const char *cur = json_string_value(json_object_get(vm, "power_state"));
+			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
+				continue; /* a task owns it right now */
+			const char *obs = "missing";
+			size_t k;
+			json_t *r;
+			json_array_foreach(reported, k, r)
+				if (!strcmp(json_string_value(json_object_get(r, "name")) ?: "", name))
+					obs = json_string_value(json_object_get(r, "state")) ?: "unknown";
+			if (!strcmp(obs, cur))
+				continue;
+			json_t *upd = json_deep_copy(vm);
+			json_object_set_new(upd, "power_state", json_string(obs));
+			struct errinfo ue = {0};
+			if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
+			                 NULL, &ue) == 0)
+				log_info("vm_observed", "vm=%s from=%s to=%s", name, cur, obs);
+			json_decref(upd);
+		}
+		json_decref(vms);
+		free(after_buf);
+		after_buf = next;
+		after = next;
+		next = NULL;
+	} while (after);
+	free(after_buf);
+}
+
+void api_hosts_heartbeat(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	json_t *host = heartbeat_host(m, req, &e);
+	if (!host) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(host);
+		return;
+	}
+	static const char *const keys[] = {"cpus", "memory_mib", "accel", "qemu_version", "datastores",
+	                                   "bridges", "vms", NULL};
+	struct jv_err jerr = {0};
+	int64_t cpus = 0, mem = 0;
+	const char *accel = NULL, *qv = NULL;
+	json_t *ds = NULL, *br = NULL, *vms = NULL;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+	    jv_int(body, "", "cpus", true, 1, 65536, &cpus, &jerr) < 0 ||
+	    jv_int(body, "", "memory_mib", true, 1, 1ll << 40, &mem, &jerr) < 0 ||
+	    jv_string(body, "", "accel", false, 8, &accel, &jerr) < 0 ||
+	    jv_string(body, "", "qemu_version", false, 32, &qv, &jerr) < 0 ||
+	    jv_member(body, "", "datastores", false, JSON_ARRAY, &ds, &jerr) < 0 ||
+	    jv_member(body, "", "bridges", false, JSON_ARRAY, &br, &jerr) < 0 ||
+	    jv_member(body, "", "vms", false, JSON_ARRAY, &vms, &jerr) < 0) {
+		mgr_reply_jv(req, &jerr);
+		goto cleanup;
+	}
+	char now[32];
+	mgr_now_iso(now);
+	json_t *upd = json_deep_copy(host);
+	bool was = !strcmp(json_string_value(json_object_get(host, "state")) ?: "", "disconnected");
+	json_object_set_new(upd, "state", json_string(json_is_true(json_object_get(host, "maintenance"))
+	                                                  ? "maintenance" : "connected"));
+	json_object_set_new(upd, "last_heartbeat", json_string(now));
+	json_object_set_new(upd, "last_heartbeat_epoch", json_integer((json_int_t)time(NULL)));
+	json_object_set_new(upd, "capacity", json_pack("{s:I, s:I}", "cpus", (json_int_t)cpus,
+	                                               "memory_mib", (json_int_t)mem));
+	if (accel)
+		json_object_set_new(upd, "accel", json_string(accel));
+	if (qv)
+		json_object_set_new(upd, "qemu_version", json_string(qv));
+	json_object_set(upd, "datastores", ds ? ds : json_array());
+	json_object_set(upd, "bridges", br ? br : json_array());
+	json_object_set_new(upd, "vms_reported", json_integer((json_int_t)json_array_size(vms)));
+	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
+	                 NULL, &e) < 0) {
+		json_decref(upd);
+		mgr_reply_err(req, &e);
+		goto cleanup;
+	}
+	json_decref(upd);
+	if (was)
+		mgr_event(m, json_string_value(json_object_get(host, "name")), "host.reconnect", "host",
+		          json_string_value(json_object_get(host, "id")), "succeeded", NULL);
+	if (vms)
+		reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms);
+	/* The agent beats at the pace vdcd asks for: a third of the timeout,
+	 * so one lost heartbeat never marks a host disconnected. */
+	int every = m->cfg.heartbeat_timeout_s / 3;
+	http_reply_json(req, 200, json_pack("{s:i}", "heartbeat_interval_s",
+	                                    every < 1 ? 1 : every > 30 ? 30 : every));
+cleanup:
+	json_decref(body);
+	json_decref(host);
+}
+
+void api_hosts_maintenance(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	static const char *const keys[] = {"enabled", NULL};
+	struct jv_err jerr = {0};
+	bool on = false;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_bool(body, "", "enabled", true, &on, &jerr) < 0) {
+		json_decref(body);
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	json_decref(body);
+	struct errinfo e = {0};
+	json_t *host = store_get(m->st, STORE_HOST, http_param(req, "id"), &e);
+	if (!host) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	json_t *upd = json_deep_copy(host);
+	json_object_set_new(upd, "maintenance", json_boolean(on));
+	const char *st = json_string_value(json_object_get(host, "state"));
+	if (on)
+		json_object_set_new(upd, "state", json_string("maintenance"));
+	else if (st && !strcmp(st, "maintenance"))
+		json_object_set_new(upd, "state", json_string("connected"));
+	json_t *stored = NULL;
+	const char *id = json_string_value(json_object_get(host, "id"));
+	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
+	                 &stored, &e) < 0) {
+		mgr_reply_err(req, &e);
+	} else {
+		mgr_event(m, mgr_actor(req), on ? "host.maintenance_on" : "host.maintenance_off", "host", id,
+		          "succeeded", NULL);
+		http_reply_json(req, 200, stored);
+	}
+	json_decref(upd);
+	json_decref(host);
+}
+
+void api_hosts_delete(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	json_t *host = store_get(m->st, STORE_HOST, http_param(req, "id"), &e);
+	if (!host) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	const char *id = json_string_value(json_object_get(host, "id"));
+	struct store_filter f = {"host_id", id};
+	int64_t n = store_count(m->st, STORE_VM, &f, 1, &e);
+	if (n > 0)
+		errinfo_set(&e, 409, "in_use", NULL, "host '%s' still has %lld VMs; move or delete them first",
+		            json_string_value(json_object_get(host, "name")), (long long)n);
+	if (n != 0 || store_delete(m->st, STORE_HOST, id, &e) < 0) {
+		mgr_reply_err(req, &e);
+	} else {
+		mgr_event(m, mgr_actor(req), "host.remove", "host", id, "succeeded", NULL);
+		http_reply_text(req, 204, "text/plain", strdup(""), 0);
+	}
+	json_decref(host);
+}
+
+void hosts_check_liveness(struct mgr *m)
+{
+	struct store_filter f = {"state", "connected"};
+	struct errinfo e = {0};
+	char *next = NULL;
+	char *text = store_list_text(m->st, STORE_HOST, &f, 1, NULL, 1000, &next, &e);
+	free(next);
+	if (!text)
+		return;
+	json_t *hosts = json_loads(text, 0, NULL);
+	free(text);
+	time_t now = time(NULL);
+	size_t i;
+	json_t *h;
+	json_array_foreach(hosts, i, h) {
+		json_int_t last = json_integer_value(json_object_get(h, "last_heartbeat_epoch"));
+		if (now - last <= m->cfg.heartbeat_timeout_s)
+			continue;
+		json_t *upd = json_deep_copy(h);
+		json_object_set_new(upd, "state", json_string("disconnected"));
+		if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(h, "version")),
+		                 NULL, &e) == 0)
+			mgr_event(m, "vdcd", "host.disconnect", "host", json_string_value(json_object_get(h, "id")),
+			          "succeeded", "no heartbeat");
+		json_decref(upd);
+	}
+	json_decref(hosts);
+}

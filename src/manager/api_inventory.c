@@ -1,0 +1,149 @@
+/* api_inventory.c - list/get/create/delete for the simple kinds: clusters,
+ * datastores, networks, templates (and list/get of hosts and VMs). Reads
+ * serve the stored document text without re-encoding it. */
+#include "api.h"
+
+#include "resources.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum store_kind api_kind_of(struct http_req *req)
+{
+	const char *p = http_route_pattern(req) + strlen("/api/v1/");
+	for (int k = 0; k < STORE_NKINDS; k++) {
+		const char *pl = store_kind_plural((enum store_kind)k);
+		size_t n = strlen(pl);
+		if (!strncmp(p, pl, n) && (p[n] == '\0' || p[n] == '/'))
+			return (enum store_kind)k;
+	}
+	return STORE_NKINDS;
+}
+
+/* Filters a list may use, per kind, from the query string. */
+static int read_filters(struct http_req *req, enum store_kind k, struct store_filter *f, int max)
+{
+	static const struct { enum store_kind kind; const char *field; } allowed[] = {
+		{STORE_HOST, "cluster_id"}, {STORE_HOST, "state"},   {STORE_VM, "host_id"},
+		{STORE_VM, "cluster_id"},   {STORE_VM, "power_state"}, {STORE_VM, "template_id"},
+		{STORE_TASK, "state"},      {STORE_TASK, "target_id"}, {STORE_TASK, "op"},
+	};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && n < max; i++) {
+		if (allowed[i].kind != k)
+			continue;
+		const char *v = http_query(req, allowed[i].field);
+		if (v)
+			f[n++] = (struct store_filter){allowed[i].field, v};
+	}
+	return n;
+}
+
+void api_inventory_list(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	enum store_kind k = api_kind_of(req);
+	int limit;
+	const char *after;
+	if (mgr_page_args(req, &limit, &after) < 0)
+		return;
+	struct store_filter f[4];
+	int nf = read_filters(req, k, f, 4);
+	struct errinfo e = {0};
+	char *next = NULL;
+	char *items = store_list_text(m->st, k, f, nf, after, limit, &next, &e);
+	if (!items) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	mgr_reply_page(req, items, next);
+}
+
+void api_inventory_get(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	char *text = store_get_text(m->st, api_kind_of(req), http_param(req, "id"), &e);
+	if (!text)
+		mgr_reply_err(req, &e);
+	else
+		mgr_reply_stored(req, 200, text);
+}
+
+void api_inventory_create(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	enum store_kind k = api_kind_of(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	json_t *doc = resource_parse_create(k, body, &jerr);
+	json_decref(body);
+	if (!doc) {
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	char id[37];
+	mgr_uuid(id);
+	json_object_set_new(doc, "id", json_string(id));
+	struct errinfo e = {0};
+	json_t *stored = NULL;
+	if (store_create(m->st, k, doc, &stored, &e) < 0) {
+		json_decref(doc);
+		mgr_event(m, mgr_actor(req), "create", store_kind_name(k), id, "failed", e.message);
+		mgr_reply_err(req, &e);
+		return;
+	}
+	json_decref(doc);
+	mgr_event(m, mgr_actor(req), "create", store_kind_name(k), id, "succeeded",
+	          json_string_value(json_object_get(stored, "name")));
+	http_reply_json(req, 201, stored);
+}
+
+/* What still refers to an object of kind k with this id (409 if anything). */
+static int in_use(struct mgr *m, enum store_kind k, json_t *doc, struct errinfo *e)
+{
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	struct store_filter f;
+	enum store_kind by;
+	if (k == STORE_CLUSTER) {
+		f = (struct store_filter){"cluster_id", id};
+		by = STORE_HOST;
+	} else if (k == STORE_TEMPLATE) {
+		f = (struct store_filter){"template_id", id};
+		by = STORE_VM; /* linked clones need their template's image */
+	} else {
+		return 0;
+	}
+	int64_t n = store_count(m->st, by, &f, 1, e);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		return errinfo_set(e, 409, "in_use", NULL, "%s '%s' is used by %lld %s; remove them first",
+		                   store_kind_name(k), json_string_value(json_object_get(doc, "name")),
+		                   (long long)n, store_kind_plural(by));
+	return 0;
+}
+
+void api_inventory_delete(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	enum store_kind k = api_kind_of(req);
+	struct errinfo e = {0};
+	json_t *doc = store_get(m->st, k, http_param(req, "id"), &e);
+	if (!doc) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	if (in_use(m, k, doc, &e) < 0 || store_delete(m->st, k, id, &e) < 0) {
+		mgr_event(m, mgr_actor(req), "delete", store_kind_name(k), id, "failed", e.message);
+		json_decref(doc);
+		mgr_reply_err(req, &e);
+		return;
+	}
+	mgr_event(m, mgr_actor(req), "delete", store_kind_name(k), id, "succeeded", NULL);
+	json_decref(doc);
+	http_reply_text(req, 204, "text/plain", strdup(""), 0);
+}

@@ -1,0 +1,128 @@
+/* api_tasks.c - tasks (the state of every long operation), the audit log,
+ * and Prometheus metrics for vdcd. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void api_tasks_list(struct http_req *req) { api_inventory_list(req); }
+void api_tasks_get(struct http_req *req) { api_inventory_get(req); }
+
+void api_events_list(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	int limit;
+	const char *after;
+	if (mgr_page_args(req, &limit, &after) < 0)
+		return;
+	int64_t before = 0;
+	const char *b = http_query(req, "before");
+	if (b) {
+		char *end;
+		before = strtoll(b, &end, 10);
+		if (*end || before < 0) {
+			http_reply_error(req, 400, "invalid_query", "before", "before must be an event id");
+			return;
+		}
+	}
+	struct errinfo e = {0};
+	char *text = store_events_text(m->st, before, limit, &e);
+	if (!text) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	json_t *arr = json_loads(text, 0, NULL);
+	json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+	char next[32] = "";
+	if (json_array_size(arr) == (size_t)limit && last)
+		snprintf(next, sizeof(next), "%lld", (long long)json_integer_value(json_object_get(last, "id")));
+	json_decref(arr);
+	mgr_reply_page(req, text, next[0] ? strdup(next) : NULL);
+}
+
+static void count_by(struct mgr *m, FILE *f, enum store_kind k, const char *field,
+                     const char *const *values, const char *metric)
+{
+	for (int i = 0; values[i]; i++) {
+		struct store_filter flt = {field, values[i]};
+		struct errinfo e = {0};
+		int64_t n = store_count(m->st, k, &flt, 1, &e);
+		if (n >= 0)
+			fprintf(f, "%s{%s=\"%s\"} %lld\n", metric, !strcmp(field, "power_state") ? "state" : field,
+			        values[i], (long long)n);
+	}
+}
+
+void api_metrics(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	fprintf(f, "# HELP vdcd_up vdcd is serving.\n# TYPE vdcd_up gauge\nvdcd_up 1\n");
+	static const char *const host_states[] = {"connected", "disconnected", "maintenance", NULL};
+	static const char *const vm_states[] = {"creating", "running", "paused", "stopped", "crashed",
+	                                        "deleting", "error", "unknown", "missing", NULL};
+	static const char *const task_states[] = {"queued", "running", "succeeded", "failed", NULL};
+	fputs("# HELP vdcd_hosts Hosts by state.\n# TYPE vdcd_hosts gauge\n", f);
+	count_by(m, f, STORE_HOST, "state", host_states, "vdcd_hosts");
+	fputs("# HELP vdcd_vms VMs by power state.\n# TYPE vdcd_vms gauge\n", f);
+	count_by(m, f, STORE_VM, "power_state", vm_states, "vdcd_vms");
+	fputs("# HELP vdcd_tasks Tasks by state.\n# TYPE vdcd_tasks gauge\n", f);
+	count_by(m, f, STORE_TASK, "state", task_states, "vdcd_tasks");
+	pthread_mutex_lock(&m->lock);
+	fprintf(f, "# HELP vdcd_tasks_finished_total Tasks finished since start.\n"
+	           "# TYPE vdcd_tasks_finished_total counter\n"
+	           "vdcd_tasks_finished_total{outcome=\"succeeded\"} %llu\n"
+	           "vdcd_tasks_finished_total{outcome=\"failed\"} %llu\n",
+	        (unsigned long long)m->tasks_done, (unsigned long long)m->tasks_failed);
+	pthread_mutex_unlock(&m->lock);
+	http_server_metrics(m->http, f, "vdcd");
+	fclose(f);
+	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
+}
+
+static void healthz(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+#define INVENTORY(coll) \
+	{"GET", "/api/v1/" coll, api_inventory_list, 0}, \
+	{"POST", "/api/v1/" coll, api_inventory_create, 0}, \
+	{"GET", "/api/v1/" coll "/{id}", api_inventory_get, 0}, \
+	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0}
+
+const struct http_route mgr_routes[] = {
+	{"GET", "/healthz", healthz, 1},
+	{"GET", "/metrics", api_metrics, 0},
+	INVENTORY("clusters"),
+	INVENTORY("datastores"),
+	INVENTORY("networks"),
+	INVENTORY("templates"),
+	{"GET", "/api/v1/hosts", api_inventory_list, 0},
+	{"POST", "/api/v1/hosts/join-tokens", api_hosts_join_token, 0},
+	{"POST", "/api/v1/hosts/join", api_hosts_join, 1},
+	{"GET", "/api/v1/hosts/{id}", api_inventory_get, 0},
+	{"DELETE", "/api/v1/hosts/{id}", api_hosts_delete, 0},
+	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1},
+	{"POST", "/api/v1/hosts/{id}/maintenance", api_hosts_maintenance, 0},
+	{"GET", "/api/v1/vms", api_inventory_list, 0},
+	{"POST", "/api/v1/vms", api_vms_create, 0},
+	{"GET", "/api/v1/vms/{id}", api_inventory_get, 0},
+	{"DELETE", "/api/v1/vms/{id}", api_vms_delete, 0},
+	{"POST", "/api/v1/vms/{id}/start", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/stop", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/destroy", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/reset", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/pause", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/resume", api_vms_power, 0},
+	{"POST", "/api/v1/vms/{id}/snapshots", api_vms_snapshot, 0},
+	{"GET", "/api/v1/vms/{id}/console", api_vms_console, 0},
+	{"GET", "/api/v1/tasks", api_tasks_list, 0},
+	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0},
+	{"GET", "/api/v1/events", api_events_list, 0},
+};
+const size_t mgr_nroutes = sizeof(mgr_routes) / sizeof(mgr_routes[0]);

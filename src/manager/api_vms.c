@@ -1,0 +1,301 @@
+/* api_vms.c - VMs: create from a template (placement picks the host here, on
+ * the loop thread, so allocations never race), power operations, snapshots
+ * and delete as tasks (202), console tail proxied from the host. */
+#include "api.h"
+
+#include "agent_client.h"
+#include "log.h"
+#include "place.h"
+#include "resources.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, const char *field,
+                            struct errinfo *e)
+{
+	struct errinfo ge = {0};
+	json_t *d = store_get(m->st, k, name, &ge);
+	if (!d) {
+		if (ge.status == 404)
+			errinfo_set(e, 400, "invalid_request", field, "%s: no %s named '%s'", field,
+			            store_kind_name(k), name);
+		else
+			*e = ge;
+	}
+	return d;
+}
+
+void api_vms_create(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	json_t *r = resource_parse_vm_create(body, &jerr);
+	json_decref(body);
+	if (!r) {
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	json_t *tmpl = NULL, *cluster = NULL, *host = NULL, *report = NULL, *vm = NULL, *task = NULL;
+	json_t *nets = json_array(), *bridges = json_array();
+	const char *name = json_string_value(json_object_get(r, "name"));
+	char id[37];
+	mgr_uuid(id);
+	json_t *exists = store_get(m->st, STORE_VM, name, &(struct errinfo){0});
+	if (exists) {
+		json_decref(exists);
+		errinfo_set(&e, 409, "name_taken", "name", "a VM named '%s' exists", name);
+		goto fail;
+	}
+	if (!(tmpl = lookup_field(m, STORE_TEMPLATE, json_string_value(json_object_get(r, "template")),
+	                          "template", &e)))
+		goto fail;
+	if (json_object_get(r, "cluster") &&
+	    !(cluster = lookup_field(m, STORE_CLUSTER, json_string_value(json_object_get(r, "cluster")),
+	                             "cluster", &e)))
+		goto fail;
+	size_t i;
+	json_t *nn;
+	json_array_foreach(json_object_get(r, "networks"), i, nn) {
+		char field[32];
+		snprintf(field, sizeof(field), "networks[%zu]", i);
+		json_t *net = lookup_field(m, STORE_NETWORK, json_string_value(nn), field, &e);
+		if (!net)
+			goto fail;
+		json_array_append_new(nets, json_pack("{s:O, s:O, s:O}", "name", json_object_get(net, "name"),
+		                                      "bridge", json_object_get(net, "bridge"), "vlan",
+		                                      json_object_get(net, "vlan")));
+		json_array_append(bridges, json_object_get(net, "bridge"));
+		json_decref(net);
+	}
+	json_t *vc = json_object_get(r, "vcpus") ?: json_object_get(tmpl, "vcpus");
+	json_t *mem = json_object_get(r, "memory_mib") ?: json_object_get(tmpl, "memory_mib");
+	json_t *disk = json_object_get(r, "disk_size_mib") ?: json_object_get(tmpl, "disk_size_mib");
+	json_t *ud = json_object_get(r, "user_data") ?: json_object_get(tmpl, "user_data");
+	const char *ds = json_string_value(json_object_get(r, "datastore")) ?: "local";
+	json_t *pg = json_object_get(r, "placement");
+	json_t *preq = json_pack("{s:s, s:O, s:O, s:s, s:O, s:O, s:O}", "name", name, "vcpus", vc,
+	                         "memory_mib", mem, "datastore", ds, "bridges", bridges, "affinity",
+	                         json_object_get(pg, "affinity"), "anti_affinity",
+	                         json_object_get(pg, "anti_affinity"));
+	if (cluster)
+		json_object_set(preq, "cluster_id", json_object_get(cluster, "id"));
+	int prc = place_vm(m->st, preq, &host, &report, &e);
+	json_decref(preq);
+	if (prc < 0)
+		goto fail;
+	json_t *tref = json_pack("{s:O, s:O, s:O}", "id", json_object_get(tmpl, "id"), "name",
+	                         json_object_get(tmpl, "name"), "image", json_object_get(tmpl, "image"));
+	static const char *const boot_keys[] = {"kernel", "initrd", "cmdline"};
+	for (int k = 0; k < 3; k++)
+		if (json_object_get(tmpl, boot_keys[k]))
+			json_object_set(tref, boot_keys[k], json_object_get(tmpl, boot_keys[k]));
+	json_t *config = json_pack("{s:O, s:O, s:O, s:s, s:O, s:o}", "vcpus", vc, "memory_mib", mem,
+	                           "disk_size_mib", disk ? disk : json_integer(0), "datastore", ds,
+	                           "networks", nets, "template", tref);
+	if (ud)
+		json_object_set(config, "user_data", ud);
+	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name", name,
+	               "host_id", json_object_get(host, "id"), "cluster_id",
+	               json_object_get(host, "cluster_id"), "template_id", json_object_get(tmpl, "id"),
+	               "power_state", "creating", "config", config, "placement_groups", pg, "placement",
+	               "host", json_object_get(host, "name"), "summary", json_object_get(report, "summary"));
+	json_t *stored = NULL;
+	/* The allocation (the VM document with its host) and its task commit
+	 * together: a crash leaves both or neither. */
+	if (store_begin(m->st, &e) < 0 || store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
+	    !(task = task_new(m->st, "vm.create", "vm", id, mgr_actor(req),
+	                      json_pack("{s:O, s:O}", "start", json_object_get(r, "start"), "placement",
+	                                report), &e)) ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		json_decref(stored);
+		goto fail;
+	}
+	mgr_event(m, mgr_actor(req), "vm.create", "vm", id, "accepted", json_string_value(json_object_get(report, "summary")));
+	tasks_wake(m);
+	http_reply_json(req, 202, json_pack("{s:o, s:O, s:O}", "vm", stored, "task", task, "placement", report));
+	goto cleanup;
+fail:
+	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?", "failed", e.message);
+	if (report && e.status == 409) {
+		/* No host fits: show why, host by host. */
+		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
+		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
+	} else {
+		mgr_reply_err(req, &e);
+	}
+cleanup:
+	json_decref(r);
+	json_decref(tmpl);
+	json_decref(cluster);
+	json_decref(host);
+	json_decref(report);
+	json_decref(vm);
+	json_decref(task);
+	json_decref(nets);
+	json_decref(bridges);
+}
+
+/* The VM of the route, with a host to act on; replies itself on failure. */
+static json_t *vm_for_action(struct http_req *req, struct errinfo *e)
+{
+	struct mgr *m = http_app(req);
+	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), e);
+	if (!vm)
+		return NULL;
+	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
+	if (!strcmp(ps, "creating") || !strcmp(ps, "deleting")) {
+		errinfo_set(e, 409, "busy", NULL, "VM '%s' is %s; wait for its task to finish",
+		            json_string_value(json_object_get(vm, "name")), ps);
+		json_decref(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args, const char *new_state)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	json_t *task = NULL;
+	if (store_begin(m->st, &e) < 0)
+		goto fail;
+	if (new_state) {
+		json_t *upd = json_deep_copy(vm);
+		json_object_set_new(upd, "power_state", json_string(new_state));
+		int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e);
+		json_decref(upd);
+		if (rc < 0)
+			goto fail;
+	}
+	json_t *owned = args; /* task_new takes it, whatever happens */
+	args = NULL;
+	if (!(task = task_new(m->st, op, "vm", id, mgr_actor(req), owned, &e)) || store_commit(m->st, &e) < 0)
+		goto fail;
+	mgr_event(m, mgr_actor(req), op, "vm", id, "accepted", NULL);
+	tasks_wake(m);
+	http_reply_json(req, 202, json_pack("{s:o}", "task", task));
+	return;
+fail:
+	store_rollback(m->st);
+	json_decref(args);
+	json_decref(task);
+	mgr_reply_err(req, &e);
+}
+
+void api_vms_power(struct http_req *req)
+{
+	const char *pattern = http_route_pattern(req);
+	const char *action = strrchr(pattern, '/') + 1;
+	json_t *args = json_object();
+	if (!strcmp(action, "stop")) {
+		json_t *body = http_body_json(req, 1);
+		if (!body) {
+			json_decref(args);
+			return;
+		}
+		static const char *const keys[] = {"timeout_s", NULL};
+		struct jv_err jerr = {0};
+		int64_t to = 60;
+		if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+		    jv_int(body, "", "timeout_s", false, 0, 3600, &to, &jerr) < 0) {
+			json_decref(body);
+			json_decref(args);
+			mgr_reply_jv(req, &jerr);
+			return;
+		}
+		json_decref(body);
+		json_object_set_new(args, "timeout_s", json_integer(to));
+	}
+	struct errinfo e = {0};
+	json_t *vm = vm_for_action(req, &e);
+	if (!vm) {
+		json_decref(args);
+		mgr_reply_err(req, &e);
+		return;
+	}
+	char op[32];
+	snprintf(op, sizeof(op), "vm.%s", action);
+	queue(req, vm, op, args, NULL);
+	json_decref(vm);
+}
+
+void api_vms_delete(struct http_req *req)
+{
+	struct errinfo e = {0};
+	struct mgr *m = http_app(req);
+	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), &e);
+	if (!vm) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	if (!strcmp(json_string_value(json_object_get(vm, "power_state")) ?: "", "deleting")) {
+		json_decref(vm);
+		http_reply_error(req, 409, "busy", NULL, "the VM is already being deleted");
+		return;
+	}
+	queue(req, vm, "vm.delete", NULL, "deleting");
+	json_decref(vm);
+}
+
+void api_vms_snapshot(struct http_req *req)
+{
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	static const char *const keys[] = {"name", NULL};
+	struct jv_err jerr = {0};
+	const char *name = NULL;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
+	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid snapshot name", name) < 0)) {
+		json_decref(body);
+		mgr_reply_jv(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	json_t *vm = vm_for_action(req, &e);
+	if (!vm) {
+		json_decref(body);
+		mgr_reply_err(req, &e);
+		return;
+	}
+	queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);
+	json_decref(body);
+	json_decref(vm);
+}
+
+void api_vms_console(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), &e);
+	if (!vm) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	char path[256];
+	const char *bytes = http_query(req, "bytes");
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/console?bytes=%d",
+	         json_string_value(json_object_get(vm, "name")), bytes ? atoi(bytes) : 16384);
+	long status = 0;
+	json_t *reply = NULL;
+	char *text = NULL;
+	if (agent_call(m->st, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10,
+	               &status, &reply, &text, &e) < 0) {
+		mgr_reply_err(req, &e);
+	} else if (status != 200) {
+		http_reply_error(req, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		free(text);
+	} else {
+		http_reply_text(req, 200, "text/plain; charset=utf-8", text ? text : strdup(""),
+		                text ? strlen(text) : 0);
+	}
+	json_decref(reply);
+	json_decref(vm);
+}

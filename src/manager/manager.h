@@ -1,0 +1,81 @@
+/* manager.h - vdcd's shared state. The loop thread serves the API, holds the
+ * only writer of allocations (placement + VM insert happen there, so two
+ * creates can never both take the last free memory), and owns `st`; task
+ * workers each open their own store handle. */
+#ifndef VDC_MANAGER_H
+#define VDC_MANAGER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errinfo.h"
+#include "http.h"
+#include "store.h"
+
+struct loop;
+struct http_server;
+struct http_req;
+
+struct mgr_config {
+	char listen[128];
+	char data_dir[1024];
+	char store_url[1024];
+	char public_url[256];     /* how agents reach vdcd */
+	int heartbeat_timeout_s;  /* a host silent this long is disconnected */
+	int workers;              /* task worker threads */
+	int log_level;
+};
+
+struct mgr {
+	struct mgr_config cfg;
+	struct loop *loop;
+	struct http_server *http;
+	struct store *st;         /* loop thread only */
+	char admin_hash[65];      /* sha256 hex of the admin token */
+	/* Task queue wake-up: workers sleep on it, the API signals it. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	pthread_t workers[16];
+	int nworkers;
+	uint64_t tasks_done, tasks_failed; /* under lock */
+	time_t started_at;
+};
+
+/* config.c */
+void mgr_config_defaults(struct mgr_config *c);
+int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* util.c */
+void mgr_uuid(char out[37]);
+void mgr_now_iso(char out[32]);
+/* sha256(s) as 64 hex characters. */
+void mgr_sha256_hex(const char *s, char out[65]);
+/* A random secret: prefix + 40 hex characters. */
+void mgr_secret(const char *prefix, char *out, size_t n);
+
+/* api_*.c */
+extern const struct http_route mgr_routes[];
+extern const size_t mgr_nroutes;
+void mgr_reply_err(struct http_req *req, const struct errinfo *e);
+/* The actor of a request, for the audit log. */
+const char *mgr_actor(struct http_req *req);
+void mgr_event(struct mgr *m, const char *actor, const char *action, const char *kind,
+               const char *id, const char *outcome, const char *detail);
+
+/* tasks.c */
+/* Creates a queued task (in the caller's transaction) and returns its doc. */
+json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
+                 const char *actor, json_t *args, struct errinfo *e);
+void tasks_wake(struct mgr *m);
+int tasks_start_workers(struct mgr *m, struct errinfo *e);
+void tasks_stop_workers(struct mgr *m);
+/* At start-up, before workers run: finishes or fails tasks a crash left
+ * running, so nothing stays half-made. */
+void tasks_recover(struct mgr *m);
+
+/* hosts.c: heartbeat bookkeeping on the loop thread. */
+void hosts_check_liveness(struct mgr *m);
+
+#endif

@@ -1,0 +1,269 @@
+/* resources.c - strict parsers for inventory bodies. Each kind lists its
+ * fields once; anything else is "unknown field", named. */
+#include "resources.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_PATH 1024
+
+static int name_field(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	const char *name = NULL;
+	if (jv_string(b, "", "name", true, 63, &name, err) < 0)
+		return -1;
+	if (!jv_is_safe_name(name))
+		return jv_fail(err, "name",
+		               "'%s' is not a valid name: use 1-63 letters, digits, '-', '_' or '.', "
+		               "starting with a letter or digit", name);
+	json_object_set_new(doc, "name", json_string(name));
+	return 0;
+}
+
+static int opt_string(const json_t *b, json_t *doc, const char *key, size_t max, struct jv_err *err)
+{
+	const char *v = NULL;
+	if (jv_string(b, "", key, false, max, &v, err) < 0)
+		return -1;
+	if (v)
+		json_object_set_new(doc, key, json_string(v));
+	return 0;
+}
+
+static int abs_path(const json_t *b, json_t *doc, const char *key, bool required, struct jv_err *err)
+{
+	const char *v = NULL;
+	if (jv_string(b, "", key, required, MAX_PATH, &v, err) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	if (v[0] != '/' || strstr(v, "/../") || strstr(v, "/./"))
+		return jv_fail(err, key, "must be an absolute path without '..', not '%s'", v);
+	json_object_set_new(doc, key, json_string(v));
+	return 0;
+}
+
+static int ratio(const json_t *b, json_t *doc, const char *key, double dflt, double min, double max,
+                 struct jv_err *err)
+{
+	json_t *v = json_object_get(b, key);
+	double d = dflt;
+	if (v && !json_is_null(v)) {
+		if (!json_is_number(v))
+			return jv_fail(err, key, "must be a number");
+		d = json_number_value(v);
+		if (!(d >= min && d <= max) || isnan(d))
+			return jv_fail(err, key, "is %g; it must be between %g and %g", d, min, max);
+	}
+	json_object_set_new(doc, key, json_real(d));
+	return 0;
+}
+
+static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	static const char *const keys[] = {"name", "description", "cpu_overcommit", "mem_overcommit",
+	                                   "policy", NULL};
+	const char *policy = "pack";
+	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
+	    opt_string(b, doc, "description", 1024, err) < 0 ||
+	    ratio(b, doc, "cpu_overcommit", 4.0, 0.1, 64, err) < 0 ||
+	    ratio(b, doc, "mem_overcommit", 1.0, 0.1, 4, err) < 0 ||
+	    jv_string(b, "", "policy", false, 16, &policy, err) < 0)
+		return NULL;
+	if (strcmp(policy, "pack") && strcmp(policy, "spread")) {
+		jv_fail(err, "policy", "must be 'pack' or 'spread', not '%s'", policy);
+		return NULL;
+	}
+	json_object_set_new(doc, "policy", json_string(policy));
+	return doc;
+}
+
+static json_t *parse_datastore(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	static const char *const keys[] = {"name", "description", "path", NULL};
+	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
+	    opt_string(b, doc, "description", 1024, err) < 0 || abs_path(b, doc, "path", true, err) < 0)
+		return NULL;
+	return doc;
+}
+
+static json_t *parse_network(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	static const char *const keys[] = {"name", "description", "bridge", "vlan", NULL};
+	const char *bridge = NULL;
+	int64_t vlan = 0;
+	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
+	    opt_string(b, doc, "description", 1024, err) < 0 ||
+	    jv_string(b, "", "bridge", true, 15, &bridge, err) < 0 ||
+	    jv_int(b, "", "vlan", false, 0, 4094, &vlan, err) < 0)
+		return NULL;
+	for (const char *c = bridge; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '-' || *c == '_' || *c == '.')) {
+			jv_fail(err, "bridge", "'%s' is not a valid interface name", bridge);
+			return NULL;
+		}
+	if (!*bridge) {
+		jv_fail(err, "bridge", "must not be empty");
+		return NULL;
+	}
+	json_object_set_new(doc, "bridge", json_string(bridge));
+	json_object_set_new(doc, "vlan", json_integer(vlan));
+	return doc;
+}
+
+static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	static const char *const keys[] = {"name", "description", "image", "kernel", "initrd",
+	                                   "cmdline", "vcpus", "memory_mib", "disk_size_mib",
+	                                   "user_data", NULL};
+	int64_t vcpus = 1, mem = 512, disk = 0;
+	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
+	    opt_string(b, doc, "description", 1024, err) < 0 ||
+	    abs_path(b, doc, "image", true, err) < 0 || abs_path(b, doc, "kernel", false, err) < 0 ||
+	    abs_path(b, doc, "initrd", false, err) < 0 || opt_string(b, doc, "cmdline", 4096, err) < 0 ||
+	    opt_string(b, doc, "user_data", 65536, err) < 0 ||
+	    jv_int(b, "", "vcpus", false, 1, 255, &vcpus, err) < 0 ||
+	    jv_int(b, "", "memory_mib", false, 16, 4 * 1024 * 1024, &mem, err) < 0 ||
+	    jv_int(b, "", "disk_size_mib", false, 0, 64ll * 1024 * 1024, &disk, err) < 0)
+		return NULL;
+	if (json_object_get(doc, "initrd") && !json_object_get(doc, "kernel")) {
+		jv_fail(err, "kernel", "is required when initrd is given");
+		return NULL;
+	}
+	json_object_set_new(doc, "vcpus", json_integer(vcpus));
+	json_object_set_new(doc, "memory_mib", json_integer(mem));
+	json_object_set_new(doc, "disk_size_mib", json_integer(disk));
+	return doc;
+}
+
+json_t *resource_parse_create(enum store_kind k, const json_t *body, struct jv_err *err)
+{
+	if (!json_is_object(body)) {
+		jv_fail(err, "body", "must be a JSON object");
+		return NULL;
+	}
+	json_t *doc = json_object();
+	json_t *r = NULL;
+	switch (k) {
+	case STORE_CLUSTER: r = parse_cluster(body, doc, err); break;
+	case STORE_DATASTORE: r = parse_datastore(body, doc, err); break;
+	case STORE_NETWORK: r = parse_network(body, doc, err); break;
+	case STORE_TEMPLATE: r = parse_template(body, doc, err); break;
+	default: jv_fail(err, "body", "this kind is not created this way"); break;
+	}
+	if (!r)
+		json_decref(doc);
+	return r;
+}
+
+static int name_list(const json_t *b, const char *path, const char *key, json_t *out_obj,
+                     struct jv_err *err)
+{
+	json_t *arr = NULL;
+	if (jv_member(b, path, key, false, JSON_ARRAY, &arr, err) < 0)
+		return -1;
+	json_t *copy = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		char f[128];
+		char p[96];
+		jv_path(p, sizeof(p), path, key);
+		jv_path_index(f, sizeof(f), p, i);
+		if (i >= 16) {
+			json_decref(copy);
+			return jv_fail(err, p, "has more than 16 entries");
+		}
+		if (!json_is_string(v) || !jv_is_safe_name(json_string_value(v))) {
+			json_decref(copy);
+			return jv_fail(err, f, "must be a name (letters, digits, '-', '_', '.')");
+		}
+		json_array_append(copy, v);
+	}
+	json_object_set_new(out_obj, key, copy);
+	return 0;
+}
+
+json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
+{
+	if (!json_is_object(body)) {
+		jv_fail(err, "body", "must be a JSON object");
+		return NULL;
+	}
+	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
+	                                   "disk_size_mib", "networks", "datastore", "user_data",
+	                                   "start", "placement", NULL};
+	json_t *doc = json_object();
+	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
+	int64_t vcpus = 0, mem = 0, disk = 0;
+	bool start = true;
+	json_t *pl = NULL;
+	if (jv_only_keys(body, "", keys, err) < 0 || name_field(body, doc, err) < 0 ||
+	    jv_string(body, "", "template", true, 63, &tmpl, err) < 0 ||
+	    jv_string(body, "", "cluster", false, 63, &cluster, err) < 0 ||
+	    jv_string(body, "", "datastore", false, 63, &ds, err) < 0 ||
+	    opt_string(body, doc, "user_data", 65536, err) < 0 ||
+	    jv_int(body, "", "vcpus", false, 1, 255, &vcpus, err) < 0 ||
+	    jv_int(body, "", "memory_mib", false, 16, 4 * 1024 * 1024, &mem, err) < 0 ||
+	    jv_int(body, "", "disk_size_mib", false, 1, 64ll * 1024 * 1024, &disk, err) < 0 ||
+	    jv_bool(body, "", "start", false, &start, err) < 0 ||
+	    name_list(body, "", "networks", doc, err) < 0 ||
+	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0)
+		goto fail;
+	json_object_set_new(doc, "template", json_string(tmpl));
+	if (cluster)
+		json_object_set_new(doc, "cluster", json_string(cluster));
+	if (ds)
+		json_object_set_new(doc, "datastore", json_string(ds));
+	if (vcpus)
+		json_object_set_new(doc, "vcpus", json_integer(vcpus));
+	if (mem)
+		json_object_set_new(doc, "memory_mib", json_integer(mem));
+	if (disk)
+		json_object_set_new(doc, "disk_size_mib", json_integer(disk));
+	json_object_set_new(doc, "start", json_boolean(start));
+	json_t *plo = json_object();
+	json_object_set_new(doc, "placement", plo);
+	if (pl) {
+		static const char *const pkeys[] = {"affinity", "anti_affinity", NULL};
+		if (jv_only_keys(pl, "placement", pkeys, err) < 0 ||
+		    name_list(pl, "placement", "affinity", plo, err) < 0 ||
+		    name_list(pl, "placement", "anti_affinity", plo, err) < 0)
+			goto fail;
+	} else {
+		json_object_set_new(plo, "affinity", json_array());
+		json_object_set_new(plo, "anti_affinity", json_array());
+	}
+	return doc;
+fail:
+	json_decref(doc);
+	return NULL;
+}
+
+json_t *resource_parse_join(const json_t *body, struct jv_err *err)
+{
+	if (!json_is_object(body)) {
+		jv_fail(err, "body", "must be a JSON object");
+		return NULL;
+	}
+	static const char *const keys[] = {"token", "name", "agent_url", "agent_token", NULL};
+	const char *tok = NULL, *url = NULL, *atok = NULL;
+	json_t *doc = json_object();
+	if (jv_only_keys(body, "", keys, err) < 0 || jv_string(body, "", "token", true, 128, &tok, err) < 0 ||
+	    name_field(body, doc, err) < 0 || jv_string(body, "", "agent_url", true, 256, &url, err) < 0 ||
+	    jv_string(body, "", "agent_token", true, 256, &atok, err) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+		jv_fail(err, "agent_url", "must start with http:// or https://");
+		json_decref(doc);
+		return NULL;
+	}
+	json_object_set_new(doc, "token", json_string(tok));
+	json_object_set_new(doc, "agent_url", json_string(url));
+	json_object_set_new(doc, "agent_token", json_string(atok));
+	return doc;
+}

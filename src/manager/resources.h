@@ -1,0 +1,25 @@
+/* resources.h - the request bodies of vdcd's inventory, parsed strictly into
+ * the documents the store keeps. Pure: errors name the field; no I/O. */
+#ifndef VDC_RESOURCES_H
+#define VDC_RESOURCES_H
+
+#include <jansson.h>
+
+#include "jsonv.h"
+#include "store.h"
+
+/* Validates a create body of kind k (cluster, datastore, network, template)
+ * and returns the new document (without id/version; the caller adds them),
+ * or NULL with err. */
+json_t *resource_parse_create(enum store_kind k, const json_t *body, struct jv_err *err);
+
+/* A VM create request: {"name", "template", "cluster"?, "vcpus"?,
+ * "memory_mib"?, "disk_size_mib"?, "networks"?: [names], "datastore"?,
+ * "user_data"?, "start"?: bool, "placement"?: {"affinity": [groups],
+ * "anti_affinity": [groups]}}. Returns a normalized copy or NULL with err. */
+json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
+
+/* A host join request: {"token", "name", "agent_url", "agent_token"}. */
+json_t *resource_parse_join(const json_t *body, struct jv_err *err);
+
+#endif

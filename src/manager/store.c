@@ -1,0 +1,894 @@
+/* store.c - the store's logic, the same on both backends: open and migrate,
+ * transactions nested by counting, documents with optimistic versions, lists,
+ * the audit log and hashed secrets (SQL in store_schema.c, I/O in backends). */
+#include "store_impl.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KEY_MAX 255    /* bytes of an id or a name */
+#define LIST_MAX 1000  /* largest page */
+
+/* ---- time ---- */
+
+int64_t store_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void store_iso_time(int64_t us, char out[32])
+{
+	time_t s = (time_t)(us / 1000000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- small helpers ---- */
+
+static int oom(struct errinfo *e)
+{
+	return errinfo_set(e, 500, "internal", NULL, "out of memory");
+}
+
+/* Copies a private error into the caller's (which keeps its first error). */
+static void err_pass(struct errinfo *e, const struct errinfo *mine)
+{
+	if (e && !e->status)
+		*e = *mine;
+}
+
+/* True when s is valid UTF-8. PostgreSQL refuses anything else where SQLite
+ * would take it: checked here so that both backends answer alike. */
+static bool utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		uint32_t c = *p++, min;
+		int n;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1, min = 0x80, c &= 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2, min = 0x800, c &= 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3, min = 0x10000, c &= 0x07;
+		} else {
+			return false;
+		}
+		for (int i = 0; i < n; i++, p++) {
+			if ((*p & 0xC0) != 0x80) /* also stops at the terminating NUL */
+				return false;
+			c = (c << 6) | (*p & 0x3F);
+		}
+		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return false;
+	}
+	return true;
+}
+
+static int check_kind(enum store_kind k, struct errinfo *e)
+{
+	if ((unsigned)k >= STORE_NKINDS)
+		return errinfo_set(e, 500, "internal", NULL, "unknown store kind %d", (int)k);
+	return 0;
+}
+
+static int check_limit(int limit, struct errinfo *e)
+{
+	if (limit < 1 || limit > LIST_MAX)
+		return errinfo_set(e, 400, "invalid_argument", "limit",
+		                   "limit must be between 1 and %d, not %d", LIST_MAX, limit);
+	return 0;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* ---- running statements ---- */
+
+/* In a transaction that an inner level rolled back, or where a statement
+ * failed, nothing more runs: the same rule on both backends (PostgreSQL
+ * refuses statements after an error anyway). */
+static int txn_usable(struct store *st, struct errinfo *e)
+{
+	if (st->depth > 0 && st->doomed)
+		return errinfo_set(e, 500, "transaction_aborted", NULL,
+		                   "an earlier step of this transaction failed or was rolled back: "
+		                   "roll the transaction back and start again");
+	return 0;
+}
+
+static int run(struct store *st, int slot, const struct store_param *p, int np, int flags,
+               struct store_rows *rows, struct errinfo *e)
+{
+	if (txn_usable(st, e))
+		return -1;
+	if (st->be->query(st, slot, p, np, flags, rows, e) == 0)
+		return 0;
+	if (st->depth)
+		st->doomed = true;
+	return -1;
+}
+
+static int next_row(struct store_rows *r, struct errinfo *e)
+{
+	int rc = r->st->be->next(r, e);
+	if (rc < 0 && r->st->depth)
+		r->st->doomed = true;
+	return rc;
+}
+
+/* Runs slot and copies the first ncols columns of its first row into cols
+ * (malloc'd; NULL for SQL NULL). Reads a write to its end so that its outcome
+ * (its commit, outside a transaction) is known; a read stops at one row.
+ * Returns 1 (a row), 0 (no row) or -1 with e. */
+static int query_row(struct store *st, int slot, const struct store_param *p, int np, int flags,
+                     int ncols, char **cols, struct errinfo *e)
+{
+	struct store_rows r;
+	for (int c = 0; c < ncols; c++)
+		cols[c] = NULL;
+	if (run(st, slot, p, np, flags, &r, e))
+		return -1;
+	int rc = next_row(&r, e);
+	int found = rc;
+	for (int c = 0; rc == 1 && c < ncols; c++) {
+		size_t len = 0;
+		const char *s = st->be->text(&r, c, &len);
+		if (s && !(cols[c] = strndup(s, len)))
+			rc = oom(e);
+	}
+	while (rc == 1 && !(flags & STORE_Q_READ))
+		rc = next_row(&r, e);
+	st->be->done(&r);
+	if (rc < 0) {
+		for (int c = 0; c < ncols; c++) {
+			free(cols[c]);
+			cols[c] = NULL;
+		}
+		return -1;
+	}
+	return found;
+}
+
+/* ---- open, close, migrations ---- */
+
+static int migrate(struct store *st, int target, struct errinfo *e)
+{
+	const struct store_dialect *d = st->be->dialect;
+	int latest = d->nmigrations, current = 0, rc = -1;
+	char *v = NULL;
+	if (target < 0 || target > latest)
+		target = latest;
+	if (st->be->exec(st, d->begin_sql, e))
+		return -1;
+	if (d->migrate_lock_sql && st->be->exec(st, d->migrate_lock_sql, e))
+		goto cleanup;
+	if (st->be->exec(st, d->bootstrap_sql, e))
+		goto cleanup;
+	if (query_row(st, SQ_MIG_VERSION, NULL, 0, 0, 1, &v, e) < 0)
+		goto cleanup;
+	current = v ? atoi(v) : 0;
+	if (current > latest) {
+		errinfo_set(e, 500, "schema_too_new", NULL,
+		            "the %s database has schema version %d but this vdcd knows only up to %d: "
+		            "run a newer vdcd", d->name, current, latest);
+		goto cleanup;
+	}
+	for (int i = current; i < target; i++) {
+		const struct store_migration *m = &d->migrations[i];
+		char at[32];
+		store_iso_time(store_now_us(), at);
+		struct store_param p[2] = {{.i = m->version, .is_int = true}, {.s = at}};
+		char *none = NULL;
+		if (st->be->exec(st, m->sql, e) ||
+		    query_row(st, SQ_MIG_RECORD, p, 2, 0, 1, &none, e) < 0)
+			goto cleanup;
+	}
+	if (st->be->exec(st, "COMMIT", e))
+		goto cleanup;
+	st->version = current > target ? current : target;
+	if (target > current)
+		log_info("store_migrated", "backend=%s from=%d to=%d", d->name, current, target);
+	rc = 0;
+cleanup:
+	if (rc)
+		st->be->exec(st, "ROLLBACK", NULL);
+	free(v);
+	return rc;
+}
+
+struct store *store_open_version(const char *url, int target_version, struct errinfo *e)
+{
+	struct store *st = NULL;
+	if (!url)
+		url = "";
+	if (!strncmp(url, "sqlite://", 9))
+		st = store_sqlite_connect(url + 9, e);
+	else if (!strncmp(url, "sqlite:", 7))
+		st = store_sqlite_connect(url + 7, e);
+	else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))
+		st = store_pg_connect(url, e);
+	else
+		errinfo_set(e, 400, "invalid_url", "store",
+		            "unsupported store URL: use sqlite:/path/to/vdc.db or "
+		            "postgresql://user@host:port/database");
+	if (st && migrate(st, target_version, e) < 0) {
+		store_close(st);
+		st = NULL;
+	}
+	return st;
+}
+
+struct store *store_open(const char *url, struct errinfo *e)
+{
+	return store_open_version(url, -1, e);
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->depth)
+		st->be->exec(st, "ROLLBACK", NULL);
+	st->be->close(st);
+}
+
+const char *store_backend(const struct store *st)
+{
+	return st->be->dialect->name;
+}
+
+int store_schema_version(struct store *st)
+{
+	return st->version;
+}
+
+/* ---- transactions ----
+ * Levels nest by counting. A commit ends its level whether or not it
+ * succeeds; an inner rollback dooms the whole transaction: the outermost
+ * commit then rolls back and fails, so nothing is half-written. */
+
+int store_begin(struct store *st, struct errinfo *e)
+{
+	if (st->depth == 0) {
+		if (st->be->exec(st, st->be->dialect->begin_sql, e))
+			return -1;
+		st->doomed = false;
+	} else if (txn_usable(st, e)) {
+		return -1;
+	}
+	st->depth++;
+	return 0;
+}
+
+int store_commit(struct store *st, struct errinfo *e)
+{
+	if (st->depth == 0)
+		return errinfo_set(e, 500, "internal", NULL, "store_commit without store_begin");
+	if (st->depth > 1) {
+		st->depth--;
+		return txn_usable(st, e);
+	}
+	int rc = 0;
+	if (st->doomed) {
+		rc = errinfo_set(e, 500, "transaction_aborted", NULL,
+		                 "the transaction was rolled back because a step of it failed or was "
+		                 "rolled back: nothing of it was kept");
+		st->be->exec(st, "ROLLBACK", NULL);
+	} else if (st->be->exec(st, "COMMIT", e)) {
+		/* Still depth 1 here: a lost PostgreSQL connection is reported, not
+		 * silently replaced by a new one where COMMIT would be a no-op. */
+		st->be->exec(st, "ROLLBACK", NULL);
+		rc = -1;
+	}
+	st->depth = 0;
+	st->doomed = false;
+	return rc;
+}
+
+void store_rollback(struct store *st)
+{
+	if (st->depth == 0)
+		return;
+	if (--st->depth > 0) {
+		st->doomed = true;
+		return;
+	}
+	st->doomed = false;
+	st->be->exec(st, "ROLLBACK", NULL);
+}
+
+/* ---- documents ---- */
+
+/* What the store reads from a document: its key columns and mirrored fields. */
+struct doc_keys {
+	const char *id, *name;
+	const char *cols[STORE_MAX_COLS];
+};
+
+static int doc_string(const json_t *doc, const char *key, bool required, const char **out,
+                      struct errinfo *e)
+{
+	const json_t *v = json_object_get(doc, key);
+	*out = NULL;
+	if (!v || json_is_null(v)) {
+		if (required)
+			return errinfo_set(e, 400, "invalid_document", key, "%s is required", key);
+		return 0;
+	}
+	const char *s = json_string_value(v);
+	if (!s)
+		return errinfo_set(e, 400, "invalid_document", key, "%s must be a string", key);
+	if (strlen(s) != json_string_length(v))
+		return errinfo_set(e, 400, "invalid_document", key, "%s must not contain NUL", key);
+	*out = s;
+	return 0;
+}
+
+static int check_key(const char *s, const char *field, struct errinfo *e)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > KEY_MAX)
+		return errinfo_set(e, 400, "invalid_document", field, "%s must be 1 to %d bytes long",
+		                   field, KEY_MAX);
+	return 0;
+}
+
+static int doc_keys(enum store_kind k, const json_t *doc, struct doc_keys *dk, struct errinfo *e)
+{
+	const struct store_kind_info *ki = &store_kinds[k];
+	if (!json_is_object(doc))
+		return errinfo_set(e, 400, "invalid_document", NULL, "a %s must be a JSON object",
+		                   ki->name);
+	if (doc_string(doc, "id", true, &dk->id, e) || check_key(dk->id, "id", e))
+		return -1;
+	/* Tasks are named by what they do, so many look alike: one without a
+	 * name is filed under its id. */
+	if (doc_string(doc, "name", k != STORE_TASK, &dk->name, e))
+		return -1;
+	if (!dk->name)
+		dk->name = dk->id;
+	if (check_key(dk->name, "name", e))
+		return -1;
+	/* Mirrored values are capped like keys: an index entry has a size limit
+	 * on PostgreSQL (about 2.7 kB) that SQLite does not have. */
+	for (int c = 0; c < ki->ncols; c++) {
+		if (doc_string(doc, ki->cols[c], false, &dk->cols[c], e))
+			return -1;
+		if (dk->cols[c] && strlen(dk->cols[c]) > KEY_MAX)
+			return errinfo_set(e, 400, "invalid_document", ki->cols[c],
+			                   "%s must be at most %d bytes long", ki->cols[c], KEY_MAX);
+	}
+	return 0;
+}
+
+/* The document as kept: a shallow copy of doc with version and times set. */
+static json_t *doc_kept(json_t *doc, int64_t version, const char *created, const char *updated)
+{
+	json_t *d = json_copy(doc);
+	if (!d || json_object_set_new(d, "version", json_integer(version)) ||
+	    json_object_set_new(d, "created_at", json_string(created)) ||
+	    json_object_set_new(d, "updated_at", json_string(updated))) {
+		json_decref(d);
+		return NULL;
+	}
+	return d;
+}
+
+int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
+                 struct errinfo *e)
+{
+	int rc = -1;
+	json_t *kept = NULL;
+	char *text = NULL, *got = NULL, *check[3] = {0};
+	struct doc_keys dk;
+	if (out)
+		*out = NULL;
+	if (check_kind(k, e) || doc_keys(k, doc, &dk, e))
+		return -1;
+	const struct store_kind_info *ki = &store_kinds[k];
+	int64_t now = store_now_us();
+	char iso[32];
+	store_iso_time(now, iso);
+	if (!(kept = doc_kept(doc, 1, iso, iso)) || !(text = json_dumps(kept, JSON_COMPACT))) {
+		oom(e);
+		goto cleanup;
+	}
+	struct store_param p[4 + STORE_MAX_COLS] = {
+		{.s = dk.id}, {.s = dk.name}, {.s = text}, {.i = now, .is_int = true}};
+	for (int c = 0; c < ki->ncols; c++)
+		p[4 + c].s = dk.cols[c];
+	int found = query_row(st, store_slot_fixed(k, SK_INSERT), p, 4 + ki->ncols, 0, 1, &got, e);
+	if (found < 0)
+		goto cleanup;
+	if (found == 0) {
+		/* ON CONFLICT DO NOTHING: a duplicate is an answer, not an error that
+		 * would abort a PostgreSQL transaction. Which key was it? */
+		found = query_row(st, store_slot_fixed(k, SK_CHECK), p, 2, STORE_Q_READ, 3, check, e);
+		if (found > 0)
+			errinfo_set(e, 409, "id_taken", "id", "a %s with id '%.200s' already exists",
+			            ki->name, dk.id);
+		else if (found == 0)
+			errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
+			            ki->name, dk.name);
+		goto cleanup;
+	}
+	if (out) {
+		*out = kept;
+		kept = NULL;
+	}
+	rc = 0;
+cleanup:
+	json_decref(kept);
+	free(text);
+	free(got);
+	for (int c = 0; c < 3; c++)
+		free(check[c]);
+	return rc;
+}
+
+char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
+                     struct errinfo *e)
+{
+	char *doc = NULL;
+	if (check_kind(k, e))
+		return NULL;
+	if (!id_or_name) {
+		errinfo_set(e, 400, "invalid_argument", "id", "an id or a name is required");
+		return NULL;
+	}
+	struct store_param p = {.s = id_or_name};
+	/* Not UTF-8: no document can have it (and PostgreSQL would refuse it). */
+	int found = utf8_ok(id_or_name) ? query_row(st, store_slot_fixed(k, SK_GET_ID), &p, 1,
+	                                            STORE_Q_READ, 1, &doc, e)
+	                                : -2;
+	if (found == 0)
+		found = query_row(st, store_slot_fixed(k, SK_GET_NAME), &p, 1, STORE_Q_READ, 1, &doc,
+		                  e);
+	if (found == 0 || found == -2)
+		errinfo_set(e, 404, "not_found", NULL, "no %s has the id or name '%.200s'",
+		            store_kinds[k].name, id_or_name);
+	if (found == 1 && !doc)
+		errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no document", store_kinds[k].name);
+	return found == 1 ? doc : NULL;
+}
+
+json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e)
+{
+	char *text = store_get_text(st, k, id_or_name, e);
+	if (!text)
+		return NULL;
+	json_error_t je;
+	json_t *doc = json_loads(text, JSON_ALLOW_NUL, &je);
+	if (!doc)
+		errinfo_set(e, 500, "store_corrupt", NULL, "the stored %s '%.200s' is not JSON: %s",
+		            store_kinds[k].name, id_or_name, je.text);
+	free(text);
+	return doc;
+}
+
+/* Reads created_at and version of id and whether another object has name.
+ * 1 when id exists, 0 when not, -1 with e. */
+static int update_check(struct store *st, enum store_kind k, const struct doc_keys *dk,
+                        int64_t *created, int64_t *version, bool *name_taken, struct errinfo *e)
+{
+	char *c[3];
+	struct store_param p[2] = {{.s = dk->id}, {.s = dk->name}};
+	int found = query_row(st, store_slot_fixed(k, SK_CHECK), p, 2, STORE_Q_READ, 3, c, e);
+	if (found == 1) {
+		*created = c[0] ? strtoll(c[0], NULL, 10) : 0;
+		*version = c[1] ? strtoll(c[1], NULL, 10) : 0;
+		*name_taken = c[2] != NULL;
+	}
+	for (int i = 0; found == 1 && i < 3; i++)
+		free(c[i]);
+	return found;
+}
+
+static int version_conflict(const struct store_kind_info *ki, const char *id, int64_t version,
+                            int64_t expected, struct errinfo *e)
+{
+	return errinfo_set(e, 409, "version_conflict", "version",
+	                   "%s '%.200s' is at version %lld, not %lld: read it again and reapply "
+	                   "the change", ki->name, id, (long long)version, (long long)expected);
+}
+
+int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expected_version,
+                 json_t **out, struct errinfo *e)
+{
+	int rc = -1;
+	json_t *kept = NULL;
+	char *text = NULL, *got = NULL;
+	struct doc_keys dk;
+	struct errinfo mine = {0};
+	int64_t created = 0, version = 0;
+	bool taken = false;
+	if (out)
+		*out = NULL;
+	if (check_kind(k, e) || doc_keys(k, doc, &dk, e))
+		return -1;
+	const struct store_kind_info *ki = &store_kinds[k];
+	if (expected_version < 1)
+		return errinfo_set(e, 400, "invalid_argument", "version",
+		                   "the expected version must be 1 or more");
+	int found = update_check(st, k, &dk, &created, &version, &taken, e);
+	if (found < 0)
+		return -1;
+	if (found == 0)
+		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'", ki->name,
+		                   dk.id);
+	if (version != expected_version)
+		return version_conflict(ki, dk.id, version, expected_version, e);
+	if (taken)
+		return errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
+		                   ki->name, dk.name);
+	int64_t now = store_now_us();
+	char created_iso[32], now_iso[32];
+	store_iso_time(created, created_iso);
+	store_iso_time(now, now_iso);
+	if (!(kept = doc_kept(doc, expected_version + 1, created_iso, now_iso)) ||
+	    !(text = json_dumps(kept, JSON_COMPACT))) {
+		oom(e);
+		goto cleanup;
+	}
+	struct store_param p[5 + STORE_MAX_COLS] = {{.s = dk.id},
+	                                            {.i = expected_version, .is_int = true},
+	                                            {.s = dk.name},
+	                                            {.s = text},
+	                                            {.i = now, .is_int = true}};
+	for (int c = 0; c < ki->ncols; c++)
+		p[5 + c].s = dk.cols[c];
+	found = query_row(st, store_slot_fixed(k, SK_UPDATE), p, 5 + ki->ncols, 0, 1, &got, &mine);
+	if (found < 0 && mine.status == 409) {
+		/* The name was taken between the check and the update. */
+		errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
+		            ki->name, dk.name);
+		goto cleanup;
+	}
+	if (found < 0) {
+		err_pass(e, &mine);
+		goto cleanup;
+	}
+	if (found == 0) {
+		/* Changed or deleted since the check. */
+		found = update_check(st, k, &dk, &created, &version, &taken, e);
+		if (found == 0)
+			errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'", ki->name,
+			            dk.id);
+		if (found > 0)
+			version_conflict(ki, dk.id, version, expected_version, e);
+		goto cleanup;
+	}
+	if (out) {
+		*out = kept;
+		kept = NULL;
+	}
+	rc = 0;
+cleanup:
+	json_decref(kept);
+	free(text);
+	free(got);
+	return rc;
+}
+
+int store_delete(struct store *st, enum store_kind k, const char *id, struct errinfo *e)
+{
+	char *got = NULL;
+	if (check_kind(k, e))
+		return -1;
+	if (!id)
+		return errinfo_set(e, 400, "invalid_argument", "id", "an id is required");
+	struct store_param p = {.s = id};
+	int found = utf8_ok(id) ? query_row(st, store_slot_fixed(k, SK_DELETE), &p, 1, 0, 1, &got, e)
+	                        : 0;
+	free(got);
+	if (found == 0)
+		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'",
+		                   store_kinds[k].name, id);
+	return found < 0 ? -1 : 0;
+}
+
+/* ---- lists ---- */
+
+/* Checks filters against the kind's mirrored columns; sets the statement
+ * shape and appends the "=" values to p. */
+static int filter_params(enum store_kind k, const struct store_filter *f, int nf,
+                         struct store_param *p, int *np, int *shape, struct errinfo *e)
+{
+	const struct store_kind_info *ki = &store_kinds[k];
+	int states[STORE_MAX_COLS] = {0};
+	const char *vals[STORE_MAX_COLS] = {0};
+	if (nf < 0 || (nf > 0 && !f))
+		return errinfo_set(e, 400, "invalid_filter", "filter", "the filter list is malformed");
+	for (int i = 0; i < nf; i++) {
+		int c = 0;
+		if (!f[i].field)
+			return errinfo_set(e, 400, "invalid_filter", "filter", "a filter has no field");
+		while (c < ki->ncols && strcmp(ki->cols[c], f[i].field))
+			c++;
+		if (c == ki->ncols) {
+			char known[128] = "";
+			for (int j = 0; j < ki->ncols; j++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				         j ? ", " : "", ki->cols[j]);
+			return errinfo_set(e, 400, "invalid_filter", f[i].field,
+			                   "%s cannot be filtered by '%.100s'%s%s", ki->plural, f[i].field,
+			                   ki->ncols ? ": use one of " : ": they have no filters", known);
+		}
+		if (states[c])
+			return errinfo_set(e, 400, "invalid_filter", f[i].field,
+			                   "the filter on %s is given twice", f[i].field);
+		if (f[i].value && !utf8_ok(f[i].value))
+			return errinfo_set(e, 400, "invalid_filter", f[i].field,
+			                   "the value of the filter on %s is not UTF-8", f[i].field);
+		states[c] = f[i].value ? 1 : 2; /* a NULL value matches a missing field */
+		vals[c] = f[i].value;
+	}
+	*shape = 0;
+	for (int c = ki->ncols - 1; c >= 0; c--)
+		*shape = *shape * 3 + states[c];
+	for (int c = 0; c < ki->ncols; c++)
+		if (states[c] == 1)
+			p[(*np)++] = (struct store_param){.s = vals[c]};
+	return 0;
+}
+
+char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                      int nfilters, const char *after, int limit, char **next, struct errinfo *e)
+{
+	struct store_param p[STORE_MAX_COLS + 3] = {{0}};
+	int np = 0, shape = 0, rows_read = 0, rc;
+	char *cursor[2] = {0};
+	struct buf out = {0}, last = {0};
+	struct store_rows r;
+	bool more = false, ok = false;
+	if (next)
+		*next = NULL;
+	if (check_kind(k, e) || check_limit(limit, e) ||
+	    filter_params(k, filters, nfilters, p, &np, &shape, e))
+		return NULL;
+	const struct store_kind_info *ki = &store_kinds[k];
+	bool has_after = after && *after;
+	if (has_after && !utf8_ok(after)) {
+		errinfo_set(e, 400, "invalid_argument", "after", "after must be UTF-8 text");
+		goto cleanup;
+	}
+	if (has_after && ki->by_time) {
+		/* Tasks page by (created_at, id): find where the named one stands. */
+		struct store_param cp = {.s = after};
+		rc = query_row(st, store_slot_fixed(k, SK_CURSOR), &cp, 1, STORE_Q_READ, 2, cursor, e);
+		if (rc == 0)
+			errinfo_set(e, 400, "invalid_argument", "after",
+			            "no %s '%.200s' to continue after (deleted?): list from the start",
+			            ki->name, after);
+		if (rc <= 0)
+			goto cleanup;
+		p[np++] = (struct store_param){.i = strtoll(cursor[0], NULL, 10), .is_int = true};
+		p[np++] = (struct store_param){.s = cursor[1]};
+	} else if (has_after) {
+		p[np++] = (struct store_param){.s = after};
+	}
+	p[np++] = (struct store_param){.i = limit + 1, .is_int = true};
+	if (run(st, store_slot_list(k, has_after ? SL_LIST_AFTER : SL_LIST, shape), p, np,
+	        STORE_Q_READ, &r, e))
+		goto cleanup;
+	rc = buf_add(&out, "[", 1) ? oom(e) : 0;
+	while (rc == 0 && (rc = next_row(&r, e)) == 1) {
+		rc = 0;
+		if (rows_read == limit) {
+			more = true; /* the extra row: read on to the end, see query_row */
+			continue;
+		}
+		size_t nlen = 0, dlen = 0;
+		const char *name = st->be->text(&r, 0, &nlen);
+		const char *doc = st->be->text(&r, 1, &dlen);
+		if (!doc || !name) {
+			rc = errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no name or document",
+			                 ki->name);
+			break;
+		}
+		last.len = 0;
+		if ((rows_read && buf_add(&out, ",", 1)) || buf_add(&out, doc, dlen) ||
+		    buf_add(&last, name, nlen))
+			rc = oom(e);
+		rows_read++;
+	}
+	st->be->done(&r);
+	if (rc < 0)
+		goto cleanup;
+	if (buf_add(&out, "]", 1)) {
+		oom(e);
+		goto cleanup;
+	}
+	if (more && next && !(*next = strdup(last.p))) {
+		oom(e);
+		goto cleanup;
+	}
+	ok = true;
+cleanup:
+	free(cursor[0]);
+	free(cursor[1]);
+	free(last.p);
+	if (!ok) {
+		free(out.p);
+		out.p = NULL;
+	}
+	return out.p;
+}
+
+int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
+                    int nfilters, struct errinfo *e)
+{
+	struct store_param p[STORE_MAX_COLS] = {{0}};
+	int np = 0, shape = 0;
+	char *n = NULL;
+	if (check_kind(k, e) || filter_params(k, filters, nfilters, p, &np, &shape, e))
+		return -1;
+	if (query_row(st, store_slot_list(k, SL_COUNT, shape), p, np, STORE_Q_READ, 1, &n, e) < 0)
+		return -1;
+	int64_t count = n ? strtoll(n, NULL, 10) : 0;
+	free(n);
+	return count;
+}
+
+/* ---- events ---- */
+
+static int check_utf8(const char *s, const char *field, struct errinfo *e)
+{
+	if (s && !utf8_ok(s))
+		return errinfo_set(e, 400, "invalid_argument", field, "%s must be UTF-8 text", field);
+	return 0;
+}
+
+int store_event_add(struct store *st, const char *actor, const char *action,
+                    const char *target_kind, const char *target_id, const char *outcome,
+                    const char *detail, struct errinfo *e)
+{
+	char *none = NULL;
+	if (!action || !*action)
+		return errinfo_set(e, 400, "invalid_argument", "action", "an event needs an action");
+	if (check_utf8(actor, "actor", e) || check_utf8(action, "action", e) ||
+	    check_utf8(target_kind, "target_kind", e) || check_utf8(target_id, "target_id", e) ||
+	    check_utf8(outcome, "outcome", e) || check_utf8(detail, "detail", e))
+		return -1;
+	char at[32];
+	store_iso_time(store_now_us(), at);
+	struct store_param p[7] = {{.s = at},          {.s = actor},     {.s = action},
+	                           {.s = target_kind}, {.s = target_id}, {.s = outcome},
+	                           {.s = detail}};
+	int rc = query_row(st, SQ_EV_ADD, p, 7, 0, 1, &none, e);
+	free(none);
+	return rc < 0 ? -1 : 0;
+}
+
+char *store_events_text(struct store *st, int64_t before, int limit, struct errinfo *e)
+{
+	static const char *const keys[] = {"id",        "at",        "actor",   "action",
+	                                   "target_kind", "target_id", "outcome", "detail"};
+	char *text = NULL;
+	json_t *arr = NULL;
+	struct store_rows r;
+	int rc;
+	if (check_limit(limit, e))
+		return NULL;
+	if (before < 0) {
+		errinfo_set(e, 400, "invalid_argument", "before", "before must be an event id or 0");
+		return NULL;
+	}
+	struct store_param p[2] = {{.i = before ? before : INT64_MAX, .is_int = true},
+	                           {.i = limit, .is_int = true}};
+	if (!(arr = json_array())) {
+		oom(e);
+		return NULL;
+	}
+	if (run(st, SQ_EV_LIST, p, 2, STORE_Q_READ, &r, e))
+		goto cleanup;
+	while ((rc = next_row(&r, e)) == 1) {
+		json_t *ev = json_object();
+		for (int c = 0; ev && c < 8; c++) {
+			size_t len;
+			const char *s = st->be->text(&r, c, &len);
+			json_t *v = !s ? json_null()
+			            : c == 0 ? json_integer(strtoll(s, NULL, 10))
+			                     : json_stringn(s, len);
+			if (json_object_set_new(ev, keys[c], v)) {
+				json_decref(ev);
+				ev = NULL;
+			}
+		}
+		if (json_array_append_new(arr, ev)) {
+			rc = oom(e);
+			break;
+		}
+	}
+	st->be->done(&r);
+	if (rc == 0 && !(text = json_dumps(arr, JSON_COMPACT)))
+		oom(e);
+cleanup:
+	json_decref(arr);
+	return text;
+}
+
+/* ---- secrets ---- */
+
+static int secret_args(const char *kind, const char *hash, struct errinfo *e)
+{
+	/* store.h names "join" and "api"; vdcd also keeps "host" and "agent"
+	 * credentials. Any short lowercase word will do. */
+	size_t n = kind ? strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_") : 0;
+	if (n == 0 || n > 32 || kind[n])
+		return errinfo_set(e, 400, "invalid_argument", "kind",
+		                   "a secret's kind is a lowercase word such as \"join\" or \"api\"");
+	n = hash ? strspn(hash, "0123456789abcdef") : 0;
+	if (n != 64 || hash[n])
+		return errinfo_set(e, 400, "invalid_argument", "hash",
+		                   "a secret is stored as its SHA-256: 64 lowercase hex digits");
+	return 0;
+}
+
+int store_secret_add(struct store *st, const char *kind, const char *hash_hex, int64_t expires_at,
+                     const char *doc, struct errinfo *e)
+{
+	char *got = NULL;
+	if (secret_args(kind, hash_hex, e))
+		return -1;
+	if (expires_at < 0)
+		return errinfo_set(e, 400, "invalid_argument", "expires_at",
+		                   "expires_at is a time in epoch seconds, or 0 for never");
+	json_t *j = doc ? json_loads(doc, 0, NULL) : NULL;
+	json_decref(j);
+	if (!j)
+		return errinfo_set(e, 400, "invalid_argument", "doc", "a secret's doc must be JSON");
+	struct store_param p[4] = {
+		{.s = kind}, {.s = hash_hex}, {.i = expires_at, .is_int = true}, {.s = doc}};
+	int found = query_row(st, SQ_SEC_ADD, p, 4, 0, 1, &got, e);
+	free(got);
+	if (found == 0)
+		return errinfo_set(e, 409, "id_taken", "hash", "this %s secret is already stored", kind);
+	return found < 0 ? -1 : 0;
+}
+
+char *store_secret_take(struct store *st, const char *kind, const char *hash_hex, bool consume,
+                        int64_t now, struct errinfo *e)
+{
+	char *doc = NULL;
+	if (secret_args(kind, hash_hex, e))
+		return NULL;
+	struct store_param p[3] = {{.s = kind}, {.s = hash_hex}, {.i = now, .is_int = true}};
+	/* DELETE ... RETURNING: of two racing consumers, one deletes the row
+	 * and gets it; the other finds nothing. */
+	int found = consume ? query_row(st, SQ_SEC_TAKE, p, 3, 0, 1, &doc, e)
+	                    : query_row(st, SQ_SEC_GET, p, 3, STORE_Q_READ, 1, &doc, e);
+	if (found == 0)
+		errinfo_set(e, 404, "not_found", NULL, "no such %s secret, or it has expired", kind);
+	return found == 1 ? doc : NULL;
+}

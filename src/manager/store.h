@@ -1,0 +1,114 @@
+/* store.h - vdcd's persistent inventory: SQLite (WAL, a file in the data
+ * directory) by default, PostgreSQL (libpq) when given a connection string.
+ * Both backends implement this one interface with the same schema, applied
+ * by versioned migrations; every statement is prepared (never built from
+ * user input).
+ *
+ * Objects are JSON documents of a kind (cluster, host, vm, ...) with an id
+ * (uuid text), a unique name and a version. The store mirrors a few fields of
+ * each document into indexed columns (see store_kinds in store_schema.c) so
+ * that lists can be filtered; the document itself is the truth. Reads return
+ * the document exactly as stored, so a GET can be served without re-encoding.
+ *
+ * A store handle is used by one thread at a time; open one per thread. */
+#ifndef VDC_STORE_H
+#define VDC_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errinfo.h"
+
+struct store;
+
+enum store_kind {
+	STORE_CLUSTER,
+	STORE_HOST,
+	STORE_DATASTORE,
+	STORE_NETWORK,
+	STORE_TEMPLATE,
+	STORE_VM,
+	STORE_TASK,
+	STORE_NKINDS,
+};
+
+/* "cluster", "host", ... and the table/collection name "clusters", ... */
+const char *store_kind_name(enum store_kind k);
+const char *store_kind_plural(enum store_kind k);
+
+/* Opens (creating and migrating as needed). url is "sqlite:/path/to/file.db"
+ * or "postgresql://..." / "postgres://...". NULL with e on failure (the
+ * message says what to do: e.g. the server is not reachable). */
+struct store *store_open(const char *url, struct errinfo *e);
+void store_close(struct store *st);
+/* "sqlite" or "postgresql". */
+const char *store_backend(const struct store *st);
+/* Schema version after migrations. */
+int store_schema_version(struct store *st);
+
+/* Transactions; they nest by counting (only the outermost commits). */
+int store_begin(struct store *st, struct errinfo *e);
+int store_commit(struct store *st, struct errinfo *e);
+void store_rollback(struct store *st);
+
+/* Creates an object. doc must hold "id" and "name" (strings); the store sets
+ * "version" (1), "created_at" and "updated_at" in the document it keeps and
+ * returns that document (new reference) in *out if out is not NULL.
+ * 409 name_taken / id_taken on a duplicate. */
+int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
+                 struct errinfo *e);
+
+/* The stored document by id or, failing that, by name: a malloc'd JSON text
+ * (for serving as is) or NULL with e (404 not_found). */
+char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
+                     struct errinfo *e);
+/* The same, parsed. */
+json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e);
+
+/* Replaces the document of doc["id"] if its stored version equals
+ * expected_version (optimistic concurrency; 409 version_conflict otherwise);
+ * bumps "version" and "updated_at". Returns the stored document in *out. */
+int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expected_version,
+                 json_t **out, struct errinfo *e);
+
+/* Deletes by id. 404 when absent. */
+int store_delete(struct store *st, enum store_kind k, const char *id, struct errinfo *e);
+
+struct store_filter {
+	const char *field; /* one of the kind's mirrored fields, e.g. "host_id", "state" */
+	const char *value;
+};
+
+/* A page of documents ordered by name (tasks: by created_at then id),
+ * starting after the name `after` (NULL: from the start), at most limit
+ * (1..1000). Filters are ANDed; an unknown field is 400 naming it.
+ * Returns a JSON array text (malloc'd) of the documents as stored, and sets
+ * *next to the last name returned when more may follow (malloc'd, or NULL). */
+char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                      int nfilters, const char *after, int limit, char **next, struct errinfo *e);
+/* The number of objects matching the filters. */
+int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
+                    int nfilters, struct errinfo *e);
+
+/* Events: the audit log. Appends one; at is set by the store. */
+int store_event_add(struct store *st, const char *actor, const char *action,
+                    const char *target_kind, const char *target_id, const char *outcome,
+                    const char *detail, struct errinfo *e);
+/* The newest events first, before event id `before` (0: newest), at most
+ * limit; a JSON array text of {"id","at","actor","action","target_kind",
+ * "target_id","outcome","detail"}. */
+char *store_events_text(struct store *st, int64_t before, int limit, struct errinfo *e);
+
+/* Secrets (join tokens, API tokens) are stored as SHA-256 hashes only.
+ * kind: "join" or "api". Adds a hash with an expiry (0: never) and a JSON
+ * doc of what it grants. */
+int store_secret_add(struct store *st, const char *kind, const char *hash_hex, int64_t expires_at,
+                     const char *doc, struct errinfo *e);
+/* Looks a hash up: the doc (malloc'd) when present and not expired, else
+ * NULL. With consume, deletes it in the same transaction (one-time tokens):
+ * of two concurrent consumers exactly one gets the doc. */
+char *store_secret_take(struct store *st, const char *kind, const char *hash_hex, bool consume,
+                        int64_t now, struct errinfo *e);
+
+#endif

@@ -1,0 +1,254 @@
+/* store_schema.c - the store's schema in one place: the kinds and their
+ * mirrored columns, the versioned migrations of each backend (the same
+ * logical schema in two dialects), and the SQL of every numbered statement. */
+#include "store_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const struct store_kind_info store_kinds[STORE_NKINDS] = {
+	[STORE_CLUSTER] = {"cluster", "clusters", {0}, 0, false},
+	[STORE_HOST] = {"host", "hosts", {"cluster_id", "state"}, 2, false},
+	[STORE_DATASTORE] = {"datastore", "datastores", {0}, 0, false},
+	[STORE_NETWORK] = {"network", "networks", {0}, 0, false},
+	[STORE_TEMPLATE] = {"template", "templates", {0}, 0, false},
+	[STORE_VM] = {"vm", "vms", {"host_id", "cluster_id", "power_state", "template_id"}, 4, false},
+	[STORE_TASK] = {"task", "tasks", {"state", "target_id", "op"}, 3, true},
+};
+
+const char *store_kind_name(enum store_kind k)
+{
+	return (unsigned)k < STORE_NKINDS ? store_kinds[k].name : "unknown";
+}
+
+const char *store_kind_plural(enum store_kind k)
+{
+	return (unsigned)k < STORE_NKINDS ? store_kinds[k].plural : "unknown";
+}
+
+/* ---- migrations ----
+ * A released migration is never edited: a change is a new step. Both lists
+ * keep the same versions and the same logical schema:
+ *   <kind table>: id, name (unique), version, doc (the JSON text served as
+ *     is), created_at and updated_at (microseconds since the epoch, UTC),
+ *     then the mirrored columns, each indexed together with the list order.
+ *     Tasks without a "name" in their document get name = id.
+ *   events: the audit log, newest first by id.
+ *   secrets: SHA-256 hashes of tokens by kind, expires_at in epoch seconds
+ *     (0: never), doc the JSON grant.
+ * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
+ * that both order names by bytes, the same way. */
+
+#define SQLITE_OBJ(t, extra)                                                                      \
+	"CREATE TABLE " t " (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE,"            \
+	" version INTEGER NOT NULL, doc TEXT NOT NULL, created_at INTEGER NOT NULL,"               \
+	" updated_at INTEGER NOT NULL" extra ") STRICT;\n"
+
+#define PG_OBJ(t, extra)                                                                          \
+	"CREATE TABLE " t " (id TEXT COLLATE \"C\" PRIMARY KEY,"                                  \
+	" name TEXT COLLATE \"C\" NOT NULL UNIQUE, version BIGINT NOT NULL, doc TEXT NOT NULL,"  \
+	" created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL" extra ");\n"
+
+/* The indexes are the same text in both dialects. */
+#define OBJ_INDEXES                                                                               \
+	"CREATE INDEX hosts_cluster_id ON hosts (cluster_id, name);\n"                            \
+	"CREATE INDEX hosts_state ON hosts (state, name);\n"                                      \
+	"CREATE INDEX vms_host_id ON vms (host_id, name);\n"                                      \
+	"CREATE INDEX vms_cluster_id ON vms (cluster_id, name);\n"                                \
+	"CREATE INDEX vms_power_state ON vms (power_state, name);\n"                              \
+	"CREATE INDEX vms_template_id ON vms (template_id, name);\n"                              \
+	"CREATE INDEX tasks_created ON tasks (created_at, id);\n"                                 \
+	"CREATE INDEX tasks_state ON tasks (state, created_at, id);\n"                            \
+	"CREATE INDEX tasks_target_id ON tasks (target_id, created_at, id);\n"                    \
+	"CREATE INDEX tasks_op ON tasks (op, created_at, id);\n"
+
+static const struct store_migration sqlite_migrations[] = {
+	{1, SQLITE_OBJ("clusters", "") SQLITE_OBJ("hosts", ", cluster_id TEXT, state TEXT")
+	        SQLITE_OBJ("datastores", "") SQLITE_OBJ("networks", "") SQLITE_OBJ("templates", "")
+	            SQLITE_OBJ("vms", ", host_id TEXT, cluster_id TEXT, power_state TEXT,"
+	                              " template_id TEXT")
+	                SQLITE_OBJ("tasks", ", state TEXT, target_id TEXT, op TEXT") OBJ_INDEXES},
+	{2, "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+	    " actor TEXT, action TEXT NOT NULL, target_kind TEXT, target_id TEXT, outcome TEXT,"
+	    " detail TEXT) STRICT;\n"
+	    "CREATE INDEX events_target ON events (target_id, id);\n"},
+	{3, "CREATE TABLE secrets (kind TEXT NOT NULL, hash TEXT NOT NULL,"
+	    " expires_at INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, hash)) STRICT;\n"
+	    "CREATE INDEX secrets_expires_at ON secrets (expires_at);\n"},
+};
+
+static const struct store_migration pg_migrations[] = {
+	{1, PG_OBJ("clusters", "") PG_OBJ("hosts", ", cluster_id TEXT COLLATE \"C\","
+	                                           " state TEXT COLLATE \"C\"")
+	        PG_OBJ("datastores", "") PG_OBJ("networks", "") PG_OBJ("templates", "")
+	            PG_OBJ("vms", ", host_id TEXT COLLATE \"C\", cluster_id TEXT COLLATE \"C\","
+	                          " power_state TEXT COLLATE \"C\", template_id TEXT COLLATE \"C\"")
+	                PG_OBJ("tasks", ", state TEXT COLLATE \"C\", target_id TEXT COLLATE \"C\","
+	                                " op TEXT COLLATE \"C\"") OBJ_INDEXES},
+	{2, "CREATE TABLE events (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT,"
+	    " action TEXT NOT NULL, target_kind TEXT, target_id TEXT, outcome TEXT, detail TEXT);\n"
+	    "CREATE INDEX events_target ON events (target_id, id);\n"},
+	{3, "CREATE TABLE secrets (kind TEXT COLLATE \"C\" NOT NULL, hash TEXT COLLATE \"C\" NOT NULL,"
+	    " expires_at BIGINT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, hash));\n"
+	    "CREATE INDEX secrets_expires_at ON secrets (expires_at);\n"},
+};
+
+#define BOOTSTRAP_SQL                                                                             \
+	"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"              \
+	" applied_at TEXT NOT NULL)"
+
+const struct store_dialect store_dialect_sqlite = {
+	.name = "sqlite",
+	/* IMMEDIATE takes the write lock at once: a deferred transaction that
+	 * later writes can fail with SQLITE_BUSY without waiting. */
+	.begin_sql = "BEGIN IMMEDIATE",
+	.migrate_lock_sql = NULL,
+	.bootstrap_sql = BOOTSTRAP_SQL,
+	.migrations = sqlite_migrations,
+	.nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]),
+};
+
+const struct store_dialect store_dialect_pg = {
+	.name = "postgresql",
+	.begin_sql = "BEGIN",
+	/* Held to the end of the transaction: two vdcd starting at once
+	 * migrate one after the other. The key is "vdc" in ASCII. */
+	.migrate_lock_sql = "SELECT pg_advisory_xact_lock(7759971)",
+	.bootstrap_sql = BOOTSTRAP_SQL,
+	.migrations = pg_migrations,
+	.nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]),
+};
+
+/* ---- statements ---- */
+
+struct sqlbuf {
+	char *p;
+	size_t n, len;
+	bool overflow;
+};
+
+static void sb_add(struct sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sqlbuf *b, const char *fmt, ...)
+{
+	if (b->overflow)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(b->p + b->len, b->n - b->len, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)m >= b->n - b->len)
+		b->overflow = true;
+	else
+		b->len += (size_t)m;
+}
+
+static const char *const global_sql[SQ_NGLOBAL] = {
+	[SQ_MIG_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+	[SQ_MIG_RECORD] = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+	[SQ_EV_ADD] = "INSERT INTO events (at, actor, action, target_kind, target_id, outcome, detail)"
+	              " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[SQ_EV_LIST] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
+	               " FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	[SQ_SEC_ADD] = "INSERT INTO secrets (kind, hash, expires_at, doc) VALUES ($1, $2, $3, $4)"
+	               " ON CONFLICT DO NOTHING RETURNING kind",
+	[SQ_SEC_GET] = "SELECT doc FROM secrets WHERE kind = $1 AND hash = $2"
+	               " AND (expires_at = 0 OR expires_at > $3)",
+	[SQ_SEC_TAKE] = "DELETE FROM secrets WHERE kind = $1 AND hash = $2"
+	                " AND (expires_at = 0 OR expires_at > $3) RETURNING doc",
+};
+
+static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum store_kind_stmt s)
+{
+	const char *t = ki->plural;
+	switch (s) {
+	case SK_GET_ID:
+		sb_add(b, "SELECT doc FROM %s WHERE id = $1", t);
+		break;
+	case SK_GET_NAME:
+		sb_add(b, "SELECT doc FROM %s WHERE name = $1", t);
+		break;
+	case SK_INSERT:
+		sb_add(b, "INSERT INTO %s (id, name, version, doc, created_at, updated_at", t);
+		for (int c = 0; c < ki->ncols; c++)
+			sb_add(b, ", %s", ki->cols[c]);
+		sb_add(b, ") VALUES ($1, $2, 1, $3, $4, $4");
+		for (int c = 0; c < ki->ncols; c++)
+			sb_add(b, ", $%d", 5 + c);
+		sb_add(b, ") ON CONFLICT DO NOTHING RETURNING id");
+		break;
+	case SK_CHECK:
+		sb_add(b, "SELECT created_at, version, (SELECT o.id FROM %s o WHERE o.name = $2"
+		          " AND o.id <> $1) FROM %s WHERE id = $1", t, t);
+		break;
+	case SK_UPDATE:
+		sb_add(b, "UPDATE %s SET version = version + 1, name = $3, doc = $4, updated_at = $5", t);
+		for (int c = 0; c < ki->ncols; c++)
+			sb_add(b, ", %s = $%d", ki->cols[c], 6 + c);
+		sb_add(b, " WHERE id = $1 AND version = $2 RETURNING id");
+		break;
+	case SK_DELETE:
+		sb_add(b, "DELETE FROM %s WHERE id = $1 RETURNING id", t);
+		break;
+	case SK_CURSOR:
+		sb_add(b, "SELECT created_at, id FROM %s WHERE name = $1", t);
+		break;
+	default:
+		b->overflow = true;
+	}
+}
+
+static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum store_list_op op,
+                    int shape)
+{
+	int states[STORE_MAX_COLS];
+	for (int c = 0; c < STORE_MAX_COLS; c++, shape /= 3) {
+		states[c] = shape % 3;
+		if (states[c] && c >= ki->ncols)
+			return -1;
+	}
+	if (op == SL_COUNT)
+		sb_add(b, "SELECT count(*) FROM %s", ki->plural);
+	else
+		sb_add(b, "SELECT name, doc FROM %s", ki->plural);
+	int param = 1;
+	const char *glue = " WHERE ";
+	for (int c = 0; c < ki->ncols; c++) {
+		if (states[c] == 1)
+			sb_add(b, "%s%s = $%d", glue, ki->cols[c], param++);
+		else if (states[c] == 2)
+			sb_add(b, "%s%s IS NULL", glue, ki->cols[c]);
+		if (states[c])
+			glue = " AND ";
+	}
+	if (op == SL_COUNT)
+		return 0;
+	if (op == SL_LIST_AFTER && ki->by_time) {
+		sb_add(b, "%s(created_at, id) > ($%d, $%d)", glue, param, param + 1);
+		param += 2;
+	} else if (op == SL_LIST_AFTER) {
+		sb_add(b, "%sname > $%d", glue, param++);
+	}
+	sb_add(b, " ORDER BY %s LIMIT $%d", ki->by_time ? "created_at, id" : "name", param);
+	return 0;
+}
+
+int store_sql_text(int slot, char *buf, size_t n)
+{
+	struct sqlbuf b = {buf, n, 0, n == 0};
+	if (slot < 0 || slot >= STORE_NSLOTS)
+		return -1;
+	if (slot < SQ_NGLOBAL) {
+		sb_add(&b, "%s", global_sql[slot]);
+		return b.overflow ? -1 : 0;
+	}
+	int k = (slot - SQ_NGLOBAL) / STORE_KIND_SLOTS;
+	int s = (slot - SQ_NGLOBAL) % STORE_KIND_SLOTS;
+	const struct store_kind_info *ki = &store_kinds[k];
+	if (s < SK_NFIXED)
+		fixed_sql(&b, ki, (enum store_kind_stmt)s);
+	else if (list_sql(&b, ki, (enum store_list_op)((s - SK_NFIXED) / STORE_SHAPES),
+	                  (s - SK_NFIXED) % STORE_SHAPES) < 0)
+		return -1;
+	return b.overflow ? -1 : 0;
+}

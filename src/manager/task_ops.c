@@ -1,0 +1,265 @@
+/* task_ops.c - VM operations as tasks: each one calls the VM's agent and
+ * writes what came of it into the VM document. Answers that mean "already
+ * so" (409 name_taken with our uuid, 409 already running) count as success,
+ * which is what makes a re-run after a crash safe. */
+#include "task_ops.h"
+
+#include "agent_client.h"
+#include "crashpoint.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+json_t *vm_agent_spec(const json_t *vm)
+{
+	const json_t *cfg = json_object_get(vm, "config");
+	const json_t *tmpl = json_object_get(cfg, "template");
+	json_t *spec = json_pack("{s:O, s:O, s:O, s:O, s:s}", "name", json_object_get(vm, "name"), "uuid",
+	                         json_object_get(vm, "id"), "vcpus", json_object_get(cfg, "vcpus"),
+	                         "memory_mib", json_object_get(cfg, "memory_mib"), "display", "vnc");
+	if (json_object_get(tmpl, "kernel")) {
+		json_t *boot = json_pack("{s:O}", "kernel", json_object_get(tmpl, "kernel"));
+		if (json_object_get(tmpl, "initrd"))
+			json_object_set(boot, "initrd", json_object_get(tmpl, "initrd"));
+		if (json_object_get(tmpl, "cmdline"))
+			json_object_set(boot, "cmdline", json_object_get(tmpl, "cmdline"));
+		json_object_set_new(spec, "boot", boot);
+	}
+	json_t *disk = json_pack("{s:s, s:O, s:O}", "name", "root", "template", json_object_get(tmpl, "image"),
+	                         "datastore", json_object_get(cfg, "datastore"));
+	json_int_t size = json_integer_value(json_object_get(cfg, "disk_size_mib"));
+	if (size > 0)
+		json_object_set_new(disk, "size_mib", json_integer(size));
+	json_object_set_new(spec, "disks", json_pack("[o]", disk));
+	json_t *nics = json_array();
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(cfg, "networks"), i, n)
+		json_array_append_new(nics, json_pack("{s:O}", "bridge", json_object_get(n, "bridge")));
+	if (json_array_size(nics) == 0)
+		json_array_append_new(nics, json_pack("{s:s}", "mode", "user"));
+	json_object_set_new(spec, "nics", nics);
+	const json_t *ud = json_object_get(cfg, "user_data");
+	if (json_is_string(ud))
+		json_object_set_new(spec, "cloud_init",
+		                    json_pack("{s:O, s:{s:O}}", "user_data", ud, "meta_data", "local-hostname",
+		                              json_object_get(vm, "name")));
+	return spec;
+}
+
+/* Sets fields of the VM document, retrying when a heartbeat wrote it first. */
+static int vm_patch(struct store *st, const char *id, json_t *fields, struct errinfo *e)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct errinfo ge = {0};
+		json_t *vm = store_get(st, STORE_VM, id, &ge);
+		if (!vm) {
+			json_decref(fields);
+			*e = ge;
+			return -1;
+		}
+		json_t *upd = json_deep_copy(vm);
+		json_object_update(upd, fields);
+		struct errinfo ue = {0};
+		int rc = store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
+		                      NULL, &ue);
+		json_decref(upd);
+		json_decref(vm);
+		if (rc == 0 || ue.status != 409) {
+			json_decref(fields);
+			if (rc < 0)
+				*e = ue;
+			return rc;
+		}
+		usleep(1000);
+	}
+	json_decref(fields);
+	return errinfo_set(e, 409, "version_conflict", NULL, "the VM changed too often to update");
+}
+
+static const char *vm_name(const json_t *vm) { return json_string_value(json_object_get(vm, "name")); }
+
+static int op_create(struct task_ctx *t, json_t *vm, bool start, json_t **result, struct errinfo *e)
+{
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	json_t *spec = vm_agent_spec(vm);
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms%s", start ? "?start=true" : "");
+	task_update(t, NULL, 20, start ? "creating disks and starting QEMU on the host"
+	                               : "creating disks on the host");
+	long status = 0;
+	json_t *reply = NULL;
+	int rc = agent_call(t->st, host, "POST", path, spec, 300, &status, &reply, NULL, e);
+	json_decref(spec);
+	crash_point("task:vm.create:after_agent");
+	if (rc < 0) {
+		/* The host may or may not have it: keep the allocation, say so. */
+		struct errinfo pe = {0};
+		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
+		return -1;
+	}
+	if (status == 409 && !strcmp(json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "", "name_taken")) {
+		/* Created before a crash: confirm it is ours. */
+		json_decref(reply);
+		reply = NULL;
+		snprintf(path, sizeof(path), "/api/v1/vms/%s", vm_name(vm));
+		if (agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, e) < 0)
+			return -1;
+		if (status != 200 || strcmp(json_string_value(json_object_get(reply, "uuid")) ?: "", id)) {
+			json_decref(reply);
+			return errinfo_set(e, 409, "name_taken", "name",
+			                   "host already has a different VM named '%s'", vm_name(vm));
+		}
+		if (start && !strcmp(json_string_value(json_object_get(reply, "state")) ?: "", "stopped")) {
+			json_decref(reply);
+			reply = NULL;
+			snprintf(path, sizeof(path), "/api/v1/vms/%s/start", vm_name(vm));
+			if (agent_call(t->st, host, "POST", path, NULL, 300, &status, &reply, NULL, e) < 0)
+				return -1;
+		}
+		status = 201;
+	}
+	if (status != 201 && status != 200) {
+		/* The agent made nothing (its create is all or nothing): release
+		 * the allocation so the name and the capacity are free again. */
+		errinfo_set(e, (unsigned)status, json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
+		            NULL, "host refused the VM: %s", agent_error_message(reply));
+		struct errinfo de = {0};
+		store_delete(t->st, STORE_VM, id, &de);
+		json_decref(reply);
+		return -1;
+	}
+	const char *state = json_string_value(json_object_get(reply, "state"));
+	int rc2 = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
+	json_decref(reply);
+	if (rc2 == 0)
+		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
+	return rc2;
+}
+
+static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *args, json_t **result,
+                    struct errinfo *e)
+{
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	char path[256], msg[128];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/%s", vm_name(vm), action);
+	snprintf(msg, sizeof(msg), "%s on the host", action);
+	task_update(t, NULL, 30, msg);
+	json_t *body = NULL;
+	if (!strcmp(action, "stop"))
+		body = json_pack("{s:O}", "timeout_s", json_object_get(args, "timeout_s") ?: json_integer(60));
+	long status = 0;
+	json_t *reply = NULL;
+	int rc = agent_call(t->st, host, "POST", path, body, 3700, &status, &reply, NULL, e);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	const char *state = json_string_value(json_object_get(reply, "state"));
+	if (status == 409) {
+		/* "Already so" is success: ask what the VM is now. */
+		const char *want = !strcmp(action, "start") || !strcmp(action, "resume") ? "running"
+		                   : !strcmp(action, "pause") ? "paused" : "stopped";
+		json_decref(reply);
+		reply = NULL;
+		snprintf(path, sizeof(path), "/api/v1/vms/%s", vm_name(vm));
+		if (agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, e) < 0)
+			return -1;
+		state = json_string_value(json_object_get(reply, "state"));
+		if (!state || (strcmp(state, want) && !(strcmp(want, "stopped") == 0 && !strcmp(state, "crashed")))) {
+			errinfo_set(e, 409, "invalid_state", NULL, "cannot %s: VM is %s", action, state ? state : "unknown");
+			json_decref(reply);
+			return -1;
+		}
+	} else if (status != 200) {
+		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		json_decref(reply);
+		return -1;
+	}
+	rc = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
+	if (rc == 0)
+		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
+	json_decref(reply);
+	return rc;
+}
+
+static int op_delete(struct task_ctx *t, json_t *vm, json_t **result, struct errinfo *e)
+{
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true", vm_name(vm));
+	task_update(t, NULL, 30, "removing the VM and its disks from the host");
+	long status = 0;
+	json_t *reply = NULL;
+	if (host && agent_call(t->st, host, "DELETE", path, NULL, 120, &status, &reply, NULL, e) < 0) {
+		struct errinfo pe = {0};
+		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
+		return -1;
+	}
+	if (host && status != 204 && status != 404) {
+		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		json_decref(reply);
+		struct errinfo pe = {0};
+		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "unknown"), &pe);
+		return -1;
+	}
+	json_decref(reply);
+	crash_point("task:vm.delete:after_agent");
+	if (store_delete(t->st, STORE_VM, id, e) < 0 && e->status != 404)
+		return -1;
+	*result = json_pack("{s:s}", "vm_id", id);
+	return 0;
+}
+
+static int op_snapshot(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
+{
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots", vm_name(vm));
+	long status = 0;
+	json_t *reply = NULL;
+	json_t *body = json_pack("{s:O}", "name", json_object_get(args, "name"));
+	int rc = agent_call(t->st, host, "POST", path, body, 600, &status, &reply, NULL, e);
+	json_decref(body);
+	if (rc < 0)
+		return -1;
+	if (status != 201) {
+		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		json_decref(reply);
+		return -1;
+	}
+	*result = reply;
+	return 0;
+}
+
+int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct errinfo *e)
+{
+	const char *vm_id = json_string_value(json_object_get(t->doc, "target_id"));
+	json_t *args = json_object_get(t->doc, "args");
+	json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
+	if (!vm) {
+		if (!strcmp(op, "vm.delete")) { /* already gone: done */
+			*e = (struct errinfo){0};
+			return 0;
+		}
+		return -1;
+	}
+	int rc;
+	if (!strcmp(op, "vm.create"))
+		rc = op_create(t, vm, json_is_true(json_object_get(args, "start")), result, e);
+	else if (!strcmp(op, "vm.delete"))
+		rc = op_delete(t, vm, result, e);
+	else if (!strcmp(op, "vm.snapshot"))
+		rc = op_snapshot(t, vm, args, result, e);
+	else if (!strncmp(op, "vm.", 3))
+		rc = op_power(t, vm, op + 3, args, result, e);
+	else
+		rc = errinfo_set(e, 500, "unknown_op", NULL, "unknown task operation '%s'", op);
+	json_decref(vm);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* task_ops.h - what each task operation does, run by a worker thread. */
+#ifndef VDC_TASK_OPS_H
+#define VDC_TASK_OPS_H
+
+#include <jansson.h>
+
+#include "errinfo.h"
+#include "manager.h"
+
+struct task_ctx {
+	struct mgr *m;
+	struct store *st; /* the worker's own handle */
+	json_t *doc;      /* the task as last stored */
+};
+
+/* Updates state/progress/message (NULL/-1 leave them) of the task. */
+int task_update(struct task_ctx *t, const char *state, int progress, const char *message);
+
+/* Runs op ("vm.create", "vm.start", ...). Returns 0 with an optional result,
+ * or -1 with e. Every op is idempotent: running it again after a crash
+ * converges to the same end. */
+int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct errinfo *e);
+
+/* Pure: the agent's VM spec for a vdcd VM document (see api_vms.c for the
+ * document's "config"). */
+json_t *vm_agent_spec(const json_t *vm);
+
+#endif

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# t_vdcd.sh - the manager end to end on SQLite: hosts join with one-time
+# tokens and heartbeat; VMs are created from a template where placement puts
+# them (with reasons), driven through tasks, reconciled from heartbeats; bad
+# input is refused by field; kill -9 of vdcd in the middle of a task leaves
+# nothing half-made; a silent host goes disconnected.
+source "$(dirname "$0")/lib.sh"
+
+fabric_up
+vdcd_start --heartbeat-timeout-s 4 || { not_ok "vdcd starts"; finish; exit 1; }
+ok "vdcd starts on SQLite"
+check "the admin token file is private" test "$(stat -c %a "$TMP/vdcd/admin.token")" = 600
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' http://10.214.0.1:7443/api/v1/clusters)
+check "no token is 401" test "$STATUS" = 401
+
+mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4,"mem_overcommit":1,"policy":"pack"}'
+check "a cluster is created" test "$STATUS" = 201
+mapi POST /api/v1/clusters '{"name":"c1"}'
+check "a duplicate cluster name is 409" test "$STATUS" = 409
+mapi POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
+check "a network is created" test "$STATUS" = 201
+mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
+check "a datastore is created" test "$STATUS" = 201
+tmpl=$(jq -nc --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" --arg r "$GUEST/initrd.img" \
+	'{name:"tiny", image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:160}')
+mapi POST /api/v1/templates "$tmpl"
+check "a template is created" test "$STATUS" = 201
+
+host_join h1 c1 || not_ok "h1 joins"
+tok_h1_body=$BODY
+host_join h2 c1 || not_ok "h2 joins"
+for _ in $(seq 1 100); do
+	mapi GET '/api/v1/hosts?state=connected'
+	[ "$(jget "$BODY" '.items | length')" = 2 ] && break
+	sleep 0.1
+done
+check "both hosts join and are connected" test "$(jget "$BODY" '.items | length')" = 2
+check "hosts report their capacity" test "$(jget "$BODY" '.items[0].capacity.cpus')" -ge 1
+used=$(jget "$tok_h1_body" .token)
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://10.214.0.1:7443/api/v1/hosts/join \
+	-d "{\"token\":\"$used\",\"name\":\"intruder\",\"agent_url\":\"http://x\",\"agent_token\":\"y\"}")
+check "a join token works only once (401)" test "$STATUS" = 401
+
+# Create, with placement reasons for every host.
+mapi POST /api/v1/vms '{"name":"v1","template":"tiny","networks":["n1"]}'
+check "VM create answers 202 with a task" test "$STATUS" = 202 -a -n "$(jget "$BODY" '.task.id // empty')"
+check "the placement shows a reason for every host" test "$(jget "$BODY" '.placement.hosts | length')" = 2
+diag "placement: $(jget "$BODY" .placement.summary)"
+task=$(jget "$BODY" .task.id)
+task_wait "$task"
+check "the create task succeeds" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/v1
+check "v1 is running" test "$(jget "$BODY" .power_state)" = running
+v1_id=$(jget "$BODY" .id)
+v1_host=$(jget "$BODY" .placement.host)
+check "v1 runs on its host under vdcd's id" test "$(qemu_count "$v1_id")" = 1
+for _ in $(seq 1 100); do
+	mapi GET /api/v1/vms/v1/console
+	grep -q VDC-GUEST-READY <<<"$BODY" && break
+	sleep 0.2
+done
+check "the console is proxied from the host" grep -q VDC-GUEST-READY <<<"$BODY"
+
+# Anti-affinity puts two VMs on two hosts, even under pack.
+for v in v2 v3; do
+	mapi POST /api/v1/vms "{\"name\":\"$v\",\"template\":\"tiny\",\"placement\":{\"anti_affinity\":[\"g1\"]}}"
+	task_wait "$(jget "$BODY" .task.id)"
+done
+mapi GET /api/v1/vms/v2
+h_v2=$(jget "$BODY" .host_id)
+mapi GET /api/v1/vms/v3
+check "anti-affinity keeps v2 and v3 apart" test "$h_v2" != "$(jget "$BODY" .host_id)"
+
+# Maintenance takes a host out of placement, with the reason shown.
+mapi POST /api/v1/hosts/h2/maintenance '{"enabled":true}'
+check "a host enters maintenance" test "$(jget "$BODY" .state)" = maintenance
+mapi POST /api/v1/vms '{"name":"v4","template":"tiny","start":false}'
+check "a VM is placed away from maintenance" test "$(jget "$BODY" .placement.host)" = h1
+check "the reason names maintenance" grep -q maintenance <<<"$(jget "$BODY" '.placement.hosts[] | select(.host=="h2") | .reason')"
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/v4
+check "a VM created with start=false is stopped" test "$(jget "$BODY" .power_state)" = stopped
+mapi POST /api/v1/hosts/h2/maintenance '{"enabled":false}'
+
+mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
+check "a VM no host can hold is 409 no_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/no_host
+check "... with every host's reason" test "$(jget "$BODY" '.error.placement.hosts | length')" = 2
+diag "no host: $(jget "$BODY" .error.message)"
+mapi GET /api/v1/vms/huge
+check "... and nothing allocated" test "$STATUS" = 404
+
+# Power operations as tasks.
+mapi POST /api/v1/vms/v1/stop '{"timeout_s":60}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/v1
+check "stop through vdcd stops the VM" test "$TASK_STATE/$(jget "$BODY" .power_state)" = succeeded/stopped
+mapi POST /api/v1/vms/v1/start
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/v1
+check "start through vdcd starts it" test "$TASK_STATE/$(jget "$BODY" .power_state)" = succeeded/running
+
+# Observed state is reconciled from heartbeats.
+pid=$(in_ns "$v1_host" pgrep -f "^(/[^ ]*/)?qemu-system-x86_64 -name guest=v1,")
+kill -9 "$pid"
+for _ in $(seq 1 100); do
+	mapi GET /api/v1/vms/v1
+	[ "$(jget "$BODY" .power_state)" = crashed ] && break
+	sleep 0.1
+done
+check "a QEMU crash reaches vdcd through the heartbeat" test "$(jget "$BODY" .power_state)" = crashed
+
+# Bad input, each naming its field; nothing created.
+while IFS= read -r line; do
+	body=${line% @@ *}
+	field=${line##* @@ }
+	mapi POST /api/v1/vms "$body"
+	if [ "$STATUS" = 400 ] && [ "$(jget "$BODY" '.error.field // empty')" = "$field" ]; then
+		ok "400 naming $field for $body"
+	else
+		not_ok "400 naming $field for $body (got $STATUS $BODY)"
+	fi
+done <<'EOF2'
+{"template":"tiny"} @@ name
+{"name":"a b","template":"tiny"} @@ name
+{"name":"x","template":"tiny","colour":"red"} @@ colour
+{"name":"x","template":"nope"} @@ template
+{"name":"x","template":"tiny","vcpus":"2"} @@ vcpus
+{"name":"x","template":"tiny","networks":["nonet"]} @@ networks[0]
+{"name":"x","template":"tiny","cluster":"nocluster"} @@ cluster
+{"name":"x","template":"tiny","placement":{"affinty":["g"]}} @@ placement.affinty
+EOF2
+mapi POST /api/v1/clusters '{"name":"c2","policy":"fastest"}'
+check "a bad cluster policy is 400 naming policy" test "$STATUS/$(jget "$BODY" .error.field)" = 400/policy
+mapi POST /api/v1/networks '{"name":"n2","bridge":"br0","vlan":5000}'
+check "a VLAN out of range is 400 naming vlan" test "$STATUS/$(jget "$BODY" .error.field)" = 400/vlan
+mapi GET '/api/v1/vms?limit=0'
+check "a bad page size is 400" test "$STATUS/$(jget "$BODY" .error.field)" = 400/limit
+mapi GET /api/v1/vms/x
+check "no VM was created by bad input" test "$STATUS" = 404
+
+# kill -9 of vdcd in the middle of a create, after the host made the VM.
+vdcd_stop
+VDCD_CRASH_AT=task:vm.create:after_agent vdcd_start --heartbeat-timeout-s 4
+mapi POST /api/v1/vms '{"name":"v5","template":"tiny"}'
+v5_id=$(jget "$BODY" .vm.id)
+for _ in $(seq 1 100); do kill -0 "$(cat "$TMP/vdcd.pid")" 2>/dev/null || break; sleep 0.1; done
+vdcd_kill9
+vdcd_start --heartbeat-timeout-s 4
+mapi GET '/api/v1/tasks?target_id='"$v5_id"
+task_wait "$(jget "$BODY" '.items[0].id')"
+check "after the crash the create task finishes" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/v5
+check "v5 is running" test "$(jget "$BODY" .power_state)" = running
+check "exactly one QEMU runs for v5" test "$(qemu_count "$v5_id")" = 1
+
+# kill -9 right after a worker claimed a delete.
+vdcd_stop
+VDCD_CRASH_AT=task:claimed vdcd_start --heartbeat-timeout-s 4
+mapi DELETE /api/v1/vms/v5
+for _ in $(seq 1 100); do kill -0 "$(cat "$TMP/vdcd.pid")" 2>/dev/null || break; sleep 0.1; done
+vdcd_kill9
+vdcd_start --heartbeat-timeout-s 4
+for _ in $(seq 1 100); do mapi GET /api/v1/vms/v5; [ "$STATUS" = 404 ] && break; sleep 0.1; done
+check "after the crash the delete finishes" test "$STATUS" = 404
+check "no QEMU is left for v5" test "$(qemu_count "$v5_id")" = 0
+
+mapi DELETE /api/v1/vms/v2
+task_wait "$(jget "$BODY" .task.id)"
+check "delete removes the VM from its host" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/events?limit=1000
+check "the audit log records creates and deletes" test -n "$(jget "$BODY" '.items[] | select(.action=="vm.create" and .outcome=="succeeded") | .id' | head -1)"
+mapi GET /metrics
+check "metrics count hosts by state" grep -q 'vdcd_hosts{state="connected"} 2' <<<"$BODY"
+check "metrics count API requests" grep -q 'vdcd_http_requests_total' <<<"$BODY"
+
+# A host that stops heartbeating goes disconnected.
+mapi GET /api/v1/hosts/h2
+h2_id=$(jget "$BODY" .id)
+agent_kill9 h2
+for _ in $(seq 1 150); do
+	mapi GET /api/v1/hosts/h2
+	[ "$(jget "$BODY" .state)" = disconnected ] && break
+	sleep 0.1
+done
+check "a silent host is disconnected" test "$(jget "$BODY" .state)" = disconnected
+
+mapi GET /api/v1/events?limit=1000
+flaps=$(jq -r --arg h2 "$h2_id" '[.items[] | select(.action=="host.disconnect" and .target_id!=$h2)] | length' <<<"$BODY")
+check "no heartbeating host was ever marked disconnected ($flaps times)" test "$flaps" = 0
+check "vdcd stops cleanly (exit 0)" vdcd_stop
+finish
