@@ -1,0 +1,194 @@
+/* client.c - libcurl under the CLI. Short connect timeout: a vdcd that is not
+ * there should say so at once, not after a minute. */
+#include "client.h"
+
+#include "config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef VDC_VERSION
+#define VDC_VERSION "dev"
+#endif
+
+#define REPLY_MAX (64u * 1024 * 1024)
+#define CONNECT_TIMEOUT_S 5
+#define REQUEST_TIMEOUT_S 120
+
+struct client {
+	CURL *curl;
+	char server[512];
+	char auth[600];
+	char tls_pin[128];
+	int debug;
+};
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+	int too_big;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t n = size * nmemb;
+	if (s->len + n > REPLY_MAX) {
+		s->too_big = 1;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 8192;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		char *b = realloc(s->buf, cap);
+		if (!b)
+			return 0;
+		s->buf = b;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+struct client *client_new(const struct cli_config *cfg)
+{
+	static int inited;
+	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return NULL;
+	inited = 1;
+	struct client *cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return NULL;
+	cl->curl = curl_easy_init();
+	if (!cl->curl) {
+		free(cl);
+		return NULL;
+	}
+	snprintf(cl->server, sizeof(cl->server), "%s", cfg->server);
+	if (cfg->token[0])
+		snprintf(cl->auth, sizeof(cl->auth), "Authorization: Bearer %s", cfg->token);
+	snprintf(cl->tls_pin, sizeof(cl->tls_pin), "%s", cfg->tls_pin);
+	const char *d = getenv("VDC_DEBUG");
+	cl->debug = d && *d && strcmp(d, "0");
+	return cl;
+}
+
+void client_free(struct client *cl)
+{
+	if (!cl)
+		return;
+	curl_easy_cleanup(cl->curl);
+	/* The token lives in this struct: do not leave it in freed memory. */
+	explicit_bzero(cl->auth, sizeof(cl->auth));
+	free(cl);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int client_request(struct client *cl, const char *method, const char *path, const char *body,
+                   struct client_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	char url[2048];
+	snprintf(url, sizeof(url), "%s%s", cl->server, path);
+	CURL *c = cl->curl;
+	curl_easy_reset(c);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, "Expect:");
+	h = curl_slist_append(h, "User-Agent: vdc/" VDC_VERSION);
+	if (cl->auth[0])
+		h = curl_slist_append(h, cl->auth);
+	if (body)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	struct sink s = {0};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	/* TLS: the system's CAs verify the server; a pin from the config narrows
+	 * that to one public key. (Fingerprint pinning at login: a later issue.) */
+	if (cl->tls_pin[0])
+		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cl->tls_pin);
+	double t0 = now_ms();
+	if (cl->debug)
+		fprintf(stderr, "> %s %s\n", method, url);
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	if (rc != CURLE_OK) {
+		if (s.too_big)
+			snprintf(r->error, sizeof(r->error), "the reply was larger than %u MiB",
+			         REPLY_MAX >> 20);
+		else
+			snprintf(r->error, sizeof(r->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		free(s.buf);
+		if (cl->debug)
+			fprintf(stderr, "< no reply: %s\n", r->error);
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	const char *ct = NULL;
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	snprintf(r->content_type, sizeof(r->content_type), "%s", ct ? ct : "");
+	r->body = s.buf ? s.buf : strdup("");
+	r->len = s.len;
+	if (cl->debug)
+		fprintf(stderr, "< %ld (%zu bytes, %.0f ms)\n", r->status, r->len, now_ms() - t0);
+	return 0;
+}
+
+void client_resp_free(struct client_resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+char *client_escape(const char *s, char *buf, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	/* "." and ".." would be dot segments, which curl squashes. */
+	int dots_only = !strcmp(s, ".") || !strcmp(s, "..");
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		            (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '~' ||
+		            (*p == '.' && !dots_only);
+		size_t need = plain ? 1 : 3;
+		if (o + need + 1 > n)
+			break;
+		if (plain) {
+			buf[o++] = (char)*p;
+		} else {
+			buf[o++] = '%';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		}
+	}
+	if (n)
+		buf[o] = '\0';
+	return buf;
+}

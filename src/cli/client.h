@@ -1,0 +1,37 @@
+/* client.h - the CLI's HTTP client of vdcd (libcurl, one connection kept
+ * alive across the requests of a command). */
+#ifndef VDC_CLI_CLIENT_H
+#define VDC_CLI_CLIENT_H
+
+#include <stddef.h>
+
+struct cli_config;
+struct client;
+
+struct client_resp {
+	long status;            /* HTTP status; 0 when no response came */
+	char *body;             /* NUL-terminated (maybe empty); the caller frees it */
+	size_t len;
+	char content_type[96];
+	char error[384];        /* why no response came, when status is 0 */
+};
+
+/* A client of cfg->server sending cfg->token as a bearer token (and pinning
+ * cfg->tls_pin when set). Returns NULL when libcurl cannot start. */
+struct client *client_new(const struct cli_config *cfg);
+void client_free(struct client *cl);
+
+/* Sends METHOD server+path (path starts with '/', query included) with body
+ * (JSON text, or NULL) and waits for the reply. Returns 0 when a reply came,
+ * whatever its status; -1 when the server could not be reached or the reply
+ * was cut (r->error says why). r is filled in both cases. With $VDC_DEBUG
+ * set, each request and status goes to stderr (never the token). */
+int client_request(struct client *cl, const char *method, const char *path, const char *body,
+                   struct client_resp *r);
+void client_resp_free(struct client_resp *r);
+
+/* Percent-encodes s for a path segment or query value. Returns buf; an
+ * over-long result is cut at a character boundary. */
+char *client_escape(const char *s, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,236 @@
+/* vm.c - 'vdc vm ...': create (showing where placement put the VM and why),
+ * power operations and snapshots as waited-for tasks, and the console tail. */
+#include "cli.h"
+
+#include "client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct column cols[] = {
+	{"NAME", "name", FMT_TEXT, 0, NULL},
+	{"STATE", "power_state", FMT_TEXT, 0, NULL},
+	{"HOST", "placement.host", FMT_TEXT, 0, NULL},
+	{"VCPUS", "config.vcpus", FMT_TEXT, 0, NULL},
+	{"MEMORY", "config.memory_mib", FMT_MIB, 0, NULL},
+	{0},
+};
+static const struct resource res = {"vm", "vms", cols, NULL};
+
+static void vm_path(char *buf, size_t n, const char *name, const char *suffix)
+{
+	char esc[256];
+	snprintf(buf, n, "/api/v1/vms/%s%s", client_escape(name, esc, sizeof(esc)), suffix);
+}
+
+static int create(struct cli *c, const struct args *a)
+{
+	char err[512];
+	json_t *body = NULL, *reply = NULL;
+	int rc = res_create_body(a, a->npos ? a->pos[0] : NULL, &body, err, sizeof(err));
+	if (rc) {
+		cli_error(c, "%s", err);
+		return rc;
+	}
+	rc = cli_call(c, "POST", "/api/v1/vms", body, "template", &reply);
+	json_decref(body);
+	if (rc) {
+		/* No host fits: the per-host reasons, for scripts, on stdout. */
+		const char *code = json_string_value(json_path(c->last_error, "error.code"));
+		if (c->output == OUT_JSON && code && !strcmp(code, "no_host"))
+			out_json(c, c->last_error);
+		return rc;
+	}
+	const char *name = json_string_value(json_path(reply, "vm.name")) ?: "?";
+	const char *id = json_string_value(json_path(reply, "vm.id"));
+	const char *summary = json_string_value(json_path(reply, "placement.summary"));
+	if (c->output == OUT_TABLE && summary)
+		fprintf(c->out, "placement: %s\n", summary);
+	fflush(c->out);
+	if (args_flag(a, "no-wait")) {
+		rc = task_finish(c, a, reply, NULL);
+		json_decref(reply);
+		return rc;
+	}
+	json_t *task = NULL, *vm = NULL;
+	const char *tid = json_string_value(json_path(reply, "task.id"));
+	rc = tid ? task_wait(c, tid, &task) : CLI_FAIL;
+	if (!tid)
+		cli_error(c, "vdcd answered without a task id");
+	char path[512];
+	vm_path(path, sizeof(path), id ? id : name, "");
+	if (rc == 0)
+		rc = cli_call(c, "GET", path, NULL, "vm", &vm);
+	if (c->output == OUT_JSON) {
+		json_t *out = json_pack("{s:O, s:O?, s:O?}", "vm", vm ? vm : json_object_get(reply, "vm"),
+		                        "task", task, "placement", json_object_get(reply, "placement"));
+		out_json(c, out);
+		json_decref(out);
+	} else if (rc == 0) {
+		fprintf(c->out, "vm %s created on %s (%s)\n", name,
+		        json_string_value(json_path(vm, "placement.host")) ?: "?",
+		        json_string_value(json_path(vm, "power_state")) ?: "?");
+	}
+	json_decref(task);
+	json_decref(vm);
+	json_decref(reply);
+	return rc;
+}
+
+/* A power operation: its URL suffix and how its end is told. */
+struct power {
+	const char *action;
+	const char *done;
+};
+
+static int power(struct cli *c, const struct args *a)
+{
+	const struct power *p = c->cmd->data;
+	char path[512], suffix[32], done[256], err[256];
+	snprintf(suffix, sizeof(suffix), "/%s", p->action);
+	vm_path(path, sizeof(path), a->pos[0], suffix);
+	json_t *body = json_object(), *reply = NULL;
+	int rc = args_fill_body(a, body, err, sizeof(err));
+	if (rc)
+		cli_error(c, "%s", err);
+	else
+		rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	snprintf(done, sizeof(done), "vm %s %s", a->pos[0], p->done);
+	rc = task_finish(c, a, reply, done);
+	json_decref(reply);
+	return rc;
+}
+
+static int snapshot(struct cli *c, const struct args *a)
+{
+	char path[512], done[256];
+	vm_path(path, sizeof(path), a->pos[0], "/snapshots");
+	json_t *body = json_pack("{s:s}", "name", a->pos[1]), *reply = NULL;
+	int rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	snprintf(done, sizeof(done), "vm %s: snapshot %s taken", a->pos[0], a->pos[1]);
+	rc = task_finish(c, a, reply, done);
+	json_decref(reply);
+	return rc;
+}
+
+static int check_console(const struct args *a, char *err, size_t errlen)
+{
+	const struct opt_value *b = args_value(a, "bytes");
+	if (b && (b->i < 1 || b->i > 16 * 1024 * 1024)) {
+		snprintf(err, errlen, "flag --bytes expects 1 to 16777216, not '%s'", b->str);
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+static int console(struct cli *c, const struct args *a)
+{
+	char path[512], q[48] = "/console";
+	const struct opt_value *b = args_value(a, "bytes");
+	if (b)
+		snprintf(q, sizeof(q), "/console?bytes=%lld", b->i);
+	vm_path(path, sizeof(path), a->pos[0], q);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = cli_call_text(c, path, "vm", &text, &len);
+	if (rc)
+		return rc;
+	if (c->output == OUT_JSON) {
+		/* Not UTF-8 (a guest may print anything): null, not a broken document. */
+		json_t *doc = json_pack("{s:s, s:o}", "vm", a->pos[0], "console",
+		                        json_stringn(text, len) ?: json_null());
+		out_json(c, doc);
+		json_decref(doc);
+	} else {
+		/* The guest's own bytes, as a serial console shows them. */
+		fwrite(text, 1, len, c->out);
+		if (len && text[len - 1] != '\n')
+			fputc('\n', c->out);
+	}
+	free(text);
+	return 0;
+}
+
+static const struct opt list_opts[] = {
+	{"host", 0, OPT_STR, "HOST", "only VMs on this host", "host_id", 0, "hosts"},
+	{"cluster", 0, OPT_STR, "CLUSTER", "only VMs in this cluster", "cluster_id", 0, "clusters"},
+	{"state", 0, OPT_STR, "STATE", "only VMs in this power state (running, stopped...)", "power_state",
+	 0, NULL},
+	{"template", 0, OPT_STR, "TEMPLATE", "only VMs made from this template", "template_id", 0,
+	 "templates"},
+	OPT_LIMIT,
+	OPT_AFTER,
+	OPT_END,
+};
+
+static const struct opt create_opts[] = {
+	{"template", 0, OPT_STR, "TEMPLATE", "the template to make it from", "template", OPT_REQUIRED, NULL},
+	{"cluster", 0, OPT_STR, "CLUSTER", "place it in this cluster (default: any)", "cluster", 0, NULL},
+	{"vcpus", 0, OPT_INT, "N", "vCPUs (default: the template's)", "vcpus", 0, NULL},
+	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (default: the template's)", "memory_mib", 0, NULL},
+	{"disk-size-mib", 0, OPT_INT, "N", "disk size in MiB (default: the template's)", "disk_size_mib", 0,
+	 NULL},
+	{"network", 0, OPT_LIST, "NETWORK", "attach a NIC to this network", "networks", 0, NULL},
+	{"datastore", 0, OPT_STR, "DATASTORE", "where its disk goes (default: local)", "datastore", 0, NULL},
+	{"user-data-file", 0, OPT_FILE, "FILE", "cloud-init user data", "user_data", 0, NULL},
+	{"no-start", 0, OPT_FLAG, NULL, "create it stopped", "start", OPT_NEGATE, NULL},
+	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
+	 "placement.affinity", 0, NULL},
+	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
+	 "placement.anti_affinity", 0, NULL},
+	OPT_BODY_FILE,
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
+static const struct opt wait_opts[] = {OPT_NO_WAIT, OPT_END};
+
+static const struct opt stop_opts[] = {
+	{"timeout", 0, OPT_INT, "SECONDS", "wait this long for the guest to shut down, then power off "
+	 "(default 60)", "timeout_s", 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
+static const struct opt console_opts[] = {
+	{"bytes", 0, OPT_INT, "N", "how much of the end of the console to show (default 16384)", NULL, 0,
+	 NULL},
+	OPT_END,
+};
+
+static const struct power p_start = {"start", "started"}, p_stop = {"stop", "stopped"},
+                          p_reset = {"reset", "reset"}, p_pause = {"pause", "paused"},
+                          p_resume = {"resume", "resumed"}, p_destroy = {"destroy", "powered off"};
+
+#define POWER(verb, p, what, opts) \
+	{verb, "NAME", 1, 1, what, opts, power, &p, NULL, NULL}
+
+static const struct cmd cmds[] = {
+	RES_LIST(&res, list_opts),
+	RES_GET(&res),
+	{"create", "NAME", 1, 1, "create a VM (placement picks its host) and start it", create_opts, create,
+	 &res, NULL,
+	 "Prints the placement decision; with -o json, every host's verdict and reason.\n"
+	 "Example:\n  vdc vm create web1 --template debian12 --network frontend --network backend \\\n"
+	 "      --anti-affinity web\n"},
+	{"delete", "NAME", 1, 1, "delete a VM and its disk", wait_opts, res_delete, &res, NULL, NULL},
+	POWER("start", p_start, "power on", wait_opts),
+	POWER("stop", p_stop, "shut down (ACPI), then power off after --timeout", stop_opts),
+	POWER("reset", p_reset, "hard reset", wait_opts),
+	POWER("pause", p_pause, "freeze its vCPUs", wait_opts),
+	POWER("resume", p_resume, "unfreeze its vCPUs", wait_opts),
+	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),
+	{"console", "NAME", 1, 1, "print the end of its serial console", console_opts, console, NULL,
+	 check_console, NULL},
+	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot of its disk", wait_opts, snapshot, NULL, NULL,
+	 NULL},
+	{0},
+};
+
+const struct family cli_vm = {"vm", "virtual machines", cmds};

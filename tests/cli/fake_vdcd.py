@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""fake_vdcd.py PORTFILE - a stand-in for vdcd's REST API, just enough to
+drive the vdc CLI end to end: bearer auth, pages, filters, errors in vdcd's
+shape, and tasks that advance one step per poll. Writes its port to PORTFILE.
+State lives in memory; the token is "secret"."""
+import json
+import re
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlparse
+
+TOKEN = "secret"
+LOCK = threading.Lock()
+NOW = "2024-01-01T00:00:00Z"
+KINDS = {"clusters": "cluster", "datastores": "datastore", "networks": "network",
+         "templates": "template", "hosts": "host", "vms": "vm", "tasks": "task"}
+REQUIRED = {"datastores": ["path"], "networks": ["bridge"], "templates": ["image"]}
+FILTERS = {"hosts": ["cluster_id", "state"],
+           "vms": ["host_id", "cluster_id", "power_state", "template_id"],
+           "tasks": ["state", "target_id", "op"]}
+DB = {k: {} for k in KINDS}
+EVENTS = []
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, field=None, extra=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
+
+
+def doc(kind, name, **fields):
+    d = {"id": str(uuid.uuid4()), "name": name, "version": 1, "created_at": NOW, "updated_at": NOW}
+    d.update(fields)
+    DB[kind][d["id"]] = d
+    return d
+
+
+def find(kind, key):
+    for d in DB[kind].values():
+        if d["id"] == key or d["name"] == key:
+            return d
+    raise ApiError(404, "not_found", "no %s has the id or name '%s'" % (KINDS[kind], key))
+
+
+def event(action, kind, target, outcome, detail=""):
+    EVENTS.append({"id": len(EVENTS) + 1, "at": NOW, "actor": "admin", "action": action,
+                   "target_kind": kind, "target_id": target, "outcome": outcome, "detail": detail})
+
+
+def task(op, vm, fail=None, steps=None):
+    steps = steps or ["preparing", "creating disks on the host", "starting QEMU"]
+    t = doc("tasks", None, op=op, target_kind="vm", target_id=vm["id"], state="queued",
+            progress=0, message="queued", steps=steps, fail=fail)
+    t["name"] = t["id"]
+    return t
+
+
+def advance(t):
+    """One step per poll: queued, each step, then the end."""
+    if t["state"] in ("succeeded", "failed"):
+        return
+    n = len(t["steps"])
+    i = t.get("step", -1) + 1
+    t["step"] = i
+    if i < n:
+        t.update(state="running", progress=i * 100 // n, message=t["steps"][i])
+    elif t["fail"]:
+        t.update(state="failed", message=t["fail"], error={"code": "agent_error", "message": t["fail"]})
+    else:
+        t.update(state="succeeded", progress=100, message="done")
+        vm = DB["vms"].get(t["target_id"])
+        if vm:
+            after = {"vm.create": "running", "vm.start": "running", "vm.stop": "stopped",
+                     "vm.destroy": "stopped", "vm.pause": "paused", "vm.resume": "running"}
+            if t["op"] == "vm.delete":
+                del DB["vms"][vm["id"]]
+            elif t["op"] in after:
+                vm["power_state"] = after[t["op"]]
+
+
+def public(d):
+    return {k: v for k, v in d.items() if k not in ("steps", "fail", "step")}
+
+
+def page(kind, q):
+    limit = int(q.get("limit", ["100"])[0])
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "invalid_query", "limit must be a number from 1 to 1000", "limit")
+    items = sorted(DB[kind].values(), key=lambda d: d["name"])
+    for f in FILTERS.get(kind, []):
+        if f in q:
+            items = [d for d in items if d.get(f) == q[f][0]]
+    if "after" in q:
+        items = [d for d in items if d["name"] > q["after"][0]]
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": [public(d) for d in items], "next": items[-1]["name"] if more else None}
+
+
+def vm_create(body):
+    for key in ("name", "template"):
+        if key not in body:
+            raise ApiError(400, "invalid_request", "%s: is required" % key, key)
+    if any(d["name"] == body["name"] for d in DB["vms"].values()):
+        raise ApiError(409, "name_taken", "a vm named '%s' already exists" % body["name"], "name")
+    try:
+        tmpl = find("templates", body["template"])
+    except ApiError:
+        raise ApiError(400, "invalid_request", "template: no template named '%s'" % body["template"], "template")
+    for i, n in enumerate(body.get("networks", [])):
+        if not any(d["name"] == n for d in DB["networks"].values()):
+            raise ApiError(400, "invalid_request", "networks[%d]: no network named '%s'" % (i, n), "networks[%d]" % i)
+    mem = body.get("memory_mib", tmpl.get("memory_mib", 512))
+    hosts = sorted(DB["hosts"].values(), key=lambda d: d["name"])
+    verdicts = [{"host": h["name"], "eligible": mem <= h["capacity"]["memory_mib"],
+                 "filter": "ok" if mem <= h["capacity"]["memory_mib"] else "memory",
+                 "reason": "%d MiB free, %d needed" % (h["capacity"]["memory_mib"], mem)} for h in hosts]
+    ok = [v for v in verdicts if v["eligible"]]
+    if not ok:
+        summary = "no host fits: 0 of %d hosts eligible" % len(hosts)
+        raise ApiError(409, "no_host", summary, None,
+                       {"placement": {"host": None, "summary": summary, "hosts": verdicts}})
+    for r, v in enumerate(ok):
+        v.update(rank=r + 1, score=1.0 - r / 10)
+    host = find("hosts", ok[0]["host"])
+    summary = "chosen %s (rank 1 of %d, score 1.000); %d of %d hosts eligible" % (
+        host["name"], len(ok), len(ok), len(hosts))
+    vm = doc("vms", body["name"], host_id=host["id"], cluster_id=host["cluster_id"],
+             template_id=tmpl["id"], power_state="creating",
+             config={"vcpus": body.get("vcpus", tmpl.get("vcpus", 1)), "memory_mib": mem,
+                     "disk_size_mib": 0, "datastore": "local", "networks": [],
+                     "template": {"id": tmpl["id"], "name": tmpl["name"], "image": tmpl["image"]}},
+             placement={"host": host["name"], "summary": summary})
+    t = task("vm.create", vm, fail="qemu-img: no space" if body["name"].startswith("fail") else None)
+    event("vm.create", "vm", vm["id"], "accepted", summary)
+    return 202, {"vm": public(vm), "task": public(t),
+                 "placement": {"host": host["name"], "summary": summary, "hosts": verdicts}}
+
+
+def route(method, path, q, body):
+    parts = [unquote(p) for p in path.strip("/").split("/")]
+    if parts[:2] != ["api", "v1"] or len(parts) < 3:
+        raise ApiError(404, "not_found", "no route %s %s" % (method, path))
+    coll, rest = parts[2], parts[3:]
+    if coll == "events" and method == "GET" and not rest:
+        limit = int(q.get("limit", ["100"])[0])
+        items = sorted(EVENTS, key=lambda e: -e["id"])
+        if "before" in q:
+            items = [e for e in items if e["id"] < int(q["before"][0])]
+        more = len(items) > limit
+        items = items[:limit]
+        return 200, {"items": items, "next": str(items[-1]["id"]) if more else None}
+    if coll == "hosts" and rest == ["join-tokens"] and method == "POST":
+        c = find("clusters", body.get("cluster", ""))
+        return 201, {"token": "vdcj_0123", "cluster_id": c["id"], "expires_at": 1700003600}
+    if coll not in KINDS:
+        raise ApiError(404, "not_found", "no route %s %s" % (method, path))
+    if not rest:
+        if method == "GET":
+            return 200, page(coll, q)
+        if method == "POST" and coll == "vms":
+            return vm_create(body)
+        if method == "POST" and coll in ("clusters", "datastores", "networks", "templates"):
+            if "name" not in body:
+                raise ApiError(400, "invalid_request", "name: is required", "name")
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", body["name"]):
+                raise ApiError(400, "invalid_request", "name: '%s' is not a valid name" % body["name"], "name")
+            for f in REQUIRED.get(coll, []):
+                if f not in body:
+                    raise ApiError(400, "invalid_request", "%s: is required" % f, f)
+            if coll == "networks" and not 0 <= body.get("vlan", 0) <= 4094:
+                raise ApiError(400, "invalid_request", "vlan: is %d; it must be between 0 and 4094"
+                               % body["vlan"], "vlan")
+            if any(d["name"] == body["name"] for d in DB[coll].values()):
+                raise ApiError(409, "name_taken", "a %s named '%s' already exists" % (KINDS[coll], body["name"]), "name")
+            fields = dict(body)
+            name = fields.pop("name")
+            d = doc(coll, name, **fields)
+            event("create", KINDS[coll], d["id"], "succeeded", name)
+            return 201, public(d)
+        raise ApiError(405, "method_not_allowed", "no %s here" % method)
+    d = find(coll, rest[0])
+    if coll == "tasks" and method == "GET":
+        advance(d)
+        return 200, public(d)
+    if len(rest) == 1 and method == "GET":
+        return 200, public(d)
+    if len(rest) == 1 and method == "DELETE":
+        if coll == "vms":
+            d["power_state"] = "deleting"
+            return 202, {"task": public(task("vm.delete", d, steps=["removing the disk"]))}
+        del DB[coll][d["id"]]
+        return 204, None
+    if coll == "hosts" and rest[1:] == ["maintenance"]:
+        d["maintenance"] = body["enabled"]
+        d["state"] = "maintenance" if body["enabled"] else "connected"
+        return 200, public(d)
+    if coll == "vms" and rest[1:] == ["console"] and method == "GET":
+        n = int(q.get("bytes", ["16384"])[0])
+        return 200, ("Debian GNU/Linux 12 %s ttyS0\n\n%s login: " % (d["name"], d["name"]))[-n:]
+    if coll == "vms" and len(rest) == 2 and method == "POST":
+        if d["power_state"] in ("creating", "deleting"):
+            raise ApiError(409, "busy", "VM '%s' is %s; wait for its task to finish" % (d["name"], d["power_state"]))
+        op = "snapshot" if rest[1] == "snapshots" else rest[1]
+        if op not in ("start", "stop", "reset", "pause", "resume", "destroy", "snapshot"):
+            raise ApiError(404, "not_found", "no route")
+        if op == "stop" and not 0 <= body.get("timeout_s", 60) <= 3600:
+            raise ApiError(400, "invalid_request", "timeout_s: must be 0..3600", "timeout_s")
+        t = task("vm." + op, d, steps=["asking the agent"],
+                 fail="the guest did not answer" if d["name"].startswith("stuck") else None)
+        return 202, {"task": public(t)}
+    raise ApiError(404, "not_found", "no route %s %s" % (method, path))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self, method):
+        u = urlparse(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            if self.headers.get("Authorization") != "Bearer " + TOKEN:
+                raise ApiError(401, "unauthorized", "missing or unknown bearer token")
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError as e:
+                raise ApiError(400, "invalid_json", "the body is not JSON: %s" % e)
+            with LOCK:
+                status, out = route(method, u.path, parse_qs(u.query), body)
+        except ApiError as e:
+            err = {"code": e.code, "message": e.message}
+            if e.field:
+                err["field"] = e.field
+            err.update(e.extra or {})
+            status, out = e.status, {"error": err}
+        if out is None:
+            data, ctype = b"", "text/plain"
+        elif isinstance(out, str):
+            data, ctype = out.encode(), "text/plain; charset=utf-8"
+        else:
+            data, ctype = (json.dumps(out) + "\n").encode(), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
+
+def main():
+    prod = doc("clusters", "prod", policy="pack", cpu_overcommit=4.0, mem_overcommit=1.0)
+    for i in range(1, 4):
+        doc("hosts", "host-%d" % i, cluster_id=prod["id"], state="connected", maintenance=False,
+            last_heartbeat=NOW, capacity={"cpus": 8, "memory_mib": 4096 * i}, vms_reported=0)
+    for i in range(1, 8):
+        event("test.seed", "cluster", prod["id"], "succeeded", "event %d" % i)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(sys.argv[1], "w") as f:
+        f.write(str(srv.server_address[1]))
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+/* test_dispatch.c - every command's command line: what each good one parses
+ * to (and the request body it makes), and the exit code 2 and message of
+ * each bad one. Nothing is sent anywhere. */
+#include "clitest.h"
+
+#include "cli.h"
+
+#include <jansson.h>
+
+static char buf[2048];
+static char *argv_[128];
+
+static int parse(struct parsed *p, char *err, size_t n, const char *line)
+{
+	int argc = ct_argv(line, buf, sizeof(buf), argv_, 128);
+	return cli_parse(argc, argv_, p, err, n);
+}
+
+/* Parses line, expecting success; the caller frees p. */
+static void ok(struct parsed *p, const char *line, const char *fam, const char *cmd)
+{
+	char err[512] = "";
+	int rc = parse(p, err, sizeof(err), line);
+	if (rc)
+		fail_msg("'%s' failed: %s", line, err);
+	assert_false(p->help);
+	assert_string_equal(p->fam->name, fam);
+	assert_string_equal(p->cmd->name, cmd);
+}
+
+static void bad(const char *line, const char *msg)
+{
+	struct parsed p;
+	char err[512] = "";
+	int rc = parse(&p, err, sizeof(err), line);
+	if (rc != 2)
+		fail_msg("'%s': exit %d, not 2", line, rc);
+	if (!strstr(err, msg))
+		fail_msg("'%s': expected '%s' in '%s'", line, msg, err);
+	parsed_free(&p);
+}
+
+static void test_find_commands(void **state)
+{
+	struct parsed p;
+	ok(&p, "vm list", "vm", "list");
+	assert_int_equal(p.output, OUT_TABLE);
+	assert_string_equal(p.path, "vdc vm list");
+	parsed_free(&p);
+	/* Global flags anywhere, in every form. */
+	ok(&p, "--server http://h:1 -o json vm get web", "vm", "get");
+	assert_int_equal(p.output, OUT_JSON);
+	assert_string_equal(args_str(&p.args, "server"), "http://h:1");
+	assert_string_equal(p.args.pos[0], "web");
+	parsed_free(&p);
+	ok(&p, "vm -o json --token=abc start web --no-wait", "vm", "start");
+	assert_string_equal(args_str(&p.args, "token"), "abc");
+	assert_true(args_flag(&p.args, "no-wait"));
+	parsed_free(&p);
+	ok(&p, "login --server http://x:7443", "login", "");
+	assert_string_equal(args_str(&p.args, "server"), "http://x:7443");
+	parsed_free(&p);
+	ok(&p, "version", "version", "");
+	parsed_free(&p);
+	ok(&p, "help vm create", "help", "");
+	assert_int_equal(p.args.npos, 2);
+	parsed_free(&p);
+	ok(&p, "event list --limit 5 --before 100", "event", "list");
+	assert_int_equal(args_value(&p.args, "limit")->i, 5);
+	parsed_free(&p);
+	ok(&p, "task watch 1234", "task", "watch");
+	parsed_free(&p);
+}
+
+static void test_help_requests(void **state)
+{
+	struct parsed p;
+	char err[256];
+	const char *lines[] = {"--help", "-h", "vm --help", "vm create --help", "vm create web -h",
+	                       "login --help", "--server x -h vm"};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		assert_int_equal(parse(&p, err, sizeof(err), lines[i]), 0);
+		assert_true(p.help);
+		parsed_free(&p);
+	}
+	assert_int_equal(parse(&p, err, sizeof(err), "vm create --help"), 0);
+	assert_string_equal(p.cmd->name, "create");
+	parsed_free(&p);
+	assert_int_equal(parse(&p, err, sizeof(err), "vm --help"), 0);
+	assert_null(p.cmd);
+	assert_string_equal(p.fam->name, "vm");
+	parsed_free(&p);
+}
+
+static void test_usage_errors(void **state)
+{
+	bad("", "no command given");
+	bad("--bogus", "unknown flag '--bogus'");
+	bad("frob", "unknown command 'frob'");
+	bad("vm", "'vdc vm' needs a verb: list get create delete start stop");
+	bad("vm frob", "unknown command 'frob' for 'vdc vm'");
+	bad("vm get", "'vdc vm get' needs NAME");
+	bad("vm get a b", "unexpected argument 'b' ('vdc vm get' takes NAME)");
+	bad("vm list extra", "unexpected argument 'extra' ('vdc vm list' takes no arguments)");
+	bad("vm list --limit 0", "flag --limit expects a number of at least 1, not '0'");
+	bad("vm list --limit x", "flag --limit expects a whole number, not 'x'");
+	bad("vm list -o yaml", "flag -o expects 'table' or 'json', not 'yaml'");
+	bad("vm create", "'vdc vm create' needs NAME");
+	bad("vm create web", "flag --template TEMPLATE is required");
+	bad("vm create web --template", "flag --template needs a value (TEMPLATE)");
+	bad("vm create web --template t --vcpus many", "flag --vcpus expects a whole number, not 'many'");
+	bad("vm create web --template t --no-start=true", "flag --no-start takes no value");
+	bad("vm create web --template t --timeout 5", "unknown flag '--timeout'");
+	bad("vm start web --timeout 5", "unknown flag '--timeout'");
+	bad("vm stop web --timeout soon", "flag --timeout expects a whole number, not 'soon'");
+	bad("vm snapshot web", "'vdc vm snapshot' needs NAME SNAPNAME");
+	bad("vm console web --bytes 0", "flag --bytes expects 1 to 16777216, not '0'");
+	bad("host maintenance h1", "'vdc host maintenance' needs NAME on|off");
+	bad("host maintenance h1 maybe", "maintenance takes 'on' or 'off', not 'maybe'");
+	bad("host join-token", "flag --cluster CLUSTER is required");
+	bad("host join-token --cluster c --ttl 1h", "flag --ttl expects a whole number, not '1h'");
+	bad("host create h1", "unknown command 'create' for 'vdc host'");
+	bad("cluster create c --cpu-overcommit lots", "flag --cpu-overcommit expects a number, not 'lots'");
+	bad("network create n", "flag --bridge BRIDGE is required");
+	bad("network create n --bridge br0 --vlan ten", "flag --vlan expects a whole number, not 'ten'");
+	bad("datastore create d", "flag --path DIR is required");
+	bad("template create t", "flag --image PATH is required");
+	bad("task watch", "'vdc task watch' needs ID");
+	bad("task list --target", "flag --target needs a value (ID)");
+	bad("event list --after x", "unknown flag '--after'");
+	bad("version now", "unexpected argument 'now'");
+	bad("login extra", "unexpected argument 'extra'");
+}
+
+/* The request body a create command line makes. */
+static void expect_body(const char *line, const char *json)
+{
+	struct parsed p;
+	char err[512] = "";
+	int rc = parse(&p, err, sizeof(err), line);
+	if (rc)
+		fail_msg("'%s' failed: %s", line, err);
+	json_t *body = NULL;
+	rc = res_create_body(&p.args, p.args.npos ? p.args.pos[0] : NULL, &body, err, sizeof(err));
+	if (rc)
+		fail_msg("'%s': body failed: %s", line, err);
+	char *s = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
+	if (strcmp(s, json))
+		fail_msg("'%s':\n got  %s\n want %s", line, s, json);
+	free(s);
+	json_decref(body);
+	parsed_free(&p);
+}
+
+static void test_create_bodies(void **state)
+{
+	expect_body("cluster create prod --cpu-overcommit 4 --mem-overcommit 1 --policy pack",
+	            "{\"cpu_overcommit\":4.0,\"mem_overcommit\":1.0,\"name\":\"prod\",\"policy\":\"pack\"}");
+	expect_body("network create front --bridge br0 --vlan 10 --description web",
+	            "{\"bridge\":\"br0\",\"description\":\"web\",\"name\":\"front\",\"vlan\":10}");
+	expect_body("datastore create ds1 --path /srv/ds", "{\"name\":\"ds1\",\"path\":\"/srv/ds\"}");
+	expect_body("template create deb --image /i.qcow2 --kernel /k --initrd /r --cmdline console=ttyS0 "
+	            "--vcpus 2 --memory-mib 1024 --disk-size-mib 4096",
+	            "{\"cmdline\":\"console=ttyS0\",\"disk_size_mib\":4096,\"image\":\"/i.qcow2\","
+	            "\"initrd\":\"/r\",\"kernel\":\"/k\",\"memory_mib\":1024,\"name\":\"deb\",\"vcpus\":2}");
+	expect_body("vm create web1 --template deb --cluster prod --vcpus 2 --memory-mib 512 "
+	            "--disk-size-mib 2048 --network a --network b --datastore shared --no-start "
+	            "--affinity g1 --anti-affinity g2 --anti-affinity g3 --no-wait -o json",
+	            "{\"cluster\":\"prod\",\"datastore\":\"shared\",\"disk_size_mib\":2048,"
+	            "\"memory_mib\":512,\"name\":\"web1\",\"networks\":[\"a\",\"b\"],"
+	            "\"placement\":{\"affinity\":[\"g1\"],\"anti_affinity\":[\"g2\",\"g3\"]},"
+	            "\"start\":false,\"template\":\"deb\",\"vcpus\":2}");
+	expect_body("vm create web2 --template deb", "{\"name\":\"web2\",\"template\":\"deb\"}");
+}
+
+/* -f gives the body; NAME and flags go on top of it. */
+static void test_create_from_file(void **state)
+{
+	char *dir = ct_tmpdir();
+	char path[600], line[800];
+	snprintf(path, sizeof(path), "%s/vm.json", dir);
+	ct_write_file(path, "{\"name\":\"from-file\",\"template\":\"deb\",\"vcpus\":1,"
+	                    "\"placement\":{\"affinity\":[\"x\"]}}");
+	snprintf(line, sizeof(line), "vm create -f %s", path);
+	expect_body(line, "{\"name\":\"from-file\",\"placement\":{\"affinity\":[\"x\"]},"
+	                  "\"template\":\"deb\",\"vcpus\":1}");
+	snprintf(line, sizeof(line), "vm create other -f %s --vcpus 4 --anti-affinity y", path);
+	expect_body(line, "{\"name\":\"other\",\"placement\":{\"affinity\":[\"x\"],\"anti_affinity\":[\"y\"]},"
+	                  "\"template\":\"deb\",\"vcpus\":4}");
+
+	/* Bad files: not JSON, not an object, no name, missing. */
+	struct parsed p;
+	char err[512];
+	json_t *body;
+	const struct {
+		const char *text, *msg;
+	} cases[] = {
+		{"{\"name\": ", "is not JSON: line 1"},
+		{"[1,2]", "must hold a JSON object"},
+		{"{\"template\":\"deb\"}", "give a NAME (or \"name\" in the -f file)"},
+		{"{\"name\":\"a\",\"name\":\"b\"}", "is not JSON"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ct_write_file(path, cases[i].text);
+		snprintf(line, sizeof(line), "vm create -f %s", path);
+		assert_int_equal(parse(&p, err, sizeof(err), line), 0);
+		assert_int_equal(res_create_body(&p.args, NULL, &body, err, sizeof(err)), 2);
+		if (!strstr(err, cases[i].msg))
+			fail_msg("case %zu: expected '%s' in '%s'", i, cases[i].msg, err);
+		assert_null(body);
+		parsed_free(&p);
+	}
+	assert_int_equal(parse(&p, err, sizeof(err), "vm create -f /nonexistent.json"), 0);
+	assert_int_equal(res_create_body(&p.args, NULL, &body, err, sizeof(err)), 2);
+	assert_string_equal(err, "cannot read -f /nonexistent.json: No such file or directory");
+	parsed_free(&p);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+static void test_stop_and_token_bodies(void **state)
+{
+	struct parsed p;
+	char err[256];
+	json_t *body = json_object();
+	assert_int_equal(parse(&p, err, sizeof(err), "vm stop web --timeout 60"), 0);
+	assert_int_equal(args_fill_body(&p.args, body, err, sizeof(err)), 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "timeout_s")), 60);
+	assert_int_equal(json_object_size(body), 1);
+	parsed_free(&p);
+	json_decref(body);
+	body = json_object();
+	assert_int_equal(parse(&p, err, sizeof(err), "host join-token --cluster prod --ttl 600"), 0);
+	assert_int_equal(args_fill_body(&p.args, body, err, sizeof(err)), 0);
+	char *s = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"cluster\":\"prod\",\"ttl_s\":600}");
+	free(s);
+	parsed_free(&p);
+	json_decref(body);
+}
+
+/* Every command has a summary, fits the parser, and its help renders. */
+static void test_help_texts(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	help_top(f);
+	for (const struct family *const *fam = cli_families; *fam; fam++) {
+		assert_non_null((*fam)->summary);
+		help_family(f, *fam);
+		for (const struct cmd *c = (*fam)->cmds; c->name; c++) {
+			size_t n = 0;
+			for (const struct opt *o = c->opts; o && o->name; o++)
+				n++;
+			assert_true(n + 3 < ARGS_MAX_OPTS);
+			assert_non_null(c->summary);
+			assert_non_null(c->run);
+			assert_true(c->min_pos <= c->max_pos && c->max_pos <= ARGS_MAX_POS);
+			help_command(f, *fam, c);
+		}
+	}
+	fclose(f);
+	/* The exit codes scripts rely on are documented. */
+	const char *codes[] = {"0  ok", "1  failure reported by the server", "2  usage error",
+	                       "3  not found", "4  conflict", "5  not authorized",
+	                       "6  cannot reach the server"};
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strstr(text, codes[i]))
+			fail_msg("help lacks '%s'", codes[i]);
+	assert_non_null(strstr(text, "--user-data-file FILE"));
+	assert_non_null(strstr(text, "(repeatable)"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find_commands),
+		cmocka_unit_test(test_help_requests),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_create_bodies),
+		cmocka_unit_test(test_create_from_file),
+		cmocka_unit_test(test_stop_and_token_bodies),
+		cmocka_unit_test(test_help_texts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
