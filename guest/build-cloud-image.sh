@@ -104,7 +104,7 @@ STAMP=$(
 	{
 		echo "suite=$SUITE label=$LABEL size=$SIZE mirror=$MIRROR security=$SECURITY_MIRROR"
 		echo "pkgs=$BASE_PKGS kernel=$KERNEL_PKG"
-		sha256sum "$HERE/build-cloud-image.sh"
+		(cd "$HERE" && sha256sum build-cloud-image.sh) # contents, not the checkout's path
 		(cd "$CONF" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 )

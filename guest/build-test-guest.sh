@@ -61,7 +61,8 @@ case $BB_VER in '' | '(none)') die "apt has no candidate for $BB_PKG" ;; esac
 
 SRC_HASH=$(
 	{
-		sha256sum "$HERE/build-test-guest.sh" "$HERE/init" "$HERE/dirtier.c" "$HERE/vdc-listen.c"
+		# Contents only: the checkout's path must not make a new stamp.
+		(cd "$HERE" && sha256sum build-test-guest.sh init dirtier.c vdc-listen.c)
 		(cd "$CONF" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 )

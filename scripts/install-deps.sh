@@ -15,7 +15,7 @@ packages=(
 	cpio gzip e2fsprogs debootstrap debian-archive-keyring zstd xz-utils ca-certificates kmod
 	binutils util-linux
 	# tests and benchmarks (PostgreSQL: the store's second backend)
-	curl jq psmisc wrk bsdextrautils postgresql
+	curl jq psmisc wrk bsdextrautils postgresql python3
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
 )
 

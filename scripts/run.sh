@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# run.sh - `make run`: installs what is needed, builds, starts vdc-agent on this
-# machine, boots the test guest through the agent's API, shows the VM and its
-# console, and returns with the agent and the VM left running (`make stop`).
+# run.sh - `make run`: installs what is needed, builds, starts vdcd (SQLite)
+# and an agent on this machine joined to it, registers the test guest as a
+# template, creates and boots a VM from it through the CLI, and shows
+# `vdc vm list` and the VM's console. Returns with both daemons and the VM
+# running; `make stop` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${VDC_CACHE:-/var/cache/vdc}
-STATE=/run/vdc-run
-LISTEN=127.0.0.1:7441
-TOKEN_FILE=/etc/vdc/agent.token
+RUN=/run/vdc-run
+LOGS=/var/log/vdc
+MGR=127.0.0.1:7443
+AGENT=127.0.0.1:7441
+DATA=/var/lib/vdcd
+AGENT_STATE=/var/lib/vdc-agent
 VM=demo
+export PATH=$PWD/build/src/cli:$PATH
 
 step() { printf '==> %s\n' "$*" >&2; }
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+wait_http() {
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://$1/healthz" && return 0
+		alive "$2" || { tail -5 "$LOGS/$2.log" >&2; echo "run: $2 exited; see $LOGS/$2.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	echo "run: $2 does not answer on $1" >&2
+	exit 1
+}
 
 step "installing packages"
 scripts/install-deps.sh
@@ -18,59 +34,67 @@ step "building"
 scripts/build.sh build
 step "building the test guest (cached in $CACHE)"
 guest/build-test-guest.sh "$CACHE" >&2
+mkdir -p "$RUN" "$LOGS"
 
-mkdir -p "$STATE" /var/log/vdc
-if [ -f "$STATE/agent.pid" ] && kill -0 "$(cat "$STATE/agent.pid")" 2>/dev/null; then
-	step "vdc-agent already running (pid $(cat "$STATE/agent.pid"))"
+if alive vdcd; then
+	step "vdcd already running (pid $(cat "$RUN/vdcd.pid"))"
 else
-	step "starting vdc-agent on $LISTEN (log: /var/log/vdc/agent.log)"
-	setsid build/src/agent/vdc-agent --listen "$LISTEN" --token-file "$TOKEN_FILE" \
-		</dev/null >>/var/log/vdc/agent.log 2>&1 &
-	echo $! >"$STATE/agent.pid"
-	for _ in $(seq 1 100); do
-		curl -s -o /dev/null "http://$LISTEN/healthz" && break
-		kill -0 "$(cat "$STATE/agent.pid")" 2>/dev/null || {
-			tail -5 /var/log/vdc/agent.log >&2
-			echo "run: vdc-agent exited; see /var/log/vdc/agent.log" >&2
-			exit 1
-		}
-		sleep 0.1
-	done
+	step "starting vdcd on $MGR, SQLite in $DATA (log: $LOGS/vdcd.log)"
+	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" </dev/null >>"$LOGS/vdcd.log" 2>&1 &
+	echo $! >"$RUN/vdcd.pid"
+	wait_http "$MGR" vdcd
 fi
-TOKEN=$(cat "$TOKEN_FILE")
-api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
-url=http://$LISTEN/api/v1
+vdc login --server "http://$MGR" --token "$(cat "$DATA/admin.token")" >&2
 
-state=$(api "$url/vms/$VM" | jq -r '.state // "absent"')
-if [ "$state" = absent ]; then
-	step "creating VM '$VM' from the test guest"
-	spec=$(jq -nc --arg k "$CACHE/test-guest/vmlinuz" --arg i "$CACHE/test-guest/initrd.img" \
-		--arg d "$CACHE/test-guest/data-template.qcow2" \
-		'{name:"demo", vcpus:1, memory_mib:256,
-		  boot:{kernel:$k, initrd:$i, cmdline:"console=ttyS0 quiet panic=-1 vdc.hostname=demo"},
-		  disks:[{name:"data", template:$d}], nics:[{mode:"user"}]}')
-	api -X POST "$url/vms" -d "$spec" | jq -e '.name' >/dev/null
-	state=stopped
+vdc cluster get default >/dev/null 2>&1 || vdc cluster create default --policy pack >/dev/null
+vdc datastore get local >/dev/null 2>&1 ||
+	vdc datastore create local --path "$AGENT_STATE/datastore" >/dev/null
+vdc template get test-guest >/dev/null 2>&1 ||
+	vdc template create test-guest --image "$CACHE/test-guest/data-template.qcow2" \
+		--kernel "$CACHE/test-guest/vmlinuz" --initrd "$CACHE/test-guest/initrd.img" \
+		--cmdline "console=ttyS0 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
+
+host=$(hostname | tr -c 'A-Za-z0-9_.\n-' '-')
+if alive agent; then
+	step "vdc-agent already running (pid $(cat "$RUN/agent.pid"))"
+else
+	join=()
+	if [ ! -f "$AGENT_STATE/manager.json" ]; then
+		token=$(vdc host join-token --cluster default -o json | jq -r .token)
+		join=(--join-token "$token")
+	fi
+	step "starting vdc-agent on $AGENT, joined to vdcd as host '$host' (log: $LOGS/agent.log)"
+	setsid build/src/agent/vdc-agent --listen "$AGENT" --manager-url "http://$MGR" \
+		--host-name "$host" "${join[@]}" </dev/null >>"$LOGS/agent.log" 2>&1 &
+	echo $! >"$RUN/agent.pid"
+	wait_http "$AGENT" agent
 fi
-if [ "$state" != running ]; then
+for _ in $(seq 1 100); do
+	# Connected, and its first heartbeat (capacity, datastores) is in.
+	[ "$(vdc host get "$host" -o json 2>/dev/null | jq -r '"\(.state)/\(.capacity != null)"')" = connected/true ] && break
+	sleep 0.2
+done
+
+state=$(vdc vm get "$VM" -o json 2>/dev/null | jq -r '.power_state // "absent"' || echo absent)
+if [ "$state" = absent ]; then
+	step "creating VM '$VM' from template test-guest (placement picks the host)"
+	vdc vm create "$VM" --template test-guest >&2
+elif [ "$state" != running ]; then
 	step "starting VM '$VM'"
-	api -X POST "$url/vms/$VM/start" | jq -e 'if .error then error(.error.message) else . end' >/dev/null
+	vdc vm start "$VM" >&2
 fi
 step "waiting for the guest's readiness line"
 for _ in $(seq 1 300); do
-	api "$url/vms/$VM/console" | grep -q VDC-GUEST-READY && break
+	vdc vm console "$VM" 2>/dev/null | grep -q VDC-GUEST-READY && break
 	sleep 0.1
 done
 
 echo
-echo "VMs on this host:"
-api "$url/vms" | jq -r '["NAME","STATE","VCPUS","MEMORY","PID","ACCEL"],
-	(.vms[] | [.name, .state, .spec.vcpus, "\(.spec.memory_mib) MiB", (.runtime.pid // "-"), (.runtime.accel // "-")])
-	| @tsv' | column -t
+echo "\$ vdc vm list"
+vdc vm list
 echo
-echo "Console of '$VM' (last lines):"
-api "$url/vms/$VM/console?bytes=2048" | tail -n 8
+echo "\$ vdc vm console $VM   (last lines)"
+vdc vm console "$VM" | tail -n 6
 echo
-echo "The agent and the VM keep running. Try:"
-echo "  curl -H \"Authorization: Bearer \$(cat $TOKEN_FILE)\" $url/vms/$VM"
-echo "Stop them with: make stop"
+echo "vdcd and vdc-agent keep running, and so does the VM. Try: vdc host list, vdc task list,"
+echo "vdc vm stop $VM. Stop everything with: make stop"

@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
-# stop.sh - `make stop`: powers off and removes the VM `make run` made, then
-# stops the agent it started.
+# stop.sh - `make stop`: deletes the VM `make run` made (power-off first),
+# then stops the agent and vdcd it started. The inventory stays in the store.
 set -uo pipefail
-STATE=/run/vdc-run
-LISTEN=127.0.0.1:7441
-TOKEN_FILE=/etc/vdc/agent.token
-if [ ! -f "$STATE/agent.pid" ] || ! kill -0 "$(cat "$STATE/agent.pid")" 2>/dev/null; then
-	echo "stop: no vdc-agent started by 'make run' is running"
-	exit 0
+cd "$(dirname "$0")/.."
+RUN=/run/vdc-run
+export PATH=$PWD/build/src/cli:$PATH
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+if alive vdcd && vdc vm get demo >/dev/null 2>&1; then
+	echo "stop: deleting VM 'demo'"
+	vdc vm stop demo --timeout 30 >/dev/null 2>&1
+	vdc vm delete demo >/dev/null 2>&1
 fi
-TOKEN=$(cat "$TOKEN_FILE")
-api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
-url=http://$LISTEN/api/v1
-if [ "$(api "$url/vms/demo" | jq -r '.state // "absent"')" != absent ]; then
-	echo "stop: powering off VM 'demo' (ACPI, 30 s, then hard)"
-	api -X POST "$url/vms/demo/stop" -d '{"timeout_s":30}' >/dev/null
-	api -X DELETE "$url/vms/demo" >/dev/null
-fi
-pid=$(cat "$STATE/agent.pid")
-echo "stop: stopping vdc-agent (pid $pid)"
-kill -TERM "$pid"
-for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-rm -f "$STATE/agent.pid"
+for d in agent vdcd; do
+	if alive "$d"; then
+		pid=$(cat "$RUN/$d.pid")
+		echo "stop: stopping $d (pid $pid)"
+		kill -TERM "$pid"
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -f "$RUN/$d.pid"
+done

@@ -78,6 +78,12 @@ if [ -x tests/fuzz/run.sh ]; then
 	[ "$rc" -ne 0 ] && tail -30 "$LOG/fuzz.err" | sed 's/^/# /'
 fi
 
+step "the CLI against a scripted stand-in for vdcd"
+bash tests/cli/t_fake_vdcd.sh build-san/src/cli/vdc tests/cli/fake_vdcd.py >"$LOG/cli" 2>&1
+rc=$?
+grep -E '^not ok' "$LOG/cli"
+tally cli-e2e "$rc" "$LOG/cli"
+
 step "integration tests (real QEMU guests, agents in network namespaces)"
 export VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_VDCD=$PWD/build-san/src/manager/vdcd
 export VDC_CACHE=$CACHE

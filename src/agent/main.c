@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_BODY (256 * 1024)
@@ -91,6 +92,12 @@ static void on_signal(void *ctx, uint32_t events)
 static int prepare_dirs(struct agent *a)
 {
 	char path[1100];
+	/* Traversable (not listable) by the QEMU user: the default datastore
+	 * lives inside it; what is private inside (vms/) stays 0700. */
+	if (fs_mkdir_p(a->cfg.state_dir, 0711) < 0 || chmod(a->cfg.state_dir, 0711) < 0) {
+		log_error("state_dir", "path=%s error=%s", a->cfg.state_dir, log_quote(strerror(errno)));
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/vms", a->cfg.state_dir);
 	if (fs_mkdir_p(path, 0700) < 0) {
 		log_error("state_dir", "path=%s error=%s", path, log_quote(strerror(errno)));

@@ -32,6 +32,8 @@ struct link {
 
 static struct link *the_link;
 
+static void on_tick(void *ctx);
+
 static void identity_path(struct agent *a, char *out, size_t n)
 {
 	snprintf(out, n, "%s/manager.json", a->cfg.state_dir);
@@ -67,6 +69,11 @@ static void on_join_reply(void *ctx, int status, const char *body)
 	json_decref(reply);
 	l->joined = 1;
 	log_info("joined", "manager=%s host_id=%s", a->cfg.manager_url, l->host_id);
+	/* Report capacity, datastores and bridges at once: until the first
+	 * heartbeat placement knows nothing of this host. */
+	if (l->timer)
+		loop_timer_cancel(a->loop, l->timer);
+	l->timer = loop_timer_after(a->loop, 0, on_tick, l);
 }
 
 static void on_heartbeat_reply(void *ctx, int status, const char *body)

@@ -195,6 +195,11 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
 				continue;
 			json_t *upd = json_deep_copy(vm);
 			json_object_set_new(upd, "power_state", json_string(obs));
+			/* Desired state stays what users asked; drift is shown, and
+			 * acting on it (restart elsewhere) is HA's job. */
+			const char *want = json_string_value(json_object_get(vm, "desired_state"));
+			if (want)
+				json_object_set_new(upd, "in_sync", json_boolean(!strcmp(obs, want)));
 			struct errinfo ue = {0};
 			if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
 			                 NULL, &ue) == 0)

@@ -39,6 +39,69 @@ static int read_filters(struct http_req *req, enum store_kind k, struct store_fi
 	return n;
 }
 
+/* A datastore as users see it: its document plus, from the hosts'
+ * heartbeats, which hosts reach it and with what capacity and free space. */
+static void datastore_view(struct mgr *m, json_t *ds, json_t *hosts)
+{
+	const char *name = json_string_value(json_object_get(ds, "name"));
+	json_t *reach = json_array();
+	json_int_t total = 0, avail = -1;
+	size_t i, k;
+	json_t *h, *d;
+	json_array_foreach(hosts, i, h) {
+		json_array_foreach(json_object_get(h, "datastores"), k, d) {
+			if (strcmp(json_string_value(json_object_get(d, "name")) ?: "", name))
+				continue;
+			json_int_t t = json_integer_value(json_object_get(d, "total_bytes"));
+			json_int_t f = json_integer_value(json_object_get(d, "free_bytes"));
+			json_array_append_new(reach, json_pack("{s:O, s:O, s:I, s:I}", "host", json_object_get(h, "name"),
+			                                       "state", json_object_get(h, "state"), "total_bytes", t,
+			                                       "free_bytes", f));
+			if (t > total)
+				total = t;
+			if (avail < 0 || f < avail)
+				avail = f; /* the tightest host bounds what a new disk may use */
+		}
+	}
+	json_object_set_new(ds, "hosts", reach);
+	json_object_set_new(ds, "capacity_bytes", json_integer(total));
+	json_object_set_new(ds, "free_bytes", json_integer(avail < 0 ? 0 : avail));
+	(void)m;
+}
+
+static json_t *all_hosts(struct mgr *m)
+{
+	struct errinfo e = {0};
+	char *next = NULL;
+	char *text = store_list_text(m->st, STORE_HOST, NULL, 0, NULL, 1000, &next, &e);
+	free(next);
+	json_t *h = text ? json_loads(text, 0, NULL) : json_array();
+	free(text);
+	return h;
+}
+
+/* Replaces a stored text with its enriched view where a kind has one. */
+static char *view_text(struct mgr *m, enum store_kind k, char *text, int is_list)
+{
+	if (k != STORE_DATASTORE)
+		return text;
+	json_t *j = json_loads(text, 0, NULL);
+	free(text);
+	json_t *hosts = all_hosts(m);
+	if (is_list) {
+		size_t i;
+		json_t *ds;
+		json_array_foreach(j, i, ds)
+			datastore_view(m, ds, hosts);
+	} else {
+		datastore_view(m, j, hosts);
+	}
+	json_decref(hosts);
+	char *out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
 void api_inventory_list(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -56,18 +119,19 @@ void api_inventory_list(struct http_req *req)
 		mgr_reply_err(req, &e);
 		return;
 	}
-	mgr_reply_page(req, items, next);
+	mgr_reply_page(req, view_text(m, k, items, 1), next);
 }
 
 void api_inventory_get(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
-	char *text = store_get_text(m->st, api_kind_of(req), http_param(req, "id"), &e);
+	enum store_kind k = api_kind_of(req);
+	char *text = store_get_text(m->st, k, http_param(req, "id"), &e);
 	if (!text)
 		mgr_reply_err(req, &e);
 	else
-		mgr_reply_stored(req, 200, text);
+		mgr_reply_stored(req, 200, view_text(m, k, text, 0));
 }
 
 void api_inventory_create(struct http_req *req)

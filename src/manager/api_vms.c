@@ -99,11 +99,13 @@ void api_vms_create(struct http_req *req)
 	                           "networks", nets, "template", tref);
 	if (ud)
 		json_object_set(config, "user_data", ud);
-	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name", name,
-	               "host_id", json_object_get(host, "id"), "cluster_id",
+	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
+	               name, "host_id", json_object_get(host, "id"), "cluster_id",
 	               json_object_get(host, "cluster_id"), "template_id", json_object_get(tmpl, "id"),
-	               "power_state", "creating", "config", config, "placement_groups", pg, "placement",
-	               "host", json_object_get(host, "name"), "summary", json_object_get(report, "summary"));
+	               "power_state", "creating", "desired_state",
+	               json_is_true(json_object_get(r, "start")) ? "running" : "stopped", "config", config,
+	               "placement_groups", pg, "placement", "host", json_object_get(host, "name"),
+	               "summary", json_object_get(report, "summary"));
 	json_t *stored = NULL;
 	/* The allocation (the VM document with its host) and its task commit
 	 * together: a crash leaves both or neither. */
@@ -158,6 +160,18 @@ static json_t *vm_for_action(struct http_req *req, struct errinfo *e)
 	return vm;
 }
 
+/* What an operation asks the VM to become; NULL when it asks nothing. */
+static const char *desired_after(const char *op)
+{
+	if (!strcmp(op, "vm.start") || !strcmp(op, "vm.resume") || !strcmp(op, "vm.reset"))
+		return "running";
+	if (!strcmp(op, "vm.stop") || !strcmp(op, "vm.destroy"))
+		return "stopped";
+	if (!strcmp(op, "vm.pause"))
+		return "paused";
+	return NULL;
+}
+
 static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args, const char *new_state)
 {
 	struct mgr *m = http_app(req);
@@ -166,9 +180,16 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 	json_t *task = NULL;
 	if (store_begin(m->st, &e) < 0)
 		goto fail;
-	if (new_state) {
+	const char *want = desired_after(op);
+	if (new_state || want) {
 		json_t *upd = json_deep_copy(vm);
-		json_object_set_new(upd, "power_state", json_string(new_state));
+		if (new_state)
+			json_object_set_new(upd, "power_state", json_string(new_state));
+		if (want) {
+			json_object_set_new(upd, "desired_state", json_string(want));
+			json_object_set_new(upd, "in_sync", json_boolean(!strcmp(
+			    json_string_value(json_object_get(vm, "power_state")) ?: "", want)));
+		}
 		int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e);
 		json_decref(upd);
 		if (rc < 0)

@@ -50,7 +50,8 @@ json_t *vm_agent_spec(const json_t *vm)
 	return spec;
 }
 
-/* Sets fields of the VM document, retrying when a heartbeat wrote it first. */
+/* Sets fields of the VM document, retrying when a heartbeat wrote it first.
+ * A new power_state also refreshes in_sync (observed == desired). */
 static int vm_patch(struct store *st, const char *id, json_t *fields, struct errinfo *e)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
@@ -63,6 +64,10 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 		}
 		json_t *upd = json_deep_copy(vm);
 		json_object_update(upd, fields);
+		const char *ps = json_string_value(json_object_get(upd, "power_state"));
+		const char *ds = json_string_value(json_object_get(upd, "desired_state"));
+		if (ps && ds)
+			json_object_set_new(upd, "in_sync", json_boolean(!strcmp(ps, ds)));
 		struct errinfo ue = {0};
 		int rc = store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
 		                      NULL, &ue);
@@ -135,9 +140,9 @@ static int op_create(struct task_ctx *t, json_t *vm, bool start, json_t **result
 	}
 	const char *state = json_string_value(json_object_get(reply, "state"));
 	int rc2 = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
-	json_decref(reply);
-	if (rc2 == 0)
+	if (rc2 == 0) /* state points into reply: use it before letting go */
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
+	json_decref(reply);
 	return rc2;
 }
 

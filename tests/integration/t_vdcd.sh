@@ -51,6 +51,7 @@ task_wait "$task"
 check "the create task succeeds" test "$TASK_STATE" = succeeded
 mapi GET /api/v1/vms/v1
 check "v1 is running" test "$(jget "$BODY" .power_state)" = running
+check "v1 is as desired (running, in sync)" test "$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = running/true
 v1_id=$(jget "$BODY" .id)
 v1_host=$(jget "$BODY" .placement.host)
 check "v1 runs on its host under vdcd's id" test "$(qemu_count "$v1_id")" = 1
@@ -108,6 +109,10 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 check "a QEMU crash reaches vdcd through the heartbeat" test "$(jget "$BODY" .power_state)" = crashed
+check "the crash shows as drift from the desired state" test "$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = running/false
+mapi GET /api/v1/datastores/local
+check "a datastore shows the hosts that reach it" test "$(jget "$BODY" '.hosts | length')" = 2
+check "a datastore shows capacity and free space" test "$(jget "$BODY" .capacity_bytes)" -gt 0 -a "$(jget "$BODY" .free_bytes)" -gt 0
 
 # Bad input, each naming its field; nothing created.
 while IFS= read -r line; do

@@ -1,0 +1,97 @@
+/* test_resources.c - vdcd's request parsers, as tables: each bad body must
+ * be refused naming the right field; each good one gives the normalized
+ * document (defaults filled). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "resources.h"
+
+struct bad_case {
+	enum store_kind kind; /* STORE_NKINDS: a VM create; STORE_HOST: a join */
+	const char *body;
+	const char *field;
+};
+
+static json_t *parse(enum store_kind k, const char *body, struct jv_err *err)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	json_t *doc = k == STORE_NKINDS ? resource_parse_vm_create(j, err)
+	              : k == STORE_HOST ? resource_parse_join(j, err)
+	                                : resource_parse_create(k, j, err);
+	json_decref(j);
+	return doc;
+}
+
+static void refusals_name_their_field(void **state)
+{
+	static const struct bad_case cases[] = {
+		{STORE_CLUSTER, "{}", "name"},
+		{STORE_CLUSTER, "{\"name\":\"a b\"}", "name"},
+		{STORE_CLUSTER, "{\"name\":\"c\",\"policy\":\"fast\"}", "policy"},
+		{STORE_CLUSTER, "{\"name\":\"c\",\"cpu_overcommit\":0}", "cpu_overcommit"},
+		{STORE_CLUSTER, "{\"name\":\"c\",\"mem_overcommit\":\"1\"}", "mem_overcommit"},
+		{STORE_CLUSTER, "{\"name\":\"c\",\"drs\":true}", "drs"},
+		{STORE_DATASTORE, "{\"name\":\"d\"}", "path"},
+		{STORE_DATASTORE, "{\"name\":\"d\",\"path\":\"rel/x\"}", "path"},
+		{STORE_DATASTORE, "{\"name\":\"d\",\"path\":\"/a/../b\"}", "path"},
+		{STORE_NETWORK, "{\"name\":\"n\"}", "bridge"},
+		{STORE_NETWORK, "{\"name\":\"n\",\"bridge\":\"br 0\"}", "bridge"},
+		{STORE_NETWORK, "{\"name\":\"n\",\"bridge\":\"averyveryverylongbridge\"}", "bridge"},
+		{STORE_NETWORK, "{\"name\":\"n\",\"bridge\":\"br0\",\"vlan\":4095}", "vlan"},
+		{STORE_TEMPLATE, "{\"name\":\"t\"}", "image"},
+		{STORE_TEMPLATE, "{\"name\":\"t\",\"image\":\"/i\",\"initrd\":\"/r\"}", "kernel"},
+		{STORE_TEMPLATE, "{\"name\":\"t\",\"image\":\"/i\",\"vcpus\":0}", "vcpus"},
+		{STORE_TEMPLATE, "{\"name\":\"t\",\"image\":\"/i\",\"memory_mib\":8}", "memory_mib"},
+		{STORE_NKINDS, "{\"name\":\"v\"}", "template"},
+		{STORE_NKINDS, "{\"template\":\"t\"}", "name"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"vcpus\":256}", "vcpus"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"start\":1}", "start"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"networks\":[\"ok\",\"no way\"]}", "networks[1]"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"networks\":\"n\"}", "networks"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"placement\":{\"anti_affinity\":[1]}}", "placement.anti_affinity[0]"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"placement\":{\"spread\":true}}", "placement.spread"},
+		{STORE_HOST, "{\"name\":\"h\",\"agent_url\":\"http://x\",\"agent_token\":\"t\"}", "token"},
+		{STORE_HOST, "{\"token\":\"j\",\"name\":\"h\",\"agent_url\":\"ftp://x\",\"agent_token\":\"t\"}", "agent_url"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jv_err err = {0};
+		json_t *doc = parse(cases[i].kind, cases[i].body, &err);
+		if (doc || strcmp(err.field, cases[i].field) != 0)
+			fail_msg("case %zu (%s): expected a refusal naming '%s', got %s '%s'", i, cases[i].body,
+			         cases[i].field, doc ? "acceptance" : "field", err.field);
+	}
+}
+
+static void defaults_are_filled(void **state)
+{
+	struct jv_err err = {0};
+	json_t *c = parse(STORE_CLUSTER, "{\"name\":\"c1\"}", &err);
+	assert_non_null(c);
+	assert_true(json_number_value(json_object_get(c, "cpu_overcommit")) == 4.0);
+	assert_true(json_number_value(json_object_get(c, "mem_overcommit")) == 1.0);
+	assert_string_equal(json_string_value(json_object_get(c, "policy")), "pack");
+	json_decref(c);
+	json_t *v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\"}", &err);
+	assert_non_null(v);
+	assert_true(json_is_true(json_object_get(v, "start")));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "placement"), "affinity")), 0);
+	assert_int_equal(json_array_size(json_object_get(v, "networks")), 0);
+	json_decref(v);
+	json_t *n = parse(STORE_NETWORK, "{\"name\":\"n\",\"bridge\":\"br0\"}", &err);
+	assert_int_equal(json_integer_value(json_object_get(n, "vlan")), 0);
+	json_decref(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(refusals_name_their_field),
+		cmocka_unit_test(defaults_are_filled),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
