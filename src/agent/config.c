@@ -2,6 +2,7 @@
  * `make run` need no file at all. */
 #include "config.h"
 
+#include "flags.h"
 #include "jsonv.h"
 
 #include <errno.h>
@@ -231,30 +232,16 @@ int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, 
 		if (cfg && config_load_file(c, cfg, 1, err, errlen) < 0)
 			return -1;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+	char key[64];
+	const char *val;
+	enum flags_result fr;
+	for (int i = 1; (fr = flags_next(argc, argv, &i, key, sizeof(key), &val, err, errlen)) != FLAGS_END;) {
+		if (fr == FLAGS_HELP) {
 			fputs(usage, stdout);
 			return 1;
 		}
-		if (strncmp(a, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+		if (fr == FLAGS_ERROR)
 			return -1;
-		}
-		char key[64];
-		const char *val;
-		const char *eq = strchr(a, '=');
-		if (eq) {
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
-			val = eq + 1;
-		} else {
-			snprintf(key, sizeof(key), "%s", a + 2);
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "--%s needs a value", key);
-				return -1;
-			}
-			val = argv[++i];
-		}
 		if (!strcmp(key, "config"))
 			continue;
 		if (config_set(c, key, val, err, errlen) < 0)

@@ -1,6 +1,8 @@
 /* config.c - vdcd's flags; defaults that work on one machine. */
 #include "manager.h"
 
+#include "flags.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,30 +30,16 @@ static const char usage[] =
 
 int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+	char key[64];
+	const char *v;
+	enum flags_result fr;
+	for (int i = 1; (fr = flags_next(argc, argv, &i, key, sizeof(key), &v, err, errlen)) != FLAGS_END;) {
+		if (fr == FLAGS_HELP) {
 			fputs(usage, stdout);
 			return 1;
 		}
-		if (strncmp(a, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+		if (fr == FLAGS_ERROR)
 			return -1;
-		}
-		char key[64];
-		const char *v;
-		const char *eq = strchr(a, '=');
-		if (eq) {
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - a - 2), a + 2);
-			v = eq + 1;
-		} else {
-			snprintf(key, sizeof(key), "%s", a + 2);
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "--%s needs a value", key);
-				return -1;
-			}
-			v = argv[++i];
-		}
 		if (!strcmp(key, "listen"))
 			snprintf(c->listen, sizeof(c->listen), "%s", v);
 		else if (!strcmp(key, "data-dir"))

@@ -36,7 +36,7 @@ sources() {
 	case $1 in
 	vm_spec) echo src/agent/vm_spec.c src/agent/qemu_cmdline.c src/lib/jsonv.c ;;
 	qmp) echo src/agent/qmp.c src/lib/log.c src/lib/loop.c ;;
-	config) echo src/agent/config.c src/lib/jsonv.c ;;
+	config) echo src/agent/config.c src/lib/jsonv.c src/lib/flags.c ;;
 	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
 	esac
 }
