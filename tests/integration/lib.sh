@@ -30,6 +30,9 @@ diag() { echo "# $*"; }
 
 VDCD=${VDC_VDCD:-$VDC_ROOT/build/src/manager/vdcd}
 FABRIC_BR=vdcf$$
+# Each run its own management subnet, so two test runs never collide.
+FABRIC_NET=10.214.$(($$ % 250 + 1))
+MGR_IP=$FABRIC_NET.1
 FABRIC=0
 HOST_INDEX=0
 
@@ -58,9 +61,9 @@ host_ns() {
 			HOST_INDEX=$((HOST_INDEX + 1))
 			ip link add "vf$$$h" type veth peer name mgmt0 netns "$ns"
 			ip link set "vf$$$h" master "$FABRIC_BR" up
-			ip -n "$ns" addr add "10.214.0.$((10 + HOST_INDEX))/24" dev mgmt0
+			ip -n "$ns" addr add "$FABRIC_NET.$((10 + HOST_INDEX))/24" dev mgmt0
 			ip -n "$ns" link set mgmt0 up
-			echo "10.214.0.$((10 + HOST_INDEX))" >"$(dir_of "$h")/mgmt_ip"
+			echo "$FABRIC_NET.$((10 + HOST_INDEX))" >"$(dir_of "$h")/mgmt_ip"
 		fi
 	fi
 }
@@ -101,24 +104,24 @@ agent_start() {
 
 agent_pid() { cat "$(dir_of "$1")/agent.pid"; }
 
-# fabric_up: a bridge in the root namespace (10.214.0.1/24, no uplink) that
+# fabric_up: a bridge in the root namespace ($MGR_IP/24, no uplink) that
 # host namespaces join through veths; vdcd listens on it.
 fabric_up() {
 	FABRIC=1
 	ip link add "$FABRIC_BR" type bridge
-	ip addr add 10.214.0.1/24 dev "$FABRIC_BR"
+	ip addr add "$MGR_IP/24" dev "$FABRIC_BR"
 	ip link set "$FABRIC_BR" up
 }
 
 # vdcd_start [flags...]: vdcd on the fabric, data in $TMP/vdcd.
 vdcd_start() {
 	mkdir -p "$TMP/vdcd"
-	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen 10.214.0.1:7443 \
-		--data-dir "$TMP/vdcd" --public-url http://10.214.0.1:7443 "$@" >>"$TMP/vdcd.log" 2>&1 &
+	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen $MGR_IP:7443 \
+		--data-dir "$TMP/vdcd" --public-url http://$MGR_IP:7443 "$@" >>"$TMP/vdcd.log" 2>&1 &
 	echo $! >"$TMP/vdcd.pid"
 	local i
 	for i in $(seq 1 200); do
-		curl -s -o /dev/null --max-time 1 http://10.214.0.1:7443/healthz && {
+		curl -s -o /dev/null --max-time 1 http://$MGR_IP:7443/healthz && {
 			ADMIN_TOKEN=$(cat "$TMP/vdcd/admin.token")
 			return 0
 		}
@@ -150,7 +153,7 @@ mapi() {
 	local method=$1 path=$2 data=${3-}
 	local out=$TMP/mapi-body
 	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method"
-		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "http://10.214.0.1:7443$path")
+		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "http://$MGR_IP:7443$path")
 	if [ -n "$data" ]; then
 		printf '%s' "$data" >"$out.req"
 		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")
@@ -179,7 +182,7 @@ host_join() {
 	mapi POST /api/v1/hosts/join-tokens "{\"cluster\":\"$cluster\"}"
 	tok=$(jget "$BODY" .token)
 	host_ns "$h"
-	agent_start "$h" --listen 0.0.0.0:7441 --manager-url http://10.214.0.1:7443 --join-token "$tok" \
+	agent_start "$h" --listen 0.0.0.0:7441 --manager-url http://$MGR_IP:7443 --join-token "$tok" \
 		--host-name "$h" --advertise-url "http://$(cat "$(dir_of "$h")/mgmt_ip" 2>/dev/null || echo 0):7441" || return 1
 }
 

@@ -10,7 +10,7 @@ fabric_up
 vdcd_start --heartbeat-timeout-s 4 || { not_ok "vdcd starts"; finish; exit 1; }
 ok "vdcd starts on SQLite"
 check "the admin token file is private" test "$(stat -c %a "$TMP/vdcd/admin.token")" = 600
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' http://10.214.0.1:7443/api/v1/clusters)
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' http://$MGR_IP:7443/api/v1/clusters)
 check "no token is 401" test "$STATUS" = 401
 
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4,"mem_overcommit":1,"policy":"pack"}'
@@ -37,7 +37,7 @@ done
 check "both hosts join and are connected" test "$(jget "$BODY" '.items | length')" = 2
 check "hosts report their capacity" test "$(jget "$BODY" '.items[0].capacity.cpus')" -ge 1
 used=$(jget "$tok_h1_body" .token)
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://10.214.0.1:7443/api/v1/hosts/join \
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://$MGR_IP:7443/api/v1/hosts/join \
 	-d "{\"token\":\"$used\",\"name\":\"intruder\",\"agent_url\":\"http://x\",\"agent_token\":\"y\"}")
 check "a join token works only once (401)" test "$STATUS" = 401
 
