@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement"
+all="vm-start placement api"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -26,6 +26,9 @@ for name in $names; do
 		;;
 	placement)
 		"$root/build/bench/placement/placement" "$@"
+		;;
+	api)
+		"$root/bench/api/api.sh" --build "$root/build" "$@"
 		;;
 	*)
 		echo "run.sh: no benchmark '$name' (known: $all)" >&2

@@ -28,6 +28,9 @@ build=$root/build
 vms=10000 duration=10 warmup=2 threads=2 conns=32
 use_pg=1 use_placement=1 keep_tmp=0
 while [ $# -gt 0 ]; do
+	case $1 in --build | --vms | --duration | --warmup | --threads | --connections)
+		[ $# -ge 2 ] || usage ;;
+	esac
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--vms) vms=$2; shift 2 ;;
@@ -146,8 +149,9 @@ run_child() {
 to_ms() {
 	awk -v v="$1" 'BEGIN {
 		n = v + 0
-		if (v ~ /us$/) print n / 1000; else if (v ~ /ms$/) print n;
-		else if (v ~ /s$/) print n * 1000; else if (v ~ /m$/) print n * 60000; else print "nan"
+		if (v ~ /us$/) n /= 1000; else if (v ~ /s$/ && v !~ /ms$/) n *= 1000;
+		else if (v ~ /m$/) n *= 60000; else if (v !~ /ms$/) { print "nan"; exit }
+		printf "%.2f\n", n
 	}'
 }
 
@@ -219,6 +223,7 @@ measure() {
 		rps=nan p99=nan
 		failed=1
 	fi
+	[ "$rps" = nan ] || rps=$(awk -v r="$rps" 'BEGIN {printf "%.0f", r}')
 	echo "figure ${prefix}_rps $rps req/s"
 	echo "figure ${prefix}_p99_ms $p99 ms"
 }
@@ -249,6 +254,10 @@ run_backend() {
 }
 
 say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $vms VMs"
+if awk '{exit !($1 > 0.5)}' /proc/loadavg; then
+	say "warning: the host is busy: vdcd and wrk share its CPUs with that load, so these" \
+		"figures come out lower and noisier than on an idle host"
+fi
 run_backend sqlite "sqlite:$tmp/sqlite/vdcd.db"
 
 if [ "$use_pg" = 0 ]; then

@@ -5,6 +5,8 @@
 #include "http.h"
 #include "log.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,12 +18,9 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 	struct mgr *m = app;
 	if (!bearer || !*bearer)
 		return 0;
-	char h[65];
-	mgr_sha256_hex(bearer, h);
-	unsigned char diff = 0;
-	for (int i = 0; i < 64; i++)
-		diff |= (unsigned char)(h[i] ^ m->admin_hash[i]);
-	return diff == 0;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)bearer, strlen(bearer));
+	return sodium_memcmp(h, m->admin_digest, sizeof(h)) == 0; /* constant time */
 }
 
 const char *mgr_actor(struct http_req *req)

@@ -94,8 +94,11 @@ int main(int argc, char **argv)
 		log_error("store_open_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
-	if (bootstrap_admin(m) < 0)
+	if (bootstrap_admin(m) < 0 ||
+	    sodium_hex2bin(m->admin_digest, sizeof(m->admin_digest), m->admin_hash, 64, NULL, NULL, NULL) != 0) {
+		log_error("admin_token_unreadable", "hint=\"the stored admin token hash is damaged\"");
 		return 1;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	m->started_at = time(NULL);

@@ -33,6 +33,7 @@ struct mgr {
 	struct http_server *http;
 	struct store *st;         /* loop thread only */
 	char admin_hash[65];      /* sha256 hex of the admin token */
+	unsigned char admin_digest[32]; /* the same, raw: compared per request */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
