@@ -242,12 +242,18 @@ static int op_snapshot(struct task_ctx *t, json_t *vm, json_t *args, json_t **re
 	return 0;
 }
 
-int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct errinfo *e)
+int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct errinfo *e)
 {
-	const char *vm_id = json_string_value(json_object_get(t->doc, "target_id"));
-	json_t *args = json_object_get(t->doc, "args");
+	/* task_update replaces t->doc as the task progresses: hold on to the
+	 * document the op, its args and its target were read from. */
+	json_t *pinned = json_incref(t->doc);
+	char op[64];
+	snprintf(op, sizeof(op), "%s", op_in);
+	const char *vm_id = json_string_value(json_object_get(pinned, "target_id"));
+	json_t *args = json_object_get(pinned, "args");
 	json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
 	if (!vm) {
+		json_decref(pinned);
 		if (!strcmp(op, "vm.delete")) { /* already gone: done */
 			*e = (struct errinfo){0};
 			return 0;
@@ -266,5 +272,6 @@ int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct erri
 	else
 		rc = errinfo_set(e, 500, "unknown_op", NULL, "unknown task operation '%s'", op);
 	json_decref(vm);
+	json_decref(pinned);
 	return rc;
 }

@@ -163,7 +163,8 @@ static void *worker_main(void *arg)
 		struct task_ctx t = {.m = m, .st = st, .doc = doc};
 		struct errinfo te = {0};
 		json_t *result = NULL;
-		const char *op = json_string_value(json_object_get(doc, "op"));
+		char op[64]; /* a copy: the task document is replaced as it runs */
+		snprintf(op, sizeof(op), "%s", json_string_value(json_object_get(doc, "op")) ?: "");
 		crash_point("task:claimed");
 		int rc = task_run_op(&t, op, &result, &te);
 		crash_point("task:before_finish");
