@@ -58,6 +58,8 @@ struct http_req {
 	int suspended;
 	struct MHD_Response *pending;
 	unsigned pending_status;
+	char *hdr_names[4], *hdr_values[4];
+	int nhdrs;
 	uint64_t t_start_us;
 };
 
@@ -113,8 +115,19 @@ static void record(struct http_req *req, unsigned status)
 
 /* Queues the response now, or keeps it until the suspended connection is
  * resumed and MHD calls the access handler again. */
+void http_add_header(struct http_req *req, const char *name, const char *value)
+{
+	if (req->nhdrs == 4)
+		return;
+	req->hdr_names[req->nhdrs] = strdup(name);
+	req->hdr_values[req->nhdrs] = strdup(value);
+	req->nhdrs++;
+}
+
 static void deliver(struct http_req *req, unsigned status, struct MHD_Response *resp)
 {
+	for (int i = 0; i < req->nhdrs; i++)
+		MHD_add_response_header(resp, req->hdr_names[i], req->hdr_values[i]);
 	if (req->pending) { /* a second reply is a bug; keep the first */
 		MHD_destroy_response(resp);
 		log_error("http_double_reply", "status=%u", status);
@@ -392,6 +405,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (req->pending)
 		MHD_destroy_response(req->pending);
+	for (int i = 0; i < req->nhdrs; i++) {
+		free(req->hdr_names[i]);
+		free(req->hdr_values[i]);
+	}
 	free(req->body);
 	free(req);
 	*con_cls = NULL;

@@ -68,6 +68,10 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
                       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Adds a header to the reply this request will get (e.g. Location for a
+ * 201 or 202). Call before the http_reply_*; up to 4 per request. */
+void http_add_header(struct http_req *req, const char *name, const char *value);
+
 /* Marks the request as answered later: the connection is suspended when the
  * handler returns and resumed by the eventual http_reply_*. */
 void http_defer(struct http_req *req);

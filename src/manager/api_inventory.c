@@ -162,6 +162,9 @@ void api_inventory_create(struct http_req *req)
 	json_decref(doc);
 	mgr_event(m, mgr_actor(req), "create", store_kind_name(k), id, "succeeded",
 	          json_string_value(json_object_get(stored, "name")));
+	char loc[128];
+	snprintf(loc, sizeof(loc), "/api/v1/%s/%s", store_kind_plural(k), id);
+	http_add_header(req, "Location", loc);
 	http_reply_json(req, 201, stored);
 }
 

@@ -120,6 +120,9 @@ void api_vms_create(struct http_req *req)
 	}
 	mgr_event(m, mgr_actor(req), "vm.create", "vm", id, "accepted", json_string_value(json_object_get(report, "summary")));
 	tasks_wake(m);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
+	http_add_header(req, "Location", loc);
 	http_reply_json(req, 202, json_pack("{s:o, s:O, s:O}", "vm", stored, "task", task, "placement", report));
 	goto cleanup;
 fail:
@@ -201,6 +204,9 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 		goto fail;
 	mgr_event(m, mgr_actor(req), op, "vm", id, "accepted", NULL);
 	tasks_wake(m);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
+	http_add_header(req, "Location", loc);
 	http_reply_json(req, 202, json_pack("{s:o}", "task", task));
 	return;
 fail:
@@ -256,9 +262,10 @@ void api_vms_delete(struct http_req *req)
 		mgr_reply_err(req, &e);
 		return;
 	}
-	if (!strcmp(json_string_value(json_object_get(vm, "power_state")) ?: "", "deleting")) {
+	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
+	if (!strcmp(ps, "deleting") || !strcmp(ps, "creating")) {
 		json_decref(vm);
-		http_reply_error(req, 409, "busy", NULL, "the VM is already being deleted");
+		http_reply_error(req, 409, "busy", NULL, "the VM is %s; wait for its task to finish", ps);
 		return;
 	}
 	queue(req, vm, "vm.delete", NULL, "deleting");

@@ -15,6 +15,10 @@ check "no token is 401" test "$STATUS" = 401
 
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4,"mem_overcommit":1,"policy":"pack"}'
 check "a cluster is created" test "$STATUS" = 201
+loc=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $ADMIN_TOKEN" -X POST "http://$MGR_IP:7443/api/v1/clusters" \
+	-d '{"name":"c-loc"}' | tr -d '\r' | sed -n 's/^Location: //p')
+check "a create answers with the new object's Location" grep -qE '^/api/v1/clusters/[0-9a-f-]{36}$' <<<"$loc"
+mapi DELETE "$loc"
 mapi POST /api/v1/clusters '{"name":"c1"}'
 check "a duplicate cluster name is 409" test "$STATUS" = 409
 mapi POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
