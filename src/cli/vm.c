@@ -1,11 +1,13 @@
 /* vm.c - 'vdc vm ...': create (showing where placement put the VM and why),
  * power operations and snapshots as waited-for tasks, and the console tail. */
 #include "cli.h"
+#include "table.h"
 
 #include "client.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct column cols[] = {
 	{"NAME", "name", FMT_TEXT, 0, NULL},
@@ -114,6 +116,59 @@ static int snapshot(struct cli *c, const struct args *a)
 	if (rc)
 		return rc;
 	snprintf(done, sizeof(done), "vm %s: snapshot %s taken", a->pos[0], a->pos[1]);
+	rc = task_finish(c, a, reply, done);
+	json_decref(reply);
+	return rc;
+}
+
+static int snapshots(struct cli *c, const struct args *a)
+{
+	char path[512];
+	vm_path(path, sizeof(path), a->pos[0], "/snapshots");
+	json_t *reply = NULL;
+	int rc = cli_call(c, "GET", path, NULL, "vm", &reply);
+	if (rc)
+		return rc;
+	if (c->output == OUT_JSON) {
+		out_json(c, reply);
+		json_decref(reply);
+		return 0;
+	}
+	static const char *const hdr[] = {"NAME", "TAKEN"};
+	static const int width[] = {40, 24};
+	struct table *t = table_new(2, hdr, width);
+	size_t i;
+	json_t *snap;
+	json_array_foreach(json_object_get(reply, "snapshots"), i, snap) {
+		char when[32] = "-";
+		time_t at = (time_t)json_integer_value(json_object_get(snap, "date_sec"));
+		struct tm tm;
+		if (at > 0 && gmtime_r(&at, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		const char *cells[] = {json_string_value(json_object_get(snap, "name")) ?: "?", when};
+		table_add_row(t, cells);
+	}
+	char *text = table_render(t);
+	fputs(text, c->out);
+	free(text);
+	table_free(t);
+	json_decref(reply);
+	return 0;
+}
+
+/* Reverts to or deletes a snapshot: both are waited-for tasks. */
+static int snapshot_op(struct cli *c, const struct args *a)
+{
+	int revert = !strcmp(c->cmd->name, "revert");
+	char suffix[160], path[512], done[256];
+	snprintf(suffix, sizeof(suffix), "/snapshots/%s%s", a->pos[1], revert ? "/revert" : "");
+	vm_path(path, sizeof(path), a->pos[0], suffix);
+	json_t *reply = NULL;
+	int rc = cli_call(c, revert ? "POST" : "DELETE", path, NULL, "snapshot", &reply);
+	if (rc)
+		return rc;
+	snprintf(done, sizeof(done), "vm %s: %s snapshot %s", a->pos[0], revert ? "reverted to" : "deleted",
+	         a->pos[1]);
 	rc = task_finish(c, a, reply, done);
 	json_decref(reply);
 	return rc;
@@ -228,7 +283,12 @@ static const struct cmd cmds[] = {
 	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),
 	{"console", "NAME", 1, 1, "print the end of its serial console", console_opts, console, NULL,
 	 check_console, NULL},
-	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot of its disk", wait_opts, snapshot, NULL, NULL,
+	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot of its disks (VM stopped)", wait_opts, snapshot,
+	 NULL, NULL, NULL},
+	{"snapshots", "NAME", 1, 1, "list its snapshots", NULL, snapshots, NULL, NULL, NULL},
+	{"revert", "NAME SNAPNAME", 2, 2, "revert its disks to a snapshot (VM stopped)", wait_opts,
+	 snapshot_op, NULL, NULL, NULL},
+	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,
 	 NULL},
 	{0},
 };

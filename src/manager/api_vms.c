@@ -298,7 +298,26 @@ void api_vms_snapshot(struct http_req *req)
 	json_decref(vm);
 }
 
-void api_vms_console(struct http_req *req)
+void api_vms_snapshot_op(struct http_req *req)
+{
+	const char *snap = http_param(req, "snap");
+	if (!jv_is_safe_name(snap)) {
+		http_reply_error(req, 400, "invalid_request", "snap", "'%s' is not a snapshot name", snap);
+		return;
+	}
+	struct errinfo e = {0};
+	json_t *vm = vm_for_action(req, &e);
+	if (!vm) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
+	queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
+	json_decref(vm);
+}
+
+/* GETs a path of the VM's agent and passes the answer on (JSON or text). */
+static void proxy_get(struct http_req *req, const char *suffix, const char *content_type)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
@@ -307,10 +326,8 @@ void api_vms_console(struct http_req *req)
 		mgr_reply_err(req, &e);
 		return;
 	}
-	char path[256];
-	const char *bytes = http_query(req, "bytes");
-	snprintf(path, sizeof(path), "/api/v1/vms/%s/console?bytes=%d",
-	         json_string_value(json_object_get(vm, "name")), bytes ? atoi(bytes) : 16384);
+	char path[384];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", json_string_value(json_object_get(vm, "name")), suffix);
 	long status = 0;
 	json_t *reply = NULL;
 	char *text = NULL;
@@ -321,9 +338,21 @@ void api_vms_console(struct http_req *req)
 		http_reply_error(req, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
 		free(text);
 	} else {
-		http_reply_text(req, 200, "text/plain; charset=utf-8", text ? text : strdup(""),
-		                text ? strlen(text) : 0);
+		http_reply_text(req, 200, content_type, text ? text : strdup(""), text ? strlen(text) : 0);
 	}
 	json_decref(reply);
 	json_decref(vm);
+}
+
+void api_vms_snapshots_list(struct http_req *req)
+{
+	proxy_get(req, "/snapshots", "application/json");
+}
+
+void api_vms_console(struct http_req *req)
+{
+	const char *bytes = http_query(req, "bytes");
+	char suffix[64];
+	snprintf(suffix, sizeof(suffix), "/console?bytes=%d", bytes ? atoi(bytes) : 16384);
+	proxy_get(req, suffix, "text/plain; charset=utf-8");
 }

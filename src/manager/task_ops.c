@@ -221,24 +221,44 @@ static int op_delete(struct task_ctx *t, json_t *vm, json_t **result, struct err
 	return 0;
 }
 
-static int op_snapshot(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
+/* Snapshots: take (POST .../snapshots), revert (POST .../{snap}/revert) or
+ * delete (DELETE .../{snap}) on the host; which by the op's name. */
+static int op_snapshot(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                       struct errinfo *e)
 {
 	const char *host = json_string_value(json_object_get(vm, "host_id"));
-	char path[256];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots", vm_name(vm));
+	const char *snap = json_string_value(json_object_get(args, "name")) ?: "";
+	char path[384];
+	const char *method = "POST";
+	long want = 201;
+	json_t *body = NULL;
+	if (!strcmp(op, "vm.snapshot")) {
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots", vm_name(vm));
+		body = json_pack("{s:s}", "name", snap);
+	} else if (!strcmp(op, "vm.snapshot_revert")) {
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots/%s/revert", vm_name(vm), snap);
+		want = 200;
+	} else {
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots/%s", vm_name(vm), snap);
+		method = "DELETE";
+		want = 204;
+	}
 	long status = 0;
 	json_t *reply = NULL;
-	json_t *body = json_pack("{s:O}", "name", json_object_get(args, "name"));
-	int rc = agent_call(t->st, host, "POST", path, body, 600, &status, &reply, NULL, e);
+	int rc = agent_call(t->st, host, method, path, body, 600, &status, &reply, NULL, e);
 	json_decref(body);
 	if (rc < 0)
 		return -1;
-	if (status != 201) {
-		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+	if (status != want) {
+		/* The host's own words; a wrong state (running VM) is a conflict. */
+		errinfo_set(e, (unsigned)status,
+		            json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
+		            NULL, "%s", agent_error_message(reply));
 		json_decref(reply);
 		return -1;
 	}
-	*result = reply;
+	json_decref(reply);
+	*result = json_pack("{s:s, s:s}", "vm_id", json_string_value(json_object_get(vm, "id")), "snapshot", snap);
 	return 0;
 }
 
@@ -265,8 +285,8 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 		rc = op_create(t, vm, json_is_true(json_object_get(args, "start")), result, e);
 	else if (!strcmp(op, "vm.delete"))
 		rc = op_delete(t, vm, result, e);
-	else if (!strcmp(op, "vm.snapshot"))
-		rc = op_snapshot(t, vm, args, result, e);
+	else if (!strncmp(op, "vm.snapshot", 11))
+		rc = op_snapshot(t, vm, op, args, result, e);
 	else if (!strncmp(op, "vm.", 3))
 		rc = op_power(t, vm, op + 3, args, result, e);
 	else

@@ -87,6 +87,35 @@ mapi GET /api/v1/vms/v4
 check "a VM created with start=false is stopped" test "$(jget "$BODY" .power_state)" = stopped
 mapi POST /api/v1/hosts/h2/maintenance '{"enabled":false}'
 
+# Snapshots of a stopped VM, routed to its host as tasks.
+mapi POST /api/v1/vms/v4/snapshots '{"name":"s1"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a snapshot is taken through vdcd" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/v4/snapshots
+check "snapshots are listed from the host" test "$(jget "$BODY" '.snapshots[0].name')" = s1
+mapi POST /api/v1/vms/v4/snapshots/s1/revert
+task_wait "$(jget "$BODY" .task.id)"
+check "a revert succeeds" test "$TASK_STATE" = succeeded
+mapi DELETE /api/v1/vms/v4/snapshots/s1
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/v4/snapshots
+check "a snapshot is deleted" test "$TASK_STATE/$(jget "$BODY" '.snapshots | length')" = succeeded/0
+mapi POST /api/v1/vms/v1/snapshots '{"name":"live"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a snapshot of a running VM fails with the host's reason" \
+	test "$TASK_STATE/$(jget "$BODY" .error.code)" = failed/invalid_state
+
+# The CLI against this vdcd.
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+check "vdc login works" "$VDC" login --server "http://$MGR_IP:7443" --token "$ADMIN_TOKEN"
+check "vdc vm list shows v1 running" grep -qE '^v1 +running' <("$VDC" vm list)
+check "vdc vm snapshots lists nothing for v4" test -z "$("$VDC" vm snapshots v4 | tail -n +2)"
+"$VDC" vm get nosuchvm >/dev/null 2>&1
+check "vdc exits 3 for a VM that does not exist" test $? = 3
+"$VDC" --token wrong vm list >/dev/null 2>&1
+check "vdc exits 5 for a bad token" test $? = 5
+
 mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
 check "a VM no host can hold is 409 no_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/no_host
 check "... with every host's reason" test "$(jget "$BODY" '.error.placement.hosts | length')" = 2
