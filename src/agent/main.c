@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,10 +83,6 @@ static int lookup_qemu_user(struct agent *a)
 	return 0;
 }
 
-static void on_signal(void *ctx, uint32_t events)
-{
-	loop_stop(ctx);
-}
 
 static int prepare_dirs(struct agent *a)
 {
@@ -164,16 +159,12 @@ int main(int argc, char **argv)
 	char *token = load_token(a->cfg.token_file);
 	if (!token)
 		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	a->loop = loop_new();
 	a->started_at = time(NULL);
-	loop_watch_fd(a->loop, sfd, EPOLLIN, on_signal, a->loop);
+	if (loop_stop_on_signals(a->loop) < 0) {
+		log_error("signals_failed", "error=%s", log_quote(strerror(errno)));
+		return 1;
+	}
 	vm_load_all(a);
 	struct http_config hc = {.listen = a->cfg.listen, .token = token, .max_body = MAX_BODY, .app = a};
 	a->http = http_server_start(&hc, agent_routes, agent_nroutes, a->loop, err, sizeof(err));
@@ -192,6 +183,5 @@ int main(int argc, char **argv)
 	http_server_stop(a->http);
 	vm_detach_all(a);
 	loop_free(a->loop);
-	close(sfd);
 	return 0;
 }

@@ -4,7 +4,9 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ struct loop {
 	struct loop_timer *timers; /* sorted by at_ms */
 	struct loop_watch *dead;
 	struct loop_watch *live;
+	int signal_fd;
 	loop_prepare_fn prepare;
 	void *prepare_ctx;
 };
@@ -52,6 +55,7 @@ struct loop *loop_new(void)
 		free(l);
 		return NULL;
 	}
+	l->signal_fd = -1;
 	return l;
 }
 
@@ -79,6 +83,8 @@ void loop_free(struct loop *l)
 		l->live = w->next;
 		free(w);
 	}
+	if (l->signal_fd >= 0)
+		close(l->signal_fd);
 	close(l->epfd);
 	free(l);
 }
@@ -157,6 +163,29 @@ void loop_set_prepare(struct loop *l, loop_prepare_fn fn, void *ctx)
 }
 
 void loop_stop(struct loop *l) { l->stopping = 1; }
+
+static void on_stop_signal(void *ctx, uint32_t events)
+{
+	struct loop *l = ctx;
+	struct signalfd_siginfo si;
+	while (read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	loop_stop(l);
+}
+
+int loop_stop_on_signals(struct loop *l)
+{
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	l->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (l->signal_fd < 0 || !loop_watch_fd(l, l->signal_fd, EPOLLIN, on_stop_signal, l))
+		return -1;
+	return l->signal_fd;
+}
 
 static void run_due_timers(struct loop *l)
 {

@@ -38,6 +38,11 @@ void loop_timer_cancel(struct loop *l, struct loop_timer *t);
 
 void loop_set_prepare(struct loop *l, loop_prepare_fn fn, void *ctx);
 
+/* Makes SIGTERM and SIGINT stop the loop (through a signalfd, so they are
+ * handled between events) and ignores SIGPIPE. Children must reset their
+ * signal mask before exec. Returns the signalfd (closed by loop_free) or -1. */
+int loop_stop_on_signals(struct loop *l);
+
 /* Runs until loop_stop. Returns 0, or -errno if epoll fails. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);

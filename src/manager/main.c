@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define MAX_BODY (512 * 1024)
@@ -55,7 +54,6 @@ static int bootstrap_admin(struct mgr *m)
 	return 0;
 }
 
-static void on_signal(void *ctx, uint32_t events) { loop_stop(ctx); }
 
 static void on_liveness(void *ctx);
 static void schedule_liveness(struct mgr *m) { loop_timer_after(m->loop, 2000, on_liveness, m); }
@@ -104,15 +102,11 @@ int main(int argc, char **argv)
 	m->started_at = time(NULL);
 	tasks_recover(m);
 
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	m->loop = loop_new();
-	loop_watch_fd(m->loop, sfd, EPOLLIN, on_signal, m->loop);
+	if (loop_stop_on_signals(m->loop) < 0) {
+		log_error("signals_failed", "error=%s", log_quote(strerror(errno)));
+		return 1;
+	}
 	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m};
 	m->http = http_server_start(&hc, mgr_routes, mgr_nroutes, m->loop, err, sizeof(err));
 	if (!m->http) {
@@ -132,7 +126,6 @@ int main(int argc, char **argv)
 	http_server_stop(m->http);
 	loop_free(m->loop);
 	store_close(m->st);
-	close(sfd);
 	curl_global_cleanup();
 	return 0;
 }
