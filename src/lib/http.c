@@ -294,12 +294,13 @@ static int token_ok(const struct http_server *srv, struct MHD_Connection *conn,
 static void dispatch(struct http_req *req, const char *url)
 {
 	struct http_server *srv = req->srv;
-	int path_matched = 0;
+	int path_matched = 0, public_path = 0;
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		const struct http_route *r = &srv->routes[i];
 		if (!match(req, r->pattern, url))
 			continue;
 		path_matched = 1;
+		public_path |= r->public_route;
 		if (strcmp(r->method, req->method) != 0) {
 			for (int k = 0; k < req->nparams; k++) {
 				free((char *)req->pnames[k]);
@@ -311,6 +312,13 @@ static void dispatch(struct http_req *req, const char *url)
 		req->route = r;
 		req->route_index = (int)i;
 		break;
+	}
+	/* Unknown routes need a token too, so that which routes exist does not
+	 * leak to someone without one. */
+	if (!req->route && !public_path && !token_ok(srv, req->conn, req)) {
+		http_reply_error(req, 401, "unauthorized", NULL,
+		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
+		return;
 	}
 	if (!req->route && !path_matched) {
 		http_reply_error(req, 404, "not_found", NULL, "no such route: %s %s", req->method, url);

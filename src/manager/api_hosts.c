@@ -106,7 +106,9 @@ void api_hosts_join(struct http_req *req)
 	                 0, "last_heartbeat", now, "last_heartbeat_epoch", (json_int_t)time(NULL));
 	json_decref(g);
 	char agent_doc[512];
-	json_t *ad = json_pack("{s:s}", "agent_token", json_string_value(json_object_get(j, "agent_token")));
+	/* The host secret's hash rides along, so removing the host can revoke it. */
+	json_t *ad = json_pack("{s:s, s:s}", "agent_token", json_string_value(json_object_get(j, "agent_token")),
+	                       "host_secret_hash", shash);
 	char *ads = json_dumps(ad, JSON_COMPACT);
 	snprintf(agent_doc, sizeof(agent_doc), "%s", ads);
 	free(ads);
@@ -327,6 +329,33 @@ void api_hosts_maintenance(struct http_req *req)
 	json_decref(host);
 }
 
+/* Deletes the host's secret (its heartbeats) and vdcd's credentials for
+ * its agent: a removed host must join again to come back. */
+static int revoke_host(struct mgr *m, const char *host_id, struct errinfo *e)
+{
+	char key[65];
+	mgr_sha256_hex(host_id, key);
+	struct errinfo te = {0};
+	char *agent = store_secret_take(m->st, "agent", key, true, 0, &te);
+	if (!agent)
+		return te.status == 404 ? 0 : (*e = te, -1);
+	json_t *a = json_loads(agent, 0, NULL);
+	free(agent);
+	const char *hh = json_string_value(json_object_get(a, "host_secret_hash"));
+	if (hh) {
+		te = (struct errinfo){0};
+		char *gone = store_secret_take(m->st, "host", hh, true, 0, &te);
+		free(gone);
+		if (!gone && te.status != 404) {
+			json_decref(a);
+			*e = te;
+			return -1;
+		}
+	}
+	json_decref(a);
+	return 0;
+}
+
 void api_hosts_delete(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -342,7 +371,9 @@ void api_hosts_delete(struct http_req *req)
 	if (n > 0)
 		errinfo_set(&e, 409, "in_use", NULL, "host '%s' still has %lld VMs; move or delete them first",
 		            json_string_value(json_object_get(host, "name")), (long long)n);
-	if (n != 0 || store_delete(m->st, STORE_HOST, id, &e) < 0) {
+	if (n != 0 || store_begin(m->st, &e) < 0 || store_delete(m->st, STORE_HOST, id, &e) < 0 ||
+	    revoke_host(m, id, &e) < 0 || store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
 		mgr_reply_err(req, &e);
 	} else {
 		mgr_event(m, mgr_actor(req), "host.remove", "host", id, "succeeded", NULL);

@@ -135,13 +135,20 @@ check "start through vdcd starts it" test "$TASK_STATE/$(jget "$BODY" .power_sta
 
 # Observed state is reconciled from heartbeats.
 pid=$(in_ns "$v1_host" pgrep -f "^(/[^ ]*/)?qemu-system-x86_64 -name guest=v1,")
-kill -9 "$pid"
-for _ in $(seq 1 100); do
+check "exactly one QEMU runs for v1 before the crash" test "$(wc -w <<<"$pid")" = 1
+kill -9 $pid
+for _ in $(seq 1 200); do
 	mapi GET /api/v1/vms/v1
 	[ "$(jget "$BODY" .power_state)" = crashed ] && break
 	sleep 0.1
 done
-check "a QEMU crash reaches vdcd through the heartbeat" test "$(jget "$BODY" .power_state)" = crashed
+if [ "$(jget "$BODY" .power_state)" = crashed ]; then
+	ok "a QEMU crash reaches vdcd through the heartbeat"
+else
+	not_ok "a QEMU crash reaches vdcd through the heartbeat"
+	diag "v1 is $(jget "$BODY" .power_state); its host's log: $(grep -E 'vm=v1 ' "$(dir_of "$v1_host")/agent.log" | tail -3)"
+	diag "vdcd: $(grep -E 'vm_observed|heartbeat' "$TMP/vdcd.log" | tail -3)"
+fi
 check "the crash shows as drift from the desired state" test "$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = running/false
 mapi GET /api/v1/datastores/local
 check "a datastore shows the hosts that reach it" test "$(jget "$BODY" '.hosts | length')" = 2
@@ -221,6 +228,23 @@ for _ in $(seq 1 150); do
 	sleep 0.1
 done
 check "a silent host is disconnected" test "$(jget "$BODY" .state)" = disconnected
+mapi DELETE /api/v1/hosts/h2
+check "a host that still holds VMs is not removed (409)" test "$STATUS" = 409
+host_join h3 c1 || not_ok "h3 joins"
+for _ in $(seq 1 100); do
+	mapi GET /api/v1/hosts/h3
+	[ "$(jget "$BODY" .state)" = connected ] && break
+	sleep 0.1
+done
+h3_id=$(jget "$BODY" .id)
+h3_secret=$(jq -r .host_secret "$(dir_of h3)/st/manager.json")
+mapi DELETE /api/v1/hosts/h3
+check "a host without VMs is removed" test "$STATUS" = 204
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $h3_secret" \
+	"http://$MGR_IP:7443/api/v1/hosts/$h3_id/heartbeat" -d '{"cpus":1,"memory_mib":1}')
+check "a removed host's secret no longer works (401)" test "$STATUS" = 401
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' "http://$MGR_IP:7443/api/v1/no-such-route")
+check "unknown routes need a token too (401)" test "$STATUS" = 401
 
 mapi GET /api/v1/events?limit=1000
 flaps=$(jq -r --arg h2 "$h2_id" '[.items[] | select(.action=="host.disconnect" and .target_id!=$h2)] | length' <<<"$BODY")

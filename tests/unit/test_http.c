@@ -346,6 +346,9 @@ static void test_path_params(void **state)
 static void test_not_found(void **state)
 {
 	expect_error(get("/nope"), 404, "not_found");
+	/* Without a token, an unknown route is 401: route names do not leak. */
+	expect_error(request("GET", "/nope", NULL, NULL, 0), 401, "unauthorized");
+	expect_error(request("PUT", "/api/v1/vms/x", NULL, "{}", 2), 401, "unauthorized");
 	expect_error(get("/api/v1/ping/"), 404, "not_found");
 	expect_error(get("/api/v1/pin"), 404, "not_found");
 	expect_error(get("/api/v1/pingg"), 404, "not_found");
@@ -540,6 +543,9 @@ static void test_metrics(void **state)
 	struct resp r = get("/api/v1/ping");
 	resp_free(&r);
 	expect_error(get("/nope"), 404, "not_found");
+	/* Without a token, an unknown route is 401: route names do not leak. */
+	expect_error(request("GET", "/nope", NULL, NULL, 0), 401, "unauthorized");
+	expect_error(request("PUT", "/api/v1/vms/x", NULL, "{}", 2), 401, "unauthorized");
 	r = request("GET", "/metrics", NULL, NULL, 0);
 	assert_int_equal(r.status, 200);
 	static const char *const want[] = {
@@ -594,14 +600,17 @@ static void test_auth_callback(void **state)
 	resp_free(&r);
 	int n1 = auth_calls(bearer, pattern);
 
-	/* Public routes, unknown paths and wrong methods never reach it. */
+	/* Public routes never reach it; unknown paths and wrong methods do
+	 * (so which routes exist does not leak), with no route pattern. */
 	r = request("GET", "/health", NULL, NULL, 0);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
+	assert_int_equal(auth_calls(bearer, pattern), n1);
 	expect_error(request("GET", "/nope", "Bearer good", NULL, 0), 404, "not_found");
 	expect_error(request("PUT", "/api/v1/vms/web", "Bearer good", "{}", 2), 405,
 	             "method_not_allowed");
-	assert_int_equal(auth_calls(bearer, pattern), n1);
+	assert_int_equal(auth_calls(bearer, pattern), n1 + 2);
+	expect_error(request("GET", "/nope", "Bearer nobody", NULL, 0), 401, "unauthorized");
 }
 
 int main(void)
