@@ -382,15 +382,15 @@ void api_hosts_delete(struct http_req *req)
 	json_decref(host);
 }
 
-void hosts_check_liveness(struct mgr *m)
+/* Marks silent hosts disconnected, a page of connected hosts at a time. */
+static char *check_page(struct mgr *m, const char *after)
 {
 	struct store_filter f = {"state", "connected"};
 	struct errinfo e = {0};
 	char *next = NULL;
-	char *text = store_list_text(m->st, STORE_HOST, &f, 1, NULL, 1000, &next, &e);
-	free(next);
+	char *text = store_list_text(m->st, STORE_HOST, &f, 1, after, 1000, &next, &e);
 	if (!text)
-		return;
+		return NULL;
 	json_t *hosts = json_loads(text, 0, NULL);
 	free(text);
 	time_t now = time(NULL);
@@ -409,4 +409,15 @@ void hosts_check_liveness(struct mgr *m)
 		json_decref(upd);
 	}
 	json_decref(hosts);
+	return next;
+}
+
+void hosts_check_liveness(struct mgr *m)
+{
+	char *after = NULL;
+	do {
+		char *next = check_page(m, after);
+		free(after);
+		after = next;
+	} while (after);
 }

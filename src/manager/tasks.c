@@ -209,21 +209,27 @@ void tasks_recover(struct mgr *m)
 			return;
 		json_t *list = json_loads(text, 0, NULL);
 		free(text);
-		size_t n = json_array_size(list), i;
+		size_t n = json_array_size(list), i, requeued = 0;
 		json_t *t;
 		json_array_foreach(list, i, t) {
 			json_t *upd = json_deep_copy(t);
 			json_object_set_new(upd, "state", json_string("queued"));
 			json_object_set_new(upd, "message", json_string("queued again after a vdcd restart"));
 			struct errinfo ue = {0};
-			store_update(m->st, STORE_TASK, upd, json_integer_value(json_object_get(t, "version")),
-			             NULL, &ue);
-			log_info("task_requeued", "task=%s op=%s", json_string_value(json_object_get(t, "id")),
-			         json_string_value(json_object_get(t, "op")));
+			if (store_update(m->st, STORE_TASK, upd, json_integer_value(json_object_get(t, "version")),
+			                 NULL, &ue) == 0) {
+				requeued++;
+				log_info("task_requeued", "task=%s op=%s", json_string_value(json_object_get(t, "id")),
+				         json_string_value(json_object_get(t, "op")));
+			} else {
+				log_error("task_requeue_failed", "task=%s error=%s",
+				          json_string_value(json_object_get(t, "id")), log_quote(ue.message));
+			}
 			json_decref(upd);
 		}
 		json_decref(list);
-		if (n == 0)
+		/* Done, or stuck on tasks the store will not update: never spin. */
+		if (n == 0 || requeued == 0)
 			return;
 	}
 }
