@@ -65,6 +65,14 @@ struct vm {
 
 	struct vm_waiter *exit_waiters;
 	struct loop_timer *stop_timer;
+
+	/* A live snapshot job (QMP snapshot-save/load/delete) under way. */
+	struct http_req *job_req;
+	char job_id[48];
+	char job_op[24];
+	char job_tag[64];
+	struct loop_timer *job_timer;
+	uint64_t job_deadline_ms;
 	struct vm *next;
 };
 
@@ -101,6 +109,12 @@ void vm_detach_all(struct agent *a);
 /* One QMP command (args consumed, may be NULL); the "return" value or NULL
  * with e (409 when QEMU is not running). */
 json_t *vm_qmp_call(struct vm *vm, const char *cmd, json_t *args, struct errinfo *e);
+/* Snapshots of a running (or paused) VM, RAM included: op is "save",
+ * "load" or "delete". The reply to req (201/200/204, or QEMU's error) is
+ * sent when QEMU's job concludes; one job per VM at a time (409 otherwise). */
+int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, struct http_req *req,
+                     struct errinfo *e);
+
 /* SIGKILLs QEMU and waits (bounded) until its exit is handled. */
 int vm_kill_now(struct vm *vm, struct errinfo *e);
 

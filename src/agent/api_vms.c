@@ -276,14 +276,24 @@ static struct vm *snapshot_target(struct http_req *req)
 	return vm;
 }
 
-static int require_stopped(struct http_req *req, struct vm *vm)
+/* A running or paused VM's snapshots go through QEMU (RAM included); a
+ * stopped VM's through qemu-img. Returns 1 when the live path took the
+ * request (replied now or later), 0 for the offline path, -1 after a reply. */
+static int try_live(struct http_req *req, struct vm *vm, const char *op, const char *snap)
 {
 	if (vm->state == VM_STOPPED || vm->state == VM_CRASHED)
 		return 0;
-	http_reply_error(req, 409, "invalid_state", NULL,
-	                 "VM '%s' is %s; snapshots are taken, reverted and deleted while it is stopped "
-	                 "(stop it first)", vm->spec.name, vm_state_name(vm->state));
-	return -1;
+	if (vm->state != VM_RUNNING && vm->state != VM_PAUSED) {
+		http_reply_error(req, 409, "invalid_state", NULL, "VM '%s' is %s; try again when it settles",
+		                 vm->spec.name, vm_state_name(vm->state));
+		return -1;
+	}
+	struct errinfo e = {0};
+	if (vm_snapshot_live(vm, op, snap, req, &e) < 0) {
+		api_reply_err(req, &e);
+		return -1;
+	}
+	return 1;
 }
 
 static json_t *snapshots_of(struct vm *vm, struct errinfo *e)
@@ -337,8 +347,6 @@ static void create_snapshot(struct http_req *req)
 	char snap[64];
 	snprintf(snap, sizeof(snap), "%s", name);
 	json_decref(body);
-	if (require_stopped(req, vm) < 0)
-		return;
 	struct errinfo e = {0};
 	json_t *list = snapshots_of(vm, &e);
 	if (!list) {
@@ -352,6 +360,8 @@ static void create_snapshot(struct http_req *req)
 		                 vm->spec.name, snap);
 		return;
 	}
+	if (try_live(req, vm, "save", snap) != 0)
+		return;
 	for (int i = 0; i < vm->spec.ndisks; i++) {
 		if (disk_snapshot_create(vm->spec.disks[i].path, snap, &e) < 0) {
 			/* All disks or none: undo the ones already taken. */
@@ -384,7 +394,7 @@ static void snapshot_op(struct http_req *req, int revert)
 		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no snapshot '%s'", vm->spec.name, snap);
 		return;
 	}
-	if (require_stopped(req, vm) < 0)
+	if (try_live(req, vm, revert ? "load" : "delete", snap) != 0)
 		return;
 	for (int i = 0; i < vm->spec.ndisks; i++) {
 		int rc = revert ? disk_snapshot_apply(vm->spec.disks[i].path, snap, &e)

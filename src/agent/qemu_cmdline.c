@@ -121,7 +121,9 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 			goto cleanup;
 		}
 		ADD("-drive");
-		ADD("file=%s,format=qcow2,if=none,id=drive-%s,discard=unmap", esc, d->name);
+		/* node-name: QMP's snapshot commands address block nodes by it. */
+		ADD("file=%s,format=qcow2,if=none,id=drive-%s,node-name=vdc-%s,discard=unmap", esc, d->name,
+		    d->name);
 		ADD("-device");
 		ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s%s", d->name, d->name,
 		    (!spec->kernel && i == 0) ? ",bootindex=1" : "");

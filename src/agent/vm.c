@@ -140,6 +140,7 @@ static void on_console_readable(void *ctx, uint32_t events)
 }
 
 static void vm_handle_exit(struct vm *vm);
+static void job_reply(struct vm *vm, unsigned status, const char *error);
 
 static void on_pidfd_readable(void *ctx, uint32_t events)
 {
@@ -210,6 +211,8 @@ static void release_runtime(struct vm *vm)
 	if (vm->stop_timer)
 		loop_timer_cancel(a->loop, vm->stop_timer);
 	vm->stop_timer = NULL;
+	if (vm->job_req)
+		job_reply(vm, 409, "the VM stopped while the snapshot job ran");
 	int rc = cgroup_remove(&a->cg, vm->spec.name);
 	if (rc < 0)
 		log_warn("cgroup_remove_failed", "vm=%s error=%s", vm->spec.name, log_quote(strerror(-rc)));
@@ -769,6 +772,116 @@ int vm_kill_now(struct vm *vm, struct errinfo *e)
 	return 0;
 }
 
+/* ---- live snapshots ------------------------------------------------------- */
+
+#define SNAPSHOT_JOB_POLL_MS 50
+#define SNAPSHOT_JOB_TIMEOUT_MS (10 * 60 * 1000)
+
+static void job_reply(struct vm *vm, unsigned status, const char *error)
+{
+	struct http_req *req = vm->job_req;
+	vm->job_req = NULL;
+	if (vm->job_timer)
+		loop_timer_cancel(vm->agent->loop, vm->job_timer);
+	vm->job_timer = NULL;
+	if (!req)
+		return;
+	if (error) {
+		http_reply_error(req, status, status == 409 ? "invalid_state" : "qemu_failed", NULL,
+		                 "snapshot %s of '%s' failed: %s", vm->job_op, vm->job_tag, error);
+		log_warn("snapshot_failed", "vm=%s op=%s snapshot=%s error=%s", vm->spec.name, vm->job_op,
+		         vm->job_tag, log_quote(error));
+	} else if (!strcmp(vm->job_op, "save")) {
+		http_reply_json(req, 201, json_pack("{s:s, s:s, s:b}", "vm", vm->spec.name, "name",
+		                                    vm->job_tag, "live", 1));
+	} else if (!strcmp(vm->job_op, "load")) {
+		http_reply_json(req, 200, vm_to_json(vm));
+	} else {
+		http_reply_text(req, 204, "text/plain", strdup(""), 0);
+	}
+	if (!error)
+		log_info("snapshot_done", "vm=%s op=%s snapshot=%s live=1", vm->spec.name, vm->job_op, vm->job_tag);
+}
+
+static void on_job_poll(void *ctx)
+{
+	struct vm *vm = ctx;
+	vm->job_timer = NULL;
+	struct errinfo e = {0};
+	json_t *jobs = vm_qmp_call(vm, "query-jobs", NULL, &e);
+	if (!jobs) {
+		job_reply(vm, 500, e.message);
+		return;
+	}
+	json_t *job = NULL;
+	size_t i;
+	json_t *j;
+	json_array_foreach(jobs, i, j)
+		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", vm->job_id))
+			job = j;
+	const char *status = json_string_value(json_object_get(job, "status"));
+	if (job && status && !strcmp(status, "concluded")) {
+		const char *err = json_string_value(json_object_get(job, "error"));
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", err ? err : "");
+		json_decref(jobs);
+		json_t *r = vm_qmp_call(vm, "job-dismiss", json_pack("{s:s}", "id", vm->job_id), &e);
+		json_decref(r);
+		refresh_status(vm, &e);
+		job_reply(vm, 500, err ? msg : NULL);
+		return;
+	}
+	json_decref(jobs);
+	if (!job) { /* dismissed already: QEMU found nothing to report */
+		job_reply(vm, 500, "QEMU's snapshot job vanished before it concluded");
+		return;
+	}
+	if (loop_now_ms() > vm->job_deadline_ms) {
+		job_reply(vm, 500, "the snapshot job did not finish within 10 minutes");
+		return;
+	}
+	vm->job_timer = loop_timer_after(vm->agent->loop, SNAPSHOT_JOB_POLL_MS, on_job_poll, vm);
+}
+
+int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, struct http_req *req,
+                     struct errinfo *e)
+{
+	static unsigned long seq;
+	if (!vm->qmp || (vm->state != VM_RUNNING && vm->state != VM_PAUSED))
+		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s", vm->spec.name,
+		                   vm_state_name(vm->state));
+	if (vm->job_req)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is already taking a snapshot (%s %s); try "
+		                   "again when it is done", vm->spec.name, vm->job_op, vm->job_tag);
+	if (vm->spec.ndisks == 0)
+		return errinfo_set(e, 409, "no_disks", NULL, "VM '%s' has no disk to keep a snapshot on",
+		                   vm->spec.name);
+	json_t *devices = json_array();
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		char node[80];
+		snprintf(node, sizeof(node), "vdc-%s", vm->spec.disks[i].name);
+		json_array_append_new(devices, json_string(node));
+	}
+	snprintf(vm->job_id, sizeof(vm->job_id), "vdc-snapshot-%lu", ++seq);
+	json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", vm->job_id, "tag", tag, "devices", devices);
+	if (strcmp(op, "delete") != 0) /* RAM and device state live on the first disk */
+		json_object_set(args, "vmstate", json_array_get(devices, 0));
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "snapshot-%s", op);
+	json_t *r = vm_qmp_call(vm, cmd, args, e);
+	if (!r)
+		return -1;
+	json_decref(r);
+	snprintf(vm->job_op, sizeof(vm->job_op), "%s", op);
+	snprintf(vm->job_tag, sizeof(vm->job_tag), "%s", tag);
+	vm->job_req = req;
+	vm->job_deadline_ms = loop_now_ms() + SNAPSHOT_JOB_TIMEOUT_MS;
+	http_defer(req);
+	vm->job_timer = loop_timer_after(vm->agent->loop, SNAPSHOT_JOB_POLL_MS, on_job_poll, vm);
+	log_info("snapshot_started", "vm=%s op=%s snapshot=%s live=1", vm->spec.name, op, tag);
+	return 0;
+}
+
 /* ---- delete ------------------------------------------------------------ */
 
 int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e)
@@ -853,6 +966,8 @@ void vm_detach_all(struct agent *a)
 			close(vm->pidfd);
 		if (vm->stop_timer)
 			loop_timer_cancel(a->loop, vm->stop_timer);
+		if (vm->job_timer)
+			loop_timer_cancel(a->loop, vm->job_timer);
 		while (vm->exit_waiters) {
 			struct vm_waiter *w = vm->exit_waiters;
 			vm->exit_waiters = w->next;

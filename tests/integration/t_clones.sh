@@ -39,8 +39,23 @@ api h1 POST /api/v1/vms/c2/disks/nope/resize '{"size_mib":256}'
 check "resizing an unknown disk is 404" test "$STATUS" = 404
 
 # Snapshots on a stopped VM: all disks under one name.
-api h1 POST /api/v1/vms/c1/snapshots '{"name":"s1"}'
-check "a snapshot of a running VM is refused with a reason" test "$STATUS" = 409
+# Live snapshots of a running VM keep its RAM too: a revert brings back
+# the running guest as it was, disk and memory.
+api h1 POST /api/v1/vms/c1/snapshots '{"name":"live1"}'
+check "a running VM's snapshot is taken live (201)" test "$STATUS/$(jget "$BODY" .live)" = 201/true
+api h1 GET /api/v1/vms/c1/snapshots
+check "the live snapshot holds the VM's RAM" test "$(jget "$BODY" '.snapshots[] | select(.name=="live1") | .vm_state_bytes')" -gt 0
+check "the VM runs on after a live snapshot" test "$(guest_req h1 10.213.0.31 ping)" = pong
+guest_req h1 10.213.0.31 "write -gone" >/dev/null
+check "c1 writes after the live snapshot" test "$(guest_req h1 10.213.0.31 marker)" = "vdc-template|-c1|-gone"
+api h1 POST /api/v1/vms/c1/snapshots/live1/revert
+check "a live revert answers 200 running" test "$STATUS/$(jget "$BODY" .state)" = 200/running
+check "after a live revert the guest's disk is as it was" test "$(guest_req h1 10.213.0.31 marker)" = "vdc-template|-c1"
+api h1 DELETE /api/v1/vms/c1/snapshots/live1
+check "a live snapshot is deleted while the VM runs (204)" test "$STATUS" = 204
+api h1 GET /api/v1/vms/c1/snapshots
+check "no live snapshot is left" test "$(jget "$BODY" '.snapshots | length')" = 0
+
 api h1 POST /api/v1/vms/c1/stop '{"timeout_s":60}'
 api h1 POST /api/v1/vms/c1/snapshots '{"name":"s1"}'
 check "snapshot s1 is created" test "$STATUS" = 201

@@ -102,8 +102,11 @@ mapi GET /api/v1/vms/v4/snapshots
 check "a snapshot is deleted" test "$TASK_STATE/$(jget "$BODY" '.snapshots | length')" = succeeded/0
 mapi POST /api/v1/vms/v1/snapshots '{"name":"live"}'
 task_wait "$(jget "$BODY" .task.id)"
-check "a snapshot of a running VM fails with the host's reason" \
-	test "$TASK_STATE/$(jget "$BODY" .error.code)" = failed/invalid_state
+check "a running VM's snapshot is taken live through vdcd" test "$TASK_STATE" = succeeded
+mapi POST /api/v1/vms/v1/snapshots '{"name":"live"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a second snapshot of the same name fails with the host's reason" \
+	test "$TASK_STATE/$(jget "$BODY" .error.code)" = failed/snapshot_exists
 
 # The CLI against this vdcd.
 VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}

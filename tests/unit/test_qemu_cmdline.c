@@ -128,10 +128,10 @@ static void test_disk_boot(void **state)
 	build(&spec, &l, &sv);
 	assert_int_equal(find_arg(&sv, "-kernel", 0), -1);
 	assert_true(has_pair(&sv, "-drive",
-	                     "file=/d/root.qcow2,format=qcow2,if=none,id=drive-root,discard=unmap"));
+	                     "file=/d/root.qcow2,format=qcow2,if=none,id=drive-root,node-name=vdc-root,discard=unmap"));
 	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-root,id=disk-root,bootindex=1"));
 	assert_true(has_pair(&sv, "-drive",
-	                     "file=/d/data.qcow2,format=qcow2,if=none,id=drive-data,discard=unmap"));
+	                     "file=/d/data.qcow2,format=qcow2,if=none,id=drive-data,node-name=vdc-data,discard=unmap"));
 	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-data,id=disk-data"));
 	assert_int_equal(count_containing(&sv, "bootindex"), 1);
 	/* Drives come in spec order: the boot disk first. */
@@ -267,7 +267,7 @@ static void test_commas_in_paths(void **state)
 	struct strv sv;
 	build(&spec, &l, &sv);
 	assert_true(has_pair(&sv, "-drive", "file=/d/a,,format=raw,,x.qcow2,format=qcow2,if=none,"
-	                                    "id=drive-root,discard=unmap"));
+	                                    "id=drive-root,node-name=vdc-root,discard=unmap"));
 	assert_true(has_pair(&sv, "-drive",
 	                     "file=/run/a,,b/seed.iso,format=raw,if=none,id=drive-cidata,readonly=on"));
 	strv_free(&sv);
