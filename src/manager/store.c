@@ -456,8 +456,8 @@ cleanup:
 	return rc;
 }
 
-char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
-                     struct errinfo *e)
+char *store_get_text_for(struct store *st, enum store_kind k, const char *id_or_name,
+                         const char *user_id, struct errinfo *e)
 {
 	char *doc = NULL;
 	if (check_kind(k, e))
@@ -466,14 +466,20 @@ char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name
 		errinfo_set(e, 400, "invalid_argument", "id", "an id or a name is required");
 		return NULL;
 	}
-	struct store_param p = {.s = id_or_name};
+	if (user_id && !store_kind_scoped(k)) {
+		errinfo_set(e, 500, "internal", NULL, "%s objects belong to no project", store_kinds[k].name);
+		return NULL;
+	}
+	struct store_param p[2] = {{.s = id_or_name}, {.s = user_id}};
+	int np = user_id ? 2 : 1;
+	enum store_kind_stmt by_id = user_id ? SK_GET_ID_FOR : SK_GET_ID;
+	enum store_kind_stmt by_name = user_id ? SK_GET_NAME_FOR : SK_GET_NAME;
 	/* Not UTF-8: no document can have it (and PostgreSQL would refuse it). */
-	int found = utf8_ok(id_or_name) ? query_row(st, store_slot_fixed(k, SK_GET_ID), &p, 1,
-	                                            STORE_Q_READ, 1, &doc, e)
-	                                : -2;
+	int found = utf8_ok(id_or_name) && (!user_id || utf8_ok(user_id))
+	                ? query_row(st, store_slot_fixed(k, by_id), p, np, STORE_Q_READ, 1, &doc, e)
+	                : -2;
 	if (found == 0)
-		found = query_row(st, store_slot_fixed(k, SK_GET_NAME), &p, 1, STORE_Q_READ, 1, &doc,
-		                  e);
+		found = query_row(st, store_slot_fixed(k, by_name), p, np, STORE_Q_READ, 1, &doc, e);
 	if (found == 0 || found == -2)
 		errinfo_set(e, 404, "not_found", NULL, "no %s has the id or name '%.200s'",
 		            store_kinds[k].name, id_or_name);
@@ -482,9 +488,16 @@ char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name
 	return found == 1 ? doc : NULL;
 }
 
-json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e)
+char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
+                     struct errinfo *e)
 {
-	char *text = store_get_text(st, k, id_or_name, e);
+	return store_get_text_for(st, k, id_or_name, NULL, e);
+}
+
+json_t *store_get_for(struct store *st, enum store_kind k, const char *id_or_name,
+                      const char *user_id, struct errinfo *e)
+{
+	char *text = store_get_text_for(st, k, id_or_name, user_id, e);
 	if (!text)
 		return NULL;
 	json_error_t je;
@@ -494,6 +507,11 @@ json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, s
 		            store_kinds[k].name, id_or_name, je.text);
 	free(text);
 	return doc;
+}
+
+json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e)
+{
+	return store_get_for(st, k, id_or_name, NULL, e);
 }
 
 /* Reads created_at and version of id and whether another object has name.
@@ -627,12 +645,20 @@ static int filter_params(enum store_kind k, const struct store_filter *f, int nf
 	const struct store_kind_info *ki = &store_kinds[k];
 	int states[STORE_MAX_COLS] = {0};
 	const char *vals[STORE_MAX_COLS] = {0};
+	const char *member = NULL;
 	if (nf < 0 || (nf > 0 && !f))
 		return errinfo_set(e, 400, "invalid_filter", "filter", "the filter list is malformed");
 	for (int i = 0; i < nf; i++) {
 		int c = 0;
 		if (!f[i].field)
 			return errinfo_set(e, 400, "invalid_filter", "filter", "a filter has no field");
+		if (!strcmp(f[i].field, STORE_FILTER_MEMBER) && store_kind_scoped(k)) {
+			if (member || !f[i].value || !utf8_ok(f[i].value))
+				return errinfo_set(e, 400, "invalid_filter", f[i].field,
+				                   "the %s filter needs one user id", f[i].field);
+			member = f[i].value;
+			continue;
+		}
 		while (c < ki->ncols && strcmp(ki->cols[c], f[i].field))
 			c++;
 		if (c == ki->ncols) {
@@ -653,19 +679,21 @@ static int filter_params(enum store_kind k, const struct store_filter *f, int nf
 		states[c] = f[i].value ? 1 : 2; /* a NULL value matches a missing field */
 		vals[c] = f[i].value;
 	}
-	*shape = 0;
-	for (int c = ki->ncols - 1; c >= 0; c--)
+	*shape = member ? 1 : 0;
+	for (int c = STORE_MAX_COLS - 1; c >= 0; c--)
 		*shape = *shape * 3 + states[c];
 	for (int c = 0; c < ki->ncols; c++)
 		if (states[c] == 1)
 			p[(*np)++] = (struct store_param){.s = vals[c]};
+	if (member)
+		p[(*np)++] = (struct store_param){.s = member};
 	return 0;
 }
 
 char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
                       int nfilters, const char *after, int limit, char **next, struct errinfo *e)
 {
-	struct store_param p[STORE_MAX_COLS + 3] = {{0}};
+	struct store_param p[STORE_MAX_COLS + 4] = {{0}};
 	int np = 0, shape = 0, rows_read = 0, rc;
 	char *cursor[2] = {0};
 	struct buf out = {0}, last = {0};
@@ -748,7 +776,7 @@ cleanup:
 int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
                     int nfilters, struct errinfo *e)
 {
-	struct store_param p[STORE_MAX_COLS] = {{0}};
+	struct store_param p[STORE_MAX_COLS + 1] = {{0}};
 	int np = 0, shape = 0;
 	char *n = NULL;
 	if (check_kind(k, e) || filter_params(k, filters, nfilters, p, &np, &shape, e))

@@ -30,6 +30,10 @@ enum store_kind {
 	STORE_TEMPLATE,
 	STORE_VM,
 	STORE_TASK,
+	STORE_PROJECT,
+	STORE_USER,
+	STORE_MEMBER, /* a user's role in a project; name "<project_id>:<user_id>" */
+	STORE_TOKEN,  /* an API token's metadata and the SHA-256 of its secret */
 	STORE_NKINDS,
 };
 
@@ -65,6 +69,13 @@ char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name
                      struct errinfo *e);
 /* The same, parsed. */
 json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e);
+/* store_get_text / store_get limited to what user_id may see (as with
+ * STORE_FILTER_MEMBER); anything else is 404 exactly as if it did not
+ * exist. user_id NULL: no limit. Only for kinds with a project_id. */
+char *store_get_text_for(struct store *st, enum store_kind k, const char *id_or_name,
+                         const char *user_id, struct errinfo *e);
+json_t *store_get_for(struct store *st, enum store_kind k, const char *id_or_name,
+                      const char *user_id, struct errinfo *e);
 
 /* Replaces the document of doc["id"] if its stored version equals
  * expected_version (optimistic concurrency; 409 version_conflict otherwise);
@@ -79,6 +90,13 @@ struct store_filter {
 	const char *field; /* one of the kind's mirrored fields, e.g. "host_id", "state" */
 	const char *value;
 };
+
+/* The filter field that scopes a list to what a user may see: value is a
+ * user id, and only objects whose project_id is one of that user's
+ * projects (through STORE_MEMBER) match, plus, for kinds that can be
+ * shared (templates, networks), objects of no project. */
+#define STORE_FILTER_MEMBER "member_of"
+
 
 /* A page of documents ordered by name (tasks: by created_at then id),
  * starting after the name `after` (NULL: from the start), at most limit

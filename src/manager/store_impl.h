@@ -12,7 +12,7 @@
 
 /* ---- kinds ---- */
 
-#define STORE_MAX_COLS 4
+#define STORE_MAX_COLS 5
 
 /* A kind: its table and the fields of its documents mirrored into indexed
  * columns (a missing or null field is NULL; any other non-string is refused). */
@@ -22,7 +22,11 @@ struct store_kind_info {
 	const char *cols[STORE_MAX_COLS];
 	int ncols;
 	bool by_time; /* listed by (created_at, id) instead of by name: tasks */
+	bool shared;  /* an object of no project is visible to every user */
 };
+
+/* The kind has a project_id column: its objects belong to projects. */
+bool store_kind_scoped(enum store_kind k);
 
 extern const struct store_kind_info store_kinds[STORE_NKINDS];
 
@@ -51,20 +55,25 @@ enum store_kind_stmt {
 	SK_UPDATE,   /* id, expected version, name, doc, updated_at, cols... -> id */
 	SK_DELETE,   /* id -> id */
 	SK_CURSOR,   /* name -> created_at, id (the paging cursor of by_time kinds) */
+	SK_GET_ID_FOR,   /* id, user_id -> doc, if the user may see it */
+	SK_GET_NAME_FOR, /* name, user_id -> doc, if the user may see it */
 	SK_NFIXED,
 };
 
 /* Lists and counts come in one statement per shape of filters: each mirrored
  * column is unfiltered (0), "= $n" (1) or "IS NULL" (2); shape = sum of
- * state * 3^column. Parameters: the "=" values in column order, then the
- * cursor (name, or created_at and id for by_time kinds), then the limit. */
+ * state * 3^column, plus 3^STORE_MAX_COLS when scoped to a user's projects
+ * (STORE_FILTER_MEMBER). Parameters: the "=" values in column order, the
+ * member's user id, then the cursor (name, or created_at and id for by_time
+ * kinds), then the limit. */
 enum store_list_op {
 	SL_LIST,       /* -> name, doc */
 	SL_LIST_AFTER, /* -> name, doc */
 	SL_COUNT,      /* -> count */
 	SL_NOPS,
 };
-#define STORE_SHAPES 81 /* 3^STORE_MAX_COLS */
+#define STORE_COL_SHAPES 243 /* 3^STORE_MAX_COLS */
+#define STORE_SHAPES (2 * STORE_COL_SHAPES)
 #define STORE_KIND_SLOTS (SK_NFIXED + SL_NOPS * STORE_SHAPES)
 #define STORE_NSLOTS (SQ_NGLOBAL + STORE_NKINDS * STORE_KIND_SLOTS)
 

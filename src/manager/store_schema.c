@@ -8,14 +8,29 @@
 #include <string.h>
 
 const struct store_kind_info store_kinds[STORE_NKINDS] = {
-	[STORE_CLUSTER] = {"cluster", "clusters", {0}, 0, false},
-	[STORE_HOST] = {"host", "hosts", {"cluster_id", "state"}, 2, false},
-	[STORE_DATASTORE] = {"datastore", "datastores", {0}, 0, false},
-	[STORE_NETWORK] = {"network", "networks", {0}, 0, false},
-	[STORE_TEMPLATE] = {"template", "templates", {0}, 0, false},
-	[STORE_VM] = {"vm", "vms", {"host_id", "cluster_id", "power_state", "template_id"}, 4, false},
-	[STORE_TASK] = {"task", "tasks", {"state", "target_id", "op"}, 3, true},
+	[STORE_CLUSTER] = {"cluster", "clusters", {0}, 0, false, false},
+	[STORE_HOST] = {"host", "hosts", {"cluster_id", "state"}, 2, false, false},
+	[STORE_DATASTORE] = {"datastore", "datastores", {0}, 0, false, false},
+	[STORE_NETWORK] = {"network", "networks", {"project_id"}, 1, false, true},
+	[STORE_TEMPLATE] = {"template", "templates", {"project_id"}, 1, false, true},
+	[STORE_VM] = {"vm", "vms", {"host_id", "cluster_id", "power_state", "template_id", "project_id"},
+	              5, false, false},
+	[STORE_TASK] = {"task", "tasks", {"state", "target_id", "op", "project_id"}, 4, true, false},
+	[STORE_PROJECT] = {"project", "projects", {0}, 0, false, false},
+	[STORE_USER] = {"user", "users", {0}, 0, false, false},
+	[STORE_MEMBER] = {"member", "members", {"user_id", "project_id"}, 2, false, false},
+	[STORE_TOKEN] = {"token", "tokens", {"user_id", "secret_hash"}, 2, false, false},
 };
+
+bool store_kind_scoped(enum store_kind k)
+{
+	if ((unsigned)k >= STORE_NKINDS)
+		return false;
+	for (int c = 0; c < store_kinds[k].ncols; c++)
+		if (!strcmp(store_kinds[k].cols[c], "project_id"))
+			return true;
+	return false;
+}
 
 const char *store_kind_name(enum store_kind k)
 {
@@ -37,6 +52,10 @@ const char *store_kind_plural(enum store_kind k)
  *   events: the audit log, newest first by id.
  *   secrets: SHA-256 hashes of tokens by kind, expires_at in epoch seconds
  *     (0: never), doc the JSON grant.
+ *   v4, tenants: projects, users, members (a user's role in a project) and
+ *     tokens (API token metadata; the secret only as its SHA-256), and a
+ *     project_id on networks, templates, VMs and tasks. Objects made before
+ *     v4 have none: VMs and tasks of no project are the admins' alone.
  * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
  * that both order names by bytes, the same way. */
 
@@ -63,6 +82,22 @@ const char *store_kind_plural(enum store_kind k)
 	"CREATE INDEX tasks_target_id ON tasks (target_id, created_at, id);\n"                    \
 	"CREATE INDEX tasks_op ON tasks (op, created_at, id);\n"
 
+/* v4 in both dialects: T is the text column type. */
+#define TENANT_INDEXES                                                                            \
+	"CREATE INDEX members_user_id ON members (user_id, name);\n"                              \
+	"CREATE INDEX members_project_id ON members (project_id, name);\n"                        \
+	"CREATE INDEX tokens_user_id ON tokens (user_id, name);\n"                                \
+	"CREATE INDEX tokens_secret_hash ON tokens (secret_hash, name);\n"                        \
+	"CREATE INDEX networks_project_id ON networks (project_id, name);\n"                      \
+	"CREATE INDEX templates_project_id ON templates (project_id, name);\n"                    \
+	"CREATE INDEX vms_project_id ON vms (project_id, name);\n"                                \
+	"CREATE INDEX tasks_project_id ON tasks (project_id, created_at, id);\n"
+#define TENANT_COLUMNS(T)                                                                         \
+	"ALTER TABLE networks ADD COLUMN project_id " T ";\n"                                     \
+	"ALTER TABLE templates ADD COLUMN project_id " T ";\n"                                    \
+	"ALTER TABLE vms ADD COLUMN project_id " T ";\n"                                          \
+	"ALTER TABLE tasks ADD COLUMN project_id " T ";\n"
+
 static const struct store_migration sqlite_migrations[] = {
 	{1, SQLITE_OBJ("clusters", "") SQLITE_OBJ("hosts", ", cluster_id TEXT, state TEXT")
 	        SQLITE_OBJ("datastores", "") SQLITE_OBJ("networks", "") SQLITE_OBJ("templates", "")
@@ -76,6 +111,10 @@ static const struct store_migration sqlite_migrations[] = {
 	{3, "CREATE TABLE secrets (kind TEXT NOT NULL, hash TEXT NOT NULL,"
 	    " expires_at INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, hash)) STRICT;\n"
 	    "CREATE INDEX secrets_expires_at ON secrets (expires_at);\n"},
+	{4, SQLITE_OBJ("projects", "") SQLITE_OBJ("users", "")
+	        SQLITE_OBJ("members", ", user_id TEXT, project_id TEXT")
+	            SQLITE_OBJ("tokens", ", user_id TEXT, secret_hash TEXT")
+	                TENANT_COLUMNS("TEXT") TENANT_INDEXES},
 };
 
 static const struct store_migration pg_migrations[] = {
@@ -92,6 +131,10 @@ static const struct store_migration pg_migrations[] = {
 	{3, "CREATE TABLE secrets (kind TEXT COLLATE \"C\" NOT NULL, hash TEXT COLLATE \"C\" NOT NULL,"
 	    " expires_at BIGINT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, hash));\n"
 	    "CREATE INDEX secrets_expires_at ON secrets (expires_at);\n"},
+	{4, PG_OBJ("projects", "") PG_OBJ("users", "")
+	        PG_OBJ("members", ", user_id TEXT COLLATE \"C\", project_id TEXT COLLATE \"C\"")
+	            PG_OBJ("tokens", ", user_id TEXT COLLATE \"C\", secret_hash TEXT COLLATE \"C\"")
+	                TENANT_COLUMNS("TEXT COLLATE \"C\"") TENANT_INDEXES},
 };
 
 #define BOOTSTRAP_SQL                                                                             \
@@ -158,6 +201,13 @@ static const char *const global_sql[SQ_NGLOBAL] = {
 	                " AND (expires_at = 0 OR expires_at > $3) RETURNING doc",
 };
 
+/* "the object is in one of user $param's projects" (or shared). */
+static void member_sql(struct sqlbuf *b, const struct store_kind_info *ki, int param)
+{
+	sb_add(b, "(project_id IN (SELECT project_id FROM members WHERE user_id = $%d)%s)", param,
+	       ki->shared ? " OR project_id IS NULL" : "");
+}
+
 static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum store_kind_stmt s)
 {
 	const char *t = ki->plural;
@@ -193,6 +243,15 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 	case SK_CURSOR:
 		sb_add(b, "SELECT created_at, id FROM %s WHERE name = $1", t);
 		break;
+	case SK_GET_ID_FOR:
+	case SK_GET_NAME_FOR:
+		if (!store_kind_scoped((enum store_kind)(ki - store_kinds))) {
+			b->overflow = true;
+			break;
+		}
+		sb_add(b, "SELECT doc FROM %s WHERE %s = $1 AND ", t, s == SK_GET_ID_FOR ? "id" : "name");
+		member_sql(b, ki, 2);
+		break;
 	default:
 		b->overflow = true;
 	}
@@ -207,6 +266,9 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 		if (states[c] && c >= ki->ncols)
 			return -1;
 	}
+	bool member = shape == 1; /* what is left above the column states */
+	if (member && !store_kind_scoped((enum store_kind)(ki - store_kinds)))
+		return -1;
 	if (op == SL_COUNT)
 		sb_add(b, "SELECT count(*) FROM %s", ki->plural);
 	else
@@ -220,6 +282,11 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 			sb_add(b, "%s%s IS NULL", glue, ki->cols[c]);
 		if (states[c])
 			glue = " AND ";
+	}
+	if (member) {
+		sb_add(b, "%s", glue);
+		member_sql(b, ki, param++);
+		glue = " AND ";
 	}
 	if (op == SL_COUNT)
 		return 0;
