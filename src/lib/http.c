@@ -61,6 +61,9 @@ struct http_req {
 	char *hdr_names[4], *hdr_values[4];
 	int nhdrs;
 	uint64_t t_start_us;
+	void *auth_data;
+	void (*auth_free)(void *);
+	char peer[INET6_ADDRSTRLEN];
 };
 
 static uint64_t now_us(void)
@@ -267,6 +270,34 @@ const char *http_bearer(const struct http_req *req)
 	return h && !strncasecmp(h, "Bearer ", 7) && h[7] ? h + 7 : NULL;
 }
 
+int http_route_access(const struct http_req *req) { return req->route ? req->route->access : 0; }
+
+void http_set_auth_data(struct http_req *req, void *data, void (*free_fn)(void *))
+{
+	if (req->auth_free)
+		req->auth_free(req->auth_data);
+	req->auth_data = data;
+	req->auth_free = free_fn;
+}
+
+void *http_auth_data(const struct http_req *req) { return req->auth_data; }
+
+const char *http_peer_address(struct http_req *req)
+{
+	if (!req->peer[0]) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+		if (sa && sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->peer,
+			          sizeof(req->peer));
+		else if (sa && sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->peer,
+			          sizeof(req->peer));
+	}
+	return req->peer;
+}
+
 const char *http_route_pattern(const struct http_req *req)
 {
 	return req->route ? req->route->pattern : NULL;
@@ -316,6 +347,8 @@ static void dispatch(struct http_req *req, const char *url)
 	/* Unknown routes need a token too, so that which routes exist does not
 	 * leak to someone without one. */
 	if (!req->route && !public_path && !token_ok(srv, req->conn, req)) {
+		if (req->pending)
+			return; /* the auth function answered (403) */
 		http_reply_error(req, 401, "unauthorized", NULL,
 		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
 		return;
@@ -330,6 +363,8 @@ static void dispatch(struct http_req *req, const char *url)
 		return;
 	}
 	if (!req->route->public_route && !token_ok(srv, req->conn, req)) {
+		if (req->pending)
+			return;
 		http_reply_error(req, 401, "unauthorized", NULL,
 		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
 		return;
@@ -417,6 +452,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(req->hdr_names[i]);
 		free(req->hdr_values[i]);
 	}
+	if (req->auth_free)
+		req->auth_free(req->auth_data);
 	free(req->body);
 	free(req);
 	*con_cls = NULL;

@@ -20,10 +20,13 @@ struct http_route {
 	const char *pattern; /* "/api/v1/vms/{name}/start" */
 	http_handler_fn fn;
 	int public_route;    /* 1: no token needed */
+	int access;          /* what the app's auth function requires; opaque here */
 };
 
-/* Checks a bearer token (NULL when none was sent) for a non-public route;
- * returns 1 to let the request through. Runs on the loop thread. */
+/* Checks a bearer token (NULL when none was sent) for a non-public route
+ * (req's route is NULL for an unknown path); returns 1 to let the request
+ * through. Returning 0 answers 401, unless the function has replied itself
+ * (e.g. 403). Runs on the loop thread. */
 typedef int (*http_auth_fn)(void *app, const char *bearer, struct http_req *req);
 
 struct http_config {
@@ -78,6 +81,17 @@ void http_defer(struct http_req *req);
 
 /* The bearer token sent with the request, or NULL. */
 const char *http_bearer(const struct http_req *req);
+
+/* The matched route's access field (0 when no route matched). */
+int http_route_access(const struct http_req *req);
+
+/* What the auth function learnt of the caller, kept for the handlers and
+ * freed (with free_fn, if not NULL) when the request ends. */
+void http_set_auth_data(struct http_req *req, void *data, void (*free_fn)(void *));
+void *http_auth_data(const struct http_req *req);
+
+/* The client's address as text ("10.0.0.5", "::1"); "" when unknown. */
+const char *http_peer_address(struct http_req *req);
 
 /* The route pattern matched ("/api/v1/vms/{name}"), or NULL. */
 const char *http_route_pattern(const struct http_req *req);

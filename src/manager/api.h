@@ -6,7 +6,16 @@
 #include "jsonv.h"
 #include "manager.h"
 
-int mgr_auth(void *app, const char *bearer, struct http_req *req);
+/* The project a create goes to: the body's "project" (removed from it) if
+ * the caller may create there; without one, the caller's only writable
+ * project, or for an administrator nothing (a shareable kind: shared by
+ * all) or the "default" project. 0 with *project (a document or NULL), or
+ * -1 after replying. */
+int mgr_create_project(struct http_req *req, json_t *body, bool shareable, json_t **project);
+/* ?project=NAME|ID as a project id to filter a list by, in id (a
+ * project the caller is not in becomes an id matching nothing); NULL
+ * when not asked. */
+const char *mgr_project_filter(struct http_req *req, char id[37]);
 void mgr_reply_jv(struct http_req *req, const struct jv_err *jerr);
 /* Reads ?limit (1..1000, default 100) and ?after; replies 400 itself. */
 int mgr_page_args(struct http_req *req, int *limit, const char **after);
@@ -35,6 +44,25 @@ void api_vms_snapshots_list(struct http_req *req);
 void api_tasks_list(struct http_req *req);
 void api_tasks_get(struct http_req *req);
 void api_events_list(struct http_req *req);
+void api_auth_login(struct http_req *req);
+void api_auth_whoami(struct http_req *req);
+void api_tokens_list(struct http_req *req);
+void api_tokens_create(struct http_req *req);
+void api_tokens_delete(struct http_req *req);
+void api_users_list(struct http_req *req);
+void api_users_get(struct http_req *req);
+void api_users_create(struct http_req *req);
+void api_users_delete(struct http_req *req);
+void api_users_password(struct http_req *req);
+void api_projects_list(struct http_req *req);
+void api_projects_get(struct http_req *req);
+void api_projects_create(struct http_req *req);
+void api_projects_delete(struct http_req *req);
+void api_projects_members(struct http_req *req);
+void api_projects_member_set(struct http_req *req);
+void api_projects_member_remove(struct http_req *req);
+void api_projects_quota_get(struct http_req *req);
+void api_projects_quota_set(struct http_req *req);
 void api_metrics(struct http_req *req);
 
 /* The kind a route's collection names ("/api/v1/clusters/..." -> CLUSTER). */

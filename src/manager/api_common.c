@@ -1,32 +1,14 @@
-/* api_common.c - what every vdcd route shares: bearer-token auth against the
- * store's hashed secrets, error replies, the audit log, list pages. */
+/* api_common.c - what every vdcd route shares: error replies, the audit
+ * log, list pages, and the project a create goes to. */
 #include "api.h"
 
+#include "auth.h"
 #include "http.h"
 #include "log.h"
-
-#include <sodium.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* The admin token is checked against its hash in memory: one SHA-256 per
- * request, no store round trip on the hot path. */
-int mgr_auth(void *app, const char *bearer, struct http_req *req)
-{
-	struct mgr *m = app;
-	if (!bearer || !*bearer)
-		return 0;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)bearer, strlen(bearer));
-	return sodium_memcmp(h, m->admin_digest, sizeof(h)) == 0; /* constant time */
-}
-
-const char *mgr_actor(struct http_req *req)
-{
-	return "admin";
-}
 
 void mgr_reply_err(struct http_req *req, const struct errinfo *e)
 {
@@ -83,4 +65,85 @@ void mgr_reply_stored(struct http_req *req, unsigned status, char *text)
 {
 	size_t len = strlen(text);
 	http_reply_text(req, status, "application/json", text, len);
+}
+
+/* Projects the caller may create in: operator or better. */
+static int writable_projects(const struct auth_ctx *c, const char **ids, int max)
+{
+	int n = 0;
+	for (int i = 0; i < c->nmembers; i++)
+		if (c->members[i].role >= ROLE_OPERATOR && n < max)
+			ids[n++] = c->members[i].project_id;
+	return n;
+}
+
+int mgr_create_project(struct http_req *req, json_t *body, bool shareable, json_t **project)
+{
+	struct mgr *m = http_app(req);
+	const struct auth_ctx *c = mgr_caller(req);
+	struct errinfo e = {0};
+	*project = NULL;
+	json_t *given = json_incref(json_object_get(body, "project"));
+	json_object_del(body, "project");
+	if (given && !json_is_string(given)) {
+		json_decref(given);
+		http_reply_error(req, 400, "invalid_request", "project", "project must be a project's name or id");
+		return -1;
+	}
+	if (given) {
+		json_t *p = store_get(m->st, STORE_PROJECT, json_string_value(given), &e);
+		if (!p || auth_role_in(c, json_string_value(json_object_get(p, "id"))) == ROLE_NONE) {
+			http_reply_error(req, 400, "invalid_request", "project", "project: you belong to no project '%s'",
+			                 json_string_value(given));
+			json_decref(p);
+			json_decref(given);
+			return -1;
+		}
+		json_decref(given);
+		if (mgr_require_role(req, json_string_value(json_object_get(p, "id")),
+		                     json_string_value(json_object_get(p, "name")), ROLE_OPERATOR) < 0) {
+			json_decref(p);
+			return -1;
+		}
+		*project = p;
+		return 0;
+	}
+	if (c->admin) {
+		/* An administrator's template or network is shared; a VM goes to
+		 * the default project when there is one. */
+		if (!shareable)
+			*project = store_get(m->st, STORE_PROJECT, "default", &e);
+		return 0;
+	}
+	const char *ids[8];
+	int n = writable_projects(c, ids, 8);
+	if (n == 1) {
+		*project = store_get(m->st, STORE_PROJECT, ids[0], &e);
+		if (*project)
+			return 0;
+		mgr_reply_err(req, &e);
+		return -1;
+	}
+	if (n == 0)
+		http_reply_error(req, 403, "forbidden", "project", "'%s' is not an operator or admin in any project", c->user);
+	else
+		http_reply_error(req, 400, "invalid_request", "project",
+		                 "project: '%s' can create in %d projects; say which with \"project\"", c->user, n);
+	return -1;
+}
+
+const char *mgr_project_filter(struct http_req *req, char id[37])
+{
+	struct mgr *m = http_app(req);
+	const char *want = http_query(req, "project");
+	if (!want)
+		return NULL;
+	struct errinfo e = {0};
+	json_t *p = store_get(m->st, STORE_PROJECT, want, &e);
+	/* An unknown project, or one the caller is not in, lists nothing. */
+	snprintf(id, 37, "%s", p && auth_role_in(mgr_caller(req), json_string_value(json_object_get(p, "id"))) != ROLE_NONE
+	                           ? json_string_value(json_object_get(p, "id"))
+	                           : "-");
+	json_decref(p);
+	return id;
 }

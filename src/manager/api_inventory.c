@@ -3,6 +3,7 @@
  * serve the stored document text without re-encoding it. */
 #include "api.h"
 
+#include "auth.h"
 #include "resources.h"
 
 #include <stdlib.h>
@@ -36,6 +37,9 @@ static int read_filters(struct http_req *req, enum store_kind k, struct store_fi
 		if (v)
 			f[n++] = (struct store_filter){allowed[i].field, v};
 	}
+	/* A non-administrator sees their projects' objects (and shared ones). */
+	if (store_kind_scoped(k) && mgr_scope(req) && n < max)
+		f[n++] = (struct store_filter){STORE_FILTER_MEMBER, mgr_scope(req)};
 	return n;
 }
 
@@ -110,8 +114,11 @@ void api_inventory_list(struct http_req *req)
 	const char *after;
 	if (mgr_page_args(req, &limit, &after) < 0)
 		return;
-	struct store_filter f[4];
-	int nf = read_filters(req, k, f, 4);
+	struct store_filter f[6];
+	int nf = read_filters(req, k, f, 5);
+	char pid[37];
+	if (store_kind_scoped(k) && mgr_project_filter(req, pid))
+		f[nf++] = (struct store_filter){"project_id", pid};
 	struct errinfo e = {0};
 	char *next = NULL;
 	char *items = store_list_text(m->st, k, f, nf, after, limit, &next, &e);
@@ -127,7 +134,8 @@ void api_inventory_get(struct http_req *req)
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
 	enum store_kind k = api_kind_of(req);
-	char *text = store_get_text(m->st, k, http_param(req, "id"), &e);
+	char *text = store_get_text_for(m->st, k, http_param(req, "id"),
+	                                store_kind_scoped(k) ? mgr_scope(req) : NULL, &e);
 	if (!text)
 		mgr_reply_err(req, &e);
 	else
@@ -141,16 +149,25 @@ void api_inventory_create(struct http_req *req)
 	json_t *body = http_body_json(req, 0);
 	if (!body)
 		return;
+	json_t *project = NULL;
+	if (store_kind_scoped(k) && mgr_create_project(req, body, true, &project) < 0) {
+		json_decref(body);
+		return;
+	}
 	struct jv_err jerr = {0};
 	json_t *doc = resource_parse_create(k, body, &jerr);
 	json_decref(body);
 	if (!doc) {
+		json_decref(project);
 		mgr_reply_jv(req, &jerr);
 		return;
 	}
 	char id[37];
 	mgr_uuid(id);
 	json_object_set_new(doc, "id", json_string(id));
+	if (project)
+		json_object_set(doc, "project_id", json_object_get(project, "id"));
+	json_decref(project);
 	struct errinfo e = {0};
 	json_t *stored = NULL;
 	if (store_create(m->st, k, doc, &stored, &e) < 0) {
@@ -198,9 +215,15 @@ void api_inventory_delete(struct http_req *req)
 	struct mgr *m = http_app(req);
 	enum store_kind k = api_kind_of(req);
 	struct errinfo e = {0};
-	json_t *doc = store_get(m->st, k, http_param(req, "id"), &e);
+	bool scoped = store_kind_scoped(k);
+	json_t *doc = store_get_for(m->st, k, http_param(req, "id"), scoped ? mgr_scope(req) : NULL, &e);
 	if (!doc) {
 		mgr_reply_err(req, &e);
+		return;
+	}
+	if (scoped && mgr_require_role(req, json_string_value(json_object_get(doc, "project_id")), NULL,
+	                               ROLE_OPERATOR) < 0) {
+		json_decref(doc);
 		return;
 	}
 	const char *id = json_string_value(json_object_get(doc, "id"));

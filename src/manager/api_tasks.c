@@ -1,6 +1,7 @@
 /* api_tasks.c - tasks (the state of every long operation), the audit log,
  * and Prometheus metrics for vdcd. */
 #include "api.h"
+#include "auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,43 +90,64 @@ static void healthz(struct http_req *req)
 	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-#define INVENTORY(coll) \
-	{"GET", "/api/v1/" coll, api_inventory_list, 0}, \
-	{"POST", "/api/v1/" coll, api_inventory_create, 0}, \
-	{"GET", "/api/v1/" coll "/{id}", api_inventory_get, 0}, \
-	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0}
+/* Collections of objects: read by every user (scoped to their projects
+ * where the kind has projects), changed as `write` says. */
+#define INVENTORY(coll, write) \
+	{"GET", "/api/v1/" coll, api_inventory_list, 0, ACC_ANY}, \
+	{"POST", "/api/v1/" coll, api_inventory_create, 0, write}, \
+	{"GET", "/api/v1/" coll "/{id}", api_inventory_get, 0, ACC_ANY}, \
+	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0, write}
 
 const struct http_route mgr_routes[] = {
-	{"GET", "/healthz", healthz, 1},
-	{"GET", "/metrics", api_metrics, 0},
-	INVENTORY("clusters"),
-	INVENTORY("datastores"),
-	INVENTORY("networks"),
-	INVENTORY("templates"),
-	{"GET", "/api/v1/hosts", api_inventory_list, 0},
-	{"POST", "/api/v1/hosts/join-tokens", api_hosts_join_token, 0},
-	{"POST", "/api/v1/hosts/join", api_hosts_join, 1},
-	{"GET", "/api/v1/hosts/{id}", api_inventory_get, 0},
-	{"DELETE", "/api/v1/hosts/{id}", api_hosts_delete, 0},
-	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1},
-	{"POST", "/api/v1/hosts/{id}/maintenance", api_hosts_maintenance, 0},
-	{"GET", "/api/v1/vms", api_inventory_list, 0},
-	{"POST", "/api/v1/vms", api_vms_create, 0},
-	{"GET", "/api/v1/vms/{id}", api_inventory_get, 0},
-	{"DELETE", "/api/v1/vms/{id}", api_vms_delete, 0},
-	{"POST", "/api/v1/vms/{id}/start", api_vms_power, 0},
-	{"POST", "/api/v1/vms/{id}/stop", api_vms_power, 0},
-	{"POST", "/api/v1/vms/{id}/destroy", api_vms_power, 0},
-	{"POST", "/api/v1/vms/{id}/reset", api_vms_power, 0},
-	{"POST", "/api/v1/vms/{id}/pause", api_vms_power, 0},
-	{"POST", "/api/v1/vms/{id}/resume", api_vms_power, 0},
-	{"GET", "/api/v1/vms/{id}/snapshots", api_vms_snapshots_list, 0},
-	{"POST", "/api/v1/vms/{id}/snapshots", api_vms_snapshot, 0},
-	{"POST", "/api/v1/vms/{id}/snapshots/{snap}/revert", api_vms_snapshot_op, 0},
-	{"DELETE", "/api/v1/vms/{id}/snapshots/{snap}", api_vms_snapshot_op, 0},
-	{"GET", "/api/v1/vms/{id}/console", api_vms_console, 0},
-	{"GET", "/api/v1/tasks", api_tasks_list, 0},
-	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0},
-	{"GET", "/api/v1/events", api_events_list, 0},
+	{"GET", "/healthz", healthz, 1, ACC_ANY},
+	{"GET", "/metrics", api_metrics, 0, ACC_ADMIN},
+	{"POST", "/api/v1/auth/login", api_auth_login, 1, ACC_ANY},
+	{"GET", "/api/v1/auth/whoami", api_auth_whoami, 0, ACC_ANY},
+	{"GET", "/api/v1/tokens", api_tokens_list, 0, ACC_ANY},
+	{"POST", "/api/v1/tokens", api_tokens_create, 0, ACC_SELF},
+	{"DELETE", "/api/v1/tokens/{id}", api_tokens_delete, 0, ACC_SELF},
+	{"GET", "/api/v1/users", api_users_list, 0, ACC_ADMIN},
+	{"POST", "/api/v1/users", api_users_create, 0, ACC_ADMIN},
+	{"GET", "/api/v1/users/{id}", api_users_get, 0, ACC_ANY},
+	{"DELETE", "/api/v1/users/{id}", api_users_delete, 0, ACC_ADMIN},
+	{"POST", "/api/v1/users/{id}/password", api_users_password, 0, ACC_SELF},
+	{"GET", "/api/v1/projects", api_projects_list, 0, ACC_ANY},
+	{"POST", "/api/v1/projects", api_projects_create, 0, ACC_ADMIN},
+	{"GET", "/api/v1/projects/{id}", api_projects_get, 0, ACC_ANY},
+	{"DELETE", "/api/v1/projects/{id}", api_projects_delete, 0, ACC_ADMIN},
+	{"GET", "/api/v1/projects/{id}/members", api_projects_members, 0, ACC_ANY},
+	{"POST", "/api/v1/projects/{id}/members", api_projects_member_set, 0, ACC_WRITE},
+	{"DELETE", "/api/v1/projects/{id}/members/{user}", api_projects_member_remove, 0, ACC_WRITE},
+	{"GET", "/api/v1/projects/{id}/quota", api_projects_quota_get, 0, ACC_ANY},
+	{"PUT", "/api/v1/projects/{id}/quota", api_projects_quota_set, 0, ACC_ADMIN},
+	INVENTORY("clusters", ACC_ADMIN),
+	INVENTORY("datastores", ACC_ADMIN),
+	INVENTORY("networks", ACC_WRITE),
+	INVENTORY("templates", ACC_WRITE),
+	{"GET", "/api/v1/hosts", api_inventory_list, 0, ACC_ADMIN},
+	{"POST", "/api/v1/hosts/join-tokens", api_hosts_join_token, 0, ACC_ADMIN},
+	{"POST", "/api/v1/hosts/join", api_hosts_join, 1, ACC_ANY},
+	{"GET", "/api/v1/hosts/{id}", api_inventory_get, 0, ACC_ADMIN},
+	{"DELETE", "/api/v1/hosts/{id}", api_hosts_delete, 0, ACC_ADMIN},
+	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1, ACC_ANY},
+	{"POST", "/api/v1/hosts/{id}/maintenance", api_hosts_maintenance, 0, ACC_ADMIN},
+	{"GET", "/api/v1/vms", api_inventory_list, 0, ACC_ANY},
+	{"POST", "/api/v1/vms", api_vms_create, 0, ACC_WRITE},
+	{"GET", "/api/v1/vms/{id}", api_inventory_get, 0, ACC_ANY},
+	{"DELETE", "/api/v1/vms/{id}", api_vms_delete, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/start", api_vms_power, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/stop", api_vms_power, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/destroy", api_vms_power, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/reset", api_vms_power, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/pause", api_vms_power, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/resume", api_vms_power, 0, ACC_WRITE},
+	{"GET", "/api/v1/vms/{id}/snapshots", api_vms_snapshots_list, 0, ACC_ANY},
+	{"POST", "/api/v1/vms/{id}/snapshots", api_vms_snapshot, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/snapshots/{snap}/revert", api_vms_snapshot_op, 0, ACC_WRITE},
+	{"DELETE", "/api/v1/vms/{id}/snapshots/{snap}", api_vms_snapshot_op, 0, ACC_WRITE},
+	{"GET", "/api/v1/vms/{id}/console", api_vms_console, 0, ACC_ANY},
+	{"GET", "/api/v1/tasks", api_tasks_list, 0, ACC_ANY},
+	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0, ACC_ANY},
+	{"GET", "/api/v1/events", api_events_list, 0, ACC_ADMIN},
 };
 const size_t mgr_nroutes = sizeof(mgr_routes) / sizeof(mgr_routes[0]);

@@ -4,6 +4,8 @@
 #include "api.h"
 
 #include "agent_client.h"
+#include "auth.h"
+#include "quota.h"
 #include "log.h"
 #include "place.h"
 #include "resources.h"
@@ -11,11 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A template or network a VM of project_id may use: shared, or of that
+ * project; others are reported as missing. */
 static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, const char *field,
-                            struct errinfo *e)
+                            const char *project_id, struct errinfo *e)
 {
 	struct errinfo ge = {0};
 	json_t *d = store_get(m->st, k, name, &ge);
+	const char *owner = json_string_value(json_object_get(d, "project_id"));
+	if (d && owner && (!project_id || strcmp(owner, project_id))) {
+		json_decref(d);
+		d = NULL;
+		ge = (struct errinfo){.status = 404};
+	}
 	if (!d) {
 		if (ge.status == 404)
 			errinfo_set(e, 400, "invalid_request", field, "%s: no %s named '%s'", field,
@@ -32,13 +42,21 @@ void api_vms_create(struct http_req *req)
 	json_t *body = http_body_json(req, 0);
 	if (!body)
 		return;
+	json_t *project = NULL;
+	if (mgr_create_project(req, body, false, &project) < 0) {
+		json_decref(body);
+		return;
+	}
 	struct jv_err jerr = {0};
 	json_t *r = resource_parse_vm_create(body, &jerr);
 	json_decref(body);
 	if (!r) {
+		json_decref(project);
 		mgr_reply_jv(req, &jerr);
 		return;
 	}
+	const char *pid = json_string_value(json_object_get(project, "id"));
+	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	json_t *tmpl = NULL, *cluster = NULL, *host = NULL, *report = NULL, *vm = NULL, *task = NULL;
 	json_t *nets = json_array(), *bridges = json_array();
@@ -52,18 +70,18 @@ void api_vms_create(struct http_req *req)
 		goto fail;
 	}
 	if (!(tmpl = lookup_field(m, STORE_TEMPLATE, json_string_value(json_object_get(r, "template")),
-	                          "template", &e)))
+	                          "template", pid, &e)))
 		goto fail;
 	if (json_object_get(r, "cluster") &&
 	    !(cluster = lookup_field(m, STORE_CLUSTER, json_string_value(json_object_get(r, "cluster")),
-	                             "cluster", &e)))
+	                             "cluster", pid, &e)))
 		goto fail;
 	size_t i;
 	json_t *nn;
 	json_array_foreach(json_object_get(r, "networks"), i, nn) {
 		char field[32];
 		snprintf(field, sizeof(field), "networks[%zu]", i);
-		json_t *net = lookup_field(m, STORE_NETWORK, json_string_value(nn), field, &e);
+		json_t *net = lookup_field(m, STORE_NETWORK, json_string_value(nn), field, pid, &e);
 		if (!net)
 			goto fail;
 		json_array_append_new(nets, json_pack("{s:O, s:O, s:O}", "name", json_object_get(net, "name"),
@@ -99,6 +117,8 @@ void api_vms_create(struct http_req *req)
 	                           "networks", nets, "template", tref);
 	if (ud)
 		json_object_set(config, "user_data", ud);
+	if (pid)
+		json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
 	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
 	               name, "host_id", json_object_get(host, "id"), "cluster_id",
 	               json_object_get(host, "cluster_id"), "template_id", json_object_get(tmpl, "id"),
@@ -106,11 +126,17 @@ void api_vms_create(struct http_req *req)
 	               json_is_true(json_object_get(r, "start")) ? "running" : "stopped", "config", config,
 	               "placement_groups", pg, "placement", "host", json_object_get(host, "name"),
 	               "summary", json_object_get(report, "summary"));
+	if (pid)
+		json_object_set_new(vm, "project_id", json_string(pid));
+	int64_t amounts[QUOTA_N];
+	quota_of_vm(vm, amounts);
 	json_t *stored = NULL;
-	/* The allocation (the VM document with its host) and its task commit
-	 * together: a crash leaves both or neither. */
-	if (store_begin(m->st, &e) < 0 || store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
-	    !(task = task_new(m->st, "vm.create", "vm", id, mgr_actor(req),
+	/* The allocation (the VM document with its host), the project's usage
+	 * and the task commit together: a crash leaves all or none, and two
+	 * creates cannot both take the last of a quota. */
+	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
+	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
+	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
 	                      json_pack("{s:O, s:O}", "start", json_object_get(r, "start"), "placement",
 	                                report), &e)) ||
 	    store_commit(m->st, &e) < 0) {
@@ -127,7 +153,12 @@ void api_vms_create(struct http_req *req)
 	goto cleanup;
 fail:
 	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?", "failed", e.message);
-	if (report && e.status == 409) {
+	if (refusal.which >= 0) {
+		json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "code", e.code, "message", e.message, "field",
+		                        quota_names[refusal.which], "project", refusal.project, "limit",
+		                        (json_int_t)refusal.limit, "would_be", (json_int_t)refusal.would_be);
+		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
+	} else if (report && e.status == 409) {
 		/* No host fits: show why, host by host. */
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
 		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
@@ -136,6 +167,7 @@ fail:
 	}
 cleanup:
 	json_decref(r);
+	json_decref(project);
 	json_decref(tmpl);
 	json_decref(cluster);
 	json_decref(host);
@@ -146,17 +178,36 @@ cleanup:
 	json_decref(bridges);
 }
 
-/* The VM of the route, with a host to act on; replies itself on failure. */
-static json_t *vm_for_action(struct http_req *req, struct errinfo *e)
+/* The route's VM if the caller sees it and holds `need` in its project;
+ * NULL after replying (404 for a VM of another project, 403 for a role too
+ * low). */
+static json_t *vm_of_route(struct http_req *req, enum mgr_role need)
 {
 	struct mgr *m = http_app(req);
-	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), e);
+	struct errinfo e = {0};
+	json_t *vm = store_get_for(m->st, STORE_VM, http_param(req, "id"), mgr_scope(req), &e);
+	if (!vm) {
+		mgr_reply_err(req, &e);
+		return NULL;
+	}
+	if (mgr_require_role(req, json_string_value(json_object_get(vm, "project_id")),
+	                     json_string_value(json_object_get(json_object_get(vm, "config"), "project")), need) < 0) {
+		json_decref(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* The VM of the route, with a host to act on; NULL after replying. */
+static json_t *vm_for_action(struct http_req *req)
+{
+	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
 	if (!vm)
 		return NULL;
 	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
 	if (!strcmp(ps, "creating") || !strcmp(ps, "deleting")) {
-		errinfo_set(e, 409, "busy", NULL, "VM '%s' is %s; wait for its task to finish",
-		            json_string_value(json_object_get(vm, "name")), ps);
+		http_reply_error(req, 409, "busy", NULL, "VM '%s' is %s; wait for its task to finish",
+		                 json_string_value(json_object_get(vm, "name")), ps);
 		json_decref(vm);
 		return NULL;
 	}
@@ -200,7 +251,9 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 	}
 	json_t *owned = args; /* task_new takes it, whatever happens */
 	args = NULL;
-	if (!(task = task_new(m->st, op, "vm", id, mgr_actor(req), owned, &e)) || store_commit(m->st, &e) < 0)
+	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "project_id")),
+	                      mgr_actor(req), owned, &e)) ||
+	    store_commit(m->st, &e) < 0)
 		goto fail;
 	mgr_event(m, mgr_actor(req), op, "vm", id, "accepted", NULL);
 	tasks_wake(m);
@@ -240,11 +293,9 @@ void api_vms_power(struct http_req *req)
 		json_decref(body);
 		json_object_set_new(args, "timeout_s", json_integer(to));
 	}
-	struct errinfo e = {0};
-	json_t *vm = vm_for_action(req, &e);
+	json_t *vm = vm_for_action(req);
 	if (!vm) {
 		json_decref(args);
-		mgr_reply_err(req, &e);
 		return;
 	}
 	char op[32];
@@ -255,13 +306,9 @@ void api_vms_power(struct http_req *req)
 
 void api_vms_delete(struct http_req *req)
 {
-	struct errinfo e = {0};
-	struct mgr *m = http_app(req);
-	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), &e);
-	if (!vm) {
-		mgr_reply_err(req, &e);
+	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
+	if (!vm)
 		return;
-	}
 	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
 	if (!strcmp(ps, "deleting") || !strcmp(ps, "creating")) {
 		json_decref(vm);
@@ -286,11 +333,9 @@ void api_vms_snapshot(struct http_req *req)
 		mgr_reply_jv(req, &jerr);
 		return;
 	}
-	struct errinfo e = {0};
-	json_t *vm = vm_for_action(req, &e);
+	json_t *vm = vm_for_action(req);
 	if (!vm) {
 		json_decref(body);
-		mgr_reply_err(req, &e);
 		return;
 	}
 	queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);
@@ -305,27 +350,23 @@ void api_vms_snapshot_op(struct http_req *req)
 		http_reply_error(req, 400, "invalid_request", "snap", "'%s' is not a snapshot name", snap);
 		return;
 	}
-	struct errinfo e = {0};
-	json_t *vm = vm_for_action(req, &e);
-	if (!vm) {
-		mgr_reply_err(req, &e);
+	json_t *vm = vm_for_action(req);
+	if (!vm)
 		return;
-	}
 	const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
 	queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	json_decref(vm);
 }
 
 /* GETs a path of the VM's agent and passes the answer on (JSON or text). */
-static void proxy_get(struct http_req *req, const char *suffix, const char *content_type)
+static void proxy_get(struct http_req *req, const char *suffix, const char *content_type,
+                      enum mgr_role need)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
-	json_t *vm = store_get(m->st, STORE_VM, http_param(req, "id"), &e);
-	if (!vm) {
-		mgr_reply_err(req, &e);
+	json_t *vm = vm_of_route(req, need);
+	if (!vm)
 		return;
-	}
 	char path[384];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", json_string_value(json_object_get(vm, "name")), suffix);
 	long status = 0;
@@ -346,7 +387,7 @@ static void proxy_get(struct http_req *req, const char *suffix, const char *cont
 
 void api_vms_snapshots_list(struct http_req *req)
 {
-	proxy_get(req, "/snapshots", "application/json");
+	proxy_get(req, "/snapshots", "application/json", ROLE_VIEWER);
 }
 
 void api_vms_console(struct http_req *req)
@@ -354,5 +395,7 @@ void api_vms_console(struct http_req *req)
 	const char *bytes = http_query(req, "bytes");
 	char suffix[64];
 	snprintf(suffix, sizeof(suffix), "/console?bytes=%d", bytes ? atoi(bytes) : 16384);
-	proxy_get(req, suffix, "text/plain; charset=utf-8");
+	/* What a guest prints may be secret: operators and up, as with a
+	 * console in vSphere. */
+	proxy_get(req, suffix, "text/plain; charset=utf-8", ROLE_OPERATOR);
 }

@@ -2,6 +2,9 @@
  * first start, finishes what a crash interrupted, then serves the API and
  * runs the task workers and the host liveness check. */
 #include "api.h"
+#include "auth.h"
+#include "login_guard.h"
+#include "quota.h"
 
 #include "fsutil.h"
 #include "log.h"
@@ -17,43 +20,6 @@
 #include <unistd.h>
 
 #define MAX_BODY (512 * 1024)
-
-/* The admin token: made once, shown in a 0600 file, kept as a hash. */
-static int bootstrap_admin(struct mgr *m)
-{
-	char path[1100];
-	snprintf(path, sizeof(path), "%s/admin.token", m->cfg.data_dir);
-	struct errinfo e = {0};
-	char key[65];
-	mgr_sha256_hex("vdc:admin-token", key); /* secrets are keyed by hashes */
-	char *grant = store_secret_take(m->st, "api", key, false, 0, &e);
-	if (grant) {
-		json_t *g = json_loads(grant, 0, NULL);
-		snprintf(m->admin_hash, sizeof(m->admin_hash), "%s",
-		         json_string_value(json_object_get(g, "hash")) ?: "");
-		json_decref(g);
-		free(grant);
-		return 0;
-	}
-	char token[64], doc[160];
-	mgr_secret("vdca_", token, sizeof(token));
-	mgr_sha256_hex(token, m->admin_hash);
-	snprintf(doc, sizeof(doc), "{\"role\":\"admin\",\"hash\":\"%s\"}", m->admin_hash);
-	e = (struct errinfo){0};
-	if (store_secret_add(m->st, "api", key, 0, doc, &e) < 0) {
-		log_error("admin_token_failed", "error=%s", log_quote(e.message));
-		return -1;
-	}
-	char line[80];
-	int n = snprintf(line, sizeof(line), "%s\n", token);
-	if (fs_write_atomic(path, line, (size_t)n, 0600) < 0) {
-		log_error("admin_token_write_failed", "path=%s", path);
-		return -1;
-	}
-	log_info("admin_token_created", "path=%s", path);
-	return 0;
-}
-
 
 static void on_liveness(void *ctx);
 static void schedule_liveness(struct mgr *m) { loop_timer_after(m->loop, 2000, on_liveness, m); }
@@ -92,11 +58,10 @@ int main(int argc, char **argv)
 		log_error("store_open_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
-	if (bootstrap_admin(m) < 0 ||
-	    sodium_hex2bin(m->admin_digest, sizeof(m->admin_digest), m->admin_hash, 64, NULL, NULL, NULL) != 0) {
-		log_error("admin_token_unreadable", "hint=\"the stored admin token hash is damaged\"");
+	if (auth_bootstrap(m) < 0)
 		return 1;
-	}
+	auth_cache_init(m);
+	quota_recount(m->st);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	m->started_at = time(NULL);
@@ -113,6 +78,10 @@ int main(int argc, char **argv)
 		log_error("listen_failed", "error=%s", log_quote(err));
 		return 1;
 	}
+	if (login_guard_init(m) < 0) {
+		log_error("init_failed", "what=\"password hashing\"");
+		return 1;
+	}
 	if (tasks_start_workers(m, &e) < 0) {
 		log_error("workers_failed", "error=%s", log_quote(e.message));
 		return 1;
@@ -123,7 +92,9 @@ int main(int argc, char **argv)
 	loop_run(m->loop);
 	log_info("vdcd_stopping", "reason=signal");
 	tasks_stop_workers(m);
+	login_guard_free(m); /* answers logins still hashing, before the server goes */
 	http_server_stop(m->http);
+	auth_cache_free(m);
 	loop_free(m->loop);
 	store_close(m->st);
 	curl_global_cleanup();

@@ -32,8 +32,8 @@ struct mgr {
 	struct loop *loop;
 	struct http_server *http;
 	struct store *st;         /* loop thread only */
-	char admin_hash[65];      /* sha256 hex of the admin token */
-	unsigned char admin_digest[32]; /* the same, raw: compared per request */
+	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
+	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -68,7 +68,7 @@ void mgr_event(struct mgr *m, const char *actor, const char *action, const char 
 /* tasks.c */
 /* Creates a queued task (in the caller's transaction) and returns its doc. */
 json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
-                 const char *actor, json_t *args, struct errinfo *e);
+                 const char *project_id, const char *actor, json_t *args, struct errinfo *e);
 void tasks_wake(struct mgr *m);
 int tasks_start_workers(struct mgr *m, struct errinfo *e);
 void tasks_stop_workers(struct mgr *m);

@@ -40,6 +40,8 @@ enum store_kind {
 /* "cluster", "host", ... and the table/collection name "clusters", ... */
 const char *store_kind_name(enum store_kind k);
 const char *store_kind_plural(enum store_kind k);
+/* The kind has a project_id: networks, templates, VMs, tasks. */
+bool store_kind_scoped(enum store_kind k);
 
 /* Opens (creating and migrating as needed). url is "sqlite:/path/to/file.db"
  * or "postgresql://..." / "postgres://...". NULL with e on failure (the

@@ -25,8 +25,6 @@ struct store_kind_info {
 	bool shared;  /* an object of no project is visible to every user */
 };
 
-/* The kind has a project_id column: its objects belong to projects. */
-bool store_kind_scoped(enum store_kind k);
 
 extern const struct store_kind_info store_kinds[STORE_NKINDS];
 

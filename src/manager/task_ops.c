@@ -3,6 +3,7 @@
  * so" (409 name_taken with our uuid, 409 already running) count as success,
  * which is what makes a re-run after a crash safe. */
 #include "task_ops.h"
+#include "quota.h"
 
 #include "agent_client.h"
 #include "crashpoint.h"
@@ -134,7 +135,7 @@ static int op_create(struct task_ctx *t, json_t *vm, bool start, json_t **result
 		errinfo_set(e, (unsigned)status, json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
 		            NULL, "host refused the VM: %s", agent_error_message(reply));
 		struct errinfo de = {0};
-		store_delete(t->st, STORE_VM, id, &de);
+		quota_remove_vm(t->st, id, &de);
 		json_decref(reply);
 		return -1;
 	}
@@ -215,7 +216,7 @@ static int op_delete(struct task_ctx *t, json_t *vm, json_t **result, struct err
 	}
 	json_decref(reply);
 	crash_point("task:vm.delete:after_agent");
-	if (store_delete(t->st, STORE_VM, id, e) < 0 && e->status != 404)
+	if (quota_remove_vm(t->st, id, e) < 0)
 		return -1;
 	*result = json_pack("{s:s}", "vm_id", id);
 	return 0;

@@ -1,0 +1,92 @@
+/* auth.h - who is asking and what they may do. An API token (only its
+ * SHA-256 is stored) resolves to a user and the user's role in each of
+ * their projects; the result is cached on the loop thread so that a GET
+ * costs one hash and one table lookup, and the cache is dropped whenever a
+ * user, token, project or membership changes. The decisions (auth_decide,
+ * auth_role_in) are pure and tested by tables. */
+#ifndef VDC_MGR_AUTH_H
+#define VDC_MGR_AUTH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errinfo.h"
+
+struct mgr;
+struct http_req;
+
+enum mgr_role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
+
+/* "viewer", "operator", "admin" ("none" for ROLE_NONE). */
+const char *role_name(enum mgr_role r);
+/* 0 and *out, or -1 for anything but the three role names. */
+int role_parse(const char *s, enum mgr_role *out);
+
+/* What a route needs (struct http_route.access). */
+enum mgr_access {
+	ACC_ANY = 0, /* any signed-in user; the handler limits what they see */
+	ACC_SELF,    /* changes the caller's own things: tokens, password */
+	ACC_WRITE,   /* changes objects of a project: operator or project admin */
+	ACC_ADMIN,   /* system administrators only */
+};
+
+struct auth_member {
+	char project_id[37];
+	enum mgr_role role;
+};
+
+/* A signed-in caller. Shared by the cache and the requests using it. */
+struct auth_ctx {
+	int refs;
+	char user_id[37];
+	char user[64];
+	char token_id[37];
+	bool admin; /* a system administrator: every project, every route */
+	int64_t expires_at; /* the token's, epoch seconds; 0: never */
+	int nmembers;
+	struct auth_member *members;
+};
+
+/* 0 when ctx may call a route of this access with a mutating method or
+ * not; else 403. Handlers then check the object's own project. */
+int auth_decide(const struct auth_ctx *ctx, enum mgr_access access, bool mutating);
+/* The caller's role in a project (ROLE_ADMIN for system administrators;
+ * ROLE_NONE for a project they are not in, or project_id NULL). */
+enum mgr_role auth_role_in(const struct auth_ctx *ctx, const char *project_id);
+
+/* ---- the loop thread's side ---- */
+
+/* http_auth_fn for vdcd. */
+int mgr_auth(void *app, const char *bearer, struct http_req *req);
+/* The request's caller (set by mgr_auth; never NULL past it). */
+const struct auth_ctx *mgr_caller(struct http_req *req);
+/* The user id to scope store reads with: NULL for system administrators. */
+const char *mgr_scope(struct http_req *req);
+/* Replies 403 (naming the role needed and the one held) unless the caller's
+ * role in project_id is at least need. 0 when allowed, -1 after replying. */
+int mgr_require_role(struct http_req *req, const char *project_id, const char *project_name,
+                     enum mgr_role need);
+
+void auth_cache_init(struct mgr *m);
+/* Forgets every cached caller (after a change to users, tokens, projects
+ * or memberships); requests in flight keep theirs. */
+void auth_cache_flush(struct mgr *m);
+void auth_cache_free(struct mgr *m);
+
+/* Makes an API token for user_id: *secret gets "vdct_" + 40 hex (shown to
+ * the user once), the store keeps its SHA-256. ttl_s 0: never expires.
+ * Returns the token's document as shown to users (new reference). */
+json_t *auth_token_create(struct mgr *m, const char *user_id, const char *label, int64_t ttl_s,
+                          char *secret, size_t secret_len, struct errinfo *e);
+/* A token or user document as users see it (no secret hashes). */
+json_t *auth_token_view(json_t *doc);
+json_t *auth_user_view(json_t *doc);
+
+/* At start-up: a first "admin" user with a never-expiring token written
+ * to DATA/admin.token (0600), a "default" project. A store from before
+ * users existed keeps its admin token working. */
+int auth_bootstrap(struct mgr *m);
+
+#endif

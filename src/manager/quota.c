@@ -1,0 +1,172 @@
+/* quota.c - project quotas: the pure check and the store steps around it. */
+#include "quota.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const quota_names[QUOTA_N] = {"vms", "vcpus", "memory_mib", "disk_mib"};
+
+int quota_exceeds(const int64_t limit[QUOTA_N], const int64_t usage[QUOTA_N],
+                  const int64_t delta[QUOTA_N], int64_t *would_be)
+{
+	for (int i = 0; i < QUOTA_N; i++) {
+		if (delta[i] <= 0 || limit[i] < 0)
+			continue;
+		int64_t after = usage[i] + delta[i];
+		if (after > limit[i]) {
+			*would_be = after;
+			return i;
+		}
+	}
+	return -1;
+}
+
+void quota_read(const json_t *obj, int64_t out[QUOTA_N], int64_t missing)
+{
+	for (int i = 0; i < QUOTA_N; i++) {
+		json_t *v = json_object_get(obj, quota_names[i]);
+		out[i] = json_is_integer(v) ? json_integer_value(v) : missing;
+	}
+}
+
+json_t *quota_json(const int64_t v[QUOTA_N], int null_negative)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < QUOTA_N; i++)
+		json_object_set_new(o, quota_names[i],
+		                    null_negative && v[i] < 0 ? json_null() : json_integer(v[i]));
+	return o;
+}
+
+void quota_of_vm(const json_t *vm, int64_t out[QUOTA_N])
+{
+	const json_t *cfg = json_object_get(vm, "config");
+	out[QUOTA_VMS] = 1;
+	out[QUOTA_VCPUS] = json_integer_value(json_object_get(cfg, "vcpus"));
+	out[QUOTA_MEMORY_MIB] = json_integer_value(json_object_get(cfg, "memory_mib"));
+	out[QUOTA_DISK_MIB] = json_integer_value(json_object_get(cfg, "disk_size_mib"));
+}
+
+int quota_charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
+                 struct quota_refusal *why, struct errinfo *e)
+{
+	if (!project_id)
+		return 0;
+	json_t *p = store_get(st, STORE_PROJECT, project_id, e);
+	if (!p)
+		return -1;
+	int64_t limit[QUOTA_N], usage[QUOTA_N], would_be = 0;
+	quota_read(json_object_get(p, "quota"), limit, -1);
+	quota_read(json_object_get(p, "usage"), usage, 0);
+	int which = quota_exceeds(limit, usage, delta, &would_be);
+	if (which >= 0) {
+		const char *name = json_string_value(json_object_get(p, "name")) ?: project_id;
+		errinfo_set(e, 409, "quota_exceeded", quota_names[which],
+		            "project '%s': the %s quota is %lld and %lld in use; this request would "
+		            "bring it to %lld (ask an administrator to raise it, or free some)",
+		            name, quota_names[which], (long long)limit[which], (long long)usage[which],
+		            (long long)would_be);
+		if (why) {
+			*why = (struct quota_refusal){which, limit[which], would_be, ""};
+			snprintf(why->project, sizeof(why->project), "%s", name);
+		}
+		json_decref(p);
+		return -1;
+	}
+	for (int i = 0; i < QUOTA_N; i++) {
+		usage[i] += delta[i];
+		if (usage[i] < 0)
+			usage[i] = 0;
+	}
+	json_object_set_new(p, "usage", quota_json(usage, 0));
+	int rc = store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")), NULL, e);
+	json_decref(p);
+	return rc;
+}
+
+int quota_remove_vm(struct store *st, const char *vm_id, struct errinfo *e)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		*e = (struct errinfo){0};
+		if (store_begin(st, e) < 0)
+			return -1;
+		json_t *vm = store_get(st, STORE_VM, vm_id, e);
+		if (!vm) {
+			store_rollback(st);
+			if (e->status == 404) {
+				*e = (struct errinfo){0};
+				return 0;
+			}
+			return -1;
+		}
+		int64_t amounts[QUOTA_N];
+		quota_of_vm(vm, amounts);
+		for (int i = 0; i < QUOTA_N; i++)
+			amounts[i] = -amounts[i];
+		const char *pid = json_string_value(json_object_get(vm, "project_id"));
+		struct errinfo qe = {0};
+		int rc = store_delete(st, STORE_VM, vm_id, e);
+		/* A project deleted under its VM (it cannot be, but a hand-edited
+		 * store may): the VM still goes. */
+		if (rc == 0 && quota_charge(st, pid, amounts, NULL, &qe) < 0 && qe.status != 404) {
+			*e = qe;
+			rc = -1;
+		}
+		json_decref(vm);
+		if (rc == 0 && store_commit(st, e) == 0)
+			return 0;
+		store_rollback(st);
+		if (e->status != 409)
+			return -1;
+	}
+	return -1;
+}
+
+void quota_recount(struct store *st)
+{
+	struct errinfo e = {0};
+	char *next = NULL, *after = NULL;
+	do {
+		char *text = store_list_text(st, STORE_PROJECT, NULL, 0, after, 100, &next, &e);
+		free(after);
+		after = next;
+		json_t *projects = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
+		size_t i;
+		json_t *p;
+		json_array_foreach(projects, i, p) {
+			int64_t usage[QUOTA_N] = {0}, old[QUOTA_N];
+			struct store_filter f = {"project_id", json_string_value(json_object_get(p, "id"))};
+			char *vnext = NULL, *vafter = NULL;
+			do {
+				char *vt = store_list_text(st, STORE_VM, &f, 1, vafter, 1000, &vnext, &e);
+				free(vafter);
+				vafter = vnext;
+				json_t *vms = vt ? json_loads(vt, 0, NULL) : NULL;
+				free(vt);
+				size_t k;
+				json_t *vm;
+				json_array_foreach(vms, k, vm) {
+					int64_t a[QUOTA_N];
+					quota_of_vm(vm, a);
+					for (int q = 0; q < QUOTA_N; q++)
+						usage[q] += a[q];
+				}
+				json_decref(vms);
+			} while (vafter);
+			quota_read(json_object_get(p, "usage"), old, 0);
+			if (!memcmp(old, usage, sizeof(old)))
+				continue;
+			json_object_set_new(p, "usage", quota_json(usage, 0));
+			e = (struct errinfo){0};
+			if (store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")),
+			                 NULL, &e) == 0)
+				log_info("quota_usage_recounted", "project=%s vms=%lld",
+				         json_string_value(json_object_get(p, "name")), (long long)usage[0]);
+		}
+		json_decref(projects);
+	} while (after);
+}
