@@ -90,13 +90,19 @@ static void healthz(struct http_req *req)
 	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Collections of objects: read by every user (scoped to their projects
- * where the kind has projects), changed as `write` says. */
-#define INVENTORY(coll, write) \
+/* Collections of objects, read by every user: infrastructure (clusters,
+ * datastores) changed by system administrators, project objects (networks,
+ * templates) by their projects' operators, scoped to the caller's projects. */
+#define INFRA(coll) \
 	{"GET", "/api/v1/" coll, api_inventory_list, 0, ACC_ANY}, \
-	{"POST", "/api/v1/" coll, api_inventory_create, 0, write}, \
+	{"POST", "/api/v1/" coll, api_inventory_create, 0, ACC_ADMIN}, \
 	{"GET", "/api/v1/" coll "/{id}", api_inventory_get, 0, ACC_ANY}, \
-	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0, write}
+	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0, ACC_ADMIN}
+#define PROJECT_OBJECTS(coll) \
+	{"GET", "/api/v1/" coll, api_inventory_list, 0, ACC_ANY}, \
+	{"POST", "/api/v1/" coll, api_inventory_create, 0, ACC_WRITE}, \
+	{"GET", "/api/v1/" coll "/{id}", api_inventory_get, 0, ACC_ANY}, \
+	{"DELETE", "/api/v1/" coll "/{id}", api_inventory_delete, 0, ACC_WRITE}
 
 const struct http_route mgr_routes[] = {
 	{"GET", "/healthz", healthz, 1, ACC_ANY},
@@ -120,10 +126,10 @@ const struct http_route mgr_routes[] = {
 	{"DELETE", "/api/v1/projects/{id}/members/{user}", api_projects_member_remove, 0, ACC_WRITE},
 	{"GET", "/api/v1/projects/{id}/quota", api_projects_quota_get, 0, ACC_ANY},
 	{"PUT", "/api/v1/projects/{id}/quota", api_projects_quota_set, 0, ACC_ADMIN},
-	INVENTORY("clusters", ACC_ADMIN),
-	INVENTORY("datastores", ACC_ADMIN),
-	INVENTORY("networks", ACC_WRITE),
-	INVENTORY("templates", ACC_WRITE),
+	INFRA("clusters"),
+	INFRA("datastores"),
+	PROJECT_OBJECTS("networks"),
+	PROJECT_OBJECTS("templates"),
 	{"GET", "/api/v1/hosts", api_inventory_list, 0, ACC_ADMIN},
 	{"POST", "/api/v1/hosts/join-tokens", api_hosts_join_token, 0, ACC_ADMIN},
 	{"POST", "/api/v1/hosts/join", api_hosts_join, 1, ACC_ANY},
