@@ -40,8 +40,9 @@ struct family {
 /* The families, in the order 'vdc --help' lists them; NULL-terminated. */
 extern const struct family *const cli_families[];
 extern const struct opt cli_global_opts[];
-extern const struct family cli_login, cli_cluster, cli_host, cli_datastore, cli_network,
-    cli_template, cli_vm, cli_task, cli_event, cli_version, cli_help;
+extern const struct family cli_login, cli_whoami, cli_cluster, cli_host, cli_datastore,
+    cli_network, cli_template, cli_vm, cli_task, cli_event, cli_project, cli_quota, cli_user,
+    cli_token, cli_version, cli_help;
 
 /* A command line, understood. */
 struct parsed {
@@ -59,11 +60,6 @@ struct parsed {
  * Call parsed_free in either case. */
 int cli_parse(int argc, char *const argv[], struct parsed *p, char *err, size_t errlen);
 void parsed_free(struct parsed *p);
-
-/* Reads one line from f into buf (at most n-1 bytes), without its line
- * break and surrounding blanks. Returns 0, or -1 when the line is empty or
- * missing (login.c). */
-int login_read_token(FILE *f, char *buf, size_t n);
 
 /* Help texts (help.c). */
 void help_top(FILE *f);
@@ -85,6 +81,8 @@ struct cli {
 	json_t *last_error;       /* the error document of the last failed call, or NULL */
 	int quiet;                /* cli_error prints nothing (best-effort lookups) */
 	int quiet_unreachable;    /* no message when vdcd does not answer (the caller retries) */
+	long quiet_status;        /* no message for a reply with this status (the caller handles it) */
+	long last_status;         /* the HTTP status of the last call; 0 when none came */
 	struct progress *bar;     /* a progress display to end before an error is printed */
 };
 
@@ -129,8 +127,9 @@ enum col_fmt {
 	FMT_TEXT,    /* as is; numbers plainly */
 	FMT_MIB,     /* 512 -> "512Mi", 2048 -> "2Gi"; 0 -> "-" */
 	FMT_BYTES,   /* 1073741824 -> "1Gi" */
-	FMT_AGE,     /* an ISO 8601 UTC time -> "5m" (how long ago) */
+	FMT_AGE,     /* an ISO 8601 UTC time (or seconds since the epoch) -> "5m" (how long ago) */
 	FMT_AGO,     /* the same as "5m ago" */
+	FMT_EXPIRES, /* seconds since the epoch, 0 for never -> "in 11h", "expired 2d ago", "never" */
 	FMT_PERCENT, /* 50 -> "50%" */
 	FMT_REF,     /* an id of col->ref's objects -> its name */
 	FMT_TARGET,  /* a task or event target: target_kind + target_id -> "vm/web1" */
@@ -150,6 +149,9 @@ const json_t *json_path(const json_t *doc, const char *path);
 void fmt_cell(const json_t *v, enum col_fmt fmt, time_t now, char *buf, size_t n);
 /* An age as "42s", "5m", "3h", "2d" (negative clamps to "0s"). */
 void fmt_age(long long seconds, char *buf, size_t n);
+/* An expiry time (seconds since the epoch; 0: never) as "in 11h",
+ * "expired 2d ago" or "never". */
+void fmt_expiry(long long at, time_t now, char *buf, size_t n);
 /* A malloc'd "key   value" listing of every leaf of doc (pure). */
 char *detail_render(const json_t *doc);
 
