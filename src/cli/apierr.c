@@ -77,6 +77,8 @@ static void put_invalid(char *buf, size_t n, size_t *o, const struct apierr_ctx 
 		put(buf, n, o, "invalid --%s: %s", o_flag->name, msg);
 	else if (fl && !strcmp(field, "name"))
 		put(buf, n, o, "invalid NAME: %s", msg);
+	else if (fl && !strcmp(field, "password")) /* never a flag: typed or piped in */
+		put(buf, n, o, "invalid password: %s", msg);
 	else if (fl)
 		put(buf, n, o, "invalid field '%s': %s", field, msg);
 	else

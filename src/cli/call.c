@@ -152,6 +152,13 @@ int cli_list(struct cli *c, const struct list_req *q, json_t **items, char **nex
 	return 0;
 }
 
+void json_scrub(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
 const char *cli_ref_name(struct cli *c, const char *coll, const char *id)
 {
 	if (!id)

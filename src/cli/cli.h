@@ -113,6 +113,10 @@ struct list_req {
  * or NULL). Returns an exit code; on failure sets neither. */
 int cli_list(struct cli *c, const struct list_req *q, json_t **items, char **next);
 
+/* Overwrites the string member key of obj (a password, a token) with
+ * zeros in place, so that freeing obj leaves no copy of the secret. */
+void json_scrub(json_t *obj, const char *key);
+
 /* The name of the object with this id in collection coll, from one listing
  * of coll kept for the run; the id itself when unknown. Never NULL. */
 const char *cli_ref_name(struct cli *c, const char *coll, const char *id);
@@ -181,6 +185,11 @@ int res_check_list(const struct args *a, char *err, size_t errlen);
 int res_create_body(const struct args *a, const char *name, json_t **body, char *err,
                     size_t errlen);
 
+/* The body of 'vdc quota set' from its flags (--vms N, --memory 64G, or
+ * 'unlimited' for null). Returns 0, or 2 with err filled (a bad value, or
+ * no flag given). Pure. */
+int quota_body(const struct args *a, json_t **body, char *err, size_t errlen);
+
 /* Tasks (task.c). Waits for task id, drawing progress on stderr, and sets
  * *final to its last state (when final is not NULL). Returns 0 when it
  * succeeded; when it failed prints its error and returns 1; or the exit
@@ -203,6 +212,8 @@ int task_finish(struct cli *c, const struct args *a, const json_t *reply, const 
 	{"no-wait", 0, OPT_FLAG, NULL, "print the task id and return at once", NULL, 0, NULL}
 #define OPT_DESCRIPTION \
 	{"description", 0, OPT_STR, "TEXT", "a free-text description", "description", 0, NULL}
+#define OPT_PROJECT \
+	{"project", 0, OPT_STR, "PROJECT", "the project it belongs to (name or id)", "project", 0, NULL}
 #define OPT_END {0}
 
 /* The four generic verbs of a simple inventory kind. */

@@ -45,8 +45,7 @@ static int password_login(struct cli *c, const struct args *a, const char *user)
 	c->cfg.token_from = "password";
 	json_t *reply = NULL;
 	int rc = cli_call(c, "POST", "/api/v1/auth/login", body, NULL, &reply);
-	json_t *pwj = json_object_get(body, "password");
-	explicit_bzero((char *)json_string_value(pwj), json_string_length(pwj));
+	json_scrub(body, "password");
 	json_decref(body);
 	if (rc)
 		return rc;
@@ -61,9 +60,7 @@ static int password_login(struct cli *c, const struct args *a, const char *user)
 		client_free(c->http);
 		c->http = NULL;
 	}
-	json_t *tj = json_object_get(reply, "token");
-	if (token)
-		explicit_bzero((char *)token, json_string_length(tj));
+	json_scrub(reply, "token");
 	json_decref(reply);
 	return rc;
 }
@@ -184,7 +181,7 @@ static const struct opt opts[] = {
 	{"token", 0, OPT_STR, "TOKEN", "use this API token (else $VDC_TOKEN, else asked for)", NULL, 0,
 	 NULL},
 	{"ttl", 0, OPT_STR, "DURATION", "with --user: how long the token lasts (90m, 12h, 30d; default: "
-	 "vdcd's)", NULL, 0, NULL},
+	 "vdcd's)", "ttl_s", 0, NULL},
 	{"ca-fingerprint", 0, OPT_STR, "sha256:HEX", "trust vdcd's CA only if it has this fingerprint",
 	 NULL, 0, NULL},
 	{"yes", 'y', OPT_FLAG, NULL, "trust vdcd's CA without asking (not checked: prefer "

@@ -131,6 +131,7 @@ t "create -f" 0 "network fromfile created" -- "$VDC" network create -f "$tmp/net
 t "list -o json is one document" 0 '"next": null' -- "$VDC" network list -o json
 
 . "$HERE/e2e_login.sh"
+. "$HERE/e2e_tenants.sh"
 
 
 echo "# $((n - failed)) passed, $failed failed"

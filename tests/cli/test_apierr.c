@@ -126,6 +126,9 @@ static void test_invalid_field(void **state)
 	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
 	                                      "\"name\",\"message\":\"name: 'a b' is not a valid name\"}}", 2),
 	                    "invalid NAME: 'a b' is not a valid name");
+	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
+	                                      "\"password\",\"message\":\"password: too short\"}}", 2),
+	                    "invalid password: too short");
 	/* A field no flag sets (from a -f body): named as a field. */
 	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
 	                                      "\"color\",\"message\":\"color: unknown field\"}}", 2),
