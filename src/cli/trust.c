@@ -44,6 +44,10 @@ int trust_pem_fingerprint(const char *pem, size_t len, char fp[TRUST_FP_SIZE], c
                           size_t errlen)
 {
 	const char *b, *e;
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium cannot start");
+		return -1;
+	}
 	if (pem_block(pem, len, &b, &e) < 0) {
 		snprintf(err, errlen, "no PEM certificate (no '%s' ... '%s' block)", PEM_BEGIN, PEM_END);
 		return -1;
