@@ -77,6 +77,8 @@ static void put_invalid(char *buf, size_t n, size_t *o, const struct apierr_ctx 
 		put(buf, n, o, "invalid --%s: %s", o_flag->name, msg);
 	else if (fl && !strcmp(field, "name"))
 		put(buf, n, o, "invalid NAME: %s", msg);
+	else if (fl && !strcmp(field, "password")) /* never a flag: typed or piped in */
+		put(buf, n, o, "invalid password: %s", msg);
 	else if (fl)
 		put(buf, n, o, "invalid field '%s': %s", field, msg);
 	else
@@ -115,6 +117,8 @@ int apierr_describe(const struct apierr_ctx *x, long status, const char *body, c
 			put(buf, n, &o, "the token given with --token was refused");
 		else if (!strcmp(x->token_from, "file"))
 			put(buf, n, &o, "the saved token was refused: run 'vdc login' again");
+		else if (!strcmp(x->token_from, "password"))
+			put(buf, n, &o, "check the user name and password, and try again");
 		else
 			put(buf, n, &o, "the token was refused: check it and try again");
 		break;
@@ -136,6 +140,9 @@ int apierr_describe(const struct apierr_ctx *x, long status, const char *body, c
 	case 413:
 		put(buf, n, &o, "the request is too large for the server: %s", m);
 		break;
+	case 429:
+		put(buf, n, &o, "%s\nvdcd slows down repeated attempts: wait a while, then try again", m);
+		break;
 	default:
 		if (status >= 500)
 			put(buf, n, &o, "vdcd failed (HTTP %ld%s%s): %s\nsee vdcd's log; retrying may help",
@@ -152,10 +159,29 @@ int apierr_unreachable(const struct apierr_ctx *x, const char *why, char *buf, s
 {
 	const char *server = x->server ? x->server : "the server";
 	char *clean = text_sanitize(why ? why : "no reply");
-	snprintf(buf, n,
-	         "cannot reach vdcd at %s: %s\n"
-	         "is vdcd running at %s? (set VDC_SERVER or run 'vdc login --server URL')",
-	         server, clean ? clean : "", server);
+	const char *w = clean ? clean : "";
+	if (strstr(w, "subject name") || strstr(w, "does not match target host"))
+		snprintf(buf, n,
+		         "cannot reach vdcd at %s securely: %s\n"
+		         "vdcd's certificate is not made for this name: use a name or address it names",
+		         server, w);
+	else if ((strstr(w, "certificate") || strstr(w, "SSL peer")) && x->ca_file && *x->ca_file)
+		snprintf(buf, n,
+		         "cannot reach vdcd at %s securely: %s\n"
+		         "its certificate does not verify with the CA trusted at login (%s): someone may "
+		         "be in the way, or vdcd's CA changed; run 'vdc login' to check",
+		         server, w, x->ca_file);
+	else if (strstr(w, "certificate") || strstr(w, "SSL peer"))
+		snprintf(buf, n,
+		         "cannot reach vdcd at %s securely: %s\n"
+		         "its CA is not trusted here yet: run 'vdc login --server %s' to check its "
+		         "fingerprint and trust it",
+		         server, w, server);
+	else
+		snprintf(buf, n,
+		         "cannot reach vdcd at %s: %s\n"
+		         "is vdcd running at %s? (set VDC_SERVER or run 'vdc login --server URL')",
+		         server, w, server);
 	free(clean);
 	return CLI_UNREACHABLE;
 }

@@ -23,8 +23,11 @@ struct apierr_ctx {
 	const char *server;     /* vdcd's URL */
 	const char *kind;       /* "vm": "see 'vdc vm list'" after a 404 */
 	const struct args *args; /* the command's flags: a 400's field is named as its flag */
-	const char *token_from; /* "flag", "env", "file", "" (none) or another word (typed
-	                         * in): advice after a 401 */
+	const char *token_from; /* "flag", "env", "file", "" (none), "password" (a login
+	                         * with a password) or another word (typed in): advice
+	                         * after a 401 */
+	const char *ca_file;    /* the CA trusted at login, or NULL/"": advice after a TLS
+	                         * failure */
 };
 
 /* The exit code for an HTTP status: 2xx 0; 400, 413, 422 2; 401, 403 5;
@@ -38,7 +41,8 @@ int apierr_exit_code(long status);
 int apierr_describe(const struct apierr_ctx *x, long status, const char *body, char *buf,
                     size_t n);
 
-/* Describes a call that got no reply (why: libcurl's reason); returns 6. */
+/* Describes a call that got no reply (why: libcurl's reason), with advice
+ * for a certificate that does not verify; returns 6. */
 int apierr_unreachable(const struct apierr_ctx *x, const char *why, char *buf, size_t n);
 
 #endif

@@ -38,8 +38,11 @@ static int request(struct cli *c, const char *method, const char *path, const js
 	}
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int rc = client_request(c->http, method, path, text, r);
+	if (text) /* it may hold a password */
+		explicit_bzero(text, strlen(text));
 	free(text);
-	struct apierr_ctx x = {c->cfg.server, kind, c->args, c->cfg.token_from};
+	c->last_status = r->status;
+	struct apierr_ctx x = {c->cfg.server, kind, c->args, c->cfg.token_from, c->cfg.ca_file};
 	char msg[8192];
 	if (rc < 0) {
 		int code = apierr_unreachable(&x, r->error, msg, sizeof(msg));
@@ -50,7 +53,8 @@ static int request(struct cli *c, const char *method, const char *path, const js
 	if (r->status >= 200 && r->status < 300)
 		return 0;
 	int code = apierr_describe(&x, r->status, r->body, msg, sizeof(msg));
-	cli_error(c, "%s", msg);
+	if (r->status != c->quiet_status)
+		cli_error(c, "%s", msg);
 	c->last_error = json_loads(r->body, 0, NULL);
 	client_resp_free(r);
 	return code;
@@ -146,6 +150,13 @@ int cli_list(struct cli *c, const struct list_req *q, json_t **items, char **nex
 	*items = all;
 	*next = cursor;
 	return 0;
+}
+
+void json_scrub(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_string(v))
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
 }
 
 const char *cli_ref_name(struct cli *c, const char *coll, const char *id)

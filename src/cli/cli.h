@@ -40,8 +40,9 @@ struct family {
 /* The families, in the order 'vdc --help' lists them; NULL-terminated. */
 extern const struct family *const cli_families[];
 extern const struct opt cli_global_opts[];
-extern const struct family cli_login, cli_cluster, cli_host, cli_datastore, cli_network,
-    cli_template, cli_vm, cli_task, cli_event, cli_version, cli_help;
+extern const struct family cli_login, cli_whoami, cli_cluster, cli_host, cli_datastore,
+    cli_network, cli_template, cli_vm, cli_task, cli_event, cli_project, cli_quota, cli_user,
+    cli_token, cli_version, cli_help;
 
 /* A command line, understood. */
 struct parsed {
@@ -59,11 +60,6 @@ struct parsed {
  * Call parsed_free in either case. */
 int cli_parse(int argc, char *const argv[], struct parsed *p, char *err, size_t errlen);
 void parsed_free(struct parsed *p);
-
-/* Reads one line from f into buf (at most n-1 bytes), without its line
- * break and surrounding blanks. Returns 0, or -1 when the line is empty or
- * missing (login.c). */
-int login_read_token(FILE *f, char *buf, size_t n);
 
 /* Help texts (help.c). */
 void help_top(FILE *f);
@@ -85,6 +81,8 @@ struct cli {
 	json_t *last_error;       /* the error document of the last failed call, or NULL */
 	int quiet;                /* cli_error prints nothing (best-effort lookups) */
 	int quiet_unreachable;    /* no message when vdcd does not answer (the caller retries) */
+	long quiet_status;        /* no message for a reply with this status (the caller handles it) */
+	long last_status;         /* the HTTP status of the last call; 0 when none came */
 	struct progress *bar;     /* a progress display to end before an error is printed */
 };
 
@@ -115,6 +113,10 @@ struct list_req {
  * or NULL). Returns an exit code; on failure sets neither. */
 int cli_list(struct cli *c, const struct list_req *q, json_t **items, char **next);
 
+/* Overwrites the string member key of obj (a password, a token) with
+ * zeros in place, so that freeing obj leaves no copy of the secret. */
+void json_scrub(json_t *obj, const char *key);
+
 /* The name of the object with this id in collection coll, from one listing
  * of coll kept for the run; the id itself when unknown. Never NULL. */
 const char *cli_ref_name(struct cli *c, const char *coll, const char *id);
@@ -129,8 +131,9 @@ enum col_fmt {
 	FMT_TEXT,    /* as is; numbers plainly */
 	FMT_MIB,     /* 512 -> "512Mi", 2048 -> "2Gi"; 0 -> "-" */
 	FMT_BYTES,   /* 1073741824 -> "1Gi" */
-	FMT_AGE,     /* an ISO 8601 UTC time -> "5m" (how long ago) */
+	FMT_AGE,     /* an ISO 8601 UTC time (or seconds since the epoch) -> "5m" (how long ago) */
 	FMT_AGO,     /* the same as "5m ago" */
+	FMT_EXPIRES, /* seconds since the epoch, 0 for never -> "in 11h", "expired 2d ago", "never" */
 	FMT_PERCENT, /* 50 -> "50%" */
 	FMT_REF,     /* an id of col->ref's objects -> its name */
 	FMT_TARGET,  /* a task or event target: target_kind + target_id -> "vm/web1" */
@@ -150,6 +153,9 @@ const json_t *json_path(const json_t *doc, const char *path);
 void fmt_cell(const json_t *v, enum col_fmt fmt, time_t now, char *buf, size_t n);
 /* An age as "42s", "5m", "3h", "2d" (negative clamps to "0s"). */
 void fmt_age(long long seconds, char *buf, size_t n);
+/* An expiry time (seconds since the epoch; 0: never) as "in 11h",
+ * "expired 2d ago" or "never". */
+void fmt_expiry(long long at, time_t now, char *buf, size_t n);
 /* A malloc'd "key   value" listing of every leaf of doc (pure). */
 char *detail_render(const json_t *doc);
 
@@ -179,6 +185,11 @@ int res_check_list(const struct args *a, char *err, size_t errlen);
 int res_create_body(const struct args *a, const char *name, json_t **body, char *err,
                     size_t errlen);
 
+/* The body of 'vdc quota set' from its flags (--vms N, --memory 64G, or
+ * 'unlimited' for null). Returns 0, or 2 with err filled (a bad value, or
+ * no flag given). Pure. */
+int quota_body(const struct args *a, json_t **body, char *err, size_t errlen);
+
 /* Tasks (task.c). Waits for task id, drawing progress on stderr, and sets
  * *final to its last state (when final is not NULL). Returns 0 when it
  * succeeded; when it failed prints its error and returns 1; or the exit
@@ -201,6 +212,8 @@ int task_finish(struct cli *c, const struct args *a, const json_t *reply, const 
 	{"no-wait", 0, OPT_FLAG, NULL, "print the task id and return at once", NULL, 0, NULL}
 #define OPT_DESCRIPTION \
 	{"description", 0, OPT_STR, "TEXT", "a free-text description", "description", 0, NULL}
+#define OPT_PROJECT \
+	{"project", 0, OPT_STR, "PROJECT", "the project it belongs to (name or id)", "project", 0, NULL}
 #define OPT_END {0}
 
 /* The four generic verbs of a simple inventory kind. */

@@ -23,6 +23,8 @@ struct client {
 	char server[512];
 	char auth[600];
 	char tls_pin[128];
+	char ca_file[1024];
+	int trust_any;
 	int debug;
 };
 
@@ -74,9 +76,15 @@ struct client *client_new(const struct cli_config *cfg)
 	if (cfg->token[0])
 		snprintf(cl->auth, sizeof(cl->auth), "Authorization: Bearer %s", cfg->token);
 	snprintf(cl->tls_pin, sizeof(cl->tls_pin), "%s", cfg->tls_pin);
+	snprintf(cl->ca_file, sizeof(cl->ca_file), "%s", cfg->ca_file);
 	const char *d = getenv("VDC_DEBUG");
 	cl->debug = d && *d && strcmp(d, "0");
 	return cl;
+}
+
+void client_trust_any(struct client *cl)
+{
+	cl->trust_any = 1;
 }
 
 void client_free(struct client *cl)
@@ -130,8 +138,16 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
-	/* TLS: the system's CAs verify the server; a pin from the config narrows
-	 * that to one public key. (Fingerprint pinning at login: a later issue.) */
+	/* TLS: the CA trusted at 'vdc login' verifies the server, and only it
+	 * (not the system's CA directory too); without one, the system's CAs. A
+	 * pin from the config narrows that to one public key. */
+	if (cl->trust_any) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (cl->ca_file[0]) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, cl->ca_file);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (cl->tls_pin[0])
 		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cl->tls_pin);
 	double t0 = now_ms();

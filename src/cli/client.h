@@ -16,9 +16,14 @@ struct client_resp {
 	char error[384];        /* why no response came, when status is 0 */
 };
 
-/* A client of cfg->server sending cfg->token as a bearer token (and pinning
- * cfg->tls_pin when set). Returns NULL when libcurl cannot start. */
+/* A client of cfg->server sending cfg->token as a bearer token. On https it
+ * verifies the server with cfg->ca_file alone when set (else the system's
+ * CAs), and pins cfg->tls_pin when set. Returns NULL when libcurl cannot
+ * start. */
 struct client *client_new(const struct cli_config *cfg);
+/* Turns verification of the server's certificate off: only to fetch the CA
+ * the user is then asked to trust, with a client that has no token. */
+void client_trust_any(struct client *cl);
 void client_free(struct client *cl);
 
 /* Sends METHOD server+path (path starts with '/', query included) with body

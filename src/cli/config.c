@@ -42,6 +42,12 @@ static int set_key(struct cli_config *cfg, const char *key, const char *val, cha
 	} else if (!strcmp(key, "tls_pin")) {
 		dst = cfg->tls_pin;
 		cap = sizeof(cfg->tls_pin);
+	} else if (!strcmp(key, "ca_file")) {
+		dst = cfg->ca_file;
+		cap = sizeof(cfg->ca_file);
+	} else if (!strcmp(key, "ca_fingerprint")) {
+		dst = cfg->ca_fingerprint;
+		cap = sizeof(cfg->ca_fingerprint);
 	} else {
 		return 0;
 	}
@@ -50,6 +56,15 @@ static int set_key(struct cli_config *cfg, const char *key, const char *val, cha
 		return -1;
 	}
 	memcpy(dst, val, strlen(val) + 1);
+	return 0;
+}
+
+static int is_known_key(const char *key)
+{
+	static const char *const keys[] = {"server", "token", "tls_pin", "ca_file", "ca_fingerprint"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
 	return 0;
 }
 
@@ -67,7 +82,7 @@ static int parse_json(const char *text, struct cli_config *cfg, char *err, size_
 	int rc = 0;
 	json_object_foreach(o, key, v) {
 		if (!json_is_string(v)) {
-			if (!strcmp(key, "server") || !strcmp(key, "token") || !strcmp(key, "tls_pin")) {
+			if (is_known_key(key)) {
 				snprintf(err, errlen, "%s must be a string", key);
 				rc = -1;
 				break;
@@ -158,7 +173,8 @@ static int has_newline(const char *s)
 
 int config_write(const char *path, const struct cli_config *cfg, char *err, size_t errlen)
 {
-	if (has_newline(cfg->server) || has_newline(cfg->token) || has_newline(cfg->tls_pin)) {
+	if (has_newline(cfg->server) || has_newline(cfg->token) || has_newline(cfg->tls_pin) ||
+	    has_newline(cfg->ca_file) || has_newline(cfg->ca_fingerprint)) {
 		snprintf(err, errlen, "a setting holds a line break");
 		return -1;
 	}
@@ -173,13 +189,20 @@ int config_write(const char *path, const struct cli_config *cfg, char *err, size
 			return -1;
 		}
 	}
-	char text[2048];
-	int n = snprintf(text, sizeof(text),
-	                 "# vdc CLI settings, written by 'vdc login'. Keep this file private (0600).\n"
-	                 "server=%s\ntoken=%s\n%s%s%s",
-	                 cfg->server, cfg->token, cfg->tls_pin[0] ? "tls_pin=" : "", cfg->tls_pin,
-	                 cfg->tls_pin[0] ? "\n" : "");
-	int rc = fs_write_atomic(path, text, (size_t)n, 0600);
+	char text[4096];
+	size_t n = (size_t)snprintf(text, sizeof(text),
+	                            "# vdc CLI settings, written by 'vdc login'. Keep this file private "
+	                            "(0600).\nserver=%s\ntoken=%s\n",
+	                            cfg->server, cfg->token);
+	const struct {
+		const char *key, *val;
+	} extra[] = {{"tls_pin", cfg->tls_pin}, {"ca_file", cfg->ca_file},
+	             {"ca_fingerprint", cfg->ca_fingerprint}};
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (extra[i].val[0])
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s=%s\n", extra[i].key, extra[i].val);
+	int rc = fs_write_atomic(path, text, n, 0600);
+	explicit_bzero(text, sizeof(text));
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
 		return -1;
@@ -219,9 +242,12 @@ void config_resolve(struct cli_config *out, const struct cli_config *file,
 	pick(r.server, sizeof(r.server), &r.server_from, flag_server, env_server, file->server,
 	     CONFIG_DEFAULT_SERVER);
 	pick(r.token, sizeof(r.token), &r.token_from, flag_token, env_token, file->token, NULL);
-	/* A pin belongs to the server it was taken from. */
-	if (!strcmp(r.server_from, "file") || !strcmp(r.server, file->server))
+	/* A pin or a CA belongs to the server it was taken from. */
+	if (!strcmp(r.server_from, "file") || !strcmp(r.server, file->server)) {
 		snprintf(r.tls_pin, sizeof(r.tls_pin), "%s", file->tls_pin);
+		snprintf(r.ca_file, sizeof(r.ca_file), "%s", file->ca_file);
+		snprintf(r.ca_fingerprint, sizeof(r.ca_fingerprint), "%s", file->ca_fingerprint);
+	}
 	*out = r;
 }
 

@@ -6,8 +6,9 @@
 #include <string.h>
 
 const struct family *const cli_families[] = {
-	&cli_login, &cli_cluster, &cli_host,  &cli_datastore, &cli_network, &cli_template,
-	&cli_vm,    &cli_task,    &cli_event, &cli_version,   &cli_help,    NULL,
+	&cli_login, &cli_whoami,  &cli_cluster, &cli_host,  &cli_datastore, &cli_network,
+	&cli_template, &cli_vm,   &cli_task,    &cli_event, &cli_project,   &cli_quota,
+	&cli_user,  &cli_token,   &cli_version, &cli_help,  NULL,
 };
 
 const struct opt cli_global_opts[] = {

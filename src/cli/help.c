@@ -44,6 +44,8 @@ void help_top(FILE *f)
 	fputs("\nSettings: the config file ($VDC_CONFIG, else $XDG_CONFIG_HOME/vdc/config, else\n"
 	      "~/.config/vdc/config; written by 'vdc login'), overridden by $VDC_SERVER and\n"
 	      "$VDC_TOKEN, overridden by --server and --token. $VDC_DEBUG=1 traces requests.\n"
+	      "An https vdcd is verified with the CA trusted at 'vdc login' (kept beside the\n"
+	      "config file as ca-HOST_PORT.pem), and only with it.\n"
 	      "\nLong operations run as tasks: vdc waits for them and shows their progress on\n"
 	      "stderr; --no-wait prints the task id instead ('vdc task watch ID' follows it).\n"
 	      "\nExit codes:\n"

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "client.h"
+#include "trust.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ static int settle_config(struct cli *c, const struct parsed *p)
 		                                                                    : c->config_file);
 		return CLI_USAGE;
 	}
+	trust_known_ca(c->config_file, &c->cfg);
 	return 0;
 }
 

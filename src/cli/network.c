@@ -17,6 +17,7 @@ static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 static const struct opt create_opts[] = {
 	{"bridge", 0, OPT_STR, "BRIDGE", "the host bridge NICs join", "bridge", OPT_REQUIRED, NULL},
 	{"vlan", 0, OPT_INT, "ID", "VLAN id, 1-4094 (default: untagged)", "vlan", 0, NULL},
+	OPT_PROJECT,
 	OPT_DESCRIPTION,
 	OPT_BODY_FILE,
 	OPT_END,

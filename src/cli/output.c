@@ -37,6 +37,20 @@ void fmt_age(long long s, char *buf, size_t n)
 		snprintf(buf, n, "%lldd", s / 86400);
 }
 
+void fmt_expiry(long long at, time_t now, char *buf, size_t n)
+{
+	char age[32];
+	if (at == 0) {
+		snprintf(buf, n, "never");
+	} else if (at > (long long)now) {
+		fmt_age(at - (long long)now, age, sizeof(age));
+		snprintf(buf, n, "in %s", age);
+	} else {
+		fmt_age((long long)now - at, age, sizeof(age));
+		snprintf(buf, n, "expired %s ago", age);
+	}
+}
+
 /* "2024-05-01T10:00:00Z", with or without fractions: seconds since the
  * epoch, or -1. */
 static time_t parse_iso(const char *s)
@@ -101,9 +115,16 @@ void fmt_cell(const json_t *v, enum col_fmt fmt, time_t now, char *buf, size_t n
 			break;
 		snprintf(buf, n, "%lld%%", (long long)num);
 		return;
+	case FMT_EXPIRES:
+		if (!json_is_integer(v))
+			break;
+		fmt_expiry(json_integer_value(v), now, buf, n);
+		return;
 	case FMT_AGE:
 	case FMT_AGO: {
-		time_t t = json_is_string(v) ? parse_iso(json_string_value(v)) : -1;
+		time_t t = json_is_string(v)    ? parse_iso(json_string_value(v))
+		           : json_is_integer(v) ? (time_t)json_integer_value(v)
+		                                : -1;
 		if (t < 0)
 			break;
 		char age[32];

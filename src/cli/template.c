@@ -24,6 +24,7 @@ static const struct opt create_opts[] = {
 	{"memory-mib", 0, OPT_INT, "N", "default memory in MiB (512)", "memory_mib", 0, NULL},
 	{"disk-size-mib", 0, OPT_INT, "N", "default disk size in MiB (0: the image's)", "disk_size_mib", 0, NULL},
 	{"user-data-file", 0, OPT_FILE, "FILE", "default cloud-init user data", "user_data", 0, NULL},
+	OPT_PROJECT,
 	OPT_DESCRIPTION,
 	OPT_BODY_FILE,
 	OPT_END,

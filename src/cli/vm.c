@@ -226,6 +226,8 @@ static const struct opt list_opts[] = {
 
 static const struct opt create_opts[] = {
 	{"template", 0, OPT_STR, "TEMPLATE", "the template to make it from", "template", OPT_REQUIRED, NULL},
+	{"project", 0, OPT_STR, "PROJECT", "the project it belongs to (its quota applies)", "project", 0,
+	 NULL},
 	{"cluster", 0, OPT_STR, "CLUSTER", "place it in this cluster (default: any)", "cluster", 0, NULL},
 	{"vcpus", 0, OPT_INT, "N", "vCPUs (default: the template's)", "vcpus", 0, NULL},
 	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (default: the template's)", "memory_mib", 0, NULL},

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""fake_vdcd.py PORTFILE - a stand-in for vdcd's REST API, just enough to
-drive the vdc CLI end to end: bearer auth, pages, filters, errors in vdcd's
-shape, and tasks that advance one step per poll. Writes its port to PORTFILE.
-State lives in memory; the token is "secret"."""
+"""fake_vdcd.py PORTFILE [--port N] [--tls CHAIN KEY CA] - a stand-in for
+vdcd's REST API, just enough to drive the vdc CLI end to end: bearer auth,
+pages, filters, errors in vdcd's shape, tasks that advance one step per poll,
+and (fake_auth.py) users, projects, quotas and tokens. With --tls it serves
+https with CHAIN (server certificate, then CA) and shows CA at /api/v1/ca.
+Writes its port to PORTFILE. State lives in memory; the admin's token is
+"secret"."""
+import argparse
 import json
 import re
-import sys
+import ssl
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
-TOKEN = "secret"
+import fake_auth
+from fake_auth import ApiError
+
 LOCK = threading.Lock()
 NOW = "2024-01-01T00:00:00Z"
 KINDS = {"clusters": "cluster", "datastores": "datastore", "networks": "network",
@@ -22,12 +28,6 @@ FILTERS = {"hosts": ["cluster_id", "state"],
            "tasks": ["state", "target_id", "op"]}
 DB = {k: {} for k in KINDS}
 EVENTS = []
-
-
-class ApiError(Exception):
-    def __init__(self, status, code, message, field=None, extra=None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
 
 
 def doc(kind, name, **fields):
@@ -99,10 +99,32 @@ def page(kind, q):
     return {"items": [public(d) for d in items], "next": items[-1]["name"] if more else None}
 
 
-def vm_create(body):
+def usage(project_id):
+    vms = [v for v in DB["vms"].values() if v.get("project_id") == project_id]
+    return {"vms": len(vms), "vcpus": sum(v["config"]["vcpus"] for v in vms),
+            "memory_mib": sum(v["config"]["memory_mib"] for v in vms), "disk_mib": 0}
+
+
+def check_quota(project, vcpus, mem):
+    use = usage(project["id"])
+    for key, add in (("vms", 1), ("vcpus", vcpus), ("memory_mib", mem)):
+        limit = project["quota"][key]
+        if limit is not None and use[key] + add > limit:
+            raise ApiError(409, "quota_exceeded", "project '%s': %s quota is %d; this request would "
+                           "bring usage to %d" % (project["name"], key, limit, use[key] + add), key,
+                           {"limit": limit, "would_be": use[key] + add})
+
+
+def vm_create(body, me):
     for key in ("name", "template"):
         if key not in body:
             raise ApiError(400, "invalid_request", "%s: is required" % key, key)
+    project = None
+    if "project" in body:
+        try:
+            project = fake_auth.find_project(body["project"], me)
+        except ApiError:
+            raise ApiError(400, "invalid_request", "project: no project named '%s'" % body["project"], "project")
     if any(d["name"] == body["name"] for d in DB["vms"].values()):
         raise ApiError(409, "name_taken", "a vm named '%s' already exists" % body["name"], "name")
     try:
@@ -113,6 +135,9 @@ def vm_create(body):
         if not any(d["name"] == n for d in DB["networks"].values()):
             raise ApiError(400, "invalid_request", "networks[%d]: no network named '%s'" % (i, n), "networks[%d]" % i)
     mem = body.get("memory_mib", tmpl.get("memory_mib", 512))
+    vcpus = body.get("vcpus", tmpl.get("vcpus", 1))
+    if project:
+        check_quota(project, vcpus, mem)
     hosts = sorted(DB["hosts"].values(), key=lambda d: d["name"])
     verdicts = [{"host": h["name"], "eligible": mem <= h["capacity"]["memory_mib"],
                  "filter": "ok" if mem <= h["capacity"]["memory_mib"] else "memory",
@@ -128,8 +153,8 @@ def vm_create(body):
     summary = "chosen %s (rank 1 of %d, score 1.000); %d of %d hosts eligible" % (
         host["name"], len(ok), len(ok), len(hosts))
     vm = doc("vms", body["name"], host_id=host["id"], cluster_id=host["cluster_id"],
-             template_id=tmpl["id"], power_state="creating",
-             config={"vcpus": body.get("vcpus", tmpl.get("vcpus", 1)), "memory_mib": mem,
+             template_id=tmpl["id"], power_state="creating", project_id=project and project["id"],
+             config={"vcpus": vcpus, "memory_mib": mem,
                      "disk_size_mib": 0, "datastore": "local", "networks": [],
                      "template": {"id": tmpl["id"], "name": tmpl["name"], "image": tmpl["image"]}},
              placement={"host": host["name"], "summary": summary})
@@ -139,10 +164,13 @@ def vm_create(body):
                  "placement": {"host": host["name"], "summary": summary, "hosts": verdicts}}
 
 
-def route(method, path, q, body):
+def route(method, path, q, body, who):
     parts = [unquote(p) for p in path.strip("/").split("/")]
     if parts[:2] != ["api", "v1"] or len(parts) < 3:
         raise ApiError(404, "not_found", "no route %s %s" % (method, path))
+    out = fake_auth.route(method, parts[2:], q, body, who, usage)
+    if out:
+        return out
     coll, rest = parts[2], parts[3:]
     if coll == "events" and method == "GET" and not rest:
         limit = int(q.get("limit", ["100"])[0])
@@ -161,7 +189,7 @@ def route(method, path, q, body):
         if method == "GET":
             return 200, page(coll, q)
         if method == "POST" and coll == "vms":
-            return vm_create(body)
+            return vm_create(body, who[0])
         if method == "POST" and coll in ("clusters", "datastores", "networks", "templates"):
             if "name" not in body:
                 raise ApiError(400, "invalid_request", "name: is required", "name")
@@ -225,14 +253,20 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
         try:
-            if self.headers.get("Authorization") != "Bearer " + TOKEN:
-                raise ApiError(401, "unauthorized", "missing or unknown bearer token")
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError as e:
                 raise ApiError(400, "invalid_json", "the body is not JSON: %s" % e)
             with LOCK:
-                status, out = route(method, u.path, parse_qs(u.query), body)
+                parts = [unquote(p) for p in u.path.strip("/").split("/")]
+                out = fake_auth.public_route(method, parts[2:], body) if parts[:2] == ["api", "v1"] else None
+                if out:
+                    status, out = out
+                else:
+                    who = fake_auth.caller(self.headers.get("Authorization"))
+                    if not who:
+                        raise ApiError(401, "unauthorized", "missing or unknown bearer token")
+                    status, out = route(method, u.path, parse_qs(u.query), body, who)
         except ApiError as e:
             err = {"code": e.code, "message": e.message}
             if e.field:
@@ -260,16 +294,30 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self.handle_any("DELETE")
 
+    def do_PUT(self):
+        self.handle_any("PUT")
+
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("portfile")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls", nargs=3, metavar=("CHAIN", "KEY", "CA"))
+    args = ap.parse_args()
+    fake_auth.seed()
     prod = doc("clusters", "prod", policy="pack", cpu_overcommit=4.0, mem_overcommit=1.0)
     for i in range(1, 4):
         doc("hosts", "host-%d" % i, cluster_id=prod["id"], state="connected", maintenance=False,
             last_heartbeat=NOW, capacity={"cpus": 8, "memory_mib": 4096 * i}, vms_reported=0)
     for i in range(1, 8):
         event("test.seed", "cluster", prod["id"], "succeeded", "event %d" % i)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(sys.argv[1], "w") as f:
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        fake_auth.set_ca(args.tls[2])
+    with open(args.portfile, "w") as f:
         f.write(str(srv.server_address[1]))
     srv.serve_forever()
 

@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
 # t_fake_vdcd.sh VDC FAKE_VDCD_PY - runs the vdc CLI against fake_vdcd.py (an
 # in-memory stand-in for vdcd's API) and checks exit codes and output: login,
-# pages, filters, tasks waited for, --no-wait, errors and their advice.
+# pages, filters, tasks waited for, --no-wait, errors and their advice; then
+# e2e_login.sh (passwords, tokens, trusting an https vdcd's CA) and
+# e2e_tenants.sh (users, projects, quotas, tokens).
 # Prints "ok - ..." / "not ok - ..." per check; exits 1 if any failed.
 set -uo pipefail
 VDC=$1
 FAKE=$2
+HERE=$(dirname "$FAKE")
+PTY="python3 $HERE/pty_run.py"
 tmp=$(mktemp -d /tmp/vdc-cli-e2e.XXXXXX)
-fake_pid=
 cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
+	[ -s "$tmp/pids" ] && kill $(cat "$tmp/pids") 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-python3 "$FAKE" "$tmp/port" &
-fake_pid=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+# start_fake PORTFILE [ARGS...]: starts a fake vdcd; it writes its port.
+start_fake() {
+	local portfile=$1
+	shift
+	rm -f "$portfile"
+	python3 "$FAKE" "$portfile" "$@" &
+	echo $! >>"$tmp/pids"
+	for _ in $(seq 50); do [ -s "$portfile" ] && break; sleep 0.1; done
+}
+
+start_fake "$tmp/port"
 URL=http://127.0.0.1:$(cat "$tmp/port")
 export VDC_CONFIG=$tmp/cfg/config
 unset VDC_SERVER VDC_TOKEN VDC_DEBUG
 
 failed=0
 n=0
-# t NAME WANT_RC [WANT_TEXT] -- CMD...: runs CMD; stdout+stderr in $tmp/out.
+t_stdin=/dev/null
+# t NAME WANT_RC [WANT_TEXT] -- CMD...: runs CMD with stdin from $t_stdin;
+# stdout+stderr in $tmp/out.
 t() {
 	local name=$1 want=$2 text=
 	shift 2
 	if [ "$1" != "--" ]; then text=$1; shift; fi
 	shift
 	n=$((n + 1))
-	"$@" >"$tmp/out" 2>&1 </dev/null
+	"$@" >"$tmp/out" 2>&1 <"$t_stdin"
 	local rc=$?
 	if [ "$rc" -ne "$want" ]; then
 		echo "not ok $n - $name: exit $rc, want $want"
@@ -42,6 +55,21 @@ t() {
 		failed=$((failed + 1))
 	else
 		echo "ok $n - $name"
+	fi
+}
+# has NAME TEXT [FILE] / lacks NAME TEXT [FILE]: FILE ($tmp/out) holds TEXT, or not.
+has() {
+	n=$((n + 1))
+	if grep -qF -- "$2" "${3:-$tmp/out}"; then echo "ok $n - $1"; else
+		echo "not ok $n - $1: no '$2' in ${3:-the output}"; sed 's/^/#   /' "${3:-$tmp/out}"
+		failed=$((failed + 1))
+	fi
+}
+lacks() {
+	n=$((n + 1))
+	if ! grep -qF -- "$2" "${3:-$tmp/out}"; then echo "ok $n - $1"; else
+		echo "not ok $n - $1: '$2' in ${3:-the output}"; sed 's/^/#   /' "${3:-$tmp/out}"
+		failed=$((failed + 1))
 	fi
 }
 
@@ -58,7 +86,7 @@ else
 fi
 n=$((n + 1))
 if echo secret | "$VDC" login --server "$URL" >"$tmp/out" 2>&1 &&
-	grep -qx "Logged in to $URL" "$tmp/out" && [ "$(stat -c %a "$VDC_CONFIG")" = 600 ]; then
+	grep -qx "Logged in to $URL as admin" "$tmp/out" && [ "$(stat -c %a "$VDC_CONFIG")" = 600 ]; then
 	echo "ok $n - login from stdin saves a 0600 config"
 else
 	echo "not ok $n - login from stdin saves a 0600 config"; sed 's/^/#   /' "$tmp/out"; failed=$((failed + 1))
@@ -101,6 +129,10 @@ t "vm delete waits" 0 "vm fail1 deleted" -- "$VDC" vm delete fail1
 echo '{"name":"fromfile","bridge":"br9"}' >"$tmp/net.json"
 t "create -f" 0 "network fromfile created" -- "$VDC" network create -f "$tmp/net.json"
 t "list -o json is one document" 0 '"next": null' -- "$VDC" network list -o json
+
+. "$HERE/e2e_login.sh"
+. "$HERE/e2e_tenants.sh"
+
 
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -44,7 +44,7 @@ static const char *describe(const struct apierr_ctx *x, long status, const char 
 static void test_unauthorized(void **state)
 {
 	const char *body = "{\"error\":{\"code\":\"unauthorized\",\"message\":\"missing or bad token\"}}";
-	struct apierr_ctx x = {"http://h:7443", NULL, NULL, ""};
+	struct apierr_ctx x = {"http://h:7443", NULL, NULL, "", NULL};
 	assert_string_equal(describe(&x, 401, body, 5),
 	                    "not authorized by http://h:7443: missing or bad token\n"
 	                    "no token is set: run 'vdc login' (or set VDC_TOKEN)");
@@ -56,12 +56,21 @@ static void test_unauthorized(void **state)
 	assert_non_null(strstr(describe(&x, 401, body, 5), "--token was refused"));
 	x.token_from = "input";
 	assert_non_null(strstr(describe(&x, 401, body, 5), "check it and try again"));
+	x.token_from = "password";
+	assert_string_equal(describe(&x, 401, "{\"error\":{\"code\":\"invalid_credentials\","
+	                                      "\"message\":\"unknown user or wrong password\"}}", 5),
+	                    "not authorized by http://h:7443: unknown user or wrong password\n"
+	                    "check the user name and password, and try again");
+	assert_string_equal(describe(&x, 429, "{\"error\":{\"code\":\"too_many_attempts\","
+	                                      "\"message\":\"too many failed logins for alice\"}}", 1),
+	                    "too many failed logins for alice\n"
+	                    "vdcd slows down repeated attempts: wait a while, then try again");
 	assert_non_null(strstr(describe(&x, 403, body, 5), "forbidden: missing or bad token"));
 }
 
 static void test_not_found_and_conflict(void **state)
 {
-	struct apierr_ctx x = {"http://h", "vm", NULL, "file"};
+	struct apierr_ctx x = {"http://h", "vm", NULL, "file", NULL};
 	assert_string_equal(describe(&x, 404, "{\"error\":{\"code\":\"not_found\",\"message\":"
 	                                      "\"no vm has the id or name 'web9'\"}}", 3),
 	                    "no vm has the id or name 'web9' (see 'vdc vm list')");
@@ -73,7 +82,7 @@ static void test_not_found_and_conflict(void **state)
 /* No host fits: every host's verdict follows the summary. */
 static void test_no_host(void **state)
 {
-	struct apierr_ctx x = {"http://h", "vm", NULL, "file"};
+	struct apierr_ctx x = {"http://h", "vm", NULL, "file", NULL};
 	const char *body =
 	    "{\"error\":{\"code\":\"no_host\",\"message\":\"no host fits: 0 of 2 hosts eligible\","
 	    "\"placement\":{\"host\":null,\"summary\":\"no host fits\",\"hosts\":["
@@ -89,7 +98,7 @@ static void test_no_host(void **state)
 /* No hosts at all: no empty list under the summary. */
 static void test_no_host_without_hosts(void **state)
 {
-	struct apierr_ctx x = {"http://h", "vm", NULL, "file"};
+	struct apierr_ctx x = {"http://h", "vm", NULL, "file", NULL};
 	assert_string_equal(describe(&x, 409, "{\"error\":{\"code\":\"no_host\",\"message\":"
 	                                      "\"no host has joined yet\"}}", 4),
 	                    "no host has joined yet");
@@ -107,7 +116,7 @@ static void test_invalid_field(void **state)
 	struct args a;
 	char err[64];
 	assert_int_equal(args_parse(&a, tables, 0, NULL, err, sizeof(err)), 0);
-	struct apierr_ctx x = {"http://h", "vm", &a, "file"};
+	struct apierr_ctx x = {"http://h", "vm", &a, "file", NULL};
 	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
 	                                      "\"memory_mib\",\"message\":\"memory_mib: must be at least 16\"}}", 2),
 	                    "invalid --memory-mib: must be at least 16");
@@ -117,6 +126,9 @@ static void test_invalid_field(void **state)
 	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
 	                                      "\"name\",\"message\":\"name: 'a b' is not a valid name\"}}", 2),
 	                    "invalid NAME: 'a b' is not a valid name");
+	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
+	                                      "\"password\",\"message\":\"password: too short\"}}", 2),
+	                    "invalid password: too short");
 	/* A field no flag sets (from a -f body): named as a field. */
 	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
 	                                      "\"color\",\"message\":\"color: unknown field\"}}", 2),
@@ -129,7 +141,7 @@ static void test_invalid_field(void **state)
 
 static void test_other_replies(void **state)
 {
-	struct apierr_ctx x = {"http://h", NULL, NULL, "file"};
+	struct apierr_ctx x = {"http://h", NULL, NULL, "file", NULL};
 	assert_string_equal(describe(&x, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"store is down\"}}", 1),
 	                    "vdcd failed (HTTP 500, internal): store is down\nsee vdcd's log; retrying may help");
 	/* Not vdcd's format (a proxy's page): its first line. */
@@ -143,7 +155,7 @@ static void test_other_replies(void **state)
 
 static void test_unreachable(void **state)
 {
-	struct apierr_ctx x = {"http://127.0.0.1:7443", NULL, NULL, ""};
+	struct apierr_ctx x = {"http://127.0.0.1:7443", NULL, NULL, "", NULL};
 	char buf[1024];
 	assert_int_equal(apierr_unreachable(&x, "Failed to connect to 127.0.0.1 port 7443: Connection refused",
 	                                    buf, sizeof(buf)), 6);
@@ -153,10 +165,32 @@ static void test_unreachable(void **state)
 	                         "'vdc login --server URL')");
 }
 
+/* A certificate that does not verify is not "is vdcd running?". */
+static void test_tls_failures(void **state)
+{
+	struct apierr_ctx x = {"https://h:7443", NULL, NULL, "file", NULL};
+	char buf[1024];
+	assert_int_equal(apierr_unreachable(&x, "SSL certificate problem: self-signed certificate in "
+	                                    "certificate chain", buf, sizeof(buf)), 6);
+	assert_string_equal(buf, "cannot reach vdcd at https://h:7443 securely: SSL certificate problem: "
+	                         "self-signed certificate in certificate chain\n"
+	                         "its CA is not trusted here yet: run 'vdc login --server "
+	                         "https://h:7443' to check its fingerprint and trust it");
+	x.ca_file = "/c/ca-h_7443.pem";
+	apierr_unreachable(&x, "SSL certificate problem: unable to get local issuer certificate", buf,
+	                   sizeof(buf));
+	assert_non_null(strstr(buf, "\nits certificate does not verify with the CA trusted at login "
+	                            "(/c/ca-h_7443.pem): someone may be in the way, or vdcd's CA "
+	                            "changed; run 'vdc login' to check"));
+	apierr_unreachable(&x, "SSL: no alternative certificate subject name matches target host "
+	                   "name 'h'", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\nvdcd's certificate is not made for this name"));
+}
+
 /* A small buffer cuts the message, never overruns. */
 static void test_small_buffer(void **state)
 {
-	struct apierr_ctx x = {"http://h", "vm", NULL, ""};
+	struct apierr_ctx x = {"http://h", "vm", NULL, "", NULL};
 	char buf[16];
 	assert_int_equal(apierr_describe(&x, 401, "{\"error\":{\"message\":\"a long message here\"}}", buf,
 	                                 sizeof(buf)), 5);
@@ -174,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_field),
 		cmocka_unit_test(test_other_replies),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_tls_failures),
 		cmocka_unit_test(test_small_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

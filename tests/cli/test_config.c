@@ -52,6 +52,8 @@ static void test_round_trip(void **state)
 	snprintf(c.server, sizeof(c.server), "https://vdcd.example:7443");
 	snprintf(c.token, sizeof(c.token), "vdct_0123456789abcdef");
 	snprintf(c.tls_pin, sizeof(c.tls_pin), "sha256//AAAA=");
+	snprintf(c.ca_file, sizeof(c.ca_file), "%s/new/sub/ca-vdcd.example_7443.pem", dir);
+	snprintf(c.ca_fingerprint, sizeof(c.ca_fingerprint), "sha256:%064d", 7);
 	assert_int_equal(config_write(path, &c, err, sizeof(err)), 0);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -66,20 +68,27 @@ static void test_round_trip(void **state)
 	assert_string_equal(back.server, c.server);
 	assert_string_equal(back.token, c.token);
 	assert_string_equal(back.tls_pin, c.tls_pin);
+	assert_string_equal(back.ca_file, c.ca_file);
+	assert_string_equal(back.ca_fingerprint, c.ca_fingerprint);
 
 	/* Rewriting replaces the file whole and keeps it private. */
 	chmod(path, 0644);
 	assert_int_equal(config_read(path, &back, &loose, err, sizeof(err)), 0);
 	assert_int_equal(loose, 1);
-	c.tls_pin[0] = '\0';
+	c.tls_pin[0] = c.ca_file[0] = c.ca_fingerprint[0] = '\0';
 	assert_int_equal(config_write(path, &c, err, sizeof(err)), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(config_read(path, &back, NULL, err, sizeof(err)), 0);
 	assert_string_equal(back.tls_pin, "");
+	assert_string_equal(back.ca_file, "");
+	assert_string_equal(back.ca_fingerprint, "");
 
 	/* A line break would forge another key: refused. */
 	snprintf(c.token, sizeof(c.token), "abc\nserver=http://evil");
+	assert_int_equal(config_write(path, &c, err, sizeof(err)), -1);
+	snprintf(c.token, sizeof(c.token), "abc");
+	snprintf(c.ca_file, sizeof(c.ca_file), "/x\nserver=http://evil");
 	assert_int_equal(config_write(path, &c, err, sizeof(err)), -1);
 }
 
@@ -107,6 +116,9 @@ static void test_formats(void **state)
 	ct_write_file(path, "server=http://a\nthis line has no equals\n");
 	assert_int_equal(config_read(path, &c, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "line 2: expected key=value"));
+	ct_write_file(path, "{\"ca_file\": [\"/x\"]}");
+	assert_int_equal(config_read(path, &c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ca_file must be a string"));
 	ct_write_file(path, "{\"server\": 5}");
 	assert_int_equal(config_read(path, &c, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "server must be a string"));
@@ -121,6 +133,8 @@ static void test_precedence(void **state)
 	snprintf(file.server, sizeof(file.server), "http://file:1");
 	snprintf(file.token, sizeof(file.token), "file-token");
 	snprintf(file.tls_pin, sizeof(file.tls_pin), "sha256//PIN=");
+	snprintf(file.ca_file, sizeof(file.ca_file), "/c/ca-file_1.pem");
+	snprintf(file.ca_fingerprint, sizeof(file.ca_fingerprint), "sha256:%064d", 1);
 
 	config_resolve(&r, &file, NULL, NULL, NULL, NULL);
 	assert_string_equal(r.server, "http://file:1");
@@ -128,13 +142,19 @@ static void test_precedence(void **state)
 	assert_string_equal(r.token, "file-token");
 	assert_string_equal(r.token_from, "file");
 	assert_string_equal(r.tls_pin, "sha256//PIN=");
+	assert_string_equal(r.ca_file, "/c/ca-file_1.pem");
+	assert_string_equal(r.ca_fingerprint, file.ca_fingerprint);
 
 	config_resolve(&r, &file, "http://env:2", "env-token", NULL, NULL);
 	assert_string_equal(r.server, "http://env:2");
 	assert_string_equal(r.server_from, "env");
 	assert_string_equal(r.token, "env-token");
 	assert_string_equal(r.token_from, "env");
-	assert_string_equal(r.tls_pin, ""); /* the pin was the file server's */
+	assert_string_equal(r.tls_pin, ""); /* the pin and CA were the file server's */
+	assert_string_equal(r.ca_file, "");
+	assert_string_equal(r.ca_fingerprint, "");
+	config_resolve(&r, &file, "http://file:1", NULL, NULL, NULL);
+	assert_string_equal(r.ca_file, "/c/ca-file_1.pem"); /* the same server, named again */
 
 	config_resolve(&r, &file, "http://env:2", "env-token", "http://flag:3", "flag-token");
 	assert_string_equal(r.server, "http://flag:3");

@@ -240,6 +240,76 @@ static void test_stop_and_token_bodies(void **state)
 	json_decref(body);
 }
 
+/* Logins, users, projects, tokens and quotas: what parses, the bodies, and
+ * the bad values refused before anything is sent. */
+static void test_tenancy(void **state)
+{
+	struct parsed p;
+	char err[512];
+	ok(&p, "login -u alice --ca-fingerprint sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef --yes --ttl 12h",
+	   "login", "");
+	assert_string_equal(args_str(&p.args, "user"), "alice");
+	assert_true(args_flag(&p.args, "yes"));
+	parsed_free(&p);
+	ok(&p, "user create bob --admin --password-stdin", "user", "create");
+	parsed_free(&p);
+	ok(&p, "user passwd", "user", "passwd");
+	parsed_free(&p);
+	ok(&p, "project add-member dev bob --role viewer", "project", "add-member");
+	assert_string_equal(p.args.pos[1], "bob");
+	parsed_free(&p);
+	ok(&p, "token create ci --ttl 1h30m", "token", "create");
+	parsed_free(&p);
+	ok(&p, "token list --user bob --limit 5", "token", "list");
+	parsed_free(&p);
+
+	json_t *body = NULL;
+	ok(&p, "quota set dev --vms 5 --vcpus 0 --memory 64G --disk unlimited", "quota", "set");
+	assert_int_equal(quota_body(&p.args, &body, err, sizeof(err)), 0);
+	char *s = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"disk_mib\":null,\"memory_mib\":65536,\"vcpus\":0,\"vms\":5}");
+	free(s);
+	json_decref(body);
+	parsed_free(&p);
+
+	body = json_object();
+	ok(&p, "vm create web --template t --project dev", "vm", "create");
+	assert_int_equal(args_fill_body(&p.args, body, err, sizeof(err)), 0);
+	assert_string_equal(json_string_value(json_object_get(body, "project")), "dev");
+	parsed_free(&p);
+	json_decref(body);
+	ok(&p, "network create n --bridge br0 --project dev", "network", "create");
+	parsed_free(&p);
+	ok(&p, "template create t --image /i --project dev", "template", "create");
+	parsed_free(&p);
+
+	bad("login --user a --token b", "give --user (and type the password) or --token, not both");
+	bad("login --user a --password pw", "unknown flag '--password'");
+	bad("login --ca-fingerprint abc", "flag --ca-fingerprint expects sha256: and 64 hex digits");
+	bad("login --ca-fingerprint sha256:0123", "not 'sha256:0123'");
+	bad("login --token t --ttl 1h", "flag --ttl goes with --user");
+	bad("login --user a --ttl 3x", "flag --ttl: '3x' is not a duration");
+	bad("user create", "'vdc user create' needs NAME");
+	bad("user create bob --password pw", "unknown flag '--password'");
+	bad("user passwd a b", "unexpected argument 'b'");
+	bad("user get bob", "unknown command 'get' for 'vdc user'");
+	bad("project add-member dev bob", "flag --role ROLE is required");
+	bad("project add-member dev bob --role owner", "unknown role 'owner': use admin, operator or viewer");
+	bad("project add-member dev", "'vdc project add-member' needs PROJECT USER");
+	bad("project remove-member dev", "needs PROJECT USER");
+	bad("token create", "'vdc token create' needs NAME");
+	bad("token create ci --ttl 30x", "flag --ttl: '30x' is not a duration: use a number and a unit");
+	bad("token create ci --ttl 0d", "flag --ttl: '0d' is no time at all");
+	bad("token revoke", "'vdc token revoke' needs ID");
+	bad("quota show", "'vdc quota show' needs PROJECT");
+	bad("quota set dev", "give at least one of --vms, --vcpus, --memory, --disk");
+	bad("quota set dev --vms -1", "flag --vms: '-1' is not a count");
+	bad("quota set dev --vcpus lots", "flag --vcpus: 'lots' is not a count: use a whole number from 0 "
+	                                  "to 1000000000 (or 'unlimited')");
+	bad("quota set dev --memory 64X", "flag --memory: '64X' is not a size");
+	bad("quota set dev --disk 0.1G", "flag --disk: '0.1G' is not a whole number of MiB");
+}
+
 /* Every command has a summary, fits the parser, and its help renders. */
 static void test_help_texts(void **state)
 {
@@ -283,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_create_bodies),
 		cmocka_unit_test(test_create_from_file),
 		cmocka_unit_test(test_stop_and_token_bodies),
+		cmocka_unit_test(test_tenancy),
 		cmocka_unit_test(test_help_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,12 @@ static void test_ages(void **state)
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGE, t0 + 5), "5s");
 	assert_string_equal(cell("\"2023-11-14T22:13:20.123456Z\"", FMT_AGE, t0 + 300), "5m");
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGO, t0 + 3 * 3600), "3h ago");
+	assert_string_equal(cell("1700000000", FMT_AGE, t0 + 300), "5m"); /* epoch seconds */
+	assert_string_equal(cell("0", FMT_EXPIRES, t0), "never");
+	assert_string_equal(cell("1700043200", FMT_EXPIRES, t0), "in 12h");
+	assert_string_equal(cell("1700000000", FMT_EXPIRES, t0 + 2 * 86400), "expired 2d ago");
+	assert_string_equal(cell("null", FMT_EXPIRES, t0), "-");
+	assert_string_equal(cell("\"soon\"", FMT_EXPIRES, t0), "soon");
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGE, t0 + 3 * 86400), "3d");
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGE, t0 - 10), "0s");
 	assert_string_equal(cell("\"yesterday\"", FMT_AGE, t0), "yesterday");

@@ -1,0 +1,26 @@
+/* units.h - the quantities typed on vdc's command line: durations ("90m",
+ * "12h", "30d"), sizes ("64G", "1T") and counts, turned into the numbers the
+ * API takes. Pure; err says what is wrong with the word, not which flag. */
+#ifndef VDC_CLI_UNITS_H
+#define VDC_CLI_UNITS_H
+
+#include <stddef.h>
+
+#define UNITS_DURATION_MAX (100LL * 365 * 86400) /* seconds: a century */
+#define UNITS_SIZE_MAX_MIB (1LL << 40)           /* 1 EiB */
+
+/* A duration: one or more number+unit parts ("1h30m"), units s, m, h, d, w;
+ * a bare number is seconds. Sets *seconds (> 0, at most a century). Returns
+ * 0, or -1 with err filled. */
+int units_parse_duration(const char *s, long long *seconds, char *err, size_t errlen);
+
+/* A size in MiB: a number (decimals allowed) and a binary unit K, M, G, T or
+ * P, with an optional "i" and "B" ("64G", "1.5GiB", "512Mi"); a bare number
+ * is MiB. The result must be a whole number of MiB (0 allowed). Returns 0,
+ * or -1 with err filled. */
+int units_parse_size_mib(const char *s, long long *mib, char *err, size_t errlen);
+
+/* A count: a whole number, 0 or more. Returns 0, or -1 with err filled. */
+int units_parse_count(const char *s, long long *n, char *err, size_t errlen);
+
+#endif
