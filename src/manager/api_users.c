@@ -187,25 +187,30 @@ void api_users_create(struct http_req *req)
 
 void api_users_password(struct http_req *req)
 {
-	json_t *body = http_body_json(req, 0);
-	if (!body)
+	json_t *u = route_user(req); /* another user is 404 whatever the body */
+	if (!u)
 		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(u);
+		return;
+	}
 	static const char *const keys[] = {"password", NULL};
 	struct jv_err jerr = {0};
 	const char *pw = NULL;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
 	    jv_string(body, "", "password", true, PASSWORD_MAX, &pw, &jerr) < 0) {
 		json_decref(body);
+		json_decref(u);
 		mgr_reply_jv(req, &jerr);
 		return;
 	}
 	if (password_ok(req, pw) < 0) {
 		json_decref(body);
+		json_decref(u);
 		return;
 	}
-	json_t *u = route_user(req);
-	if (u)
-		hash_then(req, u, pw, false);
+	hash_then(req, u, pw, false);
 	json_decref(body);
 }
 

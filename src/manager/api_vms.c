@@ -102,6 +102,11 @@ void api_vms_create(struct http_req *req)
 	                         json_object_get(pg, "anti_affinity"));
 	if (cluster)
 		json_object_set(preq, "cluster_id", json_object_get(cluster, "id"));
+	int64_t want[QUOTA_N] = {1, json_integer_value(vc), json_integer_value(mem), json_integer_value(disk)};
+	if (quota_check(m->st, pid, want, &refusal, &e) < 0) {
+		json_decref(preq);
+		goto fail;
+	}
 	int prc = place_vm(m->st, preq, &host, &report, &e);
 	json_decref(preq);
 	if (prc < 0)
@@ -321,21 +326,23 @@ void api_vms_delete(struct http_req *req)
 
 void api_vms_snapshot(struct http_req *req)
 {
-	json_t *body = http_body_json(req, 0);
-	if (!body)
+	/* The VM first: another project's VM is 404 whatever the body says. */
+	json_t *vm = vm_for_action(req);
+	if (!vm)
 		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(vm);
+		return;
+	}
 	static const char *const keys[] = {"name", NULL};
 	struct jv_err jerr = {0};
 	const char *name = NULL;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
 	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid snapshot name", name) < 0)) {
 		json_decref(body);
+		json_decref(vm);
 		mgr_reply_jv(req, &jerr);
-		return;
-	}
-	json_t *vm = vm_for_action(req);
-	if (!vm) {
-		json_decref(body);
 		return;
 	}
 	queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);

@@ -3,6 +3,7 @@
 
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,8 @@ void quota_of_vm(const json_t *vm, int64_t out[QUOTA_N])
 	out[QUOTA_DISK_MIB] = json_integer_value(json_object_get(cfg, "disk_size_mib"));
 }
 
-int quota_charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
-                 struct quota_refusal *why, struct errinfo *e)
+static int charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
+                  struct quota_refusal *why, bool apply, struct errinfo *e)
 {
 	if (!project_id)
 		return 0;
@@ -76,6 +77,10 @@ int quota_charge(struct store *st, const char *project_id, const int64_t delta[Q
 		json_decref(p);
 		return -1;
 	}
+	if (!apply) {
+		json_decref(p);
+		return 0;
+	}
 	for (int i = 0; i < QUOTA_N; i++) {
 		usage[i] += delta[i];
 		if (usage[i] < 0)
@@ -85,6 +90,18 @@ int quota_charge(struct store *st, const char *project_id, const int64_t delta[Q
 	int rc = store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")), NULL, e);
 	json_decref(p);
 	return rc;
+}
+
+int quota_charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
+                 struct quota_refusal *why, struct errinfo *e)
+{
+	return charge(st, project_id, delta, why, true, e);
+}
+
+int quota_check(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
+                struct quota_refusal *why, struct errinfo *e)
+{
+	return charge(st, project_id, delta, why, false, e);
 }
 
 int quota_remove_vm(struct store *st, const char *vm_id, struct errinfo *e)

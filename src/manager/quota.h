@@ -42,6 +42,11 @@ struct quota_refusal {
 int quota_charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
                  struct quota_refusal *why, struct errinfo *e);
 
+/* The same check without charging: a refusal before the work of placing
+ * (the charge in the transaction stays the one that counts). */
+int quota_check(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
+                struct quota_refusal *why, struct errinfo *e);
+
 /* Deletes a VM's document and gives its amounts back to its project, in
  * one transaction (retried when another writer got in between). A VM
  * already gone is not an error. */

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# t_tenants.sh - users, roles, projects, tokens and quotas against a real
+# vdcd (SQLite) with a real host:
+#  - every route of docs/openapi.yaml is called without a token, with an
+#    expired and with a revoked token (401), as a viewer for every mutating
+#    route (403), and as a member of another project (404 for its objects
+#    wherever the same call on one's own object is allowed);
+#  - quotas hold under 50 concurrent creates that together exceed them, and
+#    the refusal names the quota, the limit and what it would reach;
+#  - repeated failed logins slow down and are audit events;
+#  - no password, token or hash reaches a log, the audit log or the store.
+source "$(dirname "$0")/lib.sh"
+
+# as TOKEN METHOD PATH [BODY]: mapi with another caller's token.
+as() {
+	local t=$1
+	shift
+	ADMIN_TOKEN=$t mapi "$@"
+}
+
+fabric_up
+vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
+ok "vdcd starts"
+
+# --- the world: two projects, their users, objects in each ----------------
+mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
+mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
+tmpl=$(jq -nc --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" --arg r "$GUEST/initrd.img" \
+	'{name:"tiny", image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:64}')
+mapi POST /api/v1/templates "$tmpl"
+check "an administrator's template is shared (no project)" test "$STATUS/$(jget "$BODY" '.project_id // "none"')" = 201/none
+host_join h1 c1 || not_ok "h1 joins"
+for _ in $(seq 1 100); do
+	mapi GET '/api/v1/hosts?state=connected'
+	[ "$(jget "$BODY" '.items | length')" = 1 ] && break
+	sleep 0.1
+done
+
+PASS_ALICE='correct horse battery staple'
+PASS_BOB='Tr0ub4dor&3-bob'
+mapi POST /api/v1/projects '{"name":"pa","description":"project A"}'
+check "a project is created" test "$STATUS" = 201
+mapi POST /api/v1/projects '{"name":"pb"}'
+mapi POST /api/v1/users "$(jq -nc --arg p "$PASS_ALICE" '{name:"alice", password:$p}')"
+check "a user is created, without showing a password hash" \
+	test "$STATUS/$(jget "$BODY" .has_password)/$(jget "$BODY" '.password_hash // "none"')" = 201/true/none
+mapi POST /api/v1/users "$(jq -nc --arg p "$PASS_BOB" '{name:"bob", password:$p}')"
+mapi POST /api/v1/users '{"name":"carol","password":"carol-password-1"}'
+mapi POST /api/v1/users '{"name":"short","password":"2short"}'
+check "a password under 8 characters is 400 naming password" test "$STATUS/$(jget "$BODY" .error.field)" = 400/password
+mapi POST /api/v1/projects/pa/members '{"user":"alice","role":"viewer"}'
+check "alice joins pa as a viewer (201)" test "$STATUS" = 201
+mapi POST /api/v1/projects/pa/members '{"user":"carol","role":"operator"}'
+mapi POST /api/v1/projects/pb/members '{"user":"bob","role":"operator"}'
+mapi POST /api/v1/projects/pb/members '{"user":"bob","role":"admin"}'
+check "changing a member's role is 200" test "$STATUS/$(jget "$BODY" .role)" = 200/admin
+mapi POST /api/v1/projects/pa/members '{"user":"alice","role":"boss"}'
+check "an unknown role is 400 naming role" test "$STATUS/$(jget "$BODY" .error.field)" = 400/role
+
+login() { # login USER PASSWORD [TOKEN_NAME]: sets TOK
+	mapi POST /api/v1/auth/login "$(jq -nc --arg u "$1" --arg p "$2" --arg n "${3:-t}" '{user:$u, password:$p, token_name:$n}')"
+	TOK=$(jget "$BODY" '.token // empty')
+}
+login alice "$PASS_ALICE"
+check "alice signs in with her password and gets a token" test "$STATUS" = 201 -a -n "$TOK"
+T_ALICE=$TOK
+login bob "$PASS_BOB"
+T_BOB=$TOK
+login carol carol-password-1
+T_CAROL=$TOK
+as "$T_ALICE" GET /api/v1/auth/whoami
+check "whoami shows alice as viewer of pa" test "$(jget "$BODY" '.user.name + ":" + .projects[0].project + ":" + .projects[0].role')" = alice:pa:viewer
+
+# Objects of pa (made by carol, an operator there) and of pb (by bob).
+make_objects() { # TOKEN SUFFIX
+	as "$1" POST /api/v1/templates "$(jq -c --arg n "tpl-$2" '.name=$n' <<<"$tmpl")"
+	[ "$STATUS" = 201 ] || diag "template tpl-$2: $STATUS $BODY"
+	as "$1" POST /api/v1/networks "{\"name\":\"net-$2\",\"bridge\":\"br0\"}"
+	[ "$STATUS" = 201 ] || diag "network net-$2: $STATUS $BODY"
+	as "$1" POST /api/v1/vms "{\"name\":\"vm-$2\",\"template\":\"tpl-$2\",\"start\":false}"
+	[ "$STATUS" = 202 ] || diag "vm vm-$2: $STATUS $BODY"
+	TASK=$(jget "$BODY" .task.id)
+	task_wait "$TASK"
+}
+make_objects "$T_CAROL" a
+TASK_A=$TASK
+check "an operator's VM is in their project" test "$(jget "$BODY" .project_id)" != null
+make_objects "$T_BOB" b
+TASK_B=$TASK
+mapi GET /api/v1/vms/vm-a
+check "vm-a belongs to pa" test "$(jget "$BODY" .config.project)" = pa
+as "$T_CAROL" POST /api/v1/vms/vm-a/snapshots '{"name":"s1"}'
+task_wait "$(jget "$BODY" .task.id)"
+as "$T_BOB" POST /api/v1/vms/vm-b/snapshots '{"name":"s1"}'
+task_wait "$(jget "$BODY" .task.id)"
+
+# Tokens: one expired (its expiry moved into the past in the store, as if
+# time had passed), one revoked.
+as "$T_ALICE" POST /api/v1/tokens '{"name":"soon-old","ttl_s":60}'
+T_EXPIRED=$(jget "$BODY" .token)
+sqlite3 "$TMP/vdcd/vdcd.db" "UPDATE tokens SET doc = json_set(doc, '\$.expires_at', 1000) WHERE name LIKE '%/soon-old'"
+as "$T_ALICE" POST /api/v1/tokens '{"name":"to-revoke"}'
+check "a token is created and shown once (201)" test "$STATUS" = 201 -a -n "$(jget "$BODY" '.token // empty')"
+T_REVOKED=$(jget "$BODY" .token)
+revoke_id=$(jget "$BODY" .id)
+as "$T_REVOKED" GET /api/v1/auth/whoami
+check "the new token works" test "$STATUS" = 200
+as "$T_ALICE" GET /api/v1/tokens
+check "the token list shows names, never secrets or hashes" \
+	test "$(jget "$BODY" '[.items[] | select(.token or .secret_hash)] | length')/$(jget "$BODY" '[.items[].name] | index("to-revoke") != null')" = 0/true
+as "$T_BOB" DELETE "/api/v1/tokens/$revoke_id"
+check "another user's token cannot be revoked (404)" test "$STATUS" = 404
+as "$T_ALICE" DELETE "/api/v1/tokens/$revoke_id"
+check "alice revokes her token (204)" test "$STATUS" = 204
+
+# --- the route matrix -----------------------------------------------------
+# "METHOD PATH" for every operation in docs/openapi.yaml.
+mapfile -t ROUTES < <(awk '
+	/^  \/[^ ]*:$/ { path = $1; sub(/:$/, "", path); next }
+	/^[^ ]/ { path = "" }
+	path != "" && /^    (get|post|put|delete|patch):$/ { m = $1; sub(/:$/, "", m); print toupper(m) " " path }
+' "$VDC_ROOT/docs/openapi.yaml")
+check "the route matrix has the routes of the spec (${#ROUTES[@]})" test "${#ROUTES[@]}" -ge 60
+PUBLIC=" GET /healthz | POST /api/v1/auth/login | POST /api/v1/hosts/join | POST /api/v1/hosts/{id}/heartbeat | GET /api/v1/ca "
+# A viewer changes their own things: tokens and password.
+SELF=" POST /api/v1/tokens | DELETE /api/v1/tokens/{id} | POST /api/v1/users/{id}/password "
+
+host_id=$(mapi GET /api/v1/hosts/h1 && jget "$BODY" .id)
+# fill PATH SUFFIX: the path with objects of project SUFFIX (a or b).
+fill() {
+	local p=$1 s=$2 id
+	case $p in
+	/api/v1/vms/*) id=vm-$s ;;
+	/api/v1/templates/*) id=tpl-$s ;;
+	/api/v1/networks/*) id=net-$s ;;
+	/api/v1/tasks/*) id=$([ "$s" = a ] && echo "$TASK_A" || echo "$TASK_B") ;;
+	/api/v1/projects/*) id=p$s ;;
+	/api/v1/users/*) id=$([ "$s" = a ] && echo alice || echo bob) ;;
+	/api/v1/tokens/*) id=$revoke_id ;;
+	/api/v1/clusters/*) id=c1 ;;
+	/api/v1/datastores/*) id=local ;;
+	/api/v1/hosts/*) id=$host_id ;;
+	*) id=x ;;
+	esac
+	p=${p//\{id\}/$id}
+	p=${p//\{snap\}/s1}
+	p=${p//\{user\}/$([ "$s" = a ] && echo alice || echo bob)}
+	echo "$p"
+}
+bad_401="" bad_403="" bad_404="" checked_404=0
+for r in "${ROUTES[@]}"; do
+	m=${r%% *} p=${r#* }
+	case $PUBLIC in *" $r "*) continue ;; esac
+	path=$(fill "$p" a)
+	for t in "" "$T_EXPIRED" "$T_REVOKED"; do
+		as "$t" "$m" "$path" '{}'
+		[ "$STATUS" = 401 ] || bad_401+=" [$r ${t:0:8}:$STATUS]"
+	done
+	if [ "$m" != GET ]; then
+		case $SELF in *" $r "*) ;; *)
+			as "$T_ALICE" "$m" "$path" '{}'
+			[ "$STATUS" = 403 ] || bad_403+=" [$r:$STATUS]"
+			;;
+		esac
+	fi
+	# Bob (admin of pb) on pb's object, then on pa's: whatever he may do to
+	# his own, pa's must look absent. Deletes are tried on pa's only: a
+	# 404 there is the answer, and pb's objects stay for the next routes.
+	if [[ $p == *"{"* ]]; then
+		own=200
+		if [ "$m" = GET ]; then
+			as "$T_BOB" GET "$(fill "$p" b)"
+			own=$STATUS
+		fi
+		case $own in 403 | 401) continue ;; esac
+		# Clusters and datastores belong to no project: all users read them.
+		case $p in /api/v1/clusters/* | /api/v1/datastores/*) continue ;; esac
+		as "$T_BOB" "$m" "$path" '{}'
+		case $STATUS in 404) checked_404=$((checked_404 + 1)) ;; 403) [[ $p == /api/v1/hosts/* || $p == /api/v1/clusters/* || $p == /api/v1/datastores/* || $r == "DELETE /api/v1/users/{id}" || $r == "DELETE /api/v1/projects/{id}" || $r == "PUT /api/v1/projects/{id}/quota" ]] || bad_404+=" [$r:$STATUS]" ;; *) bad_404+=" [$r:$STATUS]" ;; esac
+	fi
+done
+check "every route is 401 without a token, with an expired and with a revoked token${bad_401:+:$bad_401}" test -z "$bad_401"
+check "every mutating route is 403 for a viewer${bad_403:+:$bad_403}" test -z "$bad_403"
+check "another project's objects are 404 on every route ($checked_404 calls)${bad_404:+:$bad_404}" \
+	test -z "$bad_404" -a "$checked_404" -ge 20
+for what in vms templates networks tasks projects; do
+	as "$T_BOB" GET "/api/v1/$what"
+	n=$(jget "$BODY" '[.items[] | select((.name // "") | test("-a$|^pa$")) , select(.target_id? == "'"$(mapi GET /api/v1/vms/vm-a >/dev/null; jget "$BODY" .id)"'")] | length')
+	check "bob's list of $what shows nothing of pa" test "$n" = 0
+done
+as "$T_ALICE" GET /api/v1/templates
+check "alice sees pa's template and the shared one, not pb's" \
+	test "$(jget "$BODY" '[.items[].name] | sort | join(",")')" = "tiny,tpl-a"
+as "$T_ALICE" GET /api/v1/vms/vm-a/console
+check "a viewer may not read a console (403)" test "$STATUS" = 403
+as "$T_ALICE" POST /api/v1/users/alice/password '{"password":"a new long password"}'
+check "a viewer changes her own password (204)" test "$STATUS" = 204
+as "$T_ALICE" POST /api/v1/users/bob/password '{"password":"a new long password"}'
+check "but not another user's (404)" test "$STATUS" = 404
+as "$T_CAROL" POST /api/v1/vms '{"name":"x1","template":"tpl-b","start":false}'
+check "another project's template cannot be used (400 naming template)" test "$STATUS/$(jget "$BODY" .error.field)" = 400/template
+as "$T_CAROL" POST /api/v1/vms '{"name":"x1","template":"tiny","project":"pb","start":false}'
+check "nobody creates in a project they are not in (400 naming project)" test "$STATUS/$(jget "$BODY" .error.field)" = 400/project
+as "$T_BOB" DELETE /api/v1/projects/pb/members/alice
+check "removing a non-member is 404" test "$STATUS" = 404
+as "$T_CAROL" POST /api/v1/projects/pa/members '{"user":"bob","role":"viewer"}'
+check "an operator may not add members (403)" test "$STATUS" = 403
+
+# --- quotas ---------------------------------------------------------------
+mapi POST /api/v1/projects '{"name":"pq","quota":{"vms":5,"vcpus":7}}'
+mapi POST /api/v1/projects/pq/members '{"user":"carol","role":"operator"}'
+mapi PUT /api/v1/projects/pq/quota '{"memory_mib":4096,"vcpus":null}'
+check "a quota is changed in part, null lifting a limit" \
+	test "$(jget "$BODY" '"\(.quota.vms)/\(.quota.vcpus)/\(.quota.memory_mib)"')" = 5/null/4096
+mapi PUT /api/v1/projects/pq/quota '{"vms":-1}'
+check "a negative quota is 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/vms
+mapi PUT /api/v1/projects/pq/quota '{"vcpus":7}'
+out=$TMP/q
+mkdir -p "$out"
+pids=()
+for i in $(seq 1 50); do
+	curl -s -o "$out/b$i" -w '%{http_code}' --max-time 60 -X POST -H "Authorization: Bearer $T_CAROL" \
+		-H 'Content-Type: application/json' "${MGR_URL:-http://$MGR_IP:7443}/api/v1/vms" ${MGR_CACERT:+--cacert "$MGR_CACERT"} \
+		-d "{\"name\":\"q$i\",\"template\":\"tiny\",\"project\":\"pq\",\"start\":false}" >"$out/s$i" &
+	pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: vdcd and the agent are children too
+accepted=$(cat "$out"/s* | grep -o 202 | wc -l)
+refused=$(grep -l quota_exceeded "$out"/b* | wc -l)
+others=$(grep -L 'quota_exceeded\|"task"' "$out"/b* | head -3 | xargs -r cat | head -c 600)
+[ -z "$others" ] || diag "other answers: $others"
+check "50 concurrent creates against a quota of 5 VMs: 5 accepted, 45 refused ($accepted, $refused)" \
+	test "$accepted/$refused" = 5/45
+mapi GET /api/v1/projects/pq/quota
+check "usage shows 5 VMs and 5 vCPUs" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 5/5
+mapi GET '/api/v1/vms?project=pq'
+check "the project holds exactly 5 VMs" test "$(jget "$BODY" '.items | length')" = 5
+one=$(grep -l quota_exceeded "$out"/b* | head -1)
+check "the refusal names the quota, the limit and what it would be" \
+	test "$(jq -r '.error | "\(.field)/\(.limit)/\(.would_be)"' "$one")" = vms/5/6
+grep -q "the vms quota is 5" "$one" || diag "message: $(cat "$one")"
+# Deleting gives back; then vCPUs bind: 2 more VMs of 1 vCPU fit in 7.
+mapi PUT /api/v1/projects/pq/quota '{"vms":10}'
+as "$T_CAROL" POST /api/v1/vms '{"name":"q-big","template":"tiny","project":"pq","vcpus":3,"start":false}'
+check "a create over the vCPU quota is 409 naming vcpus (7 -> 8)" \
+	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/8
+[ "$STATUS" = 409 ] || diag "$STATUS $BODY"
+first=$(grep -l '"task"' "$out"/b* | head -1)
+as "$T_CAROL" DELETE "/api/v1/vms/$(jq -r .vm.name "$first")"
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/projects/pq/quota
+check "a deleted VM gives its usage back" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
+vdcd_stop
+vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts"
+mapi GET /api/v1/projects/pq/quota
+check "usage survives a restart (recounted from the VMs)" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
+as "$T_ALICE" GET /api/v1/auth/whoami
+check "tokens survive a restart" test "$STATUS" = 200
+
+# --- login throttling -----------------------------------------------------
+for i in 1 2 3; do login bob wrong-password; done
+check "a wrong password is 401 invalid_credentials" test "$STATUS/$(jget "$BODY" .error.code)" = 401/invalid_credentials
+t0=$(date +%s%N)
+login bob wrong-password
+t1=$(date +%s%N)
+login bob wrong-password
+t2=$(date +%s%N)
+check "after 3 failures the next is slowed ($(((t1 - t0) / 1000000)) ms, then $(((t2 - t1) / 1000000)) ms)" \
+	test $(((t1 - t0) / 1000000)) -ge 250 -a $(((t2 - t1) / 1000000)) -ge 500
+login nobody-at-all wrong-password
+check "an unknown user is told the same as a wrong password" test "$STATUS/$(jget "$BODY" .error.code)" = 401/invalid_credentials
+mapi GET '/api/v1/events?limit=100'
+check "failed logins are audit events" test "$(jget "$BODY" '[.items[] | select(.action == "auth.login" and .outcome == "failed")] | length')" -ge 5
+login bob "$PASS_BOB"
+check "the right password still works after failures" test "$STATUS" = 201
+
+# --- no secrets anywhere --------------------------------------------------
+mapi GET '/api/v1/events?limit=1000'
+echo "$BODY" >"$TMP/events.json"
+leaks=""
+for s in "$PASS_ALICE" "$PASS_BOB" carol-password-1 "a new long password" "$T_ALICE" "$T_BOB" "$T_CAROL" "$T_REVOKED" \
+	"$T_EXPIRED" "$ADMIN_TOKEN" '$argon2id'; do
+	for f in "$TMP/vdcd.log" "$(dir_of h1)/agent.log" "$TMP/events.json"; do
+		grep -qF -- "$s" "$f" && leaks+=" [${s:0:6}... in $(basename "$f")]"
+	done
+	[ "$s" = '$argon2id' ] && continue
+	grep -qaF -- "$s" "$TMP/vdcd/"vdcd.db* && leaks+=" [${s:0:6}... in the store]"
+done
+check "no password, token or hash in the logs, the audit log or the store${leaks:+:$leaks}" test -z "$leaks"
+
+check "vdcd stops cleanly (exit 0)" vdcd_stop
+finish
