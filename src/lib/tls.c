@@ -452,6 +452,28 @@ cleanup:
 	return ret;
 }
 
+int tls_cert_fits(const char *cert_pem, const char *ca_pem, const char *const *names,
+                  int min_days)
+{
+	int ret = -1;
+	unsigned status = 0;
+	gnutls_x509_crt_t crt = first_crt(cert_pem), ca = first_crt(ca_pem);
+	if (!crt || !ca)
+		goto cleanup;
+	ret = 0;
+	if (gnutls_x509_crt_verify(crt, &ca, 1, 0, &status) < 0 || status != 0 ||
+	    gnutls_x509_crt_get_expiration_time(crt) < time(NULL) + (time_t)min_days * 86400)
+		goto cleanup;
+	for (const char *const *n = names; n && *n; n++)
+		if (!gnutls_x509_crt_check_hostname(crt, *n))
+			goto cleanup;
+	ret = 1;
+cleanup:
+	gnutls_x509_crt_deinit(ca);
+	gnutls_x509_crt_deinit(crt);
+	return ret;
+}
+
 char *tls_read_pem(const char *path, char *err, size_t errlen)
 {
 	char *s = fs_read_all(path, PEM_MAX, NULL);

@@ -62,6 +62,13 @@ char *tls_cert_last(const char *pem);
  * cert_pem, 0 when not, -1 when either does not parse. */
 int tls_key_matches(const char *cert_pem, const char *key_pem);
 
+/* 1 when the first certificate of cert_pem verifies against (the first
+ * certificate of) ca_pem, names every one of names (NULL-terminated, DNS
+ * names or IPs; may be NULL) and stays valid min_days more days; 0 when
+ * not; -1 when either does not parse. */
+int tls_cert_fits(const char *cert_pem, const char *ca_pem, const char *const *names,
+                  int min_days);
+
 /* Reads a PEM file (at most 64 KiB). NULL with err when it is missing,
  * unreadable or holds no PEM block. */
 char *tls_read_pem(const char *path, char *err, size_t errlen);
