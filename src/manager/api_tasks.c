@@ -97,6 +97,7 @@ static void healthz(struct http_req *req)
 
 const struct http_route mgr_routes[] = {
 	{"GET", "/healthz", healthz, 1},
+	{"GET", "/api/v1/ca", api_ca_get, 1},
 	{"GET", "/metrics", api_metrics, 0},
 	INVENTORY("clusters"),
 	INVENTORY("datastores"),
