@@ -368,8 +368,8 @@ void api_hosts_heartbeat(struct http_req *req)
 		json_object_set_new(upd, "accel", json_string(accel));
 	if (qv)
 		json_object_set_new(upd, "qemu_version", json_string(qv));
-	json_object_set(upd, "datastores", ds ? ds : json_array());
-	json_object_set(upd, "bridges", br ? br : json_array());
+	json_object_set_new(upd, "datastores", ds ? json_incref(ds) : json_array());
+	json_object_set_new(upd, "bridges", br ? json_incref(br) : json_array());
 	json_object_set_new(upd, "vms_reported", json_integer((json_int_t)json_array_size(vms)));
 	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
 	                 NULL, &e) < 0) {
