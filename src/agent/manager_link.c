@@ -92,11 +92,20 @@ static void on_join_reply(void *ctx, int status, const char *body)
 	json_t *reply = json_loads(body, 0, NULL);
 	const char *hid = json_string_value(json_object_get(json_object_get(reply, "host"), "id"));
 	const char *sec = json_string_value(json_object_get(reply, "host_secret"));
-	if (status != 201 || !hid || !sec) {
+	const char *pin = NULL, *presented = l->tc ? tls_client_mismatch(l->tc, &pin) : NULL;
+	if (status == 0 && presented) {
+		/* Split out, so both fingerprints show in full. */
+		log_error("join_refused", "reason=manager_ca_mismatch manager_ca=%s pinned=%s hint=%s",
+		          presented, pin,
+		          log_quote("the manager's CA does not match --manager-ca-fingerprint: check the "
+		                    "fingerprint printed with the join token; the token was not sent"));
+	} else if (status != 201 || !hid || !sec) {
 		const char *msg = status ? json_string_value(json_object_get(json_object_get(reply, "error"), "message"))
 		                         : body;
 		log_error("join_failed", "manager=%s status=%d error=%s", a->cfg.manager_url, status,
 		          log_quote(msg ? msg : "vdcd gave no reason"));
+	}
+	if (status != 201 || !hid || !sec) {
 		json_decref(reply);
 		return;
 	}
@@ -149,8 +158,13 @@ static void on_heartbeat_reply(void *ctx, int status, const char *body)
 	}
 	json_t *reply = json_loads(body, 0, NULL);
 	json_int_t s = json_integer_value(json_object_get(reply, "heartbeat_interval_s"));
-	if (s >= 1 && s <= 60)
+	if (s >= 1 && s <= 60 && l->interval_ms != (int)s * 1000) {
+		/* The next beat at the new pace, not after the old interval. */
 		l->interval_ms = (int)s * 1000;
+		if (l->timer)
+			loop_timer_cancel(l->a->loop, l->timer);
+		l->timer = loop_timer_after(l->a->loop, (uint64_t)l->interval_ms, on_tick, l);
+	}
 	json_decref(reply);
 }
 

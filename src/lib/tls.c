@@ -531,6 +531,7 @@ struct tls_client {
 	char *ca_pem;
 	char pin[TLS_FP_LEN];
 	char *anchor_pem; /* what the pin found last */
+	char presented[TLS_FP_LEN]; /* the root end of a chain without the pin */
 };
 
 struct tls_client *tls_client_new(const char *cert_pem, const char *key_pem, const char *ca_pem,
@@ -579,6 +580,13 @@ void tls_client_free(struct tls_client *c)
 
 const char *tls_client_anchor(const struct tls_client *c) { return c->anchor_pem; }
 
+const char *tls_client_mismatch(const struct tls_client *c, const char **pin)
+{
+	if (pin)
+		*pin = c->pin;
+	return c->presented[0] ? c->presented : NULL;
+}
+
 static int is_ip(const char *host)
 {
 	unsigned char ip[16];
@@ -602,6 +610,7 @@ int tls_client_session(struct tls_client *c, int fd, const char *host, gnutls_se
 		return -1;
 	}
 	gnutls_transport_set_int(s, fd);
+	c->presented[0] = '\0';
 	*out = s;
 	return 0;
 }
@@ -627,12 +636,11 @@ static gnutls_x509_crt_t find_pinned(struct tls_client *c, const gnutls_datum_t 
 		c->anchor_pem = export_crt(crt);
 		return crt;
 	}
-	char root[TLS_FP_LEN];
-	tls_fingerprint_der(peers[n - 1].data, peers[n - 1].size, root);
+	tls_fingerprint_der(peers[n - 1].data, peers[n - 1].size, c->presented);
 	snprintf(err, errlen,
 	         "the manager's CA fingerprint %s does not match --manager-ca-fingerprint %s; check "
 	         "the fingerprint printed with the join token (GET /api/v1/ca shows it too)",
-	         root, c->pin);
+	         c->presented, c->pin);
 	return NULL;
 }
 
@@ -645,6 +653,7 @@ int tls_client_verify(struct tls_client *c, gnutls_session_t s, const char *host
 	gnutls_x509_crt_t *chain = NULL;
 	unsigned nchain = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
+	c->presented[0] = '\0';
 	if (!peers || n == 0) {
 		snprintf(err, errlen, "the server presented no certificate");
 		return -1;

@@ -102,5 +102,9 @@ int tls_client_verify(struct tls_client *c, gnutls_session_t s, const char *host
                       size_t errlen);
 /* The anchor found by the pin in the last verified chain (PEM), or NULL. */
 const char *tls_client_anchor(const struct tls_client *c);
+/* When the last check failed because the pin was not in the server's
+ * chain: the fingerprint of the chain's root end (what the server's CA
+ * is) and the pin; else NULL. */
+const char *tls_client_mismatch(const struct tls_client *c, const char **pin);
 
 #endif
