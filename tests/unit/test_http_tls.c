@@ -2,10 +2,12 @@
  * 127.0.0.1:0 under the loop in a thread, libcurl (OpenSSL) as the client.
  * Covers client certificates asked for but optional (vdcd), demanded with
  * one CN (the agent), refused from another CA, plain HTTP refused on the
- * HTTPS port, and keep-alive. */
+ * HTTPS port, and keep-alive; and the agent's own client (http_client.c)
+ * over TLS: pinned, with a client certificate, and a wrong pin. */
 #include "testutil.h"
 
 #include "http.h"
+#include "http_client.h"
 #include "loop.h"
 #include "tls.h"
 
@@ -245,6 +247,72 @@ static void test_keep_alive(void **state)
 	curl_easy_cleanup(c);
 }
 
+/* ---- the loop's own client (the agent's) ---- */
+
+struct hc_result {
+	struct loop *loop;
+	int status;
+	char *body;
+};
+
+static void hc_done(void *ctx, int status, const char *body)
+{
+	struct hc_result *r = ctx;
+	r->status = status;
+	r->body = strdup(body);
+	loop_stop(r->loop);
+}
+
+static struct hc_result hc_get(const char *scheme, const char *path, struct tls_client *tc)
+{
+	struct hc_result r = {.loop = loop_new()};
+	char url[128];
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", scheme, S.port, path);
+	assert_non_null(hc_request(r.loop, "GET", url, tc, TOKEN, NULL, 5000, hc_done, &r));
+	loop_run(r.loop);
+	loop_free(r.loop);
+	return r;
+}
+
+static void test_loop_client(void **state)
+{
+	char fp[TLS_FP_LEN], wrong[TLS_FP_LEN], err[256];
+	tls_fingerprint_pem(P.ca, fp);
+	tls_fingerprint_pem(P.other_ca, wrong);
+	struct tls_client *pinned = tls_client_new(NULL, NULL, NULL, fp, err, sizeof(err));
+	struct hc_result r = hc_get("https", "/whoami", pinned);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"verified\":false"));
+	free(r.body);
+	assert_string_equal(tls_client_anchor(pinned), P.ca);
+	tls_client_free(pinned);
+
+	struct tls_client *mtls = tls_client_new(P.host, P.host_key, P.ca, NULL, err, sizeof(err));
+	r = hc_get("https", "/whoami", mtls);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"cn\":\"host-1\""));
+	free(r.body);
+	tls_client_free(mtls);
+
+	struct tls_client *bad = tls_client_new(NULL, NULL, NULL, wrong, err, sizeof(err));
+	r = hc_get("https", "/whoami", bad);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.body, "does not match --manager-ca-fingerprint"));
+	const char *pin, *presented = tls_client_mismatch(bad, &pin);
+	assert_string_equal(presented, fp);
+	assert_string_equal(pin, wrong);
+	free(r.body);
+
+	/* Plain HTTP to the HTTPS port gets no answer; https needs a client. */
+	r = hc_get("http", "/healthz", NULL);
+	assert_int_equal(r.status, 0);
+	free(r.body);
+	struct loop *l = loop_new();
+	assert_null(hc_request(l, "GET", "https://127.0.0.1:1/", NULL, NULL, NULL, 1000, hc_done, NULL));
+	loop_free(l);
+	tls_client_free(bad);
+}
+
 static void expect(struct resp r, long status, const char *code)
 {
 	assert_int_equal(r.rc, CURLE_OK);
@@ -272,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_optional_client_cert),
 		cmocka_unit_test(test_plain_http_refused),
 		cmocka_unit_test(test_keep_alive),
+		cmocka_unit_test(test_loop_client),
 	};
 	const struct CMUnitTest required[] = {
 		cmocka_unit_test(test_required_client_cert),
