@@ -133,12 +133,12 @@ int agent_serve(struct agent *a)
 		hc.tls_trust = a->tls.ca;
 		hc.require_client_cert = 1;
 		hc.client_cn = "vdcd";
+	} else if (a->awaiting_join) {
+		/* Even on loopback: vdcd will call the https:// URL of the join. */
+		log_info("api_waits_for_join", "listen=%s reason=%s", a->cfg.listen,
+		         log_quote("HTTPS starts with the certificate the join brings"));
+		return 0;
 	} else if (!url_host_is_loopback(host)) {
-		if (a->awaiting_join) {
-			log_info("api_waits_for_join", "listen=%s reason=%s", a->cfg.listen,
-			         log_quote("HTTPS starts with the certificate the join brings"));
-			return 0;
-		}
 		log_error("plain_http_refused", "listen=%s hint=%s", a->cfg.listen,
 		          log_quote("without a certificate the agent serves plain HTTP on loopback only: "
 		                    "listen on 127.0.0.1, or join vdcd over https (--manager-url https://... "
