@@ -216,6 +216,13 @@ int pki_init(struct mgr *m)
 	for (int i = 0; i < nsans; i++)
 		snprintf(namelist + strlen(namelist), sizeof(namelist) - strlen(namelist), "%s%s",
 		         i ? "," : "", sans[i]);
+	char lhost[256], lport[16];
+	if (!m->cfg.tls_cert[0] && url_split_hostport(m->cfg.listen, lhost, sizeof(lhost), lport,
+	                                              sizeof(lport)) == 0 &&
+	    url_host_is_any(lhost) && url_host_is_loopback(names[0]) && !m->cfg.ntls_sans)
+		log_warn("tls_names_loopback_only", "listen=%s hint=%s", m->cfg.listen,
+		         log_quote("vdcd's certificate names only loopback: give --public-url "
+		                   "https://HOST:PORT or --tls-san HOST for the name agents use"));
 	/* A fingerprint is public: it is what operators hand to agents. */
 	log_info("tls_ready", "ca_fingerprint=%s certificate=%s names=%s", t->ca_fingerprint, which,
 	         m->cfg.tls_cert[0] ? "(operator's)" : namelist);
