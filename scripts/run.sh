@@ -39,8 +39,11 @@ mkdir -p "$RUN" "$LOGS"
 if alive vdcd; then
 	step "vdcd already running (pid $(cat "$RUN/vdcd.pid"))"
 else
-	step "starting vdcd on $MGR, SQLite in $DATA (log: $LOGS/vdcd.log)"
-	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" </dev/null >>"$LOGS/vdcd.log" 2>&1 &
+	# Plain HTTP on loopback (the one place vdcd allows it) keeps the demo
+	# simple: everything here talks over 127.0.0.1. Off loopback vdcd serves
+	# HTTPS and agents join it with --manager-ca-fingerprint.
+	step "starting vdcd on $MGR (plain HTTP, loopback only), SQLite in $DATA (log: $LOGS/vdcd.log)"
+	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" --plain-http </dev/null >>"$LOGS/vdcd.log" 2>&1 &
 	echo $! >"$RUN/vdcd.pid"
 	wait_http "$MGR" vdcd
 fi

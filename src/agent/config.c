@@ -4,6 +4,7 @@
 
 #include "flags.h"
 #include "jsonv.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,14 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		return copy(c->join_token, sizeof(c->join_token), key, v, err, errlen);
 	if (!strcmp(key, "advertise-url"))
 		return copy(c->advertise_url, sizeof(c->advertise_url), key, v, err, errlen);
+	if (!strcmp(key, "manager-ca-fingerprint")) {
+		if (tls_fingerprint_parse(v, c->manager_ca_fp) < 0) {
+			snprintf(err, errlen, "manager-ca-fingerprint: give sha256:<64 hex digits> as printed "
+			                      "with the join token, not '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "host-name")) {
 		if (!jv_is_safe_name(v)) {
 			snprintf(err, errlen, "host-name: '%s' is not a safe name", v);
@@ -218,7 +227,12 @@ static const char usage[] =
     "  --manager-url URL         join vdcd at URL and heartbeat to it\n"
     "  --join-token TOKEN        one-time join token from vdcd (first join only)\n"
     "  --host-name NAME          this host's name in vdcd (default: the hostname)\n"
-    "  --advertise-url URL       how vdcd reaches this agent (default http://LISTEN)\n";
+    "  --manager-ca-fingerprint sha256:HEX\n"
+    "                            vdcd's CA, printed with the join token; needed to\n"
+    "                            join over https (the agent then serves HTTPS with\n"
+    "                            the certificate vdcd gives it, to vdcd only)\n"
+    "  --advertise-url URL       how vdcd reaches this agent (default https://LISTEN\n"
+    "                            when joined over https, else http://LISTEN)\n";
 
 int config_parse_args(struct agent_config *c, int argc, char **argv, char *err, size_t errlen)
 {

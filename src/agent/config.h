@@ -29,7 +29,8 @@ struct agent_config {
 	char manager_url[512];  /* vdcd, e.g. http://127.0.0.1:7443; empty: standalone */
 	char join_token[128];   /* one-time token for the first join */
 	char host_name[64];     /* name in vdcd's inventory (default: hostname) */
-	char advertise_url[256];/* how vdcd reaches this agent (default http://LISTEN) */
+	char advertise_url[256];/* how vdcd reaches this agent (default http(s)://LISTEN) */
+	char manager_ca_fp[80]; /* "sha256:..." of vdcd's CA, pinned at the join */
 };
 
 void config_defaults(struct agent_config *c);

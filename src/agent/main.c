@@ -9,6 +9,8 @@
 #include "log.h"
 #include "loop.h"
 #include "manager_link.h"
+#include "tls.h"
+#include "url.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -112,6 +114,48 @@ static int prepare_dirs(struct agent *a)
 	return 0;
 }
 
+int agent_serve(struct agent *a)
+{
+	char err[1024], host[256], port[16];
+	if (a->http)
+		return 0;
+	if (url_split_hostport(a->cfg.listen, host, sizeof(host), port, sizeof(port)) < 0) {
+		log_error("listen_failed", "listen=%s hint=\"give HOST:PORT or [V6]:PORT\"", a->cfg.listen);
+		return -1;
+	}
+	struct http_config hc = {.listen = a->cfg.listen, .token = a->token, .max_body = MAX_BODY,
+	                         .app = a};
+	if (a->tls.cert) {
+		/* Only vdcd drives an agent: its client certificate (CN vdcd, from
+		 * the CA of the join) and the bearer token both. */
+		hc.tls_cert = a->tls.cert;
+		hc.tls_key = a->tls.key;
+		hc.tls_trust = a->tls.ca;
+		hc.require_client_cert = 1;
+		hc.client_cn = "vdcd";
+	} else if (a->awaiting_join) {
+		/* Even on loopback: vdcd will call the https:// URL of the join. */
+		log_info("api_waits_for_join", "listen=%s reason=%s", a->cfg.listen,
+		         log_quote("HTTPS starts with the certificate the join brings"));
+		return 0;
+	} else if (!url_host_is_loopback(host)) {
+		log_error("plain_http_refused", "listen=%s hint=%s", a->cfg.listen,
+		          log_quote("without a certificate the agent serves plain HTTP on loopback only: "
+		                    "listen on 127.0.0.1, or join vdcd over https (--manager-url https://... "
+		                    "--join-token ... --manager-ca-fingerprint sha256:...)"));
+		return -1;
+	}
+	a->http = http_server_start(&hc, agent_routes, agent_nroutes, a->loop, err, sizeof(err));
+	if (!a->http) {
+		log_error("listen_failed", "error=%s", log_quote(err));
+		return -1;
+	}
+	log_info("agent_ready", "listen=%s tls=%s accel=%s qemu=%s cgroup=v%d pid=%d", a->cfg.listen,
+	         a->tls.cert ? "mutual" : "off", a->accel, a->qemu_version, a->cg.version,
+	         (int)getpid());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct agent agent;
@@ -156,8 +200,8 @@ int main(int argc, char **argv)
 		}
 		free(dirs);
 	}
-	char *token = load_token(a->cfg.token_file);
-	if (!token)
+	a->token = load_token(a->cfg.token_file);
+	if (!a->token || agent_tls_load(a) < 0)
 		return 1;
 	a->loop = loop_new();
 	a->started_at = time(NULL);
@@ -166,22 +210,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vm_load_all(a);
-	struct http_config hc = {.listen = a->cfg.listen, .token = token, .max_body = MAX_BODY, .app = a};
-	a->http = http_server_start(&hc, agent_routes, agent_nroutes, a->loop, err, sizeof(err));
-	if (a->http && manager_link_start(a, token) < 0)
-		log_error("manager_link_failed", "manager=%s", a->cfg.manager_url);
-	free(token);
-	if (!a->http) {
-		log_error("listen_failed", "error=%s", log_quote(err));
-		return 1;
+	/* The link first: it says whether the API must wait for the join. */
+	if (manager_link_start(a) < 0 || agent_serve(a) < 0) {
+		rc = 1;
+		goto cleanup;
 	}
-	log_info("agent_ready", "listen=%s accel=%s qemu=%s cgroup=v%d pid=%d", a->cfg.listen, a->accel,
-	         a->qemu_version, a->cg.version, (int)getpid());
 	loop_run(a->loop);
-	log_info("agent_stopping", "reason=signal vms=\"left running\"");
+	rc = a->exit_code;
+	log_info("agent_stopping", "reason=%s vms=\"left running\"", rc ? "error" : "signal");
+cleanup:
 	manager_link_stop(a);
-	http_server_stop(a->http);
+	if (a->http)
+		http_server_stop(a->http);
 	vm_detach_all(a);
 	loop_free(a->loop);
-	return 0;
+	agent_tls_free(a);
+	tls_free_secret(a->token);
+	return rc;
 }

@@ -1,7 +1,13 @@
 /* manager_link.c - join and heartbeats, on the agent's loop: a timer builds
  * the heartbeat from the VMs the loop owns and sends it with the loop's own
  * HTTP client, so there is no thread, no lock and no libcurl here. At most
- * one request is in flight; a slow vdcd just means fewer heartbeats. */
+ * one request is in flight; a slow vdcd just means fewer heartbeats.
+ *
+ * Over https the join trusts vdcd only through the CA fingerprint the
+ * operator passes (printed with the join token): the join POST, which
+ * carries the token, is sent only after vdcd's chain checked out against
+ * it. The join's reply brings this host's certificate; from then on every
+ * heartbeat goes over mutual TLS with the pinned CA as the only anchor. */
 #include "manager_link.h"
 
 #include "agent.h"
@@ -9,6 +15,8 @@
 #include "http_client.h"
 #include "log.h"
 #include "loop.h"
+#include "tls.h"
+#include "url.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -21,7 +29,8 @@
 
 struct link {
 	struct agent *a;
-	char *agent_token;
+	struct tls_client *tc; /* NULL: plain HTTP to a vdcd on loopback */
+	char *key_pem, *csr_pem; /* made for the join over https */
 	char host_id[64];
 	char secret[128];
 	int joined;
@@ -39,6 +48,42 @@ static void identity_path(struct agent *a, char *out, size_t n)
 	snprintf(out, n, "%s/manager.json", a->cfg.state_dir);
 }
 
+/* Keeps the certificate of a join's reply, after checking it is for our
+ * key, and switches the link to mutual TLS. Returns 0 or -1 (logged). */
+static int save_certificate(struct link *l, json_t *reply)
+{
+	struct agent *a = l->a;
+	const char *cert = json_string_value(json_object_get(reply, "certificate"));
+	const char *ca = json_string_value(json_object_get(reply, "ca_certificate"));
+	const char *anchor = tls_client_anchor(l->tc);
+	char err[600];
+	if (!cert || !ca || !anchor || tls_key_matches(cert, l->key_pem) != 1 ||
+	    tls_cert_count(ca) < 1) {
+		log_error("join_certificate_bad", "manager=%s hint=%s", a->cfg.manager_url,
+		          log_quote("vdcd's reply had no usable certificate for this host's key; is vdcd "
+		                    "older than this agent?"));
+		return -1;
+	}
+	char *key = l->key_pem;
+	l->key_pem = NULL;
+	if (agent_tls_save(a, key, strdup(cert), strdup(ca), strdup(anchor), err, sizeof(err)) < 0) {
+		log_error("tls_write_failed", "error=%s", log_quote(err));
+		return -1;
+	}
+	struct tls_client *tc = tls_client_new(a->tls.cert, a->tls.key, a->tls.manager_ca, NULL, err,
+	                                       sizeof(err));
+	if (!tc) {
+		log_error("tls_client_failed", "error=%s", log_quote(err));
+		return -1;
+	}
+	tls_client_free(l->tc);
+	l->tc = tc;
+	char fp[TLS_FP_LEN] = "";
+	tls_fingerprint_pem(a->tls.cert, fp);
+	log_info("certificate_saved", "dir=%s/tls fingerprint=%s", a->cfg.state_dir, fp);
+	return 0;
+}
+
 static void on_join_reply(void *ctx, int status, const char *body)
 {
 	struct link *l = ctx;
@@ -47,13 +92,26 @@ static void on_join_reply(void *ctx, int status, const char *body)
 	json_t *reply = json_loads(body, 0, NULL);
 	const char *hid = json_string_value(json_object_get(json_object_get(reply, "host"), "id"));
 	const char *sec = json_string_value(json_object_get(reply, "host_secret"));
-	if (status != 201 || !hid || !sec) {
+	const char *pin = NULL, *presented = l->tc ? tls_client_mismatch(l->tc, &pin) : NULL;
+	if (status == 0 && presented) {
+		/* Split out, so both fingerprints show in full. */
+		log_error("join_refused", "reason=manager_ca_mismatch manager_ca=%s pinned=%s hint=%s",
+		          presented, pin,
+		          log_quote("the manager's CA does not match --manager-ca-fingerprint: check the "
+		                    "fingerprint printed with the join token; the token was not sent"));
+	} else if (status != 201 || !hid || !sec) {
 		const char *msg = status ? json_string_value(json_object_get(json_object_get(reply, "error"), "message"))
 		                         : body;
 		log_error("join_failed", "manager=%s status=%d error=%s", a->cfg.manager_url, status,
 		          log_quote(msg ? msg : "vdcd gave no reason"));
+	}
+	if (status != 201 || !hid || !sec) {
 		json_decref(reply);
 		return;
+	}
+	if (l->tc && save_certificate(l, reply) < 0) {
+		json_decref(reply);
+		return; /* logged; the host is in vdcd but must join again */
 	}
 	snprintf(l->host_id, sizeof(l->host_id), "%s", hid);
 	snprintf(l->secret, sizeof(l->secret), "%s", sec);
@@ -68,7 +126,16 @@ static void on_join_reply(void *ctx, int status, const char *body)
 	json_decref(id);
 	json_decref(reply);
 	l->joined = 1;
-	log_info("joined", "manager=%s host_id=%s", a->cfg.manager_url, l->host_id);
+	log_info("joined", "manager=%s host_id=%s tls=%s", a->cfg.manager_url, l->host_id,
+	         l->tc ? "mutual" : "off");
+	if (a->awaiting_join) {
+		a->awaiting_join = false;
+		if (agent_serve(a) < 0) {
+			a->exit_code = 1;
+			loop_stop(a->loop);
+			return;
+		}
+	}
 	/* Report capacity, datastores and bridges at once: until the first
 	 * heartbeat placement knows nothing of this host. */
 	if (l->timer)
@@ -81,14 +148,23 @@ static void on_heartbeat_reply(void *ctx, int status, const char *body)
 	struct link *l = ctx;
 	l->in_flight = NULL;
 	if (status != 200) {
+		json_t *r = status ? json_loads(body, 0, NULL) : NULL;
+		const char *msg = status ? json_string_value(json_object_get(json_object_get(r, "error"), "message"))
+		                         : body;
 		log_warn("heartbeat_failed", "manager=%s status=%d error=%s", l->a->cfg.manager_url, status,
-		         log_quote(status ? "" : body));
+		         log_quote(msg ? msg : ""));
+		json_decref(r);
 		return;
 	}
 	json_t *reply = json_loads(body, 0, NULL);
 	json_int_t s = json_integer_value(json_object_get(reply, "heartbeat_interval_s"));
-	if (s >= 1 && s <= 60)
+	if (s >= 1 && s <= 60 && l->interval_ms != (int)s * 1000) {
+		/* The next beat at the new pace, not after the old interval. */
 		l->interval_ms = (int)s * 1000;
+		if (l->timer)
+			loop_timer_cancel(l->a->loop, l->timer);
+		l->timer = loop_timer_after(l->a->loop, (uint64_t)l->interval_ms, on_tick, l);
+	}
 	json_decref(reply);
 }
 
@@ -143,16 +219,21 @@ static void send_join(struct link *l)
 	struct agent *a = l->a;
 	char url[600], self[200];
 	snprintf(url, sizeof(url), "%s/api/v1/hosts/join", a->cfg.manager_url);
-	snprintf(self, sizeof(self), "http://%s", a->cfg.listen);
+	snprintf(self, sizeof(self), "%s://%s", l->tc ? "https" : "http", a->cfg.listen);
 	json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "token", a->cfg.join_token, "name",
 	                         a->cfg.host_name, "agent_url",
 	                         a->cfg.advertise_url[0] ? a->cfg.advertise_url : self, "agent_token",
-	                         l->agent_token);
+	                         a->token);
+	if (l->csr_pem)
+		json_object_set_new(body, "csr", json_string(l->csr_pem));
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	l->in_flight = hc_request(a->loop, "POST", url, NULL, s, REQUEST_TIMEOUT_MS, on_join_reply, l);
+	l->in_flight = hc_request(a->loop, "POST", url, l->tc, NULL, s, REQUEST_TIMEOUT_MS,
+	                          on_join_reply, l);
 	if (!l->in_flight)
-		log_error("manager_url_invalid", "manager=%s hint=\"use http://HOST:PORT\"", a->cfg.manager_url);
+		log_error("manager_unreachable", "manager=%s hint=%s", a->cfg.manager_url,
+		          log_quote("use https://HOST:PORT with a numeric or resolvable host"));
+	explicit_bzero(s, strlen(s)); /* it held the join token */
 	free(s);
 }
 
@@ -170,20 +251,83 @@ static void on_tick(void *ctx)
 	char url[700];
 	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/heartbeat", l->a->cfg.manager_url, l->host_id);
 	char *body = heartbeat_body(l->a);
-	l->in_flight = hc_request(l->a->loop, "POST", url, l->secret, body, REQUEST_TIMEOUT_MS,
+	l->in_flight = hc_request(l->a->loop, "POST", url, l->tc, l->secret, body, REQUEST_TIMEOUT_MS,
 	                          on_heartbeat_reply, l);
 	free(body);
 }
 
-int manager_link_start(struct agent *a, const char *agent_token)
+/* Sets up how the link trusts vdcd: the saved CA once joined, the pinned
+ * fingerprint for the join. Returns 0 or -1 (logged). */
+static int link_tls(struct link *l, const struct url *u)
+{
+	struct agent *a = l->a;
+	char err[600];
+	if (strcmp(u->scheme, "https") != 0) {
+		if (url_host_is_loopback(u->host))
+			return 0;
+		log_error("plain_http_refused", "manager=%s hint=%s", a->cfg.manager_url,
+		          log_quote("vdcd is reached over https (with --manager-ca-fingerprint); plain "
+		                    "http is only for a vdcd on this host's loopback"));
+		return -1;
+	}
+	if (!strncmp(a->cfg.advertise_url, "http://", 7)) {
+		log_error("advertise_url_plain", "advertise_url=%s hint=%s", a->cfg.advertise_url,
+		          log_quote("an agent joined over https serves only HTTPS: give https://..."));
+		return -1;
+	}
+	if (l->joined) {
+		if (!a->tls.cert) {
+			log_error("joined_without_certificate", "manager=%s hint=%s", a->cfg.manager_url,
+			          log_quote("this host joined vdcd over plain http; to use https remove "
+			                    "STATE/manager.json, delete the host in vdcd and join again"));
+			return -1;
+		}
+		l->tc = tls_client_new(a->tls.cert, a->tls.key, a->tls.manager_ca, NULL, err, sizeof(err));
+	} else {
+		if (!a->cfg.manager_ca_fp[0]) {
+			log_error("manager_ca_fingerprint_missing", "manager=%s hint=%s", a->cfg.manager_url,
+			          log_quote("pass --manager-ca-fingerprint sha256:... as printed with the join "
+			                    "token (GET /api/v1/ca on vdcd shows it too)"));
+			return -1;
+		}
+		l->tc = tls_client_new(NULL, NULL, NULL, a->cfg.manager_ca_fp, err, sizeof(err));
+		if (l->tc && tls_make_key_csr(a->cfg.host_name, &l->key_pem, &l->csr_pem, err,
+		                              sizeof(err)) < 0) {
+			log_error("tls_key_failed", "error=%s", log_quote(err));
+			return -1;
+		}
+		a->awaiting_join = a->cfg.join_token[0] != '\0';
+	}
+	if (!l->tc) {
+		log_error("tls_client_failed", "error=%s", log_quote(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void link_free(struct link *l)
+{
+	tls_client_free(l->tc);
+	tls_free_secret(l->key_pem);
+	free(l->csr_pem);
+	explicit_bzero(l->secret, sizeof(l->secret));
+	free(l);
+}
+
+int manager_link_start(struct agent *a)
 {
 	if (!a->cfg.manager_url[0])
 		return 0;
+	struct url u;
+	if (url_parse(a->cfg.manager_url, &u) < 0) {
+		log_error("manager_url_invalid", "manager=%s hint=%s", a->cfg.manager_url,
+		          log_quote("give https://HOST:PORT"));
+		return -1;
+	}
 	struct link *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -1;
 	l->a = a;
-	l->agent_token = strdup(agent_token);
 	l->interval_ms = HEARTBEAT_MS;
 	char path[1100];
 	identity_path(a, path, sizeof(path));
@@ -199,6 +343,10 @@ int manager_link_start(struct agent *a, const char *agent_token)
 		          log_quote("make one on vdcd (POST /api/v1/hosts/join-tokens) and pass --join-token"));
 	}
 	json_decref(id);
+	if (link_tls(l, &u) < 0) {
+		link_free(l);
+		return -1;
+	}
 	the_link = l;
 	l->timer = loop_timer_after(a->loop, 0, on_tick, l);
 	return 0;
@@ -212,7 +360,6 @@ void manager_link_stop(struct agent *a)
 	if (l->timer)
 		loop_timer_cancel(a->loop, l->timer);
 	hc_cancel(l->in_flight);
-	free(l->agent_token);
-	free(l);
+	link_free(l);
 	the_link = NULL;
 }

@@ -7,6 +7,13 @@
 enum flags_result flags_next(int argc, char **argv, int *i, char *key, size_t keylen,
                              const char **value, char *err, size_t errlen)
 {
+	return flags_next_sw(argc, argv, i, NULL, key, keylen, value, err, errlen);
+}
+
+enum flags_result flags_next_sw(int argc, char **argv, int *i, const char *const *switches,
+                                char *key, size_t keylen, const char **value, char *err,
+                                size_t errlen)
+{
 	if (*i >= argc)
 		return FLAGS_END;
 	const char *a = argv[(*i)++];
@@ -23,6 +30,11 @@ enum flags_result flags_next(int argc, char **argv, int *i, char *key, size_t ke
 		return FLAGS_FLAG;
 	}
 	snprintf(key, keylen, "%s", a + 2);
+	for (const char *const *sw = switches; sw && *sw; sw++)
+		if (!strcmp(key, *sw)) {
+			*value = "true";
+			return FLAGS_FLAG;
+		}
 	if (*i >= argc) {
 		snprintf(err, errlen, "--%s needs a value", key);
 		return FLAGS_ERROR;

@@ -16,5 +16,10 @@ enum flags_result {
  * Start with *i = 1. */
 enum flags_result flags_next(int argc, char **argv, int *i, char *key, size_t keylen,
                              const char **value, char *err, size_t errlen);
+/* The same, where the keys in switches (NULL-terminated) take no value:
+ * "--KEY" alone gives *value "true" ("--KEY=false" still works). */
+enum flags_result flags_next_sw(int argc, char **argv, int *i, const char *const *switches,
+                                char *key, size_t keylen, const char **value, char *err,
+                                size_t errlen);
 
 #endif

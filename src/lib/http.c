@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,10 @@ struct http_server {
 	size_t max_body;
 	void *app;
 	int port;
+	/* HTTPS: kept for MHD's lifetime (it reads them at start). */
+	char *tls_cert, *tls_key, *tls_trust;
+	int require_client_cert;
+	char *client_cn;
 };
 
 struct http_req {
@@ -322,6 +327,41 @@ static int token_ok(const struct http_server *srv, struct MHD_Connection *conn,
 	return diff == 0;
 }
 
+int http_server_tls(const struct http_server *srv) { return srv->tls_cert != NULL; }
+
+int http_peer_cert(struct http_req *req, char *cn, size_t cnlen, char *fp)
+{
+	if (!req->srv->tls_trust)
+		return 0;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return 0;
+	return tls_session_peer((gnutls_session_t)ci->tls_session, cn, cnlen, fp);
+}
+
+/* For servers that take only their one client (the agent takes vdcd):
+ * replies and returns 0 unless the client certificate is there and right. */
+static int client_cert_ok(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+	char cn[256];
+	if (!http_peer_cert(req, cn, sizeof(cn), NULL)) {
+		http_reply_error(req, 401, "client_certificate_required", NULL,
+		                 "this API needs a client certificate from the manager's CA; "
+		                 "connect with vdcd's certificate (mutual TLS)");
+		return 0;
+	}
+	if (srv->client_cn && strcmp(cn, srv->client_cn) != 0) {
+		log_warn("client_cert_refused", "cn=%s want=%s", log_quote(cn), srv->client_cn);
+		http_reply_error(req, 403, "forbidden", NULL,
+		                 "a client certificate for '%s' may not use this API; only %s's may", cn,
+		                 srv->client_cn);
+		return 0;
+	}
+	return 1;
+}
+
 static void dispatch(struct http_req *req, const char *url)
 {
 	struct http_server *srv = req->srv;
@@ -344,6 +384,9 @@ static void dispatch(struct http_req *req, const char *url)
 		req->route_index = (int)i;
 		break;
 	}
+	int is_public = req->route ? req->route->public_route : public_path;
+	if (srv->require_client_cert && !is_public && !client_cert_ok(req))
+		return;
 	/* Unknown routes need a token too, so that which routes exist does not
 	 * leak to someone without one. */
 	if (!req->route && !public_path && !token_ok(srv, req->conn, req)) {
@@ -476,6 +519,16 @@ static int prepare(void *ctx)
 	return -1;
 }
 
+/* libmicrohttpd's own messages (a failed TLS handshake, a client that
+ * went away) as our log lines rather than free text on stderr. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	log_info("http_server_note", "message=%s", log_quote(msg));
+}
+
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl,
                         char *errbuf, size_t errlen)
 {
@@ -535,14 +588,44 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+	if (cfg->tls_cert) {
+		if (!cfg->tls_key || (cfg->require_client_cert && !cfg->tls_trust)) {
+			snprintf(errbuf, errlen, "HTTPS needs a key, and client certificates a CA to trust");
+			goto cleanup;
+		}
+		flags |= MHD_USE_TLS;
+		srv->tls_cert = strdup(cfg->tls_cert);
+		srv->tls_key = strdup(cfg->tls_key);
+		srv->tls_trust = cfg->tls_trust ? strdup(cfg->tls_trust) : NULL;
+		srv->require_client_cert = cfg->require_client_cert;
+		srv->client_cn = cfg->client_cn ? strdup(cfg->client_cn) : NULL;
+		int n = 0;
+		tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
+		tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+		/* A trust CA makes MHD ask for (not require) a client certificate. */
+		if (srv->tls_trust)
+			tls_opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->tls_trust};
+		tls_opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	} else if (cfg->require_client_cert) {
+		snprintf(errbuf, errlen, "client certificates need HTTPS");
+		goto cleanup;
+	}
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, srv,
+	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, /* first, or MHD warns */
 	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
 	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	                            MHD_OPTION_ARRAY, tls_opts,
 	                            MHD_OPTION_END);
 	if (!srv->mhd) {
-		snprintf(errbuf, errlen, "cannot listen on %s: %s (is another daemon using it?)",
-		         cfg->listen, strerror(errno));
+		if (cfg->tls_cert)
+			snprintf(errbuf, errlen,
+			         "cannot serve HTTPS on %s: %s (is another daemon using it, or do the "
+			         "certificate and key not load?)", cfg->listen, strerror(errno));
+		else
+			snprintf(errbuf, errlen, "cannot listen on %s: %s (is another daemon using it?)",
+			         cfg->listen, strerror(errno));
 		goto cleanup;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -572,6 +655,10 @@ void http_server_stop(struct http_server *srv)
 	}
 	free(srv->stats);
 	free(srv->token);
+	free(srv->tls_cert);
+	tls_free_secret(srv->tls_key);
+	free(srv->tls_trust);
+	free(srv->client_cn);
 	free(srv);
 }
 

@@ -1,7 +1,7 @@
 /* http.h - the REST server both daemons use: libmicrohttpd driven from our
  * epoll loop (no threads), a route table, bounded bodies, bearer-token auth,
- * JSON replies, deferred replies for operations that wait on a VM, and
- * Prometheus counters per route. */
+ * HTTPS with optional client certificates, JSON replies, deferred replies
+ * for operations that wait on a VM, and Prometheus counters per route. */
 #ifndef VDC_HTTP_H
 #define VDC_HTTP_H
 
@@ -35,6 +35,17 @@ struct http_config {
 	http_auth_fn auth;       /* instead of token, when set */
 	size_t max_body;         /* bytes; larger bodies get 413 */
 	void *app;               /* handed to handlers through http_app() */
+	/* HTTPS when tls_cert is set (PEM strings, copied). tls_cert is the
+	 * chain sent in the handshake, leaf first. With tls_trust, a client
+	 * certificate is asked for (never demanded at the TLS level: users
+	 * connect without one) and http_peer_cert tells what came. */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_trust;
+	/* Every non-public route (and unknown ones) needs a client certificate
+	 * that verifies against tls_trust, and with client_cn set, that CN. */
+	int require_client_cert;
+	const char *client_cn;
 };
 
 /* Starts listening. Returns NULL and fills errbuf on failure. */
@@ -92,6 +103,15 @@ void *http_auth_data(const struct http_req *req);
 
 /* The client's address as text ("10.0.0.5", "::1"); "" when unknown. */
 const char *http_peer_address(struct http_req *req);
+
+/* 1 when the client presented a certificate that verifies against the
+ * server's tls_trust (for client use), filling its CN and fingerprint
+ * ("sha256:..."; buffers of TLS_FP_LEN, either may be NULL); 0 otherwise,
+ * and always 0 on a plain HTTP server. */
+int http_peer_cert(struct http_req *req, char *cn, size_t cnlen, char *fp);
+
+/* 1 when the server speaks HTTPS. */
+int http_server_tls(const struct http_server *srv);
 
 /* The route pattern matched ("/api/v1/vms/{name}"), or NULL. */
 const char *http_route_pattern(const struct http_req *req);

@@ -16,6 +16,11 @@ int agent_call(struct store *st, const char *host_id, const char *method, const 
                const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
                struct errinfo *e);
 
+/* Calls to agents over https present vdcd's client certificate (cert and
+ * key files) and trust only ca for the agents' certificates. Set once at
+ * start, before any worker runs; the strings must stay valid. */
+void agent_client_set_tls(const char *cert, const char *key, const char *ca);
+
 /* The agent's error message from a reply, or a generic one. */
 const char *agent_error_message(const json_t *reply);
 

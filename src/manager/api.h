@@ -29,6 +29,7 @@ void api_inventory_list(struct http_req *req);
 void api_inventory_get(struct http_req *req);
 void api_inventory_create(struct http_req *req);
 void api_inventory_delete(struct http_req *req);
+void api_ca_get(struct http_req *req);
 void api_hosts_join_token(struct http_req *req);
 void api_hosts_join(struct http_req *req);
 void api_hosts_heartbeat(struct http_req *req);

@@ -1,9 +1,12 @@
 /* api_hosts.c - how hosts enter and stay in the inventory: an admin makes a
- * one-time join token, the agent joins with it and gets a host secret, then
- * heartbeats with what it observes; vdcd reconciles VM states from that. */
+ * one-time join token, the agent joins with it and gets a host secret (and,
+ * when vdcd uses TLS, a certificate of vdcd's CA), then heartbeats with
+ * what it observes over mutual TLS; vdcd reconciles VM states from that.
+ * Removing a host revokes its secret and its certificate. */
 #include "api.h"
 
 #include "log.h"
+#include "pki.h"
 #include "resources.h"
 
 #include <stdlib.h>
@@ -53,10 +56,33 @@ void api_hosts_join_token(struct http_req *req)
 		return;
 	}
 	mgr_event(m, mgr_actor(req), "join_token.create", "cluster", cid, "succeeded", NULL);
-	/* The token is shown once: only its hash is kept. */
-	http_reply_json(req, 201, json_pack("{s:s, s:s, s:I}", "token", token, "cluster_id", cid,
-	                                    "expires_at", (json_int_t)exp));
+	/* The token is shown once: only its hash is kept. The CA fingerprint
+	 * goes with it: the agent pins vdcd's CA by it before sending it. */
+	json_t *reply = json_pack("{s:s, s:s, s:I}", "token", token, "cluster_id", cid, "expires_at",
+	                          (json_int_t)exp);
+	if (m->tls)
+		json_object_set_new(reply, "ca_fingerprint", json_string(m->tls->ca_fingerprint));
+	http_reply_json(req, 201, reply);
+	explicit_bzero(token, sizeof(token));
 	json_decref(c);
+}
+
+/* With TLS a joining agent sends a CSR and is reached over https; its
+ * certificate names its host id (CN) and the host of its URL. */
+static int join_certificate(struct mgr *m, const json_t *j, const char *id, char **cert,
+                            char fp[TLS_FP_LEN], char serial[33], struct errinfo *e)
+{
+	const char *csr = json_string_value(json_object_get(j, "csr"));
+	const char *url = json_string_value(json_object_get(j, "agent_url"));
+	if (!csr)
+		return errinfo_set(e, 400, "invalid_request", "csr",
+		                   "csr: vdcd uses TLS, so the join must carry the agent's certificate "
+		                   "request; run an agent of this version with --manager-ca-fingerprint");
+	if (strncmp(url, "https://", 8) != 0)
+		return errinfo_set(e, 400, "invalid_request", "agent_url",
+		                   "agent_url: must be https:// (the agent serves HTTPS with the "
+		                   "certificate of its join), not '%s'", url);
+	return pki_issue_host(m, id, url, csr, cert, fp, serial, e);
 }
 
 void api_hosts_join(struct http_req *req)
@@ -81,7 +107,8 @@ void api_hosts_join(struct http_req *req)
 	mgr_sha256_hex(secret, shash);
 	mgr_now_iso(now);
 	json_t *host = NULL, *stored = NULL;
-	char *grant = NULL;
+	char *grant = NULL, *cert = NULL;
+	char fp[TLS_FP_LEN] = "", serial[33] = "";
 	if (store_begin(m->st, &e) < 0)
 		goto fail;
 	/* Name first, so a taken name does not burn the one-time token. */
@@ -99,12 +126,19 @@ void api_hosts_join(struct http_req *req)
 		            "POST /api/v1/hosts/join-tokens");
 		goto fail;
 	}
+	/* A bad CSR or URL fails here, and the rollback gives the token back. */
+	if (m->tls && join_certificate(m, j, id, &cert, fp, serial, &e) < 0)
+		goto fail;
 	json_t *g = json_loads(grant, 0, NULL);
 	host = json_pack("{s:s, s:s, s:O, s:s, s:s, s:b, s:s, s:I}", "id", id, "name", name,
 	                 "cluster_id", json_object_get(g, "cluster_id"), "state", "connected",
 	                 "agent_url", json_string_value(json_object_get(j, "agent_url")), "maintenance",
 	                 0, "last_heartbeat", now, "last_heartbeat_epoch", (json_int_t)time(NULL));
 	json_decref(g);
+	if (cert) {
+		json_object_set_new(host, "cert_fingerprint", json_string(fp));
+		json_object_set_new(host, "cert_serial", json_string(serial));
+	}
 	char agent_doc[512];
 	/* The host secret's hash rides along, so removing the host can revoke it. */
 	json_t *ad = json_pack("{s:s, s:s}", "agent_token", json_string_value(json_object_get(j, "agent_token")),
@@ -120,11 +154,18 @@ void api_hosts_join(struct http_req *req)
 	    store_secret_add(m->st, "host", shash, 0, hostdoc, &e) < 0 ||
 	    store_secret_add(m->st, "agent", agent_key, 0, agent_doc, &e) < 0 || store_commit(m->st, &e) < 0)
 		goto fail;
-	mgr_event(m, name, "host.join", "host", id, "succeeded", NULL);
-	http_reply_json(req, 201, json_pack("{s:o, s:s}", "host", stored, "host_secret", secret));
+	mgr_event(m, name, "host.join", "host", id, "succeeded", cert ? fp : NULL);
+	json_t *reply = json_pack("{s:o, s:s}", "host", stored, "host_secret", secret);
+	if (cert) {
+		json_object_set_new(reply, "certificate", json_string(cert));
+		json_object_set_new(reply, "ca_certificate", json_string(m->tls->ca));
+	}
+	http_reply_json(req, 201, reply);
+	explicit_bzero(secret, sizeof(secret));
 	json_decref(host);
 	json_decref(j);
 	free(grant);
+	free(cert);
 	return;
 fail:
 	store_rollback(m->st);
@@ -134,6 +175,7 @@ fail:
 	json_decref(stored);
 	json_decref(j);
 	free(grant);
+	free(cert);
 }
 
 /* The host a heartbeat's bearer secret belongs to, if it is the one named. */
@@ -164,6 +206,55 @@ static json_t *heartbeat_host(struct mgr *m, struct http_req *req, struct errinf
 		errinfo_set(e, 403, "forbidden", NULL, "this secret belongs to another host");
 	json_decref(g);
 	return host;
+}
+
+/* An audit event for a refused heartbeat, at most one a minute per
+ * certificate: a refused agent keeps retrying every few seconds. Loop
+ * thread only. */
+static void heartbeat_refused(struct mgr *m, const char *cn, const char *fp, const char *id,
+                              const char *why)
+{
+	static char last_fp[TLS_FP_LEN];
+	static time_t last_at;
+	time_t now = time(NULL);
+	if (!strcmp(last_fp, fp) && now - last_at < 60)
+		return;
+	snprintf(last_fp, sizeof(last_fp), "%s", fp);
+	last_at = now;
+	char detail[256];
+	snprintf(detail, sizeof(detail), "%s%s%s", why, fp[0] ? "; certificate " : "", fp);
+	mgr_event(m, cn[0] ? cn : "unknown", "host.heartbeat", "host", id, "refused", detail);
+}
+
+/* With TLS a heartbeat comes over mutual TLS with the host's certificate:
+ * it verifies against vdcd's CA, names the route's host id and is not
+ * revoked. (Its fingerprint is matched to the host document after.) */
+static int heartbeat_peer(struct mgr *m, struct http_req *req, char fp[TLS_FP_LEN],
+                          struct errinfo *e)
+{
+	char cn[128] = "";
+	const char *id = http_param(req, "id");
+	if (!http_peer_cert(req, cn, sizeof(cn), fp)) {
+		heartbeat_refused(m, "", "", id, "no valid client certificate");
+		return errinfo_set(e, 401, "client_certificate_required", NULL,
+		                   "heartbeats need the host's client certificate from its join (mutual "
+		                   "TLS with vdcd's CA); a host that has none must join again");
+	}
+	struct errinfo te = {0};
+	char *revoked = store_secret_take(m->st, "revoked", fp + 7, false, 0, &te);
+	if (revoked) {
+		free(revoked);
+		heartbeat_refused(m, cn, fp, id, "certificate revoked");
+		return errinfo_set(e, 403, "certificate_revoked", NULL,
+		                   "this host's certificate %s was revoked (the host was removed); join "
+		                   "the host again with a new join token", fp);
+	}
+	if (strcmp(cn, id) != 0) {
+		heartbeat_refused(m, cn, fp, id, "certificate of another host");
+		return errinfo_set(e, 403, "forbidden", NULL,
+		                   "the client certificate is host %s's, not this host's", cn);
+	}
+	return 0;
 }
 
 /* Brings each VM document of this host in line with what its agent saw. */
@@ -221,9 +312,24 @@ void api_hosts_heartbeat(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
+	char fp[TLS_FP_LEN] = "";
+	if (m->tls && heartbeat_peer(m, req, fp, &e) < 0) {
+		mgr_reply_err(req, &e);
+		return;
+	}
 	json_t *host = heartbeat_host(m, req, &e);
 	if (!host) {
 		mgr_reply_err(req, &e);
+		return;
+	}
+	const char *want = json_string_value(json_object_get(host, "cert_fingerprint"));
+	if (m->tls && (!want || strcmp(want, fp) != 0)) {
+		heartbeat_refused(m, http_param(req, "id"), fp, http_param(req, "id"),
+		                  "not the certificate the host joined with");
+		json_decref(host);
+		http_reply_error(req, 403, "certificate_mismatch", NULL,
+		                 "this is not the certificate the host joined with%s; join the host again",
+		                 want ? "" : " (it joined without TLS)");
 		return;
 	}
 	json_t *body = http_body_json(req, 0);
@@ -262,8 +368,8 @@ void api_hosts_heartbeat(struct http_req *req)
 		json_object_set_new(upd, "accel", json_string(accel));
 	if (qv)
 		json_object_set_new(upd, "qemu_version", json_string(qv));
-	json_object_set(upd, "datastores", ds ? ds : json_array());
-	json_object_set(upd, "bridges", br ? br : json_array());
+	json_object_set_new(upd, "datastores", ds ? json_incref(ds) : json_array());
+	json_object_set_new(upd, "bridges", br ? json_incref(br) : json_array());
 	json_object_set_new(upd, "vms_reported", json_integer((json_int_t)json_array_size(vms)));
 	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
 	                 NULL, &e) < 0) {
@@ -330,9 +436,20 @@ void api_hosts_maintenance(struct http_req *req)
 }
 
 /* Deletes the host's secret (its heartbeats) and vdcd's credentials for
- * its agent: a removed host must join again to come back. */
-static int revoke_host(struct mgr *m, const char *host_id, struct errinfo *e)
+ * its agent, and marks its certificate revoked: a removed host must join
+ * again to come back. */
+static int revoke_host(struct mgr *m, const json_t *host, struct errinfo *e)
 {
+	const char *host_id = json_string_value(json_object_get(host, "id"));
+	const char *fp = json_string_value(json_object_get(host, "cert_fingerprint"));
+	if (fp && strlen(fp) > 7) {
+		char doc[256];
+		snprintf(doc, sizeof(doc), "{\"host_id\":\"%s\",\"serial\":\"%s\",\"revoked_at\":%lld}",
+		         host_id, json_string_value(json_object_get(host, "cert_serial")) ?: "",
+		         (long long)time(NULL));
+		if (store_secret_add(m->st, "revoked", fp + 7, 0, doc, e) < 0)
+			return -1;
+	}
 	char key[65];
 	mgr_sha256_hex(host_id, key);
 	struct errinfo te = {0};
@@ -372,11 +489,14 @@ void api_hosts_delete(struct http_req *req)
 		errinfo_set(&e, 409, "in_use", NULL, "host '%s' still has %lld VMs; move or delete them first",
 		            json_string_value(json_object_get(host, "name")), (long long)n);
 	if (n != 0 || store_begin(m->st, &e) < 0 || store_delete(m->st, STORE_HOST, id, &e) < 0 ||
-	    revoke_host(m, id, &e) < 0 || store_commit(m->st, &e) < 0) {
+	    revoke_host(m, host, &e) < 0 || store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
 		mgr_reply_err(req, &e);
 	} else {
 		mgr_event(m, mgr_actor(req), "host.remove", "host", id, "succeeded", NULL);
+		const char *fp = json_string_value(json_object_get(host, "cert_fingerprint"));
+		if (fp)
+			mgr_event(m, mgr_actor(req), "host.certificate_revoke", "host", id, "succeeded", fp);
 		http_reply_text(req, 204, "text/plain", strdup(""), 0);
 	}
 	json_decref(host);

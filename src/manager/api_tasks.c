@@ -106,6 +106,7 @@ static void healthz(struct http_req *req)
 
 const struct http_route mgr_routes[] = {
 	{"GET", "/healthz", healthz, 1, ACC_ANY},
+	{"GET", "/api/v1/ca", api_ca_get, 1, ACC_ANY},
 	{"GET", "/metrics", api_metrics, 0, ACC_ADMIN},
 	{"POST", "/api/v1/auth/login", api_auth_login, 1, ACC_ANY},
 	{"GET", "/api/v1/auth/whoami", api_auth_whoami, 0, ACC_ANY},

@@ -2,6 +2,7 @@
 #include "manager.h"
 
 #include "flags.h"
+#include "url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@ void mgr_config_defaults(struct mgr_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:7443");
 	snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/vdcd");
-	snprintf(c->public_url, sizeof(c->public_url), "http://127.0.0.1:7443");
 	c->heartbeat_timeout_s = 15;
 	c->workers = 4;
 	c->log_level = 1;
@@ -23,7 +23,14 @@ static const char usage[] =
     "  --listen ADDR:PORT          API (default 127.0.0.1:7443)\n"
     "  --data-dir DIR              store and admin token (default /var/lib/vdcd)\n"
     "  --store URL                 sqlite:/path.db (default DATA/vdcd.db) or postgresql://...\n"
-    "  --public-url URL            how agents reach vdcd (default http://127.0.0.1:7443)\n"
+    "  --public-url URL            how agents reach vdcd (default https://LISTEN)\n"
+    "  --tls-cert FILE             serve this certificate chain (PEM, leaf first) instead\n"
+    "                              of one from vdcd's own CA (made in DATA/tls at first start)\n"
+    "  --tls-key FILE              its private key (PEM)\n"
+    "  --tls-ca FILE               the CA that signed --tls-cert; agents pin its fingerprint\n"
+    "                              (default: the last certificate of --tls-cert)\n"
+    "  --tls-san NAME|IP           another name in vdcd's own certificate (repeatable)\n"
+    "  --plain-http                serve plain HTTP; allowed only on a loopback --listen\n"
     "  --heartbeat-timeout-s N     seconds of silence before a host is disconnected (15)\n"
     "  --workers N                 task worker threads (4)\n"
     "  --log-level LEVEL           debug, info, warn, error\n";
@@ -33,7 +40,9 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 	char key[64];
 	const char *v;
 	enum flags_result fr;
-	for (int i = 1; (fr = flags_next(argc, argv, &i, key, sizeof(key), &v, err, errlen)) != FLAGS_END;) {
+	static const char *const switches[] = {"plain-http", NULL};
+	for (int i = 1; (fr = flags_next_sw(argc, argv, &i, switches, key, sizeof(key), &v, err,
+	                                    errlen)) != FLAGS_END;) {
 		if (fr == FLAGS_HELP) {
 			fputs(usage, stdout);
 			return 1;
@@ -48,6 +57,25 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 			snprintf(c->store_url, sizeof(c->store_url), "%s", v);
 		else if (!strcmp(key, "public-url"))
 			snprintf(c->public_url, sizeof(c->public_url), "%s", v);
+		else if (!strcmp(key, "plain-http")) {
+			/* A flag; "--plain-http=false" turns it off again. */
+			c->plain_http = strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "off");
+		} else if (!strcmp(key, "tls-cert") || !strcmp(key, "tls-key") || !strcmp(key, "tls-ca")) {
+			char *dst = key[4] == 'c' && key[5] == 'e' ? c->tls_cert
+			          : key[4] == 'k'                  ? c->tls_key
+			                                           : c->tls_ca;
+			if (strlen(v) >= sizeof(c->tls_cert)) {
+				snprintf(err, errlen, "--%s: path too long", key);
+				return -1;
+			}
+			snprintf(dst, sizeof(c->tls_cert), "%s", v);
+		} else if (!strcmp(key, "tls-san")) {
+			if (c->ntls_sans == 16 || strlen(v) >= sizeof(c->tls_sans[0]) || !*v) {
+				snprintf(err, errlen, "--tls-san: at most 16 names of at most 255 characters");
+				return -1;
+			}
+			snprintf(c->tls_sans[c->ntls_sans++], sizeof(c->tls_sans[0]), "%s", v);
+		}
 		else if (!strcmp(key, "heartbeat-timeout-s") || !strcmp(key, "workers")) {
 			char *end;
 			long n = strtol(v, &end, 10);
@@ -76,5 +104,43 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 	}
 	if (!c->store_url[0])
 		snprintf(c->store_url, sizeof(c->store_url), "sqlite:%s/vdcd.db", c->data_dir);
+	return mgr_config_check_tls(c, err, errlen);
+}
+
+int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	if (url_split_hostport(c->listen, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen, "--listen: '%s' is not HOST:PORT or [V6]:PORT", c->listen);
+		return -1;
+	}
+	if (c->plain_http && !url_host_is_loopback(host)) {
+		snprintf(err, errlen,
+		         "--plain-http is allowed only on a loopback --listen address (127.0.0.1, ::1), not "
+		         "on %s: drop --plain-http to serve HTTPS (agents then join with the CA "
+		         "fingerprint vdcd prints), or listen on 127.0.0.1",
+		         c->listen);
+		return -1;
+	}
+	if (c->plain_http && (c->tls_cert[0] || c->tls_key[0] || c->tls_ca[0])) {
+		snprintf(err, errlen, "--plain-http and --tls-cert/--tls-key/--tls-ca contradict each other");
+		return -1;
+	}
+	if (!c->tls_cert[0] != !c->tls_key[0] || (c->tls_ca[0] && !c->tls_cert[0])) {
+		snprintf(err, errlen, "give --tls-cert and --tls-key together (and --tls-ca only with them)");
+		return -1;
+	}
+	if (!c->public_url[0]) {
+		/* A wildcard listen address is nobody's address: name loopback. */
+		int v6 = strchr(host, ':') != NULL;
+		const char *h = url_host_is_any(host) ? (v6 ? "::1" : "127.0.0.1") : host;
+		snprintf(c->public_url, sizeof(c->public_url), "%s://%s%s%s:%s",
+		         c->plain_http ? "http" : "https", v6 ? "[" : "", h, v6 ? "]" : "", port);
+	}
+	struct url u;
+	if (url_parse(c->public_url, &u) < 0) {
+		snprintf(err, errlen, "--public-url: '%s' is not http(s)://HOST[:PORT]", c->public_url);
+		return -1;
+	}
 	return 0;
 }

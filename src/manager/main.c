@@ -6,9 +6,11 @@
 #include "login_guard.h"
 #include "quota.h"
 
+#include "agent_client.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
+#include "pki.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
 		log_error("data_dir", "path=%s error=%s", m->cfg.data_dir, log_quote(strerror(errno)));
 		return 1;
 	}
+	if (pki_init(m) < 0)
+		return 1;
+	if (m->tls)
+		agent_client_set_tls(m->tls->client_cert_path, m->tls->client_key_path, m->tls->ca_path);
 	struct errinfo e = {0};
 	m->st = store_open(m->cfg.store_url, &e);
 	if (!m->st) {
@@ -73,6 +79,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m};
+	if (m->tls) {
+		/* Client certificates are asked for, not required: users connect
+		 * without one; the heartbeat route checks the hosts'. */
+		hc.tls_cert = m->tls->chain;
+		hc.tls_key = m->tls->key;
+		hc.tls_trust = m->tls->ca;
+	}
 	m->http = http_server_start(&hc, mgr_routes, mgr_nroutes, m->loop, err, sizeof(err));
 	if (!m->http) {
 		log_error("listen_failed", "error=%s", log_quote(err));
@@ -87,8 +100,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	schedule_liveness(m);
-	log_info("vdcd_ready", "listen=%s store=%s schema=%d workers=%d pid=%d", m->cfg.listen,
-	         store_backend(m->st), store_schema_version(m->st), m->nworkers, (int)getpid());
+	log_info("vdcd_ready", "listen=%s tls=%s public_url=%s store=%s schema=%d workers=%d pid=%d",
+	         m->cfg.listen, m->tls ? "on" : "off", m->cfg.public_url, store_backend(m->st),
+	         store_schema_version(m->st), m->nworkers, (int)getpid());
 	loop_run(m->loop);
 	log_info("vdcd_stopping", "reason=signal");
 	tasks_stop_workers(m);
@@ -97,6 +111,7 @@ int main(int argc, char **argv)
 	auth_cache_free(m);
 	loop_free(m->loop);
 	store_close(m->st);
+	pki_free(m);
 	curl_global_cleanup();
 	return 0;
 }

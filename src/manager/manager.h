@@ -16,12 +16,19 @@
 struct loop;
 struct http_server;
 struct http_req;
+struct mgr_tls;
 
 struct mgr_config {
 	char listen[128];
 	char data_dir[1024];
 	char store_url[1024];
-	char public_url[256];     /* how agents reach vdcd */
+	char public_url[256];     /* how agents reach vdcd (default scheme://listen) */
+	bool plain_http;          /* --plain-http: no TLS (loopback listen only) */
+	char tls_cert[1024];      /* operator's certificate chain, leaf first */
+	char tls_key[1024];
+	char tls_ca[1024];        /* the CA that signed tls_cert, which agents pin */
+	char tls_sans[16][256];   /* --tls-san: more names for vdcd's own certificate */
+	int ntls_sans;
 	int heartbeat_timeout_s;  /* a host silent this long is disconnected */
 	int workers;              /* task worker threads */
 	int log_level;
@@ -34,6 +41,7 @@ struct mgr {
 	struct store *st;         /* loop thread only */
 	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
+	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -47,6 +55,12 @@ struct mgr {
 /* config.c */
 void mgr_config_defaults(struct mgr_config *c);
 int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err, size_t errlen);
+/* Checks the TLS settings against --listen (plain HTTP only on loopback)
+ * and derives public_url when not given. Returns 0, or -1 with err saying
+ * what to do instead. Part of mgr_config_parse_args. */
+int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen);
+
+/* pki.c: vdcd's CA and certificates (see pki.h). */
 
 /* util.c */
 void mgr_uuid(char out[37]);

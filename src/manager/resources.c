@@ -248,12 +248,13 @@ json_t *resource_parse_join(const json_t *body, struct jv_err *err)
 		jv_fail(err, "body", "must be a JSON object");
 		return NULL;
 	}
-	static const char *const keys[] = {"token", "name", "agent_url", "agent_token", NULL};
-	const char *tok = NULL, *url = NULL, *atok = NULL;
+	static const char *const keys[] = {"token", "name", "agent_url", "agent_token", "csr", NULL};
+	const char *tok = NULL, *url = NULL, *atok = NULL, *csr = NULL;
 	json_t *doc = json_object();
 	if (jv_only_keys(body, "", keys, err) < 0 || jv_string(body, "", "token", true, 128, &tok, err) < 0 ||
 	    name_field(body, doc, err) < 0 || jv_string(body, "", "agent_url", true, 256, &url, err) < 0 ||
-	    jv_string(body, "", "agent_token", true, 256, &atok, err) < 0) {
+	    jv_string(body, "", "agent_token", true, 256, &atok, err) < 0 ||
+	    jv_string(body, "", "csr", false, 8192, &csr, err) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -265,5 +266,7 @@ json_t *resource_parse_join(const json_t *body, struct jv_err *err)
 	json_object_set_new(doc, "token", json_string(tok));
 	json_object_set_new(doc, "agent_url", json_string(url));
 	json_object_set_new(doc, "agent_token", json_string(atok));
+	if (csr)
+		json_object_set_new(doc, "csr", json_string(csr));
 	return doc;
 }

@@ -19,7 +19,8 @@ json_t *resource_parse_create(enum store_kind k, const json_t *body, struct jv_e
  * "anti_affinity": [groups]}}. Returns a normalized copy or NULL with err. */
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
 
-/* A host join request: {"token", "name", "agent_url", "agent_token"}. */
+/* A host join request: {"token", "name", "agent_url", "agent_token", and
+ * "csr" (PEM; the agent's key, for its certificate, when vdcd uses TLS)}. */
 json_t *resource_parse_join(const json_t *body, struct jv_err *err);
 
 #endif

@@ -36,7 +36,9 @@ sources() {
 	case $1 in
 	vm_spec) echo src/agent/vm_spec.c src/agent/qemu_cmdline.c src/lib/jsonv.c ;;
 	qmp) echo src/agent/qmp.c src/lib/log.c src/lib/loop.c ;;
-	config) echo src/agent/config.c src/lib/jsonv.c src/lib/flags.c ;;
+	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
+	config) echo src/agent/config.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
+		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
 	esac
 }

@@ -76,7 +76,8 @@ host_up() {
 	agent_start "$h" "$@"
 }
 
-agent_start() {
+# agent_launch NAME [flags...]: starts the host's agent without waiting.
+agent_launch() {
 	local h=$1
 	shift
 	local dir
@@ -86,9 +87,23 @@ agent_start() {
 		--run-dir "$dir/run" --datastore "local=$dir/ds" --cgroup-base "vdct$$$h" "$@" \
 		>>"$dir/agent.log" 2>&1 &
 	echo $! >"$dir/agent.pid"
+}
+
+# agent_start NAME [flags...]: starts the agent and waits until it answers.
+# An agent that joins vdcd over https serves HTTPS (after its join).
+agent_start() {
+	local h=$1
+	shift
+	local dir scheme=http
+	dir=$(dir_of "$h")
+	if [ -f "$dir/st/tls/agent.pem" ] || [[ " $* " == *" --manager-ca-fingerprint "* ]]; then
+		scheme=https
+	fi
+	agent_launch "$h" "$@"
 	local i
 	for i in $(seq 1 200); do
-		if in_ns "$h" curl -s -o /dev/null --max-time 1 http://127.0.0.1:7441/healthz; then
+		# -k: only whether it answers /healthz; api() checks its certificate.
+		if in_ns "$h" curl -sk -o /dev/null --max-time 1 "$scheme://127.0.0.1:7441/healthz"; then
 			return 0
 		fi
 		if ! kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; then
@@ -113,22 +128,36 @@ fabric_up() {
 	ip link set "$FABRIC_BR" up
 }
 
-# vdcd_start [flags...]: vdcd on the fabric, data in $TMP/vdcd.
+# vdcd_start [flags...]: vdcd on the fabric over HTTPS, data in $TMP/vdcd.
+# Sets MGR_URL, MGR_CACERT (the CA vdcd's certificate chains to: its own
+# CA's ca.pem, or $VDCD_CACERT for an operator's), CA_FP (its fingerprint,
+# what agents pin) and ADMIN_TOKEN.
 vdcd_start() {
 	mkdir -p "$TMP/vdcd"
 	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen $MGR_IP:7443 \
-		--data-dir "$TMP/vdcd" --public-url http://$MGR_IP:7443 "$@" >>"$TMP/vdcd.log" 2>&1 &
+		--data-dir "$TMP/vdcd" "$@" >>"$TMP/vdcd.log" 2>&1 &
 	echo $! >"$TMP/vdcd.pid"
+	MGR_URL=https://$MGR_IP:7443
+	MGR_CACERT=${VDCD_CACERT:-$TMP/vdcd/tls/ca.pem}
+	export MGR_URL MGR_CACERT
 	local i
 	for i in $(seq 1 200); do
-		curl -s -o /dev/null --max-time 1 http://$MGR_IP:7443/healthz && {
+		curl -s -o /dev/null --max-time 1 --cacert "$MGR_CACERT" "$MGR_URL/healthz" 2>/dev/null && {
 			ADMIN_TOKEN=$(cat "$TMP/vdcd/admin.token")
+			CA_FP=$(curl -s --max-time 5 --cacert "$MGR_CACERT" "$MGR_URL/api/v1/ca" | jq -r .fingerprint)
+			export CA_FP
 			return 0
 		}
 		kill -0 "$(cat "$TMP/vdcd.pid")" 2>/dev/null || { tail -5 "$TMP/vdcd.log" | sed 's/^/# /'; return 1; }
 		sleep 0.05
 	done
 	return 1
+}
+
+# vdcd's client certificate toward agents (its server certificate, or
+# client.pem when the operator gave vdcd a server certificate).
+mgr_client_cert() {
+	if [ -f "$TMP/vdcd/tls/client.pem" ]; then echo "$TMP/vdcd/tls/client"; else echo "$TMP/vdcd/tls/server"; fi
 }
 
 vdcd_stop() {
@@ -148,18 +177,27 @@ vdcd_kill9() {
 	return 0
 }
 
-# mapi METHOD PATH [BODY]: a call to vdcd as admin; sets STATUS and BODY.
+# mapi METHOD PATH [BODY]: a call to vdcd as admin (over HTTPS, vdcd's CA
+# trusted); sets STATUS and BODY.
 mapi() {
 	local method=$1 path=$2 data=${3-}
 	local out=$TMP/mapi-body
-	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method"
-		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "http://$MGR_IP:7443$path")
+	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method" --cacert "$MGR_CACERT"
+		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "$MGR_URL$path")
 	if [ -n "$data" ]; then
 		printf '%s' "$data" >"$out.req"
 		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")
 	fi
 	STATUS=$(curl "${args[@]}")
 	BODY=$(cat "$out")
+}
+
+# trusting_ca CMD...: runs CMD with vdcd's CA as the system's CA bundle, in
+# a mount namespace of its own (the machine's bundle is untouched): the CLI
+# trusts the system's CAs until `vdc login` learns to pin vdcd's CA.
+trusting_ca() {
+	unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
+		"$MGR_CACERT" "$@"
 }
 
 # task_wait ID [TIMEOUT_S]: until the task is finished; sets TASK_STATE.
@@ -176,14 +214,17 @@ task_wait() {
 	return 1
 }
 
-# host_join NAME CLUSTER: a host namespace whose agent joins vdcd.
+# host_join NAME CLUSTER [flags...]: a host namespace whose agent joins
+# vdcd over TLS, pinning its CA by $CA_FP, then serves HTTPS to vdcd only.
 host_join() {
-	local h=$1 cluster=$2 tok ip
+	local h=$1 cluster=$2 tok
+	shift 2
 	mapi POST /api/v1/hosts/join-tokens "{\"cluster\":\"$cluster\"}"
 	tok=$(jget "$BODY" .token)
 	host_ns "$h"
-	agent_start "$h" --listen 0.0.0.0:7441 --manager-url http://$MGR_IP:7443 --join-token "$tok" \
-		--host-name "$h" --advertise-url "http://$(cat "$(dir_of "$h")/mgmt_ip" 2>/dev/null || echo 0):7441" || return 1
+	agent_start "$h" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" --manager-ca-fingerprint "$CA_FP" \
+		--join-token "$tok" --host-name "$h" \
+		--advertise-url "https://$(cat "$(dir_of "$h")/mgmt_ip" 2>/dev/null || echo 0):7441" "$@" || return 1
 }
 
 # agent_stop NAME: SIGTERM, and the exit status must be 0 (sanitizers report
@@ -205,13 +246,24 @@ agent_kill9() {
 	return 0
 }
 
-# api HOST METHOD PATH [BODY]: sets STATUS and BODY.
+# api HOST METHOD PATH [BODY]: sets STATUS and BODY. A joined host (one
+# with a certificate) takes only vdcd: the call goes over mutual TLS with
+# vdcd's client certificate to the address its certificate names.
 api() {
 	local h=$1 method=$2 path=$3 data=${4-}
-	local out
-	out=$(dir_of "$h")/last-body
+	local out dir
+	dir=$(dir_of "$h")
+	out=$dir/last-body
 	local args=(-s -o "$out" -w '%{http_code}' --max-time 120 -X "$method"
-		-H "Authorization: Bearer $TOKEN" "http://127.0.0.1:7441$path")
+		-H "Authorization: Bearer $TOKEN")
+	if [ -f "$dir/st/tls/agent.pem" ]; then
+		local cc
+		cc=$(mgr_client_cert)
+		args+=(--cacert "$TMP/vdcd/tls/ca.pem" --cert "$cc.pem" --key "$cc.key"
+			"https://$(cat "$dir/mgmt_ip"):7441$path")
+	else
+		args+=("http://127.0.0.1:7441$path")
+	fi
 	if [ -n "$data" ]; then
 		printf '%s' "$data" >"$out.req"
 		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")

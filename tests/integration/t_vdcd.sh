@@ -10,12 +10,12 @@ fabric_up
 vdcd_start --heartbeat-timeout-s 4 || { not_ok "vdcd starts"; finish; exit 1; }
 ok "vdcd starts on SQLite"
 check "the admin token file is private" test "$(stat -c %a "$TMP/vdcd/admin.token")" = 600
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' http://$MGR_IP:7443/api/v1/clusters)
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" "$MGR_URL/api/v1/clusters")
 check "no token is 401" test "$STATUS" = 401
 
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4,"mem_overcommit":1,"policy":"pack"}'
 check "a cluster is created" test "$STATUS" = 201
-loc=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $ADMIN_TOKEN" -X POST "http://$MGR_IP:7443/api/v1/clusters" \
+loc=$(curl -s -D - -o /dev/null --cacert "$MGR_CACERT" -H "Authorization: Bearer $ADMIN_TOKEN" -X POST "$MGR_URL/api/v1/clusters" \
 	-d '{"name":"c-loc"}' | tr -d '\r' | sed -n 's/^Location: //p')
 check "a create answers with the new object's Location" grep -qE '^/api/v1/clusters/[0-9a-f-]{36}$' <<<"$loc"
 mapi DELETE "$loc"
@@ -41,7 +41,7 @@ done
 check "both hosts join and are connected" test "$(jget "$BODY" '.items | length')" = 2
 check "hosts report their capacity" test "$(jget "$BODY" '.items[0].capacity.cpus')" -ge 1
 used=$(jget "$tok_h1_body" .token)
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://$MGR_IP:7443/api/v1/hosts/join \
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" -X POST "$MGR_URL/api/v1/hosts/join" \
 	-d "{\"token\":\"$used\",\"name\":\"intruder\",\"agent_url\":\"http://x\",\"agent_token\":\"y\"}")
 check "a join token works only once (401)" test "$STATUS" = 401
 
@@ -111,12 +111,13 @@ check "a second snapshot of the same name fails with the host's reason" \
 # The CLI against this vdcd.
 VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
 export VDC_CONFIG=$TMP/vdc-config
-check "vdc login works" "$VDC" login --server "http://$MGR_IP:7443" --token "$ADMIN_TOKEN"
-check "vdc vm list shows v1 running" grep -qE '^v1 +running' <("$VDC" vm list)
-check "vdc vm snapshots lists nothing for v4" test -z "$("$VDC" vm snapshots v4 | tail -n +2)"
-"$VDC" vm get nosuchvm >/dev/null 2>&1
+vdc() { trusting_ca "$VDC" "$@"; }
+check "vdc login works" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN"
+check "vdc vm list shows v1 running" grep -qE '^v1 +running' <(vdc vm list)
+check "vdc vm snapshots lists nothing for v4" test -z "$(vdc vm snapshots v4 | tail -n +2)"
+vdc vm get nosuchvm >/dev/null 2>&1
 check "vdc exits 3 for a VM that does not exist" test $? = 3
-"$VDC" --token wrong vm list >/dev/null 2>&1
+vdc --token wrong vm list >/dev/null 2>&1
 check "vdc exits 5 for a bad token" test $? = 5
 
 mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
@@ -246,10 +247,10 @@ h3_id=$(jget "$BODY" .id)
 h3_secret=$(jq -r .host_secret "$(dir_of h3)/st/manager.json")
 mapi DELETE /api/v1/hosts/h3
 check "a host without VMs is removed" test "$STATUS" = 204
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $h3_secret" \
-	"http://$MGR_IP:7443/api/v1/hosts/$h3_id/heartbeat" -d '{"cpus":1,"memory_mib":1}')
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" -X POST -H "Authorization: Bearer $h3_secret" \
+	"$MGR_URL/api/v1/hosts/$h3_id/heartbeat" -d '{"cpus":1,"memory_mib":1}')
 check "a removed host's secret no longer works (401)" test "$STATUS" = 401
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' "http://$MGR_IP:7443/api/v1/no-such-route")
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" "$MGR_URL/api/v1/no-such-route")
 check "unknown routes need a token too (401)" test "$STATUS" = 401
 
 mapi GET /api/v1/events?limit=1000

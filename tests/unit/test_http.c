@@ -108,17 +108,17 @@ static void h_metrics(struct http_req *req)
 }
 
 static const struct http_route routes[] = {
-	{"GET", "/api/v1/ping", h_ping, 0},
-	{"GET", "/api/v1/vms/{name}", h_vm_get, 0},
-	{"DELETE", "/api/v1/vms/{name}", h_vm_delete, 0},
-	{"GET", "/api/v1/vms/{name}/disks/{disk}", h_disk, 0},
-	{"GET", "/health", h_health, 1},
-	{"POST", "/api/v1/echo", h_echo, 0},
-	{"POST", "/api/v1/echo-empty-ok", h_echo_empty_ok, 0},
-	{"GET", "/api/v1/noreply", h_noreply, 0},
-	{"GET", "/api/v1/query", h_query, 0},
-	{"POST", "/api/v1/slow", h_slow, 0},
-	{"GET", "/metrics", h_metrics, 1},
+	{"GET", "/api/v1/ping", h_ping, 0, 0},
+	{"GET", "/api/v1/vms/{name}", h_vm_get, 0, 0},
+	{"DELETE", "/api/v1/vms/{name}", h_vm_delete, 0, 0},
+	{"GET", "/api/v1/vms/{name}/disks/{disk}", h_disk, 0, 0},
+	{"GET", "/health", h_health, 1, 0},
+	{"POST", "/api/v1/echo", h_echo, 0, 0},
+	{"POST", "/api/v1/echo-empty-ok", h_echo_empty_ok, 0, 0},
+	{"GET", "/api/v1/noreply", h_noreply, 0, 0},
+	{"GET", "/api/v1/query", h_query, 0, 0},
+	{"POST", "/api/v1/slow", h_slow, 0, 0},
+	{"GET", "/metrics", h_metrics, 1, 0},
 };
 
 /* ---- server lifecycle ---- */
