@@ -1,6 +1,8 @@
-/* auth_policy.c - the pure decisions of auth.h: role names, which routes a
- * caller may use at all, and a caller's role in one project. */
+/* auth_policy.c - the pure decisions of auth.h and login_guard.h: role
+ * names, which routes a caller may use at all, a caller's role in one
+ * project, and how failed logins are slowed down. */
 #include "auth.h"
+#include "login_guard.h"
 
 #include <string.h>
 
@@ -61,3 +63,17 @@ int auth_decide(const struct auth_ctx *ctx, enum mgr_access access, bool mutatin
 		return 403;
 	}
 }
+
+#define FREE_FAILURES 3  /* a typo or two costs nothing */
+#define LOCK_FAILURES 20 /* then refused until the failures decay */
+#define MAX_DELAY_MS 8000u
+
+unsigned throttle_delay_ms(int failures)
+{
+	if (failures < FREE_FAILURES)
+		return 0;
+	int shift = failures - FREE_FAILURES;
+	return shift >= 5 ? MAX_DELAY_MS : 250u << shift; /* 250, 500, 1000, 2000, 4000, 8000 */
+}
+
+bool throttle_locked(int failures) { return failures >= LOCK_FAILURES; }

@@ -17,9 +17,6 @@
 #define MAX_JOBS 8
 #define NKEYS 1024
 #define DECAY_MS (15u * 60u * 1000u) /* failures older than this are forgotten */
-#define FREE_FAILURES 3
-#define LOCK_FAILURES 20
-#define MAX_DELAY_MS 8000u
 
 struct pw_job {
 	struct mgr *m;
@@ -49,16 +46,6 @@ struct login_guard {
 	int njobs;
 	char dummy[crypto_pwhash_STRBYTES];
 };
-
-unsigned throttle_delay_ms(int failures)
-{
-	if (failures < FREE_FAILURES)
-		return 0;
-	int shift = failures - FREE_FAILURES;
-	return shift >= 5 ? MAX_DELAY_MS : 250u << shift; /* 250, 500, 1000, 2000, 4000, 8000 */
-}
-
-bool throttle_locked(int failures) { return failures >= LOCK_FAILURES; }
 
 static uint64_t mono_ms(void)
 {
