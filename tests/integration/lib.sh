@@ -192,14 +192,6 @@ mapi() {
 	BODY=$(cat "$out")
 }
 
-# trusting_ca CMD...: runs CMD with vdcd's CA as the system's CA bundle, in
-# a mount namespace of its own (the machine's bundle is untouched): the CLI
-# trusts the system's CAs until `vdc login` learns to pin vdcd's CA.
-trusting_ca() {
-	unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
-		"$MGR_CACERT" "$@"
-}
-
 # task_wait ID [TIMEOUT_S]: until the task is finished; sets TASK_STATE.
 task_wait() {
 	local id=$1 timeout=${2:-120} end

@@ -111,8 +111,19 @@ check "a second snapshot of the same name fails with the host's reason" \
 # The CLI against this vdcd.
 VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
 export VDC_CONFIG=$TMP/vdc-config
-vdc() { trusting_ca "$VDC" "$@"; }
-check "vdc login works" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN"
+vdc() { "$VDC" "$@"; }
+vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" </dev/null >/dev/null 2>&1
+check "vdc login without a terminal will not trust an unknown CA by itself" test $? -ne 0
+vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "sha256:$(printf '0%.0s' $(seq 64))" >/dev/null 2>&1
+check "vdc login refuses a CA of another fingerprint" test $? -ne 0
+check "vdc login works, pinning vdcd's CA by its fingerprint" \
+	vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP"
+mapi POST /api/v1/users '{"name":"ops","password":"ops-password-42"}'
+mapi POST /api/v1/projects/default/members '{"user":"ops","role":"viewer"}'
+check "vdc login --user signs in with a password read from stdin" \
+	sh -c 'echo ops-password-42 | "$0" login --server "$1" --user ops' "$VDC" "$MGR_URL"
+check "vdc whoami shows the signed-in user" grep -q ops <(vdc whoami 2>&1)
+check "vdc login as admin again" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN"
 check "vdc vm list shows v1 running" grep -qE '^v1 +running' <(vdc vm list)
 check "vdc vm snapshots lists nothing for v4" test -z "$(vdc vm snapshots v4 | tail -n +2)"
 vdc vm get nosuchvm >/dev/null 2>&1
