@@ -155,14 +155,17 @@ to_ms() {
 	}'
 }
 
-# Starts vdcd on the store url with data in dir; waits for /healthz.
+# Starts vdcd on the store url with data in dir; waits for /healthz. With
+# "https" as a third argument it serves HTTPS with its own CA (made in dir
+# at the first such start), else plain HTTP on loopback.
 start_vdcd() {
-	local url=$1 dir=$2
+	local url=$1 dir=$2 scheme=${3:-http} plain=--plain-http
 	port=$(free_port)
-	base=http://127.0.0.1:$port
-	# Plain HTTP on loopback, as this bench has always measured.
-	"$vdcd" --listen "127.0.0.1:$port" --data-dir "$dir" --store "$url" --workers 2 --plain-http \
-		--heartbeat-timeout-s 3600 --log-level warn </dev/null >"$dir/vdcd.log" 2>&1 &
+	[ "$scheme" = https ] && plain=
+	base=$scheme://127.0.0.1:$port
+	curl_tls=()
+	"$vdcd" --listen "127.0.0.1:$port" --data-dir "$dir" --store "$url" --workers 2 $plain \
+		--heartbeat-timeout-s 3600 --log-level warn </dev/null >>"$dir/vdcd.log" 2>&1 &
 	vdcd_pid=$!
 	for _ in $(seq 1 300); do
 		if ! kill -0 "$vdcd_pid" 2>/dev/null; then
@@ -170,7 +173,8 @@ start_vdcd() {
 			tail -n 5 "$dir/vdcd.log" >&2
 			die "vdcd exited at start (log above, from $dir/vdcd.log)"
 		fi
-		if curl -sf -o /dev/null --max-time 1 "$base/healthz"; then
+		[ "$scheme" = https ] && [ -f "$dir/tls/ca.pem" ] && curl_tls=(--cacert "$dir/tls/ca.pem")
+		if curl -sf "${curl_tls[@]}" -o /dev/null --max-time 1 "$base/healthz"; then
 			token=$(cat "$dir/admin.token")
 			return 0
 		fi
@@ -183,10 +187,10 @@ start_vdcd() {
 check_answers() {
 	local list=$1 id name one page n
 	read -r id name <"$list"
-	one=$(curl -sf --max-time 5 -H "Authorization: Bearer $token" "$base/api/v1/vms/$id") ||
+	one=$(curl -sf "${curl_tls[@]}" --max-time 5 -H "Authorization: Bearer $token" "$base/api/v1/vms/$id") ||
 		die "GET /api/v1/vms/$id failed"
 	case $one in *"\"name\":\"$name\""*) ;; *) die "GET /api/v1/vms/$id is not VM $name" ;; esac
-	page=$(curl -sf --max-time 5 -H "Authorization: Bearer $token" \
+	page=$(curl -sf "${curl_tls[@]}" --max-time 5 -H "Authorization: Bearer $token" \
 		"$base/api/v1/vms?limit=100&after=$name") || die "GET /api/v1/vms?limit=100 failed"
 	n=$(grep -o '"power_state":' <<<"$page" | wc -l)
 	[ "$n" -eq 100 ] || die "GET /api/v1/vms?limit=100 returned $n VMs, not 100"
@@ -227,6 +231,7 @@ measure() {
 	[ "$rps" = nan ] || rps=$(awk -v r="$rps" 'BEGIN {printf "%.0f", r}')
 	echo "figure ${prefix}_rps $rps req/s"
 	echo "figure ${prefix}_p99_ms $p99 ms"
+	last_rps=$rps
 }
 
 nan_figures() {
@@ -249,9 +254,44 @@ run_backend() {
 		"$warmup s warm-up then $duration s timed, per figure"
 	check_answers "$dir/vms.txt"
 	measure get "$dir/vms.txt" "${b}_get_vm"
+	[ "$b" = sqlite ] && http_rps=$last_rps
 	measure list "$dir/vms.txt" "${b}_list_vms"
+	[ "$b" = sqlite ] && tenant_figures "$dir"
 	stop_vdcd
 	say "$b: done in $((SECONDS - t0)) s"
+}
+
+# What authentication and TLS cost: a member of project "bench" (a viewer,
+# the seeded VMs' project) signs in with a password, then GET one VM is
+# timed over HTTPS as that member and as the admin, against the admin over
+# plain HTTP just measured (http_rps). Same store, same data, keep-alive.
+tenant_figures() {
+	local dir=$1 member
+	curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		-d '{"name":"bench-viewer","password":"bench-viewer-pw"}' "$base/api/v1/users" || die "cannot make a user"
+	curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		-d '{"user":"bench-viewer","role":"viewer"}' "$base/api/v1/projects/bench/members" || die "cannot add a member"
+	stop_vdcd
+	start_vdcd "sqlite:$dir/vdcd.db" "$dir" https
+	local admin=$token
+	member=$(curl -sf "${curl_tls[@]}" -H 'Content-Type: application/json' \
+		-d '{"user":"bench-viewer","password":"bench-viewer-pw"}' "$base/api/v1/auth/login" |
+		sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+	[ -n "$member" ] || die "the bench member cannot sign in"
+	token=$member
+	check_answers "$dir/vms.txt"
+	measure get "$dir/vms.txt" sqlite_get_vm_project_token_https
+	local member_rps=$last_rps
+	echo "figure sqlite_get_vm_rps_project_token $member_rps req/s"
+	token=$admin
+	measure get "$dir/vms.txt" sqlite_get_vm_admin_https
+	local https_rps=$last_rps
+	awk -v h="$http_rps" -v s="$https_rps" -v m="$member_rps" 'BEGIN {
+		if (h + 0 > 0 && s + 0 > 0) printf "figure https_overhead_pct %.1f %%\n", 100 * (h - s) / h
+		else print "figure https_overhead_pct nan %"
+		if (h + 0 > 0 && m + 0 > 0) printf "figure project_token_https_vs_admin_http_pct %.1f %%\n", 100 * (h - m) / h
+		else print "figure project_token_https_vs_admin_http_pct nan %"
+	}'
 }
 
 say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $vms VMs"

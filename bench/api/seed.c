@@ -85,6 +85,9 @@ struct host {
 };
 
 /* A VM as api_vms_create() would have stored it, placed on host h. */
+/* Every VM is in project "bench", so that a member's token can read them. */
+static char project_id[37];
+
 static json_t *vm_doc(int i, const char *id, const char *name, const struct host *hosts, int nh,
                       int h, const char *cluster_id)
 {
@@ -122,10 +125,10 @@ static json_t *vm_doc(int i, const char *id, const char *name, const struct host
 	         hosts[h].name, 0.35 + (double)pick(600) / 1000.0, nh - 3, nh, 3);
 	static const char *const power[] = {"running", "running", "running", "running",
 	                                    "running", "running", "running", "stopped"};
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s}}", "id", id, "name",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s}}", "id", id, "name",
 	                 name, "host_id", hosts[h].id, "cluster_id", cluster_id, "template_id", t->id,
-	                 "power_state", power[pick(8)], "config", config, "placement_groups", groups,
-	                 "placement", "host", hosts[h].name, "summary", summary);
+	                 "project_id", project_id, "power_state", power[pick(8)], "config", config,
+	                 "placement_groups", groups, "placement", "host", hosts[h].name, "summary", summary);
 }
 
 static json_t *host_doc(const struct host *h, const char *cluster_id, int idx, const char *now,
@@ -165,6 +168,11 @@ static int seed(struct store *st, int nvms, int nhosts, FILE *out, size_t *doc_b
 	                                     "bench", "description", "api bench fleet",
 	                                     "cpu_overcommit", 4.0, "mem_overcommit", 1.0, "policy",
 	                                     "pack"), e) < 0)
+		goto cleanup;
+	make_uuid(project_id);
+	if (add(st, STORE_PROJECT, json_pack("{s:s, s:s, s:s, s:{s:n, s:n, s:n, s:n}, s:{}}", "id", project_id,
+	                                     "name", "bench", "description", "api bench VMs", "quota", "vms",
+	                                     "vcpus", "memory_mib", "disk_mib", "usage"), e) < 0)
 		goto cleanup;
 	char id[37];
 	make_uuid(id);
