@@ -12,6 +12,14 @@
  * all) or the "default" project. 0 with *project (a document or NULL), or
  * -1 after replying. */
 int mgr_create_project(struct http_req *req, json_t *body, bool shareable, json_t **project);
+/* A project object (VM, task, template, network) if the caller may see
+ * it: administrators all, members their projects', everyone the shared
+ * templates and networks. Otherwise NULL after replying 404, exactly as
+ * for an object that does not exist. The text form also gives the
+ * object's project (malloc'd; NULL for none) when project_id is not NULL. */
+char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
+                           char **project_id);
+json_t *mgr_get_visible(struct http_req *req, enum store_kind k, const char *id_or_name);
 /* ?project=NAME|ID as a project id to filter a list by, in id (a
  * project the caller is not in becomes an id matching nothing); NULL
  * when not asked. */

@@ -147,3 +147,42 @@ const char *mgr_project_filter(struct http_req *req, char id[37])
 	json_decref(p);
 	return id;
 }
+
+char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
+                           char **project_id)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	char *owner = NULL;
+	char *text = store_get_text_owner(m->st, k, id_or_name, &owner, &e);
+	const struct auth_ctx *c = mgr_caller(req);
+	bool visible = text && (c->admin || (owner ? auth_role_in(c, owner) != ROLE_NONE : store_kind_shared(k)));
+	if (!visible) {
+		free(text);
+		free(owner);
+		if (text) /* as if it did not exist */
+			http_reply_error(req, 404, "not_found", NULL, "no %s has the id or name '%s'", store_kind_name(k),
+			                 id_or_name);
+		else
+			mgr_reply_err(req, &e);
+		return NULL;
+	}
+	if (project_id)
+		*project_id = owner;
+	else
+		free(owner);
+	return text;
+}
+
+json_t *mgr_get_visible(struct http_req *req, enum store_kind k, const char *id_or_name)
+{
+	char *text = mgr_get_visible_text(req, k, id_or_name, NULL);
+	if (!text)
+		return NULL;
+	json_t *doc = json_loads(text, 0, NULL);
+	free(text);
+	if (!doc)
+		http_reply_error(req, 500, "store_corrupt", NULL, "the stored %s '%s' is not JSON", store_kind_name(k),
+		                 id_or_name);
+	return doc;
+}

@@ -188,13 +188,9 @@ cleanup:
  * low). */
 static json_t *vm_of_route(struct http_req *req, enum mgr_role need)
 {
-	struct mgr *m = http_app(req);
-	struct errinfo e = {0};
-	json_t *vm = store_get_for(m->st, STORE_VM, http_param(req, "id"), mgr_scope(req), &e);
-	if (!vm) {
-		mgr_reply_err(req, &e);
+	json_t *vm = mgr_get_visible(req, STORE_VM, http_param(req, "id"));
+	if (!vm)
 		return NULL;
-	}
 	if (mgr_require_role(req, json_string_value(json_object_get(vm, "project_id")),
 	                     json_string_value(json_object_get(json_object_get(vm, "config"), "project")), need) < 0) {
 		json_decref(vm);

@@ -456,48 +456,64 @@ cleanup:
 	return rc;
 }
 
-char *store_get_text_for(struct store *st, enum store_kind k, const char *id_or_name,
-                         const char *user_id, struct errinfo *e)
+/* A get by id, then by name: the first column of the row into *doc and,
+ * when owner is not NULL, the second into *owner. */
+static char *get_text(struct store *st, enum store_kind k, const char *id_or_name, char **owner,
+                      struct errinfo *e)
 {
-	char *doc = NULL;
+	char *cols[2] = {0};
+	if (owner)
+		*owner = NULL;
 	if (check_kind(k, e))
 		return NULL;
 	if (!id_or_name) {
 		errinfo_set(e, 400, "invalid_argument", "id", "an id or a name is required");
 		return NULL;
 	}
-	if (user_id && !store_kind_scoped(k)) {
+	if (owner && !store_kind_scoped(k)) {
 		errinfo_set(e, 500, "internal", NULL, "%s objects belong to no project", store_kinds[k].name);
 		return NULL;
 	}
-	struct store_param p[2] = {{.s = id_or_name}, {.s = user_id}};
-	int np = user_id ? 2 : 1;
-	enum store_kind_stmt by_id = user_id ? SK_GET_ID_FOR : SK_GET_ID;
-	enum store_kind_stmt by_name = user_id ? SK_GET_NAME_FOR : SK_GET_NAME;
+	struct store_param p = {.s = id_or_name};
+	int ncols = owner ? 2 : 1;
+	enum store_kind_stmt by_id = owner ? SK_GET_ID_OWNER : SK_GET_ID;
+	enum store_kind_stmt by_name = owner ? SK_GET_NAME_OWNER : SK_GET_NAME;
 	/* Not UTF-8: no document can have it (and PostgreSQL would refuse it). */
-	int found = utf8_ok(id_or_name) && (!user_id || utf8_ok(user_id))
-	                ? query_row(st, store_slot_fixed(k, by_id), p, np, STORE_Q_READ, 1, &doc, e)
+	int found = utf8_ok(id_or_name)
+	                ? query_row(st, store_slot_fixed(k, by_id), &p, 1, STORE_Q_READ, ncols, cols, e)
 	                : -2;
 	if (found == 0)
-		found = query_row(st, store_slot_fixed(k, by_name), p, np, STORE_Q_READ, 1, &doc, e);
+		found = query_row(st, store_slot_fixed(k, by_name), &p, 1, STORE_Q_READ, ncols, cols, e);
 	if (found == 0 || found == -2)
 		errinfo_set(e, 404, "not_found", NULL, "no %s has the id or name '%.200s'",
 		            store_kinds[k].name, id_or_name);
-	if (found == 1 && !doc)
+	if (found == 1 && !cols[0])
 		errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no document", store_kinds[k].name);
-	return found == 1 ? doc : NULL;
+	if (found != 1 || !cols[0]) {
+		free(cols[0]);
+		free(cols[1]);
+		return NULL;
+	}
+	if (owner)
+		*owner = cols[1];
+	return cols[0];
+}
+
+char *store_get_text_owner(struct store *st, enum store_kind k, const char *id_or_name,
+                           char **project_id, struct errinfo *e)
+{
+	return get_text(st, k, id_or_name, project_id, e);
 }
 
 char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
                      struct errinfo *e)
 {
-	return store_get_text_for(st, k, id_or_name, NULL, e);
+	return get_text(st, k, id_or_name, NULL, e);
 }
 
-json_t *store_get_for(struct store *st, enum store_kind k, const char *id_or_name,
-                      const char *user_id, struct errinfo *e)
+json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e)
 {
-	char *text = store_get_text_for(st, k, id_or_name, user_id, e);
+	char *text = store_get_text(st, k, id_or_name, e);
 	if (!text)
 		return NULL;
 	json_error_t je;
@@ -507,11 +523,6 @@ json_t *store_get_for(struct store *st, enum store_kind k, const char *id_or_nam
 		            store_kinds[k].name, id_or_name, je.text);
 	free(text);
 	return doc;
-}
-
-json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e)
-{
-	return store_get_for(st, k, id_or_name, NULL, e);
 }
 
 /* Reads created_at and version of id and whether another object has name.

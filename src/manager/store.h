@@ -42,6 +42,8 @@ const char *store_kind_name(enum store_kind k);
 const char *store_kind_plural(enum store_kind k);
 /* The kind has a project_id: networks, templates, VMs, tasks. */
 bool store_kind_scoped(enum store_kind k);
+/* Its objects of no project are shared with everyone: networks, templates. */
+bool store_kind_shared(enum store_kind k);
 
 /* Opens (creating and migrating as needed). url is "sqlite:/path/to/file.db"
  * or "postgresql://..." / "postgres://...". NULL with e on failure (the
@@ -71,13 +73,11 @@ char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name
                      struct errinfo *e);
 /* The same, parsed. */
 json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, struct errinfo *e);
-/* store_get_text / store_get limited to what user_id may see (as with
- * STORE_FILTER_MEMBER); anything else is 404 exactly as if it did not
- * exist. user_id NULL: no limit. Only for kinds with a project_id. */
-char *store_get_text_for(struct store *st, enum store_kind k, const char *id_or_name,
-                         const char *user_id, struct errinfo *e);
-json_t *store_get_for(struct store *st, enum store_kind k, const char *id_or_name,
-                      const char *user_id, struct errinfo *e);
+/* store_get_text that also gives the object's project (*project_id,
+ * malloc'd, NULL for an object of no project), for the caller to decide
+ * who may see it. Only for kinds with a project_id. */
+char *store_get_text_owner(struct store *st, enum store_kind k, const char *id_or_name,
+                           char **project_id, struct errinfo *e);
 
 /* Replaces the document of doc["id"] if its stored version equals
  * expected_version (optimistic concurrency; 409 version_conflict otherwise);
@@ -96,7 +96,8 @@ struct store_filter {
 /* The filter field that scopes a list to what a user may see: value is a
  * user id, and only objects whose project_id is one of that user's
  * projects (through STORE_MEMBER) match, plus, for kinds that can be
- * shared (templates, networks), objects of no project. */
+ * shared (templates, networks), objects of no project. (A single object is
+ * read with store_get_text_owner and judged by the caller's memberships.) */
 #define STORE_FILTER_MEMBER "member_of"
 
 

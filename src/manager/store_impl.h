@@ -53,8 +53,8 @@ enum store_kind_stmt {
 	SK_UPDATE,   /* id, expected version, name, doc, updated_at, cols... -> id */
 	SK_DELETE,   /* id -> id */
 	SK_CURSOR,   /* name -> created_at, id (the paging cursor of by_time kinds) */
-	SK_GET_ID_FOR,   /* id, user_id -> doc, if the user may see it */
-	SK_GET_NAME_FOR, /* name, user_id -> doc, if the user may see it */
+	SK_GET_ID_OWNER,   /* id -> doc, project_id (kinds with projects) */
+	SK_GET_NAME_OWNER, /* name -> doc, project_id */
 	SK_NFIXED,
 };
 

@@ -22,6 +22,11 @@ const struct store_kind_info store_kinds[STORE_NKINDS] = {
 	[STORE_TOKEN] = {"token", "tokens", {"user_id", "secret_hash"}, 2, false, false},
 };
 
+bool store_kind_shared(enum store_kind k)
+{
+	return (unsigned)k < STORE_NKINDS && store_kinds[k].shared;
+}
+
 bool store_kind_scoped(enum store_kind k)
 {
 	if ((unsigned)k >= STORE_NKINDS)
@@ -243,14 +248,13 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 	case SK_CURSOR:
 		sb_add(b, "SELECT created_at, id FROM %s WHERE name = $1", t);
 		break;
-	case SK_GET_ID_FOR:
-	case SK_GET_NAME_FOR:
+	case SK_GET_ID_OWNER:
+	case SK_GET_NAME_OWNER:
 		if (!store_kind_scoped((enum store_kind)(ki - store_kinds))) {
 			b->overflow = true;
 			break;
 		}
-		sb_add(b, "SELECT doc FROM %s WHERE %s = $1 AND ", t, s == SK_GET_ID_FOR ? "id" : "name");
-		member_sql(b, ki, 2);
+		sb_add(b, "SELECT doc, project_id FROM %s WHERE %s = $1", t, s == SK_GET_ID_OWNER ? "id" : "name");
 		break;
 	default:
 		b->overflow = true;

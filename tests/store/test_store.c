@@ -270,9 +270,9 @@ static void t_filters(void **state)
 	store_close(st);
 }
 
-/* Scoping to a user's projects: a user sees objects of the projects they
- * are a member of and, for templates and networks, shared ones (no
- * project); a get outside that is 404 like a missing object. */
+/* Scoping to a user's projects: a list shows a user the objects of the
+ * projects they are a member of and, for templates and networks, shared
+ * ones (no project); a get gives the object's project to judge by. */
 static void t_member_scope(void **state)
 {
 	struct store *st = open_store(*state);
@@ -307,20 +307,26 @@ static void t_member_scope(void **state)
 	assert_string_equal(page(st, STORE_VM, two, 2, "d", 2, NULL), "e");
 	free(next);
 	assert_int_equal(count(st, STORE_VM, two, 2), 3);
-	/* Gets: by id and by name, seen or 404. */
+	/* A get gives the project, for the caller to judge; kinds without
+	 * projects have none to give. */
+	char *owner = NULL;
 	ereset();
-	char *t = store_get_text_for(st, STORE_VM, "a", "u1", &E);
+	char *t = store_get_text_owner(st, STORE_VM, "b", &owner, &E);
 	assert_non_null(t);
+	assert_string_equal(owner, "p2");
+	free(t);
+	free(owner);
+	t = store_get_text_owner(st, STORE_TEMPLATE, "c", &owner, &E);
+	assert_non_null(t);
+	assert_null(owner);
 	free(t);
 	ereset();
-	assert_null(store_get_text_for(st, STORE_VM, "b", "u1", &E));
+	assert_null(store_get_text_owner(st, STORE_VM, "zz", &owner, &E));
 	expect_err(404, "not_found");
+	assert_null(owner);
 	ereset();
-	assert_null(store_get_text_for(st, STORE_VM, "c", "u1", &E)); /* no project: admins only */
-	expect_err(404, "not_found");
-	json_t *shared = store_get_for(st, STORE_TEMPLATE, "c", "u2", &E);
-	assert_non_null(shared);
-	json_decref(shared);
+	assert_null(store_get_text_owner(st, STORE_HOST, "h1", &owner, &E));
+	expect_err(500, "internal");
 	/* Kinds without projects cannot be scoped. */
 	struct store_filter f = {STORE_FILTER_MEMBER, "u1"};
 	ereset();
