@@ -263,6 +263,60 @@ static void resize_disk(struct http_req *req)
 	http_reply_json(req, 200, vm_to_json(vm));
 }
 
+/* vCPUs and memory of a stopped VM (no hotplug): they take effect at the
+ * next start. A memory limit below the new memory would get QEMU killed,
+ * so it is refused here as at create. */
+static void resize_vm(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct jv_err jerr = {0};
+	int64_t vcpus = vm->spec.vcpus, mem = (int64_t)vm->spec.memory_mib;
+	static const char *const keys[] = {"vcpus", "memory_mib", NULL};
+	int bad = jv_only_keys(body, "", keys, &jerr) < 0 ||
+	          jv_int(body, "", "vcpus", false, 1, VM_MAX_VCPUS, &vcpus, &jerr) < 0 ||
+	          jv_int(body, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, &jerr) < 0;
+	json_decref(body);
+	if (bad) {
+		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		return;
+	}
+	if (vm->spec.memory_limit_mib && vm->spec.memory_limit_mib < (uint64_t)mem) {
+		http_reply_error(req, 400, "invalid_body", "memory_mib",
+		                 "memory_mib: %lld MiB is above the VM's memory limit of %llu MiB", (long long)mem,
+		                 (unsigned long long)vm->spec.memory_limit_mib);
+		return;
+	}
+	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib) {
+		http_reply_json(req, 200, vm_to_json(vm)); /* already so: a retry after a crash */
+		return;
+	}
+	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED) {
+		http_reply_error(req, 409, "invalid_state", NULL,
+		                 "VM '%s' is %s; vCPUs and memory change only while it is stopped", vm->spec.name,
+		                 vm_state_name(vm->state));
+		return;
+	}
+	int old_vcpus = vm->spec.vcpus;
+	uint64_t old_mem = vm->spec.memory_mib;
+	vm->spec.vcpus = (int)vcpus;
+	vm->spec.memory_mib = (uint64_t)mem;
+	struct errinfo e = {0};
+	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
+		vm->spec.vcpus = old_vcpus; /* not on disk: not changed */
+		vm->spec.memory_mib = old_mem;
+		api_reply_err(req, &e);
+		return;
+	}
+	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu", vm->spec.name, vm->spec.vcpus,
+	         (unsigned long long)vm->spec.memory_mib);
+	http_reply_json(req, 200, vm_to_json(vm));
+}
+
 /* Snapshots are taken of every disk of a stopped VM, under one name. */
 static struct vm *snapshot_target(struct http_req *req)
 {
@@ -435,6 +489,7 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/pause", pause_vm, 0, 0},
 	{"POST", "/api/v1/vms/{name}/resume", resume_vm, 0, 0},
 	{"GET", "/api/v1/vms/{name}/console", console_vm, 0, 0},
+	{"POST", "/api/v1/vms/{name}/resize", resize_vm, 0, 0},
 	{"POST", "/api/v1/vms/{name}/disks/{disk}/resize", resize_disk, 0, 0},
 	{"GET", "/api/v1/vms/{name}/snapshots", list_snapshots, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0, 0},

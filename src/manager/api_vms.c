@@ -36,6 +36,15 @@ static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, 
 	return d;
 }
 
+/* 409 quota_exceeded with the numbers, for clients to act on. */
+static void reply_quota_refusal(struct http_req *req, const struct quota_refusal *r, const struct errinfo *e)
+{
+	json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "code", e->code, "message", e->message, "field",
+	                        quota_names[r->which], "project", r->project, "limit", (json_int_t)r->limit,
+	                        "would_be", (json_int_t)r->would_be);
+	http_reply_json(req, 409, json_pack("{s:o}", "error", err));
+}
+
 void api_vms_create(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -159,10 +168,7 @@ void api_vms_create(struct http_req *req)
 fail:
 	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?", "failed", e.message);
 	if (refusal.which >= 0) {
-		json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "code", e.code, "message", e.message, "field",
-		                        quota_names[refusal.which], "project", refusal.project, "limit",
-		                        (json_int_t)refusal.limit, "would_be", (json_int_t)refusal.would_be);
-		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
+		reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409) {
 		/* No host fits: show why, host by host. */
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
@@ -358,6 +364,92 @@ void api_vms_snapshot_op(struct http_req *req)
 		return;
 	const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
 	queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
+	json_decref(vm);
+}
+
+/* Resize: vCPUs and memory of a stopped VM, a disk that grows (live too).
+ * The project's quota is charged with the new sizes in the same
+ * transaction as the VM document and its task, so concurrent resizes and
+ * creates cannot overshoot it; a task that fails gives back what it could
+ * not apply. */
+void api_vms_resize(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL;
+	if (!vm || !(body = http_body_json(req, 0)))
+		goto out;
+	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", NULL};
+	const json_t *cfg = json_object_get(vm, "config");
+	int64_t from[QUOTA_N], to[QUOTA_N], delta[QUOTA_N] = {0};
+	quota_of_vm(vm, from);
+	memcpy(to, from, sizeof(to));
+	struct jv_err jerr = {0};
+	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
+	    jv_int(body, "", "vcpus", false, 1, 255, &to[QUOTA_VCPUS], &jerr) < 0 ||
+	    jv_int(body, "", "memory_mib", false, 16, 4194304, &to[QUOTA_MEMORY_MIB], &jerr) < 0 ||
+	    jv_int(body, "", "disk_size_mib", false, 1, 67108864, &to[QUOTA_DISK_MIB], &jerr) < 0) {
+		mgr_reply_jv(req, &jerr);
+		goto out;
+	}
+	if (!memcmp(from, to, sizeof(to))) {
+		http_reply_error(req, 400, "invalid_request", NULL,
+		                 "nothing to change: give vcpus, memory_mib or disk_size_mib different from now");
+		goto out;
+	}
+	if (from[QUOTA_DISK_MIB] && to[QUOTA_DISK_MIB] < from[QUOTA_DISK_MIB]) {
+		http_reply_error(req, 400, "invalid_request", "disk_size_mib",
+		                 "disk_size_mib: %lld MiB is less than the disk's %lld MiB; disks only grow",
+		                 (long long)to[QUOTA_DISK_MIB], (long long)from[QUOTA_DISK_MIB]);
+		goto out;
+	}
+	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
+	bool cpu_mem = to[QUOTA_VCPUS] != from[QUOTA_VCPUS] || to[QUOTA_MEMORY_MIB] != from[QUOTA_MEMORY_MIB];
+	if (cpu_mem && strcmp(ps, "stopped")) {
+		http_reply_error(req, 409, "invalid_state", NULL,
+		                 "VM '%s' is %s; vCPUs and memory change only while it is stopped (stop it first)",
+		                 json_string_value(json_object_get(vm, "name")), ps);
+		goto out;
+	}
+	for (int i = 0; i < QUOTA_N; i++)
+		delta[i] = to[i] - from[i];
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *pid = json_string_value(json_object_get(vm, "project_id"));
+	json_t *upd = json_deep_copy(vm), *ucfg = json_object_get(upd, "config");
+	json_object_set_new(ucfg, "vcpus", json_integer(to[QUOTA_VCPUS]));
+	json_object_set_new(ucfg, "memory_mib", json_integer(to[QUOTA_MEMORY_MIB]));
+	json_object_set_new(ucfg, "disk_size_mib", json_integer(to[QUOTA_DISK_MIB]));
+	json_t *args = json_pack("{s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}}", "from", "vcpus",
+	                         json_object_get(cfg, "vcpus"), "memory_mib", json_object_get(cfg, "memory_mib"),
+	                         "disk_size_mib", json_object_get(cfg, "disk_size_mib"), "to", "vcpus",
+	                         (json_int_t)to[QUOTA_VCPUS], "memory_mib", (json_int_t)to[QUOTA_MEMORY_MIB],
+	                         "disk_size_mib", (json_int_t)to[QUOTA_DISK_MIB]);
+	struct quota_refusal refusal = {.which = -1};
+	struct errinfo e = {0};
+	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, delta, &refusal, &e) < 0 ||
+	    store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e) < 0 ||
+	    !(task = task_new(m->st, "vm.resize", "vm", id, pid, mgr_actor(req), json_incref(args), &e)) ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		json_decref(upd);
+		json_decref(args);
+		mgr_event(m, mgr_actor(req), "vm.resize", "vm", id, "failed", e.message);
+		if (refusal.which >= 0)
+			reply_quota_refusal(req, &refusal, &e);
+		else
+			mgr_reply_err(req, &e);
+		goto out;
+	}
+	json_decref(upd);
+	json_decref(args);
+	mgr_event(m, mgr_actor(req), "vm.resize", "vm", id, "accepted", NULL);
+	tasks_wake(m);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
+	http_add_header(req, "Location", loc);
+	http_reply_json(req, 202, json_pack("{s:O}", "task", task));
+out:
+	json_decref(task);
+	json_decref(body);
 	json_decref(vm);
 }
 

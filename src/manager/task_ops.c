@@ -263,6 +263,97 @@ static int op_snapshot(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 	return 0;
 }
 
+/* Gives back what a resize could not apply: the VM's sizes in steps not
+ * done return to `from`, and the project's usage with them, in one
+ * transaction (retried when another writer got in between). */
+static void resize_undo(struct store *st, const char *id, json_t *from, json_t *to, bool disk_done)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct errinfo e = {0};
+		if (store_begin(st, &e) < 0)
+			return;
+		json_t *vm = store_get(st, STORE_VM, id, &e);
+		if (!vm) {
+			store_rollback(st);
+			return;
+		}
+		json_t *cfg = json_object_get(vm, "config");
+		int64_t back[QUOTA_N] = {0};
+		static const struct { const char *key; int q; } steps[] = {
+			{"vcpus", QUOTA_VCPUS}, {"memory_mib", QUOTA_MEMORY_MIB}, {"disk_size_mib", QUOTA_DISK_MIB},
+		};
+		for (int i = 0; i < 3; i++) {
+			if (steps[i].q == QUOTA_DISK_MIB && disk_done)
+				continue;
+			json_int_t f = json_integer_value(json_object_get(from, steps[i].key));
+			back[steps[i].q] = f - json_integer_value(json_object_get(to, steps[i].key));
+			json_object_set_new(cfg, steps[i].key, json_integer(f));
+		}
+		const char *pid = json_string_value(json_object_get(vm, "project_id"));
+		int rc = store_update(st, STORE_VM, vm, json_integer_value(json_object_get(vm, "version")), NULL, &e);
+		if (rc == 0)
+			rc = quota_charge(st, pid, back, NULL, &e);
+		json_decref(vm);
+		if (rc == 0 && store_commit(st, &e) == 0)
+			return;
+		store_rollback(st);
+		if (e.status != 409)
+			return;
+	}
+}
+
+/* Resize on the host: the disk first (the step most likely to fail: space),
+ * then vCPUs and memory. Both steps are idempotent, so a run after a crash
+ * converges. */
+static int op_resize(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
+{
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	json_t *from = json_object_get(args, "from"), *to = json_object_get(args, "to");
+	char path[384];
+	long status = 0;
+	json_t *reply = NULL;
+	bool disk_done = true;
+	json_int_t disk = json_integer_value(json_object_get(to, "disk_size_mib"));
+	if (disk != json_integer_value(json_object_get(from, "disk_size_mib"))) {
+		disk_done = false;
+		task_update(t, NULL, 30, "growing the disk on the host");
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/disks/root/resize", vm_name(vm));
+		json_t *body = json_pack("{s:I}", "size_mib", disk);
+		int rc = agent_call(t->st, host, "POST", path, body, 600, &status, &reply, NULL, e);
+		json_decref(body);
+		if (rc == 0 && status != 200)
+			rc = errinfo_set(e, (unsigned)status, "agent_error", NULL, "the host could not grow the disk: %s",
+			                 agent_error_message(reply));
+		json_decref(reply);
+		reply = NULL;
+		if (rc < 0)
+			goto undo;
+		disk_done = true;
+	}
+	if (json_integer_value(json_object_get(to, "vcpus")) != json_integer_value(json_object_get(from, "vcpus")) ||
+	    json_integer_value(json_object_get(to, "memory_mib")) != json_integer_value(json_object_get(from, "memory_mib"))) {
+		task_update(t, NULL, 60, "changing vCPUs and memory on the host");
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/resize", vm_name(vm));
+		json_t *body = json_pack("{s:O, s:O}", "vcpus", json_object_get(to, "vcpus"), "memory_mib",
+		                         json_object_get(to, "memory_mib"));
+		int rc = agent_call(t->st, host, "POST", path, body, 60, &status, &reply, NULL, e);
+		json_decref(body);
+		if (rc == 0 && status != 200)
+			rc = errinfo_set(e, (unsigned)status,
+			                 json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
+			                 NULL, "the host refused the new sizes: %s", agent_error_message(reply));
+		json_decref(reply);
+		if (rc < 0)
+			goto undo;
+	}
+	*result = json_pack("{s:s, s:O}", "vm_id", id, "config", to);
+	return 0;
+undo:
+	resize_undo(t->st, id, from, to, disk_done);
+	return -1;
+}
+
 int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct errinfo *e)
 {
 	/* task_update replaces t->doc as the task progresses: hold on to the
@@ -288,6 +379,8 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 		rc = op_delete(t, vm, result, e);
 	else if (!strncmp(op, "vm.snapshot", 11))
 		rc = op_snapshot(t, vm, op, args, result, e);
+	else if (!strcmp(op, "vm.resize"))
+		rc = op_resize(t, vm, args, result, e);
 	else if (!strncmp(op, "vm.", 3))
 		rc = op_power(t, vm, op + 3, args, result, e);
 	else

@@ -250,10 +250,33 @@ as "$T_CAROL" DELETE "/api/v1/vms/$(jq -r .vm.name "$first")"
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a deleted VM gives its usage back" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
+
+# Resize is charged like a create: q-r is one of pq's stopped VMs.
+rvm=$(jq -r .vm.name "$(grep -l '"task"' "$out"/b* | sed -n 2p)")
+as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":5}'
+check "a resize over the vCPU quota is 409 naming vcpus (7 -> 8)" \
+	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/8
+as "$T_BOB" POST "/api/v1/vms/$rvm/resize" '{"vcpus":2}'
+check "another project's VM cannot be resized (404)" test "$STATUS" = 404
+as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":2,"memory_mib":96}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a resize within the quota succeeds" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/projects/pq/quota
+check "... and is charged (5 vCPUs, 64+64+64+96 MiB)" \
+	test "$(jget "$BODY" '"\(.usage.vcpus)/\(.usage.memory_mib)"')" = 5/288
+check "... and the host's VM has the new sizes" \
+	test "$(api h1 GET "/api/v1/vms/$rvm" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
+as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"disk_size_mib":1}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/projects/pq/quota
+check "a resize the host refuses fails and gives the quota back" \
+	test "$TASK_STATE/$(jget "$BODY" .usage.disk_mib)" = failed/0
+as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":0}'
+check "a bad size is 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/vcpus
 vdcd_stop
 vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts"
 mapi GET /api/v1/projects/pq/quota
-check "usage survives a restart (recounted from the VMs)" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
+check "usage survives a restart (recounted from the VMs)" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/5
 as "$T_ALICE" GET /api/v1/auth/whoami
 check "tokens survive a restart" test "$STATUS" = 200
 

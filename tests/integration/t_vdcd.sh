@@ -131,6 +131,8 @@ check "vdc exits 3 for a VM that does not exist" test $? = 3
 vdc --token wrong vm list >/dev/null 2>&1
 check "vdc exits 5 for a bad token" test $? = 5
 
+mapi POST /api/v1/vms/v1/resize '{"vcpus":2}'
+check "a running VM's vCPUs cannot change (409 invalid_state)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
 mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
 check "a VM no host can hold is 409 no_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/no_host
 check "... with every host's reason" test "$(jget "$BODY" '.error.placement.hosts | length')" = 2
