@@ -73,6 +73,16 @@ int disk_create_clone(const char *path, const char *template_path, const char *t
 	return qemu_img(argv, "creating the linked clone", field, e, NULL, 0);
 }
 
+int disk_create_copy(const char *path, const char *source, uint64_t size_mib, uint64_t source_bytes,
+                     const char *field, struct errinfo *e)
+{
+	const char *argv[] = {"qemu-img", "convert", "-q", "-O", "qcow2", "-o", "lazy_refcounts=on", source,
+	                      path, NULL};
+	if (qemu_img(argv, "copying the disk", field, e, NULL, 0) < 0)
+		return -1;
+	return size_mib && (size_mib << 20) > source_bytes ? disk_resize(path, size_mib, e) : 0;
+}
+
 int disk_resize(const char *path, uint64_t size_mib, struct errinfo *e)
 {
 	char size[32];

@@ -18,6 +18,11 @@ int disk_create_blank(const char *path, uint64_t size_mib, const char *field, st
 /* A qcow2 overlay on template; size_mib 0 keeps the template's size. */
 int disk_create_clone(const char *path, const char *template_path, const char *template_format,
                       uint64_t size_mib, const char *field, struct errinfo *e);
+/* A full qcow2 copy of source (its backing chain flattened), grown to
+ * size_mib when that is larger. Fails while a running QEMU writes source
+ * (QEMU's image locking), so only a stopped VM's disk is copied. */
+int disk_create_copy(const char *path, const char *source, uint64_t size_mib, uint64_t source_bytes,
+                     const char *field, struct errinfo *e);
 int disk_resize(const char *path, uint64_t size_mib, struct errinfo *e);
 
 /* Internal snapshots of a stopped VM's disk. */

@@ -395,7 +395,12 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 			return errinfo_set(e, errno == ENOSPC ? 507 : 500, "datastore", field,
 			                   "cannot create %s: %s", dir, strerror(errno));
 		give_to_qemu(a, dir, 0750);
-		int rc = d->template_path
+		uint64_t src_bytes = 0;
+		char fmt[16];
+		int rc = d->copy ? (disk_info(d->template_path, fmt, sizeof(fmt), &src_bytes, field, e) < 0
+		                        ? -1
+		                        : disk_create_copy(d->path, d->template_path, d->size_mib, src_bytes, field, e))
+		         : d->template_path
 		             ? disk_create_clone(d->path, d->template_path, d->template_format, d->size_mib,
 		                                 field, e)
 		             : disk_create_blank(d->path, d->size_mib, field, e);

@@ -110,8 +110,8 @@ static int parse_boot(const json_t *root, struct vm_spec *spec, struct jv_err *e
 static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src,
                       struct vm_disk *disk, struct jv_err *err)
 {
-	static const char *const user_keys[] = {"name", "size_mib", "template", "datastore", NULL};
-	static const char *const store_keys[] = {"name", "size_mib", "template", "datastore",
+	static const char *const user_keys[] = {"name", "size_mib", "template", "copy", "datastore", NULL};
+	static const char *const store_keys[] = {"name", "size_mib", "template", "copy", "datastore",
 	                                         "template_format", "path", NULL};
 	if (jv_only_keys(d, path, src == VM_SPEC_FROM_USER ? user_keys : store_keys, err) < 0)
 		return -1;
@@ -130,6 +130,12 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	    jv_string(d, path, "path", false, MAX_PATH_LEN, &p, err) < 0)
 		return -1;
 	disk->size_mib = (uint64_t)size;
+	if (jv_bool(d, path, "copy", false, &disk->copy, err) < 0)
+		return -1;
+	if (disk->copy && !tmpl) {
+		jv_path(field, sizeof(field), path, "copy");
+		return jv_fail(err, field, "needs a template: the image to copy");
+	}
 	if (!tmpl && size == 0) {
 		jv_path(field, sizeof(field), path, "size_mib");
 		return jv_fail(err, field, "is required for a blank disk (or give a template)");
@@ -447,6 +453,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 			json_object_set_new(dj, "size_mib", json_integer((json_int_t)d->size_mib));
 		if (d->template_path)
 			json_object_set_new(dj, "template", json_string(d->template_path));
+		if (d->copy)
+			json_object_set_new(dj, "copy", json_true());
 		if (with_paths && d->template_format[0])
 			json_object_set_new(dj, "template_format", json_string(d->template_format));
 		if (with_paths && d->path)

@@ -22,6 +22,7 @@ struct vm_disk {
 	char name[64];
 	char datastore[64];
 	char *template_path;       /* linked clone of this image, or NULL */
+	bool copy;                 /* a full, independent copy of template_path instead */
 	char template_format[16];  /* "qcow2"/"raw", filled at define */
 	uint64_t size_mib;         /* 0: the template's size */
 	char *path;                /* resolved file, filled at define */

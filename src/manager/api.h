@@ -49,6 +49,7 @@ void api_vms_delete(struct http_req *req);
 void api_vms_console(struct http_req *req);
 void api_vms_snapshot(struct http_req *req);
 void api_vms_resize(struct http_req *req);
+void api_vms_clone(struct http_req *req);
 void api_vms_snapshot_op(struct http_req *req);
 void api_vms_snapshots_list(struct http_req *req);
 void api_tasks_list(struct http_req *req);

@@ -453,6 +453,86 @@ out:
 	json_decref(vm);
 }
 
+/* Clone: a new VM of the source's project, on its host, its disk a full
+ * copy of the source's; the source must be stopped (its disk is read while
+ * nothing writes it). Charged to the project's quota like a create. */
+void api_vms_clone(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL;
+	if (!src || !(body = http_body_json(req, 0)))
+		goto out;
+	static const char *const keys[] = {"name", "start", NULL};
+	struct jv_err jerr = {0};
+	const char *name = NULL;
+	bool start = false;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
+	    jv_bool(body, "", "start", false, &start, &jerr) < 0 ||
+	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid VM name", name) < 0)) {
+		mgr_reply_jv(req, &jerr);
+		goto out;
+	}
+	const char *src_name = json_string_value(json_object_get(src, "name"));
+	if (strcmp(json_string_value(json_object_get(src, "power_state")) ?: "", "stopped")) {
+		http_reply_error(req, 409, "invalid_state", NULL,
+		                 "VM '%s' is %s; stop it first: a clone copies its disk, which must not change meanwhile",
+		                 src_name, json_string_value(json_object_get(src, "power_state")));
+		goto out;
+	}
+	struct errinfo e = {0};
+	json_t *exists = store_get(m->st, STORE_VM, name, &e);
+	if (exists) {
+		json_decref(exists);
+		http_reply_error(req, 409, "name_taken", "name", "a VM named '%s' exists", name);
+		goto out;
+	}
+	e = (struct errinfo){0};
+	char id[37];
+	mgr_uuid(id);
+	const char *pid = json_string_value(json_object_get(src, "project_id"));
+	vm = json_deep_copy(src);
+	static const char *const drop[] = {"version", "created_at", "updated_at", "in_sync"};
+	for (int i = 0; i < 4; i++)
+		json_object_del(vm, drop[i]);
+	json_object_set_new(vm, "id", json_string(id));
+	json_object_set_new(vm, "name", json_string(name));
+	json_object_set_new(vm, "power_state", json_string("creating"));
+	json_object_set_new(vm, "desired_state", json_string(start ? "running" : "stopped"));
+	json_object_set_new(json_object_get(vm, "config"), "clone_of",
+	                    json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
+	char summary[160];
+	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
+	json_object_set_new(json_object_get(vm, "placement"), "summary", json_string(summary));
+	int64_t amounts[QUOTA_N];
+	quota_of_vm(vm, amounts);
+	struct quota_refusal refusal = {.which = -1};
+	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
+	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
+	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
+	                      json_pack("{s:b, s:s}", "start", start, "clone_of", src_name), &e)) ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, "failed", e.message);
+		if (refusal.which >= 0)
+			reply_quota_refusal(req, &refusal, &e);
+		else
+			mgr_reply_err(req, &e);
+		goto out;
+	}
+	mgr_event(m, mgr_actor(req), "vm.clone", "vm", id, "accepted", summary);
+	tasks_wake(m);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
+	http_add_header(req, "Location", loc);
+	http_reply_json(req, 202, json_pack("{s:O, s:O}", "vm", stored, "task", task));
+out:
+	json_decref(stored);
+	json_decref(task);
+	json_decref(vm);
+	json_decref(body);
+	json_decref(src);
+}
+
 /* GETs a path of the VM's agent and passes the answer on (JSON or text). */
 static void proxy_get(struct http_req *req, const char *suffix, const char *content_type,
                       enum mgr_role need)

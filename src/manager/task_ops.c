@@ -88,11 +88,48 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 
 static const char *vm_name(const json_t *vm) { return json_string_value(json_object_get(vm, "name")); }
 
-static int op_create(struct task_ctx *t, json_t *vm, bool start, json_t **result, struct errinfo *e)
+/* A clone's root disk: a full copy of the source VM's, whose file the host
+ * names. -1 with e when the host cannot say. */
+static int clone_disk(struct task_ctx *t, const char *host, const char *source, json_t *spec,
+                      struct errinfo *e)
 {
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", source);
+	long status = 0;
+	json_t *reply = NULL;
+	if (agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, e) < 0)
+		return -1;
+	const char *file = json_string_value(
+	    json_object_get(json_array_get(json_object_get(json_object_get(reply, "spec"), "disks"), 0), "path"));
+	if (status != 200 || !file) {
+		errinfo_set(e, status == 404 ? 409 : 502, "clone_source_gone", NULL,
+		            "the host has no disk of VM '%s' to copy: %s", source, agent_error_message(reply));
+		json_decref(reply);
+		return -1;
+	}
+	json_t *disk = json_array_get(json_object_get(spec, "disks"), 0);
+	json_object_set_new(disk, "template", json_string(file));
+	json_object_set_new(disk, "copy", json_true());
+	json_decref(reply);
+	return 0;
+}
+
+static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
+{
+	bool start = json_is_true(json_object_get(args, "start"));
 	const char *id = json_string_value(json_object_get(vm, "id"));
 	const char *host = json_string_value(json_object_get(vm, "host_id"));
 	json_t *spec = vm_agent_spec(vm);
+	const char *source = json_string_value(json_object_get(args, "clone_of"));
+	if (source) {
+		task_update(t, NULL, 10, "finding the source VM's disk on the host");
+		if (clone_disk(t, host, source, spec, e) < 0) {
+			json_decref(spec);
+			struct errinfo de = {0};
+			quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
+			return -1;
+		}
+	}
 	char path[256];
 	snprintf(path, sizeof(path), "/api/v1/vms%s", start ? "?start=true" : "");
 	task_update(t, NULL, 20, start ? "creating disks and starting QEMU on the host"
@@ -374,7 +411,7 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	}
 	int rc;
 	if (!strcmp(op, "vm.create"))
-		rc = op_create(t, vm, json_is_true(json_object_get(args, "start")), result, e);
+		rc = op_create(t, vm, args, result, e);
 	else if (!strcmp(op, "vm.delete"))
 		rc = op_delete(t, vm, result, e);
 	else if (!strncmp(op, "vm.snapshot", 11))

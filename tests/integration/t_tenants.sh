@@ -271,6 +271,17 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a resize the host refuses fails and gives the quota back" \
 	test "$TASK_STATE/$(jget "$BODY" .usage.disk_mib)" = failed/0
+as "$T_CAROL" POST "/api/v1/vms/$rvm/clone" '{"name":"rclone"}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/projects/pq/quota
+check "a clone of a stopped VM is made and charged (7 vCPUs)" test "$TASK_STATE/$(jget "$BODY" .usage.vcpus)" = succeeded/7
+check "... as a full copy on the host, not a linked clone" \
+	test "$(api h1 GET /api/v1/vms/rclone >/dev/null; jget "$BODY" '"\(.spec.vcpus)/\(.spec.disks[0].copy)"')" = 2/true
+as "$T_CAROL" POST "/api/v1/vms/$rvm/clone" '{"name":"rclone2"}'
+check "a clone over the vCPU quota is 409 naming vcpus (7 -> 9)" \
+	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/9
+as "$T_CAROL" DELETE /api/v1/vms/rclone
+task_wait "$(jget "$BODY" .task.id)"
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":0}'
 check "a bad size is 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/vcpus
 vdcd_stop
