@@ -121,6 +121,36 @@ static int snapshot(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* Resize (NAME) and clone (NAME NEWNAME): a body from their flags, then a
+ * waited-for task. */
+static int reshape(struct cli *c, const struct args *a)
+{
+	int clone = a->npos == 2;
+	char path[512], done[256], err[512];
+	json_t *body = NULL, *reply = NULL;
+	/* The flags make the body as for a create, whose "name" is the clone's
+	 * new name; a resize names its VM in the path only. */
+	int rc = res_create_body(a, clone ? a->pos[1] : a->pos[0], &body, err, sizeof(err));
+	if (rc) {
+		cli_error(c, "%s", err);
+		return rc;
+	}
+	if (!clone)
+		json_object_del(body, "name");
+	vm_path(path, sizeof(path), a->pos[0], clone ? "/clone" : "/resize");
+	rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (clone)
+		snprintf(done, sizeof(done), "vm %s cloned to %s", a->pos[0], a->pos[1]);
+	else
+		snprintf(done, sizeof(done), "vm %s resized", a->pos[0]);
+	rc = task_finish(c, a, reply, done);
+	json_decref(reply);
+	return rc;
+}
+
 static int snapshots(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -248,6 +278,21 @@ static const struct opt create_opts[] = {
 
 static const struct opt wait_opts[] = {OPT_NO_WAIT, OPT_END};
 
+static const struct opt resize_opts[] = {
+	{"vcpus", 0, OPT_INT, "N", "vCPUs (the VM must be stopped)", "vcpus", 0, NULL},
+	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (the VM must be stopped)", "memory_mib", 0, NULL},
+	{"disk-size-mib", 0, OPT_INT, "N", "grow the disk to this many MiB (also while running)", "disk_size_mib", 0,
+	 NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
+static const struct opt clone_opts[] = {
+	{"start", 0, OPT_FLAG, NULL, "start the clone once made", "start", 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
 static const struct opt stop_opts[] = {
 	{"timeout", 0, OPT_INT, "SECONDS", "wait this long for the guest to shut down, then power off "
 	 "(default 60)", "timeout_s", 0, NULL},
@@ -288,6 +333,10 @@ static const struct cmd cmds[] = {
 	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot (of a running VM: with its RAM)", wait_opts, snapshot,
 	 NULL, NULL, NULL},
 	{"snapshots", "NAME", 1, 1, "list its snapshots", NULL, snapshots, NULL, NULL, NULL},
+	{"resize", "NAME", 1, 1, "change vCPUs or memory (stopped), or grow the disk", resize_opts, reshape, NULL,
+	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"},
+	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,
+	 NULL, "The clone is made on the same host, in the same project (its quota applies).\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
 	 snapshot_op, NULL, NULL, NULL},
 	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,

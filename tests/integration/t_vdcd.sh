@@ -135,6 +135,8 @@ mapi POST /api/v1/vms/v1/resize '{"vcpus":2}'
 check "a running VM's vCPUs cannot change (409 invalid_state)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
 mapi POST /api/v1/vms/v1/clone '{"name":"v1-copy"}'
 check "a running VM cannot be cloned (409 invalid_state)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
+vdc vm resize v1 --vcpus 2 >"$TMP/resize.out" 2>&1
+rc=$?; check "vdc vm resize of a running VM fails with exit 4 (conflict)" test $rc = 4; [ $rc = 4 ] || diag "rc $rc: $(cat "$TMP/resize.out")"
 mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
 check "a VM no host can hold is 409 no_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/no_host
 check "... with every host's reason" test "$(jget "$BODY" '.error.placement.hosts | length')" = 2
