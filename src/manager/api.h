@@ -20,6 +20,10 @@ int mgr_create_project(struct http_req *req, json_t *body, bool shareable, json_
 char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
                            char **project_id);
 json_t *mgr_get_visible(struct http_req *req, enum store_kind k, const char *id_or_name);
+/* Deletes every object of kind k whose mirrored field equals value (in the
+ * caller's transaction, if any). 0, or -1 with e. */
+int mgr_delete_where(struct store *st, enum store_kind k, const char *field, const char *value,
+                     struct errinfo *e);
 /* ?project=NAME|ID as a project id to filter a list by, in id (a
  * project the caller is not in becomes an id matching nothing); NULL
  * when not asked. */

@@ -38,12 +38,18 @@ struct login {
 	bool known;
 };
 
+/* What failures are counted under: the user name and the address. */
+static void throttle_keys(const struct login *l, char ukey[96], char akey[96])
+{
+	snprintf(ukey, 96, "user:%s", l->user);
+	snprintf(akey, 96, "addr:%s", l->addr);
+}
+
 static void login_done(struct mgr *m, void *arg, bool ok, const char *hash)
 {
 	struct login *l = arg;
 	char ukey[96], akey[96];
-	snprintf(ukey, sizeof(ukey), "user:%s", l->user);
-	snprintf(akey, sizeof(akey), "addr:%s", l->addr);
+	throttle_keys(l, ukey, akey);
 	if (!ok || !l->known) {
 		login_failed(m, ukey);
 		login_failed(m, akey);
@@ -116,8 +122,7 @@ void api_auth_login(struct http_req *req)
 	snprintf(l->label, sizeof(l->label), "%s", label ? label : "login");
 	snprintf(l->addr, sizeof(l->addr), "%s", http_peer_address(req));
 	char ukey[96], akey[96];
-	snprintf(ukey, sizeof(ukey), "user:%s", l->user);
-	snprintf(akey, sizeof(akey), "addr:%s", l->addr);
+	throttle_keys(l, ukey, akey);
 	int fails = login_failures(m, ukey), afails = login_failures(m, akey);
 	if (afails > fails)
 		fails = afails;

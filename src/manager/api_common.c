@@ -186,3 +186,26 @@ json_t *mgr_get_visible(struct http_req *req, enum store_kind k, const char *id_
 		                 id_or_name);
 	return doc;
 }
+
+int mgr_delete_where(struct store *st, enum store_kind k, const char *field, const char *value,
+                     struct errinfo *e)
+{
+	struct store_filter f = {field, value};
+	for (;;) {
+		/* Always the first page: what it held is deleted before the next. */
+		char *text = store_list_text(st, k, &f, 1, NULL, 1000, NULL, e);
+		json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
+		if (!arr)
+			return -1;
+		size_t i, n = json_array_size(arr);
+		json_t *d;
+		int rc = 0;
+		json_array_foreach(arr, i, d)
+			if (rc == 0)
+				rc = store_delete(st, k, json_string_value(json_object_get(d, "id")), e);
+		json_decref(arr);
+		if (rc < 0 || n == 0)
+			return rc;
+	}
+}

@@ -148,23 +148,15 @@ void api_projects_delete(struct http_req *req)
 			return;
 		}
 	}
-	struct store_filter f = {"project_id", id};
-	char *text = store_list_text(m->st, STORE_MEMBER, &f, 1, NULL, 1000, NULL, &e);
-	json_t *members = text ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	int rc = members ? store_begin(m->st, &e) : -1;
-	size_t i;
-	json_t *mb;
-	json_array_foreach(members, i, mb)
-		if (rc == 0)
-			rc = store_delete(m->st, STORE_MEMBER, json_string_value(json_object_get(mb, "id")), &e);
+	int rc = store_begin(m->st, &e);
+	if (rc == 0)
+		rc = mgr_delete_where(m->st, STORE_MEMBER, "project_id", id, &e);
 	if (rc == 0)
 		rc = store_delete(m->st, STORE_PROJECT, id, &e);
 	if (rc == 0)
 		rc = store_commit(m->st, &e);
 	if (rc < 0)
 		store_rollback(m->st);
-	json_decref(members);
 	auth_cache_flush(m);
 	mgr_event(m, mgr_actor(req), "project.delete", "project", id, rc < 0 ? "failed" : "succeeded",
 	          rc < 0 ? e.message : NULL);

@@ -230,20 +230,10 @@ void api_users_delete(struct http_req *req)
 	}
 	struct errinfo e = {0};
 	int rc = store_begin(m->st, &e);
-	static const enum store_kind owned[] = {STORE_TOKEN, STORE_MEMBER};
-	for (size_t k = 0; rc == 0 && k < 2; k++) {
-		struct store_filter f = {"user_id", id};
-		char *text = store_list_text(m->st, owned[k], &f, 1, NULL, 1000, NULL, &e);
-		json_t *arr = text ? json_loads(text, 0, NULL) : NULL;
-		free(text);
-		rc = arr ? 0 : -1;
-		size_t i;
-		json_t *d;
-		json_array_foreach(arr, i, d)
-			if (rc == 0)
-				rc = store_delete(m->st, owned[k], json_string_value(json_object_get(d, "id")), &e);
-		json_decref(arr);
-	}
+	if (rc == 0)
+		rc = mgr_delete_where(m->st, STORE_TOKEN, "user_id", id, &e);
+	if (rc == 0)
+		rc = mgr_delete_where(m->st, STORE_MEMBER, "user_id", id, &e);
 	if (rc == 0)
 		rc = store_delete(m->st, STORE_USER, id, &e);
 	if (rc == 0)

@@ -9,6 +9,7 @@
 #include "api.h"
 #include "fsutil.h"
 #include "log.h"
+#include "loop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -154,13 +155,6 @@ static struct auth_ctx *load_caller(struct mgr *m, const char *hash)
 	return ctx;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int mgr_auth(void *app, const char *bearer, struct http_req *req)
 {
 	struct mgr *m = app;
@@ -168,7 +162,7 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 		return 0;
 	char hash[65];
 	mgr_sha256_hex(bearer, hash);
-	uint64_t now_ms = mono_ms();
+	uint64_t now_ms = loop_now_ms();
 	struct auth_ctx *ctx = cache_get(m, hash, now_ms);
 	if (!ctx) {
 		if (!(ctx = load_caller(m, hash)))

@@ -47,13 +47,6 @@ struct login_guard {
 	char dummy[crypto_pwhash_STRBYTES];
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int login_guard_init(struct mgr *m)
 {
 	m->logins = calloc(1, sizeof(*m->logins));
@@ -68,7 +61,7 @@ int login_guard_init(struct mgr *m)
 
 static struct failure *find(struct login_guard *g, const char *key, bool create)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = loop_now_ms();
 	struct failure *oldest = &g->fails[0];
 	for (int i = 0; i < NKEYS; i++) {
 		struct failure *f = &g->fails[i];
@@ -96,7 +89,7 @@ void login_failed(struct mgr *m, const char *key)
 {
 	struct failure *f = find(m->logins, key, true);
 	f->count++;
-	f->last_ms = mono_ms();
+	f->last_ms = loop_now_ms();
 }
 
 void login_succeeded(struct mgr *m, const char *key)

@@ -308,6 +308,21 @@ check "failed logins are audit events" test "$(jget "$BODY" '[.items[] | select(
 login bob "$PASS_BOB"
 check "the right password still works after failures" test "$STATUS" = 201
 
+# --- deleting projects and users ------------------------------------------
+mapi DELETE /api/v1/projects/pq
+check "a project that still has VMs is not deleted (409 in_use)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/in_use
+mapi POST /api/v1/projects '{"name":"pz"}'
+mapi POST /api/v1/projects/pz/members '{"user":"carol","role":"viewer"}'
+mapi DELETE /api/v1/projects/pz
+as "$T_CAROL" GET /api/v1/auth/whoami
+check "an empty project is deleted with its memberships" \
+	test "$STATUS/$(jget "$BODY" '[.projects[].project] | index("pz")')" = 200/null
+mapi DELETE /api/v1/users/bob
+as "$T_BOB" GET /api/v1/auth/whoami
+check "a deleted user's tokens stop working at once (401)" test "$STATUS" = 401
+mapi GET /api/v1/projects/pb/members
+check "... and their memberships are gone" test "$(jget "$BODY" '.items | length')" = 0
+
 # --- no secrets anywhere --------------------------------------------------
 mapi GET '/api/v1/events?limit=1000'
 echo "$BODY" >"$TMP/events.json"
