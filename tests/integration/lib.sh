@@ -356,3 +356,17 @@ finish() {
 }
 
 trap cleanup EXIT
+
+# mgr_guest_template NAME [TOKEN] [JQ]: a template of the test guest made
+# through vdcd's API (as TOKEN, default the admin), optionally changed by a
+# jq filter; sets STATUS and BODY. Every test makes its templates here, so
+# how a template names its images is written once.
+mgr_guest_template() {
+	local name=$1 tok=${2:-$ADMIN_TOKEN} filter=${3:-.}
+	local body
+	body=$(jq -nc --arg n "$name" --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" \
+		--arg r "$GUEST/initrd.img" \
+		'{name:$n, image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:64}' |
+		jq -c "$filter")
+	ADMIN_TOKEN=$tok mapi POST /api/v1/templates "$body"
+}
