@@ -174,5 +174,10 @@ extern const struct http_route agent_routes[];
 extern const size_t agent_nroutes;
 void api_reply_err(struct http_req *req, const struct errinfo *e);
 void api_metrics(struct http_req *req);
+/* api_images.c */
+void api_image_put(struct http_req *req);
+void api_image_list(struct http_req *req);
+void api_image_get(struct http_req *req);
+void api_image_delete(struct http_req *req);
 
 #endif

@@ -2,6 +2,7 @@
  * running on this host, and serves the API from one event loop. Stopping the
  * agent never stops a VM. */
 #include "agent.h"
+#include "images.h"
 
 #include "fsutil.h"
 #include "hostinfo.h"
@@ -123,8 +124,13 @@ int agent_serve(struct agent *a)
 		log_error("listen_failed", "listen=%s hint=\"give HOST:PORT or [V6]:PORT\"", a->cfg.listen);
 		return -1;
 	}
+	static char spool[1200];
+	if (images_prepare(a, spool, sizeof(spool)) < 0) {
+		log_error("image_spool", "path=%s error=%s", spool, log_quote(strerror(errno)));
+		return -1;
+	}
 	struct http_config hc = {.listen = a->cfg.listen, .token = a->token, .max_body = MAX_BODY,
-	                         .app = a};
+	                         .app = a, .spool_dir = spool};
 	if (a->tls.cert) {
 		/* Only vdcd drives an agent: its client certificate (CN vdcd, from
 		 * the CA of the join) and the bearer token both. */

@@ -9,6 +9,7 @@
 #include "disk.h"
 #include "fsutil.h"
 #include "http.h"
+#include "images.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -308,16 +309,60 @@ static void vm_handle_exit(struct vm *vm)
 
 /* ---- define ------------------------------------------------------------ */
 
-/* Checks the spec against this host: files, datastores, bridges, templates. */
+/* The source of a disk that copies another VM's disk on this host: that
+ * VM must exist and be stopped (its disk must not change while copied). */
+static int resolve_source_vm(struct agent *a, struct vm_disk *d, int i, uint64_t *vbytes,
+                             struct errinfo *e)
+{
+	char field[64];
+	snprintf(field, sizeof(field), "disks[%d].source_vm", i);
+	struct vm *src = vm_find(a, d->source_vm);
+	if (!src)
+		return errinfo_set(e, 400, "invalid_spec", field, "%s: no VM named '%s' on this host", field,
+		                   d->source_vm);
+	if (src->state != VM_STOPPED && src->state != VM_CRASHED)
+		return errinfo_set(e, 409, "invalid_state", field,
+		                   "VM '%s' is %s; stop it first: its disk must not change while it is copied",
+		                   d->source_vm, vm_state_name(src->state));
+	for (int k = 0; k < src->spec.ndisks; k++) {
+		const struct vm_disk *sd = &src->spec.disks[k];
+		if (strcmp(sd->name, d->source_disk) || !sd->path)
+			continue;
+		d->template_path = strdup(sd->path);
+		snprintf(d->template_format, sizeof(d->template_format), "qcow2");
+		char fmt[16];
+		return disk_info(sd->path, fmt, sizeof(fmt), vbytes, field, e);
+	}
+	return errinfo_set(e, 400, "invalid_spec", field, "VM '%s' has no disk named '%s'", d->source_vm,
+	                   d->source_disk);
+}
+
+/* Turns the images a spec names (by id) into this host's files. Nothing a
+ * caller sends is a path: the agent finds its own copies. */
+static int resolve_images(struct agent *a, struct vm_spec *s, struct errinfo *e)
+{
+	char path[1200];
+	struct image_meta m;
+	if (s->kernel_image[0]) {
+		if (images_find(a, s->kernel_image, "kernel", "boot.kernel_image", path, sizeof(path), &m, e) < 0)
+			return -1;
+		free(s->kernel);
+		s->kernel = strdup(path);
+	}
+	if (s->initrd_image[0]) {
+		if (images_find(a, s->initrd_image, "initrd", "boot.initrd_image", path, sizeof(path), &m, e) < 0)
+			return -1;
+		free(s->initrd);
+		s->initrd = strdup(path);
+	}
+	return 0;
+}
+
+/* Checks the spec against this host: images, datastores, bridges. */
 static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 {
-	struct stat st;
-	if (s->kernel && (stat(s->kernel, &st) < 0 || !S_ISREG(st.st_mode)))
-		return errinfo_set(e, 400, "invalid_spec", "boot.kernel", "'%s' is not a file on this host%s",
-		                   s->kernel, errno == ENOENT ? " (no such file)" : "");
-	if (s->initrd && (stat(s->initrd, &st) < 0 || !S_ISREG(st.st_mode)))
-		return errinfo_set(e, 400, "invalid_spec", "boot.initrd", "'%s' is not a file on this host",
-		                   s->initrd);
+	if (resolve_images(a, s, e) < 0)
+		return -1;
 	for (int i = 0; i < s->ndisks; i++) {
 		struct vm_disk *d = &s->disks[i];
 		char field[64];
@@ -330,19 +375,25 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 			return errinfo_set(e, 400, "invalid_spec", field,
 			                   "no datastore '%s' on this host (known: %s)", d->datastore, known);
 		}
-		if (d->template_path) {
-			uint64_t vbytes = 0;
-			snprintf(field, sizeof(field), "disks[%d].template", i);
-			if (disk_info(d->template_path, d->template_format, sizeof(d->template_format), &vbytes,
-			              field, e) < 0)
+		uint64_t vbytes = 0;
+		if (d->image[0]) {
+			char path[1200];
+			struct image_meta m;
+			snprintf(field, sizeof(field), "disks[%d].image", i);
+			if (images_find(a, d->image, "disk", field, path, sizeof(path), &m, e) < 0)
 				return -1;
-			if (d->size_mib && (d->size_mib << 20) < vbytes) {
-				snprintf(field, sizeof(field), "disks[%d].size_mib", i);
-				return errinfo_set(e, 400, "invalid_spec", field,
-				                   "is %llu MiB, smaller than the template's %llu MiB; a clone "
-				                   "can only grow", (unsigned long long)d->size_mib,
-				                   (unsigned long long)((vbytes + (1 << 20) - 1) >> 20));
-			}
+			d->template_path = strdup(path);
+			snprintf(d->template_format, sizeof(d->template_format), "%s", m.format);
+			vbytes = m.virtual_bytes;
+		} else if (d->source_vm[0] && resolve_source_vm(a, d, i, &vbytes, e) < 0) {
+			return -1;
+		}
+		if (d->template_path && d->size_mib && (d->size_mib << 20) < vbytes) {
+			snprintf(field, sizeof(field), "disks[%d].size_mib", i);
+			return errinfo_set(e, 400, "invalid_spec", field,
+			                   "is %llu MiB, smaller than the image's %llu MiB; a disk made from an "
+			                   "image can only grow", (unsigned long long)d->size_mib,
+			                   (unsigned long long)((vbytes + (1 << 20) - 1) >> 20));
 		}
 		char dir[1100], path[1200];
 		vm_store_disk_dir(a, d->datastore, s->name, dir, sizeof(dir));

@@ -76,23 +76,61 @@ static int dup_abs_path(char **dst, const char *src, const char *field, struct j
 	return *dst ? 0 : jv_fail(err, field, "out of memory");
 }
 
-static int parse_boot(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+/* An image id: a safe name (images are never named by a host path). */
+static int copy_image_id(char *dst, size_t n, const char *id, const char *field, struct jv_err *err)
+{
+	if (!jv_is_safe_name(id))
+		return jv_fail(err, field, "'%s' is not an image id: images are uploaded to the host "
+		               "(PUT /api/v1/images/{id}) and named by id, never by a host path", id);
+	snprintf(dst, n, "%s", id);
+	return 0;
+}
+
+/* A caller who still sends a host path is told what replaced it. */
+static int refuse_path_key(const json_t *obj, const char *path, const char *key, const char *instead,
+                           struct jv_err *err)
+{
+	if (!json_object_get(obj, key))
+		return 0;
+	char f[96];
+	jv_path(f, sizeof(f), path, key);
+	return jv_fail(err, f, "host paths are not accepted: upload the file as an image "
+	               "(PUT /api/v1/images/{id}) and give %s", instead);
+}
+
+static int parse_boot(const json_t *root, enum vm_spec_source src, struct vm_spec *spec,
+                      struct jv_err *err)
 {
 	json_t *boot = NULL;
 	if (jv_member(root, "", "boot", false, JSON_OBJECT, &boot, err) < 0)
 		return -1;
 	if (!boot)
 		return 0;
-	static const char *const keys[] = {"kernel", "initrd", "cmdline", NULL};
-	if (jv_only_keys(boot, "boot", keys, err) < 0)
+	static const char *const user_keys[] = {"kernel_image", "initrd_image", "cmdline", NULL};
+	static const char *const store_keys[] = {"kernel_image", "initrd_image", "cmdline", "kernel",
+	                                         "initrd", NULL};
+	if (src == VM_SPEC_FROM_USER &&
+	    (refuse_path_key(boot, "boot", "kernel", "boot.kernel_image", err) < 0 ||
+	     refuse_path_key(boot, "boot", "initrd", "boot.initrd_image", err) < 0))
 		return -1;
-	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
-	if (jv_string(boot, "boot", "kernel", false, MAX_PATH_LEN, &kernel, err) < 0 ||
+	if (jv_only_keys(boot, "boot", src == VM_SPEC_FROM_USER ? user_keys : store_keys, err) < 0)
+		return -1;
+	const char *kimg = NULL, *iimg = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	if (jv_string(boot, "boot", "kernel_image", false, 63, &kimg, err) < 0 ||
+	    jv_string(boot, "boot", "initrd_image", false, 63, &iimg, err) < 0 ||
+	    jv_string(boot, "boot", "kernel", false, MAX_PATH_LEN, &kernel, err) < 0 ||
 	    jv_string(boot, "boot", "initrd", false, MAX_PATH_LEN, &initrd, err) < 0 ||
 	    jv_string(boot, "boot", "cmdline", false, MAX_CMDLINE, &cmdline, err) < 0)
 		return -1;
-	if (!kernel && (initrd || cmdline))
-		return jv_fail(err, "boot.kernel", "is required when boot.initrd or boot.cmdline is given");
+	if (!kimg && !kernel && (iimg || initrd || cmdline))
+		return jv_fail(err, "boot.kernel_image",
+		               "is required when boot.initrd_image or boot.cmdline is given");
+	if (kimg && copy_image_id(spec->kernel_image, sizeof(spec->kernel_image), kimg,
+	                          "boot.kernel_image", err) < 0)
+		return -1;
+	if (iimg && copy_image_id(spec->initrd_image, sizeof(spec->initrd_image), iimg,
+	                          "boot.initrd_image", err) < 0)
+		return -1;
 	if (kernel && dup_abs_path(&spec->kernel, kernel, "boot.kernel", err) < 0)
 		return -1;
 	if (initrd && dup_abs_path(&spec->initrd, initrd, "boot.initrd", err) < 0)
@@ -110,12 +148,18 @@ static int parse_boot(const json_t *root, struct vm_spec *spec, struct jv_err *e
 static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src,
                       struct vm_disk *disk, struct jv_err *err)
 {
-	static const char *const user_keys[] = {"name", "size_mib", "template", "copy", "datastore", NULL};
-	static const char *const store_keys[] = {"name", "size_mib", "template", "copy", "datastore",
+	static const char *const user_keys[] = {"name", "size_mib", "image", "copy", "datastore",
+	                                        "source_vm", "source_disk", NULL};
+	static const char *const store_keys[] = {"name", "size_mib", "image", "copy", "datastore",
+	                                         "source_vm", "source_disk", "template",
 	                                         "template_format", "path", NULL};
+	if (src == VM_SPEC_FROM_USER &&
+	    refuse_path_key(d, path, "template", "the image's id in image", err) < 0)
+		return -1;
 	if (jv_only_keys(d, path, src == VM_SPEC_FROM_USER ? user_keys : store_keys, err) < 0)
 		return -1;
-	const char *name = NULL, *tmpl = NULL, *ds = NULL, *fmt = NULL, *p = NULL;
+	const char *name = NULL, *img = NULL, *svm = NULL, *sdisk = NULL, *tmpl = NULL, *ds = NULL,
+	           *fmt = NULL, *p = NULL;
 	int64_t size = 0;
 	char field[128];
 	if (jv_string(d, path, "name", true, 63, &name, err) < 0)
@@ -124,6 +168,9 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	if (copy_name(disk->name, sizeof(disk->name), name, field, err) < 0)
 		return -1;
 	if (jv_int(d, path, "size_mib", false, 1, (int64_t)VM_MAX_DISK_MIB, &size, err) < 0 ||
+	    jv_string(d, path, "image", false, 63, &img, err) < 0 ||
+	    jv_string(d, path, "source_vm", false, 63, &svm, err) < 0 ||
+	    jv_string(d, path, "source_disk", false, 63, &sdisk, err) < 0 ||
 	    jv_string(d, path, "template", false, MAX_PATH_LEN, &tmpl, err) < 0 ||
 	    jv_string(d, path, "datastore", false, 63, &ds, err) < 0 ||
 	    jv_string(d, path, "template_format", false, 15, &fmt, err) < 0 ||
@@ -132,13 +179,31 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	disk->size_mib = (uint64_t)size;
 	if (jv_bool(d, path, "copy", false, &disk->copy, err) < 0)
 		return -1;
-	if (disk->copy && !tmpl) {
-		jv_path(field, sizeof(field), path, "copy");
-		return jv_fail(err, field, "needs a template: the image to copy");
+	jv_path(field, sizeof(field), path, "image");
+	if (img && copy_image_id(disk->image, sizeof(disk->image), img, field, err) < 0)
+		return -1;
+	jv_path(field, sizeof(field), path, "source_vm");
+	if (svm && copy_name(disk->source_vm, sizeof(disk->source_vm), svm, field, err) < 0)
+		return -1;
+	if (img && svm)
+		return jv_fail(err, field, "is a second source for the disk: give image or source_vm, not both");
+	jv_path(field, sizeof(field), path, "source_disk");
+	if (sdisk && !svm)
+		return jv_fail(err, field, "needs source_vm: the VM whose disk it names");
+	if (svm) {
+		if (copy_name(disk->source_disk, sizeof(disk->source_disk), sdisk ? sdisk : disk->name, field,
+		              err) < 0)
+			return -1;
+		disk->copy = true; /* another VM's disk is only ever copied, never shared */
 	}
-	if (!tmpl && size == 0) {
+	bool has_source = img || svm || tmpl;
+	if (disk->copy && !has_source) {
+		jv_path(field, sizeof(field), path, "copy");
+		return jv_fail(err, field, "needs an image (or source_vm): what to copy");
+	}
+	if (!has_source && size == 0) {
 		jv_path(field, sizeof(field), path, "size_mib");
-		return jv_fail(err, field, "is required for a blank disk (or give a template)");
+		return jv_fail(err, field, "is required for a blank disk (or give an image)");
 	}
 	jv_path(field, sizeof(field), path, "template");
 	if (tmpl && dup_abs_path(&disk->template_path, tmpl, field, err) < 0)
@@ -355,12 +420,13 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		else if (strcmp(display, "vnc") != 0)
 			return jv_fail(err, "display", "must be 'vnc' or 'none', not '%s'", display);
 	}
-	if (parse_boot(obj, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
+	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
 	    parse_resources(obj, spec, err) < 0)
 		return -1;
-	if (!spec->kernel && spec->ndisks == 0)
-		return jv_fail(err, "boot", "the VM has nothing to boot: give boot.kernel or at least one disk");
+	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0)
+		return jv_fail(err, "boot",
+		               "the VM has nothing to boot: give boot.kernel_image or at least one disk");
 	return 0;
 }
 
@@ -437,9 +503,16 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s}", "name", spec->name, "uuid", spec->uuid,
 	                      "vcpus", spec->vcpus, "memory_mib", (json_int_t)spec->memory_mib,
 	                      "display", spec->vnc ? "vnc" : "none");
-	if (spec->kernel) {
-		json_t *b = json_pack("{s:s}", "kernel", spec->kernel);
-		if (spec->initrd)
+	if (spec->kernel || spec->kernel_image[0]) {
+		json_t *b = json_object();
+		if (spec->kernel_image[0])
+			json_object_set_new(b, "kernel_image", json_string(spec->kernel_image));
+		if (spec->initrd_image[0])
+			json_object_set_new(b, "initrd_image", json_string(spec->initrd_image));
+		/* Resolved files are the agent's own business (and its store's). */
+		if (with_paths && spec->kernel)
+			json_object_set_new(b, "kernel", json_string(spec->kernel));
+		if (with_paths && spec->initrd)
 			json_object_set_new(b, "initrd", json_string(spec->initrd));
 		if (spec->cmdline)
 			json_object_set_new(b, "cmdline", json_string(spec->cmdline));
@@ -451,7 +524,13 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 		json_t *dj = json_pack("{s:s, s:s}", "name", d->name, "datastore", d->datastore);
 		if (d->size_mib)
 			json_object_set_new(dj, "size_mib", json_integer((json_int_t)d->size_mib));
-		if (d->template_path)
+		if (d->image[0])
+			json_object_set_new(dj, "image", json_string(d->image));
+		if (d->source_vm[0]) {
+			json_object_set_new(dj, "source_vm", json_string(d->source_vm));
+			json_object_set_new(dj, "source_disk", json_string(d->source_disk));
+		}
+		if (with_paths && d->template_path)
 			json_object_set_new(dj, "template", json_string(d->template_path));
 		if (d->copy)
 			json_object_set_new(dj, "copy", json_true());

@@ -21,8 +21,11 @@
 struct vm_disk {
 	char name[64];
 	char datastore[64];
-	char *template_path;       /* linked clone of this image, or NULL */
-	bool copy;                 /* a full, independent copy of template_path instead */
+	char image[64];            /* id of the image (on this host) the disk starts from */
+	char source_vm[64];        /* or: a stopped VM of this host whose disk is copied */
+	char source_disk[64];      /* that VM's disk (default: this disk's name) */
+	char *template_path;       /* resolved at define: the image's or source disk's file */
+	bool copy;                 /* a full, independent copy of template_path, not a linked clone */
 	char template_format[16];  /* "qcow2"/"raw", filled at define */
 	uint64_t size_mib;         /* 0: the template's size */
 	char *path;                /* resolved file, filled at define */
@@ -39,7 +42,8 @@ struct vm_spec {
 	char uuid[37];
 	int vcpus;
 	uint64_t memory_mib;
-	char *kernel, *initrd, *cmdline; /* kernel boot when kernel != NULL */
+	char kernel_image[64], initrd_image[64]; /* image ids for a direct kernel boot */
+	char *kernel, *initrd, *cmdline; /* their files, resolved at define; kernel boot when set */
 	struct vm_disk disks[VM_MAX_DISKS];
 	int ndisks;
 	struct vm_nic nics[VM_MAX_NICS];
@@ -55,7 +59,7 @@ struct vm_spec {
 };
 
 enum vm_spec_source {
-	VM_SPEC_FROM_USER,  /* an API request: agent-owned fields are refused */
+	VM_SPEC_FROM_USER,  /* an API request: agent-owned fields (paths) are refused */
 	VM_SPEC_FROM_STORE, /* the agent's own persisted copy */
 };
 

@@ -7,8 +7,10 @@
 #include "manager.h"
 
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct {
 	const char *cert, *key, *ca;
@@ -48,9 +50,17 @@ const char *agent_error_message(const json_t *reply)
 	return m ? m : "the agent gave no error message";
 }
 
-int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
-               const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
-               struct errinfo *e)
+static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
+{
+	int fd = *(int *)ctx;
+	ssize_t got = read(fd, dst, size * n);
+	return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+}
+
+/* One request: a JSON body, or (upload_fd >= 0) a file's bytes streamed. */
+static int agent_request(struct store *st, const char *host_id, const char *method, const char *path,
+                         const json_t *body, int upload_fd, uint64_t upload_size, long timeout_s,
+                         long *status, json_t **reply, char **text, struct errinfo *e)
 {
 	int rc = -1;
 	CURL *c = NULL;
@@ -80,7 +90,9 @@ int agent_call(struct store *st, const char *host_id, const char *method, const 
 	json_decref(g);
 	c = curl_easy_init();
 	hdrs = curl_slist_append(hdrs, auth);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, upload_fd >= 0 ? "Content-Type: application/octet-stream"
+	                                              : "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, full);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -98,7 +110,12 @@ int agent_call(struct store *st, const char *host_id, const char *method, const 
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	}
-	if (body) {
+	if (upload_fd >= 0) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &upload_fd);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)upload_size);
+	} else if (body) {
 		payload = json_dumps(body, JSON_COMPACT);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
 	} else if (!strcmp(method, "POST")) {
@@ -128,4 +145,17 @@ cleanup:
 	if (c)
 		curl_easy_cleanup(c);
 	return rc;
+}
+
+int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
+               const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
+               struct errinfo *e)
+{
+	return agent_request(st, host_id, method, path, body, -1, 0, timeout_s, status, reply, text, e);
+}
+
+int agent_upload(struct store *st, const char *host_id, const char *path, int fd, uint64_t size,
+                 long timeout_s, long *status, json_t **reply, struct errinfo *e)
+{
+	return agent_request(st, host_id, "PUT", path, NULL, fd, size, timeout_s, status, reply, NULL, e);
 }

@@ -4,6 +4,7 @@
 #define VDC_AGENT_CLIENT_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "errinfo.h"
 #include "store.h"
@@ -15,6 +16,11 @@
 int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
                const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
                struct errinfo *e);
+
+/* PUTs the size bytes read from fd (from its current offset) to path on
+ * host_id's agent, streamed; answers as agent_call. */
+int agent_upload(struct store *st, const char *host_id, const char *path, int fd, uint64_t size,
+                 long timeout_s, long *status, json_t **reply, struct errinfo *e);
 
 /* Calls to agents over https present vdcd's client certificate (cert and
  * key files) and trust only ca for the agents' certificates. Set once at

@@ -36,7 +36,15 @@ void mgr_reply_page(struct http_req *req, char *items_text, char *next);
 /* Replies a stored document text as is (takes ownership). */
 void mgr_reply_stored(struct http_req *req, unsigned status, char *text);
 
+/* A template's image, kernel and initrd (names or ids, as given) bound to
+ * the library's active images its project may use: adds image_id,
+ * kernel_id, initrd_id and the image's virtual size. 0, or -1 with e. */
+int template_bind_images(struct store *st, json_t *doc, struct errinfo *e);
+
 /* Route handlers, by file. */
+void api_images_create(struct http_req *req);
+void api_images_upload(struct http_req *req);
+void api_images_delete(struct http_req *req);
 void api_inventory_list(struct http_req *req);
 void api_inventory_get(struct http_req *req);
 void api_inventory_create(struct http_req *req);

@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include "auth.h"
+#include "library.h"
 #include "resources.h"
 
 #include <stdlib.h>
@@ -177,6 +178,13 @@ void api_inventory_create(struct http_req *req)
 	json_decref(project);
 	struct errinfo e = {0};
 	json_t *stored = NULL;
+	if (k == STORE_TEMPLATE && template_bind_images(m->st, doc, &e) < 0) {
+		mgr_event(m, mgr_actor(req), "create", store_kind_name(k), json_string_value(json_object_get(doc, "name")),
+		          "failed", e.message);
+		json_decref(doc);
+		mgr_reply_err(req, &e);
+		return;
+	}
 	if (store_create(m->st, k, doc, &stored, &e) < 0) {
 		json_decref(doc);
 		mgr_event(m, mgr_actor(req), "create", store_kind_name(k), id, "failed", e.message);
@@ -190,6 +198,28 @@ void api_inventory_create(struct http_req *req)
 	snprintf(loc, sizeof(loc), "/api/v1/%s/%s", store_kind_plural(k), id);
 	http_add_header(req, "Location", loc);
 	http_reply_json(req, 201, stored);
+}
+
+int template_bind_images(struct store *st, json_t *doc, struct errinfo *e)
+{
+	static const struct { const char *key, *kind, *id_key; } refs[] = {
+		{"image", "disk", "image_id"}, {"kernel", "kernel", "kernel_id"}, {"initrd", "initrd", "initrd_id"},
+	};
+	const char *pid = json_string_value(json_object_get(doc, "project_id"));
+	for (int i = 0; i < 3; i++) {
+		const char *ref = json_string_value(json_object_get(doc, refs[i].key));
+		if (!ref)
+			continue;
+		json_t *img = library_resolve(st, ref, refs[i].kind, pid, refs[i].key, e);
+		if (!img)
+			return -1;
+		json_object_set(doc, refs[i].id_key, json_object_get(img, "id"));
+		json_object_set(doc, refs[i].key, json_object_get(img, "name"));
+		if (i == 0) /* a VM's disk is at least its image */
+			json_object_set(doc, "image_virtual_bytes", json_object_get(img, "virtual_bytes"));
+		json_decref(img);
+	}
+	return 0;
 }
 
 /* What still refers to an object of kind k with this id (409 if anything). */

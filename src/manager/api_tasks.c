@@ -131,6 +131,12 @@ const struct http_route mgr_routes[] = {
 	INFRA("datastores"),
 	PROJECT_OBJECTS("networks"),
 	PROJECT_OBJECTS("templates"),
+	{"GET", "/api/v1/images", api_inventory_list, 0, ACC_ANY},
+	{"POST", "/api/v1/images", api_images_create, 0, ACC_WRITE},
+	{"GET", "/api/v1/images/{id}", api_inventory_get, 0, ACC_ANY},
+	{"DELETE", "/api/v1/images/{id}", api_images_delete, 0, ACC_WRITE},
+	/* Streamed to the spool; main.c sets the limit from --image-max-bytes. */
+	{"PUT", "/api/v1/images/{id}/file", api_images_upload, 0, ACC_WRITE, 1},
 	{"GET", "/api/v1/hosts", api_inventory_list, 0, ACC_ADMIN},
 	{"POST", "/api/v1/hosts/join-tokens", api_hosts_join_token, 0, ACC_ADMIN},
 	{"POST", "/api/v1/hosts/join", api_hosts_join, 1, ACC_ANY},

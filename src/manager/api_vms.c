@@ -68,6 +68,7 @@ void api_vms_create(struct http_req *req)
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	json_t *tmpl = NULL, *cluster = NULL, *host = NULL, *report = NULL, *vm = NULL, *task = NULL;
+	json_t *disk_owned = NULL;
 	json_t *nets = json_array(), *bridges = json_array();
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char id[37];
@@ -101,7 +102,24 @@ void api_vms_create(struct http_req *req)
 	}
 	json_t *vc = json_object_get(r, "vcpus") ?: json_object_get(tmpl, "vcpus");
 	json_t *mem = json_object_get(r, "memory_mib") ?: json_object_get(tmpl, "memory_mib");
-	json_t *disk = json_object_get(r, "disk_size_mib") ?: json_object_get(tmpl, "disk_size_mib");
+	if (!json_object_get(tmpl, "image_id")) {
+		errinfo_set(&e, 409, "template_outdated", "template",
+		            "template '%s' names its image by a host path (it was made before the image library); "
+		            "make it again from an image (POST /api/v1/images, then POST /api/v1/templates)",
+		            json_string_value(json_object_get(tmpl, "name")));
+		goto fail;
+	}
+	/* The disk is at least its image: that size is what the quota counts. */
+	json_int_t image_mib = (json_integer_value(json_object_get(tmpl, "image_virtual_bytes")) + (1 << 20) - 1) >> 20;
+	json_t *asked = json_object_get(r, "disk_size_mib") ?: json_object_get(tmpl, "disk_size_mib");
+	if (asked && json_integer_value(asked) && json_integer_value(asked) < image_mib) {
+		errinfo_set(&e, 400, "invalid_request", "disk_size_mib",
+		            "disk_size_mib: %lld MiB is smaller than the image's %lld MiB; a disk made from an image "
+		            "can only grow", (long long)json_integer_value(asked), (long long)image_mib);
+		goto fail;
+	}
+	disk_owned = json_integer(asked && json_integer_value(asked) ? json_integer_value(asked) : image_mib);
+	json_t *disk = disk_owned;
 	json_t *ud = json_object_get(r, "user_data") ?: json_object_get(tmpl, "user_data");
 	const char *ds = json_string_value(json_object_get(r, "datastore")) ?: "local";
 	json_t *pg = json_object_get(r, "placement");
@@ -120,14 +138,15 @@ void api_vms_create(struct http_req *req)
 	json_decref(preq);
 	if (prc < 0)
 		goto fail;
-	json_t *tref = json_pack("{s:O, s:O, s:O}", "id", json_object_get(tmpl, "id"), "name",
-	                         json_object_get(tmpl, "name"), "image", json_object_get(tmpl, "image"));
-	static const char *const boot_keys[] = {"kernel", "initrd", "cmdline"};
-	for (int k = 0; k < 3; k++)
+	json_t *tref = json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(tmpl, "id"), "name",
+	                         json_object_get(tmpl, "name"), "image", json_object_get(tmpl, "image"),
+	                         "image_id", json_object_get(tmpl, "image_id"));
+	static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", "kernel_id", "initrd_id"};
+	for (int k = 0; k < 5; k++)
 		if (json_object_get(tmpl, boot_keys[k]))
 			json_object_set(tref, boot_keys[k], json_object_get(tmpl, boot_keys[k]));
 	json_t *config = json_pack("{s:O, s:O, s:O, s:s, s:O, s:o}", "vcpus", vc, "memory_mib", mem,
-	                           "disk_size_mib", disk ? disk : json_integer(0), "datastore", ds,
+	                           "disk_size_mib", disk, "datastore", ds,
 	                           "networks", nets, "template", tref);
 	if (ud)
 		json_object_set(config, "user_data", ud);
@@ -187,6 +206,7 @@ cleanup:
 	json_decref(task);
 	json_decref(nets);
 	json_decref(bridges);
+	json_decref(disk_owned);
 }
 
 /* The route's VM if the caller sees it and holds `need` in its project;

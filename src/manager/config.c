@@ -14,6 +14,7 @@ void mgr_config_defaults(struct mgr_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:7443");
 	snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/vdcd");
 	c->heartbeat_timeout_s = 15;
+	c->image_max_bytes = 64ull << 30;
 	c->workers = 4;
 	c->log_level = 1;
 }
@@ -31,6 +32,9 @@ static const char usage[] =
     "                              (default: the last certificate of --tls-cert)\n"
     "  --tls-san NAME|IP           another name in vdcd's own certificate (repeatable)\n"
     "  --plain-http                serve plain HTTP; allowed only on a loopback --listen\n"
+    "  --image-import-dir DIR      administrators may import images from files under DIR\n"
+    "                              (POST /api/v1/images with import_from; default: none)\n"
+    "  --image-max-bytes N[K|M|G]  the largest image upload or import (64G)\n"
     "  --heartbeat-timeout-s N     seconds of silence before a host is disconnected (15)\n"
     "  --workers N                 task worker threads (4)\n"
     "  --log-level LEVEL           debug, info, warn, error\n";
@@ -75,6 +79,24 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 				return -1;
 			}
 			snprintf(c->tls_sans[c->ntls_sans++], sizeof(c->tls_sans[0]), "%s", v);
+		}
+		else if (!strcmp(key, "image-import-dir")) {
+			if (v[0] != '/' || strlen(v) >= sizeof(c->image_import_dir)) {
+				snprintf(err, errlen, "--image-import-dir: give an absolute directory path");
+				return -1;
+			}
+			snprintf(c->image_import_dir, sizeof(c->image_import_dir), "%s", v);
+		} else if (!strcmp(key, "image-max-bytes")) {
+			char *end;
+			unsigned long long n = strtoull(v, &end, 10);
+			int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : *end == 'T' ? 40 : 0;
+			if (shift)
+				end++;
+			if (*end || n == 0 || n > (1ull << (63 - 40))) {
+				snprintf(err, errlen, "--image-max-bytes: give a size like 512M or 64G, not '%s'", v);
+				return -1;
+			}
+			c->image_max_bytes = n << shift;
 		}
 		else if (!strcmp(key, "heartbeat-timeout-s") || !strcmp(key, "workers")) {
 			char *end;

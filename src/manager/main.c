@@ -3,6 +3,7 @@
  * runs the task workers and the host liveness check. */
 #include "api.h"
 #include "auth.h"
+#include "library.h"
 #include "login_guard.h"
 #include "quota.h"
 
@@ -78,7 +79,21 @@ int main(int argc, char **argv)
 		log_error("signals_failed", "error=%s", log_quote(strerror(errno)));
 		return 1;
 	}
-	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m};
+	static char spool[1200];
+	if (library_prepare(m, spool, sizeof(spool)) < 0) {
+		log_error("library_failed", "path=%s error=%s", spool, log_quote(strerror(errno)));
+		return 1;
+	}
+	/* The route table with the operator's upload limit on streamed routes. */
+	struct http_route *routes = calloc(mgr_nroutes, sizeof(*routes));
+	if (!routes)
+		return 1;
+	memcpy(routes, mgr_routes, mgr_nroutes * sizeof(*routes));
+	for (size_t i = 0; i < mgr_nroutes; i++)
+		if (routes[i].upload_max)
+			routes[i].upload_max = m->cfg.image_max_bytes;
+	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m,
+	                         .spool_dir = spool};
 	if (m->tls) {
 		/* Client certificates are asked for, not required: users connect
 		 * without one; the heartbeat route checks the hosts'. */
@@ -86,7 +101,7 @@ int main(int argc, char **argv)
 		hc.tls_key = m->tls->key;
 		hc.tls_trust = m->tls->ca;
 	}
-	m->http = http_server_start(&hc, mgr_routes, mgr_nroutes, m->loop, err, sizeof(err));
+	m->http = http_server_start(&hc, routes, mgr_nroutes, m->loop, err, sizeof(err));
 	if (!m->http) {
 		log_error("listen_failed", "error=%s", log_quote(err));
 		return 1;
@@ -108,6 +123,7 @@ int main(int argc, char **argv)
 	tasks_stop_workers(m);
 	login_guard_free(m); /* answers logins still hashing, before the server goes */
 	http_server_stop(m->http);
+	free(routes);
 	auth_cache_free(m);
 	loop_free(m->loop);
 	store_close(m->st);

@@ -30,6 +30,8 @@ struct mgr_config {
 	char tls_sans[16][256];   /* --tls-san: more names for vdcd's own certificate */
 	int ntls_sans;
 	int heartbeat_timeout_s;  /* a host silent this long is disconnected */
+	char image_import_dir[1024]; /* administrators import images from under it ("" : none) */
+	unsigned long long image_max_bytes; /* the largest image upload or import */
 	int workers;              /* task worker threads */
 	int log_level;
 };

@@ -44,6 +44,24 @@ static int abs_path(const json_t *b, json_t *doc, const char *key, bool required
 	return 0;
 }
 
+/* An image named by its name or id; never a host path (the attack that
+ * made templates of /etc/shadow is answered here, by name). */
+static int image_ref(const json_t *b, json_t *doc, const char *key, bool required, struct jv_err *err)
+{
+	const char *v = NULL;
+	if (jv_string(b, "", key, required, MAX_PATH, &v, err) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	if (strchr(v, '/'))
+		return jv_fail(err, key, "'%s' looks like a host path; templates name images of the image "
+		               "library by name or id (POST /api/v1/images to add one)", v);
+	if (!jv_is_safe_name(v))
+		return jv_fail(err, key, "'%s' is not an image name or id", v);
+	json_object_set_new(doc, key, json_string(v));
+	return 0;
+}
+
 static int ratio(const json_t *b, json_t *doc, const char *key, double dflt, double min, double max,
                  struct jv_err *err)
 {
@@ -121,8 +139,8 @@ static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
 	int64_t vcpus = 1, mem = 512, disk = 0;
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
 	    opt_string(b, doc, "description", 1024, err) < 0 ||
-	    abs_path(b, doc, "image", true, err) < 0 || abs_path(b, doc, "kernel", false, err) < 0 ||
-	    abs_path(b, doc, "initrd", false, err) < 0 || opt_string(b, doc, "cmdline", 4096, err) < 0 ||
+	    image_ref(b, doc, "image", true, err) < 0 || image_ref(b, doc, "kernel", false, err) < 0 ||
+	    image_ref(b, doc, "initrd", false, err) < 0 || opt_string(b, doc, "cmdline", 4096, err) < 0 ||
 	    opt_string(b, doc, "user_data", 65536, err) < 0 ||
 	    jv_int(b, "", "vcpus", false, 1, 255, &vcpus, err) < 0 ||
 	    jv_int(b, "", "memory_mib", false, 16, 4 * 1024 * 1024, &mem, err) < 0 ||

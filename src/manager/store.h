@@ -34,15 +34,17 @@ enum store_kind {
 	STORE_USER,
 	STORE_MEMBER, /* a user's role in a project; name "<project_id>:<user_id>" */
 	STORE_TOKEN,  /* an API token's metadata and the SHA-256 of its secret */
+	STORE_IMAGE,  /* a disk image, kernel or initrd of the image library */
 	STORE_NKINDS,
 };
 
 /* "cluster", "host", ... and the table/collection name "clusters", ... */
 const char *store_kind_name(enum store_kind k);
 const char *store_kind_plural(enum store_kind k);
-/* The kind has a project_id: networks, templates, VMs, tasks. */
+/* The kind has a project_id: networks, templates, images, VMs, tasks. */
 bool store_kind_scoped(enum store_kind k);
-/* Its objects of no project are shared with everyone: networks, templates. */
+/* Its objects of no project are shared with everyone: networks, templates,
+ * images. */
 bool store_kind_shared(enum store_kind k);
 
 /* Opens (creating and migrating as needed). url is "sqlite:/path/to/file.db"

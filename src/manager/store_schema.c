@@ -20,6 +20,7 @@ const struct store_kind_info store_kinds[STORE_NKINDS] = {
 	[STORE_USER] = {"user", "users", {0}, 0, false, false},
 	[STORE_MEMBER] = {"member", "members", {"user_id", "project_id"}, 2, false, false},
 	[STORE_TOKEN] = {"token", "tokens", {"user_id", "secret_hash"}, 2, false, false},
+	[STORE_IMAGE] = {"image", "images", {"project_id", "state"}, 2, false, true},
 };
 
 bool store_kind_shared(enum store_kind k)
@@ -61,6 +62,8 @@ const char *store_kind_plural(enum store_kind k)
  *     tokens (API token metadata; the secret only as its SHA-256), and a
  *     project_id on networks, templates, VMs and tasks. Objects made before
  *     v4 have none: VMs and tasks of no project are the admins' alone.
+ *   v5, images: the image library (disks, kernels, initrds) that templates
+ *     name by id, with a project_id (none: shared) and a state.
  * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
  * that both order names by bytes, the same way. */
 
@@ -97,6 +100,10 @@ const char *store_kind_plural(enum store_kind k)
 	"CREATE INDEX templates_project_id ON templates (project_id, name);\n"                    \
 	"CREATE INDEX vms_project_id ON vms (project_id, name);\n"                                \
 	"CREATE INDEX tasks_project_id ON tasks (project_id, created_at, id);\n"
+#define IMAGE_INDEXES                                                                             \
+	"CREATE INDEX images_project_id ON images (project_id, name);\n"                        \
+	"CREATE INDEX images_state ON images (state, name);\n"
+
 #define TENANT_COLUMNS(T)                                                                         \
 	"ALTER TABLE networks ADD COLUMN project_id " T ";\n"                                     \
 	"ALTER TABLE templates ADD COLUMN project_id " T ";\n"                                    \
@@ -120,6 +127,7 @@ static const struct store_migration sqlite_migrations[] = {
 	        SQLITE_OBJ("members", ", user_id TEXT, project_id TEXT")
 	            SQLITE_OBJ("tokens", ", user_id TEXT, secret_hash TEXT")
 	                TENANT_COLUMNS("TEXT") TENANT_INDEXES},
+	{5, SQLITE_OBJ("images", ", project_id TEXT, state TEXT") IMAGE_INDEXES},
 };
 
 static const struct store_migration pg_migrations[] = {
@@ -140,6 +148,7 @@ static const struct store_migration pg_migrations[] = {
 	        PG_OBJ("members", ", user_id TEXT COLLATE \"C\", project_id TEXT COLLATE \"C\"")
 	            PG_OBJ("tokens", ", user_id TEXT COLLATE \"C\", secret_hash TEXT COLLATE \"C\"")
 	                TENANT_COLUMNS("TEXT COLLATE \"C\"") TENANT_INDEXES},
+	{5, PG_OBJ("images", ", project_id TEXT COLLATE \"C\", state TEXT COLLATE \"C\"") IMAGE_INDEXES},
 };
 
 #define BOOTSTRAP_SQL                                                                             \

@@ -21,15 +21,16 @@ json_t *vm_agent_spec(const json_t *vm)
 	json_t *spec = json_pack("{s:O, s:O, s:O, s:O, s:s}", "name", json_object_get(vm, "name"), "uuid",
 	                         json_object_get(vm, "id"), "vcpus", json_object_get(cfg, "vcpus"),
 	                         "memory_mib", json_object_get(cfg, "memory_mib"), "display", "vnc");
-	if (json_object_get(tmpl, "kernel")) {
-		json_t *boot = json_pack("{s:O}", "kernel", json_object_get(tmpl, "kernel"));
-		if (json_object_get(tmpl, "initrd"))
-			json_object_set(boot, "initrd", json_object_get(tmpl, "initrd"));
+	/* Images by id only: the host resolves them to its own copies. */
+	if (json_object_get(tmpl, "kernel_id")) {
+		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
+		if (json_object_get(tmpl, "initrd_id"))
+			json_object_set(boot, "initrd_image", json_object_get(tmpl, "initrd_id"));
 		if (json_object_get(tmpl, "cmdline"))
 			json_object_set(boot, "cmdline", json_object_get(tmpl, "cmdline"));
 		json_object_set_new(spec, "boot", boot);
 	}
-	json_t *disk = json_pack("{s:s, s:O, s:O}", "name", "root", "template", json_object_get(tmpl, "image"),
+	json_t *disk = json_pack("{s:s, s:O, s:O}", "name", "root", "image", json_object_get(tmpl, "image_id"),
 	                         "datastore", json_object_get(cfg, "datastore"));
 	json_int_t size = json_integer_value(json_object_get(cfg, "disk_size_mib"));
 	if (size > 0)
@@ -88,29 +89,29 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 
 static const char *vm_name(const json_t *vm) { return json_string_value(json_object_get(vm, "name")); }
 
-/* A clone's root disk: a full copy of the source VM's, whose file the host
- * names. -1 with e when the host cannot say. */
-static int clone_disk(struct task_ctx *t, const char *host, const char *source, json_t *spec,
-                      struct errinfo *e)
+/* A clone's root disk: a full copy of the source VM's root disk, which the
+ * host finds itself (source_vm), so no file name crosses the API. */
+static void clone_disk(const char *source, json_t *spec)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s", source);
-	long status = 0;
-	json_t *reply = NULL;
-	if (agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, e) < 0)
-		return -1;
-	const char *file = json_string_value(
-	    json_object_get(json_array_get(json_object_get(json_object_get(reply, "spec"), "disks"), 0), "path"));
-	if (status != 200 || !file) {
-		errinfo_set(e, status == 404 ? 409 : 502, "clone_source_gone", NULL,
-		            "the host has no disk of VM '%s' to copy: %s", source, agent_error_message(reply));
-		json_decref(reply);
-		return -1;
-	}
 	json_t *disk = json_array_get(json_object_get(spec, "disks"), 0);
-	json_object_set_new(disk, "template", json_string(file));
+	json_object_del(disk, "image");
+	json_object_set_new(disk, "source_vm", json_string(source));
+	json_object_set_new(disk, "source_disk", json_string("root"));
 	json_object_set_new(disk, "copy", json_true());
-	json_decref(reply);
+}
+
+/* Gives the host its own copy of every image the VM boots from. */
+static int push_images(struct task_ctx *t, const json_t *vm, const char *host, struct errinfo *e)
+{
+	const json_t *cfg = json_object_get(vm, "config");
+	const json_t *tmpl = json_object_get(cfg, "template");
+	const char *ds = json_string_value(json_object_get(cfg, "datastore")) ?: "local";
+	static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
+	for (int i = 0; i < 3; i++) {
+		const char *id = json_string_value(json_object_get(tmpl, keys[i]));
+		if (id && task_image_push(t, host, id, ds, 10 + i * 3, e) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -122,13 +123,12 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	json_t *spec = vm_agent_spec(vm);
 	const char *source = json_string_value(json_object_get(args, "clone_of"));
 	if (source) {
-		task_update(t, NULL, 10, "finding the source VM's disk on the host");
-		if (clone_disk(t, host, source, spec, e) < 0) {
-			json_decref(spec);
-			struct errinfo de = {0};
-			quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
-			return -1;
-		}
+		clone_disk(source, spec);
+	} else if (push_images(t, vm, host, e) < 0) {
+		json_decref(spec);
+		struct errinfo de = {0};
+		quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
+		return -1;
 	}
 	char path[256];
 	snprintf(path, sizeof(path), "/api/v1/vms%s", start ? "?start=true" : "");
@@ -400,6 +400,11 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	snprintf(op, sizeof(op), "%s", op_in);
 	const char *vm_id = json_string_value(json_object_get(pinned, "target_id"));
 	json_t *args = json_object_get(pinned, "args");
+	if (!strcmp(op, "image.import")) {
+		int irc = task_image_import(t, args, result, e);
+		json_decref(pinned);
+		return irc;
+	}
 	json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
 	if (!vm) {
 		json_decref(pinned);

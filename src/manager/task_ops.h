@@ -21,6 +21,14 @@ int task_update(struct task_ctx *t, const char *state, int progress, const char 
  * converges to the same end. */
 int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct errinfo *e);
 
+/* task_image.c: imports an image into the library (op image.import). */
+int task_image_import(struct task_ctx *t, json_t *args, json_t **result, struct errinfo *e);
+/* Makes sure host has its own copy of image_id (on datastore), uploading
+ * it from the library when it has not; progress is the task's meanwhile.
+ * 0, or -1 with e. */
+int task_image_push(struct task_ctx *t, const char *host, const char *image_id, const char *datastore,
+                    int progress, struct errinfo *e);
+
 /* Pure: the agent's VM spec for a vdcd VM document (see api_vms.c for the
  * document's "config"). */
 json_t *vm_agent_spec(const json_t *vm);

@@ -40,11 +40,12 @@ sources() {
 	config) echo src/agent/config.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
+	image_format) echo src/lib/image_format.c ;;
 	esac
 }
 
 failed=0
-for t in vm_spec qmp config resources; do
+for t in vm_spec qmp config resources image_format; do
 	bin=$out/fuzz_$t
 	log=$out/$t.log
 	# shellcheck disable=SC2046,SC2086 # word splitting of flag lists is wanted

@@ -104,6 +104,9 @@ agent_start() {
 	for i in $(seq 1 200); do
 		# -k: only whether it answers /healthz; api() checks its certificate.
 		if in_ns "$h" curl -sk -o /dev/null --max-time 1 "$scheme://127.0.0.1:7441/healthz"; then
+			# A host of its own (not joined): the test guest's images, as
+			# vdcd would push them, so guest_spec can name them.
+			[ "$scheme" = https ] || [ "${NO_GUEST_IMAGES:-0}" = 1 ] || agent_guest_images "$h"
 			return 0
 		fi
 		if ! kill -0 "$(cat "$dir/agent.pid")" 2>/dev/null; then
@@ -135,7 +138,7 @@ fabric_up() {
 vdcd_start() {
 	mkdir -p "$TMP/vdcd"
 	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen $MGR_IP:7443 \
-		--data-dir "$TMP/vdcd" "$@" >>"$TMP/vdcd.log" 2>&1 &
+		--data-dir "$TMP/vdcd" --image-import-dir "$CACHE" "$@" >>"$TMP/vdcd.log" 2>&1 &
 	echo $! >"$TMP/vdcd.pid"
 	MGR_URL=https://$MGR_IP:7443
 	MGR_CACERT=${VDCD_CACERT:-$TMP/vdcd/tls/ca.pem}
@@ -264,6 +267,45 @@ api() {
 	BODY=$(cat "$out")
 }
 
+# api_put_file HOST PATH FILE: PUTs FILE's bytes to the host's agent (as
+# api does); sets STATUS and BODY.
+api_put_file() {
+	local h=$1 path=$2 file=$3 out dir
+	dir=$(dir_of "$h")
+	out=$dir/last-body
+	local args=(-s -o "$out" -w '%{http_code}' --max-time 300 -X PUT -T "$file"
+		-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/octet-stream')
+	if [ -f "$dir/st/tls/agent.pem" ]; then
+		local cc
+		cc=$(mgr_client_cert)
+		args+=(--cacert "$TMP/vdcd/tls/ca.pem" --cert "$cc.pem" --key "$cc.key"
+			"https://$(cat "$dir/mgmt_ip"):7441$path")
+	else
+		args+=("http://127.0.0.1:7441$path")
+	fi
+	STATUS=$(in_ns "$h" curl "${args[@]}")
+	BODY=$(cat "$out")
+}
+
+# agent_put_image HOST ID KIND FORMAT FILE: an image on the host, as vdcd
+# pushes one (with its SHA-256); sets STATUS (201 new, 200 already there).
+agent_put_image() {
+	local sum
+	sum=$(sha256sum <"$5" | cut -d' ' -f1)
+	api_put_file "$1" "/api/v1/images/$2?kind=$3&format=$4&sha256=$sum" "$5"
+}
+
+# agent_guest_images HOST: the test guest's kernel, initrd and data disk on
+# the host as images guest-kernel, guest-initrd and guest-disk.
+agent_guest_images() {
+	agent_put_image "$1" guest-kernel kernel raw "$GUEST/vmlinuz" &&
+		agent_put_image "$1" guest-initrd initrd raw "$GUEST/initrd.img" &&
+		agent_put_image "$1" guest-disk disk qcow2 "$GUEST/data-template.qcow2"
+	case $STATUS in 200 | 201) return 0 ;; esac
+	diag "the test guest's images did not reach $1: $STATUS $BODY"
+	return 1
+}
+
 # jget JSON FILTER: jq -r on a string.
 jget() { jq -r "$2" <<<"$1"; }
 
@@ -274,9 +316,9 @@ guest_spec() {
 	local name=$1 ip=${2:-}
 	local cmdline="console=ttyS0 quiet panic=-1 vdc.hostname=$name"
 	[ -n "$ip" ] && cmdline="$cmdline vdc.ip=$ip/24"
-	jq -nc --arg n "$name" --arg k "$GUEST/vmlinuz" --arg i "$GUEST/initrd.img" --arg c "$cmdline" \
+	jq -nc --arg n "$name" --arg c "$cmdline" \
 		'{name:$n, vcpus:1, memory_mib:192, display:"none",
-		  boot:{kernel:$k, initrd:$i, cmdline:$c}, nics:[{bridge:"br0"}]}'
+		  boot:{kernel_image:"guest-kernel", initrd_image:"guest-initrd", cmdline:$c}, nics:[{bridge:"br0"}]}'
 }
 
 # wait_console HOST VM REGEX TIMEOUT_S [COUNT]: until the console shows REGEX
@@ -357,6 +399,27 @@ finish() {
 
 trap cleanup EXIT
 
+# mgr_guest_images: the test guest's disk, kernel and initrd in vdcd's
+# image library (imported by the administrator from $CACHE, once), as the
+# shared images guest-disk, guest-kernel and guest-initrd.
+mgr_guest_images() {
+	[ -n "${MGR_GUEST_IMAGES:-}" ] && return 0
+	local spec tok=${ADMIN0:-$ADMIN_TOKEN}
+	for spec in "guest-disk disk qcow2 test-guest/data-template.qcow2" \
+		"guest-kernel kernel raw test-guest/vmlinuz" "guest-initrd initrd raw test-guest/initrd.img"; do
+		set -- $spec
+		ADMIN_TOKEN=$tok mapi POST /api/v1/images \
+			"$(jq -nc --arg n "$1" --arg k "$2" --arg f "$3" --arg p "$4" '{name:$n, kind:$k, format:$f, import_from:$p}')"
+		if [ "$STATUS" != 202 ]; then
+			diag "importing $1: $STATUS $BODY"
+			return 1
+		fi
+		ADMIN_TOKEN=$tok task_wait "$(jget "$BODY" .task.id)" 60
+		[ "$TASK_STATE" = succeeded ] || { diag "importing $1: task $TASK_STATE"; return 1; }
+	done
+	MGR_GUEST_IMAGES=1
+}
+
 # mgr_guest_template NAME [TOKEN] [JQ]: a template of the test guest made
 # through vdcd's API (as TOKEN, default the admin), optionally changed by a
 # jq filter; sets STATUS and BODY. Every test makes its templates here, so
@@ -364,9 +427,9 @@ trap cleanup EXIT
 mgr_guest_template() {
 	local name=$1 tok=${2:-$ADMIN_TOKEN} filter=${3:-.}
 	local body
-	body=$(jq -nc --arg n "$name" --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" \
-		--arg r "$GUEST/initrd.img" \
-		'{name:$n, image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:64}' |
+	ADMIN0=${ADMIN0:-$ADMIN_TOKEN} mgr_guest_images || return 1
+	body=$(jq -nc --arg n "$name" \
+		'{name:$n, image:"guest-disk", kernel:"guest-kernel", initrd:"guest-initrd", cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:64}' |
 		jq -c "$filter")
 	ADMIN_TOKEN=$tok mapi POST /api/v1/templates "$body"
 }

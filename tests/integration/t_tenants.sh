@@ -25,9 +25,7 @@ ok "vdcd starts"
 # --- the world: two projects, their users, objects in each ----------------
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
-tmpl=$(jq -nc --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" --arg r "$GUEST/initrd.img" \
-	'{name:"tiny", image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:64}')
-mapi POST /api/v1/templates "$tmpl"
+mgr_guest_template tiny
 check "an administrator's template is shared (no project)" test "$STATUS/$(jget "$BODY" '.project_id // "none"')" = 201/none
 host_join h1 c1 || not_ok "h1 joins"
 for _ in $(seq 1 100); do
@@ -73,7 +71,7 @@ check "whoami shows alice as viewer of pa" test "$(jget "$BODY" '.user.name + ":
 
 # Objects of pa (made by carol, an operator there) and of pb (by bob).
 make_objects() { # TOKEN SUFFIX
-	as "$1" POST /api/v1/templates "$(jq -c --arg n "tpl-$2" '.name=$n' <<<"$tmpl")"
+	mgr_guest_template "tpl-$2" "$1"
 	[ "$STATUS" = 201 ] || diag "template tpl-$2: $STATUS $BODY"
 	as "$1" POST /api/v1/networks "{\"name\":\"net-$2\",\"bridge\":\"br0\"}"
 	[ "$STATUS" = 201 ] || diag "network net-$2: $STATUS $BODY"

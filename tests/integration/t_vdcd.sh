@@ -25,10 +25,8 @@ mapi POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
 check "a network is created" test "$STATUS" = 201
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 check "a datastore is created" test "$STATUS" = 201
-tmpl=$(jq -nc --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" --arg r "$GUEST/initrd.img" \
-	'{name:"tiny", image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", vcpus:1, memory_mib:160}')
-mapi POST /api/v1/templates "$tmpl"
-check "a template is created" test "$STATUS" = 201
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=160'
+check "a template is created from the library's images" test "$STATUS/$(jget "$BODY" .image)" = 201/guest-disk
 
 host_join h1 c1 || not_ok "h1 joins"
 tok_h1_body=$BODY
