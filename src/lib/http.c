@@ -1,7 +1,12 @@
 /* http.c - libmicrohttpd in external-epoll mode under our loop. One request is
- * one struct http_req: body gathered with a bound, route matched, handler
- * called once, reply queued now or, for deferred requests, after resume. */
+ * one struct http_req: head checked, route matched and caller authorised as
+ * soon as the headers are in, body gathered with a bound (or spooled to a
+ * file), handler called once, reply queued now or, for deferred requests,
+ * after resume. */
 #include "http.h"
+
+#include "http_guard.h"
+#include "http_spool.h"
 
 #include "log.h"
 #include "loop.h"
@@ -19,6 +24,9 @@
 
 #define MAX_PARAMS 6
 #define NBUCKETS 8
+#define DEFAULT_MAX_CONNECTIONS 1000
+#define DEFAULT_MAX_PER_ADDRESS 64
+#define DEFAULT_IDLE_TIMEOUT_S 30
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
 struct route_stats {
@@ -44,6 +52,7 @@ struct http_server {
 	char *tls_cert, *tls_key, *tls_trust;
 	int require_client_cert;
 	char *client_cn;
+	char *spool_dir;
 };
 
 struct http_req {
@@ -58,7 +67,10 @@ struct http_req {
 	char *body;
 	size_t body_len;
 	int body_too_big;
-	int dispatched;
+	int started;     /* the head was checked, routed and authorised */
+	int dispatched;  /* the handler ran (or the final reply was decided) */
+	char bad_path[160]; /* what the raw path holds that it may not */
+	struct http_spool *spool;
 	int deferred;
 	int suspended;
 	struct MHD_Response *pending;
@@ -105,6 +117,21 @@ const char *http_body(const struct http_req *req, size_t *len)
 	if (len)
 		*len = req->body_len;
 	return req->body ? req->body : "";
+}
+
+int http_upload(struct http_req *req, const char **path, unsigned long long *size,
+                const char **sha256_hex)
+{
+	struct http_spool *sp = req->spool;
+	if (!sp || !sp->path || !req->dispatched)
+		return -1;
+	if (path)
+		*path = sp->path;
+	if (size)
+		*size = sp->size;
+	if (sha256_hex)
+		*sha256_hex = sp->hex;
+	return 0;
 }
 
 static void record(struct http_req *req, unsigned status)
@@ -362,7 +389,37 @@ static int client_cert_ok(struct http_req *req)
 	return 1;
 }
 
-static void dispatch(struct http_req *req, const char *url)
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+	http_framing_add(cls, key, value);
+	return MHD_YES;
+}
+
+/* Replies to a request refused on its head; the connection is closed after
+ * the reply, so that no body (or what hides in it) is read as a request. */
+static void refuse_head(struct http_req *req, unsigned status, const char *code,
+                        const char *msg)
+{
+	http_add_header(req, "Connection", "close");
+	http_reply_error(req, status, code, NULL, "%s", msg);
+}
+
+/* Unknown routes need a token too, so that which routes exist does not
+ * leak to someone without one. Replies 401 unless auth replied itself. */
+static int authorised(struct http_req *req)
+{
+	if (token_ok(req->srv, req->conn, req))
+		return 1;
+	if (!req->pending) /* else the auth function answered (403) */
+		http_reply_error(req, 401, "unauthorized", NULL,
+		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
+	return 0;
+}
+
+/* Finds the route for url and checks the caller. Leaves a reply pending
+ * when the request goes no further. */
+static void route_and_auth(struct http_req *req, const char *url)
 {
 	struct http_server *srv = req->srv;
 	int path_matched = 0, public_path = 0;
@@ -387,15 +444,8 @@ static void dispatch(struct http_req *req, const char *url)
 	int is_public = req->route ? req->route->public_route : public_path;
 	if (srv->require_client_cert && !is_public && !client_cert_ok(req))
 		return;
-	/* Unknown routes need a token too, so that which routes exist does not
-	 * leak to someone without one. */
-	if (!req->route && !public_path && !token_ok(srv, req->conn, req)) {
-		if (req->pending)
-			return; /* the auth function answered (403) */
-		http_reply_error(req, 401, "unauthorized", NULL,
-		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
+	if (!req->route && !public_path && !authorised(req))
 		return;
-	}
 	if (!req->route && !path_matched) {
 		http_reply_error(req, 404, "not_found", NULL, "no such route: %s %s", req->method, url);
 		return;
@@ -405,61 +455,183 @@ static void dispatch(struct http_req *req, const char *url)
 		                 "%s is not allowed on %s", req->method, url);
 		return;
 	}
-	if (!req->route->public_route && !token_ok(srv, req->conn, req)) {
-		if (req->pending)
+	if (!req->route->public_route && !authorised(req))
+		return;
+}
+
+/* For an upload route: refuses a declared size past the bound, else opens
+ * the spool file. Leaves a reply pending on refusal. */
+static void spool_start(struct http_req *req)
+{
+	unsigned long long max = req->route->upload_max;
+	const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
+	if (cl) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(cl, &end, 10);
+		if (errno || end == cl || *end || n > max) {
+			http_add_header(req, "Connection", "close");
+			http_reply_error(req, 413, "body_too_large", "body",
+			                 "the upload is %s bytes; this route takes at most %llu bytes", cl,
+			                 max);
 			return;
-		http_reply_error(req, 401, "unauthorized", NULL,
-		                 "a valid bearer token is required: send 'Authorization: Bearer <token>'");
+		}
+	}
+	req->spool = calloc(1, sizeof(*req->spool));
+	if (!req->spool || !req->srv->spool_dir ||
+	    http_spool_open(req->spool, req->srv->spool_dir, max) < 0) {
+		int err = errno;
+		free(req->spool);
+		req->spool = NULL;
+		log_error("http_spool_failed", "dir=%s error=%s",
+		          log_quote(req->srv->spool_dir ? req->srv->spool_dir : "(none)"),
+		          log_quote(strerror(err)));
+		http_add_header(req, "Connection", "close");
+		http_reply_error(req, 500, "internal", NULL,
+		                 "cannot store the upload: %s (see the server's log)", strerror(err));
+	}
+}
+
+/* Everything decided from the request's head alone, before any byte of its
+ * body is read: framing, path, route, caller, and an upload's size. */
+static void check_head(struct http_req *req, const char *url)
+{
+	struct http_framing f = {0};
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_framing, &f);
+	const char *code = NULL;
+	char msg[256];
+	unsigned st = http_guard_framing(&f, &code, msg, sizeof(msg));
+	if (st) {
+		log_warn("http_framing_refused", "method=%s url=%s code=%s peer=%s", req->method,
+		         log_quote(url), code, http_peer_address(req));
+		refuse_head(req, st, code, msg);
 		return;
 	}
+	if (req->bad_path[0]) {
+		refuse_head(req, 400, "invalid_path", req->bad_path);
+		return;
+	}
+	if (!http_utf8_valid(url)) {
+		refuse_head(req, 400, "invalid_path",
+		            "the path is not valid UTF-8 once decoded; names and ids are UTF-8 text");
+		return;
+	}
+	route_and_auth(req, url);
+	if (req->pending) {
+		/* A body behind the refusal is not read: close after the reply. */
+		if (f.n_transfer_encoding ||
+		    (f.n_content_length &&
+		     strcmp(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length"), "0")))
+			http_add_header(req, "Connection", "close");
+		return;
+	}
+	if (req->route->upload_max)
+		spool_start(req);
+}
+
+/* The whole body is in: the final refusals, or the handler. */
+static void dispatch(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
 	if (req->body_too_big) {
 		http_reply_error(req, 413, "body_too_large", "body",
 		                 "the body is larger than %zu bytes", srv->max_body);
 		return;
 	}
+	if (req->spool && req->spool->over) {
+		http_reply_error(req, 413, "body_too_large", "body",
+		                 "the upload grew past %llu bytes, the most this route takes",
+		                 req->spool->max);
+		return;
+	}
+	if (req->spool && req->spool->err) {
+		log_error("http_spool_write_failed", "dir=%s error=%s", log_quote(srv->spool_dir),
+		          log_quote(strerror(req->spool->err)));
+		http_reply_error(req, req->spool->err == ENOSPC ? 507 : 500,
+		                 req->spool->err == ENOSPC ? "insufficient_storage" : "internal", NULL,
+		                 "cannot store the upload: %s", strerror(req->spool->err));
+		return;
+	}
+	if (req->spool)
+		http_spool_finish(req->spool);
 	req->route->fn(req);
+}
+
+/* Called by MHD with the raw request target before it is decoded: the one
+ * place where %2f and %00 can still be seen. Its result is the request's
+ * context; NULL makes access_cb drop the connection. */
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	req->srv = cls;
+	req->conn = conn;
+	req->t_start_us = now_us();
+	http_guard_raw_path(uri, req->bad_path, sizeof(req->bad_path));
+	return req;
+}
+
+static void gather_body(struct http_req *req, const char *data, size_t len)
+{
+	struct http_server *srv = req->srv;
+	if (req->spool) {
+		http_spool_write(req->spool, data, len); /* on failure: file gone, rest dropped */
+		return;
+	}
+	if (req->body_too_big)
+		return;
+	if (req->body_len + len > srv->max_body) {
+		req->body_too_big = 1;
+		free(req->body);
+		req->body = NULL;
+		req->body_len = 0;
+		return;
+	}
+	char *nb = realloc(req->body, req->body_len + len + 1);
+	if (!nb) {
+		req->body_too_big = 1;
+		return;
+	}
+	memcpy(nb + req->body_len, data, len);
+	req->body = nb;
+	req->body_len += len;
+	req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result queue_pending(struct http_req *req)
+{
+	enum MHD_Result rc = MHD_queue_response(req->conn, req->pending_status, req->pending);
+	MHD_destroy_response(req->pending);
+	req->pending = NULL;
+	return rc;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_size, void **con_cls)
 {
-	struct http_server *srv = cls;
 	struct http_req *req = *con_cls;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		req->srv = srv;
-		req->conn = conn;
+	if (!req)
+		return MHD_NO; /* uri_cb ran out of memory */
+	if (!req->started) {
+		req->started = 1;
 		req->method = method;
-		req->t_start_us = now_us();
-		*con_cls = req;
+		check_head(req, url);
+		if (req->pending) {
+			req->dispatched = 1;
+			return queue_pending(req);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!req->body_too_big) {
-			if (req->body_len + *upload_size > srv->max_body) {
-				req->body_too_big = 1;
-				free(req->body);
-				req->body = NULL;
-				req->body_len = 0;
-			} else {
-				char *nb = realloc(req->body, req->body_len + *upload_size + 1);
-				if (!nb)
-					return MHD_NO;
-				memcpy(nb + req->body_len, upload_data, *upload_size);
-				req->body = nb;
-				req->body_len += *upload_size;
-				req->body[req->body_len] = '\0';
-			}
-		}
+		gather_body(req, upload_data, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (!req->dispatched) {
 		req->dispatched = 1;
-		dispatch(req, url);
+		dispatch(req);
 		if (!req->pending) {
 			if (!req->deferred) {
 				log_error("http_no_reply", "url=%s", log_quote(url));
@@ -473,10 +645,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (!req->pending)
 		return MHD_YES; /* still deferred; spurious call */
-	enum MHD_Result rc = MHD_queue_response(conn, req->pending_status, req->pending);
-	MHD_destroy_response(req->pending);
-	req->pending = NULL;
-	return rc;
+	return queue_pending(req);
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -497,6 +666,10 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (req->auth_free)
 		req->auth_free(req->auth_data);
+	if (req->spool) {
+		http_spool_discard(req->spool);
+		free(req->spool);
+	}
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
@@ -585,6 +758,20 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	srv->max_body = cfg->max_body;
 	srv->app = cfg->app;
 	srv->loop = loop;
+	for (size_t i = 0; i < nroutes; i++)
+		if (routes[i].upload_max && !cfg->spool_dir) {
+			snprintf(errbuf, errlen, "route %s %s takes uploads but no spool directory is set",
+			         routes[i].method, routes[i].pattern);
+			goto cleanup;
+		}
+	if (cfg->spool_dir && (sodium_init() < 0 || !(srv->spool_dir = strdup(cfg->spool_dir)))) {
+		snprintf(errbuf, errlen, "cannot set up upload hashing (libsodium)");
+		goto cleanup;
+	}
+	unsigned max_conn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+	unsigned per_addr = cfg->max_connections_per_address ? cfg->max_connections_per_address
+	                                                     : DEFAULT_MAX_PER_ADDRESS;
+	unsigned idle_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -615,7 +802,10 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, /* first, or MHD warns */
 	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	                            MHD_OPTION_URI_LOG_CALLBACK, uri_cb, srv,
+	                            MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+	                            MHD_OPTION_CONNECTION_LIMIT, max_conn,
+	                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_addr,
 	                            MHD_OPTION_ARRAY, tls_opts,
 	                            MHD_OPTION_END);
 	if (!srv->mhd) {
@@ -659,6 +849,7 @@ void http_server_stop(struct http_server *srv)
 	tls_free_secret(srv->tls_key);
 	free(srv->tls_trust);
 	free(srv->client_cn);
+	free(srv->spool_dir);
 	free(srv);
 }
 

@@ -21,6 +21,11 @@ struct http_route {
 	http_handler_fn fn;
 	int public_route;    /* 1: no token needed */
 	int access;          /* what the app's auth function requires; opaque here */
+	/* 0: the body is gathered in memory, bounded by max_body. Else the
+	 * body is streamed to a file in spool_dir as it arrives, bounded by
+	 * this many bytes (a larger Content-Length, or a chunked body growing
+	 * past it, gets 413 and leaves no file); see http_upload. */
+	unsigned long long upload_max;
 };
 
 /* Checks a bearer token (NULL when none was sent) for a non-public route
@@ -46,6 +51,14 @@ struct http_config {
 	 * that verifies against tls_trust, and with client_cn set, that CN. */
 	int require_client_cert;
 	const char *client_cn;
+	/* Where bodies of routes with upload_max are spooled (files
+	 * .upload-XXXXXX, mode 0600); required when any route has one. */
+	const char *spool_dir;
+	/* Connection limits; 0 takes the default in brackets. Connections past
+	 * them are closed at once (MHD logs it). */
+	unsigned max_connections;             /* all clients together [1000] */
+	unsigned max_connections_per_address; /* one client address [64] */
+	unsigned idle_timeout_s;              /* a connection with no traffic [30] */
 };
 
 /* Starts listening. Returns NULL and fills errbuf on failure. */
@@ -66,6 +79,15 @@ const char *http_param(const struct http_req *req, const char *name);
 const char *http_query(const struct http_req *req, const char *name);
 /* The raw body (NUL-terminated) and its length. */
 const char *http_body(const struct http_req *req, size_t *len);
+
+/* For a route with upload_max: returns 0 and fills the out-params (any may
+ * be NULL) with the spool file's path, its size in bytes and its lowercase
+ * hex SHA-256 once the whole body has arrived; -1 for a request without a
+ * spooled body. The handler may rename() the file (same file system) or
+ * read it; whatever is still at path when the request ends is removed.
+ * Auth ran before the first byte was written. */
+int http_upload(struct http_req *req, const char **path, unsigned long long *size,
+                const char **sha256_hex);
 
 /* Parses the body as a JSON object. On failure replies 400 itself (naming
  * the line and column) and returns NULL. An empty body gives an empty object

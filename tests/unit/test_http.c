@@ -1,18 +1,27 @@
 /* test_http.c - the REST server end to end: a real listener on 127.0.0.1:0
  * driven by the epoll loop in a thread, a small route table, and libcurl as
- * the client. Covers routing, auth, body limits, JSON body errors, deferred
- * replies and the metrics the server keeps. */
+ * the client (raw sockets where curl would not send it). Covers routing,
+ * auth, body limits, JSON body errors, deferred replies, uploads spooled to
+ * files, and the metrics the server keeps. */
 #include "testutil.h"
 
 #include "http.h"
 #include "loop.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TOKEN "s3cret-token"
 #define MAX_BODY 1024
+#define UPLOAD_MAX (1024 * 1024)
 
 struct server {
 	struct loop *loop;
@@ -21,6 +30,8 @@ struct server {
 	int stop_pipe[2];
 	struct loop_watch *stop_watch;
 	char base[64];
+	int port;
+	char spool[64]; /* the spool directory, made per server */
 };
 
 static struct server S;
@@ -96,6 +107,54 @@ static void h_slow(struct http_req *req)
 	loop_timer_after(s->loop, ms ? strtoull(ms, NULL, 10) : 100, slow_fire, req);
 }
 
+/* Replies what the upload left: path, size, sha256, whether the file is
+ * there with that size, and that nothing sat in memory. With ?keep=NAME,
+ * renames the file to NAME in the spool directory first. */
+static void h_upload(struct http_req *req)
+{
+	struct server *s = http_app(req);
+	const char *path, *hex;
+	unsigned long long size;
+	if (http_upload(req, &path, &size, &hex) < 0) {
+		http_reply_error(req, 500, "internal", NULL, "no upload");
+		return;
+	}
+	struct stat st;
+	int there = stat(path, &st) == 0 && (unsigned long long)st.st_size == size &&
+	            (st.st_mode & 0777) == 0600;
+	size_t inmem;
+	http_body(req, &inmem);
+	const char *keep = http_query(req, "keep");
+	if (keep) {
+		char dest[128];
+		snprintf(dest, sizeof(dest), "%s/%s", s->spool, keep);
+		there &= rename(path, dest) == 0;
+	}
+	http_reply_json(req, 200, json_pack("{s:s, s:I, s:s, s:b, s:I, s:s}", "path", path, "size",
+	                                    (json_int_t)size, "sha256", hex, "there", there,
+	                                    "in_memory", (json_int_t)inmem, "id",
+	                                    http_param(req, "id")));
+}
+
+static void upload_fire(void *ctx)
+{
+	struct http_req *req = ctx;
+	const char *path;
+	unsigned long long size;
+	struct stat st;
+	int there = http_upload(req, &path, &size, NULL) == 0 && stat(path, &st) == 0 &&
+	            (unsigned long long)st.st_size == size;
+	http_reply_json(req, 202, json_pack("{s:b, s:I}", "there", there, "size", (json_int_t)size));
+}
+
+/* Deferred: the file is still there when the reply comes later. */
+static void h_upload_slow(struct http_req *req)
+{
+	struct server *s = http_app(req);
+	http_defer(req);
+	loop_timer_after(s->loop, 100, upload_fire, req);
+}
+
 static void h_metrics(struct http_req *req)
 {
 	struct server *s = http_app(req);
@@ -119,6 +178,8 @@ static const struct http_route routes[] = {
 	{"GET", "/api/v1/query", h_query, 0, 0},
 	{"POST", "/api/v1/slow", h_slow, 0, 0},
 	{"GET", "/metrics", h_metrics, 1, 0},
+	{"PUT", "/api/v1/images/{id}/file", h_upload, 0, 0, UPLOAD_MAX},
+	{"PUT", "/api/v1/slow-upload", h_upload_slow, 0, 0, UPLOAD_MAX},
 };
 
 /* ---- server lifecycle ---- */
@@ -137,6 +198,9 @@ static void *loop_thread(void *arg)
 static int server_up(struct http_config cfg)
 {
 	curl_global_init(CURL_GLOBAL_ALL);
+	snprintf(S.spool, sizeof(S.spool), "/tmp/test_http.XXXXXX");
+	assert_non_null(mkdtemp(S.spool));
+	cfg.spool_dir = S.spool;
 	S.loop = loop_new();
 	assert_non_null(S.loop);
 	char err[256] = "";
@@ -146,6 +210,7 @@ static int server_up(struct http_config cfg)
 	int port = http_server_port(S.srv);
 	assert_true(port > 0 && port < 65536);
 	snprintf(S.base, sizeof(S.base), "http://127.0.0.1:%d", port);
+	S.port = port;
 	/* The loop has no cross-thread wakeup: a pipe carries the stop. */
 	assert_int_equal(pipe(S.stop_pipe), 0);
 	S.stop_watch = loop_watch_fd(S.loop, S.stop_pipe[0], EPOLLIN, on_stop, S.loop);
@@ -199,6 +264,9 @@ static int server_down(void **state)
 	close(S.stop_pipe[0]);
 	close(S.stop_pipe[1]);
 	curl_global_cleanup();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.spool);
+	assert_int_equal(system(cmd), 0);
 	return 0;
 }
 
@@ -299,6 +367,122 @@ static void expect_error(struct resp r, long status, const char *code)
 	assert_string_equal(json_string_value(json_object_get(e, "code")), code);
 	assert_true(json_string_length(json_object_get(e, "message")) > 0);
 	resp_free(&r);
+}
+
+/* ---- raw client: bytes curl would never send ---- */
+
+static int raw_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void raw_send(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return; /* the server may close early: what it answered tells */
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads what the server sends until it closes (or 3 s of silence), into a
+ * NUL-terminated malloc'd string. */
+static char *raw_read_all(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	for (;;) {
+		if (len + 1024 > cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Sends one raw request, returns all the server said until it closed. */
+static char *raw_exchange(const char *data, size_t len)
+{
+	int fd = raw_connect();
+	raw_send(fd, data, len);
+	char *out = raw_read_all(fd);
+	close(fd);
+	return out;
+}
+
+/* The status of the first response in raw server output, or 0. */
+static int raw_status(const char *out)
+{
+	int st = 0;
+	return sscanf(out, "HTTP/1.1 %d", &st) == 1 ? st : 0;
+}
+
+static int __attribute__((unused)) count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Files in the spool directory (entries other than . and ..). */
+static int spool_files(void)
+{
+	DIR *d = opendir(S.spool);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The server removes a spool file once the reply is sent, so just after
+ * the client has it: waits up to a second for the directory to empty. */
+static int spool_files_settled(void)
+{
+	int n = spool_files();
+	for (int i = 0; n && i < 100; i++) {
+		usleep(10 * 1000);
+		n = spool_files();
+	}
+	return n;
+}
+
+/* Watches the spool directory for any file being created. */
+static int spool_watch(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(inotify_add_watch(fd, S.spool, IN_CREATE) >= 0);
+	return fd;
+}
+
+/* 1 when a file was created since spool_watch; closes the watch. */
+static int spool_created(int fd)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0;
 }
 
 /* ---- tests ---- */
@@ -561,6 +745,133 @@ static void test_metrics(void **state)
 	resp_free(&r);
 }
 
+static void test_upload(void **state)
+{
+	size_t n = 300 * 1024 + 7; /* far past max_body: it must not be in memory */
+	char *data = malloc(n);
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 31 + 7);
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char hex[65];
+	crypto_hash_sha256(md, (unsigned char *)data, n);
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+
+	struct resp r = request("PUT", "/api/v1/images/img1/file", "Bearer " TOKEN, data, n);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "size")), n);
+	assert_string_equal(jstr(&r, "sha256"), hex);
+	assert_true(json_is_true(json_object_get(r.json, "there"))); /* size on disk, mode 0600 */
+	assert_int_equal(json_integer_value(json_object_get(r.json, "in_memory")), 0);
+	assert_string_equal(jstr(&r, "id"), "img1");
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "%s/.upload-", S.spool);
+	assert_true(!strncmp(jstr(&r, "path"), prefix, strlen(prefix)));
+	resp_free(&r);
+	assert_int_equal(spool_files_settled(), 0); /* not taken: removed when the request ended */
+
+	/* Taken by the handler (renamed): it stays, whole. */
+	r = request("PUT", "/api/v1/images/img1/file?keep=kept", "Bearer " TOKEN, data, n);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	char kept[128];
+	snprintf(kept, sizeof(kept), "%s/kept", S.spool);
+	struct stat st;
+	assert_int_equal(stat(kept, &st), 0);
+	assert_int_equal(st.st_size, n);
+	assert_int_equal(unlink(kept), 0);
+	assert_int_equal(spool_files_settled(), 0);
+
+	/* Chunked (no Content-Length) streams the same way. */
+	char head[512];
+	int hl = snprintf(head, sizeof(head),
+	                  "PUT /api/v1/images/img2/file HTTP/1.1\r\nHost: t\r\n"
+	                  "Authorization: Bearer " TOKEN "\r\nTransfer-Encoding: chunked\r\n"
+	                  "Connection: close\r\n\r\n%zx\r\n",
+	                  n);
+	int fd = raw_connect();
+	raw_send(fd, head, (size_t)hl);
+	raw_send(fd, data, n);
+	raw_send(fd, "\r\n0\r\n\r\n", 7);
+	char *out = raw_read_all(fd);
+	close(fd);
+	assert_int_equal(raw_status(out), 200);
+	assert_non_null(strstr(out, hex));
+	free(out);
+	assert_int_equal(spool_files_settled(), 0);
+
+	/* Deferred: the file is there until the late reply. */
+	r = request("PUT", "/api/v1/slow-upload", "Bearer " TOKEN, data, 4096);
+	assert_int_equal(r.status, 202);
+	assert_true(json_is_true(json_object_get(r.json, "there")));
+	assert_int_equal(json_integer_value(json_object_get(r.json, "size")), 4096);
+	resp_free(&r);
+	assert_int_equal(spool_files_settled(), 0);
+	free(data);
+}
+
+static void test_upload_refused(void **state)
+{
+	/* A declared size past upload_max: 413 from the head, nothing written. */
+	int w = spool_watch();
+	char req[512];
+	int n = snprintf(req, sizeof(req),
+	                 "PUT /api/v1/images/img1/file HTTP/1.1\r\nHost: t\r\n"
+	                 "Authorization: Bearer " TOKEN "\r\nContent-Length: %d\r\n\r\nabcdef",
+	                 UPLOAD_MAX + 1);
+	char *out = raw_exchange(req, (size_t)n);
+	if (raw_status(out) != 413 || !strstr(out, "\"body_too_large\""))
+		fail_msg("over-limit Content-Length: %s", out);
+	free(out);
+	assert_false(spool_created(w));
+	assert_int_equal(spool_files_settled(), 0);
+
+	/* Exactly upload_max is fine. */
+	char *data = calloc(1, UPLOAD_MAX + 1);
+	assert_non_null(data);
+	struct resp r = request("PUT", "/api/v1/images/img1/file", "Bearer " TOKEN, data, UPLOAD_MAX);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* Chunked, growing past upload_max: 413, and the file is gone. */
+	int fd = raw_connect();
+	const char *head = "PUT /api/v1/images/img1/file HTTP/1.1\r\nHost: t\r\n"
+	                   "Authorization: Bearer " TOKEN "\r\nTransfer-Encoding: chunked\r\n\r\n";
+	raw_send(fd, head, strlen(head));
+	size_t chunk = 64 * 1024;
+	for (size_t sent = 0; sent <= UPLOAD_MAX; sent += chunk) {
+		char sz[32];
+		int sl = snprintf(sz, sizeof(sz), "%zx\r\n", chunk);
+		raw_send(fd, sz, (size_t)sl);
+		raw_send(fd, data, chunk);
+		raw_send(fd, "\r\n", 2);
+	}
+	raw_send(fd, "0\r\n\r\n", 5);
+	out = raw_read_all(fd);
+	close(fd);
+	if (raw_status(out) != 413 || !strstr(out, "\"body_too_large\""))
+		fail_msg("chunked past the limit: %s", out);
+	free(out);
+	assert_int_equal(spool_files_settled(), 0);
+	free(data);
+
+	/* No token, or a wrong one: 401 from the head, no file ever made. */
+	static const char *const auth[] = {"", "Authorization: Bearer wrong\r\n"};
+	for (size_t i = 0; i < ARRAY_LEN(auth); i++) {
+		w = spool_watch();
+		n = snprintf(req, sizeof(req),
+		             "PUT /api/v1/images/img1/file HTTP/1.1\r\nHost: t\r\n%s"
+		             "Content-Length: 5000\r\n\r\n0123456789",
+		             auth[i]);
+		out = raw_exchange(req, (size_t)n);
+		if (raw_status(out) != 401 || !strstr(out, "\"unauthorized\""))
+			fail_msg("upload without a good token: %s", out);
+		free(out);
+		assert_false(spool_created(w));
+		assert_int_equal(spool_files_settled(), 0);
+	}
+}
+
 static int auth_calls(char *bearer, char *pattern)
 {
 	pthread_mutex_lock(&A.lock);
@@ -628,6 +939,8 @@ int main(void)
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_upload),
+		cmocka_unit_test(test_upload_refused),
 	};
 	const struct CMUnitTest auth_tests[] = {
 		cmocka_unit_test(test_auth_callback),
