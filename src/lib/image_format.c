@@ -55,12 +55,6 @@ static uint64_t be64(const unsigned char *p)
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
-{
-	snprintf(err, errlen, fmt, a, b);
-	return -1;
-}
-
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 /* A printable copy of a name stored in the image (a backing or data file),
@@ -214,7 +208,7 @@ int image_inspect(const unsigned char *head, size_t n, uint64_t file_bytes, enum
 		return FAIL("%s", "is empty");
 	if (kind == IMAGE_KERNEL || kind == IMAGE_INITRD) {
 		if (format && strcmp(format, "raw"))
-			return fail(err, errlen, "is a %s; its format is raw, not '%s'", image_kind_name(kind), format);
+			return FAIL("is a %s; its format is raw, not '%s'", image_kind_name(kind), format);
 		return kind == IMAGE_KERNEL ? inspect_kernel(head, n, err, errlen)
 		                            : inspect_initrd(head, n, err, errlen);
 	}
@@ -228,13 +222,13 @@ int image_inspect(const unsigned char *head, size_t n, uint64_t file_bytes, enum
 	if (format && !strcmp(format, "raw")) {
 		const char *other = foreign_format(head, n);
 		if (other)
-			return fail(err, errlen, "was declared raw but is a %s image; declare format %s%s", other,
+			return FAIL("was declared raw but is a %s image; declare format %s", other,
 			            !strcmp(other, "qcow2") ? "qcow2" : "qcow2 after converting it (qemu-img convert -O qcow2)");
 		if (file_bytes % 512)
 			return FAIL("is %llu bytes; a raw disk is a whole number of 512-byte sectors",
 			            (unsigned long long)file_bytes);
 		return 0;
 	}
-	return fail(err, errlen, "has format '%s'%s; a disk image is 'qcow2' or 'raw'", format ? format : "",
+	return FAIL("has format '%s'%s; a disk image is 'qcow2' or 'raw'", format ? format : "",
 	            format ? "" : " (none given)");
 }

@@ -99,7 +99,7 @@ static void mutate(enum mutation m)
 	case M_BAD_HDR_LEN: put32(head + 100, 101); break;
 	case M_FEATURE_TABLE: ext(&off, 0x6803f857, "dirty bit........"); break;
 	case M_EXT_RUNS_OFF:
-		for (size_t o = 104; o + 8 < 4096; o += 8) {
+		for (size_t o = 104; o + 8 <= 4096; o += 8) {
 			put32(head + o, 0x12345678);
 			put32(head + o + 4, 0);
 		}
