@@ -232,7 +232,9 @@ int images_prepare(struct agent *a, char *spool, size_t n)
 	char dir[1100];
 	image_dir(&a->cfg.datastores[0], dir, sizeof(dir));
 	snprintf(spool, n, "%s/.spool", dir);
-	if (fs_mkdir_p(spool, 0700) < 0)
+	/* images/ is read by every VM identity (its backing files); the
+	 * spool only by the agent. */
+	if (fs_mkdir_p(dir, 0755) < 0 || chmod(dir, 0755) < 0 || fs_mkdir_p(spool, 0700) < 0)
 		return -1;
 	/* Uploads a crash interrupted are of no use: start empty. */
 	DIR *d = opendir(spool);

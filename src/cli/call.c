@@ -26,9 +26,26 @@ void cli_error(struct cli *c, const char *fmt, ...)
 	fflush(c->err);
 }
 
+/* A file to stream as a request's body. */
+struct upload_src {
+	int fd;
+	uint64_t size;
+};
+
+static void upload_progress(void *ctx, uint64_t sent, uint64_t total)
+{
+	struct cli *c = ctx;
+	char msg[64];
+	if (!c->bar || !total)
+		return;
+	snprintf(msg, sizeof(msg), "uploading: %llu of %llu MiB", (unsigned long long)(sent >> 20),
+	         (unsigned long long)(total >> 20));
+	progress_update(c->bar, (int)(sent * 100 / total), msg);
+}
+
 /* The reply of one request, or an exit code with the error printed. */
-static int request(struct cli *c, const char *method, const char *path, const json_t *body,
-                   const char *kind, struct client_resp *r)
+static int request_body(struct cli *c, const char *method, const char *path, const json_t *body,
+                        const struct upload_src *up, const char *kind, struct client_resp *r)
 {
 	json_decref(c->last_error);
 	c->last_error = NULL;
@@ -37,7 +54,8 @@ static int request(struct cli *c, const char *method, const char *path, const js
 		return CLI_FAIL;
 	}
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	int rc = client_request(c->http, method, path, text, r);
+	int rc = up ? client_upload(c->http, path, up->fd, up->size, upload_progress, c, r)
+	            : client_request(c->http, method, path, text, r);
 	if (text) /* it may hold a password */
 		explicit_bzero(text, strlen(text));
 	free(text);
@@ -58,6 +76,33 @@ static int request(struct cli *c, const char *method, const char *path, const js
 	c->last_error = json_loads(r->body, 0, NULL);
 	client_resp_free(r);
 	return code;
+}
+
+static int request(struct cli *c, const char *method, const char *path, const json_t *body,
+                   const char *kind, struct client_resp *r)
+{
+	return request_body(c, method, path, body, NULL, kind, r);
+}
+
+int cli_upload(struct cli *c, const char *path, int fd, uint64_t size, const char *kind, json_t **reply)
+{
+	struct progress bar;
+	progress_init(&bar, c->err, c->err_tty, progress_term_cols(2));
+	c->bar = &bar;
+	struct client_resp r;
+	struct upload_src up = {fd, size};
+	*reply = NULL;
+	int rc = request_body(c, "PUT", path, NULL, &up, kind, &r);
+	if (!rc)
+		progress_update(&bar, 100, "uploaded");
+	progress_end(&bar);
+	c->bar = NULL;
+	if (rc)
+		return rc;
+	if (r.len)
+		*reply = json_loads(r.body, 0, NULL);
+	client_resp_free(&r);
+	return 0;
 }
 
 int cli_call(struct cli *c, const char *method, const char *path, const json_t *body,

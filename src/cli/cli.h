@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -42,7 +43,7 @@ extern const struct family *const cli_families[];
 extern const struct opt cli_global_opts[];
 extern const struct family cli_login, cli_whoami, cli_cluster, cli_host, cli_datastore,
     cli_network, cli_template, cli_vm, cli_task, cli_event, cli_project, cli_quota, cli_user,
-    cli_token, cli_version, cli_help;
+    cli_token, cli_version, cli_help, cli_image;
 
 /* A command line, understood. */
 struct parsed {
@@ -96,6 +97,9 @@ void cli_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf
  * messages after a 404 and may be NULL. */
 int cli_call(struct cli *c, const char *method, const char *path, const json_t *body,
              const char *kind, json_t **reply);
+/* PUTs size bytes of fd to path (an image's file), showing progress on
+ * stderr; answers as cli_call. */
+int cli_upload(struct cli *c, const char *path, int fd, uint64_t size, const char *kind, json_t **reply);
 /* GET of a text resource (a console): *text is the body, NUL-terminated,
  * *len its length (it may hold NULs); the caller frees it. */
 int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len);

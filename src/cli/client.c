@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #ifndef VDC_VERSION
@@ -104,8 +105,27 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int client_request(struct client *cl, const char *method, const char *path, const char *body,
-                   struct client_resp *r)
+struct upload {
+	int fd;
+	uint64_t size, sent;
+	client_progress_fn progress;
+	void *ctx;
+};
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
+{
+	struct upload *u = ctx;
+	ssize_t got = read(u->fd, dst, size * n);
+	if (got < 0)
+		return CURL_READFUNC_ABORT;
+	u->sent += (uint64_t)got;
+	if (u->progress)
+		u->progress(u->ctx, u->sent, u->size);
+	return (size_t)got;
+}
+
+static int perform(struct client *cl, const char *method, const char *path, const char *body,
+                   struct upload *up, struct client_resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	char url[2048];
@@ -120,6 +140,8 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 		h = curl_slist_append(h, cl->auth);
 	if (body)
 		h = curl_slist_append(h, "Content-Type: application/json");
+	if (up)
+		h = curl_slist_append(h, "Content-Type: application/octet-stream");
 	struct sink s = {0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -127,7 +149,16 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)REQUEST_TIMEOUT_S);
+	/* An upload takes as long as its bytes take; a stall still ends it. */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, up ? 0L : (long)REQUEST_TIMEOUT_S);
+	if (up) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, up);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->size);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)REQUEST_TIMEOUT_S);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -175,6 +206,19 @@ int client_request(struct client *cl, const char *method, const char *path, cons
 	if (cl->debug)
 		fprintf(stderr, "< %ld (%zu bytes, %.0f ms)\n", r->status, r->len, now_ms() - t0);
 	return 0;
+}
+
+int client_request(struct client *cl, const char *method, const char *path, const char *body,
+                   struct client_resp *r)
+{
+	return perform(cl, method, path, body, NULL, r);
+}
+
+int client_upload(struct client *cl, const char *path, int fd, uint64_t size, client_progress_fn progress,
+                  void *ctx, struct client_resp *r)
+{
+	struct upload up = {fd, size, 0, progress, ctx};
+	return perform(cl, "PUT", path, NULL, &up, r);
 }
 
 void client_resp_free(struct client_resp *r)

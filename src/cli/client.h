@@ -4,6 +4,7 @@
 #define VDC_CLI_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct cli_config;
 struct client;
@@ -34,6 +35,14 @@ void client_free(struct client *cl);
 int client_request(struct client *cl, const char *method, const char *path, const char *body,
                    struct client_resp *r);
 void client_resp_free(struct client_resp *r);
+
+/* Called as an upload's bytes go out. */
+typedef void (*client_progress_fn)(void *ctx, uint64_t sent, uint64_t total);
+/* PUTs size bytes read from fd to server+path, streamed (no overall
+ * timeout; a minute without progress ends it); otherwise as
+ * client_request. */
+int client_upload(struct client *cl, const char *path, int fd, uint64_t size, client_progress_fn progress,
+                  void *ctx, struct client_resp *r);
 
 /* Percent-encodes s for a path segment or query value. Returns buf; an
  * over-long result is cut at a character boundary. */

@@ -1,4 +1,4 @@
-/* template.c - 'vdc template list|get|create|delete': the image, boot files
+/* template.c - 'vdc template list|get|create|delete': the image, boot images
  * and default sizes VMs are made from. */
 #include "cli.h"
 
@@ -16,9 +16,10 @@ static const struct resource res = {"template", "templates", cols, NULL};
 static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 
 static const struct opt create_opts[] = {
-	{"image", 0, OPT_STR, "PATH", "the base disk image (absolute path on the hosts)", "image", OPT_REQUIRED, NULL},
-	{"kernel", 0, OPT_STR, "PATH", "a kernel to boot directly", "kernel", 0, NULL},
-	{"initrd", 0, OPT_STR, "PATH", "its initramfs (needs --kernel)", "initrd", 0, NULL},
+	{"image", 0, OPT_STR, "IMAGE", "the disk image (an image of the library: name or id)", "image", OPT_REQUIRED,
+	 NULL},
+	{"kernel", 0, OPT_STR, "IMAGE", "a kernel image to boot directly", "kernel", 0, NULL},
+	{"initrd", 0, OPT_STR, "IMAGE", "its initramfs image (needs --kernel)", "initrd", 0, NULL},
 	{"cmdline", 0, OPT_STR, "ARGS", "the kernel command line", "cmdline", 0, NULL},
 	{"vcpus", 0, OPT_INT, "N", "default vCPUs (1)", "vcpus", 0, NULL},
 	{"memory-mib", 0, OPT_INT, "N", "default memory in MiB (512)", "memory_mib", 0, NULL},
@@ -34,8 +35,9 @@ static const struct cmd cmds[] = {
 	RES_LIST(&res, list_opts),
 	RES_GET(&res),
 	{"create", "NAME", 1, 1, "create a template", create_opts, res_create, &res, NULL,
-	 "Example:\n  vdc template create debian12 --image /srv/images/debian12.qcow2 --vcpus 2 "
-	 "--memory-mib 1024\n"},
+	 "Images come from the library (vdc image upload|import).\n"
+	 "Example:\n  vdc image upload debian12 debian-12.qcow2\n"
+	 "  vdc template create debian12 --image debian12 --vcpus 2 --memory-mib 1024\n"},
 	RES_DELETE(&res),
 	{0},
 };

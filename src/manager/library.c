@@ -27,8 +27,10 @@ void library_path(const struct mgr *m, const char *id, char *out, size_t n)
 
 int library_prepare(struct mgr *m, char *spool, size_t n)
 {
-	snprintf(spool, n, "%s/images/.spool", m->cfg.data_dir);
-	if (fs_mkdir_p(spool, 0700) < 0)
+	char dir[1100];
+	snprintf(dir, sizeof(dir), "%s/images", m->cfg.data_dir);
+	snprintf(spool, n, "%s/.spool", dir);
+	if (fs_mkdir_p(dir, 0700) < 0 || fs_mkdir_p(spool, 0700) < 0)
 		return -1;
 	DIR *d = opendir(spool);
 	if (d) {
