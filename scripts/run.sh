@@ -43,7 +43,8 @@ else
 	# simple: everything here talks over 127.0.0.1. Off loopback vdcd serves
 	# HTTPS and agents join it with --manager-ca-fingerprint.
 	step "starting vdcd on $MGR (plain HTTP, loopback only), SQLite in $DATA (log: $LOGS/vdcd.log)"
-	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" --plain-http </dev/null >>"$LOGS/vdcd.log" 2>&1 &
+	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" --plain-http \
+		--image-import-dir "$CACHE" </dev/null >>"$LOGS/vdcd.log" 2>&1 &
 	echo $! >"$RUN/vdcd.pid"
 	wait_http "$MGR" vdcd
 fi
@@ -52,10 +53,20 @@ vdc login --server "http://$MGR" --token "$(cat "$DATA/admin.token")" >&2
 vdc cluster get default >/dev/null 2>&1 || vdc cluster create default --policy pack >/dev/null
 vdc datastore get local >/dev/null 2>&1 ||
 	vdc datastore create local --path "$AGENT_STATE/datastore" >/dev/null
+# The test guest's files become images of the library (imported from the
+# cache, which vdcd was told it may import from), then a template.
+for img in "test-guest-disk disk test-guest/data-template.qcow2" "test-guest-kernel kernel test-guest/vmlinuz" \
+	"test-guest-initrd initrd test-guest/initrd.img"; do
+	set -- $img
+	vdc image get "$1" >/dev/null 2>&1 || vdc image import "$1" --kind "$2" --from "$3" >/dev/null
+done
+# A template from before the image library names host paths: make it anew.
+if vdc template get test-guest -o json 2>/dev/null | jq -e '.image_id == null' >/dev/null; then
+	vdc template delete test-guest >/dev/null 2>&1 || true
+fi
 vdc template get test-guest >/dev/null 2>&1 ||
-	vdc template create test-guest --image "$CACHE/test-guest/data-template.qcow2" \
-		--kernel "$CACHE/test-guest/vmlinuz" --initrd "$CACHE/test-guest/initrd.img" \
-		--cmdline "console=ttyS0 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
+	vdc template create test-guest --image test-guest-disk --kernel test-guest-kernel \
+		--initrd test-guest-initrd --cmdline "console=ttyS0 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
 
 host=$(hostname | tr -c 'A-Za-z0-9_.\n-' '-')
 if alive agent; then
