@@ -61,8 +61,16 @@ static int image_upload(struct cli *c, const struct args *a)
 		goto out;
 	const char *id = json_string_value(json_object_get(doc, "id"));
 	snprintf(path, sizeof(path), "/api/v1/images/%s/file", client_escape(id ? id : name, esc, sizeof(esc)));
-	if ((rc = cli_upload(c, path, fd, (uint64_t)st.st_size, "image", &done)))
+	if ((rc = cli_upload(c, path, fd, (uint64_t)st.st_size, "image", &done))) {
+		/* The image was made for this file: do not leave it queued. */
+		snprintf(path, sizeof(path), "/api/v1/images/%s", client_escape(id ? id : name, esc, sizeof(esc)));
+		json_t *ignored = NULL;
+		c->quiet = 1;
+		cli_call(c, "DELETE", path, NULL, "image", &ignored);
+		c->quiet = 0;
+		json_decref(ignored);
 		goto out;
+	}
 	if (c->output == OUT_JSON)
 		out_json(c, done);
 	else

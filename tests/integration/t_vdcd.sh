@@ -129,6 +129,24 @@ check "vdc exits 3 for a VM that does not exist" test $? = 3
 vdc --token wrong vm list >/dev/null 2>&1
 check "vdc exits 5 for a bad token" test $? = 5
 
+# The image library through the CLI: an upload streamed from a local file,
+# an administrator's import, a template of them.
+vdc image upload cli-disk "$GUEST/data-template.qcow2" >"$TMP/img.out" 2>&1
+check "vdc image upload streams a local qcow2 into the library" grep -q "image cli-disk uploaded" "$TMP/img.out"
+vdc image import cli-kernel --kind kernel --from test-guest/vmlinuz >"$TMP/img.out" 2>&1
+check "vdc image import brings a kernel from vdcd's import directory" grep -q "image cli-kernel imported" "$TMP/img.out"
+check "vdc image list shows both, active" \
+	test "$(vdc image list | grep -cE '^cli-(disk +disk +qcow2|kernel +kernel +raw) +active')" = 2
+vdc image upload cli-bad "$GUEST/vmlinuz" >"$TMP/img.out" 2>&1
+rc=$?
+check "vdc image upload of a kernel as a qcow2 disk fails (exit 2), saying why" \
+	eval 'test $rc = 2 && grep -q "not a qcow2 image" "$TMP/img.out"'
+check "... and leaves no image behind" eval '! vdc image get cli-bad >/dev/null 2>&1'
+check "vdc template create names library images" \
+	vdc template create cli-tpl --image cli-disk --kernel cli-kernel --initrd guest-initrd
+vdc template create cli-path --image /etc/shadow >"$TMP/img.out" 2>&1
+check "vdc template create with a host path is refused, saying so" grep -q "looks like a host path" "$TMP/img.out"
+
 mapi POST /api/v1/vms/v1/resize '{"vcpus":2}'
 check "a running VM's vCPUs cannot change (409 invalid_state)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
 mapi POST /api/v1/vms/v1/clone '{"name":"v1-copy"}'
