@@ -124,7 +124,9 @@ static void test_usage_errors(void **state)
 	bad("network create n", "flag --bridge BRIDGE is required");
 	bad("network create n --bridge br0 --vlan ten", "flag --vlan expects a whole number, not 'ten'");
 	bad("datastore create d", "flag --path DIR is required");
-	bad("template create t", "flag --image PATH is required");
+	bad("template create t", "flag --image IMAGE is required");
+	bad("image import deb", "flag --from PATH is required");
+	bad("image upload deb", "'vdc image upload' needs NAME FILE");
 	bad("task watch", "'vdc task watch' needs ID");
 	bad("task list --target", "flag --target needs a value (ID)");
 	bad("event list --after x", "unknown flag '--after'");
@@ -159,10 +161,12 @@ static void test_create_bodies(void **state)
 	expect_body("network create front --bridge br0 --vlan 10 --description web",
 	            "{\"bridge\":\"br0\",\"description\":\"web\",\"name\":\"front\",\"vlan\":10}");
 	expect_body("datastore create ds1 --path /srv/ds", "{\"name\":\"ds1\",\"path\":\"/srv/ds\"}");
-	expect_body("template create deb --image /i.qcow2 --kernel /k --initrd /r --cmdline console=ttyS0 "
+	expect_body("template create deb --image i.qcow2 --kernel k --initrd r --cmdline console=ttyS0 "
 	            "--vcpus 2 --memory-mib 1024 --disk-size-mib 4096",
-	            "{\"cmdline\":\"console=ttyS0\",\"disk_size_mib\":4096,\"image\":\"/i.qcow2\","
-	            "\"initrd\":\"/r\",\"kernel\":\"/k\",\"memory_mib\":1024,\"name\":\"deb\",\"vcpus\":2}");
+	            "{\"cmdline\":\"console=ttyS0\",\"disk_size_mib\":4096,\"image\":\"i.qcow2\","
+	            "\"initrd\":\"r\",\"kernel\":\"k\",\"memory_mib\":1024,\"name\":\"deb\",\"vcpus\":2}");
+	expect_body("image import deb --from cloud/debian-12.qcow2 --format raw",
+	            "{\"format\":\"raw\",\"import_from\":\"cloud/debian-12.qcow2\",\"name\":\"deb\"}");
 	expect_body("vm create web1 --template deb --cluster prod --vcpus 2 --memory-mib 512 "
 	            "--disk-size-mib 2048 --network a --network b --datastore shared --no-start "
 	            "--affinity g1 --anti-affinity g2 --anti-affinity g3 --no-wait -o json",
@@ -280,7 +284,7 @@ static void test_tenancy(void **state)
 	json_decref(body);
 	ok(&p, "network create n --bridge br0 --project dev", "network", "create");
 	parsed_free(&p);
-	ok(&p, "template create t --image /i --project dev", "template", "create");
+	ok(&p, "template create t --image i --project dev", "template", "create");
 	parsed_free(&p);
 
 	bad("login --user a --token b", "give --user (and type the password) or --token, not both");
