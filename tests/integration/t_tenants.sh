@@ -72,6 +72,8 @@ check "whoami shows alice as viewer of pa" test "$(jget "$BODY" '.user.name + ":
 # Objects of pa (made by carol, an operator there) and of pb (by bob).
 make_objects() { # TOKEN SUFFIX
 	mgr_guest_template "tpl-$2" "$1"
+	as "$1" POST /api/v1/images "{\"name\":\"img-$2\"}"
+	[ "$STATUS" = 201 ] || diag "image img-$2: $STATUS $BODY"
 	[ "$STATUS" = 201 ] || diag "template tpl-$2: $STATUS $BODY"
 	as "$1" POST /api/v1/networks "{\"name\":\"net-$2\",\"bridge\":\"br0\"}"
 	[ "$STATUS" = 201 ] || diag "network net-$2: $STATUS $BODY"
@@ -130,6 +132,7 @@ fill() {
 	case $p in
 	/api/v1/vms/*) id=vm-$s ;;
 	/api/v1/templates/*) id=tpl-$s ;;
+	/api/v1/images/*) id=img-$s ;;
 	/api/v1/networks/*) id=net-$s ;;
 	/api/v1/tasks/*) id=$([ "$s" = a ] && echo "$TASK_A" || echo "$TASK_B") ;;
 	/api/v1/projects/*) id=p$s ;;
@@ -181,7 +184,7 @@ check "every route is 401 without a token, with an expired and with a revoked to
 check "every mutating route is 403 for a viewer${bad_403:+:$bad_403}" test -z "$bad_403"
 check "another project's objects are 404 on every route ($checked_404 calls)${bad_404:+:$bad_404}" \
 	test -z "$bad_404" -a "$checked_404" -ge 20
-for what in vms templates networks tasks projects; do
+for what in vms templates images networks tasks projects; do
 	as "$T_BOB" GET "/api/v1/$what"
 	n=$(jget "$BODY" '[.items[] | select((.name // "") | test("-a$|^pa$")) , select(.target_id? == "'"$(mapi GET /api/v1/vms/vm-a >/dev/null; jget "$BODY" .id)"'")] | length')
 	check "bob's list of $what shows nothing of pa" test "$n" = 0
@@ -233,6 +236,8 @@ mapi GET /api/v1/projects/pq/quota
 check "usage shows 5 VMs and 5 vCPUs" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 5/5
 mapi GET '/api/v1/vms?project=pq'
 check "the project holds exactly 5 VMs" test "$(jget "$BODY" '.items | length')" = 5
+# Their creates finish (each host gets the template's images pushed first).
+for f in $(grep -l '"task"' "$out"/b*); do task_wait "$(jq -r .task.id "$f")" 120; done
 one=$(grep -l quota_exceeded "$out"/b* | head -1)
 check "the refusal names the quota, the limit and what it would be" \
 	test "$(jq -r '.error | "\(.field)/\(.limit)/\(.would_be)"' "$one")" = vms/5/6
@@ -254,6 +259,7 @@ rvm=$(jq -r .vm.name "$(grep -l '"task"' "$out"/b* | sed -n 2p)")
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":5}'
 check "a resize over the vCPU quota is 409 naming vcpus (7 -> 8)" \
 	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/8
+diag "resize: $STATUS $BODY"
 as "$T_BOB" POST "/api/v1/vms/$rvm/resize" '{"vcpus":2}'
 check "another project's VM cannot be resized (404)" test "$STATUS" = 404
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":2,"memory_mib":96}'
