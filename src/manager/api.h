@@ -44,6 +44,9 @@ int template_bind_images(struct store *st, json_t *doc, struct errinfo *e);
 /* Route handlers, by file. */
 void api_images_create(struct http_req *req);
 void api_images_upload(struct http_req *req);
+/* Before an upload's body: 0 when the caller may upload the route's image
+ * now, else -1 after replying (404, 403, 409 not queued). */
+int api_images_upload_allowed(struct http_req *req);
 void api_images_delete(struct http_req *req);
 void api_inventory_list(struct http_req *req);
 void api_inventory_get(struct http_req *req);

@@ -139,6 +139,26 @@ static json_t *image_to_change(struct http_req *req)
 	return img;
 }
 
+/* 409 unless the image waits for its file. */
+static int require_queued(struct http_req *req, const json_t *img)
+{
+	const char *state = json_string_value(json_object_get(img, "state")) ?: "";
+	if (!strcmp(state, "queued"))
+		return 0;
+	http_reply_error(req, 409, "invalid_state", NULL,
+	                 "image '%s' is %s; an image's file is uploaded once (make a new image for new content)",
+	                 json_string_value(json_object_get(img, "name")), state);
+	return -1;
+}
+
+int api_images_upload_allowed(struct http_req *req)
+{
+	json_t *img = image_to_change(req);
+	int rc = img ? require_queued(req, img) : -1;
+	json_decref(img);
+	return rc;
+}
+
 void api_images_upload(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -146,19 +166,14 @@ void api_images_upload(struct http_req *req)
 	if (!img)
 		return;
 	const char *id = json_string_value(json_object_get(img, "id"));
-	const char *state = json_string_value(json_object_get(img, "state")) ?: "";
 	const char *path = NULL, *sha = NULL;
 	unsigned long long size = 0;
 	struct errinfo e = {0};
 	char why[512], final[1200];
 	uint64_t vbytes = 0;
 	int fd = -1;
-	if (strcmp(state, "queued")) {
-		http_reply_error(req, 409, "invalid_state", NULL,
-		                 "image '%s' is %s; an image's file is uploaded once (make a new image for new content)",
-		                 json_string_value(json_object_get(img, "name")), state);
+	if (require_queued(req, img) < 0)
 		goto out;
-	}
 	if (http_upload(req, &path, &size, &sha) < 0) {
 		http_reply_error(req, 400, "invalid_request", NULL, "send the image's bytes as the request body");
 		goto out;

@@ -177,8 +177,15 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 		return 1; /* signed in: an unknown route may now be told 404 */
 	bool mutating = strcmp(http_method(req), "GET") != 0;
 	enum mgr_access acc = (enum mgr_access)http_route_access(req);
-	if (auth_decide(ctx, acc, mutating) == 0)
+	if (auth_decide(ctx, acc, mutating) == 0) {
+		/* A streamed upload is judged on its target before a byte of it
+		 * is kept: another project's image, or one already uploaded,
+		 * costs vdcd no disk. */
+		if (!strcmp(http_route_pattern(req), "/api/v1/images/{id}/file") &&
+		    api_images_upload_allowed(req) < 0)
+			return 0;
 		return 1;
+	}
 	if (acc == ACC_WRITE)
 		http_reply_error(req, 403, "forbidden", NULL,
 		                 "'%s' is a viewer in every project they belong to; this needs the "

@@ -89,6 +89,14 @@ upload "$T_V" "$EVIL" "$GUEST/data-template.qcow2"
 attack I4 "a viewer's upload: 403" test "$STATUS" = 403
 upload "$T_B" "$EVIL" "$GUEST/data-template.qcow2"
 attack I4 "another project's operator uploading to alice's image: 404" test "$STATUS" = 404
+# Judged before the body: at 1 MiB/s a 60 MiB upload would take a minute if
+# vdcd read it all before answering.
+truncate -s 60M "$IMG_TMP/slow.raw"
+start=$SECONDS
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --max-time 90 --limit-rate 1M -X PUT --cacert "$MGR_CACERT" \
+	-H "Authorization: Bearer $T_B" -T "$IMG_TMP/slow.raw" "$MGR_URL/api/v1/images/$EVIL/file")
+attack I4 "... refused before its bytes are read: 404 within 20 s of a 60 s upload ($((SECONDS - start)) s)" \
+	test "$STATUS" = 404 -a $((SECONDS - start)) -lt 20
 upload "$T_A" "$EVIL" "$GUEST/data-template.qcow2"
 attack I4 "a clean qcow2 is accepted (200, active, its SHA-256 recorded)" \
 	test "$STATUS/$(jget "$BODY" .state)/$(jget "$BODY" .sha256)" = "200/active/$(sha256sum <"$GUEST/data-template.qcow2" | cut -d' ' -f1)"
