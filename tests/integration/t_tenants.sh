@@ -271,10 +271,18 @@ check "... and is charged (5 vCPUs, 64+64+64+96 MiB)" \
 check "... and the host's VM has the new sizes" \
 	test "$(api h1 GET "/api/v1/vms/$rvm" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"disk_size_mib":1}'
+check "a disk never shrinks below its image (400 naming disk_size_mib)" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/disk_size_mib
+# A VM its host no longer has (removed behind vdcd's back): the host
+# refuses the resize, and the quota it charged comes back.
+gone=$(jq -r .vm.name "$(grep -l '"task"' "$out"/b* | sed -n 3p)")
+mapi GET "/api/v1/vms/$gone"
+api h1 DELETE "/api/v1/vms/$(jget "$BODY" '.config.agent_name // .name')?force=true"
+as "$T_CAROL" POST "/api/v1/vms/$gone/resize" '{"disk_size_mib":128}'
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
-check "a resize the host refuses fails and gives the quota back" \
-	test "$TASK_STATE/$(jget "$BODY" .usage.disk_mib)" = failed/0
+check "a resize the host refuses fails and gives the quota back (4 disks of 64 MiB)" \
+	test "$TASK_STATE/$(jget "$BODY" .usage.disk_mib)" = failed/256
 as "$T_CAROL" POST "/api/v1/vms/$rvm/clone" '{"name":"rclone"}'
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
