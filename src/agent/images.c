@@ -232,7 +232,10 @@ int images_prepare(struct agent *a, char *spool, size_t n)
 	char dir[1100];
 	image_dir(&a->cfg.datastores[0], dir, sizeof(dir));
 	snprintf(spool, n, "%s/.spool", dir);
-	if (fs_mkdir_p(spool, 0700) < 0)
+	/* The image directory first, open to every VM identity (each reads its
+	 * images); made as the spool's parent it would be 0700 like the spool,
+	 * and no QEMU could open an image. chmod: one made so before stays so. */
+	if (fs_mkdir_p(dir, 0755) < 0 || chmod(dir, 0755) < 0 || fs_mkdir_p(spool, 0700) < 0)
 		return -1;
 	/* Uploads a crash interrupted are of no use: start empty. */
 	DIR *d = opendir(spool);
