@@ -182,6 +182,14 @@ upload_refused "an unknown kind" kindless "kind=firmware&format=raw" "$TMP/garba
 	invalid_request "kind must be disk, kernel or initrd"
 upload_refused "an image id that is not a name" .hidden "kind=disk&format=qcow2" \
 	"$GUEST/data-template.qcow2" invalid_request "not a valid image id"
+# An id that is another image's record: "raw" bytes that are a sidecar
+# declaring that image qcow2 (a clone would then read it as one).
+cp "$images/guest-disk.json" "$TMP/sidecar-before"
+jq -c '.format="raw" | .kind="disk"' "$images/guest-disk.json" >"$TMP/fake-sidecar"
+truncate -s 512 "$TMP/fake-sidecar" && sed -i 's/\x0/ /g' "$TMP/fake-sidecar"
+upload_refused "an image id naming another image's record" guest-disk.json "kind=disk&format=raw" \
+	"$TMP/fake-sidecar" invalid_request "not ending in .json"
+check "... and that record is unchanged" cmp -s "$TMP/sidecar-before" "$images/guest-disk.json"
 api_put_file h1 "/api/v1/images/guest-disk?kind=disk&format=raw" "$TMP/garbage"
 check "another image under a taken id is 409 image_exists" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 409/image_exists
