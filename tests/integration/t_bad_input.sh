@@ -19,9 +19,8 @@ images=$(dir_of h1)/ds/images
 # else, nor a spooled upload.
 images_before=$(ls -A "$images")
 only_guest_images() {
-	local i
 	# A refused upload's spool file goes when its request is done.
-	for i in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		[ -z "$(ls -A "$images/.spool")" ] && break
 		sleep 0.05
 	done
