@@ -121,6 +121,28 @@ api h1 POST /api/v1/vms/c1/stop '{"timeout_s":60}'
 api h1 DELETE '/api/v1/vms/c3?force=true'
 check "the copy is deleted" test "$STATUS" = 204 -a ! -e "$(dir_of h1)/ds/c3"
 
+# A raw image is read as raw, never probed: its bytes here are a vmdk
+# descriptor naming a root-only host file, which qemu-img would follow if
+# it guessed the format. Its clone and its copy hold the descriptor's bytes.
+secret=$TMP/root-only-secret
+echo "VDC-HOST-SECRET-$$" >"$secret"
+chmod 600 "$secret"
+printf 'version=1\nCID=12345678\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 8 FLAT "%s" 0\n' \
+	"$secret" >"$TMP/vmdk-desc.raw"
+truncate -s 512 "$TMP/vmdk-desc.raw"
+agent_put_image h1 desc disk raw "$TMP/vmdk-desc.raw"
+check "a raw image holding a vmdk descriptor is uploaded as raw" test "$STATUS/$(jget "$BODY" .format)" = 201/raw
+# disk_bytes VM: the VM's data disk as the guest sees it.
+disk_bytes() { qemu-img convert -U -f qcow2 -O raw "$(dir_of h1)/ds/$1/data.qcow2" "$TMP/$1.raw" && cat "$TMP/$1.raw"; }
+for how in clone copy; do
+	api h1 POST /api/v1/vms "$(guest_spec "raw$how" | jq -c --argjson c "$([ $how = copy ] && echo true || echo false)" \
+		'.disks=[{name:"data", image:"desc", copy:$c}]')"
+	check "a VM with a $how of the raw image is defined" test "$STATUS" = 201
+	check "... its disk holds the image's own bytes" grep -aq 'createType="monolithicFlat"' <(disk_bytes "raw$how")
+	check "... and not the host file they name" bash -c 'test -s "$0" && ! grep -aq VDC-HOST-SECRET "$0"' "$TMP/raw$how.raw"
+	api h1 DELETE "/api/v1/vms/raw$how"
+done
+
 api h1 DELETE '/api/v1/vms/c1?keep_disks=true'
 check "delete keeping disks answers 204" test "$STATUS" = 204
 check "the kept disk remains" test -f "$(dir_of h1)/ds/c1/data.qcow2"
