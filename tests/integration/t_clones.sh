@@ -123,7 +123,9 @@ check "the copy is deleted" test "$STATUS" = 204 -a ! -e "$(dir_of h1)/ds/c3"
 
 # A raw image is read as raw, never probed: its bytes here are a vmdk
 # descriptor naming a root-only host file, which qemu-img would follow if
-# it guessed the format. Its clone and its copy hold the descriptor's bytes.
+# it guessed the format. The upload check refuses such a file; one that got
+# past it (put in place here by hand) is still read as raw: its clone and
+# its copy hold the descriptor's bytes, not the file.
 secret=$TMP/root-only-secret
 echo "VDC-HOST-SECRET-$$" >"$secret"
 chmod 600 "$secret"
@@ -131,7 +133,13 @@ printf 'version=1\nCID=12345678\nparentCID=ffffffff\ncreateType="monolithicFlat"
 	"$secret" >"$TMP/vmdk-desc.raw"
 truncate -s 512 "$TMP/vmdk-desc.raw"
 agent_put_image h1 desc disk raw "$TMP/vmdk-desc.raw"
-check "a raw image holding a vmdk descriptor is uploaded as raw" test "$STATUS/$(jget "$BODY" .format)" = 201/raw
+check "a raw image that is a vmdk descriptor is refused at upload (400 invalid_image)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 400/invalid_image
+check "... saying what it is" grep -q "declared raw but is a vmdk" <<<"$(jget "$BODY" .error.message)"
+install -m 444 "$TMP/vmdk-desc.raw" "$(dir_of h1)/ds/images/desc"
+jq -nc --arg s "$(sha256sum <"$TMP/vmdk-desc.raw" | cut -d' ' -f1)" \
+	'{id:"desc", kind:"disk", format:"raw", sha256:$s, datastore:"local", size_bytes:512, virtual_bytes:512}' \
+	>"$(dir_of h1)/ds/images/desc.json"
 # disk_bytes VM: the VM's data disk as the guest sees it.
 disk_bytes() { qemu-img convert -U -f qcow2 -O raw "$(dir_of h1)/ds/$1/data.qcow2" "$TMP/$1.raw" && cat "$TMP/$1.raw"; }
 for how in clone copy; do
