@@ -1,6 +1,7 @@
 /* peer_vdc.c - vm-start's vdc peer: a private agent on a loopback port,
  * driven over its REST API with one reused curl handle, so every run pays
- * the same client cost (a kept-alive connection). */
+ * the same client cost (a kept-alive connection). The guest's kernel and
+ * initrd are uploaded to it once as images (untimed), as vdcd would. */
 #include "peers.h"
 
 #include "fsutil.h"
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #define CGROUP_BASE "vdcbench"
+/* The ids the guest's kernel and initrd are uploaded under. */
+#define KERNEL_IMAGE "bench-kernel"
+#define INITRD_IMAGE "bench-initrd"
 
 struct buf {
 	char *s;
@@ -122,7 +126,7 @@ static int define(struct vdc_peer *p, const char *name, int memory_mib, bool sta
 	}
 	json_t *spec = json_pack("{s:s, s:i, s:i, s:s, s:{s:s, s:s, s:s}, s:[], s:[]}", "name", name,
 	                         "vcpus", 1, "memory_mib", memory_mib, "display", "none", "boot",
-	                         "kernel", p->g->kernel, "initrd", p->g->initrd, "cmdline",
+	                         "kernel_image", KERNEL_IMAGE, "initrd_image", INITRD_IMAGE, "cmdline",
 	                         p->g->cmdline, "nics", "disks");
 	char *body = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
@@ -147,6 +151,51 @@ static int remove_vm(struct vdc_peer *p, const char *name)
 		return -1;
 	forget(p, name);
 	return 0;
+}
+
+/* PUTs file to the agent as image id of kind (format raw): the file is the
+ * request body, streamed. Returns 0 (201 new, 200 already there) or -1
+ * with the agent's answer said. A handle of its own, so the shared one
+ * keeps its settings for the timed calls. */
+static int put_image(struct vdc_peer *p, const char *id, const char *kind, const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0) {
+		say("cannot read %s: %s", file, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	char url[512], auth[128];
+	snprintf(url, sizeof(url), "%s/api/v1/images/%s?kind=%s&format=raw", p->base, id, kind);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", p->token);
+	struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
+	hdrs = curl_slist_append(hdrs, "Expect:"); /* no wait for a 100 Continue */
+	struct buf b = {0};
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L); /* PUT */
+	curl_easy_setopt(h, CURLOPT_READDATA, f);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(h);
+	long status = -1;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 201 && status != 200)
+		say("uploading %s as image %s: %s %.400s", file, id,
+		    rc == CURLE_OK ? "the agent answered" : curl_easy_strerror(rc), b.s ? b.s : "");
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	fclose(f);
+	free(b.s);
+	return status == 201 || status == 200 ? 0 : -1;
 }
 
 static int free_port(void)
@@ -246,6 +295,10 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 		say("the agent on %s does not take our token: is another agent on that port?", listen);
 		return -1;
 	}
+	/* VM specs name images by id, never by a host path. */
+	if (put_image(p, KERNEL_IMAGE, "kernel", g->kernel) < 0 ||
+	    put_image(p, INITRD_IMAGE, "initrd", g->initrd) < 0)
+		return -1;
 	return 0;
 }
 

@@ -26,7 +26,8 @@ struct vdc_peer {
 	struct curl_slist *hdrs;
 	const struct guest *g;
 };
-/* Starts agent_bin with its state under dir and waits until it answers us.
+/* Starts agent_bin with its state under dir, waits until it answers us, and
+ * uploads the guest's kernel and initrd to it as images (specs name them).
  * Returns 0 or -1 (reason on stderr). */
 int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g);
 /* Defines name (untimed), times start until its 200 (running_ms) and, when

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_RUNS 100
@@ -141,7 +142,10 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/vdc", tmp);
 	snprintf(raw.dir, sizeof(raw.dir), "%s/raw", tmp);
 	snprintf(lv.dir, sizeof(lv.dir), "%s/libvirt", tmp);
-	if (fs_mkdir_p(dir, 0700) < 0 || fs_mkdir_p(raw.dir, 0700) < 0 || fs_mkdir_p(lv.dir, 0700) < 0)
+	/* The agent's QEMUs (as vdc-qemu) open its images in dir/ds/images:
+	 * the way there is traversable, not listable. */
+	if (chmod(tmp, 0711) < 0 || fs_mkdir_p(dir, 0711) < 0 || fs_mkdir_p(raw.dir, 0700) < 0 ||
+	    fs_mkdir_p(lv.dir, 0700) < 0)
 		goto cleanup;
 	if (vdc_start(&vdc, agent, dir, &g) < 0)
 		goto cleanup;

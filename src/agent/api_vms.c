@@ -222,7 +222,7 @@ static void resize_disk(struct http_req *req)
 	struct errinfo e = {0};
 	char fmt[16];
 	uint64_t cur = 0;
-	if (disk_info(d->path, fmt, sizeof(fmt), &cur, NULL, &e) < 0) {
+	if (disk_info(d->path, "qcow2", fmt, sizeof(fmt), &cur, NULL, &e) < 0) { /* the agent made it */
 		api_reply_err(req, &e);
 		return;
 	}

@@ -27,11 +27,11 @@ static int qemu_img(const char *const argv[], const char *what, const char *fiel
 	                   "%s failed: %s", what, o);
 }
 
-int disk_info(const char *path, char *format, size_t flen, uint64_t *virtual_bytes,
-              const char *field, struct errinfo *e)
+int disk_info(const char *path, const char *known_format, char *format, size_t flen,
+              uint64_t *virtual_bytes, const char *field, struct errinfo *e)
 {
 	char out[65536];
-	const char *argv[] = {"qemu-img", "info", "--output=json", "-U", path, NULL};
+	const char *argv[] = {"qemu-img", "info", "--output=json", "-U", "-f", known_format, path, NULL};
 	if (access(path, R_OK) < 0)
 		return errinfo_set(e, 400, "invalid_spec", field, "cannot read '%s': %s", path,
 		                   strerror(errno));
@@ -73,11 +73,11 @@ int disk_create_clone(const char *path, const char *template_path, const char *t
 	return qemu_img(argv, "creating the linked clone", field, e, NULL, 0);
 }
 
-int disk_create_copy(const char *path, const char *source, uint64_t size_mib, uint64_t source_bytes,
-                     const char *field, struct errinfo *e)
+int disk_create_copy(const char *path, const char *source, const char *source_format,
+                     uint64_t size_mib, uint64_t source_bytes, const char *field, struct errinfo *e)
 {
-	const char *argv[] = {"qemu-img", "convert", "-q", "-O", "qcow2", "-o", "lazy_refcounts=on", source,
-	                      path, NULL};
+	const char *argv[] = {"qemu-img", "convert", "-q", "-f", source_format, "-O", "qcow2", "-o",
+	                      "lazy_refcounts=on", source, path, NULL};
 	if (qemu_img(argv, "copying the disk", field, e, NULL, 0) < 0)
 		return -1;
 	return size_mib && (size_mib << 20) > source_bytes ? disk_resize(path, size_mib, e) : 0;

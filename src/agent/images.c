@@ -50,10 +50,19 @@ static int meta_read(const char *path, struct image_meta *m)
 	return rc;
 }
 
+/* An id is a safe name that is not also the name of an image's record:
+ * image "x.json" would be stored over the sidecar of image "x", and a
+ * sidecar written by an uploader could then declare a raw file qcow2. */
+static bool image_id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	return id && jv_is_safe_name(id) && !(n >= 5 && !strcmp(id + n - 5, ".json"));
+}
+
 int images_find(struct agent *a, const char *id, const char *want_kind, const char *field, char *path,
                 size_t pathlen, struct image_meta *meta, struct errinfo *e)
 {
-	if (!jv_is_safe_name(id))
+	if (!image_id_valid(id))
 		return errinfo_set(e, 400, "invalid_spec", field,
 		                   "%s: '%s' is not an image id (images are named by id, never by a host path)",
 		                   field, id);
@@ -108,8 +117,10 @@ int images_add(struct agent *a, const char *id, const char *datastore, const cha
                uint64_t size, const char *sha256, int *existed, struct errinfo *e)
 {
 	*existed = 0;
-	if (!jv_is_safe_name(id))
-		return errinfo_set(e, 400, "invalid_request", "id", "'%s' is not a valid image id", id);
+	if (!image_id_valid(id))
+		return errinfo_set(e, 400, "invalid_request", "id",
+		                   "'%s' is not a valid image id: letters, digits, '.', '-' and '_', "
+		                   "not ending in .json", id);
 	int k = image_kind_parse(kind);
 	if (k < 0)
 		return errinfo_set(e, 400, "invalid_request", "kind", "kind must be disk, kernel or initrd, not '%s'",
@@ -232,8 +243,9 @@ int images_prepare(struct agent *a, char *spool, size_t n)
 	char dir[1100];
 	image_dir(&a->cfg.datastores[0], dir, sizeof(dir));
 	snprintf(spool, n, "%s/.spool", dir);
-	/* images/ is read by every VM identity (its backing files); the
-	 * spool only by the agent. */
+	/* The image directory first, open to every VM identity (each reads its
+	 * images); made as the spool's parent it would be 0700 like the spool,
+	 * and no QEMU could open an image. chmod: one made so before stays so. */
 	if (fs_mkdir_p(dir, 0755) < 0 || chmod(dir, 0755) < 0 || fs_mkdir_p(spool, 0700) < 0)
 		return -1;
 	/* Uploads a crash interrupted are of no use: start empty. */

@@ -331,7 +331,7 @@ static int resolve_source_vm(struct agent *a, struct vm_disk *d, int i, uint64_t
 		d->template_path = strdup(sd->path);
 		snprintf(d->template_format, sizeof(d->template_format), "qcow2");
 		char fmt[16];
-		return disk_info(sd->path, fmt, sizeof(fmt), vbytes, field, e);
+		return disk_info(sd->path, "qcow2", fmt, sizeof(fmt), vbytes, field, e);
 	}
 	return errinfo_set(e, 400, "invalid_spec", field, "VM '%s' has no disk named '%s'", d->source_vm,
 	                   d->source_disk);
@@ -448,9 +448,11 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 		give_to_qemu(a, dir, 0750);
 		uint64_t src_bytes = 0;
 		char fmt[16];
-		int rc = d->copy ? (disk_info(d->template_path, fmt, sizeof(fmt), &src_bytes, field, e) < 0
+		int rc = d->copy ? (disk_info(d->template_path, d->template_format, fmt, sizeof(fmt), &src_bytes,
+		                              field, e) < 0
 		                        ? -1
-		                        : disk_create_copy(d->path, d->template_path, d->size_mib, src_bytes, field, e))
+		                        : disk_create_copy(d->path, d->template_path, d->template_format,
+		                                           d->size_mib, src_bytes, field, e))
 		         : d->template_path
 		             ? disk_create_clone(d->path, d->template_path, d->template_format, d->size_mib,
 		                                 field, e)

@@ -146,6 +146,35 @@ static int inspect_qcow2(const unsigned char *h, size_t n, uint64_t file_bytes, 
 	return 0;
 }
 
+/* A vmdk text descriptor as QEMU's vmdk_probe sees one: after '#' comment
+ * lines and blank lines, a line "version=1", "=2" or "=3". Such a file can
+ * name any host file as its extent, so no raw image may look like one. */
+static bool vmdk_descriptor(const unsigned char *h, size_t n)
+{
+	size_t p = 0;
+	while (p < n) {
+		if (h[p] == '#') {
+			while (p < n && h[p] != '\n')
+				p++;
+			p++;
+			continue;
+		}
+		if (h[p] == ' ') {
+			while (p < n && h[p] == ' ')
+				p++;
+			if (p < n && h[p] == '\r')
+				p++;
+			if (p == n || h[p] != '\n')
+				return false;
+			p++;
+			continue;
+		}
+		return n - p >= 10 && !memcmp(h + p, "version=", 8) && h[p + 8] >= '1' && h[p + 8] <= '3' &&
+		       (h[p + 9] == '\n' || (n - p >= 11 && h[p + 9] == '\r' && h[p + 10] == '\n'));
+	}
+	return false;
+}
+
 /* Formats a raw image must not be: declared raw, such a file would still
  * be read as raw (vdc always names the format), but it is almost surely a
  * mistake, and refusing it keeps any later prober from being fooled. */
@@ -154,6 +183,7 @@ static const char *foreign_format(const unsigned char *h, size_t n)
 	static const struct { size_t off; const char *magic; size_t len; const char *name; } sigs[] = {
 		{0, "QFI\xfb", 4, "qcow2"},
 		{0, "KDMV", 4, "vmdk"},
+		{0, "COWD", 4, "vmdk"},
 		{0, "# Disk DescriptorFile", 21, "vmdk (descriptor)"},
 		{0, "vhdxfile", 8, "vhdx"},
 		{0, "conectix", 8, "vpc (vhd)"},
@@ -168,7 +198,7 @@ static const char *foreign_format(const unsigned char *h, size_t n)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (n >= sigs[i].off + sigs[i].len && !memcmp(h + sigs[i].off, sigs[i].magic, sigs[i].len))
 			return sigs[i].name;
-	return NULL;
+	return vmdk_descriptor(h, n) ? "vmdk (descriptor)" : NULL;
 }
 
 static int inspect_kernel(const unsigned char *h, size_t n, char *err, size_t errlen)

@@ -38,8 +38,10 @@ static void argv_for(const struct vm_spec *spec)
 	strv_free(&sv);
 }
 
-/* The stored form of an accepted spec parses back to the same document. */
-static void round_trip(struct vm_spec *spec)
+/* The stored form of an accepted spec parses back to the same document.
+ * A user's spec also survives as its public form; a stored one need not (it
+ * may hold only resolved files, which the public form leaves out). */
+static void round_trip(struct vm_spec *spec, int from_user)
 {
 	if (!spec->uuid[0])
 		snprintf(spec->uuid, sizeof(spec->uuid), "%s", FIXED_UUID);
@@ -65,12 +67,21 @@ static void round_trip(struct vm_spec *spec)
 	vm_spec_free(&back);
 	json_decref(again);
 
-	/* The public form (no agent-owned fields) is a valid user request. */
+	/* The public form (no agent-owned fields, no host path) is a valid
+	 * user request. */
 	json_t *pub = vm_spec_to_json(spec, false);
-	memset(&err, 0, sizeof(err));
-	check(vm_spec_parse(pub, VM_SPEC_FROM_USER, &back, &err) == 0,
-	      "the public form is a valid request");
-	vm_spec_free(&back);
+	json_t *boot = json_object_get(pub, "boot");
+	check(!json_object_get(boot, "kernel") && !json_object_get(boot, "initrd"),
+	      "the public form names no kernel or initrd file");
+	for (size_t i = 0; i < json_array_size(json_object_get(pub, "disks")); i++)
+		check(!json_object_get(json_array_get(json_object_get(pub, "disks"), i), "template"),
+		      "the public form names no template file");
+	if (from_user) {
+		memset(&err, 0, sizeof(err));
+		check(vm_spec_parse(pub, VM_SPEC_FROM_USER, &back, &err) == 0,
+		      "the public form is a valid request");
+		vm_spec_free(&back);
+	}
 	json_decref(pub);
 	json_decref(stored);
 	argv_for(spec);
@@ -92,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(err.field[0] == '\0', "success leaves no error");
 			if (k == 0)
 				user_ok = 1;
-			round_trip(&spec);
+			round_trip(&spec, k == 0);
 		} else {
 			check_refusal(&err);
 			/* What a user may send, the store may hold. */

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# t_clones.sh - linked clones of one template boot side by side and diverge
-# without touching the template; disks resize (stopped and live); snapshots
-# are created, listed, reverted and deleted.
+# t_clones.sh - linked clones of one uploaded image boot side by side and
+# diverge without touching the image; a stopped VM's disk is copied into a
+# new VM (never a running one's); disks resize (stopped and live);
+# snapshots are created, listed, reverted and deleted.
 source "$(dirname "$0")/lib.sh"
 
 host_up h1 || { not_ok "agent starts"; finish; exit 1; }
-tmpl=$TMP/template.qcow2
-cp "$GUEST/data-template.qcow2" "$tmpl"
-chmod 644 "$tmpl"
-sum_before=$(sha256sum <"$tmpl")
+agent_put_image h1 base disk qcow2 "$GUEST/data-template.qcow2"
+check "the template image is uploaded (201)" test "$STATUS/$(jget "$BODY" .format)" = 201/qcow2
+# The agent's own copy: what clones are made from, and what must not change.
+tmpl=$(dir_of h1)/ds/images/base
+check "the agent keeps the image read-only" test "$(stat -c %a "$tmpl")" = 444
+sum_before=$(sha256sum <"$GUEST/data-template.qcow2")
+check "the agent's copy is the uploaded file" test "$(sha256sum <"$tmpl")" = "$sum_before"
 
-clone_spec() { guest_spec "$1" "$2" | jq -c --arg t "$tmpl" '.disks=[{name:"data", template:$t}]'; }
+clone_spec() { guest_spec "$1" "$2" | jq -c '.disks=[{name:"data", image:"base"}]'; }
 api h1 POST '/api/v1/vms?start=true' "$(clone_spec c1 10.213.0.31)"
 check "clone c1 is created and started" test "$STATUS" = 201
 api h1 POST '/api/v1/vms?start=true' "$(clone_spec c2 10.213.0.32)"
@@ -86,6 +90,66 @@ api h1 POST /api/v1/vms/c1/disks/data/resize '{"size_mib":96}'
 check "a stopped VM's disk grows (qemu-img)" grep -q 'virtual size: 96 MiB' <(qemu-img info -U "$(dir_of h1)/ds/c1/data.qcow2")
 
 check "the template is unchanged" test "$(sha256sum <"$tmpl")" = "$sum_before"
+api h1 DELETE /api/v1/images/base
+check "an image clones use cannot be deleted (409 in_use)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/in_use
+
+# A new VM from a copy of another VM's disk: only of a stopped VM (c2 runs).
+copy_spec() { guest_spec "$1" "$2" | jq -c --arg s "$3" '.disks=[{name:"data", source_vm:$s}]'; }
+api h1 POST /api/v1/vms "$(copy_spec c3 10.213.0.33 c2)"
+check "copying a running VM's disk is 409 naming disks[0].source_vm" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.field)" = 409/invalid_state/disks[0].source_vm
+check "... saying to stop it first" grep -q "stop it first" <<<"$(jget "$BODY" .error.message)"
+check "... and makes no disk" test ! -e "$(dir_of h1)/ds/c3"
+api h1 POST /api/v1/vms "$(guest_spec c3 10.213.0.33 | jq -c '.disks=[{name:"data", source_vm:"c1", source_disk:"nope"}]')"
+check "copying a disk the source VM does not have is 400 naming disks[0].source_vm" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/disks[0].source_vm
+c1_sum=$(sha256sum <"$(dir_of h1)/ds/c1/data.qcow2")
+api h1 POST '/api/v1/vms?start=true' "$(copy_spec c3 10.213.0.33 c1)"
+check "a stopped VM's disk is copied into a new VM (201)" test "$STATUS" = 201
+check "... as a full copy, not a clone" bash -c "! qemu-img info -U '$(dir_of h1)/ds/c3/data.qcow2' | grep -q 'backing file'"
+check "... of the source's size" grep -q 'virtual size: 96 MiB' <(qemu-img info -U "$(dir_of h1)/ds/c3/data.qcow2")
+check "c3 boots with the copied disk" wait_console h1 c3 'VDC-GUEST-READY.*data=mounted' 60
+check "c3 reads what c1 wrote" test "$(guest_req h1 10.213.0.33 marker)" = "vdc-template|-c1"
+guest_req h1 10.213.0.33 "write -c3" >/dev/null
+check "c3 writes to its own copy" test "$(guest_req h1 10.213.0.33 marker)" = "vdc-template|-c1|-c3"
+check "c1's disk is untouched by the copy and by c3" test "$(sha256sum <"$(dir_of h1)/ds/c1/data.qcow2")" = "$c1_sum"
+api h1 POST /api/v1/vms/c1/start
+check "the source VM starts while its copy runs" test "$STATUS/$(jget "$BODY" .state)" = 200/running
+check "c1 still reads its own data" wait_console h1 c1 "VDC-GUEST-READY" 60 4
+check "... without c3's write" test "$(guest_req h1 10.213.0.31 marker)" = "vdc-template|-c1"
+api h1 POST /api/v1/vms/c1/stop '{"timeout_s":60}'
+api h1 DELETE '/api/v1/vms/c3?force=true'
+check "the copy is deleted" test "$STATUS" = 204 -a ! -e "$(dir_of h1)/ds/c3"
+
+# A raw image is read as raw, never probed: its bytes here are a vmdk
+# descriptor naming a root-only host file, which qemu-img would follow if
+# it guessed the format. The upload check refuses such a file; one that got
+# past it (put in place here by hand) is still read as raw: its clone and
+# its copy hold the descriptor's bytes, not the file.
+secret=$TMP/root-only-secret
+echo "VDC-HOST-SECRET-$$" >"$secret"
+chmod 600 "$secret"
+printf 'version=1\nCID=12345678\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 8 FLAT "%s" 0\n' \
+	"$secret" >"$TMP/vmdk-desc.raw"
+truncate -s 512 "$TMP/vmdk-desc.raw"
+agent_put_image h1 desc disk raw "$TMP/vmdk-desc.raw"
+check "a raw image that is a vmdk descriptor is refused at upload (400 invalid_image)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 400/invalid_image
+check "... saying what it is" grep -q "declared raw but is a vmdk" <<<"$(jget "$BODY" .error.message)"
+install -m 444 "$TMP/vmdk-desc.raw" "$(dir_of h1)/ds/images/desc"
+jq -nc --arg s "$(sha256sum <"$TMP/vmdk-desc.raw" | cut -d' ' -f1)" \
+	'{id:"desc", kind:"disk", format:"raw", sha256:$s, datastore:"local", size_bytes:512, virtual_bytes:512}' \
+	>"$(dir_of h1)/ds/images/desc.json"
+# disk_bytes VM: the VM's data disk as the guest sees it.
+disk_bytes() { qemu-img convert -U -f qcow2 -O raw "$(dir_of h1)/ds/$1/data.qcow2" "$TMP/$1.raw" && cat "$TMP/$1.raw"; }
+for how in clone copy; do
+	api h1 POST /api/v1/vms "$(guest_spec "raw$how" | jq -c --argjson c "$([ $how = copy ] && echo true || echo false)" \
+		'.disks=[{name:"data", image:"desc", copy:$c}]')"
+	check "a VM with a $how of the raw image is defined" test "$STATUS" = 201
+	check "... its disk holds the image's own bytes" grep -aq 'createType="monolithicFlat"' <(disk_bytes "raw$how")
+	check "... and not the host file they name" bash -c 'test -s "$0" && ! grep -aq VDC-HOST-SECRET "$0"' "$TMP/raw$how.raw"
+	api h1 DELETE "/api/v1/vms/raw$how"
+done
 
 api h1 DELETE '/api/v1/vms/c1?keep_disks=true'
 check "delete keeping disks answers 204" test "$STATUS" = 204

@@ -17,6 +17,9 @@ check "define answers 201" test "$STATUS" = 201
 check "a defined VM is stopped" test "$(jget "$BODY" .state)" = stopped
 mac=$(jget "$BODY" '.spec.nics[0].mac')
 check "the NIC got a stable MAC" grep -qE '^52:54:00(:[0-9a-f]{2}){3}$' <<<"$mac"
+check "the spec names its kernel and initrd by image id" \
+	test "$(jget "$BODY" '.spec.boot | "\(.kernel_image) \(.initrd_image)"')" = "guest-kernel guest-initrd"
+check "... and no host file (the agent's paths stay its own)" bash -c '! grep -qF -- "$0" <<<"$1"' "$TMP" "$BODY"
 
 api h1 POST /api/v1/vms/web1/start
 check "start answers 200 running" test "$STATUS/$(jget "$BODY" .state)" = 200/running
@@ -27,6 +30,8 @@ check "the guest answers on TCP through the bridge" test "$(guest_req h1 10.213.
 
 check "QEMU runs as the unprivileged user" test "$(ps -o user= -p "$pid")" = vdc-qemu
 check "QEMU runs with the seccomp sandbox" grep -q -- '-sandbox' <(tr '\0' ' ' </proc/"$pid"/cmdline)
+check "QEMU boots the agent's copy of the kernel image" \
+	grep -q -- "-kernel $(dir_of h1)/ds/images/guest-kernel -initrd $(dir_of h1)/ds/images/guest-initrd" <(tr '\0' ' ' </proc/"$pid"/cmdline)
 check "QEMU is in its own session (agent signals do not reach it)" test "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid"
 check "QEMU has no root privileges" grep -qE '^Uid:\s+[1-9]' /proc/"$pid"/status
 check "the tap is on the bridge" in_ns h1 test -e "/sys/class/net/$tap/brif" -o -e "/sys/class/net/br0/brif/$tap"

@@ -58,13 +58,16 @@ agent_stop h1
 # Crash points of define: before the commit nothing remains, after it the VM does.
 for point in define:after_intent define:after_disks define:after_commit; do
 	CRASH_AT=$point agent_start h1
-	api h1 POST /api/v1/vms "$(guest_spec c | jq -c --arg t "$GUEST/data-template.qcow2" '.disks=[{name:"d",template:$t}]')"
+	api h1 POST /api/v1/vms "$(guest_spec c | jq -c '.disks=[{name:"d",image:"guest-disk"}]')"
 	agent_kill9 h1
 	agent_start h1
 	api h1 GET /api/v1/vms/c
 	if [ "$point" = define:after_commit ]; then
 		check "crash at $point: the VM is defined, stopped" test "$STATUS/$(jget "$BODY" .state)" = 200/stopped
 		check "crash at $point: its disk exists" test -f "$(dir_of h1)/ds/c/d.qcow2"
+		check "crash at $point: its disk still names its image" test "$(vm_field h1 c '.spec.disks[0].image')" = guest-disk
+		check "crash at $point: ... and is a clone of the agent's copy" \
+			grep -q "backing file: $(dir_of h1)/ds/images/guest-disk" <(qemu-img info -U "$(dir_of h1)/ds/c/d.qcow2")
 		api h1 DELETE /api/v1/vms/c
 	else
 		check "crash at $point: the VM does not exist" test "$STATUS" = 404
@@ -76,7 +79,7 @@ done
 
 # Crash point of delete: the delete is finished at the next start.
 agent_start h1
-api h1 POST /api/v1/vms "$(guest_spec d | jq -c --arg t "$GUEST/data-template.qcow2" '.disks=[{name:"d",template:$t}]')"
+api h1 POST /api/v1/vms "$(guest_spec d | jq -c '.disks=[{name:"d",image:"guest-disk"}]')"
 agent_stop h1
 CRASH_AT=delete:after_intent agent_start h1
 api h1 DELETE /api/v1/vms/d

@@ -13,8 +13,8 @@ ok "vdcd starts on PostgreSQL"
 check "vdcd says it uses PostgreSQL" grep -q 'store=postgresql' "$TMP/vdcd.log"
 
 mapi POST /api/v1/clusters '{"name":"c1"}'
-mapi POST /api/v1/templates "$(jq -nc --arg i "$GUEST/data-template.qcow2" --arg k "$GUEST/vmlinuz" \
-	--arg r "$GUEST/initrd.img" '{name:"tiny", image:$i, kernel:$k, initrd:$r, cmdline:"console=ttyS0 quiet panic=-1", memory_mib:160}')"
+# The test guest's images go into the library (in PostgreSQL too).
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=160'
 check "a template is stored in PostgreSQL" test "$STATUS" = 201
 host_join h1 c1 || not_ok "h1 joins"
 for _ in $(seq 1 100); do

@@ -55,22 +55,45 @@ static const struct bad_case bad_cases[] = {
 	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
 	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
 
-	/* boot */
+	/* boot: images by id; a host path from a user is refused by name */
 	{"{'name':'a','boot':'/vmlinuz'}", U, "boot", "must be an object, not a string"},
-	{"{'name':'a','boot':{'kernel':'vmlinuz'}}", U, "boot.kernel", "absolute path"},
-	{"{'name':'a','boot':{'kernel':''}}", U, "boot.kernel", "absolute path"},
-	{"{'name':'a','boot':{'kernel':'/boot/../etc/shadow'}}", U, "boot.kernel", "'..'"},
-	{"{'name':'a','boot':{'kernel':'/boot/..'}}", U, "boot.kernel", "'..'"},
-	{"{'name':'a','boot':{'kernel':'/..'}}", U, "boot.kernel", "'..'"},
-	{"{'name':'a','boot':{'initrd':'/initrd'}}", U, "boot.kernel", "is required"},
-	{"{'name':'a','boot':{'cmdline':'quiet'}}", U, "boot.kernel", "is required"},
-	{"{'name':'a','boot':{'kernel':'/k','initrd':'initrd.img'}}", U, "boot.initrd", "absolute"},
-	{"{'name':'a','boot':{'kernel':'/k','initrd':'/a/../b'}}", U, "boot.initrd", "'..'"},
-	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\nb'}}", U, "boot.cmdline", "control"},
-	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\tb'}}", U, "boot.cmdline", "control"},
-	{"{'name':'a','boot':{'kernel':'/k','cmdline':'a\\u001bb'}}", U, "boot.cmdline", "control"},
-	{"{'name':'a','boot':{'kernel':'/k','cmdline':3}}", U, "boot.cmdline", "must be a string"},
-	{"{'name':'a','boot':{'kernel':'/k','append':'x'}}", U, "boot.append", "unknown field"},
+	{"{'name':'a','boot':{'kernel':'/boot/vmlinuz'}}", U, "boot.kernel",
+	 "host paths are not accepted"},
+	{"{'name':'a','boot':{'kernel':'/etc/shadow','kernel_image':'k'}}", U, "boot.kernel",
+	 "host paths are not accepted"},
+	{"{'name':'a','boot':{'kernel_image':'k','initrd':'/etc/shadow'}}", U, "boot.initrd",
+	 "host paths are not accepted"},
+	{"{'name':'a','boot':{'kernel_image':'k','initrd':'/boot/initrd.img'}}", U, "boot.initrd",
+	 "boot.initrd_image"}, /* and says what replaced it */
+	{"{'name':'a','boot':{'kernel_image':'../x'}}", U, "boot.kernel_image", "not an image id"},
+	{"{'name':'a','boot':{'kernel_image':'a/b'}}", U, "boot.kernel_image", "not an image id"},
+	{"{'name':'a','boot':{'kernel_image':'/boot/vmlinuz'}}", U, "boot.kernel_image",
+	 "never by a host path"},
+	{"{'name':'a','boot':{'kernel_image':''}}", U, "boot.kernel_image", "not an image id"},
+	{"{'name':'a','boot':{'kernel_image':7}}", U, "boot.kernel_image", "must be a string"},
+	{"{'name':'a','boot':{'kernel_image':'k','initrd_image':'../i'}}", U, "boot.initrd_image",
+	 "not an image id"},
+	{"{'name':'a','boot':{'kernel_image':'k','initrd_image':'a/b'}}", U, "boot.initrd_image",
+	 "not an image id"},
+	{"{'name':'a','boot':{'initrd_image':'i'}}", U, "boot.kernel_image", "is required"},
+	{"{'name':'a','boot':{'cmdline':'quiet'}}", U, "boot.kernel_image", "is required"},
+	{"{'name':'a','boot':{'kernel_image':'k','cmdline':'a\\nb'}}", U, "boot.cmdline", "control"},
+	{"{'name':'a','boot':{'kernel_image':'k','cmdline':'a\\tb'}}", U, "boot.cmdline", "control"},
+	{"{'name':'a','boot':{'kernel_image':'k','cmdline':'a\\u001bb'}}", U, "boot.cmdline",
+	 "control"},
+	{"{'name':'a','boot':{'kernel_image':'k','cmdline':3}}", U, "boot.cmdline", "must be a string"},
+	{"{'name':'a','boot':{'kernel_image':'k','append':'x'}}", U, "boot.append", "unknown field"},
+	/* the agent's own store keeps resolved paths, and checks them */
+	{"{'name':'a','boot':{'kernel':'vmlinuz'}}", S, "boot.kernel", "absolute path"},
+	{"{'name':'a','boot':{'kernel':''}}", S, "boot.kernel", "absolute path"},
+	{"{'name':'a','boot':{'kernel':'/boot/../etc/shadow'}}", S, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'kernel':'/boot/..'}}", S, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'kernel':'/..'}}", S, "boot.kernel", "'..'"},
+	{"{'name':'a','boot':{'initrd':'/initrd'}}", S, "boot.kernel_image", "is required"},
+	{"{'name':'a','boot':{'kernel':'/k','initrd':'initrd.img'}}", S, "boot.initrd", "absolute"},
+	{"{'name':'a','boot':{'kernel':'/k','initrd':'/a/../b'}}", S, "boot.initrd", "'..'"},
+	{"{'name':'a','boot':{'kernel_image':'a/b','kernel':'/k'}}", S, "boot.kernel_image",
+	 "not an image id"},
 
 	/* disks */
 	{"{'name':'a','disks':{}}", U, "disks", "must be an array, not an object"},
@@ -89,14 +112,44 @@ static const struct bad_case bad_cases[] = {
 	 "67108864"},
 	{"{'name':'a','disks':[{'name':'root','size_mib':'10G'}]}", U, "disks[0].size_mib",
 	 "must be an integer"},
-	{"{'name':'a','disks':[{'name':'root','template':'img.qcow2'}]}", U, "disks[0].template",
-	 "absolute"},
-	{"{'name':'a','disks':[{'name':'root','template':'/t/../../etc/passwd'}]}", U,
-	 "disks[0].template", "'..'"},
+	/* a disk's source: an image by id, or another VM's disk; never a path */
+	{"{'name':'a','disks':[{'name':'root','template':'/etc/shadow'}]}", U, "disks[0].template",
+	 "host paths are not accepted"},
+	{"{'name':'a','disks':[{'name':'root','size_mib':1},{'name':'d','template':'/x'}]}", U,
+	 "disks[1].template", "host paths are not accepted"},
+	{"{'name':'a','disks':[{'name':'root','image':'i','template':'/x'}]}", U,
+	 "disks[0].template", "the image's id in image"},
+	{"{'name':'a','disks':[{'name':'root','image':'../x'}]}", U, "disks[0].image",
+	 "not an image id"},
+	{"{'name':'a','disks':[{'name':'root','image':'a/b'}]}", U, "disks[0].image",
+	 "not an image id"},
+	{"{'name':'a','disks':[{'name':'root','image':'/var/lib/vdc/x.qcow2'}]}", U,
+	 "disks[0].image", "never by a host path"},
+	{"{'name':'a','disks':[{'name':'root','image':''}]}", U, "disks[0].image",
+	 "not an image id"},
+	{"{'name':'a','disks':[{'name':'root','image':['i']}]}", U, "disks[0].image",
+	 "must be a string"},
+	{"{'name':'a','disks':[{'name':'root','image':'i','source_vm':'b'}]}", U,
+	 "disks[0].source_vm", "image or source_vm, not both"},
+	{"{'name':'a','disks':[{'name':'root','source_disk':'root'}]}", U, "disks[0].source_disk",
+	 "needs source_vm"},
+	{"{'name':'a','disks':[{'name':'root','image':'i','source_disk':'root'}]}", U,
+	 "disks[0].source_disk", "needs source_vm"},
+	{"{'name':'a','disks':[{'name':'root','source_vm':'../b'}]}", U, "disks[0].source_vm",
+	 "not a valid name"},
+	{"{'name':'a','disks':[{'name':'root','source_vm':'b','source_disk':'a/b'}]}", U,
+	 "disks[0].source_disk", "not a valid name"},
 	{"{'name':'a','disks':[{'name':'root','size_mib':1,'copy':true}]}", U, "disks[0].copy",
-	 "needs a template"},
-	{"{'name':'a','disks':[{'name':'root','template':'/i.qcow2','copy':1}]}", U, "disks[0].copy",
+	 "needs an image (or source_vm)"},
+	{"{'name':'a','disks':[{'name':'root','copy':true}]}", U, "disks[0].copy", "needs an image"},
+	{"{'name':'a','disks':[{'name':'root','image':'i','copy':1}]}", U, "disks[0].copy",
 	 "true or false"},
+	{"{'name':'a','disks':[{'name':'root','template':'img.qcow2'}]}", S, "disks[0].template",
+	 "absolute"},
+	{"{'name':'a','disks':[{'name':'root','template':'/t/../../etc/passwd'}]}", S,
+	 "disks[0].template", "'..'"},
+	{"{'name':'a','disks':[{'name':'root','image':'../x','template':'/t.img'}]}", S,
+	 "disks[0].image", "not an image id"},
 	{"{'name':'a','disks':[{'name':'root','size_mib':1,'datastore':'../x'}]}", U,
 	 "disks[0].datastore", "not a valid name"},
 	{"{'name':'a','disks':[{'name':'root','size_mib':1,'datastore':''}]}", U,
@@ -249,6 +302,26 @@ static void test_lengths_and_counts(void **state)
 	expect_bad(json_pack("{s:s, s:[{s:s, s:i, s:s}]}", "name", "a", "disks", "name", "r",
 	                     "size_mib", 1, "datastore", n64),
 	           VM_SPEC_FROM_USER, "disks[0].datastore", "at most 63");
+	/* Image ids are names: 63 at most as well. */
+	expect_bad(json_pack("{s:s, s:{s:s}}", "name", "a", "boot", "kernel_image", n64),
+	           VM_SPEC_FROM_USER, "boot.kernel_image", "at most 63");
+	expect_bad(json_pack("{s:s, s:{s:s, s:s}}", "name", "a", "boot", "kernel_image", "k",
+	                     "initrd_image", n64),
+	           VM_SPEC_FROM_USER, "boot.initrd_image", "at most 63");
+	expect_bad(json_pack("{s:s, s:[{s:s, s:s}]}", "name", "a", "disks", "name", "r", "image", n64),
+	           VM_SPEC_FROM_USER, "disks[0].image", "at most 63");
+	expect_bad(json_pack("{s:s, s:[{s:s, s:s}]}", "name", "a", "disks", "name", "r", "source_vm",
+	                     n64),
+	           VM_SPEC_FROM_USER, "disks[0].source_vm", "at most 63");
+	j = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s}]}", "name", "a", "boot", "kernel_image", n63,
+	              "initrd_image", n63, "disks", "name", "r", "image", n63);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_string_equal(spec.kernel_image, n63);
+	assert_string_equal(spec.initrd_image, n63);
+	assert_string_equal(spec.disks[0].image, n63);
+	vm_spec_free(&spec);
+	json_decref(j);
 
 	/* 16 disks are allowed, 17 are not. */
 	json_t *disks = json_array();
@@ -290,21 +363,21 @@ static void test_lengths_and_counts(void **state)
 	memset(longpath + 1, 'p', 1024);
 	longpath[1025] = '\0';
 	expect_bad(json_pack("{s:s, s:{s:s}}", "name", "a", "boot", "kernel", longpath),
-	           VM_SPEC_FROM_USER, "boot.kernel", "at most 1024");
+	           VM_SPEC_FROM_STORE, "boot.kernel", "at most 1024");
 	free(longpath);
 	char *cmdline = malloc(4098);
 	assert_non_null(cmdline);
 	memset(cmdline, 'c', 4097);
 	cmdline[4097] = '\0';
-	expect_bad(json_pack("{s:s, s:{s:s, s:s}}", "name", "a", "boot", "kernel", "/k", "cmdline",
-	                     cmdline),
+	expect_bad(json_pack("{s:s, s:{s:s, s:s}}", "name", "a", "boot", "kernel_image", "k",
+	                     "cmdline", cmdline),
 	           VM_SPEC_FROM_USER, "boot.cmdline", "at most 4096");
 	free(cmdline);
 	char *ud = malloc(VM_MAX_USER_DATA + 2);
 	assert_non_null(ud);
 	memset(ud, 'u', VM_MAX_USER_DATA + 1);
 	ud[VM_MAX_USER_DATA + 1] = '\0';
-	expect_bad(json_pack("{s:s, s:{s:s}, s:{s:s}}", "name", "a", "boot", "kernel", "/k",
+	expect_bad(json_pack("{s:s, s:{s:s}, s:{s:s}}", "name", "a", "boot", "kernel_image", "k",
 	                     "cloud_init", "user_data", ud),
 	           VM_SPEC_FROM_USER, "cloud_init.user_data", "at most 65536");
 	free(ud);
@@ -313,8 +386,13 @@ static void test_lengths_and_counts(void **state)
 /* NUL inside a JSON string cannot reach C strings unnoticed. */
 static void test_embedded_nul(void **state)
 {
-	json_t *j = json_pack("{s:s, s:{s:s%}}", "name", "a", "boot", "kernel", "/k\0/x", (size_t)5);
-	expect_bad(j, VM_SPEC_FROM_USER, "boot.kernel", "NUL");
+	json_t *j = json_pack("{s:s, s:{s:s%}}", "name", "a", "boot", "kernel_image", "k\0x", (size_t)3);
+	expect_bad(j, VM_SPEC_FROM_USER, "boot.kernel_image", "NUL");
+	j = json_pack("{s:s, s:[{s:s, s:s%}]}", "name", "a", "disks", "name", "r", "image", "i\0/x",
+	              (size_t)4);
+	expect_bad(j, VM_SPEC_FROM_USER, "disks[0].image", "NUL");
+	j = json_pack("{s:s, s:{s:s%}}", "name", "a", "boot", "kernel", "/k\0/x", (size_t)5);
+	expect_bad(j, VM_SPEC_FROM_STORE, "boot.kernel", "NUL");
 }
 
 static void test_good_minimal(void **state)
@@ -349,9 +427,11 @@ static void test_good_full(void **state)
 	json_t *j = tu_json(
 	    "{'name':'db.1','uuid':'0B9C3C1E-0A8E-4C5E-9F4E-1D2C3B4A5F60','vcpus':255,"
 	    "'memory_mib':4194304,'display':'none',"
-	    "'boot':{'kernel':'/srv/k,1','initrd':'/srv/i','cmdline':'console=ttyS0 root=/dev/vda'},"
-	    "'disks':[{'name':'root','template':'/tmpl/deb.qcow2'},"
-	    "{'name':'data','size_mib':67108864,'datastore':'fast'}],"
+	    "'boot':{'kernel_image':'deb-12.k','initrd_image':'deb-12_i','cmdline':'console=ttyS0 root=/dev/vda'},"
+	    "'disks':[{'name':'root','image':'deb-12'},"
+	    "{'name':'data','size_mib':67108864,'datastore':'fast'},"
+	    "{'name':'logs','source_vm':'db.0','source_disk':'data'},{'name':'data2','source_vm':'db.0',"
+	    "'copy':false},{'name':'full','image':'deb-12','copy':true,'size_mib':2048}],"
 	    "'nics':[{'bridge':'br0'},{'mode':'user','mac':'02:00:00:00:00:01'},"
 	    "{'mode':'bridge','bridge':'vmbr0.100'}],"
 	    "'cloud_init':{'user_data':'#cloud-config\\n','network_config':'version: 2\\n',"
@@ -364,14 +444,27 @@ static void test_good_full(void **state)
 	assert_int_equal(spec.vcpus, 255);
 	assert_int_equal(spec.memory_mib, 4194304);
 	assert_false(spec.vnc);
-	assert_string_equal(spec.kernel, "/srv/k,1");
-	assert_string_equal(spec.initrd, "/srv/i");
+	assert_string_equal(spec.kernel_image, "deb-12.k");
+	assert_string_equal(spec.initrd_image, "deb-12_i");
+	/* Files are the agent's to find at define, never the caller's to name. */
+	assert_null(spec.kernel);
+	assert_null(spec.initrd);
 	assert_string_equal(spec.cmdline, "console=ttyS0 root=/dev/vda");
-	assert_int_equal(spec.ndisks, 2);
-	assert_string_equal(spec.disks[0].template_path, "/tmpl/deb.qcow2");
+	assert_int_equal(spec.ndisks, 5);
+	assert_string_equal(spec.disks[0].image, "deb-12");
+	assert_null(spec.disks[0].template_path);
+	assert_false(spec.disks[0].copy); /* a linked clone of the image */
 	assert_int_equal(spec.disks[0].size_mib, 0);
 	assert_string_equal(spec.disks[1].datastore, "fast");
 	assert_int_equal(spec.disks[1].size_mib, VM_MAX_DISK_MIB);
+	assert_string_equal(spec.disks[1].image, "");
+	assert_string_equal(spec.disks[2].source_vm, "db.0");
+	assert_string_equal(spec.disks[2].source_disk, "data");
+	assert_true(spec.disks[2].copy); /* another VM's disk is always copied */
+	assert_string_equal(spec.disks[3].source_disk, "data2"); /* default: the same name */
+	assert_true(spec.disks[3].copy); /* even when copy:false is asked */
+	assert_true(spec.disks[4].copy);
+	assert_int_equal(spec.disks[4].size_mib, 2048);
 	assert_int_equal(spec.nnics, 3);
 	assert_false(spec.nics[0].user_mode);
 	assert_string_equal(spec.nics[0].bridge, "br0");
@@ -392,8 +485,14 @@ static void test_good_full(void **state)
 
 /* Specs that must be accepted, one property each. */
 static const char *const good_specs[] = {
-	"{'name':'k','boot':{'kernel':'/vmlinuz'}}",                /* kernel only */
-	"{'name':'k','boot':{'kernel':'/a..b/..c/vmlinuz..'}}",     /* dots, not '..' */
+	"{'name':'k','boot':{'kernel_image':'vmlinuz'}}",           /* kernel only */
+	"{'name':'k','boot':{'kernel_image':'a..b..c'}}",           /* dots, not a path */
+	"{'name':'k','boot':{'kernel_image':'k','initrd_image':'k'}}",
+	"{'name':'k','boot':{'kernel_image':'k'},'disks':[{'name':'r','image':'i','size_mib':64}]}",
+	"{'name':'k','disks':[{'name':'r','image':'i','copy':true}]}",
+	"{'name':'k','disks':[{'name':'r','image':'i','copy':false}]}",
+	"{'name':'k','disks':[{'name':'r','source_vm':'other'}]}",
+	"{'name':'k','disks':[{'name':'r','source_vm':'other','source_disk':'d','copy':true}]}",
 	"{'name':'0'," DISK "}",                                    /* digit first */
 	"{'name':'A_b-c.d'," DISK "}",
 	"{'name':'a','vcpus':null,'memory_mib':null," DISK "}",     /* null = absent */
@@ -406,7 +505,7 @@ static const char *const good_specs[] = {
 	"{'name':'a','nics':[]," DISK "}",
 	"{'name':'a','nics':[{'mode':'user','mac':'52:54:00:00:00:01'},"
 	"{'mode':'user','mac':'52:54:00:00:00:02'}]," DISK "}",
-	"{'name':'a','boot':{'kernel':'/k','cmdline':'é ünïcode ok'}}",
+	"{'name':'a','boot':{'kernel_image':'k','cmdline':'é ünïcode ok'}}",
 };
 
 static void test_good_specs(void **state)
@@ -422,18 +521,43 @@ static void test_good_specs(void **state)
 	}
 }
 
-/* The agent's own store may carry the fields users may not set. */
+/* The agent's own store may carry the fields users may not set: the files
+ * it resolved images to. The same document from a user is refused, naming
+ * the first path it holds. */
 static void test_store_fields(void **state)
 {
-	json_t *j = tu_json("{'name':'a','uuid':'" UUID "','disks':[{'name':'root',"
-	                    "'template':'/t.img','template_format':'raw',"
-	                    "'path':'/var/lib/vdc/local/a/root.qcow2'}]}");
+	json_t *j = tu_json("{'name':'a','uuid':'" UUID "','boot':{'kernel_image':'k',"
+	                    "'initrd_image':'i','kernel':'/ds/images/k','initrd':'/ds/images/i'},"
+	                    "'disks':[{'name':'root','image':'deb','template':'/ds/images/deb',"
+	                    "'template_format':'raw','path':'/var/lib/vdc/local/a/root.qcow2'}]}");
 	struct vm_spec spec;
 	struct jv_err err = {0};
 	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_STORE, &spec, &err), 0);
+	assert_string_equal(spec.kernel_image, "k");
+	assert_string_equal(spec.kernel, "/ds/images/k");
+	assert_string_equal(spec.initrd, "/ds/images/i");
+	assert_string_equal(spec.disks[0].image, "deb");
+	assert_string_equal(spec.disks[0].template_path, "/ds/images/deb");
 	assert_string_equal(spec.disks[0].template_format, "raw");
 	assert_string_equal(spec.disks[0].path, "/var/lib/vdc/local/a/root.qcow2");
 	vm_spec_free(&spec);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), -1);
+	assert_string_equal(err.field, "boot.kernel");
+	assert_non_null(strstr(err.message, "host paths are not accepted"));
+	vm_spec_free(&spec);
+	json_object_del(json_object_get(j, "boot"), "kernel");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), -1);
+	assert_string_equal(err.field, "boot.initrd");
+	vm_spec_free(&spec);
+	json_object_del(json_object_get(j, "boot"), "initrd");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), -1);
+	assert_string_equal(err.field, "disks[0].template");
+	assert_non_null(strstr(err.message, "host paths are not accepted"));
+	vm_spec_free(&spec);
+	json_object_del(json_array_get(json_object_get(j, "disks"), 0), "template");
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), -1);
 	assert_string_equal(err.field, "disks[0].template_format");
@@ -457,9 +581,11 @@ static void fill(struct vm_spec *spec, const char *uuid)
 
 static const char *const roundtrip_specs[] = {
 	"{'name':'a'," DISK "}",
-	"{'name':'k','display':'none','boot':{'kernel':'/k','initrd':'/i','cmdline':'x=1 y'}}",
+	"{'name':'k','display':'none','boot':{'kernel_image':'k','initrd_image':'i','cmdline':'x=1 y'}}",
+	"{'name':'s','disks':[{'name':'root','source_vm':'other'},"
+	"{'name':'d','source_vm':'other','source_disk':'root'},{'name':'c','image':'i','copy':true}]}",
 	"{'name':'full','vcpus':4,'memory_mib':2048,"
-	"'disks':[{'name':'root','template':'/t.qcow2','size_mib':20480},"
+	"'disks':[{'name':'root','image':'deb-12','size_mib':20480},"
 	"{'name':'data','size_mib':10,'datastore':'fast'}],"
 	"'nics':[{'bridge':'br0'},{'mode':'user'},{'bridge':'br1','mac':'52:54:00:AA:BB:CC'}],"
 	"'cloud_init':{'user_data':'#cloud-config\\npackages: [nginx]\\n',"
@@ -481,12 +607,29 @@ static void test_round_trip(void **state)
 		if (vm_spec_parse(j, VM_SPEC_FROM_USER, &a, &err) != 0)
 			fail_msg("case %zu: %s: %s", i, err.field, err.message);
 		fill(&a, "11111111-2222-3333-4444-555555555555");
-		/* What the agent fills at define time must survive as well. */
+		/* What the agent fills at define time must survive as well: the
+		 * files it resolved the images (or source disks) to. */
+		char p[160];
+		if (a.kernel_image[0]) {
+			snprintf(p, sizeof(p), "/var/lib/vdc/local/images/%s", a.kernel_image);
+			a.kernel = strdup(p);
+		}
+		if (a.initrd_image[0]) {
+			snprintf(p, sizeof(p), "/var/lib/vdc/local/images/%s", a.initrd_image);
+			a.initrd = strdup(p);
+		}
 		for (int d = 0; d < a.ndisks; d++) {
-			char p[128];
 			snprintf(p, sizeof(p), "/var/lib/vdc/local/%s/%s.qcow2", a.name, a.disks[d].name);
 			a.disks[d].path = strdup(p);
 			snprintf(a.disks[d].template_format, sizeof(a.disks[d].template_format), "qcow2");
+			if (a.disks[d].image[0])
+				snprintf(p, sizeof(p), "/var/lib/vdc/local/images/%s", a.disks[d].image);
+			else if (a.disks[d].source_vm[0])
+				snprintf(p, sizeof(p), "/var/lib/vdc/local/%s/%s.qcow2", a.disks[d].source_vm,
+				         a.disks[d].source_disk);
+			else
+				continue;
+			a.disks[d].template_path = strdup(p);
 		}
 		json_t *out1 = vm_spec_to_json(&a, true);
 		assert_non_null(out1);
@@ -497,9 +640,13 @@ static void test_round_trip(void **state)
 			char *s1 = json_dumps(out1, JSON_SORT_KEYS), *s2 = json_dumps(out2, JSON_SORT_KEYS);
 			fail_msg("case %zu: round trip differs:\n%s\n%s", i, s1, s2);
 		}
-		/* Without paths the document is a valid user request again. */
+		/* Without paths the document is a valid user request again, and
+		 * names no host file at all. */
 		json_t *pub = vm_spec_to_json(&a, false);
-		assert_null(json_object_get(json_array_get(json_object_get(pub, "disks"), 0), "path"));
+		char *pubs = json_dumps(pub, JSON_COMPACT);
+		if (strstr(pubs, "/var/lib/vdc"))
+			fail_msg("case %zu: the public form names a host path: %s", i, pubs);
+		free(pubs);
 		vm_spec_free(&b);
 		memset(&err, 0, sizeof(err));
 		if (vm_spec_parse(pub, VM_SPEC_FROM_USER, &b, &err) != 0)
