@@ -26,28 +26,28 @@ static const struct {
 	const char *meta;
 } cases[] = {
 	/* defaults: the uuid and the name */
-	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel':'/k'}}",
+	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel_image':'k'}}",
 	 "instance-id: \"" UUID "\"\nlocal-hostname: \"web-1\"\n"},
-	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel':'/k'},'cloud_init':{}}",
+	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel_image':'k'},'cloud_init':{}}",
 	 "instance-id: \"" UUID "\"\nlocal-hostname: \"web-1\"\n"},
-	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel':'/k'},"
+	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel_image':'k'},"
 	 "'cloud_init':{'meta_data':{}}}",
 	 "instance-id: \"" UUID "\"\nlocal-hostname: \"web-1\"\n"},
 	/* overrides, given in any order, still come first and once */
-	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel':'/k'},"
+	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel_image':'k'},"
 	 "'cloud_init':{'meta_data':{'local-hostname':'www.example.org','instance-id':'i-42'}}}",
 	 "instance-id: \"i-42\"\nlocal-hostname: \"www.example.org\"\n"},
-	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel':'/k'},"
+	{"{'name':'web-1','uuid':'" UUID "','boot':{'kernel_image':'k'},"
 	 "'cloud_init':{'meta_data':{'instance-id':7}}}",
 	 "instance-id: 7\nlocal-hostname: \"web-1\"\n"},
 	/* extra keys in their order; strings quoted, numbers and booleans bare */
-	{"{'name':'db','uuid':'" UUID "','boot':{'kernel':'/k'},"
+	{"{'name':'db','uuid':'" UUID "','boot':{'kernel_image':'k'},"
 	 "'cloud_init':{'meta_data':{'role':'db: primary','shard':3,'primary':true,"
 	 "'local-hostname':'db0','note':'say \\'hi\\' \\\\ # not a comment'}}}",
 	 "instance-id: \"" UUID "\"\nlocal-hostname: \"db0\"\nrole: \"db: primary\"\nshard: 3\n"
 	 "primary: true\nnote: \"say \\\"hi\\\" \\\\ # not a comment\"\n"},
 	/* words YAML would otherwise turn into booleans, nulls, lists or maps */
-	{"{'name':'y','uuid':'" UUID "','boot':{'kernel':'/k'},"
+	{"{'name':'y','uuid':'" UUID "','boot':{'kernel_image':'k'},"
 	 "'cloud_init':{'meta_data':{'a':'yes','b':'null','c':'- x','d':'{x: 1}','e':'','f':'007'}}}",
 	 "instance-id: \"" UUID "\"\nlocal-hostname: \"y\"\na: \"yes\"\nb: \"null\"\nc: \"- x\"\n"
 	 "d: \"{x: 1}\"\ne: \"\"\nf: \"007\"\n"},
