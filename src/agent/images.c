@@ -112,6 +112,54 @@ static int inspect_file(const char *path, uint64_t size, enum image_kind kind, c
 	return 0;
 }
 
+/* Moves the spooled upload (on the first datastore) to path: a rename on
+ * the same filesystem, else a copy (synced) to .<id>.part beside path and a
+ * rename of that; ids never start with '.', so no image is overwritten.
+ * 0 or -errno, and then nothing is left at path. */
+static int move_upload(const char *spool_path, const char *dir, const char *id, const char *path)
+{
+	if (rename(spool_path, path) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -errno;
+	char part[1200];
+	snprintf(part, sizeof(part), "%s/.%s.part", dir, id);
+	int in = open(spool_path, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0444);
+	int rc = in < 0 || out < 0 ? -errno : 0;
+	char *buf = rc == 0 ? malloc(1 << 20) : NULL;
+	if (rc == 0 && !buf)
+		rc = -ENOMEM;
+	while (rc == 0) {
+		ssize_t n = read(in, buf, 1 << 20);
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; n > 0 && off < n && rc == 0;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno != EINTR)
+				rc = -errno;
+			off += w > 0 ? w : 0;
+		}
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+	}
+	free(buf);
+	if (rc == 0 && fsync(out) < 0)
+		rc = -errno;
+	if (out >= 0 && close(out) < 0 && rc == 0)
+		rc = -errno;
+	if (in >= 0)
+		close(in);
+	if (rc == 0 && rename(part, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(part);
+		return rc;
+	}
+	unlink(spool_path);
+	return 0;
+}
+
 int images_add(struct agent *a, const char *id, const char *datastore, const char *kind,
                const char *format, const char *expect_sha256, const char *spool_path,
                uint64_t size, const char *sha256, int *existed, struct errinfo *e)
@@ -172,8 +220,9 @@ int images_add(struct agent *a, const char *id, const char *datastore, const cha
 		return errinfo_set(e, rc == -ENOSPC ? 507 : 500, "datastore", NULL, "cannot write %s: %s", side,
 		                   strerror(-rc));
 	chmod(spool_path, 0444);
-	if (rename(spool_path, path) < 0) {
-		int saved = errno;
+	rc = move_upload(spool_path, dir, id, path);
+	if (rc < 0) {
+		int saved = -rc;
 		snprintf(tmp, sizeof(tmp), "%s", path);
 		unlink(side);
 		return errinfo_set(e, saved == ENOSPC ? 507 : 500, "datastore", NULL,

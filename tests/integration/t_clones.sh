@@ -2,10 +2,16 @@
 # t_clones.sh - linked clones of one uploaded image boot side by side and
 # diverge without touching the image; a stopped VM's disk is copied into a
 # new VM (never a running one's); disks resize (stopped and live);
-# snapshots are created, listed, reverted and deleted.
+# snapshots are created, listed, reverted and deleted. Images are kept on
+# any datastore, also one on another filesystem than the upload spool.
 source "$(dirname "$0")/lib.sh"
 
-host_up h1 || { not_ok "agent starts"; finish; exit 1; }
+# A second datastore on a filesystem of its own (as an NFS share would be).
+other=$(dir_of h1)/other
+mkdir -p "$other"
+mount -t tmpfs -o size=64m vdct-other "$other"
+trap 'umount -l "$other" 2>/dev/null; cleanup' EXIT
+host_up h1 --datastore "other=$other" || { not_ok "agent starts"; finish; exit 1; }
 agent_put_image h1 base disk qcow2 "$GUEST/data-template.qcow2"
 check "the template image is uploaded (201)" test "$STATUS/$(jget "$BODY" .format)" = 201/qcow2
 # The agent's own copy: what clones are made from, and what must not change.
@@ -160,5 +166,23 @@ api h1 DELETE '/api/v1/vms/c2?force=true'
 check "forced delete of a running VM answers 204" test "$STATUS" = 204
 check "no QEMU is left for c2" qemu_gone c2
 check "c2's disk is gone" test ! -e "$(dir_of h1)/ds/c2"
+
+# An image kept on the other datastore: moved there from the spool across
+# filesystems, whole, and cloned from there.
+api_put_file h1 "/api/v1/images/far?kind=disk&format=qcow2&datastore=other" "$GUEST/data-template.qcow2"
+check "an image is kept on a datastore of another filesystem (201)" \
+	test "$STATUS/$(jget "$BODY" .datastore)" = 201/other
+check "... whole, in that datastore's images" cmp -s "$other/images/far" "$GUEST/data-template.qcow2"
+check "... read-only" test "$(stat -c %a "$other/images/far")" = 444
+check "... with nothing else left beside it or in the spool" \
+	test "$(ls -A "$other/images" | paste -sd' ')/$(ls -A "$(dir_of h1)/ds/images/.spool")" = "far far.json/"
+api h1 GET /api/v1/images
+check "the image list shows it on its datastore" test "$(jget "$BODY" '.images[] | select(.id=="far") | .datastore')" = other
+api h1 POST /api/v1/vms "$(guest_spec o1 | jq -c '.disks=[{name:"data", image:"far"}]')"
+check "a VM's disk is cloned from it" \
+	grep -q "backing file: $other/images/far" <(qemu-img info -U "$(dir_of h1)/ds/o1/data.qcow2")
+api h1 DELETE /api/v1/vms/o1
+api h1 DELETE /api/v1/images/far
+check "it is deleted (204)" test "$STATUS" = 204 -a ! -e "$other/images/far" -a ! -e "$other/images/far.json"
 check "the agent stops cleanly (exit 0)" agent_stop h1
 finish
