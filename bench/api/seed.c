@@ -39,6 +39,8 @@ static void make_uuid(char out[37])
 	         (unsigned long long)(b & 0xffffffffffffull));
 }
 
+/* Templates as the store keeps them: their images named (the library's
+ * names; ids are not needed for reads). */
 struct tmpl {
 	const char *name, *image, *kernel, *initrd, *cmdline;
 	int vcpus, memory_mib, disk_size_mib;
@@ -46,14 +48,14 @@ struct tmpl {
 };
 
 static struct tmpl tmpls[] = {
-	{"debian-12", "/var/lib/vdc/images/debian-12-genericcloud-amd64.qcow2", NULL, NULL, NULL, 2,
+	{"debian-12", "debian-12-genericcloud", NULL, NULL, NULL, 2,
 	 2048, 20480, ""},
-	{"ubuntu-24.04", "/var/lib/vdc/images/noble-server-cloudimg-amd64.img", NULL, NULL, NULL, 2,
+	{"ubuntu-24.04", "noble-server-cloudimg", NULL, NULL, NULL, 2,
 	 4096, 30720, ""},
-	{"alpine-3.20", "/var/lib/vdc/images/alpine-virt-3.20.3-x86_64.qcow2",
-	 "/var/lib/vdc/images/alpine-vmlinuz-virt", "/var/lib/vdc/images/alpine-initramfs-virt",
+	{"alpine-3.20", "alpine-virt-3.20.3",
+	 "alpine-vmlinuz-virt", "alpine-initramfs-virt",
 	 "console=ttyS0 root=/dev/vda rw quiet modules=virtio_blk,ext4", 1, 512, 4096, ""},
-	{"rocky-9", "/var/lib/vdc/images/Rocky-9-GenericCloud-Base.latest.x86_64.qcow2", NULL, NULL,
+	{"rocky-9", "rocky-9-genericcloud", NULL, NULL,
 	 NULL, 4, 8192, 51200, ""},
 };
 #define NTMPLS ((int)(sizeof(tmpls) / sizeof(tmpls[0])))
