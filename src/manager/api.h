@@ -29,6 +29,13 @@ int mgr_delete_where(struct store *st, enum store_kind k, const char *field, con
  * when not asked. */
 const char *mgr_project_filter(struct http_req *req, char id[37]);
 void mgr_reply_jv(struct http_req *req, const struct jv_err *jerr);
+/* A create refused (bad input, a taken name, no right): writes the audit
+ * event (action, kind, target: the name asked for, outcome "refused", the
+ * reason as detail) and replies the error. The _jv form replies 400. */
+void mgr_refuse(struct http_req *req, const char *action, const char *kind, const char *target,
+                const struct errinfo *e);
+void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, const char *target,
+                   const struct jv_err *jerr);
 /* Reads ?limit (1..1000, default 100) and ?after; replies 400 itself. */
 int mgr_page_args(struct http_req *req, int *limit, const char **after);
 /* {"items": <items_text>, "next": next}; takes ownership of both. */

@@ -21,6 +21,22 @@ void mgr_reply_jv(struct http_req *req, const struct jv_err *jerr)
 	http_reply_error(req, 400, "invalid_request", jerr->field, "%s: %s", jerr->field, jerr->message);
 }
 
+void mgr_refuse(struct http_req *req, const char *action, const char *kind, const char *target,
+                const struct errinfo *e)
+{
+	mgr_event(http_app(req), mgr_actor(req), action, kind, target && *target ? target : "?",
+	          e->status && e->status < 500 ? "refused" : "failed", e->message);
+	mgr_reply_err(req, e);
+}
+
+void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, const char *target,
+                   const struct jv_err *jerr)
+{
+	struct errinfo e = {0};
+	errinfo_set(&e, 400, "invalid_request", jerr->field, "%s: %s", jerr->field, jerr->message);
+	mgr_refuse(req, action, kind, target, &e);
+}
+
 void mgr_event(struct mgr *m, const char *actor, const char *action, const char *kind,
                const char *id, const char *outcome, const char *detail)
 {

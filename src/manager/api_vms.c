@@ -53,17 +53,20 @@ void api_vms_create(struct http_req *req)
 		return;
 	json_t *project = NULL;
 	if (mgr_create_project(req, body, false, &project) < 0) {
+		mgr_event(m, mgr_actor(req), "vm.create", "vm", json_string_value(json_object_get(body, "name")) ?: "?",
+		          "refused", "no project to create in");
 		json_decref(body);
 		return;
 	}
 	struct jv_err jerr = {0};
 	json_t *r = resource_parse_vm_create(body, &jerr);
-	json_decref(body);
 	if (!r) {
 		json_decref(project);
-		mgr_reply_jv(req, &jerr);
+		mgr_refuse_jv(req, "vm.create", "vm", json_string_value(json_object_get(body, "name")), &jerr);
+		json_decref(body);
 		return;
 	}
+	json_decref(body);
 	const char *pid = json_string_value(json_object_get(project, "id"));
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
@@ -166,7 +169,8 @@ void api_vms_create(struct http_req *req)
 	http_reply_json(req, 202, json_pack("{s:o, s:O, s:O}", "vm", stored, "task", task, "placement", report));
 	goto cleanup;
 fail:
-	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?", "failed", e.message);
+	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?",
+	          e.status && e.status < 500 ? "refused" : "failed", e.message);
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409) {
@@ -453,13 +457,27 @@ out:
 	json_decref(vm);
 }
 
+/* A clone's placement report, in the shape of a create's: no choice was
+ * made, the clone goes where its source's disk is. */
+static json_t *clone_placement(struct mgr *m, const json_t *src, const char *summary)
+{
+	json_t *h = store_get(m->st, STORE_HOST, json_string_value(json_object_get(src, "host_id")),
+	                      &(struct errinfo){0});
+	json_t *name = h ? json_object_get(h, "name") : json_object_get(json_object_get(src, "placement"), "host");
+	json_t *r = json_pack("{s:O, s:s, s:[{s:O, s:b, s:s, s:s}]}", "host", name ?: json_null(), "summary", summary,
+	                      "hosts", "host", name ?: json_null(), "eligible", 1, "filter", "ok", "reason",
+	                      "the source VM's host: a clone's disk is copied where the source's is");
+	json_decref(h);
+	return r;
+}
+
 /* Clone: a new VM of the source's project, on its host, its disk a full
  * copy of the source's; the source must be stopped (its disk is read while
  * nothing writes it). Charged to the project's quota like a create. */
 void api_vms_clone(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL;
+	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL, *placement = NULL;
 	if (!src || !(body = http_body_json(req, 0)))
 		goto out;
 	static const char *const keys[] = {"name", "start", NULL};
@@ -469,7 +487,7 @@ void api_vms_clone(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
 	    jv_bool(body, "", "start", false, &start, &jerr) < 0 ||
 	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid VM name", name) < 0)) {
-		mgr_reply_jv(req, &jerr);
+		mgr_refuse_jv(req, "vm.clone", "vm", name, &jerr);
 		goto out;
 	}
 	const char *src_name = json_string_value(json_object_get(src, "name"));
@@ -483,7 +501,9 @@ void api_vms_clone(struct http_req *req)
 	json_t *exists = store_get(m->st, STORE_VM, name, &e);
 	if (exists) {
 		json_decref(exists);
-		http_reply_error(req, 409, "name_taken", "name", "a VM named '%s' exists", name);
+		e = (struct errinfo){0};
+		errinfo_set(&e, 409, "name_taken", "name", "a VM named '%s' exists", name);
+		mgr_refuse(req, "vm.clone", "vm", name, &e);
 		goto out;
 	}
 	e = (struct errinfo){0};
@@ -502,7 +522,9 @@ void api_vms_clone(struct http_req *req)
 	                    json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
 	char summary[160];
 	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
-	json_object_set_new(json_object_get(vm, "placement"), "summary", json_string(summary));
+	placement = clone_placement(m, src, summary);
+	json_object_set_new(vm, "placement", json_pack("{s:O, s:s}", "host", json_object_get(placement, "host"),
+	                                               "summary", summary));
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	struct quota_refusal refusal = {.which = -1};
@@ -512,7 +534,8 @@ void api_vms_clone(struct http_req *req)
 	                      json_pack("{s:b, s:s}", "start", start, "clone_of", src_name), &e)) ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
-		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, "failed", e.message);
+		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, e.status && e.status < 500 ? "refused" : "failed",
+		          e.message);
 		if (refusal.which >= 0)
 			reply_quota_refusal(req, &refusal, &e);
 		else
@@ -524,8 +547,9 @@ void api_vms_clone(struct http_req *req)
 	char loc[96];
 	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
 	http_add_header(req, "Location", loc);
-	http_reply_json(req, 202, json_pack("{s:O, s:O}", "vm", stored, "task", task));
+	http_reply_json(req, 202, json_pack("{s:O, s:O, s:O}", "vm", stored, "task", task, "placement", placement));
 out:
+	json_decref(placement);
 	json_decref(stored);
 	json_decref(task);
 	json_decref(vm);
