@@ -9,6 +9,7 @@
 #include "log.h"
 #include "place.h"
 #include "resources.h"
+#include "task_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,9 @@ void api_vms_create(struct http_req *req)
 	                           "networks", nets, "template", tref);
 	if (ud)
 		json_object_set(config, "user_data", ud);
+	/* Two projects may each have a VM of this name on one host: the host
+	 * knows it by its id. */
+	json_object_set_new(config, "agent_name", json_string(id));
 	if (pid)
 		json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
 	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
@@ -520,6 +524,7 @@ void api_vms_clone(struct http_req *req)
 	json_object_set_new(vm, "desired_state", json_string(start ? "running" : "stopped"));
 	json_object_set_new(json_object_get(vm, "config"), "clone_of",
 	                    json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
+	json_object_set_new(json_object_get(vm, "config"), "agent_name", json_string(id));
 	char summary[160];
 	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
 	placement = clone_placement(m, src, summary);
@@ -531,7 +536,8 @@ void api_vms_clone(struct http_req *req)
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
 	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
-	                      json_pack("{s:b, s:s}", "start", start, "clone_of", src_name), &e)) ||
+	                      json_pack("{s:b, s:s, s:s}", "start", start, "clone_of", src_name, "clone_of_agent_name",
+	                                vm_agent_name(src)), &e)) ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
 		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, e.status && e.status < 500 ? "refused" : "failed",
@@ -567,7 +573,7 @@ static void proxy_get(struct http_req *req, const char *suffix, const char *cont
 	if (!vm)
 		return;
 	char path[384];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", json_string_value(json_object_get(vm, "name")), suffix);
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
 	long status = 0;
 	json_t *reply = NULL;
 	char *text = NULL;

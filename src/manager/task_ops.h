@@ -21,6 +21,11 @@ int task_update(struct task_ctx *t, const char *state, int progress, const char 
  * converges to the same end. */
 int task_run_op(struct task_ctx *t, const char *op, json_t **result, struct errinfo *e);
 
+/* The name the VM's host knows it by: config.agent_name (vdcd's VM id for
+ * VMs made since names became unique per project, as two projects' VMs
+ * may share a name on one host), else the VM's name (VMs made before). */
+const char *vm_agent_name(const json_t *vm);
+
 /* Pure: the agent's VM spec for a vdcd VM document (see api_vms.c for the
  * document's "config"). */
 json_t *vm_agent_spec(const json_t *vm);
