@@ -271,6 +271,8 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a deleted VM gives its usage back" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
 
+# agent_name_of VM: the name its host knows it by (vdcd's id for it).
+agent_name_of() { mapi GET "/api/v1/vms/$1" >/dev/null; jget "$BODY" '.config.agent_name // .name'; }
 # Resize is charged like a create: q-r is one of pq's stopped VMs.
 rvm=$(jq -r .vm.name "$(grep -l '"task"' "$out"/b* | sed -n 2p)")
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":5}'
@@ -285,7 +287,7 @@ mapi GET /api/v1/projects/pq/quota
 check "... and is charged (5 vCPUs, 64+64+64+96 MiB)" \
 	test "$(jget "$BODY" '"\(.usage.vcpus)/\(.usage.memory_mib)"')" = 5/288
 check "... and the host's VM has the new sizes" \
-	test "$(api h1 GET "/api/v1/vms/$rvm" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
+	test "$(api h1 GET "/api/v1/vms/$(agent_name_of "$rvm")" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"disk_size_mib":1}'
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
@@ -296,7 +298,7 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a clone of a stopped VM is made and charged (7 vCPUs)" test "$TASK_STATE/$(jget "$BODY" .usage.vcpus)" = succeeded/7
 check "... as a full copy on the host, not a linked clone" \
-	test "$(api h1 GET /api/v1/vms/rclone >/dev/null; jget "$BODY" '"\(.spec.vcpus)/\(.spec.disks[0].copy)"')" = 2/true
+	test "$(api h1 GET "/api/v1/vms/$(agent_name_of rclone)" >/dev/null; jget "$BODY" '"\(.spec.vcpus)/\(.spec.disks[0].copy)"')" = 2/true
 as "$T_CAROL" POST "/api/v1/vms/$rvm/clone" '{"name":"rclone2"}'
 check "a clone over the vCPU quota is 409 naming vcpus (7 -> 9)" \
 	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/9
