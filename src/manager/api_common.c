@@ -164,24 +164,73 @@ const char *mgr_project_filter(struct http_req *req, char id[37])
 	return id;
 }
 
+#define NAMED_MAX 16 /* objects of one name shown in an ambiguity */
+
+/* 409 ambiguous_name: the name is several objects the caller sees; names
+ * their projects (only ones the caller sees) and says how to pick one. */
+static void reply_ambiguous(struct http_req *req, enum store_kind k, const char *name, char **projects, int n)
+{
+	struct mgr *m = http_app(req);
+	char list[512] = "";
+	for (int i = 0; i < n; i++) {
+		json_t *p = projects[i] ? store_get(m->st, STORE_PROJECT, projects[i], &(struct errinfo){0}) : NULL;
+		const char *pn = projects[i] ? json_string_value(json_object_get(p, "name")) : NULL;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         pn ? pn : projects[i] ? projects[i] : "(shared)");
+		json_decref(p);
+	}
+	http_reply_error(req, 409, "ambiguous_name", "id",
+	                 "%s%d %s are named '%s', in projects %s: use the id, or add ?project=NAME",
+	                 n == NAMED_MAX ? "at least " : "", n, store_kind_plural(k), name, list);
+}
+
 char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
                            char **project_id)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
 	char *owner = NULL;
-	char *text = store_get_text_owner(m->st, k, id_or_name, &owner, &e);
 	const struct auth_ctx *c = mgr_caller(req);
-	bool visible = text && (c->admin || (owner ? auth_role_in(c, owner) != ROLE_NONE : store_kind_shared(k)));
-	if (!visible) {
-		free(text);
-		free(owner);
-		if (text) /* as if it did not exist */
+	char *text = store_get_text_id_owner(m->st, k, id_or_name, &owner, &e);
+	if (text) {
+		bool visible = c->admin || (owner ? auth_role_in(c, owner) != ROLE_NONE : store_kind_shared(k));
+		if (!visible) {
+			free(text);
+			free(owner);
 			http_reply_error(req, 404, "not_found", NULL, "no %s has the id or name '%s'", store_kind_name(k),
-			                 id_or_name);
-		else
-			mgr_reply_err(req, &e);
+			                 id_or_name); /* as if it did not exist */
+			return NULL;
+		}
+	} else if (e.status != 404) {
+		mgr_reply_err(req, &e);
 		return NULL;
+	} else {
+		/* A name: among what the caller sees, or in ?project= only. Names
+		 * of VMs and templates repeat across projects. */
+		char pid[37], *docs[NAMED_MAX], *owners[NAMED_MAX];
+		const char *want = mgr_project_filter(req, pid);
+		e = (struct errinfo){0};
+		int n = want ? store_find_name(m->st, k, id_or_name, STORE_NAME_PROJECT, want, NAMED_MAX, docs, owners, &e)
+		        : c->admin ? store_find_name(m->st, k, id_or_name, STORE_NAME_ALL, NULL, NAMED_MAX, docs, owners, &e)
+		                   : store_find_name(m->st, k, id_or_name, STORE_NAME_MEMBER, c->user_id, NAMED_MAX, docs,
+		                                     owners, &e);
+		if (n < 0) {
+			mgr_reply_err(req, &e);
+			return NULL;
+		}
+		if (n == 0)
+			http_reply_error(req, 404, "not_found", NULL, "no %s has the id or name '%s'%s", store_kind_name(k),
+			                 id_or_name, want ? " in that project" : "");
+		else if (n > 1)
+			reply_ambiguous(req, k, id_or_name, owners, n);
+		for (int i = n == 1 ? 1 : 0; i < n; i++) {
+			free(docs[i]);
+			free(owners[i]);
+		}
+		if (n != 1)
+			return NULL;
+		text = docs[0];
+		owner = owners[0];
 	}
 	if (project_id)
 		*project_id = owner;

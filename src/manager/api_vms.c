@@ -14,18 +14,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A template or network a VM of project_id may use: shared, or of that
- * project; others are reported as missing. */
+/* A template or network a VM of project_id may use, by id or name: the
+ * project's own or a shared one (the project's own first: it shadows a
+ * shared one of the same name); others are reported as missing. A
+ * cluster, which belongs to no project, by id or name. */
 static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, const char *field,
                             const char *project_id, struct errinfo *e)
 {
 	struct errinfo ge = {0};
-	json_t *d = store_get(m->st, k, name, &ge);
-	const char *owner = json_string_value(json_object_get(d, "project_id"));
-	if (d && owner && (!project_id || strcmp(owner, project_id))) {
-		json_decref(d);
-		d = NULL;
-		ge = (struct errinfo){.status = 404};
+	json_t *d = NULL;
+	if (!store_kind_scoped(k)) {
+		d = store_get(m->st, k, name, &ge);
+	} else {
+		char *owner = NULL, *text = store_get_text_id_owner(m->st, k, name, &owner, &ge);
+		if (text && (!owner || (project_id && !strcmp(owner, project_id))))
+			d = json_loads(text, 0, NULL);
+		else if (text) /* another project's: as if it did not exist */
+			ge = (struct errinfo){.status = 404};
+		free(text);
+		free(owner);
+		/* By name: the project's, then a shared one. */
+		const char *scopes[2] = {project_id, NULL};
+		for (int i = project_id ? 0 : 1; !d && ge.status == 404 && i < 2; i++) {
+			char *docs[1], *owners[1];
+			ge = (struct errinfo){0};
+			int n = store_find_name(m->st, k, name, STORE_NAME_PROJECT, scopes[i], 1, docs, owners, &ge);
+			if (n == 1)
+				d = json_loads(docs[0], 0, NULL);
+			for (int j = 0; j < n; j++) {
+				free(docs[j]);
+				free(owners[j]);
+			}
+			if (n == 0)
+				ge.status = 404;
+		}
 	}
 	if (!d) {
 		if (ge.status == 404)
@@ -35,6 +57,21 @@ static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, 
 			*e = ge;
 	}
 	return d;
+}
+
+/* 409 name_taken when project_id (NULL: none) has a VM of this name. */
+static int vm_name_free(struct mgr *m, const char *name, const char *project_id, struct errinfo *e)
+{
+	char *docs[1], *owners[1];
+	int n = store_find_name(m->st, STORE_VM, name, STORE_NAME_PROJECT, project_id, 1, docs, owners, e);
+	for (int i = 0; i < n; i++) {
+		free(docs[i]);
+		free(owners[i]);
+	}
+	if (n > 0)
+		return errinfo_set(e, 409, "name_taken", "name", "a VM named '%s' exists in this project; pick another name",
+		                   name);
+	return n < 0 ? -1 : 0;
 }
 
 /* 409 quota_exceeded with the numbers, for clients to act on. */
@@ -76,12 +113,8 @@ void api_vms_create(struct http_req *req)
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char id[37];
 	mgr_uuid(id);
-	json_t *exists = store_get(m->st, STORE_VM, name, &(struct errinfo){0});
-	if (exists) {
-		json_decref(exists);
-		errinfo_set(&e, 409, "name_taken", "name", "a VM named '%s' exists", name);
+	if (vm_name_free(m, name, pid, &e) < 0)
 		goto fail;
-	}
 	if (!(tmpl = lookup_field(m, STORE_TEMPLATE, json_string_value(json_object_get(r, "template")),
 	                          "template", pid, &e)))
 		goto fail;
@@ -177,7 +210,7 @@ fail:
 	          e.status && e.status < 500 ? "refused" : "failed", e.message);
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
-	} else if (report && e.status == 409) {
+	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {
 		/* No host fits: show why, host by host. */
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
 		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
@@ -502,18 +535,13 @@ void api_vms_clone(struct http_req *req)
 		goto out;
 	}
 	struct errinfo e = {0};
-	json_t *exists = store_get(m->st, STORE_VM, name, &e);
-	if (exists) {
-		json_decref(exists);
-		e = (struct errinfo){0};
-		errinfo_set(&e, 409, "name_taken", "name", "a VM named '%s' exists", name);
+	const char *pid = json_string_value(json_object_get(src, "project_id"));
+	if (vm_name_free(m, name, pid, &e) < 0) {
 		mgr_refuse(req, "vm.clone", "vm", name, &e);
 		goto out;
 	}
-	e = (struct errinfo){0};
 	char id[37];
 	mgr_uuid(id);
-	const char *pid = json_string_value(json_object_get(src, "project_id"));
 	vm = json_deep_copy(src);
 	static const char *const drop[] = {"version", "created_at", "updated_at", "in_sync"};
 	for (int i = 0; i < 4; i++)
