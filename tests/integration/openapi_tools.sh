@@ -48,7 +48,10 @@ openapi_tools_install() {
 	TOOLS_DIR=$NPM_DIR/openapi-lint-$sum
 	LINTER=$TOOLS_DIR/node_modules/@stoplight/spectral-cli/dist/index.js
 	PRISM=$TOOLS_DIR/node_modules/@stoplight/prism-cli/dist/index.js
-	openapi_tools_installed && return 0
+	if openapi_tools_installed; then
+		touch "$TOOLS_DIR" # in use
+		return 0
+	fi
 	mkdir -p "$NPM_DIR" || return 1
 	(
 		# One installer at a time; the loser of a race finds it installed.
@@ -69,10 +72,10 @@ openapi_tools_install() {
 		touch "$stage/.installed"
 		rm -rf "$TOOLS_DIR"
 		mv "$stage" "$TOOLS_DIR" || { rm -rf "$stage"; exit 1; }
-		# Installs for older lock files are of no more use.
-		for old in "$NPM_DIR"/openapi-lint-*; do
-			[ "$old" = "$TOOLS_DIR" ] || rm -rf "$old"
-		done
+		# Installs for other lock files unused for a day are of no more use
+		# (not at once: other work trees may be running tests with them).
+		find "$NPM_DIR" -mindepth 1 -maxdepth 1 -name 'openapi-lint-*' ! -path "$TOOLS_DIR" -mmin +1440 \
+			-exec rm -rf {} +
 	) 9>"$NPM_DIR/.openapi-lint.lock"
 	openapi_tools_installed
 }
