@@ -188,6 +188,18 @@ walk POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
 walk GET /api/v1/networks
 walk POST /api/v1/templates "$(jq -nc '{name:"t1", image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
 walk GET /api/v1/templates/t1
+walk POST /api/v1/projects '{"name":"p2"}'
+for p in p1 p2; do
+	walk POST /api/v1/templates "$(jq -nc --arg p "$p" '{name:"tb", project:$p, image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
+done
+check "two projects each have a template 'tb' (201)" test "$STATUS" = 201
+walk GET /api/v1/templates/tb
+check "GET /templates/tb of the two is 409 ambiguous_name, documented" test "$STATUS/$(jget "$BODY" .error.code)" = 409/ambiguous_name
+walk GET '/api/v1/templates/tb?project=p2'
+check "... and with ?project=p2 is p2's" test "$STATUS" = 200
+walk GET '/api/v1/templates?limit=1'
+walk GET "/api/v1/templates?limit=1&after=$(jget "$BODY" .next)"
+for p in p1 p2; do walk DELETE "/api/v1/templates/tb?project=$p"; done
 walk POST /api/v1/vms '{"name":"v1","template":"t1","start":false}'
 check "a VM with no host to go to is 409 with placement's report" test "$STATUS" = 409
 walk GET /api/v1/vms
