@@ -169,7 +169,8 @@ void api_vms_create(struct http_req *req)
 	if (ud)
 		json_object_set(config, "user_data", ud);
 	/* Two projects may each have a VM of this name on one host: the host
-	 * knows it by its id. */
+	 * knows it by its id (36 characters: within the agent's 63 for a name
+	 * and its 107-byte unix socket paths under the default run dir). */
 	json_object_set_new(config, "agent_name", json_string(id));
 	if (pid)
 		json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
