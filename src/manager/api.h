@@ -20,6 +20,12 @@ int mgr_create_project(struct http_req *req, json_t *body, bool shareable, json_
 char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
                            char **project_id);
 json_t *mgr_get_visible(struct http_req *req, enum store_kind k, const char *id_or_name);
+/* An object of kind k (a kind with projects) that an object of project_id
+ * may use, by id or name: shared, or of that project (by name: the
+ * project's first, then a shared one). Another project's is reported as
+ * missing. NULL with e (404 when none). */
+json_t *mgr_find_for_project(struct store *st, enum store_kind k, const char *name, const char *project_id,
+                             struct errinfo *e);
 /* Deletes every object of kind k whose mirrored field equals value (in the
  * caller's transaction, if any). 0, or -1 with e. */
 int mgr_delete_where(struct store *st, enum store_kind k, const char *field, const char *value,
@@ -29,6 +35,13 @@ int mgr_delete_where(struct store *st, enum store_kind k, const char *field, con
  * when not asked. */
 const char *mgr_project_filter(struct http_req *req, char id[37]);
 void mgr_reply_jv(struct http_req *req, const struct jv_err *jerr);
+/* A create refused (bad input, a taken name, no right): writes the audit
+ * event (action, kind, target: the name asked for, outcome "refused", the
+ * reason as detail) and replies the error. The _jv form replies 400. */
+void mgr_refuse(struct http_req *req, const char *action, const char *kind, const char *target,
+                const struct errinfo *e);
+void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, const char *target,
+                   const struct jv_err *jerr);
 /* Reads ?limit (1..1000, default 100) and ?after; replies 400 itself. */
 int mgr_page_args(struct http_req *req, int *limit, const char **after);
 /* {"items": <items_text>, "next": next}; takes ownership of both. */

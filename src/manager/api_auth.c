@@ -242,18 +242,19 @@ void api_tokens_create(struct http_req *req)
 	    jv_int(body, "", "ttl_s", false, 60, TOKEN_TTL_MAX_S, &ttl, &jerr) < 0 ||
 	    (!token_name_ok(label) &&
 	     jv_fail(&jerr, "name", "'%s' is not a valid token name (letters, digits, '.', '-', '_', '@')", label) < 0)) {
+		mgr_refuse_jv(req, "token.create", "token", label, &jerr);
 		json_decref(body);
-		mgr_reply_jv(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};
 	char secret[64];
 	json_t *tok = auth_token_create(m, c->user_id, label, ttl, secret, sizeof(secret), &e);
-	json_decref(body);
 	if (!tok) {
-		mgr_reply_err(req, &e);
+		mgr_refuse(req, "token.create", "token", label, &e);
+		json_decref(body); /* label points into it */
 		return;
 	}
+	json_decref(body);
 	mgr_event(m, c->user, "token.create", "token", json_string_value(json_object_get(tok, "id")), "succeeded",
 	          json_string_value(json_object_get(tok, "name")));
 	json_object_set_new(tok, "token", json_string(secret));

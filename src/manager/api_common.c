@@ -21,6 +21,22 @@ void mgr_reply_jv(struct http_req *req, const struct jv_err *jerr)
 	http_reply_error(req, 400, "invalid_request", jerr->field, "%s: %s", jerr->field, jerr->message);
 }
 
+void mgr_refuse(struct http_req *req, const char *action, const char *kind, const char *target,
+                const struct errinfo *e)
+{
+	mgr_event(http_app(req), mgr_actor(req), action, kind, target && *target ? target : "?",
+	          e->status && e->status < 500 ? "refused" : "failed", e->message);
+	mgr_reply_err(req, e);
+}
+
+void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, const char *target,
+                   const struct jv_err *jerr)
+{
+	struct errinfo e = {0};
+	errinfo_set(&e, 400, "invalid_request", jerr->field, "%s: %s", jerr->field, jerr->message);
+	mgr_refuse(req, action, kind, target, &e);
+}
+
 void mgr_event(struct mgr *m, const char *actor, const char *action, const char *kind,
                const char *id, const char *outcome, const char *detail)
 {
@@ -148,24 +164,73 @@ const char *mgr_project_filter(struct http_req *req, char id[37])
 	return id;
 }
 
+#define NAMED_MAX 16 /* objects of one name shown in an ambiguity */
+
+/* 409 ambiguous_name: the name is several objects the caller sees; names
+ * their projects (only ones the caller sees) and says how to pick one. */
+static void reply_ambiguous(struct http_req *req, enum store_kind k, const char *name, char **projects, int n)
+{
+	struct mgr *m = http_app(req);
+	char list[512] = "";
+	for (int i = 0; i < n; i++) {
+		json_t *p = projects[i] ? store_get(m->st, STORE_PROJECT, projects[i], &(struct errinfo){0}) : NULL;
+		const char *pn = projects[i] ? json_string_value(json_object_get(p, "name")) : NULL;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         pn ? pn : projects[i] ? projects[i] : "(shared)");
+		json_decref(p);
+	}
+	http_reply_error(req, 409, "ambiguous_name", "id",
+	                 "%s%d %s are named '%s', in projects %s: use the id, or add ?project=NAME",
+	                 n == NAMED_MAX ? "at least " : "", n, store_kind_plural(k), name, list);
+}
+
 char *mgr_get_visible_text(struct http_req *req, enum store_kind k, const char *id_or_name,
                            char **project_id)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
 	char *owner = NULL;
-	char *text = store_get_text_owner(m->st, k, id_or_name, &owner, &e);
 	const struct auth_ctx *c = mgr_caller(req);
-	bool visible = text && (c->admin || (owner ? auth_role_in(c, owner) != ROLE_NONE : store_kind_shared(k)));
-	if (!visible) {
-		free(text);
-		free(owner);
-		if (text) /* as if it did not exist */
+	char *text = store_get_text_id_owner(m->st, k, id_or_name, &owner, &e);
+	if (text) {
+		bool visible = c->admin || (owner ? auth_role_in(c, owner) != ROLE_NONE : store_kind_shared(k));
+		if (!visible) {
+			free(text);
+			free(owner);
 			http_reply_error(req, 404, "not_found", NULL, "no %s has the id or name '%s'", store_kind_name(k),
-			                 id_or_name);
-		else
-			mgr_reply_err(req, &e);
+			                 id_or_name); /* as if it did not exist */
+			return NULL;
+		}
+	} else if (e.status != 404) {
+		mgr_reply_err(req, &e);
 		return NULL;
+	} else {
+		/* A name: among what the caller sees, or in ?project= only. Names
+		 * of VMs and templates repeat across projects. */
+		char pid[37], *docs[NAMED_MAX], *owners[NAMED_MAX];
+		const char *want = mgr_project_filter(req, pid);
+		e = (struct errinfo){0};
+		int n = want ? store_find_name(m->st, k, id_or_name, STORE_NAME_PROJECT, want, NAMED_MAX, docs, owners, &e)
+		        : c->admin ? store_find_name(m->st, k, id_or_name, STORE_NAME_ALL, NULL, NAMED_MAX, docs, owners, &e)
+		                   : store_find_name(m->st, k, id_or_name, STORE_NAME_MEMBER, c->user_id, NAMED_MAX, docs,
+		                                     owners, &e);
+		if (n < 0) {
+			mgr_reply_err(req, &e);
+			return NULL;
+		}
+		if (n == 0)
+			http_reply_error(req, 404, "not_found", NULL, "no %s has the id or name '%s'%s", store_kind_name(k),
+			                 id_or_name, want ? " in that project" : "");
+		else if (n > 1)
+			reply_ambiguous(req, k, id_or_name, owners, n);
+		for (int i = n == 1 ? 1 : 0; i < n; i++) {
+			free(docs[i]);
+			free(owners[i]);
+		}
+		if (n != 1)
+			return NULL;
+		text = docs[0];
+		owner = owners[0];
 	}
 	if (project_id)
 		*project_id = owner;
@@ -208,4 +273,36 @@ int mgr_delete_where(struct store *st, enum store_kind k, const char *field, con
 		if (rc < 0 || n == 0)
 			return rc;
 	}
+}
+
+json_t *mgr_find_for_project(struct store *st, enum store_kind k, const char *name, const char *project_id,
+                             struct errinfo *e)
+{
+	struct errinfo ge = {0};
+	json_t *d = NULL;
+	char *owner = NULL, *text = store_get_text_id_owner(st, k, name, &owner, &ge);
+	if (text && (!owner || (project_id && !strcmp(owner, project_id))))
+		d = json_loads(text, 0, NULL);
+	else if (text) /* another project's: as if it did not exist */
+		ge = (struct errinfo){.status = 404};
+	free(text);
+	free(owner);
+	/* By name: the project's, then a shared one. */
+	const char *scopes[2] = {project_id, NULL};
+	for (int i = project_id ? 0 : 1; !d && ge.status == 404 && i < 2; i++) {
+		char *docs[1], *owners[1];
+		ge = (struct errinfo){0};
+		int n = store_find_name(st, k, name, STORE_NAME_PROJECT, scopes[i], 1, docs, owners, &ge);
+		if (n == 1)
+			d = json_loads(docs[0], 0, NULL);
+		for (int j = 0; j < n; j++) {
+			free(docs[j]);
+			free(owners[j]);
+		}
+		if (n == 0)
+			ge.status = 404;
+	}
+	if (!d)
+		*e = ge;
+	return d;
 }

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pki.h"
 #include "resources.h"
+#include "task_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,7 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
 		size_t i;
 		json_t *vm;
 		json_array_foreach(vms, i, vm) {
-			const char *name = json_string_value(json_object_get(vm, "name"));
+			const char *name = vm_agent_name(vm);
 			const char *cur = json_string_value(json_object_get(vm, "power_state"));
 			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
 				continue; /* a task owns it right now */

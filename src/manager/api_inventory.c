@@ -159,17 +159,20 @@ void api_inventory_create(struct http_req *req)
 		return;
 	json_t *project = NULL;
 	if (store_kind_scoped(k) && mgr_create_project(req, body, true, &project) < 0) {
+		mgr_event(m, mgr_actor(req), "create", store_kind_name(k),
+		          json_string_value(json_object_get(body, "name")) ?: "?", "refused", "no project to create in");
 		json_decref(body);
 		return;
 	}
 	struct jv_err jerr = {0};
 	json_t *doc = resource_parse_create(k, body, &jerr);
-	json_decref(body);
 	if (!doc) {
 		json_decref(project);
-		mgr_reply_jv(req, &jerr);
+		mgr_refuse_jv(req, "create", store_kind_name(k), json_string_value(json_object_get(body, "name")), &jerr);
+		json_decref(body);
 		return;
 	}
+	json_decref(body);
 	char id[37];
 	mgr_uuid(id);
 	json_object_set_new(doc, "id", json_string(id));
@@ -186,9 +189,8 @@ void api_inventory_create(struct http_req *req)
 		return;
 	}
 	if (store_create(m->st, k, doc, &stored, &e) < 0) {
+		mgr_refuse(req, "create", store_kind_name(k), json_string_value(json_object_get(doc, "name")), &e);
 		json_decref(doc);
-		mgr_event(m, mgr_actor(req), "create", store_kind_name(k), id, "failed", e.message);
-		mgr_reply_err(req, &e);
 		return;
 	}
 	json_decref(doc);

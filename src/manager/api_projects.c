@@ -102,8 +102,8 @@ void api_projects_create(struct http_req *req)
 	    jv_string(body, "", "description", false, 1024, &desc, &jerr) < 0 ||
 	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid project name", name) < 0) ||
 	    (json_object_get(body, "quota") && parse_quota(json_object_get(body, "quota"), quota, &jerr) < 0)) {
+		mgr_refuse_jv(req, "project.create", "project", name, &jerr);
 		json_decref(body);
-		mgr_reply_jv(req, &jerr);
 		return;
 	}
 	char id[37];
@@ -113,14 +113,13 @@ void api_projects_create(struct http_req *req)
 	json_decref(body);
 	struct errinfo e = {0};
 	json_t *stored = NULL;
-	int rc = store_create(m->st, STORE_PROJECT, doc, &stored, &e);
-	mgr_event(m, mgr_actor(req), "project.create", "project", id, rc < 0 ? "failed" : "succeeded",
-	          rc < 0 ? e.message : NULL);
-	json_decref(doc);
-	if (rc < 0) {
-		mgr_reply_err(req, &e);
+	if (store_create(m->st, STORE_PROJECT, doc, &stored, &e) < 0) {
+		mgr_refuse(req, "project.create", "project", json_string_value(json_object_get(doc, "name")), &e);
+		json_decref(doc);
 		return;
 	}
+	mgr_event(m, mgr_actor(req), "project.create", "project", id, "succeeded", NULL);
+	json_decref(doc);
 	char loc[96];
 	snprintf(loc, sizeof(loc), "/api/v1/projects/%s", id);
 	http_add_header(req, "Location", loc);

@@ -11,6 +11,8 @@
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 1024
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* The user of the route if the caller may see it: themselves, or anyone for
  * an administrator; others are 404, as if they did not exist. */
@@ -31,13 +33,21 @@ static json_t *route_user(struct http_req *req)
 	return u;
 }
 
-static int password_ok(struct http_req *req, const char *pw)
+/* NULL when the password's length is right, else why not. */
+static const char *password_problem(const char *pw)
 {
 	size_t n = strlen(pw);
 	if (n >= PASSWORD_MIN && n <= PASSWORD_MAX)
+		return NULL;
+	return "the password must be " STR(PASSWORD_MIN) " to " STR(PASSWORD_MAX) " characters long";
+}
+
+static int password_ok(struct http_req *req, const char *pw)
+{
+	const char *why = password_problem(pw);
+	if (!why)
 		return 0;
-	http_reply_error(req, 400, "invalid_request", "password", "the password must be %d to %d characters long",
-	                 PASSWORD_MIN, PASSWORD_MAX);
+	http_reply_error(req, 400, "invalid_request", "password", "%s", why);
 	return -1;
 }
 
@@ -98,10 +108,14 @@ static void user_hashed(struct mgr *m, void *arg, bool ok, const char *hash)
 	int rc = p->create ? store_create(m->st, STORE_USER, p->doc, &stored, &e)
 	                   : store_update(m->st, STORE_USER, p->doc,
 	                                  json_integer_value(json_object_get(p->doc, "version")), &stored, &e);
-	mgr_event(m, p->actor, p->create ? "user.create" : "user.password", "user", id, rc < 0 ? "failed" : "succeeded",
-	          rc < 0 ? e.message : NULL);
+	const char *action = p->create ? "user.create" : "user.password";
+	if (rc < 0 && p->create) /* a name taken meanwhile */
+		mgr_refuse(p->req, action, "user", json_string_value(json_object_get(p->doc, "name")), &e);
+	else
+		mgr_event(m, p->actor, action, "user", id, rc < 0 ? "failed" : "succeeded", rc < 0 ? e.message : NULL);
 	if (rc < 0) {
-		mgr_reply_err(p->req, &e);
+		if (!p->create)
+			mgr_reply_err(p->req, &e);
 	} else if (p->create) {
 		char loc[96];
 		snprintf(loc, sizeof(loc), "/api/v1/users/%s", id);
@@ -147,12 +161,9 @@ void api_users_create(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
 	    jv_string(body, "", "password", false, PASSWORD_MAX, &pw, &jerr) < 0 ||
 	    jv_bool(body, "", "admin", false, &admin, &jerr) < 0 ||
-	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid user name", name) < 0)) {
-		json_decref(body);
-		mgr_reply_jv(req, &jerr);
-		return;
-	}
-	if (pw && password_ok(req, pw) < 0) {
+	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid user name", name) < 0) ||
+	    (pw && password_problem(pw) && jv_fail(&jerr, "password", "%s", password_problem(pw)) < 0)) {
+		mgr_refuse_jv(req, "user.create", "user", name, &jerr);
 		json_decref(body);
 		return;
 	}
@@ -160,27 +171,34 @@ void api_users_create(struct http_req *req)
 	json_t *exists = store_get(m->st, STORE_USER, name, &e);
 	if (exists) {
 		json_decref(exists);
-		json_decref(body);
-		http_reply_error(req, 409, "name_taken", "name", "a user named '%s' exists", name);
+		e = (struct errinfo){0};
+		errinfo_set(&e, 409, "name_taken", "name", "a user named '%s' exists; pick another name", name);
+		mgr_refuse(req, "user.create", "user", name, &e);
+		json_decref(body); /* name points into it */
 		return;
 	}
 	char id[37];
 	mgr_uuid(id);
+	/* From here on the document holds copies of what the body said. */
 	json_t *doc = json_pack("{s:s, s:s, s:b}", "id", id, "name", name, "admin", admin);
 	if (pw) {
 		hash_then(req, doc, pw, true);
 		json_decref(body);
 		return;
 	}
+	json_decref(body);
 	json_t *stored = NULL;
 	int rc = store_create(m->st, STORE_USER, doc, &stored, &e);
-	json_decref(doc);
-	json_decref(body);
-	mgr_event(m, mgr_actor(req), "user.create", "user", id, rc < 0 ? "failed" : "succeeded", rc < 0 ? e.message : NULL);
 	if (rc < 0) {
-		mgr_reply_err(req, &e);
+		mgr_refuse(req, "user.create", "user", json_string_value(json_object_get(doc, "name")), &e);
+		json_decref(doc);
 		return;
 	}
+	json_decref(doc);
+	mgr_event(m, mgr_actor(req), "user.create", "user", id, "succeeded", NULL);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/users/%s", id);
+	http_add_header(req, "Location", loc);
 	http_reply_json(req, 201, auth_user_view(stored));
 	json_decref(stored);
 }

@@ -9,23 +9,21 @@
 #include "log.h"
 #include "place.h"
 #include "resources.h"
+#include "task_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A template or network a VM of project_id may use: shared, or of that
- * project; others are reported as missing. */
+/* A template or network a VM of project_id may use, by id or name: the
+ * project's own or a shared one (the project's own first: it shadows a
+ * shared one of the same name); others are reported as missing. A
+ * cluster, which belongs to no project, by id or name. */
 static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, const char *field,
                             const char *project_id, struct errinfo *e)
 {
 	struct errinfo ge = {0};
-	json_t *d = store_get(m->st, k, name, &ge);
-	const char *owner = json_string_value(json_object_get(d, "project_id"));
-	if (d && owner && (!project_id || strcmp(owner, project_id))) {
-		json_decref(d);
-		d = NULL;
-		ge = (struct errinfo){.status = 404};
-	}
+	json_t *d = store_kind_scoped(k) ? mgr_find_for_project(m->st, k, name, project_id, &ge)
+	                                 : store_get(m->st, k, name, &ge);
 	if (!d) {
 		if (ge.status == 404)
 			errinfo_set(e, 400, "invalid_request", field, "%s: no %s named '%s'", field,
@@ -34,6 +32,21 @@ static json_t *lookup_field(struct mgr *m, enum store_kind k, const char *name, 
 			*e = ge;
 	}
 	return d;
+}
+
+/* 409 name_taken when project_id (NULL: none) has a VM of this name. */
+static int vm_name_free(struct mgr *m, const char *name, const char *project_id, struct errinfo *e)
+{
+	char *docs[1], *owners[1];
+	int n = store_find_name(m->st, STORE_VM, name, STORE_NAME_PROJECT, project_id, 1, docs, owners, e);
+	for (int i = 0; i < n; i++) {
+		free(docs[i]);
+		free(owners[i]);
+	}
+	if (n > 0)
+		return errinfo_set(e, 409, "name_taken", "name", "a VM named '%s' exists in this project; pick another name",
+		                   name);
+	return n < 0 ? -1 : 0;
 }
 
 /* 409 quota_exceeded with the numbers, for clients to act on. */
@@ -53,17 +66,20 @@ void api_vms_create(struct http_req *req)
 		return;
 	json_t *project = NULL;
 	if (mgr_create_project(req, body, false, &project) < 0) {
+		mgr_event(m, mgr_actor(req), "vm.create", "vm", json_string_value(json_object_get(body, "name")) ?: "?",
+		          "refused", "no project to create in");
 		json_decref(body);
 		return;
 	}
 	struct jv_err jerr = {0};
 	json_t *r = resource_parse_vm_create(body, &jerr);
-	json_decref(body);
 	if (!r) {
 		json_decref(project);
-		mgr_reply_jv(req, &jerr);
+		mgr_refuse_jv(req, "vm.create", "vm", json_string_value(json_object_get(body, "name")), &jerr);
+		json_decref(body);
 		return;
 	}
+	json_decref(body);
 	const char *pid = json_string_value(json_object_get(project, "id"));
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
@@ -73,12 +89,8 @@ void api_vms_create(struct http_req *req)
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char id[37];
 	mgr_uuid(id);
-	json_t *exists = store_get(m->st, STORE_VM, name, &(struct errinfo){0});
-	if (exists) {
-		json_decref(exists);
-		errinfo_set(&e, 409, "name_taken", "name", "a VM named '%s' exists", name);
+	if (vm_name_free(m, name, pid, &e) < 0)
 		goto fail;
-	}
 	if (!(tmpl = lookup_field(m, STORE_TEMPLATE, json_string_value(json_object_get(r, "template")),
 	                          "template", pid, &e)))
 		goto fail;
@@ -150,6 +162,10 @@ void api_vms_create(struct http_req *req)
 	                           "networks", nets, "template", tref);
 	if (ud)
 		json_object_set(config, "user_data", ud);
+	/* Two projects may each have a VM of this name on one host: the host
+	 * knows it by its id (36 characters: within the agent's 63 for a name
+	 * and its 107-byte unix socket paths under the default run dir). */
+	json_object_set_new(config, "agent_name", json_string(id));
 	if (pid)
 		json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
 	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
@@ -185,10 +201,11 @@ void api_vms_create(struct http_req *req)
 	http_reply_json(req, 202, json_pack("{s:o, s:O, s:O}", "vm", stored, "task", task, "placement", report));
 	goto cleanup;
 fail:
-	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?", "failed", e.message);
+	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?",
+	          e.status && e.status < 500 ? "refused" : "failed", e.message);
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
-	} else if (report && e.status == 409) {
+	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {
 		/* No host fits: show why, host by host. */
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
 		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
@@ -473,13 +490,27 @@ out:
 	json_decref(vm);
 }
 
+/* A clone's placement report, in the shape of a create's: no choice was
+ * made, the clone goes where its source's disk is. */
+static json_t *clone_placement(struct mgr *m, const json_t *src, const char *summary)
+{
+	json_t *h = store_get(m->st, STORE_HOST, json_string_value(json_object_get(src, "host_id")),
+	                      &(struct errinfo){0});
+	json_t *name = h ? json_object_get(h, "name") : json_object_get(json_object_get(src, "placement"), "host");
+	json_t *r = json_pack("{s:O, s:s, s:[{s:O, s:b, s:s, s:s}]}", "host", name ?: json_null(), "summary", summary,
+	                      "hosts", "host", name ?: json_null(), "eligible", 1, "filter", "ok", "reason",
+	                      "the source VM's host: a clone's disk is copied where the source's is");
+	json_decref(h);
+	return r;
+}
+
 /* Clone: a new VM of the source's project, on its host, its disk a full
  * copy of the source's; the source must be stopped (its disk is read while
  * nothing writes it). Charged to the project's quota like a create. */
 void api_vms_clone(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL;
+	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL, *placement = NULL;
 	if (!src || !(body = http_body_json(req, 0)))
 		goto out;
 	static const char *const keys[] = {"name", "start", NULL};
@@ -489,7 +520,7 @@ void api_vms_clone(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
 	    jv_bool(body, "", "start", false, &start, &jerr) < 0 ||
 	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a valid VM name", name) < 0)) {
-		mgr_reply_jv(req, &jerr);
+		mgr_refuse_jv(req, "vm.clone", "vm", name, &jerr);
 		goto out;
 	}
 	const char *src_name = json_string_value(json_object_get(src, "name"));
@@ -500,16 +531,13 @@ void api_vms_clone(struct http_req *req)
 		goto out;
 	}
 	struct errinfo e = {0};
-	json_t *exists = store_get(m->st, STORE_VM, name, &e);
-	if (exists) {
-		json_decref(exists);
-		http_reply_error(req, 409, "name_taken", "name", "a VM named '%s' exists", name);
+	const char *pid = json_string_value(json_object_get(src, "project_id"));
+	if (vm_name_free(m, name, pid, &e) < 0) {
+		mgr_refuse(req, "vm.clone", "vm", name, &e);
 		goto out;
 	}
-	e = (struct errinfo){0};
 	char id[37];
 	mgr_uuid(id);
-	const char *pid = json_string_value(json_object_get(src, "project_id"));
 	vm = json_deep_copy(src);
 	static const char *const drop[] = {"version", "created_at", "updated_at", "in_sync"};
 	for (int i = 0; i < 4; i++)
@@ -520,19 +548,24 @@ void api_vms_clone(struct http_req *req)
 	json_object_set_new(vm, "desired_state", json_string(start ? "running" : "stopped"));
 	json_object_set_new(json_object_get(vm, "config"), "clone_of",
 	                    json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
+	json_object_set_new(json_object_get(vm, "config"), "agent_name", json_string(id));
 	char summary[160];
 	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
-	json_object_set_new(json_object_get(vm, "placement"), "summary", json_string(summary));
+	placement = clone_placement(m, src, summary);
+	json_object_set_new(vm, "placement", json_pack("{s:O, s:s}", "host", json_object_get(placement, "host"),
+	                                               "summary", summary));
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	struct quota_refusal refusal = {.which = -1};
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
 	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
-	                      json_pack("{s:b, s:s}", "start", start, "clone_of", src_name), &e)) ||
+	                      json_pack("{s:b, s:s, s:s}", "start", start, "clone_of", src_name, "clone_of_agent_name",
+	                                vm_agent_name(src)), &e)) ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
-		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, "failed", e.message);
+		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, e.status && e.status < 500 ? "refused" : "failed",
+		          e.message);
 		if (refusal.which >= 0)
 			reply_quota_refusal(req, &refusal, &e);
 		else
@@ -544,8 +577,9 @@ void api_vms_clone(struct http_req *req)
 	char loc[96];
 	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));
 	http_add_header(req, "Location", loc);
-	http_reply_json(req, 202, json_pack("{s:O, s:O}", "vm", stored, "task", task));
+	http_reply_json(req, 202, json_pack("{s:O, s:O, s:O}", "vm", stored, "task", task, "placement", placement));
 out:
+	json_decref(placement);
 	json_decref(stored);
 	json_decref(task);
 	json_decref(vm);
@@ -563,7 +597,7 @@ static void proxy_get(struct http_req *req, const char *suffix, const char *cont
 	if (!vm)
 		return;
 	char path[384];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", json_string_value(json_object_get(vm, "name")), suffix);
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
 	long status = 0;
 	json_t *reply = NULL;
 	char *text = NULL;

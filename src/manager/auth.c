@@ -270,9 +270,11 @@ json_t *auth_token_create(struct mgr *m, const char *user_id, const char *label,
 	int64_t exp = ttl_s ? (int64_t)time(NULL) + ttl_s : 0;
 	json_t *doc = token_doc(user_id, label, exp, hash, id), *stored = NULL;
 	if (store_create(m->st, STORE_TOKEN, doc, &stored, e) < 0) {
-		if (e->status == 409)
+		if (e->status == 409) {
+			*e = (struct errinfo){0}; /* the store's words name "<user id>/<name>" */
 			errinfo_set(e, 409, "name_taken", "name",
 			            "you already have a token named '%s'; pick another name or revoke it", label);
+		}
 		json_decref(doc);
 		explicit_bzero(secret, secret_len);
 		return NULL;

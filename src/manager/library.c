@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "image_format.h"
 #include "jsonv.h"
+#include "api.h"
 #include "manager.h"
 
 #include <dirent.h>
@@ -50,13 +51,7 @@ json_t *library_resolve(struct store *st, const char *ref, const char *kind, con
                         const char *field, struct errinfo *e)
 {
 	struct errinfo ge = {0};
-	json_t *img = store_get(st, STORE_IMAGE, ref, &ge);
-	const char *owner = json_string_value(json_object_get(img, "project_id"));
-	if (img && owner && (!project_id || strcmp(owner, project_id))) {
-		json_decref(img); /* another project's image is as good as missing */
-		img = NULL;
-		ge.status = 404;
-	}
+	json_t *img = mgr_find_for_project(st, STORE_IMAGE, ref, project_id, &ge);
 	if (!img) {
 		if (ge.status != 404) {
 			*e = ge;

@@ -329,6 +329,14 @@ void store_rollback(struct store *st)
 
 /* ---- documents ---- */
 
+/* 409 name_taken; for kinds named per project, within the object's own
+ * project (and nothing is said of others). */
+static int name_taken(const struct store_kind_info *ki, const char *name, struct errinfo *e)
+{
+	return errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists%s", ki->name, name,
+	                   ki->per_project ? " in this project; pick another name" : "");
+}
+
 /* What the store reads from a document: its key columns and mirrored fields. */
 struct doc_keys {
 	const char *id, *name;
@@ -438,8 +446,7 @@ int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
 			errinfo_set(e, 409, "id_taken", "id", "a %s with id '%.200s' already exists",
 			            ki->name, dk.id);
 		else if (found == 0)
-			errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
-			            ki->name, dk.name);
+			name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
 	if (out) {
@@ -482,8 +489,31 @@ static char *get_text(struct store *st, enum store_kind k, const char *id_or_nam
 	int found = utf8_ok(id_or_name)
 	                ? query_row(st, store_slot_fixed(k, by_id), &p, 1, STORE_Q_READ, ncols, cols, e)
 	                : -2;
-	if (found == 0)
+	if (found == 0 && store_kinds[k].per_project) {
+		/* A name may be several objects: one is an answer, two are not. */
+		char *docs[2], *owners[2];
+		found = store_find_name(st, k, id_or_name, STORE_NAME_ALL, NULL, 2, docs, owners, e);
+		if (found == 2) {
+			errinfo_set(e, 409, "ambiguous_name", NULL,
+			            "more than one %s is named '%.200s' (in different projects): use the id",
+			            store_kinds[k].name, id_or_name);
+			for (int i = 0; i < 2; i++) {
+				free(docs[i]);
+				free(owners[i]);
+			}
+			return NULL;
+		}
+		if (found == 1) {
+			cols[0] = docs[0];
+			cols[1] = owners[0];
+			if (!owner) {
+				free(cols[1]);
+				cols[1] = NULL;
+			}
+		}
+	} else if (found == 0) {
 		found = query_row(st, store_slot_fixed(k, by_name), &p, 1, STORE_Q_READ, ncols, cols, e);
+	}
 	if (found == 0 || found == -2)
 		errinfo_set(e, 404, "not_found", NULL, "no %s has the id or name '%.200s'",
 		            store_kinds[k].name, id_or_name);
@@ -499,10 +529,96 @@ static char *get_text(struct store *st, enum store_kind k, const char *id_or_nam
 	return cols[0];
 }
 
+int store_find_name(struct store *st, enum store_kind k, const char *name, enum store_name_scope scope,
+                    const char *value, int max, char **docs, char **projects, struct errinfo *e)
+{
+	if (check_kind(k, e))
+		return -1;
+	if (!store_kind_scoped(k))
+		return errinfo_set(e, 500, "internal", NULL, "%s objects belong to no project", store_kinds[k].name);
+	if (!name || max < 1 || max > LIST_MAX || (scope == STORE_NAME_MEMBER && !value))
+		return errinfo_set(e, 400, "invalid_argument", "name", "a name, a scope and a limit of 1 to %d are required",
+		                   LIST_MAX);
+	for (int i = 0; i < max; i++)
+		docs[i] = projects[i] = NULL;
+	if (!utf8_ok(name) || (value && !utf8_ok(value)))
+		return 0; /* no object has such a name or project */
+	struct store_param p[3] = {{.s = name}};
+	int np = 1;
+	enum store_kind_stmt stmt = SK_NAME_ALL;
+	if (scope == STORE_NAME_MEMBER) {
+		stmt = SK_NAME_MEMBER;
+		p[np++] = (struct store_param){.s = value};
+	} else if (scope == STORE_NAME_PROJECT) {
+		stmt = SK_NAME_PROJECT;
+		p[np++] = (struct store_param){.s = value ? value : ""};
+	}
+	p[np++] = (struct store_param){.i = max, .is_int = true};
+	struct store_rows r;
+	if (run(st, store_slot_fixed(k, stmt), p, np, STORE_Q_READ, &r, e))
+		return -1;
+	int n = 0, rc;
+	while ((rc = next_row(&r, e)) == 1 && n < max) {
+		size_t dlen = 0, plen = 0;
+		const char *d = st->be->text(&r, 0, &dlen);
+		const char *o = st->be->text(&r, 1, &plen);
+		if (!d) {
+			rc = errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no document", store_kinds[k].name);
+			break;
+		}
+		docs[n] = strndup(d, dlen);
+		projects[n] = o ? strndup(o, plen) : NULL;
+		if (!docs[n] || (o && !projects[n])) {
+			n++;
+			rc = oom(e);
+			break;
+		}
+		n++;
+	}
+	st->be->done(&r);
+	if (rc < 0) {
+		for (int i = 0; i < n; i++) {
+			free(docs[i]);
+			free(projects[i]);
+			docs[i] = projects[i] = NULL;
+		}
+		return -1;
+	}
+	return n;
+}
+
 char *store_get_text_owner(struct store *st, enum store_kind k, const char *id_or_name,
                            char **project_id, struct errinfo *e)
 {
 	return get_text(st, k, id_or_name, project_id, e);
+}
+
+char *store_get_text_id_owner(struct store *st, enum store_kind k, const char *id, char **project_id,
+                              struct errinfo *e)
+{
+	char *cols[2] = {0};
+	*project_id = NULL;
+	if (check_kind(k, e))
+		return NULL;
+	if (!store_kind_scoped(k)) {
+		errinfo_set(e, 500, "internal", NULL, "%s objects belong to no project", store_kinds[k].name);
+		return NULL;
+	}
+	struct store_param p = {.s = id ? id : ""};
+	int found = id && utf8_ok(id)
+	                ? query_row(st, store_slot_fixed(k, SK_GET_ID_OWNER), &p, 1, STORE_Q_READ, 2, cols, e)
+	                : 0;
+	if (found == 0)
+		errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'", store_kinds[k].name, id ? id : "");
+	if (found == 1 && !cols[0])
+		errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no document", store_kinds[k].name);
+	if (found != 1 || !cols[0]) {
+		free(cols[0]);
+		free(cols[1]);
+		return NULL;
+	}
+	*project_id = cols[1];
+	return cols[0];
 }
 
 char *store_get_text(struct store *st, enum store_kind k, const char *id_or_name,
@@ -578,8 +694,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	if (version != expected_version)
 		return version_conflict(ki, dk.id, version, expected_version, e);
 	if (taken)
-		return errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
-		                   ki->name, dk.name);
+		return name_taken(ki, dk.name, e);
 	int64_t now = store_now_us();
 	char created_iso[32], now_iso[32];
 	store_iso_time(created, created_iso);
@@ -599,8 +714,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	found = query_row(st, store_slot_fixed(k, SK_UPDATE), p, 5 + ki->ncols, 0, 1, &got, &mine);
 	if (found < 0 && mine.status == 409) {
 		/* The name was taken between the check and the update. */
-		errinfo_set(e, 409, "name_taken", "name", "a %s named '%.200s' already exists",
-		            ki->name, dk.name);
+		name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
 	if (found < 0) {
@@ -733,6 +847,16 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 			goto cleanup;
 		p[np++] = (struct store_param){.i = strtoll(cursor[0], NULL, 10), .is_int = true};
 		p[np++] = (struct store_param){.s = cursor[1]};
+	} else if (has_after && ki->per_project) {
+		/* Names repeat: page by (name, id) after the id `next` gave. A
+		 * name instead (an older client, or an id since deleted) goes
+		 * past every object of that name: "~" sorts after any uuid. */
+		struct store_param cp = {.s = after};
+		rc = query_row(st, store_slot_fixed(k, SK_CURSOR), &cp, 1, STORE_Q_READ, 2, cursor, e);
+		if (rc < 0)
+			goto cleanup;
+		p[np++] = (struct store_param){.s = rc ? cursor[0] : after};
+		p[np++] = (struct store_param){.s = rc ? cursor[1] : "~"};
 	} else if (has_after) {
 		p[np++] = (struct store_param){.s = after};
 	}
@@ -748,7 +872,8 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 			continue;
 		}
 		size_t nlen = 0, dlen = 0;
-		const char *name = st->be->text(&r, 0, &nlen);
+		/* The cursor: the name, or for per_project kinds the id. */
+		const char *name = st->be->text(&r, ki->per_project ? 2 : 0, &nlen);
 		const char *doc = st->be->text(&r, 1, &dlen);
 		if (!doc || !name) {
 			rc = errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no name or document",

@@ -5,7 +5,8 @@
  * user input).
  *
  * Objects are JSON documents of a kind (cluster, host, vm, ...) with an id
- * (uuid text), a unique name and a version. The store mirrors a few fields of
+ * (uuid text), a name (unique per kind; for VMs and templates, per project)
+ * and a version. The store mirrors a few fields of
  * each document into indexed columns (see store_kinds in store_schema.c) so
  * that lists can be filtered; the document itself is the truth. Reads return
  * the document exactly as stored, so a GET can be served without re-encoding.
@@ -81,6 +82,28 @@ json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, s
 char *store_get_text_owner(struct store *st, enum store_kind k, const char *id_or_name,
                            char **project_id, struct errinfo *e);
 
+/* Kinds with projects only: by id alone (404 otherwise), with its project
+ * (*project_id malloc'd, NULL for none). */
+char *store_get_text_id_owner(struct store *st, enum store_kind k, const char *id, char **project_id,
+                              struct errinfo *e);
+
+/* Names of VMs and templates are unique per project (and among objects of
+ * no project), so one name may be several objects; other kinds with
+ * projects keep one name per kind. Whose objects a name lookup sees: */
+enum store_name_scope {
+	STORE_NAME_ALL,     /* everyone's (an administrator) */
+	STORE_NAME_MEMBER,  /* value: a user id; that user's projects', and for
+	                     * shared kinds those of no project */
+	STORE_NAME_PROJECT, /* value: a project id; NULL for no project */
+};
+/* Every object of kind k (a kind with projects) named name within scope,
+ * ordered by project id, at most max (1..1000): their documents and
+ * projects into docs[] and projects[] (malloc'd; NULL for no project).
+ * Returns how many (0..max), or -1 with e. store_get and store_get_text
+ * of such a name answer 409 ambiguous_name when it is several objects. */
+int store_find_name(struct store *st, enum store_kind k, const char *name, enum store_name_scope scope,
+                    const char *value, int max, char **docs, char **projects, struct errinfo *e);
+
 /* Replaces the document of doc["id"] if its stored version equals
  * expected_version (optimistic concurrency; 409 version_conflict otherwise);
  * bumps "version" and "updated_at". Returns the stored document in *out. */
@@ -103,11 +126,13 @@ struct store_filter {
 #define STORE_FILTER_MEMBER "member_of"
 
 
-/* A page of documents ordered by name (tasks: by created_at then id),
- * starting after the name `after` (NULL: from the start), at most limit
- * (1..1000). Filters are ANDed; an unknown field is 400 naming it.
- * Returns a JSON array text (malloc'd) of the documents as stored, and sets
- * *next to the last name returned when more may follow (malloc'd, or NULL). */
+/* A page of documents ordered by name (tasks: by created_at then id; VMs
+ * and templates: by name then id), starting after the name `after` (VMs
+ * and templates: the id `next` gave, or a name; NULL: from the start), at
+ * most limit (1..1000). Filters are ANDed; an unknown field is 400 naming
+ * it. Returns a JSON array text (malloc'd) of the documents as stored, and
+ * sets *next to the last name (VMs, templates: id) returned when more may
+ * follow (malloc'd, or NULL). */
 char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
                       int nfilters, const char *after, int limit, char **next, struct errinfo *e);
 /* The number of objects matching the filters. */

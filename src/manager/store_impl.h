@@ -23,6 +23,10 @@ struct store_kind_info {
 	int ncols;
 	bool by_time; /* listed by (created_at, id) instead of by name: tasks */
 	bool shared;  /* an object of no project is visible to every user */
+	/* Names are unique per project (schema v5: VMs, templates), not per
+	 * kind: a name may be several objects; lists go by (name, id) and page
+	 * after an id. */
+	bool per_project;
 };
 
 
@@ -52,9 +56,15 @@ enum store_kind_stmt {
 	SK_CHECK,    /* id, name -> created_at, version, id of another object named name */
 	SK_UPDATE,   /* id, expected version, name, doc, updated_at, cols... -> id */
 	SK_DELETE,   /* id -> id */
-	SK_CURSOR,   /* name -> created_at, id (the paging cursor of by_time kinds) */
+	SK_CURSOR,   /* name -> created_at, id (the paging cursor of by_time kinds);
+	              * per_project kinds: id -> name, id */
 	SK_GET_ID_OWNER,   /* id -> doc, project_id (kinds with projects) */
 	SK_GET_NAME_OWNER, /* name -> doc, project_id */
+	/* Kinds with projects: every object of a name, ordered by project
+	 * (COALESCE(project_id, '')), at most limit. */
+	SK_NAME_ALL,       /* name, limit -> doc, project_id */
+	SK_NAME_MEMBER,    /* name, user id, limit -> doc, project_id (the user's projects, shared) */
+	SK_NAME_PROJECT,   /* name, project id ('' for none), limit -> doc, project_id */
 	SK_NFIXED,
 };
 
@@ -62,11 +72,11 @@ enum store_kind_stmt {
  * column is unfiltered (0), "= $n" (1) or "IS NULL" (2); shape = sum of
  * state * 3^column, plus 3^STORE_MAX_COLS when scoped to a user's projects
  * (STORE_FILTER_MEMBER). Parameters: the "=" values in column order, the
- * member's user id, then the cursor (name, or created_at and id for by_time
- * kinds), then the limit. */
+ * member's user id, then the cursor (name; created_at and id for by_time
+ * kinds; name and id for per_project kinds), then the limit. */
 enum store_list_op {
-	SL_LIST,       /* -> name, doc */
-	SL_LIST_AFTER, /* -> name, doc */
+	SL_LIST,       /* -> name, doc, id */
+	SL_LIST_AFTER, /* -> name, doc, id */
 	SL_COUNT,      /* -> count */
 	SL_NOPS,
 };

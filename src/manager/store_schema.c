@@ -12,15 +12,15 @@ const struct store_kind_info store_kinds[STORE_NKINDS] = {
 	[STORE_HOST] = {"host", "hosts", {"cluster_id", "state"}, 2, false, false},
 	[STORE_DATASTORE] = {"datastore", "datastores", {0}, 0, false, false},
 	[STORE_NETWORK] = {"network", "networks", {"project_id"}, 1, false, true},
-	[STORE_TEMPLATE] = {"template", "templates", {"project_id"}, 1, false, true},
+	[STORE_TEMPLATE] = {"template", "templates", {"project_id"}, 1, false, true, true},
 	[STORE_VM] = {"vm", "vms", {"host_id", "cluster_id", "power_state", "template_id", "project_id"},
-	              5, false, false},
+	              5, false, false, true},
 	[STORE_TASK] = {"task", "tasks", {"state", "target_id", "op", "project_id"}, 4, true, false},
 	[STORE_PROJECT] = {"project", "projects", {0}, 0, false, false},
 	[STORE_USER] = {"user", "users", {0}, 0, false, false},
 	[STORE_MEMBER] = {"member", "members", {"user_id", "project_id"}, 2, false, false},
 	[STORE_TOKEN] = {"token", "tokens", {"user_id", "secret_hash"}, 2, false, false},
-	[STORE_IMAGE] = {"image", "images", {"project_id", "state"}, 2, false, true},
+	[STORE_IMAGE] = {"image", "images", {"project_id", "state"}, 2, false, true, true},
 };
 
 bool store_kind_shared(enum store_kind k)
@@ -62,8 +62,15 @@ const char *store_kind_plural(enum store_kind k)
  *     tokens (API token metadata; the secret only as its SHA-256), and a
  *     project_id on networks, templates, VMs and tasks. Objects made before
  *     v4 have none: VMs and tasks of no project are the admins' alone.
- *   v5, images: the image library (disks, kernels, initrds) that templates
- *     name by id, with a project_id (none: shared) and a state.
+ *   v5, names per project: a VM's or a template's name is unique within
+ *     its project (objects of no project: among themselves), so that a
+ *     taken name tells nothing of other projects. The unique index is on
+ *     (name, COALESCE(project_id, '')); lists of these kinds go by (name,
+ *     id), so their indexes end in id. SQLite cannot drop a column's
+ *     UNIQUE: its two tables are rebuilt.
+ *   v6, images: the image library (disks, kernels, initrds) that templates
+ *     name by id, with a project_id (none: shared) and a state; named
+ *     per project as VMs and templates are.
  * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
  * that both order names by bytes, the same way. */
 
@@ -100,15 +107,44 @@ const char *store_kind_plural(enum store_kind k)
 	"CREATE INDEX templates_project_id ON templates (project_id, name);\n"                    \
 	"CREATE INDEX vms_project_id ON vms (project_id, name);\n"                                \
 	"CREATE INDEX tasks_project_id ON tasks (project_id, created_at, id);\n"
-#define IMAGE_INDEXES                                                                             \
-	"CREATE INDEX images_project_id ON images (project_id, name);\n"                        \
-	"CREATE INDEX images_state ON images (state, name);\n"
+/* v6: images, named per project from the start (as VMs and templates
+ * since v5): no UNIQUE name, a unique (name, project) index instead. */
+#define IMAGE_TABLE(id_t, int_t, extra)                                                           \
+	"CREATE TABLE images (id " id_t " PRIMARY KEY NOT NULL, name " id_t " NOT NULL,"             \
+	" version " int_t " NOT NULL, doc TEXT NOT NULL, created_at " int_t " NOT NULL,"             \
+	" updated_at " int_t " NOT NULL" extra ")"
+#define IMAGE_INDEXES(X)                                                                          \
+	"CREATE UNIQUE INDEX images_name_project ON images (name, " X ");\n"                   \
+	"CREATE INDEX images_name ON images (name, id);\n"                                       \
+	"CREATE INDEX images_project_id ON images (project_id, name, id);\n"                     \
+	"CREATE INDEX images_state ON images (state, name, id);\n"
 
 #define TENANT_COLUMNS(T)                                                                         \
 	"ALTER TABLE networks ADD COLUMN project_id " T ";\n"                                     \
 	"ALTER TABLE templates ADD COLUMN project_id " T ";\n"                                    \
 	"ALTER TABLE vms ADD COLUMN project_id " T ";\n"                                          \
 	"ALTER TABLE tasks ADD COLUMN project_id " T ";\n"
+
+/* v5: the indexes of the two kinds named per project, in both dialects
+ * (PG: after their old ones are dropped; SQLite: on the rebuilt tables). */
+#define PER_PROJECT_INDEXES(X)                                                                    \
+	"CREATE UNIQUE INDEX vms_name_project ON vms (name, " X ");\n"                          \
+	"CREATE INDEX vms_name ON vms (name, id);\n"                                              \
+	"CREATE INDEX vms_host_id ON vms (host_id, name, id);\n"                                  \
+	"CREATE INDEX vms_cluster_id ON vms (cluster_id, name, id);\n"                            \
+	"CREATE INDEX vms_power_state ON vms (power_state, name, id);\n"                          \
+	"CREATE INDEX vms_template_id ON vms (template_id, name, id);\n"                          \
+	"CREATE INDEX vms_project_id ON vms (project_id, name, id);\n"                            \
+	"CREATE UNIQUE INDEX templates_name_project ON templates (name, " X ");\n"              \
+	"CREATE INDEX templates_name ON templates (name, id);\n"                                  \
+	"CREATE INDEX templates_project_id ON templates (project_id, name, id);\n"
+#define SQLITE_REBUILD(t, cols)                                                                   \
+	"CREATE TABLE " t "_v5 (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"                \
+	" version INTEGER NOT NULL, doc TEXT NOT NULL, created_at INTEGER NOT NULL,"               \
+	" updated_at INTEGER NOT NULL" cols ") STRICT;\n"                                          \
+	"INSERT INTO " t "_v5 SELECT * FROM " t ";\n"                                              \
+	"DROP TABLE " t ";\n"                                                                      \
+	"ALTER TABLE " t "_v5 RENAME TO " t ";\n"
 
 static const struct store_migration sqlite_migrations[] = {
 	{1, SQLITE_OBJ("clusters", "") SQLITE_OBJ("hosts", ", cluster_id TEXT, state TEXT")
@@ -127,7 +163,13 @@ static const struct store_migration sqlite_migrations[] = {
 	        SQLITE_OBJ("members", ", user_id TEXT, project_id TEXT")
 	            SQLITE_OBJ("tokens", ", user_id TEXT, secret_hash TEXT")
 	                TENANT_COLUMNS("TEXT") TENANT_INDEXES},
-	{5, SQLITE_OBJ("images", ", project_id TEXT, state TEXT") IMAGE_INDEXES},
+	/* v4 added project_id last, so SELECT * keeps the columns' order. */
+	{5, SQLITE_REBUILD("vms", ", host_id TEXT, cluster_id TEXT, power_state TEXT, template_id TEXT,"
+	                          " project_id TEXT")
+	        SQLITE_REBUILD("templates", ", project_id TEXT")
+	            PER_PROJECT_INDEXES("COALESCE(project_id, '')")},
+	{6, IMAGE_TABLE("TEXT", "INTEGER", ", project_id TEXT, state TEXT") " STRICT;\n"
+	        IMAGE_INDEXES("COALESCE(project_id, '')")},
 };
 
 static const struct store_migration pg_migrations[] = {
@@ -148,7 +190,12 @@ static const struct store_migration pg_migrations[] = {
 	        PG_OBJ("members", ", user_id TEXT COLLATE \"C\", project_id TEXT COLLATE \"C\"")
 	            PG_OBJ("tokens", ", user_id TEXT COLLATE \"C\", secret_hash TEXT COLLATE \"C\"")
 	                TENANT_COLUMNS("TEXT COLLATE \"C\"") TENANT_INDEXES},
-	{5, PG_OBJ("images", ", project_id TEXT COLLATE \"C\", state TEXT COLLATE \"C\"") IMAGE_INDEXES},
+	{5, "ALTER TABLE vms DROP CONSTRAINT vms_name_key;\n"
+	    "ALTER TABLE templates DROP CONSTRAINT templates_name_key;\n"
+	    "DROP INDEX vms_host_id, vms_cluster_id, vms_power_state, vms_template_id, vms_project_id,"
+	    " templates_project_id;\n" PER_PROJECT_INDEXES("(COALESCE(project_id, ''))")},
+	{6, IMAGE_TABLE("TEXT COLLATE \"C\"", "BIGINT", ", project_id TEXT COLLATE \"C\", state TEXT COLLATE \"C\"") ";\n"
+	        IMAGE_INDEXES("(COALESCE(project_id, ''))")},
 };
 
 #define BOOTSTRAP_SQL                                                                             \
@@ -242,8 +289,9 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 		sb_add(b, ") ON CONFLICT DO NOTHING RETURNING id");
 		break;
 	case SK_CHECK:
-		sb_add(b, "SELECT created_at, version, (SELECT o.id FROM %s o WHERE o.name = $2"
-		          " AND o.id <> $1) FROM %s WHERE id = $1", t, t);
+		sb_add(b, "SELECT cur.created_at, cur.version, (SELECT o.id FROM %s o WHERE o.name = $2"
+		          " AND o.id <> $1%s) FROM %s cur WHERE cur.id = $1", t,
+		       ki->per_project ? " AND COALESCE(o.project_id, '') = COALESCE(cur.project_id, '')" : "", t);
 		break;
 	case SK_UPDATE:
 		sb_add(b, "UPDATE %s SET version = version + 1, name = $3, doc = $4, updated_at = $5", t);
@@ -255,7 +303,26 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 		sb_add(b, "DELETE FROM %s WHERE id = $1 RETURNING id", t);
 		break;
 	case SK_CURSOR:
-		sb_add(b, "SELECT created_at, id FROM %s WHERE name = $1", t);
+		if (ki->per_project)
+			sb_add(b, "SELECT name, id FROM %s WHERE id = $1", t);
+		else
+			sb_add(b, "SELECT created_at, id FROM %s WHERE name = $1", t);
+		break;
+	case SK_NAME_ALL:
+	case SK_NAME_MEMBER:
+	case SK_NAME_PROJECT:
+		if (!store_kind_scoped((enum store_kind)(ki - store_kinds))) {
+			b->overflow = true;
+			break;
+		}
+		sb_add(b, "SELECT doc, project_id FROM %s WHERE name = $1", t);
+		if (s == SK_NAME_MEMBER) {
+			sb_add(b, " AND ");
+			member_sql(b, ki, 2);
+		} else if (s == SK_NAME_PROJECT) {
+			sb_add(b, " AND COALESCE(project_id, '') = $2");
+		}
+		sb_add(b, " ORDER BY COALESCE(project_id, '') LIMIT $%d", s == SK_NAME_ALL ? 2 : 3);
 		break;
 	case SK_GET_ID_OWNER:
 	case SK_GET_NAME_OWNER:
@@ -285,7 +352,7 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	if (op == SL_COUNT)
 		sb_add(b, "SELECT count(*) FROM %s", ki->plural);
 	else
-		sb_add(b, "SELECT name, doc FROM %s", ki->plural);
+		sb_add(b, "SELECT name, doc, id FROM %s", ki->plural);
 	int param = 1;
 	const char *glue = " WHERE ";
 	for (int c = 0; c < ki->ncols; c++) {
@@ -303,13 +370,14 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	}
 	if (op == SL_COUNT)
 		return 0;
-	if (op == SL_LIST_AFTER && ki->by_time) {
-		sb_add(b, "%s(created_at, id) > ($%d, $%d)", glue, param, param + 1);
+	if (op == SL_LIST_AFTER && (ki->by_time || ki->per_project)) {
+		sb_add(b, "%s(%s, id) > ($%d, $%d)", glue, ki->by_time ? "created_at" : "name", param, param + 1);
 		param += 2;
 	} else if (op == SL_LIST_AFTER) {
 		sb_add(b, "%sname > $%d", glue, param++);
 	}
-	sb_add(b, " ORDER BY %s LIMIT $%d", ki->by_time ? "created_at, id" : "name", param);
+	sb_add(b, " ORDER BY %s LIMIT $%d", ki->by_time ? "created_at, id" : ki->per_project ? "name, id" : "name",
+	       param);
 	return 0;
 }
 

@@ -14,11 +14,17 @@
 #include <string.h>
 #include <unistd.h>
 
+const char *vm_agent_name(const json_t *vm)
+{
+	const char *a = json_string_value(json_object_get(json_object_get(vm, "config"), "agent_name"));
+	return a ? a : json_string_value(json_object_get(vm, "name"));
+}
+
 json_t *vm_agent_spec(const json_t *vm)
 {
 	const json_t *cfg = json_object_get(vm, "config");
 	const json_t *tmpl = json_object_get(cfg, "template");
-	json_t *spec = json_pack("{s:O, s:O, s:O, s:O, s:s}", "name", json_object_get(vm, "name"), "uuid",
+	json_t *spec = json_pack("{s:s, s:O, s:O, s:O, s:s}", "name", vm_agent_name(vm), "uuid",
 	                         json_object_get(vm, "id"), "vcpus", json_object_get(cfg, "vcpus"),
 	                         "memory_mib", json_object_get(cfg, "memory_mib"), "display", "vnc");
 	/* Images by id only: the host resolves them to its own copies. */
@@ -87,7 +93,8 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 	return errinfo_set(e, 409, "version_conflict", NULL, "the VM changed too often to update");
 }
 
-static const char *vm_name(const json_t *vm) { return json_string_value(json_object_get(vm, "name")); }
+/* Agent paths name the VM as its host knows it. */
+static const char *vm_name(const json_t *vm) { return vm_agent_name(vm); }
 
 /* A clone's root disk: a full copy of the source VM's root disk, which the
  * host finds itself (source_vm), so no file name crosses the API. */
@@ -121,7 +128,8 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	const char *id = json_string_value(json_object_get(vm, "id"));
 	const char *host = json_string_value(json_object_get(vm, "host_id"));
 	json_t *spec = vm_agent_spec(vm);
-	const char *source = json_string_value(json_object_get(args, "clone_of"));
+	const char *source = json_string_value(json_object_get(args, "clone_of_agent_name"))
+	                         ?: json_string_value(json_object_get(args, "clone_of"));
 	if (source) {
 		clone_disk(source, spec);
 	} else if (push_images(t, vm, host, e) < 0) {

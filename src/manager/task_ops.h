@@ -28,6 +28,10 @@ int task_image_import(struct task_ctx *t, json_t *args, json_t **result, struct 
  * 0, or -1 with e. */
 int task_image_push(struct task_ctx *t, const char *host, const char *image_id, const char *datastore,
                     int progress, struct errinfo *e);
+/* The name the VM's host knows it by: config.agent_name (vdcd's VM id for
+ * VMs made since names became unique per project, as two projects' VMs
+ * may share a name on one host), else the VM's name (VMs made before). */
+const char *vm_agent_name(const json_t *vm);
 
 /* Pure: the agent's VM spec for a vdcd VM document (see api_vms.c for the
  * document's "config"). */

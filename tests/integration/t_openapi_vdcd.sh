@@ -4,13 +4,18 @@
 # the same (method, path) pairs, and both OpenAPI descriptions (vdcd's and
 # the agent's) pass an OpenAPI linter: Spectral with its spectral:oas
 # ruleset, pinned in tests/lint/package-lock.json. A lint error fails the
-# test; warnings are shown as "# " lines.
+# test; warnings are shown as "# " lines. Then a live vdcd answers a walk
+# of calls through Prism, a validating proxy: any answer that does not match
+# docs/openapi.yaml fails a check naming the call (and Prism is first shown
+# to catch a broken answer, so a clean walk means something).
 #
-# The linter is installed with `npm ci` into $VDC_CACHE/npm (never into the
+# The tools are installed with `npm ci` into $VDC_CACHE/npm (never into the
 # work tree) and reused from there: once installed, the test needs no
 # network. Needs node (18.18+ or 20.17+) and npm: Debian's nodejs and npm.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=openapi_tools.sh
+source "$(dirname "$0")/openapi_tools.sh"
 
 # --- (a) the route table and the description list the same routes ---------
 
@@ -118,62 +123,11 @@ check "every route of docs/openapi.yaml exists in vdcd${extra:+ (extra: $(onelin
 
 # --- (b) both descriptions pass the linter ---------------------------------
 
-LINT_SRC=$VDC_ROOT/tests/lint
-NPM_DIR=$CACHE/npm
-
-# node_ok: node is a version the pinned linter supports (^18.18 || >=20.17).
-node_ok() {
-	local v major minor
-	v=$(node -p process.versions.node 2>/dev/null) || return 1
-	major=${v%%.*}
-	minor=${v#*.}
-	minor=${minor%%.*}
-	[ "$major" -eq 18 ] && [ "$minor" -ge 18 ] && return 0
-	[ "$major" -eq 20 ] && [ "$minor" -ge 17 ] && return 0
-	[ "$major" -ge 21 ]
-}
-
-# lint_install: the linter of tests/lint, installed once per lock file in
-# $NPM_DIR/openapi-lint-<hash>; sets LINTER. Needs the npm registry only
-# when that directory is not there yet.
-lint_install() {
-	local sum stage rc
-	sum=$(cat "$LINT_SRC/package.json" "$LINT_SRC/package-lock.json" | sha256sum | cut -c1-16)
-	LINT_DIR=$NPM_DIR/openapi-lint-$sum
-	LINTER=$LINT_DIR/node_modules/@stoplight/spectral-cli/dist/index.js
-	[ -f "$LINT_DIR/.installed" ] && [ -f "$LINTER" ] && return 0
-	mkdir -p "$NPM_DIR" || return 1
-	(
-		# One installer at a time; the loser of a race finds it installed.
-		flock 9
-		[ -f "$LINT_DIR/.installed" ] && [ -f "$LINTER" ] && exit 0
-		stage=$(mktemp -d "$NPM_DIR/.stage.XXXXXX") || exit 1
-		cp "$LINT_SRC/package.json" "$LINT_SRC/package-lock.json" "$LINT_SRC/.npmrc" "$stage/"
-		diag "installing the OpenAPI linter into $LINT_DIR (npm ci)"
-		(cd "$stage" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline --fetch-retries=1 --fetch-timeout=60000 \
-			--cache "$NPM_DIR/_cacache") >"$TMP/npm-ci.log" 2>&1
-		rc=$?
-		if [ "$rc" -ne 0 ] || [ ! -f "$stage/node_modules/@stoplight/spectral-cli/dist/index.js" ]; then
-			diag "npm ci failed (status $rc):"
-			tail -25 "$TMP/npm-ci.log" | sed 's/^/#   /'
-			rm -rf "$stage"
-			exit 1
-		fi
-		touch "$stage/.installed"
-		rm -rf "$LINT_DIR"
-		mv "$stage" "$LINT_DIR" || { rm -rf "$stage"; exit 1; }
-		# Installs for older lock files are of no more use.
-		for old in "$NPM_DIR"/openapi-lint-*; do
-			[ "$old" = "$LINT_DIR" ] || rm -rf "$old"
-		done
-	) 9>"$NPM_DIR/.openapi-lint.lock"
-}
-
 # lint FILE: runs the linter on FILE (relative to the repo); passes unless it
 # reports an error. Everything it says is shown as "# " lines.
 lint() {
 	local f=$1 out rc summary
-	out=$(cd "$VDC_ROOT" && NO_COLOR=1 node "$LINTER" lint --ruleset "$LINT_SRC/.spectral.yaml" \
+	out=$(cd "$VDC_ROOT" && NO_COLOR=1 node "$LINTER" lint --ruleset "$TOOLS_SRC/.spectral.yaml" \
 		--format stylish --fail-severity error "$f" 2>&1)
 	rc=$?
 	summary=$(grep -oE '[0-9]+ problems? \([0-9]+ errors?, [0-9]+ warnings?' <<<"$out" | sed 's/ problems* (/: /')
@@ -185,15 +139,83 @@ lint() {
 	fi
 }
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	not_ok "node and npm are installed (Debian packages: nodejs npm)"
-elif ! node_ok; then
-	not_ok "node $(node -p process.versions.node) can run the linter (it needs 18.18+ or 20.17+)"
-elif ! lint_install; then
-	not_ok "the OpenAPI linter is installed (npm ci in $NPM_DIR)"
-else
-	diag "linter: @stoplight/spectral-cli $(node -p "require('$LINT_DIR/node_modules/@stoplight/spectral-cli/package.json').version") on node $(node -p process.versions.node)"
-	lint docs/openapi.yaml
-	lint docs/agent-openapi.yaml
+if ! openapi_tools_install; then
+	not_ok "the OpenAPI tools are installed (npm ci of tests/lint into $NPM_DIR)"
+	finish
+	exit 1
 fi
+diag "linter: @stoplight/spectral-cli $(node -p "require('$TOOLS_DIR/node_modules/@stoplight/spectral-cli/package.json').version") on node $(node -p process.versions.node)"
+lint docs/openapi.yaml
+lint docs/agent-openapi.yaml
+
+# --- (c) vdcd's answers, judged by Prism -----------------------------------
+# A live vdcd (no host) behind Prism: every answer must match the spec.
+
+fabric_up
+vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
+# First Prism itself: against a copy of the spec that wants a field no list
+# has, it must report the answer, or a clean walk below would prove nothing.
+sed 's/^      required: \[items, next\]$/      required: [items, next, canary]/' "$VDC_ROOT/docs/openapi.yaml" >"$TMP/canary.yaml"
+prism_start "$TMP/canary.yaml" || { not_ok "Prism runs in front of vdcd"; finish; exit 1; }
+papi GET /api/v1/clusters
+check "Prism reports an answer that breaks the spec (a list without 'canary')" grep -q canary <<<"$VIOLATIONS"
+prism_stop
+prism_start || { not_ok "Prism runs in front of vdcd with docs/openapi.yaml"; finish; exit 1; }
+walk() { papi "$@"; prism_note "$1 $2"; }
+walk GET /healthz
+walk GET /api/v1/ca
+walk GET /api/v1/auth/whoami
+walk POST /api/v1/users '{"name":"walker","password":"walker-password"}'
+check "a user is created through Prism (201)" test "$STATUS" = 201
+walk POST /api/v1/users '{"name":"walker","password":"walker-password"}'
+check "a duplicate user is 409 name_taken, documented" test "$STATUS/$(jget "$BODY" .error.code)" = 409/name_taken
+walk POST /api/v1/users '{"name":"walker"}'
+walk POST /api/v1/users '{"name":"x y"}'
+walk GET /api/v1/users
+walk GET /api/v1/users/walker
+walk POST /api/v1/projects '{"name":"p1","quota":{"vms":2}}'
+walk POST /api/v1/projects '{"name":"p1"}'
+walk POST /api/v1/projects/p1/members '{"user":"walker","role":"operator"}'
+walk GET /api/v1/projects/p1/members
+walk PUT /api/v1/projects/p1/quota '{"vcpus":4}'
+walk GET /api/v1/projects/p1/quota
+walk GET /api/v1/projects
+walk POST /api/v1/clusters '{"name":"c1"}'
+walk POST /api/v1/clusters '{"name":"c1"}'
+walk POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
+walk GET /api/v1/datastores/local
+walk POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
+walk GET /api/v1/networks
+walk POST /api/v1/templates "$(jq -nc '{name:"t1", image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
+walk GET /api/v1/templates/t1
+walk POST /api/v1/projects '{"name":"p2"}'
+for p in p1 p2; do
+	walk POST /api/v1/templates "$(jq -nc --arg p "$p" '{name:"tb", project:$p, image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
+done
+check "two projects each have a template 'tb' (201)" test "$STATUS" = 201
+walk GET /api/v1/templates/tb
+check "GET /templates/tb of the two is 409 ambiguous_name, documented" test "$STATUS/$(jget "$BODY" .error.code)" = 409/ambiguous_name
+walk GET '/api/v1/templates/tb?project=p2'
+check "... and with ?project=p2 is p2's" test "$STATUS" = 200
+walk GET '/api/v1/templates?limit=1'
+walk GET "/api/v1/templates?limit=1&after=$(jget "$BODY" .next)"
+for p in p1 p2; do walk DELETE "/api/v1/templates/tb?project=$p"; done
+walk POST /api/v1/vms '{"name":"v1","template":"t1","start":false}'
+check "a VM with no host to go to is 409 with placement's report" test "$STATUS" = 409
+walk GET /api/v1/vms
+walk GET /api/v1/vms/nothing
+walk GET '/api/v1/tasks?op=vm.resize'
+walk GET '/api/v1/tasks?op=vm.snapshot_revert'
+walk GET /api/v1/hosts
+walk POST /api/v1/hosts/join-tokens '{"cluster":"c1"}'
+walk POST /api/v1/tokens '{"name":"walk"}'
+walk POST /api/v1/tokens '{"name":"walk"}'
+walk GET /api/v1/tokens
+walk GET '/api/v1/events?limit=50'
+walk DELETE /api/v1/templates/t1
+walk DELETE /api/v1/networks/n1
+walk DELETE /api/v1/users/walker
+walk GET /metrics
+check "every answer of vdcd matches docs/openapi.yaml ($PRISM_CALLS calls through Prism)${PRISM_BAD:+:$PRISM_BAD}" \
+	test -z "$PRISM_BAD"
 finish

@@ -8,8 +8,13 @@
 #  - quotas hold under 50 concurrent creates that together exceed them, and
 #    the refusal names the quota, the limit and what it would reach;
 #  - repeated failed logins slow down and are audit events;
-#  - no password, token or hash reaches a log, the audit log or the store.
+#  - no password, token or hash reaches a log, the audit log or the store;
+#  - every answer of vdcd to the calls above (mapi and as) matches
+#    docs/openapi.yaml, as Prism, a validating proxy in front of vdcd,
+#    judges it: a violation fails a check naming the route.
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=openapi_tools.sh
+source "$(dirname "$0")/openapi_tools.sh"
 
 # as TOKEN METHOD PATH [BODY]: mapi with another caller's token.
 as() {
@@ -21,6 +26,17 @@ as() {
 fabric_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 ok "vdcd starts"
+prism_start || { not_ok "Prism, the validating proxy, runs in front of vdcd (npm ci of tests/lint)"; finish; exit 1; }
+ok "Prism checks every answer below against docs/openapi.yaml"
+# Every call of this test goes through Prism, and what it finds wrong in an
+# answer is noted under the route.
+mapi() { papi "$@"; prism_note "$1 $2"; }
+# prism_clean WHAT: no answer so far violated the spec.
+prism_clean() {
+	check "every answer of vdcd matches docs/openapi.yaml: $1 ($PRISM_CALLS calls through Prism)${PRISM_BAD:+:$PRISM_BAD}" \
+		test -z "$PRISM_BAD"
+	PRISM_BAD=""
+}
 
 # --- the world: two projects, their users, objects in each ----------------
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
@@ -153,13 +169,16 @@ for r in "${ROUTES[@]}"; do
 	m=${r%% *} p=${r#* }
 	case $PUBLIC in *" $r "*) continue ;; esac
 	path=$(fill "$p" a)
+	# A body on every call but GETs (Prism forwards no GET with a body).
+	body='{}'
+	[ "$m" = GET ] && body=
 	for t in "" "$T_EXPIRED" "$T_REVOKED"; do
-		as "$t" "$m" "$path" '{}'
+		as "$t" "$m" "$path" "$body"
 		[ "$STATUS" = 401 ] || bad_401+=" [$r ${t:0:8}:$STATUS]"
 	done
 	if [ "$m" != GET ]; then
 		case $SELF in *" $r "*) ;; *)
-			as "$T_ALICE" "$m" "$path" '{}'
+			as "$T_ALICE" "$m" "$path" "$body"
 			[ "$STATUS" = 403 ] || bad_403+=" [$r:$STATUS]"
 			;;
 		esac
@@ -176,7 +195,7 @@ for r in "${ROUTES[@]}"; do
 		case $own in 403 | 401) continue ;; esac
 		# Clusters and datastores belong to no project: all users read them.
 		case $p in /api/v1/clusters/* | /api/v1/datastores/*) continue ;; esac
-		as "$T_BOB" "$m" "$path" '{}'
+		as "$T_BOB" "$m" "$path" "$body"
 		case $STATUS in 404) checked_404=$((checked_404 + 1)) ;; 403) [[ $p == /api/v1/hosts/* || $p == /api/v1/clusters/* || $p == /api/v1/datastores/* || $r == "DELETE /api/v1/users/{id}" || $r == "DELETE /api/v1/projects/{id}" || $r == "PUT /api/v1/projects/{id}/quota" ]] || bad_404+=" [$r:$STATUS]" ;; *) bad_404+=" [$r:$STATUS]" ;; esac
 	fi
 done
@@ -184,6 +203,7 @@ check "every route is 401 without a token, with an expired and with a revoked to
 check "every mutating route is 403 for a viewer${bad_403:+:$bad_403}" test -z "$bad_403"
 check "another project's objects are 404 on every route ($checked_404 calls)${bad_404:+:$bad_404}" \
 	test -z "$bad_404" -a "$checked_404" -ge 20
+prism_clean "the world and the route matrix"
 for what in vms templates images networks tasks projects; do
 	as "$T_BOB" GET "/api/v1/$what"
 	n=$(jget "$BODY" '[.items[] | select((.name // "") | test("-a$|^pa$")) , select(.target_id? == "'"$(mapi GET /api/v1/vms/vm-a >/dev/null; jget "$BODY" .id)"'")] | length')
@@ -254,6 +274,8 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a deleted VM gives its usage back" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4
 
+# agent_name_of VM: the name its host knows it by (vdcd's id for it).
+agent_name_of() { mapi GET "/api/v1/vms/$1" >/dev/null; jget "$BODY" '.config.agent_name // .name'; }
 # Resize is charged like a create: q-r is one of pq's stopped VMs.
 rvm=$(jq -r .vm.name "$(grep -l '"task"' "$out"/b* | sed -n 2p)")
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"vcpus":5}'
@@ -269,7 +291,7 @@ mapi GET /api/v1/projects/pq/quota
 check "... and is charged (5 vCPUs, 64+64+64+96 MiB)" \
 	test "$(jget "$BODY" '"\(.usage.vcpus)/\(.usage.memory_mib)"')" = 5/288
 check "... and the host's VM has the new sizes" \
-	test "$(api h1 GET "/api/v1/vms/$rvm" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
+	test "$(api h1 GET "/api/v1/vms/$(agent_name_of "$rvm")" >/dev/null; jget "$BODY" '"\(.spec.vcpus // .vcpus)/\(.spec.memory_mib // .memory_mib)"')" = 2/96
 as "$T_CAROL" POST "/api/v1/vms/$rvm/resize" '{"disk_size_mib":1}'
 check "a disk never shrinks below its image (400 naming disk_size_mib)" \
 	test "$STATUS/$(jget "$BODY" .error.field)" = 400/disk_size_mib
@@ -288,7 +310,7 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a clone of a stopped VM is made and charged (7 vCPUs)" test "$TASK_STATE/$(jget "$BODY" .usage.vcpus)" = succeeded/7
 check "... as a full copy on the host, not a linked clone" \
-	test "$(api h1 GET /api/v1/vms/rclone >/dev/null; jget "$BODY" '"\(.spec.vcpus)/\(.spec.disks[0].copy)"')" = 2/true
+	test "$(api h1 GET "/api/v1/vms/$(agent_name_of rclone)" >/dev/null; jget "$BODY" '"\(.spec.vcpus)/\(.spec.disks[0].copy)"')" = 2/true
 as "$T_CAROL" POST "/api/v1/vms/$rvm/clone" '{"name":"rclone2"}'
 check "a clone over the vCPU quota is 409 naming vcpus (7 -> 9)" \
 	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/9
@@ -349,5 +371,6 @@ for s in "$PASS_ALICE" "$PASS_BOB" carol-password-1 "a new long password" "$T_AL
 done
 check "no password, token or hash in the logs, the audit log or the store${leaks:+:$leaks}" test -z "$leaks"
 
+prism_clean "lists, quotas, resize, clone, logins, deletes"
 check "vdcd stops cleanly (exit 0)" vdcd_stop
 finish

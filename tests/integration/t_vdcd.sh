@@ -173,7 +173,7 @@ check "start through vdcd starts it" test "$TASK_STATE/$(jget "$BODY" .power_sta
 # Observed state is reconciled from heartbeats.
 # The host's agent says which process is v1's QEMU (names may repeat across
 # test runs on one machine; the agent's answer is exact).
-api "$v1_host" GET /api/v1/vms/v1
+api "$v1_host" GET "/api/v1/vms/$v1_id" # the host knows it by vdcd's id
 pid=$(jget "$BODY" .runtime.pid)
 check "v1's host reports its QEMU process" test -n "$pid" -a "$pid" != null
 kill -9 "$pid"

@@ -338,6 +338,124 @@ static void t_member_scope(void **state)
 	store_close(st);
 }
 
+/* VMs and templates are named per project (schema v5): the same name in
+ * two projects is two objects, a name lookup says when it is ambiguous,
+ * and lists page through repeated names without skipping any. */
+static void t_names_per_project(void **state)
+{
+	struct store *st = open_store(*state);
+	create(st, STORE_MEMBER, with(with(mkdoc("m1", "p1:u1"), "user_id", "u1"), "project_id", "p1"));
+	create(st, STORE_VM, with(mkdoc("v1", "web"), "project_id", "p1"));
+	create(st, STORE_VM, with(mkdoc("v2", "web"), "project_id", "p2"));
+	create(st, STORE_VM, with(mkdoc("v3", "web"), "project_id", NULL));
+	json_t *d = with(mkdoc("v4", "web"), "project_id", "p2");
+	ereset();
+	assert_int_equal(store_create(st, STORE_VM, d, NULL, &E), -1);
+	expect_err(409, "name_taken");
+	assert_non_null(strstr(E.message, "in this project"));
+	json_decref(d);
+	d = with(mkdoc("v5", "web"), "project_id", NULL);
+	ereset();
+	assert_int_equal(store_create(st, STORE_VM, d, NULL, &E), -1);
+	expect_err(409, "name_taken");
+	json_decref(d);
+	create(st, STORE_TEMPLATE, with(mkdoc("t1", "base"), "project_id", "p1"));
+	create(st, STORE_TEMPLATE, with(mkdoc("t2", "base"), "project_id", "p2"));
+	create(st, STORE_TEMPLATE, mkdoc("t3", "base"));
+	/* Other kinds keep one name per kind. */
+	create(st, STORE_NETWORK, with(mkdoc("n1", "lan"), "project_id", "p1"));
+	d = with(mkdoc("n2", "lan"), "project_id", "p2");
+	ereset();
+	assert_int_equal(store_create(st, STORE_NETWORK, d, NULL, &E), -1);
+	expect_err(409, "name_taken");
+	json_decref(d);
+
+	/* By id always; by a name that is several objects, 409 ambiguous_name. */
+	json_t *g = get(st, STORE_VM, "v2");
+	assert_string_equal(json_string_value(json_object_get(g, "project_id")), "p2");
+	json_decref(g);
+	ereset();
+	assert_null(store_get(st, STORE_VM, "web", &E));
+	expect_err(409, "ambiguous_name");
+	char *owner = NULL;
+	ereset();
+	assert_null(store_get_text_id_owner(st, STORE_VM, "web", &owner, &E));
+	expect_err(404, "not_found");
+	char *t = store_get_text_id_owner(st, STORE_VM, "v1", &owner, &E);
+	assert_non_null(t);
+	assert_string_equal(owner, "p1");
+	free(t);
+	free(owner);
+
+	/* Lookups by name within a scope, ordered by project (none first). */
+	static const struct {
+		enum store_kind k;
+		enum store_name_scope scope;
+		const char *name, *value, *want;
+	} cases[] = {
+		{STORE_VM, STORE_NAME_ALL, "web", NULL, "v3,v1,v2"},
+		{STORE_VM, STORE_NAME_MEMBER, "web", "u1", "v1"},
+		{STORE_VM, STORE_NAME_MEMBER, "web", "nobody", ""},
+		{STORE_VM, STORE_NAME_PROJECT, "web", "p2", "v2"},
+		{STORE_VM, STORE_NAME_PROJECT, "web", NULL, "v3"},
+		{STORE_VM, STORE_NAME_PROJECT, "web", "p9", ""},
+		{STORE_TEMPLATE, STORE_NAME_MEMBER, "base", "u1", "t3,t1"},
+		{STORE_TEMPLATE, STORE_NAME_MEMBER, "base", "nobody", "t3"},
+		{STORE_NETWORK, STORE_NAME_ALL, "lan", NULL, "n1"},
+		{STORE_VM, STORE_NAME_ALL, "nothing", NULL, ""},
+		{STORE_VM, STORE_NAME_ALL, "\xff", NULL, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *docs[4], *projects[4], got[64] = "";
+		ereset();
+		int n = store_find_name(st, cases[i].k, cases[i].name, cases[i].scope, cases[i].value, 4, docs,
+		                        projects, &E);
+		assert_true(n >= 0);
+		for (int j = 0; j < n; j++) {
+			json_t *doc = json_loads(docs[j], 0, NULL);
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", j ? "," : "",
+			         json_string_value(json_object_get(doc, "id")));
+			json_decref(doc);
+			free(docs[j]);
+			free(projects[j]);
+		}
+		assert_string_equal(got, cases[i].want);
+	}
+	char *docs[2], *projects[2];
+	ereset();
+	assert_int_equal(store_find_name(st, STORE_HOST, "h", STORE_NAME_ALL, NULL, 2, docs, projects, &E), -1);
+	expect_err(500, "internal");
+
+	/* A rename is refused only by a name taken in the same project. */
+	g = get(st, STORE_VM, "v1");
+	json_object_set_new(g, "name", json_string("db"));
+	create(st, STORE_VM, with(mkdoc("v6", "db"), "project_id", "p2"));
+	OK(store_update(st, STORE_VM, g, 1, NULL, &E));
+	json_decref(g);
+	create(st, STORE_VM, with(mkdoc("v7", "cache"), "project_id", "p1"));
+	g = get(st, STORE_VM, "v7");
+	json_object_set_new(g, "name", json_string("db"));
+	ereset();
+	assert_int_equal(store_update(st, STORE_VM, g, 1, NULL, &E), -1);
+	expect_err(409, "name_taken");
+	json_decref(g);
+
+	/* Paging one by one goes through repeated names, next being an id; an
+	 * old cursor (a name) goes past every object of that name. */
+	create(st, STORE_VM, with(mkdoc("v8", "web"), "project_id", "p1"));
+	char seen[128] = "", *next = NULL, *after = NULL;
+	do {
+		const char *one = page(st, STORE_VM, NULL, 0, after, 1, &next);
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s", *seen ? "," : "", one);
+		free(after);
+		after = next;
+	} while (after && strlen(seen) < 100);
+	assert_string_equal(seen, "cache,db,db,web,web,web");
+	assert_string_equal(page(st, STORE_VM, NULL, 0, "db", 10, NULL), "web,web,web");
+	assert_string_equal(page(st, STORE_VM, NULL, 0, "v2", 10, NULL), "web,web");
+	store_close(st);
+}
+
 static void t_unknown_filter(void **state)
 {
 	struct store *st = open_store(*state);
@@ -1113,6 +1231,43 @@ static void t_migrations(void **state)
 	assert_non_null(strstr(E.message, "99"));
 }
 
+/* v4 -> v5 keeps every VM and template, with its version, and then lets
+ * another project reuse a name. */
+static void t_migrate_names(void **state)
+{
+	struct ctx *c = *state;
+	ereset();
+	struct store *st = store_open_version(c->url, 4, &E);
+	assert_non_null(st);
+	create(st, STORE_VM, with(with(mkdoc("v1", "web"), "project_id", "p1"), "host_id", "h1"));
+	create(st, STORE_VM, mkdoc("v0", "old"));
+	create(st, STORE_TEMPLATE, with(mkdoc("t1", "base"), "project_id", "p1"));
+	json_t *d = with(mkdoc("v2", "web"), "project_id", "p2");
+	ereset();
+	assert_int_equal(store_create(st, STORE_VM, d, NULL, &E), -1);
+	expect_err(409, "name_taken"); /* v4: one name per kind */
+	json_decref(d);
+	store_close(st);
+	st = open_store(c);
+	assert_true(store_schema_version(st) >= 5);
+	json_t *g = get(st, STORE_VM, "web");
+	assert_string_equal(json_string_value(json_object_get(g, "host_id")), "h1");
+	assert_int_equal(json_integer_value(json_object_get(g, "version")), 1);
+	json_decref(g);
+	create(st, STORE_VM, with(mkdoc("v2", "web"), "project_id", "p2"));
+	create(st, STORE_TEMPLATE, with(mkdoc("t2", "base"), "project_id", "p2"));
+	d = with(mkdoc("v3", "web"), "project_id", "p1");
+	ereset();
+	assert_int_equal(store_create(st, STORE_VM, d, NULL, &E), -1);
+	expect_err(409, "name_taken");
+	json_decref(d);
+	struct store_filter f = {"host_id", "h1"};
+	assert_string_equal(page(st, STORE_VM, &f, 1, NULL, 10, NULL), "web");
+	assert_string_equal(page(st, STORE_VM, NULL, 0, NULL, 10, NULL), "old,web,web");
+	assert_int_equal(count(st, STORE_TEMPLATE, NULL, 0), 2);
+	store_close(st);
+}
+
 /* The plans of every statement: no full table scan, no sort. */
 static void t_statements_use_indexes(void **state)
 {
@@ -1355,6 +1510,7 @@ static const struct test_def tests[] = {
 	{"delete and 404", t_delete},
 	{"filters on mirrored columns and count", t_filters},
 	{"scoped to a user's projects: lists and gets", t_member_scope},
+	{"VM and template names are unique per project", t_names_per_project},
 	{"unknown filter field is 400 naming it", t_unknown_filter},
 	{"paging by name with after, limit and next", t_paging},
 	{"tasks page by creation time", t_task_paging},
@@ -1371,6 +1527,7 @@ static const struct test_def tests[] = {
 	{"SQL-injection-looking text is stored literally", t_injection},
 	{"hostile list, filter and paging arguments", t_hostile_arguments},
 	{"migrations from an older version, idempotent", t_migrations},
+	{"v5 keeps VMs and templates and names them per project", t_migrate_names},
 	{"every statement uses an index", t_statements_use_indexes},
 	{"unreachable store is 503 with what to do", t_unreachable},
 	{"dropped PostgreSQL connection: reconnect, or 503 saying what to do", t_pg_connection_lost},
