@@ -84,7 +84,7 @@ agent_launch() {
 	dir=$(dir_of "$h")
 	ip netns exec "$(ns_of "$h")" env ${CRASH_AT:+VDC_CRASH_AT=$CRASH_AT} \
 		"$VDC_ROOT/tests/integration/in-host.sh" "$AGENT" --listen 127.0.0.1:7441 --token-file "$dir/token" --state-dir "$dir/st" \
-		--run-dir "$dir/run" --datastore "local=$dir/ds" --cgroup-base "vdct$$$h" "$@" \
+		--run-dir "$dir/run" --datastore "local=$dir/ds" --image-root "$CACHE" --cgroup-base "vdct$$$h" "$@" \
 		>>"$dir/agent.log" 2>&1 &
 	echo $! >"$dir/agent.pid"
 }
