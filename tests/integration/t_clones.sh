@@ -5,7 +5,9 @@
 source "$(dirname "$0")/lib.sh"
 
 host_up h1 || { not_ok "agent starts"; finish; exit 1; }
-tmpl=$TMP/template.qcow2
+# A shared image in the datastore's images/ (an image root of the agent).
+tmpl=$(dir_of h1)/ds/images/template.qcow2
+mkdir -p "$(dirname "$tmpl")"
 cp "$GUEST/data-template.qcow2" "$tmpl"
 chmod 644 "$tmpl"
 sum_before=$(sha256sum <"$tmpl")
