@@ -609,7 +609,6 @@ int vm_start(struct vm *vm, struct errinfo *e)
 		char field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
 		if (disk_check_chain(&va.da, vm->spec.disks[i].path, "qcow2", false, NULL, field, e) < 0) {
-			e->status = 409;
 			log_warn("vm_start_refused", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
 			return -1;
 		}
