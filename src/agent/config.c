@@ -57,6 +57,11 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		return copy(c->state_dir, sizeof(c->state_dir), key, v, err, errlen);
 	if (!strcmp(key, "run-dir"))
 		return copy(c->run_dir, sizeof(c->run_dir), key, v, err, errlen);
+	if (!strcmp(key, "qemu-user")) {
+		snprintf(err, errlen, "qemu-user: no longer used: each VM's QEMU runs as the VM's own uid "
+		                      "and gid from vm-id-range; remove this setting");
+		return -1;
+	}
 	if (!strcmp(key, "vm-id-range")) {
 		char *end;
 		errno = 0;

@@ -19,6 +19,8 @@ static void field_text(const struct agent_config *c, const char *key, char *out,
 		snprintf(out, n, "%s", c->state_dir);
 	else if (!strcmp(key, "run-dir"))
 		snprintf(out, n, "%s", c->run_dir);
+	else if (!strcmp(key, "qemu-user"))
+		snprintf(out, n, "-");
 	else if (!strcmp(key, "vm-id-range"))
 		snprintf(out, n, "%u-%u", c->vm_id_lo, c->vm_id_hi);
 	else if (!strcmp(key, "image-root"))
@@ -55,6 +57,7 @@ static const struct set_case set_cases[] = {
 	{"run-dir", "/run/x", "/run/x"},
 	{"vm-id-range", "200000-299999", "200000-299999"},
 	{"vm-id-range", "1000-1000", "1000-1000"},
+	{"qemu-user", "vdc-qemu", NULL},
 	{"vm-id-range", "999-2000", NULL},
 	{"vm-id-range", "3000-2000", NULL},
 	{"vm-id-range", "200000", NULL},
