@@ -69,7 +69,7 @@ static int unsafe(struct errinfo *e, const char *field, const char *fmt, ...)
 }
 
 /* One image of a chain: must be a regular file in the roots, and (shared)
- * root's and writable by nobody else. */
+ * root's, writable by nobody else and readable by every VM. */
 static int check_file(const struct disk_access *da, const char *real, const char *named,
                       bool shared, const char *field, struct errinfo *e)
 {
@@ -85,6 +85,10 @@ static int check_file(const struct disk_access *da, const char *real, const char
 		              "'%s' is a shared image that is writable by others (owner uid %u, mode %04o); "
 		              "a shared image must be root's and read-only to everyone else",
 		              named, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	if (shared && !(st.st_mode & 004))
+		return unsafe(e, field,
+		              "'%s' is a shared image the VMs cannot read (mode %04o); make it readable "
+		              "by all (chmod 0644)", named, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 

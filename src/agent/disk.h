@@ -35,7 +35,7 @@ struct disk_access {
  * an external data file; is of a format other than the one named; or when
  * the chain is deeper than DISK_MAX_CHAIN. With shared, the image itself is
  * a shared read-only image (a template); backing files always are: each
- * must be owned by root and writable by nobody else. virtual_bytes (may be
+ * must be owned by root, writable by nobody else and readable by all. virtual_bytes (may be
  * NULL) gets the image's virtual size. */
 int disk_check_chain(const struct disk_access *da, const char *path, const char *format,
                      bool shared, uint64_t *virtual_bytes, const char *field, struct errinfo *e);

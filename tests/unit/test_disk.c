@@ -116,6 +116,8 @@ static void test_chain_inside_roots(void **state)
 	/* The same backing file, writable by others, is no shared image. */
 	sh("chmod 666 %s/mid.qcow2", root);
 	expect_refused("top.qcow2", "qcow2", "writable by others");
+	sh("chmod 600 %s/mid.qcow2", root);
+	expect_refused("top.qcow2", "qcow2", "the VMs cannot read");
 	sh("chmod 644 %s/mid.qcow2", root);
 	char fmt[16];
 	struct errinfo e = {0};
