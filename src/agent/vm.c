@@ -601,8 +601,11 @@ int vm_start(struct vm *vm, struct errinfo *e)
 			return errinfo_set(e, 409, "disk_missing", NULL,
 			                   "disk '%s' (%s) is missing; restore it or delete the VM",
 			                   vm->spec.disks[i].name, vm->spec.disks[i].path);
-	/* Nothing QEMU opens may lead out of the roots, whatever was written
-	 * into a disk's header since it was made. */
+	/* The VM's files are its own (again: a VM from before identities, or
+	 * files restored by hand), and nothing QEMU opens may lead out of the
+	 * roots, whatever was written into a disk's header since it was made. */
+	if (vm_id_own_files(vm, e) < 0)
+		return -1;
 	struct vm_access va;
 	vm_id_access(a, &vm->spec, 0, &va);
 	for (int i = 0; i < vm->spec.ndisks; i++) {
@@ -613,8 +616,6 @@ int vm_start(struct vm *vm, struct errinfo *e)
 			return -1;
 		}
 	}
-	if (vm_id_own_files(vm, e) < 0)
-		return -1;
 	int fds[2 + VM_MAX_NICS];
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,

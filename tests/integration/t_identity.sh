@@ -160,5 +160,19 @@ check "a new VM gets the lowest free identity: the deleted VM's" \
 	test "$STATUS/$(jget "$BODY" .identity.uid)" = "201/$ub"
 check "... which cannot read the kept disk" denied "$ub" file "$ds/vb/data.qcow2"
 
+# A VM stored by an agent from before identities (no identity in its spec,
+# its disk the old shared QEMU user's) gets one at the next agent start.
+agent_kill9 h1
+jq 'del(.identity)' "$st/vms/vg/spec.json" >"$TMP/spec.json" && cat "$TMP/spec.json" >"$st/vms/vg/spec.json"
+chown 999:999 "$ds/vg/other.qcow2"
+check "the agent restarts with a VM that has no identity" agent_start h1
+ug=$(vm_field h1 vg .identity.uid)
+check "... which gets a free one" test "$ug" -ge 200000 -a "$ug" != "$ua" -a "$ug" != "$uf"
+check "... kept in its stored spec" test "$(jq .identity.uid "$st/vms/vg/spec.json")" = "$ug"
+api h1 POST /api/v1/vms/vg/start
+[ "$STATUS" = 200 ] || diag "start vg: $STATUS $BODY"
+check "... and it starts as that identity" grep -qE "^Uid:\s+$ug\s" /proc/"$(jget "$BODY" .runtime.pid)"/status
+check "... owning its disk now" test "$(stat -c '%u %g %a' "$ds/vg/other.qcow2")" = "$ug $ug 640"
+
 for v in va vc vf vg; do api h1 DELETE "/api/v1/vms/$v?force=true"; done
 finish
