@@ -36,10 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# QEMU never runs as root: the agent starts it as this user.
-if ! id vdc-qemu >/dev/null 2>&1; then
-	groupadd -f kvm
-	useradd --system --no-create-home --shell /usr/sbin/nologin --groups kvm vdc-qemu
-	echo "install-deps: created user vdc-qemu" >&2
-fi
+# QEMU never runs as root: the agent starts each VM's QEMU as the VM's own
+# uid and gid (vm-id-range), with the kvm group for /dev/kvm.
+groupadd -f kvm
 [ -e /dev/net/tun ] || modprobe tun 2>/dev/null || true

@@ -11,7 +11,9 @@
 #include "cgroup.h"
 #include "config.h"
 #include "console.h"
+#include "disk.h"
 #include "errinfo.h"
+#include "run.h"
 #include "vm_spec.h"
 
 struct loop;
@@ -55,7 +57,6 @@ struct vm {
 	struct console console;
 	struct loop_watch *console_watch;
 	time_t started_at;
-	int vnc_port;
 
 	/* Exit bookkeeping: why QEMU is going away. */
 	char shutdown_reason[32]; /* from the SHUTDOWN event */
@@ -95,10 +96,7 @@ struct agent {
 	struct cgroups cg;
 	char accel[8];
 	char qemu_version[64];
-	uid_t qemu_uid;
-	gid_t qemu_gid;
-	gid_t qemu_groups[32];
-	int nqemu_groups;
+	gid_t kvm_gid;      /* QEMU's one supplementary group (/dev/kvm); 0: none */
 	struct vm *vms;
 	time_t started_at;
 };
@@ -152,6 +150,34 @@ int vm_proc_write_pidfile(struct vm *vm);
 pid_t vm_proc_read_pidfile(struct vm *vm, unsigned long long *start);
 int vm_proc_listen_unix(const char *path, struct errinfo *e);
 int vm_proc_connect_unix(const char *path);
+
+/* vm_id.c: the VM's own identity (spec.uid, spec.gid). */
+/* The lowest id of the range that no VM here and no user or group of the
+ * host has. 0, or -1 with e (507 when the range is used up). */
+int vm_id_alloc(struct agent *a, unsigned *id, struct errinfo *e);
+/* What qemu-img on this VM's images runs as (its identity, plus
+ * extra_group when not 0: a source VM's group, for a copy) and where those
+ * images may lie. va must outlive the use of va->da. */
+struct vm_access {
+	struct run_as as;
+	gid_t groups[1];
+	const char *roots[MAX_DATASTORES + MAX_IMAGE_ROOTS];
+	struct disk_access da;
+};
+void vm_id_access(const struct agent *a, const struct vm_spec *spec, gid_t extra_group,
+                  struct vm_access *va);
+/* Creates path (in a datastore, no link followed: fs_open_beneath) new,
+ * owned by the VM, with mode. 409 disk_exists when it is there already. */
+int vm_id_create_file(struct vm *vm, const char *path, mode_t mode, const char *field,
+                      struct errinfo *e);
+/* Gives the VM its files: disk dirs root:gid 0750, disks uid:gid 0640,
+ * seed uid:gid 0400. Idempotent; links are never followed. */
+int vm_id_own_files(struct vm *vm, struct errinfo *e);
+/* Kept disks of a deleted VM become root's (its id may be given again). */
+void vm_id_disown_files(struct vm *vm);
+/* RUN/vnc/NAME: the VM's own directory (0700) for QEMU's VNC socket. */
+void vm_id_vnc_dir(const struct vm *vm, char *out, size_t n);
+int vm_id_make_vnc_dir(struct vm *vm, struct errinfo *e);
 
 /* main.c: starts the API server, HTTPS when the agent has a certificate
  * (then only vdcd's client certificate may use it), plain HTTP only on a

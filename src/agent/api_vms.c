@@ -3,7 +3,6 @@
 #include "agent.h"
 
 #include "disk.h"
-#include "images.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -220,9 +219,10 @@ static void resize_disk(struct http_req *req)
 		return;
 	}
 	struct errinfo e = {0};
-	char fmt[16];
 	uint64_t cur = 0;
-	if (disk_info(d->path, "qcow2", fmt, sizeof(fmt), &cur, NULL, &e) < 0) { /* the agent made it */
+	struct vm_access va;
+	vm_id_access(vm->agent, &vm->spec, 0, &va);
+	if (disk_info(&va.as, d->path, "qcow2", &cur, NULL, &e) < 0) {
 		api_reply_err(req, &e);
 		return;
 	}
@@ -246,7 +246,7 @@ static void resize_disk(struct http_req *req)
 		}
 		json_decref(r);
 	} else if (vm->state == VM_STOPPED || vm->state == VM_CRASHED) {
-		if (disk_resize(d->path, (uint64_t)size, &e) < 0) {
+		if (disk_resize(&va.as, d->path, (uint64_t)size, &e) < 0) {
 			api_reply_err(req, &e);
 			return;
 		}
@@ -351,9 +351,17 @@ static int try_live(struct http_req *req, struct vm *vm, const char *op, const c
 	return 1;
 }
 
+/* qemu-img on a VM's disks runs as the VM. */
+static const struct run_as *vm_as(struct vm *vm, struct vm_access *va)
+{
+	vm_id_access(vm->agent, &vm->spec, 0, va);
+	return &va->as;
+}
+
 static json_t *snapshots_of(struct vm *vm, struct errinfo *e)
 {
-	return disk_snapshot_list(vm->spec.disks[0].path, e);
+	struct vm_access va;
+	return disk_snapshot_list(vm_as(vm, &va), vm->spec.disks[0].path, e);
 }
 
 static int snapshot_exists(json_t *list, const char *name)
@@ -417,12 +425,14 @@ static void create_snapshot(struct http_req *req)
 	}
 	if (try_live(req, vm, "save", snap) != 0)
 		return;
+	struct vm_access va;
+	const struct run_as *as = vm_as(vm, &va);
 	for (int i = 0; i < vm->spec.ndisks; i++) {
-		if (disk_snapshot_create(vm->spec.disks[i].path, snap, &e) < 0) {
+		if (disk_snapshot_create(as, vm->spec.disks[i].path, snap, &e) < 0) {
 			/* All disks or none: undo the ones already taken. */
 			struct errinfo ignore = {0};
 			for (int k = 0; k < i; k++)
-				disk_snapshot_delete(vm->spec.disks[k].path, snap, &ignore);
+				disk_snapshot_delete(as, vm->spec.disks[k].path, snap, &ignore);
 			api_reply_err(req, &e);
 			return;
 		}
@@ -451,9 +461,11 @@ static void snapshot_op(struct http_req *req, int revert)
 	}
 	if (try_live(req, vm, revert ? "load" : "delete", snap) != 0)
 		return;
+	struct vm_access va;
+	const struct run_as *as = vm_as(vm, &va);
 	for (int i = 0; i < vm->spec.ndisks; i++) {
-		int rc = revert ? disk_snapshot_apply(vm->spec.disks[i].path, snap, &e)
-		                : disk_snapshot_delete(vm->spec.disks[i].path, snap, &e);
+		int rc = revert ? disk_snapshot_apply(as, vm->spec.disks[i].path, snap, &e)
+		                : disk_snapshot_delete(as, vm->spec.disks[i].path, snap, &e);
 		if (rc < 0) {
 			api_reply_err(req, &e);
 			return;
@@ -496,9 +508,5 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots/{snap}/revert", revert_snapshot, 0, 0},
 	{"DELETE", "/api/v1/vms/{name}/snapshots/{snap}", delete_snapshot, 0, 0},
-	{"GET", "/api/v1/images", api_image_list, 0, 0},
-	{"GET", "/api/v1/images/{id}", api_image_get, 0, 0},
-	{"PUT", "/api/v1/images/{id}", api_image_put, 0, 0, IMAGES_MAX_BYTES},
-	{"DELETE", "/api/v1/images/{id}", api_image_delete, 0, 0},
 };
 const size_t agent_nroutes = sizeof(agent_routes) / sizeof(agent_routes[0]);

@@ -19,7 +19,8 @@ void config_defaults(struct agent_config *c)
 	snprintf(c->token_file, sizeof(c->token_file), "/etc/vdc/agent.token");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/vdc-agent");
 	snprintf(c->run_dir, sizeof(c->run_dir), "/run/vdc-agent");
-	snprintf(c->qemu_user, sizeof(c->qemu_user), "vdc-qemu");
+	c->vm_id_lo = 200000;
+	c->vm_id_hi = 299999;
 	snprintf(c->qemu_binary, sizeof(c->qemu_binary), "qemu-system-x86_64");
 	snprintf(c->accel, sizeof(c->accel), "auto");
 	snprintf(c->cgroup_base, sizeof(c->cgroup_base), "vdc");
@@ -56,8 +57,42 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		return copy(c->state_dir, sizeof(c->state_dir), key, v, err, errlen);
 	if (!strcmp(key, "run-dir"))
 		return copy(c->run_dir, sizeof(c->run_dir), key, v, err, errlen);
-	if (!strcmp(key, "qemu-user"))
-		return copy(c->qemu_user, sizeof(c->qemu_user), key, v, err, errlen);
+	if (!strcmp(key, "qemu-user")) {
+		snprintf(err, errlen, "qemu-user: no longer used: each VM's QEMU runs as the VM's own uid "
+		                      "and gid from vm-id-range; remove this setting");
+		return -1;
+	}
+	if (!strcmp(key, "vm-id-range")) {
+		char *end;
+		errno = 0;
+		unsigned long lo = strtoul(v, &end, 10), hi = 0;
+		if (!errno && *end == '-' && end[1] >= '0' && end[1] <= '9')
+			hi = strtoul(end + 1, &end, 10);
+		/* Below 1000 are the host's own users; 2^31 and up is unsafe for
+		 * tools that read ids as signed numbers. */
+		if (errno || *end || lo < 1000 || hi < lo || hi >= (1ul << 31)) {
+			snprintf(err, errlen, "vm-id-range: give LOW-HIGH with 1000 <= LOW <= HIGH < 2^31, "
+			                      "ids no user of this host has (e.g. 200000-299999), not '%s'", v);
+			return -1;
+		}
+		c->vm_id_lo = (unsigned)lo;
+		c->vm_id_hi = (unsigned)hi;
+		return 0;
+	}
+	if (!strcmp(key, "image-root")) {
+		if (v[0] != '/' || !strcmp(v, "/")) {
+			snprintf(err, errlen, "image-root: give an absolute directory other than /, not '%s'", v);
+			return -1;
+		}
+		if (c->nimage_roots == MAX_IMAGE_ROOTS) {
+			snprintf(err, errlen, "image-root: at most %d image roots", MAX_IMAGE_ROOTS);
+			return -1;
+		}
+		if (copy(c->image_roots[c->nimage_roots], sizeof(c->image_roots[0]), key, v, err, errlen) < 0)
+			return -1;
+		c->nimage_roots++;
+		return 0;
+	}
 	if (!strcmp(key, "qemu-binary"))
 		return copy(c->qemu_binary, sizeof(c->qemu_binary), key, v, err, errlen);
 	if (!strcmp(key, "manager-url"))
@@ -217,7 +252,10 @@ static const char usage[] =
     "  --state-dir DIR           specs, console logs (default /var/lib/vdc-agent)\n"
     "  --run-dir DIR             sockets, pid files (default /run/vdc-agent)\n"
     "  --datastore NAME=PATH     a datastore directory (repeat; default local=STATE/datastore)\n"
-    "  --qemu-user USER          unprivileged user QEMU runs as (default vdc-qemu)\n"
+    "  --vm-id-range LOW-HIGH    uids/gids given one per VM, for its QEMU and\n"
+    "                            files (default 200000-299999)\n"
+    "  --image-root DIR          shared read-only images disks may be clones of,\n"
+    "                            besides the datastores (repeat)\n"
     "  --qemu-binary PATH        default qemu-system-x86_64\n"
     "  --accel auto|kvm|tcg      default auto (KVM when it works)\n"
     "  --cgroup-base NAME        cgroup subtree (default vdc)\n"

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #define MAX_DATASTORES 16
+#define MAX_IMAGE_ROOTS 8
 
 struct datastore {
 	char name[64];
@@ -19,7 +20,12 @@ struct agent_config {
 	char run_dir[1024];
 	struct datastore datastores[MAX_DATASTORES];
 	int ndatastores;
-	char qemu_user[64];
+	/* Shared read-only images (templates, kernels) outside the datastores
+	 * that disks may be linked clones of; nothing else outside is opened. */
+	char image_roots[MAX_IMAGE_ROOTS][1024];
+	int nimage_roots;
+	/* Each VM runs as its own uid and gid, taken from this range. */
+	unsigned vm_id_lo, vm_id_hi;
 	char qemu_binary[256];
 	char accel[8];          /* auto, kvm, tcg */
 	char cgroup_base[64];

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,34 +63,22 @@ static char *load_token(const char *path)
 	return tok;
 }
 
-static int lookup_qemu_user(struct agent *a)
+/* QEMU runs as its VM's identity with one supplementary group: the one
+ * that may open /dev/kvm (none on hosts without it). */
+static void lookup_kvm_group(struct agent *a)
 {
-	struct passwd *pw = getpwnam(a->cfg.qemu_user);
-	if (!pw) {
-		log_error("qemu_user_missing", "user=%s hint=%s", a->cfg.qemu_user,
-		          log_quote("create it: useradd --system --no-create-home --shell /usr/sbin/nologin "
-		                    "--groups kvm vdc-qemu, or set --qemu-user"));
-		return -1;
-	}
-	if (pw->pw_uid == 0) {
-		log_error("qemu_user_root", "user=%s hint=\"QEMU never runs as root: choose an unprivileged user\"",
-		          a->cfg.qemu_user);
-		return -1;
-	}
-	a->qemu_uid = pw->pw_uid;
-	a->qemu_gid = pw->pw_gid;
-	a->nqemu_groups = 32;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, a->qemu_groups, &a->nqemu_groups) < 0)
-		a->nqemu_groups = 1, a->qemu_groups[0] = pw->pw_gid;
-	return 0;
+	struct group *g = getgrnam("kvm");
+	a->kvm_gid = g ? g->gr_gid : 0;
+	if (!g)
+		log_info("kvm_group_missing", "hint=%s",
+		         log_quote("QEMU runs without the kvm group; KVM needs /dev/kvm readable by it"));
 }
-
 
 static int prepare_dirs(struct agent *a)
 {
 	char path[1100];
-	/* Traversable (not listable) by the QEMU user: the default datastore
-	 * lives inside it; what is private inside (vms/) stays 0700. */
+	/* Traversable (not listable) by the VMs' identities: the default
+	 * datastore lives inside it; what is private inside (vms/) stays 0700. */
 	if (fs_mkdir_p(a->cfg.state_dir, 0711) < 0 || chmod(a->cfg.state_dir, 0711) < 0) {
 		log_error("state_dir", "path=%s error=%s", a->cfg.state_dir, log_quote(strerror(errno)));
 		return -1;
@@ -103,6 +90,16 @@ static int prepare_dirs(struct agent *a)
 	}
 	snprintf(path, sizeof(path), "%s/vms", a->cfg.run_dir);
 	if (fs_mkdir_p(path, 0700) < 0) {
+		log_error("run_dir", "path=%s error=%s", path, log_quote(strerror(errno)));
+		return -1;
+	}
+	/* QEMU makes its VNC socket in RUN/vnc/NAME (its own, 0700), so it
+	 * must pass through RUN and RUN/vnc, and list neither. */
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/vnc", a->cfg.run_dir);
+	if (stat(a->cfg.run_dir, &st) < 0 ||
+	    ((st.st_mode & 011) != 011 && chmod(a->cfg.run_dir, (st.st_mode & 07777) | 011) < 0) ||
+	    fs_mkdir_p(path, 0711) < 0 || chmod(path, 0711) < 0) {
 		log_error("run_dir", "path=%s error=%s", path, log_quote(strerror(errno)));
 		return -1;
 	}
@@ -182,7 +179,8 @@ int main(int argc, char **argv)
 		                    "QEMU, which itself runs unprivileged"));
 		return 1;
 	}
-	if (lookup_qemu_user(a) < 0 || prepare_dirs(a) < 0)
+	lookup_kvm_group(a);
+	if (prepare_dirs(a) < 0)
 		return 1;
 	struct errinfo e = {0};
 	if (cgroup_init(&a->cg, a->cfg.cgroup_base, &e) < 0 ||

@@ -92,12 +92,19 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 	ADD("socket,id=serial0,fd=%d,server=on,wait=off", l->serial_fd);
 	ADD("-serial");
 	ADD("chardev:serial0");
-	if (spec->vnc) {
+	if (spec->vnc && l->vnc_path) {
 		ADD("-vga");
 		ADD("std");
-		/* Loopback only; QEMU picks the first free display. */
+		/* A unix socket in the VM's own directory, never TCP: only the
+		 * agent (root) and the VM's identity can reach it. */
+		if (!(esc = qemu_opt_escape(l->vnc_path))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
 		ADD("-vnc");
-		ADD("127.0.0.1:0,to=4000");
+		ADD("unix:%s", esc);
+		free(esc);
+		esc = NULL;
 	} else {
 		ADD("-display");
 		ADD("none");

@@ -12,6 +12,7 @@ struct qemu_launch {
 	int serial_fd;           /* listening unix socket for the serial console */
 	int tap_fds[VM_MAX_NICS];/* bridge NICs: an open tap; -1 for user mode */
 	const char *seed_path;   /* NoCloud seed ISO, or NULL */
+	const char *vnc_path;    /* unix socket QEMU makes for VNC (spec->vnc) */
 	bool sandbox;            /* -sandbox on (seccomp) */
 };
 

@@ -218,8 +218,10 @@ static void release_runtime(struct vm *vm)
 	if (rc < 0)
 		log_warn("cgroup_remove_failed", "vm=%s error=%s", vm->spec.name, log_quote(strerror(-rc)));
 	fs_remove_tree(vm->rundir);
+	char vnc[1200];
+	vm_id_vnc_dir(vm, vnc, sizeof(vnc));
+	fs_remove_tree(vnc);
 	vm->pid = 0;
-	vm->vnc_port = 0;
 }
 
 /* The last non-empty line QEMU wrote to its log: its own error message. */
@@ -311,8 +313,7 @@ static void vm_handle_exit(struct vm *vm)
 
 /* The source of a disk that copies another VM's disk on this host: that
  * VM must exist and be stopped (its disk must not change while copied). */
-static int resolve_source_vm(struct agent *a, struct vm_disk *d, int i, uint64_t *vbytes,
-                             struct errinfo *e)
+static int resolve_source_vm(struct agent *a, struct vm_disk *d, int i, struct errinfo *e)
 {
 	char field[64];
 	snprintf(field, sizeof(field), "disks[%d].source_vm", i);
@@ -330,8 +331,7 @@ static int resolve_source_vm(struct agent *a, struct vm_disk *d, int i, uint64_t
 			continue;
 		d->template_path = strdup(sd->path);
 		snprintf(d->template_format, sizeof(d->template_format), "qcow2");
-		char fmt[16];
-		return disk_info(sd->path, "qcow2", fmt, sizeof(fmt), vbytes, field, e);
+		return 0;
 	}
 	return errinfo_set(e, 400, "invalid_spec", field, "VM '%s' has no disk named '%s'", d->source_vm,
 	                   d->source_disk);
@@ -356,6 +356,33 @@ static int resolve_images(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		s->initrd = strdup(path);
 	}
 	return 0;
+}
+
+/* What a disk is made from, and who reads it: a VM's own disk (the source
+ * of a clone: qcow2, read with that VM's group added) or a shared image
+ * (its format from its header unless given; every VM reads it). */
+static int template_source(struct agent *a, const struct vm_spec *s, struct vm_disk *d,
+                           gid_t *extra, bool *shared, const char *field, struct errinfo *e)
+{
+	struct stat st;
+	*extra = 0;
+	*shared = true;
+	if (stat(d->template_path, &st) < 0)
+		return errinfo_set(e, 400, "invalid_spec", field, "cannot read '%s': %s", d->template_path,
+		                   strerror(errno));
+	if (d->copy && st.st_uid >= a->cfg.vm_id_lo && st.st_uid <= a->cfg.vm_id_hi &&
+	    st.st_gid != s->gid) {
+		*shared = false;
+		*extra = st.st_gid;
+		snprintf(d->template_format, sizeof(d->template_format), "qcow2");
+		return 0;
+	}
+	if (d->template_format[0])
+		return 0;
+	struct vm_access va;
+	vm_id_access(a, s, 0, &va);
+	return disk_shared_format(&va.da, d->template_path, d->template_format,
+	                          sizeof(d->template_format), field, e);
 }
 
 /* Checks the spec against this host: images, datastores, bridges. */
@@ -384,9 +411,21 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 				return -1;
 			d->template_path = strdup(path);
 			snprintf(d->template_format, sizeof(d->template_format), "%s", m.format);
-			vbytes = m.virtual_bytes;
-		} else if (d->source_vm[0] && resolve_source_vm(a, d, i, &vbytes, e) < 0) {
+		} else if (d->source_vm[0] && resolve_source_vm(a, d, i, e) < 0) {
 			return -1;
+		}
+		if (d->template_path) {
+			/* The image (or the source VM's disk) and its chain, read as
+			 * this VM's identity, inside the roots. */
+			struct vm_access va;
+			gid_t extra = 0;
+			bool shared = true;
+			if (template_source(a, s, d, &extra, &shared, field, e) < 0)
+				return -1;
+			vm_id_access(a, s, extra, &va);
+			if (disk_check_chain(&va.da, d->template_path, d->template_format, shared, &vbytes,
+			                     field, e) < 0)
+				return -1;
 		}
 		if (d->template_path && d->size_mib && (d->size_mib << 20) < vbytes) {
 			snprintf(field, sizeof(field), "disks[%d].size_mib", i);
@@ -426,14 +465,17 @@ static void seed_path(struct vm *vm, char *out, size_t n)
 	snprintf(out, n, "%s/cidata.iso", dir);
 }
 
-/* Makes a file QEMU (running as the unprivileged user) may open. */
-static void give_to_qemu(struct agent *a, const char *path, mode_t mode)
+/* A directory of the VM's on a datastore: root's, group the VM's, 0750. */
+static int give_dir(struct vm *vm, const char *dir, const char *field, struct errinfo *e)
 {
-	if (geteuid() == 0 && chown(path, a->qemu_uid, a->qemu_gid) < 0)
-		log_warn("chown_failed", "path=%s error=%s", path, log_quote(strerror(errno)));
-	chmod(path, mode);
+	if (fs_mkdir_p(dir, 0750) < 0 || chown(dir, 0, vm->spec.gid) < 0 || chmod(dir, 0750) < 0)
+		return errinfo_set(e, errno == ENOSPC ? 507 : 500, "datastore", field,
+		                   "cannot create %s: %s", dir, strerror(errno));
+	return 0;
 }
 
+/* Each disk: the agent creates the file (the VM's, no link followed), and
+ * qemu-img writes it as the VM. */
 static int make_disks(struct vm *vm, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
@@ -442,41 +484,45 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 		char dir[1100], field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
 		vm_store_disk_dir(a, d->datastore, vm->spec.name, dir, sizeof(dir));
-		if (fs_mkdir_p(dir, 0750) < 0)
-			return errinfo_set(e, errno == ENOSPC ? 507 : 500, "datastore", field,
-			                   "cannot create %s: %s", dir, strerror(errno));
-		give_to_qemu(a, dir, 0750);
+		if (give_dir(vm, dir, field, e) < 0)
+			return -1;
+		struct vm_access va;
+		gid_t extra = 0;
+		bool shared = true;
 		uint64_t src_bytes = 0;
-		char fmt[16];
-		int rc = d->copy ? (disk_info(d->template_path, d->template_format, fmt, sizeof(fmt), &src_bytes,
-		                              field, e) < 0
+		if (d->template_path && template_source(a, &vm->spec, d, &extra, &shared, field, e) < 0)
+			return -1;
+		vm_id_access(a, &vm->spec, extra, &va);
+		if (vm_id_create_file(vm, d->path, 0640, field, e) < 0)
+			return -1;
+		/* Checked again right before the copy: the source may have changed
+		 * since check_host. */
+		int rc = d->copy ? (disk_check_chain(&va.da, d->template_path, d->template_format, shared,
+		                                     &src_bytes, field, e) < 0
 		                        ? -1
-		                        : disk_create_copy(d->path, d->template_path, d->template_format,
-		                                           d->size_mib, src_bytes, field, e))
+		                        : disk_create_copy(&va.as, d->path, d->template_path,
+		                                           d->template_format, d->size_mib, src_bytes,
+		                                           field, e))
 		         : d->template_path
-		             ? disk_create_clone(d->path, d->template_path, d->template_format, d->size_mib,
-		                                 field, e)
-		             : disk_create_blank(d->path, d->size_mib, field, e);
+		             ? disk_create_clone(&va.as, d->path, d->template_path, d->template_format,
+		                                 d->size_mib, field, e)
+		             : disk_create_blank(&va.as, d->path, d->size_mib, field, e);
 		if (rc < 0) {
-			unlink(d->path); /* qemu-img may leave a partial file */
+			unlink(d->path); /* ours (O_EXCL), maybe half written */
 			return -1;
 		}
-		give_to_qemu(a, d->path, 0600);
 	}
 	if (vm->spec.has_cloud_init) {
 		char iso[1200], dir[1100];
 		seed_path(vm, iso, sizeof(iso));
 		snprintf(dir, sizeof(dir), "%s", iso);
 		*strrchr(dir, '/') = '\0';
-		if (fs_mkdir_p(dir, 0750) < 0)
-			return errinfo_set(e, errno == ENOSPC ? 507 : 500, "datastore", "cloud_init",
-			                   "cannot create %s: %s", dir, strerror(errno));
-		give_to_qemu(a, dir, 0750);
+		if (give_dir(vm, dir, "cloud_init", e) < 0)
+			return -1;
 		if (seed_build(vm->dir, iso, &vm->spec, e) < 0)
 			return -1;
-		give_to_qemu(a, iso, 0400);
 	}
-	return 0;
+	return vm_id_own_files(vm, e);
 }
 
 static void remove_seed(struct vm *vm)
@@ -515,6 +561,12 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 			return -1;
 		}
 	vm_spec_fill_defaults(&spec, a->cfg.datastores[0].name);
+	unsigned id = 0;
+	if (vm_id_alloc(a, &id, e) < 0) {
+		vm_spec_free(&spec);
+		return -1;
+	}
+	spec.uid = spec.gid = id;
 	if (check_host(a, &spec, e) < 0) {
 		vm_spec_free(&spec);
 		return -1;
@@ -562,7 +614,7 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 	vm->state = VM_STOPPED;
 	vm_store_write_state(vm, true);
 	vm_link(a, vm);
-	log_info("vm_defined", "vm=%s uuid=%s", vm->spec.name, vm->spec.uuid);
+	log_info("vm_defined", "vm=%s uuid=%s uid=%u", vm->spec.name, vm->spec.uuid, vm->spec.uid);
 	*out = vm;
 	return 0;
 rollback:
@@ -604,11 +656,26 @@ int vm_start(struct vm *vm, struct errinfo *e)
 			return errinfo_set(e, 409, "disk_missing", NULL,
 			                   "disk '%s' (%s) is missing; restore it or delete the VM",
 			                   vm->spec.disks[i].name, vm->spec.disks[i].path);
+	/* The VM's files are its own (again: a VM from before identities, or
+	 * files restored by hand), and nothing QEMU opens may lead out of the
+	 * roots, whatever was written into a disk's header since it was made. */
+	if (vm_id_own_files(vm, e) < 0)
+		return -1;
+	struct vm_access va;
+	vm_id_access(a, &vm->spec, 0, &va);
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		char field[64];
+		snprintf(field, sizeof(field), "disks[%d]", i);
+		if (disk_check_chain(&va.da, vm->spec.disks[i].path, "qcow2", false, NULL, field, e) < 0) {
+			log_warn("vm_start_refused", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
+			return -1;
+		}
+	}
 	int fds[2 + VM_MAX_NICS];
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,
 	                             .sandbox = a->cfg.sandbox != 0};
-	char path[1100], iso[1200];
+	char path[1100], iso[1200], vnc[1300];
 	struct strv argv = {0};
 	for (int i = 0; i < VM_MAX_NICS; i++)
 		launch.tap_fds[i] = -1;
@@ -636,6 +703,13 @@ int vm_start(struct vm *vm, struct errinfo *e)
 	if (vm->spec.has_cloud_init) {
 		seed_path(vm, iso, sizeof(iso));
 		launch.seed_path = iso;
+	}
+	if (vm->spec.vnc) {
+		if (vm_id_make_vnc_dir(vm, e) < 0)
+			goto fail;
+		vm_id_vnc_dir(vm, path, sizeof(path));
+		snprintf(vnc, sizeof(vnc), "%s/vnc.sock", path);
+		launch.vnc_path = vnc;
 	}
 	struct cg_limits lim = {vm->spec.cpu_weight, vm->spec.cpu_limit_pct, vm->spec.memory_limit_mib};
 	if (cgroup_create(&a->cg, vm->spec.name, &lim, e) < 0)
@@ -958,6 +1032,8 @@ int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e)
 	crash_point("delete:after_intent");
 	if (!keep_disks)
 		remove_seed(vm);
+	else
+		vm_id_disown_files(vm);
 	cgroup_remove(&a->cg, vm->spec.name);
 	int rc = vm_store_remove(vm, keep_disks, e);
 	vm_unlink(a, vm);
@@ -982,17 +1058,13 @@ json_t *vm_to_json(struct vm *vm)
 		iso_time(vm->started_at, at, sizeof(at));
 		json_t *rt = json_pack("{s:i, s:s, s:s}", "pid", (int)vm->pid, "started_at", at, "accel",
 		                       vm->agent->accel);
-		if (vm->spec.vnc && vm->qmp) {
-			if (!vm->vnc_port) {
-				struct errinfo e = {0};
-				json_t *v = vm_qmp_call(vm, "query-vnc", NULL, &e);
-				const char *svc = json_string_value(json_object_get(v, "service"));
-				vm->vnc_port = svc ? atoi(svc) : 0;
-				json_decref(v);
-			}
-			if (vm->vnc_port)
-				json_object_set_new(rt, "vnc", json_pack("{s:s, s:i}", "host", "127.0.0.1", "port",
-				                                         vm->vnc_port));
+		if (vm->spec.vnc) {
+			/* Only that there is one: the socket is reached through the
+			 * agent, never by a port. */
+			char vnc[1300];
+			vm_id_vnc_dir(vm, vnc, sizeof(vnc));
+			strncat(vnc, "/vnc.sock", sizeof(vnc) - strlen(vnc) - 1);
+			json_object_set_new(rt, "vnc", json_pack("{s:b}", "socket", fs_exists(vnc)));
 		}
 		json_t *taps = json_array();
 		for (int i = 0; i < vm->spec.nnics; i++) {
@@ -1005,6 +1077,9 @@ json_t *vm_to_json(struct vm *vm)
 	}
 	if (vm->last_exit)
 		json_object_set(o, "last_exit", vm->last_exit);
+	if (vm->spec.uid)
+		json_object_set_new(o, "identity", json_pack("{s:I, s:I}", "uid", (json_int_t)vm->spec.uid,
+		                                              "gid", (json_int_t)vm->spec.gid));
 	return o;
 }
 
@@ -1167,4 +1242,21 @@ void vm_load_all(struct agent *a)
 		load_one(a, de->d_name);
 	}
 	closedir(d);
+	/* VMs defined before identities existed get one now, once every
+	 * stored id is known; their files follow at their next start. */
+	for (struct vm *vm = a->vms; vm; vm = vm->next) {
+		struct errinfo e = {0};
+		unsigned id = 0;
+		if (vm->spec.uid)
+			continue;
+		if (vm_id_alloc(a, &id, &e) < 0) {
+			log_error("vm_identity_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+			continue;
+		}
+		vm->spec.uid = vm->spec.gid = id;
+		if (vm_store_write_spec(vm, "spec.json", &e) < 0)
+			log_error("vm_identity_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+		else
+			log_info("vm_identity_given", "vm=%s uid=%u", vm->spec.name, id);
+	}
 }

@@ -1,6 +1,7 @@
 /* vm_proc.c - the QEMU process: spawned into its cgroup, in its own session
  * (so signals to the agent's process group never reach it), as the
- * unprivileged QEMU user, with exactly the fds it needs. */
+ * VM's own identity (its uid and gid, and only the kvm group), with exactly
+ * the fds it needs. */
 #include "agent.h"
 
 #include "crashpoint.h"
@@ -126,6 +127,10 @@ int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, s
 	if (logfd < 0)
 		return errinfo_set(e, 500, "spawn", NULL, "cannot open %s: %s", logpath, strerror(errno));
 	bool drop = geteuid() == 0;
+	if (drop && !vm->spec.uid)
+		return errinfo_set(e, 500, "identity", NULL, "VM '%s' has no identity to run QEMU as",
+		                   vm->spec.name);
+	gid_t kvm = a->kvm_gid;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = errno;
@@ -163,15 +168,17 @@ int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, s
 				child_fail("dup2", errno);
 		close_range(FIRST_PASSED_FD + (unsigned)nfds, ~0u, 0);
 		if (drop) {
-			if (setgroups((size_t)a->nqemu_groups, a->qemu_groups) < 0)
+			if (setgroups(kvm ? 1 : 0, kvm ? &kvm : NULL) < 0)
 				child_fail("setgroups", errno);
-			if (setgid(a->qemu_gid) < 0)
+			if (setgid(vm->spec.gid) < 0)
 				child_fail("setgid", errno);
-			if (setuid(a->qemu_uid) < 0)
+			if (setuid(vm->spec.uid) < 0)
 				child_fail("setuid", errno);
 			if (setuid(0) == 0)
 				child_fail("dropping root", EPERM);
 		}
+		if (chdir("/") < 0)
+			child_fail("chdir /", errno);
 		umask(077);
 		execvp(argv[0], argv);
 		child_fail(argv[0], errno);

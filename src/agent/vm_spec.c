@@ -382,6 +382,25 @@ static int parse_resources(const json_t *root, struct vm_spec *spec, struct jv_e
 	return 0;
 }
 
+/* The agent's record of which uid and gid the VM runs as. */
+static int parse_identity(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *id = NULL;
+	if (jv_member(root, "", "identity", false, JSON_OBJECT, &id, err) < 0)
+		return -1;
+	if (!id)
+		return 0;
+	static const char *const keys[] = {"uid", "gid", NULL};
+	int64_t uid = 0, gid = 0;
+	if (jv_only_keys(id, "identity", keys, err) < 0 ||
+	    jv_int(id, "identity", "uid", true, 1, INT32_MAX, &uid, err) < 0 ||
+	    jv_int(id, "identity", "gid", true, 1, INT32_MAX, &gid, err) < 0)
+		return -1;
+	spec->uid = (unsigned)uid;
+	spec->gid = (unsigned)gid;
+	return 0;
+}
+
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err)
 {
@@ -390,7 +409,12 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
 	                                   "nics", "cloud_init", "resources", "display", NULL};
-	if (jv_only_keys(obj, "", keys, err) < 0)
+	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
+	                                         "disks", "nics", "cloud_init", "resources", "display",
+	                                         "identity", NULL};
+	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
+		return -1;
+	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
 		return -1;
 	const char *name = NULL, *uuid = NULL, *display = NULL;
 	int64_t vcpus = 1, mem = 512;
@@ -560,6 +584,9 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 			json_object_set_new(ci, "network_config", json_string(spec->network_config));
 		json_object_set_new(o, "cloud_init", ci);
 	}
+	if (with_paths && spec->uid)
+		json_object_set_new(o, "identity", json_pack("{s:I, s:I}", "uid", (json_int_t)spec->uid,
+		                                              "gid", (json_int_t)spec->gid));
 	json_object_set_new(o, "resources",
 	                    json_pack("{s:i, s:i, s:I}", "cpu_weight", spec->cpu_weight, "cpu_limit_pct",
 	                              spec->cpu_limit_pct, "memory_limit_mib",

@@ -56,6 +56,9 @@ struct vm_spec {
 	int cpu_limit_pct;      /* 0 = none; 100 = one full CPU */
 	uint64_t memory_limit_mib; /* 0 = none */
 	bool vnc;
+	/* The VM's own identity on this host (agent-owned, from the store only):
+	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
+	unsigned uid, gid;
 };
 
 enum vm_spec_source {
@@ -74,7 +77,8 @@ void vm_spec_free(struct vm_spec *spec);
  * restarts), default datastore. uuid must be set. */
 void vm_spec_fill_defaults(struct vm_spec *spec, const char *default_datastore);
 
-/* The JSON form; with_paths includes agent-owned fields (disk paths). */
+/* The JSON form; with_paths includes agent-owned fields (disk paths, the
+ * identity). */
 json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths);
 
 /* The tap device name of NIC index i: "vt" + 8 hex of the uuid + "n" + i. */

@@ -3,6 +3,8 @@
 #include "fsutil.h"
 
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -203,4 +205,18 @@ int fs_write_string(const char *path, const char *value)
 	int rc = write_full(fd, value, strlen(value));
 	close(fd);
 	return rc;
+}
+
+int fs_open_beneath(const char *root, const char *rel, int flags, mode_t mode)
+{
+	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+	                       .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	int err = errno;
+	close(dfd);
+	return fd < 0 ? -err : (int)fd;
 }

@@ -35,4 +35,11 @@ int64_t fs_free_bytes(const char *path);
  * close. Returns 0 or -errno (the kernel's answer to the write). */
 int fs_write_string(const char *path, const char *value);
 
+/* Opens rel (a relative path) inside the directory root without leaving it:
+ * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+ * so no symlink (and no "..") anywhere on the way is followed, and nothing
+ * outside root is reached. flags and mode as open(2). Returns the fd, or
+ * -errno (-ELOOP/-EXDEV when a link or escape was refused). */
+int fs_open_beneath(const char *root, const char *rel, int flags, mode_t mode);
+
 #endif

@@ -1,16 +1,59 @@
-/* run.c - fork/exec with captured output. Only the child we started is
- * waited for, so the agent's own child bookkeeping is never disturbed. */
+/* run.c - fork/exec with captured output, as the caller or as a given
+ * unprivileged identity. Only the child we started is waited for, so the
+ * agent's own child bookkeeping is never disturbed. */
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* Reads the child's output until EOF (keeping the tail), then reaps it. */
+static int collect(pid_t pid, int rfd, char *out, size_t out_len)
+{
+	size_t used = 0;
+	char sink[4096];
+	for (;;) {
+		char *dst = sink;
+		size_t room = sizeof(sink);
+		if (out && out_len > 1) {
+			if (used == out_len - 1) { /* keep the tail: drop the oldest half */
+				size_t half = used / 2;
+				memmove(out, out + half, used - half);
+				used -= half;
+			}
+			dst = out + used;
+			room = out_len - 1 - used;
+		}
+		ssize_t n = read(rfd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (out && out_len > 1)
+			used += (size_t)n;
+	}
+	close(rfd);
+	if (out && out_len)
+		out[used] = '\0';
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
 
 int run_capture(const char *const argv[], char *out, size_t out_len)
 {
@@ -30,39 +73,58 @@ int run_capture(const char *const argv[], char *out, size_t out_len)
 		close(pipefd[0]);
 		return -rc;
 	}
-	size_t used = 0;
-	char sink[4096];
-	for (;;) {
-		char *dst = sink;
-		size_t room = sizeof(sink);
-		if (out && out_len > 1) {
-			if (used == out_len - 1) { /* keep the tail: drop the oldest half */
-				size_t half = used / 2;
-				memmove(out, out + half, used - half);
-				used -= half;
-			}
-			dst = out + used;
-			room = out_len - 1 - used;
-		}
-		ssize_t n = read(pipefd[0], dst, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out && out_len > 1)
-			used += (size_t)n;
+	return collect(pid, pipefd[0], out, out_len);
+}
+
+/* In the child: say why, on the captured output, and exit without exec. */
+static void __attribute__((noreturn)) child_fail(const char *what, int err)
+{
+	dprintf(STDOUT_FILENO, "cannot %s: %s\n", what, strerror(err));
+	_exit(126);
+}
+
+int run_capture_as(const struct run_as *as, const char *const argv[], char *out, size_t out_len)
+{
+	if (!as)
+		return run_capture(argv, out, out_len);
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -err;
 	}
-	close(pipefd[0]);
-	if (out && out_len)
-		out[used] = '\0';
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
+	if (pid == 0) {
+		/* The agent blocks SIGTERM/SIGINT (for its signalfd) and ignores
+		 * SIGPIPE; neither may survive into the helper. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
+		    dup2(pipefd[1], STDERR_FILENO) < 0)
+			_exit(126);
+		close_range(3, ~0u, 0);
+		if (setgroups((size_t)as->ngroups, as->ngroups ? as->groups : NULL) < 0)
+			child_fail("setgroups", errno);
+		if (setgid(as->gid) < 0)
+			child_fail("setgid", errno);
+		if (setuid(as->uid) < 0)
+			child_fail("setuid", errno);
+		if (as->uid != 0 && setuid(0) == 0)
+			child_fail("drop root", EPERM);
+		if (chdir("/") < 0)
+			child_fail("chdir /", errno);
+		umask(077);
+		execvp(argv[0], (char *const *)argv);
+		child_fail(argv[0], errno);
 	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	close(pipefd[1]);
+	return collect(pid, pipefd[0], out, out_len);
 }
 
 char *run_trim(char *s)

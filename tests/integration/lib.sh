@@ -84,7 +84,7 @@ agent_launch() {
 	dir=$(dir_of "$h")
 	ip netns exec "$(ns_of "$h")" env ${CRASH_AT:+VDC_CRASH_AT=$CRASH_AT} \
 		"$VDC_ROOT/tests/integration/in-host.sh" "$AGENT" --listen 127.0.0.1:7441 --token-file "$dir/token" --state-dir "$dir/st" \
-		--run-dir "$dir/run" --datastore "local=$dir/ds" --cgroup-base "vdct$$$h" "$@" \
+		--run-dir "$dir/run" --datastore "local=$dir/ds" --image-root "$CACHE" --cgroup-base "vdct$$$h" "$@" \
 		>>"$dir/agent.log" 2>&1 &
 	echo $! >"$dir/agent.pid"
 }
@@ -355,6 +355,29 @@ qemu_count() { pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |$)" || true
 wait_dead() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
 
 qemu_pid_of() { vm_field "$1" "$2" '.runtime.pid // empty'; }
+
+# probe_as UID KIND PATH: opens PATH (file: read; dir: list; sock: connect;
+# plant: a symlink inside the dir) as UID:UID with no other group, as a VM's
+# identity would; prints "open" or the errno name (EACCES, ENOENT...).
+probe_as() {
+	setpriv --reuid="$1" --regid="$1" --clear-groups /usr/bin/python3 -c '
+import errno, os, socket, sys
+kind, p = sys.argv[1], sys.argv[2]
+try:
+    if kind == "sock":
+        socket.socket(socket.AF_UNIX).connect(p)
+    elif kind == "dir":
+        os.listdir(p)
+    elif kind == "plant":
+        os.symlink("/etc/shadow", os.path.join(p, "planted"))
+    else:
+        os.close(os.open(p, os.O_RDONLY))
+    print("open")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))' "$2" "$3" 2>&1
+}
+# denied_as UID KIND PATH: PATH exists (for root) and UID gets EACCES.
+denied_as() { [ -e "$3" ] && [ "$(probe_as "$1" "$2" "$3")" = EACCES ]; }
 
 cleanup() {
 	local h ns

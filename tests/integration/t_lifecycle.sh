@@ -28,7 +28,11 @@ tap=$(jget "$BODY" '.runtime.taps[0]')
 check "the guest prints its readiness line" wait_console h1 web1 'VDC-GUEST-READY hostname=web1 ip=10.213.0.11' 60
 check "the guest answers on TCP through the bridge" test "$(guest_req h1 10.213.0.11 ping)" = pong
 
-check "QEMU runs as the unprivileged user" test "$(ps -o user= -p "$pid")" = vdc-qemu
+api h1 GET /api/v1/vms/web1
+uid=$(jget "$BODY" .identity.uid)
+check "the VM has its own identity from the range" test "$uid" -ge 200000 -a "$uid" -le 299999
+check "QEMU runs as the VM's own uid and gid" grep -qE "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid\$" /proc/"$pid"/status
+check "QEMU's only supplementary group is kvm" test "$(awk '/^Groups:/{print $2 $3}' /proc/"$pid"/status)" = "$(getent group kvm | cut -d: -f3)"
 check "QEMU runs with the seccomp sandbox" grep -q -- '-sandbox' <(tr '\0' ' ' </proc/"$pid"/cmdline)
 check "QEMU boots the agent's copy of the kernel image" \
 	grep -q -- "-kernel $(dir_of h1)/ds/images/guest-kernel -initrd $(dir_of h1)/ds/images/guest-initrd" <(tr '\0' ' ' </proc/"$pid"/cmdline)
@@ -87,13 +91,21 @@ check "no disk or directory is left in the datastore" test ! -e "$disk_dir"
 check "no state is left" test -z "$(ls "$(dir_of h1)/st/vms")"
 check "no runtime files are left" test -z "$(ls "$(dir_of h1)/run/vms")"
 
-# A VNC display, on loopback only.
+# A VNC display: a unix socket of the VM's own, never a TCP port.
 api h1 POST '/api/v1/vms?start=true' "$(guest_spec vnc1 | jq -c 'del(.display) | .nics=[]')"
-port=$(jget "$BODY" '.runtime.vnc.port // empty')
-check "a VM with a display reports its VNC port" test -n "$port"
-check "VNC listens on 127.0.0.1 only" grep -q "127.0.0.1:$port " <(in_ns h1 ss -ltnH)
-check "VNC does not listen on other addresses" bash -c "! ip netns exec $(ns_of h1) ss -ltnH | grep -v '127.0.0.1:' | grep -q ':$port '"
-check "VNC speaks RFB" grep -q '^RFB ' <(in_ns h1 timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; head -c 12 <&3")
+vpid=$(jget "$BODY" .runtime.pid)
+vuid=$(jget "$BODY" .identity.uid)
+vdir=$(dir_of h1)/run/vnc/vnc1
+check "a VM with a display reports it as a socket, with no port" \
+	test "$(jget "$BODY" '.runtime.vnc|tojson')" = '{"socket":true}'
+check "QEMU listens on no TCP port" bash -c "! ip netns exec $(ns_of h1) ss -ltnpH | grep -q 'pid=$vpid,'"
+check "the VNC socket is in a 0700 directory of the VM's uid" test "$(stat -c '%u %a' "$vdir")" = "$vuid 700"
+check "the VNC socket is the VM's" test "$(stat -c '%u %F' "$vdir/vnc.sock")" = "$vuid socket"
+check "VNC speaks RFB on its socket" grep -q '^RFB ' <(timeout 3 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+sys.stdout.write(s.recv(12).decode())' "$vdir/vnc.sock")
 api h1 DELETE '/api/v1/vms/vnc1?force=true'
 
 check "the agent stops cleanly (exit 0)" agent_stop h1

@@ -20,7 +20,11 @@ static void field_text(const struct agent_config *c, const char *key, char *out,
 	else if (!strcmp(key, "run-dir"))
 		snprintf(out, n, "%s", c->run_dir);
 	else if (!strcmp(key, "qemu-user"))
-		snprintf(out, n, "%s", c->qemu_user);
+		snprintf(out, n, "-");
+	else if (!strcmp(key, "vm-id-range"))
+		snprintf(out, n, "%u-%u", c->vm_id_lo, c->vm_id_hi);
+	else if (!strcmp(key, "image-root"))
+		snprintf(out, n, "%s", c->nimage_roots ? c->image_roots[c->nimage_roots - 1] : "");
 	else if (!strcmp(key, "qemu-binary"))
 		snprintf(out, n, "%s", c->qemu_binary);
 	else if (!strcmp(key, "accel"))
@@ -51,7 +55,18 @@ static const struct set_case set_cases[] = {
 	{"token-file", "/etc/vdc/t", "/etc/vdc/t"},
 	{"state-dir", "/srv/vdc", "/srv/vdc"},
 	{"run-dir", "/run/x", "/run/x"},
-	{"qemu-user", "qemu", "qemu"},
+	{"vm-id-range", "200000-299999", "200000-299999"},
+	{"vm-id-range", "1000-1000", "1000-1000"},
+	{"qemu-user", "vdc-qemu", NULL},
+	{"vm-id-range", "999-2000", NULL},
+	{"vm-id-range", "3000-2000", NULL},
+	{"vm-id-range", "200000", NULL},
+	{"vm-id-range", "200000-", NULL},
+	{"vm-id-range", "200000-2147483648", NULL},
+	{"vm-id-range", "a-b", NULL},
+	{"image-root", "/srv/images", "/srv/images"},
+	{"image-root", "srv/images", NULL},
+	{"image-root", "/", NULL},
 	{"qemu-binary", "/opt/qemu/bin/qemu-system-x86_64", "/opt/qemu/bin/qemu-system-x86_64"},
 	{"accel", "auto", "auto"},
 	{"accel", "kvm", "kvm"},
@@ -132,7 +147,7 @@ static void test_set_unknown_and_long(void **state)
 	big[sizeof(big) - 1] = '\0';
 	big[0] = '/';
 	static const char *const keys[] = {"listen", "token-file", "state-dir", "run-dir",
-	                                   "qemu-user", "qemu-binary"};
+	                                   "image-root", "qemu-binary"};
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
 		err[0] = '\0';
 		assert_int_equal(config_set(&c, keys[i], big, err, sizeof(err)), -1);

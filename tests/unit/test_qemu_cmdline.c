@@ -235,12 +235,13 @@ static void test_display(void **state)
 	struct vm_spec spec;
 	spec_from("{'name':'v','boot':{'kernel':'/k'}}", &spec);
 	struct qemu_launch l = launch_defaults();
+	l.vnc_path = "/run/vdc/vnc/v,x/vnc.sock";
 	struct strv sv;
 	build(&spec, &l, &sv);
 	int i = find_arg(&sv, "-vnc", 0);
 	assert_true(i > 0);
-	/* VNC listens on loopback only. */
-	assert_int_equal(strncmp(sv.v[i + 1], "127.0.0.1:", 10), 0);
+	/* VNC on the VM's unix socket (',' doubled), never on TCP. */
+	assert_string_equal(sv.v[i + 1], "unix:/run/vdc/vnc/v,,x/vnc.sock");
 	assert_true(has_pair(&sv, "-vga", "std"));
 	assert_int_equal(find_arg(&sv, "-display", 0), -1);
 	strv_free(&sv);

@@ -167,6 +167,12 @@ static const struct bad_case bad_cases[] = {
 	 "'..'"},
 	{"{'name':'a','disks':[{'name':'root','size_mib':1,'template_format':'qcow2-but-longer'}]}",
 	 S, "disks[0].template_format", "at most 15"},
+	{"{'name':'a'," DISK ",'identity':{'uid':200000,'gid':200000}}", U, "identity",
+	 "unknown field"},
+	{"{'name':'a'," DISK ",'identity':{'uid':0,'gid':200000}}", S, "identity.uid", NULL},
+	{"{'name':'a'," DISK ",'identity':{'uid':200000}}", S, "identity.gid", NULL},
+	{"{'name':'a'," DISK ",'identity':{'uid':1,'gid':1,'groups':[0]}}", S, "identity.groups",
+	 "unknown field"},
 
 	/* nics */
 	{"{'name':'a'," DISK ",'nics':'br0'}", U, "nics", "must be an array"},
@@ -631,11 +637,15 @@ static void test_round_trip(void **state)
 				continue;
 			a.disks[d].template_path = strdup(p);
 		}
+		a.uid = 200000 + (unsigned)i;
+		a.gid = 200000 + (unsigned)i;
 		json_t *out1 = vm_spec_to_json(&a, true);
 		assert_non_null(out1);
 		if (vm_spec_parse(out1, VM_SPEC_FROM_STORE, &b, &err) != 0)
 			fail_msg("case %zu: stored form refused: %s: %s", i, err.field, err.message);
 		json_t *out2 = vm_spec_to_json(&b, true);
+		assert_int_equal(b.uid, 200000 + i);
+		assert_int_equal(b.gid, 200000 + i);
 		if (!json_equal(out1, out2)) {
 			char *s1 = json_dumps(out1, JSON_SORT_KEYS), *s2 = json_dumps(out2, JSON_SORT_KEYS);
 			fail_msg("case %zu: round trip differs:\n%s\n%s", i, s1, s2);
