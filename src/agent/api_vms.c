@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include "disk.h"
+#include "images.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -508,5 +509,9 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots/{snap}/revert", revert_snapshot, 0, 0},
 	{"DELETE", "/api/v1/vms/{name}/snapshots/{snap}", delete_snapshot, 0, 0},
+	{"GET", "/api/v1/images", api_image_list, 0, 0},
+	{"GET", "/api/v1/images/{id}", api_image_get, 0, 0},
+	{"PUT", "/api/v1/images/{id}", api_image_put, 0, 0, IMAGES_MAX_BYTES},
+	{"DELETE", "/api/v1/images/{id}", api_image_delete, 0, 0},
 };
 const size_t agent_nroutes = sizeof(agent_routes) / sizeof(agent_routes[0]);

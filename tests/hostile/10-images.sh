@@ -123,6 +123,7 @@ attack I5 "alice deletes pb's image: 404" test "$STATUS" = 404
 mgr_guest_template hostile-own "$T_A" ".image=\"$EVIL\""
 attack I6 "a template of her own uploaded image (201)" test "$STATUS" = 201
 as "$T_A" POST /api/v1/vms '{"name":"own","template":"hostile-own","start":false}'
+[ "$STATUS" = 202 ] || diag "create own: $STATUS $BODY"
 task_wait "$(jget "$BODY" .task.id)" 120
 attack I6 "a VM of it is made" test "$TASK_STATE" = succeeded
 as "$T_A" POST /api/v1/vms/own/clone '{"name":"own-clone"}'
