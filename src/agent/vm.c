@@ -359,7 +359,11 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		if (s->nics[i].user_mode || net_bridge_exists(s->nics[i].bridge))
 			continue;
 		char field[64];
-		snprintf(field, sizeof(field), "nics[%d].bridge", i);
+		snprintf(field, sizeof(field), "nics[%d].%s", i, s->nics[i].nat ? "mode" : "bridge");
+		if (s->nics[i].nat)
+			return errinfo_set(e, 400, "invalid_spec", field,
+			                   "this host has no NAT network (its agent runs with --nat-network "
+			                   "off); use a bridge");
 		return errinfo_set(e, 400, "invalid_spec", field,
 		                   "no bridge '%s' on this host; create it (ip link add %s type bridge) "
 		                   "or use mode 'user'", s->nics[i].bridge, s->nics[i].bridge);
