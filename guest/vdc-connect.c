@@ -4,7 +4,8 @@
  *
  * Usage: vdc-connect TIMEOUT_MS IP PORT [PORT...]
  *
- * Connects to every IP:PORT at once (IPv4 or IPv6) and prints one line per
+ * Connects to every IP:PORT at once (IPv4 or IPv6; a link-local IPv6 names
+ * its interface: fe80::1%eth0) and prints one line per
  * port, in the order given: "PORT open", "PORT refused" (an RST came back),
  * "PORT timeout" (nothing came back within TIMEOUT_MS: dropped),
  * "PORT unreachable" (ICMP unreachable, or no route) or "PORT error: ...".
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,6 +40,21 @@ static const char *verdict(int err)
 	case ENETUNREACH: return "unreachable";
 	default: return NULL;
 	}
+}
+
+/* "ADDR" or "ADDR%IFACE" into s6; 1 when it is one. */
+static int parse_v6(const char *text, struct sockaddr_in6 *s6)
+{
+	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	snprintf(addr, sizeof(addr), "%s", text);
+	char *pct = strchr(addr, '%');
+	if (pct) {
+		*pct = '\0';
+		s6->sin6_scope_id = if_nametoindex(pct + 1);
+		if (!s6->sin6_scope_id)
+			return 0;
+	}
+	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
 }
 
 static long now_ms(void)
@@ -63,7 +80,7 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[2], &s4->sin_addr) == 1) {
 		family = AF_INET;
 		slen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, argv[2], &s6->sin6_addr) == 1) {
+	} else if (parse_v6(argv[2], s6)) {
 		family = AF_INET6;
 		slen = sizeof(*s6);
 	} else {

@@ -73,6 +73,9 @@ attack NET-6 "the agent's API on the host's management address: dropped" \
 	net_all timeout "$(net_probe "$NET_IP" "$(cat "$(dir_of h1)/mgmt_ip")" 7441 22)"
 attack NET-7 "the host's br0 address (another of its addresses): dropped" \
 	net_all timeout "$(net_probe "$NET_IP" 10.213.0.1 7441 5900)"
+NET_GW6=$(ip -n "$(ns_of h1)" -6 addr show dev vdcnat0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
+attack NET-15 "the gateway's IPv6 link-local ($NET_GW6): the agent and VNC ports dropped" \
+	net_all timeout "$(net_probe "$NET_IP" "$NET_GW6%eth0" 7441 5900)"
 attack NET-8 "vdcd ($MGR_IP:7443) through the NAT: dropped" \
 	net_all timeout "$(net_probe "$NET_IP" "$MGR_IP" 7443)"
 attack NET-9 "VNC consoles 5900-5910 on the gateway and the management address: dropped" \

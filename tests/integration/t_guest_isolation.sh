@@ -16,15 +16,19 @@ VNC_PORTS=$(seq -s ' ' 5900 5910)
 OUTSIDE_PORT=8099
 
 # decoy NS ADDR PORT...: something listening on each port (accepts and
-# closes), so "open" is what a guest without a guard would see.
+# closes), so "open" is what a guest without a guard would see. ADDR "::"
+# listens on IPv6 and IPv4 both.
 decoy() {
 	local ns=$1 addr=$2
 	shift 2
 	ip netns exec "$ns" python3 -c '
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
+v6 = ":" in sys.argv[1]
 for p in sys.argv[2:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if v6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind((sys.argv[1], int(p))); s.listen(64); sel.register(s, selectors.EVENT_READ)
 while True:
     for k, _ in sel.select():
@@ -73,7 +77,7 @@ NS=$(ns_of h1)
 MGMT_IP=$(cat "$(dir_of h1)/mgmt_ip")
 # The host's services a guest must not reach: consoles (VNC ports) and a
 # service on every address; the agent itself listens on 127.0.0.1:7441.
-decoy "$NS" 0.0.0.0 $VNC_PORTS 7442
+decoy "$NS" :: $VNC_PORTS 7442
 decoys_up() {
 	local i
 	for i in $(seq 1 50); do
@@ -117,6 +121,10 @@ check "NAT guest -> the host's management address, any port: dropped" \
 	all_are timeout "$(probe h1 "$NAT_IP" "$MGMT_IP" 7441 7442 5900 22)"
 check "NAT guest -> the host's br0 address: dropped" \
 	all_are timeout "$(probe h1 "$NAT_IP" 10.213.0.1 7441 5900)"
+# IPv6: the host's link-local addresses on the NAT bridge and on br0.
+GW6=$(ip -n "$NS" -6 addr show dev vdcnat0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
+check "NAT guest -> the gateway's IPv6 link-local ($GW6), any port: dropped" \
+	all_are timeout "$(probe h1 "$NAT_IP" "$GW6%eth0" 7441 7442 5900 53)"
 check "NAT guest -> the gateway's DNS over TCP is allowed (open)" \
 	all_are open "$(probe h1 "$NAT_IP" "$GW" 53)"
 
@@ -140,6 +148,9 @@ api h1 POST /api/v1/vms/br1/start
 wait_console h1 br1 'VDC-GUEST-READY' 60
 check "bridged guest -> the host's br0 address 10.213.0.1:7441 and 5900-5910: dropped" \
 	all_are timeout "$(probe h1 10.213.0.51 10.213.0.1 7441 7442 $VNC_PORTS)"
+BR6=$(ip -n "$NS" -6 addr show dev br0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
+check "bridged guest -> the host's IPv6 link-local on br0 ($BR6): dropped" \
+	all_are timeout "$(probe h1 10.213.0.51 "$BR6%eth0" 7441 7442 5900)"
 check "bridged guest -> the host's management address: dropped" \
 	all_are timeout "$(probe h1 10.213.0.51 "$MGMT_IP" 7441 7442 5900)"
 check "bridged guest -> the NAT gateway: dropped" \
@@ -191,10 +202,12 @@ check "dnsmasq kept running across the restart" \
 in_ns h1 nft delete table inet vdc_guard
 check "without the guard the NAT guest reaches the gateway's decoy (open)" \
 	all_are open "$(probe h1 "$NAT_IP" "$GW" 5900 7442)"
+check "without the guard the NAT guest reaches it over IPv6 too (open)" \
+	all_are open "$(probe h1 "$NAT_IP" "$GW6%eth0" 5900 7442)"
 check "agent stops cleanly (guard removed by hand)" agent_stop h1
 agent_start h1 || not_ok "agent restarts"
 check "the restarted agent puts the guard back: dropped again" \
-	all_are timeout "$(probe h1 "$NAT_IP" "$GW" 5900 7442)"
+	all_are timeout "$(probe h1 "$NAT_IP" "$GW" 5900 7442)|$(probe h1 "$NAT_IP" "$GW6%eth0" 5900 7442)"
 
 # --- dnsmasq dies: the agent starts it again. ------------------------------
 kill "$(cat "$(dir_of h1)/run/nat/dnsmasq.pid")"
