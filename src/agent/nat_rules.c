@@ -103,12 +103,17 @@ char *nat_rules_ruleset(const struct nat_net *nat, const char *const *manager_ad
 	int bad = 0;
 	/* "table X" then "delete table X": the delete always has something to
 	 * remove, so the whole text replaces the agent's tables atomically. */
+	/* Marked at the bridge's input hook, which sees only what a bridge
+	 * passes up to the host (to its own MAC, or broadcast): what the host
+	 * will deliver or route. Frames bridged between ports are never
+	 * marked, so with br_netfilter loaded (Docker, Kubernetes hosts) the
+	 * inet forward chain leaves plain bridging alone. */
 	fprintf(f,
 	        "table bridge vdc_guard\n"
 	        "delete table bridge vdc_guard\n"
 	        "table bridge vdc_guard {\n"
-	        "\tchain prerouting {\n"
-	        "\t\ttype filter hook prerouting priority -300; policy accept;\n"
+	        "\tchain input {\n"
+	        "\t\ttype filter hook input priority -300; policy accept;\n"
 	        "\t\tiifname \"vt*\" meta mark set meta mark | 0x%08x\n"
 	        "\t}\n"
 	        "}\n",

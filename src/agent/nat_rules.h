@@ -12,9 +12,9 @@
 
 /* The NAT network's bridge; a NIC of mode "nat" joins it. */
 #define NAT_BRIDGE "vdcnat0"
-/* Set (OR) on every frame that enters a bridge from a VM's tap ("vt...");
- * the inet chains drop what carries it toward the host. One bit, so it
- * leaves other users of the mark alone. */
+/* Set (OR) on every frame a bridge passes up to the host from a VM's tap
+ * ("vt..."); the inet chains drop what carries it toward the host. One bit,
+ * so it leaves other users of the mark alone. */
 #define GUARD_MARK 0x10000000u
 /* libvirt's default network is 192.168.122.0/24; vdc takes the next one so
  * both can run on one host. */
@@ -40,7 +40,7 @@ void nat_net_dhcp_range(const struct nat_net *n, uint32_t *first, uint32_t *last
 /* The agent's nftables ruleset as one transaction that replaces its tables
  * (bridge/inet "vdc_guard", ip "vdc_nat") whatever was there, so applying it
  * twice leaves one copy. The guard holds for every VM NIC: frames from taps
- * named vt* are marked; marked packets addressed to the host (any local
+ * named vt* that a bridge passes up to the host are marked; marked packets addressed to the host (any local
  * address, IPv4 and IPv6) are dropped unless they answer a connection the
  * host opened, or are DHCP/DNS to the NAT gateway; marked packets the host
  * would route are dropped unless they come from the NAT bridge, and never

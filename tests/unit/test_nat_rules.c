@@ -79,8 +79,12 @@ static void test_ruleset_guard(void **state)
 	expect_line(r, "table inet vdc_guard");
 	expect_line(r, "delete table inet vdc_guard");
 	expect_line(r, "delete table ip vdc_nat");
-	/* Every frame from a VM's tap is marked at the bridge. */
+	/* Every frame a bridge passes up to the host from a VM's tap is
+	 * marked (at the bridge's input hook, not prerouting: bridged frames
+	 * stay unmarked). */
+	expect_line(r, "type filter hook input priority -300; policy accept;");
 	expect_line(r, "iifname \"vt*\" meta mark set meta mark | 0x10000000");
+	assert_null(strstr(r, "hook prerouting"));
 	/* Input: unmarked passes; marked passes only as a reply, DHCP or DNS
 	 * to the gateway; the rest is dropped. inet: IPv4 and IPv6 alike. */
 	expect_line(r, "meta mark & 0x10000000 != 0x10000000 accept");
