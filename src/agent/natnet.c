@@ -195,6 +195,12 @@ static void natnet_check(void *ctx)
 	nn->timer = loop_timer_after(nn->agent->loop, CHECK_MS, natnet_check, nn);
 }
 
+static void dnsmasq_paths(struct natnet *nn, const struct agent_config *cfg)
+{
+	snprintf(nn->conf, sizeof(nn->conf), "%.1000s/nat/dnsmasq.conf", cfg->run_dir);
+	snprintf(nn->pid_file, sizeof(nn->pid_file), "%.1000s/nat/dnsmasq.pid", cfg->run_dir);
+}
+
 /* Writes dnsmasq's config and (re)starts it unless the one running already
  * reads the same config. */
 static int dnsmasq_up(struct natnet *nn, const struct agent_config *cfg)
@@ -203,8 +209,6 @@ static int dnsmasq_up(struct natnet *nn, const struct agent_config *cfg)
 	snprintf(dir, sizeof(dir), "%s/nat", cfg->run_dir);
 	if (fs_mkdir_p(dir, 0755) < 0)
 		return -1;
-	snprintf(nn->conf, sizeof(nn->conf), "%s/dnsmasq.conf", dir);
-	snprintf(nn->pid_file, sizeof(nn->pid_file), "%s/dnsmasq.pid", dir);
 	snprintf(logf, sizeof(logf), "%s/dnsmasq.log", dir);
 	snprintf(dir, sizeof(dir), "%s/nat", cfg->state_dir);
 	if (fs_mkdir_p(dir, 0755) < 0)
@@ -273,8 +277,11 @@ int natnet_start(struct agent *a)
 	log_info("host_guard_ready", "nat=%s gateway=%s prefix=%d manager_addrs=%d",
 	         cfg->nat.enabled ? NAT_BRIDGE : "off", cfg->nat.enabled ? gw : "-", cfg->nat.prefix,
 	         naddrs);
-	if (!cfg->nat.enabled)
+	dnsmasq_paths(nn, cfg);
+	if (!cfg->nat.enabled) {
+		dnsmasq_stop_old(nn); /* one of an earlier start with NAT on */
 		return 0;
+	}
 	if (dnsmasq_up(nn, cfg) < 0)
 		return -1;
 	nn->timer = loop_timer_after(a->loop, CHECK_MS, natnet_check, nn);

@@ -356,7 +356,8 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		d->path = strdup(path);
 	}
 	for (int i = 0; i < s->nnics; i++) {
-		if (s->nics[i].user_mode || net_bridge_exists(s->nics[i].bridge))
+		const struct vm_nic *n = &s->nics[i];
+		if (n->nat ? a->cfg.nat.enabled : (n->user_mode || net_bridge_exists(n->bridge)))
 			continue;
 		char field[64];
 		snprintf(field, sizeof(field), "nics[%d].%s", i, s->nics[i].nat ? "mode" : "bridge");

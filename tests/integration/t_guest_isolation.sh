@@ -189,6 +189,7 @@ check "user-mode guest -> the outside: not reached (restrict=on)" \
 QPID=$(qemu_pid_of h1 nat1)
 DNSMASQ_PID=$(cat "$(dir_of h1)/run/nat/dnsmasq.pid")
 check "agent stops cleanly" agent_stop h1
+check "while the agent is away the guard stays" in_ns h1 nft list table inet vdc_guard >/dev/null
 agent_start h1 || not_ok "agent restarts"
 check "after a restart each table is there once" \
 	test "$(in_ns h1 nft list tables | sort | uniq -c | awk '$1 != 1' | wc -l)" = 0
@@ -231,6 +232,17 @@ for _ in $(seq 1 100); do kill -0 "$(agent_pid h2)" 2>/dev/null || break; sleep 
 check "an agent whose NAT subnet is routed already refuses to start" \
 	bash -c "! kill -0 $(agent_pid h2) 2>/dev/null && grep -q 'event=nat_subnet_routed .*via=lan0' '$(dir_of h2)/agent.log'"
 check "with another --nat-network it starts" agent_start h2 --nat-network 192.168.124.1/24
+check "its dnsmasq serves the other subnet" \
+	grep -q '^dhcp-range=192.168.124.2,192.168.124.254,' "$(dir_of h2)/run/nat/dnsmasq.conf"
+check "agent on h2 stops cleanly" agent_stop h2
+check "with --nat-network off it starts" agent_start h2 --nat-network off
+check "with NAT off: the guard stays, the NAT table and dnsmasq go" \
+	bash -c "ip netns exec $(ns_of h2) nft list table inet vdc_guard >/dev/null &&
+		! ip netns exec $(ns_of h2) nft list table ip vdc_nat >/dev/null 2>&1 &&
+		! ip netns pids $(ns_of h2) | xargs -r ps -o args= -p | grep -q '^dnsmasq'"
+api h2 POST /api/v1/vms "$(guest_spec natoff | jq -c '.nics=[{mode:"nat"}]')"
+check "with NAT off a NAT NIC is refused (400, nics[0].mode)" \
+	test "$STATUS:$(jget "$BODY" .error.field)" = "400:nics[0].mode"
 
 for vm in nat1 br1 usr1; do api h1 POST "/api/v1/vms/$vm/destroy" >/dev/null; done
 finish
