@@ -84,14 +84,15 @@ attack NET-9 "VNC consoles 5900-5910 on the gateway and the management address: 
 # The host's loopback: the guest sends 127.0.0.1 to its gateway, on a host
 # that takes loopback addresses from outside (route_localnet=1, as
 # kube-proxy sets it); the guard's drop counter must move.
-in_ns h1 sh -c 'for c in all vdcnat0; do echo 1 >/proc/sys/net/ipv4/conf/$c/route_localnet; done'
+net_localnet() { in_ns h1 sh -c "for c in all vdcnat0; do echo $1 >/proc/sys/net/ipv4/conf/\$c/route_localnet; done"; }
+net_localnet 1
 NET_BEFORE=$(net_drops)
 guest_req h1 "$NET_IP" "route-loopback $NET_GW" >/dev/null
 NET_LO=$(net_probe "$NET_IP" 127.0.0.1 7441 5900)
 NET_AFTER=$(net_drops)
 attack NET-10 "127.0.0.1:7441 and :5900 through the gateway (host with route_localnet): dropped by the guard" \
 	bash -c "[ '$NET_LO' = '7441 timeout|5900 timeout' ] && [ ${NET_AFTER:-0} -ge $((${NET_BEFORE:-0} + 2)) ]"
-in_ns h1 sh -c 'for c in all vdcnat0; do echo 0 >/proc/sys/net/ipv4/conf/$c/route_localnet; done'
+net_localnet 0
 attack NET-11 "the guard names vdcd's address (its manager-url) in its forward chain" \
 	bash -c "ip netns exec $(ns_of h1) nft list table inet vdc_guard | grep -q 'ip daddr $MGR_IP .*reaching the manager'"
 

@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 
 GW=192.168.123.1
-VNC_PORTS=$(seq -s ' ' 5900 5910)
+mapfile -t VNC_PORTS < <(seq 5900 5910)
 OUTSIDE_PORT=8099
 
 # decoy NS ADDR PORT...: something listening on each port (accepts and
@@ -77,10 +77,9 @@ NS=$(ns_of h1)
 MGMT_IP=$(cat "$(dir_of h1)/mgmt_ip")
 # The host's services a guest must not reach: consoles (VNC ports) and a
 # service on every address; the agent itself listens on 127.0.0.1:7441.
-decoy "$NS" :: $VNC_PORTS 7442
+decoy "$NS" :: "${VNC_PORTS[@]}" 7442
 decoys_up() {
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		in_ns h1 timeout 2 bash -c "exec 3<>/dev/tcp/$MGMT_IP/5910" 2>/dev/null &&
 			timeout 2 bash -c "exec 3<>/dev/tcp/$OUTSIDE/$OUTSIDE_PORT" 2>/dev/null && return 0
 		sleep 0.1
@@ -116,7 +115,7 @@ check "a server outside the host is reached through the NAT (open)" \
 check "NAT guest -> the agent's port on the gateway: dropped" \
 	all_are timeout "$(probe h1 "$NAT_IP" "$GW" 7441 7442 22)"
 check "NAT guest -> VNC ports 5900-5910 on the gateway: dropped" \
-	all_are timeout "$(probe h1 "$NAT_IP" "$GW" $VNC_PORTS)"
+	all_are timeout "$(probe h1 "$NAT_IP" "$GW" "${VNC_PORTS[@]}")"
 check "NAT guest -> the host's management address, any port: dropped" \
 	all_are timeout "$(probe h1 "$NAT_IP" "$MGMT_IP" 7441 7442 5900 22)"
 check "NAT guest -> the host's br0 address: dropped" \
@@ -147,7 +146,7 @@ api h1 POST /api/v1/vms "$(guest_spec br1 10.213.0.51 | jq -c '.boot.cmdline += 
 api h1 POST /api/v1/vms/br1/start
 wait_console h1 br1 'VDC-GUEST-READY' 60
 check "bridged guest -> the host's br0 address 10.213.0.1:7441 and 5900-5910: dropped" \
-	all_are timeout "$(probe h1 10.213.0.51 10.213.0.1 7441 7442 $VNC_PORTS)"
+	all_are timeout "$(probe h1 10.213.0.51 10.213.0.1 7441 7442 "${VNC_PORTS[@]}")"
 BR6=$(ip -n "$NS" -6 addr show dev br0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
 check "bridged guest -> the host's IPv6 link-local on br0 ($BR6): dropped" \
 	all_are timeout "$(probe h1 10.213.0.51 "$BR6%eth0" 7441 7442 5900)"
