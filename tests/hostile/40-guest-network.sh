@@ -8,17 +8,19 @@
 # shellcheck shell=bash
 
 NET_GW=192.168.123.1
-NET_OUTSIDE=$FABRIC_NET.250 # a server beyond the host: not the host, not vdcd
+# A machine beyond the host (neither the host nor vdcd): a namespace of its
+# own on the fabric, removed with the world whatever happens.
+host_ns nout
+: >"$(dir_of nout)/agent.pid" # no agent there, for the cleanup
+NET_OUTSIDE=$(cat "$(dir_of nout)/mgmt_ip")
 NET_OUTSIDE_PORT=8099
-ip addr add "$NET_OUTSIDE/24" dev "$FABRIC_BR"
-python3 -c '
+in_ns nout python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
 while True:
     c, _ = s.accept(); c.close()
 ' "$NET_OUTSIDE" "$NET_OUTSIDE_PORT" >/dev/null 2>&1 &
-NET_OUTSIDE_PID=$!
 disown
 
 # net_probe IP TARGET PORT...: the guest's verdicts, "|"-joined.
@@ -116,5 +118,3 @@ for vm in net-nat net-br; do
 done
 as "$T_A" DELETE /api/v1/networks/net-br0
 for t in net-tpl net-tpl-br; do as "$T_A" DELETE "/api/v1/templates/$t"; done
-kill "$NET_OUTSIDE_PID" 2>/dev/null
-ip addr del "$NET_OUTSIDE/24" dev "$FABRIC_BR" 2>/dev/null
