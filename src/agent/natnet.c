@@ -205,15 +205,15 @@ static void dnsmasq_paths(struct natnet *nn, const struct agent_config *cfg)
  * reads the same config. */
 static int dnsmasq_up(struct natnet *nn, const struct agent_config *cfg)
 {
-	char dir[1100], leases[1100], logf[1100];
-	snprintf(dir, sizeof(dir), "%s/nat", cfg->run_dir);
-	if (fs_mkdir_p(dir, 0755) < 0)
+	char rdir[1100], sdir[1100], leases[1200], logf[1200];
+	snprintf(rdir, sizeof(rdir), "%s/nat", cfg->run_dir);
+	snprintf(sdir, sizeof(sdir), "%s/nat", cfg->state_dir);
+	if (fs_mkdir_p(rdir, 0755) < 0 || fs_mkdir_p(sdir, 0755) < 0) {
+		log_error("dnsmasq_failed", "dirs=%s,%s error=%s", rdir, sdir, log_quote(strerror(errno)));
 		return -1;
-	snprintf(logf, sizeof(logf), "%s/dnsmasq.log", dir);
-	snprintf(dir, sizeof(dir), "%s/nat", cfg->state_dir);
-	if (fs_mkdir_p(dir, 0755) < 0)
-		return -1;
-	snprintf(leases, sizeof(leases), "%s/dnsmasq.leases", dir);
+	}
+	snprintf(logf, sizeof(logf), "%s/dnsmasq.log", rdir);
+	snprintf(leases, sizeof(leases), "%s/dnsmasq.leases", sdir);
 	char *text = nat_rules_dnsmasq_conf(&cfg->nat, nn->pid_file, leases, logf);
 	if (!text)
 		return -1;
@@ -235,49 +235,49 @@ static int dnsmasq_up(struct natnet *nn, const struct agent_config *cfg)
 	return dnsmasq_spawn(nn);
 }
 
+/* The NAT bridge with its gateway address, and IPv4 forwarding for it (the
+ * guard's forward chain keeps bridged guests from routing with it). */
+static int nat_bridge_up(const struct nat_net *nat)
+{
+	struct errinfo e = {0};
+	if (net_bridge_up(NAT_BRIDGE, nat->gw, nat->prefix, &e) < 0) {
+		log_error("nat_bridge_failed", "error=%s", log_quote(e.message));
+		return -1;
+	}
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	int ok = fd >= 0 && write(fd, "1\n", 2) == 2;
+	if (!ok)
+		log_error("ip_forward_failed", "error=%s", log_quote(strerror(errno)));
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
 int natnet_start(struct agent *a)
 {
 	const struct agent_config *cfg = &a->cfg;
 	struct natnet *nn = &the_natnet;
 	memset(nn, 0, sizeof(*nn));
 	nn->agent = a;
+	dnsmasq_paths(nn, cfg);
 	char addrs[MAX_MANAGER_ADDRS][64];
 	const char *ptrs[MAX_MANAGER_ADDRS];
 	int naddrs = resolve_manager(cfg->manager_url, addrs, MAX_MANAGER_ADDRS);
 	for (int i = 0; i < naddrs; i++)
 		ptrs[i] = addrs[i];
-	struct errinfo e = {0};
-	if (cfg->nat.enabled) {
-		if (check_routes(&cfg->nat) < 0)
-			return -1;
-		if (net_bridge_up(NAT_BRIDGE, cfg->nat.gw, cfg->nat.prefix, &e) < 0) {
-			log_error("nat_bridge_failed", "error=%s", log_quote(e.message));
-			return -1;
-		}
-		/* Routing for the NAT network; the guard's forward chain keeps
-		 * bridged guests from routing through the host with it. */
-		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-		int ok = fd >= 0 && write(fd, "1\n", 2) == 2;
-		if (!ok) {
-			log_error("ip_forward_failed", "error=%s", log_quote(strerror(errno)));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		close(fd);
-	}
-	char *rules = nat_rules_ruleset(&cfg->nat, ptrs, naddrs);
-	if (!rules || apply_ruleset(rules) < 0) {
-		free(rules);
+	if (cfg->nat.enabled && check_routes(&cfg->nat) < 0)
 		return -1;
-	}
+	/* The guard first: forwarding is turned on only under it. */
+	char *rules = nat_rules_ruleset(&cfg->nat, ptrs, naddrs);
+	int rc = rules ? apply_ruleset(rules) : -1;
 	free(rules);
+	if (rc < 0 || (cfg->nat.enabled && nat_bridge_up(&cfg->nat) < 0))
+		return -1;
 	char gw[16];
 	nat_addr_text(cfg->nat.gw, gw);
 	log_info("host_guard_ready", "nat=%s gateway=%s prefix=%d manager_addrs=%d",
 	         cfg->nat.enabled ? NAT_BRIDGE : "off", cfg->nat.enabled ? gw : "-", cfg->nat.prefix,
 	         naddrs);
-	dnsmasq_paths(nn, cfg);
 	if (!cfg->nat.enabled) {
 		dnsmasq_stop_old(nn); /* one of an earlier start with NAT on */
 		return 0;
