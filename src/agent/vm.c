@@ -360,14 +360,14 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		if (n->nat ? a->cfg.nat.enabled : (n->user_mode || net_bridge_exists(n->bridge)))
 			continue;
 		char field[64];
-		snprintf(field, sizeof(field), "nics[%d].%s", i, s->nics[i].nat ? "mode" : "bridge");
-		if (s->nics[i].nat)
+		snprintf(field, sizeof(field), "nics[%d].%s", i, n->nat ? "mode" : "bridge");
+		if (n->nat)
 			return errinfo_set(e, 400, "invalid_spec", field,
 			                   "this host has no NAT network (its agent runs with --nat-network "
 			                   "off); use a bridge");
 		return errinfo_set(e, 400, "invalid_spec", field,
 		                   "no bridge '%s' on this host; create it (ip link add %s type bridge) "
-		                   "or use mode 'user'", s->nics[i].bridge, s->nics[i].bridge);
+		                   "or use mode 'nat'", n->bridge, n->bridge);
 	}
 	return 0;
 }
