@@ -231,7 +231,7 @@ static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *e
 		} else if (!strcmp(mode, "bridge")) {
 			jv_path(field, sizeof(field), path, "bridge");
 			if (!bridge)
-				return jv_fail(err, field, "is required (or set mode to 'user')");
+				return jv_fail(err, field, "is required (or set mode to 'nat')");
 			if (!vm_spec_valid_ifname(bridge))
 				return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
 			snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
