@@ -11,6 +11,8 @@ packages=(
 	libsqlite3-dev libpq-dev libsodium-dev zlib1g-dev
 	# run: QEMU, images, seeds, networking
 	qemu-system-x86 qemu-utils genisoimage iproute2 procps
+	# the NAT network (DHCP and DNS for guests) and the host guard (in process)
+	dnsmasq-base nftables libnftables-dev
 	# guests built from Debian packages
 	cpio gzip e2fsprogs debootstrap debian-archive-keyring zstd xz-utils ca-certificates kmod
 	binutils util-linux

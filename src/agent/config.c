@@ -27,6 +27,8 @@ void config_defaults(struct agent_config *c)
 	c->console_log_bytes = 1024 * 1024;
 	c->sandbox = 1;
 	c->log_level = 1;
+	char err[8];
+	nat_net_parse(NAT_DEFAULT, &c->nat, err, sizeof(err));
 }
 
 const struct datastore *config_datastore(const struct agent_config *c, const char *name)
@@ -109,6 +111,8 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		}
 		return 0;
 	}
+	if (!strcmp(key, "nat-network"))
+		return nat_net_parse(v, &c->nat, err, errlen);
 	if (!strcmp(key, "host-name")) {
 		if (!jv_is_safe_name(v)) {
 			snprintf(err, errlen, "host-name: '%s' is not a safe name", v);
@@ -262,6 +266,9 @@ static const char usage[] =
     "  --console-log-bytes N     per-VM serial log bound (default 1 MiB)\n"
     "  --sandbox on|off          QEMU seccomp sandbox (default on)\n"
     "  --log-level LEVEL         debug, info, warn, error\n"
+    "  --nat-network GW/LEN|off  the NAT network guests of mode nat join: bridge\n"
+    "                            " NAT_BRIDGE ", gateway GW, DHCP/DNS by dnsmasq (default\n"
+    "                            " NAT_DEFAULT "); every VM NIC is kept off the host\n"
     "  --manager-url URL         join vdcd at URL and heartbeat to it\n"
     "  --join-token TOKEN        one-time join token from vdcd (first join only)\n"
     "  --host-name NAME          this host's name in vdcd (default: the hostname)\n"

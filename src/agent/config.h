@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "nat_rules.h"
+
 #define MAX_DATASTORES 16
 #define MAX_IMAGE_ROOTS 8
 
@@ -37,6 +39,7 @@ struct agent_config {
 	char host_name[64];     /* name in vdcd's inventory (default: hostname) */
 	char advertise_url[256];/* how vdcd reaches this agent (default http(s)://LISTEN) */
 	char manager_ca_fp[80]; /* "sha256:..." of vdcd's CA, pinned at the join */
+	struct nat_net nat;     /* the NAT network (NAT_BRIDGE); disabled: off */
 };
 
 void config_defaults(struct agent_config *c);

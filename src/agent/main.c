@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "manager_link.h"
+#include "natnet.h"
 #include "tls.h"
 #include "url.h"
 
@@ -213,6 +214,11 @@ int main(int argc, char **argv)
 		log_error("signals_failed", "error=%s", log_quote(strerror(errno)));
 		return 1;
 	}
+	/* The guard before any VM is re-attached or started. */
+	if (natnet_start(a) < 0) {
+		rc = 1;
+		goto cleanup;
+	}
 	vm_load_all(a);
 	/* The link first: it says whether the API must wait for the join. */
 	if (manager_link_start(a) < 0 || agent_serve(a) < 0) {
@@ -223,6 +229,7 @@ int main(int argc, char **argv)
 	rc = a->exit_code;
 	log_info("agent_stopping", "reason=%s vms=\"left running\"", rc ? "error" : "signal");
 cleanup:
+	natnet_stop(a);
 	manager_link_stop(a);
 	if (a->http)
 		http_server_stop(a->http);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +91,43 @@ cleanup:
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+int net_bridge_up(const char *bridge, uint32_t addr, int prefix, struct errinfo *e)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return errinfo_set(e, 500, "bridge", NULL, "socket: %s", strerror(errno));
+	int rc = -1;
+	if (!net_bridge_exists(bridge) && ioctl(sock, SIOCBRADDBR, bridge) < 0 && errno != EEXIST) {
+		errinfo_set(e, 500, "bridge", NULL, "cannot create bridge %s: %s", bridge, strerror(errno));
+		goto cleanup;
+	}
+	struct ifreq r = {0};
+	snprintf(r.ifr_name, IFNAMSIZ, "%s", bridge);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&r.ifr_addr;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(addr);
+	if (ioctl(sock, SIOCSIFADDR, &r) < 0) {
+		errinfo_set(e, 500, "bridge", NULL, "cannot give %s its address: %s", bridge, strerror(errno));
+		goto cleanup;
+	}
+	sin->sin_addr.s_addr = htonl(prefix <= 0 ? 0 : ~0u << (32 - prefix));
+	if (ioctl(sock, SIOCSIFNETMASK, &r) < 0) {
+		errinfo_set(e, 500, "bridge", NULL, "cannot set %s's netmask: %s", bridge, strerror(errno));
+		goto cleanup;
+	}
+	struct ifreq up = {0};
+	snprintf(up.ifr_name, IFNAMSIZ, "%s", bridge);
+	if (ioctl(sock, SIOCGIFFLAGS, &up) < 0 ||
+	    (up.ifr_flags |= IFF_UP, ioctl(sock, SIOCSIFFLAGS, &up)) < 0) {
+		errinfo_set(e, 500, "bridge", NULL, "cannot bring %s up: %s", bridge, strerror(errno));
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	close(sock);
+	return rc;
 }
 
 static int64_t stat_value(const char *name, const char *what)

@@ -151,7 +151,9 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		const struct vm_nic *n = &spec->nics[i];
 		ADD("-netdev");
 		if (n->user_mode)
-			ADD("user,id=net%d", i);
+			/* restrict=on: the guest gets DHCP and nothing else, never the
+			 * host (10.0.2.2 is the host's loopback) nor the outside. */
+			ADD("user,id=net%d,restrict=on", i);
 		else
 			/* vhost-net needs its own fd handed over; left for later. */
 			ADD("tap,id=net%d,fd=%d,vhost=off", i, l->tap_fds[i]);

@@ -446,13 +446,18 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		d->path = strdup(path);
 	}
 	for (int i = 0; i < s->nnics; i++) {
-		if (s->nics[i].user_mode || net_bridge_exists(s->nics[i].bridge))
+		const struct vm_nic *n = &s->nics[i];
+		if (n->nat ? a->cfg.nat.enabled : (n->user_mode || net_bridge_exists(n->bridge)))
 			continue;
 		char field[64];
-		snprintf(field, sizeof(field), "nics[%d].bridge", i);
+		snprintf(field, sizeof(field), "nics[%d].%s", i, n->nat ? "mode" : "bridge");
+		if (n->nat)
+			return errinfo_set(e, 400, "invalid_spec", field,
+			                   "this host has no NAT network (its agent runs with --nat-network "
+			                   "off); use a bridge");
 		return errinfo_set(e, 400, "invalid_spec", field,
 		                   "no bridge '%s' on this host; create it (ip link add %s type bridge) "
-		                   "or use mode 'user'", s->nics[i].bridge, s->nics[i].bridge);
+		                   "or use mode 'nat'", n->bridge, n->bridge);
 	}
 	return 0;
 }

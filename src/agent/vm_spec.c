@@ -2,6 +2,8 @@
  * needs no I/O lives here, so the fuzzer and the unit tests reach all of it. */
 #include "vm_spec.h"
 
+#include "nat_rules.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,15 +287,21 @@ static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *e
 			if (bridge)
 				return jv_fail(err, field, "is 'user', which takes no bridge");
 			nic->user_mode = true;
+		} else if (!strcmp(mode, "nat")) {
+			if (bridge)
+				return jv_fail(err, field, "is 'nat', which takes no bridge (the host's NAT "
+				                           "network has its own)");
+			nic->nat = true;
+			snprintf(nic->bridge, sizeof(nic->bridge), "%s", NAT_BRIDGE);
 		} else if (!strcmp(mode, "bridge")) {
 			jv_path(field, sizeof(field), path, "bridge");
 			if (!bridge)
-				return jv_fail(err, field, "is required (or set mode to 'user')");
+				return jv_fail(err, field, "is required (or set mode to 'nat')");
 			if (!vm_spec_valid_ifname(bridge))
 				return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
 			snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
 		} else {
-			return jv_fail(err, field, "must be 'bridge' or 'user', not '%s'", mode);
+			return jv_fail(err, field, "must be 'bridge', 'nat' or 'user', not '%s'", mode);
 		}
 		if (mac) {
 			jv_path(field, sizeof(field), path, "mac");
@@ -569,6 +577,7 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	for (int i = 0; i < spec->nnics; i++) {
 		const struct vm_nic *n = &spec->nics[i];
 		json_t *nj = n->user_mode ? json_pack("{s:s}", "mode", "user")
+		             : n->nat     ? json_pack("{s:s}", "mode", "nat")
 		                          : json_pack("{s:s}", "bridge", n->bridge);
 		json_object_set_new(nj, "mac", json_string(n->mac));
 		json_array_append_new(nics, nj);

@@ -32,7 +32,8 @@ struct vm_disk {
 };
 
 struct vm_nic {
-	bool user_mode;   /* QEMU user-mode networking, no bridge */
+	bool user_mode;   /* QEMU user-mode networking, no bridge, host unreachable */
+	bool nat;         /* the host's NAT network: bridge is NAT_BRIDGE */
 	char bridge[16];
 	char mac[18];     /* "52:54:00:xx:xx:xx", generated if not given */
 };

@@ -48,7 +48,7 @@ json_t *vm_agent_spec(const json_t *vm)
 	json_array_foreach(json_object_get(cfg, "networks"), i, n)
 		json_array_append_new(nics, json_pack("{s:O}", "bridge", json_object_get(n, "bridge")));
 	if (json_array_size(nics) == 0)
-		json_array_append_new(nics, json_pack("{s:s}", "mode", "user"));
+		json_array_append_new(nics, json_pack("{s:s}", "mode", "nat"));
 	json_object_set_new(spec, "nics", nics);
 	const json_t *ud = json_object_get(cfg, "user_data");
 	if (json_is_string(ud))

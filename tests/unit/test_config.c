@@ -37,7 +37,14 @@ static void field_text(const struct agent_config *c, const char *key, char *out,
 		snprintf(out, n, "%d", c->log_level);
 	else if (!strcmp(key, "console-log-bytes"))
 		snprintf(out, n, "%zu", c->console_log_bytes);
-	else if (!strcmp(key, "datastore") && c->ndatastores > 0)
+	else if (!strcmp(key, "nat-network")) {
+		char gw[16];
+		nat_addr_text(c->nat.gw, gw);
+		if (c->nat.enabled)
+			snprintf(out, n, "%s/%d", gw, c->nat.prefix);
+		else
+			snprintf(out, n, "off");
+	} else if (!strcmp(key, "datastore") && c->ndatastores > 0)
 		snprintf(out, n, "%d:%s=%s", c->ndatastores, c->datastores[c->ndatastores - 1].name,
 		         c->datastores[c->ndatastores - 1].path);
 	else
@@ -104,6 +111,20 @@ static const struct set_case set_cases[] = {
 	{"datastore", "fast=", NULL},
 	{"datastore", "../x=/srv", NULL},
 	{"datastore", "a b=/srv", NULL},
+	{"nat-network", "10.9.0.1/16", "10.9.0.1/16"},
+	{"nat-network", "10.9.255.254/16", "10.9.255.254/16"},
+	{"nat-network", "off", "off"},
+	{"nat-network", "192.168.123.0/24", NULL},   /* the subnet's own address */
+	{"nat-network", "192.168.123.255/24", NULL}, /* its broadcast */
+	{"nat-network", "192.168.123.1", NULL},
+	{"nat-network", "192.168.123.1/", NULL},
+	{"nat-network", "192.168.123.1/30", NULL},
+	{"nat-network", "192.168.123.1/7", NULL},
+	{"nat-network", "192.168.123.1/24x", NULL},
+	{"nat-network", "300.1.1.1/24", NULL},
+	{"nat-network", "fd00::1/64", NULL},
+	{"nat-network", "", NULL},
+	{"nat-network", "OFF", NULL},
 };
 
 static void test_set_table(void **state)

@@ -146,15 +146,20 @@ static void test_nics(void **state)
 	struct vm_spec spec;
 	spec_from("{'name':'n','disks':[{'name':'root','size_mib':1,'path':'/d/r'}],"
 	          "'nics':[{'bridge':'br0','mac':'52:54:00:00:00:0a'},"
-	          "{'mode':'user','mac':'52:54:00:00:00:0b'},{'bridge':'br1'}]}", &spec);
+	          "{'mode':'user','mac':'52:54:00:00:00:0b'},{'bridge':'br1'},{'mode':'nat'}]}", &spec);
 	struct qemu_launch l = launch_defaults();
 	l.tap_fds[0] = 41;
 	l.tap_fds[2] = 57;
+	l.tap_fds[3] = 60;
 	struct strv sv;
 	build(&spec, &l, &sv);
 	assert_true(has_pair(&sv, "-netdev", "tap,id=net0,fd=41,vhost=off"));
 	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:0a"));
-	assert_true(has_pair(&sv, "-netdev", "user,id=net1"));
+	/* User mode never reaches the host: 10.0.2.2 would be its loopback. */
+	assert_true(has_pair(&sv, "-netdev", "user,id=net1,restrict=on"));
+	assert_int_equal(count_containing(&sv, "user,"), 1);
+	/* A NAT NIC is a tap like a bridged one. */
+	assert_true(has_pair(&sv, "-netdev", "tap,id=net3,fd=60,vhost=off"));
 	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net1,id=nic1,mac=52:54:00:00:00:0b"));
 	assert_true(has_pair(&sv, "-netdev", "tap,id=net2,fd=57,vhost=off"));
 	char dev[128];
@@ -162,7 +167,7 @@ static void test_nics(void **state)
 	assert_true(has_pair(&sv, "-device", dev));
 	/* A user-mode NIC never refers to a tap fd. */
 	assert_int_equal(count_containing(&sv, "fd=-1"), 0);
-	assert_int_equal(count_containing(&sv, "-netdev"), 3);
+	assert_int_equal(count_containing(&sv, "-netdev"), 4);
 	strv_free(&sv);
 	vm_spec_free(&spec);
 }

@@ -4,6 +4,7 @@
  * the generated values (MACs, tap names). */
 #include "testutil.h"
 
+#include "nat_rules.h"
 #include "vm_spec.h"
 
 #define DISK "'disks':[{'name':'root','size_mib':1024}]"
@@ -177,10 +178,13 @@ static const struct bad_case bad_cases[] = {
 	/* nics */
 	{"{'name':'a'," DISK ",'nics':'br0'}", U, "nics", "must be an array"},
 	{"{'name':'a'," DISK ",'nics':['br0']}", U, "nics[0]", "must be an object"},
-	{"{'name':'a'," DISK ",'nics':[{}]}", U, "nics[0].mode", "'bridge' or 'user'"},
+	{"{'name':'a'," DISK ",'nics':[{}]}", U, "nics[0].mode", "'bridge', 'nat' or 'user'"},
 	{"{'name':'a'," DISK ",'nics':[{'mode':'bridge'}]}", U, "nics[0].bridge", "is required"},
 	{"{'name':'a'," DISK ",'nics':[{'mode':'tap','bridge':'br0'}]}", U, "nics[0].mode",
-	 "'bridge' or 'user'"},
+	 "'bridge', 'nat' or 'user'"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'nat','bridge':'br0'}]}", U, "nics[0].mode",
+	 "takes no bridge"},
+	{"{'name':'a'," DISK ",'nics':[{'mode':'NAT'}]}", U, "nics[0].mode", "not 'NAT'"},
 	{"{'name':'a'," DISK ",'nics':[{'mode':'user','bridge':'br0'}]}", U, "nics[0].mode",
 	 "no bridge"},
 	{"{'name':'a'," DISK ",'nics':[{'bridge':'br 0'}]}", U, "nics[0].bridge", "interface name"},
@@ -439,7 +443,7 @@ static void test_good_full(void **state)
 	    "{'name':'logs','source_vm':'db.0','source_disk':'data'},{'name':'data2','source_vm':'db.0',"
 	    "'copy':false},{'name':'full','image':'deb-12','copy':true,'size_mib':2048}],"
 	    "'nics':[{'bridge':'br0'},{'mode':'user','mac':'02:00:00:00:00:01'},"
-	    "{'mode':'bridge','bridge':'vmbr0.100'}],"
+	    "{'mode':'bridge','bridge':'vmbr0.100'},{'mode':'nat'}],"
 	    "'cloud_init':{'user_data':'#cloud-config\\n','network_config':'version: 2\\n',"
 	    "'meta_data':{'role':'db','shard':3,'primary':true}},"
 	    "'resources':{'cpu_weight':10000,'cpu_limit_pct':25500,'memory_limit_mib':8388608}}");
@@ -471,13 +475,19 @@ static void test_good_full(void **state)
 	assert_true(spec.disks[3].copy); /* even when copy:false is asked */
 	assert_true(spec.disks[4].copy);
 	assert_int_equal(spec.disks[4].size_mib, 2048);
-	assert_int_equal(spec.nnics, 3);
+	assert_int_equal(spec.nnics, 4);
 	assert_false(spec.nics[0].user_mode);
+	assert_false(spec.nics[0].nat);
 	assert_string_equal(spec.nics[0].bridge, "br0");
 	assert_string_equal(spec.nics[0].mac, "");
 	assert_true(spec.nics[1].user_mode);
 	assert_string_equal(spec.nics[1].mac, "02:00:00:00:00:01");
 	assert_string_equal(spec.nics[2].bridge, "vmbr0.100");
+	assert_false(spec.nics[2].nat);
+	/* A NAT NIC joins the host's NAT bridge, whatever the host calls it. */
+	assert_true(spec.nics[3].nat);
+	assert_false(spec.nics[3].user_mode);
+	assert_string_equal(spec.nics[3].bridge, NAT_BRIDGE);
 	assert_true(spec.has_cloud_init);
 	assert_string_equal(spec.user_data, "#cloud-config\n");
 	assert_string_equal(spec.network_config, "version: 2\n");
@@ -593,7 +603,8 @@ static const char *const roundtrip_specs[] = {
 	"{'name':'full','vcpus':4,'memory_mib':2048,"
 	"'disks':[{'name':'root','image':'deb-12','size_mib':20480},"
 	"{'name':'data','size_mib':10,'datastore':'fast'}],"
-	"'nics':[{'bridge':'br0'},{'mode':'user'},{'bridge':'br1','mac':'52:54:00:AA:BB:CC'}],"
+	"'nics':[{'bridge':'br0'},{'mode':'user'},{'bridge':'br1','mac':'52:54:00:AA:BB:CC'},"
+	"{'mode':'nat'}],"
 	"'cloud_init':{'user_data':'#cloud-config\\npackages: [nginx]\\n',"
 	"'meta_data':{'role':'web','n':2,'b':false},'network_config':'version: 2'},"
 	"'resources':{'cpu_weight':50,'cpu_limit_pct':150,'memory_limit_mib':4096}}",
