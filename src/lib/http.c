@@ -39,6 +39,7 @@ struct route_stats {
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct loop *loop;
+	struct http_server *next; /* servers sharing the loop (see prepare) */
 	struct loop_watch *watch;
 	const struct http_route *routes;
 	size_t nroutes;
@@ -681,15 +682,44 @@ static void on_mhd_ready(void *ctx, uint32_t events)
 	MHD_run(srv->mhd);
 }
 
+/* Every running server; a loop has one prepare hook, so the servers on
+ * one loop (vdcd's API and agent listeners) share it, run from the first
+ * of them. Touched only on the loops' threads at start and stop. */
+static struct http_server *all_servers;
+
+static unsigned open_connections(struct http_server *srv)
+{
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di ? di->num_connections : 0;
+}
+
 static int prepare(void *ctx)
 {
-	struct http_server *srv = ctx;
-	/* Resumed connections and timeouts are handled by a run here. */
-	MHD_run(srv->mhd);
-	MHD_UNSIGNED_LONG_LONG to;
-	if (MHD_get_timeout(srv->mhd, &to) == MHD_YES)
-		return to > 60000 ? 60000 : (int)to;
-	return -1;
+	struct loop *loop = ctx;
+	int timeout = -1;
+	for (struct http_server *srv = all_servers; srv; srv = srv->next) {
+		if (srv->loop != loop)
+			continue;
+		/* Resumed connections and timeouts are handled by a run here. A
+		 * daemon at its connection limit takes its listening socket out
+		 * of its epoll set and puts it back only at the start of a run,
+		 * so after a run that closed connections, run once more: else,
+		 * with nothing else to wake it, it would never accept again. */
+		unsigned before = open_connections(srv), now;
+		MHD_run(srv->mhd);
+		for (int i = 0; i < 3 && (now = open_connections(srv)) < before; i++) {
+			before = now;
+			MHD_run(srv->mhd);
+		}
+		MHD_UNSIGNED_LONG_LONG to;
+		if (MHD_get_timeout(srv->mhd, &to) == MHD_YES) {
+			int t = to > 60000 ? 60000 : (int)to;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+	}
+	return timeout;
 }
 
 /* libmicrohttpd's own messages (a failed TLS handshake, a client that
@@ -826,7 +856,9 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	}
 	const union MHD_DaemonInfo *pinfo = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = pinfo ? pinfo->port : 0;
-	loop_set_prepare(loop, prepare, srv);
+	srv->next = all_servers;
+	all_servers = srv;
+	loop_set_prepare(loop, prepare, loop);
 	return srv;
 cleanup:
 	http_server_stop(srv);
@@ -839,8 +871,18 @@ void http_server_stop(struct http_server *srv)
 		return;
 	if (srv->watch)
 		loop_unwatch(srv->loop, srv->watch);
+	int others = 0;
+	for (struct http_server **p = &all_servers; *p;) {
+		if (*p == srv) {
+			*p = srv->next;
+			continue;
+		}
+		others |= (*p)->loop == srv->loop;
+		p = &(*p)->next;
+	}
 	if (srv->mhd) {
-		loop_set_prepare(srv->loop, NULL, NULL);
+		if (!others)
+			loop_set_prepare(srv->loop, NULL, NULL);
 		MHD_stop_daemon(srv->mhd);
 	}
 	free(srv->stats);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -32,6 +33,8 @@ struct server {
 	char base[64];
 	int port;
 	char spool[64]; /* the spool directory, made per server */
+	struct http_server *srv2; /* a second server on the same loop, or NULL */
+	int port2;
 };
 
 static struct server S;
@@ -231,6 +234,15 @@ static int server_up(struct http_config cfg)
 	assert_true(port > 0 && port < 65536);
 	snprintf(S.base, sizeof(S.base), "http://127.0.0.1:%d", port);
 	S.port = port;
+	if (S.srv2) {
+		/* Two servers share one loop (vdcd's API and agent listeners). */
+		struct http_config c2 = cfg;
+		c2.max_connections = c2.max_connections_per_address = 0;
+		S.srv2 = http_server_start(&c2, routes, 1, S.loop, err, sizeof(err));
+		if (!S.srv2)
+			fail_msg("second http_server_start: %s", err);
+		S.port2 = http_server_port(S.srv2);
+	}
 	/* The loop has no cross-thread wakeup: a pipe carries the stop. */
 	assert_int_equal(pipe(S.stop_pipe), 0);
 	S.stop_watch = loop_watch_fd(S.loop, S.stop_pipe[0], EPOLLIN, on_stop, S.loop);
@@ -279,6 +291,8 @@ static int server_down(void **state)
 	assert_int_equal(write(S.stop_pipe[1], "x", 1), 1);
 	pthread_join(S.thread, NULL);
 	http_server_stop(S.srv);
+	http_server_stop(S.srv2);
+	S.srv2 = NULL;
 	loop_unwatch(S.loop, S.stop_watch);
 	loop_free(S.loop);
 	close(S.stop_pipe[0]);
@@ -288,6 +302,19 @@ static int server_down(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.spool);
 	assert_int_equal(system(cmd), 0);
 	return 0;
+}
+
+/* Small limits, to be reached in a test; and a second server. */
+#define LIMIT_PER_ADDRESS 4
+#define LIMIT_ALL 6
+static int server_up_limits(void **state)
+{
+	S.srv2 = (struct http_server *)1; /* asks server_up for the second one */
+	return server_up((struct http_config){.listen = "127.0.0.1:0", .token = TOKEN,
+	                                      .max_body = MAX_BODY, .app = &S,
+	                                      .max_connections = LIMIT_ALL,
+	                                      .max_connections_per_address = LIMIT_PER_ADDRESS,
+	                                      .idle_timeout_s = 2});
 }
 
 /* ---- client ---- */
@@ -390,6 +417,23 @@ static void expect_error(struct resp r, long status, const char *code)
 }
 
 /* ---- raw client: bytes curl would never send ---- */
+
+/* Connects to 127.0.0.1:port from the loopback address from (another
+ * client address, as far as the server can tell). */
+static int raw_connect_to(int port, const char *from)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
 
 static int raw_connect(void)
 {
@@ -1016,6 +1060,79 @@ static void test_invalid_path(void **state)
 	resp_free(&r);
 }
 
+/* A GET on an open connection; returns the status, 0 when the server
+ * closed the connection unanswered, -1 when no answer came in wait_ms. */
+static int raw_ping_wait(int fd, int wait_ms)
+{
+	struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	const char *get = "GET /api/v1/ping HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " TOKEN
+	                  "\r\n\r\n";
+	raw_send(fd, get, strlen(get));
+	char buf[2048];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n <= 0)
+		return 0; /* closed, or reset as our GET met the closed socket */
+	buf[n] = '\0';
+	return raw_status(buf);
+}
+
+static int raw_ping(int fd) { return raw_ping_wait(fd, 3000); }
+
+static void test_connection_limits(void **state)
+{
+	/* One address may hold LIMIT_PER_ADDRESS connections; one more is
+	 * closed unanswered, while the held ones still work. */
+	int held[LIMIT_ALL];
+	for (int i = 0; i < LIMIT_PER_ADDRESS; i++)
+		held[i] = raw_connect_to(S.port, "127.0.0.1");
+	int extra = raw_connect_to(S.port, "127.0.0.1");
+	assert_int_equal(raw_ping(extra), 0);
+	close(extra);
+	for (int i = 0; i < LIMIT_PER_ADDRESS; i++)
+		assert_int_equal(raw_ping(held[i]), 200);
+	/* Other addresses still get in, up to the limit of all together. */
+	for (int i = LIMIT_PER_ADDRESS; i < LIMIT_ALL; i++) {
+		held[i] = raw_connect_to(S.port, i % 2 ? "127.0.0.2" : "127.0.0.3");
+		assert_int_equal(raw_ping(held[i]), 200);
+	}
+	/* Past it, a new connection waits (libmicrohttpd stops accepting)
+	 * until one is closed. */
+	extra = raw_connect_to(S.port, "127.0.0.4");
+	assert_int_equal(raw_ping_wait(extra, 500), -1);
+	/* A second server on the same loop has its own limits: it answers. */
+	int fd2 = raw_connect_to(S.port2, "127.0.0.1");
+	assert_int_equal(raw_ping(fd2), 200);
+	close(fd2);
+	close(held[0]);
+	char buf[512];
+	ssize_t n = recv(extra, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(raw_status(buf), 200);
+	close(extra);
+	for (int i = 1; i < LIMIT_ALL; i++)
+		close(held[i]);
+
+	/* With all of them closed, new connections are served again (the
+	 * server once stopped accepting for good after reaching its limit). */
+	int idle = raw_connect_to(S.port, "127.0.0.1");
+	assert_int_equal(raw_ping(idle), 200);
+	/* An idle connection is closed after idle_timeout_s (2 s here). */
+	uint64_t t0 = loop_now_ms();
+	char c;
+	struct timeval tv = {.tv_sec = 6};
+	setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(recv(idle, &c, 1, 0), 0); /* closed by the server */
+	uint64_t waited = loop_now_ms() - t0;
+	if (waited < 1000 || waited > 4500)
+		fail_msg("the idle connection was closed after %llu ms, want about 2000",
+		         (unsigned long long)waited);
+	close(idle);
+}
+
 static int auth_calls(char *bearer, char *pattern)
 {
 	pthread_mutex_lock(&A.lock);
@@ -1093,5 +1210,9 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests_name("token", tests, server_up_token, server_down);
 	failed += cmocka_run_group_tests_name("auth_callback", auth_tests, server_up_auth, server_down);
+	const struct CMUnitTest limit_tests[] = {
+		cmocka_unit_test(test_connection_limits),
+	};
+	failed += cmocka_run_group_tests_name("limits", limit_tests, server_up_limits, server_down);
 	return failed;
 }
