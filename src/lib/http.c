@@ -27,6 +27,10 @@
 #define DEFAULT_MAX_CONNECTIONS 1000
 #define DEFAULT_MAX_PER_ADDRESS 64
 #define DEFAULT_IDLE_TIMEOUT_S 30
+/* libmicrohttpd 0.9.75 cannot queue a reply before the body has been read,
+ * so an upload past its bound is read and dropped to answer 413 at its
+ * end; past this much more, the connection is cut instead. */
+#define UPLOAD_DISCARD_MAX (64ull << 20)
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
 struct route_stats {
@@ -72,6 +76,7 @@ struct http_req {
 	int dispatched;  /* the handler ran (or the final reply was decided) */
 	char bad_path[160]; /* what the raw path holds that it may not */
 	struct http_spool *spool;
+	unsigned long long discarded; /* body bytes dropped after a refusal */
 	int deferred;
 	int suspended;
 	struct MHD_Response *pending;
@@ -577,7 +582,8 @@ static void gather_body(struct http_req *req, const char *data, size_t len)
 {
 	struct http_server *srv = req->srv;
 	if (req->spool) {
-		http_spool_write(req->spool, data, len); /* on failure: file gone, rest dropped */
+		if (http_spool_write(req->spool, data, len) < 0) /* file gone, rest dropped */
+			req->discarded += len;
 		return;
 	}
 	if (req->body_too_big)
@@ -628,6 +634,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	if (*upload_size) {
 		gather_body(req, upload_data, *upload_size);
 		*upload_size = 0;
+		if (req->discarded > UPLOAD_DISCARD_MAX) {
+			log_warn("http_upload_cut", "url=%s peer=%s bytes_dropped=%llu reason=%s",
+			         log_quote(url), http_peer_address(req), req->discarded,
+			         req->spool->over ? "too_large" : log_quote(strerror(req->spool->err)));
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (!req->dispatched) {

@@ -919,6 +919,32 @@ static void test_upload_refused(void **state)
 	assert_int_equal(spool_files_settled(), 0);
 	free(data);
 
+	/* A chunked body that goes on and on past the bound is cut (the
+	 * connection closed) once far past it, not read forever. */
+	fd = raw_connect();
+	raw_send(fd, head, strlen(head));
+	size_t sent = 0, most = 256u << 20;
+	char *mib = calloc(1, 1u << 20);
+	assert_non_null(mib);
+	int cut = 0;
+	while (sent < most && !cut) {
+		const char *sz = "100000\r\n";
+		cut = send(fd, sz, strlen(sz), MSG_NOSIGNAL) < 0;
+		for (size_t off = 0; !cut && off < (1u << 20);) {
+			ssize_t k = send(fd, mib + off, (1u << 20) - off, MSG_NOSIGNAL);
+			cut = k < 0;
+			off += k > 0 ? (size_t)k : 0;
+		}
+		cut |= send(fd, "\r\n", 2, MSG_NOSIGNAL) < 0;
+		sent += 1u << 20;
+	}
+	close(fd);
+	free(mib);
+	if (!cut)
+		fail_msg("a chunked upload of %zu MiB past a %d MiB bound was read to its end", sent >> 20,
+		         UPLOAD_MAX >> 20);
+	assert_int_equal(spool_files_settled(), 0);
+
 	/* No token, or a wrong one: 401 from the head, no file ever made. */
 	static const char *const auth[] = {"", "Authorization: Bearer wrong\r\n"};
 	for (size_t i = 0; i < ARRAY_LEN(auth); i++) {
