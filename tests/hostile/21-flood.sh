@@ -114,3 +114,36 @@ h21_after() {
 	return 1
 }
 attack H21.6 "after the flood, the flooding address is served again" h21_after
+
+# The agents' listener out of reach (nftables in h1's namespace rejects the
+# port): h1 falls back to the manager URL, still accepted, and stays
+# connected; then it goes back.
+h21_fallback() {
+	local log n0 i hbf st hb st1
+	log=$(dir_of h1)/agent.log
+	n0=$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")
+	in_ns h1 nft -f - <<NFT || { diag "nft failed"; return 1; }
+table inet h21 {
+	chain out {
+		type filter hook output priority 0;
+		ip daddr $MGR_IP tcp dport 7444 reject with tcp reset
+	}
+}
+NFT
+	for i in $(seq 1 30); do
+		[ "$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")" -gt "$n0" ] && break
+		sleep 1
+	done
+	read -r hbf st <<<"$(h21_host)" # one beat at a time: any later one went elsewhere
+	for i in $(seq 1 30); do
+		read -r hb st1 <<<"$(h21_host)"
+		[ "${hb:-0}" -gt "${hbf:-0}" ] && break
+		sleep 1
+	done
+	in_ns h1 nft delete table inet h21
+	[ "$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")" -gt "$n0" ] ||
+		{ diag "no heartbeat failed at the agents' listener: the block did not bite"; return 1; }
+	[ "${hb:-0}" -gt "${hbf:-0}" ] && [ "$st1" = connected ] ||
+		{ diag "h1 with its agents' listener blocked: last beat $hbf -> $hb, state $st1"; return 1; }
+}
+attack H21.7 "the agents' listener unreachable: h1 beats at the manager URL instead and stays connected" h21_fallback
