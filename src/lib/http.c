@@ -27,9 +27,9 @@
 #define DEFAULT_MAX_CONNECTIONS 1000
 #define DEFAULT_MAX_PER_ADDRESS 64
 #define DEFAULT_IDLE_TIMEOUT_S 30
-/* libmicrohttpd 0.9.75 cannot queue a reply before the body has been read,
- * so an upload past its bound is read and dropped to answer 413 at its
- * end; past this much more, the connection is cut instead. */
+/* libmicrohttpd 0.9.75 cannot queue a reply while the body is arriving, so
+ * a body past its bound is read and dropped to answer 413 at its end; past
+ * this much dropped, the connection is cut instead. */
 #define UPLOAD_DISCARD_MAX (64ull << 20)
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
@@ -586,18 +586,18 @@ static void gather_body(struct http_req *req, const char *data, size_t len)
 			req->discarded += len;
 		return;
 	}
-	if (req->body_too_big)
+	if (req->body_too_big) {
+		req->discarded += len;
 		return;
-	if (req->body_len + len > srv->max_body) {
+	}
+	char *nb = req->body_len + len > srv->max_body ? NULL
+	                                               : realloc(req->body, req->body_len + len + 1);
+	if (!nb) { /* answered 413 once the rest is in */
 		req->body_too_big = 1;
 		free(req->body);
 		req->body = NULL;
 		req->body_len = 0;
-		return;
-	}
-	char *nb = realloc(req->body, req->body_len + len + 1);
-	if (!nb) {
-		req->body_too_big = 1;
+		req->discarded += len;
 		return;
 	}
 	memcpy(nb + req->body_len, data, len);
@@ -635,9 +635,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		gather_body(req, upload_data, *upload_size);
 		*upload_size = 0;
 		if (req->discarded > UPLOAD_DISCARD_MAX) {
-			log_warn("http_upload_cut", "url=%s peer=%s bytes_dropped=%llu reason=%s",
+			log_warn("http_body_cut", "url=%s peer=%s bytes_dropped=%llu reason=%s",
 			         log_quote(url), http_peer_address(req), req->discarded,
-			         req->spool->over ? "too_large" : log_quote(strerror(req->spool->err)));
+			         req->spool && req->spool->err ? log_quote(strerror(req->spool->err))
+			                                       : "too_large");
 			return MHD_NO;
 		}
 		return MHD_YES;
@@ -694,9 +695,9 @@ static void on_mhd_ready(void *ctx, uint32_t events)
 	MHD_run(srv->mhd);
 }
 
-/* Every running server; a loop has one prepare hook, so the servers on
- * one loop (vdcd's API and agent listeners) share it, run from the first
- * of them. Touched only on the loops' threads at start and stop. */
+/* Every running server. A loop has one prepare hook, so the servers on one
+ * loop (vdcd's API and agents' listeners) share it: prepare(loop) runs each
+ * of them. Changed only at start and stop, on the loop's thread. */
 static struct http_server *all_servers;
 
 static unsigned open_connections(struct http_server *srv)
