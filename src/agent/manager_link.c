@@ -7,7 +7,11 @@
  * operator passes (printed with the join token): the join POST, which
  * carries the token, is sent only after vdcd's chain checked out against
  * it. The join's reply brings this host's certificate; from then on every
- * heartbeat goes over mutual TLS with the pinned CA as the only anchor. */
+ * heartbeat goes over mutual TLS with the pinned CA as the only anchor.
+ *
+ * A vdcd with an agents' listener (--agent-listen) names it in its join and
+ * heartbeat replies (heartbeat_url); heartbeats then go there, and back to
+ * the manager URL for a while whenever that listener fails. */
 #include "manager_link.h"
 
 #include "agent.h"
@@ -26,6 +30,7 @@
 
 #define HEARTBEAT_MS 5000
 #define REQUEST_TIMEOUT_MS 10000
+#define FALLBACK_MS 60000 /* heartbeats to the manager URL after the agents' listener failed */
 
 struct link {
 	struct agent *a;
@@ -37,6 +42,9 @@ struct link {
 	struct hc *in_flight; /* the request under way, or NULL */
 	struct loop_timer *timer;
 	int interval_ms; /* as vdcd asks in its heartbeat replies */
+	char hb_url[256]; /* vdcd's agents' listener, or "" */
+	int beat_to_hb;   /* the request in flight went to hb_url */
+	uint64_t fallback_until_ms;
 };
 
 static struct link *the_link;
@@ -84,6 +92,47 @@ static int save_certificate(struct link *l, json_t *reply)
 	return 0;
 }
 
+/* Keeps what identifies this host to vdcd (and where to beat) in
+ * STATE/manager.json. */
+static void save_identity(struct link *l)
+{
+	struct agent *a = l->a;
+	json_t *id = json_pack("{s:s, s:s, s:s}", "manager_url", a->cfg.manager_url, "host_id",
+	                       l->host_id, "host_secret", l->secret);
+	if (l->hb_url[0])
+		json_object_set_new(id, "heartbeat_url", json_string(l->hb_url));
+	char *ids = json_dumps(id, JSON_INDENT(2));
+	char path[1100];
+	identity_path(a, path, sizeof(path));
+	if (!ids || fs_write_atomic(path, ids, strlen(ids), 0600) < 0)
+		log_error("identity_write_failed", "path=%s", path);
+	if (ids)
+		explicit_bzero(ids, strlen(ids));
+	free(ids);
+	json_decref(id);
+}
+
+/* Takes vdcd's heartbeat_url (NULL: none) when it is a URL this link may
+ * use: https like the manager URL (the same pinned CA vouches for it), or
+ * plain http only on loopback. Returns 1 when it changed. */
+static int take_heartbeat_url(struct link *l, const char *url)
+{
+	struct url u;
+	if (url && (url_parse(url, &u) < 0 || strlen(url) >= sizeof(l->hb_url) ||
+	            (l->tc ? strcmp(u.scheme, "https") != 0
+	                   : !url_host_is_loopback(u.host)))) {
+		log_warn("heartbeat_url_ignored", "url=%s hint=%s", log_quote(url),
+		         log_quote("vdcd named an agents' listener this agent cannot use; heartbeats "
+		                   "stay on the manager URL"));
+		url = NULL;
+	}
+	if (!strcmp(l->hb_url, url ? url : ""))
+		return 0;
+	snprintf(l->hb_url, sizeof(l->hb_url), "%s", url ? url : "");
+	log_info("heartbeat_url", "url=%s", l->hb_url[0] ? l->hb_url : l->a->cfg.manager_url);
+	return 1;
+}
+
 static void on_join_reply(void *ctx, int status, const char *body)
 {
 	struct link *l = ctx;
@@ -115,15 +164,8 @@ static void on_join_reply(void *ctx, int status, const char *body)
 	}
 	snprintf(l->host_id, sizeof(l->host_id), "%s", hid);
 	snprintf(l->secret, sizeof(l->secret), "%s", sec);
-	json_t *id = json_pack("{s:s, s:s, s:s}", "manager_url", a->cfg.manager_url, "host_id", hid,
-	                       "host_secret", sec);
-	char *ids = json_dumps(id, JSON_INDENT(2));
-	char path[1100];
-	identity_path(a, path, sizeof(path));
-	if (fs_write_atomic(path, ids, strlen(ids), 0600) < 0)
-		log_error("identity_write_failed", "path=%s", path);
-	free(ids);
-	json_decref(id);
+	take_heartbeat_url(l, json_string_value(json_object_get(reply, "heartbeat_url")));
+	save_identity(l);
 	json_decref(reply);
 	l->joined = 1;
 	log_info("joined", "manager=%s host_id=%s tls=%s", a->cfg.manager_url, l->host_id,
@@ -151,12 +193,17 @@ static void on_heartbeat_reply(void *ctx, int status, const char *body)
 		json_t *r = status ? json_loads(body, 0, NULL) : NULL;
 		const char *msg = status ? json_string_value(json_object_get(json_object_get(r, "error"), "message"))
 		                         : body;
-		log_warn("heartbeat_failed", "manager=%s status=%d error=%s", l->a->cfg.manager_url, status,
+		log_warn("heartbeat_failed", "manager=%s status=%d error=%s",
+		         l->beat_to_hb ? l->hb_url : l->a->cfg.manager_url, status,
 		         log_quote(msg ? msg : ""));
 		json_decref(r);
+		if (l->beat_to_hb) /* the manager URL is still accepted: beat there a while */
+			l->fallback_until_ms = loop_now_ms() + FALLBACK_MS;
 		return;
 	}
 	json_t *reply = json_loads(body, 0, NULL);
+	if (take_heartbeat_url(l, json_string_value(json_object_get(reply, "heartbeat_url"))))
+		save_identity(l);
 	json_int_t s = json_integer_value(json_object_get(reply, "heartbeat_interval_s"));
 	if (s >= 1 && s <= 60 && l->interval_ms != (int)s * 1000) {
 		/* The next beat at the new pace, not after the old interval. */
@@ -249,7 +296,9 @@ static void on_tick(void *ctx)
 		return;
 	}
 	char url[700];
-	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/heartbeat", l->a->cfg.manager_url, l->host_id);
+	l->beat_to_hb = l->hb_url[0] && loop_now_ms() >= l->fallback_until_ms;
+	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/heartbeat",
+	         l->beat_to_hb ? l->hb_url : l->a->cfg.manager_url, l->host_id);
 	char *body = heartbeat_body(l->a);
 	l->in_flight = hc_request(l->a->loop, "POST", url, l->tc, l->secret, body, REQUEST_TIMEOUT_MS,
 	                          on_heartbeat_reply, l);
@@ -342,11 +391,16 @@ int manager_link_start(struct agent *a)
 		log_error("join_token_missing", "hint=%s",
 		          log_quote("make one on vdcd (POST /api/v1/hosts/join-tokens) and pass --join-token"));
 	}
+	char saved_hb[256];
+	snprintf(saved_hb, sizeof(saved_hb), "%s",
+	         json_string_value(json_object_get(id, "heartbeat_url")) ?: "");
 	json_decref(id);
 	if (link_tls(l, &u) < 0) {
 		link_free(l);
 		return -1;
 	}
+	if (l->joined && saved_hb[0])
+		take_heartbeat_url(l, saved_hb);
 	the_link = l;
 	l->timer = loop_timer_after(a->loop, 0, on_tick, l);
 	return 0;

@@ -27,6 +27,10 @@
 #define DEFAULT_MAX_CONNECTIONS 1000
 #define DEFAULT_MAX_PER_ADDRESS 64
 #define DEFAULT_IDLE_TIMEOUT_S 30
+/* libmicrohttpd 0.9.75 cannot queue a reply while the body is arriving, so
+ * a body past its bound is read and dropped to answer 413 at its end; past
+ * this much dropped, the connection is cut instead. */
+#define UPLOAD_DISCARD_MAX (64ull << 20)
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
 struct route_stats {
@@ -39,6 +43,7 @@ struct route_stats {
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct loop *loop;
+	struct http_server *next; /* servers sharing the loop (see prepare) */
 	struct loop_watch *watch;
 	const struct http_route *routes;
 	size_t nroutes;
@@ -71,6 +76,7 @@ struct http_req {
 	int dispatched;  /* the handler ran (or the final reply was decided) */
 	char bad_path[160]; /* what the raw path holds that it may not */
 	struct http_spool *spool;
+	unsigned long long discarded; /* body bytes dropped after a refusal */
 	int deferred;
 	int suspended;
 	struct MHD_Response *pending;
@@ -576,21 +582,22 @@ static void gather_body(struct http_req *req, const char *data, size_t len)
 {
 	struct http_server *srv = req->srv;
 	if (req->spool) {
-		http_spool_write(req->spool, data, len); /* on failure: file gone, rest dropped */
+		if (http_spool_write(req->spool, data, len) < 0) /* file gone, rest dropped */
+			req->discarded += len;
 		return;
 	}
-	if (req->body_too_big)
+	if (req->body_too_big) {
+		req->discarded += len;
 		return;
-	if (req->body_len + len > srv->max_body) {
+	}
+	char *nb = req->body_len + len > srv->max_body ? NULL
+	                                               : realloc(req->body, req->body_len + len + 1);
+	if (!nb) { /* answered 413 once the rest is in */
 		req->body_too_big = 1;
 		free(req->body);
 		req->body = NULL;
 		req->body_len = 0;
-		return;
-	}
-	char *nb = realloc(req->body, req->body_len + len + 1);
-	if (!nb) {
-		req->body_too_big = 1;
+		req->discarded += len;
 		return;
 	}
 	memcpy(nb + req->body_len, data, len);
@@ -627,6 +634,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	if (*upload_size) {
 		gather_body(req, upload_data, *upload_size);
 		*upload_size = 0;
+		if (req->discarded > UPLOAD_DISCARD_MAX) {
+			log_warn("http_body_cut", "url=%s peer=%s bytes_dropped=%llu reason=%s",
+			         log_quote(url), http_peer_address(req), req->discarded,
+			         req->spool && req->spool->err ? log_quote(strerror(req->spool->err))
+			                                       : "too_large");
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (!req->dispatched) {
@@ -681,15 +695,44 @@ static void on_mhd_ready(void *ctx, uint32_t events)
 	MHD_run(srv->mhd);
 }
 
+/* Every running server. A loop has one prepare hook, so the servers on one
+ * loop (vdcd's API and agents' listeners) share it: prepare(loop) runs each
+ * of them. Changed only at start and stop, on the loop's thread. */
+static struct http_server *all_servers;
+
+static unsigned open_connections(struct http_server *srv)
+{
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di ? di->num_connections : 0;
+}
+
 static int prepare(void *ctx)
 {
-	struct http_server *srv = ctx;
-	/* Resumed connections and timeouts are handled by a run here. */
-	MHD_run(srv->mhd);
-	MHD_UNSIGNED_LONG_LONG to;
-	if (MHD_get_timeout(srv->mhd, &to) == MHD_YES)
-		return to > 60000 ? 60000 : (int)to;
-	return -1;
+	struct loop *loop = ctx;
+	int timeout = -1;
+	for (struct http_server *srv = all_servers; srv; srv = srv->next) {
+		if (srv->loop != loop)
+			continue;
+		/* Resumed connections and timeouts are handled by a run here. A
+		 * daemon at its connection limit takes its listening socket out
+		 * of its epoll set and puts it back only at the start of a run,
+		 * so after a run that closed connections, run once more: else,
+		 * with nothing else to wake it, it would never accept again. */
+		unsigned before = open_connections(srv), now;
+		MHD_run(srv->mhd);
+		for (int i = 0; i < 3 && (now = open_connections(srv)) < before; i++) {
+			before = now;
+			MHD_run(srv->mhd);
+		}
+		MHD_UNSIGNED_LONG_LONG to;
+		if (MHD_get_timeout(srv->mhd, &to) == MHD_YES) {
+			int t = to > 60000 ? 60000 : (int)to;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+	}
+	return timeout;
 }
 
 /* libmicrohttpd's own messages (a failed TLS handshake, a client that
@@ -826,7 +869,9 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	}
 	const union MHD_DaemonInfo *pinfo = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = pinfo ? pinfo->port : 0;
-	loop_set_prepare(loop, prepare, srv);
+	srv->next = all_servers;
+	all_servers = srv;
+	loop_set_prepare(loop, prepare, loop);
 	return srv;
 cleanup:
 	http_server_stop(srv);
@@ -839,8 +884,18 @@ void http_server_stop(struct http_server *srv)
 		return;
 	if (srv->watch)
 		loop_unwatch(srv->loop, srv->watch);
+	int others = 0;
+	for (struct http_server **p = &all_servers; *p;) {
+		if (*p == srv) {
+			*p = srv->next;
+			continue;
+		}
+		others |= (*p)->loop == srv->loop;
+		p = &(*p)->next;
+	}
 	if (srv->mhd) {
-		loop_set_prepare(srv->loop, NULL, NULL);
+		if (!others)
+			loop_set_prepare(srv->loop, NULL, NULL);
 		MHD_stop_daemon(srv->mhd);
 	}
 	free(srv->stats);

@@ -157,6 +157,8 @@ void api_hosts_join(struct http_req *req)
 		goto fail;
 	mgr_event(m, name, "host.join", "host", id, "succeeded", cert ? fp : NULL);
 	json_t *reply = json_pack("{s:o, s:s}", "host", stored, "host_secret", secret);
+	if (m->cfg.heartbeat_url[0]) /* --agent-listen: beat there */
+		json_object_set_new(reply, "heartbeat_url", json_string(m->cfg.heartbeat_url));
 	if (cert) {
 		json_object_set_new(reply, "certificate", json_string(cert));
 		json_object_set_new(reply, "ca_certificate", json_string(m->tls->ca));
@@ -387,8 +389,10 @@ void api_hosts_heartbeat(struct http_req *req)
 	/* The agent beats at the pace vdcd asks for: a third of the timeout,
 	 * so one lost heartbeat never marks a host disconnected. */
 	int every = m->cfg.heartbeat_timeout_s / 3;
-	http_reply_json(req, 200, json_pack("{s:i}", "heartbeat_interval_s",
-	                                    every < 1 ? 1 : every > 30 ? 30 : every));
+	json_t *reply = json_pack("{s:i}", "heartbeat_interval_s", every < 1 ? 1 : every > 30 ? 30 : every);
+	if (m->cfg.heartbeat_url[0]) /* hosts joined before --agent-listen learn it here */
+		json_object_set_new(reply, "heartbeat_url", json_string(m->cfg.heartbeat_url));
+	http_reply_json(req, 200, reply);
 cleanup:
 	json_decref(body);
 	json_decref(host);

@@ -166,3 +166,13 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/events", api_events_list, 0, ACC_ADMIN},
 };
 const size_t mgr_nroutes = sizeof(mgr_routes) / sizeof(mgr_routes[0]);
+
+/* Agents' own listener (--agent-listen): only what agents call, so that a
+ * flood of the API's listener leaves heartbeats served. */
+const struct http_route mgr_agent_routes[] = {
+	{"GET", "/healthz", healthz, 1, ACC_ANY},
+	{"GET", "/api/v1/ca", api_ca_get, 1, ACC_ANY},
+	{"POST", "/api/v1/hosts/join", api_hosts_join, 1, ACC_ANY},
+	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1, ACC_ANY},
+};
+const size_t mgr_agent_nroutes = sizeof(mgr_agent_routes) / sizeof(mgr_agent_routes[0]);

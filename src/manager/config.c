@@ -16,6 +16,9 @@ void mgr_config_defaults(struct mgr_config *c)
 	c->heartbeat_timeout_s = 15;
 	c->image_max_bytes = 64ull << 30;
 	c->workers = 4;
+	c->max_connections = 4000;
+	c->max_connections_per_address = 64;
+	c->idle_timeout_s = 20;
 	c->log_level = 1;
 }
 
@@ -35,6 +38,13 @@ static const char usage[] =
     "  --image-import-dir DIR      administrators may import images from files under DIR\n"
     "                              (POST /api/v1/images with import_from; default: none)\n"
     "  --image-max-bytes N[K|M|G]  the largest image upload or import (64G)\n"
+    "  --agent-listen ADDR:PORT    a second listener for agents only (join, heartbeat, CA),\n"
+    "                              so a flood of the API cannot cut hosts off; agents are\n"
+    "                              told its URL when they join (default: none)\n"
+    "  --max-connections N         open API connections, all clients together (4000)\n"
+    "  --max-connections-per-address N\n"
+    "                              open API connections from one client address (64)\n"
+    "  --idle-timeout-s N          close a connection silent this long (20)\n"
     "  --heartbeat-timeout-s N     seconds of silence before a host is disconnected (15)\n"
     "  --workers N                 task worker threads (4)\n"
     "  --log-level LEVEL           debug, info, warn, error\n";
@@ -97,8 +107,24 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 				return -1;
 			}
 			c->image_max_bytes = n << shift;
-		}
-		else if (!strcmp(key, "heartbeat-timeout-s") || !strcmp(key, "workers")) {
+		} else if (!strcmp(key, "agent-listen"))
+			snprintf(c->agent_listen, sizeof(c->agent_listen), "%s", v);
+		else if (!strcmp(key, "max-connections") || !strcmp(key, "max-connections-per-address") ||
+		         !strcmp(key, "idle-timeout-s")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			long most = key[0] == 'i' ? 3600 : 1000000;
+			if (!*v || *end || n < 1 || n > most) {
+				snprintf(err, errlen, "--%s: '%s' is not a number from 1 to %ld", key, v, most);
+				return -1;
+			}
+			if (key[0] == 'i')
+				c->idle_timeout_s = (unsigned)n;
+			else if (strlen(key) > strlen("max-connections"))
+				c->max_connections_per_address = (unsigned)n;
+			else
+				c->max_connections = (unsigned)n;
+		} else if (!strcmp(key, "heartbeat-timeout-s") || !strcmp(key, "workers")) {
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (*end || n < 1 || n > (key[0] == 'w' ? 16 : 3600)) {
@@ -127,6 +153,36 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 	if (!c->store_url[0])
 		snprintf(c->store_url, sizeof(c->store_url), "sqlite:%s/vdcd.db", c->data_dir);
 	return mgr_config_check_tls(c, err, errlen);
+}
+
+/* With --agent-listen, the URL agents are told to join and beat at: the
+ * listener's own address, or for a wildcard one, the public URL's host. */
+static int agent_listener_url(struct mgr_config *c, const struct url *pub, char *err,
+                              size_t errlen)
+{
+	c->heartbeat_url[0] = '\0';
+	if (!c->agent_listen[0])
+		return 0;
+	char host[256], port[16];
+	if (url_split_hostport(c->agent_listen, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen, "--agent-listen: '%s' is not HOST:PORT or [V6]:PORT",
+		         c->agent_listen);
+		return -1;
+	}
+	if (!strcmp(c->agent_listen, c->listen)) {
+		snprintf(err, errlen, "--agent-listen must differ from --listen (%s)", c->listen);
+		return -1;
+	}
+	if (c->plain_http && !url_host_is_loopback(host)) {
+		snprintf(err, errlen, "--agent-listen %s: with --plain-http only a loopback address",
+		         c->agent_listen);
+		return -1;
+	}
+	const char *h = url_host_is_any(host) ? pub->host : host;
+	int v6 = strchr(h, ':') != NULL;
+	snprintf(c->heartbeat_url, sizeof(c->heartbeat_url), "%s://%s%s%s:%s", pub->scheme,
+	         v6 ? "[" : "", h, v6 ? "]" : "", port);
+	return 0;
 }
 
 int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen)
@@ -164,5 +220,5 @@ int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--public-url: '%s' is not http(s)://HOST[:PORT]", c->public_url);
 		return -1;
 	}
-	return 0;
+	return agent_listener_url(c, &u, err, errlen);
 }

@@ -20,9 +20,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_BODY (512 * 1024)
+
+/* Every connection is a descriptor: takes the soft RLIMIT_NOFILE up to the
+ * hard one, and keeps max_connections (both listeners) below what is left
+ * after a reserve for the store, the agents' connections and files. */
+static void raise_fd_limit(struct mgr_config *c)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = was;
+	}
+	const rlim_t reserve = 256;
+	rlim_t room = rl.rlim_cur > reserve * 2 ? rl.rlim_cur - reserve : rl.rlim_cur / 2;
+	unsigned listeners = c->agent_listen[0] ? 2 : 1;
+	if ((rlim_t)c->max_connections * listeners > room) {
+		unsigned fit = (unsigned)(room / listeners);
+		log_warn("max_connections_lowered", "from=%u to=%u nofile=%llu hint=%s",
+		         c->max_connections, fit, (unsigned long long)rl.rlim_cur,
+		         log_quote("raise the open-files limit (LimitNOFILE= in the unit)"));
+		c->max_connections = fit;
+	}
+}
 
 static void on_liveness(void *ctx);
 static void schedule_liveness(struct mgr *m) { loop_timer_after(m->loop, 2000, on_liveness, m); }
@@ -47,6 +74,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	}
 	log_set_level((enum log_level)m->cfg.log_level);
+	raise_fd_limit(&m->cfg);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_error("init_failed", "what=\"libsodium or libcurl\"");
 		return 1;
@@ -93,7 +121,10 @@ int main(int argc, char **argv)
 		if (routes[i].upload_max)
 			routes[i].upload_max = m->cfg.image_max_bytes;
 	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m,
-	                         .spool_dir = spool};
+	                         .spool_dir = spool,
+	                         .max_connections = m->cfg.max_connections,
+	                         .max_connections_per_address = m->cfg.max_connections_per_address,
+	                         .idle_timeout_s = m->cfg.idle_timeout_s};
 	if (m->tls) {
 		/* Client certificates are asked for, not required: users connect
 		 * without one; the heartbeat route checks the hosts'. */
@@ -106,6 +137,19 @@ int main(int argc, char **argv)
 		log_error("listen_failed", "error=%s", log_quote(err));
 		return 1;
 	}
+	if (m->cfg.agent_listen[0]) {
+		/* Same TLS and auth; its own connection budget, all of it for
+		 * agents (one connection each, a few during a join). */
+		struct http_config ac = hc;
+		ac.listen = m->cfg.agent_listen;
+		ac.max_connections_per_address = 16;
+		m->agent_http = http_server_start(&ac, mgr_agent_routes, mgr_agent_nroutes, m->loop, err,
+		                                  sizeof(err));
+		if (!m->agent_http) {
+			log_error("listen_failed", "what=agents error=%s", log_quote(err));
+			return 1;
+		}
+	}
 	if (login_guard_init(m) < 0) {
 		log_error("init_failed", "what=\"password hashing\"");
 		return 1;
@@ -115,13 +159,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	schedule_liveness(m);
-	log_info("vdcd_ready", "listen=%s tls=%s public_url=%s store=%s schema=%d workers=%d pid=%d",
-	         m->cfg.listen, m->tls ? "on" : "off", m->cfg.public_url, store_backend(m->st),
+	log_info("vdcd_ready",
+	         "listen=%s agent_listen=%s tls=%s public_url=%s heartbeat_url=%s store=%s schema=%d "
+	         "workers=%d pid=%d",
+	         m->cfg.listen, m->cfg.agent_listen[0] ? m->cfg.agent_listen : "none",
+	         m->tls ? "on" : "off", m->cfg.public_url,
+	         m->cfg.heartbeat_url[0] ? m->cfg.heartbeat_url : m->cfg.public_url, store_backend(m->st),
 	         store_schema_version(m->st), m->nworkers, (int)getpid());
 	loop_run(m->loop);
 	log_info("vdcd_stopping", "reason=signal");
 	tasks_stop_workers(m);
 	login_guard_free(m); /* answers logins still hashing, before the server goes */
+	http_server_stop(m->agent_http);
 	http_server_stop(m->http);
 	free(routes);
 	auth_cache_free(m);

@@ -32,6 +32,11 @@ struct mgr_config {
 	int heartbeat_timeout_s;  /* a host silent this long is disconnected */
 	char image_import_dir[1024]; /* administrators import images from under it ("" : none) */
 	unsigned long long image_max_bytes; /* the largest image upload or import */
+	char agent_listen[128];   /* --agent-listen: agents' own listener, or "" */
+	char heartbeat_url[256];  /* where agents join and beat (from agent_listen) */
+	unsigned max_connections;             /* API listener, all clients */
+	unsigned max_connections_per_address; /* API listener, one client address */
+	unsigned idle_timeout_s;              /* both listeners */
 	int workers;              /* task worker threads */
 	int log_level;
 };
@@ -40,6 +45,7 @@ struct mgr {
 	struct mgr_config cfg;
 	struct loop *loop;
 	struct http_server *http;
+	struct http_server *agent_http; /* --agent-listen, or NULL */
 	struct store *st;         /* loop thread only */
 	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
@@ -75,6 +81,9 @@ void mgr_secret(const char *prefix, char *out, size_t n);
 /* api_*.c */
 extern const struct http_route mgr_routes[];
 extern const size_t mgr_nroutes;
+/* What --agent-listen serves: join, heartbeat, the CA and health. */
+extern const struct http_route mgr_agent_routes[];
+extern const size_t mgr_agent_nroutes;
 void mgr_reply_err(struct http_req *req, const struct errinfo *e);
 /* The actor of a request, for the audit log. */
 const char *mgr_actor(struct http_req *req);

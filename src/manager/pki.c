@@ -92,7 +92,8 @@ static int load_or_make_leaf(struct mgr_tls *t, const char *cert_path, const cha
 }
 
 /* The names vdcd's own certificate carries: where it listens (unless on
- * every address), its public URL's host, --tls-san, and loopback. */
+ * every address), its public URL's host, the agents' listener's host,
+ * --tls-san, and loopback. */
 static int wanted_sans(const struct mgr_config *c, char names[MAX_SANS][256], const char **list)
 {
 	int n = 0;
@@ -105,6 +106,9 @@ static int wanted_sans(const struct mgr_config *c, char names[MAX_SANS][256], co
 		cand[nc++] = host;
 	if (url_parse(c->public_url, &u) == 0)
 		cand[nc++] = u.host;
+	struct url hb;
+	if (c->heartbeat_url[0] && url_parse(c->heartbeat_url, &hb) == 0)
+		cand[nc++] = hb.host; /* --agent-listen on an address of its own */
 	for (int i = 0; i < c->ntls_sans; i++)
 		cand[nc++] = c->tls_sans[i];
 	cand[nc++] = "localhost";

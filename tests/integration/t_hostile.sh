@@ -36,7 +36,7 @@ as() {
 
 fabric_up
 # Uploads are bounded (64 MiB here, so a test can pass the bound cheaply).
-vdcd_start --heartbeat-timeout-s 30 --image-max-bytes 64M || { not_ok "vdcd starts"; finish; exit 1; }
+vdcd_start --heartbeat-timeout-s 30 --image-max-bytes 64M --agent-listen "$MGR_IP:7444" || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 host_join h1 c1 || { not_ok "h1 joins"; finish; exit 1; }

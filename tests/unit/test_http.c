@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -32,6 +33,8 @@ struct server {
 	char base[64];
 	int port;
 	char spool[64]; /* the spool directory, made per server */
+	struct http_server *srv2; /* a second server on the same loop, or NULL */
+	int port2;
 };
 
 static struct server S;
@@ -51,8 +54,28 @@ static void h_vm_get(struct http_req *req)
 	                                    bearer ? json_string(bearer) : json_null()));
 }
 
+/* Every DELETE that reached a handler, to show a smuggled one did not. */
+static struct {
+	pthread_mutex_t lock;
+	char names[512];
+} D = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int was_deleted(const char *name)
+{
+	char want[80];
+	snprintf(want, sizeof(want), " %s ", name);
+	pthread_mutex_lock(&D.lock);
+	int yes = strstr(D.names, want) != NULL;
+	pthread_mutex_unlock(&D.lock);
+	return yes;
+}
+
 static void h_vm_delete(struct http_req *req)
 {
+	pthread_mutex_lock(&D.lock);
+	size_t used = strlen(D.names);
+	snprintf(D.names + used, sizeof(D.names) - used, " %s ", http_param(req, "name"));
+	pthread_mutex_unlock(&D.lock);
 	http_reply_json(req, 200, json_pack("{s:s}", "deleted", http_param(req, "name")));
 }
 
@@ -211,6 +234,15 @@ static int server_up(struct http_config cfg)
 	assert_true(port > 0 && port < 65536);
 	snprintf(S.base, sizeof(S.base), "http://127.0.0.1:%d", port);
 	S.port = port;
+	if (S.srv2) {
+		/* Two servers share one loop (vdcd's API and agent listeners). */
+		struct http_config c2 = cfg;
+		c2.max_connections = c2.max_connections_per_address = 0;
+		S.srv2 = http_server_start(&c2, routes, 1, S.loop, err, sizeof(err));
+		if (!S.srv2)
+			fail_msg("second http_server_start: %s", err);
+		S.port2 = http_server_port(S.srv2);
+	}
 	/* The loop has no cross-thread wakeup: a pipe carries the stop. */
 	assert_int_equal(pipe(S.stop_pipe), 0);
 	S.stop_watch = loop_watch_fd(S.loop, S.stop_pipe[0], EPOLLIN, on_stop, S.loop);
@@ -259,6 +291,8 @@ static int server_down(void **state)
 	assert_int_equal(write(S.stop_pipe[1], "x", 1), 1);
 	pthread_join(S.thread, NULL);
 	http_server_stop(S.srv);
+	http_server_stop(S.srv2);
+	S.srv2 = NULL;
 	loop_unwatch(S.loop, S.stop_watch);
 	loop_free(S.loop);
 	close(S.stop_pipe[0]);
@@ -268,6 +302,19 @@ static int server_down(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.spool);
 	assert_int_equal(system(cmd), 0);
 	return 0;
+}
+
+/* Small limits, to be reached in a test; and a second server. */
+#define LIMIT_PER_ADDRESS 4
+#define LIMIT_ALL 6
+static int server_up_limits(void **state)
+{
+	S.srv2 = (struct http_server *)1; /* asks server_up for the second one */
+	return server_up((struct http_config){.listen = "127.0.0.1:0", .token = TOKEN,
+	                                      .max_body = MAX_BODY, .app = &S,
+	                                      .max_connections = LIMIT_ALL,
+	                                      .max_connections_per_address = LIMIT_PER_ADDRESS,
+	                                      .idle_timeout_s = 2});
 }
 
 /* ---- client ---- */
@@ -371,6 +418,23 @@ static void expect_error(struct resp r, long status, const char *code)
 
 /* ---- raw client: bytes curl would never send ---- */
 
+/* Connects to 127.0.0.1:port from the loopback address from (another
+ * client address, as far as the server can tell). */
+static int raw_connect_to(int port, const char *from)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
 static int raw_connect(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -433,7 +497,7 @@ static int raw_status(const char *out)
 	return sscanf(out, "HTTP/1.1 %d", &st) == 1 ? st : 0;
 }
 
-static int __attribute__((unused)) count_substr(const char *hay, const char *needle)
+static int count_substr(const char *hay, const char *needle)
 {
 	int n = 0;
 	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
@@ -810,6 +874,39 @@ static void test_upload(void **state)
 	free(data);
 }
 
+/* Streams a chunked body to path until the server closes the connection;
+ * fails if 256 MiB went through. */
+static void stream_until_cut(const char *method, const char *path)
+{
+	char head[256];
+	snprintf(head, sizeof(head),
+	         "%s %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " TOKEN
+	         "\r\nTransfer-Encoding: chunked\r\n\r\n",
+	         method, path);
+	int fd = raw_connect();
+	raw_send(fd, head, strlen(head));
+	size_t sent = 0, most = 256u << 20, mib = 1u << 20;
+	char *buf = calloc(1, mib);
+	assert_non_null(buf);
+	int cut = 0;
+	while (sent < most && !cut) {
+		const char *sz = "100000\r\n"; /* 1 MiB */
+		cut = send(fd, sz, strlen(sz), MSG_NOSIGNAL) < 0;
+		for (size_t off = 0; !cut && off < mib;) {
+			ssize_t k = send(fd, buf + off, mib - off, MSG_NOSIGNAL);
+			cut = k < 0;
+			off += k > 0 ? (size_t)k : 0;
+		}
+		cut |= send(fd, "\r\n", 2, MSG_NOSIGNAL) < 0;
+		sent += mib;
+	}
+	close(fd);
+	free(buf);
+	if (!cut)
+		fail_msg("%s: a chunked body of %zu MiB past its bound was read to its end", path,
+		         sent >> 20);
+}
+
 static void test_upload_refused(void **state)
 {
 	/* A declared size past upload_max: 413 from the head, nothing written. */
@@ -855,6 +952,13 @@ static void test_upload_refused(void **state)
 	assert_int_equal(spool_files_settled(), 0);
 	free(data);
 
+	/* A chunked body that goes on and on past the bound is cut (the
+	 * connection closed) once far past it, not read forever; the same for
+	 * a body kept in memory. */
+	stream_until_cut("PUT", "/api/v1/images/img1/file");
+	assert_int_equal(spool_files_settled(), 0);
+	stream_until_cut("POST", "/api/v1/echo");
+
 	/* No token, or a wrong one: 401 from the head, no file ever made. */
 	static const char *const auth[] = {"", "Authorization: Bearer wrong\r\n"};
 	for (size_t i = 0; i < ARRAY_LEN(auth); i++) {
@@ -870,6 +974,203 @@ static void test_upload_refused(void **state)
 		assert_false(spool_created(w));
 		assert_int_equal(spool_files_settled(), 0);
 	}
+}
+
+/* A second request hidden behind each ambiguous framing: a DELETE that
+ * must never reach its handler. */
+#define SMUGGLED "DELETE /api/v1/vms/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " TOKEN \
+	"\r\n\r\n"
+
+static void test_smuggling(void **state)
+{
+	static const struct {
+		const char *name;   /* also the smuggled DELETE's target */
+		const char *head;   /* framing headers */
+		const char *body;   /* what follows the head, before the smuggled request */
+		int status;
+		const char *code;
+	} cases[] = {
+		{"clte", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n", 400,
+		 "ambiguous_framing"},
+		{"tecl", "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n", "0\r\n\r\n", 400,
+		 "ambiguous_framing"},
+		{"clcl-same", "Content-Length: 2\r\nContent-Length: 2\r\n", "{}", 400,
+		 "ambiguous_framing"},
+		{"clcl-diff", "Content-Length: 2\r\nContent-Length: 0\r\n", "{}", 400,
+		 "ambiguous_framing"},
+		{"te-gzip", "Transfer-Encoding: gzip\r\n", "", 501, "unsupported_transfer_encoding"},
+		{"te-gzip-chunked", "Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n", 501,
+		 "unsupported_transfer_encoding"},
+		{"te-two", "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+		 "0\r\n\r\n", 501, "unsupported_transfer_encoding"},
+		{"te-identity", "Transfer-Encoding: identity\r\n", "", 501,
+		 "unsupported_transfer_encoding"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char req[1024];
+		int n = snprintf(req, sizeof(req),
+		                 "POST /api/v1/echo-empty-ok HTTP/1.1\r\nHost: t\r\n"
+		                 "Authorization: Bearer " TOKEN "\r\n%s\r\n%s" SMUGGLED,
+		                 cases[i].head, cases[i].body, cases[i].name);
+		char *out = raw_exchange(req, (size_t)n);
+		char code[80];
+		snprintf(code, sizeof(code), "\"code\":\"%s\"", cases[i].code);
+		if (raw_status(out) != cases[i].status || !strstr(out, code))
+			fail_msg("%s: want %d %s, got: %s", cases[i].name, cases[i].status, cases[i].code,
+			         out);
+		/* One answer, and the connection closed after it. */
+		if (count_substr(out, "HTTP/1.1 ") != 1 || !strstr(out, "Connection: close"))
+			fail_msg("%s: more than the refusal came back: %s", cases[i].name, out);
+		free(out);
+		if (was_deleted(cases[i].name))
+			fail_msg("%s: the smuggled DELETE ran", cases[i].name);
+	}
+	/* The same DELETE unhidden does run: the check above can fail. */
+	char req[256];
+	int n = snprintf(req, sizeof(req), SMUGGLED, "control");
+	char *out = raw_exchange(req, (size_t)n);
+	assert_int_equal(raw_status(out), 200);
+	free(out);
+	assert_true(was_deleted("control"));
+	/* Heads libmicrohttpd refuses itself still end cleanly (ASan would
+	 * report the request's context left behind). */
+	static const char *const broken[] = {
+		"POST /api/v1/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+		"GET /api/v1/ping HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n",
+		"GET /api/v1/ping HTTP/1.1\r\nHost: t\r\n",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(broken); i++) {
+		int fd = raw_connect();
+		raw_send(fd, broken[i], strlen(broken[i]));
+		shutdown(fd, SHUT_WR);
+		free(raw_read_all(fd));
+		close(fd);
+	}
+	/* And a lone chunked body is fine. */
+	const char *ok = "POST /api/v1/echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " TOKEN
+	                 "\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n"
+	                 "7\r\n{\"a\":1}\r\n0\r\n\r\n";
+	out = raw_exchange(ok, strlen(ok));
+	if (raw_status(out) != 200 || !strstr(out, "{\"a\":1}"))
+		fail_msg("chunked body: %s", out);
+	free(out);
+}
+
+static void test_invalid_path(void **state)
+{
+	static const struct {
+		const char *path;
+		const char *names; /* what the message must name */
+	} bad[] = {
+		{"/api/v1/vms/a%2fb", "%2f"},
+		{"/api/v1/vms/a%2Fb", "%2F"},
+		{"/api/v1/vms/a%2fb/disks/x", "%2f"},
+		{"/api/v1/vms/a%00b", "%00"},
+		{"/api/v1/vms/web%00", "%00"},
+		{"/api/v1/vms/%ff", "UTF-8"},
+		{"/api/v1/vms/%c0%af", "UTF-8"},     /* an overlong '/' */
+		{"/api/v1/vms/%ed%a0%80", "UTF-8"},  /* a surrogate */
+		{"/api/v1/vms/a%e2%82", "UTF-8"},    /* cut short */
+		{"/api/v1/nope%2f", "%2f"},          /* unknown routes too */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		struct resp r = get(bad[i].path);
+		const char *msg =
+		    json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+		if (!msg || !strstr(msg, bad[i].names))
+			fail_msg("%s: the message does not name %s: %s", bad[i].path, bad[i].names,
+			         r.body ? r.body : "");
+		expect_error(r, 400, "invalid_path");
+	}
+	/* Refused before anything else: without a token too. */
+	expect_error(request("GET", "/api/v1/vms/a%2fb", NULL, NULL, 0), 400, "invalid_path");
+	/* A DELETE with one is refused, not run on what the decoding left. */
+	expect_error(request("DELETE", "/api/v1/vms/gone%00x", "Bearer " TOKEN, NULL, 0), 400,
+	             "invalid_path");
+	assert_false(was_deleted("gone"));
+
+	/* Good UTF-8 is a name like any other; %2f in the query is fine. */
+	struct resp r = get("/api/v1/vms/caf%c3%a9");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "name"), "caf\xc3\xa9");
+	resp_free(&r);
+	r = get("/api/v1/query?x=a%2fb");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(&r, "x"), "a/b");
+	resp_free(&r);
+}
+
+/* A GET on an open connection; returns the status, 0 when the server
+ * closed the connection unanswered, -1 when no answer came in wait_ms. */
+static int raw_ping_wait(int fd, int wait_ms)
+{
+	struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	const char *get = "GET /api/v1/ping HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " TOKEN
+	                  "\r\n\r\n";
+	raw_send(fd, get, strlen(get));
+	char buf[2048];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n <= 0)
+		return 0; /* closed, or reset as our GET met the closed socket */
+	buf[n] = '\0';
+	return raw_status(buf);
+}
+
+static int raw_ping(int fd) { return raw_ping_wait(fd, 3000); }
+
+static void test_connection_limits(void **state)
+{
+	/* One address may hold LIMIT_PER_ADDRESS connections; one more is
+	 * closed unanswered, while the held ones still work. */
+	int held[LIMIT_ALL];
+	for (int i = 0; i < LIMIT_PER_ADDRESS; i++)
+		held[i] = raw_connect_to(S.port, "127.0.0.1");
+	int extra = raw_connect_to(S.port, "127.0.0.1");
+	assert_int_equal(raw_ping(extra), 0);
+	close(extra);
+	for (int i = 0; i < LIMIT_PER_ADDRESS; i++)
+		assert_int_equal(raw_ping(held[i]), 200);
+	/* Other addresses still get in, up to the limit of all together. */
+	for (int i = LIMIT_PER_ADDRESS; i < LIMIT_ALL; i++) {
+		held[i] = raw_connect_to(S.port, i % 2 ? "127.0.0.2" : "127.0.0.3");
+		assert_int_equal(raw_ping(held[i]), 200);
+	}
+	/* Past it, a new connection waits (libmicrohttpd stops accepting)
+	 * until one is closed. */
+	extra = raw_connect_to(S.port, "127.0.0.4");
+	assert_int_equal(raw_ping_wait(extra, 500), -1);
+	/* A second server on the same loop has its own limits: it answers. */
+	int fd2 = raw_connect_to(S.port2, "127.0.0.1");
+	assert_int_equal(raw_ping(fd2), 200);
+	close(fd2);
+	close(held[0]);
+	char buf[512];
+	ssize_t n = recv(extra, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_int_equal(raw_status(buf), 200);
+	close(extra);
+	for (int i = 1; i < LIMIT_ALL; i++)
+		close(held[i]);
+
+	/* With all of them closed, new connections are served again (the
+	 * server once stopped accepting for good after reaching its limit). */
+	int idle = raw_connect_to(S.port, "127.0.0.1");
+	assert_int_equal(raw_ping(idle), 200);
+	/* An idle connection is closed after idle_timeout_s (2 s here). */
+	uint64_t t0 = loop_now_ms();
+	char c;
+	struct timeval tv = {.tv_sec = 6};
+	setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(recv(idle, &c, 1, 0), 0); /* closed by the server */
+	uint64_t waited = loop_now_ms() - t0;
+	if (waited < 1000 || waited > 4500)
+		fail_msg("the idle connection was closed after %llu ms, want about 2000",
+		         (unsigned long long)waited);
+	close(idle);
 }
 
 static int auth_calls(char *bearer, char *pattern)
@@ -941,11 +1242,17 @@ int main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_upload_refused),
+		cmocka_unit_test(test_smuggling),
+		cmocka_unit_test(test_invalid_path),
 	};
 	const struct CMUnitTest auth_tests[] = {
 		cmocka_unit_test(test_auth_callback),
 	};
 	int failed = cmocka_run_group_tests_name("token", tests, server_up_token, server_down);
 	failed += cmocka_run_group_tests_name("auth_callback", auth_tests, server_up_auth, server_down);
+	const struct CMUnitTest limit_tests[] = {
+		cmocka_unit_test(test_connection_limits),
+	};
+	failed += cmocka_run_group_tests_name("limits", limit_tests, server_up_limits, server_down);
 	return failed;
 }
