@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement api"
+all="vm-start placement api images"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -29,6 +29,9 @@ for name in $names; do
 		;;
 	api)
 		"$root/bench/api/api.sh" --build "$root/build" "$@"
+		;;
+	images)
+		"$root/bench/images/images.sh" --build "$root/build" "$@"
 		;;
 	*)
 		echo "run.sh: no benchmark '$name' (known: $all)" >&2

@@ -37,7 +37,7 @@ sources() {
 	vm_spec) echo src/agent/vm_spec.c src/agent/qemu_cmdline.c src/lib/jsonv.c ;;
 	qmp) echo src/agent/qmp.c src/lib/log.c src/lib/loop.c ;;
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
-	config) echo src/agent/config.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
+	config) echo src/agent/config.c src/agent/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
 	image_format) echo src/lib/image_format.c ;;
