@@ -120,7 +120,7 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 			}
 			if (key[0] == 'i')
 				c->idle_timeout_s = (unsigned)n;
-			else if (strlen(key) > strlen("max-connections"))
+			else if (!strcmp(key, "max-connections-per-address"))
 				c->max_connections_per_address = (unsigned)n;
 			else
 				c->max_connections = (unsigned)n;

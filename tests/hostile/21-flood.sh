@@ -71,20 +71,26 @@ read -r H21_HB1 H21_STATE1 <<<"$(h21_host)"
 H21_HELD_LATE=$(h21_held)
 
 h21_flood_real() {
-	[ "${H21_STARTED:-0}" -ge 1900 ] && [ "${H21_HELD:-0}" -ge 32 ] ||
-		{ diag "the flood did not take: started $H21_STARTED, held $H21_HELD"; return 1; }
+	if [ "${H21_STARTED:-0}" -lt 1900 ] || [ "${H21_HELD:-0}" -lt 32 ]; then
+		diag "the flood did not take: started $H21_STARTED, held $H21_HELD"
+		return 1
+	fi
 }
 attack H21.0 "the flood is real: 2,000 connects from one address, vdcd holding dozens of them idle" h21_flood_real
 h21_capped() {
-	[ "${H21_HELD:-0}" -le 64 ] && [ "${H21_HELD_LATE:-0}" -le 64 ] ||
-		{ diag "vdcd held $H21_HELD, later $H21_HELD_LATE connections from one address (limit 64)"; return 1; }
+	if [ "${H21_HELD:-0}" -gt 64 ] || [ "${H21_HELD_LATE:-0}" -gt 64 ]; then
+		diag "vdcd held $H21_HELD, later $H21_HELD_LATE connections from one address (limit 64)"
+		return 1
+	fi
 }
 attack H21.1 "one address holds at most --max-connections-per-address (64) of vdcd's connections" h21_capped
 h21_gets_quick() { [ "$H21_N" -ge 4 ] && [ "$H21_SLOW" = 0 ]; }
 attack H21.2 "another client's GET /api/v1/vms during the flood: every one 200 in under 2 s ($H21_N tried)" h21_gets_quick
 h21_beats() {
-	[ "$H21_STATE1" = connected ] && [ "${H21_HB1:-0}" -gt "${H21_HB0:-0}" ] ||
-		{ diag "h1: last beat $H21_HB0 -> $H21_HB1, state $H21_STATE1"; return 1; }
+	if [ "$H21_STATE1" != connected ] || [ "${H21_HB1:-0}" -le "${H21_HB0:-0}" ]; then
+		diag "h1: last beat $H21_HB0 -> $H21_HB1, state $H21_STATE1"
+		return 1
+	fi
 }
 attack H21.3 "h1 stays connected and its heartbeats keep arriving during the flood" h21_beats
 h21_agent_listener() {
@@ -93,8 +99,7 @@ h21_agent_listener() {
 }
 attack H21.4 "h1 beats at vdcd's agents' listener (--agent-listen), apart from the flooded API port" h21_agent_listener
 h21_ends() {
-	local i
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		kill -0 "$H21_PID" 2>/dev/null || { wait "$H21_PID"; return $?; }
 		sleep 0.1
 	done
@@ -104,8 +109,7 @@ h21_ends() {
 }
 attack H21.5 "the flood ends by itself" h21_ends
 h21_after() {
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		mapi GET /api/v1/vms
 		[ "$STATUS" = 200 ] && return 0
 		sleep 0.2
@@ -119,7 +123,7 @@ attack H21.6 "after the flood, the flooding address is served again" h21_after
 # port): h1 falls back to the manager URL, still accepted, and stays
 # connected; then it goes back.
 h21_fallback() {
-	local log n0 i hbf st hb st1
+	local log n0 hbf hb st1
 	log=$(dir_of h1)/agent.log
 	n0=$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")
 	in_ns h1 nft -f - <<NFT || { diag "nft failed"; return 1; }
@@ -130,12 +134,12 @@ table inet h21 {
 	}
 }
 NFT
-	for i in $(seq 1 30); do
+	for _ in $(seq 1 30); do
 		[ "$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")" -gt "$n0" ] && break
 		sleep 1
 	done
-	read -r hbf st <<<"$(h21_host)" # one beat at a time: any later one went elsewhere
-	for i in $(seq 1 30); do
+	read -r hbf _ <<<"$(h21_host)" # one beat at a time: any later one went elsewhere
+	for _ in $(seq 1 30); do
 		read -r hb st1 <<<"$(h21_host)"
 		[ "${hb:-0}" -gt "${hbf:-0}" ] && break
 		sleep 1
@@ -143,7 +147,9 @@ NFT
 	in_ns h1 nft delete table inet h21
 	[ "$(grep -c "event=heartbeat_failed manager=https://$MGR_IP:7444" "$log")" -gt "$n0" ] ||
 		{ diag "no heartbeat failed at the agents' listener: the block did not bite"; return 1; }
-	[ "${hb:-0}" -gt "${hbf:-0}" ] && [ "$st1" = connected ] ||
-		{ diag "h1 with its agents' listener blocked: last beat $hbf -> $hb, state $st1"; return 1; }
+	if [ "${hb:-0}" -le "${hbf:-0}" ] || [ "$st1" != connected ]; then
+		diag "h1 with its agents' listener blocked: last beat $hbf -> $hb, state $st1"
+		return 1
+	fi
 }
 attack H21.7 "the agents' listener unreachable: h1 beats at the manager URL instead and stays connected" h21_fallback
