@@ -141,17 +141,20 @@ for v in own-clone own; do
 done
 : "$own_id"
 
-# Q1: a VM's disk counts its image's size against the disk quota.
+# Q1: a VM's disk counts its image's size against the disk quota. (quinn,
+# an operator of pdisk alone, so the other files' users keep one project.)
 mapi POST /api/v1/projects '{"name":"pdisk","quota":{"disk_mib":100}}'
-mapi POST /api/v1/projects/pdisk/members '{"user":"alice","role":"operator"}'
-mgr_guest_template hostile-disk "$T_A" '.project="pdisk"'
-as "$T_A" POST /api/v1/vms '{"name":"dq1","template":"hostile-disk","project":"pdisk","start":false}'
+mapi POST /api/v1/users '{"name":"quinn","password":"password-of-quinn"}'
+mapi POST /api/v1/projects/pdisk/members '{"user":"quinn","role":"operator"}'
+T_Q=$(token_of quinn)
+mgr_guest_template hostile-disk "$T_Q"
+as "$T_Q" POST /api/v1/vms '{"name":"dq1","template":"hostile-disk","start":false}'
 attack Q1 "a VM of a 64 MiB image fits a 100 MiB disk quota (202)" test "$STATUS" = 202
 task_wait "$(jget "$BODY" .task.id)" 120
 mapi GET /api/v1/projects/pdisk/quota
 attack Q1 "... and is charged 64 MiB of disk" test "$(jget "$BODY" .usage.disk_mib)" = 64
-as "$T_A" POST /api/v1/vms '{"name":"dq2","template":"hostile-disk","project":"pdisk","start":false}'
+as "$T_Q" POST /api/v1/vms '{"name":"dq2","template":"hostile-disk","start":false}'
 attack Q1 "a second one would bring disk to 128 MiB: 409 quota_exceeded on disk_mib" \
 	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.field)/$(jget "$BODY" .error.would_be)" = 409/quota_exceeded/disk_mib/128
-as "$T_A" DELETE /api/v1/vms/dq1
+as "$T_Q" DELETE /api/v1/vms/dq1
 task_wait "$(jget "$BODY" .task.id)" 60
