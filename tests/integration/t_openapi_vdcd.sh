@@ -186,11 +186,23 @@ walk POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datasto
 walk GET /api/v1/datastores/local
 walk POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
 walk GET /api/v1/networks
-walk POST /api/v1/templates "$(jq -nc '{name:"t1", image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
+# The image library: an image made, its file uploaded, one imported (an
+# administrator's, from vdcd's import directory), and one refused.
+walk POST /api/v1/images '{"name":"up1","kind":"kernel"}'
+img_up=$(jget "$BODY" .id)
+walk GET "/api/v1/images/$img_up"
+walk POST /api/v1/images '{"name":"imp1","import_from":"../etc/shadow"}'
+mgr_guest_images || not_ok "the test guest's images are imported"
+walk GET /api/v1/images
+walk GET /api/v1/images/guest-disk
+walk DELETE "/api/v1/images/$img_up"
+walk POST /api/v1/templates '{"name":"t0", "image":"/nowhere/x.qcow2"}'
+check "a template naming a host path is 400 naming image" test "$STATUS/$(jget "$BODY" .error.field)" = 400/image
+walk POST /api/v1/templates "$(jq -nc '{name:"t1", image:"guest-disk", vcpus:1, memory_mib:64}')"
 walk GET /api/v1/templates/t1
 walk POST /api/v1/projects '{"name":"p2"}'
 for p in p1 p2; do
-	walk POST /api/v1/templates "$(jq -nc --arg p "$p" '{name:"tb", project:$p, image:"/nowhere/x.qcow2", vcpus:1, memory_mib:64}')"
+	walk POST /api/v1/templates "$(jq -nc --arg p "$p" '{name:"tb", project:$p, image:"guest-disk", vcpus:1, memory_mib:64}')"
 done
 check "two projects each have a template 'tb' (201)" test "$STATUS" = 201
 walk GET /api/v1/templates/tb
