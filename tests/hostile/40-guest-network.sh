@@ -71,7 +71,9 @@ mgr_guest_template net-tpl "$T_A" '.memory_mib = 192 | .cmdline += " vdc.hostnam
 as "$T_A" POST /api/v1/vms '{"name":"net-nat","template":"net-tpl"}'
 task_wait "$(jget "$BODY" .task.id)"
 NET_IP=$(net_guest_ip net-nat)
-api h1 GET /api/v1/vms/net-nat
+# The host knows it by vdcd's id for it.
+as "$T_A" GET /api/v1/vms/net-nat
+api h1 GET "/api/v1/vms/$(jget "$BODY" '.config.agent_name // .name')"
 attack NET-1 "a VM made through vdcd without networks: on the NAT network, never user mode" \
 	test "$(jget "$BODY" '[.spec.nics[].mode] | join(",")')" = nat
 attack NET-2 "DHCP on the NAT network: the guest has an address of it, router and DNS the gateway" \
