@@ -20,3 +20,11 @@ for d in agent vdcd; do
 	fi
 	rm -f "$RUN/$d.pid"
 done
+# The agent's NAT network outlives the agent on purpose (guests keep their
+# leases across agent restarts); make stop ends it too.
+nat=/run/vdc-agent/nat/dnsmasq.pid
+if [ -f "$nat" ] && kill -0 "$(cat "$nat")" 2>/dev/null; then
+	echo "stop: stopping the NAT network's dnsmasq (pid $(cat "$nat"))"
+	kill -TERM "$(cat "$nat")"
+	rm -f "$nat"
+fi
