@@ -7,17 +7,20 @@
 source "$(dirname "$0")/lib.sh"
 
 # Every qemu-img the agent runs goes through this shim, which notes who ran
-# it (uid gid, then the arguments) before running the real one.
+# it (uid gid, then the arguments) before running the real one, and its
+# groups (uid, then every group) in a log of their own.
 shim=$TMP/shim
 mkdir -p "$shim"
 cat >"$shim/qemu-img" <<EOF
 #!/bin/sh
 echo "\$(id -u) \$(id -g) \$*" >>"$TMP/qemu-img.log"
+echo "\$(id -u) \$(id -G)" >>"$TMP/qemu-img.groups"
 exec /usr/bin/qemu-img "\$@"
 EOF
 chmod 755 "$shim" "$shim/qemu-img"
 : >"$TMP/qemu-img.log"
-chmod 666 "$TMP/qemu-img.log"
+: >"$TMP/qemu-img.groups"
+chmod 666 "$TMP/qemu-img.log" "$TMP/qemu-img.groups"
 saved_path=$PATH
 export PATH=$shim:$PATH
 host_up h1 || { not_ok "agent starts"; finish; exit 1; }
@@ -27,14 +30,15 @@ ok "agent starts"
 ds=$(dir_of h1)/ds
 run=$(dir_of h1)/run
 st=$(dir_of h1)/st
-tmpl=$ds/images/template.qcow2
-mkdir -p "$ds/images"
-cp "$GUEST/data-template.qcow2" "$tmpl"
-chmod 644 "$tmpl"
+# The shared template: an image uploaded to the agent, which keeps it as
+# <datastore>/images/<id>, root's and read-only.
+agent_put_image h1 tmpl disk qcow2 "$GUEST/data-template.qcow2"
+check "the template image is uploaded" test "$STATUS" = 201
+tmpl=$ds/images/tmpl
 
 spec() {
-	guest_spec "$1" "$2" | jq -c --arg t "$tmpl" \
-		'.display="vnc" | .disks=[{name:"data", template:$t}] | .cloud_init={user_data:"#cloud-config\n"}'
+	guest_spec "$1" "$2" |
+		jq -c '.display="vnc" | .disks=[{name:"data", image:"tmpl"}] | .cloud_init={user_data:"#cloud-config\n"}'
 }
 
 probe() { probe_as "$@"; }
@@ -75,8 +79,8 @@ check "va's identity cannot connect to its own QMP socket (root's)" denied "$ua"
 check "va's identity cannot read its own console log (root's)" denied "$ua" file "$st/vms/va/console.log"
 check "va's identity cannot add an entry (a symlink) to its disk directory" \
 	test "$(probe "$ua" plant "$ds/va")" = EACCES
-check "va's identity cannot write the shared template" \
-	bash -c "[ \"\$(stat -c '%u %a' '$tmpl')\" = '0 644' ]"
+check "va's identity cannot write the shared template (root's, 0444)" \
+	bash -c "[ \"\$(stat -c '%u %a' '$tmpl')\" = '0 444' ]"
 check "the disk directory is root's, group the VM's, 0750" test "$(stat -c '%u %g %a' "$ds/va")" = "0 $ua 750"
 check "the disk is the VM's" test "$(stat -c '%u %g' "$ds/va/data.qcow2")" = "$ua $ua"
 
@@ -97,9 +101,10 @@ check "a disk backed by /etc/shadow is refused at start (400 unsafe_image)" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
 check "... the error names the backing file" grep -q "/etc/shadow" <<<"$(jget "$BODY" .error.message)"
 check "... and no QEMU was started" qemu_gone vc
-clone_of() { jq -nc --arg n "$1" --arg s "$2" --arg k "$GUEST/vmlinuz" \
-	'{name:$n, display:"none", boot:{kernel:$k}, disks:[{name:"data", template:$s, copy:true}]}'; }
-api h1 POST /api/v1/vms "$(clone_of vd "$ds/vc/data.qcow2")"
+# clone_of NAME VM: a VM whose disk is a full copy of stopped VM's disk "data".
+clone_of() { jq -nc --arg n "$1" --arg s "$2" \
+	'{name:$n, display:"none", boot:{kernel_image:"guest-kernel"}, disks:[{name:"data", source_vm:$s, source_disk:"data"}]}'; }
+api h1 POST /api/v1/vms "$(clone_of vd vc)"
 check "cloning that disk is refused (400 unsafe_image)" test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
 check "... the error names the backing file" grep -q "/etc/shadow" <<<"$(jget "$BODY" .error.message)"
 check "... and nothing was copied" test ! -e "$ds/vd"
@@ -109,7 +114,7 @@ api h1 POST /api/v1/vms/vc/start
 check "a json: backing file is refused at start (400 unsafe_image)" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
 check "... the error names it" grep -q 'json:' <<<"$(jget "$BODY" .error.message)"
-api h1 POST /api/v1/vms "$(clone_of vd "$ds/vc/data.qcow2")"
+api h1 POST /api/v1/vms "$(clone_of vd vc)"
 check "cloning a disk with a json: backing file is refused (400 unsafe_image)" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
 check "... and nothing was copied" test ! -e "$ds/vd"
@@ -118,20 +123,26 @@ api h1 POST /api/v1/vms/vc/start
 check "a disk backed by another VM's disk is refused at start" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
 check "... naming it" grep -q "$ds/va/data.qcow2" <<<"$(jget "$BODY" .error.message)"
-api h1 POST /api/v1/vms "$(jq -c '.disks[0].template="/etc/shadow"' <<<"$(spec ve 10.213.0.45)")"
-check "a template outside the roots is refused at define (400 unsafe_image)" \
-	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
-api h1 POST /api/v1/vms "$(jq -c --arg d "$ds/va/data.qcow2" '.disks[0].template=$d' <<<"$(spec ve 10.213.0.45)")"
-check "another VM's disk as a linked template is refused at define (400 unsafe_image)" \
-	test "$STATUS/$(jget "$BODY" .error.code)" = 400/unsafe_image
+# A caller names no host file at all: a template path is refused whatever
+# it names, before anything is looked at.
+host_path_refused() {
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.field)" = 400/invalid_spec/disks[0].template &&
+		grep -q "host paths are not accepted" <<<"$(jget "$BODY" .error.message)"
+}
+api h1 POST /api/v1/vms "$(jq -c '.disks=[{name:"data", template:"/etc/shadow"}]' <<<"$(spec ve 10.213.0.45)")"
+check "/etc/shadow as a template is refused (400 invalid_spec naming disks[0].template: host paths are not accepted)" \
+	host_path_refused
+api h1 POST /api/v1/vms "$(jq -c --arg d "$ds/va/data.qcow2" '.disks=[{name:"data", template:$d}]' <<<"$(spec ve 10.213.0.45)")"
+check "another VM's disk as a linked template is refused (400 invalid_spec naming disks[0].template)" \
+	host_path_refused
 check "... and nothing was made" test ! -e "$ds/ve"
 
-# A clone of a stopped VM's disk is read with that VM's group, and is the
-# new VM's alone.
+# A copy of a stopped VM's disk (source_vm) is read with that VM's group,
+# and is the new VM's alone.
 api h1 POST /api/v1/vms/vb/stop
 check "vb stops" test "$STATUS/$(jget "$BODY" .state)" = 200/stopped
-api h1 POST /api/v1/vms "$(clone_of vf "$ds/vb/data.qcow2")"
-check "a clone of vb's disk is made" test "$STATUS" = 201
+api h1 POST /api/v1/vms "$(clone_of vf vb)"
+check "a copy of vb's disk is made" test "$STATUS" = 201
 uf=$(jget "$BODY" .identity.uid)
 check "the clone is the new VM's, not vb's" test "$(stat -c '%u %g' "$ds/vf/data.qcow2")" = "$uf $uf"
 check "the clone has no backing file" bash -c "! qemu-img info -U '$ds/vf/data.qcow2' | grep -q 'backing file'"
@@ -141,6 +152,7 @@ check "qemu-img ran on the VMs' disks" test "$(wc -l <"$TMP/qemu-img.log")" -gt 
 check "qemu-img never ran as root" bash -c "! grep -q '^0 ' '$TMP/qemu-img.log'"
 check "qemu-img was always told the format" bash -c "! grep -v -- ' -f \| --image-opts ' '$TMP/qemu-img.log' | grep -q ."
 check "the clone was copied as the new VM's identity" grep -qE "^$uf $uf convert .*/vb/data.qcow2" "$TMP/qemu-img.log"
+check "... with vb's group besides its own (to read vb's disk)" grep -qE "^$uf( [0-9]+)* $ub( |$)" "$TMP/qemu-img.groups"
 
 # Identities survive a restart of the agent; a deleted VM's is free again.
 agent_kill9 h1
