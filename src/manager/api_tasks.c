@@ -67,10 +67,13 @@ void api_metrics(struct http_req *req)
 	static const char *const vm_states[] = {"creating", "running", "paused", "stopped", "crashed",
 	                                        "deleting", "error", "unknown", "missing", NULL};
 	static const char *const task_states[] = {"queued", "running", "succeeded", "failed", NULL};
+	static const char *const image_states[] = {"queued", "importing", "active", NULL};
 	fputs("# HELP vdcd_hosts Hosts by state.\n# TYPE vdcd_hosts gauge\n", f);
 	count_by(m, f, STORE_HOST, "state", host_states, "vdcd_hosts");
 	fputs("# HELP vdcd_vms VMs by power state.\n# TYPE vdcd_vms gauge\n", f);
 	count_by(m, f, STORE_VM, "power_state", vm_states, "vdcd_vms");
+	fputs("# HELP vdcd_images Images of the library by state.\n# TYPE vdcd_images gauge\n", f);
+	count_by(m, f, STORE_IMAGE, "state", image_states, "vdcd_images");
 	fputs("# HELP vdcd_tasks Tasks by state.\n# TYPE vdcd_tasks gauge\n", f);
 	count_by(m, f, STORE_TASK, "state", task_states, "vdcd_tasks");
 	pthread_mutex_lock(&m->lock);

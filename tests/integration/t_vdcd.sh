@@ -257,6 +257,7 @@ check "the audit log records creates and deletes" test -n "$(jget "$BODY" '.item
 mapi GET /metrics
 check "metrics count hosts by state" grep -q 'vdcd_hosts{state="connected"} 2' <<<"$BODY"
 check "metrics count API requests" grep -q 'vdcd_http_requests_total' <<<"$BODY"
+check "metrics count the library's images by state (5 active)" grep -q 'vdcd_images{state="active"} 5' <<<"$BODY"
 
 # A host that stops heartbeating goes disconnected.
 mapi GET /api/v1/hosts/h2
