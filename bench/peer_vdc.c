@@ -245,8 +245,11 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 	}
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(p->base, sizeof(p->base), "http://%s", listen);
+	/* No NAT network: the bench's VMs have no NIC, and a NAT network's
+	 * bridge and dnsmasq would outlive the bench in the root namespace. */
 	const char *argv[] = {agent_bin, "--listen", listen, "--token-file", tokpath, "--state-dir", st,
-	                      "--run-dir", run, "--datastore", ds, "--cgroup-base", CGROUP_BASE, NULL};
+	                      "--run-dir", run, "--datastore", ds, "--cgroup-base", CGROUP_BASE,
+	                      "--nat-network", "off", NULL};
 	say("starting %s on %s (log %s)", agent_bin, listen, p->log);
 	if ((p->pid = spawn_logged(argv, p->log)) < 0)
 		return -1;
