@@ -31,7 +31,17 @@ diag() { echo "# $*"; }
 VDCD=${VDC_VDCD:-$VDC_ROOT/build/src/manager/vdcd}
 FABRIC_BR=vdcf$$
 # Each run its own management subnet, so two test runs never collide.
-FABRIC_NET=10.214.$(($$ % 250 + 1))
+# A subnet no bridge of this host has yet (a run killed before its cleanup
+# leaves its bridge behind; two with one address would break both).
+fabric_free_net() {
+	local n=$(($$ % 250 + 1)) i
+	for i in $(seq 1 250); do
+		ip -br addr 2>/dev/null | grep -q " 10\.214\.$n\.1/" || break
+		n=$((n % 250 + 1))
+	done
+	echo "10.214.$n"
+}
+FABRIC_NET=$(fabric_free_net)
 MGR_IP=$FABRIC_NET.1
 FABRIC=0
 HOST_INDEX=0
