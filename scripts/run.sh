@@ -3,18 +3,19 @@
 # and an agent on this machine joined to it, registers the test guest as a
 # template, creates and boots a VM from it through the CLI, and shows
 # `vdc vm list` and the VM's console. Returns with both daemons and the VM
-# running; `make stop` stops them.
+# running; `make stop` stops them. Links vdc, vdcd and vdc-agent into
+# /usr/local/bin so `vdc` works from any shell afterwards.
+#
+# Every place it uses can be moved with an environment variable (the test
+# of `make run` itself runs it in a network namespace with its own
+# directories): VDC_RUN_DIR, VDC_LOG_DIR, VDC_DATA_DIR, VDC_AGENT_STATE,
+# VDC_AGENT_RUN, VDC_AGENT_TOKEN, VDC_MANAGER_ADDR, VDC_AGENT_ADDR,
+# VDC_BUILD_DIR, VDC_BIN_DIR, VDC_CGROUP_BASE; VDC_SKIP_SETUP=1 skips the
+# package install and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CACHE=${VDC_CACHE:-/var/cache/vdc}
-RUN=/run/vdc-run
-LOGS=/var/log/vdc
-MGR=127.0.0.1:7443
-AGENT=127.0.0.1:7441
-DATA=/var/lib/vdcd
-AGENT_STATE=/var/lib/vdc-agent
+. scripts/run-env.sh
 VM=demo
-export PATH=$PWD/build/src/cli:$PATH
 
 step() { printf '==> %s\n' "$*" >&2; }
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
@@ -28,13 +29,16 @@ wait_http() {
 	exit 1
 }
 
-step "installing packages"
-scripts/install-deps.sh
-step "building"
-scripts/build.sh build
+if [ "${VDC_SKIP_SETUP:-0}" != 1 ]; then
+	step "installing packages"
+	scripts/install-deps.sh
+	step "building"
+	scripts/build.sh "$BUILD"
+fi
 step "building the test guest (cached in $CACHE)"
 guest/build-test-guest.sh "$CACHE" >&2
 mkdir -p "$RUN" "$LOGS"
+install_links
 
 if alive vdcd; then
 	step "vdcd already running (pid $(cat "$RUN/vdcd.pid"))"
@@ -43,7 +47,7 @@ else
 	# simple: everything here talks over 127.0.0.1. Off loopback vdcd serves
 	# HTTPS and agents join it with --manager-ca-fingerprint.
 	step "starting vdcd on $MGR (plain HTTP, loopback only), SQLite in $DATA (log: $LOGS/vdcd.log)"
-	setsid build/src/manager/vdcd --listen "$MGR" --data-dir "$DATA" --plain-http \
+	setsid "$BUILD/src/manager/vdcd" --listen "$MGR" --data-dir "$DATA" --plain-http \
 		--image-import-dir "$CACHE" </dev/null >>"$LOGS/vdcd.log" 2>&1 &
 	echo $! >"$RUN/vdcd.pid"
 	wait_http "$MGR" vdcd
@@ -68,7 +72,7 @@ vdc template get test-guest >/dev/null 2>&1 ||
 	vdc template create test-guest --image test-guest-disk --kernel test-guest-kernel \
 		--initrd test-guest-initrd --cmdline "console=ttyS0 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
 
-host=$(hostname | tr -c 'A-Za-z0-9_.\n-' '-')
+host=$HOST_NAME
 if alive agent; then
 	step "vdc-agent already running (pid $(cat "$RUN/agent.pid"))"
 else
@@ -78,8 +82,9 @@ else
 		join=(--join-token "$token")
 	fi
 	step "starting vdc-agent on $AGENT, joined to vdcd as host '$host' (log: $LOGS/agent.log)"
-	setsid build/src/agent/vdc-agent --listen "$AGENT" --manager-url "http://$MGR" \
-		--host-name "$host" "${join[@]}" </dev/null >>"$LOGS/agent.log" 2>&1 &
+	setsid "$BUILD/src/agent/vdc-agent" --listen "$AGENT" --manager-url "http://$MGR" \
+		--host-name "$host" --state-dir "$AGENT_STATE" --run-dir "$AGENT_RUN" \
+		--token-file "$AGENT_TOKEN" --cgroup-base "$CGROUP_BASE" "${join[@]}" </dev/null >>"$LOGS/agent.log" 2>&1 &
 	echo $! >"$RUN/agent.pid"
 	wait_http "$AGENT" agent
 fi
@@ -111,4 +116,5 @@ echo "\$ vdc vm console $VM   (last lines)"
 vdc vm console "$VM" | tail -n 6
 echo
 echo "vdcd and vdc-agent keep running, and so does the VM. Try: vdc host list, vdc task list,"
-echo "vdc vm stop $VM. Stop everything with: make stop"
+echo "vdc vm stop $VM. Stop everything with: make stop (it powers off every VM on this host)."
+path_hint
