@@ -14,6 +14,8 @@ static const struct column cols[] = {
 	{"CPUS", "capacity.cpus", FMT_TEXT, 0, NULL},
 	{"MEMORY", "capacity.memory_mib", FMT_MIB, 0, NULL},
 	{"VMS", "vms_reported", FMT_TEXT, 0, NULL},
+	/* VMs the agent runs that vdcd does not manage (made on it directly). */
+	{"FOREIGN", "foreign_vm_count", FMT_TEXT, 0, NULL},
 	{"LAST-HEARTBEAT", "last_heartbeat", FMT_AGO, 0, NULL},
 	{0},
 };

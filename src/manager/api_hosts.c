@@ -260,8 +260,9 @@ static int heartbeat_peer(struct mgr *m, struct http_req *req, char fp[TLS_FP_LE
 	return 0;
 }
 
-/* Brings each VM document of this host in line with what its agent saw. */
-static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
+/* Brings each VM document of this host in line with what its agent saw,
+ * and marks in known[] each reported VM that is one of vdcd's. */
+static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, bool *known)
 {
 	struct store_filter f = {"host_id", host_id};
 	char *next = NULL;
@@ -279,14 +280,16 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
 		json_array_foreach(vms, i, vm) {
 			const char *name = vm_agent_name(vm);
 			const char *cur = json_string_value(json_object_get(vm, "power_state"));
-			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
-				continue; /* a task owns it right now */
 			const char *obs = "missing";
 			size_t k;
 			json_t *r;
 			json_array_foreach(reported, k, r)
-				if (!strcmp(json_string_value(json_object_get(r, "name")) ?: "", name))
+				if (!strcmp(json_string_value(json_object_get(r, "name")) ?: "", name)) {
 					obs = json_string_value(json_object_get(r, "state")) ?: "unknown";
+					known[k] = true;
+				}
+			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
+				continue; /* a task owns it right now */
 			if (!strcmp(obs, cur))
 				continue;
 			json_t *upd = json_deep_copy(vm);
@@ -309,6 +312,71 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported)
 		next = NULL;
 	} while (after);
 	free(after_buf);
+}
+
+/* The entry of list named name, or NULL. */
+static json_t *named_in(const json_t *list, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", name))
+			return v;
+	return NULL;
+}
+
+/* The VMs an agent runs that vdcd has no document for on that host: made
+ * on the agent directly, or left behind by another manager. vdcd does not
+ * adopt them (they have no project, quota or owner) nor touch them; it
+ * shows them on the host and says when one appears or goes. An entry counts
+ * the beats it was seen in: a VM vdcd deleted just after the agent listed
+ * it shows up once and is never called foreign (events need two beats). */
+static json_t *foreign_vms(const json_t *reported, const bool *known, const json_t *before, const char *now)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(reported, i, r) {
+		if (known[i])
+			continue;
+		const char *n = json_string_value(json_object_get(r, "name")) ?: "";
+		json_t *was = named_in(before, n);
+		json_int_t beats = was ? json_integer_value(json_object_get(was, "beats")) : 0;
+		json_t *first = was ? json_incref(json_object_get(was, "first_seen")) : json_string(now);
+		json_array_append_new(out, json_pack("{s:s, s:O, s:o, s:I}", "name", n, "state",
+		                                     json_object_get(r, "state"), "first_seen", first, "beats",
+		                                     beats < 1000000 ? beats + 1 : beats));
+	}
+	return out;
+}
+
+/* One event per foreign VM seen in a second beat in a row, and per one
+ * (seen that long) gone. */
+static void foreign_events(struct mgr *m, const json_t *host, const json_t *before, const json_t *now)
+{
+	const char *hname = json_string_value(json_object_get(host, "name"));
+	const char *hid = json_string_value(json_object_get(host, "id"));
+	size_t i;
+	json_t *v;
+	char detail[512];
+	json_array_foreach(now, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name")) ?: "?";
+		if (json_integer_value(json_object_get(v, "beats")) != 2)
+			continue;
+		snprintf(detail, sizeof(detail),
+		         "VM '%s' (%s) runs on host %s but is not in vdcd's inventory; vdcd leaves it alone. "
+		         "Delete it through the agent's API, or make it again through vdcd",
+		         n, json_string_value(json_object_get(v, "state")) ?: "?", hname);
+		mgr_event(m, hname, "host.foreign_vm", "host", hid, NULL, detail);
+		log_warn("foreign_vm", "host=%s vm=%s", hname, log_quote(n));
+	}
+	json_array_foreach(before, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name")) ?: "?";
+		if (named_in(now, n) || json_integer_value(json_object_get(v, "beats")) < 2)
+			continue;
+		snprintf(detail, sizeof(detail), "VM '%s', not in vdcd's inventory, is gone from host %s", n, hname);
+		mgr_event(m, hname, "host.foreign_vm_gone", "host", hid, NULL, detail);
+	}
 }
 
 void api_hosts_heartbeat(struct http_req *req)
@@ -374,6 +442,25 @@ void api_hosts_heartbeat(struct http_req *req)
 	json_object_set_new(upd, "datastores", ds ? json_incref(ds) : json_array());
 	json_object_set_new(upd, "bridges", br ? json_incref(br) : json_array());
 	json_object_set_new(upd, "vms_reported", json_integer((json_int_t)json_array_size(vms)));
+	json_t *foreign = NULL;
+	if (vms) {
+		bool *known = calloc(json_array_size(vms) + 1, sizeof(*known));
+		if (known) {
+			reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms, known);
+			foreign = foreign_vms(vms, known, json_object_get(host, "foreign_vms"), now);
+			free(known);
+		}
+	}
+	json_t *foreign_before = json_object_get(host, "foreign_vms");
+	if (foreign) {
+		json_object_set(upd, "foreign_vms", foreign);
+		size_t k;
+		json_t *v;
+		json_int_t confirmed = 0;
+		json_array_foreach(foreign, k, v)
+			confirmed += json_integer_value(json_object_get(v, "beats")) >= 2;
+		json_object_set_new(upd, "foreign_vm_count", json_integer(confirmed));
+	}
 	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
 	                 NULL, &e) < 0) {
 		json_decref(upd);
@@ -381,11 +468,13 @@ void api_hosts_heartbeat(struct http_req *req)
 		goto cleanup;
 	}
 	json_decref(upd);
+	if (foreign) {
+		foreign_events(m, host, foreign_before, foreign);
+		json_decref(foreign);
+	}
 	if (was)
 		mgr_event(m, json_string_value(json_object_get(host, "name")), "host.reconnect", "host",
 		          json_string_value(json_object_get(host, "id")), "succeeded", NULL);
-	if (vms)
-		reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms);
 	/* The agent beats at the pace vdcd asks for: a third of the timeout,
 	 * so one lost heartbeat never marks a host disconnected. */
 	int every = m->cfg.heartbeat_timeout_s / 3;

@@ -56,6 +56,34 @@ static void count_by(struct mgr *m, FILE *f, enum store_kind k, const char *fiel
 	}
 }
 
+/* Per host, the VMs its agent runs that vdcd does not manage (confirmed in
+ * two heartbeats, see api_hosts.c). */
+static void foreign_vms(struct mgr *m, FILE *f)
+{
+	fputs("# HELP vdcd_foreign_vms VMs a host's agent runs that are not in vdcd's inventory.\n"
+	      "# TYPE vdcd_foreign_vms gauge\n", f);
+	char *next = NULL, *after = NULL;
+	do {
+		struct errinfo e = {0};
+		char *text = store_list_text(m->st, STORE_HOST, NULL, 0, after, 1000, &next, &e);
+		free(after);
+		after = next;
+		next = NULL;
+		json_t *hosts = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
+		size_t i, k;
+		json_t *h, *v;
+		json_array_foreach(hosts, i, h) {
+			int n = 0;
+			json_array_foreach(json_object_get(h, "foreign_vms"), k, v)
+				n += json_integer_value(json_object_get(v, "beats")) >= 2;
+			fprintf(f, "vdcd_foreign_vms{host=\"%s\"} %d\n",
+			        json_string_value(json_object_get(h, "name")) ?: "", n);
+		}
+		json_decref(hosts);
+	} while (after);
+}
+
 void api_metrics(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -76,6 +104,7 @@ void api_metrics(struct http_req *req)
 	count_by(m, f, STORE_IMAGE, "state", image_states, "vdcd_images");
 	fputs("# HELP vdcd_tasks Tasks by state.\n# TYPE vdcd_tasks gauge\n", f);
 	count_by(m, f, STORE_TASK, "state", task_states, "vdcd_tasks");
+	foreign_vms(m, f);
 	pthread_mutex_lock(&m->lock);
 	fprintf(f, "# HELP vdcd_tasks_finished_total Tasks finished since start.\n"
 	           "# TYPE vdcd_tasks_finished_total counter\n"

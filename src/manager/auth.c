@@ -162,6 +162,9 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 		return 0;
 	char hash[65];
 	mgr_sha256_hex(bearer, hash);
+	int metrics = metrics_token_auth(m, hash, req);
+	if (metrics >= 0)
+		return metrics;
 	uint64_t now_ms = loop_now_ms();
 	struct auth_ctx *ctx = cache_get(m, hash, now_ms);
 	if (!ctx) {

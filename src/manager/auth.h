@@ -89,4 +89,12 @@ json_t *auth_user_view(json_t *doc);
  * users existed keeps its admin token working. */
 int auth_bootstrap(struct mgr *m);
 
+/* metrics_token.c: the token that may read GET /metrics only. Reads (or at
+ * first start makes) --metrics-token-file; -1 (logged) when it is unusable. */
+int metrics_token_init(struct mgr *m);
+/* For a bearer whose sha256 is hash: -1 when it is not the metrics token;
+ * 1 when it is and the request is GET /metrics; 0 when it is and the
+ * request is anything else (a 403 is answered). */
+int metrics_token_auth(struct mgr *m, const char *hash, struct http_req *req);
+
 #endif

@@ -41,6 +41,9 @@ static const char usage[] =
     "  --agent-listen ADDR:PORT    a second listener for agents only (join, heartbeat, CA),\n"
     "                              so a flood of the API cannot cut hosts off; agents are\n"
     "                              told its URL when they join (default: none)\n"
+    "  --metrics-token-file FILE   a token that may read GET /metrics and nothing else,\n"
+    "                              for Prometheus (made at first start; default\n"
+    "                              DATA/metrics.token; 'none': administrators' tokens only)\n"
     "  --max-connections N         open API connections, all clients together (4000)\n"
     "  --max-connections-per-address N\n"
     "                              open API connections from one client address (64)\n"
@@ -107,6 +110,12 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 				return -1;
 			}
 			c->image_max_bytes = n << shift;
+		} else if (!strcmp(key, "metrics-token-file")) {
+			if ((v[0] != '/' && strcmp(v, "none") != 0) || strlen(v) >= sizeof(c->metrics_token_file)) {
+				snprintf(err, errlen, "--metrics-token-file: give an absolute file path, or 'none'");
+				return -1;
+			}
+			snprintf(c->metrics_token_file, sizeof(c->metrics_token_file), "%s", v);
 		} else if (!strcmp(key, "agent-listen"))
 			snprintf(c->agent_listen, sizeof(c->agent_listen), "%s", v);
 		else if (!strcmp(key, "max-connections") || !strcmp(key, "max-connections-per-address") ||

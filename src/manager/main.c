@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 		log_error("store_open_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
-	if (auth_bootstrap(m) < 0)
+	if (auth_bootstrap(m) < 0 || metrics_token_init(m) < 0)
 		return 1;
 	auth_cache_init(m);
 	quota_recount(m->st);

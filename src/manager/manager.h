@@ -33,6 +33,7 @@ struct mgr_config {
 	char image_import_dir[1024]; /* administrators import images from under it ("" : none) */
 	unsigned long long image_max_bytes; /* the largest image upload or import */
 	char agent_listen[128];   /* --agent-listen: agents' own listener, or "" */
+	char metrics_token_file[1024]; /* --metrics-token-file ("" : DATA/metrics.token; "none": off) */
 	char heartbeat_url[256];  /* where agents join and beat (from agent_listen) */
 	unsigned max_connections;             /* API listener, all clients */
 	unsigned max_connections_per_address; /* API listener, one client address */
@@ -50,6 +51,7 @@ struct mgr {
 	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
+	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
