@@ -9,7 +9,7 @@ alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 if alive vdcd && vdc vm get demo >/dev/null 2>&1; then
 	echo "stop: deleting VM 'demo'"
 	vdc vm stop demo --timeout 30 >/dev/null 2>&1
-	vdc vm delete demo >/dev/null 2>&1
+	vdc vm delete demo --force >/dev/null 2>&1
 fi
 for d in agent vdcd; do
 	if alive "$d"; then
