@@ -184,4 +184,6 @@ check "the failure says what state the VM is left in" grep -q "$real" "$TMP/rev.
 vdc vm delete s1 --force >/dev/null 2>&1
 check "s1 is deleted" test $? = 0
 
+check "vdcd stops cleanly" vdcd_stop
+check "the agent stops cleanly" agent_stop h1
 finish
