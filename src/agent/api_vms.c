@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "snap_fit.h"
 #include "snap_hw.h"
 
 #include <errno.h>
@@ -275,7 +276,7 @@ static void reply_resized(struct http_req *req, struct vm *vm)
 	struct errinfo e = {0};
 	json_t *reply = vm_to_json(vm);
 	json_t *list = vm->spec.ndisks ? snapshots_of(vm, &e) : NULL;
-	json_t *warn = snap_hw_resize_warnings(list, vm->spec.vcpus, vm->spec.memory_mib);
+	json_t *warn = snap_fit_resize_warnings(list, vm->spec.vcpus, vm->spec.memory_mib);
 	json_decref(list);
 	for (size_t i = 0; i < json_array_size(warn); i++)
 		log_warn("vm_resize_warning", "vm=%s warning=%s", vm->spec.name,
@@ -484,7 +485,7 @@ static void snapshot_op(struct http_req *req, int revert)
 	/* A running VM's revert loads the snapshot's RAM: refused before QEMU
 	 * stops the guest when that RAM cannot fit the VM as it is now. */
 	bool live = vm->state != VM_STOPPED && vm->state != VM_CRASHED;
-	int bad = found && revert && live ? snap_hw_check_revert(vm, found, &e) : 0;
+	int bad = found && revert && live ? snap_fit_check_revert(found, vm->spec.vcpus, vm->spec.memory_mib, &e) : 0;
 	json_decref(list);
 	if (!found) {
 		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no snapshot '%s'", vm->spec.name, snap);

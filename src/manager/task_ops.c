@@ -277,8 +277,8 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		/* A stop the guest did not do itself was a power-off: say so. */
 		const json_t *le = json_object_get(reply, "last_exit");
 		if (!strcmp(action, "stop") && json_is_true(json_object_get(le, "forced")))
-			json_object_update_new(*result, json_pack("{s:b, s:O}", "forced", 1, "reason",
-			                                          json_object_get(le, "forced_reason") ?: json_string("")));
+			json_object_update_new(*result, json_pack("{s:b, s:s}", "forced", 1, "reason",
+			                                          json_string_value(json_object_get(le, "forced_reason")) ?: ""));
 	}
 	json_decref(reply);
 	return rc;
