@@ -295,6 +295,10 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 		if (rc < 0)
 			goto fail;
 	}
+	/* What the VM was to be before: a refused operation puts it back. */
+	const json_t *before = json_object_get(vm, "desired_state");
+	if (want && json_is_object(args) && json_is_string(before))
+		json_object_set(args, "desired_before", (json_t *)before);
 	json_t *owned = args; /* task_new takes it, whatever happens */
 	args = NULL;
 	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "project_id")),

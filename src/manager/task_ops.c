@@ -257,7 +257,14 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 			            !strcmp(action, "reset") || !strcmp(action, "pause") ? " (it must be running)" : "");
 			if (state) { /* what the host says, at once */
 				struct errinfo pe = {0};
-				vm_patch(t->st, id, json_pack("{s:s}", "power_state", state), &pe);
+				json_t *fields = json_pack("{s:s}", "power_state", state);
+				/* Refused, it asked for nothing: what the VM was to be
+				 * before stands (a refused pause leaves no "paused" to
+				 * wait for). */
+				const json_t *before = json_object_get(args, "desired_before");
+				if (json_is_string(before))
+					json_object_set(fields, "desired_state", (json_t *)before);
+				vm_patch(t->st, id, fields, &pe);
 			}
 			json_decref(reply);
 			return -1;

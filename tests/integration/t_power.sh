@@ -69,8 +69,6 @@ vdc vm pause r1 >"$TMP/pause.out" 2>&1
 pause_rc=$?
 last_task vm.pause r1
 pause_code=$(jget "$BODY" .error.code)
-vm_doc r1
-desired=$(jget "$BODY" .desired_state)
 mark
 vdc vm reset r1 >"$TMP/reset.out" 2>&1
 reset_rc=$?
@@ -82,8 +80,8 @@ last_task vm.reset r1
 check "the reset task failed with pause's code ($pause_code)" \
 	test "$(jget "$BODY" .state)/$(jget "$BODY" .error.code)" = "failed/$pause_code"
 vm_doc r1
-check "the refused reset leaves r1 stopped, and what it should be unchanged" \
-	test "$(jget "$BODY" .power_state)/$(jget "$BODY" .desired_state)" = "stopped/$desired"
+check "the refused pause and reset leave r1 stopped, as desired, in sync" \
+	test "$(jget "$BODY" .power_state)/$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = stopped/stopped/true
 api h1 POST "/api/v1/vms/$(jget "$BODY" .config.agent_name)/reset"
 check "the agent refuses the reset of a stopped VM (409 invalid_state)" \
 	test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
