@@ -50,7 +50,7 @@ if alive vdcd && [ -r "$DATA/admin.token" ]; then
 	demo=$(mgr GET "/api/v1/vms/demo")
 	if jq -e .id <<<"$demo" >/dev/null 2>&1; then
 		say "deleting VM 'demo' (the one make run made)"
-		t=$(mgr DELETE "/api/v1/vms/$(jq -r .id <<<"$demo")" | jq -r '.task.id // empty')
+		t=$(mgr DELETE "/api/v1/vms/$(jq -r .id <<<"$demo")?force=true" | jq -r '.task.id // empty')
 		for _ in $(seq 1 300); do
 			[ -n "$t" ] || break
 			case $(mgr GET "/api/v1/tasks/$t" | jq -r .state) in succeeded | failed) break ;; esac

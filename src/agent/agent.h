@@ -61,7 +61,10 @@ struct vm {
 	/* Exit bookkeeping: why QEMU is going away. */
 	char shutdown_reason[32]; /* from the SHUTDOWN event */
 	bool expect_exit;         /* we asked it to go (stop/destroy) */
-	bool forced;              /* the stop timed out and was made hard */
+	bool forced;              /* powered off without the guest's shutdown */
+	char forced_why[160];     /* why (the stop timed out, the VM was paused...) */
+	bool stop_timed_out;      /* forced because the stop's timeout passed */
+	int stop_timeout_s;       /* the running stop's timeout */
 	json_t *last_exit;        /* {"at","reason","clean",...} */
 
 	struct vm_waiter *exit_waiters;

@@ -7,6 +7,8 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "snap_fit.h"
+#include "snap_hw.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -265,6 +267,24 @@ static void resize_disk(struct http_req *req)
 	http_reply_json(req, 200, vm_to_json(vm));
 }
 
+static json_t *snapshots_of(struct vm *vm, struct errinfo *e);
+
+/* The resized VM, with a warning for each RAM snapshot whose RAM no
+ * longer fits it: the resize stands, and says what it cost. */
+static void reply_resized(struct http_req *req, struct vm *vm)
+{
+	struct errinfo e = {0};
+	json_t *reply = vm_to_json(vm);
+	json_t *list = vm->spec.ndisks ? snapshots_of(vm, &e) : NULL;
+	json_t *warn = snap_fit_resize_warnings(list, vm->spec.vcpus, vm->spec.memory_mib);
+	json_decref(list);
+	for (size_t i = 0; i < json_array_size(warn); i++)
+		log_warn("vm_resize_warning", "vm=%s warning=%s", vm->spec.name,
+		         log_quote(json_string_value(json_array_get(warn, i))));
+	json_object_set_new(reply, "warnings", warn);
+	http_reply_json(req, 200, reply);
+}
+
 /* vCPUs and memory of a stopped VM (no hotplug): they take effect at the
  * next start. A memory limit below the new memory would get QEMU killed,
  * so it is refused here as at create. */
@@ -294,7 +314,7 @@ static void resize_vm(struct http_req *req)
 		return;
 	}
 	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib) {
-		http_reply_json(req, 200, vm_to_json(vm)); /* already so: a retry after a crash */
+		reply_resized(req, vm); /* already so: a retry after a crash */
 		return;
 	}
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED) {
@@ -316,7 +336,7 @@ static void resize_vm(struct http_req *req)
 	}
 	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu", vm->spec.name, vm->spec.vcpus,
 	         (unsigned long long)vm->spec.memory_mib);
-	http_reply_json(req, 200, vm_to_json(vm));
+	reply_resized(req, vm);
 }
 
 /* Snapshots are taken of every disk of a stopped VM, under one name. */
@@ -359,21 +379,28 @@ static const struct run_as *vm_as(struct vm *vm, struct vm_access *va)
 	return &va->as;
 }
 
+/* The VM's snapshots, each RAM snapshot with the hardware it was taken
+ * with (when recorded). */
 static json_t *snapshots_of(struct vm *vm, struct errinfo *e)
 {
 	struct vm_access va;
-	return disk_snapshot_list(vm_as(vm, &va), vm->spec.disks[0].path, e);
+	json_t *list = disk_snapshot_list(vm_as(vm, &va), vm->spec.disks[0].path, e);
+	if (list)
+		snap_hw_annotate(vm, list);
+	return list;
 }
 
-static int snapshot_exists(json_t *list, const char *name)
+static json_t *snapshot_find(json_t *list, const char *name)
 {
 	size_t i;
 	json_t *s;
 	json_array_foreach(list, i, s)
 		if (!strcmp(json_string_value(json_object_get(s, "name")), name))
-			return 1;
-	return 0;
+			return s;
+	return NULL;
 }
+
+static int snapshot_exists(json_t *list, const char *name) { return snapshot_find(list, name) != NULL; }
 
 static void list_snapshots(struct http_req *req)
 {
@@ -454,10 +481,19 @@ static void snapshot_op(struct http_req *req, int revert)
 		api_reply_err(req, &e);
 		return;
 	}
-	int exists = snapshot_exists(list, snap);
+	json_t *found = snapshot_find(list, snap);
+	/* A running VM's revert loads the snapshot's RAM: refused before QEMU
+	 * stops the guest when that RAM cannot fit the VM as it is now. */
+	bool live = vm->state != VM_STOPPED && vm->state != VM_CRASHED;
+	int bad = found && revert && live ? snap_fit_check_revert(found, vm->spec.vcpus, vm->spec.memory_mib, &e) : 0;
 	json_decref(list);
-	if (!exists) {
+	if (!found) {
 		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no snapshot '%s'", vm->spec.name, snap);
+		return;
+	}
+	if (bad < 0) {
+		log_warn("snapshot_refused", "vm=%s snapshot=%s error=%s", vm->spec.name, snap, log_quote(e.message));
+		api_reply_err(req, &e);
 		return;
 	}
 	if (try_live(req, vm, revert ? "load" : "delete", snap) != 0)
@@ -472,6 +508,8 @@ static void snapshot_op(struct http_req *req, int revert)
 			return;
 		}
 	}
+	if (!revert)
+		snap_hw_forget(vm, snap);
 	log_info(revert ? "snapshot_reverted" : "snapshot_deleted", "vm=%s snapshot=%s", vm->spec.name, snap);
 	if (revert)
 		http_reply_json(req, 200, vm_to_json(vm));

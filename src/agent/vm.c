@@ -16,6 +16,7 @@
 #include "qemu_cmdline.h"
 #include "qmp.h"
 #include "seed.h"
+#include "snap_hw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,9 +270,11 @@ static void vm_handle_exit(struct vm *vm)
 	bool clean = vm->expect_exit || !strcmp(vm->shutdown_reason, "guest-shutdown");
 	if (!strcmp(vm->shutdown_reason, "guest-shutdown"))
 		snprintf(reason, sizeof(reason), "the guest powered off");
-	else if (vm->expect_exit && vm->forced)
+	else if (vm->expect_exit && vm->forced && vm->stop_timed_out)
 		snprintf(reason, sizeof(reason),
-		         "the guest did not power off in time; QEMU was stopped hard");
+		         "the guest did not power off in time; QEMU was stopped hard (%s)", vm->forced_why);
+	else if (vm->expect_exit && vm->forced)
+		snprintf(reason, sizeof(reason), "QEMU was stopped hard: %s", vm->forced_why);
 	else if (vm->expect_exit)
 		snprintf(reason, sizeof(reason), "powered off by the agent");
 	else if (have_status && WIFSIGNALED(status))
@@ -295,6 +298,11 @@ static void vm_handle_exit(struct vm *vm)
 	                          "pid", (int)vm->pid);
 	if (vm->shutdown_reason[0])
 		json_object_set_new(vm->last_exit, "shutdown_event", json_string(vm->shutdown_reason));
+	/* A power-off the guest did not do itself is not a clean stop to
+	 * whoever asked for a stop: say so, and why, for vdcd and users. */
+	if (vm->expect_exit && vm->forced && strcmp(vm->shutdown_reason, "guest-shutdown"))
+		json_object_update_new(vm->last_exit, json_pack("{s:b, s:s}", "forced", 1, "forced_reason",
+		                                                vm->forced_why));
 	if (have_status && WIFSIGNALED(status))
 		json_object_set_new(vm->last_exit, "signal", json_integer(WTERMSIG(status)));
 	else if (have_status)
@@ -303,7 +311,8 @@ static void vm_handle_exit(struct vm *vm)
 	log_event(clean ? LOG_INFO : LOG_WARN, clean ? "vm_stopped" : "vm_crashed",
 	          "vm=%s pid=%d reason=%s", vm->spec.name, (int)vm->pid, log_quote(reason));
 	release_runtime(vm);
-	vm->expect_exit = vm->forced = false;
+	vm->expect_exit = vm->forced = vm->stop_timed_out = false;
+	vm->forced_why[0] = '\0';
 	vm->shutdown_reason[0] = '\0';
 	vm_store_write_state(vm, true);
 	finish_waiters(vm);
@@ -726,7 +735,8 @@ int vm_start(struct vm *vm, struct errinfo *e)
 	vm_store_path(vm, "console.log", path, sizeof(path));
 	console_open(&vm->console, path, a->cfg.console_log_bytes);
 	vm->shutdown_reason[0] = '\0';
-	vm->expect_exit = vm->forced = false;
+	vm->expect_exit = vm->forced = vm->stop_timed_out = false;
+	vm->forced_why[0] = '\0';
 	if (vm_proc_spawn(vm, argv.v, fds, nfds, e) < 0)
 		goto fail;
 	strv_free(&argv);
@@ -801,7 +811,9 @@ static void on_stop_timeout(void *ctx)
 	vm->stop_timer = NULL;
 	log_warn("vm_stop_timeout", "vm=%s reason=\"the guest did not power off; stopping hard\"",
 	         vm->spec.name);
-	vm->forced = true;
+	vm->forced = vm->stop_timed_out = true;
+	snprintf(vm->forced_why, sizeof(vm->forced_why), "the guest did not shut down within %d s",
+	         vm->stop_timeout_s);
 	hard_stop(vm);
 }
 
@@ -829,11 +841,15 @@ int vm_stop(struct vm *vm, int timeout_s, struct http_req *req, struct errinfo *
 	                : NULL;
 	if (!r) {
 		/* A paused guest cannot see the power button: stop it hard. */
-		vm->forced = !paused;
+		vm->forced = true;
+		snprintf(vm->forced_why, sizeof(vm->forced_why), "%s",
+		         paused ? "the VM was paused, and a paused guest cannot see the power button"
+		                : "QEMU did not take the power button");
 		hard_stop(vm);
 		return 0;
 	}
 	json_decref(r);
+	vm->stop_timeout_s = timeout_s;
 	vm->stop_timer = loop_timer_after(vm->agent->loop, (uint64_t)timeout_s * 1000, on_stop_timeout, vm);
 	log_info("vm_stopping", "vm=%s timeout_s=%d", vm->spec.name, timeout_s);
 	return 0;
@@ -865,9 +881,12 @@ static int refresh_status(struct vm *vm, struct errinfo *e)
 int vm_qmp_simple(struct vm *vm, const char *cmd, struct errinfo *e)
 {
 	enum vm_state need = !strcmp(cmd, "cont") ? VM_PAUSED : VM_RUNNING;
+	const char *verb = !strcmp(cmd, "cont") ? "resume" : !strcmp(cmd, "stop") ? "pause"
+	                   : !strcmp(cmd, "system_reset") ? "reset" : cmd;
+	/* A reset of a stopped VM would do nothing: refused like a pause. */
 	if (vm->state != need || !vm->qmp)
 		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s; %s needs it %s",
-		                   vm->spec.name, vm_state_name(vm->state), cmd, vm_state_name(need));
+		                   vm->spec.name, vm_state_name(vm->state), verb, vm_state_name(need));
 	char err[256];
 	json_t *r = qmp_call(vm->qmp, cmd, NULL, QMP_TIMEOUT_MS, err, sizeof(err));
 	if (!r)
@@ -921,11 +940,25 @@ static void job_reply(struct vm *vm, unsigned status, const char *error)
 	if (vm->job_timer)
 		loop_timer_cancel(vm->agent->loop, vm->job_timer);
 	vm->job_timer = NULL;
+	if (!error && !strcmp(vm->job_op, "save"))
+		snap_hw_record(vm, vm->job_tag); /* what its RAM can be loaded into */
+	else if (!error && !strcmp(vm->job_op, "delete"))
+		snap_hw_forget(vm, vm->job_tag);
 	if (!req)
 		return;
-	if (error) {
+	if (error && !strcmp(vm->job_op, "load") && vm->state == VM_PAUSED) {
+		/* QEMU stops the guest for the load and leaves it stopped when
+		 * the load fails: its state may be half loaded, so it is not
+		 * resumed behind the user's back, but nobody is left guessing. */
+		http_reply_error(req, status, "qemu_failed", NULL,
+		                 "snapshot load of '%s' failed: %s; the VM is left paused (its RAM may be "
+		                 "partly loaded): revert to another snapshot, or stop it", vm->job_tag, error);
+		log_warn("snapshot_failed", "vm=%s op=%s snapshot=%s state=paused error=%s", vm->spec.name,
+		         vm->job_op, vm->job_tag, log_quote(error));
+	} else if (error) {
 		http_reply_error(req, status, status == 409 ? "invalid_state" : "qemu_failed", NULL,
-		                 "snapshot %s of '%s' failed: %s", vm->job_op, vm->job_tag, error);
+		                 "snapshot %s of '%s' failed: %s (the VM is %s)", vm->job_op, vm->job_tag, error,
+		                 vm_state_name(vm->state));
 		log_warn("snapshot_failed", "vm=%s op=%s snapshot=%s error=%s", vm->spec.name, vm->job_op,
 		         vm->job_tag, log_quote(error));
 	} else if (!strcmp(vm->job_op, "save")) {

@@ -79,6 +79,28 @@ static int create(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* Waits for the task of reply, keeping its end for what it says (a forced
+ * power-off, a resize's warnings). With --no-wait, prints the task id as
+ * task_finish does and leaves *final NULL; with -o json, prints the task. */
+static int wait_final(struct cli *c, const struct args *a, const json_t *reply, json_t **final)
+{
+	*final = NULL;
+	const char *id = json_string_value(json_path(reply, "task.id"));
+	if (!id || args_flag(a, "no-wait"))
+		return task_finish(c, a, reply, NULL);
+	int rc = task_wait(c, id, final);
+	if (c->output == OUT_JSON && *final)
+		out_json(c, *final);
+	return rc;
+}
+
+/* Prints done when the task succeeded and was waited for, as text. */
+static void say_done(struct cli *c, int rc, const json_t *final, const char *done)
+{
+	if (rc == 0 && final && c->output != OUT_JSON)
+		fprintf(c->out, "%s\n", done);
+}
+
 /* A power operation: its URL suffix and how its end is told. */
 struct power {
 	const char *action;
@@ -100,7 +122,34 @@ static int power(struct cli *c, const struct args *a)
 	json_decref(body);
 	if (rc)
 		return rc;
-	snprintf(done, sizeof(done), "vm %s %s", a->pos[0], p->done);
+	json_t *final = NULL;
+	rc = wait_final(c, a, reply, &final);
+	const json_t *res = json_object_get(final, "result");
+	if (json_is_true(json_object_get(res, "forced"))) {
+		/* The guest did not shut down: it was powered off, not stopped. */
+		char *why = text_sanitize(json_string_value(json_object_get(res, "reason")) ?: "no reason given");
+		snprintf(done, sizeof(done), "vm %s powered off (forced: %s)", a->pos[0], why ? why : "?");
+		free(why);
+	} else {
+		snprintf(done, sizeof(done), "vm %s %s", a->pos[0], p->done);
+	}
+	say_done(c, rc, final, done);
+	json_decref(final);
+	json_decref(reply);
+	return rc;
+}
+
+/* Delete: a running VM only with --force (powered off first), as vdcd
+ * and the host rule. */
+static int vm_delete(struct cli *c, const struct args *a)
+{
+	char path[512], done[256];
+	vm_path(path, sizeof(path), a->pos[0], args_flag(a, "force") ? "?force=true" : "");
+	json_t *reply = NULL;
+	int rc = cli_call(c, "DELETE", path, NULL, "vm", &reply);
+	if (rc)
+		return rc;
+	snprintf(done, sizeof(done), "vm %s deleted", a->pos[0]);
 	rc = task_finish(c, a, reply, done);
 	json_decref(reply);
 	return rc;
@@ -146,7 +195,18 @@ static int reshape(struct cli *c, const struct args *a)
 		snprintf(done, sizeof(done), "vm %s cloned to %s", a->pos[0], a->pos[1]);
 	else
 		snprintf(done, sizeof(done), "vm %s resized", a->pos[0]);
-	rc = task_finish(c, a, reply, done);
+	json_t *final = NULL;
+	rc = wait_final(c, a, reply, &final);
+	say_done(c, rc, final, done);
+	/* What the change cost (RAM snapshots it made unusable), on stderr. */
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_path(final, "result.warnings"), i, w) {
+		char *clean = text_sanitize(json_string_value(w) ?: "");
+		fprintf(c->err, "warning: %s\n", clean ? clean : "");
+		free(clean);
+	}
+	json_decref(final);
 	json_decref(reply);
 	return rc;
 }
@@ -194,7 +254,9 @@ static int snapshot_op(struct cli *c, const struct args *a)
 	snprintf(suffix, sizeof(suffix), "/snapshots/%s%s", a->pos[1], revert ? "/revert" : "");
 	vm_path(path, sizeof(path), a->pos[0], suffix);
 	json_t *reply = NULL;
-	int rc = cli_call(c, revert ? "POST" : "DELETE", path, NULL, "snapshot", &reply);
+	int rc = cli_call(c, revert ? "POST" : "DELETE", path, NULL, NULL, &reply);
+	if (rc == CLI_NOT_FOUND) /* there is no 'vdc snapshot list' */
+		fprintf(c->err, "(see 'vdc vm snapshots %s')\n", a->pos[0]);
 	if (rc)
 		return rc;
 	snprintf(done, sizeof(done), "vm %s: %s snapshot %s", a->pos[0], revert ? "reverted to" : "deleted",
@@ -278,6 +340,12 @@ static const struct opt create_opts[] = {
 
 static const struct opt wait_opts[] = {OPT_NO_WAIT, OPT_END};
 
+static const struct opt delete_opts[] = {
+	{"force", 0, OPT_FLAG, NULL, "power a running VM off (no shutdown), then delete it", NULL, 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
 static const struct opt resize_opts[] = {
 	{"vcpus", 0, OPT_INT, "N", "vCPUs (the VM must be stopped)", "vcpus", 0, NULL},
 	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (the VM must be stopped)", "memory_mib", 0, NULL},
@@ -321,10 +389,12 @@ static const struct cmd cmds[] = {
 	 "Prints the placement decision; with -o json, every host's verdict and reason.\n"
 	 "Example:\n  vdc vm create web1 --template debian12 --network frontend --network backend \\\n"
 	 "      --anti-affinity web\n"},
-	{"delete", "NAME", 1, 1, "delete a VM and its disk", wait_opts, res_delete, &res, NULL, NULL},
+	{"delete", "NAME", 1, 1, "delete a VM and its disk", delete_opts, vm_delete, &res, NULL,
+	 "A running VM is refused: stop it first, or give --force to power it off.\n"},
 	POWER("start", p_start, "power on", wait_opts),
-	POWER("stop", p_stop, "shut down (ACPI), then power off after --timeout", stop_opts),
-	POWER("reset", p_reset, "hard reset", wait_opts),
+	{"stop", "NAME", 1, 1, "shut down (ACPI), then power off after --timeout", stop_opts, power, &p_stop,
+	 NULL, "Says 'powered off (forced: ...)' when the guest did not shut down in time.\n"},
+	POWER("reset", p_reset, "hard reset (a running VM only)", wait_opts),
 	POWER("pause", p_pause, "freeze its vCPUs", wait_opts),
 	POWER("resume", p_resume, "unfreeze its vCPUs", wait_opts),
 	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),

@@ -261,7 +261,9 @@ static json_t *vm_for_action(struct http_req *req)
 /* What an operation asks the VM to become; NULL when it asks nothing. */
 static const char *desired_after(const char *op)
 {
-	if (!strcmp(op, "vm.start") || !strcmp(op, "vm.resume") || !strcmp(op, "vm.reset"))
+	/* A reset asks nothing new: a running VM stays running, and a VM that
+	 * is not running is refused one. */
+	if (!strcmp(op, "vm.start") || !strcmp(op, "vm.resume"))
 		return "running";
 	if (!strcmp(op, "vm.stop") || !strcmp(op, "vm.destroy"))
 		return "stopped";
@@ -293,6 +295,10 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 		if (rc < 0)
 			goto fail;
 	}
+	/* What the VM was to be before: a refused operation puts it back. */
+	const json_t *before = json_object_get(vm, "desired_state");
+	if (want && json_is_object(args) && json_is_string(before))
+		json_object_set(args, "desired_before", (json_t *)before);
 	json_t *owned = args; /* task_new takes it, whatever happens */
 	args = NULL;
 	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "project_id")),
@@ -359,7 +365,18 @@ void api_vms_delete(struct http_req *req)
 		http_reply_error(req, 409, "busy", NULL, "the VM is %s; wait for its task to finish", ps);
 		return;
 	}
-	queue(req, vm, "vm.delete", NULL, "deleting");
+	/* As on the host: a VM that runs is deleted only when asked to power
+	 * it off (force); the host refuses it too, if vdcd's view lags. */
+	bool force = http_query_flag(req, "force");
+	if (!force && (!strcmp(ps, "running") || !strcmp(ps, "paused") || !strcmp(ps, "starting") ||
+	               !strcmp(ps, "stopping"))) {
+		http_reply_error(req, 409, "invalid_state", NULL,
+		                 "VM '%s' is %s; stop it first or use --force / ?force=true (powers it off, "
+		                 "then deletes it)", json_string_value(json_object_get(vm, "name")), ps);
+		json_decref(vm);
+		return;
+	}
+	queue(req, vm, "vm.delete", force ? json_pack("{s:b}", "force", 1) : NULL, "deleting");
 	json_decref(vm);
 }
 
@@ -389,6 +406,31 @@ void api_vms_snapshot(struct http_req *req)
 	json_decref(vm);
 }
 
+/* Whether the VM's host says it has no snapshot snap: a missing snapshot
+ * is "not found" now, as any missing object, not a task that fails later.
+ * When the host does not answer, the task finds out (false). */
+static bool snapshot_missing(struct http_req *req, const json_t *vm, const char *snap)
+{
+	struct mgr *m = http_app(req);
+	char path[384];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots", vm_agent_name(vm));
+	long status = 0;
+	json_t *reply = NULL;
+	struct errinfo e = {0};
+	bool missing = false;
+	if (agent_call(m->st, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10, &status,
+	               &reply, NULL, &e) == 0 && status == 200) {
+		missing = true;
+		size_t i;
+		json_t *s;
+		json_array_foreach(json_object_get(reply, "snapshots"), i, s)
+			if (!strcmp(json_string_value(json_object_get(s, "name")) ?: "", snap))
+				missing = false;
+	}
+	json_decref(reply);
+	return missing;
+}
+
 void api_vms_snapshot_op(struct http_req *req)
 {
 	const char *snap = http_param(req, "snap");
@@ -400,6 +442,12 @@ void api_vms_snapshot_op(struct http_req *req)
 	if (!vm)
 		return;
 	const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
+	if (snapshot_missing(req, vm, snap)) {
+		http_reply_error(req, 404, "not_found", "snap", "VM '%s' has no snapshot '%s'",
+		                 json_string_value(json_object_get(vm, "name")), snap);
+		json_decref(vm);
+		return;
+	}
 	queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	json_decref(vm);
 }

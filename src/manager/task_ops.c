@@ -96,6 +96,33 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 /* Agent paths name the VM as its host knows it. */
 static const char *vm_name(const json_t *vm) { return vm_agent_name(vm); }
 
+/* Reads the VM's state from its host after an operation, whatever came of
+ * it, and stores it: vdcd's view follows the host's at once, not at the
+ * next heartbeat (a failed revert leaves a VM paused, a refused delete
+ * leaves it running). Writes the state into out ("" when the host did
+ * not say). */
+static void observe(struct task_ctx *t, const json_t *vm, char *out, size_t n)
+{
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *host = json_string_value(json_object_get(vm, "host_id"));
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", vm_name(vm));
+	long status = 0;
+	json_t *reply = NULL;
+	struct errinfo e = {0};
+	out[0] = '\0';
+	if (host && agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, &e) == 0) {
+		const char *state = status == 200 ? json_string_value(json_object_get(reply, "state")) : NULL;
+		if (status == 404)
+			state = "missing";
+		if (state) {
+			snprintf(out, n, "%s", state);
+			vm_patch(t->st, id, json_pack("{s:s}", "power_state", state), &e);
+		}
+	}
+	json_decref(reply);
+}
+
 /* A clone's root disk: a full copy of the source VM's root disk, which the
  * host finds itself (source_vm), so no file name crosses the API. */
 static void clone_disk(const char *source, json_t *spec)
@@ -212,8 +239,10 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		return -1;
 	const char *state = json_string_value(json_object_get(reply, "state"));
 	if (status == 409) {
-		/* "Already so" is success: ask what the VM is now. */
-		const char *want = !strcmp(action, "start") || !strcmp(action, "resume") ? "running"
+		/* "Already so" is success: ask what the VM is now. A reset has
+		 * no "already so": refused, it did nothing (as a refused pause). */
+		const char *want = !strcmp(action, "reset") ? NULL
+		                   : !strcmp(action, "start") || !strcmp(action, "resume") ? "running"
 		                   : !strcmp(action, "pause") ? "paused" : "stopped";
 		json_decref(reply);
 		reply = NULL;
@@ -221,29 +250,56 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		if (agent_call(t->st, host, "GET", path, NULL, 30, &status, &reply, NULL, e) < 0)
 			return -1;
 		state = json_string_value(json_object_get(reply, "state"));
-		if (!state || (strcmp(state, want) && !(strcmp(want, "stopped") == 0 && !strcmp(state, "crashed")))) {
-			errinfo_set(e, 409, "invalid_state", NULL, "cannot %s: VM is %s", action, state ? state : "unknown");
+		if (!state || !want ||
+		    (strcmp(state, want) && !(strcmp(want, "stopped") == 0 && !strcmp(state, "crashed")))) {
+			errinfo_set(e, 409, "invalid_state", NULL, "cannot %s: VM is %s%s", action,
+			            state ? state : "unknown",
+			            !strcmp(action, "reset") || !strcmp(action, "pause") ? " (it must be running)" : "");
+			if (state) { /* what the host says, at once */
+				struct errinfo pe = {0};
+				json_t *fields = json_pack("{s:s}", "power_state", state);
+				/* Refused, it asked for nothing: what the VM was to be
+				 * before stands (a refused pause leaves no "paused" to
+				 * wait for). */
+				const json_t *before = json_object_get(args, "desired_before");
+				if (json_is_string(before))
+					json_object_set(fields, "desired_state", (json_t *)before);
+				vm_patch(t->st, id, fields, &pe);
+			}
 			json_decref(reply);
 			return -1;
 		}
 	} else if (status != 200) {
-		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		errinfo_set(e, (unsigned)status,
+		            json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
+		            NULL, "cannot %s: %s", action, agent_error_message(reply));
 		json_decref(reply);
+		char now[32];
+		observe(t, vm, now, sizeof(now));
 		return -1;
 	}
 	rc = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
-	if (rc == 0)
+	if (rc == 0) {
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
+		/* A stop the guest did not do itself was a power-off: say so. */
+		const json_t *le = json_object_get(reply, "last_exit");
+		if (!strcmp(action, "stop") && json_is_true(json_object_get(le, "forced")))
+			json_object_update_new(*result, json_pack("{s:b, s:s}", "forced", 1, "reason",
+			                                          json_string_value(json_object_get(le, "forced_reason")) ?: ""));
+	}
 	json_decref(reply);
 	return rc;
 }
 
-static int op_delete(struct task_ctx *t, json_t *vm, json_t **result, struct errinfo *e)
+static int op_delete(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
 {
 	const char *id = json_string_value(json_object_get(vm, "id"));
 	const char *host = json_string_value(json_object_get(vm, "host_id"));
 	char path[256];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true", vm_name(vm));
+	/* Only a forced delete powers a running VM off; otherwise the host
+	 * refuses a VM that runs (vdcd's view may lag behind the host's). */
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_name(vm),
+	         json_is_true(json_object_get(args, "force")) ? "?force=true" : "");
 	task_update(t, NULL, 30, "removing the VM and its disks from the host");
 	long status = 0;
 	json_t *reply = NULL;
@@ -253,10 +309,16 @@ static int op_delete(struct task_ctx *t, json_t *vm, json_t **result, struct err
 		return -1;
 	}
 	if (host && status != 204 && status != 404) {
-		errinfo_set(e, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		errinfo_set(e, (unsigned)status,
+		            json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
+		            NULL, "%s", agent_error_message(reply));
 		json_decref(reply);
-		struct errinfo pe = {0};
-		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "unknown"), &pe);
+		char now[32];
+		observe(t, vm, now, sizeof(now));
+		if (!now[0]) {
+			struct errinfo pe = {0};
+			vm_patch(t->st, id, json_pack("{s:s}", "power_state", "unknown"), &pe);
+		}
 		return -1;
 	}
 	json_decref(reply);
@@ -293,6 +355,10 @@ static int op_snapshot(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 	json_t *reply = NULL;
 	int rc = agent_call(t->st, host, method, path, body, 600, &status, &reply, NULL, e);
 	json_decref(body);
+	char now[32];
+	/* A revert may leave the VM paused (QEMU stops it to load): whatever
+	 * happened, vdcd shows what the host has now. */
+	observe(t, vm, now, sizeof(now));
 	if (rc < 0)
 		return -1;
 	if (status != want) {
@@ -305,6 +371,8 @@ static int op_snapshot(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 	}
 	json_decref(reply);
 	*result = json_pack("{s:s, s:s}", "vm_id", json_string_value(json_object_get(vm, "id")), "snapshot", snap);
+	if (now[0])
+		json_object_set_new(*result, "power_state", json_string(now));
 	return 0;
 }
 
@@ -359,6 +427,7 @@ static int op_resize(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	long status = 0;
 	json_t *reply = NULL;
 	bool disk_done = true;
+	json_t *warnings = json_array();
 	json_int_t disk = json_integer_value(json_object_get(to, "disk_size_mib"));
 	if (disk != json_integer_value(json_object_get(from, "disk_size_mib"))) {
 		disk_done = false;
@@ -388,13 +457,17 @@ static int op_resize(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 			rc = errinfo_set(e, (unsigned)status,
 			                 json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "agent_error",
 			                 NULL, "the host refused the new sizes: %s", agent_error_message(reply));
+		/* What the new sizes cost (RAM snapshots that no longer fit). */
+		if (rc == 0)
+			json_array_extend(warnings, json_object_get(reply, "warnings"));
 		json_decref(reply);
 		if (rc < 0)
 			goto undo;
 	}
-	*result = json_pack("{s:s, s:O}", "vm_id", id, "config", to);
+	*result = json_pack("{s:s, s:O, s:o}", "vm_id", id, "config", to, "warnings", warnings);
 	return 0;
 undo:
+	json_decref(warnings);
 	resize_undo(t->st, id, from, to, disk_done);
 	return -1;
 }
@@ -426,7 +499,7 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	if (!strcmp(op, "vm.create"))
 		rc = op_create(t, vm, args, result, e);
 	else if (!strcmp(op, "vm.delete"))
-		rc = op_delete(t, vm, result, e);
+		rc = op_delete(t, vm, args, result, e);
 	else if (!strncmp(op, "vm.snapshot", 11))
 		rc = op_snapshot(t, vm, op, args, result, e);
 	else if (!strcmp(op, "vm.resize"))

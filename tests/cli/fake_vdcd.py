@@ -74,6 +74,10 @@ def advance(t):
         if vm:
             after = {"vm.create": "running", "vm.start": "running", "vm.stop": "stopped",
                      "vm.destroy": "stopped", "vm.pause": "paused", "vm.resume": "running"}
+            if t["op"] == "vm.stop" and vm["name"].startswith("deaf"):
+                # A guest that ignores the power button: powered off.
+                t["result"] = {"vm_id": vm["id"], "power_state": "stopped", "forced": True,
+                               "reason": "the guest did not shut down within 5 s"}
             if t["op"] == "vm.delete":
                 del DB["vms"][vm["id"]]
             elif t["op"] in after:
@@ -217,6 +221,9 @@ def route(method, path, q, body, who):
         return 200, public(d)
     if len(rest) == 1 and method == "DELETE":
         if coll == "vms":
+            if d["power_state"] in ("running", "paused") and q.get("force") != ["true"]:
+                raise ApiError(409, "invalid_state", "VM '%s' is %s; stop it first or use --force / ?force=true"
+                               % (d["name"], d["power_state"]))
             d["power_state"] = "deleting"
             return 202, {"task": public(task("vm.delete", d, steps=["removing the disk"]))}
         del DB[coll][d["id"]]

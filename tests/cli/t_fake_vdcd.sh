@@ -126,6 +126,11 @@ t "join token shows the agent command" 0 "vdc-agent --manager-url $URL --join-to
 	"$VDC" host join-token --cluster prod
 t "events page with --limit" 0 "(more: add --before" -- "$VDC" event list --limit 2
 t "vm delete waits" 0 "vm fail1 deleted" -- "$VDC" vm delete fail1
+t "vm delete of a running VM: exit 4, saying --force" 4 "stop it first or use --force" -- "$VDC" vm delete web2
+t "vm delete --force deletes a running VM" 0 "vm web2 deleted" -- "$VDC" vm delete web2 --force
+t "vm create deaf1" 0 -- "$VDC" vm create deaf1 --template deb
+t "a forced stop says powered off, and why" 0 \
+	"vm deaf1 powered off (forced: the guest did not shut down within 5 s)" -- "$VDC" vm stop deaf1
 echo '{"name":"fromfile","bridge":"br9"}' >"$tmp/net.json"
 t "create -f" 0 "network fromfile created" -- "$VDC" network create -f "$tmp/net.json"
 t "list -o json is one document" 0 '"next": null' -- "$VDC" network list -o json

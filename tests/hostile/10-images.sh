@@ -136,7 +136,7 @@ attack I6 "the host copied the source VM's own disk (source_vm), given no path" 
 as "$T_A" DELETE /api/v1/images/"$EVIL"
 attack I6 "an image a template uses cannot be deleted (409 in_use)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/in_use
 for v in own-clone own; do
-	as "$T_A" DELETE "/api/v1/vms/$v"
+	as "$T_A" DELETE "/api/v1/vms/$v?force=true"
 	task_wait "$(jget "$BODY" .task.id)" 60
 done
 : "$own_id"
@@ -156,5 +156,5 @@ attack Q1 "... and is charged 64 MiB of disk" test "$(jget "$BODY" .usage.disk_m
 as "$T_Q" POST /api/v1/vms '{"name":"dq2","template":"hostile-disk","start":false}'
 attack Q1 "a second one would bring disk to 128 MiB: 409 quota_exceeded on disk_mib" \
 	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.field)/$(jget "$BODY" .error.would_be)" = 409/quota_exceeded/disk_mib/128
-as "$T_Q" DELETE /api/v1/vms/dq1
+as "$T_Q" DELETE "/api/v1/vms/dq1?force=true"
 task_wait "$(jget "$BODY" .task.id)" 60

@@ -104,7 +104,7 @@ done
 attack API-9 "the admin's list, a VM a page, pages through both VMs named 'web'" \
 	bash -c 'grep -qw "$1" <<<"$3" && grep -qw "$2" <<<"$3"' _ "$web_a" "$web_b" "$seen"
 for v in "$web_a" "$web_b"; do
-	mapi DELETE "/api/v1/vms/$v"
+	mapi DELETE "/api/v1/vms/$v?force=true"
 	task_wait "$(jget "$BODY" .task.id)"
 done
 as "$T_A" DELETE /api/v1/templates/base

@@ -126,7 +126,7 @@ attack NET-14 "a bridged guest -> beyond the host, routed through it: dropped (b
 	net_all timeout "$(net_probe 10.213.0.60 "$NET_OUTSIDE" "$NET_OUTSIDE_PORT")"
 
 for vm in net-nat net-br; do
-	as "$T_A" DELETE "/api/v1/vms/$vm"
+	as "$T_A" DELETE "/api/v1/vms/$vm?force=true"
 	[ "$STATUS" = 202 ] && task_wait "$(jget "$BODY" .task.id)"
 done
 as "$T_A" DELETE /api/v1/networks/net-br0

@@ -41,6 +41,8 @@ check "a stop that times out ends stopped" test "$STATUS/$(jget "$BODY" .state)"
 check "... after the timeout, not before ($took s)" test "$took" -ge 3 -a "$took" -le 10
 check "... saying it was forced" grep -q "did not power off in time" <<<"$(jget "$BODY" .last_exit.reason)"
 check "... and counted as a clean stop (not a crash)" test "$(jget "$BODY" .last_exit.clean)" = true
+check "... marked forced, with why (for vdcd and the CLI to tell)" \
+	test "$(jget "$BODY" '"\(.last_exit.forced)/\(.last_exit.forced_reason)"')" = "true/the guest did not shut down within 3 s"
 
 api h1 POST '/api/v1/vms/deaf/start'
 api h1 POST '/api/v1/vms/deaf/stop?wait=false' '{"timeout_s":30}'

@@ -269,7 +269,7 @@ check "a create over the vCPU quota is 409 naming vcpus (7 -> 8)" \
 	test "$STATUS/$(jget "$BODY" '"\(.error.field)/\(.error.limit)/\(.error.would_be)"')" = 409/vcpus/7/8
 [ "$STATUS" = 409 ] || diag "$STATUS $BODY"
 first=$(grep -l '"task"' "$out"/b* | head -1)
-as "$T_CAROL" DELETE "/api/v1/vms/$(jq -r .vm.name "$first")"
+as "$T_CAROL" DELETE "/api/v1/vms/$(jq -r .vm.name "$first")?force=true"
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/projects/pq/quota
 check "a deleted VM gives its usage back" test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)"')" = 4/4

@@ -241,7 +241,7 @@ check "exactly one QEMU runs for v5" test "$(qemu_count "$v5_id")" = 1
 # kill -9 right after a worker claimed a delete.
 vdcd_stop
 VDCD_CRASH_AT=task:claimed vdcd_start --heartbeat-timeout-s 4
-mapi DELETE /api/v1/vms/v5
+mapi DELETE "/api/v1/vms/v5?force=true"
 for _ in $(seq 1 100); do kill -0 "$(cat "$TMP/vdcd.pid")" 2>/dev/null || break; sleep 0.1; done
 vdcd_kill9
 vdcd_start --heartbeat-timeout-s 4
@@ -249,7 +249,7 @@ for _ in $(seq 1 100); do mapi GET /api/v1/vms/v5; [ "$STATUS" = 404 ] && break;
 check "after the crash the delete finishes" test "$STATUS" = 404
 check "no QEMU is left for v5" test "$(qemu_count "$v5_id")" = 0
 
-mapi DELETE /api/v1/vms/v2
+mapi DELETE "/api/v1/vms/v2?force=true"
 task_wait "$(jget "$BODY" .task.id)"
 check "delete removes the VM from its host" test "$TASK_STATE" = succeeded
 mapi GET /api/v1/events?limit=1000

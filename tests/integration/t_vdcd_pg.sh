@@ -35,7 +35,7 @@ vdcd_stop
 vdcd_start --store "$url" --heartbeat-timeout-s 6
 mapi GET /api/v1/vms/p1
 check "after a restart the inventory is intact" test "$STATUS/$(jget "$BODY" .power_state)" = 200/running
-mapi DELETE /api/v1/vms/p1
+mapi DELETE "/api/v1/vms/p1?force=true"
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/vms/p1
 check "the VM is deleted" test "$STATUS" = 404
