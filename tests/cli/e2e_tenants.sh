@@ -82,7 +82,7 @@ t "vm create --project counts against its quota" 0 "vm q1 created" -- \
 t "quota show counts the VM" 0 "vcpus      2      4           2" -- "$VDC" quota show dev
 has "quota show: memory in units" "memory     1Gi    2Gi         1Gi"
 t "over quota: exit 4, the quota and figures named" 4 \
-	"project 'dev': vcpus quota is 4; this request would bring usage to 6" -- \
+	"project 'dev': the vcpus quota is 4 and 2 in use; this request would bring it to 6 (ask an administrator to raise it, or free some)" -- \
 	"$VDC" vm create q2 --template deb --project dev --vcpus 4
 t "quota set unlimited lifts a quota" 0 "vcpus      2      unlimited   -" -- \
 	"$VDC" quota set dev --vcpus unlimited

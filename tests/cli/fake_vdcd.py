@@ -114,8 +114,11 @@ def check_quota(project, vcpus, mem):
     for key, add in (("vms", 1), ("vcpus", vcpus), ("memory_mib", mem)):
         limit = project["quota"][key]
         if limit is not None and use[key] + add > limit:
-            raise ApiError(409, "quota_exceeded", "project '%s': %s quota is %d; this request would "
-                           "bring usage to %d" % (project["name"], key, limit, use[key] + add), key,
+            # Word for word what vdcd writes (src/manager/quota.c), which
+            # t_tenants.sh checks against the real vdcd.
+            raise ApiError(409, "quota_exceeded", "project '%s': the %s quota is %d and %d in use; this "
+                           "request would bring it to %d (ask an administrator to raise it, or free some)"
+                           % (project["name"], key, limit, use[key], use[key] + add), key,
                            {"limit": limit, "would_be": use[key] + add})
 
 

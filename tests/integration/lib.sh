@@ -173,13 +173,35 @@ mgr_client_cert() {
 	if [ -f "$TMP/vdcd/tls/client.pem" ]; then echo "$TMP/vdcd/tls/client"; else echo "$TMP/vdcd/tls/server"; fi
 }
 
-vdcd_stop() {
-	local pid rc
-	pid=$(cat "$TMP/vdcd.pid")
-	kill -TERM "$pid" 2>/dev/null || return 0
+# vdcd_stop: SIGTERM, and the exit status must be 0 (sanitizers report leaks
+# and errors through it). A vdcd that was already dead fails: a stop that
+# stopped nothing proves nothing.
+vdcd_stop() { daemon_stop vdcd "$(cat "$TMP/vdcd.pid")"; }
+
+# proc_dead PID: the process is gone or a zombie (a child of this shell
+# that died stays a zombie, and kill -0 still finds it, until it is waited).
+proc_dead() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null)
+	case $st in "" | Z*) return 0 ;; esac
+	return 1
+}
+
+# daemon_stop WHAT PID: stops a daemon this shell started; fails (saying
+# why) when it had already died, or when its exit status is not 0.
+daemon_stop() {
+	local what=$1 pid=$2 rc
+	if proc_dead "$pid"; then
+		{ wait "$pid"; } 2>/dev/null
+		rc=$?
+		diag "$what (pid $pid) was not running before the stop (exit status $rc)"
+		return 1
+	fi
+	kill -TERM "$pid"
 	{ wait "$pid"; } 2>/dev/null
 	rc=$?
-	return $rc
+	[ "$rc" = 0 ] || diag "$what exited with status $rc on SIGTERM"
+	return "$rc"
 }
 
 vdcd_kill9() {
@@ -191,12 +213,14 @@ vdcd_kill9() {
 }
 
 # mapi METHOD PATH [BODY]: a call to vdcd as admin (over HTTPS, vdcd's CA
-# trusted); sets STATUS and BODY.
+# trusted; ADMIN_TOKEN empty: no token at all); sets STATUS and BODY.
 mapi() {
 	local method=$1 path=$2 data=${3-}
 	local out=$TMP/mapi-body
-	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method" --cacert "$MGR_CACERT"
-		-H "Authorization: Bearer ${ADMIN_TOKEN:-none}" "$MGR_URL$path")
+	: >"$out" # no stale body when no answer comes
+	local args=(-s -o "$out" -w '%{http_code}' --max-time 60 -X "$method" --cacert "$MGR_CACERT" "$MGR_URL$path")
+	# An empty token sends no Authorization header at all (not a made-up one).
+	[ -n "${ADMIN_TOKEN:-}" ] && args+=(-H "Authorization: Bearer $ADMIN_TOKEN")
 	if [ -n "$data" ]; then
 		printf '%s' "$data" >"$out.req"
 		args+=(-H 'Content-Type: application/json' --data-binary "@$out.req")
@@ -233,15 +257,8 @@ host_join() {
 }
 
 # agent_stop NAME: SIGTERM, and the exit status must be 0 (sanitizers report
-# leaks and errors through it).
-agent_stop() {
-	local h=$1 pid rc
-	pid=$(agent_pid "$h")
-	kill -TERM "$pid" 2>/dev/null || return 0
-	{ wait "$pid"; } 2>/dev/null
-	rc=$?
-	return $rc
-}
+# leaks and errors through it); an agent that was already dead fails.
+agent_stop() { daemon_stop "the agent on $1" "$(agent_pid "$1")"; }
 
 agent_kill9() {
 	local pid
@@ -249,6 +266,77 @@ agent_kill9() {
 	kill -9 "$pid" 2>/dev/null
 	{ wait "$pid"; } 2>/dev/null
 	return 0
+}
+
+# crash_at POINT WHO REPLY [start flags...] -- REQUEST...: the crash test of
+# one crash point. WHO (vdcd, or a host's name for its agent) must be
+# stopped; it is started with VDC_CRASH_AT=POINT (and the flags), REQUEST
+# (an api or mapi call that must reach POINT) is run, and one check says
+# whether WHO died there:
+#  - its log since this start has the line crash_point writes before it
+#    raises SIGKILL ("crash_point name=POINT");
+#  - it died on its own, by SIGKILL, within 30 s (nothing here signals it);
+#  - REPLY=lost: REQUEST got no answer (STATUS 000), as the agent answers
+#    after its work. REPLY=any: vdcd's tasks run after their 202, so the
+#    caller checks what was lost there (task_requeued, after the restart).
+# WHO is left dead (waited for); the caller restarts it and checks recovery.
+crash_at() {
+	local point=$1 who=$2 reply=$3 log pidf off pid rc i why=""
+	shift 3
+	local flags=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		flags+=("$1")
+		shift
+	done
+	shift
+	if [ "$who" = vdcd ]; then
+		log=$TMP/vdcd.log pidf=$TMP/vdcd.pid
+	else
+		log=$(dir_of "$who")/agent.log pidf=$(dir_of "$who")/agent.pid
+	fi
+	off=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	if [ "$who" = vdcd ]; then
+		VDCD_CRASH_AT=$point vdcd_start "${flags[@]}"
+	else
+		CRASH_AT=$point agent_start "$who" "${flags[@]}"
+	fi || {
+		not_ok "crash at $point: $who starts with VDC_CRASH_AT set"
+		return 1
+	}
+	pid=$(cat "$pidf")
+	STATUS=""
+	"$@"
+	for i in $(seq 1 600); do
+		proc_dead "$pid" && break
+		sleep 0.05
+	done
+	if proc_dead "$pid"; then
+		{ wait "$pid"; } 2>/dev/null
+		rc=$?
+		[ "$rc" = 137 ] || why+=" it exited with status $rc, not by SIGKILL (137);"
+	else
+		why+=" it was still running 30 s after the request;"
+		kill -9 "$pid"
+		{ wait "$pid"; } 2>/dev/null
+	fi
+	tail -c +"$((off + 1))" "$log" | grep -qF "crash_point name=$point" ||
+		why+=" its log has no 'crash_point name=$point';"
+	[ "$reply" = lost ] && [ "$STATUS" != 000 ] && why+=" the request was answered ($STATUS);"
+	local lost=""
+	[ "$reply" = lost ] && lost=", the reply lost"
+	if [ -z "$why" ]; then
+		ok "crash at $point: $who reached it and died there by itself$lost"
+	else
+		not_ok "crash at $point: $who reached it and died there:$why"
+	fi
+	[ -z "$why" ]
+}
+
+# requeued_task OP: the id of the last task of OP that vdcd found
+# unfinished at a start and queued again (what a crash in a task lost);
+# fails when there is none.
+requeued_task() {
+	grep -oE "event=task_requeued task=[^ ]+ op=$1( |\$)" "$TMP/vdcd.log" | tail -1 | sed -E 's/.* task=([^ ]+) .*/\1/' | grep .
 }
 
 # api HOST METHOD PATH [BODY]: sets STATUS and BODY. A joined host (one

@@ -33,7 +33,9 @@ uid=$(jget "$BODY" .identity.uid)
 check "the VM has its own identity from the range" test "$uid" -ge 200000 -a "$uid" -le 299999
 check "QEMU runs as the VM's own uid and gid" grep -qE "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid\$" /proc/"$pid"/status
 check "QEMU's only supplementary group is kvm" test "$(awk '/^Groups:/{print $2 $3}' /proc/"$pid"/status)" = "$(getent group kvm | cut -d: -f3)"
-check "QEMU runs with the seccomp sandbox" grep -q -- '-sandbox' <(tr '\0' ' ' </proc/"$pid"/cmdline)
+# The whole option: a bare "-sandbox on" would allow spawning and privileges.
+check "QEMU runs with the seccomp sandbox, every deny in place" \
+	grep -qF -- ' -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny ' <(tr '\0' ' ' </proc/"$pid"/cmdline)
 check "QEMU boots the agent's copy of the kernel image" \
 	grep -q -- "-kernel $(dir_of h1)/ds/images/guest-kernel -initrd $(dir_of h1)/ds/images/guest-initrd" <(tr '\0' ' ' </proc/"$pid"/cmdline)
 check "QEMU is in its own session (agent signals do not reach it)" test "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid"
@@ -55,17 +57,59 @@ else
 fi
 
 api h1 GET /metrics
-check "metrics show the VM's CPU time" grep -qE '^vdc_agent_vm_cpu_seconds_total\{vm="web1"\} [0-9.]+' <<<"$BODY"
+# A guest that booted and answered has used CPU: 0 would be a broken reading.
+cpu_s=$(sed -nE 's/^vdc_agent_vm_cpu_seconds_total\{vm="web1"\} ([0-9.e+-]+)$/\1/p' <<<"$BODY")
+check "metrics show the VM's CPU time, above 0 ($cpu_s s)" awk -v v="$cpu_s" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 check "metrics show the VM's memory" grep -qE '^vdc_agent_vm_memory_bytes\{vm="web1"\} [1-9]' <<<"$BODY"
 check "metrics show the VM's network bytes" grep -qE '^vdc_agent_vm_net_bytes_total\{vm="web1",nic="0",dir="rx"\} [1-9]' <<<"$BODY"
 check "metrics show host CPU" grep -qE '^vdc_agent_host_cpu_seconds_total\{mode="idle"\}' <<<"$BODY"
 check "metrics count API requests" grep -qE '^vdc_agent_http_requests_total\{method="POST",route="/api/v1/vms/\{name\}/start",code="2xx"\} 1' <<<"$BODY"
 
+# A connection opened before the pause: its request times out while the
+# guest is paused (not refused, not reset), and is answered after the resume,
+# so the silence was the pause and nothing else.
+rm -f "$TMP/paused" "$TMP/resumed"
+in_ns h1 timeout 60 /usr/bin/python3 -c '
+import os, socket, sys, time
+def until(p):
+    while not os.path.exists(p):
+        time.sleep(0.05)
+try:
+    s = socket.create_connection((sys.argv[1], 7777), timeout=5)
+except OSError as e:
+    print("connect failed: %r" % e, flush=True)
+    sys.exit(1)
+print("connected", flush=True)
+until(sys.argv[2])
+s.sendall(b"ping\n")
+s.settimeout(2)
+try:
+    print("answered while paused: %r" % s.recv(100), flush=True)
+except socket.timeout:
+    print("timeout", flush=True)
+except OSError as e:
+    print("failed while paused: %r" % e, flush=True)
+until(sys.argv[3])
+s.settimeout(20)
+try:
+    print("after resume: " + s.recv(100).decode().strip(), flush=True)
+except OSError as e:
+    print("after resume: %r" % e, flush=True)' 10.213.0.11 "$TMP/paused" "$TMP/resumed" >"$TMP/pause.out" 2>&1 &
+probe=$!
+for _ in $(seq 1 100); do grep -q . "$TMP/pause.out" && break; sleep 0.05; done
 api h1 POST /api/v1/vms/web1/pause
 check "pause gives paused (from QMP)" test "$STATUS/$(jget "$BODY" .state)" = 200/paused
-check "a paused guest does not answer" test -z "$(in_ns h1 timeout 2 bash -c 'exec 3<>/dev/tcp/10.213.0.11/7777; echo ping >&3; head -n1 <&3' 2>/dev/null)"
+check "the agent still reports web1 paused" test "$(vm_field h1 web1 .state)" = paused
+touch "$TMP/paused"
+for _ in $(seq 1 100); do [ "$(wc -l <"$TMP/pause.out")" -ge 2 ] && break; sleep 0.05; done
+check "a paused guest does not answer: a request on an open connection times out" \
+	test "$(sed -n 1p "$TMP/pause.out")/$(sed -n 2p "$TMP/pause.out")" = connected/timeout
 api h1 POST /api/v1/vms/web1/resume
 check "resume gives running" test "$STATUS/$(jget "$BODY" .state)" = 200/running
+touch "$TMP/resumed"
+wait "$probe"
+check "... and that request is answered once the guest runs again" test "$(sed -n 3p "$TMP/pause.out")" = "after resume: pong"
+grep -q '^connected$' "$TMP/pause.out" && grep -q '^timeout$' "$TMP/pause.out" || diag "probe: $(tr '\n' '|' <"$TMP/pause.out")"
 check "a resumed guest answers again" test "$(guest_req h1 10.213.0.11 ping)" = pong
 
 api h1 POST /api/v1/vms/web1/reset

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_restart.sh - the agent is killed (-9) while VMs run, while a QEMU dies,
-# and at every crash point of define, delete and start: VMs keep running, the
+# and dies at every crash point of define, delete and start: VMs keep running, the
 # restarted agent re-attaches with the same state, nothing is half-made, and
 # no VM ever runs twice.
 source "$(dirname "$0")/lib.sh"
@@ -55,11 +55,11 @@ api h1 POST /api/v1/vms/b/destroy
 check "destroy powers off hard" test "$STATUS/$(jget "$BODY" .state)" = 200/stopped
 agent_stop h1
 
-# Crash points of define: before the commit nothing remains, after it the VM does.
+# Crash points of define: before the commit nothing remains, after it the VM
+# does. crash_at shows the agent died at each point (its log, SIGKILL by
+# itself, the define's reply lost).
 for point in define:after_intent define:after_disks define:after_commit; do
-	CRASH_AT=$point agent_start h1
-	api h1 POST /api/v1/vms "$(guest_spec c | jq -c '.disks=[{name:"d",image:"guest-disk"}]')"
-	agent_kill9 h1
+	crash_at "$point" h1 lost -- api h1 POST /api/v1/vms "$(guest_spec c | jq -c '.disks=[{name:"d",image:"guest-disk"}]')"
 	agent_start h1
 	api h1 GET /api/v1/vms/c
 	if [ "$point" = define:after_commit ]; then
@@ -81,9 +81,7 @@ done
 agent_start h1
 api h1 POST /api/v1/vms "$(guest_spec d | jq -c '.disks=[{name:"d",image:"guest-disk"}]')"
 agent_stop h1
-CRASH_AT=delete:after_intent agent_start h1
-api h1 DELETE /api/v1/vms/d
-agent_kill9 h1
+crash_at delete:after_intent h1 lost -- api h1 DELETE /api/v1/vms/d
 agent_start h1
 api h1 GET /api/v1/vms/d
 check "crash in delete: the VM is gone" test "$STATUS" = 404
@@ -96,9 +94,7 @@ for point in start:before_pidfile start:after_spawn; do
 	api h1 POST /api/v1/vms "$(guest_spec e 10.213.0.25)"
 	uuid=$(jget "$BODY" .uuid)
 	agent_stop h1
-	CRASH_AT=$point agent_start h1
-	api h1 POST /api/v1/vms/e/start
-	agent_kill9 h1
+	crash_at "$point" h1 lost -- api h1 POST /api/v1/vms/e/start
 	agent_start h1
 	check "crash at $point: the VM is adopted running" test "$(vm_field h1 e .state)" = running
 	check "crash at $point: the guest boots" wait_console h1 e VDC-GUEST-READY 60

@@ -261,7 +261,10 @@ for f in $(grep -l '"task"' "$out"/b*); do task_wait "$(jq -r .task.id "$f")" 12
 one=$(grep -l quota_exceeded "$out"/b* | head -1)
 check "the refusal names the quota, the limit and what it would be" \
 	test "$(jq -r '.error | "\(.field)/\(.limit)/\(.would_be)"' "$one")" = vms/5/6
-grep -q "the vms quota is 5" "$one" || diag "message: $(cat "$one")"
+# The message, word for word (the CLI prints it; tests/cli's fake server
+# writes the same, so the CLI's tests see what users see).
+check "the refusal says it in words: quota, usage, what it would bring" test "$(jq -r .error.message "$one")" = \
+	"project 'pq': the vms quota is 5 and 5 in use; this request would bring it to 6 (ask an administrator to raise it, or free some)"
 # Deleting gives back; then vCPUs bind: 2 more VMs of 1 vCPU fit in 7.
 mapi PUT /api/v1/projects/pq/quota '{"vms":10}'
 as "$T_CAROL" POST /api/v1/vms '{"name":"q-big","template":"tiny","project":"pq","vcpus":3,"start":false}'
@@ -327,6 +330,33 @@ check "usage survives a restart (recounted from the VMs)" test "$(jget "$BODY" '
 as "$T_ALICE" GET /api/v1/auth/whoami
 check "tokens survive a restart" test "$STATUS" = 200
 
+# --- the last free memory: two creates never both take it -----------------
+# What h1 has free (in the refusal of a VM no host can hold), then 6
+# concurrent creates that each fit alone and no two together: one wins.
+mapi POST /api/v1/vms '{"name":"mem-probe","template":"tiny","memory_mib":4194304,"start":false}'
+mem_free=$(jget "$BODY" '.error.placement.hosts[] | select(.host=="h1") | .reason' | sed -nE 's/.*not enough memory: needs [0-9]+ MiB, ([0-9]+) free of.*/\1/p')
+mpids=()
+if [ -n "$mem_free" ] && [ "$mem_free" -gt 64 ]; then
+	for i in $(seq 1 6); do
+		curl -s -o "$out/m$i" -w '%{http_code}' --max-time 60 -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+			-H 'Content-Type: application/json' "${MGR_URL:-http://$MGR_IP:7443}/api/v1/vms" ${MGR_CACERT:+--cacert "$MGR_CACERT"} \
+			-d "{\"name\":\"mem$i\",\"template\":\"tiny\",\"memory_mib\":$((mem_free - 8)),\"start\":false}" >"$out/ms$i" &
+		mpids+=($!)
+	done
+	wait "${mpids[@]}"
+	won=$(cat "$out"/ms* | grep -o 202 | wc -l)
+	lost=$(grep -l '"no_host"' "$out"/m[0-9]* | wc -l)
+	check "6 concurrent creates for h1's last $mem_free MiB: exactly one placed, 5 refused no_host ($won, $lost)" \
+		test "$won/$lost" = 1/5
+	for f in $(grep -l '"task"' "$out"/m[0-9]*); do
+		task_wait "$(jq -r .task.id "$f")" 120
+		mapi DELETE "/api/v1/vms/$(jq -r .vm.name "$f")"
+		task_wait "$(jget "$BODY" .task.id)" 120
+	done
+else
+	not_ok "h1's free memory is read from a refusal (got '$mem_free': $STATUS $BODY)"
+fi
+
 # --- login throttling -----------------------------------------------------
 for i in 1 2 3; do login bob wrong-password; done
 check "a wrong password is 401 invalid_credentials" test "$STATUS/$(jget "$BODY" .error.code)" = 401/invalid_credentials
@@ -343,6 +373,66 @@ mapi GET '/api/v1/events?limit=100'
 check "failed logins are audit events" test "$(jget "$BODY" '[.items[] | select(.action == "auth.login" and .outcome == "failed")] | length')" -ge 5
 login bob "$PASS_BOB"
 check "the right password still works after failures" test "$STATUS" = 201
+
+# Straight to vdcd (not through Prism), each caller from an address of its
+# own on the fabric, as the throttle counts by the peer's address.
+login_from() { # login_from ADDR USER PASSWORD ("": none): sets STATUS, BODY, RETRY (Retry-After), SERVER_MS
+	local out=$TMP/lf-$1-$RANDOM t
+	t=$(curl -s -o "$out" -D "$out.h" -w '%{http_code} %{time_pretransfer} %{time_starttransfer}' --max-time 60 \
+		--interface "$1" --cacert "$TMP/vdcd/tls/ca.pem" -X POST -H 'Content-Type: application/json' \
+		"https://$MGR_IP:7443/api/v1/auth/login" \
+		-d "$(jq -nc --arg u "$2" --arg p "$3" 'if $p == "" then {user:$u} else {user:$u, password:$p} end')")
+	STATUS=${t%% *}
+	# The server's time: request sent to first byte back (no TLS handshake).
+	SERVER_MS=$(awk -v a="${t#* }" 'BEGIN { split(a, v, " "); printf "%d", (v[2] - v[1]) * 1000 }')
+	BODY=$(cat "$out" 2>/dev/null)
+	RETRY=$(tr -d '\r' <"$out.h" 2>/dev/null | sed -n 's/^[Rr]etry-[Aa]fter: //p')
+}
+for n in $(seq 201 212); do ip addr add "$FABRIC_NET.$n/24" dev "$FABRIC_BR"; done
+ADDR_A=$FABRIC_NET.201 ADDR_B=$FABRIC_NET.202
+
+# An unknown user costs the same hash as a wrong password: the server's
+# time for each, least of 3 (each from a fresh address, under the throttle's
+# free failures), against a refusal that hashes nothing (no password: 400).
+known=() unknown=() nohash=()
+for i in 1 2 3; do
+	login_from "$FABRIC_NET.$((202 + i))" alice "wrong-password-$i"
+	[ "$STATUS" = 401 ] && known+=("$SERVER_MS")
+	login_from "$FABRIC_NET.$((205 + i))" "nobody-$i-$RANDOM" "wrong-password-$i"
+	[ "$STATUS" = 401 ] && unknown+=("$SERVER_MS")
+	login_from "$FABRIC_NET.$((208 + i))" "nobody-$i" ""
+	[ "$STATUS" = 400 ] && nohash+=("$SERVER_MS")
+done
+least() { printf '%s\n' "$@" | sort -n | head -1; }
+k=$(least "${known[@]}") u=$(least "${unknown[@]}") z=$(least "${nohash[@]}")
+check "an unknown user takes as long as a wrong password (least of 3: ${u:-?} ms vs ${k:-?} ms; no hash: ${z:-?} ms)" \
+	test "${#known[@]}/${#unknown[@]}/${#nohash[@]}" = 3/3/3 -a "${u:-0}" -ge $((${k:-0} / 2)) -a "${u:-0}" -ge $((${z:-0} + 20))
+check "... and the comparison can tell: a wrong password costs a hash (${k:-?} ms > ${z:-?} ms + 20)" \
+	test "${k:-0}" -ge $((${z:-0} + 20))
+
+# The lockout is per address: 20 failures from A, each for another user
+# name (so only A's count grows), in waves of 8 (what vdcd hashes at once).
+lock_n=0 lock_status=""
+for wave in 1 2 3; do
+	lpids=()
+	for i in $(seq 1 8); do
+		[ "$lock_n" -lt 20 ] || break
+		lock_n=$((lock_n + 1))
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 --interface "$ADDR_A" --cacert "$TMP/vdcd/tls/ca.pem" \
+			-X POST -H 'Content-Type: application/json' "https://$MGR_IP:7443/api/v1/auth/login" \
+			-d "{\"user\":\"stranger-$lock_n\",\"password\":\"guess-$lock_n\"}" >>"$TMP/lock.status" &
+		lpids+=($!)
+	done
+	wait "${lpids[@]}"
+done
+check "20 failed logins from one address, each as another user: all 401" \
+	test "$(grep -c '^401$' "$TMP/lock.status")" = 20
+login_from "$ADDR_A" carol carol-password-1
+check "then that address is locked, even with a right password: 429, Retry-After 900 s (15 minutes)" \
+	test "$STATUS/$RETRY/$(jget "$BODY" .error.code)" = 429/900/too_many_attempts
+check "... saying for how long" grep -q "try again in 15 minutes" <<<"$BODY"
+login_from "$ADDR_B" carol carol-password-1
+check "another address is not locked (carol signs in from it: 201)" test "$STATUS" = 201
 
 # --- deleting projects and users ------------------------------------------
 mapi DELETE /api/v1/projects/pq
