@@ -122,7 +122,7 @@ check "vdc login --user signs in with a password read from stdin" \
 	sh -c 'echo ops-password-42 | "$0" login --server "$1" --user ops' "$VDC" "$MGR_URL"
 check "vdc whoami shows the signed-in user" grep -q ops <(vdc whoami 2>&1)
 check "vdc login as admin again" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN"
-check "vdc vm list shows v1 running" grep -qE '^v1 +running' <(vdc vm list)
+check "vdc vm list shows v1 running (an admin sees its project)" grep -qE '^v1 +default +running' <(vdc vm list)
 check "vdc vm snapshots lists nothing for v4" test -z "$(vdc vm snapshots v4 | tail -n +2)"
 vdc vm get nosuchvm >/dev/null 2>&1
 check "vdc exits 3 for a VM that does not exist" test $? = 3
