@@ -90,7 +90,7 @@ static const struct cmd cmds[] = {
 	 "(1h30m works too).\n"
 	 "Examples:\n  vdc token create ci-deploy --ttl 30d\n"
 	 "  vdc token create backup -o json | jq -r .token > backup.token\n"},
-	{"revoke", "ID", 1, 1, "revoke a token at once (its id: see 'vdc token list')", NULL, revoke,
+	{"revoke", "NAME", 1, 1, "revoke one of your tokens at once (by name or id: see 'vdc token list')", NULL, revoke,
 	 NULL, NULL, NULL},
 	{0},
 };

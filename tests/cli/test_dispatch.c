@@ -364,7 +364,7 @@ static void test_tenancy(void **state)
 	bad("token create", "'vdc token create' needs NAME");
 	bad("token create ci --ttl 30x", "flag --ttl: '30x' is not a duration: use a number and a unit");
 	bad("token create ci --ttl 0d", "flag --ttl: '0d' is no time at all");
-	bad("token revoke", "'vdc token revoke' needs ID");
+	bad("token revoke", "'vdc token revoke' needs NAME");
 	bad("quota show", "'vdc quota show' needs PROJECT");
 	bad("quota set dev", "give at least one of --vms, --vcpus, --memory, --disk");
 	bad("quota set dev --vms -1", "flag --vms: '-1' is not a count");
