@@ -176,16 +176,37 @@ static void console_vm(struct http_req *req)
 		}
 		max = (size_t)n;
 	}
+	/* ?offset=N: what came from offset N on (as "tail -f" reads); else
+	 * the last bytes. X-Console-Offset says where the bytes given start, so
+	 * the next read asks for that plus their length. */
+	unsigned long long offset = 0;
+	const char *o = http_query(req, "offset");
+	if (o) {
+		char *end;
+		errno = 0;
+		offset = strtoull(o, &end, 10);
+		if (!*o || *end || errno || o[0] == '-') {
+			http_reply_error(req, 400, "invalid_query", "offset",
+			                 "offset must be a byte offset (0 or more), as X-Console-Offset gave");
+			return;
+		}
+	}
 	if (vm->console_watch)
 		console_pump(&vm->console); /* include what just arrived */
 	char path[1100];
 	vm_store_path(vm, "console.log", path, sizeof(path));
 	size_t len = 0;
-	char *text = console_tail(path, max, &len);
+	unsigned long long start = 0, end = console_end(path);
+	if (!o)
+		offset = end > max ? end - max : 0;
+	char *text = console_from(path, offset, max, &start, &len);
 	if (!text) {
 		http_reply_error(req, 500, "internal", NULL, "out of memory");
 		return;
 	}
+	char hv[32];
+	snprintf(hv, sizeof(hv), "%llu", start);
+	http_add_header(req, "X-Console-Offset", hv);
 	http_reply_text(req, 200, "text/plain; charset=utf-8", text, len);
 }
 

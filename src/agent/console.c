@@ -24,10 +24,44 @@ int console_open(struct console *c, const char *path, size_t cap)
 	return 0;
 }
 
+/* The offset of the current file's first byte in all the console ever
+ * logged (path.base; absent: 0). Offsets let a reader follow the console
+ * across rotations and agent restarts. */
+static unsigned long long read_base(const char *path)
+{
+	char bp[4200], buf[32] = "";
+	snprintf(bp, sizeof(bp), "%s.base", path);
+	int fd = open(bp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+static void write_base(const char *path, unsigned long long base)
+{
+	char bp[4200], tmp[4210], buf[32];
+	snprintf(bp, sizeof(bp), "%s.base", path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", bp);
+	int n = snprintf(buf, sizeof(buf), "%llu\n", base);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	ssize_t w = write(fd, buf, (size_t)n);
+	close(fd);
+	if (w == n)
+		rename(tmp, bp);
+	else
+		unlink(tmp);
+}
+
 static void rotate(struct console *c)
 {
 	char old[4200];
 	snprintf(old, sizeof(old), "%s.1", c->path);
+	write_base(c->path, read_base(c->path) + (unsigned long long)c->size);
 	close(c->logfd);
 	rename(c->path, old);
 	c->logfd = open(c->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -75,6 +109,59 @@ void console_close(struct console *c)
 	if (c->logfd >= 0)
 		close(c->logfd);
 	c->sock = c->logfd = -1;
+}
+
+/* Appends want bytes of file path from offset at (clamped to the file). */
+static size_t read_file_at(const char *path, char *buf, size_t used, off_t at, size_t want)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return used;
+	ssize_t n = want ? pread(fd, buf + used, want, at) : 0;
+	if (n > 0)
+		used += (size_t)n;
+	close(fd);
+	return used;
+}
+
+unsigned long long console_end(const char *path)
+{
+	struct stat st;
+	return read_base(path) + (stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0);
+}
+
+char *console_from(const char *path, unsigned long long offset, size_t max, unsigned long long *start,
+                   size_t *len)
+{
+	char old[4200];
+	snprintf(old, sizeof(old), "%s.1", path);
+	struct stat st, so;
+	unsigned long long cur = stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+	unsigned long long oldsz = stat(old, &so) == 0 ? (unsigned long long)so.st_size : 0;
+	unsigned long long base = read_base(path);
+	if (oldsz > base)
+		oldsz = base; /* a .1 without its base (older agent): only what the base vouches for */
+	unsigned long long oldest = base - oldsz, end = base + cur;
+	/* Before what is kept: from the oldest byte kept. Past the end: the log
+	 * began again (a new VM of that name): from its start too. */
+	unsigned long long from = offset < oldest || offset > end ? oldest : offset;
+	size_t want = end - from < max ? (size_t)(end - from) : max;
+	char *buf = malloc(want + 1);
+	if (!buf)
+		return NULL;
+	size_t used = 0;
+	if (from < base) {
+		size_t n = base - from < want ? (size_t)(base - from) : want;
+		used = read_file_at(old, buf, used, (off_t)(oldsz - (base - from)), n);
+		if (used < n)
+			want = used; /* the files moved under us: stop at what was read */
+	}
+	if (used < want)
+		used = read_file_at(path, buf, used, (off_t)(from + used - base), want - used);
+	buf[used] = '\0';
+	*start = from;
+	*len = used;
+	return buf;
 }
 
 /* Appends the last want bytes of file path to buf. */

@@ -25,4 +25,14 @@ void console_close(struct console *c);
  * NUL-terminated; an absent log gives "". NULL only when out of memory. */
 char *console_tail(const char *path, size_t max, size_t *len);
 
+/* At most max bytes of the log from offset (counted over all the console
+ * ever logged, across rotations), malloc'd and NUL-terminated; *start is
+ * the offset of the first byte given: offset itself, or the oldest byte
+ * kept when offset is older than that or past the end (the log began
+ * again). The next read starts at *start + *len. NULL when out of memory. */
+/* The offset just past the last byte logged. */
+unsigned long long console_end(const char *path);
+char *console_from(const char *path, unsigned long long offset, size_t max, unsigned long long *start,
+                   size_t *len);
+
 #endif

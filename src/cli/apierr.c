@@ -73,7 +73,13 @@ static void put_invalid(char *buf, size_t n, size_t *o, const struct apierr_ctx 
 	if (fl && !strncmp(msg, field, fl) && msg[fl] == ':' && msg[fl + 1] == ' ')
 		msg += fl + 2;
 	const struct opt *o_flag = x->args ? args_opt_for_field(x->args, field) : NULL;
-	if (o_flag)
+	const struct opt_value *v = o_flag ? args_value(x->args, o_flag->name) : NULL;
+	if (v && (o_flag->type == OPT_SIZE || o_flag->type == OPT_BYTES || o_flag->type == OPT_DURATION))
+		/* The value as typed, and what vdcd got, whose words count in
+		 * its own unit: "--ttl 5s (5 s): must be from 60 to ...". */
+		put(buf, n, o, "invalid --%s %s (%lld %s): %s", o_flag->name, v->str, v->i,
+		    o_flag->type == OPT_SIZE ? "MiB" : o_flag->type == OPT_BYTES ? "bytes" : "s", msg);
+	else if (o_flag)
 		put(buf, n, o, "invalid --%s: %s", o_flag->name, msg);
 	else if (fl && !strcmp(field, "name"))
 		put(buf, n, o, "invalid NAME: %s", msg);
@@ -108,6 +114,17 @@ int apierr_describe(const struct apierr_ctx *x, long status, const char *body, c
 		put_invalid(buf, n, &o, x, field, m);
 		break;
 	case 401:
+		if (!strcmp(code, "token_expired")) {
+			/* Not "refused": it was good, and its time is up. */
+			put(buf, n, &o, "%s\n", m);
+			if (x->token_from && !strcmp(x->token_from, "env"))
+				put(buf, n, &o, "the token in VDC_TOKEN has expired: set a new one, or unset it and run 'vdc login'");
+			else if (x->token_from && !strcmp(x->token_from, "flag"))
+				put(buf, n, &o, "the token given with --token has expired: make a new one ('vdc token create')");
+			else
+				put(buf, n, &o, "the saved login has expired: run 'vdc login' again");
+			break;
+		}
 		put(buf, n, &o, "not authorized by %s: %s\n", server, m);
 		if (!x->token_from || !*x->token_from)
 			put(buf, n, &o, "no token is set: run 'vdc login' (or set VDC_TOKEN)");

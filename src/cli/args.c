@@ -3,6 +3,7 @@
 #include "args.h"
 
 #include "fsutil.h"
+#include "units.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,6 +39,22 @@ static int set_value(struct args *a, int idx, const char *word, const char *show
 		if (!*word || *end || errno)
 			goto bad;
 		break;
+	case OPT_SIZE:
+	case OPT_BYTES:
+	case OPT_DURATION: {
+		/* One parser per quantity for every flag: "2G" and "5m" mean the
+		 * same wherever they are typed. */
+		char why[256];
+		int rc = o->type == OPT_SIZE    ? units_parse_size_mib(word, &v->i, why, sizeof(why))
+		         : o->type == OPT_BYTES ? units_parse_size_bytes(word, &v->i, why, sizeof(why))
+		         : (o->flags & OPT_ZERO) ? units_parse_duration0(word, &v->i, why, sizeof(why))
+		                                 : units_parse_duration(word, &v->i, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "flag %s: %s", shown, why);
+			return 2;
+		}
+		break;
+	}
 	case OPT_NUM:
 		v->d = strtod(word, &end);
 		if (!*word || *end || errno || !isfinite(v->d))
@@ -231,7 +248,10 @@ int args_fill_body(const struct args *a, json_t *body, char *err, size_t errlen)
 		switch (o->type) {
 		case OPT_FLAG: j = json_boolean(!(o->flags & OPT_NEGATE)); break;
 		case OPT_STR: j = json_string(v->str); break;
-		case OPT_INT: j = json_integer(v->i); break;
+		case OPT_INT:
+		case OPT_SIZE:
+		case OPT_BYTES:
+		case OPT_DURATION: j = json_integer(v->i); break;
 		case OPT_NUM: j = json_real(v->d); break;
 		case OPT_LIST:
 			j = json_array();

@@ -13,10 +13,14 @@ enum opt_type {
 	OPT_NUM,  /* --cpu-overcommit 1.5 */
 	OPT_LIST, /* --network a --network b: repeatable */
 	OPT_FILE, /* --user-data-file F: the body gets the file's text */
+	OPT_SIZE, /* --memory-mib 2G: a size (units.h) in MiB; a bare number is MiB */
+	OPT_BYTES, /* --bytes 16K: a size in bytes; a bare number is bytes */
+	OPT_DURATION, /* --timeout 5m: a duration (units.h) in seconds; a bare number is seconds */
 };
 
 #define OPT_REQUIRED 1u /* must be given, unless the body comes from -f */
 #define OPT_NEGATE 2u   /* a flag that sets its key to false (--no-start) */
+#define OPT_ZERO 4u     /* OPT_DURATION: 0 is allowed (a stop's timeout) */
 
 struct opt {
 	const char *name;    /* long name without dashes; NULL ends a table */
@@ -31,8 +35,8 @@ struct opt {
 
 struct opt_value {
 	int set;
-	const char *str;   /* OPT_STR, OPT_FILE (the path), OPT_INT, OPT_NUM: the word given */
-	long long i;
+	const char *str;   /* the word given (OPT_FILE: the path); messages quote it as typed */
+	long long i;       /* OPT_INT; OPT_SIZE in MiB, OPT_BYTES in bytes, OPT_DURATION in seconds */
 	double d;
 	const char **list; /* OPT_LIST: the words given, in order (malloc'd array) */
 	size_t nlist;

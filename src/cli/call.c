@@ -5,6 +5,7 @@
 #include "client.h"
 #include "progress.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,8 @@ int cli_call(struct cli *c, const char *method, const char *path, const json_t *
 	return 0;
 }
 
-int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len)
+int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len,
+                  long long *offset)
 {
 	struct client_resp r;
 	*text = NULL;
@@ -128,6 +130,8 @@ int cli_call_text(struct cli *c, const char *path, const char *kind, char **text
 	int rc = request(c, "GET", path, NULL, kind, &r);
 	if (rc)
 		return rc;
+	if (offset)
+		*offset = r.console_offset[0] ? strtoll(r.console_offset, NULL, 10) : -1;
 	*text = r.body;
 	*len = r.len;
 	return 0;
@@ -235,6 +239,52 @@ const char *cli_ref_name(struct cli *c, const char *coll, const char *id)
 	}
 	const char *name = json_string_value(json_object_get(map, id));
 	return name ? name : id;
+}
+
+int cli_looks_like_id(const char *s)
+{
+	/* 8-4-4-4-12 hex digits */
+	static const int groups[] = {8, 4, 4, 4, 12};
+	for (int g = 0; g < 5; g++) {
+		for (int i = 0; i < groups[g]; i++, s++)
+			if (!isxdigit((unsigned char)*s))
+				return 0;
+		if (*s != (g < 4 ? '-' : '\0'))
+			return 0;
+		s++;
+	}
+	return 1;
+}
+
+int cli_resolve_target(struct cli *c, const char *target, char *id, size_t n)
+{
+	static const char *const kinds[] = {"cluster", "host", "datastore", "network", "template",
+	                                    "vm", "image", "project", "user", NULL};
+	if (cli_looks_like_id(target)) {
+		snprintf(id, n, "%s", target); /* tasks outlive their targets: no lookup */
+		return 0;
+	}
+	const char *slash = strchr(target, '/');
+	char kind[32] = "vm", coll[40];
+	const char *name = target;
+	if (slash) {
+		snprintf(kind, sizeof(kind), "%.*s", (int)(slash - target), target);
+		name = slash + 1;
+		int known = 0;
+		for (int i = 0; kinds[i]; i++)
+			known |= !strcmp(kinds[i], kind);
+		if (!known || !*name) {
+			cli_error(c, "'%s' is no target: give an id, a VM's name, or KIND/NAME with KIND one of "
+			             "cluster, host, datastore, network, template, vm, image, project, user", target);
+			return CLI_USAGE;
+		}
+		if (cli_looks_like_id(name)) {
+			snprintf(id, n, "%s", name);
+			return 0;
+		}
+	}
+	snprintf(coll, sizeof(coll), "%ss", kind);
+	return cli_resolve_id(c, coll, kind, name, id, n);
 }
 
 int cli_resolve_id(struct cli *c, const char *coll, const char *kind, const char *name_or_id,

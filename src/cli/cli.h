@@ -101,8 +101,10 @@ int cli_call(struct cli *c, const char *method, const char *path, const json_t *
  * stderr; answers as cli_call. */
 int cli_upload(struct cli *c, const char *path, int fd, uint64_t size, const char *kind, json_t **reply);
 /* GET of a text resource (a console): *text is the body, NUL-terminated,
- * *len its length (it may hold NULs); the caller frees it. */
-int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len);
+ * *len its length (it may hold NULs); the caller frees it. When offset is
+ * not NULL it gets the reply's X-Console-Offset, or -1 when it has none. */
+int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len,
+                  long long *offset);
 
 struct list_req {
 	const char *coll;     /* "vms" */
@@ -129,6 +131,12 @@ const char *cli_ref_name(struct cli *c, const char *coll, const char *id);
  * an exit code; prints the error. */
 int cli_resolve_id(struct cli *c, const char *coll, const char *kind, const char *name_or_id,
                    char *id, size_t n);
+/* The id of a task's or event's target as typed: an id as it is (the
+ * object may be gone), "KIND/NAME" ("host/h1", as the TARGET column shows
+ * it), or a VM's name. An unknown name is an error naming it (exit 3). */
+int cli_resolve_target(struct cli *c, const char *target, char *id, size_t n);
+/* 1 when s has the form of an id vdcd makes (a UUID). Pure. */
+int cli_looks_like_id(const char *s);
 
 /* Output (output.c). */
 enum col_fmt {
@@ -137,7 +145,8 @@ enum col_fmt {
 	FMT_BYTES,   /* 1073741824 -> "1Gi" */
 	FMT_AGE,     /* an ISO 8601 UTC time (or seconds since the epoch) -> "5m" (how long ago) */
 	FMT_AGO,     /* the same as "5m ago" */
-	FMT_EXPIRES, /* seconds since the epoch, 0 for never -> "in 11h", "expired 2d ago", "never" */
+	FMT_EXPIRES, /* an RFC 3339 time (or seconds since the epoch), null or 0 for never -> "in 11h",
+	              * "expired 2d ago", "never" */
 	FMT_PERCENT, /* 50 -> "50%" */
 	FMT_REF,     /* an id of col->ref's objects -> its name */
 	FMT_TARGET,  /* a task or event target: target_kind + target_id -> "vm/web1" */
@@ -151,6 +160,11 @@ struct column {
 	const char *ref;    /* FMT_REF: the collection ("clusters") */
 };
 
+/* A time as vdcd writes it: an RFC 3339 UTC string ("2024-05-01T10:00:00Z",
+ * fractions allowed), or seconds since the epoch from an older vdcd. Sets
+ * *t; 0 for null, a missing value or 0 (never). Returns 0, or -1 when v is
+ * neither. Pure. */
+int json_time(const json_t *v, time_t *t);
 /* The member at a dotted path ("placement.host"), or NULL. */
 const json_t *json_path(const json_t *doc, const char *path);
 /* A cell's text for a value (pure; FMT_REF and FMT_TARGET show the ids). */
@@ -177,8 +191,13 @@ struct resource {
 	const char *coll;  /* "vms" */
 	const struct column *columns;
 	const char *page_arg; /* NULL: "after" */
+	/* Listed by time (tasks, events): newest first, --reverse for the
+	 * oldest first (?order=desc|asc, paged with "after" when oldest first). */
+	int by_time;
 };
 int res_list(struct cli *c, const struct args *a);
+/* res_list with other columns (a VM list showing projects). */
+int res_list_columns(struct cli *c, const struct args *a, const struct column *cols);
 int res_get(struct cli *c, const struct args *a);
 int res_create(struct cli *c, const struct args *a);
 int res_delete(struct cli *c, const struct args *a);
@@ -216,6 +235,8 @@ int task_finish(struct cli *c, const struct args *a, const json_t *reply, const 
 	{"no-wait", 0, OPT_FLAG, NULL, "print the task id and return at once", NULL, 0, NULL}
 #define OPT_DESCRIPTION \
 	{"description", 0, OPT_STR, "TEXT", "a free-text description", "description", 0, NULL}
+#define OPT_REVERSE \
+	{"reverse", 0, OPT_FLAG, NULL, "oldest first (default: newest first)", NULL, 0, NULL}
 #define OPT_PROJECT \
 	{"project", 0, OPT_STR, "PROJECT", "the project it belongs to (name or id)", "project", 0, NULL}
 #define OPT_END {0}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -124,6 +125,23 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
 	return (size_t)got;
 }
 
+/* Keeps X-Console-Offset: where a console's bytes start (--follow). */
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+	struct client_resp *r = ctx;
+	static const char name[] = "x-console-offset:";
+	size_t len = size * n, nl = sizeof(name) - 1;
+	if (len > nl && !strncasecmp(data, name, nl)) {
+		const char *v = data + nl;
+		size_t vl = len - nl;
+		while (vl && *v == ' ')
+			v++, vl--;
+		vl = strspn(v, "0123456789") < vl ? strspn(v, "0123456789") : vl;
+		snprintf(r->console_offset, sizeof(r->console_offset), "%.*s", (int)vl, v);
+	}
+	return len;
+}
+
 static int perform(struct client *cl, const char *method, const char *path, const char *body,
                    struct upload *up, struct client_resp *r)
 {
@@ -161,6 +179,8 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (!strcmp(method, "HEAD"))

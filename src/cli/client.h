@@ -14,6 +14,7 @@ struct client_resp {
 	char *body;             /* NUL-terminated (maybe empty); the caller frees it */
 	size_t len;
 	char content_type[96];
+	char console_offset[32]; /* X-Console-Offset (a console's reply), or "" */
 	char error[384];        /* why no response came, when status is 0 */
 };
 

@@ -39,7 +39,8 @@ static int join_token(struct cli *c, const struct args *a)
 		rc = CLI_FAIL;
 	} else {
 		char when[64] = "?";
-		time_t exp = (time_t)json_integer_value(json_object_get(reply, "expires_at"));
+		time_t exp = 0;
+		json_time(json_object_get(reply, "expires_at"), &exp);
 		struct tm tm;
 		if (exp > 0 && gmtime_r(&exp, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -100,7 +101,8 @@ static const struct opt list_opts[] = {
 
 static const struct opt token_opts[] = {
 	{"cluster", 0, OPT_STR, "CLUSTER", "the cluster the new host joins", "cluster", OPT_REQUIRED, NULL},
-	{"ttl", 0, OPT_INT, "SECONDS", "how long the token is valid (default 3600)", "ttl_s", 0, NULL},
+	{"ttl", 0, OPT_DURATION, "DURATION", "how long the token is valid: 30m, 2h... (default 1h)", "ttl_s", 0,
+	 NULL},
 	OPT_END,
 };
 

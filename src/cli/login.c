@@ -36,10 +36,9 @@ static int password_login(struct cli *c, const struct args *a, const char *user)
 	snprintf(name, sizeof(name), "vdc-cli@%s", host);
 	json_t *body = json_pack("{s:s, s:s, s:s}", "user", user, "password", pw, "token_name", name);
 	explicit_bzero(pw, sizeof(pw));
-	long long ttl;
-	char err[256];
-	if (args_str(a, "ttl") && units_parse_duration(args_str(a, "ttl"), &ttl, err, sizeof(err)) == 0)
-		json_object_set_new(body, "ttl_s", json_integer(ttl));
+	const struct opt_value *ttl = args_value(a, "ttl");
+	if (ttl)
+		json_object_set_new(body, "ttl_s", json_integer(ttl->i));
 	/* No token goes with the password: not one from the file or $VDC_TOKEN. */
 	c->cfg.token[0] = '\0';
 	c->cfg.token_from = "password";
@@ -152,8 +151,7 @@ static int login(struct cli *c, const struct args *a)
 static int check_login(const struct args *a, char *err, size_t errlen)
 {
 	const char *pin = args_str(a, "ca-fingerprint"), *ttl = args_str(a, "ttl");
-	char fp[TRUST_FP_SIZE], why[256];
-	long long s;
+	char fp[TRUST_FP_SIZE];
 	if (args_flag(a, "user") && args_flag(a, "token")) {
 		snprintf(err, errlen, "give --user (and type the password) or --token, not both");
 		return CLI_USAGE;
@@ -167,10 +165,6 @@ static int check_login(const struct args *a, char *err, size_t errlen)
 		snprintf(err, errlen, "flag --ttl goes with --user (a token given is kept as it is)");
 		return CLI_USAGE;
 	}
-	if (ttl && units_parse_duration(ttl, &s, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "flag --ttl: %s", why);
-		return CLI_USAGE;
-	}
 	return 0;
 }
 
@@ -180,7 +174,7 @@ static const struct opt opts[] = {
 	{"user", 'u', OPT_STR, "NAME", "log in as this user; the password is asked for", NULL, 0, NULL},
 	{"token", 0, OPT_STR, "TOKEN", "use this API token (else $VDC_TOKEN, else asked for)", NULL, 0,
 	 NULL},
-	{"ttl", 0, OPT_STR, "DURATION", "with --user: how long the token lasts (90m, 12h, 30d; default: "
+	{"ttl", 0, OPT_DURATION, "DURATION", "with --user: how long the token lasts (90m, 12h, 30d; default: "
 	 "vdcd's)", "ttl_s", 0, NULL},
 	{"ca-fingerprint", 0, OPT_STR, "sha256:HEX", "trust vdcd's CA only if it has this fingerprint",
 	 NULL, 0, NULL},

@@ -51,15 +51,42 @@ void fmt_expiry(long long at, time_t now, char *buf, size_t n)
 	}
 }
 
-/* "2024-05-01T10:00:00Z", with or without fractions: seconds since the
- * epoch, or -1. */
+/* "2024-05-01T10:00:00Z", with or without fractions, or with an offset
+ * ("+02:00"): seconds since the epoch, or -1. */
 static time_t parse_iso(const char *s)
 {
 	struct tm tm = {0};
 	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!end)
 		return -1;
-	return timegm(&tm);
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9';)
+			end++;
+	long off = 0;
+	int hh, mm;
+	if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(end) == 6)
+		off = (*end == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+	else if (strcmp(end, "Z") && strcmp(end, ""))
+		return -1; /* RFC 3339: Z or an offset ("" from older vdcds' logs) */
+	return timegm(&tm) - off;
+}
+
+int json_time(const json_t *v, time_t *t)
+{
+	*t = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*t = (time_t)json_integer_value(v);
+		return *t >= 0 ? 0 : -1;
+	}
+	if (!json_is_string(v))
+		return -1;
+	time_t p = parse_iso(json_string_value(v));
+	if (p < 0)
+		return -1;
+	*t = p;
+	return 0;
 }
 
 /* A size in MiB as "1.5Gi": the largest unit that keeps it at least 1. */
@@ -95,6 +122,10 @@ static void fmt_scalar(const json_t *v, char *buf, size_t n)
 
 void fmt_cell(const json_t *v, enum col_fmt fmt, time_t now, char *buf, size_t n)
 {
+	if ((!v || json_is_null(v)) && fmt == FMT_EXPIRES) {
+		snprintf(buf, n, "never"); /* a token without an end */
+		return;
+	}
 	if (!v || json_is_null(v)) {
 		snprintf(buf, n, "-");
 		return;
@@ -115,11 +146,13 @@ void fmt_cell(const json_t *v, enum col_fmt fmt, time_t now, char *buf, size_t n
 			break;
 		snprintf(buf, n, "%lld%%", (long long)num);
 		return;
-	case FMT_EXPIRES:
-		if (!json_is_integer(v))
+	case FMT_EXPIRES: {
+		time_t t;
+		if (json_time(v, &t) < 0)
 			break;
-		fmt_expiry(json_integer_value(v), now, buf, n);
+		fmt_expiry((long long)t, now, buf, n);
 		return;
+	}
 	case FMT_AGE:
 	case FMT_AGO: {
 		time_t t = json_is_string(v)    ? parse_iso(json_string_value(v))

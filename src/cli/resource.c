@@ -33,7 +33,12 @@ static int list_query(struct cli *c, const struct args *a, const char *page_arg,
 			continue;
 		const char *v = a->val[i].str;
 		char id[128], esc[512], kind[32];
-		if (opt->resolve) {
+		if (opt->resolve && !strcmp(opt->resolve, "targets")) {
+			int rc = cli_resolve_target(c, v, id, sizeof(id));
+			if (rc)
+				return rc;
+			v = id;
+		} else if (opt->resolve) {
 			snprintf(kind, sizeof(kind), "%.*s", (int)strlen(opt->resolve) - 1, opt->resolve);
 			int rc = cli_resolve_id(c, opt->resolve, kind, v, id, sizeof(id));
 			if (rc)
@@ -49,11 +54,24 @@ static int list_query(struct cli *c, const struct args *a, const char *page_arg,
 int res_list(struct cli *c, const struct args *a)
 {
 	const struct resource *r = c->cmd->data;
-	const char *page_arg = r->page_arg ? r->page_arg : "after";
+	return res_list_columns(c, a, r->columns);
+}
+
+int res_list_columns(struct cli *c, const struct args *a, const struct column *cols)
+{
+	const struct resource *r = c->cmd->data;
+	int reverse = r->by_time && args_flag(a, "reverse");
+	/* Oldest first pages forward, with "after" (events page newest first
+	 * with "before"). */
+	const char *page_arg = reverse ? "after" : r->page_arg ? r->page_arg : "after";
 	char query[2048];
 	int rc = list_query(c, a, page_arg, query, sizeof(query));
 	if (rc)
 		return rc;
+	if (r->by_time) {
+		size_t ql = strlen(query);
+		snprintf(query + ql, sizeof(query) - ql, "&order=%s", reverse ? "asc" : "desc");
+	}
 	const struct opt_value *lim = args_value(a, "limit");
 	struct list_req q = {r->coll, query, lim ? (long)lim->i : 0, page_arg, args_str(a, page_arg)};
 	json_t *items = NULL;
@@ -65,7 +83,7 @@ int res_list(struct cli *c, const struct args *a)
 		out_json(c, doc);
 		json_decref(doc);
 	} else {
-		rc = out_table(c, r->columns, items, r->coll);
+		rc = out_table(c, cols, items, r->coll);
 		if (next)
 			fprintf(c->err, "(more: add --%s %s)\n", page_arg, next);
 	}

@@ -167,19 +167,22 @@ static const struct column task_cols[] = {
 	{"AGE", "created_at", FMT_AGE, 0, NULL},
 	{0},
 };
-static const struct resource task_res = {"task", "tasks", task_cols, NULL};
+static const struct resource task_res = {"task", "tasks", task_cols, NULL, 1};
 
 static const struct opt list_opts[] = {
 	{"state", 0, OPT_STR, "STATE", "only tasks in STATE (queued, running, succeeded, failed)", "state", 0, NULL},
-	{"target", 0, OPT_STR, "ID", "only tasks on the object with this id", "target_id", 0, NULL},
+	{"target", 0, OPT_STR, "TARGET", "only tasks on this object: a VM's name, KIND/NAME (host/h1) or an "
+	 "id", "target_id", 0, "targets"},
 	{"op", 0, OPT_STR, "OP", "only tasks of this operation (vm.create, vm.start...)", "op", 0, NULL},
 	OPT_LIMIT,
-	OPT_AFTER,
+	{"after", 0, OPT_STR, "ID", "start after this task (a 'next' cursor)", "after", 0, NULL},
+	OPT_REVERSE,
 	OPT_END,
 };
 
 static const struct cmd task_cmds[] = {
-	RES_LIST(&task_res, list_opts),
+	{"list", "", 0, 0, "list them, newest first", list_opts, res_list, &task_res, res_check_list,
+	 "Examples:\n  vdc task list --target web1 --limit 5\n  vdc task list --target host/h1 --reverse\n"},
 	{"get", "ID", 1, 1, "show one task", NULL, res_get, &task_res, NULL, NULL},
 	{"watch", "ID", 1, 1, "follow a task to its end, showing progress", NULL, task_watch, &task_res,
 	 NULL, "Exits 0 when the task succeeds, 1 when it fails.\n"},

@@ -18,26 +18,12 @@ static const struct column cols[] = {
 };
 static const struct resource res = {"token", "tokens", cols, NULL};
 
-static int check_create(const struct args *a, char *err, size_t errlen)
-{
-	const char *ttl = args_str(a, "ttl");
-	long long s;
-	char why[256];
-	if (ttl && units_parse_duration(ttl, &s, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "flag --ttl: %s", why);
-		return CLI_USAGE;
-	}
-	return 0;
-}
-
 static int create(struct cli *c, const struct args *a)
 {
 	json_t *body = json_pack("{s:s}", "name", a->pos[0]), *reply = NULL;
-	const char *ttl = args_str(a, "ttl");
-	long long s;
-	char err[256];
-	if (ttl && units_parse_duration(ttl, &s, err, sizeof(err)) == 0)
-		json_object_set_new(body, "ttl_s", json_integer(s));
+	const struct opt_value *ttl = args_value(a, "ttl");
+	if (ttl)
+		json_object_set_new(body, "ttl_s", json_integer(ttl->i));
 	int rc = cli_call(c, "POST", "/api/v1/tokens", body, "token", &reply);
 	json_decref(body);
 	if (rc)
@@ -51,15 +37,19 @@ static int create(struct cli *c, const struct args *a)
 		rc = CLI_FAIL;
 	} else {
 		char when[64] = "never";
-		time_t exp = (time_t)json_integer_value(json_object_get(reply, "expires_at"));
+		time_t exp = 0;
+		json_time(json_object_get(reply, "expires_at"), &exp);
 		struct tm tm;
 		if (exp > 0 && gmtime_r(&exp, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		fprintf(c->out,
-		        "Token %s created (id %s, expires: %s):\n  %s\n\n"
+		/* The secret on stdout; the advice on stderr. */
+		fprintf(c->out, "Token %s created (id %s, %s%s%sexpires: %s):\n  %s\n", a->pos[0], id,
+		        ttl ? "lasts " : "", ttl ? ttl->str : "", ttl ? ", " : "", when, secret);
+		fflush(c->out);
+		fprintf(c->err,
 		        "Store it now: vdcd keeps only its hash, so it cannot be shown again.\n"
 		        "Use it with 'vdc login --token' or $VDC_TOKEN; revoke it with 'vdc token revoke %s'.\n",
-		        a->pos[0], id, when, secret, id);
+		        a->pos[0]);
 	}
 	json_scrub(reply, "token");
 	json_decref(reply);
@@ -86,7 +76,7 @@ static const struct opt list_opts[] = {
 
 static const struct opt create_opts[] = {
 	/* The key names the flag in vdcd's errors; the body is made in create. */
-	{"ttl", 0, OPT_STR, "DURATION", "how long it lasts: 90m, 12h, 30d... (default: vdcd's)", "ttl_s",
+	{"ttl", 0, OPT_DURATION, "DURATION", "how long it lasts: 90m, 12h, 30d... (default: vdcd's)", "ttl_s",
 	 0, NULL},
 	OPT_END,
 };
@@ -95,12 +85,12 @@ static const struct cmd cmds[] = {
 	{"list", "", 0, 0, "list your tokens (never their secrets)", list_opts, res_list, &res,
 	 res_check_list, NULL},
 	{"create", "NAME", 1, 1, "create a token of yours; its secret is shown this once", create_opts,
-	 create, NULL, check_create,
+	 create, NULL, NULL,
 	 "The token acts as you, with your roles. Durations: a number and s, m, h, d or w\n"
 	 "(1h30m works too).\n"
 	 "Examples:\n  vdc token create ci-deploy --ttl 30d\n"
 	 "  vdc token create backup -o json | jq -r .token > backup.token\n"},
-	{"revoke", "ID", 1, 1, "revoke a token at once (its id: see 'vdc token list')", NULL, revoke,
+	{"revoke", "NAME", 1, 1, "revoke one of your tokens at once (by name or id: see 'vdc token list')", NULL, revoke,
 	 NULL, NULL, NULL},
 	{0},
 };

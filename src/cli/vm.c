@@ -5,6 +5,7 @@
 
 #include "client.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +18,37 @@ static const struct column cols[] = {
 	{"MEMORY", "config.memory_mib", FMT_MIB, 0, NULL},
 	{0},
 };
-static const struct resource res = {"vm", "vms", cols, NULL};
+static const struct resource res = {"vm", "vms", cols, NULL, 0};
+
+/* The same with the project of each VM, for callers who see several. */
+static const struct column cols_project[] = {
+	{"NAME", "name", FMT_TEXT, 0, NULL},
+	{"PROJECT", "project_id", FMT_REF, 0, "projects"},
+	{"STATE", "power_state", FMT_TEXT, 0, NULL},
+	{"HOST", "placement.host", FMT_TEXT, 0, NULL},
+	{"VCPUS", "config.vcpus", FMT_TEXT, 0, NULL},
+	{"MEMORY", "config.memory_mib", FMT_MIB, 0, NULL},
+	{0},
+};
+
+/* A PROJECT column for system admins (they see every project's VMs, and
+ * those of none) and for users in more than one project, unless --project
+ * picked one. */
+static int list(struct cli *c, const struct args *a)
+{
+	int several = 0;
+	if (c->output == OUT_TABLE && !args_flag(a, "project")) {
+		json_t *me = NULL;
+		int was_quiet = c->quiet;
+		c->quiet = 1; /* without it the list still does */
+		if (cli_call(c, "GET", "/api/v1/auth/whoami", NULL, NULL, &me) == 0)
+			several = json_is_true(json_path(me, "user.admin")) ||
+			          json_array_size(json_object_get(me, "projects")) > 1;
+		c->quiet = was_quiet;
+		json_decref(me);
+	}
+	return res_list_columns(c, a, several ? cols_project : cols);
+}
 
 static void vm_path(char *buf, size_t n, const char *name, const char *suffix)
 {
@@ -46,9 +77,11 @@ static int create(struct cli *c, const struct args *a)
 	const char *name = json_string_value(json_path(reply, "vm.name")) ?: "?";
 	const char *id = json_string_value(json_path(reply, "vm.id"));
 	const char *summary = json_string_value(json_path(reply, "placement.summary"));
+	/* Chatter goes to stderr: stdout holds only what a script reads (the
+	 * task id with --no-wait, the result line, or JSON). */
 	if (c->output == OUT_TABLE && summary)
-		fprintf(c->out, "placement: %s\n", summary);
-	fflush(c->out);
+		fprintf(c->err, "placement: %s\n", summary);
+	fflush(c->err);
 	if (args_flag(a, "no-wait")) {
 		rc = task_finish(c, a, reply, NULL);
 		json_decref(reply);
@@ -269,11 +302,70 @@ static int snapshot_op(struct cli *c, const struct args *a)
 static int check_console(const struct args *a, char *err, size_t errlen)
 {
 	const struct opt_value *b = args_value(a, "bytes");
-	if (b && (b->i < 1 || b->i > 16 * 1024 * 1024)) {
-		snprintf(err, errlen, "flag --bytes expects 1 to 16777216, not '%s'", b->str);
+	if (b && (b->i < 1 || b->i > 1024 * 1024)) {
+		snprintf(err, errlen, "flag --bytes: '%s' is out of range: 1 to 1M", b->str);
+		return CLI_USAGE;
+	}
+	if (args_flag(a, "follow") && args_str(a, "output") && !strcmp(args_str(a, "output"), "json")) {
+		snprintf(err, errlen, "--follow prints the console as it comes; it has no JSON form");
 		return CLI_USAGE;
 	}
 	return 0;
+}
+
+#define FOLLOW_POLL_MS 500
+#define FOLLOW_CHUNK (256 * 1024) /* bytes asked for per poll */
+
+static volatile sig_atomic_t follow_stop;
+static void on_follow_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+/* --follow: what the guest prints from the end shown on, polled with
+ * ?offset= (X-Console-Offset said where each reply starts) until Ctrl-C,
+ * as 'tail -f' does. A VM deleted or vdcd gone ends it with that error. */
+static int console_follow(struct cli *c, const char *name, long long offset)
+{
+	struct sigaction sa = {.sa_handler = on_follow_signal}, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	int rc = 0;
+	while (!follow_stop) {
+		char path[512], q[80];
+		snprintf(q, sizeof(q), "/console?bytes=%d&offset=%lld", FOLLOW_CHUNK, offset);
+		vm_path(path, sizeof(path), name, q);
+		char *text = NULL;
+		size_t len = 0;
+		long long start = -1;
+		if ((rc = cli_call_text(c, path, "vm", &text, &len, &start)))
+			break;
+		if (start < 0) {
+			free(text);
+			cli_error(c, "vdcd did not say where the console's bytes start (X-Console-Offset): it "
+			             "is older than this vdc; follow needs vdcd to take ?offset=");
+			rc = CLI_FAIL;
+			break;
+		}
+		if (start > offset)
+			fprintf(c->err, "[vdc: %lld bytes of the console were lost (rotated away)]\n",
+			        start - offset);
+		else if (start < offset)
+			fprintf(c->err, "[vdc: the console began again]\n");
+		fwrite(text, 1, len, c->out);
+		fflush(c->out);
+		free(text);
+		offset = start + (long long)len;
+		if (len < FOLLOW_CHUNK) { /* caught up: wait for more */
+			struct timespec ts = {0, FOLLOW_POLL_MS * 1000000L};
+			nanosleep(&ts, NULL); /* a signal cuts it short */
+		}
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
 }
 
 static int console(struct cli *c, const struct args *a)
@@ -285,9 +377,21 @@ static int console(struct cli *c, const struct args *a)
 	vm_path(path, sizeof(path), a->pos[0], q);
 	char *text = NULL;
 	size_t len = 0;
-	int rc = cli_call_text(c, path, "vm", &text, &len);
+	long long start = -1;
+	int rc = cli_call_text(c, path, "vm", &text, &len, &start);
 	if (rc)
 		return rc;
+	if (args_flag(a, "follow")) {
+		fwrite(text, 1, len, c->out);
+		fflush(c->out);
+		free(text);
+		if (start < 0) {
+			cli_error(c, "vdcd did not say where the console's bytes start (X-Console-Offset): it "
+			             "is older than this vdc; follow needs vdcd to take ?offset=");
+			return CLI_FAIL;
+		}
+		return console_follow(c, a->pos[0], start + (long long)len);
+	}
 	if (c->output == OUT_JSON) {
 		/* Not UTF-8 (a guest may print anything): null, not a broken document. */
 		json_t *doc = json_pack("{s:s, s:o}", "vm", a->pos[0], "console",
@@ -311,6 +415,7 @@ static const struct opt list_opts[] = {
 	 0, NULL},
 	{"template", 0, OPT_STR, "TEMPLATE", "only VMs made from this template", "template_id", 0,
 	 "templates"},
+	{"project", 0, OPT_STR, "PROJECT", "only VMs of this project (name or id)", "project", 0, "projects"},
 	OPT_LIMIT,
 	OPT_AFTER,
 	OPT_END,
@@ -322,8 +427,10 @@ static const struct opt create_opts[] = {
 	 NULL},
 	{"cluster", 0, OPT_STR, "CLUSTER", "place it in this cluster (default: any)", "cluster", 0, NULL},
 	{"vcpus", 0, OPT_INT, "N", "vCPUs (default: the template's)", "vcpus", 0, NULL},
-	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (default: the template's)", "memory_mib", 0, NULL},
-	{"disk-size-mib", 0, OPT_INT, "N", "disk size in MiB (default: the template's)", "disk_size_mib", 0,
+	{"memory-mib", 0, OPT_SIZE, "SIZE", "memory: 512M, 2G (a bare number is MiB; default: the "
+	 "template's)", "memory_mib", 0, NULL},
+	{"disk-size-mib", 0, OPT_SIZE, "SIZE", "disk size: 20G (a bare number is MiB; default: the "
+	 "template's)", "disk_size_mib", 0,
 	 NULL},
 	{"network", 0, OPT_LIST, "NETWORK", "attach a NIC to this network", "networks", 0, NULL},
 	{"datastore", 0, OPT_STR, "DATASTORE", "where its disk goes (default: local)", "datastore", 0, NULL},
@@ -348,8 +455,10 @@ static const struct opt delete_opts[] = {
 
 static const struct opt resize_opts[] = {
 	{"vcpus", 0, OPT_INT, "N", "vCPUs (the VM must be stopped)", "vcpus", 0, NULL},
-	{"memory-mib", 0, OPT_INT, "N", "memory in MiB (the VM must be stopped)", "memory_mib", 0, NULL},
-	{"disk-size-mib", 0, OPT_INT, "N", "grow the disk to this many MiB (also while running)", "disk_size_mib", 0,
+	{"memory-mib", 0, OPT_SIZE, "SIZE", "memory: 768M, 4G (a bare number is MiB; the VM must be "
+	 "stopped)", "memory_mib", 0, NULL},
+	{"disk-size-mib", 0, OPT_SIZE, "SIZE", "grow the disk to this size: 40G (a bare number is MiB; also "
+	 "while running)", "disk_size_mib", 0,
 	 NULL},
 	OPT_NO_WAIT,
 	OPT_END,
@@ -362,14 +471,17 @@ static const struct opt clone_opts[] = {
 };
 
 static const struct opt stop_opts[] = {
-	{"timeout", 0, OPT_INT, "SECONDS", "wait this long for the guest to shut down, then power off "
-	 "(default 60)", "timeout_s", 0, NULL},
+	{"timeout", 0, OPT_DURATION, "DURATION", "wait this long for the guest to shut down, then power "
+	 "off: 90s, 5m (a bare number is seconds; default 60s)", "timeout_s", OPT_ZERO, NULL},
 	OPT_NO_WAIT,
 	OPT_END,
 };
 
 static const struct opt console_opts[] = {
-	{"bytes", 0, OPT_INT, "N", "how much of the end of the console to show (default 16384)", NULL, 0,
+	{"bytes", 0, OPT_BYTES, "SIZE", "how much of the end of the console to show: 4K, 1M (default 16K)",
+	 NULL, 0,
+	 NULL},
+	{"follow", 'f', OPT_FLAG, NULL, "then print what the guest prints, until Ctrl-C (as tail -f)", NULL, 0,
 	 NULL},
 	OPT_END,
 };
@@ -382,7 +494,8 @@ static const struct power p_start = {"start", "started"}, p_stop = {"stop", "sto
 	{verb, "NAME", 1, 1, what, opts, power, &p, NULL, NULL}
 
 static const struct cmd cmds[] = {
-	RES_LIST(&res, list_opts),
+	{"list", "", 0, 0, "list them (with their projects when you see several)", list_opts, list, &res,
+	 res_check_list, NULL},
 	RES_GET(&res),
 	{"create", "NAME", 1, 1, "create a VM (placement picks its host) and start it", create_opts, create,
 	 &res, NULL,
@@ -398,8 +511,9 @@ static const struct cmd cmds[] = {
 	POWER("pause", p_pause, "freeze its vCPUs", wait_opts),
 	POWER("resume", p_resume, "unfreeze its vCPUs", wait_opts),
 	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),
-	{"console", "NAME", 1, 1, "print the end of its serial console", console_opts, console, NULL,
-	 check_console, NULL},
+	{"console", "NAME", 1, 1, "print the end of its serial console (-f: and follow it)", console_opts,
+	 console, NULL, check_console,
+	 "Example:\n  vdc vm console web1 --follow      # Ctrl-C stops following (exit 0)\n"},
 	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot (of a running VM: with its RAM)", wait_opts, snapshot,
 	 NULL, NULL, NULL},
 	{"snapshots", "NAME", 1, 1, "list its snapshots", NULL, snapshots, NULL, NULL, NULL},

@@ -35,8 +35,9 @@ static int whoami(struct cli *c, const struct args *a)
 	if (c->cfg.ca_fingerprint[0])
 		line(c, "ca", c->cfg.ca_fingerprint);
 	if (tok) {
-		fmt_expiry(json_integer_value(json_object_get(tok, "expires_at")), time(NULL), when,
-		           sizeof(when));
+		time_t exp = 0;
+		json_time(json_object_get(tok, "expires_at"), &exp);
+		fmt_expiry((long long)exp, time(NULL), when, sizeof(when));
 		snprintf(buf, sizeof(buf), "%s (expires: %s)",
 		         json_string_value(json_object_get(tok, "name")) ?: "?", when);
 		line(c, "token", buf);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static struct {
@@ -57,10 +58,35 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
 	return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
 }
 
-/* One request: a JSON body, or (upload_fd >= 0) a file's bytes streamed. */
+/* One reply header wanted by name, and its value when it comes. */
+struct want_hdr {
+	const char *name;
+	char *val;
+	size_t len;
+};
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+	struct want_hdr *w = ctx;
+	size_t len = size * n, nl = strlen(w->name);
+	if (len > nl + 1 && !strncasecmp(data, w->name, nl) && data[nl] == ':') {
+		const char *v = data + nl + 1;
+		size_t vl = len - nl - 1;
+		while (vl && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		snprintf(w->val, w->len, "%.*s", (int)vl, v);
+	}
+	return len;
+}
+
+/* One request: a JSON body, or (upload_fd >= 0) a file's bytes streamed;
+ * hdr (may be NULL) receives one reply header, text_len the text's length. */
 static int agent_request(struct store *st, const char *host_id, const char *method, const char *path,
                          const json_t *body, int upload_fd, uint64_t upload_size, long timeout_s,
-                         long *status, json_t **reply, char **text, struct errinfo *e)
+                         long *status, json_t **reply, char **text, struct errinfo *e,
+                         struct want_hdr *hdr, size_t *text_len)
 {
 	int rc = -1;
 	CURL *c = NULL;
@@ -102,6 +128,11 @@ static int agent_request(struct store *st, const char *host_id, const char *meth
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (hdr) {
+		hdr->val[0] = '\0';
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, hdr);
+	}
 	if (tls.ca) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, tls.cert);
 		curl_easy_setopt(c, CURLOPT_SSLKEY, tls.key);
@@ -130,6 +161,8 @@ static int agent_request(struct store *st, const char *host_id, const char *meth
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (b.p) {
 		*reply = json_loads(b.p, 0, NULL);
+		if (text_len)
+			*text_len = b.len;
 		if (text) {
 			*text = b.p;
 			b.p = NULL;
@@ -151,11 +184,22 @@ int agent_call(struct store *st, const char *host_id, const char *method, const 
                const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
                struct errinfo *e)
 {
-	return agent_request(st, host_id, method, path, body, -1, 0, timeout_s, status, reply, text, e);
+	return agent_request(st, host_id, method, path, body, -1, 0, timeout_s, status, reply, text, e, NULL,
+	                     NULL);
+}
+
+int agent_get_text(struct store *st, const char *host_id, const char *path, long timeout_s,
+                   const char *hdr_name, char *hdr_val, size_t hdr_len, long *status, json_t **reply,
+                   char **text, size_t *len, struct errinfo *e)
+{
+	struct want_hdr h = {hdr_name, hdr_val, hdr_len};
+	*len = 0;
+	return agent_request(st, host_id, "GET", path, NULL, -1, 0, timeout_s, status, reply, text, e, &h, len);
 }
 
 int agent_upload(struct store *st, const char *host_id, const char *path, int fd, uint64_t size,
                  long timeout_s, long *status, json_t **reply, struct errinfo *e)
 {
-	return agent_request(st, host_id, "PUT", path, NULL, fd, size, timeout_s, status, reply, NULL, e);
+	return agent_request(st, host_id, "PUT", path, NULL, fd, size, timeout_s, status, reply, NULL, e, NULL,
+	                     NULL);
 }

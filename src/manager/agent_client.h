@@ -17,6 +17,13 @@ int agent_call(struct store *st, const char *host_id, const char *method, const 
                const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
                struct errinfo *e);
 
+/* GETs a text resource (a console) as agent_call does, with its length
+ * (*len; it may hold NULs) and the value of reply header hdr_name ("" when
+ * absent) in hdr_val. */
+int agent_get_text(struct store *st, const char *host_id, const char *path, long timeout_s,
+                   const char *hdr_name, char *hdr_val, size_t hdr_len, long *status, json_t **reply,
+                   char **text, size_t *len, struct errinfo *e);
+
 /* PUTs the size bytes read from fd (from its current offset) to path on
  * host_id's agent, streamed; answers as agent_call. */
 int agent_upload(struct store *st, const char *host_id, const char *path, int fd, uint64_t size,

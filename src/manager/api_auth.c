@@ -271,11 +271,20 @@ void api_tokens_delete(struct http_req *req)
 	struct mgr *m = http_app(req);
 	const struct auth_ctx *c = mgr_caller(req);
 	struct errinfo e = {0};
-	json_t *tok = store_get(m->st, STORE_TOKEN, http_param(req, "id"), &e);
+	const char *key = http_param(req, "id");
+	json_t *tok = store_get(m->st, STORE_TOKEN, key, &e);
+	if (!tok) {
+		/* By its name: the caller's own token of that name (tokens are
+		 * stored as "<user id>/<name>", unique per user). */
+		char name[160];
+		snprintf(name, sizeof(name), "%s/%s", c->user_id, key);
+		e = (struct errinfo){0};
+		tok = strchr(key, '/') ? NULL : store_get(m->st, STORE_TOKEN, name, &e);
+	}
 	/* Another user's token is answered as if it did not exist. */
 	if (!tok || (!c->admin && strcmp(json_string_value(json_object_get(tok, "user_id")) ?: "", c->user_id))) {
 		json_decref(tok);
-		http_reply_error(req, 404, "not_found", NULL, "no token has the id '%s'", http_param(req, "id"));
+		http_reply_error(req, 404, "not_found", NULL, "you have no token with the id or name '%s'", key);
 		return;
 	}
 	const char *id = json_string_value(json_object_get(tok, "id"));

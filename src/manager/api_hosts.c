@@ -59,8 +59,9 @@ void api_hosts_join_token(struct http_req *req)
 	mgr_event(m, mgr_actor(req), "join_token.create", "cluster", cid, "succeeded", NULL);
 	/* The token is shown once: only its hash is kept. The CA fingerprint
 	 * goes with it: the agent pins vdcd's CA by it before sending it. */
-	json_t *reply = json_pack("{s:s, s:s, s:I}", "token", token, "cluster_id", cid, "expires_at",
-	                          (json_int_t)exp);
+	char exp_at[32];
+	mgr_iso_time(exp, exp_at);
+	json_t *reply = json_pack("{s:s, s:s, s:s}", "token", token, "cluster_id", cid, "expires_at", exp_at);
 	if (m->tls)
 		json_object_set_new(reply, "ca_fingerprint", json_string(m->tls->ca_fingerprint));
 	http_reply_json(req, 201, reply);

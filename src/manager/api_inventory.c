@@ -115,6 +115,14 @@ void api_inventory_list(struct http_req *req)
 	const char *after;
 	if (mgr_page_args(req, &limit, &after) < 0)
 		return;
+	/* ?order=desc: tasks newest first (the CLI's default); asc, the
+	 * default, keeps older clients' pages as they were. */
+	const char *order = http_query(req, "order");
+	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+		http_reply_error(req, 400, "invalid_query", "order", "order must be asc or desc, not '%s'", order);
+		return;
+	}
+	bool desc = order && !strcmp(order, "desc");
 	struct store_filter f[6];
 	int nf = read_filters(req, k, f, 5);
 	char pid[37];
@@ -122,7 +130,7 @@ void api_inventory_list(struct http_req *req)
 		f[nf++] = (struct store_filter){"project_id", pid};
 	struct errinfo e = {0};
 	char *next = NULL;
-	char *items = store_list_text(m->st, k, f, nf, after, limit, &next, &e);
+	char *items = store_list_text_order(m->st, k, f, nf, after, limit, desc, &next, &e);
 	if (!items) {
 		mgr_reply_err(req, &e);
 		return;

@@ -18,18 +18,32 @@ void api_events_list(struct http_req *req)
 	const char *after;
 	if (mgr_page_args(req, &limit, &after) < 0)
 		return;
-	int64_t before = 0;
-	const char *b = http_query(req, "before");
+	/* Newest first by default, paged with ?before=ID; ?order=asc gives the
+	 * oldest first, paged with ?after=ID. */
+	const char *order = http_query(req, "order");
+	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+		http_reply_error(req, 400, "invalid_query", "order", "order must be asc or desc, not '%s'", order);
+		return;
+	}
+	bool asc = order && !strcmp(order, "asc");
+	const char *cname = asc ? "after" : "before";
+	if (!asc && after) {
+		http_reply_error(req, 400, "invalid_query", "after", "newest first, events page with before=ID; "
+		                 "after=ID goes with order=asc");
+		return;
+	}
+	int64_t cursor = 0;
+	const char *b = asc ? after : http_query(req, "before");
 	if (b) {
 		char *end;
-		before = strtoll(b, &end, 10);
-		if (*end || before < 0) {
-			http_reply_error(req, 400, "invalid_query", "before", "before must be an event id");
+		cursor = strtoll(b, &end, 10);
+		if (!*b || *end || cursor < 0) {
+			http_reply_error(req, 400, "invalid_query", cname, "%s must be an event id", cname);
 			return;
 		}
 	}
 	struct errinfo e = {0};
-	char *text = store_events_text(m->st, before, limit, &e);
+	char *text = store_events_text_order(m->st, cursor, asc, limit, &e);
 	if (!text) {
 		mgr_reply_err(req, &e);
 		return;

@@ -669,10 +669,44 @@ void api_vms_snapshots_list(struct http_req *req)
 
 void api_vms_console(struct http_req *req)
 {
-	const char *bytes = http_query(req, "bytes");
-	char suffix[64];
-	snprintf(suffix, sizeof(suffix), "/console?bytes=%d", bytes ? atoi(bytes) : 16384);
+	struct mgr *m = http_app(req);
+	const char *bytes = http_query(req, "bytes"), *offset = http_query(req, "offset");
+	char suffix[96];
+	int n = snprintf(suffix, sizeof(suffix), "/console?bytes=%d", bytes ? atoi(bytes) : 16384);
+	if (offset) {
+		/* Checked here so that nothing odd reaches the agent's URL. */
+		if (!*offset || strspn(offset, "0123456789") != strlen(offset) || strlen(offset) > 19) {
+			http_reply_error(req, 400, "invalid_query", "offset",
+			                 "offset must be a byte offset (0 or more), as X-Console-Offset gave");
+			return;
+		}
+		snprintf(suffix + n, sizeof(suffix) - (size_t)n, "&offset=%s", offset);
+	}
 	/* What a guest prints may be secret: operators and up, as with a
 	 * console in vSphere. */
-	proxy_get(req, suffix, "text/plain; charset=utf-8", ROLE_OPERATOR);
+	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
+	if (!vm)
+		return;
+	char path[384], at[32];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
+	long status = 0;
+	json_t *reply = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	struct errinfo e = {0};
+	if (agent_get_text(m->st, json_string_value(json_object_get(vm, "host_id")), path, 10, "X-Console-Offset",
+	                   at, sizeof(at), &status, &reply, &text, &len, &e) < 0) {
+		mgr_reply_err(req, &e);
+	} else if (status != 200) {
+		http_reply_error(req, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
+		free(text);
+	} else {
+		/* Where these bytes start in the console: the next read asks for
+		 * ?offset= that plus their length (vdc vm console --follow). */
+		if (at[0])
+			http_add_header(req, "X-Console-Offset", at);
+		http_reply_text(req, 200, "text/plain; charset=utf-8", text ? text : strdup(""), text ? len : 0);
+	}
+	json_decref(reply);
+	json_decref(vm);
 }

@@ -172,8 +172,16 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 			return 0;
 		cache_put(m, hash, ctx, now_ms);
 	}
-	if (ctx->expires_at && ctx->expires_at <= (int64_t)time(NULL))
+	if (ctx->expires_at && ctx->expires_at <= (int64_t)time(NULL)) {
+		/* Only the holder of the secret learns this: tell them what to do,
+		 * not the same words as a token never issued. */
+		char at[32];
+		mgr_iso_time(ctx->expires_at, at);
+		http_reply_error(req, 401, "token_expired", NULL,
+		                 "the token expired at %s; sign in again with 'vdc login' (or make a new "
+		                 "API token)", at);
 		return 0;
+	}
 	ctx->refs++;
 	http_set_auth_data(req, ctx, ctx_unref);
 	if (!http_route_pattern(req))
@@ -240,6 +248,12 @@ json_t *auth_token_view(json_t *doc)
 {
 	json_t *v = json_deep_copy(doc);
 	json_object_del(v, "secret_hash");
+	/* Kept as epoch seconds (what the check compares), shown as every time
+	 * of the API is: RFC 3339 UTC, or null for never. */
+	json_int_t exp = json_integer_value(json_object_get(doc, "expires_at"));
+	char at[32];
+	mgr_iso_time(exp, at);
+	json_object_set_new(v, "expires_at", exp > 0 ? json_string(at) : json_null());
 	json_object_set(v, "name", json_object_get(doc, "label"));
 	json_object_del(v, "label");
 	return v;

@@ -75,6 +75,8 @@ int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen);
 /* util.c */
 void mgr_uuid(char out[37]);
 void mgr_now_iso(char out[32]);
+/* Epoch seconds as the API writes every time: RFC 3339, UTC ("...Z"). */
+void mgr_iso_time(int64_t epoch_s, char out[32]);
 /* sha256(s) as 64 hex characters. */
 void mgr_sha256_hex(const char *s, char out[65]);
 /* A random secret: prefix + 40 hex characters. */

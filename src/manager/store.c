@@ -818,6 +818,13 @@ static int filter_params(enum store_kind k, const struct store_filter *f, int nf
 char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
                       int nfilters, const char *after, int limit, char **next, struct errinfo *e)
 {
+	return store_list_text_order(st, k, filters, nfilters, after, limit, false, next, e);
+}
+
+char *store_list_text_order(struct store *st, enum store_kind k, const struct store_filter *filters,
+                            int nfilters, const char *after, int limit, bool newest_first, char **next,
+                            struct errinfo *e)
+{
 	struct store_param p[STORE_MAX_COLS + 4] = {{0}};
 	int np = 0, shape = 0, rows_read = 0, rc;
 	char *cursor[2] = {0};
@@ -831,6 +838,11 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 		return NULL;
 	const struct store_kind_info *ki = &store_kinds[k];
 	bool has_after = after && *after;
+	if (newest_first && !ki->by_time) {
+		errinfo_set(e, 400, "invalid_query", "order", "%s are listed by name, A to Z; order=desc is for tasks",
+		            ki->plural);
+		goto cleanup;
+	}
 	if (has_after && !utf8_ok(after)) {
 		errinfo_set(e, 400, "invalid_argument", "after", "after must be UTF-8 text");
 		goto cleanup;
@@ -861,7 +873,9 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 		p[np++] = (struct store_param){.s = after};
 	}
 	p[np++] = (struct store_param){.i = limit + 1, .is_int = true};
-	if (run(st, store_slot_list(k, has_after ? SL_LIST_AFTER : SL_LIST, shape), p, np,
+	enum store_list_op op = newest_first ? (has_after ? SL_LIST_AFTER_DESC : SL_LIST_DESC)
+	                                     : (has_after ? SL_LIST_AFTER : SL_LIST);
+	if (run(st, store_slot_list(k, op, shape), p, np,
 	        STORE_Q_READ, &r, e))
 		goto cleanup;
 	rc = buf_add(&out, "[", 1) ? oom(e) : 0;
@@ -956,6 +970,13 @@ int store_event_add(struct store *st, const char *actor, const char *action,
 
 char *store_events_text(struct store *st, int64_t before, int limit, struct errinfo *e)
 {
+	return store_events_text_order(st, before, false, limit, e);
+}
+
+char *store_events_text_order(struct store *st, int64_t cursor, bool oldest_first, int limit,
+                              struct errinfo *e)
+{
+	int64_t before = cursor;
 	static const char *const keys[] = {"id",        "at",        "actor",   "action",
 	                                   "target_kind", "target_id", "outcome", "detail"};
 	char *text = NULL;
@@ -968,13 +989,13 @@ char *store_events_text(struct store *st, int64_t before, int limit, struct erri
 		errinfo_set(e, 400, "invalid_argument", "before", "before must be an event id or 0");
 		return NULL;
 	}
-	struct store_param p[2] = {{.i = before ? before : INT64_MAX, .is_int = true},
+	struct store_param p[2] = {{.i = oldest_first ? before : before ? before : INT64_MAX, .is_int = true},
 	                           {.i = limit, .is_int = true}};
 	if (!(arr = json_array())) {
 		oom(e);
 		return NULL;
 	}
-	if (run(st, SQ_EV_LIST, p, 2, STORE_Q_READ, &r, e))
+	if (run(st, oldest_first ? SQ_EV_LIST_ASC : SQ_EV_LIST, p, 2, STORE_Q_READ, &r, e))
 		goto cleanup;
 	while ((rc = next_row(&r, e)) == 1) {
 		json_t *ev = json_object();

@@ -135,6 +135,12 @@ struct store_filter {
  * follow (malloc'd, or NULL). */
 char *store_list_text(struct store *st, enum store_kind k, const struct store_filter *filters,
                       int nfilters, const char *after, int limit, char **next, struct errinfo *e);
+/* The same, newest first when newest_first (kinds ordered by time only:
+ * tasks; others are 400 invalid_query naming "order"); `after` then pages
+ * on to older ones. */
+char *store_list_text_order(struct store *st, enum store_kind k, const struct store_filter *filters,
+                            int nfilters, const char *after, int limit, bool newest_first, char **next,
+                            struct errinfo *e);
 /* The number of objects matching the filters. */
 int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
                     int nfilters, struct errinfo *e);
@@ -147,6 +153,10 @@ int store_event_add(struct store *st, const char *actor, const char *action,
  * limit; a JSON array text of {"id","at","actor","action","target_kind",
  * "target_id","outcome","detail"}. */
 char *store_events_text(struct store *st, int64_t before, int limit, struct errinfo *e);
+/* The same either way: newest first before id cursor (0: the newest), or
+ * with oldest_first, oldest first after id cursor (0: the oldest). */
+char *store_events_text_order(struct store *st, int64_t cursor, bool oldest_first, int limit,
+                              struct errinfo *e);
 
 /* Secrets (join tokens, API tokens) are stored as SHA-256 hashes only.
  * kind: "join" or "api". Adds a hash with an expiry (0: never) and a JSON

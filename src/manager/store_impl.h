@@ -43,6 +43,7 @@ enum store_global_stmt {
 	SQ_MIG_RECORD,  /* version, applied_at */
 	SQ_EV_ADD,      /* at, actor, action, target_kind, target_id, outcome, detail */
 	SQ_EV_LIST,     /* before, limit -> id, at, actor, ..., detail */
+	SQ_EV_LIST_ASC, /* after, limit -> the same, oldest first */
 	SQ_SEC_ADD,     /* kind, hash, expires_at, doc -> kind (none on a duplicate) */
 	SQ_SEC_GET,     /* kind, hash, now -> doc */
 	SQ_SEC_TAKE,    /* kind, hash, now -> doc (deleted) */
@@ -78,6 +79,9 @@ enum store_list_op {
 	SL_LIST,       /* -> name, doc, id */
 	SL_LIST_AFTER, /* -> name, doc, id */
 	SL_COUNT,      /* -> count */
+	/* by_time kinds (tasks) only: newest first, the cursor bounding above */
+	SL_LIST_DESC,       /* -> name, doc, id */
+	SL_LIST_AFTER_DESC, /* -> name, doc, id */
 	SL_NOPS,
 };
 #define STORE_COL_SHAPES 243 /* 3^STORE_MAX_COLS */

@@ -254,6 +254,8 @@ static const char *const global_sql[SQ_NGLOBAL] = {
 	              " VALUES ($1, $2, $3, $4, $5, $6, $7)",
 	[SQ_EV_LIST] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
 	               " FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	[SQ_EV_LIST_ASC] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
+	                   " FROM events WHERE id > $1 ORDER BY id LIMIT $2",
 	[SQ_SEC_ADD] = "INSERT INTO secrets (kind, hash, expires_at, doc) VALUES ($1, $2, $3, $4)"
 	               " ON CONFLICT DO NOTHING RETURNING kind",
 	[SQ_SEC_GET] = "SELECT doc FROM secrets WHERE kind = $1 AND hash = $2"
@@ -349,6 +351,11 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	bool member = shape == 1; /* what is left above the column states */
 	if (member && !store_kind_scoped((enum store_kind)(ki - store_kinds)))
 		return -1;
+	bool desc = op == SL_LIST_DESC || op == SL_LIST_AFTER_DESC;
+	if (desc && !ki->by_time)
+		return -1; /* names are listed A to Z only */
+	if (desc)
+		op = op == SL_LIST_DESC ? SL_LIST : SL_LIST_AFTER;
 	if (op == SL_COUNT)
 		sb_add(b, "SELECT count(*) FROM %s", ki->plural);
 	else
@@ -371,12 +378,14 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	if (op == SL_COUNT)
 		return 0;
 	if (op == SL_LIST_AFTER && (ki->by_time || ki->per_project)) {
-		sb_add(b, "%s(%s, id) > ($%d, $%d)", glue, ki->by_time ? "created_at" : "name", param, param + 1);
+		sb_add(b, "%s(%s, id) %s ($%d, $%d)", glue, ki->by_time ? "created_at" : "name", desc ? "<" : ">",
+		       param, param + 1);
 		param += 2;
 	} else if (op == SL_LIST_AFTER) {
 		sb_add(b, "%sname > $%d", glue, param++);
 	}
-	sb_add(b, " ORDER BY %s LIMIT $%d", ki->by_time ? "created_at, id" : ki->per_project ? "name, id" : "name",
+	sb_add(b, " ORDER BY %s LIMIT $%d",
+	       desc ? "created_at DESC, id DESC" : ki->by_time ? "created_at, id" : ki->per_project ? "name, id" : "name",
 	       param);
 	return 0;
 }

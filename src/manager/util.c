@@ -16,12 +16,17 @@ void mgr_uuid(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
-void mgr_now_iso(char out[32])
+void mgr_iso_time(int64_t epoch_s, char out[32])
 {
-	time_t t = time(NULL);
+	time_t t = (time_t)epoch_s;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void mgr_now_iso(char out[32])
+{
+	mgr_iso_time((int64_t)time(NULL), out);
 }
 
 void mgr_sha256_hex(const char *s, char out[65])

@@ -106,8 +106,33 @@ t "token list --user (not admin): exit 5" 5 "forbidden" -- \
 	env VDC_CONFIG="$BOB" "$VDC" token list --user alice
 t "token create: a bad duration, exit 2" 2 "flag --ttl: '30x' is not a duration" -- \
 	"$VDC" token create x --ttl 30x
-t "token create: a duration vdcd refuses names the flag" 2 "invalid --ttl: must be from 60 to 31622400" -- \
+t "token create: a duration vdcd refuses names the flag, as typed" 2 "invalid --ttl 400d (34560000 s): must be from 60 to 31622400" -- \
 	"$VDC" token create x --ttl 400d
+t "token create --ttl 5s: parsed, and vdcd's refusal shows 5s" 2 "invalid --ttl 5s (5 s): must be from 60 to 31622400" -- \
+	"$VDC" token create x --ttl 5s
+t "token create --ttl 5m: the confirmation echoes 5m" 0 "lasts 5m, expires: " -- "$VDC" token create five --ttl 5m
+"$VDC" token create quiet --ttl 1h >"$tmp/tok.out" 2>"$tmp/tok.err"
+n=$((n + 1))
+if [ "$(wc -l <"$tmp/tok.out")" = 2 ] && grep -q '^  vdct_' "$tmp/tok.out" && grep -q "Store it now" "$tmp/tok.err"; then
+	echo "ok $n - token create: the token on stdout, the advice on stderr"
+else
+	echo "not ok $n - token create: the token on stdout, the advice on stderr"; sed 's/^/#   /' "$tmp/tok.out" "$tmp/tok.err"
+	failed=$((failed + 1))
+fi
+t "token list: expiry from the RFC 3339 time" 0 "five        admin   in " -- "$VDC" token list
+t "token list -o json: expires_at is RFC 3339" 0 '"expires_at": "20' -- "$VDC" token list -o json
+t "token revoke NAME" 0 "token five revoked" -- "$VDC" token revoke five
+t "token revoke NAME: gone from the list" 0 -- "$VDC" token list
+lacks "... five is not listed" "five "
+t "token revoke: an unknown name is named, exit 3" 3 "you have no token with the id or name 'nosuch'" -- \
+	"$VDC" token revoke nosuch
+EXP=$("$VDC" token create soon --ttl 1h 2>/dev/null | sed -n 's/^  \(vdct_.*\)/\1/p')
+curl -s -o /dev/null -X POST -H "Authorization: Bearer secret" -d '{"name":"soon"}' "$URL/api/v1/tokens/expire"
+t "an expired token: its own message, not 'refused'" 5 "the token expired at 20" -- "$VDC" whoami --token "$EXP"
+has "... and what to do" "the token given with --token has expired: make a new one"
+lacks "... not the garbage-token words" "was refused"
+t "a garbage token still gets 'refused'" 5 "the token given with --token was refused" -- \
+	"$VDC" whoami --token vdct_garbage
 t "token revoke" 0 "token $TID revoked" -- "$VDC" token revoke "$TID"
 t "a revoked token is refused" 5 "the token given with --token was refused" -- \
 	"$VDC" whoami --token "$SECRET"

@@ -12,7 +12,7 @@ NOW = "2024-01-01T00:00:00Z"
 ROLES = ("admin", "operator", "viewer")
 QUOTA_KEYS = ("vms", "vcpus", "memory_mib", "disk_mib")
 USERS = {}     # name -> {id, name, admin, created_at, password}
-TOKENS = {}    # secret -> {id, name, user_id, user, expires_at, created_at}
+TOKENS = {}    # secret -> {id, name, user_id, user, expires_epoch, created_at}
 PROJECTS = {}  # id -> {id, name, description, quota, created_at}
 MEMBERS = {}   # (project id, user name) -> role
 FAILS = {}     # user name -> failed logins in a row
@@ -31,12 +31,23 @@ def add_user(name, password=None, admin=False):
     return u
 
 
+def iso(epoch):
+    """Epoch seconds as vdcd writes every time: RFC 3339 UTC; None for 0 (never)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
+
+
 def add_token(user, name, ttl_s=None, secret=None):
     secret = secret or "vdct_" + secrets.token_hex(16)
     t = {"id": str(uuid.uuid4()), "name": name, "user_id": user["id"], "user": user["name"],
-         "expires_at": int(time.time()) + ttl_s if ttl_s else 0, "created_at": NOW}
+         "expires_epoch": int(time.time()) + ttl_s if ttl_s else 0, "created_at": NOW}
     TOKENS[secret] = t
     return secret, t
+
+
+def token_view(t):
+    v = {k: x for k, x in t.items() if k != "expires_epoch"}
+    v["expires_at"] = iso(t["expires_epoch"])
+    return v
 
 
 def add_project(name, description="", quota=None):
@@ -65,8 +76,11 @@ def caller(auth_header):
     if not auth_header or not auth_header.startswith("Bearer "):
         return None
     t = TOKENS.get(auth_header[7:])
-    if not t or (t["expires_at"] and t["expires_at"] < time.time()):
+    if not t:
         return None
+    if t["expires_epoch"] and t["expires_epoch"] < time.time():
+        raise ApiError(401, "token_expired", "the token expired at %s; sign in again with 'vdc login'"
+                       % iso(t["expires_epoch"]))
     return next((u for u in USERS.values() if u["id"] == t["user_id"]), None), t
 
 
@@ -124,7 +138,7 @@ def public_route(method, parts, body):
         FAILS[name] = 0
         secret, t = add_token(u, body.get("token_name", "login"), body.get("ttl_s", 43200))
         return 201, {"token": secret, "id": t["id"], "name": t["name"], "user": u["name"],
-                     "expires_at": t["expires_at"]}
+                     "expires_at": iso(t["expires_epoch"])}
     return None
 
 
@@ -218,7 +232,7 @@ def token_route(method, rest, q, body, me):
         who = q.get("user", [me["name"]])[0]
         if who != me["name"]:
             need_admin(me)
-        return 200, page([dict(t) for t in TOKENS.values() if t["user"] == who], q)
+        return 200, page([token_view(t) for t in TOKENS.values() if t["user"] == who], q)
     if not rest and method == "POST":
         if not body.get("name"):
             raise ApiError(400, "invalid_request", "name: is required", "name")
@@ -226,13 +240,22 @@ def token_route(method, rest, q, body, me):
         if ttl is not None and not 60 <= ttl <= 366 * 86400:
             raise ApiError(400, "invalid_request", "ttl_s: must be from 60 to 31622400", "ttl_s")
         secret, t = add_token(me, body["name"], ttl)
-        return 201, {"token": secret, "id": t["id"], "name": t["name"], "expires_at": t["expires_at"]}
+        return 201, {"token": secret, "id": t["id"], "name": t["name"], "expires_at": iso(t["expires_epoch"])}
     if len(rest) == 1 and method == "DELETE":
+        # By id, or by name among the caller's own tokens (as vdcd does).
         for secret, t in list(TOKENS.items()):
-            if t["id"] == rest[0] and (t["user_id"] == me["id"] or me["admin"]):
+            if (t["id"] == rest[0] and (t["user_id"] == me["id"] or me["admin"])) or \
+                    (t["name"] == rest[0] and t["user_id"] == me["id"]):
                 del TOKENS[secret]
                 return 204, None
-        raise ApiError(404, "not_found", "no token has the id '%s'" % rest[0])
+        raise ApiError(404, "not_found", "you have no token with the id or name '%s'" % rest[0])
+    if rest == ["expire"] and method == "POST":
+        # Test hook (not in vdcd): the caller's token of this name expires now.
+        for t in TOKENS.values():
+            if t["name"] == body.get("name") and t["user_id"] == me["id"]:
+                t["expires_epoch"] = int(time.time()) - 1
+                return 200, token_view(t)
+        raise ApiError(404, "not_found", "no token '%s'" % body.get("name"))
     raise ApiError(404, "not_found", "no route %s" % method)
 
 
@@ -246,7 +269,7 @@ def route(method, parts, q, body, who, usage):
                     for (pid, u), r in MEMBERS.items() if u == me["name"] and pid in PROJECTS]
         return 200, {"user": {"id": me["id"], "name": me["name"], "admin": me["admin"]},
                      "projects": projects,
-                     "token": {"id": tok["id"], "name": tok["name"], "expires_at": tok["expires_at"]}}
+                     "token": {"id": tok["id"], "name": tok["name"], "expires_at": iso(tok["expires_epoch"])}}
     if coll == "projects":
         return project_route(method, rest, q, body, me, usage)
     if coll == "users":

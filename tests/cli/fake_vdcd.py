@@ -24,14 +24,18 @@ KINDS = {"clusters": "cluster", "datastores": "datastore", "networks": "network"
          "templates": "template", "hosts": "host", "vms": "vm", "tasks": "task"}
 REQUIRED = {"datastores": ["path"], "networks": ["bridge"], "templates": ["image"]}
 FILTERS = {"hosts": ["cluster_id", "state"],
-           "vms": ["host_id", "cluster_id", "power_state", "template_id"],
+           "vms": ["host_id", "cluster_id", "power_state", "template_id", "project_id"],
            "tasks": ["state", "target_id", "op"]}
 DB = {k: {} for k in KINDS}
 EVENTS = []
+SEQ = [0]       # creation order (tasks are listed by it)
+CONSOLES = {}   # vm id -> what its console printed so far
 
 
 def doc(kind, name, **fields):
-    d = {"id": str(uuid.uuid4()), "name": name, "version": 1, "created_at": NOW, "updated_at": NOW}
+    SEQ[0] += 1
+    d = {"id": str(uuid.uuid4()), "name": name, "version": 1, "created_at": NOW, "updated_at": NOW,
+         "seq": SEQ[0]}
     d.update(fields)
     DB[kind][d["id"]] = d
     return d
@@ -85,18 +89,34 @@ def advance(t):
 
 
 def public(d):
-    return {k: v for k, v in d.items() if k not in ("steps", "fail", "step")}
+    return {k: v for k, v in d.items() if k not in ("steps", "fail", "step", "seq")}
 
 
 def page(kind, q):
     limit = int(q.get("limit", ["100"])[0])
     if not 1 <= limit <= 1000:
         raise ApiError(400, "invalid_query", "limit must be a number from 1 to 1000", "limit")
-    items = sorted(DB[kind].values(), key=lambda d: d["name"])
+    order = q.get("order", ["asc"])[0]
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "invalid_query", "order must be asc or desc, not '%s'" % order, "order")
+    if kind != "tasks" and order == "desc":
+        raise ApiError(400, "invalid_query", "%s are listed by name, A to Z; order=desc is for tasks" % kind,
+                       "order")
+    # Tasks by time (as vdcd: created_at, then id), the rest by name.
+    items = sorted(DB[kind].values(), key=lambda d: d["seq"] if kind == "tasks" else d["name"],
+                   reverse=order == "desc")
+    if kind == "vms" and "project" in q:
+        # vdcd: an unknown project lists nothing (the CLI resolves names first)
+        items = [d for d in items if d.get("project_id") == q["project"][0]]
     for f in FILTERS.get(kind, []):
         if f in q:
             items = [d for d in items if d.get(f) == q[f][0]]
-    if "after" in q:
+    if "after" in q and kind == "tasks":
+        ids = [d["id"] for d in items]
+        if q["after"][0] not in ids:
+            raise ApiError(400, "invalid_argument", "no task '%s' to continue after" % q["after"][0], "after")
+        items = items[ids.index(q["after"][0]) + 1:]
+    elif "after" in q:
         items = [d for d in items if d["name"] > q["after"][0]]
     more = len(items) > limit
     items = items[:limit]
@@ -181,15 +201,20 @@ def route(method, path, q, body, who):
     coll, rest = parts[2], parts[3:]
     if coll == "events" and method == "GET" and not rest:
         limit = int(q.get("limit", ["100"])[0])
-        items = sorted(EVENTS, key=lambda e: -e["id"])
+        asc = q.get("order", ["desc"])[0] == "asc"
+        items = sorted(EVENTS, key=lambda e: e["id"] if asc else -e["id"])
+        if "after" in q and not asc:
+            raise ApiError(400, "invalid_query", "after=ID goes with order=asc", "after")
         if "before" in q:
             items = [e for e in items if e["id"] < int(q["before"][0])]
+        if "after" in q:
+            items = [e for e in items if e["id"] > int(q["after"][0])]
         more = len(items) > limit
         items = items[:limit]
         return 200, {"items": items, "next": str(items[-1]["id"]) if more else None}
     if coll == "hosts" and rest == ["join-tokens"] and method == "POST":
         c = find("clusters", body.get("cluster", ""))
-        return 201, {"token": "vdcj_0123", "cluster_id": c["id"], "expires_at": 1700003600}
+        return 201, {"token": "vdcj_0123", "cluster_id": c["id"], "expires_at": "2023-11-14T23:13:20Z"}
     if coll not in KINDS:
         raise ApiError(404, "not_found", "no route %s %s" % (method, path))
     if not rest:
@@ -236,8 +261,19 @@ def route(method, path, q, body, who):
         d["state"] = "maintenance" if body["enabled"] else "connected"
         return 200, public(d)
     if coll == "vms" and rest[1:] == ["console"] and method == "GET":
+        # As the agent: the last ?bytes, or with ?offset= what came since;
+        # X-Console-Offset says where the bytes start. Each read with an
+        # offset makes the guest print one more line.
+        con = CONSOLES.setdefault(d["id"], ("Debian GNU/Linux 12 %s ttyS0\n\n%s login: " % (d["name"], d["name"])))
         n = int(q.get("bytes", ["16384"])[0])
-        return 200, ("Debian GNU/Linux 12 %s ttyS0\n\n%s login: " % (d["name"], d["name"]))[-n:]
+        if "offset" in q:
+            con += "tick %d\n" % (con.count("tick ") + 1)
+            CONSOLES[d["id"]] = con
+            start = int(q["offset"][0])
+            start = 0 if start > len(con) else start
+        else:
+            start = max(0, len(con) - n)
+        return 200, con[start:start + n], {"X-Console-Offset": str(start)}
     if coll == "vms" and len(rest) == 2 and method == "POST":
         if d["power_state"] in ("creating", "deleting"):
             raise ApiError(409, "busy", "VM '%s' is %s; wait for its task to finish" % (d["name"], d["power_state"]))
@@ -270,14 +306,16 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 parts = [unquote(p) for p in u.path.strip("/").split("/")]
                 out = fake_auth.public_route(method, parts[2:], body) if parts[:2] == ["api", "v1"] else None
+                hdrs = []
                 if out:
                     status, out = out
                 else:
                     who = fake_auth.caller(self.headers.get("Authorization"))
                     if not who:
                         raise ApiError(401, "unauthorized", "missing or unknown bearer token")
-                    status, out = route(method, u.path, parse_qs(u.query), body, who)
+                    status, out, *hdrs = route(method, u.path, parse_qs(u.query), body, who)
         except ApiError as e:
+            hdrs = []
             err = {"code": e.code, "message": e.message}
             if e.field:
                 err["field"] = e.field
@@ -292,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        for k, v in (hdrs[0] if hdrs else {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 

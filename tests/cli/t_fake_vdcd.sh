@@ -113,13 +113,92 @@ t "unknown network: exit 2, named as its flag" 2 "invalid --network: no network 
 	"$VDC" vm create web3 --template deb --network x
 t "failed task: exit 1 with its error" 1 "vm.create failed (agent_error): qemu-img: no space" -- \
 	"$VDC" vm create fail1 --template deb
-t "vm list" 0 "web1    running    host-1   2       1Gi" -- "$VDC" vm list
+t "vm list (an admin: with projects)" 0 "web1    -         running    host-1   2       1Gi" -- "$VDC" vm list
+t "vm create --project" 0 "vm pv1 created" -- "$VDC" vm create pv1 --template deb --project dev
+t "vm list: an admin sees each VM's project" 0 "pv1     dev       running" -- "$VDC" vm list
+t "vm list --project NAME" 0 "pv1    running" -- "$VDC" vm list --project dev
+lacks "... only that project's VMs" "web1"
+lacks "... without the PROJECT column (one project shown)" "PROJECT"
+t "vm list --project: an unknown name is an error naming it, exit 3" 3 "no project" -- \
+	"$VDC" vm list --project nope
+has "... naming it" "'nope'"
+t "vm list -o json has project_id" 0 '"project_id": "' -- "$VDC" vm list --project dev -o json
+t "vm delete pv1 (the tenancy checks count dev's VMs)" 0 "vm pv1 deleted" -- "$VDC" vm delete pv1
+# --- issue 10, bug 7: --no-wait prints the task id alone on stdout ---
+n=$((n + 1))
+id=$("$VDC" vm create nw1 --template deb --no-wait 2>"$tmp/nw.err")
+if [[ "$id" =~ ^[0-9a-f-]{36}$ ]] && grep -q "placement: chosen" "$tmp/nw.err"; then
+	echo "ok $n - vm create --no-wait: stdout is the task id alone; placement on stderr"
+else
+	echo "not ok $n - vm create --no-wait: stdout is the task id alone; placement on stderr"
+	echo "# stdout: $id"; sed 's/^/#   /' "$tmp/nw.err"; failed=$((failed + 1))
+fi
+"$VDC" vm create nw2 --template deb >"$tmp/nw.out" 2>"$tmp/nw.err"
+lacks "vm create: placement is not on stdout" "placement:" "$tmp/nw.out"
+has "vm create: the result line is on stdout" "vm nw2 created on host-1" "$tmp/nw.out"
+# --- bug 8: one parser for sizes and durations, units echoed as typed ---
+t "vm create --memory-mib 2G" 0 "vm m2g created" -- "$VDC" vm create m2g --template deb --memory-mib 2G
+t "... memory is 2Gi" 0 "m2g     -         running    host-1   2       2Gi" -- "$VDC" vm list
+t "vm create --memory-mib 3072 (a bare number is MiB)" 0 "vm m3k created" -- "$VDC" vm create m3k --template deb --memory-mib 3072
+t "... memory is 3Gi" 0 "m3k     -         running    host-1   2       3Gi" -- "$VDC" vm list
+t "vm create --memory-mib 1T: no host fits" 4 "host-3: rejected by memory" -- \
+	"$VDC" vm create huge --template deb --memory-mib 1T
+t "vm stop --timeout 5m" 0 "vm m2g stopped" -- "$VDC" vm stop m2g --timeout 5m
+t "vm stop --timeout 2h: vdcd's refusal shows 2h" 2 "invalid --timeout 2h (7200 s): must be 0..3600" -- \
+	"$VDC" vm stop m3k --timeout 2h
+t "vm stop --timeout 5x: exit 2, named" 2 "flag --timeout: '5x' is not a duration" -- "$VDC" vm stop m3k --timeout 5x
+# --- bug 9: names, and newest first ---
+t "task list --target VMNAME" 0 "vm.stop     vm/m2g" -- "$VDC" task list --target m2g
+lacks "... only m2g's tasks" "vm/web1"
+t "task list --target vm/NAME" 0 "vm/m2g" -- "$VDC" task list --target vm/m2g
+t "task list --target an unknown name: exit 3, named" 3 "no vm has the id or name 'nosuchvm'" -- \
+	"$VDC" task list --target nosuchvm
+t "task list --target a bad kind: exit 2" 2 "'disk/x' is no target" -- "$VDC" task list --target disk/x
+"$VDC" task list --target m2g -o json >"$tmp/tl.json"
+n=$((n + 1))
+if [ "$(jq -r '.items[0].op' "$tmp/tl.json")" = vm.stop ] && [ "$(jq -r '.items[-1].op' "$tmp/tl.json")" = vm.create ]; then
+	echo "ok $n - task list: newest first"
+else
+	echo "not ok $n - task list: newest first"; sed 's/^/#   /' "$tmp/tl.json"; failed=$((failed + 1))
+fi
+"$VDC" task list --target m2g --reverse -o json >"$tmp/tl.json"
+n=$((n + 1))
+if [ "$(jq -r '.items[0].op' "$tmp/tl.json")" = vm.create ] && [ "$(jq -r '.items[-1].op' "$tmp/tl.json")" = vm.stop ]; then
+	echo "ok $n - task list --reverse: oldest first"
+else
+	echo "not ok $n - task list --reverse: oldest first"; sed 's/^/#   /' "$tmp/tl.json"; failed=$((failed + 1))
+fi
+"$VDC" task list --limit 1 >"$tmp/out" 2>&1
+has "task list --limit 1: the newest task" "vm/m2g"
+has "... and the cursor to the older ones" "(more: add --after "
+"$VDC" task list --limit 1 --after "$(grep -o -- '--after [0-9a-f-]*' "$tmp/out" | cut -d' ' -f2)" >"$tmp/out2" 2>&1
+has "task list --after: the next older task" "vm.create" "$tmp/out2"
+t "event list --reverse: oldest first" 0 "event 1" -- "$VDC" event list --reverse --limit 1
+t "event list --reverse pages with --after" 0 "(more: add --after 1)" -- "$VDC" event list --reverse --limit 1
+t "event list --reverse --after 1" 0 "event 2" -- "$VDC" event list --reverse --limit 1 --after 1
+t "event list: newest first" 0 "vm.create" -- "$VDC" event list --limit 1
 t "vm stop --timeout" 0 "vm web1 stopped" -- "$VDC" vm stop web1 --timeout 30
 t "vm get not found: exit 3" 3 "see 'vdc vm list'" -- "$VDC" vm get nope
 "$VDC" vm start web1 --no-wait >"$tmp/id" 2>&1
 t "--no-wait prints a task id; task watch follows it" 0 "succeeded" -- "$VDC" task watch "$(cat "$tmp/id")"
 t "task list resolves targets" 0 "vm/web1" -- "$VDC" task list --op vm.start
 t "console" 0 "web1 login:" -- "$VDC" vm console web1 --bytes 100
+t "console --bytes with a unit" 0 "web1 login:" -- "$VDC" vm console web1 --bytes 1K
+# --- item 10: vm console --follow polls with ?offset= until Ctrl-C ---
+n=$((n + 1))
+"$VDC" vm console web1 --follow >"$tmp/follow.out" 2>"$tmp/follow.err" &
+fpid=$!
+for _ in $(seq 50); do grep -q "tick 3" "$tmp/follow.out" 2>/dev/null && break; sleep 0.1; done
+kill -INT "$fpid"
+wait "$fpid"
+frc=$?
+if [ "$frc" = 0 ] && grep -q "web1 login: tick 1" "$tmp/follow.out" && grep -qx "tick 3" "$tmp/follow.out" &&
+	[ "$(grep -c "tick 2" "$tmp/follow.out")" = 1 ] && [ "$(grep -c "login:" "$tmp/follow.out")" = 1 ]; then
+	echo "ok $n - vm console --follow: the tail, then each new line once; Ctrl-C ends it with exit 0"
+else
+	echo "not ok $n - vm console --follow: exit $frc"; sed 's/^/#   /' "$tmp/follow.out" "$tmp/follow.err"
+	failed=$((failed + 1))
+fi
 t "snapshot" 0 "vm web1: snapshot s1 taken" -- "$VDC" vm snapshot web1 s1
 t "maintenance" 0 "maintenance on (state maintenance)" -- "$VDC" host maintenance host-1 on
 t "join token shows the agent command" 0 "vdc-agent --manager-url $URL --join-token vdcj_0123" -- \

@@ -41,6 +41,29 @@ static const char *describe(const struct apierr_ctx *x, long status, const char 
 	return buf;
 }
 
+/* An expired token is told apart from a refused one, with what to do per
+ * where the token came from. */
+static void test_token_expired(void **state)
+{
+	const char *body = "{\"error\":{\"code\":\"token_expired\",\"message\":\"the token expired at "
+	                   "2024-01-01T00:00:00Z; sign in again with 'vdc login'\"}}";
+	struct {
+		const char *from, *advice;
+	} cases[] = {
+		{"file", "the saved login has expired: run 'vdc login' again"},
+		{"env", "the token in VDC_TOKEN has expired: set a new one, or unset it and run 'vdc login'"},
+		{"flag", "the token given with --token has expired: make a new one ('vdc token create')"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct apierr_ctx x = {"http://h:7443", NULL, NULL, cases[i].from, NULL};
+		char want[512];
+		snprintf(want, sizeof(want),
+		         "the token expired at 2024-01-01T00:00:00Z; sign in again with 'vdc login'\n%s",
+		         cases[i].advice);
+		assert_string_equal(describe(&x, 401, body, 5), want);
+	}
+}
+
 static void test_unauthorized(void **state)
 {
 	const char *body = "{\"error\":{\"code\":\"unauthorized\",\"message\":\"missing or bad token\"}}";
@@ -139,6 +162,30 @@ static void test_invalid_field(void **state)
 	args_free(&a);
 }
 
+/* A size or duration vdcd refuses is shown as typed, with what vdcd got
+ * (its message counts in its own unit). */
+static void test_invalid_quantity(void **state)
+{
+	static const struct opt opts[] = {
+		{"ttl", 0, OPT_DURATION, "DURATION", "", "ttl_s", 0, NULL},
+		{"memory-mib", 0, OPT_SIZE, "SIZE", "", "memory_mib", 0, NULL},
+		{0},
+	};
+	const struct opt *const tables[] = {opts, NULL};
+	char *argv[] = {"--ttl", "5s", "--memory-mib", "2G", NULL};
+	struct args a;
+	char err[64];
+	assert_int_equal(args_parse(&a, tables, 4, argv, err, sizeof(err)), 0);
+	struct apierr_ctx x = {"http://h", "token", &a, "file", NULL};
+	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
+	                                      "\"ttl_s\",\"message\":\"ttl_s: must be from 60 to 100\"}}", 2),
+	                    "invalid --ttl 5s (5 s): must be from 60 to 100");
+	assert_string_equal(describe(&x, 400, "{\"error\":{\"code\":\"invalid_request\",\"field\":"
+	                                      "\"memory_mib\",\"message\":\"memory_mib: at most 1024\"}}", 2),
+	                    "invalid --memory-mib 2G (2048 MiB): at most 1024");
+	args_free(&a);
+}
+
 static void test_other_replies(void **state)
 {
 	struct apierr_ctx x = {"http://h", NULL, NULL, "file", NULL};
@@ -201,11 +248,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_token_expired),
 		cmocka_unit_test(test_unauthorized),
 		cmocka_unit_test(test_not_found_and_conflict),
 		cmocka_unit_test(test_no_host),
 		cmocka_unit_test(test_no_host_without_hosts),
 		cmocka_unit_test(test_invalid_field),
+		cmocka_unit_test(test_invalid_quantity),
 		cmocka_unit_test(test_other_replies),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_tls_failures),

@@ -157,6 +157,83 @@ static void test_opt_for_field(void **state)
 	args_free(&a);
 }
 
+/* Sizes and durations: every such flag goes through units.c, so "2G" and
+ * "5m" mean the same on every command; a bare number keeps its old unit. */
+static const struct opt qty_opts[] = {
+	{"memory-mib", 0, OPT_SIZE, "SIZE", "", "memory_mib", 0, NULL},
+	{"timeout", 0, OPT_DURATION, "DURATION", "", "timeout_s", OPT_ZERO, NULL},
+	{"ttl", 0, OPT_DURATION, "DURATION", "", "ttl_s", 0, NULL},
+	{"bytes", 0, OPT_BYTES, "SIZE", "", NULL, 0, NULL},
+	{0},
+};
+
+static void test_quantities(void **state)
+{
+	const struct opt *const qt[] = {qty_opts, NULL};
+	struct {
+		const char *line;
+		const char *flag;
+		long long want; /* -1: a usage error holding msg */
+		const char *msg;
+	} cases[] = {
+		{"--memory-mib 2G", "memory-mib", 2048, NULL},
+		{"--memory-mib 2048", "memory-mib", 2048, NULL},
+		{"--memory-mib=1.5g", "memory-mib", 1536, NULL},
+		{"--memory-mib 512MiB", "memory-mib", 512, NULL},
+		{"--timeout 5m", "timeout", 300, NULL},
+		{"--timeout 90", "timeout", 90, NULL},
+		{"--timeout 0", "timeout", 0, NULL},
+		{"--timeout 1m30s", "timeout", 90, NULL},
+		{"--ttl 5s", "ttl", 5, NULL},
+		{"--ttl 30d", "ttl", 2592000, NULL},
+		{"--ttl 3600", "ttl", 3600, NULL},
+		{"--bytes 16K", "bytes", 16384, NULL},
+		{"--bytes 100", "bytes", 100, NULL},
+		{"--memory-mib 2X", NULL, -1, "flag --memory-mib: '2X' is not a size"},
+		{"--memory-mib -1G", NULL, -1, "flag --memory-mib: '-1G' is not a size"},
+		{"--memory-mib 100K", NULL, -1, "flag --memory-mib: '100K' is not a whole number of MiB"},
+		{"--memory-mib=", NULL, -1, "flag --memory-mib: '' is not a size"},
+		{"--timeout 5x", NULL, -1, "flag --timeout: '5x' is not a duration"},
+		{"--timeout -5m", NULL, -1, "flag --timeout: '-5m' is not a duration"},
+		{"--ttl 0", NULL, -1, "flag --ttl: '0' is no time at all"},
+		{"--ttl 5M", NULL, -1, "flag --ttl: '5M' is not a duration: units are lower case"},
+		{"--ttl 200000d", NULL, -1, "flag --ttl: '200000d' is too long"},
+		{"--bytes 1.5", NULL, -1, "flag --bytes: '1.5' is not a whole number of bytes"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static char buf[256];
+		static char *argv[8];
+		int argc = ct_argv(cases[i].line, buf, sizeof(buf), argv, 8);
+		/* ct_argv splits on spaces: "--memory-mib=" keeps its empty value */
+		struct args a;
+		char err[256] = "";
+		int rc = args_parse(&a, qt, argc - 1, argv + 1, err, sizeof(err));
+		if (cases[i].want >= 0) {
+			if (rc != 0)
+				fail_msg("'%s' refused: %s", cases[i].line, err);
+			assert_int_equal(args_value(&a, cases[i].flag)->i, cases[i].want);
+		} else if (rc != 2 || !strstr(err, cases[i].msg)) {
+			fail_msg("'%s': rc %d, err '%s', want '%s'", cases[i].line, rc, err, cases[i].msg);
+		}
+		args_free(&a);
+	}
+	/* The body gets the number vdcd counts in; the word stays as typed. */
+	static char buf[128];
+	static char *argv[8];
+	int argc = ct_argv("x --memory-mib 2G --timeout 5m", buf, sizeof(buf), argv, 8);
+	struct args a;
+	char err[128];
+	assert_int_equal(args_parse(&a, qt, argc, argv, err, sizeof(err)), 0);
+	json_t *body = json_object();
+	assert_int_equal(args_fill_body(&a, body, err, sizeof(err)), 0);
+	char *s = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"memory_mib\":2048,\"timeout_s\":300}");
+	assert_string_equal(args_str(&a, "memory-mib"), "2G");
+	free(s);
+	json_decref(body);
+	args_free(&a);
+}
+
 /* A name in two tables belongs to the first (a command's own --server). */
 static void test_table_precedence(void **state)
 {
@@ -181,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_fill_body),
 		cmocka_unit_test(test_opt_for_field),
 		cmocka_unit_test(test_table_precedence),
+		cmocka_unit_test(test_quantities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

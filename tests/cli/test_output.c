@@ -51,7 +51,12 @@ static void test_ages(void **state)
 	assert_string_equal(cell("0", FMT_EXPIRES, t0), "never");
 	assert_string_equal(cell("1700043200", FMT_EXPIRES, t0), "in 12h");
 	assert_string_equal(cell("1700000000", FMT_EXPIRES, t0 + 2 * 86400), "expired 2d ago");
-	assert_string_equal(cell("null", FMT_EXPIRES, t0), "-");
+	/* vdcd writes times as RFC 3339 strings, null for never. */
+	assert_string_equal(cell("null", FMT_EXPIRES, t0), "never");
+	assert_string_equal(cell("\"2023-11-15T10:13:20Z\"", FMT_EXPIRES, t0), "in 12h");
+	assert_string_equal(cell("\"2023-11-15T12:13:20+02:00\"", FMT_EXPIRES, t0), "in 12h");
+	assert_string_equal(cell("\"2023-11-14T22:13:20.5Z\"", FMT_EXPIRES, t0 + 2 * 86400), "expired 2d ago");
+	assert_string_equal(cell("\"2023-11-14T22:13:20Zjunk\"", FMT_EXPIRES, t0), "2023-11-14T22:13:20Zjunk");
 	assert_string_equal(cell("\"soon\"", FMT_EXPIRES, t0), "soon");
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGE, t0 + 3 * 86400), "3d");
 	assert_string_equal(cell("\"2023-11-14T22:13:20Z\"", FMT_AGE, t0 - 10), "0s");

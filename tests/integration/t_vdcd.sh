@@ -126,7 +126,7 @@ check "vdc whoami shows the signed-in user: ops, viewer of default (exit 0)" \
 	eval 'test $rc = 0 && grep -qx "user  *ops" "$TMP/whoami.out" && grep -qx "projects  *default (viewer)" "$TMP/whoami.out"'
 [ $rc = 0 ] || diag "vdc whoami: rc $rc: $(cat "$TMP/whoami.out")"
 check "vdc login as admin again" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN"
-check "vdc vm list shows v1 running" grep -qE '^v1 +running' <(vdc vm list)
+check "vdc vm list shows v1 running (an admin sees its project)" grep -qE '^v1 +default +running' <(vdc vm list)
 check "vdc vm snapshots lists nothing for v4" test -z "$(vdc vm snapshots v4 | tail -n +2)"
 check "vdc vm get of an existing VM exits 0" eval 'vdc vm get v1 >/dev/null'
 vdc vm get nosuchvm >"$TMP/get.out" 2>&1

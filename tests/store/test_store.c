@@ -557,6 +557,26 @@ static void t_task_paging(void **state)
 	assert_null(store_list_text(st, STORE_TASK, NULL, 0, "t-99", 5, NULL, &E));
 	expect_err(400, "invalid_argument");
 	assert_string_equal(E.field, "after");
+	/* Newest first (?order=desc): the reverse, paged to older ones. */
+	char *d1 = NULL, *d2 = NULL;
+	ereset();
+	char *text = store_list_text_order(st, STORE_TASK, NULL, 0, NULL, 5, true, &d1, &E);
+	assert_string_equal(field_list(text, "id"), "t-00,t-01,t-02,t-03,t-04");
+	free(text);
+	assert_string_equal(d1, "t-04");
+	text = store_list_text_order(st, STORE_TASK, NULL, 0, d1, 5, true, &d2, &E);
+	assert_string_equal(field_list(text, "id"), "t-05,t-06,t-07,t-08,t-09");
+	free(text);
+	text = store_list_text_order(st, STORE_TASK, &running, 1, "t-03", 10, true, NULL, &E);
+	assert_string_equal(field_list(text, "id"), "t-06,t-09");
+	free(text);
+	free(d1);
+	free(d2);
+	/* Lists by name have no newest first: 400 naming order. */
+	ereset();
+	assert_null(store_list_text_order(st, STORE_HOST, NULL, 0, NULL, 5, true, NULL, &E));
+	expect_err(400, "invalid_query");
+	assert_string_equal(E.field, "order");
 	/* A task that has a name keeps it, and it must be unique. */
 	create(st, STORE_TASK, mkdoc("t-x", "nightly backup"));
 	json_t *d = mkdoc("t-y", "nightly backup");
@@ -725,6 +745,16 @@ static void t_events(void **state)
 	free(text);
 	text = store_events_text(st, last, 5, &E);
 	assert_string_equal(field_list(text, "detail"), "1,0");
+	free(text);
+	/* Oldest first (?order=asc), after an id. */
+	text = store_events_text_order(st, 0, true, 3, &E);
+	assert_string_equal(field_list(text, "detail"), "0,1,2");
+	a = json_loads(text, 0, NULL);
+	last = json_integer_value(json_object_get(json_array_get(a, 2), "id"));
+	json_decref(a);
+	free(text);
+	text = store_events_text_order(st, last, true, 3, &E);
+	assert_string_equal(field_list(text, "detail"), "3,4,5");
 	free(text);
 	ereset();
 	assert_int_equal(store_event_add(st, "x", NULL, NULL, NULL, NULL, NULL, &E), -1);

@@ -263,6 +263,72 @@ static void test_tail_after_pump(void **state)
 	free(t);
 }
 
+/* Offsets count every byte ever logged, across rotations: a reader that
+ * asks from where the last reply ended gets the stream, no byte twice or
+ * missing; one that fell behind the rotation, or asks past the end, starts
+ * at the oldest byte kept (and *start says so). */
+static void test_from_offsets(void **state)
+{
+	struct ctx *x = *state;
+	static const size_t chunks[] = {333};
+	const size_t cap = 1000, total = 5500; /* rotated 5 times: 4000..5000 in .1, 5000..5500 current */
+	pump_stream(x, cap, total, chunks, ARRAY_LEN(chunks));
+	assert_int_equal(console_end(x->path), total);
+	static const struct {
+		unsigned long long offset;
+		size_t max;
+		unsigned long long start;
+		size_t len;
+	} cases[] = {
+		{5200, 100, 5200, 100}, /* in the current file */
+		{4990, 20, 4990, 20},   /* across .1 and the current file */
+		{4000, 2000, 4000, 1500}, /* the oldest kept byte on */
+		{4500, 10, 4500, 10},   /* inside .1 */
+		{5500, 100, 5500, 0},   /* at the end: nothing new */
+		{100, 50, 4000, 50},    /* rotated away: from the oldest kept */
+		{9999, 50, 4000, 50},   /* past the end (a new log): from its start */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		unsigned long long start = 7;
+		size_t len = 7;
+		char *t = console_from(x->path, cases[i].offset, cases[i].max, &start, &len);
+		assert_non_null(t);
+		if (start != cases[i].start || len != cases[i].len)
+			fail_msg("offset %llu max %zu: start %llu len %zu, want %llu %zu", cases[i].offset,
+			         cases[i].max, start, len, cases[i].start, cases[i].len);
+		for (size_t k = 0; k < len; k++)
+			if (t[k] != stream_byte((size_t)start + k))
+				fail_msg("offset %llu: byte %zu is wrong", cases[i].offset, k);
+		free(t);
+	}
+	/* Reading on from each reply's end walks the kept stream exactly. */
+	unsigned long long at = 4000, start;
+	size_t len, got = 0;
+	do {
+		char *t = console_from(x->path, at, 77, &start, &len);
+		assert_int_equal(start, at);
+		for (size_t k = 0; k < len; k++)
+			assert_int_equal(t[k], stream_byte((size_t)at + k));
+		free(t);
+		at += len;
+		got += len;
+	} while (len);
+	assert_int_equal(got, 1500);
+	/* Reopened (an agent restart), the offsets go on. */
+	struct console c;
+	int qemu = open_pumped(&c, x->path, cap);
+	send_all(qemu, "zz", 2);
+	assert_int_equal(console_pump(&c), 0);
+	close(qemu);
+	console_close(&c);
+	assert_int_equal(console_end(x->path), total + 2);
+	char *t = console_from(x->path, total, 10, &start, &len);
+	assert_int_equal(start, total);
+	assert_int_equal(len, 2);
+	assert_memory_equal(t, "zz", 2);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +339,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_after_pump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from_offsets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
