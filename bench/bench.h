@@ -60,6 +60,14 @@ int run_cmd(const char *const argv[], int timeout_ms, char *out, size_t outlen);
 
 /* A "KEY:  N kB" line of /proc/PID/status (key like "VmRSS"), or -1. */
 long proc_status_kib(pid_t pid, const char *key);
+/* CPU time (user + system) process pid has used so far, in ms; NaN when
+ * it cannot be read. */
+double proc_cpu_ms(pid_t pid);
+/* Waits until file path holds mark, woken by inotify on its directory
+ * (so within microseconds of the write, like a blocking socket read; a
+ * 100 ms timeout is only a backstop). The file may not exist yet. Sets
+ * *t_found (now_ms()) and returns 0; -1 at deadline or on Ctrl-C. */
+int wait_file_mark(const char *path, const char *mark, double deadline, double *t_found);
 /* Kills (SIGKILL) every process whose command line holds the argument
  * "guest=PREFIX..." and waits for them; returns how many there were. */
 int kill_qemus_named(const char *prefix);
