@@ -60,9 +60,9 @@ int run_cmd(const char *const argv[], int timeout_ms, char *out, size_t outlen);
 
 /* A "KEY:  N kB" line of /proc/PID/status (key like "VmRSS"), or -1. */
 long proc_status_kib(pid_t pid, const char *key);
-/* CPU time (user + system) process pid has used so far, in ms; NaN when
- * it cannot be read. */
-double proc_cpu_ms(pid_t pid);
+/* Summed over the threads of pid (each task's schedstat): time on a
+ * CPU and time runnable but waiting for one, in ms. NaN when unreadable. */
+void proc_sched_ms(pid_t pid, double *run_ms, double *wait_ms);
 /* Waits until file path holds mark, woken by inotify on its directory
  * (so within microseconds of the write, like a blocking socket read; a
  * 100 ms timeout is only a backstop). The file may not exist yet. Sets

@@ -342,20 +342,6 @@ void random_uuid(char out[37])
 	free(s);
 }
 
-double proc_cpu_ms(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	char *s = fs_read_all(path, 8192, NULL);
-	char *p = s ? strrchr(s, ')') : NULL;
-	unsigned long long ut = 0, st = 0;
-	/* After ')' comes field 3 (state); utime and stime are 14 and 15. */
-	bool ok = p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-	                      &st) == 2;
-	free(s);
-	return ok ? (double)(ut + st) * 1e3 / (double)sysconf(_SC_CLK_TCK) : NAN;
-}
-
 /* Does the file hold mark at or after byte *from? Moves *from on. */
 static bool file_has_mark(const char *path, const char *mark, off_t *from)
 {
@@ -419,4 +405,32 @@ int wait_file_mark(const char *path, const char *mark, double deadline, double *
 	}
 	close(in);
 	return rc;
+}
+
+void proc_sched_ms(pid_t pid, double *run_ms, double *wait_ms)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	*run_ms = *wait_ms = NAN;
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	unsigned long long run = 0, wait = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char f[128];
+		snprintf(f, sizeof(f), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		char *s = fs_read_all(f, 256, NULL);
+		unsigned long long r = 0, w = 0;
+		if (s && sscanf(s, "%llu %llu", &r, &w) == 2) {
+			run += r;
+			wait += w;
+		}
+		free(s);
+	}
+	closedir(d);
+	*run_ms = (double)run / 1e6;
+	*wait_ms = (double)wait / 1e6;
 }

@@ -256,7 +256,9 @@ int lv_run(struct lv_peer *p, int run, struct start_times *t)
 		return -1;
 	}
 	t->ready_ms = t2 - t0;
-	t->qemu_cpu_ms = t->qemu_pid > 0 ? proc_cpu_ms(t->qemu_pid) : NAN;
+	t->qemu_cpu_ms = t->qemu_wait_ms = NAN;
+	if (t->qemu_pid > 0)
+		proc_sched_ms(t->qemu_pid, &t->qemu_cpu_ms, &t->qemu_wait_ms);
 	if (virsh("destroy", p->name, 60000, out, sizeof(out)) != 0) {
 		snprintf(p->why_not, sizeof(p->why_not), "virsh destroy failed: %s", out);
 		return -1;

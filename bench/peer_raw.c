@@ -6,6 +6,7 @@
 #include "peers.h"
 
 #include "fsutil.h"
+#include "cgroup.h"
 #include "qemu_cmdline.h"
 
 #include <errno.h>
@@ -115,9 +116,12 @@ static json_t *qmp_call(struct qmp *q, const char *cmd, double deadline)
 /* In the child: QEMU's fds at 3 and 4, its log on stdout/stderr, then the
  * same privilege drop as the agent's. Never returns. */
 static void __attribute__((noreturn)) exec_qemu(struct raw_peer *p, char *const argv[], int qmp_l,
-                                                int serial_l)
+                                                int serial_l, char cgprocs[][300], int ncg)
 {
 	char log[300];
+	for (int i = 0; i < ncg; i++) /* as the agent's vm_proc_spawn does */
+		if (fs_write_string(cgprocs[i], "0") < 0)
+			_exit(126);
 	snprintf(log, sizeof(log), "%s/qemu.log", p->dir);
 	setsid();
 	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -215,10 +219,22 @@ int raw_run(struct raw_peer *p, enum variant v, const char *name, const char *ag
 	int ql = unix_socket(qpath, true), sl = unix_socket(spath, true), serial = -1;
 	if (ql < 0 || sl < 0)
 		goto cleanup;
+	char cgname[80], cgprocs[CG_MAX_HIER][300];
+	int ncg = 0;
+	snprintf(cgname, sizeof(cgname), "%s-raw", name);
+	if (p->cg) {
+		struct cg_limits lim = {.cpu_weight = 100};
+		struct errinfo ce = {0};
+		if (cgroup_create(p->cg, cgname, &lim, &ce) < 0) {
+			say("%s", ce.message);
+			goto cleanup;
+		}
+		ncg = cgroup_procs_paths(p->cg, cgname, cgprocs, CG_MAX_HIER);
+	}
 	double t0 = now_ms(), deadline = t0 + RAW_TIMEOUT_MS;
 	p->pid = fork();
 	if (p->pid == 0)
-		exec_qemu(p, argv.v, ql, sl);
+		exec_qemu(p, argv.v, ql, sl, cgprocs, ncg);
 	if (p->pid < 0) {
 		say("fork: %s", strerror(errno));
 		p->pid = 0;
@@ -250,7 +266,7 @@ int raw_run(struct raw_peer *p, enum variant v, const char *name, const char *ag
 		goto cleanup;
 	}
 	t->ready_ms = now_ms() - t0;
-	t->qemu_cpu_ms = proc_cpu_ms(p->pid);
+	proc_sched_ms(p->pid, &t->qemu_cpu_ms, &t->qemu_wait_ms);
 	json_decref(qmp_call(q, "quit", now_ms() + 5000));
 	rc = 0;
 cleanup:
@@ -267,6 +283,8 @@ cleanup:
 	if (rc < 0 && p->pid > 0)
 		kill(p->pid, SIGKILL);
 	raw_teardown(p);
+	if (p->cg)
+		cgroup_remove(p->cg, cgname);
 	unlink(qpath);
 	unlink(spath);
 	return rc;

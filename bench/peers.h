@@ -48,7 +48,8 @@ int variant_check_cmdline(const char *agent_cmdline, size_t len, char *const raw
 /* One timed start of one peer. */
 struct start_times {
 	double running_ms, ready_ms;
-	double qemu_cpu_ms; /* CPU time QEMU used until ready (user + system) */
+	double qemu_cpu_ms;  /* time QEMU's threads ran until ready (schedstat) */
+	double qemu_wait_ms; /* time they were runnable but waited for a CPU */
 	double api_lag_ms;  /* vdc: from seeing the mark until GET .../console showed it */
 	pid_t qemu_pid;
 };
@@ -63,6 +64,8 @@ struct vdc_peer {
 	CURL *h;
 	struct curl_slist *hdrs;
 	const struct guest *g;
+	bool root_cgroup;    /* experiment: move its QEMUs back to the root cgroups */
+	bool poll_console;   /* experiment: ready by GET .../console every 5 ms, as before */
 	char *cmdline;       /* the last started QEMU's /proc cmdline */
 	size_t cmdline_len;
 };
@@ -86,9 +89,13 @@ void vdc_log_tail(const struct vdc_peer *p, int lines);
 void vdc_teardown(struct vdc_peer *p);
 
 /* ---- raw: the same QEMU command line, run by us ---- */
+struct cgroups;
 struct raw_peer {
 	pid_t pid;
 	char dir[256];
+	/* Experiment: run QEMU in a cgroup of its own made by the agent's
+	 * cgroup code (base vdcbench, the agent's default limits), or NULL. */
+	const struct cgroups *cg;
 	const struct qemu_user *user;
 	const struct guest *g;
 };

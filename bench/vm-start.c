@@ -4,6 +4,7 @@
 #include "peers.h"
 
 #include "fsutil.h"
+#include "cgroup.h"
 #include "hostinfo.h"
 
 #include <errno.h>
@@ -33,6 +34,12 @@ static const char usage[] =
     "  --cmdline ARGS   guest kernel command line (default 'console=ttyS0 quiet panic=-1')\n"
     "  --timeout S      give up and clean up after S seconds (default 900)\n"
     "  --keep-tmp       keep the temporary directory (agent and QEMU logs)\n"
+    "  --experiment E   to find where a difference comes from: raw-cgroup (raw QEMU in\n"
+    "                   a per-VM cgroup made by the agent's cgroup code) or\n"
+    "                   vdc-root-cgroup (the agent's QEMU moved to the root cgroups\n"
+    "                   once it runs), vdc-poll (vdc's ready by polling GET\n"
+    "                   .../console every 5 ms), vdc-first (vdc always started first\n"
+    "                   instead of taking turns with raw); repeatable\n"
     "Figures on stdout as 'figure NAME VALUE UNIT'; progress on stderr.\n";
 
 struct series {
@@ -81,16 +88,18 @@ static void say_load(const char *when)
 
 /* The per-run series of one variant. */
 struct results {
-	struct series vr, vy, rr, ry, lr, ly, vcpu, rcpu, lag;
+	struct series vr, vy, rr, ry, lr, ly, vcpu, rcpu, vwait, rwait, lag;
 };
 
 /* One timed start of each peer for variant v; vdc and raw take turns
  * going first, so a drift in host load does not favour either. */
+static bool always_vdc_first; /* experiment: the order before runs took turns */
+
 static int run_once(struct vdc_peer *vdc, struct raw_peer *raw, struct lv_peer *lv, bool *use_lv,
                     enum variant v, const char *name, int i, int runs, struct results *r)
 {
 	struct start_times tv = {0}, tr = {0}, tl = {0};
-	bool vdc_first = i % 2;
+	bool vdc_first = always_vdc_first || i % 2;
 	if (vdc_first && vdc_run(vdc, v, name, &tv) < 0)
 		return -1;
 	if (raw_run(raw, v, name, NULL, 0, &tr) < 0)
@@ -100,10 +109,12 @@ static int run_once(struct vdc_peer *vdc, struct raw_peer *raw, struct lv_peer *
 	add(&r->vr, tv.running_ms);
 	add(&r->vy, tv.ready_ms);
 	add(&r->vcpu, tv.qemu_cpu_ms);
+	add(&r->vwait, tv.qemu_wait_ms);
 	add(&r->lag, tv.api_lag_ms);
 	add(&r->rr, tr.running_ms);
 	add(&r->ry, tr.ready_ms);
 	add(&r->rcpu, tr.qemu_cpu_ms);
+	add(&r->rwait, tr.qemu_wait_ms);
 	char lvs[64] = "";
 	if (*use_lv && v == VARIANT_MINIMAL) {
 		if (lv_run(lv, i, &tl) < 0) {
@@ -118,10 +129,10 @@ static int run_once(struct vdc_peer *vdc, struct raw_peer *raw, struct lv_peer *
 			snprintf(lvs, sizeof(lvs), "  libvirt %.1f / %.1f", tl.running_ms, tl.ready_ms);
 		}
 	}
-	say("%s run %d/%d (running / ready ms [QEMU CPU ms]): vdc %.1f / %.1f [%.0f]  raw %.1f / "
-	    "%.1f [%.0f]%s",
-	    variant_name(v), i, runs, tv.running_ms, tv.ready_ms, tv.qemu_cpu_ms, tr.running_ms,
-	    tr.ready_ms, tr.qemu_cpu_ms, lvs);
+	say("%s run %d/%d (running / ready ms [QEMU ran / waited ms]): vdc %.1f / %.1f [%.0f / %.0f]"
+	    "  raw %.1f / %.1f [%.0f / %.0f]%s",
+	    variant_name(v), i, runs, tv.running_ms, tv.ready_ms, tv.qemu_cpu_ms, tv.qemu_wait_ms,
+	    tr.running_ms, tr.ready_ms, tr.qemu_cpu_ms, tr.qemu_wait_ms, lvs);
 	return 0;
 }
 
@@ -136,8 +147,10 @@ static void print_variant(enum variant v, const struct results *r, bool use_lv)
 	RANGE("vdc ready ms", &r->vy);
 	RANGE("raw ready ms", &r->ry);
 	RANGE("libvirt ready ms", &r->ly);
-	RANGE("vdc QEMU CPU ms", &r->vcpu);
-	RANGE("raw QEMU CPU ms", &r->rcpu);
+	RANGE("vdc QEMU ran ms", &r->vcpu);
+	RANGE("raw QEMU ran ms", &r->rcpu);
+	RANGE("vdc QEMU waited ms", &r->vwait);
+	RANGE("raw QEMU waited ms", &r->rwait);
 	RANGE("vdc API lag ms", &r->lag);
 #undef RANGE
 	/* The minimal variant keeps the figure names from before variants. */
@@ -155,6 +168,7 @@ static void print_variant(enum variant v, const struct results *r, bool use_lv)
 	FIG("vdc_%soverhead_ms", med_diff(&r->vr, &r->rr), "ms");
 	FIG("vdc_%sready_overhead_ms", med_diff(&r->vy, &r->ry), "ms");
 	FIG("vdc_%sready_cpu_overhead_ms", med_diff(&r->vcpu, &r->rcpu), "ms");
+	FIG("vdc_%sready_wait_overhead_ms", med_diff(&r->vwait, &r->rwait), "ms");
 	if (v == VARIANT_MINIMAL)
 		FIG("vdc_%svs_libvirt_ratio", use_lv ? med(&r->vr) / med(&r->lr) : NAN, "x");
 #undef FIG
@@ -165,6 +179,7 @@ int main(int argc, char **argv)
 	const char *agent = NULL, *guest_dir = NULL, *accel_pref = "auto";
 	struct guest g = {.cmdline = "console=ttyS0 quiet panic=-1", .memory_mib = 256};
 	int runs = 7, no_libvirt = 0, lv_stock = 0, keep = 0;
+	bool raw_cgroup = false, vdc_root_cgroup = false, vdc_poll = false;
 	bool want[NVARIANTS] = {true, true};
 	unsigned timeout_s = 900;
 	static const struct option opts[] = {
@@ -173,6 +188,7 @@ int main(int argc, char **argv)
 	    {"libvirt-stock", no_argument, NULL, 'S'}, {"cmdline", required_argument, NULL, 'c'},
 	    {"timeout", required_argument, NULL, 't'}, {"keep-tmp", no_argument, NULL, 'k'},
 	    {"variant", required_argument, NULL, 'v'}, {"accel", required_argument, NULL, 'A'},
+	    {"experiment", required_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},          {0}};
 	for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (c) {
@@ -185,6 +201,21 @@ int main(int argc, char **argv)
 		case 't': timeout_s = (unsigned)atoi(optarg); break;
 		case 'k': keep = 1; break;
 		case 'A': accel_pref = optarg; break;
+		case 'x':
+			if (!strcmp(optarg, "raw-cgroup")) {
+				raw_cgroup = true;
+			} else if (!strcmp(optarg, "vdc-root-cgroup")) {
+				vdc_root_cgroup = true;
+			} else if (!strcmp(optarg, "vdc-poll")) {
+				vdc_poll = true;
+			} else if (!strcmp(optarg, "vdc-first")) {
+				always_vdc_first = true;
+			} else {
+				say("--experiment must be raw-cgroup, vdc-root-cgroup, vdc-poll or vdc-first, "
+				    "not '%s'", optarg);
+				return 2;
+			}
+			break;
 		case 'v':
 			want[VARIANT_MINIMAL] = !strcmp(optarg, "minimal") || !strcmp(optarg, "both");
 			want[VARIANT_DEFAULT] = !strcmp(optarg, "default") || !strcmp(optarg, "both");
@@ -252,6 +283,7 @@ int main(int argc, char **argv)
 	bool use_lv = !no_libvirt && want[VARIANT_MINIMAL], ok = false;
 	char dir[300], name[64];
 	struct start_times st;
+	struct cgroups cg;
 
 	say_load("at start");
 	if (qemu_user_get("vdc-qemu", true, &user) < 0)
@@ -266,6 +298,21 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (vdc_start(&vdc, agent, dir, &g) < 0)
 		goto cleanup;
+	vdc.root_cgroup = vdc_root_cgroup;
+	vdc.poll_console = vdc_poll;
+	if (raw_cgroup) {
+		struct errinfo ce = {0};
+		if (cgroup_init(&cg, "vdcbench", &ce) < 0) {
+			say("%s", ce.message);
+			goto cleanup;
+		}
+		raw.cg = &cg;
+	}
+	if (raw_cgroup || vdc_root_cgroup || vdc_poll || always_vdc_first)
+		say("experiment:%s%s%s%s", raw_cgroup ? " raw QEMU in a per-VM cgroup;" : "",
+		    vdc_root_cgroup ? " the agent's QEMU moved to the root cgroups;" : "",
+		    vdc_poll ? " vdc ready by polling GET console every 5 ms;" : "",
+		    always_vdc_first ? " vdc always started first;" : "");
 	if (use_lv && lv_setup(&lv) < 0) {
 		say("libvirt left out: %s", lv.why_not);
 		use_lv = false;
