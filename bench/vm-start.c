@@ -21,7 +21,7 @@
 static const char usage[] =
     "usage: vm-start --agent PATH --guest DIR [--runs N] [--variant minimal|default|both]\n"
     "                [--accel auto|kvm|tcg] [--no-libvirt] [--libvirt-stock]\n"
-    "                [--cmdline ARGS] [--timeout S] [--keep-tmp]\n"
+    "                [--cmdline ARGS] [--timeout S] [--keep-tmp] [--experiment E]...\n"
     "  --agent PATH     the vdc-agent binary to measure\n"
     "  --guest DIR      holds vmlinuz and initrd.img of the test guest\n"
     "  --runs N         timed runs per peer, median reported (default 7, at least 5)\n"
