@@ -7,7 +7,6 @@
 #include "qemu_cmdline.h"
 #include "vm_spec.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
