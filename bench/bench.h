@@ -60,6 +60,14 @@ int run_cmd(const char *const argv[], int timeout_ms, char *out, size_t outlen);
 
 /* A "KEY:  N kB" line of /proc/PID/status (key like "VmRSS"), or -1. */
 long proc_status_kib(pid_t pid, const char *key);
+/* Summed over the threads of pid (each task's schedstat): time on a
+ * CPU and time runnable but waiting for one, in ms. NaN when unreadable. */
+void proc_sched_ms(pid_t pid, double *run_ms, double *wait_ms);
+/* Waits until file path holds mark, woken by inotify on its directory
+ * (so within microseconds of the write, like a blocking socket read; a
+ * 100 ms timeout is only a backstop). The file may not exist yet. Sets
+ * *t_found (now_ms()) and returns 0; -1 at deadline or on Ctrl-C. */
+int wait_file_mark(const char *path, const char *mark, double deadline, double *t_found);
 /* Kills (SIGKILL) every process whose command line holds the argument
  * "guest=PREFIX..." and waits for them; returns how many there were. */
 int kill_qemus_named(const char *prefix);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -339,4 +340,97 @@ void random_uuid(char out[37])
 	char *s = fs_read_all("/proc/sys/kernel/random/uuid", 64, NULL);
 	snprintf(out, 37, "%s", s ? s : "00000000-0000-4000-8000-000000000000");
 	free(s);
+}
+
+/* Does the file hold mark at or after byte *from? Moves *from on. */
+static bool file_has_mark(const char *path, const char *mark, off_t *from)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[65536];
+	bool found = false;
+	size_t keep = strlen(mark);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, *from);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		/* A console may carry NULs: search each NUL-free piece. */
+		for (char *q = buf; q < buf + n; q += strlen(q) + 1)
+			if (strstr(q, mark))
+				found = true;
+		if (found)
+			break;
+		*from += n > (ssize_t)keep ? n - (ssize_t)keep : 0;
+		if (n < (ssize_t)sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	return found;
+}
+
+int wait_file_mark(const char *path, const char *mark, double deadline, double *t_found)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (in < 0 || inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+		say("inotify on %s: %s", dir, strerror(errno));
+		if (in >= 0)
+			close(in);
+		return -1;
+	}
+	off_t from = 0;
+	int rc = -1;
+	for (;;) {
+		/* Read after arming the watch: nothing written between is lost. */
+		if (file_has_mark(path, mark, &from)) {
+			*t_found = now_ms();
+			rc = 0;
+			break;
+		}
+		double left = deadline - now_ms();
+		if (left <= 0 || bench_interrupted())
+			break;
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		if (poll(&p, 1, left > 100 ? 100 : (int)left + 1) > 0) {
+			char ev[8192];
+			while (read(in, ev, sizeof(ev)) > 0)
+				;
+		}
+	}
+	close(in);
+	return rc;
+}
+
+void proc_sched_ms(pid_t pid, double *run_ms, double *wait_ms)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	*run_ms = *wait_ms = NAN;
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	unsigned long long run = 0, wait = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char f[128];
+		snprintf(f, sizeof(f), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		char *s = fs_read_all(f, 256, NULL);
+		unsigned long long r = 0, w = 0;
+		if (s && sscanf(s, "%llu %llu", &r, &w) == 2) {
+			run += r;
+			wait += w;
+		}
+		free(s);
+	}
+	closedir(d);
+	*run_ms = (double)run / 1e6;
+	*wait_ms = (double)wait / 1e6;
 }

@@ -1,8 +1,13 @@
-/* peer_raw.c - vm-start's floor: the agent's own QEMU command line, started
- * by us the way the agent does it (listening sockets passed as fds 3 and 4,
+/* peer_raw.c - vm-start's floor: the agent's own QEMU command line (made
+ * by the agent's qemu_cmdline_build from the same spec), started by us the
+ * way the agent does it (listening sockets passed as fds 3 and 4,
  * new session, as the QEMU user), with a minimal QMP client of our own so
  * that nothing of the agent's code is in this path. */
 #include "peers.h"
+
+#include "fsutil.h"
+#include "cgroup.h"
+#include "qemu_cmdline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,9 +116,12 @@ static json_t *qmp_call(struct qmp *q, const char *cmd, double deadline)
 /* In the child: QEMU's fds at 3 and 4, its log on stdout/stderr, then the
  * same privilege drop as the agent's. Never returns. */
 static void __attribute__((noreturn)) exec_qemu(struct raw_peer *p, char *const argv[], int qmp_l,
-                                                int serial_l)
+                                                int serial_l, char cgprocs[][300], int ncg)
 {
 	char log[300];
+	for (int i = 0; i < ncg; i++) /* as the agent's vm_proc_spawn does */
+		if (fs_write_string(cgprocs[i], "0") < 0)
+			_exit(126);
 	snprintf(log, sizeof(log), "%s/qemu.log", p->dir);
 	setsid();
 	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -155,37 +163,78 @@ static int wait_ready(int fd, double deadline)
 	}
 }
 
-int raw_run(struct raw_peer *p, const char *name, double *running_ms, double *ready_ms)
+/* The variant's agent-owned files, made fresh (untimed) for each run as
+ * the agent makes them at define: a linked clone of the disk image, owned
+ * by the QEMU user, and a directory of its own for the VNC socket. */
+static int make_files(struct raw_peer *p, enum variant v, struct raw_paths *rp, char *disk,
+                      char *vnc, size_t n)
 {
-	char qpath[300], spath[300], guestopt[128], uuid[37], mem[16];
+	if (v != VARIANT_DEFAULT)
+		return 0;
+	char dir[300], out[512];
+	snprintf(disk, n, "%s/root.qcow2", p->dir);
+	snprintf(dir, sizeof(dir), "%s/vnc", p->dir);
+	snprintf(vnc, n, "%s/vnc.sock", dir);
+	unlink(disk);
+	fs_remove_tree(dir);
+	const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", p->g->disk_template,
+	                      "-F", "qcow2", disk, NULL};
+	if (run_cmd(argv, 30000, out, sizeof(out)) != 0) {
+		say("qemu-img create %s: %s", disk, out);
+		return -1;
+	}
+	if (chown(disk, p->user->uid, p->user->gid) < 0 || chmod(disk, 0600) < 0 ||
+	    mkdir(dir, 0700) < 0 || chown(dir, p->user->uid, p->user->gid) < 0) {
+		say("preparing %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	rp->disk = disk;
+	rp->vnc = vnc;
+	return 0;
+}
+
+int raw_run(struct raw_peer *p, enum variant v, const char *name, const char *agent_cmdline,
+            size_t agent_cmdline_len, struct start_times *t)
+{
+	char qpath[300], spath[300], uuid[37], disk[300], vnc[300];
+	struct raw_paths rp = {0};
+	struct strv argv = {0};
 	snprintf(qpath, sizeof(qpath), "%s/qmp.sock", p->dir);
 	snprintf(spath, sizeof(spath), "%s/serial.sock", p->dir);
-	snprintf(guestopt, sizeof(guestopt), "guest=%s,debug-threads=on", name);
-	snprintf(mem, sizeof(mem), "%d", p->g->memory_mib);
 	random_uuid(uuid);
-	/* The agent's line for display "none", byte for byte. */
-	const char *argv[] = {"qemu-system-x86_64", "-name", guestopt, "-uuid", uuid, "-machine",
-	                      "q35,accel=tcg", "-m", mem, "-smp", "1", "-nodefaults",
-	                      "-no-user-config", "-msg", "timestamp=on", "-chardev",
-	                      "socket,id=qmp,fd=3,server=on,wait=off", "-mon",
-	                      "chardev=qmp,mode=control", "-chardev",
-	                      "socket,id=serial0,fd=4,server=on,wait=off", "-serial", "chardev:serial0",
-	                      "-display", "none", "-kernel", p->g->kernel, "-initrd", p->g->initrd,
-	                      "-append", p->g->cmdline, "-sandbox",
-	                      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-	                      NULL};
+	if (make_files(p, v, &rp, disk, vnc, sizeof(disk)) < 0 ||
+	    variant_raw_argv(p->g, v, name, uuid, &rp, &argv) < 0)
+		return -1;
+	if (agent_cmdline && variant_check_cmdline(agent_cmdline, agent_cmdline_len, argv.v) < 0) {
+		strv_free(&argv);
+		return -1;
+	}
 	int rc = -1;
 	struct qmp *q = calloc(1, sizeof(*q));
-	if (!q)
+	if (!q) {
+		strv_free(&argv);
 		return -1;
+	}
 	q->fd = -1;
 	int ql = unix_socket(qpath, true), sl = unix_socket(spath, true), serial = -1;
 	if (ql < 0 || sl < 0)
 		goto cleanup;
+	char cgname[80], cgprocs[CG_MAX_HIER][300];
+	int ncg = 0;
+	snprintf(cgname, sizeof(cgname), "%s-raw", name);
+	if (p->cg) {
+		struct cg_limits lim = {.cpu_weight = 100};
+		struct errinfo ce = {0};
+		if (cgroup_create(p->cg, cgname, &lim, &ce) < 0) {
+			say("%s", ce.message);
+			goto cleanup;
+		}
+		ncg = cgroup_procs_paths(p->cg, cgname, cgprocs, CG_MAX_HIER);
+	}
 	double t0 = now_ms(), deadline = t0 + RAW_TIMEOUT_MS;
 	p->pid = fork();
 	if (p->pid == 0)
-		exec_qemu(p, (char *const *)argv, ql, sl);
+		exec_qemu(p, argv.v, ql, sl, cgprocs, ncg);
 	if (p->pid < 0) {
 		say("fork: %s", strerror(errno));
 		p->pid = 0;
@@ -208,18 +257,20 @@ int raw_run(struct raw_peer *p, const char *name, double *running_ms, double *re
 			say("raw QEMU %s: no running status over QMP (see %s/qemu.log)", name, p->dir);
 		goto cleanup;
 	}
-	*running_ms = t1 - t0;
-	if (ready_ms) {
-		if (wait_ready(serial, deadline) < 0) {
-			if (!bench_interrupted())
-				say("raw QEMU %s: no '%s' on the serial port", name, READY_MARK);
-			goto cleanup;
-		}
-		*ready_ms = now_ms() - t0;
+	t->running_ms = t1 - t0;
+	t->qemu_pid = p->pid;
+	/* A blocking read: woken by the kernel as the bytes arrive. */
+	if (wait_ready(serial, deadline) < 0) {
+		if (!bench_interrupted())
+			say("raw QEMU %s: no '%s' on the serial port", name, READY_MARK);
+		goto cleanup;
 	}
+	t->ready_ms = now_ms() - t0;
+	proc_sched_ms(p->pid, &t->qemu_cpu_ms, &t->qemu_wait_ms);
 	json_decref(qmp_call(q, "quit", now_ms() + 5000));
 	rc = 0;
 cleanup:
+	strv_free(&argv);
 	if (q->fd >= 0)
 		close(q->fd);
 	free(q);
@@ -232,6 +283,8 @@ cleanup:
 	if (rc < 0 && p->pid > 0)
 		kill(p->pid, SIGKILL);
 	raw_teardown(p);
+	if (p->cg)
+		cgroup_remove(p->cg, cgname);
 	unlink(qpath);
 	unlink(spath);
 	return rc;

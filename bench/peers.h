@@ -8,11 +8,50 @@
 #include <curl/curl.h>
 
 #define READY_MARK "VDC-GUEST-READY"
+/* The ids the guest's kernel, initrd and disk are uploaded under. */
+#define KERNEL_IMAGE "bench-kernel"
+#define INITRD_IMAGE "bench-initrd"
+#define DISK_IMAGE "bench-disk"
+
+struct strv;
 
 /* The guest every peer boots. */
 struct guest {
 	const char *kernel, *initrd, *cmdline;
+	const char *disk_template; /* qcow2 the default variant's root disk is cloned from */
+	const char *accel;         /* "kvm" or "tcg", the same for every peer */
 	int memory_mib;
+};
+
+/* The two machines measured: what vdcd asks an agent for by default
+ * (VNC display with its VGA, a root disk cloned from an image, a NIC),
+ * and the least the agent can start (no display, disk or NIC). */
+enum variant { VARIANT_MINIMAL, VARIANT_DEFAULT };
+#define NVARIANTS 2
+const char *variant_name(enum variant v);
+/* The spec JSON the vdc peer sends for variant v (to free). */
+char *variant_spec_json(const struct guest *g, enum variant v, const char *name, int memory_mib);
+/* The raw peer's files for the agent-owned parts of the line. */
+struct raw_paths {
+	const char *disk, *vnc;
+};
+/* The raw peer's argv: that same spec through the agent's own
+ * vm_spec_parse and qemu_cmdline_build, QMP on fd 3, serial on fd 4, the
+ * agent's default -sandbox. Returns 0 or -1. */
+int variant_raw_argv(const struct guest *g, enum variant v, const char *name, const char *uuid,
+                     const struct raw_paths *paths, struct strv *argv);
+/* Compares the agent QEMU's command line (/proc/PID/cmdline: NUL-separated,
+ * len bytes) with raw_argv, paths, uuids and MACs aside; says the result.
+ * Returns 0 when they are the same. */
+int variant_check_cmdline(const char *agent_cmdline, size_t len, char *const raw_argv[]);
+
+/* One timed start of one peer. */
+struct start_times {
+	double running_ms, ready_ms;
+	double qemu_cpu_ms;  /* time QEMU's threads ran until ready (schedstat) */
+	double qemu_wait_ms; /* time they were runnable but waited for a CPU */
+	double api_lag_ms;  /* vdc: from seeing the mark until GET .../console showed it */
+	pid_t qemu_pid;
 };
 
 /* ---- vdc: an agent of our own on a loopback port ---- */
@@ -25,15 +64,19 @@ struct vdc_peer {
 	CURL *h;
 	struct curl_slist *hdrs;
 	const struct guest *g;
+	bool root_cgroup;    /* experiment: move its QEMUs back to the root cgroups */
+	bool poll_console;   /* experiment: ready by GET .../console every 5 ms, as before */
+	char *cmdline;       /* the last started QEMU's /proc cmdline */
+	size_t cmdline_len;
 };
 /* Starts agent_bin with its state under dir, waits until it answers us, and
  * uploads the guest's kernel and initrd to it as images (specs name them).
  * Returns 0 or -1 (reason on stderr). */
 int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g);
-/* Defines name (untimed), times start until its 200 (running_ms) and, when
- * ready_ms is set, until the console shows READY_MARK; then destroys and
+/* Defines name as variant v (untimed), times start until its 200 (running)
+ * and until the console shows READY_MARK (ready); then destroys and
  * deletes it. Returns 0 or -1. */
-int vdc_run(struct vdc_peer *p, const char *name, double *running_ms, double *ready_ms);
+int vdc_run(struct vdc_peer *p, enum variant v, const char *name, struct start_times *t);
 /* The agent's VmRSS in KiB (-1 if unknown); says its parts on stderr. */
 long vdc_rss(const struct vdc_peer *p, const char *when);
 /* Defines and starts n VMs of memory_mib, waits settle_ms, reads the agent's
@@ -46,13 +89,20 @@ void vdc_log_tail(const struct vdc_peer *p, int lines);
 void vdc_teardown(struct vdc_peer *p);
 
 /* ---- raw: the same QEMU command line, run by us ---- */
+struct cgroups;
 struct raw_peer {
 	pid_t pid;
 	char dir[256];
+	/* Experiment: run QEMU in a cgroup of its own made by the agent's
+	 * cgroup code (base vdcbench, the agent's default limits), or NULL. */
+	const struct cgroups *cg;
 	const struct qemu_user *user;
 	const struct guest *g;
 };
-int raw_run(struct raw_peer *p, const char *name, double *running_ms, double *ready_ms);
+/* Times variant v of the guest started by us. When agent_cmdline is set,
+ * first checks that our line is the agent's (see variant_check_cmdline). */
+int raw_run(struct raw_peer *p, enum variant v, const char *name, const char *agent_cmdline,
+            size_t agent_cmdline_len, struct start_times *t);
 void raw_teardown(struct raw_peer *p);
 
 /* ---- libvirt: virsh create against qemu:///system ---- */
@@ -70,7 +120,7 @@ struct lv_peer {
 int lv_setup(struct lv_peer *p);
 /* Times virsh create until it returns (running_ms) and until READY_MARK is
  * in the serial file (ready_ms), then virsh destroy. -1 sets why_not. */
-int lv_run(struct lv_peer *p, int run, double *running_ms, double *ready_ms);
+int lv_run(struct lv_peer *p, int run, struct start_times *t);
 /* Destroys our domain, stops the daemons we started, removes what they left
  * for us (domain log, empty cgroup dirs). */
 void lv_teardown(struct lv_peer *p);
