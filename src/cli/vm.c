@@ -157,10 +157,10 @@ static int power(struct cli *c, const struct args *a)
 		return rc;
 	json_t *final = NULL;
 	rc = wait_final(c, a, reply, &final);
-	const json_t *res = json_object_get(final, "result");
-	if (json_is_true(json_object_get(res, "forced"))) {
+	const json_t *result = json_object_get(final, "result");
+	if (json_is_true(json_object_get(result, "forced"))) {
 		/* The guest did not shut down: it was powered off, not stopped. */
-		char *why = text_sanitize(json_string_value(json_object_get(res, "reason")) ?: "no reason given");
+		char *why = text_sanitize(json_string_value(json_object_get(result, "reason")) ?: "no reason given");
 		snprintf(done, sizeof(done), "vm %s powered off (forced: %s)", a->pos[0], why ? why : "?");
 		free(why);
 	} else {
