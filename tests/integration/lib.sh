@@ -243,6 +243,30 @@ task_wait() {
 	return 1
 }
 
+# hosts_connected N: until vdcd has N hosts connected (10 s); BODY is
+# the last list of them.
+hosts_connected() {
+	local i
+	for i in $(seq 1 100); do
+		mapi GET '/api/v1/hosts?state=connected'
+		[ "$(jget "$BODY" '.items | length')" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# host_connected NAME: until vdcd has the host connected (10 s); BODY is
+# the host.
+host_connected() {
+	local i
+	for i in $(seq 1 100); do
+		mapi GET "/api/v1/hosts/$1"
+		[ "$(jget "$BODY" .state)" = connected ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # host_join NAME CLUSTER [flags...]: a host namespace whose agent joins
 # vdcd over TLS, pinning its CA by $CA_FP, then serves HTTPS to vdcd only.
 host_join() {

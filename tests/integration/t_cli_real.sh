@@ -24,11 +24,7 @@ mapi POST /api/v1/hosts/join-tokens '{"cluster":"c1"}'
 check "a join token's expires_at is RFC 3339" grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
 	<<<"$(jget "$BODY" .expires_at)"
 host_join h1 c1 || not_ok "h1 joins"
-for _ in $(seq 1 100); do
-	mapi GET '/api/v1/hosts?state=connected'
-	[ "$(jget "$BODY" '.items | length')" = 1 ] && break
-	sleep 0.1
-done
+hosts_connected 1
 
 VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
 export VDC_CONFIG=$TMP/vdc-config

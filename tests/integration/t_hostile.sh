@@ -40,11 +40,7 @@ vdcd_start --heartbeat-timeout-s 30 --image-max-bytes 64M --agent-listen "$MGR_I
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 host_join h1 c1 || { not_ok "h1 joins"; finish; exit 1; }
-for _ in $(seq 1 100); do
-	mapi GET '/api/v1/hosts?state=connected'
-	[ "$(jget "$BODY" '.items | length')" = 1 ] && break
-	sleep 0.1
-done
+hosts_connected 1
 mapi POST /api/v1/projects '{"name":"pa"}'
 mapi POST /api/v1/projects '{"name":"pb"}'
 for u in alice bob vera; do

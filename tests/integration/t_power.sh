@@ -12,11 +12,7 @@ fabric_up
 vdcd_start --heartbeat-timeout-s 60 || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":8,"mem_overcommit":2}'
 host_join h1 c1 || { not_ok "h1 joins"; finish; exit 1; }
-for _ in $(seq 1 100); do
-	mapi GET '/api/v1/hosts?state=connected'
-	[ "$(jget "$BODY" '.items | length')" = 1 ] && break
-	sleep 0.1
-done
+hosts_connected 1
 mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=160'
 # A guest that ignores the power button: with ACPI off its kernel never
 # sees it, so only a forced power-off ends it.

@@ -44,11 +44,7 @@ mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datasto
 mgr_guest_template tiny
 check "an administrator's template is shared (no project)" test "$STATUS/$(jget "$BODY" '.project_id // "none"')" = 201/none
 host_join h1 c1 || not_ok "h1 joins"
-for _ in $(seq 1 100); do
-	mapi GET '/api/v1/hosts?state=connected'
-	[ "$(jget "$BODY" '.items | length')" = 1 ] && break
-	sleep 0.1
-done
+hosts_connected 1
 
 PASS_ALICE='correct horse battery staple'
 PASS_BOB='Tr0ub4dor&3-bob'

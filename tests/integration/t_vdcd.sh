@@ -31,11 +31,7 @@ check "a template is created from the library's images" test "$STATUS/$(jget "$B
 host_join h1 c1 || not_ok "h1 joins"
 tok_h1_body=$BODY
 host_join h2 c1 || not_ok "h2 joins"
-for _ in $(seq 1 100); do
-	mapi GET '/api/v1/hosts?state=connected'
-	[ "$(jget "$BODY" '.items | length')" = 2 ] && break
-	sleep 0.1
-done
+hosts_connected 2
 check "both hosts join and are connected" test "$(jget "$BODY" '.items | length')" = 2
 check "hosts report their capacity" test "$(jget "$BODY" '.items[0].capacity.cpus')" -ge 1
 used=$(jget "$tok_h1_body" .token)
@@ -314,11 +310,7 @@ check "a silent host is disconnected" test "$(jget "$BODY" .state)" = disconnect
 mapi DELETE /api/v1/hosts/h2
 check "a host that still holds VMs is not removed (409)" test "$STATUS" = 409
 host_join h3 c1 || not_ok "h3 joins"
-for _ in $(seq 1 100); do
-	mapi GET /api/v1/hosts/h3
-	[ "$(jget "$BODY" .state)" = connected ] && break
-	sleep 0.1
-done
+host_connected h3
 h3_id=$(jget "$BODY" .id)
 h3_secret=$(jq -r .host_secret "$(dir_of h3)/st/manager.json")
 mapi DELETE /api/v1/hosts/h3

@@ -9,11 +9,7 @@ fabric_up
 vdcd_start --heartbeat-timeout-s 3 || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1"}'
 host_join h1 c1 || not_ok "h1 joins"
-for _ in $(seq 1 100); do
-	mapi GET /api/v1/hosts/h1
-	[ "$(jget "$BODY" .state)" = connected ] && break
-	sleep 0.1
-done
+host_connected h1
 check "h1 is connected" test "$(jget "$BODY" .state)" = connected
 h1_id=$(jget "$BODY" .id)
 
