@@ -123,7 +123,7 @@ t "vm list --project: an unknown name is an error naming it, exit 3" 3 "no proje
 	"$VDC" vm list --project nope
 has "... naming it" "'nope'"
 t "vm list -o json has project_id" 0 '"project_id": "' -- "$VDC" vm list --project dev -o json
-t "vm delete pv1 (the tenancy checks count dev's VMs)" 0 "vm pv1 deleted" -- "$VDC" vm delete pv1
+t "vm delete pv1 (the tenancy checks count dev's VMs)" 0 "vm pv1 deleted" -- "$VDC" vm delete pv1 --force
 # --- issue 10, bug 7: --no-wait prints the task id alone on stdout ---
 n=$((n + 1))
 id=$("$VDC" vm create nw1 --template deb --no-wait 2>"$tmp/nw.err")
