@@ -33,6 +33,9 @@ enum vm_state {
 };
 
 const char *vm_state_name(enum vm_state s);
+/* Sets vm->state and moves vm->state_seq past every seq reported before. */
+struct vm;
+void vm_set_state(struct vm *vm, enum vm_state s);
 
 /* A request waiting for the VM's QEMU to exit (stop, destroy). */
 struct vm_waiter {
@@ -43,7 +46,11 @@ struct vm_waiter {
 struct vm {
 	struct agent *agent;
 	struct vm_spec spec;
-	enum vm_state state;
+	enum vm_state state; /* set through vm_set_state only */
+	/* Orders this VM's state reports: it grows with every change of state,
+	 * and across agent restarts (it starts from the clock), so vdcd can
+	 * tell a heartbeat listed before an operation ended from one after. */
+	uint64_t state_seq;
 	char dir[1024];     /* state: spec.json, state.json, console.log, seed */
 	char rundir[1024];  /* runtime: qmp.sock, serial.sock, qemu.pid */
 

@@ -248,8 +248,9 @@ static char *heartbeat_body(struct agent *a)
 	}
 	json_t *vms = json_array();
 	for (struct vm *vm = a->vms; vm; vm = vm->next)
-		json_array_append_new(vms, json_pack("{s:s, s:s, s:s}", "name", vm->spec.name, "uuid",
-		                                     vm->spec.uuid, "state", vm_state_name(vm->state)));
+		json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:I}", "name", vm->spec.name, "uuid",
+		                                     vm->spec.uuid, "state", vm_state_name(vm->state),
+		                                     "state_seq", (json_int_t)vm->state_seq));
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	json_t *b = json_pack("{s:i, s:I, s:s, s:s, s:o, s:o, s:o}", "cpus",
 	                      (int)sysconf(_SC_NPROCESSORS_ONLN), "memory_mib",

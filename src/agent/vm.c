@@ -41,6 +41,21 @@ static const char *const state_names[] = {"stopped", "starting", "running",
 
 const char *vm_state_name(enum vm_state s) { return state_names[s]; }
 
+void vm_set_state(struct vm *vm, enum vm_state s)
+{
+	/* One counter for the agent, started at the wall clock in µs: every
+	 * change gets a value larger than any this agent (or an earlier run of
+	 * it, clock permitting) handed out before. */
+	static uint64_t seq;
+	if (!seq) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seq = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+	vm->state = s;
+	vm->state_seq = ++seq;
+}
+
 struct vm *vm_find(struct agent *a, const char *name)
 {
 	for (struct vm *vm = a->vms; vm; vm = vm->next)
@@ -57,6 +72,7 @@ static struct vm *vm_alloc(struct agent *a, const char *name)
 	vm->agent = a;
 	vm->pidfd = -1;
 	vm->console.sock = vm->console.logfd = -1;
+	vm_set_state(vm, VM_STOPPED); /* a seq from the start: every report is ordered */
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vms/%s", a->cfg.state_dir, name);
 	snprintf(vm->rundir, sizeof(vm->rundir), "%s/vms/%s", a->cfg.run_dir, name);
 	return vm;
@@ -105,10 +121,10 @@ static void on_qmp_event(void *ctx, const char *event, json_t *data)
 		snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s", reason ? reason : "none");
 	} else if (!strcmp(event, "STOP")) {
 		if (vm->state == VM_RUNNING)
-			vm->state = VM_PAUSED;
+			vm_set_state(vm, VM_PAUSED);
 	} else if (!strcmp(event, "RESUME")) {
 		if (vm->state == VM_PAUSED || vm->state == VM_STARTING)
-			vm->state = VM_RUNNING;
+			vm_set_state(vm, VM_RUNNING);
 	} else if (!strcmp(event, "GUEST_PANICKED")) {
 		snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "guest-panic");
 	}
@@ -185,7 +201,7 @@ static int attach(struct vm *vm, struct errinfo *e)
 	json_t *st = qmp_call(vm->qmp, "query-status", NULL, QMP_TIMEOUT_MS, err, sizeof(err));
 	if (!st)
 		return errinfo_set(e, 500, "qmp", NULL, "query-status: %s", err);
-	vm->state = json_is_true(json_object_get(st, "running")) ? VM_RUNNING : VM_PAUSED;
+	vm_set_state(vm, json_is_true(json_object_get(st, "running")) ? VM_RUNNING : VM_PAUSED);
 	json_decref(st);
 	vm->qmp_watch = loop_watch_fd(a->loop, qmp_fd(vm->qmp), EPOLLIN, on_qmp_readable, vm);
 	/* Events that came in with the replies above are already buffered. */
@@ -307,7 +323,7 @@ static void vm_handle_exit(struct vm *vm)
 		json_object_set_new(vm->last_exit, "signal", json_integer(WTERMSIG(status)));
 	else if (have_status)
 		json_object_set_new(vm->last_exit, "exit_status", json_integer(WEXITSTATUS(status)));
-	vm->state = clean ? VM_STOPPED : VM_CRASHED;
+	vm_set_state(vm, clean ? VM_STOPPED : VM_CRASHED);
 	log_event(clean ? LOG_INFO : LOG_WARN, clean ? "vm_stopped" : "vm_crashed",
 	          "vm=%s pid=%d reason=%s", vm->spec.name, (int)vm->pid, log_quote(reason));
 	release_runtime(vm);
@@ -625,7 +641,7 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 	crash_point("define:after_commit");
 	vm_store_path(vm, "define.json", from, sizeof(from));
 	unlink(from);
-	vm->state = VM_STOPPED;
+	vm_set_state(vm, VM_STOPPED);
 	vm_store_write_state(vm, true);
 	vm_link(a, vm);
 	log_info("vm_defined", "vm=%s uuid=%s uid=%u", vm->spec.name, vm->spec.uuid, vm->spec.uid);
@@ -655,7 +671,7 @@ static int qemu_start_failed(struct vm *vm, const char *why, struct errinfo *e)
 	            logline[0] ? logline : why);
 	log_warn("vm_start_failed", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
 	release_runtime(vm);
-	vm->state = VM_STOPPED;
+	vm_set_state(vm, VM_STOPPED);
 	return -1;
 }
 
@@ -695,7 +711,7 @@ int vm_start(struct vm *vm, struct errinfo *e)
 		launch.tap_fds[i] = -1;
 	if (fs_mkdir_p(vm->rundir, 0700) < 0)
 		return errinfo_set(e, 500, "store", NULL, "cannot create %s: %s", vm->rundir, strerror(errno));
-	vm->state = VM_STARTING;
+	vm_set_state(vm, VM_STARTING);
 	vm_run_path(vm, "qmp.sock", path, sizeof(path));
 	if ((fds[nfds] = vm_proc_listen_unix(path, e)) < 0)
 		goto fail;
@@ -756,7 +772,7 @@ fail:
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	release_runtime(vm);
-	vm->state = VM_STOPPED;
+	vm_set_state(vm, VM_STOPPED);
 	log_warn("vm_start_failed", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
 	return -1;
 }
@@ -832,7 +848,7 @@ int vm_stop(struct vm *vm, int timeout_s, struct http_req *req, struct errinfo *
 		return 0;
 	}
 	bool paused = vm->state == VM_PAUSED;
-	vm->state = VM_STOPPING;
+	vm_set_state(vm, VM_STOPPING);
 	vm->expect_exit = true;
 	add_waiter(vm, req);
 	char err[256];
@@ -860,7 +876,7 @@ int vm_destroy(struct vm *vm, struct http_req *req, struct errinfo *e)
 	if (!is_up(vm))
 		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s, not running",
 		                   vm->spec.name, vm_state_name(vm->state));
-	vm->state = VM_STOPPING;
+	vm_set_state(vm, VM_STOPPING);
 	add_waiter(vm, req);
 	hard_stop(vm);
 	return 0;
@@ -873,7 +889,7 @@ static int refresh_status(struct vm *vm, struct errinfo *e)
 	if (!st)
 		return errinfo_set(e, 500, "qmp", NULL, "query-status: %s", err);
 	if (vm->state != VM_STOPPING)
-		vm->state = json_is_true(json_object_get(st, "running")) ? VM_RUNNING : VM_PAUSED;
+		vm_set_state(vm, json_is_true(json_object_get(st, "running")) ? VM_RUNNING : VM_PAUSED);
 	json_decref(st);
 	return 0;
 }
@@ -1084,9 +1100,9 @@ int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e)
 
 json_t *vm_to_json(struct vm *vm)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "name", vm->spec.name, "uuid", vm->spec.uuid,
-	                      "state", vm_state_name(vm->state), "spec",
-	                      vm_spec_to_json(&vm->spec, false));
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o}", "name", vm->spec.name, "uuid", vm->spec.uuid,
+	                      "state", vm_state_name(vm->state), "state_seq", (json_int_t)vm->state_seq,
+	                      "spec", vm_spec_to_json(&vm->spec, false));
 	json_t *disks = json_object_get(json_object_get(o, "spec"), "disks");
 	for (int i = 0; i < vm->spec.ndisks; i++)
 		json_object_set_new(json_array_get(disks, (size_t)i), "path",
@@ -1225,7 +1241,7 @@ static void load_one(struct agent *a, const char *name)
 	}
 	if (!(vm = load_spec(a, name, "spec.json")))
 		return;
-	vm->state = VM_STOPPED;
+	vm_set_state(vm, VM_STOPPED);
 	vm_store_read_state(vm);
 	unsigned long long start = 0;
 	pid_t pid = vm_proc_read_pidfile(vm, &start);
@@ -1258,7 +1274,7 @@ static void load_one(struct agent *a, const char *name)
 		vm->last_exit = json_pack("{s:s, s:s, s:b}", "at", at, "reason",
 		                          "QEMU exited while the agent was not running; its exit status "
 		                          "is unknown", "clean", 0);
-		vm->state = VM_CRASHED;
+		vm_set_state(vm, VM_CRASHED);
 		release_runtime(vm);
 		vm_store_write_state(vm, true);
 		log_warn("vm_crashed", "vm=%s reason=\"QEMU gone while the agent was down\"", name);

@@ -78,7 +78,7 @@ void vm_store_read_state(struct vm *vm)
 	}
 	const char *st = json_string_value(json_object_get(j, "state"));
 	if (st && !strcmp(st, "crashed"))
-		vm->state = VM_CRASHED;
+		vm_set_state(vm, VM_CRASHED);
 	json_decref(j);
 }
 

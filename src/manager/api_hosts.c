@@ -282,19 +282,26 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, 
 			const char *name = vm_agent_name(vm);
 			const char *cur = json_string_value(json_object_get(vm, "power_state"));
 			const char *obs = "missing";
+			json_int_t seq = 0;
 			size_t k;
 			json_t *r;
 			json_array_foreach(reported, k, r)
 				if (!strcmp(json_string_value(json_object_get(r, "name")) ?: "", name)) {
 					obs = json_string_value(json_object_get(r, "state")) ?: "unknown";
+					seq = json_integer_value(json_object_get(r, "state_seq"));
 					known[k] = true;
 				}
 			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
 				continue; /* a task owns it right now */
 			if (!strcmp(obs, cur))
 				continue;
+			/* Listed before a task read the host's newer state: stale. */
+			if (seq && seq < json_integer_value(json_object_get(vm, "state_seq")))
+				continue;
 			json_t *upd = json_deep_copy(vm);
 			json_object_set_new(upd, "power_state", json_string(obs));
+			if (seq)
+				json_object_set_new(upd, "state_seq", json_integer(seq));
 			/* Desired state stays what users asked; drift is shown, and
 			 * acting on it (restart elsewhere) is HA's job. */
 			const char *want = json_string_value(json_object_get(vm, "desired_state"));

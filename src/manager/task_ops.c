@@ -117,7 +117,13 @@ static void observe(struct task_ctx *t, const json_t *vm, char *out, size_t n)
 			state = "missing";
 		if (state) {
 			snprintf(out, n, "%s", state);
-			vm_patch(t->st, id, json_pack("{s:s}", "power_state", state), &e);
+			json_t *fields = json_pack("{s:s}", "power_state", state);
+			/* Heartbeats listed before this read carry smaller seqs and
+			 * are ignored (api_hosts.c), so they cannot undo it. */
+			json_t *seq = json_object_get(reply, "state_seq");
+			if (status == 200 && json_is_integer(seq))
+				json_object_set(fields, "state_seq", seq);
+			vm_patch(t->st, id, fields, &e);
 		}
 	}
 	json_decref(reply);
