@@ -96,6 +96,19 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 /* Agent paths name the VM as its host knows it. */
 static const char *vm_name(const json_t *vm) { return vm_agent_name(vm); }
 
+/* The fields that record a state the host reported in a VM document
+ * (reply, or NULL for none): the state, and its seq. Heartbeats listed
+ * before this report carry smaller seqs and are ignored (api_hosts.c), so
+ * a stale beat cannot undo what a task saw. */
+static json_t *observed(const json_t *reply, const char *state)
+{
+	json_t *fields = json_pack("{s:s}", "power_state", state);
+	const json_t *seq = json_object_get(reply, "state_seq");
+	if (json_is_integer(seq))
+		json_object_set(fields, "state_seq", (json_t *)seq);
+	return fields;
+}
+
 /* Reads the VM's state from its host after an operation, whatever came of
  * it, and stores it: vdcd's view follows the host's at once, not at the
  * next heartbeat (a failed revert leaves a VM paused, a refused delete
@@ -117,13 +130,7 @@ static void observe(struct task_ctx *t, const json_t *vm, char *out, size_t n)
 			state = "missing";
 		if (state) {
 			snprintf(out, n, "%s", state);
-			json_t *fields = json_pack("{s:s}", "power_state", state);
-			/* Heartbeats listed before this read carry smaller seqs and
-			 * are ignored (api_hosts.c), so they cannot undo it. */
-			json_t *seq = json_object_get(reply, "state_seq");
-			if (status == 200 && json_is_integer(seq))
-				json_object_set(fields, "state_seq", seq);
-			vm_patch(t->st, id, fields, &e);
+			vm_patch(t->st, id, observed(status == 200 ? reply : NULL, state), &e);
 		}
 	}
 	json_decref(reply);
@@ -218,7 +225,7 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 		return -1;
 	}
 	const char *state = json_string_value(json_object_get(reply, "state"));
-	int rc2 = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
+	int rc2 = vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
 	if (rc2 == 0) /* state points into reply: use it before letting go */
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
 	json_decref(reply);
@@ -263,7 +270,7 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 			            !strcmp(action, "reset") || !strcmp(action, "pause") ? " (it must be running)" : "");
 			if (state) { /* what the host says, at once */
 				struct errinfo pe = {0};
-				json_t *fields = json_pack("{s:s}", "power_state", state);
+				json_t *fields = observed(reply, state);
 				/* Refused, it asked for nothing: what the VM was to be
 				 * before stands (a refused pause leaves no "paused" to
 				 * wait for). */
@@ -284,7 +291,7 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		observe(t, vm, now, sizeof(now));
 		return -1;
 	}
-	rc = vm_patch(t->st, id, json_pack("{s:s}", "power_state", state ? state : "unknown"), e);
+	rc = vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
 	if (rc == 0) {
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
 		/* A stop the guest did not do itself was a power-off: say so. */

@@ -64,6 +64,38 @@ check "an event host.foreign_vm_gone says it went" \
 	grep -q "VM 'stray', not in vdcd's inventory, is gone from host h1" \
 	<<<"$(jget "$BODY" '[.items[] | select(.action == "host.foreign_vm_gone")] | .[0].detail // ""')"
 
+# ---- a heartbeat listed before a task ended cannot undo what it saw ----
+# The agent numbers every state change (state_seq); the task reads the
+# state back with its seq, and a heartbeat carrying an older seq is stale.
+beat() { # VMS_JSON: a heartbeat as h1 (its certificate and secret)
+	local d
+	d=$(dir_of h1)/st
+	curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" --cert "$d/tls/agent.pem" \
+		--key "$d/tls/agent.key" -H "Authorization: Bearer $(jq -r .host_secret "$d/manager.json")" \
+		-H 'Content-Type: application/json' -X POST "$MGR_URL/api/v1/hosts/$h1_id/heartbeat" \
+		-d "{\"cpus\":2,\"memory_mib\":4096,\"vms\":$1}"
+}
+mapi POST /api/v1/vms/mine/stop '{"timeout_s":20}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/mine
+seq=$(jget "$BODY" '.state_seq // 0')
+check "a stop through vdcd records the host's state and its seq" test "$(jget "$BODY" .power_state)" = stopped -a "$seq" -gt 0
+check "a heartbeat as h1 is taken (200)" \
+	test "$(beat "[{\"name\":\"$mine_id\",\"state\":\"running\",\"state_seq\":$((seq - 1))}]")" = 200
+mapi GET /api/v1/vms/mine
+check "a heartbeat listing the VM running with an older seq leaves it stopped" \
+	test "$(jget "$BODY" .power_state)/$(jget "$BODY" .state_seq)" = "stopped/$seq"
+beat "[{\"name\":\"$mine_id\",\"state\":\"running\"}]" >/dev/null
+mapi GET /api/v1/vms/mine
+check "... while one without a seq (an older agent) is taken as it was before" test "$(jget "$BODY" .power_state)" = running
+for _ in $(seq 1 50); do
+	mapi GET /api/v1/vms/mine
+	[ "$(jget "$BODY" .power_state)" = stopped ] && break
+	sleep 0.1
+done
+check "... and the agent's next real heartbeat (seq as recorded) sets it stopped again" \
+	test "$(jget "$BODY" .power_state)" = stopped
+
 # ---- the metrics token ----
 MT=$TMP/vdcd/metrics.token
 check "vdcd made a metrics token file at first start, private (0600)" test "$(stat -c %a "$MT" 2>/dev/null)" = 600
