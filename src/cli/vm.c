@@ -158,7 +158,12 @@ static int power(struct cli *c, const struct args *a)
 	json_t *final = NULL;
 	rc = wait_final(c, a, reply, &final);
 	const json_t *result = json_object_get(final, "result");
-	if (json_is_true(json_object_get(result, "forced"))) {
+	const struct opt_value *timeout = args_value(a, "timeout");
+	if (json_is_true(json_object_get(result, "forced")) && timeout && strpbrk(timeout->str, "smhd")) {
+		/* The timeout as the user typed it ("5m"), not the host's seconds. */
+		snprintf(done, sizeof(done), "vm %s powered off (forced: the guest did not shut down within %s)",
+		         a->pos[0], timeout->str);
+	} else if (json_is_true(json_object_get(result, "forced"))) {
 		/* The guest did not shut down: it was powered off, not stopped. */
 		char *why = text_sanitize(json_string_value(json_object_get(result, "reason")) ?: "no reason given");
 		snprintf(done, sizeof(done), "vm %s powered off (forced: %s)", a->pos[0], why ? why : "?");

@@ -210,6 +210,9 @@ t "vm delete --force deletes a running VM" 0 "vm web2 deleted" -- "$VDC" vm dele
 t "vm create deaf1" 0 -- "$VDC" vm create deaf1 --template deb
 t "a forced stop says powered off, and why" 0 \
 	"vm deaf1 powered off (forced: the guest did not shut down within 5 s)" -- "$VDC" vm stop deaf1
+t "vm start deaf1" 0 -- "$VDC" vm start deaf1
+t "a forced stop names the --timeout as given (5m, not 300 s)" 0 \
+	"vm deaf1 powered off (forced: the guest did not shut down within 5m)" -- "$VDC" vm stop deaf1 --timeout 5m
 echo '{"name":"fromfile","bridge":"br9"}' >"$tmp/net.json"
 t "create -f" 0 "network fromfile created" -- "$VDC" network create -f "$tmp/net.json"
 t "list -o json is one document" 0 '"next": null' -- "$VDC" network list -o json
