@@ -459,17 +459,24 @@ fail:
 void vdcd_cmdline_as_raw(struct vdc_peer *a)
 {
 	static const char raw_nic[] = "user,id=net0,restrict=on";
-	for (size_t off = 0; a->cmdline && off < a->cmdline_len; off += strlen(a->cmdline + off) + 1) {
-		char *arg = a->cmdline + off;
+	char *line = a->cmdline;
+	if (!line)
+		return;
+	for (size_t off = 0; off < a->cmdline_len; off += strlen(line + off) + 1) {
+		char *arg = line + off;
 		if (strncmp(arg, "tap,id=net0,", 12))
 			continue;
-		/* The replacement is shorter: pad with NULs into empty arguments
-		 * would change the count, so shift the rest down instead. */
+		/* The replacement is no longer: written in place, the rest of the
+		 * line shifted down (padding would add empty arguments). */
 		size_t old = strlen(arg), add = sizeof(raw_nic) - 1;
 		if (add > old)
 			return;
+		char was[80];
+		size_t n = old < sizeof(was) - 1 ? old : sizeof(was) - 1;
+		memcpy(was, arg, n);
+		was[n] = '\0';
 		say("vdcd VM's NIC backend '%s' compared as the raw peer's '%s' (vdcd's networks are "
-		    "bridges; everything else must be equal)", arg, raw_nic);
+		    "bridges; everything else must be equal)", was, raw_nic);
 		memcpy(arg, raw_nic, add + 1);
 		memmove(arg + add + 1, arg + old + 1, a->cmdline_len - (off + old + 1));
 		a->cmdline_len -= old - add;
