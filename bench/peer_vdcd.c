@@ -173,7 +173,10 @@ static int wait_up(struct vdcd_peer *p)
 	double deadline = now_ms() + 20000;
 	for (;;) {
 		if (wait_child(p->pid, 0, false) != -1) {
-			say("vdcd exited at start-up (log %s)", p->log);
+			char *log = fs_read_all(p->log, 1 << 20, NULL);
+			size_t n = log ? strlen(log) : 0;
+			say("vdcd exited at start-up; its log ends:\n%s", log ? log + (n > 800 ? n - 800 : 0) : "");
+			free(log);
 			p->pid = 0;
 			return -1;
 		}
