@@ -170,14 +170,17 @@ pid_t spawn_logged(const char *const argv[], const char *log_path)
 /* Waits until the pidfd is readable (the process ended) or the deadline. */
 static int wait_pidfd(int pidfd, double deadline, bool interruptible)
 {
+	/* Polled at least once: a timeout of 0 asks "has it exited yet?". */
 	for (;;) {
 		double left = deadline - now_ms();
-		if (left <= 0 || (interruptible && bench_interrupted()))
+		if (interruptible && bench_interrupted())
 			return -1;
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		int rc = poll(&p, 1, left > 1000 ? 1000 : (int)left + 1);
+		int rc = poll(&p, 1, left <= 0 ? 0 : left > 1000 ? 1000 : (int)left + 1);
 		if (rc > 0)
 			return 0;
+		if (left <= 0)
+			return -1;
 	}
 }
 

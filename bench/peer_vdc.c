@@ -220,7 +220,8 @@ static int write_token(struct vdc_peer *p, const char *path)
 	return fs_write_atomic(path, p->token, strlen(p->token), 0600);
 }
 
-int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g)
+int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g,
+              const char *const *join)
 {
 	p->g = g;
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
@@ -240,9 +241,12 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 	snprintf(p->base, sizeof(p->base), "http://%s", listen);
 	/* No NAT network: the bench's VMs have no NIC, and a NAT network's
 	 * bridge and dnsmasq would outlive the bench in the root namespace. */
-	const char *argv[] = {agent_bin, "--listen", listen, "--token-file", tokpath, "--state-dir", st,
-	                      "--run-dir", run, "--datastore", ds, "--cgroup-base", CGROUP_BASE,
-	                      "--nat-network", "off", "--accel", g->accel, NULL};
+	const char *argv[24] = {agent_bin, "--listen", listen, "--token-file", tokpath, "--state-dir", st,
+	                        "--run-dir", run, "--datastore", ds, "--cgroup-base", CGROUP_BASE,
+	                        "--nat-network", "off", "--accel", g->accel, NULL};
+	/* Joined to the bench's vdcd (peer_vdcd.c) when it asks. */
+	for (int i = 17; join && *join && i < 23; i++)
+		argv[i] = *join++;
 	say("starting %s on %s (log %s)", agent_bin, listen, p->log);
 	if ((p->pid = spawn_logged(argv, p->log)) < 0)
 		return -1;
@@ -308,6 +312,11 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 	json_decref(hj);
 	free(host);
 	return rc;
+}
+
+int vdc_get(struct vdc_peer *p, const char *path, char **resp)
+{
+	return call(p, "GET", path, NULL, 5000, 200, resp);
 }
 
 /* Ready: the agent's console log (what GET .../console serves) holds the
@@ -383,7 +392,7 @@ static void to_root_cgroups(pid_t pid)
 }
 
 /* Keeps the QEMU's command line (for the raw peer's comparison). */
-static void keep_cmdline(struct vdc_peer *p, pid_t pid)
+void vdc_keep_cmdline(struct vdc_peer *p, pid_t pid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
@@ -414,7 +423,7 @@ int vdc_run(struct vdc_peer *p, enum variant v, const char *name, struct start_t
 	t->running_ms = t1 - t0;
 	if (p->root_cgroup)
 		to_root_cgroups(t->qemu_pid);
-	keep_cmdline(p, t->qemu_pid);
+	vdc_keep_cmdline(p, t->qemu_pid);
 	double t2;
 	if (wait_ready(p, name, t0 + 60000, &t2, &t->api_lag_ms) < 0)
 		goto fail;

@@ -69,10 +69,16 @@ struct vdc_peer {
 	char *cmdline;       /* the last started QEMU's /proc cmdline */
 	size_t cmdline_len;
 };
-/* Starts agent_bin with its state under dir, waits until it answers us, and
- * uploads the guest's kernel and initrd to it as images (specs name them).
- * Returns 0 or -1 (reason on stderr). */
-int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g);
+/* Starts agent_bin with its state under dir (and the extra arguments join,
+ * NULL-terminated, when not NULL: joining a vdcd), waits until it answers
+ * us, and uploads the guest's kernel and initrd to it as images (specs name
+ * them). Returns 0 or -1 (reason on stderr). */
+int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const struct guest *g,
+              const char *const *join);
+/* GET path of the agent's API; 200 or -1 (said). *resp to free. */
+int vdc_get(struct vdc_peer *p, const char *path, char **resp);
+/* Keeps QEMU pid's /proc cmdline in p->cmdline (for the raw comparison). */
+void vdc_keep_cmdline(struct vdc_peer *p, pid_t pid);
 /* Defines name as variant v (untimed), times start until its 200 (running)
  * and until the console shows READY_MARK (ready); then destroys and
  * deletes it. Returns 0 or -1. */
@@ -87,6 +93,46 @@ void vdc_log_tail(const struct vdc_peer *p, int lines);
 /* Deletes our VMs, stops the agent, kills any QEMU of ours it left, removes
  * our cgroups. Safe to call at any point, also twice. */
 void vdc_teardown(struct vdc_peer *p);
+
+/* ---- vdcd: the user's path, a private vdcd the agent above joins ---- */
+struct vdcd_peer {
+	pid_t pid, dnsmasq_pid;
+	char dir[256], log[300], base[64], token[128], join_token[128], host[48], bridge[16];
+	bool bridge_made;
+	char ids[16][40];    /* VMs created in vdcd and not deleted yet */
+	char last_id[40];    /* the last run's VM id: its name on the agent and QEMU's */
+	int nids;
+	CURL *h;
+	struct curl_slist *hdrs;
+	const struct guest *g;
+	struct vdc_peer *agent;
+	double poll_ms[128]; /* round trips of the task polls (granularity cost) */
+	int npoll;
+};
+/* Starts vdcd_bin (plain HTTP on loopback, data under dir, importing from
+ * guest_dir), makes a cluster, a join token (p->join_token, for the agent's
+ * --join-token), a bridge of our own with a DHCP server (dnsmasq) and a
+ * network on it, imports the
+ * guest's kernel, initrd and disk as images and makes a template of them.
+ * Returns 0 or -1 (said). */
+int vdcd_start(struct vdcd_peer *p, const char *vdcd_bin, const char *dir, const char *guest_dir,
+               const struct guest *g);
+/* The agent's arguments to join it (NULL-terminated, in p). */
+const char *const *vdcd_join_args(struct vdcd_peer *p);
+/* Waits until the agent has joined and its first heartbeat is in. */
+int vdcd_wait_host(struct vdcd_peer *p, struct vdc_peer *agent);
+/* Creates name from the template (not started, untimed), times POST
+ * .../start until its task succeeded (running) and the agent's console
+ * log showing READY_MARK (ready); then deletes it (forced). The QEMU's
+ * line lands in agent->cmdline. 0 or -1. */
+int vdcd_run(struct vdcd_peer *p, const char *name, struct start_times *t);
+/* Makes the agent QEMU's line (agent->cmdline) comparable with the raw
+ * default variant's: its NIC backend (tap on our bridge, which vdcd's
+ * networks need) is written as the raw peer's (user). Says so. */
+void vdcd_cmdline_as_raw(struct vdc_peer *agent);
+/* Deletes our VMs through vdcd, kills what is left of them, stops vdcd,
+ * removes our bridge. Safe at any point, also twice. */
+void vdcd_teardown(struct vdcd_peer *p);
 
 /* ---- raw: the same QEMU command line, run by us ---- */
 struct cgroups;

@@ -22,6 +22,7 @@ for name in $names; do
 	case $name in
 	vm-start)
 		"$root/build/bench/vm-start" --agent "$root/build/src/agent/vdc-agent" \
+			--vdcd "$root/build/src/manager/vdcd" \
 			--guest "$cache/test-guest" "$@"
 		;;
 	placement)

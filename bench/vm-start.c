@@ -19,11 +19,13 @@
 #define MAX_RUNS 100
 
 static const char usage[] =
-    "usage: vm-start --agent PATH --guest DIR [--runs N] [--variant minimal|default|both]\n"
+    "usage: vm-start --agent PATH --guest DIR [--vdcd PATH] [--runs N] [--variant minimal|default|both]\n"
     "                [--accel auto|kvm|tcg] [--no-libvirt] [--libvirt-stock]\n"
     "                [--cmdline ARGS] [--timeout S] [--keep-tmp] [--experiment E]...\n"
     "  --agent PATH     the vdc-agent binary to measure\n"
     "  --guest DIR      holds vmlinuz and initrd.img of the test guest\n"
+    "  --vdcd PATH      also start the default variant the user's way: a private vdcd\n"
+    "                   the agent joins, VMs made from a template, started through it\n"
     "  --runs N         timed runs per peer, median reported (default 7, at least 5)\n"
     "  --variant V      minimal (no display, disk, NIC), default (what vdcd asks for:\n"
     "                   VNC, a root disk from an image, a NIC) or both (default)\n"
@@ -89,6 +91,7 @@ static void say_load(const char *when)
 /* The per-run series of one variant. */
 struct results {
 	struct series vr, vy, rr, ry, lr, ly, vcpu, rcpu, vwait, rwait, lag;
+	struct series dr, dy; /* vdcd (default variant only) */
 };
 
 /* One timed start of each peer for variant v; vdc and raw take turns
@@ -96,16 +99,29 @@ struct results {
 static bool always_vdc_first; /* experiment: the order before runs took turns */
 
 static int run_once(struct vdc_peer *vdc, struct raw_peer *raw, struct lv_peer *lv, bool *use_lv,
-                    enum variant v, const char *name, int i, int runs, struct results *r)
+                    struct vdcd_peer *vdcd, enum variant v, const char *name, int i, int runs,
+                    struct results *r)
 {
-	struct start_times tv = {0}, tr = {0}, tl = {0};
+	struct start_times tv = {0}, tr = {0}, tl = {0}, td = {0};
 	bool vdc_first = always_vdc_first || i % 2;
+	/* vdcd (default variant) goes first or last, in turns too. */
+	bool use_vdcd = vdcd->pid > 0 && v == VARIANT_DEFAULT;
+	if (use_vdcd && vdc_first && vdcd_run(vdcd, name, &td) < 0)
+		return -1;
 	if (vdc_first && vdc_run(vdc, v, name, &tv) < 0)
 		return -1;
 	if (raw_run(raw, v, name, NULL, 0, &tr) < 0)
 		return -1;
 	if (!vdc_first && vdc_run(vdc, v, name, &tv) < 0)
 		return -1;
+	if (use_vdcd && !vdc_first && vdcd_run(vdcd, name, &td) < 0)
+		return -1;
+	char vds[64] = "";
+	if (use_vdcd) {
+		add(&r->dr, td.running_ms);
+		add(&r->dy, td.ready_ms);
+		snprintf(vds, sizeof(vds), "  vdcd %.1f / %.1f", td.running_ms, td.ready_ms);
+	}
 	add(&r->vr, tv.running_ms);
 	add(&r->vy, tv.ready_ms);
 	add(&r->vcpu, tv.qemu_cpu_ms);
@@ -130,10 +146,27 @@ static int run_once(struct vdc_peer *vdc, struct raw_peer *raw, struct lv_peer *
 		}
 	}
 	say("%s run %d/%d (running / ready ms [QEMU ran / waited ms]): vdc %.1f / %.1f [%.0f / %.0f]"
-	    "  raw %.1f / %.1f [%.0f / %.0f]%s",
+	    "  raw %.1f / %.1f [%.0f / %.0f]%s%s",
 	    variant_name(v), i, runs, tv.running_ms, tv.ready_ms, tv.qemu_cpu_ms, tv.qemu_wait_ms,
-	    tr.running_ms, tr.ready_ms, tr.qemu_cpu_ms, tr.qemu_wait_ms, lvs);
+	    tr.running_ms, tr.ready_ms, tr.qemu_cpu_ms, tr.qemu_wait_ms, lvs, vds);
 	return 0;
+}
+
+/* The user's path against the floor: vdcd's figures and their per-run
+ * differences from the raw peer of the same device set. */
+static void print_vdcd(const struct results *r, const struct vdcd_peer *d)
+{
+	struct series poll = {.n = d->npoll};
+	memcpy(poll.v, d->poll_ms, sizeof(double) * (size_t)(poll.n < MAX_RUNS ? poll.n : MAX_RUNS));
+	poll.n = poll.n < MAX_RUNS ? poll.n : MAX_RUNS;
+	print_range("vdcd running ms", &r->dr);
+	print_range("vdcd ready ms", &r->dy);
+	print_range("vdcd task poll ms", &poll);
+	figure("vdcd_start_running_ms", r->dr.n ? med(&r->dr) : NAN, "ms");
+	figure("vdcd_start_ready_ms", r->dy.n ? med(&r->dy) : NAN, "ms");
+	figure("vdcd_overhead_ms", r->dr.n ? med_diff(&r->dr, &r->rr) : NAN, "ms");
+	figure("vdcd_ready_overhead_ms", r->dy.n ? med_diff(&r->dy, &r->ry) : NAN, "ms");
+	figure("vdcd_task_poll_ms", poll.n ? med(&poll) : NAN, "ms");
 }
 
 static void print_variant(enum variant v, const struct results *r, bool use_lv)
@@ -176,7 +209,7 @@ static void print_variant(enum variant v, const struct results *r, bool use_lv)
 
 int main(int argc, char **argv)
 {
-	const char *agent = NULL, *guest_dir = NULL, *accel_pref = "auto";
+	const char *agent = NULL, *guest_dir = NULL, *vdcd_bin = NULL, *accel_pref = "auto";
 	struct guest g = {.cmdline = "console=ttyS0 quiet panic=-1", .memory_mib = 256};
 	int runs = 7, no_libvirt = 0, lv_stock = 0, keep = 0;
 	bool raw_cgroup = false, vdc_root_cgroup = false, vdc_poll = false;
@@ -188,12 +221,13 @@ int main(int argc, char **argv)
 	    {"libvirt-stock", no_argument, NULL, 'S'}, {"cmdline", required_argument, NULL, 'c'},
 	    {"timeout", required_argument, NULL, 't'}, {"keep-tmp", no_argument, NULL, 'k'},
 	    {"variant", required_argument, NULL, 'v'}, {"accel", required_argument, NULL, 'A'},
-	    {"experiment", required_argument, NULL, 'x'},
+	    {"experiment", required_argument, NULL, 'x'}, {"vdcd", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},          {0}};
 	for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
 		switch (c) {
 		case 'a': agent = optarg; break;
 		case 'g': guest_dir = optarg; break;
+		case 'D': vdcd_bin = optarg; break;
 		case 'r': runs = atoi(optarg); break;
 		case 'L': no_libvirt = 1; break;
 		case 'S': lv_stock = 1; break;
@@ -260,6 +294,10 @@ int main(int argc, char **argv)
 		say("need %s, %s, %s and an executable %s", kernel, initrd, disk, agent);
 		return 2;
 	}
+	if (vdcd_bin && access(vdcd_bin, X_OK) < 0) {
+		say("--vdcd %s: not an executable", vdcd_bin);
+		return 2;
+	}
 	/* Absolute: the agent and libvirt check them from their own cwd. */
 	char *kabs = realpath(kernel, NULL), *iabs = realpath(initrd, NULL),
 	     *dabs = realpath(disk, NULL);
@@ -276,6 +314,7 @@ int main(int argc, char **argv)
 	}
 	struct qemu_user user;
 	struct vdc_peer vdc = {0};
+	struct vdcd_peer vdcd = {0};
 	struct raw_peer raw = {.user = &user, .g = &g};
 	struct lv_peer lv = {.g = &g, .stock = lv_stock};
 	static struct results res[NVARIANTS];
@@ -296,7 +335,18 @@ int main(int argc, char **argv)
 	if (chmod(tmp, 0711) < 0 || fs_mkdir_p(dir, 0711) < 0 || fs_mkdir_p(raw.dir, 0711) < 0 ||
 	    fs_mkdir_p(lv.dir, 0700) < 0)
 		goto cleanup;
-	if (vdc_start(&vdc, agent, dir, &g) < 0)
+	/* vdcd first: the agent joins it at start-up. */
+	const char *const *join = NULL;
+	if (vdcd_bin && want[VARIANT_DEFAULT]) {
+		char ddir[300], *gabs = realpath(guest_dir, NULL);
+		snprintf(ddir, sizeof(ddir), "%s/vdcd", tmp);
+		int rc = gabs ? vdcd_start(&vdcd, vdcd_bin, ddir, gabs, &g) : -1;
+		free(gabs);
+		if (rc < 0)
+			goto cleanup;
+		join = vdcd_join_args(&vdcd);
+	}
+	if (vdc_start(&vdc, agent, dir, &g, join) < 0 || (join && vdcd_wait_host(&vdcd, &vdc) < 0))
 		goto cleanup;
 	vdc.root_cgroup = vdc_root_cgroup;
 	vdc.poll_console = vdc_poll;
@@ -329,6 +379,17 @@ int main(int argc, char **argv)
 		if (vdc_run(&vdc, v, name, &st) < 0 ||
 		    raw_run(&raw, v, name, vdc.cmdline, vdc.cmdline_len, &st) < 0)
 			goto cleanup;
+		if (v != VARIANT_DEFAULT || vdcd.pid <= 0)
+			continue;
+		/* The VM made through vdcd must be the raw default's machine. */
+		snprintf(name, sizeof(name), "%sw%dd", vdc.prefix, v);
+		if (vdcd_run(&vdcd, name, &st) < 0)
+			goto cleanup;
+		vdcd_cmdline_as_raw(&vdc);
+		/* Named as the agent knows it: by the VM's id. */
+		if (raw_run(&raw, v, vdcd.last_id, vdc.cmdline, vdc.cmdline_len, &st) < 0)
+			goto cleanup;
+		vdcd.npoll = 0; /* only the timed runs' polls count */
 	}
 	if (use_lv) {
 		double t = now_ms();
@@ -348,7 +409,7 @@ int main(int argc, char **argv)
 			if (!want[v])
 				continue;
 			snprintf(name, sizeof(name), "%s%d-%d", vdc.prefix, v, i);
-			if (run_once(&vdc, &raw, &lv, &use_lv, v, name, i, runs, &res[v]) < 0)
+			if (run_once(&vdc, &raw, &lv, &use_lv, &vdcd, v, name, i, runs, &res[v]) < 0)
 				goto cleanup;
 		}
 
@@ -363,6 +424,8 @@ cleanup:
 		say("%s: cleaning up", bench_stop == SIGALRM ? "timed out" : "interrupted");
 	if (!ok && vdc.pid > 0)
 		vdc_log_tail(&vdc, 15);
+	bool had_vdcd = vdcd.pid > 0;
+	vdcd_teardown(&vdcd); /* first: it deletes its VMs through the agent */
 	vdc_teardown(&vdc);
 	raw_teardown(&raw);
 	lv_teardown(&lv);
@@ -374,6 +437,10 @@ cleanup:
 		for (int v = 0; v < NVARIANTS; v++)
 			if (want[v])
 				print_variant(v, &res[v], use_lv);
+		if (had_vdcd)
+			print_vdcd(&res[VARIANT_DEFAULT], &vdcd);
+		else if (want[VARIANT_DEFAULT])
+			say("vdcd figures left out: no --vdcd");
 		figure("agent_rss_kib_0vms", (double)rss0, "KiB");
 		figure("agent_rss_kib_10vms", (double)rss10, "KiB");
 		figure("agent_rss_kib_after_10vms", (double)rss_after, "KiB");
