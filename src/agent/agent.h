@@ -36,6 +36,9 @@ const char *vm_state_name(enum vm_state s);
 /* Sets vm->state and moves vm->state_seq past every seq reported before. */
 struct vm;
 void vm_set_state(struct vm *vm, enum vm_state s);
+/* The largest state_seq handed out so far: a heartbeat carries it, so vdcd
+ * knows the beat's list is older than any state with a larger seq. */
+uint64_t vm_state_seq_now(void);
 
 /* A request waiting for the VM's QEMU to exit (stop, destroy). */
 struct vm_waiter {

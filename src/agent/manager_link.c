@@ -257,6 +257,7 @@ static char *heartbeat_body(struct agent *a)
 	                      (json_int_t)((int64_t)pages * psize >> 20), "accel", a->accel,
 	                      "qemu_version", a->qemu_version, "datastores", ds, "bridges", bridges(),
 	                      "vms", vms);
+	json_object_set_new(b, "state_seq", json_integer((json_int_t)vm_state_seq_now()));
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;

@@ -41,19 +41,26 @@ static const char *const state_names[] = {"stopped", "starting", "running",
 
 const char *vm_state_name(enum vm_state s) { return state_names[s]; }
 
-void vm_set_state(struct vm *vm, enum vm_state s)
+/* One counter for the agent, started at the wall clock in µs: every
+ * change gets a value larger than any this agent (or an earlier run of it,
+ * clock permitting) handed out before. */
+static uint64_t state_seq;
+
+uint64_t vm_state_seq_now(void)
 {
-	/* One counter for the agent, started at the wall clock in µs: every
-	 * change gets a value larger than any this agent (or an earlier run of
-	 * it, clock permitting) handed out before. */
-	static uint64_t seq;
-	if (!seq) {
+	if (!state_seq) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seq = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		state_seq = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
+	return state_seq;
+}
+
+void vm_set_state(struct vm *vm, enum vm_state s)
+{
+	vm_state_seq_now();
 	vm->state = s;
-	vm->state_seq = ++seq;
+	vm->state_seq = ++state_seq;
 }
 
 struct vm *vm_find(struct agent *a, const char *name)

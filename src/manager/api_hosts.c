@@ -263,7 +263,8 @@ static int heartbeat_peer(struct mgr *m, struct http_req *req, char fp[TLS_FP_LE
 
 /* Brings each VM document of this host in line with what its agent saw,
  * and marks in known[] each reported VM that is one of vdcd's. */
-static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, bool *known)
+static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, json_int_t beat_seq,
+                          bool *known)
 {
 	struct store_filter f = {"host_id", host_id};
 	char *next = NULL;
@@ -295,8 +296,11 @@ static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, 
 				continue; /* a task owns it right now */
 			if (!strcmp(obs, cur))
 				continue;
-			/* Listed before a task read the host's newer state: stale. */
-			if (seq && seq < json_integer_value(json_object_get(vm, "state_seq")))
+			/* Listed before a task read the host's newer state: stale. A
+			 * VM absent from a list made before the task saw it (made
+			 * just after the beat was built) is not missing either. */
+			json_int_t have = json_integer_value(json_object_get(vm, "state_seq"));
+			if ((seq && seq < have) || (beat_seq && beat_seq < have))
 				continue;
 			json_t *upd = json_deep_copy(vm);
 			json_object_set_new(upd, "power_state", json_string(obs));
@@ -417,9 +421,9 @@ void api_hosts_heartbeat(struct http_req *req)
 		return;
 	}
 	static const char *const keys[] = {"cpus", "memory_mib", "accel", "qemu_version", "datastores",
-	                                   "bridges", "vms", NULL};
+	                                   "bridges", "vms", "state_seq", NULL};
 	struct jv_err jerr = {0};
-	int64_t cpus = 0, mem = 0;
+	int64_t cpus = 0, mem = 0, beat_seq = 0;
 	const char *accel = NULL, *qv = NULL;
 	json_t *ds = NULL, *br = NULL, *vms = NULL;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
@@ -429,7 +433,8 @@ void api_hosts_heartbeat(struct http_req *req)
 	    jv_string(body, "", "qemu_version", false, 32, &qv, &jerr) < 0 ||
 	    jv_member(body, "", "datastores", false, JSON_ARRAY, &ds, &jerr) < 0 ||
 	    jv_member(body, "", "bridges", false, JSON_ARRAY, &br, &jerr) < 0 ||
-	    jv_member(body, "", "vms", false, JSON_ARRAY, &vms, &jerr) < 0) {
+	    jv_member(body, "", "vms", false, JSON_ARRAY, &vms, &jerr) < 0 ||
+	    jv_int(body, "", "state_seq", false, 0, INT64_MAX, &beat_seq, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto cleanup;
 	}
@@ -454,7 +459,7 @@ void api_hosts_heartbeat(struct http_req *req)
 	if (vms) {
 		bool *known = calloc(json_array_size(vms) + 1, sizeof(*known));
 		if (known) {
-			reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms, known);
+			reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms, beat_seq, known);
 			foreign = foreign_vms(vms, known, json_object_get(host, "foreign_vms"), now);
 			free(known);
 		}

@@ -85,6 +85,10 @@ check "a heartbeat as h1 is taken (200)" \
 mapi GET /api/v1/vms/mine
 check "a heartbeat listing the VM running with an older seq leaves it stopped" \
 	test "$(jget "$BODY" .power_state)/$(jget "$BODY" .state_seq)" = "stopped/$seq"
+beat "[], \"state_seq\":$((seq - 1))" >/dev/null
+mapi GET /api/v1/vms/mine
+check "a heartbeat built before that (older state_seq) without the VM does not make it missing" \
+	test "$(jget "$BODY" .power_state)" = stopped
 beat "[{\"name\":\"$mine_id\",\"state\":\"running\"}]" >/dev/null
 mapi GET /api/v1/vms/mine
 check "... while one without a seq (an older agent) is taken as it was before" test "$(jget "$BODY" .power_state)" = running
