@@ -56,9 +56,8 @@ tally postgresql 0 "$LOG/pg"
 trap 'scripts/pg-test-server.sh stop "$PGDIR" >/dev/null 2>&1' EXIT
 
 step "unit tests (agent, store on SQLite and PostgreSQL, placement, CLI)"
-for t in build-san/tests/*/test_*; do
-	[ -x "$t" ] && [ -f "$t" ] || continue
-	case $t in *.p | *.so | *.a) continue ;; esac
+for t in $(find build-san/tests -type f -name 'test_*' -perm -u+x -not -path '*.p/*' | sort); do
+	case $t in *.so | *.a) continue ;; esac
 	out=$LOG/unit-$(basename "$t")
 	"$t" >"$out" 2>&1
 	rc=$?

@@ -29,7 +29,7 @@ fi
 jansson_cflags=$(pkg-config --cflags jansson 2>/dev/null)
 jansson_libs=$(pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 cflags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
--D_GNU_SOURCE -Isrc/lib -Isrc/agent -Isrc/manager $jansson_cflags"
+-D_GNU_SOURCE -Isrc/lib -Isrc/agent -Isrc/manager/api -Isrc/manager/store $jansson_cflags"
 
 # target: the sources it needs besides its harness.
 sources() {
@@ -39,7 +39,7 @@ sources() {
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
 	config) echo src/agent/config.c src/agent/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
-	resources) echo src/manager/resources.c src/lib/jsonv.c ;;
+	resources) echo src/manager/api/resources.c src/lib/jsonv.c ;;
 	image_format) echo src/lib/image_format.c ;;
 	esac
 }

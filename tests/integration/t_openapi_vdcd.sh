@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_openapi_vdcd.sh - docs/openapi.yaml and vdcd's route table (mgr_routes[]
-# in src/manager/api_tasks.c, macros such as INVENTORY(coll) expanded) list
+# in src/manager/api/routes.c, macros such as INVENTORY(coll) expanded) list
 # the same (method, path) pairs, and both OpenAPI descriptions (vdcd's and
 # the agent's) pass an OpenAPI linter: Spectral with its spectral:oas
 # ruleset, pinned in tests/lint/package-lock.json. A lint error fails the
@@ -107,12 +107,12 @@ doc_routes() {
 # oneline TEXT: its lines joined by spaces.
 oneline() { paste -sd" " <<<"$1"; }
 
-routes=$(code_routes "$VDC_ROOT/src/manager/api_tasks.c" | sort)
+routes=$(code_routes "$VDC_ROOT/src/manager/api/routes.c" | sort)
 documented=$(doc_routes "$VDC_ROOT/docs/openapi.yaml" | sort)
 nroutes=$(grep -c . <<<"$routes")
 check "mgr_routes[] has routes ($nroutes found)" test "$nroutes" -ge 30
 unknown=$(sed -n "s/^UNKNOWN-MACRO //p" <<<"$routes")
-check "mgr_routes[] uses only macros defined in api_tasks.c${unknown:+ (unknown: $(oneline "$unknown"))}" test -z "$unknown"
+check "mgr_routes[] uses only macros defined in routes.c${unknown:+ (unknown: $(oneline "$unknown"))}" test -z "$unknown"
 dups=$(grep -v "^UNKNOWN-MACRO" <<<"$routes" | uniq -d)
 routes=$(grep -v "^UNKNOWN-MACRO" <<<"$routes" | sort -u)
 check "mgr_routes[] lists no route twice${dups:+ (twice: $(oneline "$dups"))}" test -z "$dups"

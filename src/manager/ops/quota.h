@@ -9,17 +9,9 @@
 #include <stdint.h>
 
 #include "errinfo.h"
+#include "quota_math.h"
 #include "store.h"
 
-enum { QUOTA_VMS, QUOTA_VCPUS, QUOTA_MEMORY_MIB, QUOTA_DISK_MIB, QUOTA_N };
-extern const char *const quota_names[QUOTA_N]; /* "vms", "vcpus", "memory_mib", "disk_mib" */
-
-/* Pure: whether usage + delta goes over a limit (limit < 0: unlimited).
- * Only growing amounts are checked, so shrinking an over-quota project is
- * always allowed. Returns the index of the first quota exceeded, with the
- * usage it would reach in *would_be, or -1 when all fit. */
-int quota_exceeds(const int64_t limit[QUOTA_N], const int64_t usage[QUOTA_N],
-                  const int64_t delta[QUOTA_N], int64_t *would_be);
 
 /* Reads {"vms":..,...} (a missing or null amount: limit -1 / usage 0). */
 void quota_read(const json_t *obj, int64_t out[QUOTA_N], int64_t missing);

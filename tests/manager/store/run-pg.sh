@@ -3,7 +3,7 @@
 # started for this run (scripts/pg-test-server.sh) and stopped after it.
 # Exits 77 (skipped) when PostgreSQL's server binaries are not installed.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
 	echo "1..0 # SKIP PostgreSQL is not installed (apt-get install postgresql)"
 	exit 77

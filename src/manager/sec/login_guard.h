@@ -8,13 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
+
 struct mgr;
 
-/* Pure: the delay before answering after this many recent failures (0
- * for the first few, then doubling to a cap), and whether to refuse
- * outright for now. */
-unsigned throttle_delay_ms(int failures);
-bool throttle_locked(int failures);
 
 int login_guard_init(struct mgr *m);
 void login_guard_free(struct mgr *m); /* waits for jobs still running */

@@ -1,8 +1,7 @@
-/* auth_policy.c - the pure decisions of auth.h and login_guard.h: role
+/* access_policy.c - the pure decisions of access.h: role
  * names, which routes a caller may use at all, a caller's role in one
  * project, and how failed logins are slowed down. */
-#include "auth.h"
-#include "login_guard.h"
+#include "access.h"
 
 #include <string.h>
 

@@ -7,9 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "auth.h"
-#include "login_guard.h"
-#include "quota.h"
+#include "access.h"
+#include "quota_math.h"
 
 static struct auth_member members[] = {{"pa", ROLE_VIEWER}, {"pb", ROLE_OPERATOR}, {"pc", ROLE_ADMIN}};
 static const struct auth_ctx admin = {.admin = true};

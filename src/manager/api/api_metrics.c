@@ -1,0 +1,81 @@
+/* api_metrics.c - GET /metrics: vdcd's Prometheus metrics. */
+#include "api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void count_by(struct mgr *m, FILE *f, enum store_kind k, const char *field,
+                     const char *const *values, const char *metric)
+{
+	for (int i = 0; values[i]; i++) {
+		struct store_filter flt = {field, values[i]};
+		struct errinfo e = {0};
+		int64_t n = store_count(m->st, k, &flt, 1, &e);
+		if (n >= 0)
+			fprintf(f, "%s{%s=\"%s\"} %lld\n", metric, !strcmp(field, "power_state") ? "state" : field,
+			        values[i], (long long)n);
+	}
+}
+
+/* Per host, the VMs its agent runs that vdcd does not manage (confirmed in
+ * two heartbeats, see api_hosts.c). */
+static void foreign_vms(struct mgr *m, FILE *f)
+{
+	fputs("# HELP vdcd_foreign_vms VMs a host's agent runs that are not in vdcd's inventory.\n"
+	      "# TYPE vdcd_foreign_vms gauge\n", f);
+	char *next = NULL, *after = NULL;
+	do {
+		struct errinfo e = {0};
+		char *text = store_list_text(m->st, STORE_HOST, NULL, 0, after, 1000, &next, &e);
+		free(after);
+		after = next;
+		next = NULL;
+		json_t *hosts = text ? json_loads(text, 0, NULL) : NULL;
+		free(text);
+		size_t i, k;
+		json_t *h, *v;
+		json_array_foreach(hosts, i, h) {
+			int n = 0;
+			json_array_foreach(json_object_get(h, "foreign_vms"), k, v)
+				n += json_integer_value(json_object_get(v, "beats")) >= 2;
+			fprintf(f, "vdcd_foreign_vms{host=\"%s\"} %d\n",
+			        json_string_value(json_object_get(h, "name")) ?: "", n);
+		}
+		json_decref(hosts);
+	} while (after);
+}
+
+void api_metrics(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	fprintf(f, "# HELP vdcd_up vdcd is serving.\n# TYPE vdcd_up gauge\nvdcd_up 1\n");
+	static const char *const host_states[] = {"connected", "disconnected", "maintenance", NULL};
+	static const char *const vm_states[] = {"creating", "running", "paused", "stopped", "crashed",
+	                                        "deleting", "error", "unknown", "missing", NULL};
+	static const char *const task_states[] = {"queued", "running", "succeeded", "failed", NULL};
+	static const char *const image_states[] = {"queued", "importing", "active", NULL};
+	fputs("# HELP vdcd_hosts Hosts by state.\n# TYPE vdcd_hosts gauge\n", f);
+	count_by(m, f, STORE_HOST, "state", host_states, "vdcd_hosts");
+	fputs("# HELP vdcd_vms VMs by power state.\n# TYPE vdcd_vms gauge\n", f);
+	count_by(m, f, STORE_VM, "power_state", vm_states, "vdcd_vms");
+	fputs("# HELP vdcd_images Images of the library by state.\n# TYPE vdcd_images gauge\n", f);
+	count_by(m, f, STORE_IMAGE, "state", image_states, "vdcd_images");
+	fputs("# HELP vdcd_tasks Tasks by state.\n# TYPE vdcd_tasks gauge\n", f);
+	count_by(m, f, STORE_TASK, "state", task_states, "vdcd_tasks");
+	foreign_vms(m, f);
+	pthread_mutex_lock(&m->lock);
+	fprintf(f, "# HELP vdcd_tasks_finished_total Tasks finished since start.\n"
+	           "# TYPE vdcd_tasks_finished_total counter\n"
+	           "vdcd_tasks_finished_total{outcome=\"succeeded\"} %llu\n"
+	           "vdcd_tasks_finished_total{outcome=\"failed\"} %llu\n",
+	        (unsigned long long)m->tasks_done, (unsigned long long)m->tasks_failed);
+	pthread_mutex_unlock(&m->lock);
+	http_server_metrics(m->http, f, "vdcd");
+	fclose(f);
+	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
+}
