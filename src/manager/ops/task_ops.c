@@ -485,6 +485,72 @@ undo:
 	return -1;
 }
 
+/* Adapters to one signature, so that every operation is one line of the
+ * table below. */
+static int run_create(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                      struct errinfo *e)
+{
+	return op_create(t, vm, args, result, e);
+}
+
+static int run_delete(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                      struct errinfo *e)
+{
+	return op_delete(t, vm, args, result, e);
+}
+
+static int run_power(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                     struct errinfo *e)
+{
+	return op_power(t, vm, op + strlen("vm."), args, result, e);
+}
+
+static int run_resize(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                      struct errinfo *e)
+{
+	return op_resize(t, vm, args, result, e);
+}
+
+static int run_image_import(struct task_ctx *t, json_t *vm, const char *op, json_t *args,
+                            json_t **result, struct errinfo *e)
+{
+	return task_image_import(t, args, result, e);
+}
+
+/* Every task operation: its name, what it works on and what runs it. A
+ * new operation (migrate, evacuate) is one more line. */
+struct task_op_def {
+	const char *name;
+	bool on_vm;        /* the task's target is a VM, read before running */
+	bool gone_is_done; /* a VM already gone means the operation is done */
+	int (*run)(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+	           struct errinfo *e);
+};
+
+static const struct task_op_def task_ops[] = {
+	{"vm.create", true, false, run_create},
+	{"vm.delete", true, true, run_delete},
+	{"vm.start", true, false, run_power},
+	{"vm.stop", true, false, run_power},
+	{"vm.destroy", true, false, run_power},
+	{"vm.reset", true, false, run_power},
+	{"vm.pause", true, false, run_power},
+	{"vm.resume", true, false, run_power},
+	{"vm.resize", true, false, run_resize},
+	{"vm.snapshot", true, false, op_snapshot},
+	{"vm.snapshot_revert", true, false, op_snapshot},
+	{"vm.snapshot_delete", true, false, op_snapshot},
+	{"image.import", false, false, run_image_import},
+};
+
+static const struct task_op_def *task_op_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(task_ops) / sizeof(task_ops[0]); i++)
+		if (!strcmp(task_ops[i].name, name))
+			return &task_ops[i];
+	return NULL;
+}
+
 int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct errinfo *e)
 {
 	/* task_update replaces t->doc as the task progresses: hold on to the
@@ -494,34 +560,22 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	snprintf(op, sizeof(op), "%s", op_in);
 	const char *vm_id = json_string_value(json_object_get(pinned, "target_id"));
 	json_t *args = json_object_get(pinned, "args");
-	if (!strcmp(op, "image.import")) {
-		int irc = task_image_import(t, args, result, e);
-		json_decref(pinned);
-		return irc;
-	}
-	json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
-	if (!vm) {
-		json_decref(pinned);
-		if (!strcmp(op, "vm.delete")) { /* already gone: done */
-			*e = (struct errinfo){0};
-			return 0;
-		}
-		return -1;
-	}
+	const struct task_op_def *def = task_op_find(op);
 	int rc;
-	if (!strcmp(op, "vm.create"))
-		rc = op_create(t, vm, args, result, e);
-	else if (!strcmp(op, "vm.delete"))
-		rc = op_delete(t, vm, args, result, e);
-	else if (!strncmp(op, "vm.snapshot", 11))
-		rc = op_snapshot(t, vm, op, args, result, e);
-	else if (!strcmp(op, "vm.resize"))
-		rc = op_resize(t, vm, args, result, e);
-	else if (!strncmp(op, "vm.", 3))
-		rc = op_power(t, vm, op + 3, args, result, e);
-	else
+	if (!def) {
 		rc = errinfo_set(e, 500, "unknown_op", NULL, "unknown task operation '%s'", op);
-	json_decref(vm);
+	} else if (!def->on_vm) {
+		rc = def->run(t, NULL, op, args, result, e);
+	} else {
+		json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
+		if (!vm && def->gone_is_done) {
+			*e = (struct errinfo){0};
+			rc = 0;
+		} else {
+			rc = vm ? def->run(t, vm, op, args, result, e) : -1;
+		}
+		json_decref(vm);
+	}
 	json_decref(pinned);
 	return rc;
 }
