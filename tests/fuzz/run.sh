@@ -29,15 +29,15 @@ fi
 jansson_cflags=$(pkg-config --cflags jansson 2>/dev/null)
 jansson_libs=$(pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 cflags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
--D_GNU_SOURCE -Isrc/lib -Isrc/agent -Isrc/manager/api -Isrc/manager/store $jansson_cflags"
+-D_GNU_SOURCE -Isrc/lib -Isrc/agent/daemon -Isrc/agent/qemu -Isrc/agent/vm -Isrc/agent/host -Isrc/agent/api -Isrc/manager/api -Isrc/manager/store $jansson_cflags"
 
 # target: the sources it needs besides its harness.
 sources() {
 	case $1 in
-	vm_spec) echo src/agent/vm_spec.c src/agent/qemu_cmdline.c src/lib/jsonv.c ;;
-	qmp) echo src/agent/qmp.c src/lib/log.c src/lib/loop.c ;;
+	vm_spec) echo src/agent/vm/vm_spec.c src/agent/qemu/qemu_cmdline.c src/lib/jsonv.c ;;
+	qmp) echo src/agent/qemu/qmp.c src/lib/log.c src/lib/loop.c ;;
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
-	config) echo src/agent/config.c src/agent/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
+	config) echo src/agent/daemon/config.c src/agent/host/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/api/resources.c src/lib/jsonv.c ;;
 	image_format) echo src/lib/image_format.c ;;

@@ -2,7 +2,7 @@
 # t_openapi.sh - docs/agent-openapi.yaml and the agent's route table list the
 # same (method, path) pairs, so the API description cannot drift.
 source "$(dirname "$0")/lib.sh"
-routes=$(grep -oE '^\s*\{"(GET|POST|PUT|PATCH|DELETE)", "[^"]+"' "$VDC_ROOT/src/agent/api_vms.c" |
+routes=$(grep -oE '^\s*\{"(GET|POST|PUT|PATCH|DELETE)", "[^"]+"' "$VDC_ROOT/src/agent/api/api_vms.c" |
 	sed -E 's/^\s*\{"([A-Z]+)", "([^"]+)"/\1 \2/' | sort)
 documented=$(awk '
 	/^  \/[^ ]*:$/ { path = $1; sub(/:$/, "", path); next }
