@@ -1,10 +1,10 @@
 /* api_host.c - GET /api/v1/host (what this host is and has) and GET /metrics
  * (Prometheus text: per-VM and per-host CPU, memory, disk and network). */
-#include "agent.h"
+#include "api.h"
 
 #include "fsutil.h"
 #include "hostinfo.h"
-#include "http.h"
+#include "log.h"
 #include "net.h"
 
 #include <stdio.h>
@@ -13,8 +13,6 @@
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-void api_host_info(struct http_req *req);
 
 void api_host_info(struct http_req *req)
 {
@@ -52,7 +50,8 @@ void api_host_info(struct http_req *req)
 	http_reply_json(req, 200, o);
 }
 
-static void vm_metrics(struct agent *a, FILE *f)
+/* blockstats: each VM's query-blockstats answer by name, as gathered. */
+static void vm_metrics(struct agent *a, json_t *blockstats, FILE *f)
 {
 	fputs("# HELP vdc_agent_vm_state 1 for the state each VM is in.\n"
 	      "# TYPE vdc_agent_vm_state gauge\n", f);
@@ -82,10 +81,7 @@ static void vm_metrics(struct agent *a, FILE *f)
 	      "# HELP vdc_agent_vm_disk_ops_total Read and write operations by the guest, per disk.\n"
 	      "# TYPE vdc_agent_vm_disk_ops_total counter\n", f);
 	for (struct vm *vm = a->vms; vm; vm = vm->next) {
-		if (!vm->qmp)
-			continue;
-		struct errinfo e = {0};
-		json_t *bs = vm_qmp_call(vm, "query-blockstats", NULL, &e);
+		json_t *bs = json_object_get(blockstats, vm->spec.name);
 		size_t i;
 		json_t *dev;
 		json_array_foreach(bs, i, dev) {
@@ -104,7 +100,6 @@ static void vm_metrics(struct agent *a, FILE *f)
 			        vm->spec.name, name, json_integer_value(json_object_get(st, "rd_operations")),
 			        vm->spec.name, name, json_integer_value(json_object_get(st, "wr_operations")));
 		}
-		json_decref(bs);
 	}
 	fputs("# HELP vdc_agent_vm_net_bytes_total Bytes the guest received and sent, per bridged NIC.\n"
 	      "# TYPE vdc_agent_vm_net_bytes_total counter\n"
@@ -169,20 +164,83 @@ static void host_metrics(struct agent *a, FILE *f)
 		        a->cfg.datastores[i].name, (long long)fs_free_bytes(a->cfg.datastores[i].path));
 }
 
-void api_metrics(struct http_req *req)
+/* The disk counters come from each running QEMU: asked all at once, the
+ * reply written when the last has answered (or failed, or timed out: a
+ * hung QEMU's disks are left out, never the loop held). */
+struct metrics_gather {
+	struct http_req *req;
+	int waiting;
+	json_t *blockstats;
+};
+
+struct metrics_slot {
+	struct metrics_gather *g;
+	char vm[64];
+};
+
+static void metrics_reply(struct metrics_gather *g)
 {
+	struct http_req *req = g->req;
 	struct agent *a = http_app(req);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
+		json_decref(g->blockstats);
+		free(g);
 		http_reply_error(req, 500, "internal", NULL, "out of memory");
 		return;
 	}
 	fputs("# HELP vdc_agent_up The agent is serving.\n# TYPE vdc_agent_up gauge\nvdc_agent_up 1\n", f);
-	vm_metrics(a, f);
+	vm_metrics(a, g->blockstats, f);
 	host_metrics(a, f);
 	http_server_metrics(a->http, f, "vdc_agent");
 	fclose(f);
+	json_decref(g->blockstats);
+	free(g);
 	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
+}
+
+static void on_blockstats(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	struct metrics_slot *slot = ctx;
+	struct metrics_gather *g = slot->g;
+	if (result)
+		json_object_set_new(g->blockstats, slot->vm, result);
+	else
+		log_warn("metrics_blockstats_failed", "vm=%s error=%s", slot->vm, log_quote(e->message));
+	free(slot);
+	if (--g->waiting == 0)
+		metrics_reply(g);
+}
+
+void api_metrics(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	struct metrics_gather *g = calloc(1, sizeof(*g));
+	if (!g) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	g->req = req;
+	g->blockstats = json_object();
+	g->waiting = 1; /* this function's own, dropped at its end */
+	http_defer(req);
+	for (struct vm *vm = a->vms; vm; vm = vm->next) {
+		if (!vm->qmp)
+			continue;
+		struct metrics_slot *slot = calloc(1, sizeof(*slot));
+		if (!slot)
+			break;
+		slot->g = g;
+		snprintf(slot->vm, sizeof(slot->vm), "%s", vm->spec.name);
+		g->waiting++;
+		struct errinfo e = {0};
+		if (vm_blockstats(vm, on_blockstats, slot, &e) < 0) {
+			free(slot);
+			g->waiting--;
+		}
+	}
+	if (--g->waiting == 0)
+		metrics_reply(g);
 }

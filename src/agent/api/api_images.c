@@ -1,8 +1,7 @@
 /* api_images.c - /api/v1/images: vdcd (or a local administrator) puts the
  * images VMs boot from onto this host, by id; VM specs then name them. */
-#include "agent.h"
+#include "api.h"
 
-#include "http.h"
 #include "images.h"
 
 #include <string.h>

@@ -1,10 +1,9 @@
 /* api_vms.c - /api/v1/vms: each handler parses the request, runs one VM
  * operation and replies. No VM state is touched here directly. */
-#include "agent.h"
+#include "api.h"
 
 #include "disk.h"
 #include "images.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "snap_fit.h"
@@ -27,6 +26,17 @@ void api_reply_err(struct http_req *req, const struct errinfo *e)
 	                 e->field[0] ? e->field : NULL, "%s", e->message);
 }
 
+void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	struct http_req *req = ctx;
+	if (e)
+		api_reply_err(req, e);
+	else if (status == 204)
+		http_reply_text(req, 204, "text/plain", strdup(""), 0);
+	else
+		http_reply_json(req, (unsigned)status, result ? result : json_object());
+}
+
 static struct vm *find_or_404(struct http_req *req)
 {
 	struct agent *a = http_app(req);
@@ -46,6 +56,31 @@ static void list_vms(struct http_req *req)
 	http_reply_json(req, 200, json_pack("{s:o}", "vms", arr));
 }
 
+/* Create-and-start is one request: a VM that cannot start is not left
+ * behind, nor are its disks. */
+struct create_start {
+	struct http_req *req;
+	struct vm *vm;
+};
+
+static void on_create_started(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	struct create_start *cs = ctx;
+	struct http_req *req = cs->req;
+	struct vm *vm = cs->vm;
+	free(cs);
+	if (e) {
+		struct errinfo ignore = {0};
+		if (!vm->deleted)
+			vm_delete(vm, false, &ignore);
+		api_reply_err(req, e);
+	} else {
+		json_decref(result);
+		http_reply_json(req, 201, vm_to_json(vm));
+	}
+	vm_release(vm);
+}
+
 static void create_vm(struct http_req *req)
 {
 	struct agent *a = http_app(req);
@@ -60,15 +95,23 @@ static void create_vm(struct http_req *req)
 		api_reply_err(req, &e);
 		return;
 	}
-	if (http_query_flag(req, "start") && vm_start(vm, &e) < 0) {
-		/* Create-and-start is one request: a VM that cannot start is not
-		 * left behind, nor are its disks. */
-		struct errinfo ignore = {0};
-		vm_delete(vm, false, &ignore);
-		api_reply_err(req, &e);
+	if (!http_query_flag(req, "start")) {
+		http_reply_json(req, 201, vm_to_json(vm));
 		return;
 	}
-	http_reply_json(req, 201, vm_to_json(vm));
+	struct create_start *cs = calloc(1, sizeof(*cs));
+	if (!cs) {
+		struct errinfo ignore = {0};
+		vm_delete(vm, false, &ignore);
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	cs->req = req;
+	cs->vm = vm;
+	vm_hold(vm);
+	http_defer(req);
+	if (vm_start(vm, on_create_started, cs, &e) < 0)
+		on_create_started(cs, 0, NULL, &e);
 }
 
 static void get_vm(struct http_req *req)
@@ -101,10 +144,9 @@ static void start_vm(struct http_req *req)
 	if (!vm)
 		return;
 	struct errinfo e = {0};
-	if (vm_start(vm, &e) < 0)
+	http_defer(req);
+	if (vm_start(vm, api_reply_done, req, &e) < 0)
 		api_reply_err(req, &e);
-	else
-		http_reply_json(req, 200, vm_to_json(vm));
 }
 
 static void stop_vm(struct http_req *req)
@@ -127,7 +169,9 @@ static void stop_vm(struct http_req *req)
 	json_decref(body);
 	int wait = !http_query(req, "wait") || http_query_flag(req, "wait");
 	struct errinfo e = {0};
-	if (vm_stop(vm, (int)timeout, wait ? req : NULL, &e) < 0)
+	if (wait)
+		http_defer(req);
+	if (vm_stop(vm, (int)timeout, wait ? api_reply_done : NULL, req, &e) < 0)
 		api_reply_err(req, &e);
 	else if (!wait)
 		http_reply_json(req, 202, vm_to_json(vm));
@@ -139,25 +183,25 @@ static void destroy_vm(struct http_req *req)
 	if (!vm)
 		return;
 	struct errinfo e = {0};
-	if (vm_destroy(vm, req, &e) < 0)
+	http_defer(req);
+	if (vm_destroy(vm, api_reply_done, req, &e) < 0)
 		api_reply_err(req, &e);
 }
 
-static void qmp_op(struct http_req *req, const char *cmd)
+static void power_op(struct http_req *req, enum vm_power_op op)
 {
 	struct vm *vm = find_or_404(req);
 	if (!vm)
 		return;
 	struct errinfo e = {0};
-	if (vm_qmp_simple(vm, cmd, &e) < 0)
+	http_defer(req);
+	if (vm_power(vm, op, api_reply_done, req, &e) < 0)
 		api_reply_err(req, &e);
-	else
-		http_reply_json(req, 200, vm_to_json(vm));
 }
 
-static void reset_vm(struct http_req *req) { qmp_op(req, "system_reset"); }
-static void pause_vm(struct http_req *req) { qmp_op(req, "stop"); }
-static void resume_vm(struct http_req *req) { qmp_op(req, "cont"); }
+static void reset_vm(struct http_req *req) { power_op(req, VM_RESET); }
+static void pause_vm(struct http_req *req) { power_op(req, VM_PAUSE); }
+static void resume_vm(struct http_req *req) { power_op(req, VM_RESUME); }
 
 static void console_vm(struct http_req *req)
 {
@@ -218,6 +262,43 @@ static struct vm_disk *find_disk(struct vm *vm, const char *name)
 	return NULL;
 }
 
+/* The new size is the spec's once the disk has it. */
+static void disk_resized(struct http_req *req, struct vm *vm, struct vm_disk *d, uint64_t size)
+{
+	struct errinfo e = {0};
+	d->size_mib = size;
+	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
+		api_reply_err(req, &e);
+		return;
+	}
+	log_info("disk_resized", "vm=%s disk=%s size_mib=%lld", vm->spec.name, d->name, (long long)size);
+	http_reply_json(req, 200, vm_to_json(vm));
+}
+
+struct disk_resize {
+	struct http_req *req;
+	struct vm *vm;
+	uint64_t size_mib;
+	char disk[64];
+};
+
+static void on_disk_resized(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	struct disk_resize *dr = ctx;
+	struct vm *vm = dr->vm;
+	struct vm_disk *d = vm->deleted ? NULL : find_disk(vm, dr->disk);
+	json_decref(result);
+	if (e)
+		api_reply_err(dr->req, e);
+	else if (!d)
+		http_reply_error(dr->req, 404, "not_found", NULL, "VM '%s' or its disk '%s' was deleted meanwhile",
+		                 vm->spec.name, dr->disk);
+	else
+		disk_resized(dr->req, vm, d, dr->size_mib);
+	free(dr);
+	vm_release(vm);
+}
+
 static void resize_disk(struct http_req *req)
 {
 	struct vm *vm = find_or_404(req);
@@ -259,16 +340,18 @@ static void resize_disk(struct http_req *req)
 	}
 	if (vm->qmp && (vm->state == VM_RUNNING || vm->state == VM_PAUSED)) {
 		/* Live: QEMU grows the image and tells the guest. */
-		json_t *args = json_pack("{s:s, s:I}", "device", "", "size", (json_int_t)size << 20);
-		char dev[96];
-		snprintf(dev, sizeof(dev), "drive-%s", d->name);
-		json_object_set_new(args, "device", json_string(dev));
-		json_t *r = vm_qmp_call(vm, "block_resize", args, &e);
-		if (!r) {
-			api_reply_err(req, &e);
+		struct disk_resize *dr = calloc(1, sizeof(*dr));
+		if (!dr) {
+			http_reply_error(req, 500, "internal", NULL, "out of memory");
 			return;
 		}
-		json_decref(r);
+		*dr = (struct disk_resize){req, vm, (uint64_t)size, ""};
+		snprintf(dr->disk, sizeof(dr->disk), "%s", d->name);
+		vm_hold(vm);
+		http_defer(req);
+		if (vm_disk_resize_live(vm, d, (uint64_t)size, on_disk_resized, dr, &e) < 0)
+			on_disk_resized(dr, 0, NULL, &e);
+		return;
 	} else if (vm->state == VM_STOPPED || vm->state == VM_CRASHED) {
 		if (disk_resize(&va.as, d->path, (uint64_t)size, &e) < 0) {
 			api_reply_err(req, &e);
@@ -279,13 +362,7 @@ static void resize_disk(struct http_req *req)
 		                 vm->spec.name, vm_state_name(vm->state));
 		return;
 	}
-	d->size_mib = (uint64_t)size;
-	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
-		api_reply_err(req, &e);
-		return;
-	}
-	log_info("disk_resized", "vm=%s disk=%s size_mib=%lld", vm->spec.name, d->name, (long long)size);
-	http_reply_json(req, 200, vm_to_json(vm));
+	disk_resized(req, vm, d, (uint64_t)size);
 }
 
 static json_t *snapshots_of(struct vm *vm, struct errinfo *e);
@@ -386,7 +463,8 @@ static int try_live(struct http_req *req, struct vm *vm, const char *op, const c
 		return -1;
 	}
 	struct errinfo e = {0};
-	if (vm_snapshot_live(vm, op, snap, req, &e) < 0) {
+	http_defer(req);
+	if (vm_snapshot_live(vm, op, snap, api_reply_done, req, &e) < 0) {
 		api_reply_err(req, &e);
 		return -1;
 	}
@@ -541,7 +619,6 @@ static void snapshot_op(struct http_req *req, int revert)
 static void revert_snapshot(struct http_req *req) { snapshot_op(req, 1); }
 static void delete_snapshot(struct http_req *req) { snapshot_op(req, 0); }
 
-extern void api_host_info(struct http_req *req);
 static void healthz(struct http_req *req)
 {
 	http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));

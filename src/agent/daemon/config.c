@@ -25,6 +25,7 @@ void config_defaults(struct agent_config *c)
 	snprintf(c->accel, sizeof(c->accel), "auto");
 	snprintf(c->cgroup_base, sizeof(c->cgroup_base), "vdc");
 	c->console_log_bytes = 1024 * 1024;
+	c->qmp_timeout_ms = 30000;
 	c->sandbox = 1;
 	c->log_level = 1;
 	char err[8];
@@ -159,6 +160,17 @@ int config_set(struct agent_config *c, const char *key, const char *v, char *err
 		c->console_log_bytes = (size_t)n;
 		return 0;
 	}
+	if (!strcmp(key, "qmp-timeout-ms")) {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || *end || end == v || n < 100 || n > 600000) {
+			snprintf(err, errlen, "qmp-timeout-ms: give milliseconds from 100 to 600000");
+			return -1;
+		}
+		c->qmp_timeout_ms = (int)n;
+		return 0;
+	}
 	if (!strcmp(key, "datastore")) {
 		const char *eq = strchr(v, '=');
 		if (!eq || eq == v || eq[1] != '/') {
@@ -264,6 +276,8 @@ static const char usage[] =
     "  --accel auto|kvm|tcg      default auto (KVM when it works)\n"
     "  --cgroup-base NAME        cgroup subtree (default vdc)\n"
     "  --console-log-bytes N     per-VM serial log bound (default 1 MiB)\n"
+    "  --qmp-timeout-ms N        how long a QEMU may take to answer one QMP\n"
+    "                            command before that VM's operation fails (default 30000)\n"
     "  --sandbox on|off          QEMU seccomp sandbox (default on)\n"
     "  --log-level LEVEL         debug, info, warn, error\n"
     "  --nat-network GW/LEN|off  the NAT network guests of mode nat join: bridge\n"

@@ -32,6 +32,9 @@ struct agent_config {
 	char accel[8];          /* auto, kvm, tcg */
 	char cgroup_base[64];
 	size_t console_log_bytes;
+	/* How long one QMP command may take before it fails as a timeout (that
+	 * VM's operation alone; the loop never waits for QEMU). */
+	int qmp_timeout_ms;
 	int sandbox;
 	int log_level;          /* 0 debug .. 3 error */
 	char manager_url[512];  /* vdcd, e.g. http://127.0.0.1:7443; empty: standalone */

@@ -1,7 +1,7 @@
 /* main.c - vdc-agent: reads its settings, re-attaches to the VMs already
  * running on this host, and serves the API from one event loop. Stopping the
  * agent never stops a VM. */
-#include "agent.h"
+#include "api.h"
 #include "images.h"
 
 #include "fsutil.h"

@@ -1,12 +1,15 @@
 /* qmp.c - QMP over a unix socket. Messages are JSON objects, one per line;
  * replies carry the id we sent, everything with "event" is an event. The
- * socket is non-blocking; synchronous calls wait with poll and a deadline. */
+ * socket is non-blocking. On the loop, each command is a struct qmp_cmd with
+ * its own deadline timer, ended by its reply, its deadline or the monitor's
+ * close; without a loop, synchronous calls wait with poll and a deadline. */
 #include "qmp.h"
 
 #include "log.h"
 #include "loop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +20,24 @@
 
 #define QMP_MAX_LINE (16u * 1024 * 1024)
 
+/* One asynchronous command. It outlives its qmp when the qmp is freed
+ * first: then it ends with QMP_CLOSED from a timer of its own. */
+struct qmp_cmd {
+	struct qmp_cmd *next;
+	struct qmp *q;       /* NULL once the qmp is gone */
+	struct loop *loop;
+	unsigned long id;    /* 0: the handshake, waiting for the greeting */
+	char name[48];
+	int timeout_ms;
+	uint64_t deadline_ms;
+	qmp_reply_fn cb;
+	void *cb_ctx;
+	struct loop_timer *timer;
+	bool ended;          /* st/err below are set: end it at the next turn */
+	enum qmp_status st;
+	char err[256];
+};
+
 struct qmp {
 	int fd;
 	char *buf;
@@ -25,6 +46,18 @@ struct qmp {
 	int closed;
 	qmp_event_fn on_event;
 	void *ctx;
+	/* On the loop. */
+	struct loop *loop;
+	struct loop_watch *watch;
+	uint32_t watching;        /* the events watch is registered for */
+	int timeout_ms;
+	void (*on_closed)(void *ctx);
+	bool closed_told;
+	struct qmp_cmd *cmds;     /* sent (or about to be), not yet answered */
+	char *out;                /* what the socket did not take yet */
+	size_t outlen;
+	int depth;                /* inside a dispatch: a free waits for its end */
+	bool free_pending;
 };
 
 struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *ctx)
@@ -36,17 +69,44 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *ctx)
 	q->on_event = on_event;
 	q->ctx = ctx;
 	q->next_id = 1;
+	q->timeout_ms = 30000;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return q;
 }
 
+static void cmd_end_later(struct qmp_cmd *c, enum qmp_status st, const char *err);
+
+static void really_free(struct qmp *q)
+{
+	free(q->buf);
+	free(q->out);
+	free(q);
+}
+
 void qmp_free(struct qmp *q)
 {
-	if (!q)
+	if (!q || q->free_pending)
 		return;
+	if (q->watch)
+		loop_unwatch(q->loop, q->watch);
+	q->watch = NULL;
 	close(q->fd);
-	free(q->buf);
-	free(q);
+	q->fd = -1;
+	q->closed = 1;
+	/* Whoever waits on a command hears that the monitor is gone, from the
+	 * loop: never from inside this free (its caller may be mid-change). */
+	while (q->cmds) {
+		struct qmp_cmd *c = q->cmds;
+		q->cmds = c->next;
+		c->next = NULL;
+		c->q = NULL;
+		if (!c->ended)
+			cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+	}
+	if (q->depth > 0)
+		q->free_pending = true; /* the dispatch under way frees it at its end */
+	else
+		really_free(q);
 }
 
 int qmp_fd(const struct qmp *q) { return q->fd; }
@@ -107,23 +167,25 @@ static void dispatch_event(struct qmp *q, json_t *msg)
 		q->on_event(q->ctx, ev, json_object_get(msg, "data"));
 }
 
+static void route_message(struct qmp *q, json_t *msg);
+
 int qmp_poll_events(struct qmp *q)
 {
 	int rc;
-	while ((rc = fill(q)) > 0) {
+	q->depth++;
+	do {
+		rc = fill(q);
 		json_t *msg;
-		while ((msg = next_message(q))) {
-			if (json_object_get(msg, "event"))
-				dispatch_event(q, msg);
+		/* Also what is left in the buffer from a previous call. */
+		while (!q->free_pending && (msg = next_message(q))) {
+			route_message(q, msg);
 			json_decref(msg);
 		}
-	}
-	/* Dispatch anything left in the buffer from a previous call. */
-	json_t *msg;
-	while ((msg = next_message(q))) {
-		if (json_object_get(msg, "event"))
-			dispatch_event(q, msg);
-		json_decref(msg);
+	} while (rc > 0 && !q->free_pending);
+	q->depth--;
+	if (q->free_pending && q->depth == 0) {
+		really_free(q);
+		return -1;
 	}
 	return rc < 0 ? -1 : 0;
 }
@@ -245,4 +307,290 @@ json_t *qmp_call(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, c
 	snprintf(err, errlen, "%s", desc ? desc : "QEMU returned an error without a description");
 	json_decref(reply);
 	return NULL;
+}
+
+/* ---- on the loop ---------------------------------------------------------- */
+
+static void cmd_unlink(struct qmp_cmd *c)
+{
+	if (!c->q)
+		return;
+	for (struct qmp_cmd **pp = &c->q->cmds; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->q = NULL;
+}
+
+/* Ends c: its callback, then it is gone. */
+static void cmd_finish(struct qmp_cmd *c, enum qmp_status st, json_t *ret, const char *err)
+{
+	cmd_unlink(c);
+	if (c->timer)
+		loop_timer_cancel(c->loop, c->timer);
+	c->timer = NULL;
+	qmp_reply_fn cb = c->cb;
+	void *ctx = c->cb_ctx;
+	char errbuf[sizeof(c->err)];
+	snprintf(errbuf, sizeof(errbuf), "%s", err ? err : "");
+	free(c);
+	cb(ctx, st, st == QMP_OK ? ret : NULL, st == QMP_OK ? NULL : errbuf);
+}
+
+static void on_cmd_timer(void *ctx)
+{
+	struct qmp_cmd *c = ctx;
+	c->timer = NULL;
+	if (c->ended) {
+		cmd_finish(c, c->st, NULL, c->err);
+		return;
+	}
+	char err[256];
+	snprintf(err, sizeof(err), "QEMU did not answer '%s' within %d ms", c->name, c->timeout_ms);
+	cmd_finish(c, QMP_TIMEOUT, NULL, err);
+}
+
+static void cmd_end_later(struct qmp_cmd *c, enum qmp_status st, const char *err)
+{
+	c->ended = true;
+	c->st = st;
+	snprintf(c->err, sizeof(c->err), "%s", err);
+	if (c->timer)
+		loop_timer_cancel(c->loop, c->timer);
+	c->timer = loop_timer_after(c->loop, 0, on_cmd_timer, c);
+}
+
+static void on_qmp_ready(void *ctx, uint32_t events);
+
+static void update_watch(struct qmp *q)
+{
+	uint32_t want = EPOLLIN | (q->outlen ? EPOLLOUT : 0);
+	if (!q->loop || q->closed || want == q->watching)
+		return;
+	if (q->watch)
+		loop_unwatch(q->loop, q->watch);
+	q->watch = loop_watch_fd(q->loop, q->fd, want, on_qmp_ready, q);
+	q->watching = q->watch ? want : 0;
+}
+
+/* Sends what is queued, as far as the socket takes it. -1 when the socket
+ * is broken (errno). */
+static int flush_out(struct qmp *q)
+{
+	while (q->outlen) {
+		ssize_t n = send(q->fd, q->out, q->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			memmove(q->out, q->out + n, q->outlen - (size_t)n);
+			q->outlen -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		return -1;
+	}
+	update_watch(q);
+	return 0;
+}
+
+static void fail_all(struct qmp *q, enum qmp_status st, const char *err)
+{
+	for (struct qmp_cmd *c = q->cmds; c; c = c->next)
+		if (!c->ended)
+			cmd_end_later(c, st, err);
+}
+
+/* Queues the command line for c (given its id now). */
+static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
+{
+	c->id = q->next_id++;
+	json_t *req = json_pack("{s:s, s:I}", "execute", c->name, "id", (json_int_t)c->id);
+	if (args)
+		json_object_set_new(req, "arguments", args);
+	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	size_t len = s ? strlen(s) : 0;
+	char *nb = s ? realloc(q->out, q->outlen + len + 1) : NULL;
+	if (!nb) {
+		free(s);
+		cmd_end_later(c, QMP_FAILED, "out of memory");
+		return;
+	}
+	q->out = nb;
+	memcpy(q->out + q->outlen, s, len);
+	q->out[q->outlen + len] = '\n';
+	q->outlen += len + 1;
+	free(s);
+	if (flush_out(q) < 0) {
+		char err[256];
+		snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
+		fail_all(q, QMP_CLOSED, err);
+	}
+}
+
+static struct qmp_cmd *cmd_new(struct qmp *q, const char *name, int timeout_ms, qmp_reply_fn cb,
+                               void *cb_ctx)
+{
+	struct qmp_cmd *c = calloc(1, sizeof(*c));
+	if (!c)
+		abort(); /* a callback promised and no memory to keep the promise */
+	c->q = q;
+	c->loop = q->loop;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : q->timeout_ms;
+	c->deadline_ms = loop_now_ms() + (uint64_t)c->timeout_ms;
+	c->cb = cb;
+	c->cb_ctx = cb_ctx;
+	/* Kept in the order sent: the oldest first. */
+	struct qmp_cmd **pp = &q->cmds;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = c;
+	c->timer = loop_timer_after(q->loop, (uint64_t)c->timeout_ms, on_cmd_timer, c);
+	return c;
+}
+
+void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_reply_fn cb,
+              void *cb_ctx)
+{
+	struct qmp_cmd *c = cmd_new(q, cmd, timeout_ms, cb, cb_ctx);
+	if (q->closed) {
+		json_decref(args);
+		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+		return;
+	}
+	cmd_write(q, c, args);
+}
+
+void qmp_reply_later(struct qmp *q, enum qmp_status st, const char *err, qmp_reply_fn cb,
+                     void *cb_ctx)
+{
+	cmd_end_later(cmd_new(q, "-", 0, cb, cb_ctx), st, err);
+}
+
+void qmp_handshake_async(struct qmp *q, qmp_reply_fn cb, void *cb_ctx)
+{
+	struct qmp_cmd *c = cmd_new(q, "qmp_capabilities", 0, cb, cb_ctx);
+	if (q->closed)
+		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+	/* id 0 until the greeting comes: then the capabilities are sent. */
+}
+
+/* A reply (or the greeting) for an asynchronous command. */
+static void route_message(struct qmp *q, json_t *msg)
+{
+	if (json_object_get(msg, "event")) {
+		dispatch_event(q, msg);
+		return;
+	}
+	if (json_object_get(msg, "QMP")) {
+		for (struct qmp_cmd *c = q->cmds; c; c = c->next)
+			if (c->id == 0 && !c->ended) {
+				cmd_write(q, c, NULL);
+				break;
+			}
+		return;
+	}
+	json_t *idv = json_object_get(msg, "id");
+	if (!json_is_integer(idv))
+		return;
+	struct qmp_cmd *c = q->cmds;
+	while (c && (c->id == 0 || (json_int_t)c->id != json_integer_value(idv) || c->ended))
+		c = c->next;
+	if (!c)
+		return; /* a command that timed out earlier: nobody waits for it now */
+	json_t *ret = json_object_get(msg, "return");
+	if (ret) {
+		cmd_finish(c, QMP_OK, ret, NULL);
+		return;
+	}
+	const char *desc = json_string_value(json_object_get(json_object_get(msg, "error"), "desc"));
+	cmd_finish(c, QMP_FAILED, NULL, desc ? desc : "QEMU returned an error without a description");
+}
+
+static void on_qmp_ready(void *ctx, uint32_t events)
+{
+	struct qmp *q = ctx;
+	q->depth++;
+	if ((events & EPOLLOUT) && flush_out(q) < 0)
+		fail_all(q, QMP_CLOSED, "cannot write to QEMU's monitor");
+	q->depth--;
+	if (q->free_pending && q->depth == 0) {
+		really_free(q);
+		return;
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	q->depth++; /* held across on_closed, which may free q */
+	int rc = qmp_poll_events(q);
+	if (rc < 0 && !q->free_pending && !q->closed_told) {
+		q->closed_told = true;
+		if (q->watch)
+			loop_unwatch(q->loop, q->watch);
+		q->watch = NULL;
+		fail_all(q, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+		if (q->on_closed)
+			q->on_closed(q->ctx);
+	}
+	q->depth--;
+	if (q->free_pending && q->depth == 0)
+		really_free(q);
+}
+
+int qmp_attach(struct qmp *q, struct loop *l, int timeout_ms, void (*on_closed)(void *ctx))
+{
+	q->loop = l;
+	if (timeout_ms > 0)
+		q->timeout_ms = timeout_ms;
+	q->on_closed = on_closed;
+	update_watch(q);
+	return q->watch ? 0 : -1;
+}
+
+int qmp_timeout_ms(const struct qmp *q) { return q->timeout_ms; }
+
+int qmp_pending(const struct qmp *q)
+{
+	int n = 0;
+	for (const struct qmp_cmd *c = q->cmds; c; c = c->next)
+		n++;
+	return n;
+}
+
+void qmp_drain(struct qmp *q)
+{
+	q->depth++;
+	while (q->cmds && !q->free_pending) {
+		uint64_t now = loop_now_ms(), next = UINT64_MAX;
+		struct qmp_cmd *due = NULL;
+		for (struct qmp_cmd *c = q->cmds; c && !due; c = c->next) {
+			if (c->ended || now >= c->deadline_ms)
+				due = c;
+			else if (c->deadline_ms < next)
+				next = c->deadline_ms;
+		}
+		if (due) {
+			if (due->ended) {
+				char err[sizeof(due->err)];
+				memcpy(err, due->err, sizeof(err));
+				cmd_finish(due, due->st, NULL, err);
+			} else {
+				char err[256];
+				snprintf(err, sizeof(err), "QEMU did not answer '%s' within %d ms", due->name,
+				         due->timeout_ms);
+				cmd_finish(due, QMP_TIMEOUT, NULL, err);
+			}
+			continue;
+		}
+		struct pollfd pfd = {.fd = q->fd, .events = POLLIN | (q->outlen ? POLLOUT : 0)};
+		if (poll(&pfd, 1, (int)(next - now)) <= 0)
+			continue;
+		if (pfd.revents & POLLOUT)
+			flush_out(q);
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			on_qmp_ready(q, EPOLLIN);
+	}
+	q->depth--;
+	if (q->free_pending && q->depth == 0)
+		really_free(q);
 }

@@ -8,7 +8,7 @@
  * The record is snapshots.json in the VM's state directory: {"NAME":
  * {"vcpus": N, "memory_mib": M}}. A RAM snapshot without a record (taken
  * before records existed) is not refused: nothing is known about it. */
-#include "agent.h"
+#include "vm_internal.h"
 #include "snap_hw.h"
 
 #include "fsutil.h"

@@ -2,7 +2,7 @@
  * from the agent's range (as Firecracker's jailer gives each microVM one),
  * under which its QEMU and every qemu-img run on its disks run, and which
  * owns its files and nothing else. */
-#include "agent.h"
+#include "vm_internal.h"
 
 #include "fsutil.h"
 #include "log.h"

@@ -2,7 +2,7 @@
  * (so signals to the agent's process group never reach it), as the
  * VM's own identity (its uid and gid, and only the kvm group), with exactly
  * the fds it needs. */
-#include "agent.h"
+#include "vm_internal.h"
 
 #include "crashpoint.h"
 

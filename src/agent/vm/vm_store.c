@@ -2,7 +2,7 @@
  * define: it is written last, as define.json renamed to spec.json, and a
  * delete starts by renaming it to delete.json. A crash at any point leaves a
  * name that says which way to finish (see vm_load_all). */
-#include "agent.h"
+#include "vm_internal.h"
 
 #include "fsutil.h"
 #include "log.h"

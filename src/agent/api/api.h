@@ -1,0 +1,22 @@
+/* api.h - the agent's HTTP API: routes and handlers. Only this folder (and
+ * the daemon that serves it) knows HTTP. */
+#ifndef VDC_AGENT_API_H
+#define VDC_AGENT_API_H
+
+#include "agent.h"
+#include "http.h"
+
+extern const struct http_route agent_routes[];
+extern const size_t agent_nroutes;
+void api_reply_err(struct http_req *req, const struct errinfo *e);
+/* A vm_done_fn whose ctx is the (deferred) request: replies with the end. */
+void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo *e);
+void api_metrics(struct http_req *req);
+void api_host_info(struct http_req *req);
+/* api_images.c */
+void api_image_put(struct http_req *req);
+void api_image_list(struct http_req *req);
+void api_image_get(struct http_req *req);
+void api_image_delete(struct http_req *req);
+
+#endif

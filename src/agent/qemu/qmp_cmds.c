@@ -1,0 +1,76 @@
+/* qmp_cmds.c - the QMP commands the agent sends, each with its arguments
+ * built here, all through one gate that takes the fault site. */
+#include "qmp_cmds.h"
+
+#include "fault.h"
+
+#include <jansson.h>
+
+/* args consumed. */
+static void send_cmd(struct qmp *q, const char *cmd, json_t *args, int timeout_ms,
+                     qmp_reply_fn cb, void *ctx)
+{
+	if (fault_hit(FAULT_QMP)) {
+		json_decref(args);
+		qmp_reply_later(q, QMP_FAILED, "injected fault", cb, ctx);
+		return;
+	}
+	qmp_send(q, cmd, args, timeout_ms, cb, ctx);
+}
+
+void qmp_cont(struct qmp *q, qmp_reply_fn cb, void *ctx) { send_cmd(q, "cont", NULL, 0, cb, ctx); }
+void qmp_stop(struct qmp *q, qmp_reply_fn cb, void *ctx) { send_cmd(q, "stop", NULL, 0, cb, ctx); }
+
+void qmp_system_reset(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "system_reset", NULL, 0, cb, ctx);
+}
+
+void qmp_system_powerdown(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "system_powerdown", NULL, 0, cb, ctx);
+}
+
+void qmp_quit(struct qmp *q, int timeout_ms, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "quit", NULL, timeout_ms, cb, ctx);
+}
+
+void qmp_query_status(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-status", NULL, 0, cb, ctx);
+}
+
+void qmp_query_blockstats(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-blockstats", NULL, 0, cb, ctx);
+}
+
+void qmp_query_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-jobs", NULL, 0, cb, ctx);
+}
+
+void qmp_job_dismiss(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "job-dismiss", json_pack("{s:s}", "id", job_id), 0, cb, ctx);
+}
+
+void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "block_resize", json_pack("{s:s, s:I}", "device", device, "size", (json_int_t)size),
+	         0, cb, ctx);
+}
+
+void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, const char *tag,
+                  const char *const *nodes, int nnodes, qmp_reply_fn cb, void *ctx)
+{
+	static const char *const cmds[] = {"snapshot-save", "snapshot-load", "snapshot-delete"};
+	json_t *devices = json_array();
+	for (int i = 0; i < nnodes; i++)
+		json_array_append_new(devices, json_string(nodes[i]));
+	json_t *args = json_pack("{s:s, s:s, s:o}", "job-id", job_id, "tag", tag, "devices", devices);
+	if (op != QMP_SNAPSHOT_DELETE && nnodes > 0) /* RAM and device state live on the first disk */
+		json_object_set_new(args, "vmstate", json_string(nodes[0]));
+	send_cmd(q, cmds[op], args, 0, cb, ctx);
+}

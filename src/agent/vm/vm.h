@@ -1,0 +1,202 @@
+/* vm.h - one VM on this host and what can be done with it. Operations that
+ * talk to QEMU end through a completion callback (vm_done_fn), called from
+ * the agent's loop once QEMU has answered (or not, within the QMP timeout):
+ * the caller may be an HTTP handler, a controller, or a test; nothing here
+ * knows HTTP. */
+#ifndef VDC_VM_H
+#define VDC_VM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+#include "console.h"
+#include "disk.h"
+#include "errinfo.h"
+#include "run.h"
+#include "vm_spec.h"
+
+struct agent;
+struct loop_watch;
+struct loop_timer;
+struct qmp;
+
+enum vm_state {
+	VM_STOPPED,
+	VM_STARTING,
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPING,
+	VM_CRASHED,
+};
+
+const char *vm_state_name(enum vm_state s);
+/* Sets vm->state and moves vm->state_seq past every seq reported before. */
+struct vm;
+void vm_set_state(struct vm *vm, enum vm_state s);
+/* The largest state_seq handed out so far: a heartbeat carries it, so vdcd
+ * knows the beat's list is older than any state with a larger seq. */
+uint64_t vm_state_seq_now(void);
+
+/* The end of an operation: on success e is NULL, status says what became
+ * of it (200, 201 created, 202 accepted, 204 gone) and result (owned by the
+ * callee, may be NULL) is the VM or what was asked for; on failure e says
+ * why (e->status, e->code, e->message) and result is NULL. */
+typedef void (*vm_done_fn)(void *ctx, int status, json_t *result, const struct errinfo *e);
+
+/* Someone waiting for the VM's QEMU to exit (stop, destroy). */
+struct vm_waiter {
+	vm_done_fn done;
+	void *ctx;
+	struct vm_waiter *next;
+};
+
+struct vm {
+	struct agent *agent;
+	struct vm_spec spec;
+	enum vm_state state; /* set through vm_set_state only */
+	/* Orders this VM's state reports: it grows with every change of state,
+	 * and across agent restarts (it starts from the clock), so vdcd can
+	 * tell a heartbeat listed before an operation ended from one after. */
+	uint64_t state_seq;
+	char dir[1024];     /* state: spec.json, state.json, console.log, seed */
+	char rundir[1024];  /* runtime: qmp.sock, serial.sock, qemu.pid */
+
+	/* Operations in flight hold the VM: a delete meanwhile unlinks it, and
+	 * the last of them frees it. */
+	int holds;
+	bool deleted;
+
+	pid_t pid;
+	unsigned long long pid_start; /* /proc/PID/stat starttime: guards pid reuse */
+	bool our_child;               /* started by this agent process: waitpid works */
+	int pidfd;
+	struct loop_watch *pid_watch;
+	struct qmp *qmp;
+	struct console console;
+	struct loop_watch *console_watch;
+	time_t started_at;
+	/* A start waiting for QEMU's monitor: its end is the start's, not an exit. */
+	bool start_pending;
+
+	/* Exit bookkeeping: why QEMU is going away. */
+	char shutdown_reason[32]; /* from the SHUTDOWN event */
+	bool expect_exit;         /* we asked it to go (stop/destroy) */
+	bool forced;              /* powered off without the guest's shutdown */
+	char forced_why[160];     /* why (the stop timed out, the VM was paused...) */
+	bool stop_timed_out;      /* forced because the stop's timeout passed */
+	int stop_timeout_s;       /* the running stop's timeout */
+	json_t *last_exit;        /* {"at","reason","clean",...} */
+
+	struct vm_waiter *exit_waiters;
+	struct loop_timer *stop_timer;
+
+	/* A live snapshot job (QMP snapshot-save/load/delete) under way. */
+	bool job_active;
+	vm_done_fn job_done;
+	void *job_ctx;
+	char job_id[48];
+	char job_op[24];
+	char job_tag[64];
+	struct loop_timer *job_timer;
+	uint64_t job_deadline_ms;
+	struct vm *next;
+};
+
+/* vm_core.c */
+struct vm *vm_find(struct agent *a, const char *name);
+json_t *vm_to_json(struct vm *vm);
+/* Keeps vm allocated across an operation in flight (see holds). */
+void vm_hold(struct vm *vm);
+void vm_release(struct vm *vm);
+
+/* vm_lifecycle.c. Each returns -1 with e when refused at once (done is then
+ * never called), or 0: done is called exactly once, later, from the loop. */
+int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e);
+/* Ends with 200 and the VM once QEMU runs and answers on its monitor. */
+int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Asks the guest to power off; after timeout_s, stops QEMU hard. done (may
+ * be NULL: nobody waits) gets 200 and the VM when QEMU has exited. */
+int vm_stop(struct vm *vm, int timeout_s, vm_done_fn done, void *ctx, struct errinfo *e);
+int vm_destroy(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Pause, resume, reset: 200 and the VM as QEMU then reports it. */
+enum vm_power_op { VM_PAUSE, VM_RESUME, VM_RESET };
+int vm_power(struct vm *vm, enum vm_power_op op, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Grows a running (or paused) VM's disk to size_mib through QEMU: 200, no
+ * result (the caller records the new size). */
+int vm_disk_resize_live(struct vm *vm, const struct vm_disk *d, uint64_t size_mib, vm_done_fn done,
+                        void *ctx, struct errinfo *e);
+/* QEMU's block statistics (its query-blockstats array) as the result. */
+int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e);
+/* SIGKILLs QEMU and waits (bounded) until its exit is handled. */
+int vm_kill_now(struct vm *vm, struct errinfo *e);
+
+/* vm_snapshot.c: snapshots of a running (or paused) VM, RAM included: op is
+ * "save", "load" or "delete". Ends when QEMU's job concludes: 201 with
+ * {"vm","name","live"} for a save, 200 with the VM for a load, 204 for a
+ * delete; one job per VM at a time (409 otherwise). */
+int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn done, void *ctx,
+                     struct errinfo *e);
+
+/* vm_recovery.c */
+/* Re-attaches to running QEMUs and finishes interrupted defines/deletes. */
+void vm_load_all(struct agent *a);
+/* At agent exit: closes every VM's sockets and frees it; QEMUs keep running. */
+void vm_detach_all(struct agent *a);
+
+/* vm_store.c: files under the state directory. */
+int vm_store_write_spec(struct vm *vm, const char *suffix, struct errinfo *e);
+/* durable: fsync (exits, whose reason must survive a crash); a start's
+ * state is re-derived from QMP, so it skips the fsync. */
+void vm_store_write_state(struct vm *vm, bool durable);
+void vm_store_read_state(struct vm *vm);
+void vm_store_path(const struct vm *vm, const char *file, char *out, size_t n);
+void vm_run_path(const struct vm *vm, const char *file, char *out, size_t n);
+/* Removes the VM's disks (unless keep_disks), its state and run dirs. */
+int vm_store_remove(struct vm *vm, bool keep_disks, struct errinfo *e);
+/* Datastore directory holding this VM's disks. */
+void vm_store_disk_dir(struct agent *a, const char *datastore, const char *vm, char *out, size_t n);
+
+/* vm_proc.c: the QEMU process. */
+int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, struct errinfo *e);
+unsigned long long vm_proc_starttime(pid_t pid);
+int vm_proc_write_pidfile(struct vm *vm);
+/* Reads the pidfile; returns the pid when that process is still the one we
+ * started, else 0. */
+pid_t vm_proc_read_pidfile(struct vm *vm, unsigned long long *start);
+int vm_proc_listen_unix(const char *path, struct errinfo *e);
+int vm_proc_connect_unix(const char *path);
+
+/* vm_id.c: the VM's own identity (spec.uid, spec.gid). */
+/* The lowest id of the range that no VM here and no user or group of the
+ * host has. 0, or -1 with e (507 when the range is used up). */
+int vm_id_alloc(struct agent *a, unsigned *id, struct errinfo *e);
+/* What qemu-img on this VM's images runs as (its identity, plus
+ * extra_group when not 0: a source VM's group, for a copy) and where those
+ * images may lie. va must outlive the use of va->da. */
+struct vm_access {
+	struct run_as as;
+	gid_t groups[1];
+	const char *roots[MAX_DATASTORES + MAX_IMAGE_ROOTS];
+	struct disk_access da;
+};
+void vm_id_access(const struct agent *a, const struct vm_spec *spec, gid_t extra_group,
+                  struct vm_access *va);
+/* Creates path (in a datastore, no link followed: fs_open_beneath) new,
+ * owned by the VM, with mode. 409 disk_exists when it is there already. */
+int vm_id_create_file(struct vm *vm, const char *path, mode_t mode, const char *field,
+                      struct errinfo *e);
+/* Gives the VM its files: disk dirs root:gid 0750, disks uid:gid 0640,
+ * seed uid:gid 0400. Idempotent; links are never followed. */
+int vm_id_own_files(struct vm *vm, struct errinfo *e);
+/* Kept disks of a deleted VM become root's (its id may be given again). */
+void vm_id_disown_files(struct vm *vm);
+/* RUN/vnc/NAME: the VM's own directory (0700) for QEMU's VNC socket. */
+void vm_id_vnc_dir(const struct vm *vm, char *out, size_t n);
+int vm_id_make_vnc_dir(struct vm *vm, struct errinfo *e);
+
+#endif

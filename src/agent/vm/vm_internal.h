@@ -1,0 +1,40 @@
+/* vm_internal.h - what the files of vm/ share and nobody else calls. */
+#ifndef VDC_VM_INTERNAL_H
+#define VDC_VM_INTERNAL_H
+
+#include "agent.h"
+#include "qmp.h"
+
+/* vm_core.c */
+struct vm *vm_alloc(struct agent *a, const char *name);
+void vm_free(struct vm *vm);
+void vm_link(struct agent *a, struct vm *vm);
+void vm_unlink(struct agent *a, struct vm *vm);
+void vm_iso_time(time_t t, char *out, size_t n);
+/* The last non-empty line QEMU wrote to its log: its own error message. */
+void vm_qemu_log_last_line(struct vm *vm, char *out, size_t n);
+/* Fills e for a failed QMP command of vm: 504 qmp_timeout (naming the VM,
+ * the command and what to do) or 500 qmp with QEMU's words. */
+void vm_qmp_error(struct vm *vm, const char *cmd, enum qmp_status st, const char *err,
+                  struct errinfo *e);
+/* The cloud-init seed of the VM. */
+void vm_seed_path(struct vm *vm, char *out, size_t n);
+void vm_remove_seed(struct vm *vm);
+
+/* vm_watch.c */
+/* Connects the console and QMP of a QEMU whose sockets exist, watches its
+ * pid, and asks QEMU its state: then attached(vm, ctx, NULL), or with why
+ * not (the caller cleans up). */
+typedef void (*vm_attached_fn)(struct vm *vm, void *ctx, const char *err);
+void vm_attach(struct vm *vm, vm_attached_fn attached, void *ctx);
+void vm_release_runtime(struct vm *vm);
+void vm_handle_exit(struct vm *vm);
+void vm_drop_qmp(struct vm *vm);
+/* Asks QEMU its run state and sets the VM's from it (not while stopping),
+ * then done(ctx, 200, the VM) or the error. */
+void vm_refresh_status(struct vm *vm, vm_done_fn done, void *ctx);
+
+/* vm_snapshot.c: ends the job under way (the VM stopped meanwhile...). */
+void vm_job_end(struct vm *vm, unsigned status, const char *error);
+
+#endif
