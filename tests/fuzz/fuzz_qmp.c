@@ -1,9 +1,12 @@
 /* fuzz_qmp.c - libFuzzer harness for the QMP client: the input is whatever
  * a (broken or hostile) QEMU writes on the monitor socket. Drained with
- * qmp_poll_events, and answered into a handshake and a qmp_call with short
- * timeouts; it must neither crash, leak, nor hang. */
+ * qmp_poll_events, answered into a handshake and a qmp_call with short
+ * timeouts, and into the asynchronous handshake and commands on a loop; it
+ * must neither crash, leak, nor hang. */
 #include "log.h"
+#include "loop.h"
 #include "qmp.h"
+#include "qmp_cmds.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -49,6 +52,24 @@ static int feed(const uint8_t *data, size_t size, int shut, int *peer)
 	return sv[0];
 }
 
+struct async_run {
+	struct loop *loop;
+	int ended;
+};
+
+static void on_end(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct async_run *r = ctx;
+	if (ret)
+		(void)json_typeof(ret);
+	if (err && cmd && strlen(err) + strlen(cmd) == 0)
+		abort(); /* a failure always says why */
+	if (++r->ended == 3)
+		loop_stop(r->loop);
+}
+
+static void on_deadline(void *ctx) { loop_stop(ctx); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,7 +98,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	qmp_free(q);
 	close(peer);
 
-	/* 3. A call straight away, against a peer that has gone. */
+	/* 3. The same bytes on the loop: a handshake and two commands, each of
+	 * which must end (answered, failed, closed or timed out). */
+	struct async_run ar = {.loop = loop_new()};
+	q = qmp_new(feed(data, size, SHUT_WR, &peer), on_event, &events);
+	if (qmp_attach(q, ar.loop, 20, NULL) == 0) {
+		qmp_handshake_async(q, on_end, &ar);
+		qmp_query_status(q, on_end, &ar);
+		qmp_job_dismiss(q, "j", on_end, &ar);
+		struct loop_timer *t = loop_timer_after(ar.loop, 2000, on_deadline, ar.loop);
+		loop_run(ar.loop);
+		if (ar.ended != 3)
+			abort(); /* a command that never ended */
+		loop_timer_cancel(ar.loop, t);
+	}
+	qmp_free(q);
+	loop_free(ar.loop);
+	close(peer);
+
+	/* 4. A call straight away, against a peer that has gone. */
 	q = qmp_new(feed(data, size, -1, &peer), on_event, &events);
 	json_t *r = qmp_call(q, "query-status", NULL, 20, err, sizeof(err));
 	json_decref(r);

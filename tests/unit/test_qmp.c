@@ -7,6 +7,7 @@
 #include "log.h"
 #include "loop.h"
 #include "qmp.h"
+#include "qmp_cmds.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -506,11 +507,233 @@ static void test_endless_line(void **state)
 	fake_finish(&f);
 }
 
+/* ---- on the loop ------------------------------------------------------------ */
+
+/* What the asynchronous commands of a test ended with, in the order ended. */
+struct ends {
+	struct loop *loop;
+	struct qmp *q;
+	int n, want;
+	enum qmp_status st[8];
+	char cmd[8][48];
+	char err[8][256];
+	char ret[8][256];
+	bool in_free;       /* set around qmp_free: no callback may run inside it */
+	bool cb_in_free;
+	int closed;         /* on_closed calls */
+	bool free_on_close; /* on_closed frees the qmp (the free is held) */
+};
+
+static void on_end(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct ends *e = ctx;
+	if (e->in_free)
+		e->cb_in_free = true;
+	if (e->n < 8) {
+		e->st[e->n] = st;
+		snprintf(e->cmd[e->n], sizeof(e->cmd[0]), "%s", cmd);
+		snprintf(e->err[e->n], sizeof(e->err[0]), "%s", err ? err : "");
+		char *r = ret ? json_dumps(ret, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		snprintf(e->ret[e->n], sizeof(e->ret[0]), "%s", r ? r : "");
+		free(r);
+	}
+	if (++e->n == e->want)
+		loop_stop(e->loop);
+}
+
+/* After the stop's timeout: a command of its own, on the same monitor. */
+static void on_end_then_cont(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                             const char *cmd)
+{
+	struct ends *e = ctx;
+	on_end(ctx, st, ret, err, cmd);
+	qmp_cont(e->q, on_end, e);
+}
+
+static void on_closed(void *ctx)
+{
+	struct ends *e = *(struct ends **)ctx;
+	e->closed++;
+	if (e->free_on_close) {
+		qmp_free(e->q);
+		e->q = NULL;
+	}
+}
+
+static void on_guard(void *ctx)
+{
+	struct ends *e = ctx;
+	e->want = -1; /* the test's own deadline: what ended so far is checked */
+	loop_stop(e->loop);
+}
+
+static void run_until(struct ends *e, int want)
+{
+	e->want = want;
+	struct loop_timer *g = loop_timer_after(e->loop, 5000, on_guard, e);
+	if (e->n < want)
+		loop_run(e->loop);
+	if (e->want != -1)
+		loop_timer_cancel(e->loop, g);
+}
+
+static struct ends *ends_ctx; /* on_closed's (the qmp's event ctx is not ours) */
+
+static struct qmp *async_qmp(struct fake *f, struct ends *e, int timeout_ms)
+{
+	e->loop = loop_new();
+	ends_ctx = e;
+	struct qmp *q = qmp_new(f->fd, NULL, NULL);
+	assert_non_null(q);
+	assert_int_equal(qmp_attach(q, e->loop, timeout_ms, NULL), 0);
+	e->q = q;
+	return q;
+}
+
+/* A command QEMU does not answer fails alone, at its deadline; a command
+ * sent with it and one sent after are answered; its late reply is
+ * dropped. Commands given before the handshake ends wait for it. */
+static void test_async_timeout_is_one_command(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("stop", NULL),
+		EXPECT_("query-status", NULL),
+		SEND_("{\"return\": {\"running\": true, \"status\": \"running\"}, \"id\": %ID%}\r\n"),
+		PAUSE_(400),
+		SEND_("{\"return\": {}, \"id\": 2}\r\n"), /* the stop's, too late */
+		EXPECT_("cont", NULL),
+		SEND_("{\"return\": {}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct ends e = {0};
+	struct qmp *q = async_qmp(&f, &e, 200);
+	qmp_handshake_async(q, on_end, &e);
+	qmp_stop(q, on_end_then_cont, &e);
+	qmp_query_status(q, on_end, &e);
+	uint64_t t0 = loop_now_ms();
+	run_until(&e, 4);
+	assert_int_equal(e.n, 4);
+	assert_string_equal(e.cmd[0], "qmp_capabilities");
+	assert_int_equal(e.st[0], QMP_OK);
+	assert_string_equal(e.cmd[1], "query-status");
+	assert_int_equal(e.st[1], QMP_OK);
+	assert_string_equal(e.ret[1], "{\"running\":true,\"status\":\"running\"}");
+	assert_string_equal(e.cmd[2], "stop");
+	assert_int_equal(e.st[2], QMP_TIMEOUT);
+	assert_string_equal(e.err[2], "QEMU did not answer 'stop' within 200 ms");
+	assert_string_equal(e.cmd[3], "cont");
+	assert_int_equal(e.st[3], QMP_OK);
+	assert_true(loop_now_ms() - t0 >= 400);
+	assert_int_equal(qmp_pending(q), 0);
+	qmp_free(q);
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
+/* The arguments each typed command builds, and QEMU's error as QMP_FAILED. */
+static void test_async_typed_arguments(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("block_resize", "{\"device\": \"drive-d0\", \"size\": 2147483648}"),
+		EXPECT_("job-dismiss", "{\"id\": \"j1\"}"),
+		EXPECT_("snapshot-save", "{\"job-id\": \"j2\", \"tag\": \"t\", \"vmstate\": \"vdc-a\", "
+		                         "\"devices\": [\"vdc-a\", \"vdc-b\"]}"),
+		EXPECT_("snapshot-delete", "{\"job-id\": \"j3\", \"tag\": \"t\", \"devices\": [\"vdc-a\"]}"),
+		EXPECT_("query-blockstats", NULL),
+		SEND_("{\"return\": {}, \"id\": 2}\r\n"
+		       "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no job j1\"}, \"id\": 3}\r\n"
+		       "{\"return\": {}, \"id\": 4}\r\n{\"return\": {}, \"id\": 5}\r\n"
+		       "{\"return\": [], \"id\": 6}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct ends e = {0};
+	struct qmp *q = async_qmp(&f, &e, 2000);
+	qmp_handshake_async(q, on_end, &e);
+	qmp_block_resize(q, "drive-d0", 2048ull << 20, on_end, &e);
+	qmp_job_dismiss(q, "j1", on_end, &e);
+	const char *const nodes[] = {"vdc-a", "vdc-b"};
+	qmp_snapshot(q, QMP_SNAPSHOT_SAVE, "j2", "t", nodes, 2, on_end, &e);
+	qmp_snapshot(q, QMP_SNAPSHOT_DELETE, "j3", "t", nodes, 1, on_end, &e);
+	qmp_query_blockstats(q, on_end, &e);
+	run_until(&e, 6);
+	assert_int_equal(e.n, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(e.st[i], i == 2 ? QMP_FAILED : QMP_OK);
+	assert_string_equal(e.err[2], "no job j1"); /* QEMU's own words */
+	assert_string_equal(e.cmd[2], "job-dismiss");
+	assert_string_equal(e.ret[5], "[]");
+	qmp_free(q);
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
+/* QEMU going away mid-command: QMP_CLOSED, on_closed once, and a free from
+ * inside on_closed (as the agent does) is safe. */
+static void closed_cb(void *ctx) { on_closed(&ends_ctx); }
+
+static void test_async_closed(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_("query-status", NULL),
+		SEND_("{\"return\": {\"stat"),
+		CLOSE_,
+	};
+	struct fake f = fake_start(script);
+	struct ends e = {.free_on_close = true};
+	e.loop = loop_new();
+	ends_ctx = &e;
+	e.q = qmp_new(f.fd, NULL, NULL);
+	assert_int_equal(qmp_attach(e.q, e.loop, 2000, closed_cb), 0);
+	qmp_handshake_async(e.q, on_end, &e);
+	qmp_query_status(e.q, on_end, &e);
+	run_until(&e, 2);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.st[1], QMP_CLOSED);
+	assert_non_null(strstr(e.err[1], "closed"));
+	assert_int_equal(e.closed, 1);
+	assert_null(e.q); /* freed by on_closed */
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
+/* A qmp freed with a command in flight: the command ends QMP_CLOSED from
+ * the loop, never from inside the free. */
+static void test_async_free_with_pending(void **state)
+{
+	static const struct step script[] = {HANDSHAKE, EXPECT_("query-jobs", NULL), END_};
+	struct fake f = fake_start(script);
+	struct ends e = {0};
+	struct qmp *q = async_qmp(&f, &e, 2000);
+	qmp_handshake_async(q, on_end, &e);
+	run_until(&e, 1);
+	qmp_query_jobs(q, on_end, &e);
+	e.in_free = true;
+	qmp_free(q);
+	e.in_free = false;
+	assert_false(e.cb_in_free);
+	assert_int_equal(e.n, 1);
+	run_until(&e, 2);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.st[1], QMP_CLOSED);
+	assert_string_equal(e.cmd[1], "query-jobs");
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the skipped-noise warnings are expected */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_async_timeout_is_one_command),
+		cmocka_unit_test(test_async_typed_arguments),
+		cmocka_unit_test(test_async_closed),
+		cmocka_unit_test(test_async_free_with_pending),
 		cmocka_unit_test(test_call_returns_value),
 		cmocka_unit_test(test_call_error),
 		cmocka_unit_test(test_events_before_reply),

@@ -33,6 +33,9 @@ struct qmp_cmd {
 	qmp_reply_fn cb;
 	void *cb_ctx;
 	struct loop_timer *timer;
+	bool handshake;      /* the capabilities negotiation itself */
+	json_t *held_args;   /* held until the negotiation is over (held) */
+	bool held;
 	bool ended;          /* st/err below are set: end it at the next turn */
 	enum qmp_status st;
 	char err[256];
@@ -53,6 +56,7 @@ struct qmp {
 	int timeout_ms;
 	void (*on_closed)(void *ctx);
 	bool closed_told;
+	bool negotiating;         /* commands wait for the handshake's end */
 	struct qmp_cmd *cmds;     /* sent (or about to be), not yet answered */
 	char *out;                /* what the socket did not take yet */
 	size_t outlen;
@@ -330,12 +334,14 @@ static void cmd_finish(struct qmp_cmd *c, enum qmp_status st, json_t *ret, const
 	if (c->timer)
 		loop_timer_cancel(c->loop, c->timer);
 	c->timer = NULL;
+	json_decref(c->held_args);
 	qmp_reply_fn cb = c->cb;
 	void *ctx = c->cb_ctx;
-	char errbuf[sizeof(c->err)];
+	char errbuf[sizeof(c->err)], name[sizeof(c->name)];
 	snprintf(errbuf, sizeof(errbuf), "%s", err ? err : "");
+	memcpy(name, c->name, sizeof(name));
 	free(c);
-	cb(ctx, st, st == QMP_OK ? ret : NULL, st == QMP_OK ? NULL : errbuf);
+	cb(ctx, st, st == QMP_OK ? ret : NULL, st == QMP_OK ? NULL : errbuf, name);
 }
 
 static void on_cmd_timer(void *ctx)
@@ -459,18 +465,25 @@ void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_
 		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
 		return;
 	}
+	if (q->negotiating) { /* QEMU takes nothing else before it: sent after */
+		c->held = true;
+		c->held_args = args;
+		return;
+	}
 	cmd_write(q, c, args);
 }
 
-void qmp_reply_later(struct qmp *q, enum qmp_status st, const char *err, qmp_reply_fn cb,
-                     void *cb_ctx)
+void qmp_reply_later(struct qmp *q, const char *cmd, enum qmp_status st, const char *err,
+                     qmp_reply_fn cb, void *cb_ctx)
 {
-	cmd_end_later(cmd_new(q, "-", 0, cb, cb_ctx), st, err);
+	cmd_end_later(cmd_new(q, cmd, 0, cb, cb_ctx), st, err);
 }
 
 void qmp_handshake_async(struct qmp *q, qmp_reply_fn cb, void *cb_ctx)
 {
 	struct qmp_cmd *c = cmd_new(q, "qmp_capabilities", 0, cb, cb_ctx);
+	c->handshake = true;
+	q->negotiating = true;
 	if (q->closed)
 		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
 	/* id 0 until the greeting comes: then the capabilities are sent. */
@@ -485,7 +498,7 @@ static void route_message(struct qmp *q, json_t *msg)
 	}
 	if (json_object_get(msg, "QMP")) {
 		for (struct qmp_cmd *c = q->cmds; c; c = c->next)
-			if (c->id == 0 && !c->ended) {
+			if (c->handshake && c->id == 0 && !c->ended) {
 				cmd_write(q, c, NULL);
 				break;
 			}
@@ -500,6 +513,17 @@ static void route_message(struct qmp *q, json_t *msg)
 	if (!c)
 		return; /* a command that timed out earlier: nobody waits for it now */
 	json_t *ret = json_object_get(msg, "return");
+	if (ret && c->handshake) {
+		/* In command mode: what was held goes now, in the order given. */
+		q->negotiating = false;
+		for (struct qmp_cmd *h = q->cmds; h; h = h->next)
+			if (h->held && !h->ended) {
+				h->held = false;
+				json_t *args = h->held_args;
+				h->held_args = NULL;
+				cmd_write(q, h, args);
+			}
+	}
 	if (ret) {
 		cmd_finish(c, QMP_OK, ret, NULL);
 		return;

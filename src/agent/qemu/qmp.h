@@ -27,9 +27,11 @@ enum qmp_status {
 };
 
 /* The end of one asynchronous command: ret is borrowed (incref to keep),
- * NULL unless st is QMP_OK; err is NULL when st is QMP_OK. May free the
- * qmp (the free is held until the qmp is done with itself). */
-typedef void (*qmp_reply_fn)(void *ctx, enum qmp_status st, json_t *ret, const char *err);
+ * NULL unless st is QMP_OK; err is NULL when st is QMP_OK; cmd is the
+ * command's name (for messages). May free the qmp (the free is held until
+ * the qmp is done with itself). */
+typedef void (*qmp_reply_fn)(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd);
 
 /* Wraps a connected unix socket (ownership passes to the qmp). */
 struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *ctx);
@@ -53,8 +55,8 @@ void qmp_handshake_async(struct qmp *q, qmp_reply_fn cb, void *cb_ctx);
 void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_reply_fn cb,
               void *cb_ctx);
 /* Ends a command without sending it, as if QEMU had answered st/err. */
-void qmp_reply_later(struct qmp *q, enum qmp_status st, const char *err, qmp_reply_fn cb,
-                     void *cb_ctx);
+void qmp_reply_later(struct qmp *q, const char *cmd, enum qmp_status st, const char *err,
+                     qmp_reply_fn cb, void *cb_ctx);
 /* Commands sent and not yet answered. */
 int qmp_pending(const struct qmp *q);
 /* Before the loop runs (re-attach at start-up): drives the socket and the

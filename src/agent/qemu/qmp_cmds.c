@@ -12,10 +12,15 @@ static void send_cmd(struct qmp *q, const char *cmd, json_t *args, int timeout_m
 {
 	if (fault_hit(FAULT_QMP)) {
 		json_decref(args);
-		qmp_reply_later(q, QMP_FAILED, "injected fault", cb, ctx);
+		qmp_reply_later(q, cmd, QMP_FAILED, "injected fault", cb, ctx);
 		return;
 	}
 	qmp_send(q, cmd, args, timeout_ms, cb, ctx);
+}
+
+void qmp_reply_gone(qmp_reply_fn cb, void *ctx)
+{
+	cb(ctx, QMP_CLOSED, NULL, "QEMU closed its monitor connection (QEMU exited)", "query-status");
 }
 
 void qmp_cont(struct qmp *q, qmp_reply_fn cb, void *ctx) { send_cmd(q, "cont", NULL, 0, cb, ctx); }

@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+/* For a VM whose monitor is already gone: cb(ctx, QMP_CLOSED, ...) at once,
+ * named as a query-status would be. */
+void qmp_reply_gone(qmp_reply_fn cb, void *ctx);
+
 /* Runs a paused guest again. */
 void qmp_cont(struct qmp *q, qmp_reply_fn cb, void *ctx);
 /* Pauses the guest (its vCPUs); QEMU stays. */

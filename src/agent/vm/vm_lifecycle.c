@@ -508,7 +508,8 @@ static void on_kill_timeout(void *ctx)
 	}
 }
 
-static void on_quit(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_quit(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct vm *vm = ctx;
 	/* Not taken (or no answer): QEMU goes by force. Closed: it is going. */
@@ -552,7 +553,8 @@ static bool is_up(const struct vm *vm)
 	return vm->state == VM_RUNNING || vm->state == VM_PAUSED || vm->state == VM_STOPPING;
 }
 
-static void on_powerdown(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_powerdown(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct vm *vm = ctx;
 	if (vm->pid > 0 && vm->state == VM_STOPPING && !vm->stop_timer) {
@@ -613,35 +615,34 @@ int vm_destroy(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 /* One QMP command on behalf of a caller: its end is the caller's. */
 struct qmp_op {
 	struct vm *vm;
-	const char *cmd; /* for messages */
 	bool then_refresh; /* end with the VM's state as QEMU then reports it */
 	vm_done_fn done;
 	void *ctx;
 };
 
-static struct qmp_op *qmp_op_new(struct vm *vm, const char *cmd, bool then_refresh, vm_done_fn done,
-                                 void *ctx)
+static struct qmp_op *qmp_op_new(struct vm *vm, bool then_refresh, vm_done_fn done, void *ctx)
 {
 	struct qmp_op *op = calloc(1, sizeof(*op));
 	if (!op)
 		abort();
-	*op = (struct qmp_op){vm, cmd, then_refresh, done, ctx};
+	*op = (struct qmp_op){vm, then_refresh, done, ctx};
 	vm_hold(vm);
 	return op;
 }
 
-static void on_qmp_op(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_qmp_op(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct qmp_op *op = ctx;
 	struct vm *vm = op->vm;
 	struct errinfo e = {0};
 	if (st != QMP_OK) {
-		vm_qmp_error(vm, op->cmd, st, err, &e);
-		log_warn("vm_qmp_failed", "vm=%s command=%s error=%s", vm->spec.name, op->cmd,
+		vm_qmp_error(vm, cmd, st, err, &e);
+		log_warn("vm_qmp_failed", "vm=%s command=%s error=%s", vm->spec.name, cmd,
 		         log_quote(e.message));
 		op->done(op->ctx, 0, NULL, &e);
 	} else if (op->then_refresh) {
-		log_info("vm_qmp", "vm=%s command=%s", vm->spec.name, op->cmd);
+		log_info("vm_qmp", "vm=%s command=%s", vm->spec.name, cmd);
 		vm_refresh_status(vm, op->done, op->ctx);
 	} else {
 		op->done(op->ctx, 200, json_incref(ret), NULL);
@@ -653,13 +654,12 @@ static void on_qmp_op(void *ctx, enum qmp_status st, json_t *ret, const char *er
 int vm_power(struct vm *vm, enum vm_power_op pop, vm_done_fn done, void *ctx, struct errinfo *e)
 {
 	static const char *const verbs[] = {"pause", "resume", "reset"};
-	static const char *const cmds[] = {"stop", "cont", "system_reset"}; /* for messages */
 	enum vm_state need = pop == VM_RESUME ? VM_PAUSED : VM_RUNNING;
 	/* A reset of a stopped VM would do nothing: refused like a pause. */
 	if (vm->state != need || !vm->qmp)
 		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s; %s needs it %s",
 		                   vm->spec.name, vm_state_name(vm->state), verbs[pop], vm_state_name(need));
-	struct qmp_op *op = qmp_op_new(vm, cmds[pop], true, done, ctx);
+	struct qmp_op *op = qmp_op_new(vm, true, done, ctx);
 	switch (pop) {
 	case VM_PAUSE:
 		qmp_stop(vm->qmp, on_qmp_op, op);
@@ -689,8 +689,7 @@ int vm_disk_resize_live(struct vm *vm, const struct vm_disk *d, uint64_t size_mi
 		return -1;
 	char dev[96];
 	snprintf(dev, sizeof(dev), "drive-%s", d->name);
-	qmp_block_resize(vm->qmp, dev, size_mib << 20, on_qmp_op,
-	                 qmp_op_new(vm, "block_resize", false, done, ctx));
+	qmp_block_resize(vm->qmp, dev, size_mib << 20, on_qmp_op, qmp_op_new(vm, false, done, ctx));
 	return 0;
 }
 
@@ -698,7 +697,7 @@ int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 {
 	if (need_qmp(vm, e) < 0)
 		return -1;
-	qmp_query_blockstats(vm->qmp, on_qmp_op, qmp_op_new(vm, "query-blockstats", false, done, ctx));
+	qmp_query_blockstats(vm->qmp, on_qmp_op, qmp_op_new(vm, false, done, ctx));
 	return 0;
 }
 

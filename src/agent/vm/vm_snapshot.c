@@ -79,7 +79,8 @@ static void on_job_refreshed(void *ctx, int status, json_t *result, const struct
 	vm_release(vm);
 }
 
-static void on_job_dismissed(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_job_dismissed(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct job_finish *f = ctx;
 	if (f->vm->qmp)
@@ -90,7 +91,8 @@ static void on_job_dismissed(void *ctx, enum qmp_status st, json_t *ret, const c
 
 static void on_job_poll(void *ctx);
 
-static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err)
+static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err,
+                 const char *cmd)
 {
 	struct vm *vm = ctx;
 	if (!vm->job_active) {
@@ -99,7 +101,7 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 	}
 	if (st != QMP_OK) {
 		struct errinfo e = {0};
-		vm_qmp_error(vm, "query-jobs", st, err, &e);
+		vm_qmp_error(vm, cmd, st, err, &e);
 		vm_job_end(vm, e.status, e.message);
 		vm_release(vm);
 		return;
@@ -122,7 +124,7 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 		if (vm->qmp)
 			qmp_job_dismiss(vm->qmp, vm->job_id, on_job_dismissed, f);
 		else
-			on_job_dismissed(f, QMP_CLOSED, NULL, NULL);
+			on_job_dismissed(f, QMP_CLOSED, NULL, NULL, NULL);
 		return;
 	}
 	if (!job) /* dismissed already: QEMU found nothing to report */
@@ -146,7 +148,8 @@ static void on_job_poll(void *ctx)
 	qmp_query_jobs(vm->qmp, on_jobs, vm);
 }
 
-static void on_job_started(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_job_started(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct vm *vm = ctx;
 	if (!vm->job_active) {
@@ -157,8 +160,6 @@ static void on_job_started(void *ctx, enum qmp_status st, json_t *ret, const cha
 		/* Refused at once, as a failed command (not a failed job). */
 		vm_done_fn done = vm->job_done;
 		void *dctx = vm->job_ctx;
-		char cmd[32];
-		snprintf(cmd, sizeof(cmd), "snapshot-%s", vm->job_op);
 		vm->job_active = false;
 		vm->job_done = NULL;
 		struct errinfo e = {0};

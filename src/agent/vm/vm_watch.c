@@ -94,13 +94,14 @@ static void attach_end(struct attach_op *op, const char *err)
 	vm_release(vm);
 }
 
-static void on_attach_status(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_attach_status(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct attach_op *op = ctx;
 	struct vm *vm = op->vm;
 	if (st != QMP_OK) {
 		char msg[512];
-		snprintf(msg, sizeof(msg), "query-status: %s", err);
+		snprintf(msg, sizeof(msg), "%s: %s", cmd, err);
 		attach_end(op, msg);
 		return;
 	}
@@ -108,7 +109,8 @@ static void on_attach_status(void *ctx, enum qmp_status st, json_t *ret, const c
 	attach_end(op, NULL);
 }
 
-static void on_attach_handshake(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_attach_handshake(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct attach_op *op = ctx;
 	if (st != QMP_OK || !op->vm->qmp) {
@@ -276,13 +278,14 @@ struct refresh_op {
 	void *ctx;
 };
 
-static void on_refresh_status(void *ctx, enum qmp_status st, json_t *ret, const char *err)
+static void on_refresh_status(void *ctx, enum qmp_status st, json_t *ret, const char *err,
+                 const char *cmd)
 {
 	struct refresh_op *op = ctx;
 	struct vm *vm = op->vm;
 	struct errinfo e = {0};
 	if (st != QMP_OK) {
-		vm_qmp_error(vm, "query-status", st, err, &e);
+		vm_qmp_error(vm, cmd, st, err, &e);
 		op->done(op->ctx, 0, NULL, &e);
 	} else {
 		if (vm->state != VM_STOPPING)
@@ -300,9 +303,8 @@ void vm_refresh_status(struct vm *vm, vm_done_fn done, void *ctx)
 		abort();
 	*op = (struct refresh_op){vm, done, ctx};
 	vm_hold(vm);
-	if (!vm->qmp) {
-		on_refresh_status(op, QMP_CLOSED, NULL, "QEMU closed its monitor connection (QEMU exited)");
-		return;
-	}
-	qmp_query_status(vm->qmp, on_refresh_status, op);
+	if (!vm->qmp) /* gone meanwhile: as a closed monitor would say */
+		qmp_reply_gone(on_refresh_status, op);
+	else
+		qmp_query_status(vm->qmp, on_refresh_status, op);
 }
