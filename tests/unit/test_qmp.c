@@ -4,6 +4,7 @@
  * anything it did not expect, which the parent turns into a test failure. */
 #include "testutil.h"
 
+#include "fault.h"
 #include "log.h"
 #include "loop.h"
 #include "qmp.h"
@@ -723,6 +724,35 @@ static void test_async_free_with_pending(void **state)
 	fake_finish(&f);
 }
 
+/* The fault site FAULT_QMP: the armed command fails as if QEMU had said
+ * "injected fault", and is never sent; the next one goes through. */
+static void test_async_injected_fault(void **state)
+{
+	static const struct step script[] = {
+		EXPECT_("cont", NULL),
+		SEND_("{\"return\": {}, \"id\": %ID%}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct ends e = {0};
+	struct qmp *q = async_qmp(&f, &e, 2000);
+	fault_arm(FAULT_QMP, 1);
+	qmp_stop(q, on_end, &e);
+	qmp_cont(q, on_end, &e);
+	run_until(&e, 2);
+	fault_arm(FAULT_QMP, 0);
+	assert_int_equal(e.n, 2);
+	int stop = strcmp(e.cmd[0], "stop") == 0 ? 0 : 1; /* either may end first */
+	assert_string_equal(e.cmd[stop], "stop");
+	assert_int_equal(e.st[stop], QMP_FAILED);
+	assert_string_equal(e.err[stop], "injected fault");
+	assert_string_equal(e.cmd[1 - stop], "cont");
+	assert_int_equal(e.st[1 - stop], QMP_OK);
+	qmp_free(q);
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR); /* the skipped-noise warnings are expected */
@@ -732,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_async_typed_arguments),
 		cmocka_unit_test(test_async_closed),
 		cmocka_unit_test(test_async_free_with_pending),
+		cmocka_unit_test(test_async_injected_fault),
 		cmocka_unit_test(test_call_returns_value),
 		cmocka_unit_test(test_call_error),
 		cmocka_unit_test(test_events_before_reply),
