@@ -27,12 +27,10 @@ ms_of() {
 
 kill -STOP "$pid1"
 diag "a1's QEMU (pid $pid1) is stopped"
-# The pause of a1 waits on QEMU: in the background, with its own files.
-(
-	api h1 POST /api/v1/vms/a1/pause
-	echo "$STATUS" >"$TMP/pause.status"
-	echo "$BODY" >"$TMP/pause.body"
-) &
+# The pause of a1 waits on QEMU: in the background, with files of its own
+# (api's are shared by every call).
+in_ns h1 curl -s -o "$TMP/pause.body" -w '%{http_code}' --max-time 120 -X POST \
+	-H "Authorization: Bearer $TOKEN" http://127.0.0.1:7441/api/v1/vms/a1/pause >"$TMP/pause.status" &
 bg=$!
 started=$SECONDS
 sleep 0.3
