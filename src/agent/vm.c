@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "images.h"
+#include "isotime.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -108,13 +109,6 @@ static void vm_unlink(struct agent *a, struct vm *vm)
 			*pp = vm->next;
 			return;
 		}
-}
-
-static void iso_time(time_t t, char *out, size_t n)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ---- watches on a running QEMU ---------------------------------------- */
@@ -315,7 +309,7 @@ static void vm_handle_exit(struct vm *vm)
 		         "agent restarted, so its exit status is unknown%s%s",
 		         (int)vm->pid, logline[0] ? "; its log ends: " : "", logline);
 	char at[32];
-	iso_time(time(NULL), at, sizeof(at));
+	iso_time(time(NULL), at);
 	json_decref(vm->last_exit);
 	vm->last_exit = json_pack("{s:s, s:s, s:b, s:i}", "at", at, "reason", reason, "clean", clean,
 	                          "pid", (int)vm->pid);
@@ -1116,7 +1110,7 @@ json_t *vm_to_json(struct vm *vm)
 		                    json_string(vm->spec.disks[i].path));
 	if (vm->pid > 0) {
 		char at[32];
-		iso_time(vm->started_at, at, sizeof(at));
+		iso_time(vm->started_at, at);
 		json_t *rt = json_pack("{s:i, s:s, s:s}", "pid", (int)vm->pid, "started_at", at, "accel",
 		                       vm->agent->accel);
 		if (vm->spec.vnc) {
@@ -1276,7 +1270,7 @@ static void load_one(struct agent *a, const char *name)
 	} else if (fs_exists(vm->rundir)) {
 		/* It was running when the agent went away, and is gone now. */
 		char at[32];
-		iso_time(time(NULL), at, sizeof(at));
+		iso_time(time(NULL), at);
 		json_decref(vm->last_exit);
 		vm->last_exit = json_pack("{s:s, s:s, s:b}", "at", at, "reason",
 		                          "QEMU exited while the agent was not running; its exit status "
