@@ -51,6 +51,7 @@ struct mgr {
 	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
 	struct agent_async *agent_async; /* calls to agents from the loop (agent_async.c) */
+	struct loop_jobs *jobs;   /* blocking calls run off the loop (an upload's fsync) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
