@@ -417,23 +417,34 @@ struct vm_call {
 };
 
 /* GETs suffix of the VM's agent ("/api/v1/vms/NAME" + suffix) for req; done
- * answers it. 0 with req deferred, or -1 after replying (c is freed). */
+ * answers it. 0 with req deferred, or -1 with e when the call could not
+ * start (c is then the caller's still). */
 static int vm_agent_get(struct http_req *req, const json_t *vm, const char *suffix, const char *hdr_name,
-                        agent_done_fn done, struct vm_call *c)
+                        agent_done_fn done, struct vm_call *c, struct errinfo *e)
 {
 	struct mgr *m = http_app(req);
-	struct errinfo e = {0};
 	char path[384];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
 	c->req = req;
 	if (agent_async_call(m, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10,
-	                     hdr_name, done, c, &e) < 0) {
-		mgr_reply_err(req, &e);
-		free(c);
+	                     hdr_name, done, c, e) < 0)
 		return -1;
-	}
 	http_defer(req);
 	return 0;
+}
+
+/* vm_agent_get for a read passed on to the caller: one that cannot start
+ * is answered with why (503 when too many calls wait already). */
+static void vm_agent_read(struct http_req *req, const json_t *vm, const char *suffix, const char *hdr_name,
+                          agent_done_fn done, struct vm_call *c)
+{
+	struct errinfo e = {0};
+	if (!c) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+	} else if (vm_agent_get(req, vm, suffix, hdr_name, done, c, &e) < 0) {
+		mgr_reply_err(req, &e);
+		free(c);
+	}
 }
 
 /* Whether the VM's host says it has no snapshot snap: a missing snapshot
@@ -445,6 +456,11 @@ static void snapshot_checked(struct mgr *m, void *ctx, struct agent_reply *r)
 	struct vm_call *c = ctx;
 	struct http_req *req = c->req;
 	bool missing = false;
+	if (r->e.status == 503) { /* vdcd is stopping: no task now */
+		mgr_reply_err(req, &r->e);
+		free(c);
+		return;
+	}
 	if (r->status == 200) {
 		missing = true;
 		size_t i;
@@ -480,11 +496,14 @@ void api_vms_snapshot_op(struct http_req *req)
 	if (!vm)
 		return;
 	struct vm_call *c = calloc(1, sizeof(*c));
-	if (!c) {
-		http_reply_error(req, 500, "internal", NULL, "out of memory");
-	} else {
+	struct errinfo e = {0};
+	if (c)
 		snprintf(c->snap, sizeof(c->snap), "%s", snap);
-		vm_agent_get(req, vm, "/snapshots", NULL, snapshot_checked, c);
+	if (!c || vm_agent_get(req, vm, "/snapshots", NULL, snapshot_checked, c, &e) < 0) {
+		/* No word from the host: the task finds out. */
+		free(c);
+		const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
+		queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	}
 	json_decref(vm);
 }
@@ -704,12 +723,9 @@ static void proxy_get(struct http_req *req, const char *suffix, const char *cont
 	if (!vm)
 		return;
 	struct vm_call *c = calloc(1, sizeof(*c));
-	if (!c) {
-		http_reply_error(req, 500, "internal", NULL, "out of memory");
-	} else {
+	if (c)
 		c->content_type = content_type;
-		vm_agent_get(req, vm, suffix, NULL, proxied, c);
-	}
+	vm_agent_read(req, vm, suffix, NULL, proxied, c);
 	json_decref(vm);
 }
 
@@ -752,10 +768,6 @@ void api_vms_console(struct http_req *req)
 	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
 	if (!vm)
 		return;
-	struct vm_call *c = calloc(1, sizeof(*c));
-	if (!c)
-		http_reply_error(req, 500, "internal", NULL, "out of memory");
-	else
-		vm_agent_get(req, vm, suffix, "X-Console-Offset", console_read, c);
+	vm_agent_read(req, vm, suffix, "X-Console-Offset", console_read, calloc(1, sizeof(struct vm_call)));
 	json_decref(vm);
 }
