@@ -69,6 +69,8 @@ STATUS=$hs
 check "/healthz answers within 1 s meanwhile ($SECS s)" answered_fast 200
 timed POST /api/v1/clusters '{"name":"c2"}'
 check "a create answers within 1 s meanwhile ($SECS s)" answered_fast 201
+mapi GET /metrics
+check "/metrics shows the 4 calls in flight" grep -qx 'vdcd_agent_calls_in_flight 4' <<<"$BODY"
 
 bg_wait console1
 diag "console: $BG_STATUS after $BG_SECS s: $BG_BODY"
@@ -88,6 +90,9 @@ bg_wait gaveup
 check "the client that gave up got nothing (curl timed out)" test "$BG_STATUS" = 000
 check "vdcd is still serving after the client went away" sh -c \
 	'curl -s --max-time 5 --cacert "$0" "$1/healthz" >/dev/null' "$MGR_CACERT" "$MGR_URL"
+sleep 0.5 # the last call (its client gone) has ended too
+mapi GET /metrics
+check "no call is left in flight" grep -qx 'vdcd_agent_calls_in_flight 0' <<<"$BODY"
 
 # vdcd stopped while a call waits: it answers it and exits cleanly.
 bg_get atstop /api/v1/vms/a1/console
