@@ -3,6 +3,7 @@
 #include "client.h"
 
 #include "config.h"
+#include "strbuf.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -31,8 +32,7 @@ struct client {
 };
 
 struct sink {
-	char *buf;
-	size_t len, cap;
+	struct strbuf b;
 	int too_big;
 };
 
@@ -40,24 +40,11 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct sink *s = ctx;
 	size_t n = size * nmemb;
-	if (s->len + n > REPLY_MAX) {
+	if (s->b.len + n > REPLY_MAX) {
 		s->too_big = 1;
 		return 0;
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 8192;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *b = realloc(s->buf, cap);
-		if (!b)
-			return 0;
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	return strbuf_add(&s->b, data, n) < 0 ? 0 : n;
 }
 
 struct client *client_new(const struct cli_config *cfg)
@@ -212,7 +199,7 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 			         REPLY_MAX >> 20);
 		else
 			snprintf(r->error, sizeof(r->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		free(s.buf);
+		strbuf_free(&s.b);
 		if (cl->debug)
 			fprintf(stderr, "< no reply: %s\n", r->error);
 		return -1;
@@ -221,8 +208,8 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 	const char *ct = NULL;
 	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	snprintf(r->content_type, sizeof(r->content_type), "%s", ct ? ct : "");
-	r->body = s.buf ? s.buf : strdup("");
-	r->len = s.len;
+	r->len = s.b.len;
+	r->body = s.b.p ? strbuf_take(&s.b) : strdup("");
 	if (cl->debug)
 		fprintf(stderr, "< %ld (%zu bytes, %.0f ms)\n", r->status, r->len, now_ms() - t0);
 	return 0;

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "strbuf.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -69,8 +70,7 @@ struct http_req {
 	const char *pnames[MAX_PARAMS];
 	char *pvals[MAX_PARAMS];
 	int nparams;
-	char *body;
-	size_t body_len;
+	struct strbuf body;
 	int body_too_big;
 	int started;     /* the head was checked, routed and authorised */
 	int dispatched;  /* the handler ran (or the final reply was decided) */
@@ -121,8 +121,8 @@ int http_query_flag(const struct http_req *req, const char *name)
 const char *http_body(const struct http_req *req, size_t *len)
 {
 	if (len)
-		*len = req->body_len;
-	return req->body ? req->body : "";
+		*len = req->body.len;
+	return req->body.p ? req->body.p : "";
 }
 
 int http_upload(struct http_req *req, const char **path, unsigned long long *size,
@@ -228,14 +228,14 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 
 json_t *http_body_json(struct http_req *req, int empty_ok)
 {
-	if (req->body_len == 0) {
+	if (req->body.len == 0) {
 		if (empty_ok)
 			return json_object();
 		http_reply_error(req, 400, "invalid_body", "body", "a JSON object body is required");
 		return NULL;
 	}
 	json_error_t e;
-	json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+	json_t *v = json_loadb(req->body.p, req->body.len, JSON_REJECT_DUPLICATES, &e);
 	if (!v) {
 		http_reply_error(req, 400, "invalid_json", "body",
 		                 "the body is not valid JSON: %s (line %d, column %d)", e.text, e.line,
@@ -590,20 +590,12 @@ static void gather_body(struct http_req *req, const char *data, size_t len)
 		req->discarded += len;
 		return;
 	}
-	char *nb = req->body_len + len > srv->max_body ? NULL
-	                                               : realloc(req->body, req->body_len + len + 1);
-	if (!nb) { /* answered 413 once the rest is in */
+	if (req->body.len + len > srv->max_body || strbuf_add(&req->body, data, len) < 0) {
+		/* answered 413 once the rest is in */
 		req->body_too_big = 1;
-		free(req->body);
-		req->body = NULL;
-		req->body_len = 0;
+		strbuf_free(&req->body);
 		req->discarded += len;
-		return;
 	}
-	memcpy(nb + req->body_len, data, len);
-	req->body = nb;
-	req->body_len += len;
-	req->body[req->body_len] = '\0';
 }
 
 static enum MHD_Result queue_pending(struct http_req *req)
@@ -684,7 +676,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_spool_discard(req->spool);
 		free(req->spool);
 	}
-	free(req->body);
+	strbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
 }

@@ -786,6 +786,28 @@ static void test_deferred(void **state)
 	resp_free(&s.r);
 }
 
+/* A client that goes away while its reply is deferred: the reply still
+ * comes later (to a request that stays valid until then), nothing crashes
+ * or leaks (ASan), and the server goes on serving. */
+static void test_deferred_client_gone(void **state)
+{
+	for (int i = 0; i < 3; i++) {
+		int fd = raw_connect();
+		const char req[] = "POST /api/v1/slow?ms=200 HTTP/1.1\r\nHost: x\r\n"
+		                   "Authorization: Bearer " TOKEN "\r\nContent-Length: 0\r\n\r\n";
+		raw_send(fd, req, sizeof(req) - 1);
+		usleep(50 * 1000);
+		close(fd);
+	}
+	usleep(400 * 1000); /* the timers fire and reply to the gone clients */
+	struct resp r = get("/api/v1/ping");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	r = post("/api/v1/slow?ms=10", NULL);
+	assert_int_equal(r.status, 202);
+	resp_free(&r);
+}
+
 static void test_metrics(void **state)
 {
 	struct resp r = get("/api/v1/ping");
@@ -1239,6 +1261,7 @@ int main(void)
 		cmocka_unit_test(test_no_reply),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_deferred_client_gone),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_upload_refused),

@@ -1,6 +1,7 @@
 /* vm_core.c - the VM as data: its state and seq, the agent's list, its JSON
  * view, holds across operations in flight, and the words for QMP failures. */
 #include "vm_internal.h"
+#include "isotime.h"
 
 #include "fsutil.h"
 #include "log.h"
@@ -84,13 +85,6 @@ void vm_unlink(struct agent *a, struct vm *vm)
 		}
 }
 
-void vm_iso_time(time_t t, char *out, size_t n)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void vm_hold(struct vm *vm) { vm->holds++; }
 
 void vm_release(struct vm *vm)
@@ -162,7 +156,7 @@ json_t *vm_to_json(struct vm *vm)
 		                    json_string(vm->spec.disks[i].path));
 	if (vm->pid > 0) {
 		char at[32];
-		vm_iso_time(vm->started_at, at, sizeof(at));
+		iso_time(vm->started_at, at);
 		json_t *rt = json_pack("{s:i, s:s, s:s}", "pid", (int)vm->pid, "started_at", at, "accel",
 		                       vm->agent->accel);
 		if (vm->spec.vnc) {

@@ -10,7 +10,6 @@ struct vm *vm_alloc(struct agent *a, const char *name);
 void vm_free(struct vm *vm);
 void vm_link(struct agent *a, struct vm *vm);
 void vm_unlink(struct agent *a, struct vm *vm);
-void vm_iso_time(time_t t, char *out, size_t n);
 /* The last non-empty line QEMU wrote to its log: its own error message. */
 void vm_qemu_log_last_line(struct vm *vm, char *out, size_t n);
 /* Fills e for a failed QMP command of vm: 504 qmp_timeout (naming the VM,

@@ -2,6 +2,7 @@
  * running, finish interrupted defines and deletes; and at exit, let go of
  * the QEMUs without stopping them. */
 #include "vm_internal.h"
+#include "isotime.h"
 
 #include "fsutil.h"
 #include "log.h"
@@ -154,7 +155,7 @@ static void load_one(struct agent *a, const char *name)
 	} else if (fs_exists(vm->rundir)) {
 		/* It was running when the agent went away, and is gone now. */
 		char at[32];
-		vm_iso_time(time(NULL), at, sizeof(at));
+		iso_time_now(at);
 		json_decref(vm->last_exit);
 		vm->last_exit = json_pack("{s:s, s:s, s:b}", "at", at, "reason",
 		                          "QEMU exited while the agent was not running; its exit status "

@@ -3,6 +3,7 @@
  * from QMP (events and query-status) and from the process itself, never
  * from what we expect to happen. */
 #include "vm_internal.h"
+#include "isotime.h"
 
 #include "fsutil.h"
 #include "log.h"
@@ -246,7 +247,7 @@ void vm_handle_exit(struct vm *vm)
 		         "agent restarted, so its exit status is unknown%s%s",
 		         (int)vm->pid, logline[0] ? "; its log ends: " : "", logline);
 	char at[32];
-	vm_iso_time(time(NULL), at, sizeof(at));
+	iso_time_now(at);
 	json_decref(vm->last_exit);
 	vm->last_exit = json_pack("{s:s, s:s, s:b, s:i}", "at", at, "reason", reason, "clean", clean,
 	                          "pid", (int)vm->pid);

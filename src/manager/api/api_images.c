@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "library.h"
+#include "loop_jobs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +160,63 @@ int api_images_upload_allowed(struct http_req *req)
 	return rc;
 }
 
+/* An upload checked and about to be kept: its fsync (seconds for a large
+ * image) runs off the loop thread; the rename and the store update follow
+ * on it. */
+struct upload_keep {
+	struct http_req *req;
+	json_t *img;
+	int fd;
+	int sync_errno;
+	uint64_t vbytes;
+	unsigned long long size;
+};
+
+static void upload_sync(void *arg)
+{
+	struct upload_keep *k = arg;
+	if (fsync(k->fd) < 0)
+		k->sync_errno = errno;
+}
+
+static void upload_kept(void *arg)
+{
+	struct upload_keep *k = arg;
+	struct http_req *req = k->req;
+	struct mgr *m = http_app(req);
+	const json_t *img = k->img;
+	const char *id = json_string_value(json_object_get(img, "id"));
+	const char *path = NULL, *sha = NULL;
+	struct errinfo e = {0};
+	char final[1200];
+	http_upload(req, &path, NULL, &sha);
+	library_path(m, id, final, sizeof(final));
+	if (k->sync_errno || rename(path, final) < 0) {
+		http_reply_error(req, 500, "library", NULL, "cannot keep the image in %s: %s", final,
+		                 strerror(k->sync_errno ? k->sync_errno : errno));
+		goto out;
+	}
+	json_t *upd = json_deep_copy(img);
+	json_object_set_new(upd, "state", json_string("active"));
+	json_object_set_new(upd, "size_bytes", json_integer((json_int_t)k->size));
+	json_object_set_new(upd, "virtual_bytes", json_integer((json_int_t)k->vbytes));
+	json_object_set_new(upd, "sha256", json_string(sha));
+	json_t *stored = NULL;
+	int rc = store_update(m->st, STORE_IMAGE, upd, json_integer_value(json_object_get(img, "version")), &stored, &e);
+	json_decref(upd);
+	if (rc < 0) {
+		unlink(final);
+		mgr_reply_err(req, &e);
+		goto out;
+	}
+	mgr_event(m, mgr_actor(req), "image.upload", "image", id, "succeeded", sha);
+	http_reply_json(req, 200, stored);
+out:
+	close(k->fd);
+	json_decref(k->img);
+	free(k);
+}
+
 void api_images_upload(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -166,15 +224,14 @@ void api_images_upload(struct http_req *req)
 	if (!img)
 		return;
 	const char *id = json_string_value(json_object_get(img, "id"));
-	const char *path = NULL, *sha = NULL;
+	const char *path = NULL;
 	unsigned long long size = 0;
-	struct errinfo e = {0};
-	char why[512], final[1200];
+	char why[512];
 	uint64_t vbytes = 0;
 	int fd = -1;
 	if (require_queued(req, img) < 0)
 		goto out;
-	if (http_upload(req, &path, &size, &sha) < 0) {
+	if (http_upload(req, &path, &size, NULL) < 0) {
 		http_reply_error(req, 400, "invalid_request", NULL, "send the image's bytes as the request body");
 		goto out;
 	}
@@ -194,26 +251,20 @@ void api_images_upload(struct http_req *req)
 		                 json_string_value(json_object_get(img, "kind")), why);
 		goto out;
 	}
-	library_path(m, id, final, sizeof(final));
-	if (fsync(fd) < 0 || rename(path, final) < 0) {
-		http_reply_error(req, 500, "library", NULL, "cannot keep the image in %s: %s", final, strerror(errno));
+	struct upload_keep *k = calloc(1, sizeof(*k));
+	if (!k) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
 		goto out;
 	}
-	json_t *upd = json_deep_copy(img);
-	json_object_set_new(upd, "state", json_string("active"));
-	json_object_set_new(upd, "size_bytes", json_integer((json_int_t)size));
-	json_object_set_new(upd, "virtual_bytes", json_integer((json_int_t)vbytes));
-	json_object_set_new(upd, "sha256", json_string(sha));
-	json_t *stored = NULL;
-	int rc = store_update(m->st, STORE_IMAGE, upd, json_integer_value(json_object_get(img, "version")), &stored, &e);
-	json_decref(upd);
-	if (rc < 0) {
-		unlink(final);
-		mgr_reply_err(req, &e);
-		goto out;
+	*k = (struct upload_keep){.req = req, .img = img, .fd = fd, .vbytes = vbytes, .size = size};
+	if (loop_jobs_start(m->jobs, upload_sync, upload_kept, k) == 0) {
+		http_defer(req);
+	} else {
+		/* No thread to spare: keep it now rather than lose the upload. */
+		upload_sync(k);
+		upload_kept(k);
 	}
-	mgr_event(m, mgr_actor(req), "image.upload", "image", id, "succeeded", sha);
-	http_reply_json(req, 200, stored);
+	return; /* k owns img and fd */
 out:
 	if (fd >= 0)
 		close(fd);

@@ -1,6 +1,8 @@
 /* api_metrics.c - GET /metrics: vdcd's Prometheus metrics. */
 #include "api.h"
 
+#include "agent_async.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,9 @@ void api_metrics(struct http_req *req)
 	           "vdcd_tasks_finished_total{outcome=\"failed\"} %llu\n",
 	        (unsigned long long)m->tasks_done, (unsigned long long)m->tasks_failed);
 	pthread_mutex_unlock(&m->lock);
+	fprintf(f, "# HELP vdcd_agent_calls_in_flight Calls to hosts' agents that API requests wait on.\n"
+	           "# TYPE vdcd_agent_calls_in_flight gauge\nvdcd_agent_calls_in_flight %d\n",
+	        agent_async_in_flight(m));
 	http_server_metrics(m->http, f, "vdcd");
 	fclose(f);
 	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);

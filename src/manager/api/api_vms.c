@@ -1,8 +1,10 @@
 /* api_vms.c - VMs: create from a template (placement picks the host here, on
  * the loop thread, so allocations never race), power operations, snapshots
- * and delete as tasks (202), console tail proxied from the host. */
+ * and delete as tasks (202), console tail proxied from the host (without
+ * blocking the loop: see agent_async.h). */
 #include "api.h"
 
+#include "agent_async.h"
 #include "agent_client.h"
 #include "auth.h"
 #include "quota.h"
@@ -406,29 +408,81 @@ void api_vms_snapshot(struct http_req *req)
 	json_decref(vm);
 }
 
-/* Whether the VM's host says it has no snapshot snap: a missing snapshot
- * is "not found" now, as any missing object, not a task that fails later.
- * When the host does not answer, the task finds out (false). */
-static bool snapshot_missing(struct http_req *req, const json_t *vm, const char *snap)
+/* A call to the VM's host made for a request, which waits (deferred) for
+ * the answer: the loop serves other requests meanwhile. */
+struct vm_call {
+	struct http_req *req;
+	const char *content_type; /* proxy_get: how to pass the answer on */
+	char snap[64];            /* snapshot_op: the snapshot asked for */
+};
+
+/* GETs suffix of the VM's agent ("/api/v1/vms/NAME" + suffix) for req; done
+ * answers it. 0 with req deferred, or -1 with e when the call could not
+ * start (c is then the caller's still). */
+static int vm_agent_get(struct http_req *req, const json_t *vm, const char *suffix, const char *hdr_name,
+                        agent_done_fn done, struct vm_call *c, struct errinfo *e)
 {
 	struct mgr *m = http_app(req);
 	char path[384];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s/snapshots", vm_agent_name(vm));
-	long status = 0;
-	json_t *reply = NULL;
+	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
+	c->req = req;
+	if (agent_async_call(m, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10,
+	                     hdr_name, done, c, e) < 0)
+		return -1;
+	http_defer(req);
+	return 0;
+}
+
+/* vm_agent_get for a read passed on to the caller: one that cannot start
+ * is answered with why (503 when too many calls wait already). */
+static void vm_agent_read(struct http_req *req, const json_t *vm, const char *suffix, const char *hdr_name,
+                          agent_done_fn done, struct vm_call *c)
+{
 	struct errinfo e = {0};
+	if (!c) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+	} else if (vm_agent_get(req, vm, suffix, hdr_name, done, c, &e) < 0) {
+		mgr_reply_err(req, &e);
+		free(c);
+	}
+}
+
+/* Whether the VM's host says it has no snapshot snap: a missing snapshot
+ * is "not found" now, as any missing object, not a task that fails later.
+ * When the host does not answer, the task finds out. The VM is read again
+ * once the host answered: it may have changed meanwhile. */
+static void snapshot_checked(struct mgr *m, void *ctx, struct agent_reply *r)
+{
+	struct vm_call *c = ctx;
+	struct http_req *req = c->req;
 	bool missing = false;
-	if (agent_call(m->st, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10, &status,
-	               &reply, NULL, &e) == 0 && status == 200) {
+	if (r->e.status == 503) { /* vdcd is stopping: no task now */
+		mgr_reply_err(req, &r->e);
+		free(c);
+		return;
+	}
+	if (r->status == 200) {
 		missing = true;
 		size_t i;
 		json_t *s;
-		json_array_foreach(json_object_get(reply, "snapshots"), i, s)
-			if (!strcmp(json_string_value(json_object_get(s, "name")) ?: "", snap))
+		json_array_foreach(json_object_get(r->json, "snapshots"), i, s)
+			if (!strcmp(json_string_value(json_object_get(s, "name")) ?: "", c->snap))
 				missing = false;
 	}
-	json_decref(reply);
-	return missing;
+	json_t *vm = vm_for_action(req);
+	if (!vm) {
+		free(c);
+		return;
+	}
+	if (missing) {
+		http_reply_error(req, 404, "not_found", "snap", "VM '%s' has no snapshot '%s'",
+		                 json_string_value(json_object_get(vm, "name")), c->snap);
+	} else {
+		const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
+		queue(req, vm, op, json_pack("{s:s}", "name", c->snap), NULL);
+	}
+	json_decref(vm);
+	free(c);
 }
 
 void api_vms_snapshot_op(struct http_req *req)
@@ -441,14 +495,16 @@ void api_vms_snapshot_op(struct http_req *req)
 	json_t *vm = vm_for_action(req);
 	if (!vm)
 		return;
-	const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
-	if (snapshot_missing(req, vm, snap)) {
-		http_reply_error(req, 404, "not_found", "snap", "VM '%s' has no snapshot '%s'",
-		                 json_string_value(json_object_get(vm, "name")), snap);
-		json_decref(vm);
-		return;
+	struct vm_call *c = calloc(1, sizeof(*c));
+	struct errinfo e = {0};
+	if (c)
+		snprintf(c->snap, sizeof(c->snap), "%s", snap);
+	if (!c || vm_agent_get(req, vm, "/snapshots", NULL, snapshot_checked, c, &e) < 0) {
+		/* No word from the host: the task finds out. */
+		free(c);
+		const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
+		queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	}
-	queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	json_decref(vm);
 }
 
@@ -635,30 +691,41 @@ out:
 	json_decref(src);
 }
 
+/* The host's answer to a proxied read: 502/504 when it did not answer,
+ * its own error when it refused; 0 when it is the caller's to pass on. */
+static int agent_failed(struct http_req *req, const struct agent_reply *r)
+{
+	if (!r->status)
+		mgr_reply_err(req, &r->e);
+	else if (r->status != 200)
+		http_reply_error(req, (unsigned)r->status, "agent_error", NULL, "%s", agent_error_message(r->json));
+	else
+		return 0;
+	return -1;
+}
+
+static void proxied(struct mgr *m, void *ctx, struct agent_reply *r)
+{
+	struct vm_call *c = ctx;
+	if (agent_failed(c->req, r) == 0) {
+		size_t len = r->text ? strlen(r->text) : 0;
+		http_reply_text(c->req, 200, c->content_type, r->text ? r->text : strdup(""), len);
+		r->text = NULL;
+	}
+	free(c);
+}
+
 /* GETs a path of the VM's agent and passes the answer on (JSON or text). */
 static void proxy_get(struct http_req *req, const char *suffix, const char *content_type,
                       enum mgr_role need)
 {
-	struct mgr *m = http_app(req);
-	struct errinfo e = {0};
 	json_t *vm = vm_of_route(req, need);
 	if (!vm)
 		return;
-	char path[384];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
-	long status = 0;
-	json_t *reply = NULL;
-	char *text = NULL;
-	if (agent_call(m->st, json_string_value(json_object_get(vm, "host_id")), "GET", path, NULL, 10,
-	               &status, &reply, &text, &e) < 0) {
-		mgr_reply_err(req, &e);
-	} else if (status != 200) {
-		http_reply_error(req, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
-		free(text);
-	} else {
-		http_reply_text(req, 200, content_type, text ? text : strdup(""), text ? strlen(text) : 0);
-	}
-	json_decref(reply);
+	struct vm_call *c = calloc(1, sizeof(*c));
+	if (c)
+		c->content_type = content_type;
+	vm_agent_read(req, vm, suffix, NULL, proxied, c);
 	json_decref(vm);
 }
 
@@ -667,9 +734,23 @@ void api_vms_snapshots_list(struct http_req *req)
 	proxy_get(req, "/snapshots", "application/json", ROLE_VIEWER);
 }
 
+static void console_read(struct mgr *m, void *ctx, struct agent_reply *r)
+{
+	struct vm_call *c = ctx;
+	if (agent_failed(c->req, r) == 0) {
+		/* Where these bytes start in the console: the next read asks for
+		 * ?offset= that plus their length (vdc vm console --follow). */
+		if (r->header[0])
+			http_add_header(c->req, "X-Console-Offset", r->header);
+		http_reply_text(c->req, 200, "text/plain; charset=utf-8", r->text ? r->text : strdup(""),
+		                r->text ? r->len : 0);
+		r->text = NULL;
+	}
+	free(c);
+}
+
 void api_vms_console(struct http_req *req)
 {
-	struct mgr *m = http_app(req);
 	const char *bytes = http_query(req, "bytes"), *offset = http_query(req, "offset");
 	char suffix[96];
 	int n = snprintf(suffix, sizeof(suffix), "/console?bytes=%d", bytes ? atoi(bytes) : 16384);
@@ -687,26 +768,6 @@ void api_vms_console(struct http_req *req)
 	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
 	if (!vm)
 		return;
-	char path[384], at[32];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s%s", vm_agent_name(vm), suffix);
-	long status = 0;
-	json_t *reply = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	struct errinfo e = {0};
-	if (agent_get_text(m->st, json_string_value(json_object_get(vm, "host_id")), path, 10, "X-Console-Offset",
-	                   at, sizeof(at), &status, &reply, &text, &len, &e) < 0) {
-		mgr_reply_err(req, &e);
-	} else if (status != 200) {
-		http_reply_error(req, (unsigned)status, "agent_error", NULL, "%s", agent_error_message(reply));
-		free(text);
-	} else {
-		/* Where these bytes start in the console: the next read asks for
-		 * ?offset= that plus their length (vdc vm console --follow). */
-		if (at[0])
-			http_add_header(req, "X-Console-Offset", at);
-		http_reply_text(req, 200, "text/plain; charset=utf-8", text ? text : strdup(""), text ? len : 0);
-	}
-	json_decref(reply);
+	vm_agent_read(req, vm, suffix, "X-Console-Offset", console_read, calloc(1, sizeof(struct vm_call)));
 	json_decref(vm);
 }

@@ -7,10 +7,12 @@
 #include "login_guard.h"
 #include "quota.h"
 
+#include "agent_async.h"
 #include "agent_client.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_jobs.h"
 #include "pki.h"
 
 #include <curl/curl.h>
@@ -150,6 +152,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (agent_async_init(m) < 0 || !(m->jobs = loop_jobs_new(m->loop, 4))) {
+		log_error("init_failed", "what=\"calls to agents (libcurl multi), jobs\"");
+		return 1;
+	}
 	if (login_guard_init(m) < 0) {
 		log_error("init_failed", "what=\"password hashing\"");
 		return 1;
@@ -169,7 +175,9 @@ int main(int argc, char **argv)
 	loop_run(m->loop);
 	log_info("vdcd_stopping", "reason=signal");
 	tasks_stop_workers(m);
-	login_guard_free(m); /* answers logins still hashing, before the server goes */
+	agent_async_free(m); /* answers requests still waiting on an agent, */
+	loop_jobs_free(m->jobs); /* on a job (an upload's fsync), */
+	login_guard_free(m); /* and logins still hashing, before the server goes */
 	http_server_stop(m->agent_http);
 	http_server_stop(m->http);
 	free(routes);

@@ -50,6 +50,8 @@ struct mgr {
 	struct store *st;         /* loop thread only */
 	struct auth_cache *auth_cache;  /* callers by token hash (auth.c) */
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
+	struct agent_async *agent_async; /* calls to agents from the loop (agent_async.c) */
+	struct loop_jobs *jobs;   /* blocking calls run off the loop (an upload's fsync) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
@@ -74,8 +76,9 @@ int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen);
 
 /* util.c */
 void mgr_uuid(char out[37]);
+/* Now, and epoch seconds, as the API writes every time: RFC 3339, UTC
+ * ("...Z"); isotime.h's, under the names vdcd's files use. */
 void mgr_now_iso(char out[32]);
-/* Epoch seconds as the API writes every time: RFC 3339, UTC ("...Z"). */
 void mgr_iso_time(int64_t epoch_s, char out[32]);
 /* sha256(s) as 64 hex characters. */
 void mgr_sha256_hex(const char *s, char out[65]);

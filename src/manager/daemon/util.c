@@ -2,6 +2,8 @@
  * random source and are stored only as SHA-256 hashes. */
 #include "manager.h"
 
+#include "isotime.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,15 +20,12 @@ void mgr_uuid(char out[37])
 
 void mgr_iso_time(int64_t epoch_s, char out[32])
 {
-	time_t t = (time_t)epoch_s;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	iso_time(epoch_s, out);
 }
 
 void mgr_now_iso(char out[32])
 {
-	mgr_iso_time((int64_t)time(NULL), out);
+	iso_time_now(out);
 }
 
 void mgr_sha256_hex(const char *s, char out[65])

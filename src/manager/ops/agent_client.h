@@ -1,5 +1,6 @@
-/* agent_client.h - vdcd's calls to a host's agent (blocking, libcurl); used
- * only by task workers and a few proxied reads, never while holding a lock. */
+/* agent_client.h - vdcd's blocking calls to a host's agent (libcurl), for
+ * task workers only, never while holding a lock. The loop thread (API
+ * handlers, timers) calls agents through agent_async.h instead. */
 #ifndef VDC_AGENT_CLIENT_H
 #define VDC_AGENT_CLIENT_H
 
@@ -11,8 +12,9 @@
 
 /* Calls METHOD agent_url+path on host_id's agent with body (may be NULL; not
  * consumed). On an HTTP answer returns 0 with *status and *reply (parsed
- * JSON or NULL; text bodies go to *text when text is not NULL). On transport
- * failure returns -1 with e (502 host_unreachable naming the host). */
+ * JSON or NULL; text bodies go to *text when text is not NULL). When the agent
+ * does not answer returns -1 with e (504 host_timeout after timeout_s, else
+ * 502 host_unreachable; both name the host and what to check). */
 int agent_call(struct store *st, const char *host_id, const char *method, const char *path,
                const json_t *body, long timeout_s, long *status, json_t **reply, char **text,
                struct errinfo *e);

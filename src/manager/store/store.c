@@ -3,7 +3,9 @@
  * the audit log and hashed secrets (SQL in store_schema.c, I/O in backends). */
 #include "store_impl.h"
 
+#include "isotime.h"
 #include "log.h"
+#include "strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,7 @@ int64_t store_now_us(void)
 
 void store_iso_time(int64_t us, char out[32])
 {
-	time_t s = (time_t)(us / 1000000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	iso_time(us / 1000000, out);
 }
 
 /* ---- small helpers ---- */
@@ -86,29 +85,6 @@ static int check_limit(int limit, struct errinfo *e)
 	if (limit < 1 || limit > LIST_MAX)
 		return errinfo_set(e, 400, "invalid_argument", "limit",
 		                   "limit must be between 1 and %d, not %d", LIST_MAX, limit);
-	return 0;
-}
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 	return 0;
 }
 
@@ -828,7 +804,7 @@ char *store_list_text_order(struct store *st, enum store_kind k, const struct st
 	struct store_param p[STORE_MAX_COLS + 4] = {{0}};
 	int np = 0, shape = 0, rows_read = 0, rc;
 	char *cursor[2] = {0};
-	struct buf out = {0}, last = {0};
+	struct strbuf out = {0}, last = {0};
 	struct store_rows r;
 	bool more = false, ok = false;
 	if (next)
@@ -878,7 +854,7 @@ char *store_list_text_order(struct store *st, enum store_kind k, const struct st
 	if (run(st, store_slot_list(k, op, shape), p, np,
 	        STORE_Q_READ, &r, e))
 		goto cleanup;
-	rc = buf_add(&out, "[", 1) ? oom(e) : 0;
+	rc = strbuf_add(&out, "[", 1) ? oom(e) : 0;
 	while (rc == 0 && (rc = next_row(&r, e)) == 1) {
 		rc = 0;
 		if (rows_read == limit) {
@@ -895,15 +871,15 @@ char *store_list_text_order(struct store *st, enum store_kind k, const struct st
 			break;
 		}
 		last.len = 0;
-		if ((rows_read && buf_add(&out, ",", 1)) || buf_add(&out, doc, dlen) ||
-		    buf_add(&last, name, nlen))
+		if ((rows_read && strbuf_add(&out, ",", 1)) || strbuf_add(&out, doc, dlen) ||
+		    strbuf_add(&last, name, nlen))
 			rc = oom(e);
 		rows_read++;
 	}
 	st->be->done(&r);
 	if (rc < 0)
 		goto cleanup;
-	if (buf_add(&out, "]", 1)) {
+	if (strbuf_add(&out, "]", 1)) {
 		oom(e);
 		goto cleanup;
 	}

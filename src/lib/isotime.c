@@ -1,0 +1,17 @@
+/* isotime.c - RFC 3339 UTC times, the one place they are formatted. */
+#include "isotime.h"
+
+#include <time.h>
+
+void iso_time(int64_t epoch_s, char out[ISO_TIME_LEN])
+{
+	time_t t = (time_t)epoch_s;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(out, ISO_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		out[0] = '\0';
+}
+
+void iso_time_now(char out[ISO_TIME_LEN])
+{
+	iso_time((int64_t)time(NULL), out);
+}

@@ -1,0 +1,15 @@
+/* isotime.h - times as the APIs write them: RFC 3339 in UTC, to the second
+ * ("2026-12-06T03:40:33Z"). */
+#ifndef VDC_ISOTIME_H
+#define VDC_ISOTIME_H
+
+#include <stdint.h>
+
+#define ISO_TIME_LEN 32 /* room for any year a time_t holds */
+
+/* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" in out. */
+void iso_time(int64_t epoch_s, char out[ISO_TIME_LEN]);
+/* The current time, the same way. */
+void iso_time_now(char out[ISO_TIME_LEN]);
+
+#endif
