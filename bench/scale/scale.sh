@@ -102,7 +102,7 @@ start_vdcd() {
 	base=http://127.0.0.1:$port
 	t0=$(date +%s.%N)
 	"$vdcd" --listen "127.0.0.1:$port" --data-dir "$dir" --store "$url" --workers 1 --plain-http \
-		--heartbeat-timeout-s 86400 --log-level info </dev/null >>"$dir/vdcd.log" 2>&1 &
+		--heartbeat-timeout-s 3600 --log-level info </dev/null >>"$dir/vdcd.log" 2>&1 &
 	vdcd_pid=$!
 	for _ in $(seq 1 3000); do
 		kill -0 "$vdcd_pid" 2>/dev/null || { vdcd_pid=; tail -n 5 "$dir/vdcd.log" >&2; die "vdcd exited at start"; }

@@ -35,22 +35,21 @@ VIEWER=$(jget "$BODY" .token)
 vdcd_stop || not_ok "vdcd stops cleanly before seeding"
 
 # ---- seeding: 1,050 hosts in cluster "fake", a project of 1,050 members ----
-now=$(date +%s)
-uuid() { printf '%08x-%04x-4%03x-8%03x-%012x' "$1" "$2" "$3" "$4" "$5"; }
-{
-	fake_cluster=$(uuid 1 0 0 0 1)
-	echo "cluster {\"id\":\"$fake_cluster\",\"name\":\"fake\",\"cpu_overcommit\":4,\"mem_overcommit\":1,\"policy\":\"pack\"}"
-	for i in $(seq 1 $NFAKE); do
-		echo "host {\"id\":\"$(uuid 2 0 0 0 "$i")\",\"name\":\"sim-$(printf %04d "$i")\",\"cluster_id\":\"$fake_cluster\",\"state\":\"connected\",\"agent_url\":\"http://127.0.0.1:9\",\"maintenance\":false,\"last_heartbeat_epoch\":$now,\"capacity\":{\"cpus\":4,\"memory_mib\":$((1024 * (1 + i % 4)))},\"datastores\":[{\"name\":\"local\",\"total_bytes\":1000000000,\"free_bytes\":$((500000000 + i))}],\"bridges\":[\"br0\"]}"
-	done
-	project=$(uuid 3 0 0 0 1)
-	echo "project {\"id\":\"$project\",\"name\":\"p1\",\"quota\":{\"vms\":null,\"vcpus\":null,\"memory_mib\":null,\"disk_mib\":null},\"usage\":{}}"
-	for i in $(seq 1 $NFAKE); do
-		user=$(uuid 4 0 0 0 "$i")
-		echo "user {\"id\":\"$user\",\"name\":\"user-$(printf %04d "$i")\"}"
-		echo "member {\"id\":\"$(uuid 5 0 0 0 "$i")\",\"name\":\"$project:$user\",\"user_id\":\"$user\",\"project_id\":\"$project\",\"role\":\"viewer\"}"
-	done
-} >"$TMP/seed.txt"
+# One awk: uuid-shaped ids made from a kind and a number.
+awk -v n=$NFAKE -v now="$(date +%s)" 'function id(k, i) { return sprintf("%08x-0000-4000-8000-%012x", k, i) }
+BEGIN {
+	c = id(1, 1)
+	printf "cluster {\"id\":\"%s\",\"name\":\"fake\",\"cpu_overcommit\":4,\"mem_overcommit\":1,\"policy\":\"pack\"}\n", c
+	for (i = 1; i <= n; i++)
+		printf "host {\"id\":\"%s\",\"name\":\"sim-%04d\",\"cluster_id\":\"%s\",\"state\":\"connected\",\"agent_url\":\"http://127.0.0.1:9\",\"maintenance\":false,\"last_heartbeat_epoch\":%d,\"capacity\":{\"cpus\":4,\"memory_mib\":%d},\"datastores\":[{\"name\":\"local\",\"total_bytes\":1000000000,\"free_bytes\":%d}],\"bridges\":[\"br0\"]}\n", id(2, i), i, c, now, 1024 * (1 + i % 4), 500000000 + i
+	p = id(3, 1)
+	printf "project {\"id\":\"%s\",\"name\":\"p1\",\"quota\":{\"vms\":null,\"vcpus\":null,\"memory_mib\":null,\"disk_mib\":null},\"usage\":{}}\n", p
+	for (i = 1; i <= n; i++) {
+		u = id(4, i)
+		printf "user {\"id\":\"%s\",\"name\":\"user-%04d\"}\n", u, i
+		printf "member {\"id\":\"%s\",\"name\":\"%s:%s\",\"user_id\":\"%s\",\"project_id\":\"%s\",\"role\":\"viewer\"}\n", id(5, i), p, u, u, p
+	}
+}' >"$TMP/seed.txt"
 check "the store is seeded with $NFAKE simulated hosts and $NFAKE members" \
 	"$STORE_PUT" "sqlite:$TMP/vdcd/vdcd.db" <"$TMP/seed.txt"
 vdcd_start --heartbeat-timeout-s 3600 --workers 2 || { not_ok "vdcd starts on the seeded store"; finish; exit 1; }

@@ -5,7 +5,10 @@
 
 #include "log.h"
 
+#include "inv_slim.h"
+
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,9 +34,15 @@ struct load {
 	bool locked; /* the live index: take the lock per page */
 };
 
-static int load_page(void *ctx, json_t *page)
+/* A page as text: only the fields the index reads are parsed. */
+static int load_page(void *ctx, const char *text)
 {
 	struct load *l = ctx;
+	json_t *page = inv_slim_loads(text, strlen(text), inv_slim_spec(l->kind));
+	if (!page)
+		page = json_loads(text, 0, NULL); /* what the scanner refused: all of it */
+	if (!page)
+		return -1;
 	size_t i;
 	json_t *doc;
 	if (l->locked)
@@ -42,6 +51,7 @@ static int load_page(void *ctx, json_t *page)
 		inv_apply(l->iv, l->kind, json_string_value(json_object_get(doc, "id")), doc);
 	if (l->locked)
 		pthread_mutex_unlock(&lock);
+	json_decref(page);
 	return 0;
 }
 
@@ -51,7 +61,7 @@ static int load(struct store *st, struct inv *iv, bool locked, struct errinfo *e
 	static const enum store_kind kinds[] = {STORE_CLUSTER, STORE_HOST, STORE_VM};
 	for (int k = 0; k < 3; k++) {
 		struct load l = {iv, kind_of(kinds[k]), locked};
-		if (store_list_each(st, kinds[k], NULL, 0, load_page, &l, e) < 0)
+		if (store_list_each_text(st, kinds[k], NULL, 0, load_page, &l, e) < 0)
 			return -1;
 	}
 	return 0;

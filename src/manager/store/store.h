@@ -170,6 +170,11 @@ json_t *store_list_all(struct store *st, enum store_kind k, const struct store_f
  * (store_list_each then returns -1; fn sets e if it wants). */
 int store_list_each(struct store *st, enum store_kind k, const struct store_filter *filters,
                     int nfilters, int (*fn)(void *ctx, json_t *page), void *ctx, struct errinfo *e);
+/* The same with each page's JSON text (borrowed), for a reader that parses
+ * only what it needs. */
+int store_list_each_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                         int nfilters, int (*fn)(void *ctx, const char *page), void *ctx,
+                         struct errinfo *e);
 
 /* The number of objects matching the filters. */
 int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,

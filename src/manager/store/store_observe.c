@@ -85,8 +85,9 @@ void store_pending_free(struct store *st)
 	st->pending_cap = 0;
 }
 
-int store_list_each(struct store *st, enum store_kind k, const struct store_filter *filters,
-                    int nfilters, int (*fn)(void *ctx, json_t *page), void *ctx, struct errinfo *e)
+int store_list_each_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                         int nfilters, int (*fn)(void *ctx, const char *page), void *ctx,
+                         struct errinfo *e)
 {
 	char *after = NULL;
 	do {
@@ -94,12 +95,8 @@ int store_list_each(struct store *st, enum store_kind k, const struct store_filt
 		char *text = store_list_text(st, k, filters, nfilters, after, 1000, &next, e);
 		free(after);
 		after = next;
-		json_t *page = text ? json_loads(text, 0, NULL) : NULL;
-		if (text && !page)
-			errinfo_set(e, 500, "store_corrupt", NULL, "a page of %s is not JSON", store_kind_plural(k));
+		int rc = text ? fn(ctx, text) : -1;
 		free(text);
-		int rc = page ? fn(ctx, page) : -1;
-		json_decref(page);
 		if (rc < 0) {
 			free(after);
 			if (e && !e->status)
@@ -109,6 +106,32 @@ int store_list_each(struct store *st, enum store_kind k, const struct store_filt
 		}
 	} while (after);
 	return 0;
+}
+
+struct parsed {
+	int (*fn)(void *ctx, json_t *page);
+	void *ctx;
+	enum store_kind k;
+	struct errinfo *e;
+};
+
+static int parse_page(void *ctx, const char *text)
+{
+	struct parsed *p = ctx;
+	json_t *page = json_loads(text, 0, NULL);
+	if (!page)
+		return errinfo_set(p->e, 500, "store_corrupt", NULL, "a page of %s is not JSON",
+		                   store_kind_plural(p->k));
+	int rc = p->fn(p->ctx, page);
+	json_decref(page);
+	return rc;
+}
+
+int store_list_each(struct store *st, enum store_kind k, const struct store_filter *filters,
+                    int nfilters, int (*fn)(void *ctx, json_t *page), void *ctx, struct errinfo *e)
+{
+	struct parsed p = {fn, ctx, k, e};
+	return store_list_each_text(st, k, filters, nfilters, parse_page, &p, e);
 }
 
 static int append_page(void *ctx, json_t *page)
