@@ -94,6 +94,8 @@ static char *tomb_key(enum inv_kind k, const char *id)
 
 static bool tombstoned(struct inv *iv, enum inv_kind k, const char *id)
 {
+	if (iv->tombs.n == 0)
+		return false;
 	char *key = tomb_key(k, id);
 	bool dead = inv_map_get(&iv->tombs, key) != NULL;
 	free(key);

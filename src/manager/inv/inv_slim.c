@@ -70,7 +70,18 @@ static json_t *kept_value(struct scan *s, const json_t *want)
 	const char *start = s->p;
 	if (skip_value(s))
 		return NULL;
-	return json_loadb(start, (size_t)(s->p - start), JSON_DECODE_ANY, NULL);
+	size_t n = (size_t)(s->p - start);
+	/* The common scalars directly: a string without escapes, an integer. */
+	if (n >= 2 && *start == '"' && !memchr(start + 1, '\\', n - 2))
+		return json_stringn(start + 1, n - 2);
+	if (n > 0 && n < 19 && ((*start == '-' && n > 1) || (*start >= '0' && *start <= '9')) &&
+	    strspn(start + 1, "0123456789") >= n - 1) {
+		json_int_t v = 0;
+		for (const char *c = start + (*start == '-'); c < start + n; c++)
+			v = v * 10 + (*c - '0');
+		return json_integer(*start == '-' ? -v : v);
+	}
+	return json_loadb(start, n, JSON_DECODE_ANY, NULL);
 }
 
 static json_t *slim_object(struct scan *s, const json_t *spec)
