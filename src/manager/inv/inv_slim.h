@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "inv.h"
+
 /* The fields kept: spec maps a key to true (keep its value whole) or to an
  * object (keep only those fields of an object value). Returns the array of
  * slimmed objects (new reference), or NULL when text is not a JSON array of
