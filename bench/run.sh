@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement api images"
+all="vm-start placement api images scale"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -33,6 +33,9 @@ for name in $names; do
 		;;
 	images)
 		"$root/bench/images/images.sh" --build "$root/build" "$@"
+		;;
+	scale)
+		"$root/bench/scale/scale.sh" --build "$root/build" "$@"
 		;;
 	*)
 		echo "run.sh: no benchmark '$name' (known: $all)" >&2

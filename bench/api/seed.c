@@ -82,7 +82,7 @@ static int add(struct store *st, enum store_kind k, json_t *doc, struct errinfo 
 }
 
 struct host {
-	char id[37], name[16];
+	char id[37], name[24];
 	int cpus, used;
 };
 
@@ -136,8 +136,11 @@ static json_t *vm_doc(int i, const char *id, const char *name, const struct host
 static json_t *host_doc(const struct host *h, const char *cluster_id, int idx, const char *now,
                         time_t epoch)
 {
+	/* Simulated hosts: loopback addresses (127.x, never a private or
+	 * public range) where nothing listens, so a task refused at once. */
 	char url[64];
-	snprintf(url, sizeof(url), "http://10.20.%d.%d:7441", idx / 250, 10 + idx % 250);
+	snprintf(url, sizeof(url), "http://127.%d.%d.%d:9", 1 + idx / 62500, idx / 250 % 250,
+	         10 + idx % 250);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:{s:i, s:I}, s:s, s:s,"
 	                 " s:[{s:s, s:s}, {s:s, s:s}], s:[s, s, s, s], s:i}",
 	                 "id", h->id, "name", h->name, "cluster_id", cluster_id, "state", "connected",
@@ -190,8 +193,14 @@ static int seed(struct store *st, int nvms, int nhosts, FILE *out, size_t *doc_b
 	}
 	for (int t = 0; t < NTMPLS; t++) {
 		make_uuid(tmpls[t].id);
-		json_t *d = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "id", tmpls[t].id, "name",
-		                      tmpls[t].name, "image", tmpls[t].image, "vcpus", tmpls[t].vcpus,
+		/* An image id as the library gives one (no file behind it: the
+		 * VMs are never made), so that POST /api/v1/vms takes it. */
+		char image_id[37];
+		make_uuid(image_id);
+		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:i}", "id", tmpls[t].id,
+		                      "name", tmpls[t].name, "image", tmpls[t].image, "image_id",
+		                      image_id, "image_virtual_bytes",
+		                      (json_int_t)tmpls[t].disk_size_mib << 20, "vcpus", tmpls[t].vcpus,
 		                      "memory_mib", tmpls[t].memory_mib, "disk_size_mib",
 		                      tmpls[t].disk_size_mib);
 		if (tmpls[t].kernel)
@@ -205,7 +214,7 @@ static int seed(struct store *st, int nvms, int nhosts, FILE *out, size_t *doc_b
 	}
 	for (int h = 0; h < nhosts; h++) {
 		make_uuid(hosts[h].id);
-		snprintf(hosts[h].name, sizeof(hosts[h].name), "host-%03d", h);
+		snprintf(hosts[h].name, sizeof(hosts[h].name), "host-%0*d", nhosts > 1000 ? 5 : 3, h);
 		hosts[h].cpus = 32 << pick(3);
 	}
 	for (int i = 0; i < nvms; i++)
@@ -252,7 +261,7 @@ int main(int argc, char **argv)
 		default: fputs(usage, c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
 		}
 	}
-	if (!url || !out_path || nvms < 1 || nhosts < 1 || nhosts > 1000) {
+	if (!url || !out_path || nvms < 1 || nhosts < 1 || nhosts > 100000) {
 		fputs(usage, stderr);
 		return 2;
 	}

@@ -103,6 +103,8 @@ void api_projects_member_remove(struct http_req *req);
 void api_projects_quota_get(struct http_req *req);
 void api_projects_quota_set(struct http_req *req);
 void api_metrics(struct http_req *req);
+/* api_debug.c */
+void api_debug_inventory_index(struct http_req *req);
 
 /* The kind a route's collection names ("/api/v1/clusters/..." -> CLUSTER). */
 enum store_kind api_kind_of(struct http_req *req);

@@ -77,12 +77,8 @@ static void datastore_view(struct mgr *m, json_t *ds, json_t *hosts)
 static json_t *all_hosts(struct mgr *m)
 {
 	struct errinfo e = {0};
-	char *next = NULL;
-	char *text = store_list_text(m->st, STORE_HOST, NULL, 0, NULL, 1000, &next, &e);
-	free(next);
-	json_t *h = text ? json_loads(text, 0, NULL) : json_array();
-	free(text);
-	return h;
+	json_t *h = store_list_all(m->st, STORE_HOST, NULL, 0, &e);
+	return h ? h : json_array();
 }
 
 /* Replaces a stored text with its enriched view where a kind has one. */

@@ -21,32 +21,29 @@ static void count_by(struct mgr *m, FILE *f, enum store_kind k, const char *fiel
 	}
 }
 
+static int foreign_vms_page(void *ctx, json_t *hosts)
+{
+	FILE *f = ctx;
+	size_t i, k;
+	json_t *h, *v;
+	json_array_foreach(hosts, i, h) {
+		int n = 0;
+		json_array_foreach(json_object_get(h, "foreign_vms"), k, v)
+			n += json_integer_value(json_object_get(v, "beats")) >= 2;
+		fprintf(f, "vdcd_foreign_vms{host=\"%s\"} %d\n",
+		        json_string_value(json_object_get(h, "name")) ?: "", n);
+	}
+	return 0;
+}
+
 /* Per host, the VMs its agent runs that vdcd does not manage (confirmed in
  * two heartbeats, see api_hosts.c). */
 static void foreign_vms(struct mgr *m, FILE *f)
 {
 	fputs("# HELP vdcd_foreign_vms VMs a host's agent runs that are not in vdcd's inventory.\n"
 	      "# TYPE vdcd_foreign_vms gauge\n", f);
-	char *next = NULL, *after = NULL;
-	do {
-		struct errinfo e = {0};
-		char *text = store_list_text(m->st, STORE_HOST, NULL, 0, after, 1000, &next, &e);
-		free(after);
-		after = next;
-		next = NULL;
-		json_t *hosts = text ? json_loads(text, 0, NULL) : NULL;
-		free(text);
-		size_t i, k;
-		json_t *h, *v;
-		json_array_foreach(hosts, i, h) {
-			int n = 0;
-			json_array_foreach(json_object_get(h, "foreign_vms"), k, v)
-				n += json_integer_value(json_object_get(v, "beats")) >= 2;
-			fprintf(f, "vdcd_foreign_vms{host=\"%s\"} %d\n",
-			        json_string_value(json_object_get(h, "name")) ?: "", n);
-		}
-		json_decref(hosts);
-	} while (after);
+	struct errinfo e = {0};
+	store_list_each(m->st, STORE_HOST, NULL, 0, foreign_vms_page, f, &e);
 }
 
 void api_metrics(struct http_req *req)

@@ -174,14 +174,13 @@ void api_projects_members(struct http_req *req)
 		return;
 	struct errinfo e = {0};
 	struct store_filter f = {"project_id", json_string_value(json_object_get(p, "id"))};
-	char *text = store_list_text(m->st, STORE_MEMBER, &f, 1, NULL, 1000, NULL, &e);
+	json_t *arr = store_list_all(m->st, STORE_MEMBER, &f, 1, &e), *out;
 	json_decref(p);
-	if (!text) {
+	if (!arr) {
 		mgr_reply_err(req, &e);
 		return;
 	}
-	json_t *arr = json_loads(text, 0, NULL), *out = json_array();
-	free(text);
+	out = json_array();
 	size_t i;
 	json_t *mb;
 	json_array_foreach(arr, i, mb) {

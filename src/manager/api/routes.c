@@ -83,6 +83,7 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/tasks", api_tasks_list, 0, ACC_ANY},
 	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0, ACC_ANY},
 	{"GET", "/api/v1/events", api_events_list, 0, ACC_ADMIN},
+	{"GET", "/api/v1/debug/inventory-index", api_debug_inventory_index, 0, ACC_ADMIN},
 };
 const size_t mgr_nroutes = sizeof(mgr_routes) / sizeof(mgr_routes[0]);
 

@@ -3,6 +3,7 @@
  * runs the task workers and the host liveness check. */
 #include "api.h"
 #include "auth.h"
+#include "inventory.h"
 #include "library.h"
 #include "login_guard.h"
 #include "quota.h"
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
 		log_error("store_open_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
+	if (inventory_start(m->st, &e) < 0) {
+		log_error("inventory_failed", "error=%s", log_quote(e.message));
+		return 1;
+	}
 	if (auth_bootstrap(m) < 0 || metrics_token_init(m) < 0)
 		return 1;
 	auth_cache_init(m);
@@ -183,6 +188,7 @@ int main(int argc, char **argv)
 	free(routes);
 	auth_cache_free(m);
 	loop_free(m->loop);
+	inventory_stop();
 	store_close(m->st);
 	pki_free(m);
 	curl_global_cleanup();

@@ -86,6 +86,7 @@ static int fail(struct placement_result *r, int err, int index)
 {
 	r->host = -1;
 	r->neligible = 0;
+	r->nordered = 0;
 	memset(r->count, 0, sizeof(r->count));
 	r->error_index = index;
 	return err;
@@ -290,6 +291,24 @@ static void sort_by_score(const struct placement_verdict *v, int *a, int *tmp, i
 	}
 }
 
+/* Keeps the best `top` of the n eligible hosts in a, best first (score,
+ * then the lower index), as a stable sort would order them; returns how many. */
+static int select_top(const struct placement_verdict *v, int *a, int n, int top)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		int x = a[i];
+		/* a is in index order, so x loses every tie with those kept. */
+		if (k == top && v[a[k - 1]].score >= v[x].score)
+			continue;
+		int j = k < top ? k++ : k - 1;
+		for (; j > 0 && v[a[j - 1]].score < v[x].score; j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+	return k;
+}
+
 int placement_choose_host(const struct placement_snapshot *s, const struct placement_request *q,
                           struct placement_result *r)
 {
@@ -322,9 +341,14 @@ int placement_choose_host(const struct placement_snapshot *s, const struct place
 				r->order[kept++] = r->order[k];
 		n = kept;
 	}
-	sort_by_score(r->verdicts, r->order, r->scratch_, n);
-	for (int k = 0; k < n; k++)
+	int ranked = n;
+	if (r->top > 0 && n > r->top)
+		ranked = select_top(r->verdicts, r->order, n, r->top);
+	else
+		sort_by_score(r->verdicts, r->order, r->scratch_, n);
+	for (int k = 0; k < ranked; k++)
 		r->verdicts[r->order[k]].rank = k + 1;
+	r->nordered = ranked;
 	r->neligible = n;
 	r->host = n ? r->order[0] : -1;
 	r->error_index = -1;

@@ -152,7 +152,11 @@ struct placement_result {
 	int count[PLACEMENT_NFILTERS]; /* hosts per verdict; count[PLACEMENT_OK] == neligible */
 	int error_index; /* after an error: the host, cluster or rule at fault, else -1 */
 	struct placement_verdict *verdicts; /* [nhosts], in host order */
-	int *order;     /* [neligible]: eligible host indices, best first */
+	int *order;     /* [nordered]: eligible host indices, best first */
+	int nordered;   /* how many hosts order ranks: neligible, or top when fewer */
+	int top;        /* set by the caller: > 0 ranks only the best `top` eligible
+	                 * hosts (the others keep rank 0), in O(hosts x top) instead
+	                 * of sorting them all; 0 ranks every eligible host */
 	int max_hosts;  /* capacity of the arrays */
 	int *scratch_;  /* internal */
 };

@@ -100,35 +100,39 @@ int library_inspect_fd(int fd, uint64_t size, const char *kind, const char *form
 	return rc;
 }
 
+struct used_by {
+	const char *id;
+	char *name;
+	size_t n;
+	bool found;
+};
+
+/* Stops at the first template that uses the image. */
+static int used_by_page(void *ctx, json_t *page)
+{
+	struct used_by *u = ctx;
+	size_t i;
+	json_t *t;
+	json_array_foreach(page, i, t) {
+		static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
+		for (int k = 0; k < 3 && !u->found; k++)
+			if (!strcmp(json_string_value(json_object_get(t, keys[k])) ?: "", u->id)) {
+				snprintf(u->name, u->n, "%s", json_string_value(json_object_get(t, "name")));
+				u->found = true;
+			}
+	}
+	return u->found ? -1 : 0;
+}
+
 int library_used_by(struct store *st, const char *id, char *used_by, size_t n, struct errinfo *e)
 {
-	char *after = NULL;
-	int found = 0;
-	do {
-		char *next = NULL;
-		char *text = store_list_text(st, STORE_TEMPLATE, NULL, 0, after, 1000, &next, e);
-		free(after);
-		after = next;
-		if (!text) {
-			free(after);
-			return -1;
-		}
-		json_t *page = json_loads(text, 0, NULL);
-		free(text);
-		size_t i;
-		json_t *t;
-		json_array_foreach(page, i, t) {
-			static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
-			for (int k = 0; k < 3 && !found; k++)
-				if (!strcmp(json_string_value(json_object_get(t, keys[k])) ?: "", id)) {
-					snprintf(used_by, n, "%s", json_string_value(json_object_get(t, "name")));
-					found = 1;
-				}
-		}
-		json_decref(page);
-	} while (after && !found);
-	free(after);
-	return found;
+	struct used_by u = {id, used_by, n, false};
+	struct errinfo mine = {0};
+	if (store_list_each(st, STORE_TEMPLATE, NULL, 0, used_by_page, &u, &mine) < 0 && !u.found) {
+		errinfo_set(e, mine.status, mine.code, mine.field[0] ? mine.field : NULL, "%s", mine.message);
+		return -1;
+	}
+	return u.found;
 }
 
 const char *library_check_import_path(const char *rel)

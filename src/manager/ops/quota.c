@@ -1,6 +1,8 @@
 /* quota.c - project quotas: the pure check and the store steps around it. */
 #include "quota.h"
 
+#include "inv.h"
+#include "inv_slim.h"
 #include "log.h"
 
 #include <stdbool.h>
@@ -125,48 +127,61 @@ int quota_remove_vm(struct store *st, const char *vm_id, struct errinfo *e)
 	return -1;
 }
 
+struct usage {
+	int64_t sum[QUOTA_N];
+	json_t *spec; /* what quota_of_vm reads of a VM */
+};
+
+/* A page of VMs as text: only their sizes are parsed (a start with many
+ * VMs reads them all). */
+static int add_usage(void *ctx, const char *text)
+{
+	struct usage *u = ctx;
+	json_t *vms = inv_slim_loads(text, strlen(text), u->spec);
+	if (!vms && !(vms = json_loads(text, 0, NULL)))
+		return -1;
+	size_t k;
+	json_t *vm;
+	json_array_foreach(vms, k, vm) {
+		int64_t a[QUOTA_N];
+		quota_of_vm(vm, a);
+		for (int q = 0; q < QUOTA_N; q++)
+			u->sum[q] += a[q];
+	}
+	json_decref(vms);
+	return 0;
+}
+
+/* Recounts the usage of each project of a page from its VMs. */
+static int recount_page(void *ctx, json_t *projects)
+{
+	struct store *st = ctx;
+	size_t i;
+	json_t *p;
+	json_t *spec = json_pack("{s:{s:b, s:b, s:b}}", "config", "vcpus", 1, "memory_mib", 1,
+	                         "disk_size_mib", 1);
+	json_array_foreach(projects, i, p) {
+		struct usage u = {.spec = spec};
+		int64_t *usage = u.sum, old[QUOTA_N];
+		struct store_filter f = {"project_id", json_string_value(json_object_get(p, "id"))};
+		struct errinfo e = {0};
+		if (store_list_each_text(st, STORE_VM, &f, 1, add_usage, &u, &e) < 0)
+			continue; /* a partial count is not written */
+		quota_read(json_object_get(p, "usage"), old, 0);
+		if (!memcmp(old, usage, sizeof(old)))
+			continue;
+		json_object_set_new(p, "usage", quota_json(usage, 0));
+		if (store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")),
+		                 NULL, &e) == 0)
+			log_info("quota_usage_recounted", "project=%s vms=%lld",
+			         json_string_value(json_object_get(p, "name")), (long long)usage[0]);
+	}
+	json_decref(spec);
+	return 0;
+}
+
 void quota_recount(struct store *st)
 {
 	struct errinfo e = {0};
-	char *next = NULL, *after = NULL;
-	do {
-		char *text = store_list_text(st, STORE_PROJECT, NULL, 0, after, 100, &next, &e);
-		free(after);
-		after = next;
-		json_t *projects = text ? json_loads(text, 0, NULL) : NULL;
-		free(text);
-		size_t i;
-		json_t *p;
-		json_array_foreach(projects, i, p) {
-			int64_t usage[QUOTA_N] = {0}, old[QUOTA_N];
-			struct store_filter f = {"project_id", json_string_value(json_object_get(p, "id"))};
-			char *vnext = NULL, *vafter = NULL;
-			do {
-				char *vt = store_list_text(st, STORE_VM, &f, 1, vafter, 1000, &vnext, &e);
-				free(vafter);
-				vafter = vnext;
-				json_t *vms = vt ? json_loads(vt, 0, NULL) : NULL;
-				free(vt);
-				size_t k;
-				json_t *vm;
-				json_array_foreach(vms, k, vm) {
-					int64_t a[QUOTA_N];
-					quota_of_vm(vm, a);
-					for (int q = 0; q < QUOTA_N; q++)
-						usage[q] += a[q];
-				}
-				json_decref(vms);
-			} while (vafter);
-			quota_read(json_object_get(p, "usage"), old, 0);
-			if (!memcmp(old, usage, sizeof(old)))
-				continue;
-			json_object_set_new(p, "usage", quota_json(usage, 0));
-			e = (struct errinfo){0};
-			if (store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")),
-			                 NULL, &e) == 0)
-				log_info("quota_usage_recounted", "project=%s vms=%lld",
-				         json_string_value(json_object_get(p, "name")), (long long)usage[0]);
-		}
-		json_decref(projects);
-	} while (after);
+	store_list_each(st, STORE_PROJECT, NULL, 0, recount_page, st, &e);
 }

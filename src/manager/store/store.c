@@ -235,6 +235,7 @@ void store_close(struct store *st)
 		return;
 	if (st->depth)
 		st->be->exec(st, "ROLLBACK", NULL);
+	store_pending_free(st);
 	st->be->close(st);
 }
 
@@ -288,6 +289,10 @@ int store_commit(struct store *st, struct errinfo *e)
 	}
 	st->depth = 0;
 	st->doomed = false;
+	if (rc == 0)
+		store_pending_flush(st);
+	else
+		store_pending_discard(st);
 	return rc;
 }
 
@@ -301,6 +306,7 @@ void store_rollback(struct store *st)
 	}
 	st->doomed = false;
 	st->be->exec(st, "ROLLBACK", NULL);
+	store_pending_discard(st);
 }
 
 /* ---- documents ---- */
@@ -425,6 +431,7 @@ int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
 			name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
+	store_pending_add(st, k, dk.id, kept);
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -707,6 +714,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 			version_conflict(ki, dk.id, version, expected_version, e);
 		goto cleanup;
 	}
+	store_pending_add(st, k, dk.id, kept);
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -733,6 +741,8 @@ int store_delete(struct store *st, enum store_kind k, const char *id, struct err
 	if (found == 0)
 		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'",
 		                   store_kinds[k].name, id);
+	if (found > 0)
+		store_pending_add(st, k, id, NULL);
 	return found < 0 ? -1 : 0;
 }
 

@@ -58,6 +58,25 @@ const char *store_backend(const struct store *st);
 /* Schema version after migrations. */
 int store_schema_version(struct store *st);
 
+/* Commit observer: one per process, told of every document of the watched
+ * kinds that a commit changed, on any handle, on the committing thread,
+ * right after the commit succeeded (a write outside a transaction is its own
+ * commit). Nothing is told of a rollback. doc is the document as stored (with
+ * its new "version"), NULL when deleted; both are valid during the call only.
+ * Two threads' commits may be told in the other order than they committed:
+ * an observer keeps the highest version of a document, and remembers recent
+ * deletions (ids are never reused). vdcd's inventory index is fed this way
+ * (ops/inventory.c). */
+struct store_change {
+	enum store_kind kind;
+	const char *id;
+	const json_t *doc; /* NULL: deleted */
+};
+typedef void (*store_observer_fn)(void *ctx, const struct store_change *changes, int n);
+/* kinds: a mask of (1u << kind); fn NULL stops observing. Set it before any
+ * other thread opens a handle. */
+void store_observe(unsigned kinds, store_observer_fn fn, void *ctx);
+
 /* Transactions; they nest by counting (only the outermost commits). */
 int store_begin(struct store *st, struct errinfo *e);
 int store_commit(struct store *st, struct errinfo *e);
@@ -141,6 +160,22 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 char *store_list_text_order(struct store *st, enum store_kind k, const struct store_filter *filters,
                             int nfilters, const char *after, int limit, bool newest_first, char **next,
                             struct errinfo *e);
+/* Reads every page of a list (store_list_text with the same filters) into
+ * one JSON array (new reference), or NULL with e. For what must see all of
+ * a kind: a first page alone is a bug once there are more than 1,000. */
+json_t *store_list_all(struct store *st, enum store_kind k, const struct store_filter *filters,
+                       int nfilters, struct errinfo *e);
+/* The same a page at a time, for what would not hold all at once: fn gets
+ * each page (a JSON array, borrowed) and returns 0 to go on or -1 to stop
+ * (store_list_each then returns -1; fn sets e if it wants). */
+int store_list_each(struct store *st, enum store_kind k, const struct store_filter *filters,
+                    int nfilters, int (*fn)(void *ctx, json_t *page), void *ctx, struct errinfo *e);
+/* The same with each page's JSON text (borrowed), for a reader that parses
+ * only what it needs. */
+int store_list_each_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                         int nfilters, int (*fn)(void *ctx, const char *page), void *ctx,
+                         struct errinfo *e);
+
 /* The number of objects matching the filters. */
 int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
                     int nfilters, struct errinfo *e);

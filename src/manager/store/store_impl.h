@@ -167,6 +167,10 @@ struct store {
 	int depth;    /* transaction nesting; 0: autocommit */
 	bool doomed;  /* an inner level rolled back or a statement failed */
 	int version;  /* schema version after migrations */
+	/* Changes of observed kinds written in the open transaction, told to
+	 * the observer when it commits (store_observe). */
+	struct store_pending *pending;
+	int npending, pending_cap;
 };
 
 /* Backend constructors: connect, set up the session, run no migrations.
@@ -177,6 +181,15 @@ struct store *store_pg_connect(const char *url, struct errinfo *e);
 /* store_open, migrating only up to target_version (tests use it to make a
  * database of an older version); target_version < 0 means the latest. */
 struct store *store_open_version(const char *url, int target_version, struct errinfo *e);
+
+/* store_observe.c: the changes of the open transaction. add records one
+ * (doc NULL: deleted; increfs doc) and, outside a transaction, tells it at
+ * once; flush tells them all (after a commit); discard drops them. */
+bool store_observed(enum store_kind k);
+void store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc);
+void store_pending_flush(struct store *st);
+void store_pending_discard(struct store *st);
+void store_pending_free(struct store *st);
 
 /* Microseconds since the epoch, and their ISO 8601 UTC text (seconds). */
 int64_t store_now_us(void);

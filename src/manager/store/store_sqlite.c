@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -20,6 +21,7 @@ struct sqlite_store {
 	sqlite3 *db;
 	char path[512];
 	sqlite3_stmt *stmts[STORE_NSLOTS];
+	struct timespec busy_since; /* when the current wait for a lock began */
 };
 
 static struct sqlite_store *sq(struct store *st)
@@ -178,6 +180,28 @@ static int sq_setup(struct sqlite_store *s, struct errinfo *e)
 	return sq_exec(&s->base, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e);
 }
 
+/* Waits for another writer of this database (most often another thread of
+ * vdcd, whose transactions take well under a millisecond) in steps from 20 µs
+ * up to 1 ms, until BUSY_TIMEOUT_MS. SQLite's own handler sleeps 1, 2, 5,
+ * 10 ... ms: an API call then waits milliseconds for a lock freed in
+ * microseconds (creates while task workers commit). */
+static int sq_busy(void *ctx, int count)
+{
+	struct sqlite_store *s = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		s->busy_since = now;
+	long long waited_ms = (long long)(now.tv_sec - s->busy_since.tv_sec) * 1000 +
+	                      (now.tv_nsec - s->busy_since.tv_nsec) / 1000000;
+	if (waited_ms >= BUSY_TIMEOUT_MS)
+		return 0;
+	long us = count < 6 ? 20L << count : 1000;
+	struct timespec nap = {0, (us > 1000 ? 1000 : us) * 1000};
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
 struct store *store_sqlite_connect(const char *path, struct errinfo *e)
 {
 	struct sqlite_store *s = calloc(1, sizeof(*s));
@@ -210,7 +234,7 @@ struct store *store_sqlite_connect(const char *path, struct errinfo *e)
 		goto cleanup;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(s->db, sq_busy, s);
 	if (sq_setup(s, e))
 		goto cleanup;
 	return &s->base;

@@ -592,6 +592,20 @@ static void run_property(bool all_pack, int iterations)
 		memcpy(again, r.verdicts, sizeof(again[0]) * (size_t)f->s.nhosts);
 		assert_int_equal(placement_choose_host(&f->s, &f->q, &r), 0);
 		assert_memory_equal(again, r.verdicts, sizeof(again[0]) * (size_t)f->s.nhosts);
+		/* Ranking only the best few gives the same first few, the same
+		 * choice and counts, and rank 0 to the others. */
+		static int full[P_HOSTS];
+		int neligible = r.neligible, chosen = r.host;
+		memcpy(full, r.order, sizeof(full[0]) * (size_t)neligible);
+		r.top = 1 + pick(5);
+		assert_int_equal(placement_choose_host(&f->s, &f->q, &r), 0);
+		assert_int_equal(r.neligible, neligible);
+		assert_int_equal(r.host, chosen);
+		assert_int_equal(r.nordered, neligible < r.top ? neligible : r.top);
+		assert_memory_equal(full, r.order, sizeof(full[0]) * (size_t)r.nordered);
+		for (int k = r.nordered; k < neligible; k++)
+			assert_int_equal(r.verdicts[full[k]].rank, 0);
+		r.top = 0;
 	}
 	/* The generator must reach the interesting cases, or the test proves little. */
 	print_message("# %d fleets: %d placed, %d with over 48 eligible, %d ties for first\n",

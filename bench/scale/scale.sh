@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# scale.sh - bench: VM create through the API at fleet scale (100,000 VMs on
+# 10,000 simulated hosts in the store), on SQLite and on PostgreSQL: creates
+# per second and their p99 up to the 202 answer (placement on the inventory
+# index, the VM and task inserts), and how long vdcd takes to start on such
+# a store (the index rebuilt). Figures on stdout, progress on stderr.
+#
+# The hosts are simulated: documents seeded by api-seed, with agent URLs on
+# 127.x where nothing listens. Each create queues a vm.create task; its one
+# worker (--workers 1) is refused by the "agent" at once and records the
+# failure, so tasks cost a connect() and two commits each, on another thread,
+# and never wait on a network timeout. That work is part of what vdcd does
+# per create, and is left in the figures.
+set -euo pipefail
+
+usage() {
+	cat >&2 <<'EOF2'
+usage: scale.sh [--build DIR] [--vms N] [--hosts N] [--duration S] [--threads N]
+                [--connections N] [--no-postgres] [--keep-tmp]
+  --build DIR        where vdcd and api-seed were built (default: build/)
+  --vms N            VMs seeded (100000)
+  --hosts N          simulated hosts seeded (10000)
+  --duration S       seconds of each timed wrk run (10)
+  --threads N        wrk threads (1)
+  --connections N    wrk connections, kept alive (2)
+  --no-postgres      SQLite only (postgres_* figures print as nan)
+  --keep-tmp         keep the temporary directory
+EOF2
+	exit 2
+}
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$root/build
+vms=100000 hosts=10000 duration=10 threads=1 conns=2 use_pg=1 keep_tmp=0
+while [ $# -gt 0 ]; do
+	case $1 in --build | --vms | --hosts | --duration | --threads | --connections)
+		[ $# -ge 2 ] || usage ;;
+	esac
+	case $1 in
+	--build) build=$2; shift 2 ;;
+	--vms) vms=$2; shift 2 ;;
+	--hosts) hosts=$2; shift 2 ;;
+	--duration) duration=$2; shift 2 ;;
+	--threads) threads=$2; shift 2 ;;
+	--connections) conns=$2; shift 2 ;;
+	--no-postgres) use_pg=0; shift ;;
+	--keep-tmp) keep_tmp=1; shift ;;
+	*) usage ;;
+	esac
+done
+
+vdcd=$build/src/manager/vdcd
+seeder=$build/bench/api/api-seed
+lua=$root/bench/scale/create.lua
+pgctl=$root/scripts/pg-test-server.sh
+say() { echo "scale: $*" >&2; }
+die() { say "$*"; exit 1; }
+for t in wrk curl; do command -v "$t" >/dev/null || die "$t is not installed"; done
+if [ ! -x "$vdcd" ] || [ ! -x "$seeder" ]; then die "build first (ninja -C $build)"; fi
+
+tmp=$(mktemp -d /tmp/vdc-scale.XXXXXX)
+chmod 0755 "$tmp"
+vdcd_pid='' pg_dir='' failed=0
+stop_vdcd() {
+	[ -n "$vdcd_pid" ] || return 0
+	kill -TERM "$vdcd_pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$vdcd_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$vdcd_pid" 2>/dev/null || true
+	wait "$vdcd_pid" 2>/dev/null || true
+	vdcd_pid=
+}
+stop_pg() {
+	[ -n "$pg_dir" ] || return 0
+	"$pgctl" stop "$pg_dir" >&2 || say "could not stop the PostgreSQL server in $pg_dir"
+	pg_dir=
+}
+# shellcheck disable=SC2317 # (reached through the trap)
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	stop_vdcd
+	stop_pg
+	if [ "$keep_tmp" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM HUP
+
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	die "no free TCP port"
+}
+
+# Starts vdcd on url and waits for /healthz; sets start_s (launch to first
+# answer: the store opened, the index rebuilt, the listener up).
+start_vdcd() {
+	local url=$1 dir=$2 t0 t1
+	port=$(free_port)
+	base=http://127.0.0.1:$port
+	t0=$(date +%s.%N)
+	"$vdcd" --listen "127.0.0.1:$port" --data-dir "$dir" --store "$url" --workers 1 --plain-http \
+		--heartbeat-timeout-s 3600 --log-level info </dev/null >>"$dir/vdcd.log" 2>&1 &
+	vdcd_pid=$!
+	for _ in $(seq 1 3000); do
+		kill -0 "$vdcd_pid" 2>/dev/null || { vdcd_pid=; tail -n 5 "$dir/vdcd.log" >&2; die "vdcd exited at start"; }
+		if curl -sf -o /dev/null --max-time 1 "$base/healthz"; then
+			t1=$(date +%s.%N)
+			start_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+			token=$(cat "$dir/admin.token")
+			return 0
+		fi
+		sleep 0.01
+	done
+	die "vdcd did not answer within 30 s"
+}
+
+to_ms() {
+	awk -v v="$1" 'BEGIN { n = v + 0
+		if (v ~ /us$/) n /= 1000; else if (v ~ /s$/ && v !~ /ms$/) n *= 1000;
+		else if (v ~ /m$/) n *= 60000; else if (v !~ /ms$/) { print "nan"; exit }
+		printf "%.2f\n", n }'
+}
+
+# Times creates with wrk; prints PREFIX_create_vm_rps and _p99_ms.
+measure() {
+	local prefix=$1 out=$tmp/wrk-$1.txt
+	local args=(-t"$threads" -c"$conns" --latency -H "Authorization: Bearer $token" -s "$lua" "$base")
+	# One create by hand first: it must be a 202 on a simulated host.
+	local code
+	code=$(curl -s -o "$tmp/one.json" -w '%{http_code}' -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' -d '{"name":"probe-'"$prefix"'","template":"alpine-3.20","start":false}' \
+		"$base/api/v1/vms")
+	[ "$code" = 202 ] || die "$prefix: a create answered $code: $(head -c 300 "$tmp/one.json")"
+	say "$prefix: a create is placed: $(sed -n 's/.*"summary":"\([^"]*\)".*/\1/p' "$tmp/one.json" | head -1 | cut -c1-160)"
+	timeout $((duration + 30)) wrk -d2s "${args[@]}" -- "w$prefix" >"$out" || die "wrk (warm-up) failed"
+	timeout $((duration + 30)) wrk -d"${duration}s" "${args[@]}" -- "t$prefix" >"$out" || die "wrk failed"
+	local rps p99 errs
+	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+	p99=$(to_ms "$(awk '/^ +99%/ {print $2}' "$out")")
+	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF}
+		/Socket errors:/ {for (i = 4; i <= NF; i += 2) n += $i + 0} END {print n + 0}' "$out")
+	say "$prefix: $(awk '/requests in/ {print $1 " creates in " $4} /^ +(50|90)%/ {print "p" substr($1, 1, 2) " " $2}' "$out" | tr '\n' ' ')"
+	# Answers other than 202 (e.g. 409 version_conflict) and wrk timeouts
+	# (over 2 s) are counted, shown and fail the run, but the rates and the
+	# latency of what was answered are still printed.
+	if [ -z "$rps" ] || [ "$p99" = nan ]; then
+		rps=nan p99=nan failed=1
+	fi
+	if [ "$errs" -ne 0 ]; then
+		say "$prefix: wrk saw $errs answers other than 202 or timeouts:"; sed 's/^/    /' "$out" >&2
+		failed=1
+	fi
+	echo "figure ${prefix}_create_vm_rps $rps req/s"
+	echo "figure ${prefix}_create_vm_p99_ms $p99 ms"
+	echo "figure ${prefix}_create_vm_errors $errs count"
+}
+
+run_backend() {
+	local b=$1 url=$2 dir=$tmp/$1 t0=$SECONDS
+	mkdir -p "$dir"
+	timeout 1800 "$seeder" --store "$url" --out "$dir/vms.txt" --vms "$vms" --hosts "$hosts" \
+		2>"$dir/seed.log" || { cat "$dir/seed.log" >&2; die "seeding $b failed"; }
+	grep '^api-seed' "$dir/seed.log" >&2 || true
+	start_vdcd "$url" "$dir"
+	say "$b: vdcd started in $start_s s ($(grep -o 'inventory_index_built.*' "$dir/vdcd.log" | tail -1))"
+	# The first start also made the admin and the CA: time a second one.
+	stop_vdcd
+	start_vdcd "$url" "$dir"
+	say "$b: again in $start_s s ($(grep -o 'inventory_index_built.*' "$dir/vdcd.log" | tail -1))"
+	[ "$b" = sqlite ] && echo "figure vdcd_start_$((vms / 1000))k_vms_s $start_s s"
+	measure "$b"
+	stop_vdcd
+	say "$b: done in $((SECONDS - t0)) s"
+}
+
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $vms VMs on $hosts hosts"
+run_backend sqlite "sqlite:$tmp/sqlite/vdcd.db"
+pg_done=0
+if [ "$use_pg" = 1 ]; then
+	pg_dir=$tmp/pg
+	if pg_url=$("$pgctl" start "$pg_dir"); then
+		run_backend postgres "$pg_url"
+		pg_done=1
+	else
+		say "postgres: no server could be started: postgres_* figures are nan"
+		failed=1
+	fi
+	stop_pg
+fi
+if [ "$pg_done" = 0 ]; then
+	echo "figure postgres_create_vm_rps nan req/s"
+	echo "figure postgres_create_vm_p99_ms nan ms"
+fi
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "$failed"

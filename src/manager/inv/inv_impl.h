@@ -1,0 +1,76 @@
+/* inv_impl.h - the index's structures, shared by inv.c (changes),
+ * inv_place.c (decisions) and inv_dump.c. Not for other modules. */
+#ifndef VDC_INV_IMPL_H
+#define VDC_INV_IMPL_H
+
+#include "inv.h"
+#include "inv_map.h"
+#include "placement.h"
+
+#define INV_TOMBSTONES 65536
+
+struct ivm;
+
+/* Interned datastore or network names: the bit ids of placement sets,
+ * counted by the hosts that reach them and reused when none does. */
+struct inv_names {
+	char *v[PLACEMENT_SET_BITS];
+	int refs[PLACEMENT_SET_BITS];
+};
+
+struct icluster {
+	char *id, *name;
+	int64_t version;
+	int slot; /* in iv->pc */
+};
+
+struct ihost {
+	char *id, *name, *cluster_id;
+	int64_t version;
+	enum placement_host_state state; /* as the document says */
+	int slot;                        /* in iv->ph and iv->hosts */
+	struct ivm *vms;                 /* its VMs, linked through hnext */
+	int nvms;
+};
+
+struct igroup {
+	char *key; /* "affinity:NAME" or "anti_affinity:NAME" */
+	const char *name;
+	enum placement_rule_type type;
+	struct ivm **m;
+	int n, cap;
+};
+
+struct ivm {
+	char *id, *name, *host_id;
+	int64_t version;
+	int vcpus;
+	int64_t memory_mib;
+	struct ihost *host; /* NULL: its host_id is no host the index knows */
+	struct ivm *hprev, *hnext;
+	struct igroup **groups;
+	int ngroups;
+};
+
+struct inv {
+	struct inv_map clusters, hosts, vms, groups, tombs;
+	/* Dense arrays the placement snapshot points at: slot i of ph is
+	 * hosts[i]; slot j of pc is clusters[j]. */
+	struct placement_host *ph;
+	struct ihost **hostv;
+	int nhosts, hosts_cap;
+	struct placement_cluster *pc;
+	struct icluster **clusterv;
+	int nclusters, clusters_cap;
+	int norphans; /* VMs whose host_id names no known host */
+	struct inv_names datastores, networks;
+	char *tomb_ring[INV_TOMBSTONES];
+	int tomb_next;
+	/* Reused by inv_place: sized for hosts_cap. */
+	struct placement_result result;
+};
+
+/* An id of names for name, or -1 when none has it. */
+int inv_names_find(const struct inv_names *n, const char *name);
+
+#endif

@@ -1,0 +1,204 @@
+/* test_inv.c - the inventory index: allocations follow VMs on and off
+ * hosts; late or repeated updates (older versions, updates of deleted ids)
+ * change nothing; a VM that names a host not yet known is counted once the
+ * host comes; a host whose cluster goes is no candidate; the slim reader
+ * builds the same index as full documents; placement reports stay bounded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "inv.h"
+#include "inv_slim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *cluster(const char *id, int version)
+{
+	return json_pack("{s:s, s:s, s:i, s:f, s:f, s:s}", "id", id, "name", id, "version", version,
+	                 "cpu_overcommit", 2.0, "mem_overcommit", 1.0, "policy", "pack");
+}
+
+static json_t *host(const char *id, const char *cluster_id, int version, int cpus, int mem)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:{s:i, s:i}, s:[{s:s}], s:[s], s:s}", "id", id,
+	                 "name", id, "cluster_id", cluster_id, "version", version, "state", "connected",
+	                 "capacity", "cpus", cpus, "memory_mib", mem, "datastores", "name", "local",
+	                 "bridges", "br0", "agent_url", "http://127.0.0.1:9");
+}
+
+static json_t *vm(const char *id, const char *host_id, int version, int vcpus, int mem, const char *anti)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:{s:i, s:i, s:s, s:[{s:s}]}, s:{s:[], s:[s*]}, s:s}",
+	                 "id", id, "name", id, "host_id", host_id, "version", version, "config",
+	                 "vcpus", vcpus, "memory_mib", mem, "user_data", "#cloud-config\n\"x\"",
+	                 "networks", "name", "n{1}", "placement_groups", "affinity", "anti_affinity",
+	                 anti, "power_state", "running");
+}
+
+static void put(struct inv *iv, enum inv_kind k, json_t *doc)
+{
+	assert_int_equal(inv_apply(iv, k, json_string_value(json_object_get(doc, "id")), doc), 0);
+	json_decref(doc);
+}
+
+static json_int_t host_field(struct inv *iv, const char *id, const char *field)
+{
+	json_t *d = inv_dump(iv);
+	json_t *h = json_object_get(json_object_get(d, "hosts"), id);
+	assert_non_null(h);
+	json_int_t v = json_integer_value(json_object_get(h, field));
+	json_decref(d);
+	return v;
+}
+
+static void test_allocations_and_order(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	put(iv, INV_CLUSTER, cluster("c1", 1));
+	put(iv, INV_HOST, host("h1", "c1", 1, 8, 8192));
+	put(iv, INV_HOST, host("h2", "c1", 1, 8, 8192));
+	put(iv, INV_VM, vm("v1", "h1", 1, 2, 1024, "web"));
+	put(iv, INV_VM, vm("v2", "h1", 1, 1, 512, NULL));
+	assert_int_equal(host_field(iv, "h1", "alloc_vcpus"), 3);
+	assert_int_equal(host_field(iv, "h1", "alloc_memory_mib"), 1536);
+	/* Moved and resized: off h1, onto h2. */
+	put(iv, INV_VM, vm("v1", "h2", 2, 4, 2048, "web"));
+	assert_int_equal(host_field(iv, "h1", "alloc_vcpus"), 1);
+	assert_int_equal(host_field(iv, "h2", "alloc_vcpus"), 4);
+	/* An older version arriving late changes nothing. */
+	put(iv, INV_VM, vm("v1", "h1", 1, 2, 1024, "web"));
+	assert_int_equal(host_field(iv, "h2", "alloc_vcpus"), 4);
+	assert_int_equal(host_field(iv, "h1", "nvms"), 1);
+	/* Deleted, then a late update of it: it stays deleted. */
+	assert_int_equal(inv_apply(iv, INV_VM, "v1", NULL), 0);
+	put(iv, INV_VM, vm("v1", "h2", 3, 4, 2048, "web"));
+	assert_int_equal(host_field(iv, "h2", "alloc_vcpus"), 0);
+	assert_int_equal(inv_count(iv, INV_VM), 1);
+	/* A VM on a host not known yet counts once the host comes. */
+	put(iv, INV_VM, vm("v3", "h3", 1, 2, 256, NULL));
+	put(iv, INV_HOST, host("h3", "c1", 1, 4, 4096));
+	assert_int_equal(host_field(iv, "h3", "alloc_vcpus"), 2);
+	/* A host deleted leaves its VMs waiting for it. */
+	assert_int_equal(inv_apply(iv, INV_HOST, "h3", NULL), 0);
+	json_t *d = inv_dump(iv);
+	assert_int_equal(json_integer_value(json_object_get(d, "vms_on_unknown_hosts")), 1);
+	json_decref(d);
+	inv_free(iv);
+}
+
+static void test_cluster_gone(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	put(iv, INV_CLUSTER, cluster("c1", 1));
+	put(iv, INV_CLUSTER, cluster("c2", 1));
+	put(iv, INV_HOST, host("h1", "c1", 1, 8, 8192));
+	put(iv, INV_HOST, host("h2", "c2", 1, 8, 8192));
+	assert_int_equal(inv_apply(iv, INV_CLUSTER, "c1", NULL), 0);
+	struct inv_request q = {.vm = "x", .vcpus = 1, .memory_mib = 64, .datastore = "local"};
+	json_t *report = NULL;
+	char *host_id = NULL, err[128];
+	assert_int_equal(inv_place(iv, &q, (struct inv_report_limits){5, 3}, &report, &host_id, err,
+	                           sizeof(err)), INV_PLACED);
+	assert_string_equal(host_id, "h2"); /* h1's cluster is gone */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(report, "rejected"),
+	                                                      "disconnected")), 1);
+	free(host_id);
+	json_decref(report);
+	inv_free(iv);
+}
+
+static void test_bounded_report(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	put(iv, INV_CLUSTER, cluster("c1", 1));
+	char id[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "h%03d", i);
+		/* A third too small, a third without the datastore. */
+		json_t *h = host(id, "c1", 1, 8, i % 3 == 0 ? 256 : 8192);
+		if (i % 3 == 1)
+			json_object_set_new(h, "datastores", json_array());
+		put(iv, INV_HOST, h);
+	}
+	put(iv, INV_VM, vm("v1", "h002", 1, 1, 4096, "web"));
+	const char *anti[] = {"web"};
+	struct inv_request q = {.vm = "x", .vcpus = 1, .memory_mib = 1024, .datastore = "local",
+	                        .anti_affinity = anti, .nanti_affinity = 1};
+	json_t *report = NULL;
+	char *host_id = NULL, err[128];
+	assert_int_equal(inv_place(iv, &q, (struct inv_report_limits){5, 3}, &report, &host_id, err,
+	                           sizeof(err)), INV_PLACED);
+	/* Pack: the most allocated host that fits, but not h002 (anti-affinity). */
+	assert_string_not_equal(host_id, "h002");
+	json_t *rej = json_object_get(report, "rejected");
+	assert_int_equal(json_integer_value(json_object_get(rej, "memory")), 100);
+	assert_int_equal(json_integer_value(json_object_get(rej, "datastore")), 100);
+	assert_int_equal(json_integer_value(json_object_get(rej, "anti_affinity")), 1);
+	assert_int_equal(json_integer_value(json_object_get(report, "eligible")), 99);
+	/* 5 best + 3 + 3 + 1 examples. */
+	assert_int_equal(json_array_size(json_object_get(report, "hosts")), 12);
+	json_t *first = json_array_get(json_object_get(report, "hosts"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "host")), host_id);
+	assert_int_equal(json_integer_value(json_object_get(first, "rank")), 1);
+	free(host_id);
+	json_decref(report);
+	inv_free(iv);
+}
+
+/* The slim reader and the full parse build the same index. */
+static void test_slim_equals_full(void **state)
+{
+	(void)state;
+	json_t *docs[3] = {json_array(), json_array(), json_array()};
+	json_array_append_new(docs[INV_CLUSTER], cluster("c1", 3));
+	json_array_append_new(docs[INV_HOST], host("h1", "c1", 2, 8, 8192));
+	json_array_append_new(docs[INV_HOST], host("h\"2", "c1", 5, 4, 1024));
+	json_array_append_new(docs[INV_VM], vm("v1", "h1", 7, 2, 512, "web"));
+	json_array_append_new(docs[INV_VM], vm("v\\2", "h\"2", 1, 1, 64, NULL));
+	struct inv *full = inv_new(), *slim = inv_new();
+	for (int k = 0; k < 3; k++) {
+		char *text = json_dumps(docs[k], JSON_INDENT(1));
+		json_t *page = inv_slim_loads(text, strlen(text), inv_slim_spec((enum inv_kind)k));
+		assert_non_null(page);
+		assert_int_equal(json_array_size(page), json_array_size(docs[k]));
+		size_t i;
+		json_t *d;
+		json_array_foreach(page, i, d) {
+			assert_null(json_object_get(d, "agent_url"));
+			inv_apply(slim, (enum inv_kind)k, json_string_value(json_object_get(d, "id")), d);
+		}
+		json_array_foreach(docs[k], i, d)
+			inv_apply(full, (enum inv_kind)k, json_string_value(json_object_get(d, "id")), d);
+		json_decref(page);
+		free(text);
+		json_decref(docs[k]);
+	}
+	json_t *a = inv_dump(full), *b = inv_dump(slim);
+	assert_true(json_equal(a, b));
+	assert_int_equal(json_object_size(json_object_get(a, "vms")), 2);
+	json_decref(a);
+	json_decref(b);
+	/* Not an array of objects: refused, for the caller to parse fully. */
+	assert_null(inv_slim_loads("[1]", 3, inv_slim_spec(INV_VM)));
+	assert_null(inv_slim_loads("[{\"id\":}]", 9, inv_slim_spec(INV_VM)));
+	inv_free(full);
+	inv_free(slim);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allocations_and_order),
+		cmocka_unit_test(test_cluster_gone),
+		cmocka_unit_test(test_bounded_report),
+		cmocka_unit_test(test_slim_equals_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+/* test_observe.c - the store's commit observer: told once per commit, with
+ * the documents as stored (their new versions) or NULL for a deletion;
+ * never told of what a rollback undid; a write outside a transaction is
+ * its own commit. SQLite in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct seen {
+	int calls, n;
+	char ids[16][64];
+	long long versions[16]; /* -1: deleted */
+	int kinds[16];
+};
+
+static void observer(void *ctx, const struct store_change *c, int n)
+{
+	struct seen *s = ctx;
+	s->calls++;
+	for (int i = 0; i < n && s->n < 16; i++, s->n++) {
+		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", c[i].id);
+		s->versions[s->n] = c[i].doc ? json_integer_value(json_object_get(c[i].doc, "version")) : -1;
+		s->kinds[s->n] = (int)c[i].kind;
+	}
+}
+
+static struct store *open_tmp(char dir[64])
+{
+	snprintf(dir, 64, "/tmp/vdc-observe.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char url[128];
+	snprintf(url, sizeof(url), "sqlite:%s/t.db", dir);
+	struct errinfo e = {0};
+	struct store *st = store_open(url, &e);
+	assert_non_null(st);
+	return st;
+}
+
+static void close_tmp(struct store *st, const char *dir)
+{
+	char path[128];
+	store_close(st);
+	static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static json_t *host(const char *id)
+{
+	return json_pack("{s:s, s:s}", "id", id, "name", id);
+}
+
+static void test_commits_told_rollbacks_not(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct store *st = open_tmp(dir);
+	struct seen s = {0};
+	struct errinfo e = {0};
+	store_observe(1u << STORE_HOST | 1u << STORE_VM, observer, &s);
+
+	/* Outside a transaction: told at once. */
+	json_t *d = host("h1"), *out = NULL;
+	assert_int_equal(store_create(st, STORE_HOST, d, &out, &e), 0);
+	assert_int_equal(s.calls, 1);
+	assert_string_equal(s.ids[0], "h1");
+	assert_int_equal(s.versions[0], 1);
+
+	/* In a transaction: nothing until the commit, then all of it at once. */
+	assert_int_equal(store_begin(st, &e), 0);
+	json_object_set_new(out, "state", json_string("connected"));
+	assert_int_equal(store_update(st, STORE_HOST, out, 1, NULL, &e), 0);
+	json_t *d2 = host("h2");
+	assert_int_equal(store_create(st, STORE_HOST, d2, NULL, &e), 0);
+	/* A kind not observed is not told. */
+	json_t *c = host("c1");
+	assert_int_equal(store_create(st, STORE_CLUSTER, c, NULL, &e), 0);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(store_begin(st, &e), 0); /* nested: the inner commit tells nothing */
+	assert_int_equal(store_delete(st, STORE_HOST, "h2", &e), 0);
+	assert_int_equal(store_commit(st, &e), 0);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(store_commit(st, &e), 0);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.ids[1], "h1");
+	assert_int_equal(s.versions[1], 2);
+	assert_string_equal(s.ids[2], "h2");
+	assert_int_equal(s.versions[2], 1);
+	assert_string_equal(s.ids[3], "h2");
+	assert_int_equal(s.versions[3], -1);
+
+	/* Rolled back, or doomed by an inner rollback: never told. */
+	assert_int_equal(store_begin(st, &e), 0);
+	json_t *d3 = host("h3");
+	assert_int_equal(store_create(st, STORE_HOST, d3, NULL, &e), 0);
+	store_rollback(st);
+	assert_int_equal(store_begin(st, &e), 0);
+	assert_int_equal(store_create(st, STORE_HOST, d3, NULL, &e), 0);
+	assert_int_equal(store_begin(st, &e), 0);
+	store_rollback(st);
+	e = (struct errinfo){0};
+	assert_int_not_equal(store_commit(st, &e), 0);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(s.n, 4);
+
+	/* A document changed by the caller after its write, before the
+	 * commit, is told as it was stored. */
+	e = (struct errinfo){0};
+	json_t *d4 = host("h4"), *kept = NULL;
+	assert_int_equal(store_begin(st, &e), 0);
+	assert_int_equal(store_create(st, STORE_HOST, d4, &kept, &e), 0);
+	json_object_set_new(kept, "version", json_integer(99));
+	assert_int_equal(store_commit(st, &e), 0);
+	assert_int_equal(s.versions[4], 1);
+
+	store_observe(0, NULL, NULL);
+	json_decref(d);
+	json_decref(out);
+	json_decref(d2);
+	json_decref(c);
+	json_decref(d3);
+	json_decref(d4);
+	json_decref(kept);
+	close_tmp(st, dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commits_told_rollbacks_not),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
