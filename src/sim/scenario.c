@@ -115,12 +115,17 @@ static void trace_depart(void *arg)
 	t->slot = -1;
 }
 
+/* Arrivals are in time order: each schedules the next, so the timer heap
+ * holds one arrival at a time, not the whole trace. */
 static void trace_arrive(void *arg)
 {
 	struct trace_vm *t = arg;
-	t->slot = sim_vm_create(t->sc->w, t->name, t->vcpus, t->memory_mib);
+	struct sim_scenario *sc = t->sc;
+	t->slot = sim_vm_create(sc->w, t->name, t->vcpus, t->memory_mib);
 	if (t->slot >= 0 && t->depart_ms >= 0)
-		sim_world_at(t->sc->w, t->depart_ms, trace_depart, t);
+		sim_world_at(sc->w, t->depart_ms, trace_depart, t);
+	if (t + 1 < sc->trace + sc->ntrace)
+		sim_world_at(sc->w, t[1].arrive_ms, trace_arrive, t + 1);
 }
 
 /* Loads the VMs of window [from, from + span) of a trace (those running at
@@ -132,7 +137,14 @@ static int trace_load(struct sim_scenario *sc, const struct cmd *c, char *err, s
 	    opt_num(c, 2, "for", 86400, 1, INT64_MAX / 4000, &span, err, n) < 0 ||
 	    opt_num(c, 2, "vms", 1000000, 1, 10000000, &max, err, n) < 0)
 		return -1;
-	gzFile f = gzopen(c->argv[1], "rb");
+	/* A relative trace is next to the scenario. */
+	char path[4096];
+	const char *slash = strrchr(sc->path, '/');
+	if (c->argv[1][0] != '/' && slash)
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - sc->path), sc->path, c->argv[1]);
+	else
+		snprintf(path, sizeof(path), "%s", c->argv[1]);
+	gzFile f = gzopen(path, "rb");
 	if (!f)
 		return fail(err, n, sc->path, c->line, "trace %s: cannot open it", c->argv[1]);
 	char line[256];
@@ -188,8 +200,8 @@ static int trace_load(struct sim_scenario *sc, const struct cmd *c, char *err, s
 	free(v);
 	sc->trace = sorted;
 	sc->ntrace = w;
-	for (int i = 0; i < w; i++)
-		sim_world_at(sc->w, sorted[i].arrive_ms, trace_arrive, &sorted[i]);
+	if (w)
+		sim_world_at(sc->w, sorted[0].arrive_ms, trace_arrive, &sorted[0]);
 	return 0;
 }
 
@@ -515,13 +527,13 @@ struct sim_scenario *sim_scenario_load(struct sim_world *w, const char *path, ch
 			continue;
 		}
 		if (seconds_ms(c.argv[0], &c.at_ms) < 0 || c.argc < 2) {
-			free(c.text);
 			rc = fail(err, errlen, path, lineno, "'%s': a time in seconds, then a command", c.argv[0]);
+			free(c.text);
 			break;
 		}
 		if (c.at_ms < last) {
-			free(c.text);
 			rc = fail(err, errlen, path, lineno, "time %s is before the line above's", c.argv[0]);
+			free(c.text);
 			break;
 		}
 		last = c.at_ms;

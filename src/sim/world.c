@@ -11,8 +11,7 @@ struct sim_timer {
 	int64_t at_ms;
 	uint64_t seq; /* ties run in the order they were set: runs are deterministic */
 	enum timer_kind kind;
-	int host;
-	unsigned gen;
+	int host; /* TIMER_BEAT: the round */
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -172,13 +171,15 @@ void sim_world_at(struct sim_world *w, int64_t at_ms, void (*fn)(void *arg), voi
 	timer_push(w, (struct sim_timer){.at_ms = at_ms, .kind = TIMER_CALL, .fn = fn, .arg = arg});
 }
 
-static void schedule_beat(struct sim_world *w, int hi, int64_t after_ms)
+#define ROUND_MS 50
+
+static void schedule_round(struct sim_world *w, int r, int64_t at_ms)
 {
-	timer_push(w, (struct sim_timer){.at_ms = w->now_ms + after_ms, .kind = TIMER_BEAT, .host = hi,
-	                                 .gen = w->hosts[hi].beat_gen});
+	timer_push(w, (struct sim_timer){.at_ms = at_ms, .kind = TIMER_BEAT, .host = r});
 }
 
-static void beat_timer(struct sim_world *w, int hi, unsigned gen);
+static void beat_round(struct sim_world *w, int r);
+static void join_round(struct sim_world *w, int hi, int of);
 
 void sim_world_run_until(struct sim_world *w, int64_t at_ms)
 {
@@ -186,7 +187,7 @@ void sim_world_run_until(struct sim_world *w, int64_t at_ms)
 		struct sim_timer t = timer_pop(w);
 		w->now_ms = t.at_ms;
 		if (t.kind == TIMER_BEAT)
-			beat_timer(w, t.host, t.gen);
+			beat_round(w, t.host);
 		else
 			t.fn(t.arg);
 	}
@@ -335,8 +336,9 @@ static int sim_host_beat(void *ctx, const struct ctl_host *h, const struct ctl_h
 	struct sim_world *w = ctx;
 	int hi = host_of(h);
 	struct sim_host *host = &w->hosts[hi];
-	enum sim_host_state s = !strcmp(wr->state, "maintenance") ? SIM_MAINTENANCE
-	                        : !strcmp(wr->state, "disconnected") ? SIM_DISCONNECTED : SIM_CONNECTED;
+	/* "connected", "disconnected" or "maintenance" (liveness_on_beat's) */
+	enum sim_host_state s = wr->state[0] == 'm' ? SIM_MAINTENANCE
+	                        : wr->state[0] == 'd' ? SIM_DISCONNECTED : SIM_CONNECTED;
 	if (host->state == SIM_DISCONNECTED && s != SIM_DISCONNECTED)
 		w->st.reconnects++;
 	set_host_state(w, hi, s);
@@ -436,6 +438,9 @@ void sim_world_free(struct sim_world *w)
 		free(w->hosts[i].vms);
 		held_free(&w->hosts[i].held);
 	}
+	for (int r = 0; r < w->nrounds; r++)
+		free(w->rounds[r].hosts);
+	free(w->rounds);
 	free(w->hosts);
 	free(w->phosts);
 	free(w->vms);
@@ -454,8 +459,12 @@ int sim_host_add(struct sim_world *w, const char *name, int cpus, int64_t memory
 	if (sim_host_find(w, name) >= 0)
 		return -1;
 	int cap = w->hosts_cap;
+	struct sim_host *was = w->hosts;
 	w->hosts = grow(w->hosts, &w->hosts_cap, w->nhosts + 1, sizeof(*w->hosts));
 	w->phosts = grow(w->phosts, &cap, w->nhosts + 1, sizeof(*w->phosts));
+	if (w->hosts != was) /* placement names the hosts by their name buffers */
+		for (int i = 0; i < w->nhosts; i++)
+			w->phosts[i].name = w->hosts[i].name;
 	int hi = w->nhosts++;
 	struct sim_host *h = &w->hosts[hi];
 	copy(h->name, sizeof(h->name), name);
@@ -468,7 +477,7 @@ int sim_host_add(struct sim_world *w, const char *name, int cpus, int64_t memory
 	                                        .cpus = cpus, .memory_mib = memory_mib};
 	index_put(&w->host_index, h->name, hi, host_name_of, w->hosts);
 	if (w->started) /* a host joining later beats from now on */
-		schedule_beat(w, hi, w->beat_interval_ms);
+		join_round(w, hi, hi);
 	return hi;
 }
 
@@ -529,13 +538,22 @@ void sim_beat_now(struct sim_world *w, int hi)
 	deliver(w, hi, w->scratch, n, h->agent_seq);
 }
 
-static void beat_timer(struct sim_world *w, int hi, unsigned gen)
+static void beat_round(struct sim_world *w, int r)
 {
-	struct sim_host *h = &w->hosts[hi];
-	if (gen != h->beat_gen || !h->agent_up)
-		return;
-	sim_beat_now(w, hi);
-	schedule_beat(w, hi, w->beat_interval_ms);
+	const struct sim_beat_round *round = &w->rounds[r];
+	for (int k = 0; k < round->n; k++)
+		sim_beat_now(w, round->hosts[k]); /* a host whose agent is down sends none */
+	schedule_round(w, r, w->now_ms + w->beat_interval_ms);
+}
+
+/* Host hi beats in the round of its phase: spread evenly over an interval. */
+static void join_round(struct sim_world *w, int hi, int of)
+{
+	int64_t phase = (int64_t)w->beat_interval_ms * (hi + 1) / (of + 1);
+	int r = (int)(phase / ROUND_MS) % w->nrounds;
+	struct sim_beat_round *round = &w->rounds[r];
+	round->hosts = grow(round->hosts, &round->cap, round->n + 1, sizeof(int));
+	round->hosts[round->n++] = hi;
 }
 
 void sim_hold_beat(struct sim_world *w, int hi)
@@ -577,7 +595,6 @@ void sim_agent_down(struct sim_world *w, int hi)
 {
 	struct sim_host *h = &w->hosts[hi];
 	h->agent_up = false;
-	h->beat_gen++;
 }
 
 void sim_agent_up(struct sim_world *w, int hi)
@@ -586,7 +603,6 @@ void sim_agent_up(struct sim_world *w, int hi)
 	if (h->agent_up || !h->powered)
 		return;
 	h->agent_up = true;
-	h->beat_gen++;
 	/* The real agent starts its counter at the wall clock in µs: past
 	 * every value an earlier run handed out. Re-attaching gives each VM a
 	 * new seq. */
@@ -596,8 +612,7 @@ void sim_agent_up(struct sim_world *w, int hi)
 		if (v->on_agent)
 			v->agent_seq = ++h->agent_seq;
 	}
-	sim_beat_now(w, hi);
-	schedule_beat(w, hi, w->beat_interval_ms);
+	sim_beat_now(w, hi); /* at once, then in its round */
 }
 
 void sim_power_off(struct sim_world *w, int hi)
@@ -651,9 +666,17 @@ void sim_world_start(struct sim_world *w)
 	w->started = true;
 	ctl_liveness_start(&w->liveness, &w->env, w->liveness_interval_ms);
 	/* The agents beat out of phase, as real ones do. */
+	w->nrounds = w->beat_interval_ms / ROUND_MS > 0 ? w->beat_interval_ms / ROUND_MS : 1;
+	w->rounds = calloc((size_t)w->nrounds, sizeof(*w->rounds));
+	if (!w->rounds) {
+		fprintf(stderr, "vdc-sim: out of memory\n");
+		exit(1);
+	}
 	for (int i = 0; i < w->nhosts; i++)
-		if (w->hosts[i].agent_up)
-			schedule_beat(w, i, (int64_t)w->beat_interval_ms * (i + 1) / (w->nhosts + 1));
+		join_round(w, i, w->nhosts);
+	for (int r = 0; r < w->nrounds; r++)
+		if (w->rounds[r].n)
+			schedule_round(w, r, w->now_ms + (int64_t)r * ROUND_MS);
 }
 
 /* ---- VMs ---- */

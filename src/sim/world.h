@@ -56,7 +56,6 @@ struct sim_host {
 	bool powered;
 	bool agent_up;
 	int64_t agent_seq;    /* the agent's state counter */
-	unsigned beat_gen;    /* beats of an older generation are dropped */
 	int *vms;             /* VM slots on this host (documents or agent's) */
 	int nvms, vms_cap;
 	struct sim_held held;
@@ -112,6 +111,13 @@ struct sim_world {
 	struct placement_cluster cluster;
 	struct placement_result res;
 	int res_cap;
+	/* The agents beat in rounds: hosts of the same phase (to 50 ms) share
+	 * a timer, so the heap holds a few hundred beat timers, not one a host. */
+	struct sim_beat_round {
+		int *hosts;
+		int n, cap;
+	} *rounds;
+	int nrounds;
 	/* settings */
 	int beat_interval_ms;
 	int liveness_interval_ms;

@@ -38,7 +38,7 @@ struct ctl_vm {
 struct ctl_beat {
 	int64_t beat_seq;                     /* the agent's counter when it built the list; 0: none */
 	bool has_vms;                         /* it carried a VM list */
-	const struct reconcile_report *vms;
+	const struct reconcile_report *vms; /* names never NULL */
 	size_t nvms;
 	const void *facts;                    /* the rest (capacity, datastores...), for the env */
 };
@@ -52,7 +52,6 @@ struct ctl_host_write {
 	const struct foreign_vm *foreign;
 	size_t nforeign;
 	size_t foreign_confirmed;             /* of those, listed in two beats or more */
-	const char *now_text;                 /* heartbeat_at as the API writes times */
 };
 
 enum ctl_level { CTL_DEBUG, CTL_INFO, CTL_WARN };

@@ -177,7 +177,9 @@ static int host_beat(void *ctx, const struct ctl_host *h, const struct ctl_host_
 	json_t *doc = h->ref;
 	json_t *upd = json_deep_copy(doc);
 	json_object_set_new(upd, "state", json_string(w->state));
-	json_object_set_new(upd, "last_heartbeat", json_string(w->now_text));
+	char at[32];
+	mgr_iso_time(w->heartbeat_at, at);
+	json_object_set_new(upd, "last_heartbeat", json_string(at));
 	json_object_set_new(upd, "last_heartbeat_epoch", json_integer((json_int_t)w->heartbeat_at));
 	if (w->facts)
 		json_object_update(upd, (json_t *)w->facts);
@@ -228,29 +230,12 @@ static void event(void *ctx, const char *actor, const char *action, const char *
 	mgr_event(c->m, actor, action, kind, id, outcome, detail);
 }
 
-struct timer_call {
-	void (*fn)(void *arg);
-	void *arg;
-};
-
-static void timer_fired(void *p)
-{
-	struct timer_call t = *(struct timer_call *)p;
-	free(p);
-	t.fn(t.arg);
-}
-
+/* A controller's callback is a loop_timer_fn already: no wrapper to free. */
 static void timer(void *ctx, int64_t after_ms, void (*fn)(void *arg), void *arg)
 {
 	struct vdcd_ctx *c = ctx;
-	struct timer_call *t = malloc(sizeof(*t));
-	if (!t) {
+	if (!loop_timer_after(c->m->loop, after_ms < 0 ? 0 : (uint64_t)after_ms, fn, arg))
 		log_error("controller_timer", "reason=%s", log_quote("out of memory: a controller stops"));
-		return;
-	}
-	*t = (struct timer_call){fn, arg};
-	if (!loop_timer_after(c->m->loop, after_ms < 0 ? 0 : (uint64_t)after_ms, timer_fired, t))
-		free(t);
 }
 
 const struct ctl_env *vdcd_env(struct mgr *m)

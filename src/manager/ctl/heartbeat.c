@@ -22,25 +22,60 @@ void ctl_time_text(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Past this many VMs a beat's list is searched through a sorted index,
+ * not scanned for each document. */
+#define SCAN_MAX 8
+
 struct reconcile_pass {
 	const struct ctl_env *env;
 	const struct ctl_host *host;
 	const struct ctl_beat *beat;
-	bool *known; /* [beat->nvms]: the report names one of vdcd's VMs */
+	bool *known;  /* [beat->nvms]: the report names one of vdcd's VMs */
+	size_t *by_name; /* NULL, or the report indices ordered by (name, index) */
 };
+
+static int cmp_report(const void *a, const void *b, void *vms)
+{
+	const struct reconcile_report *r = vms;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(r[x].name, r[y].name);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* The agent's entry for name (the last one, if the list names it twice),
+ * marking every entry of that name known. */
+static const struct reconcile_report *find_report(struct reconcile_pass *p, const char *name)
+{
+	const struct reconcile_report *vms = p->beat->vms, *seen = NULL;
+	size_t n = p->beat->nvms;
+	if (!p->by_name) {
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(vms[k].name, name)) {
+				seen = &vms[k];
+				p->known[k] = true;
+			}
+		return seen;
+	}
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(vms[p->by_name[mid]].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !strcmp(vms[p->by_name[lo]].name, name); lo++) {
+		seen = &vms[p->by_name[lo]];
+		p->known[p->by_name[lo]] = true;
+	}
+	return seen;
+}
 
 static int reconcile_one(void *arg, const struct ctl_vm *vm)
 {
 	struct reconcile_pass *p = arg;
 	const struct ctl_env *env = p->env;
-	const struct reconcile_report *seen = NULL;
-	for (size_t k = 0; k < p->beat->nvms; k++) {
-		const struct reconcile_report *r = &p->beat->vms[k];
-		if (r->name && vm->view.name && !strcmp(r->name, vm->view.name)) {
-			seen = r; /* the last entry of a name counts, as before */
-			p->known[k] = true;
-		}
-	}
+	const struct reconcile_report *seen = vm->view.name ? find_report(p, vm->view.name) : NULL;
 	struct reconcile_decision d;
 	reconcile_decide(&vm->view, seen, p->beat->beat_seq, &d);
 	if (d.action == RECONCILE_KEEP)
@@ -85,8 +120,7 @@ static void foreign_news(const struct ctl_env *env, const struct ctl_host *h,
 int ctl_heartbeat(const struct ctl_env *env, const struct ctl_host *h, const struct ctl_beat *b)
 {
 	int64_t now = env->now(env->ctx);
-	char now_text[32];
-	ctl_time_text(now, now_text);
+	char now_text[32] = ""; /* first_seen of new foreign VMs: made when there are some */
 	struct liveness_beat lb;
 	liveness_on_beat(h->state, h->maintenance, &lb);
 
@@ -112,17 +146,28 @@ int ctl_heartbeat(const struct ctl_env *env, const struct ctl_host *h, const str
 	}
 	bool reconciled = b->has_vms && known;
 	if (reconciled) {
-		struct reconcile_pass p = {env, h, b, known};
+		struct reconcile_pass p = {env, h, b, known, NULL};
+		size_t small_order[SMALL_LIST];
+		if (b->nvms > SCAN_MAX) {
+			p.by_name = b->nvms <= SMALL_LIST ? small_order : calloc(b->nvms, sizeof(size_t));
+			for (size_t k = 0; p.by_name && k < b->nvms; k++)
+				p.by_name[k] = k;
+			if (p.by_name)
+				qsort_r(p.by_name, b->nvms, sizeof(size_t), cmp_report, (void *)b->vms);
+		}
 		env->each_vm_on_host(env->ctx, h, reconcile_one, &p);
+		if (p.by_name != small_order)
+			free(p.by_name);
 		for (size_t k = 0; k < b->nvms; k++)
 			if (!known[k])
 				unknown[nforeign++] = b->vms[k];
+		if (nforeign)
+			ctl_time_text(now, now_text);
 		foreign_track(unknown, nforeign, h->foreign, h->nforeign, now_text, foreign);
 	}
 	struct ctl_host_write w = {.state = lb.state, .heartbeat_at = now, .facts = b->facts,
 	                           .has_foreign = reconciled, .foreign = foreign, .nforeign = nforeign,
-	                           .foreign_confirmed = reconciled ? foreign_count_confirmed(foreign, nforeign) : 0,
-	                           .now_text = now_text};
+	                           .foreign_confirmed = reconciled ? foreign_count_confirmed(foreign, nforeign) : 0};
 	int rc = env->host_beat(env->ctx, h, &w);
 	if (rc == 0) {
 		if (reconciled)

@@ -11,11 +11,10 @@ void liveness_check(int64_t now, int64_t last_heartbeat, int timeout_s, struct l
 		silent = 0;
 	d->silent_s = silent;
 	d->disconnect = silent > timeout_s;
+	/* Written only when acting: this runs for every host every 2 s. */
+	d->reason[0] = '\0';
 	if (d->disconnect)
 		snprintf(d->reason, sizeof(d->reason), "no heartbeat for %lld s (timeout %d s)",
-		         (long long)silent, timeout_s);
-	else
-		snprintf(d->reason, sizeof(d->reason), "last heartbeat %lld s ago (timeout %d s)",
 		         (long long)silent, timeout_s);
 }
 
@@ -23,9 +22,8 @@ void liveness_on_beat(const char *state, bool maintenance, struct liveness_beat 
 {
 	b->state = maintenance ? "maintenance" : "connected";
 	b->reconnect = state && !strcmp(state, "disconnected");
+	b->reason[0] = '\0';
 	if (b->reconnect)
 		snprintf(b->reason, sizeof(b->reason), "heartbeat from a disconnected host%s",
 		         maintenance ? " (in maintenance)" : "");
-	else
-		snprintf(b->reason, sizeof(b->reason), "heartbeat%s", maintenance ? " (in maintenance)" : "");
 }

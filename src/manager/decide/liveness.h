@@ -14,7 +14,7 @@
 struct liveness_decision {
 	bool disconnect;  /* mark the host disconnected */
 	int64_t silent_s; /* seconds since its last heartbeat */
-	char reason[LIVENESS_REASON_MAX];
+	char reason[LIVENESS_REASON_MAX]; /* why it is disconnected; "" when it is not */
 };
 
 /* A connected host whose last heartbeat (epoch s) is more than timeout_s
@@ -25,7 +25,7 @@ void liveness_check(int64_t now, int64_t last_heartbeat, int timeout_s, struct l
 struct liveness_beat {
 	const char *state; /* "connected", or "maintenance" while the host is in it */
 	bool reconnect;    /* the host was disconnected: say it is back */
-	char reason[LIVENESS_REASON_MAX];
+	char reason[LIVENESS_REASON_MAX]; /* why it reconnects; "" when it does not */
 };
 
 /* The state a heartbeat leaves a host in, given the state it had (NULL

@@ -22,10 +22,8 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 		         cur ? cur : "no state yet", obs);
 		return;
 	}
-	if (!strcmp(obs, cur)) {
-		snprintf(d->reason, sizeof(d->reason), "the agent reports %s, as recorded", obs);
-		return;
-	}
+	if (!strcmp(obs, cur))
+		return; /* nothing to say: it runs for every VM on every heartbeat */
 	/* Listed before a task read the host's newer state: stale. A VM
 	 * absent from a list made before the task saw it (made just after the
 	 * beat was built) is not missing either. */

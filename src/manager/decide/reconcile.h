@@ -38,7 +38,7 @@ struct reconcile_decision {
 	const char *power_state; /* OBSERVE: the state to record ("missing" when not listed) */
 	int64_t state_seq;       /* OBSERVE: the seq to record, 0 to leave it */
 	int in_sync;             /* OBSERVE: observed == desired (1/0), -1 with no desired state */
-	char reason[RECONCILE_REASON_MAX];
+	char reason[RECONCILE_REASON_MAX]; /* why; "" for KEEP */
 };
 
 /* Decides for one VM document given the agent's entry for it (NULL when the
