@@ -342,7 +342,8 @@ static void run_cmd(void *arg)
 		sim_show(w);
 	} else if ((h = c->argc > 1 ? host_now(c, 1) : -1) < 0 && strcmp(verb, "fail-random") &&
 	           strcmp(verb, "burst") && strcmp(verb, "end")) {
-		return;
+		if (w->log)
+			fprintf(w->log, "! %s:%d: no host '%s'\n", sc->path, c->line, c->argv[1]);
 	} else if (!strcmp(verb, "agent-down")) {
 		sim_agent_down(w, h);
 	} else if (!strcmp(verb, "agent-up")) {
