@@ -190,6 +190,19 @@ static void t_choose_best(void **state)
 			hosts[i].alloc_memory_mib = rnd((int)hosts[i].memory_mib + 1);
 			placement_set_add(&hosts[i].datastores, rnd(3));
 			placement_set_add(&hosts[i].networks, rnd(3));
+			if (i > 0 && rnd(2)) { /* runs of alike hosts, as real fleets have, */
+				hosts[i] = hosts[i - 1];
+				switch (rnd(8)) { /* some differing in one thing only */
+				case 0: hosts[i].alloc_vcpus += 1 + rnd(4); break;
+				case 1: hosts[i].alloc_memory_mib += 512 * (1 + rnd(4)); break;
+				case 2: hosts[i].cpus += 1 + rnd(4); break;
+				case 3: hosts[i].memory_mib += 1024 * (1 + rnd(4)); break;
+				case 4: hosts[i].state = (hosts[i].state + 1) % 3; break;
+				case 5: hosts[i].cluster = 1 - hosts[i].cluster; break;
+				case 6: placement_set_add(&hosts[i].datastores, rnd(3)); break;
+				case 7: placement_set_add(&hosts[i].networks, rnd(3)); break;
+				}
+			}
 		}
 		for (int r = 0; r < 2; r++)
 			for (int m = 0; m < 4; m++)
