@@ -34,11 +34,15 @@ for name in $names; do
 	images)
 		"$root/bench/images/images.sh" --build "$root/build" "$@"
 		;;
-	scale)
+	scale) # creates and start at fleet scale, then a simulated day (bench/sim)
 		"$root/bench/scale/scale.sh" --build "$root/build" "$@"
+		"$root/bench/sim/sim.sh" --build "$root/build"
+		;;
+	sim) # not in $all: a minute of CPU (bench/sim/sim.sh)
+		"$root/bench/sim/sim.sh" --build "$root/build" "$@"
 		;;
 	*)
-		echo "run.sh: no benchmark '$name' (known: $all)" >&2
+		echo "run.sh: no benchmark '$name' (known: $all sim)" >&2
 		exit 2
 		;;
 	esac

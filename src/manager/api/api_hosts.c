@@ -1,10 +1,13 @@
 /* api_hosts.c - how hosts enter and stay in the inventory: an admin makes a
  * one-time join token, the agent joins with it and gets a host secret (and,
  * when vdcd uses TLS, a certificate of vdcd's CA), then heartbeats with
- * what it observes over mutual TLS; vdcd reconciles VM states from that.
+ * what it observes over mutual TLS; the controllers in ctl/ reconcile VM
+ * states from that and mark silent hosts disconnected.
  * Removing a host revokes its secret and its certificate. */
 #include "api.h"
 
+#include "controllers.h"
+#include "env_vdcd.h"
 #include "log.h"
 #include "pki.h"
 #include "resources.h"
@@ -261,136 +264,6 @@ static int heartbeat_peer(struct mgr *m, struct http_req *req, char fp[TLS_FP_LE
 	return 0;
 }
 
-/* Brings each VM document of this host in line with what its agent saw,
- * and marks in known[] each reported VM that is one of vdcd's. */
-static void reconcile_vms(struct mgr *m, const char *host_id, json_t *reported, json_int_t beat_seq,
-                          bool *known)
-{
-	struct store_filter f = {"host_id", host_id};
-	char *next = NULL;
-	const char *after = NULL;
-	char *after_buf = NULL;
-	do {
-		struct errinfo e = {0};
-		char *text = store_list_text(m->st, STORE_VM, &f, 1, after, 1000, &next, &e);
-		if (!text)
-			break;
-		json_t *vms = json_loads(text, 0, NULL);
-		free(text);
-		size_t i;
-		json_t *vm;
-		json_array_foreach(vms, i, vm) {
-			const char *name = vm_agent_name(vm);
-			const char *cur = json_string_value(json_object_get(vm, "power_state"));
-			const char *obs = "missing";
-			json_int_t seq = 0;
-			size_t k;
-			json_t *r;
-			json_array_foreach(reported, k, r)
-				if (!strcmp(json_string_value(json_object_get(r, "name")) ?: "", name)) {
-					obs = json_string_value(json_object_get(r, "state")) ?: "unknown";
-					seq = json_integer_value(json_object_get(r, "state_seq"));
-					known[k] = true;
-				}
-			if (!cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error"))
-				continue; /* a task owns it right now */
-			if (!strcmp(obs, cur))
-				continue;
-			/* Listed before a task read the host's newer state: stale. A
-			 * VM absent from a list made before the task saw it (made
-			 * just after the beat was built) is not missing either. */
-			json_int_t have = json_integer_value(json_object_get(vm, "state_seq"));
-			if ((seq && seq < have) || (beat_seq && beat_seq < have))
-				continue;
-			json_t *upd = json_deep_copy(vm);
-			json_object_set_new(upd, "power_state", json_string(obs));
-			if (seq)
-				json_object_set_new(upd, "state_seq", json_integer(seq));
-			/* Desired state stays what users asked; drift is shown, and
-			 * acting on it (restart elsewhere) is HA's job. */
-			const char *want = json_string_value(json_object_get(vm, "desired_state"));
-			if (want)
-				json_object_set_new(upd, "in_sync", json_boolean(!strcmp(obs, want)));
-			struct errinfo ue = {0};
-			if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
-			                 NULL, &ue) == 0)
-				log_info("vm_observed", "vm=%s from=%s to=%s", name, cur, obs);
-			json_decref(upd);
-		}
-		json_decref(vms);
-		free(after_buf);
-		after_buf = next;
-		after = next;
-		next = NULL;
-	} while (after);
-	free(after_buf);
-}
-
-/* The entry of list named name, or NULL. */
-static json_t *named_in(const json_t *list, const char *name)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(list, i, v)
-		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", name))
-			return v;
-	return NULL;
-}
-
-/* The VMs an agent runs that vdcd has no document for on that host: made
- * on the agent directly, or left behind by another manager. vdcd does not
- * adopt them (they have no project, quota or owner) nor touch them; it
- * shows them on the host and says when one appears or goes. An entry counts
- * the beats it was seen in: a VM vdcd deleted just after the agent listed
- * it shows up once and is never called foreign (events need two beats). */
-static json_t *foreign_vms(const json_t *reported, const bool *known, const json_t *before, const char *now)
-{
-	json_t *out = json_array();
-	size_t i;
-	json_t *r;
-	json_array_foreach(reported, i, r) {
-		if (known[i])
-			continue;
-		const char *n = json_string_value(json_object_get(r, "name")) ?: "";
-		json_t *was = named_in(before, n);
-		json_int_t beats = was ? json_integer_value(json_object_get(was, "beats")) : 0;
-		json_t *first = was ? json_incref(json_object_get(was, "first_seen")) : json_string(now);
-		json_array_append_new(out, json_pack("{s:s, s:O, s:o, s:I}", "name", n, "state",
-		                                     json_object_get(r, "state"), "first_seen", first, "beats",
-		                                     beats < 1000000 ? beats + 1 : beats));
-	}
-	return out;
-}
-
-/* One event per foreign VM seen in a second beat in a row, and per one
- * (seen that long) gone. */
-static void foreign_events(struct mgr *m, const json_t *host, const json_t *before, const json_t *now)
-{
-	const char *hname = json_string_value(json_object_get(host, "name"));
-	const char *hid = json_string_value(json_object_get(host, "id"));
-	size_t i;
-	json_t *v;
-	char detail[512];
-	json_array_foreach(now, i, v) {
-		const char *n = json_string_value(json_object_get(v, "name")) ?: "?";
-		if (json_integer_value(json_object_get(v, "beats")) != 2)
-			continue;
-		snprintf(detail, sizeof(detail),
-		         "VM '%s' (%s) runs on host %s but is not in vdcd's inventory; vdcd leaves it alone. "
-		         "Delete it through the agent's API, or make it again through vdcd",
-		         n, json_string_value(json_object_get(v, "state")) ?: "?", hname);
-		mgr_event(m, hname, "host.foreign_vm", "host", hid, NULL, detail);
-		log_warn("foreign_vm", "host=%s vm=%s", hname, log_quote(n));
-	}
-	json_array_foreach(before, i, v) {
-		const char *n = json_string_value(json_object_get(v, "name")) ?: "?";
-		if (named_in(now, n) || json_integer_value(json_object_get(v, "beats")) < 2)
-			continue;
-		snprintf(detail, sizeof(detail), "VM '%s', not in vdcd's inventory, is gone from host %s", n, hname);
-		mgr_event(m, hname, "host.foreign_vm_gone", "host", hid, NULL, detail);
-	}
-}
-
 void api_hosts_heartbeat(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -438,56 +311,43 @@ void api_hosts_heartbeat(struct http_req *req)
 		mgr_reply_jv(req, &jerr);
 		goto cleanup;
 	}
-	char now[32];
-	mgr_now_iso(now);
-	json_t *upd = json_deep_copy(host);
-	bool was = !strcmp(json_string_value(json_object_get(host, "state")) ?: "", "disconnected");
-	json_object_set_new(upd, "state", json_string(json_is_true(json_object_get(host, "maintenance"))
-	                                                  ? "maintenance" : "connected"));
-	json_object_set_new(upd, "last_heartbeat", json_string(now));
-	json_object_set_new(upd, "last_heartbeat_epoch", json_integer((json_int_t)time(NULL)));
-	json_object_set_new(upd, "capacity", json_pack("{s:I, s:I}", "cpus", (json_int_t)cpus,
-	                                               "memory_mib", (json_int_t)mem));
+	/* What the beat says of the host itself, written as it is; its VM
+	 * list goes to the reconcile controller. */
+	json_t *facts = json_pack("{s:{s:I, s:I}, s:o, s:o, s:I}", "capacity", "cpus", (json_int_t)cpus,
+	                          "memory_mib", (json_int_t)mem, "datastores", ds ? json_incref(ds) : json_array(),
+	                          "bridges", br ? json_incref(br) : json_array(), "vms_reported",
+	                          (json_int_t)json_array_size(vms));
 	if (accel)
-		json_object_set_new(upd, "accel", json_string(accel));
+		json_object_set_new(facts, "accel", json_string(accel));
 	if (qv)
-		json_object_set_new(upd, "qemu_version", json_string(qv));
-	json_object_set_new(upd, "datastores", ds ? json_incref(ds) : json_array());
-	json_object_set_new(upd, "bridges", br ? json_incref(br) : json_array());
-	json_object_set_new(upd, "vms_reported", json_integer((json_int_t)json_array_size(vms)));
-	json_t *foreign = NULL;
-	if (vms) {
-		bool *known = calloc(json_array_size(vms) + 1, sizeof(*known));
-		if (known) {
-			reconcile_vms(m, json_string_value(json_object_get(host, "id")), vms, beat_seq, known);
-			foreign = foreign_vms(vms, known, json_object_get(host, "foreign_vms"), now);
-			free(known);
-		}
-	}
-	json_t *foreign_before = json_object_get(host, "foreign_vms");
-	if (foreign) {
-		json_object_set(upd, "foreign_vms", foreign);
-		size_t k;
-		json_t *v;
-		json_int_t confirmed = 0;
-		json_array_foreach(foreign, k, v)
-			confirmed += json_integer_value(json_object_get(v, "beats")) >= 2;
-		json_object_set_new(upd, "foreign_vm_count", json_integer(confirmed));
-	}
-	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
-	                 NULL, &e) < 0) {
-		json_decref(upd);
-		mgr_reply_err(req, &e);
+		json_object_set_new(facts, "qemu_version", json_string(qv));
+	size_t n = json_array_size(vms);
+	struct reconcile_report *reports = calloc(n + 1, sizeof(*reports));
+	struct vdcd_host view;
+	if (!reports || vdcd_host_view(host, &view) < 0) {
+		free(reports);
+		json_decref(facts);
+		http_reply_error(req, 503, "out_of_memory", NULL, "vdcd is out of memory; retry the heartbeat");
 		goto cleanup;
 	}
-	json_decref(upd);
-	if (foreign) {
-		foreign_events(m, host, foreign_before, foreign);
-		json_decref(foreign);
+	size_t i;
+	json_t *r;
+	json_array_foreach(vms, i, r)
+		reports[i] = (struct reconcile_report){
+			.name = json_string_value(json_object_get(r, "name")) ?: "",
+			.state = json_string_value(json_object_get(r, "state")),
+			.state_seq = json_integer_value(json_object_get(r, "state_seq"))};
+	struct ctl_beat beat = {.beat_seq = beat_seq, .has_vms = vms != NULL, .vms = reports, .nvms = n,
+	                        .facts = facts};
+	const struct ctl_env *env = vdcd_env(m);
+	int rc = ctl_heartbeat(env, &view.h, &beat);
+	vdcd_host_view_free(&view);
+	free(reports);
+	json_decref(facts);
+	if (rc < 0) {
+		mgr_reply_err(req, vdcd_env_error(env));
+		goto cleanup;
 	}
-	if (was)
-		mgr_event(m, json_string_value(json_object_get(host, "name")), "host.reconnect", "host",
-		          json_string_value(json_object_get(host, "id")), "succeeded", NULL);
 	/* The agent beats at the pace vdcd asks for: a third of the timeout,
 	 * so one lost heartbeat never marks a host disconnected. */
 	int every = m->cfg.heartbeat_timeout_s / 3;
@@ -607,44 +467,4 @@ void api_hosts_delete(struct http_req *req)
 		http_reply_text(req, 204, "text/plain", strdup(""), 0);
 	}
 	json_decref(host);
-}
-
-/* Marks silent hosts disconnected, a page of connected hosts at a time. */
-static char *check_page(struct mgr *m, const char *after)
-{
-	struct store_filter f = {"state", "connected"};
-	struct errinfo e = {0};
-	char *next = NULL;
-	char *text = store_list_text(m->st, STORE_HOST, &f, 1, after, 1000, &next, &e);
-	if (!text)
-		return NULL;
-	json_t *hosts = json_loads(text, 0, NULL);
-	free(text);
-	time_t now = time(NULL);
-	size_t i;
-	json_t *h;
-	json_array_foreach(hosts, i, h) {
-		json_int_t last = json_integer_value(json_object_get(h, "last_heartbeat_epoch"));
-		if (now - last <= m->cfg.heartbeat_timeout_s)
-			continue;
-		json_t *upd = json_deep_copy(h);
-		json_object_set_new(upd, "state", json_string("disconnected"));
-		if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(h, "version")),
-		                 NULL, &e) == 0)
-			mgr_event(m, "vdcd", "host.disconnect", "host", json_string_value(json_object_get(h, "id")),
-			          "succeeded", "no heartbeat");
-		json_decref(upd);
-	}
-	json_decref(hosts);
-	return next;
-}
-
-void hosts_check_liveness(struct mgr *m)
-{
-	char *after = NULL;
-	do {
-		char *next = check_page(m, after);
-		free(after);
-		after = next;
-	} while (after);
 }

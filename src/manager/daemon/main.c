@@ -3,6 +3,7 @@
  * runs the task workers and the host liveness check. */
 #include "api.h"
 #include "auth.h"
+#include "env_vdcd.h"
 #include "inventory.h"
 #include "library.h"
 #include "login_guard.h"
@@ -52,15 +53,6 @@ static void raise_fd_limit(struct mgr_config *c)
 		         log_quote("raise the open-files limit (LimitNOFILE= in the unit)"));
 		c->max_connections = fit;
 	}
-}
-
-static void on_liveness(void *ctx);
-static void schedule_liveness(struct mgr *m) { loop_timer_after(m->loop, 2000, on_liveness, m); }
-static void on_liveness(void *ctx)
-{
-	struct mgr *m = ctx;
-	hosts_check_liveness(m);
-	schedule_liveness(m);
 }
 
 int main(int argc, char **argv)
@@ -169,7 +161,7 @@ int main(int argc, char **argv)
 		log_error("workers_failed", "error=%s", log_quote(e.message));
 		return 1;
 	}
-	schedule_liveness(m);
+	vdcd_controllers_start(m);
 	log_info("vdcd_ready",
 	         "listen=%s agent_listen=%s tls=%s public_url=%s heartbeat_url=%s store=%s schema=%d "
 	         "workers=%d pid=%d",

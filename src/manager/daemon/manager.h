@@ -108,7 +108,4 @@ void tasks_stop_workers(struct mgr *m);
  * running, so nothing stays half-made. */
 void tasks_recover(struct mgr *m);
 
-/* hosts.c: heartbeat bookkeeping on the loop thread. */
-void hosts_check_liveness(struct mgr *m);
-
 #endif

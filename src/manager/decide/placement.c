@@ -354,3 +354,81 @@ int placement_choose_host(const struct placement_snapshot *s, const struct place
 	r->error_index = -1;
 	return 0;
 }
+
+/* Whether host i runs a placed member of one of the request's anti-affinity
+ * rules (other than the VM itself). */
+static bool anti_blocks(const struct placement_snapshot *s, const struct placement_request *q,
+                        const struct prepared *p, int i)
+{
+	for (int k = 0; k < p->nanti; k++) {
+		const struct placement_rule *ru = &s->rules[p->anti_rule[k]];
+		for (int m = 0; m < ru->nmembers; m++)
+			if (ru->members[m].host == i && !is_self(q, &ru->members[m]))
+				return true;
+	}
+	return false;
+}
+
+/* Whether the filters and the score see a and b the same way when the
+ * request has no affinity (which names hosts by index). */
+static bool same_host(const struct placement_host *a, const struct placement_host *b)
+{
+	return a->cluster == b->cluster && a->state == b->state && a->cpus == b->cpus &&
+	       a->memory_mib == b->memory_mib && a->alloc_vcpus == b->alloc_vcpus &&
+	       a->alloc_memory_mib == b->alloc_memory_mib &&
+	       !memcmp(&a->datastores, &b->datastores, sizeof(a->datastores)) &&
+	       !memcmp(&a->networks, &b->networks, sizeof(a->networks));
+}
+
+int placement_choose_best(const struct placement_snapshot *s, const struct placement_request *q,
+                          struct placement_result *r)
+{
+	if (!r)
+		return PLACEMENT_ERR_ARG;
+	if (!s || !q)
+		return fail(r, PLACEMENT_ERR_ARG, -1);
+	int err = validate(s, q, r);
+	if (err)
+		return err;
+	struct prepared p;
+	prepare(s, q, &p);
+	memset(r->count, 0, sizeof(r->count));
+	int n = 0, best = -1, memo = -1;
+	struct placement_verdict bv = {0}, memo_v = {0};
+	for (int i = 0; i < s->nhosts; i++) {
+		if (!host_ok(&s->hosts[i], s->nclusters))
+			return fail(r, PLACEMENT_ERR_HOST, i);
+		struct placement_verdict v = {.id = -1, .where = -1};
+		/* Fleets are mostly runs of alike hosts (empty ones above all):
+		 * a host like the one before gets its verdict without the
+		 * arithmetic. Affinity names hosts by index, so not with it. */
+		if (memo >= 0 && !p.naff && same_host(&s->hosts[i], &s->hosts[memo])) {
+			v = memo_v;
+		} else {
+			v.filter = filter_host(s, q, &p, i, &v);
+			memo = i;
+			memo_v = v;
+		}
+		/* As apply_anti: it outranks the capacity filters, not the others. */
+		if ((v.filter == PLACEMENT_OK || v.filter > PLACEMENT_F_ANTI_AFFINITY) && p.nanti &&
+		    anti_blocks(s, q, &p, i))
+			v.filter = PLACEMENT_F_ANTI_AFFINITY;
+		r->count[v.filter]++;
+		if (v.filter != PLACEMENT_OK)
+			continue;
+		n++;
+		if (best < 0 || v.score > bv.score) { /* ties: the lower index, as in the full sort */
+			best = i;
+			bv = v;
+		}
+	}
+	r->neligible = n;
+	r->host = best;
+	r->error_index = -1;
+	if (best >= 0) {
+		bv.rank = 1;
+		r->verdicts[best] = bv;
+		r->order[0] = best;
+	}
+	return 0;
+}

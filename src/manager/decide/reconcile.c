@@ -1,0 +1,109 @@
+/* reconcile.c - VM reconcile and foreign VM decisions (reconcile.h). */
+#include "reconcile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool task_owns(const char *cur)
+{
+	return !cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error");
+}
+
+void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_report *seen,
+                      int64_t beat_seq, struct reconcile_decision *d)
+{
+	const char *cur = vm->power_state;
+	const char *obs = !seen ? "missing" : seen->state ? seen->state : "unknown";
+	int64_t seq = seen ? seen->state_seq : 0;
+	*d = (struct reconcile_decision){.action = RECONCILE_KEEP, .in_sync = -1};
+	if (task_owns(cur)) {
+		d->action = RECONCILE_TASK_OWNS;
+		snprintf(d->reason, sizeof(d->reason), "a task owns it (%s); the agent reports %s",
+		         cur ? cur : "no state yet", obs);
+		return;
+	}
+	if (!strcmp(obs, cur))
+		return; /* nothing to say: it runs for every VM on every heartbeat */
+	/* Listed before a task read the host's newer state: stale. A VM
+	 * absent from a list made before the task saw it (made just after the
+	 * beat was built) is not missing either. */
+	int64_t have = vm->state_seq;
+	if (seq && seq < have) {
+		d->action = RECONCILE_STALE;
+		snprintf(d->reason, sizeof(d->reason),
+		         "stale: the agent's %s has state_seq %lld, older than the recorded %s at %lld", obs,
+		         (long long)seq, cur, (long long)have);
+		return;
+	}
+	if (beat_seq && beat_seq < have) {
+		d->action = RECONCILE_STALE;
+		snprintf(d->reason, sizeof(d->reason),
+		         "stale: the heartbeat (%s) was built at state_seq %lld, before the recorded %s at %lld",
+		         obs, (long long)beat_seq, cur, (long long)have);
+		return;
+	}
+	d->action = RECONCILE_OBSERVE;
+	d->power_state = obs;
+	d->state_seq = seq;
+	/* Desired state stays what users asked; drift is shown, and acting on
+	 * it (restart elsewhere) is HA's job. */
+	if (vm->desired_state)
+		d->in_sync = !strcmp(obs, vm->desired_state);
+	if (!seen)
+		snprintf(d->reason, sizeof(d->reason), "the agent does not list it (was %s)%s", cur,
+		         d->in_sync == 0 ? "; desired state differs" : "");
+	else
+		snprintf(d->reason, sizeof(d->reason), "the agent reports %s (was %s, state_seq %lld)%s", obs,
+		         cur, (long long)seq,
+		         d->in_sync == 0 ? "; desired state differs" : d->in_sync == 1 ? "; in sync" : "");
+}
+
+const char *reconcile_action_name(enum reconcile_action a)
+{
+	switch (a) {
+	case RECONCILE_KEEP: return "keep";
+	case RECONCILE_TASK_OWNS: return "task-owns";
+	case RECONCILE_STALE: return "ignore-stale";
+	case RECONCILE_OBSERVE: return "observe";
+	}
+	return "unknown";
+}
+
+static const struct foreign_vm *named(const struct foreign_vm *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && !strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+void foreign_track(const struct reconcile_report *unknown, size_t n, const struct foreign_vm *before,
+                   size_t nbefore, const char *now, struct foreign_vm *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = unknown[i].name ? unknown[i].name : "";
+		const struct foreign_vm *was = named(before, nbefore, name);
+		int64_t beats = was ? was->beats : 0;
+		out[i] = (struct foreign_vm){.name = name, .state = unknown[i].state,
+		                             .first_seen = was ? was->first_seen : now,
+		                             .beats = beats < 1000000 ? beats + 1 : beats};
+	}
+}
+
+bool foreign_confirmed(const struct foreign_vm *v)
+{
+	return v->beats == 2;
+}
+
+bool foreign_gone(const struct foreign_vm *was, const struct foreign_vm *now, size_t nnow)
+{
+	return was->beats >= 2 && !named(now, nnow, was->name ? was->name : "");
+}
+
+size_t foreign_count_confirmed(const struct foreign_vm *v, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += v[i].beats >= 2;
+	return c;
+}
