@@ -243,6 +243,7 @@ static void host_set(struct inv *iv, struct ihost *h, const json_t *doc)
 	h->name = dup_or_null(str(doc, "name"));
 	h->cluster_id = dup_or_null(str(doc, "cluster_id"));
 	h->version = json_integer_value(json_object_get(doc, "version"));
+	h->last_heartbeat = json_integer_value(json_object_get(doc, "last_heartbeat_epoch"));
 	const char *state = str(doc, "state") ?: "";
 	h->state = !strcmp(state, "connected") ? PLACEMENT_CONNECTED
 	           : !strcmp(state, "maintenance") ? PLACEMENT_MAINTENANCE : PLACEMENT_DISCONNECTED;
@@ -504,4 +505,41 @@ void inv_free(struct inv *iv)
 	free(iv->clusterv);
 	placement_result_free(&iv->result);
 	free(iv);
+}
+
+int inv_connected_hosts(const struct inv *iv, struct inv_beat **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	size_t k = 0;
+	for (int i = 0; i < iv->nhosts; i++)
+		k += iv->hostv[i]->state == PLACEMENT_CONNECTED;
+	struct inv_beat *b = calloc(k ? k : 1, sizeof(*b));
+	if (!b)
+		return -1;
+	size_t j = 0;
+	for (int i = 0; i < iv->nhosts && j < k; i++) {
+		const struct ihost *h = iv->hostv[i];
+		if (h->state != PLACEMENT_CONNECTED)
+			continue;
+		b[j] = (struct inv_beat){.id = strdup(h->id), .name = strdup(h->name ? h->name : h->id),
+		                         .last_heartbeat = h->last_heartbeat};
+		if (!b[j].id || !b[j].name) {
+			inv_beats_free(b, j + 1);
+			return -1;
+		}
+		j++;
+	}
+	*out = b;
+	*n = j;
+	return 0;
+}
+
+void inv_beats_free(struct inv_beat *b, size_t n)
+{
+	for (size_t i = 0; b && i < n; i++) {
+		free(b[i].id);
+		free(b[i].name);
+	}
+	free(b);
 }

@@ -28,6 +28,7 @@ struct ihost {
 	char *id, *name, *cluster_id;
 	int64_t version;
 	enum placement_host_state state; /* as the document says */
+	int64_t last_heartbeat;          /* epoch s of its last heartbeat (liveness reads it) */
 	int slot;                        /* in iv->ph and iv->hosts */
 	struct ivm *vms;                 /* its VMs, linked through hnext */
 	int nvms;

@@ -169,9 +169,9 @@ static void make_specs(void)
 {
 	specs[INV_CLUSTER] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1, "version", 1,
 	                               "cpu_overcommit", 1, "mem_overcommit", 1, "policy", 1);
-	specs[INV_HOST] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1,
+	specs[INV_HOST] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1,
 	                            "version", 1, "cluster_id", 1, "state", 1, "capacity", 1,
-	                            "datastores", 1, "bridges", 1);
+	                            "datastores", 1, "bridges", 1, "last_heartbeat_epoch", 1);
 	specs[INV_VM] = json_pack("{s:b, s:b, s:b, s:b, s:{s:b, s:b}, s:b}", "id", 1, "name", 1,
 	                          "version", 1, "host_id", 1, "config", "vcpus", 1, "memory_mib", 1,
 	                          "placement_groups", 1);

@@ -123,3 +123,11 @@ json_t *inventory_compare(struct store *st, struct errinfo *e)
 	return json_pack("{s:b, s:o, s:o}", "equal", json_equal(live, rebuilt), "index", live, "store",
 	                 rebuilt);
 }
+
+int inventory_connected_hosts(struct inv_beat **out, size_t *n)
+{
+	pthread_mutex_lock(&lock);
+	int rc = index_ ? inv_connected_hosts(index_, out, n) : -1;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}

@@ -22,6 +22,9 @@ void inventory_stop(void);
 enum inv_place_outcome inventory_place(const struct inv_request *q, struct inv_report_limits lim,
                                        json_t **report, char **host_id, char *err, size_t errlen);
 
+/* inv_connected_hosts under the index's lock. */
+int inventory_connected_hosts(struct inv_beat **out, size_t *n);
+
 /* For tests: {"index": the live index, "store": an index rebuilt now from
  * st, "equal": whether they are the same} (inv_dump of each). */
 json_t *inventory_compare(struct store *st, struct errinfo *e);
