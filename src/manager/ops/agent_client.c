@@ -4,6 +4,7 @@
  * CA and the URL's host (mutual TLS), and still sends the token. */
 #include "agent_client.h"
 
+#include "fault.h"
 #include "manager.h"
 
 #include <curl/curl.h>
@@ -152,10 +153,13 @@ static int agent_request(struct store *st, const char *host_id, const char *meth
 	} else if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	}
-	CURLcode cc = curl_easy_perform(c);
+	/* The fault site of calls to agents: a connection that failed, so
+	 * nothing reached the host. */
+	bool injected = fault_hit(FAULT_AGENT);
+	CURLcode cc = injected ? CURLE_COULDNT_CONNECT : curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		errinfo_set(e, 502, "host_unreachable", NULL, "host '%s' (%s) did not answer: %s",
-		            hname ? hname : host_id, url, curl_easy_strerror(cc));
+		errinfo_set(e, 502, "host_unreachable", NULL, "host '%s' (%s) did not answer: %s%s",
+		            hname ? hname : host_id, url, curl_easy_strerror(cc), injected ? " (injected fault)" : "");
 		goto cleanup;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -6,6 +6,7 @@
 #include "manager.h"
 
 #include "crashpoint.h"
+#include "fault_scope.h"
 #include "log.h"
 #include "task_ops.h"
 
@@ -28,6 +29,8 @@ json_t *task_new(struct store *st, const char *op, const char *target_kind, cons
 	json_t *stored = NULL;
 	int rc = store_create(st, STORE_TASK, doc, &stored, e);
 	json_decref(doc);
+	if (rc == 0)
+		fault_scope_task_queued(id);
 	return rc < 0 ? NULL : stored;
 }
 
@@ -168,9 +171,12 @@ static void *worker_main(void *arg)
 		char op[64]; /* a copy: the task document is replaced as it runs */
 		snprintf(op, sizeof(op), "%s", json_string_value(json_object_get(doc, "op")) ?: "");
 		crash_point("task:claimed");
+		bool armed = fault_scope_task_begin(json_string_value(json_object_get(doc, "id")));
 		int rc = task_run_op(&t, op, &result, &te);
 		crash_point("task:before_finish");
 		finish(m, &t, rc, result, &te);
+		if (armed)
+			fault_scope_task_end();
 		json_decref(result);
 		json_decref(t.doc);
 	}
