@@ -105,6 +105,11 @@ static int agent_request(struct store *st, const char *host_id, const char *meth
 	const char *tok = json_string_value(json_object_get(g, "agent_token"));
 	const char *url = json_string_value(json_object_get(host, "agent_url"));
 	const char *hname = json_string_value(json_object_get(host, "name"));
+	if (grant && !g) { /* a grant we could not read now: not one to join again for */
+		errinfo_set(e, 500, "internal", NULL, "cannot read host '%s''s credentials (out of memory?)",
+		            hname ? hname : host_id);
+		goto cleanup;
+	}
 	if (!tok || !url) {
 		json_decref(g);
 		errinfo_set(e, 500, "host_credentials", NULL, "host '%s' has no agent credentials; join it again",

@@ -642,9 +642,12 @@ json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, s
 	char *text = store_get_text(st, k, id_or_name, e);
 	if (!text)
 		return NULL;
-	json_error_t je;
+	json_error_t je = {0};
 	json_t *doc = json_loads(text, JSON_ALLOW_NUL, &je);
-	if (!doc)
+	/* Memory that ran out is not a corrupt store (jansson may say nothing). */
+	if (!doc && (json_error_code(&je) == json_error_out_of_memory || !je.text[0]))
+		oom(e);
+	else if (!doc)
 		errinfo_set(e, 500, "store_corrupt", NULL, "the stored %s '%.200s' is not JSON: %s",
 		            store_kinds[k].name, id_or_name, je.text);
 	free(text);
