@@ -20,10 +20,11 @@
 # counts the operation's calls at each site (a few dozen store calls, a
 # few agent calls, hundreds of allocations). Time bounds the sweep (every
 # run costs seconds on a loaded 2-core machine under ASan): agent calls
-# are swept one by one; store calls are the first STORE_FIRST (6) and
-# STORE_SAMPLES (8) more spread evenly over the rest (the request's and
-# the task's); allocations the first ALLOC_FIRST (2) and ALLOC_SAMPLES (5)
-# more. FAULT_FULL=1 sweeps every store call and 10 + 60 allocations.
+# are swept one by one; store calls are the first STORE_FIRST (4) and
+# STORE_SAMPLES (7) more spread evenly over the rest (the request's and
+# the task's); allocations the first ALLOC_FIRST (1) and ALLOC_SAMPLES (5)
+# more. FAULT_FULL=1 sweeps every store call and 10 + 60 allocations
+# (about 15 minutes).
 # VMs are not started (no guest boots: time); FAULT_OPS and FAULT_SITES
 # narrow the sweep.
 source "$(dirname "$0")/lib.sh"
@@ -31,8 +32,8 @@ source "$(dirname "$0")/lib.sh"
 if [ "${FAULT_FULL:-0}" = 1 ]; then
 	STORE_FIRST=1 STORE_SAMPLES=all ALLOC_FIRST=${ALLOC_FIRST:-10} ALLOC_SAMPLES=${ALLOC_SAMPLES:-60}
 else
-	STORE_FIRST=${STORE_FIRST:-6} STORE_SAMPLES=${STORE_SAMPLES:-8}
-	ALLOC_FIRST=${ALLOC_FIRST:-2} ALLOC_SAMPLES=${ALLOC_SAMPLES:-5}
+	STORE_FIRST=${STORE_FIRST:-4} STORE_SAMPLES=${STORE_SAMPLES:-7}
+	ALLOC_FIRST=${ALLOC_FIRST:-1} ALLOC_SAMPLES=${ALLOC_SAMPLES:-5}
 fi
 STARTED=$SECONDS
 

@@ -564,14 +564,19 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	bool sticky = !strcmp(op, "vm.create") || !strcmp(op, "vm.delete");
 	json_t *vm = store_get(t->st, STORE_VM, id, e);
 	if (!vm) {
-		json_decref(pinned);
+		int rc = -1;
 		if (!strcmp(op, "vm.delete") && e->status == 404) { /* already gone: done */
 			*e = (struct errinfo){0};
-			return 0;
-		}
-		if (sticky && e->status != 404)
+			rc = 0;
+		} else if (sticky && e->status != 404) {
 			unstick(t->st, id);
-		return -1;
+		} else if (!strcmp(op, "vm.resize") && e->status != 404) {
+			/* The request charged the new sizes and wrote them into the
+			 * VM: none was applied, so all of them go back. */
+			resize_undo(t->st, id, json_object_get(args, "from"), json_object_get(args, "to"), false);
+		}
+		json_decref(pinned);
+		return rc;
 	}
 	int rc;
 	if (!strcmp(op, "vm.create"))
