@@ -82,14 +82,18 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 			return -1;
 		}
 		json_t *upd = json_deep_copy(vm);
-		json_object_update(upd, fields);
+		/* Fields that could not be made or set (memory) are an error, not
+		 * an update that quietly writes the document back unchanged (a
+		 * create would succeed with its VM left "creating"). */
+		int bad = !fields || !upd || json_object_update(upd, fields);
 		const char *ps = json_string_value(json_object_get(upd, "power_state"));
 		const char *ds = json_string_value(json_object_get(upd, "desired_state"));
-		if (ps && ds)
-			json_object_set_new(upd, "in_sync", json_boolean(!strcmp(ps, ds)));
+		if (!bad && ps && ds)
+			bad = json_object_set_new(upd, "in_sync", json_boolean(!strcmp(ps, ds)));
 		struct errinfo ue = {0};
-		int rc = store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
-		                      NULL, &ue);
+		int rc = bad ? errinfo_set(&ue, 500, "internal", NULL, "out of memory")
+		             : store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
+		                            NULL, &ue);
 		json_decref(upd);
 		json_decref(vm);
 		if (rc == 0 || ue.status != 409) {
