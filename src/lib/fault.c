@@ -15,12 +15,22 @@ static struct {
 	atomic_bool fired;
 } sites[FAULT_NSITES];
 
+static atomic_bool scoped;
+static _Thread_local bool in_scope;
+
+void fault_set_scoped(bool on) { atomic_store(&scoped, on); }
+void fault_scope_enter(void) { in_scope = true; }
+void fault_scope_leave(void) { in_scope = false; }
+bool fault_in_scope(void) { return in_scope; }
+
 bool fault_hit(enum fault_site s)
 {
 	if ((unsigned)s >= FAULT_NSITES)
 		return false;
 	long nth = atomic_load_explicit(&sites[s].armed, memory_order_relaxed);
 	if (nth <= 0)
+		return false;
+	if (!in_scope && atomic_load_explicit(&scoped, memory_order_relaxed))
 		return false;
 	if (atomic_fetch_add(&sites[s].calls, 1) + 1 != nth)
 		return false;

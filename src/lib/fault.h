@@ -29,4 +29,14 @@ int fault_site_parse(const char *name);
  * of the daemons' tests gives it). 0, or -1 for a malformed spec. */
 int fault_arm_spec(const char *spec);
 
+/* Scoped counting, for a daemon where other threads pass the same sites at
+ * their own pace (heartbeats, pollers): with fault_set_scoped(true), a site
+ * counts (and fails) only calls made by a thread between fault_scope_enter
+ * and fault_scope_leave, so the Nth call is the Nth of one operation, the
+ * same on every run. Off (the default), every thread counts. */
+void fault_set_scoped(bool on);
+void fault_scope_enter(void);
+void fault_scope_leave(void);
+bool fault_in_scope(void);
+
 #endif

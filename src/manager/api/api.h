@@ -83,6 +83,12 @@ void api_vms_snapshots_list(struct http_req *req);
 void api_tasks_list(struct http_req *req);
 void api_tasks_get(struct http_req *req);
 void api_events_list(struct http_req *req);
+/* api_debug.c: fault injection, with --fault-injection only. */
+void api_debug_faults_get(struct http_req *req);
+void api_debug_faults_arm(struct http_req *req);
+/* Makes the VM operations' routes (POST, DELETE under /api/v1/vms) in
+ * routes (a copy of mgr_routes) count as an armed operation's scope. */
+void api_debug_wrap_routes(struct http_route *routes, size_t n);
 void api_auth_login(struct http_req *req);
 void api_auth_whoami(struct http_req *req);
 void api_tokens_list(struct http_req *req);

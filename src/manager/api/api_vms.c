@@ -108,11 +108,15 @@ void api_vms_create(struct http_req *req)
 		json_t *net = lookup_field(m, STORE_NETWORK, json_string_value(nn), field, pid, &e);
 		if (!net)
 			goto fail;
-		json_array_append_new(nets, json_pack("{s:O, s:O, s:O}", "name", json_object_get(net, "name"),
-		                                      "bridge", json_object_get(net, "bridge"), "vlan",
-		                                      json_object_get(net, "vlan")));
-		json_array_append(bridges, json_object_get(net, "bridge"));
+		int nbad = json_array_append_new(nets, json_pack("{s:O, s:O, s:O}", "name", json_object_get(net, "name"),
+		                                                 "bridge", json_object_get(net, "bridge"), "vlan",
+		                                                 json_object_get(net, "vlan")));
+		nbad |= json_array_append(bridges, json_object_get(net, "bridge"));
 		json_decref(net);
+		if (nbad) { /* a VM without a network it asked for is not it */
+			errinfo_set(&e, 500, "internal", NULL, "out of memory");
+			goto fail;
+		}
 	}
 	json_t *vc = json_object_get(r, "vcpus") ?: json_object_get(tmpl, "vcpus");
 	json_t *mem = json_object_get(r, "memory_mib") ?: json_object_get(tmpl, "memory_mib");
@@ -155,21 +159,26 @@ void api_vms_create(struct http_req *req)
 	json_t *tref = json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(tmpl, "id"), "name",
 	                         json_object_get(tmpl, "name"), "image", json_object_get(tmpl, "image"),
 	                         "image_id", json_object_get(tmpl, "image_id"));
+	/* Every field is checked (memory may run out): a VM document without
+	 * its boot images, agent_name, project or user data is another VM than
+	 * asked for. */
+	int bad = !tref;
 	static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", "kernel_id", "initrd_id"};
 	for (int k = 0; k < 5; k++)
 		if (json_object_get(tmpl, boot_keys[k]))
-			json_object_set(tref, boot_keys[k], json_object_get(tmpl, boot_keys[k]));
+			bad |= json_object_set(tref, boot_keys[k], json_object_get(tmpl, boot_keys[k]));
 	json_t *config = json_pack("{s:O, s:O, s:O, s:s, s:O, s:o}", "vcpus", vc, "memory_mib", mem,
 	                           "disk_size_mib", disk, "datastore", ds,
 	                           "networks", nets, "template", tref);
+	bad |= !config;
 	if (ud)
-		json_object_set(config, "user_data", ud);
+		bad |= json_object_set(config, "user_data", ud);
 	/* Two projects may each have a VM of this name on one host: the host
 	 * knows it by its id (36 characters: within the agent's 63 for a name
 	 * and its 107-byte unix socket paths under the default run dir). */
-	json_object_set_new(config, "agent_name", json_string(id));
+	bad |= json_object_set_new(config, "agent_name", json_string(id));
 	if (pid)
-		json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
+		bad |= json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
 	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
 	               name, "host_id", json_object_get(host, "id"), "cluster_id",
 	               json_object_get(host, "cluster_id"), "template_id", json_object_get(tmpl, "id"),
@@ -178,7 +187,11 @@ void api_vms_create(struct http_req *req)
 	               "placement_groups", pg, "placement", "host", json_object_get(host, "name"),
 	               "summary", json_object_get(report, "summary"));
 	if (pid)
-		json_object_set_new(vm, "project_id", json_string(pid));
+		bad |= json_object_set_new(vm, "project_id", json_string(pid));
+	if (bad || !vm) {
+		errinfo_set(&e, 500, "internal", NULL, "out of memory");
+		goto fail;
+	}
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	json_t *stored = NULL;
@@ -363,8 +376,8 @@ void api_vms_delete(struct http_req *req)
 		return;
 	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
 	if (!strcmp(ps, "deleting") || !strcmp(ps, "creating")) {
-		json_decref(vm);
 		http_reply_error(req, 409, "busy", NULL, "the VM is %s; wait for its task to finish", ps);
+		json_decref(vm); /* ps is the VM's: after the reply */
 		return;
 	}
 	/* As on the host: a VM that runs is deleted only when asked to power
@@ -646,18 +659,28 @@ void api_vms_clone(struct http_req *req)
 	static const char *const drop[] = {"version", "created_at", "updated_at", "in_sync"};
 	for (int i = 0; i < 4; i++)
 		json_object_del(vm, drop[i]);
-	json_object_set_new(vm, "id", json_string(id));
-	json_object_set_new(vm, "name", json_string(name));
-	json_object_set_new(vm, "power_state", json_string("creating"));
-	json_object_set_new(vm, "desired_state", json_string(start ? "running" : "stopped"));
-	json_object_set_new(json_object_get(vm, "config"), "clone_of",
-	                    json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
-	json_object_set_new(json_object_get(vm, "config"), "agent_name", json_string(id));
+	/* Every field is checked: a copy of the source that kept its id, state
+	 * or agent_name would be the source to the host (a delete of the clone
+	 * would delete the source's disks). */
+	int bad = !vm;
+	bad |= json_object_set_new(vm, "id", json_string(id));
+	bad |= json_object_set_new(vm, "name", json_string(name));
+	bad |= json_object_set_new(vm, "power_state", json_string("creating"));
+	bad |= json_object_set_new(vm, "desired_state", json_string(start ? "running" : "stopped"));
+	bad |= json_object_set_new(json_object_get(vm, "config"), "clone_of",
+	                           json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
+	bad |= json_object_set_new(json_object_get(vm, "config"), "agent_name", json_string(id));
 	char summary[160];
 	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
 	placement = clone_placement(m, src, summary);
-	json_object_set_new(vm, "placement", json_pack("{s:O, s:s}", "host", json_object_get(placement, "host"),
-	                                               "summary", summary));
+	bad |= !placement;
+	bad |= json_object_set_new(vm, "placement", json_pack("{s:O, s:s}", "host", json_object_get(placement, "host"),
+	                                                      "summary", summary));
+	if (bad) {
+		errinfo_set(&e, 500, "internal", NULL, "out of memory");
+		mgr_refuse(req, "vm.clone", "vm", name, &e);
+		goto out;
+	}
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	struct quota_refusal refusal = {.which = -1};

@@ -84,6 +84,11 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0, ACC_ANY},
 	{"GET", "/api/v1/events", api_events_list, 0, ACC_ADMIN},
 	{"GET", "/api/v1/debug/inventory-index", api_debug_inventory_index, 0, ACC_ADMIN},
+	/* Tests only: 404 to all unless vdcd runs with --fault-injection (the
+	 * handler checks the caller, so that without it the route looks absent
+	 * to everyone). */
+	{"GET", "/api/v1/debug/faults", api_debug_faults_get, 0, ACC_ANY},
+	{"POST", "/api/v1/debug/faults", api_debug_faults_arm, 0, ACC_ANY},
 };
 const size_t mgr_nroutes = sizeof(mgr_routes) / sizeof(mgr_routes[0]);
 

@@ -50,14 +50,17 @@ static const char usage[] =
     "  --idle-timeout-s N          close a connection silent this long (20)\n"
     "  --heartbeat-timeout-s N     seconds of silence before a host is disconnected (15)\n"
     "  --workers N                 task worker threads (4)\n"
-    "  --log-level LEVEL           debug, info, warn, error\n";
+    "  --log-level LEVEL           debug, info, warn, error\n"
+    "  --fault-injection           for tests only: administrators may make the Nth\n"
+    "                              allocation, store or agent call of the next VM\n"
+    "                              operation fail (POST /api/v1/debug/faults)\n";
 
 int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	char key[64];
 	const char *v;
 	enum flags_result fr;
-	static const char *const switches[] = {"plain-http", NULL};
+	static const char *const switches[] = {"plain-http", "fault-injection", NULL};
 	for (int i = 1; (fr = flags_next_sw(argc, argv, &i, switches, key, sizeof(key), &v, err,
 	                                    errlen)) != FLAGS_END;) {
 		if (fr == FLAGS_HELP) {
@@ -77,6 +80,8 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 		else if (!strcmp(key, "plain-http")) {
 			/* A flag; "--plain-http=false" turns it off again. */
 			c->plain_http = strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "off");
+		} else if (!strcmp(key, "fault-injection")) {
+			c->fault_injection = strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "off");
 		} else if (!strcmp(key, "tls-cert") || !strcmp(key, "tls-key") || !strcmp(key, "tls-ca")) {
 			char *dst = key[4] == 'c' && key[5] == 'e' ? c->tls_cert
 			          : key[4] == 'k'                  ? c->tls_key

@@ -11,6 +11,7 @@
 
 #include "agent_async.h"
 #include "agent_client.h"
+#include "fault_scope.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
@@ -69,6 +70,9 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	}
 	log_set_level((enum log_level)m->cfg.log_level);
+	fault_scope_init(m->cfg.fault_injection); /* before any JSON is allocated */
+	if (m->cfg.fault_injection)
+		log_warn("fault_injection_on", "hint=%s", log_quote("for tests only: never in production"));
 	raise_fd_limit(&m->cfg);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_error("init_failed", "what=\"libsodium or libcurl\"");
@@ -119,6 +123,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < mgr_nroutes; i++)
 		if (routes[i].upload_max)
 			routes[i].upload_max = m->cfg.image_max_bytes;
+	if (m->cfg.fault_injection)
+		api_debug_wrap_routes(routes, mgr_nroutes);
 	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m,
 	                         .spool_dir = spool,
 	                         .max_connections = m->cfg.max_connections,

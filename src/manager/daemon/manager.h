@@ -24,6 +24,7 @@ struct mgr_config {
 	char store_url[1024];
 	char public_url[256];     /* how agents reach vdcd (default scheme://listen) */
 	bool plain_http;          /* --plain-http: no TLS (loopback listen only) */
+	bool fault_injection;     /* --fault-injection: tests may arm faults (fault_scope.h) */
 	char tls_cert[1024];      /* operator's certificate chain, leaf first */
 	char tls_key[1024];
 	char tls_ca[1024];        /* the CA that signed tls_cert, which agents pin */

@@ -6,6 +6,7 @@
 #include "agent_async.h"
 
 #include "agent_xfer.h"
+#include "fault.h"
 #include "log.h"
 #include "loop.h"
 #include "manager.h"
@@ -195,6 +196,13 @@ int agent_async_call(struct mgr *m, const char *host_id, const char *method, con
 	if (!op)
 		return errinfo_set(e, 500, "internal", NULL, "out of memory");
 	if (agent_xfer_prepare(&op->x, m->st, host_id, method, path, body, -1, 0, timeout_s, hdr_name, e) < 0) {
+		free(op);
+		return -1;
+	}
+	if (fault_hit(FAULT_AGENT)) { /* as a call that could not start */
+		errinfo_set(e, 502, "host_unreachable", NULL, "host '%s' (%s) did not answer (injected fault)",
+		            op->x.host, op->x.url);
+		agent_xfer_free(&op->x);
 		free(op);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #include "agent_client.h"
 
 #include "agent_xfer.h"
+#include "fault.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +27,10 @@ static int agent_request(struct store *st, const char *host_id, const char *meth
 	if (agent_xfer_prepare(&x, st, host_id, method, path, body, upload_fd, upload_size, timeout_s,
 	                       hdr_name, e) < 0)
 		return -1;
-	CURLcode cc = curl_easy_perform(x.curl);
+	/* The fault site of calls to agents: a connection that failed, so
+	 * nothing reached the host. */
+	x.injected = fault_hit(FAULT_AGENT);
+	CURLcode cc = x.injected ? CURLE_COULDNT_CONNECT : curl_easy_perform(x.curl);
 	int rc = agent_xfer_result(&x, cc, status, reply, text, text_len, e);
 	if (hdr_name)
 		snprintf(hdr_val, hdr_len, "%s", x.hdr_val);

@@ -144,10 +144,11 @@ int agent_xfer_result(struct agent_xfer *x, CURLcode cc, long *status, json_t **
 		                   x->host, x->url, waited, curl_easy_strerror(cc), x->host);
 	if (cc != CURLE_OK)
 		return errinfo_set(e, 502, "host_unreachable", NULL,
-		                   "host '%s' (%s) did not answer: %s; check that its vdc-agent is running "
+		                   "host '%s' (%s) did not answer: %s%s; check that its vdc-agent is running "
 		                   "and reachable from vdcd ('vdc host get %s' shows its last heartbeat), "
 		                   "then try again",
-		                   x->host, x->url, curl_easy_strerror(cc), x->host);
+		                   x->host, x->url, curl_easy_strerror(cc), x->injected ? " (injected fault)" : "",
+		                   x->host);
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, status);
 	if (x->body.p) {
 		*reply = json_loads(x->body.p, 0, NULL);

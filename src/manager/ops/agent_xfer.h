@@ -7,6 +7,7 @@
 #define VDC_AGENT_XFER_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct agent_xfer {
 	char hdr_val[128];    /* its value, "" until it comes */
 	char host[128];       /* the host's name (or id), for messages */
 	char url[1024];       /* the agent's base URL */
+	bool injected;        /* a fault test failed this call before it was made */
 };
 
 /* Sets x up for METHOD agent_url+path on host_id's agent: a JSON body (may

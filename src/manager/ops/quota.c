@@ -21,9 +21,13 @@ void quota_read(const json_t *obj, int64_t out[QUOTA_N], int64_t missing)
 json_t *quota_json(const int64_t v[QUOTA_N], int null_negative)
 {
 	json_t *o = json_object();
-	for (int i = 0; i < QUOTA_N; i++)
-		json_object_set_new(o, quota_names[i],
-		                    null_negative && v[i] < 0 ? json_null() : json_integer(v[i]));
+	for (int i = 0; o && i < QUOTA_N; i++)
+		if (json_object_set_new(o, quota_names[i],
+		                        null_negative && v[i] < 0 ? json_null() : json_integer(v[i]))) {
+			/* A missing amount reads as 0 usage or no limit: never half. */
+			json_decref(o);
+			return NULL;
+		}
 	return o;
 }
 
@@ -71,8 +75,10 @@ static int charge(struct store *st, const char *project_id, const int64_t delta[
 		if (usage[i] < 0)
 			usage[i] = 0;
 	}
-	json_object_set_new(p, "usage", quota_json(usage, 0));
-	int rc = store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")), NULL, e);
+	/* Unchanged usage written back would let the VM in uncounted. */
+	int rc = json_object_set_new(p, "usage", quota_json(usage, 0))
+	             ? errinfo_set(e, 500, "internal", NULL, "out of memory")
+	             : store_update(st, STORE_PROJECT, p, json_integer_value(json_object_get(p, "version")), NULL, e);
 	json_decref(p);
 	return rc;
 }

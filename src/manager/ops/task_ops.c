@@ -27,34 +27,45 @@ json_t *vm_agent_spec(const json_t *vm)
 	json_t *spec = json_pack("{s:s, s:O, s:O, s:O, s:s}", "name", vm_agent_name(vm), "uuid",
 	                         json_object_get(vm, "id"), "vcpus", json_object_get(cfg, "vcpus"),
 	                         "memory_mib", json_object_get(cfg, "memory_mib"), "display", "vnc");
+	/* Every step is checked: memory that ran out must not make a VM other
+	 * than asked for (no kernel, no NIC of its networks): NULL instead. */
+	int bad = !spec;
 	/* Images by id only: the host resolves them to its own copies. */
 	if (json_object_get(tmpl, "kernel_id")) {
 		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
+		bad |= !boot;
 		if (json_object_get(tmpl, "initrd_id"))
-			json_object_set(boot, "initrd_image", json_object_get(tmpl, "initrd_id"));
+			bad |= json_object_set(boot, "initrd_image", json_object_get(tmpl, "initrd_id"));
 		if (json_object_get(tmpl, "cmdline"))
-			json_object_set(boot, "cmdline", json_object_get(tmpl, "cmdline"));
-		json_object_set_new(spec, "boot", boot);
+			bad |= json_object_set(boot, "cmdline", json_object_get(tmpl, "cmdline"));
+		bad |= json_object_set_new(spec, "boot", boot);
 	}
 	json_t *disk = json_pack("{s:s, s:O, s:O}", "name", "root", "image", json_object_get(tmpl, "image_id"),
 	                         "datastore", json_object_get(cfg, "datastore"));
+	bad |= !disk;
 	json_int_t size = json_integer_value(json_object_get(cfg, "disk_size_mib"));
 	if (size > 0)
-		json_object_set_new(disk, "size_mib", json_integer(size));
-	json_object_set_new(spec, "disks", json_pack("[o]", disk));
+		bad |= json_object_set_new(disk, "size_mib", json_integer(size));
+	json_t *disks = json_pack("[o]", disk);
+	bad |= !disks || json_object_set_new(spec, "disks", disks);
 	json_t *nics = json_array();
+	bad |= !nics;
 	size_t i;
 	json_t *n;
 	json_array_foreach(json_object_get(cfg, "networks"), i, n)
-		json_array_append_new(nics, json_pack("{s:O}", "bridge", json_object_get(n, "bridge")));
-	if (json_array_size(nics) == 0)
-		json_array_append_new(nics, json_pack("{s:s}", "mode", "nat"));
-	json_object_set_new(spec, "nics", nics);
+		bad |= json_array_append_new(nics, json_pack("{s:O}", "bridge", json_object_get(n, "bridge")));
+	if (!bad && json_array_size(nics) == 0)
+		bad |= json_array_append_new(nics, json_pack("{s:s}", "mode", "nat"));
+	bad |= json_object_set_new(spec, "nics", nics);
 	const json_t *ud = json_object_get(cfg, "user_data");
 	if (json_is_string(ud))
-		json_object_set_new(spec, "cloud_init",
-		                    json_pack("{s:O, s:{s:O}}", "user_data", ud, "meta_data", "local-hostname",
-		                              json_object_get(vm, "name")));
+		bad |= json_object_set_new(spec, "cloud_init",
+		                           json_pack("{s:O, s:{s:O}}", "user_data", ud, "meta_data", "local-hostname",
+		                                     json_object_get(vm, "name")));
+	if (bad) {
+		json_decref(spec);
+		return NULL;
+	}
 	return spec;
 }
 
@@ -71,14 +82,18 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 			return -1;
 		}
 		json_t *upd = json_deep_copy(vm);
-		json_object_update(upd, fields);
+		/* Fields that could not be made or set (memory) are an error, not
+		 * an update that quietly writes the document back unchanged (a
+		 * create would succeed with its VM left "creating"). */
+		int bad = !fields || !upd || json_object_update(upd, fields);
 		const char *ps = json_string_value(json_object_get(upd, "power_state"));
 		const char *ds = json_string_value(json_object_get(upd, "desired_state"));
-		if (ps && ds)
-			json_object_set_new(upd, "in_sync", json_boolean(!strcmp(ps, ds)));
+		if (!bad && ps && ds)
+			bad = json_object_set_new(upd, "in_sync", json_boolean(!strcmp(ps, ds)));
 		struct errinfo ue = {0};
-		int rc = store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
-		                      NULL, &ue);
+		int rc = bad ? errinfo_set(&ue, 500, "internal", NULL, "out of memory")
+		             : store_update(st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")),
+		                            NULL, &ue);
 		json_decref(upd);
 		json_decref(vm);
 		if (rc == 0 || ue.status != 409) {
@@ -138,13 +153,14 @@ static void observe(struct task_ctx *t, const json_t *vm, char *out, size_t n)
 
 /* A clone's root disk: a full copy of the source VM's root disk, which the
  * host finds itself (source_vm), so no file name crosses the API. */
-static void clone_disk(const char *source, json_t *spec)
+static int clone_disk(const char *source, json_t *spec)
 {
 	json_t *disk = json_array_get(json_object_get(spec, "disks"), 0);
 	json_object_del(disk, "image");
-	json_object_set_new(disk, "source_vm", json_string(source));
-	json_object_set_new(disk, "source_disk", json_string("root"));
-	json_object_set_new(disk, "copy", json_true());
+	int bad = json_object_set_new(disk, "source_vm", json_string(source));
+	bad |= json_object_set_new(disk, "source_disk", json_string("root"));
+	bad |= json_object_set_new(disk, "copy", json_true());
+	return bad ? -1 : 0;
 }
 
 /* Gives the host its own copy of every image the VM boots from. */
@@ -170,9 +186,14 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	json_t *spec = vm_agent_spec(vm);
 	const char *source = json_string_value(json_object_get(args, "clone_of_agent_name"))
 	                         ?: json_string_value(json_object_get(args, "clone_of"));
-	if (source) {
-		clone_disk(source, spec);
-	} else if (push_images(t, vm, host, e) < 0) {
+	if (!spec || (source && clone_disk(source, spec) < 0)) {
+		json_decref(spec);
+		errinfo_set(e, 500, "internal", NULL, "out of memory");
+		struct errinfo de = {0};
+		quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
+		return -1;
+	}
+	if (!source && push_images(t, vm, host, e) < 0) {
 		json_decref(spec);
 		struct errinfo de = {0};
 		quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
@@ -396,12 +417,17 @@ static void resize_undo(struct store *st, const char *id, json_t *from, json_t *
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct errinfo e = {0};
-		if (store_begin(st, &e) < 0)
-			return;
+		if (store_begin(st, &e) < 0) {
+			usleep(20000 * (attempt + 1));
+			continue;
+		}
 		json_t *vm = store_get(st, STORE_VM, id, &e);
 		if (!vm) {
 			store_rollback(st);
-			return;
+			if (e.status == 404)
+				return;
+			usleep(20000 * (attempt + 1));
+			continue;
 		}
 		json_t *cfg = json_object_get(vm, "config");
 		int64_t back[QUOTA_N] = {0};
@@ -423,8 +449,11 @@ static void resize_undo(struct store *st, const char *id, json_t *from, json_t *
 		if (rc == 0 && store_commit(st, &e) == 0)
 			return;
 		store_rollback(st);
-		if (e.status != 409)
+		/* Another writer (409), or a store or memory that failed once:
+		 * try again, or the VM keeps sizes its host does not have. */
+		if (e.status == 404 || (e.status >= 400 && e.status < 500 && e.status != 409))
 			return;
+		usleep(20000 * (attempt + 1));
 	}
 }
 
@@ -485,6 +514,40 @@ undo:
 	return -1;
 }
 
+/* A create or delete that failed must not leave its VM "creating" or
+ * "deleting": only its task leaves those states, and they refuse every
+ * other operation, a delete included, so the VM would be stuck for good.
+ * Whatever step failed (the host, or the store write that was to record
+ * the outcome), the VM becomes "error": the host may or may not have it,
+ * and a delete clears it either way. Retried, as the store that failed the
+ * step may fail once more. */
+static void unstick(struct store *st, const char *id)
+{
+	for (int attempt = 0; attempt < 6; attempt++) {
+		if (attempt)
+			usleep(20000 * attempt);
+		struct errinfo ge = {0};
+		json_t *vm = store_get(st, STORE_VM, id, &ge);
+		if (!vm) {
+			if (ge.status == 404) /* released: nothing to mark */
+				return;
+			continue;
+		}
+		char ps[16];
+		snprintf(ps, sizeof(ps), "%s", json_string_value(json_object_get(vm, "power_state")) ?: "");
+		json_decref(vm);
+		if (strcmp(ps, "creating") && strcmp(ps, "deleting"))
+			return;
+		json_t *fields = json_pack("{s:s}", "power_state", "error");
+		struct errinfo pe = {0};
+		if (fields && vm_patch(st, id, fields, &pe) == 0) {
+			log_warn("vm_marked_error", "vm=%s was=%s", id, ps);
+			return;
+		}
+	}
+	log_error("vm_stuck", "vm=%s hint=%s", id, log_quote("the store refused to mark it error"));
+}
+
 /* Adapters to one signature, so that every operation is one line of the
  * table below. */
 static int run_create(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
@@ -517,30 +580,41 @@ static int run_image_import(struct task_ctx *t, json_t *vm, const char *op, json
 	return task_image_import(t, args, result, e);
 }
 
+/* The request charged the new sizes and wrote them into the VM: none was
+ * applied, so all of them go back. */
+static void resize_unread(struct store *st, const char *id, json_t *args)
+{
+	resize_undo(st, id, json_object_get(args, "from"), json_object_get(args, "to"), false);
+}
+
 /* Every task operation: its name, what it works on and what runs it. A
  * new operation (migrate, evacuate) is one more line. */
 struct task_op_def {
 	const char *name;
 	bool on_vm;        /* the task's target is a VM, read before running */
-	bool gone_is_done; /* a VM already gone means the operation is done */
+	bool gone_is_done; /* a VM already gone (404) means the operation is done */
+	bool sticky;       /* the VM waits in creating/deleting: a failure marks it error */
 	int (*run)(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
 	           struct errinfo *e);
+	/* When the VM could not be read (a store failure, not a 404): gives
+	 * back what the request did before the task ran. */
+	void (*unread)(struct store *st, const char *id, json_t *args);
 };
 
 static const struct task_op_def task_ops[] = {
-	{"vm.create", true, false, run_create},
-	{"vm.delete", true, true, run_delete},
-	{"vm.start", true, false, run_power},
-	{"vm.stop", true, false, run_power},
-	{"vm.destroy", true, false, run_power},
-	{"vm.reset", true, false, run_power},
-	{"vm.pause", true, false, run_power},
-	{"vm.resume", true, false, run_power},
-	{"vm.resize", true, false, run_resize},
-	{"vm.snapshot", true, false, op_snapshot},
-	{"vm.snapshot_revert", true, false, op_snapshot},
-	{"vm.snapshot_delete", true, false, op_snapshot},
-	{"image.import", false, false, run_image_import},
+	{"vm.create", true, false, true, run_create},
+	{"vm.delete", true, true, true, run_delete},
+	{"vm.start", true, false, false, run_power},
+	{"vm.stop", true, false, false, run_power},
+	{"vm.destroy", true, false, false, run_power},
+	{"vm.reset", true, false, false, run_power},
+	{"vm.pause", true, false, false, run_power},
+	{"vm.resume", true, false, false, run_power},
+	{"vm.resize", true, false, false, run_resize, resize_unread},
+	{"vm.snapshot", true, false, false, op_snapshot},
+	{"vm.snapshot_revert", true, false, false, op_snapshot},
+	{"vm.snapshot_delete", true, false, false, op_snapshot},
+	{"image.import", false, false, false, run_image_import},
 };
 
 static const struct task_op_def *task_op_find(const char *name)
@@ -561,21 +635,32 @@ int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct e
 	const char *vm_id = json_string_value(json_object_get(pinned, "target_id"));
 	json_t *args = json_object_get(pinned, "args");
 	const struct task_op_def *def = task_op_find(op);
+	/* A copy: the task document (and the id in it) may go meanwhile. */
+	char id[64];
+	snprintf(id, sizeof(id), "%s", vm_id ? vm_id : "");
 	int rc;
 	if (!def) {
 		rc = errinfo_set(e, 500, "unknown_op", NULL, "unknown task operation '%s'", op);
 	} else if (!def->on_vm) {
 		rc = def->run(t, NULL, op, args, result, e);
 	} else {
-		json_t *vm = store_get(t->st, STORE_VM, vm_id, e);
-		if (!vm && def->gone_is_done) {
+		json_t *vm = store_get(t->st, STORE_VM, id, e);
+		if (vm) {
+			rc = def->run(t, vm, op, args, result, e);
+		} else if (def->gone_is_done && e->status == 404) { /* already gone: done */
 			*e = (struct errinfo){0};
 			rc = 0;
 		} else {
-			rc = vm ? def->run(t, vm, op, args, result, e) : -1;
+			rc = -1;
+			/* The VM could not be read (not: is gone): what the request
+			 * already did is given back. */
+			if (e->status != 404 && def->unread)
+				def->unread(t->st, id, args);
 		}
 		json_decref(vm);
 	}
 	json_decref(pinned);
+	if (rc < 0 && def && def->sticky)
+		unstick(t->st, id);
 	return rc;
 }

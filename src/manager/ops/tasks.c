@@ -6,12 +6,14 @@
 #include "manager.h"
 
 #include "crashpoint.h"
+#include "fault_scope.h"
 #include "log.h"
 #include "task_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
                  const char *project_id, const char *actor, json_t *args, struct errinfo *e)
@@ -28,6 +30,8 @@ json_t *task_new(struct store *st, const char *op, const char *target_kind, cons
 	json_t *stored = NULL;
 	int rc = store_create(st, STORE_TASK, doc, &stored, e);
 	json_decref(doc);
+	if (rc == 0)
+		fault_scope_task_queued(id);
 	return rc < 0 ? NULL : stored;
 }
 
@@ -66,21 +70,38 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 {
 	char now[32];
 	mgr_now_iso(now);
-	json_t *upd = json_deep_copy(t->doc);
-	json_object_set_new(upd, "state", json_string(rc == 0 ? "succeeded" : "failed"));
-	json_object_set_new(upd, "progress", json_integer(100));
-	json_object_set_new(upd, "finished_at", json_string(now));
-	json_object_set_new(upd, "message", json_string(rc == 0 ? "done" : e->message));
-	if (result)
-		json_object_set(upd, "result", result);
-	if (rc != 0)
-		json_object_set_new(upd, "error", json_pack("{s:s, s:s}", "code", e->code[0] ? e->code : "failed",
-		                                            "message", e->message));
-	struct errinfo ue = {0};
-	if (store_update(t->st, STORE_TASK, upd, json_integer_value(json_object_get(t->doc, "version")),
-	                 NULL, &ue) < 0)
-		log_error("task_finish_failed", "task=%s error=%s",
-		          json_string_value(json_object_get(t->doc, "id")), log_quote(ue.message));
+	/* A task left "running" would stay so until vdcd restarts: the end is
+	 * written again when the store failed (or memory ran out) the first
+	 * time, and a document that could not be built completely is not
+	 * written (a "succeeded" without its result would be a lie). */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		json_t *upd = json_deep_copy(t->doc);
+		int bad = !upd;
+		bad |= json_object_set_new(upd, "state", json_string(rc == 0 ? "succeeded" : "failed"));
+		bad |= json_object_set_new(upd, "progress", json_integer(100));
+		bad |= json_object_set_new(upd, "finished_at", json_string(now));
+		bad |= json_object_set_new(upd, "message", json_string(rc == 0 ? "done" : e->message));
+		if (result)
+			bad |= json_object_set(upd, "result", result);
+		if (rc != 0)
+			bad |= json_object_set_new(upd, "error", json_pack("{s:s, s:s}", "code",
+			                                                   e->code[0] ? e->code : "failed", "message",
+			                                                   e->message));
+		struct errinfo ue = {0};
+		if (bad)
+			errinfo_set(&ue, 500, "internal", NULL, "out of memory");
+		int urc = bad ? -1
+		              : store_update(t->st, STORE_TASK, upd,
+		                             json_integer_value(json_object_get(t->doc, "version")), NULL, &ue);
+		json_decref(upd);
+		if (urc == 0)
+			break;
+		log_error("task_finish_failed", "task=%s attempt=%d error=%s",
+		          json_string_value(json_object_get(t->doc, "id")), attempt + 1, log_quote(ue.message));
+		if (ue.status == 409) /* someone else wrote it: not ours to overwrite */
+			break;
+		usleep(20000 * (attempt + 1));
+	}
 	const char *op = json_string_value(json_object_get(t->doc, "op"));
 	struct errinfo ee = {0};
 	store_event_add(t->st, json_string_value(json_object_get(t->doc, "actor")), op,
@@ -90,7 +111,6 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 	log_event(rc == 0 ? LOG_INFO : LOG_WARN, rc == 0 ? "task_succeeded" : "task_failed",
 	          "task=%s op=%s error=%s", json_string_value(json_object_get(t->doc, "id")), op,
 	          log_quote(rc == 0 ? "" : e->message));
-	json_decref(upd);
 	pthread_mutex_lock(&m->lock);
 	if (rc == 0)
 		m->tasks_done++;
@@ -168,9 +188,12 @@ static void *worker_main(void *arg)
 		char op[64]; /* a copy: the task document is replaced as it runs */
 		snprintf(op, sizeof(op), "%s", json_string_value(json_object_get(doc, "op")) ?: "");
 		crash_point("task:claimed");
+		bool armed = fault_scope_task_begin(json_string_value(json_object_get(doc, "id")));
 		int rc = task_run_op(&t, op, &result, &te);
 		crash_point("task:before_finish");
 		finish(m, &t, rc, result, &te);
+		if (armed)
+			fault_scope_task_end();
 		json_decref(result);
 		json_decref(t.doc);
 	}

@@ -3,6 +3,7 @@
  * the audit log and hashed secrets (SQL in store_schema.c, I/O in backends). */
 #include "store_impl.h"
 
+#include "fault.h"
 #include "isotime.h"
 #include "log.h"
 #include "strbuf.h"
@@ -102,12 +103,21 @@ static int txn_usable(struct store *st, struct errinfo *e)
 	return 0;
 }
 
+/* The fault site of every store call (tests arm it): the error a store
+ * that went away gives, so callers take their real error paths. */
+static int injected(struct errinfo *e)
+{
+	if (!fault_hit(FAULT_STORE))
+		return 0;
+	return errinfo_set(e, 503, "store_unavailable", NULL, "the store did not answer: injected fault");
+}
+
 static int run(struct store *st, int slot, const struct store_param *p, int np, int flags,
                struct store_rows *rows, struct errinfo *e)
 {
 	if (txn_usable(st, e))
 		return -1;
-	if (st->be->query(st, slot, p, np, flags, rows, e) == 0)
+	if (injected(e) == 0 && st->be->query(st, slot, p, np, flags, rows, e) == 0)
 		return 0;
 	if (st->depth)
 		st->doomed = true;
@@ -257,7 +267,7 @@ int store_schema_version(struct store *st)
 int store_begin(struct store *st, struct errinfo *e)
 {
 	if (st->depth == 0) {
-		if (st->be->exec(st, st->be->dialect->begin_sql, e))
+		if (injected(e) || st->be->exec(st, st->be->dialect->begin_sql, e))
 			return -1;
 		st->doomed = false;
 	} else if (txn_usable(st, e)) {
@@ -281,7 +291,7 @@ int store_commit(struct store *st, struct errinfo *e)
 		                 "the transaction was rolled back because a step of it failed or was "
 		                 "rolled back: nothing of it was kept");
 		st->be->exec(st, "ROLLBACK", NULL);
-	} else if (st->be->exec(st, "COMMIT", e)) {
+	} else if (injected(e) || st->be->exec(st, "COMMIT", e)) {
 		/* Still depth 1 here: a lost PostgreSQL connection is reported, not
 		 * silently replaced by a new one where COMMIT would be a no-op. */
 		st->be->exec(st, "ROLLBACK", NULL);
@@ -615,9 +625,12 @@ json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, s
 	char *text = store_get_text(st, k, id_or_name, e);
 	if (!text)
 		return NULL;
-	json_error_t je;
+	json_error_t je = {0};
 	json_t *doc = json_loads(text, JSON_ALLOW_NUL, &je);
-	if (!doc)
+	/* Memory that ran out is not a corrupt store (jansson may say nothing). */
+	if (!doc && (json_error_code(&je) == json_error_out_of_memory || !je.text[0]))
+		oom(e);
+	else if (!doc)
 		errinfo_set(e, 500, "store_corrupt", NULL, "the stored %s '%.200s' is not JSON: %s",
 		            store_kinds[k].name, id_or_name, je.text);
 	free(text);
