@@ -67,6 +67,14 @@ for t in $(find build-san/tests -type f -name 'test_*' -perm -u+x -not -path '*.
 	[ "$rc" -ne 0 ] && sed 's/^/# /' "$out" | tail -20
 done
 
+step "layers (the agent's; vdcd's decide/ is checked by the build itself)"
+if out=$(sh tests/lint/agent_layers.sh src/agent 2>&1); then
+	echo "ok - lint agent layers: QMP only in qemu/, no HTTP in vm/" >"$LOG/layers"
+else
+	{ echo "not ok - lint agent layers"; sed 's/^/# /' <<<"$out"; } | tee "$LOG/layers"
+fi
+tally layers 0 "$LOG/layers"
+
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 if [ -x tests/fuzz/run.sh ]; then
 	tests/fuzz/run.sh "$FUZZ_SECONDS" >"$LOG/fuzz" 2>"$LOG/fuzz.err"
