@@ -99,37 +99,46 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Claims the oldest queued task, or returns NULL. */
+/* Claims the oldest queued task, or returns NULL. Reads one task at a time:
+ * a task document carries its placement report (2 KiB and more), and the
+ * queue behind a busy API is hundreds deep, so reading a page of them to
+ * claim one cost more than the rest of the task (a 409 means another worker
+ * took it: the next read finds the one after). */
 static json_t *claim(struct store *st)
 {
 	struct store_filter f = {"state", "queued"};
-	struct errinfo e = {0};
-	char *next = NULL;
-	char *text = store_list_text(st, STORE_TASK, &f, 1, NULL, 8, &next, &e);
-	free(next);
-	if (!text)
-		return NULL;
-	json_t *list = json_loads(text, 0, NULL);
-	free(text);
-	json_t *got = NULL;
-	size_t i;
-	json_t *t;
-	json_array_foreach(list, i, t) {
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct errinfo e = {0};
+		char *next = NULL;
+		char *text = store_list_text(st, STORE_TASK, &f, 1, NULL, 1, &next, &e);
+		free(next);
+		if (!text)
+			return NULL;
+		json_t *list = json_loads(text, 0, NULL);
+		free(text);
+		json_t *t = json_array_get(list, 0);
+		if (!t) {
+			json_decref(list);
+			return NULL;
+		}
 		char now[32];
 		mgr_now_iso(now);
 		json_t *upd = json_deep_copy(t);
 		json_object_set_new(upd, "state", json_string("running"));
 		json_object_set_new(upd, "started_at", json_string(now));
 		json_object_set_new(upd, "message", json_string("running"));
+		json_t *got = NULL;
 		struct errinfo ue = {0};
 		int rc = store_update(st, STORE_TASK, upd, json_integer_value(json_object_get(t, "version")),
 		                      &got, &ue);
 		json_decref(upd);
+		json_decref(list);
 		if (rc == 0)
-			break; /* ours; a 409 means another worker took it */
+			return got;
+		if (ue.status != 409)
+			return NULL;
 	}
-	json_decref(list);
-	return got;
+	return NULL;
 }
 
 static void *worker_main(void *arg)
