@@ -367,8 +367,8 @@ void api_vms_delete(struct http_req *req)
 		return;
 	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
 	if (!strcmp(ps, "deleting") || !strcmp(ps, "creating")) {
-		json_decref(vm);
 		http_reply_error(req, 409, "busy", NULL, "the VM is %s; wait for its task to finish", ps);
+		json_decref(vm); /* after the reply: ps points into it */
 		return;
 	}
 	/* As on the host: a VM that runs is deleted only when asked to power
