@@ -195,20 +195,24 @@ void api_vms_create(struct http_req *req)
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	json_t *stored = NULL;
-	/* The allocation (the VM document with its host), the project's usage
-	 * and the task commit together: a crash leaves all or none, and two
-	 * creates cannot both take the last of a quota. */
+	/* The allocation (the VM document with its host), the project's usage,
+	 * the task and the audit event commit together: a crash leaves all or
+	 * none, two creates cannot both take the last of a quota, and the event
+	 * costs no commit of its own (a commit is most of a create's cost). */
+	const char *summary = json_string_value(json_object_get(report, "summary"));
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
 	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
 	                      json_pack("{s:O, s:O}", "start", json_object_get(r, "start"), "placement",
 	                                report), &e)) ||
+	    store_event_add(m->st, mgr_actor(req), "vm.create", "vm", id, "accepted", summary ?: "", &e) < 0 ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
 		json_decref(stored);
 		goto fail;
 	}
-	mgr_event(m, mgr_actor(req), "vm.create", "vm", id, "accepted", json_string_value(json_object_get(report, "summary")));
+	log_info("audit", "actor=%s action=%s target=%s/%s outcome=%s", mgr_actor(req), "vm.create", "vm", id,
+	         "accepted");
 	tasks_wake(m);
 	char loc[96];
 	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(task, "id")));

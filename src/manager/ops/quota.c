@@ -83,10 +83,29 @@ static int charge(struct store *st, const char *project_id, const int64_t delta[
 	return rc;
 }
 
+/* Another writer may update the project between the read and the
+ * optimistic update of charge(): on PostgreSQL a worker giving back a failed
+ * create's quota while the API charges a new one (SQLite's one writer cannot
+ * interleave them). The usage is read again and the charge applied again:
+ * a user's create must not fail because the project moved under it. Within
+ * the caller's transaction this is sound: a version conflict writes nothing,
+ * and each read of READ COMMITTED sees the other writer's commit. */
+#define CHARGE_ATTEMPTS 16
+
 int quota_charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
                  struct quota_refusal *why, struct errinfo *e)
 {
-	return charge(st, project_id, delta, why, true, e);
+	struct errinfo mine = {0};
+	for (int attempt = 0; attempt < CHARGE_ATTEMPTS; attempt++) {
+		mine = (struct errinfo){0};
+		if (charge(st, project_id, delta, why, true, &mine) == 0)
+			return 0;
+		if (mine.status != 409 || strcmp(mine.code, "version_conflict"))
+			break;
+	}
+	if (!e->status)
+		*e = mine;
+	return -1;
 }
 
 int quota_check(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],

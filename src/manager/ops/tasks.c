@@ -70,10 +70,13 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 {
 	char now[32];
 	mgr_now_iso(now);
+	const char *op = json_string_value(json_object_get(t->doc, "op"));
 	/* A task left "running" would stay so until vdcd restarts: the end is
 	 * written again when the store failed (or memory ran out) the first
 	 * time, and a document that could not be built completely is not
-	 * written (a "succeeded" without its result would be a lie). */
+	 * written (a "succeeded" without its result would be a lie). The end
+	 * and its audit event are one commit (a commit is most of what a short
+	 * task costs). */
 	for (int attempt = 0; attempt < 5; attempt++) {
 		json_t *upd = json_deep_copy(t->doc);
 		int bad = !upd;
@@ -87,12 +90,23 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 			bad |= json_object_set_new(upd, "error", json_pack("{s:s, s:s}", "code",
 			                                                   e->code[0] ? e->code : "failed", "message",
 			                                                   e->message));
-		struct errinfo ue = {0};
-		if (bad)
+		struct errinfo ue = {0}, ee = {0};
+		int urc = -1;
+		if (bad) {
 			errinfo_set(&ue, 500, "internal", NULL, "out of memory");
-		int urc = bad ? -1
-		              : store_update(t->st, STORE_TASK, upd,
-		                             json_integer_value(json_object_get(t->doc, "version")), NULL, &ue);
+		} else if (store_begin(t->st, &ue) == 0) {
+			urc = store_update(t->st, STORE_TASK, upd, json_integer_value(json_object_get(t->doc, "version")),
+			                   NULL, &ue);
+			if (urc == 0)
+				store_event_add(t->st, json_string_value(json_object_get(t->doc, "actor")), op,
+				                json_string_value(json_object_get(t->doc, "target_kind")),
+				                json_string_value(json_object_get(t->doc, "target_id")),
+				                rc == 0 ? "succeeded" : "failed", rc == 0 ? "" : e->message, &ee);
+			if (urc == 0 && store_commit(t->st, &ue) < 0)
+				urc = -1;
+			else if (urc < 0)
+				store_rollback(t->st);
+		}
 		json_decref(upd);
 		if (urc == 0)
 			break;
@@ -102,12 +116,6 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 			break;
 		usleep(20000 * (attempt + 1));
 	}
-	const char *op = json_string_value(json_object_get(t->doc, "op"));
-	struct errinfo ee = {0};
-	store_event_add(t->st, json_string_value(json_object_get(t->doc, "actor")), op,
-	                json_string_value(json_object_get(t->doc, "target_kind")),
-	                json_string_value(json_object_get(t->doc, "target_id")),
-	                rc == 0 ? "succeeded" : "failed", rc == 0 ? "" : e->message, &ee);
 	log_event(rc == 0 ? LOG_INFO : LOG_WARN, rc == 0 ? "task_succeeded" : "task_failed",
 	          "task=%s op=%s error=%s", json_string_value(json_object_get(t->doc, "id")), op,
 	          log_quote(rc == 0 ? "" : e->message));
@@ -119,37 +127,46 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Claims the oldest queued task, or returns NULL. */
+/* Claims the oldest queued task, or returns NULL. Reads one task at a time:
+ * a task document carries its placement report (2 KiB and more), and the
+ * queue behind a busy API is hundreds deep, so reading a page of them to
+ * claim one cost more than the rest of the task (a 409 means another worker
+ * took it: the next read finds the one after). */
 static json_t *claim(struct store *st)
 {
 	struct store_filter f = {"state", "queued"};
-	struct errinfo e = {0};
-	char *next = NULL;
-	char *text = store_list_text(st, STORE_TASK, &f, 1, NULL, 8, &next, &e);
-	free(next);
-	if (!text)
-		return NULL;
-	json_t *list = json_loads(text, 0, NULL);
-	free(text);
-	json_t *got = NULL;
-	size_t i;
-	json_t *t;
-	json_array_foreach(list, i, t) {
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct errinfo e = {0};
+		char *next = NULL;
+		char *text = store_list_text(st, STORE_TASK, &f, 1, NULL, 1, &next, &e);
+		free(next);
+		if (!text)
+			return NULL;
+		json_t *list = json_loads(text, 0, NULL);
+		free(text);
+		json_t *t = json_array_get(list, 0);
+		if (!t) {
+			json_decref(list);
+			return NULL;
+		}
 		char now[32];
 		mgr_now_iso(now);
 		json_t *upd = json_deep_copy(t);
 		json_object_set_new(upd, "state", json_string("running"));
 		json_object_set_new(upd, "started_at", json_string(now));
 		json_object_set_new(upd, "message", json_string("running"));
+		json_t *got = NULL;
 		struct errinfo ue = {0};
 		int rc = store_update(st, STORE_TASK, upd, json_integer_value(json_object_get(t, "version")),
 		                      &got, &ue);
 		json_decref(upd);
+		json_decref(list);
 		if (rc == 0)
-			break; /* ours; a 409 means another worker took it */
+			return got;
+		if (ue.status != 409)
+			return NULL;
 	}
-	json_decref(list);
-	return got;
+	return NULL;
 }
 
 static void *worker_main(void *arg)
