@@ -119,7 +119,9 @@ for step in $(seq 1 "$STEPS"); do
 		v=$(pick_vm) || continue
 		mapi DELETE "/api/v1/vms/$v?force=true"
 		what="delete $v ($STATUS)"
-		[ "$STATUS" = 202 ] && task_wait "$(jget "$BODY" .id)" 30
+		if [ "$STATUS" = 202 ]; then
+			task_wait "$(jget "$BODY" .task.id)" 30 || not_ok "the delete of $v ends (step $step)"
+		fi
 		mapi GET "/api/v1/vms/$v"
 		if [ "$STATUS" = 404 ]; then
 			for i in "${!VMS[@]}"; do [ "${VMS[$i]}" = "$v" ] && unset 'VMS[i]'; done
@@ -129,7 +131,9 @@ for step in $(seq 1 "$STEPS"); do
 		v=$(pick_vm) || continue
 		mapi POST "/api/v1/vms/$v/resize" "{\"vcpus\":$((1 + RANDOM % 2)),\"memory_mib\":$((64 + 32 * (RANDOM % 3)))}"
 		what="resize $v ($STATUS)"
-		[ "$STATUS" = 202 ] && task_wait "$(jget "$BODY" .id)" 30
+		if [ "$STATUS" = 202 ]; then
+			task_wait "$(jget "$BODY" .task.id)" 30 || not_ok "the resize of $v ends (step $step)"
+		fi
 	elif [ $r -lt 90 ]; then
 		h=h1
 		[ $((RANDOM % 2)) = 0 ] && h=sim-$(printf %04d $((1 + RANDOM % NFAKE)))
