@@ -309,8 +309,10 @@ static int select_top(const struct placement_verdict *v, int *a, int n, int top)
 	return k;
 }
 
-int placement_choose_host(const struct placement_snapshot *s, const struct placement_request *q,
-                          struct placement_result *r)
+/* What both entry points do first: check the arguments and the snapshot,
+ * precompute the request, clear the counts. 0, or the error (set in r). */
+static int begin(const struct placement_snapshot *s, const struct placement_request *q,
+                 struct placement_result *r, struct prepared *p)
 {
 	if (!r)
 		return PLACEMENT_ERR_ARG;
@@ -319,9 +321,18 @@ int placement_choose_host(const struct placement_snapshot *s, const struct place
 	int err = validate(s, q, r);
 	if (err)
 		return err;
-	struct prepared p;
-	prepare(s, q, &p);
+	prepare(s, q, p);
 	memset(r->count, 0, sizeof(r->count));
+	return 0;
+}
+
+int placement_choose_host(const struct placement_snapshot *s, const struct placement_request *q,
+                          struct placement_result *r)
+{
+	struct prepared p;
+	int err = begin(s, q, r, &p);
+	if (err)
+		return err;
 	int n = 0;
 	for (int i = 0; i < s->nhosts; i++) {
 		if (!host_ok(&s->hosts[i], s->nclusters))
@@ -383,16 +394,10 @@ static bool same_host(const struct placement_host *a, const struct placement_hos
 int placement_choose_best(const struct placement_snapshot *s, const struct placement_request *q,
                           struct placement_result *r)
 {
-	if (!r)
-		return PLACEMENT_ERR_ARG;
-	if (!s || !q)
-		return fail(r, PLACEMENT_ERR_ARG, -1);
-	int err = validate(s, q, r);
+	struct prepared p;
+	int err = begin(s, q, r, &p);
 	if (err)
 		return err;
-	struct prepared p;
-	prepare(s, q, &p);
-	memset(r->count, 0, sizeof(r->count));
 	int n = 0, best = -1, memo = -1;
 	struct placement_verdict bv = {0}, memo_v = {0};
 	for (int i = 0; i < s->nhosts; i++) {
