@@ -3,6 +3,7 @@
  * the same client cost (a kept-alive connection). The guest's kernel and
  * initrd are uploaded to it once as images (untimed), as vdcd would. */
 #include "peers.h"
+#include "bench_http.h"
 
 #include "fsutil.h"
 
@@ -21,33 +22,9 @@
 
 #define CGROUP_BASE "vdcbench"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct buf *b = ctx;
-	size_t n = size * nmemb;
-	char *s = realloc(b->s, b->len + n + 1);
-	if (!s)
-		return 0;
-	memcpy(s + b->len, data, n);
-	b->s = s;
-	b->len += n;
-	s[b->len] = '\0';
-	return n;
-}
-
 static size_t discard(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	return size * nmemb;
-}
-
-static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	return bench_interrupted(); /* non-zero aborts the transfer */
 }
 
 /* One request. Returns the HTTP status, or -1 when there was no answer.
@@ -55,33 +32,7 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
 static long http(struct vdc_peer *p, const char *method, const char *path, const char *body,
                  int timeout_ms, char **resp)
 {
-	char url[512];
-	snprintf(url, sizeof(url), "%s%s", p->base, path);
-	struct buf b = {0};
-	CURL *h = p->h;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-	if (!strcmp(method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-	} else {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-		if (strcmp(method, "GET"))
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	}
-	CURLcode rc = curl_easy_perform(h);
-	long status = -1;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	else if (!bench_interrupted())
-		say("%s %s: %s", method, path, curl_easy_strerror(rc));
-	if (resp)
-		*resp = b.s ? b.s : strdup("");
-	else
-		free(b.s);
-	return status;
+	return bench_http(p->h, "agent", p->base, method, path, body, timeout_ms, resp);
 }
 
 /* Like http(), but a status other than want is an error, said with the
@@ -166,14 +117,14 @@ static int put_image(struct vdc_peer *p, const char *id, const char *kind, const
 	struct curl_slist *hdrs = curl_slist_append(NULL, auth);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
 	hdrs = curl_slist_append(hdrs, "Expect:"); /* no wait for a 100 Continue */
-	struct buf b = {0};
+	struct bench_body b = {0};
 	CURL *h = curl_easy_init();
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L); /* PUT */
 	curl_easy_setopt(h, CURLOPT_READDATA, f);
 	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bench_curl_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -189,20 +140,6 @@ static int put_image(struct vdc_peer *p, const char *id, const char *kind, const
 	fclose(f);
 	free(b.s);
 	return status == 201 || status == 200 ? 0 : -1;
-}
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 static int write_token(struct vdc_peer *p, const char *path)
@@ -232,7 +169,7 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 	snprintf(st, sizeof(st), "%s/st", dir);
 	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(ds, sizeof(ds), "local=%s/ds", dir);
-	int port = free_port();
+	int port = bench_free_port();
 	if (port < 0 || write_token(p, tokpath) < 0) {
 		say("cannot pick a port or write the token in %s", dir);
 		return -1;
@@ -251,18 +188,12 @@ int vdc_start(struct vdc_peer *p, const char *agent_bin, const char *dir, const 
 	if ((p->pid = spawn_logged(argv, p->log)) < 0)
 		return -1;
 
-	p->h = curl_easy_init();
+	p->h = bench_curl_new();
 	char auth[128];
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", p->token);
 	p->hdrs = curl_slist_append(NULL, auth);
 	p->hdrs = curl_slist_append(p->hdrs, "Content-Type: application/json");
 	curl_easy_setopt(p->h, CURLOPT_HTTPHEADER, p->hdrs);
-	curl_easy_setopt(p->h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(p->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(p->h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(p->h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(p->h, CURLOPT_XFERINFODATA, p);
 
 	double deadline = now_ms() + 15000;
 	for (;;) {

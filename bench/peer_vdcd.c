@@ -7,6 +7,7 @@
  * the agent's console log (ready, through the same inotify watch as the
  * vdc peer). One reused curl handle, like the vdc peer. */
 #include "peers.h"
+#include "bench_http.h"
 
 #include "fsutil.h"
 
@@ -26,58 +27,11 @@
 #define NETWORK "bench-net"
 #define TEMPLATE "bench"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct buf *b = ctx;
-	size_t n = size * nmemb;
-	char *s = realloc(b->s, b->len + n + 1);
-	if (!s)
-		return 0;
-	memcpy(s + b->len, data, n);
-	b->s = s;
-	b->len += n;
-	s[b->len] = '\0';
-	return n;
-}
-
-static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	return bench_interrupted();
-}
-
 /* One request to vdcd; the HTTP status or -1; *resp gets the body. */
 static long http(struct vdcd_peer *p, const char *method, const char *path, const char *body,
                  char **resp)
 {
-	char url[512];
-	snprintf(url, sizeof(url), "%s%s", p->base, path);
-	struct buf b = {0};
-	CURL *h = p->h;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-	if (!strcmp(method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-	} else {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-		if (strcmp(method, "GET"))
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	}
-	CURLcode rc = curl_easy_perform(h);
-	long status = -1;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	else if (!bench_interrupted())
-		say("vdcd: %s %s: %s", method, path, curl_easy_strerror(rc));
-	*resp = b.s ? b.s : strdup("");
-	return status;
+	return bench_http(p->h, "vdcd", p->base, method, path, body, 60000, resp);
 }
 
 /* A request whose answer must be want; the body parsed into *out (when
@@ -151,20 +105,6 @@ static int call_task(struct vdcd_peer *p, const char *method, const char *path, 
 	return rc;
 }
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* Waits for vdcd's /healthz and its admin token file. */
 static int wait_up(struct vdcd_peer *p)
 {
@@ -183,7 +123,7 @@ static int wait_up(struct vdcd_peer *p)
 		curl_easy_setopt(p->h, CURLOPT_NOPROGRESS, 1L); /* quiet: refused until it listens */
 		char url[128];
 		snprintf(url, sizeof(url), "%s/healthz", p->base);
-		struct buf b = {0};
+		struct bench_body b = {0};
 		curl_easy_setopt(p->h, CURLOPT_URL, url);
 		curl_easy_setopt(p->h, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(p->h, CURLOPT_HTTPGET, 1L);
@@ -275,7 +215,7 @@ int vdcd_start(struct vdcd_peer *p, const char *vdcd_bin, const char *dir, const
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	snprintf(p->log, sizeof(p->log), "%s/vdcd.log", dir);
 	snprintf(p->host, sizeof(p->host), "bench-%d", (int)getpid());
-	int port = free_port();
+	int port = bench_free_port();
 	if (port < 0 || fs_mkdir_p(dir, 0700) < 0) {
 		say("vdcd: cannot pick a port or make %s", dir);
 		return -1;
@@ -288,11 +228,7 @@ int vdcd_start(struct vdcd_peer *p, const char *vdcd_bin, const char *dir, const
 	say("starting %s on %s (log %s)", vdcd_bin, listen, p->log);
 	if ((p->pid = spawn_logged(argv, p->log)) < 0)
 		return -1;
-	p->h = curl_easy_init();
-	curl_easy_setopt(p->h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(p->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(p->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	p->h = bench_curl_new();
 	if (wait_up(p) < 0)
 		return -1;
 	char auth[200];
