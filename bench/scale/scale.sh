@@ -53,77 +53,14 @@ vdcd=$build/src/manager/vdcd
 seeder=$build/bench/api/api-seed
 lua=$root/bench/scale/create.lua
 pgctl=$root/scripts/pg-test-server.sh
-say() { echo "scale: $*" >&2; }
-die() { say "$*"; exit 1; }
+BENCH=scale VDCD_WORKERS=1 VDCD_LOG_LEVEL=info
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 for t in wrk curl; do command -v "$t" >/dev/null || die "$t is not installed"; done
 if [ ! -x "$vdcd" ] || [ ! -x "$seeder" ]; then die "build first (ninja -C $build)"; fi
 
 tmp=$(mktemp -d /tmp/vdc-scale.XXXXXX)
 chmod 0755 "$tmp"
-vdcd_pid='' pg_dir='' failed=0
-stop_vdcd() {
-	[ -n "$vdcd_pid" ] || return 0
-	kill -TERM "$vdcd_pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do kill -0 "$vdcd_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$vdcd_pid" 2>/dev/null || true
-	wait "$vdcd_pid" 2>/dev/null || true
-	vdcd_pid=
-}
-stop_pg() {
-	[ -n "$pg_dir" ] || return 0
-	"$pgctl" stop "$pg_dir" >&2 || say "could not stop the PostgreSQL server in $pg_dir"
-	pg_dir=
-}
-# shellcheck disable=SC2317 # (reached through the trap)
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	stop_vdcd
-	stop_pg
-	if [ "$keep_tmp" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM HUP
-
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	die "no free TCP port"
-}
-
-# Starts vdcd on url and waits for /healthz; sets start_s (launch to first
-# answer: the store opened, the index rebuilt, the listener up).
-start_vdcd() {
-	local url=$1 dir=$2 t0 t1
-	port=$(free_port)
-	base=http://127.0.0.1:$port
-	t0=$(date +%s.%N)
-	"$vdcd" --listen "127.0.0.1:$port" --data-dir "$dir" --store "$url" --workers 1 --plain-http \
-		--heartbeat-timeout-s 3600 --log-level info </dev/null >>"$dir/vdcd.log" 2>&1 &
-	vdcd_pid=$!
-	for _ in $(seq 1 3000); do
-		kill -0 "$vdcd_pid" 2>/dev/null || { vdcd_pid=; tail -n 5 "$dir/vdcd.log" >&2; die "vdcd exited at start"; }
-		if curl -sf -o /dev/null --max-time 1 "$base/healthz"; then
-			t1=$(date +%s.%N)
-			start_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
-			token=$(cat "$dir/admin.token")
-			return 0
-		fi
-		sleep 0.01
-	done
-	die "vdcd did not answer within 30 s"
-}
-
-to_ms() {
-	awk -v v="$1" 'BEGIN { n = v + 0
-		if (v ~ /us$/) n /= 1000; else if (v ~ /s$/ && v !~ /ms$/) n *= 1000;
-		else if (v ~ /m$/) n *= 60000; else if (v !~ /ms$/) { print "nan"; exit }
-		printf "%.2f\n", n }'
-}
 
 # Times creates with wrk; prints PREFIX_create_vm_rps and _p99_ms.
 measure() {
@@ -141,8 +78,7 @@ measure() {
 	local rps p99 errs
 	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
 	p99=$(to_ms "$(awk '/^ +99%/ {print $2}' "$out")")
-	errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF}
-		/Socket errors:/ {for (i = 4; i <= NF; i += 2) n += $i + 0} END {print n + 0}' "$out")
+	errs=$(wrk_errors "$out")
 	say "$prefix: $(awk '/requests in/ {print $1 " creates in " $4} /^ +(50|90)%/ {print "p" substr($1, 1, 2) " " $2}' "$out" | tr '\n' ' ')"
 	# Answers other than 202 (e.g. 409 version_conflict) and wrk timeouts
 	# (over 2 s) are counted, shown and fail the run, but the rates and the
