@@ -15,7 +15,6 @@
 /* The liveness check runs this often; a host is disconnected within
  * heartbeat_timeout_s plus this. */
 #define LIVENESS_INTERVAL_MS 2000
-#define PAGE 1000
 
 struct vdcd_ctx {
 	struct ctl_env env;
@@ -64,44 +63,43 @@ void vdcd_host_view_free(struct vdcd_host *v)
 	v->foreign = NULL;
 }
 
+/* A walk over pages of documents for a controller's callback: stopped
+ * says the callback asked to stop (not an error). */
+struct walk {
+	int (*host_fn)(void *arg, const struct ctl_host *h);
+	int (*vm_fn)(void *arg, const struct ctl_vm *vm);
+	void *arg;
+	bool stopped;
+};
+
+static int walk_hosts_page(void *ctx, json_t *page)
+{
+	struct walk *w = ctx;
+	size_t i;
+	json_t *doc;
+	json_array_foreach(page, i, doc) {
+		struct vdcd_host v;
+		if (vdcd_host_view(doc, &v) < 0)
+			continue;
+		int stop = w->host_fn(w->arg, &v.h);
+		vdcd_host_view_free(&v);
+		if (stop < 0) {
+			w->stopped = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Pages through the host documents of state connected: the way when the
  * inventory index is not there (it always is once vdcd serves). */
 static int each_connected_host_stored(void *ctx, int (*fn)(void *arg, const struct ctl_host *h), void *arg)
 {
 	struct vdcd_ctx *c = ctx;
 	struct store_filter f = {"state", "connected"};
-	char *after = NULL;
-	int rc = 0;
-	do {
-		struct errinfo e = {0};
-		char *next = NULL;
-		char *text = store_list_text(c->m->st, STORE_HOST, &f, 1, after, PAGE, &next, &e);
-		free(after);
-		after = next;
-		if (!text) {
-			rc = -1;
-			break;
-		}
-		json_t *hosts = json_loads(text, 0, NULL);
-		free(text);
-		size_t i;
-		json_t *doc;
-		json_array_foreach(hosts, i, doc) {
-			struct vdcd_host v;
-			if (vdcd_host_view(doc, &v) < 0)
-				continue;
-			int stop = fn(arg, &v.h);
-			vdcd_host_view_free(&v);
-			if (stop < 0) {
-				free(after);
-				after = NULL;
-				break;
-			}
-		}
-		json_decref(hosts);
-	} while (after);
-	free(after);
-	return rc;
+	struct walk w = {.host_fn = fn, .arg = arg};
+	struct errinfo e = {0};
+	return store_list_each(c->m->st, STORE_HOST, &f, 1, walk_hosts_page, &w, &e) < 0 && !w.stopped ? -1 : 0;
 }
 
 /* The connected hosts as the inventory index has them: a walk in memory
@@ -123,43 +121,33 @@ static int each_connected_host(void *ctx, int (*fn)(void *arg, const struct ctl_
 	return 0;
 }
 
+static int walk_vms_page(void *ctx, json_t *page)
+{
+	struct walk *w = ctx;
+	size_t i;
+	json_t *doc;
+	json_array_foreach(page, i, doc) {
+		struct ctl_vm vm = {.id = str(doc, "id"),
+		                    .view = {.name = vm_agent_name(doc), .power_state = str(doc, "power_state"),
+		                             .desired_state = str(doc, "desired_state"),
+		                             .state_seq = json_integer_value(json_object_get(doc, "state_seq"))},
+		                    .ref = doc};
+		if (w->vm_fn(w->arg, &vm) < 0) {
+			w->stopped = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int each_vm_on_host(void *ctx, const struct ctl_host *h, int (*fn)(void *arg, const struct ctl_vm *vm),
                            void *arg)
 {
 	struct vdcd_ctx *c = ctx;
 	struct store_filter f = {"host_id", h->id};
-	char *after = NULL;
-	int rc = 0;
-	do {
-		struct errinfo e = {0};
-		char *next = NULL;
-		char *text = store_list_text(c->m->st, STORE_VM, &f, 1, after, PAGE, &next, &e);
-		free(after);
-		after = next;
-		if (!text) {
-			rc = -1;
-			break;
-		}
-		json_t *vms = json_loads(text, 0, NULL);
-		free(text);
-		size_t i;
-		json_t *doc;
-		json_array_foreach(vms, i, doc) {
-			struct ctl_vm vm = {.id = str(doc, "id"),
-			                    .view = {.name = vm_agent_name(doc), .power_state = str(doc, "power_state"),
-			                             .desired_state = str(doc, "desired_state"),
-			                             .state_seq = json_integer_value(json_object_get(doc, "state_seq"))},
-			                    .ref = doc};
-			if (fn(arg, &vm) < 0) {
-				free(after);
-				after = NULL;
-				break;
-			}
-		}
-		json_decref(vms);
-	} while (after);
-	free(after);
-	return rc;
+	struct walk w = {.vm_fn = fn, .arg = arg};
+	struct errinfo e = {0};
+	return store_list_each(c->m->st, STORE_VM, &f, 1, walk_vms_page, &w, &e) < 0 && !w.stopped ? -1 : 0;
 }
 
 static int64_t version_of(const json_t *doc)
