@@ -137,6 +137,32 @@ check "vdc host metrics --metric memory_total shows one series, in bytes" \
 out=$(vdc vm metrics web --since yesterday 2>&1)
 check "vdc vm metrics --since yesterday fails, naming since" grep -q since <<<"$out"
 
+# Forged heartbeats as h1 (its certificate and secret): samples are checked
+# by field, and a VM's samples count only for a VM vdcd placed on that host.
+beat() { # BODY: POSTs a heartbeat as h1; sets STATUS and BODY
+	local d
+	d=$(dir_of h1)/st
+	STATUS=$(curl -s -o "$TMP/beat" -w '%{http_code}' --cacert "$MGR_CACERT" --cert "$d/tls/agent.pem" \
+		--key "$d/tls/agent.key" -H "Authorization: Bearer $(jq -r .host_secret "$d/manager.json")" \
+		-H 'Content-Type: application/json' -X POST "$MGR_URL/api/v1/hosts/$host_id/heartbeat" -d "$1")
+	BODY=$(cat "$TMP/beat")
+}
+real_vm="{\"name\":\"$vm_id\",\"uuid\":\"$vm_id\",\"state\":\"running\"}"
+beat "{\"cpus\":2,\"memory_mib\":4096,\"sample\":{\"at_ms\":\"soon\"},\"vms\":[$real_vm]}"
+check "a heartbeat whose sample.at_ms is not a number is 400 naming it" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/sample.at_ms
+beat "{\"cpus\":2,\"memory_mib\":4096,\"vms\":[$real_vm,{\"name\":\"x\",\"uuid\":\"x\",\"state\":\"running\",\"sample\":{\"cpu_ns\":1}}]}"
+check "a VM's sample without the beat's own is 400 naming vms[1].sample" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = "400/vms[1].sample"
+beat "{\"cpus\":2,\"memory_mib\":4096,\"sample\":{\"at_ms\":1,\"gpu_ms\":1},\"vms\":[$real_vm]}"
+check "an unknown counter is 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/sample.gpu_ms
+stray=00000000-0000-4000-8000-000000000001
+beat "{\"cpus\":2,\"memory_mib\":4096,\"sample\":{\"at_ms\":1},\"vms\":[$real_vm,{\"name\":\"stray\",\"uuid\":\"$stray\",\"state\":\"running\",\"sample\":{\"run\":1,\"cpu_ns\":5}}]}"
+check "a beat with a sample for a VM vdcd did not place on h1 is taken (200)" test "$STATUS" = 200
+mapi GET /metrics
+check "... but that VM's sample is refused, and no chart is made for it" \
+	test "$(sed -n 's/^vdcd_chart_samples_refused_total //p' <<<"$BODY")/$(sed -n 's/^vdcd_chart_objects{kind="vm"} //p' <<<"$BODY")" = 1/1
+
 agent_stop h1
 check "the agent stops cleanly (its sampling leaks nothing)" test $? = 0
 vdcd_stop

@@ -69,9 +69,9 @@ int charts_check_beat(const json_t *body, struct jv_err *err)
 		json_t *vs = json_object_get(v, "sample");
 		if (!vs)
 			continue;
-		char path[64];
-		jv_path_index(path, sizeof(path), "vms", i);
-		jv_path(path, sizeof(path), path, "sample");
+		char item[32], path[64];
+		jv_path_index(item, sizeof(item), "vms", i);
+		jv_path(path, sizeof(path), item, "sample");
 		if (!json_is_object(vs))
 			return jv_fail(err, path, "must be an object");
 		if (!hs)
