@@ -58,6 +58,8 @@ check "they are the VM's, by its id" test "$(jget "$BODY" .id)/$(jget "$BODY" .k
 check "the VM's cpu is above 0 ($(series cpu | tail -1) %)" some_above cpu 0
 check "the VM's memory is above 0 ($(series memory | tail -1) bytes)" some_above memory 0
 check "the VM's disk reads show its boot" some_above disk_read 0
+check "its disk writes and its bridged NIC's bytes are counted (numbers, not null)" \
+	bash -c 'for s in disk_write net_rx net_tx; do jq -e --arg n "$s" "[.series[] | select(.name == \$n) | .values[] | numbers] | length > 0" <<<"$1" >/dev/null || exit 1; done' _ "$BODY"
 check "every series has one value per timestamp, with its unit" \
 	test "$(jq '[.timestamps | length] + [.series[] | .values | length] | unique | length' <<<"$BODY")/$(jq -r '[.series[] | .name + ":" + .unit] | join(",")' <<<"$BODY")" = \
 	"1/cpu:percent,memory:bytes,disk_read:bytes_per_second,disk_write:bytes_per_second,net_rx:bytes_per_second,net_tx:bytes_per_second"
