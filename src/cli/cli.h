@@ -179,6 +179,11 @@ char *detail_render(const json_t *doc);
 
 /* Pretty JSON of v to c->out. */
 void out_json(struct cli *c, const json_t *v);
+
+/* metrics.c: GET /api/v1/COLL/NAME/metrics (NAME: a->pos[0]) shown as a
+ * table of its series (last, min, mean, max), with --since and --metric. */
+int cli_metrics(struct cli *c, const char *coll, const char *kind, const struct args *a);
+extern const struct opt cli_metrics_opts[];
 /* items (an array) as a table of cols to c->out; when there are none, says
  * "no COLL found" on c->err instead. Returns an exit code. */
 int out_table(struct cli *c, const struct column *cols, const json_t *items, const char *coll);

@@ -106,6 +106,8 @@ static const struct opt token_opts[] = {
 	OPT_END,
 };
 
+static int metrics(struct cli *c, const struct args *a) { return cli_metrics(c, "hosts", "host", a); }
+
 static const struct cmd cmds[] = {
 	RES_LIST(&res, list_opts),
 	RES_GET(&res),
@@ -115,6 +117,10 @@ static const struct cmd cmds[] = {
 	 "Prints the token and the vdc-agent command line to run on the new host.\n"},
 	{"maintenance", "NAME on|off", 2, 2, "stop (on) or resume (off) placing VMs on a host", NULL,
 	 maintenance, NULL, check_maintenance, NULL},
+	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
+	 cli_metrics_opts, metrics, NULL, NULL,
+	 "vdcd keeps an hour of the host's samples, one per heartbeat.\n"
+	 "Example:\n  vdc host metrics h1 --since 10m\n"},
 	{0},
 };
 

@@ -498,6 +498,8 @@ static const struct power p_start = {"start", "started"}, p_stop = {"stop", "sto
 #define POWER(verb, p, what, opts) \
 	{verb, "NAME", 1, 1, what, opts, power, &p, NULL, NULL}
 
+static int metrics(struct cli *c, const struct args *a) { return cli_metrics(c, "vms", "vm", a); }
+
 static const struct cmd cmds[] = {
 	{"list", "", 0, 0, "list them (with their projects when you see several)", list_opts, list, &res,
 	 res_check_list, NULL},
@@ -522,6 +524,11 @@ static const struct cmd cmds[] = {
 	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot (of a running VM: with its RAM)", wait_opts, snapshot,
 	 NULL, NULL, NULL},
 	{"snapshots", "NAME", 1, 1, "list its snapshots", NULL, snapshots, NULL, NULL, NULL},
+	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
+	 cli_metrics_opts, metrics, NULL, NULL,
+	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"
+	 "Example:\n  vdc vm metrics web1 --since 15m --metric cpu,memory\n"
+	 "  vdc vm metrics web1 -o json      # every point, as the charts draw them\n"},
 	{"resize", "NAME", 1, 1, "change vCPUs or memory (stopped), or grow the disk", resize_opts, reshape, NULL,
 	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"},
 	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,

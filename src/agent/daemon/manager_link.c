@@ -11,10 +11,16 @@
  *
  * A vdcd with an agents' listener (--agent-listen) names it in its join and
  * heartbeat replies (heartbeat_url); heartbeats then go there, and back to
- * the manager URL for a while whenever that listener fails. */
+ * the manager URL for a while whenever that listener fails.
+ *
+ * A vdcd that keeps charts says so in its heartbeat replies ("samples":
+ * true); from then on each heartbeat carries a sample of the host and its
+ * running VMs (samples.c), gathered just before it is sent. An older vdcd
+ * is never sent a key it would refuse. */
 #include "manager_link.h"
 
 #include "agent.h"
+#include "samples.h"
 #include "fsutil.h"
 #include "http_client.h"
 #include "log.h"
@@ -45,6 +51,9 @@ struct link {
 	char hb_url[256]; /* vdcd's agents' listener, or "" */
 	int beat_to_hb;   /* the request in flight went to hb_url */
 	uint64_t fallback_until_ms;
+	bool want_samples;  /* vdcd asked for samples in a heartbeat reply */
+	bool gathering;     /* a sample is being gathered for the next beat */
+	struct samples_gather *gather;
 };
 
 static struct link *the_link;
@@ -204,6 +213,7 @@ static void on_heartbeat_reply(void *ctx, int status, const char *body)
 	json_t *reply = json_loads(body, 0, NULL);
 	if (take_heartbeat_url(l, json_string_value(json_object_get(reply, "heartbeat_url"))))
 		save_identity(l);
+	l->want_samples = json_is_true(json_object_get(reply, "samples"));
 	json_int_t s = json_integer_value(json_object_get(reply, "heartbeat_interval_s"));
 	if (s >= 1 && s <= 60 && l->interval_ms != (int)s * 1000) {
 		/* The next beat at the new pace, not after the old interval. */
@@ -231,8 +241,9 @@ static json_t *bridges(void)
 	return arr;
 }
 
-/* What this host observes, as the heartbeat body. */
-static char *heartbeat_body(struct agent *a)
+/* What this host observes, as the heartbeat body; sample (NULL: none) as
+ * samples.c gathered it. */
+static char *heartbeat_body(struct agent *a, json_t *sample)
 {
 	json_t *ds = json_array();
 	for (int i = 0; i < a->cfg.ndatastores; i++) {
@@ -247,10 +258,15 @@ static char *heartbeat_body(struct agent *a)
 		                                    "free_bytes", avail));
 	}
 	json_t *vms = json_array();
-	for (struct vm *vm = a->vms; vm; vm = vm->next)
-		json_array_append_new(vms, json_pack("{s:s, s:s, s:s, s:I}", "name", vm->spec.name, "uuid",
-		                                     vm->spec.uuid, "state", vm_state_name(vm->state),
-		                                     "state_seq", (json_int_t)vm->state_seq));
+	json_t *vm_samples = json_object_get(sample, "vms");
+	for (struct vm *vm = a->vms; vm; vm = vm->next) {
+		json_t *v = json_pack("{s:s, s:s, s:s, s:I}", "name", vm->spec.name, "uuid", vm->spec.uuid,
+		                      "state", vm_state_name(vm->state), "state_seq", (json_int_t)vm->state_seq);
+		json_t *vs = json_object_get(vm_samples, vm->spec.name);
+		if (v && vs)
+			json_object_set(v, "sample", vs);
+		json_array_append_new(vms, v);
+	}
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	json_t *b = json_pack("{s:i, s:I, s:s, s:s, s:o, s:o, s:o}", "cpus",
 	                      (int)sysconf(_SC_NPROCESSORS_ONLN), "memory_mib",
@@ -258,6 +274,8 @@ static char *heartbeat_body(struct agent *a)
 	                      "qemu_version", a->qemu_version, "datastores", ds, "bridges", bridges(),
 	                      "vms", vms);
 	json_object_set_new(b, "state_seq", json_integer((json_int_t)vm_state_seq_now()));
+	if (json_object_get(sample, "host"))
+		json_object_set(b, "sample", json_object_get(sample, "host"));
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -286,25 +304,46 @@ static void send_join(struct link *l)
 	free(s);
 }
 
+static void send_heartbeat(struct link *l, json_t *sample)
+{
+	char url[700];
+	l->beat_to_hb = l->hb_url[0] && loop_now_ms() >= l->fallback_until_ms;
+	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/heartbeat",
+	         l->beat_to_hb ? l->hb_url : l->a->cfg.manager_url, l->host_id);
+	char *body = heartbeat_body(l->a, sample);
+	l->in_flight = hc_request(l->a->loop, "POST", url, l->tc, l->secret, body, REQUEST_TIMEOUT_MS,
+	                          on_heartbeat_reply, l);
+	free(body);
+}
+
+static void on_samples(void *ctx, json_t *sample)
+{
+	struct link *l = ctx;
+	l->gathering = false;
+	l->gather = NULL;
+	send_heartbeat(l, sample); /* without one when memory ran out: liveness first */
+	json_decref(sample);
+}
+
 static void on_tick(void *ctx)
 {
 	struct link *l = ctx;
 	l->timer = loop_timer_after(l->a->loop, (uint64_t)l->interval_ms, on_tick, l);
-	if (l->in_flight)
-		return; /* vdcd is slow: skip this beat rather than pile up */
+	if (l->in_flight || l->gathering)
+		return; /* vdcd or a QEMU is slow: skip this beat rather than pile up */
 	if (!l->joined) {
 		if (l->a->cfg.join_token[0])
 			send_join(l);
 		return;
 	}
-	char url[700];
-	l->beat_to_hb = l->hb_url[0] && loop_now_ms() >= l->fallback_until_ms;
-	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/heartbeat",
-	         l->beat_to_hb ? l->hb_url : l->a->cfg.manager_url, l->host_id);
-	char *body = heartbeat_body(l->a);
-	l->in_flight = hc_request(l->a->loop, "POST", url, l->tc, l->secret, body, REQUEST_TIMEOUT_MS,
-	                          on_heartbeat_reply, l);
-	free(body);
+	if (!l->want_samples) {
+		send_heartbeat(l, NULL);
+		return;
+	}
+	l->gathering = true;
+	struct samples_gather *g = samples_gather(l->a, on_samples, l);
+	if (l->gathering) /* not done at once */
+		l->gather = g;
 }
 
 /* Sets up how the link trusts vdcd: the saved CA once joined, the pinned
@@ -416,6 +455,7 @@ void manager_link_stop(struct agent *a)
 	if (l->timer)
 		loop_timer_cancel(a->loop, l->timer);
 	hc_cancel(l->in_flight);
+	samples_cancel(l->gather);
 	link_free(l);
 	the_link = NULL;
 }

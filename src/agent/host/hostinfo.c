@@ -94,12 +94,16 @@ void host_counters_read(struct host_counters *c)
 	long hz = sysconf(_SC_CLK_TCK);
 	char *s = fs_read_all("/proc/stat", 1 << 20, NULL);
 	if (s) {
-		unsigned long long u, ni, sy, id, io;
-		if (sscanf(s, "cpu %llu %llu %llu %llu %llu", &u, &ni, &sy, &id, &io) == 5) {
+		unsigned long long u, ni, sy, id, io, irq = 0, sirq = 0, steal = 0;
+		if (sscanf(s, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &u, &ni, &sy, &id, &io, &irq,
+		           &sirq, &steal) >= 5) {
 			c->cpu_user_ms = (int64_t)((u + ni) * 1000 / (unsigned long long)hz);
 			c->cpu_system_ms = (int64_t)(sy * 1000 / (unsigned long long)hz);
 			c->cpu_idle_ms = (int64_t)(id * 1000 / (unsigned long long)hz);
 			c->cpu_iowait_ms = (int64_t)(io * 1000 / (unsigned long long)hz);
+			/* guest time is already in user: not added again */
+			c->cpu_total_ms = (int64_t)((u + ni + sy + id + io + irq + sirq + steal) * 1000 /
+			                            (unsigned long long)hz);
 		}
 		free(s);
 	}

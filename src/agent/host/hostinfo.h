@@ -19,6 +19,7 @@ int qemu_version(const char *binary, char *out, size_t n, struct errinfo *e);
 
 struct host_counters {
 	int64_t cpu_user_ms, cpu_system_ms, cpu_idle_ms, cpu_iowait_ms;
+	int64_t cpu_total_ms; /* all modes, irq and steal included */
 	int64_t mem_total, mem_available;
 	int64_t disk_read_bytes, disk_write_bytes;
 	int64_t net_rx_bytes, net_tx_bytes;

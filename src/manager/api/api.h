@@ -71,6 +71,8 @@ void api_hosts_join(struct http_req *req);
 void api_hosts_heartbeat(struct http_req *req);
 void api_hosts_maintenance(struct http_req *req);
 void api_hosts_delete(struct http_req *req);
+void api_hosts_metrics(struct http_req *req);
+void api_vms_metrics(struct http_req *req);
 void api_vms_create(struct http_req *req);
 void api_vms_power(struct http_req *req);
 void api_vms_delete(struct http_req *req);

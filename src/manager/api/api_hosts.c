@@ -6,6 +6,8 @@
  * Removing a host revokes its secret and its certificate. */
 #include "api.h"
 
+#include "charts.h"
+
 #include "controllers.h"
 #include "env_vdcd.h"
 #include "log.h"
@@ -294,7 +296,7 @@ void api_hosts_heartbeat(struct http_req *req)
 		return;
 	}
 	static const char *const keys[] = {"cpus", "memory_mib", "accel", "qemu_version", "datastores",
-	                                   "bridges", "vms", "state_seq", NULL};
+	                                   "bridges", "vms", "state_seq", "sample", NULL};
 	struct jv_err jerr = {0};
 	int64_t cpus = 0, mem = 0, beat_seq = 0;
 	const char *accel = NULL, *qv = NULL;
@@ -307,7 +309,8 @@ void api_hosts_heartbeat(struct http_req *req)
 	    jv_member(body, "", "datastores", false, JSON_ARRAY, &ds, &jerr) < 0 ||
 	    jv_member(body, "", "bridges", false, JSON_ARRAY, &br, &jerr) < 0 ||
 	    jv_member(body, "", "vms", false, JSON_ARRAY, &vms, &jerr) < 0 ||
-	    jv_int(body, "", "state_seq", false, 0, INT64_MAX, &beat_seq, &jerr) < 0) {
+	    jv_int(body, "", "state_seq", false, 0, INT64_MAX, &beat_seq, &jerr) < 0 ||
+	    charts_check_beat(body, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto cleanup;
 	}
@@ -348,10 +351,11 @@ void api_hosts_heartbeat(struct http_req *req)
 		mgr_reply_err(req, vdcd_env_error(env));
 		goto cleanup;
 	}
-	/* The agent beats at the pace vdcd asks for: a third of the timeout,
-	 * so one lost heartbeat never marks a host disconnected. */
-	int every = m->cfg.heartbeat_timeout_s / 3;
-	json_t *reply = json_pack("{s:i}", "heartbeat_interval_s", every < 1 ? 1 : every > 30 ? 30 : every);
+	/* The agent beats at the pace vdcd asks for, with samples for the
+	 * charts (ops/charts.c) once it knows vdcd takes them. */
+	charts_take_beat(m, json_string_value(json_object_get(host, "id")), body, mgr_now_ms());
+	json_t *reply = json_pack("{s:i, s:b}", "heartbeat_interval_s", mgr_heartbeat_interval_s(&m->cfg),
+	                          "samples", 1);
 	if (m->cfg.heartbeat_url[0]) /* hosts joined before --agent-listen learn it here */
 		json_object_set_new(reply, "heartbeat_url", json_string(m->cfg.heartbeat_url));
 	http_reply_json(req, 200, reply);

@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include "agent_async.h"
+#include "charts.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +47,25 @@ static void foreign_vms(struct mgr *m, FILE *f)
 	store_list_each(m->st, STORE_HOST, NULL, 0, foreign_vms_page, f, &e);
 }
 
+/* What the charts' history holds: objects tracked, its memory, its points. */
+static void charts_metrics(struct mgr *m, FILE *f)
+{
+	const struct charts *c = m->charts;
+	fprintf(f,
+	        "# HELP vdcd_chart_objects VMs and hosts whose samples vdcd keeps for charts.\n"
+	        "# TYPE vdcd_chart_objects gauge\n"
+	        "vdcd_chart_objects{kind=\"vm\"} %zu\nvdcd_chart_objects{kind=\"host\"} %zu\n"
+	        "# HELP vdcd_chart_bytes Memory the charts' history holds.\n"
+	        "# TYPE vdcd_chart_bytes gauge\nvdcd_chart_bytes %zu\n"
+	        "# HELP vdcd_chart_points_total Points taken from heartbeat samples since start.\n"
+	        "# TYPE vdcd_chart_points_total counter\nvdcd_chart_points_total %llu\n"
+	        "# HELP vdcd_chart_samples_refused_total VM samples from a host vdcd did not place the VM on.\n"
+	        "# TYPE vdcd_chart_samples_refused_total counter\nvdcd_chart_samples_refused_total %llu\n",
+	        metric_table_count(&c->vms), metric_table_count(&c->hosts),
+	        metric_table_bytes(&c->vms) + metric_table_bytes(&c->hosts),
+	        (unsigned long long)c->points_taken, (unsigned long long)c->samples_refused);
+}
+
 void api_metrics(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -77,6 +97,7 @@ void api_metrics(struct http_req *req)
 	fprintf(f, "# HELP vdcd_agent_calls_in_flight Calls to hosts' agents that API requests wait on.\n"
 	           "# TYPE vdcd_agent_calls_in_flight gauge\nvdcd_agent_calls_in_flight %d\n",
 	        agent_async_in_flight(m));
+	charts_metrics(m, f);
 	http_server_metrics(m->http, f, "vdcd");
 	fclose(f);
 	http_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);

@@ -236,3 +236,9 @@ int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen)
 	}
 	return agent_listener_url(c, &u, err, errlen);
 }
+
+int mgr_heartbeat_interval_s(const struct mgr_config *c)
+{
+	int every = c->heartbeat_timeout_s / 3;
+	return every < 1 ? 1 : every > 30 ? 30 : every;
+}

@@ -10,6 +10,7 @@
 #include "quota.h"
 
 #include "agent_async.h"
+#include "charts.h"
 #include "agent_client.h"
 #include "fault_scope.h"
 #include "fsutil.h"
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 	if (auth_bootstrap(m) < 0 || metrics_token_init(m) < 0)
 		return 1;
 	auth_cache_init(m);
+	if (charts_init(m, mgr_heartbeat_interval_s(&m->cfg)) < 0) {
+		log_error("charts_failed", "error=%s", log_quote("out of memory"));
+		return 1;
+	}
 	quota_recount(m->st);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
 	http_server_stop(m->http);
 	free(routes);
 	auth_cache_free(m);
+	charts_free(m);
 	loop_free(m->loop);
 	inventory_stop();
 	store_close(m->st);

@@ -17,6 +17,7 @@ struct loop;
 struct http_server;
 struct http_req;
 struct mgr_tls;
+struct charts;
 
 struct mgr_config {
 	char listen[128];
@@ -54,6 +55,7 @@ struct mgr {
 	struct agent_async *agent_async; /* calls to agents from the loop (agent_async.c) */
 	struct loop_jobs *jobs;   /* blocking calls run off the loop (an upload's fsync) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
+	struct charts *charts;    /* the charts' history (ops/charts.c), loop thread only */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;
@@ -72,11 +74,16 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
  * and derives public_url when not given. Returns 0, or -1 with err saying
  * what to do instead. Part of mgr_config_parse_args. */
 int mgr_config_check_tls(struct mgr_config *c, char *err, size_t errlen);
+/* The heartbeat interval vdcd asks agents for: a third of the timeout, so
+ * one lost heartbeat never marks a host disconnected (1..30 s). */
+int mgr_heartbeat_interval_s(const struct mgr_config *c);
 
 /* pki.c: vdcd's CA and certificates (see pki.h). */
 
 /* util.c */
 void mgr_uuid(char out[37]);
+/* The wall clock in epoch milliseconds. */
+int64_t mgr_now_ms(void);
 /* Now, and epoch seconds, as the API writes every time: RFC 3339, UTC
  * ("...Z"); isotime.h's, under the names vdcd's files use. */
 void mgr_now_iso(char out[32]);

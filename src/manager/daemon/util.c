@@ -44,3 +44,10 @@ void mgr_secret(const char *prefix, char *out, size_t n)
 	for (size_t i = 0; i < sizeof(raw) && o + 2 < n; i++)
 		o += (size_t)snprintf(out + o, n - o, "%02x", raw[i]);
 }
+
+int64_t mgr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
