@@ -69,7 +69,9 @@ check "the heartbeat interval is 1 s" test "$interval" = 1
 check "points are spaced by the interval, oldest first (gaps: $gaps)" \
 	awk -v g="$gaps" -v i="$interval" 'BEGIN { n = split(g, a, " "); if (n < 4) exit 1; for (k = 1; k <= n; k++) if (a[k] < i * 0.5 || a[k] > i * 2.5) exit 1 }'
 newest=$(jget "$BODY" '.timestamps[-1]')
-check "the newest point is recent" awk -v t="$newest" -v now="$(date +%s.%N)" 'BEGIN { exit !(now - t < 5 && now - t > -1) }'
+age=$(awk -v t="$newest" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t }')
+# Within a few heartbeats: a loaded machine (tests side by side) delays one.
+check "the newest point is recent ($age s old)" awk -v a="$age" 'BEGIN { exit !(a < 8 && a > -1) }'
 
 as "$T_A" GET "/api/v1/vms/web/metrics?metric=cpu,memory"
 check "?metric=cpu,memory gives those two series only" test "$(jq -c '[.series[].name]' <<<"$BODY")" = '["cpu","memory"]'
