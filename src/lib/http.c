@@ -87,6 +87,16 @@ struct http_req {
 	void *auth_data;
 	void (*auth_free)(void *);
 	char peer[INET6_ADDRSTRLEN];
+	struct upgrade *upgrade; /* http_reply_upgrade's, until the request ends */
+};
+
+/* What an upgrade reply hands over once it is out. Owned by the request:
+ * MHD keeps an upgraded connection's request until http_upgraded_close. */
+struct upgrade {
+	http_upgrade_fn fn;
+	void (*abandon)(void *);
+	void *cls;
+	int started;
 };
 
 static uint64_t now_us(void)
@@ -138,6 +148,11 @@ int http_upload(struct http_req *req, const char **path, unsigned long long *siz
 	if (sha256_hex)
 		*sha256_hex = sp->hex;
 	return 0;
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 static void record(struct http_req *req, unsigned status)
@@ -224,6 +239,38 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 	if (field && *field)
 		json_object_set_new(err, "field", json_string(field));
 	http_reply_json(req, status, json_pack("{s:o}", "error", err));
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgrade *u = cls;
+	u->started = 1;
+	u->fn(u->cls, sock, extra_in, extra_in_size, (struct http_upgraded *)urh);
+}
+
+void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade_fn fn,
+                        void (*abandon)(void *cls), void *cls)
+{
+	struct upgrade *u = calloc(1, sizeof(*u));
+	struct MHD_Response *r = u ? MHD_create_response_for_upgrade(on_upgraded, u) : NULL;
+	if (!r) {
+		free(u);
+		if (abandon)
+			abandon(cls);
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	*u = (struct upgrade){.fn = fn, .abandon = abandon, .cls = cls};
+	free(req->upgrade); /* a second reply is refused by deliver anyway */
+	req->upgrade = u;
+	MHD_add_response_header(r, "Upgrade", protocol);
+	deliver(req, 101, r);
+}
+
+void http_upgraded_close(struct http_upgraded *up)
+{
+	MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)up, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 json_t *http_body_json(struct http_req *req, int empty_ok)
@@ -676,6 +723,9 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_spool_discard(req->spool);
 		free(req->spool);
 	}
+	if (req->upgrade && !req->upgrade->started && req->upgrade->abandon)
+		req->upgrade->abandon(req->upgrade->cls);
+	free(req->upgrade);
 	strbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -807,7 +857,7 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	unsigned per_addr = cfg->max_connections_per_address ? cfg->max_connections_per_address
 	                                                     : DEFAULT_MAX_PER_ADDRESS;
 	unsigned idle_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};

@@ -99,6 +99,8 @@ int console_pump(struct console *c)
 		if (n <= 0)
 			return -1;
 		append(c, buf, (size_t)n);
+		if (c->tee)
+			c->tee(c->tee_ctx, buf, (size_t)n);
 	}
 }
 

@@ -78,6 +78,8 @@ struct vm {
 	struct qmp *qmp;
 	struct console console;
 	struct loop_watch *console_watch;
+	struct console_viewer *viewers; /* live serial viewers (vm_console.c) */
+	int nviewers;
 	time_t started_at;
 	/* A start waiting for QEMU's monitor: its end is the start's, not an exit. */
 	bool start_pending;
@@ -105,6 +107,17 @@ struct vm {
 	uint64_t job_deadline_ms;
 	struct vm *next;
 };
+
+/* vm_console.c: live serial viewers. Each gets everything the guest prints
+ * from now on; what any of them types goes to the guest. */
+struct http_upgraded;
+#define VM_CONSOLE_MAX_VIEWERS 16
+/* Adds the upgraded connection fd as a viewer (extra: bytes it already
+ * sent, as typed). 0, or -1 when the VM has no console now or too many
+ * viewers (the connection is then closed). */
+int vm_console_attach(struct vm *vm, int fd, struct http_upgraded *up, const char *extra, size_t n);
+/* Closes every viewer (QEMU went away, or the agent stops). */
+void vm_console_detach_all(struct vm *vm);
 
 /* vm_core.c */
 struct vm *vm_find(struct agent *a, const char *name);
