@@ -15,7 +15,7 @@
  *     serial SEND EXPECT  types SEND (\n, \r escapes), prints what came until
  *                         EXPECT was seen (exit 0), or exit 1 at the timeout
  *     watch EXPECT        prints what comes until EXPECT (exit 0) or timeout
- *     vnc                 RFB handshake as a shared client, one full-screen
+ *     vnc [WxH]           RFB handshake as a shared client, one (full-screen)
  *                         raw update: prints "rfb VERSION", "screen WxH",
  *                         "colors N" (distinct pixel values seen)
  *     echo N              N single keys, each timed from send to its echo;
@@ -155,9 +155,13 @@ static int pump(double until)
 			return -1;
 		if (wslay_event_want_write(ws) && wslay_event_send(ws) != 0)
 			return -1;
-		if (pending_len == 0 && wait_sock(POLLIN, until) < 0)
-			return -1;
+		/* Read before waiting: the TLS layer may hold bytes that poll()
+		 * cannot see (a record larger than wslay's read). */
 		if (wslay_event_recv(ws) != 0)
+			return -1;
+		if (rx_len != before || closed)
+			break;
+		if (wait_sock(POLLIN, until) < 0)
 			return -1;
 	}
 	return 0;
@@ -181,7 +185,10 @@ static const unsigned char *need(size_t off, size_t n)
 {
 	while (rx_len < off + n)
 		if (pump(deadline) < 0)
+		{
+			fprintf(stderr, "ws-console: had %zu bytes, wanted %zu\n", rx_len, off + n);
 			die("the stream ended or timed out before the bytes expected");
+		}
 	return rx + off;
 }
 
@@ -206,7 +213,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int mode_vnc(void)
+static int mode_vnc(unsigned want_w, unsigned want_h)
 {
 	const unsigned char *v = need(0, 12);
 	printf("rfb %.11s\n", (const char *)v);
@@ -242,6 +249,10 @@ static int mode_vnc(void)
 	/* SetEncodings: Raw only. Then a full, non-incremental update. */
 	unsigned char enc[] = {2, 0, 0, 1, 0, 0, 0, 0};
 	ws_write(enc, sizeof(enc));
+	if (want_w && want_w < w)
+		w = want_w;
+	if (want_h && want_h < h)
+		h = want_h;
 	unsigned char fur[] = {3, 0, 0, 0, 0, 0, (unsigned char)(w >> 8), (unsigned char)w, (unsigned char)(h >> 8),
 	                       (unsigned char)h};
 	ws_write(fur, sizeof(fur));
@@ -430,6 +441,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "serial") && i + 1 < argc) {
 		const char *send = unescape(argv[i]), *expect = argv[i + 1];
 		ws_write(send, strlen(send));
+		free((void *)send);
 		while (!rx || !strstr((char *)rx, expect))
 			if (pump(deadline) < 0)
 				break;
@@ -446,7 +458,10 @@ int main(int argc, char **argv)
 		fwrite(rx ? (char *)rx : "", 1, rx_len, stdout);
 		printf("\n");
 	} else if (!strcmp(mode, "vnc")) {
-		rc = mode_vnc();
+		unsigned rw = 0, rh = 0;
+		if (i < argc)
+			sscanf(argv[i], "%ux%u", &rw, &rh);
+		rc = mode_vnc(rw, rh);
 	} else if (!strcmp(mode, "echo") && i < argc) {
 		rc = mode_echo(atoi(argv[i]) > 0 ? atoi(argv[i]) : 50);
 	} else {
@@ -456,5 +471,8 @@ int main(int argc, char **argv)
 	wslay_event_send(ws);
 	wslay_event_context_free(ws);
 	curl_easy_cleanup(curl);
+	curl_global_cleanup();
+	free(pending);
+	free(rx);
 	return rc;
 }

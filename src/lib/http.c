@@ -32,6 +32,11 @@
  * a body past its bound is read and dropped to answer 413 at its end; past
  * this much dropped, the connection is cut instead. */
 #define UPLOAD_DISCARD_MAX (64ull << 20)
+/* libmicrohttpd 0.9.75 relays an upgraded HTTPS connection through a
+ * socketpair, edge-triggered, and does not always make its timeout or its
+ * epoll fd say that it holds bytes still to move; while any upgraded
+ * connection is open, the loop runs it at least this often. */
+#define UPGRADED_POLL_MS 5
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
 struct route_stats {
@@ -59,6 +64,12 @@ struct http_server {
 	int require_client_cert;
 	char *client_cn;
 	char *spool_dir;
+	int upgraded; /* upgraded connections open (see prepare) */
+};
+
+struct http_upgraded {
+	struct MHD_UpgradeResponseHandle *urh;
+	struct http_server *srv;
 };
 
 struct http_req {
@@ -245,8 +256,19 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
                         size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
 	struct upgrade *u = cls;
+	struct http_req *req = con_cls;
+	struct http_upgraded *up = calloc(1, sizeof(*up));
 	u->started = 1;
-	u->fn(u->cls, sock, extra_in, extra_in_size, (struct http_upgraded *)urh);
+	if (!up) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		if (u->abandon)
+			u->abandon(u->cls);
+		return;
+	}
+	up->urh = urh;
+	up->srv = req->srv;
+	up->srv->upgraded++;
+	u->fn(u->cls, sock, extra_in, extra_in_size, up);
 }
 
 void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade_fn fn,
@@ -270,7 +292,9 @@ void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade
 
 void http_upgraded_close(struct http_upgraded *up)
 {
-	MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)up, MHD_UPGRADE_ACTION_CLOSE);
+	up->srv->upgraded--;
+	MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(up);
 }
 
 json_t *http_body_json(struct http_req *req, int empty_ok)
@@ -767,9 +791,12 @@ static int prepare(void *ctx)
 			before = now;
 			MHD_run(srv->mhd);
 		}
-		MHD_UNSIGNED_LONG_LONG to;
-		if (MHD_get_timeout(srv->mhd, &to) == MHD_YES) {
+		MHD_UNSIGNED_LONG_LONG to = 60000;
+		int has_timeout = MHD_get_timeout(srv->mhd, &to) == MHD_YES;
+		if (has_timeout || srv->upgraded) {
 			int t = to > 60000 ? 60000 : (int)to;
+			if (srv->upgraded && t > UPGRADED_POLL_MS)
+				t = UPGRADED_POLL_MS;
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}

@@ -179,11 +179,12 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		r->failed = 1;
 }
 
-/* Reads what the peer has into binary messages. 1 while open, 0 at EOF. */
+/* Reads what the peer has into binary messages: 1 when it has no more for
+ * now, 2 when it may have more (stopped at the queue's bound), 0 at EOF. */
 static int from_peer(struct relay *r, wslay_event_context_ptr ctx)
 {
 	static __thread uint8_t buf[PEER_BUF];
-	for (int i = 0; i < 16 && wslay_event_get_queued_msg_count(ctx) < MAX_QUEUED_MSGS; i++) {
+	while (wslay_event_get_queued_msg_count(ctx) < MAX_QUEUED_MSGS) {
 		ssize_t n = r->peer->recv(r->peer->ctx, buf, sizeof(buf));
 		if (n == -EAGAIN)
 			return 1;
@@ -193,7 +194,7 @@ static int from_peer(struct relay *r, wslay_event_context_ptr ctx)
 		if (wslay_event_queue_msg(ctx, &m) != 0) /* wslay copies the bytes */
 			return 0;
 	}
-	return 1;
+	return 2;
 }
 
 int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd)
@@ -207,13 +208,12 @@ int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws
 	wslay_event_config_set_max_recv_msg_length(ctx, MAX_MSG);
 	fcntl(ws_fd, F_SETFL, fcntl(ws_fd, F_GETFL) | O_NONBLOCK);
 	int rc = 0, peer_open = 1;
+	/* The peer's side may hold bytes already (read with its answer, or
+	 * kept by its TLS layer where poll() does not see them): it is read
+	 * again without waiting while it may have more. */
+	int peer_more = 1;
 	if (extra_len && wslay_event_recv(ctx) != 0)
 		rc = -1;
-	/* The peer's side may hold bytes already (read with its answer). */
-	if (rc == 0 && !from_peer(&r, ctx)) {
-		peer_open = 0;
-		wslay_event_queue_close(ctx, WSLAY_CODE_NORMAL_CLOSURE, (const uint8_t *)"console closed", 14);
-	}
 	while (rc == 0 && !r.failed && (wslay_event_want_read(ctx) || wslay_event_want_write(ctx))) {
 		int reading_peer = peer_open && wslay_event_get_queued_msg_count(ctx) < MAX_QUEUED_MSGS;
 		struct pollfd pf[3] = {
@@ -221,7 +221,7 @@ int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws
 		                                    (wslay_event_want_write(ctx) ? POLLOUT : 0))},
 		    {.fd = reading_peer ? peer->fd : -1, .events = POLLIN},
 		    {.fd = stop_fd, .events = POLLIN}};
-		if (poll(pf, 3, -1) < 0) {
+		if (poll(pf, 3, reading_peer && peer_more ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
@@ -231,11 +231,14 @@ int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws
 			break;
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && wslay_event_recv(ctx) != 0)
 			break; /* the browser went away or broke the protocol */
-		/* Tried even without an event: a TLS layer may hold bytes the
-		 * socket no longer shows. */
-		if (reading_peer && !from_peer(&r, ctx)) {
-			peer_open = 0;
-			wslay_event_queue_close(ctx, WSLAY_CODE_NORMAL_CLOSURE, (const uint8_t *)"console closed", 14);
+		if (reading_peer && (peer_more || pf[1].revents)) {
+			int got = from_peer(&r, ctx);
+			peer_more = got == 2;
+			if (!got) {
+				peer_open = 0;
+				wslay_event_queue_close(ctx, WSLAY_CODE_NORMAL_CLOSURE, (const uint8_t *)"console closed",
+				                        14);
+			}
 		}
 		if (wslay_event_want_write(ctx) && wslay_event_send(ctx) != 0)
 			break;
