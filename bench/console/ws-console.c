@@ -246,7 +246,11 @@ static int mode_vnc(unsigned want_w, unsigned want_h)
 	need(off, nlen);
 	printf("screen %ux%u bpp=%u name=%.*s\n", w, h, bpp, (int)nlen, (const char *)rx + off);
 	off += nlen;
-	/* SetEncodings: Raw only. Then a full, non-incremental update. */
+	/* 8 bits a pixel (BGR233), so that a whole raw screen is a quarter of
+	 * the server's 32, then Raw only, then a non-incremental update. */
+	unsigned char pf[20] = {0, 0, 0, 0, 8, 8, 0, 1, 0, 7, 0, 7, 0, 3, 0, 3, 6, 0, 0, 0};
+	ws_write(pf, sizeof(pf));
+	bpp = 8;
 	unsigned char enc[] = {2, 0, 0, 1, 0, 0, 0, 0};
 	ws_write(enc, sizeof(enc));
 	if (want_w && want_w < w)

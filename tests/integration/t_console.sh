@@ -122,20 +122,21 @@ check "single keys echo through the proxy ($(grep serial_echo_ms <<<"$WS_OUT" | 
 	grep -q '^figure serial_echo_ms ' <<<"$WS_OUT"
 
 # --- the graphical console --------------------------------------------------
-# A region of the screen, not all of it: libmicrohttpd 0.9.75 relays an
+# At 8 bits a pixel and for a region: libmicrohttpd 0.9.75 relays an
 # upgraded HTTPS connection through 4-byte buffers (see README, Consoles), so
-# a full raw 720x400 update (1.1 MB) takes minutes.
+# a raw update moves at some 20 KB/s (QEMU may still send the whole screen
+# first: 288 KB).
 ticket "$T_CAROL" "$C1" vnc
-ws "/api/v1/vms/$C1/console/vnc" --ticket "$TICKET" --timeout 30 vnc 100x100
+ws "/api/v1/vms/$C1/console/vnc" --ticket "$TICKET" --timeout 60 vnc 100x100
 check "the VNC console greets with RFB 003.008" grep -q '^rfb RFB 003.008$' <<<"$WS_OUT"
 colors=$(sed -n 's/.* colors \([0-9]*\)$/\1/p' <<<"$WS_OUT")
 check "a framebuffer update of the guest's screen comes, not all one colour (${colors:-no} colours)" \
 	test "${colors:-0}" -ge 2
 [ "${colors:-0}" -ge 2 ] || diag "client: $(tail -c 300 <<<"$WS_OUT")"
 # Two graphical viewers at once (QEMU runs VNC force-shared).
-"$WS" "$MGR_URL/api/v1/vms/$C1/console/vnc" --cacert "$MGR_CACERT" --token "$T_CAROL" --timeout 40 vnc 64x64 >"$TMP/vnc1" 2>&1 &
+"$WS" "$MGR_URL/api/v1/vms/$C1/console/vnc" --cacert "$MGR_CACERT" --token "$T_CAROL" --timeout 60 vnc 64x64 >"$TMP/vnc1" 2>&1 &
 p1=$!
-"$WS" "$MGR_URL/api/v1/vms/$C1/console/vnc" --cacert "$MGR_CACERT" --token "$T_CAROL" --timeout 40 vnc 64x64 >"$TMP/vnc2" 2>&1 &
+"$WS" "$MGR_URL/api/v1/vms/$C1/console/vnc" --cacert "$MGR_CACERT" --token "$T_CAROL" --timeout 60 vnc 64x64 >"$TMP/vnc2" 2>&1 &
 p2=$!
 wait "$p1"; rc1=$?
 wait "$p2"; rc2=$?

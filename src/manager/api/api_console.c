@@ -83,9 +83,16 @@ static json_t *console_vm(struct http_req *req)
 void api_console_ticket(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *body = http_body_json(req, 0);
-	if (!body)
+	/* The VM first: someone who may not see it is told 404, whatever the
+	 * body. */
+	json_t *vm = console_vm(req);
+	if (!vm)
 		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(vm);
+		return;
+	}
 	enum console_kind kind;
 	json_t *k = json_object_get(body, "kind");
 	const char *unknown = NULL;
@@ -99,17 +106,16 @@ void api_console_ticket(struct http_req *req)
 		http_reply_error(req, 400, "invalid_request", unknown, "%s: unknown field; a ticket takes only 'kind'",
 		                 unknown);
 		json_decref(body);
+		json_decref(vm);
 		return;
 	}
 	if (console_kind_parse(json_string_value(k), &kind) < 0) {
 		http_reply_error(req, 400, "invalid_request", "kind", "kind: must be 'serial' or 'vnc'");
 		json_decref(body);
+		json_decref(vm);
 		return;
 	}
 	json_decref(body);
-	json_t *vm = console_vm(req);
-	if (!vm)
-		return;
 	const char *id = json_string_value(json_object_get(vm, "id"));
 	char ticket[CONSOLE_TICKET_LEN], at[32], path[128];
 	int64_t expires_at;
@@ -161,11 +167,17 @@ void api_console_stream(struct http_req *req)
 	struct mgr *m = http_app(req);
 	enum console_kind kind;
 	char accept[29], ticket[CONSOLE_TICKET_LEN];
-	if (route_kind(req, &kind) < 0 || handshake_ok(req, accept) < 0)
+	if (route_kind(req, &kind) < 0)
 		return;
+	/* Who may see the VM first: someone who may not is told 404 whatever
+	 * they sent. */
 	json_t *vm = console_vm(req);
 	if (!vm)
 		return;
+	if (handshake_ok(req, accept) < 0) {
+		json_decref(vm);
+		return;
+	}
 	const char *protos = http_header(req, "Sec-WebSocket-Protocol");
 	const char *answer = NULL;
 	if (protos) {
