@@ -187,4 +187,6 @@ as "$T_CAROL" POST "/api/v1/vms/$C1/destroy"
 task_wait "$(jget "$BODY" .task.id)" 60
 vdcd_stop
 check "vdcd stops cleanly after the console streams" test $? = 0
+agent_stop h1
+check "the agent stops cleanly after the console streams" test $? = 0
 finish
