@@ -56,7 +56,7 @@ static int move(int from, int to, char *buf, int stop_fd)
 	return rc < 0 ? (rc == -ECANCELED ? 0 : rc) : 1;
 }
 
-int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd)
+int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd, int hup_fd)
 {
 	static __thread char buf[PUMP_BUF];
 	fcntl(a, F_SETFL, fcntl(a, F_GETFL) | O_NONBLOCK);
@@ -67,15 +67,15 @@ int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd
 			return rc == -ECANCELED ? 0 : rc;
 	}
 	for (;;) {
-		struct pollfd pf[3] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN},
-		                       {.fd = stop_fd, .events = POLLIN}};
-		int n = poll(pf, stop_fd >= 0 ? 3 : 2, -1);
+		struct pollfd pf[4] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN},
+		                       {.fd = stop_fd, .events = POLLIN}, {.fd = hup_fd, .events = POLLRDHUP}};
+		int n = poll(pf, 4, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (stopped(stop_fd))
+		if (stopped(stop_fd) || pf[3].revents)
 			return 0;
 		int rc = 1;
 		if (pf[0].revents)

@@ -9,9 +9,11 @@
 
 /* Pumps a <-> b (both made non-blocking). first (may be NULL) is written
  * to b before anything else (bytes already read from a). Returns when a
- * side reaches EOF or fails, or stop_fd (-1: none) is readable. Closes
- * neither fd. Returns 0 at an EOF or stop, -errno on an error. */
-int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd);
+ * side reaches EOF or fails, stop_fd (-1: none) is readable, or hup_fd
+ * (-1: none; polled for POLLRDHUP only, see http_upgraded_peer_fd) says
+ * its peer went away. Closes no fd. 0 at an EOF or stop, -errno on an
+ * error. */
+int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd, int hup_fd);
 
 /* Writes all of buf to a non-blocking fd, waiting with poll (and giving up
  * when stop_fd is readable: -ECANCELED). 0 or -errno. */

@@ -70,6 +70,7 @@ struct http_server {
 struct http_upgraded {
 	struct MHD_UpgradeResponseHandle *urh;
 	struct http_server *srv;
+	int peer_fd;
 };
 
 struct http_req {
@@ -267,6 +268,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
 	}
 	up->urh = urh;
 	up->srv = req->srv;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	up->peer_fd = ci ? ci->connect_fd : -1;
 	up->srv->upgraded++;
 	u->fn(u->cls, sock, extra_in, extra_in_size, up);
 }
@@ -289,6 +292,8 @@ void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade
 	MHD_add_response_header(r, "Upgrade", protocol);
 	deliver(req, 101, r);
 }
+
+int http_upgraded_peer_fd(const struct http_upgraded *up) { return up->peer_fd; }
 
 void http_upgraded_close(struct http_upgraded *up)
 {

@@ -157,6 +157,12 @@ typedef void (*http_upgrade_fn)(void *cls, int fd, const char *extra, size_t ext
  * added with http_add_header. */
 void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade_fn fn,
                         void (*abandon)(void *cls), void *cls);
+/* The client's own socket under an upgraded connection, for poll() with
+ * POLLRDHUP only (never read, written or closed): libmicrohttpd 0.9.75 does
+ * not pass a client's going away on to the relayed fd of an HTTPS
+ * connection, so whoever serves the stream watches this too. -1 when
+ * unknown. */
+int http_upgraded_peer_fd(const struct http_upgraded *up);
 /* Ends an upgraded connection (its fd is closed). Loop thread only. */
 void http_upgraded_close(struct http_upgraded *up);
 

@@ -197,7 +197,8 @@ static int from_peer(struct relay *r, wslay_event_context_ptr ctx)
 	return 2;
 }
 
-int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd)
+int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd,
+                 int hup_fd)
 {
 	struct relay r = {.fd = ws_fd, .extra = extra, .extra_len = extra_len, .peer = peer, .stop_fd = stop_fd};
 	struct wslay_event_callbacks cb = {.recv_callback = on_recv, .send_callback = on_send,
@@ -216,18 +217,19 @@ int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws
 		rc = -1;
 	while (rc == 0 && !r.failed && (wslay_event_want_read(ctx) || wslay_event_want_write(ctx))) {
 		int reading_peer = peer_open && wslay_event_get_queued_msg_count(ctx) < MAX_QUEUED_MSGS;
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 		    {.fd = ws_fd, .events = (short)((wslay_event_want_read(ctx) ? POLLIN : 0) |
 		                                    (wslay_event_want_write(ctx) ? POLLOUT : 0))},
 		    {.fd = reading_peer ? peer->fd : -1, .events = POLLIN},
-		    {.fd = stop_fd, .events = POLLIN}};
-		if (poll(pf, 3, reading_peer && peer_more ? 0 : -1) < 0) {
+		    {.fd = stop_fd, .events = POLLIN},
+		    {.fd = hup_fd, .events = POLLRDHUP}};
+		if (poll(pf, 4, reading_peer && peer_more ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
 			break;
 		}
-		if (pf[2].revents)
+		if (pf[2].revents || pf[3].revents)
 			break;
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && wslay_event_recv(ctx) != 0)
 			break; /* the browser went away or broke the protocol */

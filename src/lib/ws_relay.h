@@ -34,9 +34,11 @@ struct ws_peer {
 };
 
 /* Relays between the upgraded connection ws_fd (extra: bytes already read
- * from it) and peer until either closes, a protocol error, or stop_fd (-1:
- * none) becomes readable. A closing peer is told to the browser with a
+ * from it) and peer until either closes, a protocol error, stop_fd (-1:
+ * none) becomes readable, or hup_fd (-1: none; polled for POLLRDHUP only,
+ * see http_upgraded_peer_fd) says the browser went away. A closing peer is told to the browser with a
  * close frame (1000). Closes neither fd. 0 at a normal end, -errno or -1. */
-int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd);
+int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd,
+                 int hup_fd);
 
 #endif

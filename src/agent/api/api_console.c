@@ -66,7 +66,8 @@ void api_console_stop(struct agent *a)
 static void vnc_pump(void *arg)
 {
 	struct vnc_stream *s = arg;
-	int rc = byte_pump_run(s->fd, s->qemu_fd, s->extra, s->extra_len, s->a->consoles->stop_fd);
+	int rc = byte_pump_run(s->fd, s->qemu_fd, s->extra, s->extra_len, s->a->consoles->stop_fd,
+	                       http_upgraded_peer_fd(s->up));
 	if (rc < 0)
 		log_info("console_vnc_pump_ended", "vm=%s error=%s", s->vm, log_quote(strerror(-rc)));
 }

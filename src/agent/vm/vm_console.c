@@ -24,6 +24,7 @@ struct console_viewer {
 	int fd;
 	struct http_upgraded *up;
 	struct loop_watch *watch;
+	struct loop_watch *hup_watch; /* vdcd's socket going away (see http.h) */
 	struct strbuf out; /* what the viewer's socket did not take yet */
 	struct console_viewer *next;
 };
@@ -38,6 +39,7 @@ static void viewer_close(struct console_viewer *v)
 		}
 	vm->nviewers--;
 	loop_unwatch(vm->agent->loop, v->watch);
+	loop_unwatch(vm->agent->loop, v->hup_watch);
 	http_upgraded_close(v->up);
 	strbuf_free(&v->out);
 	log_info("console_viewer_left", "vm=%s viewers=%d", vm->spec.name, vm->nviewers);
@@ -107,6 +109,8 @@ static void on_viewer(void *ctx, uint32_t events)
 	}
 }
 
+static void on_viewer_gone(void *ctx, uint32_t events) { viewer_close(ctx); }
+
 static void fan_out(void *ctx, const char *buf, size_t n)
 {
 	struct vm *vm = ctx;
@@ -137,6 +141,10 @@ int vm_console_attach(struct vm *vm, int fd, struct http_upgraded *up, const cha
 		free(v);
 		return -1;
 	}
+	/* Over plain HTTP the peer's socket is fd itself (already watched). */
+	int peer = http_upgraded_peer_fd(up);
+	if (peer >= 0 && peer != fd)
+		v->hup_watch = loop_watch_fd(vm->agent->loop, peer, EPOLLRDHUP, on_viewer_gone, v);
 	v->next = vm->viewers;
 	vm->viewers = v;
 	vm->nviewers++;

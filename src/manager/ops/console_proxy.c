@@ -51,6 +51,7 @@ struct stream {
 	size_t rest_len, rest_off;
 	/* The browser's side. */
 	int fd;
+	int hup_fd; /* the browser's socket, polled for its going away */
 	struct http_upgraded *up;
 	char *extra;
 	size_t extra_len;
@@ -250,7 +251,7 @@ static void relay_work(void *arg)
 {
 	struct stream *s = arg;
 	struct ws_peer peer = {.fd = s->sock, .recv = peer_recv, .send = peer_send, .ctx = s};
-	int rc = ws_relay_run(s->fd, s->extra, s->extra_len, &peer, s->m->console_proxy->stop_fd);
+	int rc = ws_relay_run(s->fd, s->extra, s->extra_len, &peer, s->m->console_proxy->stop_fd, s->hup_fd);
 	if (rc < 0)
 		log_info("console_relay_error", "vm=%s kind=%s error=%d", s->vm, s->kind, rc);
 }
@@ -269,6 +270,7 @@ static void on_upgraded(void *cls, int fd, const char *extra, size_t extra_len, 
 	struct stream *s = cls;
 	s->fd = fd;
 	s->up = up;
+	s->hup_fd = http_upgraded_peer_fd(up);
 	s->opened_ms = now_ms();
 	if (extra_len && (s->extra = malloc(extra_len))) {
 		memcpy(s->extra, extra, extra_len);
