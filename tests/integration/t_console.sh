@@ -130,6 +130,7 @@ done
 sleep 1
 ws "/api/v1/vms/$C1/console/serial" --token "$T_CAROL" serial "echo still-\$((1+1))\r" "still-2"
 check "a killed client and 18 dropped streams leave no viewer behind: the console still opens" test "$WS_RC" = 0
+sleep 1
 check "vdcd closed every stream it opened" \
 	test "$(grep -c event=console_opened "$TMP/vdcd.log")" = "$(grep -c event=console_closed "$TMP/vdcd.log")"
 check "the agent's serial viewers are all gone" \

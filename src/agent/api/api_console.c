@@ -176,6 +176,8 @@ struct serial_attach {
 	char vm[128];
 };
 
+static void end_viewer(void *up) { http_upgraded_close(up); }
+
 static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_len, struct http_upgraded *up)
 {
 	struct serial_attach *s = cls;
@@ -183,7 +185,7 @@ static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_l
 	struct vm *vm = vm_find(s->a, s->vm);
 	if (!vm)
 		http_upgraded_close(up);
-	else if (vm_console_attach(vm, fd, up, extra, extra_len) < 0)
+	else if (vm_console_attach(vm, fd, http_upgraded_peer_fd(up), extra, extra_len, end_viewer, up) < 0)
 		log_warn("console_serial_refused", "vm=%s viewers=%d", s->vm, vm->nviewers);
 	free(s);
 }

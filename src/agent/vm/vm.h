@@ -110,12 +110,15 @@ struct vm {
 
 /* vm_console.c: live serial viewers. Each gets everything the guest prints
  * from now on; what any of them types goes to the guest. */
-struct http_upgraded;
 #define VM_CONSOLE_MAX_VIEWERS 16
-/* Adds the upgraded connection fd as a viewer (extra: bytes it already
- * sent, as typed). 0, or -1 when the VM has no console now or too many
- * viewers (the connection is then closed). */
-int vm_console_attach(struct vm *vm, int fd, struct http_upgraded *up, const char *extra, size_t n);
+/* Called once when a viewer goes: its connection is then end's to close. */
+typedef void (*vm_viewer_end_fn)(void *ctx);
+/* Adds the connected fd as a viewer (extra: bytes it already sent, as
+ * typed); hup_fd (-1: none) is polled for POLLRDHUP only and ends the
+ * viewer when its peer goes. 0, or -1 when the VM has no console now or
+ * too many viewers (end is then called at once). */
+int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_end_fn end,
+                      void *end_ctx);
 /* Closes every viewer (QEMU went away, or the agent stops). */
 void vm_console_detach_all(struct vm *vm);
 

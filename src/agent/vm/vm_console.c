@@ -6,7 +6,6 @@
  * viewer never reaches anything but that socket. */
 #include "vm_internal.h"
 
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "strbuf.h"
@@ -22,9 +21,10 @@
 struct console_viewer {
 	struct vm *vm;
 	int fd;
-	struct http_upgraded *up;
+	vm_viewer_end_fn end;
+	void *end_ctx;
 	struct loop_watch *watch;
-	struct loop_watch *hup_watch; /* vdcd's socket going away (see http.h) */
+	struct loop_watch *hup_watch; /* its peer's socket, for its going away */
 	struct strbuf out; /* what the viewer's socket did not take yet */
 	struct console_viewer *next;
 };
@@ -40,7 +40,7 @@ static void viewer_close(struct console_viewer *v)
 	vm->nviewers--;
 	loop_unwatch(vm->agent->loop, v->watch);
 	loop_unwatch(vm->agent->loop, v->hup_watch);
-	http_upgraded_close(v->up);
+	v->end(v->end_ctx);
 	strbuf_free(&v->out);
 	log_info("console_viewer_left", "vm=%s viewers=%d", vm->spec.name, vm->nviewers);
 	free(v);
@@ -126,25 +126,25 @@ static void fan_out(void *ctx, const char *buf, size_t n)
 	}
 }
 
-int vm_console_attach(struct vm *vm, int fd, struct http_upgraded *up, const char *extra, size_t n)
+int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_end_fn end,
+                      void *end_ctx)
 {
 	struct console_viewer *v = NULL;
 	if (vm->console.sock < 0 || vm->nviewers >= VM_CONSOLE_MAX_VIEWERS || !(v = calloc(1, sizeof(*v)))) {
-		http_upgraded_close(up);
+		end(end_ctx);
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	*v = (struct console_viewer){.vm = vm, .fd = fd, .up = up};
+	*v = (struct console_viewer){.vm = vm, .fd = fd, .end = end, .end_ctx = end_ctx};
 	v->watch = loop_watch_fd(vm->agent->loop, fd, EPOLLIN, on_viewer, v);
 	if (!v->watch) {
-		http_upgraded_close(up);
+		end(end_ctx);
 		free(v);
 		return -1;
 	}
 	/* Over plain HTTP the peer's socket is fd itself (already watched). */
-	int peer = http_upgraded_peer_fd(up);
-	if (peer >= 0 && peer != fd)
-		v->hup_watch = loop_watch_fd(vm->agent->loop, peer, EPOLLRDHUP, on_viewer_gone, v);
+	if (hup_fd >= 0 && hup_fd != fd)
+		v->hup_watch = loop_watch_fd(vm->agent->loop, hup_fd, EPOLLRDHUP, on_viewer_gone, v);
 	v->next = vm->viewers;
 	vm->viewers = v;
 	vm->nviewers++;
