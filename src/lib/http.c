@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +272,12 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
 	up->srv = req->srv;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	up->peer_fd = ci ? ci->connect_fd : -1;
+	/* An upgraded stream is interactive (a key and its echo): no Nagle,
+	 * whose wait for an ACK the client delays costs 40 ms a key. */
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CORK_OFF);
+	int one = 1;
+	if (up->peer_fd >= 0)
+		setsockopt(up->peer_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	up->srv->upgraded++;
 	u->fn(u->cls, sock, extra_in, extra_in_size, up);
 }
