@@ -38,11 +38,14 @@ for name in $names; do
 		"$root/bench/scale/scale.sh" --build "$root/build" "$@"
 		"$root/bench/sim/sim.sh" --build "$root/build"
 		;;
+	console) # not in $all: needs root (namespaces) and the test guest
+		"$root/bench/console/console.sh" --build "$root/build" "$@"
+		;;
 	sim) # not in $all: a minute of CPU (bench/sim/sim.sh)
 		"$root/bench/sim/sim.sh" --build "$root/build" "$@"
 		;;
 	*)
-		echo "run.sh: no benchmark '$name' (known: $all sim)" >&2
+		echo "run.sh: no benchmark '$name' (known: $all sim console)" >&2
 		exit 2
 		;;
 	esac

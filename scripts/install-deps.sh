@@ -8,7 +8,7 @@ packages=(
 	# build
 	gcc libc6-dev make pkg-config meson ninja-build clang libclang-rt-14-dev
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev uuid-dev
-	libsqlite3-dev libpq-dev libsodium-dev zlib1g-dev
+	libsqlite3-dev libpq-dev libsodium-dev zlib1g-dev libwslay-dev
 	# run: QEMU, images, seeds, networking
 	qemu-system-x86 qemu-utils genisoimage iproute2 procps
 	# the NAT network (DHCP and DNS for guests) and the host guard (in process)

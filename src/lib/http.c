@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,11 @@
  * a body past its bound is read and dropped to answer 413 at its end; past
  * this much dropped, the connection is cut instead. */
 #define UPLOAD_DISCARD_MAX (64ull << 20)
+/* libmicrohttpd 0.9.75 relays an upgraded HTTPS connection through a
+ * socketpair, edge-triggered, and does not always make its timeout or its
+ * epoll fd say that it holds bytes still to move; while any upgraded
+ * connection is open, the loop runs it at least this often. */
+#define UPGRADED_POLL_MS 5
 static const double bucket_ms[NBUCKETS] = {0.5, 1, 2.5, 5, 10, 50, 250, 1000};
 
 struct route_stats {
@@ -59,6 +66,13 @@ struct http_server {
 	int require_client_cert;
 	char *client_cn;
 	char *spool_dir;
+	int upgraded; /* upgraded connections open (see prepare) */
+};
+
+struct http_upgraded {
+	struct MHD_UpgradeResponseHandle *urh;
+	struct http_server *srv;
+	int peer_fd;
 };
 
 struct http_req {
@@ -87,6 +101,16 @@ struct http_req {
 	void *auth_data;
 	void (*auth_free)(void *);
 	char peer[INET6_ADDRSTRLEN];
+	struct upgrade *upgrade; /* http_reply_upgrade's, until the request ends */
+};
+
+/* What an upgrade reply hands over once it is out. Owned by the request:
+ * MHD keeps an upgraded connection's request until http_upgraded_close. */
+struct upgrade {
+	http_upgrade_fn fn;
+	void (*abandon)(void *);
+	void *cls;
+	int started;
 };
 
 static uint64_t now_us(void)
@@ -138,6 +162,11 @@ int http_upload(struct http_req *req, const char **path, unsigned long long *siz
 	if (sha256_hex)
 		*sha256_hex = sp->hex;
 	return 0;
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 static void record(struct http_req *req, unsigned status)
@@ -224,6 +253,61 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 	if (field && *field)
 		json_object_set_new(err, "field", json_string(field));
 	http_reply_json(req, status, json_pack("{s:o}", "error", err));
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgrade *u = cls;
+	struct http_req *req = con_cls;
+	struct http_upgraded *up = calloc(1, sizeof(*up));
+	u->started = 1;
+	if (!up) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		if (u->abandon)
+			u->abandon(u->cls);
+		return;
+	}
+	up->urh = urh;
+	up->srv = req->srv;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	up->peer_fd = ci ? ci->connect_fd : -1;
+	/* An upgraded stream is interactive (a key and its echo): no Nagle,
+	 * whose wait for an ACK the client delays costs 40 ms a key. */
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CORK_OFF);
+	int one = 1;
+	if (up->peer_fd >= 0)
+		setsockopt(up->peer_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	up->srv->upgraded++;
+	u->fn(u->cls, sock, extra_in, extra_in_size, up);
+}
+
+void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade_fn fn,
+                        void (*abandon)(void *cls), void *cls)
+{
+	struct upgrade *u = calloc(1, sizeof(*u));
+	struct MHD_Response *r = u ? MHD_create_response_for_upgrade(on_upgraded, u) : NULL;
+	if (!r) {
+		free(u);
+		if (abandon)
+			abandon(cls);
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	*u = (struct upgrade){.fn = fn, .abandon = abandon, .cls = cls};
+	free(req->upgrade); /* a second reply is refused by deliver anyway */
+	req->upgrade = u;
+	MHD_add_response_header(r, "Upgrade", protocol);
+	deliver(req, 101, r);
+}
+
+int http_upgraded_peer_fd(const struct http_upgraded *up) { return up->peer_fd; }
+
+void http_upgraded_close(struct http_upgraded *up)
+{
+	up->srv->upgraded--;
+	MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(up);
 }
 
 json_t *http_body_json(struct http_req *req, int empty_ok)
@@ -676,6 +760,9 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_spool_discard(req->spool);
 		free(req->spool);
 	}
+	if (req->upgrade && !req->upgrade->started && req->upgrade->abandon)
+		req->upgrade->abandon(req->upgrade->cls);
+	free(req->upgrade);
 	strbuf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -717,9 +804,12 @@ static int prepare(void *ctx)
 			before = now;
 			MHD_run(srv->mhd);
 		}
-		MHD_UNSIGNED_LONG_LONG to;
-		if (MHD_get_timeout(srv->mhd, &to) == MHD_YES) {
+		MHD_UNSIGNED_LONG_LONG to = 60000;
+		int has_timeout = MHD_get_timeout(srv->mhd, &to) == MHD_YES;
+		if (has_timeout || srv->upgraded) {
 			int t = to > 60000 ? 60000 : (int)to;
+			if (srv->upgraded && t > UPGRADED_POLL_MS)
+				t = UPGRADED_POLL_MS;
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
@@ -807,7 +897,7 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	unsigned per_addr = cfg->max_connections_per_address ? cfg->max_connections_per_address
 	                                                     : DEFAULT_MAX_PER_ADDRESS;
 	unsigned idle_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};

@@ -138,6 +138,34 @@ int http_server_tls(const struct http_server *srv);
 /* The route pattern matched ("/api/v1/vms/{name}"), or NULL. */
 const char *http_route_pattern(const struct http_req *req);
 
+/* A request header's value (name case-insensitive), or NULL. */
+const char *http_header(const struct http_req *req, const char *name);
+
+/* ---- protocol upgrades (WebSocket, raw console streams) ---- */
+
+struct http_upgraded;
+/* Called on the loop thread once the 101 reply is out: fd now carries the
+ * new protocol (for HTTPS it is a local socketpair end that MHD relays
+ * through TLS, so it must never be closed directly); extra holds bytes
+ * the client sent after its request head, to be treated as read from fd.
+ * fd stays the callee's until http_upgraded_close(up). When the
+ * connection fails before the reply is out, fn is never called and
+ * abandon(cls) is (if not NULL). */
+typedef void (*http_upgrade_fn)(void *cls, int fd, const char *extra, size_t extra_len,
+                                struct http_upgraded *up);
+/* Replies 101 Switching Protocols with "Upgrade: protocol" and the headers
+ * added with http_add_header. */
+void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade_fn fn,
+                        void (*abandon)(void *cls), void *cls);
+/* The client's own socket under an upgraded connection, for poll() with
+ * POLLRDHUP only (never read, written or closed): libmicrohttpd 0.9.75 does
+ * not pass a client's going away on to the relayed fd of an HTTPS
+ * connection, so whoever serves the stream watches this too. -1 when
+ * unknown. */
+int http_upgraded_peer_fd(const struct http_upgraded *up);
+/* Ends an upgraded connection (its fd is closed). Loop thread only. */
+void http_upgraded_close(struct http_upgraded *up);
+
 /* Case-insensitive query flag: "1", "true", "yes". */
 int http_query_flag(const struct http_req *req, const char *name);
 

@@ -128,6 +128,14 @@ void loop_unwatch(struct loop *l, struct loop_watch *w)
 	l->dead = w;
 }
 
+int loop_watch_events(struct loop *l, struct loop_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	if (!w || w->dead)
+		return -EINVAL;
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
 struct loop_timer *loop_timer_after(struct loop *l, uint64_t delay_ms, loop_timer_fn fn,
                                     void *ctx)
 {

@@ -29,6 +29,8 @@ uint64_t loop_now_ms(void);
 struct loop_watch *loop_watch_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn fn,
                                  void *ctx);
 void loop_unwatch(struct loop *l, struct loop_watch *w);
+/* Changes what a watch waits for (EPOLLIN, EPOLLIN | EPOLLOUT...). 0 or -errno. */
+int loop_watch_events(struct loop *l, struct loop_watch *w, uint32_t events);
 
 /* One-shot timer after delay_ms. Cancelling a fired or NULL timer is a no-op
  * only before it fires: callers drop their pointer in the callback. */

@@ -210,6 +210,16 @@ check "alice sees pa's template and the shared one, not pb's" \
 	test "$(jget "$BODY" '[.items[].name] | sort | join(",")')" = "tiny,tpl-a"
 as "$T_ALICE" GET /api/v1/vms/vm-a/console
 check "a viewer may not read a console (403)" test "$STATUS" = 403
+# Live consoles: a ticket is bound to its VM; another project's VM and a
+# viewer are refused before any upgrade (t_console.sh has the rest).
+WS=${VDC_WS_CONSOLE:-$(dirname "$VDCD")/../../bench/console/ws-console}
+as "$T_BOB" POST /api/v1/vms/vm-b/console/ticket '{"kind":"serial"}'
+check "bob gets a console ticket for his own VM (201)" test "$STATUS" = 201
+ws_status=$("$WS" "$MGR_URL/api/v1/vms/vm-a/console/serial" --cacert "$MGR_CACERT" --ticket "$(jget "$BODY" .ticket)" handshake 2>&1 | head -1)
+check "bob's ticket does not open pa's VM's console (404 before the upgrade)" test "$ws_status" = "status 404"
+ws_status=$("$WS" "$MGR_URL/api/v1/vms/vm-a/console/vnc" --cacert "$MGR_CACERT" --token "$T_ALICE" handshake 2>&1 | head -1)
+check "a viewer's token does not open a console stream (403)" test "$ws_status" = "status 403"
+
 as "$T_ALICE" POST /api/v1/users/alice/password '{"password":"a new long password"}'
 check "a viewer changes her own password (204)" test "$STATUS" = 204
 as "$T_ALICE" POST /api/v1/users/bob/password '{"password":"a new long password"}'

@@ -13,6 +13,11 @@ void api_reply_err(struct http_req *req, const struct errinfo *e);
 void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo *e);
 void api_metrics(struct http_req *req);
 void api_host_info(struct http_req *req);
+/* api_console.c: live console streams (HTTP upgrade to raw bytes). */
+void api_console_serial(struct http_req *req);
+void api_console_vnc(struct http_req *req);
+/* Closes every console stream; before the HTTP server stops. */
+void api_console_stop(struct agent *a);
 /* api_images.c */
 void api_image_put(struct http_req *req);
 void api_image_list(struct http_req *req);

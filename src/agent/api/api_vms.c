@@ -639,6 +639,8 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/pause", pause_vm, 0, 0},
 	{"POST", "/api/v1/vms/{name}/resume", resume_vm, 0, 0},
 	{"GET", "/api/v1/vms/{name}/console", console_vm, 0, 0},
+	{"GET", "/api/v1/vms/{name}/console/serial", api_console_serial, 0, 0},
+	{"GET", "/api/v1/vms/{name}/console/vnc", api_console_vnc, 0, 0},
 	{"POST", "/api/v1/vms/{name}/resize", resize_vm, 0, 0},
 	{"POST", "/api/v1/vms/{name}/disks/{disk}/resize", resize_disk, 0, 0},
 	{"GET", "/api/v1/vms/{name}/snapshots", list_snapshots, 0, 0},

@@ -38,6 +38,7 @@ struct agent {
 	gid_t kvm_gid;      /* QEMU's one supplementary group (/dev/kvm); 0: none */
 	struct vm *vms;
 	time_t started_at;
+	struct agent_consoles *consoles; /* live VNC streams (api_console.c) */
 };
 
 /* main.c: starts the API server, HTTPS when the agent has a certificate

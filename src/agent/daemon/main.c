@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 cleanup:
 	natnet_stop(a);
 	manager_link_stop(a);
+	api_console_stop(a); /* upgraded connections end before their server */
 	if (a->http)
 		http_server_stop(a->http);
 	vm_detach_all(a);

@@ -15,6 +15,8 @@ int console_open(struct console *c, const char *path, size_t cap)
 {
 	c->sock = -1;
 	c->cap = cap;
+	c->tee = NULL; /* the viewers' (vm_console.c) set it when they come */
+	c->tee_ctx = NULL;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (c->logfd < 0)
@@ -99,6 +101,8 @@ int console_pump(struct console *c)
 		if (n <= 0)
 			return -1;
 		append(c, buf, (size_t)n);
+		if (c->tee)
+			c->tee(c->tee_ctx, buf, (size_t)n);
 	}
 }
 

@@ -13,6 +13,10 @@ struct console {
 	off_t size;
 	size_t cap;
 	char path[4096];
+	/* Called with every chunk read from the guest (the live viewers'
+	 * fan-out), or NULL. */
+	void (*tee)(void *ctx, const char *buf, size_t n);
+	void *tee_ctx;
 };
 
 /* Opens (appending) the log at path. Returns 0 or -errno. */

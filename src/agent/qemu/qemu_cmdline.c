@@ -101,8 +101,10 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 			rc = -ENOMEM;
 			goto cleanup;
 		}
+		/* force-shared: every viewer sees the one screen, and none can
+		 * take it from the others by asking for an exclusive session. */
 		ADD("-vnc");
-		ADD("unix:%s", esc);
+		ADD("unix:%s,share=force-shared", esc);
 		free(esc);
 		esc = NULL;
 	} else {

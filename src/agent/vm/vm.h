@@ -78,6 +78,8 @@ struct vm {
 	struct qmp *qmp;
 	struct console console;
 	struct loop_watch *console_watch;
+	struct console_viewer *viewers; /* live serial viewers (vm_console.c) */
+	int nviewers;
 	time_t started_at;
 	/* A start waiting for QEMU's monitor: its end is the start's, not an exit. */
 	bool start_pending;
@@ -105,6 +107,20 @@ struct vm {
 	uint64_t job_deadline_ms;
 	struct vm *next;
 };
+
+/* vm_console.c: live serial viewers. Each gets everything the guest prints
+ * from now on; what any of them types goes to the guest. */
+#define VM_CONSOLE_MAX_VIEWERS 16
+/* Called once when a viewer goes: its connection is then end's to close. */
+typedef void (*vm_viewer_end_fn)(void *ctx);
+/* Adds the connected fd as a viewer (extra: bytes it already sent, as
+ * typed); hup_fd (-1: none) is polled for POLLRDHUP only and ends the
+ * viewer when its peer goes. 0, or -1 when the VM has no console now or
+ * too many viewers (end is then called at once). */
+int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_end_fn end,
+                      void *end_ctx);
+/* Closes every viewer (QEMU went away, or the agent stops). */
+void vm_console_detach_all(struct vm *vm);
 
 /* vm_core.c */
 struct vm *vm_find(struct agent *a, const char *name);

@@ -62,6 +62,7 @@ struct vm *vm_alloc(struct agent *a, const char *name)
 
 void vm_free(struct vm *vm)
 {
+	vm_console_detach_all(vm);
 	vm_spec_free(&vm->spec);
 	json_decref(vm->last_exit);
 	free(vm);

@@ -61,6 +61,7 @@ static void on_console_readable(void *ctx, uint32_t events)
 {
 	struct vm *vm = ctx;
 	if (console_pump(&vm->console) < 0) {
+		vm_console_detach_all(vm);
 		loop_unwatch(vm->agent->loop, vm->console_watch);
 		vm->console_watch = NULL;
 		close(vm->console.sock);
@@ -185,6 +186,7 @@ void vm_release_runtime(struct vm *vm)
 		loop_unwatch(a->loop, vm->console_watch);
 	}
 	vm->console_watch = NULL;
+	vm_console_detach_all(vm);
 	console_close(&vm->console);
 	if (vm->stop_timer)
 		loop_timer_cancel(a->loop, vm->stop_timer);

@@ -77,6 +77,13 @@ void api_vms_create(struct http_req *req);
 void api_vms_power(struct http_req *req);
 void api_vms_delete(struct http_req *req);
 void api_vms_console(struct http_req *req);
+/* api_console.c: live console streams (WebSocket) and their tickets. */
+void api_console_ticket(struct http_req *req);
+void api_console_stream(struct http_req *req);
+/* For mgr_auth, on a request without a bearer token: 1 when it is a console
+ * stream's handshake carrying a valid ticket (the ticket's caller is then
+ * the request's); 0 otherwise (after replying 401/403 for a bad ticket). */
+int console_ticket_auth(struct mgr *m, struct http_req *req);
 void api_vms_snapshot(struct http_req *req);
 void api_vms_resize(struct http_req *req);
 void api_vms_clone(struct http_req *req);

@@ -3,6 +3,8 @@
  * runs the task workers and the host liveness check. */
 #include "api.h"
 #include "auth.h"
+#include "console_proxy.h"
+#include "console_ticket.h"
 #include "env_vdcd.h"
 #include "inventory.h"
 #include "library.h"
@@ -183,12 +185,14 @@ int main(int argc, char **argv)
 	loop_run(m->loop);
 	log_info("vdcd_stopping", "reason=signal");
 	tasks_stop_workers(m);
+	console_proxy_stop(m); /* closes console streams, */
 	agent_async_free(m); /* answers requests still waiting on an agent, */
 	loop_jobs_free(m->jobs); /* on a job (an upload's fsync), */
 	login_guard_free(m); /* and logins still hashing, before the server goes */
 	http_server_stop(m->agent_http);
 	http_server_stop(m->http);
 	free(routes);
+	console_tickets_free(m);
 	auth_cache_free(m);
 	charts_free(m);
 	loop_free(m->loop);

@@ -54,6 +54,8 @@ struct mgr {
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
 	struct agent_async *agent_async; /* calls to agents from the loop (agent_async.c) */
 	struct loop_jobs *jobs;   /* blocking calls run off the loop (an upload's fsync) */
+	struct console_tickets *console_tickets; /* outstanding console tickets (console_ticket.c) */
+	struct console_proxy *console_proxy;     /* console streams (console_proxy.c) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	struct charts *charts;    /* the charts' history (ops/charts.c), loop thread only */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */

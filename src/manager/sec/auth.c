@@ -39,6 +39,8 @@ static void ctx_unref(void *p)
 	}
 }
 
+void auth_ctx_unref(void *p) { ctx_unref(p); }
+
 void auth_cache_init(struct mgr *m) { m->auth_cache = calloc(1, sizeof(*m->auth_cache)); }
 
 void auth_cache_flush(struct mgr *m)
@@ -159,7 +161,7 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 {
 	struct mgr *m = app;
 	if (!bearer || !*bearer)
-		return 0;
+		return http_route_pattern(req) ? console_ticket_auth(m, req) : 0;
 	char hash[65];
 	mgr_sha256_hex(bearer, hash);
 	int metrics = metrics_token_auth(m, hash, req);

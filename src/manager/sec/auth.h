@@ -31,6 +31,9 @@ const char *mgr_scope(struct http_req *req);
 int mgr_require_role(struct http_req *req, const char *project_id, const char *project_name,
                      enum mgr_role need);
 
+/* Drops a reference to a caller (frees it with the last). */
+void auth_ctx_unref(void *ctx);
+
 void auth_cache_init(struct mgr *m);
 /* Forgets every cached caller (after a change to users, tokens, projects
  * or memberships); requests in flight keep theirs. */

@@ -246,7 +246,7 @@ static void test_display(void **state)
 	int i = find_arg(&sv, "-vnc", 0);
 	assert_true(i > 0);
 	/* VNC on the VM's unix socket (',' doubled), never on TCP. */
-	assert_string_equal(sv.v[i + 1], "unix:/run/vdc/vnc/v,,x/vnc.sock");
+	assert_string_equal(sv.v[i + 1], "unix:/run/vdc/vnc/v,,x/vnc.sock,share=force-shared");
 	assert_true(has_pair(&sv, "-vga", "std"));
 	assert_int_equal(find_arg(&sv, "-display", 0), -1);
 	strv_free(&sv);
