@@ -226,6 +226,70 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 	http_reply_json(req, status, json_pack("{s:o}", "error", err));
 }
 
+struct http_stream {
+	struct MHD_Connection *conn;
+	int sleeping; /* suspended by fill's "nothing now" */
+	http_stream_fill_fn fill;
+	void (*closed)(void *ctx);
+	void *ctx;
+};
+
+/* MHD asks for more body: the stream's bytes, or nothing for now (the
+ * connection is suspended: MHD allows that from here, and a reader that
+ * returned 0 without it would be called again at once, a busy loop). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	long n = s->fill(s->ctx, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		s->sleeping = 1;
+		MHD_suspend_connection(s->conn);
+	}
+	return (ssize_t)n;
+}
+
+/* The response goes when the connection is done with it. */
+static void stream_free(void *cls)
+{
+	struct http_stream *s = cls;
+	s->closed(s->ctx);
+	free(s);
+}
+
+struct http_stream *http_reply_stream(struct http_req *req, unsigned status, const char *content_type,
+                                      http_stream_fill_fn fill, void (*closed)(void *ctx), void *ctx)
+{
+	struct http_stream *s = calloc(1, sizeof(*s));
+	struct MHD_Response *r =
+	    s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free)
+	      : NULL;
+	if (!r) {
+		free(s);
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	*s = (struct http_stream){req->conn, 0, fill, closed, ctx};
+	MHD_add_response_header(r, "Content-Type", content_type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	deliver(req, status, r);
+	return s;
+}
+
+void http_stream_wake(struct http_stream *s)
+{
+	if (s->sleeping) {
+		s->sleeping = 0;
+		MHD_resume_connection(s->conn);
+	}
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 json_t *http_body_json(struct http_req *req, int empty_ok)
 {
 	if (req->body.len == 0) {

@@ -31,6 +31,14 @@ const char *mgr_scope(struct http_req *req);
 int mgr_require_role(struct http_req *req, const char *project_id, const char *project_name,
                      enum mgr_role need);
 
+/* The caller a token stands for now, by the SHA-256 of its secret (as
+ * mgr_auth finds it, through the cache): a new reference, dropped with
+ * auth_ctx_unref; NULL when the token is unknown or revoked, its user
+ * gone ("token_revoked") or it expired ("token_expired") into *why. For
+ * what outlives its request (a live stream checks its caller again). */
+struct auth_ctx *auth_caller_of_hash(struct mgr *m, const char *hash, const char **why);
+void auth_ctx_unref(struct auth_ctx *ctx);
+
 void auth_cache_init(struct mgr *m);
 /* Forgets every cached caller (after a change to users, tokens, projects
  * or memberships); requests in flight keep theirs. */
