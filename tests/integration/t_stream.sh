@@ -205,10 +205,11 @@ for _ in $(seq 1 50); do
 done
 check "closed streams free their places (a new one opens)" test "$ok_again" = 1
 
-# --- a client that reads too slowly -------------------------------------------
-# It asks for the stream with a tiny receive window and reads 512 bytes
-# every 0.1 s (always some progress, so the idle timeout never ends it)
-# while vdcd makes events faster than that; then it reads all there is.
+# --- a client that stops reading ----------------------------------------------
+# It asks for the stream with a tiny receive window and reads nothing while
+# vdcd makes far more events than the ring keeps (in a few seconds: well
+# within the idle timeout, which would end a stalled stream by itself);
+# then it reads all there is.
 cat >"$TMP/slow.py" <<'EOF'
 import os, socket, ssl, sys, time
 host, port, token, ca, go, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
@@ -221,13 +222,8 @@ s = ctx.wrap_socket(raw)
 s.sendall(("GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % token).encode())
 open(ready, "w").write("connected\n")
 got, end = b"", "no end within 30 s"
-# Slowly until told to, then everything, for 30 s at most.
-s.settimeout(1)
+# Nothing until told to, then everything, for 30 s at most.
 while not os.path.exists(go):
-    try:
-        got += s.recv(512)
-    except socket.timeout:
-        pass
     time.sleep(0.1)
 deadline = time.time() + 30
 s.settimeout(1)
@@ -248,19 +244,25 @@ EOF
 python3 "$TMP/slow.py" "$MGR_IP" 7443 "$ADMIN_TOKEN" "$MGR_CACERT" "$TMP/slow.go" "$TMP/slow.ready" >"$TMP/slow.out" 2>&1 &
 slow_pid=$!
 for _ in $(seq 1 50); do [ -f "$TMP/slow.ready" ] && break; sleep 0.1; done
-# A burst of events with large documents (descriptions of 1000 bytes),
-# far more than the ring keeps, then the API timed while the client still
-# reads slowly.
+# A burst of events with large documents (descriptions of 1000 bytes) on
+# one connection, far more than the ring keeps, then the API timed while
+# the client still reads nothing.
 desc=$(head -c 1000 /dev/zero | tr '\0' d)
-seq 1 120 | xargs -P 4 -I{} curl -s -o /dev/null --max-time 20 --cacert "$MGR_CACERT" -H "Authorization: Bearer $ADMIN_TOKEN" \
-	-X POST "$MGR_URL/api/v1/clusters" -d "{\"name\":\"slow{}\",\"description\":\"$desc\"}"
+for i in $(seq 1 120); do
+	[ "$i" = 1 ] || echo next
+	printf 'url = "%s/api/v1/clusters"\nrequest = "POST"\noutput = "/dev/null"\ncacert = "%s"\n' "$MGR_URL" "$MGR_CACERT"
+	printf 'header = "Authorization: Bearer %s"\ndata = "{\\"name\\":\\"slow%d\\",\\"description\\":\\"%s\\"}"\n' "$ADMIN_TOKEN" "$i" "$desc"
+done >"$TMP/burst.curl"
+t0=$SECONDS
+curl -s -K "$TMP/burst.curl"
+diag "120 cluster creates in $((SECONDS - t0)) s"
 worst=0
 for i in $(seq 1 10); do
 	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 --cacert "$MGR_CACERT" -H "Authorization: Bearer $ADMIN_TOKEN" "$MGR_URL/api/v1/vms/va")
 	worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a) ? b : a }')
 done
-diag "the slowest GET /api/v1/vms/va while a client read slowly: ${worst}s"
-check "a client that reads too slowly does not slow the API (every GET under 0.5 s)" \
+diag "the slowest GET /api/v1/vms/va while a client read nothing: ${worst}s"
+check "a client that does not read does not slow the API (every GET under 0.5 s)" \
 	awk -v w="$worst" 'BEGIN { exit !(w < 0.5) }'
 touch "$TMP/slow.go"
 wait "$slow_pid"
