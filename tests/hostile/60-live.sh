@@ -35,7 +35,7 @@ task_wait "$h60_task" 120
 attack LIVE-2 "... and the create went on to its end" test "$TASK_STATE" = succeeded
 as "$T_A" POST /api/v1/vms/h60-secret/start
 task_wait "$(jget "$BODY" .task.id)" 60
-as "$T_A" DELETE /api/v1/vms/h60-secret
+as "$T_A" DELETE '/api/v1/vms/h60-secret?force=true'
 task_wait "$(jget "$BODY" .task.id)" 60
 for _ in $(seq 1 50); do grep -q "vm.deleted" "$TMP/h60-alice.sse" && break; sleep 0.2; done
 attack LIVE-3 "alice's own stream heard her VM's whole life (created, running, deleted)" \
