@@ -44,9 +44,17 @@ static void upload_progress(void *ctx, uint64_t sent, uint64_t total)
 	progress_update(c->bar, (int)(sent * 100 / total), msg);
 }
 
-/* The reply of one request, or an exit code with the error printed. */
-static int request_body(struct cli *c, const char *method, const char *path, const json_t *body,
-                        const struct upload_src *up, const char *kind, struct client_resp *r)
+struct stream_src {
+	const char *last_event_id;
+	client_chunk_fn fn;
+	void *ctx;
+};
+
+/* The reply of one request (an upload's or a stream's), or an exit code
+ * with the error printed. */
+static int request_any(struct cli *c, const char *method, const char *path, const json_t *body,
+                       const struct upload_src *up, const struct stream_src *st, const char *kind,
+                       struct client_resp *r)
 {
 	json_decref(c->last_error);
 	c->last_error = NULL;
@@ -55,8 +63,9 @@ static int request_body(struct cli *c, const char *method, const char *path, con
 		return CLI_FAIL;
 	}
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	int rc = up ? client_upload(c->http, path, up->fd, up->size, upload_progress, c, r)
-	            : client_request(c->http, method, path, text, r);
+	int rc = up   ? client_upload(c->http, path, up->fd, up->size, upload_progress, c, r)
+	         : st ? client_stream(c->http, path, st->last_event_id, st->fn, st->ctx, r)
+	              : client_request(c->http, method, path, text, r);
 	if (text) /* it may hold a password */
 		explicit_bzero(text, strlen(text));
 	free(text);
@@ -77,6 +86,23 @@ static int request_body(struct cli *c, const char *method, const char *path, con
 	c->last_error = json_loads(r->body, 0, NULL);
 	client_resp_free(r);
 	return code;
+}
+
+static int request_body(struct cli *c, const char *method, const char *path, const json_t *body,
+                        const struct upload_src *up, const char *kind, struct client_resp *r)
+{
+	return request_any(c, method, path, body, up, NULL, kind, r);
+}
+
+int cli_stream(struct cli *c, const char *path, const char *last_event_id,
+               int (*fn)(void *ctx, const char *data, size_t len), void *ctx)
+{
+	struct stream_src st = {last_event_id, fn, ctx};
+	struct client_resp r;
+	int rc = request_any(c, "GET", path, NULL, NULL, &st, NULL, &r);
+	if (rc == 0)
+		client_resp_free(&r);
+	return rc;
 }
 
 static int request(struct cli *c, const char *method, const char *path, const json_t *body,

@@ -43,7 +43,7 @@ extern const struct family *const cli_families[];
 extern const struct opt cli_global_opts[];
 extern const struct family cli_login, cli_whoami, cli_cluster, cli_host, cli_datastore,
     cli_network, cli_template, cli_vm, cli_task, cli_event, cli_project, cli_quota, cli_user,
-    cli_token, cli_version, cli_help, cli_image;
+    cli_token, cli_version, cli_help, cli_image, cli_watch;
 
 /* A command line, understood. */
 struct parsed {
@@ -105,6 +105,12 @@ int cli_upload(struct cli *c, const char *path, int fd, uint64_t size, const cha
  * not NULL it gets the reply's X-Console-Offset, or -1 when it has none. */
 int cli_call_text(struct cli *c, const char *path, const char *kind, char **text, size_t *len,
                   long long *offset);
+
+/* GETs a stream (server-sent events): fn gets its bytes as they come (see
+ * client_stream). 0 when it ended or fn stopped it; else an exit code with
+ * the error printed (as cli_call: unreachable, 401, 503...). */
+int cli_stream(struct cli *c, const char *path, const char *last_event_id,
+               int (*fn)(void *ctx, const char *data, size_t len), void *ctx);
 
 struct list_req {
 	const char *coll;     /* "vms" */

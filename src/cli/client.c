@@ -34,12 +34,25 @@ struct client {
 struct sink {
 	struct strbuf b;
 	int too_big;
+	CURL *curl;
+	client_chunk_fn chunk; /* a stream's: a 2xx body goes here as it comes */
+	void *chunk_ctx;
+	int stopped;
 };
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct sink *s = ctx;
 	size_t n = size * nmemb;
+	long status = 0;
+	if (s->chunk && curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status >= 200 && status < 300) {
+		if (s->chunk(s->chunk_ctx, data, n) < 0) {
+			s->stopped = 1;
+			return 0;
+		}
+		return n;
+	}
 	if (s->b.len + n > REPLY_MAX) {
 		s->too_big = 1;
 		return 0;
@@ -129,8 +142,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+struct stream_to {
+	client_chunk_fn fn;
+	void *ctx;
+	const char *last_event_id;
+};
+
 static int perform(struct client *cl, const char *method, const char *path, const char *body,
-                   struct upload *up, struct client_resp *r)
+                   struct upload *up, const struct stream_to *st, struct client_resp *r)
 {
 	memset(r, 0, sizeof(*r));
 	char url[2048];
@@ -138,7 +157,12 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 	CURL *c = cl->curl;
 	curl_easy_reset(c);
 	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, st ? "Accept: text/event-stream" : "Accept: application/json");
+	char leid[256];
+	if (st && st->last_event_id) {
+		snprintf(leid, sizeof(leid), "Last-Event-ID: %s", st->last_event_id);
+		h = curl_slist_append(h, leid);
+	}
 	h = curl_slist_append(h, "Expect:");
 	h = curl_slist_append(h, "User-Agent: vdc/" VDC_VERSION);
 	if (cl->auth[0])
@@ -147,7 +171,7 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 		h = curl_slist_append(h, "Content-Type: application/json");
 	if (up)
 		h = curl_slist_append(h, "Content-Type: application/octet-stream");
-	struct sink s = {0};
+	struct sink s = {.curl = c, .chunk = st ? st->fn : NULL, .chunk_ctx = st ? st->ctx : NULL};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -155,7 +179,11 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
 	/* An upload takes as long as its bytes take; a stall still ends it. */
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, up ? 0L : (long)REQUEST_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, up || st ? 0L : (long)REQUEST_TIMEOUT_S);
+	if (st) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	}
 	if (up) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
@@ -193,6 +221,8 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 		fprintf(stderr, "> %s %s\n", method, url);
 	CURLcode rc = curl_easy_perform(c);
 	curl_slist_free_all(h);
+	if (rc == CURLE_WRITE_ERROR && s.stopped)
+		rc = CURLE_OK; /* the caller had what it wanted */
 	if (rc != CURLE_OK) {
 		if (s.too_big)
 			snprintf(r->error, sizeof(r->error), "the reply was larger than %u MiB",
@@ -218,14 +248,21 @@ static int perform(struct client *cl, const char *method, const char *path, cons
 int client_request(struct client *cl, const char *method, const char *path, const char *body,
                    struct client_resp *r)
 {
-	return perform(cl, method, path, body, NULL, r);
+	return perform(cl, method, path, body, NULL, NULL, r);
+}
+
+int client_stream(struct client *cl, const char *path, const char *last_event_id, client_chunk_fn fn,
+                  void *ctx, struct client_resp *r)
+{
+	struct stream_to st = {fn, ctx, last_event_id};
+	return perform(cl, "GET", path, NULL, NULL, &st, r);
 }
 
 int client_upload(struct client *cl, const char *path, int fd, uint64_t size, client_progress_fn progress,
                   void *ctx, struct client_resp *r)
 {
 	struct upload up = {fd, size, 0, progress, ctx};
-	return perform(cl, "PUT", path, NULL, &up, r);
+	return perform(cl, "PUT", path, NULL, &up, NULL, r);
 }
 
 void client_resp_free(struct client_resp *r)

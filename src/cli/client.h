@@ -45,6 +45,19 @@ typedef void (*client_progress_fn)(void *ctx, uint64_t sent, uint64_t total);
 int client_upload(struct client *cl, const char *path, int fd, uint64_t size, client_progress_fn progress,
                   void *ctx, struct client_resp *r);
 
+/* Called with each piece of a streamed body as it arrives; returns 0 to
+ * go on, -1 to stop (client_stream then returns 0 as for an ended body). */
+typedef int (*client_chunk_fn)(void *ctx, const char *data, size_t len);
+/* GETs server+path and hands a 2xx body to fn as it arrives, with no
+ * overall timeout (a minute without a byte ends it: vdcd's streams send a
+ * comment every 15 s), sending Last-Event-ID when last_event_id is not
+ * NULL. Returns 0 when the body ended (or fn stopped it), r->status the
+ * reply's status (a non-2xx body is kept in r->body, as client_request);
+ * -1 when the server could not be reached or the stream was cut
+ * (r->error says why). */
+int client_stream(struct client *cl, const char *path, const char *last_event_id, client_chunk_fn fn,
+                  void *ctx, struct client_resp *r);
+
 /* Percent-encodes s for a path segment or query value. Returns buf; an
  * over-long result is cut at a character boundary. */
 char *client_escape(const char *s, char *buf, size_t n);

@@ -50,8 +50,11 @@ static void report_failure(struct cli *c, const json_t *t, const char *id)
 	const char *code = json_string_value(json_object_get(e, "code"));
 	const char *op = json_string_value(json_object_get(t, "op")) ?: "task";
 	char *clean = text_sanitize(msg);
-	cli_error(c, "%s failed%s%s%s: %s\n(details: 'vdc task get %s')", op, code ? " (" : "",
-	          code ? code : "", code ? ")" : "", clean ? clean : msg, id);
+	if (!strcmp(json_string_value(json_object_get(t, "state")) ?: "", "cancelled"))
+		cli_error(c, "%s was cancelled: %s\n(details: 'vdc task get %s')", op, clean ? clean : msg, id);
+	else
+		cli_error(c, "%s failed%s%s%s: %s\n(details: 'vdc task get %s')", op, code ? " (" : "",
+		          code ? code : "", code ? ")" : "", clean ? clean : msg, id);
 	free(clean);
 }
 
@@ -157,6 +160,48 @@ static int task_watch(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* 'vdc task cancel ID': a queued task ends cancelled at once; a running one
+ * stops at its next cancel point, which is waited for (unless --no-wait). */
+static int task_cancel(struct cli *c, const struct args *a)
+{
+	char path[256], esc[128];
+	snprintf(path, sizeof(path), "/api/v1/tasks/%s/cancel", client_escape(a->pos[0], esc, sizeof(esc)));
+	json_t *reply = NULL;
+	int rc = cli_call(c, "POST", path, NULL, "task", &reply);
+	if (rc)
+		return rc;
+	const json_t *t = json_object_get(reply, "task");
+	const char *state = json_string_value(json_object_get(t, "state")) ?: "";
+	if (strcmp(state, "cancelled") && !args_flag(a, "no-wait")) {
+		json_decref(reply);
+		json_t *final = NULL;
+		c->quiet = 1; /* "cancelled" is what was asked for; anything else is told below */
+		task_wait(c, a->pos[0], &final);
+		c->quiet = 0;
+		state = json_string_value(json_object_get(final, "state")) ?: "";
+		rc = !strcmp(state, "cancelled") ? 0 : CLI_FAIL;
+		if (c->output == OUT_JSON && final)
+			out_json(c, final);
+		else if (rc == 0)
+			fprintf(c->out, "task %s cancelled\n", a->pos[0]);
+		else
+			cli_error(c, "task %s ended %s before it could stop", a->pos[0], state[0] ? state : "unknown");
+		json_decref(final);
+		return rc;
+	}
+	if (c->output == OUT_JSON)
+		out_json(c, t);
+	else
+		fprintf(c->out, "task %s %s\n", a->pos[0], !strcmp(state, "cancelled") ? "cancelled" : "is stopping");
+	json_decref(reply);
+	return 0;
+}
+
+static const struct opt cancel_opts[] = {
+	{"no-wait", 0, OPT_FLAG, NULL, "do not wait for a running task to stop", NULL, 0, NULL},
+	OPT_END,
+};
+
 static const struct column task_cols[] = {
 	{"ID", "id", FMT_TEXT, 0, NULL},
 	{"OP", "op", FMT_TEXT, 0, NULL},
@@ -170,7 +215,7 @@ static const struct column task_cols[] = {
 static const struct resource task_res = {"task", "tasks", task_cols, NULL, 1};
 
 static const struct opt list_opts[] = {
-	{"state", 0, OPT_STR, "STATE", "only tasks in STATE (queued, running, succeeded, failed)", "state", 0, NULL},
+	{"state", 0, OPT_STR, "STATE", "only tasks in STATE (queued, running, succeeded, failed, cancelled)", "state", 0, NULL},
 	{"target", 0, OPT_STR, "TARGET", "only tasks on this object: a VM's name, KIND/NAME (host/h1) or an "
 	 "id", "target_id", 0, "targets"},
 	{"op", 0, OPT_STR, "OP", "only tasks of this operation (vm.create, vm.start...)", "op", 0, NULL},
@@ -186,6 +231,10 @@ static const struct cmd task_cmds[] = {
 	{"get", "ID", 1, 1, "show one task", NULL, res_get, &task_res, NULL, NULL},
 	{"watch", "ID", 1, 1, "follow a task to its end, showing progress", NULL, task_watch, &task_res,
 	 NULL, "Exits 0 when the task succeeds, 1 when it fails.\n"},
+	{"cancel", "ID", 1, 1, "cancel a task (queued: always; running: where its operation allows)", cancel_opts,
+	 task_cancel, &task_res, NULL,
+	 "A running image import, or a VM create before its host makes the VM, stops and leaves\n"
+	 "nothing behind; other running operations cannot be undone (vdcd says why, exit 4).\n"},
 	{0},
 };
 

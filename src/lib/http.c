@@ -14,6 +14,7 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -253,6 +254,96 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 	if (field && *field)
 		json_object_set_new(err, "field", json_string(field));
 	http_reply_json(req, status, json_pack("{s:o}", "error", err));
+}
+
+struct http_stream {
+	struct MHD_Connection *conn;
+	int sleeping; /* suspended by fill's "nothing now" */
+	http_stream_fill_fn fill;
+	void (*closed)(void *ctx);
+	void *ctx;
+	struct loop *loop;
+	struct loop_watch *hup; /* the client's end of the socket, for its hang-up */
+	int gone;               /* the client hung up */
+};
+
+/* What one stream may park in the kernel for a client that does not read
+ * (autotuning would let it grow to megabytes on a fast link): past it,
+ * the stream's own bound (its fill) decides what to do. */
+#define STREAM_SNDBUF (32 * 1024)
+
+/* MHD asks for more body: the stream's bytes, or nothing for now (the
+ * connection is suspended: MHD allows that from here, and a reader that
+ * returned 0 without it would be called again at once, a busy loop). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *s = cls;
+	if (s->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	long n = s->fill(s->ctx, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n == 0) {
+		s->sleeping = 1;
+		MHD_suspend_connection(s->conn);
+	}
+	return (ssize_t)n;
+}
+
+/* The response goes when the connection is done with it. */
+static void stream_free(void *cls)
+{
+	struct http_stream *s = cls;
+	if (s->hup)
+		loop_unwatch(s->loop, s->hup);
+	s->closed(s->ctx);
+	free(s);
+}
+
+/* The client closed its end. A suspended connection is not looked at by
+ * MHD, so without this a stream would hold its place until its next
+ * write (a heartbeat): resume it, to be closed at once. An SSE client
+ * never half-closes and goes on reading. */
+static void stream_hup(void *ctx, uint32_t events)
+{
+	struct http_stream *s = ctx;
+	loop_unwatch(s->loop, s->hup);
+	s->hup = NULL;
+	s->gone = 1;
+	http_stream_wake(s);
+}
+
+struct http_stream *http_reply_stream(struct http_req *req, unsigned status, const char *content_type,
+                                      http_stream_fill_fn fill, void (*closed)(void *ctx), void *ctx)
+{
+	struct http_stream *s = calloc(1, sizeof(*s));
+	struct MHD_Response *r =
+	    s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, stream_free)
+	      : NULL;
+	if (!r) {
+		free(s);
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	*s = (struct http_stream){req->conn, 0, fill, closed, ctx, req->srv->loop, NULL, 0};
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		int sndbuf = STREAM_SNDBUF;
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		s->hup = loop_watch_fd(req->srv->loop, ci->connect_fd, EPOLLRDHUP, stream_hup, s);
+	}
+	MHD_add_response_header(r, "Content-Type", content_type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	deliver(req, status, r);
+	return s;
+}
+
+void http_stream_wake(struct http_stream *s)
+{
+	if (s->sleeping) {
+		s->sleeping = 0;
+		MHD_resume_connection(s->conn);
+	}
 }
 
 static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,

@@ -112,6 +112,24 @@ void http_add_header(struct http_req *req, const char *name, const char *value);
  * handler returns and resumed by the eventual http_reply_*. */
 void http_defer(struct http_req *req);
 
+/* A reply whose body is made as it goes (server-sent events): sent with
+ * status and content_type (and the headers added before), no length.
+ * fill is called on the loop thread whenever the client can take more:
+ * it writes at most max bytes into buf and returns how many; 0 when it has
+ * nothing now (the connection then sleeps until http_stream_wake); -1 to
+ * end the body cleanly. closed(ctx) is called once, when the connection is
+ * over for whatever reason (body ended, client gone or too slow, server
+ * stopping); the stream must not be used after it. A sleeping stream does
+ * not notice a client that went away until it is woken: wake it now and
+ * then (a heartbeat). Returns NULL (having replied 500) when out of
+ * memory; closed is not called then. */
+struct http_stream;
+typedef long (*http_stream_fill_fn)(void *ctx, char *buf, size_t max);
+struct http_stream *http_reply_stream(struct http_req *req, unsigned status, const char *content_type,
+                                      http_stream_fill_fn fill, void (*closed)(void *ctx), void *ctx);
+/* Makes a sleeping stream ask fill again (loop thread). */
+void http_stream_wake(struct http_stream *s);
+
 /* The bearer token sent with the request, or NULL. */
 const char *http_bearer(const struct http_req *req);
 

@@ -229,14 +229,15 @@ mapi() {
 	BODY=$(cat "$out")
 }
 
-# task_wait ID [TIMEOUT_S]: until the task is finished; sets TASK_STATE.
+# task_wait ID [TIMEOUT_S]: until the task is finished (succeeded, failed
+# or cancelled); sets TASK_STATE.
 task_wait() {
 	local id=$1 timeout=${2:-120} end
 	end=$((SECONDS + timeout))
 	while [ $SECONDS -lt "$end" ]; do
 		mapi GET "/api/v1/tasks/$id"
 		TASK_STATE=$(jget "$BODY" .state)
-		case $TASK_STATE in succeeded | failed) return 0 ;; esac
+		case $TASK_STATE in succeeded | failed | cancelled) return 0 ;; esac
 		sleep 0.1
 	done
 	diag "task $id still $TASK_STATE after ${timeout}s"

@@ -92,6 +92,8 @@ void api_vms_snapshots_list(struct http_req *req);
 void api_tasks_list(struct http_req *req);
 void api_tasks_get(struct http_req *req);
 void api_events_list(struct http_req *req);
+void api_tasks_cancel(struct http_req *req);
+void api_stream(struct http_req *req);
 /* api_debug.c: fault injection, with --fault-injection only. */
 void api_debug_faults_get(struct http_req *req);
 void api_debug_faults_arm(struct http_req *req);

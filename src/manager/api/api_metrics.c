@@ -3,6 +3,7 @@
 
 #include "agent_async.h"
 #include "charts.h"
+#include "live_hub.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -87,6 +88,7 @@ void api_metrics(struct http_req *req)
 	fputs("# HELP vdcd_tasks Tasks by state.\n# TYPE vdcd_tasks gauge\n", f);
 	count_by(m, f, STORE_TASK, "state", task_states, "vdcd_tasks");
 	foreign_vms(m, f);
+	live_hub_metrics(m->live, f);
 	pthread_mutex_lock(&m->lock);
 	fprintf(f, "# HELP vdcd_tasks_finished_total Tasks finished since start.\n"
 	           "# TYPE vdcd_tasks_finished_total counter\n"

@@ -55,3 +55,38 @@ void api_events_list(struct http_req *req)
 	json_decref(arr);
 	mgr_reply_page(req, text, next[0] ? strdup(next) : NULL);
 }
+
+/* POST /api/v1/tasks/{id}/cancel: a queued task is cancelled at once (200,
+ * what its request did given back); a running one is asked to stop where
+ * its operation allows (202: follow the task to its end, "cancelled"), or
+ * refused with 409 saying why it cannot be. */
+void api_tasks_cancel(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *task = mgr_get_visible(req, STORE_TASK, http_param(req, "id"));
+	if (!task)
+		return;
+	if (mgr_require_role(req, json_string_value(json_object_get(task, "project_id")), NULL, ROLE_OPERATOR) < 0) {
+		json_decref(task);
+		return;
+	}
+	bool queued = !strcmp(json_string_value(json_object_get(task, "state")) ?: "", "queued");
+	json_t *now = NULL;
+	struct errinfo e = {0};
+	int rc = tasks_cancel(m, task, mgr_actor(req), &now, &e);
+	json_decref(task);
+	if (rc < 0) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	queued = queued && !strcmp(json_string_value(json_object_get(now, "state")) ?: "", "cancelled");
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", json_string_value(json_object_get(now, "id")));
+	http_add_header(req, "Location", loc);
+	if (queued)
+		http_reply_json(req, 200, json_pack("{s:o}", "task", now));
+	else
+		http_reply_json(req, 202, json_pack("{s:o, s:s}", "task", now, "message",
+		                                    "the task stops at its next cancel point and ends cancelled; "
+		                                    "follow it"));
+}

@@ -318,6 +318,12 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 	const json_t *before = json_object_get(vm, "desired_state");
 	if (want && json_is_object(args) && json_is_string(before))
 		json_object_set(args, "desired_before", (json_t *)before);
+	/* And what it was (a delete's "deleting" hides it): a task cancelled
+	 * before it ran puts that back. */
+	if (new_state && !args)
+		args = json_object();
+	if (new_state && json_is_object(args) && json_is_string(json_object_get(vm, "power_state")))
+		json_object_set(args, "power_before", json_object_get(vm, "power_state"));
 	json_t *owned = args; /* task_new takes it, whatever happens */
 	args = NULL;
 	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "project_id")),

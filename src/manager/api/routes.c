@@ -87,6 +87,8 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/vms/{id}/console/vnc", api_console_stream, 0, ACC_ANY},
 	{"GET", "/api/v1/tasks", api_tasks_list, 0, ACC_ANY},
 	{"GET", "/api/v1/tasks/{id}", api_tasks_get, 0, ACC_ANY},
+	{"POST", "/api/v1/tasks/{id}/cancel", api_tasks_cancel, 0, ACC_WRITE},
+	{"GET", "/api/v1/stream", api_stream, 0, ACC_ANY},
 	{"GET", "/api/v1/events", api_events_list, 0, ACC_ADMIN},
 	{"GET", "/api/v1/debug/inventory-index", api_debug_inventory_index, 0, ACC_ADMIN},
 	/* Tests only: 404 to all unless vdcd runs with --fault-injection (the

@@ -19,6 +19,8 @@ void mgr_config_defaults(struct mgr_config *c)
 	c->max_connections = 4000;
 	c->max_connections_per_address = 64;
 	c->idle_timeout_s = 20;
+	c->stream_max = 256;
+	c->stream_ring = 4096;
 	c->log_level = 1;
 }
 
@@ -49,6 +51,9 @@ static const char usage[] =
     "                              open API connections from one client address (64)\n"
     "  --idle-timeout-s N          close a connection silent this long (20)\n"
     "  --heartbeat-timeout-s N     seconds of silence before a host is disconnected (15)\n"
+    "  --stream-max N              live event streams open at once (256; more get 503)\n"
+    "  --stream-ring N             events kept for streams that resume or lag (4096;\n"
+    "                              a stream further behind is told to reload)\n"
     "  --workers N                 task worker threads (4)\n"
     "  --log-level LEVEL           debug, info, warn, error\n"
     "  --fault-injection           for tests only: administrators may make the Nth\n"
@@ -149,6 +154,17 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 				c->workers = (int)n;
 			else
 				c->heartbeat_timeout_s = (int)n;
+		} else if (!strcmp(key, "stream-max") || !strcmp(key, "stream-ring")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < 1 || n > 1000000) {
+				snprintf(err, errlen, "--%s: '%s' is not a number from 1 to 1000000", key, v);
+				return -1;
+			}
+			if (!strcmp(key, "stream-max"))
+				c->stream_max = (unsigned)n;
+			else
+				c->stream_ring = (unsigned)n;
 		} else if (!strcmp(key, "log-level")) {
 			static const char *const names[] = {"debug", "info", "warn", "error"};
 			c->log_level = -1;

@@ -7,6 +7,7 @@
 #include "console_ticket.h"
 #include "env_vdcd.h"
 #include "inventory.h"
+#include "live_hub.h"
 #include "library.h"
 #include "login_guard.h"
 #include "quota.h"
@@ -117,6 +118,13 @@ int main(int argc, char **argv)
 		log_error("signals_failed", "error=%s", log_quote(strerror(errno)));
 		return 1;
 	}
+	/* Before the workers open their handles: it observes the store. */
+	unsigned idle_ms = m->cfg.idle_timeout_s * 1000u;
+	struct live_limits ll = {m->cfg.stream_max, m->cfg.stream_ring, idle_ms / 2 < 15000 ? idle_ms / 2 : 15000};
+	if (!(m->live = live_hub_new(m, &ll))) {
+		log_error("init_failed", "what=\"live streams (eventfd)\"");
+		return 1;
+	}
 	static char spool[1200];
 	if (library_prepare(m, spool, sizeof(spool)) < 0) {
 		log_error("library_failed", "path=%s error=%s", spool, log_quote(strerror(errno)));
@@ -189,9 +197,11 @@ int main(int argc, char **argv)
 	agent_async_free(m); /* answers requests still waiting on an agent, */
 	loop_jobs_free(m->jobs); /* on a job (an upload's fsync), */
 	login_guard_free(m); /* and logins still hashing, before the server goes */
+	live_hub_close_streams(m->live); /* streams end, so that none is left suspended */
 	http_server_stop(m->agent_http);
 	http_server_stop(m->http);
 	free(routes);
+	live_hub_free(m->live);
 	console_tickets_free(m);
 	auth_cache_free(m);
 	charts_free(m);

@@ -41,6 +41,8 @@ struct mgr_config {
 	unsigned max_connections_per_address; /* API listener, one client address */
 	unsigned idle_timeout_s;              /* both listeners */
 	int workers;              /* task worker threads */
+	unsigned stream_max;      /* live streams open at once */
+	unsigned stream_ring;     /* events kept for live streams */
 	int log_level;
 };
 
@@ -54,6 +56,7 @@ struct mgr {
 	struct login_guard *logins;     /* password logins: throttle, jobs (login.c) */
 	struct agent_async *agent_async; /* calls to agents from the loop (agent_async.c) */
 	struct loop_jobs *jobs;   /* blocking calls run off the loop (an upload's fsync) */
+	struct live_hub *live;    /* live event streams (live/live_hub.c) */
 	struct console_tickets *console_tickets; /* outstanding console tickets (console_ticket.c) */
 	struct console_proxy *console_proxy;     /* console streams (console_proxy.c) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
@@ -65,6 +68,13 @@ struct mgr {
 	bool stopping;
 	pthread_t workers[16];
 	int nworkers;
+	/* The task each worker runs (under lock): whether it may still be
+	 * cancelled, and whether a cancel was asked (tasks.c). */
+	struct task_running {
+		char id[37];      /* "" when idle */
+		bool cancellable;
+		bool cancel_asked;
+	} running[16];
 	uint64_t tasks_done, tasks_failed; /* under lock */
 	time_t started_at;
 };
@@ -112,6 +122,12 @@ void mgr_event(struct mgr *m, const char *actor, const char *action, const char 
 json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
                  const char *project_id, const char *actor, json_t *args, struct errinfo *e);
 void tasks_wake(struct mgr *m);
+/* POST /api/v1/tasks/{id}/cancel on the loop thread: task is the task's
+ * document as read. A queued task is marked cancelled and what its request
+ * did is given back; a running one is asked to stop where its operation
+ * allows. 0 with *out (the task as it is now, new reference), or -1 with e
+ * (409 saying why it cannot be cancelled). */
+int tasks_cancel(struct mgr *m, json_t *task, const char *actor, json_t **out, struct errinfo *e);
 int tasks_start_workers(struct mgr *m, struct errinfo *e);
 void tasks_stop_workers(struct mgr *m);
 /* At start-up, before workers run: finishes or fails tasks a crash left

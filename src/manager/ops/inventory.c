@@ -91,7 +91,7 @@ int inventory_start(struct store *st, struct errinfo *e)
 
 void inventory_stop(void)
 {
-	store_observe(0, NULL, NULL);
+	store_observe(0, on_commit, NULL);
 	pthread_mutex_lock(&lock);
 	inv_free(index_);
 	index_ = NULL;

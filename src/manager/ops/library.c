@@ -171,7 +171,7 @@ static int open_beneath(int dirfd, const char *rel)
 
 int library_import(struct mgr *m, const char *import_dir, const char *rel, const char *id,
                    const char *kind, const char *format, uint64_t max_bytes,
-                   void (*progress)(void *ctx, int percent), void *ctx, uint64_t *size,
+                   int (*progress)(void *ctx, int percent), void *ctx, uint64_t *size,
                    uint64_t *virtual_bytes, char sha256[65], struct errinfo *e)
 {
 	int dirfd = -1, src = -1, dst = -1, rc = -1;
@@ -247,7 +247,8 @@ int library_import(struct mgr *m, const char *import_dir, const char *rel, const
 		done += (uint64_t)n;
 		int pct = (int)(done * 100 / *size);
 		if (progress && pct / 10 != last / 10) {
-			progress(ctx, pct);
+			if (progress(ctx, pct) < 0)
+				goto out; /* cancelled: e says so */
 			last = pct;
 		}
 	}

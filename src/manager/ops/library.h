@@ -46,11 +46,12 @@ const char *library_check_import_path(const char *rel);
 /* Copies the file rel, found beneath import_dir without leaving it
  * (openat2 RESOLVE_BENEATH: no '..', no symlink or mount out of it, no
  * magic links), into the library as image id (kind, format), judging it
- * first; progress(ctx, percent) is called as it goes. Fills size, virtual
- * size and sha256 (65 bytes). 0, or -1 with e (nothing left behind). */
+ * first; progress(ctx, percent) is called as it goes and stops the copy
+ * by returning -1 with e set (a cancel). Fills size, virtual size and
+ * sha256 (65 bytes). 0, or -1 with e (nothing left behind). */
 int library_import(struct mgr *m, const char *import_dir, const char *rel, const char *id,
                    const char *kind, const char *format, uint64_t max_bytes,
-                   void (*progress)(void *ctx, int percent), void *ctx, uint64_t *size,
+                   int (*progress)(void *ctx, int percent), void *ctx, uint64_t *size,
                    uint64_t *virtual_bytes, char sha256[65], struct errinfo *e);
 
 #endif

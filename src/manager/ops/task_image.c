@@ -15,11 +15,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static void import_progress(void *ctx, int pct)
+struct import_ctx {
+	struct task_ctx *t;
+	struct errinfo *e;
+};
+
+/* Every tenth of the copy: progress, and a cancel point. */
+static int import_progress(void *ctx, int pct)
 {
+	struct import_ctx *ic = ctx;
 	char msg[64];
 	snprintf(msg, sizeof(msg), "copying into the library: %d%%", pct);
-	task_update(ctx, NULL, 5 + pct * 9 / 10, msg);
+	task_update(ic->t, NULL, 5 + pct * 9 / 10, msg);
+	return task_checkpoint(ic->t, ic->e);
 }
 
 int task_image_import(struct task_ctx *t, json_t *args, json_t **result, struct errinfo *e)
@@ -33,13 +41,16 @@ int task_image_import(struct task_ctx *t, json_t *args, json_t **result, struct 
 	uint64_t size = 0, vbytes = 0;
 	char sha[65];
 	int rc = -1;
+	struct import_ctx ic = {t, e};
 	if (!strcmp(json_string_value(json_object_get(img, "state")) ?: "", "active")) {
 		rc = 0; /* done before a crash */
-	} else if (library_import(t->m, t->m->cfg.image_import_dir, rel, id,
+	} else if (task_checkpoint(t, e) < 0 ||
+	           library_import(t->m, t->m->cfg.image_import_dir, rel, id,
 	                          json_string_value(json_object_get(img, "kind")),
 	                          json_string_value(json_object_get(img, "format")), t->m->cfg.image_max_bytes,
-	                          import_progress, t, &size, &vbytes, sha, e) < 0) {
-		/* Nothing half-made: an image whose file could not be had goes. */
+	                          import_progress, &ic, &size, &vbytes, sha, e) < 0) {
+		/* Nothing half-made: an image whose file could not be had (or
+		 * whose import was cancelled) goes. */
 		struct errinfo de = {0};
 		store_delete(t->st, STORE_IMAGE, id, &de);
 	} else {

@@ -172,7 +172,7 @@ static int push_images(struct task_ctx *t, const json_t *vm, const char *host, s
 	static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
 	for (int i = 0; i < 3; i++) {
 		const char *id = json_string_value(json_object_get(tmpl, keys[i]));
-		if (id && task_image_push(t, host, id, ds, 10 + i * 3, e) < 0)
+		if (task_checkpoint(t, e) < 0 || (id && task_image_push(t, host, id, ds, 10 + i * 3, e) < 0))
 			return -1;
 	}
 	return 0;
@@ -193,7 +193,10 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 		quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
 		return -1;
 	}
-	if (!source && push_images(t, vm, host, e) < 0) {
+	/* Until the host is asked to make the VM, a cancel leaves nothing:
+	 * the images pushed are the host's copies of the library's, kept for
+	 * any VM. */
+	if ((!source && push_images(t, vm, host, e) < 0) || task_point_of_no_return(t, e) < 0) {
 		json_decref(spec);
 		struct errinfo de = {0};
 		quota_remove_vm(t->st, id, &de); /* nothing was made: release it all */
@@ -587,6 +590,36 @@ static void resize_unread(struct store *st, const char *id, json_t *args)
 	resize_undo(st, id, json_object_get(args, "from"), json_object_get(args, "to"), false);
 }
 
+/* Undoing what the request of a task cancelled while queued did. */
+static void create_unqueue(struct store *st, const char *id, json_t *args)
+{
+	struct errinfo e = {0};
+	quota_remove_vm(st, id, &e); /* the VM was only a reservation */
+}
+
+static void delete_unqueue(struct store *st, const char *id, json_t *args)
+{
+	const char *was = json_string_value(json_object_get(args, "power_before"));
+	struct errinfo e = {0};
+	/* Without the state before (a task of an older vdcd): unknown until
+	 * the next heartbeat says. */
+	vm_patch(st, id, json_pack("{s:s}", "power_state", was ? was : "unknown"), &e);
+}
+
+static void power_unqueue(struct store *st, const char *id, json_t *args)
+{
+	const json_t *before = json_object_get(args, "desired_before");
+	struct errinfo e = {0};
+	if (json_is_string(before))
+		vm_patch(st, id, json_pack("{s:O}", "desired_state", before), &e);
+}
+
+static void import_unqueue(struct store *st, const char *id, json_t *args)
+{
+	struct errinfo e = {0};
+	store_delete(st, STORE_IMAGE, id, &e); /* no file was made: the image was only its name */
+}
+
 /* Every task operation: its name, what it works on and what runs it. A
  * new operation (migrate, evacuate) is one more line. */
 struct task_op_def {
@@ -599,22 +632,36 @@ struct task_op_def {
 	/* When the VM could not be read (a store failure, not a 404): gives
 	 * back what the request did before the task ran. */
 	void (*unread)(struct store *st, const char *id, json_t *args);
+	/* Cancelled while queued: gives back what the request did (NULL: it
+	 * did nothing the task would not have). */
+	void (*unqueue)(struct store *st, const char *id, json_t *args);
+	/* NULL: a running task may be cancelled (until its point of no
+	 * return); else why not. */
+	const char *not_cancellable;
 };
 
+static const char no_power[] = "it was sent to the VM's host, which carries it out at once; it cannot be undone "
+                               "(give the opposite operation once it ends)";
+static const char no_snap[] = "QEMU carries out a snapshot operation as one step; it cannot be interrupted";
+
 static const struct task_op_def task_ops[] = {
-	{"vm.create", true, false, true, run_create},
-	{"vm.delete", true, true, true, run_delete},
-	{"vm.start", true, false, false, run_power},
-	{"vm.stop", true, false, false, run_power},
-	{"vm.destroy", true, false, false, run_power},
-	{"vm.reset", true, false, false, run_power},
-	{"vm.pause", true, false, false, run_power},
-	{"vm.resume", true, false, false, run_power},
-	{"vm.resize", true, false, false, run_resize, resize_unread},
-	{"vm.snapshot", true, false, false, op_snapshot},
-	{"vm.snapshot_revert", true, false, false, op_snapshot},
-	{"vm.snapshot_delete", true, false, false, op_snapshot},
-	{"image.import", false, false, false, run_image_import},
+	{"vm.create", true, false, true, run_create, NULL, create_unqueue, NULL},
+	{"vm.delete", true, true, true, run_delete, NULL, delete_unqueue,
+	 "the host may already have removed the VM's disks; a delete that started cannot be undone"},
+	{"vm.start", true, false, false, run_power, NULL, power_unqueue, no_power},
+	{"vm.stop", true, false, false, run_power, NULL, power_unqueue,
+	 "the guest may already be shutting down, and a running stop cannot be undone (start the VM again "
+	 "once it ends)"},
+	{"vm.destroy", true, false, false, run_power, NULL, power_unqueue, no_power},
+	{"vm.reset", true, false, false, run_power, NULL, power_unqueue, no_power},
+	{"vm.pause", true, false, false, run_power, NULL, power_unqueue, no_power},
+	{"vm.resume", true, false, false, run_power, NULL, power_unqueue, no_power},
+	{"vm.resize", true, false, false, run_resize, resize_unread, resize_unread,
+	 "the host may have grown the disk already, which cannot be shrunk back"},
+	{"vm.snapshot", true, false, false, op_snapshot, NULL, NULL, no_snap},
+	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
+	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
+	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},
 };
 
 static const struct task_op_def *task_op_find(const char *name)
@@ -623,6 +670,20 @@ static const struct task_op_def *task_op_find(const char *name)
 		if (!strcmp(task_ops[i].name, name))
 			return &task_ops[i];
 	return NULL;
+}
+
+const char *task_op_not_cancellable(const char *op)
+{
+	const struct task_op_def *def = task_op_find(op);
+	return def ? def->not_cancellable : "vdcd does not know this operation";
+}
+
+void task_op_undo_queued(struct store *st, const json_t *task)
+{
+	const struct task_op_def *def = task_op_find(json_string_value(json_object_get(task, "op")) ?: "");
+	const char *target = json_string_value(json_object_get(task, "target_id"));
+	if (def && def->unqueue && target)
+		def->unqueue(st, target, json_object_get(task, "args"));
 }
 
 int task_run_op(struct task_ctx *t, const char *op_in, json_t **result, struct errinfo *e)

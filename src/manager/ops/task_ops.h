@@ -11,7 +11,26 @@ struct task_ctx {
 	struct mgr *m;
 	struct store *st; /* the worker's own handle */
 	json_t *doc;      /* the task as last stored */
+	int slot;         /* its worker's entry in m->running */
 };
+
+struct task_ctx;
+
+/* Cancel points of a running task (tasks.c). task_checkpoint: -1 with e
+ * (409 cancelled) when a cancel was asked: the op cleans up what it made
+ * and returns -1. task_point_of_no_return: from here on the op cannot be
+ * cancelled (a cancel asked after is refused); -1 with e when one was asked
+ * before. */
+int task_checkpoint(struct task_ctx *t, struct errinfo *e);
+int task_point_of_no_return(struct task_ctx *t, struct errinfo *e);
+
+/* Why a running op cannot be cancelled (a sentence), or NULL when it can
+ * (until its point of no return). */
+const char *task_op_not_cancellable(const char *op);
+/* After a queued task was marked cancelled: gives back what its request
+ * did before it ran (a create's VM and quota, a delete's or a power
+ * operation's states, a resize's sizes, an import's image). */
+void task_op_undo_queued(struct store *st, const json_t *task);
 
 /* Updates state/progress/message (NULL/-1 leave them) of the task. */
 int task_update(struct task_ctx *t, const char *state, int progress, const char *message);

@@ -1,5 +1,5 @@
 /* tasks.c - every long operation is a task in the store: queued, running,
- * succeeded or failed, with progress. Workers (threads, each with its own
+ * succeeded, failed or cancelled, with progress. Workers (threads, each with its own
  * store handle) claim queued tasks with an optimistic update, so a task runs
  * once. Every operation is idempotent; after a crash, tasks left running are
  * queued again and finish or fail cleanly. */
@@ -66,6 +66,29 @@ int task_update(struct task_ctx *t, const char *state, int progress, const char 
 	return rc;
 }
 
+int task_checkpoint(struct task_ctx *t, struct errinfo *e)
+{
+	pthread_mutex_lock(&t->m->lock);
+	bool asked = t->m->running[t->slot].cancel_asked;
+	pthread_mutex_unlock(&t->m->lock);
+	return asked ? errinfo_set(e, 409, "cancelled", NULL, "cancelled on request") : 0;
+}
+
+int task_point_of_no_return(struct task_ctx *t, struct errinfo *e)
+{
+	pthread_mutex_lock(&t->m->lock);
+	struct task_running *r = &t->m->running[t->slot];
+	bool asked = r->cancel_asked;
+	r->cancellable = false;
+	pthread_mutex_unlock(&t->m->lock);
+	return asked ? errinfo_set(e, 409, "cancelled", NULL, "cancelled on request") : 0;
+}
+
+static const char *end_state(int rc, const struct errinfo *e)
+{
+	return rc == 0 ? "succeeded" : !strcmp(e->code, "cancelled") ? "cancelled" : "failed";
+}
+
 static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, const struct errinfo *e)
 {
 	char now[32];
@@ -80,7 +103,7 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 	for (int attempt = 0; attempt < 5; attempt++) {
 		json_t *upd = json_deep_copy(t->doc);
 		int bad = !upd;
-		bad |= json_object_set_new(upd, "state", json_string(rc == 0 ? "succeeded" : "failed"));
+		bad |= json_object_set_new(upd, "state", json_string(end_state(rc, e)));
 		bad |= json_object_set_new(upd, "progress", json_integer(100));
 		bad |= json_object_set_new(upd, "finished_at", json_string(now));
 		bad |= json_object_set_new(upd, "message", json_string(rc == 0 ? "done" : e->message));
@@ -101,7 +124,7 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 				store_event_add(t->st, json_string_value(json_object_get(t->doc, "actor")), op,
 				                json_string_value(json_object_get(t->doc, "target_kind")),
 				                json_string_value(json_object_get(t->doc, "target_id")),
-				                rc == 0 ? "succeeded" : "failed", rc == 0 ? "" : e->message, &ee);
+				                end_state(rc, e), rc == 0 ? "" : e->message, &ee);
 			if (urc == 0 && store_commit(t->st, &ue) < 0)
 				urc = -1;
 			else if (urc < 0)
@@ -169,9 +192,26 @@ static json_t *claim(struct store *st)
 	return NULL;
 }
 
+struct worker_arg {
+	struct mgr *m;
+	int slot;
+};
+
+/* The worker's running task, as the API's cancel sees it. */
+static void set_running(struct mgr *m, int slot, const char *id, const char *op)
+{
+	pthread_mutex_lock(&m->lock);
+	struct task_running *r = &m->running[slot];
+	snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
+	r->cancellable = id && !task_op_not_cancellable(op);
+	r->cancel_asked = false;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void *worker_main(void *arg)
 {
-	struct mgr *m = arg;
+	struct mgr *m = ((struct worker_arg *)arg)->m;
+	int slot = ((struct worker_arg *)arg)->slot;
 	struct errinfo e = {0};
 	struct store *st = store_open(m->cfg.store_url, &e);
 	if (!st) {
@@ -199,16 +239,18 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&m->lock);
 			continue;
 		}
-		struct task_ctx t = {.m = m, .st = st, .doc = doc};
+		struct task_ctx t = {.m = m, .st = st, .doc = doc, .slot = slot};
 		struct errinfo te = {0};
 		json_t *result = NULL;
 		char op[64]; /* a copy: the task document is replaced as it runs */
 		snprintf(op, sizeof(op), "%s", json_string_value(json_object_get(doc, "op")) ?: "");
+		set_running(m, slot, json_string_value(json_object_get(doc, "id")), op);
 		crash_point("task:claimed");
 		bool armed = fault_scope_task_begin(json_string_value(json_object_get(doc, "id")));
 		int rc = task_run_op(&t, op, &result, &te);
 		crash_point("task:before_finish");
 		finish(m, &t, rc, result, &te);
+		set_running(m, slot, NULL, NULL);
 		if (armed)
 			fault_scope_task_end();
 		json_decref(result);
@@ -220,8 +262,10 @@ static void *worker_main(void *arg)
 
 int tasks_start_workers(struct mgr *m, struct errinfo *e)
 {
+	static struct worker_arg args[16];
 	for (int i = 0; i < m->cfg.workers && i < 16; i++) {
-		if (pthread_create(&m->workers[i], NULL, worker_main, m) != 0)
+		args[i] = (struct worker_arg){m, i};
+		if (pthread_create(&m->workers[i], NULL, worker_main, &args[i]) != 0)
 			return errinfo_set(e, 500, "thread", NULL, "cannot start task worker %d", i);
 		m->nworkers++;
 	}
@@ -274,4 +318,111 @@ void tasks_recover(struct mgr *m)
 		if (n == 0 || requeued == 0)
 			return;
 	}
+}
+
+/* A queued task becomes cancelled, with its audit event, in one commit;
+ * then what its request did is given back. 1 when a worker claimed it
+ * first (409 on the write: the caller reads it again), 0, or -1 with e. */
+static int cancel_queued(struct mgr *m, json_t *task, const char *actor, json_t **out, struct errinfo *e)
+{
+	char now[32];
+	mgr_now_iso(now);
+	json_t *upd = json_deep_copy(task);
+	int bad = !upd;
+	bad |= json_object_set_new(upd, "state", json_string("cancelled"));
+	bad |= json_object_set_new(upd, "progress", json_integer(100));
+	bad |= json_object_set_new(upd, "finished_at", json_string(now));
+	bad |= json_object_set_new(upd, "message", json_string("cancelled before it ran"));
+	bad |= json_object_set_new(upd, "error", json_pack("{s:s, s:s}", "code", "cancelled", "message",
+	                                                   "cancelled before it ran"));
+	if (bad) {
+		json_decref(upd);
+		return errinfo_set(e, 500, "internal", NULL, "out of memory");
+	}
+	int rc = store_begin(m->st, e);
+	if (rc == 0)
+		rc = store_update(m->st, STORE_TASK, upd, json_integer_value(json_object_get(task, "version")), out, e);
+	if (rc == 0)
+		rc = store_event_add(m->st, actor, json_string_value(json_object_get(task, "op")),
+		                     json_string_value(json_object_get(task, "target_kind")),
+		                     json_string_value(json_object_get(task, "target_id")), "cancelled",
+		                     "cancelled before it ran", e);
+	if (rc == 0)
+		rc = store_commit(m->st, e);
+	else
+		store_rollback(m->st);
+	json_decref(upd);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+		return e->status == 409 ? 1 : -1;
+	}
+	task_op_undo_queued(m->st, task);
+	log_info("task_cancelled", "task=%s op=%s when=queued", json_string_value(json_object_get(task, "id")),
+	         json_string_value(json_object_get(task, "op")));
+	return 0;
+}
+
+/* A running task is asked to stop at its next cancel point. */
+static int cancel_running(struct mgr *m, json_t *task, struct errinfo *e)
+{
+	const char *id = json_string_value(json_object_get(task, "id")) ?: "";
+	const char *op = json_string_value(json_object_get(task, "op")) ?: "";
+	pthread_mutex_lock(&m->lock);
+	struct task_running *r = NULL;
+	for (int i = 0; i < m->nworkers; i++)
+		if (!strcmp(m->running[i].id, id))
+			r = &m->running[i];
+	bool can = r && r->cancellable;
+	if (can)
+		r->cancel_asked = true;
+	pthread_mutex_unlock(&m->lock);
+	if (can) {
+		log_info("task_cancel_asked", "task=%s op=%s", id, op);
+		return 0;
+	}
+	const char *why = task_op_not_cancellable(op);
+	if (!r && !why) /* between its claim and its run, or its end */
+		return errinfo_set(e, 409, "cannot_cancel", NULL,
+		                   "task %s (%s) is starting or ending on a worker just now; ask again in a moment", id, op);
+	if (!why)
+		return errinfo_set(e, 409, "cannot_cancel", NULL,
+		                   "task %s (%s) can no longer be cancelled: the host is already carrying it out, and "
+		                   "what it makes will be there when it ends (delete it then)", id, op);
+	return errinfo_set(e, 409, "cannot_cancel", NULL, "task %s (%s) is running and cannot be cancelled: %s", id,
+	                   op, why);
+}
+
+int tasks_cancel(struct mgr *m, json_t *task, const char *actor, json_t **out, struct errinfo *e)
+{
+	*out = NULL;
+	json_t *cur = json_incref(task);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		const char *state = json_string_value(json_object_get(cur, "state")) ?: "";
+		const char *id = json_string_value(json_object_get(cur, "id")) ?: "";
+		int rc;
+		if (!strcmp(state, "queued")) {
+			struct errinfo qe = {0};
+			rc = cancel_queued(m, cur, actor, out, &qe);
+			if (rc == 1) { /* a worker took it meanwhile: as it is now */
+				json_decref(cur);
+				if (!(cur = store_get(m->st, STORE_TASK, id, e)))
+					return -1;
+				continue;
+			}
+			if (rc < 0)
+				*e = qe;
+		} else if (!strcmp(state, "running")) {
+			rc = cancel_running(m, cur, e);
+			if (rc == 0)
+				*out = json_incref(cur);
+		} else {
+			rc = errinfo_set(e, 409, "task_ended", NULL, "task %s already ended (%s): nothing to cancel", id,
+			                 state);
+		}
+		json_decref(cur);
+		return rc;
+	}
+	json_decref(cur);
+	return errinfo_set(e, 409, "cannot_cancel", NULL, "the task changed too often to cancel; ask again");
 }

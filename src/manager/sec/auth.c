@@ -211,6 +211,25 @@ int mgr_auth(void *app, const char *bearer, struct http_req *req)
 	return 0;
 }
 
+struct auth_ctx *auth_caller_of_hash(struct mgr *m, const char *hash, const char **why)
+{
+	uint64_t now_ms = loop_now_ms();
+	struct auth_ctx *ctx = cache_get(m, hash, now_ms);
+	if (!ctx) {
+		if (!(ctx = load_caller(m, hash))) {
+			*why = "token_revoked";
+			return NULL;
+		}
+		cache_put(m, hash, ctx, now_ms);
+	}
+	if (ctx->expires_at && ctx->expires_at <= (int64_t)time(NULL)) {
+		*why = "token_expired";
+		return NULL;
+	}
+	ctx->refs++;
+	return ctx;
+}
+
 const struct auth_ctx *mgr_caller(struct http_req *req) { return http_auth_data(req); }
 
 const char *mgr_scope(struct http_req *req)

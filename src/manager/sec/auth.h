@@ -31,7 +31,14 @@ const char *mgr_scope(struct http_req *req);
 int mgr_require_role(struct http_req *req, const char *project_id, const char *project_name,
                      enum mgr_role need);
 
-/* Drops a reference to a caller (frees it with the last). */
+/* The caller a token stands for now, by the SHA-256 of its secret (as
+ * mgr_auth finds it, through the cache): a new reference, dropped with
+ * auth_ctx_unref; NULL when the token is unknown or revoked, its user
+ * gone ("token_revoked") or it expired ("token_expired") into *why. For
+ * what outlives its request (a live stream checks its caller again). */
+struct auth_ctx *auth_caller_of_hash(struct mgr *m, const char *hash, const char **why);
+/* Drops a reference to a caller (frees it with the last); a void * so
+ * that it is also a destructor for http_set_auth_data. */
 void auth_ctx_unref(void *ctx);
 
 void auth_cache_init(struct mgr *m);

@@ -441,7 +441,7 @@ int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
 			name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
-	store_pending_add(st, k, dk.id, kept);
+	store_pending_add(st, k, dk.id, kept, NULL);
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -727,7 +727,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 			version_conflict(ki, dk.id, version, expected_version, e);
 		goto cleanup;
 	}
-	store_pending_add(st, k, dk.id, kept);
+	store_pending_add(st, k, dk.id, kept, NULL);
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -750,12 +750,13 @@ int store_delete(struct store *st, enum store_kind k, const char *id, struct err
 	struct store_param p = {.s = id};
 	int found = utf8_ok(id) ? query_row(st, store_slot_fixed(k, SK_DELETE), &p, 1, 0, 1, &got, e)
 	                        : 0;
-	free(got);
 	if (found == 0)
 		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'",
 		                   store_kinds[k].name, id);
+	/* The deleted document (RETURNING doc) tells observers whose it was. */
 	if (found > 0)
-		store_pending_add(st, k, id, NULL);
+		store_pending_add(st, k, id, NULL, store_observed(k) && got ? json_loads(got, 0, NULL) : NULL);
+	free(got);
 	return found < 0 ? -1 : 0;
 }
 
@@ -963,6 +964,16 @@ int store_event_add(struct store *st, const char *actor, const char *action,
 	                           {.s = target_kind}, {.s = target_id}, {.s = outcome},
 	                           {.s = detail}};
 	int rc = query_row(st, SQ_EV_ADD, p, 7, 0, 1, &none, e);
+	if (rc > 0 && none && store_observed(STORE_EVENTS)) {
+		/* As the events list shows it (nulls for what was not given). */
+		json_t *ev = json_pack("{s:I, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:s?}", "id",
+		                       (json_int_t)strtoll(none, NULL, 10), "at", at, "actor", actor, "action",
+		                       action, "target_kind", target_kind, "target_id", target_id, "outcome",
+		                       outcome, "detail", detail);
+		if (ev)
+			store_pending_add(st, STORE_EVENTS, none, ev, NULL);
+		json_decref(ev);
+	}
 	free(none);
 	return rc < 0 ? -1 : 0;
 }

@@ -58,23 +58,31 @@ const char *store_backend(const struct store *st);
 /* Schema version after migrations. */
 int store_schema_version(struct store *st);
 
-/* Commit observer: one per process, told of every document of the watched
- * kinds that a commit changed, on any handle, on the committing thread,
- * right after the commit succeeded (a write outside a transaction is its own
- * commit). Nothing is told of a rollback. doc is the document as stored (with
- * its new "version"), NULL when deleted; both are valid during the call only.
- * Two threads' commits may be told in the other order than they committed:
- * an observer keeps the highest version of a document, and remembers recent
- * deletions (ids are never reused). vdcd's inventory index is fed this way
- * (ops/inventory.c). */
+/* Commit observers (a few per process: the inventory index, live
+ * streams), each told of every document of the kinds it watches that a
+ * commit changed, on any handle, on the committing thread, right after the
+ * commit succeeded (a write outside a transaction is its own commit).
+ * Nothing is told of a rollback. doc is the document as stored (with its
+ * new "version"), NULL when deleted, and then gone is the document as it
+ * was; all are valid during the call only. Two threads' commits may be
+ * told in the other order than they committed: an observer keeps the
+ * highest version of a document, and remembers recent deletions (ids are
+ * never reused). vdcd's inventory index is fed this way (ops/inventory.c).
+ * The audit log is watched as the pseudo-kind STORE_EVENTS: id is the
+ * event's id as text, doc the event as GET /api/v1/events shows it. */
+#define STORE_EVENTS STORE_NKINDS
 struct store_change {
-	enum store_kind kind;
+	enum store_kind kind; /* or STORE_EVENTS */
 	const char *id;
-	const json_t *doc; /* NULL: deleted */
+	const json_t *doc;  /* NULL: deleted */
+	const json_t *gone; /* deleted: the document as it was (NULL otherwise) */
 };
 typedef void (*store_observer_fn)(void *ctx, const struct store_change *changes, int n);
-/* kinds: a mask of (1u << kind); fn NULL stops observing. Set it before any
- * other thread opens a handle. */
+/* Adds fn (or changes what it watches): kinds is a mask of (1u << kind),
+ * (1u << STORE_EVENTS) included; kinds 0 removes fn; fn NULL removes
+ * every observer. Set them before any other thread opens a handle; at most
+ * STORE_MAX_OBSERVERS (a programming error past it: abort). */
+#define STORE_MAX_OBSERVERS 4
 void store_observe(unsigned kinds, store_observer_fn fn, void *ctx);
 
 /* Transactions; they nest by counting (only the outermost commits). */

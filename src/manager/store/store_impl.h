@@ -183,10 +183,10 @@ struct store *store_pg_connect(const char *url, struct errinfo *e);
 struct store *store_open_version(const char *url, int target_version, struct errinfo *e);
 
 /* store_observe.c: the changes of the open transaction. add records one
- * (doc NULL: deleted; increfs doc) and, outside a transaction, tells it at
- * once; flush tells them all (after a commit); discard drops them. */
+ * (doc NULL: deleted, gone what it was or NULL; increfs doc, takes gone)
+ * and, outside a transaction, tells it at once; flush tells them all (after a commit); discard drops them. */
 bool store_observed(enum store_kind k);
-void store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc);
+void store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone);
 void store_pending_flush(struct store *st);
 void store_pending_discard(struct store *st);
 void store_pending_free(struct store *st);

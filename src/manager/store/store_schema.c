@@ -251,7 +251,7 @@ static const char *const global_sql[SQ_NGLOBAL] = {
 	[SQ_MIG_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
 	[SQ_MIG_RECORD] = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
 	[SQ_EV_ADD] = "INSERT INTO events (at, actor, action, target_kind, target_id, outcome, detail)"
-	              " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	              " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
 	[SQ_EV_LIST] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
 	               " FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
 	[SQ_EV_LIST_ASC] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
@@ -302,7 +302,7 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 		sb_add(b, " WHERE id = $1 AND version = $2 RETURNING id");
 		break;
 	case SK_DELETE:
-		sb_add(b, "DELETE FROM %s WHERE id = $1 RETURNING id", t);
+		sb_add(b, "DELETE FROM %s WHERE id = $1 RETURNING doc", t);
 		break;
 	case SK_CURSOR:
 		if (ki->per_project)

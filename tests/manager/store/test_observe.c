@@ -137,10 +137,65 @@ static void test_commits_told_rollbacks_not(void **state)
 	close_tmp(st, dir);
 }
 
+/* Several observers, each told only its kinds; a deletion carries the
+ * document as it was; the audit log is the pseudo-kind STORE_EVENTS. */
+struct seen2 {
+	int n;
+	char what[8][96];
+};
+
+static void observer2(void *ctx, const struct store_change *c, int n)
+{
+	struct seen2 *s = ctx;
+	for (int i = 0; i < n && s->n < 8; i++, s->n++)
+		snprintf(s->what[s->n], sizeof(s->what[0]), "%d:%s:%s:%s", (int)c[i].kind, c[i].id,
+		         c[i].doc ? json_string_value(json_object_get(c[i].doc, "name")) ?: json_string_value(json_object_get(c[i].doc, "action")) : "-",
+		         c[i].gone ? json_string_value(json_object_get(c[i].gone, "name")) : "-");
+}
+
+static void test_two_observers_gone_and_events(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct store *st = open_tmp(dir);
+	struct seen s = {0};
+	struct seen2 s2 = {0};
+	struct errinfo e = {0};
+	store_observe(1u << STORE_HOST, observer, &s);
+	store_observe(1u << STORE_HOST | 1u << STORE_CLUSTER | 1u << STORE_EVENTS, observer2, &s2);
+	json_t *h = host("h1"), *c = host("c1");
+	assert_int_equal(store_create(st, STORE_HOST, h, NULL, &e), 0);
+	assert_int_equal(store_create(st, STORE_CLUSTER, c, NULL, &e), 0);
+	assert_int_equal(store_event_add(st, "admin", "vm.create", "vm", "v1", "accepted", NULL, &e), 0);
+	assert_int_equal(store_delete(st, STORE_HOST, "h1", &e), 0);
+	assert_int_equal(s.n, 2); /* the first: hosts only */
+	assert_int_equal(s.versions[1], -1);
+	assert_int_equal(s2.n, 4);
+	char want[96];
+	snprintf(want, sizeof(want), "%d:h1:h1:-", STORE_HOST);
+	assert_string_equal(s2.what[0], want);
+	snprintf(want, sizeof(want), "%d:c1:c1:-", STORE_CLUSTER);
+	assert_string_equal(s2.what[1], want);
+	snprintf(want, sizeof(want), "%d:1:vm.create:-", STORE_EVENTS); /* the event's id, as text */
+	assert_string_equal(s2.what[2], want);
+	snprintf(want, sizeof(want), "%d:h1:-:h1", STORE_HOST); /* deleted: no doc, what it was */
+	assert_string_equal(s2.what[3], want);
+	/* Removing one leaves the other. */
+	store_observe(0, observer, NULL);
+	assert_int_equal(store_create(st, STORE_HOST, h, NULL, &e), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s2.n, 5);
+	store_observe(0, NULL, NULL);
+	json_decref(h);
+	json_decref(c);
+	close_tmp(st, dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_told_rollbacks_not),
+		cmocka_unit_test(test_two_observers_gone_and_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
