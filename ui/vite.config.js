@@ -1,6 +1,7 @@
 // Vite builds the UI into the folder VDC_UI_OUT names (scripts/build-ui.sh:
 // the build dir's ui/, never the source tree). JSX is Preact's, through
-// esbuild's automatic runtime: no Babel, no plugin.
+// esbuild's automatic runtime: no Babel, no plugin. Vite 6, not newer:
+// it runs on Debian 12's node 18 as well as on node 20 and 22.
 import { defineConfig } from 'vite';
 
 export default defineConfig({
@@ -14,5 +15,5 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
   },
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
 });

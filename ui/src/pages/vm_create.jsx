@@ -37,10 +37,14 @@ export function VmCreate() {
   const [busy, setBusy] = useState(false);
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.type === 'checkbox' ? e.currentTarget.checked : e.currentTarget.value });
 
+  const tlist = (templates && templates.items) || [];
+  // The select shows the first template until the user picks one.
+  const templateId = form.template || (tlist[0] && tlist[0].id) || '';
+
   async function submit(e) {
     e.preventDefault();
     setBusy(true); setError(null); setPlacement(null); setNotice(null); setCreated(null);
-    const body = { name: form.name.trim(), template: form.template || (templates && templates.items[0] && templates.items[0].name), start: form.start };
+    const body = { name: form.name.trim(), template: templateId, start: form.start };
     if (form.project) body.project = form.project;
     if (form.vcpus) body.vcpus = +form.vcpus;
     if (form.memory_mib) body.memory_mib = +form.memory_mib;
@@ -59,7 +63,6 @@ export function VmCreate() {
       setBusy(false);
     }
   }
-  const tlist = (templates && templates.items) || [];
   return (
     <section>
       <h1>{t('create.title')}</h1>
@@ -69,7 +72,7 @@ export function VmCreate() {
           <input id="vm-name" required maxLength={63} value={form.name} onInput={set('name')} />
         </Field>
         <Field label={t('create.template')} id="vm-template">
-          <select id="vm-template" required value={form.template} onChange={set('template')}>
+          <select id="vm-template" required value={templateId} onChange={set('template')}>
             {tlist.map((tp) => <option value={tp.id}>{tp.name}{tp.project_id ? '' : ' (' + t('vm.shared') + ')'}</option>)}
           </select>
         </Field>
@@ -89,7 +92,7 @@ export function VmCreate() {
             <input id="vm-mem" type="number" min="16" value={form.memory_mib} onInput={set('memory_mib')} aria-describedby="vm-mem-hint" />
           </Field>
         </div>
-        <label class="check"><input type="checkbox" checked={form.start} onChange={set('start')} /> {t('create.start')}</label>
+        <div><label class="check"><input type="checkbox" checked={form.start} onChange={set('start')} /> {t('create.start')}</label></div>
         <ErrorText error={error} />
         <button class="primary" type="submit" disabled={busy || !tlist.length} data-testid="create-submit">{t('create.submit')}</button>
       </form>
