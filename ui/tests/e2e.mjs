@@ -136,6 +136,7 @@ async function vmWalk(walk, name) {
   await check(`${walk.label}: stop makes it stopped`, async () => {
     await page.click('[data-testid=power-stop]');
     await page.waitForSelector('[data-testid=power-state]:has-text("stopped")', { timeout: 150000 });
+    await page.waitForSelector('.notice:has-text("Stop: done")', { timeout: 150000 });
   });
   await check(`${walk.label}: delete asks first, then deletes`, async () => {
     await page.click('[data-testid=delete]');
@@ -194,10 +195,9 @@ async function main() {
     const list = await apiAs(ADMIN, 'GET', '/api/v1/tokens?user=olivia');
     assert(list.status === 200, 'tokens list ' + list.status);
     for (const tk of list.data.items) await apiAs(ADMIN, 'DELETE', '/api/v1/tokens/' + tk.id);
-    desk.allow401 = true;
+    desk.allow401 = true; // until the next sign-in
     await nav(desk, 'Tasks');
     await page.waitForSelector('#user', { timeout: 20000 });
-    desk.allow401 = false;
     assert(await page.evaluate(() => sessionStorage.getItem('vdc.session') === null), 'the token is still kept');
   });
 
@@ -207,6 +207,7 @@ async function main() {
     await page.click('button[type=submit]');
     // Back to the page the expired session was on.
     await page.waitForSelector('h1:has-text("Tasks")', { timeout: 20000 });
+    desk.allow401 = false; // the pages' calls with the revoked token are over
   });
   await check('desktop: the tree goes cluster -> host -> VM for an administrator', async () => {
     await nav(desk, 'Inventory');
