@@ -138,6 +138,20 @@ async function vmWalk(walk, name) {
     await page.waitForSelector('[data-testid=power-state]:has-text("stopped")', { timeout: 150000 });
     await page.waitForSelector('.notice:has-text("Stop: done")', { timeout: 150000 });
   });
+  await check(`${walk.label}: a snapshot is taken and listed`, async () => {
+    await page.fill('#snap-name', 's1');
+    await page.click('button[type=submit]:has-text("Take snapshot")');
+    await page.waitForSelector('.notice:has-text("Take snapshot: done")', { timeout: 120000 });
+    await page.waitForSelector('td:has-text("s1")', { timeout: 10000 });
+  });
+  await check(`${walk.label}: a resize to 2 vCPUs shows in the summary`, async () => {
+    await page.fill('#rs-vcpus', '2');
+    await page.click('button[type=submit]:has-text("Resize")');
+    await page.waitForSelector('.notice:has-text("Resize: done")', { timeout: 120000 });
+    await page.waitForSelector('dd:has-text("2 vCPU")', { timeout: 10000 });
+  });
+  await shot(walk, 'vm-stopped');
+  await axe(walk, 'the stopped VM page with a snapshot');
   await check(`${walk.label}: delete asks first, then deletes`, async () => {
     await page.click('[data-testid=delete]');
     await page.waitForSelector('dialog[open]');

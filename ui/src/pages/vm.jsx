@@ -3,7 +3,7 @@
 // how it ended. Users who may only read the VM's project see no buttons
 // (and the API refuses them anyway). The VM is re-read every few seconds;
 // live updates (server-sent events) will replace the polling.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, del, enc, waitTask, getSession } from '../api.js';
 import { navigate } from '../router.js';
 import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, mib, bytes } from '../components.jsx';
@@ -31,7 +31,11 @@ export function VmPage({ id }) {
   const [busy, setBusy] = useState(false);
   const [confirm, setConfirm] = useState(null);
   const [tick, setTick] = useState(0);
+  // Once a delete is under way the page reads the VM no more (it would
+  // be a 404 the moment the delete ends).
+  const deleting = useRef(false);
   useEffect(() => {
+    if (deleting.current) return undefined;
     let live = true;
     get('/api/v1/vms/' + enc(id)).then((v) => live && (setVm(v), setError(null)), (e) => live && setError(e));
     const timer = setTimeout(() => setTick((n) => n + 1), 3000);
@@ -43,7 +47,7 @@ export function VmPage({ id }) {
   const cfg = vm.config || {};
 
   // Runs one change: the call, then its task to the end.
-  async function run(label, call) {
+  async function run(label, call, refresh = true) {
     setBusy(true);
     setNotice({ text: t('task.queued', { what: label }) });
     try {
@@ -62,7 +66,7 @@ export function VmPage({ id }) {
       return null;
     } finally {
       setBusy(false);
-      setTick((n) => n + 1);
+      if (refresh) setTick((n) => n + 1);
     }
   }
   const power = (op) => run(t('power.' + op), () => post('/api/v1/vms/' + enc(vm.id) + '/' + op));
@@ -70,8 +74,10 @@ export function VmPage({ id }) {
   async function remove() {
     setConfirm(null);
     const force = ['running', 'paused', 'starting', 'stopping'].includes(vm.power_state);
-    const end = await run(t('vm.delete'), () => del('/api/v1/vms/' + enc(vm.id) + (force ? '?force=true' : '')));
+    deleting.current = true;
+    const end = await run(t('vm.delete'), () => del('/api/v1/vms/' + enc(vm.id) + (force ? '?force=true' : '')), false);
     if (end && end.state === 'succeeded') navigate('/', true);
+    else { deleting.current = false; setTick((n) => n + 1); }
   }
 
   return (
