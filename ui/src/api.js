@@ -91,7 +91,10 @@ export async function signIn({ user, password, token }) {
   const who = await fetch('/api/v1/auth/whoami', { headers: { Authorization: 'Bearer ' + t }, cache: 'no-store' });
   const body = await who.json().catch(() => null);
   if (!who.ok) throw new ApiError(who.status, body);
-  const s = { token: t, expires_at: expires || (body.token && body.token.expires_at) || null, who: body };
+  // A login token the UI made is revoked at sign-out; a pasted API token
+  // is the user's to keep.
+  const s = { token: t, expires_at: expires || (body.token && body.token.expires_at) || null, who: body,
+    revoke: !token && body.token ? body.token.id : null };
   setSession(s);
   armExpiry(s);
   return s;
@@ -99,6 +102,13 @@ export async function signIn({ user, password, token }) {
 
 export function signOut(expired) {
   clearTimeout(expiryTimer);
+  if (!expired && session && session.revoke) {
+    // Best effort, and it outlives the page: the token stops working now,
+    // not in 12 hours.
+    fetch('/api/v1/tokens/' + encodeURIComponent(session.revoke), {
+      method: 'DELETE', headers: { Authorization: 'Bearer ' + session.token }, keepalive: true, credentials: 'omit',
+    }).catch(() => {});
+  }
   setSession(null);
   if (expired) sessionStorage.setItem('vdc.expired', '1');
 }

@@ -283,6 +283,17 @@ async function main() {
     const d = await apiAs(token, 'DELETE', '/api/v1/vms/shown-to-viewer');
     assert(s.status === 403 && d.status === 403, `start ${s.status}, delete ${d.status}`);
   });
+  await check('viewer: signing out revokes the login token the UI made', async () => {
+    const token = await view.page.evaluate(() => JSON.parse(sessionStorage.getItem('vdc.session')).token);
+    await view.page.click('[data-testid=signout]');
+    await view.page.waitForSelector('#user');
+    let st = 0;
+    for (let i = 0; i < 50 && st !== 401; i++) {
+      st = (await apiAs(token, 'GET', '/api/v1/auth/whoami')).status;
+      if (st !== 401) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(st === 401, 'the token still works after sign-out: ' + st);
+  });
   await noErrors(view);
   await view.ctx.close();
 
