@@ -84,7 +84,11 @@ export const put = (p, b) => api('PUT', p, b);
 export async function signIn({ user, password, token }) {
   let t = token, expires = null;
   if (!t) {
-    const res = await api('POST', '/api/v1/auth/login', { user, password, token_name: 'web-ui', ttl_s: 43200 });
+    // A token name of its own per sign-in: signing in on a phone does not
+    // replace (sign out) the desktop's session. Sign-out revokes it; an
+    // abandoned one expires in 12 hours.
+    const tag = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const res = await api('POST', '/api/v1/auth/login', { user, password, token_name: 'web-ui-' + tag, ttl_s: 43200 });
     t = res.token;
     expires = res.expires_at || null;
   }
