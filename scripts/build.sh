@@ -8,3 +8,5 @@ if [ ! -f "$dir/build.ninja" ]; then
 	meson setup "$dir" "$@" >/dev/null
 fi
 ninja -C "$dir" >/dev/null
+# The web UI vdcd serves (ui/ -> $dir/ui).
+scripts/build-ui.sh "$dir"

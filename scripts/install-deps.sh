@@ -19,9 +19,13 @@ packages=(
 	# tests and benchmarks (PostgreSQL: the store's second backend)
 	curl jq psmisc wrk bsdextrautils postgresql python3
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
+	# the web UI's browser test (tests/integration/t_ui.sh): Playwright
+	# drives Debian's chromium; openssl pins vdcd's key for it
+	chromium openssl
 )
 
-# The OpenAPI linter (tests/lint) runs on node: Debian's nodejs and npm,
+# The web UI is built with node (scripts/build-ui.sh), and the OpenAPI
+# linter (tests/lint) runs on it: Debian's nodejs and npm,
 # unless a node with npm is there already (NodeSource's nodejs bundles npm
 # and conflicts with Debian's npm package).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

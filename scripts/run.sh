@@ -118,3 +118,8 @@ echo
 echo "vdcd and vdc-agent keep running, and so does the VM. Try: vdc host list, vdc task list,"
 echo "vdc vm stop $VM. Stop everything with: make stop (it powers off every VM on this host)."
 path_hint
+echo
+# The token itself is not printed: terminals and CI logs keep what they show.
+echo "Web UI: http://$MGR/ (served by vdcd; from another machine: ssh -L ${MGR##*:}:$MGR THIS-HOST)"
+echo "  sign in with 'API token' and the admin token: sudo cat $DATA/admin.token"
+echo "  or with a password: vdc user create NAME (asks for one), vdc project add-member ..."

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 CACHE=${VDC_CACHE:-/var/cache/vdc}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 LOG=$(mktemp -d /tmp/vdc-test-log.XXXXXX)
+# Tests that keep artefacts (t_ui.sh: screenshots) put them here.
+export VDC_TEST_LOG=$LOG
 passed=0
 failed=0
 

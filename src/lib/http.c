@@ -68,6 +68,9 @@ struct http_server {
 	char *client_cn;
 	char *spool_dir;
 	int upgraded; /* upgraded connections open (see prepare) */
+	const char *const *headers;
+	const struct http_route *fallback;
+	const char *fallback_exclude;
 };
 
 struct http_upgraded {
@@ -80,6 +83,7 @@ struct http_req {
 	struct http_server *srv;
 	struct MHD_Connection *conn;
 	const char *method;
+	char *path;
 	const struct http_route *route;
 	int route_index;
 	const char *pnames[MAX_PARAMS];
@@ -124,6 +128,13 @@ static uint64_t now_us(void)
 void *http_app(const struct http_req *req) { return req->srv->app; }
 const char *http_method(const struct http_req *req) { return req->method; }
 
+const char *http_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_path(const struct http_req *req) { return req->path ? req->path : ""; }
+
 const char *http_param(const struct http_req *req, const char *name)
 {
 	for (int i = 0; i < req->nparams; i++)
@@ -165,11 +176,6 @@ int http_upload(struct http_req *req, const char **path, unsigned long long *siz
 	return 0;
 }
 
-const char *http_header(const struct http_req *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
 static void record(struct http_req *req, unsigned status)
 {
 	struct route_stats *st = &req->srv->stats[req->route ? req->route_index : (int)req->srv->nroutes];
@@ -199,6 +205,8 @@ static void deliver(struct http_req *req, unsigned status, struct MHD_Response *
 {
 	for (int i = 0; i < req->nhdrs; i++)
 		MHD_add_response_header(resp, req->hdr_names[i], req->hdr_values[i]);
+	for (const char *const *h = req->srv->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
 	if (req->pending) { /* a second reply is a bug; keep the first */
 		MHD_destroy_response(resp);
 		log_error("http_double_reply", "status=%u", status);
@@ -622,6 +630,15 @@ static void route_and_auth(struct http_req *req, const char *url)
 		req->route_index = (int)i;
 		break;
 	}
+	const struct http_route *fb = srv->fallback;
+	if (!req->route && !path_matched && fb &&
+	    (!strcmp(fb->method, req->method) ||
+	     (!strcmp(fb->method, "GET") && !strcmp(req->method, "HEAD"))) &&
+	    (!srv->fallback_exclude ||
+	     strncmp(url, srv->fallback_exclude, strlen(srv->fallback_exclude)) != 0)) {
+		req->route = fb;
+		req->route_index = (int)srv->nroutes; /* counted with the unmatched */
+	}
 	int is_public = req->route ? req->route->public_route : public_path;
 	if (srv->require_client_cert && !is_public && !client_cert_ok(req))
 		return;
@@ -791,6 +808,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	if (!req->started) {
 		req->started = 1;
 		req->method = method;
+		req->path = strdup(url);
 		check_head(req, url);
 		if (req->pending) {
 			req->dispatched = 1;
@@ -855,6 +873,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req->upgrade->abandon(req->upgrade->cls);
 	free(req->upgrade);
 	strbuf_free(&req->body);
+	free(req->path);
 	free(req);
 	*con_cls = NULL;
 }
@@ -973,6 +992,9 @@ struct http_server *http_server_start(const struct http_config *cfg,
 	srv->auth = cfg->auth;
 	srv->max_body = cfg->max_body;
 	srv->app = cfg->app;
+	srv->headers = cfg->headers;
+	srv->fallback = cfg->fallback;
+	srv->fallback_exclude = cfg->fallback_exclude;
 	srv->loop = loop;
 	for (size_t i = 0; i < nroutes; i++)
 		if (routes[i].upload_max && !cfg->spool_dir) {

@@ -59,6 +59,15 @@ struct http_config {
 	unsigned max_connections;             /* all clients together [1000] */
 	unsigned max_connections_per_address; /* one client address [64] */
 	unsigned idle_timeout_s;              /* a connection with no traffic [30] */
+	/* Headers added to every response: name, value, ..., NULL (kept, not
+	 * copied), e.g. a Content-Security-Policy. */
+	const char *const *headers;
+	/* A public route for the requests no route matches whose method is
+	 * its method (HEAD too for GET) and whose path does not start with fallback_exclude
+	 * (e.g. a web UI's files and client-side paths, while "/api/" keeps
+	 * its 401s and JSON 404s). NULL: none. Kept, not copied. */
+	const struct http_route *fallback;
+	const char *fallback_exclude;
 };
 
 /* Starts listening. Returns NULL and fills errbuf on failure. */
@@ -129,6 +138,9 @@ struct http_stream *http_reply_stream(struct http_req *req, unsigned status, con
                                       http_stream_fill_fn fill, void (*closed)(void *ctx), void *ctx);
 /* Makes a sleeping stream ask fill again (loop thread). */
 void http_stream_wake(struct http_stream *s);
+
+/* The request's path as received (decoded), e.g. "/assets/x.js". */
+const char *http_path(const struct http_req *req);
 
 /* The bearer token sent with the request, or NULL. */
 const char *http_bearer(const struct http_req *req);

@@ -39,6 +39,10 @@ check "the linked vdc is signed in and answers (vdc vm get demo: running)" [ "$(
 check "make run says the bin directory is not on PATH, with the line to run" \
 	grep -qF "export PATH=$R/bin:\$PATH" "$TMP/run.out"
 check "make run's last word names make stop" grep -q "make stop" "$TMP/run.out"
+check "make run ends with the web UI's address and how to sign in" \
+	bash -c 'grep -q "^Web UI: http://127.0.0.1:7443/" "$1" && grep -qF "$2/admin.token" "$1"' _ "$TMP/run.out" "$R/data"
+check "the web UI answers there (its index.html, from vdcd)" \
+	bash -c 'ip netns exec "$1" curl -s http://127.0.0.1:7443/ | grep -q "<div id=\"app\">"' _ "$(ns_of mr)"
 
 # A second VM through vdcd, and one made on the agent directly.
 vdc_ vm create other --template test-guest --memory-mib 192 >/dev/null 2>&1

@@ -133,7 +133,7 @@ mapfile -t ROUTES < <(awk '
 	path != "" && /^    (get|post|put|delete|patch):$/ { m = $1; sub(/:$/, "", m); print toupper(m) " " path }
 ' "$VDC_ROOT/docs/openapi.yaml")
 check "the route matrix has the routes of the spec (${#ROUTES[@]})" test "${#ROUTES[@]}" -ge 60
-PUBLIC=" GET /healthz | POST /api/v1/auth/login | POST /api/v1/hosts/join | POST /api/v1/hosts/{id}/heartbeat | GET /api/v1/ca "
+PUBLIC=" GET / | GET /healthz | POST /api/v1/auth/login | POST /api/v1/hosts/join | POST /api/v1/hosts/{id}/heartbeat | GET /api/v1/ca "
 # A viewer changes their own things: tokens and password.
 SELF=" POST /api/v1/tokens | DELETE /api/v1/tokens/{id} | POST /api/v1/users/{id}/password "
 
@@ -200,6 +200,30 @@ check "every mutating route is 403 for a viewer${bad_403:+:$bad_403}" test -z "$
 check "another project's objects are 404 on every route ($checked_404 calls)${bad_404:+:$bad_404}" \
 	test -z "$bad_404" -a "$checked_404" -ge 20
 prism_clean "the world and the route matrix"
+
+# --- the web UI's routes ----------------------------------------------------
+# Public HTML with no data in it: the same bytes whoever asks, with or
+# without a token; its client-side paths never reach the API's objects,
+# and /api/ paths keep asking for a token (straight to vdcd: Prism knows
+# only the API's paths).
+ui_get() { curl -s --cacert "$MGR_CACERT" ${1:+-H "Authorization: Bearer $1"} "$MGR_URL$2"; }
+same=1
+for p in / /vms/vm-a /vms/vm-b /objects/hosts/$host_id /admin/users; do
+	h0=$(ui_get "" "$p" | sha256sum)
+	if [ "$h0" != "$(ui_get "$T_ALICE" "$p" | sha256sum)" ] || [ "$h0" != "$(ui_get "$T_BOB" "$p" | sha256sum)" ] ||
+		! ui_get "" "$p" | grep -q 'id="app"' || ui_get "$T_BOB" "$p" | grep -q 'vm-a\|"id"'; then
+		same=0
+		diag "$p is not the same public page for everyone"
+	fi
+done
+check "the web UI's pages are one public HTML for anyone, holding no object (/, /vms/..., /admin/users)" test "$same" = 1
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" "$MGR_URL/api/v1/vms/vm-a/anything")
+check "an unknown /api/ path is still 401 without a token, not the UI" test "$code" = 401
+code=$(curl -s -o "$TMP/ui-body" -w '%{http_code}' --cacert "$MGR_CACERT" -H "Authorization: Bearer $T_BOB" "$MGR_URL/api/v1/vms/vm-a/anything")
+check "an unknown /api/ path is a JSON 404 with a token" test "$code/$(jq -r .error.code "$TMP/ui-body" 2>/dev/null)" = 404/not_found
+code=$(curl -s -o "$TMP/ui-body" -w '%{http_code}' --cacert "$MGR_CACERT" -H "Authorization: Bearer $T_BOB" "$MGR_URL/api/v1/vms?q=vm-")
+check "a name search (?q=) lists only the caller's projects' VMs" \
+	test "$code/$(jq -r '[.items[].name] | join(",")' "$TMP/ui-body")" = "200/vm-b"
 for what in vms templates images networks tasks projects; do
 	as "$T_BOB" GET "/api/v1/$what"
 	n=$(jget "$BODY" '[.items[] | select((.name // "") | test("-a$|^pa$")) , select(.target_id? == "'"$(mapi GET /api/v1/vms/vm-a >/dev/null; jget "$BODY" .id)"'")] | length')

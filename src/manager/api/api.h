@@ -87,6 +87,12 @@ int console_ticket_auth(struct mgr *m, struct http_req *req);
 void api_vms_snapshot(struct http_req *req);
 void api_vms_resize(struct http_req *req);
 void api_vms_clone(struct http_req *req);
+/* api_ui.c: the web UI's files. */
+void api_ui_get(struct http_req *req);
+extern const struct http_route mgr_ui_fallback;
+extern const char *const mgr_security_headers[];
+int mgr_ui_path_ok(const char *path);
+void mgr_ui_default_dir(char *out, size_t n);
 void api_vms_snapshot_op(struct http_req *req);
 void api_vms_snapshots_list(struct http_req *req);
 void api_tasks_list(struct http_req *req);

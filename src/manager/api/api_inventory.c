@@ -103,6 +103,39 @@ static char *view_text(struct mgr *m, enum store_kind k, char *text, int is_list
 	return out;
 }
 
+/* ?q=PREFIX: the first `limit` objects whose name starts with it, for a
+ * search box (one index range however many objects there are); "more"
+ * tells that a longer prefix would narrow it. Not paged. */
+static void search_reply(struct http_req *req, struct mgr *m, enum store_kind k,
+                         const struct store_filter *f, int nf, const char *q, const char *after,
+                         int limit)
+{
+	if (after) {
+		http_reply_error(req, 400, "invalid_query", "after",
+		                 "a search (q) is not paged: give a longer q instead of after");
+		return;
+	}
+	struct errinfo e = {0};
+	bool more = false;
+	char *items = store_list_prefix_text(m->st, k, f, nf, q, limit, &more, &e);
+	if (!items) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	items = view_text(m, k, items, 1);
+	size_t len = strlen(items) + 48;
+	char *out = malloc(len);
+	int w = out ? snprintf(out, len, "{\"items\":%s,\"next\":null,\"more\":%s}\n", items,
+	                       more ? "true" : "false")
+	            : 0;
+	free(items);
+	if (!out) {
+		http_reply_error(req, 500, "internal", NULL, "out of memory");
+		return;
+	}
+	http_reply_text(req, 200, "application/json", out, (size_t)w);
+}
+
 void api_inventory_list(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -125,6 +158,11 @@ void api_inventory_list(struct http_req *req)
 	if (store_kind_scoped(k) && mgr_project_filter(req, pid))
 		f[nf++] = (struct store_filter){"project_id", pid};
 	struct errinfo e = {0};
+	const char *q = http_query(req, "q");
+	if (q) {
+		search_reply(req, m, k, f, nf, q, after, limit);
+		return;
+	}
 	char *next = NULL;
 	char *items = store_list_text_order(m->st, k, f, nf, after, limit, desc, &next, &e);
 	if (!items) {

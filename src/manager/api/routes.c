@@ -25,6 +25,9 @@ static void healthz(struct http_req *req)
 
 const struct http_route mgr_routes[] = {
 	{"GET", "/healthz", healthz, 1, ACC_ANY},
+	/* The web UI (api_ui.c); its other paths come through the fallback
+	 * route main.c sets, for every GET no route matches outside /api/. */
+	{"GET", "/", api_ui_get, 1, ACC_ANY},
 	{"GET", "/api/v1/ca", api_ca_get, 1, ACC_ANY},
 	{"GET", "/metrics", api_metrics, 0, ACC_ADMIN},
 	{"POST", "/api/v1/auth/login", api_auth_login, 1, ACC_ANY},

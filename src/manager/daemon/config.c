@@ -37,6 +37,8 @@ static const char usage[] =
     "                              (default: the last certificate of --tls-cert)\n"
     "  --tls-san NAME|IP           another name in vdcd's own certificate (repeatable)\n"
     "  --plain-http                serve plain HTTP; allowed only on a loopback --listen\n"
+    "  --ui-dir DIR|none           the web UI's built files, served at / (default: build/ui\n"
+    "                              next to a build tree's vdcd, or PREFIX/share/vdc/ui)\n"
     "  --image-import-dir DIR      administrators may import images from files under DIR\n"
     "                              (POST /api/v1/images with import_from; default: none)\n"
     "  --image-max-bytes N[K|M|G]  the largest image upload or import (64G)\n"
@@ -103,7 +105,14 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 			}
 			snprintf(c->tls_sans[c->ntls_sans++], sizeof(c->tls_sans[0]), "%s", v);
 		}
-		else if (!strcmp(key, "image-import-dir")) {
+		else if (!strcmp(key, "ui-dir")) {
+			if ((v[0] != '/' && strcmp(v, "none") != 0) || strlen(v) >= sizeof(c->ui_dir)) {
+				snprintf(err, errlen, "--ui-dir: give an absolute directory path, or 'none'");
+				return -1;
+			}
+			snprintf(c->ui_dir, sizeof(c->ui_dir), "%s", strcmp(v, "none") ? v : "");
+			c->ui_dir_set = true;
+		} else if (!strcmp(key, "image-import-dir")) {
 			if (v[0] != '/' || strlen(v) >= sizeof(c->image_import_dir)) {
 				snprintf(err, errlen, "--image-import-dir: give an absolute directory path");
 				return -1;

@@ -140,8 +140,13 @@ int main(int argc, char **argv)
 			routes[i].upload_max = m->cfg.image_max_bytes;
 	if (m->cfg.fault_injection)
 		api_debug_wrap_routes(routes, mgr_nroutes);
+	if (!m->cfg.ui_dir_set)
+		mgr_ui_default_dir(m->cfg.ui_dir, sizeof(m->cfg.ui_dir));
+	log_info("ui", "dir=%s", log_quote(m->cfg.ui_dir[0] ? m->cfg.ui_dir : "(none)"));
 	struct http_config hc = {.listen = m->cfg.listen, .auth = mgr_auth, .max_body = MAX_BODY, .app = m,
 	                         .spool_dir = spool,
+	                         .headers = mgr_security_headers,
+	                         .fallback = &mgr_ui_fallback, .fallback_exclude = "/api/",
 	                         .max_connections = m->cfg.max_connections,
 	                         .max_connections_per_address = m->cfg.max_connections_per_address,
 	                         .idle_timeout_s = m->cfg.idle_timeout_s};
@@ -162,6 +167,7 @@ int main(int argc, char **argv)
 		 * agents (one connection each, a few during a join). */
 		struct http_config ac = hc;
 		ac.listen = m->cfg.agent_listen;
+		ac.fallback = NULL; /* no web UI there */
 		ac.max_connections_per_address = 16;
 		m->agent_http = http_server_start(&ac, mgr_agent_routes, mgr_agent_nroutes, m->loop, err,
 		                                  sizeof(err));

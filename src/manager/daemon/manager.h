@@ -32,6 +32,8 @@ struct mgr_config {
 	char tls_sans[16][256];   /* --tls-san: more names for vdcd's own certificate */
 	int ntls_sans;
 	int heartbeat_timeout_s;  /* a host silent this long is disconnected */
+	char ui_dir[1024];        /* --ui-dir: the web UI's built files ("" : none) */
+	bool ui_dir_set;          /* given on the command line ("none" included) */
 	char image_import_dir[1024]; /* administrators import images from under it ("" : none) */
 	unsigned long long image_max_bytes; /* the largest image upload or import */
 	char agent_listen[128];   /* --agent-listen: agents' own listener, or "" */

@@ -923,6 +923,74 @@ cleanup:
 	return out.p;
 }
 
+/* Every name that starts with prefix sorts from prefix itself up to prefix
+ * followed by U+10FFFF (F4 8F BF BF, the largest UTF-8 sequence; a
+ * noncharacter no name ends with): one index range in both backends,
+ * whose names compare as bytes. */
+#define PREFIX_BOUND "\xf4\x8f\xbf\xbf"
+
+char *store_list_prefix_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                             int nfilters, const char *prefix, int limit, bool *more, struct errinfo *e)
+{
+	struct store_param p[STORE_MAX_COLS + 4] = {{0}};
+	int np = 0, shape = 0, rows_read = 0, rc;
+	struct strbuf out = {0};
+	struct store_rows r;
+	char *bound = NULL;
+	if (more)
+		*more = false;
+	if (check_kind(k, e) || check_limit(limit, e) ||
+	    filter_params(k, filters, nfilters, p, &np, &shape, e))
+		return NULL;
+	const struct store_kind_info *ki = &store_kinds[k];
+	if (ki->by_time) {
+		errinfo_set(e, 400, "invalid_query", "q", "%s are found by time, not by name", ki->plural);
+		return NULL;
+	}
+	if (!prefix || !utf8_ok(prefix)) {
+		errinfo_set(e, 400, "invalid_query", "q", "q must be UTF-8 text");
+		return NULL;
+	}
+	if (asprintf(&bound, "%s" PREFIX_BOUND, prefix) < 0) {
+		oom(e);
+		return NULL;
+	}
+	p[np++] = (struct store_param){.s = prefix};
+	p[np++] = (struct store_param){.s = bound};
+	p[np++] = (struct store_param){.i = limit + 1, .is_int = true};
+	if (run(st, store_slot_list(k, SL_LIST_PREFIX, shape), p, np, STORE_Q_READ, &r, e)) {
+		free(bound);
+		return NULL;
+	}
+	rc = strbuf_add(&out, "[", 1) ? oom(e) : 0;
+	while (rc == 0 && (rc = next_row(&r, e)) == 1) {
+		rc = 0;
+		if (rows_read == limit) {
+			if (more)
+				*more = true;
+			continue; /* read on to the end, see query_row */
+		}
+		size_t dlen = 0;
+		const char *doc = st->be->text(&r, 1, &dlen);
+		if (!doc) {
+			rc = errinfo_set(e, 500, "store_corrupt", NULL, "a %s has no document", ki->name);
+			break;
+		}
+		if ((rows_read && strbuf_add(&out, ",", 1)) || strbuf_add(&out, doc, dlen))
+			rc = oom(e);
+		rows_read++;
+	}
+	st->be->done(&r);
+	free(bound);
+	if (rc == 0 && strbuf_add(&out, "]", 1))
+		rc = oom(e);
+	if (rc < 0) {
+		free(out.p);
+		return NULL;
+	}
+	return out.p;
+}
+
 int64_t store_count(struct store *st, enum store_kind k, const struct store_filter *filters,
                     int nfilters, struct errinfo *e)
 {

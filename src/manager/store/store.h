@@ -168,6 +168,13 @@ char *store_list_text(struct store *st, enum store_kind k, const struct store_fi
 char *store_list_text_order(struct store *st, enum store_kind k, const struct store_filter *filters,
                             int nfilters, const char *after, int limit, bool newest_first, char **next,
                             struct errinfo *e);
+/* The objects whose name starts with prefix (bytes; "" matches all), in
+ * name order, at most limit (1..1000), with the same filters as
+ * store_list_text; *more (may be NULL) tells whether more matched. One
+ * index range: for a search box among many. Tasks (listed by time) are a
+ * 400. Returns a JSON array text (malloc'd), or NULL with e. */
+char *store_list_prefix_text(struct store *st, enum store_kind k, const struct store_filter *filters,
+                             int nfilters, const char *prefix, int limit, bool *more, struct errinfo *e);
 /* Reads every page of a list (store_list_text with the same filters) into
  * one JSON array (new reference), or NULL with e. For what must see all of
  * a kind: a first page alone is a bug once there are more than 1,000. */

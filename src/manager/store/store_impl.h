@@ -82,6 +82,9 @@ enum store_list_op {
 	/* by_time kinds (tasks) only: newest first, the cursor bounding above */
 	SL_LIST_DESC,       /* -> name, doc, id */
 	SL_LIST_AFTER_DESC, /* -> name, doc, id */
+	/* Kinds listed by name only: names from $a up to (not including) $b,
+	 * the parameters after the filters' (a name prefix and its bound). */
+	SL_LIST_PREFIX, /* -> name, doc, id */
 	SL_NOPS,
 };
 #define STORE_COL_SHAPES 243 /* 3^STORE_MAX_COLS */

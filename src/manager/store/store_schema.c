@@ -354,6 +354,8 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	bool desc = op == SL_LIST_DESC || op == SL_LIST_AFTER_DESC;
 	if (desc && !ki->by_time)
 		return -1; /* names are listed A to Z only */
+	if (op == SL_LIST_PREFIX && ki->by_time)
+		return -1; /* tasks are found by time, not by name */
 	if (desc)
 		op = op == SL_LIST_DESC ? SL_LIST : SL_LIST_AFTER;
 	if (op == SL_COUNT)
@@ -383,6 +385,9 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 		param += 2;
 	} else if (op == SL_LIST_AFTER) {
 		sb_add(b, "%sname > $%d", glue, param++);
+	} else if (op == SL_LIST_PREFIX) {
+		sb_add(b, "%sname >= $%d AND name < $%d", glue, param, param + 1);
+		param += 2;
 	}
 	sb_add(b, " ORDER BY %s LIMIT $%d",
 	       desc ? "created_at DESC, id DESC" : ki->by_time ? "created_at, id" : ki->per_project ? "name, id" : "name",

@@ -484,6 +484,77 @@ static void t_unknown_filter(void **state)
 	store_close(st);
 }
 
+/* The names store_list_prefix_text gives (fails the test on an error). */
+static const char *prefixed(struct store *st, enum store_kind k, const struct store_filter *f, int nf,
+                            const char *q, int limit, bool *more)
+{
+	ereset();
+	char *text = store_list_prefix_text(st, k, f, nf, q, limit, more, &E);
+	if (!text)
+		fail_msg("store_list_prefix_text: %u %s: %s", E.status, E.code, E.message);
+	const char *names = field_list(text, "name");
+	free(text);
+	return names;
+}
+
+static void t_name_prefix(void **state)
+{
+	struct store *st = open_store(*state);
+	/* Names around the prefix's edges: "wea" and "wec" sort just outside
+	 * "web", "web" itself is inside, multi-byte names (U+FFFD, Korean)
+	 * after it are too, and "webzzz" still is. */
+	static const char *const names[] = {"wea", "web", "web-1", "web-2", "webzzz", "web\xef\xbf\xbd",
+	                                    "wec", "x", "\xec\x9b\xb9-1", "\xec\x9b\xb9-2"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "h%zu", i);
+		create(st, STORE_HOST, with(mkdoc(id, names[i]), "state", i % 2 ? "ready" : "down"));
+	}
+	bool more = true;
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "web", 10, &more),
+	                    "web,web-1,web-2,webzzz,web\xef\xbf\xbd");
+	assert_false(more);
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "web", 2, &more), "web,web-1");
+	assert_true(more);
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "web-", 10, &more), "web-1,web-2");
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "\xec\x9b\xb9", 10, &more),
+	                    "\xec\x9b\xb9-1,\xec\x9b\xb9-2");
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "nothing", 10, &more), "");
+	assert_false(more);
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "", 3, &more), "wea,web,web-1");
+	/* Quotes and LIKE's wildcards are text, not patterns. */
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "we%", 10, NULL), "");
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "w_b", 10, NULL), "");
+	assert_string_equal(prefixed(st, STORE_HOST, NULL, 0, "'", 10, NULL), "");
+	/* With a filter. */
+	struct store_filter ready = {"state", "ready"};
+	assert_string_equal(prefixed(st, STORE_HOST, &ready, 1, "web", 10, NULL), "web,web-2,web\xef\xbf\xbd");
+
+	/* Scoped to a user's projects, VM names repeating across projects. */
+	create(st, STORE_MEMBER, with(with(mkdoc("m1", "p1:u1"), "user_id", "u1"), "project_id", "p1"));
+	static const struct { const char *id, *name, *project; } vms[] = {
+		{"v1", "db-1", "p1"}, {"v2", "db-1", "p2"}, {"v3", "db-2", "p1"}, {"v4", "dc", "p1"},
+	};
+	for (size_t i = 0; i < sizeof(vms) / sizeof(vms[0]); i++)
+		create(st, STORE_VM, with(mkdoc(vms[i].id, vms[i].name), "project_id", vms[i].project));
+	struct store_filter u1 = {STORE_FILTER_MEMBER, "u1"};
+	assert_string_equal(prefixed(st, STORE_VM, &u1, 1, "db", 10, NULL), "db-1,db-2");
+	assert_string_equal(prefixed(st, STORE_VM, NULL, 0, "db", 10, NULL), "db-1,db-1,db-2");
+
+	/* Tasks are listed by time: no name search; bad text is 400 naming q. */
+	ereset();
+	assert_null(store_list_prefix_text(st, STORE_TASK, NULL, 0, "x", 10, NULL, &E));
+	expect_err(400, "invalid_query");
+	assert_string_equal(E.field, "q");
+	ereset();
+	assert_null(store_list_prefix_text(st, STORE_HOST, NULL, 0, "\xff", 10, NULL, &E));
+	expect_err(400, "invalid_query");
+	ereset();
+	assert_null(store_list_prefix_text(st, STORE_HOST, NULL, 0, "w", 0, NULL, &E));
+	assert_int_equal(E.status, 400);
+	store_close(st);
+}
+
 static void t_paging(void **state)
 {
 	struct store *st = open_store(*state);
@@ -1602,6 +1673,7 @@ static const struct test_def tests[] = {
 	{"VM and template names are unique per project", t_names_per_project},
 	{"unknown filter field is 400 naming it", t_unknown_filter},
 	{"paging by name with after, limit and next", t_paging},
+	{"name prefix search: one index range, bounded", t_name_prefix},
 	{"tasks page by creation time", t_task_paging},
 	{"nested transactions commit once", t_txn_commit},
 	{"rollback leaves nothing half-written", t_txn_rollback},

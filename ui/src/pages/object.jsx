@@ -1,0 +1,33 @@
+// Any other object of the inventory (cluster, host, template, image,
+// network, datastore): its fields as the API gives them.
+import { get, enc } from '../api.js';
+import { ErrorText, Link, StateBadge, useLoad, bytes } from '../components.jsx';
+import { t } from '../i18n/index.js';
+
+const KINDS = ['clusters', 'hosts', 'templates', 'images', 'networks', 'datastores'];
+
+function show(v) {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'object') return <code class="json">{JSON.stringify(v, null, 1)}</code>;
+  return String(v);
+}
+
+export function ObjectPage({ kind, id }) {
+  const ok = KINDS.includes(kind);
+  const [o, error] = useLoad(() => (ok ? get('/api/v1/' + kind + '/' + enc(id)) : Promise.reject(new Error(t('notfound.body')))), [kind, id]);
+  return (
+    <section>
+      <p class="muted">{t('kind.' + kind)}</p>
+      <h1>{o ? o.name : id} {o && (o.state || o.power_state) ? <StateBadge state={o.state || o.power_state} /> : null}</h1>
+      <ErrorText error={error} />
+      {kind === 'hosts' && o ? <p><Link href={'/hosts/' + enc(o.id) + '/charts'}>{t('vm.charts')}</Link></p> : null}
+      {o ? (
+        <dl class="summary">
+          {Object.keys(o).filter((k) => k !== 'name').map((k) => (
+            <><dt>{k}</dt><dd>{/_bytes$/.test(k) && typeof o[k] === 'number' ? bytes(o[k]) : show(o[k])}</dd></>
+          ))}
+        </dl>
+      ) : null}
+    </section>
+  );
+}

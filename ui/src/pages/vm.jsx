@@ -1,0 +1,240 @@
+// A VM: its summary, power operations, resize, clone, snapshots and
+// delete. Changes are tasks: the page follows each to its end and shows
+// how it ended. Users who may only read the VM's project see no buttons
+// (and the API refuses them anyway). The VM is re-read every few seconds;
+// live updates (server-sent events) will replace the polling.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { get, post, del, enc, waitTask, getSession } from '../api.js';
+import { navigate } from '../router.js';
+import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, mib, bytes } from '../components.jsx';
+import { t } from '../i18n/index.js';
+
+const POWER = {
+  start: ['stopped', 'crashed', 'error'],
+  stop: ['running', 'paused'],
+  reset: ['running'],
+  pause: ['running'],
+  resume: ['paused'],
+  destroy: ['running', 'paused', 'starting', 'stopping'],
+};
+
+function projectName(id) {
+  if (!id) return t('vm.shared');
+  const m = (getSession().who.projects || []).find((p) => p.project_id === id);
+  return m ? m.project : id;
+}
+
+export function VmPage({ id }) {
+  const [vm, setVm] = useState(null);
+  const [error, setError] = useState(null);
+  const [notice, setNotice] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [confirm, setConfirm] = useState(null);
+  const [tick, setTick] = useState(0);
+  // Once a delete is under way the page reads the VM no more (it would
+  // be a 404 the moment the delete ends).
+  const deleting = useRef(false);
+  useEffect(() => {
+    if (deleting.current) return undefined;
+    let live = true;
+    get('/api/v1/vms/' + enc(id)).then((v) => live && (setVm(v), setError(null)), (e) => live && setError(e));
+    const timer = setTimeout(() => setTick((n) => n + 1), 3000);
+    return () => { live = false; clearTimeout(timer); };
+  }, [id, tick]);
+  if (error && !vm) return <section><h1>{t('vm.title')}</h1><ErrorText error={error} /></section>;
+  if (!vm) return <p class="muted">{t('common.loading')}</p>;
+  const writable = canWrite(vm.project_id || null);
+  const cfg = vm.config || {};
+
+  // Runs one change: the call, then its task to the end.
+  async function run(label, call, refresh = true) {
+    setBusy(true);
+    setNotice({ text: t('task.queued', { what: label }) });
+    try {
+      const r = await call();
+      const task = r && (r.task || (r.id && r.op ? r : null));
+      if (task && task.id) {
+        const end = await waitTask(task.id, (tk) => setNotice({ text: t('task.progress', { what: label, state: t('taskstate.' + tk.state), message: tk.message || '' }) }));
+        if (end.state === 'failed') setNotice({ text: t('task.failed', { what: label, message: (end.error && end.error.message) || end.message }), kind: 'bad' });
+        else setNotice({ text: t('task.done', { what: label }), kind: 'good' });
+        return end;
+      }
+      setNotice({ text: t('task.done', { what: label }), kind: 'good' });
+      return r;
+    } catch (e) {
+      setNotice({ text: e.message, kind: 'bad' });
+      return null;
+    } finally {
+      setBusy(false);
+      if (refresh) setTick((n) => n + 1);
+    }
+  }
+  const power = (op) => run(t('power.' + op), () => post('/api/v1/vms/' + enc(vm.id) + '/' + op));
+
+  async function remove() {
+    setConfirm(null);
+    const force = ['running', 'paused', 'starting', 'stopping'].includes(vm.power_state);
+    deleting.current = true;
+    const end = await run(t('vm.delete'), () => del('/api/v1/vms/' + enc(vm.id) + (force ? '?force=true' : '')), false);
+    if (end && end.state === 'succeeded') navigate('/', true);
+    else { deleting.current = false; setTick((n) => n + 1); }
+  }
+
+  return (
+    <section class="vm">
+      <div class="page-head">
+        <h1>{vm.name} <StateBadge state={vm.power_state} /></h1>
+        <div class="links">
+          <Link href={'/vms/' + enc(vm.id) + '/console'}>{t('vm.console')}</Link>
+          <Link href={'/vms/' + enc(vm.id) + '/charts'}>{t('vm.charts')}</Link>
+        </div>
+      </div>
+      <Notice text={notice && notice.text} kind={notice && notice.kind} />
+      {writable ? (
+        <div class="actions power" role="group" aria-label={t('vm.power')}>
+          {Object.keys(POWER).map((op) => (
+            <button type="button" data-testid={'power-' + op} disabled={busy || !POWER[op].includes(vm.power_state)}
+              class={op === 'destroy' ? 'danger' : ''} onClick={() => power(op)}>{t('power.' + op)}</button>
+          ))}
+          <button type="button" class="danger" data-testid="delete" disabled={busy} onClick={() => setConfirm('delete')}>{t('vm.delete')}</button>
+        </div>
+      ) : <p class="muted" data-testid="readonly">{t('vm.readonly')}</p>}
+      <h2>{t('vm.summary')}</h2>
+      <dl class="summary">
+        <dt>{t('vm.state')}</dt><dd data-testid="power-state">{t('state.' + vm.power_state)}{vm.desired_state && vm.desired_state !== vm.power_state ? ' → ' + t('state.' + vm.desired_state) : ''}</dd>
+        <dt>{t('vm.host')}</dt><dd>{(vm.placement && vm.placement.host) || vm.host_id}</dd>
+        <dt>{t('vm.project')}</dt><dd>{projectName(vm.project_id)}</dd>
+        <dt>{t('vm.size')}</dt><dd>{t('vm.size_value', { vcpus: cfg.vcpus, memory: mib(cfg.memory_mib), disk: cfg.disk_size_mib ? mib(cfg.disk_size_mib) : t('vm.image_size') })}</dd>
+        <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
+        {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
+        <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
+        <dt>{t('vm.placement')}</dt><dd>{(vm.placement && vm.placement.summary) || '-'}</dd>
+        {vm.last_exit ? <><dt>{t('vm.last_exit')}</dt><dd>{JSON.stringify(vm.last_exit)}</dd></> : null}
+        <dt>{t('vm.created')}</dt><dd>{vm.created_at}</dd>
+        <dt>{t('vm.id')}</dt><dd class="mono">{vm.id}</dd>
+      </dl>
+      <RecentTasks vmId={vm.id} tick={tick} />
+      <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
+      {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
+      {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
+      <Confirm open={confirm === 'delete'} danger title={t('vm.delete_title', { name: vm.name })}
+        body={t('vm.delete_body', { name: vm.name })} confirmLabel={t('vm.delete')}
+        onConfirm={remove} onCancel={() => setConfirm(null)} />
+    </section>
+  );
+}
+
+// The VM's last tasks: how its latest operations ended (a failed start
+// says why), until the live task view arrives.
+function RecentTasks({ vmId, tick }) {
+  const [tasks, setTasks] = useState(null);
+  useEffect(() => {
+    get('/api/v1/tasks?target_id=' + enc(vmId) + '&order=desc&limit=5').then((r) => setTasks(r.items), () => setTasks([]));
+  }, [vmId, tick]);
+  if (!tasks || !tasks.length) return null;
+  return (
+    <>
+      <h2>{t('vm.recent_tasks')}</h2>
+      <ul class="tasks">
+        {tasks.map((tk) => (
+          <li><span class="mono">{tk.op}</span> <span class={'badge task-' + tk.state}>{t('taskstate.' + tk.state)}</span> {tk.error ? tk.error.message : tk.message}</li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function Snapshots({ vm, writable, busy, run }) {
+  const [snaps, setSnaps] = useState(null);
+  const [error, setError] = useState(null);
+  const [name, setName] = useState('');
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    get('/api/v1/vms/' + enc(vm.id) + '/snapshots').then((r) => { setSnaps(r.snapshots || []); setError(null); }, setError);
+  }, [vm.id, n]);
+  const base = '/api/v1/vms/' + enc(vm.id) + '/snapshots';
+  const after = () => setN((x) => x + 1);
+  return (
+    <>
+      <h2>{t('vm.snapshots')}</h2>
+      <ErrorText error={error} />
+      {snaps && snaps.length === 0 ? <p class="muted">{t('vm.no_snapshots')}</p> : null}
+      {snaps && snaps.length ? (
+        <table>
+          <thead><tr><th scope="col">{t('vm.snapshot_name')}</th><th scope="col">{t('vm.snapshot_date')}</th><th scope="col">{t('vm.snapshot_ram')}</th>{writable ? <th scope="col"><span class="sr-only">{t('common.actions')}</span></th> : null}</tr></thead>
+          <tbody>
+            {snaps.map((s) => (
+              <tr>
+                <td>{s.name}</td>
+                <td>{s.date_sec ? new Date(s.date_sec * 1000).toLocaleString() : '-'}</td>
+                <td>{s.vm_state_bytes ? bytes(s.vm_state_bytes) : t('vm.disk_only')}</td>
+                {writable ? (
+                  <td class="row-actions">
+                    <button type="button" disabled={busy} onClick={() => run(t('vm.revert'), () => post(base + '/' + enc(s.name) + '/revert')).then(after)}>{t('vm.revert')}</button>
+                    <button type="button" class="danger" disabled={busy} onClick={() => run(t('vm.snapshot_delete'), () => del(base + '/' + enc(s.name))).then(after)}>{t('common.delete')}</button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {writable ? (
+        <form class="inline" onSubmit={(e) => { e.preventDefault(); run(t('vm.snapshot_take'), () => post(base, { name })).then(() => { setName(''); after(); }); }}>
+          <Field label={t('vm.snapshot_name')} id="snap-name">
+            <input id="snap-name" required value={name} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" onInput={(e) => setName(e.currentTarget.value)} />
+          </Field>
+          <button type="submit" disabled={busy}>{t('vm.snapshot_take')}</button>
+        </form>
+      ) : null}
+    </>
+  );
+}
+
+function Resize({ vm, busy, run }) {
+  const cfg = vm.config || {};
+  const [vcpus, setVcpus] = useState(cfg.vcpus);
+  const [mem, setMem] = useState(cfg.memory_mib);
+  const [disk, setDisk] = useState(cfg.disk_size_mib || '');
+  function submit(e) {
+    e.preventDefault();
+    const body = {};
+    if (+vcpus !== cfg.vcpus) body.vcpus = +vcpus;
+    if (+mem !== cfg.memory_mib) body.memory_mib = +mem;
+    if (disk !== '' && +disk !== cfg.disk_size_mib) body.disk_size_mib = +disk;
+    if (!Object.keys(body).length) return;
+    run(t('vm.resize'), () => post('/api/v1/vms/' + enc(vm.id) + '/resize', body));
+  }
+  return (
+    <form onSubmit={submit} aria-labelledby="resize-title">
+      <h2 id="resize-title">{t('vm.resize')}</h2>
+      <p class="muted">{t('vm.resize_hint')}</p>
+      <div class="row">
+        <Field label={t('vm.vcpus')} id="rs-vcpus"><input id="rs-vcpus" type="number" min="1" max="255" value={vcpus} onInput={(e) => setVcpus(e.currentTarget.value)} /></Field>
+        <Field label={t('vm.memory_mib')} id="rs-mem"><input id="rs-mem" type="number" min="16" value={mem} onInput={(e) => setMem(e.currentTarget.value)} /></Field>
+        <Field label={t('vm.disk_mib')} id="rs-disk"><input id="rs-disk" type="number" min="1" value={disk} onInput={(e) => setDisk(e.currentTarget.value)} /></Field>
+      </div>
+      <button type="submit" disabled={busy}>{t('vm.resize')}</button>
+    </form>
+  );
+}
+
+function Clone({ vm, busy, run }) {
+  const [name, setName] = useState(vm.name + '-clone');
+  const [start, setStart] = useState(false);
+  async function submit(e) {
+    e.preventDefault();
+    const end = await run(t('vm.clone'), () => post('/api/v1/vms/' + enc(vm.id) + '/clone', { name, start }));
+    if (end && end.state === 'succeeded' && end.target_id) navigate('/vms/' + enc(end.target_id));
+  }
+  return (
+    <form onSubmit={submit} aria-labelledby="clone-title">
+      <h2 id="clone-title">{t('vm.clone')}</h2>
+      <div class="row">
+        <Field label={t('vm.clone_name')} id="clone-name"><input id="clone-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+        <label class="check"><input type="checkbox" checked={start} onChange={(e) => setStart(e.currentTarget.checked)} /> {t('vm.clone_start')}</label>
+      </div>
+      <button type="submit" disabled={busy}>{t('vm.clone')}</button>
+    </form>
+  );
+}

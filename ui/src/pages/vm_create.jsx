@@ -1,0 +1,104 @@
+// Create a VM from a template. Placement runs when vdcd takes the request:
+// its verdict (the chosen host and why, or why no host fits) is shown from
+// the answer, then the create task is followed until the VM runs.
+import { useState } from 'preact/hooks';
+import { get, post, enc, waitTask, getSession } from '../api.js';
+import { Link, ErrorText, Notice, Field, useLoad, isAdmin } from '../components.jsx';
+import { t } from '../i18n/index.js';
+
+function Placement({ p }) {
+  if (!p) return null;
+  return (
+    <div class="placement" data-testid="placement">
+      <h2>{t('create.placement')}</h2>
+      <p>{p.summary}</p>
+      {p.hosts && p.hosts.length ? (
+        <table>
+          <thead><tr><th scope="col">{t('create.host')}</th><th scope="col">{t('create.verdict')}</th><th scope="col">{t('create.reason')}</th></tr></thead>
+          <tbody>
+            {p.hosts.map((h) => <tr><td>{h.host}</td><td>{h.eligible ? t('create.eligible') : t('create.rejected', { filter: h.filter })}</td><td>{h.reason}</td></tr>)}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
+
+export function VmCreate() {
+  const who = getSession().who;
+  const [templates, tErr] = useLoad(() => get('/api/v1/templates?limit=1000'), []);
+  const [projects] = useLoad(() => (isAdmin() ? get('/api/v1/projects?limit=1000').then((r) => r.items.map((p) => ({ id: p.id, name: p.name })))
+    : Promise.resolve((who.projects || []).filter((m) => m.role !== 'viewer').map((m) => ({ id: m.project_id, name: m.project })))), []);
+  const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true });
+  const [error, setError] = useState(null);
+  const [placement, setPlacement] = useState(null);
+  const [notice, setNotice] = useState(null);
+  const [created, setCreated] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.type === 'checkbox' ? e.currentTarget.checked : e.currentTarget.value });
+
+  const tlist = (templates && templates.items) || [];
+  // The select shows the first template until the user picks one.
+  const templateId = form.template || (tlist[0] && tlist[0].id) || '';
+
+  async function submit(e) {
+    e.preventDefault();
+    setBusy(true); setError(null); setPlacement(null); setNotice(null); setCreated(null);
+    const body = { name: form.name.trim(), template: templateId, start: form.start };
+    if (form.project) body.project = form.project;
+    if (form.vcpus) body.vcpus = +form.vcpus;
+    if (form.memory_mib) body.memory_mib = +form.memory_mib;
+    try {
+      const r = await post('/api/v1/vms', body);
+      setPlacement(r.placement);
+      setCreated(r.vm);
+      const end = await waitTask(r.task.id, (tk) => setNotice({ text: t('task.progress', { what: t('create.title'), state: t('taskstate.' + tk.state), message: tk.message || '' }) }));
+      setNotice(end.state === 'failed'
+        ? { text: t('task.failed', { what: t('create.title'), message: (end.error && end.error.message) || end.message }), kind: 'bad' }
+        : { text: t('create.done', { name: r.vm.name }), kind: 'good' });
+    } catch (err) {
+      setError(err);
+      if (err.detail && err.detail.placement) setPlacement(err.detail.placement);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section>
+      <h1>{t('create.title')}</h1>
+      <ErrorText error={tErr} />
+      <form onSubmit={submit} class="create">
+        <Field label={t('create.name')} id="vm-name">
+          <input id="vm-name" required maxLength={63} value={form.name} onInput={set('name')} />
+        </Field>
+        <Field label={t('create.template')} id="vm-template">
+          <select id="vm-template" required value={templateId} onChange={set('template')}>
+            {tlist.map((tp) => <option value={tp.id}>{tp.name}{tp.project_id ? '' : ' (' + t('vm.shared') + ')'}</option>)}
+          </select>
+        </Field>
+        {projects && projects.length ? (
+          <Field label={t('create.project')} id="vm-project">
+            <select id="vm-project" value={form.project} onChange={set('project')}>
+              <option value="">{t('create.project_default')}</option>
+              {projects.map((p) => <option value={p.id}>{p.name}</option>)}
+            </select>
+          </Field>
+        ) : null}
+        <div class="row">
+          <Field label={t('vm.vcpus')} id="vm-vcpus" hint={t('create.from_template')}>
+            <input id="vm-vcpus" type="number" min="1" max="255" value={form.vcpus} onInput={set('vcpus')} aria-describedby="vm-vcpus-hint" />
+          </Field>
+          <Field label={t('vm.memory_mib')} id="vm-mem" hint={t('create.from_template')}>
+            <input id="vm-mem" type="number" min="16" value={form.memory_mib} onInput={set('memory_mib')} aria-describedby="vm-mem-hint" />
+          </Field>
+        </div>
+        <div><label class="check"><input type="checkbox" checked={form.start} onChange={set('start')} /> {t('create.start')}</label></div>
+        <ErrorText error={error} />
+        <button class="primary" type="submit" disabled={busy || !tlist.length} data-testid="create-submit">{t('create.submit')}</button>
+      </form>
+      <Notice text={notice && notice.text} kind={notice && notice.kind} />
+      {created ? <p><Link href={'/vms/' + enc(created.id)} data-testid="created-link">{t('create.open', { name: created.name })}</Link></p> : null}
+      <Placement p={placement} />
+    </section>
+  );
+}
