@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement api images scale"
+all="vm-start placement api images scale ui"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -37,6 +37,10 @@ for name in $names; do
 	scale) # creates and start at fleet scale, then a simulated day (bench/sim)
 		"$root/bench/scale/scale.sh" --build "$root/build" "$@"
 		"$root/bench/sim/sim.sh" --build "$root/build"
+		;;
+	ui) # the web UI in headless Chromium (its build: scripts/build.sh)
+		"$root/scripts/build.sh" build >&2
+		"$root/bench/ui/ui.sh" --build "$root/build" "$@"
 		;;
 	console) # not in $all: needs root (namespaces) and the test guest
 		"$root/bench/console/console.sh" --build "$root/build" "$@"
