@@ -129,8 +129,8 @@ while [ "${#RUNNING[@]}" -gt 0 ]; do reap; done
 echo "# integration tests: $((SECONDS - t0)) s, $JOBS at a time"
 
 # The next run's order: every test's time (this run's when it passed, or
-# the last known),
-# written whole and then renamed (other work trees may read it meanwhile).
+# the last known), written whole and then renamed (other work trees may read
+# it meanwhile).
 if [ -s "$LOG/times" ] && mkdir -p "$VDC_CACHE" 2>/dev/null; then
 	{
 		cat "$LOG/times"
