@@ -93,18 +93,13 @@ rc=$?
 grep -E '^not ok' "$LOG/cli"
 tally cli-e2e "$rc" "$LOG/cli"
 
-step "integration tests (real QEMU guests, agents in network namespaces)"
-export VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_VDCD=$PWD/build-san/src/manager/vdcd
-export VDC_CACHE=$CACHE
-for t in tests/integration/t_*.sh; do
-	out=$LOG/$(basename "$t" .sh)
-	start=$SECONDS
-	bash "$t" >"$out" 2>&1
-	rc=$?
-	grep -E '^(not ok|#)' "$out"
-	echo "# $(basename "$t"): $((SECONDS - start)) s"
-	tally "$(basename "$t")" "$rc" "$out"
-done
+step "integration tests (real QEMU guests, agents in network namespaces; ${VDC_TEST_JOBS:-$(nproc)} at a time)"
+# Its own last line ("N passed, N failed" of these) is left out: the one
+# below counts everything.
+VDC_AGENT=$PWD/build-san/src/agent/vdc-agent VDC_VDCD=$PWD/build-san/src/manager/vdcd VDC_CACHE=$CACHE \
+	VDC_TEST_LOG=$LOG scripts/integration-tests.sh | grep --line-buffered -Ev '^([0-9]+ passed, [0-9]+ failed|logs: .*)$'
+rc=${PIPESTATUS[0]}
+tally integration "$rc" "$LOG/integration.tally"
 
 echo "logs: $LOG"
 echo "$passed passed, $failed failed"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh [SECONDS] - builds each libFuzzer harness with ASan+UBSan into
 # build-fuzz/ and runs it for SECONDS (default 20) on a scratch copy of its
-# seed corpus. Prints one line per target; exits non-zero if any failed.
+# seed corpus, FUZZ_JOBS targets at a time (default: one per core). Prints
+# one line per target, in a fixed order; exits non-zero if any failed.
 # Non-interactive and self-contained, so CI can run it from a clean clone.
 set -u
 
@@ -44,16 +45,20 @@ sources() {
 	esac
 }
 
-failed=0
-for t in vm_spec qmp config resources image_format; do
+# fuzz_one TARGET: builds and runs one harness; its line (and what went
+# wrong) in $out/TARGET.result, exit status 1 when it failed.
+fuzz_one() {
+	t=$1
 	bin=$out/fuzz_$t
 	log=$out/$t.log
+	res=$out/$t.result
 	# shellcheck disable=SC2046,SC2086 # word splitting of flag lists is wanted
 	if ! $cc $cflags -o "$bin" tests/fuzz/fuzz_$t.c $(sources $t) $jansson_libs >"$log" 2>&1; then
-		echo "fuzz $t: FAILED (build, see $log)"
-		sed 's/^/    /' "$log" | tail -20
-		failed=1
-		continue
+		{
+			echo "fuzz $t: FAILED (build, see $log)"
+			sed 's/^/    /' "$log" | tail -20
+		} >"$res"
+		return 1
 	fi
 	corpus=$(mktemp -d "$out/corpus-$t.XXXXXX")
 	cp tests/fuzz/seeds/$t/* "$corpus"/
@@ -66,11 +71,42 @@ for t in vm_spec qmp config resources image_format; do
 	rm -rf "$corpus"
 	runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
 	if [ "$rc" -eq 0 ] && [ -n "$runs" ]; then
-		echo "fuzz $t: ok ($runs runs)"
+		echo "fuzz $t: ok ($runs runs)" >"$res"
 	else
-		echo "fuzz $t: FAILED (exit $rc; log $log, inputs $out/$t-*)"
-		grep -E -A12 'ERROR|property violated|runtime error' "$log" | head -40 | sed 's/^/    /'
-		failed=1
+		{
+			echo "fuzz $t: FAILED (exit $rc; log $log, inputs $out/$t-*)"
+			grep -E -A12 'ERROR|property violated|runtime error' "$log" | head -40 | sed 's/^/    /'
+		} >"$res"
+		return 1
 	fi
+}
+
+# FUZZ_JOBS targets at a time (default: one per core; each fuzzer is one
+# process busy for SECONDS), their lines printed in the targets' order.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs in
+'' | *[!0-9]*) jobs=0 ;;
+esac
+[ "$jobs" -ge 1 ] || { echo "FUZZ_JOBS must be a number of 1 or more" >&2; exit 2; }
+failed=0
+set -- vm_spec qmp config resources image_format
+while [ $# -gt 0 ]; do
+	batch=
+	pids=
+	n=0
+	while [ $# -gt 0 ] && [ "$n" -lt "$jobs" ]; do
+		rm -f "$out/$1.result"
+		fuzz_one "$1" &
+		pids="$pids $!"
+		batch="$batch $1"
+		n=$((n + 1))
+		shift
+	done
+	for p in $pids; do
+		wait "$p" || failed=1
+	done
+	for t in $batch; do
+		cat "$out/$t.result" 2>/dev/null || { echo "fuzz $t: FAILED (no result)"; failed=1; }
+	done
 done
 exit $failed

@@ -32,16 +32,32 @@ VDCD=${VDC_VDCD:-$VDC_ROOT/build/src/manager/vdcd}
 FABRIC_BR=vdcf$$
 # Each run its own management subnet, so two test runs never collide.
 # A subnet no bridge of this host has yet (a run killed before its cleanup
-# leaves its bridge behind; two with one address would break both).
+# leaves its bridge behind; two with one address would break both), and
+# whose lock no other running test holds (tests run side by side: both
+# could pick one before either made its bridge). The lock is held until
+# this test and what it started have exited.
+NET_LOCKS=/tmp/vdc-test-net-locks
 fabric_free_net() {
 	local n=$(($$ % 250 + 1)) i
+	mkdir -p "$NET_LOCKS"
 	for i in $(seq 1 250); do
-		ip -br addr 2>/dev/null | grep -q " 10\.214\.$n\.1/" || break
+		if ! ip -br addr 2>/dev/null | grep -q " 10\.214\.$n\.1/"; then
+			exec {NET_LOCK_FD}>"$NET_LOCKS/10.214.$n"
+			flock -n "$NET_LOCK_FD" && break
+			exec {NET_LOCK_FD}>&-
+		fi
 		n=$((n % 250 + 1))
 	done
-	echo "10.214.$n"
+	FABRIC_NET=10.214.$n
 }
-FABRIC_NET=$(fabric_free_net)
+fabric_free_net
+
+# free_port FIRST: the first TCP port from FIRST on that nothing listens on.
+free_port() {
+	local p=$1
+	while ss -Htln "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+	echo "$p"
+}
 MGR_IP=$FABRIC_NET.1
 FABRIC=0
 HOST_INDEX=0
@@ -468,8 +484,18 @@ guest_req() {
 }
 
 # qemu_gone NAME: no QEMU process for a VM of that name (anchored so the
-# check does not match itself).
-qemu_gone() { ! pgrep -f "^(/[^ ]*/)?qemu-system-x86_64 -name guest=$1," >/dev/null; }
+# check does not match itself) on this test's hosts (other tests running
+# alongside may have VMs of the same name).
+qemu_gone() {
+	local p h ns
+	for p in $(pgrep -f "^(/[^ ]*/)?qemu-system-x86_64 -name guest=$1,"); do
+		ns=$(ip netns identify "$p" 2>/dev/null)
+		for h in "${HOSTS[@]}"; do
+			[ "$ns" = "$(ns_of "$h")" ] && return 1
+		done
+	done
+	return 0
+}
 
 # qemu_count UUID: how many QEMU processes run for that VM uuid.
 qemu_count() { pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |$)" || true; }

@@ -86,7 +86,8 @@ openapi_tools_install() {
 # what does not match comes back in the sl-violations header. 0, or 1
 # after saying why.
 prism_start() {
-	local port=$((20000 + $$ % 20000 + ${PRISM_STARTS:-0})) i
+	local port i
+	port=$(free_port $((20000 + $$ % 20000 + ${PRISM_STARTS:-0})))
 	PRISM_STARTS=$((${PRISM_STARTS:-0} + 1))
 	openapi_tools_install || return 1
 	NODE_EXTRA_CA_CERTS=$MGR_CACERT node "$PRISM" proxy "${1:-$VDC_ROOT/docs/openapi.yaml}" "$MGR_URL" \

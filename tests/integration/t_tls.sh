@@ -33,7 +33,7 @@ rc=$?
 check "vdcd refuses --plain-http on a non-loopback address (exit 2)" test "$rc" = 2
 check "... saying it needs a loopback address or HTTPS" grep -q 'only on a loopback --listen' <<<"$out"
 diag "$out"
-port=$((20000 + $$ % 20000))
+port=$(free_port $((20000 + $$ % 20000)))
 "$VDCD" --listen "127.0.0.1:$port" --data-dir "$TMP/plain" --plain-http >>"$TMP/plain.log" 2>&1 &
 plain_pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done

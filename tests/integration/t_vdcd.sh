@@ -228,6 +228,21 @@ check "a bad page size is 400" test "$STATUS/$(jget "$BODY" .error.field)" = 400
 mapi GET /api/v1/vms/x
 check "no VM was created by bad input" test "$STATUS" = 404
 
+# guest_ready VM N: until the VM's console (through vdcd) shows the guest's
+# readiness line N times (60 s). A stop sent before the guest's ACPI daemon
+# runs is not seen, and waits out its whole timeout (60 s) before the hard
+# stop.
+guest_ready() {
+	local i
+	for i in $(seq 1 300); do
+		mapi GET "/api/v1/vms/$1/console"
+		[ "$(grep -c VDC-GUEST-READY <<<"$BODY")" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	diag "the console of $1 did not show VDC-GUEST-READY x$2 in 60 s"
+	return 1
+}
+
 # vdcd dies (SIGKILL, by its crash points) in the middle of tasks; each crash
 # is shown to happen where named (crash_at), and after the restart the task
 # is run again to its end: no VM lost, none running twice.
@@ -247,6 +262,7 @@ check "exactly one QEMU runs for v5" test "$(qemu_count "$v5_id")" = 1
 v5_host=$(jget "$BODY" .placement.host)
 
 # Right after a worker claimed a stop, before it did anything.
+guest_ready v5 1
 vdcd_stop
 crash_at task:claimed vdcd any --heartbeat-timeout-s 4 -- mapi POST /api/v1/vms/v5/stop '{"timeout_s":60}'
 vdcd_start --heartbeat-timeout-s 4
@@ -269,6 +285,7 @@ task_wait "$t5"
 mapi GET /api/v1/vms/v5
 check "after the crash the start finishes: v5 running" test "$TASK_STATE/$(jget "$BODY" .power_state)" = succeeded/running
 check "still exactly one QEMU runs for v5" test "$(qemu_count "$v5_id")" = 1
+guest_ready v5 2
 mapi POST /api/v1/vms/v5/stop '{"timeout_s":60}'
 task_wait "$(jget "$BODY" .task.id)"
 
