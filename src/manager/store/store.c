@@ -391,10 +391,21 @@ static int doc_keys(enum store_kind k, const json_t *doc, struct doc_keys *dk, s
 	return 0;
 }
 
-/* The document as kept: a shallow copy of doc with version and times set. */
+/* The document as kept: a shallow copy of doc with version and times set.
+ * Not json_copy: jansson's shallow copy ignores a key it could not insert
+ * (out of memory) and returns the rest, and a VM kept without its
+ * project_id is one the quota no longer counts (t_faults caught it). */
 static json_t *doc_kept(json_t *doc, int64_t version, const char *created, const char *updated)
 {
-	json_t *d = json_copy(doc);
+	json_t *d = json_object();
+	const char *key;
+	json_t *value;
+	json_object_foreach(doc, key, value) {
+		if (d && json_object_set(d, key, value)) {
+			json_decref(d);
+			d = NULL;
+		}
+	}
 	if (!d || json_object_set_new(d, "version", json_integer(version)) ||
 	    json_object_set_new(d, "created_at", json_string(created)) ||
 	    json_object_set_new(d, "updated_at", json_string(updated))) {
@@ -441,7 +452,10 @@ int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
 			name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
-	store_pending_add(st, k, dk.id, kept, NULL);
+	if (store_pending_add(st, k, dk.id, kept, NULL) < 0) {
+		oom(e);
+		goto cleanup;
+	}
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -727,7 +741,10 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 			version_conflict(ki, dk.id, version, expected_version, e);
 		goto cleanup;
 	}
-	store_pending_add(st, k, dk.id, kept, NULL);
+	if (store_pending_add(st, k, dk.id, kept, NULL) < 0) {
+		oom(e);
+		goto cleanup;
+	}
 	if (out) {
 		*out = kept;
 		kept = NULL;
@@ -754,8 +771,8 @@ int store_delete(struct store *st, enum store_kind k, const char *id, struct err
 		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'",
 		                   store_kinds[k].name, id);
 	/* The deleted document (RETURNING doc) tells observers whose it was. */
-	if (found > 0)
-		store_pending_add(st, k, id, NULL, store_observed(k) && got ? json_loads(got, 0, NULL) : NULL);
+	if (found > 0 && store_pending_add(st, k, id, NULL, store_observed(k) && got ? json_loads(got, 0, NULL) : NULL) < 0)
+		found = oom(e);
 	free(got);
 	return found < 0 ? -1 : 0;
 }
@@ -1038,8 +1055,15 @@ int store_event_add(struct store *st, const char *actor, const char *action,
 		                       (json_int_t)strtoll(none, NULL, 10), "at", at, "actor", actor, "action",
 		                       action, "target_kind", target_kind, "target_id", target_id, "outcome",
 		                       outcome, "detail", detail);
-		if (ev)
-			store_pending_add(st, STORE_EVENTS, none, ev, NULL);
+		/* Out of memory in a transaction: it fails (nothing commits, so no
+		 * observer misses the event); an event of its own has committed
+		 * and goes untold (the audit log still has it). */
+		if (!ev && st->depth) {
+			st->doomed = true;
+			rc = oom(e);
+		} else if (ev && store_pending_add(st, STORE_EVENTS, none, ev, NULL) < 0) {
+			rc = oom(e);
+		}
 		json_decref(ev);
 	}
 	free(none);

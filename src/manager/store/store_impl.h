@@ -189,7 +189,9 @@ struct store *store_open_version(const char *url, int target_version, struct err
  * (doc NULL: deleted, gone what it was or NULL; increfs doc, takes gone)
  * and, outside a transaction, tells it at once; flush tells them all (after a commit); discard drops them. */
 bool store_observed(enum store_kind k);
-void store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone);
+/* Keeps a change for the observers; -1 (the transaction doomed) when out
+ * of memory in a transaction. */
+int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone);
 void store_pending_flush(struct store *st);
 void store_pending_discard(struct store *st);
 void store_pending_free(struct store *st);

@@ -86,31 +86,44 @@ void store_pending_flush(struct store *st)
 	store_pending_discard(st);
 }
 
-void store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone)
+int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone)
 {
 	if (!store_observed(k)) {
 		json_decref(gone);
-		return;
+		return 0;
 	}
+	/* Out of memory: in a transaction the write fails and dooms it (nothing
+	 * commits, so no observer misses anything); outside one the write has
+	 * committed already, and an observer that misses a commit is worse
+	 * than a crash. */
+	char *copy = NULL;
+	json_t *kept = NULL;
 	if (st->npending == st->pending_cap) {
 		int cap = st->pending_cap ? st->pending_cap * 2 : 8;
 		struct store_pending *p = realloc(st->pending, (size_t)cap * sizeof(*p));
 		if (!p)
-			abort(); /* an observer that misses a commit is worse than a crash */
+			goto oom;
 		st->pending = p;
 		st->pending_cap = cap;
 	}
-	char *copy = strdup(id);
-	if (!copy)
-		abort();
+	if (!(copy = strdup(id)))
+		goto oom;
 	/* In a transaction the caller may still change the document it got
 	 * back before committing: keep a copy of what was stored. */
-	json_t *kept = !doc ? NULL : st->depth ? json_deep_copy(doc) : json_incref(doc);
+	kept = !doc ? NULL : st->depth ? json_deep_copy(doc) : json_incref(doc);
 	if (doc && !kept)
-		abort();
+		goto oom;
 	st->pending[st->npending++] = (struct store_pending){k, copy, kept, gone};
 	if (st->depth == 0) /* its own commit, already made */
 		store_pending_flush(st);
+	return 0;
+oom:
+	free(copy);
+	json_decref(gone);
+	if (st->depth == 0)
+		abort();
+	st->doomed = true;
+	return -1;
 }
 
 void store_pending_free(struct store *st)
