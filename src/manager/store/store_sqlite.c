@@ -1,26 +1,27 @@
-/* store_sqlite.c - the SQLite backend: every handle of a database file uses
- * the process's one connection to it (store_sqlite_conn.c), in WAL mode,
- * with each statement prepared once per handle (SQLITE_PREPARE_PERSISTENT)
- * and reused. A handle holds the connection for each statement, and for the
- * whole of a transaction. */
+/* store_sqlite.c - the SQLite backend: one connection per handle, in WAL mode
+ * so that readers never wait for the writer, with each statement prepared
+ * once per handle (SQLITE_PREPARE_PERSISTENT) and reused. */
 #include "store_impl.h"
-#include "store_sqlite_conn.h"
 
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUSY_TIMEOUT_MS 5000
 
 struct sqlite_store {
 	struct store base;
-	struct sq_conn *conn;
-	sqlite3 *db; /* the connection's, usable while held */
+	sqlite3 *db;
 	char path[512];
 	sqlite3_stmt *stmts[STORE_NSLOTS];
-	int held;      /* how many holds (statements, the transaction) this handle has */
-	bool txn_held; /* one of them is for an open transaction */
+	struct timespec busy_since; /* when the current wait for a lock began */
 };
 
 static struct sqlite_store *sq(struct store *st)
@@ -38,7 +39,7 @@ static int sq_fail(struct sqlite_store *s, int rc, const char *msg, struct errin
 	case SQLITE_LOCKED:
 		return errinfo_set(e, 503, "store_busy", NULL,
 		                   "the database %s stayed locked by another writer for %d ms (%s): "
-		                   "retry", s->path, SQ_BUSY_TIMEOUT_MS, msg);
+		                   "retry", s->path, BUSY_TIMEOUT_MS, msg);
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return errinfo_set(e, 409, "conflict", NULL, "%s", msg);
@@ -63,47 +64,14 @@ static int sq_fail(struct sqlite_store *s, int rc, const char *msg, struct errin
 	}
 }
 
-static int hold(struct sqlite_store *s, struct errinfo *e)
-{
-	if (s->held == 0 && sq_conn_lock(s->conn, e) < 0)
-		return -1;
-	s->held++;
-	return 0;
-}
-
-static void release(struct sqlite_store *s)
-{
-	if (--s->held == 0)
-		sq_conn_unlock(s->conn);
-}
-
-/* Keeps one hold for as long as a transaction is open on the connection:
- * begun by BEGIN, ended by COMMIT, ROLLBACK or an error that made SQLite
- * roll back by itself. Called while held. */
-static void settle(struct sqlite_store *s)
-{
-	bool open = !sqlite3_get_autocommit(s->db);
-	if (open && !s->txn_held) {
-		s->txn_held = true;
-		s->held++;
-	} else if (!open && s->txn_held) {
-		s->txn_held = false;
-		release(s);
-	}
-}
-
 static int sq_exec(struct store *st, const char *sql, struct errinfo *e)
 {
 	struct sqlite_store *s = sq(st);
-	if (hold(s, e) < 0)
-		return -1;
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		sq_fail(s, sqlite3_extended_errcode(s->db), msg, e);
 	sqlite3_free(msg);
-	settle(s);
-	release(s);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -127,45 +95,33 @@ static int sq_query(struct store *st, int slot, const struct store_param *p, int
 	struct sqlite_store *s = sq(st);
 	if (slot < 0 || slot >= STORE_NSLOTS)
 		return errinfo_set(e, 500, "internal", NULL, "no statement %d", slot);
-	if (hold(s, e) < 0)
-		return -1;
 	if (!s->stmts[slot] && sq_prepare(s, slot, e))
-		goto fail;
+		return -1;
 	sqlite3_stmt *stmt = s->stmts[slot];
-	if (sqlite3_bind_parameter_count(stmt) != np) {
-		errinfo_set(e, 500, "internal", NULL, "statement %d takes %d parameters, not %d", slot,
-		            sqlite3_bind_parameter_count(stmt), np);
-		goto fail;
-	}
+	if (sqlite3_bind_parameter_count(stmt) != np)
+		return errinfo_set(e, 500, "internal", NULL, "statement %d takes %d parameters, not %d",
+		                   slot, sqlite3_bind_parameter_count(stmt), np);
 	for (int i = 0; i < np; i++) {
 		int rc = p[i].is_int ? sqlite3_bind_int64(stmt, i + 1, p[i].i)
 		         : p[i].s    ? sqlite3_bind_text(stmt, i + 1, p[i].s, -1, SQLITE_STATIC)
 		                     : sqlite3_bind_null(stmt, i + 1);
 		if (rc != SQLITE_OK) {
 			sqlite3_clear_bindings(stmt);
-			sq_fail(s, rc, NULL, e);
-			goto fail;
+			return sq_fail(s, rc, NULL, e);
 		}
 	}
-	/* Held until sq_done. */
 	*rows = (struct store_rows){.st = st, .h = stmt};
 	return 0;
-fail:
-	release(s);
-	return -1;
 }
 
 static int sq_next(struct store_rows *rows, struct errinfo *e)
 {
-	struct sqlite_store *s = sq(rows->st);
 	int rc = sqlite3_step(rows->h);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	sq_fail(s, sqlite3_extended_errcode(s->db), NULL, e);
-	settle(s); /* a failure may have rolled the transaction back */
-	return -1;
+	return sq_fail(sq(rows->st), sqlite3_extended_errcode(sq(rows->st)->db), NULL, e);
 }
 
 static const char *sq_text(struct store_rows *rows, int col, size_t *len)
@@ -181,25 +137,16 @@ static void sq_done(struct store_rows *rows)
 {
 	/* Reset at once: a statement left mid-way would hold its read snapshot
 	 * (and stall WAL checkpoints). Bindings pointed into the caller's data. */
-	struct sqlite_store *s = sq(rows->st);
 	sqlite3_reset(rows->h);
 	sqlite3_clear_bindings(rows->h);
-	settle(s);
-	release(s);
 }
 
 static void sq_close(struct store *st)
 {
 	struct sqlite_store *s = sq(st);
-	if (s->txn_held) /* a transaction left open: not one to keep */
-		sq_exec(st, "ROLLBACK", NULL);
-	/* Statements belong to the shared connection: finalized while held. */
-	if (hold(s, NULL) == 0) {
-		for (int i = 0; i < STORE_NSLOTS; i++)
-			sqlite3_finalize(s->stmts[i]);
-		release(s);
-	}
-	sq_conn_put(s->conn);
+	for (int i = 0; i < STORE_NSLOTS; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close_v2(s->db);
 	free(s);
 }
 
@@ -213,12 +160,50 @@ static const struct store_backend sqlite_backend = {
 	.close = sq_close,
 };
 
+/* WAL needs a mode change that a fresh file takes once; report if the file
+ * system refused it (e.g. no shared memory): the store still works. */
+static int sq_setup(struct sqlite_store *s, struct errinfo *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+		if (!mode || strcmp(mode, "wal"))
+			log_warn("store_no_wal", "journal_mode=%s", mode ? mode : "none");
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		sq_fail(s, sqlite3_extended_errcode(s->db), NULL, e);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK)
+		return -1;
+	return sq_exec(&s->base, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e);
+}
+
+/* Waits for another writer of this database (most often another thread of
+ * vdcd, whose transactions take well under a millisecond) in steps from 20 µs
+ * up to 1 ms, until BUSY_TIMEOUT_MS. SQLite's own handler sleeps 1, 2, 5,
+ * 10 ... ms: an API call then waits milliseconds for a lock freed in
+ * microseconds (creates while task workers commit). */
+static int sq_busy(void *ctx, int count)
+{
+	struct sqlite_store *s = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		s->busy_since = now;
+	long long waited_ms = (long long)(now.tv_sec - s->busy_since.tv_sec) * 1000 +
+	                      (now.tv_nsec - s->busy_since.tv_nsec) / 1000000;
+	if (waited_ms >= BUSY_TIMEOUT_MS)
+		return 0;
+	long us = count < 6 ? 20L << count : 1000;
+	struct timespec nap = {0, (us > 1000 ? 1000 : us) * 1000};
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
 struct store *store_sqlite_connect(const char *path, struct errinfo *e)
 {
-	if (!*path) {
-		errinfo_set(e, 400, "invalid_url", "store", "sqlite: needs a file path");
-		return NULL;
-	}
 	struct sqlite_store *s = calloc(1, sizeof(*s));
 	if (!s) {
 		errinfo_set(e, 500, "internal", NULL, "out of memory");
@@ -226,10 +211,35 @@ struct store *store_sqlite_connect(const char *path, struct errinfo *e)
 	}
 	s->base.be = &sqlite_backend;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	if (!(s->conn = sq_conn_get(path, e))) {
-		free(s);
-		return NULL;
+	if (!*path) {
+		errinfo_set(e, 400, "invalid_url", "store", "sqlite: needs a file path");
+		goto cleanup;
 	}
-	s->db = sq_conn_db(s->conn);
+	/* Created 0600 here: documents and token hashes are nobody else's. */
+	int fd = strcmp(path, ":memory:") ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -2;
+	if (fd == -1) {
+		errinfo_set(e, 503, "store_unavailable", NULL,
+		            "cannot open the database %s: %s: check that its directory exists and that "
+		            "vdcd may write there", path, strerror(errno));
+		goto cleanup;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* NOMUTEX: a handle belongs to one thread at a time (see store.h). */
+	int rc = sqlite3_open_v2(path, &s->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         NULL);
+	if (rc != SQLITE_OK) {
+		sq_fail(s, rc, NULL, e);
+		goto cleanup;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_handler(s->db, sq_busy, s);
+	if (sq_setup(s, e))
+		goto cleanup;
 	return &s->base;
+cleanup:
+	sqlite3_close_v2(s->db);
+	free(s);
+	return NULL;
 }
