@@ -16,18 +16,22 @@ import { VmPage } from './pages/vm.jsx';
 import { VmCreate } from './pages/vm_create.jsx';
 import { ObjectPage } from './pages/object.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
-import { ConsoleSlot, ChartsSlot, TasksSlot } from './pages/slots.jsx';
+import { ConsoleSlot } from './pages/slots.jsx';
+import { TasksPage, TaskPage, EventsPage } from './pages/tasks.jsx';
+import { VmCharts, HostCharts } from './pages/charts.jsx';
 
-// Path patterns, first match wins. The console, live tasks and charts
-// pages are slots the console, live and metrics work fills in.
+// Path patterns, first match wins. The console page is a slot the
+// console work fills in.
 const routes = [
   ['/', Inventory],
   ['/vms/new', VmCreate],
   ['/vms/:id', VmPage],
   ['/vms/:id/console', ConsoleSlot],
-  ['/vms/:id/charts', ChartsSlot],
-  ['/hosts/:id/charts', ChartsSlot],
-  ['/tasks', TasksSlot],
+  ['/vms/:id/charts', VmCharts],
+  ['/hosts/:id/charts', HostCharts],
+  ['/tasks', TasksPage],
+  ['/tasks/:id', TaskPage],
+  ['/events', EventsPage],
   ['/objects/:kind/:id', ObjectPage],
   ['/admin/hosts', AdminHosts],
   ['/admin/users', AdminUsers],

@@ -7,6 +7,7 @@ import { Search } from './search.jsx';
 import { t, lang, languages, setLang } from './i18n/index.js';
 import { path } from './router.js';
 import { useSignal } from './state.js';
+import { LiveIndicator } from './live_status.jsx';
 
 export function Shell({ session, onSignOut, children }) {
   const [menu, setMenu] = useState(false);
@@ -16,6 +17,7 @@ export function Shell({ session, onSignOut, children }) {
     ['/', t('nav.inventory'), true],
     ['/vms/new', t('nav.create_vm'), canWrite(null)],
     ['/tasks', t('nav.tasks'), true],
+    ['/events', t('live.nav'), admin],
     ['/tokens', t('nav.tokens'), true],
     ['/admin/hosts', t('nav.hosts'), admin],
     ['/admin/projects', t('nav.projects'), admin],
@@ -31,6 +33,7 @@ export function Shell({ session, onSignOut, children }) {
         <Link href="/" class="brand">vdc</Link>
         <Search />
         <div class="who">
+          <LiveIndicator />
           <label class="sr-only" for="lang">{t('nav.language')}</label>
           <select id="lang" value={lang.value} onChange={(e) => setLang(e.currentTarget.value)}>
             {languages.map((l) => <option value={l.code}>{l.name}</option>)}

@@ -8,6 +8,12 @@ import { get, enc } from '../api.js';
 import { Link, ErrorText, StateBadge, isAdmin, canWrite } from '../components.jsx';
 import { objectHref } from '../search.jsx';
 import { t } from '../i18n/index.js';
+import { useLiveState, useLiveReload } from '../live.js';
+
+// A state badge that follows the stream (vm.state, host.updated).
+function LiveBadge({ kind, id, state }) {
+  return <StateBadge state={useLiveState(kind, id, state)} />;
+}
 
 function Paged({ url, kind, child }) {
   const [items, setItems] = useState(null);
@@ -25,6 +31,11 @@ function Paged({ url, kind, child }) {
     setBusy(false);
   }
   useEffect(() => { load(null); }, [url]);
+  // A VM, host ... made or deleted: the first page again (when only it is
+  // shown; a longer list keeps what was loaded until it is reopened).
+  const word = kind.replace(/s$/, '');
+  useLiveReload(() => { if (!next) load(null); },
+    (name) => name === word + '.created' || name === word + '.deleted', 0, 1000);
   if (error) return <ErrorText error={error} />;
   if (items === null) return <p class="muted">{t('common.loading')}</p>;
   if (items.length === 0) return <p class="muted">{t('tree.empty')}</p>;
@@ -40,8 +51,8 @@ function Leaf({ kind, o }) {
   return (
     <span class="leaf">
       <Link href={objectHref(kind, o)}>{o.name}</Link>
-      {kind === 'vms' ? <StateBadge state={o.power_state} /> : null}
-      {kind === 'hosts' ? <StateBadge state={o.state} /> : null}
+      {kind === 'vms' ? <LiveBadge kind="vm" id={o.id} state={o.power_state} /> : null}
+      {kind === 'hosts' ? <LiveBadge kind="host" id={o.id} state={o.state} /> : null}
     </span>
   );
 }

@@ -1,13 +1,14 @@
 // A VM: its summary, power operations, resize, clone, snapshots and
 // delete. Changes are tasks: the page follows each to its end and shows
 // how it ended. Users who may only read the VM's project see no buttons
-// (and the API refuses them anyway). The VM is re-read every few seconds;
-// live updates (server-sent events) will replace the polling.
+// (and the API refuses them anyway). The page follows the live stream
+// (live.js): the VM is re-read when an event names it or its tasks.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, del, enc, waitTask, getSession } from '../api.js';
 import { navigate } from '../router.js';
 import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, mib, bytes } from '../components.jsx';
 import { t } from '../i18n/index.js';
+import { useLiveReload } from '../live.js';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -38,9 +39,12 @@ export function VmPage({ id }) {
     if (deleting.current) return undefined;
     let live = true;
     get('/api/v1/vms/' + enc(id)).then((v) => live && (setVm(v), setError(null)), (e) => live && setError(e));
-    const timer = setTimeout(() => setTick((n) => n + 1), 3000);
-    return () => { live = false; clearTimeout(timer); };
+    return () => { live = false; };
   }, [id, tick]);
+  // Read again when the stream tells of this VM or its tasks (every 3 s
+  // while the stream is down).
+  const vmId = vm ? vm.id : id;
+  useLiveReload(() => setTick((n) => n + 1), (name, d) => d && (d.id === vmId || (d.doc && d.doc.target_id === vmId)));
   if (error && !vm) return <section><h1>{t('vm.title')}</h1><ErrorText error={error} /></section>;
   if (!vm) return <p class="muted">{t('common.loading')}</p>;
   const writable = canWrite(vm.project_id || null);
