@@ -3,7 +3,8 @@
 # playwright-core, see ui/tests/e2e.mjs) against a real vdcd over its HTTPS
 # and a real agent in a network namespace: sign in, create a VM and see it
 # running, stop and delete it; a viewer sees no mutating button and the API
-# refuses them anyway; the same walk at phone size (390x844); no console
+# refuses them anyway; live updates, tasks and cancel, events and charts
+# (ui/tests/e2e_live.mjs); the same walk at phone size (390x844); no console
 # error on any page; axe-core finds no serious or critical violation; the
 # UI's headers (CSP, nosniff) and routes (client paths, /api/ 404s, no path
 # traversal). Screenshots go to $VDC_TEST_LOG/t_ui-screens (make test's log
@@ -83,6 +84,13 @@ mapi GET '/api/v1/vms?q=bulk-1&limit=5'
 check "?q= lists VMs by name prefix, bounded, saying more match" \
 	test "$(jget "$BODY" '[.items[].name] | join(",")')/$(jget "$BODY" .more)" = "bulk-1,bulk-10,bulk-11,bulk-12,bulk-13/true"
 
+# The live walk's VM (ui/tests/e2e_live.mjs): a guest that ignores the
+# power button, so that stops hold vdcd's workers and a task waits queued.
+# It boots while the other walks run.
+mgr_guest_template deaf "$ADMIN_TOKEN" '.cmdline="console=ttyS0 quiet panic=-1 rdinit=/bin/sh"'
+mapi POST /api/v1/vms '{"name":"ui-live","template":"deaf","project":"dev"}'
+check "the live walk's VM is being made (202)" test "$STATUS" = 202
+
 # Chromium trusts vdcd's certificate by its public key (nothing else is
 # let through), as an operator would trust vdcd's CA.
 SPKI=$(openssl x509 -in "$TMP/vdcd/tls/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
@@ -103,6 +111,8 @@ mapi GET /api/v1/vms/ui-desk
 check "the VM made and deleted on the desktop walk is gone" test "$STATUS" = 404
 mapi GET /api/v1/vms/ui-phone
 check "the VM made and deleted on the phone walk is gone" test "$STATUS" = 404
+mapi GET /api/v1/vms/ui-live
+check "the live walk's VM is deleted" test "$STATUS" = 404
 diag "screenshots: $SHOTS"
 vdcd_stop || not_ok "vdcd stops cleanly"
 finish

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { liveWalk } from './e2e_live.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
 const require = createRequire(env('VDC_UI_MODULES') + '/');
@@ -234,7 +235,8 @@ async function main() {
     await check(`desktop: the ${file} page opens`, async () => {
       await nav(desk, label);
       await page.waitForSelector(`h1:has-text("${heading}")`);
-      await page.waitForLoadState('networkidle');
+      // Not 'networkidle': the live stream keeps a request open.
+      await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Loading'), null, { timeout: 10000 });
     });
     await shot(desk, file);
     await axe(desk, `the ${file} page`);
@@ -296,6 +298,9 @@ async function main() {
   });
   await noErrors(view);
   await view.ctx.close();
+
+  // --- live updates, tasks and cancel, events, charts (e2e_live.mjs) -------
+  await liveWalk({ open, check, assert, axe, shot, apiAs, noErrors, notOk, URL0, ADMIN });
 
   // --- a phone: the same walk at 390x844, by touch -------------------------
   const phone = await open('phone', { width: 390, height: 844 }, true);

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, post, enc } from '../api.js';
 import { Link, ErrorText, Notice, canWrite, isAdmin } from '../components.jsx';
 import { useLive, useLiveReload } from '../live.js';
-import { t } from '../i18n/index.js';
+import { t, lang } from '../i18n/index.js';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
@@ -19,6 +19,13 @@ export function cancellable(tk) {
   const may = tk.project_id ? canWrite(tk.project_id) : isAdmin();
   if (!may) return false;
   return tk.state === 'queued' || (tk.state === 'running' && (tk.op === 'image.import' || tk.op === 'vm.create'));
+}
+
+// A time as the reader's locale writes it; the ISO form on hover.
+function When({ iso }) {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  return <time dateTime={iso} title={iso}>{isNaN(d) ? iso : d.toLocaleString(lang.value)}</time>;
 }
 
 function targetHref(tk) {
@@ -114,7 +121,7 @@ export function TasksPage() {
                   <td><TaskState tk={tk} /></td>
                   <td><TaskProgress tk={tk} /></td>
                   <td>{tk.error ? tk.error.message : tk.message}</td>
-                  <td>{tk.created_at}</td>
+                  <td><When iso={tk.created_at} /></td>
                   <td class="row-actions"><CancelButton tk={tk} busy={busy} cancel={cancel} /></td>
                 </tr>
               );
@@ -152,9 +159,9 @@ export function TaskPage({ id }) {
         <dt>{t('tasks.message')}</dt><dd data-testid="task-message">{tk.error ? tk.error.message : tk.message}</dd>
         <dt>{t('live.target')}</dt><dd>{href ? <Link href={href}>{tk.target_kind} {tk.target_id}</Link> : tk.target_kind + ' ' + tk.target_id}</dd>
         <dt>{t('live.actor')}</dt><dd>{tk.actor}</dd>
-        <dt>{t('tasks.created')}</dt><dd>{tk.created_at}</dd>
-        {tk.started_at ? <><dt>{t('live.started')}</dt><dd>{tk.started_at}</dd></> : null}
-        {tk.finished_at ? <><dt>{t('live.finished')}</dt><dd>{tk.finished_at}</dd></> : null}
+        <dt>{t('tasks.created')}</dt><dd><When iso={tk.created_at} /></dd>
+        {tk.started_at ? <><dt>{t('live.started')}</dt><dd><When iso={tk.started_at} /></dd></> : null}
+        {tk.finished_at ? <><dt>{t('live.finished')}</dt><dd><When iso={tk.finished_at} /></dd></> : null}
         <dt>{t('vm.id')}</dt><dd class="mono">{tk.id}</dd>
       </dl>
       <div class="actions"><CancelButton tk={tk} busy={busy} cancel={cancel} /></div>
@@ -187,7 +194,7 @@ export function EventsPage() {
           <tbody>
             {events.map((e) => (
               <tr data-event={e.id}>
-                <td>{e.at}</td><td>{e.actor || '-'}</td><td class="mono">{e.action}</td>
+                <td><When iso={e.at} /></td><td>{e.actor || '-'}</td><td class="mono">{e.action}</td>
                 <td>{e.target_kind === 'vm' && e.target_id ? <Link href={'/vms/' + enc(e.target_id)}>{e.target_kind}</Link> : (e.target_kind || '-')}</td>
                 <td>{e.outcome ? <span class={'badge outcome-' + e.outcome}>{e.outcome}</span> : '-'}</td>
                 <td>{e.detail || ''}</td>
