@@ -1,8 +1,9 @@
 // e2e_live.mjs - the live parts of the web UI in the browser walk (called
 // by e2e.mjs with its helpers; t_ui.sh has made the running VM "ui-live",
 // of a guest that ignores the power button, and the template "deaf"):
-//  - the VM page follows a pause and a resume made through the API, without
-//    a reload (a mark set in the page survives), the header says "live";
+//  - the inventory tree follows a pause made through the API, and the VM
+//    page a resume, without a reload (a mark set in the page survives);
+//    the header says "live";
 //  - its connections cut (ss -K) it says "reconnecting"; then the stream
 //    is opened again with Last-Event-ID (the token in its header, never the
 //    URL) and the page shows the pause made meanwhile;
@@ -58,18 +59,23 @@ export async function liveWalk(h) {
   }, 120000).catch((e) => { h.notOk('live: the VM ui-live runs', e.message); return null; });
   if (!vm) { await walk.ctx.close(); return; }
 
-  await check('live: a pause and a resume made through the API show on the open VM page without a reload', async () => {
-    await go('/vms/' + vm.id);
-    await page.waitForSelector('[data-testid=power-state]:has-text("running")', { timeout: 20000 });
+  await check('live: a pause made through the API shows in the open inventory tree without a reload', async () => {
+    const leaf = '[data-testid=tree-vms] .leaf:has(a:text-is("ui-live"))';
+    await page.waitForSelector(leaf + ' .badge:has-text("running")', { timeout: 20000 });
     await page.evaluate(() => { window.vdcNoReload = 1; });
     const p = await api('POST', '/api/v1/vms/' + vm.id + '/pause', {});
     assert(p.status === 202, 'pause: ' + p.status);
+    await page.waitForSelector(leaf + ' .badge:has-text("paused")', { timeout: 20000 });
+  });
+  await check('live: a resume made through the API shows on the open VM page without a reload; the header says "live"', async () => {
+    await go('/vms/' + vm.id);
     await page.waitForSelector('[data-testid=power-state]:has-text("paused")', { timeout: 20000 });
     await page.waitForSelector('h1 .badge:has-text("paused")');
     await shot(walk, 'vm-paused-live');
     const r = await api('POST', '/api/v1/vms/' + vm.id + '/resume', {});
     assert(r.status === 202, 'resume: ' + r.status);
     await page.waitForSelector('[data-testid=power-state]:has-text("running")', { timeout: 20000 });
+    await page.waitForSelector('h1 .badge:has-text("running")');
     assert(await page.evaluate(() => window.vdcNoReload === 1), 'the page was reloaded');
     assert(await page.locator('[data-testid=live-status][data-state=live]').count() === 1, 'the stream is not live (the page may have polled)');
   });

@@ -162,6 +162,7 @@ export function TaskPage({ id }) {
         <dt>{t('tasks.created')}</dt><dd><When iso={tk.created_at} /></dd>
         {tk.started_at ? <><dt>{t('live.started')}</dt><dd><When iso={tk.started_at} /></dd></> : null}
         {tk.finished_at ? <><dt>{t('live.finished')}</dt><dd><When iso={tk.finished_at} /></dd></> : null}
+        {tk.result ? <><dt>{t('live.result')}</dt><dd><code class="json">{JSON.stringify(tk.result, null, 1)}</code></dd></> : null}
         <dt>{t('vm.id')}</dt><dd class="mono">{tk.id}</dd>
       </dl>
       <div class="actions"><CancelButton tk={tk} busy={busy} cancel={cancel} /></div>
@@ -196,7 +197,7 @@ export function EventsPage() {
               <tr data-event={e.id}>
                 <td><When iso={e.at} /></td><td>{e.actor || '-'}</td><td class="mono">{e.action}</td>
                 <td>{e.target_kind === 'vm' && e.target_id ? <Link href={'/vms/' + enc(e.target_id)}>{e.target_kind}</Link> : (e.target_kind || '-')}</td>
-                <td>{e.outcome ? <span class={'badge outcome-' + e.outcome}>{e.outcome}</span> : '-'}</td>
+                <td>{e.outcome ? <span class={'badge outcome-' + e.outcome}>{t('live.outcome_' + e.outcome)}</span> : '-'}</td>
                 <td>{e.detail || ''}</td>
               </tr>
             ))}
