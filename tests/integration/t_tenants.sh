@@ -208,7 +208,7 @@ prism_clean "the world and the route matrix"
 # only the API's paths).
 ui_get() { curl -s --cacert "$MGR_CACERT" ${1:+-H "Authorization: Bearer $1"} "$MGR_URL$2"; }
 same=1
-for p in / /vms/vm-a /vms/vm-b /objects/hosts/$host_id /admin/users; do
+for p in / /vms/vm-a /vms/vm-b /objects/hosts/$host_id /admin/users /tasks /events /vms/vm-a/charts "/hosts/$host_id/charts"; do
 	h0=$(ui_get "" "$p" | sha256sum)
 	if [ "$h0" != "$(ui_get "$T_ALICE" "$p" | sha256sum)" ] || [ "$h0" != "$(ui_get "$T_BOB" "$p" | sha256sum)" ] ||
 		! ui_get "" "$p" | grep -q 'id="app"' || ui_get "$T_BOB" "$p" | grep -q 'vm-a\|"id"'; then
@@ -216,7 +216,7 @@ for p in / /vms/vm-a /vms/vm-b /objects/hosts/$host_id /admin/users; do
 		diag "$p is not the same public page for everyone"
 	fi
 done
-check "the web UI's pages are one public HTML for anyone, holding no object (/, /vms/..., /admin/users)" test "$same" = 1
+check "the web UI's pages are one public HTML for anyone, holding no object (/, /vms/..., /admin/users, /tasks, /events, charts)" test "$same" = 1
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" "$MGR_URL/api/v1/vms/vm-a/anything")
 check "an unknown /api/ path is still 401 without a token, not the UI" test "$code" = 401
 code=$(curl -s -o "$TMP/ui-body" -w '%{http_code}' --cacert "$MGR_CACERT" -H "Authorization: Bearer $T_BOB" "$MGR_URL/api/v1/vms/vm-a/anything")

@@ -86,10 +86,12 @@ async function connect(my) {
   }
   if (my !== gen) return;
   if (res.status === 401) {
-    // The token is revoked or expired: let the API module find out (it
-    // signs out, which stops this).
-    stop();
-    get('/api/v1/auth/whoami').catch(() => {});
+    // The token is revoked or expired: the API module finds out on this
+    // call and signs out, which stops this. Should the token still be
+    // good, try again later.
+    ctrl = null;
+    liveStatus.value = 'reconnecting';
+    get('/api/v1/auth/whoami').then(() => schedule(my), () => {});
     return;
   }
   if (!res.ok || !res.body) {
