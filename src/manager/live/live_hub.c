@@ -98,9 +98,33 @@ static const char *change_word(enum store_kind k, const json_t *doc)
 	return "updated";
 }
 
-static void push(struct live_hub *h, const struct live_scope *sc, const char *name, json_t *data)
+/* data's text, with "doc": doc_text (the document as the store wrote it)
+ * added as its last member when given: printing the head alone and
+ * splicing the stored text saves printing every committed document again. */
+static char *event_text(json_t *data, const char *doc_text)
 {
-	char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+	char *head = data ? json_dumps(data, JSON_COMPACT) : NULL;
+	if (!head || !doc_text)
+		return head;
+	size_t hl = strlen(head), dl = strlen(doc_text);
+	char *text = hl >= 2 && head[hl - 1] == '}' ? malloc(hl + dl + 8) : NULL;
+	if (text) {
+		memcpy(text, head, hl - 1);
+		size_t o = hl - 1;
+		o += (size_t)sprintf(text + o, "%s\"doc\":", hl > 2 ? "," : "");
+		memcpy(text + o, doc_text, dl);
+		o += dl;
+		text[o++] = '}';
+		text[o] = '\0';
+	}
+	free(head);
+	return text;
+}
+
+static void push(struct live_hub *h, const struct live_scope *sc, const char *name, json_t *data,
+                 const char *doc_text)
+{
+	char *text = event_text(data, doc_text);
 	json_decref(data);
 	if (text && live_ring_push(h->ring, sc, name, text))
 		h->events_total++;
@@ -130,7 +154,7 @@ static bool vm_track(struct live_hub *h, const struct store_change *c, const str
 		json_t *d = json_pack("{s:s, s:s, s:s, s:O?, s:s, s:s?, s:O?}", "kind", "vm", "change", "state", "id",
 		                      c->id, "name", json_object_get(c->doc, "name"), "power_state", state, "from",
 		                      seen ? seen->state : NULL, "project_id", json_object_get(c->doc, "project_id"));
-		push(h, sc, "vm.state", d);
+		push(h, sc, "vm.state", d, NULL);
 	}
 	if (!seen) {
 		seen = calloc(1, sizeof(*seen));
@@ -161,7 +185,8 @@ static void on_commit(void *ctx, const struct store_change *changes, int n)
 		char name[48];
 		snprintf(name, sizeof(name), "%s.%s", kind_word(c->kind), change);
 		json_t *data = json_pack("{s:s, s:s, s:s}", "kind", kind_word(c->kind), "change", change, "id", c->id);
-		if (data && c->doc)
+		const char *doc_text = c->doc ? c->text : NULL;
+		if (data && c->doc && !doc_text)
 			json_object_set(data, "doc", (json_t *)c->doc);
 		else if (data && c->gone) { /* what a client needs to drop it from its view */
 			json_t *was = json_pack("{s:O?, s:O?}", "name", json_object_get(c->gone, "name"), "project_id",
@@ -171,7 +196,7 @@ static void on_commit(void *ctx, const struct store_change *changes, int n)
 		}
 		pthread_mutex_lock(&h->lock);
 		if (c->kind != STORE_VM || vm_track(h, c, &sc)) {
-			push(h, &sc, name, data);
+			push(h, &sc, name, data, doc_text);
 			data = NULL;
 			pushed++;
 		}

@@ -452,7 +452,7 @@ int store_create(struct store *st, enum store_kind k, json_t *doc, json_t **out,
 			name_taken(ki, dk.name, e);
 		goto cleanup;
 	}
-	if (store_pending_add(st, k, dk.id, kept, NULL) < 0) {
+	if (store_pending_add(st, k, dk.id, kept, NULL, &text) < 0) {
 		oom(e);
 		goto cleanup;
 	}
@@ -741,7 +741,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 			version_conflict(ki, dk.id, version, expected_version, e);
 		goto cleanup;
 	}
-	if (store_pending_add(st, k, dk.id, kept, NULL) < 0) {
+	if (store_pending_add(st, k, dk.id, kept, NULL, &text) < 0) {
 		oom(e);
 		goto cleanup;
 	}
@@ -771,7 +771,7 @@ int store_delete(struct store *st, enum store_kind k, const char *id, struct err
 		return errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'",
 		                   store_kinds[k].name, id);
 	/* The deleted document (RETURNING doc) tells observers whose it was. */
-	if (found > 0 && store_pending_add(st, k, id, NULL, store_observed(k) && got ? json_loads(got, 0, NULL) : NULL) < 0)
+	if (found > 0 && store_pending_add(st, k, id, NULL, store_observed(k) && got ? json_loads(got, 0, NULL) : NULL, NULL) < 0)
 		found = oom(e);
 	free(got);
 	return found < 0 ? -1 : 0;
@@ -1061,7 +1061,7 @@ int store_event_add(struct store *st, const char *actor, const char *action,
 		if (!ev && st->depth) {
 			st->doomed = true;
 			rc = oom(e);
-		} else if (ev && store_pending_add(st, STORE_EVENTS, none, ev, NULL) < 0) {
+		} else if (ev && store_pending_add(st, STORE_EVENTS, none, ev, NULL, NULL) < 0) {
 			rc = oom(e);
 		}
 		json_decref(ev);

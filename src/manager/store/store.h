@@ -76,6 +76,7 @@ struct store_change {
 	const char *id;
 	const json_t *doc;  /* NULL: deleted */
 	const json_t *gone; /* deleted: the document as it was (NULL otherwise) */
+	const char *text;   /* doc as stored, compact JSON, when known (else NULL) */
 };
 typedef void (*store_observer_fn)(void *ctx, const struct store_change *changes, int n);
 /* Adds fn (or changes what it watches): kinds is a mask of (1u << kind),

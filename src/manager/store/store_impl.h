@@ -191,7 +191,11 @@ struct store *store_open_version(const char *url, int target_version, struct err
 bool store_observed(enum store_kind k);
 /* Keeps a change for the observers; -1 (the transaction doomed) when out
  * of memory in a transaction. */
-int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone);
+/* Keeps a change for the observers (told at the commit). The document is
+ * copied or referenced; *text (the document as stored, or NULL), if given,
+ * is taken over: observers reuse it instead of printing the document again. */
+int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone,
+                      char **text);
 void store_pending_flush(struct store *st);
 void store_pending_discard(struct store *st);
 void store_pending_free(struct store *st);

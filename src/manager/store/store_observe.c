@@ -12,6 +12,7 @@ struct store_pending {
 	char *id;
 	json_t *doc;  /* NULL: deleted */
 	json_t *gone; /* deleted: what it was, when known */
+	char *text;   /* doc as stored (compact JSON), when the writer had it */
 };
 
 struct observer {
@@ -60,6 +61,7 @@ void store_pending_discard(struct store *st)
 		free(st->pending[i].id);
 		json_decref(st->pending[i].doc);
 		json_decref(st->pending[i].gone);
+		free(st->pending[i].text);
 	}
 	st->npending = 0;
 }
@@ -76,7 +78,8 @@ void store_pending_flush(struct store *st)
 			for (int i = 0; i < st->npending; i++)
 				if ((ob.kinds >> st->pending[i].kind) & 1)
 					c[n++] = (struct store_change){st->pending[i].kind, st->pending[i].id,
-					                               st->pending[i].doc, st->pending[i].gone};
+					                               st->pending[i].doc, st->pending[i].gone,
+					                               st->pending[i].text};
 			if (n)
 				ob.fn(ob.ctx, c, n);
 		}
@@ -86,7 +89,8 @@ void store_pending_flush(struct store *st)
 	store_pending_discard(st);
 }
 
-int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone)
+int store_pending_add(struct store *st, enum store_kind k, const char *id, json_t *doc, json_t *gone,
+                      char **text)
 {
 	if (!store_observed(k)) {
 		json_decref(gone);
@@ -113,7 +117,9 @@ int store_pending_add(struct store *st, enum store_kind k, const char *id, json_
 	kept = !doc ? NULL : st->depth ? json_deep_copy(doc) : json_incref(doc);
 	if (doc && !kept)
 		goto oom;
-	st->pending[st->npending++] = (struct store_pending){k, copy, kept, gone};
+	st->pending[st->npending++] = (struct store_pending){k, copy, kept, gone, text ? *text : NULL};
+	if (text)
+		*text = NULL; /* the change owns it now */
 	if (st->depth == 0) /* its own commit, already made */
 		store_pending_flush(st);
 	return 0;

@@ -177,7 +177,7 @@ static int sq_setup(struct sqlite_store *s, struct errinfo *e)
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_OK)
 		return -1;
-	return sq_exec(&s->base, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e);
+	return sq_exec(&s->base, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY", e);
 }
 
 /* Waits for another writer of this database (most often another thread of

@@ -10,6 +10,7 @@
 
 #include "store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,11 +192,68 @@ static void test_two_observers_gone_and_events(void **state)
 	close_tmp(st, dir);
 }
 
+/* A write's change carries the document's text as stored: observers print
+ * it instead of the document (the live stream). It is the stored text even
+ * when the caller changes the document it got back before the commit, and
+ * NULL for a deletion or an audit event. */
+struct seen3 {
+	int n;
+	char *text[4];
+	bool had_text[4];
+};
+
+static void observer3(void *ctx, const struct store_change *c, int n)
+{
+	struct seen3 *s = ctx;
+	for (int i = 0; i < n && s->n < 4; i++, s->n++) {
+		s->had_text[s->n] = c[i].text != NULL;
+		s->text[s->n] = c[i].text ? strdup(c[i].text) : NULL;
+		if (c[i].text) { /* the text is the document, as a reader would print it */
+			json_t *back = json_loads(c[i].text, 0, NULL);
+			assert_non_null(back);
+			assert_true(json_equal(back, c[i].doc));
+			json_decref(back);
+		}
+	}
+}
+
+static void test_change_text_is_stored_text(void **state)
+{
+	(void)state;
+	char dir[64];
+	struct store *st = open_tmp(dir);
+	struct seen3 s = {0};
+	struct errinfo e = {0};
+	store_observe(1u << STORE_HOST | 1u << STORE_EVENTS, observer3, &s);
+	json_t *h = host("h1"), *got = NULL;
+	assert_int_equal(store_begin(st, &e), 0);
+	assert_int_equal(store_create(st, STORE_HOST, h, &got, &e), 0);
+	json_object_set_new(got, "name", json_string("changed after the write"));
+	assert_int_equal(store_event_add(st, "admin", "host.add", "host", "h1", "ok", NULL, &e), 0);
+	assert_int_equal(store_commit(st, &e), 0);
+	assert_int_equal(store_delete(st, STORE_HOST, "h1", &e), 0);
+	assert_int_equal(s.n, 3);
+	assert_true(s.had_text[0]);
+	json_t *stored = json_loads(s.text[0], 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(stored, "name")), "h1");
+	assert_int_equal(json_integer_value(json_object_get(stored, "version")), 1);
+	json_decref(stored);
+	assert_false(s.had_text[1]); /* the event */
+	assert_false(s.had_text[2]); /* the deletion */
+	for (int i = 0; i < s.n; i++)
+		free(s.text[i]);
+	store_observe(0, NULL, NULL);
+	json_decref(got);
+	json_decref(h);
+	close_tmp(st, dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_told_rollbacks_not),
 		cmocka_unit_test(test_two_observers_gone_and_events),
+		cmocka_unit_test(test_change_text_is_stored_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
