@@ -74,7 +74,10 @@ measure() {
 	[ "$code" = 202 ] || die "$prefix: a create answered $code: $(head -c 300 "$tmp/one.json")"
 	say "$prefix: a create is placed: $(sed -n 's/.*"summary":"\([^"]*\)".*/\1/p' "$tmp/one.json" | head -1 | cut -c1-160)"
 	timeout $((duration + 30)) wrk -d2s "${args[@]}" -- "w$prefix" >"$out" || die "wrk (warm-up) failed"
+	local c0 c1
+	c0=$(cpu_s "$vdcd_pid")
 	timeout $((duration + 30)) wrk -d"${duration}s" "${args[@]}" -- "t$prefix" >"$out" || die "wrk failed"
+	c1=$(cpu_s "$vdcd_pid")
 	local rps p99 errs
 	rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
 	p99=$(to_ms "$(awk '/^ +99%/ {print $2}' "$out")")
@@ -93,6 +96,10 @@ measure() {
 	echo "figure ${prefix}_create_vm_rps $rps req/s"
 	echo "figure ${prefix}_create_vm_p99_ms $p99 ms"
 	echo "figure ${prefix}_create_vm_errors $errs count"
+	# vdcd's CPU time (all threads: the API's and the worker's) per create:
+	# unlike the rate, it barely moves when other work shares the machine.
+	echo "figure ${prefix}_create_vm_cpu_us $(awk -v a="$c0" -v b="$c1" -v n="$(awk '/requests in/ {print $1}' "$out")" \
+		'BEGIN {if (n > 0) printf "%.0f", (b - a) * 1e6 / n; else print "nan"}') us"
 }
 
 run_backend() {
