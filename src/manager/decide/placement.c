@@ -39,7 +39,9 @@ void placement_result_free(struct placement_result *r)
 	r->error_index = -1;
 }
 
-int64_t placement_capacity(int64_t physical, double ratio)
+/* The filters run these on every host of the fleet for every request:
+ * inlined there, the exported names are for the rest of vdcd. */
+static inline int64_t capacity(int64_t physical, double ratio)
 {
 	/* Products such as 10 x 0.7 land a hair below the integer they mean;
 	 * the slack is far below one unit at any size within the bounds. */
@@ -47,8 +49,13 @@ int64_t placement_capacity(int64_t physical, double ratio)
 	return x <= 0 ? 0 : (int64_t)x;
 }
 
-int placement_score(enum placement_policy policy, int64_t vcpus_after, int64_t cpu_cap,
-                    int64_t mem_after, int64_t mem_cap)
+int64_t placement_capacity(int64_t physical, double ratio)
+{
+	return capacity(physical, ratio);
+}
+
+static inline int score(enum placement_policy policy, int64_t vcpus_after, int64_t cpu_cap,
+                         int64_t mem_after, int64_t mem_cap)
 {
 	/* The mean of the two fractions, not the larger: packing on the mean
 	 * fills the host whose leftover is smallest in both dimensions. Replaying
@@ -60,6 +67,12 @@ int placement_score(enum placement_policy policy, int64_t vcpus_after, int64_t c
 	double u = 0.5 * (fc + fm) * PLACEMENT_SCORE_MAX + 0.5;
 	int s = !(u > 0) ? 0 : u >= PLACEMENT_SCORE_MAX ? PLACEMENT_SCORE_MAX : (int)u;
 	return policy == PLACEMENT_SPREAD ? PLACEMENT_SCORE_MAX - s : s;
+}
+
+int placement_score(enum placement_policy policy, int64_t vcpus_after, int64_t cpu_cap,
+                    int64_t mem_after, int64_t mem_cap)
+{
+	return score(policy, vcpus_after, cpu_cap, mem_after, mem_cap);
 }
 
 /* What one decision precomputes from the request: the affinity constraints
@@ -168,7 +181,7 @@ static void prepare(const struct placement_snapshot *s, const struct placement_r
 		}
 }
 
-static bool host_ok(const struct placement_host *h, int nclusters)
+static inline bool host_ok(const struct placement_host *h, int nclusters)
 {
 	return h->cluster >= 0 && h->cluster < nclusters && h->cpus >= 0 &&
 	       h->cpus <= PLACEMENT_MAX_CPUS && h->memory_mib >= 0 &&
@@ -216,21 +229,21 @@ static enum placement_filter filter_host(const struct placement_snapshot *s,
 		return PLACEMENT_F_CPU_COUNT;
 	}
 	const struct placement_cluster *cl = &s->clusters[h->cluster];
-	int64_t cap = placement_capacity(h->cpus, cl->cpu_overcommit);
+	int64_t cap = capacity(h->cpus, cl->cpu_overcommit);
 	if (cap - h->alloc_vcpus < q->vcpus) {
 		v->need = q->vcpus;
 		v->free = cap - h->alloc_vcpus;
 		v->capacity = cap;
 		return PLACEMENT_F_CPU;
 	}
-	int64_t mcap = placement_capacity(h->memory_mib, cl->mem_overcommit);
+	int64_t mcap = capacity(h->memory_mib, cl->mem_overcommit);
 	if (mcap - h->alloc_memory_mib < q->memory_mib) {
 		v->need = q->memory_mib;
 		v->free = mcap - h->alloc_memory_mib;
 		v->capacity = mcap;
 		return PLACEMENT_F_MEMORY;
 	}
-	v->score = placement_score(cl->policy, (int64_t)h->alloc_vcpus + q->vcpus, cap,
+	v->score = score(cl->policy, (int64_t)h->alloc_vcpus + q->vcpus, cap,
 	                           h->alloc_memory_mib + q->memory_mib, mcap);
 	return PLACEMENT_OK;
 }
