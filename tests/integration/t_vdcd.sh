@@ -202,6 +202,16 @@ mapi GET '/api/v1/vms?limit=1000'
 check "dry runs made no VM" test "$(jget "$BODY" '.items | length')" = "$n_vms"
 mapi GET /api/v1/projects/default/quota
 check "dry runs charged no quota" test "$(jq -c .usage <<<"$BODY")" = "$usage_before"
+# A table's columns only (?fields): id and name always, the rest as asked.
+mapi GET '/api/v1/vms?limit=2&fields=power_state,placement.host'
+check "?fields keeps only id, name and the fields asked for (one level down too)" \
+	test "$(jget "$BODY" '.items[0] | keys | join(",")')/$(jget "$BODY" '.items[0].placement | keys | join(",")')/$(jget "$BODY" '.next != null')" = "id,name,placement,power_state/host/true"
+mapi GET '/api/v1/vms?fields=name,Bad!'
+check "a malformed ?fields is 400 naming fields" test "$STATUS/$(jget "$BODY" .error.field)" = 400/fields
+mapi GET '/api/v1/vms?limit=5000'
+check "whole documents come at most 1,000 a page (400 naming limit)" test "$STATUS/$(jget "$BODY" .error.field)" = 400/limit
+mapi GET '/api/v1/vms?limit=5000&fields=name'
+check "... and up to 10,000 with ?fields" test "$STATUS/$(jget "$BODY" '.items | length')" = "200/$n_vms"
 vdc vm create dry2 --template tiny --dry-run >"$TMP/dry.out" 2>&1
 rc=$?
 check "vdc vm create --dry-run prints where the VM would go and why (exit 0)" \

@@ -14,6 +14,7 @@ import { SignIn } from './pages/signin.jsx';
 import { Inventory } from './pages/inventory.jsx';
 import { VmPage } from './pages/vm.jsx';
 import { VmCreate } from './pages/vm_create.jsx';
+import { VmList } from './pages/vm_list.jsx';
 import { ObjectPage } from './pages/object.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
 import { ConsoleSlot, ChartsSlot, TasksSlot } from './pages/slots.jsx';
@@ -22,6 +23,7 @@ import { ConsoleSlot, ChartsSlot, TasksSlot } from './pages/slots.jsx';
 // pages are slots the console, live and metrics work fills in.
 const routes = [
   ['/', Inventory],
+  ['/vms', VmList],
   ['/vms/new', VmCreate],
   ['/vms/:id', VmPage],
   ['/vms/:id/console', ConsoleSlot],

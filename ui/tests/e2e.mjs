@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dryRunVerdict, placementFacts, lastExitStopped } from './e2e_vm_facts.mjs';
+import { vmListWalk } from './e2e_vm_list.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
 const require = createRequire(env('VDC_UI_MODULES') + '/');
@@ -24,7 +25,7 @@ async function check(desc, fn) {
   try { await fn(); ok(desc); return true; } catch (e) { notOk(desc, e && e.message); return false; }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
-const H = { check, assert, apiAs: (...a) => apiAs(...a), ADMIN };
+const H = { check, assert, apiAs: (...a) => apiAs(...a), ADMIN, axe: (...a) => axe(...a), shot: (...a) => shot(...a) };
 
 async function apiAs(token, method, p, body) {
   const res = await fetch(URL0 + p, {
@@ -209,6 +210,7 @@ async function main() {
     assert(await page.evaluate(() => !document.cookie), 'a cookie was set');
   });
   await vmWalk(desk, 'ui-desk');
+  await vmListWalk(desk, H);
 
   await check('desktop: a revoked token sends the UI back to the sign-in page', async () => {
     const list = await apiAs(ADMIN, 'GET', '/api/v1/tokens?user=olivia');
