@@ -588,9 +588,6 @@ static const struct cmd cmds[] = {
 	{"list", "", 0, 0, "list them (with their projects when you see several)", list_opts, list, &res,
 	 res_check_list, NULL},
 	RES_GET(&res),
-	{"show", "NAME", 1, 1, "one VM for people: state, host, placement's reasons, its last exit", NULL, show,
-	 NULL, NULL, "The last exit says why its QEMU last ended: guest_poweroff, guest_reset, guest_panic,\n"
-	 "stopped (asked), stopped_forced, signal (with its name), exited, host_failure or unknown.\n"},
 	{"create", "NAME", 1, 1, "create a VM (placement picks its host) and start it", create_opts, create,
 	 &res, NULL,
 	 "Prints the placement decision; with -o json, every host's verdict and reason.\n"
@@ -607,6 +604,9 @@ static const struct cmd cmds[] = {
 	POWER("pause", p_pause, "freeze its vCPUs", wait_opts),
 	POWER("resume", p_resume, "unfreeze its vCPUs", wait_opts),
 	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),
+	{"show", "NAME", 1, 1, "one VM for people: state, host, placement's reasons, its last exit", NULL, show,
+	 NULL, NULL, "The last exit says why its QEMU last ended: guest_poweroff, guest_reset, guest_panic,\n"
+	 "stopped (asked), stopped_forced, signal (with its name), exited, host_failure or unknown.\n"},
 	{"console", "NAME", 1, 1, "print the end of its serial console (-f: and follow it)", console_opts,
 	 console, NULL, check_console,
 	 "Example:\n  vdc vm console web1 --follow      # Ctrl-C stops following (exit 0)\n"},
