@@ -117,7 +117,7 @@ async function listWalk() {
     for (let i = 0; i < RUNS; i++) {
       await page.goto(URL0 + '/');
       await page.locator('nav a[href="/vms"]').waitFor({ timeout: 30000 });
-      const ms = await page.evaluate((n) => new Promise((done, fail) => {
+      const { ms, t0 } = await page.evaluate((n) => new Promise((done, fail) => {
         const t0 = performance.now();
         document.querySelector('nav a[href="/vms"]').click();
         const give = setTimeout(() => fail(new Error('the list did not show ' + n + ' VMs within 60 s')), 60000);
@@ -125,13 +125,21 @@ async function listWalk() {
           const el = document.querySelector('[data-testid=vm-list]');
           if (el && Number(el.dataset.count) >= n && el.querySelector('tr.vrow')) {
             // Rendered: the frame after this one has painted it.
-            requestAnimationFrame(() => { clearTimeout(give); done(performance.now() - t0); });
+            requestAnimationFrame(() => { clearTimeout(give); done({ ms: performance.now() - t0, t0 }); });
           } else requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
       }), VMS);
       const rows = await page.locator('[data-testid=vm-list] tr.vrow').count();
-      say(`list run ${i + 1}: ${VMS} VMs listed and drawn in ${ms.toFixed(0)} ms (${rows} rows in the DOM)`);
+      // Where it went: the list's requests (sent, first byte, last byte),
+      // relative to the click.
+      const net = await page.evaluate((t0) => {
+        const last = performance.getEntriesByType('resource')
+          .filter((e) => e.name.includes('/api/v1/vms?') && e.name.includes('fields=') && e.startTime >= t0);
+        return last.map((e) => `request ${(e.startTime - t0).toFixed(0)}, first byte ${(e.responseStart - t0).toFixed(0)}, ` +
+          `last ${(e.responseEnd - t0).toFixed(0)} ms (${(e.encodedBodySize / 1024).toFixed(0)} KB)`).join('; ');
+      }, t0);
+      say(`list run ${i + 1}: ${VMS} VMs listed and drawn in ${ms.toFixed(0)} ms (${rows} rows in the DOM); ${net}`);
       times.push(ms);
     }
     // Frames while scrolling the whole list a step a frame, and idle.
