@@ -56,6 +56,31 @@ static void vm_path(char *buf, size_t n, const char *name, const char *suffix)
 	snprintf(buf, n, "/api/v1/vms/%s%s", client_escape(name, esc, sizeof(esc)), suffix);
 }
 
+/* --dry-run: placement's verdict and every check of a create, nothing
+ * made. Prints where the VM would go and each reported host's verdict. */
+static int create_dry(struct cli *c, json_t *reply)
+{
+	if (c->output == OUT_JSON) {
+		out_json(c, reply);
+		return 0;
+	}
+	fprintf(c->out, "vm %s would be placed on %s (dry run: nothing created)\n",
+	        json_string_value(json_path(reply, "vm.name")) ?: "?",
+	        json_string_value(json_path(reply, "placement.host")) ?: "?");
+	fprintf(c->out, "placement: %s\n", json_string_value(json_path(reply, "placement.summary")) ?: "");
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_path(reply, "placement.hosts"), i, h) {
+		char *why = text_sanitize(json_string_value(json_object_get(h, "reason")) ?: "");
+		fprintf(c->out, "  %-20s %-10s %s\n", json_string_value(json_object_get(h, "host")) ?: "?",
+		        json_is_true(json_object_get(h, "eligible")) ? "eligible"
+		                                                    : json_string_value(json_object_get(h, "filter")) ?: "?",
+		        why ? why : "?");
+		free(why);
+	}
+	return 0;
+}
+
 static int create(struct cli *c, const struct args *a)
 {
 	char err[512];
@@ -65,8 +90,14 @@ static int create(struct cli *c, const struct args *a)
 		cli_error(c, "%s", err);
 		return rc;
 	}
-	rc = cli_call(c, "POST", "/api/v1/vms", body, "template", &reply);
+	int dry = args_flag(a, "dry-run");
+	rc = cli_call(c, "POST", dry ? "/api/v1/vms?dry_run=true" : "/api/v1/vms", body, "template", &reply);
 	json_decref(body);
+	if (rc == 0 && dry) {
+		rc = create_dry(c, reply);
+		json_decref(reply);
+		return rc;
+	}
 	if (rc) {
 		/* No host fits: the per-host reasons, for scripts, on stdout. */
 		const char *code = json_string_value(json_path(c->last_error, "error.code"));
@@ -110,6 +141,57 @@ static int create(struct cli *c, const struct args *a)
 	json_decref(vm);
 	json_decref(reply);
 	return rc;
+}
+
+/* The last exit in words: its cause (with the signal), when, and why. */
+static void print_last_exit(struct cli *c, const json_t *le)
+{
+	const char *cause = json_string_value(json_object_get(le, "cause"));
+	const char *sig = json_string_value(json_object_get(le, "signal_name"));
+	char *why = text_sanitize(json_string_value(json_object_get(le, "reason")) ?: "");
+	fprintf(c->out, "%-12s%s%s%s at %s: %s\n", "last exit", cause ? cause : "unknown", sig ? " " : "",
+	        sig ? sig : "", json_string_value(json_object_get(le, "at")) ?: "?", why ? why : "?");
+	free(why);
+}
+
+/* One VM for people: state, host, size, where placement put it and why,
+ * and why its QEMU last ended (-o json: the document). */
+static int show(struct cli *c, const struct args *a)
+{
+	char path[512];
+	vm_path(path, sizeof(path), a->pos[0], "");
+	json_t *vm = NULL;
+	int rc = cli_call(c, "GET", path, NULL, "vm", &vm);
+	if (rc)
+		return rc;
+	if (c->output == OUT_JSON) {
+		out_json(c, vm);
+		json_decref(vm);
+		return 0;
+	}
+	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "?";
+	const char *ds = json_string_value(json_object_get(vm, "desired_state"));
+	fprintf(c->out, "%-12s%s\n", "name", json_string_value(json_object_get(vm, "name")) ?: "?");
+	fprintf(c->out, "%-12s%s%s%s%s\n", "state", ps, ds && strcmp(ds, ps) ? " (desired " : "",
+	        ds && strcmp(ds, ps) ? ds : "", ds && strcmp(ds, ps) ? ")" : "");
+	fprintf(c->out, "%-12s%s\n", "host", json_string_value(json_path(vm, "placement.host")) ?: "?");
+	fprintf(c->out, "%-12s%lld vCPU, %lld MiB\n", "size", (long long)json_integer_value(json_path(vm, "config.vcpus")),
+	        (long long)json_integer_value(json_path(vm, "config.memory_mib")));
+	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
+	for (int i = 0; i < 2; i++) {
+		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
+		if (v && *v)
+			fprintf(c->out, "%-12s%s\n", lines[i][0], v);
+		free(v);
+	}
+	const json_t *le = json_object_get(vm, "last_exit");
+	if (json_is_object(le))
+		print_last_exit(c, le);
+	else
+		fprintf(c->out, "%-12s%s\n", "last exit", "none");
+	fprintf(c->out, "%-12s%s\n", "id", json_string_value(json_object_get(vm, "id")) ?: "?");
+	json_decref(vm);
+	return 0;
 }
 
 /* Waits for the task of reply, keeping its end for what it says (a forced
@@ -445,6 +527,8 @@ static const struct opt create_opts[] = {
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
 	 "placement.anti_affinity", 0, NULL},
+	{"dry-run", 0, OPT_FLAG, NULL, "only ask placement and the checks (quota, access): create nothing", NULL,
+	 0, NULL},
 	OPT_BODY_FILE,
 	OPT_NO_WAIT,
 	OPT_END,
@@ -507,8 +591,10 @@ static const struct cmd cmds[] = {
 	{"create", "NAME", 1, 1, "create a VM (placement picks its host) and start it", create_opts, create,
 	 &res, NULL,
 	 "Prints the placement decision; with -o json, every host's verdict and reason.\n"
+	 "--dry-run prints where it would go and why, and creates nothing.\n"
 	 "Example:\n  vdc vm create web1 --template debian12 --network frontend --network backend \\\n"
-	 "      --anti-affinity web\n"},
+	 "      --anti-affinity web\n"
+	 "  vdc vm create web2 --template debian12 --vcpus 8 --dry-run\n"},
 	{"delete", "NAME", 1, 1, "delete a VM and its disk", delete_opts, vm_delete, &res, NULL,
 	 "A running VM is refused: stop it first, or give --force to power it off.\n"},
 	POWER("start", p_start, "power on", wait_opts),
@@ -518,6 +604,9 @@ static const struct cmd cmds[] = {
 	POWER("pause", p_pause, "freeze its vCPUs", wait_opts),
 	POWER("resume", p_resume, "unfreeze its vCPUs", wait_opts),
 	POWER("destroy", p_destroy, "power off at once (no shutdown)", wait_opts),
+	{"show", "NAME", 1, 1, "one VM for people: state, host, placement's reasons, its last exit", NULL, show,
+	 NULL, NULL, "The last exit says why its QEMU last ended: guest_poweroff, guest_reset, guest_panic,\n"
+	 "stopped (asked), stopped_forced, signal (with its name), exited, host_failure or unknown.\n"},
 	{"console", "NAME", 1, 1, "print the end of its serial console (-f: and follow it)", console_opts,
 	 console, NULL, check_console,
 	 "Example:\n  vdc vm console web1 --follow      # Ctrl-C stops following (exit 0)\n"},

@@ -203,8 +203,17 @@ ws "/api/v1/vms/$C1/console/serial" --ticket "$old" handshake
 check "an expired ticket (30 s) is refused (401)" test "$(head -1 <<<"$WS_OUT")" = "status 401"
 check "no ticket ever reaches vdcd's log" bash -c "! grep -q vdck_ '$TMP/vdcd.log'"
 
-as "$T_CAROL" POST "/api/v1/vms/$C1/destroy"
-task_wait "$(jget "$BODY" .task.id)" 60
+# The guest powers itself off: the VM's last exit, from the heartbeat,
+# names the guest (not a stop anyone asked for).
+ws "/api/v1/vms/$C1/console/serial" --token "$T_CAROL" serial "poweroff -f\r" "Power down"
+for _ in $(seq 1 100); do
+	mapi GET "/api/v1/vms/$C1"
+	[ "$(jget "$BODY" .last_exit.cause)" = guest_poweroff ] && break
+	sleep 0.2
+done
+check "a guest's own poweroff shows as the VM's last exit: guest_poweroff, stopped, clean" \
+	test "$(jget "$BODY" '"\(.last_exit.cause)/\(.power_state)/\(.last_exit.clean)"')" = guest_poweroff/stopped/true
+diag "last exit: $(jq -c .last_exit <<<"$BODY")"
 vdcd_stop
 check "vdcd stops cleanly after the console streams" test $? = 0
 agent_stop h1

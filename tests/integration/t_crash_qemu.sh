@@ -15,6 +15,8 @@ for _ in $(seq 1 50); do [ "$(vm_field h1 k1 .state)" = crashed ] && break; slee
 check "a QEMU killed -9 is reported crashed" test "$(vm_field h1 k1 .state)" = crashed
 check "the reason names the signal" test "$(vm_field h1 k1 .last_exit.reason)" = "QEMU was killed by signal 9 (Killed)"
 check "the exit records the signal number" test "$(vm_field h1 k1 .last_exit.signal)" = 9
+check "... its name and the cause, for vdcd and the VM page (signal/SIGKILL)" \
+	test "$(vm_field h1 k1 '"\(.last_exit.cause)/\(.last_exit.signal_name)"')" = signal/SIGKILL
 check "the crashed VM's tap is gone" bash -c "! ip netns exec $(ns_of h1) test -e /sys/class/net/$tap"
 check "the crashed VM's cgroup is gone" bash -c "! ls -d /sys/fs/cgroup/*/vdct$$h1/k1 /sys/fs/cgroup/vdct$$h1/k1 2>/dev/null | grep -q ."
 api h1 GET /metrics
@@ -43,6 +45,7 @@ check "... saying it was forced" grep -q "did not power off in time" <<<"$(jget 
 check "... and counted as a clean stop (not a crash)" test "$(jget "$BODY" .last_exit.clean)" = true
 check "... marked forced, with why (for vdcd and the CLI to tell)" \
 	test "$(jget "$BODY" '"\(.last_exit.forced)/\(.last_exit.forced_reason)"')" = "true/the guest did not shut down within 3 s"
+check "... its cause: a stop asked for, forced (stopped_forced)" test "$(jget "$BODY" .last_exit.cause)" = stopped_forced
 
 api h1 POST '/api/v1/vms/deaf/start'
 api h1 POST '/api/v1/vms/deaf/stop?wait=false' '{"timeout_s":30}'

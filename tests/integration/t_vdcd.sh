@@ -162,8 +162,64 @@ mapi POST /api/v1/vms '{"name":"huge","template":"tiny","memory_mib":4000000}'
 check "a VM no host can hold is 409 no_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/no_host
 check "... with every host's reason" test "$(jget "$BODY" '.error.placement.hosts | length')" = 2
 diag "no host: $(jget "$BODY" .error.message)"
+huge_msg=$(jget "$BODY" .error.message)
 mapi GET /api/v1/vms/huge
 check "... and nothing allocated" test "$STATUS" = 404
+
+# Dry run: the same checks as create, placement's verdict, nothing written.
+last_event() { mapi GET '/api/v1/events?limit=1'; jget "$BODY" '.items[0].id'; }
+mapi GET '/api/v1/vms?limit=1000'; n_vms=$(jget "$BODY" '.items | length')
+mapi GET /api/v1/projects/default/quota; usage_before=$(jq -c .usage <<<"$BODY")
+ev_before=$(last_event)
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"huge","template":"tiny","memory_mib":4000000}'
+check "a dry run of a VM no host can hold is refused as create is (409 no_host, same message)" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.message)" = "409/no_host/$huge_msg"
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"v1","template":"tiny"}'
+check "a dry run of a taken name is refused as create is (409 name_taken)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 409/name_taken
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry1","template":"nosuch"}'
+check "a dry run with a missing template is 400 naming the field" test "$STATUS/$(jget "$BODY" .error.field)" = 400/template
+mapi POST '/api/v1/vms?dry_run=maybe' '{"name":"dry1","template":"tiny"}'
+check "dry_run=maybe is 400 naming dry_run" test "$STATUS/$(jget "$BODY" .error.field)" = 400/dry_run
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry1","template":"tiny","placement":{"anti_affinity":["g1"]}}'
+check "a dry run against anti-affinity g1 (on both hosts) is 409 no_host with every host's reason" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" '.error.placement.hosts | length')" = 409/no_host/2
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry1","template":"tiny"}'
+check "a dry run that fits answers 200 with the host, every host's reason and the VM without an id" \
+	test "$STATUS/$(jget "$BODY" .dry_run)/$(jget "$BODY" '.placement.hosts | length')/$(jget "$BODY" .vm.id)" = 200/true/2/null \
+	-a "$(jget "$BODY" .placement.host)" = "$(jget "$BODY" .vm.placement.host)"
+check "dry runs wrote no audit event" test "$(last_event)" = "$ev_before"
+mapi PUT /api/v1/projects/default/quota "{\"vms\":$n_vms}"
+mapi POST /api/v1/vms '{"name":"dry1","template":"tiny","start":false}'
+create_err=$(jq -c .error <<<"$BODY")
+ev_before=$(last_event)
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry1","template":"tiny","start":false}'
+check "with the VM quota full, a dry run is refused as create is (409 quota_exceeded, same error)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 409/quota_exceeded -a "$(jq -c .error <<<"$BODY")" = "$create_err"
+check "... and writes no event (the create's refusal did)" test "$(last_event)" = "$ev_before"
+mapi PUT /api/v1/projects/default/quota '{"vms":null}'
+mapi GET '/api/v1/vms?limit=1000'
+check "dry runs made no VM" test "$(jget "$BODY" '.items | length')" = "$n_vms"
+mapi GET /api/v1/projects/default/quota
+check "dry runs charged no quota" test "$(jq -c .usage <<<"$BODY")" = "$usage_before"
+# A table's columns only (?fields): id and name always, the rest as asked.
+mapi GET '/api/v1/vms?limit=2&fields=power_state,placement.host'
+check "?fields keeps only id, name and the fields asked for (one level down too)" \
+	test "$(jget "$BODY" '.items[0] | keys | join(",")')/$(jget "$BODY" '.items[0].placement | keys | join(",")')/$(jget "$BODY" '.next != null')" = "id,name,placement,power_state/host/true"
+mapi GET '/api/v1/vms?fields=name,Bad!'
+check "a malformed ?fields is 400 naming fields" test "$STATUS/$(jget "$BODY" .error.field)" = 400/fields
+mapi GET '/api/v1/vms?limit=5000'
+check "whole documents come at most 1,000 a page (400 naming limit)" test "$STATUS/$(jget "$BODY" .error.field)" = 400/limit
+mapi GET '/api/v1/vms?limit=5000&fields=name'
+check "... and up to 10,000 with ?fields" test "$STATUS/$(jget "$BODY" '.items | length')" = "200/$n_vms"
+vdc vm create dry2 --template tiny --dry-run >"$TMP/dry.out" 2>&1
+rc=$?
+check "vdc vm create --dry-run prints where the VM would go and why (exit 0)" \
+	eval 'test $rc = 0 && grep -qE "^vm dry2 would be placed on h[12] " "$TMP/dry.out" && grep -qE "^  h[12] +eligible " "$TMP/dry.out"'
+[ $rc = 0 ] || diag "vdc vm create --dry-run: rc $rc: $(cat "$TMP/dry.out")"
+check "... and creates nothing" eval '! vdc vm get dry2 >/dev/null 2>&1'
+vdc vm create huge --template tiny --memory-mib 4000000 --dry-run >"$TMP/dry.out" 2>&1
+check "vdc vm create --dry-run of a VM no host holds exits 4 (conflict)" test $? = 4
 
 # Power operations as tasks.
 mapi POST /api/v1/vms/v1/stop '{"timeout_s":60}'
@@ -195,6 +251,12 @@ else
 	diag "vdcd: $(grep -E 'vm_observed|heartbeat' "$TMP/vdcd.log" | tail -3)"
 fi
 check "the crash shows as drift from the desired state" test "$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = running/false
+check "the VM's last exit, from the heartbeat, names the signal (signal/SIGKILL/9)" \
+	test "$(jget "$BODY" '"\(.last_exit.cause)/\(.last_exit.signal_name)/\(.last_exit.signal)"')" = signal/SIGKILL/9
+vdc vm show v1 >"$TMP/show.out" 2>&1
+check "vdc vm show says the last exit was SIGKILL, and why placement chose its host" \
+	eval 'grep -qE "^last exit +signal SIGKILL at .*: QEMU was killed by signal 9" "$TMP/show.out" && grep -qE "^  why +chosen" "$TMP/show.out"'
+grep -q "^last exit" "$TMP/show.out" || diag "vdc vm show: $(cat "$TMP/show.out")"
 mapi GET /api/v1/datastores/local
 check "a datastore shows the hosts that reach it" test "$(jget "$BODY" '.hosts | length')" = 2
 check "a datastore shows capacity and free space" test "$(jget "$BODY" .capacity_bytes)" -gt 0 -a "$(jget "$BODY" .free_bytes)" -gt 0

@@ -14,6 +14,7 @@ import { SignIn } from './pages/signin.jsx';
 import { Inventory } from './pages/inventory.jsx';
 import { VmPage } from './pages/vm.jsx';
 import { VmCreate } from './pages/vm_create.jsx';
+import { VmList } from './pages/vm_list.jsx';
 import { ObjectPage } from './pages/object.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
 import { ConsoleSlot } from './pages/slots.jsx';
@@ -24,6 +25,7 @@ import { VmCharts, HostCharts } from './pages/charts.jsx';
 // console work fills in.
 const routes = [
   ['/', Inventory],
+  ['/vms', VmList],
   ['/vms/new', VmCreate],
   ['/vms/:id', VmPage],
   ['/vms/:id/console', ConsoleSlot],

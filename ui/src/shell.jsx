@@ -15,6 +15,7 @@ export function Shell({ session, onSignOut, children }) {
   const admin = isAdmin();
   const nav = [
     ['/', t('nav.inventory'), true],
+    ['/vms', t('vmlist.nav'), true],
     ['/vms/new', t('nav.create_vm'), canWrite(null)],
     ['/tasks', t('nav.tasks'), true],
     ['/events', t('live.nav'), admin],

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { liveWalk } from './e2e_live.mjs';
+import { dryRunVerdict, placementFacts, lastExitStopped } from './e2e_vm_facts.mjs';
+import { vmListWalk } from './e2e_vm_list.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
 const require = createRequire(env('VDC_UI_MODULES') + '/');
@@ -24,6 +26,7 @@ async function check(desc, fn) {
   try { await fn(); ok(desc); return true; } catch (e) { notOk(desc, e && e.message); return false; }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
+const H = { check, assert, apiAs: (...a) => apiAs(...a), ADMIN, axe: (...a) => axe(...a), shot: (...a) => shot(...a) };
 
 async function apiAs(token, method, p, body) {
   const res = await fetch(URL0 + p, {
@@ -122,6 +125,7 @@ async function vmWalk(walk, name) {
   let created = await check(`${walk.label}: a VM is created from a template, placement's verdict shown`, async () => {
     await page.fill('#vm-name', name);
     await page.selectOption('#vm-project', { label: 'dev' });
+    await dryRunVerdict(walk, name, 'h1', H);
     await page.click('[data-testid=create-submit]');
     await page.waitForSelector('[data-testid=placement]:has-text("h1")', { timeout: 30000 });
     await page.waitForSelector(`.notice:has-text("${name} is created")`, { timeout: 180000 });
@@ -133,12 +137,14 @@ async function vmWalk(walk, name) {
     await page.waitForSelector('[data-testid=power-state]:has-text("running")', { timeout: 60000 });
   });
   await shot(walk, 'vm-running');
+  await placementFacts(walk, H);
   await axe(walk, 'the VM page');
   await check(`${walk.label}: stop makes it stopped`, async () => {
     await page.click('[data-testid=power-stop]');
     await page.waitForSelector('[data-testid=power-state]:has-text("stopped")', { timeout: 150000 });
     await page.waitForSelector('.notice:has-text("Stop: done")', { timeout: 150000 });
   });
+  await lastExitStopped(walk, H);
   await check(`${walk.label}: a snapshot is taken and listed`, async () => {
     await page.fill('#snap-name', 's1');
     await page.click('button[type=submit]:has-text("Take snapshot")');
@@ -205,6 +211,7 @@ async function main() {
     assert(await page.evaluate(() => !document.cookie), 'a cookie was set');
   });
   await vmWalk(desk, 'ui-desk');
+  await vmListWalk(desk, H);
 
   await check('desktop: a revoked token sends the UI back to the sign-in page', async () => {
     const list = await apiAs(ADMIN, 'GET', '/api/v1/tokens?user=olivia');

@@ -265,6 +265,9 @@ static char *heartbeat_body(struct agent *a, json_t *sample)
 		json_t *vs = json_object_get(vm_samples, vm->spec.name);
 		if (v && vs)
 			json_object_set(v, "sample", vs);
+		/* Why QEMU last ended: vdcd keeps the newest on the VM's page. */
+		if (v && vm->last_exit)
+			json_object_set(v, "last_exit", vm->last_exit);
 		json_array_append_new(vms, v);
 	}
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);

@@ -157,9 +157,11 @@ static void load_one(struct agent *a, const char *name)
 		char at[32];
 		iso_time_now(at);
 		json_decref(vm->last_exit);
-		vm->last_exit = json_pack("{s:s, s:s, s:b}", "at", at, "reason",
+		/* The host went down (or the agent and QEMU with it): what a
+		 * restarted host finds of the VMs it ran. */
+		vm->last_exit = json_pack("{s:s, s:s, s:b, s:s}", "at", at, "reason",
 		                          "QEMU exited while the agent was not running; its exit status "
-		                          "is unknown", "clean", 0);
+		                          "is unknown", "clean", 0, "cause", "host_failure");
 		vm_set_state(vm, VM_CRASHED);
 		vm_release_runtime(vm);
 		vm_store_write_state(vm, true);

@@ -213,6 +213,28 @@ static void finish_waiters(struct vm *vm)
 	}
 }
 
+/* Why QEMU ended, as one word for programs (the reason says it in words):
+ * the guest's own power-off, reset (under -no-reboot) or panic, a stop
+ * someone asked the agent for (the guest complying or not), a signal, an
+ * exit status, or unknown (QEMU not our child, no event). */
+static const char *exit_cause(const struct vm *vm, int have_status, int status)
+{
+	bool guest_off = !strcmp(vm->shutdown_reason, "guest-shutdown");
+	if (vm->expect_exit)
+		return vm->forced && !guest_off ? "stopped_forced" : "stopped";
+	if (guest_off)
+		return "guest_poweroff";
+	if (!strcmp(vm->shutdown_reason, "guest-reset"))
+		return "guest_reset";
+	if (!strcmp(vm->shutdown_reason, "guest-panic"))
+		return "guest_panic";
+	if (have_status && WIFSIGNALED(status))
+		return "signal";
+	if (have_status)
+		return "exited";
+	return "unknown";
+}
+
 void vm_handle_exit(struct vm *vm)
 {
 	int status = 0, have_status = 0;
@@ -251,8 +273,8 @@ void vm_handle_exit(struct vm *vm)
 	char at[32];
 	iso_time_now(at);
 	json_decref(vm->last_exit);
-	vm->last_exit = json_pack("{s:s, s:s, s:b, s:i}", "at", at, "reason", reason, "clean", clean,
-	                          "pid", (int)vm->pid);
+	vm->last_exit = json_pack("{s:s, s:s, s:b, s:i, s:s}", "at", at, "reason", reason, "clean", clean,
+	                          "pid", (int)vm->pid, "cause", exit_cause(vm, have_status, status));
 	if (vm->shutdown_reason[0])
 		json_object_set_new(vm->last_exit, "shutdown_event", json_string(vm->shutdown_reason));
 	/* A power-off the guest did not do itself is not a clean stop to
@@ -260,8 +282,12 @@ void vm_handle_exit(struct vm *vm)
 	if (vm->expect_exit && vm->forced && strcmp(vm->shutdown_reason, "guest-shutdown"))
 		json_object_update_new(vm->last_exit, json_pack("{s:b, s:s}", "forced", 1, "forced_reason",
 		                                                vm->forced_why));
-	if (have_status && WIFSIGNALED(status))
+	if (have_status && WIFSIGNALED(status)) {
+		char sig[24];
+		snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(WTERMSIG(status)) ?: "?");
 		json_object_set_new(vm->last_exit, "signal", json_integer(WTERMSIG(status)));
+		json_object_set_new(vm->last_exit, "signal_name", json_string(sig));
+	}
 	else if (have_status)
 		json_object_set_new(vm->last_exit, "exit_status", json_integer(WEXITSTATUS(status)));
 	vm_set_state(vm, clean ? VM_STOPPED : VM_CRASHED);

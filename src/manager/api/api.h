@@ -44,6 +44,8 @@ void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, c
                    const struct jv_err *jerr);
 /* Reads ?limit (1..1000, default 100) and ?after; replies 400 itself. */
 int mgr_page_args(struct http_req *req, int *limit, const char **after);
+/* The same with another largest limit (lists of a few fields a row). */
+int mgr_page_args_max(struct http_req *req, int max, int *limit, const char **after);
 /* {"items": <items_text>, "next": next}; takes ownership of both. */
 void mgr_reply_page(struct http_req *req, char *items_text, char *next);
 /* Replies a stored document text as is (takes ownership). */

@@ -46,7 +46,7 @@ void mgr_event(struct mgr *m, const char *actor, const char *action, const char 
 	log_info("audit", "actor=%s action=%s target=%s/%s outcome=%s", actor, action, kind, id, outcome);
 }
 
-int mgr_page_args(struct http_req *req, int *limit, const char **after)
+int mgr_page_args_max(struct http_req *req, int max, int *limit, const char **after)
 {
 	*limit = 100;
 	*after = http_query(req, "after");
@@ -54,13 +54,19 @@ int mgr_page_args(struct http_req *req, int *limit, const char **after)
 	if (l) {
 		char *end;
 		long n = strtol(l, &end, 10);
-		if (*end || n < 1 || n > 1000) {
-			http_reply_error(req, 400, "invalid_query", "limit", "limit must be a number from 1 to 1000");
+		if (*end || n < 1 || n > max) {
+			http_reply_error(req, 400, "invalid_query", "limit", "limit must be a number from 1 to %d%s", max,
+			                 max == 1000 ? " (10000 with ?fields)" : "");
 			return -1;
 		}
 		*limit = (int)n;
 	}
 	return 0;
+}
+
+int mgr_page_args(struct http_req *req, int *limit, const char **after)
+{
+	return mgr_page_args_max(req, 1000, limit, after);
 }
 
 void mgr_reply_page(struct http_req *req, char *items_text, char *next)

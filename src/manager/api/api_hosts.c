@@ -339,7 +339,10 @@ void api_hosts_heartbeat(struct http_req *req)
 		reports[i] = (struct reconcile_report){
 			.name = json_string_value(json_object_get(r, "name")) ?: "",
 			.state = json_string_value(json_object_get(r, "state")),
-			.state_seq = json_integer_value(json_object_get(r, "state_seq"))};
+			.state_seq = json_integer_value(json_object_get(r, "state_seq")),
+			.last_exit_at = json_string_value(json_object_get(json_object_get(r, "last_exit"), "at")),
+			.last_exit = json_is_object(json_object_get(r, "last_exit")) ? json_object_get(r, "last_exit")
+			                                                             : NULL};
 	struct ctl_beat beat = {.beat_seq = beat_seq, .has_vms = vms != NULL, .vms = reports, .nvms = n,
 	                        .facts = facts};
 	const struct ctl_env *env = vdcd_env(m);

@@ -60,16 +60,36 @@ static void reply_quota_refusal(struct http_req *req, const struct quota_refusal
 	http_reply_json(req, 409, json_pack("{s:o}", "error", err));
 }
 
+/* ?dry_run=true|false (as Kubernetes' dryRun): 1, 0, or -1 after a 400. */
+static int dry_run_arg(struct http_req *req)
+{
+	const char *v = http_query(req, "dry_run");
+	if (!v || !strcmp(v, "false") || !strcmp(v, "0"))
+		return 0;
+	if (!strcmp(v, "true") || !strcmp(v, "1"))
+		return 1;
+	http_reply_error(req, 400, "invalid_query", "dry_run", "dry_run must be true or false, not '%s'", v);
+	return -1;
+}
+
+/* POST /api/v1/vms; with ?dry_run=true the same checks (body, project,
+ * role, name, template, quota, placement) answer 200 with the VM as it
+ * would be and placement's verdict, and nothing is written: no VM, no
+ * quota charge, no task, no audit event (a question is not an action). */
 void api_vms_create(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
+	int dry = dry_run_arg(req);
+	if (dry < 0)
+		return;
 	json_t *body = http_body_json(req, 0);
 	if (!body)
 		return;
 	json_t *project = NULL;
 	if (mgr_create_project(req, body, false, &project) < 0) {
-		mgr_event(m, mgr_actor(req), "vm.create", "vm", json_string_value(json_object_get(body, "name")) ?: "?",
-		          "refused", "no project to create in");
+		if (!dry)
+			mgr_event(m, mgr_actor(req), "vm.create", "vm",
+			          json_string_value(json_object_get(body, "name")) ?: "?", "refused", "no project to create in");
 		json_decref(body);
 		return;
 	}
@@ -77,7 +97,10 @@ void api_vms_create(struct http_req *req)
 	json_t *r = resource_parse_vm_create(body, &jerr);
 	if (!r) {
 		json_decref(project);
-		mgr_refuse_jv(req, "vm.create", "vm", json_string_value(json_object_get(body, "name")), &jerr);
+		if (dry)
+			mgr_reply_jv(req, &jerr);
+		else
+			mgr_refuse_jv(req, "vm.create", "vm", json_string_value(json_object_get(body, "name")), &jerr);
 		json_decref(body);
 		return;
 	}
@@ -186,6 +209,15 @@ void api_vms_create(struct http_req *req)
 	               json_is_true(json_object_get(r, "start")) ? "running" : "stopped", "config", config,
 	               "placement_groups", pg, "placement", "host", json_object_get(host, "name"),
 	               "summary", json_object_get(report, "summary"));
+	/* The chosen host's reason and the counts stay with the VM (a few
+	 * hundred bytes; the full report is the create task's). */
+	json_t *chosen = json_array_get(json_object_get(report, "hosts"), 0);
+	json_t *vpl = json_object_get(vm, "placement");
+	if (json_equal(json_object_get(chosen, "host"), json_object_get(report, "host")))
+		bad |= json_object_set(vpl, "reason", json_object_get(chosen, "reason"));
+	bad |= json_object_set(vpl, "eligible", json_object_get(report, "eligible"));
+	bad |= json_object_set(vpl, "hosts_total", json_object_get(report, "hosts_total"));
+	bad |= json_object_set(vpl, "rejected", json_object_get(report, "rejected"));
 	if (pid)
 		bad |= json_object_set_new(vm, "project_id", json_string(pid));
 	if (bad || !vm) {
@@ -194,6 +226,14 @@ void api_vms_create(struct http_req *req)
 	}
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
+	if (dry) {
+		/* Not made: no id, no state; quota_check above is the charge's check. */
+		json_object_del(vm, "id");
+		json_object_del(vm, "power_state");
+		json_object_del(json_object_get(vm, "config"), "agent_name");
+		http_reply_json(req, 200, json_pack("{s:b, s:O, s:O}", "dry_run", 1, "vm", vm, "placement", report));
+		goto cleanup;
+	}
 	json_t *stored = NULL;
 	/* The allocation (the VM document with its host), the project's usage,
 	 * the task and the audit event commit together: a crash leaves all or
@@ -220,8 +260,9 @@ void api_vms_create(struct http_req *req)
 	http_reply_json(req, 202, json_pack("{s:o, s:O, s:O}", "vm", stored, "task", task, "placement", report));
 	goto cleanup;
 fail:
-	mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?",
-	          e.status && e.status < 500 ? "refused" : "failed", e.message);
+	if (!dry)
+		mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?",
+		          e.status && e.status < 500 ? "refused" : "failed", e.message);
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {

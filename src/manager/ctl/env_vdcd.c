@@ -3,6 +3,7 @@
 
 #include "controllers.h"
 #include "inventory.h"
+#include "last_exit.h"
 #include "log.h"
 #include "loop.h"
 #include "task_ops.h"
@@ -130,7 +131,9 @@ static int walk_vms_page(void *ctx, json_t *page)
 		struct ctl_vm vm = {.id = str(doc, "id"),
 		                    .view = {.name = vm_agent_name(doc), .power_state = str(doc, "power_state"),
 		                             .desired_state = str(doc, "desired_state"),
-		                             .state_seq = json_integer_value(json_object_get(doc, "state_seq"))},
+		                             .state_seq = json_integer_value(json_object_get(doc, "state_seq")),
+		                             .last_exit_at = json_string_value(
+		                                 json_object_get(json_object_get(doc, "last_exit"), "at"))},
 		                    .ref = doc};
 		if (w->vm_fn(w->arg, &vm) < 0) {
 			w->stopped = true;
@@ -222,6 +225,8 @@ static int vm_observe(void *ctx, const struct ctl_vm *vm, const struct reconcile
 		json_object_set_new(upd, "state_seq", json_integer((json_int_t)d->state_seq));
 	if (d->in_sync >= 0)
 		json_object_set_new(upd, "in_sync", json_boolean(d->in_sync));
+	if (d->last_exit)
+		json_object_set_new(upd, "last_exit", last_exit_doc(d->last_exit));
 	struct errinfo e = {0};
 	int rc = store_update(c->m->st, STORE_VM, upd, version_of(doc), NULL, &e);
 	json_decref(upd);

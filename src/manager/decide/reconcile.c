@@ -22,7 +22,11 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 		         cur ? cur : "no state yet", obs);
 		return;
 	}
-	if (!strcmp(obs, cur))
+	/* An exit newer than the one recorded (a kill and a restart between
+	 * two beats leave the state as it was). */
+	bool new_exit = seen && seen->last_exit_at && seen->last_exit &&
+	                (!vm->last_exit_at || strcmp(seen->last_exit_at, vm->last_exit_at) > 0);
+	if (!strcmp(obs, cur) && !new_exit)
 		return; /* nothing to say: it runs for every VM on every heartbeat */
 	/* Listed before a task read the host's newer state: stale. A VM
 	 * absent from a list made before the task saw it (made just after the
@@ -45,6 +49,7 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 	d->action = RECONCILE_OBSERVE;
 	d->power_state = obs;
 	d->state_seq = seq;
+	d->last_exit = new_exit ? seen->last_exit : NULL;
 	/* Desired state stays what users asked; drift is shown, and acting on
 	 * it (restart elsewhere) is HA's job. */
 	if (vm->desired_state)
@@ -52,6 +57,9 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 	if (!seen)
 		snprintf(d->reason, sizeof(d->reason), "the agent does not list it (was %s)%s", cur,
 		         d->in_sync == 0 ? "; desired state differs" : "");
+	else if (!strcmp(obs, cur))
+		snprintf(d->reason, sizeof(d->reason), "the agent reports a newer last exit (at %s); still %s",
+		         seen->last_exit_at, obs);
 	else
 		snprintf(d->reason, sizeof(d->reason), "the agent reports %s (was %s, state_seq %lld)%s", obs,
 		         cur, (long long)seq,

@@ -17,6 +17,7 @@ struct reconcile_vm {
 	const char *power_state;   /* NULL: none yet */
 	const char *desired_state; /* NULL: none */
 	int64_t state_seq;         /* the agent's seq of the state last recorded; 0: none */
+	const char *last_exit_at;  /* when the recorded last exit was (ISO 8601 UTC); NULL: none */
 };
 
 /* What the agent reported of a VM in one heartbeat. */
@@ -24,6 +25,8 @@ struct reconcile_report {
 	const char *name;
 	const char *state;  /* NULL: the agent gave none ("unknown") */
 	int64_t state_seq;  /* 0: none */
+	const char *last_exit_at; /* when QEMU last ended, by the agent (ISO 8601 UTC); NULL: never */
+	const void *last_exit;    /* that exit as the caller parsed it; decisions pass it on unread */
 };
 
 enum reconcile_action {
@@ -38,6 +41,7 @@ struct reconcile_decision {
 	const char *power_state; /* OBSERVE: the state to record ("missing" when not listed) */
 	int64_t state_seq;       /* OBSERVE: the seq to record, 0 to leave it */
 	int in_sync;             /* OBSERVE: observed == desired (1/0), -1 with no desired state */
+	const void *last_exit;   /* OBSERVE: the report's newer last exit to record; NULL: none */
 	char reason[RECONCILE_REASON_MAX]; /* why; "" for KEEP */
 };
 

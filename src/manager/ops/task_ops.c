@@ -7,6 +7,7 @@
 
 #include "agent_client.h"
 #include "crashpoint.h"
+#include "last_exit.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -121,6 +122,9 @@ static json_t *observed(const json_t *reply, const char *state)
 	const json_t *seq = json_object_get(reply, "state_seq");
 	if (json_is_integer(seq))
 		json_object_set(fields, "state_seq", (json_t *)seq);
+	/* The host's newest word on why QEMU last ended (a stop just now). */
+	if (json_is_object(json_object_get(reply, "last_exit")))
+		json_object_set_new(fields, "last_exit", last_exit_doc(json_object_get(reply, "last_exit")));
 	return fields;
 }
 

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #define KEY_MAX 255    /* bytes of an id or a name */
-#define LIST_MAX 1000  /* largest page */
+/* Largest page: the API asks at most 1,000 whole documents, and up to
+ * 10,000 when it keeps a few fields of each (?fields, a table of VMs). */
+#define LIST_MAX 10000
 
 /* ---- time ---- */
 

@@ -114,6 +114,22 @@ static void t_reconcile(void **state)
 		 "the agent does not list it (was running); desired state differs"},
 		{{"a", "running", NULL, 0}, true, {"a", NULL, 0}, 0, RECONCILE_OBSERVE, "unknown", 0, -1,
 		 "the agent reports unknown (was running, state_seq 0)"},
+		/* a newer last exit with the same state (killed and restarted
+		 * between beats): recorded */
+		{{"a", "running", "running", 3, "2026-01-01T00:00:00Z"}, true,
+		 {"a", "running", 5, "2026-01-01T00:00:09Z", "x"}, 6, RECONCILE_OBSERVE, "running", 5, 1,
+		 "the agent reports a newer last exit (at 2026-01-01T00:00:09Z); still running"},
+		{{"a", "stopped", NULL, 3, NULL}, true, {"a", "stopped", 5, "2026-01-01T00:00:09Z", "x"}, 6,
+		 RECONCILE_OBSERVE, "stopped", 5, -1,
+		 "the agent reports a newer last exit (at 2026-01-01T00:00:09Z); still stopped"},
+		/* the same or an older exit: nothing new */
+		{{"a", "crashed", NULL, 3, "2026-01-01T00:00:09Z"}, true, {"a", "crashed", 5, "2026-01-01T00:00:09Z", "x"},
+		 6, RECONCILE_KEEP, NULL, 0, -1, ""},
+		{{"a", "crashed", NULL, 3, "2026-01-01T00:00:09Z"}, true, {"a", "crashed", 5, "2026-01-01T00:00:01Z", "x"},
+		 6, RECONCILE_KEEP, NULL, 0, -1, ""},
+		/* a newer exit in a stale report is not taken either */
+		{{"a", "stopped", NULL, 7, NULL}, true, {"a", "crashed", 5, "2026-01-01T00:00:09Z", "x"}, 8,
+		 RECONCILE_STALE, NULL, 0, -1, "stale: the agent's crashed has state_seq 5, older than the recorded stopped at 7"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct reconcile_decision d;
@@ -121,7 +137,9 @@ static void t_reconcile(void **state)
 		const char *to = d.action == RECONCILE_OBSERVE ? d.power_state : NULL;
 		if (d.action != cases[i].action || (to == NULL) != (cases[i].to == NULL) ||
 		    (to && strcmp(to, cases[i].to)) || (d.action == RECONCILE_OBSERVE &&
-		    (d.state_seq != cases[i].seq || d.in_sync != cases[i].in_sync)) ||
+		    (d.state_seq != cases[i].seq || d.in_sync != cases[i].in_sync ||
+		     /* the exit to record: only with a newer one */
+		     (d.last_exit != NULL) != (strstr(cases[i].reason, "newer last exit") != NULL))) ||
 		    strcmp(d.reason, cases[i].reason))
 			fail_msg("case %zu: got %s %s seq %lld in_sync %d '%s'", i, reconcile_action_name(d.action),
 			         to ? to : "-", (long long)d.state_seq, d.in_sync, d.reason);

@@ -3,7 +3,7 @@
 // networks and datastores. A branch loads when opened, a page (100) at a
 // time: the tree stays quick with 100,000 VMs; the search box finds any
 // one by name.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { get, enc } from '../api.js';
 import { Link, ErrorText, StateBadge, isAdmin, canWrite } from '../components.jsx';
 import { objectHref } from '../search.jsx';
@@ -30,7 +30,9 @@ function Paged({ url, kind, child }) {
     } catch (e) { setError(e); }
     setBusy(false);
   }
-  useEffect(() => { load(null); }, [url]);
+  // Asked as soon as the branch is in the DOM, not a frame later (after
+  // paint, as useEffect would): the first screen's data comes sooner.
+  useLayoutEffect(() => { load(null); }, [url]);
   // A VM, host ... made or deleted: the first page again (when only it is
   // shown; a longer list keeps what was loaded until it is reopened).
   const word = kind.replace(/s$/, '');

@@ -9,6 +9,7 @@ import { navigate } from '../router.js';
 import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, mib, bytes } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
+import { PlacementFacts, LastExit } from './vm_facts.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -112,8 +113,8 @@ export function VmPage({ id }) {
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
-        <dt>{t('vm.placement')}</dt><dd>{(vm.placement && vm.placement.summary) || '-'}</dd>
-        {vm.last_exit ? <><dt>{t('vm.last_exit')}</dt><dd>{JSON.stringify(vm.last_exit)}</dd></> : null}
+        <PlacementFacts p={vm.placement} />
+        <LastExit le={vm.last_exit} />
         <dt>{t('vm.created')}</dt><dd>{vm.created_at}</dd>
         <dt>{t('vm.id')}</dt><dd class="mono">{vm.id}</dd>
       </dl>

@@ -1,6 +1,9 @@
-// Create a VM from a template. Placement runs when vdcd takes the request:
-// its verdict (the chosen host and why, or why no host fits) is shown from
-// the answer, then the create task is followed until the VM runs.
+// Create a VM from a template. "Check placement" asks vdcd the same
+// request as a dry run (every check, nothing made) and shows placement's
+// verdict before anything is created; placement runs again when vdcd takes
+// the create: its verdict (the chosen host and why, or why no host fits)
+// is shown from the answer, then the create task is followed until the VM
+// runs.
 import { useState } from 'preact/hooks';
 import { get, post, enc, waitTask, getSession } from '../api.js';
 import { Link, ErrorText, Notice, Field, useLoad, isAdmin } from '../components.jsx';
@@ -9,8 +12,9 @@ import { t } from '../i18n/index.js';
 function Placement({ p }) {
   if (!p) return null;
   return (
-    <div class="placement" data-testid="placement">
+    <div class="placement" data-testid="placement" data-dry-run={p.dry ? 'true' : 'false'}>
       <h2>{t('create.placement')}</h2>
+      {p.dry ? <p class="muted" data-testid="dry-run-note">{t('facts.dry_run_note')}</p> : null}
       <p>{p.summary}</p>
       {p.hosts && p.hosts.length ? (
         <table>
@@ -41,15 +45,34 @@ export function VmCreate() {
   // The select shows the first template until the user picks one.
   const templateId = form.template || (tlist[0] && tlist[0].id) || '';
 
+  function body() {
+    const b = { name: form.name.trim(), template: templateId, start: form.start };
+    if (form.project) b.project = form.project;
+    if (form.vcpus) b.vcpus = +form.vcpus;
+    if (form.memory_mib) b.memory_mib = +form.memory_mib;
+    return b;
+  }
+  // The verdict before create: a dry run answers as create would, and
+  // writes nothing.
+  async function check(e) {
+    const f = e.currentTarget.form;
+    if (f && !f.reportValidity()) return;
+    setBusy(true); setError(null); setPlacement(null); setNotice(null); setCreated(null);
+    try {
+      const r = await post('/api/v1/vms?dry_run=true', body());
+      setPlacement({ ...r.placement, dry: true });
+    } catch (err) {
+      setError(err);
+      if (err.detail && err.detail.placement) setPlacement({ ...err.detail.placement, dry: true });
+    } finally {
+      setBusy(false);
+    }
+  }
   async function submit(e) {
     e.preventDefault();
     setBusy(true); setError(null); setPlacement(null); setNotice(null); setCreated(null);
-    const body = { name: form.name.trim(), template: templateId, start: form.start };
-    if (form.project) body.project = form.project;
-    if (form.vcpus) body.vcpus = +form.vcpus;
-    if (form.memory_mib) body.memory_mib = +form.memory_mib;
     try {
-      const r = await post('/api/v1/vms', body);
+      const r = await post('/api/v1/vms', body());
       setPlacement(r.placement);
       setCreated(r.vm);
       const end = await waitTask(r.task.id, (tk) => setNotice({ text: t('task.progress', { what: t('create.title'), state: t('taskstate.' + tk.state), message: tk.message || '' }) }));
@@ -94,7 +117,10 @@ export function VmCreate() {
         </div>
         <div><label class="check"><input type="checkbox" checked={form.start} onChange={set('start')} /> {t('create.start')}</label></div>
         <ErrorText error={error} />
-        <button class="primary" type="submit" disabled={busy || !tlist.length} data-testid="create-submit">{t('create.submit')}</button>
+        <div class="actions">
+          <button type="button" disabled={busy || !tlist.length} data-testid="create-check" onClick={check}>{t('facts.check')}</button>
+          <button class="primary" type="submit" disabled={busy || !tlist.length} data-testid="create-submit">{t('create.submit')}</button>
+        </div>
       </form>
       <Notice text={notice && notice.text} kind={notice && notice.kind} />
       {created ? <p><Link href={'/vms/' + enc(created.id)} data-testid="created-link">{t('create.open', { name: created.name })}</Link></p> : null}
