@@ -16,15 +16,17 @@ import { VmPage } from './pages/vm.jsx';
 import { VmCreate } from './pages/vm_create.jsx';
 import { ObjectPage } from './pages/object.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
-import { ConsoleSlot, ChartsSlot, TasksSlot } from './pages/slots.jsx';
+import { ChartsSlot, TasksSlot } from './pages/slots.jsx';
+import { SerialConsolePage, VncConsolePage } from './pages/console.jsx';
 
-// Path patterns, first match wins. The console, live tasks and charts
-// pages are slots the console, live and metrics work fills in.
+// Path patterns, first match wins. The live tasks and charts pages are
+// slots the live and metrics work fills in.
 const routes = [
   ['/', Inventory],
   ['/vms/new', VmCreate],
   ['/vms/:id', VmPage],
-  ['/vms/:id/console', ConsoleSlot],
+  ['/vms/:id/console', VncConsolePage],
+  ['/vms/:id/serial', SerialConsolePage],
   ['/vms/:id/charts', ChartsSlot],
   ['/hosts/:id/charts', ChartsSlot],
   ['/tasks', TasksSlot],

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
+import { consoleWalk, consoleRefusals } from './consoles.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
 const require = createRequire(env('VDC_UI_MODULES') + '/');
@@ -58,6 +59,7 @@ async function open(label, viewport, mobile) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     if (walk.allow401 && /status of 401/.test(m.text())) return;
+    if (walk.allowStatus && walk.allowStatus.test(m.text())) return;
     walk.errors.push(page.url() + ': ' + m.text());
   });
   page.on('pageerror', (e) => walk.errors.push(page.url() + ': ' + e.message));
@@ -170,6 +172,9 @@ async function noErrors(walk) {
   });
 }
 
+// What the consoles' steps (consoles.mjs) use of this walk.
+const helpers = () => ({ check, assert, shot, axe, apiAs, URL0, env });
+
 async function main() {
   // --- desktop: the operator's walk, the admin's pages, a revoked token ---
   const desk = await open('desktop', { width: 1280, height: 800 });
@@ -204,6 +209,7 @@ async function main() {
     assert(await page.evaluate(() => !document.cookie), 'a cookie was set');
   });
   await vmWalk(desk, 'ui-desk');
+  await consoleWalk(desk, helpers());
 
   await check('desktop: a revoked token sends the UI back to the sign-in page', async () => {
     const list = await apiAs(ADMIN, 'GET', '/api/v1/tokens?user=olivia');
@@ -283,6 +289,7 @@ async function main() {
     const d = await apiAs(token, 'DELETE', '/api/v1/vms/shown-to-viewer');
     assert(s.status === 403 && d.status === 403, `start ${s.status}, delete ${d.status}`);
   });
+  await consoleRefusals(view, helpers());
   await check('viewer: signing out revokes the login token the UI made', async () => {
     const token = await view.page.evaluate(() => JSON.parse(sessionStorage.getItem('vdc.session')).token);
     await view.page.click('[data-testid=signout]');
@@ -309,6 +316,7 @@ async function main() {
     assert(w <= 390, 'page is ' + w + ' px wide');
   });
   await vmWalk(phone, 'ui-phone');
+  await consoleWalk(phone, helpers());
   await noErrors(phone);
   await phone.ctx.close();
 }
