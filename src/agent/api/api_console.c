@@ -63,11 +63,17 @@ void api_console_stop(struct agent *a)
 	a->consoles = NULL;
 }
 
+static int upgraded_write_all(void *up, const void *buf, size_t len, int stop_fd)
+{
+	return http_upgraded_write_all(up, buf, len, stop_fd);
+}
+
 static void vnc_pump(void *arg)
 {
 	struct vnc_stream *s = arg;
-	int rc = byte_pump_run(s->fd, s->qemu_fd, s->extra, s->extra_len, s->a->consoles->stop_fd,
-	                       http_upgraded_peer_fd(s->up));
+	/* To vdcd through the TLS session itself (http.h says why). */
+	int rc = byte_pump_run_to(s->fd, upgraded_write_all, s->up, s->qemu_fd, s->extra, s->extra_len,
+	                          s->a->consoles->stop_fd, http_upgraded_peer_fd(s->up));
 	if (rc < 0)
 		log_info("console_vnc_pump_ended", "vm=%s error=%s", s->vm, log_quote(strerror(-rc)));
 }
