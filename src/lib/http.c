@@ -80,7 +80,8 @@ struct http_upgraded {
 	struct http_server *srv;
 	int peer_fd;
 	int app_fd;                  /* what on_upgraded handed over */
-	gnutls_session_t tls;        /* HTTPS: the connection's session, for http_upgraded_write_all */
+	gnutls_session_t tls;        /* HTTPS: the connection's session, for http_upgraded_send */
+	int tls_held;                /* a record the session holds after GNUTLS_E_AGAIN */
 };
 
 struct http_req {
@@ -420,41 +421,43 @@ static int wait_writable(int fd, int stop_fd)
 	return (pf[0].revents & (POLLERR | POLLNVAL)) ? -EPIPE : 0;
 }
 
-int http_upgraded_write_all(struct http_upgraded *up, const void *buf, size_t len, int stop_fd)
+ssize_t http_upgraded_send(struct http_upgraded *up, const void *buf, size_t len)
 {
-	const char *p = buf;
 	if (!up->tls) { /* plain HTTP: the fd is the client's socket */
-		while (len > 0) {
-			ssize_t w = write(up->app_fd, p, len);
-			if (w > 0) {
-				p += w;
-				len -= (size_t)w;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				return -errno;
-			} else {
-				int rc = wait_writable(up->app_fd, stop_fd);
-				if (rc < 0)
-					return rc;
-			}
-		}
-		return 0;
+		ssize_t w = write(up->app_fd, buf, len);
+		return w >= 0 ? w : -errno;
 	}
 	/* HTTPS: straight into the connection's TLS session, around MHD's
 	 * relay (see http.h). GnuTLS lets one thread send on a session while
 	 * another (MHD's, relaying what the client sends) receives on it;
 	 * nothing else sends on it, as nothing is written to the relayed fd.
-	 * After GNUTLS_E_AGAIN the record is held by the session: the same
-	 * call again sends it. */
+	 * After GNUTLS_E_AGAIN the session holds the record (of the first
+	 * bytes of buf) and sends it when called again with no data. */
+	ssize_t w = up->tls_held ? gnutls_record_send(up->tls, NULL, 0) : gnutls_record_send(up->tls, buf, len);
+	if (w >= 0) {
+		up->tls_held = 0;
+		return w;
+	}
+	if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
+		up->tls_held = 1;
+		return -EAGAIN;
+	}
+	return -EPIPE;
+}
+
+int http_upgraded_write_all(struct http_upgraded *up, const void *buf, size_t len, int stop_fd)
+{
+	const char *p = buf;
 	while (len > 0) {
-		ssize_t w = gnutls_record_send(up->tls, p, len);
+		ssize_t w = http_upgraded_send(up, p, len);
 		if (w > 0) {
 			p += w;
 			len -= (size_t)w;
 			continue;
 		}
-		if (w != GNUTLS_E_AGAIN && w != GNUTLS_E_INTERRUPTED)
-			return -EPIPE;
-		int rc = wait_writable(up->peer_fd, stop_fd);
+		if (w != -EAGAIN && w != -EINTR)
+			return w < 0 ? (int)w : -EPIPE;
+		int rc = wait_writable(up->tls ? up->peer_fd : up->app_fd, stop_fd);
 		if (rc < 0)
 			return rc;
 	}

@@ -204,6 +204,11 @@ int http_upgraded_peer_fd(const struct http_upgraded *up);
  * seconds. Whoever uses it for a connection writes nothing to its fd
  * (reading from the fd stays as it was). */
 int http_upgraded_write_all(struct http_upgraded *up, const void *buf, size_t len, int stop_fd);
+/* The same without waiting: how many of buf's bytes the connection took,
+ * -EAGAIN when none (call again, with the same bytes first, once
+ * http_upgraded_peer_fd, or over plain HTTP the fd, is writable), or
+ * -errno. */
+ssize_t http_upgraded_send(struct http_upgraded *up, const void *buf, size_t len);
 /* Ends an upgraded connection (its fd is closed). Loop thread only. */
 void http_upgraded_close(struct http_upgraded *up);
 

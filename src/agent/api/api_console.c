@@ -183,6 +183,7 @@ struct serial_attach {
 };
 
 static void end_viewer(void *up) { http_upgraded_close(up); }
+static ssize_t viewer_send(void *up, const void *buf, size_t n) { return http_upgraded_send(up, buf, n); }
 
 static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_len, struct http_upgraded *up)
 {
@@ -191,7 +192,7 @@ static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_l
 	struct vm *vm = vm_find(s->a, s->vm);
 	if (!vm)
 		http_upgraded_close(up);
-	else if (vm_console_attach(vm, fd, http_upgraded_peer_fd(up), extra, extra_len, end_viewer, up) < 0)
+	else if (vm_console_attach(vm, fd, http_upgraded_peer_fd(up), extra, extra_len, viewer_send, end_viewer, up) < 0)
 		log_warn("console_serial_refused", "vm=%s viewers=%d", s->vm, vm->nviewers);
 	free(s);
 }
