@@ -3,7 +3,11 @@
 # playwright-core, see ui/tests/e2e.mjs) against a real vdcd over its HTTPS
 # and a real agent in a network namespace: sign in, create a VM and see it
 # running, stop and delete it; a viewer sees no mutating button and the API
-# refuses them anyway; the same walk at phone size (390x844); no console
+# refuses them anyway; the consoles (ui/tests/consoles.mjs): the serial
+# console answered by a guest whose shell is on ttyS0, shared by two pages,
+# the graphical one drawn and changing with what that shell writes to the
+# screen, refused to a viewer and to another project; the same walk at
+# phone size (390x844); no console
 # error on any page; axe-core finds no serious or critical violation; the
 # UI's headers (CSP, nosniff) and routes (client paths, /api/ 404s, no path
 # traversal). Screenshots go to $VDC_TEST_LOG/t_ui-screens (make test's log
