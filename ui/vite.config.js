@@ -14,6 +14,9 @@ export default defineConfig({
     // The CSP forbids inline scripts: keep every script in a file.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
+    // noVNC 1.7 uses a top-level await (its H.264 probe): ES2022, which
+    // every browser of the last four years runs.
+    target: 'es2022',
   },
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
 });

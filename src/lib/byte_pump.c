@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #define PUMP_BUF (64 * 1024)
@@ -44,21 +45,35 @@ int byte_pump_write_all(int fd, const void *buf, size_t len, int stop_fd)
 	return 0;
 }
 
+/* Where a side's bytes go: its fd, or a writer of its own. */
+struct sink {
+	int fd;
+	int (*write_all)(void *ctx, const void *buf, size_t len, int stop_fd);
+	void *ctx;
+};
+
+static int fd_write_all(void *fd, const void *buf, size_t len, int stop_fd)
+{
+	return byte_pump_write_all((int)(intptr_t)fd, buf, len, stop_fd);
+}
+
 /* Reads what from has and writes it to to. 1 while open, 0 at EOF, -errno. */
-static int move(int from, int to, char *buf, int stop_fd)
+static int move(int from, const struct sink *to, char *buf, int stop_fd)
 {
 	ssize_t n = read(from, buf, PUMP_BUF);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 1 : -errno;
 	if (n == 0)
 		return 0;
-	int rc = byte_pump_write_all(to, buf, (size_t)n, stop_fd);
+	int rc = to->write_all(to->ctx, buf, (size_t)n, stop_fd);
 	return rc < 0 ? (rc == -ECANCELED ? 0 : rc) : 1;
 }
 
-int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd, int hup_fd)
+int byte_pump_run_to(int a, int (*write_all)(void *ctx, const void *buf, size_t len, int stop_fd), void *ctx,
+                     int b, const char *first, size_t first_len, int stop_fd, int hup_fd)
 {
 	static __thread char buf[PUMP_BUF];
+	struct sink to_a = {a, write_all, ctx}, to_b = {b, fd_write_all, (void *)(intptr_t)b};
 	fcntl(a, F_SETFL, fcntl(a, F_GETFL) | O_NONBLOCK);
 	fcntl(b, F_SETFL, fcntl(b, F_GETFL) | O_NONBLOCK);
 	if (first_len) {
@@ -79,10 +94,15 @@ int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd
 			return 0;
 		int rc = 1;
 		if (pf[0].revents)
-			rc = move(a, b, buf, stop_fd);
+			rc = move(a, &to_b, buf, stop_fd);
 		if (rc > 0 && pf[1].revents)
-			rc = move(b, a, buf, stop_fd);
+			rc = move(b, &to_a, buf, stop_fd);
 		if (rc <= 0)
 			return rc;
 	}
+}
+
+int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd, int hup_fd)
+{
+	return byte_pump_run_to(a, fd_write_all, (void *)(intptr_t)a, b, first, first_len, stop_fd, hup_fd);
 }

@@ -15,6 +15,11 @@
  * error. */
 int byte_pump_run(int a, int b, const char *first, size_t first_len, int stop_fd, int hup_fd);
 
+/* As byte_pump_run, but what goes to a is written by write_all(ctx, ...)
+ * (as byte_pump_write_all; http_upgraded_write_all is one). */
+int byte_pump_run_to(int a, int (*write_all)(void *ctx, const void *buf, size_t len, int stop_fd), void *ctx,
+                     int b, const char *first, size_t first_len, int stop_fd, int hup_fd);
+
 /* Writes all of buf to a non-blocking fd, waiting with poll (and giving up
  * when stop_fd is readable: -ECANCELED). 0 or -errno. */
 int byte_pump_write_all(int fd, const void *buf, size_t len, int stop_fd);

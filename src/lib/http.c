@@ -16,10 +16,12 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,9 @@ struct http_upgraded {
 	struct MHD_UpgradeResponseHandle *urh;
 	struct http_server *srv;
 	int peer_fd;
+	int app_fd;                  /* what on_upgraded handed over */
+	gnutls_session_t tls;        /* HTTPS: the connection's session, for http_upgraded_send */
+	int tls_held;                /* a record the session holds after GNUTLS_E_AGAIN */
 };
 
 struct http_req {
@@ -371,6 +376,9 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, c
 	up->srv = req->srv;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	up->peer_fd = ci ? ci->connect_fd : -1;
+	up->app_fd = sock;
+	const union MHD_ConnectionInfo *ti = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	up->tls = ti && up->peer_fd >= 0 ? (gnutls_session_t)ti->tls_session : NULL;
 	/* An upgraded stream is interactive (a key and its echo): no Nagle,
 	 * whose wait for an ACK the client delays costs 40 ms a key. */
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CORK_OFF);
@@ -401,6 +409,60 @@ void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade
 }
 
 int http_upgraded_peer_fd(const struct http_upgraded *up) { return up->peer_fd; }
+
+/* Waits until fd takes more bytes or stop_fd is readable. */
+static int wait_writable(int fd, int stop_fd)
+{
+	struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
+	if (poll(pf, stop_fd >= 0 ? 2 : 1, -1) < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (stop_fd >= 0 && (pf[1].revents & POLLIN))
+		return -ECANCELED;
+	return (pf[0].revents & (POLLERR | POLLNVAL)) ? -EPIPE : 0;
+}
+
+ssize_t http_upgraded_send(struct http_upgraded *up, const void *buf, size_t len)
+{
+	if (!up->tls) { /* plain HTTP: the fd is the client's socket */
+		ssize_t w = write(up->app_fd, buf, len);
+		return w >= 0 ? w : -errno;
+	}
+	/* HTTPS: straight into the connection's TLS session, around MHD's
+	 * relay (see http.h). GnuTLS lets one thread send on a session while
+	 * another (MHD's, relaying what the client sends) receives on it;
+	 * nothing else sends on it, as nothing is written to the relayed fd.
+	 * After GNUTLS_E_AGAIN the session holds the record (of the first
+	 * bytes of buf) and sends it when called again with no data. */
+	ssize_t w = up->tls_held ? gnutls_record_send(up->tls, NULL, 0) : gnutls_record_send(up->tls, buf, len);
+	if (w >= 0) {
+		up->tls_held = 0;
+		return w;
+	}
+	if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
+		up->tls_held = 1;
+		return -EAGAIN;
+	}
+	return -EPIPE;
+}
+
+int http_upgraded_write_all(struct http_upgraded *up, const void *buf, size_t len, int stop_fd)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = http_upgraded_send(up, p, len);
+		if (w > 0) {
+			p += w;
+			len -= (size_t)w;
+			continue;
+		}
+		if (w != -EAGAIN && w != -EINTR)
+			return w < 0 ? (int)w : -EPIPE;
+		int rc = wait_writable(up->tls ? up->peer_fd : up->app_fd, stop_fd);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
 
 void http_upgraded_close(struct http_upgraded *up)
 {

@@ -193,6 +193,22 @@ void http_reply_upgrade(struct http_req *req, const char *protocol, http_upgrade
  * connection, so whoever serves the stream watches this too. -1 when
  * unknown. */
 int http_upgraded_peer_fd(const struct http_upgraded *up);
+/* Writes all of buf to the client of an upgraded connection, from any one
+ * thread at a time, waiting while its socket is full (or until stop_fd,
+ * -1 for none, is readable: -ECANCELED). 0 or -errno. For HTTPS it sends
+ * through the connection's TLS session itself: libmicrohttpd 0.9.75 relays
+ * the fd it hands over through buffers of 4 bytes each way (it gives them
+ * what is left of the connection's memory pool, and the reply's write
+ * buffer has taken all of it; 1.0 frees that buffer first), one TLS record
+ * per 4 bytes, a loop turn each: some 4 KB/s, so that a VNC screen took
+ * seconds. Whoever uses it for a connection writes nothing to its fd
+ * (reading from the fd stays as it was). */
+int http_upgraded_write_all(struct http_upgraded *up, const void *buf, size_t len, int stop_fd);
+/* The same without waiting: how many of buf's bytes the connection took,
+ * -EAGAIN when none (call again, with the same bytes first, once
+ * http_upgraded_peer_fd, or over plain HTTP the fd, is writable), or
+ * -errno. */
+ssize_t http_upgraded_send(struct http_upgraded *up, const void *buf, size_t len);
 /* Ends an upgraded connection (its fd is closed). Loop thread only. */
 void http_upgraded_close(struct http_upgraded *up);
 

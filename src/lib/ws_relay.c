@@ -105,6 +105,7 @@ int ws_header_item(const char *value, const char *prefix, char *out, size_t outl
 
 struct relay {
 	int fd;
+	const struct ws_sink *sink;
 	const char *extra;
 	size_t extra_len;
 	const struct ws_peer *peer;
@@ -139,6 +140,13 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
 {
 	struct relay *r = user;
+	if (r->sink) {
+		if (r->sink->write_all(r->sink->ctx, data, len, r->stop_fd) < 0) {
+			wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+			return -1;
+		}
+		return (ssize_t)len;
+	}
 	ssize_t n;
 	while ((n = write(r->fd, data, len)) < 0 && errno == EINTR)
 		;
@@ -197,10 +205,10 @@ static int from_peer(struct relay *r, wslay_event_context_ptr ctx)
 	return 2;
 }
 
-int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd,
-                 int hup_fd)
+int ws_relay_run(int ws_fd, const struct ws_sink *sink, const char *extra, size_t extra_len,
+                 const struct ws_peer *peer, int stop_fd, int hup_fd)
 {
-	struct relay r = {.fd = ws_fd, .extra = extra, .extra_len = extra_len, .peer = peer, .stop_fd = stop_fd};
+	struct relay r = {.fd = ws_fd, .sink = sink, .extra = extra, .extra_len = extra_len, .peer = peer, .stop_fd = stop_fd};
 	struct wslay_event_callbacks cb = {.recv_callback = on_recv, .send_callback = on_send,
 	                                   .on_msg_recv_callback = on_msg};
 	wslay_event_context_ptr ctx;

@@ -33,12 +33,21 @@ struct ws_peer {
 	void *ctx;
 };
 
-/* Relays between the upgraded connection ws_fd (extra: bytes already read
+/* How the relay writes to the WebSocket, when not with write(2) on its fd:
+ * write_all(ctx, ...) writes all of buf or fails (-errno), giving up when
+ * stop_fd is readable; http_upgraded_write_all is one. */
+struct ws_sink {
+	int (*write_all)(void *ctx, const void *buf, size_t len, int stop_fd);
+	void *ctx;
+};
+
+/* Relays between the upgraded connection ws_fd (written through sink when
+ * not NULL) (extra: bytes already read
  * from it) and peer until either closes, a protocol error, stop_fd (-1:
  * none) becomes readable, or hup_fd (-1: none; polled for POLLRDHUP only,
  * see http_upgraded_peer_fd) says the browser went away. A closing peer is told to the browser with a
  * close frame (1000). Closes neither fd. 0 at a normal end, -errno or -1. */
-int ws_relay_run(int ws_fd, const char *extra, size_t extra_len, const struct ws_peer *peer, int stop_fd,
-                 int hup_fd);
+int ws_relay_run(int ws_fd, const struct ws_sink *sink, const char *extra, size_t extra_len,
+                 const struct ws_peer *peer, int stop_fd, int hup_fd);
 
 #endif

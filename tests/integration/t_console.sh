@@ -142,10 +142,8 @@ check "single keys echo through the proxy ($(grep serial_echo_ms <<<"$WS_OUT" | 
 	grep -q '^figure serial_echo_ms ' <<<"$WS_OUT"
 
 # --- the graphical console --------------------------------------------------
-# At 8 bits a pixel and for a region: libmicrohttpd 0.9.75 relays an
-# upgraded HTTPS connection through 4-byte buffers (see README, Consoles), so
-# a raw update moves at some 20 KB/s (QEMU may still send the whole screen
-# first: 288 KB).
+# At 8 bits a pixel and for a region (QEMU may still send the whole screen
+# first: 288 KB, raw); the browser's noVNC is checked in t_ui.sh.
 ticket "$T_CAROL" "$C1" vnc
 ws "/api/v1/vms/$C1/console/vnc" --ticket "$TICKET" --timeout 60 vnc 100x100
 check "the VNC console greets with RFB 003.008" grep -q '^rfb RFB 003.008$' <<<"$WS_OUT"

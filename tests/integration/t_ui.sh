@@ -4,7 +4,11 @@
 # and a real agent in a network namespace: sign in, create a VM and see it
 # running, stop and delete it; a viewer sees no mutating button and the API
 # refuses them anyway; live updates, tasks and cancel, events and charts
-# (ui/tests/e2e_live.mjs); the same walk at phone size (390x844); no console
+# (ui/tests/e2e_live.mjs); the consoles (ui/tests/consoles.mjs): the serial
+# console answered by a guest whose shell is on ttyS0, shared by two pages,
+# the graphical one drawn and changing with what that shell writes to the
+# screen, refused to a viewer and to another project; the same walk at
+# phone size (390x844); no console
 # error on any page; axe-core finds no serious or critical violation; the
 # UI's headers (CSP, nosniff) and routes (client paths, /api/ 404s, no path
 # traversal). Screenshots go to $VDC_TEST_LOG/t_ui-screens (make test's log
@@ -73,6 +77,18 @@ mapi POST /api/v1/users "$(jq -nc --arg p "$VIEW_PASS" '{name:"victor", password
 mapi POST /api/v1/projects/dev/members '{"user":"olivia","role":"operator"}'
 mapi POST /api/v1/projects/dev/members '{"user":"victor","role":"viewer"}'
 check "an operator and a viewer of project dev" test "$STATUS" = 201
+# The consoles' VM (ui/tests/consoles.mjs): the guest's shell on its serial
+# port, and the kernel's console on the screen too (console=tty0), so what
+# is typed on the serial console can be drawn on the graphical one.
+mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=tty0 console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
+mapi POST /api/v1/vms '{"name":"con-1","template":"shell","project":"dev"}'
+CON_TASK=$(jget "$BODY" .task.id)
+mapi POST /api/v1/projects '{"name":"other"}'
+mapi POST /api/v1/users '{"name":"oscar","password":"oscar-password-1"}'
+mapi POST /api/v1/projects/other/members '{"user":"oscar","role":"admin"}'
+mapi POST /api/v1/auth/login '{"user":"oscar","password":"oscar-password-1","token_name":"t"}'
+OTHER_TOKEN=$(jget "$BODY" .token)
+check "an administrator of another project, for the consoles' refusals" test -n "$OTHER_TOKEN"
 mapi POST /api/v1/vms '{"name":"shown-to-viewer","template":"tiny","project":"dev","start":false}'
 task_wait "$(jget "$BODY" .task.id)"
 check "a stopped VM of dev for the viewer to look at" test "$TASK_STATE" = succeeded
@@ -90,6 +106,14 @@ check "?q= lists VMs by name prefix, bounded, saying more match" \
 mgr_guest_template deaf "$ADMIN_TOKEN" '.cmdline="console=ttyS0 quiet panic=-1 rdinit=/bin/sh"'
 mapi POST /api/v1/vms '{"name":"ui-live","template":"deaf","project":"dev"}'
 check "the live walk's VM is being made (202)" test "$STATUS" = 202
+task_wait "$CON_TASK"
+check "the consoles' VM runs" test "$TASK_STATE" = succeeded
+for _ in $(seq 1 150); do # its shell is up once the kernel handed the console over
+	mapi GET /api/v1/vms/con-1/console
+	grep -q '#' <<<"$BODY" && break
+	sleep 0.2
+done
+check "the consoles' VM has its shell on the serial console" grep -q '#' <<<"$BODY"
 
 # Chromium trusts vdcd's certificate by its public key (nothing else is
 # let through), as an operator would trust vdcd's CA.
@@ -97,7 +121,7 @@ SPKI=$(openssl x509 -in "$TMP/vdcd/tls/server.pem" -pubkey -noout | openssl pkey
 	openssl dgst -sha256 -binary | base64)
 export VDC_UI_URL=$MGR_URL VDC_UI_SPKI=$SPKI VDC_CHROMIUM=$CHROMIUM VDC_UI_MODULES=$UI_MODULES
 export VDC_UI_SHOTS=$SHOTS VDC_ADMIN_TOKEN=$ADMIN_TOKEN VDC_UI_PROFILE=$TMP/chromium-profile
-export VDC_OPER_PASS=$OPER_PASS VDC_VIEW_PASS=$VIEW_PASS NODE_EXTRA_CA_CERTS=$MGR_CACERT
+export VDC_OPER_PASS=$OPER_PASS VDC_VIEW_PASS=$VIEW_PASS NODE_EXTRA_CA_CERTS=$MGR_CACERT VDC_OTHER_TOKEN=$OTHER_TOKEN
 timeout 900 node "$VDC_ROOT/ui/tests/e2e.mjs" 2>"$TMP/e2e.err" | tee "$TMP/e2e.out"
 rc=${PIPESTATUS[0]}
 PASSED=$((PASSED + $(grep -c '^ok ' "$TMP/e2e.out")))

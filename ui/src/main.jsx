@@ -17,18 +17,18 @@ import { VmCreate } from './pages/vm_create.jsx';
 import { VmList } from './pages/vm_list.jsx';
 import { ObjectPage } from './pages/object.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
-import { ConsoleSlot } from './pages/slots.jsx';
 import { TasksPage, TaskPage, EventsPage } from './pages/tasks.jsx';
 import { VmCharts, HostCharts } from './pages/charts.jsx';
+import { SerialConsolePage, VncConsolePage } from './pages/console.jsx';
 
-// Path patterns, first match wins. The console page is a slot the
-// console work fills in.
+// Path patterns, first match wins.
 const routes = [
   ['/', Inventory],
   ['/vms', VmList],
   ['/vms/new', VmCreate],
   ['/vms/:id', VmPage],
-  ['/vms/:id/console', ConsoleSlot],
+  ['/vms/:id/console', VncConsolePage],
+  ['/vms/:id/serial', SerialConsolePage],
   ['/vms/:id/charts', VmCharts],
   ['/hosts/:id/charts', HostCharts],
   ['/tasks', TasksPage],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { liveWalk } from './e2e_live.mjs';
 import { dryRunVerdict, placementFacts, lastExitStopped } from './e2e_vm_facts.mjs';
 import { vmListWalk } from './e2e_vm_list.mjs';
+import { consoleWalk, consoleRefusals } from './consoles.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
 const require = createRequire(env('VDC_UI_MODULES') + '/');
@@ -62,6 +63,7 @@ async function open(label, viewport, mobile) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     if (walk.allow401 && /status of 401/.test(m.text())) return;
+    if (walk.allowStatus && walk.allowStatus.test(m.text())) return;
     walk.errors.push(page.url() + ': ' + m.text());
   });
   page.on('pageerror', (e) => walk.errors.push(page.url() + ': ' + e.message));
@@ -177,6 +179,9 @@ async function noErrors(walk) {
   });
 }
 
+// What the consoles' steps (consoles.mjs) use of this walk.
+const helpers = () => ({ check, assert, shot, axe, apiAs, URL0, env });
+
 async function main() {
   // --- desktop: the operator's walk, the admin's pages, a revoked token ---
   const desk = await open('desktop', { width: 1280, height: 800 });
@@ -212,6 +217,7 @@ async function main() {
   });
   await vmWalk(desk, 'ui-desk');
   await vmListWalk(desk, H);
+  await consoleWalk(desk, helpers());
 
   await check('desktop: a revoked token sends the UI back to the sign-in page', async () => {
     const list = await apiAs(ADMIN, 'GET', '/api/v1/tokens?user=olivia');
@@ -292,6 +298,7 @@ async function main() {
     const d = await apiAs(token, 'DELETE', '/api/v1/vms/shown-to-viewer');
     assert(s.status === 403 && d.status === 403, `start ${s.status}, delete ${d.status}`);
   });
+  await consoleRefusals(view, helpers());
   await check('viewer: signing out revokes the login token the UI made', async () => {
     const token = await view.page.evaluate(() => JSON.parse(sessionStorage.getItem('vdc.session')).token);
     await view.page.click('[data-testid=signout]');
@@ -321,6 +328,7 @@ async function main() {
     assert(w <= 390, 'page is ' + w + ' px wide');
   });
   await vmWalk(phone, 'ui-phone');
+  await consoleWalk(phone, helpers());
   await noErrors(phone);
   await phone.ctx.close();
 }

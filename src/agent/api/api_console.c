@@ -63,11 +63,17 @@ void api_console_stop(struct agent *a)
 	a->consoles = NULL;
 }
 
+static int upgraded_write_all(void *up, const void *buf, size_t len, int stop_fd)
+{
+	return http_upgraded_write_all(up, buf, len, stop_fd);
+}
+
 static void vnc_pump(void *arg)
 {
 	struct vnc_stream *s = arg;
-	int rc = byte_pump_run(s->fd, s->qemu_fd, s->extra, s->extra_len, s->a->consoles->stop_fd,
-	                       http_upgraded_peer_fd(s->up));
+	/* To vdcd through the TLS session itself (http.h says why). */
+	int rc = byte_pump_run_to(s->fd, upgraded_write_all, s->up, s->qemu_fd, s->extra, s->extra_len,
+	                          s->a->consoles->stop_fd, http_upgraded_peer_fd(s->up));
 	if (rc < 0)
 		log_info("console_vnc_pump_ended", "vm=%s error=%s", s->vm, log_quote(strerror(-rc)));
 }
@@ -177,6 +183,7 @@ struct serial_attach {
 };
 
 static void end_viewer(void *up) { http_upgraded_close(up); }
+static ssize_t viewer_send(void *up, const void *buf, size_t n) { return http_upgraded_send(up, buf, n); }
 
 static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_len, struct http_upgraded *up)
 {
@@ -185,7 +192,7 @@ static void serial_upgraded(void *cls, int fd, const char *extra, size_t extra_l
 	struct vm *vm = vm_find(s->a, s->vm);
 	if (!vm)
 		http_upgraded_close(up);
-	else if (vm_console_attach(vm, fd, http_upgraded_peer_fd(up), extra, extra_len, end_viewer, up) < 0)
+	else if (vm_console_attach(vm, fd, http_upgraded_peer_fd(up), extra, extra_len, viewer_send, end_viewer, up) < 0)
 		log_warn("console_serial_refused", "vm=%s viewers=%d", s->vm, vm->nviewers);
 	free(s);
 }

@@ -113,12 +113,17 @@ struct vm {
 #define VM_CONSOLE_MAX_VIEWERS 16
 /* Called once when a viewer goes: its connection is then end's to close. */
 typedef void (*vm_viewer_end_fn)(void *ctx);
+/* Sends to a viewer without waiting, as http_upgraded_send (ctx is end's):
+ * bytes taken, -EAGAIN (then again with the same bytes first once hup_fd
+ * is writable) or -errno. */
+typedef ssize_t (*vm_viewer_send_fn)(void *ctx, const void *buf, size_t n);
 /* Adds the connected fd as a viewer (extra: bytes it already sent, as
- * typed); hup_fd (-1: none) is polled for POLLRDHUP only and ends the
- * viewer when its peer goes. 0, or -1 when the VM has no console now or
- * too many viewers (end is then called at once). */
-int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_end_fn end,
-                      void *end_ctx);
+ * typed); hup_fd (-1: none) is polled for POLLRDHUP and ends the viewer
+ * when its peer goes. What the guest prints goes out through send (NULL:
+ * written to fd). 0, or -1 when the VM has no console now or too many
+ * viewers (end is then called at once). */
+int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_send_fn send,
+                      vm_viewer_end_fn end, void *end_ctx);
 /* Closes every viewer (QEMU went away, or the agent stops). */
 void vm_console_detach_all(struct vm *vm);
 

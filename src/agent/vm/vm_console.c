@@ -21,6 +21,7 @@
 struct console_viewer {
 	struct vm *vm;
 	int fd;
+	vm_viewer_send_fn send; /* NULL: write(2) to fd */
 	vm_viewer_end_fn end;
 	void *end_ctx;
 	struct loop_watch *watch;
@@ -66,14 +67,19 @@ static void to_guest(struct vm *vm, const char *buf, size_t n)
 	}
 }
 
-/* Writes what is queued; -1 when the viewer is gone. */
+/* Writes what is queued; -1 when the viewer is gone. What is left waits
+ * for the socket that did not take it: fd, or the client's own when send
+ * goes around a relay (vdcd's consoles: libmicrohttpd's relays 4 bytes a
+ * turn, see http_upgraded_write_all). */
 static int flush(struct console_viewer *v)
 {
 	while (v->out.len > 0) {
-		ssize_t w = write(v->fd, v->out.p, v->out.len);
-		if (w < 0 && errno == EINTR)
+		ssize_t w = v->send ? v->send(v->end_ctx, v->out.p, v->out.len) : write(v->fd, v->out.p, v->out.len);
+		if (!v->send && w < 0)
+			w = -errno;
+		if (w == -EINTR)
 			continue;
-		if (w < 0 && errno == EAGAIN)
+		if (w == -EAGAIN)
 			break;
 		if (w <= 0)
 			return -1;
@@ -81,7 +87,11 @@ static int flush(struct console_viewer *v)
 		v->out.len -= (size_t)w;
 		v->out.p[v->out.len] = '\0';
 	}
-	loop_watch_events(v->vm->agent->loop, v->watch, v->out.len ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	struct loop *l = v->vm->agent->loop;
+	if (v->send && v->hup_watch)
+		loop_watch_events(l, v->hup_watch, v->out.len ? EPOLLRDHUP | EPOLLOUT : EPOLLRDHUP);
+	else
+		loop_watch_events(l, v->watch, v->out.len ? EPOLLIN | EPOLLOUT : EPOLLIN);
 	return 0;
 }
 
@@ -109,7 +119,14 @@ static void on_viewer(void *ctx, uint32_t events)
 	}
 }
 
-static void on_viewer_gone(void *ctx, uint32_t events) { viewer_close(ctx); }
+/* The client's own socket: gone, or (when sends go around the relay)
+ * ready for what is queued. */
+static void on_peer(void *ctx, uint32_t events)
+{
+	struct console_viewer *v = ctx;
+	if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || ((events & EPOLLOUT) && flush(v) < 0))
+		viewer_close(v);
+}
 
 static void fan_out(void *ctx, const char *buf, size_t n)
 {
@@ -126,8 +143,8 @@ static void fan_out(void *ctx, const char *buf, size_t n)
 	}
 }
 
-int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_end_fn end,
-                      void *end_ctx)
+int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size_t n, vm_viewer_send_fn send,
+                      vm_viewer_end_fn end, void *end_ctx)
 {
 	struct console_viewer *v = NULL;
 	if (vm->console.sock < 0 || vm->nviewers >= VM_CONSOLE_MAX_VIEWERS || !(v = calloc(1, sizeof(*v)))) {
@@ -135,7 +152,7 @@ int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	*v = (struct console_viewer){.vm = vm, .fd = fd, .end = end, .end_ctx = end_ctx};
+	*v = (struct console_viewer){.vm = vm, .fd = fd, .send = send, .end = end, .end_ctx = end_ctx};
 	v->watch = loop_watch_fd(vm->agent->loop, fd, EPOLLIN, on_viewer, v);
 	if (!v->watch) {
 		end(end_ctx);
@@ -144,7 +161,7 @@ int vm_console_attach(struct vm *vm, int fd, int hup_fd, const char *extra, size
 	}
 	/* Over plain HTTP the peer's socket is fd itself (already watched). */
 	if (hup_fd >= 0 && hup_fd != fd)
-		v->hup_watch = loop_watch_fd(vm->agent->loop, hup_fd, EPOLLRDHUP, on_viewer_gone, v);
+		v->hup_watch = loop_watch_fd(vm->agent->loop, hup_fd, EPOLLRDHUP, on_peer, v);
 	v->next = vm->viewers;
 	vm->viewers = v;
 	vm->nviewers++;

@@ -247,11 +247,18 @@ static ssize_t peer_send(void *ctx, const void *buf, size_t n)
 	return cc == CURLE_OK ? (ssize_t)sent : -EIO;
 }
 
+static int upgraded_write_all(void *up, const void *buf, size_t len, int stop_fd)
+{
+	return http_upgraded_write_all(up, buf, len, stop_fd);
+}
+
 static void relay_work(void *arg)
 {
 	struct stream *s = arg;
 	struct ws_peer peer = {.fd = s->sock, .recv = peer_recv, .send = peer_send, .ctx = s};
-	int rc = ws_relay_run(s->fd, s->extra, s->extra_len, &peer, s->m->console_proxy->stop_fd, s->hup_fd);
+	/* To the browser through the TLS session itself (http.h says why). */
+	struct ws_sink sink = {upgraded_write_all, s->up};
+	int rc = ws_relay_run(s->fd, &sink, s->extra, s->extra_len, &peer, s->m->console_proxy->stop_fd, s->hup_fd);
 	if (rc < 0)
 		log_info("console_relay_error", "vm=%s kind=%s error=%d", s->vm, s->kind, rc);
 }

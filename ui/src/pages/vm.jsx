@@ -50,6 +50,9 @@ export function VmPage({ id }) {
   if (!vm) return <p class="muted">{t('common.loading')}</p>;
   const writable = canWrite(vm.project_id || null);
   const cfg = vm.config || {};
+  // Consoles are for operators and admins (a console types into the
+  // guest), and only a running guest has one.
+  const consoles = writable && ['running', 'paused'].includes(vm.power_state);
 
   // Runs one change: the call, then its task to the end.
   async function run(label, call, refresh = true) {
@@ -90,7 +93,8 @@ export function VmPage({ id }) {
       <div class="page-head">
         <h1>{vm.name} <StateBadge state={vm.power_state} /></h1>
         <div class="links">
-          <Link href={'/vms/' + enc(vm.id) + '/console'}>{t('vm.console')}</Link>
+          {consoles ? <Link href={'/vms/' + enc(vm.id) + '/serial'} data-testid="open-serial">{t('console.link_serial')}</Link> : null}
+          {consoles ? <Link href={'/vms/' + enc(vm.id) + '/console'} data-testid="open-vnc">{t('console.link_vnc')}</Link> : null}
           <Link href={'/vms/' + enc(vm.id) + '/charts'}>{t('vm.charts')}</Link>
         </div>
       </div>

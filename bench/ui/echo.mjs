@@ -1,0 +1,95 @@
+// echo.mjs - serial_echo_ms in headless Chromium (run by bench/ui/echo.sh,
+// which starts vdcd, an agent and a VM named "echo" whose shell is on its
+// serial port). Signs in with a token, opens the VM's serial console page
+// as a user would (/vms/echo/serial: xterm.js on vdcd's WebSocket proxy),
+// then types keys one at a time through Chromium's own input pipeline
+// (Playwright's keyboard, i.e. CDP Input.dispatchKeyEvent) and times, in
+// the page, from the key's keydown event to the moment xterm.js has drawn
+// the echoed character in its rows (a MutationObserver on the rows: the
+// DOM renderer writes them in its animation frame, so the paint is that
+// frame). Prints "figure serial_echo_ms MEDIAN ms", its p95 and max, and
+// serial_echo_ws_ms (keydown to the echo's WebSocket message, the part
+// before drawing); how it measured on stderr.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+
+const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
+const require = createRequire(env('VDC_UI_MODULES') + '/');
+const { chromium } = require('playwright-core');
+const URL0 = env('VDC_UI_URL');
+const KEYS = Number(process.env.VDC_ECHO_KEYS || 20);
+const say = (s) => process.stderr.write('echo: ' + s + '\n');
+const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))]; };
+
+const profile = env('VDC_UI_PROFILE');
+fs.rmSync(profile, { recursive: true, force: true });
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: env('VDC_CHROMIUM'), headless: true, viewport: { width: 1280, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--ignore-certificate-errors-spki-list=' + env('VDC_UI_SPKI')],
+});
+try {
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // When each WebSocket message arrives (before xterm.js sees it), to
+  // tell the network's part from the drawing's.
+  await page.addInitScript(() => {
+    const W = window.WebSocket;
+    window.WebSocket = class extends W {
+      constructor(...a) { super(...a); this.addEventListener('message', () => { window.__wsAt = performance.now(); }); }
+    };
+  });
+  await page.goto(URL0 + '/');
+  await page.locator('input[name="mode"][value="token"]').check();
+  await page.fill('#token', env('VDC_ADMIN_TOKEN'));
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('h1:has-text("Inventory")', { timeout: 30000 });
+  await page.goto(URL0 + '/vms/echo/serial');
+  await page.waitForSelector('[data-testid=console-state]:has-text("Connected")', { timeout: 30000 });
+  await page.click('[data-testid=serial-screen]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /#\s*$/.test(document.querySelector('.xterm-rows').textContent.trimEnd()), null, { timeout: 30000 });
+  // In the page: keydown time, and the first redraw of the rows whose
+  // text ends with everything typed so far.
+  await page.evaluate(() => {
+    const rows = document.querySelector('.xterm-rows');
+    window.__echo = { typed: '', t0: 0, got: [], ws: [] };
+    document.addEventListener('keydown', () => { window.__echo.t0 = performance.now(); }, true);
+    new MutationObserver(() => {
+      const e = window.__echo;
+      if (!e.t0) return;
+      const lines = [...rows.children].map((r) => r.textContent.replace(/\s+$/, '')).filter((l) => l);
+      if (lines.length && lines[lines.length - 1].endsWith(e.typed)) {
+        e.got.push(performance.now() - e.t0);
+        e.ws.push(window.__wsAt - e.t0);
+        e.t0 = 0;
+      }
+    }).observe(rows, { childList: true, subtree: true, characterData: true });
+  });
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const times = [], wire = [];
+  for (let i = 0; i < KEYS; i++) {
+    const c = letters[i % letters.length];
+    await page.evaluate((ch) => { window.__echo.typed += ch; }, c);
+    await page.keyboard.press(c);
+    await page.waitForFunction((n) => window.__echo.got.length > n, times.length, { timeout: 10000 });
+    const [drawn, ws] = await page.evaluate(() => [window.__echo.got.at(-1), window.__echo.ws.at(-1)]);
+    times.push(drawn);
+    wire.push(ws);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await page.keyboard.press('Control+C');
+  if (errors.length) throw new Error('page errors: ' + errors.join('; '));
+  say(`${KEYS} keys typed into /vms/echo/serial, keydown to echo drawn: ${times.map((x) => x.toFixed(1)).join(' ')} ms`);
+  say(`of which keydown to the echo's WebSocket message: median ${pct(wire, 0.5).toFixed(1)} ms; the rest is xterm.js drawing it (its next animation frame)`);
+  console.log(`figure serial_echo_ms ${pct(times, 0.5).toFixed(1)} ms`);
+  console.log(`figure serial_echo_ws_ms ${pct(wire, 0.5).toFixed(1)} ms`);
+  console.log(`figure serial_echo_p95_ms ${pct(times, 0.95).toFixed(1)} ms`);
+  console.log(`figure serial_echo_max_ms ${Math.max(...times).toFixed(1)} ms`);
+} finally {
+  await ctx.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
