@@ -203,7 +203,7 @@ check "no ticket ever reaches vdcd's log" bash -c "! grep -q vdck_ '$TMP/vdcd.lo
 
 # The guest powers itself off: the VM's last exit, from the heartbeat,
 # names the guest (not a stop anyone asked for).
-ws "/api/v1/vms/$C1/console/serial" --token "$T_CAROL" serial "poweroff -f\r" "Power down"
+ws "/api/v1/vms/$C1/console/serial" --token "$T_CAROL" serial "\rpoweroff -f\r" "Power down" # a fresh line: an earlier check left x typed on this one
 for _ in $(seq 1 100); do
 	mapi GET "/api/v1/vms/$C1"
 	[ "$(jget "$BODY" .last_exit.cause)" = guest_poweroff ] && break
@@ -211,7 +211,7 @@ for _ in $(seq 1 100); do
 done
 check "a guest's own poweroff shows as the VM's last exit: guest_poweroff, stopped, clean" \
 	test "$(jget "$BODY" '"\(.last_exit.cause)/\(.power_state)/\(.last_exit.clean)"')" = guest_poweroff/stopped/true
-diag "last exit: $(jq -c .last_exit <<<"$BODY")"
+diag "last exit: $(jq -c .last_exit <<<"$BODY"), power state $(jget "$BODY" .power_state); the console said: $(tail -c 300 <<<"$WS_OUT" | tr -d "\r" | tr "\n" " ")"
 vdcd_stop
 check "vdcd stops cleanly after the console streams" test $? = 0
 agent_stop h1

@@ -95,6 +95,7 @@ struct vm {
 
 	struct vm_waiter *exit_waiters;
 	struct loop_timer *stop_timer;
+	struct loop_timer *press_timer; /* the power button pressed again (vm_stop) */
 
 	/* A live snapshot job (QMP snapshot-save/load/delete) under way. */
 	bool job_active;

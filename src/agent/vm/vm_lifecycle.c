@@ -522,9 +522,12 @@ static void on_quit(void *ctx, enum qmp_status st, json_t *ret, const char *err,
 
 /* Asks QEMU to quit (no guest shutdown); SIGKILL if it cannot be asked or
  * has not gone within the grace period. */
+static void cancel_press(struct vm *vm);
+
 static void hard_stop(struct vm *vm)
 {
 	vm->expect_exit = true;
+	cancel_press(vm);
 	if (vm->qmp) {
 		vm_hold(vm);
 		qmp_quit(vm->qmp, QUIT_TIMEOUT_MS, on_quit, vm);
@@ -536,10 +539,46 @@ static void hard_stop(struct vm *vm)
 	vm->stop_timer = loop_timer_after(vm->agent->loop, HARD_STOP_GRACE_MS, on_kill_timeout, vm);
 }
 
+static void press_again(void *ctx);
+
+/* The guest may miss the first press: one still booting has no ACPI
+ * listener yet (a stop right after a start waited out its whole timeout).
+ * So the button is pressed again every POWERDOWN_REPEAT_MS until the guest
+ * goes or the timeout ends, as OpenStack Nova's clean shutdown retries. */
+#define POWERDOWN_REPEAT_MS 10000
+
+static void on_press_again(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	(void)st, (void)ret, (void)err, (void)cmd;
+	struct vm *vm = ctx;
+	if (vm->pid > 0 && vm->state == VM_STOPPING && vm->stop_timer && !vm->press_timer)
+		vm->press_timer = loop_timer_after(vm->agent->loop, POWERDOWN_REPEAT_MS, press_again, vm);
+	vm_release(vm);
+}
+
+static void press_again(void *ctx)
+{
+	struct vm *vm = ctx;
+	vm->press_timer = NULL;
+	if (vm->pid <= 0 || vm->state != VM_STOPPING || !vm->stop_timer || !vm->qmp)
+		return;
+	log_info("vm_stop_press_again", "vm=%s", vm->spec.name);
+	vm_hold(vm);
+	qmp_system_powerdown(vm->qmp, on_press_again, vm);
+}
+
+static void cancel_press(struct vm *vm)
+{
+	if (vm->press_timer)
+		loop_timer_cancel(vm->agent->loop, vm->press_timer);
+	vm->press_timer = NULL;
+}
+
 static void on_stop_timeout(void *ctx)
 {
 	struct vm *vm = ctx;
 	vm->stop_timer = NULL;
+	cancel_press(vm);
 	log_warn("vm_stop_timeout", "vm=%s reason=\"the guest did not power off; stopping hard\"",
 	         vm->spec.name);
 	vm->forced = vm->stop_timed_out = true;
@@ -567,6 +606,8 @@ static void on_powerdown(void *ctx, enum qmp_status st, json_t *ret, const char 
 		} else {
 			vm->stop_timer = loop_timer_after(vm->agent->loop, (uint64_t)vm->stop_timeout_s * 1000,
 			                                  on_stop_timeout, vm);
+			if ((uint64_t)vm->stop_timeout_s * 1000 > POWERDOWN_REPEAT_MS && !vm->press_timer)
+				vm->press_timer = loop_timer_after(vm->agent->loop, POWERDOWN_REPEAT_MS, press_again, vm);
 		}
 	}
 	vm_release(vm);

@@ -31,6 +31,9 @@ void vm_detach_all(struct agent *a)
 			close(vm->pidfd);
 		if (vm->stop_timer)
 			loop_timer_cancel(a->loop, vm->stop_timer);
+		if (vm->press_timer)
+			loop_timer_cancel(a->loop, vm->press_timer);
+		vm->press_timer = NULL;
 		if (vm->job_timer)
 			loop_timer_cancel(a->loop, vm->job_timer);
 		while (vm->exit_waiters) {

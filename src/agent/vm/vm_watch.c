@@ -190,6 +190,9 @@ void vm_release_runtime(struct vm *vm)
 	console_close(&vm->console);
 	if (vm->stop_timer)
 		loop_timer_cancel(a->loop, vm->stop_timer);
+	if (vm->press_timer)
+		loop_timer_cancel(a->loop, vm->press_timer);
+	vm->press_timer = NULL;
 	vm->stop_timer = NULL;
 	if (vm->job_active)
 		vm_job_end(vm, 409, "the VM stopped while the snapshot job ran");
