@@ -177,15 +177,7 @@ static int sq_setup(struct sqlite_store *s, struct errinfo *e)
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_OK)
 		return -1;
-	/* mmap: vdcd's API and worker connections empty each other's page
-	 * cache with every commit (WAL), and each page read again was a pread;
-	 * through the mapping, pages not in the WAL cost no system call (127
-	 * preads per create down to 62, 100,000 VMs, strace -c). Statement
-	 * journals in memory rather than in files under /var/tmp. */
-	return sq_exec(&s->base,
-	               "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-	               "PRAGMA mmap_size=1073741824",
-	               e);
+	return sq_exec(&s->base, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY", e);
 }
 
 /* Waits for another writer of this database (most often another thread of
