@@ -24,19 +24,7 @@ source "$root/tests/integration/lib.sh"
 {
 	fabric_up
 	vdcd_start || exit 1
-	mapi POST /api/v1/clusters '{"name":"c1"}'
-	mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
-	mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
-	host_join h1 c1 || exit 1
-	hosts_connected 1
-	mapi POST /api/v1/vms '{"name":"echo","template":"shell"}'
-	task_wait "$(jget "$BODY" .task.id)"
-	[ "$TASK_STATE" = succeeded ] || { echo "console: the VM did not start" >&2; exit 1; }
-	for _ in $(seq 1 150); do
-		mapi GET /api/v1/vms/echo/console
-		grep -q '#' <<<"$BODY" && break
-		sleep 0.2
-	done
+	shell_vm_up echo || { echo "console: the VM's shell did not come up" >&2; exit 1; }
 } >&2
 "$build/bench/console/ws-console" "$MGR_URL/api/v1/vms/echo/console/serial" --cacert "$MGR_CACERT" \
 	--token "$ADMIN_TOKEN" --timeout 120 echo "$keys" | grep '^figure '

@@ -605,3 +605,30 @@ mgr_guest_template() {
 		jq -c "$filter")
 	ADMIN_TOKEN=$tok mapi POST /api/v1/templates "$body"
 }
+
+# serial_shell_wait VM: waits (up to 30 s) until the serial log of VM (a
+# name or id) shows a shell prompt: a guest whose shell is on ttyS0 takes
+# input once its kernel has handed the console over. BODY is the last log.
+serial_shell_wait() {
+	for _ in $(seq 1 150); do
+		mapi GET "/api/v1/vms/$1/console"
+		grep -q '#' <<<"$BODY" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# shell_vm_up VM: for the console benches, one host h1 in cluster c1 and a
+# running VM named VM whose shell is on its serial console (template
+# "shell"), with its prompt up. Needs fabric_up and vdcd_start first.
+shell_vm_up() {
+	mapi POST /api/v1/clusters '{"name":"c1"}'
+	mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
+	mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
+	host_join h1 c1 || return 1
+	hosts_connected 1
+	mapi POST /api/v1/vms "{\"name\":\"$1\",\"template\":\"shell\"}"
+	task_wait "$(jget "$BODY" .task.id)"
+	[ "$TASK_STATE" = succeeded ] || { echo "the VM $1 did not start" >&2; return 1; }
+	serial_shell_wait "$1"
+}

@@ -70,12 +70,7 @@ mapi GET /api/v1/vms/c2
 C2=$(jget "$BODY" .id)
 mapi GET /api/v1/vms/m1
 M1=$(jget "$BODY" .id)
-# The shell is up once the kernel has handed the console over.
-for _ in $(seq 1 150); do
-	mapi GET "/api/v1/vms/$C1/console"
-	grep -q '#' <<<"$BODY" && break
-	sleep 0.2
-done
+serial_shell_wait "$C1"
 
 # --- the serial console -----------------------------------------------------
 ticket "$T_CAROL" "$C1" serial

@@ -108,12 +108,7 @@ mapi POST /api/v1/vms '{"name":"ui-live","template":"deaf","project":"dev"}'
 check "the live walk's VM is being made (202)" test "$STATUS" = 202
 task_wait "$CON_TASK"
 check "the consoles' VM runs" test "$TASK_STATE" = succeeded
-for _ in $(seq 1 150); do # its shell is up once the kernel handed the console over
-	mapi GET /api/v1/vms/con-1/console
-	grep -q '#' <<<"$BODY" && break
-	sleep 0.2
-done
-check "the consoles' VM has its shell on the serial console" grep -q '#' <<<"$BODY"
+check "the consoles' VM has its shell on the serial console" serial_shell_wait con-1
 
 # Chromium trusts vdcd's certificate by its public key (nothing else is
 # let through), as an operator would trust vdcd's CA.
