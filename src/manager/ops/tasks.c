@@ -213,7 +213,7 @@ static void *worker_main(void *arg)
 	struct mgr *m = ((struct worker_arg *)arg)->m;
 	int slot = ((struct worker_arg *)arg)->slot;
 	struct errinfo e = {0};
-	struct store *st = store_open(m->cfg.store_url, &e);
+	struct store *st = store_open_sibling(m->st, &e);
 	if (!st) {
 		log_error("worker_store_failed", "error=%s", log_quote(e.message));
 		return NULL;

@@ -229,11 +229,28 @@ struct store *store_open_version(const char *url, int target_version, struct err
 		errinfo_set(e, 400, "invalid_url", "store",
 		            "unsupported store URL: use sqlite:/path/to/vdc.db or "
 		            "postgresql://user@host:port/database");
-	if (st && migrate(st, target_version, e) < 0) {
+	if (st && (!(st->url = strdup(url)) || migrate(st, target_version, e) < 0)) {
+		if (!st->url)
+			errinfo_set(e, 500, "internal", NULL, "out of memory");
 		store_close(st);
 		st = NULL;
 	}
 	return st;
+}
+
+struct store *store_open_sibling(struct store *st, struct errinfo *e)
+{
+	if (!st->be->sibling)
+		return store_open(st->url, e);
+	struct store *n = st->be->sibling(st, e);
+	if (n && !(n->url = strdup(st->url))) {
+		store_close(n);
+		errinfo_set(e, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	if (n)
+		n->version = st->version;
+	return n;
 }
 
 struct store *store_open(const char *url, struct errinfo *e)
@@ -248,6 +265,7 @@ void store_close(struct store *st)
 	if (st->depth)
 		st->be->exec(st, "ROLLBACK", NULL);
 	store_pending_free(st);
+	free(st->url);
 	st->be->close(st);
 }
 

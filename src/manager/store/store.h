@@ -11,7 +11,8 @@
  * that lists can be filtered; the document itself is the truth. Reads return
  * the document exactly as stored, so a GET can be served without re-encoding.
  *
- * A store handle is used by one thread at a time; open one per thread. */
+ * A store handle is used by one thread at a time; give each thread its own
+ * (store_open_sibling). */
 #ifndef VDC_STORE_H
 #define VDC_STORE_H
 
@@ -52,6 +53,11 @@ bool store_kind_shared(enum store_kind k);
  * or "postgresql://..." / "postgres://...". NULL with e on failure (the
  * message says what to do: e.g. the server is not reachable). */
 struct store *store_open(const char *url, struct errinfo *e);
+/* Another handle on st's database for another thread, without migrating
+ * again. SQLite: the same connection (one page cache, kept warm), used by
+ * one thread at a time for a statement or a whole transaction, so keep
+ * transactions short; PostgreSQL: a new connection. NULL with e. */
+struct store *store_open_sibling(struct store *st, struct errinfo *e);
 void store_close(struct store *st);
 /* "sqlite" or "postgresql". */
 const char *store_backend(const struct store *st);

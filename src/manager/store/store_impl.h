@@ -161,6 +161,9 @@ struct store_backend {
 	const char *(*text)(struct store_rows *rows, int col, size_t *len);
 	void (*done)(struct store_rows *rows);
 	void (*close)(struct store *st);
+	/* Optional: another handle on the same connection (store_open_sibling);
+	 * without it, a sibling is a new connection to the same URL. */
+	struct store *(*sibling)(struct store *st, struct errinfo *e);
 };
 
 /* The part of a handle shared by both backends; each backend embeds it first
@@ -170,6 +173,7 @@ struct store {
 	int depth;    /* transaction nesting; 0: autocommit */
 	bool doomed;  /* an inner level rolled back or a statement failed */
 	int version;  /* schema version after migrations */
+	char *url;    /* as opened: for a sibling on a new connection */
 	/* Changes of observed kinds written in the open transaction, told to
 	 * the observer when it commits (store_observe). */
 	struct store_pending *pending;
