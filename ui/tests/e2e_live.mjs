@@ -165,6 +165,32 @@ export async function liveWalk(h) {
     assert(files.some((f) => /\/assets\/plot-[^/]+\.js$/.test(f)), 'no plot chunk: ' + files.join(' '));
     assert(files.some((f) => /\/assets\/plot-[^/]+\.css$/.test(f)), 'no plot stylesheet');
   });
+  await check('live: the charts do not poll while the tab is hidden, and catch up once it is shown', async () => {
+    const m = await api('GET', '/api/v1/vms/' + vm.id + '/metrics');
+    const every = Math.max(2, m.data.interval_s || 5) * 1000;
+    const polls = [];
+    const seen = (r) => { if (/\/metrics(\?|$)/.test(r.url())) polls.push(Date.now()); };
+    page.on('request', seen);
+    try {
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await sleep(300); // a poll already on its way may still go out
+      polls.length = 0;
+      await sleep(every + 1000); // a shown tab polls once in this time
+      assert(polls.length === 0, polls.length + ' polls of /metrics while the tab was hidden');
+      const shownAt = Date.now();
+      await page.evaluate(() => {
+        delete document.hidden; // the real getter again: the page is visible
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      await until('a poll after the tab is shown', async () => polls.length > 0, 2000);
+      console.log(`# charts: no poll in ${every + 1000} ms hidden; polled ${polls[0] - shownAt} ms after shown`);
+    } finally {
+      page.off('request', seen);
+    }
+  });
   await shot(walk, 'vm-charts');
   await axe(walk, 'the VM\'s charts');
   const hosts = await api('GET', '/api/v1/hosts?limit=1');

@@ -106,8 +106,14 @@ function Charts({ kind, id }) {
     let live = true;
     import('../charts/plot.js').then((x) => live && setMod(x), (e) => live && setError(e));
     get(base).then((o) => live && setObj(o), () => {});
-    let timer = null;
+    // No polling while the tab is hidden (a tab left open costs vdcd and
+    // the agent nothing); shown again, one poll fetches what was missed
+    // (?since= the last sample).
+    let timer = null, busy = false;
     async function poll() {
+      timer = null;
+      if (document.hidden || busy) return;
+      busy = true;
       const cur = mref.current;
       const last = cur && cur.timestamps.length ? cur.timestamps[cur.timestamps.length - 1] : null;
       try {
@@ -118,11 +124,14 @@ function Charts({ kind, id }) {
       } catch (e) {
         if (live) setError(e);
       }
+      busy = false;
       const every = Math.max(2, (mref.current && mref.current.interval_s) || 5) * 1000;
-      if (live) timer = setTimeout(poll, every);
+      if (live && !document.hidden) timer = setTimeout(poll, every);
     }
+    const shown = () => { if (live && !document.hidden && !timer) poll(); };
+    document.addEventListener('visibilitychange', shown);
     poll();
-    return () => { live = false; clearTimeout(timer); };
+    return () => { live = false; clearTimeout(timer); document.removeEventListener('visibilitychange', shown); };
   }, [base]);
   const name = obj ? obj.name : id;
   const back = kind === 'vm' ? '/vms/' + enc(id) : '/objects/hosts/' + enc(id);
