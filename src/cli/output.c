@@ -282,7 +282,13 @@ static void fmt_target(struct cli *c, const json_t *item, char *buf, size_t n)
 		snprintf(buf, n, "%s", id ? id : "-");
 		return;
 	}
-	const char *name = id;
+	/* Tasks keep their target's name (target_name): no lookup. */
+	const char *name = json_string_value(json_object_get(item, "target_name"));
+	if (name) {
+		snprintf(buf, n, "%s/%s", kind, name);
+		return;
+	}
+	name = id;
 	for (int i = 0; kinds[i]; i++)
 		if (!strcmp(kinds[i], kind)) {
 			char coll[32];

@@ -42,6 +42,7 @@ check "a join token works only once (401)" test "$STATUS" = 401
 # Create, with placement reasons for every host.
 mapi POST /api/v1/vms '{"name":"v1","template":"tiny","networks":["n1"]}'
 check "VM create answers 202 with a task" test "$STATUS" = 202 -a -n "$(jget "$BODY" '.task.id // empty')"
+check "the create task names its VM (target_name)" test "$(jget "$BODY" .task.target_name)" = v1
 check "the placement shows a reason for every host" test "$(jget "$BODY" '.placement.hosts | length')" = 2
 diag "placement: $(jget "$BODY" .placement.summary)"
 task=$(jget "$BODY" .task.id)
@@ -223,6 +224,7 @@ check "vdc vm create --dry-run of a VM no host holds exits 4 (conflict)" test $?
 
 # Power operations as tasks.
 mapi POST /api/v1/vms/v1/stop '{"timeout_s":60}'
+check "a power task names its VM (target_name)" test "$(jget "$BODY" .task.target_name)" = v1
 task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/vms/v1
 check "stop through vdcd stops the VM" test "$TASK_STATE/$(jget "$BODY" .power_state)" = succeeded/stopped

@@ -9,7 +9,8 @@
 //    URL) and the page shows the pause made meanwhile;
 //  - the VM's and the host's charts draw the agent's samples (the series'
 //    colour is on the canvas) and their tables show numbers;
-//  - the tasks page shows tasks made through the API as they come; a stop
+//  - the tasks page shows tasks made through the API as they come, each
+//    naming its VM (target_name); a stop
 //    that runs has no Cancel button (vdcd cannot cancel it); a start queued
 //    behind the stops (vdcd's 4 workers all wait on the guest) is cancelled
 //    from the page and ends cancelled; the events page shows the cancel
@@ -211,6 +212,8 @@ export async function liveWalk(h) {
     }
     for (const id of stops) await page.waitForSelector(`tr[data-task="${id}"] [data-testid=task-state]:has-text("running")`, { timeout: 15000 });
     assert(await page.locator(`tr[data-task="${stops[0]}"] progress`).count() === 1, 'no progress bar');
+    const target = await page.textContent(`tr[data-task="${stops[0]}"] td:nth-child(2)`);
+    assert(target.includes(vm.name), 'the row names its target "' + target + '", not ' + vm.name);
   });
   await check('live: a running stop has no Cancel button (vdcd cannot cancel it)', async () => {
     assert(await page.locator(`tr[data-task="${stops[0]}"] [data-testid=task-cancel]`).count() === 0, 'Cancel is offered');

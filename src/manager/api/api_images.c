@@ -100,7 +100,8 @@ void api_images_create(struct http_req *req)
 	if (pid)
 		json_object_set_new(doc, "project_id", json_string(pid));
 	if (store_begin(m->st, &e) < 0 || store_create(m->st, STORE_IMAGE, doc, &stored, &e) < 0 ||
-	    (import_from && !(task = task_new(m->st, "image.import", "image", id, pid, mgr_actor(req),
+	    (import_from && !(task = task_new(m->st, "image.import", "image", id,
+	                                      json_string_value(json_object_get(doc, "name")), pid, mgr_actor(req),
 	                                      json_pack("{s:s}", "import_from", import_from), &e))) ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);

@@ -242,7 +242,7 @@ void api_vms_create(struct http_req *req)
 	const char *summary = json_string_value(json_object_get(report, "summary"));
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
-	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
+	    !(task = task_new(m->st, "vm.create", "vm", id, name, pid, mgr_actor(req),
 	                      json_pack("{s:O, s:O}", "start", json_object_get(r, "start"), "placement",
 	                                report), &e)) ||
 	    store_event_add(m->st, mgr_actor(req), "vm.create", "vm", id, "accepted", summary ?: "", &e) < 0 ||
@@ -367,7 +367,8 @@ static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args
 		json_object_set(args, "power_before", json_object_get(vm, "power_state"));
 	json_t *owned = args; /* task_new takes it, whatever happens */
 	args = NULL;
-	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "project_id")),
+	if (!(task = task_new(m->st, op, "vm", id, json_string_value(json_object_get(vm, "name")),
+	                      json_string_value(json_object_get(vm, "project_id")),
 	                      mgr_actor(req), owned, &e)) ||
 	    store_commit(m->st, &e) < 0)
 		goto fail;
@@ -632,7 +633,8 @@ void api_vms_resize(struct http_req *req)
 	struct errinfo e = {0};
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, delta, &refusal, &e) < 0 ||
 	    store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e) < 0 ||
-	    !(task = task_new(m->st, "vm.resize", "vm", id, pid, mgr_actor(req), json_incref(args), &e)) ||
+	    !(task = task_new(m->st, "vm.resize", "vm", id, json_string_value(json_object_get(vm, "name")), pid,
+	                      mgr_actor(req), json_incref(args), &e)) ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
 		json_decref(upd);
@@ -737,7 +739,7 @@ void api_vms_clone(struct http_req *req)
 	struct quota_refusal refusal = {.which = -1};
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
-	    !(task = task_new(m->st, "vm.create", "vm", id, pid, mgr_actor(req),
+	    !(task = task_new(m->st, "vm.create", "vm", id, name, pid, mgr_actor(req),
 	                      json_pack("{s:b, s:s, s:s}", "start", start, "clone_of", src_name, "clone_of_agent_name",
 	                                vm_agent_name(src)), &e)) ||
 	    store_commit(m->st, &e) < 0) {

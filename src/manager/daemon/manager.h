@@ -120,9 +120,12 @@ void mgr_event(struct mgr *m, const char *actor, const char *action, const char 
                const char *id, const char *outcome, const char *detail);
 
 /* tasks.c */
-/* Creates a queued task (in the caller's transaction) and returns its doc. */
+/* Creates a queued task (in the caller's transaction) and returns its doc.
+ * target_name (may be NULL) is kept as the target's name at the time, for
+ * lists of tasks to show (a VM renamed or deleted since keeps it). */
 json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
-                 const char *project_id, const char *actor, json_t *args, struct errinfo *e);
+                 const char *target_name, const char *project_id, const char *actor, json_t *args,
+                 struct errinfo *e);
 void tasks_wake(struct mgr *m);
 /* POST /api/v1/tasks/{id}/cancel on the loop thread: task is the task's
  * document as read. A queued task is marked cancelled and what its request

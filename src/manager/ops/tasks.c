@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 json_t *task_new(struct store *st, const char *op, const char *target_kind, const char *target_id,
-                 const char *project_id, const char *actor, json_t *args, struct errinfo *e)
+                 const char *target_name, const char *project_id, const char *actor, json_t *args,
+                 struct errinfo *e)
 {
 	char id[37], now[32];
 	mgr_uuid(id);
@@ -25,6 +26,8 @@ json_t *task_new(struct store *st, const char *op, const char *target_kind, cons
 	                        id, "op", op, "target_kind", target_kind, "target_id", target_id,
 	                        "state", "queued", "progress", 0, "message", "queued", "actor", actor,
 	                        "args", args ? args : json_object());
+	if (target_name)
+		json_object_set_new(doc, "target_name", json_string(target_name));
 	if (project_id) /* the task is seen by those who see its target */
 		json_object_set_new(doc, "project_id", json_string(project_id));
 	json_t *stored = NULL;

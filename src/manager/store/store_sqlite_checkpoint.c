@@ -24,6 +24,8 @@
  * writer checkpoints itself (about 80 MB with 4 KiB pages). */
 #define POKE_PAGES 1000
 #define WRITER_PAGES 20000
+/* Frames few enough to copy while holding the writers (well under 1 ms). */
+#define TAIL_FRAMES 64
 
 struct sq_checkpointer {
 	pthread_mutex_t lock;
@@ -66,8 +68,13 @@ static void *run(void *arg)
 			break;
 		c->pending = false;
 		pthread_mutex_unlock(&c->lock);
+		/* Passes without the lock while they shrink what is left (each
+		 * copies what came in during the one before), then the few frames
+		 * left with the writers held, so that the WAL can start over. */
 		int log = 0, done = 0;
 		int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		for (int pass = 0; rc == SQLITE_OK && log - done > TAIL_FRAMES && pass < 4; pass++)
+			rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		if (rc == SQLITE_OK && done < log) {
 			pthread_mutex_lock(c->writers);
 			rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);

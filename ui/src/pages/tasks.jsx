@@ -28,6 +28,13 @@ function When({ iso }) {
   return <time dateTime={iso} title={iso}>{isNaN(d) ? iso : d.toLocaleString(lang.value)}</time>;
 }
 
+// The target by its name when the task kept it (vdcd does since it keeps
+// target_name), else its kind and the start of its id.
+function targetLabel(tk) {
+  const name = tk.target_name || (tk.args && tk.args.name);
+  return name ? tk.target_kind + ' ' + name : tk.target_kind + ' ' + String(tk.target_id).slice(0, 8);
+}
+
 function targetHref(tk) {
   if (tk.target_kind === 'vm') return '/vms/' + enc(tk.target_id);
   if (tk.target_kind === 'image') return '/objects/images/' + enc(tk.target_id);
@@ -117,7 +124,7 @@ export function TasksPage() {
               return (
                 <tr data-task={tk.id} data-op={tk.op}>
                   <td><Link class="mono" href={'/tasks/' + enc(tk.id)} aria-label={t('live.follow', { op: tk.op })}>{tk.op}</Link></td>
-                  <td>{href ? <Link href={href}>{(tk.args && tk.args.name) || tk.target_kind + ' ' + String(tk.target_id).slice(0, 8)}</Link> : tk.target_kind}</td>
+                  <td>{href ? <Link href={href}>{targetLabel(tk)}</Link> : tk.target_kind}</td>
                   <td><TaskState tk={tk} /></td>
                   <td><TaskProgress tk={tk} /></td>
                   <td>{tk.error ? tk.error.message : tk.message}</td>
@@ -157,7 +164,7 @@ export function TaskPage({ id }) {
       <dl class="summary">
         <dt>{t('live.progress')}</dt><dd><TaskProgress tk={tk} /></dd>
         <dt>{t('tasks.message')}</dt><dd data-testid="task-message">{tk.error ? tk.error.message : tk.message}</dd>
-        <dt>{t('live.target')}</dt><dd>{href ? <Link href={href}>{tk.target_kind} {tk.target_id}</Link> : tk.target_kind + ' ' + tk.target_id}</dd>
+        <dt>{t('live.target')}</dt><dd>{href ? <Link href={href}>{targetLabel(tk)}</Link> : tk.target_kind + ' ' + tk.target_id}</dd>
         <dt>{t('live.actor')}</dt><dd>{tk.actor}</dd>
         <dt>{t('tasks.created')}</dt><dd><When iso={tk.created_at} /></dd>
         {tk.started_at ? <><dt>{t('live.started')}</dt><dd><When iso={tk.started_at} /></dd></> : null}
