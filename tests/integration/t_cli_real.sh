@@ -43,8 +43,8 @@ check "... and vdcd has it (8/4/spread)" \
 	test "$(jget "$BODY" .cpu_overcommit)/$(jget "$BODY" .mem_overcommit)/$(jget "$BODY" .policy)" = 8/4/spread
 vdc cluster update c1 --cpu-overcommit 100 >"$TMP/out" 2>&1
 rc=$?
-check "cluster update --cpu-overcommit 100: vdcd's refusal (exit 2) names cpu_overcommit" \
-	test "$rc" = 2 -a -n "$(grep -F 'cpu_overcommit: is 100; it must be between 0.1 and 64' "$TMP/out")"
+check "cluster update --cpu-overcommit 100: vdcd's refusal (exit 2) names the flag" \
+	test "$rc" = 2 -a -n "$(grep -F 'invalid --cpu-overcommit: is 100; it must be between 0.1 and 64' "$TMP/out")"
 vdc cluster update c1 --policy pack >/dev/null 2>&1
 
 # --- bug 7: stdout is for scripts ---------------------------------------
