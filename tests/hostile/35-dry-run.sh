@@ -2,8 +2,9 @@
 # way in: a viewer or another project's operator must be refused exactly as
 # a create would refuse them; a tenant's verdict names no host (hosts are
 # the administrators': no names, ids or free capacity) and nothing of
-# another project; and a dry run, accepted or refused, makes nothing: no
-# VM, task, quota usage or audit event. Sourced by t_hostile.sh.
+# another project, whose rule groups are not the tenant's even by name;
+# and a dry run, accepted or refused, makes nothing: no VM, task, quota
+# usage or audit event. Sourced by t_hostile.sh.
 # shellcheck shell=bash
 
 mgr_guest_template dry-tpl "$T_A"
@@ -64,13 +65,21 @@ mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry-a","template":"dry-tpl","proj
 attack DRY-3 "(the administrator's dry run still names the host: $(jget "$BODY" .placement.host))" \
 	test "$STATUS/$(jget "$BODY" .placement.host)/$(jget "$BODY" '.placement.hosts[0].host')" = 200/h1/h1
 
-# DRY-4: nothing of pb through a group name pb uses.
+# DRY-4: nothing of pb through a group name pb uses. Groups are a
+# project's own: pb's 'shared-g' is not pa's, so it neither keeps alice's
+# VM off h1 (which would tell her a pb VM of that group runs there) nor
+# draws it next to pb's (a co-residency attack).
 as "$T_A" POST '/api/v1/vms?dry_run=true' '{"name":"dry-a","template":"dry-tpl","start":false,"placement":{"anti_affinity":["shared-g"]}}'
-attack DRY-4 "alice dry-runs into pb's anti-affinity group: the answer ($STATUS) names neither pb's VM nor pb" \
+attack DRY-4 "alice names pb's anti-affinity group 'shared-g' (pb-secret-vm on h1): not pb's group for her, h1 fits (200)" \
+	test "$STATUS/$(jget "$BODY" .placement.eligible)" = 200/1
+attack DRY-4 "... and the answer names neither pb's VM nor pb" \
 	bash -c '[ -n "$1" ] && ! grep -q -e pb-secret-vm -e "$1" -e "$2" <<<"$3"' _ "$pb_vm" "$pb_id" "$BODY"
+as "$T_B" POST '/api/v1/vms?dry_run=true' '{"name":"dry-b2","template":"dry-tpl-b","start":false,"placement":{"anti_affinity":["shared-g"]}}'
+attack DRY-4 "(bob's own 'shared-g' still keeps his next VM off h1: 409 no_host, anti_affinity)" \
+	test "$STATUS/$(jget "$BODY" .error.placement.rejected.anti_affinity)" = 409/1
 as "$T_A" POST '/api/v1/vms?dry_run=true' '{"name":"dry-a","template":"dry-tpl","start":false,"placement":{"affinity":["shared-g"]}}'
-attack DRY-4 "... nor does one into its affinity group ($STATUS)" \
-	bash -c '! grep -q -e pb-secret-vm -e "$1" -e "$2" -e "$3" <<<"$4"' _ "$pb_vm" "$pb_id" "$h1_id" "$BODY"
+attack DRY-4 "alice names 'shared-g' as an affinity group: 200, naming neither pb's VM, pb nor h1" \
+	bash -c '[ "$5" = 200 ] && ! grep -q -e pb-secret-vm -e "$1" -e "$2" -e "$3" <<<"$4"' _ "$pb_vm" "$pb_id" "$h1_id" "$BODY" "$STATUS"
 
 # DRY-5: none of it made anything.
 after=$(world)

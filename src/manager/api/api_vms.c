@@ -202,6 +202,8 @@ void api_vms_create(struct http_req *req)
 	                         json_object_get(pg, "anti_affinity"));
 	if (cluster)
 		json_object_set(preq, "cluster_id", json_object_get(cluster, "id"));
+	if (pid) /* its rule groups are its project's */
+		json_object_set_new(preq, "project_id", json_string(pid));
 	int64_t want[QUOTA_N] = {1, json_integer_value(vc), json_integer_value(mem), json_integer_value(disk)};
 	if (quota_check(m->st, pid, want, &refusal, &e) < 0) {
 		json_decref(preq);
