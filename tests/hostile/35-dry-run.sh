@@ -7,6 +7,7 @@
 # usage or audit event. Sourced by t_hostile.sh.
 # shellcheck shell=bash
 
+t_dry=$SECONDS
 mgr_guest_template dry-tpl "$T_A"
 mgr_guest_template dry-tpl-b "$T_B"
 h1_id=$(mapi GET /api/v1/hosts/h1 >/dev/null; jget "$BODY" .id)
@@ -94,3 +95,4 @@ if [ -n "$pb_vm" ]; then
 fi
 as "$T_A" DELETE /api/v1/templates/dry-tpl
 as "$T_B" DELETE /api/v1/templates/dry-tpl-b
+diag "dry-run attacks: $((SECONDS - t_dry)) s"

@@ -13,6 +13,7 @@ async function openClusters(page) {
 
 export async function clustersAdminWalk(walk, { check, assert, apiAs, ADMIN, axe, shot }) {
   const { page } = walk;
+  const t0 = Date.now();
   const row = (name) => `[data-testid=cluster-table] tr[data-cluster="${name}"]`;
   // The refusals below are answers the page shows; the browser logs them.
   walk.allowStatus = /status of (400|409)/;
@@ -70,10 +71,12 @@ export async function clustersAdminWalk(walk, { check, assert, apiAs, ADMIN, axe
     assert(r.status === 404, 'ui-c2 is still there: ' + r.status);
   });
   walk.allowStatus = null;
+  console.log(`# ${walk.label}: the Clusters walk took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 export async function clustersViewerWalk(walk, { check, assert, apiAs }) {
   const { page } = walk;
+  const t0 = Date.now();
   await check(`${walk.label}: the Clusters page shows the clusters with no control to change them`, async () => {
     await openClusters(page);
     for (const sel of ['[data-testid=cluster-create]', '[data-testid=cluster-table] button', '[data-testid=hosts]']) {
@@ -85,4 +88,5 @@ export async function clustersViewerWalk(walk, { check, assert, apiAs }) {
     const r = await apiAs(token, 'PATCH', '/api/v1/clusters/c1', { cpu_overcommit: 64 });
     assert(r.status === 403, 'PATCH by a viewer: ' + r.status);
   });
+  console.log(`# ${walk.label}: the Clusters page took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
