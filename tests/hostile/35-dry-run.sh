@@ -62,6 +62,11 @@ as "$T_A" POST '/api/v1/vms?dry_run=true' '{"name":"dry-a","template":"dry-tpl",
 attack DRY-3 "alice's dry run no host fits: 409 no_host with counts, no host named" \
 	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.placement.rejected.cpu_count)/$(jget "$BODY" '.error.placement.hosts | length')" = 409/no_host/1/0
 attack DRY-3 "... and neither h1's name nor its id" bash -c '! grep -qw -e h1 -e "$1" <<<"$2"' _ "$h1_id" "$BODY"
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+VDC_CONFIG=$TMP/dry-vdc-config "$VDC" login --server "$MGR_URL" --token "$T_A" --ca-fingerprint "$CA_FP" >/dev/null 2>&1
+VDC_CONFIG=$TMP/dry-vdc-config "$VDC" vm create dry-a --template dry-tpl --dry-run >"$TMP/dry-cli.out" 2>&1
+attack DRY-3 "alice's vdc vm create --dry-run says a host fits, naming none" \
+	bash -c 'grep -q "^vm dry-a would be placed on a host that fits" "$1" && ! grep -qw -e h1 -e "$2" "$1"' _ "$TMP/dry-cli.out" "$h1_id"
 mapi POST '/api/v1/vms?dry_run=true' '{"name":"dry-a","template":"dry-tpl","project":"pa","start":false}'
 attack DRY-3 "(the administrator's dry run still names the host: $(jget "$BODY" .placement.host))" \
 	test "$STATUS/$(jget "$BODY" .placement.host)/$(jget "$BODY" '.placement.hosts[0].host')" = 200/h1/h1
