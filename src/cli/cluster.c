@@ -1,6 +1,8 @@
-/* cluster.c - 'vdc cluster list|get|create|delete': groups of hosts that
- * share an overcommit ratio and a placement policy. */
+/* cluster.c - 'vdc cluster list|get|create|update|delete': groups of hosts
+ * that share an overcommit ratio and a placement policy. */
 #include "cli.h"
+
+#include "client.h"
 
 static const struct column cols[] = {
 	{"NAME", "name", FMT_TEXT, 0, NULL},
@@ -24,11 +26,74 @@ static const struct opt create_opts[] = {
 	OPT_END,
 };
 
+static const struct opt update_opts[] = {
+	{"cpu-overcommit", 0, OPT_NUM, "RATIO", "vCPUs per host CPU (0.1 to 64)", "cpu_overcommit", 0, NULL},
+	{"mem-overcommit", 0, OPT_NUM, "RATIO", "guest memory per host memory (0.1 to 4)", "mem_overcommit", 0, NULL},
+	{"policy", 0, OPT_STR, "POLICY", "pack or spread", "policy", 0, NULL},
+	{"description", 0, OPT_STR, "TEXT", "a free-text description ('' removes it)", "description", 0, NULL},
+	OPT_END,
+};
+
+/* The PATCH body: only the flags given (vdcd keeps the rest). */
+static int update_body(const struct args *a, json_t **body, char *err, size_t errlen)
+{
+	*body = json_object();
+	int rc = args_fill_body(a, *body, err, errlen);
+	if (!rc && json_object_size(*body) == 0) {
+		snprintf(err, errlen, "give at least one of --cpu-overcommit, --mem-overcommit, --policy, --description");
+		rc = CLI_USAGE;
+	}
+	if (rc) {
+		json_decref(*body);
+		*body = NULL;
+	}
+	return rc;
+}
+
+static int check_update(const struct args *a, char *err, size_t errlen)
+{
+	json_t *b = NULL;
+	int rc = update_body(a, &b, err, errlen);
+	json_decref(b);
+	return rc;
+}
+
+static int update(struct cli *c, const struct args *a)
+{
+	char err[512], path[600], esc[512];
+	json_t *body = NULL, *doc = NULL;
+	int rc = update_body(a, &body, err, sizeof(err));
+	if (rc) {
+		cli_error(c, "%s", err);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/api/v1/clusters/%s", client_escape(a->pos[0], esc, sizeof(esc)));
+	rc = cli_call(c, "PATCH", path, body, "cluster", &doc);
+	json_decref(body);
+	if (!rc) {
+		if (c->output == OUT_JSON)
+			out_json(c, doc);
+		else
+			fprintf(c->out, "cluster %s updated: cpu-overcommit %g, mem-overcommit %g, policy %s\n",
+			        json_string_value(json_object_get(doc, "name")) ?: a->pos[0],
+			        json_number_value(json_object_get(doc, "cpu_overcommit")),
+			        json_number_value(json_object_get(doc, "mem_overcommit")),
+			        json_string_value(json_object_get(doc, "policy")) ?: "?");
+	}
+	json_decref(doc);
+	return rc;
+}
+
 static const struct cmd cmds[] = {
 	RES_LIST(&res, list_opts),
 	RES_GET(&res),
 	{"create", "NAME", 1, 1, "create a cluster", create_opts, res_create, &res, NULL,
 	 "Example:\n  vdc cluster create prod --cpu-overcommit 4 --mem-overcommit 1 --policy pack\n"},
+	{"update", "NAME", 1, 1, "change a cluster's overcommit, policy or description (admins)", update_opts,
+	 update, &res, check_update,
+	 "Flags not given are left as they are; the name cannot be changed. Lowering an\n"
+	 "overcommit below what is placed is allowed: those VMs stay, new ones must fit.\n"
+	 "Example:\n  vdc cluster update prod --cpu-overcommit 8 --policy spread\n"},
 	RES_DELETE(&res),
 	{0},
 };

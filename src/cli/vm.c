@@ -64,9 +64,15 @@ static int create_dry(struct cli *c, json_t *reply)
 		out_json(c, reply);
 		return 0;
 	}
-	fprintf(c->out, "vm %s would be placed on %s (dry run: nothing created)\n",
-	        json_string_value(json_path(reply, "vm.name")) ?: "?",
-	        json_string_value(json_path(reply, "placement.host")) ?: "?");
+	if (json_is_true(json_path(reply, "placement.hosts_hidden")))
+		/* vdcd names hosts to system administrators only */
+		fprintf(c->out, "vm %s would be placed on a host that fits (dry run: nothing created; "
+		        "host names are shown to administrators)\n",
+		        json_string_value(json_path(reply, "vm.name")) ?: "?");
+	else
+		fprintf(c->out, "vm %s would be placed on %s (dry run: nothing created)\n",
+		        json_string_value(json_path(reply, "vm.name")) ?: "?",
+		        json_string_value(json_path(reply, "placement.host")) ?: "?");
 	fprintf(c->out, "placement: %s\n", json_string_value(json_path(reply, "placement.summary")) ?: "");
 	size_t i;
 	json_t *h;

@@ -10,7 +10,8 @@
 #  - vm list --project and the PROJECT column of an admin;
 #  - times in the API's JSON are RFC 3339 (tokens, join tokens, tasks,
 #    events, users), and an expired token gets its own message;
-#  - vm console --follow prints what the guest prints, once, until Ctrl-C.
+#  - vm console --follow prints what the guest prints, once, until Ctrl-C;
+#  - cluster update sends the flags given and shows vdcd's refusal.
 source "$(dirname "$0")/lib.sh"
 
 fabric_up
@@ -33,6 +34,18 @@ check "vdc logs in" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fi
 RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$'
 # jq_all FILTER: every value FILTER gives from $BODY is an RFC 3339 time.
 jq_all() { jq -r --arg re "$RFC3339" "[$1 | test(\$re)] | all" <<<"$BODY"; }
+
+# --- cluster update: a PATCH of the flags given ---------------------------
+check "cluster update c1 --cpu-overcommit 8 --policy spread says what it now is" \
+	eval 'vdc cluster update c1 --cpu-overcommit 8 --policy spread 2>&1 | grep -qx "cluster c1 updated: cpu-overcommit 8, mem-overcommit 4, policy spread"'
+mapi GET /api/v1/clusters/c1
+check "... and vdcd has it (8/4/spread)" \
+	test "$(jget "$BODY" .cpu_overcommit)/$(jget "$BODY" .mem_overcommit)/$(jget "$BODY" .policy)" = 8/4/spread
+vdc cluster update c1 --cpu-overcommit 100 >"$TMP/out" 2>&1
+rc=$?
+check "cluster update --cpu-overcommit 100: vdcd's refusal (exit 2) names the flag" \
+	test "$rc" = 2 -a -n "$(grep -F 'invalid --cpu-overcommit: is 100; it must be between 0.1 and 64' "$TMP/out")"
+vdc cluster update c1 --policy pack >/dev/null 2>&1
 
 # --- bug 7: stdout is for scripts ---------------------------------------
 id=$(vdc vm create w1 --template tiny --memory-mib 128M --no-wait 2>"$TMP/err")

@@ -7,8 +7,10 @@
 # the API's thread and the task workers') must equal one rebuilt from the
 # store (GET /api/v1/debug/inventory-index, administrators only). Also: lists
 # that must read every page, not the first 1,000 rows: the hosts that reach
-# a datastore and a project's members; and the placement report stays
-# bounded with over a thousand hosts. STEPS and SEED can be set.
+# a datastore and a project's members; the placement report stays bounded
+# with over a thousand hosts; and a cluster edited (PATCH) is what the
+# index, the live stream, the audit log and placement's next dry run see,
+# bad edits refused by field. STEPS and SEED can be set.
 source "$(dirname "$0")/lib.sh"
 
 STORE_PUT=${VDC_STORE_PUT:-$(dirname "$VDCD")/../../tests/manager/store/store-put}
@@ -100,6 +102,79 @@ check "a VM is placed among the simulated hosts (202)" test "$STATUS" = 202
 check "its report: the best 5 eligible hosts and examples ($(jget "$BODY" '.placement.hosts | length'))" \
 	test "$(jget "$BODY" '[.placement.hosts[] | select(.eligible)] | length')" = 5 \
 	-a "$(jget "$BODY" '.placement.hosts | length')" -le 12 -a "$(jget "$BODY" .placement.eligible)" -ge 1000
+
+# ---- editing a cluster (PATCH): the store, the index, placement ----
+t_edit=$SECONDS
+# A VM placed in real (h1) holds some of h1's CPUs; fake's hosts have 4 CPUs.
+mapi POST /api/v1/vms '{"name":"v-stay","template":"tiny","cluster":"real","start":false}'
+[ "$STATUS" = 202 ] && task_wait "$(jget "$BODY" .task.id)" 60
+mapi PATCH /api/v1/clusters/real '{"cpu_overcommit":0.1}'
+check "lowering real's cpu_overcommit to 0.1, below what v-stay holds on h1, is allowed (200)" \
+	test "$STATUS/$(jget "$BODY" .cpu_overcommit)" = 200/0.1
+mapi GET /api/v1/vms/v-stay
+check "the VM already placed stays where it is (v-stay: 200, on h1)" test "$STATUS/$(jget "$BODY" .placement.host)" = 200/h1
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"v-edit","template":"tiny","cluster":"real","start":false}'
+check "but a new VM is refused there (dry run 409: h1 short of CPU)" \
+	test "$STATUS/$(jget "$BODY" .error.placement.rejected.cpu)" = 409/1
+mapi PATCH /api/v1/clusters/real '{"cpu_overcommit":4}'
+curl -sN --max-time 30 --cacert "$MGR_CACERT" -H "Authorization: Bearer $ADMIN_TOKEN" \
+	"$MGR_URL/api/v1/stream" >"$TMP/edit.sse" 2>/dev/null &
+sse_pid=$!
+for _ in $(seq 1 30); do grep -q '^event: hello' "$TMP/edit.sse" && break; sleep 0.1; done
+mapi PATCH /api/v1/clusters/fake '{"cpu_overcommit":0.1,"description":"squeezed"}'
+check "an administrator sets fake's cpu_overcommit to 0.1 and a description (200)" \
+	test "$STATUS/$(jget "$BODY" .cpu_overcommit)/$(jget "$BODY" .description)/$(jget "$BODY" .name)" = 200/0.1/squeezed/fake
+index_matches "after the edit the index equals the store"
+check "the index holds fake's new ratio" test "$(jget "$BODY" '.index.clusters[] | select(.name == "fake") | .cpu_overcommit')" = 0.1
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"v-edit","template":"tiny","cluster":"fake","start":false}'
+check "now no host of fake fits a 1-vCPU VM: the dry run is 409 no_host, all $NFAKE hosts short of CPU" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.placement.rejected.cpu)" = "409/no_host/$NFAKE"
+mapi PATCH /api/v1/clusters/fake '{"cpu_overcommit":4,"policy":"spread"}'
+check "raising cpu_overcommit back to 4 and switching to spread (200)" \
+	test "$STATUS/$(jget "$BODY" .cpu_overcommit)/$(jget "$BODY" .policy)/$(jget "$BODY" .mem_overcommit)" = 200/4/spread/1
+mapi POST '/api/v1/vms?dry_run=true' '{"name":"v-edit","template":"tiny","cluster":"fake","start":false}'
+check "the same VM fits again, placed by spread (dry run 200: $(jget "$BODY" .placement.summary | cut -c1-60))" \
+	eval 'test "$STATUS" = 200 && jget "$BODY" .placement.summary | grep -q "spread: least allocated"'
+mapi GET /api/v1/vms/v-edit
+check "a dry run made no VM" test "$STATUS" = 404
+edit_seen() { grep -q '^data: {"kind":"cluster","change":"updated",.*"cpu_overcommit":0.1' "$TMP/edit.sse"; }
+for _ in $(seq 1 50); do edit_seen && break; sleep 0.1; done
+kill "$sse_pid" 2>/dev/null
+wait "$sse_pid" 2>/dev/null
+check "the live stream told the change (cluster.updated with the new document)" edit_seen
+mapi GET '/api/v1/events?limit=50'
+edits=$(jget "$BODY" '[.items[] | select(.action == "cluster.update" and .outcome == "succeeded") | .detail]')
+check "the audit log has the edits with what changed" \
+	eval 'jq -e "index(\"cpu_overcommit 4 -> 0.1, description (none) -> (text)\")" <<<"$edits" >/dev/null'
+mapi GET /api/v1/clusters/fake
+version=$(jget "$BODY" .version)
+bad_edit() { # bad_edit BODY FIELD WHAT
+	mapi PATCH /api/v1/clusters/fake "$1"
+	check "PATCH $3 is 400 naming $2" test "$STATUS/$(jget "$BODY" .error.field)" = "400/$2"
+}
+bad_edit '{"name":"other"}' name "of the name (not changeable)"
+check "  ... and says a name cannot be changed" eval 'jget "$BODY" .error.message | grep -q "cannot be changed"'
+bad_edit '{"cpu_overcommit":0}' cpu_overcommit "cpu_overcommit 0 (below 0.1)"
+bad_edit '{"cpu_overcommit":65}' cpu_overcommit "cpu_overcommit 65 (above 64)"
+bad_edit '{"mem_overcommit":4.5}' mem_overcommit "mem_overcommit 4.5 (above 4)"
+bad_edit '{"cpu_overcommit":"8"}' cpu_overcommit "a ratio as a string"
+bad_edit '{"policy":"random"}' policy "an unknown policy"
+bad_edit '{"policy":null}' policy "a null policy"
+bad_edit '{"colour":"red"}' colour "an unknown key"
+bad_edit '{}' body "with nothing to change"
+bad_edit '[1]' body "of a JSON array"
+mapi PATCH /api/v1/clusters/no-such '{"policy":"pack"}'
+check "PATCH of a cluster that does not exist is 404" test "$STATUS" = 404
+ADMIN_TOKEN=$VIEWER mapi PATCH /api/v1/clusters/fake '{"cpu_overcommit":64}'
+check "a user who is no administrator cannot edit a cluster (403)" test "$STATUS" = 403
+mapi GET /api/v1/clusters/fake
+check "refused edits changed nothing (version $version, still 4/spread)" \
+	test "$(jget "$BODY" .version)/$(jget "$BODY" .cpu_overcommit)/$(jget "$BODY" .policy)" = "$version/4/spread"
+mapi PATCH /api/v1/clusters/fake '{"policy":"pack","description":""}'
+check "back to pack; an empty description removes it" \
+	test "$STATUS/$(jget "$BODY" .policy)/$(jget "$BODY" 'has("description")')" = 200/pack/false
+index_matches "after the edits the index equals the store"
+diag "cluster edits: $((SECONDS - t_edit)) s"
 
 # ---- random steps ----
 VMS=(v-first)

@@ -182,6 +182,9 @@ walk GET /api/v1/projects/p1/quota
 walk GET /api/v1/projects
 walk POST /api/v1/clusters '{"name":"c1"}'
 walk POST /api/v1/clusters '{"name":"c1"}'
+walk PATCH /api/v1/clusters/c1 '{"cpu_overcommit":8,"policy":"spread","description":"walked"}'
+check "a cluster is edited through Prism (200)" test "$STATUS/$(jget "$BODY" .policy)" = 200/spread
+walk PATCH /api/v1/clusters/c1 '{"name":"c2"}'
 walk POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 walk GET /api/v1/datastores/local
 walk POST /api/v1/networks '{"name":"n1","bridge":"br0"}'

@@ -16,6 +16,7 @@ import { VmPage } from './pages/vm.jsx';
 import { VmCreate } from './pages/vm_create.jsx';
 import { VmList } from './pages/vm_list.jsx';
 import { ObjectPage } from './pages/object.jsx';
+import { ClustersPage } from './pages/clusters.jsx';
 import { AdminHosts, AdminUsers, AdminProjects, AdminProject, Tokens } from './pages/admin.jsx';
 import { TasksPage, TaskPage, EventsPage } from './pages/tasks.jsx';
 import { VmCharts, HostCharts } from './pages/charts.jsx';
@@ -35,6 +36,7 @@ const routes = [
   ['/tasks/:id', TaskPage],
   ['/events', EventsPage],
   ['/objects/:kind/:id', ObjectPage],
+  ['/clusters', ClustersPage],
   ['/admin/hosts', AdminHosts],
   ['/admin/users', AdminUsers],
   ['/admin/projects', AdminProjects],

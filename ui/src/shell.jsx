@@ -20,6 +20,7 @@ export function Shell({ session, onSignOut, children }) {
     ['/tasks', t('nav.tasks'), true],
     ['/events', t('live.nav'), admin],
     ['/tokens', t('nav.tokens'), true],
+    ['/clusters', t('kind.clusters'), true],
     ['/admin/hosts', t('nav.hosts'), admin],
     ['/admin/projects', t('nav.projects'), admin],
     ['/admin/users', t('nav.users'), admin],

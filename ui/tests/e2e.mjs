@@ -9,6 +9,7 @@ import path from 'node:path';
 import { liveWalk } from './e2e_live.mjs';
 import { dryRunVerdict, placementFacts, lastExitStopped } from './e2e_vm_facts.mjs';
 import { vmListWalk } from './e2e_vm_list.mjs';
+import { clustersAdminWalk, clustersViewerWalk } from './e2e_clusters.mjs';
 import { consoleWalk, consoleRefusals } from './consoles.mjs';
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(k + ' is not set'); return v; };
@@ -276,6 +277,7 @@ async function main() {
     await shot(desk, 'project');
   });
   await axe(desk, 'the project page');
+  await clustersAdminWalk(desk, H);
   await check('desktop: sign out returns to the sign-in page and forgets the token', async () => {
     await page.click('[data-testid=signout]');
     await page.waitForSelector('#user');
@@ -307,6 +309,7 @@ async function main() {
     assert(s.status === 403 && d.status === 403, `start ${s.status}, delete ${d.status}`);
   });
   await consoleRefusals(view, helpers());
+  await clustersViewerWalk(view, H);
   await check('viewer: signing out revokes the login token the UI made', async () => {
     const token = await view.page.evaluate(() => JSON.parse(sessionStorage.getItem('vdc.session')).token);
     await view.page.click('[data-testid=signout]');

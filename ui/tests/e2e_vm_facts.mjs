@@ -2,14 +2,19 @@
 // before create (a dry run: shown, nothing made) and of the VM page's facts
 // (why its host, its last exit). Called from e2e.mjs with its helpers.
 
-// On the create page with the form filled: "Check placement" shows the
-// verdict for host h, marked a dry run, and vdcd has no VM of that name.
+// On the create page with the form filled (by an operator, who is no
+// administrator): "Check placement" shows the verdict, marked a dry run,
+// without naming host h (hosts are the administrators'), and vdcd has no
+// VM of that name.
 export async function dryRunVerdict(walk, name, h, { check, assert, apiAs, ADMIN }) {
   const { page } = walk;
-  return check(`${walk.label}: "Check placement" shows placement's verdict before create, and creates nothing`, async () => {
+  return check(`${walk.label}: "Check placement" shows placement's verdict before create without host names, and creates nothing`, async () => {
     await page.click('[data-testid=create-check]');
-    await page.waitForSelector(`[data-testid=placement][data-dry-run=true]:has-text("${h}")`, { timeout: 30000 });
+    await page.waitForSelector('[data-testid=placement][data-dry-run=true]:has-text("a host fits")', { timeout: 30000 });
     await page.waitForSelector('[data-testid=dry-run-note]');
+    await page.waitForSelector('[data-testid=hosts-hidden]');
+    const text = await page.locator('[data-testid=placement]').innerText();
+    assert(!text.includes(h), `the operator's dry run names host ${h}: ${text}`);
     const r = await apiAs(ADMIN, 'GET', '/api/v1/vms/' + name + '?project=dev');
     assert(r.status === 404, `a dry run made VM ${name} (${r.status})`);
   });

@@ -67,6 +67,8 @@ void api_inventory_list(struct http_req *req);
 void api_inventory_get(struct http_req *req);
 void api_inventory_create(struct http_req *req);
 void api_inventory_delete(struct http_req *req);
+/* api_clusters.c: PATCH a cluster's ratios, policy or description. */
+void api_clusters_update(struct http_req *req);
 void api_ca_get(struct http_req *req);
 void api_hosts_join_token(struct http_req *req);
 void api_hosts_join(struct http_req *req);

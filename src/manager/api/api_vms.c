@@ -72,10 +72,42 @@ static int dry_run_arg(struct http_req *req)
 	return -1;
 }
 
+/* A dry run's report as a caller who is no system administrator sees it:
+ * whether and why, without which host. Hosts are the administrators' (GET
+ * /api/v1/hosts is theirs), and a question answered with host names and
+ * their free CPUs and memory would map the fleet for anyone who may create
+ * a VM; a create shows where its own VM went, which is the member's to
+ * know. So: no host named (host null, hosts_hidden true), no per-host list
+ * (its reasons give other hosts' capacity and the members of rule groups),
+ * and the summary without the chosen host's name. The counts stay. */
+static void placement_hide_hosts(json_t *report)
+{
+	if (!report)
+		return;
+	const char *sum = json_string_value(json_object_get(report, "summary"));
+	const char *rest = sum && !strncmp(sum, "placed on ", 10) ? strstr(sum + 10, " (") : NULL;
+	if (rest) {
+		size_t n = strlen(rest) + 16;
+		char *s = malloc(n);
+		if (s) {
+			snprintf(s, n, "a host fits%s", rest);
+			json_object_set_new(report, "summary", json_string(s));
+			free(s);
+		} else {
+			json_object_set_new(report, "summary", json_string("a host fits"));
+		}
+	}
+	json_object_set_new(report, "host", json_null());
+	json_object_set_new(report, "hosts", json_array());
+	json_object_set_new(report, "hosts_hidden", json_true());
+}
+
 /* POST /api/v1/vms; with ?dry_run=true the same checks (body, project,
  * role, name, template, quota, placement) answer 200 with the VM as it
- * would be and placement's verdict, and nothing is written: no VM, no
- * quota charge, no task, no audit event (a question is not an action). */
+ * would be and placement's verdict (without host identities for all but
+ * system administrators: placement_hide_hosts), and nothing is written: no
+ * VM, no quota charge, no task, no audit event (a question is not an
+ * action). */
 void api_vms_create(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -170,6 +202,8 @@ void api_vms_create(struct http_req *req)
 	                         json_object_get(pg, "anti_affinity"));
 	if (cluster)
 		json_object_set(preq, "cluster_id", json_object_get(cluster, "id"));
+	if (pid) /* its rule groups are its project's */
+		json_object_set_new(preq, "project_id", json_string(pid));
 	int64_t want[QUOTA_N] = {1, json_integer_value(vc), json_integer_value(mem), json_integer_value(disk)};
 	if (quota_check(m->st, pid, want, &refusal, &e) < 0) {
 		json_decref(preq);
@@ -231,6 +265,13 @@ void api_vms_create(struct http_req *req)
 		json_object_del(vm, "id");
 		json_object_del(vm, "power_state");
 		json_object_del(json_object_get(vm, "config"), "agent_name");
+		if (mgr_scope(req)) { /* not a system administrator */
+			json_object_del(vm, "host_id");
+			json_object_del(json_object_get(vm, "placement"), "host");
+			json_object_del(json_object_get(vm, "placement"), "reason");
+			placement_hide_hosts(report);
+			json_object_set(json_object_get(vm, "placement"), "summary", json_object_get(report, "summary"));
+		}
 		http_reply_json(req, 200, json_pack("{s:b, s:O, s:O}", "dry_run", 1, "vm", vm, "placement", report));
 		goto cleanup;
 	}
@@ -266,7 +307,9 @@ fail:
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {
-		/* No host fits: show why, host by host. */
+		/* No host fits: show why, host by host (an administrator). */
+		if (dry && mgr_scope(req))
+			placement_hide_hosts(report);
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
 		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
 	} else {

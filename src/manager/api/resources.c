@@ -78,23 +78,61 @@ static int ratio(const json_t *b, json_t *doc, const char *key, double dflt, dou
 	return 0;
 }
 
+/* A cluster's settings (all but its name) from b onto doc; an absent
+ * ratio or policy takes the given default (a create's, or for an update
+ * the cluster's current value). One place for the bounds of both. */
+static int cluster_settings(const json_t *b, json_t *doc, double cpu, double mem, const char *policy,
+                            struct jv_err *err)
+{
+	if (opt_string(b, doc, "description", 1024, err) < 0 ||
+	    ratio(b, doc, "cpu_overcommit", cpu, 0.1, 64, err) < 0 ||
+	    ratio(b, doc, "mem_overcommit", mem, 0.1, 4, err) < 0 ||
+	    jv_string(b, "", "policy", false, 16, &policy, err) < 0)
+		return -1;
+	if (strcmp(policy, "pack") && strcmp(policy, "spread"))
+		return jv_fail(err, "policy", "must be 'pack' or 'spread', not '%s'", policy);
+	json_object_set_new(doc, "policy", json_string(policy));
+	return 0;
+}
+
 static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "cpu_overcommit", "mem_overcommit",
 	                                   "policy", NULL};
-	const char *policy = "pack";
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
-	    opt_string(b, doc, "description", 1024, err) < 0 ||
-	    ratio(b, doc, "cpu_overcommit", 4.0, 0.1, 64, err) < 0 ||
-	    ratio(b, doc, "mem_overcommit", 1.0, 0.1, 4, err) < 0 ||
-	    jv_string(b, "", "policy", false, 16, &policy, err) < 0)
+	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0)
 		return NULL;
-	if (strcmp(policy, "pack") && strcmp(policy, "spread")) {
-		jv_fail(err, "policy", "must be 'pack' or 'spread', not '%s'", policy);
-		return NULL;
-	}
-	json_object_set_new(doc, "policy", json_string(policy));
 	return doc;
+}
+
+int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	static const char *const keys[] = {"description", "cpu_overcommit", "mem_overcommit", "policy", NULL};
+	if (!json_is_object(b))
+		return jv_fail(err, "body", "must be a JSON object");
+	if (json_object_get(b, "name"))
+		return jv_fail(err, "name", "a cluster's name cannot be changed (VMs and tools refer to it); "
+		               "create a new cluster and move its hosts instead");
+	if (jv_only_keys(b, "", keys, err) < 0)
+		return -1;
+	if (json_object_size(b) == 0)
+		return jv_fail(err, "body", "give at least one of description, cpu_overcommit, mem_overcommit, "
+		               "policy");
+	/* null would read as "the default" in a create; here it is refused
+	 * rather than guessed (keep: omit the key; no description: ""). */
+	for (int i = 0; keys[i]; i++)
+		if (json_is_null(json_object_get(b, keys[i])))
+			return jv_fail(err, keys[i], "must not be null; omit it to keep the current value");
+	const char *policy = json_string_value(json_object_get(doc, "policy"));
+	if (cluster_settings(b, doc, json_number_value(json_object_get(doc, "cpu_overcommit")),
+	                     json_number_value(json_object_get(doc, "mem_overcommit")),
+	                     policy ? policy : "pack", err) < 0)
+		return -1;
+	/* An empty description is none. */
+	const char *d = json_string_value(json_object_get(doc, "description"));
+	if (d && !*d)
+		json_object_del(doc, "description");
+	return 0;
 }
 
 static json_t *parse_datastore(const json_t *b, json_t *doc, struct jv_err *err)

@@ -13,6 +13,13 @@
  * or NULL with err. */
 json_t *resource_parse_create(enum store_kind k, const json_t *body, struct jv_err *err);
 
+/* A cluster update (PATCH): any of "description", "cpu_overcommit",
+ * "mem_overcommit", "policy" with a create's bounds, applied onto doc (the
+ * cluster as stored; its other fields untouched). "name" and unknown keys
+ * are refused, naming them, and so are an empty body and nulls. 0, or -1
+ * with err (doc may then be partly changed: the caller drops it). */
+int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err *err);
+
 /* A VM create request: {"name", "template", "cluster"?, "vcpus"?,
  * "memory_mib"?, "disk_size_mib"?, "networks"?: [names], "datastore"?,
  * "user_data"?, "start"?: bool, "placement"?: {"affinity": [groups],

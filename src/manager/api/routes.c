@@ -50,6 +50,7 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/projects/{id}/quota", api_projects_quota_get, 0, ACC_ANY},
 	{"PUT", "/api/v1/projects/{id}/quota", api_projects_quota_set, 0, ACC_ADMIN},
 	INFRA("clusters"),
+	{"PATCH", "/api/v1/clusters/{id}", api_clusters_update, 0, ACC_ADMIN},
 	INFRA("datastores"),
 	PROJECT_OBJECTS("networks"),
 	PROJECT_OBJECTS("templates"),

@@ -329,17 +329,37 @@ static void host_apply(struct inv *iv, const char *id, const json_t *doc)
 
 /* ---- groups ---- */
 
-static void group_join(struct inv *iv, struct ivm *v, enum placement_rule_type t, const char *name)
+/* A group's key: its type, its project and its name. A group is its
+ * project's: another tenant naming the same group neither meets its
+ * members (steering a VM next to them, or learning where they run) nor
+ * moves them, as OpenStack's server groups are a project's. */
+static char *group_key(enum placement_rule_type t, const char *project, const char *name, size_t *name_at)
 {
 	const char *prefix = t == PLACEMENT_AFFINITY ? "affinity:" : "anti_affinity:";
-	size_t n = strlen(prefix) + strlen(name) + 1;
+	size_t n = strlen(prefix) + (project ? strlen(project) + 1 : 0) + strlen(name) + 1;
 	char *key = must(malloc(n));
-	snprintf(key, n, "%s%s", prefix, name);
+	int at = snprintf(key, n, "%s%s%s", prefix, project ? project : "", project ? "/" : "");
+	snprintf(key + at, n - (size_t)at, "%s", name);
+	if (name_at)
+		*name_at = (size_t)at;
+	return key;
+}
+
+char *inv_group_key(enum placement_rule_type t, const char *project, const char *name)
+{
+	return group_key(t, project, name, NULL);
+}
+
+static void group_join(struct inv *iv, struct ivm *v, enum placement_rule_type t, const char *project,
+                       const char *name)
+{
+	size_t at;
+	char *key = group_key(t, project, name, &at);
 	struct igroup *g = inv_map_get(&iv->groups, key);
 	if (!g) {
 		g = must(calloc(1, sizeof(*g)));
 		g->key = key;
-		g->name = key + strlen(prefix);
+		g->name = key + at;
 		g->type = t;
 		if (inv_map_put(&iv->groups, g->key, g) < 0)
 			must(NULL);
@@ -422,15 +442,16 @@ static void vm_apply(struct inv *iv, const char *id, const json_t *doc)
 	v->memory_mib = json_integer_value(json_object_get(cfg, "memory_mib"));
 	vm_attach(iv, v);
 	json_t *pg = json_object_get(doc, "placement_groups");
+	const char *project = str(doc, "project_id");
 	size_t k;
 	json_t *g;
 	if (v->name) { /* a member is known by its name */
 		json_array_foreach(json_object_get(pg, "affinity"), k, g)
 			if (json_string_value(g))
-				group_join(iv, v, PLACEMENT_AFFINITY, json_string_value(g));
+				group_join(iv, v, PLACEMENT_AFFINITY, project, json_string_value(g));
 		json_array_foreach(json_object_get(pg, "anti_affinity"), k, g)
 			if (json_string_value(g))
-				group_join(iv, v, PLACEMENT_ANTI_AFFINITY, json_string_value(g));
+				group_join(iv, v, PLACEMENT_ANTI_AFFINITY, project, json_string_value(g));
 	}
 }
 

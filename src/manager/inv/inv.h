@@ -69,6 +69,7 @@ struct inv_request {
 	int naffinity;
 	const char *const *anti_affinity;
 	int nanti_affinity;
+	const char *project_id; /* its project (NULL: none): groups are per project */
 };
 
 /* What inv_place reports at most: the best `top` eligible hosts and
@@ -98,7 +99,8 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 /* The whole index as canonical JSON, to compare two indexes (a live one
  * with one rebuilt from the store) with ==: {"clusters": {id: {...}},
  * "hosts": {id: {..., "vms": [ids]}}, "vms": {id: {...}}, "groups":
- * {"affinity:NAME" | "anti_affinity:NAME": [vm ids]}}, arrays sorted. */
+ * {"affinity:PROJECT/NAME" | "anti_affinity:PROJECT/NAME": [vm ids]}}
+ * ("affinity:NAME" for VMs of no project), arrays sorted. */
 json_t *inv_dump(const struct inv *iv);
 
 #endif

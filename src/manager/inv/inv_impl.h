@@ -34,8 +34,12 @@ struct ihost {
 	int nvms;
 };
 
+/* The index's key of a group (malloc'd): see struct igroup. */
+char *inv_group_key(enum placement_rule_type t, const char *project, const char *name);
+
 struct igroup {
-	char *key; /* "affinity:NAME" or "anti_affinity:NAME" */
+	char *key; /* "affinity:" or "anti_affinity:", the project id and "/" (none
+	            * for a VM of no project), the name: groups are per project */
 	const char *name;
 	enum placement_rule_type type;
 	struct ivm **m;

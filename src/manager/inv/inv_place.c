@@ -114,9 +114,9 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 		for (int i = 0; i < n && pq.nrules < PLACEMENT_MAX_VM_RULES; i++) {
 			if (!names[i])
 				continue;
-			char key[512];
-			snprintf(key, sizeof(key), "%s%s", t ? "anti_affinity:" : "affinity:", names[i]);
+			char *key = inv_group_key(t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id, names[i]);
 			struct igroup *g = inv_map_get(&iv->groups, key);
+			free(key);
 			int k = pq.nrules++;
 			rules[k] = (struct placement_rule){names[i], t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY,
 			                                   NULL, 0};

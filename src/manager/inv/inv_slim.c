@@ -172,9 +172,10 @@ static void make_specs(void)
 	specs[INV_HOST] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1,
 	                            "version", 1, "cluster_id", 1, "state", 1, "capacity", 1,
 	                            "datastores", 1, "bridges", 1, "last_heartbeat_epoch", 1);
-	specs[INV_VM] = json_pack("{s:b, s:b, s:b, s:b, s:{s:b, s:b}, s:b}", "id", 1, "name", 1,
+	/* project_id: a VM's rule groups are its project's. */
+	specs[INV_VM] = json_pack("{s:b, s:b, s:b, s:b, s:{s:b, s:b}, s:b, s:b}", "id", 1, "name", 1,
 	                          "version", 1, "host_id", 1, "config", "vcpus", 1, "memory_mib", 1,
-	                          "placement_groups", 1);
+	                          "placement_groups", 1, "project_id", 1);
 }
 
 const json_t *inv_slim_spec(enum inv_kind k)

@@ -92,11 +92,60 @@ static void defaults_are_filled(void **state)
 	json_decref(n);
 }
 
+/* A cluster update applies what it names onto the stored document and
+ * keeps the rest; a refusal names its field, as a create's would. */
+static void cluster_updates(void **state)
+{
+	static const struct { const char *body, *field; } bad[] = {
+		{"{\"name\":\"c2\"}", "name"},
+		{"{\"cpu_overcommit\":0.05}", "cpu_overcommit"},
+		{"{\"cpu_overcommit\":64.5}", "cpu_overcommit"},
+		{"{\"mem_overcommit\":5}", "mem_overcommit"},
+		{"{\"mem_overcommit\":\"2\"}", "mem_overcommit"},
+		{"{\"policy\":\"fast\"}", "policy"},
+		{"{\"policy\":null}", "policy"},
+		{"{\"cpu_overcommit\":null}", "cpu_overcommit"},
+		{"{\"id\":\"x\"}", "id"},
+		{"{\"version\":3}", "version"},
+		{"{}", "body"},
+		{"[]", "body"},
+	};
+	const char *stored = "{\"id\":\"i\",\"name\":\"c1\",\"cpu_overcommit\":4.0,\"mem_overcommit\":1,"
+	                     "\"policy\":\"pack\",\"description\":\"old\",\"version\":2}";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct jv_err err = {0};
+		json_t *doc = json_loads(stored, 0, NULL), *b = json_loads(bad[i].body, 0, NULL);
+		assert_non_null(b);
+		if (resource_parse_cluster_update(b, doc, &err) == 0 || strcmp(err.field, bad[i].field) != 0)
+			fail_msg("update %zu (%s): expected a refusal naming '%s', got '%s'", i, bad[i].body, bad[i].field,
+			         err.field);
+		json_decref(b);
+		json_decref(doc);
+	}
+	struct jv_err err = {0};
+	json_t *doc = json_loads(stored, 0, NULL), *b = json_loads("{\"cpu_overcommit\":8,\"policy\":\"spread\"}", 0, NULL);
+	assert_int_equal(resource_parse_cluster_update(b, doc, &err), 0);
+	assert_true(json_number_value(json_object_get(doc, "cpu_overcommit")) == 8.0);
+	assert_true(json_number_value(json_object_get(doc, "mem_overcommit")) == 1.0);
+	assert_string_equal(json_string_value(json_object_get(doc, "policy")), "spread");
+	assert_string_equal(json_string_value(json_object_get(doc, "description")), "old");
+	assert_string_equal(json_string_value(json_object_get(doc, "name")), "c1");
+	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
+	json_decref(b);
+	b = json_loads("{\"description\":\"\"}", 0, NULL);
+	assert_int_equal(resource_parse_cluster_update(b, doc, &err), 0);
+	assert_null(json_object_get(doc, "description")); /* empty: none */
+	assert_string_equal(json_string_value(json_object_get(doc, "policy")), "spread");
+	json_decref(b);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refusals_name_their_field),
 		cmocka_unit_test(defaults_are_filled),
+		cmocka_unit_test(cluster_updates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,37 @@ static void test_bounded_report(void **state)
 	inv_free(iv);
 }
 
+/* Rule groups are a project's: a VM of project pb in anti-affinity group
+ * "web" keeps pb's next VM of that group off its host, and not pa's. */
+static void test_groups_per_project(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	put(iv, INV_CLUSTER, cluster("c1", 1));
+	put(iv, INV_HOST, host("h1", "c1", 1, 8, 8192));
+	json_t *v = vm("v1", "h1", 1, 1, 1024, "web");
+	json_object_set_new(v, "project_id", json_string("pb"));
+	put(iv, INV_VM, v);
+	const char *anti[] = {"web"};
+	for (int i = 0; i < 3; i++) {
+		const char *project = i == 0 ? "pb" : i == 1 ? "pa" : NULL;
+		struct inv_request q = {.vm = "x", .vcpus = 1, .memory_mib = 512, .datastore = "local",
+		                        .anti_affinity = anti, .nanti_affinity = 1, .project_id = project};
+		json_t *report = NULL;
+		char *host_id = NULL, err[128];
+		enum inv_place_outcome o = inv_place(iv, &q, (struct inv_report_limits){5, 3}, &report, &host_id, err,
+		                                     sizeof(err));
+		/* pb's own group refuses h1; pa's and no project's "web" are other groups. */
+		assert_int_equal(o, i == 0 ? INV_NO_FIT : INV_PLACED);
+		free(host_id);
+		json_decref(report);
+	}
+	json_t *d = inv_dump(iv);
+	assert_non_null(json_object_get(json_object_get(d, "groups"), "anti_affinity:pb/web"));
+	json_decref(d);
+	inv_free(iv);
+}
+
 /* The slim reader and the full parse build the same index. */
 static void test_slim_equals_full(void **state)
 {
@@ -160,7 +191,9 @@ static void test_slim_equals_full(void **state)
 	json_array_append_new(docs[INV_CLUSTER], cluster("c1", 3));
 	json_array_append_new(docs[INV_HOST], host("h1", "c1", 2, 8, 8192));
 	json_array_append_new(docs[INV_HOST], host("h\"2", "c1", 5, 4, 1024));
-	json_array_append_new(docs[INV_VM], vm("v1", "h1", 7, 2, 512, "web"));
+	json_t *v1 = vm("v1", "h1", 7, 2, 512, "web");
+	json_object_set_new(v1, "project_id", json_string("p1")); /* its group is p1's */
+	json_array_append_new(docs[INV_VM], v1);
 	json_array_append_new(docs[INV_VM], vm("v\\2", "h\"2", 1, 1, 64, NULL));
 	struct inv *full = inv_new(), *slim = inv_new();
 	for (int k = 0; k < 3; k++) {
@@ -183,6 +216,7 @@ static void test_slim_equals_full(void **state)
 	json_t *a = inv_dump(full), *b = inv_dump(slim);
 	assert_true(json_equal(a, b));
 	assert_int_equal(json_object_size(json_object_get(a, "vms")), 2);
+	assert_non_null(json_object_get(json_object_get(b, "groups"), "anti_affinity:p1/web"));
 	json_decref(a);
 	json_decref(b);
 	/* Not an array of objects: refused, for the caller to parse fully. */
@@ -198,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_allocations_and_order),
 		cmocka_unit_test(test_cluster_gone),
 		cmocka_unit_test(test_bounded_report),
+		cmocka_unit_test(test_groups_per_project),
 		cmocka_unit_test(test_slim_equals_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@ function Placement({ p }) {
       <h2>{t('create.placement')}</h2>
       {p.dry ? <p class="muted" data-testid="dry-run-note">{t('facts.dry_run_note')}</p> : null}
       <p>{p.summary}</p>
+      {p.hosts_hidden ? <p class="muted" data-testid="hosts-hidden">{t('dryrun.hosts_hidden')}</p> : null}
       {p.hosts && p.hosts.length ? (
         <table>
           <thead><tr><th scope="col">{t('create.host')}</th><th scope="col">{t('create.verdict')}</th><th scope="col">{t('create.reason')}</th></tr></thead>

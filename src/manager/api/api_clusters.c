@@ -1,0 +1,91 @@
+/* api_clusters.c - PATCH /api/v1/clusters/{id}: an administrator changes a
+ * cluster's overcommit ratios, placement policy or description (its list,
+ * get, create and delete are api_inventory.c's). The inventory index and
+ * live streams follow the commit as they follow every other; placement
+ * uses the new ratios from the next decision on. */
+#include "api.h"
+
+#include "log.h"
+#include "resources.h"
+
+#include <stdio.h>
+
+/* "cpu_overcommit 4 -> 8, policy pack -> spread": the audit event's detail. */
+static void describe_change(const json_t *was, const json_t *now, char *buf, size_t n)
+{
+	static const char *const keys[] = {"cpu_overcommit", "mem_overcommit", "policy", "description"};
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < 4 && o < n; i++) {
+		json_t *a = json_object_get(was, keys[i]), *b = json_object_get(now, keys[i]);
+		/* A ratio seeded as 1 and written back as 1.0 is no change. */
+		if ((!a && !b) || (a && b && json_equal(a, b)) ||
+		    (json_is_number(a) && json_is_number(b) && json_number_value(a) == json_number_value(b)))
+			continue;
+		char x[64], y[64];
+		if (json_is_number(b) || json_is_number(a)) {
+			snprintf(x, sizeof(x), "%g", json_number_value(a));
+			snprintf(y, sizeof(y), "%g", json_number_value(b));
+		} else {
+			snprintf(x, sizeof(x), "%s", a ? (i == 3 ? "(text)" : json_string_value(a)) : "(none)");
+			snprintf(y, sizeof(y), "%s", b ? (i == 3 ? "(text)" : json_string_value(b)) : "(none)");
+		}
+		o += (size_t)snprintf(buf + o, n - o, "%s%s %s -> %s", o ? ", " : "", keys[i], x, y);
+	}
+	if (!buf[0])
+		snprintf(buf, n, "no change");
+}
+
+void api_clusters_update(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	struct errinfo e = {0};
+	json_t *was = NULL, *doc = NULL, *stored = NULL;
+	const char *ref = http_param(req, "id");
+	/* Read, change and write in one transaction, the audit event with
+	 * them: two admins' edits cannot both win (the version check), and a
+	 * crash leaves the old cluster or the new, with its event. */
+	if (store_begin(m->st, &e) < 0)
+		goto fail;
+	if (!(was = store_get(m->st, STORE_CLUSTER, ref, &e))) {
+		store_rollback(m->st);
+		goto fail;
+	}
+	doc = json_deep_copy(was);
+	struct jv_err jerr = {0};
+	if (!doc || resource_parse_cluster_update(body, doc, &jerr) < 0) {
+		store_rollback(m->st);
+		if (!doc)
+			errinfo_set(&e, 500, "internal", NULL, "out of memory");
+		else
+			errinfo_set(&e, 400, "invalid_request", jerr.field, "%s: %s", jerr.field, jerr.message);
+		goto fail;
+	}
+	char detail[512];
+	describe_change(was, doc, detail, sizeof(detail));
+	const char *id = json_string_value(json_object_get(was, "id"));
+	if (store_update(m->st, STORE_CLUSTER, doc, json_integer_value(json_object_get(was, "version")), &stored,
+	                 &e) < 0 ||
+	    store_event_add(m->st, mgr_actor(req), "cluster.update", "cluster", id, "succeeded", detail, &e) < 0 ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		json_decref(stored);
+		stored = NULL;
+		goto fail;
+	}
+	log_info("audit", "actor=%s action=cluster.update target=cluster/%s outcome=succeeded", mgr_actor(req), id);
+	http_reply_json(req, 200, stored);
+	stored = NULL;
+	goto out;
+fail:
+	mgr_refuse(req, "cluster.update", "cluster",
+	           was ? json_string_value(json_object_get(was, "id")) : ref, &e);
+out:
+	json_decref(body);
+	json_decref(was);
+	json_decref(doc);
+	json_decref(stored);
+}
