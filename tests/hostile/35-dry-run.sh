@@ -4,7 +4,8 @@
 # the administrators': no names, ids or free capacity) and nothing of
 # another project, whose rule groups are not the tenant's even by name;
 # and a dry run, accepted or refused, makes nothing: no VM, task, quota
-# usage or audit event. Sourced by t_hostile.sh.
+# usage or audit event. Nor is a real create a way around it: refused, it
+# names no host; accepted, only its own VM's. Sourced by t_hostile.sh.
 # shellcheck shell=bash
 
 t_dry=$SECONDS
@@ -92,6 +93,24 @@ after=$(world)
 attack DRY-5 "after every dry run above: no VM, task, quota usage or audit event more ($after)" test "$after" = "$before"
 as "$T_A" GET /api/v1/vms/dry-a
 attack DRY-5 "alice has no VM 'dry-a' (404)" test "$STATUS" = 404
+
+# DRY-6: a real create is no way around it. Refused, it names no host;
+# accepted, its answer and its task keep only the host its VM went to.
+as "$T_A" POST /api/v1/vms '{"name":"dry-a6","template":"dry-tpl","vcpus":200,"start":false}'
+attack DRY-6 "alice's create no host fits: 409 no_host with counts, no host named" \
+	bash -c '[ "$1" = 409/no_host/1/0/true ] && ! grep -qw -e h1 -e "$2" <<<"$3"' _ \
+	"$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.placement.rejected.cpu_count)/$(jget "$BODY" '.error.placement.hosts | length')/$(jget "$BODY" .error.placement.hosts_hidden)" \
+	"$h1_id" "$BODY"
+as "$T_A" POST /api/v1/vms '{"name":"dry-a6","template":"dry-tpl","start":false}'
+a6_task=$(jget "$BODY" .task.id)
+attack DRY-6 "alice's create that fits: 202, its placement lists only its own host (hosts_hidden)" \
+	test "$STATUS/$(jget "$BODY" .placement.hosts_hidden)/$(jget "$BODY" '[.placement.hosts[].host | select(. != "h1")] | length')" = 202/true/0
+as "$T_A" GET "/api/v1/tasks/$a6_task"
+attack DRY-6 "... and so does the task she reads" \
+	test "$(jget "$BODY" .args.placement.hosts_hidden)/$(jget "$BODY" '[.args.placement.hosts[].host | select(. != "h1")] | length')" = true/0
+task_wait "$a6_task"
+as "$T_A" DELETE '/api/v1/vms/dry-a6?force=true'
+task_wait "$(jget "$BODY" .task.id)"
 
 # Leave the world as it was.
 if [ -n "$pb_vm" ]; then

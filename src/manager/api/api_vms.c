@@ -102,6 +102,21 @@ static void placement_hide_hosts(json_t *report)
 	json_object_set_new(report, "hosts_hidden", json_true());
 }
 
+/* A create's report as a caller who is no system administrator gets it
+ * (the 202 answer and the task it keeps, which the project's members read):
+ * the host its VM went to, which the VM shows anyway, and the counts; not
+ * the other hosts' names, free capacity and reasons. */
+static void placement_own_host_only(json_t *report)
+{
+	json_t *own = json_array(), *chosen = json_object_get(report, "host"), *h;
+	size_t i;
+	json_array_foreach(json_object_get(report, "hosts"), i, h)
+		if (json_equal(json_object_get(h, "host"), chosen))
+			json_array_append(own, h);
+	json_object_set_new(report, "hosts", own);
+	json_object_set_new(report, "hosts_hidden", json_true());
+}
+
 /* POST /api/v1/vms; with ?dry_run=true the same checks (body, project,
  * role, name, template, quota, placement) answer 200 with the VM as it
  * would be and placement's verdict (without host identities for all but
@@ -275,6 +290,8 @@ void api_vms_create(struct http_req *req)
 		http_reply_json(req, 200, json_pack("{s:b, s:O, s:O}", "dry_run", 1, "vm", vm, "placement", report));
 		goto cleanup;
 	}
+	if (mgr_scope(req))
+		placement_own_host_only(report);
 	json_t *stored = NULL;
 	/* The allocation (the VM document with its host), the project's usage,
 	 * the task and the audit event commit together: a crash leaves all or
@@ -307,8 +324,10 @@ fail:
 	if (refusal.which >= 0) {
 		reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {
-		/* No host fits: show why, host by host (an administrator). */
-		if (dry && mgr_scope(req))
+		/* No host fits: show why, host by host (an administrator); to
+		 * anyone else, the counts (a create refused would otherwise map
+		 * the fleet as a dry run would). */
+		if (mgr_scope(req))
 			placement_hide_hosts(report);
 		json_t *err = json_pack("{s:s, s:s, s:O}", "code", e.code, "message", e.message, "placement", report);
 		http_reply_json(req, 409, json_pack("{s:o}", "error", err));
