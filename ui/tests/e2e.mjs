@@ -217,7 +217,22 @@ async function main() {
     await page.waitForSelector('.error[role=alert]', { timeout: 20000 });
     desk.allow401 = false;
   });
-  await check('desktop: the operator signs in with a password', () => signInPassword(desk, 'olivia', env('VDC_OPER_PASS')));
+  await check('desktop: the operator signs in with a password, and the inventory reads its lists once (after the live stream is up, not again when it comes up)', async () => {
+    const reads = [];
+    const seen = (r) => { if (/\/api\/v1\/(vms|clusters)\?limit=100$/.test(r.url())) reads.push(r.url().replace(/^.*\/api/, '/api')); };
+    page.on('request', seen);
+    try {
+      await signInPassword(desk, 'olivia', env('VDC_OPER_PASS'));
+      await page.waitForFunction(() => {
+        const b = document.querySelector('[data-testid="tree-vms"]');
+        return b && (b.querySelector('li a') || b.querySelector('p.muted:not(:empty)')) && !/Loading/.test(b.textContent);
+      }, null, { timeout: 20000 });
+      await new Promise((r) => setTimeout(r, 1000)); // a second round would come by now
+    } finally {
+      page.off('request', seen);
+    }
+    assert(reads.length === 2, 'the lists were read ' + reads.length + ' times: ' + reads.join(', '));
+  });
   await check('desktop: the token is in sessionStorage, never in the URL', async () => {
     const s = await page.evaluate(() => JSON.parse(sessionStorage.getItem('vdc.session')));
     assert(s && /^vdct_/.test(s.token), 'no token kept');

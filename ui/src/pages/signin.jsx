@@ -2,6 +2,7 @@
 // or with an API token; either stays in this tab's sessionStorage only.
 import { useState } from 'preact/hooks';
 import { signIn } from '../api.js';
+import { liveSettled } from '../live.js';
 import { navigate } from '../router.js';
 import { ErrorText, Field } from '../components.jsx';
 import { t, lang, languages, setLang } from '../i18n/index.js';
@@ -21,6 +22,7 @@ export function SignIn() {
     try {
       await signIn(mode === 'password' ? { user, password } : { token: token.trim() });
       sessionStorage.removeItem('vdc.expired');
+      await liveSettled();
       const next = new URLSearchParams(location.search).get('next');
       navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', true);
     } catch (err) {
