@@ -4,6 +4,7 @@
 #include "storetest.h"
 
 #include "fsutil.h"
+#include "log.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -250,4 +251,27 @@ void hash_of(int n, char out[65])
 	for (int i = 0; i < 64; i++)
 		out[i] = "0123456789abcdef"[(n * 7 + i * 13 + (n >> 4)) & 15];
 	snprintf(out + 56, 9, "%08x", (unsigned)n);
+}
+
+int storetest_main(int argc, char **argv, const char *prog, int (*run_suite)(const char *backend, bool pg))
+{
+	bool want_sqlite = argc < 2, want_pg = argc < 2;
+	for (int i = 1; i < argc; i++) {
+		want_sqlite |= !strcmp(argv[i], "sqlite");
+		want_pg |= !strcmp(argv[i], "postgresql");
+	}
+	log_set_level(LOG_WARN);
+	pg_url = getenv("VDC_TEST_PG_URL");
+	if (pg_url && !*pg_url)
+		pg_url = NULL;
+	int failed = 0;
+	if (want_sqlite)
+		failed += run_suite("sqlite", false);
+	if (want_pg && pg_url)
+		failed += run_suite("postgresql", true);
+	else if (want_pg && argc >= 2) {
+		fprintf(stderr, "%s: set VDC_TEST_PG_URL to run on PostgreSQL\n", prog);
+		failed++;
+	}
+	return failed ? 1 : 0;
 }

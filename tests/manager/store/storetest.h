@@ -67,6 +67,12 @@ const char *page(struct store *st, enum store_kind k, const struct store_filter 
 int64_t count(struct store *st, enum store_kind k, const struct store_filter *f, int nf);
 
 double now_s(void);
+
+/* A store test program's main: runs run_suite("sqlite", false) and, with
+ * VDC_TEST_PG_URL set, run_suite("postgresql", true); arguments "sqlite"
+ * and/or "postgresql" pick (asking for postgresql without the URL fails).
+ * Returns the exit status. */
+int storetest_main(int argc, char **argv, const char *prog, int (*run_suite)(const char *backend, bool pg));
 /* A made-up SHA-256 hex text, different for each n. */
 void hash_of(int n, char out[65]);
 

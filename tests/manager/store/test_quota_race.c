@@ -99,23 +99,5 @@ static int run_suite(const char *backend, bool pg)
 
 int main(int argc, char **argv)
 {
-	bool want_sqlite = argc < 2, want_pg = argc < 2;
-	for (int i = 1; i < argc; i++) {
-		want_sqlite |= !strcmp(argv[i], "sqlite");
-		want_pg |= !strcmp(argv[i], "postgresql");
-	}
-	log_set_level(LOG_WARN);
-	pg_url = getenv("VDC_TEST_PG_URL");
-	if (pg_url && !*pg_url)
-		pg_url = NULL;
-	int failed = 0;
-	if (want_sqlite)
-		failed += run_suite("sqlite", false);
-	if (want_pg && pg_url)
-		failed += run_suite("postgresql", true);
-	else if (want_pg && argc >= 2) {
-		fprintf(stderr, "test_quota_race: set VDC_TEST_PG_URL to run on PostgreSQL\n");
-		failed++;
-	}
-	return failed ? 1 : 0;
+	return storetest_main(argc, argv, "test_quota_race", run_suite);
 }
