@@ -347,18 +347,30 @@ task_wait "$t_stop" 60
 check "... and the stop goes on to its end (succeeded)" test "$TASK_STATE" = succeeded
 
 # --- the CLI ------------------------------------------------------------------
+# vdcd's count of open streams, to start acting once a watcher is in (a
+# fixed sleep lost the first events to a slow start under load).
+live_streams() { mapi GET /metrics >/dev/null; awk '/^vdcd_live_streams / {print $2}' <<<"$BODY"; }
+watch_in() {
+	for _ in $(seq 1 100); do
+		[ "$(live_streams)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	diag "no new stream after 10 s"
+}
+n0=$(live_streams)
 "$VDC" watch -o json --count 2 >"$TMP/watch.out" 2>"$TMP/watch.err" &
 wpid=$!
-sleep 1
+watch_in "$n0"
 as "$T_A" POST /api/v1/vms/va/stop
 task_wait "$(jget "$BODY" .task.id)"
 for _ in $(seq 1 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.2; done
 kill $wpid 2>/dev/null
 check "vdc watch -o json --count 2 prints two events of alice's and exits" \
 	eval '! kill -0 $wpid 2>/dev/null && test "$(wc -l <"$TMP/watch.out")" = 2 && jq -e .event "$TMP/watch.out" >/dev/null'
+n0=$(live_streams)
 "$VDC" watch --count 2 >"$TMP/watch2.out" 2>&1 &
 wpid=$!
-sleep 1
+watch_in "$n0"
 as "$T_A" POST /api/v1/vms/va/start
 task_wait "$(jget "$BODY" .task.id)"
 for _ in $(seq 1 50); do kill -0 $wpid 2>/dev/null || break; sleep 0.2; done
