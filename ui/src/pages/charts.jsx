@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, enc } from '../api.js';
 import { Link, ErrorText } from '../components.jsx';
 import { t } from '../i18n/index.js';
+import { loadChunk } from '../chunk.js';
 
 const GROUPS = {
   vm: [['cpu', ['cpu']], ['memory', ['memory']], ['disk', ['disk_read', 'disk_write']], ['network', ['net_rx', 'net_tx']]],
@@ -100,11 +101,12 @@ function Charts({ kind, id }) {
   const [m, setM] = useState(null);
   const [error, setError] = useState(null);
   const [mod, setMod] = useState(null);
+  const [plotError, setPlotError] = useState(null); // uPlot's chunk did not come: kept, unlike a poll's
   const mref = useRef(null);
   mref.current = m;
   useEffect(() => {
     let live = true;
-    import('../charts/plot.js').then((x) => live && setMod(x), (e) => live && setError(e));
+    loadChunk(() => import('../charts/plot.js')).then((x) => live && setMod(x), (e) => live && setPlotError(e));
     get(base).then((o) => live && setObj(o), () => {});
     // No polling while the tab is hidden (a tab left open costs vdcd and
     // the agent nothing); shown again, one poll fetches what was missed
@@ -143,7 +145,7 @@ function Charts({ kind, id }) {
         <div class="links"><Link href={back}>{backLabel}</Link></div>
       </div>
       <p class="muted">{m ? t('chart.body', { interval: m.interval_s, minutes: Math.round((m.retention_s || 3600) / 60) }) : t('common.loading')}</p>
-      <ErrorText error={error} />
+      <ErrorText error={error || plotError} />
       {m && m.timestamps.length === 0 ? <p class="muted" data-testid="no-samples">{t('chart.no_samples')}</p> : null}
       {m && m.timestamps.length ? (
         <div class="charts">

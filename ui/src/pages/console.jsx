@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, enc } from '../api.js';
 import { Link, ErrorText } from '../components.jsx';
 import { t } from '../i18n/index.js';
+import { loadChunk } from '../chunk.js';
 import './console.css';
 
 // Keys a phone's keyboard lacks, for the serial console.
@@ -24,7 +25,7 @@ function wsUrl(p) {
 // Connects a console of the kind to the element; returns the handle.
 async function connect(kind, vmId, el, onState) {
   const tk = await post('/api/v1/vms/' + enc(vmId) + '/console/ticket', { kind });
-  const mod = kind === 'serial' ? await import('../consoles/serial.js') : await import('../consoles/vnc.js');
+  const mod = await loadChunk(kind === 'serial' ? () => import('../consoles/serial.js') : () => import('../consoles/vnc.js'));
   const open = kind === 'serial' ? mod.openSerial : mod.openVnc;
   return open(el, wsUrl(tk.path), ['binary', tk.protocol + tk.ticket], { state: onState });
 }
