@@ -36,8 +36,8 @@ ok "vdcd starts and serves the UI from $UI_DIR"
 hdrs=$(curl -s -D - -o "$TMP/index.html" --cacert "$MGR_CACERT" "$MGR_URL/" | tr -d '\r')
 check "/ is the UI's index.html, not cached" \
 	bash -c 'grep -q "^HTTP/1.1 200" <<<"$1" && grep -qi "^Cache-Control: no-cache" <<<"$1" && grep -q "<div id=\"app\">" "$2"' _ "$hdrs" "$TMP/index.html"
-check "the UI has a strict Content-Security-Policy (no inline script, frame-ancestors 'none')" \
-	bash -c "grep -qi \"^Content-Security-Policy: default-src 'self'; script-src 'self';.*connect-src 'self'.*frame-ancestors 'none'\" <<<\"\$1\"" _ "$hdrs"
+check "the UI has a strict Content-Security-Policy (no inline script or style, frame-ancestors 'none')" \
+	bash -c "grep -qiE \"^Content-Security-Policy: default-src 'self'; script-src 'self'( 'report-sample')?; style-src 'self'( 'report-sample')?;.*connect-src 'self'.*frame-ancestors 'none'\" <<<\"\$1\" && ! grep -qiE 'unsafe-|nonce-|sha256-' <<<\"\$1\"" _ "$hdrs"
 check "index.html has no inline script (the CSP would refuse it)" \
 	bash -c '! grep -q "<script>" "$1" && ! grep -qE "<script[^>]*>[^<]" "$1"' _ "$TMP/index.html"
 check "answers are nosniff and no-referrer" bash -c 'grep -qi "^X-Content-Type-Options: nosniff" <<<"$1" && grep -qi "^Referrer-Policy: no-referrer" <<<"$1"' _ "$hdrs"

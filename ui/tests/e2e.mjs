@@ -76,6 +76,13 @@ async function open(label, viewport, mobile) {
     walk.errors.push(page.url() + ': ' + m.text());
   });
   page.on('pageerror', (e) => walk.errors.push(page.url() + ': ' + e.message));
+  // Chromium's console line for a CSP refusal does not say what did it:
+  // the page's own event does (the file and line, and the refused text).
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP ${e.effectiveDirective} refused ${e.blockedURI || 'inline'} from ${e.sourceFile || '?'}:${e.lineNumber}:${e.columnNumber} "${e.sample || ''}"`);
+    });
+  });
   return walk;
 }
 

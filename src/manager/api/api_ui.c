@@ -21,10 +21,11 @@
 
 /* Every answer of vdcd carries these (main.c hands them to the HTTP
  * server): the UI's pages run only their own scripts, talk only to this
- * origin, are never framed, and leak no URL in Referer. */
+ * origin, are never framed, and leak no URL in Referer. A refusal's report
+ * carries the first characters refused (report-sample), to find its cause. */
 const char *const mgr_security_headers[] = {
 	"Content-Security-Policy",
-	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	"default-src 'self'; script-src 'self' 'report-sample'; style-src 'self' 'report-sample'; img-src 'self' data:; "
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
 	"form-action 'self'; frame-ancestors 'none'",
 	"X-Content-Type-Options", "nosniff",
