@@ -1,8 +1,9 @@
 // e2e_clusters.mjs - the browser walk's checks of the Clusters page
 // (/clusters): an administrator creates, edits (PATCH) and deletes a
 // cluster, each seen by the API; a bad ratio and a cluster with a host
-// (409 in_use) are refused on the page; a viewer sees the clusters without
-// any control. Called from e2e.mjs with its helpers.
+// (409 in_use) are refused on the page; changes made elsewhere show without
+// a reload; at phone size it fits and Edit is reachable; a viewer sees the
+// clusters without any control. Called from e2e.mjs with its helpers.
 
 async function openClusters(page) {
   const menu = page.locator('.menu-button');
@@ -69,6 +70,38 @@ export async function clustersAdminWalk(walk, { check, assert, apiAs, ADMIN, axe
     await page.waitForSelector(row('ui-c2'), { state: 'detached', timeout: 10000 });
     const r = await apiAs(ADMIN, 'GET', '/api/v1/clusters/ui-c2');
     assert(r.status === 404, 'ui-c2 is still there: ' + r.status);
+  });
+  await check(`${walk.label}: clusters made, changed and deleted through the API show on the open page without a reload`, async () => {
+    await page.evaluate(() => { window.vdcClustersMark = 1; });
+    const c = await apiAs(ADMIN, 'POST', '/api/v1/clusters', { name: 'ui-c3', cpu_overcommit: 3 });
+    assert(c.status === 201, 'create: ' + c.status);
+    await page.waitForSelector(`${row('ui-c3')} [data-testid=cpu]:text-is("3")`, { timeout: 10000 });
+    const u = await apiAs(ADMIN, 'PATCH', '/api/v1/clusters/ui-c3', { cpu_overcommit: 5 });
+    assert(u.status === 200, 'patch: ' + u.status);
+    await page.waitForSelector(`${row('ui-c3')} [data-testid=cpu]:text-is("5")`, { timeout: 10000 });
+    const d = await apiAs(ADMIN, 'DELETE', '/api/v1/clusters/ui-c3');
+    assert(d.status === 204 || d.status === 200, 'delete: ' + d.status);
+    await page.waitForSelector(row('ui-c3'), { state: 'detached', timeout: 10000 });
+    assert(await page.evaluate(() => window.vdcClustersMark === 1), 'the page was reloaded');
+  });
+  await check(`${walk.label}: at phone size the Clusters page fits the screen and a cluster's Edit is reachable`, async () => {
+    const was = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await openClusters(page);
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert(w <= 390, 'the page is ' + w + ' px wide');
+      await page.click(`${row('c1')} button:has-text("Edit")`);
+      const form = await page.waitForSelector('[data-testid=cluster-edit]', { timeout: 5000 });
+      const box = await form.boundingBox();
+      assert(box && box.x >= 0 && box.x + box.width <= 391, 'the edit form is at ' + JSON.stringify(box));
+      await page.locator('#ce-cpu').scrollIntoViewIfNeeded();
+      assert(await page.locator('#ce-cpu').isVisible(), 'the edit form has no visible cpu field');
+      await shot(walk, 'phone-clusters');
+      await page.click('[data-testid=cluster-edit] button:has-text("Cancel")');
+    } finally {
+      await page.setViewportSize(was);
+    }
   });
   walk.allowStatus = null;
   console.log(`# ${walk.label}: the Clusters walk took ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,20 +1,25 @@
 // Clusters (/clusters): every user sees each cluster's overcommit ratios,
 // placement policy and description; system administrators also see how
 // many hosts each has, and create, edit (PATCH) and delete empty ones.
+// Live: a cluster made, changed or deleted elsewhere, or a host joining,
+// leaving or moving, shows without a reload.
 import { useState } from 'preact/hooks';
 import { api, get, post, del, enc } from '../api.js';
 import { Confirm, ErrorText, Field, Notice, isAdmin, useLoad } from '../components.jsx';
 import { t } from '../i18n/index.js';
+import { useLiveReload } from '../live.js';
 import './clusters.css';
 
 const BLANK = { name: '', cpu_overcommit: '4', mem_overcommit: '1', policy: 'pack', description: '' };
 
-// Hosts per cluster id (administrators only: hosts are theirs in the API).
+// Hosts per cluster id, and each host's cluster (to tell a host that
+// moved from one that only sent a heartbeat). Administrators only: hosts
+// are theirs in the API.
 async function hostCounts() {
   const r = await get('/api/v1/hosts?fields=cluster_id&limit=10000');
-  const n = {};
-  for (const h of r.items) n[h.cluster_id] = (n[h.cluster_id] || 0) + 1;
-  return n;
+  const n = {}, of = {};
+  for (const h of r.items) { n[h.cluster_id] = (n[h.cluster_id] || 0) + 1; of[h.id] = h.cluster_id; }
+  return { n, of };
 }
 
 // The form's values as a request body: numbers as numbers (vdcd names a
@@ -65,7 +70,11 @@ function ClusterForm({ prefix, form, setForm, editing }) {
 export function ClustersPage() {
   const admin = isAdmin();
   const [clusters, error, reload] = useLoad(() => get('/api/v1/clusters?limit=1000'), []);
-  const [counts, , reloadCounts] = useLoad(() => (admin ? hostCounts() : Promise.resolve(null)), [admin]);
+  const [hosts, , reloadCounts] = useLoad(() => (admin ? hostCounts() : Promise.resolve(null)), [admin]);
+  const counts = hosts && hosts.n;
+  useLiveReload(reload, (name) => name.startsWith('cluster.'));
+  useLiveReload(reloadCounts, (name, d) => admin && (name === 'host.created' || name === 'host.deleted' ||
+    (name === 'host.updated' && hosts && d && d.doc && hosts.of[d.id] !== d.doc.cluster_id)));
   const [form, setForm] = useState(BLANK);
   const [edit, setEdit] = useState(null); // {cluster, form}
   const [gone, setGone] = useState(null); // the cluster asked to be deleted
