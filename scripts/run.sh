@@ -70,7 +70,7 @@ if vdc template get test-guest -o json 2>/dev/null | jq -e '.image_id == null' >
 fi
 vdc template get test-guest >/dev/null 2>&1 ||
 	vdc template create test-guest --image test-guest-disk --kernel test-guest-kernel \
-		--initrd test-guest-initrd --cmdline "console=ttyS0 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
+		--initrd test-guest-initrd --cmdline "console=ttyS0,115200 quiet panic=-1" --vcpus 1 --memory-mib 256 >/dev/null
 
 host=$HOST_NAME
 if alive agent; then

@@ -624,7 +624,7 @@ serial_shell_wait() {
 shell_vm_up() {
 	mapi POST /api/v1/clusters '{"name":"c1"}'
 	mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
-	mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
+	mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0,115200 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
 	host_join h1 c1 || return 1
 	hosts_connected 1
 	mapi POST /api/v1/vms "{\"name\":\"$1\",\"template\":\"shell\"}"

@@ -35,7 +35,7 @@ vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}'
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 # The guest's shell as PID 1 on ttyS0: what a console user types runs.
-mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
+mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=ttyS0,115200 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
 check "a template whose guest has a shell on its serial console" test "$STATUS" = 201
 host_join h1 c1 || not_ok "h1 joins"
 hosts_connected 1

@@ -80,7 +80,7 @@ check "an operator and a viewer of project dev" test "$STATUS" = 201
 # The consoles' VM (ui/tests/consoles.mjs): the guest's shell on its serial
 # port, and the kernel's console on the screen too (console=tty0), so what
 # is typed on the serial console can be drawn on the graphical one.
-mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=tty0 console=ttyS0 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
+mgr_guest_template shell "$ADMIN_TOKEN" '.cmdline="console=tty0 console=ttyS0,115200 panic=-1 rdinit=/bin/sh" | .memory_mib=96'
 mapi POST /api/v1/vms '{"name":"con-1","template":"shell","project":"dev"}'
 CON_TASK=$(jget "$BODY" .task.id)
 mapi POST /api/v1/projects '{"name":"other"}'
