@@ -13,8 +13,10 @@
 #    not slow the API, and is dropped ("reset", too_slow) once further
 #    behind than vdcd keeps;
 #  - cancel: a queued VM create (its VM and quota given back), a running
-#    image import (no image, no partial file left), and a running stop is
-#    refused with 409 saying why; vdc task cancel and vdc watch.
+#    image import (no image, no partial file left), a running create while
+#    it copies the template's disk to the host (nothing left on vdcd or the
+#    host, quota given back), and a running stop is refused with 409 saying
+#    why; vdc task cancel and vdc watch.
 source "$(dirname "$0")/lib.sh"
 
 VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
@@ -24,6 +26,9 @@ IMPORT=$TMP/import
 mkdir -p "$IMPORT/test-guest"
 cp "$GUEST/data-template.qcow2" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$IMPORT/test-guest/"
 truncate -s 3G "$IMPORT/big.raw"
+# A 1 GiB disk image: a create from it spends a while giving the host its
+# copy, long enough to be cancelled while it runs.
+truncate -s 1G "$IMPORT/mid.raw"
 
 fabric_up
 # One worker, so that a task waits queued behind a running one; an idle
@@ -326,6 +331,41 @@ check "an ended task cannot be cancelled (409 task_ended)" test "$STATUS/$(jget 
 mapi GET '/api/v1/events?limit=50'
 check "the cancels are in the audit log" \
 	test "$(jget "$BODY" "[.items[] | select(.outcome == \"cancelled\")] | length")" -ge 2
+
+# A running create, cancelled while it gives the host its copy of the
+# template's disk (before vdcd asks the host to make the VM): it ends
+# cancelled, nothing of the VM is left anywhere, the quota is given back.
+mapi POST /api/v1/images '{"name":"mid","kind":"disk","format":"raw","import_from":"mid.raw"}'
+task_wait "$(jget "$BODY" .task.id)" 120
+check "a 1 GiB disk image is in the library" test "$TASK_STATE" = succeeded
+mgr_guest_template slowpush "$ADMIN_TOKEN" '.image="mid"'
+as "$T_A" GET /api/v1/projects/pa/quota
+usage_before=$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)/\(.usage.memory_mib)"')
+as "$T_A" POST /api/v1/vms '{"name":"vx","template":"slowpush","start":false}'
+vx=$(jget "$BODY" .vm.id) tx=$(jget "$BODY" .task.id)
+for _ in $(seq 1 600); do
+	as "$T_A" GET "/api/v1/tasks/$tx"
+	case $(jget "$BODY" .message) in *"copying image mid"*) break ;; esac
+	[ "$(jget "$BODY" .state)" = running ] || [ "$(jget "$BODY" .state)" = queued ] || break
+	sleep 0.02
+done
+diag "the create, when cancelled: $(jget "$BODY" '"\(.state) \(.progress)% \(.message)"')"
+as "$T_A" POST "/api/v1/tasks/$tx/cancel"
+check "cancelling a create while it copies the template's disk to the host is accepted (202)" test "$STATUS" = 202
+task_wait "$tx" 120
+mapi GET "/api/v1/tasks/$tx"
+check "the running create ended cancelled, with error code cancelled" \
+	test "$(jget "$BODY" '"\(.state)/\(.error.code)"')" = cancelled/cancelled
+mapi GET "/api/v1/vms/$vx"
+check "its VM is gone from vdcd" test "$STATUS" = 404
+api h1 GET "/api/v1/vms/vx"
+check "... and the host never made it (no VM, no disk)" \
+	test "$STATUS" = 404 -a -z "$(find "$(dir_of h1)" -path "*$vx*" 2>/dev/null)"
+as "$T_A" GET /api/v1/projects/pa/quota
+check "pa's usage is back to what it was ($usage_before)" \
+	test "$(jget "$BODY" '"\(.usage.vms)/\(.usage.vcpus)/\(.usage.memory_mib)"')" = "$usage_before"
+check "alice's stream saw the create end cancelled and its VM deleted" \
+	eval 'wait_seen sa task.ended ".id == \"$tx\" and .doc.state == \"cancelled\"" && wait_seen sa vm.deleted ".id == \"$vx\""'
 
 # A stop of a guest that ignores the power button (its init is a shell)
 # runs until its timeout: a cancel of it is refused, saying why.
