@@ -41,6 +41,14 @@ check "the UI has a strict Content-Security-Policy (no inline script or style, f
 check "index.html has no inline script (the CSP would refuse it)" \
 	bash -c '! grep -q "<script>" "$1" && ! grep -qE "<script[^>]*>[^<]" "$1"' _ "$TMP/index.html"
 check "answers are nosniff and no-referrer" bash -c 'grep -qi "^X-Content-Type-Options: nosniff" <<<"$1" && grep -qi "^Referrer-Policy: no-referrer" <<<"$1"' _ "$hdrs"
+check "the UI is cross-origin isolated (COOP same-origin, COEP require-corp: the serial console's shared ring needs it)" \
+	bash -c 'grep -qi "^Cross-Origin-Opener-Policy: same-origin" <<<"$1" && grep -qi "^Cross-Origin-Embedder-Policy: require-corp" <<<"$1"' _ "$hdrs"
+# The serial console's ring, under node (no browser).
+node "$VDC_ROOT/ui/tests/serial_ring.mjs" >"$TMP/ring.out" 2>&1
+cat "$TMP/ring.out"
+PASSED=$((PASSED + $(grep -c '^ok ' "$TMP/ring.out")))
+FAILED=$((FAILED + $(grep -c '^not ok ' "$TMP/ring.out")))
+grep -q '^ok ' "$TMP/ring.out" || not_ok "the serial ring's test ran"
 asset=$(grep -o '/assets/[^"]*\.js' "$TMP/index.html" | head -1)
 ahdrs=$(curl -s -D - -o "$TMP/asset.gz" -H 'Accept-Encoding: gzip' --cacert "$MGR_CACERT" "$MGR_URL$asset" | tr -d '\r')
 check "hashed assets are cached for a year and sent gzipped" \

@@ -108,6 +108,11 @@ async function consoleSteps(walk, t) {
     assert(scripts.some((n) => /\/assets\/serial-[^/]*\.js$/.test(n)), 'no serial chunk was fetched: ' + scripts.join(' '));
     assert(!index.some((n) => /serial-|vnc-/.test(n)), 'index.html loads a console chunk: ' + index.join(' '));
   });
+  await check(`${walk.label}: the serial console's WebSocket runs in its worker, with a shared ring to the page (cross-origin isolated)`, async () => {
+    assert(await page.evaluate(() => self.crossOriginIsolated), 'the page is not cross-origin isolated');
+    const workers = page.workers().map((w) => w.url());
+    assert(workers.some((u) => /\/assets\/serial_worker-[^/]*\.js$/.test(u)), 'no serial worker: ' + workers.join(' '));
+  });
   const word = 'ui-' + rnd();
   await check(`${walk.label}: a command typed in the serial console is answered by the guest`, async () => {
     await typeCommand(page, `echo ${word}-$((6*7))`, phone);

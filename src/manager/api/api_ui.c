@@ -31,6 +31,12 @@ const char *const mgr_security_headers[] = {
 	"X-Content-Type-Options", "nosniff",
 	"Referrer-Policy", "no-referrer",
 	"X-Frame-Options", "DENY",
+	/* Cross-origin isolation (every resource of the UI is this origin's):
+	 * it lets the serial console share a buffer with its worker, which is
+	 * how a key's echo is drawn in the frame it arrives for
+	 * (ui/src/consoles/serial_ring.js). */
+	"Cross-Origin-Opener-Policy", "same-origin",
+	"Cross-Origin-Embedder-Policy", "require-corp",
 	NULL,
 };
 
