@@ -155,13 +155,14 @@ async function listWalk() {
         if (sc) el.scrollTop += 240; // some 14,000 px a second: a fast fling
         if (n < 600 && (!sc || el.scrollTop + el.clientHeight < el.scrollHeight)) requestAnimationFrame(step);
         else done({ frames: gaps.length, dropped: gaps.filter((g) => g > 20).length, worst: Math.max(...gaps),
+          at: gaps.flatMap((g, i) => (g > 20 ? [i] : [])).slice(0, 10),
           rows: el.querySelectorAll('tr.vrow').length, top: el.scrollTop });
       };
       requestAnimationFrame(step);
     }), scroll);
     const idle = await frames(false);
     const sc = await frames(true);
-    say(`scroll: ${sc.frames} frames to ${sc.top} px, ${sc.dropped} over 20 ms (worst ${sc.worst.toFixed(1)} ms), ${sc.rows} rows in the DOM; idle: ${idle.dropped} of ${idle.frames} over 20 ms (worst ${idle.worst.toFixed(1)} ms)`);
+    say(`scroll: ${sc.frames} frames to ${sc.top} px, ${sc.dropped} over 20 ms (worst ${sc.worst.toFixed(1)} ms${sc.dropped ? ', frames ' + sc.at.join(' ') : ''}), ${sc.rows} rows in the DOM; idle: ${idle.dropped} of ${idle.frames} over 20 ms (worst ${idle.worst.toFixed(1)} ms)`);
     if (errors.length) throw new Error('page errors: ' + errors.join('; '));
     return { times, sc, idle };
   } finally {
