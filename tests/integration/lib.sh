@@ -608,11 +608,13 @@ mgr_guest_template() {
 
 # serial_shell_wait VM: waits (up to 30 s) until the serial log of VM (a
 # name or id) shows a shell prompt: a guest whose shell is on ttyS0 takes
-# input once its kernel has handed the console over. BODY is the last log.
+# input once its kernel has handed the console over (bytes typed before
+# are lost). The prompt is busybox's "/ # ": a bare '#' is in the kernel's
+# first line ("#1 SMP"), long before the shell. BODY is the last log.
 serial_shell_wait() {
 	for _ in $(seq 1 150); do
 		mapi GET "/api/v1/vms/$1/console"
-		grep -q '#' <<<"$BODY" && return 0
+		grep -q '/ # ' <<<"$BODY" && return 0
 		sleep 0.2
 	done
 	return 1
