@@ -17,22 +17,30 @@ import { loadChunk } from './chunk.js';
 import { SignIn } from './pages/signin.jsx';
 import { Inventory } from './pages/inventory.jsx';
 
-const lazies = [];
+// Each page chunk's state, by its loader: pages from one module share it,
+// and the preload fetches each chunk once.
+const chunks = new Map();
+function chunkOf(load) {
+  let c = chunks.get(load);
+  if (!c) {
+    c = { mod: null, pending: null };
+    c.fetch = () => (c.pending ||= loadChunk(load).then((m) => (c.mod = m), (e) => { c.pending = null; throw e; }));
+    chunks.set(load, c);
+  }
+  return c;
+}
 // A page component exported as `name` by the module load() imports.
 function lazy(load, name) {
-  let mod = null, pending = null;
-  const fetchIt = () => (pending ||= loadChunk(load).then((m) => (mod = m), (e) => { pending = null; throw e; }));
-  function Lazy(props) {
+  const c = chunkOf(load);
+  return function Lazy(props) {
     const [error, setError] = useState(null);
     const [, setReady] = useState(false);
-    useEffect(() => { if (!mod) fetchIt().then(() => setReady(true), setError); }, []);
+    useEffect(() => { if (!c.mod) c.fetch().then(() => setReady(true), setError); }, []);
     if (error) return <ErrorText error={error} />;
-    if (!mod) return <p class="muted">{t('common.loading')}</p>;
-    const Page = mod[name];
+    if (!c.mod) return <p class="muted">{t('common.loading')}</p>;
+    const Page = c.mod[name];
     return <Page {...props} />;
-  }
-  lazies.push(fetchIt);
-  return Lazy;
+  };
 }
 const vm = () => import('./pages/vm.jsx');
 const admin = () => import('./pages/admin.jsx');
@@ -62,7 +70,7 @@ const VncConsolePage = lazy(consoles, 'VncConsolePage');
 // first page by 60 to 90 ms in bench/ui).
 function preloadPages() {
   const idle = window.requestIdleCallback || ((f) => setTimeout(f, 200));
-  setTimeout(() => idle(() => lazies.forEach((f) => f().catch(() => {}))), 3000);
+  setTimeout(() => idle(() => chunks.forEach((c) => c.fetch().catch(() => {}))), 3000);
 }
 
 // Path patterns, first match wins.
