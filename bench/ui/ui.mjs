@@ -33,7 +33,8 @@ async function browser(profile) {
   return chromium.launchPersistentContext(profile, {
     executablePath: env('VDC_CHROMIUM'), headless: true, viewport: { width: 1280, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--ignore-certificate-errors-spki-list=' + env('VDC_UI_SPKI')],
   });
 }
 

@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
 	*) usage ;;
 	esac
 done
+build=$(cd "$build" && pwd) # the browser's node finds its modules by an absolute path
 vdcd=$build/src/manager/vdcd
 seeder=$build/bench/api/api-seed
 pgctl=$root/scripts/pg-test-server.sh
@@ -41,9 +42,13 @@ say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $vm
 mkdir -p "$tmp/sqlite"
 run_child timeout 300 "$seeder" --store "sqlite:$tmp/sqlite/vdcd.db" --out "$tmp/sqlite/vms.txt" --vms "$vms" \
 	2>"$tmp/seed.log" || { cat "$tmp/seed.log" >&2; die "seeding failed"; }
-start_vdcd "sqlite:$tmp/sqlite/vdcd.db" "$tmp/sqlite"
+# HTTPS, as users reach it: each cold walk pays its TLS handshakes.
+# Chromium trusts vdcd's certificate by its public key, as t_ui.sh does.
+start_vdcd "sqlite:$tmp/sqlite/vdcd.db" "$tmp/sqlite" https
+spki=$(openssl x509 -in "$tmp/sqlite/tls/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+	openssl dgst -sha256 -binary | base64)
 say "vdcd on $base (UI from $build/ui)"
-VDC_UI_URL=$base VDC_ADMIN_TOKEN=$token VDC_CHROMIUM=$chromium VDC_UI_MODULES=$build/ui-src/node_modules \
+VDC_UI_URL=$base VDC_UI_SPKI=$spki VDC_ADMIN_TOKEN=$token VDC_CHROMIUM=$chromium VDC_UI_MODULES=$build/ui-src/node_modules \
 	VDC_UI_PROFILE=$tmp/profile VDC_UI_RUNS=$runs VDC_UI_VMS=$vms run_child node "$root/bench/ui/ui.mjs" || failed=1
 stop_vdcd
 # The serial console's echo needs a real VM: bench/ui/echo.sh starts its
