@@ -20,10 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-/* WAL pages (frames) at which the thread is woken, and past which the
- * writer checkpoints itself (about 80 MB with 4 KiB pages). */
-#define POKE_PAGES 1000
-#define WRITER_PAGES 20000
 /* Frames few enough to copy while holding the writers (well under 1 ms). */
 #define TAIL_FRAMES 64
 
@@ -113,12 +109,12 @@ struct sq_checkpointer *sq_checkpointer_new(const char *path, pthread_mutex_t *w
 static int on_commit(void *ctx, sqlite3 *db, const char *schema, int pages)
 {
 	struct sq_checkpointer *c = ctx;
-	if (pages >= WRITER_PAGES) {
+	if (pages >= SQ_CKPT_WRITER_PAGES) {
 		/* Not caught up: bound the file the way SQLite's own would. */
 		sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
 	}
-	if (pages < POKE_PAGES)
+	if (pages < SQ_CKPT_POKE_PAGES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&c->lock);
 	if (!c->started && !c->stopping) /* the thread starts with the first need */

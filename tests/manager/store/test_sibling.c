@@ -8,6 +8,7 @@
 #include "storetest.h"
 
 #include "log.h"
+#include "store_sqlite_checkpoint.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -153,8 +154,8 @@ static long long file_size(const char *path)
 
 /* SQLite: steady commits from one thread, as the API makes them; the WAL
  * is copied back by the store's own thread and started over, so it stays
- * near the 1,000 pages that wake that thread (4 MiB), far from what the
- * commits wrote (each rewrites a 6 KB document: two overflow pages). */
+ * near the pages that wake that thread (SQ_CKPT_POKE_PAGES), far from what
+ * the commits wrote (each rewrites a 6 KB document: two overflow pages). */
 static void t_sqlite_wal_stays_bounded(void **state)
 {
 	const struct ctx *c = *state;
@@ -168,7 +169,8 @@ static void t_sqlite_wal_stays_bounded(void **state)
 	json_object_set_new(d, "pad", json_string(big));
 	create(st, STORE_CLUSTER, d);
 	long long most = 0;
-	const int commits = 6000;
+	/* Four times the frames that wake the thread (about 3 a commit). */
+	const int commits = 4 * SQ_CKPT_POKE_PAGES / 3;
 	for (int i = 0; i < commits; i++) {
 		json_t *cur = get(st, STORE_CLUSTER, "blob");
 		json_object_set_new(cur, "i", json_integer(i));
@@ -180,7 +182,7 @@ static void t_sqlite_wal_stays_bounded(void **state)
 	}
 	/* Without checkpoints: about 3 frames a commit, 12 KiB each way. */
 	long long unbounded = (long long)commits * 3 * 4096;
-	if (most > 16LL << 20)
+	if (most > 2LL * SQ_CKPT_POKE_PAGES * 4096)
 		fail_msg("the WAL reached %lld bytes (%lld without any checkpoint)", most, unbounded);
 	json_t *got = get(st, STORE_CLUSTER, "blob");
 	assert_int_equal(json_integer_value(json_object_get(got, "i")), commits - 1);
