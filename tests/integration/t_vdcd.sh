@@ -255,6 +255,11 @@ fi
 check "the crash shows as drift from the desired state" test "$(jget "$BODY" .desired_state)/$(jget "$BODY" .in_sync)" = running/false
 check "the VM's last exit, from the heartbeat, names the signal (signal/SIGKILL/9)" \
 	test "$(jget "$BODY" '"\(.last_exit.cause)/\(.last_exit.signal_name)/\(.last_exit.signal)"')" = signal/SIGKILL/9
+[ "$(jget "$BODY" .last_exit.cause)" = signal ] || diag "v1's last exit: $(jget "$BODY" '.last_exit|tojson')"
+# A stop, a start and this kill can fall in one second: the exit's time has
+# its milliseconds, or vdcd would take the crash for the stop's exit.
+check "the last exit's time has its milliseconds" \
+	eval '[[ "$(jget "$BODY" .last_exit.at)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$ ]]'
 vdc vm show v1 >"$TMP/show.out" 2>&1
 check "vdc vm show says the last exit was SIGKILL, and why placement chose its host" \
 	eval 'grep -qE "^last exit +signal SIGKILL at .*: QEMU was killed by signal 9" "$TMP/show.out" && grep -qE "^  why +chosen" "$TMP/show.out"'

@@ -158,7 +158,7 @@ static void load_one(struct agent *a, const char *name)
 	} else if (fs_exists(vm->rundir)) {
 		/* It was running when the agent went away, and is gone now. */
 		char at[32];
-		iso_time_now(at);
+		iso_time_now_ms(at); /* two exits can fall in one second */
 		json_decref(vm->last_exit);
 		/* The host went down (or the agent and QEMU with it): what a
 		 * restarted host finds of the VMs it ran. */

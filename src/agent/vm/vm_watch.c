@@ -274,7 +274,7 @@ void vm_handle_exit(struct vm *vm)
 		         "agent restarted, so its exit status is unknown%s%s",
 		         (int)vm->pid, logline[0] ? "; its log ends: " : "", logline);
 	char at[32];
-	iso_time_now(at);
+	iso_time_now_ms(at); /* two exits can fall in one second */
 	json_decref(vm->last_exit);
 	vm->last_exit = json_pack("{s:s, s:s, s:b, s:i, s:s}", "at", at, "reason", reason, "clean", clean,
 	                          "pid", (int)vm->pid, "cause", exit_cause(vm, have_status, status));

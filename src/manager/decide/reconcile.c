@@ -9,6 +9,33 @@ static bool task_owns(const char *cur)
 	return !cur || !strcmp(cur, "creating") || !strcmp(cur, "deleting") || !strcmp(cur, "error");
 }
 
+/* The fraction of a second after the seconds of an RFC 3339 time, in
+ * nanoseconds (none: 0). */
+static long time_fraction_ns(const char *t)
+{
+	long ns = 0;
+	int digits = 0;
+	if (t[19] == '.')
+		for (const char *p = t + 20; *p >= '0' && *p <= '9'; p++)
+			if (digits++ < 9)
+				ns = ns * 10 + (*p - '0');
+	for (; digits < 9; digits++)
+		ns *= 10;
+	return ns;
+}
+
+bool reconcile_time_after(const char *a, const char *b)
+{
+	/* "YYYY-MM-DDTHH:MM:SS" orders as text; anything shorter is compared
+	 * whole (no time is more than its text then). */
+	if (strlen(a) < 19 || strlen(b) < 19)
+		return strcmp(a, b) > 0;
+	int c = strncmp(a, b, 19);
+	if (c)
+		return c > 0;
+	return time_fraction_ns(a) > time_fraction_ns(b);
+}
+
 void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_report *seen,
                       int64_t beat_seq, struct reconcile_decision *d)
 {
@@ -25,7 +52,7 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 	/* An exit newer than the one recorded (a kill and a restart between
 	 * two beats leave the state as it was). */
 	bool new_exit = seen && seen->last_exit_at && seen->last_exit &&
-	                (!vm->last_exit_at || strcmp(seen->last_exit_at, vm->last_exit_at) > 0);
+	                (!vm->last_exit_at || reconcile_time_after(seen->last_exit_at, vm->last_exit_at));
 	if (!strcmp(obs, cur) && !new_exit)
 		return; /* nothing to say: it runs for every VM on every heartbeat */
 	/* Listed before a task read the host's newer state: stale. A VM

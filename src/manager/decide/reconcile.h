@@ -54,6 +54,12 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 
 const char *reconcile_action_name(enum reconcile_action a);
 
+/* Whether the RFC 3339 UTC time a is later than b, both as agents write
+ * them: to the second ("...:09Z", agents before exits were timed to the
+ * millisecond) or with a fraction ("...:09.250Z"; none reads as .000). Two
+ * exits of one VM in one second are two exits. */
+bool reconcile_time_after(const char *a, const char *b);
+
 /* A VM an agent runs that vdcd has no document for on that host. beats
  * counts the heartbeats in a row it was listed in: one that shows up once
  * (a VM deleted just after the agent listed it) is never called foreign. */

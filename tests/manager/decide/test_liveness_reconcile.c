@@ -78,6 +78,7 @@ static void t_reconcile(void **state)
 		int64_t seq;
 		int in_sync;
 		const char *reason;
+		int exit; /* a newer last exit recorded with a new state (else: only "a newer last exit") */
 	} cases[] = {
 		/* agreement: nothing to do or say */
 		{{"a", "running", "running", 3}, true, {"a", "running", 4}, 5, RECONCILE_KEEP, NULL, 0, -1, ""},
@@ -127,6 +128,22 @@ static void t_reconcile(void **state)
 		 6, RECONCILE_KEEP, NULL, 0, -1, ""},
 		{{"a", "crashed", NULL, 3, "2026-01-01T00:00:09Z"}, true, {"a", "crashed", 5, "2026-01-01T00:00:01Z", "x"},
 		 6, RECONCILE_KEEP, NULL, 0, -1, ""},
+		/* a stop, a start and a kill in one second: the crash's exit is
+		 * newer by its milliseconds, recorded with the new state */
+		{{"a", "running", "running", 3, "2026-01-01T00:00:09.100Z"}, true,
+		 {"a", "crashed", 5, "2026-01-01T00:00:09.900Z", "x"}, 6, RECONCILE_OBSERVE, "crashed", 5, 0,
+		 "the agent reports crashed (was running, state_seq 5); desired state differs", 1},
+		/* the same exit with a new state: the state only */
+		{{"a", "running", "running", 3, "2026-01-01T00:00:09.100Z"}, true,
+		 {"a", "crashed", 5, "2026-01-01T00:00:09.100Z", "x"}, 6, RECONCILE_OBSERVE, "crashed", 5, 0,
+		 "the agent reports crashed (was running, state_seq 5); desired state differs", 0},
+		/* recorded from an agent that timed exits to the second: a later
+		 * millisecond of that second is newer, the same instant is not */
+		{{"a", "running", "running", 3, "2026-01-01T00:00:09Z"}, true,
+		 {"a", "running", 5, "2026-01-01T00:00:09.250Z", "x"}, 6, RECONCILE_OBSERVE, "running", 5, 1,
+		 "the agent reports a newer last exit (at 2026-01-01T00:00:09.250Z); still running"},
+		{{"a", "crashed", NULL, 3, "2026-01-01T00:00:09Z"}, true, {"a", "crashed", 5, "2026-01-01T00:00:09.000Z", "x"},
+		 6, RECONCILE_KEEP, NULL, 0, -1, ""},
 		/* a newer exit in a stale report is not taken either */
 		{{"a", "stopped", NULL, 7, NULL}, true, {"a", "crashed", 5, "2026-01-01T00:00:09Z", "x"}, 8,
 		 RECONCILE_STALE, NULL, 0, -1, "stale: the agent's crashed has state_seq 5, older than the recorded stopped at 7"},
@@ -139,11 +156,37 @@ static void t_reconcile(void **state)
 		    (to && strcmp(to, cases[i].to)) || (d.action == RECONCILE_OBSERVE &&
 		    (d.state_seq != cases[i].seq || d.in_sync != cases[i].in_sync ||
 		     /* the exit to record: only with a newer one */
-		     (d.last_exit != NULL) != (strstr(cases[i].reason, "newer last exit") != NULL))) ||
+		     (d.last_exit != NULL) != (cases[i].exit || strstr(cases[i].reason, "newer last exit") != NULL))) ||
 		    strcmp(d.reason, cases[i].reason))
 			fail_msg("case %zu: got %s %s seq %lld in_sync %d '%s'", i, reconcile_action_name(d.action),
 			         to ? to : "-", (long long)d.state_seq, d.in_sync, d.reason);
 	}
+}
+
+/* Exit times as agents write them, to the second or to the millisecond. */
+static void t_time_order(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		bool after;
+	} cases[] = {
+		{"2026-01-01T00:00:10Z", "2026-01-01T00:00:09Z", true},
+		{"2026-01-01T00:00:09Z", "2026-01-01T00:00:09Z", false},
+		{"2026-01-01T00:00:09Z", "2026-01-01T00:00:10Z", false},
+		{"2026-01-01T00:00:09.900Z", "2026-01-01T00:00:09.100Z", true},
+		{"2026-01-01T00:00:09.100Z", "2026-01-01T00:00:09.900Z", false},
+		{"2026-01-01T00:00:09.5Z", "2026-01-01T00:00:09.499Z", true}, /* a fraction is not an integer */
+		{"2026-01-01T00:00:09.001Z", "2026-01-01T00:00:09Z", true},   /* none reads as .000 */
+		{"2026-01-01T00:00:09Z", "2026-01-01T00:00:09.001Z", false},
+		{"2026-01-01T00:00:09.000Z", "2026-01-01T00:00:09Z", false},
+		{"2026-01-01T00:00:10Z", "2026-01-01T00:00:09.999Z", true},
+		{"2027-01-01T00:00:00Z", "2026-12-31T23:59:59.999Z", true},
+		{"", "2026-01-01T00:00:09Z", false}, /* too short: compared as text */
+		{"x", "", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (reconcile_time_after(cases[i].a, cases[i].b) != cases[i].after)
+			fail_msg("case %zu: %s after %s should be %d", i, cases[i].a, cases[i].b, cases[i].after);
 }
 
 static void t_foreign(void **state)
@@ -251,6 +294,7 @@ int main(void)
 		cmocka_unit_test(t_liveness_check),
 		cmocka_unit_test(t_liveness_on_beat),
 		cmocka_unit_test(t_reconcile),
+		cmocka_unit_test(t_time_order),
 		cmocka_unit_test(t_foreign),
 		cmocka_unit_test(t_choose_best),
 	};
