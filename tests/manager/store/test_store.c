@@ -1100,8 +1100,11 @@ static void t_concurrent_open(void **state)
 		o[i] = (struct opener){.url = c->url};
 		assert_int_equal(pthread_create(&t[i], NULL, open_one, &o[i]), 0);
 	}
-	for (int i = 0; i < NTHREADS; i++) {
+	/* Every opener joined before any is judged: a failure must not leave
+	 * threads holding the store while the next test opens it. */
+	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	for (int i = 0; i < NTHREADS; i++) {
 		if (o[i].error[0])
 			fail_msg("opener %d: %s", i, o[i].error);
 		assert_int_equal(o[i].version, store_dialect_sqlite.nmigrations);
