@@ -2,6 +2,7 @@
 #include "isotime.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 void iso_time(int64_t epoch_s, char out[ISO_TIME_LEN])
@@ -20,12 +21,9 @@ void iso_time_now(char out[ISO_TIME_LEN])
 void iso_time_now_ms(char out[ISO_TIME_LEN])
 {
 	struct timespec ts;
-	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	char sec[ISO_TIME_LEN];
-	if (!gmtime_r(&ts.tv_sec, &tm) || !strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm)) {
-		out[0] = '\0';
-		return;
-	}
-	snprintf(out, ISO_TIME_LEN, "%.24s.%03ldZ", sec, ts.tv_nsec / 1000000);
+	iso_time((int64_t)ts.tv_sec, out);
+	size_t n = strlen(out);
+	if (n > 0) /* "...:SSZ" becomes "...:SS.mmmZ" */
+		snprintf(out + n - 1, ISO_TIME_LEN - (n - 1), ".%03ldZ", ts.tv_nsec / 1000000);
 }

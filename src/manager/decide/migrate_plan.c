@@ -52,8 +52,13 @@ static bool precopy(double mem, double d, double b, double limit_s, int *rounds,
 	return false;
 }
 
-static void set_times(struct migrate_plan *out, double total_s, double pause_s)
+/* The plan taken: its strategy, rounds, throttle and times (ms, rounded). */
+static void take(struct migrate_plan *out, enum migrate_strategy st, int rounds, int throttle, double total_s,
+                 double pause_s)
 {
+	out->strategy = st;
+	out->rounds = rounds;
+	out->throttle_pct = throttle;
 	out->predicted_total_ms = (int64_t)(total_s * 1000 + 0.5);
 	out->predicted_downtime_ms = (int64_t)(pause_s * 1000 + 0.5);
 }
@@ -84,9 +89,7 @@ void migrate_plan_decide(const struct migrate_inputs *in, const struct migrate_p
 	int rounds = 0;
 	double total = 0, pause = 0;
 	if (precopy(mem, d, b, limit_s, &rounds, &total, &pause)) {
-		out->strategy = MIGRATE_PRECOPY;
-		out->rounds = rounds;
-		set_times(out, total, pause);
+		take(out, MIGRATE_PRECOPY, rounds, 0, total, pause);
 		fmt_secs(tt, sizeof(tt), total);
 		snprintf(out->reason, sizeof(out->reason),
 		         "pre-copy: the guest dirties %s against a link of %s; %d round%s, about %s, paused %lld ms "
@@ -115,10 +118,7 @@ void migrate_plan_decide(const struct migrate_inputs *in, const struct migrate_p
 			if (precopy(mem, slowed, b, limit_s, &rounds, &total, &pause)) {
 				char sr[32];
 				fmt_rate(sr, sizeof(sr), slowed);
-				out->strategy = MIGRATE_AUTO_CONVERGE;
-				out->rounds = rounds;
-				out->throttle_pct = th;
-				set_times(out, total, pause);
+				take(out, MIGRATE_AUTO_CONVERGE, rounds, th, total, pause);
 				fmt_secs(tt, sizeof(tt), total);
 				snprintf(out->reason, sizeof(out->reason),
 				         "auto-converge: %s; the guest's vCPUs throttled by %d%% dirty %s: %d round%s, "
@@ -135,9 +135,7 @@ void migrate_plan_decide(const struct migrate_inputs *in, const struct migrate_p
 		 * what it dirtied during that pass follows at the link's rate. */
 		double first = mem / b;
 		double after = (d * first < mem ? d * first : mem) / b;
-		out->strategy = MIGRATE_POSTCOPY;
-		out->rounds = 1;
-		set_times(out, first + after, 0);
+		take(out, MIGRATE_POSTCOPY, 1, 0, first + after, 0);
 		char t1[32];
 		fmt_secs(t1, sizeof(t1), first);
 		fmt_secs(tt, sizeof(tt), first + after);

@@ -49,6 +49,20 @@ static void moves_str(const struct evacuate_vm *vms, const struct placement_host
 	}
 }
 
+/* Plans emptying h0 of two VMs a and b (2 vCPUs, 4 GiB each), both members
+ * of rule 0 of s; the moves as moves_str writes them. */
+static void plan_pair(const struct placement_snapshot *s, char *got, size_t len)
+{
+	static const int r0[] = {0};
+	struct evacuate_vm vms[] = {vm("a", 2, 4096), vm("b", 2, 4096)};
+	vms[0].rules = vms[1].rules = r0;
+	vms[0].nrules = vms[1].nrules = 1;
+	struct evacuate_move m[2];
+	struct evacuate_plan p;
+	assert_int_equal(evacuate_plan(s, 0, vms, 2, m, &p), 0);
+	moves_str(vms, s->hosts, m, p.nmoves, got, len);
+}
+
 static void t_largest_first_each_counted(void **state)
 {
 	(void)state;
@@ -96,15 +110,8 @@ static void t_anti_affine_pair_splits(void **state)
 	                                   host("h1", 0, PLACEMENT_CONNECTED, 0, 0),
 	                                   host("h2", 0, PLACEMENT_CONNECTED, 0, 0)};
 	const struct placement_snapshot s = snap(h, 3, rules, 1);
-	static const int r0[] = {0};
-	struct evacuate_vm vms[] = {vm("a", 2, 4096), vm("b", 2, 4096)};
-	vms[0].rules = vms[1].rules = r0;
-	vms[0].nrules = vms[1].nrules = 1;
-	struct evacuate_move m[2];
-	struct evacuate_plan p;
-	assert_int_equal(evacuate_plan(&s, 0, vms, 2, m, &p), 0);
 	char got[128];
-	moves_str(vms, h, m, p.nmoves, got, sizeof(got));
+	plan_pair(&s, got, sizeof(got));
 	assert_string_equal(got, "a>h1 b>h2"); /* packing alone would put both on h1 */
 	/* The caller's rule is untouched: the plan worked on a copy. */
 	assert_int_equal(mem[0].host, 0);
@@ -121,22 +128,14 @@ static void t_affine_pair_stays_together(void **state)
 	                                   host("h1", 0, PLACEMENT_CONNECTED, 0, 0),
 	                                   host("h2", 0, PLACEMENT_CONNECTED, 2, 2048)};
 	const struct placement_snapshot s = snap(h, 3, rules, 1);
-	static const int r0[] = {0};
-	struct evacuate_vm vms[] = {vm("a", 2, 4096), vm("b", 2, 4096)};
-	vms[0].rules = vms[1].rules = r0;
-	vms[0].nrules = vms[1].nrules = 1;
-	struct evacuate_move m[2];
-	struct evacuate_plan p;
-	assert_int_equal(evacuate_plan(&s, 0, vms, 2, m, &p), 0);
 	char got[128];
-	moves_str(vms, h, m, p.nmoves, got, sizeof(got));
+	plan_pair(&s, got, sizeof(got));
 	assert_string_equal(got, "a>h2 b>h2");
 	/* With a partner already on h1, both follow it there. */
 	const struct placement_member mem3[] = {{"a", 0}, {"b", 0}, {"c", 1}};
 	const struct placement_rule rules3[] = {{"together", PLACEMENT_AFFINITY, mem3, 3}};
 	const struct placement_snapshot s3 = snap(h, 3, rules3, 1);
-	assert_int_equal(evacuate_plan(&s3, 0, vms, 2, m, &p), 0);
-	moves_str(vms, h, m, p.nmoves, got, sizeof(got));
+	plan_pair(&s3, got, sizeof(got));
 	assert_string_equal(got, "a>h1 b>h1");
 }
 
