@@ -18,6 +18,13 @@ void api_console_serial(struct http_req *req);
 void api_console_vnc(struct http_req *req);
 /* Closes every console stream; before the HTTP server stops. */
 void api_console_stop(struct agent *a);
+/* api_migrate.c: live migration (receiving side, sending side, progress). */
+void api_migrate_incoming(struct http_req *req);
+void api_migrate_send(struct http_req *req);
+void api_migration_status(struct http_req *req);
+void api_migration_cancel(struct http_req *req);
+void api_migration_postcopy(struct http_req *req);
+void api_dirty_rate(struct http_req *req);
 /* api_images.c */
 void api_image_put(struct http_req *req);
 void api_image_list(struct http_req *req);

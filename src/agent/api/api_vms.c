@@ -72,7 +72,7 @@ static void on_create_started(void *ctx, int status, json_t *result, const struc
 	if (e) {
 		struct errinfo ignore = {0};
 		if (!vm->deleted)
-			vm_delete(vm, false, &ignore);
+			vm_delete(vm, VM_DISKS_REMOVE, &ignore);
 		api_reply_err(req, e);
 	} else {
 		json_decref(result);
@@ -102,7 +102,7 @@ static void create_vm(struct http_req *req)
 	struct create_start *cs = calloc(1, sizeof(*cs));
 	if (!cs) {
 		struct errinfo ignore = {0};
-		vm_delete(vm, false, &ignore);
+		vm_delete(vm, VM_DISKS_REMOVE, &ignore);
 		http_reply_error(req, 500, "internal", NULL, "out of memory");
 		return;
 	}
@@ -131,7 +131,11 @@ static void delete_vm(struct http_req *req)
 		api_reply_err(req, &e);
 		return;
 	}
-	if (vm_delete(vm, http_query_flag(req, "keep_disks"), &e) < 0) {
+	/* leave_disks: vdcd's word that another host's VM uses them now. */
+	enum vm_disks_fate fate = http_query_flag(req, "leave_disks")  ? VM_DISKS_LEAVE
+	                          : http_query_flag(req, "keep_disks") ? VM_DISKS_KEEP
+	                                                               : VM_DISKS_REMOVE;
+	if (vm_delete(vm, fate, &e) < 0) {
 		api_reply_err(req, &e);
 		return;
 	}
@@ -647,6 +651,12 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots/{snap}/revert", revert_snapshot, 0, 0},
 	{"DELETE", "/api/v1/vms/{name}/snapshots/{snap}", delete_snapshot, 0, 0},
+	{"POST", "/api/v1/migrations/incoming", api_migrate_incoming, 0, 0},
+	{"POST", "/api/v1/vms/{name}/migrate", api_migrate_send, 0, 0},
+	{"GET", "/api/v1/vms/{name}/migration", api_migration_status, 0, 0},
+	{"POST", "/api/v1/vms/{name}/migration/cancel", api_migration_cancel, 0, 0},
+	{"POST", "/api/v1/vms/{name}/migration/postcopy", api_migration_postcopy, 0, 0},
+	{"POST", "/api/v1/vms/{name}/dirty-rate", api_dirty_rate, 0, 0},
 	{"GET", "/api/v1/images", api_image_list, 0, 0},
 	{"GET", "/api/v1/images/{id}", api_image_get, 0, 0},
 	{"PUT", "/api/v1/images/{id}", api_image_put, 0, 0, IMAGES_MAX_BYTES},

@@ -162,6 +162,12 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		ADD("-device");
 		ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
 	}
+	if (l->incoming) {
+		/* The listening address comes later (migrate-incoming), once
+		 * capabilities are set as on the sending side. */
+		ADD("-incoming");
+		ADD("defer");
+	}
 	if (l->sandbox) {
 		ADD("-sandbox");
 		ADD("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");

@@ -14,6 +14,7 @@ struct qemu_launch {
 	const char *seed_path;   /* NoCloud seed ISO, or NULL */
 	const char *vnc_path;    /* unix socket QEMU makes for VNC (spec->vnc) */
 	bool sandbox;            /* -sandbox on (seccomp) */
+	bool incoming;           /* -incoming defer: waits for a live migration's state */
 };
 
 struct strv {

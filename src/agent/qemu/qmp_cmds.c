@@ -79,3 +79,58 @@ void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, co
 		json_object_set_new(args, "vmstate", json_string(nodes[0]));
 	send_cmd(q, cmds[op], args, 0, cb, ctx);
 }
+
+void qmp_migrate_set_caps(struct qmp *q, const struct qmp_migrate_caps *c, qmp_reply_fn cb, void *ctx)
+{
+	json_t *caps = json_pack("[{s:s, s:b}, {s:s, s:b}, {s:s, s:b}]", "capability", "auto-converge",
+	                         "state", c->auto_converge, "capability", "postcopy-ram", "state",
+	                         c->postcopy, "capability", "events", "state", 1);
+	send_cmd(q, "migrate-set-capabilities", json_pack("{s:o}", "capabilities", caps), 0, cb, ctx);
+}
+
+void qmp_migrate_set_params(struct qmp *q, const struct qmp_migrate_params *p, qmp_reply_fn cb,
+                            void *ctx)
+{
+	json_t *args = json_object();
+	if (p->downtime_limit_ms)
+		json_object_set_new(args, "downtime-limit", json_integer((json_int_t)p->downtime_limit_ms));
+	if (p->max_bandwidth_bps)
+		json_object_set_new(args, "max-bandwidth", json_integer((json_int_t)p->max_bandwidth_bps));
+	send_cmd(q, "migrate-set-parameters", args, 0, cb, ctx);
+}
+
+void qmp_migrate(struct qmp *q, const char *uri, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), 0, cb, ctx);
+}
+
+void qmp_migrate_incoming(struct qmp *q, const char *uri, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "migrate-incoming", json_pack("{s:s}", "uri", uri), 0, cb, ctx);
+}
+
+void qmp_query_migrate(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-migrate", NULL, 0, cb, ctx);
+}
+
+void qmp_migrate_cancel(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "migrate_cancel", NULL, 0, cb, ctx);
+}
+
+void qmp_migrate_start_postcopy(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "migrate-start-postcopy", NULL, 0, cb, ctx);
+}
+
+void qmp_calc_dirty_rate(struct qmp *q, int seconds, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "calc-dirty-rate", json_pack("{s:i, s:s}", "calc-time", seconds, "mode", "page-sampling"),
+	         0, cb, ctx);
+}
+
+void qmp_query_dirty_rate(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-dirty-rate", NULL, 0, cb, ctx);
+}

@@ -9,6 +9,7 @@
 
 #include "qmp.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* For a VM whose monitor is already gone: cb(ctx, QMP_CLOSED, ...) at once,
@@ -39,5 +40,33 @@ void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_repl
 enum qmp_snapshot_op { QMP_SNAPSHOT_SAVE, QMP_SNAPSHOT_LOAD, QMP_SNAPSHOT_DELETE };
 void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, const char *tag,
                   const char *const *nodes, int nnodes, qmp_reply_fn cb, void *ctx);
+
+/* Live migration. Capabilities must be set alike on both sides before
+ * migrate / migrate-incoming (postcopy-ram in particular). */
+struct qmp_migrate_caps {
+	bool auto_converge; /* throttle the guest's vCPUs when it dirties faster than the link */
+	bool postcopy;      /* allow migrate-start-postcopy later */
+};
+void qmp_migrate_set_caps(struct qmp *q, const struct qmp_migrate_caps *c, qmp_reply_fn cb, void *ctx);
+/* 0 leaves a value as QEMU has it. */
+struct qmp_migrate_params {
+	uint64_t downtime_limit_ms;
+	uint64_t max_bandwidth_bps; /* bytes per second */
+};
+void qmp_migrate_set_params(struct qmp *q, const struct qmp_migrate_params *p, qmp_reply_fn cb,
+                            void *ctx);
+/* Starts sending the VM to uri ("tcp:HOST:PORT"); its end is a MIGRATION event. */
+void qmp_migrate(struct qmp *q, const char *uri, qmp_reply_fn cb, void *ctx);
+/* A QEMU started with -incoming defer listens on uri (port 0: one the kernel picks). */
+void qmp_migrate_incoming(struct qmp *q, const char *uri, qmp_reply_fn cb, void *ctx);
+/* {"status", "ram": {...}, "expected-downtime", "cpu-throttle-percentage",
+ *  "socket-address" (incoming side), ...} */
+void qmp_query_migrate(struct qmp *q, qmp_reply_fn cb, void *ctx);
+void qmp_migrate_cancel(struct qmp *q, qmp_reply_fn cb, void *ctx);
+void qmp_migrate_start_postcopy(struct qmp *q, qmp_reply_fn cb, void *ctx);
+/* Samples the guest's page dirtying for seconds (page sampling: works
+ * under TCG); query-dirty-rate reads the result once measured. */
+void qmp_calc_dirty_rate(struct qmp *q, int seconds, qmp_reply_fn cb, void *ctx);
+void qmp_query_dirty_rate(struct qmp *q, qmp_reply_fn cb, void *ctx);
 
 #endif

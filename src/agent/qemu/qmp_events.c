@@ -11,6 +11,7 @@ static const struct {
 	{"STOP", QMP_EV_STOP},
 	{"RESUME", QMP_EV_RESUME},
 	{"GUEST_PANICKED", QMP_EV_GUEST_PANICKED},
+	{"MIGRATION", QMP_EV_MIGRATION},
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name)

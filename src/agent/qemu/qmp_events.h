@@ -8,6 +8,7 @@ enum qmp_event_kind {
 	QMP_EV_STOP,          /* the guest's vCPUs stopped (paused) */
 	QMP_EV_RESUME,        /* they run again */
 	QMP_EV_GUEST_PANICKED,
+	QMP_EV_MIGRATION,     /* a migration's status changed; data.status */
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name);

@@ -31,6 +31,8 @@ enum vm_state {
 	VM_PAUSED,
 	VM_STOPPING,
 	VM_CRASHED,
+	VM_INCOMING, /* QEMU waits for (or receives) a live migration's state */
+	VM_MIGRATED, /* the guest runs on another host now; QEMU lingers, paused, until deleted */
 };
 
 const char *vm_state_name(enum vm_state s);
@@ -106,6 +108,15 @@ struct vm {
 	char job_tag[64];
 	struct loop_timer *job_timer;
 	uint64_t job_deadline_ms;
+
+	/* A live migration in or out (vm_migrate.c): QEMU's word on it is
+	 * the truth; this is what the agent asked for and last heard. */
+	struct {
+		enum { VM_MIG_NONE, VM_MIG_OUT, VM_MIG_IN } role;
+		char status[24]; /* QEMU's MigrationStatus, as last reported */
+		char uri[128];   /* incoming: where QEMU listens; outgoing: where it sends */
+		char error[256]; /* a failed migration's reason, as QEMU gave it */
+	} mig;
 	struct vm *next;
 };
 
@@ -138,6 +149,11 @@ void vm_release(struct vm *vm);
 /* vm_lifecycle.c. Each returns -1 with e when refused at once (done is then
  * never called), or 0: done is called exactly once, later, from the loop. */
 int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e);
+/* A VM that arrives by live migration: the spec is the sending host's
+ * (uuid, MACs kept), its disks must already be here on a shared datastore
+ * (409 disk_not_shared otherwise); they become this host's identity's.
+ * Nothing is made that a rollback would remove. */
+int vm_define_incoming(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e);
 /* Ends with 200 and the VM once QEMU runs and answers on its monitor. */
 int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
 /* Asks the guest to power off; after timeout_s, stops QEMU hard. done (may
@@ -153,7 +169,12 @@ int vm_disk_resize_live(struct vm *vm, const struct vm_disk *d, uint64_t size_mi
                         void *ctx, struct errinfo *e);
 /* QEMU's block statistics (its query-blockstats array) as the result. */
 int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
-int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e);
+/* What a delete does with the VM's disks: removes them; keeps them (as
+ * root's: the VM's id may be given again); or leaves them as they are,
+ * for another host's VM uses them (a VM migrated away, or an incoming
+ * one whose migration failed). */
+enum vm_disks_fate { VM_DISKS_REMOVE, VM_DISKS_KEEP, VM_DISKS_LEAVE };
+int vm_delete(struct vm *vm, enum vm_disks_fate fate, struct errinfo *e);
 /* SIGKILLs QEMU and waits (bounded) until its exit is handled. */
 int vm_kill_now(struct vm *vm, struct errinfo *e);
 
@@ -163,6 +184,37 @@ int vm_kill_now(struct vm *vm, struct errinfo *e);
  * delete; one job per VM at a time (409 otherwise). */
 int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn done, void *ctx,
                      struct errinfo *e);
+
+/* vm_migrate.c: live migration between hosts. Each ends through done as
+ * the others do. */
+struct vm_migrate_opts {
+	bool auto_converge;
+	bool postcopy;                /* allowed: start it later with vm_migrate_postcopy */
+	uint64_t downtime_limit_ms;   /* 0: QEMU's default (300 ms) */
+	uint64_t max_bandwidth_bps;   /* 0: QEMU's default */
+};
+/* Starts QEMU for an incoming VM (defined by vm_define_incoming), waiting
+ * on address (an IP literal of this host; the port is the kernel's): 201
+ * with the VM, whose migration.uri says where to send it. */
+int vm_migrate_listen(struct vm *vm, const char *address, const struct vm_migrate_opts *o,
+                      vm_done_fn done, void *ctx, struct errinfo *e);
+/* Sends a running or paused VM to uri ("tcp:IP:PORT"): 202 with the VM
+ * once QEMU has begun; vm_migrate_status follows it. */
+int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts *o,
+                    vm_done_fn done, void *ctx, struct errinfo *e);
+/* 200 {"status", "role", "ram": {...}, "expected_downtime_ms", "throttle_pct", ...}:
+ * QEMU's query-migrate, in the API's words. */
+int vm_migrate_status(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Cancels an outgoing migration: the guest keeps running here. */
+int vm_migrate_cancel(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Switches a running pre-copy to post-copy (allowed when it started). */
+int vm_migrate_postcopy(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Measures the guest's dirty rate over seconds: 200 {"dirty_rate_mib_s"}. */
+int vm_migrate_dirty_rate(struct vm *vm, int seconds, vm_done_fn done, void *ctx, struct errinfo *e);
+/* A MIGRATION event's status (vm_watch.c). */
+void vm_migrate_event(struct vm *vm, const char *status);
+/* The VM's state from QEMU's query-status answer. */
+enum vm_state vm_state_from_qemu(const json_t *status);
 
 /* vm_recovery.c */
 /* Re-attaches to running QEMUs and finishes interrupted defines/deletes. */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const state_names[] = {"stopped", "starting", "running",
-                                          "paused",  "stopping", "crashed"};
+static const char *const state_names[] = {"stopped",  "starting", "running", "paused",
+                                          "stopping", "crashed",  "incoming", "migrated"};
 
 const char *vm_state_name(enum vm_state s) { return state_names[s]; }
 
@@ -182,6 +182,13 @@ json_t *vm_to_json(struct vm *vm)
 	if (vm->spec.uid)
 		json_object_set_new(o, "identity", json_pack("{s:I, s:I}", "uid", (json_int_t)vm->spec.uid,
 		                                              "gid", (json_int_t)vm->spec.gid));
+	if (vm->mig.role != VM_MIG_NONE) {
+		json_t *m = json_pack("{s:s, s:s}", "role", vm->mig.role == VM_MIG_OUT ? "out" : "in", "status",
+		                      vm->mig.status[0] ? vm->mig.status : "setup");
+		if (vm->mig.uri[0])
+			json_object_set_new(m, "uri", json_string(vm->mig.uri));
+		json_object_set_new(o, "migration", m);
+	}
 	return o;
 }
 

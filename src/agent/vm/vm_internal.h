@@ -20,6 +20,10 @@ void vm_qmp_error(struct vm *vm, const char *cmd, enum qmp_status st, const char
 void vm_seed_path(struct vm *vm, char *out, size_t n);
 void vm_remove_seed(struct vm *vm);
 
+/* vm_lifecycle.c: vm_start, or with incoming the QEMU of a VM arriving by
+ * live migration (-incoming defer). */
+int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, struct errinfo *e);
+
 /* vm_watch.c */
 /* Connects the console and QMP of a QEMU whose sockets exist, watches its
  * pid, and asks QEMU its state: then attached(vm, ctx, NULL), or with why

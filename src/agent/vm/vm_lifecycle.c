@@ -107,8 +107,27 @@ static int template_source(struct agent *a, const struct vm_spec *s, struct vm_d
 	                          sizeof(d->template_format), field, e);
 }
 
-/* Checks the spec against this host: images, datastores, bridges. */
-static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
+/* An incoming VM's disk: the sending host's file, which this host must see
+ * at the same place (a datastore both share). Nothing is made. */
+static int check_incoming_disk(struct agent *a, struct vm_spec *s, struct vm_disk *d, int i,
+                               struct errinfo *e)
+{
+	char dir[1100], path[1200], field[64];
+	snprintf(field, sizeof(field), "disks[%d]", i);
+	vm_store_disk_dir(a, d->datastore, s->name, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s.qcow2", dir, d->name);
+	if (!fs_exists(path))
+		return errinfo_set(e, 409, "disk_not_shared", field,
+		                   "disk '%s' is not at %s on this host: a live migration with shared "
+		                   "storage needs the VM's disks on a datastore both hosts see (this host's "
+		                   "'%s' is not the sending host's)", d->name, path, d->datastore);
+	d->path = strdup(path);
+	return d->path ? 0 : errinfo_set(e, 500, "internal", NULL, "out of memory");
+}
+
+/* Checks the spec against this host: images, datastores, bridges. An
+ * incoming VM's disks must exist already (check_incoming_disk). */
+static int check_host(struct agent *a, struct vm_spec *s, bool incoming, struct errinfo *e)
 {
 	if (resolve_images(a, s, e) < 0)
 		return -1;
@@ -123,6 +142,11 @@ static int check_host(struct agent *a, struct vm_spec *s, struct errinfo *e)
 				         a->cfg.datastores[k].name);
 			return errinfo_set(e, 400, "invalid_spec", field,
 			                   "no datastore '%s' on this host (known: %s)", d->datastore, known);
+		}
+		if (incoming) {
+			if (check_incoming_disk(a, s, d, i, e) < 0)
+				return -1;
+			continue;
 		}
 		uint64_t vbytes = 0;
 		if (d->image[0]) {
@@ -193,6 +217,25 @@ static int give_dir(struct vm *vm, const char *dir, const char *field, struct er
 	return 0;
 }
 
+/* An incoming VM's files are the sending host's: this host takes them for
+ * its identity of the VM (the sending QEMU keeps the files it has open),
+ * and makes the seed only if the shared datastore lacks it. */
+static int take_disks(struct vm *vm, struct errinfo *e)
+{
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		char dir[1100], field[64];
+		snprintf(field, sizeof(field), "disks[%d]", i);
+		vm_store_disk_dir(vm->agent, vm->spec.disks[i].datastore, vm->spec.name, dir, sizeof(dir));
+		if (give_dir(vm, dir, field, e) < 0)
+			return -1;
+	}
+	char iso[1200];
+	vm_seed_path(vm, iso, sizeof(iso));
+	if (vm->spec.has_cloud_init && !fs_exists(iso) && seed_build(vm->dir, iso, &vm->spec, e) < 0)
+		return -1;
+	return vm_id_own_files(vm, e);
+}
+
 /* Each disk: the agent creates the file (the VM's, no link followed), and
  * qemu-img writes it as the VM. */
 static int make_disks(struct vm *vm, struct errinfo *e)
@@ -244,7 +287,11 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 	return vm_id_own_files(vm, e);
 }
 
-int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e)
+/* incoming: the VM arrives by live migration; its disks exist (shared)
+ * and are never removed here, even by a rollback ("incoming.json" is the
+ * intent, which recovery undoes without touching disks). */
+static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, struct vm **out,
+                     struct errinfo *e)
 {
 	struct jv_err jerr = {0};
 	struct vm_spec spec;
@@ -255,6 +302,11 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 	if (vm_find(a, spec.name)) {
 		errinfo_set(e, 409, "name_taken", "name", "a VM named '%s' already exists on this host",
 		            spec.name);
+		vm_spec_free(&spec);
+		return -1;
+	}
+	if (incoming && !spec.uuid[0]) {
+		errinfo_set(e, 400, "invalid_spec", "uuid", "uuid: an incoming VM keeps its uuid; give it");
 		vm_spec_free(&spec);
 		return -1;
 	}
@@ -277,7 +329,7 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 		return -1;
 	}
 	spec.uid = spec.gid = id;
-	if (check_host(a, &spec, e) < 0) {
+	if (check_host(a, &spec, incoming, e) < 0) {
 		vm_spec_free(&spec);
 		return -1;
 	}
@@ -309,31 +361,43 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
 		vm_free(vm);
 		return -1;
 	}
-	char from[1100], to[1100];
-	if (vm_store_write_spec(vm, "define.json", e) < 0)
+	char from[1100];
+	const char *intent = incoming ? "incoming.json" : "define.json";
+	if (vm_store_write_spec(vm, intent, e) < 0)
 		goto rollback;
 	crash_point("define:after_intent");
-	if (make_disks(vm, e) < 0)
+	if ((incoming ? take_disks(vm, e) : make_disks(vm, e)) < 0)
 		goto rollback;
 	crash_point("define:after_disks");
 	if (vm_store_write_spec(vm, "spec.json", e) < 0)
 		goto rollback;
 	crash_point("define:after_commit");
-	vm_store_path(vm, "define.json", from, sizeof(from));
+	vm_store_path(vm, intent, from, sizeof(from));
 	unlink(from);
 	vm_set_state(vm, VM_STOPPED);
 	vm_store_write_state(vm, true);
 	vm_link(a, vm);
-	log_info("vm_defined", "vm=%s uuid=%s uid=%u", vm->spec.name, vm->spec.uuid, vm->spec.uid);
+	log_info("vm_defined", "vm=%s uuid=%s uid=%u incoming=%d", vm->spec.name, vm->spec.uuid,
+	         vm->spec.uid, incoming);
 	*out = vm;
 	return 0;
 rollback:
 	log_warn("vm_define_failed", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
-	vm_remove_seed(vm);
-	vm_store_remove(vm, false, NULL);
-	(void)to;
+	if (!incoming)
+		vm_remove_seed(vm);
+	vm_store_remove(vm, incoming, NULL);
 	vm_free(vm);
 	return -1;
+}
+
+int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e)
+{
+	return define_vm(a, spec_json, false, out, e);
+}
+
+int vm_define_incoming(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e)
+{
+	return define_vm(a, spec_json, true, out, e);
 }
 
 static void qemu_start_failed(struct vm *vm, const char *why, struct errinfo *e)
@@ -377,7 +441,7 @@ static void on_start_attached(struct vm *vm, void *ctx, const char *err)
 	done(done_ctx, 200, vm_to_json(vm), NULL);
 }
 
-int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
+int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED)
@@ -406,7 +470,7 @@ int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 	int fds[2 + VM_MAX_NICS];
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,
-	                             .sandbox = a->cfg.sandbox != 0};
+	                             .sandbox = a->cfg.sandbox != 0, .incoming = incoming};
 	char path[1100], iso[1200], vnc[1300];
 	struct strv argv = {0};
 	for (int i = 0; i < VM_MAX_NICS; i++)
@@ -480,6 +544,11 @@ fail:
 	vm_set_state(vm, VM_STOPPED);
 	log_warn("vm_start_failed", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
 	return -1;
+}
+
+int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
+{
+	return vm_start_qemu(vm, false, done, ctx, e);
 }
 
 /* ---- stop, destroy, pause/resume/reset ------------------------------------ */
@@ -744,28 +813,32 @@ int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 
 /* ---- delete ------------------------------------------------------------ */
 
-int vm_delete(struct vm *vm, bool keep_disks, struct errinfo *e)
+int vm_delete(struct vm *vm, enum vm_disks_fate fate, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED)
 		return errinfo_set(e, 409, "invalid_state", NULL,
 		                   "VM '%s' is %s; stop it first (or delete with ?force=true)",
 		                   vm->spec.name, vm_state_name(vm->state));
+	/* The intent names what becomes of the disks, so a delete finished
+	 * after a crash does the same: release.json never removes them. */
+	bool keep = fate != VM_DISKS_REMOVE;
 	char from[1100], to[1100];
 	vm_store_path(vm, "spec.json", from, sizeof(from));
-	vm_store_path(vm, "delete.json", to, sizeof(to));
+	vm_store_path(vm, keep ? "release.json" : "delete.json", to, sizeof(to));
 	if (rename(from, to) < 0)
 		return errinfo_set(e, 500, "store", NULL, "cannot mark %s for deletion: %s", from,
 		                   strerror(errno));
 	crash_point("delete:after_intent");
-	if (!keep_disks)
+	if (fate == VM_DISKS_REMOVE)
 		vm_remove_seed(vm);
-	else
+	else if (fate == VM_DISKS_KEEP)
 		vm_id_disown_files(vm);
 	cgroup_remove(&a->cg, vm->spec.name);
-	int rc = vm_store_remove(vm, keep_disks, e);
+	int rc = vm_store_remove(vm, keep, e);
 	vm_unlink(a, vm);
-	log_info("vm_deleted", "vm=%s keep_disks=%d", vm->spec.name, keep_disks);
+	log_info("vm_deleted", "vm=%s disks=%s", vm->spec.name,
+	         fate == VM_DISKS_REMOVE ? "removed" : fate == VM_DISKS_KEEP ? "kept" : "left");
 	vm->deleted = true; /* freed now, or by the last operation still in flight */
 	vm->holds++;
 	vm_release(vm);

@@ -110,23 +110,36 @@ static void load_one(struct agent *a, const char *name)
 	struct vm *vm;
 	char base[1100];
 	snprintf(base, sizeof(base), "%s/vms/%s", a->cfg.state_dir, name);
-	char p_spec[1200], p_def[1200], p_del[1200];
+	char p_spec[1200];
 	snprintf(p_spec, sizeof(p_spec), "%s/spec.json", base);
-	snprintf(p_def, sizeof(p_def), "%s/define.json", base);
-	snprintf(p_del, sizeof(p_del), "%s/delete.json", base);
 	if (!fs_exists(p_spec)) {
-		const char *intent = fs_exists(p_del) ? "delete.json" : fs_exists(p_def) ? "define.json" : NULL;
-		if (!intent || !(vm = load_spec(a, name, intent))) {
+		/* Deletes first: a delete's intent is the spec renamed. release
+		 * and incoming never remove disks: kept ones, or another host's. */
+		static const struct {
+			const char *file, *action;
+			bool keep_disks;
+		} intents[] = {{"delete.json", "finish_delete", false},
+		               {"release.json", "finish_delete_keeping_disks", true},
+		               {"define.json", "rollback_define", false},
+		               {"incoming.json", "rollback_incoming", true}};
+		int k = 0;
+		char p_intent[1300];
+		for (; k < 4; k++) {
+			snprintf(p_intent, sizeof(p_intent), "%s/%s", base, intents[k].file);
+			if (fs_exists(p_intent))
+				break;
+		}
+		if (k == 4 || !(vm = load_spec(a, name, intents[k].file))) {
 			log_warn("vm_dir_stray", "path=%s", base);
 			return;
 		}
 		/* An interrupted define is rolled back; an interrupted delete is
 		 * finished. Either way nothing half-made remains. */
-		log_info("vm_recover", "vm=%s action=%s", name,
-		         !strcmp(intent, "delete.json") ? "finish_delete" : "rollback_define");
-		vm_remove_seed(vm);
+		log_info("vm_recover", "vm=%s action=%s", name, intents[k].action);
+		if (!intents[k].keep_disks)
+			vm_remove_seed(vm);
 		cgroup_remove(&a->cg, name);
-		vm_store_remove(vm, false, NULL);
+		vm_store_remove(vm, intents[k].keep_disks, NULL);
 		vm_free(vm);
 		return;
 	}

@@ -36,8 +36,11 @@ static void on_qmp_event(void *ctx, const char *event, json_t *data)
 			vm_set_state(vm, VM_PAUSED);
 		break;
 	case QMP_EV_RESUME:
-		if (vm->state == VM_PAUSED || vm->state == VM_STARTING)
+		if (vm->state == VM_PAUSED || vm->state == VM_STARTING || vm->state == VM_INCOMING)
 			vm_set_state(vm, VM_RUNNING);
+		break;
+	case QMP_EV_MIGRATION:
+		vm_migrate_event(vm, json_string_value(json_object_get(data, "status")) ?: "");
 		break;
 	case QMP_EV_GUEST_PANICKED:
 		snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "guest-panic");
@@ -107,7 +110,7 @@ static void on_attach_status(void *ctx, enum qmp_status st, json_t *ret, const c
 		attach_end(op, msg);
 		return;
 	}
-	vm_set_state(vm, json_is_true(json_object_get(ret, "running")) ? VM_RUNNING : VM_PAUSED);
+	vm_set_state(vm, vm_state_from_qemu(ret));
 	attach_end(op, NULL);
 }
 
@@ -321,7 +324,7 @@ static void on_refresh_status(void *ctx, enum qmp_status st, json_t *ret, const 
 		op->done(op->ctx, 0, NULL, &e);
 	} else {
 		if (vm->state != VM_STOPPING)
-			vm_set_state(vm, json_is_true(json_object_get(ret, "running")) ? VM_RUNNING : VM_PAUSED);
+			vm_set_state(vm, vm_state_from_qemu(ret));
 		op->done(op->ctx, 200, vm_to_json(vm), NULL);
 	}
 	free(op);

@@ -1,0 +1,190 @@
+/* api_migrate.c - live migration's routes: the receiving side's listen,
+ * the sending side's send, progress, cancel, post-copy and the guest's
+ * dirty rate. vdcd calls them in order; each is one VM operation. */
+#include "api.h"
+
+#include "jsonv.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DOWNTIME_MS 60000
+#define MAX_BANDWIDTH_MIB_S (1 << 20)
+
+/* The options both sides share: strategy (capabilities) and limits. */
+static int parse_opts(const json_t *body, struct vm_migrate_opts *o, struct jv_err *jerr)
+{
+	int64_t downtime = 0, bw = 0;
+	if (jv_bool(body, "", "auto_converge", false, &o->auto_converge, jerr) < 0 ||
+	    jv_bool(body, "", "postcopy", false, &o->postcopy, jerr) < 0 ||
+	    jv_int(body, "", "downtime_limit_ms", false, 1, MAX_DOWNTIME_MS, &downtime, jerr) < 0 ||
+	    jv_int(body, "", "max_bandwidth_mib_s", false, 1, MAX_BANDWIDTH_MIB_S, &bw, jerr) < 0)
+		return -1;
+	o->downtime_limit_ms = (uint64_t)downtime;
+	o->max_bandwidth_bps = (uint64_t)bw << 20;
+	return 0;
+}
+
+static void reply_bad(struct http_req *req, const struct jv_err *jerr)
+{
+	http_reply_error(req, 400, "invalid_body", jerr->field, "%s: %s", jerr->field, jerr->message);
+}
+
+static struct vm *find_or_404(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	const char *name = http_param(req, "name");
+	struct vm *vm = vm_find(a, name);
+	if (!vm)
+		http_reply_error(req, 404, "not_found", NULL, "no VM named '%s' on this host", name);
+	return vm;
+}
+
+struct incoming {
+	struct http_req *req;
+	struct vm *vm;
+};
+
+/* A receiver that could not listen leaves nothing behind but the disks,
+ * which are the sender's. */
+static void on_listening(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	struct incoming *in = ctx;
+	struct http_req *req = in->req;
+	struct vm *vm = in->vm;
+	free(in);
+	if (e) {
+		struct errinfo ignore = {0};
+		if (vm->pid > 0)
+			vm_kill_now(vm, &ignore);
+		if (!vm->deleted)
+			vm_delete(vm, VM_DISKS_LEAVE, &ignore);
+		api_reply_err(req, e);
+	} else {
+		http_reply_json(req, 201, result);
+	}
+	vm_release(vm);
+}
+
+/* POST /api/v1/migrations/incoming {"spec", "address", options}: defines
+ * the VM from the sender's spec and starts QEMU waiting for its state. */
+void api_migrate_incoming(struct http_req *req)
+{
+	struct agent *a = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	static const char *const keys[] = {"spec", "address", "auto_converge", "postcopy",
+	                                   "downtime_limit_ms", "max_bandwidth_mib_s", NULL};
+	struct jv_err jerr = {0};
+	struct vm_migrate_opts o = {0};
+	json_t *spec = NULL;
+	const char *address = NULL;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_member(body, "", "spec", true, JSON_OBJECT, &spec, &jerr) < 0 ||
+	    jv_string(body, "", "address", true, 64, &address, &jerr) < 0 || parse_opts(body, &o, &jerr) < 0) {
+		json_decref(body);
+		reply_bad(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	struct vm *vm = NULL;
+	if (vm_define_incoming(a, spec, &vm, &e) < 0) {
+		json_decref(body);
+		api_reply_err(req, &e);
+		return;
+	}
+	struct incoming *in = calloc(1, sizeof(*in));
+	if (!in)
+		abort();
+	*in = (struct incoming){req, vm};
+	vm_hold(vm);
+	http_defer(req);
+	if (vm_migrate_listen(vm, address, &o, on_listening, in, &e) < 0)
+		on_listening(in, 0, NULL, &e);
+	json_decref(body);
+}
+
+/* POST /api/v1/vms/{name}/migrate {"uri", options} */
+void api_migrate_send(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	static const char *const keys[] = {"uri", "auto_converge", "postcopy", "downtime_limit_ms",
+	                                   "max_bandwidth_mib_s", NULL};
+	struct jv_err jerr = {0};
+	struct vm_migrate_opts o = {0};
+	const char *uri = NULL;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "uri", true, 120, &uri, &jerr) < 0 ||
+	    parse_opts(body, &o, &jerr) < 0) {
+		json_decref(body);
+		reply_bad(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	http_defer(req);
+	if (vm_migrate_send(vm, uri, &o, api_reply_done, req, &e) < 0)
+		api_reply_err(req, &e);
+	json_decref(body);
+}
+
+void api_migration_status(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	struct errinfo e = {0};
+	if (!vm)
+		return;
+	http_defer(req);
+	if (vm_migrate_status(vm, api_reply_done, req, &e) < 0)
+		api_reply_err(req, &e);
+}
+
+void api_migration_cancel(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	struct errinfo e = {0};
+	if (!vm)
+		return;
+	http_defer(req);
+	if (vm_migrate_cancel(vm, api_reply_done, req, &e) < 0)
+		api_reply_err(req, &e);
+}
+
+void api_migration_postcopy(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	struct errinfo e = {0};
+	if (!vm)
+		return;
+	http_defer(req);
+	if (vm_migrate_postcopy(vm, api_reply_done, req, &e) < 0)
+		api_reply_err(req, &e);
+}
+
+/* POST /api/v1/vms/{name}/dirty-rate {"seconds"} */
+void api_dirty_rate(struct http_req *req)
+{
+	struct vm *vm = find_or_404(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 1);
+	if (!body)
+		return;
+	static const char *const keys[] = {"seconds", NULL};
+	struct jv_err jerr = {0};
+	int64_t seconds = 1;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_int(body, "", "seconds", false, 1, 60, &seconds, &jerr) < 0) {
+		json_decref(body);
+		reply_bad(req, &jerr);
+		return;
+	}
+	json_decref(body);
+	struct errinfo e = {0};
+	http_defer(req);
+	if (vm_migrate_dirty_rate(vm, (int)seconds, api_reply_done, req, &e) < 0)
+		api_reply_err(req, &e);
+}
