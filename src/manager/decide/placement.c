@@ -130,7 +130,8 @@ static int validate(const struct placement_snapshot *s, const struct placement_r
 	}
 	if (q->vcpus < 1 || q->vcpus > PLACEMENT_MAX_CPUS || q->memory_mib < 1 ||
 	    q->memory_mib > PLACEMENT_MAX_MIB || q->datastore < -1 ||
-	    q->datastore >= PLACEMENT_SET_BITS || q->cluster < -1 || q->cluster >= s->nclusters)
+	    q->datastore >= PLACEMENT_SET_BITS || q->cluster < -1 || q->cluster >= s->nclusters ||
+	    (q->moving && (q->moving_from < 0 || q->moving_from >= s->nhosts)))
 		return fail(r, PLACEMENT_ERR_REQUEST, -1);
 	if (q->nrules > PLACEMENT_MAX_VM_RULES)
 		return fail(r, PLACEMENT_ERR_RULE, -1);
@@ -200,6 +201,8 @@ static enum placement_filter filter_host(const struct placement_snapshot *s,
                                          struct placement_verdict *v)
 {
 	const struct placement_host *h = &s->hosts[i];
+	if (q->moving && i == q->moving_from)
+		return PLACEMENT_F_CURRENT;
 	if (q->cluster >= 0 && h->cluster != q->cluster)
 		return PLACEMENT_F_CLUSTER;
 	if (h->state == PLACEMENT_DISCONNECTED)

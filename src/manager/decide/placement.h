@@ -62,6 +62,7 @@ enum placement_rule_type {
  * memory" means the host would otherwise have been a candidate. */
 enum placement_filter {
 	PLACEMENT_OK,            /* passed every filter: eligible */
+	PLACEMENT_F_CURRENT,     /* runs the VM already (a running VM re-placed: a migration) */
 	PLACEMENT_F_CLUSTER,     /* not in the cluster the request names */
 	PLACEMENT_F_DISCONNECTED,
 	PLACEMENT_F_MAINTENANCE,
@@ -130,6 +131,8 @@ struct placement_request {
 	int cluster;           /* index, or -1 for any cluster */
 	const int *rules;      /* indices of the rules the VM is a member of */
 	int nrules;            /* 0 .. PLACEMENT_MAX_VM_RULES */
+	bool moving;           /* a running VM re-placed (migration): never onto moving_from */
+	int moving_from;       /* with moving: the index of the host it runs on */
 };
 
 /* Why one host was or was not chosen. The numbers belong to the filter. */

@@ -33,6 +33,7 @@ const char *placement_filter_name(enum placement_filter f)
 {
 	static const char *const names[PLACEMENT_NFILTERS] = {
 		[PLACEMENT_OK] = "ok",
+		[PLACEMENT_F_CURRENT] = "current",
 		[PLACEMENT_F_CLUSTER] = "cluster",
 		[PLACEMENT_F_DISCONNECTED] = "disconnected",
 		[PLACEMENT_F_MAINTENANCE] = "maintenance",
@@ -134,6 +135,9 @@ static void put_rejection(struct out *o, const struct placement_snapshot *s,
 	const struct placement_rule *ru =
 		v->id >= 0 && v->id < s->nrules ? &s->rules[v->id] : NULL;
 	switch (v->filter) {
+	case PLACEMENT_F_CURRENT:
+		put(o, "runs the VM now");
+		break;
 	case PLACEMENT_F_CLUSTER:
 		put(o, "not in cluster ");
 		put_name(o, s->clusters[q->cluster].name, "cluster", q->cluster);
@@ -230,6 +234,7 @@ static void put_reason(struct out *o, const struct placement_snapshot *s,
 {
 	int nnet = 0, net = -1;
 	switch (f) {
+	case PLACEMENT_F_CURRENT: put(o, "running it now"); break;
 	case PLACEMENT_F_CLUSTER:
 		put(o, "outside cluster ");
 		put_name(o, s->clusters[q->cluster].name, "cluster", q->cluster);

@@ -70,6 +70,7 @@ struct inv_request {
 	const char *const *anti_affinity;
 	int nanti_affinity;
 	const char *project_id; /* its project (NULL: none): groups are per project */
+	const char *moving_from; /* a migration: the id of the host the VM runs on (never chosen) */
 };
 
 /* What inv_place reports at most: the best `top` eligible hosts and

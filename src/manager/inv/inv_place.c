@@ -105,6 +105,11 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 		.cluster = c ? c->slot : -1,
 		.rules = req_rules,
 	};
+	struct ihost *from = q->moving_from ? inv_map_get(&iv->hosts, q->moving_from) : NULL;
+	if (from) {
+		pq.moving = true;
+		pq.moving_from = from->slot;
+	}
 	for (int i = 0; i < q->nnetworks; i++)
 		placement_set_add(&pq.networks, request_name(&iv->networks, net_names, q->networks[i] ?: ""));
 	/* The request's groups become rules (even with no member yet). */

@@ -42,6 +42,7 @@ int place_vm(struct store *st, const json_t *req, json_t **host_doc, json_t **re
 		.anti_affinity = anti,
 		.nanti_affinity = strings(json_object_get(req, "anti_affinity"), anti, MAX_NAMES),
 		.project_id = json_string_value(json_object_get(req, "project_id")),
+		.moving_from = json_string_value(json_object_get(req, "moving_from")),
 	};
 	char err[256], *host_id = NULL;
 	switch (inventory_place(&q, report_limits, report, &host_id, err, sizeof(err))) {

@@ -235,6 +235,14 @@ static int parse_request(struct parser *p, char **tok, int ntok)
 			q->cluster = find(f->cluster_names, f->snap.nclusters, v);
 			if (q->cluster < 0)
 				return bad(p, "unknown cluster %s", v);
+		} else if (strcmp(key, "from") == 0) {
+			q->moving = true;
+			q->moving_from = -1;
+			for (int h = 0; h < f->snap.nhosts; h++)
+				if (!strcmp(f->snap.hosts[h].name, v))
+					q->moving_from = h;
+			if (q->moving_from < 0)
+				return bad(p, "unknown host %s", v);
 		} else if (strcmp(key, "ds") == 0) {
 			q->datastore = intern(p, f->ds_store, f->ds_names, &f->snap.ndatastore_names, v);
 			if (q->datastore < 0)

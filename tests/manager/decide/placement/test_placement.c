@@ -289,7 +289,7 @@ static void test_verdict_numbers(void **state)
 static void test_names(void **state)
 {
 	static const char *const want[PLACEMENT_NFILTERS] = {
-		"ok", "cluster", "disconnected", "maintenance", "datastore", "network",
+		"ok", "current", "cluster", "disconnected", "maintenance", "datastore", "network",
 		"affinity", "anti_affinity", "cpu_count", "cpu", "memory",
 	};
 	for (int f = 0; f < PLACEMENT_NFILTERS; f++)
@@ -456,6 +456,10 @@ static void rfleet_make(struct rfleet *f, bool all_pack)
 	                                  .datastore = pick(3) ? some_id() : -1,
 	                                  .cluster = pick(4) ? -1 : pick(nc),
 	                                  .rules = f->qrules};
+	if (pick(8) == 0) { /* a migration: re-placing a VM away from its host */
+		f->q.moving = true;
+		f->q.moving_from = pick(nh);
+	}
 	for (int k = pick(3); k < 2; k++)
 		placement_set_add(&f->q.networks, some_id());
 	for (int r = 0; r < nr; r++)
@@ -474,6 +478,8 @@ static enum placement_filter reference(const struct rfleet *f, int i)
 	const struct placement_host *h = &f->hosts[i];
 	const struct placement_request *q = &f->q;
 	const struct placement_cluster *c = &f->clusters[h->cluster];
+	if (q->moving && i == q->moving_from)
+		return PLACEMENT_F_CURRENT;
 	if (q->cluster >= 0 && h->cluster != q->cluster)
 		return PLACEMENT_F_CLUSTER;
 	if (h->state == PLACEMENT_DISCONNECTED)
