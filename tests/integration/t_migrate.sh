@@ -65,6 +65,85 @@ check "h1's QEMU is gone" proc_dead "$pid1"
 check "the guest still answers on h2" test "$(guest_req h2 10.213.0.11 ping)" = pong
 
 api h2 POST /api/v1/migrations/incoming "$(jq -nc --argjson s "$spec" '{spec:$s, address:"not-an-ip"}')"
-check "a listen on a name, not an IP, is refused (409 name taken first)" test "$STATUS" = 409
+check "a second VM of the name on the receiver is refused (409 name_taken)" test "$STATUS/$(jget "$BODY" .error.code)" = 409/name_taken
+api h2 DELETE '/api/v1/vms/web1?force=true'
+api h2 POST /api/v1/migrations/incoming "$(jq -nc --argjson s "$spec" '{spec:$s, address:"not-an-ip"}')"
+check "a listen address that is no IP is refused, naming it (400)" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/address
+api h2 GET /api/v1/vms/web1
+check "... and leaves no VM behind" test "$STATUS" = 404
+
+# ---- through vdcd ------------------------------------------------------
+vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
+mapi POST /api/v1/clusters '{"name":"c1"}'
+for h in h3 h4; do
+	host_join "$h" c1 --datastore "shared=$SHARED" || not_ok "$h joins"
+done
+hosts_connected 2
+check "h3 and h4 join cluster c1" test "$(jget "$BODY" '.items | length')" = 2
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=96'
+mapi POST /api/v1/vms '{"name":"mv","template":"tiny","datastore":"shared","start":true}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a VM on the shared datastore starts" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/mv
+from=$(jget "$BODY" .placement.host)
+vm_id=$(jget "$BODY" .id)
+to=h3
+[ "$from" = h3 ] && to=h4
+
+mapi POST '/api/v1/vms/mv/migrate?dry_run=true' '{}'
+check "a dry run names placement's choice: the other host" test "$STATUS/$(jget "$BODY" .host)" = "200/$to"
+check "... with the VM's own host rejected as its current one" \
+	test "$(jget "$BODY" '[.placement.hosts[] | select(.filter == "current")] | length')" = 1
+mapi GET /api/v1/vms/mv
+check "... and nothing moved" test "$(jget "$BODY" .placement.host)/$(jget "$BODY" '.migration // "none"')" = "$from/none"
+
+mapi POST /api/v1/vms/mv/migrate '{}'
+check "migrate answers 202 with a task" test "$STATUS" = 202
+task=$(jget "$BODY" .task.id)
+task_wait "$task" 120
+check "the migration task succeeds" test "$TASK_STATE" = succeeded
+[ "$TASK_STATE" = succeeded ] || diag "$BODY"
+check "its result has QEMU's total time and pause" test "$(jget "$BODY" '(.result.total_ms > 0) and (.result.downtime_ms >= 0)')" = true
+check "its result names the strategy and the prediction" test "$(jget "$BODY" '.result.strategy != null and .result.predicted_total_ms > 0')" = true
+mapi GET /api/v1/vms/mv
+check "the VM now lives on the other host, running" test "$(jget "$BODY" '"\(.host_id) \(.power_state)"')" = "$(mapi GET /api/v1/hosts/$to && jget "$BODY" .id) running"
+mapi GET /api/v1/vms/mv
+check "... and no migration is left on it" test "$(jget "$BODY" '.migration // "none"')" = none
+api "$to" GET "/api/v1/vms/$vm_id"
+check "the receiving agent runs it" test "$(jget "$BODY" .state)" = running
+api "$from" GET "/api/v1/vms/$vm_id"
+check "the sending agent has let go of it" test "$STATUS" = 404
+check "the disk stayed in the shared datastore" test -f "$SHARED/$vm_id/root.qcow2"
+
+mapi POST /api/v1/vms/mv/migrate "{\"host\":\"$from\"}"
+task_wait "$(jget "$BODY" .task.id)" 120
+check "migrating back to a named host succeeds" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/mv
+check "... and it runs there" test "$(jget "$BODY" .placement.host) $(jget "$BODY" .power_state)" = "$from running"
+
+mapi POST /api/v1/vms/mv/migrate "{\"host\":\"$from\"}"
+check "to the host it runs on: 409 same_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/same_host
+mapi POST /api/v1/vms/mv/migrate '{"host":"nowhere"}'
+check "to an unknown host: 404 naming the host" test "$STATUS/$(jget "$BODY" .error.field)" = 404/host
+mapi POST /api/v1/vms/mv/migrate '{"hots":"h3"}'
+check "an unknown field: 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/hots
+
+# A VM whose disk is on a host's own datastore cannot move with shared
+# storage: the receiver refuses, naming the disk, and the VM keeps running.
+mapi POST /api/v1/vms '{"name":"loc","template":"tiny","datastore":"local","start":true}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi POST /api/v1/vms/loc/migrate '{}'
+task_wait "$(jget "$BODY" .task.id)" 120
+check "a VM on a host-local datastore: the migration fails" test "$TASK_STATE" = failed
+check "... saying its disk is not on shared storage" grep -q "disk_not_shared\|not on storage\|not at" <<<"$(jget "$BODY" .error.message) $(jget "$BODY" .error.code)"
+mapi GET /api/v1/vms/loc
+check "... and the VM runs where it was, with no migration left" \
+	test "$(jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "running none"
+
+mapi POST /api/v1/vms/mv/stop '{"timeout_s":1}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi POST /api/v1/vms/mv/migrate '{}'
+check "a stopped VM: 409 invalid_state" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
 
 finish

@@ -295,7 +295,19 @@ static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, st
 {
 	struct jv_err jerr = {0};
 	struct vm_spec spec;
-	if (vm_spec_parse(spec_json, VM_SPEC_FROM_USER, &spec, &jerr) < 0) {
+	/* An incoming spec is the sender's as its GET shows it: the disks'
+	 * paths are the sender's, and this host finds its own. */
+	json_t *own = incoming ? json_deep_copy(spec_json) : NULL;
+	if (own) {
+		size_t i;
+		json_t *d;
+		json_array_foreach(json_object_get(own, "disks"), i, d)
+			json_object_del(d, "path");
+		spec_json = own;
+	}
+	int prc = vm_spec_parse(spec_json, VM_SPEC_FROM_USER, &spec, &jerr);
+	json_decref(own);
+	if (prc < 0) {
 		vm_spec_free(&spec);
 		return errinfo_set(e, 400, "invalid_spec", jerr.field, "%s: %s", jerr.field, jerr.message);
 	}

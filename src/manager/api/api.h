@@ -91,6 +91,8 @@ int console_ticket_auth(struct mgr *m, struct http_req *req);
 void api_vms_snapshot(struct http_req *req);
 void api_vms_resize(struct http_req *req);
 void api_vms_clone(struct http_req *req);
+/* api_migrate.c */
+void api_vms_migrate(struct http_req *req);
 /* api_ui.c: the web UI's files. */
 void api_ui_get(struct http_req *req);
 extern const struct http_route mgr_ui_fallback;

@@ -133,7 +133,8 @@ static int walk_vms_page(void *ctx, json_t *page)
 		                             .desired_state = str(doc, "desired_state"),
 		                             .state_seq = json_integer_value(json_object_get(doc, "state_seq")),
 		                             .last_exit_at = json_string_value(
-		                                 json_object_get(json_object_get(doc, "last_exit"), "at"))},
+		                                 json_object_get(json_object_get(doc, "last_exit"), "at")),
+		                             .migrating = json_is_object(json_object_get(doc, "migration"))},
 		                    .ref = doc};
 		if (w->vm_fn(w->arg, &vm) < 0) {
 			w->stopped = true;

@@ -158,8 +158,10 @@ int ctl_heartbeat(const struct ctl_env *env, const struct ctl_host *h, const str
 		env->each_vm_on_host(env->ctx, h, reconcile_one, &p);
 		if (p.by_name != small_order)
 			free(p.by_name);
+		/* A VM a migration brings here, or took away, is the
+		 * migration's: never foreign. */
 		for (size_t k = 0; k < b->nvms; k++)
-			if (!known[k])
+			if (!known[k] && !reconcile_in_migration(b->vms[k].state))
 				unknown[nforeign++] = b->vms[k];
 		if (nforeign)
 			ctl_time_text(now, now_text);

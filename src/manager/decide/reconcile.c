@@ -36,6 +36,11 @@ bool reconcile_time_after(const char *a, const char *b)
 	return time_fraction_ns(a) > time_fraction_ns(b);
 }
 
+bool reconcile_in_migration(const char *agent_state)
+{
+	return agent_state && (!strcmp(agent_state, "incoming") || !strcmp(agent_state, "migrated"));
+}
+
 void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_report *seen,
                       int64_t beat_seq, struct reconcile_decision *d)
 {
@@ -47,6 +52,12 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
 		d->action = RECONCILE_TASK_OWNS;
 		snprintf(d->reason, sizeof(d->reason), "a task owns it (%s); the agent reports %s",
 		         cur ? cur : "no state yet", obs);
+		return;
+	}
+	if (vm->migrating || reconcile_in_migration(obs)) {
+		d->action = RECONCILE_TASK_OWNS;
+		snprintf(d->reason, sizeof(d->reason), "a live migration's task owns it; the agent reports %s",
+		         obs);
 		return;
 	}
 	/* An exit newer than the one recorded (a kill and a restart between

@@ -18,6 +18,7 @@ struct reconcile_vm {
 	const char *desired_state; /* NULL: none */
 	int64_t state_seq;         /* the agent's seq of the state last recorded; 0: none */
 	const char *last_exit_at;  /* when the recorded last exit was (ISO 8601 UTC); NULL: none */
+	bool migrating;            /* a live migration's task is moving it between hosts */
 };
 
 /* What the agent reported of a VM in one heartbeat. */
@@ -53,6 +54,12 @@ void reconcile_decide(const struct reconcile_vm *vm, const struct reconcile_repo
                       int64_t beat_seq, struct reconcile_decision *d);
 
 const char *reconcile_action_name(enum reconcile_action a);
+
+/* An agent's state of a VM that only a live migration has: "incoming"
+ * (QEMU waits for or receives it) or "migrated" (its guest runs on the
+ * receiving host now). The migration's task decides about such a VM;
+ * neither is ever foreign. */
+bool reconcile_in_migration(const char *agent_state);
 
 /* Whether the RFC 3339 UTC time a is later than b, both as agents write
  * them: to the second ("...:09Z", agents before exits were timed to the

@@ -71,6 +71,8 @@ struct inv_request {
 	int nanti_affinity;
 	const char *project_id; /* its project (NULL: none): groups are per project */
 	const char *moving_from; /* a migration: the id of the host the VM runs on (never chosen) */
+	const char *only_host;   /* the host asked for (its id): placed there if it passes every
+	                          * filter, else no fit with that host's reason; NULL: the best */
 };
 
 /* What inv_place reports at most: the best `top` eligible hosts and

@@ -149,7 +149,22 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 		snprintf(err, errlen, "%s", placement_strerror(prc));
 		out = INV_PLACE_ERROR;
 	} else {
+		struct ihost *only = q->only_host ? inv_map_get(&iv->hosts, q->only_host) : NULL;
+		if (q->only_host)
+			r->host = only && r->verdicts[only->slot].filter == PLACEMENT_OK ? only->slot : -1;
 		*report = report_of(&s, &pq, r, lim);
+		if (q->only_host && r->host < 0) {
+			/* The host asked for, and why it cannot take the VM. */
+			char why[512];
+			if (only)
+				placement_format_verdict(&s, &pq, r, only->slot, why, sizeof(why));
+			char sum[700];
+			snprintf(sum, sizeof(sum), "host %s cannot take it: %s", only ? only->name : q->only_host,
+			         only ? why : "no such host");
+			json_object_set_new(*report, "summary", json_string(sum));
+		} else if (q->only_host) {
+			json_object_set_new(*report, "host", json_string(only->name));
+		}
 		if (r->host >= 0) {
 			*host_id = strdup(iv->hostv[r->host]->id);
 			if (!*host_id)

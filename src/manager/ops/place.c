@@ -43,6 +43,7 @@ int place_vm(struct store *st, const json_t *req, json_t **host_doc, json_t **re
 		.nanti_affinity = strings(json_object_get(req, "anti_affinity"), anti, MAX_NAMES),
 		.project_id = json_string_value(json_object_get(req, "project_id")),
 		.moving_from = json_string_value(json_object_get(req, "moving_from")),
+		.only_host = json_string_value(json_object_get(req, "only_host")),
 	};
 	char err[256], *host_id = NULL;
 	switch (inventory_place(&q, report_limits, report, &host_id, err, sizeof(err))) {

@@ -70,9 +70,7 @@ json_t *vm_agent_spec(const json_t *vm)
 	return spec;
 }
 
-/* Sets fields of the VM document, retrying when a heartbeat wrote it first.
- * A new power_state also refreshes in_sync (observed == desired). */
-static int vm_patch(struct store *st, const char *id, json_t *fields, struct errinfo *e)
+int task_vm_patch(struct store *st, const char *id, json_t *fields, struct errinfo *e)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct errinfo ge = {0};
@@ -87,6 +85,12 @@ static int vm_patch(struct store *st, const char *id, json_t *fields, struct err
 		 * an update that quietly writes the document back unchanged (a
 		 * create would succeed with its VM left "creating"). */
 		int bad = !fields || !upd || json_object_update(upd, fields);
+		const char *key;
+		json_t *val;
+		void *tmp;
+		json_object_foreach_safe(upd, tmp, key, val)
+			if (json_is_null(val) && json_is_null(json_object_get(fields, key)))
+				json_object_del(upd, key); /* null in fields: remove the field */
 		const char *ps = json_string_value(json_object_get(upd, "power_state"));
 		const char *ds = json_string_value(json_object_get(upd, "desired_state"));
 		if (!bad && ps && ds)
@@ -149,7 +153,7 @@ static void observe(struct task_ctx *t, const json_t *vm, char *out, size_t n)
 			state = "missing";
 		if (state) {
 			snprintf(out, n, "%s", state);
-			vm_patch(t->st, id, observed(status == 200 ? reply : NULL, state), &e);
+			task_vm_patch(t->st, id, observed(status == 200 ? reply : NULL, state), &e);
 		}
 	}
 	json_decref(reply);
@@ -218,7 +222,7 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	if (rc < 0) {
 		/* The host may or may not have it: keep the allocation, say so. */
 		struct errinfo pe = {0};
-		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
+		task_vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
 		return -1;
 	}
 	if (status == 409 && !strcmp(json_string_value(json_object_get(json_object_get(reply, "error"), "code")) ?: "", "name_taken")) {
@@ -253,7 +257,7 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 		return -1;
 	}
 	const char *state = json_string_value(json_object_get(reply, "state"));
-	int rc2 = vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
+	int rc2 = task_vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
 	if (rc2 == 0) /* state points into reply: use it before letting go */
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
 	json_decref(reply);
@@ -305,7 +309,7 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 				const json_t *before = json_object_get(args, "desired_before");
 				if (json_is_string(before))
 					json_object_set(fields, "desired_state", (json_t *)before);
-				vm_patch(t->st, id, fields, &pe);
+				task_vm_patch(t->st, id, fields, &pe);
 			}
 			json_decref(reply);
 			return -1;
@@ -319,7 +323,7 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		observe(t, vm, now, sizeof(now));
 		return -1;
 	}
-	rc = vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
+	rc = task_vm_patch(t->st, id, observed(reply, state ? state : "unknown"), e);
 	if (rc == 0) {
 		*result = json_pack("{s:s, s:s}", "vm_id", id, "power_state", state ? state : "unknown");
 		/* A stop the guest did not do itself was a power-off: say so. */
@@ -346,7 +350,7 @@ static int op_delete(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	json_t *reply = NULL;
 	if (host && agent_call(t->st, host, "DELETE", path, NULL, 120, &status, &reply, NULL, e) < 0) {
 		struct errinfo pe = {0};
-		vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
+		task_vm_patch(t->st, id, json_pack("{s:s}", "power_state", "error"), &pe);
 		return -1;
 	}
 	if (host && status != 204 && status != 404) {
@@ -358,7 +362,7 @@ static int op_delete(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 		observe(t, vm, now, sizeof(now));
 		if (!now[0]) {
 			struct errinfo pe = {0};
-			vm_patch(t->st, id, json_pack("{s:s}", "power_state", "unknown"), &pe);
+			task_vm_patch(t->st, id, json_pack("{s:s}", "power_state", "unknown"), &pe);
 		}
 		return -1;
 	}
@@ -547,7 +551,7 @@ static void unstick(struct store *st, const char *id)
 			return;
 		json_t *fields = json_pack("{s:s}", "power_state", "error");
 		struct errinfo pe = {0};
-		if (fields && vm_patch(st, id, fields, &pe) == 0) {
+		if (fields && task_vm_patch(st, id, fields, &pe) == 0) {
 			log_warn("vm_marked_error", "vm=%s was=%s", id, ps);
 			return;
 		}
@@ -607,7 +611,7 @@ static void delete_unqueue(struct store *st, const char *id, json_t *args)
 	struct errinfo e = {0};
 	/* Without the state before (a task of an older vdcd): unknown until
 	 * the next heartbeat says. */
-	vm_patch(st, id, json_pack("{s:s}", "power_state", was ? was : "unknown"), &e);
+	task_vm_patch(st, id, json_pack("{s:s}", "power_state", was ? was : "unknown"), &e);
 }
 
 static void power_unqueue(struct store *st, const char *id, json_t *args)
@@ -615,7 +619,14 @@ static void power_unqueue(struct store *st, const char *id, json_t *args)
 	const json_t *before = json_object_get(args, "desired_before");
 	struct errinfo e = {0};
 	if (json_is_string(before))
-		vm_patch(st, id, json_pack("{s:O}", "desired_state", before), &e);
+		task_vm_patch(st, id, json_pack("{s:O}", "desired_state", before), &e);
+}
+
+/* The request marked the VM as migrating: nothing moved. */
+static void migrate_unqueue(struct store *st, const char *id, json_t *args)
+{
+	struct errinfo e = {0};
+	task_vm_patch(st, id, json_pack("{s:n}", "migration"), &e);
 }
 
 static void import_unqueue(struct store *st, const char *id, json_t *args)
@@ -663,6 +674,7 @@ static const struct task_op_def task_ops[] = {
 	{"vm.resize", true, false, false, run_resize, resize_unread, resize_unread,
 	 "the host may have grown the disk already, which cannot be shrunk back"},
 	{"vm.snapshot", true, false, false, op_snapshot, NULL, NULL, no_snap},
+	{"vm.migrate", true, false, false, task_op_migrate, NULL, migrate_unqueue, NULL},
 	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},

@@ -34,6 +34,18 @@ void task_op_undo_queued(struct store *st, const json_t *task);
 
 /* Updates state/progress/message (NULL/-1 leave them) of the task. */
 int task_update(struct task_ctx *t, const char *state, int progress, const char *message);
+/* The same with the task's "live" figures (a migration's bytes left,
+ * dirty rate...), which readers chart; live is consumed. */
+int task_update_live(struct task_ctx *t, int progress, const char *message, json_t *live);
+
+/* Sets fields of the VM document (a null value removes the field),
+ * retrying when a heartbeat wrote it first. A new power_state also
+ * refreshes in_sync (observed == desired). fields is consumed. */
+int task_vm_patch(struct store *st, const char *id, json_t *fields, struct errinfo *e);
+
+/* task_migrate.c: vm.migrate (args: to_host_id). */
+int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                    struct errinfo *e);
 
 /* Runs op ("vm.create", "vm.start", ...). Returns 0 with an optional result,
  * or -1 with e. Every op is idempotent: running it again after a crash

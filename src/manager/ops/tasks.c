@@ -45,9 +45,12 @@ void tasks_wake(struct mgr *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
-int task_update(struct task_ctx *t, const char *state, int progress, const char *message)
+/* live (consumed; NULL leaves it) is the task's "live" figures. */
+static int update_fields(struct task_ctx *t, const char *state, int progress, const char *message, json_t *live)
 {
 	json_t *upd = json_deep_copy(t->doc);
+	if (live)
+		json_object_set_new(upd, "live", live);
 	if (state)
 		json_object_set_new(upd, "state", json_string(state));
 	if (progress >= 0)
@@ -67,6 +70,16 @@ int task_update(struct task_ctx *t, const char *state, int progress, const char 
 		         json_string_value(json_object_get(t->doc, "id")), log_quote(e.message));
 	}
 	return rc;
+}
+
+int task_update(struct task_ctx *t, const char *state, int progress, const char *message)
+{
+	return update_fields(t, state, progress, message, NULL);
+}
+
+int task_update_live(struct task_ctx *t, int progress, const char *message, json_t *live)
+{
+	return update_fields(t, NULL, progress, message, live);
 }
 
 int task_checkpoint(struct task_ctx *t, struct errinfo *e)

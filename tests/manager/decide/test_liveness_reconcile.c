@@ -91,6 +91,15 @@ static void t_reconcile(void **state)
 		 "a task owns it (error); the agent reports running"},
 		{{"a", NULL, NULL, 0}, true, {"a", "running", 9}, 9, RECONCILE_TASK_OWNS, NULL, 0, -1,
 		 "a task owns it (no state yet); the agent reports running"},
+		/* a live migration's task owns it: the doc says so, or the agent
+		 * reports a state only a migration has (the sender's copy after
+		 * the hand-over, the receiver's before) */
+		{{"a", "running", "running", 3, NULL, true}, true, {"a", "paused", 9}, 9, RECONCILE_TASK_OWNS, NULL,
+		 0, -1, "a live migration's task owns it; the agent reports paused"},
+		{{"a", "running", "running", 3}, true, {"a", "migrated", 9}, 9, RECONCILE_TASK_OWNS, NULL, 0, -1,
+		 "a live migration's task owns it; the agent reports migrated"},
+		{{"a", "running", "running", 3}, true, {"a", "incoming", 9}, 9, RECONCILE_TASK_OWNS, NULL, 0, -1,
+		 "a live migration's task owns it; the agent reports incoming"},
 		/* a crash, newer than what was recorded */
 		{{"a", "running", "running", 3}, true, {"a", "crashed", 5}, 6, RECONCILE_OBSERVE, "crashed", 5, 0,
 		 "the agent reports crashed (was running, state_seq 5); desired state differs"},
@@ -218,6 +227,16 @@ static void t_foreign(void **state)
 	struct foreign_vm cap = {"x", "running", "T0", 1000000};
 	foreign_track(&(struct reconcile_report){"x", "running", 1}, 1, &cap, 1, "T1", now);
 	assert_int_equal(now[0].beats, 1000000); /* the count stops, it does not wrap */
+	/* Only a live migration's states mark a VM as the migration's. */
+	static const struct {
+		const char *state;
+		bool in_migration;
+	} states[] = {{"incoming", true}, {"migrated", true}, {"running", false}, {"paused", false},
+	              {"stopped", false}, {"", false}, {NULL, false}, {"Incoming", false}};
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (reconcile_in_migration(states[i].state) != states[i].in_migration)
+			fail_msg("state %s: in migration should be %d", states[i].state ?: "(null)",
+			         states[i].in_migration);
 }
 
 static uint64_t rng = 12345;

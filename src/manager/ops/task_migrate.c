@@ -1,0 +1,558 @@
+/* task_migrate.c - vm.migrate: a running VM moves to another host of its
+ * cluster, live, over shared storage. vdcd sequences; the two agents and
+ * their QEMUs do the work (guest memory never passes through vdcd).
+ *
+ * Who owns the guest is QEMU's answer, not vdcd's guess: until the
+ * sender's QEMU says "completed" (its copy then sits in "postmigrate",
+ * the agent's "migrated") the sender runs it; after, the receiver. The
+ * hand-over is one store write (host_id and migration.phase together),
+ * and every step before and after it can run again: a vdcd that dies at
+ * any point finds, on the re-run, where the guest is by asking the two
+ * agents, and finishes or rolls back from there. */
+#include "task_ops.h"
+
+#include "agent_client.h"
+#include "crashpoint.h"
+#include "isotime.h"
+#include "log.h"
+#include "migrate_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_MS 250
+/* A migration whose sender stops answering is followed through the
+ * receiver for this long before it is called failed. */
+#define SENDER_SILENCE_MS 60000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct mig {
+	struct task_ctx *t;
+	const char *id;      /* the VM's */
+	const char *name;    /* the agents' name for it */
+	const char *from;    /* host ids */
+	const char *to;
+	char to_address[64]; /* where the receiver's QEMU listens */
+	json_t *opts;        /* the options both agents get */
+	struct migrate_policy policy;
+	struct migrate_plan plan;
+	int64_t memory_bytes;
+	json_t *last;        /* the sender's last word on it (total and downtime when completed) */
+};
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* The agent's error code of a reply ("" when none). */
+static const char *reply_code(const json_t *reply)
+{
+	return str(json_object_get(reply, "error"), "code") ?: "";
+}
+
+static int agent(struct mig *g, const char *host, const char *method, const char *path, json_t *body,
+                 long *status, json_t **reply, struct errinfo *e)
+{
+	*reply = NULL;
+	return agent_call(g->t->st, host, method, path, body, 60, status, reply, NULL, e);
+}
+
+/* The VM as a host has it: its state ("missing" on 404), or -1 when the
+ * host did not answer. */
+static int host_state(struct mig *g, const char *host, char *state, size_t n, json_t **vm_out)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s", g->name);
+	long status = 0;
+	json_t *reply = NULL;
+	struct errinfo e = {0};
+	if (agent(g, host, "GET", path, NULL, &status, &reply, &e) < 0)
+		return -1;
+	snprintf(state, n, "%s", status == 404 ? "missing" : status == 200 ? str(reply, "state") ?: "unknown" : "unknown");
+	if (vm_out)
+		*vm_out = reply;
+	else
+		json_decref(reply);
+	return 0;
+}
+
+/* Writes fields into the VM document (null deletes a field). */
+static int patch(struct mig *g, json_t *fields, struct errinfo *e)
+{
+	return task_vm_patch(g->t->st, g->id, fields, e);
+}
+
+static void set_phase(struct mig *g, const char *phase)
+{
+	struct errinfo e = {0};
+	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "from_host_id", g->from, "to_host_id", g->to, "phase", phase,
+	                      "task_id", str(g->t->doc, "id") ?: "");
+	patch(g, json_pack("{s:o}", "migration", m), &e);
+}
+
+/* The receiver lets go of its copy (the disks are the sender's): after a
+ * failure, or a re-run that found a stale one. */
+static void drop_receiver(struct mig *g)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
+	long status = 0;
+	json_t *reply = NULL;
+	struct errinfo e = {0};
+	if (agent(g, g->to, "DELETE", path, NULL, &status, &reply, &e) < 0 || (status != 204 && status != 404))
+		log_warn("migrate_receiver_left", "vm=%s host=%s status=%ld error=%s", g->id, g->to, status,
+		         log_quote(e.message[0] ? e.message : agent_error_message(reply)));
+	json_decref(reply);
+}
+
+/* Ends a migration that did not happen: the guest runs on the sender,
+ * the receiver has nothing, the document says so. */
+static int roll_back(struct mig *g, struct errinfo *e)
+{
+	drop_receiver(g);
+	struct errinfo pe = {0};
+	patch(g, json_pack("{s:n}", "migration"), &pe);
+	log_info("migrate_rolled_back", "vm=%s from=%s to=%s why=%s", g->id, g->from, g->to, log_quote(e->message));
+	return -1;
+}
+
+/* The hand-over: from this write on the VM is the receiver's. */
+static int hand_over(struct mig *g, struct errinfo *e)
+{
+	crash_point("task:vm.migrate:before_handover");
+	json_t *to_host = store_get(g->t->st, STORE_HOST, g->to, e);
+	if (!to_host)
+		return -1;
+	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "from_host_id", g->from, "to_host_id", g->to, "phase",
+	                      "handed_over", "task_id", str(g->t->doc, "id") ?: "");
+	int rc = patch(g, json_pack("{s:s, s:O, s:o}", "host_id", g->to, "cluster_id",
+	                            json_object_get(to_host, "cluster_id"), "migration", m),
+	               e);
+	json_decref(to_host);
+	if (rc == 0)
+		log_info("migrate_handed_over", "vm=%s from=%s to=%s", g->id, g->from, g->to);
+	crash_point("task:vm.migrate:after_handover");
+	return rc;
+}
+
+/* After the hand-over: the sender's paused copy goes (its disks stay:
+ * they are the receiver's now), and the document reads the receiver's
+ * state. Runs again harmlessly. */
+static int finish(struct mig *g, json_t **result, struct errinfo *e)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
+	long status = 0;
+	json_t *reply = NULL;
+	if (agent(g, g->from, "DELETE", path, NULL, &status, &reply, e) < 0) {
+		/* The guest runs on the receiver; the sender's paused QEMU is
+		 * left for the sender's next reconcile. Not a failure of the
+		 * migration. */
+		log_warn("migrate_sender_left", "vm=%s host=%s error=%s", g->id, g->from, log_quote(e->message));
+		*e = (struct errinfo){0};
+	} else if (status != 204 && status != 404) {
+		log_warn("migrate_sender_left", "vm=%s host=%s status=%ld error=%s", g->id, g->from, status,
+		         log_quote(agent_error_message(reply)));
+	}
+	json_decref(reply);
+	crash_point("task:vm.migrate:after_sender_gone");
+	char state[32] = "unknown";
+	json_t *vm = NULL;
+	host_state(g, g->to, state, sizeof(state), &vm);
+	json_t *fields = json_pack("{s:s, s:n}", "power_state", state, "migration");
+	if (json_is_integer(json_object_get(vm, "state_seq")))
+		json_object_set(fields, "state_seq", json_object_get(vm, "state_seq"));
+	json_decref(vm);
+	if (patch(g, fields, e) < 0)
+		return -1;
+	*result = json_pack("{s:s, s:s, s:s, s:s}", "vm_id", g->id, "from_host_id", g->from, "to_host_id", g->to,
+	                    "power_state", state);
+	/* QEMU's own figures of the move, when this run saw it end. */
+	static const char *const figures[] = {"total_ms", "downtime_ms", "setup_ms"};
+	for (int i = 0; i < 3 && g->last; i++)
+		if (json_object_get(g->last, figures[i]))
+			json_object_set(*result, figures[i], json_object_get(g->last, figures[i]));
+	if (g->plan.predicted_total_ms)
+		json_object_set_new(*result, "predicted_total_ms", json_integer(g->plan.predicted_total_ms));
+	if (g->plan.reason[0])
+		json_object_set_new(*result, "strategy", json_string(migrate_strategy_name(g->plan.strategy)));
+	return 0;
+}
+
+/* ---- before: plan, receiver, send ------------------------------------------ */
+
+/* The guest's dirty rate, measured by its QEMU over one second. */
+static int64_t dirty_rate(struct mig *g)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/dirty-rate", g->name);
+	long status = 0;
+	json_t *reply = NULL, *body = json_pack("{s:i}", "seconds", 1);
+	struct errinfo e = {0};
+	int64_t rate = -1;
+	if (agent(g, g->from, "POST", path, body, &status, &reply, &e) == 0 && status == 200)
+		rate = json_integer_value(json_object_get(reply, "dirty_rate_mib_s")) << 20;
+	json_decref(body);
+	json_decref(reply);
+	return rate;
+}
+
+/* Plans the migration from the guest's measured dirty rate and the link,
+ * under the cluster's policy; 0, or -1 with e naming the numbers. */
+static int plan(struct mig *g, int64_t bandwidth_bytes_s, struct errinfo *e)
+{
+	task_update(g->t, NULL, 5, "measuring the guest's dirty rate");
+	int64_t rate = dirty_rate(g);
+	struct migrate_inputs in = {g->memory_bytes, rate < 0 ? 0 : rate, bandwidth_bytes_s};
+	migrate_plan_decide(&in, &g->policy, &g->plan);
+	log_info("migrate_planned", "vm=%s strategy=%s dirty_bytes_s=%lld bandwidth_bytes_s=%lld predicted_ms=%lld "
+	         "reason=%s", g->id, migrate_strategy_name(g->plan.strategy), (long long)in.dirty_bytes_s,
+	         (long long)bandwidth_bytes_s, (long long)g->plan.predicted_total_ms, log_quote(g->plan.reason));
+	if (g->plan.strategy == MIGRATE_REFUSED)
+		return errinfo_set(e, 409, "will_not_converge", NULL, "%s", g->plan.reason);
+	json_object_set_new(g->opts, "auto_converge", json_boolean(g->plan.strategy == MIGRATE_AUTO_CONVERGE));
+	json_object_set_new(g->opts, "postcopy", json_boolean(g->policy.allow_postcopy));
+	return 0;
+}
+
+/* The receiver's QEMU, listening: its uri into uri. A copy left by an
+ * earlier run is dropped first (it never ran the guest: the sender does). */
+static int prepare_receiver(struct mig *g, const json_t *spec, char *uri, size_t n, struct errinfo *e)
+{
+	json_t *body = json_pack("{s:O, s:s}", "spec", spec, "address", g->to_address);
+	json_object_update(body, g->opts);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		long status = 0;
+		json_t *reply = NULL;
+		if (agent(g, g->to, "POST", "/api/v1/migrations/incoming", body, &status, &reply, e) < 0) {
+			json_decref(body);
+			return -1;
+		}
+		if (status == 201) {
+			snprintf(uri, n, "%s", str(json_object_get(reply, "migration"), "uri") ?: "");
+			json_decref(reply);
+			json_decref(body);
+			return uri[0] ? 0 : errinfo_set(e, 502, "agent_error", NULL, "the receiving host named no address");
+		}
+		bool stale = status == 409 && !strcmp(reply_code(reply), "name_taken") && attempt == 0;
+		if (!stale) {
+			errinfo_set(e, (unsigned)status, reply_code(reply)[0] ? reply_code(reply) : "agent_error", NULL,
+			            "the receiving host refused the VM: %s", agent_error_message(reply));
+			json_decref(reply);
+			json_decref(body);
+			return -1;
+		}
+		json_decref(reply);
+		drop_receiver(g);
+	}
+	json_decref(body);
+	return errinfo_set(e, 409, "name_taken", NULL, "the receiving host keeps a VM of this name");
+}
+
+static int send_vm(struct mig *g, const char *uri, struct errinfo *e)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/migrate", g->name);
+	json_t *body = json_pack("{s:s}", "uri", uri);
+	json_object_update(body, g->opts);
+	long status = 0;
+	json_t *reply = NULL;
+	int rc = agent(g, g->from, "POST", path, body, &status, &reply, e);
+	json_decref(body);
+	if (rc == 0 && status != 202)
+		rc = errinfo_set(e, (unsigned)status, reply_code(reply)[0] ? reply_code(reply) : "agent_error", NULL,
+		                 "the sending host did not start the migration: %s", agent_error_message(reply));
+	json_decref(reply);
+	return rc;
+}
+
+/* ---- while it runs --------------------------------------------------------- */
+
+enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_UNKNOWN };
+
+/* "1.2 GiB" */
+static void fmt_bytes(char *out, size_t n, int64_t b)
+{
+	if (b >= (int64_t)1 << 30)
+		snprintf(out, n, "%.1f GiB", (double)b / (1 << 30));
+	else
+		snprintf(out, n, "%.0f MiB", (double)b / (1 << 20));
+}
+
+/* One look at the sender's progress: the task's progress and live figures,
+ * and the overdue check. */
+static void show_progress(struct mig *g, const json_t *st, int64_t elapsed_ms)
+{
+	const json_t *ram = json_object_get(st, "ram");
+	int64_t total = json_integer_value(json_object_get(ram, "total_bytes"));
+	int64_t left = json_integer_value(json_object_get(ram, "remaining_bytes"));
+	int64_t dirty = json_integer_value(json_object_get(ram, "dirty_bytes_per_s"));
+	int pct = total > 0 ? (int)(10 + 85 * (total - left) / total) : 10;
+	char l[32], d[32], msg[256];
+	fmt_bytes(l, sizeof(l), left);
+	fmt_bytes(d, sizeof(d), dirty);
+	snprintf(msg, sizeof(msg), "%s: %s left, dirtying %s/s, expected pause %lld ms%s",
+	         str(st, "status") ?: "sending", l, d,
+	         (long long)json_integer_value(json_object_get(st, "expected_downtime_ms")),
+	         json_integer_value(json_object_get(st, "throttle_pct")) > 0 ? ", guest throttled" : "");
+	json_t *live = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "status", str(st, "status"),
+	                         "elapsed_ms", (json_int_t)elapsed_ms, "total_bytes", (json_int_t)total,
+	                         "remaining_bytes", (json_int_t)left, "dirty_bytes_per_s", (json_int_t)dirty,
+	                         "expected_downtime_ms",
+	                         json_integer_value(json_object_get(st, "expected_downtime_ms")), "throttle_pct",
+	                         json_integer_value(json_object_get(st, "throttle_pct")), "mbps",
+	                         json_number_value(json_object_get(ram, "mbps")), "predicted_total_ms",
+	                         (json_int_t)g->plan.predicted_total_ms);
+	task_update_live(g->t, pct, msg, live);
+}
+
+/* Follows the sender until QEMU ends the migration: completed (the
+ * receiver runs it), failed (the sender still does; e says why), or
+ * unknown (neither host answers: e says so). Cancels on a cancel asked,
+ * and when it overstays its plan (switching to post-copy first when the
+ * policy allows). */
+static enum outcome follow(struct mig *g, struct errinfo *e)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/migration", g->name);
+	int64_t start = mono_ms(), silent_since = 0;
+	bool cancelled = false, switched = false;
+	char why[MIGRATE_REASON_MAX] = "";
+	for (;;) {
+		long status = 0;
+		json_t *st = NULL;
+		struct errinfo ce = {0};
+		int64_t now = mono_ms();
+		if (agent(g, g->from, "GET", path, NULL, &status, &st, &ce) < 0 || status != 200) {
+			json_decref(st);
+			/* The sender is silent: the receiver says whether the guest
+			 * arrived (a QEMU that received it runs it). */
+			char rs[32] = "";
+			if (host_state(g, g->to, rs, sizeof(rs), NULL) == 0 &&
+			    (!strcmp(rs, "running") || !strcmp(rs, "paused")))
+				return OUT_COMPLETED;
+			if (host_state(g, g->to, rs, sizeof(rs), NULL) == 0 && strcmp(rs, "incoming")) {
+				errinfo_set(e, 502, "migration_failed", NULL,
+				            "the sending host stopped answering (%s) and the receiving host has no running "
+				            "copy (%s): the guest stays on the sending host", ce.message[0] ? ce.message : "no answer", rs);
+				return OUT_FAILED;
+			}
+			if (!silent_since)
+				silent_since = now;
+			if (now - silent_since > SENDER_SILENCE_MS) {
+				errinfo_set(e, 504, "migration_unknown", NULL,
+				            "neither host has said for %d s how the migration ended: %s",
+				            SENDER_SILENCE_MS / 1000, ce.message);
+				return OUT_UNKNOWN;
+			}
+			usleep(POLL_MS * 1000);
+			continue;
+		}
+		silent_since = 0;
+		const char *s = str(st, "status") ?: "";
+		if (!strcmp(s, "completed")) {
+			json_decref(g->last);
+			g->last = st;
+			return OUT_COMPLETED;
+		}
+		if (!strcmp(s, "failed") || !strcmp(s, "cancelled")) {
+			if (cancelled && why[0])
+				errinfo_set(e, 409, "will_not_converge", NULL, "%s", why);
+			else if (cancelled)
+				errinfo_set(e, 409, "cancelled", NULL, "cancelled on request; the VM stays on its host");
+			else
+				errinfo_set(e, 502, "migration_failed", NULL, "QEMU ended the migration: %s",
+				            str(st, "error") ?: s);
+			json_decref(st);
+			return OUT_FAILED;
+		}
+		show_progress(g, st, now - start);
+		struct migrate_progress p = {now - start, json_integer_value(json_object_get(json_object_get(st, "ram"), "remaining_bytes")),
+		                             json_integer_value(json_object_get(json_object_get(st, "ram"), "dirty_bytes_per_s")),
+		                             (int64_t)(json_number_value(json_object_get(json_object_get(st, "ram"), "mbps")) * 1e6 / 8),
+		                             !strcmp(s, "postcopy-active")};
+		json_decref(st);
+		enum migrate_verdict v = cancelled ? MIGRATE_GO_ON : migrate_progress_check(&g->plan, &g->policy, &p, why);
+		struct errinfo ke = {0};
+		bool asked = !cancelled && task_checkpoint(g->t, &ke) < 0;
+		const char *act = NULL;
+		if (v == MIGRATE_SWITCH_POSTCOPY && !switched) {
+			switched = true;
+			act = "postcopy";
+			log_info("migrate_postcopy", "vm=%s why=%s", g->id, log_quote(why));
+			why[0] = '\0';
+		} else if (asked || v == MIGRATE_ABORT) {
+			cancelled = true;
+			act = "cancel";
+			if (asked)
+				why[0] = '\0';
+		}
+		if (act) {
+			char apath[256];
+			snprintf(apath, sizeof(apath), "/api/v1/vms/%s/migration/%s", g->name, act);
+			json_t *r = NULL;
+			long rs = 0;
+			struct errinfo ae = {0};
+			agent(g, g->from, "POST", apath, NULL, &rs, &r, &ae);
+			json_decref(r);
+		}
+		usleep(POLL_MS * 1000);
+	}
+}
+
+/* ---- the operation --------------------------------------------------------- */
+
+/* The cluster's migration policy (its "migration" object; defaults
+ * otherwise), and the options both agents get. */
+static void read_policy(struct mig *g, const json_t *cluster, int64_t *bandwidth)
+{
+	const json_t *mp = json_object_get(cluster, "migration");
+	const json_t *ac = json_object_get(mp, "auto_converge"), *pc = json_object_get(mp, "postcopy");
+	g->policy = (struct migrate_policy){
+		.allow_auto_converge = !ac || json_is_true(ac), /* on unless turned off: it never loses the VM */
+		.allow_postcopy = json_is_true(pc),            /* off unless turned on: a link failure then loses it */
+		.downtime_limit_ms = json_integer_value(json_object_get(mp, "downtime_limit_ms")) ?: 300,
+		.max_throttle_pct = 99,
+	};
+	int64_t cap = json_integer_value(json_object_get(mp, "max_bandwidth_mib_s"));
+	/* The link: what the last migration in this cluster measured, under
+	 * the cap; 1 GiB/s (a 10 GbE link) before any. */
+	int64_t seen = json_integer_value(json_object_get(mp, "measured_mib_s"));
+	int64_t link = seen > 0 ? seen : 1024;
+	*bandwidth = (cap > 0 && cap < link ? cap : link) << 20;
+	json_object_set_new(g->opts, "downtime_limit_ms", json_integer(g->policy.downtime_limit_ms));
+	if (cap > 0)
+		json_object_set_new(g->opts, "max_bandwidth_mib_s", json_integer(cap));
+}
+
+/* "https://10.0.0.5:7441" -> "10.0.0.5"; "https://[fd00::5]:7441" -> "fd00::5". */
+static void url_host(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url ? url : "", "://");
+	p = p ? p + 3 : "";
+	size_t len;
+	if (*p == '[') {
+		p++;
+		len = strcspn(p, "]");
+	} else {
+		len = strcspn(p, ":/");
+	}
+	snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p);
+}
+
+int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                    struct errinfo *e)
+{
+	struct mig g = {.t = t, .id = str(vm, "id"), .name = vm_agent_name(vm), .opts = json_object()};
+	const json_t *mig = json_object_get(vm, "migration");
+	g.to = str(args, "to_host_id");
+	g.from = str(mig, "from_host_id") ?: str(vm, "host_id");
+	g.memory_bytes = json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib")) << 20;
+	int rc = -1;
+	json_t *to_host = NULL, *cluster = NULL, *src = NULL;
+	if (!g.to || !g.from || !g.opts) {
+		errinfo_set(e, 500, "internal", NULL, "the migration's task names no hosts");
+		goto out;
+	}
+	/* A re-run after the hand-over: only the sender's copy is left to go. */
+	if (!strcmp(str(mig, "phase") ?: "", "handed_over") || !strcmp(str(vm, "host_id") ?: "", g.to)) {
+		task_point_of_no_return(t, &(struct errinfo){0});
+		rc = finish(&g, result, e);
+		goto out;
+	}
+	if (!(to_host = store_get(t->st, STORE_HOST, g.to, e)))
+		goto out;
+	url_host(str(to_host, "agent_url"), g.to_address, sizeof(g.to_address));
+	cluster = store_get(t->st, STORE_CLUSTER, str(to_host, "cluster_id") ?: "", &(struct errinfo){0});
+	int64_t bandwidth = 0;
+	read_policy(&g, cluster, &bandwidth);
+
+	/* Where is the guest now? A re-run may find it moved already. */
+	char sst[32] = "", rst[32] = "";
+	if (host_state(&g, g.from, sst, sizeof(sst), &src) < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "the VM's host does not answer; it stays there");
+		errinfo_set(e, 502, "host_unreachable", NULL, "%s", why);
+		struct errinfo pe = {0};
+		patch(&g, json_pack("{s:n}", "migration"), &pe);
+		goto out;
+	}
+	if (!strcmp(sst, "migrated") ||
+	    (!strcmp(sst, "missing") && host_state(&g, g.to, rst, sizeof(rst), NULL) == 0 &&
+	     (!strcmp(rst, "running") || !strcmp(rst, "paused")))) {
+		/* QEMU finished it before vdcd recorded it. */
+		task_point_of_no_return(t, &(struct errinfo){0});
+		if (hand_over(&g, e) == 0)
+			rc = finish(&g, result, e);
+		goto out;
+	}
+	if (strcmp(sst, "running") && strcmp(sst, "paused")) {
+		errinfo_set(e, 409, "invalid_state", NULL, "VM is %s on its host; only a running or paused VM migrates live", sst);
+		roll_back(&g, e);
+		goto out;
+	}
+	/* A re-run while the sender still sends: follow it. */
+	const json_t *sm = json_object_get(src, "migration");
+	bool sending = !strcmp(str(sm, "role") ?: "", "out") &&
+	               (!strcmp(str(sm, "status") ?: "", "active") || !strcmp(str(sm, "status") ?: "", "setup") ||
+	                !strcmp(str(sm, "status") ?: "", "device") || !strcmp(str(sm, "status") ?: "", "postcopy-active"));
+	if (!sending) {
+		set_phase(&g, "preparing");
+		if (task_checkpoint(t, e) < 0 || plan(&g, bandwidth, e) < 0) {
+			roll_back(&g, e);
+			goto out;
+		}
+		task_update(t, NULL, 8, g.plan.reason);
+		/* The receiver needs the VM's boot images of its own. */
+		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
+		static const char *const keys[] = {"kernel_id", "initrd_id"};
+		for (int i = 0; i < 2; i++) {
+			const char *img = str(tmpl, keys[i]);
+			if (img && task_image_push(t, g.to, img, str(json_object_get(vm, "config"), "datastore") ?: "local", 8, e) < 0) {
+				roll_back(&g, e);
+				goto out;
+			}
+		}
+		char uri[160];
+		task_update(t, NULL, 9, "starting the receiving QEMU");
+		if (task_checkpoint(t, e) < 0 || prepare_receiver(&g, json_object_get(src, "spec"), uri, sizeof(uri), e) < 0) {
+			roll_back(&g, e);
+			goto out;
+		}
+		crash_point("task:vm.migrate:after_receiver");
+		set_phase(&g, "sending");
+		if (task_checkpoint(t, e) < 0 || send_vm(&g, uri, e) < 0) {
+			roll_back(&g, e);
+			goto out;
+		}
+		crash_point("task:vm.migrate:after_send");
+	}
+	switch (follow(&g, e)) {
+	case OUT_COMPLETED:
+		task_point_of_no_return(t, &(struct errinfo){0});
+		if (hand_over(&g, e) == 0)
+			rc = finish(&g, result, e);
+		break;
+	case OUT_FAILED:
+		roll_back(&g, e);
+		break;
+	case OUT_UNKNOWN:
+		/* Left as it is: the document keeps the migration, and a re-run
+		 * (a vdcd restart, or the next attempt) asks the hosts again. */
+		break;
+	}
+out:
+	json_decref(g.last);
+	json_decref(g.opts);
+	json_decref(to_host);
+	json_decref(cluster);
+	json_decref(src);
+	return rc;
+}
