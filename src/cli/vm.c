@@ -337,6 +337,55 @@ static int reshape(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* Migrate: placement's choice (or --host), its reasons on stderr; the task
+ * shows what is left to copy, the dirty rate and the expected pause. */
+static int migrate(struct cli *c, const struct args *a)
+{
+	char path[512], done[512];
+	int dry = args_flag(a, "dry-run");
+	vm_path(path, sizeof(path), a->pos[0], dry ? "/migrate?dry_run=true" : "/migrate");
+	json_t *body = json_object(), *reply = NULL, *final = NULL;
+	const char *host = args_str(a, "host");
+	if (host)
+		json_object_set_new(body, "host", json_string(host));
+	int rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc) {
+		/* No host fits: the per-host reasons, for scripts, on stdout. */
+		if (c->output == OUT_JSON && json_path(c->last_error, "error.placement"))
+			out_json(c, c->last_error);
+		return rc;
+	}
+	if (dry) {
+		json_t *shaped = json_pack("{s:{s:s}, s:O}", "vm", "name", a->pos[0], "placement",
+		                           json_object_get(reply, "placement"));
+		if (c->output == OUT_JSON)
+			out_json(c, reply);
+		else
+			create_dry(c, shaped);
+		json_decref(shaped);
+		json_decref(reply);
+		return 0;
+	}
+	const char *summary = json_string_value(json_path(reply, "placement.summary"));
+	if (c->output == OUT_TABLE && summary)
+		fprintf(c->err, "placement: %s\n", summary);
+	fflush(c->err);
+	rc = wait_final(c, a, reply, &final);
+	if (rc == 0 && final) {
+		const json_t *r = json_object_get(final, "result");
+		snprintf(done, sizeof(done), "vm %s migrated to %s in %lld ms (paused %lld ms; %s)", a->pos[0],
+		         json_string_value(json_path(reply, "placement.host")) ?: "?",
+		         (long long)json_integer_value(json_object_get(r, "total_ms")),
+		         (long long)json_integer_value(json_object_get(r, "downtime_ms")),
+		         json_string_value(json_object_get(r, "strategy")) ?: "pre-copy");
+		say_done(c, rc, final, done);
+	}
+	json_decref(final);
+	json_decref(reply);
+	return rc;
+}
+
 static int snapshots(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -565,6 +614,14 @@ static const struct opt clone_opts[] = {
 	OPT_END,
 };
 
+static const struct opt migrate_opts[] = {
+	{"host", 0, OPT_STR, "HOST", "move it to this host (default: placement's choice in its cluster)", NULL, 0,
+	 NULL},
+	{"dry-run", 0, OPT_FLAG, NULL, "only ask placement where it would go and why: move nothing", NULL, 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
 static const struct opt stop_opts[] = {
 	{"timeout", 0, OPT_DURATION, "DURATION", "wait this long for the guest to shut down, then power "
 	 "off: 90s, 5m (a bare number is seconds; default 60s)", "timeout_s", OPT_ZERO, NULL},
@@ -628,6 +685,14 @@ static const struct cmd cmds[] = {
 	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"},
 	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,
 	 NULL, "The clone is made on the same host, in the same project (its quota applies).\n"},
+	{"migrate", "NAME", 1, 1, "move a running VM to another host, live (system administrators)", migrate_opts,
+	 migrate, NULL, NULL,
+	 "QEMU copies its memory while it runs, then pauses it for the last few pages; the disks stay\n"
+	 "on the datastore both hosts share. The strategy (pre-copy or auto-converge) is chosen from the\n"
+	 "guest's measured dirty rate; a migration that cannot converge is refused or stopped, naming\n"
+	 "the numbers, and the VM keeps running where it was.\n"
+	 "Example:\n  vdc vm migrate web1                 # placement picks the host\n"
+	 "  vdc vm migrate web1 --host h2 --dry-run\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
 	 snapshot_op, NULL, NULL, NULL},
 	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,

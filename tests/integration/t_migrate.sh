@@ -116,11 +116,18 @@ api "$from" GET "/api/v1/vms/$vm_id"
 check "the sending agent has let go of it" test "$STATUS" = 404
 check "the disk stayed in the shared datastore" test -f "$SHARED/$vm_id/root.qcow2"
 
-mapi POST /api/v1/vms/mv/migrate "{\"host\":\"$from\"}"
-task_wait "$(jget "$BODY" .task.id)" 120
-check "migrating back to a named host succeeds" test "$TASK_STATE" = succeeded
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+vdc() { "$VDC" "$@"; }
+check "vdc logs in" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP"
+out=$(vdc vm migrate mv --host "$from" --dry-run 2>&1)
+check "vdc vm migrate --dry-run says where and why" grep -q "would be placed on $from" <<<"$out"
+out=$(vdc vm migrate mv --host "$from" 2>"$TMP/cli.err")
+check "vdc vm migrate --host moves it back and says how long it paused" \
+	grep -qE "^vm mv migrated to $from in [0-9]+ ms \(paused [0-9]+ ms; (precopy|auto-converge)\)\$" <<<"$out"
+[ -n "$out" ] || diag "$(tail -3 "$TMP/cli.err")"
 mapi GET /api/v1/vms/mv
-check "... and it runs there" test "$(jget "$BODY" .placement.host) $(jget "$BODY" .power_state)" = "$from running"
+check "... and it runs there" test "$(mapi GET /api/v1/hosts/$from && jget "$BODY" .id) running" = "$(mapi GET /api/v1/vms/mv && jget "$BODY" '"\(.host_id) \(.power_state)"')"
 
 mapi POST /api/v1/vms/mv/migrate "{\"host\":\"$from\"}"
 check "to the host it runs on: 409 same_host" test "$STATUS/$(jget "$BODY" .error.code)" = 409/same_host

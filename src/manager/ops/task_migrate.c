@@ -47,6 +47,7 @@ struct mig {
 	struct migrate_plan plan;
 	int64_t memory_bytes;
 	json_t *last;        /* the sender's last word on it (total and downtime when completed) */
+	const char *summary; /* placement's, when the destination was chosen */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -132,8 +133,11 @@ static int hand_over(struct mig *g, struct errinfo *e)
 		return -1;
 	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "from_host_id", g->from, "to_host_id", g->to, "phase",
 	                      "handed_over", "task_id", str(g->t->doc, "id") ?: "");
-	int rc = patch(g, json_pack("{s:s, s:O, s:o}", "host_id", g->to, "cluster_id",
-	                            json_object_get(to_host, "cluster_id"), "migration", m),
+	/* Where it runs and why: placement's reasons for the new host. */
+	json_t *placement = json_pack("{s:O, s:s}", "host", json_object_get(to_host, "name"), "summary",
+	                              g->summary ? g->summary : "migrated here");
+	int rc = patch(g, json_pack("{s:s, s:O, s:o, s:o}", "host_id", g->to, "cluster_id",
+	                            json_object_get(to_host, "cluster_id"), "migration", m, "placement", placement),
 	               e);
 	json_decref(to_host);
 	if (rc == 0)
@@ -453,6 +457,7 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	struct mig g = {.t = t, .id = str(vm, "id"), .name = vm_agent_name(vm), .opts = json_object()};
 	const json_t *mig = json_object_get(vm, "migration");
 	g.to = str(args, "to_host_id");
+	g.summary = str(args, "placement_summary");
 	g.from = str(mig, "from_host_id") ?: str(vm, "host_id");
 	g.memory_bytes = json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib")) << 20;
 	int rc = -1;
