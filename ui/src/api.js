@@ -125,7 +125,7 @@ export async function waitTask(id, onUpdate, timeoutMs = 300000) {
   for (;;) {
     const t = await get('/api/v1/tasks/' + enc(id));
     if (onUpdate) onUpdate(t);
-    if (t.state === 'succeeded' || t.state === 'failed') return t;
+    if (t.state === 'succeeded' || t.state === 'failed' || t.state === 'cancelled') return t;
     if (Date.now() > until) return t;
     await new Promise((r) => setTimeout(r, 700));
   }

@@ -240,7 +240,12 @@ static int dnsmasq_up(struct natnet *nn, const struct agent_config *cfg)
 static int nat_bridge_up(const struct nat_net *nat)
 {
 	struct errinfo e = {0};
-	if (net_bridge_up(NAT_BRIDGE, nat->gw, nat->prefix, &e) < 0) {
+	/* The gateway's MAC is the same on every host (made from its address):
+	 * a guest migrated here keeps the gateway in its ARP cache, which must
+	 * still be right, or it is cut off until the entry expires. */
+	unsigned char mac[6] = {0x02, 0x76, (unsigned char)(nat->gw >> 24), (unsigned char)(nat->gw >> 16),
+	                        (unsigned char)(nat->gw >> 8), (unsigned char)nat->gw};
+	if (net_bridge_up(NAT_BRIDGE, nat->gw, nat->prefix, mac, &e) < 0) {
 		log_error("nat_bridge_failed", "error=%s", log_quote(e.message));
 		return -1;
 	}

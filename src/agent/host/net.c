@@ -5,6 +5,7 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <net/if_arp.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -93,7 +94,7 @@ cleanup:
 	return -1;
 }
 
-int net_bridge_up(const char *bridge, uint32_t addr, int prefix, struct errinfo *e)
+int net_bridge_up(const char *bridge, uint32_t addr, int prefix, const unsigned char *mac, struct errinfo *e)
 {
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
@@ -116,6 +117,16 @@ int net_bridge_up(const char *bridge, uint32_t addr, int prefix, struct errinfo 
 	if (ioctl(sock, SIOCSIFNETMASK, &r) < 0) {
 		errinfo_set(e, 500, "bridge", NULL, "cannot set %s's netmask: %s", bridge, strerror(errno));
 		goto cleanup;
+	}
+	if (mac) {
+		struct ifreq hw = {0};
+		snprintf(hw.ifr_name, IFNAMSIZ, "%s", bridge);
+		hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memcpy(hw.ifr_hwaddr.sa_data, mac, 6);
+		if (ioctl(sock, SIOCSIFHWADDR, &hw) < 0) {
+			errinfo_set(e, 500, "bridge", NULL, "cannot set %s's MAC: %s", bridge, strerror(errno));
+			goto cleanup;
+		}
 	}
 	struct ifreq up = {0};
 	snprintf(up.ifr_name, IFNAMSIZ, "%s", bridge);

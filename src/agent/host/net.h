@@ -17,9 +17,10 @@ int net_bridge_exists(const char *bridge);
 int net_tap_open(const char *name, const char *bridge, const char *field, struct errinfo *e);
 
 /* Makes bridge (if missing), gives it the IPv4 address addr/prefix (host
- * byte order; replaces its primary address) and brings it up. Idempotent.
- * Returns 0, or -1 with e. */
-int net_bridge_up(const char *bridge, uint32_t addr, int prefix, struct errinfo *e);
+ * byte order; replaces its primary address) and the MAC mac (6 bytes; NULL
+ * leaves the kernel's) and brings it up. Idempotent. Returns 0, or -1 with
+ * e. */
+int net_bridge_up(const char *bridge, uint32_t addr, int prefix, const unsigned char *mac, struct errinfo *e);
 
 /* Bytes and packets as the host sees them on the tap; -1 when unknown. */
 void net_tap_stats(const char *name, int64_t *rx_bytes, int64_t *tx_bytes, int64_t *rx_packets,

@@ -25,11 +25,26 @@ enum vm_state vm_state_from_qemu(const json_t *status)
 	return json_is_true(json_object_get(status, "running")) ? VM_RUNNING : VM_PAUSED;
 }
 
+static void ignore_done(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	json_decref(result);
+}
+
 static bool mig_failed(const char *st) { return !strcmp(st, "failed") || !strcmp(st, "cancelled"); }
 
 void vm_migrate_event(struct vm *vm, const char *status)
 {
 	snprintf(vm->mig.status, sizeof(vm->mig.status), "%s", status);
+	if (vm->mig.role == VM_MIG_NONE) {
+		/* An agent restarted meanwhile, re-attached to a QEMU that was
+		 * migrating: which side this is shows in QEMU's run state
+		 * (running, or postmigrate), read now rather than guessed from
+		 * a state the attach may not have set yet. */
+		log_info("vm_migration", "vm=%s role=unknown status=%s", vm->spec.name, status);
+		if (!strcmp(status, "completed"))
+			vm_refresh_status(vm, ignore_done, NULL);
+		return;
+	}
 	log_info("vm_migration", "vm=%s role=%s status=%s", vm->spec.name,
 	         vm->mig.role == VM_MIG_OUT ? "out" : vm->mig.role == VM_MIG_IN ? "in" : "none", status);
 	if (vm->mig.role == VM_MIG_OUT && !strcmp(status, "completed")) {

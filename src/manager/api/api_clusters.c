@@ -1,5 +1,6 @@
 /* api_clusters.c - PATCH /api/v1/clusters/{id}: an administrator changes a
- * cluster's overcommit ratios, placement policy or description (its list,
+ * cluster's overcommit ratios, placement policy, live migration policy or
+ * description (its list,
  * get, create and delete are api_inventory.c's). The inventory index and
  * live streams follow the commit as they follow every other; placement
  * uses the new ratios from the next decision on. */
@@ -32,6 +33,9 @@ static void describe_change(const json_t *was, const json_t *now, char *buf, siz
 		}
 		o += (size_t)snprintf(buf + o, n - o, "%s%s %s -> %s", o ? ", " : "", keys[i], x, y);
 	}
+	if (!json_equal(json_object_get(was, "migration") ?: json_null(), json_object_get(now, "migration") ?: json_null()) &&
+	    o < n)
+		o += (size_t)snprintf(buf + o, n - o, "%smigration policy changed", o ? ", " : "");
 	if (!buf[0])
 		snprintf(buf, n, "no change");
 }

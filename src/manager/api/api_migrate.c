@@ -27,6 +27,34 @@ static bool migration_under_way(struct mgr *m, const json_t *vm)
 	return live;
 }
 
+/* Migrations under way (queued or running) from or to host_id. */
+static int migrations_on_host(struct mgr *m, const char *host_id)
+{
+	int n = 0;
+	static const char *const states[] = {"queued", "running"};
+	for (int k = 0; k < 2; k++) {
+		struct store_filter f[] = {{"op", "vm.migrate"}, {"state", states[k]}};
+		json_t *tasks = store_list_all(m->st, STORE_TASK, f, 2, &(struct errinfo){0});
+		size_t i;
+		json_t *t;
+		json_array_foreach(tasks, i, t) {
+			const json_t *a = json_object_get(t, "args");
+			n += !strcmp(str(a, "from_host_id") ?: "", host_id) || !strcmp(str(a, "to_host_id") ?: "", host_id);
+		}
+		json_decref(tasks);
+	}
+	return n;
+}
+
+/* The cluster's limit of migrations under way per host. */
+static int max_per_host(struct mgr *m, const char *cluster_id)
+{
+	json_t *c = store_get(m->st, STORE_CLUSTER, cluster_id ?: "", &(struct errinfo){0});
+	json_int_t n = json_integer_value(json_object_get(json_object_get(c, "migration"), "max_per_host"));
+	json_decref(c);
+	return n > 0 ? (int)n : 2;
+}
+
 /* Placement's question for the VM as it is: its size, datastore,
  * networks, rules and cluster, away from the host it runs on. */
 static json_t *placement_request(const json_t *vm, const char *only_host)
@@ -99,6 +127,22 @@ void api_vms_migrate(struct http_req *req)
 			mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		}
 		goto out;
+	}
+	/* The cluster's limit per host, on both ends: a host's link and CPU
+	 * carry that many at once. */
+	int limit = max_per_host(m, str(host, "cluster_id"));
+	const char *ends[] = {str(vm, "host_id"), str(host, "id")};
+	for (int k = 0; k < 2; k++) {
+		int busy = migrations_on_host(m, ends[k] ?: "");
+		if (busy >= limit) {
+			json_t *h = k ? json_incref(host) : store_get(m->st, STORE_HOST, ends[k] ?: "", &(struct errinfo){0});
+			errinfo_set(&e, 409, "too_many_migrations", NULL,
+			            "host %s has %d migration%s under way, the cluster's limit (migration.max_per_host %d); "
+			            "wait for one to end", str(h, "name") ?: "?", busy, busy == 1 ? "" : "s", limit);
+			json_decref(h);
+			mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
+			goto out;
+		}
 	}
 	if (http_query_flag(req, "dry_run")) {
 		http_reply_json(req, 200, json_pack("{s:b, s:O, s:O}", "dry_run", 1, "host", json_object_get(host, "name"),

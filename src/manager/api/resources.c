@@ -95,19 +95,63 @@ static int cluster_settings(const json_t *b, json_t *doc, double cpu, double mem
 	return 0;
 }
 
+/* The cluster's live migration policy: given fields replace the current
+ * ones (absent keeps them); vm.migrate reads it (ops/task_migrate.c). */
+static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	json_t *in = json_object_get(b, "migration");
+	if (!in)
+		return 0;
+	if (!json_is_object(in))
+		return jv_fail(err, "migration", "must be an object");
+	static const char *const keys[] = {"auto_converge", "postcopy", "downtime_limit_ms", "max_bandwidth_mib_s",
+	                                   "max_per_host", "link_mib_s", NULL};
+	if (jv_only_keys(in, "migration", keys, err) < 0)
+		return -1;
+	json_t *pol = json_object_get(doc, "migration");
+	pol = json_is_object(pol) ? json_deep_copy(pol) : json_object();
+	bool ac = true, pc = false;
+	int64_t dl = 300, bw = 0, per_host = 2, link = 100;
+	static const struct {
+		const char *key;
+		int64_t min, max;
+	} ints[] = {{"downtime_limit_ms", 1, 60000}, {"max_bandwidth_mib_s", 0, 1 << 20}, {"max_per_host", 1, 64},
+	            {"link_mib_s", 1, 1 << 20}};
+	int64_t *outs[] = {&dl, &bw, &per_host, &link};
+	int rc = jv_bool(in, "migration", "auto_converge", false, &ac, err) < 0 ||
+	         jv_bool(in, "migration", "postcopy", false, &pc, err) < 0;
+	for (size_t i = 0; i < 4 && !rc; i++)
+		rc = jv_int(in, "migration", ints[i].key, false, ints[i].min, ints[i].max, outs[i], err) < 0;
+	if (rc) {
+		json_decref(pol);
+		return -1;
+	}
+	const char *bools[] = {"auto_converge", "postcopy"};
+	bool bv[] = {ac, pc};
+	for (int i = 0; i < 2; i++)
+		if (json_object_get(in, bools[i]))
+			json_object_set_new(pol, bools[i], json_boolean(bv[i]));
+	for (size_t i = 0; i < 4; i++)
+		if (json_object_get(in, ints[i].key))
+			json_object_set_new(pol, ints[i].key, json_integer(*outs[i]));
+	json_object_set_new(doc, "migration", pol);
+	return 0;
+}
+
 static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "cpu_overcommit", "mem_overcommit",
-	                                   "policy", NULL};
+	                                   "policy", "migration", NULL};
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
-	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0)
+	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0 || migration_policy(b, doc, err) < 0)
 		return NULL;
 	return doc;
 }
 
 int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *err)
 {
-	static const char *const keys[] = {"description", "cpu_overcommit", "mem_overcommit", "policy", NULL};
+	static const char *const keys[] = {"description", "cpu_overcommit", "mem_overcommit", "policy", "migration",
+	                                   NULL};
 	if (!json_is_object(b))
 		return jv_fail(err, "body", "must be a JSON object");
 	if (json_object_get(b, "name"))
@@ -117,7 +161,7 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 		return -1;
 	if (json_object_size(b) == 0)
 		return jv_fail(err, "body", "give at least one of description, cpu_overcommit, mem_overcommit, "
-		               "policy");
+		               "policy, migration");
 	/* null would read as "the default" in a create; here it is refused
 	 * rather than guessed (keep: omit the key; no description: ""). */
 	for (int i = 0; keys[i]; i++)
@@ -126,7 +170,8 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 	const char *policy = json_string_value(json_object_get(doc, "policy"));
 	if (cluster_settings(b, doc, json_number_value(json_object_get(doc, "cpu_overcommit")),
 	                     json_number_value(json_object_get(doc, "mem_overcommit")),
-	                     policy ? policy : "pack", err) < 0)
+	                     policy ? policy : "pack", err) < 0 ||
+	    migration_policy(b, doc, err) < 0)
 		return -1;
 	/* An empty description is none. */
 	const char *d = json_string_value(json_object_get(doc, "description"));

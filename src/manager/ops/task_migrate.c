@@ -27,6 +27,11 @@
 /* A migration whose sender stops answering is followed through the
  * receiver for this long before it is called failed. */
 #define SENDER_SILENCE_MS 60000
+/* After the hand-over, the sender's paused copy is asked to go this many
+ * times, a second apart. */
+#define SENDER_CLEANUP_TRIES 60
+/* After a failure, the receiver's copy likewise. */
+#define RECEIVER_CLEANUP_TRIES 30
 
 static int64_t mono_ms(void)
 {
@@ -99,18 +104,31 @@ static void set_phase(struct mig *g, const char *phase)
 }
 
 /* The receiver lets go of its copy (the disks are the sender's): after a
- * failure, or a re-run that found a stale one. */
+ * failure, or a re-run that found a stale one. A receiver that does not
+ * answer (it crashed, and comes back) is asked again for a while; its
+ * copy never ran the guest (the sender still does), so one left behind
+ * is a stopped definition, not a second VM. */
 static void drop_receiver(struct mig *g)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
-	long status = 0;
-	json_t *reply = NULL;
-	struct errinfo e = {0};
-	if (agent(g, g->to, "DELETE", path, NULL, &status, &reply, &e) < 0 || (status != 204 && status != 404))
-		log_warn("migrate_receiver_left", "vm=%s host=%s status=%ld error=%s", g->id, g->to, status,
-		         log_quote(e.message[0] ? e.message : agent_error_message(reply)));
-	json_decref(reply);
+	for (int attempt = 0; attempt < RECEIVER_CLEANUP_TRIES; attempt++) {
+		long status = 0;
+		json_t *reply = NULL;
+		struct errinfo e = {0};
+		int rc = agent(g, g->to, "DELETE", path, NULL, &status, &reply, &e);
+		if (rc == 0 && (status == 204 || status == 404)) {
+			json_decref(reply);
+			return;
+		}
+		if (attempt + 1 == RECEIVER_CLEANUP_TRIES || rc == 0)
+			log_warn("migrate_receiver_left", "vm=%s host=%s status=%ld error=%s", g->id, g->to, status,
+			         log_quote(e.message[0] ? e.message : agent_error_message(reply)));
+		json_decref(reply);
+		if (rc == 0) /* it answered, and refused: asking again changes nothing */
+			return;
+		sleep(1);
+	}
 }
 
 /* Ends a migration that did not happen: the guest runs on the sender,
@@ -153,19 +171,26 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
-	long status = 0;
-	json_t *reply = NULL;
-	if (agent(g, g->from, "DELETE", path, NULL, &status, &reply, e) < 0) {
-		/* The guest runs on the receiver; the sender's paused QEMU is
-		 * left for the sender's next reconcile. Not a failure of the
-		 * migration. */
-		log_warn("migrate_sender_left", "vm=%s host=%s error=%s", g->id, g->from, log_quote(e->message));
-		*e = (struct errinfo){0};
-	} else if (status != 204 && status != 404) {
-		log_warn("migrate_sender_left", "vm=%s host=%s status=%ld error=%s", g->id, g->from, status,
-		         log_quote(agent_error_message(reply)));
+	/* The sender's agent may be down (it restarts, and finds its paused
+	 * QEMU again): asked again for a while. Its copy never runs the guest
+	 * again (QEMU's postmigrate), so one left behind costs memory, not
+	 * safety; the result says so. */
+	bool gone = false;
+	char left[256] = "";
+	for (int attempt = 0; attempt < SENDER_CLEANUP_TRIES && !gone; attempt++) {
+		long status = 0;
+		json_t *reply = NULL;
+		struct errinfo de = {0};
+		if (agent(g, g->from, "DELETE", path, NULL, &status, &reply, &de) == 0 && (status == 204 || status == 404))
+			gone = true;
+		else
+			snprintf(left, sizeof(left), "%s", de.message[0] ? de.message : agent_error_message(reply));
+		json_decref(reply);
+		if (!gone)
+			sleep(1);
 	}
-	json_decref(reply);
+	if (!gone)
+		log_warn("migrate_sender_left", "vm=%s host=%s error=%s", g->id, g->from, log_quote(left));
 	crash_point("task:vm.migrate:after_sender_gone");
 	char state[32] = "unknown";
 	json_t *vm = NULL;
@@ -187,6 +212,10 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 		json_object_set_new(*result, "predicted_total_ms", json_integer(g->plan.predicted_total_ms));
 	if (g->plan.reason[0])
 		json_object_set_new(*result, "strategy", json_string(migrate_strategy_name(g->plan.strategy)));
+	if (!gone)
+		json_object_set_new(*result, "warnings", json_pack("[s]", "the sending host did not let go of its paused "
+		                                                     "copy (it never runs the guest again); delete it "
+		                                                     "there once the host answers"));
 	return 0;
 }
 
@@ -383,7 +412,11 @@ static enum outcome follow(struct mig *g, struct errinfo *e)
 		                             (int64_t)(json_number_value(json_object_get(json_object_get(st, "ram"), "mbps")) * 1e6 / 8),
 		                             !strcmp(s, "postcopy-active")};
 		json_decref(st);
-		enum migrate_verdict v = cancelled ? MIGRATE_GO_ON : migrate_progress_check(&g->plan, &g->policy, &p, why);
+		/* A re-run that found the migration under way has no plan of
+		 * its own: it follows QEMU to the end. */
+		enum migrate_verdict v = cancelled || g->plan.predicted_total_ms <= 0
+		                             ? MIGRATE_GO_ON
+		                             : migrate_progress_check(&g->plan, &g->policy, &p, why);
 		struct errinfo ke = {0};
 		bool asked = !cancelled && task_checkpoint(g->t, &ke) < 0;
 		const char *act = NULL;
@@ -426,10 +459,13 @@ static void read_policy(struct mig *g, const json_t *cluster, int64_t *bandwidth
 		.max_throttle_pct = 99,
 	};
 	int64_t cap = json_integer_value(json_object_get(mp, "max_bandwidth_mib_s"));
-	/* The link: what the last migration in this cluster measured, under
-	 * the cap; 1 GiB/s (a 10 GbE link) before any. */
-	int64_t seen = json_integer_value(json_object_get(mp, "measured_mib_s"));
-	int64_t link = seen > 0 ? seen : 1024;
+	/* The migration network's speed as the administrator gave it
+	 * (link_mib_s), under the cap; 100 MiB/s (1 GbE) otherwise. Too low a
+	 * figure only makes predictions long; too high a one would stop a
+	 * sound migration as overdue. */
+	int64_t link = json_integer_value(json_object_get(mp, "link_mib_s"));
+	if (link <= 0)
+		link = 100;
 	*bandwidth = (cap > 0 && cap < link ? cap : link) << 20;
 	json_object_set_new(g->opts, "downtime_limit_ms", json_integer(g->policy.downtime_limit_ms));
 	if (cap > 0)

@@ -1,15 +1,16 @@
-// A VM: its summary, power operations, resize, clone, snapshots and
-// delete. Changes are tasks: the page follows each to its end and shows
+// A VM: its summary, power operations, resize, clone, live migration
+// (administrators), snapshots and delete. Changes are tasks: the page follows each to its end and shows
 // how it ended. Users who may only read the VM's project see no buttons
 // (and the API refuses them anyway). The page follows the live stream
 // (live.js): the VM is re-read when an event names it or its tasks.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, del, enc, waitTask, getSession } from '../api.js';
 import { navigate } from '../router.js';
-import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, mib, bytes } from '../components.jsx';
+import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, isAdmin, mib, bytes } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
+import { Migrate } from './vm_migrate.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -126,6 +127,7 @@ export function VmPage({ id }) {
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
+      {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <Confirm open={confirm === 'delete'} danger title={t('vm.delete_title', { name: vm.name })}
         body={t('vm.delete_body', { name: vm.name })} confirmLabel={t('vm.delete')}
         onConfirm={remove} onCancel={() => setConfirm(null)} />

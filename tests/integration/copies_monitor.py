@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""copies_monitor.py UUID OUT_FILE - every 100 ms, finds the QEMU processes
+of one VM (its -uuid) and tells which of them run its guest, until killed.
+
+A copy runs its guest when one of its vCPU threads ("CPU n/TCG" or
+"CPU n/KVM", QEMU's debug-threads names) was on a CPU since the last look:
+the scheduler's own run time (/proc/.../schedstat, in ns), not a tick
+count. A paused QEMU, a receiving one and a sender after its hand-over
+have their vCPUs parked: their run time does not move. A guest that keeps
+a vCPU busy at least once per 100 ms (the test guest's dirtier) is never
+missed.
+
+Two copies run at once when both ran in two looks in a row: one look
+alone cannot tell, since a hand-over (the sender's last slice, then the
+receiver's first, a few ms apart) and a new QEMU's vCPU threads starting
+up (they run briefly before they park) both fall into one 100 ms look. So
+an overlap of 200 ms or more is always seen; a shorter one may not be.
+
+Writes one line per look: "T PIDS RUNNING" (time in s, the pids found,
+how many ran), and "TWO T pid,pid" when two ran in this look and the
+last.
+"""
+import os
+import sys
+import time
+
+uuid, out_path = sys.argv[1], sys.argv[2]
+
+
+def qemu_pids():
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"-uuid" in args:
+            i = args.index(b"-uuid")
+            if i + 1 < len(args) and args[i + 1].decode(errors="replace") == uuid:
+                pids.append(int(d))
+    return pids
+
+
+def vcpu_runtime(pid):
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    comm = f.read().strip()
+                if not comm.startswith("CPU "):
+                    continue
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except OSError:
+                continue
+    except OSError:
+        return None
+    return total
+
+
+last = {}
+ran_before = set()
+start = time.monotonic()
+with open(out_path, "w", buffering=1) as out:
+    while True:
+        now = time.monotonic() - start
+        running = []
+        seen = qemu_pids()
+        for pid in seen:
+            rt = vcpu_runtime(pid)
+            if rt is None:
+                continue
+            if pid in last and rt > last[pid]:
+                running.append(pid)
+            last[pid] = rt
+        for pid in list(last):
+            if pid not in seen:
+                del last[pid]
+        out.write(f"{now:.2f} {','.join(map(str, seen)) or '-'} {len(running)}\n")
+        both = [p for p in running if p in ran_before]
+        if len(both) > 1:
+            out.write(f"TWO {now:.2f} {','.join(map(str, both))}\n")
+        ran_before = set(running)
+        time.sleep(0.1)

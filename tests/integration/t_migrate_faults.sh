@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# t_migrate_faults.sh - a live migration that fails at each point leaves the
+# VM running on exactly one host, and the inventory says which: a cancel, the
+# receiving host's crash, the network between the hosts cut, kill -9 of the
+# sending agent, of the receiving agent, and of vdcd at each step of its task.
+# A monitor scans the VM's QEMU processes every 100 ms throughout and must
+# never see two of them run the guest.
+source "$(dirname "$0")/lib.sh"
+
+SHARED=$TMP/shared
+mkdir -p "$SHARED"
+chmod 755 "$SHARED"
+fabric_up
+vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
+# Slow enough to act in the middle: the guest's touched memory crosses at
+# 8 MiB/s.
+mapi POST /api/v1/clusters '{"name":"c1","migration":{"max_bandwidth_mib_s":8,"link_mib_s":8}}'
+check "a cluster with a migration policy (8 MiB/s cap)" test "$STATUS/$(jget "$BODY" .migration.max_bandwidth_mib_s)" = 201/8
+for h in h1 h2; do
+	host_join "$h" c1 --datastore "shared=$SHARED" || not_ok "$h joins"
+done
+hosts_connected 2 || not_ok "h1 and h2 connect"
+H1_ID=$(mapi GET /api/v1/hosts/h1 && jget "$BODY" .id)
+H2_ID=$(mapi GET /api/v1/hosts/h2 && jget "$BODY" .id)
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=192'
+mapi POST /api/v1/vms '{"name":"mv","template":"tiny","datastore":"shared","start":true}'
+task_wait "$(jget "$BODY" .task.id)"
+check "the VM starts" test "$TASK_STATE" = succeeded
+mapi GET /api/v1/vms/mv
+VM=$(jget "$BODY" .id)
+
+# restart_agent HOST: its agent again, as it joined (its certificate kept).
+restart_agent() {
+	agent_start "$1" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+		--manager-ca-fingerprint "$CA_FP" --host-name "$1" \
+		--advertise-url "https://$(cat "$(dir_of "$1")/mgmt_ip"):7441"
+}
+
+host_name_of() { [ "$1" = "$H1_ID" ] && echo h1 || echo h2; }
+other() { [ "$1" = h1 ] && echo h2 || echo h1; }
+where() { mapi GET /api/v1/vms/mv && host_name_of "$(jget "$BODY" .host_id)"; }
+
+# The guest's address on its host's NAT network, from its readiness line.
+IP=""
+for _ in $(seq 1 150); do
+	mapi GET /api/v1/vms/mv/console
+	IP=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
+	[ -n "$IP" ] && break
+	sleep 0.2
+done
+check "the guest is ready with an address ($IP)" test -n "$IP"
+# 32 MiB of guest memory written 4 MiB/s: pages to copy, and a vCPU that
+# runs at least every 10 ms for the monitor to see.
+check "the guest dirties memory" grep -q '^ok dirtying' <<<"$(guest_req "$(where)" "$IP" 'dirty 32 4')"
+
+python3 "$VDC_ROOT/tests/integration/copies_monitor.py" "$VM" "$TMP/monitor.log" &
+MON=$!
+sleep 1
+check "the monitor sees the guest run, as one copy" grep -qE ' 1$' "$TMP/monitor.log"
+
+# one_place WHAT: the guest runs on exactly one host, the inventory names
+# that host, no migration is left on the VM, and the other host lists no copy.
+one_place() {
+	local what=$1 h o st_h st_o i
+	for i in $(seq 1 100); do
+		h=$(where)
+		o=$(other "$h")
+		mapi GET /api/v1/vms/mv
+		[ "$(jget "$BODY" '.migration // "none"')" = none ] && break
+		sleep 0.2
+	done
+	api "$h" GET "/api/v1/vms/$VM"
+	st_h=$STATUS/$(jget "$BODY" .state)
+	api "$o" GET "/api/v1/vms/$VM"
+	st_o=$STATUS
+	mapi GET /api/v1/vms/mv
+	check "$what: the VM runs on $h only, as the inventory says (migration cleared)" \
+		test "$st_h $st_o $(jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "200/running 404 running none"
+	[ "$st_h $st_o" = "200/running 404" ] || diag "on $h: $st_h; on $o: $st_o"
+	check "$what: the guest still answers" test "$(guest_req "$h" "$IP" ping)" = pong
+}
+
+# migrate_bg: starts a migration to the other host; sets MTASK.
+migrate_bg() {
+	mapi POST /api/v1/vms/mv/migrate '{}'
+	MTASK=$(jget "$BODY" .task.id)
+	[ "$STATUS" = 202 ] || diag "migrate: $STATUS $BODY"
+}
+
+# sending: until the task reports QEMU sending (live.status active).
+sending() {
+	for _ in $(seq 1 200); do
+		mapi GET "/api/v1/tasks/$MTASK"
+		[ "$(jget "$BODY" '.live.status // ""')" = active ] && return 0
+		sleep 0.1
+	done
+	diag "the migration never reported 'active': $(jget "$BODY" .message)"
+	return 1
+}
+
+# ---- a cancel ------------------------------------------------------------
+from=$(where)
+migrate_bg
+sending
+mapi POST "/api/v1/tasks/$MTASK/cancel"
+check "a cancel while it sends is accepted" test "$STATUS" = 202 -o "$STATUS" = 200
+task_wait "$MTASK" 60
+check "the cancelled migration's task ends cancelled" test "$TASK_STATE" = cancelled
+check "... and the VM is still on $from" test "$(where)" = "$from"
+one_place "cancel"
+
+# ---- the receiving host crashes ------------------------------------------
+from=$(where)
+to=$(other "$from")
+migrate_bg
+sending
+ip netns pids "$(ns_of "$to")" | xargs -r kill -9
+sleep 1
+# The host comes back (its agent; its QEMU is gone for good).
+restart_agent "$to" || not_ok "$to's agent restarts"
+task_wait "$MTASK" 90
+check "a receiver that crashed fails the migration" test "$TASK_STATE" = failed
+diag "reason: $(jget "$BODY" .error.message)"
+host_connected "$to"
+check "the VM stayed on $from" test "$(where)" = "$from"
+one_place "receiver crash"
+
+# ---- the network between the hosts is cut (vdcd still reaches both) --------
+# A quicker plan (32 MiB/s): overdue sooner.
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_bandwidth_mib_s":32,"link_mib_s":32}}'
+from=$(where)
+to=$(other "$from")
+migrate_bg
+sending
+in_ns "$to" nft -f - <<EOF
+table inet vdctcut {
+	chain in {
+		type filter hook input priority -10;
+		ip saddr $(cat "$(dir_of "$from")/mgmt_ip") tcp dport != 7441 drop
+	}
+}
+EOF
+check "the link between the hosts is cut (the receiver drops the sender's packets)" \
+	in_ns "$to" nft list table inet vdctcut
+task_wait "$MTASK" 120
+check "a migration whose link is cut is stopped, not left hanging" test "$TASK_STATE" = failed
+check "... and says it overstayed its prediction, with the numbers" grep -q "predict" <<<"$(jget "$BODY" .error.message)"
+diag "reason: $(jget "$BODY" .error.message)"
+in_ns "$to" nft delete table inet vdctcut
+one_place "link cut"
+
+# ---- kill -9 of the sending agent, then of the receiving one --------------
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_bandwidth_mib_s":8,"link_mib_s":8}}' 
+for who in sender receiver; do
+	from=$(where)
+	to=$(other "$from")
+	migrate_bg
+	sending
+	victim=$from
+	[ "$who" = receiver ] && victim=$to
+	agent_kill9 "$victim"
+	sleep 2
+	restart_agent "$victim" || not_ok "$victim's agent restarts"
+	task_wait "$MTASK" 120
+	check "kill -9 of the $who's agent mid-way: the migration still completes" test "$TASK_STATE" = succeeded
+	[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+	check "... to $to" test "$(where)" = "$to"
+	one_place "kill -9 of the $who's agent"
+done
+
+# ---- kill -9 of vdcd at each step of the task ------------------------------
+# A vdcd just started knows its hosts once they beat again.
+migrate_once_connected() {
+	hosts_connected 2 || diag "the hosts did not connect to the new vdcd"
+	mapi POST /api/v1/vms/mv/migrate '{}'
+	[ "$STATUS" = 202 ] || diag "migrate: $STATUS $BODY"
+}
+# Fast migrations from here: the crash points need no window.
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_bandwidth_mib_s":0,"link_mib_s":100}}'
+from=$(where)
+vdcd_stop || not_ok "vdcd stops cleanly"
+for point in after_receiver after_send before_handover after_handover after_sender_gone; do
+	crash_at "task:vm.migrate:$point" vdcd any --heartbeat-timeout-s 30 -- migrate_once_connected
+	vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts after the crash at $point"
+	t=""
+	for _ in $(seq 1 100); do
+		t=$(requeued_task vm.migrate) && break
+		sleep 0.1
+	done
+	check "crash at $point: vdcd queues the migration again at its start" test -n "$t"
+	[ -n "$t" ] && task_wait "$t" 120
+	check "crash at $point: the re-run migration succeeds" test "$TASK_STATE" = succeeded
+	[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+	check "crash at $point: the VM moved from $from" test "$(where)" = "$(other "$from")"
+	one_place "crash at $point"
+	from=$(where)
+	vdcd_stop || not_ok "vdcd stops cleanly after $point"
+done
+vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd starts again"
+
+kill "$MON"
+wait "$MON" 2>/dev/null
+looks=$(grep -c '^[0-9]' "$TMP/monitor.log")
+check "the monitor looked throughout ($looks looks, none missed for over 1 s)" \
+	awk '/^[0-9]/ { if (prev && $1 - prev > 1.0) bad = 1; prev = $1; n++ } END { exit !(n > 100 && !bad) }' "$TMP/monitor.log"
+check "the monitor saw two processes at once (the migrations happened under it)" \
+	grep -qE '^[0-9.]+ [0-9]+,[0-9]+ ' "$TMP/monitor.log"
+check "the monitor never saw two copies run the guest" bash -c "! grep -q '^TWO' '$TMP/monitor.log'"
+grep '^TWO' "$TMP/monitor.log" | head -3 | sed 's/^/# /'
+
+finish
