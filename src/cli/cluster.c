@@ -31,6 +31,22 @@ static const struct opt update_opts[] = {
 	{"mem-overcommit", 0, OPT_NUM, "RATIO", "guest memory per host memory (0.1 to 4)", "mem_overcommit", 0, NULL},
 	{"policy", 0, OPT_STR, "POLICY", "pack or spread", "policy", 0, NULL},
 	{"description", 0, OPT_STR, "TEXT", "a free-text description ('' removes it)", "description", 0, NULL},
+	{"migration-downtime-ms", 0, OPT_INT, "MS", "the longest pause a migrating guest may see (default 300)",
+	 "migration.downtime_limit_ms", 0, NULL},
+	{"migration-bandwidth-mib-s", 0, OPT_INT, "MIB", "cap each migration at MiB/s (0: none)",
+	 "migration.max_bandwidth_mib_s", 0, NULL},
+	{"migration-link-mib-s", 0, OPT_INT, "MIB", "the migration network's speed plans predict from (default 100)",
+	 "migration.link_mib_s", 0, NULL},
+	{"migration-max-per-host", 0, OPT_INT, "N", "migrations under way from or to one host (default 2)",
+	 "migration.max_per_host", 0, NULL},
+	{"migration-postcopy", 0, OPT_FLAG, NULL, "allow an overdue migration to switch to post-copy",
+	 "migration.postcopy", 0, NULL},
+	{"no-migration-postcopy", 0, OPT_FLAG, NULL, "never switch to post-copy (the default)", "migration.postcopy",
+	 OPT_NEGATE, NULL},
+	{"migration-auto-converge", 0, OPT_FLAG, NULL, "allow throttling a guest that dirties faster than the link "
+	 "(the default)", "migration.auto_converge", 0, NULL},
+	{"no-migration-auto-converge", 0, OPT_FLAG, NULL, "never throttle a migrating guest",
+	 "migration.auto_converge", OPT_NEGATE, NULL},
 	OPT_END,
 };
 
@@ -40,7 +56,8 @@ static int update_body(const struct args *a, json_t **body, char *err, size_t er
 	*body = json_object();
 	int rc = args_fill_body(a, *body, err, errlen);
 	if (!rc && json_object_size(*body) == 0) {
-		snprintf(err, errlen, "give at least one of --cpu-overcommit, --mem-overcommit, --policy, --description");
+		snprintf(err, errlen, "give at least one of --cpu-overcommit, --mem-overcommit, --policy, --description, "
+		                      "--migration-...");
 		rc = CLI_USAGE;
 	}
 	if (rc) {
@@ -89,11 +106,13 @@ static const struct cmd cmds[] = {
 	RES_GET(&res),
 	{"create", "NAME", 1, 1, "create a cluster", create_opts, res_create, &res, NULL,
 	 "Example:\n  vdc cluster create prod --cpu-overcommit 4 --mem-overcommit 1 --policy pack\n"},
-	{"update", "NAME", 1, 1, "change a cluster's overcommit, policy or description (admins)", update_opts,
+	{"update", "NAME", 1, 1, "change a cluster's overcommit, policies or description (admins)", update_opts,
 	 update, &res, check_update,
 	 "Flags not given are left as they are; the name cannot be changed. Lowering an\n"
 	 "overcommit below what is placed is allowed: those VMs stay, new ones must fit.\n"
-	 "Example:\n  vdc cluster update prod --cpu-overcommit 8 --policy spread\n"},
+	 "The --migration-... flags set its live migration policy (vdc vm migrate).\n"
+	 "Example:\n  vdc cluster update prod --cpu-overcommit 8 --policy spread\n"
+	 "  vdc cluster update prod --migration-bandwidth-mib-s 200 --no-migration-postcopy\n"},
 	RES_DELETE(&res),
 	{0},
 };

@@ -50,7 +50,9 @@ api h1 POST /api/v1/vms/web1/migrate "$(jq -nc --arg u "$uri" '{uri:$u, downtime
 check "h1 begins sending (202)" test "$STATUS" = 202
 mig_wait h1 web1
 check "the migration completes" test "$MIG_STATUS" = completed
-check "the sender reports total time and downtime" test "$(jget "$BODY" '(.total_ms > 0) and (.downtime_ms >= 0)')" = true
+v=$(jget "$BODY" '(.total_ms > 0) and (.downtime_ms >= 0)')
+check "the sender reports total time and downtime" test "$v" = true
+[ "$v" = true ] || diag "$BODY"
 api h1 GET /api/v1/vms/web1
 check "h1's copy is migrated (paused, the guest gone)" test "$(jget "$BODY" .state)" = migrated
 api h2 GET /api/v1/vms/web1
@@ -120,6 +122,16 @@ VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
 export VDC_CONFIG=$TMP/vdc-config
 vdc() { "$VDC" "$@"; }
 check "vdc logs in" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP"
+vdc cluster update c1 --migration-downtime-ms 200 --migration-bandwidth-mib-s 0 --no-migration-postcopy >/dev/null
+mapi GET /api/v1/clusters/c1
+check "vdc cluster update sets the migration policy's fields given" \
+	test "$(jget "$BODY" '.migration | "\(.downtime_limit_ms) \(.max_bandwidth_mib_s) \(.postcopy)"')" = "200 0 false"
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"downtime_limit_ms":0}}'
+check "a downtime limit of 0 is refused, naming the field" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/migration.downtime_limit_ms
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1,"what":1}}'
+check "an unknown migration policy field is refused, naming it" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/migration.what
 out=$(vdc vm migrate mv --host "$from" --dry-run 2>&1)
 check "vdc vm migrate --dry-run says where and why" grep -q "would be placed on $from" <<<"$out"
 out=$(vdc vm migrate mv --host "$from" 2>"$TMP/cli.err")
@@ -147,6 +159,22 @@ check "... saying its disk is not on shared storage" grep -q "disk_not_shared\|n
 mapi GET /api/v1/vms/loc
 check "... and the VM runs where it was, with no migration left" \
 	test "$(jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "running none"
+
+# The cluster's limit per host: with one migration under way between the
+# two hosts, another from either is refused, naming the host and the limit.
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1,"max_bandwidth_mib_s":1}}'
+mapi POST /api/v1/vms/mv/migrate '{}'
+slow=$(jget "$BODY" .task.id)
+mapi POST /api/v1/vms/loc/migrate '{}'
+check "past the cluster's migrations per host: 409 too_many_migrations naming the limit" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(grep -c 'max_per_host 1' <<<"$(jget "$BODY" .error.message)")" = 409/too_many_migrations/1
+mapi POST /api/v1/vms/mv/migrate '{}'
+check "a second migration of a VM being migrated: 409 migration_running" test "$STATUS/$(jget "$BODY" .error.code)" = 409/migration_running
+mapi POST "/api/v1/tasks/$slow/cancel"
+task_wait "$slow" 60
+check "... and the first, cancelled, leaves it running where it was" \
+	test "$TASK_STATE $(mapi GET /api/v1/vms/mv && jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "cancelled running none"
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":2,"max_bandwidth_mib_s":0}}'
 
 mapi POST /api/v1/vms/mv/stop '{"timeout_s":1}'
 task_wait "$(jget "$BODY" .task.id)"

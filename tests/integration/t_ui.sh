@@ -118,6 +118,21 @@ task_wait "$CON_TASK"
 check "the consoles' VM runs" test "$TASK_STATE" = succeeded
 check "the consoles' VM has its shell on the serial console" serial_shell_wait con-1
 
+# The migration walk's VM (ui/tests/e2e_migrate.mjs): cluster "mig" of two
+# hosts sharing a datastore, its migrations capped at 32 MiB/s (a copy long
+# enough to be drawn).
+SHARED=$TMP/shared
+mkdir -p "$SHARED"
+chmod 755 "$SHARED"
+mapi POST /api/v1/clusters '{"name":"mig","migration":{"max_bandwidth_mib_s":32,"link_mib_s":32}}'
+for h in m1 m2; do
+	host_join "$h" mig --datastore "shared=$SHARED" || not_ok "$h joins cluster mig"
+done
+hosts_connected 3 || not_ok "m1 and m2 are connected"
+mapi POST /api/v1/vms '{"name":"ui-mig","template":"tiny","cluster":"mig","datastore":"shared"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "the migration walk's VM runs in cluster mig" test "$TASK_STATE" = succeeded
+
 # Chromium trusts vdcd's certificate by its public key (nothing else is
 # let through), as an operator would trust vdcd's CA.
 SPKI=$(openssl x509 -in "$TMP/vdcd/tls/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |

@@ -1,0 +1,33 @@
+// e2e_migrate.mjs - the browser walk's live migration (an administrator on
+// the VM page): "Check where it would go" shows every host's verdict with
+// the VM's own host as its current one; "Migrate" draws the copy live (a
+// chart of bytes left and the dirty rate) and ends saying how long it took
+// and paused; the API then has the VM on the other host. The VM (ui-mig)
+// runs in cluster "mig" of two hosts sharing a datastore, whose policy caps
+// a migration at 32 MiB/s so that the copy lasts long enough to be drawn.
+// Called from e2e.mjs with its helpers.
+
+export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0, env }) {
+  const { page } = walk;
+  const ADMIN = env('VDC_ADMIN_TOKEN');
+  const before = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+  await check(`${walk.label}: on a running VM's page an administrator asks where it would migrate: every host's verdict, its own host "current"`, async () => {
+    assert(before && before.power_state === 'running', 'ui-mig is ' + (before && before.power_state));
+    await page.goto(URL0 + '/vms/' + before.id);
+    await page.waitForSelector('[data-testid=migrate]', { timeout: 20000 });
+    await page.click('[data-testid=migrate-check]');
+    await page.waitForSelector('[data-testid=migrate-verdicts]:has-text("runs the VM now")', { timeout: 20000 });
+    const r = await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig');
+    assert(r.data.host_id === before.host_id, 'the check moved the VM');
+  });
+  await axe(walk, 'the VM page with its migration');
+  await check(`${walk.label}: "Migrate" draws the copy live, then says how long it took and paused; the API has the VM on the other host`, async () => {
+    await page.click('[data-testid=migrate-go]');
+    await page.waitForSelector('[data-testid=migrate-chart] canvas', { timeout: 60000 });
+    await shot(walk, 'migrate-live');
+    await page.waitForSelector('[data-testid=migrate-result]:has-text("Migrated in")', { timeout: 120000 });
+    const r = await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig');
+    assert(r.data.host_id !== before.host_id && r.data.power_state === 'running',
+      `the VM is on ${r.data.host_id} (was ${before.host_id}), ${r.data.power_state}`);
+  });
+}
