@@ -18,7 +18,7 @@ an overlap of 200 ms or more is always seen; a shorter one may not be.
 
 Writes one line per look: "T PIDS RUNNING" (time in s, the pids found,
 how many ran), and "TWO T pid,pid" when two ran in this look and the
-last.
+last. Ends when the process that started it does.
 """
 import os
 import sys
@@ -62,11 +62,12 @@ def vcpu_runtime(pid):
     return total
 
 
+parent = os.getppid()
 last = {}
 ran_before = set()
 start = time.monotonic()
 with open(out_path, "w", buffering=1) as out:
-    while True:
+    while os.getppid() == parent:  # the test that started it is gone: so is the monitor
         now = time.monotonic() - start
         running = []
         seen = qemu_pids()

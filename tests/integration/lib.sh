@@ -157,6 +157,31 @@ fabric_up() {
 	ip link set "$FABRIC_BR" up
 }
 
+# vmnet_up HOST...: a VM network the hosts share, as a VLAN across a
+# datacenter would be: a bridge vmnet0 (no address) in each host namespace,
+# joined through a veth to a bridge in the root namespace that has
+# $VMNET_NET.1/24, from which a test reaches the guests wherever they run.
+# Its subnet's third number is the fabric's (locked per test run).
+VMNET_BR=vdcv$$
+VMNET_NET=${FABRIC_NET/10.214./10.216.}
+VMNET=0
+vmnet_up() {
+	local h
+	if [ "$VMNET" = 0 ]; then
+		ip link add "$VMNET_BR" type bridge || return 1
+		ip addr add "$VMNET_NET.1/24" dev "$VMNET_BR"
+		ip link set "$VMNET_BR" up
+		VMNET=1
+	fi
+	for h in "$@"; do
+		in_ns "$h" ip link add vmnet0 type bridge || return 1
+		ip link add "vv$$$h" type veth peer name vmup0 netns "$(ns_of "$h")" || return 1
+		ip link set "vv$$$h" master "$VMNET_BR" up
+		in_ns "$h" ip link set vmup0 master vmnet0 up
+		in_ns "$h" ip link set vmnet0 up
+	done
+}
+
 # vdcd_start [flags...]: vdcd on the fabric over HTTPS, data in $TMP/vdcd.
 # Sets MGR_URL, MGR_CACERT (the CA vdcd's certificate chains to: its own
 # CA's ca.pem, or $VDCD_CACERT for an operator's), CA_FP (its fingerprint,
@@ -544,8 +569,10 @@ cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 		ip link del "vf$$$h" 2>/dev/null
+		ip link del "vv$$$h" 2>/dev/null
 	done
 	[ "$FABRIC" = 1 ] && ip link del "$FABRIC_BR" 2>/dev/null
+	[ "$VMNET" = 1 ] && ip link del "$VMNET_BR" 2>/dev/null
 	if [ "${KEEP_TMP:-0}" != 1 ]; then
 		umount "$TMP"/*/full 2>/dev/null
 		rm -rf "$TMP"
