@@ -206,23 +206,23 @@ vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd starts again"
 hosts_connected 2 || not_ok "the hosts connect again"
 
 # ---- a guest dirtying memory faster than the link carries it -------------
-# 24 MiB/s against an 8 MiB/s link: without auto-converge the plan refuses
+# 24 MiB/s against a 12 MiB/s link: without auto-converge the plan refuses
 # it up front, naming the numbers; with it, QEMU throttles the guest until
 # it converges. Neither hangs.
 check "the guest dirties 24 MiB/s" grep -q '^ok dirtying' <<<"$(guest_req "$(where)" "$IP" 'dirty 32 24')"
-mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_bandwidth_mib_s":8,"link_mib_s":8,"auto_converge":false}}'
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_bandwidth_mib_s":12,"link_mib_s":12,"auto_converge":false}}'
 from=$(where)
 migrate_bg
 task_wait "$MTASK" 60
 check "without auto-converge, a guest faster than the link is refused (will_not_converge)" \
 	test "$TASK_STATE/$(jget "$BODY" .error.code)" = failed/will_not_converge
 check "... the refusal names the dirty rate and the link" \
-	grep -qE 'dirty rate [0-9.]+ MiB/s exceeds bandwidth 8(\.0)? MiB/s; enable auto-converge or post-copy' <<<"$(jget "$BODY" .error.message)"
+	grep -qE 'dirty rate [0-9.]+ MiB/s exceeds bandwidth 12(\.0)? MiB/s; enable auto-converge or post-copy' <<<"$(jget "$BODY" .error.message)"
 diag "refused: $(jget "$BODY" .error.message)"
 one_place "refused as not converging"
 mapi PATCH /api/v1/clusters/c1 '{"migration":{"auto_converge":true}}'
 migrate_bg
-task_wait "$MTASK" 240
+task_wait "$MTASK" 150
 check "with auto-converge the same migration ends (converged, or stopped saying why), never hangs" \
 	test "$TASK_STATE" = succeeded -o "$(jget "$BODY" .error.code)" = will_not_converge
 diag "with auto-converge: $TASK_STATE $(jget "$BODY" '.result // .error | tostring')"

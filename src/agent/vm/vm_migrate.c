@@ -350,7 +350,7 @@ static void dirty_poll(void *ctx)
 {
 	struct mig_op *op = ctx;
 	if (!op->vm->qmp) {
-		step_failed(op, QMP_CLOSED, "QEMU exited", "query-dirty-rate");
+		step_failed(op, QMP_CLOSED, "QEMU exited", "the dirty rate's reading");
 		return;
 	}
 	qmp_query_dirty_rate(op->vm->qmp, on_dirty_query, op);

@@ -214,11 +214,9 @@ cleanup:
 	return rc;
 }
 
-struct store *store_open_version(const char *url, int target_version, struct errinfo *e)
+static struct store *open_once(const char *url, int target_version, struct errinfo *e)
 {
 	struct store *st = NULL;
-	if (!url)
-		url = "";
 	if (!strncmp(url, "sqlite://", 9))
 		st = store_sqlite_connect(url + 9, e);
 	else if (!strncmp(url, "sqlite:", 7))
@@ -236,6 +234,34 @@ struct store *store_open_version(const char *url, int target_version, struct err
 		st = NULL;
 	}
 	return st;
+}
+
+/* How long a first open keeps trying when SQLite answers busy at once. */
+#define OPEN_RETRY_US 5000000
+
+struct store *store_open_version(const char *url, int target_version, struct errinfo *e)
+{
+	if (!url)
+		url = "";
+	/* A fresh SQLite file opened by several connections at once: one
+	 * switching it to WAL while another reads its header can get
+	 * SQLITE_BUSY at once, without its busy handler ever being called
+	 * (SQLite's deadlock avoidance). The whole open is tried again, for as
+	 * long as the busy timeout would have waited. */
+	int64_t start = store_now_us();
+	for (int attempt = 0;; attempt++) {
+		struct errinfo oe = {0};
+		struct store *st = open_once(url, target_version, &oe);
+		if (st || oe.status != 503 || strcmp(oe.code, "store_busy") || strncmp(url, "sqlite:", 7) ||
+		    store_now_us() - start > OPEN_RETRY_US) {
+			if (!st)
+				*e = oe;
+			return st;
+		}
+		log_info("store_open_retry", "attempt=%d error=%s", attempt + 1, log_quote(oe.message));
+		struct timespec nap = {0, (attempt < 5 ? 10L << attempt : 100) * 1000000L};
+		nanosleep(&nap, NULL);
+	}
 }
 
 struct store *store_open_sibling(struct store *st, struct errinfo *e)
