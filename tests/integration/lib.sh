@@ -182,6 +182,15 @@ vmnet_up() {
 	done
 }
 
+# link_rate HOST RATE: the host's management link sends at most RATE (tc's
+# words: 64mbit), as a slow link between hosts would; "off" lifts it. A
+# kernel shaper, not QEMU's migration cap (see vm_migrate.c: under TCG that
+# cap corrupts guests).
+link_rate() {
+	in_ns "$1" tc qdisc del dev mgmt0 root 2>/dev/null
+	[ "$2" = off ] || in_ns "$1" tc qdisc add dev mgmt0 root tbf rate "$2" burst 64kbit latency 500ms
+}
+
 # vdcd_start [flags...]: vdcd on the fabric over HTTPS, data in $TMP/vdcd.
 # Sets MGR_URL, MGR_CACERT (the CA vdcd's certificate chains to: its own
 # CA's ca.pem, or $VDCD_CACERT for an operator's), CA_FP (its fingerprint,

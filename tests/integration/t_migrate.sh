@@ -198,7 +198,9 @@ check "... and the VM runs where it was, with no migration left" \
 
 # The cluster's limit per host: with one migration under way between the
 # two hosts, another from either is refused, naming the host and the limit.
-mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1,"max_bandwidth_mib_s":1}}'
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1,"link_mib_s":1}}'
+link_rate h3 8mbit
+link_rate h4 8mbit
 mapi POST /api/v1/vms/mv/migrate '{}'
 slow=$(jget "$BODY" .task.id)
 mapi POST /api/v1/vms/loc/migrate '{}'
@@ -210,7 +212,15 @@ mapi POST "/api/v1/tasks/$slow/cancel"
 task_wait "$slow" 60
 check "... and the first, cancelled, leaves it running where it was" \
 	test "$TASK_STATE $(mapi GET /api/v1/vms/mv && jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "cancelled running none"
-mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":2,"max_bandwidth_mib_s":0}}'
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":2,"link_mib_s":100}}'
+link_rate h3 off
+link_rate h4 off
+
+mapi GET /metrics
+check "/metrics counts the migrations by outcome (2 succeeded, 1 failed, 1 cancelled)" \
+	test "$(grep -E '^vdcd_migrations_total' <<<"$BODY" | awk '{print $2}' | paste -sd,)" = "2,1,1"
+check "/metrics has the last migration's total time and pause" \
+	grep -qE '^vdcd_migration_last_total_ms [1-9][0-9]*$' <<<"$BODY"
 
 mapi POST /api/v1/vms/mv/stop '{"timeout_s":1}'
 task_wait "$(jget "$BODY" .task.id)"

@@ -119,14 +119,15 @@ check "the consoles' VM runs" test "$TASK_STATE" = succeeded
 check "the consoles' VM has its shell on the serial console" serial_shell_wait con-1
 
 # The migration walk's VM (ui/tests/e2e_migrate.mjs): cluster "mig" of two
-# hosts sharing a datastore, its migrations capped at 32 MiB/s (a copy long
+# hosts sharing a datastore, their links shaped to 32 MiB/s (a copy long
 # enough to be drawn).
 SHARED=$TMP/shared
 mkdir -p "$SHARED"
 chmod 755 "$SHARED"
-mapi POST /api/v1/clusters '{"name":"mig","migration":{"max_bandwidth_mib_s":32,"link_mib_s":32}}'
+mapi POST /api/v1/clusters '{"name":"mig","migration":{"link_mib_s":32}}'
 for h in m1 m2; do
 	host_join "$h" mig --datastore "shared=$SHARED" || not_ok "$h joins cluster mig"
+	link_rate "$h" 256mbit
 done
 hosts_connected 3 || not_ok "m1 and m2 are connected"
 mapi POST /api/v1/vms '{"name":"ui-mig","template":"tiny","cluster":"mig","datastore":"shared"}'

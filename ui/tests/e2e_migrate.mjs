@@ -3,8 +3,8 @@
 // the VM's own host as its current one; "Migrate" draws the copy live (a
 // chart of bytes left and the dirty rate) and ends saying how long it took
 // and paused; the API then has the VM on the other host. The VM (ui-mig)
-// runs in cluster "mig" of two hosts sharing a datastore, whose policy caps
-// a migration at 32 MiB/s so that the copy lasts long enough to be drawn.
+// runs in cluster "mig" of two hosts sharing a datastore, whose links carry
+// 32 MiB/s so that the copy lasts long enough to be drawn.
 // Called from e2e.mjs with its helpers.
 
 export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0, env }) {

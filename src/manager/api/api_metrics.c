@@ -95,6 +95,18 @@ void api_metrics(struct http_req *req)
 	           "vdcd_tasks_finished_total{outcome=\"succeeded\"} %llu\n"
 	           "vdcd_tasks_finished_total{outcome=\"failed\"} %llu\n",
 	        (unsigned long long)m->tasks_done, (unsigned long long)m->tasks_failed);
+	fprintf(f, "# HELP vdcd_migrations_total Live migrations ended since start.\n"
+	           "# TYPE vdcd_migrations_total counter\n"
+	           "vdcd_migrations_total{outcome=\"succeeded\"} %llu\n"
+	           "vdcd_migrations_total{outcome=\"failed\"} %llu\n"
+	           "vdcd_migrations_total{outcome=\"cancelled\"} %llu\n"
+	           "# HELP vdcd_migration_last_total_ms QEMU's total time of the last live migration that succeeded.\n"
+	           "# TYPE vdcd_migration_last_total_ms gauge\nvdcd_migration_last_total_ms %lld\n"
+	           "# HELP vdcd_migration_last_downtime_ms The guest's pause in the last live migration that succeeded.\n"
+	           "# TYPE vdcd_migration_last_downtime_ms gauge\nvdcd_migration_last_downtime_ms %lld\n",
+	        (unsigned long long)m->migrations[0], (unsigned long long)m->migrations[1],
+	        (unsigned long long)m->migrations[2], (long long)m->migration_last_total_ms,
+	        (long long)m->migration_last_downtime_ms);
 	pthread_mutex_unlock(&m->lock);
 	fprintf(f, "# HELP vdcd_agent_calls_in_flight Calls to hosts' agents that API requests wait on.\n"
 	           "# TYPE vdcd_agent_calls_in_flight gauge\nvdcd_agent_calls_in_flight %d\n",

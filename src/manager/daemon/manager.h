@@ -78,6 +78,10 @@ struct mgr {
 		bool cancel_asked;
 	} running[16];
 	uint64_t tasks_done, tasks_failed; /* under lock */
+	/* Live migrations ended since start (succeeded, failed, cancelled) and
+	 * QEMU's figures of the last one that succeeded; under lock. */
+	uint64_t migrations[3];
+	int64_t migration_last_total_ms, migration_last_downtime_ms;
 	time_t started_at;
 };
 

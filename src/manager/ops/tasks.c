@@ -163,6 +163,14 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 		m->tasks_done++;
 	else
 		m->tasks_failed++;
+	if (op && !strcmp(op, "vm.migrate")) {
+		const char *end = end_state(rc, e);
+		m->migrations[!strcmp(end, "succeeded") ? 0 : !strcmp(end, "cancelled") ? 2 : 1]++;
+		if (rc == 0) {
+			m->migration_last_total_ms = json_integer_value(json_object_get(result, "total_ms"));
+			m->migration_last_downtime_ms = json_integer_value(json_object_get(result, "downtime_ms"));
+		}
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
