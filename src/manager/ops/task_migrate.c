@@ -32,6 +32,9 @@
 #define SENDER_CLEANUP_TRIES 60
 /* After a failure, the receiver's copy likewise. */
 #define RECEIVER_CLEANUP_TRIES 30
+/* After the hand-over, how many looks (POLL_MS apart) the receiver gets to
+ * say it runs the guest. */
+#define RECEIVER_SETTLE_TRIES 120
 
 static int64_t mono_ms(void)
 {
@@ -192,9 +195,18 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 	if (!gone)
 		log_warn("migrate_sender_left", "vm=%s host=%s error=%s", g->id, g->from, log_quote(left));
 	crash_point("task:vm.migrate:after_sender_gone");
+	/* The sender's QEMU says "completed" a moment before the receiver's
+	 * has loaded the last pages and resumed: its agent may still say
+	 * "incoming". Its word once it has one is what is recorded. */
 	char state[32] = "unknown";
 	json_t *vm = NULL;
-	host_state(g, g->to, state, sizeof(state), &vm);
+	for (int i = 0; i < RECEIVER_SETTLE_TRIES; i++) {
+		json_decref(vm);
+		vm = NULL;
+		if (host_state(g, g->to, state, sizeof(state), &vm) == 0 && strcmp(state, "incoming"))
+			break;
+		usleep(POLL_MS * 1000);
+	}
 	json_t *fields = json_pack("{s:s, s:n}", "power_state", state, "migration");
 	if (json_is_integer(json_object_get(vm, "state_seq")))
 		json_object_set(fields, "state_seq", json_object_get(vm, "state_seq"));
