@@ -250,16 +250,6 @@ int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts
 		                   vm->spec.name, vm->job_op);
 	struct mig_op *op = mig_op_new(vm, o, done, ctx);
 	snprintf(op->uri, sizeof(op->uri), "%s", uri);
-	/* Under TCG, QEMU 7.2's rate limit (max-bandwidth) left guests with
-	 * corrupted memory after the move in vdc's tests (kernel oopses right
-	 * after, at any cap); a slow link without the limit did not. So the
-	 * cap applies under KVM only, and saying so beats a damaged guest. */
-	if (op->opts.max_bandwidth_bps && strcmp(vm->agent->accel, "kvm")) {
-		log_warn("vm_migration_cap_ignored", "vm=%s accel=%s max_bandwidth_bps=%llu reason=%s", vm->spec.name,
-		         vm->agent->accel, (unsigned long long)op->opts.max_bandwidth_bps,
-		         log_quote("QEMU's rate limit corrupts guests under TCG"));
-		op->opts.max_bandwidth_bps = 0;
-	}
 	set_caps(op, on_send_caps);
 	return 0;
 }
