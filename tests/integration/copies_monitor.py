@@ -12,9 +12,10 @@ missed.
 
 Two copies run at once when both ran in two looks in a row: one look
 alone cannot tell, since a hand-over (the sender's last slice, then the
-receiver's first, a few ms apart) and a new QEMU's vCPU threads starting
-up (they run briefly before they park) both fall into one 100 ms look. So
-an overlap of 200 ms or more is always seen; a shorter one may not be.
+receiver's first, a few ms apart) falls into one 100 ms look. So an
+overlap of 200 ms or more is always seen; a shorter one may not be. A
+process's first second is not looked at: a new QEMU's vCPU threads run
+while they start, before they park (for over 100 ms on a loaded host).
 
 Writes one line per look: "T PIDS RUNNING" (time in s, the pids found,
 how many ran), and "TWO T pid,pid" when two ran in this look and the
@@ -42,6 +43,19 @@ def qemu_pids():
             if i + 1 < len(args) and args[i + 1].decode(errors="replace") == uuid:
                 pids.append(int(d))
     return pids
+
+
+def age(pid):
+    """Seconds since the process started (its starttime against the boot
+    clock), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            up = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return up - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def vcpu_runtime(pid):
@@ -72,6 +86,13 @@ with open(out_path, "w", buffering=1) as out:
         running = []
         seen = qemu_pids()
         for pid in seen:
+            # A QEMU's vCPU threads run while they start, before they park
+            # (a receiver waiting for its state): under load that spans two
+            # looks. A guest runs there only seconds later, after a
+            # hand-over, so the first second of a process is not a copy.
+            a = age(pid)
+            if a is None or a < 1.0:
+                continue
             rt = vcpu_runtime(pid)
             if rt is None:
                 continue
