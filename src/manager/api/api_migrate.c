@@ -6,6 +6,7 @@
  * choice alone. */
 #include "api.h"
 
+#include "auth.h"
 #include "place.h"
 #include "task_ops.h"
 
@@ -80,7 +81,17 @@ void api_vms_migrate(struct http_req *req)
 	struct mgr *m = http_app(req);
 	json_t *vm = NULL, *body = NULL, *host = NULL, *asked = NULL, *report = NULL, *preq = NULL, *task = NULL;
 	struct errinfo e = {0};
-	if (!(vm = mgr_get_visible(req, STORE_VM, http_param(req, "id"))) || !(body = http_body_json(req, 1)))
+	/* Another project's VM is absent (404) before anything else; a VM the
+	 * caller sees is moved by system administrators only: it names hosts. */
+	if (!(vm = mgr_get_visible(req, STORE_VM, http_param(req, "id"))))
+		goto out;
+	if (mgr_scope(req)) {
+		http_reply_error(req, 403, "forbidden", NULL,
+		                 "only a system administrator migrates VMs (a migration names hosts, which are "
+		                 "theirs to see); ask one");
+		goto out;
+	}
+	if (!(body = http_body_json(req, 1)))
 		goto out;
 	static const char *const keys[] = {"host", NULL};
 	struct jv_err jerr = {0};
