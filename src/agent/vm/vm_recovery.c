@@ -49,6 +49,19 @@ void vm_detach_all(struct agent *a)
 
 /* Finds a QEMU started for uuid whose pid file was never written (the agent
  * died between fork and the write). Returns its pid or 0. */
+/* Whether the process lives in this agent's network namespace: a host's
+ * QEMUs do (their taps are there). Another host sharing this kernel (test
+ * hosts are namespaces) may run a QEMU of the same uuid: the sender or the
+ * receiver of a live migration, which is never ours to adopt or kill. */
+static bool in_our_netns(const char *pid)
+{
+	char path[64];
+	struct stat mine, theirs;
+	snprintf(path, sizeof(path), "/proc/%s/ns/net", pid);
+	return stat("/proc/self/ns/net", &mine) == 0 && stat(path, &theirs) == 0 && mine.st_ino == theirs.st_ino &&
+	       mine.st_dev == theirs.st_dev;
+}
+
 static pid_t find_qemu_by_uuid(const char *uuid)
 {
 	DIR *d = opendir("/proc");
@@ -57,7 +70,7 @@ static pid_t find_qemu_by_uuid(const char *uuid)
 	pid_t found = 0;
 	struct dirent *de;
 	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !in_our_netns(de->d_name))
 			continue;
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
