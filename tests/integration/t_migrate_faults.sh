@@ -229,17 +229,7 @@ fi
 # 24 MiB/s against a 12 MiB/s link: without auto-converge the plan refuses
 # it up front, naming the numbers; with it, QEMU throttles the guest until
 # it converges. Neither hangs.
-# A guest that rebooted on the way (above) may be booting still, with the
-# address its host's DHCP gave it this time: the last readiness line says.
-ans=""
-for _ in $(seq 1 30); do
-	mapi GET /api/v1/vms/mv/console
-	IP=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
-	ans=$(guest_req "$(where)" "$IP" 'dirty 32 24')
-	grep -q '^ok dirtying' <<<"$ans" && break
-	sleep 1
-done
-check "the guest dirties 24 MiB/s" grep -q '^ok dirtying' <<<"$ans"
+check "the guest dirties 24 MiB/s" grep -q '^ok dirtying' <<<"$(guest_req "$(where)" "$IP" 'dirty 32 24')"
 mapi PATCH /api/v1/clusters/c1 '{"migration":{"link_mib_s":12,"auto_converge":false}}'
 link_rate h1 96mbit
 link_rate h2 96mbit
