@@ -11,6 +11,8 @@ extern const size_t agent_nroutes;
 void api_reply_err(struct http_req *req, const struct errinfo *e);
 /* A vm_done_fn whose ctx is the (deferred) request: replies with the end. */
 void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo *e);
+/* The VM of the route's {name}, or NULL after a 404 reply. */
+struct vm *api_vm_or_404(struct http_req *req);
 void api_metrics(struct http_req *req);
 void api_host_info(struct http_req *req);
 /* api_console.c: live console streams (HTTP upgrade to raw bytes). */

@@ -31,16 +31,6 @@ static void reply_bad(struct http_req *req, const struct jv_err *jerr)
 	http_reply_error(req, 400, "invalid_body", jerr->field, "%s: %s", jerr->field, jerr->message);
 }
 
-static struct vm *find_or_404(struct http_req *req)
-{
-	struct agent *a = http_app(req);
-	const char *name = http_param(req, "name");
-	struct vm *vm = vm_find(a, name);
-	if (!vm)
-		http_reply_error(req, 404, "not_found", NULL, "no VM named '%s' on this host", name);
-	return vm;
-}
-
 struct incoming {
 	struct http_req *req;
 	struct vm *vm;
@@ -108,7 +98,7 @@ void api_migrate_incoming(struct http_req *req)
 /* POST /api/v1/vms/{name}/migrate {"uri", options} */
 void api_migrate_send(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 0);
@@ -132,43 +122,28 @@ void api_migrate_send(struct http_req *req)
 	json_decref(body);
 }
 
-void api_migration_status(struct http_req *req)
+/* A VM operation of the migration that takes no body. */
+typedef int (*vm_op_fn)(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
+
+static void run_vm_op(struct http_req *req, vm_op_fn op)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	struct errinfo e = {0};
 	if (!vm)
 		return;
 	http_defer(req);
-	if (vm_migrate_status(vm, api_reply_done, req, &e) < 0)
+	if (op(vm, api_reply_done, req, &e) < 0)
 		api_reply_err(req, &e);
 }
 
-void api_migration_cancel(struct http_req *req)
-{
-	struct vm *vm = find_or_404(req);
-	struct errinfo e = {0};
-	if (!vm)
-		return;
-	http_defer(req);
-	if (vm_migrate_cancel(vm, api_reply_done, req, &e) < 0)
-		api_reply_err(req, &e);
-}
-
-void api_migration_postcopy(struct http_req *req)
-{
-	struct vm *vm = find_or_404(req);
-	struct errinfo e = {0};
-	if (!vm)
-		return;
-	http_defer(req);
-	if (vm_migrate_postcopy(vm, api_reply_done, req, &e) < 0)
-		api_reply_err(req, &e);
-}
+void api_migration_status(struct http_req *req) { run_vm_op(req, vm_migrate_status); }
+void api_migration_cancel(struct http_req *req) { run_vm_op(req, vm_migrate_cancel); }
+void api_migration_postcopy(struct http_req *req) { run_vm_op(req, vm_migrate_postcopy); }
 
 /* POST /api/v1/vms/{name}/dirty-rate {"seconds"} */
 void api_dirty_rate(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 1);

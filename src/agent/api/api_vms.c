@@ -37,7 +37,7 @@ void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo 
 		http_reply_json(req, (unsigned)status, result ? result : json_object());
 }
 
-static struct vm *find_or_404(struct http_req *req)
+struct vm *api_vm_or_404(struct http_req *req)
 {
 	struct agent *a = http_app(req);
 	const char *name = http_param(req, "name");
@@ -116,14 +116,14 @@ static void create_vm(struct http_req *req)
 
 static void get_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (vm)
 		http_reply_json(req, 200, vm_to_json(vm));
 }
 
 static void delete_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	struct errinfo e = {0};
@@ -144,7 +144,7 @@ static void delete_vm(struct http_req *req)
 
 static void start_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	struct errinfo e = {0};
@@ -155,7 +155,7 @@ static void start_vm(struct http_req *req)
 
 static void stop_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 1);
@@ -183,7 +183,7 @@ static void stop_vm(struct http_req *req)
 
 static void destroy_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	struct errinfo e = {0};
@@ -194,7 +194,7 @@ static void destroy_vm(struct http_req *req)
 
 static void power_op(struct http_req *req, enum vm_power_op op)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	struct errinfo e = {0};
@@ -209,7 +209,7 @@ static void resume_vm(struct http_req *req) { power_op(req, VM_RESUME); }
 
 static void console_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	size_t max = 16384;
@@ -305,7 +305,7 @@ static void on_disk_resized(void *ctx, int status, json_t *result, const struct 
 
 static void resize_disk(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	const char *dname = http_param(req, "disk");
@@ -392,7 +392,7 @@ static void reply_resized(struct http_req *req, struct vm *vm)
  * so it is refused here as at create. */
 static void resize_vm(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 0);
@@ -444,7 +444,7 @@ static void resize_vm(struct http_req *req)
 /* Snapshots are taken of every disk of a stopped VM, under one name. */
 static struct vm *snapshot_target(struct http_req *req)
 {
-	struct vm *vm = find_or_404(req);
+	struct vm *vm = api_vm_or_404(req);
 	if (!vm)
 		return NULL;
 	if (vm->spec.ndisks == 0) {
