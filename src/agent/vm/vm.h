@@ -246,9 +246,15 @@ int vm_proc_listen_unix(const char *path, struct errinfo *e);
 int vm_proc_connect_unix(const char *path);
 
 /* vm_id.c: the VM's own identity (spec.uid, spec.gid). */
-/* The lowest id of the range that no VM here and no user or group of the
- * host has. 0, or -1 with e (507 when the range is used up). */
-int vm_id_alloc(struct agent *a, unsigned *id, struct errinfo *e);
+/* An id of the range that no VM here and no user or group of the host has:
+ * the first free one from a place in the range the VM's uuid picks, so
+ * that a VM has the same id on every host of a cluster unless another VM
+ * there took it (a live migration needs it: the sending QEMU reopens its
+ * disks as it hands them over, after the receiver took them). 0, or -1
+ * with e (507 when the range is used up). */
+int vm_id_alloc(struct agent *a, const char *uuid, unsigned *id, struct errinfo *e);
+/* Whether id is in the agent's range and free here. */
+bool vm_id_free(struct agent *a, unsigned id);
 /* What qemu-img on this VM's images runs as (its identity, plus
  * extra_group when not 0: a source VM's group, for a copy) and where those
  * images may lie. va must outlive the use of va->da. */

@@ -25,13 +25,31 @@ static bool id_taken(struct agent *a, unsigned id)
 	return getpwuid(id) || getgrgid(id);
 }
 
-int vm_id_alloc(struct agent *a, unsigned *id, struct errinfo *e)
+bool vm_id_free(struct agent *a, unsigned id)
 {
-	for (unsigned long i = a->cfg.vm_id_lo; i <= a->cfg.vm_id_hi; i++)
-		if (!id_taken(a, (unsigned)i)) {
-			*id = (unsigned)i;
+	return id >= a->cfg.vm_id_lo && id <= a->cfg.vm_id_hi && !id_taken(a, id);
+}
+
+/* FNV-1a of the uuid's text: where in the range its search starts. */
+static unsigned long uuid_place(const char *uuid)
+{
+	unsigned long h = 2166136261u;
+	for (const char *p = uuid ? uuid : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h & 0xffffffffu;
+}
+
+int vm_id_alloc(struct agent *a, const char *uuid, unsigned *id, struct errinfo *e)
+{
+	unsigned long lo = a->cfg.vm_id_lo, n = (unsigned long)a->cfg.vm_id_hi - lo + 1;
+	unsigned long start = uuid && uuid[0] ? uuid_place(uuid) % n : 0;
+	for (unsigned long k = 0; k < n; k++) {
+		unsigned i = (unsigned)(lo + (start + k) % n);
+		if (!id_taken(a, i)) {
+			*id = i;
 			return 0;
 		}
+	}
 	return errinfo_set(e, 507, "no_identity", NULL,
 	                   "every VM identity of this host's range %u-%u is in use; delete a VM or "
 	                   "widen vm-id-range", a->cfg.vm_id_lo, a->cfg.vm_id_hi);

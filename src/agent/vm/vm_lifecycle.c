@@ -217,9 +217,26 @@ static int give_dir(struct vm *vm, const char *dir, const char *field, struct er
 	return 0;
 }
 
+/* The identity the sending host gave the VM: the group of its folder on
+ * the shared datastore of its first disk (vm_id.c gives the folder to
+ * root and the VM's group); 0 when there is none to read. */
+static unsigned incoming_identity(struct agent *a, const struct vm_spec *spec)
+{
+	if (spec->ndisks == 0)
+		return 0;
+	char dir[1100];
+	struct stat st;
+	vm_store_disk_dir(a, spec->disks[0].datastore, spec->name, dir, sizeof(dir));
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return st.st_gid >= a->cfg.vm_id_lo && st.st_gid <= a->cfg.vm_id_hi ? (unsigned)st.st_gid : 0;
+}
+
 /* An incoming VM's files are the sending host's: this host takes them for
- * its identity of the VM (the sending QEMU keeps the files it has open),
- * and makes the seed only if the shared datastore lacks it. */
+ * its identity of the VM, which is the sender's (vm_define refuses
+ * another: the sending QEMU reopens its disks by path when it hands them
+ * over, and must still be let in), and makes the seed only if the shared
+ * datastore lacks it. */
 static int take_disks(struct vm *vm, struct errinfo *e)
 {
 	for (int i = 0; i < vm->spec.ndisks; i++) {
@@ -335,8 +352,18 @@ static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, st
 			return -1;
 		}
 	vm_spec_fill_defaults(&spec, a->cfg.datastores[0].name);
-	unsigned id = 0;
-	if (vm_id_alloc(a, &id, e) < 0) {
+	unsigned id = 0, sender_id = incoming ? incoming_identity(a, &spec) : 0;
+	if (sender_id && !vm_id_free(a, sender_id)) {
+		errinfo_set(e, 409, "identity_taken", NULL,
+		            "this host's VM identity %u, the one VM '%s' has on the sending host, belongs to another VM "
+		            "here; its disks cannot be shared during the move: migrate it to another host",
+		            sender_id, spec.name);
+		vm_spec_free(&spec);
+		return -1;
+	}
+	if (sender_id)
+		id = sender_id;
+	else if (vm_id_alloc(a, spec.uuid, &id, e) < 0) {
 		vm_spec_free(&spec);
 		return -1;
 	}

@@ -220,7 +220,7 @@ void vm_load_all(struct agent *a)
 		unsigned id = 0;
 		if (vm->spec.uid)
 			continue;
-		if (vm_id_alloc(a, &id, &e) < 0) {
+		if (vm_id_alloc(a, vm->spec.uuid, &id, &e) < 0) {
 			log_error("vm_identity_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
 			continue;
 		}
