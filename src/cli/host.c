@@ -4,6 +4,7 @@
 
 #include "client.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,33 +63,102 @@ static int join_token(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* "maintenance enter|exit NAME", or the older "maintenance NAME on|off". */
 static int check_maintenance(const struct args *a, char *err, size_t errlen)
 {
-	if (a->npos == 2 && strcmp(a->pos[1], "on") && strcmp(a->pos[1], "off")) {
-		snprintf(err, errlen, "maintenance takes 'on' or 'off', not '%s'", a->pos[1]);
+	if (a->npos != 2)
+		return 0;
+	bool verb = !strcmp(a->pos[0], "enter") || !strcmp(a->pos[0], "exit");
+	bool old = !strcmp(a->pos[1], "on") || !strcmp(a->pos[1], "off");
+	if (!verb && !old) {
+		snprintf(err, errlen, "maintenance takes 'enter NAME' or 'exit NAME', not '%s %s'", a->pos[0], a->pos[1]);
 		return CLI_USAGE;
 	}
 	return 0;
 }
 
+/* The plan, one line per VM: where it goes and placement's reason. */
+static void print_plan(FILE *f, const json_t *plan)
+{
+	fprintf(f, "plan: %s\n", json_string_value(json_object_get(plan, "reason")) ?: "?");
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(plan, "moves"), i, m)
+		fprintf(f, "  %-20s -> %-12s %s\n", json_string_value(json_object_get(m, "vm")) ?: "?",
+		        json_string_value(json_object_get(m, "to")) ?: "?",
+		        json_string_value(json_object_get(m, "reason")) ?: "");
+	json_array_foreach(json_object_get(plan, "stays"), i, m)
+		fprintf(f, "  %-20s stays: %s\n", json_string_value(json_object_get(m, "vm")) ?: "?",
+		        json_string_value(json_object_get(m, "why")) ?: "");
+}
+
 static int maintenance(struct cli *c, const struct args *a)
 {
+	bool verb = !strcmp(a->pos[0], "enter") || !strcmp(a->pos[0], "exit");
+	const char *name = verb ? a->pos[1] : a->pos[0];
+	bool on = verb ? !strcmp(a->pos[0], "enter") : !strcmp(a->pos[1], "on");
+	bool dry = args_flag(a, "dry-run");
 	char path[512], esc[256];
-	snprintf(path, sizeof(path), "/api/v1/hosts/%s/maintenance",
-	         client_escape(a->pos[0], esc, sizeof(esc)));
-	json_t *body = json_pack("{s:b}", "enabled", !strcmp(a->pos[1], "on")), *host = NULL;
-	int rc = cli_call(c, "POST", path, body, "host", &host);
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/maintenance%s", client_escape(name, esc, sizeof(esc)),
+	         dry && on ? "?dry_run=true" : "");
+	json_t *body = json_pack("{s:b}", "enabled", on), *reply = NULL;
+	int rc = cli_call(c, "POST", path, body, "host", &reply);
 	json_decref(body);
-	if (rc)
+	if (rc) {
+		/* A refusal carries the plan that could not be made whole. */
+		const json_t *plan = json_path(c->last_error, "error.plan");
+		if (plan && c->output == OUT_JSON)
+			out_json(c, c->last_error);
+		else if (plan)
+			print_plan(c->err, plan);
 		return rc;
-	if (c->output == OUT_JSON)
-		out_json(c, host);
-	else
-		fprintf(c->out, "host %s: maintenance %s (state %s)\n", a->pos[0], a->pos[1],
-		        json_string_value(json_object_get(host, "state")) ?: "?");
-	json_decref(host);
-	return 0;
+	}
+	const json_t *plan = json_object_get(reply, "plan");
+	if (c->output == OUT_JSON && (dry || !json_object_get(reply, "task"))) {
+		out_json(c, reply);
+	} else if (plan && c->output == OUT_TABLE) {
+		print_plan(dry ? c->out : c->err, plan);
+		fflush(c->err);
+	}
+	if (dry || !on) {
+		if (!on && c->output == OUT_TABLE)
+			fprintf(c->out, "host %s: out of maintenance (state %s)\n", name,
+			        json_string_value(json_object_get(reply, "state")) ?: "?");
+		json_decref(reply);
+		return 0;
+	}
+	const char *task = json_string_value(json_path(reply, "task.id"));
+	if (!task) {
+		if (c->output == OUT_TABLE)
+			fprintf(c->out, "host %s: in maintenance (state %s; no VM to move)\n", name,
+			        json_string_value(json_object_get(reply, "state")) ?: "?");
+		json_decref(reply);
+		return 0;
+	}
+	if (args_flag(a, "no-wait")) {
+		rc = task_finish(c, a, reply, NULL);
+		json_decref(reply);
+		return rc;
+	}
+	json_t *final = NULL;
+	rc = task_wait(c, task, &final);
+	if (c->output == OUT_JSON && final)
+		out_json(c, final);
+	else if (rc == 0 && final)
+		fprintf(c->out, "host %s: in maintenance, emptied (%lld of %lld VMs moved)\n", name,
+		        (long long)json_integer_value(json_path(final, "result.moved")),
+		        (long long)json_integer_value(json_path(final, "result.total")));
+	json_decref(final);
+	json_decref(reply);
+	return rc;
 }
+
+static const struct opt maintenance_opts[] = {
+	{"dry-run", 0, OPT_FLAG, NULL, "enter: show the plan (which VM goes where, and why) and change nothing", NULL,
+	 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
 
 static const struct opt list_opts[] = {
 	{"cluster", 0, OPT_STR, "CLUSTER", "only hosts of this cluster", "cluster_id", 0, "clusters"},
@@ -115,8 +185,15 @@ static const struct cmd cmds[] = {
 	{"join-token", "", 0, 0, "make a one-time token for a new host to join", token_opts, join_token,
 	 NULL, NULL,
 	 "Prints the token and the vdc-agent command line to run on the new host.\n"},
-	{"maintenance", "NAME on|off", 2, 2, "stop (on) or resume (off) placing VMs on a host", NULL,
-	 maintenance, NULL, check_maintenance, NULL},
+	{"maintenance", "enter|exit NAME", 2, 2, "empty a host for service (enter) or return it to the pool (exit)",
+	 maintenance_opts, maintenance, NULL, check_maintenance,
+	 "enter first shows the plan: each running VM, the host it moves to live and placement's reason.\n"
+	 "It is refused as a whole, naming the VM that fits nowhere and why, when the rest of the cluster\n"
+	 "cannot take them. Then the VMs move, up to the cluster's migration.max_per_host at once; a failed\n"
+	 "move is tried on another host (3 attempts). New VMs are never placed on a host in maintenance.\n"
+	 "exit stops an evacuation under way (the moves started end first).\n"
+	 "Example:\n  vdc host maintenance enter h1 --dry-run\n  vdc host maintenance enter h1\n"
+	 "  vdc host maintenance exit h1\n"},
 	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
 	 cli_metrics_opts, metrics, NULL, NULL,
 	 "vdcd keeps an hour of the host's samples, one per heartbeat.\n"

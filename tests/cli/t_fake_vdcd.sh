@@ -200,7 +200,11 @@ else
 	failed=$((failed + 1))
 fi
 t "snapshot" 0 "vm web1: snapshot s1 taken" -- "$VDC" vm snapshot web1 s1
-t "maintenance" 0 "maintenance on (state maintenance)" -- "$VDC" host maintenance host-1 on
+t "maintenance (the older 'NAME on')" 0 "host host-1: in maintenance (state maintenance; no VM to move)" -- \
+	"$VDC" host maintenance host-1 on
+t "maintenance exit" 0 "host host-1: out of maintenance (state connected)" -- "$VDC" host maintenance exit host-1
+t "maintenance enter" 0 "host host-1: in maintenance (state maintenance; no VM to move)" -- \
+	"$VDC" host maintenance enter host-1
 t "join token shows the agent command" 0 "vdc-agent --manager-url $URL --join-token vdcj_0123" -- \
 	"$VDC" host join-token --cluster prod
 t "events page with --limit" 0 "(more: add --before" -- "$VDC" event list --limit 2

@@ -117,8 +117,8 @@ static void test_usage_errors(void **state)
 	bad("vm console web --bytes 0", "flag --bytes: '0' is out of range: 1 to 1M");
 	bad("vm console web --bytes 2M", "flag --bytes: '2M' is out of range: 1 to 1M");
 	bad("vm console web -f -o json", "--follow prints the console as it comes; it has no JSON form");
-	bad("host maintenance h1", "'vdc host maintenance' needs NAME on|off");
-	bad("host maintenance h1 maybe", "maintenance takes 'on' or 'off', not 'maybe'");
+	bad("host maintenance h1", "'vdc host maintenance' needs enter|exit NAME");
+	bad("host maintenance h1 maybe", "maintenance takes 'enter NAME' or 'exit NAME', not 'h1 maybe'");
 	bad("host join-token", "flag --cluster CLUSTER is required");
 	bad("host join-token --cluster c --ttl 1x", "flag --ttl: '1x' is not a duration");
 	bad("host create h1", "unknown command 'create' for 'vdc host'");

@@ -10,6 +10,7 @@
 
 #include "controllers.h"
 #include "env_vdcd.h"
+#include "evacuation.h"
 #include "log.h"
 #include "pki.h"
 #include "resources.h"
@@ -367,6 +368,168 @@ cleanup:
 	json_decref(host);
 }
 
+static const char *hstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* The host's evacuation task when it is queued or running, else NULL. */
+static json_t *drain_under_way(struct mgr *m, const json_t *host)
+{
+	const char *id = hstr(json_object_get(host, "drain"), "task_id");
+	json_t *task = id ? store_get(m->st, STORE_TASK, id, &(struct errinfo){0}) : NULL;
+	const char *st = hstr(task, "state") ?: "";
+	if (task && (!strcmp(st, "queued") || !strcmp(st, "running")))
+		return task;
+	json_decref(task);
+	return NULL;
+}
+
+/* Evacuations queued or running: each holds a task worker while its
+ * migrations run on others. */
+static int evacuations_under_way(struct mgr *m)
+{
+	int n = 0;
+	static const char *const states[] = {"queued", "running"};
+	for (int k = 0; k < 2; k++) {
+		struct store_filter f[] = {{"op", "host.evacuate"}, {"state", states[k]}};
+		json_t *tasks = store_list_all(m->st, STORE_TASK, f, 2, &(struct errinfo){0});
+		n += (int)json_array_size(tasks);
+		json_decref(tasks);
+	}
+	return n;
+}
+
+/* The host document with maintenance on or off (and drain, when given:
+ * consumed), written at the version read. */
+static int write_maintenance(struct mgr *m, const json_t *host, bool on, json_t *drain, json_t **stored,
+                             struct errinfo *e)
+{
+	json_t *upd = json_deep_copy(host);
+	json_object_set_new(upd, "maintenance", json_boolean(on));
+	const char *st = hstr(host, "state");
+	if (on && (!st || strcmp(st, "disconnected")))
+		json_object_set_new(upd, "state", json_string("maintenance"));
+	else if (!on && st && !strcmp(st, "maintenance"))
+		json_object_set_new(upd, "state", json_string("connected"));
+	if (drain)
+		json_object_set_new(upd, "drain", drain);
+	int rc = store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")), stored, e);
+	json_decref(upd);
+	return rc;
+}
+
+/* Leaving maintenance: an evacuation under way stops (the migrations it
+ * started end first), and placements may choose the host again. */
+static void maintenance_exit(struct http_req *req, struct mgr *m, json_t *host)
+{
+	struct errinfo e = {0};
+	json_t *stored = NULL, *drain = drain_under_way(m, host);
+	const char *id = hstr(host, "id");
+	if (write_maintenance(m, host, false, NULL, &stored, &e) < 0) {
+		json_decref(drain);
+		mgr_refuse(req, "host.maintenance_off", "host", id, &e);
+		return;
+	}
+	if (drain) {
+		json_t *out = NULL;
+		struct errinfo ce = {0};
+		if (tasks_cancel(m, drain, mgr_actor(req), &out, &ce) < 0)
+			log_warn("drain_cancel_failed", "task=%s error=%s", hstr(drain, "id"), log_quote(ce.message));
+		json_decref(out);
+		json_decref(drain);
+	}
+	mgr_event(m, mgr_actor(req), "host.maintenance_off", "host", id, "succeeded", NULL);
+	http_reply_json(req, 200, stored);
+}
+
+/* Entering maintenance: the plan first; refused as a whole (nothing
+ * changes) when a VM fits nowhere else; ?dry_run=true answers the plan
+ * alone. Else the host leaves placement at once and a host.evacuate task
+ * moves its running VMs (202), or, with none to move, 200. */
+static void maintenance_enter(struct http_req *req, struct mgr *m, json_t *host)
+{
+	struct errinfo e = {0};
+	const char *id = hstr(host, "id"), *name = hstr(host, "name") ?: "?";
+	json_t *plan = NULL, *task = NULL, *drain = drain_under_way(m, host);
+	if (drain) {
+		errinfo_set(&e, 409, "evacuation_running", NULL, "host %s is being emptied already (task %s); follow it, or "
+		            "exit maintenance to stop it", name, hstr(drain, "id"));
+		mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+		goto out;
+	}
+	bool connected = !strcmp(hstr(host, "state") ?: "", "connected") ||
+	                 !strcmp(hstr(host, "state") ?: "", "maintenance");
+	if (!(plan = evacuation_plan(m->st, host, &e))) {
+		mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+		goto out;
+	}
+	size_t nmoves = json_array_size(json_object_get(plan, "moves"));
+	if (!connected && (nmoves || json_is_true(json_object_get(plan, "refused")))) {
+		errinfo_set(&e, 409, "host_disconnected", NULL,
+		            "host %s is disconnected: its VMs cannot be moved live. Bring its agent back, or handle its "
+		            "VMs first (HA restarts them elsewhere when the host is fenced)", name);
+		mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+		goto out;
+	}
+	if (json_is_true(json_object_get(plan, "refused"))) {
+		char msg[800];
+		snprintf(msg, sizeof(msg), "%s. Nothing was changed: add capacity to the cluster, stop or move that VM, "
+		         "or raise the cluster's overcommit", hstr(plan, "reason"));
+		mgr_event(m, mgr_actor(req), "host.maintenance_on", "host", id, "refused", msg);
+		http_reply_json(req, 409, json_pack("{s:{s:s, s:s, s:O}}", "error", "code", "evacuation_refused",
+		                                    "message", msg, "plan", plan));
+		goto out;
+	}
+	if (http_query_flag(req, "dry_run")) {
+		http_reply_json(req, 200, json_pack("{s:b, s:O}", "dry_run", 1, "plan", plan));
+		goto out;
+	}
+	json_t *stored = NULL;
+	if (nmoves == 0) {
+		if (write_maintenance(m, host, true, NULL, &stored, &e) < 0) {
+			mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+			goto out;
+		}
+		mgr_event(m, mgr_actor(req), "host.maintenance_on", "host", id, "succeeded", hstr(plan, "reason"));
+		json_object_set(stored, "plan", plan);
+		http_reply_json(req, 200, stored);
+		goto out;
+	}
+	if (evacuations_under_way(m) >= m->cfg.workers - 1) {
+		errinfo_set(&e, 409, "too_many_evacuations", NULL,
+		            "%d hosts are being emptied already, as many as vdcd's %d task workers allow (each holds one "
+		            "while its migrations use the others); wait for one to end, or start vdcd with more --workers",
+		            evacuations_under_way(m), m->cfg.workers);
+		mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+		goto out;
+	}
+	/* The host leaves placement and its evacuation is queued in one commit. */
+	if (store_begin(m->st, &e) < 0)
+		goto fail;
+	if (!(task = task_new(m->st, "host.evacuate", "host", id, name, NULL, mgr_actor(req),
+	                      json_pack("{s:O, s:i}", "plan", plan, "attempts", 3), &e)))
+		goto fail;
+	if (write_maintenance(m, host, true, json_pack("{s:O, s:s, s:[]}", "task_id", json_object_get(task, "id"),
+	                                               "phase", "draining", "left"),
+	                      &stored, &e) < 0 ||
+	    store_commit(m->st, &e) < 0) {
+		json_decref(stored);
+		goto fail;
+	}
+	mgr_event(m, mgr_actor(req), "host.maintenance_on", "host", id, "accepted", hstr(plan, "reason"));
+	tasks_wake(m);
+	char loc[96];
+	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", hstr(task, "id"));
+	http_add_header(req, "Location", loc);
+	http_reply_json(req, 202, json_pack("{s:O, s:O, s:o}", "task", task, "plan", plan, "host", stored));
+	goto out;
+fail:
+	store_rollback(m->st);
+	mgr_refuse(req, "host.maintenance_on", "host", id, &e);
+out:
+	json_decref(task);
+	json_decref(drain);
+	json_decref(plan);
+}
+
 void api_hosts_maintenance(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -388,24 +551,10 @@ void api_hosts_maintenance(struct http_req *req)
 		mgr_reply_err(req, &e);
 		return;
 	}
-	json_t *upd = json_deep_copy(host);
-	json_object_set_new(upd, "maintenance", json_boolean(on));
-	const char *st = json_string_value(json_object_get(host, "state"));
 	if (on)
-		json_object_set_new(upd, "state", json_string("maintenance"));
-	else if (st && !strcmp(st, "maintenance"))
-		json_object_set_new(upd, "state", json_string("connected"));
-	json_t *stored = NULL;
-	const char *id = json_string_value(json_object_get(host, "id"));
-	if (store_update(m->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")),
-	                 &stored, &e) < 0) {
-		mgr_reply_err(req, &e);
-	} else {
-		mgr_event(m, mgr_actor(req), on ? "host.maintenance_on" : "host.maintenance_off", "host", id,
-		          "succeeded", NULL);
-		http_reply_json(req, 200, stored);
-	}
-	json_decref(upd);
+		maintenance_enter(req, m, host);
+	else
+		maintenance_exit(req, m, host);
 	json_decref(host);
 }
 

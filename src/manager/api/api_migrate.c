@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include "auth.h"
+#include "migrations.h"
 #include "place.h"
 #include "task_ops.h"
 
@@ -14,67 +15,6 @@
 #include <string.h>
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-
-/* A migration recorded on the VM whose task still runs (or waits). */
-static bool migration_under_way(struct mgr *m, const json_t *vm)
-{
-	const char *task_id = str(json_object_get(vm, "migration"), "task_id");
-	if (!task_id)
-		return false;
-	json_t *task = store_get(m->st, STORE_TASK, task_id, &(struct errinfo){0});
-	const char *st = str(task, "state") ?: "";
-	bool live = !strcmp(st, "queued") || !strcmp(st, "running");
-	json_decref(task);
-	return live;
-}
-
-/* Migrations under way (queued or running) from or to host_id. */
-static int migrations_on_host(struct mgr *m, const char *host_id)
-{
-	int n = 0;
-	static const char *const states[] = {"queued", "running"};
-	for (int k = 0; k < 2; k++) {
-		struct store_filter f[] = {{"op", "vm.migrate"}, {"state", states[k]}};
-		json_t *tasks = store_list_all(m->st, STORE_TASK, f, 2, &(struct errinfo){0});
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			const json_t *a = json_object_get(t, "args");
-			n += !strcmp(str(a, "from_host_id") ?: "", host_id) || !strcmp(str(a, "to_host_id") ?: "", host_id);
-		}
-		json_decref(tasks);
-	}
-	return n;
-}
-
-/* The cluster's limit of migrations under way per host. */
-static int max_per_host(struct mgr *m, const char *cluster_id)
-{
-	json_t *c = store_get(m->st, STORE_CLUSTER, cluster_id ?: "", &(struct errinfo){0});
-	json_int_t n = json_integer_value(json_object_get(json_object_get(c, "migration"), "max_per_host"));
-	json_decref(c);
-	return n > 0 ? (int)n : 2;
-}
-
-/* Placement's question for the VM as it is: its size, datastore,
- * networks, rules and cluster, away from the host it runs on. */
-static json_t *placement_request(const json_t *vm, const char *only_host)
-{
-	const json_t *cfg = json_object_get(vm, "config"), *pg = json_object_get(vm, "placement_groups");
-	json_t *bridges = json_array(), *n;
-	size_t i;
-	json_array_foreach(json_object_get(cfg, "networks"), i, n)
-		json_array_append(bridges, json_object_get(n, "bridge"));
-	json_t *q = json_pack("{s:s?, s:O?, s:O?, s:s, s:o, s:O?, s:O?, s:s?, s:s?, s:s?}", "name", str(vm, "name"),
-	                      "vcpus", json_object_get(cfg, "vcpus"), "memory_mib", json_object_get(cfg, "memory_mib"),
-	                      "datastore", str(cfg, "datastore") ?: "local", "bridges", bridges, "affinity",
-	                      json_object_get(pg, "affinity"), "anti_affinity", json_object_get(pg, "anti_affinity"),
-	                      "cluster_id", str(vm, "cluster_id"), "project_id", str(vm, "project_id"), "moving_from",
-	                      str(vm, "host_id"));
-	if (q && only_host)
-		json_object_set_new(q, "only_host", json_string(only_host));
-	return q;
-}
 
 void api_vms_migrate(struct http_req *req)
 {
@@ -108,7 +48,7 @@ void api_vms_migrate(struct http_req *req)
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
 	}
-	if (migration_under_way(m, vm)) {
+	if (migration_under_way(m->st, vm)) {
 		errinfo_set(&e, 409, "migration_running", NULL, "VM '%s' is being migrated already (task %s); wait for it "
 		            "or cancel it", name, str(json_object_get(vm, "migration"), "task_id"));
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
@@ -124,7 +64,7 @@ void api_vms_migrate(struct http_req *req)
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
 	}
-	if (!(preq = placement_request(vm, asked ? str(asked, "id") : NULL))) {
+	if (!(preq = migration_placement_request(vm, asked ? str(asked, "id") : NULL))) {
 		errinfo_set(&e, 500, "internal", NULL, "out of memory");
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
@@ -141,10 +81,10 @@ void api_vms_migrate(struct http_req *req)
 	}
 	/* The cluster's limit per host, on both ends: a host's link and CPU
 	 * carry that many at once. */
-	int limit = max_per_host(m, str(host, "cluster_id"));
+	int limit = migration_limit_per_host(m->st, str(host, "cluster_id"));
 	const char *ends[] = {str(vm, "host_id"), str(host, "id")};
 	for (int k = 0; k < 2; k++) {
-		int busy = migrations_on_host(m, ends[k] ?: "");
+		int busy = migrations_on_host(m->st, ends[k] ?: "");
 		if (busy >= limit) {
 			json_t *h = k ? json_incref(host) : store_get(m->st, STORE_HOST, ends[k] ?: "", &(struct errinfo){0});
 			errinfo_set(&e, 409, "too_many_migrations", NULL,
@@ -162,22 +102,10 @@ void api_vms_migrate(struct http_req *req)
 	}
 	/* The task and the VM's record of the migration commit together. */
 	const char *id = str(vm, "id");
-	if (store_begin(m->st, &e) < 0)
-		goto fail;
-	if (!(task = task_new(m->st, "vm.migrate", "vm", id, name, str(vm, "project_id"), mgr_actor(req),
-	                      json_pack("{s:O, s:O, s:O, s:O}", "to_host_id", json_object_get(host, "id"), "to_host",
-	                                json_object_get(host, "name"), "from_host_id", json_object_get(vm, "host_id"),
-	                                "placement_summary", json_object_get(report, "summary")),
-	                      &e)))
-		goto fail;
-	json_t *upd = json_deep_copy(vm);
-	json_object_set_new(upd, "migration",
-	                    json_pack("{s:O, s:O, s:s, s:O}", "from_host_id", json_object_get(vm, "host_id"), "to_host_id",
-	                              json_object_get(host, "id"), "phase", "queued", "task_id", json_object_get(task, "id")));
-	int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e);
-	json_decref(upd);
-	if (rc < 0 || store_commit(m->st, &e) < 0)
-		goto fail;
+	if (!(task = migration_enqueue(m->st, vm, host, str(report, "summary"), mgr_actor(req), NULL, &e))) {
+		mgr_refuse(req, "vm.migrate", "vm", id, &e);
+		goto out;
+	}
 	char detail[600];
 	snprintf(detail, sizeof(detail), "to %s: %s", str(host, "name"), str(report, "summary") ?: "");
 	mgr_event(m, mgr_actor(req), "vm.migrate", "vm", id, "accepted", detail);
@@ -186,10 +114,6 @@ void api_vms_migrate(struct http_req *req)
 	snprintf(loc, sizeof(loc), "/api/v1/tasks/%s", str(task, "id"));
 	http_add_header(req, "Location", loc);
 	http_reply_json(req, 202, json_pack("{s:O, s:O}", "task", task, "placement", report));
-	goto out;
-fail:
-	store_rollback(m->st);
-	mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 out:
 	json_decref(task);
 	json_decref(preq);

@@ -105,7 +105,10 @@ int evacuate_plan(const struct placement_snapshot *s, int host, const struct eva
 			rc = 0;
 			goto done;
 		}
-		moves[out->nmoves++] = (struct evacuate_move){order[k], r.host};
+		struct evacuate_move *mv = &moves[out->nmoves++];
+		mv->vm = order[k];
+		mv->host = r.host;
+		placement_format_verdict(&plan, &q, &r, r.host, mv->reason, sizeof(mv->reason));
 		hosts[r.host].alloc_vcpus += v->vcpus;
 		hosts[r.host].alloc_memory_mib += v->memory_mib;
 		for (int j = 0; j < v->nrules; j++) {

@@ -29,9 +29,12 @@ struct evacuate_vm {
 	int nrules;
 };
 
+#define EVACUATE_MOVE_REASON_MAX 240
+
 struct evacuate_move {
 	int vm;   /* index into the VMs given */
 	int host; /* where it goes */
+	char reason[EVACUATE_MOVE_REASON_MAX]; /* placement's verdict for that host, counting the moves before */
 };
 
 struct evacuate_plan {

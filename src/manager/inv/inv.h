@@ -99,6 +99,14 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
                                  struct inv_report_limits lim, json_t **report, char **host_id,
                                  char *err, size_t errlen);
 
+/* Where the VMs vms[0..nvms) of host host_id go when it enters maintenance
+ * (decide/evacuate_plan.h): {"host","host_id","refused":bool,"stuck": the
+ * index of the VM that fits nowhere or -1,"reason","moves":[{"i": index
+ * into vms,"to_id","to","reason": placement's verdict}]} in the order to
+ * run them. NULL with err when the host is unknown or out of memory. */
+json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_request *vms, int nvms, char *err,
+                     size_t errlen);
+
 /* The whole index as canonical JSON, to compare two indexes (a live one
  * with one rebuilt from the store) with ==: {"clusters": {id: {...}},
  * "hosts": {id: {..., "vms": [ids]}}, "vms": {id: {...}}, "groups":

@@ -75,6 +75,11 @@ struct inv {
 	struct placement_result result;
 };
 
+/* A name's id for a request: the index's, or a free id (no host has it)
+ * named in the snapshot's copy of the names, so that the verdicts can name
+ * it; -1 when every id is taken. */
+int inv_request_name(const struct inv_names *n, const char **names, const char *name);
+
 /* An id of names for name, or -1 when none has it. */
 int inv_names_find(const struct inv_names *n, const char *name);
 

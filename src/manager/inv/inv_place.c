@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A name's id for the request: the index's, or a free id (no host has it)
- * named in the snapshot's copy of the names, so that the verdicts can name
- * it; -1 when every id is taken. */
-static int request_name(const struct inv_names *n, const char **names, const char *name)
+int inv_request_name(const struct inv_names *n, const char **names, const char *name)
 {
 	int id = inv_names_find(n, name);
 	for (int i = 0; i < PLACEMENT_SET_BITS && id < 0; i++)
@@ -101,7 +98,7 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 		.vm = q->vm,
 		.vcpus = q->vcpus,
 		.memory_mib = q->memory_mib,
-		.datastore = q->datastore ? request_name(&iv->datastores, ds_names, q->datastore) : -1,
+		.datastore = q->datastore ? inv_request_name(&iv->datastores, ds_names, q->datastore) : -1,
 		.cluster = c ? c->slot : -1,
 		.rules = req_rules,
 	};
@@ -111,7 +108,7 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 		pq.moving_from = from->slot;
 	}
 	for (int i = 0; i < q->nnetworks; i++)
-		placement_set_add(&pq.networks, request_name(&iv->networks, net_names, q->networks[i] ?: ""));
+		placement_set_add(&pq.networks, inv_request_name(&iv->networks, net_names, q->networks[i] ?: ""));
 	/* The request's groups become rules (even with no member yet). */
 	for (int t = 0; t < 2; t++) {
 		const char *const *names = t ? q->anti_affinity : q->affinity;

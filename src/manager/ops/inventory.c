@@ -8,6 +8,7 @@
 #include "inv_slim.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -106,6 +107,18 @@ enum inv_place_outcome inventory_place(const struct inv_request *q, struct inv_r
 		index_ ? inv_place(index_, q, lim, report, host_id, err, errlen) : INV_NO_HOSTS;
 	pthread_mutex_unlock(&lock);
 	return out;
+}
+
+json_t *inventory_evacuate(const char *host_id, const struct inv_request *vms, int nvms, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&lock);
+	json_t *plan = NULL;
+	if (index_)
+		plan = inv_evacuate(index_, host_id, vms, nvms, err, errlen);
+	else
+		snprintf(err, errlen, "the inventory is not loaded");
+	pthread_mutex_unlock(&lock);
+	return plan;
 }
 
 json_t *inventory_compare(struct store *st, struct errinfo *e)

@@ -22,6 +22,9 @@ void inventory_stop(void);
 enum inv_place_outcome inventory_place(const struct inv_request *q, struct inv_report_limits lim,
                                        json_t **report, char **host_id, char *err, size_t errlen);
 
+/* inv_evacuate under the index's lock. */
+json_t *inventory_evacuate(const char *host_id, const struct inv_request *vms, int nvms, char *err, size_t errlen);
+
 /* inv_connected_hosts under the index's lock. */
 int inventory_connected_hosts(struct inv_beat **out, size_t *n);
 

@@ -3,6 +3,7 @@
  * so" (409 name_taken with our uuid, 409 already running) count as success,
  * which is what makes a re-run after a crash safe. */
 #include "task_ops.h"
+#include "evacuation.h"
 #include "quota.h"
 
 #include "agent_client.h"
@@ -678,6 +679,7 @@ static const struct task_op_def task_ops[] = {
 	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},
+	{"host.evacuate", false, false, false, task_op_evacuate, NULL, task_evacuate_unqueue, NULL},
 };
 
 static const struct task_op_def *task_op_find(const char *name)

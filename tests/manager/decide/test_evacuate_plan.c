@@ -81,6 +81,12 @@ static void t_largest_first_each_counted(void **state)
 	assert_string_equal(got, "b>h2 a>h1");
 	assert_int_equal(p.stuck, -1);
 	assert_string_equal(p.reason, "2 VMs of h0 go to 2 other hosts");
+	/* Each move says why its host: placement's verdict as the plan stood. */
+	assert_string_equal(m[0].reason, "chosen (rank 1 of 2): score 0.875 under pack: most allocated that fits; "
+	                                 "after placement 6 of 8 vCPUs, 16384 of 16384 MiB");
+	/* b filled h2: a had one host left. */
+	assert_string_equal(m[1].reason, "chosen (rank 1 of 1): score 0.250 under pack: most allocated that fits; "
+	                                 "after placement 2 of 8 vCPUs, 4096 of 16384 MiB");
 }
 
 static void t_refused_names_the_shortfall(void **state)

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# t_evacuate.sh - maintenance mode: a host with 6 running VMs is emptied by
+# live migration after its plan is shown; a plan the rest of the cluster
+# cannot take is refused up front naming the shortfall, and nothing
+# changes; new VMs avoid a host in maintenance; a VM that cannot move is
+# tried elsewhere, then named with why; exit stops a drain; kill -9 of
+# vdcd in the middle of a drain is recovered from.
+source "$(dirname "$0")/lib.sh"
+
+SHARED=$TMP/shared
+mkdir -p "$SHARED"
+chmod 755 "$SHARED"
+fabric_up
+vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
+# Each host reports this machine's CPUs: an overcommit of 4 lets one host
+# run all six 1-vCPU VMs.
+mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4}'
+for h in h1 h2 h3; do
+	host_join "$h" c1 --datastore "shared=$SHARED" || not_ok "$h joins"
+done
+hosts_connected 3 || not_ok "h1, h2 and h3 connect"
+CPUS=$(mapi GET /api/v1/hosts/h1 && jget "$BODY" .capacity.cpus)
+declare -A HOST_NAME
+for h in h1 h2 h3; do
+	mapi GET "/api/v1/hosts/$h"
+	HOST_NAME[$(jget "$BODY" .id)]=$h
+done
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+vdc() { "$VDC" "$@"; }
+check "vdc logs in" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP"
+# on_host NAME: the VMs of the last list (BODY) the inventory puts on host NAME.
+on_host() { jq -r --arg h "$1" --argjson ids "$(for k in "${!HOST_NAME[@]}"; do echo "{\"$k\":\"${HOST_NAME[$k]}\"}"; done | jq -s add)" '[.items[] | select($ids[.host_id] == $h)] | length' <<<"$BODY"; }
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=96'
+
+# ---- a host with no VM enters maintenance at once ---------------------------
+for h in h2 h3; do
+	mapi POST "/api/v1/hosts/$h/maintenance" '{"enabled":true}'
+	check "$h (no VM) enters maintenance at once (200, no task)" \
+		test "$STATUS/$(jget "$BODY" .state)/$(jget "$BODY" '.task // "none"')" = 200/maintenance/none
+done
+
+# ---- six VMs, all on h1: new VMs avoid hosts in maintenance ---------------
+tasks=()
+for i in 1 2 3 4 5 6; do
+	mapi POST /api/v1/vms "{\"name\":\"e$i\",\"template\":\"tiny\",\"datastore\":\"shared\",\"start\":true}"
+	[ "$STATUS" = 202 ] || diag "create e$i: $STATUS $BODY"
+	tasks+=("$(jget "$BODY" .task.id)")
+	[ "$i" = 1 ] && check "a VM is placed on h1, the reason for h2 naming maintenance" \
+		grep -q "^h1/.*maintenance" <<<"$(jget "$BODY" .placement.host)/$(jget "$BODY" '[.placement.hosts[] | select(.host=="h2") | .reason][0]')"
+done
+for t in "${tasks[@]}"; do task_wait "$t" 120; [ "$TASK_STATE" = succeeded ] || diag "a create: $TASK_STATE"; done
+mapi GET '/api/v1/vms?limit=100'
+check "the six VMs run on h1" test "$(on_host h1)" = 6
+for h in h2 h3; do
+	mapi POST "/api/v1/hosts/$h/maintenance" '{"enabled":false}'
+	check "$h exits maintenance" test "$STATUS/$(jget "$BODY" .state)" = 200/connected
+done
+
+# guest_ip VM: its address, from its last readiness line.
+guest_ip() {
+	local i ip
+	for i in $(seq 1 300); do
+		mapi GET "/api/v1/vms/$1/console"
+		ip=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
+		[ -n "$ip" ] && { echo "$ip"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+declare -A IPS
+for i in 1 2 3 4 5 6; do IPS[e$i]=$(guest_ip "e$i"); done
+check "the six guests are ready" test "$(printf '%s\n' "${IPS[@]}" | grep -c .)" = 6
+
+# host_of VM: the name of the host the inventory says runs it.
+host_of() { mapi GET "/api/v1/vms/$1" && echo "${HOST_NAME[$(jget "$BODY" .host_id)]}"; }
+# vm_doc VM: sets BODY to the VM and VMHOST to its host's name.
+vm_doc() { mapi GET "/api/v1/vms/$1"; VMHOST=${HOST_NAME[$(jget "$BODY" .host_id)]}; }
+
+# one_place VM: the VM runs on the host the inventory names, and on no
+# other host (each agent asked), and its guest answers there.
+one_place() {
+	local vm=$1 h n=0 where="" x id
+	vm_doc "$vm"
+	h=$VMHOST
+	id=$(jget "$BODY" .id)
+	for x in h1 h2 h3; do
+		api "$x" GET "/api/v1/vms/$id"
+		[ "$STATUS" = 200 ] && { n=$((n + 1)); where+=" $x/$(jget "$BODY" .state)"; }
+	done
+	check "$vm runs on $h only, as the inventory says" test "$n$where" = "1 $h/running"
+	[ "$n$where" = "1 $h/running" ] || diag "$vm: on$where"
+	local answer="" k
+	for k in 1 2 3 4 5; do
+		answer=$(guest_req "$h" "${IPS[$vm]}" ping)
+		[ "$answer" = pong ] && break
+		sleep 1
+	done
+	check "$vm's guest answers on $h" test "$answer" = pong
+}
+
+# ---- a plan the rest of the cluster cannot take is refused, whole ------------
+# An overcommit of 1: h2 and h3 take $CPUS 1-vCPU VMs each, not six between them.
+mapi PATCH /api/v1/clusters/c1 '{"cpu_overcommit":1}'
+if [ "$((2 * CPUS))" -lt 6 ]; then
+	mapi POST '/api/v1/hosts/h1/maintenance?dry_run=true' '{"enabled":true}'
+	check "a dry run of a plan that cannot be whole is refused (409 evacuation_refused)" \
+		test "$STATUS/$(jget "$BODY" .error.code)" = 409/evacuation_refused
+	msg=$(jget "$BODY" .error.message)
+	diag "refused: $msg"
+	check "... naming the VM that fits nowhere and the shortfall (vCPUs)" \
+		grep -qE "h1 cannot be emptied: VM .e[1-6]. \(1 vCPU, 96 MiB\) fits on no other host of its cluster \(.*CPU" <<<"$msg"
+	check "... with the moves that did fit" test "$(jget "$BODY" '.error.plan.moves | length')" = "$((2 * CPUS))"
+	out=$(vdc host maintenance enter h1 2>&1)
+	check "the CLI's enter is refused, printing the plan and the shortfall" \
+		grep -q "fits on no other host" <<<"$out"
+	mapi GET /api/v1/hosts/h1
+	check "... and nothing changed: h1 is connected, not in maintenance" \
+		test "$(jget "$BODY" '"\(.state) \(.maintenance)"')" = "connected false"
+else
+	diag "this machine has $CPUS CPUs: two hosts take six VMs at overcommit 1; the refusal is not tried"
+fi
+mapi PATCH /api/v1/clusters/c1 '{"cpu_overcommit":4}'
+
+# ---- the plan, then the evacuation of six VMs -------------------------------
+mapi POST '/api/v1/hosts/h1/maintenance?dry_run=true' '{"enabled":true}'
+check "the dry run shows a plan: six moves" test "$STATUS/$(jget "$BODY" '.plan.moves | length')" = 200/6
+check "... each to h2 or h3, with placement's reason" \
+	test "$(jget "$BODY" '[.plan.moves[] | select((.to=="h2" or .to=="h3") and (.reason | test("chosen")))] | length')" = 6
+diag "plan: $(jget "$BODY" .plan.reason)"
+mapi GET /api/v1/hosts/h1
+check "a dry run changes nothing" test "$(jget "$BODY" .state)" = connected
+
+T0=$(date +%s.%N)
+out=$(vdc host maintenance enter h1 2>"$TMP/enter.err")
+rc=$?
+T1=$(date +%s.%N)
+check "vdc host maintenance enter h1 empties it ($out)" test "$rc/$out" = "0/host h1: in maintenance, emptied (6 of 6 VMs moved)"
+check "... after showing the plan (each VM, its host, the reason)" test "$(grep -cE '^  e[1-6] +-> h[23] +chosen' "$TMP/enter.err")" = 6
+diag "evacuation of 6 VMs: $(echo "$T1 - $T0" | bc) s"
+mapi GET /api/v1/hosts/h1
+check "h1 is in maintenance, its drain done" test "$(jget "$BODY" '"\(.state) \(.drain.phase)"')" = "maintenance done"
+DRAIN=$(jget "$BODY" .drain.task_id)
+mapi GET "/api/v1/tasks/$DRAIN"
+check "the evacuation task succeeded: 6 of 6 moved" \
+	test "$(jget "$BODY" '"\(.state) \(.result.moved)/\(.result.total) \(.progress)"')" = "succeeded 6/6 100"
+for i in 1 2 3 4 5 6; do one_place "e$i"; done
+# The cluster's limit (migration.max_per_host 2) held: the progress the CLI
+# drew never showed more than two moving at once, and it did show two.
+peak=$(grep -oE '[0-9]+ moving' "$TMP/enter.err" | cut -d' ' -f1 | sort -n | tail -1)
+check "at most two VMs moved at once (the cluster's max_per_host), and two did (peak $peak)" test "$peak" = 2
+mapi POST /api/v1/vms '{"name":"n1","template":"tiny","datastore":"shared","start":true}'
+check "a new VM avoids h1 in maintenance" test "$(jget "$BODY" .placement.host)" != h1
+task_wait "$(jget "$BODY" .task.id)" 120
+mapi POST /api/v1/hosts/h1/maintenance '{"enabled":false}'
+check "h1 exits maintenance" test "$STATUS/$(jget "$BODY" .state)" = 200/connected
+
+# ---- kill -9 of vdcd in the middle of a drain -------------------------------
+FROM=$(host_of e1)
+vdcd_stop || not_ok "vdcd stops cleanly"
+enter_once_connected() {
+	hosts_connected 3 || diag "the hosts did not connect to the new vdcd"
+	mapi POST "/api/v1/hosts/$FROM/maintenance" '{"enabled":true}'
+	[ "$STATUS" = 202 ] || diag "enter: $STATUS $BODY"
+}
+crash_at "task:host.evacuate:after_launch" vdcd any --heartbeat-timeout-s 30 -- enter_once_connected
+vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts"
+t=""
+for _ in $(seq 1 100); do
+	t=$(requeued_task host.evacuate) && break
+	sleep 0.1
+done
+check "vdcd queues the evacuation again at its start" test -n "$t"
+[ -n "$t" ] && task_wait "$t" 180
+check "the re-run evacuation succeeds" test "$TASK_STATE" = succeeded
+[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+mapi GET "/api/v1/vms?limit=100"
+check "no VM is left on $FROM" test "$(on_host "$FROM")" = 0
+for i in 1 2 3 4 5 6; do one_place "e$i"; done
+mapi POST "/api/v1/hosts/$FROM/maintenance" '{"enabled":false}'
+
+# ---- a VM that cannot move: tried elsewhere, then named with why ------------
+# Its disk on a host's own datastore: every other host refuses it
+# (disk_not_shared).
+mapi POST /api/v1/vms '{"name":"loc","template":"tiny","datastore":"local","start":true}'
+task_wait "$(jget "$BODY" .task.id)" 120
+check "a VM on a host's local datastore starts" test "$TASK_STATE" = succeeded
+LH=$(host_of loc)
+mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":true}'
+check "its host's evacuation starts (202)" test "$STATUS" = 202
+task_wait "$(jget "$BODY" .task.id)" 180
+check "the evacuation ends incomplete, naming the VM and why" \
+	test "$TASK_STATE/$(jget "$BODY" .error.code)" = failed/evacuation_incomplete
+msg=$(jget "$BODY" .error.message)
+diag "incomplete: $msg"
+check "... its two attempts on the two other hosts failed (disk_not_shared)" \
+	grep -qE "'loc': .*(2 attempts failed|failed on every host).*(shared|datastore)" <<<"$msg"
+check "... the others moved" test "$(jget "$BODY" '.result.left | length')/$(jget "$BODY" '.result.moved == .result.total - 1')" = 1/true
+mapi GET "/api/v1/hosts/$LH"
+check "the host stays in maintenance, its drain incomplete, naming loc" \
+	test "$(jget "$BODY" '"\(.state) \(.drain.phase) \(.drain.left[0].vm)"')" = "maintenance incomplete loc"
+vm_doc loc
+check "loc still runs on $LH" test "$VMHOST $(jget "$BODY" .power_state)" = "$LH running"
+mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":false}'
+
+# ---- exit stops a drain under way --------------------------------------------
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1}}'
+EX=$(host_of e1)
+mapi POST "/api/v1/hosts/$EX/maintenance" '{"enabled":true}'
+check "a drain starts on $EX" test "$STATUS" = 202
+DT=$(jget "$BODY" .task.id)
+mapi POST "/api/v1/hosts/$EX/maintenance" '{"enabled":false}'
+check "exit answers at once (200), the host connected again" test "$STATUS/$(jget "$BODY" .state)" = 200/connected
+task_wait "$DT" 120
+check "the drain ends cancelled, saying what moved" \
+	grep -qE "^cancelled (cancelled on request|the host left maintenance): [0-9] of [0-9] VMs moved" <<<"$TASK_STATE $(jget "$BODY" .error.message)"
+diag "stopped: $(jget "$BODY" .error.message)"
+for i in 1 2 3 4 5 6; do one_place "e$i"; done
+
+finish
