@@ -52,6 +52,7 @@ pa=$(jget "$BODY" .runtime.pid)
 api h1 POST '/api/v1/vms?start=true' "$(spec vb 10.213.0.42)"
 check "VM vb starts" test "$STATUS" = 201
 ub=$(jget "$BODY" .identity.uid)
+vb_uuid=$(jget "$BODY" .uuid)
 pb=$(jget "$BODY" .runtime.pid)
 check "va boots" wait_console h1 va 'VDC-GUEST-READY' 60
 check "vb boots" wait_console h1 vb 'VDC-GUEST-READY' 60
@@ -167,8 +168,10 @@ api h1 DELETE '/api/v1/vms/vb?force=true&keep_disks=true'
 check "vb is deleted, keeping its disks" test "$STATUS" = 204
 check "the kept disk is root's now (vb's id may be given again)" \
 	test "$(stat -c '%u %g %a' "$ds/vb/data.qcow2")" = "0 0 600"
-api h1 POST /api/v1/vms "$(jq -c '.disks=[{name:"other", size_mib:8}]' <<<"$(spec vg 10.213.0.47)")"
-check "a new VM gets the lowest free identity: the deleted VM's" \
+# An identity is picked by the VM's uuid (the same on every host, for live
+# migration): a new VM of the deleted one's uuid gets its identity again.
+api h1 POST /api/v1/vms "$(jq -c --arg u "$vb_uuid" '.uuid=$u | .disks=[{name:"other", size_mib:8}]' <<<"$(spec vg 10.213.0.47)")"
+check "a new VM of the deleted VM's uuid gets the deleted VM's identity (ids follow uuids)" \
 	test "$STATUS/$(jget "$BODY" .identity.uid)" = "201/$ub"
 check "... which cannot read the kept disk" denied "$ub" file "$ds/vb/data.qcow2"
 

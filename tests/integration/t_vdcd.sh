@@ -71,9 +71,21 @@ h_v2=$(jget "$BODY" .host_id)
 mapi GET /api/v1/vms/v3
 check "anti-affinity keeps v2 and v3 apart" test "$h_v2" != "$(jget "$BODY" .host_id)"
 
-# Maintenance takes a host out of placement, with the reason shown.
+# Maintenance first plans where the host's running VMs go: v3 cannot
+# leave h2 (anti-affine with v2 on h1, the only other host), so entering
+# is refused whole, naming it.
 mapi POST /api/v1/hosts/h2/maintenance '{"enabled":true}'
-check "a host enters maintenance" test "$(jget "$BODY" .state)" = maintenance
+check "entering maintenance is refused when a VM fits nowhere else (anti-affinity)" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(jget "$BODY" .error.plan.stuck.vm)" = 409/evacuation_refused/v3
+mapi GET /api/v1/hosts/h2
+check "... and the host is not in maintenance" test "$(jget "$BODY" '"\(.state) \(.maintenance)"')" = "connected false"
+# Stopped, v3 stays registered on h2, which then enters at once: a host in
+# maintenance is out of placement, with the reason shown.
+mapi POST /api/v1/vms/v3/stop
+task_wait "$(jget "$BODY" .task.id)"
+mapi POST /api/v1/hosts/h2/maintenance '{"enabled":true}'
+check "a host enters maintenance (its stopped VM stays)" \
+	test "$(jget "$BODY" '"\(.state) \(.plan.stays[0].vm)"')" = "maintenance v3"
 mapi POST /api/v1/vms '{"name":"v4","template":"tiny","start":false}'
 check "a VM is placed away from maintenance" test "$(jget "$BODY" .placement.host)" = h1
 check "the reason names maintenance" grep -q maintenance <<<"$(jget "$BODY" '.placement.hosts[] | select(.host=="h2") | .reason')"
