@@ -217,4 +217,9 @@ check "the drain ends cancelled, saying what moved" \
 diag "stopped: $(jget "$BODY" .error.message)"
 for i in 1 2 3 4 5 6; do one_place "e$i"; done
 
+# Since vdcd's restart: the re-run drain, the incomplete one, the stopped one.
+mapi GET /metrics
+check "/metrics counts the evacuations by outcome (1 succeeded, 1 failed, 1 cancelled)" \
+	test "$(grep -E '^vdcd_evacuations_total' <<<"$BODY" | awk '{print $2}' | paste -sd,)" = "1,1,1"
+
 finish

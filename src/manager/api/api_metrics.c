@@ -107,6 +107,13 @@ void api_metrics(struct http_req *req)
 	        (unsigned long long)m->migrations[0], (unsigned long long)m->migrations[1],
 	        (unsigned long long)m->migrations[2], (long long)m->migration_last_total_ms,
 	        (long long)m->migration_last_downtime_ms);
+	fprintf(f, "# HELP vdcd_evacuations_total Hosts' evacuations (maintenance enter) ended since start.\n"
+	           "# TYPE vdcd_evacuations_total counter\n"
+	           "vdcd_evacuations_total{outcome=\"succeeded\"} %llu\n"
+	           "vdcd_evacuations_total{outcome=\"failed\"} %llu\n"
+	           "vdcd_evacuations_total{outcome=\"cancelled\"} %llu\n",
+	        (unsigned long long)m->evacuations[0], (unsigned long long)m->evacuations[1],
+	        (unsigned long long)m->evacuations[2]);
 	pthread_mutex_unlock(&m->lock);
 	fprintf(f, "# HELP vdcd_agent_calls_in_flight Calls to hosts' agents that API requests wait on.\n"
 	           "# TYPE vdcd_agent_calls_in_flight gauge\nvdcd_agent_calls_in_flight %d\n",

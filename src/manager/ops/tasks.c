@@ -163,6 +163,10 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 		m->tasks_done++;
 	else
 		m->tasks_failed++;
+	if (op && !strcmp(op, "host.evacuate")) {
+		const char *end = end_state(rc, e);
+		m->evacuations[!strcmp(end, "succeeded") ? 0 : !strcmp(end, "cancelled") ? 2 : 1]++;
+	}
 	if (op && !strcmp(op, "vm.migrate")) {
 		const char *end = end_state(rc, e);
 		m->migrations[!strcmp(end, "succeeded") ? 0 : !strcmp(end, "cancelled") ? 2 : 1]++;
