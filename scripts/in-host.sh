@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# in-host.sh - runs a command as a test host's process: called through
+# in-host.sh - runs a command as a process of a host of the pool
+# (scripts/pool.sh) or of a test: called through
 # `ip netns exec NS`, which gives a private mount namespace with a fresh /sys
 # that hides the cgroup mounts; mount them again (same hierarchies as the
 # root namespace: v2 unified or v1 per controller) and exec the command.

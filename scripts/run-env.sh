@@ -1,18 +1,13 @@
-# run-env.sh - sourced by run.sh and stop.sh: where `make run` keeps its
-# daemons' pids, logs, stores and sockets, each movable by an environment
-# variable, and the links that put its programs on the PATH.
+# run-env.sh - sourced by run.sh and stop.sh: where `make run` keeps
+# vdcd's pid, logs and store (its hosts: scripts/pool.sh), each movable by
+# an environment variable, and the links that put its programs on the PATH.
 RUN=${VDC_RUN_DIR:-/run/vdc-run}
 LOGS=${VDC_LOG_DIR:-/var/log/vdc}
 DATA=${VDC_DATA_DIR:-/var/lib/vdcd}
-AGENT_STATE=${VDC_AGENT_STATE:-/var/lib/vdc-agent}
-AGENT_RUN=${VDC_AGENT_RUN:-/run/vdc-agent}
-AGENT_TOKEN=${VDC_AGENT_TOKEN:-/etc/vdc/agent.token}
 MGR=${VDC_MANAGER_ADDR:-127.0.0.1:7443}
-AGENT=${VDC_AGENT_ADDR:-127.0.0.1:7441}
 BUILD=${VDC_BUILD_DIR:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 BIN=${VDC_BIN_DIR:-/usr/local/bin}
-CGROUP_BASE=${VDC_CGROUP_BASE:-vdc}
 CACHE=${VDC_CACHE:-/var/cache/vdc}
 export PATH=$BUILD/src/cli:$PATH
 
@@ -44,6 +39,3 @@ path_hint() {
 		"export PATH=$BIN:\$PATH" ;;
 	esac
 }
-
-# This host's name in vdcd: the hostname, made a valid name.
-HOST_NAME=$(hostname | tr -c 'A-Za-z0-9_.\n-' '-')

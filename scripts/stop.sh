@@ -1,31 +1,38 @@
 #!/usr/bin/env bash
-# stop.sh - `make stop`: powers off every VM on this host (through vdcd for
-# the VMs it manages, so their desired state is "stopped"; through the agent
-# for any VM made on the agent directly), deletes the VM `make run` made,
-# stops the agent and vdcd (and the agent's NAT dnsmasq), then says what is
-# left. Exits non-zero if a QEMU of this agent still runs at the end.
+# stop.sh - `make stop`: powers off every VM of the pool `make run` made
+# (through vdcd for the VMs it manages, so their desired state is
+# "stopped"; through each host's agent for any VM made on an agent
+# directly), deletes the VM `make run` made, stops the agents and vdcd,
+# removes the pool's namespaces and links (scripts/pool.sh), then says what
+# is left. Exits non-zero if a QEMU of the pool still ran at the end (it is
+# killed with its host's namespace).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/run-env.sh
+. scripts/pool.sh
 STOP_TIMEOUT_S=${VDC_STOP_TIMEOUT_S:-30}
 say() { echo "stop: $*"; }
 
 mgr() { # METHOD PATH [BODY]: vdcd's API as its bootstrap administrator
-	curl -s --max-time 10 -X "$1" -H "Authorization: Bearer $(cat "$DATA/admin.token")" \
-		-H 'Content-Type: application/json' ${3:+--data "$3"} "http://$MGR$2"
+	curl -s --max-time 10 --cacert "$DATA/tls/ca.pem" -X "$1" -H "Authorization: Bearer $(cat "$DATA/admin.token")" \
+		-H 'Content-Type: application/json' ${3:+--data "$3"} "https://$MGR$2"
 }
-agent() { # METHOD PATH [BODY]: the agent's own API
-	curl -s --max-time $((STOP_TIMEOUT_S + 15)) -X "$1" -H "Authorization: Bearer $(cat "$AGENT_TOKEN")" \
-		-H 'Content-Type: application/json' ${3:+--data "$3"} "http://$AGENT$2"
+# vdcd's client certificate toward agents (its server certificate, unless an
+# operator gave it one of its own).
+cc=$DATA/tls/server
+[ -f "$DATA/tls/client.pem" ] && cc=$DATA/tls/client
+agent() { # HOST METHOD PATH [BODY]: a host's agent, as vdcd calls it (mutual TLS)
+	curl -s --max-time $((STOP_TIMEOUT_S + 15)) --cacert "$DATA/tls/ca.pem" --cert "$cc.pem" --key "$cc.key" \
+		-X "$2" -H "Authorization: Bearer $(cat "$(pool_dir "$1")/agent.token")" \
+		-H 'Content-Type: application/json' ${4:+--data "$4"} "https://$(pool_ip "$1"):7441$3"
 }
 
-# 1. The VMs vdcd manages on this host: one stop task each, all at once.
+# 1. The VMs vdcd manages: one stop task each, all at once.
 if alive vdcd && [ -r "$DATA/admin.token" ]; then
-	host_id=$(mgr GET /api/v1/hosts | jq -r --arg n "$HOST_NAME" '.items[] | select(.name == $n) | .id')
 	tasks=()
 	after=""
-	while [ -n "$host_id" ]; do
-		page=$(mgr GET "/api/v1/vms?host_id=$host_id&limit=1000${after:+&after=$after}")
+	while :; do
+		page=$(mgr GET "/api/v1/vms?limit=1000${after:+&after=$after}")
 		while IFS=$'\t' read -r id name state; do
 			[ -n "$id" ] || continue
 			case $state in running | paused) ;; *) continue ;; esac
@@ -59,55 +66,53 @@ if alive vdcd && [ -r "$DATA/admin.token" ]; then
 	fi
 fi
 
-# 2. Whatever still runs on the agent: VMs made on the agent directly, or
+# 2. Whatever still runs on an agent: VMs made on an agent directly, or
 # ones vdcd could not stop. Their stops run side by side.
-if alive agent && [ -r "$AGENT_TOKEN" ]; then
+for h in $(pool_hosts); do
+	pool_agent_alive "$h" && [ -r "$DATA/tls/ca.pem" ] || continue
 	while IFS=$'\t' read -r name state; do
 		[ -n "$name" ] || continue
-		say "powering off VM '$name' on the agent ($state; vdcd does not manage it or could not stop it)"
-		agent POST "/api/v1/vms/$name/stop" "{\"timeout_s\":$STOP_TIMEOUT_S}" >/dev/null &
-	done < <(agent GET /api/v1/vms | jq -r '.vms[] | select(.state == "running" or .state == "paused") |
+		say "powering off VM '$name' on $h's agent ($state; vdcd does not manage it or could not stop it)"
+		agent "$h" POST "/api/v1/vms/$name/stop" "{\"timeout_s\":$STOP_TIMEOUT_S}" >/dev/null &
+	done < <(agent "$h" GET /api/v1/vms | jq -r '.vms[]? | select(.state == "running" or .state == "paused") |
 		[.name, .state] | @tsv')
-	wait
-fi
-
-# 3. The daemons.
-for d in agent vdcd; do
-	if alive "$d"; then
-		pid=$(cat "$RUN/$d.pid")
-		say "stopping $d (pid $pid)"
-		kill -TERM "$pid"
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && { say "$d did not exit in 5 s; killing it"; kill -KILL "$pid"; }
-	fi
-	rm -f "$RUN/$d.pid"
 done
-# The agent's NAT network outlives the agent on purpose (guests keep their
-# leases across agent restarts); make stop ends it too.
-nat=$AGENT_RUN/nat/dnsmasq.pid
-if [ -f "$nat" ] && kill -0 "$(cat "$nat")" 2>/dev/null; then
-	say "stopping the NAT network's dnsmasq (pid $(cat "$nat"))"
-	kill -TERM "$(cat "$nat")"
-	rm -f "$nat"
-fi
+wait
 
-# 4. What is left.
-# A QEMU of this agent: its pid file (pid and start time, as the agent
-# writes it) names a live process that started at that time.
+# 3. What still runs: a QEMU of a host of the pool, its pid file (pid and
+# start time, as the agent writes it) naming a live process of that start.
 left=""
-for pf in "$AGENT_RUN"/vms/*/qemu.pid; do
-	[ -f "$pf" ] || continue
-	read -r pid start <"$pf" || continue
-	# Field 22 of stat is the start time; comm (field 2) may hold spaces.
-	[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $20}')" = "$start" ] || continue
-	left+="VM '$(basename "$(dirname "$pf")")': QEMU pid $pid"$'\n'
+for h in $(pool_hosts); do
+	for pf in "$(pool_dir "$h")"/run/vms/*/qemu.pid; do
+		[ -f "$pf" ] || continue
+		read -r pid start <"$pf" || continue
+		# Field 22 of stat is the start time; comm (field 2) may hold spaces.
+		[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $20}')" = "$start" ] || continue
+		left+="VM '$(basename "$(dirname "$pf")")' on $h: QEMU pid $pid"$'\n'
+	done
 done
 left=${left%$'\n'}
-echo "stop: left on disk: vdcd's inventory and images in $DATA, VM disks in $AGENT_STATE/datastore," \
-	"logs in $LOGS, links in $BIN; 'make run' starts from them again."
+
+# 4. The daemons, then the pool's hosts (what is left in them goes too).
+if alive vdcd; then
+	pid=$(cat "$RUN/vdcd.pid")
+	say "stopping vdcd (pid $pid)"
+	kill -TERM "$pid"
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && { say "vdcd did not exit in 5 s; killing it"; kill -KILL "$pid"; }
+fi
+rm -f "$RUN/vdcd.pid"
+for h in $(pool_hosts); do
+	pool_agent_alive "$h" && say "stopping the agent of $h (pid $(cat "$(pool_dir "$h")/agent.pid"))"
+done
+say "removing the pool's hosts (namespaces $(pool_hosts | sed "s/^/$POOL_NAME-/" | paste -sd' '), bridge $POOL_BR)"
+pool_down
+
+echo "stop: left on disk: vdcd's inventory and images in $DATA, the hosts' state and the shared datastore" \
+	"in $POOL_DIR, logs in $LOGS, links in $BIN; 'make run' starts from them again."
 if [ -n "$left" ]; then
-	say "still running (stop them with kill, or start the agent again and delete them):"
+	say "these still ran after their stop, and were killed with their host:"
 	sed 's/^/  /' <<<"$left"
 	exit 1
 fi
-say "no VM of this host is running."
+say "no VM of the pool is running."

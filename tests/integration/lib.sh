@@ -109,7 +109,7 @@ agent_launch() {
 	local dir
 	dir=$(dir_of "$h")
 	ip netns exec "$(ns_of "$h")" env ${CRASH_AT:+VDC_CRASH_AT=$CRASH_AT} \
-		"$VDC_ROOT/tests/integration/in-host.sh" "$AGENT" --listen 127.0.0.1:7441 --token-file "$dir/token" --state-dir "$dir/st" \
+		"$VDC_ROOT/scripts/in-host.sh" "$AGENT" --listen 127.0.0.1:7441 --token-file "$dir/token" --state-dir "$dir/st" \
 		--run-dir "$dir/run" --datastore "local=$dir/ds" --image-root "$CACHE" --cgroup-base "vdct$$$h" "$@" \
 		>>"$dir/agent.log" 2>&1 &
 	echo $! >"$dir/agent.pid"
@@ -564,6 +564,8 @@ denied_as() { [ -e "$3" ] && [ "$(probe_as "$1" "$2" "$3")" = EACCES ]; }
 
 cleanup() {
 	local h ns
+	# A test's own cleanup first (what it made beyond lib.sh's hosts).
+	declare -F test_cleanup >/dev/null && test_cleanup
 	[ -f "$TMP/vdcd.pid" ] && kill -9 "$(cat "$TMP/vdcd.pid")" 2>/dev/null
 	for h in "${HOSTS[@]}"; do
 		ns=$(ns_of "$h")
