@@ -5,6 +5,10 @@
 // and paused; the API then has the VM on the other host. The VM (ui-mig)
 // runs in cluster "mig" of two hosts sharing a datastore, whose links carry
 // 32 MiB/s so that the copy lasts long enough to be drawn.
+// Then the VM's new host enters maintenance from its page: "Plan" shows the
+// VM going back to the first host with placement's reason, "Enter
+// maintenance" shows the drain until it says the host is emptied, and
+// "Exit maintenance" returns the host to the pool.
 // Called from e2e.mjs with its helpers.
 
 export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0, env }) {
@@ -29,5 +33,32 @@ export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0,
     const r = await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig');
     assert(r.data.host_id !== before.host_id && r.data.power_state === 'running',
       `the VM is on ${r.data.host_id} (was ${before.host_id}), ${r.data.power_state}`);
+  });
+  const moved = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+  const first = (await apiAs(ADMIN, 'GET', '/api/v1/hosts/' + before.host_id)).data;
+  await check(`${walk.label}: on the VM's host's page "Plan" shows the VM going to the other host, with placement's reason`, async () => {
+    await page.goto(URL0 + '/objects/hosts/' + moved.host_id);
+    await page.waitForSelector('[data-testid=maintenance]', { timeout: 20000 });
+    await page.click('[data-testid=maint-check]');
+    await page.waitForSelector(`[data-testid=maint-plan] td:has-text("${first.name}")`, { timeout: 20000 });
+    const text = await page.textContent('[data-testid=maint-plan]');
+    assert(/ui-mig/.test(text) && /chosen/.test(text), 'the plan says: ' + text);
+    const h = (await apiAs(ADMIN, 'GET', '/api/v1/hosts/' + moved.host_id)).data;
+    assert(!h.maintenance, 'the plan put the host in maintenance');
+  });
+  await axe(walk, 'the host page with its maintenance plan');
+  await check(`${walk.label}: "Enter maintenance" shows the drain until the host is emptied; "Exit maintenance" returns it to the pool`, async () => {
+    await page.click('[data-testid=maint-enter]');
+    await page.waitForSelector('[data-testid=maint-progress]', { timeout: 20000 });
+    await shot(walk, 'maintenance-drain');
+    await page.waitForSelector('[data-testid=maint-result]:has-text("1 of 1")', { timeout: 180000 });
+    const h = (await apiAs(ADMIN, 'GET', '/api/v1/hosts/' + moved.host_id)).data;
+    const v = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+    assert(h.state === 'maintenance' && h.drain.phase === 'done', `the host is ${h.state}, its drain ${h.drain && h.drain.phase}`);
+    assert(v.host_id === before.host_id && v.power_state === 'running', `the VM is on ${v.host_id}, ${v.power_state}`);
+    await page.click('[data-testid=maint-exit]');
+    await page.waitForSelector('[data-testid=maint-enter]', { timeout: 20000 });
+    const back = (await apiAs(ADMIN, 'GET', '/api/v1/hosts/' + moved.host_id)).data;
+    assert(back.state === 'connected' && !back.maintenance, 'after exit the host is ' + back.state);
   });
 }

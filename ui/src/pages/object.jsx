@@ -1,8 +1,9 @@
 // Any other object of the inventory (cluster, host, template, image,
 // network, datastore): its fields as the API gives them.
 import { get, enc } from '../api.js';
-import { ErrorText, Link, StateBadge, useLoad, bytes } from '../components.jsx';
+import { ErrorText, Link, StateBadge, useLoad, bytes, isAdmin } from '../components.jsx';
 import { t } from '../i18n/index.js';
+import { HostMaintenance } from './host_maintenance.jsx';
 
 const KINDS = ['clusters', 'hosts', 'templates', 'images', 'networks', 'datastores'];
 
@@ -14,13 +15,14 @@ function show(v) {
 
 export function ObjectPage({ kind, id }) {
   const ok = KINDS.includes(kind);
-  const [o, error] = useLoad(() => (ok ? get('/api/v1/' + kind + '/' + enc(id)) : Promise.reject(new Error(t('notfound.body')))), [kind, id]);
+  const [o, error, reload] = useLoad(() => (ok ? get('/api/v1/' + kind + '/' + enc(id)) : Promise.reject(new Error(t('notfound.body')))), [kind, id]);
   return (
     <section>
       <p class="muted">{t('kind.' + kind)}</p>
       <h1>{o ? o.name : id} {o && (o.state || o.power_state) ? <StateBadge state={o.state || o.power_state} /> : null}</h1>
       <ErrorText error={error} />
       {kind === 'hosts' && o ? <p><Link href={'/hosts/' + enc(o.id) + '/charts'}>{t('vm.charts')}</Link></p> : null}
+      {kind === 'hosts' && o && isAdmin() ? <HostMaintenance host={o} onDone={reload} /> : null}
       {o ? (
         <dl class="summary">
           {Object.keys(o).filter((k) => k !== 'name').map((k) => (
