@@ -62,7 +62,7 @@ case $BB_VER in '' | '(none)') die "apt has no candidate for $BB_PKG" ;; esac
 SRC_HASH=$(
 	{
 		# Contents only: the checkout's path must not make a new stamp.
-		(cd "$HERE" && sha256sum build-test-guest.sh init dirtier.c vdc-listen.c vdc-connect.c)
+		(cd "$HERE" && sha256sum build-test-guest.sh init dirtier.c vdc-listen.c vdc-connect.c vdc-tick.c)
 		(cd "$CONF" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 )
@@ -221,9 +221,9 @@ install -m 0755 "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
 done
 [ -L "$ROOT/bin/sh" ] || die "busybox has no sh applet"
 
-# The static C helpers: the memory dirtier, the TCP accept loop and the
-# outbound connect probe.
-for helper in dirtier vdc-listen vdc-connect; do
+# The static C helpers: the memory dirtier, the TCP accept loop, the
+# outbound connect probe and the 1 ms timestamp stream.
+for helper in dirtier vdc-listen vdc-connect vdc-tick; do
 	gcc -static -O2 -Wall -Wextra -o "$ROOT/bin/$helper" "$HERE/$helper.c" ||
 		die "cannot compile $helper.c (needs gcc and libc6-dev)"
 	strip "$ROOT/bin/$helper"
