@@ -45,11 +45,14 @@ for name in $names; do
 	console) # not in $all: needs root (namespaces) and the test guest
 		"$root/bench/console/console.sh" --build "$root/build" "$@"
 		;;
+	migration) # not in $all: needs root (a pool of namespace hosts) and the test guest
+		"$root/bench/migration/migration.sh" --build "$root/build" "$@"
+		;;
 	sim) # not in $all: a minute of CPU (bench/sim/sim.sh)
 		"$root/bench/sim/sim.sh" --build "$root/build" "$@"
 		;;
 	*)
-		echo "run.sh: no benchmark '$name' (known: $all sim console)" >&2
+		echo "run.sh: no benchmark '$name' (known: $all sim console migration)" >&2
 		exit 2
 		;;
 	esac
