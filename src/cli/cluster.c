@@ -7,6 +7,7 @@
 static const struct column cols[] = {
 	{"NAME", "name", FMT_TEXT, 0, NULL},
 	{"POLICY", "policy", FMT_TEXT, 0, NULL},
+	{"CPU-BASELINE", "cpu_baseline", FMT_TEXT, 0, NULL},
 	{"CPU-OVERCOMMIT", "cpu_overcommit", FMT_TEXT, 0, NULL},
 	{"MEM-OVERCOMMIT", "mem_overcommit", FMT_TEXT, 0, NULL},
 	{"DESCRIPTION", "description", FMT_TEXT, 40, NULL},
@@ -21,6 +22,8 @@ static const struct opt create_opts[] = {
 	{"cpu-overcommit", 0, OPT_NUM, "RATIO", "vCPUs per host CPU (default 4)", "cpu_overcommit", 0, NULL},
 	{"mem-overcommit", 0, OPT_NUM, "RATIO", "guest memory per host memory (default 1)", "mem_overcommit", 0, NULL},
 	{"policy", 0, OPT_STR, "POLICY", "pack (fill hosts one by one, the default) or spread", "policy", 0, NULL},
+	{"cpu-baseline", 0, OPT_STR, "MODEL", "the CPU model every VM of the cluster runs with, one every host "
+	 "offers (vdc host get H: cpu_models), so any VM can move to any host", "cpu_baseline", 0, NULL},
 	OPT_DESCRIPTION,
 	OPT_BODY_FILE,
 	OPT_END,
@@ -31,6 +34,8 @@ static const struct opt update_opts[] = {
 	{"mem-overcommit", 0, OPT_NUM, "RATIO", "guest memory per host memory (0.1 to 4)", "mem_overcommit", 0, NULL},
 	{"policy", 0, OPT_STR, "POLICY", "pack or spread", "policy", 0, NULL},
 	{"description", 0, OPT_STR, "TEXT", "a free-text description ('' removes it)", "description", 0, NULL},
+	{"cpu-baseline", 0, OPT_STR, "MODEL", "the CPU model VMs made from now on run with; every host must offer "
+	 "it ('' removes it)", "cpu_baseline", 0, NULL},
 	{"migration-downtime-ms", 0, OPT_INT, "MS", "the longest pause a migrating guest may see (default 300)",
 	 "migration.downtime_limit_ms", 0, NULL},
 	{"migration-bandwidth-mib-s", 0, OPT_INT, "MIB", "cap each migration at MiB/s (0: none)",
@@ -57,7 +62,7 @@ static int update_body(const struct args *a, json_t **body, char *err, size_t er
 	int rc = args_fill_body(a, *body, err, errlen);
 	if (!rc && json_object_size(*body) == 0) {
 		snprintf(err, errlen, "give at least one of --cpu-overcommit, --mem-overcommit, --policy, --description, "
-		                      "--migration-...");
+		                      "--cpu-baseline, --migration-...");
 		rc = CLI_USAGE;
 	}
 	if (rc) {

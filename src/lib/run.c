@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -57,18 +58,46 @@ static int collect(pid_t pid, int rfd, char *out, size_t out_len)
 
 int run_capture(const char *const argv[], char *out, size_t out_len)
 {
-	int pipefd[2];
+	return run_capture_input(argv, NULL, out, out_len);
+}
+
+int run_capture_input(const char *const argv[], const char *input, char *out, size_t out_len)
+{
+	int pipefd[2], infd[2] = {-1, -1};
+	size_t inlen = input ? strlen(input) : 0;
+	if (inlen >= PIPE_BUF * 8)
+		return -E2BIG;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
+	if (input && pipe2(infd, O_CLOEXEC) < 0) {
+		int err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -err;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (input)
+		posix_spawn_file_actions_adddup2(&fa, infd[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	pid_t pid;
 	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
+	if (input) {
+		close(infd[0]);
+		/* Small enough for the pipe's buffer: written whole before the
+		 * child reads, then EOF. A child that died first (EPIPE; the
+		 * caller ignores SIGPIPE, as the daemons do) says why in out. */
+		if (rc == 0) {
+			ssize_t w = write(infd[1], input, inlen);
+			(void)w;
+		}
+		close(infd[1]);
+	}
 	if (rc != 0) {
 		close(pipefd[0]);
 		return -rc;

@@ -20,6 +20,9 @@ struct run_as {
  * not NULL. Returns the exit status (0..255), 128+signal if killed, or -errno
  * if it could not be started. */
 int run_capture(const char *const argv[], char *out, size_t out_len);
+/* The same with input (a short text: under 32 KiB) on the child's stdin,
+ * then end of file. */
+int run_capture_input(const char *const argv[], const char *input, char *out, size_t out_len);
 
 /* The same, with the child's identity dropped to as (setgroups, setgid,
  * setuid, in that order, before exec; cwd "/", umask 077, no other fd) when

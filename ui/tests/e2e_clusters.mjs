@@ -1,7 +1,7 @@
 // e2e_clusters.mjs - the browser walk's checks of the Clusters page
 // (/clusters): an administrator creates, edits (PATCH) and deletes a
-// cluster, each seen by the API; a bad ratio and a cluster with a host
-// (409 in_use) are refused on the page; changes made elsewhere show without
+// cluster, each seen by the API; a bad ratio, a CPU baseline the host does
+// not offer and a cluster with a host (409 in_use) are refused on the page; changes made elsewhere show without
 // a reload; at phone size it fits and Edit is reachable; a viewer sees the
 // clusters without any control. Called from e2e.mjs with its helpers.
 
@@ -53,6 +53,15 @@ export async function clustersAdminWalk(walk, { check, assert, apiAs, ADMIN, axe
     await page.click('[data-testid=cluster-edit] button:has-text("Cancel")');
     const r = await apiAs(ADMIN, 'GET', '/api/v1/clusters/ui-c2');
     assert(r.data.cpu_overcommit === 8 && r.data.version === 2, 'the API has ' + JSON.stringify(r.data));
+  });
+  await check(`${walk.label}: a CPU baseline c1's host does not offer is refused on the page, naming the host, and changes nothing`, async () => {
+    await page.click(`${row('c1')} button:has-text("Edit")`);
+    await page.fill('#ce-cpubase', 'NoSuchCPU-v9');
+    await page.click('[data-testid=cluster-edit] button[type=submit]');
+    await page.waitForSelector('.error[role=alert]:has-text("is not offered by 1 host")', { timeout: 10000 });
+    await page.click('[data-testid=cluster-edit] button:has-text("Cancel")');
+    const r = await apiAs(ADMIN, 'GET', '/api/v1/clusters/c1');
+    assert(!r.data.cpu_baseline, 'the API has ' + JSON.stringify(r.data));
   });
   await shot(walk, 'clusters');
   await axe(walk, 'the Clusters page');

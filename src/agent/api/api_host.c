@@ -47,6 +47,7 @@ void api_host_info(struct http_req *req)
 	    a->accel, "qemu_version", a->qemu_version, "kernel", un.release, "cgroup_version",
 	    a->cg.version, "datastores", ds, "vms", "total", total, "running", running, "uptime_s",
 	    (json_int_t)(time(NULL) - a->started_at));
+	json_object_set(o, "cpu_models", a->cpu_models);
 	http_reply_json(req, 200, o);
 }
 

@@ -5,6 +5,7 @@
 #ifndef VDC_AGENT_H
 #define VDC_AGENT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -35,6 +36,7 @@ struct agent {
 	struct cgroups cg;
 	char accel[8];
 	char qemu_version[64];
+	json_t *cpu_models; /* what QEMU offers whole under accel (names), for a CPU baseline */
 	gid_t kvm_gid;      /* QEMU's one supplementary group (/dev/kvm); 0: none */
 	struct vm *vms;
 	time_t started_at;

@@ -205,6 +205,13 @@ int main(int argc, char **argv)
 		}
 		free(dirs);
 	}
+	/* A baseline the cluster asks for must be among these (vm_lifecycle's
+	 * check, and vdcd's at join). A QEMU that cannot list them offers
+	 * none: VMs without a CPU model still run. */
+	if (!(a->cpu_models = qemu_cpu_models(a->cfg.qemu_binary, a->accel, &e))) {
+		log_error("cpu_models_failed", "error=%s", log_quote(e.message));
+		a->cpu_models = json_array();
+	}
 	a->token = load_token(a->cfg.token_file);
 	if (!a->token || agent_tls_load(a) < 0)
 		return 1;
@@ -238,5 +245,6 @@ cleanup:
 	loop_free(a->loop);
 	agent_tls_free(a);
 	tls_free_secret(a->token);
+	json_decref(a->cpu_models);
 	return rc;
 }

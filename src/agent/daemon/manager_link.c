@@ -277,6 +277,7 @@ static char *heartbeat_body(struct agent *a, json_t *sample)
 	                      "qemu_version", a->qemu_version, "datastores", ds, "bridges", bridges(),
 	                      "vms", vms);
 	json_object_set_new(b, "state_seq", json_integer((json_int_t)vm_state_seq_now()));
+	json_object_set(b, "cpu_models", a->cpu_models);
 	if (json_object_get(sample, "host"))
 		json_object_set(b, "sample", json_object_get(sample, "host"));
 	char *s = json_dumps(b, JSON_COMPACT);
@@ -296,6 +297,8 @@ static void send_join(struct link *l)
 	                         a->token);
 	if (l->csr_pem)
 		json_object_set_new(body, "csr", json_string(l->csr_pem));
+	/* vdcd refuses a host that cannot offer its cluster's CPU baseline. */
+	json_object_set(body, "cpu_models", a->cpu_models);
 	char *s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	l->in_flight = hc_request(a->loop, "POST", url, l->tc, NULL, s, REQUEST_TIMEOUT_MS,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,45 @@ void host_counters_read(struct host_counters *c)
 		}
 		free(s);
 	}
+}
+
+json_t *qemu_cpu_models(const char *binary, const char *accel, struct errinfo *e)
+{
+	enum { OUT_MAX = 256 * 1024 };
+	char machine[32];
+	snprintf(machine, sizeof(machine), "none,accel=%s", accel);
+	const char *argv[] = {binary, "-machine", machine, "-nodefaults", "-nographic", "-qmp", "stdio", NULL};
+	static const char script[] = "{\"execute\":\"qmp_capabilities\"}\n"
+	                             "{\"execute\":\"query-cpu-definitions\"}\n"
+	                             "{\"execute\":\"quit\"}\n";
+	char *out = malloc(OUT_MAX);
+	if (!out)
+		return errinfo_set(e, 500, "qemu", NULL, "out of memory"), NULL;
+	signal(SIGPIPE, SIG_IGN); /* a QEMU that dies before reading its input */
+	int rc = run_capture_input(argv, script, out, OUT_MAX);
+	json_t *models = NULL;
+	for (char *line = out, *next; rc == 0 && line && *line && !models; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		json_t *msg = json_loads(line, 0, NULL);
+		json_t *list = json_object_get(msg, "return");
+		if (json_is_array(list)) {
+			models = json_array();
+			size_t i;
+			json_t *d;
+			json_array_foreach(list, i, d) {
+				const char *name = json_string_value(json_object_get(d, "name"));
+				json_t *missing = json_object_get(d, "unavailable-features");
+				if (name && (!missing || json_array_size(missing) == 0))
+					json_array_append_new(models, json_string(name));
+			}
+		}
+		json_decref(msg);
+	}
+	if (!models)
+		errinfo_set(e, 500, "qemu", NULL, "cannot list QEMU's CPU models under %s (%s): %s", accel, binary,
+		            rc < 0 ? strerror(-rc) : run_trim(out));
+	free(out);
+	return models;
 }

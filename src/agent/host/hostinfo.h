@@ -8,6 +8,8 @@
 
 #include "errinfo.h"
 
+#include <jansson.h>
+
 /* "kvm" when /dev/kvm works and the CPU has vmx/svm, else "tcg". With pref
  * "kvm" and no working KVM, fails with e. */
 int accel_detect(const char *pref, char out[8], struct errinfo *e);
@@ -16,6 +18,12 @@ int accel_cpuinfo_has_virt(const char *cpuinfo);
 
 /* "7.2.22" from `QEMU --version`; fails with e when QEMU cannot run. */
 int qemu_version(const char *binary, char *out, size_t n, struct errinfo *e);
+
+/* The CPU models QEMU offers whole under accel ("kvm" or "tcg"): QMP's
+ * query-cpu-definitions on a QEMU with no machine, the models that list
+ * no unavailable feature (a cluster's CPU baseline must be one of them on
+ * every host). A JSON array of names (new reference), or NULL with e. */
+json_t *qemu_cpu_models(const char *binary, const char *accel, struct errinfo *e);
 
 struct host_counters {
 	int64_t cpu_user_ms, cpu_system_ms, cpu_idle_ms, cpu_iowait_ms;

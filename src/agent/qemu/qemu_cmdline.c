@@ -70,7 +70,10 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 	ADD("%s", spec->uuid);
 	ADD("-machine");
 	ADD("q35,accel=%s", l->accel);
-	if (!strcmp(l->accel, "kvm")) {
+	if (spec->cpu_model[0]) { /* the cluster's baseline: the same CPU on every host */
+		ADD("-cpu");
+		ADD("%s", spec->cpu_model);
+	} else if (!strcmp(l->accel, "kvm")) {
 		ADD("-cpu");
 		ADD("host");
 	}

@@ -127,9 +127,25 @@ static int check_incoming_disk(struct agent *a, struct vm_spec *s, struct vm_dis
 
 /* Checks the spec against this host: images, datastores, bridges. An
  * incoming VM's disks must exist already (check_incoming_disk). */
+/* The spec's CPU model is one this host's QEMU offers whole. */
+static int check_cpu_model(struct agent *a, const struct vm_spec *s, struct errinfo *e)
+{
+	if (!s->cpu_model[0])
+		return 0;
+	size_t i;
+	json_t *m;
+	json_array_foreach(a->cpu_models, i, m)
+		if (!strcmp(json_string_value(m) ?: "", s->cpu_model))
+			return 0;
+	return errinfo_set(e, 409, "cpu_model_unavailable", "cpu_model",
+	                   "this host's QEMU cannot offer CPU model '%s' under %s (GET /api/v1/host lists the "
+	                   "%zu it offers): the cluster's CPU baseline must be one every host offers",
+	                   s->cpu_model, a->accel, json_array_size(a->cpu_models));
+}
+
 static int check_host(struct agent *a, struct vm_spec *s, bool incoming, struct errinfo *e)
 {
-	if (resolve_images(a, s, e) < 0)
+	if (check_cpu_model(a, s, e) < 0 || resolve_images(a, s, e) < 0)
 		return -1;
 	for (int i = 0; i < s->ndisks; i++) {
 		struct vm_disk *d = &s->disks[i];

@@ -416,10 +416,10 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	if (!json_is_object(obj))
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
-	                                   "nics", "cloud_init", "resources", "display", NULL};
+	                                   "nics", "cloud_init", "resources", "display", "cpu_model", NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
-	                                         "identity", NULL};
+	                                         "cpu_model", "identity", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -451,6 +451,17 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 			spec->vnc = false;
 		else if (strcmp(display, "vnc") != 0)
 			return jv_fail(err, "display", "must be 'vnc' or 'none', not '%s'", display);
+	}
+	const char *cpu = NULL;
+	if (jv_string(obj, "", "cpu_model", false, 63, &cpu, err) < 0)
+		return -1;
+	if (cpu) {
+		/* A name of QEMU's list: letters, digits, '-', '_', '.'; never an
+		 * option string ("host,+vmx" would pass features through). */
+		if (!cpu[0] || strspn(cpu, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(cpu))
+			return jv_fail(err, "cpu_model", "'%s' is not a CPU model name (letters, digits, '-', '_', '.': "
+			               "one of GET /api/v1/host's cpu_models)", cpu);
+		snprintf(spec->cpu_model, sizeof(spec->cpu_model), "%s", cpu);
 	}
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
@@ -535,6 +546,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s}", "name", spec->name, "uuid", spec->uuid,
 	                      "vcpus", spec->vcpus, "memory_mib", (json_int_t)spec->memory_mib,
 	                      "display", spec->vnc ? "vnc" : "none");
+	if (spec->cpu_model[0])
+		json_object_set_new(o, "cpu_model", json_string(spec->cpu_model));
 	if (spec->kernel || spec->kernel_image[0]) {
 		json_t *b = json_object();
 		if (spec->kernel_image[0])

@@ -57,6 +57,10 @@ struct vm_spec {
 	int cpu_limit_pct;      /* 0 = none; 100 = one full CPU */
 	uint64_t memory_limit_mib; /* 0 = none */
 	bool vnc;
+	/* QEMU's -cpu: a model of QEMU's list (the cluster's baseline, so the
+	 * VM can move to any host of it); "" for the agent's default (host's
+	 * CPU under KVM, QEMU's qemu64 under TCG). */
+	char cpu_model[64];
 	/* The VM's own identity on this host (agent-owned, from the store only):
 	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
 	unsigned uid, gid;

@@ -74,6 +74,11 @@ void api_hosts_join_token(struct http_req *req);
 void api_hosts_join(struct http_req *req);
 void api_hosts_heartbeat(struct http_req *req);
 void api_hosts_maintenance(struct http_req *req);
+/* api_clusters.c: whether models (a host's cpu_models) has model; 0 when
+ * every host of the cluster offers model, else -1 with e (409
+ * cpu_baseline_unsupported naming the hosts). */
+bool cpu_models_offer(const json_t *models, const char *model);
+int cpu_baseline_check_hosts(struct store *st, const char *cluster_id, const char *model, struct errinfo *e);
 void api_hosts_delete(struct http_req *req);
 void api_hosts_metrics(struct http_req *req);
 void api_vms_metrics(struct http_req *req);

@@ -10,6 +10,7 @@
 #include "resources.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* "cpu_overcommit 4 -> 8, policy pack -> spread": the audit event's detail. */
 static void describe_change(const json_t *was, const json_t *now, char *buf, size_t n)
@@ -40,6 +41,42 @@ static void describe_change(const json_t *was, const json_t *now, char *buf, siz
 		snprintf(buf, n, "no change");
 }
 
+int cpu_baseline_check_hosts(struct store *st, const char *cluster_id, const char *model, struct errinfo *e)
+{
+	struct store_filter f = {"cluster_id", cluster_id};
+	json_t *hosts = store_list_all(st, STORE_HOST, &f, 1, e);
+	if (!hosts)
+		return -1;
+	char lacking[600] = "";
+	int n = 0;
+	size_t i;
+	json_t *h;
+	json_array_foreach(hosts, i, h) {
+		if (cpu_models_offer(json_object_get(h, "cpu_models"), model))
+			continue;
+		size_t at = strlen(lacking);
+		snprintf(lacking + at, sizeof(lacking) - at, "%s%s", n++ ? ", " : "",
+		         json_string_value(json_object_get(h, "name")) ?: "?");
+	}
+	json_decref(hosts);
+	if (n)
+		return errinfo_set(e, 409, "cpu_baseline_unsupported", "cpu_baseline",
+		                   "CPU model '%s' is not offered by %d host%s of the cluster (%s): choose a model every "
+		                   "host lists in its cpu_models (GET /api/v1/hosts/{id})", model, n, n == 1 ? "" : "s",
+		                   lacking);
+	return 0;
+}
+
+bool cpu_models_offer(const json_t *models, const char *model)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(models, i, m)
+		if (!strcmp(json_string_value(m) ?: "", model))
+			return true;
+	return false;
+}
+
 void api_clusters_update(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -66,6 +103,13 @@ void api_clusters_update(struct http_req *req)
 			errinfo_set(&e, 500, "internal", NULL, "out of memory");
 		else
 			errinfo_set(&e, 400, "invalid_request", jerr.field, "%s: %s", jerr.field, jerr.message);
+		goto fail;
+	}
+	/* A new baseline every host of the cluster offers, or none. */
+	const char *base = json_string_value(json_object_get(doc, "cpu_baseline"));
+	if (base && !json_equal(json_object_get(doc, "cpu_baseline"), json_object_get(was, "cpu_baseline")) &&
+	    cpu_baseline_check_hosts(m->st, json_string_value(json_object_get(was, "id")), base, &e) < 0) {
+		store_rollback(m->st);
 		goto fail;
 	}
 	char detail[512];

@@ -93,6 +93,24 @@ static int join_certificate(struct mgr *m, const json_t *j, const char *id, char
 	return pki_issue_host(m, id, url, csr, cert, fp, serial, e);
 }
 
+/* A host joining a cluster with a CPU baseline must offer it: its VMs
+ * would not start, and none could move to it. */
+static int join_cpu_check(struct mgr *m, const char *cluster_id, const char *name, const json_t *models,
+                          struct errinfo *e)
+{
+	json_t *c = store_get(m->st, STORE_CLUSTER, cluster_id ?: "", &(struct errinfo){0});
+	const char *base = json_string_value(json_object_get(c, "cpu_baseline"));
+	int rc = 0;
+	if (base && !cpu_models_offer(models, base))
+		rc = errinfo_set(e, 409, "cpu_baseline_unsupported", "cpu_models",
+		                 "host %s cannot offer cluster %s's CPU baseline '%s' (its QEMU lists %zu models%s): "
+		                 "join another cluster, or change the baseline to a model every host offers", name,
+		                 json_string_value(json_object_get(c, "name")) ?: "?", base, json_array_size(models),
+		                 models ? "" : "; an agent older than CPU baselines lists none");
+	json_decref(c);
+	return rc;
+}
+
 void api_hosts_join(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -134,15 +152,21 @@ void api_hosts_join(struct http_req *req)
 		            "POST /api/v1/hosts/join-tokens");
 		goto fail;
 	}
-	/* A bad CSR or URL fails here, and the rollback gives the token back. */
-	if (m->tls && join_certificate(m, j, id, &cert, fp, serial, &e) < 0)
-		goto fail;
 	json_t *g = json_loads(grant, 0, NULL);
+	/* A bad CSR, URL or CPU fails here, and the rollback gives the token back. */
+	if (join_cpu_check(m, json_string_value(json_object_get(g, "cluster_id")), name,
+	                   json_object_get(j, "cpu_models"), &e) < 0 ||
+	    (m->tls && join_certificate(m, j, id, &cert, fp, serial, &e) < 0)) {
+		json_decref(g);
+		goto fail;
+	}
 	host = json_pack("{s:s, s:s, s:O, s:s, s:s, s:b, s:s, s:I}", "id", id, "name", name,
 	                 "cluster_id", json_object_get(g, "cluster_id"), "state", "connected",
 	                 "agent_url", json_string_value(json_object_get(j, "agent_url")), "maintenance",
 	                 0, "last_heartbeat", now, "last_heartbeat_epoch", (json_int_t)time(NULL));
 	json_decref(g);
+	if (json_object_get(j, "cpu_models"))
+		json_object_set(host, "cpu_models", json_object_get(j, "cpu_models"));
 	if (cert) {
 		json_object_set_new(host, "cert_fingerprint", json_string(fp));
 		json_object_set_new(host, "cert_serial", json_string(serial));
@@ -297,7 +321,7 @@ void api_hosts_heartbeat(struct http_req *req)
 		return;
 	}
 	static const char *const keys[] = {"cpus", "memory_mib", "accel", "qemu_version", "datastores",
-	                                   "bridges", "vms", "state_seq", "sample", NULL};
+	                                   "bridges", "vms", "state_seq", "sample", "cpu_models", NULL};
 	struct jv_err jerr = {0};
 	int64_t cpus = 0, mem = 0, beat_seq = 0;
 	const char *accel = NULL, *qv = NULL;
@@ -311,7 +335,7 @@ void api_hosts_heartbeat(struct http_req *req)
 	    jv_member(body, "", "bridges", false, JSON_ARRAY, &br, &jerr) < 0 ||
 	    jv_member(body, "", "vms", false, JSON_ARRAY, &vms, &jerr) < 0 ||
 	    jv_int(body, "", "state_seq", false, 0, INT64_MAX, &beat_seq, &jerr) < 0 ||
-	    charts_check_beat(body, &jerr) < 0) {
+	    charts_check_beat(body, &jerr) < 0 || resource_check_cpu_models(body, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto cleanup;
 	}
@@ -325,6 +349,8 @@ void api_hosts_heartbeat(struct http_req *req)
 		json_object_set_new(facts, "accel", json_string(accel));
 	if (qv)
 		json_object_set_new(facts, "qemu_version", json_string(qv));
+	if (json_object_get(body, "cpu_models"))
+		json_object_set(facts, "cpu_models", json_object_get(body, "cpu_models"));
 	size_t n = json_array_size(vms);
 	struct reconcile_report *reports = calloc(n + 1, sizeof(*reports));
 	struct vdcd_host view;

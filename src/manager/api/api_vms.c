@@ -251,6 +251,13 @@ void api_vms_create(struct http_req *req)
 	bad |= json_object_set_new(config, "agent_name", json_string(id));
 	if (pid)
 		bad |= json_object_set_new(config, "project", json_string(json_string_value(json_object_get(project, "name"))));
+	/* The cluster's CPU baseline, kept by the VM: it runs with that CPU on
+	 * any host of the cluster, so it can move to any of them. */
+	json_t *hc = store_get(m->st, STORE_CLUSTER, json_string_value(json_object_get(host, "cluster_id")) ?: "",
+	                       &(struct errinfo){0});
+	if (json_string_value(json_object_get(hc, "cpu_baseline")))
+		bad |= json_object_set(config, "cpu_model", json_object_get(hc, "cpu_baseline"));
+	json_decref(hc);
 	vm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:o, s:O, s:{s:O, s:O}}", "id", id, "name",
 	               name, "host_id", json_object_get(host, "id"), "cluster_id",
 	               json_object_get(host, "cluster_id"), "template_id", json_object_get(tmpl, "id"),

@@ -138,12 +138,35 @@ static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
 	return 0;
 }
 
+/* The cluster's CPU baseline (like vSphere's EVC): a QEMU CPU model every
+ * host of the cluster offers (the hosts report theirs), which its VMs are
+ * made with so that each can move to any host of it. "" removes it (VMs
+ * made since get the hosts' default CPU). */
+static int cpu_baseline(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	const char *v = NULL;
+	if (jv_string(b, "", "cpu_baseline", false, 63, &v, err) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	if (!*v) {
+		json_object_del(doc, "cpu_baseline");
+		return 0;
+	}
+	if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(v))
+		return jv_fail(err, "cpu_baseline", "'%s' is not a CPU model name (letters, digits, '-', '_', '.'; a "
+		               "model every host lists in cpu_models, e.g. Nehalem)", v);
+	json_object_set_new(doc, "cpu_baseline", json_string(v));
+	return 0;
+}
+
 static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "cpu_overcommit", "mem_overcommit",
-	                                   "policy", "migration", NULL};
+	                                   "policy", "migration", "cpu_baseline", NULL};
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
-	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0 || migration_policy(b, doc, err) < 0)
+	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0 || migration_policy(b, doc, err) < 0 ||
+	    cpu_baseline(b, doc, err) < 0)
 		return NULL;
 	return doc;
 }
@@ -151,7 +174,7 @@ static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"description", "cpu_overcommit", "mem_overcommit", "policy", "migration",
-	                                   NULL};
+	                                   "cpu_baseline", NULL};
 	if (!json_is_object(b))
 		return jv_fail(err, "body", "must be a JSON object");
 	if (json_object_get(b, "name"))
@@ -161,7 +184,7 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 		return -1;
 	if (json_object_size(b) == 0)
 		return jv_fail(err, "body", "give at least one of description, cpu_overcommit, mem_overcommit, "
-		               "policy, migration");
+		               "policy, migration, cpu_baseline");
 	/* null would read as "the default" in a create; here it is refused
 	 * rather than guessed (keep: omit the key; no description: ""). */
 	for (int i = 0; keys[i]; i++)
@@ -171,7 +194,7 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 	if (cluster_settings(b, doc, json_number_value(json_object_get(doc, "cpu_overcommit")),
 	                     json_number_value(json_object_get(doc, "mem_overcommit")),
 	                     policy ? policy : "pack", err) < 0 ||
-	    migration_policy(b, doc, err) < 0)
+	    migration_policy(b, doc, err) < 0 || cpu_baseline(b, doc, err) < 0)
 		return -1;
 	/* An empty description is none. */
 	const char *d = json_string_value(json_object_get(doc, "description"));
@@ -343,19 +366,36 @@ fail:
 	return NULL;
 }
 
+int resource_check_cpu_models(const json_t *body, struct jv_err *err)
+{
+	json_t *m = json_object_get(body, "cpu_models");
+	if (!m)
+		return 0;
+	if (!json_is_array(m) || json_array_size(m) > 1024)
+		return jv_fail(err, "cpu_models", "must be an array of at most 1024 CPU model names");
+	size_t i;
+	json_t *v;
+	json_array_foreach(m, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || !*s || strlen(s) > 63)
+			return jv_fail(err, "cpu_models", "item %zu must be a CPU model name of 1 to 63 characters", i);
+	}
+	return 0;
+}
+
 json_t *resource_parse_join(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
 		jv_fail(err, "body", "must be a JSON object");
 		return NULL;
 	}
-	static const char *const keys[] = {"token", "name", "agent_url", "agent_token", "csr", NULL};
+	static const char *const keys[] = {"token", "name", "agent_url", "agent_token", "csr", "cpu_models", NULL};
 	const char *tok = NULL, *url = NULL, *atok = NULL, *csr = NULL;
 	json_t *doc = json_object();
 	if (jv_only_keys(body, "", keys, err) < 0 || jv_string(body, "", "token", true, 128, &tok, err) < 0 ||
 	    name_field(body, doc, err) < 0 || jv_string(body, "", "agent_url", true, 256, &url, err) < 0 ||
 	    jv_string(body, "", "agent_token", true, 256, &atok, err) < 0 ||
-	    jv_string(body, "", "csr", false, 8192, &csr, err) < 0) {
+	    jv_string(body, "", "csr", false, 8192, &csr, err) < 0 || resource_check_cpu_models(body, err) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -369,5 +409,7 @@ json_t *resource_parse_join(const json_t *body, struct jv_err *err)
 	json_object_set_new(doc, "agent_token", json_string(atok));
 	if (csr)
 		json_object_set_new(doc, "csr", json_string(csr));
+	if (json_object_get(body, "cpu_models"))
+		json_object_set(doc, "cpu_models", json_object_get(body, "cpu_models"));
 	return doc;
 }

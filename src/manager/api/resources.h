@@ -26,8 +26,14 @@ int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err
  * "anti_affinity": [groups]}}. Returns a normalized copy or NULL with err. */
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
 
-/* A host join request: {"token", "name", "agent_url", "agent_token", and
- * "csr" (PEM; the agent's key, for its certificate, when vdcd uses TLS)}. */
+/* A host's cpu_models (join, heartbeat): absent, or an array of at most
+ * 1,024 names of 1 to 63 characters. 0, or -1 with err. */
+int resource_check_cpu_models(const json_t *body, struct jv_err *err);
+
+/* A host join request: {"token", "name", "agent_url", "agent_token",
+ * "csr" (PEM; the agent's key, for its certificate, when vdcd uses TLS),
+ * "cpu_models" (what its QEMU offers: a cluster's CPU baseline must be
+ * among them)}. */
 json_t *resource_parse_join(const json_t *body, struct jv_err *err);
 
 #endif

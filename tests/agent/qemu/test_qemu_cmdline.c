@@ -235,6 +235,25 @@ static void test_accel(void **state)
 	vm_spec_free(&spec);
 }
 
+/* A CPU model (the cluster's baseline) is the same -cpu under either
+ * accelerator: the guest sees one CPU on every host. */
+static void test_cpu_model(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'a','boot':{'kernel':'/k'},'cpu_model':'Nehalem'}", &spec);
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	const char *accels[] = {"kvm", "tcg"};
+	for (int i = 0; i < 2; i++) {
+		l.accel = accels[i];
+		build(&spec, &l, &sv);
+		assert_true(has_pair(&sv, "-cpu", "Nehalem"));
+		assert_int_equal(find_arg(&sv, "-cpu", find_arg(&sv, "-cpu", 0) + 1), -1);
+		strv_free(&sv);
+	}
+	vm_spec_free(&spec);
+}
+
 static void test_display(void **state)
 {
 	struct vm_spec spec;
@@ -336,7 +355,8 @@ int main(void)
 		cmocka_unit_test(test_common),       cmocka_unit_test(test_kernel_boot),
 		cmocka_unit_test(test_disk_boot),    cmocka_unit_test(test_nics),
 		cmocka_unit_test(test_seed),         cmocka_unit_test(test_sandbox),
-		cmocka_unit_test(test_accel),        cmocka_unit_test(test_display),
+		cmocka_unit_test(test_accel),        cmocka_unit_test(test_cpu_model),
+		cmocka_unit_test(test_display),
 		cmocka_unit_test(test_commas_in_paths), cmocka_unit_test(test_opt_escape),
 		cmocka_unit_test(test_large_line),
 	};

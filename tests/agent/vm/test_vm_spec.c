@@ -52,6 +52,10 @@ static const struct bad_case bad_cases[] = {
 	{"{'name':'a','memory_mib':9223372036854775807," DISK "}", U, "memory_mib", NULL},
 	{"{'name':'a','display':'sdl'," DISK "}", U, "display", "'vnc' or 'none'"},
 	{"{'name':'a','display':false," DISK "}", U, "display", "must be a string"},
+	{"{'name':'a','cpu_model':'host,+vmx'," DISK "}", U, "cpu_model", "not a CPU model name"},
+	{"{'name':'a','cpu_model':''," DISK "}", U, "cpu_model", "not a CPU model name"},
+	{"{'name':'a','cpu_model':'Skylake Server'," DISK "}", U, "cpu_model", "not a CPU model name"},
+	{"{'name':'a','cpu_model':7," DISK "}", U, "cpu_model", "must be a string"},
 	{"{'name':'a'}", U, "boot", "nothing to boot"},
 	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
 	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
@@ -514,6 +518,7 @@ static const char *const good_specs[] = {
 	"{'name':'a','vcpus':null,'memory_mib':null," DISK "}",     /* null = absent */
 	"{'name':'a','memory_mib':16," DISK "}",
 	"{'name':'a','display':'vnc'," DISK "}",
+	"{'name':'a','cpu_model':'Skylake-Server-v4'," DISK "}",
 	"{'name':'a','memory_mib':1024,'resources':{'memory_limit_mib':1024}," DISK "}",
 	"{'name':'a','resources':{'memory_limit_mib':0,'cpu_limit_pct':0}," DISK "}",
 	"{'name':'a','resources':{}," DISK "}",

@@ -10,7 +10,7 @@ import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
 import './clusters.css';
 
-const BLANK = { name: '', cpu_overcommit: '4', mem_overcommit: '1', policy: 'pack', description: '' };
+const BLANK = { name: '', cpu_overcommit: '4', mem_overcommit: '1', policy: 'pack', description: '', cpu_baseline: '' };
 
 // Hosts per cluster id, and each host's cluster (to tell a host that
 // moved from one that only sent a heartbeat). Administrators only: hosts
@@ -35,6 +35,9 @@ function body(form, was) {
   if (!was || form.description !== (was.description || '')) {
     if (was || form.description) b.description = form.description;
   }
+  // The CPU baseline: a model every host offers; '' removes it.
+  const base = form.cpu_baseline.trim();
+  if (was ? base !== (was.cpu_baseline || '') : base) b.cpu_baseline = base;
   if (!was) b.name = form.name;
   return b;
 }
@@ -59,6 +62,9 @@ function ClusterForm({ prefix, form, setForm, editing }) {
           <option value="pack">{t('clusters.policy_pack')}</option>
           <option value="spread">{t('clusters.policy_spread')}</option>
         </select>
+      </Field>
+      <Field label={t('clusters.cpu_baseline')} id={prefix + '-cpubase'} hint={t('clusters.cpu_baseline_hint')}>
+        <input id={prefix + '-cpubase'} maxLength={63} value={form.cpu_baseline} onInput={set('cpu_baseline')} aria-describedby={prefix + '-cpubase-hint'} />
       </Field>
       <Field label={t('clusters.description')} id={prefix + '-desc'}>
         <input id={prefix + '-desc'} maxLength={1024} value={form.description} onInput={set('description')} />
@@ -102,7 +108,7 @@ export function ClustersPage() {
   };
   const startEdit = (c) => {
     setActErr(null); setDone('');
-    setEdit({ cluster: c, form: { name: c.name, cpu_overcommit: String(c.cpu_overcommit), mem_overcommit: String(c.mem_overcommit), policy: c.policy, description: c.description || '' } });
+    setEdit({ cluster: c, form: { name: c.name, cpu_overcommit: String(c.cpu_overcommit), mem_overcommit: String(c.mem_overcommit), policy: c.policy, description: c.description || '', cpu_baseline: c.cpu_baseline || '' } });
   };
   // 409 in_use: say plainly what to do, with vdcd's count of hosts.
   const errText = actErr && actErr.code === 'in_use' ? { message: t('clusters.in_use', { detail: actErr.message }) } : actErr;
