@@ -44,6 +44,8 @@ static const struct opt update_opts[] = {
 	 "migration.link_mib_s", 0, NULL},
 	{"migration-max-per-host", 0, OPT_INT, "N", "migrations under way from or to one host (default 2)",
 	 "migration.max_per_host", 0, NULL},
+	{"migration-max-per-cluster", 0, OPT_INT, "N", "migrations under way in the whole cluster (default 8)",
+	 "migration.max_per_cluster", 0, NULL},
 	{"migration-postcopy", 0, OPT_FLAG, NULL, "allow an overdue migration to switch to post-copy",
 	 "migration.postcopy", 0, NULL},
 	{"no-migration-postcopy", 0, OPT_FLAG, NULL, "never switch to post-copy (the default)", "migration.postcopy",

@@ -208,11 +208,16 @@ check "past the cluster's migrations per host: 409 too_many_migrations naming th
 	test "$STATUS/$(jget "$BODY" .error.code)/$(grep -c 'max_per_host 1' <<<"$(jget "$BODY" .error.message)")" = 409/too_many_migrations/1
 mapi POST /api/v1/vms/mv/migrate '{}'
 check "a second migration of a VM being migrated: 409 migration_running" test "$STATUS/$(jget "$BODY" .error.code)" = 409/migration_running
+# And the limit of the whole cluster (the slow migration still under way).
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":4,"max_per_cluster":1}}'
+mapi POST /api/v1/vms/loc/migrate '{}'
+check "past the cluster's migrations in all: 409 too_many_migrations naming max_per_cluster" \
+	test "$STATUS/$(jget "$BODY" .error.code)/$(grep -c 'max_per_cluster 1' <<<"$(jget "$BODY" .error.message)")" = 409/too_many_migrations/1
 mapi POST "/api/v1/tasks/$slow/cancel"
 task_wait "$slow" 60
 check "... and the first, cancelled, leaves it running where it was" \
 	test "$TASK_STATE $(mapi GET /api/v1/vms/mv && jget "$BODY" '"\(.power_state) \(.migration // "none")"')" = "cancelled running none"
-mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":2,"link_mib_s":100}}'
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":2,"max_per_cluster":8,"link_mib_s":100}}'
 link_rate h3 off
 link_rate h4 off
 

@@ -95,6 +95,18 @@ void api_vms_migrate(struct http_req *req)
 			goto out;
 		}
 	}
+	/* And the cluster's limit in all: the migration network is shared. */
+	const char *cid = str(host, "cluster_id");
+	int climit = migration_limit_per_cluster(m->st, cid), cbusy = migrations_in_cluster(m->st, cid);
+	if (cbusy >= climit) {
+		json_t *c = store_get(m->st, STORE_CLUSTER, cid ?: "", &(struct errinfo){0});
+		errinfo_set(&e, 409, "too_many_migrations", NULL,
+		            "cluster %s has %d migration%s under way, its limit (migration.max_per_cluster %d); wait for "
+		            "one to end", str(c, "name") ?: "?", cbusy, cbusy == 1 ? "" : "s", climit);
+		json_decref(c);
+		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
+		goto out;
+	}
 	if (http_query_flag(req, "dry_run")) {
 		http_reply_json(req, 200, json_pack("{s:b, s:O, s:O}", "dry_run", 1, "host", json_object_get(host, "name"),
 		                                    "placement", report));

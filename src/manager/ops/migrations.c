@@ -53,6 +53,35 @@ int migrations_on_host(struct store *st, const char *host_id)
 	return n;
 }
 
+int migrations_in_cluster(struct store *st, const char *cluster_id)
+{
+	int n = 0;
+	static const char *const states[] = {"queued", "running"};
+	for (int k = 0; k < 2; k++) {
+		struct store_filter f[] = {{"op", "vm.migrate"}, {"state", states[k]}};
+		json_t *tasks = store_list_all(st, STORE_TASK, f, 2, &(struct errinfo){0});
+		size_t i;
+		json_t *t;
+		json_array_foreach(tasks, i, t) {
+			/* Few are under way: one host read each. */
+			json_t *h = store_get(st, STORE_HOST, str(json_object_get(t, "args"), "to_host_id") ?: "",
+			                      &(struct errinfo){0});
+			n += !strcmp(str(h, "cluster_id") ?: "", cluster_id ?: "");
+			json_decref(h);
+		}
+		json_decref(tasks);
+	}
+	return n;
+}
+
+int migration_limit_per_cluster(struct store *st, const char *cluster_id)
+{
+	json_t *c = store_get(st, STORE_CLUSTER, cluster_id ?: "", &(struct errinfo){0});
+	json_int_t n = json_integer_value(json_object_get(json_object_get(c, "migration"), "max_per_cluster"));
+	json_decref(c);
+	return n > 0 ? (int)n : 8;
+}
+
 int migration_limit_per_host(struct store *st, const char *cluster_id)
 {
 	json_t *c = store_get(st, STORE_CLUSTER, cluster_id ?: "", &(struct errinfo){0});

@@ -26,6 +26,12 @@ int migrations_on_host(struct store *st, const char *host_id);
  * (migration.max_per_host, 2 when unset). */
 int migration_limit_per_host(struct store *st, const char *cluster_id);
 
+/* Migrations under way (queued or running) whose receiving host is in
+ * cluster_id, and the cluster's limit of them (migration.max_per_cluster,
+ * 8 when unset). */
+int migrations_in_cluster(struct store *st, const char *cluster_id);
+int migration_limit_per_cluster(struct store *st, const char *cluster_id);
+
 /* Whether the VM's recorded migration still has its task queued or
  * running. */
 bool migration_under_way(struct store *st, const json_t *vm);

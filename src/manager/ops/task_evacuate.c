@@ -187,8 +187,10 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 			if (destination(t->st, vm, planned_host(plan, str(vm, "id") ?: ""), &mv, &to, summary,
 			                sizeof(summary), why, sizeof(why)) < 0) {
 				json_array_append_new(r->left, json_pack("{s:s, s:s}", "vm", name, "why", why));
-			} else if (migrations_on_host(t->st, str(to, "id") ?: "") >= limit) {
-				r->waiting++; /* its destination is busy: next round */
+			} else if (migrations_on_host(t->st, str(to, "id") ?: "") >= limit ||
+			           migrations_in_cluster(t->st, str(to, "cluster_id")) >=
+			               migration_limit_per_cluster(t->st, str(to, "cluster_id"))) {
+				r->waiting++; /* its destination or the cluster is busy: next round */
 			} else {
 				struct errinfo e = {0};
 				json_t *task = migration_enqueue(t->st, vm, to, summary, str(t->doc, "actor") ?: "vdcd", my_id,
