@@ -145,9 +145,10 @@ static int maintenance(struct cli *c, const struct args *a)
 	if (c->output == OUT_JSON && final)
 		out_json(c, final);
 	else if (rc == 0 && final)
-		fprintf(c->out, "host %s: in maintenance, emptied (%lld of %lld VMs moved)\n", name,
+		fprintf(c->out, "host %s: in maintenance, emptied (%lld of %lld VM%s moved)\n", name,
 		        (long long)json_integer_value(json_path(final, "result.moved")),
-		        (long long)json_integer_value(json_path(final, "result.total")));
+		        (long long)json_integer_value(json_path(final, "result.total")),
+		        json_integer_value(json_path(final, "result.total")) == 1 ? "" : "s");
 	json_decref(final);
 	json_decref(reply);
 	return rc;

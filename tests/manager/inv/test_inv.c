@@ -226,6 +226,57 @@ static void test_slim_equals_full(void **state)
 	inv_free(slim);
 }
 
+/* The evacuation plan over the index: the host's VMs go where they fit,
+ * their anti-affinity group read from the index (two members of one group
+ * land on two hosts), the moves name the hosts' ids and placement's
+ * reasons; one VM too many is refused naming it; an unknown host is an
+ * error. */
+static void test_evacuate(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	put(iv, INV_CLUSTER, cluster("c1", 1));
+	put(iv, INV_HOST, host("h0", "c1", 1, 4, 8192));
+	put(iv, INV_HOST, host("h1", "c1", 1, 4, 8192));
+	put(iv, INV_HOST, host("h2", "c1", 1, 4, 8192));
+	put(iv, INV_VM, vm("a", "h0", 1, 2, 2048, "g"));
+	put(iv, INV_VM, vm("b", "h0", 1, 2, 2048, "g"));
+	static const char *const anti[] = {"g"};
+	struct inv_request q[2] = {
+		{.vm = "a", .vcpus = 2, .memory_mib = 2048, .datastore = "local", .cluster_id = "c1",
+		 .anti_affinity = anti, .nanti_affinity = 1},
+		{.vm = "b", .vcpus = 2, .memory_mib = 2048, .datastore = "local", .cluster_id = "c1",
+		 .anti_affinity = anti, .nanti_affinity = 1},
+	};
+	char err[256];
+	json_t *plan = inv_evacuate(iv, "h0", q, 2, err, sizeof(err));
+	assert_non_null(plan);
+	assert_false(json_is_true(json_object_get(plan, "refused")));
+	json_t *moves = json_object_get(plan, "moves");
+	assert_int_equal(json_array_size(moves), 2);
+	const char *to0 = json_string_value(json_object_get(json_array_get(moves, 0), "to_id"));
+	const char *to1 = json_string_value(json_object_get(json_array_get(moves, 1), "to_id"));
+	assert_string_not_equal(to0, to1); /* anti-affine: two hosts */
+	assert_string_not_equal(to0, "h0");
+	assert_string_not_equal(to1, "h0");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(moves, 0), "reason")), "chosen"));
+	json_decref(plan);
+	/* A third member of the group has no host left: refused, naming it. */
+	put(iv, INV_VM, vm("c", "h0", 1, 1, 1024, "g"));
+	struct inv_request q3[3] = {q[0], q[1],
+	                            {.vm = "c", .vcpus = 1, .memory_mib = 1024, .datastore = "local",
+	                             .cluster_id = "c1", .anti_affinity = anti, .nanti_affinity = 1}};
+	plan = inv_evacuate(iv, "h0", q3, 3, err, sizeof(err));
+	assert_non_null(plan);
+	assert_true(json_is_true(json_object_get(plan, "refused")));
+	assert_int_equal(json_integer_value(json_object_get(plan, "stuck")), 2);
+	assert_non_null(strstr(json_string_value(json_object_get(plan, "reason")), "VM 'c'"));
+	json_decref(plan);
+	assert_null(inv_evacuate(iv, "nope", q, 2, err, sizeof(err)));
+	assert_non_null(strstr(err, "no host 'nope'"));
+	inv_free(iv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_bounded_report),
 		cmocka_unit_test(test_groups_per_project),
 		cmocka_unit_test(test_slim_equals_full),
+		cmocka_unit_test(test_evacuate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
