@@ -54,6 +54,10 @@ static const struct opt update_opts[] = {
 	 "(the default)", "migration.auto_converge", 0, NULL},
 	{"no-migration-auto-converge", 0, OPT_FLAG, NULL, "never throttle a migrating guest",
 	 "migration.auto_converge", OPT_NEGATE, NULL},
+	{"migration-cold-fallback", 0, OPT_FLAG, NULL, "let an evacuation move a VM cold when live migration cannot",
+	 "migration.cold_fallback", 0, NULL},
+	{"no-migration-cold-fallback", 0, OPT_FLAG, NULL, "never move a VM cold in an evacuation (the default)",
+	 "migration.cold_fallback", OPT_NEGATE, NULL},
 	OPT_END,
 };
 

@@ -348,6 +348,8 @@ static int migrate(struct cli *c, const struct args *a)
 	const char *host = args_str(a, "host");
 	if (host)
 		json_object_set_new(body, "host", json_string(host));
+	if (args_flag(a, "cold"))
+		json_object_set_new(body, "cold", json_true());
 	int rc = cli_call(c, "POST", path, body, "vm", &reply);
 	json_decref(body);
 	if (rc) {
@@ -374,11 +376,16 @@ static int migrate(struct cli *c, const struct args *a)
 	rc = wait_final(c, a, reply, &final);
 	if (rc == 0 && final) {
 		const json_t *r = json_object_get(final, "result");
-		snprintf(done, sizeof(done), "vm %s migrated to %s in %lld ms (paused %lld ms; %s)", a->pos[0],
-		         json_string_value(json_path(reply, "placement.host")) ?: "?",
-		         (long long)json_integer_value(json_object_get(r, "total_ms")),
-		         (long long)json_integer_value(json_object_get(r, "downtime_ms")),
-		         json_string_value(json_object_get(r, "strategy")) ?: "pre-copy");
+		const char *strategy = json_string_value(json_object_get(r, "strategy")) ?: "pre-copy";
+		if (!strcmp(strategy, "cold"))
+			snprintf(done, sizeof(done), "vm %s moved cold to %s (%s there)", a->pos[0],
+			         json_string_value(json_path(reply, "placement.host")) ?: "?",
+			         json_string_value(json_object_get(r, "power_state")) ?: "?");
+		else
+			snprintf(done, sizeof(done), "vm %s migrated to %s in %lld ms (paused %lld ms; %s)", a->pos[0],
+			         json_string_value(json_path(reply, "placement.host")) ?: "?",
+			         (long long)json_integer_value(json_object_get(r, "total_ms")),
+			         (long long)json_integer_value(json_object_get(r, "downtime_ms")), strategy);
 		say_done(c, rc, final, done);
 	}
 	json_decref(final);
@@ -618,6 +625,8 @@ static const struct opt migrate_opts[] = {
 	{"host", 0, OPT_STR, "HOST", "move it to this host (default: placement's choice in its cluster)", NULL, 0,
 	 NULL},
 	{"dry-run", 0, OPT_FLAG, NULL, "only ask placement where it would go and why: move nothing", NULL, 0, NULL},
+	{"cold", 0, OPT_FLAG, NULL, "shut it down, move it and start it there (also moves a stopped VM)", NULL, 0,
+	 NULL},
 	OPT_NO_WAIT,
 	OPT_END,
 };

@@ -58,7 +58,9 @@ static void on_listening(void *ctx, int status, json_t *result, const struct err
 }
 
 /* POST /api/v1/migrations/incoming {"spec", "address", options}: defines
- * the VM from the sender's spec and starts QEMU waiting for its state. */
+ * the VM from the sender's spec and starts QEMU waiting for its state.
+ * With "cold": true (a cold migration: the sender's copy is stopped) it
+ * only defines it, stopped, its disks taken as for a live one: 201. */
 void api_migrate_incoming(struct http_req *req)
 {
 	struct agent *a = http_app(req);
@@ -66,13 +68,15 @@ void api_migrate_incoming(struct http_req *req)
 	if (!body)
 		return;
 	static const char *const keys[] = {"spec", "address", "auto_converge", "postcopy",
-	                                   "downtime_limit_ms", "max_bandwidth_mib_s", NULL};
+	                                   "downtime_limit_ms", "max_bandwidth_mib_s", "cold", NULL};
 	struct jv_err jerr = {0};
 	struct vm_migrate_opts o = {0};
 	json_t *spec = NULL;
 	const char *address = NULL;
+	bool cold = false;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_member(body, "", "spec", true, JSON_OBJECT, &spec, &jerr) < 0 ||
-	    jv_string(body, "", "address", true, 64, &address, &jerr) < 0 || parse_opts(body, &o, &jerr) < 0) {
+	    jv_bool(body, "", "cold", false, &cold, &jerr) < 0 ||
+	    jv_string(body, "", "address", !cold, 64, &address, &jerr) < 0 || parse_opts(body, &o, &jerr) < 0) {
 		json_decref(body);
 		reply_bad(req, &jerr);
 		return;
@@ -82,6 +86,11 @@ void api_migrate_incoming(struct http_req *req)
 	if (vm_define_incoming(a, spec, &vm, &e) < 0) {
 		json_decref(body);
 		api_reply_err(req, &e);
+		return;
+	}
+	if (cold) {
+		json_decref(body);
+		http_reply_json(req, 201, vm_to_json(vm));
 		return;
 	}
 	struct incoming *in = calloc(1, sizeof(*in));

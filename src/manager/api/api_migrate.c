@@ -33,18 +33,23 @@ void api_vms_migrate(struct http_req *req)
 	}
 	if (!(body = http_body_json(req, 1)))
 		goto out;
-	static const char *const keys[] = {"host", NULL};
+	static const char *const keys[] = {"host", "cold", NULL};
 	struct jv_err jerr = {0};
 	const char *host_ref = NULL;
-	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "host", false, 63, &host_ref, &jerr) < 0) {
+	bool cold = false;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "host", false, 63, &host_ref, &jerr) < 0 ||
+	    jv_bool(body, "", "cold", false, &cold, &jerr) < 0) {
 		mgr_refuse_jv(req, "vm.migrate", "vm", str(vm, "id"), &jerr);
 		goto out;
 	}
 	const char *name = str(vm, "name"), *ps = str(vm, "power_state") ?: "";
-	if (strcmp(ps, "running") && strcmp(ps, "paused")) {
+	bool live_ok = !strcmp(ps, "running") || !strcmp(ps, "paused");
+	if (!live_ok && !(cold && (!strcmp(ps, "stopped") || !strcmp(ps, "crashed")))) {
 		errinfo_set(&e, 409, "invalid_state", NULL,
-		            "VM '%s' is %s; only a running or paused VM migrates live (start it, or move a stopped "
-		            "VM by starting it where you want it)", name, ps);
+		            cold ? "VM '%s' is %s; a cold migration moves a running, paused or stopped VM"
+		                 : "VM '%s' is %s; only a running or paused VM migrates live (move a stopped VM with "
+		                   "\"cold\": true)",
+		            name, ps);
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
 	}
@@ -114,7 +119,7 @@ void api_vms_migrate(struct http_req *req)
 	}
 	/* The task and the VM's record of the migration commit together. */
 	const char *id = str(vm, "id");
-	if (!(task = migration_enqueue(m->st, vm, host, str(report, "summary"), mgr_actor(req), NULL, &e))) {
+	if (!(task = migration_enqueue(m->st, vm, host, str(report, "summary"), mgr_actor(req), NULL, cold, &e))) {
 		mgr_refuse(req, "vm.migrate", "vm", id, &e);
 		goto out;
 	}

@@ -91,7 +91,7 @@ int migration_limit_per_host(struct store *st, const char *cluster_id)
 }
 
 json_t *migration_enqueue(struct store *st, const json_t *vm, const json_t *host, const char *summary,
-                          const char *actor, const char *parent_id, struct errinfo *e)
+                          const char *actor, const char *parent_id, bool cold, struct errinfo *e)
 {
 	const char *id = str(vm, "id");
 	json_t *task = NULL;
@@ -100,6 +100,8 @@ json_t *migration_enqueue(struct store *st, const json_t *vm, const json_t *host
 	json_t *args = json_pack("{s:O, s:O, s:O, s:s?, s:s?}", "to_host_id", json_object_get(host, "id"), "to_host",
 	                         json_object_get(host, "name"), "from_host_id", json_object_get(vm, "host_id"),
 	                         "placement_summary", summary, "parent_id", parent_id);
+	if (cold)
+		json_object_set_new(args, "cold", json_true());
 	if (!(task = task_new(st, "vm.migrate", "vm", id, str(vm, "name"), str(vm, "project_id"), actor, args, e)))
 		goto fail;
 	json_t *upd = json_deep_copy(vm);

@@ -38,10 +38,10 @@ bool migration_under_way(struct store *st, const json_t *vm);
 
 /* Queues a vm.migrate task moving vm to host (both documents as read),
  * with placement's summary, and records the migration on the VM, in one
- * commit. parent_id (or NULL) is the task that asked (an evacuation).
- * Returns the task document, or NULL with e (409 conflict when the VM
- * changed since it was read). */
+ * commit. parent_id (or NULL) is the task that asked (an evacuation);
+ * cold: stop, move, start instead of live. Returns the task document, or
+ * NULL with e (409 conflict when the VM changed since it was read). */
 json_t *migration_enqueue(struct store *st, const json_t *vm, const json_t *host, const char *summary,
-                          const char *actor, const char *parent_id, struct errinfo *e);
+                          const char *actor, const char *parent_id, bool cold, struct errinfo *e);
 
 #endif

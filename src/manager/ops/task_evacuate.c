@@ -3,7 +3,9 @@
  * its own (every crash point of a migration is recovered there), started
  * by this one up to the cluster's limit of migrations per host, first to
  * the plan's host, then, after a failure, to placement's best host it has
- * not failed on, until its attempts are spent.
+ * not failed on, until its attempts are spent; then, when the cluster's
+ * policy allows it (migration.cold_fallback), once cold: shut down, moved,
+ * started again.
  *
  * The task keeps no state of its own: each round reads the host's VMs and
  * the migrations it started (vm.migrate tasks whose args name it as
@@ -33,6 +35,7 @@ static const char *str(const json_t *o, const char *k) { return json_string_valu
 struct vm_moves {
 	bool in_flight;       /* one is queued or running */
 	int failed;           /* ended failed or cancelled */
+	int cold;             /* cold migrations tried (the fallback) */
 	json_t *tried;        /* hosts (ids) it failed to move to */
 	char last_error[400]; /* the last failure's message */
 	const char *to;       /* the host of the one in flight (borrowed from tasks) */
@@ -58,6 +61,7 @@ static void read_moves(struct store *st, const char *my_id, const char *vm_id, s
 			mv->to = str(args, "to_host");
 		} else if (!strcmp(state, "failed") || !strcmp(state, "cancelled")) {
 			mv->failed++;
+			mv->cold += json_is_true(json_object_get(args, "cold"));
 			json_array_append(mv->tried, json_object_get(args, "to_host_id"));
 			snprintf(mv->last_error, sizeof(mv->last_error), "%s",
 			         str(json_object_get(t, "error"), "message") ?: state);
@@ -149,7 +153,7 @@ struct round {
 };
 
 static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int attempts, bool launch,
-                 struct round *r)
+                 bool cold_ok, struct round *r)
 {
 	const char *my_id = str(t->doc, "id"), *host_id = str(host, "id");
 	struct store_filter f = {"host_id", host_id};
@@ -174,7 +178,7 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 		if (mv.in_flight || migration_under_way(t->st, vm)) {
 			r->in_flight++;
 			json_array_append_new(r->moving, json_pack("{s:s, s:s?}", "vm", name, "to", mv.to));
-		} else if (mv.failed >= attempts) {
+		} else if (mv.failed >= attempts && !(cold_ok && !mv.cold)) {
 			char why[600];
 			snprintf(why, sizeof(why), "%d attempt%s failed; the last: %s", mv.failed, mv.failed == 1 ? "" : "s",
 			         mv.last_error);
@@ -184,8 +188,20 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 		} else {
 			json_t *to = NULL;
 			char summary[1024], why[600] = "";
-			if (destination(t->st, vm, planned_host(plan, str(vm, "id") ?: ""), &mv, &to, summary,
-			                sizeof(summary), why, sizeof(why)) < 0) {
+			/* Live attempts spent, or no host left to try live, and the
+			 * policy allows it: cold, to placement's best (a host live
+			 * failed on may take it cold). */
+			bool cold = mv.failed >= attempts;
+			struct vm_moves fresh = {0}; /* no host excluded */
+			int drc = -1;
+			if (!cold)
+				drc = destination(t->st, vm, planned_host(plan, str(vm, "id") ?: ""), &mv, &to, summary,
+				                  sizeof(summary), why, sizeof(why));
+			if (drc < 0 && (cold || (cold_ok && !mv.cold))) {
+				cold = true;
+				drc = destination(t->st, vm, NULL, &fresh, &to, summary, sizeof(summary), why, sizeof(why));
+			}
+			if (drc < 0) {
 				json_array_append_new(r->left, json_pack("{s:s, s:s}", "vm", name, "why", why));
 			} else if (migrations_on_host(t->st, str(to, "id") ?: "") >= limit ||
 			           migrations_in_cluster(t->st, str(to, "cluster_id")) >=
@@ -194,13 +210,13 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 			} else {
 				struct errinfo e = {0};
 				json_t *task = migration_enqueue(t->st, vm, to, summary, str(t->doc, "actor") ?: "vdcd", my_id,
-				                                 &e);
+				                                 cold, &e);
 				if (task) {
 					busy++;
 					r->in_flight++;
 					json_array_append_new(r->moving, json_pack("{s:s, s:s?}", "vm", name, "to", str(to, "name")));
-					log_info("evacuation_move", "host=%s vm=%s to=%s task=%s attempt=%d", str(host, "name"),
-					         name, str(to, "name"), str(task, "id"), mv.failed + 1);
+					log_info("evacuation_move", "host=%s vm=%s to=%s task=%s attempt=%d cold=%d", str(host, "name"),
+					         name, str(to, "name"), str(task, "id"), mv.failed + 1, cold);
 					tasks_wake(t->m);
 					crash_point("task:host.evacuate:after_launch");
 				} else {
@@ -276,7 +292,10 @@ int task_op_evacuate(struct task_ctx *t, json_t *unused, const char *op, json_t 
 			snprintf(stop_why, sizeof(stop_why), "cancelled on request");
 		}
 		r = (struct round){.moving = json_array(), .left = json_array(), .stays = json_array()};
-		bool more = look(t, host, plan, (int)attempts, !stopping, &r);
+		json_t *c = store_get(t->st, STORE_CLUSTER, str(host, "cluster_id") ?: "", &(struct errinfo){0});
+		bool cold_ok = json_is_true(json_object_get(json_object_get(c, "migration"), "cold_fallback"));
+		json_decref(c);
+		bool more = look(t, host, plan, (int)attempts, !stopping, cold_ok, &r);
 		json_decref(host);
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%d of %d VM%s moved; %d moving, %d waiting%s%s", r.moved_total, total,

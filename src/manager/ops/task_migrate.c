@@ -505,6 +505,136 @@ static void url_host(const char *url, char *out, size_t n)
 	snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p);
 }
 
+/* ---- cold: the guest stops here and starts there ------------------------------ */
+
+/* One call to an agent that must answer 200/201/204 (or, with ok404, 404). */
+static int agent_ok(struct mig *g, const char *host, const char *method, const char *path, json_t *body,
+                    bool ok404, const char *what, struct errinfo *e)
+{
+	long status = 0;
+	json_t *reply = NULL;
+	int rc = agent(g, host, method, path, body, &status, &reply, e);
+	if (rc == 0 && !(status == 200 || status == 201 || status == 204 || (ok404 && status == 404)))
+		rc = errinfo_set(e, (unsigned)status, reply_code(reply)[0] ? reply_code(reply) : "agent_error", NULL,
+		                 "%s: %s", what, agent_error_message(reply));
+	json_decref(reply);
+	return rc;
+}
+
+/* A cold migration that did not happen: the receiver's copy goes, and the
+ * VM runs again where it was when it ran before. */
+static int cold_roll_back(struct mig *g, bool was_running, struct errinfo *e)
+{
+	drop_receiver(g);
+	if (was_running) {
+		char path[256];
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/start", g->name);
+		struct errinfo se = {0};
+		if (agent_ok(g, g->from, "POST", path, NULL, false, "starting it again where it was", &se) < 0)
+			log_warn("migrate_cold_restart_failed", "vm=%s host=%s error=%s", g->id, g->from,
+			         log_quote(se.message));
+	}
+	char state[32] = "unknown";
+	host_state(g, g->from, state, sizeof(state), NULL);
+	struct errinfo pe = {0};
+	patch(g, json_pack("{s:n, s:s}", "migration", "power_state", state), &pe);
+	log_info("migrate_rolled_back", "vm=%s from=%s to=%s cold=1 why=%s", g->id, g->from, g->to,
+	         log_quote(e->message));
+	return -1;
+}
+
+/* A cold migration (shared storage): the guest is shut down on its host
+ * (45 s, then powered off: one agent call), the receiving host defines it from the same
+ * spec and disks, the hand-over is the same one write as a live one, and
+ * it starts there when it should run. Never on both: the sender's QEMU has
+ * exited before the receiver has a copy. Every step runs again after a
+ * crash and finds from the two agents where it stands. */
+static int migrate_cold(struct mig *g, json_t *vm, json_t **result, struct errinfo *e)
+{
+	bool run = !strcmp(str(vm, "desired_state") ?: "", "running");
+	const json_t *mig = json_object_get(vm, "migration");
+	char path[256], sst[32] = "", rst[32] = "";
+	json_t *src = NULL;
+	int rc = -1;
+	if (strcmp(str(mig, "phase") ?: "", "handed_over") && strcmp(str(vm, "host_id") ?: "", g->to)) {
+		if (host_state(g, g->from, sst, sizeof(sst), &src) < 0 || !strcmp(sst, "missing")) {
+			errinfo_set(e, 502, "host_unreachable", NULL, "the VM's host %s; it stays there",
+			            !strcmp(sst, "missing") ? "has no such VM" : "does not answer");
+			struct errinfo pe = {0};
+			patch(g, json_pack("{s:n}", "migration"), &pe);
+			goto out;
+		}
+		if (strcmp(sst, "stopped") && strcmp(sst, "running") && strcmp(sst, "paused") && strcmp(sst, "crashed")) {
+			errinfo_set(e, 409, "invalid_state", NULL, "VM is %s on its host; a cold migration moves a running, "
+			            "paused or stopped VM", sst);
+			cold_roll_back(g, false, e);
+			goto out;
+		}
+		bool was_running = strcmp(sst, "stopped") && strcmp(sst, "crashed");
+		/* Boot images first: nothing stops before the receiver can take it. */
+		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
+		static const char *const keys[] = {"kernel_id", "initrd_id"};
+		for (int i = 0; i < 2; i++) {
+			const char *img = str(tmpl, keys[i]);
+			if (img && task_image_push(g->t, g->to, img, str(json_object_get(vm, "config"), "datastore") ?: "local",
+			                           8, e) < 0) {
+				cold_roll_back(g, false, e);
+				goto out;
+			}
+		}
+		if (task_point_of_no_return(g->t, e) < 0) {
+			cold_roll_back(g, false, e);
+			goto out;
+		}
+		if (was_running) {
+			set_phase(g, "cold_stopping");
+			task_update(g->t, NULL, 20, "shutting the guest down (45 s, then powered off)");
+			snprintf(path, sizeof(path), "/api/v1/vms/%s/stop", g->name);
+			json_t *body = json_pack("{s:i}", "timeout_s", 45);
+			int src_rc = agent_ok(g, g->from, "POST", path, body, false, "stopping it on its host", e);
+			json_decref(body);
+			if (src_rc < 0) {
+				cold_roll_back(g, run, e);
+				goto out;
+			}
+		}
+		crash_point("task:vm.migrate:cold_stopped");
+		set_phase(g, "cold_defining");
+		task_update(g->t, NULL, 60, "defining it on the receiving host");
+		if (host_state(g, g->to, rst, sizeof(rst), NULL) == 0 && strcmp(rst, "stopped"))
+			drop_receiver(g); /* a stale copy (an earlier attempt), not this one's */
+		if (strcmp(rst, "stopped")) {
+			json_t *body = json_pack("{s:O, s:b}", "spec", json_object_get(src, "spec"), "cold", 1);
+			int drc = agent_ok(g, g->to, "POST", "/api/v1/migrations/incoming", body, false,
+			                   "the receiving host refused the VM", e);
+			json_decref(body);
+			if (drc < 0) {
+				/* Running again where it was if it should run (a re-run
+				 * after a crash finds it stopped by the first run). */
+				cold_roll_back(g, run, e);
+				goto out;
+			}
+		}
+		if (hand_over(g, e) < 0)
+			goto out;
+	}
+	/* The receiver's now: it starts there when it should run. */
+	if (run) {
+		task_update(g->t, NULL, 80, "starting it on the receiving host");
+		if (host_state(g, g->to, rst, sizeof(rst), NULL) == 0 && strcmp(rst, "running")) {
+			snprintf(path, sizeof(path), "/api/v1/vms/%s/start", g->name);
+			if (agent_ok(g, g->to, "POST", path, NULL, false, "starting it on the receiving host", e) < 0)
+				goto out;
+		}
+	}
+	rc = finish(g, result, e);
+	if (rc == 0)
+		json_object_set_new(*result, "strategy", json_string("cold"));
+out:
+	json_decref(src);
+	return rc;
+}
+
 int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                     struct errinfo *e)
 {
@@ -518,6 +648,10 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	json_t *to_host = NULL, *cluster = NULL, *src = NULL;
 	if (!g.to || !g.from || !g.opts) {
 		errinfo_set(e, 500, "internal", NULL, "the migration's task names no hosts");
+		goto out;
+	}
+	if (json_is_true(json_object_get(args, "cold"))) {
+		rc = migrate_cold(&g, vm, result, e);
 		goto out;
 	}
 	/* A re-run after the hand-over: only the sender's copy is left to go. */
