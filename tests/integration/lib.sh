@@ -197,6 +197,8 @@ link_rate() {
 # what agents pin) and ADMIN_TOKEN.
 vdcd_start() {
 	mkdir -p "$TMP/vdcd"
+	# Where this start's log begins (requeued_task reads from there).
+	VDCD_LOG_OFF=$(stat -c %s "$TMP/vdcd.log" 2>/dev/null || echo 0)
 	env ${VDCD_CRASH_AT:+VDC_CRASH_AT=$VDCD_CRASH_AT} "$VDCD" --listen $MGR_IP:7443 \
 		--data-dir "$TMP/vdcd" --image-import-dir "$CACHE" "$@" >>"$TMP/vdcd.log" 2>&1 &
 	echo $! >"$TMP/vdcd.pid"
@@ -407,11 +409,20 @@ crash_at() {
 	[ -z "$why" ]
 }
 
-# requeued_task OP: the id of the last task of OP that vdcd found
-# unfinished at a start and queued again (what a crash in a task lost);
-# fails when there is none.
+# requeued_task OP: the id of the last task of OP that vdcd, at its latest
+# start, found unfinished and queued again (what a crash in a task lost),
+# waiting up to 10 s for it; fails when there is none. Earlier starts'
+# requeues do not count: a test with several crash points would otherwise
+# follow a task of the crash before.
 requeued_task() {
-	grep -oE "event=task_requeued task=[^ ]+ op=$1( |\$)" "$TMP/vdcd.log" | tail -1 | sed -E 's/.* task=([^ ]+) .*/\1/' | grep .
+	local i t
+	for i in $(seq 1 100); do
+		t=$(tail -c +"$((${VDCD_LOG_OFF:-0} + 1))" "$TMP/vdcd.log" |
+			grep -oE "event=task_requeued task=[^ ]+ op=$1( |\$)" | tail -1 | sed -E 's/.* task=([^ ]+) .*/\1/')
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	return 1
 }
 
 # api HOST METHOD PATH [BODY]: sets STATUS and BODY. A joined host (one

@@ -167,11 +167,7 @@ enter_once_connected() {
 }
 crash_at "task:host.evacuate:after_launch" vdcd any --heartbeat-timeout-s 30 -- enter_once_connected
 vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts"
-t=""
-for _ in $(seq 1 100); do
-	t=$(requeued_task host.evacuate) && break
-	sleep 0.1
-done
+t=$(requeued_task host.evacuate)
 check "vdcd queues the evacuation again at its start" test -n "$t"
 [ -n "$t" ] && task_wait "$t" 180
 check "the re-run evacuation succeeds" test "$TASK_STATE" = succeeded
@@ -285,15 +281,8 @@ cold_once_connected() {
 	[ "$STATUS" = 202 ] || diag "cold migrate: $STATUS $BODY"
 }
 crash_at "task:vm.migrate:cold_stopped" vdcd any --heartbeat-timeout-s 30 -- cold_once_connected
-# This start's requeue only (the first crash above requeued migrations too).
-off=$(stat -c %s "$TMP/vdcd.log")
 vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts after the crash"
-t=""
-for _ in $(seq 1 100); do
-	t=$(tail -c +"$((off + 1))" "$TMP/vdcd.log" | grep -oE "event=task_requeued task=[^ ]+ op=vm.migrate( |\$)" |
-		tail -1 | sed -E 's/.* task=([^ ]+) .*/\1/' | grep .) && break
-	sleep 0.1
-done
+t=$(requeued_task vm.migrate)
 check "vdcd queues the cold migration again at its start" test -n "$t"
 [ -n "$t" ] && task_wait "$t" 120
 check "the re-run cold migration succeeds" test "$TASK_STATE" = succeeded

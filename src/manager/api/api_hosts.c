@@ -412,14 +412,9 @@ static json_t *drain_under_way(struct mgr *m, const json_t *host)
  * migrations run on others. */
 static int evacuations_under_way(struct mgr *m)
 {
-	int n = 0;
-	static const char *const states[] = {"queued", "running"};
-	for (int k = 0; k < 2; k++) {
-		struct store_filter f[] = {{"op", "host.evacuate"}, {"state", states[k]}};
-		json_t *tasks = store_list_all(m->st, STORE_TASK, f, 2, &(struct errinfo){0});
-		n += (int)json_array_size(tasks);
-		json_decref(tasks);
-	}
+	json_t *tasks = tasks_under_way(m->st, "host.evacuate");
+	int n = (int)json_array_size(tasks);
+	json_decref(tasks);
 	return n;
 }
 
@@ -519,11 +514,12 @@ static void maintenance_enter(struct http_req *req, struct mgr *m, json_t *host)
 		http_reply_json(req, 200, stored);
 		goto out;
 	}
-	if (evacuations_under_way(m) >= m->cfg.workers - 1) {
+	int draining = evacuations_under_way(m);
+	if (draining >= m->cfg.workers - 1) {
 		errinfo_set(&e, 409, "too_many_evacuations", NULL,
 		            "%d hosts are being emptied already, as many as vdcd's %d task workers allow (each holds one "
 		            "while its migrations use the others); wait for one to end, or start vdcd with more --workers",
-		            evacuations_under_way(m), m->cfg.workers);
+		            draining, m->cfg.workers);
 		mgr_refuse(req, "host.maintenance_on", "host", id, &e);
 		goto out;
 	}

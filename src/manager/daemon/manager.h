@@ -134,6 +134,9 @@ json_t *task_new(struct store *st, const char *op, const char *target_kind, cons
                  const char *target_name, const char *project_id, const char *actor, json_t *args,
                  struct errinfo *e);
 void tasks_wake(struct mgr *m);
+/* The tasks of op queued or running (a new array; empty when the store
+ * fails: callers count, and a miss counts none). */
+json_t *tasks_under_way(struct store *st, const char *op);
 /* POST /api/v1/tasks/{id}/cancel on the loop thread: task is the task's
  * document as read. A queued task is marked cancelled and what its request
  * did is given back; a running one is asked to stop where its operation

@@ -3,6 +3,7 @@
 #include "evacuation.h"
 
 #include "inventory.h"
+#include "place.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +11,7 @@
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
-/* Whether a VM in power state ps moves live. */
-static bool moves_live(const char *ps) { return ps && (!strcmp(ps, "running") || !strcmp(ps, "paused")); }
-
-/* The strings of a JSON array (borrowed) into v[0..max). */
-static int strings(const json_t *arr, const char **v, int max)
-{
-	int n = 0;
-	size_t i;
-	json_t *s;
-	json_array_foreach(arr, i, s)
-		if (n < max && json_string_value(s))
-			v[n++] = json_string_value(s);
-	return n;
-}
+bool evacuation_moves_live(const char *ps) { return ps && (!strcmp(ps, "running") || !strcmp(ps, "paused")); }
 
 /* The names of a VM's bridges, groups: borrowed from its document. */
 enum { NAMES_MAX = 16 };
@@ -49,9 +37,9 @@ static struct inv_request request_of(const json_t *vm, struct vm_names *nm)
 		.nnetworks = nnets,
 		.cluster_id = str(vm, "cluster_id"),
 		.affinity = nm->aff,
-		.naffinity = strings(json_object_get(pg, "affinity"), nm->aff, NAMES_MAX),
+		.naffinity = place_strings(json_object_get(pg, "affinity"), nm->aff, NAMES_MAX),
 		.anti_affinity = nm->anti,
-		.nanti_affinity = strings(json_object_get(pg, "anti_affinity"), nm->anti, NAMES_MAX),
+		.nanti_affinity = place_strings(json_object_get(pg, "anti_affinity"), nm->anti, NAMES_MAX),
 		.project_id = str(vm, "project_id"),
 	};
 }
@@ -76,7 +64,7 @@ json_t *evacuation_plan(struct store *st, const json_t *host, struct errinfo *e)
 	json_t *vm;
 	json_array_foreach(vms, i, vm) {
 		const char *ps = str(vm, "power_state") ?: "unknown";
-		if (moves_live(ps)) {
+		if (evacuation_moves_live(ps)) {
 			moving[nq] = vm;
 			q[nq] = request_of(vm, &names[nq]);
 			nq++;

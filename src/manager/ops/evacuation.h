@@ -6,6 +6,7 @@
 #define VDC_EVACUATION_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "errinfo.h"
 #include "task_ops.h"
@@ -18,6 +19,10 @@
  * (stays names them and why). NULL with e on a store or inventory
  * failure. */
 json_t *evacuation_plan(struct store *st, const json_t *host, struct errinfo *e);
+
+/* Whether a VM in power state ps moves live (running or paused); the
+ * others stay registered on the host. */
+bool evacuation_moves_live(const char *ps);
 
 /* host.evacuate (target: the host; args: {"plan", "attempts"}). */
 int task_op_evacuate(struct task_ctx *t, json_t *unused, const char *op, json_t *args, json_t **result,

@@ -38,39 +38,31 @@ bool migration_under_way(struct store *st, const json_t *vm)
 int migrations_on_host(struct store *st, const char *host_id)
 {
 	int n = 0;
-	static const char *const states[] = {"queued", "running"};
-	for (int k = 0; k < 2; k++) {
-		struct store_filter f[] = {{"op", "vm.migrate"}, {"state", states[k]}};
-		json_t *tasks = store_list_all(st, STORE_TASK, f, 2, &(struct errinfo){0});
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			const json_t *a = json_object_get(t, "args");
-			n += !strcmp(str(a, "from_host_id") ?: "", host_id) || !strcmp(str(a, "to_host_id") ?: "", host_id);
-		}
-		json_decref(tasks);
+	json_t *tasks = tasks_under_way(st, "vm.migrate");
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const json_t *a = json_object_get(t, "args");
+		n += !strcmp(str(a, "from_host_id") ?: "", host_id) || !strcmp(str(a, "to_host_id") ?: "", host_id);
 	}
+	json_decref(tasks);
 	return n;
 }
 
 int migrations_in_cluster(struct store *st, const char *cluster_id)
 {
 	int n = 0;
-	static const char *const states[] = {"queued", "running"};
-	for (int k = 0; k < 2; k++) {
-		struct store_filter f[] = {{"op", "vm.migrate"}, {"state", states[k]}};
-		json_t *tasks = store_list_all(st, STORE_TASK, f, 2, &(struct errinfo){0});
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			/* Few are under way: one host read each. */
-			json_t *h = store_get(st, STORE_HOST, str(json_object_get(t, "args"), "to_host_id") ?: "",
-			                      &(struct errinfo){0});
-			n += !strcmp(str(h, "cluster_id") ?: "", cluster_id ?: "");
-			json_decref(h);
-		}
-		json_decref(tasks);
+	json_t *tasks = tasks_under_way(st, "vm.migrate");
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		/* Few are under way: one host read each. */
+		json_t *h = store_get(st, STORE_HOST, str(json_object_get(t, "args"), "to_host_id") ?: "",
+		                      &(struct errinfo){0});
+		n += !strcmp(str(h, "cluster_id") ?: "", cluster_id ?: "");
+		json_decref(h);
 	}
+	json_decref(tasks);
 	return n;
 }
 

@@ -11,8 +11,7 @@
 /* What a report shows at most, whatever the size of the fleet. */
 static const struct inv_report_limits report_limits = {.top = 5, .examples = 3};
 
-/* The strings of a JSON array (borrowed) into v (at most max). */
-static int strings(const json_t *arr, const char **v, int max)
+int place_strings(const json_t *arr, const char **v, int max)
 {
 	int n = 0;
 	size_t i;
@@ -35,12 +34,12 @@ int place_vm(struct store *st, const json_t *req, json_t **host_doc, json_t **re
 		.memory_mib = json_integer_value(json_object_get(req, "memory_mib")),
 		.datastore = json_string_value(json_object_get(req, "datastore")) ?: "local",
 		.networks = nets,
-		.nnetworks = strings(json_object_get(req, "bridges"), nets, MAX_NAMES),
+		.nnetworks = place_strings(json_object_get(req, "bridges"), nets, MAX_NAMES),
 		.cluster_id = json_string_value(json_object_get(req, "cluster_id")),
 		.affinity = aff,
-		.naffinity = strings(json_object_get(req, "affinity"), aff, MAX_NAMES),
+		.naffinity = place_strings(json_object_get(req, "affinity"), aff, MAX_NAMES),
 		.anti_affinity = anti,
-		.nanti_affinity = strings(json_object_get(req, "anti_affinity"), anti, MAX_NAMES),
+		.nanti_affinity = place_strings(json_object_get(req, "anti_affinity"), anti, MAX_NAMES),
 		.project_id = json_string_value(json_object_get(req, "project_id")),
 		.moving_from = json_string_value(json_object_get(req, "moving_from")),
 		.only_host = json_string_value(json_object_get(req, "only_host")),

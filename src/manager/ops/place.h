@@ -19,4 +19,8 @@
 int place_vm(struct store *st, const json_t *req, json_t **host_doc, json_t **report,
              struct errinfo *e);
 
+/* The strings of a JSON array (borrowed) into v[0..max): the names a
+ * request carries (networks, groups). Returns how many. */
+int place_strings(const json_t *arr, const char **v, int max);
+
 #endif

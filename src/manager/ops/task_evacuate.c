@@ -166,7 +166,7 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 	json_t *vm;
 	json_array_foreach(vms, i, vm) {
 		const char *ps = str(vm, "power_state") ?: "unknown", *name = str(vm, "name") ?: "?";
-		if (strcmp(ps, "running") && strcmp(ps, "paused")) {
+		if (!evacuation_moves_live(ps)) {
 			char why[160];
 			snprintf(why, sizeof(why), "%s: only a running VM moves live", ps);
 			json_array_append_new(r->stays, json_pack("{s:s, s:s}", "vm", name, "why", why));
@@ -243,19 +243,25 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 	return r->in_flight > 0 || r->waiting > 0;
 }
 
-/* The drain's end on the host's document (phase, what is left), retried
- * when a heartbeat wrote the host first. */
-static void host_drain_end(struct task_ctx *t, const char *host_id, const char *phase, const json_t *left)
+/* The drain's phase on the host's document (and what is left, when
+ * given), retried when a heartbeat wrote the host first. */
+static void drain_write(struct store *st, const char *host_id, const char *phase, const json_t *left)
 {
 	for (int attempt = 0; attempt < 5; attempt++) {
 		struct errinfo e = {0};
-		json_t *host = store_get(t->st, STORE_HOST, host_id, &e);
+		json_t *host = store_get(st, STORE_HOST, host_id, &e);
 		if (!host)
 			return;
 		json_t *upd = json_deep_copy(host);
-		json_object_set_new(upd, "drain", json_pack("{s:O, s:s, s:O}", "task_id", json_object_get(t->doc, "id"),
-		                                            "phase", phase, "left", left));
-		int rc = store_update(t->st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")), NULL, &e);
+		json_t *drain = json_object_get(upd, "drain");
+		if (!json_is_object(drain)) {
+			drain = json_object();
+			json_object_set_new(upd, "drain", drain);
+		}
+		json_object_set_new(drain, "phase", json_string(phase));
+		if (left)
+			json_object_set(drain, "left", (json_t *)left);
+		int rc = store_update(st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")), NULL, &e);
 		json_decref(upd);
 		json_decref(host);
 		if (rc == 0 || e.status != 409)
@@ -319,7 +325,7 @@ int task_op_evacuate(struct task_ctx *t, json_t *unused, const char *op, json_t 
 	json_decref(r.moving);
 	int rc = 0;
 	if (stopping) {
-		host_drain_end(t, host_id, "stopped", left);
+		drain_write(t->st, host_id, "stopped", left);
 		rc = errinfo_set(e, 409, "cancelled", NULL, "%s: %d of %d VMs moved, the rest stay", stop_why,
 		                 r.moved_total, total);
 	} else if (json_array_size(left)) {
@@ -330,14 +336,14 @@ int task_op_evacuate(struct task_ctx *t, json_t *unused, const char *op, json_t 
 			size_t at = strlen(names);
 			snprintf(names + at, sizeof(names) - at, "%s'%s': %s", i ? "; " : "", str(l, "vm"), str(l, "why"));
 		}
-		host_drain_end(t, host_id, "incomplete", left);
+		drain_write(t->st, host_id, "incomplete", left);
 		rc = errinfo_set(e, 409, "evacuation_incomplete", NULL,
 		                 "%zu VM%s cannot leave the host (%d of %d moved): %s. The host stays in maintenance; "
 		                 "move or stop %s, then enter maintenance again", json_array_size(left),
 		                 json_array_size(left) == 1 ? "" : "s", r.moved_total, total, names,
 		                 json_array_size(left) == 1 ? "it" : "them");
 	} else {
-		host_drain_end(t, host_id, "done", left);
+		drain_write(t->st, host_id, "done", left);
 	}
 	json_decref(left);
 	return rc;
@@ -346,19 +352,5 @@ int task_op_evacuate(struct task_ctx *t, json_t *unused, const char *op, json_t 
 void task_evacuate_unqueue(struct store *st, const char *host_id, json_t *args)
 {
 	(void)args;
-	for (int attempt = 0; attempt < 5; attempt++) {
-		struct errinfo e = {0};
-		json_t *host = store_get(st, STORE_HOST, host_id, &e);
-		if (!host)
-			return;
-		json_t *upd = json_deep_copy(host);
-		json_t *drain = json_object_get(upd, "drain");
-		if (drain)
-			json_object_set_new(drain, "phase", json_string("stopped"));
-		int rc = store_update(st, STORE_HOST, upd, json_integer_value(json_object_get(host, "version")), NULL, &e);
-		json_decref(upd);
-		json_decref(host);
-		if (rc == 0 || e.status != 409)
-			return;
-	}
+	drain_write(st, host_id, "stopped", NULL);
 }

@@ -38,6 +38,19 @@ json_t *task_new(struct store *st, const char *op, const char *target_kind, cons
 	return rc < 0 ? NULL : stored;
 }
 
+json_t *tasks_under_way(struct store *st, const char *op)
+{
+	json_t *all = json_array();
+	static const char *const states[] = {"queued", "running"};
+	for (int k = 0; k < 2; k++) {
+		struct store_filter f[] = {{"op", op}, {"state", states[k]}};
+		json_t *tasks = store_list_all(st, STORE_TASK, f, 2, &(struct errinfo){0});
+		json_array_extend(all, tasks);
+		json_decref(tasks);
+	}
+	return all;
+}
+
 void tasks_wake(struct mgr *m)
 {
 	pthread_mutex_lock(&m->lock);
