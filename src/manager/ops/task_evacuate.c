@@ -229,6 +229,22 @@ static bool look(struct task_ctx *t, const json_t *host, const json_t *plan, int
 		json_decref(mv.tried);
 		json_decref(keep);
 	}
+	/* Its migrations still under way whose VM has left the host already
+	 * (handed over; the sender's copy going, the receiver starting it):
+	 * the host is empty once they end. */
+	json_t *mine = tasks_under_way(t->st, "vm.migrate");
+	json_t *tk;
+	json_array_foreach(mine, i, tk) {
+		if (strcmp(str(json_object_get(tk, "args"), "parent_id") ?: "", my_id))
+			continue;
+		bool here = false;
+		size_t j;
+		json_array_foreach(vms, j, vm)
+			here |= !strcmp(str(vm, "id") ?: "", str(tk, "target_id") ?: "");
+		if (!here)
+			r->in_flight++;
+	}
+	json_decref(mine);
 	/* The plan's VMs that have left the host. */
 	r->moved_total = 0;
 	json_t *p;
