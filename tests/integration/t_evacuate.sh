@@ -250,12 +250,17 @@ check "... after a live attempt refused as not converging" \
 	test "$(jget "$BODY" '[.items[] | select(.state == "failed" and .error.code == "will_not_converge")] | length > 0')" = true
 check "... then one cold migration that succeeded" \
 	test "$(jget "$BODY" '[.items[] | select(.args.cold == true and .state == "succeeded" and .result.strategy == "cold")] | length')" = 1
+[ "$(jget "$BODY" '[.items[] | select(.args.cold == true and .state == "succeeded")] | length')" = 1 ] ||
+	diag "cv's migrations: $(jget "$BODY" '[.items[] | {cold: .args.cold, state, code: .error.code, strategy: .result.strategy}]' | tr -d '\n ')" \
+		"plans: $(grep -E 'migrate_planned|migrate_dirty_rate_unread' "$TMP/vdcd.log" | tail -4)"
 vm_doc cv
 check "cv runs on h5 now" test "$VMHOST/$(jget "$BODY" .power_state)" = h5/running
 api h4 GET "/api/v1/vms/$(vm_doc cv && jget "$BODY" .id)"
 check "... and h4's agent has it no more (404): one copy" test "$STATUS" = 404
 IPS[cv]=$(guest_ip cv)
-check "cv's guest booted again there and answers" test "$(guest_req h5 "${IPS[cv]}" ping)" = pong
+reply=$(guest_req h5 "${IPS[cv]}" ping)
+check "cv's guest booted again there and answers" test "$reply" = pong
+[ "$reply" = pong ] || diag "cv at '${IPS[cv]}' answered '$reply'"
 mapi POST /api/v1/hosts/h4/maintenance '{"enabled":false}'
 
 # A stopped VM moves cold when asked ("cold": true), and stays stopped.

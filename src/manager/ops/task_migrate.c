@@ -233,8 +233,9 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 
 /* ---- before: plan, receiver, send ------------------------------------------ */
 
-/* The guest's dirty rate, measured by its QEMU over one second. */
-static int64_t dirty_rate(struct mig *g)
+/* The guest's dirty rate, measured by its QEMU over one second; -1 with
+ * why set when it could not be read. */
+static int64_t dirty_rate(struct mig *g, char *why, size_t n)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/dirty-rate", g->name);
@@ -242,7 +243,12 @@ static int64_t dirty_rate(struct mig *g)
 	json_t *reply = NULL, *body = json_pack("{s:i}", "seconds", 1);
 	struct errinfo e = {0};
 	int64_t rate = -1;
-	if (agent(g, g->from, "POST", path, body, &status, &reply, &e) == 0 && status == 200)
+	if (agent(g, g->from, "POST", path, body, &status, &reply, &e) < 0)
+		snprintf(why, n, "%s", e.message);
+	else if (status != 200 || !json_is_integer(json_object_get(reply, "dirty_rate_mib_s")))
+		snprintf(why, n, "the sending host answered %ld: %s", status,
+		         json_string_value(json_object_get(json_object_get(reply, "error"), "message")) ?: "no rate");
+	else
 		rate = json_integer_value(json_object_get(reply, "dirty_rate_mib_s")) << 20;
 	json_decref(body);
 	json_decref(reply);
@@ -254,8 +260,20 @@ static int64_t dirty_rate(struct mig *g)
 static int plan(struct mig *g, int64_t bandwidth_bytes_s, struct errinfo *e)
 {
 	task_update(g->t, NULL, 5, "measuring the guest's dirty rate");
-	int64_t rate = dirty_rate(g);
-	struct migrate_inputs in = {g->memory_bytes, rate < 0 ? 0 : rate, bandwidth_bytes_s};
+	/* A rate that could not be read is not taken as zero: planned blind, a
+	 * guest that dirties fast would loop until the overdue stop. One more
+	 * reading, then a refusal that says what failed. */
+	char why[256] = "";
+	int64_t rate = dirty_rate(g, why, sizeof(why));
+	if (rate < 0) {
+		log_warn("migrate_dirty_rate_unread", "vm=%s why=%s", g->id, log_quote(why));
+		rate = dirty_rate(g, why, sizeof(why));
+	}
+	if (rate < 0)
+		return errinfo_set(e, 503, "dirty_rate_unmeasured", NULL,
+		                   "the guest's dirty rate could not be measured (%s), so whether the migration "
+		                   "converges is unknown; retry", why);
+	struct migrate_inputs in = {g->memory_bytes, rate, bandwidth_bytes_s};
 	migrate_plan_decide(&in, &g->policy, &g->plan);
 	log_info("migrate_planned", "vm=%s strategy=%s dirty_bytes_s=%lld bandwidth_bytes_s=%lld predicted_ms=%lld "
 	         "reason=%s", g->id, migrate_strategy_name(g->plan.strategy), (long long)in.dirty_bytes_s,
