@@ -393,6 +393,33 @@ static int migrate(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* Storage migration: the disk moves to another datastore of the VM's host
+ * while the guest runs; the task shows how much is copied. */
+static int move_disk(struct cli *c, const struct args *a)
+{
+	char path[512], done[512], tail[128];
+	snprintf(tail, sizeof(tail), "/disks/%s/move", args_str(a, "disk") ?: "root");
+	vm_path(path, sizeof(path), a->pos[0], tail);
+	json_t *body = json_pack("{s:s}", "datastore", a->pos[1]), *reply = NULL, *final = NULL;
+	const struct opt_value *bw = args_value(a, "bandwidth");
+	if (bw && bw->set)
+		json_object_set_new(body, "bandwidth_mib_s", json_integer(bw->i));
+	int rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	rc = wait_final(c, a, reply, &final);
+	if (rc == 0 && final) {
+		snprintf(done, sizeof(done), "vm %s: disk %s moved from datastore %s to %s", a->pos[0],
+		         json_string_value(json_path(final, "result.disk")) ?: "root",
+		         json_string_value(json_path(final, "result.from_datastore")) ?: "?", a->pos[1]);
+		say_done(c, rc, final, done);
+	}
+	json_decref(final);
+	json_decref(reply);
+	return rc;
+}
+
 static int snapshots(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -631,6 +658,14 @@ static const struct opt migrate_opts[] = {
 	OPT_END,
 };
 
+static const struct opt move_disk_opts[] = {
+	{"disk", 0, OPT_STR, "DISK", "the disk to move (default: root)", NULL, 0, NULL},
+	{"bandwidth", 0, OPT_INT, "MIB_S", "copy at most this many MiB/s (the guest's own writes are never held)",
+	 NULL, 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
 static const struct opt stop_opts[] = {
 	{"timeout", 0, OPT_DURATION, "DURATION", "wait this long for the guest to shut down, then power "
 	 "off: 90s, 5m (a bare number is seconds; default 60s)", "timeout_s", OPT_ZERO, NULL},
@@ -702,6 +737,12 @@ static const struct cmd cmds[] = {
 	 "the numbers, and the VM keeps running where it was.\n"
 	 "Example:\n  vdc vm migrate web1                 # placement picks the host\n"
 	 "  vdc vm migrate web1 --host h2 --dry-run\n"},
+	{"move-disk", "NAME DATASTORE", 2, 2, "move its disk to another datastore of its host, live", move_disk_opts,
+	 move_disk, NULL, NULL,
+	 "Storage migration: QEMU copies the disk while the guest runs and writes to both copies once\n"
+	 "they match, then switches to the new one; the old file is removed. The VM stays on its host.\n"
+	 "Cancel the task to stop it before the switch (the disk then stays where it was).\n"
+	 "Example:\n  vdc vm move-disk web1 fast-ssd\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
 	 snapshot_op, NULL, NULL, NULL},
 	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,

@@ -27,6 +27,8 @@ void api_migration_status(struct http_req *req);
 void api_migration_cancel(struct http_req *req);
 void api_migration_postcopy(struct http_req *req);
 void api_dirty_rate(struct http_req *req);
+void api_disk_move(struct http_req *req);
+void api_disk_move_cancel(struct http_req *req);
 /* api_images.c */
 void api_image_put(struct http_req *req);
 void api_image_list(struct http_req *req);

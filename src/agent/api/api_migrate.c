@@ -172,3 +172,46 @@ void api_dirty_rate(struct http_req *req)
 	if (vm_migrate_dirty_rate(vm, (int)seconds, api_reply_done, req, &e) < 0)
 		api_reply_err(req, &e);
 }
+
+/* POST /api/v1/vms/{name}/disks/{disk}/move {"datastore"}: 202 and the VM
+ * (its "disk_move" says how far) once the move started, or when it was
+ * under way already; 200 when the disk is on that datastore. */
+void api_disk_move(struct http_req *req)
+{
+	struct vm *vm = api_vm_or_404(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return;
+	static const char *const keys[] = {"datastore", "bandwidth_mib_s", NULL};
+	struct jv_err jerr = {0};
+	const char *to = NULL;
+	int64_t mib_s = 0;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "datastore", true, 63, &to, &jerr) < 0 ||
+	    jv_int(body, "", "bandwidth_mib_s", false, 1, 1 << 20, &mib_s, &jerr) < 0) {
+		json_decref(body);
+		reply_bad(req, &jerr);
+		return;
+	}
+	struct errinfo e = {0};
+	int rc = vm_disk_move(vm, http_param(req, "disk"), to, (uint64_t)mib_s << 20, &e);
+	json_decref(body);
+	if (rc < 0)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, rc == 1 ? 200 : 202, vm_to_json(vm));
+}
+
+/* DELETE /api/v1/vms/{name}/disks/{disk}/move: stops it before its switch. */
+void api_disk_move_cancel(struct http_req *req)
+{
+	struct vm *vm = api_vm_or_404(req);
+	if (!vm)
+		return;
+	struct errinfo e = {0};
+	if (vm_disk_move_cancel(vm, &e) < 0)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, 202, vm_to_json(vm));
+}

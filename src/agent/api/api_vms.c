@@ -647,6 +647,8 @@ const struct http_route agent_routes[] = {
 	{"GET", "/api/v1/vms/{name}/console/vnc", api_console_vnc, 0, 0},
 	{"POST", "/api/v1/vms/{name}/resize", resize_vm, 0, 0},
 	{"POST", "/api/v1/vms/{name}/disks/{disk}/resize", resize_disk, 0, 0},
+	{"POST", "/api/v1/vms/{name}/disks/{disk}/move", api_disk_move, 0, 0},
+	{"DELETE", "/api/v1/vms/{name}/disks/{disk}/move", api_disk_move_cancel, 0, 0},
 	{"GET", "/api/v1/vms/{name}/snapshots", list_snapshots, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots", create_snapshot, 0, 0},
 	{"POST", "/api/v1/vms/{name}/snapshots/{snap}/revert", revert_snapshot, 0, 0},

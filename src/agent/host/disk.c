@@ -203,6 +203,20 @@ int disk_info(const struct run_as *as, const char *path, const char *format,
 	return 0;
 }
 
+int disk_backing(const struct run_as *as, const char *path, char *backing, size_t n, struct errinfo *e)
+{
+	char out[65536];
+	const char *argv[] = {"qemu-img", "info", "-U", "-f", "qcow2", "--output=json", path, NULL};
+	if (qemu_img(as, argv, "reading the image", NULL, e, out, sizeof(out)) < 0)
+		return -1;
+	json_t *info = json_loads(out, 0, NULL);
+	const char *b = json_string_value(json_object_get(info, "full-backing-filename"))
+	                    ?: json_string_value(json_object_get(info, "backing-filename"));
+	snprintf(backing, n, "%s", b ? b : "");
+	json_decref(info);
+	return 0;
+}
+
 int disk_create_blank(const struct run_as *as, const char *path, uint64_t size_mib,
                       const char *field, struct errinfo *e)
 {

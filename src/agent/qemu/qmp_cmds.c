@@ -67,6 +67,50 @@ void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_repl
 	         0, cb, ctx);
 }
 
+void qmp_blockdev_add_qcow2(struct qmp *q, const char *node, const char *filename, qmp_reply_fn cb,
+                            void *ctx)
+{
+	send_cmd(q, "blockdev-add",
+	         json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "driver", "qcow2", "node-name", node, "discard",
+	                   "unmap", "file", "driver", "file", "filename", filename, "discard", "unmap"),
+	         0, cb, ctx);
+}
+
+void qmp_blockdev_del(struct qmp *q, const char *node, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "blockdev-del", json_pack("{s:s}", "node-name", node), 0, cb, ctx);
+}
+
+void qmp_blockdev_mirror(struct qmp *q, const char *job_id, const char *device, const char *target,
+                         uint64_t speed_bps, qmp_reply_fn cb, void *ctx)
+{
+	json_t *args = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "job-id", job_id, "device", device, "target",
+	                         target, "sync", "top", "copy-mode", "write-blocking", "auto-dismiss", 0);
+	if (speed_bps)
+		json_object_set_new(args, "speed", json_integer((json_int_t)speed_bps));
+	send_cmd(q, "blockdev-mirror", args, 0, cb, ctx);
+}
+
+void qmp_query_block_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-block-jobs", NULL, 0, cb, ctx);
+}
+
+void qmp_job_complete(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "job-complete", json_pack("{s:s}", "id", job_id), 0, cb, ctx);
+}
+
+void qmp_job_cancel(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "job-cancel", json_pack("{s:s}", "id", job_id), 0, cb, ctx);
+}
+
+void qmp_query_block(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-block", NULL, 0, cb, ctx);
+}
+
 void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, const char *tag,
                   const char *const *nodes, int nnodes, qmp_reply_fn cb, void *ctx)
 {

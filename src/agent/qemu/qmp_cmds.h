@@ -35,6 +35,27 @@ void qmp_job_dismiss(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *c
 /* Grows the disk of device (the -drive id) to size bytes, live. */
 void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_reply_fn cb, void *ctx);
 
+/* Storage migration (vm_disk_move.c); a mirror's speed_bps 0: no cap. A qcow2 image file opened as node
+ * (its backing file as the image names it), discard passed down. */
+void qmp_blockdev_add_qcow2(struct qmp *q, const char *node, const char *filename, qmp_reply_fn cb,
+                            void *ctx);
+void qmp_blockdev_del(struct qmp *q, const char *node, qmp_reply_fn cb, void *ctx);
+/* Mirrors device (a node name) onto target as the job job_id: its top
+ * image only (the target has the same backing), guest writes carried to
+ * both sides at once once it is ready (copy-mode write-blocking, so it
+ * always gets there), left concluded for the agent to read (no
+ * auto-dismiss). */
+void qmp_blockdev_mirror(struct qmp *q, const char *job_id, const char *device, const char *target,
+                         uint64_t speed_bps, qmp_reply_fn cb, void *ctx);
+/* [{"device" (the job id), "len", "offset", "ready", "status", ...}] */
+void qmp_query_block_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx);
+/* A ready mirror: switch the device to the target. */
+void qmp_job_complete(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
+/* A mirror stops, the device staying on its source. */
+void qmp_job_cancel(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
+/* [{"device": "drive-NAME", "inserted": {"node-name", "file", ...}}] */
+void qmp_query_block(struct qmp *q, qmp_reply_fn cb, void *ctx);
+
 /* Live snapshots of nodes[0..nnodes) under tag, as the job job_id; the VM
  * state (RAM, devices) goes to nodes[0]. Their end is the job's (query-jobs). */
 enum qmp_snapshot_op { QMP_SNAPSHOT_SAVE, QMP_SNAPSHOT_LOAD, QMP_SNAPSHOT_DELETE };

@@ -117,6 +117,10 @@ struct vm {
 		char uri[128];   /* incoming: where QEMU listens; outgoing: where it sends */
 		char error[256]; /* a failed migration's reason, as QEMU gave it */
 	} mig;
+	/* A disk moving to another datastore of this host (vm_disk_move.c),
+	 * and the last move's failure until the next starts. */
+	struct vm_disk_move *move;
+	char move_error[400];
 	struct vm *next;
 };
 
@@ -184,6 +188,18 @@ int vm_kill_now(struct vm *vm, struct errinfo *e);
  * delete; one job per VM at a time (409 otherwise). */
 int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn done, void *ctx,
                      struct errinfo *e);
+
+/* vm_disk_move.c: storage migration. Moves disk to datastore `to` of this
+ * host while the VM runs (or is paused), copying at most speed_bps bytes
+ * a second (0: as fast as the disks go; guest writes are never held): 0 when started (or already under
+ * way to there: a retry), 1 when the disk is there already, -1 with e.
+ * The VM's JSON shows it ("disk_move") until it ends, then the disk's new
+ * datastore, or "disk_move_error". */
+int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed_bps, struct errinfo *e);
+/* Stops a move before its switch: the disk stays where it was. */
+int vm_disk_move_cancel(struct vm *vm, struct errinfo *e);
+/* {"disk","to","phase","done_bytes","total_bytes"}, or NULL when none. */
+json_t *vm_disk_move_json(const struct vm *vm);
 
 /* vm_migrate.c: live migration between hosts. Each ends through done as
  * the others do. */

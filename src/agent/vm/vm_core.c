@@ -189,6 +189,11 @@ json_t *vm_to_json(struct vm *vm)
 			json_object_set_new(m, "uri", json_string(vm->mig.uri));
 		json_object_set_new(o, "migration", m);
 	}
+	json_t *move = vm_disk_move_json(vm);
+	if (move)
+		json_object_set_new(o, "disk_move", move);
+	if (vm->move_error[0])
+		json_object_set_new(o, "disk_move_error", json_string(vm->move_error));
 	return o;
 }
 

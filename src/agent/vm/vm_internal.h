@@ -24,6 +24,15 @@ void vm_remove_seed(struct vm *vm);
  * live migration (-incoming defer). */
 int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, struct errinfo *e);
 
+/* A directory of the VM's on a datastore: root's, group the VM's, 0750. */
+int vm_give_dir(struct vm *vm, const char *dir, const char *field, struct errinfo *e);
+
+/* vm_disk_move.c: a QEMU exit ends a move under way (its phase decides
+ * which file the disk is); an agent restart finishes or drops one that
+ * its intent file records. */
+void vm_disk_move_qemu_gone(struct vm *vm);
+void vm_disk_move_recover(struct vm *vm);
+
 /* vm_watch.c */
 /* Connects the console and QMP of a QEMU whose sockets exist, watches its
  * pid, and asks QEMU its state: then attached(vm, ctx, NULL), or with why

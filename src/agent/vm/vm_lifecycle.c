@@ -225,7 +225,7 @@ static int check_host(struct agent *a, struct vm_spec *s, bool incoming, struct 
 }
 
 /* A directory of the VM's on a datastore: root's, group the VM's, 0750. */
-static int give_dir(struct vm *vm, const char *dir, const char *field, struct errinfo *e)
+int vm_give_dir(struct vm *vm, const char *dir, const char *field, struct errinfo *e)
 {
 	if (fs_mkdir_p(dir, 0750) < 0 || chown(dir, 0, vm->spec.gid) < 0 || chmod(dir, 0750) < 0)
 		return errinfo_set(e, errno == ENOSPC ? 507 : 500, "datastore", field,
@@ -259,7 +259,7 @@ static int take_disks(struct vm *vm, struct errinfo *e)
 		char dir[1100], field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
 		vm_store_disk_dir(vm->agent, vm->spec.disks[i].datastore, vm->spec.name, dir, sizeof(dir));
-		if (give_dir(vm, dir, field, e) < 0)
+		if (vm_give_dir(vm, dir, field, e) < 0)
 			return -1;
 	}
 	char iso[1200];
@@ -279,7 +279,7 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 		char dir[1100], field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
 		vm_store_disk_dir(a, d->datastore, vm->spec.name, dir, sizeof(dir));
-		if (give_dir(vm, dir, field, e) < 0)
+		if (vm_give_dir(vm, dir, field, e) < 0)
 			return -1;
 		struct vm_access va;
 		gid_t extra = 0;
@@ -312,7 +312,7 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 		vm_seed_path(vm, iso, sizeof(iso));
 		snprintf(dir, sizeof(dir), "%s", iso);
 		*strrchr(dir, '/') = '\0';
-		if (give_dir(vm, dir, "cloud_init", e) < 0)
+		if (vm_give_dir(vm, dir, "cloud_init", e) < 0)
 			return -1;
 		if (seed_build(vm->dir, iso, &vm->spec, e) < 0)
 			return -1;
@@ -603,6 +603,10 @@ fail:
 
 int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 {
+	/* A disk move whose QEMU went away before it was settled: which file
+	 * the disk is gets decided before QEMU opens one. */
+	if (!vm->qmp && !vm->move)
+		vm_disk_move_recover(vm);
 	return vm_start_qemu(vm, false, done, ctx, e);
 }
 

@@ -245,6 +245,9 @@ int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts
 		return errinfo_set(e, 409, "migration_running", NULL,
 		                   "VM '%s' is being migrated already (%s); wait or cancel it", vm->spec.name,
 		                   vm->mig.status);
+	if (vm->move)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is moving a disk to another datastore; migrate it "
+		                   "once that ends", vm->spec.name);
 	if (vm->job_active)
 		return errinfo_set(e, 409, "job_running", NULL, "VM '%s' has a %s job running; wait for it",
 		                   vm->spec.name, vm->job_op);

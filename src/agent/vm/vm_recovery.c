@@ -196,6 +196,7 @@ static void load_one(struct agent *a, const char *name)
 		vm_store_write_state(vm, true);
 		log_warn("vm_crashed", "vm=%s reason=\"QEMU gone while the agent was down\"", name);
 	}
+	vm_disk_move_recover(vm);
 	vm_link(a, vm);
 }
 

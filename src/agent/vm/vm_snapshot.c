@@ -174,6 +174,37 @@ static void on_job_started(void *ctx, enum qmp_status st, json_t *ret, const cha
 	vm_release(vm);
 }
 
+/* The disks' nodes as QEMU has them now: "vdc-NAME" from the command
+ * line, or the image a storage migration switched the disk to. */
+static void on_nodes(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm *vm = ctx;
+	if (!vm->job_active || st != QMP_OK || !vm->qmp) {
+		on_job_started(vm, st == QMP_OK ? QMP_CLOSED : st, NULL, err, cmd);
+		return;
+	}
+	enum qmp_snapshot_op qop = !strcmp(vm->job_op, "save")   ? QMP_SNAPSHOT_SAVE
+	                           : !strcmp(vm->job_op, "load") ? QMP_SNAPSHOT_LOAD
+	                                                         : QMP_SNAPSHOT_DELETE;
+	char names[VM_MAX_DISKS][80];
+	const char *nodes[VM_MAX_DISKS];
+	int n = 0;
+	for (int i = 0; i < vm->spec.ndisks && n < VM_MAX_DISKS; i++, n++) {
+		char dev[80];
+		snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[i].name);
+		snprintf(names[n], sizeof(names[n]), "vdc-%s", vm->spec.disks[i].name);
+		size_t k;
+		json_t *b;
+		json_array_foreach(ret, k, b)
+			if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
+				snprintf(names[n], sizeof(names[n]), "%s",
+				         json_string_value(json_object_get(json_object_get(b, "inserted"), "node-name"))
+				             ?: names[n]);
+		nodes[n] = names[n];
+	}
+	qmp_snapshot(vm->qmp, qop, vm->job_id, vm->job_tag, nodes, n, on_job_started, vm);
+}
+
 int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn done, void *ctx,
                      struct errinfo *e)
 {
@@ -187,16 +218,6 @@ int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn 
 	if (vm->spec.ndisks == 0)
 		return errinfo_set(e, 409, "no_disks", NULL, "VM '%s' has no disk to keep a snapshot on",
 		                   vm->spec.name);
-	enum qmp_snapshot_op qop = !strcmp(op, "save")   ? QMP_SNAPSHOT_SAVE
-	                           : !strcmp(op, "load") ? QMP_SNAPSHOT_LOAD
-	                                                 : QMP_SNAPSHOT_DELETE;
-	char names[VM_MAX_DISKS][80];
-	const char *nodes[VM_MAX_DISKS];
-	int n = 0;
-	for (int i = 0; i < vm->spec.ndisks && n < VM_MAX_DISKS; i++, n++) {
-		snprintf(names[n], sizeof(names[n]), "vdc-%s", vm->spec.disks[i].name);
-		nodes[n] = names[n];
-	}
 	snprintf(vm->job_id, sizeof(vm->job_id), "vdc-snapshot-%lu", ++seq);
 	snprintf(vm->job_op, sizeof(vm->job_op), "%s", op);
 	snprintf(vm->job_tag, sizeof(vm->job_tag), "%s", tag);
@@ -204,6 +225,6 @@ int vm_snapshot_live(struct vm *vm, const char *op, const char *tag, vm_done_fn 
 	vm->job_done = done;
 	vm->job_ctx = ctx;
 	vm_hold(vm);
-	qmp_snapshot(vm->qmp, qop, vm->job_id, tag, nodes, n, on_job_started, vm);
+	qmp_query_block(vm->qmp, on_nodes, vm);
 	return 0;
 }

@@ -199,6 +199,7 @@ void vm_release_runtime(struct vm *vm)
 	vm->stop_timer = NULL;
 	if (vm->job_active)
 		vm_job_end(vm, 409, "the VM stopped while the snapshot job ran");
+	vm_disk_move_qemu_gone(vm);
 	int rc = cgroup_remove(&a->cg, vm->spec.name);
 	if (rc < 0)
 		log_warn("cgroup_remove_failed", "vm=%s error=%s", vm->spec.name, log_quote(strerror(-rc)));

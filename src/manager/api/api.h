@@ -98,6 +98,8 @@ void api_vms_resize(struct http_req *req);
 void api_vms_clone(struct http_req *req);
 /* api_migrate.c */
 void api_vms_migrate(struct http_req *req);
+/* api_vms.c: storage migration (a disk to another datastore of its host). */
+void api_vms_disk_move(struct http_req *req);
 /* api_ui.c: the web UI's files. */
 void api_ui_get(struct http_req *req);
 extern const struct http_route mgr_ui_fallback;

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "quota.h"
 #include "log.h"
+#include "migrations.h"
 #include "place.h"
 #include "resources.h"
 #include "task_ops.h"
@@ -538,6 +539,94 @@ void api_vms_snapshot(struct http_req *req)
 		return;
 	}
 	queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);
+	json_decref(body);
+	json_decref(vm);
+}
+
+/* A vm.disk_move task of VM id queued or running. */
+static bool disk_move_under_way(struct store *st, const char *id)
+{
+	json_t *tasks = tasks_under_way(st, "vm.disk_move");
+	bool found = false;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t)
+		found |= !strcmp(json_string_value(json_object_get(t, "target_id")) ?: "", id);
+	json_decref(tasks);
+	return found;
+}
+
+/* POST /api/v1/vms/{id}/disks/{disk}/move {"datastore"}: storage migration
+ * (ops/task_disk_move.c). The VM runs (or is paused) and stays where it
+ * is; the datastore is one of its host's. */
+void api_vms_disk_move(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *vm = vm_for_action(req);
+	if (!vm)
+		return;
+	json_t *body = http_body_json(req, 0), *host = NULL;
+	struct errinfo e = {0};
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	const char *name = json_string_value(json_object_get(vm, "name"));
+	if (!body)
+		goto out;
+	static const char *const keys[] = {"datastore", "bandwidth_mib_s", NULL};
+	struct jv_err jerr = {0};
+	const char *to = NULL, *disk = http_param(req, "disk");
+	int64_t mib_s = 0;
+	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "datastore", true, 63, &to, &jerr) < 0 ||
+	    jv_int(body, "", "bandwidth_mib_s", false, 1, 1 << 20, &mib_s, &jerr) < 0 ||
+	    (!jv_is_safe_name(to) && jv_fail(&jerr, "datastore", "'%s' is not a valid datastore name", to) < 0)) {
+		mgr_refuse_jv(req, "vm.disk_move", "vm", id, &jerr);
+		goto out;
+	}
+	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
+	const char *from = json_string_value(json_object_get(json_object_get(vm, "config"), "datastore")) ?: "local";
+	if (strcmp(disk, "root"))
+		errinfo_set(&e, 404, "not_found", NULL, "VM '%s' has no disk '%s' (its disk is 'root')", name, disk);
+	else if (strcmp(ps, "running") && strcmp(ps, "paused"))
+		errinfo_set(&e, 409, "invalid_state", NULL, "VM '%s' is %s: a disk moves live, while its VM runs (or is "
+		            "paused); start it first", name, ps);
+	else if (!strcmp(from, to))
+		errinfo_set(&e, 409, "same_datastore", "datastore", "VM '%s''s disk is on datastore '%s' already", name, to);
+	else if (migration_under_way(m->st, vm))
+		errinfo_set(&e, 409, "migration_running", NULL, "VM '%s' is being migrated; move its disk once that ends",
+		            name);
+	else if (disk_move_under_way(m->st, id))
+		errinfo_set(&e, 409, "busy", NULL, "VM '%s' is moving its disk already; wait for that task or cancel it",
+		            name);
+	if (e.status) {
+		mgr_refuse(req, "vm.disk_move", "vm", id, &e);
+		goto out;
+	}
+	/* The datastore must be one of the VM's host (it reported them). */
+	host = store_get(m->st, STORE_HOST, json_string_value(json_object_get(vm, "host_id")) ?: "", &e);
+	if (!host) {
+		mgr_refuse(req, "vm.disk_move", "vm", id, &e);
+		goto out;
+	}
+	bool found = false;
+	char names[512] = "";
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(host, "datastores"), i, d) {
+		const char *dn = json_string_value(json_object_get(d, "name")) ?: "";
+		found |= !strcmp(dn, to);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", dn);
+	}
+	if (!found) {
+		errinfo_set(&e, 400, "invalid_body", "datastore", "datastore: host %s has no datastore '%s' (it has: %s)",
+		            json_string_value(json_object_get(host, "name")) ?: "?", to, names);
+		mgr_refuse(req, "vm.disk_move", "vm", id, &e);
+		goto out;
+	}
+	json_t *args = json_pack("{s:s, s:s, s:s}", "disk", disk, "datastore", to, "from", from);
+	if (mib_s)
+		json_object_set_new(args, "bandwidth_mib_s", json_integer(mib_s));
+	queue(req, vm, "vm.disk_move", args, NULL);
+out:
+	json_decref(host);
 	json_decref(body);
 	json_decref(vm);
 }

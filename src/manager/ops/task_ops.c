@@ -678,6 +678,7 @@ static const struct task_op_def task_ops[] = {
 	 "the host may have grown the disk already, which cannot be shrunk back"},
 	{"vm.snapshot", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.migrate", true, false, false, task_op_migrate, NULL, migrate_unqueue, NULL},
+	{"vm.disk_move", true, false, false, task_op_disk_move, NULL, NULL, NULL},
 	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},

@@ -47,6 +47,10 @@ int task_vm_patch(struct store *st, const char *id, json_t *fields, struct errin
 int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                     struct errinfo *e);
 
+/* task_disk_move.c: vm.disk_move (args: disk, datastore). */
+int task_op_disk_move(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                      struct errinfo *e);
+
 /* Runs op ("vm.create", "vm.start", ...). Returns 0 with an optional result,
  * or -1 with e. Every op is idempotent: running it again after a crash
  * converges to the same end. */

@@ -1,0 +1,630 @@
+/* vm_disk_move.c - storage migration: a running VM's disk moved to another
+ * datastore of this host while the guest runs. A new image is made there
+ * (the same template under it), QEMU mirrors the disk onto it
+ * (blockdev-mirror, copy-mode write-blocking: once ready, every guest
+ * write lands on both before the guest hears it, so the copy always
+ * catches up), then switches the disk to it and the old file goes.
+ *
+ * The intent file disk-move.json says what is under way and how far, so
+ * that whatever dies (the agent, QEMU, both) the VM is left with one disk
+ * that holds all its writes:
+ *   copying:    the source is the disk; the new file is only a copy.
+ *   completing: the mirror was ready (both sides equal, writes to both)
+ *               and the switch was asked: the new file holds every write
+ *               whether or not QEMU switched, so it is the disk.
+ * With QEMU still running after an agent restart, QEMU says which file
+ * the disk is (query-block). */
+#include "vm_internal.h"
+
+#include "crashpoint.h"
+#include "fsutil.h"
+#include "log.h"
+#include "loop.h"
+#include "qmp_cmds.h"
+#include "seed.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MOVE_POLL_MS 200
+#define MOVE_INTENT "disk-move.json"
+/* Room left on the datastore beyond the disk's allocated size: qcow2
+ * metadata, and the guest's writes while it moves. */
+#define MOVE_HEADROOM_BYTES (64ll << 20)
+
+struct vm_disk_move {
+	struct vm *vm;
+	int disk; /* index in spec.disks */
+	char to[64];
+	char from_path[1200], to_path[1200];
+	char job[64], node[64];
+	uint64_t speed_bps; /* the copy's cap; 0: none */
+	bool completing; /* job-complete sent: the intent says so first */
+	bool cancelling;
+	bool node_added;
+	/* QMP commands sent with this move as their context: after QEMU exits
+	 * their callbacks still come (QMP_CLOSED, from the loop), so the move
+	 * is freed by the last of them, not by the exit. */
+	int inflight;
+	int64_t done_bytes, total_bytes;
+	struct loop_timer *timer;
+};
+
+static void intent_path(const struct vm *vm, char *out, size_t n) { vm_store_path(vm, MOVE_INTENT, out, n); }
+
+static int write_intent(struct vm_disk_move *m, struct errinfo *e)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "disk", m->vm->spec.disks[m->disk].name,
+	                      "to", m->to, "from_path", m->from_path, "to_path", m->to_path, "node", m->node,
+	                      "job", m->job, "phase", m->completing ? "completing" : "copying");
+	char *s = json_dumps(j, JSON_SORT_KEYS);
+	json_decref(j);
+	char path[1200];
+	intent_path(m->vm, path, sizeof(path));
+	int rc = s ? fs_write_atomic(path, s, strlen(s), 0600) : -ENOMEM;
+	free(s);
+	if (rc < 0)
+		return errinfo_set(e, rc == -ENOSPC ? 507 : 500, "store", NULL, "cannot write %s: %s", path,
+		                   strerror(-rc));
+	return 0;
+}
+
+static void drop_intent(struct vm *vm)
+{
+	char path[1200];
+	intent_path(vm, path, sizeof(path));
+	unlink(path);
+}
+
+/* The disk is the file at to_path on datastore to from now on: the spec
+ * says so (durably, before the old file goes), the seed follows the first
+ * disk's folder, and the files are the VM's. */
+static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, const char *from_path)
+{
+	struct vm_disk *d = &vm->spec.disks[disk];
+	char old_seed[1200] = "";
+	if (vm->spec.has_cloud_init && disk == 0)
+		vm_seed_path(vm, old_seed, sizeof(old_seed));
+	snprintf(d->datastore, sizeof(d->datastore), "%s", to);
+	free(d->path);
+	d->path = strdup(to_path);
+	struct errinfo e = {0};
+	if (vm_store_write_spec(vm, "spec.json", &e) < 0)
+		log_error("disk_move_spec_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+	if (old_seed[0]) {
+		/* The seed is made again where the first disk now lives (it is
+		 * built from the spec alone); a running QEMU keeps reading the
+		 * old one it has open. */
+		char iso[1200];
+		vm_seed_path(vm, iso, sizeof(iso));
+		if (seed_build(vm->dir, iso, &vm->spec, &e) < 0)
+			log_error("disk_move_seed_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+		else
+			unlink(old_seed);
+	}
+	if (vm_id_own_files(vm, &e) < 0)
+		log_warn("disk_move_own_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+	if (strcmp(from_path, to_path))
+		unlink(from_path);
+	/* The old folder goes when nothing of the VM is left in it. */
+	char dir[1200];
+	snprintf(dir, sizeof(dir), "%s", from_path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(dir);
+	}
+	drop_intent(vm);
+	log_info("disk_moved", "vm=%s disk=%s datastore=%s path=%s", vm->spec.name, d->name, to, to_path);
+}
+
+static void ignore_reply(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd) {}
+
+/* The move is over, the disk where `adopted` says; error: why it failed. */
+static void move_end(struct vm_disk_move *m, bool adopted, const char *error)
+{
+	struct vm *vm = m->vm;
+	if (m->timer)
+		loop_timer_cancel(vm->agent->loop, m->timer);
+	if (!adopted) {
+		/* The source stays the disk: the copy, and QEMU's node of it, go. */
+		if (vm->qmp && m->node_added)
+			qmp_blockdev_del(vm->qmp, m->node, ignore_reply, NULL);
+		unlink(m->to_path);
+		drop_intent(vm);
+		snprintf(vm->move_error, sizeof(vm->move_error), "moving disk '%s' to datastore '%s' %s",
+		         vm->spec.disks[m->disk].name, m->to, error ? error : "was cancelled");
+		log_warn("disk_move_failed", "vm=%s disk=%s datastore=%s error=%s", vm->spec.name,
+		         vm->spec.disks[m->disk].name, m->to, log_quote(vm->move_error));
+	}
+	vm->move = NULL;
+	free(m);
+	vm_release(vm);
+}
+
+/* QEMU is gone: the phase decides (see the top of this file). */
+static void settle_gone(struct vm_disk_move *m)
+{
+	if (m->completing) {
+		adopt(m->vm, m->disk, m->to, m->to_path, m->from_path);
+		move_end(m, true, NULL);
+	} else {
+		m->node_added = false; /* gone with QEMU */
+		move_end(m, false, m->cancelling ? NULL : "failed: QEMU exited during the move");
+	}
+}
+
+/* A reply to this move's command: false when the move was settled (QEMU
+ * went away) and m is gone. */
+static bool replied(struct vm_disk_move *m)
+{
+	m->inflight--;
+	if (m->vm->qmp)
+		return true;
+	settle_gone(m);
+	return false;
+}
+
+static void poll_job(void *ctx);
+
+static void schedule_poll(struct vm_disk_move *m)
+{
+	m->timer = loop_timer_after(m->vm->agent->loop, MOVE_POLL_MS, poll_job, m);
+}
+
+static void on_dismissed(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd) {}
+
+/* After the job concluded without error: which file the disk is now. */
+static void on_block(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	struct vm *vm = m->vm;
+	char dev[80];
+	snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[m->disk].name);
+	const char *file = NULL;
+	size_t i;
+	json_t *b;
+	json_array_foreach(st == QMP_OK ? ret : NULL, i, b)
+		if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
+			file = json_string_value(json_object_get(json_object_get(b, "inserted"), "file"));
+	if (st != QMP_OK) {
+		/* Not answered (a timeout): ask again. */
+		m->inflight++;
+		qmp_query_block(vm->qmp, on_block, m);
+		return;
+	}
+	if (file && !strcmp(file, m->to_path)) {
+		adopt(vm, m->disk, m->to, m->to_path, m->from_path);
+		move_end(m, true, NULL);
+	} else {
+		move_end(m, false, m->cancelling ? NULL : "ended with the disk still on its source");
+	}
+}
+
+static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	struct vm *vm = m->vm;
+	if (st != QMP_OK) {
+		schedule_poll(m);
+		return;
+	}
+	json_t *job = NULL;
+	size_t i;
+	json_t *j;
+	json_array_foreach(jobs, i, j)
+		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", m->job))
+			job = j;
+	if (!job) {
+		move_end(m, false, "failed: QEMU's mirror job vanished");
+		return;
+	}
+	const char *status = json_string_value(json_object_get(job, "status")) ?: "";
+	m->done_bytes = json_integer_value(json_object_get(job, "current-progress"));
+	m->total_bytes = json_integer_value(json_object_get(job, "total-progress"));
+	if (!strcmp(status, "concluded")) {
+		const char *jerr = json_string_value(json_object_get(job, "error"));
+		qmp_job_dismiss(vm->qmp, m->job, on_dismissed, NULL);
+		if (jerr) {
+			char why[400];
+			snprintf(why, sizeof(why), "failed: %s", jerr);
+			if (m->completing) {
+				/* Failed after the switch was asked: QEMU says where the
+				 * disk is. */
+				m->inflight++;
+				qmp_query_block(vm->qmp, on_block, m);
+				return;
+			}
+			move_end(m, false, why);
+			return;
+		}
+		m->inflight++;
+		qmp_query_block(vm->qmp, on_block, m);
+		return;
+	}
+	if (!strcmp(status, "ready") && !m->completing && !m->cancelling) {
+		/* Both sides equal, every write now lands on both: from here on
+		 * the new file is the disk, whatever happens (intent first). */
+		struct errinfo e = {0};
+		m->completing = true;
+		if (write_intent(m, &e) < 0) {
+			m->completing = false;
+			m->cancelling = true;
+			log_warn("disk_move_intent_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+			qmp_job_cancel(vm->qmp, m->job, ignore_reply, NULL);
+		} else {
+			crash_point("disk_move:completing");
+			qmp_job_complete(vm->qmp, m->job, ignore_reply, NULL);
+		}
+	}
+	schedule_poll(m);
+}
+
+static void poll_job(void *ctx)
+{
+	struct vm_disk_move *m = ctx;
+	m->timer = NULL;
+	if (!m->vm->qmp) {
+		settle_gone(m);
+		return;
+	}
+	m->inflight++;
+	qmp_query_jobs(m->vm->qmp, on_jobs, m);
+}
+
+static void on_mirror(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	if (st != QMP_OK) {
+		char why[400];
+		snprintf(why, sizeof(why), "failed: QEMU refused the mirror: %s", err ? err : "QEMU exited");
+		move_end(m, false, why);
+		return;
+	}
+	log_info("disk_move_started", "vm=%s disk=%s datastore=%s job=%s", m->vm->spec.name,
+	         m->vm->spec.disks[m->disk].name, m->to, m->job);
+	crash_point("disk_move:copying");
+	schedule_poll(m);
+}
+
+static void on_added(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	if (st != QMP_OK) {
+		char why[400];
+		snprintf(why, sizeof(why), "failed: QEMU could not open the new image: %s",
+		         err ? err : "QEMU exited");
+		move_end(m, false, why);
+		return;
+	}
+	m->node_added = true;
+	char source[80];
+	snprintf(source, sizeof(source), "drive-%s", m->vm->spec.disks[m->disk].name);
+	m->inflight++;
+	qmp_blockdev_mirror(m->vm->qmp, m->job, source, m->node, m->speed_bps, on_mirror, m);
+}
+
+/* The image the disk moves onto: the same template under it as the source
+ * has (the spec's, never what the file's header says), or none when the
+ * disk is a copy of its own, and the same size. */
+static int make_target(struct vm *vm, struct vm_disk_move *m, struct errinfo *e)
+{
+	struct vm_disk *d = &vm->spec.disks[m->disk];
+	struct vm_access va;
+	vm_id_access(vm->agent, &vm->spec, 0, &va);
+	uint64_t vbytes = 0, tbytes = 0;
+	if (disk_info(&va.as, d->path, "qcow2", &vbytes, "datastore", e) < 0)
+		return -1;
+	char backing[1200] = "";
+	if (disk_backing(&va.as, d->path, backing, sizeof(backing), e) < 0)
+		return -1;
+	if (backing[0] && (!d->template_path || strcmp(backing, d->template_path)))
+		return errinfo_set(e, 409, "unsafe_image", "disk",
+		                   "disk '%s' names '%s' as its backing file, not its template '%s'; it is not "
+		                   "moved", d->name, backing, d->template_path ? d->template_path : "(none)");
+	if (vm_id_create_file(vm, m->to_path, 0640, "datastore", e) < 0)
+		return -1;
+	uint64_t mib = vbytes % (1 << 20) ? 0 : vbytes >> 20;
+	int rc = backing[0] ? disk_create_clone(&va.as, m->to_path, d->template_path, d->template_format, mib,
+	                                        "datastore", e)
+	                    : disk_create_blank(&va.as, m->to_path, vbytes >> 20, "datastore", e);
+	if (rc == 0 && disk_info(&va.as, m->to_path, "qcow2", &tbytes, "datastore", e) == 0 && tbytes != vbytes)
+		rc = errinfo_set(e, 409, "invalid_state", "disk",
+		                 "disk '%s' is %llu bytes, not a whole number of MiB; a new image of that size "
+		                 "cannot be made", d->name, (unsigned long long)vbytes);
+	if (rc < 0 || tbytes != vbytes) {
+		unlink(m->to_path);
+		return -1;
+	}
+	return 0;
+}
+
+int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed_bps, struct errinfo *e)
+{
+	struct agent *a = vm->agent;
+	int idx = -1;
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		if (!strcmp(vm->spec.disks[i].name, disk))
+			idx = i;
+	if (idx < 0)
+		return errinfo_set(e, 404, "not_found", NULL, "VM '%s' has no disk '%s'", vm->spec.name, disk);
+	const struct datastore *ds = config_datastore(&a->cfg, to);
+	if (!ds) {
+		char names[512] = "";
+		for (int i = 0; i < a->cfg.ndatastores; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+			         a->cfg.datastores[i].name);
+		return errinfo_set(e, 400, "invalid_body", "datastore", "datastore: this host has no datastore "
+		                   "'%s' (it has: %s)", to, names);
+	}
+	struct vm_disk *d = &vm->spec.disks[idx];
+	if (vm->move) {
+		if (vm->move->disk == idx && !strcmp(vm->move->to, to))
+			return 0; /* the same move, asked again (a re-run after a crash) */
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is moving disk '%s' to '%s'; try again when it "
+		                   "is done", vm->spec.name, vm->spec.disks[vm->move->disk].name, vm->move->to);
+	}
+	if (!strcmp(d->datastore, to))
+		return 1;
+	if (!vm->qmp || (vm->state != VM_RUNNING && vm->state != VM_PAUSED))
+		return errinfo_set(e, 409, "invalid_state", NULL,
+		                   "VM '%s' is %s: a disk moves live, while its VM runs (or is paused); start it "
+		                   "first", vm->spec.name, vm_state_name(vm->state));
+	if (vm->job_active)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is taking a snapshot; try again when it is done",
+		                   vm->spec.name);
+	static const char *const over[] = {"completed", "failed", "cancelled"};
+	bool migrating = vm->mig.role != VM_MIG_NONE;
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]) && migrating; i++)
+		migrating = strcmp(vm->mig.status, over[i]) != 0;
+	if (migrating)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is migrating; move its disk once it is done",
+		                   vm->spec.name);
+	struct stat st;
+	if (stat(d->path, &st) < 0)
+		return errinfo_set(e, 500, "datastore", NULL, "cannot read %s: %s", d->path, strerror(errno));
+	int64_t need = (int64_t)st.st_blocks * 512 + MOVE_HEADROOM_BYTES, avail = fs_free_bytes(ds->path);
+	if (avail >= 0 && avail < need)
+		return errinfo_set(e, 507, "datastore_full", "datastore",
+		                   "datastore '%s' has %lld MiB free; disk '%s' needs %lld MiB there (its %lld MiB "
+		                   "in use and %lld MiB of room)", to, (long long)(avail >> 20), d->name,
+		                   (long long)(need >> 20), (long long)((st.st_blocks * 512) >> 20),
+		                   (long long)(MOVE_HEADROOM_BYTES >> 20));
+
+	/* Names QEMU has not seen, across agent restarts too: a QEMU outlives
+	 * its agent, and may still hold an earlier move's job or node. */
+	static unsigned long seq;
+	if (!seq)
+		seq = (unsigned long)time(NULL) * 1000;
+	struct vm_disk_move *m = calloc(1, sizeof(*m));
+	if (!m)
+		return errinfo_set(e, 500, "internal", NULL, "out of memory");
+	m->vm = vm;
+	m->disk = idx;
+	m->speed_bps = speed_bps;
+	snprintf(m->to, sizeof(m->to), "%s", to);
+	snprintf(m->from_path, sizeof(m->from_path), "%s", d->path);
+	char dir[1100];
+	vm_store_disk_dir(a, to, vm->spec.name, dir, sizeof(dir));
+	snprintf(m->to_path, sizeof(m->to_path), "%s/%s.qcow2", dir, d->name);
+	++seq;
+	snprintf(m->job, sizeof(m->job), "vdc-move-%lu", seq);
+	snprintf(m->node, sizeof(m->node), "vdcm%lu", seq); /* QEMU: at most 31 characters */
+	if (fs_exists(m->to_path)) {
+		errinfo_set(e, 409, "disk_exists", "datastore", "%s already exists (a disk kept from a deleted VM?); "
+		            "remove it, or move the disk to another datastore", m->to_path);
+		free(m);
+		return -1;
+	}
+	/* Intent first: a crash from here on finds the copy and removes it. */
+	if (vm_give_dir(vm, dir, "datastore", e) < 0 || write_intent(m, e) < 0 || make_target(vm, m, e) < 0) {
+		drop_intent(vm);
+		free(m);
+		return -1;
+	}
+	vm->move = m;
+	vm->move_error[0] = '\0';
+	vm_hold(vm);
+	m->inflight++;
+	qmp_blockdev_add_qcow2(vm->qmp, m->node, m->to_path, on_added, m);
+	return 0;
+}
+
+int vm_disk_move_cancel(struct vm *vm, struct errinfo *e)
+{
+	struct vm_disk_move *m = vm->move;
+	if (!m)
+		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is moving no disk", vm->spec.name);
+	if (m->completing)
+		return errinfo_set(e, 409, "invalid_state", NULL, "disk '%s' is switching to datastore '%s' "
+		                   "already; it cannot be cancelled now", vm->spec.disks[m->disk].name, m->to);
+	m->cancelling = true;
+	if (vm->qmp)
+		qmp_job_cancel(vm->qmp, m->job, ignore_reply, NULL);
+	return 0;
+}
+
+json_t *vm_disk_move_json(const struct vm *vm)
+{
+	const struct vm_disk_move *m = vm->move;
+	if (!m)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "disk", vm->spec.disks[m->disk].name, "to", m->to, "phase",
+	                 m->cancelling ? "cancelling" : m->completing ? "completing" : "copying", "done_bytes",
+	                 (json_int_t)m->done_bytes, "total_bytes", (json_int_t)m->total_bytes);
+}
+
+void vm_disk_move_qemu_gone(struct vm *vm)
+{
+	struct vm_disk_move *m = vm->move;
+	/* With a command in flight, its reply (QMP_CLOSED) settles it. */
+	if (m && m->inflight == 0)
+		settle_gone(m);
+}
+
+/* ---- after an agent restart ------------------------------------------------ */
+
+#define RECOVER_POLLS 100 /* query-jobs every MOVE_POLL_MS: 20 s for a cancel to conclude */
+
+struct recovery {
+	struct vm *vm;
+	int disk, polls;
+	char to[64], to_path[1200], from_path[1200], job[64], node[64];
+};
+
+static void recovery_end(struct recovery *r)
+{
+	struct vm *vm = r->vm;
+	free(r);
+	vm_release(vm);
+}
+
+static void recover_poll(void *ctx);
+
+/* The dropped move's job, once concluded, is dismissed and its node goes
+ * (it holds the copy's file open). */
+static void recover_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err, const char *cmd)
+{
+	struct recovery *r = ctx;
+	struct vm *vm = r->vm;
+	if (st != QMP_OK || !vm->qmp) {
+		recovery_end(r);
+		return;
+	}
+	const char *status = NULL;
+	size_t i;
+	json_t *j;
+	json_array_foreach(jobs, i, j)
+		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", r->job))
+			status = json_string_value(json_object_get(j, "status")) ?: "";
+	if (status && strcmp(status, "concluded") && ++r->polls < RECOVER_POLLS) {
+		loop_timer_after(vm->agent->loop, MOVE_POLL_MS, recover_poll, r);
+		return;
+	}
+	if (status)
+		qmp_job_dismiss(vm->qmp, r->job, ignore_reply, NULL);
+	qmp_blockdev_del(vm->qmp, r->node, ignore_reply, NULL);
+	recovery_end(r);
+}
+
+static void recover_poll(void *ctx)
+{
+	struct recovery *r = ctx;
+	if (!r->vm->qmp) {
+		recovery_end(r);
+		return;
+	}
+	qmp_query_jobs(r->vm->qmp, recover_jobs, r);
+}
+
+static void recovered_block(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct recovery *r = ctx;
+	struct vm *vm = r->vm;
+	char dev[80];
+	snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[r->disk].name);
+	const char *file = NULL;
+	size_t i;
+	json_t *b;
+	json_array_foreach(st == QMP_OK ? ret : NULL, i, b)
+		if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
+			file = json_string_value(json_object_get(json_object_get(b, "inserted"), "file"));
+	if (st != QMP_OK || !vm->qmp) {
+		/* QEMU went away meanwhile: the intent stays for the next look
+		 * (a start, or the next agent). */
+		recovery_end(r);
+		return;
+	}
+	if (file && !strcmp(file, r->to_path)) {
+		log_info("vm_recover", "vm=%s action=finish_disk_move disk=%s", vm->spec.name,
+		         vm->spec.disks[r->disk].name);
+		adopt(vm, r->disk, r->to, r->to_path, r->from_path);
+		qmp_job_dismiss(vm->qmp, r->job, ignore_reply, NULL);
+		recovery_end(r);
+		return;
+	}
+	/* Still on its source: the mirror stops (a ready one ends without
+	 * switching), and the copy goes. */
+	log_info("vm_recover", "vm=%s action=drop_disk_move disk=%s", vm->spec.name, vm->spec.disks[r->disk].name);
+	unlink(r->to_path);
+	drop_intent(vm);
+	snprintf(vm->move_error, sizeof(vm->move_error), "moving disk '%s' to datastore '%s' was interrupted by an "
+	         "agent restart; the disk stays where it was", vm->spec.disks[r->disk].name, r->to);
+	qmp_job_cancel(vm->qmp, r->job, ignore_reply, NULL);
+	qmp_query_jobs(vm->qmp, recover_jobs, r);
+}
+
+void vm_disk_move_recover(struct vm *vm)
+{
+	char path[1200];
+	intent_path(vm, path, sizeof(path));
+	if (!fs_exists(path))
+		return;
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	struct recovery *r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->vm = vm;
+	r->disk = -1;
+	char disk[64];
+	snprintf(disk, sizeof(disk), "%s", json_string_value(json_object_get(j, "disk")) ?: "");
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		if (!strcmp(vm->spec.disks[i].name, disk))
+			r->disk = i;
+	static const struct { const char *key; size_t off, n; } fields[] = {
+		{"to", offsetof(struct recovery, to), sizeof(r->to)},
+		{"to_path", offsetof(struct recovery, to_path), sizeof(r->to_path)},
+		{"from_path", offsetof(struct recovery, from_path), sizeof(r->from_path)},
+		{"job", offsetof(struct recovery, job), sizeof(r->job)},
+		{"node", offsetof(struct recovery, node), sizeof(r->node)},
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		snprintf((char *)r + fields[i].off, fields[i].n, "%s",
+		         json_string_value(json_object_get(j, fields[i].key)) ?: "");
+	bool completing = !strcmp(json_string_value(json_object_get(j, "phase")) ?: "", "completing");
+	json_decref(j);
+	/* Only files of this VM's own disk folders are touched: the intent is
+	 * the agent's, but its paths are checked against the spec all the same. */
+	char want_dir[1100] = "", want_to[1300] = "";
+	if (r->disk >= 0) {
+		vm_store_disk_dir(vm->agent, r->to, vm->spec.name, want_dir, sizeof(want_dir));
+		snprintf(want_to, sizeof(want_to), "%s/%s.qcow2", want_dir, disk);
+	}
+	if (r->disk < 0 || !config_datastore(&vm->agent->cfg, r->to) ||
+	    strcmp(vm->spec.disks[r->disk].path ?: "", r->from_path) || strcmp(want_to, r->to_path)) {
+		log_warn("disk_move_intent_stray", "vm=%s path=%s", vm->spec.name, path);
+		unlink(path);
+		free(r);
+		return;
+	}
+	if (vm->qmp) {
+		vm_hold(vm);
+		qmp_query_block(vm->qmp, recovered_block, r);
+		return;
+	}
+	/* QEMU is gone too: the phase decides (see the top of this file). */
+	log_info("vm_recover", "vm=%s action=%s disk=%s", vm->spec.name,
+	         completing ? "finish_disk_move" : "drop_disk_move", disk);
+	if (completing) {
+		adopt(vm, r->disk, r->to, r->to_path, r->from_path);
+	} else {
+		unlink(r->to_path);
+		drop_intent(vm);
+	}
+	free(r);
+}
