@@ -3,7 +3,11 @@
 # a set rate, by vdc and by libvirt in the same run, between two hosts of a
 # pool on this machine (scripts/pool.sh: each host a network namespace),
 # on the same accelerator (TCG here: the agents detect it; libvirt gets the
-# matching domain type). Then the evacuation of a host running 6 VMs.
+# matching domain type). Then storage migration: the guest's disk, holding
+# 48 MiB it wrote, moved between two datastores of its host while it runs,
+# by vdc (`POST /api/v1/vms/{id}/disks/root/move`) and by libvirt (`virsh
+# blockcopy --shallow --pivot`), with the guest's longest gap in its ticks
+# meanwhile. Then the evacuation of a host running 6 VMs.
 #
 #   vdc:     `POST /api/v1/vms/{id}/migrate` through vdcd, the user's path
 #            (placement, the plan, the agents), the VM on the shared
@@ -20,6 +24,7 @@
 # end; virsh's exit). Figures (medians over --runs, moving back and forth):
 #   vdc_downtime_ms vdc_total_ms vdc_predicted_total_ms vdc_qemu_total_ms
 #   libvirt_downtime_ms libvirt_total_ms evacuate_6vms_s evacuate_longest_single_s
+#   vdc_disk_move_s vdc_disk_move_gap_ms libvirt_blockcopy_s libvirt_blockcopy_gap_ms
 # Progress on stderr; everything it starts is stopped on exit.
 set -euo pipefail
 
@@ -111,7 +116,8 @@ CA_FP=$(jq -r .fingerprint <<<"$BODY")
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":4}'
 for h in h1 h2; do
 	mapi POST /api/v1/hosts/join-tokens '{"cluster":"c1"}'
-	pool_agent_start "$h" --manager-url "$MGR" --manager-ca-fingerprint "$CA_FP" \
+	mkdir -p "$(pool_dir "$h")/own"
+	pool_agent_start "$h" --datastore "own=$(pool_dir "$h")/own" --manager-url "$MGR" --manager-ca-fingerprint "$CA_FP" \
 		--join-token "$(jq -r .token <<<"$BODY")" || die "the agent of $h did not start"
 done
 for _ in $(seq 1 200); do
@@ -205,6 +211,30 @@ echo "figure vdc_total_ms $(median <"$tmp/vdc.total") ms"
 echo "figure vdc_predicted_total_ms $(median <"$tmp/vdc.pred") ms"
 echo "figure vdc_qemu_total_ms $(median <"$tmp/vdc.qemu") ms"
 guest_req "$VM_HOST" "$VM_IP" "dirty stop" >/dev/null || true
+
+# ---- storage migration by vdc -------------------------------------------------
+vm_host mig
+r=$(guest_req "$VM_HOST" "$VM_IP" "fill big 48" || true)
+[ "$r" = ok ] || die "the guest could not fill its disk: $r"
+say "vdc: the guest's disk (48 MiB written) moved between datastores shared and own of $VM_HOST, $runs times"
+: >"$tmp/vdc.move" >"$tmp/vdc.movegap"
+ds=own
+for run in $(seq 1 "$runs"); do
+	t0=$(now)
+	mapi POST /api/v1/vms/mig/disks/root/move "{\"datastore\":\"$ds\"}"
+	[ "$STATUS" = 202 ] || die "disk move: $STATUS $BODY"
+	task_wait "$(jq -r .task.id <<<"$BODY")"
+	took=$(ms_since "$t0")
+	[ "$TASK_STATE" = succeeded ] || die "run $run: the disk move $TASK_STATE: $(jq -r .error.message <<<"$BODY")"
+	sleep 1
+	read -r gap lost got < <(gap_of "$tmp/vdc.ticks" "$t0" "$(now)")
+	say "vdc disk move $run (to $ds): ${took} ms, guest's longest gap ${gap} ms"
+	echo "$took" >>"$tmp/vdc.move"
+	echo "$gap" >>"$tmp/vdc.movegap"
+	[ "$ds" = own ] && ds=shared || ds=own
+done
+echo "figure vdc_disk_move_s $(echo "scale=2; $(median <"$tmp/vdc.move") / 1000" | bc) s"
+echo "figure vdc_disk_move_gap_ms $(median <"$tmp/vdc.movegap") ms"
 vm_host mig
 mapi POST /api/v1/vms/mig/destroy
 task_wait "$(jq -r .task.id <<<"$BODY")" || true
@@ -301,6 +331,30 @@ if [ "$libvirt" = 1 ] && command -v libvirtd >/dev/null && command -v virsh >/de
 		done
 		echo "figure libvirt_downtime_ms $(median <"$tmp/lv.down") ms"
 		echo "figure libvirt_total_ms $(median <"$tmp/lv.total") ms"
+		# Storage migration: blockcopy of the same disk to a file of the
+		# host's own folder and back (--shallow: the template stays under
+		# it, as vdc's copy), pivoted when in step.
+		lv_req "$from" "dirty stop" >/dev/null || true
+		r=$(lv_req "$from" "fill big 48" || true)
+		[ "$r" = ok ] || die "libvirt's guest could not fill its disk: $r"
+		: >"$tmp/lv.move" >"$tmp/lv.movegap"
+		src=$disk
+		for run in $(seq 1 "$runs"); do
+			dst=$(pool_dir "$from")/own/lv-disk-$run.qcow2
+			t0=$(now)
+			virsh -q -c "$(lv_conn $from)" blockcopy lvmig vda "$dst" --shallow --wait --pivot --transient-job \
+				>"$tmp/lv.copy" 2>&1 || die "libvirt: virsh blockcopy failed: $(cat "$tmp/lv.copy")"
+			took=$(ms_since "$t0")
+			sleep 1
+			read -r gap lost got < <(gap_of "$tmp/lv.ticks" "$t0" "$(now)")
+			say "libvirt blockcopy $run: ${took} ms, guest's longest gap ${gap} ms"
+			echo "$took" >>"$tmp/lv.move"
+			echo "$gap" >>"$tmp/lv.movegap"
+			[ "$src" = "$disk" ] || rm -f "$src"
+			src=$dst
+		done
+		echo "figure libvirt_blockcopy_s $(echo "scale=2; $(median <"$tmp/lv.move") / 1000" | bc) s"
+		echo "figure libvirt_blockcopy_gap_ms $(median <"$tmp/lv.movegap") ms"
 		virsh -q -c "$(lv_conn $from)" destroy lvmig >/dev/null 2>&1 || true
 	else
 		say "libvirt: its daemons did not start (see above); no libvirt figures"

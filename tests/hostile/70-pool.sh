@@ -3,7 +3,9 @@
 # host in maintenance, nor change a cluster's CPU baseline; another
 # project's VM stays invisible (404 before any 403); a VM create cannot
 # smuggle a CPU model (QEMU's -cpu takes options); a join cannot flood vdcd
-# with CPU models; and the maintenance request takes no extra keys.
+# with CPU models; and the maintenance request takes no extra keys. A disk
+# move (storage migration) is not another project's to ask, nor a
+# viewer's, and its datastore is a name of the host's, never a path.
 # shellcheck shell=bash
 
 mgr_guest_template pool-tpl "$T_A"
@@ -46,6 +48,18 @@ models=$(jq -nc '[range(2000) | "m\(.)"]')
 as "" POST /api/v1/hosts/join "{\"token\":\"vdcj_x\",\"name\":\"flood\",\"agent_url\":\"https://127.0.0.1:1\",\"agent_token\":\"t\",\"cpu_models\":$models}"
 attack POOL-6 "a join with 2,000 CPU models: 400 naming cpu_models (checked before the token)" \
 	test "$STATUS/$(jget "$BODY" .error.field)" = 400/cpu_models
+
+as "$T_B" POST "/api/v1/vms/$pool_vm/disks/root/move" '{"datastore":"local"}'
+attack POOL-7 "another project's operator moves its disk: 404, as if it did not exist" test "$STATUS" = 404
+as "$T_V" POST "/api/v1/vms/$pool_vm/disks/root/move" '{"datastore":"local"}'
+attack POOL-7 "a viewer moves its disk: 403" test "$STATUS" = 403
+for ds in "/etc" "../../etc" "local/../../etc"; do
+	as "$T_A" POST "/api/v1/vms/$pool_vm/disks/root/move" "{\"datastore\":\"$ds\"}"
+	attack POOL-7 "a disk move to datastore '$ds' (a path): 400 naming datastore" \
+		test "$STATUS/$(jget "$BODY" .error.field)" = 400/datastore
+done
+as "$T_A" POST "/api/v1/vms/$pool_vm/disks/root/move" '{"datastore":"local","path":"/etc/shadow"}'
+attack POOL-7 "a disk move carrying a path: 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/path
 
 as "$T_A" DELETE "/api/v1/vms/$pool_vm"
 task_wait "$(jget "$BODY" .task.id)" 60

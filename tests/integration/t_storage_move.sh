@@ -12,15 +12,20 @@ source "$(dirname "$0")/lib.sh"
 
 FAST=$TMP/fast
 mkdir -p "$FAST"
+# A datastore with 8 MiB of room: too small for any disk to move there.
+TINY=$TMP/tiny
+mkdir -p "$TINY"
+mount -t tmpfs -o size=8m vdct-tiny "$TINY"
+test_cleanup() { umount "$TINY" 2>/dev/null; }
 fabric_up
 vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1"}'
-host_join h1 c1 --datastore "fast=$FAST" || { not_ok "h1 joins"; finish; exit 1; }
+host_join h1 c1 --datastore "fast=$FAST" --datastore "tiny=$TINY" || { not_ok "h1 joins"; finish; exit 1; }
 hosts_connected 1 || not_ok "h1 connects"
 LOCAL=$(dir_of h1)/ds
 
 # The agent's flags as it joined (its certificate kept), to start it again.
-AGENT_AGAIN=(--datastore "fast=$FAST" --listen 0.0.0.0:7441 --manager-url "$MGR_URL"
+AGENT_AGAIN=(--datastore "fast=$FAST" --datastore "tiny=$TINY" --listen 0.0.0.0:7441 --manager-url "$MGR_URL"
 	--manager-ca-fingerprint "$CA_FP" --host-name h1 --advertise-url "https://$(cat "$(dir_of h1)/mgmt_ip"):7441")
 restart_agent() { agent_start h1 "${AGENT_AGAIN[@]}"; }
 
@@ -74,6 +79,11 @@ check "a datastore name that is a path: 400" test "$STATUS/$(jget "$BODY" .error
 api h1 POST "/api/v1/vms/$VM/disks/root/move" '{"datastore":"nowhere"}'
 check "the agent too refuses an unknown datastore (400, naming its datastores)" \
 	test "$STATUS/$(grep -c fast <<<"$(jget "$BODY" .error.message)")" = 400/1
+mapi POST /api/v1/vms/sm/disks/root/move '{"datastore":"tiny"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a datastore without room: the task fails 507, naming the room and the need" \
+	test "$TASK_STATE/$(jget "$BODY" .error.code)/$(grep -cE 'has [0-9]+ MiB free.*needs [0-9]+ MiB' <<<"$(jget "$BODY" .error.message)")" = failed/datastore_full/1
+check "... and leaves nothing there" test -z "$(ls -A "$TINY")"
 check "nothing moved" test "$(disk_file)" = "$FROM"
 
 # ---- the move, while the guest writes ------------------------------------
@@ -101,8 +111,8 @@ check "it reads back the same bytes (SHA-256)" test "$(guest_req h1 "$IP" 'sum b
 check "every write made during the move is there ($n)" \
 	test "$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$n"
 mapi GET "/api/v1/tasks?op=vm.disk_move&target_id=$VM&limit=5"
-check "the task showed the copy's progress (bytes)" \
-	test "$(jget "$BODY" '.items[0].result.datastore')" = fast
+check "the task succeeded, naming both datastores" \
+	test "$(jget "$BODY" '[.items[] | select(.state == "succeeded")][0] | "\(.result.from_datastore) \(.result.datastore)"')" = "local fast"
 
 # A fresh boot reads the new file only.
 mapi POST /api/v1/vms/sm/stop '{"timeout_s":30}'
@@ -119,11 +129,13 @@ check "... and the writes made during the move" \
 # comes while it copies.
 mapi POST /api/v1/vms/sm/disks/root/move '{"datastore":"local","bandwidth_mib_s":1}'
 T=$(jget "$BODY" .task.id)
-for _ in $(seq 1 50); do
+for _ in $(seq 1 100); do
 	mapi GET "/api/v1/tasks/$T"
-	[ "$(jget "$BODY" .state)" = running ] && break
+	[ "$(jget "$BODY" '.live.done_bytes // 0')" -gt 0 ] && break
 	sleep 0.1
 done
+check "while it copies, the task shows the bytes copied of the total ($(jget "$BODY" .message))" \
+	test "$(jget "$BODY" '.state == "running" and .live.total_bytes > 0 and .live.done_bytes <= .live.total_bytes')/$(grep -cE 'of [0-9]+ MiB' <<<"$(jget "$BODY" .message)")" = true/1
 mapi POST "/api/v1/tasks/$T/cancel"
 task_wait "$T"
 if [ "$TASK_STATE" = succeeded ]; then

@@ -126,7 +126,8 @@ mkdir -p "$SHARED"
 chmod 755 "$SHARED"
 mapi POST /api/v1/clusters '{"name":"mig","migration":{"link_mib_s":32}}'
 for h in m1 m2; do
-	host_join "$h" mig --datastore "shared=$SHARED" || not_ok "$h joins cluster mig"
+	mkdir -p "$TMP/fast-$h"
+	host_join "$h" mig --datastore "shared=$SHARED" --datastore "fast=$TMP/fast-$h" || not_ok "$h joins cluster mig"
 	link_rate "$h" 256mbit
 done
 hosts_connected 3 || not_ok "m1 and m2 are connected"

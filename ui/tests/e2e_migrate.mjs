@@ -9,6 +9,8 @@
 // VM going back to the first host with placement's reason, "Enter
 // maintenance" shows the drain until it says the host is emptied, and
 // "Exit maintenance" returns the host to the pool.
+// Last, "Move disk" moves the VM's disk from the shared datastore to its
+// host's own "fast" one while it runs (storage migration).
 // Called from e2e.mjs with its helpers.
 
 export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0, env }) {
@@ -61,4 +63,17 @@ export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0,
     const back = (await apiAs(ADMIN, 'GET', '/api/v1/hosts/' + moved.host_id)).data;
     assert(back.state === 'connected' && !back.maintenance, 'after exit the host is ' + back.state);
   });
+  await check(`${walk.label}: "Move disk" moves the running VM's disk to its host's datastore "fast" and says so; the API agrees`, async () => {
+    await page.goto(URL0 + '/vms/' + before.id);
+    // A list once the host's datastores are read (an administrator's).
+    await page.waitForSelector('select[data-testid=move-disk-to]', { timeout: 20000 });
+    await page.selectOption('[data-testid=move-disk-to]', 'fast');
+    await page.click('[data-testid=move-disk-go]');
+    await page.waitForSelector('[data-testid=move-disk-result]', { timeout: 120000 });
+    const text = await page.textContent('[data-testid=move-disk-result]');
+    assert(/from shared to fast/.test(text), 'the page says: ' + text);
+    const v = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+    assert(v.config.datastore === 'fast' && v.power_state === 'running', `the VM's disk is on ${v.config.datastore}, ${v.power_state}`);
+  });
+  await axe(walk, 'the VM page after its disk moved');
 }

@@ -203,7 +203,8 @@ int disk_info(const struct run_as *as, const char *path, const char *format,
 	return 0;
 }
 
-int disk_backing(const struct run_as *as, const char *path, char *backing, size_t n, struct errinfo *e)
+int disk_backing(const struct run_as *as, const char *path, char *backing, size_t n, char *format, size_t fn,
+                 struct errinfo *e)
 {
 	char out[65536];
 	const char *argv[] = {"qemu-img", "info", "-U", "-f", "qcow2", "--output=json", path, NULL};
@@ -213,6 +214,8 @@ int disk_backing(const struct run_as *as, const char *path, char *backing, size_
 	const char *b = json_string_value(json_object_get(info, "full-backing-filename"))
 	                    ?: json_string_value(json_object_get(info, "backing-filename"));
 	snprintf(backing, n, "%s", b ? b : "");
+	const char *f = json_string_value(json_object_get(info, "backing-filename-format"));
+	snprintf(format, fn, "%s", f ? f : "");
 	json_decref(info);
 	return 0;
 }

@@ -52,9 +52,11 @@ int disk_shared_format(const struct disk_access *da, const char *path, char *for
 int disk_info(const struct run_as *as, const char *path, const char *format,
               uint64_t *virtual_bytes, const char *field, struct errinfo *e);
 
-/* The backing file a qcow2 image's header names ("" when none), as
- * qemu-img reads it (-U: the image may be in use). */
-int disk_backing(const struct run_as *as, const char *path, char *backing, size_t n, struct errinfo *e);
+/* The backing file a qcow2 image's header names ("" when none) and its
+ * format ("" when not named), as qemu-img reads it (-U: the image may be
+ * in use). Nothing is checked: see disk_check_chain. */
+int disk_backing(const struct run_as *as, const char *path, char *backing, size_t n, char *format, size_t fn,
+                 struct errinfo *e);
 
 /* The creators write into path, which must exist already (made by the
  * agent, owned by as: see fs_open_beneath); qemu-img, running as as, could

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MOVE_POLL_MS 200
+#define MOVE_POLL_MS 100
 #define MOVE_INTENT "disk-move.json"
 /* Room left on the datastore beyond the disk's allocated size: qcow2
  * metadata, and the guest's writes while it moves. */
@@ -319,8 +319,12 @@ static void on_added(void *ctx, enum qmp_status st, json_t *ret, const char *err
 }
 
 /* The image the disk moves onto: the same template under it as the source
- * has (the spec's, never what the file's header says), or none when the
- * disk is a copy of its own, and the same size. */
+ * has, or none when the disk is a copy of its own, and the same size. The
+ * template is the spec's; a VM that arrived by live migration has none
+ * recorded here, and then the header's backing file is taken only if it
+ * passes the checks every template passes (in a datastore or image root,
+ * root's, written by nobody else, no chain beyond it): the header is in a
+ * file the VM's QEMU can write. */
 static int make_target(struct vm *vm, struct vm_disk_move *m, struct errinfo *e)
 {
 	struct vm_disk *d = &vm->spec.disks[m->disk];
@@ -329,18 +333,24 @@ static int make_target(struct vm *vm, struct vm_disk_move *m, struct errinfo *e)
 	uint64_t vbytes = 0, tbytes = 0;
 	if (disk_info(&va.as, d->path, "qcow2", &vbytes, "datastore", e) < 0)
 		return -1;
-	char backing[1200] = "";
-	if (disk_backing(&va.as, d->path, backing, sizeof(backing), e) < 0)
+	char backing[1200] = "", bfmt[16] = "";
+	if (disk_backing(&va.as, d->path, backing, sizeof(backing), bfmt, sizeof(bfmt), e) < 0)
 		return -1;
-	if (backing[0] && (!d->template_path || strcmp(backing, d->template_path)))
-		return errinfo_set(e, 409, "unsafe_image", "disk",
-		                   "disk '%s' names '%s' as its backing file, not its template '%s'; it is not "
-		                   "moved", d->name, backing, d->template_path ? d->template_path : "(none)");
+	const char *tmpl = d->template_path, *tfmt = d->template_format;
+	if (backing[0] && (!tmpl || strcmp(backing, tmpl))) {
+		if (strcmp(bfmt, "qcow2") && strcmp(bfmt, "raw"))
+			return errinfo_set(e, 409, "unsafe_image", "disk", "disk '%s' names '%s' as its backing file "
+			                   "without a format qcow2 or raw; it is not moved", d->name, backing);
+		uint64_t ignored = 0;
+		if (disk_check_chain(&va.da, backing, bfmt, true, &ignored, "disk", e) < 0)
+			return -1;
+		tmpl = backing;
+		tfmt = bfmt;
+	}
 	if (vm_id_create_file(vm, m->to_path, 0640, "datastore", e) < 0)
 		return -1;
 	uint64_t mib = vbytes % (1 << 20) ? 0 : vbytes >> 20;
-	int rc = backing[0] ? disk_create_clone(&va.as, m->to_path, d->template_path, d->template_format, mib,
-	                                        "datastore", e)
+	int rc = backing[0] ? disk_create_clone(&va.as, m->to_path, tmpl, tfmt, mib, "datastore", e)
 	                    : disk_create_blank(&va.as, m->to_path, vbytes >> 20, "datastore", e);
 	if (rc == 0 && disk_info(&va.as, m->to_path, "qcow2", &tbytes, "datastore", e) == 0 && tbytes != vbytes)
 		rc = errinfo_set(e, 409, "invalid_state", "disk",
@@ -478,7 +488,7 @@ void vm_disk_move_qemu_gone(struct vm *vm)
 
 /* ---- after an agent restart ------------------------------------------------ */
 
-#define RECOVER_POLLS 100 /* query-jobs every MOVE_POLL_MS: 20 s for a cancel to conclude */
+#define RECOVER_POLLS 200 /* query-jobs every MOVE_POLL_MS: 20 s for a cancel to conclude */
 
 struct recovery {
 	struct vm *vm;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MOVE_POLL_MS 500
+#define MOVE_POLL_MS 200
 /* The host not answering for this long ends the task; the move goes on
  * (or ended) there, and running the move again finds out which. */
 #define MOVE_SILENCE_S 60

@@ -11,6 +11,7 @@ import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
 import { Migrate } from './vm_migrate.jsx';
+import { MoveDisk } from './vm_move_disk.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -128,6 +129,7 @@ export function VmPage({ id }) {
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
+      {writable && ['running', 'paused'].includes(vm.power_state) ? <MoveDisk vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <Confirm open={confirm === 'delete'} danger title={t('vm.delete_title', { name: vm.name })}
         body={t('vm.delete_body', { name: vm.name })} confirmLabel={t('vm.delete')}
         onConfirm={remove} onCancel={() => setConfirm(null)} />
