@@ -334,6 +334,8 @@ if [ "$libvirt" = 1 ] && command -v libvirtd >/dev/null && command -v virsh >/de
 		# Storage migration: blockcopy of the same disk to a file of the
 		# host's own folder and back (--shallow: the template stays under
 		# it, as vdc's copy), pivoted when in step.
+		# The port forward is the QEMU's own: set again where it runs now.
+		virsh -q -c "$(lv_conn $from)" qemu-monitor-command lvmig --hmp 'hostfwd_add tcp:127.0.0.1:17777-:7777' >/dev/null
 		lv_req "$from" "dirty stop" >/dev/null || true
 		r=$(lv_req "$from" "fill big 48" || true)
 		[ "$r" = ok ] || die "libvirt's guest could not fill its disk: $r"
