@@ -124,6 +124,29 @@ check "after a restart, from the new file: the same bytes" test "$(guest_req h1 
 check "... and the writes made during the move" \
 	test "$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$n"
 
+# ---- kill -9 of vdcd once the host moves the disk: the re-run follows it ----
+vdcd_stop || not_ok "vdcd stops cleanly"
+move_once_connected() {
+	host_connected h1 || diag "h1 did not connect to the new vdcd"
+	mapi POST /api/v1/vms/sm/disks/root/move '{"datastore":"local","bandwidth_mib_s":8}'
+	[ "$STATUS" = 202 ] || diag "disk move: $STATUS $BODY"
+}
+crash_at "task:vm.disk_move:after_start" vdcd any --heartbeat-timeout-s 30 -- move_once_connected
+vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd restarts after the crash"
+t=$(requeued_task vm.disk_move)
+check "vdcd queues the disk move again at its start" test -n "$t"
+[ -n "$t" ] && task_wait "$t" 120
+check "the re-run follows the host's move to its end" test "$TASK_STATE" = succeeded
+[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+mapi GET /api/v1/vms/sm
+check "... and the inventory says datastore local" test "$(jget "$BODY" .config.datastore)" = local
+check "... as the host does" test "$(disk_file)" = "$FROM"
+check "the guest reads the same bytes" test "$(guest_req h1 "$IP" 'sum big')" = "$SUM"
+# Back to fast for the cases below.
+mapi POST /api/v1/vms/sm/disks/root/move '{"datastore":"fast"}'
+task_wait "$(jget "$BODY" .task.id)"
+check "... and it moves back to fast" test "$TASK_STATE/$(disk_file)" = "succeeded/$TO"
+
 # ---- a cancel: the disk stays where it was --------------------------------
 # The copy capped at 1 MiB/s: 24 MiB of data take over 20 s, so the cancel
 # comes while it copies.

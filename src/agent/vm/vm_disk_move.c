@@ -124,6 +124,20 @@ static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, 
 	log_info("disk_moved", "vm=%s disk=%s datastore=%s path=%s", vm->spec.name, d->name, to, to_path);
 }
 
+/* The file QEMU has under disk `disk` (its -drive id "drive-NAME"), from a
+ * query-block answer; NULL when it lists none. */
+static const char *disk_file(const json_t *blocks, const char *disk)
+{
+	char dev[80];
+	snprintf(dev, sizeof(dev), "drive-%s", disk);
+	size_t i;
+	json_t *b;
+	json_array_foreach(blocks, i, b)
+		if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
+			return json_string_value(json_object_get(json_object_get(b, "inserted"), "file"));
+	return NULL;
+}
+
 static void ignore_reply(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd) {}
 
 /* The move is over, the disk where `adopted` says; error: why it failed. */
@@ -187,14 +201,7 @@ static void on_block(void *ctx, enum qmp_status st, json_t *ret, const char *err
 	if (!replied(m))
 		return;
 	struct vm *vm = m->vm;
-	char dev[80];
-	snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[m->disk].name);
-	const char *file = NULL;
-	size_t i;
-	json_t *b;
-	json_array_foreach(st == QMP_OK ? ret : NULL, i, b)
-		if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
-			file = json_string_value(json_object_get(json_object_get(b, "inserted"), "file"));
+	const char *file = st == QMP_OK ? disk_file(ret, vm->spec.disks[m->disk].name) : NULL;
 	if (st != QMP_OK) {
 		/* Not answered (a timeout): ask again. */
 		m->inflight++;
@@ -545,14 +552,7 @@ static void recovered_block(void *ctx, enum qmp_status st, json_t *ret, const ch
 {
 	struct recovery *r = ctx;
 	struct vm *vm = r->vm;
-	char dev[80];
-	snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[r->disk].name);
-	const char *file = NULL;
-	size_t i;
-	json_t *b;
-	json_array_foreach(st == QMP_OK ? ret : NULL, i, b)
-		if (!strcmp(json_string_value(json_object_get(b, "device")) ?: "", dev))
-			file = json_string_value(json_object_get(json_object_get(b, "inserted"), "file"));
+	const char *file = st == QMP_OK ? disk_file(ret, vm->spec.disks[r->disk].name) : NULL;
 	if (st != QMP_OK || !vm->qmp) {
 		/* QEMU went away meanwhile: the intent stays for the next look
 		 * (a start, or the next agent). */

@@ -8,6 +8,7 @@
 #include "task_ops.h"
 
 #include "agent_client.h"
+#include "crashpoint.h"
 #include "log.h"
 #include "store.h"
 
@@ -70,6 +71,7 @@ int task_op_disk_move(struct task_ctx *t, json_t *vm, const char *op, json_t *ar
 		json_decref(reply);
 		return -1;
 	}
+	crash_point("task:vm.disk_move:after_start");
 	/* Follow it: the agent's VM shows the move until it ends. */
 	char vpath[320];
 	snprintf(vpath, sizeof(vpath), "/api/v1/vms/%s", name);
