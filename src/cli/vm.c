@@ -737,7 +737,7 @@ static const struct cmd cmds[] = {
 	 "the numbers, and the VM keeps running where it was.\n"
 	 "Example:\n  vdc vm migrate web1                 # placement picks the host\n"
 	 "  vdc vm migrate web1 --host h2 --dry-run\n"},
-	{"move-disk", "NAME DATASTORE", 2, 2, "move its disk to another datastore of its host, live", move_disk_opts,
+	{"move-disk", "NAME DATASTORE", 2, 2, "move its disk to another datastore of its host (live when it runs)", move_disk_opts,
 	 move_disk, NULL, NULL,
 	 "Storage migration: QEMU copies the disk while the guest runs and writes to both copies once\n"
 	 "they match, then switches to the new one; the old file is removed. The VM stays on its host.\n"

@@ -208,6 +208,29 @@ check "... with the write made just before the switch" \
 	grep -q 'before-switch' <<<"$(guest_req h1 "$IP" marker)"
 check "nothing of the VM is left on fast" test -z "$(ls -A "$FAST/$VM" 2>/dev/null)"
 
+# ---- a stopped VM: its file is copied, then is the disk ---------------------
+mapi POST /api/v1/vms/sm/stop '{"timeout_s":30}'
+task_wait "$(jget "$BODY" .task.id)"
+out=$(vdc vm move-disk sm fast 2>"$TMP/move2.err")
+check "a stopped VM's disk moves to fast ($out)" test "$out" = "vm sm: disk root moved from datastore local to fast"
+check "... the file is on fast, the old one gone" test "$(disk_file)" = "$TO" -a -f "$TO" -a ! -e "$FROM"
+mapi GET /api/v1/vms/sm
+check "... the VM still stopped, the inventory saying fast" \
+	test "$(jget "$BODY" '"\(.power_state) \(.config.datastore)"')" = "stopped fast"
+# kill -9 of the agent once the copy is whole, before the spec names it:
+# the copy is the disk at the next start.
+agent_stop h1 || not_ok "the agent stops"
+crash_at "disk_move:copied" h1 any "${AGENT_AGAIN[@]}" -- move_to_local ""
+restart_agent || not_ok "the agent starts again"
+task_wait "$CT" 90
+check "a stopped VM's move cut short once copied: the copy on local is the disk" \
+	test "$(disk_file)" = "$FROM" -a -f "$FROM" -a ! -e "$TO"
+mapi POST /api/v1/vms/sm/start
+task_wait "$(jget "$BODY" .task.id)"
+IP=$(ready_ip)
+check "it boots from there: the same bytes, and every write" \
+	test "$(guest_req h1 "$IP" 'sum big')/$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$SUM/$n"
+
 agent_stop h1 || not_ok "the agent stops cleanly (no leak, no error)"
 vdcd_stop || not_ok "vdcd stops cleanly (no leak, no error)"
 finish

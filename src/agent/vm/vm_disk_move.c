@@ -1,5 +1,7 @@
-/* vm_disk_move.c - storage migration: a running VM's disk moved to another
- * datastore of this host while the guest runs. A new image is made there
+/* vm_disk_move.c - storage migration: a VM's disk moved to another
+ * datastore of this host, while the guest runs or not. Stopped, the file
+ * is copied as it is (sparse, on a thread of its own) and then is the
+ * disk. Running, it moves while the guest runs. A new image is made there
  * (the same template under it), QEMU mirrors the disk onto it
  * (blockdev-mirror, copy-mode write-blocking: once ready, every guest
  * write lands on both before the guest hears it, so the copy always
@@ -20,10 +22,12 @@
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_jobs.h"
 #include "qmp_cmds.h"
 #include "seed.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +56,11 @@ struct vm_disk_move {
 	 * their callbacks still come (QMP_CLOSED, from the loop), so the move
 	 * is freed by the last of them, not by the exit. */
 	int inflight;
-	int64_t done_bytes, total_bytes;
+	int64_t done_bytes, total_bytes; /* a stopped VM's copy: written by its thread (atomics) */
 	struct loop_timer *timer;
+	/* A stopped VM's copy: its thread, and how it ended (0 or -errno). */
+	struct loop_jobs *copier;
+	int copy_rc;
 };
 
 static void intent_path(const struct vm *vm, char *out, size_t n) { vm_store_path(vm, MOVE_INTENT, out, n); }
@@ -105,7 +112,7 @@ static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, 
 		vm_seed_path(vm, iso, sizeof(iso));
 		if (seed_build(vm->dir, iso, &vm->spec, &e) < 0)
 			log_error("disk_move_seed_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
-		else
+		else if (strcmp(old_seed, iso))
 			unlink(old_seed);
 	}
 	if (vm_id_own_files(vm, &e) < 0)
@@ -146,6 +153,8 @@ static void move_end(struct vm_disk_move *m, bool adopted, const char *error)
 	struct vm *vm = m->vm;
 	if (m->timer)
 		loop_timer_cancel(vm->agent->loop, m->timer);
+	if (m->copier)
+		loop_jobs_free(m->copier); /* its one job is over: this is its done */
 	if (!adopted) {
 		/* The source stays the disk: the copy, and QEMU's node of it, go. */
 		if (vm->qmp && m->node_added)
@@ -370,6 +379,9 @@ static int make_target(struct vm *vm, struct vm_disk_move *m, struct errinfo *e)
 	return 0;
 }
 
+static void copy_work(void *arg);
+static void copy_done(void *arg);
+
 int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed_bps, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
@@ -397,10 +409,10 @@ int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed
 	}
 	if (!strcmp(d->datastore, to))
 		return 1;
-	if (!vm->qmp || (vm->state != VM_RUNNING && vm->state != VM_PAUSED))
-		return errinfo_set(e, 409, "invalid_state", NULL,
-		                   "VM '%s' is %s: a disk moves live, while its VM runs (or is paused); start it "
-		                   "first", vm->spec.name, vm_state_name(vm->state));
+	bool live = vm->qmp && (vm->state == VM_RUNNING || vm->state == VM_PAUSED);
+	if (!live && vm->state != VM_STOPPED && vm->state != VM_CRASHED)
+		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s; move its disk once it runs or is "
+		                   "stopped", vm->spec.name, vm_state_name(vm->state));
 	if (vm->job_active)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is taking a snapshot; try again when it is done",
 		                   vm->spec.name);
@@ -456,6 +468,16 @@ int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed
 	vm->move = m;
 	vm->move_error[0] = '\0';
 	vm_hold(vm);
+	if (!live) {
+		m->total_bytes = (int64_t)st.st_size;
+		if (!(m->copier = loop_jobs_new(a->loop, 1)) || loop_jobs_start(m->copier, copy_work, copy_done, m) < 0) {
+			move_end(m, false, "failed: no thread for the copy");
+			return errinfo_set(e, 500, "internal", NULL, "cannot start the copy of disk '%s' (out of threads or "
+			                   "memory)", d->name);
+		}
+		log_info("disk_move_started", "vm=%s disk=%s datastore=%s stopped=1", vm->spec.name, d->name, to);
+		return 0;
+	}
 	m->inflight++;
 	qmp_blockdev_add_qcow2(vm->qmp, m->node, m->to_path, on_added, m);
 	return 0;
@@ -469,6 +491,9 @@ int vm_disk_move_cancel(struct vm *vm, struct errinfo *e)
 	if (m->completing)
 		return errinfo_set(e, 409, "invalid_state", NULL, "disk '%s' is switching to datastore '%s' "
 		                   "already; it cannot be cancelled now", vm->spec.disks[m->disk].name, m->to);
+	if (m->copier)
+		return errinfo_set(e, 409, "invalid_state", NULL, "a stopped VM's disk is copied as one file; it "
+		                   "cannot be cancelled (move it back once it is done)");
 	m->cancelling = true;
 	if (vm->qmp)
 		qmp_job_cancel(vm->qmp, m->job, ignore_reply, NULL);
@@ -482,7 +507,78 @@ json_t *vm_disk_move_json(const struct vm *vm)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "disk", vm->spec.disks[m->disk].name, "to", m->to, "phase",
 	                 m->cancelling ? "cancelling" : m->completing ? "completing" : "copying", "done_bytes",
-	                 (json_int_t)m->done_bytes, "total_bytes", (json_int_t)m->total_bytes);
+	                 (json_int_t)__atomic_load_n(&m->done_bytes, __ATOMIC_RELAXED), "total_bytes",
+	                 (json_int_t)m->total_bytes);
+}
+
+/* ---- a stopped VM: the file copied as it is ---------------------------------- */
+
+/* Copies src onto dst (an empty file) keeping holes, then fsyncs it: a
+ * qcow2 file copied byte for byte is the same disk, its template named
+ * by the same absolute path. The copy's progress and its end in m. */
+static void copy_work(void *arg)
+{
+	struct vm_disk_move *m = arg;
+	int in = open(m->from_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int out = open(m->to_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = in < 0 || out < 0 ? -errno : 0;
+	struct stat st;
+	if (rc == 0 && fstat(in, &st) < 0)
+		rc = -errno;
+	off_t pos = 0;
+	while (rc == 0 && pos < st.st_size) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0) { /* ENXIO: only a hole is left */
+			rc = errno == ENXIO ? 0 : -errno;
+			break;
+		}
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0) {
+			rc = -errno;
+			break;
+		}
+		off_t at = data;
+		while (at < hole) {
+			ssize_t n = copy_file_range(in, &at, out, &(off_t){at}, (size_t)(hole - at), 0);
+			if (n <= 0) {
+				rc = n < 0 ? -errno : -EIO;
+				break;
+			}
+			__atomic_store_n(&m->done_bytes, (int64_t)at, __ATOMIC_RELAXED);
+		}
+		pos = hole;
+	}
+	if (rc == 0 && (ftruncate(out, st.st_size) < 0 || fsync(out) < 0))
+		rc = -errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	m->copy_rc = rc;
+}
+
+static void copy_done(void *arg)
+{
+	struct vm_disk_move *m = arg;
+	struct vm *vm = m->vm;
+	if (m->copy_rc < 0) {
+		char why[300];
+		snprintf(why, sizeof(why), "failed: copying %s: %s", m->from_path, strerror(-m->copy_rc));
+		move_end(m, false, why);
+		return;
+	}
+	/* The copy is whole and on disk: from here on it is the disk. */
+	struct errinfo e = {0};
+	m->completing = true;
+	if (write_intent(m, &e) < 0) {
+		char why[400];
+		snprintf(why, sizeof(why), "failed: %s", e.message);
+		move_end(m, false, why);
+		return;
+	}
+	crash_point("disk_move:copied");
+	adopt(vm, m->disk, m->to, m->to_path, m->from_path);
+	move_end(m, true, NULL);
 }
 
 void vm_disk_move_qemu_gone(struct vm *vm)
@@ -614,6 +710,14 @@ void vm_disk_move_recover(struct vm *vm)
 	if (r->disk >= 0) {
 		vm_store_disk_dir(vm->agent, r->to, vm->spec.name, want_dir, sizeof(want_dir));
 		snprintf(want_to, sizeof(want_to), "%s/%s.qcow2", want_dir, disk);
+	}
+	if (r->disk >= 0 && !strcmp(want_to, r->to_path) && !strcmp(vm->spec.disks[r->disk].path ?: "", r->to_path)) {
+		/* The spec names the copy already (a crash as the move ended):
+		 * only the old file is left to go. */
+		log_info("vm_recover", "vm=%s action=finish_disk_move disk=%s", vm->spec.name, disk);
+		adopt(vm, r->disk, r->to, r->to_path, r->from_path);
+		free(r);
+		return;
 	}
 	if (r->disk < 0 || !config_datastore(&vm->agent->cfg, r->to) ||
 	    strcmp(vm->spec.disks[r->disk].path ?: "", r->from_path) || strcmp(want_to, r->to_path)) {

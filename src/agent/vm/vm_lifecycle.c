@@ -603,6 +603,9 @@ fail:
 
 int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 {
+	if (vm->move && !vm->qmp)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is having its disk copied to another datastore; "
+		                   "start it once that is done", vm->spec.name);
 	/* A disk move whose QEMU went away before it was settled: which file
 	 * the disk is gets decided before QEMU opens one. */
 	if (!vm->qmp && !vm->move)
@@ -875,6 +878,9 @@ int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 int vm_delete(struct vm *vm, enum vm_disks_fate fate, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
+	if (vm->move)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is moving its disk to another datastore; delete it "
+		                   "once that is done", vm->spec.name);
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED)
 		return errinfo_set(e, 409, "invalid_state", NULL,
 		                   "VM '%s' is %s; stop it first (or delete with ?force=true)",

@@ -585,9 +585,9 @@ void api_vms_disk_move(struct http_req *req)
 	const char *from = json_string_value(json_object_get(json_object_get(vm, "config"), "datastore")) ?: "local";
 	if (strcmp(disk, "root"))
 		errinfo_set(&e, 404, "not_found", NULL, "VM '%s' has no disk '%s' (its disk is 'root')", name, disk);
-	else if (strcmp(ps, "running") && strcmp(ps, "paused"))
-		errinfo_set(&e, 409, "invalid_state", NULL, "VM '%s' is %s: a disk moves live, while its VM runs (or is "
-		            "paused); start it first", name, ps);
+	else if (strcmp(ps, "running") && strcmp(ps, "paused") && strcmp(ps, "stopped") && strcmp(ps, "crashed"))
+		errinfo_set(&e, 409, "invalid_state", NULL, "VM '%s' is %s; move its disk once it runs or is stopped",
+		            name, ps);
 	else if (!strcmp(from, to))
 		errinfo_set(&e, 409, "same_datastore", "datastore", "VM '%s''s disk is on datastore '%s' already", name, to);
 	else if (migration_under_way(m->st, vm))

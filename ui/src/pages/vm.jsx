@@ -129,7 +129,7 @@ export function VmPage({ id }) {
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
-      {writable && ['running', 'paused'].includes(vm.power_state) ? <MoveDisk vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
+      {writable && ['running', 'paused', 'stopped', 'crashed'].includes(vm.power_state) ? <MoveDisk vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <Confirm open={confirm === 'delete'} danger title={t('vm.delete_title', { name: vm.name })}
         body={t('vm.delete_body', { name: vm.name })} confirmLabel={t('vm.delete')}
         onConfirm={remove} onCancel={() => setConfirm(null)} />

@@ -1,5 +1,5 @@
-// Storage migration: the VM's disk moves to another datastore of its host
-// while the guest runs. The datastores are the host's (a list when the
+// Storage migration: the VM's disk moves to another datastore of its host,
+// while the guest runs or not. The datastores are the host's (a list when the
 // host can be read, else typed); the copy's progress shows as a bar until
 // the task ends, and Cancel stops it before the switch.
 import { useEffect, useState } from 'preact/hooks';
