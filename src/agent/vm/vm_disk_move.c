@@ -102,8 +102,13 @@ static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, 
 	free(d->path);
 	d->path = strdup(to_path);
 	struct errinfo e = {0};
-	if (vm_store_write_spec(vm, "spec.json", &e) < 0)
+	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
+		/* The stored spec still names the old file: it stays, and so does
+		 * the intent (its phase says the copy is the disk), so the next
+		 * start of the agent or of the VM finishes this. */
 		log_error("disk_move_spec_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+		return;
+	}
 	if (old_seed[0]) {
 		/* The seed is made again where the first disk now lives (it is
 		 * built from the spec alone); a running QEMU keeps reading the
