@@ -314,6 +314,11 @@ static void resize_disk(struct http_req *req)
 		http_reply_error(req, 404, "not_found", NULL, "VM '%s' has no disk '%s'", vm->spec.name, dname);
 		return;
 	}
+	if (vm->move) {
+		http_reply_error(req, 409, "busy", NULL, "VM '%s' is moving its disk to another datastore; grow it when "
+		                 "that is done", vm->spec.name);
+		return;
+	}
 	json_t *body = http_body_json(req, 0);
 	if (!body)
 		return;
@@ -449,6 +454,11 @@ static struct vm *snapshot_target(struct http_req *req)
 		return NULL;
 	if (vm->spec.ndisks == 0) {
 		http_reply_error(req, 409, "no_disks", NULL, "VM '%s' has no disks to snapshot", vm->spec.name);
+		return NULL;
+	}
+	if (vm->move) { /* its file is being copied, and then goes */
+		http_reply_error(req, 409, "busy", NULL, "VM '%s' is moving its disk to another datastore; try again "
+		                 "when that is done", vm->spec.name);
 		return NULL;
 	}
 	return vm;

@@ -316,6 +316,8 @@ static void on_mirror(void *ctx, enum qmp_status st, json_t *ret, const char *er
 	}
 	log_info("disk_move_started", "vm=%s disk=%s datastore=%s job=%s", m->vm->spec.name,
 	         m->vm->spec.disks[m->disk].name, m->to, m->job);
+	if (m->cancelling) /* asked while the mirror was being set up */
+		qmp_job_cancel(m->vm->qmp, m->job, ignore_reply, NULL);
 	crash_point("disk_move:copying");
 	schedule_poll(m);
 }
@@ -333,6 +335,10 @@ static void on_added(void *ctx, enum qmp_status st, json_t *ret, const char *err
 		return;
 	}
 	m->node_added = true;
+	if (m->cancelling) { /* asked before there was a job to cancel */
+		move_end(m, false, NULL);
+		return;
+	}
 	char source[80];
 	snprintf(source, sizeof(source), "drive-%s", m->vm->spec.disks[m->disk].name);
 	m->inflight++;
@@ -414,10 +420,33 @@ int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed
 	}
 	if (!strcmp(d->datastore, to))
 		return 1;
+	char ipath[1200];
+	intent_path(vm, ipath, sizeof(ipath));
+	if (fs_exists(ipath))
+		return errinfo_set(e, 409, "busy", NULL, "an earlier move of VM '%s''s disk is not settled yet (it is "
+		                   "when the VM next starts, or the agent restarts); try again then", vm->spec.name);
 	bool live = vm->qmp && (vm->state == VM_RUNNING || vm->state == VM_PAUSED);
-	if (!live && vm->state != VM_STOPPED && vm->state != VM_CRASHED)
-		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s; move its disk once it runs or is "
-		                   "stopped", vm->spec.name, vm_state_name(vm->state));
+	/* A QEMU this agent could not re-attach to still has the disk open. */
+	if (!live && (vm->pid > 0 || (vm->state != VM_STOPPED && vm->state != VM_CRASHED)))
+		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s%s; move its disk once it runs or is "
+		                   "stopped", vm->spec.name, vm_state_name(vm->state),
+		                   vm->pid > 0 ? " (its QEMU runs without a monitor this agent reaches)" : "");
+	if (live) {
+		/* A mirror copies what the guest sees, not the image's internal
+		 * snapshots: a live move would lose them. A stopped VM's file is
+		 * copied whole, snapshots included. */
+		struct vm_access va;
+		vm_id_access(a, &vm->spec, 0, &va);
+		json_t *snaps = disk_snapshot_list(&va.as, d->path, e);
+		if (!snaps)
+			return -1;
+		size_t nsnaps = json_array_size(snaps);
+		json_decref(snaps);
+		if (nsnaps)
+			return errinfo_set(e, 409, "has_snapshots", NULL, "disk '%s' has %zu snapshot%s, which a live move "
+			                   "would not carry; stop the VM to move its disk with them, or delete them",
+			                   d->name, nsnaps, nsnaps == 1 ? "" : "s");
+	}
 	if (vm->job_active)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is taking a snapshot; try again when it is done",
 		                   vm->spec.name);
@@ -525,7 +554,8 @@ static void copy_work(void *arg)
 {
 	struct vm_disk_move *m = arg;
 	int in = open(m->from_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int out = open(m->to_path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Truncated first: what the source has as holes must read as zeros. */
+	int out = open(m->to_path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	int rc = in < 0 || out < 0 ? -errno : 0;
 	struct stat st;
 	if (rc == 0 && fstat(in, &st) < 0)
@@ -543,8 +573,24 @@ static void copy_work(void *arg)
 			break;
 		}
 		off_t at = data;
+		static __thread char buf[1 << 20]; /* each copy on its own thread */
+		bool plain = false; /* copy_file_range refused (another file system): read and write */
 		while (at < hole) {
-			ssize_t n = copy_file_range(in, &at, out, &(off_t){at}, (size_t)(hole - at), 0);
+			ssize_t n;
+			if (!plain) {
+				n = copy_file_range(in, &at, out, &(off_t){at}, (size_t)(hole - at), 0);
+				if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+					plain = true;
+					continue;
+				}
+			} else {
+				size_t want = (size_t)(hole - at) < sizeof(buf) ? (size_t)(hole - at) : sizeof(buf);
+				n = pread(in, buf, want, at);
+				if (n > 0 && pwrite(out, buf, (size_t)n, at) != n)
+					n = -1;
+				if (n > 0)
+					at += n;
+			}
 			if (n <= 0) {
 				rc = n < 0 ? -errno : -EIO;
 				break;
@@ -589,8 +635,9 @@ static void copy_done(void *arg)
 void vm_disk_move_qemu_gone(struct vm *vm)
 {
 	struct vm_disk_move *m = vm->move;
-	/* With a command in flight, its reply (QMP_CLOSED) settles it. */
-	if (m && m->inflight == 0)
+	/* With a command in flight, its reply (QMP_CLOSED) settles it; a
+	 * stopped VM's copy, its thread's end. */
+	if (m && m->inflight == 0 && !m->copier)
 		settle_gone(m);
 }
 
