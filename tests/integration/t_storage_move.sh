@@ -88,6 +88,7 @@ check "nothing moved" test "$(disk_file)" = "$FROM"
 
 # ---- the move, while the guest writes ------------------------------------
 out_file=$TMP/move.out
+log_off=$(stat -c %s "$(dir_of h1)/agent.log")
 vdc vm move-disk sm fast >"$out_file" 2>"$TMP/move.err" &
 MOVER=$!
 n=0
@@ -107,6 +108,8 @@ check "the old file is gone" test ! -e "$FROM"
 mapi GET /api/v1/vms/sm
 check "the inventory says datastore fast" test "$(jget "$BODY" .config.datastore)" = fast
 check "the guest still runs and answers" test "$(guest_req h1 "$IP" ping)" = pong
+check "it was paused for the switch (QMP stop flushes the copy too), then ran again" \
+	test "$(tail -c +"$((log_off + 1))" "$(dir_of h1)/agent.log" | grep -oE 'qmp_event=(STOP|RESUME)' | paste -sd,)" = "qmp_event=STOP,qmp_event=RESUME"
 check "it reads back the same bytes (SHA-256)" test "$(guest_req h1 "$IP" 'sum big')" = "$SUM"
 check "every write made during the move is there ($n)" \
 	test "$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$n"

@@ -11,9 +11,13 @@
  * that whatever dies (the agent, QEMU, both) the VM is left with one disk
  * that holds all its writes:
  *   copying:    the source is the disk; the new file is only a copy.
- *   completing: the mirror was ready (both sides equal, writes to both)
- *               and the switch was asked: the new file holds every write
- *               whether or not QEMU switched, so it is the disk.
+ *   completing: the mirror was ready (both sides equal, writes to both),
+ *               the guest was paused (QMP stop, which flushes every
+ *               node: QEMU's mirror flushes only its source when the
+ *               guest flushes) and the switch was asked: the new file
+ *               holds every write whether or not QEMU switched, so it
+ *               is the disk. The guest runs again once QEMU says which
+ *               file its disk is ("resume" in the intent).
  * With QEMU still running after an agent restart, QEMU says which file
  * the disk is (query-block). */
 #include "vm_internal.h"
@@ -50,6 +54,8 @@ struct vm_disk_move {
 	char job[64], node[64];
 	uint64_t speed_bps; /* the copy's cap; 0: none */
 	bool completing; /* job-complete sent: the intent says so first */
+	bool pausing;    /* QMP stop sent before the switch */
+	bool resume;     /* the guest ran: it runs again after the switch */
 	bool cancelling;
 	bool node_added;
 	/* QMP commands sent with this move as their context: after QEMU exits
@@ -67,9 +73,9 @@ static void intent_path(const struct vm *vm, char *out, size_t n) { vm_store_pat
 
 static int write_intent(struct vm_disk_move *m, struct errinfo *e)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "disk", m->vm->spec.disks[m->disk].name,
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "disk", m->vm->spec.disks[m->disk].name,
 	                      "to", m->to, "from_path", m->from_path, "to_path", m->to_path, "node", m->node,
-	                      "job", m->job, "phase", m->completing ? "completing" : "copying");
+	                      "job", m->job, "phase", m->completing ? "completing" : "copying", "resume", m->resume);
 	char *s = json_dumps(j, JSON_SORT_KEYS);
 	json_decref(j);
 	char path[1200];
@@ -171,6 +177,8 @@ static void move_end(struct vm_disk_move *m, bool adopted, const char *error)
 		log_warn("disk_move_failed", "vm=%s disk=%s datastore=%s error=%s", vm->spec.name,
 		         vm->spec.disks[m->disk].name, m->to, log_quote(vm->move_error));
 	}
+	if (m->resume && vm->qmp) /* paused for the switch: runs again, whatever became of it */
+		qmp_cont(vm->qmp, ignore_reply, NULL);
 	vm->move = NULL;
 	free(m);
 	vm_release(vm);
@@ -223,12 +231,20 @@ static void on_block(void *ctx, enum qmp_status st, json_t *ret, const char *err
 		return;
 	}
 	if (file && !strcmp(file, m->to_path)) {
+		/* Switched: the guest may run on at once (its flushes reach the
+		 * new file now), before the spec is written. */
+		if (m->resume)
+			qmp_cont(vm->qmp, ignore_reply, NULL);
+		m->resume = false;
 		adopt(vm, m->disk, m->to, m->to_path, m->from_path);
 		move_end(m, true, NULL);
 	} else {
 		move_end(m, false, m->cancelling ? NULL : "ended with the disk still on its source");
 	}
 }
+
+static void on_paused(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd);
+static void on_complete_asked(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd);
 
 static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err, const char *cmd)
 {
@@ -273,10 +289,36 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 		qmp_query_block(vm->qmp, on_block, m);
 		return;
 	}
-	if (!strcmp(status, "ready") && !m->completing && !m->cancelling) {
-		/* Both sides equal, every write now lands on both: from here on
-		 * the new file is the disk, whatever happens (intent first). */
-		struct errinfo e = {0};
+	if (!strcmp(status, "ready") && !m->completing && !m->cancelling && !m->pausing) {
+		/* Both sides equal, every write lands on both. The guest pauses
+		 * for the switch: QMP stop flushes every node, the copy's too. */
+		m->pausing = true;
+		m->resume = vm->state == VM_RUNNING;
+		m->inflight++;
+		qmp_stop(vm->qmp, on_paused, m);
+		return;
+	}
+	schedule_poll(m);
+}
+
+/* The guest paused, both files flushed: from here on the new file is the
+ * disk, whatever happens (intent first), and QEMU is asked to switch. */
+static void on_paused(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	struct vm *vm = m->vm;
+	struct errinfo e = {0};
+	if (st != QMP_OK || m->cancelling) {
+		/* Not paused (no switch without it), or cancelled meanwhile: the
+		 * mirror stops. */
+		if (st != QMP_OK)
+			m->resume = false;
+		m->cancelling = true;
+		log_warn("disk_move_pause_failed", "vm=%s error=%s", vm->spec.name, log_quote(err ? err : "?"));
+		qmp_job_cancel(vm->qmp, m->job, ignore_reply, NULL);
+	} else {
 		m->completing = true;
 		if (write_intent(m, &e) < 0) {
 			m->completing = false;
@@ -285,8 +327,30 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 			qmp_job_cancel(vm->qmp, m->job, ignore_reply, NULL);
 		} else {
 			crash_point("disk_move:completing");
-			qmp_job_complete(vm->qmp, m->job, ignore_reply, NULL);
+			m->inflight++;
+			qmp_job_complete(vm->qmp, m->job, on_complete_asked, m);
+			return;
 		}
+	}
+	schedule_poll(m);
+}
+
+/* QEMU refused the switch (the job not ready after all): it stops, the
+ * disk stays where it is; the intent goes back to copying first, as the
+ * guest will run on from the source. */
+static void on_complete_asked(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct vm_disk_move *m = ctx;
+	if (!replied(m))
+		return;
+	if (st != QMP_OK) {
+		struct errinfo e = {0};
+		log_warn("disk_move_switch_refused", "vm=%s error=%s", m->vm->spec.name, log_quote(err ? err : "?"));
+		m->completing = false;
+		m->cancelling = true;
+		if (write_intent(m, &e) < 0)
+			log_warn("disk_move_intent_failed", "vm=%s error=%s", m->vm->spec.name, log_quote(e.message));
+		qmp_job_cancel(m->vm->qmp, m->job, ignore_reply, NULL);
 	}
 	schedule_poll(m);
 }
@@ -643,30 +707,68 @@ void vm_disk_move_qemu_gone(struct vm *vm)
 
 /* ---- after an agent restart ------------------------------------------------ */
 
-#define RECOVER_POLLS 200 /* query-jobs every MOVE_POLL_MS: 20 s for a cancel to conclude */
+#define RECOVER_POLLS 200 /* query-jobs every MOVE_POLL_MS: 20 s for the job to conclude */
 
 struct recovery {
 	struct vm *vm;
 	int disk, polls;
+	bool completing, resume;
 	char to[64], to_path[1200], from_path[1200], job[64], node[64];
 };
 
+/* The guest paused for the switch runs again (also when the job did not
+ * settle in time: QEMU keeps the truth, and the intent stays). */
 static void recovery_end(struct recovery *r)
 {
 	struct vm *vm = r->vm;
+	if (r->resume && vm->qmp)
+		qmp_cont(vm->qmp, ignore_reply, NULL);
 	free(r);
 	vm_release(vm);
 }
 
+/* The job is over: which file the disk is decides. */
+static void recovered_block(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct recovery *r = ctx;
+	struct vm *vm = r->vm;
+	const char *file = st == QMP_OK ? disk_file(ret, vm->spec.disks[r->disk].name) : NULL;
+	if (st != QMP_OK || !vm->qmp) {
+		/* QEMU went away meanwhile: the intent stays for the next look
+		 * (a start, or the next agent). */
+		r->resume = false;
+		recovery_end(r);
+		return;
+	}
+	if (file && !strcmp(file, r->to_path)) {
+		log_info("vm_recover", "vm=%s action=finish_disk_move disk=%s", vm->spec.name,
+		         vm->spec.disks[r->disk].name);
+		adopt(vm, r->disk, r->to, r->to_path, r->from_path);
+	} else {
+		/* Still on its source: the copy, and QEMU's node of it, go. */
+		log_info("vm_recover", "vm=%s action=drop_disk_move disk=%s", vm->spec.name,
+		         vm->spec.disks[r->disk].name);
+		qmp_blockdev_del(vm->qmp, r->node, ignore_reply, NULL);
+		unlink(r->to_path);
+		drop_intent(vm);
+		snprintf(vm->move_error, sizeof(vm->move_error), "moving disk '%s' to datastore '%s' was interrupted "
+		         "by an agent restart; the disk stays where it was", vm->spec.disks[r->disk].name, r->to);
+	}
+	recovery_end(r);
+}
+
 static void recover_poll(void *ctx);
 
-/* The dropped move's job, once concluded, is dismissed and its node goes
- * (it holds the copy's file open). */
+/* First the job is brought to its end: switched when the intent says the
+ * switch was asked (asked again if QEMU has it still ready: an asked
+ * switch may or may not have reached it), else cancelled. Only a
+ * concluded (or gone) job leaves the disk's file settled. */
 static void recover_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err, const char *cmd)
 {
 	struct recovery *r = ctx;
 	struct vm *vm = r->vm;
 	if (st != QMP_OK || !vm->qmp) {
+		r->resume = false;
 		recovery_end(r);
 		return;
 	}
@@ -676,54 +778,35 @@ static void recover_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char
 	json_array_foreach(jobs, i, j)
 		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", r->job))
 			status = json_string_value(json_object_get(j, "status")) ?: "";
-	if (status && strcmp(status, "concluded") && ++r->polls < RECOVER_POLLS) {
+	if (status && strcmp(status, "concluded")) {
+		if (++r->polls >= RECOVER_POLLS) {
+			log_warn("disk_move_unsettled", "vm=%s job=%s status=%s", vm->spec.name, r->job, status);
+			recovery_end(r);
+			return;
+		}
+		if (r->polls == 1 || !strcmp(status, "ready")) {
+			if (r->completing)
+				qmp_job_complete(vm->qmp, r->job, ignore_reply, NULL);
+			else
+				qmp_job_cancel(vm->qmp, r->job, ignore_reply, NULL);
+		}
 		loop_timer_after(vm->agent->loop, MOVE_POLL_MS, recover_poll, r);
 		return;
 	}
 	if (status)
 		qmp_job_dismiss(vm->qmp, r->job, ignore_reply, NULL);
-	qmp_blockdev_del(vm->qmp, r->node, ignore_reply, NULL);
-	recovery_end(r);
+	qmp_query_block(vm->qmp, recovered_block, r);
 }
 
 static void recover_poll(void *ctx)
 {
 	struct recovery *r = ctx;
 	if (!r->vm->qmp) {
+		r->resume = false;
 		recovery_end(r);
 		return;
 	}
 	qmp_query_jobs(r->vm->qmp, recover_jobs, r);
-}
-
-static void recovered_block(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
-{
-	struct recovery *r = ctx;
-	struct vm *vm = r->vm;
-	const char *file = st == QMP_OK ? disk_file(ret, vm->spec.disks[r->disk].name) : NULL;
-	if (st != QMP_OK || !vm->qmp) {
-		/* QEMU went away meanwhile: the intent stays for the next look
-		 * (a start, or the next agent). */
-		recovery_end(r);
-		return;
-	}
-	if (file && !strcmp(file, r->to_path)) {
-		log_info("vm_recover", "vm=%s action=finish_disk_move disk=%s", vm->spec.name,
-		         vm->spec.disks[r->disk].name);
-		adopt(vm, r->disk, r->to, r->to_path, r->from_path);
-		qmp_job_dismiss(vm->qmp, r->job, ignore_reply, NULL);
-		recovery_end(r);
-		return;
-	}
-	/* Still on its source: the mirror stops (a ready one ends without
-	 * switching), and the copy goes. */
-	log_info("vm_recover", "vm=%s action=drop_disk_move disk=%s", vm->spec.name, vm->spec.disks[r->disk].name);
-	unlink(r->to_path);
-	drop_intent(vm);
-	snprintf(vm->move_error, sizeof(vm->move_error), "moving disk '%s' to datastore '%s' was interrupted by an "
-	         "agent restart; the disk stays where it was", vm->spec.disks[r->disk].name, r->to);
-	qmp_job_cancel(vm->qmp, r->job, ignore_reply, NULL);
-	qmp_query_jobs(vm->qmp, recover_jobs, r);
 }
 
 void vm_disk_move_recover(struct vm *vm)
@@ -755,6 +838,8 @@ void vm_disk_move_recover(struct vm *vm)
 		snprintf((char *)r + fields[i].off, fields[i].n, "%s",
 		         json_string_value(json_object_get(j, fields[i].key)) ?: "");
 	bool completing = !strcmp(json_string_value(json_object_get(j, "phase")) ?: "", "completing");
+	r->completing = completing;
+	r->resume = json_is_true(json_object_get(j, "resume"));
 	json_decref(j);
 	/* Only files of this VM's own disk folders are touched: the intent is
 	 * the agent's, but its paths are checked against the spec all the same. */
@@ -780,7 +865,7 @@ void vm_disk_move_recover(struct vm *vm)
 	}
 	if (vm->qmp) {
 		vm_hold(vm);
-		qmp_query_block(vm->qmp, recovered_block, r);
+		qmp_query_jobs(vm->qmp, recover_jobs, r);
 		return;
 	}
 	/* QEMU is gone too: the phase decides (see the top of this file). */

@@ -37,10 +37,16 @@ static const char *disk_datastore(const json_t *agent_vm, const char *disk)
 	return NULL;
 }
 
-/* The VM's record says the disk is on `to` now. */
+/* The VM's record says the disk is on `to` now: its config as it is now
+ * (read again: it may have changed while the disk moved), that one field
+ * changed. */
 static int record(struct store *st, const json_t *vm, const char *to, struct errinfo *e)
 {
-	json_t *cfg = json_deep_copy(json_object_get(vm, "config"));
+	json_t *now = store_get(st, STORE_VM, str(vm, "id") ?: "", e);
+	if (!now)
+		return -1;
+	json_t *cfg = json_deep_copy(json_object_get(now, "config"));
+	json_decref(now);
 	if (!cfg)
 		return errinfo_set(e, 500, "internal", NULL, "out of memory");
 	json_object_set_new(cfg, "datastore", json_string(to));
