@@ -121,6 +121,7 @@ struct vm {
 	 * and the last move's failure until the next starts. */
 	struct vm_disk_move *move;
 	char move_error[400];
+	char move_recovering[64]; /* an interrupted move being settled after a restart: its datastore */
 	struct vm *next;
 };
 

@@ -601,6 +601,9 @@ int vm_disk_move_cancel(struct vm *vm, struct errinfo *e)
 json_t *vm_disk_move_json(const struct vm *vm)
 {
 	const struct vm_disk_move *m = vm->move;
+	if (!m && vm->move_recovering[0]) /* followers wait for its outcome */
+		return json_pack("{s:s, s:s, s:s, s:i, s:i}", "disk", vm->spec.ndisks ? vm->spec.disks[0].name : "",
+		                 "to", vm->move_recovering, "phase", "recovering", "done_bytes", 0, "total_bytes", 0);
 	if (!m)
 		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "disk", vm->spec.disks[m->disk].name, "to", m->to, "phase",
@@ -721,6 +724,7 @@ struct recovery {
 static void recovery_end(struct recovery *r)
 {
 	struct vm *vm = r->vm;
+	vm->move_recovering[0] = '\0';
 	if (r->resume && vm->qmp)
 		qmp_cont(vm->qmp, ignore_reply, NULL);
 	free(r);
@@ -865,6 +869,7 @@ void vm_disk_move_recover(struct vm *vm)
 	}
 	if (vm->qmp) {
 		vm_hold(vm);
+		snprintf(vm->move_recovering, sizeof(vm->move_recovering), "%s", r->to);
 		qmp_query_jobs(vm->qmp, recover_jobs, r);
 		return;
 	}

@@ -603,7 +603,7 @@ fail:
 
 int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 {
-	if (vm->move && !vm->qmp)
+	if ((vm->move && !vm->qmp) || vm->move_recovering[0])
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is having its disk copied to another datastore; "
 		                   "start it once that is done", vm->spec.name);
 	/* A disk move whose QEMU went away before it was settled: which file
