@@ -116,7 +116,7 @@ static json_t *qmp_call(struct qmp *q, const char *cmd, double deadline)
 /* In the child: QEMU's fds at 3 and 4, its log on stdout/stderr, then the
  * same privilege drop as the agent's. Never returns. */
 static void __attribute__((noreturn)) exec_qemu(struct raw_peer *p, char *const argv[], int qmp_l,
-                                                int serial_l, char cgprocs[][300], int ncg)
+                                                int serial_l, char cgprocs[][CG_PATH_MAX], int ncg)
 {
 	char log[300];
 	for (int i = 0; i < ncg; i++) /* as the agent's vm_proc_spawn does */
@@ -219,7 +219,7 @@ int raw_run(struct raw_peer *p, enum variant v, const char *name, const char *ag
 	int ql = unix_socket(qpath, true), sl = unix_socket(spath, true), serial = -1;
 	if (ql < 0 || sl < 0)
 		goto cleanup;
-	char cgname[80], cgprocs[CG_MAX_HIER][300];
+	char cgname[80], cgprocs[CG_MAX_HIER][CG_PATH_MAX];
 	int ncg = 0;
 	snprintf(cgname, sizeof(cgname), "%s-raw", name);
 	if (p->cg) {

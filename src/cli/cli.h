@@ -43,7 +43,7 @@ extern const struct family *const cli_families[];
 extern const struct opt cli_global_opts[];
 extern const struct family cli_login, cli_whoami, cli_cluster, cli_host, cli_datastore,
     cli_network, cli_template, cli_vm, cli_task, cli_event, cli_project, cli_quota, cli_user,
-    cli_token, cli_version, cli_help, cli_image, cli_watch;
+    cli_token, cli_version, cli_help, cli_image, cli_watch, cli_pool;
 
 /* A command line, understood. */
 struct parsed {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 const struct family *const cli_families[] = {
-	&cli_login, &cli_whoami,  &cli_cluster, &cli_host,  &cli_datastore, &cli_network,
+	&cli_login, &cli_whoami,  &cli_cluster, &cli_pool, &cli_host,  &cli_datastore, &cli_network,
 	&cli_image, &cli_template, &cli_vm,   &cli_task,    &cli_event, &cli_watch, &cli_project,   &cli_quota,
 	&cli_user,  &cli_token,   &cli_version, &cli_help,  NULL,
 };

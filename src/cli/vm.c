@@ -420,6 +420,60 @@ static int move_disk(struct cli *c, const struct args *a)
 	return rc;
 }
 
+static int check_set_pool(const struct args *a, char *err, size_t errlen)
+{
+	int pool = a->npos > 1, root = args_flag(a, "root");
+	if (pool && root) {
+		snprintf(err, errlen, "give a POOL or --root, not both");
+		return CLI_USAGE;
+	}
+	const struct opt_value *cr = args_value(a, "cpu-reservation"), *mr = args_value(a, "mem-reservation");
+	if (!pool && !root && !(cr && cr->set) && !(mr && mr->set)) {
+		snprintf(err, errlen, "give a POOL, --root, --cpu-reservation or --mem-reservation");
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+static int set_pool(struct cli *c, const struct args *a)
+{
+	char path[512], done[512];
+	vm_path(path, sizeof(path), a->pos[0], "/pool");
+	json_t *body = json_object(), *reply = NULL, *final = NULL;
+	if (a->npos > 1)
+		json_object_set_new(body, "pool", json_string(a->pos[1]));
+	else if (args_flag(a, "root"))
+		json_object_set_new(body, "pool", json_null());
+	static const char *const keys[][2] = {{"cpu-reservation", "cpu_reservation_pct"},
+	                                      {"mem-reservation", "mem_reservation_mib"}};
+	for (int i = 0; i < 2; i++) {
+		const struct opt_value *v = args_value(a, keys[i][0]);
+		if (v && v->set)
+			json_object_set_new(body, keys[i][1], json_integer(v->i));
+	}
+	int rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	snprintf(done, sizeof(done), "vm %s is in %s%s", a->pos[0], a->npos > 1 ? "pool " : "",
+	         a->npos > 1 ? a->pos[1] : "the cluster's root");
+	if (!json_object_get(reply, "task")) { /* reservations only: no host work */
+		if (c->output == OUT_JSON)
+			out_json(c, reply);
+		else
+			fprintf(c->out, "vm %s: reservations %lld%% CPU, %lld MiB memory\n", a->pos[0],
+			        (long long)json_integer_value(json_path(reply, "config.cpu_reservation_pct")),
+			        (long long)json_integer_value(json_path(reply, "config.mem_reservation_mib")));
+		json_decref(reply);
+		return 0;
+	}
+	rc = wait_final(c, a, reply, &final);
+	say_done(c, rc, final, done);
+	json_decref(final);
+	json_decref(reply);
+	return rc;
+}
+
 static int snapshots(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -666,6 +720,14 @@ static const struct opt move_disk_opts[] = {
 	OPT_END,
 };
 
+static const struct opt set_pool_opts[] = {
+	{"root", 0, OPT_FLAG, NULL, "out of every pool: the cluster's root", NULL, 0, NULL},
+	{"cpu-reservation", 0, OPT_INT, "PCT", "CPU guaranteed to it, in percent of one CPU (0: none)", NULL, 0, NULL},
+	{"mem-reservation", 0, OPT_INT, "MIB", "memory guaranteed to it (0: none)", NULL, 0, NULL},
+	OPT_NO_WAIT,
+	OPT_END,
+};
+
 static const struct opt stop_opts[] = {
 	{"timeout", 0, OPT_DURATION, "DURATION", "wait this long for the guest to shut down, then power "
 	 "off: 90s, 5m (a bare number is seconds; default 60s)", "timeout_s", OPT_ZERO, NULL},
@@ -743,6 +805,12 @@ static const struct cmd cmds[] = {
 	 "they match, then switches to the new one; the old file is removed. The VM stays on its host.\n"
 	 "Cancel the task to stop it before the switch (the disk then stays where it was).\n"
 	 "Example:\n  vdc vm move-disk web1 fast-ssd\n"},
+	{"set-pool", "NAME [POOL]", 1, 2, "put it in a resource pool, or change its reservations (admins)",
+	 set_pool_opts, set_pool, NULL, check_set_pool,
+	 "A running VM is admitted first: its reservations must fit its new pool and its host,\n"
+	 "else nothing changes and the refusal names the pool and the numbers. Its host then\n"
+	 "moves its QEMU into the pool's cgroup.\n"
+	 "Example:\n  vdc vm set-pool web1 prod --mem-reservation 512\n  vdc vm set-pool web1 --root\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
 	 snapshot_op, NULL, NULL, NULL},
 	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,

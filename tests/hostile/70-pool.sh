@@ -6,6 +6,8 @@
 # with CPU models; and the maintenance request takes no extra keys. A disk
 # move (storage migration) is not another project's to ask, nor a
 # viewer's, and its datastore is a name of the host's, never a path.
+# Resource pools (creating, reading, changing them, putting a VM in one or
+# reserving for it) are a system administrator's; pools nest at most 6 deep.
 # shellcheck shell=bash
 
 mgr_guest_template pool-tpl "$T_A"
@@ -60,6 +62,40 @@ for ds in "/etc" "../../etc" "local/../../etc"; do
 done
 as "$T_A" POST "/api/v1/vms/$pool_vm/disks/root/move" '{"datastore":"local","path":"/etc/shadow"}'
 attack POOL-7 "a disk move carrying a path: 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/path
+
+# Resource pools promise a cluster's capacity: an administrator's alone.
+mapi POST /api/v1/pools '{"name":"hostile-gold","cluster":"c1"}'
+for who in "$T_A:alice" "$T_V:vera"; do
+	as "${who%%:*}" POST /api/v1/pools '{"name":"mine","cluster":"c1","mem_reservation_mib":1024}'
+	attack POOL-8 "${who#*:} creates a resource pool: 403" test "$STATUS" = 403
+	as "${who%%:*}" GET /api/v1/pools
+	attack POOL-8 "${who#*:} lists the pools (they show the cluster's capacity): 403" test "$STATUS" = 403
+	as "${who%%:*}" GET /api/v1/clusters/c1/pools
+	attack POOL-8 "${who#*:} reads a cluster's pool tree: 403" test "$STATUS" = 403
+	as "${who%%:*}" PATCH /api/v1/pools/hostile-gold '{"mem_reservation_mib":1}'
+	attack POOL-8 "${who#*:} changes a pool: 403" test "$STATUS" = 403
+	as "${who%%:*}" DELETE /api/v1/pools/hostile-gold
+	attack POOL-8 "${who#*:} deletes a pool: 403" test "$STATUS" = 403
+done
+as "$T_A" POST "/api/v1/vms/$pool_vm/pool" '{"pool":"hostile-gold"}'
+attack POOL-8 "an operator puts their VM in a pool: 403" test "$STATUS" = 403
+as "$T_A" POST "/api/v1/vms/$pool_vm/pool" '{"mem_reservation_mib":4096}'
+attack POOL-8 "an operator reserves memory for their VM: 403" test "$STATUS" = 403
+as "$T_A" POST /api/v1/vms '{"name":"pool-res","template":"pool-tpl","project":"pa","start":false,"mem_reservation_mib":4096}'
+attack POOL-8 "a VM create reserving memory: 403, no VM" \
+	test "$STATUS/$(as "$T_A" GET /api/v1/vms/pool-res && echo "$STATUS")" = 403/404
+as "$T_A" POST /api/v1/vms '{"name":"pool-res","template":"pool-tpl","project":"pa","start":false,"pool":"hostile-gold"}'
+attack POOL-8 "a VM create into a pool: 403, no VM" \
+	test "$STATUS/$(as "$T_A" GET /api/v1/vms/pool-res && echo "$STATUS")" = 403/404
+mapi POST /api/v1/pools '{"name":"../../etc","cluster":"c1"}'
+attack POOL-8 "a pool named as a path (even by an administrator): 400 naming name" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/name
+mapi POST /api/v1/pools '{"name":"deep0","cluster":"c1"}'
+for i in 1 2 3 4 5 6; do mapi POST /api/v1/pools "{\"name\":\"deep$i\",\"cluster\":\"c1\",\"parent\":\"deep$((i - 1))\"}"; done
+attack POOL-8 "a seventh level of pools (a cgroup path without end): 409 naming the depth" \
+	test "$STATUS/$(grep -c "at most 6 deep" <<<"$(jget "$BODY" .error.message)")" = 409/1
+for i in 5 4 3 2 1 0; do mapi DELETE "/api/v1/pools/deep$i"; done
+mapi DELETE /api/v1/pools/hostile-gold
 
 as "$T_A" DELETE "/api/v1/vms/$pool_vm"
 task_wait "$(jget "$BODY" .task.id)" 60

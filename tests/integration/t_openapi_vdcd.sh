@@ -185,6 +185,15 @@ walk POST /api/v1/clusters '{"name":"c1"}'
 walk PATCH /api/v1/clusters/c1 '{"cpu_overcommit":8,"policy":"spread","description":"walked"}'
 check "a cluster is edited through Prism (200)" test "$STATUS/$(jget "$BODY" .policy)" = 200/spread
 walk PATCH /api/v1/clusters/c1 '{"name":"c2"}'
+walk POST /api/v1/pools '{"name":"gold","cluster":"c1","mem_reservation_mib":0,"cpu_shares":200}'
+walk POST /api/v1/pools '{"name":"gold","cluster":"c1"}'
+walk POST /api/v1/pools '{"name":"bad","cluster":"c1","mem_reservation_mib":64,"mem_limit_mib":32}'
+walk POST /api/v1/pools '{"name":"bad","cluster":"nowhere"}'
+walk PATCH /api/v1/pools/gold '{"cpu_limit_pct":400,"description":"walked"}'
+walk PATCH /api/v1/pools/gold '{"mem_limit_mib":null}'
+walk GET /api/v1/pools
+walk GET /api/v1/pools/gold
+walk GET /api/v1/clusters/c1/pools
 walk POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 walk GET /api/v1/datastores/local
 walk POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
@@ -218,6 +227,10 @@ for p in p1 p2; do walk DELETE "/api/v1/templates/tb?project=$p"; done
 walk POST /api/v1/vms '{"name":"v1","template":"t1","start":false}'
 check "a VM with no host to go to is 409 with placement's report" test "$STATUS" = 409
 walk GET /api/v1/vms
+walk POST /api/v1/vms/v1/pool '{"mem_reservation_mib":64}'
+walk POST /api/v1/vms/v1/pool '{"pool":"gold"}'
+walk POST /api/v1/vms/v1/pool '{"pool":"nowhere"}'
+walk DELETE /api/v1/pools/gold
 walk GET /api/v1/vms/nothing
 walk GET '/api/v1/tasks?op=vm.resize'
 walk GET '/api/v1/tasks?op=vm.snapshot_revert'

@@ -8,10 +8,11 @@
 # console answered by a guest whose shell is on ttyS0, shared by two pages,
 # the graphical one drawn and changing with what that shell writes to the
 # screen, refused to a viewer and to another project; the same walk at
-# phone size (390x844); no console
-# error on any page; axe-core finds no serious or critical violation; the
-# UI's headers (CSP, nosniff) and routes (client paths, /api/ 404s, no path
-# traversal). Screenshots go to $VDC_TEST_LOG/t_ui-screens (make test's log
+# phone size (390x844); resource pools (ui/tests/e2e_pools.mjs): a tree of
+# pools made, edited and refused on its page, a VM moved between pools, the
+# pools in the inventory tree; no console error on any page; axe-core
+# finds no serious or critical violation; the UI's headers (CSP, nosniff)
+# and routes (client paths, /api/ 404s, no path traversal). Screenshots go to $VDC_TEST_LOG/t_ui-screens (make test's log
 # dir) or a /tmp folder that is named at the end.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -157,6 +158,11 @@ mapi GET /api/v1/vms/ui-phone
 check "the VM made and deleted on the phone walk is gone" test "$STATUS" = 404
 mapi GET /api/v1/vms/ui-live
 check "the live walk's VM is deleted" test "$STATUS" = 404
+mapi GET /api/v1/clusters/c1/pools
+pools_left=$STATUS/$(jget "$BODY" '.pools | length')
+mapi GET '/api/v1/vms/shown-to-viewer?project=dev'
+check "the pools walk left no pool in c1, and the VM it moved at the cluster's root" \
+	test "$pools_left/$(jget "$BODY" '.pool_id // "root"')" = 200/0/root
 diag "screenshots: $SHOTS"
 vdcd_stop || not_ok "vdcd stops cleanly"
 finish

@@ -52,6 +52,7 @@ const VmCreate = lazy(() => import('./pages/vm_create.jsx'), 'VmCreate');
 const VmList = lazy(() => import('./pages/vm_list.jsx'), 'VmList');
 const ObjectPage = lazy(() => import('./pages/object.jsx'), 'ObjectPage');
 const ClustersPage = lazy(() => import('./pages/clusters.jsx'), 'ClustersPage');
+const PoolsPage = lazy(() => import('./pages/pools.jsx'), 'PoolsPage');
 const AdminHosts = lazy(admin, 'AdminHosts');
 const AdminUsers = lazy(admin, 'AdminUsers');
 const AdminProjects = lazy(admin, 'AdminProjects');
@@ -88,6 +89,7 @@ const routes = [
   ['/events', EventsPage],
   ['/objects/:kind/:id', ObjectPage],
   ['/clusters', ClustersPage],
+  ['/clusters/:id/pools', PoolsPage],
   ['/admin/hosts', AdminHosts],
   ['/admin/users', AdminUsers],
   ['/admin/projects', AdminProjects],

@@ -10,6 +10,7 @@ import { liveWalk } from './e2e_live.mjs';
 import { dryRunVerdict, placementFacts, lastExitStopped } from './e2e_vm_facts.mjs';
 import { vmListWalk } from './e2e_vm_list.mjs';
 import { clustersAdminWalk, clustersViewerWalk } from './e2e_clusters.mjs';
+import { poolsWalk } from './e2e_pools.mjs';
 import { migrateWalk } from './e2e_migrate.mjs';
 import { consoleWalk, consoleRefusals } from './consoles.mjs';
 
@@ -301,6 +302,7 @@ async function main() {
   });
   await axe(desk, 'the project page');
   await clustersAdminWalk(desk, H);
+  await poolsWalk(desk, H);
   await migrateWalk(desk, helpers());
   await check('desktop: sign out returns to the sign-in page and forgets the token', async () => {
     await page.click('[data-testid=signout]');

@@ -29,6 +29,9 @@ void api_migration_postcopy(struct http_req *req);
 void api_dirty_rate(struct http_req *req);
 void api_disk_move(struct http_req *req);
 void api_disk_move_cancel(struct http_req *req);
+/* api_pools.c: resource pools (their settings; a VM's pool). */
+void api_pools_put(struct http_req *req);
+void api_vm_pool_put(struct http_req *req);
 /* api_images.c */
 void api_image_put(struct http_req *req);
 void api_image_list(struct http_req *req);

@@ -70,7 +70,9 @@ static void vm_metrics(struct agent *a, json_t *blockstats, FILE *f)
 		if (vm->pid <= 0)
 			continue;
 		int64_t cpu_ns, mem;
-		cgroup_stats(&a->cg, vm->spec.name, &cpu_ns, &mem);
+		char rel[CG_REL_MAX];
+		vm_cgroup_name(vm, rel, sizeof(rel));
+		cgroup_stats(&a->cg, rel, &cpu_ns, &mem);
 		if (cpu_ns >= 0)
 			fprintf(f, "vdc_agent_vm_cpu_seconds_total{vm=\"%s\"} %.3f\n", vm->spec.name,
 			        (double)cpu_ns / 1e9);

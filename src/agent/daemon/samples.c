@@ -74,7 +74,9 @@ static void disk_bytes(json_t *blockstats, int64_t *rd, int64_t *wr)
 static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats)
 {
 	int64_t cpu_ns, mem, rd, wr, rx = -1, tx = -1;
-	cgroup_stats(&a->cg, vm->spec.name, &cpu_ns, &mem);
+	char rel[CG_REL_MAX];
+	vm_cgroup_name(vm, rel, sizeof(rel));
+	cgroup_stats(&a->cg, rel, &cpu_ns, &mem);
 	if (cpu_ns < 0 || mem < 0)
 		proc_stats(vm->pid, &cpu_ns, &mem);
 	disk_bytes(blockstats, &rd, &wr);

@@ -233,6 +233,34 @@ void vm_migrate_event(struct vm *vm, const char *status);
 /* The VM's state from QEMU's query-status answer. */
 enum vm_state vm_state_from_qemu(const json_t *status);
 
+/* vm_pool.c: the VM's cgroup, under one level per resource pool. */
+/* The VM's cgroup relative to the cgroup base (cgroup_rel_name): what every
+ * cgroup_* call about the VM takes. n: CG_REL_MAX. */
+void vm_cgroup_name(const struct vm *vm, char *out, size_t n);
+/* Creates the pool levels (with the spec's settings) and the VM's own
+ * cgroup with its limits. 0, or -1 with e. */
+int vm_cgroup_create(struct vm *vm, struct errinfo *e);
+/* Removes the VM's cgroup and the pool levels it leaves empty (logged). */
+void vm_cgroup_remove(struct vm *vm);
+/* Puts the VM in pool (root first; n == 0: in none) and stores its spec.
+ * A running QEMU moves, every thread, to the new cgroup, whose levels get
+ * pool's settings; the old cgroup and the levels it leaves empty go. 0, or
+ * -1 with e: 400 (a level's memory limit below the VM's memory), 409 busy
+ * (migrating, moving a disk) or invalid_state (starting, stopping), 500;
+ * the VM is then where it was. */
+int vm_set_pool(struct vm *vm, const struct pool_chain *pool, struct errinfo *e);
+/* vdcd's settings for a chain of pools: writes every level's knobs
+ * (creating the levels) and stores them in the specs of this host's VMs in
+ * those pools. 0, or -1 with e (the levels may be set then; a retry is
+ * safe). */
+int vm_pool_settings(struct agent *a, const struct pool_chain *pool, struct errinfo *e);
+/* After a restart: a QEMU found in another cgroup than its spec names (the
+ * agent died during a pool change, or the cgroup was lost) is moved in. */
+void vm_cgroup_settle(struct vm *vm);
+/* After a restart: removes the VM cgroups under the base that no running
+ * VM names (a pool change or an exit cut short); levels left empty go too. */
+void vm_cgroup_sweep(struct agent *a);
+
 /* vm_recovery.c */
 /* Re-attaches to running QEMUs and finishes interrupted defines/deletes. */
 void vm_load_all(struct agent *a);

@@ -562,8 +562,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 		snprintf(vnc, sizeof(vnc), "%s/vnc.sock", path);
 		launch.vnc_path = vnc;
 	}
-	struct cg_limits lim = {vm->spec.cpu_weight, vm->spec.cpu_limit_pct, vm->spec.memory_limit_mib};
-	if (cgroup_create(&a->cg, vm->spec.name, &lim, e) < 0)
+	if (vm_cgroup_create(vm, e) < 0)
 		goto fail;
 	if (qemu_cmdline_build(&vm->spec, &launch, &argv) < 0) {
 		errinfo_set(e, 500, "internal", NULL, "out of memory");
@@ -899,7 +898,7 @@ int vm_delete(struct vm *vm, enum vm_disks_fate fate, struct errinfo *e)
 		vm_remove_seed(vm);
 	else if (fate == VM_DISKS_KEEP)
 		vm_id_disown_files(vm);
-	cgroup_remove(&a->cg, vm->spec.name);
+	vm_cgroup_remove(vm);
 	int rc = vm_store_remove(vm, keep, e);
 	vm_unlink(a, vm);
 	log_info("vm_deleted", "vm=%s disks=%s", vm->spec.name,

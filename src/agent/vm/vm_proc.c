@@ -120,9 +120,10 @@ static void __attribute__((noreturn)) child_fail(const char *what, int err)
 int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
-	char logpath[1100], cgpaths[CG_MAX_HIER][300];
+	char logpath[1100], cgpaths[CG_MAX_HIER][CG_PATH_MAX], rel[CG_REL_MAX];
 	vm_store_path(vm, "qemu.log", logpath, sizeof(logpath));
-	int ncg = cgroup_procs_paths(&a->cg, vm->spec.name, cgpaths, CG_MAX_HIER);
+	vm_cgroup_name(vm, rel, sizeof(rel));
+	int ncg = cgroup_procs_paths(&a->cg, rel, cgpaths, CG_MAX_HIER);
 	int logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (logfd < 0)
 		return errinfo_set(e, 500, "spawn", NULL, "cannot open %s: %s", logpath, strerror(errno));

@@ -151,7 +151,7 @@ static void load_one(struct agent *a, const char *name)
 		log_info("vm_recover", "vm=%s action=%s", name, intents[k].action);
 		if (!intents[k].keep_disks)
 			vm_remove_seed(vm);
-		cgroup_remove(&a->cg, name);
+		vm_cgroup_remove(vm);
 		vm_store_remove(vm, intents[k].keep_disks, NULL);
 		vm_free(vm);
 		return;
@@ -176,6 +176,9 @@ static void load_one(struct agent *a, const char *name)
 			vm->started_at = st.st_mtime;
 		else
 			vm_proc_write_pidfile(vm);
+		/* In the cgroup its stored spec names, even when a pool change
+		 * was cut short. */
+		vm_cgroup_settle(vm);
 		/* Before the API serves anything: the answer is waited for here,
 		 * within the QMP timeout, so the first reply has QEMU's state. */
 		vm_attach(vm, on_reattached, NULL);
@@ -214,6 +217,7 @@ void vm_load_all(struct agent *a)
 		load_one(a, de->d_name);
 	}
 	closedir(d);
+	vm_cgroup_sweep(a);
 	/* VMs defined before identities existed get one now, once every
 	 * stored id is known; their files follow at their next start. */
 	for (struct vm *vm = a->vms; vm; vm = vm->next) {

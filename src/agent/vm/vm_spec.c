@@ -390,6 +390,34 @@ static int parse_resources(const json_t *root, struct vm_spec *spec, struct jv_e
 	return 0;
 }
 
+int vm_spec_check_pool(const struct vm_spec *spec, const struct pool_chain *pool, struct jv_err *err)
+{
+	for (int i = 0; i < pool->n; i++) {
+		uint64_t lim = pool->level[i].memory_limit_mib;
+		if (lim && lim < spec->memory_mib) {
+			char f[64];
+			snprintf(f, sizeof(f), "pool[%d].memory_limit_mib", i);
+			return jv_fail(err, f, "is %llu MiB, below the VM's memory of %llu MiB: the guest would be "
+			               "killed; choose a pool with room for it, or raise the pool's limit",
+			               (unsigned long long)lim, (unsigned long long)spec->memory_mib);
+		}
+	}
+	return 0;
+}
+
+/* "pool": the chain of resource pools, root first; absent or [] for none. */
+static int parse_pool(const json_t *root, struct vm_spec *spec, struct jv_err *err)
+{
+	json_t *arr = NULL;
+	if (jv_member(root, "", "pool", false, JSON_ARRAY, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	if (pool_chain_parse(arr, "pool", &spec->pool, err) < 0)
+		return -1;
+	return vm_spec_check_pool(spec, &spec->pool, err);
+}
+
 /* The agent's record of which uid and gid the VM runs as. */
 static int parse_identity(const json_t *root, struct vm_spec *spec, struct jv_err *err)
 {
@@ -416,10 +444,10 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	if (!json_is_object(obj))
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
-	                                   "nics", "cloud_init", "resources", "display", "cpu_model", NULL};
+	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
-	                                         "cpu_model", "identity", NULL};
+	                                         "cpu_model", "pool", "identity", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -465,7 +493,7 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	}
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
-	    parse_resources(obj, spec, err) < 0)
+	    parse_resources(obj, spec, err) < 0 || parse_pool(obj, spec, err) < 0)
 		return -1;
 	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0)
 		return jv_fail(err, "boot",
@@ -613,5 +641,7 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	                    json_pack("{s:i, s:i, s:I}", "cpu_weight", spec->cpu_weight, "cpu_limit_pct",
 	                              spec->cpu_limit_pct, "memory_limit_mib",
 	                              (json_int_t)spec->memory_limit_mib));
+	if (spec->pool.n)
+		json_object_set_new(o, "pool", pool_chain_to_json(&spec->pool));
 	return o;
 }

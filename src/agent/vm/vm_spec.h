@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "jsonv.h"
+#include "pool.h"
 
 #define VM_MAX_DISKS 16
 #define VM_MAX_NICS 8
@@ -56,6 +57,9 @@ struct vm_spec {
 	int cpu_weight;         /* 1..10000, 100 = normal share */
 	int cpu_limit_pct;      /* 0 = none; 100 = one full CPU */
 	uint64_t memory_limit_mib; /* 0 = none */
+	/* The resource pools the VM is in, root first (vdcd's choice): its
+	 * cgroup sits under one level per pool (cgroup.h). */
+	struct pool_chain pool;
 	bool vnc;
 	/* QEMU's -cpu: a model of QEMU's list (the cluster's baseline, so the
 	 * VM can move to any host of it); "" for the agent's default (host's
@@ -77,6 +81,11 @@ enum vm_spec_source {
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err);
 void vm_spec_free(struct vm_spec *spec);
+
+/* Whether the VM fits under every level of pool: a level's memory limit
+ * below the VM's memory would get the guest killed. 0, or -1 with err
+ * naming the level's field ("pool[1].memory_limit_mib"). */
+int vm_spec_check_pool(const struct vm_spec *spec, const struct pool_chain *pool, struct jv_err *err);
 
 /* Fills generated values: MACs derived from the uuid (stable across
  * restarts), default datastore. uuid must be set. */

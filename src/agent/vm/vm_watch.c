@@ -200,9 +200,7 @@ void vm_release_runtime(struct vm *vm)
 	if (vm->job_active)
 		vm_job_end(vm, 409, "the VM stopped while the snapshot job ran");
 	vm_disk_move_qemu_gone(vm);
-	int rc = cgroup_remove(&a->cg, vm->spec.name);
-	if (rc < 0)
-		log_warn("cgroup_remove_failed", "vm=%s error=%s", vm->spec.name, log_quote(strerror(-rc)));
+	vm_cgroup_remove(vm);
 	fs_remove_tree(vm->rundir);
 	char vnc[1200];
 	vm_id_vnc_dir(vm, vnc, sizeof(vnc));

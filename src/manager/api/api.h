@@ -69,6 +69,12 @@ void api_inventory_create(struct http_req *req);
 void api_inventory_delete(struct http_req *req);
 /* api_clusters.c: PATCH a cluster's ratios, policy or description. */
 void api_clusters_update(struct http_req *req);
+/* api_pools.c: resource pools, a cluster's tree, a VM's pool. */
+void api_pools_create(struct http_req *req);
+void api_pools_update(struct http_req *req);
+void api_pools_delete(struct http_req *req);
+void api_clusters_pools(struct http_req *req);
+void api_vms_pool(struct http_req *req);
 void api_ca_get(struct http_req *req);
 void api_hosts_join_token(struct http_req *req);
 void api_hosts_join(struct http_req *req);

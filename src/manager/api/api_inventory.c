@@ -31,6 +31,7 @@ static int read_filters(struct http_req *req, enum store_kind k, struct store_fi
 		{STORE_HOST, "cluster_id"}, {STORE_HOST, "state"},   {STORE_VM, "host_id"},
 		{STORE_VM, "cluster_id"},   {STORE_VM, "power_state"}, {STORE_VM, "template_id"},
 		{STORE_TASK, "state"},      {STORE_TASK, "target_id"}, {STORE_TASK, "op"},
+		{STORE_POOL, "cluster_id"}, {STORE_POOL, "parent_id"},
 	};
 	int n = 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && n < max; i++) {

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "migrations.h"
 #include "place.h"
+#include "pools.h"
 #include "task_ops.h"
 
 #include <stdio.h>
@@ -82,6 +83,14 @@ void api_vms_migrate(struct http_req *req)
 		} else {
 			mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		}
+		goto out;
+	}
+	/* The VM's reservation is a promise of its host's capacity: the new
+	 * host must be able to keep it. */
+	int64_t need[POOL_NRES];
+	pools_vm_need(vm, need);
+	if (pools_vm_holds(vm) && pools_host_admit(m->st, str(host, "id"), str(vm, "id"), need, &e) < 0) {
+		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
 	}
 	/* The cluster's limit per host, on both ends: a host's link and CPU

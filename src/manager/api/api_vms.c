@@ -5,6 +5,7 @@
 #include "api.h"
 
 #include "agent_async.h"
+#include "pools.h"
 #include "agent_client.h"
 #include "auth.h"
 #include "quota.h"
@@ -124,6 +125,35 @@ static void placement_own_host_only(json_t *report)
  * system administrators: placement_hide_hosts), and nothing is written: no
  * VM, no quota charge, no task, no audit event (a question is not an
  * action). */
+/* The pool a create names (r's "pool"), in the cluster it names if any;
+ * administrators only. NULL with e. */
+static json_t *vm_create_pool(struct mgr *m, struct http_req *req, const json_t *r, const json_t *cluster,
+                              struct errinfo *e)
+{
+	const char *ref = json_string_value(json_object_get(r, "pool"));
+	if (mgr_scope(req)) {
+		errinfo_set(e, 403, "forbidden", "pool", "only system administrators put VMs in resource pools");
+		return NULL;
+	}
+	struct errinfo ge = {0};
+	json_t *pool = store_get(m->st, STORE_POOL, ref, &ge);
+	if (!pool) {
+		if (ge.status == 404)
+			errinfo_set(e, 400, "invalid_request", "pool", "no pool '%s' (GET /api/v1/pools)", ref);
+		else
+			*e = ge;
+		return NULL;
+	}
+	if (cluster && !json_equal(json_object_get(pool, "cluster_id"), json_object_get(cluster, "id"))) {
+		errinfo_set(e, 400, "invalid_request", "pool", "pool '%s' is not in cluster '%s'; give a pool of that "
+		            "cluster, or no cluster (the pool's is used)", ref,
+		            json_string_value(json_object_get(cluster, "name")));
+		json_decref(pool);
+		return NULL;
+	}
+	return pool;
+}
+
 void api_vms_create(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -157,7 +187,7 @@ void api_vms_create(struct http_req *req)
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	json_t *tmpl = NULL, *cluster = NULL, *host = NULL, *report = NULL, *vm = NULL, *task = NULL;
-	json_t *disk_owned = NULL;
+	json_t *disk_owned = NULL, *pool = NULL;
 	json_t *nets = json_array(), *bridges = json_array();
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char id[37];
@@ -171,6 +201,17 @@ void api_vms_create(struct http_req *req)
 	    !(cluster = lookup_field(m, STORE_CLUSTER, json_string_value(json_object_get(r, "cluster")),
 	                             "cluster", pid, &e)))
 		goto fail;
+	/* A pool and reservations are promises of the cluster's capacity:
+	 * system administrators give them (POST /api/v1/vms/{id}/pool too). */
+	if (json_string_value(json_object_get(r, "pool")) &&
+	    (pool = vm_create_pool(m, req, r, cluster, &e)) == NULL)
+		goto fail;
+	if (mgr_scope(req) && (json_integer_value(json_object_get(r, "cpu_reservation_pct")) ||
+	                       json_integer_value(json_object_get(r, "mem_reservation_mib")))) {
+		errinfo_set(&e, 403, "forbidden", "mem_reservation_mib",
+		            "only system administrators reserve a cluster's capacity for a VM");
+		goto fail;
+	}
 	size_t i;
 	json_t *nn;
 	json_array_foreach(json_object_get(r, "networks"), i, nn) {
@@ -216,8 +257,8 @@ void api_vms_create(struct http_req *req)
 	                         "memory_mib", mem, "datastore", ds, "bridges", bridges, "affinity",
 	                         json_object_get(pg, "affinity"), "anti_affinity",
 	                         json_object_get(pg, "anti_affinity"));
-	if (cluster)
-		json_object_set(preq, "cluster_id", json_object_get(cluster, "id"));
+	if (cluster || pool) /* a pool's VM runs in the pool's cluster */
+		json_object_set(preq, "cluster_id", json_object_get(pool ?: cluster, pool ? "cluster_id" : "id"));
 	if (pid) /* its rule groups are its project's */
 		json_object_set_new(preq, "project_id", json_string(pid));
 	int64_t want[QUOTA_N] = {1, json_integer_value(vc), json_integer_value(mem), json_integer_value(disk)};
@@ -277,10 +318,24 @@ void api_vms_create(struct http_req *req)
 	bad |= json_object_set(vpl, "rejected", json_object_get(report, "rejected"));
 	if (pid)
 		bad |= json_object_set_new(vm, "project_id", json_string(pid));
+	if (pool)
+		bad |= json_object_set(vm, "pool_id", json_object_get(pool, "id"));
+	for (int k = 0; k < 2; k++) {
+		static const char *const res_keys[] = {"cpu_reservation_pct", "mem_reservation_mib"};
+		if (json_integer_value(json_object_get(r, res_keys[k])))
+			bad |= json_object_set(config, res_keys[k], json_object_get(r, res_keys[k]));
+	}
 	if (bad || !vm) {
 		errinfo_set(&e, 500, "internal", NULL, "out of memory");
 		goto fail;
 	}
+	/* Started at once, it holds its reservation from now: admitted in
+	 * its pool and on its host as a power-on is. */
+	int64_t need[POOL_NRES];
+	pools_vm_need(vm, need);
+	if (json_is_true(json_object_get(r, "start")) &&
+	    pools_admit_vm(m->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0)
+		goto fail;
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	if (dry) {
@@ -347,6 +402,7 @@ cleanup:
 	json_decref(project);
 	json_decref(tmpl);
 	json_decref(cluster);
+	json_decref(pool);
 	json_decref(host);
 	json_decref(report);
 	json_decref(vm);
@@ -487,6 +543,19 @@ void api_vms_power(struct http_req *req)
 	}
 	char op[32];
 	snprintf(op, sizeof(op), "vm.%s", action);
+	/* A power-on takes the VM's reservation from its pool and its host,
+	 * decided here, on the API's one thread, in the same turn as queue()
+	 * records that it is to run: a burst of power-ons cannot overbook. */
+	int64_t need[POOL_NRES];
+	pools_vm_need(vm, need);
+	struct errinfo e = {0};
+	if (!strcmp(action, "start") && !pools_vm_holds(vm) &&
+	    pools_admit_vm(((struct mgr *)http_app(req))->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0) {
+		mgr_refuse(req, op, "vm", json_string_value(json_object_get(vm, "id")), &e);
+		json_decref(args);
+		json_decref(vm);
+		return;
+	}
 	queue(req, vm, op, args, NULL);
 	json_decref(vm);
 }

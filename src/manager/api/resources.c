@@ -319,7 +319,8 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	}
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
-	                                   "start", "placement", NULL};
+	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
+	                                   NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -336,6 +337,16 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    jv_bool(body, "", "start", false, &start, err) < 0 ||
 	    name_list(body, "", "networks", doc, err) < 0 ||
 	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0)
+		goto fail;
+	/* Its resource pool and reservations, checked as a move into a pool is. */
+	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};
+	json_t *pb = json_object();
+	for (int i = 0; i < 3; i++)
+		if (json_object_get(body, pool_keys[i]))
+			json_object_set(pb, pool_keys[i], json_object_get(body, pool_keys[i]));
+	int prc = json_object_size(pb) ? resource_parse_vm_pool(pb, doc, err) : 0;
+	json_decref(pb);
+	if (prc < 0)
 		goto fail;
 	json_object_set_new(doc, "template", json_string(tmpl));
 	if (cluster)

@@ -36,4 +36,21 @@ int resource_check_cpu_models(const json_t *body, struct jv_err *err);
  * among them)}. */
 json_t *resource_parse_join(const json_t *body, struct jv_err *err);
 
+/* A resource pool create: {"name", "cluster" (name or id), "parent"?
+ * (a pool's name or id; none: under the cluster's root), "cpu_shares"?
+ * (1..10000, 100), "cpu_reservation_pct"?, "cpu_limit_pct"?,
+ * "mem_reservation_mib"?, "mem_limit_mib"?, "expandable"? (true),
+ * "description"?}. The document keeps "cluster" and "parent" as given:
+ * the caller resolves them to cluster_id and parent_id. */
+json_t *resource_parse_pool(const json_t *body, struct jv_err *err);
+
+/* A pool update (PATCH) onto doc: any of the create's settings but name,
+ * cluster and parent; a limit null removes it. 0, or -1 with err. */
+int resource_parse_pool_update(const json_t *body, json_t *doc, struct jv_err *err);
+
+/* A VM's pool and reservations: {"pool"?: name or id or null (the
+ * cluster's root), "cpu_reservation_pct"?, "mem_reservation_mib"?} into
+ * out. 0, or -1 with err. */
+int resource_parse_vm_pool(const json_t *body, json_t *out, struct jv_err *err);
+
 #endif

@@ -184,3 +184,25 @@ bool pool_tree_valid(const struct pool_node *nodes, int n, struct pool_verdict *
 	v->ok = true;
 	return true;
 }
+
+bool pool_host_fits(const char *host, const int64_t cap[POOL_NRES], const int64_t reserved[POOL_NRES],
+                    const int64_t need[POOL_NRES], struct pool_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->pool = -1;
+	for (int r = 0; r < POOL_NRES; r++) {
+		if (need[r] <= 0 || reserved[r] + need[r] <= cap[r])
+			continue;
+		char want[40], have[40], all[40];
+		amount(want, sizeof(want), (enum pool_res)r, need[r]);
+		amount(have, sizeof(have), (enum pool_res)r, reserved[r]);
+		amount(all, sizeof(all), (enum pool_res)r, cap[r]);
+		snprintf(v->reason, sizeof(v->reason),
+		         "host '%s' cannot reserve %s more: its running VMs reserve %s of its %s; choose another host, "
+		         "or lower a VM's reservation", host, want, have, all);
+		v->res = (enum pool_res)r;
+		return false;
+	}
+	v->ok = true;
+	return true;
+}

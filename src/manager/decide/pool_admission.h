@@ -58,6 +58,14 @@ bool pool_admit(struct pool_node *nodes, int n, int i, const int64_t need[POOL_N
  * false with v naming the pool and the numbers. */
 bool pool_tree_valid(const struct pool_node *nodes, int n, struct pool_verdict *v);
 
+/* A host honours the reservations of the VMs it runs: need more can be
+ * reserved on a host of capacity cap where reserved already are (its
+ * running VMs'), or v names the host and the numbers. For a power-on
+ * and for a migration's destination: a VM's reservation is a promise of
+ * one host's CPU and memory, whatever its pool. */
+bool pool_host_fits(const char *host, const int64_t cap[POOL_NRES], const int64_t reserved[POOL_NRES],
+                    const int64_t need[POOL_NRES], struct pool_verdict *v);
+
 const char *pool_res_name(enum pool_res r);
 
 #endif

@@ -4,6 +4,7 @@
  * which is what makes a re-run after a crash safe. */
 #include "task_ops.h"
 #include "evacuation.h"
+#include "pools.h"
 #include "quota.h"
 
 #include "agent_client.h"
@@ -195,6 +196,16 @@ static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	const char *id = json_string_value(json_object_get(vm, "id"));
 	const char *host = json_string_value(json_object_get(vm, "host_id"));
 	json_t *spec = vm_agent_spec(vm);
+	if (spec && json_string_value(json_object_get(vm, "pool_id"))) {
+		json_t *chain = pools_chain(t->st, json_string_value(json_object_get(vm, "pool_id")), e);
+		if (!chain) {
+			json_decref(spec);
+			struct errinfo de = {0};
+			quota_remove_vm(t->st, json_string_value(json_object_get(vm, "id")), &de);
+			return -1;
+		}
+		json_object_set_new(spec, "pool", chain);
+	}
 	const char *source = json_string_value(json_object_get(args, "clone_of_agent_name"))
 	                         ?: json_string_value(json_object_get(args, "clone_of"));
 	if (!spec || (source && clone_disk(source, spec) < 0)) {
@@ -275,6 +286,12 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 	char path[256], msg[128];
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/%s", vm_name(vm), action);
 	snprintf(msg, sizeof(msg), "%s on the host", action);
+	/* A VM of a pool starts under its pools' settings as they are now. */
+	if (!strcmp(action, "start") && json_string_value(json_object_get(vm, "pool_id"))) {
+		task_update(t, NULL, 20, "setting the VM's pools on the host");
+		if (task_pool_push(t, vm, e) < 0)
+			return -1;
+	}
 	task_update(t, NULL, 30, msg);
 	json_t *body = NULL;
 	if (!strcmp(action, "stop"))
@@ -679,6 +696,7 @@ static const struct task_op_def task_ops[] = {
 	{"vm.snapshot", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.migrate", true, false, false, task_op_migrate, NULL, migrate_unqueue, NULL},
 	{"vm.disk_move", true, false, false, task_op_disk_move, NULL, NULL, NULL},
+	{"vm.pool_move", true, false, false, task_op_pool_move, task_pool_unqueue, task_pool_unqueue, NULL},
 	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},

@@ -48,6 +48,15 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
                     struct errinfo *e);
 
 /* task_disk_move.c: vm.disk_move (args: disk, datastore). */
+/* vm.pool_move (task_pool.c): the host moves the VM's QEMU into the
+ * cgroup of the pool its record names; refused, the record goes back. */
+int task_op_pool_move(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                      struct errinfo *e);
+void task_pool_unqueue(struct store *st, const char *id, json_t *args);
+/* Tells the VM's host the chain of pools its record names (PUT
+ * /api/v1/vms/{name}/pool): before a start, so that it runs under its
+ * pools' current settings. 0, or -1 with e. */
+int task_pool_push(struct task_ctx *t, const json_t *vm, struct errinfo *e);
 int task_op_disk_move(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                       struct errinfo *e);
 

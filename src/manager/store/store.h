@@ -37,6 +37,7 @@ enum store_kind {
 	STORE_MEMBER, /* a user's role in a project; name "<project_id>:<user_id>" */
 	STORE_TOKEN,  /* an API token's metadata and the SHA-256 of its secret */
 	STORE_IMAGE,  /* a disk image, kernel or initrd of the image library */
+	STORE_POOL,   /* a resource pool of a cluster: shares, reservations, limits */
 	STORE_NKINDS,
 };
 

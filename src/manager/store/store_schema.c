@@ -21,6 +21,7 @@ const struct store_kind_info store_kinds[STORE_NKINDS] = {
 	[STORE_MEMBER] = {"member", "members", {"user_id", "project_id"}, 2, false, false},
 	[STORE_TOKEN] = {"token", "tokens", {"user_id", "secret_hash"}, 2, false, false},
 	[STORE_IMAGE] = {"image", "images", {"project_id", "state"}, 2, false, true, true},
+	[STORE_POOL] = {"pool", "pools", {"cluster_id", "parent_id"}, 2, false, false},
 };
 
 bool store_kind_shared(enum store_kind k)
@@ -71,6 +72,8 @@ const char *store_kind_plural(enum store_kind k)
  *   v6, images: the image library (disks, kernels, initrds) that templates
  *     name by id, with a project_id (none: shared) and a state; named
  *     per project as VMs and templates are.
+ *   v7, pools: resource pools, each of one cluster and under a parent
+ *     pool (none: under the cluster's root), named uniquely as clusters.
  * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
  * that both order names by bytes, the same way. */
 
@@ -96,6 +99,10 @@ const char *store_kind_plural(enum store_kind k)
 	"CREATE INDEX tasks_state ON tasks (state, created_at, id);\n"                            \
 	"CREATE INDEX tasks_target_id ON tasks (target_id, created_at, id);\n"                    \
 	"CREATE INDEX tasks_op ON tasks (op, created_at, id);\n"
+
+#define POOL_INDEXES                                                                              \
+	"CREATE INDEX pools_cluster_id ON pools (cluster_id, name);\n"                           \
+	"CREATE INDEX pools_parent_id ON pools (parent_id, name);\n"
 
 /* v4 in both dialects: T is the text column type. */
 #define TENANT_INDEXES                                                                            \
@@ -170,6 +177,7 @@ static const struct store_migration sqlite_migrations[] = {
 	            PER_PROJECT_INDEXES("COALESCE(project_id, '')")},
 	{6, IMAGE_TABLE("TEXT", "INTEGER", ", project_id TEXT, state TEXT") " STRICT;\n"
 	        IMAGE_INDEXES("COALESCE(project_id, '')")},
+	{7, SQLITE_OBJ("pools", ", cluster_id TEXT, parent_id TEXT") POOL_INDEXES},
 };
 
 static const struct store_migration pg_migrations[] = {
@@ -196,6 +204,7 @@ static const struct store_migration pg_migrations[] = {
 	    " templates_project_id;\n" PER_PROJECT_INDEXES("(COALESCE(project_id, ''))")},
 	{6, IMAGE_TABLE("TEXT COLLATE \"C\"", "BIGINT", ", project_id TEXT COLLATE \"C\", state TEXT COLLATE \"C\"") ";\n"
 	        IMAGE_INDEXES("(COALESCE(project_id, ''))")},
+	{7, PG_OBJ("pools", ", cluster_id TEXT COLLATE \"C\", parent_id TEXT COLLATE \"C\"") POOL_INDEXES},
 };
 
 #define BOOTSTRAP_SQL                                                                             \

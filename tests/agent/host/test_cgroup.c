@@ -1,5 +1,7 @@
-/* test_cgroup.c - the pure conversions from vdc's limits to cgroup values:
- * v1 cpu.shares from the v2-style weight, CFS quota, and v2 cpu.max. */
+/* test_cgroup.c - the pure parts of cgroup.c: the conversions from vdc's
+ * limits to cgroup values (v1 cpu.shares from the v2-style weight, CFS
+ * quota, v2 cpu.max), a VM's cgroup name under its pool levels, and which
+ * cgroup /proc/PID/cgroup puts a process in. */
 #include "testutil.h"
 
 #include "cgroup.h"
@@ -63,12 +65,110 @@ static void test_cpu_max(void **state)
 	assert_int_equal(small[6], '#');
 }
 
+/* A chain of levels named by a space-separated list ("" for none). */
+static struct pool_chain chain_of(const char *names)
+{
+	struct pool_chain c;
+	memset(&c, 0, sizeof(c));
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", names);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, " ", &save); t && c.n < POOL_MAX_DEPTH; t = strtok_r(NULL, " ", &save))
+		snprintf(c.level[c.n++].name, sizeof(c.level[0].name), "%s", t);
+	return c;
+}
+
+static void test_rel_name(void **state)
+{
+	char n63[64];
+	memset(n63, 'p', 63);
+	n63[63] = '\0';
+	char six63[512], want63[CG_REL_MAX];
+	snprintf(six63, sizeof(six63), "%s %s %s %s %s %s", n63, n63, n63, n63, n63, n63);
+	snprintf(want63, sizeof(want63), "pool:%s/pool:%s/pool:%s/pool:%s/pool:%s/pool:%s/%s", n63, n63, n63, n63,
+	         n63, n63, n63);
+	static const struct {
+		const char *pools, *vm, *want;
+	} cases[] = {
+		{"", "web1", "web1"},                                 /* in no pool: as before pools */
+		{"prod", "web1", "pool:prod/web1"},
+		{"prod web", "web1", "pool:prod/pool:web/web1"},      /* root first */
+		{"a b c d e f", "v", "pool:a/pool:b/pool:c/pool:d/pool:e/pool:f/v"},
+		{"web", "web", "pool:web/web"},                       /* a pool and a VM of one name */
+		{"A_b-c.d 0", "x.y", "pool:A_b-c.d/pool:0/x.y"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct pool_chain c = chain_of(cases[i].pools);
+		char out[CG_REL_MAX];
+		if (cgroup_rel_name(&c, cases[i].vm, out, sizeof(out)) != 0 || strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: '%s', want '%s'", i, out, cases[i].want);
+	}
+	/* The longest there can be fits CG_REL_MAX. */
+	struct pool_chain c = chain_of(six63);
+	char out[CG_REL_MAX];
+	assert_int_equal(cgroup_rel_name(&c, n63, out, sizeof(out)), 0);
+	assert_string_equal(out, want63);
+	/* A buffer too short gives -1 and "", never a cut name (that would be
+	 * another cgroup). */
+	c = chain_of("prod web");
+	char small[16];
+	memset(small, '#', sizeof(small));
+	assert_int_equal(cgroup_rel_name(&c, "web1", small, sizeof(small)), -1);
+	assert_string_equal(small, "");
+	memset(small, '#', sizeof(small));
+	assert_int_equal(cgroup_rel_name(&c, "web1", small, 15), -1);
+	assert_int_equal(small[15], '#');
+	char exact[sizeof("pool:prod/pool:web/web1")];
+	assert_int_equal(cgroup_rel_name(&c, "web1", exact, sizeof(exact)), 0);
+	assert_string_equal(exact, "pool:prod/pool:web/web1");
+}
+
+static void test_parse_proc(void **state)
+{
+	static const char v1[] = "12:pids:/vdc/pool:prod/web1\n"
+	                         "11:memory:/vdc/pool:prod/web1\n"
+	                         "10:cpuset:/\n"
+	                         "4:cpuacct:/vdc/pool:prod/web1\n"
+	                         "3:cpu:/vdc/pool:prod/pool:web/web1\n"
+	                         "1:name=systemd:/user.slice\n"
+	                         "0::/user.slice/session-1.scope\n";
+	static const char v1_joined[] = "5:cpu,cpuacct:/vdc/web1\n2:cpuset:/vdc\n";
+	static const char v2[] = "0::/vdc/pool:prod/web1\n";
+	static const struct {
+		const char *text;
+		int version;
+		const char *base;
+		int rc;
+		const char *want;
+	} cases[] = {
+		{v1, 1, "vdc", 0, "pool:prod/pool:web/web1"}, /* by the cpu hierarchy, not cpuacct */
+		{v1_joined, 1, "vdc", 0, "web1"},             /* cpu,cpuacct mounted together */
+		{v2, 2, "vdc", 0, "pool:prod/web1"},
+		{v1, 2, "vdc", 0, ""},                        /* hybrid: v2's line is outside */
+		{v2, 2, "vdc2", 0, ""},                       /* another base: outside ours */
+		{"0::/vdc\n", 2, "vdc", 0, ""},              /* the base itself holds no VM */
+		{"0::/vdcx/web1\n", 2, "vdc", 0, ""},
+		{"3:cpuset:/vdc/web1\n4:cpuacct:/vdc/web1\n", 1, "vdc", -1, ""}, /* no cpu line */
+		{"", 2, "vdc", -1, ""},
+		{"garbage", 1, "vdc", -1, ""},
+		{"3:cpu:/vdc/web1", 1, "vdc", 0, "web1"},     /* no final newline */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char out[CG_REL_MAX] = "unset";
+		int rc = cgroup_parse_proc(cases[i].text, cases[i].version, cases[i].base, out, sizeof(out));
+		if (rc != cases[i].rc || (rc == 0 && strcmp(out, cases[i].want) != 0))
+			fail_msg("case %zu: rc %d '%s', want %d '%s'", i, rc, out, cases[i].rc, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v1_shares),
 		cmocka_unit_test(test_v1_quota),
 		cmocka_unit_test(test_cpu_max),
+		cmocka_unit_test(test_rel_name),
+		cmocka_unit_test(test_parse_proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,40 @@ static const struct bad_case bad_cases[] = {
 	 "resources.memory_limit_mib", NULL},
 	{"{'name':'a'," DISK ",'resources':{'memory_limit_mib':'1G'}}", U,
 	 "resources.memory_limit_mib", "must be an integer"},
+
+	/* pool: the chain of resource pools, root first */
+	{"{'name':'a'," DISK ",'pool':{'name':'prod'}}", U, "pool", "must be an array"},
+	{"{'name':'a'," DISK ",'pool':'prod'}", U, "pool", "must be an array"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'a'},{'name':'b'},{'name':'c'},{'name':'d'},"
+	 "{'name':'e'},{'name':'f'},{'name':'g'}]}", U, "pool", "at most 6 deep"},
+	{"{'name':'a'," DISK ",'pool':['prod']}", U, "pool[0]", "must be an object"},
+	{"{'name':'a'," DISK ",'pool':[{}]}", U, "pool[0].name", "is required"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod'},{'name':'web/x'}]}", U, "pool[1].name",
+	 "not a valid pool name"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'pool:x'}]}", U, "pool[0].name", "not a valid pool name"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'..'}]}", U, "pool[0].name", "not a valid pool name"},
+	{"{'name':'a'," DISK ",'pool':[{'name':''}]}", U, "pool[0].name", "not a valid pool name"},
+	{"{'name':'a'," DISK ",'pool':[{'name':7}]}", U, "pool[0].name", "must be a string"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod'},{'name':'web','cpu_wight':200}]}", U,
+	 "pool[1].cpu_wight", "unknown field 'cpu_wight'"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','cpu_weight':0}]}", U, "pool[0].cpu_weight",
+	 "between 1 and 10000"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','cpu_weight':10001}]}", U, "pool[0].cpu_weight",
+	 NULL},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','cpu_limit_pct':-1}]}", U, "pool[0].cpu_limit_pct",
+	 NULL},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','cpu_limit_pct':1632001}]}", U,
+	 "pool[0].cpu_limit_pct", "1632000"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','memory_limit_mib':-1}]}", U,
+	 "pool[0].memory_limit_mib", NULL},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','memory_reservation_mib':'1G'}]}", U,
+	 "pool[0].memory_reservation_mib", "must be an integer"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod','memory_limit_mib':2048,"
+	 "'memory_reservation_mib':4096}]}", U, "pool[0].memory_reservation_mib", "above the pool's"},
+	{"{'name':'a','memory_mib':1024," DISK ",'pool':[{'name':'prod'},{'name':'small',"
+	 "'memory_limit_mib':512}]}", U, "pool[1].memory_limit_mib", "below the VM's memory"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'prod'}],'pools':[]}", U, "pools", "unknown field"},
+	{"{'name':'a'," DISK ",'pool':[{'name':'p','cpu_weight':0}]}", S, "pool[0].cpu_weight", NULL},
 };
 
 static void test_bad_specs(void **state)
@@ -527,7 +561,58 @@ static const char *const good_specs[] = {
 	"{'name':'a','nics':[{'mode':'user','mac':'52:54:00:00:00:01'},"
 	"{'mode':'user','mac':'52:54:00:00:00:02'}]," DISK "}",
 	"{'name':'a','boot':{'kernel_image':'k','cmdline':'é ünïcode ok'}}",
+	"{'name':'a','pool':[]," DISK "}",                          /* in no pool */
+	"{'name':'a','pool':null," DISK "}",
+	"{'name':'a','pool':[{'name':'prod'}]," DISK "}",           /* defaults for the rest */
+	"{'name':'a','pool':[{'name':'a'},{'name':'b'},{'name':'c'},{'name':'d'},{'name':'e'},"
+	"{'name':'f'}]," DISK "}",                                  /* six deep */
+	"{'name':'a','pool':[{'name':'web'},{'name':'web'}]," DISK "}", /* a name again, below */
+	"{'name':'a','memory_mib':512,'pool':[{'name':'p','memory_limit_mib':512,"
+	"'memory_reservation_mib':512,'cpu_limit_pct':1632000,'cpu_weight':10000}]," DISK "}",
+	"{'name':'a','pool':[{'name':'p','memory_reservation_mib':4096}]," DISK "}", /* no limit */
 };
+
+/* A chain of two levels: each value where it belongs, defaults filled. */
+static void test_pool_chain(void **state)
+{
+	json_t *j = tu_json("{'name':'a','memory_mib':1024," DISK ",'pool':[{'name':'prod','cpu_weight':200,"
+	                    "'memory_limit_mib':2048,'memory_reservation_mib':1024},"
+	                    "{'name':'web','cpu_limit_pct':50}]}");
+	struct vm_spec spec;
+	struct jv_err err = {0};
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_int_equal(spec.pool.n, 2);
+	assert_string_equal(spec.pool.level[0].name, "prod");
+	assert_int_equal(spec.pool.level[0].cpu_weight, 200);
+	assert_int_equal(spec.pool.level[0].cpu_limit_pct, 0);
+	assert_int_equal(spec.pool.level[0].memory_limit_mib, 2048);
+	assert_int_equal(spec.pool.level[0].memory_reservation_mib, 1024);
+	assert_string_equal(spec.pool.level[1].name, "web");
+	assert_int_equal(spec.pool.level[1].cpu_weight, 100);
+	assert_int_equal(spec.pool.level[1].cpu_limit_pct, 50);
+	assert_int_equal(spec.pool.level[1].memory_limit_mib, 0);
+	assert_int_equal(spec.pool.level[1].memory_reservation_mib, 0);
+	/* Written back whole, every key given: what GET shows and a
+	 * migration's receiver is given. */
+	json_t *out = vm_spec_to_json(&spec, false);
+	json_t *want = tu_json("[{'name':'prod','cpu_weight':200,'cpu_limit_pct':0,'memory_limit_mib':2048,"
+	                       "'memory_reservation_mib':1024},{'name':'web','cpu_weight':100,"
+	                       "'cpu_limit_pct':50,'memory_limit_mib':0,'memory_reservation_mib':0}]");
+	assert_true(json_equal(json_object_get(out, "pool"), want));
+	vm_spec_free(&spec);
+	json_decref(want);
+	json_decref(out);
+	json_decref(j);
+	/* In no pool, the key is left out. */
+	j = tu_json("{'name':'a','pool':[]," DISK "}");
+	assert_int_equal(vm_spec_parse(j, VM_SPEC_FROM_USER, &spec, &err), 0);
+	assert_int_equal(spec.pool.n, 0);
+	out = vm_spec_to_json(&spec, true);
+	assert_null(json_object_get(out, "pool"));
+	vm_spec_free(&spec);
+	json_decref(out);
+	json_decref(j);
+}
 
 static void test_good_specs(void **state)
 {
@@ -614,6 +699,8 @@ static const char *const roundtrip_specs[] = {
 	"'meta_data':{'role':'web','n':2,'b':false},'network_config':'version: 2'},"
 	"'resources':{'cpu_weight':50,'cpu_limit_pct':150,'memory_limit_mib':4096}}",
 	"{'name':'ci','cloud_init':{}," DISK "}",
+	"{'name':'p','memory_mib':256,'pool':[{'name':'prod','cpu_weight':200,'memory_limit_mib':2048,"
+	"'memory_reservation_mib':512},{'name':'web','cpu_limit_pct':50}]," DISK "}",
 	"{'name':'u','uuid':'" UUID "','nics':[{'mode':'user'},{'mode':'user'},{'mode':'user'},"
 	"{'mode':'user'},{'mode':'user'},{'mode':'user'},{'mode':'user'},{'mode':'user'}]," DISK "}",
 };
@@ -833,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_good_minimal),
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_specs),
+		cmocka_unit_test(test_pool_chain),
 		cmocka_unit_test(test_store_fields),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_round_trip),

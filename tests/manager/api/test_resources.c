@@ -140,12 +140,105 @@ static void cluster_updates(void **state)
 	json_decref(doc);
 }
 
+/* Resource pools: creates, updates (PATCH onto a stored pool) and a VM's
+ * pool; each bad body refused naming its field, good ones normalized. */
+static void pool_bodies(void **state)
+{
+	static const struct {
+		int form; /* 0 create, 1 update, 2 a VM's pool */
+		const char *body, *field; /* field NULL: accepted */
+		const char *want;         /* a key=value the result has ("" none) */
+	} cases[] = {
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\"}", NULL, "cpu_shares=100"},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\"}", NULL, "expandable=true"},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"expandable\":false,\"mem_limit_mib\":4096}", NULL,
+		 "mem_limit_mib=4096"},
+		{0, "{\"name\":\"p\"}", "cluster", ""},
+		{0, "{\"cluster\":\"c1\"}", "name", ""},
+		{0, "{\"name\":\"p q\",\"cluster\":\"c1\"}", "name", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"../c\"}", "cluster", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"parent\":\"a/b\"}", "parent", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"cpu_shares\":0}", "cpu_shares", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"cpu_shares\":10001}", "cpu_shares", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"cpu_reservation_pct\":-1}", "cpu_reservation_pct", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"cpu_limit_pct\":0}", "cpu_limit_pct", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"mem_limit_mib\":null}", "mem_limit_mib", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"mem_reservation_mib\":\"1G\"}", "mem_reservation_mib", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"expandable\":1}", "expandable", ""},
+		{0, "{\"name\":\"p\",\"cluster\":\"c1\",\"mem_shares\":5}", "mem_shares", ""},
+		{0, "[1]", "body", ""},
+		{1, "{\"cpu_shares\":300}", NULL, "cpu_shares=300"},
+		{1, "{\"mem_limit_mib\":null}", NULL, "mem_limit_mib=(none)"},
+		{1, "{\"expandable\":false}", NULL, "expandable=false"},
+		{1, "{}", "body", ""},
+		{1, "{\"name\":\"q\"}", "name", ""},
+		{1, "{\"cluster\":\"c2\"}", "cluster", ""},
+		{1, "{\"parent\":\"other\"}", "parent", ""},
+		{1, "{\"cpu_shares\":null}", "cpu_shares", ""},
+		{1, "{\"expandable\":null}", "expandable", ""},
+		{1, "{\"mem_reservation_mib\":-5}", "mem_reservation_mib", ""},
+		{2, "{\"pool\":\"prod\"}", NULL, "pool=prod"},
+		{2, "{\"pool\":null}", NULL, "pool=(null)"},
+		{2, "{\"mem_reservation_mib\":512}", NULL, "mem_reservation_mib=512"},
+		{2, "{}", "body", ""},
+		{2, "{\"pool\":\"a b\"}", "pool", ""},
+		{2, "{\"pool\":7}", "pool", ""},
+		{2, "{\"cpu_limit_pct\":100}", "cpu_limit_pct", ""},
+		{2, "{\"cpu_reservation_pct\":-1}", "cpu_reservation_pct", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *b = json_loads(cases[i].body, 0, NULL);
+		assert_non_null(b);
+		struct jv_err err = {0};
+		json_t *doc = NULL;
+		int ok;
+		if (cases[i].form == 0) {
+			doc = resource_parse_pool(b, &err);
+			ok = doc != NULL;
+		} else {
+			doc = cases[i].form == 1 ? json_pack("{s:s, s:i, s:b, s:i}", "name", "p", "cpu_shares", 100,
+			                                     "expandable", 1, "mem_limit_mib", 2048)
+			                         : json_object();
+			ok = (cases[i].form == 1 ? resource_parse_pool_update(b, doc, &err)
+			                         : resource_parse_vm_pool(b, doc, &err)) == 0;
+		}
+		if (cases[i].field) {
+			if (ok || strcmp(err.field, cases[i].field))
+				fail_msg("case %zu %s: want a refusal naming %s, got %s (%s)", i, cases[i].body, cases[i].field,
+				         ok ? "accepted" : err.field, err.message);
+		} else if (!ok) {
+			fail_msg("case %zu %s: refused: %s: %s", i, cases[i].body, err.field, err.message);
+		} else if (cases[i].want[0]) {
+			char key[64];
+			const char *eq = strchr(cases[i].want, '=');
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - cases[i].want), cases[i].want);
+			json_t *v = json_object_get(doc, key);
+			char got[64];
+			if (!v)
+				snprintf(got, sizeof(got), "(none)");
+			else if (json_is_null(v))
+				snprintf(got, sizeof(got), "(null)");
+			else if (json_is_boolean(v))
+				snprintf(got, sizeof(got), "%s", json_is_true(v) ? "true" : "false");
+			else if (json_is_integer(v))
+				snprintf(got, sizeof(got), "%lld", (long long)json_integer_value(v));
+			else
+				snprintf(got, sizeof(got), "%s", json_string_value(v));
+			if (strcmp(got, eq + 1))
+				fail_msg("case %zu %s: %s is %s, want %s", i, cases[i].body, key, got, eq + 1);
+		}
+		json_decref(doc);
+		json_decref(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refusals_name_their_field),
 		cmocka_unit_test(defaults_are_filled),
 		cmocka_unit_test(cluster_updates),
+		cmocka_unit_test(pool_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,6 +112,33 @@ static void t_burst(void **state)
 	assert_int_equal(pool_reserved(t, NPOOLS, ROOT, POOL_MEM), 4096 + 1024);
 }
 
+/* A host keeps the reservations of the VMs it runs: what fits, what does
+ * not, and the refusal naming the host and the numbers. */
+static void t_host(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t cap[POOL_NRES], reserved[POOL_NRES], need[POOL_NRES];
+		bool ok;
+		const char *says;
+	} cases[] = {
+		{{200, 4096}, {0, 0}, {0, 0}, true, NULL},
+		{{200, 4096}, {200, 4096}, {0, 0}, true, NULL}, /* nothing asked: always */
+		{{200, 4096}, {100, 2048}, {100, 2048}, true, NULL},
+		{{200, 4096}, {100, 2048}, {101, 0}, false, "cannot reserve 101% CPU more: its running VMs reserve 100% CPU of its 200% CPU"},
+		{{200, 4096}, {0, 4000}, {0, 97}, false, "cannot reserve 97 MiB more: its running VMs reserve 4000 MiB of its 4096 MiB"},
+		{{200, 4096}, {0, 0}, {0, 4097}, false, "4097 MiB"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pool_verdict v;
+		bool ok = pool_host_fits("h1", cases[i].cap, cases[i].reserved, cases[i].need, &v);
+		if (ok != cases[i].ok)
+			fail_msg("case %zu: %s, want %s (%s)", i, ok ? "fits" : "refused", cases[i].ok ? "fits" : "refused", v.reason);
+		if (cases[i].says && (!strstr(v.reason, cases[i].says) || !strstr(v.reason, "host 'h1'")))
+			fail_msg("case %zu: reason '%s' lacks '%s'", i, v.reason, cases[i].says);
+	}
+}
+
 static void t_tree(void **state)
 {
 	(void)state;
@@ -173,6 +200,7 @@ int main(void)
 		cmocka_unit_test(t_admit),
 		cmocka_unit_test(t_burst),
 		cmocka_unit_test(t_tree),
+		cmocka_unit_test(t_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

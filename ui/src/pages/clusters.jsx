@@ -1,11 +1,12 @@
 // Clusters (/clusters): every user sees each cluster's overcommit ratios,
 // placement policy and description; system administrators also see how
-// many hosts each has, and create, edit (PATCH) and delete empty ones.
+// many hosts each has, create, edit (PATCH) and delete empty ones, and
+// open each one's resource pools (pools.jsx).
 // Live: a cluster made, changed or deleted elsewhere, or a host joining,
 // leaving or moving, shows without a reload.
 import { useState } from 'preact/hooks';
 import { api, get, post, del, enc } from '../api.js';
-import { Confirm, ErrorText, Field, Notice, isAdmin, useLoad } from '../components.jsx';
+import { Confirm, ErrorText, Field, Link, Notice, isAdmin, useLoad } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
 import './clusters.css';
@@ -141,6 +142,7 @@ export function ClustersPage() {
                 <td>{c.description || ''}</td>
                 {admin ? (
                   <td class="cluster-actions">
+                    <Link href={'/clusters/' + enc(c.id) + '/pools'} aria-label={t('pools.of', { name: c.name })} data-testid="pools-link">{t('pools.link')}</Link>
                     <button type="button" class="link" onClick={() => startEdit(c)} aria-label={t('clusters.edit', { name: c.name })}>{t('clusters.edit_short')}</button>
                     <button type="button" class="link danger" onClick={() => { setActErr(null); setDone(''); setGone(c); }} aria-label={t('clusters.delete', { name: c.name })}>{t('common.delete')}</button>
                   </td>

@@ -1,14 +1,16 @@
-// The inventory as a tree: clusters -> hosts -> VMs (hosts are for
+// The inventory as a tree: clusters -> hosts -> VMs, and each cluster's
+// resource pools -> child pools and VMs (hosts and pools are for
 // administrators, as the API says), then every VM, templates, images,
 // networks and datastores. A branch loads when opened, a page (100) at a
 // time: the tree stays quick with 100,000 VMs; the search box finds any
 // one by name.
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { get, enc } from '../api.js';
-import { Link, ErrorText, StateBadge, isAdmin, canWrite } from '../components.jsx';
+import { Link, ErrorText, StateBadge, isAdmin, canWrite, useLoad, mib } from '../components.jsx';
 import { objectHref } from '../search.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveState, useLiveReload } from '../live.js';
+import { childrenOf } from './pools_common.js';
 
 // A state badge that follows the stream (vm.state, host.updated).
 function LiveBadge({ kind, id, state }) {
@@ -70,6 +72,53 @@ function Branch({ label, children, open: startOpen, testid }) {
   );
 }
 
+// A cluster's pools and the VMs in each, nested as the pools are. The
+// VMs come from one page of the cluster's list (1000, grouped by pool_id
+// here): enough for a tree to browse; the pools page and the VM list
+// count and find every one.
+async function poolsOf(clusterId) {
+  const [view, vms] = await Promise.all([
+    get('/api/v1/clusters/' + enc(clusterId) + '/pools'),
+    get('/api/v1/vms?cluster_id=' + enc(clusterId) + '&fields=pool_id,power_state&limit=1000'),
+  ]);
+  const inPool = new Map();
+  for (const v of vms.items) {
+    if (!v.pool_id) continue;
+    if (!inPool.has(v.pool_id)) inPool.set(v.pool_id, []);
+    inPool.get(v.pool_id).push(v);
+  }
+  return { kids: childrenOf(view.pools), inPool };
+}
+
+function PoolBranches({ cluster }) {
+  const [tree, error, reload] = useLoad(() => poolsOf(cluster.id), [cluster.id]);
+  // Pools changed, VMs made, deleted, started or stopped (what is held
+  // moves), or moved between pools.
+  const pools = (tree && [...tree.kids.values()].flat()) || [];
+  const where = new Map();
+  if (tree) tree.inPool.forEach((vs, pid) => vs.forEach((v) => where.set(v.id, pid)));
+  useLiveReload(reload, (name, d) => name.startsWith('pool.') || name === 'vm.created' || name === 'vm.deleted' ||
+    name === 'vm.state' || (name === 'vm.updated' && d && d.doc && (where.get(d.id) || '') !== (d.doc.pool_id || '')), 0, 1000);
+  const href = '/clusters/' + enc(cluster.id) + '/pools';
+  if (error) return <ErrorText error={error} />;
+  if (!tree) return <p class="muted">{t('common.loading')}</p>;
+  if (!pools.length) return <p class="muted">{t('tree.empty')} <Link href={href}>{t('pools.open')}</Link></p>;
+  const level = (parent) => (
+    <ul>
+      {(tree.kids.get(parent) || []).map((p) => (
+        <li><Branch testid={'tree-pool-' + p.name} label={<span class="leaf"><Link href={href}>{p.name}</Link>
+          <span class="muted">{t('pools.tree_label', { shares: p.cpu_shares, cpu: p.cpu_reservation_pct, mem: mib(p.mem_reservation_mib),
+            cpu_used: p.reserved_cpu_pct, mem_used: mib(p.reserved_mem_mib) })}</span></span>}>
+          {tree.kids.has(p.id) ? level(p.id) : null}
+          {(tree.inPool.get(p.id) || []).length ? <ul>{tree.inPool.get(p.id).map((v) => <li><Leaf kind="vms" o={v} /></li>)}</ul> : null}
+          {!tree.kids.has(p.id) && !tree.inPool.has(p.id) ? <p class="muted">{t('tree.empty')}</p> : null}
+        </Branch></li>
+      ))}
+    </ul>
+  );
+  return level('');
+}
+
 export function Inventory() {
   const admin = isAdmin();
   return (
@@ -88,6 +137,9 @@ export function Inventory() {
                     <Paged url={'/api/v1/vms?host_id=' + enc(h.id)} kind="vms" />
                   </Branch>
                 )} />
+                <ul><li>
+                  <Branch label={t('pools.link')} testid={'tree-pools-' + c.name}><PoolBranches cluster={c} /></Branch>
+                </li></ul>
               </Branch>
             ) : <Leaf kind="clusters" o={c} />
           )} />

@@ -1,5 +1,5 @@
-// A VM: its summary, power operations, resize, clone, live migration
-// (administrators), snapshots and delete. Changes are tasks: the page follows each to its end and shows
+// A VM: its summary, power operations, resize, clone, live migration and
+// its resource pool (administrators), snapshots and delete. Changes are tasks: the page follows each to its end and shows
 // how it ended. Users who may only read the VM's project see no buttons
 // (and the API refuses them anyway). The page follows the live stream
 // (live.js): the VM is re-read when an event names it or its tasks.
@@ -12,6 +12,7 @@ import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
 import { Migrate } from './vm_migrate.jsx';
 import { MoveDisk } from './vm_move_disk.jsx';
+import { VmPool } from './vm_pool.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -130,6 +131,7 @@ export function VmPage({ id }) {
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       {writable && ['running', 'paused', 'stopped', 'crashed'].includes(vm.power_state) ? <MoveDisk vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
+      {isAdmin() && vm.cluster_id ? <VmPool vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <Confirm open={confirm === 'delete'} danger title={t('vm.delete_title', { name: vm.name })}
         body={t('vm.delete_body', { name: vm.name })} confirmLabel={t('vm.delete')}
         onConfirm={remove} onCancel={() => setConfirm(null)} />
