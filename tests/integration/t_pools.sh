@@ -59,11 +59,13 @@ check "vdc pool list shows them" test "$(vdc pool list | grep -cE '^(gold|web) '
 
 # ---- a burst of power-ons into gold: never more than its 512 MiB ----------
 mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=128'
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4; do
 	mapi POST /api/v1/vms "{\"name\":\"b$i\",\"template\":\"tiny\",\"start\":false,\"pool\":\"gold\",\"mem_reservation_mib\":128,\"datastore\":\"shared\"}"
 	task_wait "$(jget "$BODY" .task.id)"
 	[ "$TASK_STATE" = succeeded ] || not_ok "b$i is made ($TASK_STATE)"
 done
+check "vdc vm create b5 --pool gold --mem-reservation 128M" \
+	vdc vm create b5 --template tiny --no-start --datastore shared --pool gold --mem-reservation 128M
 mapi GET /api/v1/vms/b1
 check "a VM made in gold records its pool and reservation" \
 	test "$(jget "$BODY" .pool_id)/$(jget "$BODY" .config.mem_reservation_mib)" = "$GOLD/128"
@@ -169,8 +171,8 @@ check "$LEAVER reserving 150% CPU: accepted, no host work (200)" test "$STATUS" 
 leaver_host=$(host_of "$LEAVER")
 other=h1; [ "$leaver_host" = h1 ] && other=h2
 # A VM on the other host reserving 100% CPU cannot move to $LEAVER's.
-mapi POST /api/v1/vms '{"name":"mv","template":"tiny","start":false,"datastore":"shared","cpu_reservation_pct":100}'
-task_wait "$(jget "$BODY" .task.id)"
+check "vdc vm create mv --cpu-reservation 100 (stopped)" \
+	vdc vm create mv --template tiny --no-start --datastore shared --cpu-reservation 100
 if [ "$(host_of mv)" = "$leaver_host" ]; then
 	mapi POST /api/v1/vms/mv/start
 	check "mv (100% CPU) cannot start on $leaver_host, where $LEAVER reserves 150%: 409 host_reservation" \
@@ -193,7 +195,13 @@ check "mv cannot migrate to $leaver_host: $LEAVER reserves 150% of its 200% CPU 
 	= 409/host_reservation/1
 check "... and it stays on $other, running" test "$(host_of mv)/$(mapi GET /api/v1/vms/mv; jget "$BODY" .power_state)" = "$other/running"
 
-# ---- events, and the levels go with the last VM ---------------------------
+# ---- metrics, events, and the levels go with the last VM ------------------
+mapi GET /metrics
+refused_pool=$(grep -oE '^vdcd_admission_refused_total\{by="pool"\} [0-9]+' <<<"$BODY" | awk '{print $2}')
+refused_host=$(grep -oE '^vdcd_admission_refused_total\{by="host"\} [0-9]+' <<<"$BODY" | awk '{print $2}')
+check "/metrics counts the refusals: by pools ${refused_pool:-none} (at least 2), by hosts ${refused_host:-none} (at least 2)" \
+	test "${refused_pool:-0}" -ge 2 -a "${refused_host:-0}" -ge 2
+check "/metrics counts the pools (vdcd_pools 3)" grep -qx 'vdcd_pools 3' <<<"$BODY"
 mapi GET '/api/v1/events?limit=200'
 check "pool changes and refusals are audit events" \
 	test "$(jget "$BODY" '[.items[] | select(.action=="pool.create" or .action=="pool.update" or (.action=="vm.start" and .outcome=="refused"))] | length >= 4')" = true

@@ -75,6 +75,9 @@ void api_pools_update(struct http_req *req);
 void api_pools_delete(struct http_req *req);
 void api_clusters_pools(struct http_req *req);
 void api_vms_pool(struct http_req *req);
+/* Counts e when it is an admission refusal (pool_reservation,
+ * host_reservation) for /metrics. */
+void pools_count_refusal(struct mgr *m, const struct errinfo *e);
 void api_ca_get(struct http_req *req);
 void api_hosts_join_token(struct http_req *req);
 void api_hosts_join(struct http_req *req);

@@ -114,7 +114,16 @@ void api_metrics(struct http_req *req)
 	           "vdcd_evacuations_total{outcome=\"cancelled\"} %llu\n",
 	        (unsigned long long)m->evacuations[0], (unsigned long long)m->evacuations[1],
 	        (unsigned long long)m->evacuations[2]);
+	fprintf(f, "# HELP vdcd_admission_refused_total Power-ons, pool moves and migrations refused by admission "
+	           "control since start, by whose reservations could not be kept.\n"
+	           "# TYPE vdcd_admission_refused_total counter\n"
+	           "vdcd_admission_refused_total{by=\"pool\"} %llu\nvdcd_admission_refused_total{by=\"host\"} %llu\n",
+	        (unsigned long long)m->admission_refused[0], (unsigned long long)m->admission_refused[1]);
 	pthread_mutex_unlock(&m->lock);
+	struct errinfo pe = {0};
+	int64_t npools = store_count(m->st, STORE_POOL, NULL, 0, &pe);
+	if (npools >= 0)
+		fprintf(f, "# HELP vdcd_pools Resource pools.\n# TYPE vdcd_pools gauge\nvdcd_pools %lld\n", (long long)npools);
 	fprintf(f, "# HELP vdcd_agent_calls_in_flight Calls to hosts' agents that API requests wait on.\n"
 	           "# TYPE vdcd_agent_calls_in_flight gauge\nvdcd_agent_calls_in_flight %d\n",
 	        agent_async_in_flight(m));

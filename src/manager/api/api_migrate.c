@@ -90,6 +90,7 @@ void api_vms_migrate(struct http_req *req)
 	int64_t need[POOL_NRES];
 	pools_vm_need(vm, need);
 	if (pools_vm_holds(vm) && pools_host_admit(m->st, str(host, "id"), str(vm, "id"), need, &e) < 0) {
+		pools_count_refusal(m, &e);
 		mgr_refuse(req, "vm.migrate", "vm", str(vm, "id"), &e);
 		goto out;
 	}

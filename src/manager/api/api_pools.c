@@ -12,6 +12,7 @@
 #include "pools.h"
 #include "resources.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,16 @@ void api_pools_delete(struct http_req *req)
 	http_reply_text(req, 204, "text/plain", strdup(""), 0);
 }
 
+void pools_count_refusal(struct mgr *m, const struct errinfo *e)
+{
+	int i = !strcmp(e->code, "pool_reservation") ? 0 : !strcmp(e->code, "host_reservation") ? 1 : -1;
+	if (i < 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->admission_refused[i]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void api_clusters_pools(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
@@ -390,6 +401,7 @@ void api_vms_pool(struct http_req *req)
 rollback:
 	store_rollback(m->st);
 fail:
+	pools_count_refusal(m, &e);
 	mgr_refuse(req, "vm.pool", "vm", str(vm, "id"), &e);
 out:
 	json_decref(asked);

@@ -334,8 +334,10 @@ void api_vms_create(struct http_req *req)
 	int64_t need[POOL_NRES];
 	pools_vm_need(vm, need);
 	if (json_is_true(json_object_get(r, "start")) &&
-	    pools_admit_vm(m->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0)
+	    pools_admit_vm(m->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0) {
+		pools_count_refusal(m, &e);
 		goto fail;
+	}
 	int64_t amounts[QUOTA_N];
 	quota_of_vm(vm, amounts);
 	if (dry) {
@@ -551,6 +553,7 @@ void api_vms_power(struct http_req *req)
 	struct errinfo e = {0};
 	if (!strcmp(action, "start") && !pools_vm_holds(vm) &&
 	    pools_admit_vm(((struct mgr *)http_app(req))->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0) {
+		pools_count_refusal(http_app(req), &e);
 		mgr_refuse(req, op, "vm", json_string_value(json_object_get(vm, "id")), &e);
 		json_decref(args);
 		json_decref(vm);

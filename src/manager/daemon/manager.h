@@ -85,6 +85,9 @@ struct mgr {
 	/* Evacuations (maintenance enter) ended since start: succeeded,
 	 * failed (something left), cancelled (stopped); under lock. */
 	uint64_t evacuations[3];
+	/* Power-ons, moves and migrations refused by admission control: a
+	 * pool's reservations, a host's (loop thread only). */
+	uint64_t admission_refused[2];
 	time_t started_at;
 };
 
