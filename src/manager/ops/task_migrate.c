@@ -17,6 +17,8 @@
 #include "log.h"
 #include "migrate_plan.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,15 +237,15 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 
 /* The guest's dirty rate, measured by its QEMU over one second; -1 with
  * why set when it could not be read. */
-static int64_t dirty_rate(struct mig *g, char *why, size_t n)
+static int64_t dirty_rate(struct store *st, const char *host, const char *name, char *why, size_t n)
 {
 	char path[256];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s/dirty-rate", g->name);
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/dirty-rate", name);
 	long status = 0;
 	json_t *reply = NULL, *body = json_pack("{s:i}", "seconds", 1);
 	struct errinfo e = {0};
 	int64_t rate = -1;
-	if (agent(g, g->from, "POST", path, body, &status, &reply, &e) < 0)
+	if (agent_call(st, host, "POST", path, body, 60, &status, &reply, NULL, &e) < 0)
 		snprintf(why, n, "%s", e.message);
 	else if (status != 200 || !json_is_integer(json_object_get(reply, "dirty_rate_mib_s")))
 		snprintf(why, n, "the sending host answered %ld: %s", status,
@@ -255,20 +257,72 @@ static int64_t dirty_rate(struct mig *g, char *why, size_t n)
 	return rate;
 }
 
-/* Plans the migration from the guest's measured dirty rate and the link,
- * under the cluster's policy; 0, or -1 with e naming the numbers. */
-static int plan(struct mig *g, int64_t bandwidth_bytes_s, struct errinfo *e)
+/* The dirty rate is read on a thread of its own while the receiving QEMU
+ * starts: the second QEMU measures for is then off the migration's path
+ * (it was most of what a small VM's migration cost beyond libvirt's). The
+ * thread has a store handle of its own (agent_call reads the host's
+ * address and credentials). */
+struct rate_reader {
+	struct store *st;
+	const char *host, *name, *vm;
+	int64_t rate; /* bytes/s, or -1 */
+	char why[256];
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *read_rate(void *arg)
 {
-	task_update(g->t, NULL, 5, "measuring the guest's dirty rate");
-	/* A rate that could not be read is not taken as zero: planned blind, a
-	 * guest that dirties fast would loop until the overdue stop. One more
-	 * reading, then a refusal that says what failed. */
-	char why[256] = "";
-	int64_t rate = dirty_rate(g, why, sizeof(why));
-	if (rate < 0) {
-		log_warn("migrate_dirty_rate_unread", "vm=%s why=%s", g->id, log_quote(why));
-		rate = dirty_rate(g, why, sizeof(why));
+	struct rate_reader *r = arg;
+	/* A rate that could not be read is not taken as zero: planned blind,
+	 * a guest that dirties fast would loop until the overdue stop. One
+	 * more reading, then the plan refuses saying what failed. */
+	r->rate = dirty_rate(r->st, r->host, r->name, r->why, sizeof(r->why));
+	if (r->rate < 0) {
+		log_warn("migrate_dirty_rate_unread", "vm=%s why=%s", r->vm, log_quote(r->why));
+		r->rate = dirty_rate(r->st, r->host, r->name, r->why, sizeof(r->why));
 	}
+	return NULL;
+}
+
+static void rate_start(struct mig *g, struct rate_reader *r)
+{
+	*r = (struct rate_reader){.host = g->from, .name = g->name, .vm = g->id, .rate = -1};
+	struct errinfo e = {0};
+	r->st = store_open_sibling(g->t->st, &e);
+	if (r->st && pthread_create(&r->thread, NULL, read_rate, r) == 0) {
+		r->threaded = true;
+		return;
+	}
+	if (r->st) /* no thread: read it here, before the receiver starts */
+		store_close(r->st);
+	r->st = g->t->st;
+	read_rate(r);
+}
+
+static int64_t rate_join(struct mig *g, struct rate_reader *r)
+{
+	if (r->threaded) {
+		pthread_join(r->thread, NULL);
+		store_close(r->st);
+		r->threaded = false;
+	}
+	return r->rate;
+}
+
+/* The options the receiver takes before the plan exists: the policy's.
+ * The plan never asks for more (auto-converge only where it is allowed). */
+static void policy_opts(struct mig *g)
+{
+	json_object_set_new(g->opts, "auto_converge", json_boolean(g->policy.allow_auto_converge));
+	json_object_set_new(g->opts, "postcopy", json_boolean(g->policy.allow_postcopy));
+}
+
+/* Plans the migration from the guest's measured dirty rate (rate: bytes/s,
+ * -1 when unread, why then says why) and the link, under the cluster's
+ * policy; 0, or -1 with e naming the numbers. */
+static int plan(struct mig *g, int64_t bandwidth_bytes_s, int64_t rate, const char *why, struct errinfo *e)
+{
 	if (rate < 0)
 		return errinfo_set(e, 503, "dirty_rate_unmeasured", NULL,
 		                   "the guest's dirty rate could not be measured (%s), so whether the migration "
@@ -716,27 +770,34 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	                !strcmp(str(sm, "status") ?: "", "device") || !strcmp(str(sm, "status") ?: "", "postcopy-active"));
 	if (!sending) {
 		set_phase(&g, "preparing");
-		if (task_checkpoint(t, e) < 0 || plan(&g, bandwidth, e) < 0) {
+		if (task_checkpoint(t, e) < 0) {
 			roll_back(&g, e);
 			goto out;
 		}
-		task_update(t, NULL, 8, g.plan.reason);
+		task_update(t, NULL, 5, "measuring the guest's dirty rate while the receiving QEMU starts");
+		struct rate_reader rr;
+		rate_start(&g, &rr);
+		policy_opts(&g);
 		/* The receiver needs the VM's boot images of its own. */
 		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
 		static const char *const keys[] = {"kernel_id", "initrd_id"};
-		for (int i = 0; i < 2; i++) {
+		int prc = 0;
+		for (int i = 0; i < 2 && prc == 0; i++) {
 			const char *img = str(tmpl, keys[i]);
-			if (img && task_image_push(t, g.to, img, str(json_object_get(vm, "config"), "datastore") ?: "local", 8, e) < 0) {
-				roll_back(&g, e);
-				goto out;
-			}
+			if (img)
+				prc = task_image_push(t, g.to, img, str(json_object_get(vm, "config"), "datastore") ?: "local", 8, e);
 		}
 		char uri[160];
-		task_update(t, NULL, 9, "starting the receiving QEMU");
-		if (task_checkpoint(t, e) < 0 || prepare_receiver(&g, json_object_get(src, "spec"), uri, sizeof(uri), e) < 0) {
+		if (prc == 0) {
+			task_update(t, NULL, 9, "starting the receiving QEMU");
+			prc = task_checkpoint(t, e) < 0 || prepare_receiver(&g, json_object_get(src, "spec"), uri, sizeof(uri), e) < 0;
+		}
+		int64_t rate = rate_join(&g, &rr); /* joined on every path: the thread reads g's names */
+		if (prc || plan(&g, bandwidth, rate, rr.why, e) < 0) {
 			roll_back(&g, e);
 			goto out;
 		}
+		task_update(t, NULL, 10, g.plan.reason);
 		crash_point("task:vm.migrate:after_receiver");
 		set_phase(&g, "sending");
 		if (task_checkpoint(t, e) < 0 || send_vm(&g, uri, e) < 0) {
