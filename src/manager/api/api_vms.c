@@ -261,6 +261,12 @@ void api_vms_create(struct http_req *req)
 		json_object_set(preq, "cluster_id", json_object_get(pool ?: cluster, pool ? "cluster_id" : "id"));
 	if (pid) /* its rule groups are its project's */
 		json_object_set_new(preq, "project_id", json_string(pid));
+	/* Started at once, it needs a host that keeps its reservations. */
+	for (int k = 0; k < 2 && json_is_true(json_object_get(r, "start")); k++) {
+		static const char *const res_keys[] = {"cpu_reservation_pct", "mem_reservation_mib"};
+		if (json_integer_value(json_object_get(r, res_keys[k])))
+			json_object_set(preq, res_keys[k], json_object_get(r, res_keys[k]));
+	}
 	int64_t want[QUOTA_N] = {1, json_integer_value(vc), json_integer_value(mem), json_integer_value(disk)};
 	if (quota_check(m->st, pid, want, &refusal, &e) < 0) {
 		json_decref(preq);

@@ -81,7 +81,8 @@ int evacuate_plan(const struct placement_snapshot *s, int host, const struct eva
 	for (int k = 0; k < nvms; k++) {
 		const struct evacuate_vm *v = &vms[order[k]];
 		struct placement_request q = {.vm = v->name, .vcpus = v->vcpus, .memory_mib = v->memory_mib,
-		                              .datastore = v->datastore, .networks = v->networks,
+		                              .reserve_cpu_pct = v->reserve_cpu_pct,
+		                              .reserve_memory_mib = v->reserve_memory_mib, .datastore = v->datastore, .networks = v->networks,
 		                              .cluster = s->hosts[host].cluster, .rules = v->rules,
 		                              .nrules = v->nrules};
 		int prc = placement_choose_best(&plan, &q, &r);
@@ -111,6 +112,8 @@ int evacuate_plan(const struct placement_snapshot *s, int host, const struct eva
 		placement_format_verdict(&plan, &q, &r, r.host, mv->reason, sizeof(mv->reason));
 		hosts[r.host].alloc_vcpus += v->vcpus;
 		hosts[r.host].alloc_memory_mib += v->memory_mib;
+		hosts[r.host].reserved_cpu_pct += v->reserve_cpu_pct;
+		hosts[r.host].reserved_memory_mib += v->reserve_memory_mib;
 		for (int j = 0; j < v->nrules; j++) {
 			int ri = v->rules[j];
 			if (ri < 0 || ri >= s->nrules)

@@ -23,6 +23,7 @@ struct evacuate_vm {
 	const char *name;
 	int vcpus;
 	int64_t memory_mib;
+	int64_t reserve_cpu_pct, reserve_memory_mib; /* its reservations (resource pools) */
 	int datastore; /* id, or -1 */
 	struct placement_set networks;
 	const int *rules; /* the rules it is a member of (indices into the snapshot's) */

@@ -131,7 +131,9 @@ static int validate(const struct placement_snapshot *s, const struct placement_r
 	if (q->vcpus < 1 || q->vcpus > PLACEMENT_MAX_CPUS || q->memory_mib < 1 ||
 	    q->memory_mib > PLACEMENT_MAX_MIB || q->datastore < -1 ||
 	    q->datastore >= PLACEMENT_SET_BITS || q->cluster < -1 || q->cluster >= s->nclusters ||
-	    (q->moving && (q->moving_from < 0 || q->moving_from >= s->nhosts)))
+	    (q->moving && (q->moving_from < 0 || q->moving_from >= s->nhosts)) || q->reserve_cpu_pct < 0 ||
+	    q->reserve_cpu_pct > (int64_t)PLACEMENT_MAX_CPUS * 100 || q->reserve_memory_mib < 0 ||
+	    q->reserve_memory_mib > PLACEMENT_MAX_MIB)
 		return fail(r, PLACEMENT_ERR_REQUEST, -1);
 	if (q->nrules > PLACEMENT_MAX_VM_RULES)
 		return fail(r, PLACEMENT_ERR_RULE, -1);
@@ -188,7 +190,9 @@ static inline bool host_ok(const struct placement_host *h, int nclusters)
 	       h->cpus <= PLACEMENT_MAX_CPUS && h->memory_mib >= 0 &&
 	       h->memory_mib <= PLACEMENT_MAX_MIB && h->alloc_vcpus >= 0 &&
 	       h->alloc_vcpus <= PLACEMENT_MAX_CPUS * 1000 && h->alloc_memory_mib >= 0 &&
-	       h->alloc_memory_mib <= PLACEMENT_MAX_MIB * 1000 &&
+	       h->alloc_memory_mib <= PLACEMENT_MAX_MIB * 1000 && h->reserved_cpu_pct >= 0 &&
+	       h->reserved_cpu_pct <= (int64_t)PLACEMENT_MAX_CPUS * 100 * 1000 && h->reserved_memory_mib >= 0 &&
+	       h->reserved_memory_mib <= PLACEMENT_MAX_MIB * 1000 &&
 	       (h->state == PLACEMENT_CONNECTED || h->state == PLACEMENT_DISCONNECTED ||
 	        h->state == PLACEMENT_MAINTENANCE);
 }
@@ -246,6 +250,19 @@ static enum placement_filter filter_host(const struct placement_snapshot *s,
 		v->capacity = mcap;
 		return PLACEMENT_F_MEMORY;
 	}
+	/* Reservations are promises of the host's own CPUs and memory: no
+	 * overcommit stretches them. */
+	const int64_t res_need[2] = {q->reserve_cpu_pct, q->reserve_memory_mib};
+	const int64_t res_have[2] = {h->reserved_cpu_pct, h->reserved_memory_mib};
+	const int64_t res_cap[2] = {(int64_t)h->cpus * 100, h->memory_mib};
+	for (int k = 0; k < 2; k++)
+		if (res_need[k] > 0 && res_cap[k] - res_have[k] < res_need[k]) {
+			v->id = k;
+			v->need = res_need[k];
+			v->free = res_cap[k] - res_have[k];
+			v->capacity = res_cap[k];
+			return PLACEMENT_F_RESERVATION;
+		}
 	v->score = score(cl->policy, (int64_t)h->alloc_vcpus + q->vcpus, cap,
 	                           h->alloc_memory_mib + q->memory_mib, mcap);
 	return PLACEMENT_OK;

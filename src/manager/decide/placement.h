@@ -73,6 +73,7 @@ enum placement_filter {
 	PLACEMENT_F_CPU_COUNT,   /* fewer physical CPUs than the VM has vCPUs (never runs well) */
 	PLACEMENT_F_CPU,         /* not enough vCPUs free under the cluster's overcommit */
 	PLACEMENT_F_MEMORY,      /* not enough memory free under the cluster's overcommit */
+	PLACEMENT_F_RESERVATION, /* cannot keep the VM's reservation beside its running VMs' */
 	PLACEMENT_NFILTERS,
 };
 
@@ -91,6 +92,10 @@ struct placement_host {
 	int64_t memory_mib;       /* physical (usable) memory, 0 .. PLACEMENT_MAX_MIB */
 	int alloc_vcpus;          /* already given to VMs, 0 .. PLACEMENT_MAX_CPUS * 1000 */
 	int64_t alloc_memory_mib; /* 0 .. PLACEMENT_MAX_MIB * 1000 */
+	/* What its running VMs reserve (resource pools): never more than the
+	 * host has, whatever the overcommit. CPU in percent of one CPU. */
+	int64_t reserved_cpu_pct;    /* 0 .. PLACEMENT_MAX_CPUS * 100 * 1000 */
+	int64_t reserved_memory_mib; /* 0 .. PLACEMENT_MAX_MIB * 1000 */
 	struct placement_set datastores;
 	struct placement_set networks;
 };
@@ -131,6 +136,8 @@ struct placement_request {
 	int cluster;           /* index, or -1 for any cluster */
 	const int *rules;      /* indices of the rules the VM is a member of */
 	int nrules;            /* 0 .. PLACEMENT_MAX_VM_RULES */
+	int64_t reserve_cpu_pct;    /* what it reserves while it runs: 0 .. PLACEMENT_MAX_CPUS * 100 */
+	int64_t reserve_memory_mib; /* 0 .. PLACEMENT_MAX_MIB */
 	bool moving;           /* a running VM re-placed (migration): never onto moving_from */
 	int moving_from;       /* with moving: the index of the host it runs on */
 };
@@ -140,13 +147,17 @@ struct placement_verdict {
 	enum placement_filter filter; /* PLACEMENT_OK or the first filter that rejected */
 	int rank;     /* eligible: 1 (the choice), 2, ...; rejected: 0 */
 	int score;    /* eligible: 0..PLACEMENT_SCORE_MAX under its cluster's policy */
-	int id;       /* DATASTORE/NETWORK: the id not reached; (ANTI_)AFFINITY: rule index */
+	int id;       /* DATASTORE/NETWORK: the id not reached; (ANTI_)AFFINITY: rule index;
+	               * RESERVATION: 0 CPU (percent of one), 1 memory (MiB) */
 	int where;    /* AFFINITY: host the partners run on, -2 when on several;
 	               * ANTI_AFFINITY: index of the member already on this host */
-	int64_t need; /* CPU, CPU_COUNT: vCPUs; MEMORY: MiB the VM needs */
-	int64_t free; /* CPU/MEMORY: capacity - allocated (negative when over) */
+	int64_t need; /* CPU, CPU_COUNT: vCPUs; MEMORY: MiB the VM needs;
+	               * RESERVATION: what it reserves */
+	int64_t free; /* CPU/MEMORY: capacity - allocated (negative when over);
+	               * RESERVATION: capacity - reserved */
 	int64_t capacity; /* CPU/MEMORY: physical x overcommit, rounded down;
-	                   * CPU_COUNT: the host's physical CPUs */
+	                   * CPU_COUNT: the host's physical CPUs;
+	                   * RESERVATION: physical (CPUs x 100, or MiB) */
 };
 
 struct placement_result {

@@ -44,6 +44,7 @@ const char *placement_filter_name(enum placement_filter f)
 		[PLACEMENT_F_CPU_COUNT] = "cpu_count",
 		[PLACEMENT_F_CPU] = "cpu",
 		[PLACEMENT_F_MEMORY] = "memory",
+		[PLACEMENT_F_RESERVATION] = "reservation",
 	};
 	return (unsigned)f < PLACEMENT_NFILTERS ? names[f] : "unknown";
 }
@@ -190,6 +191,14 @@ static void put_rejection(struct out *o, const struct placement_snapshot *s,
 		put(o, "not enough memory: ");
 		put_capacity(o, v, false, h->memory_mib, cl->mem_overcommit);
 		break;
+	case PLACEMENT_F_RESERVATION:
+		if (v->id == 0)
+			put(o, "cannot keep its reservation: it reserves %lld%% CPU, %lld%% of the host's %lld%% are free "
+			    "of its running VMs' reservations", (long long)v->need, (long long)v->free, (long long)v->capacity);
+		else
+			put(o, "cannot keep its reservation: it reserves %lld MiB, %lld MiB of the host's %lld MiB are free "
+			    "of its running VMs' reservations", (long long)v->need, (long long)v->free, (long long)v->capacity);
+		break;
 	default:
 		put(o, "unknown reason %d", (int)v->filter);
 	}
@@ -263,6 +272,7 @@ static void put_reason(struct out *o, const struct placement_snapshot *s,
 	case PLACEMENT_F_CPU_COUNT: put(o, "with fewer CPUs than its vCPUs"); break;
 	case PLACEMENT_F_CPU: put(o, "lacked CPU"); break;
 	case PLACEMENT_F_MEMORY: put(o, "lacked memory"); break;
+	case PLACEMENT_F_RESERVATION: put(o, "could not keep its reservation"); break;
 	default: put(o, "unknown"); break;
 	}
 }

@@ -195,6 +195,18 @@ static void cluster_apply(struct inv *iv, const char *id, const json_t *doc)
 
 /* ---- VMs on hosts ---- */
 
+/* Whether a VM holds its reservations on its host: it runs, or is asked
+ * to (as ops/pools.c counts them for admission). */
+static bool vm_holds(const json_t *doc)
+{
+	static const char *const on[] = {"running", "paused", "migrating"};
+	const char *ps = str(doc, "power_state") ?: "", *ds = str(doc, "desired_state") ?: "";
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(ps, on[i]) || !strcmp(ds, on[i]))
+			return true;
+	return false;
+}
+
 static void vm_attach(struct inv *iv, struct ivm *v)
 {
 	struct ihost *h = v->host_id ? inv_map_get(&iv->hosts, v->host_id) : NULL;
@@ -211,6 +223,10 @@ static void vm_attach(struct inv *iv, struct ivm *v)
 	h->nvms++;
 	iv->ph[h->slot].alloc_vcpus += v->vcpus;
 	iv->ph[h->slot].alloc_memory_mib += v->memory_mib;
+	if (v->holds) {
+		iv->ph[h->slot].reserved_cpu_pct += v->reserve_cpu_pct;
+		iv->ph[h->slot].reserved_memory_mib += v->reserve_memory_mib;
+	}
 }
 
 static void vm_detach(struct inv *iv, struct ivm *v)
@@ -230,6 +246,10 @@ static void vm_detach(struct inv *iv, struct ivm *v)
 	h->nvms--;
 	iv->ph[h->slot].alloc_vcpus -= v->vcpus;
 	iv->ph[h->slot].alloc_memory_mib -= v->memory_mib;
+	if (v->holds) {
+		iv->ph[h->slot].reserved_cpu_pct -= v->reserve_cpu_pct;
+		iv->ph[h->slot].reserved_memory_mib -= v->reserve_memory_mib;
+	}
 	v->host = NULL;
 }
 
@@ -440,6 +460,9 @@ static void vm_apply(struct inv *iv, const char *id, const json_t *doc)
 	json_t *cfg = json_object_get(doc, "config");
 	v->vcpus = (int)json_integer_value(json_object_get(cfg, "vcpus"));
 	v->memory_mib = json_integer_value(json_object_get(cfg, "memory_mib"));
+	v->reserve_cpu_pct = json_integer_value(json_object_get(cfg, "cpu_reservation_pct"));
+	v->reserve_memory_mib = json_integer_value(json_object_get(cfg, "mem_reservation_mib"));
+	v->holds = vm_holds(doc);
 	vm_attach(iv, v);
 	json_t *pg = json_object_get(doc, "placement_groups");
 	const char *project = str(doc, "project_id");

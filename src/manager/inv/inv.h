@@ -61,6 +61,7 @@ struct inv_request {
 	const char *vm;         /* its name (members of its own name are itself) */
 	int vcpus;
 	int64_t memory_mib;
+	int64_t reserve_cpu_pct, reserve_memory_mib; /* reserved while it runs (0: none) */
 	const char *datastore;  /* NULL: needs none */
 	const char *const *networks;
 	int nnetworks;

@@ -91,6 +91,8 @@ json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_reque
 		const struct inv_request *q = &vms[k];
 		int *ids = rule_ids + (size_t)k * PLACEMENT_MAX_VM_RULES;
 		ev[k] = (struct evacuate_vm){.name = q->vm, .vcpus = q->vcpus, .memory_mib = q->memory_mib,
+		                             .reserve_cpu_pct = q->reserve_cpu_pct,
+		                             .reserve_memory_mib = q->reserve_memory_mib,
 		                             .datastore = q->datastore ? inv_request_name(&iv->datastores, ds_names, q->datastore)
 		                                                       : -1,
 		                             .rules = ids};

@@ -51,6 +51,8 @@ struct ivm {
 	int64_t version;
 	int vcpus;
 	int64_t memory_mib;
+	int64_t reserve_cpu_pct, reserve_memory_mib; /* counted on its host while it holds them */
+	bool holds;                                  /* runs, or is asked to */
 	struct ihost *host; /* NULL: its host_id is no host the index knows */
 	struct ivm *hprev, *hnext;
 	struct igroup **groups;

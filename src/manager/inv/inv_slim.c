@@ -173,9 +173,12 @@ static void make_specs(void)
 	                            "version", 1, "cluster_id", 1, "state", 1, "capacity", 1,
 	                            "datastores", 1, "bridges", 1, "last_heartbeat_epoch", 1);
 	/* project_id: a VM's rule groups are its project's. */
-	specs[INV_VM] = json_pack("{s:b, s:b, s:b, s:b, s:{s:b, s:b}, s:b, s:b}", "id", 1, "name", 1,
-	                          "version", 1, "host_id", 1, "config", "vcpus", 1, "memory_mib", 1,
-	                          "placement_groups", 1, "project_id", 1);
+	/* power_state, desired_state and the reservations: what a host
+	 * promised its running VMs (resource pools). */
+	specs[INV_VM] = json_pack("{s:b, s:b, s:b, s:b, s:{s:b, s:b, s:b, s:b}, s:b, s:b, s:b, s:b}", "id", 1,
+	                          "name", 1, "version", 1, "host_id", 1, "config", "vcpus", 1, "memory_mib", 1,
+	                          "cpu_reservation_pct", 1, "mem_reservation_mib", 1, "placement_groups", 1,
+	                          "project_id", 1, "power_state", 1, "desired_state", 1);
 }
 
 const json_t *inv_slim_spec(enum inv_kind k)

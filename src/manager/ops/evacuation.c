@@ -32,6 +32,8 @@ static struct inv_request request_of(const json_t *vm, struct vm_names *nm)
 		.vm = str(vm, "name"),
 		.vcpus = (int)json_integer_value(json_object_get(cfg, "vcpus")),
 		.memory_mib = json_integer_value(json_object_get(cfg, "memory_mib")),
+		.reserve_cpu_pct = json_integer_value(json_object_get(cfg, "cpu_reservation_pct")),
+		.reserve_memory_mib = json_integer_value(json_object_get(cfg, "mem_reservation_mib")),
 		.datastore = str(cfg, "datastore") ?: "local",
 		.networks = nm->nets,
 		.nnetworks = nnets,

@@ -20,6 +20,11 @@ json_t *migration_placement_request(const json_t *vm, const char *only_host)
 	                      str(vm, "host_id"));
 	if (q && only_host)
 		json_object_set_new(q, "only_host", json_string(only_host));
+	/* It runs: its new host must keep its reservations too. */
+	static const char *const res[] = {"cpu_reservation_pct", "mem_reservation_mib"};
+	for (int k = 0; k < 2 && q; k++)
+		if (json_integer_value(json_object_get(cfg, res[k])))
+			json_object_set(q, res[k], json_object_get(cfg, res[k]));
 	return q;
 }
 

@@ -32,6 +32,8 @@ int place_vm(struct store *st, const json_t *req, json_t **host_doc, json_t **re
 		.vm = json_string_value(json_object_get(req, "name")),
 		.vcpus = (int)json_integer_value(json_object_get(req, "vcpus")),
 		.memory_mib = json_integer_value(json_object_get(req, "memory_mib")),
+		.reserve_cpu_pct = json_integer_value(json_object_get(req, "cpu_reservation_pct")),
+		.reserve_memory_mib = json_integer_value(json_object_get(req, "mem_reservation_mib")),
 		.datastore = json_string_value(json_object_get(req, "datastore")) ?: "local",
 		.networks = nets,
 		.nnetworks = place_strings(json_object_get(req, "bridges"), nets, MAX_NAMES),

@@ -176,6 +176,10 @@ static int parse_host(struct parser *p, char **tok, int ntok)
 			h->alloc_vcpus = (int)x;
 		} else if (strcmp(key, "mem_used") == 0) {
 			h->alloc_memory_mib = x;
+		} else if (strcmp(key, "cpu_reserved") == 0) {
+			h->reserved_cpu_pct = x;
+		} else if (strcmp(key, "mem_reserved") == 0) {
+			h->reserved_memory_mib = x;
 		} else {
 			return bad(p, "host: unknown key %s", key);
 		}
@@ -265,6 +269,10 @@ static int parse_request(struct parser *p, char **tok, int ntok)
 			q->vcpus = (int)x;
 		} else if (strcmp(key, "mem") == 0) {
 			q->memory_mib = x;
+		} else if (strcmp(key, "reserve_cpu") == 0) {
+			q->reserve_cpu_pct = x;
+		} else if (strcmp(key, "reserve_mem") == 0) {
+			q->reserve_memory_mib = x;
 		} else {
 			return bad(p, "request: unknown key %s", key);
 		}
