@@ -209,9 +209,14 @@ static bool replied(struct vm_disk_move *m)
 
 static void poll_job(void *ctx);
 
+/* While the switch is under way the guest is paused for it: QEMU is asked
+ * every SWITCH_POLL_MS whether it is done (a mirror's switch takes a few
+ * ms; polling at MOVE_POLL_MS made it a 100 ms pause). */
+#define SWITCH_POLL_MS 2
+
 static void schedule_poll(struct vm_disk_move *m)
 {
-	m->timer = loop_timer_after(m->vm->agent->loop, MOVE_POLL_MS, poll_job, m);
+	m->timer = loop_timer_after(m->vm->agent->loop, m->completing ? SWITCH_POLL_MS : MOVE_POLL_MS, poll_job, m);
 }
 
 static void on_dismissed(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd) {}
