@@ -1,6 +1,6 @@
 /* fuzz_resources.c - libFuzzer harness for vdcd's request parsers: the input
- * as the JSON body of every inventory create, of a VM create and of a host
- * join. Properties: a refusal names a field; an accepted body yields a
+ * as the JSON body of every inventory create, of a VM create, of a host
+ * join, of a resource pool's create and update and of a VM's pool. Properties: a refusal names a field; an accepted body yields a
  * document whose fields are within the parser's own rules. */
 #include "jsonv.h"
 #include "resources.h"
@@ -62,6 +62,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		check(err.field[0] != '\0', "a refused VM names a field");
 	}
+	/* Resource pools: bounds hold, a limit is never 0, refusals name a field. */
+	struct jv_err perr = {0};
+	json_t *pool = resource_parse_pool(body, &perr);
+	if (pool) {
+		check_name(pool);
+		json_int_t sh = json_integer_value(json_object_get(pool, "cpu_shares"));
+		check(sh >= 1 && sh <= 10000, "shares in range");
+		check(json_integer_value(json_object_get(pool, "mem_reservation_mib")) >= 0 &&
+		      json_integer_value(json_object_get(pool, "cpu_reservation_pct")) >= 0, "reservations not negative");
+		json_t *lim = json_object_get(pool, "mem_limit_mib");
+		check(!lim || json_integer_value(lim) >= 1, "a memory limit is at least 1 MiB");
+		check(json_is_string(json_object_get(pool, "cluster")), "a pool names its cluster");
+		json_decref(pool);
+	} else {
+		check(perr.field[0] && perr.message[0], "a refused pool names a field and a reason");
+	}
+	json_t *stored = json_pack("{s:s, s:i, s:b, s:i}", "name", "p", "cpu_shares", 100, "expandable", 1,
+	                           "mem_limit_mib", 2048);
+	struct jv_err uerr = {0};
+	if (resource_parse_pool_update(body, stored, &uerr) == 0) {
+		check(!strcmp(json_string_value(json_object_get(stored, "name")) ?: "", "p"), "an update keeps the name");
+		check(!json_object_get(stored, "parent") && !json_object_get(stored, "cluster"),
+		      "an update moves no pool");
+	} else {
+		check(uerr.field[0] != '\0', "a refused update names a field");
+	}
+	json_decref(stored);
+	json_t *moved = json_object();
+	struct jv_err verr = {0};
+	if (resource_parse_vm_pool(body, moved, &verr) == 0) {
+		const char *p = json_string_value(json_object_get(moved, "pool"));
+		check(!p || jv_is_safe_name(p), "a VM's pool is a name");
+		check(json_object_size(moved) >= 1, "a VM's pool change changes something");
+	} else {
+		check(verr.field[0] != '\0', "a refused pool change names a field");
+	}
+	json_decref(moved);
 	struct jv_err jerr = {0};
 	json_t *join = resource_parse_join(body, &jerr);
 	if (join) {

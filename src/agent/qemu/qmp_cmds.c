@@ -5,6 +5,7 @@
 #include "fault.h"
 
 #include <jansson.h>
+#include <string.h>
 
 /* args consumed. */
 static void send_cmd(struct qmp *q, const char *cmd, json_t *args, int timeout_ms,
@@ -54,6 +55,16 @@ void qmp_query_blockstats(struct qmp *q, qmp_reply_fn cb, void *ctx)
 void qmp_query_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx)
 {
 	send_cmd(q, "query-jobs", NULL, 0, cb, ctx);
+}
+
+const json_t *qmp_job_find(const json_t *jobs, const char *job_id)
+{
+	size_t i;
+	json_t *j;
+	json_array_foreach(jobs, i, j)
+		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", job_id))
+			return j;
+	return NULL;
 }
 
 void qmp_job_dismiss(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx)

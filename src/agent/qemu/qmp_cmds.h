@@ -31,6 +31,8 @@ void qmp_query_status(struct qmp *q, qmp_reply_fn cb, void *ctx);
 void qmp_query_blockstats(struct qmp *q, qmp_reply_fn cb, void *ctx);
 /* [{"id", "status", "error"?}] */
 void qmp_query_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx);
+/* The job of that id in query-jobs' answer (borrowed), or NULL. */
+const json_t *qmp_job_find(const json_t *jobs, const char *job_id);
 void qmp_job_dismiss(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
 /* Grows the disk of device (the -drive id) to size bytes, live. */
 void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_reply_fn cb, void *ctx);

@@ -261,12 +261,7 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 		schedule_poll(m);
 		return;
 	}
-	json_t *job = NULL;
-	size_t i;
-	json_t *j;
-	json_array_foreach(jobs, i, j)
-		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", m->job))
-			job = j;
+	const json_t *job = qmp_job_find(jobs, m->job);
 	if (!job) {
 		move_end(m, false, "failed: QEMU's mirror job vanished");
 		return;
@@ -781,12 +776,8 @@ static void recover_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char
 		recovery_end(r);
 		return;
 	}
-	const char *status = NULL;
-	size_t i;
-	json_t *j;
-	json_array_foreach(jobs, i, j)
-		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", r->job))
-			status = json_string_value(json_object_get(j, "status")) ?: "";
+	const json_t *job = qmp_job_find(jobs, r->job);
+	const char *status = job ? json_string_value(json_object_get(job, "status")) ?: "" : NULL;
 	if (status && strcmp(status, "concluded")) {
 		if (++r->polls >= RECOVER_POLLS) {
 			log_warn("disk_move_unsettled", "vm=%s job=%s status=%s", vm->spec.name, r->job, status);

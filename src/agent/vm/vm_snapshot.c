@@ -106,12 +106,7 @@ static void on_jobs(void *ctx, enum qmp_status st, json_t *jobs, const char *err
 		vm_release(vm);
 		return;
 	}
-	json_t *job = NULL;
-	size_t i;
-	json_t *j;
-	json_array_foreach(jobs, i, j)
-		if (!strcmp(json_string_value(json_object_get(j, "id")) ?: "", vm->job_id))
-			job = j;
+	const json_t *job = qmp_job_find(jobs, vm->job_id);
 	const char *status = json_string_value(json_object_get(job, "status"));
 	if (job && status && !strcmp(status, "concluded")) {
 		struct job_finish *f = calloc(1, sizeof(*f));
