@@ -81,6 +81,8 @@ as "$T_A" POST "/api/v1/vms/$pool_vm/pool" '{"pool":"hostile-gold"}'
 attack POOL-8 "an operator puts their VM in a pool: 403" test "$STATUS" = 403
 as "$T_A" POST "/api/v1/vms/$pool_vm/pool" '{"mem_reservation_mib":4096}'
 attack POOL-8 "an operator reserves memory for their VM: 403" test "$STATUS" = 403
+as "$T_B" POST "/api/v1/vms/$pool_vm/pool" '{"pool":"hostile-gold"}'
+attack POOL-8 "another project's operator moves it to a pool: 404, as if it did not exist" test "$STATUS" = 404
 as "$T_A" POST /api/v1/vms '{"name":"pool-res","template":"pool-tpl","project":"pa","start":false,"mem_reservation_mib":4096}'
 attack POOL-8 "a VM create reserving memory: 403, no VM" \
 	test "$STATUS/$(as "$T_A" GET /api/v1/vms/pool-res && echo "$STATUS")" = 403/404

@@ -192,7 +192,7 @@ for r in "${ROUTES[@]}"; do
 		# Clusters and datastores belong to no project: all users read them.
 		case $p in /api/v1/clusters/* | /api/v1/datastores/*) continue ;; esac
 		as "$T_BOB" "$m" "$path" "$body"
-		case $STATUS in 404) checked_404=$((checked_404 + 1)) ;; 403) [[ $p == /api/v1/hosts/* || $p == /api/v1/clusters/* || $p == /api/v1/datastores/* || $r == "DELETE /api/v1/users/{id}" || $r == "DELETE /api/v1/projects/{id}" || $r == "PUT /api/v1/projects/{id}/quota" ]] || bad_404+=" [$r:$STATUS]" ;; *) bad_404+=" [$r:$STATUS]" ;; esac
+		case $STATUS in 404) checked_404=$((checked_404 + 1)) ;; 403) [[ $p == /api/v1/hosts/* || $p == /api/v1/pools/* || $p == /api/v1/clusters/* || $p == /api/v1/datastores/* || $r == "DELETE /api/v1/users/{id}" || $r == "DELETE /api/v1/projects/{id}" || $r == "PUT /api/v1/projects/{id}/quota" ]] || bad_404+=" [$r:$STATUS]" ;; *) bad_404+=" [$r:$STATUS]" ;; esac
 	fi
 done
 check "every route is 401 without a token, with an expired and with a revoked token${bad_401:+:$bad_401}" test -z "$bad_401"

@@ -8,6 +8,7 @@
 
 #include "agent_async.h"
 #include "agent_client.h"
+#include "auth.h"
 #include "log.h"
 #include "pools.h"
 #include "resources.h"
@@ -325,23 +326,33 @@ static int wanted_pool(struct store *st, const json_t *vm, const json_t *asked, 
 void api_vms_pool(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *body = http_body_json(req, 0);
-	if (!body)
+	/* Another project's VM is absent (404) before anything else; a VM the
+	 * caller sees is put in a pool by system administrators only. */
+	json_t *vm = mgr_get_visible(req, STORE_VM, http_param(req, "id"));
+	if (!vm)
 		return;
-	json_t *asked = json_object(), *vm = NULL, *upd = NULL, *task = NULL;
+	if (mgr_scope(req)) {
+		http_reply_error(req, 403, "forbidden", NULL, "only a system administrator puts VMs in resource pools or "
+		                 "reserves capacity for them (a reservation is a promise of the cluster's); ask one");
+		json_decref(vm);
+		return;
+	}
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(vm);
+		return;
+	}
+	json_t *asked = json_object(), *upd = NULL, *task = NULL;
 	struct jv_err jerr = {0};
 	struct errinfo e = {0};
 	if (resource_parse_vm_pool(body, asked, &jerr) < 0) {
 		json_decref(body);
 		json_decref(asked);
-		mgr_refuse_jv(req, "vm.pool", "vm", http_param(req, "id"), &jerr);
+		mgr_refuse_jv(req, "vm.pool", "vm", str(vm, "id"), &jerr);
+		json_decref(vm);
 		return;
 	}
 	json_decref(body);
-	if (!(vm = mgr_get_visible(req, STORE_VM, http_param(req, "id")))) {
-		json_decref(asked);
-		return;
-	}
 	const char *ps = str(vm, "power_state") ?: "";
 	if (!strcmp(ps, "creating") || !strcmp(ps, "deleting") || json_is_object(json_object_get(vm, "migration"))) {
 		errinfo_set(&e, 409, "busy", NULL, "VM '%s' is %s; wait for its task to finish", str(vm, "name"),
