@@ -181,7 +181,27 @@ export async function poolsWalk(walk, { check, assert, apiAs, ADMIN, axe, shot }
       await page.waitForSelector(`[data-testid=tree-pool-gold] a:has-text("${VM}")`, { timeout: 10000 });
     });
     await shot(walk, 'tree-pools');
+    await check(`${walk.label}: the create form offers gold and a memory reservation; its dry run sends both and vdcd places it`, async () => {
+      const menu = page.locator('.menu-button');
+      if (await menu.isVisible()) await menu.click();
+      await page.click('nav a[href="/vms/new"]');
+      await page.fill('#vm-name', 'ui-pool-dry');
+      await page.selectOption('#vm-pool', { label: 'gold (c1)' });
+      await page.fill('#vm-mem-res', '256');
+      const sent = page.waitForRequest((r) => r.url().includes('/api/v1/vms?dry_run=true') && r.method() === 'POST');
+      await page.click('[data-testid=create-check]');
+      const body = JSON.parse((await sent).postData() || '{}');
+      assert(gold && body.pool === gold.id && body.mem_reservation_mib === 256, 'the dry run sent ' + JSON.stringify(body));
+      await page.waitForSelector('[data-testid=placement][data-dry-run=true]', { timeout: 10000 });
+      const r = await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-pool-dry');
+      assert(r.status === 404, 'a dry run made the VM: ' + r.status);
+    });
     await check(`${walk.label}: from the tree the VM's page; it moves back to the cluster's root`, async () => {
+      await page.click('nav a[href="/"]');
+      await page.click('[data-testid=tree-clusters] summary:has-text("c1")');
+      await page.click('[data-testid=tree-pools-c1] > summary');
+      await page.waitForSelector('[data-testid=tree-pool-gold] > summary', { timeout: 10000 });
+      await page.click('[data-testid=tree-pool-gold] > summary .muted');
       await page.click(`[data-testid=tree-pool-gold] a:has-text("${VM}")`);
       await page.waitForSelector('[data-testid=vm-pool-current]:has-text("gold")', { timeout: 10000 });
       await page.selectOption('#vp-pool', { value: '' });

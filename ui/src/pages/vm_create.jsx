@@ -3,7 +3,9 @@
 // verdict before anything is created; placement runs again when vdcd takes
 // the create: its verdict (the chosen host and why, or why no host fits)
 // is shown from the answer, then the create task is followed until the VM
-// runs.
+// runs. Administrators may also put it in a resource pool and reserve
+// CPU and memory for it (vdcd admits a VM that starts at once in its pool
+// and on its host, and places it where its reservation is kept).
 import { useState } from 'preact/hooks';
 import { get, post, enc, waitTask, getSession } from '../api.js';
 import { Link, ErrorText, Notice, Field, useLoad, isAdmin } from '../components.jsx';
@@ -34,7 +36,11 @@ export function VmCreate() {
   const [templates, tErr] = useLoad(() => get('/api/v1/templates?limit=1000'), []);
   const [projects] = useLoad(() => (isAdmin() ? get('/api/v1/projects?limit=1000').then((r) => r.items.map((p) => ({ id: p.id, name: p.name })))
     : Promise.resolve((who.projects || []).filter((m) => m.role !== 'viewer').map((m) => ({ id: m.project_id, name: m.project })))), []);
-  const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true });
+  // Resource pools are the administrators' (the API says so too).
+  const [pools] = useLoad(() => (isAdmin() ? get('/api/v1/pools?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
+  const [clusters] = useLoad(() => (isAdmin() ? get('/api/v1/clusters?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
+  const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true,
+    pool: '', cpu_res: '', mem_res: '' });
   const [error, setError] = useState(null);
   const [placement, setPlacement] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -51,6 +57,9 @@ export function VmCreate() {
     if (form.project) b.project = form.project;
     if (form.vcpus) b.vcpus = +form.vcpus;
     if (form.memory_mib) b.memory_mib = +form.memory_mib;
+    if (form.pool) b.pool = form.pool;
+    if (form.cpu_res) b.cpu_reservation_pct = +form.cpu_res;
+    if (form.mem_res) b.mem_reservation_mib = +form.mem_res;
     return b;
   }
   // The verdict before create: a dry run answers as create would, and
@@ -116,6 +125,25 @@ export function VmCreate() {
             <input id="vm-mem" type="number" min="16" value={form.memory_mib} onInput={set('memory_mib')} aria-describedby="vm-mem-hint" />
           </Field>
         </div>
+        {isAdmin() && pools ? (
+          <div class="row">
+            <Field label={t('vmpool.current')} id="vm-pool">
+              <select id="vm-pool" value={form.pool} onChange={set('pool')} data-testid="create-pool">
+                <option value="">{t('pools.root')}</option>
+                {pools.map((p) => {
+                  const c = (clusters || []).find((x) => x.id === p.cluster_id);
+                  return <option value={p.id}>{p.name}{c ? ' (' + c.name + ')' : ''}</option>;
+                })}
+              </select>
+            </Field>
+            <Field label={t('pools.cpu_reservation')} id="vm-cpu-res">
+              <input id="vm-cpu-res" type="number" min="0" value={form.cpu_res} onInput={set('cpu_res')} />
+            </Field>
+            <Field label={t('pools.mem_reservation')} id="vm-mem-res">
+              <input id="vm-mem-res" type="number" min="0" value={form.mem_res} onInput={set('mem_res')} data-testid="create-mem-res" />
+            </Field>
+          </div>
+        ) : null}
         <div><label class="check"><input type="checkbox" checked={form.start} onChange={set('start')} /> {t('create.start')}</label></div>
         <ErrorText error={error} />
         <div class="actions">
