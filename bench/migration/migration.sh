@@ -25,6 +25,10 @@
 #   vdc_downtime_ms vdc_total_ms vdc_predicted_total_ms vdc_qemu_total_ms
 #   libvirt_downtime_ms libvirt_total_ms evacuate_6vms_s evacuate_longest_single_s
 #   vdc_disk_move_s vdc_disk_move_gap_ms libvirt_blockcopy_s libvirt_blockcopy_gap_ms
+#   vdc_local_disk_migrate_ms vdc_local_disk_migrate_downtime_ms (the disk on
+#   the host's own datastore, copied over NBD with the migration) and
+#   libvirt_local_disk_migrate_ms libvirt_local_disk_migrate_downtime_ms
+#   (`virsh migrate --copy-storage-all`)
 # Progress on stderr; everything it starts is stopped on exit.
 set -euo pipefail
 
@@ -235,6 +239,34 @@ for run in $(seq 1 "$runs"); do
 done
 echo "figure vdc_disk_move_s $(echo "scale=2; $(median <"$tmp/vdc.move") / 1000" | bc) s"
 echo "figure vdc_disk_move_gap_ms $(median <"$tmp/vdc.movegap") ms"
+
+# ---- live migration with the disk on the host's own datastore ---------------------
+# The receiving host does not share it: it is copied over NBD first.
+mapi GET /api/v1/vms/mig
+if [ "$(jq -r .config.datastore <<<"$BODY")" != own ]; then
+	mapi POST /api/v1/vms/mig/disks/root/move '{"datastore":"own"}'
+	task_wait "$(jq -r .task.id <<<"$BODY")"
+fi
+say "vdc: the guest's disk on its host's own datastore, $runs live migrations taking it along"
+: >"$tmp/vdc.ltotal" >"$tmp/vdc.ldown"
+for run in $(seq 1 "$runs"); do
+	t0=$(now)
+	mapi POST /api/v1/vms/mig/migrate '{}'
+	[ "$STATUS" = 202 ] || die "migrate: $STATUS $BODY"
+	task_wait "$(jq -r .task.id <<<"$BODY")"
+	total=$(ms_since "$t0")
+	[ "$TASK_STATE" = succeeded ] || die "run $run: the migration $TASK_STATE: $(jq -r .error.message <<<"$BODY")"
+	[ "$(jq -r '.result.copied_disks | join(",")' <<<"$BODY")" = root ] || die "run $run: the disk was not copied: $BODY"
+	copied=$(jq -r .result.copied_bytes <<<"$BODY")
+	sleep 1
+	read -r gap lost got < <(gap_of "$tmp/vdc.ticks" "$t0" "$(now)")
+	say "vdc local-disk run $run: total ${total} ms ($((copied >> 20)) MiB of disk), guest's longest gap ${gap} ms, $lost datagrams lost of $got"
+	echo "$gap" >>"$tmp/vdc.ldown"
+	echo "$total" >>"$tmp/vdc.ltotal"
+	sleep 1
+done
+echo "figure vdc_local_disk_migrate_ms $(median <"$tmp/vdc.ltotal") ms"
+echo "figure vdc_local_disk_migrate_downtime_ms $(median <"$tmp/vdc.ldown") ms"
 vm_host mig
 mapi POST /api/v1/vms/mig/destroy
 task_wait "$(jq -r .task.id <<<"$BODY")" || true
@@ -357,6 +389,35 @@ if [ "$libvirt" = 1 ] && command -v libvirtd >/dev/null && command -v virsh >/de
 		done
 		echo "figure libvirt_blockcopy_s $(echo "scale=2; $(median <"$tmp/lv.move") / 1000" | bc) s"
 		echo "figure libvirt_blockcopy_gap_ms $(median <"$tmp/lv.movegap") ms"
+		# Live migration taking the disk along: --copy-storage-all (NBD, as
+		# vdc), the disk now in the host's own folder; the receiver's file
+		# (a blank image of the same size, as vdc's receiver makes) is named
+		# in the destination XML: both hosts' folders are on this machine's
+		# one file system, so the same path would be the source itself.
+		: >"$tmp/lv.ltotal" >"$tmp/lv.ldown"
+		size=$(qemu-img info -U --output=json "$src" | jq -r '."virtual-size"')
+		for run in $(seq 1 "$runs"); do
+			dst=$(pool_dir "$to")/own/lv-mig-$run.qcow2
+			qemu-img create -q -f qcow2 "$dst" "$size"
+			virsh -q -c "$(lv_conn $from)" dumpxml --migratable lvmig | sed "s|$src|$dst|" >"$tmp/lv.dst.xml"
+			t0=$(now)
+			virsh -q -c "$(lv_conn $from)" migrate --live --unsafe --copy-storage-all --xml "$tmp/lv.dst.xml" lvmig \
+				"$(lv_conn $to)" "tcp://$(pool_ip $to)" >"$tmp/lv.migrate" 2>&1 ||
+				die "libvirt: virsh migrate --copy-storage-all failed: $(cat "$tmp/lv.migrate")"
+			total=$(ms_since "$t0")
+			sleep 1
+			read -r gap lost got < <(gap_of "$tmp/lv.ticks" "$t0" "$(now)")
+			say "libvirt local-disk run $run: total ${total} ms, guest's longest gap ${gap} ms, $lost datagrams lost of $got"
+			echo "$gap" >>"$tmp/lv.ldown"
+			echo "$total" >>"$tmp/lv.ltotal"
+			rm -f "$src"
+			src=$dst
+			t=$from from=$to to=$t
+			virsh -q -c "$(lv_conn $from)" qemu-monitor-command lvmig --hmp 'hostfwd_add tcp:127.0.0.1:17777-:7777' >/dev/null
+			sleep 1
+		done
+		echo "figure libvirt_local_disk_migrate_ms $(median <"$tmp/lv.ltotal") ms"
+		echo "figure libvirt_local_disk_migrate_downtime_ms $(median <"$tmp/lv.ldown") ms"
 		virsh -q -c "$(lv_conn $from)" destroy lvmig >/dev/null 2>&1 || true
 	else
 		say "libvirt: its daemons did not start (see above); no libvirt figures"

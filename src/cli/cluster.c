@@ -58,6 +58,10 @@ static const struct opt update_opts[] = {
 	 "migration.cold_fallback", 0, NULL},
 	{"no-migration-cold-fallback", 0, OPT_FLAG, NULL, "never move a VM cold in an evacuation (the default)",
 	 "migration.cold_fallback", OPT_NEGATE, NULL},
+	{"migration-copy-local-disks", 0, OPT_FLAG, NULL, "move disks on a host's own datastore with a live "
+	 "migration, over NBD (the default)", "migration.copy_local_disks", 0, NULL},
+	{"no-migration-copy-local-disks", 0, OPT_FLAG, NULL, "migrate live only VMs whose disks are on shared "
+	 "datastores", "migration.copy_local_disks", OPT_NEGATE, NULL},
 	OPT_END,
 };
 

@@ -178,8 +178,9 @@ for i in 1 2 3 4 5 6; do one_place "e$i"; done
 mapi POST "/api/v1/hosts/$FROM/maintenance" '{"enabled":false}'
 
 # ---- a VM that cannot move: tried elsewhere, then named with why ------------
-# Its disk on a host's own datastore: every other host refuses it
-# (disk_not_shared).
+# Its disk on a host's own datastore, and a policy that moves no disk
+# with a live migration: every other host refuses it (disk_not_shared).
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"copy_local_disks":false}}'
 mapi POST /api/v1/vms '{"name":"loc","template":"tiny","datastore":"local","start":true}'
 task_wait "$(jget "$BODY" .task.id)" 120
 check "a VM on a host's local datastore starts" test "$TASK_STATE" = succeeded
@@ -200,6 +201,7 @@ check "the host stays in maintenance, its drain incomplete, naming loc" \
 vm_doc loc
 check "loc still runs on $LH" test "$VMHOST $(jget "$BODY" .power_state)" = "$LH running"
 mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":false}'
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"copy_local_disks":true}}'
 
 # ---- exit stops a drain under way --------------------------------------------
 mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1}}'

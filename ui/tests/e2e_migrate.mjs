@@ -9,8 +9,9 @@
 // VM going back to the first host with placement's reason, "Enter
 // maintenance" shows the drain until it says the host is emptied, and
 // "Exit maintenance" returns the host to the pool.
-// Last, "Move disk" moves the VM's disk from the shared datastore to its
-// host's own "fast" one while it runs (storage migration).
+// Then "Move disk" moves the VM's disk from the shared datastore to its
+// host's own "fast" one while it runs (storage migration), and a last
+// "Migrate" takes the disk along to the other host's "fast".
 // Called from e2e.mjs with its helpers.
 
 export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0, env }) {
@@ -76,4 +77,14 @@ export async function migrateWalk(walk, { check, assert, apiAs, axe, shot, URL0,
     assert(v.config.datastore === 'fast' && v.power_state === 'running', `the VM's disk is on ${v.config.datastore}, ${v.power_state}`);
   });
   await axe(walk, 'the VM page after its disk moved');
+  await check(`${walk.label}: "Migrate" again, the disk now on its host's own datastore: the page says the disk was copied; the API has the VM on the other host, its disk there`, async () => {
+    const v0 = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+    await page.click('[data-testid=migrate-go]');
+    await page.waitForSelector('[data-testid=migrate-result]', { timeout: 120000 });
+    const text = await page.textContent('[data-testid=migrate-result]');
+    assert(/Migrated in/.test(text) && /Copied disks root/.test(text), 'the page says: ' + text);
+    const v = (await apiAs(ADMIN, 'GET', '/api/v1/vms/ui-mig')).data;
+    assert(v.host_id !== v0.host_id && v.power_state === 'running' && v.config.datastore === 'fast',
+      `the VM is on ${v.host_id} (was ${v0.host_id}), ${v.power_state}, datastore ${v.config.datastore}`);
+  });
 }

@@ -26,6 +26,7 @@ void api_migrate_send(struct http_req *req);
 void api_migration_status(struct http_req *req);
 void api_migration_cancel(struct http_req *req);
 void api_migration_postcopy(struct http_req *req);
+void api_migration_storage(struct http_req *req);
 void api_dirty_rate(struct http_req *req);
 void api_disk_move(struct http_req *req);
 void api_disk_move_cancel(struct http_req *req);

@@ -67,15 +67,19 @@ void api_migrate_incoming(struct http_req *req)
 	json_t *body = http_body_json(req, 0);
 	if (!body)
 		return;
-	static const char *const keys[] = {"spec", "address", "auto_converge", "postcopy",
-	                                   "downtime_limit_ms", "max_bandwidth_mib_s", "cold", NULL};
+	static const char *const keys[] = {"spec", "address", "auto_converge", "postcopy", "downtime_limit_ms",
+	                                   "max_bandwidth_mib_s", "cold", "storage", "resume", NULL};
+	static const char *const storage_keys[] = {"vm", "token", "disks", NULL};
 	struct jv_err jerr = {0};
 	struct vm_migrate_opts o = {0};
-	json_t *spec = NULL;
-	const char *address = NULL;
-	bool cold = false;
+	json_t *spec = NULL, *storage = NULL;
+	const char *address = NULL, *token = NULL;
+	bool cold = false, resume = false;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_member(body, "", "spec", true, JSON_OBJECT, &spec, &jerr) < 0 ||
-	    jv_bool(body, "", "cold", false, &cold, &jerr) < 0 ||
+	    jv_bool(body, "", "cold", false, &cold, &jerr) < 0 || jv_bool(body, "", "resume", false, &resume, &jerr) < 0 ||
+	    jv_member(body, "", "storage", false, JSON_OBJECT, &storage, &jerr) < 0 ||
+	    (storage && (jv_only_keys(storage, "storage", storage_keys, &jerr) < 0 ||
+	                 jv_string(storage, "storage", "token", true, 64, &token, &jerr) < 0)) ||
 	    jv_string(body, "", "address", !cold, 64, &address, &jerr) < 0 || parse_opts(body, &o, &jerr) < 0) {
 		json_decref(body);
 		reply_bad(req, &jerr);
@@ -83,11 +87,19 @@ void api_migrate_incoming(struct http_req *req)
 	}
 	struct errinfo e = {0};
 	struct vm *vm = NULL;
-	if (vm_define_incoming(a, spec, &vm, &e) < 0) {
+	if (cold && storage) {
+		json_decref(body);
+		http_reply_error(req, 400, "invalid_body", "storage", "storage: a cold migration copies no disks");
+		return;
+	}
+	if (vm_define_incoming(a, spec, storage, &vm, &e) < 0) {
 		json_decref(body);
 		api_reply_err(req, &e);
 		return;
 	}
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		vm->mig.copy_disks |= vm->spec.disks[i].copy_in;
+	vm->mig.resume = resume;
 	if (cold) {
 		json_decref(body);
 		http_reply_json(req, 201, vm_to_json(vm));
@@ -114,21 +126,44 @@ void api_migrate_send(struct http_req *req)
 	if (!body)
 		return;
 	static const char *const keys[] = {"uri", "auto_converge", "postcopy", "downtime_limit_ms",
-	                                   "max_bandwidth_mib_s", NULL};
+	                                   "max_bandwidth_mib_s", "nbd", NULL};
+	static const char *const nbd_keys[] = {"host", "port", "disks", NULL};
 	struct jv_err jerr = {0};
 	struct vm_migrate_opts o = {0};
-	const char *uri = NULL;
+	const char *uri = NULL, *host = NULL;
+	json_t *nbd = NULL, *disks = NULL;
+	int64_t port = 0;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "uri", true, 120, &uri, &jerr) < 0 ||
-	    parse_opts(body, &o, &jerr) < 0) {
+	    parse_opts(body, &o, &jerr) < 0 || jv_member(body, "", "nbd", false, JSON_OBJECT, &nbd, &jerr) < 0 ||
+	    (nbd && (jv_only_keys(nbd, "nbd", nbd_keys, &jerr) < 0 ||
+	             jv_string(nbd, "nbd", "host", true, 63, &host, &jerr) < 0 ||
+	             jv_int(nbd, "nbd", "port", true, 1, 65535, &port, &jerr) < 0 ||
+	             jv_member(nbd, "nbd", "disks", true, JSON_ARRAY, &disks, &jerr) < 0))) {
 		json_decref(body);
 		reply_bad(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};
 	http_defer(req);
-	if (vm_migrate_send(vm, uri, &o, api_reply_done, req, &e) < 0)
+	if ((nbd ? vm_migrate_send_with_disks(vm, uri, &o, host, (int)port, disks, api_reply_done, req, &e)
+	         : vm_migrate_send(vm, uri, &o, api_reply_done, req, &e)) < 0)
 		api_reply_err(req, &e);
 	json_decref(body);
+}
+
+/* POST /api/v1/vms/{name}/migration/storage: the sender's probe (which of
+ * the VM's disk folders a receiver shares) and the disks' sizes. */
+void api_migration_storage(struct http_req *req)
+{
+	struct vm *vm = api_vm_or_404(req);
+	if (!vm)
+		return;
+	json_t *out = NULL;
+	struct errinfo e = {0};
+	if (vm_migrate_storage_probe(vm, &out, &e) < 0)
+		api_reply_err(req, &e);
+	else
+		http_reply_json(req, 200, out);
 }
 
 /* A VM operation of the migration that takes no body. */

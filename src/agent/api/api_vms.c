@@ -127,6 +127,24 @@ static void delete_vm(struct http_req *req)
 	if (!vm)
 		return;
 	struct errinfo e = {0};
+	/* remove_disks=a,b with leave_disks: those were copied to the host the
+	 * VM migrated to, and this host's files go (the others are shared). */
+	const char *remove = http_query(req, "remove_disks");
+	bool marks[VM_MAX_DISKS] = {0};
+	for (const char *p = remove; p && *p;) {
+		size_t len = strcspn(p, ",");
+		int idx = -1;
+		for (int i = 0; i < vm->spec.ndisks; i++)
+			if (strlen(vm->spec.disks[i].name) == len && !strncmp(vm->spec.disks[i].name, p, len))
+				idx = i;
+		if (idx < 0) {
+			http_reply_error(req, 400, "invalid_query", "remove_disks",
+			                 "remove_disks: '%.*s' is not a disk of VM '%s'", (int)len, p, vm->spec.name);
+			return;
+		}
+		marks[idx] = true;
+		p += len + (p[len] == ',');
+	}
 	if (http_query_flag(req, "force") && vm->pid > 0 && vm_kill_now(vm, &e) < 0) {
 		api_reply_err(req, &e);
 		return;
@@ -135,6 +153,11 @@ static void delete_vm(struct http_req *req)
 	enum vm_disks_fate fate = http_query_flag(req, "leave_disks")  ? VM_DISKS_LEAVE
 	                          : http_query_flag(req, "keep_disks") ? VM_DISKS_KEEP
 	                                                               : VM_DISKS_REMOVE;
+	/* Marked as a copy of this host's own: the delete's intent carries it,
+	 * so a delete finished after a crash removes them too. */
+	for (int i = 0; i < vm->spec.ndisks && fate == VM_DISKS_LEAVE; i++)
+		if (marks[i])
+			vm->spec.disks[i].copy_in = true;
 	if (vm_delete(vm, fate, &e) < 0) {
 		api_reply_err(req, &e);
 		return;
@@ -668,6 +691,7 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/migrate", api_migrate_send, 0, 0},
 	{"GET", "/api/v1/vms/{name}/migration", api_migration_status, 0, 0},
 	{"POST", "/api/v1/vms/{name}/migration/cancel", api_migration_cancel, 0, 0},
+	{"POST", "/api/v1/vms/{name}/migration/storage", api_migration_storage, 0, 0},
 	{"POST", "/api/v1/vms/{name}/migration/postcopy", api_migration_postcopy, 0, 0},
 	{"POST", "/api/v1/vms/{name}/dirty-rate", api_dirty_rate, 0, 0},
 	{"PUT", "/api/v1/pools", api_pools_put, 0, 0},

@@ -5,6 +5,7 @@
 #include "fault.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 /* args consumed. */
@@ -93,10 +94,11 @@ void qmp_blockdev_del(struct qmp *q, const char *node, qmp_reply_fn cb, void *ct
 }
 
 void qmp_blockdev_mirror(struct qmp *q, const char *job_id, const char *device, const char *target,
-                         uint64_t speed_bps, qmp_reply_fn cb, void *ctx)
+                         bool full, uint64_t speed_bps, qmp_reply_fn cb, void *ctx)
 {
 	json_t *args = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "job-id", job_id, "device", device, "target",
-	                         target, "sync", "top", "copy-mode", "write-blocking", "auto-dismiss", 0);
+	                         target, "sync", full ? "full" : "top", "copy-mode", "write-blocking",
+	                         "auto-dismiss", 0);
 	if (speed_bps)
 		json_object_set_new(args, "speed", json_integer((json_int_t)speed_bps));
 	send_cmd(q, "blockdev-mirror", args, 0, cb, ctx);
@@ -115,6 +117,60 @@ void qmp_job_complete(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *
 void qmp_job_cancel(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx)
 {
 	send_cmd(q, "job-cancel", json_pack("{s:s}", "id", job_id), 0, cb, ctx);
+}
+
+void qmp_query_named_block_nodes(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "query-named-block-nodes", json_pack("{s:b}", "flat", 1), 0, cb, ctx);
+}
+
+void qmp_block_job_cancel(struct qmp *q, const char *job_id, bool force, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "block-job-cancel", json_pack("{s:s, s:b}", "device", job_id, "force", force), 0, cb, ctx);
+}
+
+/* Port as a string: QEMU's InetSocketAddress says so. */
+static json_t *inet_addr(const char *host, int port)
+{
+	char p[8];
+	snprintf(p, sizeof(p), "%d", port);
+	return json_pack("{s:s, s:s}", "host", host, "port", p);
+}
+
+void qmp_blockdev_add_nbd(struct qmp *q, const char *node, const char *host, int port, const char *export_name,
+                          qmp_reply_fn cb, void *ctx)
+{
+	json_t *server = inet_addr(host, port);
+	json_object_set_new(server, "type", json_string("inet"));
+	send_cmd(q, "blockdev-add",
+	         json_pack("{s:s, s:s, s:o, s:s}", "driver", "nbd", "node-name", node, "server", server, "export",
+	                   export_name),
+	         0, cb, ctx);
+}
+
+void qmp_nbd_server_start(struct qmp *q, const char *host, int port, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "nbd-server-start",
+	         json_pack("{s:{s:s, s:o}}", "addr", "type", "inet", "data", inet_addr(host, port)), 0, cb, ctx);
+}
+
+void qmp_nbd_server_stop(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "nbd-server-stop", NULL, 0, cb, ctx);
+}
+
+void qmp_block_export_add_nbd(struct qmp *q, const char *id, const char *node, const char *export_name,
+                              qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "block-export-add",
+	         json_pack("{s:s, s:s, s:s, s:b, s:s}", "type", "nbd", "id", id, "node-name", node, "writable", 1,
+	                   "name", export_name),
+	         0, cb, ctx);
+}
+
+void qmp_migrate_continue(struct qmp *q, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "migrate-continue", json_pack("{s:s}", "state", "pre-switchover"), 0, cb, ctx);
 }
 
 void qmp_query_block(struct qmp *q, qmp_reply_fn cb, void *ctx)
@@ -137,9 +193,11 @@ void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, co
 
 void qmp_migrate_set_caps(struct qmp *q, const struct qmp_migrate_caps *c, qmp_reply_fn cb, void *ctx)
 {
-	json_t *caps = json_pack("[{s:s, s:b}, {s:s, s:b}, {s:s, s:b}]", "capability", "auto-converge",
-	                         "state", c->auto_converge, "capability", "postcopy-ram", "state",
-	                         c->postcopy, "capability", "events", "state", 1);
+	json_t *caps = json_pack("[{s:s, s:b}, {s:s, s:b}, {s:s, s:b}, {s:s, s:b}, {s:s, s:b}]", "capability",
+	                         "auto-converge", "state", c->auto_converge, "capability", "postcopy-ram", "state",
+	                         c->postcopy, "capability", "events", "state", 1, "capability",
+	                         "pause-before-switchover", "state", c->pause_before_switchover, "capability",
+	                         "late-block-activate", "state", c->late_block_activate);
 	send_cmd(q, "migrate-set-capabilities", json_pack("{s:o}", "capabilities", caps), 0, cb, ctx);
 }
 

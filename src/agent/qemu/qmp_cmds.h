@@ -43,18 +43,37 @@ void qmp_blockdev_add_qcow2(struct qmp *q, const char *node, const char *filenam
                             void *ctx);
 void qmp_blockdev_del(struct qmp *q, const char *node, qmp_reply_fn cb, void *ctx);
 /* Mirrors device (a node name) onto target as the job job_id: its top
- * image only (the target has the same backing), guest writes carried to
+ * image only (the target has the same backing), or with full the whole
+ * disk as the guest sees it (its backing chain flattened), guest writes carried to
  * both sides at once once it is ready (copy-mode write-blocking, so it
  * always gets there), left concluded for the agent to read (no
  * auto-dismiss). */
 void qmp_blockdev_mirror(struct qmp *q, const char *job_id, const char *device, const char *target,
-                         uint64_t speed_bps, qmp_reply_fn cb, void *ctx);
+                         bool full, uint64_t speed_bps, qmp_reply_fn cb, void *ctx);
 /* [{"device" (the job id), "len", "offset", "ready", "status", ...}] */
 void qmp_query_block_jobs(struct qmp *q, qmp_reply_fn cb, void *ctx);
 /* A ready mirror: switch the device to the target. */
 void qmp_job_complete(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
 /* A mirror stops, the device staying on its source. */
 void qmp_job_cancel(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
+/* Ends a mirror leaving its device on the source: without force, a ready
+ * one first copies what is left, so the target is whole when it concludes. */
+void qmp_block_job_cancel(struct qmp *q, const char *job_id, bool force, qmp_reply_fn cb, void *ctx);
+
+/* [{"node-name", "drv", ...}]: every named node, flat. */
+void qmp_query_named_block_nodes(struct qmp *q, qmp_reply_fn cb, void *ctx);
+
+/* Local disks of a live migration: the receiver's QEMU serves its (blank)
+ * copies over NBD, the sender's mirrors onto them. */
+void qmp_nbd_server_start(struct qmp *q, const char *host, int port, qmp_reply_fn cb, void *ctx);
+void qmp_nbd_server_stop(struct qmp *q, qmp_reply_fn cb, void *ctx);
+/* node exported writable as export_name (block export id). */
+void qmp_block_export_add_nbd(struct qmp *q, const char *id, const char *node, const char *export_name,
+                              qmp_reply_fn cb, void *ctx);
+/* An NBD client node on host:port's export_name. */
+void qmp_blockdev_add_nbd(struct qmp *q, const char *node, const char *host, int port, const char *export_name,
+                          qmp_reply_fn cb, void *ctx);
+
 /* [{"device": "drive-NAME", "inserted": {"node-name", "file", ...}}] */
 void qmp_query_block(struct qmp *q, qmp_reply_fn cb, void *ctx);
 
@@ -69,6 +88,12 @@ void qmp_snapshot(struct qmp *q, enum qmp_snapshot_op op, const char *job_id, co
 struct qmp_migrate_caps {
 	bool auto_converge; /* throttle the guest's vCPUs when it dirties faster than the link */
 	bool postcopy;      /* allow migrate-start-postcopy later */
+	/* The sender stops in "pre-switchover" (guest paused) until
+	 * migrate-continue: its disk mirrors end there, whole. */
+	bool pause_before_switchover;
+	/* The receiver opens its disks for writing only at "cont", after its
+	 * NBD exports are gone (they hold write access until then). */
+	bool late_block_activate;
 };
 void qmp_migrate_set_caps(struct qmp *q, const struct qmp_migrate_caps *c, qmp_reply_fn cb, void *ctx);
 /* 0 leaves a value as QEMU has it. */
@@ -86,6 +111,8 @@ void qmp_migrate_incoming(struct qmp *q, const char *uri, qmp_reply_fn cb, void 
  *  "socket-address" (incoming side), ...} */
 void qmp_query_migrate(struct qmp *q, qmp_reply_fn cb, void *ctx);
 void qmp_migrate_cancel(struct qmp *q, qmp_reply_fn cb, void *ctx);
+/* Leaves "pre-switchover" (see pause_before_switchover). */
+void qmp_migrate_continue(struct qmp *q, qmp_reply_fn cb, void *ctx);
 void qmp_migrate_start_postcopy(struct qmp *q, qmp_reply_fn cb, void *ctx);
 /* Samples the guest's page dirtying for seconds (page sampling: works
  * under TCG); query-dirty-rate reads the result once measured. */

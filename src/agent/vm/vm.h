@@ -116,6 +116,20 @@ struct vm {
 		char status[24]; /* QEMU's MigrationStatus, as last reported */
 		char uri[128];   /* incoming: where QEMU listens; outgoing: where it sends */
 		char error[256]; /* a failed migration's reason, as QEMU gave it */
+		/* Local disks that move with it (vm_migrate_disks.c). In: this
+		 * QEMU serves its blank copies over NBD (on nbd_port) and, once the
+		 * state has arrived, lets them go before the guest runs (resume:
+		 * it runs, as it did on the sender). Out: the mirrors onto the
+		 * receiver's copies, while they exist. */
+		bool copy_disks;
+		bool resume;
+		int nbd_port;
+		struct vm_mig_mirror *mirror;
+		bool switching; /* out: the mirrors are being ended in pre-switchover */
+		/* out: QEMU was told to send (migrate): its query-migrate is this
+		 * migration's word. Before that (disks copying, or their copy
+		 * failed) its status is an earlier migration's, if any. */
+		bool qemu_sending;
 	} mig;
 	/* A disk moving to another datastore of this host (vm_disk_move.c),
 	 * and the last move's failure until the next starts. */
@@ -158,7 +172,13 @@ int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct 
  * (uuid, MACs kept), its disks must already be here on a shared datastore
  * (409 disk_not_shared otherwise); they become this host's identity's.
  * Nothing is made that a rollback would remove. */
-int vm_define_incoming(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e);
+/* With storage ({"token", "disks": [{"name", "size_bytes"}]}: what the
+ * sender's vm_migrate_storage_probe said), a disk whose folder this host
+ * does not share (no probe file with the token there) is made here blank
+ * instead (copy_in) for the sender to mirror onto; 409 disk_conflict when
+ * a file of its name is in the way. */
+int vm_define_incoming(struct agent *a, const json_t *spec_json, const json_t *storage, struct vm **out,
+                       struct errinfo *e);
 /* Ends with 200 and the VM once QEMU runs and answers on its monitor. */
 int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
 /* Asks the guest to power off; after timeout_s, stops QEMU hard. done (may
@@ -219,6 +239,22 @@ int vm_migrate_listen(struct vm *vm, const char *address, const struct vm_migrat
  * once QEMU has begun; vm_migrate_status follows it. */
 int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts *o,
                     vm_done_fn done, void *ctx, struct errinfo *e);
+/* vm_migrate_disks.c. The probe file a sending host writes into each of a
+ * VM's disk folders, with a token: a receiving host that reads the token
+ * there shares the folder. */
+#define VM_SHARED_PROBE ".vdc-shared-probe"
+/* Sender: writes the probe files and answers {"token", "disks": [{"name",
+ * "datastore", "size_bytes"}]} (the sizes the receiver's copies take). */
+int vm_migrate_storage_probe(struct vm *vm, json_t **out, struct errinfo *e);
+/* Sender: mirrors disks (names) onto the receiver's NBD exports at
+ * host:port (every write reaches both once ready: copy-mode write-blocking),
+ * then sends the VM to uri as vm_migrate_send does; the mirrors end in
+ * "pre-switchover", while the guest is paused, whole. 202 once the mirrors
+ * run; the status says "copying-disks" until the memory goes. */
+int vm_migrate_send_with_disks(struct vm *vm, const char *uri, const struct vm_migrate_opts *o,
+                               const char *host, int port, const json_t *disks, vm_done_fn done,
+                               void *ctx, struct errinfo *e);
+
 /* 200 {"status", "role", "ram": {...}, "expected_downtime_ms", "throttle_pct", ...}:
  * QEMU's query-migrate, in the API's words. */
 int vm_migrate_status(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);

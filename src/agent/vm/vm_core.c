@@ -187,6 +187,16 @@ json_t *vm_to_json(struct vm *vm)
 		                      vm->mig.status[0] ? vm->mig.status : "setup");
 		if (vm->mig.uri[0])
 			json_object_set_new(m, "uri", json_string(vm->mig.uri));
+		if (vm->mig.nbd_port) { /* the receiver's copies, for the sender to mirror onto */
+			json_t *names = json_array();
+			for (int i = 0; i < vm->spec.ndisks; i++)
+				if (vm->spec.disks[i].copy_in)
+					json_array_append_new(names, json_string(vm->spec.disks[i].name));
+			json_object_set_new(m, "nbd", json_pack("{s:i, s:o}", "port", vm->mig.nbd_port, "disks", names));
+		}
+		json_t *mirrors = vm_mirror_json(vm);
+		if (mirrors)
+			json_object_set_new(m, "disks", mirrors);
 		json_object_set_new(o, "migration", m);
 	}
 	json_t *move = vm_disk_move_json(vm);

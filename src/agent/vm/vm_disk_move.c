@@ -406,7 +406,7 @@ static void on_added(void *ctx, enum qmp_status st, json_t *ret, const char *err
 	char source[80];
 	snprintf(source, sizeof(source), "drive-%s", m->vm->spec.disks[m->disk].name);
 	m->inflight++;
-	qmp_blockdev_mirror(m->vm->qmp, m->job, source, m->node, m->speed_bps, on_mirror, m);
+	qmp_blockdev_mirror(m->vm->qmp, m->job, source, m->node, false, m->speed_bps, on_mirror, m);
 }
 
 /* The image the disk moves onto: the same template under it as the source

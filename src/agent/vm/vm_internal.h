@@ -46,6 +46,30 @@ void vm_drop_qmp(struct vm *vm);
  * then done(ctx, 200, the VM) or the error. */
 void vm_refresh_status(struct vm *vm, vm_done_fn done, void *ctx);
 
+/* vm_migrate.c: the sending side's checks, and the memory's send itself
+ * (capabilities, parameters, migrate) without them. */
+int vm_migrate_can_send(struct vm *vm, const char *uri, struct errinfo *e);
+void vm_migrate_begin(struct vm *vm, const char *uri, const struct vm_migrate_opts *o, vm_done_fn done,
+                      void *ctx);
+
+/* vm_migrate_disks.c. Receiver: serves the VM's copy_in disks over NBD on
+ * address (mig.nbd_port), then served(vm, ctx, NULL or why not). */
+typedef void (*vm_nbd_served_fn)(struct vm *vm, void *ctx, const char *err);
+void vm_nbd_serve(struct vm *vm, const char *address, vm_nbd_served_fn served, void *ctx);
+/* Receiver, the state arrived: the exports go, the copies become the VM's
+ * disks, and the guest runs when it ran on the sender. */
+void vm_nbd_incoming_done(struct vm *vm);
+/* Sender: the mirrors still copy (the memory has not begun to go). */
+bool vm_mirror_copying(const struct vm *vm);
+/* {"count", "total_bytes", "copied_bytes", "ready"} while mirrors exist, else NULL. */
+json_t *vm_mirror_json(const struct vm *vm);
+/* Stops a copy before the memory goes: -1 when none is under way. */
+int vm_mirror_cancel(struct vm *vm);
+/* QEMU waits in pre-switchover: the mirrors end whole, then migrate-continue. */
+void vm_mirror_switchover(struct vm *vm);
+/* The memory's send ended: a failed one drops the mirrors. */
+void vm_mirror_migration_ended(struct vm *vm, bool failed);
+
 /* vm_snapshot.c: ends the job under way (the VM stopped meanwhile...). */
 void vm_job_end(struct vm *vm, unsigned status, const char *error);
 

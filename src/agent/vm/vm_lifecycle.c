@@ -107,20 +107,65 @@ static int template_source(struct agent *a, const struct vm_spec *s, struct vm_d
 	                          sizeof(d->template_format), field, e);
 }
 
+/* Whether this host sees the sending host's folder of the disk: the sender
+ * wrote token into its probe file there (vm_migrate_storage_probe), as
+ * OpenStack checks shared storage, rather than trusting that a file of the
+ * right name is the sender's. */
+static bool sees_probe(const char *dir, const char *token)
+{
+	char path[1200], buf[80] = "";
+	snprintf(path, sizeof(path), "%s/%s", dir, VM_SHARED_PROBE);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool same = fgets(buf, sizeof(buf), f) && !strcmp(buf, token);
+	fclose(f);
+	return same;
+}
+
 /* An incoming VM's disk: the sending host's file, which this host must see
- * at the same place (a datastore both share). Nothing is made. */
+ * at the same place (a datastore both share). With storage (the sender's
+ * probe token and disk sizes), a disk this host does not share is copied
+ * instead: a blank image of its size is made here (copy_in) for the
+ * sender's QEMU to mirror onto over NBD. */
 static int check_incoming_disk(struct agent *a, struct vm_spec *s, struct vm_disk *d, int i,
-                               struct errinfo *e)
+                               const json_t *storage, struct errinfo *e)
 {
 	char dir[1100], path[1200], field[64];
 	snprintf(field, sizeof(field), "disks[%d]", i);
 	vm_store_disk_dir(a, d->datastore, s->name, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s.qcow2", dir, d->name);
-	if (!fs_exists(path))
-		return errinfo_set(e, 409, "disk_not_shared", field,
-		                   "disk '%s' is not at %s on this host: a live migration with shared "
-		                   "storage needs the VM's disks on a datastore both hosts see (this host's "
-		                   "'%s' is not the sending host's)", d->name, path, d->datastore);
+	const char *token = json_string_value(json_object_get(storage, "token"));
+	if (!token || sees_probe(dir, token)) {
+		if (!fs_exists(path))
+			return errinfo_set(e, 409, "disk_not_shared", field,
+			                   "disk '%s' is not at %s on this host: a live migration with shared "
+			                   "storage needs the VM's disks on a datastore both hosts see (this host's "
+			                   "'%s' is not the sending host's)", d->name, path, d->datastore);
+	} else {
+		json_int_t bytes = -1;
+		size_t k;
+		json_t *sd;
+		json_array_foreach(json_object_get(storage, "disks"), k, sd)
+			if (!strcmp(json_string_value(json_object_get(sd, "name")) ?: "", d->name))
+				bytes = json_integer_value(json_object_get(sd, "size_bytes"));
+		if (bytes <= 0 || bytes % (1 << 20) || (uint64_t)(bytes >> 20) > VM_MAX_DISK_MIB)
+			return errinfo_set(e, 400, "invalid_body", "storage.disks",
+			                   "storage.disks: no whole-MiB size (at most %llu MiB) for disk '%s', which this "
+			                   "host does not share and must copy", (unsigned long long)VM_MAX_DISK_MIB, d->name);
+		if (fs_exists(path))
+			return errinfo_set(e, 409, "disk_conflict", field,
+			                   "%s exists on this host but is not the sending host's disk (datastore '%s' is "
+			                   "not shared between them): a copy cannot be made over it; remove it (a disk "
+			                   "left by an earlier move?) or migrate to another host", path, d->datastore);
+		d->copy_in = true;
+		d->copy = false;
+		d->size_mib = (uint64_t)bytes >> 20;
+		d->image[0] = d->source_vm[0] = d->source_disk[0] = '\0';
+		free(d->template_path);
+		d->template_path = NULL;
+		d->template_format[0] = '\0';
+	}
 	d->path = strdup(path);
 	return d->path ? 0 : errinfo_set(e, 500, "internal", NULL, "out of memory");
 }
@@ -143,7 +188,8 @@ static int check_cpu_model(struct agent *a, const struct vm_spec *s, struct erri
 	                   s->cpu_model, a->accel, json_array_size(a->cpu_models));
 }
 
-static int check_host(struct agent *a, struct vm_spec *s, bool incoming, struct errinfo *e)
+static int check_host(struct agent *a, struct vm_spec *s, bool incoming, const json_t *storage,
+                      struct errinfo *e)
 {
 	if (check_cpu_model(a, s, e) < 0 || resolve_images(a, s, e) < 0)
 		return -1;
@@ -160,7 +206,7 @@ static int check_host(struct agent *a, struct vm_spec *s, bool incoming, struct 
 			                   "no datastore '%s' on this host (known: %s)", d->datastore, known);
 		}
 		if (incoming) {
-			if (check_incoming_disk(a, s, d, i, e) < 0)
+			if (check_incoming_disk(a, s, d, i, storage, e) < 0)
 				return -1;
 			continue;
 		}
@@ -234,19 +280,24 @@ int vm_give_dir(struct vm *vm, const char *dir, const char *field, struct errinf
 }
 
 /* The identity the sending host gave the VM: the group of its folder on
- * the shared datastore of its first disk (vm_id.c gives the folder to
+ * the shared datastore of its first shared disk (vm_id.c gives the folder to
  * root and the VM's group); 0 when there is none to read. */
 static unsigned incoming_identity(struct agent *a, const struct vm_spec *spec)
 {
-	if (spec->ndisks == 0)
-		return 0;
-	char dir[1100];
-	struct stat st;
-	vm_store_disk_dir(a, spec->disks[0].datastore, spec->name, dir, sizeof(dir));
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	return st.st_gid >= a->cfg.vm_id_lo && st.st_gid <= a->cfg.vm_id_hi ? (unsigned)st.st_gid : 0;
+	for (int i = 0; i < spec->ndisks; i++) {
+		char dir[1100];
+		struct stat st;
+		if (spec->disks[i].copy_in)
+			continue; /* made here: the sender's folder is elsewhere */
+		vm_store_disk_dir(a, spec->disks[i].datastore, spec->name, dir, sizeof(dir));
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		return st.st_gid >= a->cfg.vm_id_lo && st.st_gid <= a->cfg.vm_id_hi ? (unsigned)st.st_gid : 0;
+	}
+	return 0;
 }
+
+static int make_disk(struct vm *vm, int i, struct errinfo *e);
 
 /* An incoming VM's files are the sending host's: this host takes them for
  * its identity of the VM, which is the sender's (vm_define refuses
@@ -259,7 +310,7 @@ static int take_disks(struct vm *vm, struct errinfo *e)
 		char dir[1100], field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
 		vm_store_disk_dir(vm->agent, vm->spec.disks[i].datastore, vm->spec.name, dir, sizeof(dir));
-		if (vm_give_dir(vm, dir, field, e) < 0)
+		if (vm_give_dir(vm, dir, field, e) < 0 || (vm->spec.disks[i].copy_in && make_disk(vm, i, e) < 0))
 			return -1;
 	}
 	char iso[1200];
@@ -269,12 +320,12 @@ static int take_disks(struct vm *vm, struct errinfo *e)
 	return vm_id_own_files(vm, e);
 }
 
-/* Each disk: the agent creates the file (the VM's, no link followed), and
+/* A disk: the agent creates the file (the VM's, no link followed), and
  * qemu-img writes it as the VM. */
-static int make_disks(struct vm *vm, struct errinfo *e)
+static int make_disk(struct vm *vm, int i, struct errinfo *e)
 {
 	struct agent *a = vm->agent;
-	for (int i = 0; i < vm->spec.ndisks; i++) {
+	{
 		struct vm_disk *d = &vm->spec.disks[i];
 		char dir[1100], field[64];
 		snprintf(field, sizeof(field), "disks[%d]", i);
@@ -307,6 +358,14 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+static int make_disks(struct vm *vm, struct errinfo *e)
+{
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		if (make_disk(vm, i, e) < 0)
+			return -1;
 	if (vm->spec.has_cloud_init) {
 		char iso[1200], dir[1100];
 		vm_seed_path(vm, iso, sizeof(iso));
@@ -323,8 +382,8 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 /* incoming: the VM arrives by live migration; its disks exist (shared)
  * and are never removed here, even by a rollback ("incoming.json" is the
  * intent, which recovery undoes without touching disks). */
-static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, struct vm **out,
-                     struct errinfo *e)
+static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, const json_t *storage,
+                     struct vm **out, struct errinfo *e)
 {
 	struct jv_err jerr = {0};
 	struct vm_spec spec;
@@ -368,6 +427,12 @@ static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, st
 			return -1;
 		}
 	vm_spec_fill_defaults(&spec, a->cfg.datastores[0].name);
+	/* An incoming VM's disks are sorted first (shared, or copied here): its
+	 * identity is that of the folders it shares with the sender. */
+	if (incoming && check_host(a, &spec, true, storage, e) < 0) {
+		vm_spec_free(&spec);
+		return -1;
+	}
 	unsigned id = 0, sender_id = incoming ? incoming_identity(a, &spec) : 0;
 	if (sender_id && !vm_id_free(a, sender_id)) {
 		errinfo_set(e, 409, "identity_taken", NULL,
@@ -384,7 +449,7 @@ static int define_vm(struct agent *a, const json_t *spec_json, bool incoming, st
 		return -1;
 	}
 	spec.uid = spec.gid = id;
-	if (check_host(a, &spec, incoming, e) < 0) {
+	if (!incoming && check_host(a, &spec, false, NULL, e) < 0) {
 		vm_spec_free(&spec);
 		return -1;
 	}
@@ -447,12 +512,13 @@ rollback:
 
 int vm_define(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e)
 {
-	return define_vm(a, spec_json, false, out, e);
+	return define_vm(a, spec_json, false, NULL, out, e);
 }
 
-int vm_define_incoming(struct agent *a, const json_t *spec_json, struct vm **out, struct errinfo *e)
+int vm_define_incoming(struct agent *a, const json_t *spec_json, const json_t *storage, struct vm **out,
+                       struct errinfo *e)
 {
-	return define_vm(a, spec_json, true, out, e);
+	return define_vm(a, spec_json, true, storage, out, e);
 }
 
 static void qemu_start_failed(struct vm *vm, const char *why, struct errinfo *e)

@@ -35,6 +35,12 @@ static bool mig_failed(const char *st) { return !strcmp(st, "failed") || !strcmp
 void vm_migrate_event(struct vm *vm, const char *status)
 {
 	snprintf(vm->mig.status, sizeof(vm->mig.status), "%s", status);
+	if (!strcmp(status, "pre-switchover")) {
+		/* Disks were mirrored: they end, whole, before the device state
+		 * goes (also when this agent restarted and knows no mirror). */
+		vm_mirror_switchover(vm);
+		return;
+	}
 	if (vm->mig.role == VM_MIG_NONE) {
 		/* An agent restarted meanwhile, re-attached to a QEMU that was
 		 * migrating: which side this is shows in QEMU's run state
@@ -50,13 +56,19 @@ void vm_migrate_event(struct vm *vm, const char *status)
 	if (vm->mig.role == VM_MIG_OUT && !strcmp(status, "completed")) {
 		/* The receiver runs the guest now; this QEMU stays paused until
 		 * vdcd has recorded the hand-over and deletes it here. */
+		vm_mirror_migration_ended(vm, false);
 		vm_set_state(vm, VM_MIGRATED);
 	} else if (vm->mig.role == VM_MIG_OUT && mig_failed(status)) {
+		vm_mirror_migration_ended(vm, true);
 		/* The guest stays here (QEMU resumed it if it ran): its files are
 		 * its own again, whatever the receiver took meanwhile. */
 		struct errinfo e = {0};
 		if (vm_id_own_files(vm, &e) < 0)
 			log_warn("vm_migration_reown_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+	} else if (vm->mig.role == VM_MIG_IN && !strcmp(status, "completed") && vm->mig.copy_disks) {
+		/* Still "incoming" until the NBD exports are gone and the guest
+		 * runs (or stays paused): vdcd records what comes after. */
+		vm_nbd_incoming_done(vm);
 	} else if (vm->mig.role == VM_MIG_IN && !strcmp(status, "completed") && vm->state == VM_INCOMING) {
 		/* A RESUME follows when the guest ran on the sender. */
 		vm_set_state(vm, VM_PAUSED);
@@ -115,11 +127,25 @@ static bool step_failed(struct mig_op *op, enum qmp_status st, const char *err, 
 
 static void set_caps(struct mig_op *op, qmp_reply_fn next)
 {
-	struct qmp_migrate_caps caps = {op->opts.auto_converge, op->opts.postcopy};
+	struct qmp_migrate_caps caps = {op->opts.auto_converge, op->opts.postcopy,
+	                                .pause_before_switchover = op->vm->mig.mirror != NULL,
+	                                .late_block_activate = op->vm->mig.copy_disks};
 	qmp_migrate_set_caps(op->vm->qmp, &caps, next, op);
 }
 
 /* ---- the receiving side ---------------------------------------------------- */
+
+static void on_served(struct vm *vm, void *ctx, const char *err)
+{
+	struct mig_op *op = ctx;
+	if (!err) {
+		mig_end(op, 201, vm_to_json(vm), NULL);
+		return;
+	}
+	struct errinfo e = {0};
+	errinfo_set(&e, 500, "qemu", NULL, "%s", err);
+	mig_end(op, 0, NULL, &e);
+}
 
 static void on_listen_where(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
 {
@@ -137,6 +163,10 @@ static void on_listen_where(void *ctx, enum qmp_status st, json_t *ret, const ch
 	}
 	snprintf(vm->mig.uri, sizeof(vm->mig.uri), "tcp:%s:%s", op->uri, port);
 	log_info("vm_migration_listening", "vm=%s uri=%s", vm->spec.name, vm->mig.uri);
+	if (vm->mig.copy_disks) {
+		vm_nbd_serve(vm, op->uri, on_served, op);
+		return;
+	}
 	mig_end(op, 201, vm_to_json(vm), NULL);
 }
 
@@ -147,7 +177,7 @@ static void on_listen_incoming(void *ctx, enum qmp_status st, json_t *ret, const
 		qmp_query_migrate(op->vm->qmp, on_listen_where, op);
 }
 
-static void on_listen_caps(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+static void on_listen_stopped(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
 {
 	struct mig_op *op = ctx;
 	if (step_failed(op, st, err, cmd))
@@ -156,6 +186,20 @@ static void on_listen_caps(void *ctx, enum qmp_status st, json_t *ret, const cha
 	/* An IPv6 literal goes in brackets. */
 	snprintf(uri, sizeof(uri), strchr(op->uri, ':') ? "tcp:[%s]:0" : "tcp:%s:0", op->uri);
 	qmp_migrate_incoming(op->vm->qmp, uri, on_listen_incoming, op);
+}
+
+static void on_listen_caps(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
+{
+	struct mig_op *op = ctx;
+	if (step_failed(op, st, err, cmd))
+		return;
+	/* Disks arrive over NBD: the guest must not run by itself when the
+	 * state has arrived (a stop while incoming turns autostart off), but
+	 * once the exports are gone (vm_nbd_incoming_done). */
+	if (op->vm->mig.copy_disks)
+		qmp_stop(op->vm->qmp, on_listen_stopped, op);
+	else
+		on_listen_stopped(op, QMP_OK, NULL, NULL, "(no stop)");
 }
 
 static void on_listen_started(void *ctx, int status, json_t *result, const struct errinfo *e)
@@ -211,6 +255,7 @@ static void on_send_params(void *ctx, enum qmp_status st, json_t *ret, const cha
 	if (step_failed(op, st, err, cmd))
 		return;
 	op->vm->mig.role = VM_MIG_OUT;
+	op->vm->mig.qemu_sending = true;
 	snprintf(op->vm->mig.status, sizeof(op->vm->mig.status), "setup");
 	snprintf(op->vm->mig.uri, sizeof(op->vm->mig.uri), "%s", op->uri);
 	op->vm->mig.error[0] = '\0';
@@ -232,8 +277,7 @@ static bool migrating(const struct vm *vm)
 	       !mig_failed(vm->mig.status);
 }
 
-int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts *o,
-                    vm_done_fn done, void *ctx, struct errinfo *e)
+int vm_migrate_can_send(struct vm *vm, const char *uri, struct errinfo *e)
 {
 	if (!uri || strncmp(uri, "tcp:", 4) || strlen(uri) >= sizeof(vm->mig.uri) || strpbrk(uri, " ,\""))
 		return errinfo_set(e, 400, "invalid_body", "uri",
@@ -251,9 +295,24 @@ int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts
 	if (vm->job_active)
 		return errinfo_set(e, 409, "job_running", NULL, "VM '%s' has a %s job running; wait for it",
 		                   vm->spec.name, vm->job_op);
+	return 0;
+}
+
+void vm_migrate_begin(struct vm *vm, const char *uri, const struct vm_migrate_opts *o, vm_done_fn done,
+                      void *ctx)
+{
 	struct mig_op *op = mig_op_new(vm, o, done, ctx);
 	snprintf(op->uri, sizeof(op->uri), "%s", uri);
+	vm->mig.qemu_sending = false;
 	set_caps(op, on_send_caps);
+}
+
+int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts *o,
+                    vm_done_fn done, void *ctx, struct errinfo *e)
+{
+	if (vm_migrate_can_send(vm, uri, e) < 0)
+		return -1;
+	vm_migrate_begin(vm, uri, o, done, ctx);
 	return 0;
 }
 
@@ -265,10 +324,19 @@ static json_int_t int_of(const json_t *o, const char *k) { return json_integer_v
 static json_t *status_json(struct vm *vm, const json_t *q)
 {
 	const char *role = vm->mig.role == VM_MIG_OUT ? "out" : vm->mig.role == VM_MIG_IN ? "in" : "none";
-	const char *st = q ? json_string_value(json_object_get(q, "status")) : NULL;
+	/* Before QEMU was told to send (the disks copy, or their copy failed)
+	 * its status is an earlier migration's, if any: an incoming one that
+	 * brought the VM here says "completed". And a sender has completed
+	 * only when its copy is in postmigrate (VM_MIGRATED): after an agent
+	 * restart, that tells an outgoing migration's end from an incoming
+	 * one's. Until then the last status heard stands ("none" if none). */
+	bool copying = vm->mig.role == VM_MIG_OUT && !vm->mig.qemu_sending;
+	const char *st = q && !copying ? json_string_value(json_object_get(q, "status")) : NULL;
+	if (st && !strcmp(st, "completed") && vm->mig.role != VM_MIG_IN && vm->state != VM_MIGRATED)
+		st = NULL;
 	if (st)
 		snprintf(vm->mig.status, sizeof(vm->mig.status), "%s", st);
-	const char *err = q ? json_string_value(json_object_get(q, "error-desc")) : NULL;
+	const char *err = q && !copying ? json_string_value(json_object_get(q, "error-desc")) : NULL;
 	if (err)
 		snprintf(vm->mig.error, sizeof(vm->mig.error), "%s", err);
 	json_t *o = json_pack("{s:s, s:s, s:s}", "vm", vm->spec.name, "role", role, "status",
@@ -277,7 +345,10 @@ static json_t *status_json(struct vm *vm, const json_t *q)
 		json_object_set_new(o, "uri", json_string(vm->mig.uri));
 	if (vm->mig.error[0])
 		json_object_set_new(o, "error", json_string(vm->mig.error));
-	if (!q)
+	json_t *disks = vm_mirror_json(vm);
+	if (disks)
+		json_object_set_new(o, "disks", disks);
+	if (!q || copying)
 		return o;
 	static const struct {
 		const char *from, *to;
@@ -324,6 +395,9 @@ static void on_status(void *ctx, enum qmp_status st, json_t *ret, const char *er
 	struct mig_op *op = ctx;
 	if (step_failed(op, st, err, cmd))
 		return;
+	/* QEMU waits for the mirrors to end (an event this agent missed?). */
+	if (!strcmp(json_string_value(json_object_get(ret, "status")) ?: "", "pre-switchover"))
+		vm_mirror_switchover(op->vm);
 	if (!strcmp(json_string_value(json_object_get(ret, "status")) ?: "", "completed") &&
 	    int_of(ret, "total-time") == 0 && op->seconds++ < STATUS_SETTLE_TRIES) {
 		loop_timer_after(op->vm->agent->loop, 25, status_poll, op);
@@ -357,6 +431,10 @@ int vm_migrate_cancel(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo 
 	if (vm->mig.role != VM_MIG_OUT || !vm->qmp)
 		return errinfo_set(e, 409, "no_migration", NULL, "VM '%s' is not being sent anywhere",
 		                   vm->spec.name);
+	if (vm_mirror_cancel(vm) == 0) { /* the disks still copy: the next look ends it */
+		done(ctx, 200, status_json(vm, NULL), NULL);
+		return 0;
+	}
 	qmp_migrate_cancel(vm->qmp, on_simple, mig_op_new(vm, NULL, done, ctx));
 	return 0;
 }
@@ -366,6 +444,9 @@ int vm_migrate_postcopy(struct vm *vm, vm_done_fn done, void *ctx, struct errinf
 	if (!migrating(vm) || !vm->qmp)
 		return errinfo_set(e, 409, "no_migration", NULL, "VM '%s' is not being sent anywhere",
 		                   vm->spec.name);
+	if (vm->mig.mirror)
+		return errinfo_set(e, 409, "disks_copying", NULL, "VM '%s' moves with its disks: post-copy would run "
+		                   "the guest there before they are whole", vm->spec.name);
 	qmp_migrate_start_postcopy(vm->qmp, on_simple, mig_op_new(vm, NULL, done, ctx));
 	return 0;
 }

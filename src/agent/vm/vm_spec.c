@@ -154,7 +154,7 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	                                        "source_vm", "source_disk", NULL};
 	static const char *const store_keys[] = {"name", "size_mib", "image", "copy", "datastore",
 	                                         "source_vm", "source_disk", "template",
-	                                         "template_format", "path", NULL};
+	                                         "template_format", "path", "copy_in", NULL};
 	if (src == VM_SPEC_FROM_USER &&
 	    refuse_path_key(d, path, "template", "the image's id in image", err) < 0)
 		return -1;
@@ -179,7 +179,8 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	    jv_string(d, path, "path", false, MAX_PATH_LEN, &p, err) < 0)
 		return -1;
 	disk->size_mib = (uint64_t)size;
-	if (jv_bool(d, path, "copy", false, &disk->copy, err) < 0)
+	if (jv_bool(d, path, "copy", false, &disk->copy, err) < 0 ||
+	    (src != VM_SPEC_FROM_USER && jv_bool(d, path, "copy_in", false, &disk->copy_in, err) < 0))
 		return -1;
 	jv_path(field, sizeof(field), path, "image");
 	if (img && copy_image_id(disk->image, sizeof(disk->image), img, field, err) < 0)
@@ -611,6 +612,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 			json_object_set_new(dj, "template_format", json_string(d->template_format));
 		if (with_paths && d->path)
 			json_object_set_new(dj, "path", json_string(d->path));
+		if (with_paths && d->copy_in)
+			json_object_set_new(dj, "copy_in", json_true());
 		json_array_append_new(disks, dj);
 	}
 	json_object_set_new(o, "disks", disks);

@@ -30,6 +30,10 @@ struct vm_disk {
 	char template_format[16];  /* "qcow2"/"raw", filled at define */
 	uint64_t size_mib;         /* 0: the template's size */
 	char *path;                /* resolved file, filled at define */
+	/* A blank copy this host made for a live migration (the sender's disk
+	 * is on a datastore this host does not share): it is this host's to
+	 * remove until the migration completes, whatever else a delete keeps. */
+	bool copy_in;
 };
 
 struct vm_nic {

@@ -85,7 +85,11 @@ void vm_store_read_state(struct vm *vm)
 int vm_store_remove(struct vm *vm, bool keep_disks, struct errinfo *e)
 {
 	int rc = 0;
-	for (int i = 0; i < vm->spec.ndisks && !keep_disks; i++) {
+	for (int i = 0; i < vm->spec.ndisks; i++) {
+		/* A copy made here for a migration that never completed is this
+		 * host's own, whatever else is kept (vm_disk.copy_in). */
+		if (keep_disks && !vm->spec.disks[i].copy_in)
+			continue;
 		const char *p = vm->spec.disks[i].path;
 		if (p && unlink(p) < 0 && errno != ENOENT) {
 			errinfo_set(e, 500, "disk", NULL, "cannot remove %s: %s", p, strerror(errno));

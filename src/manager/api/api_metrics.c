@@ -103,10 +103,13 @@ void api_metrics(struct http_req *req)
 	           "# HELP vdcd_migration_last_total_ms QEMU's total time of the last live migration that succeeded.\n"
 	           "# TYPE vdcd_migration_last_total_ms gauge\nvdcd_migration_last_total_ms %lld\n"
 	           "# HELP vdcd_migration_last_downtime_ms The guest's pause in the last live migration that succeeded.\n"
-	           "# TYPE vdcd_migration_last_downtime_ms gauge\nvdcd_migration_last_downtime_ms %lld\n",
+	           "# TYPE vdcd_migration_last_downtime_ms gauge\nvdcd_migration_last_downtime_ms %lld\n"
+	           "# HELP vdcd_migration_disk_bytes_total Bytes of disks (not shared by the receiving host) copied "
+	           "by live migrations that succeeded.\n"
+	           "# TYPE vdcd_migration_disk_bytes_total counter\nvdcd_migration_disk_bytes_total %llu\n",
 	        (unsigned long long)m->migrations[0], (unsigned long long)m->migrations[1],
 	        (unsigned long long)m->migrations[2], (long long)m->migration_last_total_ms,
-	        (long long)m->migration_last_downtime_ms);
+	        (long long)m->migration_last_downtime_ms, (unsigned long long)m->migration_disk_bytes);
 	fprintf(f, "# HELP vdcd_evacuations_total Hosts' evacuations (maintenance enter) ended since start.\n"
 	           "# TYPE vdcd_evacuations_total counter\n"
 	           "vdcd_evacuations_total{outcome=\"succeeded\"} %llu\n"

@@ -105,12 +105,13 @@ static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
 	if (!json_is_object(in))
 		return jv_fail(err, "migration", "must be an object");
 	static const char *const keys[] = {"auto_converge", "postcopy", "downtime_limit_ms", "max_bandwidth_mib_s",
-	                                   "max_per_host", "link_mib_s", "max_per_cluster", "cold_fallback", NULL};
+	                                   "max_per_host", "link_mib_s", "max_per_cluster", "cold_fallback",
+	                                   "copy_local_disks", NULL};
 	if (jv_only_keys(in, "migration", keys, err) < 0)
 		return -1;
 	json_t *pol = json_object_get(doc, "migration");
 	pol = json_is_object(pol) ? json_deep_copy(pol) : json_object();
-	bool ac = true, pc = false, cf = false;
+	bool ac = true, pc = false, cf = false, cl = true;
 	int64_t dl = 300, bw = 0, per_host = 2, link = 100, per_cluster = 8;
 	static const struct {
 		const char *key;
@@ -120,16 +121,17 @@ static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
 	int64_t *outs[] = {&dl, &bw, &per_host, &link, &per_cluster};
 	int rc = jv_bool(in, "migration", "auto_converge", false, &ac, err) < 0 ||
 	         jv_bool(in, "migration", "postcopy", false, &pc, err) < 0 ||
-	         jv_bool(in, "migration", "cold_fallback", false, &cf, err) < 0;
+	         jv_bool(in, "migration", "cold_fallback", false, &cf, err) < 0 ||
+	         jv_bool(in, "migration", "copy_local_disks", false, &cl, err) < 0;
 	for (size_t i = 0; i < 5 && !rc; i++)
 		rc = jv_int(in, "migration", ints[i].key, false, ints[i].min, ints[i].max, outs[i], err) < 0;
 	if (rc) {
 		json_decref(pol);
 		return -1;
 	}
-	const char *bools[] = {"auto_converge", "postcopy", "cold_fallback"};
-	bool bv[] = {ac, pc, cf};
-	for (int i = 0; i < 3; i++)
+	const char *bools[] = {"auto_converge", "postcopy", "cold_fallback", "copy_local_disks"};
+	bool bv[] = {ac, pc, cf, cl};
+	for (int i = 0; i < 4; i++)
 		if (json_object_get(in, bools[i]))
 			json_object_set_new(pol, bools[i], json_boolean(bv[i]));
 	for (size_t i = 0; i < 5; i++)

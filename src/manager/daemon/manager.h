@@ -82,6 +82,7 @@ struct mgr {
 	 * QEMU's figures of the last one that succeeded; under lock. */
 	uint64_t migrations[3];
 	int64_t migration_last_total_ms, migration_last_downtime_ms;
+	uint64_t migration_disk_bytes; /* disks copied by live migrations that succeeded */
 	/* Evacuations (maintenance enter) ended since start: succeeded,
 	 * failed (something left), cancelled (stopped); under lock. */
 	uint64_t evacuations[3];

@@ -1,6 +1,10 @@
 /* task_migrate.c - vm.migrate: a running VM moves to another host of its
- * cluster, live, over shared storage. vdcd sequences; the two agents and
- * their QEMUs do the work (guest memory never passes through vdcd).
+ * cluster, live. Its disks stay where they are when the receiving host
+ * shares their datastore; the others move with it (the receiver serves
+ * blank copies over NBD, the sender's QEMU mirrors onto them before the
+ * memory goes: vm_migrate_disks.c of the agent). vdcd sequences; the two
+ * agents and their QEMUs do the work (guest memory and disk blocks never
+ * pass through vdcd).
  *
  * Who owns the guest is QEMU's answer, not vdcd's guess: until the
  * sender's QEMU says "completed" (its copy then sits in "postmigrate",
@@ -57,7 +61,11 @@ struct mig {
 	struct migrate_plan plan;
 	int64_t memory_bytes;
 	json_t *last;        /* the sender's last word on it (total and downtime when completed) */
+	json_t *copied;      /* names of the disks copied to the receiver (not shared), or NULL */
+	int64_t copied_bytes;
+	int nbd_port;        /* where the receiver serves their copies */
 	const char *summary; /* placement's, when the destination was chosen */
+	bool copy_local;     /* the policy lets disks the receiver does not share move with it */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -105,6 +113,12 @@ static void set_phase(struct mig *g, const char *phase)
 	struct errinfo e = {0};
 	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "from_host_id", g->from, "to_host_id", g->to, "phase", phase,
 	                      "task_id", str(g->t->doc, "id") ?: "");
+	/* Recorded before the send: after the hand-over the sender's files of
+	 * these go (finish), whichever run of the task gets there. */
+	if (g->copied) {
+		json_object_set(m, "copied_disks", g->copied);
+		json_object_set_new(m, "copied_bytes", json_integer(g->copied_bytes));
+	}
 	patch(g, json_pack("{s:o}", "migration", m), &e);
 }
 
@@ -156,6 +170,10 @@ static int hand_over(struct mig *g, struct errinfo *e)
 		return -1;
 	json_t *m = json_pack("{s:s, s:s, s:s, s:s}", "from_host_id", g->from, "to_host_id", g->to, "phase",
 	                      "handed_over", "task_id", str(g->t->doc, "id") ?: "");
+	if (g->copied) {
+		json_object_set(m, "copied_disks", g->copied);
+		json_object_set_new(m, "copied_bytes", json_integer(g->copied_bytes));
+	}
 	/* Where it runs and why: placement's reasons for the new host. */
 	json_t *placement = json_pack("{s:O, s:s}", "host", json_object_get(to_host, "name"), "summary",
 	                              g->summary ? g->summary : "migrated here");
@@ -169,13 +187,17 @@ static int hand_over(struct mig *g, struct errinfo *e)
 	return rc;
 }
 
-/* After the hand-over: the sender's paused copy goes (its disks stay:
- * they are the receiver's now), and the document reads the receiver's
- * state. Runs again harmlessly. */
+/* After the hand-over: the sender's paused copy goes (its shared disks
+ * stay: they are the receiver's now; its copied ones go), and the
+ * document reads the receiver's state. Runs again harmlessly. */
 static int finish(struct mig *g, json_t **result, struct errinfo *e)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
+	char path[512];
+	int n = snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", g->name);
+	/* The disks that were copied: the sender's files of them go too. */
+	for (size_t k = 0; k < json_array_size(g->copied) && n > 0 && (size_t)n < sizeof(path); k++)
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "%s%s", k ? "," : "&remove_disks=",
+		              json_string_value(json_array_get(g->copied, k)) ?: "");
 	/* The sender's agent may be down (it restarts, and finds its paused
 	 * QEMU again): asked again for a while. Its copy never runs the guest
 	 * again (QEMU's postmigrate), so one left behind costs memory, not
@@ -226,6 +248,10 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 		json_object_set_new(*result, "predicted_total_ms", json_integer(g->plan.predicted_total_ms));
 	if (g->plan.reason[0])
 		json_object_set_new(*result, "strategy", json_string(migrate_strategy_name(g->plan.strategy)));
+	if (g->copied) {
+		json_object_set(*result, "copied_disks", g->copied);
+		json_object_set_new(*result, "copied_bytes", json_integer(g->copied_bytes));
+	}
 	if (!gone)
 		json_object_set_new(*result, "warnings", json_pack("[s]", "the sending host did not let go of its paused "
 		                                                     "copy (it never runs the guest again); delete it "
@@ -345,12 +371,48 @@ static int plan(struct mig *g, int64_t bandwidth_bytes_s, int64_t rate, const ch
 	return 0;
 }
 
+/* The sender's probe of the VM's disk folders and their sizes (the
+ * receiver finds which it shares, and makes copies of the others). */
+static int sender_storage(struct mig *g, json_t **storage, struct errinfo *e)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s/migration/storage", g->name);
+	long status = 0;
+	json_t *reply = NULL;
+	if (agent(g, g->from, "POST", path, NULL, &status, &reply, e) < 0)
+		return -1;
+	if (status != 200) {
+		errinfo_set(e, (unsigned)status, reply_code(reply)[0] ? reply_code(reply) : "agent_error", NULL,
+		            "the sending host could not say where the VM's disks are: %s", agent_error_message(reply));
+		json_decref(reply);
+		return -1;
+	}
+	*storage = reply;
+	return 0;
+}
+
+/* The bytes the copied disks hold (their virtual sizes: a mirror reads
+ * them whole), for the prediction. */
+static void copied_size(struct mig *g, const json_t *storage)
+{
+	size_t i, k;
+	json_t *name, *d;
+	g->copied_bytes = 0;
+	json_array_foreach(g->copied, i, name)
+		json_array_foreach(json_object_get(storage, "disks"), k, d)
+			if (json_equal(json_object_get(d, "name"), name))
+				g->copied_bytes += json_integer_value(json_object_get(d, "size_bytes"));
+}
+
 /* The receiver's QEMU, listening: its uri into uri. A copy left by an
  * earlier run is dropped first (it never ran the guest: the sender does). */
-static int prepare_receiver(struct mig *g, const json_t *spec, char *uri, size_t n, struct errinfo *e)
+static int prepare_receiver(struct mig *g, const json_t *spec, const json_t *storage, bool resume, char *uri,
+                            size_t n, struct errinfo *e)
 {
-	json_t *body = json_pack("{s:O, s:s}", "spec", spec, "address", g->to_address);
+	json_t *body = json_pack("{s:O, s:s, s:b}", "spec", spec, "address", g->to_address, "resume", resume);
 	json_object_update(body, g->opts);
+	if (storage)
+		json_object_set_new(body, "storage", json_deep_copy(storage));
 	for (int attempt = 0; attempt < 2; attempt++) {
 		long status = 0;
 		json_t *reply = NULL;
@@ -360,6 +422,13 @@ static int prepare_receiver(struct mig *g, const json_t *spec, char *uri, size_t
 		}
 		if (status == 201) {
 			snprintf(uri, n, "%s", str(json_object_get(reply, "migration"), "uri") ?: "");
+			/* The disks it does not share: their copies, served over NBD. */
+			const json_t *nbd = json_object_get(json_object_get(reply, "migration"), "nbd");
+			const json_t *names = json_object_get(nbd, "disks");
+			if (json_array_size(names) > 0) {
+				g->copied = json_deep_copy(names);
+				g->nbd_port = (int)json_integer_value(json_object_get(nbd, "port"));
+			}
 			json_decref(reply);
 			json_decref(body);
 			return uri[0] ? 0 : errinfo_set(e, 502, "agent_error", NULL, "the receiving host named no address");
@@ -385,6 +454,9 @@ static int send_vm(struct mig *g, const char *uri, struct errinfo *e)
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/migrate", g->name);
 	json_t *body = json_pack("{s:s}", "uri", uri);
 	json_object_update(body, g->opts);
+	if (g->copied)
+		json_object_set_new(body, "nbd", json_pack("{s:s, s:i, s:O}", "host", g->to_address, "port", g->nbd_port,
+		                                           "disks", g->copied));
 	long status = 0;
 	json_t *reply = NULL;
 	int rc = agent(g, g->from, "POST", path, body, &status, &reply, e);
@@ -411,13 +483,34 @@ static void fmt_bytes(char *out, size_t n, int64_t b)
 
 /* One look at the sender's progress: the task's progress and live figures,
  * and the overdue check. */
+/* The disks' copy, before the memory goes. */
+static void show_disk_progress(struct mig *g, const json_t *st, int64_t elapsed_ms)
+{
+	const json_t *d = json_object_get(st, "disks");
+	int64_t total = json_integer_value(json_object_get(d, "total_bytes"));
+	int64_t copied = json_integer_value(json_object_get(d, "copied_bytes"));
+	char c[32], t[32], msg[256];
+	fmt_bytes(c, sizeof(c), copied);
+	fmt_bytes(t, sizeof(t), total);
+	snprintf(msg, sizeof(msg), "copying %lld disk%s to the receiving host: %s of %s",
+	         (long long)json_integer_value(json_object_get(d, "count")),
+	         json_integer_value(json_object_get(d, "count")) == 1 ? "" : "s", c, t);
+	int pct = total > 0 ? (int)(10 + 40 * copied / total) : 10;
+	json_t *live = json_pack("{s:s, s:I, s:I, s:I, s:I}", "status", "copying-disks", "elapsed_ms",
+	                         (json_int_t)elapsed_ms, "disk_total_bytes", (json_int_t)total, "disk_copied_bytes",
+	                         (json_int_t)copied, "predicted_total_ms", (json_int_t)g->plan.predicted_total_ms);
+	task_update_live(g->t, pct, msg, live);
+}
+
 static void show_progress(struct mig *g, const json_t *st, int64_t elapsed_ms)
 {
 	const json_t *ram = json_object_get(st, "ram");
 	int64_t total = json_integer_value(json_object_get(ram, "total_bytes"));
 	int64_t left = json_integer_value(json_object_get(ram, "remaining_bytes"));
 	int64_t dirty = json_integer_value(json_object_get(ram, "dirty_bytes_per_s"));
-	int pct = total > 0 ? (int)(10 + 85 * (total - left) / total) : 10;
+	/* With disks copied first, memory is the second half. */
+	int from = g->copied ? 50 : 10, span = g->copied ? 45 : 85;
+	int pct = total > 0 ? (int)(from + span * (total - left) / total) : from;
 	char l[32], d[32], msg[256];
 	fmt_bytes(l, sizeof(l), left);
 	fmt_bytes(d, sizeof(d), dirty);
@@ -485,6 +578,15 @@ static enum outcome follow(struct mig *g, struct errinfo *e)
 			g->last = st;
 			return OUT_COMPLETED;
 		}
+		if (!strcmp(s, "none")) {
+			/* The sender has no migration under way after it began one:
+			 * its agent restarted while the disks were copied (it drops
+			 * the mirrors), or QEMU was restarted. The guest is there. */
+			errinfo_set(e, 502, "migration_failed", NULL, "the sending host has no migration of the VM under "
+			            "way any more (its agent restarted?): the guest stays on the sending host");
+			json_decref(st);
+			return OUT_FAILED;
+		}
 		if (!strcmp(s, "failed") || !strcmp(s, "cancelled")) {
 			if (cancelled && why[0])
 				errinfo_set(e, 409, "will_not_converge", NULL, "%s", why);
@@ -496,7 +598,11 @@ static enum outcome follow(struct mig *g, struct errinfo *e)
 			json_decref(st);
 			return OUT_FAILED;
 		}
-		show_progress(g, st, now - start);
+		bool copying = !strcmp(s, "copying-disks");
+		if (copying)
+			show_disk_progress(g, st, now - start);
+		else
+			show_progress(g, st, now - start);
 		struct migrate_progress p = {now - start, json_integer_value(json_object_get(json_object_get(st, "ram"), "remaining_bytes")),
 		                             json_integer_value(json_object_get(json_object_get(st, "ram"), "dirty_bytes_per_s")),
 		                             (int64_t)(json_number_value(json_object_get(json_object_get(st, "ram"), "mbps")) * 1e6 / 8),
@@ -504,7 +610,9 @@ static enum outcome follow(struct mig *g, struct errinfo *e)
 		json_decref(st);
 		/* A re-run that found the migration under way has no plan of
 		 * its own: it follows QEMU to the end. */
-		enum migrate_verdict v = cancelled || g->plan.predicted_total_ms <= 0
+		/* The disks' copy is not judged by the memory's plan: its own
+		 * end (and a cancel) ends it. */
+		enum migrate_verdict v = cancelled || copying || g->plan.predicted_total_ms <= 0
 		                             ? MIGRATE_GO_ON
 		                             : migrate_progress_check(&g->plan, &g->policy, &p, why);
 		struct errinfo ke = {0};
@@ -548,6 +656,7 @@ static void read_policy(struct mig *g, const json_t *cluster, int64_t *bandwidth
 		.downtime_limit_ms = json_integer_value(json_object_get(mp, "downtime_limit_ms")) ?: 300,
 		.max_throttle_pct = 99,
 	};
+	g->copy_local = !json_is_false(json_object_get(mp, "copy_local_disks"));
 	int64_t cap = json_integer_value(json_object_get(mp, "max_bandwidth_mib_s"));
 	/* The migration network's speed as the administrator gave it
 	 * (link_mib_s), under the cap; 100 MiB/s (1 GbE) otherwise. Too low a
@@ -716,6 +825,10 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	g.summary = str(args, "placement_summary");
 	g.from = str(mig, "from_host_id") ?: str(vm, "host_id");
 	g.memory_bytes = json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib")) << 20;
+	if (json_array_size(json_object_get(mig, "copied_disks")) > 0) { /* a re-run: what the first run copied */
+		g.copied = json_deep_copy(json_object_get(mig, "copied_disks"));
+		g.copied_bytes = json_integer_value(json_object_get(mig, "copied_bytes"));
+	}
 	int rc = -1;
 	json_t *to_host = NULL, *cluster = NULL, *src = NULL;
 	if (!g.to || !g.from || !g.opts) {
@@ -767,7 +880,9 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	const json_t *sm = json_object_get(src, "migration");
 	bool sending = !strcmp(str(sm, "role") ?: "", "out") &&
 	               (!strcmp(str(sm, "status") ?: "", "active") || !strcmp(str(sm, "status") ?: "", "setup") ||
-	                !strcmp(str(sm, "status") ?: "", "device") || !strcmp(str(sm, "status") ?: "", "postcopy-active"));
+	                !strcmp(str(sm, "status") ?: "", "device") || !strcmp(str(sm, "status") ?: "", "postcopy-active") ||
+	                !strcmp(str(sm, "status") ?: "", "copying-disks") ||
+	                !strcmp(str(sm, "status") ?: "", "pre-switchover"));
 	if (!sending) {
 		set_phase(&g, "preparing");
 		if (task_checkpoint(t, e) < 0) {
@@ -788,15 +903,28 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 				prc = task_image_push(t, g.to, img, str(json_object_get(vm, "config"), "datastore") ?: "local", 8, e);
 		}
 		char uri[160];
+		json_t *storage = NULL;
+		/* Which disks the receiver shares is its to find (the sender's
+		 * probe files); the others are copied, when the policy allows. */
+		if (prc == 0 && g.copy_local)
+			prc = sender_storage(&g, &storage, e);
 		if (prc == 0) {
 			task_update(t, NULL, 9, "starting the receiving QEMU");
-			prc = task_checkpoint(t, e) < 0 || prepare_receiver(&g, json_object_get(src, "spec"), uri, sizeof(uri), e) < 0;
+			prc = task_checkpoint(t, e) < 0 ||
+			      prepare_receiver(&g, json_object_get(src, "spec"), storage, !strcmp(sst, "running"), uri,
+			                       sizeof(uri), e) < 0;
 		}
+		copied_size(&g, storage);
+		json_decref(storage);
 		int64_t rate = rate_join(&g, &rr); /* joined on every path: the thread reads g's names */
+		if (g.copied) /* post-copy would run the guest there before its disks are whole */
+			g.policy.allow_postcopy = false;
 		if (prc || plan(&g, bandwidth, rate, rr.why, e) < 0) {
 			roll_back(&g, e);
 			goto out;
 		}
+		if (g.copied && bandwidth > 0) /* the disks go first, at the link's speed */
+			g.plan.predicted_total_ms += g.copied_bytes * 1000 / bandwidth;
 		task_update(t, NULL, 10, g.plan.reason);
 		crash_point("task:vm.migrate:after_receiver");
 		set_phase(&g, "sending");
@@ -822,6 +950,7 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	}
 out:
 	json_decref(g.last);
+	json_decref(g.copied);
 	json_decref(g.opts);
 	json_decref(to_host);
 	json_decref(cluster);

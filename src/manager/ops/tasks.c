@@ -186,6 +186,7 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 		if (rc == 0) {
 			m->migration_last_total_ms = json_integer_value(json_object_get(result, "total_ms"));
 			m->migration_last_downtime_ms = json_integer_value(json_object_get(result, "downtime_ms"));
+			m->migration_disk_bytes += (uint64_t)json_integer_value(json_object_get(result, "copied_bytes"));
 		}
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -1,8 +1,9 @@
 // Live migration of a VM (system administrators: it names hosts). Ask
 // placement first (a dry run shows every host's verdict), then migrate
-// and watch the copy: bytes left and the guest's dirty rate as a live
+// and watch the copy: first the disks the other host does not share (a
+// progress bar), then bytes left and the guest's dirty rate as a live
 // chart, the expected pause and the throttle as numbers, until the task
-// ends (its result says how long it took and paused).
+// ends (its result says how long it took and paused, and which disks moved).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, enc, waitTask } from '../api.js';
 import { loadChunk } from '../chunk.js';
@@ -62,6 +63,16 @@ function LiveChart({ points }) {
   );
 }
 
+// The disks' copy to the other host, before the memory goes.
+function DiskCopy({ copy }) {
+  return (
+    <div data-testid="migrate-disks">
+      <label for="mig-disks">{t('migrate.disks', { copied: fmtMiB(copy.copied), total: fmtMiB(copy.total) })}</label>
+      <progress id="mig-disks" max={copy.total || 1} value={copy.copied || 0} />
+    </div>
+  );
+}
+
 export function Migrate({ vm, onDone }) {
   const [hosts, setHosts] = useState([]);
   const [host, setHost] = useState('');
@@ -69,6 +80,7 @@ export function Migrate({ vm, onDone }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [points, setPoints] = useState([]);
+  const [copy, setCopy] = useState(null);
   const [end, setEnd] = useState(null);
   useEffect(() => {
     get('/api/v1/hosts?limit=1000').then((r) => setHosts((r.items || []).filter((h) => h.cluster_id === vm.cluster_id && h.id !== vm.host_id)), () => setHosts([]));
@@ -85,12 +97,14 @@ export function Migrate({ vm, onDone }) {
     setError(null);
     setEnd(null);
     setPoints([]);
+    setCopy(null);
     setBusy(true);
     try {
       const r = await post(path, body());
       const acc = [];
       const fin = await waitTask(r.task.id, (tk) => {
         const l = tk.live;
+        if (l && l.status === 'copying-disks') setCopy({ copied: l.disk_copied_bytes, total: l.disk_total_bytes });
         if (l && l.total_bytes) {
           acc.push({ t: Date.now() / 1000, left: l.remaining_bytes, dirty: l.dirty_bytes_per_s, pause: l.expected_downtime_ms, throttle: l.throttle_pct });
           setPoints(acc.slice());
@@ -121,9 +135,13 @@ export function Migrate({ vm, onDone }) {
       <button type="submit" disabled={busy} data-testid="migrate-go">{t('migrate.go')}</button>
       <ErrorText error={error} />
       {dry ? <Verdicts placement={dry.placement} /> : null}
+      {copy && !points.length ? <DiskCopy copy={copy} /> : null}
       {points.length ? <LiveChart points={points} /> : null}
       {end && end.state === 'succeeded' && res ? (
-        <p class="good" data-testid="migrate-result">{t('migrate.done', { host: vm.placement && vm.placement.host, total: res.total_ms, pause: res.downtime_ms, strategy: res.strategy || 'precopy' })}</p>
+        <p class="good" data-testid="migrate-result">
+          {t('migrate.done', { host: vm.placement && vm.placement.host, total: res.total_ms, pause: res.downtime_ms, strategy: res.strategy || 'precopy' })}
+          {res.copied_disks ? ' ' + t('migrate.copied', { disks: res.copied_disks.join(', '), size: fmtMiB(res.copied_bytes) }) : ''}
+        </p>
       ) : null}
       {end && end.state !== 'succeeded' ? <p class="bad" data-testid="migrate-result">{(end.error && end.error.message) || end.message}</p> : null}
     </form>
