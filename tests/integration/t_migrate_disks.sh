@@ -34,6 +34,11 @@ VM=$(jget "$BODY" .id)
 UUID=$VM # the agents run it under its id, as uuid too
 
 host_of() { mapi GET /api/v1/vms/dm && jget "$BODY" .placement.host; }
+# agent_again H: starts H's agent again as it joined (its certificate kept).
+agent_again() {
+	agent_start "$1" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" --manager-ca-fingerprint "$CA_FP" \
+		--host-name "$1" --advertise-url "https://$(cat "$(dir_of "$1")/mgmt_ip"):7441"
+}
 other() { [ "$1" = h1 ] && echo h2 || echo h1; }
 disk_of() { echo "$(dir_of "$1")/ds/$VM/root.qcow2"; }
 # ready_ip HOST: the address of the guest's latest boot, answering from HOST.
@@ -120,8 +125,8 @@ check "it reads back the same bytes on $TO (SHA-256)" test "$(guest_req "$TO" "$
 got=$(guest_req "$TO" "$IP" marker | tr '|' '\n' | grep '^during-' | sort -u | wc -l)
 check "every write made during the move is there ($n; $got found)" test "$got" -ge "$n" -a "$got" -le "$((n + 1))"
 api "$TO" GET "/api/v1/vms/$VM"
-check "the receiver's disk is its own file now (no copy mark)" \
-	test "$(jget "$BODY" '.spec.disks[0].path')" = "$(disk_of "$TO")"
+check "the receiver's disk is its own file now (no copy mark in its store)" \
+	test "$(jget "$BODY" '.spec.disks[0].path')/$(jq -r '.disks[0].copy_in // false' "$(dir_of "$TO")/st/vms/$VM/spec.json")" = "$(disk_of "$TO")/false"
 
 FROM=$TO
 TO=$(other "$FROM")
@@ -180,13 +185,11 @@ fi
 # The sending agent killed (-9) during the copy, then started again: its
 # QEMU (and the guest) live on; vdcd hears that no migration is under way
 # and rolls back.
-ARGS_FROM=$(tr '\0' ' ' <"/proc/$(agent_pid "$FROM")/cmdline")
 if copying_task; then
 	kill -9 "$(agent_pid "$FROM")"
 	sleep 1
 	check "the guest still answers while its agent is down" test "$(guest_req "$FROM" "$IP" ping)" = pong
-	# shellcheck disable=SC2086
-	agent_start "$FROM" ${ARGS_FROM#* } || not_ok "the agent on $FROM starts again"
+	agent_again "$FROM" || not_ok "the agent on $FROM starts again"
 	task_wait "$TASK" 180
 	check "kill -9 of the sending agent during the copy: the migration fails" test "$TASK_STATE" = failed
 	diag "why: $(jget "$BODY" .error.message)"
@@ -203,6 +206,28 @@ task_wait "$(jget "$BODY" .task.id)" 180
 check "after all that, the next migration succeeds" test "$TASK_STATE" = succeeded
 [ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
 check "... the VM on $TO alone" on_one_host "$TO"
+check "... reading the same bytes" test "$(guest_req "$TO" "$IP" 'sum big')" = "$SUM"
+FROM=$TO
+TO=$(other "$FROM")
+
+# ---- kill -9 of the receiving agent once the guest's state has arrived --------
+# QEMU there waits (paused) for its NBD export to go; the agent restarted
+# finds it so, ends the export and runs the guest.
+agent_stop "$TO"
+crash_at migrate:incoming_arrived "$TO" any --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+	--manager-ca-fingerprint "$CA_FP" --host-name "$TO" --advertise-url "https://$(cat "$(dir_of "$TO")/mgmt_ip"):7441" \
+	-- mapi POST /api/v1/vms/dm/migrate '{}'
+TASK=$(jget "$BODY" .task.id)
+agent_again "$TO" || not_ok "the agent on $TO starts again"
+task_wait "$TASK" 180
+check "the migration that lost its receiving agent at the arrival succeeds once it is back" test "$TASK_STATE" = succeeded
+[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+for _ in $(seq 1 100); do on_one_host "$TO" >/dev/null 2>&1 && break; sleep 0.2; done
+check "... the VM runs on $TO alone, $FROM's file gone" on_one_host "$TO"
+check "... its agent, restarted, ended the export and ran the guest" \
+	grep -q "vm_migration_incoming_recover vm=$VM state=paused resume=1" "$(dir_of "$TO")/agent.log"
+check "... its disk, in its store, no longer a copy of its own to remove" \
+	test "$(jq -r '.disks[0].copy_in // false' "$(dir_of "$TO")/st/vms/$VM/spec.json")" = false
 check "... reading the same bytes" test "$(guest_req "$TO" "$IP" 'sum big')" = "$SUM"
 FROM=$TO
 TO=$(other "$FROM")

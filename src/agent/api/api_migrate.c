@@ -99,7 +99,12 @@ void api_migrate_incoming(struct http_req *req)
 	}
 	for (int i = 0; i < vm->spec.ndisks; i++)
 		vm->mig.copy_disks |= vm->spec.disks[i].copy_in;
-	vm->mig.resume = resume;
+	if (vm_incoming_set_resume(vm, resume, &e) < 0) {
+		json_decref(body);
+		vm_delete(vm, VM_DISKS_LEAVE, &(struct errinfo){0});
+		api_reply_err(req, &e);
+		return;
+	}
 	if (cold) {
 		json_decref(body);
 		http_reply_json(req, 201, vm_to_json(vm));

@@ -123,6 +123,7 @@ struct vm {
 		 * receiver's copies, while they exist. */
 		bool copy_disks;
 		bool resume;
+		bool releasing; /* in: the exports are being stopped */
 		int nbd_port;
 		struct vm_mig_mirror *mirror;
 		bool switching; /* out: the mirrors are being ended in pre-switchover */
@@ -243,6 +244,10 @@ int vm_migrate_send(struct vm *vm, const char *uri, const struct vm_migrate_opts
  * VM's disk folders, with a token: a receiving host that reads the token
  * there shares the folder. */
 #define VM_SHARED_PROBE ".vdc-shared-probe"
+/* Receiver of copies (vm_define_incoming made some): whether the guest
+ * runs once it has arrived (it ran on the sender), kept in the agent's
+ * store too, for an agent restarted before then. */
+int vm_incoming_set_resume(struct vm *vm, bool resume, struct errinfo *e);
 /* Sender: writes the probe files and answers {"token", "disks": [{"name",
  * "datastore", "size_bytes"}]} (the sizes the receiver's copies take). */
 int vm_migrate_storage_probe(struct vm *vm, json_t **out, struct errinfo *e);

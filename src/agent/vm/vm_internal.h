@@ -59,6 +59,9 @@ void vm_nbd_serve(struct vm *vm, const char *address, vm_nbd_served_fn served, v
 /* Receiver, the state arrived: the exports go, the copies become the VM's
  * disks, and the guest runs when it ran on the sender. */
 void vm_nbd_incoming_done(struct vm *vm);
+/* At an agent's restart: finishes a copy receiver's arrival that the agent
+ * was down for. */
+void vm_nbd_recover(struct vm *vm);
 /* Sender: the mirrors still copy (the memory has not begun to go). */
 bool vm_mirror_copying(const struct vm *vm);
 /* {"count", "total_bytes", "copied_bytes", "ready"} while mirrors exist, else NULL. */

@@ -47,7 +47,9 @@ void vm_migrate_event(struct vm *vm, const char *status)
 		 * (running, or postmigrate), read now rather than guessed from
 		 * a state the attach may not have set yet. */
 		log_info("vm_migration", "vm=%s role=unknown status=%s", vm->spec.name, status);
-		if (!strcmp(status, "completed"))
+		if (!strcmp(status, "completed") && vm->mig.copy_disks) /* a copy receiver's (vm_nbd_recover) */
+			vm_nbd_incoming_done(vm);
+		else if (!strcmp(status, "completed"))
 			vm_refresh_status(vm, ignore_done, NULL);
 		return;
 	}

@@ -17,6 +17,7 @@
  * that reads it there shares the folder (OpenStack's check). */
 #include "vm_internal.h"
 
+#include "crashpoint.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
@@ -101,6 +102,11 @@ int vm_migrate_storage_probe(struct vm *vm, json_t **out, struct errinfo *e)
 }
 
 /* ---- the receiving side: NBD exports of the copies ----------------------------- */
+
+/* In the VM's folder of the agent's store while a copy-receiving VM must
+ * run once it has arrived (it ran on the sender): an agent restarted in
+ * between still knows. */
+#define COPY_RESUME_MARKER "copy-resume"
 
 /* A free TCP port on address, as the kernel gives one: QEMU 7.2's NBD
  * server cannot say which port it took itself. Another process could take
@@ -251,7 +257,11 @@ static void on_exports_gone(void *ctx, enum qmp_status st, json_t *ret, const ch
 	struct errinfo e = {0};
 	if (vm_store_write_spec(vm, "spec.json", &e) < 0)
 		log_error("vm_migration_spec_unsaved", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+	char marker[1200];
+	vm_store_path(vm, COPY_RESUME_MARKER, marker, sizeof(marker));
+	unlink(marker);
 	vm->mig.copy_disks = false;
+	vm->mig.releasing = false;
 	vm->mig.nbd_port = 0;
 	if (vm->mig.resume && vm->qmp) {
 		log_info("vm_migration_resume", "vm=%s", vm->spec.name);
@@ -266,10 +276,43 @@ static void on_exports_gone(void *ctx, enum qmp_status st, json_t *ret, const ch
 
 void vm_nbd_incoming_done(struct vm *vm)
 {
-	if (!vm->qmp)
+	if (!vm->qmp || vm->mig.releasing)
 		return;
+	crash_point("migrate:incoming_arrived");
+	vm->mig.releasing = true;
 	vm_hold(vm);
 	qmp_nbd_server_stop(vm->qmp, on_exports_gone, vm);
+}
+
+int vm_incoming_set_resume(struct vm *vm, bool resume, struct errinfo *e)
+{
+	vm->mig.resume = resume;
+	if (!resume || !vm->mig.copy_disks)
+		return 0;
+	char marker[1200];
+	vm_store_path(vm, COPY_RESUME_MARKER, marker, sizeof(marker));
+	int rc = fs_write_atomic(marker, "1", 1, 0600);
+	return rc < 0 ? errinfo_set(e, 500, "store", NULL, "cannot write %s: %s", marker, strerror(-rc)) : 0;
+}
+
+void vm_nbd_recover(struct vm *vm)
+{
+	bool copies = false;
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		copies |= vm->spec.disks[i].copy_in;
+	if (!copies || !vm->qmp)
+		return;
+	char marker[1200];
+	vm_store_path(vm, COPY_RESUME_MARKER, marker, sizeof(marker));
+	vm->mig.copy_disks = true;
+	vm->mig.resume = fs_exists(marker);
+	log_info("vm_migration_incoming_recover", "vm=%s state=%s resume=%d", vm->spec.name, vm_state_name(vm->state),
+	         vm->mig.resume);
+	/* The state arrived while this agent was down: QEMU waits (paused,
+	 * its autostart off) for the exports to go. Still incoming: the
+	 * MIGRATION event will say when. */
+	if (vm->state != VM_INCOMING)
+		vm_nbd_incoming_done(vm);
 }
 
 /* ---- the sending side: the mirrors ------------------------------------------- */

@@ -116,6 +116,8 @@ static void on_reattached(struct vm *vm, void *ctx, const char *err)
 	else
 		log_info("vm_reattached", "vm=%s pid=%d state=%s", vm->spec.name, (int)vm->pid,
 		         vm_state_name(vm->state));
+	if (!err)
+		vm_nbd_recover(vm);
 }
 
 static void load_one(struct agent *a, const char *name)
