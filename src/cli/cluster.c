@@ -40,7 +40,8 @@ static const struct opt update_opts[] = {
 	 "migration.downtime_limit_ms", 0, NULL},
 	{"migration-bandwidth-mib-s", 0, OPT_INT, "MIB", "cap each migration at MiB/s (0: none)",
 	 "migration.max_bandwidth_mib_s", 0, NULL},
-	{"migration-link-mib-s", 0, OPT_INT, "MIB", "the migration network's speed plans predict from (default 100)",
+	{"migration-link-mib-s", 0, OPT_INT, "MIB", "the migration network's speed plans predict from (0: measure it "
+	 "before each migration, the default)",
 	 "migration.link_mib_s", 0, NULL},
 	{"migration-max-per-host", 0, OPT_INT, "N", "migrations under way from or to one host (default 2)",
 	 "migration.max_per_host", 0, NULL},

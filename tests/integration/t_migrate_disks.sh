@@ -110,6 +110,9 @@ check "the task's result names the disk it copied" test "$(jget "$BODY" '.items[
 check "... its bytes, and the prediction counts them" \
 	test "$(jget "$BODY" '.items[0].result | .copied_bytes > 0 and .predicted_total_ms > 0')" = true
 COPIED=$(jget "$BODY" '.items[0].result.copied_bytes')
+check "... and the link it measured before the start (no speed set in the policy)" \
+	test "$(jget "$BODY" '.items[0].result.link_measured_mib_s > 0')" = true
+diag "the link between the namespace hosts measured $(jget "$BODY" '.items[0].result.link_measured_mib_s') MiB/s"
 mapi GET /metrics
 check "/metrics counts the bytes of disks migrations copied" \
 	grep -qx "vdcd_migration_disk_bytes_total $COPIED" <<<"$BODY"
@@ -231,6 +234,40 @@ check "... its disk, in its store, no longer a copy of its own to remove" \
 check "... reading the same bytes" test "$(guest_req "$TO" "$IP" 'sum big')" = "$SUM"
 FROM=$TO
 TO=$(other "$FROM")
+
+# ---- the link's speed is measured: a shaped link is seen as such ------------
+link_rate h1 80mbit
+link_rate h2 80mbit
+mapi POST /api/v1/vms/dm/migrate '{}'
+task_wait "$(jget "$BODY" .task.id)" 180
+link_rate h1 off
+link_rate h2 off
+check "over links shaped to 80 Mbit/s (9.5 MiB/s) the migration succeeds" test "$TASK_STATE" = succeeded
+check "... having measured 5 to 12 MiB/s ($(jget "$BODY" .result.link_measured_mib_s))" \
+	test "$(jget "$BODY" '.result.link_measured_mib_s | . >= 5 and . <= 12')" = true
+check "... and planned with it (its prediction covers the disk at that speed: over 4 s)" \
+	test "$(jget "$BODY" '.result.predicted_total_ms > 4000')" = true
+FROM=$TO
+TO=$(other "$FROM")
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"link_mib_s":50}}'
+mapi POST /api/v1/vms/dm/migrate '{}'
+task_wait "$(jget "$BODY" .task.id)" 180
+check "a link speed set in the policy is taken as given, not measured" \
+	test "$TASK_STATE/$(jget "$BODY" '.result.link_measured_mib_s // "none"')" = succeeded/none
+mapi PATCH /api/v1/clusters/c1 '{"migration":{"link_mib_s":0}}'
+check "link_mib_s 0 removes it (each migration measures again)" \
+	test "$STATUS/$(jget "$BODY" '.migration.link_mib_s // "none"')" = 200/none
+FROM=$TO
+TO=$(other "$FROM")
+
+# ---- the agents' link probe refuses bad requests ---------------------------------
+api "$FROM" POST /api/v1/link/sink '{"address":"/tmp/x"}'
+check "a sink on an address that is no IP: 400 naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/address
+api "$FROM" POST /api/v1/link/probe '{"host":"127.0.0.1","port":1,"ms":60000}'
+check "a probe longer than 2 s: 400 naming ms" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ms
+api "$FROM" POST /api/v1/link/probe '{"host":"127.0.0.1","port":1}'
+check "a probe to a port nobody listens on: 502 saying so" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 502/link_probe_failed
 
 # ---- the policy off: the receiver refuses what it does not share ----------
 vdc cluster update c1 --no-migration-copy-local-disks >/dev/null

@@ -28,6 +28,11 @@ void api_migration_cancel(struct http_req *req);
 void api_migration_postcopy(struct http_req *req);
 void api_migration_storage(struct http_req *req);
 void api_dirty_rate(struct http_req *req);
+/* api_link.c: the migration network's speed (a sink here, a probe from here). */
+void api_link_sink(struct http_req *req);
+void api_link_probe(struct http_req *req);
+/* Waits for the probes still running (bounded); before the loop stops. */
+void api_link_stop(struct agent *a);
 void api_disk_move(struct http_req *req);
 void api_disk_move_cancel(struct http_req *req);
 /* api_pools.c: resource pools (their settings; a VM's pool). */

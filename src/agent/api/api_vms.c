@@ -694,6 +694,8 @@ const struct http_route agent_routes[] = {
 	{"POST", "/api/v1/vms/{name}/migration/storage", api_migration_storage, 0, 0},
 	{"POST", "/api/v1/vms/{name}/migration/postcopy", api_migration_postcopy, 0, 0},
 	{"POST", "/api/v1/vms/{name}/dirty-rate", api_dirty_rate, 0, 0},
+	{"POST", "/api/v1/link/sink", api_link_sink, 0, 0},
+	{"POST", "/api/v1/link/probe", api_link_probe, 0, 0},
 	{"PUT", "/api/v1/pools", api_pools_put, 0, 0},
 	{"GET", "/api/v1/images", api_image_list, 0, 0},
 	{"GET", "/api/v1/images/{id}", api_image_get, 0, 0},

@@ -41,6 +41,7 @@ struct agent {
 	struct vm *vms;
 	time_t started_at;
 	struct agent_consoles *consoles; /* live VNC streams (api_console.c) */
+	struct loop_jobs *link_jobs;     /* link probes' threads (api_link.c) */
 };
 
 /* main.c: starts the API server, HTTPS when the agent has a certificate

@@ -239,6 +239,7 @@ cleanup:
 	natnet_stop(a);
 	manager_link_stop(a);
 	api_console_stop(a); /* upgraded connections end before their server */
+	api_link_stop(a);
 	if (a->http)
 		http_server_stop(a->http);
 	vm_detach_all(a);

@@ -117,7 +117,7 @@ static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
 		const char *key;
 		int64_t min, max;
 	} ints[] = {{"downtime_limit_ms", 1, 60000}, {"max_bandwidth_mib_s", 0, 1 << 20}, {"max_per_host", 1, 64},
-	            {"link_mib_s", 1, 1 << 20}, {"max_per_cluster", 1, 1024}};
+	            {"link_mib_s", 0, 1 << 20}, {"max_per_cluster", 1, 1024}};
 	int64_t *outs[] = {&dl, &bw, &per_host, &link, &per_cluster};
 	int rc = jv_bool(in, "migration", "auto_converge", false, &ac, err) < 0 ||
 	         jv_bool(in, "migration", "postcopy", false, &pc, err) < 0 ||
@@ -137,6 +137,9 @@ static int migration_policy(const json_t *b, json_t *doc, struct jv_err *err)
 	for (size_t i = 0; i < 5; i++)
 		if (json_object_get(in, ints[i].key))
 			json_object_set_new(pol, ints[i].key, json_integer(*outs[i]));
+	/* A link speed of 0: none given, each migration measures it. */
+	if (json_object_get(in, "link_mib_s") && link == 0)
+		json_object_del(pol, "link_mib_s");
 	json_object_set_new(doc, "migration", pol);
 	return 0;
 }

@@ -66,6 +66,9 @@ struct mig {
 	int nbd_port;        /* where the receiver serves their copies */
 	const char *summary; /* placement's, when the destination was chosen */
 	bool copy_local;     /* the policy lets disks the receiver does not share move with it */
+	bool link_set;       /* the policy gives the link's speed (else it is measured) */
+	int64_t cap_bytes_s; /* the policy's cap per migration, 0: none */
+	int64_t link_bytes_s;   /* measured, when it was */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -246,6 +249,8 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 			json_object_set(*result, figures[i], json_object_get(g->last, figures[i]));
 	if (g->plan.predicted_total_ms)
 		json_object_set_new(*result, "predicted_total_ms", json_integer(g->plan.predicted_total_ms));
+	if (g->link_bytes_s > 0) /* the link as measured before the start */
+		json_object_set_new(*result, "link_measured_mib_s", json_integer(g->link_bytes_s >> 20));
 	if (g->plan.reason[0])
 		json_object_set_new(*result, "strategy", json_string(migrate_strategy_name(g->plan.strategy)));
 	if (g->copied) {
@@ -336,6 +341,81 @@ static int64_t rate_join(struct mig *g, struct rate_reader *r)
 	return r->rate;
 }
 
+/* The migration network's speed from the sending host to the receiving
+ * one, measured (the agents' link probe: a sink on the receiver, 250 ms of
+ * writes from the sender, timed until the sink has read them all) on a
+ * thread of its own while the receiving QEMU starts, as the dirty rate is.
+ * -1 (why says why) when it could not be measured. */
+struct link_reader {
+	struct store *st;
+	const char *from, *to, *vm;
+	char to_address[64];
+	int64_t rate; /* bytes/s, or -1 */
+	char why[256];
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *read_link(void *arg)
+{
+	struct link_reader *r = arg;
+	long status = 0;
+	json_t *reply = NULL, *body = json_pack("{s:s}", "address", r->to_address);
+	struct errinfo e = {0};
+	int port = 0;
+	if (agent_call(r->st, r->to, "POST", "/api/v1/link/sink", body, 30, &status, &reply, NULL, &e) < 0)
+		snprintf(r->why, sizeof(r->why), "the receiving host: %s", e.message);
+	else if (status != 201)
+		snprintf(r->why, sizeof(r->why), "the receiving host answered %ld: %s", status, agent_error_message(reply));
+	else
+		port = (int)json_integer_value(json_object_get(reply, "port"));
+	json_decref(body);
+	json_decref(reply);
+	reply = NULL;
+	if (port > 0) {
+		body = json_pack("{s:s, s:i, s:i}", "host", r->to_address, "port", port, "ms", 250);
+		if (agent_call(r->st, r->from, "POST", "/api/v1/link/probe", body, 30, &status, &reply, NULL, &e) < 0)
+			snprintf(r->why, sizeof(r->why), "the sending host: %s", e.message);
+		else if (status != 200)
+			snprintf(r->why, sizeof(r->why), "the sending host answered %ld: %s", status, agent_error_message(reply));
+		else
+			r->rate = json_integer_value(json_object_get(reply, "bytes_per_s"));
+		json_decref(body);
+		json_decref(reply);
+	}
+	if (r->rate <= 0) {
+		r->rate = -1;
+		log_warn("migrate_link_unmeasured", "vm=%s why=%s", r->vm, log_quote(r->why));
+	}
+	return NULL;
+}
+
+static void link_start(struct mig *g, struct link_reader *r)
+{
+	*r = (struct link_reader){.from = g->from, .to = g->to, .vm = g->id, .rate = -1};
+	snprintf(r->to_address, sizeof(r->to_address), "%s", g->to_address);
+	struct errinfo e = {0};
+	r->st = store_open_sibling(g->t->st, &e);
+	if (r->st && pthread_create(&r->thread, NULL, read_link, r) == 0) {
+		r->threaded = true;
+		return;
+	}
+	if (r->st)
+		store_close(r->st);
+	r->st = g->t->st;
+	read_link(r);
+}
+
+static int64_t link_join(struct link_reader *r)
+{
+	if (r->threaded) {
+		pthread_join(r->thread, NULL);
+		store_close(r->st);
+		r->threaded = false;
+	}
+	return r->rate;
+}
+
 /* The options the receiver takes before the plan exists: the policy's.
  * The plan never asks for more (auto-converge only where it is allowed). */
 static void policy_opts(struct mig *g)
@@ -355,6 +435,8 @@ static int plan(struct mig *g, int64_t bandwidth_bytes_s, int64_t rate, const ch
 		                   "converges is unknown; retry", why);
 	struct migrate_inputs in = {g->memory_bytes, rate, bandwidth_bytes_s};
 	migrate_plan_decide(&in, &g->policy, &g->plan);
+	if (g->link_bytes_s > 0 && strlen(g->plan.reason) + 20 < sizeof(g->plan.reason))
+		strcat(g->plan.reason, " (link measured)");
 	log_info("migrate_planned", "vm=%s strategy=%s dirty_bytes_s=%lld bandwidth_bytes_s=%lld predicted_ms=%lld "
 	         "reason=%s", g->id, migrate_strategy_name(g->plan.strategy), (long long)in.dirty_bytes_s,
 	         (long long)bandwidth_bytes_s, (long long)g->plan.predicted_total_ms, log_quote(g->plan.reason));
@@ -663,8 +745,12 @@ static void read_policy(struct mig *g, const json_t *cluster, int64_t *bandwidth
 	 * figure only makes predictions long; too high a one would stop a
 	 * sound migration as overdue. */
 	int64_t link = json_integer_value(json_object_get(mp, "link_mib_s"));
+	/* Given, it is the administrator's word; else it is measured before
+	 * each migration (link_reader), 100 MiB/s when that fails. */
+	g->link_set = link > 0;
 	if (link <= 0)
 		link = 100;
+	g->cap_bytes_s = cap > 0 ? cap << 20 : 0;
 	*bandwidth = (cap > 0 && cap < link ? cap : link) << 20;
 	json_object_set_new(g->opts, "downtime_limit_ms", json_integer(g->policy.downtime_limit_ms));
 	if (cap > 0)
@@ -892,6 +978,9 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 		task_update(t, NULL, 5, "measuring the guest's dirty rate while the receiving QEMU starts");
 		struct rate_reader rr;
 		rate_start(&g, &rr);
+		struct link_reader lr;
+		if (!g.link_set)
+			link_start(&g, &lr);
 		policy_opts(&g);
 		/* The receiver needs the VM's boot images of its own. */
 		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
@@ -917,6 +1006,8 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 		copied_size(&g, storage);
 		json_decref(storage);
 		int64_t rate = rate_join(&g, &rr); /* joined on every path: the thread reads g's names */
+		if (!g.link_set && (g.link_bytes_s = link_join(&lr)) > 0)
+			bandwidth = g.cap_bytes_s > 0 && g.cap_bytes_s < g.link_bytes_s ? g.cap_bytes_s : g.link_bytes_s;
 		if (g.copied) /* post-copy would run the guest there before its disks are whole */
 			g.policy.allow_postcopy = false;
 		if (prc || plan(&g, bandwidth, rate, rr.why, e) < 0) {
