@@ -212,6 +212,12 @@ int res_list_columns(struct cli *c, const struct args *a, const struct column *c
 int res_get(struct cli *c, const struct args *a);
 int res_create(struct cli *c, const struct args *a);
 int res_delete(struct cli *c, const struct args *a);
+/* PATCH of the cmd's resource named by the first argument, with the body
+ * make_body builds from the flags (a usage error is reported). With -o
+ * json the answer is printed here (*doc NULL); otherwise *doc is the
+ * updated object for the caller's line. Returns the exit code. */
+int res_patch(struct cli *c, const struct args *a,
+              int (*make_body)(const struct args *a, json_t **body, char *err, size_t errlen), json_t **doc);
 /* The check of list verbs: --limit is at least 1. */
 int res_check_list(const struct args *a, char *err, size_t errlen);
 /* The body of a create: -f's JSON object (if given), then NAME, then the

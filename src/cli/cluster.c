@@ -93,26 +93,14 @@ static int check_update(const struct args *a, char *err, size_t errlen)
 
 static int update(struct cli *c, const struct args *a)
 {
-	char err[512], path[600], esc[512];
-	json_t *body = NULL, *doc = NULL;
-	int rc = update_body(a, &body, err, sizeof(err));
-	if (rc) {
-		cli_error(c, "%s", err);
-		return rc;
-	}
-	snprintf(path, sizeof(path), "/api/v1/clusters/%s", client_escape(a->pos[0], esc, sizeof(esc)));
-	rc = cli_call(c, "PATCH", path, body, "cluster", &doc);
-	json_decref(body);
-	if (!rc) {
-		if (c->output == OUT_JSON)
-			out_json(c, doc);
-		else
-			fprintf(c->out, "cluster %s updated: cpu-overcommit %g, mem-overcommit %g, policy %s\n",
-			        json_string_value(json_object_get(doc, "name")) ?: a->pos[0],
-			        json_number_value(json_object_get(doc, "cpu_overcommit")),
-			        json_number_value(json_object_get(doc, "mem_overcommit")),
-			        json_string_value(json_object_get(doc, "policy")) ?: "?");
-	}
+	json_t *doc = NULL;
+	int rc = res_patch(c, a, update_body, &doc);
+	if (doc)
+		fprintf(c->out, "cluster %s updated: cpu-overcommit %g, mem-overcommit %g, policy %s\n",
+		        json_string_value(json_object_get(doc, "name")) ?: a->pos[0],
+		        json_number_value(json_object_get(doc, "cpu_overcommit")),
+		        json_number_value(json_object_get(doc, "mem_overcommit")),
+		        json_string_value(json_object_get(doc, "policy")) ?: "?");
 	json_decref(doc);
 	return rc;
 }

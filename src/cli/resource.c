@@ -112,6 +112,29 @@ int res_get(struct cli *c, const struct args *a)
 	return rc;
 }
 
+int res_patch(struct cli *c, const struct args *a,
+              int (*make_body)(const struct args *a, json_t **body, char *err, size_t errlen), json_t **doc)
+{
+	const struct resource *r = c->cmd->data;
+	char err[512], path[1024];
+	json_t *body = NULL;
+	*doc = NULL;
+	int rc = make_body(a, &body, err, sizeof(err));
+	if (rc) {
+		cli_error(c, "%s", err);
+		return rc;
+	}
+	res_path(path, sizeof(path), r, a->pos[0]);
+	rc = cli_call(c, "PATCH", path, body, r->kind, doc);
+	json_decref(body);
+	if (!rc && c->output == OUT_JSON) {
+		out_json(c, *doc);
+		json_decref(*doc);
+		*doc = NULL;
+	}
+	return rc;
+}
+
 int res_create_body(const struct args *a, const char *name, json_t **body, char *err,
                     size_t errlen)
 {

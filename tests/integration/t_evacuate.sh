@@ -202,6 +202,19 @@ vm_doc loc
 check "loc still runs on $LH" test "$VMHOST $(jget "$BODY" .power_state)" = "$LH running"
 mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":false}'
 mapi PATCH /api/v1/clusters/c1 '{"migration":{"copy_local_disks":true}}'
+# The policy back on (the default), the same drain moves loc, its disk
+# copied to the host it goes to.
+mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":true}'
+task_wait "$(jget "$BODY" .task.id)" 180
+check "with copy_local_disks on, $LH's drain succeeds" test "$TASK_STATE" = succeeded
+[ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+IPS[loc]=$(guest_ip loc)
+one_place loc
+LOC_ID=$(vm_doc loc && jget "$BODY" .id)
+mapi GET "/api/v1/tasks?op=vm.migrate&target_id=$LOC_ID&limit=100"
+check "... loc's migration copied its disk" \
+	test "$(jget "$BODY" '[.items[] | select(.state == "succeeded")] | last | .result.copied_disks | join(",")')" = root
+mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":false}'
 
 # ---- exit stops a drain under way --------------------------------------------
 mapi PATCH /api/v1/clusters/c1 '{"migration":{"max_per_host":1}}'
@@ -219,8 +232,8 @@ for i in 1 2 3 4 5 6; do one_place "e$i"; done
 
 # Since vdcd's restart: the re-run drain, the incomplete one, the stopped one.
 mapi GET /metrics
-check "/metrics counts the evacuations by outcome (1 succeeded, 1 failed, 1 cancelled)" \
-	test "$(grep -E '^vdcd_evacuations_total' <<<"$BODY" | awk '{print $2}' | paste -sd,)" = "1,1,1"
+check "/metrics counts the evacuations by outcome (2 succeeded, 1 failed, 1 cancelled)" \
+	test "$(grep -E '^vdcd_evacuations_total' <<<"$BODY" | awk '{print $2}' | paste -sd,)" = "2,1,1"
 
 # ---- cold migration: the fallback of an evacuation, and asked for ------------
 # Cluster cc of h4 and h5, whose migration network is down: h5 drops what

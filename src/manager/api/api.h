@@ -42,6 +42,20 @@ void mgr_refuse(struct http_req *req, const char *action, const char *kind, cons
                 const struct errinfo *e);
 void mgr_refuse_jv(struct http_req *req, const char *action, const char *kind, const char *target,
                    const struct jv_err *jerr);
+/* One PATCH of a stored object (the route's {id}), in one transaction with
+ * its audit event: read it, change a copy (parse: the body's fields; 400
+ * naming a bad one), check (may be NULL; may refuse with e), write with
+ * the version read (two edits cannot both win), record the event
+ * (detail: describe's words for the change), commit. The stored object
+ * (the caller replies), or NULL after replying the refusal. */
+struct mgr_update {
+	enum store_kind kind;
+	const char *action, *type; /* "pool.update", "pool" */
+	int (*parse)(const json_t *body, json_t *doc, struct jv_err *err);
+	int (*check)(struct mgr *m, const json_t *was, json_t *doc, struct errinfo *e);
+	void (*describe)(const json_t *was, const json_t *doc, char *out, size_t n);
+};
+json_t *mgr_update_object(struct http_req *req, const struct mgr_update *u);
 /* Reads ?limit (1..1000, default 100) and ?after; replies 400 itself. */
 int mgr_page_args(struct http_req *req, int *limit, const char **after);
 /* The same with another largest limit (lists of a few fields a row). */

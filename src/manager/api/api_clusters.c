@@ -77,63 +77,20 @@ bool cpu_models_offer(const json_t *models, const char *model)
 	return false;
 }
 
+/* A new baseline every host of the cluster offers, or none. */
+static int check_baseline(struct mgr *m, const json_t *was, json_t *doc, struct errinfo *e)
+{
+	const char *base = json_string_value(json_object_get(doc, "cpu_baseline"));
+	if (base && !json_equal(json_object_get(doc, "cpu_baseline"), json_object_get(was, "cpu_baseline")))
+		return cpu_baseline_check_hosts(m->st, json_string_value(json_object_get(was, "id")), base, e);
+	return 0;
+}
+
 void api_clusters_update(struct http_req *req)
 {
-	struct mgr *m = http_app(req);
-	json_t *body = http_body_json(req, 0);
-	if (!body)
-		return;
-	struct errinfo e = {0};
-	json_t *was = NULL, *doc = NULL, *stored = NULL;
-	const char *ref = http_param(req, "id");
-	/* Read, change and write in one transaction, the audit event with
-	 * them: two admins' edits cannot both win (the version check), and a
-	 * crash leaves the old cluster or the new, with its event. */
-	if (store_begin(m->st, &e) < 0)
-		goto fail;
-	if (!(was = store_get(m->st, STORE_CLUSTER, ref, &e))) {
-		store_rollback(m->st);
-		goto fail;
-	}
-	doc = json_deep_copy(was);
-	struct jv_err jerr = {0};
-	if (!doc || resource_parse_cluster_update(body, doc, &jerr) < 0) {
-		store_rollback(m->st);
-		if (!doc)
-			errinfo_set(&e, 500, "internal", NULL, "out of memory");
-		else
-			errinfo_set(&e, 400, "invalid_request", jerr.field, "%s: %s", jerr.field, jerr.message);
-		goto fail;
-	}
-	/* A new baseline every host of the cluster offers, or none. */
-	const char *base = json_string_value(json_object_get(doc, "cpu_baseline"));
-	if (base && !json_equal(json_object_get(doc, "cpu_baseline"), json_object_get(was, "cpu_baseline")) &&
-	    cpu_baseline_check_hosts(m->st, json_string_value(json_object_get(was, "id")), base, &e) < 0) {
-		store_rollback(m->st);
-		goto fail;
-	}
-	char detail[512];
-	describe_change(was, doc, detail, sizeof(detail));
-	const char *id = json_string_value(json_object_get(was, "id"));
-	if (store_update(m->st, STORE_CLUSTER, doc, json_integer_value(json_object_get(was, "version")), &stored,
-	                 &e) < 0 ||
-	    store_event_add(m->st, mgr_actor(req), "cluster.update", "cluster", id, "succeeded", detail, &e) < 0 ||
-	    store_commit(m->st, &e) < 0) {
-		store_rollback(m->st);
-		json_decref(stored);
-		stored = NULL;
-		goto fail;
-	}
-	log_info("audit", "actor=%s action=cluster.update target=cluster/%s outcome=succeeded", mgr_actor(req), id);
-	http_reply_json(req, 200, stored);
-	stored = NULL;
-	goto out;
-fail:
-	mgr_refuse(req, "cluster.update", "cluster",
-	           was ? json_string_value(json_object_get(was, "id")) : ref, &e);
-out:
-	json_decref(body);
-	json_decref(was);
-	json_decref(doc);
-	json_decref(stored);
+	static const struct mgr_update u = {STORE_CLUSTER, "cluster.update", "cluster", resource_parse_cluster_update,
+	                                    check_baseline, describe_change};
+	json_t *stored = mgr_update_object(req, &u);
+	if (stored)
+		http_reply_json(req, 200, stored);
 }

@@ -312,3 +312,46 @@ json_t *mgr_find_for_project(struct store *st, enum store_kind k, const char *na
 		*e = ge;
 	return d;
 }
+
+json_t *mgr_update_object(struct http_req *req, const struct mgr_update *u)
+{
+	struct mgr *m = http_app(req);
+	json_t *body = http_body_json(req, 0);
+	if (!body)
+		return NULL;
+	struct errinfo e = {0};
+	json_t *was = NULL, *doc = NULL, *stored = NULL;
+	const char *ref = http_param(req, "id");
+	struct jv_err jerr = {0};
+	if (store_begin(m->st, &e) < 0)
+		goto fail;
+	if (!(was = store_get(m->st, u->kind, ref, &e)) || !(doc = json_deep_copy(was)) ||
+	    u->parse(body, doc, &jerr) < 0 || (u->check && u->check(m, was, doc, &e) < 0)) {
+		store_rollback(m->st);
+		if (was && !doc)
+			errinfo_set(&e, 500, "internal", NULL, "out of memory");
+		else if (jerr.field[0] || jerr.message[0])
+			errinfo_set(&e, 400, "invalid_request", jerr.field, "%s: %s", jerr.field, jerr.message);
+		goto fail;
+	}
+	char detail[512];
+	u->describe(was, doc, detail, sizeof(detail));
+	const char *id = json_string_value(json_object_get(was, "id"));
+	if (store_update(m->st, u->kind, doc, json_integer_value(json_object_get(was, "version")), &stored, &e) < 0 ||
+	    store_event_add(m->st, mgr_actor(req), u->action, u->type, id, "succeeded", detail, &e) < 0 ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		json_decref(stored);
+		stored = NULL;
+		goto fail;
+	}
+	log_info("audit", "actor=%s action=%s target=%s/%s outcome=succeeded", mgr_actor(req), u->action, u->type, id);
+	goto out;
+fail:
+	mgr_refuse(req, u->action, u->type, was ? json_string_value(json_object_get(was, "id")) : ref, &e);
+out:
+	json_decref(body);
+	json_decref(was);
+	json_decref(doc);
+	return stored;
+}

@@ -173,53 +173,21 @@ static void describe(const json_t *was, const json_t *now, char *buf, size_t n)
 		snprintf(buf, n, "no change");
 }
 
+/* The tree and the pool's running VMs can keep the change. */
+static int check_pool(struct mgr *m, const json_t *was, json_t *doc, struct errinfo *e)
+{
+	return pools_check_with(m->st, str(was, "cluster_id"), doc, e);
+}
+
 void api_pools_update(struct http_req *req)
 {
-	struct mgr *m = http_app(req);
-	json_t *body = http_body_json(req, 0);
-	if (!body)
+	static const struct mgr_update u = {STORE_POOL, "pool.update", "pool", resource_parse_pool_update, check_pool,
+	                                    describe};
+	json_t *stored = mgr_update_object(req, &u);
+	if (!stored)
 		return;
-	struct errinfo e = {0};
-	json_t *was = NULL, *doc = NULL, *stored = NULL;
-	const char *ref = http_param(req, "id");
-	if (store_begin(m->st, &e) < 0)
-		goto fail;
-	if (!(was = store_get(m->st, STORE_POOL, ref, &e))) {
-		store_rollback(m->st);
-		goto fail;
-	}
-	doc = json_deep_copy(was);
-	struct jv_err jerr = {0};
-	if (!doc || resource_parse_pool_update(body, doc, &jerr) < 0) {
-		store_rollback(m->st);
-		if (!doc)
-			errinfo_set(&e, 500, "internal", NULL, "out of memory");
-		else
-			errinfo_set(&e, 400, "invalid_request", jerr.field, "%s: %s", jerr.field, jerr.message);
-		goto fail;
-	}
-	char detail[512];
-	describe(was, doc, detail, sizeof(detail));
-	const char *id = str(was, "id");
-	if (pools_check_with(m->st, str(was, "cluster_id"), doc, &e) < 0 ||
-	    store_update(m->st, STORE_POOL, doc, json_integer_value(json_object_get(was, "version")), &stored, &e) < 0 ||
-	    store_event_add(m->st, mgr_actor(req), "pool.update", "pool", id, "succeeded", detail, &e) < 0 ||
-	    store_commit(m->st, &e) < 0) {
-		store_rollback(m->st);
-		goto fail;
-	}
-	log_info("audit", "actor=%s action=pool.update target=pool/%s outcome=succeeded", mgr_actor(req), id);
-	push_to_hosts(m, stored);
+	push_to_hosts(http_app(req), stored);
 	http_reply_json(req, 200, stored);
-	stored = NULL;
-	goto out;
-fail:
-	mgr_refuse(req, "pool.update", "pool", was ? str(was, "id") : ref, &e);
-out:
-	json_decref(body);
-	json_decref(was);
-	json_decref(doc);
-	json_decref(stored);
 }
 
 /* What still is in the pool: child pools, VMs. 409 naming them. */

@@ -206,3 +206,12 @@ bool pool_host_fits(const char *host, const int64_t cap[POOL_NRES], const int64_
 	v->ok = true;
 	return true;
 }
+
+bool pool_vm_holds(const char *power_state, const char *desired_state)
+{
+	static const char *const on[] = {"running", "paused", "migrating"};
+	for (int i = 0; i < 3; i++)
+		if ((power_state && !strcmp(power_state, on[i])) || (desired_state && !strcmp(desired_state, on[i])))
+			return true;
+	return false;
+}

@@ -68,4 +68,9 @@ bool pool_host_fits(const char *host, const int64_t cap[POOL_NRES], const int64_
 
 const char *pool_res_name(enum pool_res r);
 
+/* Whether a VM holds its reservations (in its pool, on its host): it runs,
+ * is paused or migrating, or is asked to (its desired state), as both the
+ * admission (ops/pools.c) and placement's inventory (inv/) count it. */
+bool pool_vm_holds(const char *power_state, const char *desired_state);
+
 #endif

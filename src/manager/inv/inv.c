@@ -3,6 +3,8 @@
  * index that silently misses a change would place VMs on full hosts. */
 #include "inv_impl.h"
 
+#include "pool_admission.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,18 +196,6 @@ static void cluster_apply(struct inv *iv, const char *id, const json_t *doc)
 }
 
 /* ---- VMs on hosts ---- */
-
-/* Whether a VM holds its reservations on its host: it runs, or is asked
- * to (as ops/pools.c counts them for admission). */
-static bool vm_holds(const json_t *doc)
-{
-	static const char *const on[] = {"running", "paused", "migrating"};
-	const char *ps = str(doc, "power_state") ?: "", *ds = str(doc, "desired_state") ?: "";
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(ps, on[i]) || !strcmp(ds, on[i]))
-			return true;
-	return false;
-}
 
 static void vm_attach(struct inv *iv, struct ivm *v)
 {
@@ -462,7 +452,7 @@ static void vm_apply(struct inv *iv, const char *id, const json_t *doc)
 	v->memory_mib = json_integer_value(json_object_get(cfg, "memory_mib"));
 	v->reserve_cpu_pct = json_integer_value(json_object_get(cfg, "cpu_reservation_pct"));
 	v->reserve_memory_mib = json_integer_value(json_object_get(cfg, "mem_reservation_mib"));
-	v->holds = vm_holds(doc);
+	v->holds = pool_vm_holds(str(doc, "power_state"), str(doc, "desired_state"));
 	vm_attach(iv, v);
 	json_t *pg = json_object_get(doc, "placement_groups");
 	const char *project = str(doc, "project_id");

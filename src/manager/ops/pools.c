@@ -14,12 +14,7 @@ static const char *str(const json_t *o, const char *k)
 /* A VM holds its reservation while it runs or is asked to. */
 bool pools_vm_holds(const json_t *vm)
 {
-	static const char *const on[] = {"running", "paused", "migrating"};
-	const char *ps = str(vm, "power_state") ?: "", *ds = str(vm, "desired_state") ?: "";
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(ps, on[i]) || !strcmp(ds, on[i]))
-			return true;
-	return false;
+	return pool_vm_holds(str(vm, "power_state"), str(vm, "desired_state"));
 }
 
 void pools_vm_need(const json_t *vm, int64_t need[POOL_NRES])

@@ -194,6 +194,26 @@ static void t_tree(void **state)
 	assert_non_null(strstr(v.reason, "one root pool, not 2"));
 }
 
+/* Which VMs hold their reservations: running, paused or migrating, or asked to be. */
+static void t_holds(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *power, *desired;
+		bool holds;
+	} cases[] = {
+		{"running", "running", true},   {"paused", NULL, true},        {"migrating", "running", true},
+		{"stopped", "running", true},   {"stopped", "stopped", false}, {"crashed", NULL, false},
+		{NULL, NULL, false},            {"starting", "stopped", false}, {"stopped", "paused", true},
+		{"unknown", "migrating", true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (pool_vm_holds(cases[i].power, cases[i].desired) != cases[i].holds)
+			fail_msg("power %s, desired %s: holds should be %d", cases[i].power ? cases[i].power : "(none)",
+			         cases[i].desired ? cases[i].desired : "(none)", cases[i].holds);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +221,7 @@ int main(void)
 		cmocka_unit_test(t_burst),
 		cmocka_unit_test(t_tree),
 		cmocka_unit_test(t_host),
+		cmocka_unit_test(t_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
