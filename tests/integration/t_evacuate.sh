@@ -184,6 +184,8 @@ mapi PATCH /api/v1/clusters/c1 '{"migration":{"copy_local_disks":false}}'
 mapi POST /api/v1/vms '{"name":"loc","template":"tiny","datastore":"local","start":true}'
 task_wait "$(jget "$BODY" .task.id)" 120
 check "a VM on a host's local datastore starts" test "$TASK_STATE" = succeeded
+# Its address now: a console's history stays with the host that ran it.
+IPS[loc]=$(guest_ip loc)
 LH=$(host_of loc)
 mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":true}'
 check "its host's evacuation starts (202)" test "$STATUS" = 202
@@ -208,7 +210,6 @@ mapi POST "/api/v1/hosts/$LH/maintenance" '{"enabled":true}'
 task_wait "$(jget "$BODY" .task.id)" 180
 check "with copy_local_disks on, $LH's drain succeeds" test "$TASK_STATE" = succeeded
 [ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
-IPS[loc]=$(guest_ip loc)
 one_place loc
 LOC_ID=$(vm_doc loc && jget "$BODY" .id)
 mapi GET "/api/v1/tasks?op=vm.migrate&target_id=$LOC_ID&limit=100"
