@@ -112,7 +112,9 @@ check "... its bytes, and the prediction counts them" \
 COPIED=$(jget "$BODY" '.items[0].result.copied_bytes')
 check "... and the link it measured before the start (no speed set in the policy)" \
 	test "$(jget "$BODY" '.items[0].result.link_measured_mib_s > 0')" = true
-diag "the link between the namespace hosts measured $(jget "$BODY" '.items[0].result.link_measured_mib_s') MiB/s"
+diag "the link between the namespace hosts measured $(jget "$BODY" '.items[0].result.link_measured_mib_s') MiB/s, QEMU moved $(jget "$BODY" '.items[0].result.qemu_mib_s') MiB/s"
+FIRST_QEMU=$(jget "$BODY" '.items[0].result.qemu_mib_s')
+check "... and what QEMU moved over it" test "$FIRST_QEMU" -gt 0
 mapi GET /metrics
 check "/metrics counts the bytes of disks migrations copied" \
 	grep -qx "vdcd_migration_disk_bytes_total $COPIED" <<<"$BODY"
@@ -225,6 +227,11 @@ agent_again "$TO" || not_ok "the agent on $TO starts again"
 task_wait "$TASK" 180
 check "the migration that lost its receiving agent at the arrival succeeds once it is back" test "$TASK_STATE" = succeeded
 [ "$TASK_STATE" = succeeded ] || diag "$(jget "$BODY" .error.message)"
+# The same direction as the first migration: its plan took QEMU's rate of
+# then when that was below the link's measure now.
+check "a plan over a link QEMU moved less than its measure takes QEMU's rate ($FIRST_QEMU MiB/s then, $(jget "$BODY" .result.link_measured_mib_s) measured now)" \
+	test "$(jq -r --argjson q "$FIRST_QEMU" '.result | ((.link_measured_mib_s - $q) | fabs) <= 1 or
+		((.planned_with == "qemu_rate") == ($q < .link_measured_mib_s))' <<<"$BODY")" = true
 for _ in $(seq 1 100); do on_one_host "$TO" >/dev/null 2>&1 && break; sleep 0.2; done
 check "... the VM runs on $TO alone, $FROM's file gone" on_one_host "$TO"
 check "... its agent, restarted, ended the export and ran the guest" \

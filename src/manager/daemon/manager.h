@@ -83,6 +83,15 @@ struct mgr {
 	uint64_t migrations[3];
 	int64_t migration_last_total_ms, migration_last_downtime_ms;
 	uint64_t migration_disk_bytes; /* disks copied by live migrations that succeeded */
+	/* What QEMU moved per second over each link (sending host -> receiving
+	 * host) in the last live migration that completed over it: a plan takes
+	 * it when it is below the link's measure (QEMU has limits of its own:
+	 * its CPU, under TCG above all). Under lock; the oldest entry goes. */
+	struct mgr_link_rate {
+		char from[40], to[40];
+		int64_t bytes_s;
+	} link_rates[64];
+	int link_rates_next;
 	/* Evacuations (maintenance enter) ended since start: succeeded,
 	 * failed (something left), cancelled (stopped); under lock. */
 	uint64_t evacuations[3];

@@ -69,6 +69,8 @@ struct mig {
 	bool link_set;       /* the policy gives the link's speed (else it is measured) */
 	int64_t cap_bytes_s; /* the policy's cap per migration, 0: none */
 	int64_t link_bytes_s;   /* measured, when it was */
+	bool link_learned;      /* the plan took QEMU's rate of last time instead (learned_rate) */
+	int64_t qemu_rate;      /* bytes/s QEMU moved in this migration, last heard */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -251,6 +253,10 @@ static int finish(struct mig *g, json_t **result, struct errinfo *e)
 		json_object_set_new(*result, "predicted_total_ms", json_integer(g->plan.predicted_total_ms));
 	if (g->link_bytes_s > 0) /* the link as measured before the start */
 		json_object_set_new(*result, "link_measured_mib_s", json_integer(g->link_bytes_s >> 20));
+	if (g->qemu_rate > 0) /* and what QEMU moved over it */
+		json_object_set_new(*result, "qemu_mib_s", json_integer(g->qemu_rate >> 20));
+	if (g->link_learned)
+		json_object_set_new(*result, "planned_with", json_string("qemu_rate"));
 	if (g->plan.reason[0])
 		json_object_set_new(*result, "strategy", json_string(migrate_strategy_name(g->plan.strategy)));
 	if (g->copied) {
@@ -416,6 +422,36 @@ static int64_t link_join(struct link_reader *r)
 	return r->rate;
 }
 
+/* QEMU's own rate over the link from -> to in the last migration that
+ * completed over it (0: none known). */
+static int64_t learned_rate(struct mgr *m, const char *from, const char *to)
+{
+	int64_t rate = 0;
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < sizeof(m->link_rates) / sizeof(m->link_rates[0]); i++)
+		if (!strcmp(m->link_rates[i].from, from) && !strcmp(m->link_rates[i].to, to))
+			rate = m->link_rates[i].bytes_s;
+	pthread_mutex_unlock(&m->lock);
+	return rate;
+}
+
+static void learn_rate(struct mgr *m, const char *from, const char *to, int64_t rate)
+{
+	if (rate <= 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	size_t n = sizeof(m->link_rates) / sizeof(m->link_rates[0]), slot = n;
+	for (size_t i = 0; i < n && slot == n; i++)
+		if (!strcmp(m->link_rates[i].from, from) && !strcmp(m->link_rates[i].to, to))
+			slot = i;
+	if (slot == n)
+		slot = (size_t)m->link_rates_next++ % n;
+	snprintf(m->link_rates[slot].from, sizeof(m->link_rates[slot].from), "%s", from);
+	snprintf(m->link_rates[slot].to, sizeof(m->link_rates[slot].to), "%s", to);
+	m->link_rates[slot].bytes_s = rate;
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* The options the receiver takes before the plan exists: the policy's.
  * The plan never asks for more (auto-converge only where it is allowed). */
 static void policy_opts(struct mig *g)
@@ -435,8 +471,11 @@ static int plan(struct mig *g, int64_t bandwidth_bytes_s, int64_t rate, const ch
 		                   "converges is unknown; retry", why);
 	struct migrate_inputs in = {g->memory_bytes, rate, bandwidth_bytes_s};
 	migrate_plan_decide(&in, &g->policy, &g->plan);
-	if (g->link_bytes_s > 0 && strlen(g->plan.reason) + 20 < sizeof(g->plan.reason))
-		strcat(g->plan.reason, " (link measured)");
+	const char *src = g->link_learned ? " (QEMU's rate on this link last time, below its measure)"
+	                  : g->link_bytes_s > 0 && bandwidth_bytes_s == g->cap_bytes_s ? " (the policy's cap, below the link's measure)"
+	                  : g->link_bytes_s > 0 ? " (link measured)" : "";
+	if (strlen(g->plan.reason) + strlen(src) < sizeof(g->plan.reason))
+		strcat(g->plan.reason, src);
 	log_info("migrate_planned", "vm=%s strategy=%s dirty_bytes_s=%lld bandwidth_bytes_s=%lld predicted_ms=%lld "
 	         "reason=%s", g->id, migrate_strategy_name(g->plan.strategy), (long long)in.dirty_bytes_s,
 	         (long long)bandwidth_bytes_s, (long long)g->plan.predicted_total_ms, log_quote(g->plan.reason));
@@ -656,6 +695,13 @@ static enum outcome follow(struct mig *g, struct errinfo *e)
 		silent_since = 0;
 		const char *s = str(st, "status") ?: "";
 		if (!strcmp(s, "completed")) {
+			/* QEMU's rate over the whole migration, for the next plan
+			 * over this link (learned_rate). */
+			const json_t *ram = json_object_get(st, "ram");
+			double mbps = json_number_value(json_object_get(ram, "mbps"));
+			int64_t total_ms = json_integer_value(json_object_get(st, "total_ms"));
+			int64_t moved = json_integer_value(json_object_get(ram, "transferred_bytes"));
+			g->qemu_rate = mbps > 0 ? (int64_t)(mbps * 1e6 / 8) : total_ms > 0 ? moved * 1000 / total_ms : 0;
 			json_decref(g->last);
 			g->last = st;
 			return OUT_COMPLETED;
@@ -1006,8 +1052,15 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 		copied_size(&g, storage);
 		json_decref(storage);
 		int64_t rate = rate_join(&g, &rr); /* joined on every path: the thread reads g's names */
-		if (!g.link_set && (g.link_bytes_s = link_join(&lr)) > 0)
+		if (!g.link_set && (g.link_bytes_s = link_join(&lr)) > 0) {
 			bandwidth = g.cap_bytes_s > 0 && g.cap_bytes_s < g.link_bytes_s ? g.cap_bytes_s : g.link_bytes_s;
+			/* QEMU may not fill the link (its CPU): what it did last time. */
+			int64_t seen = learned_rate(t->m, g.from, g.to);
+			if (seen > 0 && seen < bandwidth) {
+				bandwidth = seen;
+				g.link_learned = true;
+			}
+		}
 		if (g.copied) /* post-copy would run the guest there before its disks are whole */
 			g.policy.allow_postcopy = false;
 		if (prc || plan(&g, bandwidth, rate, rr.why, e) < 0) {
@@ -1027,6 +1080,7 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 	}
 	switch (follow(&g, e)) {
 	case OUT_COMPLETED:
+		learn_rate(t->m, g.from, g.to, g.qemu_rate);
 		task_point_of_no_return(t, &(struct errinfo){0});
 		if (hand_over(&g, e) == 0)
 			rc = finish(&g, result, e);
