@@ -192,17 +192,24 @@ grep -q '^ok dirtying' <<<"$r" || die "the guest does not dirty memory: $r"
 sleep 2
 [ -s "$tmp/vdc.ticks" ] || die "no tick reached $PEER_IP:47001 from the guest (its NAT network)"
 : >"$tmp/vdc.down" >"$tmp/vdc.total" >"$tmp/vdc.pred" >"$tmp/vdc.qemu"
-for run in $(seq 1 "$runs"); do
+# vdc_migrate RUN: one migration of mig through vdcd, to its end; sets
+# BODY (the task), total (ms, request to end) and gap lost got (the guest's
+# ticks meanwhile).
+vdc_migrate() {
+	local t0
 	t0=$(now)
 	mapi POST /api/v1/vms/mig/migrate '{}'
 	[ "$STATUS" = 202 ] || die "migrate: $STATUS $BODY"
 	task_wait "$(jq -r .task.id <<<"$BODY")"
 	total=$(ms_since "$t0")
-	[ "$TASK_STATE" = succeeded ] || die "run $run: the migration $TASK_STATE: $(jq -r .error.message <<<"$BODY")"
-	pred=$(jq -r .result.predicted_total_ms <<<"$BODY")
-	qemu=$(jq -r .result.total_ms <<<"$BODY")
+	[ "$TASK_STATE" = succeeded ] || die "run $1: the migration $TASK_STATE: $(jq -r .error.message <<<"$BODY")"
 	sleep 1
 	read -r gap lost got < <(gap_of "$tmp/vdc.ticks" "$t0" "$(now)")
+}
+for run in $(seq 1 "$runs"); do
+	vdc_migrate "$run"
+	pred=$(jq -r .result.predicted_total_ms <<<"$BODY")
+	qemu=$(jq -r .result.total_ms <<<"$BODY")
 	say "vdc run $run: total ${total} ms (QEMU ${qemu} ms, predicted ${pred} ms), guest's longest gap ${gap} ms, $lost datagrams lost of $got"
 	echo "$gap" >>"$tmp/vdc.down"
 	echo "$total" >>"$tmp/vdc.total"
@@ -250,16 +257,9 @@ fi
 say "vdc: the guest's disk on its host's own datastore, $runs live migrations taking it along"
 : >"$tmp/vdc.ltotal" >"$tmp/vdc.ldown"
 for run in $(seq 1 "$runs"); do
-	t0=$(now)
-	mapi POST /api/v1/vms/mig/migrate '{}'
-	[ "$STATUS" = 202 ] || die "migrate: $STATUS $BODY"
-	task_wait "$(jq -r .task.id <<<"$BODY")"
-	total=$(ms_since "$t0")
-	[ "$TASK_STATE" = succeeded ] || die "run $run: the migration $TASK_STATE: $(jq -r .error.message <<<"$BODY")"
+	vdc_migrate "$run"
 	[ "$(jq -r '.result.copied_disks | join(",")' <<<"$BODY")" = root ] || die "run $run: the disk was not copied: $BODY"
 	copied=$(jq -r .result.copied_bytes <<<"$BODY")
-	sleep 1
-	read -r gap lost got < <(gap_of "$tmp/vdc.ticks" "$t0" "$(now)")
 	say "vdc local-disk run $run: total ${total} ms ($((copied >> 20)) MiB of disk), guest's longest gap ${gap} ms, $lost datagrams lost of $got"
 	echo "$gap" >>"$tmp/vdc.ldown"
 	echo "$total" >>"$tmp/vdc.ltotal"

@@ -87,6 +87,39 @@ static void round_trip(struct vm_spec *spec, int from_user)
 	argv_for(spec);
 }
 
+/* A delete's remove_disks list against the spec: the input itself (as
+ * text) and the spec's own names joined are both tried. A list is
+ * accepted only when every name in it is a disk's, and then marks exactly
+ * those; a refusal names a part of the list that is no disk's. */
+static void disk_list(const struct vm_spec *spec, const uint8_t *data, size_t size)
+{
+	char text[512];
+	size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
+	memcpy(text, data, n);
+	text[n] = '\0';
+	char names[VM_MAX_DISKS * 65] = "";
+	for (int i = 0; i < spec->ndisks; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? "," : "", spec->disks[i].name);
+	const char *lists[] = {text, names};
+	for (int k = 0; k < 2; k++) {
+		bool marks[VM_MAX_DISKS] = {0};
+		char bad[300] = "";
+		int rc = vm_spec_disk_list(spec, lists[k], marks, bad, sizeof(bad));
+		if (k == 1)
+			check(rc == 0, "the spec's own disk names are a valid list");
+		if (rc == 0) {
+			for (int i = 0; i < spec->ndisks; i++)
+				check(!marks[i] || strstr(lists[k], spec->disks[i].name), "a marked disk is named in the list");
+			if (k == 1)
+				for (int i = 0; i < spec->ndisks; i++)
+					check(marks[i], "every disk named is marked");
+		} else {
+			for (int i = 0; i < spec->ndisks; i++)
+				check(strcmp(bad, spec->disks[i].name) != 0, "a refused name is no disk's");
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (k == 0)
 				user_ok = 1;
 			round_trip(&spec, k == 0);
+			disk_list(&spec, data, size);
 		} else {
 			check_refusal(&err);
 			/* What a user may send, the store may hold. */

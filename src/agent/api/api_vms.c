@@ -129,21 +129,12 @@ static void delete_vm(struct http_req *req)
 	struct errinfo e = {0};
 	/* remove_disks=a,b with leave_disks: those were copied to the host the
 	 * VM migrated to, and this host's files go (the others are shared). */
-	const char *remove = http_query(req, "remove_disks");
 	bool marks[VM_MAX_DISKS] = {0};
-	for (const char *p = remove; p && *p;) {
-		size_t len = strcspn(p, ",");
-		int idx = -1;
-		for (int i = 0; i < vm->spec.ndisks; i++)
-			if (strlen(vm->spec.disks[i].name) == len && !strncmp(vm->spec.disks[i].name, p, len))
-				idx = i;
-		if (idx < 0) {
-			http_reply_error(req, 400, "invalid_query", "remove_disks",
-			                 "remove_disks: '%.*s' is not a disk of VM '%s'", (int)len, p, vm->spec.name);
-			return;
-		}
-		marks[idx] = true;
-		p += len + (p[len] == ',');
+	char bad[260];
+	if (vm_spec_disk_list(&vm->spec, http_query(req, "remove_disks"), marks, bad, sizeof(bad)) < 0) {
+		http_reply_error(req, 400, "invalid_query", "remove_disks", "remove_disks: '%s' is not a disk of VM '%s'",
+		                 bad, vm->spec.name);
+		return;
 	}
 	if (http_query_flag(req, "force") && vm->pid > 0 && vm_kill_now(vm, &e) < 0) {
 		api_reply_err(req, &e);

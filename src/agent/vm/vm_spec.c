@@ -648,3 +648,22 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 		json_object_set_new(o, "pool", pool_chain_to_json(&spec->pool));
 	return o;
 }
+
+int vm_spec_disk_list(const struct vm_spec *spec, const char *list, bool marks[VM_MAX_DISKS], char *bad,
+                      size_t n)
+{
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ",");
+		int idx = -1;
+		for (int i = 0; i < spec->ndisks; i++)
+			if (strlen(spec->disks[i].name) == len && !strncmp(spec->disks[i].name, p, len))
+				idx = i;
+		if (idx < 0) {
+			snprintf(bad, n, "%.*s", (int)(len < 256 ? len : 256), p);
+			return -1;
+		}
+		marks[idx] = true;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}

@@ -106,4 +106,10 @@ bool vm_spec_valid_uuid(const char *s);
 bool vm_spec_valid_mac(const char *s);
 bool vm_spec_valid_ifname(const char *s);
 
+/* The disks of spec that list names, comma-separated (vdcd's remove_disks
+ * of a delete): marks[i] is set for each. 0 (an empty list marks none), or
+ * -1 with bad (cut to n) the first name that is no disk of spec. */
+int vm_spec_disk_list(const struct vm_spec *spec, const char *list, bool marks[VM_MAX_DISKS], char *bad,
+                      size_t n);
+
 #endif

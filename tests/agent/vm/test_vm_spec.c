@@ -872,6 +872,46 @@ static void test_tap_names(void **state)
 	vm_spec_free(&a);
 }
 
+/* remove_disks=...: the disks a list names, or the first name that is none. */
+static void test_disk_list(void **state)
+{
+	struct vm_spec a;
+	parse_ok("{'name':'a','disks':[{'name':'root','size_mib':8},{'name':'data','size_mib':8},"
+	         "{'name':'d2','size_mib':8}]}",
+	         &a);
+	static const struct {
+		const char *list;
+		int rc;
+		bool marks[3];
+		const char *bad;
+	} cases[] = {
+		{NULL, 0, {0, 0, 0}, ""},
+		{"", 0, {0, 0, 0}, ""},
+		{"root", 0, {1, 0, 0}, ""},
+		{"data,root", 0, {1, 1, 0}, ""},
+		{"d2,d2", 0, {0, 0, 1}, ""},
+		{"root,", 0, {1, 0, 0}, ""},
+		{"nope", -1, {0, 0, 0}, "nope"},
+		{"root,,data", -1, {1, 0, 0}, ""},
+		{",root", -1, {0, 0, 0}, ""},
+		{"roo", -1, {0, 0, 0}, "roo"},
+		{"rootx", -1, {0, 0, 0}, "rootx"},
+		{"data,../etc", -1, {0, 1, 0}, "../etc"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool marks[VM_MAX_DISKS] = {0};
+		char bad[64] = "";
+		int rc = vm_spec_disk_list(&a, cases[i].list, marks, bad, sizeof(bad));
+		if (rc != cases[i].rc || strcmp(bad, cases[i].bad))
+			fail_msg("'%s': rc %d bad '%s', want %d '%s'", cases[i].list ? cases[i].list : "(null)", rc, bad,
+			         cases[i].rc, cases[i].bad);
+		for (int k = 0; k < 3; k++)
+			if (marks[k] != cases[i].marks[k])
+				fail_msg("'%s': disk %d marked %d", cases[i].list ? cases[i].list : "(null)", k, marks[k]);
+	}
+	vm_spec_free(&a);
+}
+
 struct str_case {
 	const char *s;
 	bool valid;
@@ -928,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_mac_generated_collides_with_given),
 		cmocka_unit_test(test_tap_names),
 		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_disk_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
