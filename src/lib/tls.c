@@ -4,6 +4,7 @@
 #include "tls.h"
 
 #include "fsutil.h"
+#include "url.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -587,11 +588,6 @@ const char *tls_client_mismatch(const struct tls_client *c, const char **pin)
 	return c->presented[0] ? c->presented : NULL;
 }
 
-static int is_ip(const char *host)
-{
-	unsigned char ip[16];
-	return inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
-}
 
 int tls_client_session(struct tls_client *c, int fd, const char *host, gnutls_session_t *out,
                        char *err, size_t errlen)
@@ -604,7 +600,7 @@ int tls_client_session(struct tls_client *c, int fd, const char *host, gnutls_se
 	}
 	if ((rc = gnutls_set_default_priority(s)) < 0 ||
 	    (rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred)) < 0 ||
-	    (!is_ip(host) && (rc = gnutls_server_name_set(s, GNUTLS_NAME_DNS, host, strlen(host))) < 0)) {
+	    (!url_host_is_ip(host) && (rc = gnutls_server_name_set(s, GNUTLS_NAME_DNS, host, strlen(host))) < 0)) {
 		set_err(err, errlen, "cannot set up the TLS session", rc);
 		gnutls_deinit(s);
 		return -1;

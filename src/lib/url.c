@@ -85,6 +85,12 @@ int url_host_is_loopback(const char *host)
 	return 0;
 }
 
+int url_host_is_ip(const char *host)
+{
+	unsigned char ip[16];
+	return host && (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1);
+}
+
 int url_host_is_any(const char *host)
 {
 	struct in_addr a4;

@@ -24,6 +24,10 @@ int url_split_hostport(const char *s, char *host, size_t hostlen, char *port, si
  * ::1, ::ffff:127.x); 0 otherwise (names are not resolved). */
 int url_host_is_loopback(const char *host);
 
+/* 1 when host is an IPv4 or IPv6 address literal (no brackets); 0 for
+ * anything else, NULL too. */
+int url_host_is_ip(const char *host);
+
 /* 1 when host is the wildcard address (0.0.0.0, ::). */
 int url_host_is_any(const char *host);
 

@@ -38,7 +38,7 @@ sources() {
 	vm_spec) echo src/agent/vm/vm_spec.c src/agent/host/pool.c src/agent/qemu/qemu_cmdline.c src/lib/jsonv.c ;;
 	qmp) echo src/agent/qemu/qmp.c src/agent/qemu/qmp_cmds.c src/lib/fault.c src/lib/log.c src/lib/loop.c ;;
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
-	config) echo src/agent/daemon/config.c src/agent/host/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/fsutil.c \
+	config) echo src/agent/daemon/config.c src/agent/host/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/url.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/lib/jsonv.c ;;
 	image_format) echo src/lib/image_format.c ;;

@@ -86,6 +86,14 @@ attack NET-5 "the agent's API (0.0.0.0:7441) on the NAT gateway: dropped" \
 	net_all timeout "$(net_probe "$NET_IP" "$NET_GW" 7441)"
 attack NET-6 "the agent's API on the host's management address: dropped" \
 	net_all timeout "$(net_probe "$NET_IP" "$(cat "$(dir_of h1)/mgmt_ip")" 7441 22)"
+# A live migration's streams listen on the host's management address while
+# it runs (the memory, the disks' NBD export, the link probe's sink): one
+# such listener, opened as vdcd would, is out of the guest's reach too.
+api h1 POST /api/v1/link/sink "{\"address\":\"$(cat "$(dir_of h1)/mgmt_ip")\"}"
+NET_SINK=$(jget "$BODY" '.port // empty')
+NET_SINK_R=$(net_probe "$NET_IP" "$(cat "$(dir_of h1)/mgmt_ip")" "${NET_SINK:-1}")
+attack NET-16 "a migration listener (the link probe's sink, port ${NET_SINK:-none}) on the host's management address: dropped" \
+	bash -c "[ -n '${NET_SINK:-}' ] && [ '$NET_SINK_R' = '${NET_SINK:-} timeout' ]"
 attack NET-7 "the host's br0 address (another of its addresses): dropped" \
 	net_all timeout "$(net_probe "$NET_IP" 10.213.0.1 7441 5900)"
 NET_GW6=$(ip -n "$(ns_of h1)" -6 addr show dev vdcnat0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)

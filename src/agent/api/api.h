@@ -5,10 +5,13 @@
 
 #include "agent.h"
 #include "http.h"
+#include "jsonv.h"
 
 extern const struct http_route agent_routes[];
 extern const size_t agent_nroutes;
 void api_reply_err(struct http_req *req, const struct errinfo *e);
+/* 400 invalid_body naming the field a body's check refused. */
+void api_reply_bad(struct http_req *req, const struct jv_err *jerr);
 /* A vm_done_fn whose ctx is the (deferred) request: replies with the end. */
 void api_reply_done(void *ctx, int status, json_t *result, const struct errinfo *e);
 /* The VM of the route's {name}, or NULL after a 404 reply. */

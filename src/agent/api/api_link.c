@@ -8,8 +8,8 @@
 #include "linkprobe.h"
 #include "log.h"
 #include "loop_jobs.h"
+#include "url.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,12 +43,6 @@ void api_link_stop(struct agent *a)
 	a->link_jobs = NULL;
 }
 
-static bool is_ip(const char *s)
-{
-	unsigned char buf[16];
-	return s && (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
-}
-
 static void sink_work(void *arg)
 {
 	struct link_job *j = arg;
@@ -78,8 +72,8 @@ void api_link_sink(struct http_req *req)
 	struct jv_err jerr = {0};
 	const char *address = NULL;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "address", true, 63, &address, &jerr) < 0 ||
-	    (!is_ip(address) && jv_fail(&jerr, "address", "is not an IP address of this host") < 0)) {
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+	    (!url_host_is_ip(address) && jv_fail(&jerr, "address", "is not an IP address of this host") < 0)) {
+		api_reply_bad(req, &jerr);
 		json_decref(body);
 		return;
 	}
@@ -135,10 +129,10 @@ void api_link_probe(struct http_req *req)
 	const char *host = NULL;
 	int64_t port = 0, ms = 250;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "host", true, 63, &host, &jerr) < 0 ||
-	    (!is_ip(host) && jv_fail(&jerr, "host", "is not an IP address") < 0) ||
+	    (!url_host_is_ip(host) && jv_fail(&jerr, "host", "is not an IP address") < 0) ||
 	    jv_int(body, "", "port", true, 1, 65535, &port, &jerr) < 0 ||
 	    jv_int(body, "", "ms", false, 10, PROBE_MAX_MS, &ms, &jerr) < 0) {
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 		json_decref(body);
 		return;
 	}

@@ -26,11 +26,6 @@ static int parse_opts(const json_t *body, struct vm_migrate_opts *o, struct jv_e
 	return 0;
 }
 
-static void reply_bad(struct http_req *req, const struct jv_err *jerr)
-{
-	http_reply_error(req, 400, "invalid_body", jerr->field, "%s: %s", jerr->field, jerr->message);
-}
-
 struct incoming {
 	struct http_req *req;
 	struct vm *vm;
@@ -82,7 +77,7 @@ void api_migrate_incoming(struct http_req *req)
 	                 jv_string(storage, "storage", "token", true, 64, &token, &jerr) < 0)) ||
 	    jv_string(body, "", "address", !cold, 64, &address, &jerr) < 0 || parse_opts(body, &o, &jerr) < 0) {
 		json_decref(body);
-		reply_bad(req, &jerr);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};
@@ -145,7 +140,7 @@ void api_migrate_send(struct http_req *req)
 	             jv_int(nbd, "nbd", "port", true, 1, 65535, &port, &jerr) < 0 ||
 	             jv_member(nbd, "nbd", "disks", true, JSON_ARRAY, &disks, &jerr) < 0))) {
 		json_decref(body);
-		reply_bad(req, &jerr);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};
@@ -203,7 +198,7 @@ void api_dirty_rate(struct http_req *req)
 	int64_t seconds = 1;
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_int(body, "", "seconds", false, 1, 60, &seconds, &jerr) < 0) {
 		json_decref(body);
-		reply_bad(req, &jerr);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	json_decref(body);
@@ -231,7 +226,7 @@ void api_disk_move(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "datastore", true, 63, &to, &jerr) < 0 ||
 	    jv_int(body, "", "bandwidth_mib_s", false, 1, 1 << 20, &mib_s, &jerr) < 0) {
 		json_decref(body);
-		reply_bad(req, &jerr);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};

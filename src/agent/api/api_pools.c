@@ -24,7 +24,7 @@ static int parse_body(struct http_req *req, bool non_empty, struct pool_chain *p
 		rc = jv_fail(&jerr, "pool", "names no pool: give the pool and the pools above it, root first");
 	json_decref(body);
 	if (rc < 0)
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 	return rc;
 }
 

@@ -20,6 +20,11 @@
 #define DEFAULT_STOP_TIMEOUT_S 60
 #define MAX_STOP_TIMEOUT_S 3600
 
+void api_reply_bad(struct http_req *req, const struct jv_err *jerr)
+{
+	http_reply_error(req, 400, "invalid_body", jerr->field, "%s: %s", jerr->field, jerr->message);
+}
+
 void api_reply_err(struct http_req *req, const struct errinfo *e)
 {
 	http_reply_error(req, e->status ? e->status : 500, e->code[0] ? e->code : "internal",
@@ -181,7 +186,7 @@ static void stop_vm(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
 	    jv_int(body, "", "timeout_s", false, 0, MAX_STOP_TIMEOUT_S, &timeout, &jerr) < 0) {
 		json_decref(body);
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	json_decref(body);
@@ -343,7 +348,7 @@ static void resize_disk(struct http_req *req)
 	          jv_int(body, "", "size_mib", true, 1, (int64_t)VM_MAX_DISK_MIB, &size, &jerr) < 0;
 	json_decref(body);
 	if (bad) {
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	struct errinfo e = {0};
@@ -425,7 +430,7 @@ static void resize_vm(struct http_req *req)
 	          jv_int(body, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, &jerr) < 0;
 	json_decref(body);
 	if (bad) {
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	if (vm->spec.memory_limit_mib && vm->spec.memory_limit_mib < (uint64_t)mem) {
@@ -559,7 +564,7 @@ static void create_snapshot(struct http_req *req)
 	     jv_fail(&jerr, "name", "'%s' is not a valid snapshot name: use letters, digits, '-', '_', '.'",
 	             name) < 0)) {
 		json_decref(body);
-		http_reply_error(req, 400, "invalid_body", jerr.field, "%s: %s", jerr.field, jerr.message);
+		api_reply_bad(req, &jerr);
 		return;
 	}
 	char snap[64];

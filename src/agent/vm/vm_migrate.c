@@ -9,8 +9,8 @@
 #include "log.h"
 #include "loop.h"
 #include "qmp_cmds.h"
+#include "url.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,8 +218,7 @@ static void on_listen_started(void *ctx, int status, json_t *result, const struc
 int vm_migrate_listen(struct vm *vm, const char *address, const struct vm_migrate_opts *o,
                       vm_done_fn done, void *ctx, struct errinfo *e)
 {
-	unsigned char buf[16];
-	if (!address || (inet_pton(AF_INET, address, buf) != 1 && inet_pton(AF_INET6, address, buf) != 1))
+	if (!url_host_is_ip(address))
 		return errinfo_set(e, 400, "invalid_body", "address",
 		                   "address: '%s' is not an IP address of this host", address ? address : "");
 	if (strlen(address) >= sizeof(((struct mig_op *)0)->uri) - 8)

@@ -19,18 +19,17 @@
 
 #include "crashpoint.h"
 #include "fsutil.h"
+#include "linkprobe.h"
 #include "log.h"
 #include "loop.h"
 #include "qmp_cmds.h"
+#include "url.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,28 +112,9 @@ int vm_migrate_storage_probe(struct vm *vm, json_t **out, struct errinfo *e)
  * it before QEMU does: the caller tries again then. 0 when none. */
 static int free_port(const char *address)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	if (strchr(address, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, address, &s6->sin6_addr) != 1)
-			return 0;
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, address, &s4->sin_addr) != 1)
-			return 0;
-		len = sizeof(*s4);
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port = 0, fd = linkprobe_listen(address, &port);
 	if (fd < 0)
 		return 0;
-	int port = 0;
-	if (bind(fd, (struct sockaddr *)&ss, len) == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-		                                      : ((struct sockaddr_in *)&ss)->sin_port);
 	close(fd);
 	return port;
 }
@@ -578,8 +558,7 @@ int vm_migrate_send_with_disks(struct vm *vm, const char *uri, const struct vm_m
                                const char *host, int port, const json_t *disks, vm_done_fn done,
                                void *ctx, struct errinfo *e)
 {
-	unsigned char buf[16];
-	if (!host || (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1))
+	if (!url_host_is_ip(host))
 		return errinfo_set(e, 400, "invalid_body", "nbd.host", "nbd.host: '%s' is not an IP address",
 		                   host ? host : "");
 	if (port < 1 || port > 65535)
