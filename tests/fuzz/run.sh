@@ -40,7 +40,7 @@ sources() {
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
 	config) echo src/agent/daemon/config.c src/agent/host/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/url.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
-	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/lib/jsonv.c ;;
+	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/manager/api/resources_ha.c src/lib/jsonv.c ;;
 	image_format) echo src/lib/image_format.c ;;
 	esac
 }

@@ -5,6 +5,7 @@
 #include "images.h"
 
 #include "fsutil.h"
+#include "ha_guard.h"
 #include "hostinfo.h"
 #include "http.h"
 #include "log.h"
@@ -232,11 +233,13 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
+	ha_guard_start(a);
 	loop_run(a->loop);
 	rc = a->exit_code;
 	log_info("agent_stopping", "reason=%s vms=\"left running\"", rc ? "error" : "signal");
 cleanup:
 	natnet_stop(a);
+	ha_guard_stop(a);
 	manager_link_stop(a);
 	api_console_stop(a); /* upgraded connections end before their server */
 	api_link_stop(a);

@@ -322,6 +322,24 @@ static void send_heartbeat(struct link *l, json_t *sample)
 	free(body);
 }
 
+const char *manager_link_host_id(void)
+{
+	return the_link && the_link->joined && the_link->host_id[0] ? the_link->host_id : NULL;
+}
+
+struct hc *manager_link_post(const char *path, const char *body, int timeout_ms,
+                             void (*done)(void *ctx, int status, const char *body), void *ctx)
+{
+	struct link *l = the_link;
+	if (!manager_link_host_id())
+		return NULL;
+	char url[700];
+	bool to_hb = l->hb_url[0] && loop_now_ms() >= l->fallback_until_ms;
+	snprintf(url, sizeof(url), "%s/api/v1/hosts/%s/%s", to_hb ? l->hb_url : l->a->cfg.manager_url, l->host_id,
+	         path);
+	return hc_request(l->a->loop, "POST", url, l->tc, l->secret, body, timeout_ms, done, ctx);
+}
+
 static void on_samples(void *ctx, json_t *sample)
 {
 	struct link *l = ctx;

@@ -15,4 +15,13 @@ struct agent;
 int manager_link_start(struct agent *a);
 void manager_link_stop(struct agent *a);
 
+/* The host's id in vdcd once joined, else NULL. */
+const char *manager_link_host_id(void);
+/* POSTs body (JSON text) to vdcd's PATH under /api/v1/hosts/HOST_ID/ (e.g.
+ * "alive") the way heartbeats go (their URL, TLS and the host's secret);
+ * done as hc_request's. NULL when not joined or the request could not
+ * start. */
+struct hc *manager_link_post(const char *path, const char *body, int timeout_ms,
+                             void (*done)(void *ctx, int status, const char *body), void *ctx);
+
 #endif

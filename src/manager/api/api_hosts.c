@@ -5,6 +5,7 @@
  * states from that and mark silent hosts disconnected.
  * Removing a host revokes its secret and its certificate. */
 #include "api.h"
+#include "ha.h"
 
 #include "charts.h"
 
@@ -291,19 +292,21 @@ static int heartbeat_peer(struct mgr *m, struct http_req *req, char fp[TLS_FP_LE
 	return 0;
 }
 
-void api_hosts_heartbeat(struct http_req *req)
+/* The host a heartbeat or an alive report comes from, once its secret and
+ * (over TLS) the certificate it joined with check out; NULL after
+ * replying why not. */
+static json_t *beat_host(struct mgr *m, struct http_req *req)
 {
-	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
 	char fp[TLS_FP_LEN] = "";
 	if (m->tls && heartbeat_peer(m, req, fp, &e) < 0) {
 		mgr_reply_err(req, &e);
-		return;
+		return NULL;
 	}
 	json_t *host = heartbeat_host(m, req, &e);
 	if (!host) {
 		mgr_reply_err(req, &e);
-		return;
+		return NULL;
 	}
 	const char *want = json_string_value(json_object_get(host, "cert_fingerprint"));
 	if (m->tls && (!want || strcmp(want, fp) != 0)) {
@@ -313,8 +316,38 @@ void api_hosts_heartbeat(struct http_req *req)
 		http_reply_error(req, 403, "certificate_mismatch", NULL,
 		                 "this is not the certificate the host joined with%s; join the host again",
 		                 want ? "" : " (it joined without TLS)");
-		return;
+		return NULL;
 	}
+	return host;
+}
+
+/* POST /api/v1/hosts/{id}/alive: an agent's word every second for HA
+ * (ops/ha.c): alive, and what it sees of its peers' datastore leases. */
+void api_hosts_alive(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *host = beat_host(m, req);
+	if (!host)
+		return;
+	json_t *body = http_body_json(req, 0);
+	if (body) {
+		struct errinfo e = {0};
+		json_t *reply = ha_word(m, host, body, &e);
+		if (reply)
+			http_reply_json(req, 200, reply);
+		else
+			mgr_reply_err(req, &e);
+		json_decref(body);
+	}
+	json_decref(host);
+}
+
+void api_hosts_heartbeat(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *host = beat_host(m, req);
+	if (!host)
+		return;
 	json_t *body = http_body_json(req, 0);
 	if (!body) {
 		json_decref(host);

@@ -326,6 +326,8 @@ void api_vms_create(struct http_req *req)
 		bad |= json_object_set_new(vm, "project_id", json_string(pid));
 	if (pool)
 		bad |= json_object_set(vm, "pool_id", json_object_get(pool, "id"));
+	if (json_object_get(r, "ha")) /* none: its cluster's default_priority */
+		bad |= json_object_set(vm, "ha", json_object_get(r, "ha"));
 	for (int k = 0; k < 2; k++) {
 		static const char *const res_keys[] = {"cpu_reservation_pct", "mem_reservation_mib"};
 		if (json_integer_value(json_object_get(r, res_keys[k])))

@@ -169,10 +169,10 @@ static int cpu_baseline(const json_t *b, json_t *doc, struct jv_err *err)
 static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "cpu_overcommit", "mem_overcommit",
-	                                   "policy", "migration", "cpu_baseline", NULL};
+	                                   "policy", "migration", "cpu_baseline", "ha", NULL};
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
 	    cluster_settings(b, doc, 4.0, 1.0, "pack", err) < 0 || migration_policy(b, doc, err) < 0 ||
-	    cpu_baseline(b, doc, err) < 0)
+	    cpu_baseline(b, doc, err) < 0 || resource_parse_cluster_ha(b, doc, err) < 0)
 		return NULL;
 	return doc;
 }
@@ -180,7 +180,7 @@ static json_t *parse_cluster(const json_t *b, json_t *doc, struct jv_err *err)
 int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"description", "cpu_overcommit", "mem_overcommit", "policy", "migration",
-	                                   "cpu_baseline", NULL};
+	                                   "cpu_baseline", "ha", NULL};
 	if (!json_is_object(b))
 		return jv_fail(err, "body", "must be a JSON object");
 	if (json_object_get(b, "name"))
@@ -190,7 +190,7 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 		return -1;
 	if (json_object_size(b) == 0)
 		return jv_fail(err, "body", "give at least one of description, cpu_overcommit, mem_overcommit, "
-		               "policy, migration, cpu_baseline");
+		               "policy, migration, cpu_baseline, ha");
 	/* null would read as "the default" in a create; here it is refused
 	 * rather than guessed (keep: omit the key; no description: ""). */
 	for (int i = 0; keys[i]; i++)
@@ -200,7 +200,8 @@ int resource_parse_cluster_update(const json_t *b, json_t *doc, struct jv_err *e
 	if (cluster_settings(b, doc, json_number_value(json_object_get(doc, "cpu_overcommit")),
 	                     json_number_value(json_object_get(doc, "mem_overcommit")),
 	                     policy ? policy : "pack", err) < 0 ||
-	    migration_policy(b, doc, err) < 0 || cpu_baseline(b, doc, err) < 0)
+	    migration_policy(b, doc, err) < 0 || cpu_baseline(b, doc, err) < 0 ||
+	    resource_parse_cluster_ha(b, doc, err) < 0)
 		return -1;
 	/* An empty description is none. */
 	const char *d = json_string_value(json_object_get(doc, "description"));
@@ -325,7 +326,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   NULL};
+	                                   "ha", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -365,6 +366,12 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	if (disk)
 		json_object_set_new(doc, "disk_size_mib", json_integer(disk));
 	json_object_set_new(doc, "start", json_boolean(start));
+	if (json_object_get(body, "ha")) {
+		json_t *ha = json_object();
+		json_object_set_new(doc, "ha", ha);
+		if (resource_parse_vm_ha(json_object_get(body, "ha"), ha, err) < 0)
+			goto fail;
+	}
 	json_t *plo = json_object();
 	json_object_set_new(doc, "placement", plo);
 	if (pl) {

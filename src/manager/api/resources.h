@@ -20,6 +20,18 @@ json_t *resource_parse_create(enum store_kind k, const json_t *body, struct jv_e
  * with err (doc may then be partly changed: the caller drops it). */
 int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err *err);
 
+/* HA (resources_ha.c). The cluster's times when it sets none. */
+#define HA_DEFAULT_NET_TIMEOUT_MS 3000
+#define HA_DEFAULT_LEASE_MS 4000
+#define HA_DEFAULT_MARGIN_MS 500
+extern const char *const ha_priorities[];
+/* A cluster's "ha" in a create or update body ({"enabled", "default_priority",
+ * "net_timeout_ms", "lease_ms", "margin_ms"}), merged into doc's. 0 or -1. */
+int resource_parse_cluster_ha(const json_t *body, json_t *doc, struct jv_err *err);
+/* A VM's "ha" object ({"priority": "high"|"medium"|"low"|"disabled"}) into
+ * out. 0 or -1. */
+int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err);
+
 /* A VM create request: {"name", "template", "cluster"?, "vcpus"?,
  * "memory_mib"?, "disk_size_mib"?, "networks"?: [names], "datastore"?,
  * "user_data"?, "start"?: bool, "placement"?: {"affinity": [groups],

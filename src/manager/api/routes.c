@@ -72,6 +72,7 @@ const struct http_route mgr_routes[] = {
 	{"GET", "/api/v1/hosts/{id}", api_inventory_get, 0, ACC_ADMIN},
 	{"DELETE", "/api/v1/hosts/{id}", api_hosts_delete, 0, ACC_ADMIN},
 	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1, ACC_ANY},
+	{"POST", "/api/v1/hosts/{id}/alive", api_hosts_alive, 1, ACC_ANY},
 	{"POST", "/api/v1/hosts/{id}/maintenance", api_hosts_maintenance, 0, ACC_ADMIN},
 	{"GET", "/api/v1/hosts/{id}/metrics", api_hosts_metrics, 0, ACC_ADMIN},
 	{"GET", "/api/v1/vms", api_inventory_list, 0, ACC_ANY},
@@ -119,5 +120,6 @@ const struct http_route mgr_agent_routes[] = {
 	{"GET", "/api/v1/ca", api_ca_get, 1, ACC_ANY},
 	{"POST", "/api/v1/hosts/join", api_hosts_join, 1, ACC_ANY},
 	{"POST", "/api/v1/hosts/{id}/heartbeat", api_hosts_heartbeat, 1, ACC_ANY},
+	{"POST", "/api/v1/hosts/{id}/alive", api_hosts_alive, 1, ACC_ANY},
 };
 const size_t mgr_agent_nroutes = sizeof(mgr_agent_routes) / sizeof(mgr_agent_routes[0]);

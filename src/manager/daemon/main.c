@@ -17,6 +17,7 @@
 #include "agent_client.h"
 #include "fault_scope.h"
 #include "fsutil.h"
+#include "ha.h"
 #include "log.h"
 #include "loop.h"
 #include "loop_jobs.h"
@@ -189,6 +190,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vdcd_controllers_start(m);
+	if (ha_init(m) < 0)
+		log_error("ha_start_failed", "reason=%s", log_quote("out of memory: no HA controller"));
 	log_info("vdcd_ready",
 	         "listen=%s agent_listen=%s tls=%s public_url=%s heartbeat_url=%s store=%s schema=%d "
 	         "workers=%d pid=%d",
@@ -211,6 +214,7 @@ int main(int argc, char **argv)
 	console_tickets_free(m);
 	auth_cache_free(m);
 	charts_free(m);
+	ha_free(m);
 	loop_free(m->loop);
 	inventory_stop();
 	store_close(m->st);

@@ -63,6 +63,7 @@ struct mgr {
 	struct console_proxy *console_proxy;     /* console streams (console_proxy.c) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	struct charts *charts;    /* the charts' history (ops/charts.c), loop thread only */
+	struct ha *ha;            /* the HA controller (ops/ha.c), loop thread only */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */
 	pthread_mutex_t lock;

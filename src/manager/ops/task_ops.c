@@ -701,6 +701,8 @@ static const struct task_op_def task_ops[] = {
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},
 	{"host.evacuate", false, false, false, task_op_evacuate, NULL, task_evacuate_unqueue, NULL},
+	{"vm.ha_restart", true, false, false, task_op_ha_restart, NULL, NULL,
+	 "HA restarts a VM whose host failed; it runs to its end (stop the VM once it runs)"},
 };
 
 static const struct task_op_def *task_op_find(const char *name)

@@ -47,6 +47,11 @@ int task_vm_patch(struct store *st, const char *id, json_t *fields, struct errin
 int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                     struct errinfo *e);
 
+/* task_ha.c: vm.ha_restart (args: from_host_id, to_host_id): a VM of a
+ * failed host defined and started on the host its record names now. */
+int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                       struct errinfo *e);
+
 /* task_disk_move.c: vm.disk_move (args: disk, datastore). */
 /* vm.pool_move (task_pool.c): the host moves the VM's QEMU into the
  * cgroup of the pool its record names; refused, the record goes back. */

@@ -1,0 +1,223 @@
+/* ha_guard.c - see ha_guard.h. */
+#include "ha_guard.h"
+
+#include "agent.h"
+#include "fsutil.h"
+#include "ha_lease.h"
+#include "http_client.h"
+#include "isotime.h"
+#include "log.h"
+#include "loop.h"
+#include "manager_link.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 250
+#define LEASE_RENEW_MS 1000
+/* Until vdcd says otherwise (its answers carry the cluster's times). */
+#define DEFAULT_LEASE_MS 6000
+#define DEFAULT_FENCE_MS 4000
+#define DEFAULT_PING_MS 1000
+
+struct guard {
+	struct agent *a;
+	struct loop_timer *timer;
+	struct ha_lease *lease;
+	struct hc *ping;          /* in flight, or NULL */
+	uint64_t next_ping_ms;
+	int lease_ms, fence_ms, ping_ms;
+	json_t *protected_vms;    /* agent VM name -> {} (vdcd's answer, kept in ha.json) */
+	json_t *fenced;           /* VM names this host fenced since it started */
+};
+
+static struct guard *the_guard;
+
+static void ha_path(struct agent *a, char *out, size_t n)
+{
+	snprintf(out, n, "%s/ha.json", a->cfg.state_dir);
+}
+
+static void load(struct guard *g)
+{
+	char path[1100];
+	ha_path(g->a, path, sizeof(path));
+	json_t *j = json_load_file(path, 0, NULL);
+	if (json_is_object(json_object_get(j, "protected"))) {
+		json_decref(g->protected_vms);
+		g->protected_vms = json_incref(json_object_get(j, "protected"));
+	}
+	json_int_t v;
+	if ((v = json_integer_value(json_object_get(j, "lease_ms"))) >= 1000)
+		g->lease_ms = (int)v;
+	if ((v = json_integer_value(json_object_get(j, "fence_ms"))) >= 500 && v < g->lease_ms)
+		g->fence_ms = (int)v;
+	json_decref(j);
+}
+
+static void save(struct guard *g)
+{
+	json_t *j = json_pack("{s:O, s:i, s:i}", "protected", g->protected_vms, "lease_ms", g->lease_ms, "fence_ms",
+	                      g->fence_ms);
+	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	char path[1100];
+	ha_path(g->a, path, sizeof(path));
+	if (!s || fs_write_atomic(path, s, strlen(s), 0600) < 0)
+		log_warn("ha_state_write_failed", "path=%s", path);
+	free(s);
+	json_decref(j);
+}
+
+static bool vm_live(const struct vm *vm)
+{
+	return vm->pid > 0 && vm->state != VM_MIGRATED && vm->state != VM_INCOMING;
+}
+
+static bool vm_uses(const struct vm *vm, const char *datastore)
+{
+	for (int i = 0; i < vm->spec.ndisks; i++)
+		if (!strcmp(vm->spec.disks[i].datastore, datastore))
+			return true;
+	return false;
+}
+
+/* The protected VMs running here, as the lease records them. */
+static json_t *running_protected(struct guard *g)
+{
+	json_t *arr = json_array();
+	for (struct vm *vm = g->a->vms; vm; vm = vm->next)
+		if (vm_live(vm) && json_object_get(g->protected_vms, vm->spec.name))
+			json_array_append_new(arr, json_string(vm->spec.name));
+	return arr;
+}
+
+/* Kills every protected VM on datastore i: its lease has not been renewed
+ * for fence_ms, and at lease_ms another host may start them. */
+static void fence(struct guard *g, int i, int64_t ago_ms)
+{
+	const char *ds = g->a->cfg.datastores[i].name;
+	for (struct vm *vm = g->a->vms; vm; vm = vm->next) {
+		if (!vm_live(vm) || !json_object_get(g->protected_vms, vm->spec.name) || !vm_uses(vm, ds))
+			continue;
+		char why[300], at[32];
+		snprintf(why, sizeof(why),
+		         "fenced: this host could not renew its lease on datastore %s for %lld ms (fencing at %d ms, "
+		         "the lease runs out at %d ms); another host may start it",
+		         ds, (long long)ago_ms, g->fence_ms, g->lease_ms);
+		log_warn("ha_fenced", "vm=%s datastore=%s renewed_ago_ms=%lld", vm->spec.name, ds, (long long)ago_ms);
+		struct errinfo e = {0};
+		if (vm_kill_now(vm, &e) < 0) {
+			log_error("ha_fence_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+			continue;
+		}
+		iso_time_now_ms(at);
+		json_decref(vm->last_exit);
+		vm->last_exit = json_pack("{s:s, s:s, s:b, s:s}", "at", at, "reason", why, "clean", 0, "cause", "ha_fenced");
+		vm_store_write_state(vm, true);
+		if (json_array_size(g->fenced) >= 64) /* the newest are what vdcd needs */
+			json_array_remove(g->fenced, 0);
+		json_array_append_new(g->fenced, json_string(vm->spec.name));
+	}
+}
+
+static void on_ping_reply(void *ctx, int status, const char *body)
+{
+	struct guard *g = ctx;
+	g->ping = NULL;
+	if (status != 200)
+		return; /* vdcd's absence is not this host's to judge: the lease is */
+	json_t *r = json_loads(body, 0, NULL);
+	json_t *ha = json_object_get(r, "ha");
+	if (json_is_object(ha)) {
+		bool changed = false;
+		json_t *p = json_object_get(ha, "protected");
+		if (json_is_object(p) && !json_equal(p, g->protected_vms)) {
+			json_decref(g->protected_vms);
+			g->protected_vms = json_incref(p);
+			changed = true;
+		}
+		json_int_t lease = json_integer_value(json_object_get(ha, "lease_ms"));
+		json_int_t fence_at = json_integer_value(json_object_get(ha, "fence_ms"));
+		if (lease >= 1000 && lease <= 600000 && fence_at >= 500 && fence_at < lease &&
+		    (lease != g->lease_ms || fence_at != g->fence_ms)) {
+			g->lease_ms = (int)lease;
+			g->fence_ms = (int)fence_at;
+			changed = true;
+		}
+		json_int_t ping = json_integer_value(json_object_get(ha, "ping_ms"));
+		if (ping >= 200 && ping <= 60000)
+			g->ping_ms = (int)ping;
+		if (changed)
+			save(g);
+	}
+	json_decref(r);
+}
+
+static void send_ping(struct guard *g)
+{
+	json_t *vms = running_protected(g), *defined = json_array();
+	/* Every VM defined here: vdcd removes the copies of VMs HA moved away
+	 * while this host was gone. */
+	for (struct vm *vm = g->a->vms; vm; vm = vm->next)
+		json_array_append_new(defined, json_string(vm->spec.name));
+	json_t *b = json_pack("{s:o, s:o, s:O, s:o}", "leases", ha_lease_observations(g->lease), "vms", vms, "fenced",
+	                      g->fenced, "defined", defined);
+	char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (s)
+		g->ping = manager_link_post("alive", s, g->ping_ms * 2, on_ping_reply, g);
+	free(s);
+}
+
+static void tick(void *ctx)
+{
+	struct guard *g = ctx;
+	g->timer = loop_timer_after(g->a->loop, TICK_MS, tick, g);
+	const char *host_id = manager_link_host_id();
+	if (!host_id)
+		return;
+	if (!g->lease && !(g->lease = ha_lease_start(&g->a->cfg, host_id, LEASE_RENEW_MS)))
+		return;
+	json_t *vms = running_protected(g);
+	ha_lease_set_record(g->lease, "alive", vms);
+	json_decref(vms);
+	for (int i = 0; i < g->a->cfg.ndatastores; i++) {
+		int64_t ago = ha_lease_renewed_ago_ms(g->lease, i);
+		if (ago >= g->fence_ms)
+			fence(g, i, ago);
+	}
+	uint64_t now = loop_now_ms();
+	if (!g->ping && now >= g->next_ping_ms) {
+		g->next_ping_ms = now + (uint64_t)g->ping_ms;
+		send_ping(g);
+	}
+}
+
+void ha_guard_start(struct agent *a)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	if (!g)
+		return;
+	*g = (struct guard){.a = a, .lease_ms = DEFAULT_LEASE_MS, .fence_ms = DEFAULT_FENCE_MS,
+	                    .ping_ms = DEFAULT_PING_MS, .protected_vms = json_object(), .fenced = json_array()};
+	load(g);
+	the_guard = g;
+	g->timer = loop_timer_after(a->loop, TICK_MS, tick, g);
+}
+
+void ha_guard_stop(struct agent *a)
+{
+	struct guard *g = the_guard;
+	if (!g)
+		return;
+	if (g->timer)
+		loop_timer_cancel(a->loop, g->timer);
+	if (g->ping)
+		hc_cancel(g->ping);
+	ha_lease_stop(g->lease);
+	json_decref(g->protected_vms);
+	json_decref(g->fenced);
+	free(g);
+	the_guard = NULL;
+}

@@ -1,0 +1,78 @@
+/* resources_ha.c - HA settings in request bodies (issue 14): a cluster's
+ * "ha" object and a VM's. Pure: errors name the field. */
+#include "resources.h"
+
+#include <string.h>
+
+const char *const ha_priorities[] = {"high", "medium", "low", "disabled", NULL};
+
+static int one_of(const char *v, const char *const *allowed)
+{
+	for (int i = 0; allowed[i]; i++)
+		if (!strcmp(v, allowed[i]))
+			return 0;
+	return -1;
+}
+
+/* Given fields replace the cluster's (absent keeps them). The times: a
+ * host silent net_timeout_ms is looked at; its lease runs out at lease_ms
+ * (the host kills its protected VMs at two thirds of it); its VMs start
+ * elsewhere after margin_ms more. */
+int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
+{
+	json_t *in = json_object_get(b, "ha");
+	if (!in)
+		return 0;
+	if (!json_is_object(in))
+		return jv_fail(err, "ha", "must be an object");
+	static const char *const keys[] = {"enabled", "default_priority", "net_timeout_ms", "lease_ms", "margin_ms", NULL};
+	if (jv_only_keys(in, "ha", keys, err) < 0)
+		return -1;
+	json_t *cur = json_object_get(doc, "ha");
+	bool enabled = json_is_true(json_object_get(cur, "enabled"));
+	const char *prio = NULL;
+	int64_t net = 0, lease = 0, margin = 0;
+	if (jv_bool(in, "ha", "enabled", false, &enabled, err) < 0 ||
+	    jv_string(in, "ha", "default_priority", false, 16, &prio, err) < 0 ||
+	    jv_int(in, "ha", "net_timeout_ms", false, 1000, 600000, &net, err) < 0 ||
+	    jv_int(in, "ha", "lease_ms", false, 2000, 600000, &lease, err) < 0 ||
+	    jv_int(in, "ha", "margin_ms", false, 0, 600000, &margin, err) < 0)
+		return -1;
+	if (prio && one_of(prio, ha_priorities) < 0)
+		return jv_fail(err, "ha.default_priority", "must be high, medium, low or disabled, not '%s'", prio);
+	json_t *pol = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+	json_object_set_new(pol, "enabled", json_boolean(enabled));
+	if (prio)
+		json_object_set_new(pol, "default_priority", json_string(prio));
+	if (net)
+		json_object_set_new(pol, "net_timeout_ms", json_integer(net));
+	if (lease)
+		json_object_set_new(pol, "lease_ms", json_integer(lease));
+	if (json_object_get(in, "margin_ms"))
+		json_object_set_new(pol, "margin_ms", json_integer(margin));
+	/* The network is judged before the lease: a lease shorter than the
+	 * network timeout would fail hosts that are only slow to answer. */
+	int64_t n = json_integer_value(json_object_get(pol, "net_timeout_ms")) ?: HA_DEFAULT_NET_TIMEOUT_MS;
+	int64_t l = json_integer_value(json_object_get(pol, "lease_ms")) ?: HA_DEFAULT_LEASE_MS;
+	if (l <= n) {
+		json_decref(pol);
+		return jv_fail(err, "ha.lease_ms", "%lld ms must be longer than net_timeout_ms (%lld ms)", (long long)l,
+		               (long long)n);
+	}
+	json_object_set_new(doc, "ha", pol);
+	return 0;
+}
+
+int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
+{
+	if (!json_is_object(in))
+		return jv_fail(err, "ha", "must be an object");
+	static const char *const keys[] = {"priority", NULL};
+	const char *prio = NULL;
+	if (jv_only_keys(in, "ha", keys, err) < 0 || jv_string(in, "ha", "priority", true, 16, &prio, err) < 0)
+		return -1;
+	if (one_of(prio, ha_priorities) < 0)
+		return jv_fail(err, "ha.priority", "must be high, medium, low or disabled, not '%s'", prio);
+	json_object_set_new(out, "priority", json_string(prio));
+	return 0;
+}

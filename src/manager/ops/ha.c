@@ -1,0 +1,493 @@
+/* ha.c - see ha.h. */
+#include "ha.h"
+
+#include "agent_async.h"
+#include "ha_detect.h"
+#include "inv_map.h"
+#include "isotime.h"
+#include "log.h"
+#include "loop.h"
+#include "manager.h"
+#include "migrations.h"
+#include "place.h"
+#include "resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 500
+/* A failed host's VMs that found no host are tried again this often. */
+#define RETRY_MS 5000
+/* What agents are told: how often to say they are alive. */
+#define PING_MS 1000
+/* How often agents renew their leases (host/ha_lease.c's interval). */
+#define HA_RENEW_MS 1000
+
+struct ha_host {
+	char id[40];
+	int64_t last_word_ms;        /* monotonic; vdcd's start until it speaks */
+	json_t *leases;              /* what it sees of its peers' leases */
+	enum ha_host_state state;
+	int64_t since_ms;
+	char reason[HA_REASON_MAX];
+	int64_t next_restart_ms;     /* failed: when to (re)try its VMs; 0: done */
+	bool cleaning;               /* a stale copy's delete is in flight */
+};
+
+struct ha {
+	struct inv_map hosts;
+	int64_t started_ms;
+	struct loop_timer *timer;
+};
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static int64_t now_ms(void) { return (int64_t)loop_now_ms(); }
+
+static struct ha_host *host_of(struct ha *ha, const char *id)
+{
+	struct ha_host *h = inv_map_get(&ha->hosts, id);
+	if (h || strlen(id) >= sizeof(h->id))
+		return h;
+	if (!(h = calloc(1, sizeof(*h))))
+		return NULL;
+	snprintf(h->id, sizeof(h->id), "%s", id);
+	h->last_word_ms = ha->started_ms;
+	h->state = HA_CONNECTED;
+	if (inv_map_put(&ha->hosts, h->id, h) < 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void ha_times_of(const json_t *cluster, struct ha_times *t)
+{
+	const json_t *p = json_object_get(cluster, "ha");
+	t->net_timeout_ms = json_integer_value(json_object_get(p, "net_timeout_ms")) ?: HA_DEFAULT_NET_TIMEOUT_MS;
+	t->lease_ms = json_integer_value(json_object_get(p, "lease_ms")) ?: HA_DEFAULT_LEASE_MS;
+	t->margin_ms = json_object_get(p, "margin_ms") ? json_integer_value(json_object_get(p, "margin_ms"))
+	                                                : HA_DEFAULT_MARGIN_MS;
+	t->renew_ms = HA_RENEW_MS;
+}
+
+/* The agent kills its protected VMs this long after its last renewal:
+ * a third of the lease (at least a second) before it runs out. */
+static int64_t fence_ms_of(int64_t lease_ms)
+{
+	int64_t slack = lease_ms / 3 > 1000 ? lease_ms / 3 : 1000;
+	return lease_ms - slack;
+}
+
+static bool ha_enabled(const json_t *cluster)
+{
+	return json_is_true(json_object_get(json_object_get(cluster, "ha"), "enabled"));
+}
+
+const char *ha_vm_priority(const json_t *vm, const json_t *cluster)
+{
+	return str(json_object_get(vm, "ha"), "priority") ?: str(json_object_get(cluster, "ha"), "default_priority")
+	                                                  ?: "medium";
+}
+
+static int priority_rank(const char *p)
+{
+	return !strcmp(p, "high") ? 0 : !strcmp(p, "medium") ? 1 : !strcmp(p, "low") ? 2 : 3;
+}
+
+/* ---- what agents say ---------------------------------------------------------- */
+
+static void on_stale_deleted(struct mgr *m, void *ctx, struct agent_reply *r)
+{
+	char *id = ctx;
+	struct ha_host *h = m->ha ? inv_map_get(&((struct ha *)m->ha)->hosts, id) : NULL;
+	if (h)
+		h->cleaning = false;
+	if (r->status == 204 || r->status == 404)
+		log_info("ha_stale_copy_removed", "host=%s", id);
+	else
+		log_warn("ha_stale_copy_not_removed", "host=%s status=%ld error=%s", id, r->status,
+		         log_quote(r->status ? "the agent refused" : r->e.message));
+	free(id);
+}
+
+/* A returning host still has VM vm_name that HA moved away from it: its
+ * copy goes, disks left (they are the VM's, on the shared datastore; a
+ * running copy, which fencing should have made impossible, is killed). */
+static void remove_stale_copies(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *defined)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(defined, i, n) {
+		if (h->cleaning || !json_is_string(n))
+			return;
+		json_t *vm = store_get(m->st, STORE_VM, json_string_value(n), &(struct errinfo){0});
+		const json_t *last = json_object_get(vm, "ha_last");
+		if (vm && strcmp(str(vm, "host_id") ?: "", h->id) && !strcmp(str(last, "from_host_id") ?: "", h->id)) {
+			char path[256], detail[300];
+			snprintf(path, sizeof(path), "/api/v1/vms/%s?force=true&leave_disks=true", json_string_value(n));
+			snprintf(detail, sizeof(detail), "host %s came back with a copy of it; HA restarted it elsewhere, so that "
+			         "copy is removed (its disks stay)", str(host, "name") ?: h->id);
+			char *ctx = strdup(h->id);
+			struct errinfo e = {0};
+			if (ctx && agent_async_call(m, h->id, "DELETE", path, NULL, 60, NULL, on_stale_deleted, ctx, &e) == 0) {
+				h->cleaning = true;
+				mgr_event(m, "vdcd", "vm.ha_stale_copy", "vm", str(vm, "id"), "accepted", detail);
+			} else {
+				free(ctx);
+			}
+		}
+		json_decref(vm);
+	}
+}
+
+json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct errinfo *e)
+{
+	struct ha *ha = m->ha;
+	const json_t *leases = json_object_get(body, "leases"), *defined = json_object_get(body, "defined");
+	static const char *const keys[] = {"leases", "vms", "fenced", "defined"};
+	void *it = json_object_iter((json_t *)body);
+	for (; it; it = json_object_iter_next((json_t *)body, it)) {
+		const char *k = json_object_iter_key(it);
+		bool known = false;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			known |= !strcmp(k, keys[i]);
+		if (!known) {
+			errinfo_set(e, 400, "invalid_body", k, "%s: not a field of an alive report", k);
+			return NULL;
+		}
+	}
+	if ((leases && !json_is_object(leases)) || (defined && !json_is_array(defined))) {
+		errinfo_set(e, 400, "invalid_body", leases && !json_is_object(leases) ? "leases" : "defined",
+		            "leases must be an object, defined an array");
+		return NULL;
+	}
+	struct ha_host *h = ha ? host_of(ha, str(host, "id") ?: "") : NULL;
+	if (!h) {
+		errinfo_set(e, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	h->last_word_ms = now_ms();
+	json_decref(h->leases);
+	h->leases = leases ? json_deep_copy(leases) : NULL;
+	json_t *cluster = store_get(m->st, STORE_CLUSTER, str(host, "cluster_id") ?: "", &(struct errinfo){0});
+	struct ha_times t;
+	ha_times_of(cluster, &t);
+	json_t *prot = json_object();
+	if (ha_enabled(cluster)) {
+		struct store_filter f = {"host_id", h->id};
+		json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
+		size_t i;
+		json_t *vm;
+		json_array_foreach(vms, i, vm) {
+			const char *p = ha_vm_priority(vm, cluster);
+			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
+			if (strcmp(p, "disabled") && name)
+				json_object_set_new(prot, name, json_pack("{s:s}", "priority", p));
+		}
+		json_decref(vms);
+	}
+	if (defined)
+		remove_stale_copies(m, h, host, defined);
+	json_decref(cluster);
+	return json_pack("{s:{s:o, s:I, s:I, s:i}}", "ha", "protected", prot, "lease_ms", (json_int_t)t.lease_ms,
+	                 "fence_ms", (json_int_t)fence_ms_of(t.lease_ms), "ping_ms", PING_MS);
+}
+
+/* ---- judging hosts ---------------------------------------------------------------- */
+
+/* How the hosts of a cluster that answer see h's lease: how many of them
+ * see it, and its freshest age (their report's age counted). */
+static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64_t now, const struct ha_times *t,
+                       struct ha_host_view *v)
+{
+	v->observers = 0;
+	v->lease_age_ms = 0;
+	size_t i;
+	json_t *other;
+	json_array_foreach(hosts, i, other) {
+		struct ha_host *o = inv_map_get(&ha->hosts, str(other, "id") ?: "");
+		if (!o || !strcmp(o->id, id) || !o->leases || now - o->last_word_ms >= t->net_timeout_ms)
+			continue;
+		bool sees = false;
+		int64_t best = INT64_MAX;
+		const char *ds;
+		json_t *seen;
+		json_object_foreach(o->leases, ds, seen) {
+			const json_t *p = json_object_get(json_object_get(seen, "peers"), id);
+			if (!p)
+				continue;
+			int64_t age = json_integer_value(json_object_get(p, "unchanged_ms")) + (now - o->last_word_ms);
+			sees = true;
+			if (age < best)
+				best = age;
+		}
+		if (!sees)
+			continue;
+		if (v->observers++ == 0 || best < v->lease_age_ms)
+			v->lease_age_ms = best;
+	}
+}
+
+/* Whether a host that answers sees h's lease on datastore ds: the VM's
+ * disks there are reachable from elsewhere. */
+static bool datastore_shared(struct ha *ha, const json_t *hosts, const char *id, const char *ds, int64_t now,
+                             const struct ha_times *t)
+{
+	size_t i;
+	json_t *other;
+	json_array_foreach(hosts, i, other) {
+		struct ha_host *o = inv_map_get(&ha->hosts, str(other, "id") ?: "");
+		if (o && strcmp(o->id, id) && now - o->last_word_ms < t->net_timeout_ms &&
+		    json_object_get(json_object_get(json_object_get(o->leases, ds), "peers"), id))
+			return true;
+	}
+	return false;
+}
+
+/* Writes the verdict on the host's document (and, failed, marks it
+ * disconnected: placement keeps off it). Tried twice: a heartbeat may
+ * write the document in between. */
+static void record_verdict(struct mgr *m, struct ha_host *h)
+{
+	char since[ISO_TIME_LEN];
+	iso_time_now(since);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct errinfo e = {0};
+		json_t *doc = store_get(m->st, STORE_HOST, h->id, &e);
+		if (!doc)
+			return;
+		json_int_t version = json_integer_value(json_object_get(doc, "version"));
+		json_object_set_new(doc, "ha", json_pack("{s:s, s:s, s:s}", "state", ha_state_name(h->state), "since", since,
+		                                         "reason", h->reason));
+		if (h->state == HA_FAILED)
+			json_object_set_new(doc, "state", json_string("disconnected"));
+		int rc = store_update(m->st, STORE_HOST, doc, version, NULL, &e);
+		json_decref(doc);
+		if (rc == 0)
+			return;
+	}
+}
+
+struct restart_item {
+	json_t *vm;
+	int rank;
+	json_int_t memory;
+};
+
+static int by_priority(const void *a, const void *b)
+{
+	const struct restart_item *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	return x->memory < y->memory ? 1 : x->memory > y->memory ? -1 : 0;
+}
+
+/* Queues one restart: the task and the VM's move to its new host commit
+ * together, so placement counts it there from now on. */
+static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *from_name, const char *summary,
+                         struct errinfo *e)
+{
+	const char *id = str(vm, "id");
+	char at[ISO_TIME_LEN], reason[600];
+	iso_time_now(at);
+	snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", from_name, str(to, "name") ?: "?",
+	         summary ?: "");
+	if (store_begin(m->st, e) < 0)
+		return -1;
+	json_t *task = task_new(m->st, "vm.ha_restart", "vm", id, str(vm, "name"), str(vm, "project_id"), "vdcd",
+	                        json_pack("{s:O, s:O, s:O, s:s}", "from_host_id", json_object_get(vm, "host_id"),
+	                                  "to_host_id", json_object_get(to, "id"), "to_host", json_object_get(to, "name"),
+	                                  "reason", reason),
+	                        e);
+	json_t *upd = task ? json_deep_copy(vm) : NULL;
+	int rc = -1;
+	if (upd) {
+		json_t *last = json_pack("{s:O, s:O, s:s, s:O, s:s}", "from_host_id", json_object_get(vm, "host_id"),
+		                         "to_host_id", json_object_get(to, "id"), "at", at, "task_id",
+		                         json_object_get(task, "id"), "reason", reason);
+		json_object_set_new(upd, "host_id", json_string(str(to, "id")));
+		json_object_set(upd, "cluster_id", json_object_get(to, "cluster_id"));
+		json_object_set_new(upd, "power_state", json_string("restarting"));
+		json_object_set(upd, "ha_restart", last);
+		json_object_set_new(upd, "ha_last", last);
+		json_object_set_new(upd, "placement", json_pack("{s:O, s:s}", "host", json_object_get(to, "name"), "summary",
+		                                               summary ?: ""));
+		rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, e);
+	}
+	if (rc < 0 || store_commit(m->st, e) < 0) {
+		store_rollback(m->st);
+		json_decref(upd);
+		json_decref(task);
+		return -1;
+	}
+	json_decref(upd);
+	json_decref(task);
+	mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "accepted", reason);
+	log_info("decision", "controller=ha subject=%s verdict=restart reason=%s", id, log_quote(reason));
+	return 0;
+}
+
+/* Restarts the protected VMs of failed host h elsewhere. Returns how many
+ * are left to try again later (no host fits them yet). */
+static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
+                       const json_t *hosts, int64_t now, const struct ha_times *t)
+{
+	struct store_filter f = {"host_id", h->id};
+	struct errinfo e = {0};
+	json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &e);
+	if (!vms)
+		return 1;
+	size_t n = json_array_size(vms), k = 0;
+	struct restart_item *items = calloc(n ? n : 1, sizeof(*items));
+	if (!items) {
+		json_decref(vms);
+		return 1;
+	}
+	int left = 0;
+	size_t i;
+	json_t *vm;
+	json_array_foreach(vms, i, vm) {
+		const char *p = ha_vm_priority(vm, cluster);
+		/* What was meant to run, and is not being moved already. */
+		if (!strcmp(p, "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
+		    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
+			continue;
+		items[k++] = (struct restart_item){vm, priority_rank(p),
+		                                   json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib"))};
+	}
+	qsort(items, k, sizeof(*items), by_priority);
+	for (i = 0; i < k; i++) {
+		vm = items[i].vm;
+		const char *id = str(vm, "id");
+		const char *ds = str(json_object_get(vm, "config"), "datastore") ?: "local";
+		char why[400];
+		if (!datastore_shared(m->ha, hosts, h->id, ds, now, t)) {
+			snprintf(why, sizeof(why), "not restarted: its disks are on datastore %s, which no host that answers "
+			         "shares with %s", ds, str(host, "name") ?: h->id);
+			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
+			continue;
+		}
+		json_t *preq = migration_placement_request(vm, NULL), *to = NULL, *report = NULL;
+		struct errinfo pe = {0};
+		if (!preq || place_vm(m->st, preq, &to, &report, &pe) < 0) {
+			snprintf(why, sizeof(why), "not restarted yet (tried again every %d s): %s", RETRY_MS / 1000,
+			         pe.message[0] ? pe.message : "out of memory");
+			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
+			left++;
+		} else if (queue_restart(m, vm, to, str(host, "name") ?: h->id, str(report, "summary"), &pe) < 0) {
+			log_warn("ha_restart_not_queued", "vm=%s error=%s", id, log_quote(pe.message));
+			left++;
+		}
+		json_decref(preq);
+		json_decref(to);
+		json_decref(report);
+	}
+	free(items);
+	json_decref(vms);
+	if (k)
+		tasks_wake(m);
+	return left;
+}
+
+static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster, const json_t *hosts,
+                  int64_t now, const struct ha_times *t)
+{
+	struct ha *ha = m->ha;
+	struct ha_host_view v = {.silent_ms = now - h->last_word_ms};
+	lease_view(ha, hosts, h->id, now, t, &v);
+	struct ha_detection d;
+	ha_detect(&v, t, &d);
+	if (d.state != h->state) {
+		h->state = d.state;
+		h->since_ms = now;
+		snprintf(h->reason, sizeof(h->reason), "%s", d.reason);
+		log_info("decision", "controller=ha subject=%s verdict=%s reason=%s", str(host, "name") ?: h->id,
+		         ha_state_name(d.state), log_quote(d.reason));
+		char action[48];
+		snprintf(action, sizeof(action), "host.ha_%s", ha_state_name(d.state));
+		mgr_event(m, "vdcd", action, "host", h->id, "succeeded", d.reason);
+		record_verdict(m, h);
+		h->next_restart_ms = d.state == HA_FAILED ? now : 0;
+	}
+	if (h->state == HA_FAILED && h->next_restart_ms && now >= h->next_restart_ms) {
+		int left = restart_vms(m, h, host, cluster, hosts, now, t);
+		h->next_restart_ms = left ? now + RETRY_MS : 0;
+	}
+}
+
+static void tick(void *arg)
+{
+	struct mgr *m = arg;
+	struct ha *ha = m->ha;
+	ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m);
+	struct errinfo e = {0};
+	json_t *clusters = store_list_all(m->st, STORE_CLUSTER, NULL, 0, &e);
+	int64_t now = now_ms();
+	size_t i;
+	json_t *c;
+	json_array_foreach(clusters, i, c) {
+		if (!ha_enabled(c))
+			continue;
+		struct ha_times t;
+		ha_times_of(c, &t);
+		struct store_filter f = {"cluster_id", str(c, "id")};
+		json_t *hosts = store_list_all(m->st, STORE_HOST, &f, 1, &e);
+		size_t j;
+		json_t *host;
+		json_array_foreach(hosts, j, host) {
+			struct ha_host *h = host_of(ha, str(host, "id") ?: "");
+			if (h)
+				judge(m, h, host, c, hosts, now, &t);
+		}
+		json_decref(hosts);
+	}
+	json_decref(clusters);
+}
+
+json_t *ha_host_status(struct mgr *m, const char *host_id)
+{
+	struct ha *ha = m->ha;
+	struct ha_host *h = ha ? inv_map_get(&ha->hosts, host_id) : NULL;
+	if (!h)
+		return NULL;
+	return json_pack("{s:s, s:s, s:I}", "state", ha_state_name(h->state), "reason", h->reason, "silent_ms",
+	                 (json_int_t)(now_ms() - h->last_word_ms));
+}
+
+int ha_init(struct mgr *m)
+{
+	struct ha *ha = calloc(1, sizeof(*ha));
+	if (!ha)
+		return -1;
+	ha->started_ms = now_ms();
+	m->ha = ha;
+	if (!(ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m))) {
+		free(ha);
+		m->ha = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void free_host(void *val, void *ctx)
+{
+	(void)ctx;
+	struct ha_host *h = val;
+	json_decref(h->leases);
+	free(h);
+}
+
+void ha_free(struct mgr *m)
+{
+	struct ha *ha = m->ha;
+	if (!ha)
+		return;
+	if (ha->timer)
+		loop_timer_cancel(m->loop, ha->timer);
+	inv_map_each(&ha->hosts, free_host, NULL);
+	inv_map_free(&ha->hosts);
+	free(ha);
+	m->ha = NULL;
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# t_ha.sh - high availability (issue 14) on three namespace hosts sharing a
+# datastore: each host renews a lease there and vdcd hears every second
+# from each; a host whose every process is killed (a crash) is found
+# failed once its lease ran out past the margin, and its protected VM runs
+# again on another host; a host cut from the network whose lease is still
+# renewed is isolated, not failed, and its VM stays; a host cut from both
+# kills its protected VM itself before its lease runs out, and only then
+# does the VM start elsewhere; a host that comes back has its stale copy
+# removed. A monitor scans every QEMU of the VM every 100 ms throughout
+# and must never see two run the guest.
+source "$(dirname "$0")/lib.sh"
+
+SHARED=$TMP/shared
+mkdir -p "$SHARED"
+chmod 755 "$SHARED"
+fabric_up
+vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
+
+mapi POST /api/v1/clusters '{"name":"c1","ha":{"enabled":true,"default_priority":"low","net_timeout_ms":2000,"lease_ms":5000,"margin_ms":500}}'
+check "a cluster with HA on (its times given)" \
+	test "$STATUS/$(jget "$BODY" .ha.enabled)/$(jget "$BODY" .ha.lease_ms)" = 201/true/5000
+mapi POST /api/v1/clusters '{"name":"bad","ha":{"lease_ms":1000}}'
+check "a lease shorter than 2 s is refused, naming the field" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.lease_ms
+mapi POST /api/v1/clusters '{"name":"bad","ha":{"net_timeout_ms":5000,"lease_ms":4000}}'
+check "a lease no longer than the network timeout is refused" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.lease_ms
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"default_priority":"urgent"}}'
+check "an unknown priority is refused, naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.default_priority
+
+join() {
+	host_join "$1" c1 --datastore "shared=$SHARED"
+}
+for h in h1 h2 h3; do
+	join "$h" || not_ok "$h joins"
+done
+hosts_connected 3 || not_ok "three hosts connect"
+declare -A HID
+for h in h1 h2 h3; do
+	mapi GET "/api/v1/hosts/$h"
+	HID[$h]=$(jget "$BODY" .id)
+done
+host_name_of() {
+	local h
+	for h in h1 h2 h3; do [ "${HID[$h]}" = "$1" ] && echo "$h"; done
+}
+
+# Each host's lease on the shared datastore, renewed every second.
+sleep 2.5
+seq_of() { jq -r .seq "$SHARED/.vdc-ha/${HID[$1]}.lease" 2>/dev/null; }
+s1=$(seq_of h1)
+sleep 2.2
+s2=$(seq_of h1)
+check "each host keeps a lease on the shared datastore, renewed every second ($s1 -> $s2)" \
+	test -n "$s1" -a -n "$s2" -a "${s2:-0}" -ge $((${s1:-0} + 1)) -a -f "$SHARED/.vdc-ha/${HID[h2]}.lease" \
+	-a -f "$SHARED/.vdc-ha/${HID[h3]}.lease"
+
+mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=96'
+mapi POST /api/v1/vms '{"name":"vip","template":"tiny","datastore":"shared","ha":{"priority":"high"},"start":true}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a protected VM (priority high) on the shared datastore starts" test "$TASK_STATE" = succeeded
+mapi POST /api/v1/vms '{"name":"bad","template":"tiny","ha":{"priority":"urgent"}}'
+check "a VM's unknown priority is refused, naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.priority
+mapi GET /api/v1/vms/vip
+VM=$(jget "$BODY" .id)
+check "its priority is kept" test "$(jget "$BODY" .ha.priority)" = high
+where() { mapi GET /api/v1/vms/vip && host_name_of "$(jget "$BODY" .host_id)"; }
+H=$(where)
+# An unprotected VM: HA leaves it where it is, whatever happens.
+mapi POST /api/v1/vms '{"name":"free","template":"tiny","datastore":"shared","ha":{"priority":"disabled"},"start":true}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/free
+FREE_HOST=$(jget "$BODY" .host_id)
+
+python3 "$VDC_ROOT/tests/integration/copies_monitor.py" "$VM" "$TMP/monitor.log" &
+MON=$!
+
+# running_on HOST: vdcd has the VM on HOST, running, and HOST's agent runs it.
+running_on() {
+	local h=$1 i
+	for i in $(seq 1 ${2:-300}); do
+		mapi GET /api/v1/vms/vip
+		if [ "$(host_name_of "$(jget "$BODY" .host_id)")" = "$h" ] && [ "$(jget "$BODY" .power_state)" = running ]; then
+			api "$h" GET "/api/v1/vms/$VM"
+			[ "$(jget "$BODY" .state)" = running ] && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# moved_from HOST [TRIES]: until the VM runs on a host other than HOST; echoes it.
+moved_from() {
+	local h=$1 i to
+	for i in $(seq 1 ${2:-300}); do
+		mapi GET /api/v1/vms/vip
+		to=$(host_name_of "$(jget "$BODY" .host_id)")
+		if [ -n "$to" ] && [ "$to" != "$h" ] && [ "$(jget "$BODY" .power_state)" = running ]; then
+			echo "$to"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+event_of() { # event_of ACTION ID [OUTCOME]: the newest such event's detail
+	mapi GET '/api/v1/events?limit=200'
+	jget "$BODY" "[.items[] | select(.action == \"$1\" and .target_id == \"$2\" and .outcome == \"${3:-succeeded}\")] | first | .detail // empty"
+}
+running_copies() { pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $VM( |\$)" || true; }
+
+# ---- a crash: every process of the host killed ---------------------------
+T0=$(date +%s.%N)
+ip netns pids "$(ns_of "$H")" | xargs -r kill -9
+TO=$(moved_from "$H" 300)
+T1=$(date +%s.%N)
+check "after $H crashed, the protected VM runs on another host ($TO, $(echo "$T1 - $T0" | bc) s after the crash)" \
+	test -n "$TO"
+why=$(event_of host.ha_failed "${HID[$H]}")
+check "vdcd says why the host failed: its lease ran out ($why)" grep -q "lease not renewed" <<<"$why"
+check "a crash is never taken for isolation (its lease stopped with its word)" \
+	test -z "$(event_of host.ha_isolated "${HID[$H]}")"
+mapi GET "/api/v1/hosts/$H"
+check "the host's record shows it failed, and disconnected" \
+	test "$(jget "$BODY" .ha.state)/$(jget "$BODY" .state)" = failed/disconnected
+check "the restart is an event with where and why" grep -q "failed; restarted on $TO" <<<"$(event_of vm.ha_restart "$VM" accepted)"
+check "one QEMU runs the VM" test "$(running_copies)" = 1
+mapi GET /api/v1/vms/free
+check "the unprotected VM is not restarted: it stays where it was" \
+	test "$(jget "$BODY" .host_id)" = "$FREE_HOST" -a -z "$(event_of vm.ha_restart "$(jget "$BODY" .id)" accepted)"
+
+# ---- the failed host comes back -----------------------------------------
+OLD=$H
+agent_start "$OLD" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+	--manager-ca-fingerprint "$CA_FP" --host-name "$OLD" \
+	--advertise-url "https://$(cat "$(dir_of "$OLD")/mgmt_ip"):7441" || not_ok "$OLD's agent starts again"
+gone=0
+for _ in $(seq 1 100); do
+	api "$OLD" GET "/api/v1/vms/$VM"
+	[ "$STATUS" = 404 ] && gone=1 && break
+	sleep 0.1
+done
+check "the returning host's stale copy of the VM is removed" test "$gone" = 1
+check "... its disk stays, in use where the VM runs now" test -f "$SHARED/$VM/root.qcow2"
+check "... and the VM still runs on $TO" running_on "$TO" 20
+api "$OLD" GET /api/v1/vms
+check "the returning host did not start any VM by itself" \
+	test "$(jget "$BODY" '[.vms[] | select(.state == "running")] | length')" = 0
+host_connected "$OLD" >/dev/null
+check "it is connected again" test "$(jget "$BODY" .state)" = connected
+
+# ---- isolation: the network cut, the datastore kept ---------------------
+H=$TO
+ip -n "$(ns_of "$H")" link set mgmt0 down
+sleep 5
+mapi GET "/api/v1/hosts/$H"
+check "a host cut from the network whose lease is renewed is isolated, not failed ($(jget "$BODY" .ha.reason))" \
+	test "$(jget "$BODY" .ha.state)" = isolated
+check "... and its VM is not started elsewhere" test "$(where)" = "$H"
+check "... it still runs there, once" test "$(running_copies)" = 1
+ip -n "$(ns_of "$H")" link set mgmt0 up
+for _ in $(seq 1 60); do
+	mapi GET "/api/v1/hosts/$H"
+	[ "$(jget "$BODY" .ha.state)" = connected ] && break
+	sleep 0.1
+done
+check "back on the network, it is connected again" test "$(jget "$BODY" .ha.state)" = connected
+
+# ---- both cut: the network, and the lease (its file made immutable) ------
+LEASE=$SHARED/.vdc-ha/${HID[$H]}.lease
+test_cleanup() { chattr -i "$LEASE" 2>/dev/null; }
+T0=$(date +%s.%N)
+chattr +i "$LEASE"
+ip -n "$(ns_of "$H")" link set mgmt0 down
+TO=$(moved_from "$H" 300)
+check "a host cut from both fences itself and its VM runs elsewhere ($TO, $(echo "$(date +%s.%N) - $T0" | bc) s)" \
+	test -n "$TO"
+check "the cut host killed its protected VM itself (its agent says fenced)" \
+	grep -q 'ha_fenced vm='"$VM" "$(dir_of "$H")/agent.log"
+check "one QEMU runs the VM" test "$(running_copies)" = 1
+chattr -i "$LEASE"
+ip -n "$(ns_of "$H")" link set mgmt0 up
+
+kill "$MON"
+wait "$MON" 2>/dev/null
+check "the monitor never saw two copies run the guest" test "$(grep -c '^TWO' "$TMP/monitor.log")" = 0
+check "the monitor saw the guest run throughout (it looked $(wc -l <"$TMP/monitor.log") times)" \
+	test "$(grep -cE ' 1$' "$TMP/monitor.log")" -gt 50
+finish

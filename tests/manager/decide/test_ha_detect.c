@@ -1,0 +1,62 @@
+/* test_ha_detect.c - what vdcd makes of a silent host, as a table: the
+ * network timeout, isolation (its lease still renewed), the lease running
+ * out, the safety margin, a host nobody shares a datastore with, and a
+ * host its BMC powered off. Each boundary is on both sides. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ha_detect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void t_ha_detect(void **state)
+{
+	(void)state;
+	const struct ha_times t = {.net_timeout_ms = 3000, .lease_ms = 6000, .margin_ms = 1000, .renew_ms = 1000};
+	static const struct {
+		struct ha_host_view v;
+		enum ha_host_state want;
+		const char *reason; /* a part of the reason that must be there */
+	} cases[] = {
+		{{.silent_ms = 0, .observers = 1, .lease_age_ms = 0}, HA_CONNECTED, "answered 0.0 s ago"},
+		{{.silent_ms = 2999, .observers = 0}, HA_CONNECTED, "answered 3.0 s ago"},
+		/* Silent past the network timeout: the leases decide. */
+		{{.silent_ms = 3000, .observers = 0}, HA_UNKNOWN, "no host that answers shares a datastore"},
+		/* Its lease renewed 2 s or more after its last word: alive. */
+		{{.silent_ms = 3000, .observers = 2, .lease_age_ms = 500}, HA_ISOLATED, "2 hosts saw its datastore lease renewed 0.5 s ago"},
+		{{.silent_ms = 4000, .observers = 1, .lease_age_ms = 2000}, HA_ISOLATED, "1 host saw"},
+		{{.silent_ms = 30000, .observers = 1, .lease_age_ms = 5999}, HA_ISOLATED, "1 host saw"},
+		/* Not renewed since: a crash looks like this at first. */
+		{{.silent_ms = 3000, .observers = 1, .lease_age_ms = 1001}, HA_SILENT, "last renewed 1.0 s ago (runs out at 6.0 s)"},
+		{{.silent_ms = 5000, .observers = 1, .lease_age_ms = 4500}, HA_SILENT, "crashed or cut off"},
+		{{.silent_ms = 8000, .observers = 1, .lease_age_ms = 6000}, HA_FENCING, "waiting 1.0 s more"},
+		{{.silent_ms = 8000, .observers = 1, .lease_age_ms = 6999}, HA_FENCING, "runs out at 6.0 s"},
+		{{.silent_ms = 8000, .observers = 1, .lease_age_ms = 7000}, HA_FAILED, "not renewed for 7.0 s (lease 6.0 s + margin 1.0 s)"},
+		/* A BMC's power-off fences at once, even with a fresh lease
+		 * (the lease file can lag the power). */
+		{{.silent_ms = 3000, .observers = 1, .lease_age_ms = 100, .powered_off = true}, HA_FAILED, "powered off through its BMC"},
+		{{.silent_ms = 3000, .observers = 1, .lease_age_ms = 2900, .powered_off = true}, HA_FAILED, "powered off"},
+		{{.silent_ms = 3000, .observers = 0, .powered_off = true}, HA_FAILED, "powered off"},
+		/* A connected host is connected whatever else is said of it. */
+		{{.silent_ms = 100, .observers = 0, .powered_off = true}, HA_CONNECTED, "answered"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ha_detection d;
+		ha_detect(&cases[i].v, &t, &d);
+		if (d.state != cases[i].want || !strstr(d.reason, cases[i].reason))
+			fail_msg("case %zu: %s (%s), want %s with '%s'", i, ha_state_name(d.state), d.reason,
+			         ha_state_name(cases[i].want), cases[i].reason);
+	}
+	assert_string_equal(ha_state_name(HA_FAILED), "failed");
+	assert_string_equal(ha_state_name((enum ha_host_state)99), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(t_ha_detect)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
