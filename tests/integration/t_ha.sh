@@ -151,8 +151,11 @@ check "it is connected again" test "$(jget "$BODY" .state)" = connected
 # ---- isolation: the network cut, the datastore kept ---------------------
 H=$TO
 ip -n "$(ns_of "$H")" link set mgmt0 down
-sleep 5
-mapi GET "/api/v1/hosts/$H"
+for _ in $(seq 1 100); do
+	mapi GET "/api/v1/hosts/$H"
+	[ "$(jget "$BODY" .ha.state)" = isolated ] && break
+	sleep 0.1
+done
 check "a host cut from the network whose lease is renewed is isolated, not failed ($(jget "$BODY" .ha.reason))" \
 	test "$(jget "$BODY" .ha.state)" = isolated
 check "... and its VM is not started elsewhere" test "$(where)" = "$H"
@@ -165,7 +168,42 @@ for _ in $(seq 1 60); do
 done
 check "back on the network, it is connected again" test "$(jget "$BODY" .ha.state)" = connected
 
+# ---- isolation with the response "poweroff" -------------------------------
+mapi POST /api/v1/vms/vip/ha '{"isolation_response":"poweroff"}'
+check "a VM's isolation response is set (its priority kept)" \
+	test "$STATUS/$(jget "$BODY" .ha.isolation_response)/$(jget "$BODY" .ha.priority)" = 200/poweroff/high
+mapi POST /api/v1/vms/vip/ha '{"isolation_response":"reboot"}'
+check "an unknown isolation response is refused, naming it" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.isolation_response
+mapi POST /api/v1/vms/vip/ha '{}'
+check "an empty HA setting is refused" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha
+sleep 1.5 # the host hears of it in its next alive answer
+H=$(where)
+T0=$(date +%s.%N)
+ip -n "$(ns_of "$H")" link set mgmt0 down
+TO=$(moved_from "$H" 300)
+check "an isolated host powers its VM off (its response) and the VM runs elsewhere ($TO, $(echo "$(date +%s.%N) - $T0" | bc) s)" \
+	test -n "$TO"
+check "... the isolated host did it itself" grep -q "ha_isolation_response vm=$VM response=poweroff" "$(dir_of "$H")/agent.log"
+check "... and the restart says why" grep -q "is isolated and stopped it" <<<"$(event_of vm.ha_restart "$VM" accepted)"
+mapi GET "/api/v1/hosts/$H"
+check "... the host stays isolated, not failed (its lease is renewed)" test "$(jget "$BODY" .ha.state)" = isolated
+check "one QEMU runs the VM" test "$(running_copies)" = 1
+ip -n "$(ns_of "$H")" link set mgmt0 up
+gone=0
+for _ in $(seq 1 100); do
+	api "$H" GET "/api/v1/vms/$VM"
+	[ "$STATUS" = 404 ] && gone=1 && break
+	sleep 0.1
+done
+check "back on the network, the isolated host's stopped copy is removed" test "$gone" = 1
+
 # ---- both cut: the network, and the lease (its file made immutable) ------
+# The VM's isolation response back to "leave": what stops it now is its
+# host's fencing, not the response.
+mapi POST /api/v1/vms/vip/ha '{"isolation_response":"leave"}'
+sleep 1.5
+H=$(where)
 LEASE=$SHARED/.vdc-ha/${HID[$H]}.lease
 test_cleanup() { chattr -i "$LEASE" 2>/dev/null; }
 T0=$(date +%s.%N)
@@ -179,6 +217,22 @@ check "the cut host killed its protected VM itself (its agent says fenced)" \
 check "one QEMU runs the VM" test "$(running_copies)" = 1
 chattr -i "$LEASE"
 ip -n "$(ns_of "$H")" link set mgmt0 up
+
+# ---- vdcd killed in the middle of a restart -------------------------------
+for _ in $(seq 1 60); do # the last host cut is back
+	mapi GET "/api/v1/hosts/$H"
+	[ "$(jget "$BODY" .ha.state)" = connected ] && break
+	sleep 0.1
+done
+H=$(where)
+vdcd_stop || not_ok "vdcd stops"
+crash_at task:vm.ha_restart:defined vdcd any --heartbeat-timeout-s 30 -- \
+	sh -c "ip netns pids $(ns_of "$H") | xargs -r kill -9"
+vdcd_start --heartbeat-timeout-s 30 || not_ok "vdcd starts again"
+check "the restart's task is queued again after vdcd's restart" requeued_task vm.ha_restart
+TO=$(moved_from "$H" 300)
+check "... and the VM runs on another host ($TO)" test -n "$TO"
+check "one QEMU runs the VM" test "$(running_copies)" = 1
 
 kill "$MON"
 wait "$MON" 2>/dev/null

@@ -10,9 +10,14 @@
 #include "loop.h"
 #include "manager_link.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define TICK_MS 250
 #define LEASE_RENEW_MS 1000
@@ -20,6 +25,19 @@
 #define DEFAULT_LEASE_MS 6000
 #define DEFAULT_FENCE_MS 4000
 #define DEFAULT_PING_MS 1000
+#define DEFAULT_NET_TIMEOUT_MS 3000
+/* Isolation addresses: other hosts' agents (as vSphere pings its
+ * gateway); a round of connects each second while vdcd is silent. */
+#define MAX_PEERS 8
+#define PROBE_ROUND_MS 1000
+/* A graceful shutdown (isolation response "shutdown") waits this long. */
+#define SHUTDOWN_S 60
+
+struct peer_probe {
+	struct sockaddr_in addr;
+	int fd;                   /* a connect under way, or -1 */
+	struct loop_watch *w;
+};
 
 struct guard {
 	struct agent *a;
@@ -27,7 +45,13 @@ struct guard {
 	struct ha_lease *lease;
 	struct hc *ping;          /* in flight, or NULL */
 	uint64_t next_ping_ms;
-	int lease_ms, fence_ms, ping_ms;
+	int lease_ms, fence_ms, ping_ms, net_timeout_ms;
+	uint64_t last_ok_ms;      /* vdcd's last answer */
+	struct peer_probe peers[MAX_PEERS];
+	int npeers;
+	uint64_t probe_at_ms;     /* the round under way began */
+	uint64_t peer_ok_ms;      /* a peer answered */
+	bool isolated;
 	json_t *protected_vms;    /* agent VM name -> {} (vdcd's answer, kept in ha.json) */
 	json_t *fenced;           /* VM names this host fenced since it started */
 };
@@ -53,13 +77,15 @@ static void load(struct guard *g)
 		g->lease_ms = (int)v;
 	if ((v = json_integer_value(json_object_get(j, "fence_ms"))) >= 500 && v < g->lease_ms)
 		g->fence_ms = (int)v;
+	if ((v = json_integer_value(json_object_get(j, "net_timeout_ms"))) >= 1000 && v <= 600000)
+		g->net_timeout_ms = (int)v;
 	json_decref(j);
 }
 
 static void save(struct guard *g)
 {
-	json_t *j = json_pack("{s:O, s:i, s:i}", "protected", g->protected_vms, "lease_ms", g->lease_ms, "fence_ms",
-	                      g->fence_ms);
+	json_t *j = json_pack("{s:O, s:i, s:i, s:i}", "protected", g->protected_vms, "lease_ms", g->lease_ms, "fence_ms",
+	                      g->fence_ms, "net_timeout_ms", g->net_timeout_ms);
 	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	char path[1100];
 	ha_path(g->a, path, sizeof(path));
@@ -82,12 +108,13 @@ static bool vm_uses(const struct vm *vm, const char *datastore)
 	return false;
 }
 
-/* The protected VMs running here, as the lease records them. */
-static json_t *running_protected(struct guard *g)
+/* The VMs running here, protected or not, as the lease records them: a
+ * VM missing from an isolated host's record has stopped. */
+static json_t *running_vms(struct guard *g)
 {
 	json_t *arr = json_array();
 	for (struct vm *vm = g->a->vms; vm; vm = vm->next)
-		if (vm_live(vm) && json_object_get(g->protected_vms, vm->spec.name))
+		if (vm_live(vm))
 			json_array_append_new(arr, json_string(vm->spec.name));
 	return arr;
 }
@@ -121,12 +148,134 @@ static void fence(struct guard *g, int i, int64_t ago_ms)
 	}
 }
 
+/* ---- isolation ---------------------------------------------------------------- */
+
+static void probe_close(struct guard *g, struct peer_probe *p)
+{
+	if (p->w)
+		loop_unwatch(g->a->loop, p->w);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->w = NULL;
+	p->fd = -1;
+}
+
+/* The isolation addresses vdcd names: its other hosts' agents
+ * ("IP:PORT"). A name that is no IPv4 literal is skipped. */
+static void set_peers(struct guard *g, const json_t *list)
+{
+	if (!json_is_array(list))
+		return;
+	for (int i = 0; i < g->npeers; i++)
+		probe_close(g, &g->peers[i]);
+	g->npeers = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v), *colon = s ? strrchr(s, ':') : NULL;
+		char ip[64];
+		if (!colon || g->npeers >= MAX_PEERS || (size_t)(colon - s) >= sizeof(ip))
+			continue;
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - s), s);
+		struct peer_probe *p = &g->peers[g->npeers];
+		memset(p, 0, sizeof(*p));
+		p->fd = -1;
+		p->addr.sin_family = AF_INET;
+		int port = atoi(colon + 1);
+		if (port < 1 || port > 65535 || inet_pton(AF_INET, ip, &p->addr.sin_addr) != 1)
+			continue;
+		p->addr.sin_port = htons((uint16_t)port);
+		g->npeers++;
+	}
+}
+
+static void on_peer_ready(void *ctx, uint32_t events)
+{
+	struct peer_probe *p = ctx;
+	struct guard *g = the_guard;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (!(events & (EPOLLERR | EPOLLHUP)) && getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+		g->peer_ok_ms = loop_now_ms();
+	probe_close(g, p);
+}
+
+/* A round of connects to every peer: any that completes says this host's
+ * network works (vdcd may be down instead). */
+static void probe_peers(struct guard *g, uint64_t now)
+{
+	g->probe_at_ms = now;
+	for (int i = 0; i < g->npeers; i++) {
+		struct peer_probe *p = &g->peers[i];
+		probe_close(g, p); /* last round's: no answer within a second */
+		p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (p->fd < 0)
+			continue;
+		if (connect(p->fd, (struct sockaddr *)&p->addr, sizeof(p->addr)) == 0) {
+			g->peer_ok_ms = now;
+			probe_close(g, p);
+		} else if (errno != EINPROGRESS || !(p->w = loop_watch_fd(g->a->loop, p->fd, EPOLLOUT, on_peer_ready, p))) {
+			probe_close(g, p);
+		}
+	}
+}
+
+static void responded(void *ctx, int status, json_t *result, const struct errinfo *e)
+{
+	(void)result;
+	char *name = ctx;
+	if (status != 200)
+		log_warn("ha_isolation_response_failed", "vm=%s error=%s", name, log_quote(e ? e->message : ""));
+	free(name);
+}
+
+/* This host is isolated: each protected VM gets its isolation response. */
+static void isolation_respond(struct guard *g)
+{
+	for (struct vm *vm = g->a->vms; vm; vm = vm->next) {
+		const json_t *p = json_object_get(g->protected_vms, vm->spec.name);
+		const char *resp = json_string_value(json_object_get(p, "isolation")) ?: "leave";
+		if (!p || !vm_live(vm) || !strcmp(resp, "leave"))
+			continue;
+		log_warn("ha_isolation_response", "vm=%s response=%s", vm->spec.name, resp);
+		struct errinfo e = {0};
+		char *name = strdup(vm->spec.name);
+		int rc = !strcmp(resp, "shutdown") ? vm_stop(vm, SHUTDOWN_S, responded, name, &e)
+		                                   : vm_destroy(vm, responded, name, &e);
+		if (rc < 0) {
+			log_warn("ha_isolation_response_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
+			free(name);
+		}
+	}
+}
+
+/* Isolated: vdcd silent for its network timeout, and no peer answered a
+ * connect for as long. A host whose cluster has no other host cannot
+ * tell, and is never isolated. */
+static void isolation(struct guard *g, uint64_t now)
+{
+	if (g->isolated || g->npeers == 0 || !g->last_ok_ms || now - g->last_ok_ms < (uint64_t)g->net_timeout_ms)
+		return;
+	if (now - g->probe_at_ms >= PROBE_ROUND_MS)
+		probe_peers(g, now);
+	if (now - g->peer_ok_ms < (uint64_t)g->net_timeout_ms)
+		return;
+	g->isolated = true;
+	log_warn("ha_isolated", "silent_ms=%llu peers=%d", (unsigned long long)(now - g->last_ok_ms), g->npeers);
+	isolation_respond(g);
+}
+
 static void on_ping_reply(void *ctx, int status, const char *body)
 {
 	struct guard *g = ctx;
 	g->ping = NULL;
 	if (status != 200)
-		return; /* vdcd's absence is not this host's to judge: the lease is */
+		return; /* vdcd's absence alone says nothing: see isolation() */
+	g->last_ok_ms = loop_now_ms();
+	if (g->isolated) {
+		g->isolated = false;
+		log_info("ha_isolation_ended", "reason=%s", log_quote("vdcd answers again"));
+	}
 	json_t *r = json_loads(body, 0, NULL);
 	json_t *ha = json_object_get(r, "ha");
 	if (json_is_object(ha)) {
@@ -145,6 +294,12 @@ static void on_ping_reply(void *ctx, int status, const char *body)
 			g->fence_ms = (int)fence_at;
 			changed = true;
 		}
+		json_int_t net = json_integer_value(json_object_get(ha, "net_timeout_ms"));
+		if (net >= 1000 && net <= 600000 && net != g->net_timeout_ms) {
+			g->net_timeout_ms = (int)net;
+			changed = true;
+		}
+		set_peers(g, json_object_get(ha, "peers"));
 		json_int_t ping = json_integer_value(json_object_get(ha, "ping_ms"));
 		if (ping >= 200 && ping <= 60000)
 			g->ping_ms = (int)ping;
@@ -156,13 +311,18 @@ static void on_ping_reply(void *ctx, int status, const char *body)
 
 static void send_ping(struct guard *g)
 {
-	json_t *vms = running_protected(g), *defined = json_array();
+	json_t *vms = running_vms(g), *defined = json_array(), *prot = json_array();
+	/* What this host will fence: vdcd restarts only those elsewhere. */
+	const char *name;
+	json_t *v;
+	json_object_foreach(g->protected_vms, name, v)
+		json_array_append_new(prot, json_string(name));
 	/* Every VM defined here: vdcd removes the copies of VMs HA moved away
 	 * while this host was gone. */
 	for (struct vm *vm = g->a->vms; vm; vm = vm->next)
 		json_array_append_new(defined, json_string(vm->spec.name));
-	json_t *b = json_pack("{s:o, s:o, s:O, s:o}", "leases", ha_lease_observations(g->lease), "vms", vms, "fenced",
-	                      g->fenced, "defined", defined);
+	json_t *b = json_pack("{s:o, s:o, s:O, s:o, s:o}", "leases", ha_lease_observations(g->lease), "vms", vms,
+	                      "fenced", g->fenced, "defined", defined, "protected", prot);
 	char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
 	json_decref(b);
 	if (s)
@@ -179,15 +339,16 @@ static void tick(void *ctx)
 		return;
 	if (!g->lease && !(g->lease = ha_lease_start(&g->a->cfg, host_id, LEASE_RENEW_MS)))
 		return;
-	json_t *vms = running_protected(g);
-	ha_lease_set_record(g->lease, "alive", vms);
+	uint64_t now = loop_now_ms();
+	isolation(g, now);
+	json_t *vms = running_vms(g);
+	ha_lease_set_record(g->lease, g->isolated ? "isolated" : "alive", vms);
 	json_decref(vms);
 	for (int i = 0; i < g->a->cfg.ndatastores; i++) {
 		int64_t ago = ha_lease_renewed_ago_ms(g->lease, i);
 		if (ago >= g->fence_ms)
 			fence(g, i, ago);
 	}
-	uint64_t now = loop_now_ms();
 	if (!g->ping && now >= g->next_ping_ms) {
 		g->next_ping_ms = now + (uint64_t)g->ping_ms;
 		send_ping(g);
@@ -200,7 +361,8 @@ void ha_guard_start(struct agent *a)
 	if (!g)
 		return;
 	*g = (struct guard){.a = a, .lease_ms = DEFAULT_LEASE_MS, .fence_ms = DEFAULT_FENCE_MS,
-	                    .ping_ms = DEFAULT_PING_MS, .protected_vms = json_object(), .fenced = json_array()};
+	                    .ping_ms = DEFAULT_PING_MS, .net_timeout_ms = DEFAULT_NET_TIMEOUT_MS,
+	                    .protected_vms = json_object(), .fenced = json_array()};
 	load(g);
 	the_guard = g;
 	g->timer = loop_timer_after(a->loop, TICK_MS, tick, g);
@@ -215,6 +377,8 @@ void ha_guard_stop(struct agent *a)
 		loop_timer_cancel(a->loop, g->timer);
 	if (g->ping)
 		hc_cancel(g->ping);
+	for (int i = 0; i < g->npeers; i++)
+		probe_close(g, &g->peers[i]);
 	ha_lease_stop(g->lease);
 	json_decref(g->protected_vms);
 	json_decref(g->fenced);

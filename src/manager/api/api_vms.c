@@ -206,6 +206,11 @@ void api_vms_create(struct http_req *req)
 	if (json_string_value(json_object_get(r, "pool")) &&
 	    (pool = vm_create_pool(m, req, r, cluster, &e)) == NULL)
 		goto fail;
+	if (mgr_scope(req) && json_object_get(r, "ha")) {
+		errinfo_set(&e, 403, "forbidden", "ha", "only system administrators set a VM's HA restart priority (it "
+		            "decides who gets a failed host's capacity first); the cluster's default applies");
+		goto fail;
+	}
 	if (mgr_scope(req) && (json_integer_value(json_object_get(r, "cpu_reservation_pct")) ||
 	                       json_integer_value(json_object_get(r, "mem_reservation_mib")))) {
 		errinfo_set(&e, 403, "forbidden", "mem_reservation_mib",

@@ -25,11 +25,13 @@ int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err
 #define HA_DEFAULT_LEASE_MS 4000
 #define HA_DEFAULT_MARGIN_MS 500
 extern const char *const ha_priorities[];
+extern const char *const ha_isolation_responses[];
 /* A cluster's "ha" in a create or update body ({"enabled", "default_priority",
  * "net_timeout_ms", "lease_ms", "margin_ms"}), merged into doc's. 0 or -1. */
 int resource_parse_cluster_ha(const json_t *body, json_t *doc, struct jv_err *err);
-/* A VM's "ha" object ({"priority": "high"|"medium"|"low"|"disabled"}) into
- * out. 0 or -1. */
+/* A VM's "ha" object ({"priority": "high"|"medium"|"low"|"disabled",
+ * "isolation_response": "leave"|"shutdown"|"poweroff"}, either or both)
+ * into out. 0 or -1. */
 int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err);
 
 /* A VM create request: {"name", "template", "cluster"?, "vcpus"?,

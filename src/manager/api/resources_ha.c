@@ -5,6 +5,7 @@
 #include <string.h>
 
 const char *const ha_priorities[] = {"high", "medium", "low", "disabled", NULL};
+const char *const ha_isolation_responses[] = {"leave", "shutdown", "poweroff", NULL};
 
 static int one_of(const char *v, const char *const *allowed)
 {
@@ -25,25 +26,31 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 		return 0;
 	if (!json_is_object(in))
 		return jv_fail(err, "ha", "must be an object");
-	static const char *const keys[] = {"enabled", "default_priority", "net_timeout_ms", "lease_ms", "margin_ms", NULL};
+	static const char *const keys[] = {"enabled", "default_priority", "isolation_response", "net_timeout_ms", "lease_ms",
+	                                   "margin_ms", NULL};
 	if (jv_only_keys(in, "ha", keys, err) < 0)
 		return -1;
 	json_t *cur = json_object_get(doc, "ha");
 	bool enabled = json_is_true(json_object_get(cur, "enabled"));
-	const char *prio = NULL;
+	const char *prio = NULL, *iso = NULL;
 	int64_t net = 0, lease = 0, margin = 0;
 	if (jv_bool(in, "ha", "enabled", false, &enabled, err) < 0 ||
 	    jv_string(in, "ha", "default_priority", false, 16, &prio, err) < 0 ||
+	    jv_string(in, "ha", "isolation_response", false, 16, &iso, err) < 0 ||
 	    jv_int(in, "ha", "net_timeout_ms", false, 1000, 600000, &net, err) < 0 ||
 	    jv_int(in, "ha", "lease_ms", false, 2000, 600000, &lease, err) < 0 ||
 	    jv_int(in, "ha", "margin_ms", false, 0, 600000, &margin, err) < 0)
 		return -1;
 	if (prio && one_of(prio, ha_priorities) < 0)
 		return jv_fail(err, "ha.default_priority", "must be high, medium, low or disabled, not '%s'", prio);
+	if (iso && one_of(iso, ha_isolation_responses) < 0)
+		return jv_fail(err, "ha.isolation_response", "must be leave, shutdown or poweroff, not '%s'", iso);
 	json_t *pol = json_is_object(cur) ? json_deep_copy(cur) : json_object();
 	json_object_set_new(pol, "enabled", json_boolean(enabled));
 	if (prio)
 		json_object_set_new(pol, "default_priority", json_string(prio));
+	if (iso)
+		json_object_set_new(pol, "isolation_response", json_string(iso));
 	if (net)
 		json_object_set_new(pol, "net_timeout_ms", json_integer(net));
 	if (lease)
@@ -67,12 +74,20 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
 {
 	if (!json_is_object(in))
 		return jv_fail(err, "ha", "must be an object");
-	static const char *const keys[] = {"priority", NULL};
-	const char *prio = NULL;
-	if (jv_only_keys(in, "ha", keys, err) < 0 || jv_string(in, "ha", "priority", true, 16, &prio, err) < 0)
+	static const char *const keys[] = {"priority", "isolation_response", NULL};
+	const char *prio = NULL, *iso = NULL;
+	if (jv_only_keys(in, "ha", keys, err) < 0 || jv_string(in, "ha", "priority", false, 16, &prio, err) < 0 ||
+	    jv_string(in, "ha", "isolation_response", false, 16, &iso, err) < 0)
 		return -1;
-	if (one_of(prio, ha_priorities) < 0)
+	if (!prio && !iso)
+		return jv_fail(err, "ha", "give priority, isolation_response or both");
+	if (prio && one_of(prio, ha_priorities) < 0)
 		return jv_fail(err, "ha.priority", "must be high, medium, low or disabled, not '%s'", prio);
-	json_object_set_new(out, "priority", json_string(prio));
+	if (iso && one_of(iso, ha_isolation_responses) < 0)
+		return jv_fail(err, "ha.isolation_response", "must be leave, shutdown or poweroff, not '%s'", iso);
+	if (prio)
+		json_object_set_new(out, "priority", json_string(prio));
+	if (iso)
+		json_object_set_new(out, "isolation_response", json_string(iso));
 	return 0;
 }

@@ -31,9 +31,12 @@ void ha_detect(const struct ha_host_view *v, const struct ha_times *t, struct ha
 		         silent);
 		return;
 	}
-	/* Isolated only on evidence: its lease renewed twice over after it
-	 * went silent. A crashed host's lease stops with its word. */
-	if (v->lease_age_ms < t->lease_ms && v->silent_ms - v->lease_age_ms < 2 * t->renew_ms) {
+	/* Isolated only on evidence: its lease renewed well after it went
+	 * silent. A crashed host's lease stops with its word, but is seen to
+	 * up to a renewal later (its observers read once a renewal) and its
+	 * word may have come up to a ping (a renewal) before it died: three
+	 * renewals tell the two apart. */
+	if (v->lease_age_ms < t->lease_ms && v->silent_ms - v->lease_age_ms < 3 * t->renew_ms) {
 		out->state = HA_SILENT;
 		snprintf(out->reason, sizeof(out->reason),
 		         "silent for %.1f s; its datastore lease was last renewed %.1f s ago (runs out at %.1f s): "

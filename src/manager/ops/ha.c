@@ -11,6 +11,7 @@
 #include "migrations.h"
 #include "place.h"
 #include "resources.h"
+#include "url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,14 @@ const char *ha_vm_priority(const json_t *vm, const json_t *cluster)
 	                                                  ?: "medium";
 }
 
+/* What a VM's isolated host does with it: its own, else its cluster's,
+ * else "leave" (running: vSphere's default too). */
+static const char *vm_isolation_response(const json_t *vm, const json_t *cluster)
+{
+	return str(json_object_get(vm, "ha"), "isolation_response")
+	           ?: str(json_object_get(cluster, "ha"), "isolation_response") ?: "leave";
+}
+
 static int priority_rank(const char *p)
 {
 	return !strcmp(p, "high") ? 0 : !strcmp(p, "medium") ? 1 : !strcmp(p, "low") ? 2 : 3;
@@ -146,7 +155,7 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 {
 	struct ha *ha = m->ha;
 	const json_t *leases = json_object_get(body, "leases"), *defined = json_object_get(body, "defined");
-	static const char *const keys[] = {"leases", "vms", "fenced", "defined"};
+	static const char *const keys[] = {"leases", "vms", "fenced", "defined", "protected"};
 	void *it = json_object_iter((json_t *)body);
 	for (; it; it = json_object_iter_next((json_t *)body, it)) {
 		const char *k = json_object_iter_key(it);
@@ -158,9 +167,10 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 			return NULL;
 		}
 	}
-	if ((leases && !json_is_object(leases)) || (defined && !json_is_array(defined))) {
-		errinfo_set(e, 400, "invalid_body", leases && !json_is_object(leases) ? "leases" : "defined",
-		            "leases must be an object, defined an array");
+	const json_t *acked = json_object_get(body, "protected");
+	if ((leases && !json_is_object(leases)) || (defined && !json_is_array(defined)) || (acked && !json_is_array(acked))) {
+		errinfo_set(e, 400, "invalid_body", leases && !json_is_object(leases) ? "leases" : defined && !json_is_array(defined) ? "defined" : "protected",
+		            "leases must be an object, defined and protected arrays");
 		return NULL;
 	}
 	struct ha_host *h = ha ? host_of(ha, str(host, "id") ?: "") : NULL;
@@ -184,15 +194,43 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 			const char *p = ha_vm_priority(vm, cluster);
 			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
 			if (strcmp(p, "disabled") && name)
-				json_object_set_new(prot, name, json_pack("{s:s}", "priority", p));
+				json_object_set_new(prot, name, json_pack("{s:s, s:s}", "priority", p, "isolation",
+				                                          vm_isolation_response(vm, cluster)));
 		}
 		json_decref(vms);
 	}
+	/* Its isolation addresses: the other hosts' agents. */
+	json_t *peers = json_array();
+	struct store_filter cf = {"cluster_id", str(host, "cluster_id") ?: ""};
+	json_t *hosts = store_list_all(m->st, STORE_HOST, &cf, 1, &(struct errinfo){0});
+	size_t hi;
+	json_t *o;
+	json_array_foreach(hosts, hi, o) {
+		struct url u;
+		char addr[300];
+		if (strcmp(str(o, "id") ?: "", h->id) && url_parse(str(o, "agent_url") ?: "", &u) == 0 &&
+		    url_host_is_ip(u.host)) {
+			snprintf(addr, sizeof(addr), "%s:%s", u.host, u.port);
+			json_array_append_new(peers, json_string(addr));
+		}
+	}
+	json_decref(hosts);
 	if (defined)
 		remove_stale_copies(m, h, host, defined);
+	/* What the host will fence, kept with it (a write only when it
+	 * changes): HA restarts elsewhere only VMs its host agreed to fence,
+	 * also after a restart of vdcd. */
+	if (acked && !json_equal(acked, json_object_get(host, "ha_protected"))) {
+		json_t *doc = json_deep_copy(host);
+		json_object_set(doc, "ha_protected", (json_t *)acked);
+		store_update(m->st, STORE_HOST, doc, json_integer_value(json_object_get(host, "version")), NULL,
+		             &(struct errinfo){0});
+		json_decref(doc);
+	}
 	json_decref(cluster);
-	return json_pack("{s:{s:o, s:I, s:I, s:i}}", "ha", "protected", prot, "lease_ms", (json_int_t)t.lease_ms,
-	                 "fence_ms", (json_int_t)fence_ms_of(t.lease_ms), "ping_ms", PING_MS);
+	return json_pack("{s:{s:o, s:o, s:I, s:I, s:I, s:i}}", "ha", "protected", prot, "peers", peers, "lease_ms",
+	                 (json_int_t)t.lease_ms, "fence_ms", (json_int_t)fence_ms_of(t.lease_ms), "net_timeout_ms",
+	                 (json_int_t)t.net_timeout_ms, "ping_ms", PING_MS);
 }
 
 /* ---- judging hosts ---------------------------------------------------------------- */
@@ -200,8 +238,9 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 /* How the hosts of a cluster that answer see h's lease: how many of them
  * see it, and its freshest age (their report's age counted). */
 static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64_t now, const struct ha_times *t,
-                       struct ha_host_view *v)
+                       struct ha_host_view *v, const json_t **record)
 {
+	*record = NULL;
 	v->observers = 0;
 	v->lease_age_ms = 0;
 	size_t i;
@@ -212,6 +251,7 @@ static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64
 			continue;
 		bool sees = false;
 		int64_t best = INT64_MAX;
+		const json_t *best_rec = NULL;
 		const char *ds;
 		json_t *seen;
 		json_object_foreach(o->leases, ds, seen) {
@@ -220,13 +260,17 @@ static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64
 				continue;
 			int64_t age = json_integer_value(json_object_get(p, "unchanged_ms")) + (now - o->last_word_ms);
 			sees = true;
-			if (age < best)
+			if (age < best) {
 				best = age;
+				best_rec = p;
+			}
 		}
 		if (!sees)
 			continue;
-		if (v->observers++ == 0 || best < v->lease_age_ms)
+		if (v->observers++ == 0 || best < v->lease_age_ms) {
 			v->lease_age_ms = best;
+			*record = best_rec;
+		}
 	}
 }
 
@@ -286,13 +330,13 @@ static int by_priority(const void *a, const void *b)
 
 /* Queues one restart: the task and the VM's move to its new host commit
  * together, so placement counts it there from now on. */
-static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *from_name, const char *summary,
-                         struct errinfo *e)
+static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *from_name, const char *why,
+                         const char *summary, struct errinfo *e)
 {
 	const char *id = str(vm, "id");
 	char at[ISO_TIME_LEN], reason[600];
 	iso_time_now(at);
-	snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", from_name, str(to, "name") ?: "?",
+	snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", from_name, why, str(to, "name") ?: "?",
 	         summary ?: "");
 	if (store_begin(m->st, e) < 0)
 		return -1;
@@ -332,7 +376,7 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 /* Restarts the protected VMs of failed host h elsewhere. Returns how many
  * are left to try again later (no host fits them yet). */
 static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
-                       const json_t *hosts, int64_t now, const struct ha_times *t)
+                       const json_t *hosts, int64_t now, const struct ha_times *t, const json_t *still_running)
 {
 	struct store_filter f = {"host_id", h->id};
 	struct errinfo e = {0};
@@ -354,6 +398,30 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 		if (!strcmp(p, "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
 		    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
 			continue;
+		const char *agent_name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
+		bool acked = false;
+		size_t a;
+		json_t *an;
+		json_array_foreach(json_object_get(host, "ha_protected"), a, an)
+			acked |= agent_name && json_is_string(an) && !strcmp(json_string_value(an), agent_name);
+		if (!acked && !still_running) {
+			mgr_event(m, "vdcd", "vm.ha_restart", "vm", str(vm, "id"), "refused",
+			          "not restarted: its host had not confirmed protecting it (it fences only what it confirmed) "
+			          "before it went silent");
+			continue;
+		}
+		/* An isolated host's VM: only once its host stopped it (its
+		 * isolation response), as its lease record says. */
+		if (still_running) {
+			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
+			bool listed = false;
+			size_t r;
+			json_t *rn;
+			json_array_foreach(still_running, r, rn)
+				listed |= name && json_is_string(rn) && !strcmp(json_string_value(rn), name);
+			if (listed || !strcmp(vm_isolation_response(vm, cluster), "leave"))
+				continue;
+		}
 		items[k++] = (struct restart_item){vm, priority_rank(p),
 		                                   json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib"))};
 	}
@@ -376,7 +444,9 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 			         pe.message[0] ? pe.message : "out of memory");
 			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
 			left++;
-		} else if (queue_restart(m, vm, to, str(host, "name") ?: h->id, str(report, "summary"), &pe) < 0) {
+		} else if (queue_restart(m, vm, to, str(host, "name") ?: h->id,
+		                         still_running ? "is isolated and stopped it (its isolation response)" : "failed",
+		                         str(report, "summary"), &pe) < 0) {
 			log_warn("ha_restart_not_queued", "vm=%s error=%s", id, log_quote(pe.message));
 			left++;
 		}
@@ -396,7 +466,8 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 {
 	struct ha *ha = m->ha;
 	struct ha_host_view v = {.silent_ms = now - h->last_word_ms};
-	lease_view(ha, hosts, h->id, now, t, &v);
+	const json_t *record = NULL;
+	lease_view(ha, hosts, h->id, now, t, &v, &record);
 	struct ha_detection d;
 	ha_detect(&v, t, &d);
 	if (d.state != h->state) {
@@ -412,8 +483,16 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 		h->next_restart_ms = d.state == HA_FAILED ? now : 0;
 	}
 	if (h->state == HA_FAILED && h->next_restart_ms && now >= h->next_restart_ms) {
-		int left = restart_vms(m, h, host, cluster, hosts, now, t);
+		int left = restart_vms(m, h, host, cluster, hosts, now, t, NULL);
 		h->next_restart_ms = left ? now + RETRY_MS : 0;
+	}
+	/* Isolated: what it stopped by its isolation response (gone from
+	 * its lease record, which it writes as isolated) runs elsewhere. */
+	if (h->state == HA_ISOLATED && record && !strcmp(str(record, "state") ?: "", "isolated") &&
+	    now >= h->next_restart_ms) {
+		const json_t *vms = json_object_get(record, "vms");
+		if (json_is_array(vms) && restart_vms(m, h, host, cluster, hosts, now, t, vms) > 0)
+			h->next_restart_ms = now + RETRY_MS;
 	}
 }
 

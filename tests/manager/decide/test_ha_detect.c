@@ -26,9 +26,12 @@ static void t_ha_detect(void **state)
 		{{.silent_ms = 2999, .observers = 0}, HA_CONNECTED, "answered 3.0 s ago"},
 		/* Silent past the network timeout: the leases decide. */
 		{{.silent_ms = 3000, .observers = 0}, HA_UNKNOWN, "no host that answers shares a datastore"},
-		/* Its lease renewed 2 s or more after its last word: alive. */
-		{{.silent_ms = 3000, .observers = 2, .lease_age_ms = 500}, HA_ISOLATED, "2 hosts saw its datastore lease renewed 0.5 s ago"},
-		{{.silent_ms = 4000, .observers = 1, .lease_age_ms = 2000}, HA_ISOLATED, "1 host saw"},
+		/* Its lease renewed 3 s (three renewals) or more after its last
+		 * word: alive. */
+		{{.silent_ms = 3500, .observers = 2, .lease_age_ms = 500}, HA_ISOLATED, "2 hosts saw its datastore lease renewed 0.5 s ago"},
+		{{.silent_ms = 5000, .observers = 1, .lease_age_ms = 2000}, HA_ISOLATED, "1 host saw"},
+		{{.silent_ms = 5000, .observers = 1, .lease_age_ms = 2001}, HA_SILENT, "crashed or cut off"},
+		{{.silent_ms = 3000, .observers = 2, .lease_age_ms = 500}, HA_SILENT, "last renewed 0.5 s ago"},
 		{{.silent_ms = 30000, .observers = 1, .lease_age_ms = 5999}, HA_ISOLATED, "1 host saw"},
 		/* Not renewed since: a crash looks like this at first. */
 		{{.silent_ms = 3000, .observers = 1, .lease_age_ms = 1001}, HA_SILENT, "last renewed 1.0 s ago (runs out at 6.0 s)"},

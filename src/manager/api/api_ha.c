@@ -1,0 +1,64 @@
+/* api_ha.c - HA settings of one VM (issue 14): POST /api/v1/vms/{id}/ha
+ * {"priority"?, "isolation_response"?}. System administrators only: a
+ * restart priority decides who gets a failed host's capacity first. */
+#include "api.h"
+#include "auth.h"
+#include "resources.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+void api_vms_ha(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	json_t *vm = mgr_get_visible(req, STORE_VM, http_param(req, "id"));
+	if (!vm)
+		return;
+	if (mgr_scope(req)) {
+		http_reply_error(req, 403, "forbidden", NULL, "only a system administrator sets a VM's HA restart priority "
+		                 "or isolation response (a priority decides who gets a failed host's capacity first); "
+		                 "ask one");
+		json_decref(vm);
+		return;
+	}
+	json_t *body = http_body_json(req, 0);
+	if (!body) {
+		json_decref(vm);
+		return;
+	}
+	json_t *asked = json_object(), *stored = NULL;
+	struct jv_err jerr = {0};
+	struct errinfo e = {0};
+	if (resource_parse_vm_ha(body, asked, &jerr) < 0) {
+		mgr_refuse_jv(req, "vm.ha", "vm", str(vm, "id"), &jerr);
+		goto out;
+	}
+	json_t *upd = json_deep_copy(vm);
+	json_t *ha = json_object_get(upd, "ha");
+	if (!json_is_object(ha)) {
+		ha = json_object();
+		json_object_set_new(upd, "ha", ha);
+	}
+	json_object_update(ha, asked);
+	char detail[160];
+	snprintf(detail, sizeof(detail), "priority %s, isolation response %s", str(ha, "priority") ?: "(the cluster's)",
+	         str(ha, "isolation_response") ?: "(the cluster's)");
+	if (store_begin(m->st, &e) < 0 ||
+	    store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), &stored, &e) < 0 ||
+	    store_event_add(m->st, mgr_actor(req), "vm.ha", "vm", str(vm, "id"), "succeeded", detail, &e) < 0 ||
+	    store_commit(m->st, &e) < 0) {
+		store_rollback(m->st);
+		json_decref(stored);
+		stored = NULL;
+		mgr_refuse(req, "vm.ha", "vm", str(vm, "id"), &e);
+	}
+	json_decref(upd);
+	if (stored)
+		http_reply_json(req, 200, stored);
+out:
+	json_decref(asked);
+	json_decref(body);
+	json_decref(vm);
+}
