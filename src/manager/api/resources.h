@@ -24,6 +24,8 @@ int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err
 #define HA_DEFAULT_NET_TIMEOUT_MS 3000
 #define HA_DEFAULT_LEASE_MS 4000
 #define HA_DEFAULT_MARGIN_MS 500
+#define HA_DEFAULT_MAX_RESTARTS 3
+#define HA_DEFAULT_RESTART_WINDOW_S 3600
 extern const char *const ha_priorities[];
 extern const char *const ha_isolation_responses[];
 /* A cluster's "ha" in a create or update body ({"enabled", "default_priority",

@@ -3,6 +3,7 @@
 
 #include "agent_async.h"
 #include "ha_detect.h"
+#include "ha_monitor.h"
 #include "inv_map.h"
 #include "isotime.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TICK_MS 500
 /* A failed host's VMs that found no host are tried again this often. */
@@ -330,14 +332,13 @@ static int by_priority(const void *a, const void *b)
 
 /* Queues one restart: the task and the VM's move to its new host commit
  * together, so placement counts it there from now on. */
-static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *from_name, const char *why,
-                         const char *summary, struct errinfo *e)
+static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *reason, const json_t *monitor,
+                         struct errinfo *e)
 {
 	const char *id = str(vm, "id");
-	char at[ISO_TIME_LEN], reason[600];
+	const char *summary = reason;
+	char at[ISO_TIME_LEN];
 	iso_time_now(at);
-	snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", from_name, why, str(to, "name") ?: "?",
-	         summary ?: "");
 	if (store_begin(m->st, e) < 0)
 		return -1;
 	json_t *task = task_new(m->st, "vm.ha_restart", "vm", id, str(vm, "name"), str(vm, "project_id"), "vdcd",
@@ -357,7 +358,9 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 		json_object_set(upd, "ha_restart", last);
 		json_object_set_new(upd, "ha_last", last);
 		json_object_set_new(upd, "placement", json_pack("{s:O, s:s}", "host", json_object_get(to, "name"), "summary",
-		                                               summary ?: ""));
+		                                               summary));
+		if (monitor)
+			json_object_set(upd, "ha_monitor", (json_t *)monitor);
 		rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, e);
 	}
 	if (rc < 0 || store_commit(m->st, e) < 0) {
@@ -444,12 +447,17 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 			         pe.message[0] ? pe.message : "out of memory");
 			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
 			left++;
-		} else if (queue_restart(m, vm, to, str(host, "name") ?: h->id,
-		                         still_running ? "is isolated and stopped it (its isolation response)" : "failed",
-		                         str(report, "summary"), &pe) < 0) {
+		} else {
+			char reason[600];
+			snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", str(host, "name") ?: h->id,
+			         still_running ? "is isolated and stopped it (its isolation response)" : "failed",
+			         str(to, "name") ?: "?", str(report, "summary") ?: "");
+			if (queue_restart(m, vm, to, reason, NULL, &pe) == 0)
+				goto queued;
 			log_warn("ha_restart_not_queued", "vm=%s error=%s", id, log_quote(pe.message));
 			left++;
 		}
+	queued:
 		json_decref(preq);
 		json_decref(to);
 		json_decref(report);
@@ -496,6 +504,71 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 	}
 }
 
+/* VM monitoring: protected VMs of the cluster whose QEMU crashed on a host
+ * that is connected start again there, within the cluster's budget. */
+static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *hosts)
+{
+	struct store_filter f[2] = {{"power_state", "crashed"}, {"cluster_id", str(cluster, "id")}};
+	json_t *vms = store_list_all(m->st, STORE_VM, f, 2, &(struct errinfo){0});
+	const json_t *p = json_object_get(cluster, "ha");
+	int max = json_object_get(p, "max_restarts") ? (int)json_integer_value(json_object_get(p, "max_restarts"))
+	                                              : HA_DEFAULT_MAX_RESTARTS;
+	int64_t window = json_integer_value(json_object_get(p, "restart_window_s")) ?: HA_DEFAULT_RESTART_WINDOW_S;
+	size_t i;
+	json_t *vm;
+	json_array_foreach(vms, i, vm) {
+		const json_t *host = NULL, *hv;
+		size_t j;
+		json_array_foreach(hosts, j, hv)
+			if (!strcmp(str(hv, "id") ?: "", str(vm, "host_id") ?: ""))
+				host = hv;
+		struct ha_host *h = host ? inv_map_get(&((struct ha *)m->ha)->hosts, str(host, "id")) : NULL;
+		const json_t *mon = json_object_get(vm, "ha_monitor");
+		if (!host || !h || h->state != HA_CONNECTED || strcmp(str(host, "state") ?: "", "connected") ||
+		    !strcmp(ha_vm_priority(vm, cluster), "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
+		    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
+			continue;
+		int64_t times[128];
+		int n = 0;
+		size_t k;
+		json_t *t;
+		json_array_foreach(json_object_get(mon, "restarts"), k, t)
+			if (n < 128)
+				times[n++] = json_integer_value(t);
+		int64_t now = (int64_t)time(NULL);
+		struct ha_monitor_decision d;
+		ha_monitor_decide(now, times, n, max, window, &d);
+		if (!d.restart && json_is_true(json_object_get(mon, "gave_up")))
+			continue; /* said once */
+		/* The budget kept: this restart and those still in the window. */
+		json_t *keep = json_array();
+		for (int r = 0; r < n; r++)
+			if (times[r] > now - window)
+				json_array_append_new(keep, json_integer(times[r]));
+		const char *why = str(json_object_get(json_object_get(vm, "runtime"), "last_exit"), "reason")
+		                      ?: str(json_object_get(vm, "last_exit"), "reason") ?: "QEMU ended unexpectedly";
+		char reason[600];
+		struct errinfo e = {0};
+		if (d.restart) {
+			json_array_append_new(keep, json_integer(now));
+			json_t *newmon = json_pack("{s:o}", "restarts", keep);
+			snprintf(reason, sizeof(reason), "its QEMU crashed on %s (%s); restarted there (%s)", str(host, "name"),
+			         why, d.reason);
+			if (queue_restart(m, vm, host, reason, newmon, &e) == 0)
+				tasks_wake(m);
+			json_decref(newmon);
+		} else {
+			snprintf(reason, sizeof(reason), "its QEMU crashed on %s (%s); %s", str(host, "name"), why, d.reason);
+			json_t *upd = json_deep_copy(vm);
+			json_object_set_new(upd, "ha_monitor", json_pack("{s:o, s:b}", "restarts", keep, "gave_up", 1));
+			if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e) == 0)
+				mgr_event(m, "vdcd", "vm.ha_monitor", "vm", str(vm, "id"), "refused", reason);
+			json_decref(upd);
+		}
+	}
+	json_decref(vms);
+}
+
 static void tick(void *arg)
 {
 	struct mgr *m = arg;
@@ -520,6 +593,7 @@ static void tick(void *arg)
 			if (h)
 				judge(m, h, host, c, hosts, now, &t);
 		}
+		monitor_vms(m, c, hosts);
 		json_decref(hosts);
 	}
 	json_decref(clusters);
