@@ -13,6 +13,14 @@
 /* What is known of a VM as the plan goes. */
 enum { ST_ACTIVE, ST_DISABLED, ST_CYCLE, ST_NO_HOST, ST_RESTARTED };
 
+/* In a cluster of this many hosts or more, placement's rankings of the
+ * last few VM shapes are kept while at most so many of its hosts, and so
+ * many restarts, changed since each (see choose). */
+#define RANKING_MIN_HOSTS 256
+#define RANKINGS 8
+#define RANKING_MAX_HOSTS_CHANGED 32
+#define RANKING_MAX_RESTARTS 1024
+
 /* How many VM names a sentence lists before "and N more". */
 #define NAMES_SHOWN 3
 #define CYCLE_SHOWN 6
@@ -48,6 +56,17 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 		t->at = t->at + (size_t)n < t->len ? t->at + (size_t)n : t->len - 1;
 }
 
+/* Placement's full answer to one request without rules, on one view:
+ * every host's verdict and the eligible hosts best first. */
+struct ranking {
+	bool valid;
+	struct placement_request q;
+	int off, n;   /* the view: positions off .. off + n - 1 */
+	int epoch;    /* restarts planned when it was made */
+	int used;     /* when it last served, for replacing the least recently used */
+	struct placement_result r;
+};
+
 /* The plan's working state. Hosts are held grouped by cluster ("positions"),
  * so that a VM is placed on a view of its own cluster's hosts alone. */
 struct work {
@@ -68,6 +87,14 @@ struct work {
 	int *roff, *rlist; /* who starts after VM d: rlist[roff[d] .. roff[d + 1]) */
 	int *tidx, *low, *stk, *fv, *fe, *topo, *comp, *csize, *cnext, *cstart, *clen;
 	int ntopo;
+	/* Restarts planned so far, and on which position each went. */
+	int epoch;
+	int *log;
+	int *hstamp; /* per position: hstamp_now when changed since the ranking in use, + 1 once re-asked */
+	int hstamp_now;
+	int nrank; /* 0, or RANKINGS when a cluster is large enough to use them */
+	struct ranking rank[RANKINGS];
+	struct placement_result one; /* a single host's verdict */
 };
 
 enum { FAILED = 1, USED = 2 };
@@ -483,6 +510,140 @@ static void put_order(struct text *t, struct work *w, int v, int stamp)
 	}
 }
 
+static bool same_request(const struct placement_request *a, const struct placement_request *b)
+{
+	return a->vcpus == b->vcpus && a->memory_mib == b->memory_mib && a->datastore == b->datastore &&
+	       a->cluster == b->cluster && a->reserve_cpu_pct == b->reserve_cpu_pct &&
+	       a->reserve_memory_mib == b->reserve_memory_mib && a->nrules == 0 && b->nrules == 0 &&
+	       !memcmp(&a->networks, &b->networks, sizeof(a->networks));
+}
+
+/* How many hosts of k's view changed since k was made (stamped), or -1
+ * when too many to re-ask placement about them one by one. */
+static int changed_since(struct work *w, const struct ranking *k)
+{
+	if (w->epoch - k->epoch > RANKING_MAX_RESTARTS)
+		return -1;
+	int changed = 0;
+	w->hstamp_now += 2;
+	for (int e = k->epoch; e < w->epoch; e++) {
+		int p = w->log[e];
+		if (p < k->off || p >= k->off + k->n || w->hstamp[p] == w->hstamp_now)
+			continue;
+		w->hstamp[p] = w->hstamp_now;
+		if (++changed > RANKING_MAX_HOSTS_CHANGED)
+			return -1;
+	}
+	return changed;
+}
+
+/* The ranking of q on the view (positions off ..) to start from: a kept
+ * one still fresh enough, or placement's full answer made now. */
+static int ranking_for(struct work *w, const struct placement_snapshot *view, const struct placement_request *q,
+                       int off, struct ranking **out)
+{
+	struct ranking *k = NULL;
+	for (int i = 0; i < w->nrank; i++) {
+		struct ranking *c = &w->rank[i];
+		if (c->valid && c->off == off && c->n == view->nhosts && same_request(&c->q, q)) {
+			k = c;
+			break;
+		}
+	}
+	if (!k || changed_since(w, k) < 0) {
+		if (!k) {
+			k = &w->rank[0];
+			for (int i = 1; i < w->nrank; i++)
+				if (!w->rank[i].valid || (k->valid && w->rank[i].used < k->used))
+					k = &w->rank[i];
+		}
+		k->valid = false;
+		k->r.top = 0;
+		int prc = placement_choose_host(view, q, &k->r);
+		if (prc < 0)
+			return prc;
+		k->valid = true;
+		k->q = *q;
+		k->off = off;
+		k->n = view->nhosts;
+		k->epoch = w->epoch;
+		w->hstamp_now += 2; /* nothing changed since */
+	}
+	k->used = w->epoch;
+	*out = k;
+	return 0;
+}
+
+/* placement_choose_best's answer (the same choice, counts and neligible,
+ * r->verdicts[r->host] and r->order[0]) for q on view (positions off ..).
+ * In a large cluster, VMs of one shape (a fleet's VMs come in a few
+ * sizes, and the plan's order groups them) need not cost every host each:
+ * without rules a host's verdict depends only on that host, and the plan
+ * changes only the hosts it restarts VMs on (packing: a few). So
+ * placement's full ranking for q is kept; a VM of the same shape after
+ * re-asks placement only about the hosts changed since (one at a time),
+ * and takes the better of those and the first unchanged host of the
+ * ranking, ties to the lower index as placement does. A ranking is made
+ * again once RANKING_MAX_HOSTS_CHANGED of its hosts changed. Per VM
+ * O(that + restarts since) instead of O(hosts); never worse than
+ * O(hosts) plus a sort. */
+static int choose(struct work *w, const struct placement_snapshot *view, const struct placement_request *q,
+                  int off, struct placement_result *r)
+{
+	int n = view->nhosts;
+	if (q->nrules > 0 || n < RANKING_MIN_HOSTS || !w->nrank)
+		return placement_choose_best(view, q, r);
+	struct ranking *k;
+	int prc = ranking_for(w, view, q, off, &k);
+	if (prc < 0)
+		return prc;
+	memcpy(r->count, k->r.count, sizeof(r->count));
+	int best = -1;
+	struct placement_verdict bv = {0};
+	struct placement_snapshot one = *view;
+	one.nhosts = 1;
+	/* The hosts changed since, stamped by ranking_for: re-asked once each. */
+	for (int e = k->epoch; e < w->epoch; e++) {
+		int p = w->log[e];
+		if (p < off || p >= off + n || w->hstamp[p] != w->hstamp_now)
+			continue;
+		w->hstamp[p] = w->hstamp_now + 1; /* asked */
+		int i = p - off;
+		one.hosts = view->hosts + i;
+		if ((prc = placement_choose_host(&one, q, &w->one)) < 0)
+			return prc;
+		struct placement_verdict v = w->one.verdicts[0];
+		r->count[k->r.verdicts[i].filter]--;
+		r->count[v.filter]++;
+		if (v.filter == PLACEMENT_OK && (best < 0 || v.score > bv.score || (v.score == bv.score && i < best))) {
+			best = i;
+			bv = v;
+		}
+	}
+	/* The ranking's order holds for the hosts not changed since. */
+	for (int j = 0; j < k->r.nordered; j++) {
+		int i = k->r.order[j];
+		if (w->hstamp[off + i] == w->hstamp_now + 1)
+			continue;
+		const struct placement_verdict *v = &k->r.verdicts[i];
+		if (best < 0 || v->score > bv.score || (v->score == bv.score && i < best)) {
+			best = i;
+			bv = *v;
+		}
+		break;
+	}
+	r->neligible = r->count[PLACEMENT_OK];
+	r->host = best;
+	r->nordered = best >= 0;
+	r->error_index = -1;
+	if (best >= 0) {
+		bv.rank = 1;
+		r->verdicts[best] = bv;
+		r->order[0] = best;
+	}
+	return 0;
+}
+
 /* Places VM v on the hosts of its cluster as the plan stands; 0 with the
  * restart or skip written, or a placement error. */
 static int place(struct work *w, struct placement_result *r, int v, struct ha_restart *restarts,
@@ -529,7 +690,7 @@ static int place(struct work *w, struct placement_result *r, int v, struct ha_re
 	                              .reserve_memory_mib = vm->reserve_memory_mib, .datastore = vm->datastore,
 	                              .networks = vm->networks, .cluster = vm->cluster, .rules = identity,
 	                              .nrules = vm->nrules};
-	int prc = n > 0 ? placement_choose_best(&view, &q, r) : 0;
+	int prc = n > 0 ? choose(w, &view, &q, off, r) : 0;
 	if (prc < 0)
 		return prc;
 	int stamp = 2 * v + 1;
@@ -583,6 +744,7 @@ static int place(struct work *w, struct placement_result *r, int v, struct ha_re
 				w->members[ri][j].host = p;
 	}
 	w->hmark[w->perm[p]] |= USED;
+	w->log[w->epoch++] = p;
 	w->st[v] = ST_RESTARTED;
 	if (w->wave[v] + 1 > out->nwaves)
 		out->nwaves = w->wave[v] + 1;
@@ -638,10 +800,10 @@ int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms
 	struct work w = {.s = s, .vms = vms, .n = nvms};
 	int **per_vm[] = {&w.st, &w.eprio, &w.raiser, &w.wave, &w.indeg, &w.order, &w.heap, &w.seen, &w.roff,
 	                  &w.tidx, &w.low, &w.stk, &w.fv, &w.fe, &w.topo, &w.comp, &w.csize, &w.cnext,
-	                  &w.cstart, &w.clen};
+	                  &w.cstart, &w.clen, &w.log};
 	const size_t nper_vm = sizeof(per_vm) / sizeof(per_vm[0]);
 	int rc = -1;
-	int *ints = malloc(sizeof(int) * (nper_vm * (n + 1) + nedges + 2 * nh + (size_t)s->nclusters + 1));
+	int *ints = malloc(sizeof(int) * (nper_vm * (n + 1) + nedges + 3 * nh + (size_t)s->nclusters + 1));
 	w.hosts = malloc(sizeof(*w.hosts) * nh);
 	w.hmark = calloc(nh, 1);
 	w.members = s->nrules ? malloc(sizeof(*w.members) * (size_t)s->nrules) : NULL;
@@ -649,7 +811,8 @@ int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms
 	w.vmembers = max_vm_members ? malloc(sizeof(*w.vmembers) * max_vm_members) : NULL;
 	struct placement_result r = {0};
 	if (!ints || !w.hosts || !w.hmark || (s->nrules && !w.members) || (nmembers && !mblock) ||
-	    (max_vm_members && !w.vmembers) || placement_result_init(&r, s->nhosts) < 0) {
+	    (max_vm_members && !w.vmembers) || placement_result_init(&r, s->nhosts) < 0 ||
+	    placement_result_init(&w.one, 1) < 0) {
 		fail(out, "out of memory");
 		goto done;
 	}
@@ -663,7 +826,22 @@ int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms
 	w.pos = at;
 	at += nh;
 	w.coff = at;
+	at += (size_t)s->nclusters + 1;
+	w.hstamp = at;
+	memset(w.hstamp, 0, sizeof(int) * nh);
 	copy_snapshot(&w, mblock);
+	int largest = 0;
+	for (int c = 0; c < s->nclusters; c++)
+		if (w.coff[c + 1] - w.coff[c] > largest)
+			largest = w.coff[c + 1] - w.coff[c];
+	if (largest >= RANKING_MIN_HOSTS) {
+		for (int i = 0; i < RANKINGS; i++)
+			if (placement_result_init(&w.rank[i].r, largest) < 0) {
+				fail(out, "out of memory");
+				goto done;
+			}
+		w.nrank = RANKINGS;
+	}
 
 	for (int v = 0; v < nvms; v++) {
 		w.st[v] = vms[v].priority == HA_PRIO_DISABLED ? ST_DISABLED : ST_ACTIVE;
@@ -689,6 +867,9 @@ int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms
 	rc = 0;
 done:
 	placement_result_free(&r);
+	for (int i = 0; i < RANKINGS; i++)
+		placement_result_free(&w.rank[i].r);
+	placement_result_free(&w.one);
 	free(w.vmembers);
 	free(mblock);
 	free(w.members);

@@ -26,10 +26,17 @@
  * so: what vSphere does once its wait for a dependency times out, decided
  * up front here since a VM that is not restarted will never be ready.
  *
- * Pure: no I/O. Costs O(vms x hosts of their cluster + dependencies x
- * log vms + rule members); it allocates its working copies (the hosts,
- * the rules' members, placement's result and a few ints per VM and per
- * host) and frees them before it returns. */
+ * Pure: no I/O. The order costs O(VMs + dependencies x log VMs); each
+ * placement at most O(hosts of the VM's cluster + members of its rules).
+ * In a cluster of 256 hosts or more, placement's full ranking of a VM
+ * shape is kept, and the next VM of that shape re-asks placement only
+ * about the hosts changed since: the same choice, far cheaper (1,000
+ * failed hosts x 10 VMs on 10,000 hosts, -O2: 0.03 s in clusters of 100,
+ * 0.2 s as one cluster, 1.5 s without the rankings). It allocates its
+ * working copies (the hosts, the rules' members, about 21 ints per VM,
+ * placement's results: 2 of the fleet's size and 8 of the largest
+ * cluster's when it has 256 hosts or more) and frees them before it
+ * returns. */
 #ifndef VDC_HA_PLAN_H
 #define VDC_HA_PLAN_H
 
@@ -99,9 +106,10 @@ struct ha_plan {
  * disconnected in s) on the other hosts of s, writing restarts[0..nvms)
  * and skipped[0..nvms): every VM ends in exactly one of the two. s is
  * read only. Returns 0 with the plan, or -1 with out->reason on bad
- * arguments (a NULL, more than HA_PLAN_MAX_VMS VMs, an index out of
- * range, a VM whose host is not disconnected, a request placement
- * rejects) or no memory; after -1 the arrays hold no plan. */
+ * arguments (a NULL, more than HA_PLAN_MAX_VMS VMs or
+ * HA_PLAN_MAX_DEPENDENCIES links, an index out of range, a VM whose host
+ * is not disconnected, a request placement rejects) or no memory; after
+ * -1 the arrays hold no plan. */
 int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms, int nvms,
                      struct ha_restart *restarts, struct ha_skip *skipped, struct ha_plan *out);
 

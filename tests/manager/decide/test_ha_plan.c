@@ -409,6 +409,39 @@ static void t_two_failed_hosts(void **state)
 	unplan(&p);
 }
 
+static void t_large_cluster_ties_to_the_lower_index(void **state)
+{
+	(void)state;
+	/* 300 empty hosts (h1 with 4 CPUs, the others 8): large enough that
+	 * the plan keeps placement's ranking for s1's shape and re-asks only
+	 * about the hosts changed since. s1 packs onto h1 (fullest after
+	 * placement); m1 and m2 (anti-affine) cannot join it and go to h2 and
+	 * h3; s2, the same shape as s1, then ties h2 and h3 (both changed
+	 * since the ranking): the lower index, as placement would choose. */
+	static struct placement_host h[300];
+	static char names[300][8];
+	for (int i = 0; i < 300; i++) {
+		snprintf(names[i], sizeof(names[i]), "h%d", i);
+		h[i] = host(names[i], 0, i ? PLACEMENT_CONNECTED : PLACEMENT_DISCONNECTED, 0, 0);
+	}
+	h[1].cpus = 4;
+	const struct placement_member mem[] = {{"m1", 0}, {"m2", 0}};
+	const struct placement_rule rules[] = {{"apart", PLACEMENT_ANTI_AFFINITY, mem, 2}};
+	const struct placement_snapshot s = snap(h, 300, rules, 1);
+	static const int r0[] = {0};
+	struct ha_vm vms[] = {vm("s1", HA_PRIO_HIGH, 3, 2048), vm("m1", HA_PRIO_MEDIUM, 2, 4096),
+	                      vm("m2", HA_PRIO_MEDIUM, 2, 4096), vm("s2", HA_PRIO_LOW, 3, 2048)};
+	vms[1].rules = vms[2].rules = r0;
+	vms[1].nrules = vms[2].nrules = 1;
+	struct planned p;
+	assert_int_equal(plan(&s, vms, 4, &p), 0);
+	assert_string_equal(p.line, "s1>h1/0 m1>h2/0 m2>h3/0 s2>h2/0");
+	assert_string_equal(restart_reason(&p, vms, "s2"),
+	                    "low priority, wave 0: chosen (rank 1 of 298): score 0.500 under pack: most allocated that "
+	                    "fits; after placement 5 of 8 vCPUs, 6144 of 16384 MiB");
+	unplan(&p);
+}
+
 static void t_refused_inputs(void **state)
 {
 	(void)state;
@@ -466,9 +499,9 @@ static void t_refused_inputs(void **state)
 /* A fleet of nclusters x per hosts, clusters interleaved (host i in
  * cluster i % nclusters) so that grouping by cluster is exercised; hosts
  * 0 .. nfailed - 1 fail, each with vms_per VMs; the others (32 CPUs,
- * host_mib) are up to half used, one in 97 in maintenance. VMs come in
- * pairs of one rule each (with affinity, one in three affinity, the
- * others anti-affinity); one in five reserves its memory; every third VM starts
+ * host_mib) are up to half used, one in 97 in maintenance. Half the VMs
+ * come in pairs of one rule each (with affinity, one in three affinity,
+ * the others anti-affinity), the others name none; one in five reserves its memory; every third VM starts
  * after the one before it (same host, same priority). */
 struct fleet {
 	struct placement_host *hosts;
@@ -520,8 +553,10 @@ static void fleet_make(struct fleet *f, int nclusters, int per, int nfailed, int
 			f->vms[v].reserve_memory_mib = f->vms[v].memory_mib;
 		f->members[v] = (struct placement_member){f->names[v], h};
 		f->rule_of[v] = v / 2;
-		f->vms[v].rules = &f->rule_of[v];
-		f->vms[v].nrules = 1;
+		if (v / 2 % 2 == 0) { /* half the VMs, in pairs; the others name no rule */
+			f->vms[v].rules = &f->rule_of[v];
+			f->vms[v].nrules = 1;
+		}
 		if (v % 3 == 2) { /* after the one before it: same host, so same cluster; same priority */
 			f->after_of[v] = v - 1;
 			f->vms[v].after = &f->after_of[v];
@@ -592,7 +627,7 @@ static void check_plan(const struct fleet *f, const struct planned *p)
 		assert_true(ho->alloc_memory_mib + mib[h] <= ho->memory_mib || mib[h] == 0);
 		assert_true(ho->reserved_memory_mib + reserved[h] <= ho->memory_mib);
 	}
-	for (int r = 0; r < s->nrules; r++) {
+	for (int r = 0; r < s->nrules; r += 2) { /* the rules its VMs name */
 		int a = 2 * r, b = 2 * r + 1;
 		if (where[a] >= 0 && where[b] >= 0 && s->rules[r].type == PLACEMENT_ANTI_AFFINITY)
 			assert_int_not_equal(where[a], where[b]);
@@ -649,9 +684,21 @@ static void t_rack_of_1000_hosts_in_10000(void **state)
 	fleet_free(&f);
 }
 
-/* Replays a plan with placement over the whole fleet (no cluster views),
- * counting each restart where it went: every choice must be the same, and
- * every VM skipped for want of room must fit nowhere. */
+/* How many restarts a VM without room was planned after: its reason
+ * says "counting the N restarts planned before it" (none: 0). */
+static int planned_after(const char *reason)
+{
+	const char *at = strstr(reason, "counting the ");
+	int n = 0;
+	if (at)
+		assert_int_equal(sscanf(at, "counting the %d", &n), 1);
+	return n;
+}
+
+/* Replays a plan with placement over the whole fleet (no cluster views,
+ * no kept rankings), in the plan's order, counting each restart where it
+ * went: each choice must be the same and its reason end with the same
+ * verdict; each VM without room must fit nowhere, for the same reasons. */
 static void replay(const struct fleet *f, const struct planned *p)
 {
 	const struct placement_snapshot *s = &f->s;
@@ -671,10 +718,26 @@ static void replay(const struct fleet *f, const struct planned *p)
 	whole.rules = rules;
 	struct placement_result res;
 	assert_int_equal(placement_result_init(&res, s->nhosts), 0);
-	int next_restart = 0;
-	/* The plan's order: restarts in order, and the VMs without room where
-	 * they fell (their reason counts the restarts before them). */
-	for (int i = 0; i < p->plan.nrestarts; i++) {
+	char text[512], want[512];
+	for (int i = 0; i <= p->plan.nrestarts; i++) {
+		for (int k = 0; k < p->plan.nskipped; k++) {
+			const struct ha_skip *sk = &p->skipped[k];
+			if (sk->why != HA_SKIP_NO_HOST || planned_after(sk->reason) != i)
+				continue;
+			const struct ha_vm *vm = &f->vms[sk->vm];
+			struct placement_request q = {.vm = vm->name, .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
+			                              .reserve_memory_mib = vm->reserve_memory_mib, .datastore = -1,
+			                              .cluster = vm->cluster, .rules = vm->rules, .nrules = vm->nrules};
+			assert_int_equal(placement_choose_host(&whole, &q, &res), 0);
+			assert_int_equal(res.host, -1);
+			/* The plan looked at its cluster's hosts only. */
+			res.count[PLACEMENT_F_CLUSTER] = 0;
+			placement_format_summary(&whole, &q, &res, text, sizeof(text));
+			snprintf(want, sizeof(want), "(%s)", text + strlen("no host fits: "));
+			assert_non_null(strstr(sk->reason, want));
+		}
+		if (i == p->plan.nrestarts)
+			break;
 		const struct ha_restart *r = &p->restarts[i];
 		const struct ha_vm *vm = &f->vms[r->vm];
 		struct placement_request q = {.vm = vm->name, .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
@@ -682,23 +745,14 @@ static void replay(const struct fleet *f, const struct planned *p)
 		                              .cluster = vm->cluster, .rules = vm->rules, .nrules = vm->nrules};
 		assert_int_equal(placement_choose_host(&whole, &q, &res), 0);
 		assert_int_equal(res.host, r->host);
+		placement_format_verdict(&whole, &q, &res, r->host, text, sizeof(text));
+		snprintf(want, sizeof(want), ": %s", text);
+		assert_string_equal(r->reason + strlen(r->reason) - strlen(want), want);
 		hosts[r->host].alloc_vcpus += vm->vcpus;
 		hosts[r->host].alloc_memory_mib += vm->memory_mib;
 		hosts[r->host].reserved_memory_mib += vm->reserve_memory_mib;
 		members[r->vm].host = r->host;
-		next_restart++;
 	}
-	for (int i = 0; i < p->plan.nskipped; i++) {
-		const struct ha_vm *vm = &f->vms[p->skipped[i].vm];
-		if (p->skipped[i].why != HA_SKIP_NO_HOST)
-			continue;
-		struct placement_request q = {.vm = vm->name, .vcpus = vm->vcpus, .memory_mib = vm->memory_mib,
-		                              .reserve_memory_mib = vm->reserve_memory_mib, .datastore = -1,
-		                              .cluster = vm->cluster, .rules = vm->rules, .nrules = vm->nrules};
-		assert_int_equal(placement_choose_host(&whole, &q, &res), 0);
-		assert_int_equal(res.host, -1); /* nothing frees room later in a plan */
-	}
-	assert_int_equal(next_restart, p->plan.nrestarts);
 	placement_result_free(&res);
 	free(hosts);
 	free(members);
@@ -709,11 +763,13 @@ static void t_same_choices_as_placement_on_the_whole_fleet(void **state)
 {
 	(void)state;
 	/* From roomy to tight (small hosts, many VMs per failed host), so
-	 * that some VMs fit nowhere. */
+	 * that some VMs fit nowhere; the last two with clusters large enough
+	 * for the plan to keep placement's rankings (300 and 400 hosts). */
 	static const struct {
 		int nclusters, per, nfailed, vms_per;
 		int64_t host_mib;
-	} shapes[] = {{1, 12, 3, 8, 262144}, {3, 10, 6, 12, 65536}, {7, 9, 14, 20, 32768}, {20, 30, 60, 16, 32768}};
+	} shapes[] = {{1, 12, 3, 8, 262144}, {3, 10, 6, 12, 65536}, {7, 9, 14, 20, 32768}, {20, 30, 60, 16, 32768},
+	              {1, 300, 30, 30, 32768}, {2, 400, 40, 40, 65536}};
 	for (size_t k = 0; k < ARRAY_LEN(shapes); k++)
 		for (unsigned seed = 1; seed <= 5; seed++) {
 			struct fleet f;
@@ -743,6 +799,7 @@ int main(void)
 		cmocka_unit_test(t_reservations_counted),
 		cmocka_unit_test(t_short_of_room_high_first),
 		cmocka_unit_test(t_two_failed_hosts),
+		cmocka_unit_test(t_large_cluster_ties_to_the_lower_index),
 		cmocka_unit_test(t_refused_inputs),
 		cmocka_unit_test(t_rack_of_1000_hosts_in_10000),
 		cmocka_unit_test(t_same_choices_as_placement_on_the_whole_fleet),
