@@ -72,13 +72,13 @@ static int plan(const struct placement_snapshot *s, const struct ha_vm *vms, int
 	if (n > 20)
 		return rc;
 	size_t at = 0;
-	for (int i = 0; i < p->plan.nrestarts; i++)
+	for (int i = 0; i < p->plan.nrestarts && at < sizeof(p->line); i++)
 		at += (size_t)snprintf(p->line + at, sizeof(p->line) - at, "%s%s>%s/%d", i ? " " : "",
 		                       vms[p->restarts[i].vm].name, s->hosts[p->restarts[i].host].name,
 		                       p->restarts[i].wave);
-	if (p->plan.nskipped)
+	if (p->plan.nskipped && at < sizeof(p->line))
 		at += (size_t)snprintf(p->line + at, sizeof(p->line) - at, "%s|", at ? " " : "");
-	for (int i = 0; i < p->plan.nskipped; i++)
+	for (int i = 0; i < p->plan.nskipped && at < sizeof(p->line); i++)
 		at += (size_t)snprintf(p->line + at, sizeof(p->line) - at, " %s:%s", vms[p->skipped[i].vm].name,
 		                       ha_skip_name(p->skipped[i].why));
 	return rc;
@@ -242,6 +242,54 @@ static void t_dependency_without_room(void **state)
 	                                                       "fits), off (priority disabled): chosen"));
 	assert_non_null(strstr(restart_reason(&p, vms, "web"), "high priority, wave 1 after app is ready; does not "
 	                                                       "wait for db (no host fits): chosen"));
+	unplan(&p);
+}
+
+static void t_long_lists_are_cut(void **state)
+{
+	(void)state;
+	struct placement_host h[3];
+	three_hosts(h);
+	h[1].cpus = h[2].cpus = 64;
+	const struct placement_snapshot s = snap(h, 3, NULL, 0);
+	/* v0 .. v7 start after one another in a ring; w starts after d0 .. d4
+	 * (restarted) and after v0 (not); z after a VM of a very long name. */
+	enum { NV = 8, ND = 5 };
+	static const char *const names[] = {"v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7",
+	                                    "d0", "d1", "d2", "d3", "d4", "w", NULL};
+	static int ring[NV], w_after[ND + 1];
+	struct ha_vm vms[NV + ND + 3];
+	for (int i = 0; i < NV; i++) {
+		ring[i] = (i + 1) % NV;
+		vms[i] = vm(names[i], HA_PRIO_HIGH, 1, 64);
+		vms[i].after = &ring[i];
+		vms[i].nafter = 1;
+	}
+	for (int i = 0; i < ND; i++) {
+		vms[NV + i] = vm(names[NV + i], HA_PRIO_HIGH, 1, 64);
+		w_after[i] = NV + i;
+	}
+	w_after[ND] = 0;
+	vms[NV + ND] = vm("w", HA_PRIO_HIGH, 1, 64);
+	vms[NV + ND].after = w_after;
+	vms[NV + ND].nafter = ND + 1;
+	static char long_name[600];
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	vms[NV + ND + 1] = vm(long_name, HA_PRIO_HIGH, 1, 64);
+	static const int z_after[] = {NV + ND + 1};
+	vms[NV + ND + 2] = vm("z", HA_PRIO_HIGH, 1, 64);
+	vms[NV + ND + 2].after = z_after;
+	vms[NV + ND + 2].nafter = 1;
+	struct planned p;
+	assert_int_equal(plan(&s, vms, NV + ND + 3, &p), 0);
+	assert_string_equal(skip_reason(&p, vms, "v0"),
+	                    "its start order is circular: v0 starts after v1, which starts after v2, which starts after "
+	                    "v3, which starts after v4, which starts after v5, which starts after v6, ... (8 VMs in all)");
+	assert_non_null(strstr(restart_reason(&p, vms, "w"), "high priority, wave 1 after d0, d1, d2 and 2 more are "
+	                                                     "ready; does not wait for v0 (in a start-order cycle): "));
+	/* z's names the 599-letter VM it waits for: cut to its buffer. */
+	const char *cut = restart_reason(&p, vms, "z");
+	assert_int_equal(strlen(cut), HA_RESTART_REASON_MAX - 1);
 	unplan(&p);
 }
 
@@ -492,6 +540,25 @@ static void t_refused_inputs(void **state)
 	assert_int_equal(ha_plan_restarts(&s, vms, HA_PLAN_MAX_VMS + 1, rs, sk, &out), -1);
 	assert_string_equal(out.reason, "cannot plan the restarts: 100001 VMs, more than 100000 in one plan: plan them "
 	                                "in parts (by cluster)");
+	/* 1,000 VMs each after the same 1,001: past the links a plan takes. */
+	enum { MANY = 1000, AFTER = 1001 };
+	static int many_after[AFTER];
+	static struct ha_vm many[MANY + 1];
+	for (int i = 0; i < AFTER; i++)
+		many_after[i] = i % MANY;
+	for (int i = 0; i < MANY; i++) {
+		many[i] = vm("m", HA_PRIO_LOW, 1, 64);
+		many[i].after = many_after;
+		many[i].nafter = AFTER;
+	}
+	struct ha_restart *mrs = calloc(MANY, sizeof(*mrs));
+	struct ha_skip *msk = calloc(MANY, sizeof(*msk));
+	assert_true(mrs && msk);
+	assert_int_equal(ha_plan_restarts(&s, many, MANY, mrs, msk, &out), -1);
+	assert_string_equal(out.reason, "cannot plan the restarts: 1001000 start-after links, more than 1000000 in one "
+	                                "plan");
+	free(mrs);
+	free(msk);
 	assert_int_equal(ha_plan_restarts(NULL, vms, 2, rs, sk, &out), -1);
 	assert_string_equal(out.reason, "cannot plan the restarts: an argument is missing");
 }
@@ -793,6 +860,7 @@ int main(void)
 		cmocka_unit_test(t_dependency_waves),
 		cmocka_unit_test(t_cycle_named),
 		cmocka_unit_test(t_dependency_without_room),
+		cmocka_unit_test(t_long_lists_are_cut),
 		cmocka_unit_test(t_anti_affine_pair_splits),
 		cmocka_unit_test(t_affine_pair_together),
 		cmocka_unit_test(t_maintenance_and_other_clusters_never),
