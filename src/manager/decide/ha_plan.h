@@ -97,7 +97,8 @@ struct ha_skip {
 
 struct ha_plan {
 	int nrestarts; /* restarts written, in the order planned (priority, dependencies, size) */
-	int nskipped;  /* VMs not restarted, in the order decided */
+	int nskipped;  /* VMs not restarted: disabled and circular ones first, as given; then
+	                * those no host fits, in the order planned */
 	int nwaves;    /* 1 + the largest wave; 0 when nothing restarts */
 	char reason[HA_PLAN_REASON_MAX];
 };
