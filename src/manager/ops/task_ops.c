@@ -701,6 +701,8 @@ static const struct task_op_def task_ops[] = {
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"image.import", false, false, false, run_image_import, NULL, import_unqueue, NULL},
 	{"host.evacuate", false, false, false, task_op_evacuate, NULL, task_evacuate_unqueue, NULL},
+	{"host.power", false, false, false, task_op_host_power, NULL, NULL,
+	 "the host's BMC carries out a power order at once; it cannot be undone (give the opposite one once it ends)"},
 };
 
 static const struct task_op_def *task_op_find(const char *name)
