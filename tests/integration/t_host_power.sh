@@ -8,8 +8,10 @@
 # and its QEMU and the host shows power off, then disconnected; on brings
 # the agent back and it heartbeats (connected); cycle restarts it; a wrong
 # password is a clear auth error and changes nothing; a BMC that does not
-# answer is a clear error within the timeout; the password is never in a
-# GET, a log file, an event, or ipmitool's command line (/proc/*/cmdline).
+# answer is a clear error within the timeout; the host's page sets the
+# driver and reads the state in a browser (ui/tests/e2e_host_power.mjs,
+# when the UI is built); the password is never in a GET, a log file, an
+# event, the page, or ipmitool's command line (/proc/*/cmdline).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ipmi_lib.sh"
 test_cleanup() { bmc_down; }
@@ -227,6 +229,31 @@ mapi GET /api/v1/hosts/h1
 check "... the host has no power driver" test "$(jget "$BODY" '.power // "none"')" = none
 mapi PUT /api/v1/hosts/h1/power-driver "$(driver "")"
 check "... and its password is gone (a PUT without one: 400)" test "$STATUS/$(jget "$BODY" .error.field)" = 400/password
+
+# ---- the host's page in a browser: the form, the state, the buttons ----------
+UI_DIR=$(cd "$(dirname "$VDCD")/../.." && pwd)/ui
+UI_MODULES=$(cd "$(dirname "$VDCD")/../.." && pwd)/ui-src/node_modules
+CHROMIUM=${VDC_CHROMIUM:-/usr/bin/chromium}
+if [ -x "$CHROMIUM" ] && [ -f "$UI_DIR/index.html" ] && [ -d "$UI_MODULES/playwright-core" ]; then
+	SPKI=$(openssl x509 -in "$TMP/vdcd/tls/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64)
+	mapi GET /api/v1/hosts/h1
+	VDC_UI_URL=$MGR_URL VDC_UI_SPKI=$SPKI VDC_CHROMIUM=$CHROMIUM VDC_UI_MODULES=$UI_MODULES \
+		VDC_ADMIN_TOKEN=$ADMIN_TOKEN VDC_UI_PROFILE=$TMP/chromium-profile VDC_HOST_ID=$(jget "$BODY" .id) \
+		VDC_BMC_ADDR=$BMC_ADDR VDC_BMC_PORT=$BMC_PORT VDC_BMC_USER=$BMC_USER VDC_BMC_PW=$PW \
+		VDC_UI_SHOTS=${VDC_TEST_LOG:-} NODE_EXTRA_CA_CERTS=$MGR_CACERT \
+		timeout 300 node "$VDC_ROOT/ui/tests/e2e_host_power.mjs" 2>"$TMP/e2e.err" | tee "$TMP/e2e.out"
+	rc=${PIPESTATUS[0]}
+	PASSED=$((PASSED + $(grep -c '^ok ' "$TMP/e2e.out")))
+	FAILED=$((FAILED + $(grep -c '^not ok ' "$TMP/e2e.out")))
+	if [ "$rc" != 0 ] && ! grep -q '^not ok ' "$TMP/e2e.out"; then
+		not_ok "the browser walk ran to its end (exit status $rc)"
+		tail -20 "$TMP/e2e.err" | sed 's/^/# /'
+	fi
+	rm -rf "$TMP/chromium-profile"
+else
+	diag "the web UI's walk is skipped: no $CHROMIUM, built UI ($UI_DIR) or playwright-core (scripts/build-ui.sh)"
+fi
 
 # ---- the password is nowhere it should not be --------------------------------
 kill "$WATCH" 2>/dev/null
