@@ -273,5 +273,13 @@ leaks=$(find "$TMP" -type f ! -path "$TMP/vdcd/*" ! -path "*/bmc/*" ! -name bmc.
 check "no log file holds it (vdcd's, the agent's, the CLI's)" test -z "$leaks"
 [ -z "$leaks" ] || diag "found in: $leaks"
 
+# ---- removing the host deletes its BMC password too ---------------------------
+bmc_secrets() { sqlite3 "$TMP/vdcd/vdcd.db" "SELECT count(*) FROM secrets WHERE kind = 'bmc'"; }
+mapi PUT /api/v1/hosts/h1/power-driver "$(driver "$PW")"
+before=$(bmc_secrets)
+mapi DELETE /api/v1/hosts/h1
+check "removing h1 (204) deletes its BMC password from the store ($before before, $(bmc_secrets) after)" \
+	test "$STATUS/$before/$(bmc_secrets)" = 204/1/0
+
 check "vdcd stops cleanly" vdcd_stop
 finish

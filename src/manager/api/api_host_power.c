@@ -68,32 +68,35 @@ static int write_power(struct mgr *m, struct http_req *req, const json_t *host, 
 	return rc;
 }
 
-/* The password into the store's secrets (replacing one there): a new one,
- * or without one the one already kept (400 when there is none). */
+/* The password into the store's secrets (replacing one there); without
+ * one, the one already kept stays (400 when there is none). */
 static int keep_password(struct mgr *m, const char *host_id, const char *password, struct errinfo *e)
 {
-	char key[65];
-	host_power_secret_key(host_id, key);
-	struct errinfo te = {0};
-	char *old = store_secret_take(m->st, HOST_POWER_SECRET_KIND, key, password != NULL, 0, &te);
-	bool had = old != NULL;
-	if (old) {
-		explicit_bzero(old, strlen(old));
-		free(old);
-	} else if (te.status != 404) {
-		*e = te;
-		return -1;
+	if (!password) {
+		char key[65];
+		host_power_secret_key(host_id, key);
+		struct errinfo te = {0};
+		char *kept = store_secret_take(m->st, HOST_POWER_SECRET_KIND, key, false, 0, &te);
+		if (kept) {
+			explicit_bzero(kept, strlen(kept));
+			free(kept);
+			return 0;
+		}
+		if (te.status != 404)
+			return (*e = te, -1);
+		return errinfo_set(e, 400, "invalid_request", "password",
+		                   "password: is required (the host has no BMC password stored yet)");
 	}
-	if (!password)
-		return had ? 0
-		           : errinfo_set(e, 400, "invalid_request", "password",
-		                         "password: is required (the host has no BMC password stored yet)");
+	if (host_power_secret_delete(m->st, host_id, e) < 0)
+		return -1;
 	json_t *doc = json_pack("{s:s}", "password", password);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	scrub(doc, "password");
 	json_decref(doc);
 	if (!text)
 		return errinfo_set(e, 500, "internal", NULL, "out of memory");
+	char key[65];
+	host_power_secret_key(host_id, key);
 	int rc = store_secret_add(m->st, HOST_POWER_SECRET_KIND, key, 0, text, e);
 	explicit_bzero(text, strlen(text));
 	free(text);
@@ -176,17 +179,8 @@ void api_hosts_power_driver_clear(struct http_req *req)
 		json_decref(host);
 		return;
 	}
-	char key[65];
-	host_power_secret_key(id, key);
-	struct errinfo te = {0};
-	char *old = NULL;
-	if (store_begin(m->st, &e) < 0)
+	if (store_begin(m->st, &e) < 0 || host_power_secret_delete(m->st, id, &e) < 0)
 		goto fail;
-	old = store_secret_take(m->st, HOST_POWER_SECRET_KIND, key, true, 0, &te);
-	if (!old && te.status != 404) {
-		e = te;
-		goto fail;
-	}
 	if (write_power(m, req, host, NULL, "host.power_driver_clear", json_object_get(host, "power") ? "" : "had none",
 	                &stored, &e) < 0 ||
 	    store_commit(m->st, &e) < 0)
@@ -198,10 +192,6 @@ fail:
 	store_rollback(m->st);
 	mgr_refuse(req, "host.power_driver_clear", "host", id, &e);
 out:
-	if (old) {
-		explicit_bzero(old, strlen(old));
-		free(old);
-	}
 	json_decref(host);
 }
 

@@ -62,7 +62,10 @@ static int confirm(int (*run)(const struct host_power_driver *, enum host_power_
                    struct host_power_result *r)
 {
 	struct host_power_result s = {0};
-	for (int i = 0; i < CONFIRM_READS; i++) {
+	/* A BMC that stops answering holds a read up to the driver's timeout:
+	 * the reads stop once this is past. */
+	int64_t until = mono_ms() + (CONFIRM_READS - 1) * 1000 + (int64_t)d->timeout_s * 1000;
+	for (int i = 0; i < CONFIRM_READS && (i == 0 || mono_ms() < until); i++) {
 		if (i)
 			sleep(1);
 		if (run(d, HOST_POWER_STATUS, &s) == 0 && s.state == want) {
@@ -118,6 +121,20 @@ void host_power_secret_key(const char *host_id, char out[65])
 	char in[128];
 	snprintf(in, sizeof(in), "power:%s", host_id ? host_id : "");
 	mgr_sha256_hex(in, out);
+}
+
+int host_power_secret_delete(struct store *st, const char *host_id, struct errinfo *e)
+{
+	char key[65];
+	host_power_secret_key(host_id, key);
+	struct errinfo te = {0};
+	char *old = store_secret_take(st, HOST_POWER_SECRET_KIND, key, true, 0, &te);
+	if (old) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+		return 0;
+	}
+	return te.status == 404 ? 0 : (*e = te, -1);
 }
 
 void host_power_driver_wipe(struct host_power_driver *d)

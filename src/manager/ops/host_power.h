@@ -65,6 +65,10 @@ void host_power_driver_wipe(struct host_power_driver *d);
  * {"password": "..."}. */
 #define HOST_POWER_SECRET_KIND "bmc"
 void host_power_secret_key(const char *host_id, char out[65]);
+/* Deletes host_id's BMC password (in the caller's transaction): its
+ * driver cleared, or the host removed. 0 (also when there was none), or
+ * -1 with e. */
+int host_power_secret_delete(struct store *st, const char *host_id, struct errinfo *e);
 
 /* Writes what r says onto the host's "power" (state, checked_at; the last
  * error, or none), retried when a heartbeat wrote the host first. A host
