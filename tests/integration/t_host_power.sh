@@ -3,7 +3,7 @@
 # (openipmi's ipmi_sim on a loopback address, ipmi_lib.sh) whose chassis
 # power is the test host's: off kills every process of its namespace, on
 # starts its agent again. Through vdcd and the CLI: bad inputs are refused
-# naming the field; status reads on; off with a VM running is refused
+# naming the field; a project's operator may do none of it (403); status reads on; off with a VM running is refused
 # (how many, how to proceed) unless --force; off stops the host's agent
 # and its QEMU and the host shows power off, then disconnected; on brings
 # the agent back and it heartbeats (connected); cycle restarts it; a wrong
@@ -107,6 +107,25 @@ check "GET host shows power {driver, address, port, username, state}" \
 	test "$(jget "$BODY" '.power | [.driver, .address, .port, .username, .state] | join(" ")')" = \
 	"ipmi $BMC_ADDR $BMC_PORT $BMC_USER unknown"
 check "... and no password" test "$(jget "$BODY" '.power | has("password")')/$(grep -cF -- "$PW" <<<"$BODY")" = false/0
+
+# ---- a project's operator may do none of it ----------------------------------
+mapi POST /api/v1/projects '{"name":"pa"}'
+mapi POST /api/v1/users '{"name":"olga","password":"olga-password-1"}'
+mapi POST /api/v1/projects/pa/members '{"user":"olga","role":"operator"}'
+mapi POST /api/v1/auth/login '{"user":"olga","password":"olga-password-1","token_name":"t"}'
+OPER=$(jget "$BODY" .token)
+refused=""
+for call in "POST /api/v1/hosts/h1/power {\"action\":\"off\",\"force\":true}" \
+	"PUT /api/v1/hosts/h1/power-driver $(driver "$PW" 10.9.9.9)" "DELETE /api/v1/hosts/h1/power-driver" \
+	"GET /api/v1/hosts/h1"; do
+	set -- $call
+	ADMIN_TOKEN=$OPER mapi "$1" "$2" "${*:3}"
+	refused+="$STATUS "
+done
+check "an operator cannot power h1 off, set or clear its driver, or read it: 403 each" \
+	test "$refused" = "403 403 403 403 "
+mapi GET /api/v1/hosts/h1
+check "... and h1's driver is unchanged" test "$(jget "$BODY" .power.address)/$(agent_alive h1 && echo up)" = "$BMC_ADDR/up"
 
 # ---- status ---------------------------------------------------------------
 out=$(vdc host power h1 status 2>&1)
