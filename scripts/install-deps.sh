@@ -19,6 +19,10 @@ packages=(
 	# tests and benchmarks (PostgreSQL: the store's second backend)
 	curl jq psmisc wrk bsdextrautils postgresql python3
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
+	# host power through a BMC: vdcd runs ipmitool; tests/integration/
+	# t_host_power.sh stands a real IPMI endpoint up with openipmi's ipmi_sim
+	# (and reads vdcd's store with sqlite3, as t_tenants.sh does)
+	ipmitool openipmi sqlite3
 	# the web UI's browser test (tests/integration/t_ui.sh): Playwright
 	# drives Debian's chromium; openssl pins vdcd's key for it
 	chromium openssl

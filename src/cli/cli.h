@@ -190,6 +190,16 @@ void out_json(struct cli *c, const json_t *v);
  * table of its series (last, min, mean, max), with --since and --metric. */
 int cli_metrics(struct cli *c, const char *coll, const char *kind, const struct args *a);
 extern const struct opt cli_metrics_opts[];
+/* host_power.c: 'vdc host power-driver set|clear HOST' and 'vdc host power
+ * HOST on|off|cycle|status', their flags and checks. */
+int host_power_driver_cmd(struct cli *c, const struct args *a);
+int host_power_driver_check(const struct args *a, char *err, size_t errlen);
+int host_power_cmd(struct cli *c, const struct args *a);
+int host_power_check(const struct args *a, char *err, size_t errlen);
+extern const struct opt host_power_driver_opts[], host_power_opts[];
+/* --ipmi's ADDRESS[:PORT] ([IPv6]:PORT; a bare IPv6 address has no port)
+ * into addr and *port (0 when not given). 0, or 2 with err. Pure. */
+int host_power_parse_bmc(const char *s, char *addr, size_t n, long *port, char *err, size_t errlen);
 /* items (an array) as a table of cols to c->out; when there are none, says
  * "no COLL found" on c->err instead. Returns an exit code. */
 int out_table(struct cli *c, const struct column *cols, const json_t *items, const char *coll);

@@ -18,6 +18,8 @@ static const struct column cols[] = {
 	/* VMs the agent runs that vdcd does not manage (made on it directly). */
 	{"FOREIGN", "foreign_vm_count", FMT_TEXT, 0, NULL},
 	{"LAST-HEARTBEAT", "last_heartbeat", FMT_AGO, 0, NULL},
+	/* As the BMC last said (hosts with a power driver). */
+	{"POWER", "power.state", FMT_TEXT, 0, NULL},
 	{0},
 };
 static const struct resource res = {"host", "hosts", cols, NULL};
@@ -195,6 +197,20 @@ static const struct cmd cmds[] = {
 	 "exit stops an evacuation under way (the moves started end first).\n"
 	 "Example:\n  vdc host maintenance enter h1 --dry-run\n  vdc host maintenance enter h1\n"
 	 "  vdc host maintenance exit h1\n"},
+	{"power-driver", "set|clear HOST", 2, 2, "set or clear how vdcd reaches the host's BMC (IPMI)",
+	 host_power_driver_opts, host_power_driver_cmd, NULL, host_power_driver_check,
+	 "The password is read from --password-file (its first line; - reads stdin), never from the\n"
+	 "command line; vdcd keeps it as a secret that no GET shows. Without --password-file, set keeps\n"
+	 "the password vdcd has. ipmitool runs on vdcd's machine (IPMI 2.0, lanplus).\n"
+	 "Example:\n  vdc host power-driver set h1 --ipmi 10.0.9.11 --user admin --password-file bmc-h1.pw\n"
+	 "  vdc host power-driver set h1 --ipmi bmc-h1.example:6230 --user admin --cipher-suite 17\n"
+	 "  vdc host power-driver clear h1\n"},
+	{"power", "HOST on|off|cycle|status", 2, 2, "power a host on, off or cycle it through its BMC, or read its state",
+	 host_power_opts, host_power_cmd, NULL, host_power_check,
+	 "off and cycle are a power cut for what runs on the host: a host that still runs VMs is refused\n"
+	 "(empty it with 'vdc host maintenance enter HOST' first) unless --force. The state the BMC\n"
+	 "reports is kept on the host (power.state, the POWER column of 'vdc host list').\n"
+	 "Example:\n  vdc host power h1 status\n  vdc host power h1 off\n  vdc host power h1 on\n"},
 	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
 	 cli_metrics_opts, metrics, NULL, NULL,
 	 "vdcd keeps an hour of the host's samples, one per heartbeat.\n"

@@ -10,38 +10,56 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
+/* One read of the child's output into out, keeping its tail: when out is
+ * full, the oldest half goes. What read returned. */
+static ssize_t read_tail(int rfd, char *out, size_t out_len, size_t *used)
+{
+	char sink[4096];
+	char *dst = sink;
+	size_t room = sizeof(sink);
+	if (out && out_len > 1) {
+		if (*used == out_len - 1) {
+			size_t half = *used / 2;
+			memmove(out, out + half, *used - half);
+			*used -= half;
+		}
+		dst = out + *used;
+		room = out_len - 1 - *used;
+	}
+	ssize_t n = read(rfd, dst, room);
+	if (n > 0 && out && out_len > 1)
+		*used += (size_t)n;
+	return n;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
 /* Reads the child's output until EOF (keeping the tail), then reaps it. */
 static int collect(pid_t pid, int rfd, char *out, size_t out_len)
 {
 	size_t used = 0;
-	char sink[4096];
 	for (;;) {
-		char *dst = sink;
-		size_t room = sizeof(sink);
-		if (out && out_len > 1) {
-			if (used == out_len - 1) { /* keep the tail: drop the oldest half */
-				size_t half = used / 2;
-				memmove(out, out + half, used - half);
-				used -= half;
-			}
-			dst = out + used;
-			room = out_len - 1 - used;
-		}
-		ssize_t n = read(rfd, dst, room);
+		ssize_t n = read_tail(rfd, out, out_len, &used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		if (out && out_len > 1)
-			used += (size_t)n;
 	}
 	close(rfd);
 	if (out && out_len)
@@ -51,9 +69,7 @@ static int collect(pid_t pid, int rfd, char *out, size_t out_len)
 		if (errno != EINTR)
 			return -errno;
 	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	return exit_code(status);
 }
 
 int run_capture(const char *const argv[], char *out, size_t out_len)
@@ -103,6 +119,93 @@ int run_capture_input(const char *const argv[], const char *input, char *out, si
 		return -rc;
 	}
 	return collect(pid, pipefd[0], out, out_len);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int run_capture_env(const char *const argv[], const char *const envp[], int timeout_ms, char *out,
+                    size_t out_len)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	/* The caller's sockets and files (vdcd's listeners, its store) are
+	 * none of the helper's business. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	pid_t pid;
+	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int rc = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, (char *const *)envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		return -rc;
+	}
+	size_t used = 0;
+	bool late = false;
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
+		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			late = true;
+			break;
+		}
+		if (n < 0)
+			break;
+		ssize_t r = read_tail(pipefd[0], out, out_len, &used);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+	}
+	close(pipefd[0]);
+	if (out && out_len)
+		out[used] = '\0';
+	/* Its output ended (or the time is up): it exits now, or is killed at
+	 * the deadline with whatever it started. */
+	int status = 0;
+	for (;;) {
+		pid_t w = late ? 0 : waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (late || mono_ms() >= deadline) {
+			late = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		usleep(5000);
+	}
+	return late ? -ETIMEDOUT : exit_code(status);
 }
 
 /* In the child: say why, on the captured output, and exit without exec. */

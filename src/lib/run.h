@@ -30,6 +30,18 @@ int run_capture_input(const char *const argv[], const char *input, char *out, si
  * out, and never runs argv[0] with more than as allows. */
 int run_capture_as(const struct run_as *as, const char *const argv[], char *out, size_t out_len);
 
+/* The same with the child's whole environment given (envp: NULL-terminated
+ * "NAME=value" strings; nothing of the caller's own environment is passed
+ * on), no descriptor of the caller's but 0-2, no blocked or ignored
+ * signal, in a process group of its own, and a deadline: a child (or what
+ * it started in its group) still running timeout_ms after the start is
+ * killed with SIGKILL and reaped, and -ETIMEDOUT is returned, out holding
+ * what it printed until then. For helpers that talk to the network
+ * (ipmitool), so that one that hangs never holds its caller for long, and
+ * so that a secret can reach the child without being on its command line. */
+int run_capture_env(const char *const argv[], const char *const envp[], int timeout_ms, char *out,
+                    size_t out_len);
+
 /* Trims trailing whitespace in place and returns s. */
 char *run_trim(char *s);
 

@@ -30,6 +30,7 @@ DB = {k: {} for k in KINDS}
 EVENTS = []
 SEQ = [0]       # creation order (tasks are listed by it)
 CONSOLES = {}   # vm id -> what its console printed so far
+BMC_SECRETS = {}  # host id -> its BMC password (write-only: no GET shows it)
 
 
 def doc(kind, name, **fields):
@@ -53,10 +54,10 @@ def event(action, kind, target, outcome, detail=""):
                    "target_kind": kind, "target_id": target, "outcome": outcome, "detail": detail})
 
 
-def task(op, vm, fail=None, steps=None):
+def task(op, vm, fail=None, steps=None, kind="vm", fail_code="agent_error", args=None):
     steps = steps or ["preparing", "creating disks on the host", "starting QEMU"]
-    t = doc("tasks", None, op=op, target_kind="vm", target_id=vm["id"], state="queued",
-            progress=0, message="queued", steps=steps, fail=fail)
+    t = doc("tasks", None, op=op, target_kind=kind, target_id=vm["id"], state="queued",
+            progress=0, message="queued", steps=steps, fail=fail, fail_code=fail_code, args=args or {})
     t["name"] = t["id"]
     return t
 
@@ -71,9 +72,19 @@ def advance(t):
     if i < n:
         t.update(state="running", progress=i * 100 // n, message=t["steps"][i])
     elif t["fail"]:
-        t.update(state="failed", message=t["fail"], error={"code": "agent_error", "message": t["fail"]})
+        t.update(state="failed", message=t["fail"], error={"code": t["fail_code"], "message": t["fail"]})
     else:
         t.update(state="succeeded", progress=100, message="done")
+        host = DB["hosts"].get(t["target_id"])
+        if t["op"] == "host.power" and host:
+            # As vdcd: the state the BMC reports after the order, on the host.
+            p, action = host["power"], t["args"]["action"]
+            p["state"] = {"on": "on", "off": "off", "cycle": "on"}.get(action, p["state"] if p["state"] != "unknown" else "on")
+            p["checked_at"] = NOW
+            bmc = "BMC %s:%d" % (p["address"], p["port"])
+            t["result"] = {"action": action, "state": p["state"], "elapsed_ms": 30,
+                           "message": "%s: power is %s" % (bmc, p["state"]) if action == "status" else
+                           "%s took power %s; power is %s now" % (bmc, action, p["state"])}
         vm = DB["vms"].get(t["target_id"])
         if vm:
             after = {"vm.create": "running", "vm.start": "running", "vm.stop": "stopped",
@@ -89,7 +100,7 @@ def advance(t):
 
 
 def public(d):
-    return {k: v for k, v in d.items() if k not in ("steps", "fail", "step", "seq")}
+    return {k: v for k, v in d.items() if k not in ("steps", "fail", "fail_code", "step", "seq")}
 
 
 def page(kind, q):
@@ -191,6 +202,60 @@ def vm_create(body, me):
                  "placement": {"host": host["name"], "summary": summary, "hosts": verdicts}}
 
 
+def power_driver(method, host, body):
+    """PUT/DELETE /hosts/{id}/power-driver, with vdcd's checks and messages."""
+    if method == "DELETE":
+        host.pop("power", None)
+        BMC_SECRETS.pop(host["id"], None)
+        return 200, public(host)
+    if method != "PUT":
+        raise ApiError(405, "method_not_allowed", "no %s here" % method)
+    for key in ("driver", "address", "username"):
+        if key not in body:
+            raise ApiError(400, "invalid_request", "%s: is required" % key, key)
+    if body["driver"] != "ipmi":
+        raise ApiError(400, "invalid_request", "driver: '%s' is not a power driver vdcd has; it has: ipmi"
+                       % body["driver"], "driver")
+    if body["address"].startswith("-"):
+        raise ApiError(400, "invalid_request", "address: '%s' starts with '-': give the BMC's IP address or "
+                       "host name" % body["address"], "address")
+    port = body.get("port", 623)
+    if not 1 <= port <= 65535:
+        raise ApiError(400, "invalid_request", "port: is %d; it must be between 1 and 65535" % port, "port")
+    if "password" in body:
+        BMC_SECRETS[host["id"]] = body["password"]
+    elif host["id"] not in BMC_SECRETS:
+        raise ApiError(400, "invalid_request", "password: is required (the host has no BMC password stored yet)",
+                       "password")
+    host["power"] = {"driver": "ipmi", "address": body["address"], "port": port, "username": body["username"],
+                     "cipher_suite": body.get("cipher_suite", 3), "timeout_s": body.get("timeout_s", 10),
+                     "state": "unknown"}
+    return 200, public(host)
+
+
+def host_power(host, body):
+    action = body.get("action")
+    if action not in ("on", "off", "cycle", "status"):
+        raise ApiError(400, "invalid_request", "action: '%s' is not a power action; give on, off, cycle or status"
+                       % action, "action")
+    if "power" not in host:
+        raise ApiError(409, "no_power_driver", "host %s has no power driver; set one first" % host["name"])
+    running = [v["name"] for v in DB["vms"].values()
+               if v.get("host_id") == host["id"] and v.get("power_state") in ("running", "paused")]
+    if action in ("off", "cycle") and running and not body.get("force"):
+        raise ApiError(409, "host_has_vms", "host %s still runs %d VMs (%s): power %s stops them at once; give "
+                       "\"force\": true to do it anyway (vdc host power %s %s --force)"
+                       % (host["name"], len(running), ", ".join(running), action, host["name"], action), "force")
+    p = host["power"]
+    wrong = BMC_SECRETS.get(host["id"]) == "wrong"
+    t = task("host.power", host, steps=["asking ipmi %s:%d for power %s" % (p["address"], p["port"], action)],
+             kind="host", args={"action": action, "force": bool(body.get("force"))},
+             fail="BMC %s:%d refused the login of user '%s': wrong password" % (p["address"], p["port"], p["username"])
+             if wrong else None, fail_code="bmc_auth_failed")
+    event("host.power_" + action, "host", host["id"], "accepted")
+    return 202, {"task": public(t), "host": public(host)}
+
+
 def route(method, path, q, body, who):
     parts = [unquote(p) for p in path.strip("/").split("/")]
     if parts[:2] != ["api", "v1"] or len(parts) < 3:
@@ -260,6 +325,10 @@ def route(method, path, q, body, who):
         d["maintenance"] = body["enabled"]
         d["state"] = "maintenance" if body["enabled"] else "connected"
         return 200, public(d)
+    if coll == "hosts" and rest[1:] == ["power-driver"]:
+        return power_driver(method, d, body)
+    if coll == "hosts" and rest[1:] == ["power"] and method == "POST":
+        return host_power(d, body)
     if coll == "vms" and rest[1:] == ["console"] and method == "GET":
         # As the agent: the last ?bytes, or with ?offset= what came since;
         # X-Console-Offset says where the bytes start. Each read with an

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_fake_vdcd.sh VDC FAKE_VDCD_PY - runs the vdc CLI against fake_vdcd.py (an
 # in-memory stand-in for vdcd's API) and checks exit codes and output: login,
-# pages, filters, tasks waited for, --no-wait, errors and their advice; then
+# pages, filters, tasks waited for, --no-wait, errors and their advice, host
+# power through a BMC (the password from a file); then
 # e2e_login.sh (passwords, tokens, trusting an https vdcd's CA) and
 # e2e_tenants.sh (users, projects, quotas, tokens).
 # Prints "ok - ..." / "not ok - ..." per check; exits 1 if any failed.
@@ -220,6 +221,39 @@ t "a forced stop names the --timeout as given (5m, not 300 s)" 0 \
 echo '{"name":"fromfile","bridge":"br9"}' >"$tmp/net.json"
 t "create -f" 0 "network fromfile created" -- "$VDC" network create -f "$tmp/net.json"
 t "list -o json is one document" 0 '"next": null' -- "$VDC" network list -o json
+
+# --- host power through a BMC: the password from a file, never argv ---
+printf 's3cret-bmc\n' >"$tmp/bmc.pw"
+printf 'wrong\n' >"$tmp/bad.pw"
+t "host power without a driver: exit 4, saying so" 4 "host-2 has no power driver" -- "$VDC" host power host-2 status
+t "power-driver set, the password from --password-file" 0 \
+	"host host-2: power driver ipmi 10.0.9.12:6230 (user admin) set; try it: vdc host power host-2 status" -- \
+	"$VDC" host power-driver set host-2 --ipmi 10.0.9.12:6230 --user admin --password-file "$tmp/bmc.pw"
+t "host get shows the driver" 0 '"address": "10.0.9.12"' -- "$VDC" host get host-2 -o json
+lacks "... and never the password" "s3cret-bmc"
+t "a refused address is named as --ipmi" 2 "invalid --ipmi" -- \
+	"$VDC" host power-driver set host-2 --ipmi=-oProxyCommand=x --user admin
+t "an unreadable --password-file: exit 2" 2 "cannot read --password-file" -- \
+	"$VDC" host power-driver set host-2 --ipmi 10.0.9.12 --user admin --password-file "$tmp/nope"
+t "power status waits for its task" 0 "host host-2: BMC 10.0.9.12:6230: power is on" -- "$VDC" host power host-2 status
+t "power off" 0 "host host-2: BMC 10.0.9.12:6230 took power off; power is off now" -- "$VDC" host power host-2 off
+t "host list has a POWER column" 0 "POWER" -- "$VDC" host list
+has "... saying off for host-2" "off"
+t "power on --no-wait prints a task id" 0 -- "$VDC" host power host-2 on --no-wait
+t_stdin=$tmp/bmc.pw
+t "power-driver set --password-file - reads stdin" 0 "power driver ipmi 10.0.9.11:623 (user admin) set" -- \
+	"$VDC" host power-driver set host-1 --ipmi 10.0.9.11 --user admin --password-file -
+t_stdin=/dev/null
+t "power off of a host with VMs: exit 4, saying how" 4 "--force" -- "$VDC" host power host-1 off
+t "power off --force" 0 "took power off" -- "$VDC" host power host-1 off --force
+t "power-driver set with another password (a wrong one)" 0 "set" -- \
+	"$VDC" host power-driver set host-2 --ipmi 10.0.9.12:6230 --user admin --password-file "$tmp/bad.pw"
+t "a wrong BMC password: the task fails (exit 1) with the BMC's reason" 1 \
+	"host.power failed (bmc_auth_failed): BMC 10.0.9.12:6230 refused the login of user 'admin': wrong password" -- \
+	"$VDC" host power host-2 on
+t "power-driver clear" 0 "host host-2: power driver cleared" -- "$VDC" host power-driver clear host-2
+t "... then set without a password: the server says it is needed (exit 2)" 2 "password" -- \
+	"$VDC" host power-driver set host-2 --ipmi 10.0.9.12 --user admin
 
 . "$HERE/e2e_login.sh"
 . "$HERE/e2e_tenants.sh"

@@ -375,6 +375,61 @@ static void test_tenancy(void **state)
 }
 
 /* Every command has a summary, fits the parser, and its help renders. */
+/* 'vdc host power-driver' and 'vdc host power': their words and flags, and
+ * --ipmi's ADDRESS[:PORT]. */
+static void test_host_power(void **state)
+{
+	struct parsed p;
+	ok(&p, "host power-driver set h1 --ipmi 10.0.9.11:6230 --user admin --password-file pw", "host",
+	   "power-driver");
+	assert_string_equal(p.args.pos[0], "set");
+	assert_string_equal(args_str(&p.args, "password-file"), "pw");
+	parsed_free(&p);
+	ok(&p, "host power-driver clear h1", "host", "power-driver");
+	parsed_free(&p);
+	ok(&p, "host power h1 off --force --no-wait", "host", "power");
+	assert_true(args_flag(&p.args, "force"));
+	parsed_free(&p);
+	ok(&p, "host power h1 status", "host", "power");
+	parsed_free(&p);
+	bad("host power-driver set h1 --user admin", "needs --ipmi ADDRESS[:PORT] and --user USER");
+	bad("host power-driver set h1 --ipmi 10.0.0.1", "needs --ipmi ADDRESS[:PORT] and --user USER");
+	bad("host power-driver wipe h1", "power-driver takes 'set HOST' or 'clear HOST', not 'wipe'");
+	bad("host power-driver clear h1 --user x", "clear takes no --ipmi");
+	bad("host power-driver set h1 --ipmi 10.0.0.1 --user u --password s3cret", "--password");
+	bad("host power h1 reboot", "power takes HOST on|off|cycle|status, not 'reboot'");
+	bad("host power h1", "'vdc host power' needs HOST on|off|cycle|status");
+
+	static const struct {
+		const char *in, *addr;
+		long port;
+		int rc;
+	} cases[] = {
+		{"10.0.9.11", "10.0.9.11", 0, 0},
+		{"10.0.9.11:6230", "10.0.9.11", 6230, 0},
+		{"bmc-1.example", "bmc-1.example", 0, 0},
+		{"bmc-1.example:623", "bmc-1.example", 623, 0},
+		{"fd00::5", "fd00::5", 0, 0},
+		{"[fd00::5]:6230", "fd00::5", 6230, 0},
+		{"[fd00::5]", "fd00::5", 0, 0},
+		{"10.0.9.11:70000", NULL, 0, 2},
+		{"10.0.9.11:", NULL, 0, 2},
+		{"10.0.9.11:x", NULL, 0, 2},
+		{":623", NULL, 0, 2},
+		{"[fd00::5", NULL, 0, 2},
+		{"[fd00::5]x", NULL, 0, 2},
+		{"", NULL, 0, 2},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char addr[64] = "", err[256] = "";
+		long port = -1;
+		int rc = host_power_parse_bmc(cases[i].in, addr, sizeof(addr), &port, err, sizeof(err));
+		if (rc != cases[i].rc || (rc == 0 && (strcmp(addr, cases[i].addr) || port != cases[i].port)) ||
+		    (rc && !strstr(err, "--ipmi")))
+			fail_msg("'%s': rc %d addr '%s' port %ld err '%s'", cases[i].in, rc, addr, port, err);
+	}
+}
+
 static void test_help_texts(void **state)
 {
 	char *text = NULL;
@@ -419,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_units_everywhere),
 		cmocka_unit_test(test_stop_and_token_bodies),
 		cmocka_unit_test(test_tenancy),
+		cmocka_unit_test(test_host_power),
 		cmocka_unit_test(test_help_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

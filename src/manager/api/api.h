@@ -106,6 +106,10 @@ void api_hosts_maintenance(struct http_req *req);
 bool cpu_models_offer(const json_t *models, const char *model);
 int cpu_baseline_check_hosts(struct store *st, const char *cluster_id, const char *model, struct errinfo *e);
 void api_hosts_delete(struct http_req *req);
+/* api_host_power.c: a host's power driver and power through its BMC. */
+void api_hosts_power_driver_set(struct http_req *req);
+void api_hosts_power_driver_clear(struct http_req *req);
+void api_hosts_power(struct http_req *req);
 void api_hosts_metrics(struct http_req *req);
 void api_vms_metrics(struct http_req *req);
 void api_vms_create(struct http_req *req);

@@ -12,6 +12,7 @@
 #include "controllers.h"
 #include "env_vdcd.h"
 #include "evacuation.h"
+#include "host_power.h"
 #include "log.h"
 #include "pki.h"
 #include "resources.h"
@@ -667,7 +668,8 @@ void api_hosts_delete(struct http_req *req)
 		errinfo_set(&e, 409, "in_use", NULL, "host '%s' still has %lld VMs; move or delete them first",
 		            json_string_value(json_object_get(host, "name")), (long long)n);
 	if (n != 0 || store_begin(m->st, &e) < 0 || store_delete(m->st, STORE_HOST, id, &e) < 0 ||
-	    revoke_host(m, host, &e) < 0 || store_commit(m->st, &e) < 0) {
+	    revoke_host(m, host, &e) < 0 || host_power_secret_delete(m->st, id, &e) < 0 ||
+	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
 		mgr_reply_err(req, &e);
 	} else {

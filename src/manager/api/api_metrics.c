@@ -122,6 +122,14 @@ void api_metrics(struct http_req *req)
 	           "# TYPE vdcd_admission_refused_total counter\n"
 	           "vdcd_admission_refused_total{by=\"pool\"} %llu\nvdcd_admission_refused_total{by=\"host\"} %llu\n",
 	        (unsigned long long)m->admission_refused[0], (unsigned long long)m->admission_refused[1]);
+	fputs("# HELP vdcd_host_power_total Hosts' power orders and status reads through their BMC (host.power "
+	      "tasks) ended since start.\n# TYPE vdcd_host_power_total counter\n", f);
+	static const char *const power_actions[] = {"status", "on", "off", "cycle"};
+	for (int a = 0; a < 4; a++)
+		fprintf(f, "vdcd_host_power_total{action=\"%s\",outcome=\"succeeded\"} %llu\n"
+		           "vdcd_host_power_total{action=\"%s\",outcome=\"failed\"} %llu\n",
+		        power_actions[a], (unsigned long long)m->host_power[a][0], power_actions[a],
+		        (unsigned long long)m->host_power[a][1]);
 	pthread_mutex_unlock(&m->lock);
 	struct errinfo pe = {0};
 	int64_t npools = store_count(m->st, STORE_POOL, NULL, 0, &pe);

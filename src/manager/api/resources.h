@@ -69,4 +69,14 @@ int resource_parse_pool_update(const json_t *body, json_t *doc, struct jv_err *e
  * out. 0, or -1 with err. */
 int resource_parse_vm_pool(const json_t *body, json_t *out, struct jv_err *err);
 
+/* A host's power driver (PUT /api/v1/hosts/{id}/power-driver):
+ * {"driver": "ipmi", "address" (an IP literal or a host name), "port"?
+ * (1..65535, 623), "username" (1..16 printable), "password"? (1..20
+ * printable), "cipher_suite"? (0..17, 3), "timeout_s"? (2..60, 10)}; no
+ * value ipmitool gets as an argument may start with '-'. Sets *power to
+ * the document the host keeps (every field but the password, defaults
+ * filled in) and *password to the body's (borrowed; NULL when not given).
+ * 0, or -1 with err naming the field (resources_power.c). */
+int resource_parse_power_driver(const json_t *body, json_t **power, const char **password, struct jv_err *err);
+
 #endif

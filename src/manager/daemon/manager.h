@@ -99,6 +99,9 @@ struct mgr {
 	/* Power-ons, moves and migrations refused by admission control: a
 	 * pool's reservations, a host's (loop thread only). */
 	uint64_t admission_refused[2];
+	/* host.power tasks ended since start, per action (status, on, off,
+	 * cycle): succeeded, failed; under lock. */
+	uint64_t host_power[4][2];
 	time_t started_at;
 };
 

@@ -785,7 +785,7 @@ int ha_plan_restarts(const struct placement_snapshot *s, const struct ha_vm *vms
 	if (nvms > HA_PLAN_MAX_VMS)
 		return fail(out, "%d VMs, more than %d in one plan: plan them in parts (by cluster)", nvms,
 		            HA_PLAN_MAX_VMS);
-	size_t nedges, max_vm_members;
+	size_t nedges = 0, max_vm_members = 0; /* set by validate; zeroed for the compiler */
 	if (validate(s, vms, nvms, out, &nedges, &max_vm_members) < 0)
 		return -1;
 	if (nvms == 0) {

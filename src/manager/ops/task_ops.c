@@ -703,6 +703,8 @@ static const struct task_op_def task_ops[] = {
 	{"host.evacuate", false, false, false, task_op_evacuate, NULL, task_evacuate_unqueue, NULL},
 	{"vm.ha_restart", true, false, false, task_op_ha_restart, NULL, NULL,
 	 "HA restarts a VM whose host failed; it runs to its end (stop the VM once it runs)"},
+	{"host.power", false, false, false, task_op_host_power, NULL, NULL,
+	 "the host's BMC carries out a power order at once; it cannot be undone (give the opposite one once it ends)"},
 };
 
 static const struct task_op_def *task_op_find(const char *name)

@@ -65,6 +65,11 @@ int task_pool_push(struct task_ctx *t, const json_t *vm, struct errinfo *e);
 int task_op_disk_move(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                       struct errinfo *e);
 
+/* task_host_power.c: host.power (target: the host; args: {"action": on |
+ * off | cycle | status, "force"}), through the host's power driver. */
+int task_op_host_power(struct task_ctx *t, json_t *unused, const char *op, json_t *args, json_t **result,
+                       struct errinfo *e);
+
 /* Runs op ("vm.create", "vm.start", ...). Returns 0 with an optional result,
  * or -1 with e. Every op is idempotent: running it again after a crash
  * converges to the same end. */

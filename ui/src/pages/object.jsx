@@ -4,6 +4,7 @@ import { get, enc } from '../api.js';
 import { ErrorText, Link, StateBadge, useLoad, bytes, isAdmin } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { HostMaintenance } from './host_maintenance.jsx';
+import { HostPower } from './host_power.jsx';
 
 const KINDS = ['clusters', 'hosts', 'templates', 'images', 'networks', 'datastores'];
 
@@ -23,6 +24,7 @@ export function ObjectPage({ kind, id }) {
       <ErrorText error={error} />
       {kind === 'hosts' && o ? <p><Link href={'/hosts/' + enc(o.id) + '/charts'}>{t('vm.charts')}</Link></p> : null}
       {kind === 'hosts' && o && isAdmin() ? <HostMaintenance host={o} onDone={reload} /> : null}
+      {kind === 'hosts' && o && isAdmin() ? <HostPower host={o} onDone={reload} /> : null}
       {o ? (
         <dl class="summary">
           {Object.keys(o).filter((k) => k !== 'name').map((k) => (
