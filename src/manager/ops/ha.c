@@ -4,6 +4,8 @@
 #include "agent_async.h"
 #include "ha_detect.h"
 #include "ha_monitor.h"
+#include "host_power.h"
+#include "loop_jobs.h"
 #include "inv_map.h"
 #include "isotime.h"
 #include "log.h"
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #define TICK_MS 500
@@ -36,6 +39,9 @@ struct ha_host {
 	char reason[HA_REASON_MAX];
 	int64_t next_restart_ms;     /* failed: when to (re)try its VMs; 0: done */
 	bool cleaning;               /* a stale copy's delete is in flight */
+	bool bmc_busy;               /* a power-off through its BMC is under way */
+	int64_t next_bmc_ms;         /* when a failed power-off may be tried again */
+	int64_t bmc_off_ms;          /* its BMC confirmed it off (monotonic); 0: never */
 };
 
 struct ha {
@@ -469,6 +475,88 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 	return left;
 }
 
+/* ---- fencing through the BMC --------------------------------------------------- */
+
+#define BMC_RETRY_MS 10000
+
+struct bmc_fence {
+	struct mgr *m;
+	char host_id[40], name[64];
+	struct host_power_driver d;
+	struct host_power_result r;
+	int rc;
+};
+
+static void fence_work(void *arg)
+{
+	struct bmc_fence *f = arg;
+	f->rc = host_power_run(&f->d, HOST_POWER_OFF, &f->r);
+}
+
+static void fence_done(void *arg)
+{
+	struct bmc_fence *f = arg;
+	host_power_driver_wipe(&f->d);
+	struct ha_host *h = f->m->ha ? inv_map_get(&((struct ha *)f->m->ha)->hosts, f->host_id) : NULL;
+	bool off = f->rc == 0 && f->r.state == HOST_POWER_IS_OFF;
+	if (h) {
+		h->bmc_busy = false;
+		if (off)
+			h->bmc_off_ms = now_ms();
+	}
+	struct errinfo e = {0};
+	host_power_record(f->m->st, f->host_id, &f->r, &e);
+	char detail[700];
+	if (off)
+		snprintf(detail, sizeof(detail), "fenced: powered off through its BMC (%lld ms)", (long long)f->r.elapsed_ms);
+	else
+		snprintf(detail, sizeof(detail), "not fenced: its BMC did not power it off: %s", f->r.message);
+	mgr_event(f->m, "vdcd", "host.ha_bmc_fence", "host", f->host_id, off ? "succeeded" : "failed", detail);
+	free(f);
+}
+
+/* Powers h off through its BMC, off the loop: a host HA cannot judge from
+ * its leases (nobody shares a datastore with it), or whose lease ran out,
+ * is fenced for sure once its BMC says it is off. */
+static void fence_by_bmc(struct mgr *m, struct ha_host *h, const json_t *host, int64_t now)
+{
+	if (h->bmc_busy || now < h->next_bmc_ms || !json_is_object(json_object_get(host, "power")))
+		return;
+	struct bmc_fence *f = calloc(1, sizeof(*f));
+	struct errinfo e = {0};
+	if (!f)
+		return;
+	f->m = m;
+	snprintf(f->host_id, sizeof(f->host_id), "%s", h->id);
+	snprintf(f->name, sizeof(f->name), "%s", str(host, "name") ?: h->id);
+	if (host_power_driver_load(m->st, host, &f->d, &e) < 0 || loop_jobs_start(m->jobs, fence_work, fence_done, f) < 0) {
+		host_power_driver_wipe(&f->d);
+		free(f);
+		h->next_bmc_ms = now + BMC_RETRY_MS;
+		return;
+	}
+	h->bmc_busy = true;
+	h->next_bmc_ms = now + BMC_RETRY_MS;
+	log_info("decision", "controller=ha subject=%s verdict=bmc_fence reason=%s", str(host, "name") ?: h->id,
+	         log_quote("silent, and its lease cannot prove it stopped its VMs: powering it off through its BMC"));
+}
+
+/* Whether h is off: its BMC said so since its last word (a fence of ours,
+ * or a power-off recorded on it, e.g. POST /hosts/{id}/power). */
+static bool powered_off(const struct ha_host *h, const json_t *host, int64_t now)
+{
+	if (h->bmc_off_ms && h->bmc_off_ms >= h->last_word_ms)
+		return true;
+	const json_t *pw = json_object_get(host, "power");
+	struct tm tm = {0};
+	const char *at = str(pw, "checked_at");
+	if (strcmp(str(pw, "state") ?: "", "off") || !at || !strptime(at, "%Y-%m-%dT%H:%M:%S", &tm))
+		return false;
+	int64_t checked_ms = (int64_t)timegm(&tm) * 1000;
+	int64_t silent_since_ms = (int64_t)time(NULL) * 1000 - (now - h->last_word_ms);
+	return checked_ms + 1000 >= silent_since_ms; /* the record has whole seconds */
+}
+
 static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster, const json_t *hosts,
                   int64_t now, const struct ha_times *t)
 {
@@ -476,8 +564,11 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 	struct ha_host_view v = {.silent_ms = now - h->last_word_ms};
 	const json_t *record = NULL;
 	lease_view(ha, hosts, h->id, now, t, &v, &record);
+	v.powered_off = v.silent_ms >= t->net_timeout_ms && powered_off(h, host, now);
 	struct ha_detection d;
 	ha_detect(&v, t, &d);
+	if (d.state == HA_UNKNOWN || d.state == HA_FENCING)
+		fence_by_bmc(m, h, host, now);
 	if (d.state != h->state) {
 		h->state = d.state;
 		h->since_ms = now;
