@@ -72,6 +72,33 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/vms/free
 FREE_HOST=$(jget "$BODY" .host_id)
 
+# ---- admission control: the room kept for failover ------------------------
+mapi GET /api/v1/clusters/c1/ha
+check "the cluster's failover capacity is shown: 3 hosts, 1 host failure kept by default ($(jget "$BODY" .failover_capacity.summary))" \
+	test "$STATUS/$(jget "$BODY" .admission)/$(jget "$BODY" .failover_capacity.hosts)" = "200/tolerate 1 host failure/3"
+check "... with each host's HA state ($(jq -c '[.hosts[] | .ha.state]' <<<"$BODY"))" \
+	test "$(jget "$BODY" '[.hosts[] | select(.ha.state == "connected")] | length')" = 3
+check "... and how many host failures the load survives" test "$(jget "$BODY" .failover_capacity.tolerates_host_failures)" -ge 2
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"admission":{"policy":"percent","mem_pct":100}}}'
+check "an admission policy that keeps all memory free is set" test "$STATUS/$(jget "$BODY" .ha.admission.mem_pct)" = 200/100
+mapi POST /api/v1/vms '{"name":"more","template":"tiny","datastore":"shared","start":true}'
+msg=$(jget "$BODY" .error.message)
+check "a power-on that would break it is refused (409 ha_admission), naming the policy and the numbers ($msg)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 409/ha_admission -a -n "$(grep -E '100%.*MiB' <<<"$msg")"
+mapi GET /api/v1/vms/more
+check "... and nothing of it is left" test "$STATUS" = 404
+mapi POST /api/v1/vms/free/stop '{"timeout_s":1}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi POST /api/v1/vms/free/start
+check "starting a stopped VM is refused the same way" test "$STATUS/$(jget "$BODY" .error.code)" = 409/ha_admission
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"admission":{"policy":"bogus"}}}'
+check "an unknown admission policy is refused, naming the field" \
+	test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.admission.policy
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"admission":{"policy":"host_failures","host_failures":1}}}'
+mapi POST /api/v1/vms/free/start
+task_wait "$(jget "$BODY" .task.id)"
+check "with one host failure kept, it starts" test "$TASK_STATE" = succeeded
+
 python3 "$VDC_ROOT/tests/integration/copies_monitor.py" "$VM" "$TMP/monitor.log" &
 MON=$!
 

@@ -3,6 +3,7 @@
  * restart priority decides who gets a failed host's capacity first. */
 #include "api.h"
 #include "auth.h"
+#include "ha_admit.h"
 #include "resources.h"
 
 #include <stdio.h>
@@ -61,4 +62,19 @@ out:
 	json_decref(asked);
 	json_decref(body);
 	json_decref(vm);
+}
+
+/* GET /api/v1/clusters/{id}/ha: HA settings, failover capacity under the
+ * admission policy, and each host's HA verdict. */
+void api_clusters_ha(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	struct errinfo e = {0};
+	json_t *cluster = store_get(m->st, STORE_CLUSTER, http_param(req, "id"), &e);
+	json_t *report = cluster ? ha_cluster_report(m, cluster, &e) : NULL;
+	if (report)
+		http_reply_json(req, 200, report);
+	else
+		mgr_reply_err(req, &e);
+	json_decref(cluster);
 }

@@ -120,8 +120,10 @@ void api_metrics(struct http_req *req)
 	fprintf(f, "# HELP vdcd_admission_refused_total Power-ons, pool moves and migrations refused by admission "
 	           "control since start, by whose reservations could not be kept.\n"
 	           "# TYPE vdcd_admission_refused_total counter\n"
-	           "vdcd_admission_refused_total{by=\"pool\"} %llu\nvdcd_admission_refused_total{by=\"host\"} %llu\n",
-	        (unsigned long long)m->admission_refused[0], (unsigned long long)m->admission_refused[1]);
+	           "vdcd_admission_refused_total{by=\"pool\"} %llu\nvdcd_admission_refused_total{by=\"host\"} %llu\n"
+	           "vdcd_admission_refused_total{by=\"ha\"} %llu\n",
+	        (unsigned long long)m->admission_refused[0], (unsigned long long)m->admission_refused[1],
+	        (unsigned long long)m->admission_refused[2]);
 	fputs("# HELP vdcd_host_power_total Hosts' power orders and status reads through their BMC (host.power "
 	      "tasks) ended since start.\n# TYPE vdcd_host_power_total counter\n", f);
 	static const char *const power_actions[] = {"status", "on", "off", "cycle"};

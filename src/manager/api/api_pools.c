@@ -235,7 +235,9 @@ void api_pools_delete(struct http_req *req)
 
 void pools_count_refusal(struct mgr *m, const struct errinfo *e)
 {
-	int i = !strcmp(e->code, "pool_reservation") ? 0 : !strcmp(e->code, "host_reservation") ? 1 : -1;
+	int i = !strcmp(e->code, "pool_reservation") ? 0 : !strcmp(e->code, "host_reservation") ? 1
+	        : !strcmp(e->code, "ha_admission")                                       ? 2
+	                                                                                 : -1;
 	if (i < 0)
 		return;
 	pthread_mutex_lock(&m->lock);

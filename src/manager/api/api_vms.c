@@ -3,6 +3,7 @@
  * and delete as tasks (202), console tail proxied from the host (without
  * blocking the loop: see agent_async.h). */
 #include "api.h"
+#include "ha_admit.h"
 
 #include "agent_async.h"
 #include "pools.h"
@@ -347,7 +348,8 @@ void api_vms_create(struct http_req *req)
 	int64_t need[POOL_NRES];
 	pools_vm_need(vm, need);
 	if (json_is_true(json_object_get(r, "start")) &&
-	    pools_admit_vm(m->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0) {
+	    (pools_admit_vm(m->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0 ||
+	     ha_admit_power_on(m->st, vm, &e) < 0)) {
 		pools_count_refusal(m, &e);
 		goto fail;
 	}
@@ -565,7 +567,8 @@ void api_vms_power(struct http_req *req)
 	pools_vm_need(vm, need);
 	struct errinfo e = {0};
 	if (!strcmp(action, "start") && !pools_vm_holds(vm) &&
-	    pools_admit_vm(((struct mgr *)http_app(req))->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0) {
+	    (pools_admit_vm(((struct mgr *)http_app(req))->st, vm, json_string_value(json_object_get(vm, "pool_id")), need, NULL, &e) < 0 ||
+	     ha_admit_power_on(((struct mgr *)http_app(req))->st, vm, &e) < 0)) {
 		pools_count_refusal(http_app(req), &e);
 		mgr_refuse(req, op, "vm", json_string_value(json_object_get(vm, "id")), &e);
 		json_decref(args);

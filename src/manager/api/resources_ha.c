@@ -27,7 +27,7 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 	if (!json_is_object(in))
 		return jv_fail(err, "ha", "must be an object");
 	static const char *const keys[] = {"enabled", "default_priority", "isolation_response", "net_timeout_ms", "lease_ms",
-	                                   "margin_ms", "max_restarts", "restart_window_s", NULL};
+	                                   "margin_ms", "max_restarts", "restart_window_s", "admission", NULL};
 	if (jv_only_keys(in, "ha", keys, err) < 0)
 		return -1;
 	json_t *cur = json_object_get(doc, "ha");
@@ -47,7 +47,37 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 		return jv_fail(err, "ha.default_priority", "must be high, medium, low or disabled, not '%s'", prio);
 	if (iso && one_of(iso, ha_isolation_responses) < 0)
 		return jv_fail(err, "ha.isolation_response", "must be leave, shutdown or poweroff, not '%s'", iso);
+	/* Admission control: {"policy": "none" | "host_failures" |
+	 * "percent", "host_failures" 1..4096, "cpu_pct"/"mem_pct" 0..100}. */
+	json_t *adm = json_object_get(in, "admission");
+	const char *apol = NULL;
+	int64_t hf = 1, cpct = 0, mpct = 0;
+	if (adm) {
+		static const char *const akeys[] = {"policy", "host_failures", "cpu_pct", "mem_pct", NULL};
+		if (!json_is_object(adm))
+			return jv_fail(err, "ha.admission", "must be an object");
+		if (jv_only_keys(adm, "ha.admission", akeys, err) < 0 ||
+		    jv_string(adm, "ha.admission", "policy", true, 16, &apol, err) < 0 ||
+		    jv_int(adm, "ha.admission", "host_failures", false, 1, 4096, &hf, err) < 0 ||
+		    jv_int(adm, "ha.admission", "cpu_pct", false, 0, 100, &cpct, err) < 0 ||
+		    jv_int(adm, "ha.admission", "mem_pct", false, 0, 100, &mpct, err) < 0)
+			return -1;
+		if (strcmp(apol, "none") && strcmp(apol, "host_failures") && strcmp(apol, "percent"))
+			return jv_fail(err, "ha.admission.policy", "must be none, host_failures or percent, not '%s'", apol);
+		if (!strcmp(apol, "percent") && !json_object_get(adm, "cpu_pct") && !json_object_get(adm, "mem_pct"))
+			return jv_fail(err, "ha.admission", "a percent policy gives cpu_pct, mem_pct or both");
+	}
 	json_t *pol = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+	if (adm) {
+		json_t *a = json_pack("{s:s}", "policy", apol);
+		if (!strcmp(apol, "host_failures"))
+			json_object_set_new(a, "host_failures", json_integer(hf));
+		if (!strcmp(apol, "percent")) {
+			json_object_set_new(a, "cpu_pct", json_integer(cpct));
+			json_object_set_new(a, "mem_pct", json_integer(mpct));
+		}
+		json_object_set_new(pol, "admission", a);
+	}
 	json_object_set_new(pol, "enabled", json_boolean(enabled));
 	if (prio)
 		json_object_set_new(pol, "default_priority", json_string(prio));

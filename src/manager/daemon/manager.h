@@ -98,7 +98,7 @@ struct mgr {
 	uint64_t evacuations[3];
 	/* Power-ons, moves and migrations refused by admission control: a
 	 * pool's reservations, a host's (loop thread only). */
-	uint64_t admission_refused[2];
+	uint64_t admission_refused[3]; /* pool, host, HA (failover room kept) */
 	/* host.power tasks ended since start, per action (status, on, off,
 	 * cycle): succeeded, failed; under lock. */
 	uint64_t host_power[4][2];
