@@ -3,6 +3,9 @@
 #include "cli.h"
 
 #include "client.h"
+#include "table.h"
+
+#include <stdlib.h>
 
 static const struct column cols[] = {
 	{"NAME", "name", FMT_TEXT, 0, NULL},
@@ -25,6 +28,26 @@ static const struct opt create_opts[] = {
 	{"cpu-baseline", 0, OPT_STR, "MODEL", "the CPU model every VM of the cluster runs with, one every host "
 	 "offers (vdc host get H: cpu_models), so any VM can move to any host", "cpu_baseline", 0, NULL},
 	OPT_DESCRIPTION,
+	{"ha", 0, OPT_FLAG, NULL, "turn high availability on: a failed host's protected VMs start on other hosts",
+	 "ha.enabled", 0, NULL},
+	{"no-ha", 0, OPT_FLAG, NULL, "turn high availability off", "ha.enabled", OPT_NEGATE, NULL},
+	{"ha-default-priority", 0, OPT_STR, "PRIORITY", "restart priority of VMs that set none: high, medium (the "
+	 "default), low or disabled", "ha.default_priority", 0, NULL},
+	{"ha-isolation-response", 0, OPT_STR, "RESPONSE", "what an isolated host does with its protected VMs: leave "
+	 "(the default), shutdown or poweroff", "ha.isolation_response", 0, NULL},
+	{"ha-admission", 0, OPT_STR, "POLICY", "admission control: host_failures (the default, with "
+	 "--ha-host-failures), percent (with --ha-cpu-pct/--ha-mem-pct) or none", "ha.admission.policy", 0, NULL},
+	{"ha-host-failures", 0, OPT_INT, "N", "host failures the cluster keeps room for (default 1)",
+	 "ha.admission.host_failures", 0, NULL},
+	{"ha-cpu-pct", 0, OPT_INT, "PCT", "CPU kept free for failover (percent policy)", "ha.admission.cpu_pct", 0, NULL},
+	{"ha-mem-pct", 0, OPT_INT, "PCT", "memory kept free for failover (percent policy)", "ha.admission.mem_pct", 0,
+	 NULL},
+	{"ha-lease-ms", 0, OPT_INT, "MS", "a host's datastore lease: its VMs start elsewhere once it ran out (default "
+	 "4000)", "ha.lease_ms", 0, NULL},
+	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)",
+	 "ha.net_timeout_ms", 0, NULL},
+	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)",
+	 "ha.max_restarts", 0, NULL},
 	OPT_BODY_FILE,
 	OPT_END,
 };
@@ -63,6 +86,26 @@ static const struct opt update_opts[] = {
 	 "migration, over NBD (the default)", "migration.copy_local_disks", 0, NULL},
 	{"no-migration-copy-local-disks", 0, OPT_FLAG, NULL, "migrate live only VMs whose disks are on shared "
 	 "datastores", "migration.copy_local_disks", OPT_NEGATE, NULL},
+	{"ha", 0, OPT_FLAG, NULL, "turn high availability on: a failed host's protected VMs start on other hosts",
+	 "ha.enabled", 0, NULL},
+	{"no-ha", 0, OPT_FLAG, NULL, "turn high availability off", "ha.enabled", OPT_NEGATE, NULL},
+	{"ha-default-priority", 0, OPT_STR, "PRIORITY", "restart priority of VMs that set none: high, medium (the "
+	 "default), low or disabled", "ha.default_priority", 0, NULL},
+	{"ha-isolation-response", 0, OPT_STR, "RESPONSE", "what an isolated host does with its protected VMs: leave "
+	 "(the default), shutdown or poweroff", "ha.isolation_response", 0, NULL},
+	{"ha-admission", 0, OPT_STR, "POLICY", "admission control: host_failures (the default, with "
+	 "--ha-host-failures), percent (with --ha-cpu-pct/--ha-mem-pct) or none", "ha.admission.policy", 0, NULL},
+	{"ha-host-failures", 0, OPT_INT, "N", "host failures the cluster keeps room for (default 1)",
+	 "ha.admission.host_failures", 0, NULL},
+	{"ha-cpu-pct", 0, OPT_INT, "PCT", "CPU kept free for failover (percent policy)", "ha.admission.cpu_pct", 0, NULL},
+	{"ha-mem-pct", 0, OPT_INT, "PCT", "memory kept free for failover (percent policy)", "ha.admission.mem_pct", 0,
+	 NULL},
+	{"ha-lease-ms", 0, OPT_INT, "MS", "a host's datastore lease: its VMs start elsewhere once it ran out (default "
+	 "4000)", "ha.lease_ms", 0, NULL},
+	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)",
+	 "ha.net_timeout_ms", 0, NULL},
+	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)",
+	 "ha.max_restarts", 0, NULL},
 	OPT_END,
 };
 
@@ -73,7 +116,7 @@ static int update_body(const struct args *a, json_t **body, char *err, size_t er
 	int rc = args_fill_body(a, *body, err, errlen);
 	if (!rc && json_object_size(*body) == 0) {
 		snprintf(err, errlen, "give at least one of --cpu-overcommit, --mem-overcommit, --policy, --description, "
-		                      "--cpu-baseline, --migration-...");
+		                      "--cpu-baseline, --migration-..., --ha...");
 		rc = CLI_USAGE;
 	}
 	if (rc) {
@@ -105,6 +148,49 @@ static int update(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* vdc cluster ha NAME: failover capacity and each host's HA state. */
+static int ha_report(struct cli *c, const struct args *a)
+{
+	char path[512], id[64];
+	int rc = cli_resolve_id(c, "clusters", "cluster", a->pos[0], id, sizeof(id));
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/clusters/%s/ha", id);
+	json_t *r = NULL;
+	if ((rc = cli_call(c, "GET", path, NULL, "cluster", &r)))
+		return rc;
+	if (c->output == OUT_JSON) {
+		out_json(c, r);
+		json_decref(r);
+		return 0;
+	}
+	fprintf(c->out, "%-12s%s\n", "ha", json_is_true(json_object_get(r, "enabled")) ? "on" : "off");
+	fprintf(c->out, "%-12s%s\n", "admission", json_string_value(json_object_get(r, "admission")) ?: "?");
+	char *sum = text_sanitize(json_string_value(json_path(r, "failover_capacity.summary")) ?: "");
+	if (sum && *sum)
+		fprintf(c->out, "%-12s%s\n", "capacity", sum);
+	free(sum);
+	static const char *const hdr[] = {"HOST", "STATE", "HA", "WHY"};
+	static const int width[] = {20, 12, 10, 80};
+	struct table *t = table_new(4, hdr, width);
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(r, "hosts"), i, h) {
+		const char *row[] = {json_string_value(json_object_get(h, "name")) ?: "?",
+		                     json_string_value(json_object_get(h, "state")) ?: "?",
+		                     json_string_value(json_path(h, "ha.state")) ?: "-",
+		                     json_string_value(json_path(h, "ha.reason")) ?: ""};
+		table_add_row(t, row);
+	}
+	char *text = t ? table_render(t) : NULL;
+	if (text)
+		fputs(text, c->out);
+	free(text);
+	table_free(t);
+	json_decref(r);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
 	RES_LIST(&res, list_opts),
 	RES_GET(&res),
@@ -117,6 +203,8 @@ static const struct cmd cmds[] = {
 	 "The --migration-... flags set its live migration policy (vdc vm migrate).\n"
 	 "Example:\n  vdc cluster update prod --cpu-overcommit 8 --policy spread\n"
 	 "  vdc cluster update prod --migration-bandwidth-mib-s 200 --no-migration-postcopy\n"},
+	{"ha", "NAME", 1, 1, "its HA failover capacity and each host's HA state (admins)", NULL, ha_report, NULL, NULL,
+	 "Example:\n  vdc cluster update prod --ha --ha-host-failures 1\n  vdc cluster ha prod\n"},
 	RES_DELETE(&res),
 	{0},
 };

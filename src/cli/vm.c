@@ -190,6 +190,13 @@ static int show(struct cli *c, const struct args *a)
 			fprintf(c->out, "%-12s%s\n", lines[i][0], v);
 		free(v);
 	}
+	const char *prio = json_string_value(json_path(vm, "ha.priority"));
+	if (prio)
+		fprintf(c->out, "%-12s%s\n", "ha", prio);
+	char *last = text_sanitize(json_string_value(json_path(vm, "ha_last.reason")) ?: "");
+	if (last && *last)
+		fprintf(c->out, "%-12s%s (%s)\n", "ha restart", last, json_string_value(json_path(vm, "ha_last.at")) ?: "?");
+	free(last);
 	const json_t *le = json_object_get(vm, "last_exit");
 	if (json_is_object(le))
 		print_last_exit(c, le);
@@ -474,6 +481,49 @@ static int set_pool(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* vdc vm ha NAME [--priority P] [--isolation-response R] */
+static const struct opt ha_opts[] = {
+	{"priority", 0, OPT_STR, "PRIORITY", "restart priority after its host fails: high, medium, low or disabled",
+	 "priority", 0, NULL},
+	{"isolation-response", 0, OPT_STR, "RESPONSE", "what its host does with it when isolated: leave, shutdown or "
+	 "poweroff", "isolation_response", 0, NULL},
+	OPT_END,
+};
+
+static int check_ha(const struct args *a, char *err, size_t errlen)
+{
+	const struct opt_value *p = args_value(a, "priority"), *r = args_value(a, "isolation-response");
+	if (!(p && p->set) && !(r && r->set)) {
+		snprintf(err, errlen, "give --priority, --isolation-response or both");
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+static int set_ha(struct cli *c, const struct args *a)
+{
+	char path[512], err[256] = "";
+	vm_path(path, sizeof(path), a->pos[0], "/ha");
+	json_t *body = json_object(), *reply = NULL;
+	int rc = args_fill_body(a, body, err, sizeof(err));
+	if (rc) {
+		json_decref(body);
+		return rc;
+	}
+	rc = cli_call(c, "POST", path, body, "vm", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (c->output == OUT_JSON)
+		out_json(c, reply);
+	else
+		fprintf(c->out, "vm %s: HA priority %s, isolation response %s\n", a->pos[0],
+		        json_string_value(json_path(reply, "ha.priority")) ?: "(the cluster's)",
+		        json_string_value(json_path(reply, "ha.isolation_response")) ?: "(the cluster's)");
+	json_decref(reply);
+	return 0;
+}
+
 static int snapshots(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -671,6 +721,8 @@ static const struct opt create_opts[] = {
 	 "cpu_reservation_pct", 0, NULL},
 	{"mem-reservation", 0, OPT_SIZE, "SIZE", "memory guaranteed to it: 512M, 2G (admins)", "mem_reservation_mib", 0,
 	 NULL},
+	{"ha-priority", 0, OPT_STR, "PRIORITY", "its restart priority after its host fails: high, medium, low or "
+	 "disabled (admins; default: its cluster's)", "ha.priority", 0, NULL},
 	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
@@ -787,6 +839,8 @@ static const struct cmd cmds[] = {
 	{"snapshot", "NAME SNAPNAME", 2, 2, "take a snapshot (of a running VM: with its RAM)", wait_opts, snapshot,
 	 NULL, NULL, NULL},
 	{"snapshots", "NAME", 1, 1, "list its snapshots", NULL, snapshots, NULL, NULL, NULL},
+	{"ha", "NAME", 1, 1, "set its HA restart priority and isolation response (admins)", ha_opts, set_ha, NULL, check_ha,
+	 "Example:\n  vdc vm ha db1 --priority high --isolation-response poweroff\n"},
 	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
 	 cli_metrics_opts, metrics, NULL, NULL,
 	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"

@@ -72,6 +72,23 @@ task_wait "$(jget "$BODY" .task.id)"
 mapi GET /api/v1/vms/free
 FREE_HOST=$(jget "$BODY" .host_id)
 
+# ---- the CLI ----------------------------------------------------------------
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+"$VDC" login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP" >/dev/null 2>&1 || not_ok "vdc logs in"
+out=$("$VDC" cluster ha c1 2>&1)
+check "vdc cluster ha shows the admission policy and each host's HA state" \
+	test "$(grep -c "^admission *tolerate 1 host failure" <<<"$out")" = 1 -a "$(grep -cE 'h[123] +connected +connected' <<<"$out")" = 3
+out=$("$VDC" vm ha free --priority disabled --isolation-response shutdown 2>&1)
+check "vdc vm ha sets a VM's priority and isolation response ($out)" \
+	test "$out" = "vm free: HA priority disabled, isolation response shutdown"
+"$VDC" vm ha free >/dev/null 2>&1
+check "vdc vm ha without a setting is a usage error (exit 2)" test $? = 2
+"$VDC" cluster update c1 --ha-default-priority urgent >/dev/null 2>&1
+check "vdc cluster update with a bad priority is refused (exit 2: vdcd's 400)" test $? = 2
+out=$("$VDC" cluster update c1 --ha-max-restarts 3 2>&1)
+check "vdc cluster update --ha-max-restarts" grep -q "cluster c1 updated" <<<"$out"
+
 # ---- admission control: the room kept for failover ------------------------
 mapi GET /api/v1/clusters/c1/ha
 check "the cluster's failover capacity is shown: 3 hosts, 1 host failure kept by default ($(jget "$BODY" .failover_capacity.summary))" \

@@ -1,0 +1,39 @@
+# 80-ha.sh - high availability is a system administrator's: a project's
+# operator can neither set a VM's restart priority (at create or after: a
+# priority decides who gets a failed host's capacity first) nor change a
+# cluster's HA policy, nor read a cluster's failover capacity (it maps the
+# fleet); another project's VM stays invisible (404 before any 403); an
+# agent's alive report is a host's, never a user's; and a host's alive
+# report cannot smuggle fields.
+# shellcheck shell=bash
+
+mgr_guest_template ha-tpl "$T_A"
+as "$T_A" POST /api/v1/vms '{"name":"ha-vm","template":"ha-tpl","project":"pa","start":false,"ha":{"priority":"high"}}'
+attack HA-1 "an operator creates a VM with restart priority high: 403 naming ha, no VM" \
+	test "$STATUS/$(jget "$BODY" .error.field)/$(as "$T_A" GET /api/v1/vms/ha-vm && echo "$STATUS")" = 403/ha/404
+as "$T_A" POST /api/v1/vms '{"name":"ha-vm","template":"ha-tpl","project":"pa","start":false}'
+task_wait "$(jget "$BODY" .task.id)" 60
+as "$T_A" GET /api/v1/vms/ha-vm
+ha_vm=$(jget "$BODY" .id)
+as "$T_A" POST "/api/v1/vms/$ha_vm/ha" '{"priority":"high"}'
+attack HA-1 "an operator raises their own VM's restart priority: 403" test "$STATUS/$(jget "$BODY" .error.code)" = 403/forbidden
+as "$T_B" POST "/api/v1/vms/$ha_vm/ha" '{"priority":"high"}'
+attack HA-2 "another project's operator sets it: 404, as if it did not exist" test "$STATUS" = 404
+as "" POST "/api/v1/vms/$ha_vm/ha" '{"priority":"high"}'
+attack HA-2 "no token at all: 401" test "$STATUS" = 401
+as "$T_A" GET /api/v1/vms/ha-vm
+attack HA-1 "... and its priority is unchanged (none: the cluster's)" test "$(jget "$BODY" .ha.priority)" = null
+as "$T_A" PATCH /api/v1/clusters/c1 '{"ha":{"enabled":true}}'
+attack HA-3 "an operator turns HA on for the cluster: 403" test "$STATUS" = 403
+for who in "$T_A:alice" "$T_V:vera"; do
+	as "${who%%:*}" GET /api/v1/clusters/c1/ha
+	attack HA-4 "${who#*:} reads the cluster's failover capacity (it names hosts): 403" test "$STATUS" = 403
+done
+h1=$(mapi GET /api/v1/hosts/h1 && jget "$BODY" .id)
+as "$T_A" POST "/api/v1/hosts/$h1/alive" '{"leases":{}}'
+attack HA-5 "an operator's token as a host's alive report: 401, nothing recorded" test "$STATUS" = 401
+as "$ADMIN_TOKEN" POST "/api/v1/hosts/$h1/alive" '{"leases":{}}'
+attack HA-5 "the administrator's token as a host's alive report: 401 (only the host's secret)" test "$STATUS" = 401
+mapi DELETE "/api/v1/vms/$ha_vm"
+task_wait "$(jget "$BODY" .task.id)" 60
+as "$T_A" DELETE /api/v1/templates/ha-tpl
