@@ -52,6 +52,7 @@ struct guard {
 	uint64_t probe_at_ms;     /* the round under way began */
 	uint64_t peer_ok_ms;      /* a peer answered */
 	bool isolated;
+	bool enabled;             /* its cluster has HA on (vdcd's answer; kept in ha.json) */
 	json_t *protected_vms;    /* agent VM name -> {} (vdcd's answer, kept in ha.json) */
 	json_t *fenced;           /* VM names this host fenced since it started */
 };
@@ -72,6 +73,7 @@ static void load(struct guard *g)
 		json_decref(g->protected_vms);
 		g->protected_vms = json_incref(json_object_get(j, "protected"));
 	}
+	g->enabled = json_is_true(json_object_get(j, "enabled"));
 	json_int_t v;
 	if ((v = json_integer_value(json_object_get(j, "lease_ms"))) >= 1000)
 		g->lease_ms = (int)v;
@@ -84,8 +86,8 @@ static void load(struct guard *g)
 
 static void save(struct guard *g)
 {
-	json_t *j = json_pack("{s:O, s:i, s:i, s:i}", "protected", g->protected_vms, "lease_ms", g->lease_ms, "fence_ms",
-	                      g->fence_ms, "net_timeout_ms", g->net_timeout_ms);
+	json_t *j = json_pack("{s:b, s:O, s:i, s:i, s:i}", "enabled", g->enabled, "protected", g->protected_vms,
+	                      "lease_ms", g->lease_ms, "fence_ms", g->fence_ms, "net_timeout_ms", g->net_timeout_ms);
 	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	char path[1100];
 	ha_path(g->a, path, sizeof(path));
@@ -280,6 +282,12 @@ static void on_ping_reply(void *ctx, int status, const char *body)
 	json_t *ha = json_object_get(r, "ha");
 	if (json_is_object(ha)) {
 		bool changed = false;
+		bool en = json_is_true(json_object_get(ha, "enabled"));
+		if (en != g->enabled) {
+			g->enabled = en;
+			changed = true;
+			log_info("ha_enabled", "enabled=%d", en);
+		}
 		json_t *p = json_object_get(ha, "protected");
 		if (json_is_object(p) && !json_equal(p, g->protected_vms)) {
 			json_decref(g->protected_vms);
@@ -321,8 +329,8 @@ static void send_ping(struct guard *g)
 	 * while this host was gone. */
 	for (struct vm *vm = g->a->vms; vm; vm = vm->next)
 		json_array_append_new(defined, json_string(vm->spec.name));
-	json_t *b = json_pack("{s:o, s:o, s:O, s:o, s:o}", "leases", ha_lease_observations(g->lease), "vms", vms,
-	                      "fenced", g->fenced, "defined", defined, "protected", prot);
+	json_t *b = json_pack("{s:o, s:o, s:O, s:o, s:o}", "leases", g->lease ? ha_lease_observations(g->lease) : json_object(),
+	                      "vms", vms, "fenced", g->fenced, "defined", defined, "protected", prot);
 	char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
 	json_decref(b);
 	if (s)
@@ -337,17 +345,26 @@ static void tick(void *ctx)
 	const char *host_id = manager_link_host_id();
 	if (!host_id)
 		return;
-	if (!g->lease && !(g->lease = ha_lease_start(&g->a->cfg, host_id, LEASE_RENEW_MS)))
-		return;
 	uint64_t now = loop_now_ms();
-	isolation(g, now);
-	json_t *vms = running_vms(g);
-	ha_lease_set_record(g->lease, g->isolated ? "isolated" : "alive", vms);
-	json_decref(vms);
-	for (int i = 0; i < g->a->cfg.ndatastores; i++) {
-		int64_t ago = ha_lease_renewed_ago_ms(g->lease, i);
-		if (ago >= g->fence_ms)
-			fence(g, i, ago);
+	/* Leases only in a cluster with HA on: nothing is written into the
+	 * datastores of one without. */
+	if (!g->enabled && g->lease) {
+		ha_lease_stop(g->lease);
+		g->lease = NULL;
+		g->isolated = false;
+	}
+	if (g->enabled && !g->lease)
+		g->lease = ha_lease_start(&g->a->cfg, host_id, LEASE_RENEW_MS);
+	if (g->lease) {
+		isolation(g, now);
+		json_t *vms = running_vms(g);
+		ha_lease_set_record(g->lease, g->isolated ? "isolated" : "alive", vms);
+		json_decref(vms);
+		for (int i = 0; i < g->a->cfg.ndatastores; i++) {
+			int64_t ago = ha_lease_renewed_ago_ms(g->lease, i);
+			if (ago >= g->fence_ms)
+				fence(g, i, ago);
+		}
 	}
 	if (!g->ping && now >= g->next_ping_ms) {
 		g->next_ping_ms = now + (uint64_t)g->ping_ms;

@@ -27,6 +27,7 @@
 #define RETRY_MS 5000
 /* What agents are told: how often to say they are alive. */
 #define PING_MS 1000
+#define PING_OFF_MS 10000
 /* How often agents renew their leases (host/ha_lease.c's interval). */
 #define HA_RENEW_MS 1000
 
@@ -228,17 +229,20 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 	/* What the host will fence, kept with it (a write only when it
 	 * changes): HA restarts elsewhere only VMs its host agreed to fence,
 	 * also after a restart of vdcd. */
-	if (acked && !json_equal(acked, json_object_get(host, "ha_protected"))) {
+	const json_t *had = json_object_get(host, "ha_protected");
+	if (acked && !json_equal(acked, had) && (had || json_array_size(acked))) {
 		json_t *doc = json_deep_copy(host);
 		json_object_set(doc, "ha_protected", (json_t *)acked);
 		store_update(m->st, STORE_HOST, doc, json_integer_value(json_object_get(host, "version")), NULL,
 		             &(struct errinfo){0});
 		json_decref(doc);
 	}
+	/* Without HA a host says it is alive rarely: nothing judges it. */
+	bool on = ha_enabled(cluster);
 	json_decref(cluster);
-	return json_pack("{s:{s:o, s:o, s:I, s:I, s:I, s:i}}", "ha", "protected", prot, "peers", peers, "lease_ms",
-	                 (json_int_t)t.lease_ms, "fence_ms", (json_int_t)fence_ms_of(t.lease_ms), "net_timeout_ms",
-	                 (json_int_t)t.net_timeout_ms, "ping_ms", PING_MS);
+	return json_pack("{s:{s:b, s:o, s:o, s:I, s:I, s:I, s:i}}", "ha", "enabled", on, "protected", prot, "peers",
+	                 peers, "lease_ms", (json_int_t)t.lease_ms, "fence_ms", (json_int_t)fence_ms_of(t.lease_ms),
+	                 "net_timeout_ms", (json_int_t)t.net_timeout_ms, "ping_ms", on ? PING_MS : PING_OFF_MS);
 }
 
 /* ---- judging hosts ---------------------------------------------------------------- */
