@@ -63,7 +63,9 @@ static struct ha_host *host_of(struct ha *ha, const char *id)
 	if (!(h = calloc(1, sizeof(*h))))
 		return NULL;
 	snprintf(h->id, sizeof(h->id), "%s", id);
-	h->last_word_ms = ha->started_ms;
+	/* Its silence counts from when vdcd first knew of it (its start, or
+	 * the host's join), never from before. */
+	h->last_word_ms = now_ms();
 	h->state = HA_CONNECTED;
 	if (inv_map_put(&ha->hosts, h->id, h) < 0) {
 		free(h);

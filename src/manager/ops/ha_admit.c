@@ -7,6 +7,7 @@
 #include "ha_admission.h"
 #include "manager.h"
 #include "placement.h"
+#include "resources.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,20 @@ json_t *ha_cluster_report(struct mgr *m, const json_t *cluster, struct errinfo *
 			json_object_set(row, "ha", json_object_get(h, "ha"));
 		json_array_append_new(hj, row);
 	}
-	json_t *settings = json_object_get(cluster, "ha");
+	/* The settings in force: the cluster's, and the defaults it left. */
+	const json_t *given = json_object_get(cluster, "ha");
+	json_t *settings = json_pack("{s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "enabled",
+	                             json_is_true(json_object_get(given, "enabled")), "default_priority", "medium",
+	                             "isolation_response", "leave", "net_timeout_ms", HA_DEFAULT_NET_TIMEOUT_MS,
+	                             "lease_ms", HA_DEFAULT_LEASE_MS, "margin_ms", HA_DEFAULT_MARGIN_MS, "max_restarts",
+	                             HA_DEFAULT_MAX_RESTARTS, "restart_window_s", HA_DEFAULT_RESTART_WINDOW_S);
+	if (json_is_object(given))
+		json_object_update(settings, (json_t *)given);
+	if (!json_object_get(settings, "admission"))
+		json_object_set_new(settings, "admission", json_pack("{s:s, s:i}", "policy", "host_failures", "host_failures", 1));
 	json_t *out = json_pack("{s:O, s:o, s:o, s:s, s:o*, s:o}", "cluster_id", json_object_get(cluster, "id"), "ha",
-	                        settings ? json_incref(settings) : json_pack("{s:b}", "enabled", 0), "enabled",
-	                        json_boolean(json_is_true(json_object_get(settings, "enabled"))), "admission", pol,
+	                        settings, "enabled", json_boolean(json_is_true(json_object_get(given, "enabled"))),
+	                        "admission", pol,
 	                        "failover_capacity", capj, "hosts", hj);
 	free(hosts);
 	json_decref(hl);
