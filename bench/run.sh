@@ -48,11 +48,14 @@ for name in $names; do
 	migration) # not in $all: needs root (a pool of namespace hosts) and the test guest
 		"$root/bench/migration/migration.sh" --build "$root/build" "$@"
 		;;
+	ha) # not in $all: needs root (a pool of namespace hosts, chattr) and the test guest
+		"$root/bench/ha/ha.sh" --build "$root/build" "$@"
+		;;
 	sim) # not in $all: a minute of CPU (bench/sim/sim.sh)
 		"$root/bench/sim/sim.sh" --build "$root/build" "$@"
 		;;
 	*)
-		echo "run.sh: no benchmark '$name' (known: $all sim console migration)" >&2
+		echo "run.sh: no benchmark '$name' (known: $all sim console migration ha)" >&2
 		exit 2
 		;;
 	esac

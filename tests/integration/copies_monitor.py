@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""copies_monitor.py UUID OUT_FILE - every 100 ms, finds the QEMU processes
-of one VM (its -uuid) and tells which of them run its guest, until killed.
+"""copies_monitor.py UUID[,UUID...] OUT_FILE - every 100 ms, finds the QEMU
+processes of one VM (its -uuid), or of each of several, and tells which of
+them run its guest, until killed.
 
 A copy runs its guest when one of its vCPU threads ("CPU n/TCG" or
 "CPU n/KVM", QEMU's debug-threads names) was on a CPU since the last look:
@@ -18,18 +19,21 @@ process's first second is not looked at: a new QEMU's vCPU threads run
 while they start, before they park (for over 100 ms on a loaded host).
 
 Writes one line per look: "T PIDS RUNNING" (time in s, the pids found,
-how many ran), and "TWO T pid,pid" when two ran in this look and the
-last. Ends when the process that started it does.
+how many ran), and "TWO T pid,pid" when two copies of one VM ran in this
+look and the last (with several VMs, "TWO T pid,pid UUID"). Ends when the
+process that started it does.
 """
 import os
 import sys
 import time
 
-uuid, out_path = sys.argv[1], sys.argv[2]
+uuids, out_path = set(sys.argv[1].split(",")), sys.argv[2]
+several = len(uuids) > 1
 
 
 def qemu_pids():
-    pids = []
+    """The QEMU processes of the VMs watched: pid -> its VM's uuid."""
+    pids = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -40,8 +44,9 @@ def qemu_pids():
             continue
         if b"-uuid" in args:
             i = args.index(b"-uuid")
-            if i + 1 < len(args) and args[i + 1].decode(errors="replace") == uuid:
-                pids.append(int(d))
+            u = args[i + 1].decode(errors="replace") if i + 1 < len(args) else ""
+            if u in uuids:
+                pids[int(d)] = u
     return pids
 
 
@@ -104,7 +109,9 @@ with open(out_path, "w", buffering=1) as out:
                 del last[pid]
         out.write(f"{now:.2f} {','.join(map(str, seen)) or '-'} {len(running)}\n")
         both = [p for p in running if p in ran_before]
-        if len(both) > 1:
-            out.write(f"TWO {now:.2f} {','.join(map(str, both))}\n")
+        for u in sorted({seen[p] for p in both}):
+            same = [p for p in both if seen[p] == u]
+            if len(same) > 1:
+                out.write(f"TWO {now:.2f} {','.join(map(str, same))}{' ' + u if several else ''}\n")
         ran_before = set(running)
         time.sleep(0.1)
