@@ -280,19 +280,19 @@ export function ClusterHaPage({ id }) {
   const [cluster, error, reload] = useLoad(() => get('/api/v1/clusters/' + enc(id)), [id]);
   const [report, repErr, reloadReport] = useLoad(() => (admin ? get('/api/v1/clusters/' + enc(id) + '/ha') : Promise.resolve(null)), [id, admin]);
   // What the page shows of each host, to tell a verdict that changed from
-  // a heartbeat (a host's record is written every few seconds).
+  // a heartbeat (a host's record is written every few seconds; its "ha"
+  // only when the verdict changes, so a record without one changed none).
   const shown = useRef({});
-  shown.current = Object.fromEntries(((report && report.hosts) || []).map((h) => [h.id, (h.ha ? h.ha.state : '') + '/' + h.state]));
+  shown.current = Object.fromEntries(((report && report.hosts) || []).map((h) => [h.id, { ha: h.ha ? h.ha.state : '', state: h.state }]));
   const cid = cluster ? cluster.id : id;
   useLiveReload(reload, (name, d) => name === 'cluster.updated' && d && d.id === cid, 0);
   useLiveReload(reloadReport, (name, d) => {
     if (!admin || !d) return false;
     if (name === 'cluster.updated') return d.id === cid;
     if (name === 'host.updated' || name === 'host.created' || name === 'host.deleted') {
-      const doc = d.doc;
-      if (!doc) return d.id in shown.current;
-      if (doc.cluster_id !== cid) return d.id in shown.current;
-      return shown.current[d.id] !== ((doc.ha ? doc.ha.state : '') + '/' + doc.state);
+      const doc = d.doc, was = shown.current[d.id];
+      if (!doc || doc.cluster_id !== cid) return !!was;
+      return !was || was.state !== doc.state || (!!doc.ha && doc.ha.state !== was.ha);
     }
     return name === 'vm.state'; // a VM started or stopped: the load
   }, 5000, 1000);
