@@ -1,7 +1,7 @@
 // Small pieces every page uses: links, messages, confirmation, fields.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { onLinkClick } from './router.js';
-import { t } from './i18n/index.js';
+import { t, lang } from './i18n/index.js';
 import { getSession } from './api.js';
 
 export function Link({ href, children, onClick, ...rest }) {
@@ -9,10 +9,16 @@ export function Link({ href, children, onClick, ...rest }) {
   return <a href={href} onClick={click} {...rest}>{children}</a>;
 }
 
+// An error as the user should read it: vdcd's message, said plainly where
+// its code needs it (a power-on that HA's admission control refused).
+export function errorMessage(error) {
+  const msg = error.message || String(error);
+  return error.code === 'ha_admission' ? t('ha.admission_refused', { message: msg }) : msg;
+}
+
 export function ErrorText({ error }) {
   if (!error) return null;
-  const msg = error.message || String(error);
-  return <p class="error" role="alert">{msg}</p>;
+  return <p class="error" role="alert">{errorMessage(error)}</p>;
 }
 
 export function Notice({ text, kind }) {
@@ -94,4 +100,25 @@ export function bytes(n) {
 
 export function StateBadge({ state }) {
   return <span class={'badge state-' + (state || 'unknown')}>{t('state.' + (state || 'unknown'))}</span>;
+}
+
+// A time as the reader's locale writes it; the ISO form on hover.
+export function When({ iso }) {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  return <time dateTime={iso} title={iso}>{isNaN(d) ? iso : d.toLocaleString(lang.value)}</time>;
+}
+
+// HA's verdict on a host (clusters with HA on): connected in green, failed
+// in red, isolated, silent, unknown and fencing in amber; the reason on
+// hover, and (where the page does not show it beside the badge) for screen
+// readers too.
+export function HaBadge({ ha, srReason }) {
+  if (!ha || !ha.state) return null;
+  return (
+    <span class={'badge ha-' + ha.state} title={ha.reason || undefined} data-testid="ha-badge" data-state={ha.state}>
+      {t('ha.badge', { state: t('ha.state.' + ha.state) })}
+      {srReason && ha.reason ? <span class="sr-only">{': ' + ha.reason}</span> : null}
+    </span>
+  );
 }

@@ -53,6 +53,7 @@ const VmList = lazy(() => import('./pages/vm_list.jsx'), 'VmList');
 const ObjectPage = lazy(() => import('./pages/object.jsx'), 'ObjectPage');
 const ClustersPage = lazy(() => import('./pages/clusters.jsx'), 'ClustersPage');
 const PoolsPage = lazy(() => import('./pages/pools.jsx'), 'PoolsPage');
+const ClusterHaPage = lazy(() => import('./pages/cluster_ha.jsx'), 'ClusterHaPage');
 const AdminHosts = lazy(admin, 'AdminHosts');
 const AdminUsers = lazy(admin, 'AdminUsers');
 const AdminProjects = lazy(admin, 'AdminProjects');
@@ -90,6 +91,7 @@ const routes = [
   ['/objects/:kind/:id', ObjectPage],
   ['/clusters', ClustersPage],
   ['/clusters/:id/pools', PoolsPage],
+  ['/clusters/:id/ha', ClusterHaPage],
   ['/admin/hosts', AdminHosts],
   ['/admin/users', AdminUsers],
   ['/admin/projects', AdminProjects],

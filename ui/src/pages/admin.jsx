@@ -2,7 +2,8 @@
 // their members and quotas, and the signed-in user's own API tokens.
 import { useState } from 'preact/hooks';
 import { get, post, put, del, enc } from '../api.js';
-import { ErrorText, Field, Link, Notice, StateBadge, useLoad, mib } from '../components.jsx';
+import { ErrorText, Field, HaBadge, Link, Notice, StateBadge, useLoad, mib } from '../components.jsx';
+import { useLiveReload } from '../live.js';
 import { t } from '../i18n/index.js';
 
 function useAction(after) {
@@ -18,6 +19,11 @@ function useAction(after) {
 export function AdminHosts() {
   const [hosts, error, reload] = useLoad(() => get('/api/v1/hosts?limit=1000'), []);
   const [clusters] = useLoad(() => get('/api/v1/clusters?limit=1000'), []);
+  // A host's state or HA verdict changed (not its heartbeats): read again.
+  const seen = {};
+  for (const h of (hosts && hosts.items) || []) seen[h.id] = h.state + '/' + (h.ha ? h.ha.state : '');
+  useLiveReload(reload, (name, d) => (name === 'host.created' || name === 'host.deleted') ||
+    (name === 'host.updated' && d && d.doc && seen[d.id] !== d.doc.state + '/' + (d.doc.ha ? d.doc.ha.state : '')), 10000, 500);
   const [cluster, setCluster] = useState('');
   const [join, setJoin] = useState(null);
   const [act, actErr, busy] = useAction(setJoin);
@@ -28,12 +34,13 @@ export function AdminHosts() {
       <ErrorText error={error} />
       {hosts ? (
         <table>
-          <thead><tr><th scope="col">{t('common.name')}</th><th scope="col">{t('vm.state')}</th><th scope="col">{t('hosts.address')}</th><th scope="col">{t('hosts.capacity')}</th></tr></thead>
+          <thead><tr><th scope="col">{t('common.name')}</th><th scope="col">{t('vm.state')}</th><th scope="col">{t('ha.short')}</th><th scope="col">{t('hosts.address')}</th><th scope="col">{t('hosts.capacity')}</th></tr></thead>
           <tbody>
             {hosts.items.map((h) => (
-              <tr>
+              <tr data-host={h.name}>
                 <td><Link href={'/objects/hosts/' + enc(h.id)}>{h.name}</Link></td>
                 <td><StateBadge state={h.state} /></td>
+                <td>{h.ha ? <HaBadge ha={h.ha} srReason /> : <span class="muted">-</span>}</td>
                 <td class="mono">{h.address || h.url || '-'}</td>
                 <td>{h.capacity ? t('hosts.capacity_value', { cpus: h.capacity.cpus ?? h.capacity.vcpus ?? '?', memory: mib(h.capacity.memory_mib) }) : '-'}</td>
               </tr>

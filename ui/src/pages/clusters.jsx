@@ -1,5 +1,6 @@
 // Clusters (/clusters): every user sees each cluster's overcommit ratios,
-// placement policy and description; system administrators also see how
+// placement policy, description and whether HA is on (its link opens the
+// cluster's HA page, cluster_ha.jsx); system administrators also see how
 // many hosts each has, create, edit (PATCH) and delete empty ones, and
 // open each one's resource pools (pools.jsx).
 // Live: a cluster made, changed or deleted elsewhere, or a host joining,
@@ -129,6 +130,7 @@ export function ClustersPage() {
             <th scope="col">{t('clusters.mem_overcommit')}</th>
             <th scope="col">{t('clusters.policy')}</th>
             <th scope="col">{t('clusters.description')}</th>
+            <th scope="col">{t('ha.short')}</th>
             {admin ? <th scope="col"><span class="sr-only">{t('clusters.actions')}</span></th> : null}
           </tr></thead>
           <tbody>
@@ -140,6 +142,11 @@ export function ClustersPage() {
                 <td data-testid="mem">{c.mem_overcommit}</td>
                 <td data-testid="policy">{t('clusters.policy_' + c.policy)}</td>
                 <td>{c.description || ''}</td>
+                <td data-testid="ha">
+                  <Link href={'/clusters/' + enc(c.id) + '/ha'} aria-label={t('ha.of', { name: c.name, state: c.ha && c.ha.enabled ? t('ha.on') : t('ha.off') })} data-testid="ha-link">
+                    {c.ha && c.ha.enabled ? t('ha.on') : t('ha.off')}
+                  </Link>
+                </td>
                 {admin ? (
                   <td class="cluster-actions">
                     <Link href={'/clusters/' + enc(c.id) + '/pools'} aria-label={t('pools.of', { name: c.name })} data-testid="pools-link">{t('pools.link')}</Link>

@@ -4,9 +4,9 @@
 // log (administrators) as event.created arrives.
 import { useEffect, useState } from 'preact/hooks';
 import { get, post, enc } from '../api.js';
-import { Link, ErrorText, Notice, canWrite, isAdmin } from '../components.jsx';
+import { Link, ErrorText, Notice, When, canWrite, isAdmin } from '../components.jsx';
 import { useLive, useLiveReload } from '../live.js';
-import { t, lang } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
 
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 
@@ -19,13 +19,6 @@ export function cancellable(tk) {
   const may = tk.project_id ? canWrite(tk.project_id) : isAdmin();
   if (!may) return false;
   return tk.state === 'queued' || (tk.state === 'running' && (tk.op === 'image.import' || tk.op === 'vm.create'));
-}
-
-// A time as the reader's locale writes it; the ISO form on hover.
-function When({ iso }) {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  return <time dateTime={iso} title={iso}>{isNaN(d) ? iso : d.toLocaleString(lang.value)}</time>;
 }
 
 // The target by its name when the task kept it (vdcd does since it keeps

@@ -1,18 +1,20 @@
-// A VM: its summary, power operations, resize, clone, live migration and
-// its resource pool (administrators), snapshots and delete. Changes are tasks: the page follows each to its end and shows
+// A VM: its summary, power operations, its high availability (vm_ha.jsx),
+// resize, clone, live migration and its resource pool (administrators),
+// snapshots and delete. Changes are tasks: the page follows each to its end and shows
 // how it ended. Users who may only read the VM's project see no buttons
 // (and the API refuses them anyway). The page follows the live stream
 // (live.js): the VM is re-read when an event names it or its tasks.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, del, enc, waitTask, getSession } from '../api.js';
 import { navigate } from '../router.js';
-import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, isAdmin, mib, bytes } from '../components.jsx';
+import { Link, ErrorText, Notice, Confirm, Field, StateBadge, canWrite, isAdmin, mib, bytes, errorMessage } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
 import { Migrate } from './vm_migrate.jsx';
 import { MoveDisk } from './vm_move_disk.jsx';
 import { VmPool } from './vm_pool.jsx';
+import { VmHa } from './vm_ha.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -73,7 +75,7 @@ export function VmPage({ id }) {
       setNotice({ text: t('task.done', { what: label }), kind: 'good' });
       return r;
     } catch (e) {
-      setNotice({ text: e.message, kind: 'bad' });
+      setNotice({ text: errorMessage(e), kind: 'bad' });
       return null;
     } finally {
       setBusy(false);
@@ -125,6 +127,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.created')}</dt><dd>{vm.created_at}</dd>
         <dt>{t('vm.id')}</dt><dd class="mono">{vm.id}</dd>
       </dl>
+      {vm.cluster_id ? <VmHa vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <RecentTasks vmId={vm.id} tick={tick} />
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
