@@ -19,6 +19,29 @@ static const struct column cols[] = {
 };
 static const struct resource res = {"cluster", "clusters", cols, NULL};
 
+/* The HA policy's flags, the same for create and update. */
+#define HA_OPTS \
+	{"ha", 0, OPT_FLAG, NULL, "turn high availability on: a failed host's protected VMs start on other hosts", \
+	 "ha.enabled", 0, NULL}, \
+	{"no-ha", 0, OPT_FLAG, NULL, "turn high availability off", "ha.enabled", OPT_NEGATE, NULL}, \
+	{"ha-default-priority", 0, OPT_STR, "PRIORITY", "restart priority of VMs that set none: high, medium (the " \
+	 "default), low or disabled", "ha.default_priority", 0, NULL}, \
+	{"ha-isolation-response", 0, OPT_STR, "RESPONSE", "what an isolated host does with its protected VMs: leave " \
+	 "(the default), shutdown or poweroff", "ha.isolation_response", 0, NULL}, \
+	{"ha-admission", 0, OPT_STR, "POLICY", "admission control: host_failures (the default, with " \
+	 "--ha-host-failures), percent (with --ha-cpu-pct/--ha-mem-pct) or none", "ha.admission.policy", 0, NULL}, \
+	{"ha-host-failures", 0, OPT_INT, "N", "host failures the cluster keeps room for (default 1)", \
+	 "ha.admission.host_failures", 0, NULL}, \
+	{"ha-cpu-pct", 0, OPT_INT, "PCT", "CPU kept free for failover (percent policy)", "ha.admission.cpu_pct", 0, NULL}, \
+	{"ha-mem-pct", 0, OPT_INT, "PCT", "memory kept free for failover (percent policy)", "ha.admission.mem_pct", 0, \
+	 NULL}, \
+	{"ha-lease-ms", 0, OPT_INT, "MS", "a host's datastore lease: its VMs start elsewhere once it ran out (default " \
+	 "4000)", "ha.lease_ms", 0, NULL}, \
+	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)", \
+	 "ha.net_timeout_ms", 0, NULL}, \
+	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)", \
+	 "ha.max_restarts", 0, NULL}
+
 static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 
 static const struct opt create_opts[] = {
@@ -28,26 +51,7 @@ static const struct opt create_opts[] = {
 	{"cpu-baseline", 0, OPT_STR, "MODEL", "the CPU model every VM of the cluster runs with, one every host "
 	 "offers (vdc host get H: cpu_models), so any VM can move to any host", "cpu_baseline", 0, NULL},
 	OPT_DESCRIPTION,
-	{"ha", 0, OPT_FLAG, NULL, "turn high availability on: a failed host's protected VMs start on other hosts",
-	 "ha.enabled", 0, NULL},
-	{"no-ha", 0, OPT_FLAG, NULL, "turn high availability off", "ha.enabled", OPT_NEGATE, NULL},
-	{"ha-default-priority", 0, OPT_STR, "PRIORITY", "restart priority of VMs that set none: high, medium (the "
-	 "default), low or disabled", "ha.default_priority", 0, NULL},
-	{"ha-isolation-response", 0, OPT_STR, "RESPONSE", "what an isolated host does with its protected VMs: leave "
-	 "(the default), shutdown or poweroff", "ha.isolation_response", 0, NULL},
-	{"ha-admission", 0, OPT_STR, "POLICY", "admission control: host_failures (the default, with "
-	 "--ha-host-failures), percent (with --ha-cpu-pct/--ha-mem-pct) or none", "ha.admission.policy", 0, NULL},
-	{"ha-host-failures", 0, OPT_INT, "N", "host failures the cluster keeps room for (default 1)",
-	 "ha.admission.host_failures", 0, NULL},
-	{"ha-cpu-pct", 0, OPT_INT, "PCT", "CPU kept free for failover (percent policy)", "ha.admission.cpu_pct", 0, NULL},
-	{"ha-mem-pct", 0, OPT_INT, "PCT", "memory kept free for failover (percent policy)", "ha.admission.mem_pct", 0,
-	 NULL},
-	{"ha-lease-ms", 0, OPT_INT, "MS", "a host's datastore lease: its VMs start elsewhere once it ran out (default "
-	 "4000)", "ha.lease_ms", 0, NULL},
-	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)",
-	 "ha.net_timeout_ms", 0, NULL},
-	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)",
-	 "ha.max_restarts", 0, NULL},
+	HA_OPTS,
 	OPT_BODY_FILE,
 	OPT_END,
 };
@@ -86,26 +90,7 @@ static const struct opt update_opts[] = {
 	 "migration, over NBD (the default)", "migration.copy_local_disks", 0, NULL},
 	{"no-migration-copy-local-disks", 0, OPT_FLAG, NULL, "migrate live only VMs whose disks are on shared "
 	 "datastores", "migration.copy_local_disks", OPT_NEGATE, NULL},
-	{"ha", 0, OPT_FLAG, NULL, "turn high availability on: a failed host's protected VMs start on other hosts",
-	 "ha.enabled", 0, NULL},
-	{"no-ha", 0, OPT_FLAG, NULL, "turn high availability off", "ha.enabled", OPT_NEGATE, NULL},
-	{"ha-default-priority", 0, OPT_STR, "PRIORITY", "restart priority of VMs that set none: high, medium (the "
-	 "default), low or disabled", "ha.default_priority", 0, NULL},
-	{"ha-isolation-response", 0, OPT_STR, "RESPONSE", "what an isolated host does with its protected VMs: leave "
-	 "(the default), shutdown or poweroff", "ha.isolation_response", 0, NULL},
-	{"ha-admission", 0, OPT_STR, "POLICY", "admission control: host_failures (the default, with "
-	 "--ha-host-failures), percent (with --ha-cpu-pct/--ha-mem-pct) or none", "ha.admission.policy", 0, NULL},
-	{"ha-host-failures", 0, OPT_INT, "N", "host failures the cluster keeps room for (default 1)",
-	 "ha.admission.host_failures", 0, NULL},
-	{"ha-cpu-pct", 0, OPT_INT, "PCT", "CPU kept free for failover (percent policy)", "ha.admission.cpu_pct", 0, NULL},
-	{"ha-mem-pct", 0, OPT_INT, "PCT", "memory kept free for failover (percent policy)", "ha.admission.mem_pct", 0,
-	 NULL},
-	{"ha-lease-ms", 0, OPT_INT, "MS", "a host's datastore lease: its VMs start elsewhere once it ran out (default "
-	 "4000)", "ha.lease_ms", 0, NULL},
-	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)",
-	 "ha.net_timeout_ms", 0, NULL},
-	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)",
-	 "ha.max_restarts", 0, NULL},
+	HA_OPTS,
 	OPT_END,
 };
 

@@ -82,6 +82,9 @@ check "vdc cluster ha shows the admission policy and each host's HA state" \
 out=$("$VDC" vm ha free --priority disabled --isolation-response shutdown 2>&1)
 check "vdc vm ha sets a VM's priority and isolation response ($out)" \
 	test "$out" = "vm free: HA priority disabled, isolation response shutdown"
+mapi POST /api/v1/vms/free/ha '{"isolation_response":null}'
+check "null puts a VM's isolation response back to the cluster's (its priority kept)" \
+	test "$STATUS/$(jget "$BODY" .ha.isolation_response)/$(jget "$BODY" .ha.priority)" = 200/null/disabled
 "$VDC" vm ha free >/dev/null 2>&1
 check "vdc vm ha without a setting is a usage error (exit 2)" test $? = 2
 "$VDC" cluster update c1 --ha-default-priority urgent >/dev/null 2>&1

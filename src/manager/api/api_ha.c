@@ -43,6 +43,12 @@ void api_vms_ha(struct http_req *req)
 		json_object_set_new(upd, "ha", ha);
 	}
 	json_object_update(ha, asked);
+	const char *key;
+	json_t *val;
+	void *tmp;
+	json_object_foreach_safe(ha, tmp, key, val)
+		if (json_is_null(val)) /* back to the cluster's */
+			json_object_del(ha, key);
 	char detail[160];
 	snprintf(detail, sizeof(detail), "priority %s, isolation response %s", str(ha, "priority") ?: "(the cluster's)",
 	         str(ha, "isolation_response") ?: "(the cluster's)");

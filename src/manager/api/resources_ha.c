@@ -112,18 +112,41 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
 		return jv_fail(err, "ha", "must be an object");
 	static const char *const keys[] = {"priority", "isolation_response", NULL};
 	const char *prio = NULL, *iso = NULL;
-	if (jv_only_keys(in, "ha", keys, err) < 0 || jv_string(in, "ha", "priority", false, 16, &prio, err) < 0 ||
-	    jv_string(in, "ha", "isolation_response", false, 16, &iso, err) < 0)
+	if (jv_only_keys(in, "ha", keys, err) < 0)
 		return -1;
+	/* null: back to the cluster's (the key goes from the VM). */
+	json_t *cleared = json_object();
+	for (int i = 0; keys[i]; i++)
+		if (json_is_null(json_object_get(in, keys[i])))
+			json_object_set_new(cleared, keys[i], json_null());
+	json_t *given = json_deep_copy(in);
+	for (int i = 0; keys[i]; i++)
+		if (json_object_get(cleared, keys[i]))
+			json_object_del(given, keys[i]);
+	int rc = jv_string(given, "ha", "priority", false, 16, &prio, err) < 0 ||
+	         jv_string(given, "ha", "isolation_response", false, 16, &iso, err) < 0;
+	if (rc) {
+		json_decref(given);
+		json_decref(cleared);
+		return -1;
+	}
+	json_object_update(out, cleared);
+	json_decref(cleared);
+	if (json_object_size(out) && !prio && !iso) {
+		json_decref(given);
+		return 0;
+	}
+	rc = 0;
 	if (!prio && !iso)
-		return jv_fail(err, "ha", "give priority, isolation_response or both");
-	if (prio && one_of(prio, ha_priorities) < 0)
-		return jv_fail(err, "ha.priority", "must be high, medium, low or disabled, not '%s'", prio);
-	if (iso && one_of(iso, ha_isolation_responses) < 0)
-		return jv_fail(err, "ha.isolation_response", "must be leave, shutdown or poweroff, not '%s'", iso);
-	if (prio)
+		rc = jv_fail(err, "ha", "give priority, isolation_response or both (null: the cluster's)");
+	else if (prio && one_of(prio, ha_priorities) < 0)
+		rc = jv_fail(err, "ha.priority", "must be high, medium, low or disabled, not '%s'", prio);
+	else if (iso && one_of(iso, ha_isolation_responses) < 0)
+		rc = jv_fail(err, "ha.isolation_response", "must be leave, shutdown or poweroff, not '%s'", iso);
+	if (!rc && prio)
 		json_object_set_new(out, "priority", json_string(prio));
-	if (iso)
+	if (!rc && iso)
 		json_object_set_new(out, "isolation_response", json_string(iso));
-	return 0;
+	json_decref(given); /* prio and iso pointed into it */
+	return rc;
 }

@@ -5,6 +5,8 @@
  * sorted or allocated: O(hosts x 64) per question. */
 #include "ha_admission.h"
 
+#include "text_put.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,30 +14,14 @@
 /* Bounds of one host's and of a cluster's capacity (see the header). */
 static const int64_t host_max[HA_NRES] = {(int64_t)PLACEMENT_MAX_CPUS * 1000, PLACEMENT_MAX_MIB * 1000};
 
-struct text {
-	char *buf;
-	size_t len, at;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
-{
-	if (t->at + 1 >= t->len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(t->buf + t->at, t->len - t->at, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->at = t->at + (size_t)n < t->len ? t->at + (size_t)n : t->len - 1;
-}
 
 /* "16 vCPUs", "1 vCPU", "16384 MiB". */
 static void put_amount(struct text *t, enum ha_res r, int64_t v)
 {
 	if (r == HA_CPU)
-		put(t, "%lld vCPU%s", (long long)v, v == 1 ? "" : "s");
+		text_put(t, "%lld vCPU%s", (long long)v, v == 1 ? "" : "s");
 	else
-		put(t, "%lld MiB", (long long)v);
+		text_put(t, "%lld MiB", (long long)v);
 }
 
 int ha_policy_format(const struct ha_policy *p, char *buf, size_t len)
@@ -118,7 +104,7 @@ static int invalid(char *reason, size_t len, const char *fmt, ...) __attribute__
 static int invalid(char *reason, size_t len, const char *fmt, ...)
 {
 	struct text t = {reason, len, 0};
-	put(&t, "cannot decide HA admission: ");
+	text_put(&t, "cannot decide HA admission: ");
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(reason + t.at, len - t.at, fmt, ap);
@@ -203,14 +189,14 @@ static void compute(const struct ha_admission_cluster *c, const struct ha_policy
 static void put_share(struct text *t, enum ha_res r, int64_t v, double pct, int64_t total)
 {
 	if (v < 0) {
-		put(t, "none (");
+		text_put(t, "none (");
 		put_amount(t, r, -v);
-		put(t, " over)");
+		text_put(t, " over)");
 		return;
 	}
 	put_amount(t, r, v);
 	if (total > 0)
-		put(t, " (%.1f%%)", pct);
+		text_put(t, " (%.1f%%)", pct);
 }
 
 int ha_admission_capacity(const struct ha_admission_cluster *c, const struct ha_policy *p, struct ha_capacity *out)
@@ -224,43 +210,43 @@ int ha_admission_capacity(const struct ha_admission_cluster *c, const struct ha_
 	struct text t = {out->reason, sizeof(out->reason), 0};
 	char policy[80];
 	ha_policy_format(p, policy, sizeof(policy));
-	put(&t, "cluster %s: ", cluster_name(c));
+	text_put(&t, "cluster %s: ", cluster_name(c));
 	if (out->nhosts) {
-		put(&t, "%d host%s with ", out->nhosts, out->nhosts == 1 ? "" : "s");
+		text_put(&t, "%d host%s with ", out->nhosts, out->nhosts == 1 ? "" : "s");
 		put_amount(&t, HA_CPU, out->total[HA_CPU]);
-		put(&t, " and ");
+		text_put(&t, " and ");
 		put_amount(&t, HA_MEM, out->total[HA_MEM]);
 	} else {
-		put(&t, "no host connected and out of maintenance");
+		text_put(&t, "no host connected and out of maintenance");
 	}
-	put(&t, "; its powered-on VMs use ");
+	text_put(&t, "; its powered-on VMs use ");
 	put_share(&t, HA_CPU, out->load[HA_CPU], out->load_pct[HA_CPU], out->total[HA_CPU]);
-	put(&t, " and ");
+	text_put(&t, " and ");
 	put_share(&t, HA_MEM, out->load[HA_MEM], out->load_pct[HA_MEM], out->total[HA_MEM]);
 	if (out->overloaded)
-		put(&t, ", more than it has with every host up");
+		text_put(&t, ", more than it has with every host up");
 	else if (out->tolerates)
-		put(&t, ": it survives %d host failure%s", out->tolerates, out->tolerates == 1 ? "" : "s");
+		text_put(&t, ": it survives %d host failure%s", out->tolerates, out->tolerates == 1 ? "" : "s");
 	else
-		put(&t, ": it survives no host failure");
+		text_put(&t, ": it survives no host failure");
 	if (p->kind == HA_POLICY_NONE) {
-		put(&t, "; HA admission control is off, leaving ");
+		text_put(&t, "; HA admission control is off, leaving ");
 	} else if (out->all_reserved) {
-		put(&t, "; its policy (%s) keeps all of it free (%d host%s count%s): no power-on is admitted", policy,
+		text_put(&t, "; its policy (%s) keeps all of it free (%d host%s count%s): no power-on is admitted", policy,
 		    out->nhosts,
 		    out->nhosts == 1 ? "" : "s", out->nhosts == 1 ? "s" : "");
 		return 0;
 	} else {
-		put(&t, "; its policy (%s) keeps ", policy);
+		text_put(&t, "; its policy (%s) keeps ", policy);
 		put_share(&t, HA_CPU, out->reserved[HA_CPU], out->reserved_pct[HA_CPU], out->total[HA_CPU]);
-		put(&t, " and ");
+		text_put(&t, " and ");
 		put_share(&t, HA_MEM, out->reserved[HA_MEM], out->reserved_pct[HA_MEM], out->total[HA_MEM]);
-		put(&t, " free, leaving ");
+		text_put(&t, " free, leaving ");
 	}
 	put_share(&t, HA_CPU, out->free[HA_CPU], out->free_pct[HA_CPU], out->total[HA_CPU]);
-	put(&t, " and ");
+	text_put(&t, " and ");
 	put_share(&t, HA_MEM, out->free[HA_MEM], out->free_pct[HA_MEM], out->total[HA_MEM]);
-	put(&t, " for power-ons");
+	text_put(&t, " for power-ons");
 	return 0;
 }
 
@@ -271,7 +257,7 @@ static void put_each(struct text *t, const bool which[HA_NRES], const int64_t v[
 	for (int r = 0, n = 0; r < HA_NRES; r++)
 		if (which[r]) {
 			if (n++)
-				put(t, "%s", sep);
+				text_put(t, "%s", sep);
 			f(t, (enum ha_res)r, v[r]);
 		}
 }
@@ -281,7 +267,7 @@ static void put_kept(struct text *t, enum ha_res r, int64_t v)
 {
 	put_amount(t, r, v);
 	if (r == HA_MEM)
-		put(t, " of memory");
+		text_put(t, " of memory");
 }
 
 /* What a power-on would leave: "12288 MiB", or "none (4096 MiB more
@@ -292,9 +278,9 @@ static void put_left(struct text *t, enum ha_res r, int64_t v)
 		put_amount(t, r, v);
 		return;
 	}
-	put(t, "none (");
+	text_put(t, "none (");
 	put_amount(t, r, -v);
-	put(t, " more than the cluster has)");
+	text_put(t, " more than the cluster has)");
 }
 
 static bool refuse(struct ha_admission_verdict *v)
@@ -319,7 +305,7 @@ bool ha_admission_check(const struct ha_admission_cluster *c, const struct ha_po
 	}
 	struct text t = {v->reason, sizeof(v->reason), 0};
 	if (p->kind == HA_POLICY_NONE) {
-		put(&t, "HA admission control is off in cluster %s: %s may power on", cluster_name(c), name);
+		text_put(&t, "HA admission control is off in cluster %s: %s may power on", cluster_name(c), name);
 		v->ok = true;
 		return true;
 	}
@@ -329,14 +315,14 @@ bool ha_admission_check(const struct ha_admission_cluster *c, const struct ha_po
 	ha_policy_format(p, policy, sizeof(policy));
 	const int64_t need[HA_NRES] = {vcpus, memory_mib};
 	if (k.nhosts == 0) {
-		put(&t, "cluster %s has no host connected and out of maintenance: HA admission control (%s) cannot "
+		text_put(&t, "cluster %s has no host connected and out of maintenance: HA admission control (%s) cannot "
 		        "admit %s (%d vCPU%s, %lld MiB); add a host, or end a host's maintenance",
 		    cluster_name(c), policy, name, vcpus, vcpus == 1 ? "" : "s", (long long)memory_mib);
 		v->short_of[HA_CPU] = v->short_of[HA_MEM] = true;
 		return refuse(v);
 	}
 	if (k.all_reserved) {
-		put(&t, "HA admission control (%s) keeps all of cluster %s free: it has %d host%s connected and out of "
+		text_put(&t, "HA admission control (%s) keeps all of cluster %s free: it has %d host%s connected and out of "
 		        "maintenance, so no VM may power on and %s is refused; lower the policy or add hosts",
 		    policy, cluster_name(c), k.nhosts, k.nhosts == 1 ? "" : "s", name);
 		v->short_of[HA_CPU] = v->short_of[HA_MEM] = true;
@@ -351,25 +337,25 @@ bool ha_admission_check(const struct ha_admission_cluster *c, const struct ha_po
 		any |= v->short_of[r];
 	}
 	if (any) {
-		put(&t, "HA admission control (%s) keeps ", policy);
+		text_put(&t, "HA admission control (%s) keeps ", policy);
 		put_each(&t, v->short_of, k.reserved, " and ", put_kept);
-		put(&t, " free in cluster %s; powering on %s (", cluster_name(c), name);
+		text_put(&t, " free in cluster %s; powering on %s (", cluster_name(c), name);
 		put_each(&t, v->short_of, need, ", ", put_amount);
-		put(&t, ") would leave ");
+		text_put(&t, ") would leave ");
 		put_each(&t, v->short_of, left, " and ", put_left);
-		put(&t, ": lower the policy or add capacity");
+		text_put(&t, ": lower the policy or add capacity");
 		return refuse(v);
 	}
-	put(&t, "HA admission control (%s) admits %s (%d vCPU%s, %lld MiB) in cluster %s: ", policy, name, vcpus,
+	text_put(&t, "HA admission control (%s) admits %s (%d vCPU%s, %lld MiB) in cluster %s: ", policy, name, vcpus,
 	    vcpus == 1 ? "" : "s", (long long)memory_mib, cluster_name(c));
 	put_amount(&t, HA_CPU, after[HA_CPU]);
-	put(&t, " and ");
+	text_put(&t, " and ");
 	put_amount(&t, HA_MEM, after[HA_MEM]);
-	put(&t, " stay free beyond the ");
+	text_put(&t, " stay free beyond the ");
 	put_amount(&t, HA_CPU, k.reserved[HA_CPU]);
-	put(&t, " and ");
+	text_put(&t, " and ");
 	put_amount(&t, HA_MEM, k.reserved[HA_MEM]);
-	put(&t, " kept for failover");
+	text_put(&t, " kept for failover");
 	v->ok = true;
 	return true;
 }

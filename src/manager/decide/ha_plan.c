@@ -4,6 +4,8 @@
  * cluster as if the restarts before it had happened. */
 #include "ha_plan.h"
 
+#include "text_put.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,22 +41,6 @@ const char *ha_skip_name(enum ha_skip_why w)
 
 /* A sentence written piece by piece into a bounded buffer: cut, never
  * overrun, always terminated. */
-struct text {
-	char *buf;
-	size_t len, at;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
-{
-	if (t->at + 1 >= t->len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(t->buf + t->at, t->len - t->at, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->at = t->at + (size_t)n < t->len ? t->at + (size_t)n : t->len - 1;
-}
 
 /* Placement's full answer to one request without rules, on one view:
  * every host's verdict and the eligible hosts best first. */
@@ -103,7 +89,7 @@ static int fail(struct ha_plan *out, const char *fmt, ...) __attribute__((format
 static int fail(struct ha_plan *out, const char *fmt, ...)
 {
 	struct text t = {out->reason, sizeof(out->reason), 0};
-	put(&t, "cannot plan the restarts: ");
+	text_put(&t, "cannot plan the restarts: ");
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(out->reason + t.at, sizeof(out->reason) - t.at, fmt, ap);
@@ -120,9 +106,9 @@ static const char *vm_name(const struct work *w, int v)
 static void put_cluster(struct text *t, const struct placement_snapshot *s, int c)
 {
 	if (s->clusters[c].name)
-		put(t, "%s", s->clusters[c].name);
+		text_put(t, "%s", s->clusters[c].name);
 	else
-		put(t, "cluster %d", c);
+		text_put(t, "cluster %d", c);
 }
 
 /* Checks what the plan itself indexes with; placement checks the rest
@@ -431,14 +417,14 @@ static const char *not_restarted_why(int st)
 /* "a starts after b, which starts after a", from v along the named cycle. */
 static void put_cycle(struct text *t, const struct work *w, int v, int len)
 {
-	put(t, "%s", vm_name(w, v));
+	text_put(t, "%s", vm_name(w, v));
 	int cur = v;
 	for (int k = 0; k < len && k < CYCLE_SHOWN; k++) {
 		cur = w->cnext[cur];
-		put(t, "%s%s", k ? ", which starts after " : " starts after ", vm_name(w, cur));
+		text_put(t, "%s%s", k ? ", which starts after " : " starts after ", vm_name(w, cur));
 	}
 	if (len > CYCLE_SHOWN)
-		put(t, ", ... (%d VMs in all)", len);
+		text_put(t, ", ... (%d VMs in all)", len);
 }
 
 static void skip(struct ha_skip *skipped, struct ha_plan *out, int v, enum ha_skip_why why, struct text *t)
@@ -458,17 +444,17 @@ static void skip_up_front(struct work *w, struct ha_skip *skipped, struct ha_pla
 	for (int v = 0; v < w->n; v++) {
 		if (w->st[v] == ST_DISABLED) {
 			skip(skipped, out, v, HA_SKIP_DISABLED, &t);
-			put(&t, "restart priority disabled: HA leaves it stopped");
+			text_put(&t, "restart priority disabled: HA leaves it stopped");
 		} else if (w->st[v] == ST_CYCLE) {
 			skip(skipped, out, v, HA_SKIP_CYCLE, &t);
 			int root = w->comp[v];
-			put(&t, "its start order is circular: ");
+			text_put(&t, "its start order is circular: ");
 			if (w->cnext[v] == v) {
-				put(&t, "it starts after itself");
+				text_put(&t, "it starts after itself");
 			} else if (w->cnext[v] >= 0) {
 				put_cycle(&t, w, v, w->clen[root]);
 			} else {
-				put(&t, "it is one of %d VMs that start after one another, as ", w->csize[root]);
+				text_put(&t, "it is one of %d VMs that start after one another, as ", w->csize[root]);
 				put_cycle(&t, w, w->cstart[root], w->clen[root]);
 			}
 		}
@@ -480,11 +466,11 @@ static void skip_up_front(struct work *w, struct ha_skip *skipped, struct ha_pla
 static void put_order(struct text *t, struct work *w, int v, int stamp)
 {
 	const struct ha_vm *vm = &w->vms[v];
-	put(t, "%s priority", ha_priority_name((enum ha_priority)w->eprio[v]));
+	text_put(t, "%s priority", ha_priority_name((enum ha_priority)w->eprio[v]));
 	if (w->raiser[v] >= 0)
-		put(t, " (raised from %s: %s starts after it)", ha_priority_name(vm->priority),
+		text_put(t, " (raised from %s: %s starts after it)", ha_priority_name(vm->priority),
 		    vm_name(w, w->raiser[v]));
-	put(t, ", wave %d", w->wave[v]);
+	text_put(t, ", wave %d", w->wave[v]);
 	for (int pass = 0; pass < 2; pass++) {
 		int shown = 0, more = 0;
 		for (int k = 0; k < vm->nafter; k++) {
@@ -497,16 +483,16 @@ static void put_order(struct text *t, struct work *w, int v, int stamp)
 				continue;
 			}
 			if (pass == 0)
-				put(t, "%s%s", shown ? ", " : " after ", vm_name(w, d));
+				text_put(t, "%s%s", shown ? ", " : " after ", vm_name(w, d));
 			else
-				put(t, "%s%s (%s)", shown ? ", " : "; does not wait for ", vm_name(w, d),
+				text_put(t, "%s%s (%s)", shown ? ", " : "; does not wait for ", vm_name(w, d),
 				    not_restarted_why(w->st[d]));
 			shown++;
 		}
 		if (more)
-			put(t, " and %d more", more);
+			text_put(t, " and %d more", more);
 		if (pass == 0 && shown)
-			put(t, " %s ready", shown + more == 1 ? "is" : "are");
+			text_put(t, " %s ready", shown + more == 1 ? "is" : "are");
 	}
 }
 
@@ -698,20 +684,20 @@ static int place(struct work *w, struct placement_result *r, int v, struct ha_re
 	if (n == 0 || r->host < 0) {
 		w->st[v] = ST_NO_HOST;
 		skip(skipped, out, v, HA_SKIP_NO_HOST, &t);
-		put(&t, "%s priority: VM '%s' (%d vCPU%s, %lld MiB) fits on no host of cluster ",
+		text_put(&t, "%s priority: VM '%s' (%d vCPU%s, %lld MiB) fits on no host of cluster ",
 		    ha_priority_name((enum ha_priority)w->eprio[v]), vm_name(w, v), vm->vcpus, vm->vcpus == 1 ? "" : "s",
 		    (long long)vm->memory_mib);
 		put_cluster(&t, s, vm->cluster);
 		if (n == 0) {
-			put(&t, " (it has no hosts)");
+			text_put(&t, " (it has no hosts)");
 			return 0;
 		}
 		char why[320];
 		placement_format_summary(&view, &q, r, why, sizeof(why));
 		static const char none[] = "no host fits: ";
-		put(&t, " (%s)", strncmp(why, none, sizeof(none) - 1) ? why : why + sizeof(none) - 1);
+		text_put(&t, " (%s)", strncmp(why, none, sizeof(none) - 1) ? why : why + sizeof(none) - 1);
 		if (out->nrestarts)
-			put(&t, ", counting the %d restart%s planned before it", out->nrestarts,
+			text_put(&t, ", counting the %d restart%s planned before it", out->nrestarts,
 			    out->nrestarts == 1 ? "" : "s");
 		return 0;
 	}
@@ -729,7 +715,7 @@ static int place(struct work *w, struct placement_result *r, int v, struct ha_re
 	t = (struct text){rs->reason, sizeof(rs->reason), 0};
 	rs->reason[0] = '\0';
 	put_order(&t, w, v, stamp);
-	put(&t, ": ");
+	text_put(&t, ": ");
 	placement_format_verdict(&view, &q, r, r->host, rs->reason + t.at, sizeof(rs->reason) - t.at);
 	/* Count it there for the VMs after it. */
 	struct placement_host *h = &w->hosts[p];
@@ -761,16 +747,16 @@ static void summarize(const struct work *w, struct ha_plan *out)
 	for (int v = 0; v < w->n; v++)
 		why[0] += w->st[v] == ST_DISABLED, why[1] += w->st[v] == ST_NO_HOST, why[2] += w->st[v] == ST_CYCLE;
 	struct text t = {out->reason, sizeof(out->reason), 0};
-	put(&t, "%d of %d VM%s of %d failed host%s restart%s", out->nrestarts, w->n, w->n == 1 ? "" : "s", failed,
+	text_put(&t, "%d of %d VM%s of %d failed host%s restart%s", out->nrestarts, w->n, w->n == 1 ? "" : "s", failed,
 	    failed == 1 ? "" : "s", out->nrestarts == 1 ? "s" : "");
 	if (out->nrestarts)
-		put(&t, " on %d host%s in %d wave%s", used, used == 1 ? "" : "s", out->nwaves, out->nwaves == 1 ? "" : "s");
+		text_put(&t, " on %d host%s in %d wave%s", used, used == 1 ? "" : "s", out->nwaves, out->nwaves == 1 ? "" : "s");
 	if (out->nskipped) {
 		static const char *const what[3] = {"priority disabled", "fitting on no host", "in a start-order cycle"};
-		put(&t, "; %d not restarted:", out->nskipped);
+		text_put(&t, "; %d not restarted:", out->nskipped);
 		for (int k = 0, n = 0; k < 3; k++)
 			if (why[k])
-				put(&t, "%s %d %s", n++ ? "," : "", why[k], what[k]);
+				text_put(&t, "%s %d %s", n++ ? "," : "", why[k], what[k]);
 	}
 }
 
