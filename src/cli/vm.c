@@ -487,14 +487,17 @@ static const struct opt ha_opts[] = {
 	 "priority", 0, NULL},
 	{"isolation-response", 0, OPT_STR, "RESPONSE", "what its host does with it when isolated: leave, shutdown or "
 	 "poweroff", "isolation_response", 0, NULL},
+	{"after", 0, OPT_LIST, "VM", "after a host failure, start it once this VM (of its project) runs again",
+	 "restart_after", 0, NULL},
 	OPT_END,
 };
 
 static int check_ha(const struct args *a, char *err, size_t errlen)
 {
-	const struct opt_value *p = args_value(a, "priority"), *r = args_value(a, "isolation-response");
-	if (!(p && p->set) && !(r && r->set)) {
-		snprintf(err, errlen, "give --priority, --isolation-response or both");
+	const struct opt_value *p = args_value(a, "priority"), *r = args_value(a, "isolation-response"),
+	                       *o = args_value(a, "after");
+	if (!(p && p->set) && !(r && r->set) && !(o && o->set)) {
+		snprintf(err, errlen, "give --priority, --isolation-response or --after");
 		return CLI_USAGE;
 	}
 	return 0;

@@ -56,9 +56,16 @@ check "each host keeps a lease on the shared datastore, renewed every second ($s
 	-a -f "$SHARED/.vdc-ha/${HID[h3]}.lease"
 
 mgr_guest_template tiny "$ADMIN_TOKEN" '.memory_mib=96'
-mapi POST /api/v1/vms '{"name":"vip","template":"tiny","datastore":"shared","ha":{"priority":"high"},"start":true}'
+mapi POST /api/v1/vms '{"name":"vip","template":"tiny","datastore":"shared","ha":{"priority":"high"},"start":true,"placement":{"affinity":["pair"]}}'
 task_wait "$(jget "$BODY" .task.id)"
 check "a protected VM (priority high) on the shared datastore starts" test "$TASK_STATE" = succeeded
+# Restart order: app starts after vip once both must restart (on vip's
+# host, by their affinity group).
+mapi POST /api/v1/vms '{"name":"app","template":"tiny","datastore":"shared","ha":{"priority":"low","restart_after":["vip"]},"start":true,"placement":{"affinity":["pair"]}}'
+task_wait "$(jget "$BODY" .task.id)"
+check "a VM that starts after vip (restart order) starts beside it" \
+	test "$TASK_STATE/$(mapi GET /api/v1/vms/app && jget "$BODY" .ha.restart_after[0])" = succeeded/vip
+APP=$(mapi GET /api/v1/vms/app && jget "$BODY" .id)
 mapi POST /api/v1/vms '{"name":"bad","template":"tiny","ha":{"priority":"urgent"}}'
 check "a VM's unknown priority is refused, naming it" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha.priority
 mapi GET /api/v1/vms/vip
@@ -184,6 +191,23 @@ mapi GET "/api/v1/hosts/$H"
 check "the host's record shows it failed, and disconnected" \
 	test "$(jget "$BODY" .ha.state)/$(jget "$BODY" .state)" = failed/disconnected
 check "the restart is an event with where and why" grep -q "failed; restarted on $TO" <<<"$(event_of vm.ha_restart "$VM" accepted)"
+# app's restart was queued only once vip's had run (events are numbered in order).
+app_ok=0
+for _ in $(seq 1 100); do
+	mapi GET /api/v1/vms/app
+	[ "$(jget "$BODY" .power_state)" = running ] && [ "$(host_name_of "$(jget "$BODY" .host_id)")" = "$TO" ] && app_ok=1 && break
+	sleep 0.1
+done
+mapi GET '/api/v1/events?limit=300'
+vip_done=$(jget "$BODY" "[.items[] | select(.action == \"vm.ha_restart\" and .target_id == \"$VM\" and .outcome == \"succeeded\")] | last | .id")
+app_queued=$(jget "$BODY" "[.items[] | select(.action == \"vm.ha_restart\" and .target_id == \"$APP\" and .outcome == \"accepted\")] | last | .id")
+check "the VM that starts after it runs on $TO too, queued only once vip ran (event $app_queued after $vip_done)" \
+	test "$app_ok" = 1 -a "${app_queued:-0}" -gt "${vip_done:-999999999}"
+# app has served: the isolation tests below move vip alone (an isolated
+# host's VMs are placed one by one, and an affinity partner left running
+# on it would hold vip there).
+mapi DELETE '/api/v1/vms/app?force=true'
+task_wait "$(jget "$BODY" .task.id)"
 check "one QEMU runs the VM" test "$(running_copies)" = 1
 mapi GET /api/v1/vms/free
 check "the unprotected VM is not restarted: it stays where it was" \

@@ -133,7 +133,7 @@ mapfile -t ROUTES < <(awk '
 	path != "" && /^    (get|post|put|delete|patch):$/ { m = $1; sub(/:$/, "", m); print toupper(m) " " path }
 ' "$VDC_ROOT/docs/openapi.yaml")
 check "the route matrix has the routes of the spec (${#ROUTES[@]})" test "${#ROUTES[@]}" -ge 60
-PUBLIC=" GET / | GET /healthz | POST /api/v1/auth/login | POST /api/v1/hosts/join | POST /api/v1/hosts/{id}/heartbeat | GET /api/v1/ca "
+PUBLIC=" GET / | GET /healthz | POST /api/v1/auth/login | POST /api/v1/hosts/join | POST /api/v1/hosts/{id}/heartbeat | POST /api/v1/hosts/{id}/alive | GET /api/v1/ca "
 # A viewer changes their own things: tokens and password.
 SELF=" POST /api/v1/tokens | DELETE /api/v1/tokens/{id} | POST /api/v1/users/{id}/password "
 

@@ -110,10 +110,23 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
 {
 	if (!json_is_object(in))
 		return jv_fail(err, "ha", "must be an object");
-	static const char *const keys[] = {"priority", "isolation_response", NULL};
+	static const char *const keys[] = {"priority", "isolation_response", "restart_after", NULL};
 	const char *prio = NULL, *iso = NULL;
 	if (jv_only_keys(in, "ha", keys, err) < 0)
 		return -1;
+	/* Restart order: the VMs (of its project, by name) it starts after
+	 * once they run again; [] or null: none. */
+	json_t *ra = json_object_get(in, "restart_after");
+	if (ra && !json_is_null(ra)) {
+		if (!json_is_array(ra) || json_array_size(ra) > 16)
+			return jv_fail(err, "ha.restart_after", "must be a list of at most 16 VM names");
+		size_t i;
+		json_t *v;
+		json_array_foreach(ra, i, v)
+			if (!json_is_string(v) || !jv_is_safe_name(json_string_value(v)))
+				return jv_fail(err, "ha.restart_after", "item %zu is not a VM name", i);
+		json_object_set(out, "restart_after", ra);
+	}
 	/* null: back to the cluster's (the key goes from the VM). */
 	json_t *cleared = json_object();
 	for (int i = 0; keys[i]; i++)
@@ -123,6 +136,7 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
 	for (int i = 0; keys[i]; i++)
 		if (json_object_get(cleared, keys[i]))
 			json_object_del(given, keys[i]);
+	json_object_del(given, "restart_after");
 	int rc = jv_string(given, "ha", "priority", false, 16, &prio, err) < 0 ||
 	         jv_string(given, "ha", "isolation_response", false, 16, &iso, err) < 0;
 	if (rc) {
@@ -132,13 +146,13 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err)
 	}
 	json_object_update(out, cleared);
 	json_decref(cleared);
-	if (json_object_size(out) && !prio && !iso) {
+	if (json_object_size(out) && !prio && !iso) { /* only cleared, or restart_after */
 		json_decref(given);
 		return 0;
 	}
 	rc = 0;
 	if (!prio && !iso)
-		rc = jv_fail(err, "ha", "give priority, isolation_response or both (null: the cluster's)");
+		rc = jv_fail(err, "ha", "give priority, isolation_response or restart_after (null: the cluster's)");
 	else if (prio && one_of(prio, ha_priorities) < 0)
 		rc = jv_fail(err, "ha.priority", "must be high, medium, low or disabled, not '%s'", prio);
 	else if (iso && one_of(iso, ha_isolation_responses) < 0)

@@ -108,6 +108,21 @@ enum inv_place_outcome inv_place(struct inv *iv, const struct inv_request *q,
 json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_request *vms, int nvms, char *err,
                      size_t errlen);
 
+/* HA: where a failed host's VMs restart and in which waves
+ * (decide/ha_plan.c): q as for placement, its priority (enum ha_priority
+ * of ha_plan.h: 0 disabled .. 3 high) and the indices of the VMs of vms it
+ * starts after. The host must be disconnected in the index. Returns
+ * {"restarts": [{"i", "to_id", "to", "wave", "reason"}], "skipped": [{"i",
+ * "why", "reason"}], "waves", "reason"}, or NULL with err. */
+struct inv_ha_request {
+	struct inv_request q;
+	int priority;
+	const int *after;
+	int nafter;
+};
+json_t *inv_ha_plan(struct inv *iv, const char *host_id, const struct inv_ha_request *vms, int nvms, char *err,
+                    size_t errlen);
+
 /* The whole index as canonical JSON, to compare two indexes (a live one
  * with one rebuilt from the store) with ==: {"clusters": {id: {...}},
  * "hosts": {id: {..., "vms": [ids]}}, "vms": {id: {...}}, "groups":

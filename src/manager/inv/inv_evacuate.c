@@ -8,14 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rules the plan binds: one per distinct group of the VMs moving. */
-struct plan_rules {
-	struct placement_rule *v;
-	char **keys;
-	int n, cap;
-};
-
-static void rules_free(struct plan_rules *r)
+void inv_plan_rules_free(struct inv_plan_rules *r)
 {
 	for (int i = 0; i < r->n; i++) {
 		free((void *)r->v[i].members);
@@ -25,10 +18,8 @@ static void rules_free(struct plan_rules *r)
 	free(r->keys);
 }
 
-/* The rule index of a group (made on first sight, with the index's
- * members and their hosts); -1 when out of memory. */
-static int rule_of(struct inv *iv, struct plan_rules *r, enum placement_rule_type t, const char *project,
-                   const char *name)
+int inv_plan_rule(struct inv *iv, struct inv_plan_rules *r, enum placement_rule_type t, const char *project,
+                  const char *name)
 {
 	char *key = inv_group_key(t, project, name);
 	if (!key)
@@ -79,7 +70,7 @@ json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_reque
 	const char *ds_names[PLACEMENT_SET_BITS], *net_names[PLACEMENT_SET_BITS];
 	memcpy(ds_names, iv->datastores.v, sizeof(ds_names));
 	memcpy(net_names, iv->networks.v, sizeof(net_names));
-	struct plan_rules rules = {0};
+	struct inv_plan_rules rules = {0};
 	struct evacuate_vm *ev = calloc((size_t)(nvms ? nvms : 1), sizeof(*ev));
 	int *rule_ids = calloc((size_t)(nvms ? nvms : 1) * PLACEMENT_MAX_VM_RULES, sizeof(*rule_ids));
 	struct evacuate_move *moves = calloc((size_t)(nvms ? nvms : 1), sizeof(*moves));
@@ -104,7 +95,7 @@ json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_reque
 			for (int i = 0; i < n && ev[k].nrules < PLACEMENT_MAX_VM_RULES; i++) {
 				if (!names[i])
 					continue;
-				int ri = rule_of(iv, &rules, t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id,
+				int ri = inv_plan_rule(iv, &rules, t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id,
 				                 names[i]);
 				if (ri < 0) {
 					snprintf(err, errlen, "out of memory");
@@ -131,7 +122,7 @@ json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_reque
 	out = json_pack("{s:s, s:s, s:b, s:i, s:s, s:o}", "host", h->name, "host_id", h->id, "refused", p.stuck >= 0,
 	                "stuck", p.stuck, "reason", p.reason, "moves", mv);
 done:
-	rules_free(&rules);
+	inv_plan_rules_free(&rules);
 	free(moves);
 	free(rule_ids);
 	free(ev);

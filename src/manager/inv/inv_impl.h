@@ -85,4 +85,16 @@ int inv_request_name(const struct inv_names *n, const char **names, const char *
 /* An id of names for name, or -1 when none has it. */
 int inv_names_find(const struct inv_names *n, const char *name);
 
+/* The rules a plan binds (inv_evacuate.c, inv_ha.c): one per distinct
+ * group of the VMs it places, with the index's members and their hosts. */
+struct inv_plan_rules {
+	struct placement_rule *v;
+	char **keys;
+	int n, cap;
+};
+/* The rule index of a group (made on first sight); -1 when out of memory. */
+int inv_plan_rule(struct inv *iv, struct inv_plan_rules *r, enum placement_rule_type t, const char *project,
+                  const char *name);
+void inv_plan_rules_free(struct inv_plan_rules *r);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "inventory.h"
 #include "place.h"
+#include "vm_request.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,39 +13,6 @@
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 bool evacuation_moves_live(const char *ps) { return ps && (!strcmp(ps, "running") || !strcmp(ps, "paused")); }
-
-/* The names of a VM's bridges, groups: borrowed from its document. */
-enum { NAMES_MAX = 16 };
-struct vm_names {
-	const char *nets[NAMES_MAX], *aff[NAMES_MAX], *anti[NAMES_MAX];
-};
-
-static struct inv_request request_of(const json_t *vm, struct vm_names *nm)
-{
-	const json_t *cfg = json_object_get(vm, "config"), *pg = json_object_get(vm, "placement_groups");
-	int nnets = 0;
-	size_t i;
-	json_t *n;
-	json_array_foreach(json_object_get(cfg, "networks"), i, n)
-		if (nnets < NAMES_MAX && str(n, "bridge"))
-			nm->nets[nnets++] = str(n, "bridge");
-	return (struct inv_request){
-		.vm = str(vm, "name"),
-		.vcpus = (int)json_integer_value(json_object_get(cfg, "vcpus")),
-		.memory_mib = json_integer_value(json_object_get(cfg, "memory_mib")),
-		.reserve_cpu_pct = json_integer_value(json_object_get(cfg, "cpu_reservation_pct")),
-		.reserve_memory_mib = json_integer_value(json_object_get(cfg, "mem_reservation_mib")),
-		.datastore = str(cfg, "datastore") ?: "local",
-		.networks = nm->nets,
-		.nnetworks = nnets,
-		.cluster_id = str(vm, "cluster_id"),
-		.affinity = nm->aff,
-		.naffinity = place_strings(json_object_get(pg, "affinity"), nm->aff, NAMES_MAX),
-		.anti_affinity = nm->anti,
-		.nanti_affinity = place_strings(json_object_get(pg, "anti_affinity"), nm->anti, NAMES_MAX),
-		.project_id = str(vm, "project_id"),
-	};
-}
 
 json_t *evacuation_plan(struct store *st, const json_t *host, struct errinfo *e)
 {
@@ -68,7 +36,7 @@ json_t *evacuation_plan(struct store *st, const json_t *host, struct errinfo *e)
 		const char *ps = str(vm, "power_state") ?: "unknown";
 		if (evacuation_moves_live(ps)) {
 			moving[nq] = vm;
-			q[nq] = request_of(vm, &names[nq]);
+			q[nq] = vm_placement_request(vm, &names[nq]);
 			nq++;
 		} else {
 			char why[160];

@@ -13,8 +13,11 @@
 #include "manager.h"
 #include "migrations.h"
 #include "place.h"
+#include "inventory.h"
+#include "ha_plan.h"
 #include "resources.h"
 #include "url.h"
+#include "vm_request.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,7 @@
 
 struct ha_host {
 	char id[40];
-	int64_t last_word_ms;        /* monotonic; vdcd's start until it speaks */
+	int64_t last_word_ms;        /* monotonic; when vdcd first knew of it until it speaks */
 	json_t *leases;              /* what it sees of its peers' leases */
 	enum ha_host_state state;
 	int64_t since_ms;
@@ -43,11 +46,11 @@ struct ha_host {
 	bool bmc_busy;               /* a power-off through its BMC is under way */
 	int64_t next_bmc_ms;         /* when a failed power-off may be tried again */
 	int64_t bmc_off_ms;          /* its BMC confirmed it off (monotonic); 0: never */
+	json_t *said;                /* VM id -> the refusal said in an event since its last verdict */
 };
 
 struct ha {
 	struct inv_map hosts;
-	int64_t started_ms;
 	struct loop_timer *timer;
 };
 
@@ -388,8 +391,62 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 	return 0;
 }
 
-/* Restarts the protected VMs of failed host h elsewhere. Returns how many
- * are left to try again later (no host fits them yet). */
+/* An event refusing vm's restart, once per verdict on its host and reason. */
+static void refuse_once(struct mgr *m, struct ha_host *h, const char *vm_id, const char *why)
+{
+	if (!h->said)
+		h->said = json_object();
+	if (!vm_id || (h->said && !strcmp(json_string_value(json_object_get(h->said, vm_id)) ?: "", why)))
+		return;
+	json_object_set_new(h->said, vm_id, json_string(why));
+	mgr_event(m, "vdcd", "vm.ha_restart", "vm", vm_id, "refused", why);
+}
+
+static bool listed_in(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n)
+		if (name && json_is_string(n) && !strcmp(json_string_value(n), name))
+			return true;
+	return false;
+}
+
+/* Whether HA restarts vm (one of host h's) elsewhere now: protected, meant
+ * to run, not moving already, confirmed by its host as one it fences (a
+ * failed host) or stopped by its isolation response (an isolated one:
+ * gone from still_running, its lease record), and with its disks on a
+ * datastore another host shares. Says why not in an event when it
+ * matters. */
+static bool eligible(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster, const json_t *hosts,
+                     const json_t *vm, const json_t *still_running, int64_t now, const struct ha_times *t)
+{
+	if (!strcmp(ha_vm_priority(vm, cluster), "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
+	    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
+		return false;
+	const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
+	if (!still_running && !listed_in(json_object_get(host, "ha_protected"), name)) {
+		refuse_once(m, h, str(vm, "id"),
+		            "not restarted: its host had not confirmed protecting it (it fences only what it confirmed) "
+		            "before it went silent");
+		return false;
+	}
+	if (still_running && (listed_in(still_running, name) || !strcmp(vm_isolation_response(vm, cluster), "leave")))
+		return false;
+	const char *ds = str(json_object_get(vm, "config"), "datastore") ?: "local";
+	if (!datastore_shared(m->ha, hosts, h->id, ds, now, t)) {
+		char why[400];
+		snprintf(why, sizeof(why), "not restarted: its disks are on datastore %s, which no host that answers "
+		         "shares with %s", ds, str(host, "name") ?: h->id);
+		refuse_once(m, h, str(vm, "id"), why);
+		return false;
+	}
+	return true;
+}
+
+/* Restarts the protected VMs an isolated host h stopped, one by one by
+ * placement, highest priority first. Returns how many are left to try
+ * again later (no host fits them yet). */
 static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
                        const json_t *hosts, int64_t now, const struct ha_times *t, const json_t *still_running)
 {
@@ -407,57 +464,21 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 	int left = 0;
 	size_t i;
 	json_t *vm;
-	json_array_foreach(vms, i, vm) {
-		const char *p = ha_vm_priority(vm, cluster);
-		/* What was meant to run, and is not being moved already. */
-		if (!strcmp(p, "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
-		    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
-			continue;
-		const char *agent_name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
-		bool acked = false;
-		size_t a;
-		json_t *an;
-		json_array_foreach(json_object_get(host, "ha_protected"), a, an)
-			acked |= agent_name && json_is_string(an) && !strcmp(json_string_value(an), agent_name);
-		if (!acked && !still_running) {
-			mgr_event(m, "vdcd", "vm.ha_restart", "vm", str(vm, "id"), "refused",
-			          "not restarted: its host had not confirmed protecting it (it fences only what it confirmed) "
-			          "before it went silent");
-			continue;
-		}
-		/* An isolated host's VM: only once its host stopped it (its
-		 * isolation response), as its lease record says. */
-		if (still_running) {
-			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
-			bool listed = false;
-			size_t r;
-			json_t *rn;
-			json_array_foreach(still_running, r, rn)
-				listed |= name && json_is_string(rn) && !strcmp(json_string_value(rn), name);
-			if (listed || !strcmp(vm_isolation_response(vm, cluster), "leave"))
-				continue;
-		}
-		items[k++] = (struct restart_item){vm, priority_rank(p),
-		                                   json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib"))};
-	}
+	json_array_foreach(vms, i, vm)
+		if (eligible(m, h, host, cluster, hosts, vm, still_running, now, t))
+			items[k++] = (struct restart_item){vm, priority_rank(ha_vm_priority(vm, cluster)),
+			                                   json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib"))};
 	qsort(items, k, sizeof(*items), by_priority);
 	for (i = 0; i < k; i++) {
 		vm = items[i].vm;
 		const char *id = str(vm, "id");
-		const char *ds = str(json_object_get(vm, "config"), "datastore") ?: "local";
 		char why[400];
-		if (!datastore_shared(m->ha, hosts, h->id, ds, now, t)) {
-			snprintf(why, sizeof(why), "not restarted: its disks are on datastore %s, which no host that answers "
-			         "shares with %s", ds, str(host, "name") ?: h->id);
-			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
-			continue;
-		}
 		json_t *preq = migration_placement_request(vm, NULL), *to = NULL, *report = NULL;
 		struct errinfo pe = {0};
 		if (!preq || place_vm(m->st, preq, &to, &report, &pe) < 0) {
 			snprintf(why, sizeof(why), "not restarted yet (tried again every %d s): %s", RETRY_MS / 1000,
 			         pe.message[0] ? pe.message : "out of memory");
-			mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "refused", why);
+			refuse_once(m, h, id, why);
 			left++;
 		} else {
 			char reason[600];
@@ -563,6 +584,127 @@ static bool powered_off(const struct ha_host *h, const json_t *host, int64_t now
 	return checked_ms + 1000 >= silent_since_ms; /* the record has whole seconds */
 }
 
+#define WAVE_POLL_MS 500
+
+/* The VM named name in project (NULL: none), or NULL. */
+static json_t *vm_named(struct store *st, const char *name, const char *project)
+{
+	char *docs[1] = {NULL}, *projects[1] = {NULL};
+	int n = store_find_name(st, STORE_VM, name, STORE_NAME_PROJECT, project, 1, docs, projects, &(struct errinfo){0});
+	json_t *vm = n == 1 ? json_loads(docs[0], 0, NULL) : NULL;
+	for (int i = 0; i < n; i++) {
+		free(docs[i]);
+		free(projects[i]);
+	}
+	return vm;
+}
+
+/* A failed host's VMs, planned together (decide/ha_plan.c over the index:
+ * priorities, rules, room, and "start after" waves): the first wave is
+ * queued now; a VM whose restart_after names a VM still being restarted
+ * waits for it to run. Returns when to look again (ms), 0 when done. */
+static int64_t restart_planned(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
+                               const json_t *hosts, int64_t now, const struct ha_times *t)
+{
+	struct store_filter f = {"host_id", h->id};
+	json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
+	if (!vms)
+		return RETRY_MS;
+	size_t n = json_array_size(vms), k = 0;
+	const json_t **cand = calloc(n ? n : 1, sizeof(*cand));
+	struct inv_ha_request *req = calloc(n ? n : 1, sizeof(*req));
+	struct vm_names *names = calloc(n ? n : 1, sizeof(*names));
+	int *after = calloc((n ? n : 1) * VM_NAMES_MAX, sizeof(*after));
+	int64_t retry = 0;
+	if (!cand || !req || !names || !after) {
+		retry = RETRY_MS;
+		goto done;
+	}
+	size_t i;
+	json_t *vm;
+	json_array_foreach(vms, i, vm) {
+		if (!eligible(m, h, host, cluster, hosts, vm, NULL, now, t))
+			continue;
+		/* Waits while a VM it starts after is being restarted. */
+		bool waits = false;
+		size_t a;
+		json_t *an;
+		json_array_foreach(json_object_get(json_object_get(vm, "ha"), "restart_after"), a, an) {
+			json_t *dep = vm_named(m->st, json_string_value(an) ?: "", str(vm, "project_id"));
+			waits |= dep && strcmp(str(dep, "host_id") ?: "", h->id) &&
+			         (json_object_get(dep, "ha_restart") || !strcmp(str(dep, "power_state") ?: "", "restarting"));
+			json_decref(dep);
+		}
+		if (waits) {
+			retry = WAVE_POLL_MS;
+			continue;
+		}
+		const char *p = ha_vm_priority(vm, cluster);
+		cand[k] = vm;
+		req[k] = (struct inv_ha_request){.q = vm_placement_request(vm, &names[k]),
+		                                 .priority = !strcmp(p, "high") ? HA_PRIO_HIGH : !strcmp(p, "low") ? HA_PRIO_LOW
+		                                                                                                   : HA_PRIO_MEDIUM};
+		k++;
+	}
+	/* Its order among those restarting with it, by name. */
+	for (size_t c = 0; c < k; c++) {
+		int *ids = after + c * VM_NAMES_MAX;
+		size_t a;
+		json_t *an;
+		json_array_foreach(json_object_get(json_object_get(cand[c], "ha"), "restart_after"), a, an)
+			for (size_t d = 0; d < k && req[c].nafter < VM_NAMES_MAX; d++)
+				if (d != c && !strcmp(str(cand[d], "name") ?: "", json_string_value(an) ?: ""))
+					ids[req[c].nafter++] = (int)d;
+		req[c].after = ids;
+	}
+	if (!k)
+		goto done;
+	char err[512];
+	json_t *plan = inventory_ha_plan(h->id, req, (int)k, err, sizeof(err));
+	if (!plan) {
+		log_warn("ha_plan_failed", "host=%s error=%s", h->id, log_quote(err));
+		retry = RETRY_MS;
+		goto done;
+	}
+	json_t *r;
+	json_array_foreach(json_object_get(plan, "restarts"), i, r) {
+		if (json_integer_value(json_object_get(r, "wave")) > 0) {
+			retry = WAVE_POLL_MS; /* after the waves before it run */
+			continue;
+		}
+		const json_t *v = cand[json_integer_value(json_object_get(r, "i"))];
+		json_t *to = store_get(m->st, STORE_HOST, str(r, "to_id") ?: "", &(struct errinfo){0});
+		char reason[700];
+		snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", str(host, "name") ?: h->id,
+		         str(r, "to") ?: "?", str(r, "reason") ?: "");
+		struct errinfo e = {0};
+		if (!to || queue_restart(m, (json_t *)v, to, reason, NULL, &e) < 0) {
+			log_warn("ha_restart_not_queued", "vm=%s error=%s", str(v, "id"), log_quote(e.message));
+			retry = RETRY_MS;
+		}
+		json_decref(to);
+	}
+	json_array_foreach(json_object_get(plan, "skipped"), i, r) {
+		const json_t *v = cand[json_integer_value(json_object_get(r, "i"))];
+		bool later = !strcmp(str(r, "why") ?: "", "no_host");
+		char why[600];
+		snprintf(why, sizeof(why), "not restarted%s: %s", later ? " yet (tried again every 5 s)" : "",
+		         str(r, "reason") ?: "");
+		refuse_once(m, h, str(v, "id"), why);
+		if (later && !retry)
+			retry = RETRY_MS;
+	}
+	json_decref(plan);
+	tasks_wake(m);
+done:
+	free(after);
+	free(names);
+	free(req);
+	free(cand);
+	json_decref(vms);
+	return retry;
+}
+
 static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster, const json_t *hosts,
                   int64_t now, const struct ha_times *t)
 {
@@ -576,6 +718,8 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 	if (d.state == HA_UNKNOWN || d.state == HA_FENCING)
 		fence_by_bmc(m, h, host, now);
 	if (d.state != h->state) {
+		json_decref(h->said);
+		h->said = NULL;
 		h->state = d.state;
 		h->since_ms = now;
 		snprintf(h->reason, sizeof(h->reason), "%s", d.reason);
@@ -588,8 +732,8 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 		h->next_restart_ms = d.state == HA_FAILED ? now : 0;
 	}
 	if (h->state == HA_FAILED && h->next_restart_ms && now >= h->next_restart_ms) {
-		int left = restart_vms(m, h, host, cluster, hosts, now, t, NULL);
-		h->next_restart_ms = left ? now + RETRY_MS : 0;
+		int64_t again = restart_planned(m, h, host, cluster, hosts, now, t);
+		h->next_restart_ms = again ? now + again : 0;
 	}
 	/* Isolated: what it stopped by its isolation response (gone from
 	 * its lease record, which it writes as isolated) runs elsewhere. */
@@ -711,7 +855,6 @@ int ha_init(struct mgr *m)
 	struct ha *ha = calloc(1, sizeof(*ha));
 	if (!ha)
 		return -1;
-	ha->started_ms = now_ms();
 	m->ha = ha;
 	if (!(ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m))) {
 		free(ha);
@@ -726,6 +869,7 @@ static void free_host(void *val, void *ctx)
 	(void)ctx;
 	struct ha_host *h = val;
 	json_decref(h->leases);
+	json_decref(h->said);
 	free(h);
 }
 

@@ -121,6 +121,18 @@ json_t *inventory_evacuate(const char *host_id, const struct inv_request *vms, i
 	return plan;
 }
 
+json_t *inventory_ha_plan(const char *host_id, const struct inv_ha_request *vms, int nvms, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&lock);
+	json_t *plan = NULL;
+	if (index_)
+		plan = inv_ha_plan(index_, host_id, vms, nvms, err, errlen);
+	else
+		snprintf(err, errlen, "the inventory is not loaded");
+	pthread_mutex_unlock(&lock);
+	return plan;
+}
+
 json_t *inventory_compare(struct store *st, struct errinfo *e)
 {
 	struct inv *fresh = inv_new();

@@ -24,6 +24,8 @@ enum inv_place_outcome inventory_place(const struct inv_request *q, struct inv_r
 
 /* inv_evacuate under the index's lock. */
 json_t *inventory_evacuate(const char *host_id, const struct inv_request *vms, int nvms, char *err, size_t errlen);
+/* HA's restart plan for failed host host_id (inv_ha_plan). */
+json_t *inventory_ha_plan(const char *host_id, const struct inv_ha_request *vms, int nvms, char *err, size_t errlen);
 
 /* inv_connected_hosts under the index's lock. */
 int inventory_connected_hosts(struct inv_beat **out, size_t *n);
