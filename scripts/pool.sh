@@ -45,7 +45,9 @@ pool_fabric_up() {
 		echo "pool: $POOL_NET.0/24 is in use by another interface; set VDC_POOL_NET" >&2
 		return 1
 	fi
-	ip link add "$POOL_BR" type bridge || return 1
+	# A fixed MAC: else the bridge takes its lowest port's, changing as
+	# hosts join, and hosts that learnt the old one lose frames for seconds.
+	ip link add "$POOL_BR" address "$(echo -n "$POOL_BR" | md5sum | sed 's/^\(..\)\(..\)\(..\)\(..\)\(..\).*/02:\1:\2:\3:\4:\5/')" type bridge || return 1
 	pool_made link "$POOL_BR"
 	ip addr add "$POOL_MGR_IP/24" dev "$POOL_BR"
 	ip link set "$POOL_BR" up

@@ -78,7 +78,7 @@ host_ns() {
 	if ! ip netns list | grep -qw "$ns"; then
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
-		ip -n "$ns" link add br0 type bridge
+		ip -n "$ns" link add br0 address "$(bridge_mac "$ns")" type bridge
 		ip -n "$ns" addr add 10.213.0.1/24 dev br0
 		ip -n "$ns" link set br0 up
 		HOSTS+=("$h")
@@ -148,11 +148,17 @@ agent_start() {
 
 agent_pid() { cat "$(dir_of "$1")/agent.pid"; }
 
+# bridge_mac NAME: a fixed MAC for a bridge that has an address. Left to
+# itself a Linux bridge takes the lowest MAC of its ports, so it changes as
+# hosts join; a host that learnt the old one (another port's) then sends
+# to it and its frames are dropped until its ARP entry ages out (seconds).
+bridge_mac() { echo -n "$1" | md5sum | sed 's/^\(..\)\(..\)\(..\)\(..\)\(..\).*/02:\1:\2:\3:\4:\5/'; }
+
 # fabric_up: a bridge in the root namespace ($MGR_IP/24, no uplink) that
 # host namespaces join through veths; vdcd listens on it.
 fabric_up() {
 	FABRIC=1
-	ip link add "$FABRIC_BR" type bridge
+	ip link add "$FABRIC_BR" address "$(bridge_mac "$FABRIC_BR")" type bridge
 	ip addr add "$MGR_IP/24" dev "$FABRIC_BR"
 	ip link set "$FABRIC_BR" up
 }
@@ -168,7 +174,7 @@ VMNET=0
 vmnet_up() {
 	local h
 	if [ "$VMNET" = 0 ]; then
-		ip link add "$VMNET_BR" type bridge || return 1
+		ip link add "$VMNET_BR" address "$(bridge_mac "$VMNET_BR")" type bridge || return 1
 		ip addr add "$VMNET_NET.1/24" dev "$VMNET_BR"
 		ip link set "$VMNET_BR" up
 		VMNET=1
