@@ -41,6 +41,7 @@ struct peer_probe {
 
 struct guard {
 	struct agent *a;
+	bool ping_failing;        /* the last alive report failed (logged once per spell) */
 	struct loop_timer *timer;
 	struct ha_lease *lease;
 	struct hc *ping;          /* in flight, or NULL */
@@ -271,8 +272,17 @@ static void on_ping_reply(void *ctx, int status, const char *body)
 {
 	struct guard *g = ctx;
 	g->ping = NULL;
-	if (status != 200)
-		return; /* vdcd's absence alone says nothing: see isolation() */
+	if (status != 200) {
+		/* vdcd's absence alone says nothing (see isolation()), but a
+		 * failing report is logged once per spell: vdcd judges by it. */
+		if (!g->ping_failing)
+			log_warn("ha_alive_failed", "status=%d error=%s", status, log_quote(body ? body : ""));
+		g->ping_failing = true;
+		return;
+	}
+	if (g->ping_failing)
+		log_info("ha_alive_ok", "reason=%s", log_quote("vdcd takes alive reports again"));
+	g->ping_failing = false;
 	g->last_ok_ms = loop_now_ms();
 	if (g->isolated) {
 		g->isolated = false;

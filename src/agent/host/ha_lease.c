@@ -35,7 +35,8 @@ struct ha_lease {
 	bool stop;
 	int interval_ms;
 	char host_id[64];
-	uint64_t seq;
+	uint64_t seq;             /* the last record's; starts at the wall clock in ms so a
+	                           * restarted agent goes on counting up */
 	char state[16];
 	char *vms;                /* JSON text of the protected VMs' names */
 	int nds;
@@ -179,6 +180,9 @@ struct ha_lease *ha_lease_start(const struct agent_config *cfg, const char *host
 	snprintf(l->host_id, sizeof(l->host_id), "%s", host_id);
 	snprintf(l->state, sizeof(l->state), "alive");
 	l->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	l->seq = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
 	int64_t now = mono_ms();
 	for (int i = 0; i < cfg->ndatastores && i < MAX_DATASTORES; i++) {
 		struct ds_lease *d = &l->ds[l->nds++];
@@ -260,8 +264,11 @@ json_t *ha_lease_observations(struct ha_lease *l)
 			                              json_object_get(p, "state"), "vms", json_object_get(p, "vms")));
 		}
 		int64_t ago = now - d->renewed_at_ms;
-		json_object_set_new(out, d->name, json_pack("{s:I, s:o}", "renewed_ago_ms", (json_int_t)(ago > 0 ? ago : 0),
-		                                            "peers", peers));
+		/* Its own sequence number too: vdcd counts the renewals its peers
+		 * see after this report, which tells a cut network (they go on)
+		 * from a crash (at most one more) whatever the delays. */
+		json_object_set_new(out, d->name, json_pack("{s:I, s:I, s:o}", "renewed_ago_ms", (json_int_t)(ago > 0 ? ago : 0),
+		                                            "seq", (json_int_t)l->seq, "peers", peers));
 	}
 	pthread_mutex_unlock(&l->mu);
 	return out;

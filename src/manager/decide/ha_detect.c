@@ -31,24 +31,25 @@ void ha_detect(const struct ha_host_view *v, const struct ha_times *t, struct ha
 		         silent);
 		return;
 	}
-	/* Isolated only on evidence: its lease renewed well after it went
-	 * silent. A crashed host's lease stops with its word, but is seen to
-	 * up to a renewal later (its observers read once a renewal) and its
-	 * word may have come up to a ping (a renewal) before it died: three
-	 * renewals tell the two apart. */
-	if (v->lease_age_ms < t->lease_ms && v->silent_ms - v->lease_age_ms < 3 * t->renew_ms) {
+	/* Isolated only on evidence: its lease renewed twice after its last
+	 * word. A crashed host may renew once more (the renewal under way when
+	 * it spoke), never twice; counting renewals rather than seconds keeps
+	 * a slow observer or a late report from taking a crash for isolation. */
+	if (v->lease_age_ms < t->lease_ms && v->renewals < 2) {
 		out->state = HA_SILENT;
 		snprintf(out->reason, sizeof(out->reason),
-		         "silent for %.1f s; its datastore lease was last renewed %.1f s ago (runs out at %.1f s): "
-		         "crashed or cut off, not known yet",
-		         silent, age, (double)t->lease_ms / 1000.0);
+		         "silent for %.1f s; its datastore lease renewed %lld time%s since its last word (last %.1f s ago, "
+		         "runs out at %.1f s): crashed or cut off, not known yet",
+		         silent, (long long)(v->renewals > 0 ? v->renewals : 0), v->renewals == 1 ? "" : "s", age,
+		         (double)t->lease_ms / 1000.0);
 		return;
 	}
 	if (v->lease_age_ms < t->lease_ms) {
 		out->state = HA_ISOLATED;
 		snprintf(out->reason, sizeof(out->reason),
-		         "silent for %.1f s, but %d host%s saw its datastore lease renewed %.1f s ago: alive, its network cut",
-		         silent, v->observers, v->observers == 1 ? "" : "s", age);
+		         "silent for %.1f s, but %d host%s saw its datastore lease renewed %lld times since, last %.1f s ago: "
+		         "alive, its network cut",
+		         silent, v->observers, v->observers == 1 ? "" : "s", (long long)v->renewals, age);
 		return;
 	}
 	if (v->lease_age_ms < t->lease_ms + t->margin_ms) {

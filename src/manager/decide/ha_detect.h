@@ -4,8 +4,8 @@
  * safety margin: it has fenced itself, so its VMs may start elsewhere), or
  * unknown (silent, and nothing else tells: no other host shares a
  * datastore with it), or just silent (its lease is fresh but not seen
- * renewed since it went silent: a crash and a cut network look alike for
- * the first seconds). Like vSphere's datastore heartbeats, the lease's age
+ * renewed twice since its last word: a crash and a cut network look alike
+ * for the first seconds). Like vSphere's datastore heartbeats, the lease's age
  * is what other hosts saw, by their own clocks. Pure: times in, state and
  * its reason out. */
 #ifndef VDC_HA_DETECT_H
@@ -29,7 +29,6 @@ struct ha_times {
 	int64_t net_timeout_ms; /* silent this long: its leases are looked at */
 	int64_t lease_ms;       /* a lease not renewed this long has run out */
 	int64_t margin_ms;      /* and this much more before its VMs start elsewhere */
-	int64_t renew_ms;       /* hosts renew their leases this often */
 };
 
 /* One host as vdcd sees it now. */
@@ -38,6 +37,8 @@ struct ha_host_view {
 	int observers;          /* hosts answering vdcd that share a datastore with it */
 	int64_t lease_age_ms;   /* the freshest age of its lease they saw, counting
 	                         * how old their report is; with observers == 0: unused */
+	int64_t renewals;       /* how far its lease's sequence number went past the one
+	                         * it had at its last word, as they saw it */
 	bool powered_off;       /* its BMC says it is off */
 };
 

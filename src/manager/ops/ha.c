@@ -31,13 +31,13 @@
 /* What agents are told: how often to say they are alive. */
 #define PING_MS 1000
 #define PING_OFF_MS 10000
-/* How often agents renew their leases (host/ha_lease.c's interval). */
-#define HA_RENEW_MS 1000
 
 struct ha_host {
 	char id[40];
 	int64_t last_word_ms;        /* monotonic; when vdcd first knew of it until it speaks */
 	json_t *leases;              /* what it sees of its peers' leases */
+	int64_t seq_at_word;         /* its lease's sequence number at its last word; -1: not known
+	                              * (it never said, or vdcd restarted): the first one seen instead */
 	enum ha_host_state state;
 	int64_t since_ms;
 	char reason[HA_REASON_MAX];
@@ -69,6 +69,7 @@ static struct ha_host *host_of(struct ha *ha, const char *id)
 	/* Its silence counts from when vdcd first knew of it (its start, or
 	 * the host's join), never from before. */
 	h->last_word_ms = now_ms();
+	h->seq_at_word = -1;
 	h->state = HA_CONNECTED;
 	if (inv_map_put(&ha->hosts, h->id, h) < 0) {
 		free(h);
@@ -84,7 +85,6 @@ static void ha_times_of(const json_t *cluster, struct ha_times *t)
 	t->lease_ms = json_integer_value(json_object_get(p, "lease_ms")) ?: HA_DEFAULT_LEASE_MS;
 	t->margin_ms = json_object_get(p, "margin_ms") ? json_integer_value(json_object_get(p, "margin_ms"))
 	                                                : HA_DEFAULT_MARGIN_MS;
-	t->renew_ms = HA_RENEW_MS;
 }
 
 /* The agent kills its protected VMs this long after its last renewal:
@@ -133,6 +133,21 @@ static void on_stale_deleted(struct mgr *m, void *ctx, struct agent_reply *r)
 		log_warn("ha_stale_copy_not_removed", "host=%s status=%ld error=%s", id, r->status,
 		         log_quote(r->status ? "the agent refused" : r->e.message));
 	free(id);
+}
+
+/* The highest sequence number a host wrote on its leases (an alive
+ * report's own "seq"s), -1 without one. */
+static int64_t own_seq(const json_t *leases)
+{
+	int64_t best = -1;
+	const char *ds;
+	json_t *seen;
+	json_object_foreach((json_t *)leases, ds, seen) {
+		const json_t *seq = json_object_get(seen, "seq");
+		if (json_is_integer(seq) && json_integer_value(seq) > best)
+			best = json_integer_value(seq);
+	}
+	return best;
 }
 
 /* A returning host still has VM vm_name that HA moved away from it: its
@@ -195,6 +210,7 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 	h->last_word_ms = now_ms();
 	json_decref(h->leases);
 	h->leases = leases ? json_deep_copy(leases) : NULL;
+	h->seq_at_word = own_seq(leases);
 	json_t *cluster = store_get(m->st, STORE_CLUSTER, str(host, "cluster_id") ?: "", &(struct errinfo){0});
 	struct ha_times t;
 	ha_times_of(cluster, &t);
@@ -254,10 +270,12 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 
 /* How the hosts of a cluster that answer see h's lease: how many of them
  * see it, and its freshest age (their report's age counted). */
-static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64_t now, const struct ha_times *t,
-                       struct ha_host_view *v, const json_t **record)
+static void lease_view(struct ha *ha, const json_t *hosts, const struct ha_host *h, int64_t now,
+                       const struct ha_times *t, struct ha_host_view *v, const json_t **record, int64_t *seen_seq)
 {
+	const char *id = h->id;
 	*record = NULL;
+	*seen_seq = -1;
 	v->observers = 0;
 	v->lease_age_ms = 0;
 	size_t i;
@@ -276,6 +294,9 @@ static void lease_view(struct ha *ha, const json_t *hosts, const char *id, int64
 			if (!p)
 				continue;
 			int64_t age = json_integer_value(json_object_get(p, "unchanged_ms")) + (now - o->last_word_ms);
+			int64_t seq = json_integer_value(json_object_get(p, "seq"));
+			if (seq > *seen_seq)
+				*seen_seq = seq;
 			sees = true;
 			if (age < best) {
 				best = age;
@@ -711,7 +732,12 @@ static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const js
 	struct ha *ha = m->ha;
 	struct ha_host_view v = {.silent_ms = now - h->last_word_ms};
 	const json_t *record = NULL;
-	lease_view(ha, hosts, h->id, now, t, &v, &record);
+	int64_t seen_seq;
+	lease_view(ha, hosts, h, now, t, &v, &record, &seen_seq);
+	/* Renewals since its last word: a crashed host makes at most one. */
+	if (h->seq_at_word < 0)
+		h->seq_at_word = seen_seq;
+	v.renewals = seen_seq >= 0 && h->seq_at_word >= 0 ? seen_seq - h->seq_at_word : 0;
 	v.powered_off = v.silent_ms >= t->net_timeout_ms && powered_off(h, host, now);
 	struct ha_detection d;
 	ha_detect(&v, t, &d);
