@@ -171,6 +171,8 @@ struct column {
  * *t; 0 for null, a missing value or 0 (never). Returns 0, or -1 when v is
  * neither. Pure. */
 int json_time(const json_t *v, time_t *t);
+/* An RFC 3339 string to epoch milliseconds (its fraction kept). 0, or -1. */
+int json_time_ms(const json_t *v, int64_t *ms);
 /* The member at a dotted path ("placement.host"), or NULL. */
 const json_t *json_path(const json_t *doc, const char *path);
 /* A cell's text for a value (pure; FMT_REF and FMT_TARGET show the ids). */

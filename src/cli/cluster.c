@@ -133,6 +133,16 @@ static int update(struct cli *c, const struct args *a)
 	return rc;
 }
 
+/* Prints t and frees it. */
+static void put_table(struct cli *c, struct table *t)
+{
+	char *text = t ? table_render(t) : NULL;
+	if (text)
+		fputs(text, c->out);
+	free(text);
+	table_free(t);
+}
+
 /* vdc cluster ha NAME: failover capacity and each host's HA state. */
 static int ha_report(struct cli *c, const struct args *a)
 {
@@ -167,11 +177,85 @@ static int ha_report(struct cli *c, const struct args *a)
 		                     json_string_value(json_path(h, "ha.reason")) ?: ""};
 		table_add_row(t, row);
 	}
-	char *text = t ? table_render(t) : NULL;
-	if (text)
-		fputs(text, c->out);
-	free(text);
-	table_free(t);
+	put_table(c, t);
+	json_decref(r);
+	return 0;
+}
+
+/* vdc cluster incidents NAME: its HA incidents, newest first, each a
+ * timeline with times from when it was detected. */
+static const struct opt incident_opts[] = {
+	{"host", 0, OPT_STR, "HOST", "only this host's incidents", NULL, 0, NULL},
+	{"limit", 0, OPT_INT, "N", "at most N incidents (default 10, at most 200)", NULL, 0, NULL},
+	OPT_END,
+};
+
+static void print_incident(struct cli *c, const json_t *inc)
+{
+	int64_t t0 = 0, at;
+	json_time_ms(json_object_get(inc, "opened_at"), &t0);
+	const json_t *sum = json_object_get(inc, "summary");
+	const char *who = json_string_value(json_path(inc, json_object_get(inc, "vm") ? "vm.name" : "host.name"));
+	fprintf(c->out, "%s  %s %s  %s, opened %s", json_string_value(json_object_get(inc, "id")) ?: "?",
+	        json_string_value(json_object_get(inc, "kind")) ?: "?", who ?: "?",
+	        json_string_value(json_object_get(inc, "state")) ?: "?",
+	        json_string_value(json_object_get(inc, "opened_at")) ?: "?");
+	if (json_is_number(json_object_get(sum, "to_fenced_s")))
+		fprintf(c->out, ", fenced +%.1f s", json_number_value(json_object_get(sum, "to_fenced_s")));
+	if (json_is_number(json_object_get(sum, "to_all_started_s")))
+		fprintf(c->out, ", all running again +%.1f s", json_number_value(json_object_get(sum, "to_all_started_s")));
+	fprintf(c->out, "\n  VMs: %lld placed, %lld started, %lld failed, %lld refused\n",
+	        (long long)json_integer_value(json_object_get(sum, "vms_placed")),
+	        (long long)json_integer_value(json_object_get(sum, "vms_started")),
+	        (long long)json_integer_value(json_object_get(sum, "vms_failed")),
+	        (long long)json_integer_value(json_object_get(sum, "vms_refused")));
+	static const char *const hdr[] = {"  AT", "PHASE", "VM", "WHAT"};
+	static const int width[] = {10, 10, 16, 100};
+	struct table *t = table_new(4, hdr, width);
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(inc, "steps"), i, s) {
+		char rel[32];
+		if (json_time_ms(json_object_get(s, "at"), &at) == 0)
+			snprintf(rel, sizeof(rel), "  +%.1fs", (double)(at - t0) / 1000.0);
+		else
+			snprintf(rel, sizeof(rel), "  ?");
+		const char *row[] = {rel, json_string_value(json_object_get(s, "phase")) ?: "?",
+		                     json_string_value(json_path(s, "vm.name")) ?: "-",
+		                     json_string_value(json_object_get(s, "detail")) ?: ""};
+		table_add_row(t, row);
+	}
+	put_table(c, t);
+}
+
+static int incidents(struct cli *c, const struct args *a)
+{
+	char path[700], id[64], hid[64] = "";
+	int rc = cli_resolve_id(c, "clusters", "cluster", a->pos[0], id, sizeof(id));
+	if (!rc && args_str(a, "host"))
+		rc = cli_resolve_id(c, "hosts", "host", args_str(a, "host"), hid, sizeof(hid));
+	if (rc)
+		return rc;
+	const struct opt_value *lim = args_value(a, "limit");
+	snprintf(path, sizeof(path), "/api/v1/clusters/%s/ha/incidents?limit=%lld%s%s", id, lim ? lim->i : 10LL,
+	         hid[0] ? "&host=" : "", hid);
+	json_t *r = NULL;
+	if ((rc = cli_call(c, "GET", path, NULL, "cluster", &r)))
+		return rc;
+	if (c->output == OUT_JSON) {
+		out_json(c, r);
+		json_decref(r);
+		return 0;
+	}
+	size_t i;
+	json_t *inc;
+	json_array_foreach(json_object_get(r, "items"), i, inc) {
+		if (i)
+			fputc('\n', c->out);
+		print_incident(c, inc);
+	}
+	if (!json_array_size(json_object_get(r, "items")))
+		fprintf(c->out, "no HA incidents in cluster %s\n", a->pos[0]);
 	json_decref(r);
 	return 0;
 }
@@ -190,6 +274,11 @@ static const struct cmd cmds[] = {
 	 "  vdc cluster update prod --migration-bandwidth-mib-s 200 --no-migration-postcopy\n"},
 	{"ha", "NAME", 1, 1, "its HA failover capacity and each host's HA state (admins)", NULL, ha_report, NULL, NULL,
 	 "Example:\n  vdc cluster update prod --ha --ha-host-failures 1\n  vdc cluster ha prod\n"},
+	{"incidents", "NAME", 1, 1, "its HA incidents, newest first: each a timeline (admins)", incident_opts, incidents,
+	 NULL, NULL,
+	 "Each failed, isolated or silent host's incident (and each VM monitoring restart)\n"
+	 "from detection to fencing, each VM placed and started again, and recovery.\n"
+	 "Example:\n  vdc cluster incidents prod --host h1 --limit 1\n"},
 	RES_DELETE(&res),
 	{0},
 };

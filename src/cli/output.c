@@ -53,15 +53,24 @@ void fmt_expiry(long long at, time_t now, char *buf, size_t n)
 
 /* "2024-05-01T10:00:00Z", with or without fractions, or with an offset
  * ("+02:00"): seconds since the epoch, or -1. */
+static time_t parse_iso_ms(const char *s, int *ms);
+
 static time_t parse_iso(const char *s)
+{
+	int ms;
+	return parse_iso_ms(s, &ms);
+}
+
+static time_t parse_iso_ms(const char *s, int *ms)
 {
 	struct tm tm = {0};
 	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	*ms = 0;
 	if (!end)
 		return -1;
 	if (*end == '.')
-		for (end++; *end >= '0' && *end <= '9';)
-			end++;
+		for (int scale = 100; *++end >= '0' && *end <= '9'; scale /= 10)
+			*ms += (*end - '0') * scale;
 	long off = 0;
 	int hh, mm;
 	if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(end) == 6)
@@ -82,10 +91,24 @@ int json_time(const json_t *v, time_t *t)
 	}
 	if (!json_is_string(v))
 		return -1;
-	time_t p = parse_iso(json_string_value(v));
+	int ms;
+	time_t p = parse_iso_ms(json_string_value(v), &ms);
 	if (p < 0)
 		return -1;
 	*t = p;
+	return 0;
+}
+
+int json_time_ms(const json_t *v, int64_t *ms)
+{
+	*ms = 0;
+	if (!json_is_string(v))
+		return -1;
+	int frac;
+	time_t p = parse_iso_ms(json_string_value(v), &frac);
+	if (p < 0)
+		return -1;
+	*ms = (int64_t)p * 1000 + frac;
 	return 0;
 }
 

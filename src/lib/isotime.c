@@ -18,12 +18,20 @@ void iso_time_now(char out[ISO_TIME_LEN])
 	iso_time((int64_t)time(NULL), out);
 }
 
+void iso_time_ms(int64_t epoch_ms, char out[ISO_TIME_LEN])
+{
+	int64_t ms = epoch_ms % 1000;
+	if (ms < 0)
+		ms += 1000;
+	iso_time((epoch_ms - ms) / 1000, out);
+	size_t n = strlen(out);
+	if (n > 0) /* "...:SSZ" becomes "...:SS.mmmZ" */
+		snprintf(out + n - 1, ISO_TIME_LEN - (n - 1), ".%03dZ", (int)ms);
+}
+
 void iso_time_now_ms(char out[ISO_TIME_LEN])
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	iso_time((int64_t)ts.tv_sec, out);
-	size_t n = strlen(out);
-	if (n > 0) /* "...:SSZ" becomes "...:SS.mmmZ" */
-		snprintf(out + n - 1, ISO_TIME_LEN - (n - 1), ".%03ldZ", ts.tv_nsec / 1000000);
+	iso_time_ms((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
 }

@@ -11,6 +11,8 @@
 void iso_time(int64_t epoch_s, char out[ISO_TIME_LEN]);
 /* The current time, the same way. */
 void iso_time_now(char out[ISO_TIME_LEN]);
+/* Epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void iso_time_ms(int64_t epoch_ms, char out[ISO_TIME_LEN]);
 /* The current time to the millisecond, "YYYY-MM-DDTHH:MM:SS.mmmZ": for
  * events whose order matters within a second (two exits of one VM). */
 void iso_time_now_ms(char out[ISO_TIME_LEN]);

@@ -28,6 +28,10 @@ attack HA-3 "an operator turns HA on for the cluster: 403" test "$STATUS" = 403
 for who in "$T_A:alice" "$T_V:vera"; do
 	as "${who%%:*}" GET /api/v1/clusters/c1/ha
 	attack HA-4 "${who#*:} reads the cluster's failover capacity (it names hosts): 403" test "$STATUS" = 403
+	as "${who%%:*}" GET /api/v1/clusters/c1/ha/incidents
+	attack HA-4 "${who#*:} reads the cluster's HA incidents (they name hosts and other projects' VMs): 403" test "$STATUS" = 403
+	as "${who%%:*}" GET "/api/v1/events?action=host.ha_"
+	attack HA-4 "${who#*:} filters the audit log by action: 403, as without a filter" test "$STATUS" = 403
 done
 h1=$(mapi GET /api/v1/hosts/h1 && jget "$BODY" .id)
 as "$T_A" POST "/api/v1/hosts/$h1/alive" '{"leases":{}}'

@@ -203,6 +203,34 @@ vip_done=$(jget "$BODY" "[.items[] | select(.action == \"vm.ha_restart\" and .ta
 app_queued=$(jget "$BODY" "[.items[] | select(.action == \"vm.ha_restart\" and .target_id == \"$APP\" and .outcome == \"accepted\")] | last | .id")
 check "the VM that starts after it runs on $TO too, queued only once vip ran (event $app_queued after $vip_done)" \
 	test "$app_ok" = 1 -a "${app_queued:-0}" -gt "${vip_done:-999999999}"
+
+# The crash as one incident: its timeline in order, from detection through
+# the fence to each VM placed and running again.
+mapi GET "/api/v1/clusters/c1/ha/incidents?host=$H&limit=1"
+INC=$(jget "$BODY" '.items[0]')
+phases=$(jq -r '[.steps[].phase] | join(" ")' <<<"$INC")
+check "the crash is an incident of $H, read from the API, its phases in order ($phases)" \
+	test "$(jq -r '.kind + "/" + .host.name' <<<"$INC")" = "host/$H" -a \
+	"$(jq -r '[.steps[].phase] | (index("detected") < index("fenced")) and (index("fenced") < index("placed")) and (index("placed") < index("started"))' <<<"$INC")" = true
+check "... each step timed to the ms, in time order" \
+	test "$(jq -r '[.steps[].at] | (. == sort) and all(test("\\.[0-9]{3}Z$"))' <<<"$INC")" = true
+check "... with its figures: fenced $(jq -r .summary.to_fenced_s <<<"$INC") s after detection, both VMs placed and started" \
+	test "$(jq -r '(.summary.to_fenced_s > 0) and (.summary.vms_placed >= 2) and (.summary.vms_started == .summary.vms_placed)' <<<"$INC")" = true
+check "... and which VM went where (vip to $TO)" \
+	test "$(jq -r "[.steps[] | select(.phase == \"placed\" and .vm.name == \"vip\") | .to_host.name] | first" <<<"$INC")" = "$TO"
+out=$("$VDC" cluster incidents c1 --host "$H" --limit 1 2>&1)
+echo "$out" >"$TMP/incidents.txt"
+check "vdc cluster incidents prints the timeline" \
+	test "$(grep -cE '^ +\+[0-9.]+s +(detected|fenced|placed|started) ' <<<"$out")" -ge 5 -a "$(grep -cE "^event-[0-9]+  host $H  " <<<"$out")" = 1
+mapi GET "/api/v1/clusters/c1/ha/incidents?host=nohost"
+check "incidents of a host not in the cluster: 404 naming host" test "$STATUS/$(jget "$BODY" .error.field)" = 404/host
+mapi GET "/api/v1/clusters/c1/ha/incidents?limit=0"
+check "a limit of 0: 400 naming limit" test "$STATUS/$(jget "$BODY" .error.field)" = 400/limit
+mapi GET "/api/v1/events?action=host.ha_&limit=1000"
+check "the log filters by action: only HA verdicts" \
+	test "$STATUS/$(jget "$BODY" '[.items[].action | startswith("host.ha_")] | all')/$(jget "$BODY" '.items | length > 0')" = 200/true/true
+mapi GET "/api/v1/events?action=host.ha%25"
+check "an action filter with a wildcard is refused, naming action" test "$STATUS/$(jget "$BODY" .error.field)" = 400/action
 # app has served: the isolation tests below move vip alone (an isolated
 # host's VMs are placed one by one, and an affinity partner left running
 # on it would hold vip there).

@@ -249,6 +249,15 @@ try {
     const placed = await page.locator(sel('vm.ha_restart', '[data-phase=placed]')).last().innerText();
     assert(new RegExp(`host ${from.name} failed; restarted on`).test(placed), 'the restart says ' + placed);
   });
+  await check('the incidents at a glance: the crash is one incident of the host, fenced, its VMs running again', async () => {
+    const row = `[data-testid=ha-incidents] tr[data-kind=host][data-target="${from.name}"]`;
+    await page.waitForSelector(row, { timeout: 30000 });
+    await page.waitForFunction((r) => /\+[0-9.]+ s/.test((document.querySelector(r + ' [data-testid=ha-incident-all-running]') || {}).textContent || ''), row, { timeout: 60000 });
+    const fenced = await page.locator(`${row} [data-testid=ha-incident-fenced]`).first().innerText();
+    const vms = await page.locator(`${row} [data-testid=ha-incident-vms]`).first().innerText();
+    assert(/^\+[0-9.]+ s$/.test(fenced), 'fenced after ' + fenced);
+    assert(/[1-9][0-9]* started/.test(vms) && /0 failed/.test(vms), 'its VMs: ' + vms);
+  });
   await check('the cluster\'s hosts: the dead host\'s HA state is failed, with its reason', async () => {
     const row = `[data-testid=ha-hosts] tr[data-host="${from.name}"]`;
     await page.waitForSelector(`${row} [data-testid=ha-badge][data-state=failed]`, { timeout: 15000 });

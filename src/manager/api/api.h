@@ -100,6 +100,7 @@ void api_hosts_alive(struct http_req *req);
 /* api_ha.c */
 void api_vms_ha(struct http_req *req);
 void api_clusters_ha(struct http_req *req);
+void api_clusters_ha_incidents(struct http_req *req);
 void api_hosts_maintenance(struct http_req *req);
 /* api_clusters.c: whether models (a host's cpu_models) has model; 0 when
  * every host of the cluster offers model, else -1 with e (409

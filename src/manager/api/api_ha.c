@@ -4,6 +4,7 @@
 #include "api.h"
 #include "auth.h"
 #include "ha_admit.h"
+#include "ha_incidents.h"
 #include "resources.h"
 
 #include <stdio.h>
@@ -82,5 +83,46 @@ void api_clusters_ha(struct http_req *req)
 		http_reply_json(req, 200, report);
 	else
 		mgr_reply_err(req, &e);
+	json_decref(cluster);
+}
+
+/* GET /api/v1/clusters/{id}/ha/incidents[?host=NAME|ID][&limit=N]: the
+ * cluster's HA incidents, newest first, each a timeline. Like the failover
+ * report, system administrators only: it names hosts. */
+void api_clusters_ha_incidents(struct http_req *req)
+{
+	struct mgr *m = http_app(req);
+	int limit;
+	const char *after;
+	if (mgr_page_args_max(req, 200, &limit, &after) < 0)
+		return;
+	if (after) {
+		http_reply_error(req, 400, "invalid_query", "after",
+		                 "incidents are not paged: use limit (at most 200) and host to narrow them");
+		return;
+	}
+	struct errinfo e = {0};
+	json_t *cluster = store_get(m->st, STORE_CLUSTER, http_param(req, "id"), &e);
+	if (!cluster) {
+		mgr_reply_err(req, &e);
+		return;
+	}
+	const char *host = http_query(req, "host");
+	json_t *h = NULL;
+	if (host) {
+		h = store_get(m->st, STORE_HOST, host, &e);
+		if (!h || strcmp(str(h, "cluster_id") ?: "", str(cluster, "id") ?: "")) {
+			http_reply_error(req, 404, "not_found", "host", "no host '%s' in cluster %s", host, str(cluster, "name"));
+			json_decref(h);
+			json_decref(cluster);
+			return;
+		}
+	}
+	json_t *report = ha_incidents_report(m, cluster, h ? str(h, "id") : NULL, limit, &e);
+	if (report)
+		http_reply_json(req, 200, report);
+	else
+		mgr_reply_err(req, &e);
+	json_decref(h);
 	json_decref(cluster);
 }

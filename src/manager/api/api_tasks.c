@@ -41,8 +41,17 @@ void api_events_list(struct http_req *req)
 			return;
 		}
 	}
+	/* ?action=PREFIX: only events whose action starts so ("host.ha_":
+	 * every HA verdict), as a filter of the store, not of a page. */
+	const char *action = http_query(req, "action");
+	if (action && (strlen(action) > 64 || strspn(action, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(action))) {
+		http_reply_error(req, 400, "invalid_query", "action",
+		                 "action is an event action or its start (letters, digits, '.', '_', '-'; at most 64), "
+		                 "such as host.ha_");
+		return;
+	}
 	struct errinfo e = {0};
-	char *text = store_events_text_order(m->st, cursor, asc, limit, &e);
+	char *text = store_events_text_action(m->st, cursor, asc, action, limit, &e);
 	if (!text) {
 		mgr_reply_err(req, &e);
 		return;

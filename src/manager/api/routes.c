@@ -95,6 +95,7 @@ const struct http_route mgr_routes[] = {
 	{"POST", "/api/v1/vms/{id}/pool", api_vms_pool, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/ha", api_vms_ha, 0, ACC_WRITE},
 	{"GET", "/api/v1/clusters/{id}/ha", api_clusters_ha, 0, ACC_ADMIN},
+	{"GET", "/api/v1/clusters/{id}/ha/incidents", api_clusters_ha_incidents, 0, ACC_ADMIN},
 	{"GET", "/api/v1/vms/{id}/snapshots", api_vms_snapshots_list, 0, ACC_ANY},
 	{"POST", "/api/v1/vms/{id}/snapshots", api_vms_snapshot, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/snapshots/{snap}/revert", api_vms_snapshot_op, 0, ACC_WRITE},

@@ -32,6 +32,7 @@ void store_iso_time(int64_t us, char out[32])
 	iso_time(us / 1000000, out);
 }
 
+
 /* ---- small helpers ---- */
 
 static int oom(struct errinfo *e)
@@ -1089,8 +1090,10 @@ int store_event_add(struct store *st, const char *actor, const char *action,
 	    check_utf8(target_kind, "target_kind", e) || check_utf8(target_id, "target_id", e) ||
 	    check_utf8(outcome, "outcome", e) || check_utf8(detail, "detail", e))
 		return -1;
+	/* To the millisecond: an incident's timeline orders and times its
+	 * steps by them. */
 	char at[32];
-	store_iso_time(store_now_us(), at);
+	iso_time_ms(store_now_us() / 1000, at);
 	struct store_param p[7] = {{.s = at},          {.s = actor},     {.s = action},
 	                           {.s = target_kind}, {.s = target_id}, {.s = outcome},
 	                           {.s = detail}};
@@ -1124,6 +1127,12 @@ char *store_events_text(struct store *st, int64_t before, int limit, struct erri
 char *store_events_text_order(struct store *st, int64_t cursor, bool oldest_first, int limit,
                               struct errinfo *e)
 {
+	return store_events_text_action(st, cursor, oldest_first, NULL, limit, e);
+}
+
+char *store_events_text_action(struct store *st, int64_t cursor, bool oldest_first, const char *action_prefix,
+                               int limit, struct errinfo *e)
+{
 	int64_t before = cursor;
 	static const char *const keys[] = {"id",        "at",        "actor",   "action",
 	                                   "target_kind", "target_id", "outcome", "detail"};
@@ -1137,13 +1146,34 @@ char *store_events_text_order(struct store *st, int64_t cursor, bool oldest_firs
 		errinfo_set(e, 400, "invalid_argument", "before", "before must be an event id or 0");
 		return NULL;
 	}
-	struct store_param p[2] = {{.i = oldest_first ? before : before ? before : INT64_MAX, .is_int = true},
+	/* The prefix as a LIKE pattern, its "%", "_" and "!" escaped by "!". */
+	char like[2 * 64 + 2];
+	size_t n = 0;
+	for (const char *c = action_prefix ? action_prefix : ""; *c; c++) {
+		if (n + 3 >= sizeof(like)) {
+			errinfo_set(e, 400, "invalid_argument", "action", "an action prefix is at most 64 characters");
+			return NULL;
+		}
+		if (*c == '%' || *c == '_' || *c == '!')
+			like[n++] = '!';
+		like[n++] = *c;
+	}
+	like[n++] = '%';
+	like[n] = '\0';
+	bool by_action = action_prefix && *action_prefix;
+	struct store_param p[3] = {{.i = oldest_first ? before : before ? before : INT64_MAX, .is_int = true},
 	                           {.i = limit, .is_int = true}};
+	if (by_action) {
+		p[1] = (struct store_param){.s = like};
+		p[2] = (struct store_param){.i = limit, .is_int = true};
+	}
 	if (!(arr = json_array())) {
 		oom(e);
 		return NULL;
 	}
-	if (run(st, oldest_first ? SQ_EV_LIST_ASC : SQ_EV_LIST, p, 2, STORE_Q_READ, &r, e))
+	enum store_global_stmt q = by_action ? (oldest_first ? SQ_EV_LIST_ACTION_ASC : SQ_EV_LIST_ACTION)
+	                                     : (oldest_first ? SQ_EV_LIST_ASC : SQ_EV_LIST);
+	if (run(st, q, p, by_action ? 3 : 2, STORE_Q_READ, &r, e))
 		goto cleanup;
 	while ((rc = next_row(&r, e)) == 1) {
 		json_t *ev = json_object();

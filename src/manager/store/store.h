@@ -215,6 +215,10 @@ char *store_events_text(struct store *st, int64_t before, int limit, struct erri
  * with oldest_first, oldest first after id cursor (0: the oldest). */
 char *store_events_text_order(struct store *st, int64_t cursor, bool oldest_first, int limit,
                               struct errinfo *e);
+/* The same, only events whose action starts with action_prefix (NULL or
+ * "": all). */
+char *store_events_text_action(struct store *st, int64_t cursor, bool oldest_first, const char *action_prefix,
+                               int limit, struct errinfo *e);
 
 /* Secrets (join tokens, API tokens) are stored as SHA-256 hashes only.
  * kind: "join" or "api". Adds a hash with an expiry (0: never) and a JSON

@@ -44,6 +44,8 @@ enum store_global_stmt {
 	SQ_EV_ADD,      /* at, actor, action, target_kind, target_id, outcome, detail */
 	SQ_EV_LIST,     /* before, limit -> id, at, actor, ..., detail */
 	SQ_EV_LIST_ASC, /* after, limit -> the same, oldest first */
+	SQ_EV_LIST_ACTION,     /* before, action LIKE pattern, limit -> the same */
+	SQ_EV_LIST_ACTION_ASC, /* after, action LIKE pattern, limit -> the same, oldest first */
 	SQ_SEC_ADD,     /* kind, hash, expires_at, doc -> kind (none on a duplicate) */
 	SQ_SEC_GET,     /* kind, hash, now -> doc */
 	SQ_SEC_TAKE,    /* kind, hash, now -> doc (deleted) */

@@ -265,6 +265,12 @@ static const char *const global_sql[SQ_NGLOBAL] = {
 	               " FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2",
 	[SQ_EV_LIST_ASC] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
 	                   " FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+	/* An action's prefix: LIKE with its own escape character, so that the
+	 * "_" of "host.ha_" is a "_", not any character. */
+	[SQ_EV_LIST_ACTION] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
+	                      " FROM events WHERE id < $1 AND action LIKE $2 ESCAPE '!' ORDER BY id DESC LIMIT $3",
+	[SQ_EV_LIST_ACTION_ASC] = "SELECT id, at, actor, action, target_kind, target_id, outcome, detail"
+	                          " FROM events WHERE id > $1 AND action LIKE $2 ESCAPE '!' ORDER BY id LIMIT $3",
 	[SQ_SEC_ADD] = "INSERT INTO secrets (kind, hash, expires_at, doc) VALUES ($1, $2, $3, $4)"
 	               " ON CONFLICT DO NOTHING RETURNING kind",
 	[SQ_SEC_GET] = "SELECT doc FROM secrets WHERE kind = $1 AND hash = $2"

@@ -798,7 +798,8 @@ static void t_events(void **state)
 	assert_string_equal(json_string_value(json_object_get(first, "target_kind")), "vm");
 	assert_string_equal(json_string_value(json_object_get(first, "target_id")), "vm-1");
 	assert_string_equal(json_string_value(json_object_get(first, "outcome")), "ok");
-	assert_int_equal(strlen(json_string_value(json_object_get(first, "at"))), 20);
+	/* To the millisecond: "2026-12-07T18:31:05.527Z". */
+	assert_int_equal(strlen(json_string_value(json_object_get(first, "at"))), 24);
 	assert_true(json_is_null(json_object_get(json_array_get(a, 1), "actor")));
 	assert_string_equal(field_list(text, "detail"), "11,10,9,8,7");
 	int64_t last = json_integer_value(json_object_get(json_array_get(a, 4), "id"));
@@ -826,6 +827,27 @@ static void t_events(void **state)
 	free(text);
 	text = store_events_text_order(st, last, true, 3, &E);
 	assert_string_equal(field_list(text, "detail"), "3,4,5");
+	free(text);
+	/* By an action's start, either way; "_" and "%" are themselves, not
+	 * LIKE's wildcards. */
+	OK(store_event_add(st, "vdcd", "host.ha_failed", "host", "h1", "succeeded", "f", &E));
+	OK(store_event_add(st, "vdcd", "host.haXfailed", "host", "h1", "succeeded", "x", &E));
+	OK(store_event_add(st, "vdcd", "host.ha_connected", "host", "h1", "succeeded", "c", &E));
+	OK(store_event_add(st, "vdcd", "host.ha%", "host", "h1", "succeeded", "p", &E));
+	text = store_events_text_action(st, 0, false, "host.ha_", 10, &E);
+	assert_string_equal(field_list(text, "detail"), "c,f");
+	free(text);
+	text = store_events_text_action(st, 0, true, "host.ha_", 10, &E);
+	assert_string_equal(field_list(text, "detail"), "f,c");
+	free(text);
+	text = store_events_text_action(st, 0, false, "host.ha%", 10, &E);
+	assert_string_equal(field_list(text, "detail"), "p");
+	free(text);
+	text = store_events_text_action(st, 0, false, "vm.", 2, &E);
+	assert_string_equal(field_list(text, "detail"), "11,10");
+	free(text);
+	text = store_events_text_action(st, 0, false, "", 2, &E);
+	assert_string_equal(field_list(text, "detail"), "p,c");
 	free(text);
 	ereset();
 	assert_int_equal(store_event_add(st, "x", NULL, NULL, NULL, NULL, NULL, &E), -1);

@@ -13,6 +13,7 @@ import { api, get, enc } from '../api.js';
 import { ErrorText, Field, HaBadge, Link, Notice, StateBadge, isAdmin, useLoad, mib } from '../components.jsx';
 import { t } from '../i18n/index.js';
 import { useLiveReload } from '../live.js';
+import { HaIncidents } from './ha_incidents.jsx';
 import { HaTimeline } from './ha_timeline.jsx';
 import { PRIORITIES, RESPONSES } from './ha_choices.js';
 import './cluster_ha.css';
@@ -308,6 +309,7 @@ export function ClusterHaPage({ id }) {
       {cluster && !on ? <Notice text={t('ha.is_off')} /> : null}
       {report ? <Capacity report={report} /> : null}
       {report ? <Hosts report={report} /> : null}
+      {admin && cluster ? <HaIncidents clusterId={cluster.id} /> : null}
       {admin && cluster ? <HaTimeline clusterId={cluster.id} /> : null}
       {cluster ? (admin ? <Settings cluster={cluster} onSaved={saved} /> : <SettingsView ha={cluster.ha} />) : null}
     </section>
