@@ -129,44 +129,61 @@ static void observe(struct ha_lease *l, struct ds_lease *d, int64_t now)
 	json_decref(seen);
 }
 
+/* Sleeps until the monotonic time at_ms, or stop; called and returns with
+ * mu held. */
+static void sleep_until(struct ha_lease *l, int64_t at_ms)
+{
+	struct timespec until = {.tv_sec = at_ms / 1000, .tv_nsec = (long)(at_ms % 1000) * 1000000L};
+	while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
+		;
+}
+
+/* Renews every interval; reads the peers' leases four times as often: a
+ * peer's last renewal is then noticed within a quarter interval, and vdcd
+ * judges a dead host by how long its lease has been seen unchanged. */
 static void *lease_thread(void *arg)
 {
 	struct ha_lease *l = arg;
+	int64_t read_ms = l->interval_ms / 4 > 0 ? l->interval_ms / 4 : 1;
+	int64_t renew_at = mono_ms();
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
-		l->seq++;
 		char *record = NULL;
-		if (asprintf(&record, "{\"host\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"vms\":%s}\n", l->host_id,
-		             (unsigned long long)l->seq, l->state, l->vms ? l->vms : "[]") < 0)
-			record = NULL;
+		bool renewing = mono_ms() >= renew_at;
+		if (renewing) {
+			renew_at += l->interval_ms;
+			if (renew_at < mono_ms()) /* late (a stalled disk): count from now */
+				renew_at = mono_ms() + l->interval_ms;
+			l->seq++;
+			if (asprintf(&record, "{\"host\":\"%s\",\"seq\":%llu,\"state\":\"%s\",\"vms\":%s}\n", l->host_id,
+			             (unsigned long long)l->seq, l->state, l->vms ? l->vms : "[]") < 0)
+				record = NULL;
+		}
 		pthread_mutex_unlock(&l->mu);
-		for (int i = 0; i < l->nds && record; i++) {
+		for (int i = 0; i < l->nds; i++) {
 			struct ds_lease *d = &l->ds[i];
-			int rc = renew(l, d, record);
-			int err = errno;
-			int64_t now = mono_ms();
-			pthread_mutex_lock(&l->mu);
-			if (rc == 0)
-				d->renewed_at_ms = now;
-			bool was_failing = d->failing;
-			d->failing = rc < 0;
-			pthread_mutex_unlock(&l->mu);
-			if (rc < 0 && !was_failing)
-				log_warn("ha_lease_renew_failed", "datastore=%s dir=%s error=%s", d->name, d->dir,
-				         log_quote(strerror(err)));
-			else if (rc == 0 && was_failing)
-				log_info("ha_lease_renewed", "datastore=%s", d->name);
-			observe(l, d, now);
+			if (record) {
+				int rc = renew(l, d, record);
+				int err = errno;
+				int64_t now = mono_ms();
+				pthread_mutex_lock(&l->mu);
+				if (rc == 0)
+					d->renewed_at_ms = now;
+				bool was_failing = d->failing;
+				d->failing = rc < 0;
+				pthread_mutex_unlock(&l->mu);
+				if (rc < 0 && !was_failing)
+					log_warn("ha_lease_renew_failed", "datastore=%s dir=%s error=%s", d->name, d->dir,
+					         log_quote(strerror(err)));
+				else if (rc == 0 && was_failing)
+					log_info("ha_lease_renewed", "datastore=%s", d->name);
+			}
+			observe(l, d, mono_ms());
 		}
 		free(record);
 		pthread_mutex_lock(&l->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)(l->interval_ms % 1000) * 1000000L;
-		until.tv_sec += l->interval_ms / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
-			;
+		int64_t next = mono_ms() + read_ms;
+		sleep_until(l, next < renew_at ? next : renew_at);
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
