@@ -299,6 +299,8 @@ void api_vms_create(struct http_req *req)
 	bad |= !config;
 	if (ud)
 		bad |= json_object_set(config, "user_data", ud);
+	if (json_object_get(r, "watchdog")) /* none: no such key */
+		bad |= json_object_set(config, "watchdog", json_object_get(r, "watchdog"));
 	/* Two projects may each have a VM of this name on one host: the host
 	 * knows it by its id (36 characters: within the agent's 63 for a name
 	 * and its 107-byte unix socket paths under the default run dir). */

@@ -35,6 +35,8 @@ json_t *vm_agent_spec(const json_t *vm)
 	int bad = !spec;
 	if (json_object_get(cfg, "cpu_model"))
 		bad |= json_object_set(spec, "cpu_model", json_object_get(cfg, "cpu_model"));
+	if (json_object_get(cfg, "watchdog"))
+		bad |= json_object_set(spec, "watchdog", json_object_get(cfg, "watchdog"));
 	/* Images by id only: the host resolves them to its own copies. */
 	if (json_object_get(tmpl, "kernel_id")) {
 		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
