@@ -183,6 +183,10 @@ static int show(struct cli *c, const struct args *a)
 	fprintf(c->out, "%-12s%s\n", "host", json_string_value(json_path(vm, "placement.host")) ?: "?");
 	fprintf(c->out, "%-12s%lld vCPU, %lld MiB\n", "size", (long long)json_integer_value(json_path(vm, "config.vcpus")),
 	        (long long)json_integer_value(json_path(vm, "config.memory_mib")));
+	char *wd = text_sanitize(json_string_value(json_path(vm, "config.watchdog")) ?: "");
+	if (wd && *wd)
+		fprintf(c->out, "%-12s%s\n", "watchdog", wd);
+	free(wd);
 	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
 	for (int i = 0; i < 2; i++) {
 		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
@@ -726,6 +730,8 @@ static const struct opt create_opts[] = {
 	 NULL},
 	{"ha-priority", 0, OPT_STR, "PRIORITY", "its restart priority after its host fails: high, medium, low or "
 	 "disabled (admins; default: its cluster's)", "ha.priority", 0, NULL},
+	{"watchdog", 0, OPT_STR, "MODEL", "a guest watchdog: i6300esb (a guest that arms it and stops petting it "
+	 "is ended as crashed; HA restarts a protected VM)", "watchdog", 0, NULL},
 	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
