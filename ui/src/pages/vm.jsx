@@ -120,6 +120,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.project')}</dt><dd>{projectName(vm.project_id)}</dd>
         <dt>{t('vm.size')}</dt><dd>{t('vm.size_value', { vcpus: cfg.vcpus, memory: mib(cfg.memory_mib), disk: cfg.disk_size_mib ? mib(cfg.disk_size_mib) : t('vm.image_size') })}</dd>
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
+        <dt>{t('vm.watchdog')}</dt><dd data-testid="watchdog">{cfg.watchdog || t('vm.watchdog_none')}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
         <PlacementFacts p={vm.placement} />
