@@ -69,8 +69,8 @@ struct vm_spec {
 	 * VM can move to any host of it); "" for the agent's default (host's
 	 * CPU under KVM, QEMU's qemu64 under TCG). */
 	char cpu_model[64];
-	/* The guest's hardware watchdog: "i6300esb" (the one QEMU emulates
-	 * that x86 guests have drivers for), or "" for none. QEMU only
+	/* The guest's hardware watchdog: "i6300esb" (QEMU's PCI watchdog;
+	 * Linux's driver of that name), or "" for none. QEMU only
 	 * reports it firing; the agent ends the VM as crashed (vm_watch.c). */
 	char watchdog[16];
 	/* The VM's own identity on this host (agent-owned, from the store only):

@@ -322,8 +322,8 @@ int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *e
 	const json_t *w = json_object_get(body, "watchdog");
 	if (!w || json_is_null(w))
 		return 0;
-	/* The one model x86 guests have drivers for (Linux's i6300esb, and
-	 * Windows'); a name, so that another can come without a new field. */
+	/* QEMU's PCI watchdog (the guest needs a driver: Linux's i6300esb);
+	 * a name, so that another model can come without a new field. */
 	if (!json_is_string(w) || strcmp(json_string_value(w), "i6300esb") != 0)
 		return jv_fail(err, "watchdog", "must be \"i6300esb\" (an emulated Intel 6300ESB the guest arms and "
 		               "pets; if it stops, the VM is ended as crashed and HA restarts it) or null for none");
