@@ -6,7 +6,8 @@
 # host's agent as crashed, cause "watchdog"; vdcd restarts it there, saying
 # why, at most max_restarts times per window, and then leaves it alone with
 # an event that says so. A VM without a watchdog has no such device. Bad
-# values are refused naming the field.
+# values are refused naming the field. A stopped VM's watchdog is added and
+# removed by a resize.
 source "$(dirname "$0")/lib.sh"
 
 # The variant's kernel and initrd (Debian packages, into $CACHE; a no-op
@@ -65,6 +66,25 @@ check "... its config has no watchdog" test "$(jget "$BODY" '.config.watchdog //
 line=$(qemu_line "$PLAIN")
 check "... and its QEMU has no i6300esb and no watchdog action" \
 	test -n "$line" -a -z "$(grep -oE 'i6300esb|watchdog=' <<<"$line")"
+mapi POST "/api/v1/vms/$PLAIN/resize" '{"watchdog":"i6300esb"}'
+check "the watchdog changes only while the VM is stopped: 409" test "$STATUS/$(jget "$BODY" .error.code)" = 409/invalid_state
+mapi POST "/api/v1/vms/$PLAIN/stop" '{"timeout_s":30}'
+task_wait "$(jget "$BODY" .task.id)" 60
+mapi POST "/api/v1/vms/$PLAIN/resize" '{"watchdog":"ib700"}'
+check "a resize to another model is refused naming the field" test "$STATUS/$(jget "$BODY" .error.field)" = 400/watchdog
+mapi POST "/api/v1/vms/$PLAIN/resize" '{"watchdog":"i6300esb"}'
+task_wait "$(jget "$BODY" .task.id)" 60
+api h1 GET "/api/v1/vms/$PLAIN"
+check "a stopped VM gets a watchdog (vdcd's config and its host's spec)" \
+	test "$TASK_STATE/$(vm_field h1 "$PLAIN" .spec.watchdog)/$(mapi GET /api/v1/vms/plain && jget "$BODY" .config.watchdog)" = \
+	succeeded/i6300esb/i6300esb
+mapi POST "/api/v1/vms/$PLAIN/resize" '{"watchdog":null}'
+task_wait "$(jget "$BODY" .task.id)" 60
+check "... and loses it again with null" \
+	test "$TASK_STATE/$(vm_field h1 "$PLAIN" '.spec.watchdog // "none"')/$(mapi GET /api/v1/vms/plain && jget "$BODY" '.config.watchdog // "none"')" = \
+	succeeded/none/none
+mapi POST "/api/v1/vms/$PLAIN/resize" '{"watchdog":null}'
+check "... a resize to what it is already has nothing to change: 400" test "$STATUS" = 400
 # Gone: its CPU is the watched VM's (TCG, 2 cores).
 mapi DELETE "/api/v1/vms/$PLAIN?force=true"
 task_wait "$(jget "$BODY" .task.id)" 60

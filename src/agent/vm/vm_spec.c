@@ -438,16 +438,15 @@ static int parse_identity(const json_t *root, struct vm_spec *spec, struct jv_er
 	return 0;
 }
 
-/* "watchdog": "i6300esb", or null/absent for none. One model, named, so
- * that more can come without a new field. */
-static int parse_watchdog(const json_t *obj, struct vm_spec *spec, struct jv_err *err)
+int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err)
 {
 	const json_t *w = json_object_get(obj, "watchdog");
+	out[0] = '\0';
 	if (!w || json_is_null(w))
 		return 0;
 	if (!json_is_string(w) || strcmp(json_string_value(w), "i6300esb") != 0)
 		return jv_fail(err, "watchdog", "must be \"i6300esb\" or null (no watchdog)");
-	snprintf(spec->watchdog, sizeof(spec->watchdog), "i6300esb");
+	snprintf(out, 16, "i6300esb");
 	return 0;
 }
 
@@ -506,7 +505,7 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 			               "one of GET /api/v1/host's cpu_models)", cpu);
 		snprintf(spec->cpu_model, sizeof(spec->cpu_model), "%s", cpu);
 	}
-	if (parse_watchdog(obj, spec, err) < 0)
+	if (vm_spec_parse_watchdog(obj, spec->watchdog, err) < 0)
 		return -1;
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||

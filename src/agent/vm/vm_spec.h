@@ -90,6 +90,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
                   struct jv_err *err);
 void vm_spec_free(struct vm_spec *spec);
 
+/* obj's "watchdog": "i6300esb" into out, or "" when null or absent (none).
+ * One model, named, so that more can come without a new field. 0, or -1
+ * with err naming "watchdog". */
+int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err);
+
 /* Whether the VM fits under every level of pool: a level's memory limit
  * below the VM's memory would get the guest killed. 0, or -1 with err
  * naming the level's field ("pool[1].memory_limit_mib"). */
