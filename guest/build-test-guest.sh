@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-test-guest.sh CACHE_DIR
+# build-test-guest.sh CACHE_DIR [wd]
 #
 # Builds the vdc test guest (a tiny busybox initramfs guest) into
 # CACHE_DIR/test-guest/:
@@ -8,6 +8,14 @@
 #   initrd.img           gzip'd cpio: busybox-static, virtio/evdev/button
 #                        modules, guest/init, request handler, dirtier
 #   data-template.qcow2  64 MiB ext4 data disk, file "marker" = "vdc-template"
+#
+# With "wd", the variant test-guest-wd instead, into CACHE_DIR/test-guest-wd/:
+# the same initrd on Debian's generic linux-image-amd64, plus the i6300esb
+# watchdog module, which the cloud kernel lacks (CONFIG_I6300ESB_WDT is not
+# set there). Only the watchdog test needs it: the generic kernel boots
+# slower and its modules make a larger initrd, so the default guest, which
+# every test boots, stays on the cloud kernel. Build it on demand
+# (tests/integration/t_ha_watchdog.sh does, as `make test` runs it).
 #
 # Boot: -kernel vmlinuz -initrd initrd.img -append 'console=ttyS0 quiet panic=-1'
 # (see guest/README.md for the vdc.* parameters and the request protocol).
@@ -27,7 +35,8 @@ PROG=build-test-guest
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $0 CACHE_DIR"
+[ $# -eq 1 ] || { [ $# -eq 2 ] && [ "$2" = wd ]; } || die "usage: $0 CACHE_DIR [wd]"
+VARIANT=${2:-}
 for tool in apt-get apt-cache dpkg-deb depmod gcc strip cpio gzip mkfs.ext4 qemu-img flock sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		die "'$tool' not found (Debian packages: apt dpkg kmod gcc libc6-dev binutils cpio gzip e2fsprogs qemu-utils util-linux)"
@@ -37,10 +46,18 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF=$HERE/test-guest
 META_PKG=linux-image-cloud-amd64
 BB_PKG=busybox-static
+NAME=test-guest
+EXTRA_MODULES=
+if [ "$VARIANT" = wd ]; then
+	META_PKG=linux-image-amd64
+	NAME=test-guest-wd
+	# The guest arms it when asked (vdc.watchdog=N, see guest/init).
+	EXTRA_MODULES=i6300esb
+fi
 
 mkdir -p "$1" || die "cannot create cache dir '$1'"
 CACHE_DIR=$(cd "$1" && pwd)
-OUT=$CACHE_DIR/test-guest
+OUT=$CACHE_DIR/$NAME
 mkdir -p "$OUT"
 chmod 0755 "$OUT"
 
@@ -66,7 +83,7 @@ SRC_HASH=$(
 		(cd "$CONF" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 )
-STAMP="kernel=$KPKG=$KVER busybox=$BB_VER src=$SRC_HASH"
+STAMP="kernel=$KPKG=$KVER busybox=$BB_VER src=$SRC_HASH extra=$EXTRA_MODULES"
 
 # The data template: its own definition, its own stamp.
 TEMPLATE_SIZE=64M
@@ -74,9 +91,9 @@ TEMPLATE_LABEL=vdc-data
 TEMPLATE_MARKER=vdc-template
 TEMPLATE_STAMP="v1 size=$TEMPLATE_SIZE label=$TEMPLATE_LABEL marker=$TEMPLATE_MARKER"
 
-exec 9>"$CACHE_DIR/.test-guest.lock"
+exec 9>"$CACHE_DIR/.$NAME.lock"
 if ! flock -n 9; then
-	log "another build holds $CACHE_DIR/.test-guest.lock; waiting"
+	log "another build holds $CACHE_DIR/.$NAME.lock; waiting"
 	flock 9
 fi
 
@@ -89,7 +106,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-new_work() { [ -n "$WORK" ] || WORK=$(mktemp -d "$CACHE_DIR/.test-guest.XXXXXX"); }
+new_work() { [ -n "$WORK" ] || WORK=$(mktemp -d "$CACHE_DIR/.$NAME.XXXXXX"); }
 
 # =============================================================================
 # Data template
@@ -192,7 +209,7 @@ while read -r want _; do
 	else
 		die "module $want: neither a module nor built into $KREL"
 	fi
-done <"$CONF/modules"
+done < <(cat "$CONF/modules"; for m in $EXTRA_MODULES; do echo "$m"; done)
 
 # --- Stage the initramfs tree. -------------------------------------------------
 ROOT=$WORK/initramfs

@@ -183,6 +183,10 @@ static int show(struct cli *c, const struct args *a)
 	fprintf(c->out, "%-12s%s\n", "host", json_string_value(json_path(vm, "placement.host")) ?: "?");
 	fprintf(c->out, "%-12s%lld vCPU, %lld MiB\n", "size", (long long)json_integer_value(json_path(vm, "config.vcpus")),
 	        (long long)json_integer_value(json_path(vm, "config.memory_mib")));
+	char *wd = text_sanitize(json_string_value(json_path(vm, "config.watchdog")) ?: "");
+	if (wd && *wd)
+		fprintf(c->out, "%-12s%s\n", "watchdog", wd);
+	free(wd);
 	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
 	for (int i = 0; i < 2; i++) {
 		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
@@ -319,6 +323,10 @@ static int reshape(struct cli *c, const struct args *a)
 	}
 	if (!clone)
 		json_object_del(body, "name");
+	/* "none" on the command line is the API's null (no watchdog). */
+	const char *wd = json_string_value(json_object_get(body, "watchdog"));
+	if (!clone && wd && !strcmp(wd, "none"))
+		json_object_set_new(body, "watchdog", json_null());
 	vm_path(path, sizeof(path), a->pos[0], clone ? "/clone" : "/resize");
 	rc = cli_call(c, "POST", path, body, "vm", &reply);
 	json_decref(body);
@@ -726,6 +734,8 @@ static const struct opt create_opts[] = {
 	 NULL},
 	{"ha-priority", 0, OPT_STR, "PRIORITY", "its restart priority after its host fails: high, medium, low or "
 	 "disabled (admins; default: its cluster's)", "ha.priority", 0, NULL},
+	{"watchdog", 0, OPT_STR, "MODEL", "a guest watchdog: i6300esb (a guest that arms it and stops petting it "
+	 "is ended as crashed; HA restarts a protected VM)", "watchdog", 0, NULL},
 	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
@@ -752,6 +762,8 @@ static const struct opt resize_opts[] = {
 	{"disk-size-mib", 0, OPT_SIZE, "SIZE", "grow the disk to this size: 40G (a bare number is MiB; also "
 	 "while running)", "disk_size_mib", 0,
 	 NULL},
+	{"watchdog", 0, OPT_STR, "MODEL", "the guest watchdog: i6300esb, or none to remove it (the VM must be "
+	 "stopped)", "watchdog", 0, NULL},
 	OPT_NO_WAIT,
 	OPT_END,
 };
@@ -849,8 +861,9 @@ static const struct cmd cmds[] = {
 	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"
 	 "Example:\n  vdc vm metrics web1 --since 15m --metric cpu,memory\n"
 	 "  vdc vm metrics web1 -o json      # every point, as the charts draw them\n"},
-	{"resize", "NAME", 1, 1, "change vCPUs or memory (stopped), or grow the disk", resize_opts, reshape, NULL,
-	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"},
+	{"resize", "NAME", 1, 1, "change vCPUs, memory or the watchdog (stopped), or grow the disk", resize_opts, reshape, NULL,
+	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"
+	 "  vdc vm resize web1 --watchdog i6300esb\n"},
 	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,
 	 NULL, "The clone is made on the same host, in the same project (its quota applies).\n"},
 	{"migrate", "NAME", 1, 1, "move a running VM to another host, live (system administrators)", migrate_opts,

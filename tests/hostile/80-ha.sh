@@ -4,7 +4,8 @@
 # cluster's HA policy, nor read a cluster's failover capacity (it maps the
 # fleet); another project's VM stays invisible (404 before any 403); an
 # agent's alive report is a host's, never a user's; and a host's alive
-# report cannot smuggle fields.
+# report cannot smuggle fields. A VM's watchdog is a model's name, never a
+# QEMU option string.
 # shellcheck shell=bash
 
 mgr_guest_template ha-tpl "$T_A"
@@ -38,6 +39,11 @@ as "$T_A" POST "/api/v1/hosts/$h1/alive" '{"leases":{}}'
 attack HA-5 "an operator's token as a host's alive report: 401, nothing recorded" test "$STATUS" = 401
 as "$ADMIN_TOKEN" POST "/api/v1/hosts/$h1/alive" '{"leases":{}}'
 attack HA-5 "the administrator's token as a host's alive report: 401 (only the host's secret)" test "$STATUS" = 401
+for wd in '"i6300esb,id=x -device ib700"' '"i6300esb -action watchdog=reset"' '"ib700"'; do
+	as "$T_A" POST /api/v1/vms "{\"name\":\"wd-vm\",\"template\":\"ha-tpl\",\"project\":\"pa\",\"start\":false,\"watchdog\":$wd}"
+	attack HA-6 "an operator's watchdog $wd (QEMU options smuggled): 400 naming watchdog, no VM" \
+		test "$STATUS/$(jget "$BODY" .error.field)/$(as "$T_A" GET /api/v1/vms/wd-vm && echo "$STATUS")" = 400/watchdog/404
+done
 mapi DELETE "/api/v1/vms/$ha_vm"
 task_wait "$(jget "$BODY" .task.id)" 60
 as "$T_A" DELETE /api/v1/templates/ha-tpl

@@ -424,10 +424,14 @@ static void resize_vm(struct http_req *req)
 		return;
 	struct jv_err jerr = {0};
 	int64_t vcpus = vm->spec.vcpus, mem = (int64_t)vm->spec.memory_mib;
-	static const char *const keys[] = {"vcpus", "memory_mib", NULL};
+	char wd[16];
+	snprintf(wd, sizeof(wd), "%s", vm->spec.watchdog);
+	static const char *const keys[] = {"vcpus", "memory_mib", "watchdog", NULL};
 	int bad = jv_only_keys(body, "", keys, &jerr) < 0 ||
 	          jv_int(body, "", "vcpus", false, 1, VM_MAX_VCPUS, &vcpus, &jerr) < 0 ||
-	          jv_int(body, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, &jerr) < 0;
+	          jv_int(body, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, &jerr) < 0 ||
+	          /* absent: as it is; null: none */
+	          (json_object_get(body, "watchdog") && vm_spec_parse_watchdog(body, wd, &jerr) < 0);
 	json_decref(body);
 	if (bad) {
 		api_reply_bad(req, &jerr);
@@ -439,29 +443,33 @@ static void resize_vm(struct http_req *req)
 		                 (unsigned long long)vm->spec.memory_limit_mib);
 		return;
 	}
-	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib) {
+	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib && !strcmp(wd, vm->spec.watchdog)) {
 		reply_resized(req, vm); /* already so: a retry after a crash */
 		return;
 	}
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED) {
 		http_reply_error(req, 409, "invalid_state", NULL,
-		                 "VM '%s' is %s; vCPUs and memory change only while it is stopped", vm->spec.name,
+		                 "VM '%s' is %s; vCPUs, memory and the watchdog change only while it is stopped", vm->spec.name,
 		                 vm_state_name(vm->state));
 		return;
 	}
 	int old_vcpus = vm->spec.vcpus;
 	uint64_t old_mem = vm->spec.memory_mib;
+	char old_wd[16];
+	snprintf(old_wd, sizeof(old_wd), "%s", vm->spec.watchdog);
 	vm->spec.vcpus = (int)vcpus;
 	vm->spec.memory_mib = (uint64_t)mem;
+	snprintf(vm->spec.watchdog, sizeof(vm->spec.watchdog), "%s", wd);
 	struct errinfo e = {0};
 	if (vm_store_write_spec(vm, "spec.json", &e) < 0) {
 		vm->spec.vcpus = old_vcpus; /* not on disk: not changed */
 		vm->spec.memory_mib = old_mem;
+		snprintf(vm->spec.watchdog, sizeof(vm->spec.watchdog), "%s", old_wd);
 		api_reply_err(req, &e);
 		return;
 	}
-	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu", vm->spec.name, vm->spec.vcpus,
-	         (unsigned long long)vm->spec.memory_mib);
+	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu watchdog=%s", vm->spec.name, vm->spec.vcpus,
+	         (unsigned long long)vm->spec.memory_mib, vm->spec.watchdog[0] ? vm->spec.watchdog : "none");
 	reply_resized(req, vm);
 }
 

@@ -165,6 +165,16 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		ADD("-device");
 		ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
 	}
+	if (spec->watchdog[0]) {
+		ADD("-device");
+		ADD("%s,id=watchdog0", spec->watchdog);
+		/* QEMU itself does nothing when it fires but send the WATCHDOG
+		 * event: the agent ends the VM and says why, and vdcd's HA
+		 * decides on a restart (a reset inside QEMU would be invisible
+		 * to both, and count against no restart budget). */
+		ADD("-action");
+		ADD("watchdog=none");
+	}
 	if (l->incoming) {
 		/* The listening address comes later (migrate-incoming), once
 		 * capabilities are set as on the sending side. */

@@ -12,6 +12,7 @@ static const struct {
 	{"RESUME", QMP_EV_RESUME},
 	{"GUEST_PANICKED", QMP_EV_GUEST_PANICKED},
 	{"MIGRATION", QMP_EV_MIGRATION},
+	{"WATCHDOG", QMP_EV_WATCHDOG},
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name)

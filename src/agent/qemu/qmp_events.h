@@ -9,6 +9,7 @@ enum qmp_event_kind {
 	QMP_EV_RESUME,        /* they run again */
 	QMP_EV_GUEST_PANICKED,
 	QMP_EV_MIGRATION,     /* a migration's status changed; data.status */
+	QMP_EV_WATCHDOG,      /* the guest's watchdog fired; data.action is QEMU's (none) */
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name);

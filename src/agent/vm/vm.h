@@ -92,6 +92,7 @@ struct vm {
 	bool forced;              /* powered off without the guest's shutdown */
 	char forced_why[160];     /* why (the stop timed out, the VM was paused...) */
 	bool stop_timed_out;      /* forced because the stop's timeout passed */
+	bool watchdog_fired;      /* the guest's watchdog fired; the agent ended QEMU */
 	int stop_timeout_s;       /* the running stop's timeout */
 	json_t *last_exit;        /* {"at","reason","clean",...} */
 

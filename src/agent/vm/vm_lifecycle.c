@@ -637,7 +637,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	vm_store_path(vm, "console.log", path, sizeof(path));
 	console_open(&vm->console, path, a->cfg.console_log_bytes);
 	vm->shutdown_reason[0] = '\0';
-	vm->expect_exit = vm->forced = vm->stop_timed_out = false;
+	vm->expect_exit = vm->forced = vm->stop_timed_out = vm->watchdog_fired = false;
 	vm->forced_why[0] = '\0';
 	if (vm_proc_spawn(vm, argv.v, fds, nfds, e) < 0)
 		goto fail;

@@ -438,6 +438,18 @@ static int parse_identity(const json_t *root, struct vm_spec *spec, struct jv_er
 	return 0;
 }
 
+int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err)
+{
+	const json_t *w = json_object_get(obj, "watchdog");
+	out[0] = '\0';
+	if (!w || json_is_null(w))
+		return 0;
+	if (!json_is_string(w) || strcmp(json_string_value(w), "i6300esb") != 0)
+		return jv_fail(err, "watchdog", "must be \"i6300esb\" or null (no watchdog)");
+	snprintf(out, 16, "i6300esb");
+	return 0;
+}
+
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err)
 {
@@ -445,10 +457,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	if (!json_is_object(obj))
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
-	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", NULL};
+	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", "watchdog",
+	                                   NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
-	                                         "cpu_model", "pool", "identity", NULL};
+	                                         "cpu_model", "pool", "identity", "watchdog", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -492,6 +505,8 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 			               "one of GET /api/v1/host's cpu_models)", cpu);
 		snprintf(spec->cpu_model, sizeof(spec->cpu_model), "%s", cpu);
 	}
+	if (vm_spec_parse_watchdog(obj, spec->watchdog, err) < 0)
+		return -1;
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
 	    parse_resources(obj, spec, err) < 0 || parse_pool(obj, spec, err) < 0)
@@ -577,6 +592,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	                      "display", spec->vnc ? "vnc" : "none");
 	if (spec->cpu_model[0])
 		json_object_set_new(o, "cpu_model", json_string(spec->cpu_model));
+	if (spec->watchdog[0])
+		json_object_set_new(o, "watchdog", json_string(spec->watchdog));
 	if (spec->kernel || spec->kernel_image[0]) {
 		json_t *b = json_object();
 		if (spec->kernel_image[0])

@@ -69,6 +69,10 @@ struct vm_spec {
 	 * VM can move to any host of it); "" for the agent's default (host's
 	 * CPU under KVM, QEMU's qemu64 under TCG). */
 	char cpu_model[64];
+	/* The guest's hardware watchdog: "i6300esb" (QEMU's PCI watchdog;
+	 * Linux's driver of that name), or "" for none. QEMU only
+	 * reports it firing; the agent ends the VM as crashed (vm_watch.c). */
+	char watchdog[16];
 	/* The VM's own identity on this host (agent-owned, from the store only):
 	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
 	unsigned uid, gid;
@@ -85,6 +89,11 @@ enum vm_spec_source {
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err);
 void vm_spec_free(struct vm_spec *spec);
+
+/* obj's "watchdog": "i6300esb" into out, or "" when null or absent (none).
+ * One model, named, so that more can come without a new field. 0, or -1
+ * with err naming "watchdog". */
+int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err);
 
 /* Whether the VM fits under every level of pool: a level's memory limit
  * below the VM's memory would get the guest killed. 0, or -1 with err

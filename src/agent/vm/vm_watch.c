@@ -21,6 +21,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The guest stopped petting its watchdog: it hangs. QEMU was told to do
+ * nothing (-action watchdog=none) so that the agent ends it here and the
+ * exit is a crash with its own cause: vdcd's HA restarts the VM under its
+ * restart budget, which a reset inside QEMU would bypass, unseen. */
+static void on_watchdog(struct vm *vm, json_t *data)
+{
+	const char *action = json_string_value(json_object_get(data, "action"));
+	if (vm->expect_exit || vm->watchdog_fired || vm->pid <= 0)
+		return; /* going already: a stop's reason stands */
+	vm->watchdog_fired = true;
+	log_event(LOG_WARN, "vm_watchdog", "vm=%s pid=%d watchdog=%s qemu_action=%s reason=%s", vm->spec.name,
+	          (int)vm->pid, vm->spec.watchdog[0] ? vm->spec.watchdog : "?", action ? action : "?",
+	          log_quote("the guest stopped petting its watchdog; ending QEMU as crashed"));
+	kill(vm->pid, SIGKILL);
+}
+
 static void on_qmp_event(void *ctx, const char *event, json_t *data)
 {
 	struct vm *vm = ctx;
@@ -44,6 +60,9 @@ static void on_qmp_event(void *ctx, const char *event, json_t *data)
 		break;
 	case QMP_EV_GUEST_PANICKED:
 		snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "guest-panic");
+		break;
+	case QMP_EV_WATCHDOG:
+		on_watchdog(vm, data);
 		break;
 	case QMP_EV_OTHER:
 		break;
@@ -227,6 +246,8 @@ static const char *exit_cause(const struct vm *vm, int have_status, int status)
 	bool guest_off = !strcmp(vm->shutdown_reason, "guest-shutdown");
 	if (vm->expect_exit)
 		return vm->forced && !guest_off ? "stopped_forced" : "stopped";
+	if (vm->watchdog_fired)
+		return "watchdog";
 	if (guest_off)
 		return "guest_poweroff";
 	if (!strcmp(vm->shutdown_reason, "guest-reset"))
@@ -261,6 +282,10 @@ void vm_handle_exit(struct vm *vm)
 		snprintf(reason, sizeof(reason), "QEMU was stopped hard: %s", vm->forced_why);
 	else if (vm->expect_exit)
 		snprintf(reason, sizeof(reason), "powered off by the agent");
+	else if (vm->watchdog_fired)
+		snprintf(reason, sizeof(reason),
+		         "the guest's watchdog (%s) fired: the guest stopped petting it (hung?); the agent ended QEMU",
+		         vm->spec.watchdog[0] ? vm->spec.watchdog : "?");
 	else if (have_status && WIFSIGNALED(status))
 		snprintf(reason, sizeof(reason), "QEMU was killed by signal %d (%s)", WTERMSIG(status),
 		         strsignal(WTERMSIG(status)));
@@ -299,7 +324,7 @@ void vm_handle_exit(struct vm *vm)
 	log_event(clean ? LOG_INFO : LOG_WARN, clean ? "vm_stopped" : "vm_crashed",
 	          "vm=%s pid=%d reason=%s", vm->spec.name, (int)vm->pid, log_quote(reason));
 	vm_release_runtime(vm);
-	vm->expect_exit = vm->forced = vm->stop_timed_out = false;
+	vm->expect_exit = vm->forced = vm->stop_timed_out = vm->watchdog_fired = false;
 	vm->forced_why[0] = '\0';
 	vm->shutdown_reason[0] = '\0';
 	vm_store_write_state(vm, true);

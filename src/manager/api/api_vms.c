@@ -299,6 +299,8 @@ void api_vms_create(struct http_req *req)
 	bad |= !config;
 	if (ud)
 		bad |= json_object_set(config, "user_data", ud);
+	if (json_object_get(r, "watchdog")) /* none: no such key */
+		bad |= json_object_set(config, "watchdog", json_object_get(r, "watchdog"));
 	/* Two projects may each have a VM of this name on one host: the host
 	 * knows it by its id (36 characters: within the agent's 63 for a name
 	 * and its 107-byte unix socket paths under the default run dir). */
@@ -827,10 +829,10 @@ void api_vms_snapshot_op(struct http_req *req)
 void api_vms_resize(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL;
+	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL, *wd_asked = json_object();
 	if (!vm || !(body = http_body_json(req, 0)))
 		goto out;
-	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", NULL};
+	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", NULL};
 	const json_t *cfg = json_object_get(vm, "config");
 	int64_t from[QUOTA_N], to[QUOTA_N], delta[QUOTA_N] = {0};
 	quota_of_vm(vm, from);
@@ -839,13 +841,19 @@ void api_vms_resize(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
 	    jv_int(body, "", "vcpus", false, 1, 255, &to[QUOTA_VCPUS], &jerr) < 0 ||
 	    jv_int(body, "", "memory_mib", false, 16, 4194304, &to[QUOTA_MEMORY_MIB], &jerr) < 0 ||
-	    jv_int(body, "", "disk_size_mib", false, 1, 67108864, &to[QUOTA_DISK_MIB], &jerr) < 0) {
+	    jv_int(body, "", "disk_size_mib", false, 1, 67108864, &to[QUOTA_DISK_MIB], &jerr) < 0 ||
+	    resource_parse_vm_watchdog(body, wd_asked, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto out;
 	}
-	if (!memcmp(from, to, sizeof(to))) {
+	/* The watchdog: absent, as it is; null, none. */
+	const char *wd_from = json_string_value(json_object_get(cfg, "watchdog"));
+	const char *wd_to = json_object_get(body, "watchdog") ? json_string_value(json_object_get(wd_asked, "watchdog"))
+	                                                      : wd_from;
+	bool wd_change = strcmp(wd_from ?: "", wd_to ?: "") != 0;
+	if (!memcmp(from, to, sizeof(to)) && !wd_change) {
 		http_reply_error(req, 400, "invalid_request", NULL,
-		                 "nothing to change: give vcpus, memory_mib or disk_size_mib different from now");
+		                 "nothing to change: give vcpus, memory_mib, disk_size_mib or watchdog different from now");
 		goto out;
 	}
 	if (from[QUOTA_DISK_MIB] && to[QUOTA_DISK_MIB] < from[QUOTA_DISK_MIB]) {
@@ -856,9 +864,9 @@ void api_vms_resize(struct http_req *req)
 	}
 	const char *ps = json_string_value(json_object_get(vm, "power_state")) ?: "";
 	bool cpu_mem = to[QUOTA_VCPUS] != from[QUOTA_VCPUS] || to[QUOTA_MEMORY_MIB] != from[QUOTA_MEMORY_MIB];
-	if (cpu_mem && strcmp(ps, "stopped")) {
+	if ((cpu_mem || wd_change) && strcmp(ps, "stopped")) {
 		http_reply_error(req, 409, "invalid_state", NULL,
-		                 "VM '%s' is %s; vCPUs and memory change only while it is stopped (stop it first)",
+		                 "VM '%s' is %s; vCPUs, memory and the watchdog change only while it is stopped (stop it first)",
 		                 json_string_value(json_object_get(vm, "name")), ps);
 		goto out;
 	}
@@ -870,11 +878,18 @@ void api_vms_resize(struct http_req *req)
 	json_object_set_new(ucfg, "vcpus", json_integer(to[QUOTA_VCPUS]));
 	json_object_set_new(ucfg, "memory_mib", json_integer(to[QUOTA_MEMORY_MIB]));
 	json_object_set_new(ucfg, "disk_size_mib", json_integer(to[QUOTA_DISK_MIB]));
+	if (wd_to)
+		json_object_set_new(ucfg, "watchdog", json_string(wd_to));
+	else
+		json_object_del(ucfg, "watchdog");
 	json_t *args = json_pack("{s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}}", "from", "vcpus",
 	                         json_object_get(cfg, "vcpus"), "memory_mib", json_object_get(cfg, "memory_mib"),
 	                         "disk_size_mib", json_object_get(cfg, "disk_size_mib"), "to", "vcpus",
 	                         (json_int_t)to[QUOTA_VCPUS], "memory_mib", (json_int_t)to[QUOTA_MEMORY_MIB],
 	                         "disk_size_mib", (json_int_t)to[QUOTA_DISK_MIB]);
+	/* null: none (a task of an older vdcd has no key: none changed) */
+	json_object_set_new(json_object_get(args, "from"), "watchdog", wd_from ? json_string(wd_from) : json_null());
+	json_object_set_new(json_object_get(args, "to"), "watchdog", wd_to ? json_string(wd_to) : json_null());
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, delta, &refusal, &e) < 0 ||
@@ -901,6 +916,7 @@ void api_vms_resize(struct http_req *req)
 	http_add_header(req, "Location", loc);
 	http_reply_json(req, 202, json_pack("{s:O}", "task", task));
 out:
+	json_decref(wd_asked);
 	json_decref(task);
 	json_decref(body);
 	json_decref(vm);

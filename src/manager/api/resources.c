@@ -317,6 +317,20 @@ static int name_list(const json_t *b, const char *path, const char *key, json_t 
 	return 0;
 }
 
+int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *err)
+{
+	const json_t *w = json_object_get(body, "watchdog");
+	if (!w || json_is_null(w))
+		return 0;
+	/* QEMU's PCI watchdog (the guest needs a driver: Linux's i6300esb);
+	 * a name, so that another model can come without a new field. */
+	if (!json_is_string(w) || strcmp(json_string_value(w), "i6300esb") != 0)
+		return jv_fail(err, "watchdog", "must be \"i6300esb\" (an emulated Intel 6300ESB the guest arms and "
+		               "pets; if it stops, the VM is ended as crashed and HA restarts it) or null for none");
+	json_object_set_new(doc, "watchdog", json_string("i6300esb"));
+	return 0;
+}
+
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
@@ -326,7 +340,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   "ha", NULL};
+	                                   "ha", "watchdog", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -342,7 +356,8 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    jv_int(body, "", "disk_size_mib", false, 1, 64ll * 1024 * 1024, &disk, err) < 0 ||
 	    jv_bool(body, "", "start", false, &start, err) < 0 ||
 	    name_list(body, "", "networks", doc, err) < 0 ||
-	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0)
+	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0 ||
+	    resource_parse_vm_watchdog(body, doc, err) < 0)
 		goto fail;
 	/* Its resource pool and reservations, checked as a move into a pool is. */
 	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};

@@ -41,6 +41,9 @@ int resource_parse_vm_ha(const json_t *in, json_t *out, struct jv_err *err);
  * "user_data"?, "start"?: bool, "placement"?: {"affinity": [groups],
  * "anti_affinity": [groups]}}. Returns a normalized copy or NULL with err. */
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
+/* body's "watchdog" ("i6300esb", or null/absent for none) into doc's: 0,
+ * or -1 with err naming the field. */
+int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *err);
 
 /* A host's cpu_models (join, heartbeat): absent, or an array of at most
  * 1,024 names of 1 to 63 characters. 0, or -1 with err. */

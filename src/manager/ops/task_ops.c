@@ -35,6 +35,8 @@ json_t *vm_agent_spec(const json_t *vm)
 	int bad = !spec;
 	if (json_object_get(cfg, "cpu_model"))
 		bad |= json_object_set(spec, "cpu_model", json_object_get(cfg, "cpu_model"));
+	if (json_object_get(cfg, "watchdog"))
+		bad |= json_object_set(spec, "watchdog", json_object_get(cfg, "watchdog"));
 	/* Images by id only: the host resolves them to its own copies. */
 	if (json_object_get(tmpl, "kernel_id")) {
 		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
@@ -472,6 +474,10 @@ static void resize_undo(struct store *st, const char *id, json_t *from, json_t *
 			back[steps[i].q] = f - json_integer_value(json_object_get(to, steps[i].key));
 			json_object_set_new(cfg, steps[i].key, json_integer(f));
 		}
+		if (json_is_string(json_object_get(from, "watchdog")))
+			json_object_set(cfg, "watchdog", json_object_get(from, "watchdog"));
+		else if (json_object_get(from, "watchdog")) /* null: it had none */
+			json_object_del(cfg, "watchdog");
 		const char *pid = json_string_value(json_object_get(vm, "project_id"));
 		int rc = store_update(st, STORE_VM, vm, json_integer_value(json_object_get(vm, "version")), NULL, &e);
 		if (rc == 0)
@@ -518,12 +524,20 @@ static int op_resize(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 			goto undo;
 		disk_done = true;
 	}
+	/* The watchdog: a string or null in a task of this vdcd; no key in an
+	 * older one's (nothing asked). */
+	const char *wd_from = json_string_value(json_object_get(from, "watchdog")),
+	           *wd_to = json_string_value(json_object_get(to, "watchdog"));
+	bool wd_change = json_object_get(to, "watchdog") && strcmp(wd_from ?: "", wd_to ?: "");
 	if (json_integer_value(json_object_get(to, "vcpus")) != json_integer_value(json_object_get(from, "vcpus")) ||
-	    json_integer_value(json_object_get(to, "memory_mib")) != json_integer_value(json_object_get(from, "memory_mib"))) {
-		task_update(t, NULL, 60, "changing vCPUs and memory on the host");
+	    json_integer_value(json_object_get(to, "memory_mib")) != json_integer_value(json_object_get(from, "memory_mib")) ||
+	    wd_change) {
+		task_update(t, NULL, 60, "changing vCPUs, memory and the watchdog on the host");
 		snprintf(path, sizeof(path), "/api/v1/vms/%s/resize", vm_name(vm));
 		json_t *body = json_pack("{s:O, s:O}", "vcpus", json_object_get(to, "vcpus"), "memory_mib",
 		                         json_object_get(to, "memory_mib"));
+		if (body && wd_change)
+			json_object_set(body, "watchdog", json_object_get(to, "watchdog"));
 		int rc = agent_call(t->st, host, "POST", path, body, 60, &status, &reply, NULL, e);
 		json_decref(body);
 		if (rc == 0 && status != 200)

@@ -254,6 +254,28 @@ static void test_cpu_model(void **state)
 	vm_spec_free(&spec);
 }
 
+/* A watchdog is the device plus QEMU doing nothing when it fires (the
+ * agent acts on the event); none is no device and no action at all. */
+static void test_watchdog(void **state)
+{
+	struct vm_spec spec;
+	struct qemu_launch l = launch_defaults();
+	struct strv sv;
+	spec_from("{'name':'a','boot':{'kernel':'/k'},'watchdog':'i6300esb'}", &spec);
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-device", "i6300esb,id=watchdog0"));
+	assert_true(has_pair(&sv, "-action", "watchdog=none"));
+	assert_int_equal(count_containing(&sv, "i6300esb"), 1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+	spec_from("{'name':'a','boot':{'kernel':'/k'},'watchdog':null}", &spec);
+	build(&spec, &l, &sv);
+	assert_int_equal(count_containing(&sv, "i6300esb"), 0);
+	assert_int_equal(find_arg(&sv, "-action", 0), -1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
+
 static void test_display(void **state)
 {
 	struct vm_spec spec;
@@ -356,7 +378,7 @@ int main(void)
 		cmocka_unit_test(test_disk_boot),    cmocka_unit_test(test_nics),
 		cmocka_unit_test(test_seed),         cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_accel),        cmocka_unit_test(test_cpu_model),
-		cmocka_unit_test(test_display),
+		cmocka_unit_test(test_display),      cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_commas_in_paths), cmocka_unit_test(test_opt_escape),
 		cmocka_unit_test(test_large_line),
 	};

@@ -56,6 +56,11 @@ static const struct bad_case bad_cases[] = {
 	{"{'name':'a','cpu_model':''," DISK "}", U, "cpu_model", "not a CPU model name"},
 	{"{'name':'a','cpu_model':'Skylake Server'," DISK "}", U, "cpu_model", "not a CPU model name"},
 	{"{'name':'a','cpu_model':7," DISK "}", U, "cpu_model", "must be a string"},
+	{"{'name':'a','watchdog':'ib700'," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
+	{"{'name':'a','watchdog':''," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
+	{"{'name':'a','watchdog':'i6300esb,id=x'," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
+	{"{'name':'a','watchdog':true," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
+	{"{'name':'a','watchdog':{}," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
 	{"{'name':'a'}", U, "boot", "nothing to boot"},
 	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
 	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
@@ -553,6 +558,8 @@ static const char *const good_specs[] = {
 	"{'name':'a','memory_mib':16," DISK "}",
 	"{'name':'a','display':'vnc'," DISK "}",
 	"{'name':'a','cpu_model':'Skylake-Server-v4'," DISK "}",
+	"{'name':'a','watchdog':'i6300esb'," DISK "}",
+	"{'name':'a','watchdog':null," DISK "}",                    /* null = none */
 	"{'name':'a','memory_mib':1024,'resources':{'memory_limit_mib':1024}," DISK "}",
 	"{'name':'a','resources':{'memory_limit_mib':0,'cpu_limit_pct':0}," DISK "}",
 	"{'name':'a','resources':{}," DISK "}",
@@ -699,6 +706,7 @@ static const char *const roundtrip_specs[] = {
 	"'meta_data':{'role':'web','n':2,'b':false},'network_config':'version: 2'},"
 	"'resources':{'cpu_weight':50,'cpu_limit_pct':150,'memory_limit_mib':4096}}",
 	"{'name':'ci','cloud_init':{}," DISK "}",
+	"{'name':'wd','watchdog':'i6300esb'," DISK "}",
 	"{'name':'p','memory_mib':256,'pool':[{'name':'prod','cpu_weight':200,'memory_limit_mib':2048,"
 	"'memory_reservation_mib':512},{'name':'web','cpu_limit_pct':50}]," DISK "}",
 	"{'name':'u','uuid':'" UUID "','nics':[{'mode':'user'},{'mode':'user'},{'mode':'user'},"

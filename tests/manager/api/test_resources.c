@@ -69,6 +69,10 @@ static void refusals_name_their_field(void **state)
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"ha\":{\"priority\":\"top\"}}", "ha.priority"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"ha\":{\"restart_after\":[\"../x\"]}}", "ha.restart_after"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"ha\":{\"restart_after\":\"a\"}}", "ha.restart_after"},
+		/* The guest watchdog: one model by name, never an option string. */
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"ib700\"}", "watchdog"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"i6300esb,id=x\"}", "watchdog"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":true}", "watchdog"},
 		{STORE_NKINDS, "{\"name\":\"v\"}", "template"},
 		{STORE_NKINDS, "{\"template\":\"t\"}", "name"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"vcpus\":256}", "vcpus"},
@@ -103,6 +107,14 @@ static void defaults_are_filled(void **state)
 	assert_true(json_is_true(json_object_get(v, "start")));
 	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "placement"), "affinity")), 0);
 	assert_int_equal(json_array_size(json_object_get(v, "networks")), 0);
+	assert_null(json_object_get(v, "watchdog")); /* none unless asked */
+	json_decref(v);
+	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"i6300esb\"}", &err);
+	assert_string_equal(json_string_value(json_object_get(v, "watchdog")), "i6300esb");
+	json_decref(v);
+	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":null}", &err);
+	assert_non_null(v);
+	assert_null(json_object_get(v, "watchdog"));
 	json_decref(v);
 	json_t *n = parse(STORE_NETWORK, "{\"name\":\"n\",\"bridge\":\"br0\"}", &err);
 	assert_int_equal(json_integer_value(json_object_get(n, "vlan")), 0);

@@ -120,6 +120,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.project')}</dt><dd>{projectName(vm.project_id)}</dd>
         <dt>{t('vm.size')}</dt><dd>{t('vm.size_value', { vcpus: cfg.vcpus, memory: mib(cfg.memory_mib), disk: cfg.disk_size_mib ? mib(cfg.disk_size_mib) : t('vm.image_size') })}</dd>
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
+        <dt>{t('vm.watchdog')}</dt><dd data-testid="watchdog">{cfg.watchdog || t('vm.watchdog_none')}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
         <PlacementFacts p={vm.placement} />
@@ -214,12 +215,14 @@ function Resize({ vm, busy, run }) {
   const [vcpus, setVcpus] = useState(cfg.vcpus);
   const [mem, setMem] = useState(cfg.memory_mib);
   const [disk, setDisk] = useState(cfg.disk_size_mib || '');
+  const [wd, setWd] = useState(cfg.watchdog || '');
   function submit(e) {
     e.preventDefault();
     const body = {};
     if (+vcpus !== cfg.vcpus) body.vcpus = +vcpus;
     if (+mem !== cfg.memory_mib) body.memory_mib = +mem;
     if (disk !== '' && +disk !== cfg.disk_size_mib) body.disk_size_mib = +disk;
+    if (wd !== (cfg.watchdog || '')) body.watchdog = wd || null;
     if (!Object.keys(body).length) return;
     run(t('vm.resize'), () => post('/api/v1/vms/' + enc(vm.id) + '/resize', body));
   }
@@ -231,6 +234,12 @@ function Resize({ vm, busy, run }) {
         <Field label={t('vm.vcpus')} id="rs-vcpus"><input id="rs-vcpus" type="number" min="1" max="255" value={vcpus} onInput={(e) => setVcpus(e.currentTarget.value)} /></Field>
         <Field label={t('vm.memory_mib')} id="rs-mem"><input id="rs-mem" type="number" min="16" value={mem} onInput={(e) => setMem(e.currentTarget.value)} /></Field>
         <Field label={t('vm.disk_mib')} id="rs-disk"><input id="rs-disk" type="number" min="1" value={disk} onInput={(e) => setDisk(e.currentTarget.value)} /></Field>
+        <Field label={t('vm.watchdog')} id="rs-watchdog">
+          <select id="rs-watchdog" value={wd} onChange={(e) => setWd(e.currentTarget.value)}>
+            <option value="">{t('vm.watchdog_none')}</option>
+            <option value="i6300esb">i6300esb</option>
+          </select>
+        </Field>
       </div>
       <button type="submit" disabled={busy}>{t('vm.resize')}</button>
     </form>

@@ -40,7 +40,7 @@ export function VmCreate() {
   const [pools] = useLoad(() => (isAdmin() ? get('/api/v1/pools?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [clusters] = useLoad(() => (isAdmin() ? get('/api/v1/clusters?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true,
-    pool: '', cpu_res: '', mem_res: '' });
+    pool: '', cpu_res: '', mem_res: '', watchdog: '' });
   const [error, setError] = useState(null);
   const [placement, setPlacement] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -60,6 +60,7 @@ export function VmCreate() {
     if (form.pool) b.pool = form.pool;
     if (form.cpu_res) b.cpu_reservation_pct = +form.cpu_res;
     if (form.mem_res) b.mem_reservation_mib = +form.mem_res;
+    if (form.watchdog) b.watchdog = form.watchdog;
     return b;
   }
   // The verdict before create: a dry run answers as create would, and
@@ -123,6 +124,12 @@ export function VmCreate() {
           </Field>
           <Field label={t('vm.memory_mib')} id="vm-mem" hint={t('create.from_template')}>
             <input id="vm-mem" type="number" min="16" value={form.memory_mib} onInput={set('memory_mib')} aria-describedby="vm-mem-hint" />
+          </Field>
+          <Field label={t('vm.watchdog')} id="vm-watchdog" hint={t('create.watchdog_hint')}>
+            <select id="vm-watchdog" value={form.watchdog} onChange={set('watchdog')} aria-describedby="vm-watchdog-hint" data-testid="create-watchdog">
+              <option value="">{t('vm.watchdog_none')}</option>
+              <option value="i6300esb">i6300esb</option>
+            </select>
           </Field>
         </div>
         {isAdmin() && pools ? (
