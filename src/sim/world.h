@@ -117,9 +117,8 @@ struct sim_ha {
 	struct ctl_ha ctl;
 	struct sim_ha_round { struct sim_world *w; int *hosts; int n, cap; } rounds[20];
 	long verdicts[HA_FAILED + 1];
-	long restarts, fenced, stale_removed, two_copies, refusals;
+	long restarts, fenced, stale_removed, two_copies;
 	int64_t first_failure_ms, last_running_ms; /* -1: none */
-	struct placement_snapshot snap;
 };
 
 struct sim_name_index {

@@ -223,13 +223,33 @@ static bool ha_vm_restarting(void *ctx, const struct ctl_ha_vm *vm, const char *
 	return s >= 0 && w->vms[s].restarting;
 }
 
-static const struct placement_snapshot *ha_snapshot(void *ctx, const struct ctl_ha_host *h, int *slot)
+/* decide/ha_plan over the world's placement view: one cluster, no rules,
+ * datastores or networks. */
+static int ha_plan(void *ctx, const struct ctl_ha_host *h, const struct ctl_ha_vm *vms, const int *const *after,
+                   const int *nafter, int n, struct ha_restart *restarts, struct ha_skip *skipped,
+                   struct ha_plan *out)
 {
 	struct sim_world *w = ctx;
-	w->ha.snap = (struct placement_snapshot){.hosts = w->phosts, .nhosts = w->nhosts, .clusters = &w->cluster,
-	                                         .nclusters = 1};
-	*slot = hi_of(h);
-	return &w->ha.snap;
+	struct ha_vm *hv = calloc((size_t)n + 1, sizeof(*hv));
+	if (!hv) {
+		snprintf(out->reason, sizeof(out->reason), "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		hv[i] = (struct ha_vm){.name = vms[i].name, .host = hi_of(h), .priority = vms[i].priority,
+		                       .vcpus = vms[i].vcpus, .memory_mib = vms[i].memory_mib, .datastore = -1,
+		                       .cluster = 0, .after = after[i], .nafter = nafter[i]};
+	struct placement_snapshot snap = {.hosts = w->phosts, .nhosts = w->nhosts, .clusters = &w->cluster,
+	                                  .nclusters = 1};
+	int rc = ha_plan_restarts(&snap, hv, n, restarts, skipped, out);
+	free(hv);
+	return rc;
+}
+
+static const char *ha_host_name(void *ctx, int to)
+{
+	struct sim_world *w = ctx;
+	return to >= 0 && to < w->nhosts ? w->hosts[to].name : "?";
 }
 
 struct boot {
@@ -354,7 +374,8 @@ void sim_ha_init(struct sim_world *w)
 	w->env.each_lease_seen = each_lease_seen;
 	w->env.each_ha_vm = each_ha_vm;
 	w->env.ha_vm_restarting = ha_vm_restarting;
-	w->env.ha_snapshot = ha_snapshot;
+	w->env.ha_plan = ha_plan;
+	w->env.ha_host_name = ha_host_name;
 	w->env.ha_restart = ha_restart;
 	w->env.ha_verdict = ha_verdict;
 	w->env.each_stale_copy = each_stale_copy;

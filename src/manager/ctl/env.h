@@ -94,7 +94,6 @@ struct ctl_ha_vm {
 	enum ha_priority priority;
 	int vcpus;
 	int64_t memory_mib;
-	int cluster;                 /* index into the snapshot's clusters */
 	const char *const *after;    /* names of the VMs it starts after */
 	int nafter;
 	const char *not_eligible;    /* NULL: HA may restart it; "": not now, silently; else why not (said once) */
@@ -145,15 +144,22 @@ struct ctl_env {
 	                  void *arg);
 	/* Whether the VM named name (in vm's project) is being restarted by HA and not running yet. */
 	bool (*ha_vm_restarting)(void *ctx, const struct ctl_ha_vm *vm, const char *name);
-	/* The placement snapshot HA plans h's restarts over (h in it, disconnected, at *slot);
-	 * valid until the next call that changes the world. NULL: none now. */
-	const struct placement_snapshot *(*ha_snapshot)(void *ctx, const struct ctl_ha_host *h, int *slot);
-	/* Restarts vm on the snapshot's host to (it moves there at once: placement counts it). 0 or -1. */
+	/* Plans restarting vms[0..n) of failed host h with decide/ha_plan over
+	 * the env's placement view (vm i starts after vms after[i][0..nafter[i])):
+	 * restarts' hosts are the env's numbers, for ha_host_name and
+	 * ha_restart, valid until the next plan. 0, or -1 with out->reason. */
+	int (*ha_plan)(void *ctx, const struct ctl_ha_host *h, const struct ctl_ha_vm *vms, const int *const *after,
+	               const int *nafter, int n, struct ha_restart *restarts, struct ha_skip *skipped,
+	               struct ha_plan *out);
+	const char *(*ha_host_name)(void *ctx, int to);
+	/* Restarts vm on host to of the last plan (it moves there at once:
+	 * placement counts it). 0, or -1 (the env says why). */
 	int (*ha_restart)(void *ctx, const struct ctl_ha_vm *vm, int to, const char *reason);
 	/* Writes h's verdict (failed: h is disconnected too). */
 	void (*ha_verdict)(void *ctx, const struct ctl_ha_host *h, enum ha_host_state s, const char *reason);
 	/* Calls fn on each VM h still has a copy of that HA restarted elsewhere
-	 * (it returned); remove_stale_copy removes one (disks stay). */
+	 * (it returned); remove_stale_copy removes one (disks stay). NULL: the
+	 * env removes them itself (vdcd: when the agent lists them). */
 	int (*each_stale_copy)(void *ctx, const struct ctl_ha_host *h, int (*fn)(void *arg, const char *vm_id), void *arg);
 	int (*remove_stale_copy)(void *ctx, const struct ctl_ha_host *h, const char *vm_id);
 };

@@ -274,13 +274,8 @@ static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const
 	int64_t retry = l.retry;
 	if (!l.n)
 		goto done;
-	int slot;
-	const struct placement_snapshot *s = env->ha_snapshot(env->ctx, h, &slot);
-	if (!s) {
-		retry = CTL_HA_RETRY_MS;
-		goto done;
-	}
-	struct ha_vm *hv = xcalloc((size_t)l.n, sizeof(*hv));
+	const int **after = xcalloc((size_t)l.n, sizeof(*after));
+	int *nafter = xcalloc((size_t)l.n, sizeof(*nafter));
 	struct ha_restart *restarts = xcalloc((size_t)l.n, sizeof(*restarts));
 	struct ha_skip *skipped = xcalloc((size_t)l.n, sizeof(*skipped));
 	int *ids = NULL;
@@ -291,24 +286,20 @@ static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const
 	ids = xcalloc(nlinks, sizeof(*ids));
 	size_t used = 0;
 	for (int c = 0; c < l.n; c++) {
-		hv[c] = (struct ha_vm){.name = l.v[c].name, .host = slot, .priority = l.v[c].priority,
-		                       .vcpus = l.v[c].vcpus, .memory_mib = l.v[c].memory_mib, .datastore = -1,
-		                       .cluster = l.v[c].cluster, .after = ids + used};
-		for (int a = 0; a < l.v[c].nafter && hv[c].nafter < HA_PLAN_MAX_AFTER; a++)
+		after[c] = ids + used;
+		for (int a = 0; a < l.v[c].nafter && nafter[c] < HA_PLAN_MAX_AFTER; a++)
 			for (int d = 0; d < l.n; d++)
 				if (d != c && !strcmp(l.v[d].name, l.v[c].after[a])) {
-					ids[used + (size_t)hv[c].nafter++] = d;
+					ids[used + (size_t)nafter[c]++] = d;
 					break;
 				}
-		used += (size_t)hv[c].nafter;
+		used += (size_t)nafter[c];
 	}
 	struct ha_plan p;
-	if (ha_plan_restarts(s, hv, l.n, restarts, skipped, &p) < 0) {
+	if (env->ha_plan(env->ctx, h, l.v, after, nafter, l.n, restarts, skipped, &p) < 0) {
 		env->decision(env->ctx, CTL_WARN, "ha", h->name, "plan-failed", p.reason);
 		retry = CTL_HA_RETRY_MS;
 	} else {
-		/* The host names first: a restart moves a VM and may change
-		 * the snapshot. */
 		for (int i = 0; i < p.nrestarts; i++) {
 			const struct ha_restart *r = &restarts[i];
 			if (r->wave > 0) {
@@ -317,7 +308,7 @@ static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const
 			}
 			char reason[HA_RESTART_REASON_MAX + 200];
 			snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", h->name,
-			         s->hosts[r->host].name, r->reason);
+			         env->ha_host_name(env->ctx, r->host), r->reason);
 			const struct ctl_ha_vm *v = &l.v[r->vm];
 			if (env->ha_restart(env->ctx, v, r->host, reason) < 0) {
 				retry = CTL_HA_RETRY_MS;
@@ -340,7 +331,8 @@ static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const
 	free(ids);
 	free(skipped);
 	free(restarts);
-	free(hv);
+	free(nafter);
+	free(after);
 done:
 	vm_list_free(&l);
 	return retry;
@@ -373,6 +365,8 @@ static int on_stale(void *arg, const char *vm_id)
  * its power), so no VM ever runs twice once it is back. */
 static void remove_stale_copies(const struct ctl_env *env, const struct ctl_ha_host *h)
 {
+	if (!env->each_stale_copy)
+		return;
 	struct stale s = {.env = env, .h = h};
 	env->each_stale_copy(env->ctx, h, on_stale, &s);
 	for (int i = 0; i < s.n; i++) {

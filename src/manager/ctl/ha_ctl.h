@@ -3,7 +3,7 @@
  * what its peers saw of its datastore lease (decide/ha_detect.c), says
  * each change of verdict (a decision and a host.ha_<state> event, and
  * writes it), plans a failed host's protected VMs' restarts
- * (decide/ha_plan.c over the env's placement snapshot) and starts them in
+ * (decide/ha_plan.c, which the env runs over its placement view) and starts them in
  * waves, trying again those no host fits, saying each refusal once a
  * verdict; and removes the copies a returning host kept of VMs it
  * restarted elsewhere. The simulator (src/sim) runs it in virtual time.
