@@ -139,7 +139,7 @@ struct ctl_env {
 	/* Calls fn on what the other hosts of c last reported of h's lease. */
 	int (*each_lease_seen)(void *ctx, const struct ctl_ha_cluster *c, const struct ctl_ha_host *h,
 	                       int (*fn)(void *arg, const struct ctl_ha_lease_seen *l), void *arg);
-	/* Calls fn on each VM placed on h. */
+	/* Calls fn on each VM placed on h. Their refs stay valid until the next call. */
 	int (*each_ha_vm)(void *ctx, const struct ctl_ha_host *h, int (*fn)(void *arg, const struct ctl_ha_vm *vm),
 	                  void *arg);
 	/* Whether the VM named name (in vm's project) is being restarted by HA and not running yet. */
