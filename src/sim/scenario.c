@@ -1,4 +1,10 @@
-/* scenario.c - scenario files for the simulated world (scenario.h). */
+/* scenario.c - scenario files for the simulated world (scenario.h).
+ * The verbs are listed in check_cmd (with their usage) and documented in
+ * README "Controllers and the fleet simulator". HA's: config ha=on lease=S
+ * margin=S net_timeout=S boot=S quiet=on; host NAME rack=R; hosts COUNT
+ * racks_of=N; T vm NAME HOST priority=P after=VM[,VM]; T fill PER_HOST
+ * [priorities=P,...]; T rack-power-off R; T cut-network HOST; T cut-both
+ * HOST; T power-on HOST (power and both paths back); T summary. */
 #include "scenario.h"
 
 #include <ctype.h>
@@ -295,6 +301,63 @@ static void burst(struct sim_scenario *sc, const struct cmd *c)
 	}
 }
 
+static int priority_of(const char *p, enum ha_priority *out)
+{
+	static const char *const names[] = {"disabled", "low", "medium", "high"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(p, names[i])) {
+			*out = (enum ha_priority)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* A VM's HA settings from its options: priority=P after=A[,B...]. */
+static void vm_ha_opts(struct sim_world *w, const struct cmd *c, int vm)
+{
+	struct sim_vm *v = &w->vms[vm];
+	const char *p = opt(c, 3, "priority"), *after = opt(c, 3, "after");
+	if (p)
+		priority_of(p, &v->priority);
+	else if (w->ha.on)
+		v->priority = HA_PRIO_MEDIUM; /* vdcd's default priority */
+	for (const char *a = after; a && *a && v->nafter < 4;) {
+		size_t n = strcspn(a, ",");
+		snprintf(v->after[v->nafter++], SIM_NAME_MAX, "%.*s", (int)n, a);
+		a += n + (a[n] == ',');
+	}
+}
+
+/* N VMs on every host, their priorities taken in turn from a list. */
+static void fill(struct sim_scenario *sc, const struct cmd *c)
+{
+	struct sim_world *w = sc->w;
+	int64_t per = 0, vcpus, mem;
+	num(c->argv[1], 0, 1000, &per);
+	opt_num(c, 2, "vcpus", 1, 1, 1 << 20, &vcpus, NULL, 0);
+	opt_num(c, 2, "mem", 1024, 1, (int64_t)1 << 40, &mem, NULL, 0);
+	const char *list = opt(c, 2, "priorities");
+	enum ha_priority prios[8];
+	int np = 0;
+	for (const char *a = list; a && *a && np < 8;) {
+		size_t n = strcspn(a, ",");
+		char one[16];
+		snprintf(one, sizeof(one), "%.*s", (int)n, a);
+		if (priority_of(one, &prios[np]) == 0)
+			np++;
+		a += n + (a[n] == ',');
+	}
+	long k = 0;
+	int nhosts = w->nhosts;
+	for (int i = 0; i < nhosts; i++)
+		for (int64_t j = 0; j < per; j++, k++) {
+			char name[SIM_NAME_MAX];
+			snprintf(name, sizeof(name), "%s-vm%lld", w->hosts[i].name, (long long)j);
+			int v = sim_vm_add(w, name, i, "running", (int)vcpus, mem);
+			w->vms[v].priority = np ? prios[k % np] : w->ha.on ? HA_PRIO_MEDIUM : HA_PRIO_DISABLED;
+		}
+}
+
 /* Runs one command at its time. Setup errors were caught at load time;
  * here only names that are gone by now are reported, into the log. */
 static void run_cmd(void *arg)
@@ -310,7 +373,7 @@ static void run_cmd(void *arg)
 		opt_num(c, 3, "mem", 1024, 1, (int64_t)1 << 40, &mem, NULL, 0);
 		const char *state = opt(c, 3, "state");
 		if ((h = host_now(c, 2)) >= 0)
-			sim_vm_add(w, c->argv[1], h, state ? state : "running", (int)vcpus, mem);
+			vm_ha_opts(w, c, sim_vm_add(w, c->argv[1], h, state ? state : "running", (int)vcpus, mem));
 	} else if (!strcmp(verb, "create")) {
 		int64_t vcpus, mem;
 		opt_num(c, 2, "vcpus", 1, 1, 1 << 20, &vcpus, NULL, 0);
@@ -340,6 +403,14 @@ static void run_cmd(void *arg)
 			sim_foreign_remove(w, v);
 	} else if (!strcmp(verb, "show")) {
 		sim_show(w);
+	} else if (!strcmp(verb, "summary")) {
+		sim_ha_summary(w);
+	} else if (!strcmp(verb, "fill")) {
+		fill(sc, c);
+	} else if (!strcmp(verb, "rack-power-off")) {
+		int64_t r = 0;
+		num(c->argv[1], 0, 1000000, &r);
+		sim_rack_power_off(w, (int)r);
 	} else if ((h = c->argc > 1 ? host_now(c, 1) : -1) < 0 && strcmp(verb, "fail-random") &&
 	           strcmp(verb, "burst") && strcmp(verb, "end")) {
 		if (w->log)
@@ -351,7 +422,11 @@ static void run_cmd(void *arg)
 	} else if (!strcmp(verb, "power-off")) {
 		sim_power_off(w, h);
 	} else if (!strcmp(verb, "power-on")) {
-		sim_power_on(w, h);
+		sim_restore(w, h); /* power, and the paths a cut took */
+	} else if (!strcmp(verb, "cut-network")) {
+		sim_cut_network(w, h);
+	} else if (!strcmp(verb, "cut-both")) {
+		sim_cut_both(w, h);
 	} else if (!strcmp(verb, "maintenance")) {
 		sim_maintenance(w, h, !strcmp(c->argv[2], "on"));
 	} else if (!strcmp(verb, "beat")) {
@@ -376,7 +451,12 @@ static int check_cmd(struct sim_scenario *sc, struct cmd *c, char *err, size_t n
 		int nargs;
 		const char *usage;
 	} verbs[] = {
-		{"vm", 3, "T vm NAME HOST [state=running] [vcpus=1] [mem=1024]"},
+		{"vm", 3, "T vm NAME HOST [state=running] [vcpus=1] [mem=1024] [priority=P] [after=VM[,VM]]"},
+		{"fill", 2, "T fill PER_HOST [vcpus=1] [mem=1024] [priorities=P[,P...]]"},
+		{"rack-power-off", 2, "T rack-power-off RACK"},
+		{"cut-network", 2, "T cut-network HOST"},
+		{"cut-both", 2, "T cut-both HOST"},
+		{"summary", 1, "T summary"},
 		{"create", 2, "T create NAME [vcpus=1] [mem=1024]"},
 		{"delete", 2, "T delete VM"},
 		{"crash", 2, "T crash VM"},
@@ -410,6 +490,13 @@ static int check_cmd(struct sim_scenario *sc, struct cmd *c, char *err, size_t n
 		if ((!strcmp(c->argv[0], "fail-random") || !strcmp(c->argv[0], "burst")) &&
 		    num(c->argv[1], 0, 10000000, &x) < 0)
 			return fail(err, n, sc->path, c->line, "%s: '%s' is not a count", c->argv[0], c->argv[1]);
+		if ((!strcmp(c->argv[0], "fill") || !strcmp(c->argv[0], "rack-power-off")) &&
+		    num(c->argv[1], 0, 1000000, &x) < 0)
+			return fail(err, n, sc->path, c->line, "%s: '%s' is not a number", c->argv[0], c->argv[1]);
+		const char *p = opt(c, 1, "priority");
+		enum ha_priority pr;
+		if (p && priority_of(p, &pr) < 0)
+			return fail(err, n, sc->path, c->line, "priority=%s: high, medium, low or disabled", p);
 		static const char *const numeric[] = {"vcpus", "mem", "repair", "lifetime", "from", "for", "vms"};
 		for (size_t k = 0; k < sizeof(numeric) / sizeof(numeric[0]); k++)
 			if (opt_num(c, 1, numeric[k], 0, 0, (int64_t)1 << 40, &x, err, n) < 0)
@@ -445,23 +532,40 @@ static int setup_line(struct sim_scenario *sc, struct cmd *c, char *err, size_t 
 				;
 			else if (!strcmp(k, "mem_overcommit") && (w->cluster.mem_overcommit = strtod(v, NULL)) > 0)
 				;
+			else if (!strcmp(k, "ha") && (!strcmp(v, "on") || !strcmp(v, "off")))
+				w->ha.on = !strcmp(v, "on");
+			else if (!strcmp(k, "quiet") && (!strcmp(v, "on") || !strcmp(v, "off")))
+				w->quiet = !strcmp(v, "on");
+			else if (!strcmp(k, "lease") && seconds_ms(v, &ms) == 0 && ms >= 1)
+				w->ha.t.lease_ms = ms;
+			else if (!strcmp(k, "margin") && seconds_ms(v, &ms) == 0)
+				w->ha.t.margin_ms = ms;
+			else if (!strcmp(k, "net_timeout") && seconds_ms(v, &ms) == 0 && ms >= 1)
+				w->ha.t.net_timeout_ms = ms;
+			else if (!strcmp(k, "boot") && seconds_ms(v, &ms) == 0)
+				w->ha.boot_ms = (int)ms;
 			else
 				return fail(err, n, sc->path, c->line,
 				            "config: bad %s=%s (keys: timeout, beat, liveness, seed, policy, "
-				            "cpu_overcommit, mem_overcommit)", k, v);
+				            "cpu_overcommit, mem_overcommit, ha, quiet, lease, margin, net_timeout, boot)", k, v);
 		}
 		return 0;
 	}
 	int64_t cpus, mem;
 	if (!strcmp(verb, "host") || !strcmp(verb, "hosts")) {
-		if (need(c, 2, "host NAME [cpus=32] [mem=131072] | hosts COUNT [prefix=host-] [cpus=] [mem=]",
-		         err, n) < 0 ||
+		int64_t rack, racks_of;
+		if (need(c, 2, "host NAME [cpus=32] [mem=131072] [rack=R] | hosts COUNT [prefix=host-] [cpus=] [mem=] "
+		         "[racks_of=N]", err, n) < 0 ||
+		    opt_num(c, 2, "rack", 0, 0, 1000000, &rack, err, n) < 0 ||
+		    opt_num(c, 2, "racks_of", 0, 0, 1000000, &racks_of, err, n) < 0 ||
 		    opt_num(c, 2, "cpus", 32, 1, 1 << 20, &cpus, err, n) < 0 ||
 		    opt_num(c, 2, "mem", 131072, 1, (int64_t)1 << 40, &mem, err, n) < 0)
 			return -1;
 		if (!strcmp(verb, "host")) {
-			if (sim_host_add(w, c->argv[1], (int)cpus, mem) < 0)
+			int hi = sim_host_add(w, c->argv[1], (int)cpus, mem);
+			if (hi < 0)
 				return fail(err, n, sc->path, c->line, "host '%s' twice", c->argv[1]);
+			w->hosts[hi].rack = (int)rack;
 			return 0;
 		}
 		int64_t count;
@@ -471,8 +575,10 @@ static int setup_line(struct sim_scenario *sc, struct cmd *c, char *err, size_t 
 		for (int64_t i = 0; i < count; i++) {
 			char name[SIM_NAME_MAX];
 			snprintf(name, sizeof(name), "%s%lld", prefix ? prefix : "host-", (long long)i);
-			if (sim_host_add(w, name, (int)cpus, mem) < 0)
+			int hi = sim_host_add(w, name, (int)cpus, mem);
+			if (hi < 0)
 				return fail(err, n, sc->path, c->line, "host '%s' twice", name);
+			w->hosts[hi].rack = racks_of ? (int)(i / racks_of) : (int)rack;
 		}
 		return 0;
 	}

@@ -197,7 +197,7 @@ void sim_world_run_until(struct sim_world *w, int64_t at_ms)
 
 /* ---- the decision log ---- */
 
-static void log_time(struct sim_world *w)
+void sim_log_time(struct sim_world *w)
 {
 	if (w->now_ms % 1000)
 		fprintf(w->log, "%" PRId64 ".%03d ", w->now_ms / 1000, (int)(w->now_ms % 1000));
@@ -210,9 +210,9 @@ static void sim_decision(void *ctx, enum ctl_level level, const char *controller
 {
 	struct sim_world *w = ctx;
 	(void)level;
-	if (!w->log)
+	if (!w->log || w->quiet)
 		return;
-	log_time(w);
+	sim_log_time(w);
 	fprintf(w->log, "%s %s %s: %s\n", controller, subject, verdict, reason);
 }
 
@@ -222,9 +222,9 @@ static void sim_event(void *ctx, const char *actor, const char *action, const ch
 	struct sim_world *w = ctx;
 	(void)actor;
 	(void)detail; /* the decision before it says why */
-	if (!w->log)
+	if (!w->log || w->quiet)
 		return;
-	log_time(w);
+	sim_log_time(w);
 	fprintf(w->log, "event %s %s %s%s%s\n", action, kind, id, outcome ? " " : "", outcome ? outcome : "");
 }
 
@@ -302,7 +302,7 @@ static enum placement_host_state placement_state(enum sim_host_state s)
 	       : s == SIM_DISCONNECTED ? PLACEMENT_DISCONNECTED : PLACEMENT_MAINTENANCE;
 }
 
-static void set_host_state(struct sim_world *w, int hi, enum sim_host_state s)
+void sim_set_host_state(struct sim_world *w, int hi, enum sim_host_state s)
 {
 	w->hosts[hi].state = s;
 	w->phosts[hi].state = placement_state(s);
@@ -315,7 +315,7 @@ static int sim_host_disconnect(void *ctx, const struct ctl_host *h)
 	struct sim_host *host = &w->hosts[hi];
 	if (host->state != SIM_CONNECTED || host->last_heartbeat != h->last_heartbeat)
 		return -1;
-	set_host_state(w, hi, SIM_DISCONNECTED);
+	sim_set_host_state(w, hi, SIM_DISCONNECTED);
 	w->st.disconnects++;
 	w->st.vms_affected += inventory_vms_on(w, hi);
 	if (host->failed_at_ms >= 0) {
@@ -326,10 +326,11 @@ static int sim_host_disconnect(void *ctx, const struct ctl_host *h)
 	return 0;
 }
 
-static void copy(char *dst, size_t n, const char *src)
+void sim_copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
 }
+#define copy sim_copy
 
 static int sim_host_beat(void *ctx, const struct ctl_host *h, const struct ctl_host_write *wr)
 {
@@ -341,7 +342,7 @@ static int sim_host_beat(void *ctx, const struct ctl_host *h, const struct ctl_h
 	                        : wr->state[0] == 'd' ? SIM_DISCONNECTED : SIM_CONNECTED;
 	if (host->state == SIM_DISCONNECTED && s != SIM_DISCONNECTED)
 		w->st.reconnects++;
-	set_host_state(w, hi, s);
+	sim_set_host_state(w, hi, s);
 	host->last_heartbeat = wr->heartbeat_at;
 	if (!wr->has_foreign)
 		return 0;
@@ -418,6 +419,7 @@ void sim_world_init(struct sim_world *w, FILE *log)
 	                          .host_disconnect = sim_host_disconnect, .host_beat = sim_host_beat,
 	                          .vm_observe = sim_vm_observe, .decision = sim_decision_counted,
 	                          .event = sim_event, .timer = sim_timer_env};
+	sim_ha_init(w);
 }
 
 static void held_free(struct sim_held *h)
@@ -430,6 +432,7 @@ static void held_free(struct sim_held *h)
 
 void sim_world_free(struct sim_world *w)
 {
+	sim_ha_free(w);
 	for (int i = 0; i < w->nhosts; i++) {
 		free(w->hosts[i].foreign);
 		free(w->hosts[i].foreign_view);
@@ -473,6 +476,9 @@ int sim_host_add(struct sim_world *w, const char *name, int cpus, int64_t memory
 	h->powered = h->agent_up = true;
 	h->agent_seq = 1000;
 	h->failed_at_ms = -1;
+	h->net_up = h->storage_up = true;
+	h->last_word_ms = w->now_ms;
+	h->seq_at_word = -1;
 	w->phosts[hi] = (struct placement_host){.name = h->name, .cluster = 0, .state = PLACEMENT_CONNECTED,
 	                                        .cpus = cpus, .memory_mib = memory_mib};
 	index_put(&w->host_index, h->name, hi, host_name_of, w->hosts);
@@ -481,7 +487,7 @@ int sim_host_add(struct sim_world *w, const char *name, int cpus, int64_t memory
 	return hi;
 }
 
-static void host_attach(struct sim_world *w, int hi, int vm)
+void sim_host_attach(struct sim_world *w, int hi, int vm)
 {
 	struct sim_host *h = &w->hosts[hi];
 	h->vms = grow(h->vms, &h->vms_cap, h->nvms + 1, sizeof(*h->vms));
@@ -491,7 +497,7 @@ static void host_attach(struct sim_world *w, int hi, int vm)
 	w->phosts[hi].alloc_memory_mib += w->vms[vm].memory_mib;
 }
 
-static void host_detach(struct sim_world *w, int vm)
+void sim_host_detach(struct sim_world *w, int vm)
 {
 	int hi = w->vms[vm].host;
 	if (hi < 0)
@@ -532,7 +538,7 @@ static void deliver(struct sim_world *w, int hi, const struct reconcile_report *
 void sim_beat_now(struct sim_world *w, int hi)
 {
 	struct sim_host *h = &w->hosts[hi];
-	if (!h->agent_up)
+	if (!h->agent_up || !h->net_up)
 		return;
 	int n = build_report(w, hi);
 	deliver(w, hi, w->scratch, n, h->agent_seq);
@@ -627,12 +633,17 @@ void sim_power_off(struct sim_world *w, int hi)
 		w->st.failures++;
 	}
 	/* Every QEMU dies with the host; foreign VMs go for good. */
+	if (w->ha.first_failure_ms < 0)
+		w->ha.first_failure_ms = w->now_ms;
 	for (int k = 0; k < h->nvms;) {
 		struct sim_vm *v = &w->vms[h->vms[k]];
 		v->on_agent = false;
+		v->running_on = -1;
+		if (v->failed_from < 0)
+			v->failed_from = hi;
 		if (!v->in_inventory) {
 			v->live = false;
-			host_detach(w, h->vms[k]);
+			sim_host_detach(w, h->vms[k]);
 			continue;
 		}
 		k++;
@@ -645,6 +656,7 @@ void sim_power_on(struct sim_world *w, int hi)
 	if (h->powered)
 		return;
 	h->powered = true;
+	h->net_up = h->storage_up = true;
 	h->failed_at_ms = -1;
 	sim_agent_up(w, hi);
 }
@@ -654,9 +666,9 @@ void sim_maintenance(struct sim_world *w, int hi, bool on)
 	struct sim_host *h = &w->hosts[hi];
 	h->maintenance = on;
 	if (on)
-		set_host_state(w, hi, SIM_MAINTENANCE);
+		sim_set_host_state(w, hi, SIM_MAINTENANCE);
 	else if (h->state == SIM_MAINTENANCE)
-		set_host_state(w, hi, SIM_CONNECTED);
+		sim_set_host_state(w, hi, SIM_CONNECTED);
 }
 
 void sim_world_start(struct sim_world *w)
@@ -665,6 +677,7 @@ void sim_world_start(struct sim_world *w)
 		return;
 	w->started = true;
 	ctl_liveness_start(&w->liveness, &w->env, w->liveness_interval_ms);
+	sim_ha_start(w);
 	/* The agents beat out of phase, as real ones do. */
 	w->nrounds = w->beat_interval_ms / ROUND_MS > 0 ? w->beat_interval_ms / ROUND_MS : 1;
 	w->rounds = calloc((size_t)w->nrounds, sizeof(*w->rounds));
@@ -692,6 +705,8 @@ static int vm_slot(struct sim_world *w, const char *name, int vcpus, int64_t mem
 	v->vcpus = vcpus;
 	v->memory_mib = memory_mib;
 	v->in_sync = -1;
+	v->running_on = v->stale_on = v->failed_from = -1;
+	v->priority = HA_PRIO_DISABLED;
 	index_put(&w->vm_index, v->name, s, vm_name_of, w->vms);
 	return s;
 }
@@ -707,7 +722,8 @@ int sim_vm_add(struct sim_world *w, const char *name, int hi, const char *state,
 	v->on_agent = h->powered;
 	copy(v->agent_state, sizeof(v->agent_state), state);
 	v->agent_seq = v->state_seq = ++h->agent_seq;
-	host_attach(w, hi, s);
+	v->running_on = h->powered && !strcmp(state, "running") ? hi : -1;
+	sim_host_attach(w, hi, s);
 	return s;
 }
 
@@ -752,9 +768,10 @@ int sim_vm_create(struct sim_world *w, const char *name, int vcpus, int64_t memo
 
 void sim_vm_delete(struct sim_world *w, int s)
 {
-	host_detach(w, s);
+	sim_host_detach(w, s);
 	w->vms[s].live = false;
 	w->vms[s].in_inventory = w->vms[s].on_agent = false;
+	w->vms[s].running_on = -1;
 	w->st.departed++;
 }
 
@@ -765,6 +782,7 @@ void sim_agent_vm_state(struct sim_world *w, int s, const char *state)
 		return;
 	copy(v->agent_state, sizeof(v->agent_state), state);
 	v->agent_seq = ++w->hosts[v->host].agent_seq;
+	v->running_on = !strcmp(state, "running") ? v->host : -1;
 }
 
 void sim_task_vm_state(struct sim_world *w, int s, const char *state)
@@ -788,13 +806,13 @@ int sim_foreign_add(struct sim_world *w, int hi, const char *name, const char *s
 	v->on_agent = true;
 	copy(v->agent_state, sizeof(v->agent_state), state);
 	v->agent_seq = ++w->hosts[hi].agent_seq;
-	host_attach(w, hi, s);
+	sim_host_attach(w, hi, s);
 	return s;
 }
 
 void sim_foreign_remove(struct sim_world *w, int s)
 {
-	host_detach(w, s);
+	sim_host_detach(w, s);
 	w->vms[s].live = false;
 	w->vms[s].on_agent = false;
 }
@@ -805,7 +823,7 @@ void sim_show(struct sim_world *w)
 		return;
 	for (int i = 0; i < w->nhosts; i++) {
 		const struct sim_host *h = &w->hosts[i];
-		log_time(w);
+		sim_log_time(w);
 		fprintf(w->log, "show host %s: %s, last heartbeat %" PRId64 ", %zu foreign%s\n", h->name,
 		        host_state_names[h->state], h->last_heartbeat, h->nforeign,
 		        !h->powered ? " (powered off)" : !h->agent_up ? " (agent down)" : "");
@@ -813,7 +831,7 @@ void sim_show(struct sim_world *w)
 			const struct sim_vm *v = &w->vms[h->vms[k]];
 			if (!v->in_inventory)
 				continue;
-			log_time(w);
+			sim_log_time(w);
 			fprintf(w->log, "show vm %s on %s: %s (desired %s%s), state_seq %" PRId64 "\n", v->name,
 			        h->name, v->power_state[0] ? v->power_state : "-",
 			        v->desired_state[0] ? v->desired_state : "-",

@@ -11,6 +11,7 @@
 
 #include "controllers.h"
 #include "env.h"
+#include "ha_ctl.h"
 #include "placement.h"
 
 #include <stdbool.h>
@@ -61,6 +62,15 @@ struct sim_host {
 	struct sim_held held;
 	bool has_held;
 	int64_t failed_at_ms; /* -1: not failed */
+	/* HA (world_ha.c) */
+	int rack;
+	bool net_up;          /* its management network: heartbeats, alive reports */
+	bool storage_up;      /* its path to the shared datastore: its lease */
+	int64_t lease_seq;    /* its lease on the shared datastore */
+	struct sim_renewal { int64_t seq, at_ms; } renewals[8]; /* the last ones, for what peers saw when */
+	int nrenewals;
+	int64_t last_word_ms; /* its last alive report to vdcd */
+	int64_t seq_at_word;  /* its lease's seq in it; -1: none yet */
 };
 
 struct sim_vm {
@@ -79,6 +89,15 @@ struct sim_vm {
 	bool on_agent;
 	char agent_state[SIM_STATE_MAX];
 	int64_t agent_seq;
+	/* HA (world_ha.c) */
+	enum ha_priority priority;
+	char after[4][SIM_NAME_MAX]; /* the VMs it starts after */
+	int nafter;
+	int running_on;       /* the host its QEMU runs on; -1: none */
+	int stale_on;         /* a host that keeps a copy HA moved away from; -1: none */
+	bool restarting;      /* HA moved it; not running yet */
+	int failed_from;      /* the host it was on when that host failed; -1: none */
+	int restarts;         /* how often HA restarted it */
 };
 
 struct sim_stats {
@@ -89,6 +108,18 @@ struct sim_stats {
 };
 
 struct sim_timer;
+
+/* HA in the world: settings, the controller, what it did. */
+struct sim_ha {
+	bool on;
+	struct ha_times t;
+	int boot_ms;          /* a restarted VM runs this long after HA starts it */
+	struct ctl_ha ctl;
+	struct sim_ha_round { struct sim_world *w; int *hosts; int n, cap; } rounds[20];
+	long verdicts[HA_FAILED + 1];
+	long restarts, fenced, stale_removed, two_copies;
+	int64_t first_failure_ms, last_running_ms; /* -1: none */
+};
 
 struct sim_name_index {
 	int *slots;
@@ -118,6 +149,8 @@ struct sim_world {
 		int n, cap;
 	} *rounds;
 	int nrounds;
+	struct sim_ha ha;
+	bool quiet;           /* the log keeps no decisions or events (large fleets: "summary" instead) */
 	/* settings */
 	int beat_interval_ms;
 	int liveness_interval_ms;
@@ -182,6 +215,27 @@ void sim_deliver_beat(struct sim_world *w, int host);
 
 /* Writes vdcd's view of every host and VM to the decision log ("show"). */
 void sim_show(struct sim_world *w);
+
+/* ---- HA (world_ha.c) ---- */
+/* Sets the HA callbacks of w's env; HA runs once w starts with ha.on. */
+void sim_ha_init(struct sim_world *w);
+void sim_ha_start(struct sim_world *w);
+void sim_ha_free(struct sim_world *w);
+/* The host's management network, or both it and its datastore path, go. */
+void sim_cut_network(struct sim_world *w, int host);
+void sim_cut_both(struct sim_world *w, int host);
+/* Power and both paths back. */
+void sim_restore(struct sim_world *w, int host);
+void sim_rack_power_off(struct sim_world *w, int rack);
+/* Writes what HA did to the log ("summary"). */
+void sim_ha_summary(struct sim_world *w);
+
+/* For world_ha.c: shared with world.c. */
+void sim_host_attach(struct sim_world *w, int host, int vm);
+void sim_host_detach(struct sim_world *w, int vm);
+void sim_set_host_state(struct sim_world *w, int host, enum sim_host_state s);
+void sim_log_time(struct sim_world *w);
+void sim_copy(char *dst, size_t n, const char *src);
 
 /* Deterministic pseudo-random numbers (splitmix64). */
 uint64_t sim_rand(struct sim_world *w);

@@ -9,6 +9,9 @@
 #ifndef VDC_CTL_ENV_H
 #define VDC_CTL_ENV_H
 
+#include "ha_detect.h"
+#include "ha_plan.h"
+#include "placement.h"
 #include "reconcile.h"
 
 #include <stdbool.h>
@@ -56,6 +59,48 @@ struct ctl_host_write {
 
 enum ctl_level { CTL_DEBUG, CTL_INFO, CTL_WARN };
 
+/* ---- what the HA controller (ctl/ha.c) sees ---- */
+
+/* A cluster with HA on, and its times. */
+struct ctl_ha_cluster {
+	const char *id;
+	struct ha_times t;
+	void *ref;
+};
+
+/* A host of such a cluster as HA sees it; valid for the call. */
+struct ctl_ha_host {
+	const char *id;
+	const char *name;
+	int64_t last_word_ms;  /* env time (ms) of its last alive report (or of when the env first knew it) */
+	int64_t seq_at_word;   /* its own lease's sequence number in that report; -1: not known */
+	bool powered_off;      /* its BMC says it is off */
+	void *ref;
+};
+
+/* What one peer saw of a host's lease, in its last alive report. A peer
+ * gives one row a datastore they share. */
+struct ctl_ha_lease_seen {
+	const char *peer;      /* rows of one peer come together */
+	int64_t peer_word_ms;  /* env time (ms) of that report */
+	int64_t unchanged_ms;  /* the lease had not changed for this long then */
+	int64_t seq;           /* its sequence number then */
+};
+
+/* A VM placed on a host, as HA's restart plan needs it. */
+struct ctl_ha_vm {
+	const char *id;
+	const char *name;
+	enum ha_priority priority;
+	int vcpus;
+	int64_t memory_mib;
+	const char *const *after;    /* names of the VMs it starts after */
+	int nafter;
+	const char *not_eligible;    /* NULL: HA may restart it; "": not now, silently; else why not (said once) */
+	void *ref;
+};
+
+
 struct ctl_env {
 	void *ctx;
 	int heartbeat_timeout_s;  /* a host silent longer is disconnected */
@@ -82,6 +127,41 @@ struct ctl_env {
 	              const char *id, const char *outcome, const char *detail);
 	/* Runs fn(arg) once, after_ms milliseconds of env time from now. */
 	void (*timer)(void *ctx, int64_t after_ms, void (*fn)(void *arg), void *arg);
+
+	/* ---- HA (ctl/ha.c); NULL in an env without HA ---- */
+	/* The time in milliseconds (HA's times are finer than a second). */
+	int64_t (*now_ms)(void *ctx);
+	/* Calls fn on each cluster with HA on. */
+	int (*each_ha_cluster)(void *ctx, int (*fn)(void *arg, const struct ctl_ha_cluster *c), void *arg);
+	/* Calls fn on each host of cluster c. */
+	int (*each_ha_host)(void *ctx, const struct ctl_ha_cluster *c,
+	                    int (*fn)(void *arg, const struct ctl_ha_host *h), void *arg);
+	/* Calls fn on what the other hosts of c last reported of h's lease. */
+	int (*each_lease_seen)(void *ctx, const struct ctl_ha_cluster *c, const struct ctl_ha_host *h,
+	                       int (*fn)(void *arg, const struct ctl_ha_lease_seen *l), void *arg);
+	/* Calls fn on each VM placed on h. Their refs stay valid until the next call. */
+	int (*each_ha_vm)(void *ctx, const struct ctl_ha_host *h, int (*fn)(void *arg, const struct ctl_ha_vm *vm),
+	                  void *arg);
+	/* Whether the VM named name (in vm's project) is being restarted by HA and not running yet. */
+	bool (*ha_vm_restarting)(void *ctx, const struct ctl_ha_vm *vm, const char *name);
+	/* Plans restarting vms[0..n) of failed host h with decide/ha_plan over
+	 * the env's placement view (vm i starts after vms after[i][0..nafter[i])):
+	 * restarts' hosts are the env's numbers, for ha_host_name and
+	 * ha_restart, valid until the next plan. 0, or -1 with out->reason. */
+	int (*ha_plan)(void *ctx, const struct ctl_ha_host *h, const struct ctl_ha_vm *vms, const int *const *after,
+	               const int *nafter, int n, struct ha_restart *restarts, struct ha_skip *skipped,
+	               struct ha_plan *out);
+	const char *(*ha_host_name)(void *ctx, int to);
+	/* Restarts vm on host to of the last plan (it moves there at once:
+	 * placement counts it). 0, or -1 (the env says why). */
+	int (*ha_restart)(void *ctx, const struct ctl_ha_vm *vm, int to, const char *reason);
+	/* Writes h's verdict (failed: h is disconnected too). */
+	void (*ha_verdict)(void *ctx, const struct ctl_ha_host *h, enum ha_host_state s, const char *reason);
+	/* Calls fn on each VM h still has a copy of that HA restarted elsewhere
+	 * (it returned); remove_stale_copy removes one (disks stay). NULL: the
+	 * env removes them itself (vdcd: when the agent lists them). */
+	int (*each_stale_copy)(void *ctx, const struct ctl_ha_host *h, int (*fn)(void *arg, const char *vm_id), void *arg);
+	int (*remove_stale_copy)(void *ctx, const struct ctl_ha_host *h, const char *vm_id);
 };
 
 #endif

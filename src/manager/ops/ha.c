@@ -2,6 +2,7 @@
 #include "ha.h"
 
 #include "agent_async.h"
+#include "ha_ctl.h"
 #include "ha_detect.h"
 #include "ha_monitor.h"
 #include "host_power.h"
@@ -41,7 +42,8 @@ struct ha_host {
 	enum ha_host_state state;
 	int64_t since_ms;
 	char reason[HA_REASON_MAX];
-	int64_t next_restart_ms;     /* failed: when to (re)try its VMs; 0: done */
+	int64_t next_restart_ms;     /* isolated: when to (re)try what it stopped (a failed host's VMs:
+	                              * the controller, ctl/ha_ctl.c) */
 	bool cleaning;               /* a stale copy's delete is in flight */
 	bool bmc_busy;               /* a power-off through its BMC is under way */
 	int64_t next_bmc_ms;         /* when a failed power-off may be tried again */
@@ -52,6 +54,12 @@ struct ha_host {
 struct ha {
 	struct inv_map hosts;
 	struct loop_timer *timer;
+	struct ctl_env env;          /* the controller's view of vdcd (below) */
+	struct ctl_ha ctl;
+	const json_t *hosts_now;     /* while the controller judges a cluster: its hosts, */
+	const json_t *cluster_now;   /* and it */
+	json_t *plan;                /* the last restart plan (its hosts, for env_restart) */
+	json_t *vms_now;             /* the VMs the controller was last given (their refs) */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -369,7 +377,7 @@ static int by_priority(const void *a, const void *b)
 /* Queues one restart: the task and the VM's move to its new host commit
  * together, so placement counts it there from now on. */
 static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *reason, const json_t *monitor,
-                         struct errinfo *e)
+                         bool say, struct errinfo *e)
 {
 	const char *id = str(vm, "id");
 	const char *summary = reason;
@@ -407,8 +415,10 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 	}
 	json_decref(upd);
 	json_decref(task);
-	mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "accepted", reason);
-	log_info("decision", "controller=ha subject=%s verdict=restart reason=%s", id, log_quote(reason));
+	if (say) { /* else the controller says it (ctl/ha_ctl.c) */
+		mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "accepted", reason);
+		log_info("decision", "controller=ha subject=%s verdict=restart reason=%s", id, log_quote(reason));
+	}
 	return 0;
 }
 
@@ -506,7 +516,7 @@ static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, con
 			snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", str(host, "name") ?: h->id,
 			         still_running ? "is isolated and stopped it (its isolation response)" : "failed",
 			         str(to, "name") ?: "?", str(report, "summary") ?: "");
-			if (queue_restart(m, vm, to, reason, NULL, &pe) == 0)
+			if (queue_restart(m, vm, to, reason, NULL, true, &pe) == 0)
 				goto queued;
 			log_warn("ha_restart_not_queued", "vm=%s error=%s", id, log_quote(pe.message));
 			left++;
@@ -620,157 +630,6 @@ static json_t *vm_named(struct store *st, const char *name, const char *project)
 	return vm;
 }
 
-/* A failed host's VMs, planned together (decide/ha_plan.c over the index:
- * priorities, rules, room, and "start after" waves): the first wave is
- * queued now; a VM whose restart_after names a VM still being restarted
- * waits for it to run. Returns when to look again (ms), 0 when done. */
-static int64_t restart_planned(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
-                               const json_t *hosts, int64_t now, const struct ha_times *t)
-{
-	struct store_filter f = {"host_id", h->id};
-	json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
-	if (!vms)
-		return RETRY_MS;
-	size_t n = json_array_size(vms), k = 0;
-	const json_t **cand = calloc(n ? n : 1, sizeof(*cand));
-	struct inv_ha_request *req = calloc(n ? n : 1, sizeof(*req));
-	struct vm_names *names = calloc(n ? n : 1, sizeof(*names));
-	int *after = calloc((n ? n : 1) * VM_NAMES_MAX, sizeof(*after));
-	int64_t retry = 0;
-	if (!cand || !req || !names || !after) {
-		retry = RETRY_MS;
-		goto done;
-	}
-	size_t i;
-	json_t *vm;
-	json_array_foreach(vms, i, vm) {
-		if (!eligible(m, h, host, cluster, hosts, vm, NULL, now, t))
-			continue;
-		/* Waits while a VM it starts after is being restarted. */
-		bool waits = false;
-		size_t a;
-		json_t *an;
-		json_array_foreach(json_object_get(json_object_get(vm, "ha"), "restart_after"), a, an) {
-			json_t *dep = vm_named(m->st, json_string_value(an) ?: "", str(vm, "project_id"));
-			waits |= dep && strcmp(str(dep, "host_id") ?: "", h->id) &&
-			         (json_object_get(dep, "ha_restart") || !strcmp(str(dep, "power_state") ?: "", "restarting"));
-			json_decref(dep);
-		}
-		if (waits) {
-			retry = WAVE_POLL_MS;
-			continue;
-		}
-		const char *p = ha_vm_priority(vm, cluster);
-		cand[k] = vm;
-		req[k] = (struct inv_ha_request){.q = vm_placement_request(vm, &names[k]),
-		                                 .priority = !strcmp(p, "high") ? HA_PRIO_HIGH : !strcmp(p, "low") ? HA_PRIO_LOW
-		                                                                                                   : HA_PRIO_MEDIUM};
-		k++;
-	}
-	/* Its order among those restarting with it, by name. */
-	for (size_t c = 0; c < k; c++) {
-		int *ids = after + c * VM_NAMES_MAX;
-		size_t a;
-		json_t *an;
-		json_array_foreach(json_object_get(json_object_get(cand[c], "ha"), "restart_after"), a, an)
-			for (size_t d = 0; d < k && req[c].nafter < VM_NAMES_MAX; d++)
-				if (d != c && !strcmp(str(cand[d], "name") ?: "", json_string_value(an) ?: ""))
-					ids[req[c].nafter++] = (int)d;
-		req[c].after = ids;
-	}
-	if (!k)
-		goto done;
-	char err[512];
-	json_t *plan = inventory_ha_plan(h->id, req, (int)k, err, sizeof(err));
-	if (!plan) {
-		log_warn("ha_plan_failed", "host=%s error=%s", h->id, log_quote(err));
-		retry = RETRY_MS;
-		goto done;
-	}
-	json_t *r;
-	json_array_foreach(json_object_get(plan, "restarts"), i, r) {
-		if (json_integer_value(json_object_get(r, "wave")) > 0) {
-			retry = WAVE_POLL_MS; /* after the waves before it run */
-			continue;
-		}
-		const json_t *v = cand[json_integer_value(json_object_get(r, "i"))];
-		json_t *to = store_get(m->st, STORE_HOST, str(r, "to_id") ?: "", &(struct errinfo){0});
-		char reason[700];
-		snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", str(host, "name") ?: h->id,
-		         str(r, "to") ?: "?", str(r, "reason") ?: "");
-		struct errinfo e = {0};
-		if (!to || queue_restart(m, (json_t *)v, to, reason, NULL, &e) < 0) {
-			log_warn("ha_restart_not_queued", "vm=%s error=%s", str(v, "id"), log_quote(e.message));
-			retry = RETRY_MS;
-		}
-		json_decref(to);
-	}
-	json_array_foreach(json_object_get(plan, "skipped"), i, r) {
-		const json_t *v = cand[json_integer_value(json_object_get(r, "i"))];
-		bool later = !strcmp(str(r, "why") ?: "", "no_host");
-		char why[600];
-		snprintf(why, sizeof(why), "not restarted%s: %s", later ? " yet (tried again every 5 s)" : "",
-		         str(r, "reason") ?: "");
-		refuse_once(m, h, str(v, "id"), why);
-		if (later && !retry)
-			retry = RETRY_MS;
-	}
-	json_decref(plan);
-	tasks_wake(m);
-done:
-	free(after);
-	free(names);
-	free(req);
-	free(cand);
-	json_decref(vms);
-	return retry;
-}
-
-static void judge(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster, const json_t *hosts,
-                  int64_t now, const struct ha_times *t)
-{
-	struct ha *ha = m->ha;
-	struct ha_host_view v = {.silent_ms = now - h->last_word_ms};
-	const json_t *record = NULL;
-	int64_t seen_seq;
-	lease_view(ha, hosts, h, now, t, &v, &record, &seen_seq);
-	/* Renewals since its last word: a crashed host makes at most one. */
-	if (h->seq_at_word < 0)
-		h->seq_at_word = seen_seq;
-	v.renewals = seen_seq >= 0 && h->seq_at_word >= 0 ? seen_seq - h->seq_at_word : 0;
-	v.powered_off = v.silent_ms >= t->net_timeout_ms && powered_off(h, host, now);
-	struct ha_detection d;
-	ha_detect(&v, t, &d);
-	if (d.state == HA_UNKNOWN || d.state == HA_FENCING)
-		fence_by_bmc(m, h, host, now);
-	if (d.state != h->state) {
-		json_decref(h->said);
-		h->said = NULL;
-		h->state = d.state;
-		h->since_ms = now;
-		snprintf(h->reason, sizeof(h->reason), "%s", d.reason);
-		log_info("decision", "controller=ha subject=%s verdict=%s reason=%s", str(host, "name") ?: h->id,
-		         ha_state_name(d.state), log_quote(d.reason));
-		char action[48];
-		snprintf(action, sizeof(action), "host.ha_%s", ha_state_name(d.state));
-		mgr_event(m, "vdcd", action, "host", h->id, "succeeded", d.reason);
-		record_verdict(m, h);
-		h->next_restart_ms = d.state == HA_FAILED ? now : 0;
-	}
-	if (h->state == HA_FAILED && h->next_restart_ms && now >= h->next_restart_ms) {
-		int64_t again = restart_planned(m, h, host, cluster, hosts, now, t);
-		h->next_restart_ms = again ? now + again : 0;
-	}
-	/* Isolated: what it stopped by its isolation response (gone from
-	 * its lease record, which it writes as isolated) runs elsewhere. */
-	if (h->state == HA_ISOLATED && record && !strcmp(str(record, "state") ?: "", "isolated") &&
-	    now >= h->next_restart_ms) {
-		const json_t *vms = json_object_get(record, "vms");
-		if (json_is_array(vms) && restart_vms(m, h, host, cluster, hosts, now, t, vms) > 0)
-			h->next_restart_ms = now + RETRY_MS;
-	}
-}
-
 /* VM monitoring: protected VMs of the cluster whose QEMU crashed on a host
  * that is connected start again there, within the cluster's budget. */
 static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *hosts)
@@ -821,7 +680,7 @@ static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *host
 			json_t *newmon = json_pack("{s:o}", "restarts", keep);
 			snprintf(reason, sizeof(reason), "its QEMU crashed on %s (%s); restarted there (%s)", str(host, "name"),
 			         why, d.reason);
-			if (queue_restart(m, vm, host, reason, newmon, &e) == 0)
+			if (queue_restart(m, vm, host, reason, newmon, true, &e) == 0)
 				tasks_wake(m);
 			json_decref(newmon);
 		} else {
@@ -836,34 +695,291 @@ static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *host
 	json_decref(vms);
 }
 
-static void tick(void *arg)
+/* ---- the HA controller's env (ctl/ha_ctl.c judges and restarts) ------------------ */
+
+/* What a ctl_ha_host points at while the controller looks at it. */
+struct host_ref {
+	struct ha_host *h;
+	const json_t *host;
+};
+
+static int64_t env_now_ms(void *ctx)
 {
-	struct mgr *m = arg;
-	struct ha *ha = m->ha;
-	ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m);
-	struct errinfo e = {0};
-	json_t *clusters = store_list_all(m->st, STORE_CLUSTER, NULL, 0, &e);
-	int64_t now = now_ms();
+	(void)ctx;
+	return now_ms();
+}
+
+static void env_decision(void *ctx, enum ctl_level level, const char *controller, const char *subject,
+                         const char *verdict, const char *reason)
+{
+	(void)ctx;
+	enum log_level l = level == CTL_WARN ? LOG_WARN : level == CTL_INFO ? LOG_INFO : LOG_DEBUG;
+	log_event(l, "decision", "controller=%s subject=%s verdict=%s reason=%s", controller, subject, verdict,
+	          log_quote(reason));
+}
+
+static void env_event(void *ctx, const char *actor, const char *action, const char *kind, const char *id,
+                      const char *outcome, const char *detail)
+{
+	mgr_event(ctx, actor, action, kind, id, outcome, detail);
+}
+
+static void env_timer(void *ctx, int64_t after_ms, void (*fn)(void *arg), void *arg)
+{
+	(void)ctx;
+	(void)after_ms;
+	(void)fn;
+	(void)arg; /* vdcd ticks the controller from its own timer (tick) */
+}
+
+static int env_each_cluster(void *ctx, int (*fn)(void *arg, const struct ctl_ha_cluster *c), void *arg)
+{
+	struct mgr *m = ctx;
+	json_t *clusters = store_list_all(m->st, STORE_CLUSTER, NULL, 0, &(struct errinfo){0});
 	size_t i;
 	json_t *c;
 	json_array_foreach(clusters, i, c) {
 		if (!ha_enabled(c))
 			continue;
-		struct ha_times t;
-		ha_times_of(c, &t);
-		struct store_filter f = {"cluster_id", str(c, "id")};
-		json_t *hosts = store_list_all(m->st, STORE_HOST, &f, 1, &e);
-		size_t j;
-		json_t *host;
-		json_array_foreach(hosts, j, host) {
-			struct ha_host *h = host_of(ha, str(host, "id") ?: "");
-			if (h)
-				judge(m, h, host, c, hosts, now, &t);
-		}
-		monitor_vms(m, c, hosts);
-		json_decref(hosts);
+		struct ctl_ha_cluster v = {.id = str(c, "id") ?: "", .ref = c};
+		ha_times_of(c, &v.t);
+		if (fn(arg, &v) < 0)
+			break;
 	}
 	json_decref(clusters);
+	return 0;
+}
+
+/* Each host of the cluster, judged by the controller; then what only
+ * vdcd does: power off through its BMC a host HA cannot judge or that is
+ * fencing, and restart what an isolated host stopped; and, once all are
+ * judged, the cluster's VM monitoring. */
+static int env_each_host(void *ctx, const struct ctl_ha_cluster *c, int (*fn)(void *arg, const struct ctl_ha_host *h),
+                         void *arg)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	const json_t *cluster = c->ref;
+	struct store_filter f = {"cluster_id", c->id};
+	json_t *hosts = store_list_all(m->st, STORE_HOST, &f, 1, &(struct errinfo){0});
+	int64_t now = now_ms();
+	ha->hosts_now = hosts;
+	ha->cluster_now = cluster;
+	size_t j;
+	json_t *host;
+	json_array_foreach(hosts, j, host) {
+		struct ha_host *h = host_of(ha, str(host, "id") ?: "");
+		if (!h)
+			continue;
+		struct host_ref ref = {h, host};
+		struct ctl_ha_host v = {.id = h->id, .name = str(host, "name") ?: h->id, .last_word_ms = h->last_word_ms,
+		                        .seq_at_word = h->seq_at_word, .ref = &ref};
+		v.powered_off = now - h->last_word_ms >= c->t.net_timeout_ms && powered_off(h, host, now);
+		fn(arg, &v);
+		if (h->state == HA_UNKNOWN || h->state == HA_FENCING)
+			fence_by_bmc(m, h, host, now);
+		/* Isolated: what it stopped by its isolation response (gone from
+		 * its lease record, which it writes as isolated) runs elsewhere. */
+		if (h->state == HA_ISOLATED && now >= h->next_restart_ms) {
+			struct ha_host_view hv = {0};
+			const json_t *record = NULL;
+			int64_t seen_seq;
+			lease_view(ha, hosts, h, now, &c->t, &hv, &record, &seen_seq);
+			const json_t *vms = record && !strcmp(str(record, "state") ?: "", "isolated")
+			                        ? json_object_get(record, "vms") : NULL;
+			if (json_is_array(vms) && restart_vms(m, h, host, cluster, hosts, now, &c->t, vms) > 0)
+				h->next_restart_ms = now + RETRY_MS;
+		}
+	}
+	monitor_vms(m, cluster, hosts);
+	ha->hosts_now = NULL;
+	ha->cluster_now = NULL;
+	json_decref(hosts);
+	return 0;
+}
+
+static int env_each_lease_seen(void *ctx, const struct ctl_ha_cluster *c, const struct ctl_ha_host *hv,
+                               int (*fn)(void *arg, const struct ctl_ha_lease_seen *l), void *arg)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	(void)c;
+	size_t i;
+	json_t *other;
+	json_array_foreach(ha->hosts_now, i, other) {
+		struct ha_host *o = inv_map_get(&ha->hosts, str(other, "id") ?: "");
+		if (!o || !strcmp(o->id, hv->id) || !o->leases)
+			continue;
+		const char *ds;
+		json_t *seen;
+		json_object_foreach(o->leases, ds, seen) {
+			const json_t *p = json_object_get(json_object_get(seen, "peers"), hv->id);
+			if (!p)
+				continue;
+			struct ctl_ha_lease_seen l = {.peer = o->id, .peer_word_ms = o->last_word_ms,
+			                              .unchanged_ms = json_integer_value(json_object_get(p, "unchanged_ms")),
+			                              .seq = json_integer_value(json_object_get(p, "seq"))};
+			if (fn(arg, &l) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static enum ha_priority priority_of(const char *p)
+{
+	return !strcmp(p, "high") ? HA_PRIO_HIGH : !strcmp(p, "medium") ? HA_PRIO_MEDIUM
+	       : !strcmp(p, "low") ? HA_PRIO_LOW : HA_PRIO_DISABLED;
+}
+
+/* A failed host's VMs: those eligible() refuses it has said why of. */
+static int env_each_vm(void *ctx, const struct ctl_ha_host *hv, int (*fn)(void *arg, const struct ctl_ha_vm *vm),
+                       void *arg)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	const struct host_ref *ref = hv->ref;
+	struct store_filter f = {"host_id", ref->h->id};
+	/* Kept until the next call: the controller plans with their refs. */
+	json_decref(ha->vms_now);
+	json_t *vms = ha->vms_now = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
+	struct ha_times t;
+	ha_times_of(ha->cluster_now, &t);
+	int64_t now = now_ms();
+	size_t i;
+	json_t *vm;
+	json_array_foreach(vms, i, vm) {
+		const char *after[VM_NAMES_MAX];
+		int nafter = 0;
+		size_t a;
+		json_t *an;
+		json_array_foreach(json_object_get(json_object_get(vm, "ha"), "restart_after"), a, an)
+			if (nafter < VM_NAMES_MAX && json_is_string(an))
+				after[nafter++] = json_string_value(an);
+		const json_t *config = json_object_get(vm, "config");
+		bool ok = eligible(m, ref->h, ref->host, ha->cluster_now, ha->hosts_now, vm, NULL, now, &t);
+		struct ctl_ha_vm v = {.id = str(vm, "id") ?: "", .name = str(vm, "name") ?: "",
+		                      .priority = priority_of(ha_vm_priority(vm, ha->cluster_now)),
+		                      .vcpus = (int)json_integer_value(json_object_get(config, "vcpus")),
+		                      .memory_mib = json_integer_value(json_object_get(config, "memory_mib")),
+		                      .after = after, .nafter = nafter, .not_eligible = ok ? NULL : "", .ref = vm};
+		if (fn(arg, &v) < 0)
+			break;
+	}
+	return 0;
+}
+
+/* It waits while a VM it starts after is being restarted (moved off its
+ * host, not running yet). */
+static bool env_vm_restarting(void *ctx, const struct ctl_ha_vm *vm, const char *name)
+{
+	struct mgr *m = ctx;
+	const json_t *doc = vm->ref;
+	json_t *dep = vm_named(m->st, name, str(doc, "project_id"));
+	bool waits = dep && strcmp(str(dep, "host_id") ?: "", str(doc, "host_id") ?: "") &&
+	             (json_object_get(dep, "ha_restart") || !strcmp(str(dep, "power_state") ?: "", "restarting"));
+	json_decref(dep);
+	return waits;
+}
+
+/* decide/ha_plan over the index (inv_ha.c: its rules, datastores and
+ * networks); the hosts it names are kept for env_host_name and
+ * env_restart until the next plan. */
+static int env_plan(void *ctx, const struct ctl_ha_host *hv, const struct ctl_ha_vm *vms, const int *const *after,
+                    const int *nafter, int n, struct ha_restart *restarts, struct ha_skip *skipped,
+                    struct ha_plan *out)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	struct inv_ha_request *req = calloc((size_t)n + 1, sizeof(*req));
+	struct vm_names *names = calloc((size_t)n + 1, sizeof(*names));
+	int rc = -1;
+	json_decref(ha->plan);
+	ha->plan = NULL;
+	if (!req || !names) {
+		snprintf(out->reason, sizeof(out->reason), "out of memory");
+		goto done;
+	}
+	for (int k = 0; k < n; k++)
+		req[k] = (struct inv_ha_request){.q = vm_placement_request(vms[k].ref, &names[k]),
+		                                 .priority = vms[k].priority, .after = after[k], .nafter = nafter[k]};
+	ha->plan = inventory_ha_plan(hv->id, req, n, out->reason, sizeof(out->reason));
+	if (!ha->plan) {
+		log_warn("ha_plan_failed", "host=%s error=%s", hv->id, log_quote(out->reason));
+		goto done;
+	}
+	*out = (struct ha_plan){.nwaves = (int)json_integer_value(json_object_get(ha->plan, "waves"))};
+	snprintf(out->reason, sizeof(out->reason), "%s", str(ha->plan, "reason") ?: "");
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(ha->plan, "restarts"), i, r) {
+		restarts[out->nrestarts] = (struct ha_restart){.vm = (int)json_integer_value(json_object_get(r, "i")),
+		                                               .host = (int)i,
+		                                               .wave = (int)json_integer_value(json_object_get(r, "wave"))};
+		snprintf(restarts[out->nrestarts].reason, sizeof(restarts[0].reason), "%s", str(r, "reason") ?: "");
+		out->nrestarts++;
+	}
+	json_array_foreach(json_object_get(ha->plan, "skipped"), i, r) {
+		const char *why = str(r, "why") ?: "";
+		skipped[out->nskipped] = (struct ha_skip){.vm = (int)json_integer_value(json_object_get(r, "i")),
+		                                          .why = !strcmp(why, "no_host") ? HA_SKIP_NO_HOST
+		                                                 : !strcmp(why, "cycle") ? HA_SKIP_CYCLE : HA_SKIP_DISABLED};
+		snprintf(skipped[out->nskipped].reason, sizeof(skipped[0].reason), "%s", str(r, "reason") ?: "");
+		out->nskipped++;
+	}
+	rc = 0;
+done:
+	free(names);
+	free(req);
+	return rc;
+}
+
+static const char *env_host_name(void *ctx, int to)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	return str(json_array_get(json_object_get(ha->plan, "restarts"), (size_t)to), "to") ?: "?";
+}
+
+/* Queues the restart (the task and the VM's move commit together, so
+ * placement counts it there from now on). */
+static int env_restart(void *ctx, const struct ctl_ha_vm *vm, int to, const char *reason)
+{
+	struct mgr *m = ctx;
+	struct ha *ha = m->ha;
+	const char *to_id = str(json_array_get(json_object_get(ha->plan, "restarts"), (size_t)to), "to_id") ?: "";
+	json_t *host = store_get(m->st, STORE_HOST, to_id, &(struct errinfo){0});
+	struct errinfo e = {0};
+	int rc = host ? queue_restart(m, vm->ref, host, reason, NULL, false, &e) : -1;
+	if (rc < 0)
+		log_warn("ha_restart_not_queued", "vm=%s error=%s", vm->id, log_quote(e.message));
+	else
+		tasks_wake(m);
+	json_decref(host);
+	return rc;
+}
+
+static void env_verdict(void *ctx, const struct ctl_ha_host *hv, enum ha_host_state s, const char *reason)
+{
+	struct mgr *m = ctx;
+	const struct host_ref *ref = hv->ref;
+	/* A new verdict: refusals are said again, an isolated host's stopped
+	 * VMs looked at at once. */
+	json_decref(ref->h->said);
+	ref->h->said = NULL;
+	ref->h->state = s;
+	ref->h->since_ms = now_ms();
+	ref->h->next_restart_ms = 0;
+	snprintf(ref->h->reason, sizeof(ref->h->reason), "%s", reason);
+	record_verdict(m, ref->h);
+}
+
+static void tick(void *arg)
+{
+	struct mgr *m = arg;
+	struct ha *ha = m->ha;
+	ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m);
+	ctl_ha_tick(&ha->ctl);
 }
 
 json_t *ha_host_status(struct mgr *m, const char *host_id)
@@ -882,6 +998,13 @@ int ha_init(struct mgr *m)
 	if (!ha)
 		return -1;
 	m->ha = ha;
+	ha->env = (struct ctl_env){.ctx = m, .decision = env_decision, .event = env_event, .timer = env_timer,
+	                           .now_ms = env_now_ms, .each_ha_cluster = env_each_cluster,
+	                           .each_ha_host = env_each_host, .each_lease_seen = env_each_lease_seen,
+	                           .each_ha_vm = env_each_vm, .ha_vm_restarting = env_vm_restarting,
+	                           .ha_plan = env_plan, .ha_host_name = env_host_name, .ha_restart = env_restart,
+	                           .ha_verdict = env_verdict};
+	ha->ctl.env = &ha->env; /* ticked by tick, not by env timers */
 	if (!(ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m))) {
 		free(ha);
 		m->ha = NULL;
@@ -908,6 +1031,9 @@ void ha_free(struct mgr *m)
 		loop_timer_cancel(m->loop, ha->timer);
 	inv_map_each(&ha->hosts, free_host, NULL);
 	inv_map_free(&ha->hosts);
+	ctl_ha_free(&ha->ctl);
+	json_decref(ha->plan);
+	json_decref(ha->vms_now);
 	free(ha);
 	m->ha = NULL;
 }

@@ -1,8 +1,9 @@
 /* test_scenarios.c - the controllers' scenario tests: each directory under
  * scenarios/ holds "events" (a scenario for the simulated world, src/sim)
  * and "expected" (the decision log it must produce: every decision of the
- * liveness, reconcile, foreign VM and placement controllers with its
- * reason, and the events users would see). The real controllers run over
+ * liveness, reconcile, foreign VM, placement and HA controllers with its
+ * reason, and the events users would see). A scenario where a VM ever runs
+ * on two simulated hosts at once fails, whatever its expected log says. The real controllers run over
  * the simulated environment in virtual time. Prints TAP; a mismatch shows
  * a line diff (- expected, + got). VDC_SCENARIO_UPDATE=1 writes the logs
  * as "expected" instead (read them before committing). */
@@ -87,9 +88,11 @@ static int run_one(const char *dir, const char *name, int k)
 	sim_world_init(&w, log);
 	char err[512];
 	struct sim_scenario *s = sim_scenario_load(&w, events, err, sizeof(err));
+	long two_copies = 0;
 	if (s) {
 		sim_scenario_run(s);
 		sim_scenario_free(s);
+		two_copies = w.ha.two_copies;
 	}
 	sim_world_free(&w);
 	fclose(log);
@@ -104,6 +107,13 @@ static int run_one(const char *dir, const char *name, int k)
 			fputs(got, f);
 			fclose(f);
 		}
+	}
+	/* Never two copies of a VM: whatever the expected log says. */
+	if (two_copies) {
+		printf("not ok %d - %s: a VM ran on two hosts at once (%ld times, TWO COPIES in the log)\n", k, name,
+		       two_copies);
+		free(got);
+		return 1;
 	}
 	char *want = slurp(expected);
 	int bad = !want || strcmp(want, got) != 0;
