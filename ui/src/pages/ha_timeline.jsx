@@ -103,10 +103,19 @@ export function HaTimeline({ clusterId }) {
       const name = e.target_kind === 'host' ? who.hostName[e.target_id] : who.vmName[e.target_id];
       if (name !== undefined && !isTaskEnd(e)) items.push({ key: 'e' + e.id, at: e.at, seq: e.id, kind: e.target_kind, id: e.target_id, name, event: e });
     }
+    // A task's times are to the second, events' to the millisecond: a
+    // restart's end is placed at its end event's time when there is one.
+    const ends = events.filter(isTaskEnd);
+    const endOf = (tk) => {
+      const t = Date.parse(tk.finished_at);
+      const e = ends.find((x) => x.target_id === tk.target_id && x.outcome === tk.state &&
+        Date.parse(x.at) >= t && Date.parse(x.at) < t + 1000);
+      return e ? e.at : tk.finished_at;
+    };
     for (const tk of tasks) {
       const a = tk.args || {};
       const ours = a.from_host_id in who.hostName || a.to_host_id in who.hostName || tk.target_id in who.vmName;
-      const at = tk.finished_at || tk.started_at || tk.created_at;
+      const at = (tk.finished_at && endOf(tk)) || tk.started_at || tk.created_at;
       if (ours) items.push({ key: 't' + tk.id, at, seq: Infinity, kind: 'vm', id: tk.target_id, name: tk.target_name || who.vmName[tk.target_id] || tk.target_id, task: tk });
     }
     // Oldest first: what was detected, then fenced, then restarted. Within
