@@ -324,7 +324,6 @@ void vm_store_disk_dir(struct agent *a, const char *datastore, const char *vm, c
 
 /* vm_proc.c: the QEMU process. */
 int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, struct errinfo *e);
-unsigned long long vm_proc_starttime(pid_t pid);
 int vm_proc_write_pidfile(struct vm *vm);
 /* Reads the pidfile; returns the pid when that process is still the one we
  * started, else 0. */

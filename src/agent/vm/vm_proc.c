@@ -8,6 +8,8 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "procstat.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,31 +24,6 @@
 #include <unistd.h>
 
 #define FIRST_PASSED_FD 3
-
-unsigned long long vm_proc_starttime(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	char *s = fs_read_all(path, 8192, NULL);
-	if (!s)
-		return 0;
-	/* comm may hold spaces and parentheses: fields start after the last ')'. */
-	char *p = strrchr(s, ')');
-	unsigned long long start = 0;
-	if (p) {
-		p += 2;
-		/* starttime is field 22; after ')' we are at field 3. */
-		for (int field = 3; field < 22 && p; field++) {
-			p = strchr(p, ' ');
-			if (p)
-				p++;
-		}
-		if (p)
-			start = strtoull(p, NULL, 10);
-	}
-	free(s);
-	return start;
-}
 
 int vm_proc_write_pidfile(struct vm *vm)
 {
@@ -71,7 +48,7 @@ pid_t vm_proc_read_pidfile(struct vm *vm, unsigned long long *start)
 	free(s);
 	if (!ok || pid <= 1)
 		return 0;
-	if (vm_proc_starttime(pid) != st)
+	if (proc_starttime(pid) != st)
 		return 0; /* gone, or the pid now belongs to another process */
 	*start = st;
 	return pid;
@@ -98,16 +75,7 @@ int vm_proc_listen_unix(const char *path, struct errinfo *e)
 
 int vm_proc_connect_unix(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return unix_connect(path, SOCK_STREAM);
 }
 
 /* In the child: report why we could not exec into QEMU's log, then exit. */
@@ -187,7 +155,7 @@ int vm_proc_spawn(struct vm *vm, char *const argv[], const int *fds, int nfds, s
 	close(logfd);
 	vm->pid = pid;
 	vm->our_child = true;
-	vm->pid_start = vm_proc_starttime(pid);
+	vm->pid_start = proc_starttime(pid);
 	crash_point("start:before_pidfile");
 	if (vm_proc_write_pidfile(vm) < 0)
 		log_warn("pidfile_write_failed", "vm=%s", vm->spec.name);

@@ -6,6 +6,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "procstat.h"
 #include "loop.h"
 
 #include <dirent.h>
@@ -165,7 +166,7 @@ static void load_one(struct agent *a, const char *name)
 	unsigned long long start = 0;
 	pid_t pid = vm_proc_read_pidfile(vm, &start);
 	if (!pid && (pid = find_qemu_by_uuid(vm->spec.uuid)))
-		start = vm_proc_starttime(pid);
+		start = proc_starttime(pid);
 	if (pid) {
 		vm->pid = pid;
 		vm->pid_start = start;
