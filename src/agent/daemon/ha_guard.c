@@ -3,6 +3,7 @@
 
 #include "agent.h"
 #include "fsutil.h"
+#include "ha_keeper_link.h"
 #include "ha_lease.h"
 #include "http_client.h"
 #include "isotime.h"
@@ -56,6 +57,7 @@ struct guard {
 	bool enabled;             /* its cluster has HA on (vdcd's answer; kept in ha.json) */
 	json_t *protected_vms;    /* agent VM name -> {} (vdcd's answer, kept in ha.json) */
 	json_t *fenced;           /* VM names this host fenced since it started */
+	struct keeper_link *keeper; /* keeps the leases if this agent dies */
 };
 
 static struct guard *the_guard;
@@ -348,6 +350,33 @@ static void send_ping(struct guard *g)
 	free(s);
 }
 
+/* What the keeper must know to keep the leases and fence if this agent
+ * dies: the lease settings, the VMs running here, and the protected ones'
+ * QEMUs (pid and start time, which name the process for good). */
+static char *keeper_message(struct guard *g, const char *host_id)
+{
+	json_t *ds = json_array(), *guard = json_array();
+	for (int i = 0; i < g->a->cfg.ndatastores; i++)
+		json_array_append_new(ds, json_pack("{s:s, s:s}", "name", g->a->cfg.datastores[i].name, "path",
+		                                    g->a->cfg.datastores[i].path));
+	for (struct vm *vm = g->a->vms; vm; vm = vm->next) {
+		if (!vm_live(vm) || !json_object_get(g->protected_vms, vm->spec.name))
+			continue;
+		json_t *uses = json_array();
+		for (int i = 0; i < g->a->cfg.ndatastores; i++)
+			if (vm_uses(vm, g->a->cfg.datastores[i].name))
+				json_array_append_new(uses, json_string(g->a->cfg.datastores[i].name));
+		json_array_append_new(guard, json_pack("{s:s, s:i, s:I, s:o}", "name", vm->spec.name, "pid", (int)vm->pid,
+		                                       "start", (json_int_t)vm->pid_start, "datastores", uses));
+	}
+	json_t *m = json_pack("{s:s, s:b, s:i, s:i, s:o, s:o, s:o}", "host", host_id, "enabled", g->enabled,
+	                      "interval_ms", LEASE_RENEW_MS, "fence_ms", g->fence_ms, "datastores", ds, "vms",
+	                      running_vms(g), "guard", guard);
+	char *s = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	return s;
+}
+
 static void tick(void *ctx)
 {
 	struct guard *g = ctx;
@@ -358,12 +387,19 @@ static void tick(void *ctx)
 	uint64_t now = loop_now_ms();
 	/* Leases only in a cluster with HA on: nothing is written into the
 	 * datastores of one without. */
+	char *msg = keeper_message(g, host_id);
 	if (!g->enabled && g->lease) {
 		ha_lease_stop(g->lease);
 		g->lease = NULL;
 		g->isolated = false;
 	}
-	if (g->enabled && !g->lease)
+	if (!g->enabled) /* a keeper linked while HA was on ends */
+		keeper_link_off(g->keeper, msg);
+	/* The keeper first: one that kept the leases while this agent was
+	 * down stops before this agent renews them again. */
+	bool may_renew = g->enabled && keeper_link_tick(g->keeper, msg, now);
+	free(msg);
+	if (may_renew && !g->lease)
 		g->lease = ha_lease_start(&g->a->cfg, host_id, LEASE_RENEW_MS);
 	if (g->lease) {
 		isolation(g, now);
@@ -389,7 +425,8 @@ void ha_guard_start(struct agent *a)
 		return;
 	*g = (struct guard){.a = a, .lease_ms = DEFAULT_LEASE_MS, .fence_ms = DEFAULT_FENCE_MS,
 	                    .ping_ms = DEFAULT_PING_MS, .net_timeout_ms = DEFAULT_NET_TIMEOUT_MS,
-	                    .protected_vms = json_object(), .fenced = json_array()};
+	                    .protected_vms = json_object(), .fenced = json_array(),
+	                    .keeper = keeper_link_new(a->cfg.run_dir)};
 	load(g);
 	the_guard = g;
 	g->timer = loop_timer_after(a->loop, TICK_MS, tick, g);
@@ -407,6 +444,9 @@ void ha_guard_stop(struct agent *a)
 	for (int i = 0; i < g->npeers; i++)
 		probe_close(g, &g->peers[i]);
 	ha_lease_stop(g->lease);
+	/* After the lease thread: the keeper takes over only once this agent
+	 * no longer writes. */
+	keeper_link_free(g->keeper);
 	json_decref(g->protected_vms);
 	json_decref(g->fenced);
 	free(g);
