@@ -419,6 +419,8 @@ static void run_cmd(void *arg)
 		sim_agent_down(w, h);
 	} else if (!strcmp(verb, "agent-up")) {
 		sim_agent_up(w, h);
+	} else if (!strcmp(verb, "keeper-down")) {
+		sim_keeper_down(w, h);
 	} else if (!strcmp(verb, "power-off")) {
 		sim_power_off(w, h);
 	} else if (!strcmp(verb, "power-on")) {
@@ -467,6 +469,7 @@ static int check_cmd(struct sim_scenario *sc, struct cmd *c, char *err, size_t n
 		{"foreign-gone", 2, "T foreign-gone NAME"},
 		{"agent-down", 2, "T agent-down HOST"},
 		{"agent-up", 2, "T agent-up HOST"},
+		{"keeper-down", 2, "T keeper-down HOST"},
 		{"power-off", 2, "T power-off HOST"},
 		{"power-on", 2, "T power-on HOST"},
 		{"maintenance", 3, "T maintenance HOST on|off"},

@@ -609,6 +609,7 @@ void sim_agent_up(struct sim_world *w, int hi)
 	if (h->agent_up || !h->powered)
 		return;
 	h->agent_up = true;
+	h->keeper_down = false; /* the agent starts one again */
 	/* The real agent starts its counter at the wall clock in µs: past
 	 * every value an earlier run handed out. Re-attaching gives each VM a
 	 * new seq. */
@@ -656,6 +657,7 @@ void sim_power_on(struct sim_world *w, int hi)
 	if (h->powered)
 		return;
 	h->powered = true;
+	h->keeper_down = false;
 	h->net_up = h->storage_up = true;
 	h->failed_at_ms = -1;
 	sim_agent_up(w, hi);

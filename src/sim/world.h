@@ -67,7 +67,10 @@ struct sim_host {
 	bool net_up;          /* its management network: heartbeats, alive reports */
 	bool storage_up;      /* its path to the shared datastore: its lease */
 	int64_t lease_seq;    /* its lease on the shared datastore */
-	struct sim_renewal { int64_t seq, at_ms; } renewals[8]; /* the last ones, for what peers saw when */
+	/* The last renewals, for what peers saw when; agent_down: its lease
+	 * keeper wrote it (the agent is down, protected VMs run on). */
+	struct sim_renewal { int64_t seq, at_ms; bool agent_down; } renewals[8];
+	bool keeper_down;     /* its lease keeper killed or ended (it ends once no protected VM runs) */
 	int nrenewals;
 	int64_t last_word_ms; /* its last alive report to vdcd */
 	int64_t seq_at_word;  /* its lease's seq in it; -1: none yet */
@@ -204,6 +207,8 @@ void sim_foreign_remove(struct sim_world *w, int vm);
 void sim_agent_down(struct sim_world *w, int host);
 /* The agent starts again: a new, larger counter, its VMs re-attached. */
 void sim_agent_up(struct sim_world *w, int host);
+/* Kills the host's lease keeper (world_ha.c). */
+void sim_keeper_down(struct sim_world *w, int host);
 /* The host loses power: the agent and every VM process go. */
 void sim_power_off(struct sim_world *w, int host);
 void sim_power_on(struct sim_world *w, int host);

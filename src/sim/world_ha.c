@@ -52,23 +52,48 @@ static void fence(struct sim_world *w, int hi)
 	}
 }
 
+static int protected_running(struct sim_world *w, int hi)
+{
+	struct sim_host *h = &w->hosts[hi];
+	int n = 0;
+	for (int k = 0; k < h->nvms; k++) {
+		struct sim_vm *v = &w->vms[h->vms[k]];
+		n += v->in_inventory && v->priority != HA_PRIO_DISABLED && v->running_on == hi;
+	}
+	return n;
+}
+
+void sim_keeper_down(struct sim_world *w, int hi)
+{
+	w->hosts[hi].keeper_down = true;
+}
+
 /* One host's second: renew the lease if it reaches the datastore (or
  * fence once it has not for fence_ms), then say it is alive if it reaches
- * vdcd. A host with no power or no agent does neither. */
+ * vdcd. A host with no power does neither; one whose agent is down has
+ * its lease keeper renew (as agent-down) while protected VMs run there,
+ * as the real one (src/agent/keeper/) does, and says nothing to vdcd. */
 static void agent_second(struct sim_world *w, int hi)
 {
 	struct sim_host *h = &w->hosts[hi];
-	if (!h->powered || !h->agent_up)
+	if (!h->powered)
+		return;
+	bool keeper = !h->agent_up;
+	if (keeper && !h->keeper_down && protected_running(w, hi) == 0) {
+		h->keeper_down = true; /* nothing left to guard: it ends */
+		ha_log(w, "keeper %s ends: no protected VM runs there\n", h->name);
+	}
+	if (keeper && h->keeper_down)
 		return;
 	if (h->storage_up) {
 		h->lease_seq++;
-		h->renewals[h->nrenewals++ % 8] = (struct sim_renewal){h->lease_seq, w->now_ms};
+		h->renewals[h->nrenewals++ % 8] = (struct sim_renewal){h->lease_seq, w->now_ms, keeper};
 	} else {
 		const struct sim_renewal *last = h->nrenewals ? &h->renewals[(h->nrenewals - 1) % 8] : NULL;
 		if (!last || w->now_ms - last->at_ms >= fence_ms(w))
 			fence(w, hi);
 	}
-	if (h->net_up) {
+	if (h->net_up && !keeper) {
 		h->last_word_ms = w->now_ms;
 		h->seq_at_word = h->nrenewals ? h->lease_seq : -1;
 	}
@@ -186,7 +211,8 @@ static int each_lease_seen(void *ctx, const struct ctl_ha_cluster *c, const stru
 		if (!seen)
 			continue;
 		struct ctl_ha_lease_seen l = {.peer = o->name, .peer_word_ms = o->last_word_ms,
-		                              .unchanged_ms = o->last_word_ms - seen->at_ms, .seq = seen->seq};
+		                              .unchanged_ms = o->last_word_ms - seen->at_ms, .seq = seen->seq,
+		                              .agent_down = seen->agent_down};
 		if (fn(arg, &l) < 0)
 			return -1;
 	}

@@ -85,6 +85,7 @@ struct ctl_ha_lease_seen {
 	int64_t peer_word_ms;  /* env time (ms) of that report */
 	int64_t unchanged_ms;  /* the lease had not changed for this long then */
 	int64_t seq;           /* its sequence number then */
+	bool agent_down;       /* the record said its agent is down (its lease keeper wrote it) */
 };
 
 /* A VM placed on a host, as HA's restart plan needs it. */

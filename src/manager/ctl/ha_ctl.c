@@ -142,8 +142,10 @@ static int on_lease_seen(void *arg, const struct ctl_ha_lease_seen *l)
 	if (a->now - l->peer_word_ms >= a->net_timeout_ms)
 		return 0;
 	int64_t age = l->unchanged_ms + (a->now - l->peer_word_ms);
-	if (l->seq > a->seen_seq)
+	if (l->seq > a->seen_seq) {
 		a->seen_seq = l->seq;
+		a->v->agent_down = l->agent_down; /* the newest record says */
+	}
 	if (a->peer_best < 0 || age < a->peer_best)
 		a->peer_best = age;
 	return 0;

@@ -44,6 +44,14 @@ void ha_detect(const struct ha_host_view *v, const struct ha_times *t, struct ha
 		         (double)t->lease_ms / 1000.0);
 		return;
 	}
+	if (v->lease_age_ms < t->lease_ms && v->agent_down) {
+		out->state = HA_ISOLATED;
+		snprintf(out->reason, sizeof(out->reason),
+		         "silent for %.1f s: its agent is down, but its lease keeper renews its datastore lease (last %.1f s "
+		         "ago): alive, its VMs run on and are not started elsewhere; start vdc-agent on it",
+		         silent, age);
+		return;
+	}
 	if (v->lease_age_ms < t->lease_ms) {
 		out->state = HA_ISOLATED;
 		snprintf(out->reason, sizeof(out->reason),

@@ -40,6 +40,8 @@ struct ha_host_view {
 	int64_t renewals;       /* how far its lease's sequence number went past the one
 	                         * it had at its last word, as they saw it */
 	bool powered_off;       /* its BMC says it is off */
+	bool agent_down;        /* its newest lease record was written by its lease keeper: the
+	                         * agent is down, the host and its VMs run on */
 };
 
 struct ha_detection {

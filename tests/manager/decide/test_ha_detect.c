@@ -32,6 +32,19 @@ static void t_ha_detect(void **state)
 		{{.silent_ms = 3500, .observers = 2, .lease_age_ms = 500, .renewals = 2}, HA_ISOLATED, "2 hosts saw its datastore lease renewed 2 times since, last 0.5 s ago"},
 		{{.silent_ms = 3000, .observers = 1, .lease_age_ms = 0, .renewals = 3}, HA_ISOLATED, "1 host saw"},
 		{{.silent_ms = 30000, .observers = 1, .lease_age_ms = 5999, .renewals = 27}, HA_ISOLATED, "1 host saw"},
+		/* Its agent is down, its lease keeper renews: alive, said so. */
+		{{.silent_ms = 20000, .observers = 2, .lease_age_ms = 300, .renewals = 900000, .agent_down = true}, HA_ISOLATED,
+		 "its agent is down, but its lease keeper renews its datastore lease (last 0.3 s ago)"},
+		{{.silent_ms = 4000, .observers = 1, .lease_age_ms = 0, .renewals = 5, .agent_down = true}, HA_ISOLATED,
+		 "not started elsewhere; start vdc-agent on it"},
+		/* ... until the keeper is gone too: its lease runs out as any. */
+		{{.silent_ms = 20000, .observers = 1, .lease_age_ms = 6000, .renewals = 9, .agent_down = true}, HA_FENCING,
+		 "waiting 1.0 s more"},
+		{{.silent_ms = 20000, .observers = 1, .lease_age_ms = 7000, .renewals = 9, .agent_down = true}, HA_FAILED,
+		 "it has fenced itself"},
+		/* A crash of the keeper's host with an agent-down record: not yet renewed twice, so silent. */
+		{{.silent_ms = 5000, .observers = 1, .lease_age_ms = 500, .renewals = 1, .agent_down = true}, HA_SILENT,
+		 "crashed or cut off"},
 		/* Once more (the renewal under way at its last word) is what a
 		 * crash leaves: not evidence, however the times look. */
 		{{.silent_ms = 5000, .observers = 1, .lease_age_ms = 500, .renewals = 1}, HA_SILENT, "renewed 1 time since its last word"},
