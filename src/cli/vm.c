@@ -201,6 +201,11 @@ static int show(struct cli *c, const struct args *a)
 	if (last && *last)
 		fprintf(c->out, "%-12s%s (%s)\n", "ha restart", last, json_string_value(json_path(vm, "ha_last.at")) ?: "?");
 	free(last);
+	char *hold = text_sanitize(json_string_value(json_path(vm, "ha_hold.reason")) ?: "");
+	if (hold && *hold)
+		fprintf(c->out, "%-12sheld since %s: %s\n", "ha hold", json_string_value(json_path(vm, "ha_hold.at")) ?: "?",
+		        hold);
+	free(hold);
 	const json_t *le = json_object_get(vm, "last_exit");
 	if (json_is_object(le))
 		print_last_exit(c, le);

@@ -5,7 +5,7 @@
 # fleet); another project's VM stays invisible (404 before any 403); an
 # agent's alive report is a host's, never a user's; and a host's alive
 # report cannot smuggle fields. A VM's watchdog is a model's name, never a
-# QEMU option string.
+# QEMU option string. The host's HA lease keeper is root's alone.
 # shellcheck shell=bash
 
 mgr_guest_template ha-tpl "$T_A"
@@ -47,3 +47,12 @@ done
 mapi DELETE "/api/v1/vms/$ha_vm"
 task_wait "$(jget "$BODY" .task.id)" 60
 as "$T_A" DELETE /api/v1/templates/ha-tpl
+# The lease keeper (vdc-ha-keeper) may kill a host's QEMUs: its socket is
+# root's alone. HA on for a moment, so that the agent starts it (it hears
+# of HA at its next alive report: every 10 s while HA is off).
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"enabled":true}}'
+keeper_sock=$(dir_of h1)/run/ha-keeper.sock
+for _ in $(seq 1 150); do [ -S "$keeper_sock" ] && break; sleep 0.1; done
+attack HA-8 "a VM's identity connects to the host's HA lease keeper (it fences QEMUs): EACCES" \
+	denied_as "${h50_ub:-65534}" sock "$keeper_sock"
+mapi PATCH /api/v1/clusters/c1 '{"ha":{"enabled":false}}'

@@ -348,6 +348,117 @@ TO=$(moved_from "$H" 300)
 check "... and the VM runs on another host ($TO)" test -n "$TO"
 check "one QEMU runs the VM" test "$(running_copies)" = 1
 
+# ---- the agent alone down past the lease, its QEMUs running on ------------
+# Its lease keeper (vdc-ha-keeper, a process of its own) keeps the lease as
+# "agent-down": the host reads as alive, and its VMs are not started a
+# second time elsewhere. The returning agent takes the lease back.
+keeper_of() { # keeper_of HOST: the pid of the host's lease keeper
+	local p
+	for p in $(ip netns pids "$(ns_of "$1")"); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^[^ ]*vdc-ha-keeper ' && echo "$p"
+	done
+}
+H=$(where)
+check "the VM's host confirmed it fences it" protected_on "$H"
+KEEPER=$(keeper_of "$H")
+check "the host's agent started its lease keeper ($KEEPER)" test -n "$KEEPER"
+kill -9 "$(agent_pid "$H")"
+sleep 9 # the network timeout (2 s), the lease (5 s) and its margin (0.5 s), and more
+mapi GET "/api/v1/hosts/$H"
+check "a host whose agent is down but whose keeper renews its lease is alive, said so ($(jget "$BODY" .ha.reason))" \
+	grep -q "isolated/.*its agent is down, but its lease keeper renews" <<<"$(jget "$BODY" .ha.state)/$(jget "$BODY" .ha.reason)"
+check "... its VM is not started elsewhere" test "$(where)" = "$H"
+check "... it still runs there, once" test "$(running_copies)" = 1
+check "... the keeper took the lease over" grep -q "keeper_take_over host=${HID[$H]}" "$(dir_of "$H")/agent.log"
+check "... and renews it as agent-down" test "$(jq -r .state "$SHARED/.vdc-ha/${HID[$H]}.lease")" = agent-down
+agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
+	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
+for _ in $(seq 1 100); do
+	mapi GET "/api/v1/hosts/$H"
+	[ "$(jget "$BODY" .ha.state)" = connected ] && break
+	sleep 0.1
+done
+check "the returning agent is connected, and the VM runs on there" \
+	test "$(jget "$BODY" .ha.state)" = connected -a "$(where)" = "$H" -a "$(running_copies)" = 1
+check "... it took the lease back from the same keeper" \
+	test "$(keeper_of "$H")" = "$KEEPER" -a "$(grep -c "keeper_hand_back" "$(dir_of "$H")/agent.log")" -ge 1
+sleep 1.5
+check "... and renews it itself again" test "$(jq -r .state "$SHARED/.vdc-ha/${HID[$H]}.lease")" = alive
+
+# ---- the agent down, then the datastore lost: the keeper fences -----------
+H=$(where)
+check "the VM's host confirmed it fences it" protected_on "$H"
+kill -9 "$(agent_pid "$H")"
+for _ in $(seq 1 40); do
+	[ "$(jq -r .state "$SHARED/.vdc-ha/${HID[$H]}.lease" 2>/dev/null)" = agent-down ] && break
+	sleep 0.1
+done
+LEASE=$SHARED/.vdc-ha/${HID[$H]}.lease
+test_cleanup() { chattr -i "$LEASE" 2>/dev/null; }
+T0=$(date +%s.%N)
+chattr +i "$LEASE"
+TO=$(moved_from "$H" 300)
+check "with its agent down and its lease not renewable, the keeper fences the VM and it runs elsewhere ($TO, $(echo "$(date +%s.%N) - $T0" | bc) s)" \
+	test -n "$TO"
+check "... the keeper killed it" grep -q "keeper_fenced vm=$VM" "$(dir_of "$H")/agent.log"
+check "... and ended, nothing left to guard" grep -q "keeper_exit reason=.*nothing to guard" "$(dir_of "$H")/agent.log"
+check "one QEMU runs the VM" test "$(running_copies)" = 1
+chattr -i "$LEASE"
+agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
+	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
+for _ in $(seq 1 100); do
+	mapi GET "/api/v1/hosts/$H"
+	[ "$(jget "$BODY" .ha.state)" = connected ] && break
+	sleep 0.1
+done
+check "its agent back, the host is connected" test "$(jget "$BODY" .ha.state)" = connected
+
+# ---- the agent and its keeper both killed, the QEMU running on ------------
+# Two faults: the lease runs out and the host is judged failed while its
+# QEMU still runs. QEMU's image lock refuses the second copy; vdcd then
+# records the VM back on its old host and holds it there (not stopped on
+# the new one, which would make the running copy "stale"), until the old
+# host answers again.
+H=$(where)
+check "the VM's host confirmed it fences it" protected_on "$H"
+kill -9 "$(agent_pid "$H")" $(keeper_of "$H")
+held=""
+for _ in $(seq 1 300); do
+	mapi GET /api/v1/vms/vip
+	held=$(jget "$BODY" '.ha_hold.reason // empty')
+	[ -n "$held" ] && break
+	sleep 0.1
+done
+check "a restart refused by the disk's image lock holds the VM, saying why ($held)" \
+	grep -q "its disk is in use by another process (QEMU's image lock)" <<<"$held"
+check "... recorded back on its old host ($H), state unknown" \
+	test "$(host_name_of "$(jget "$BODY" .host_id)")/$(jget "$BODY" .power_state)" = "$H/unknown"
+TRIED=$(host_name_of "$(jget "$BODY" .ha_hold.tried_host_id)")
+api "$TRIED" GET "/api/v1/vms/$VM"
+check "... the host it was tried on ($TRIED) keeps no definition of it" test "$STATUS" = 404
+check "... its disk is still there" test -f "$SHARED/$VM/root.qcow2"
+check "... one QEMU runs it, on the old host" test "$(running_copies)" = 1
+check "... and vdc vm show says it is held, and why" \
+	grep -q "^ha hold *held since .*its disk is in use by another process" <<<"$("$VDC" vm show vip 2>&1)"
+sleep 3
+mapi GET /api/v1/vms/vip
+check "... HA does not try it again while held" \
+	test "$(host_name_of "$(jget "$BODY" .host_id)")" = "$H" -a "$(running_copies)" = 1
+agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
+	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
+released=0
+for _ in $(seq 1 150); do
+	mapi GET /api/v1/vms/vip
+	[ -z "$(jget "$BODY" '.ha_hold // empty')" ] && [ "$(jget "$BODY" .power_state)" = running ] && released=1 && break
+	sleep 0.1
+done
+check "its host back, the hold is released and the VM runs there, as before" \
+	test "$released/$(where)/$(running_copies)" = "1/$H/1"
+check "... the release is an event" grep -q "released" <<<"$(event_of vm.ha_hold "$VM")"
+
 # ---- VM monitoring: its QEMU crashes, on a host that is fine ---------------
 H=$(where)
 mapi PATCH /api/v1/clusters/c1 '{"ha":{"max_restarts":1,"restart_window_s":600}}'

@@ -530,9 +530,19 @@ static void qemu_start_failed(struct vm *vm, const char *why, struct errinfo *e)
 		waitpid(vm->pid, NULL, 0);
 	}
 	vm_qemu_log_last_line(vm, logline, sizeof(logline));
-	errinfo_set(e, 500, "qemu_failed", NULL, "QEMU did not start: %s",
-	            logline[0] ? logline : why);
+	/* QEMU's image lock: another process (on a shared datastore, maybe a
+	 * copy of this VM on another host) writes the disk. Said apart, since
+	 * vdcd's HA must then not take the VM for stopped. */
+	if (strstr(logline, "Is another process using the image"))
+		/* QEMU's line names the file: a host path, not for the tenant
+		 * (the agent's log below keeps it). */
+		errinfo_set(e, 409, "disk_in_use", NULL,
+		            "QEMU did not start: a disk is in use by another process (QEMU's image lock)");
+	else
+		errinfo_set(e, 500, "qemu_failed", NULL, "QEMU did not start: %s", logline[0] ? logline : why);
 	log_warn("vm_start_failed", "vm=%s error=%s", vm->spec.name, log_quote(e->message));
+	if (!strcmp(e->code, "disk_in_use"))
+		log_warn("vm_start_disk_in_use", "vm=%s qemu=%s", vm->spec.name, log_quote(logline));
 	vm_release_runtime(vm);
 	vm_set_state(vm, VM_STOPPED);
 }

@@ -17,6 +17,7 @@
 #include "inventory.h"
 #include "ha_plan.h"
 #include "resources.h"
+#include "task_ops.h"
 #include "url.h"
 #include "vm_request.h"
 
@@ -455,6 +456,10 @@ static bool eligible(struct mgr *m, struct ha_host *h, const json_t *host, const
 	if (!strcmp(ha_vm_priority(vm, cluster), "disabled") || strcmp(str(vm, "desired_state") ?: "", "running") ||
 	    json_object_get(vm, "migration") || json_object_get(vm, "ha_restart"))
 		return false;
+	/* Its disk was in use when HA tried it elsewhere (task_ha.c): it runs
+	 * on there, unseen, until its host answers. */
+	if (json_object_get(vm, "ha_hold"))
+		return false;
 	const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
 	if (!still_running && !listed_in(json_object_get(host, "ha_protected"), name)) {
 		refuse_once(m, h, str(vm, "id"),
@@ -818,7 +823,8 @@ static int env_each_lease_seen(void *ctx, const struct ctl_ha_cluster *c, const 
 				continue;
 			struct ctl_ha_lease_seen l = {.peer = o->id, .peer_word_ms = o->last_word_ms,
 			                              .unchanged_ms = json_integer_value(json_object_get(p, "unchanged_ms")),
-			                              .seq = json_integer_value(json_object_get(p, "seq"))};
+			                              .seq = json_integer_value(json_object_get(p, "seq")),
+			                              .agent_down = !strcmp(str(p, "state") ?: "", "agent-down")};
 			if (fn(arg, &l) < 0)
 				return -1;
 		}
@@ -959,6 +965,28 @@ static int env_restart(void *ctx, const struct ctl_ha_vm *vm, int to, const char
 	return rc;
 }
 
+/* The host answers again: what HA held on it (its disk was in use when
+ * tried elsewhere) is the host's to report now, and HA's again. */
+static void release_holds(struct mgr *m, const char *host_id)
+{
+	struct store_filter f = {"host_id", host_id};
+	json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
+	size_t i;
+	json_t *vm;
+	json_array_foreach(vms, i, vm) {
+		if (!json_object_get(vm, "ha_hold"))
+			continue;
+		struct errinfo e = {0};
+		if (task_vm_patch(m->st, str(vm, "id"), json_pack("{s:n}", "ha_hold"), &e) < 0) {
+			log_warn("ha_hold_release_failed", "vm=%s error=%s", str(vm, "id") ?: "?", log_quote(e.message));
+			continue;
+		}
+		mgr_event(m, "vdcd", "vm.ha_hold", "vm", str(vm, "id"), "succeeded",
+		          "released: its host answers again and reports it");
+	}
+	json_decref(vms);
+}
+
 static void env_verdict(void *ctx, const struct ctl_ha_host *hv, enum ha_host_state s, const char *reason)
 {
 	struct mgr *m = ctx;
@@ -972,6 +1000,8 @@ static void env_verdict(void *ctx, const struct ctl_ha_host *hv, enum ha_host_st
 	ref->h->next_restart_ms = 0;
 	snprintf(ref->h->reason, sizeof(ref->h->reason), "%s", reason);
 	record_verdict(m, ref->h);
+	if (s == HA_CONNECTED)
+		release_holds(m, ref->h->id);
 }
 
 static void tick(void *arg)

@@ -15,6 +15,7 @@
 #include "agent_client.h"
 #include "log.h"
 #include "crashpoint.h"
+#include "isotime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,44 @@ static int call_ok(struct task_ctx *t, const char *host, const char *method, con
 		                 "%s: %s", what, str(json_object_get(reply, "error"), "message") ?: "no reason given");
 	json_decref(reply);
 	return rc;
+}
+
+/* QEMU's image lock refused the start: another process writes the VM's
+ * disk, so the old host's copy runs on though its host was judged failed
+ * (its agent and its lease keeper died, its QEMU did not). A second copy
+ * would destroy the disk; the lock is the last line that caught it, and
+ * vdcd must not then record the VM as stopped on the new host (it would
+ * remove the running copy as stale when the old host returns). So the
+ * new host's definition goes (the disks left: the running copy uses
+ * them), the VM is recorded back on its old host, state unknown, and held:
+ * HA leaves it until that host answers again (ops/ha.c). */
+static int held_where_it_runs(struct task_ctx *t, json_t *vm, const char *name, const char *from, const char *to,
+                              struct errinfo *e)
+{
+	const char *id = str(vm, "id");
+	char path[300], why[1200], at[40];
+	snprintf(path, sizeof(path), "/api/v1/vms/%s?leave_disks=1", name);
+	struct errinfo de = {0};
+	if (call_ok(t, to, "DELETE", path, NULL, "the new host could not remove its definition", &de) < 0)
+		log_warn("ha_hold_undefine_failed", "vm=%s host=%s error=%s", id, to, log_quote(de.message));
+	snprintf(why, sizeof(why),
+	         "not started on the new host: its disk is in use by another process (QEMU's image lock), most likely its "
+	         "copy on the old host, whose agent and lease keeper are down while its QEMU runs on. It stays recorded on "
+	         "the old host and HA holds it (no restart elsewhere) until that host answers again; if it is really "
+	         "dead, power it off (vdc host power HOST off) and start the VM (%s)",
+	         e->message);
+	iso_time_now_ms(at);
+	struct errinfo pe = {0};
+	if (task_vm_patch(t->st, id,
+	                  json_pack("{s:s, s:s, s:n, s:{s:s, s:s, s:s}}", "host_id", from, "power_state", "unknown",
+	                            "ha_restart", "ha_hold", "at", at, "tried_host_id", to, "reason", why),
+	                  &pe) < 0)
+		log_error("ha_hold_failed", "vm=%s error=%s", id, log_quote(pe.message));
+	log_warn("ha_restart_held", "vm=%s from=%s to=%s", id, from, to);
+	struct errinfo held = {0};
+	errinfo_set(&held, 409, "disk_in_use", NULL, "%s", why);
+	*e = held;
+	return -1;
 }
 
 int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
@@ -109,6 +148,8 @@ int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 	log_info("ha_restarted", "vm=%s from=%s to=%s", id, from, to);
 	return 0;
 failed:
+	if (!strcmp(e->code, "disk_in_use"))
+		return held_where_it_runs(t, vm, name, from, to, e);
 	/* It stays recorded on the new host, stopped: the controller tries it
 	 * again (ops/ha.c), and a user can start it there. */
 	task_vm_patch(t->st, id, json_pack("{s:s}", "power_state", "stopped"), &(struct errinfo){0});

@@ -1,7 +1,7 @@
 // A VM's high availability on its page: its restart priority and isolation
 // response (its own, or its cluster's default), whether its cluster has HA
-// on, and its last HA restart (from which host to which, when, and vdcd's
-// reason). System administrators change the two settings (POST
+// on, its last HA restart (from which host to which, when, and vdcd's
+// reason), and HA's hold on it when a restart found its disk in use. System administrators change the two settings (POST
 // /vms/{id}/ha, as the API says: a priority decides who gets a failed
 // host's capacity first); everyone else is told who may.
 import { useEffect, useState } from 'preact/hooks';
@@ -74,6 +74,11 @@ export function VmHa({ vm, onDone }) {
       <h2 id="vm-ha-title">{t('ha.short')}</h2>
       {cluster && !cha.enabled ? (
         <p class="notice" data-testid="vm-ha-off">{t('vmha.cluster_off', { name: cluster.name })}</p>
+      ) : null}
+      {vm.ha_hold ? (
+        <p class="notice" role="alert" data-testid="vm-ha-hold">
+          {t('vmha.held', { at: vm.ha_hold.at || '?' })}{vm.ha_hold.reason || ''}
+        </p>
       ) : null}
       <dl class="summary">
         <dt>{t('vmha.priority')}</dt><dd data-testid="vm-ha-priority">{prioText}</dd>
