@@ -132,13 +132,17 @@ static bool stale(int64_t held, const json_t *doc)
 /* ---- clusters ---- */
 
 /* Points a host's snapshot entry at its cluster; a host whose cluster is
- * gone is never a candidate (disconnected, cluster 0). */
+ * gone is never a candidate (disconnected, cluster 0), nor is one HA
+ * judges other than connected in a cluster with HA on (silent, isolated,
+ * failed...: HA notices in seconds, the heartbeat's liveness only after
+ * its timeout, and a failed host's VMs must not be restarted onto another
+ * host that is going down with it). */
 static void host_resolve(struct inv *iv, struct ihost *h)
 {
 	struct placement_host *p = &iv->ph[h->slot];
 	struct icluster *c = h->cluster_id ? inv_map_get(&iv->clusters, h->cluster_id) : NULL;
 	p->cluster = c ? c->slot : 0;
-	p->state = c ? h->state : PLACEMENT_DISCONNECTED;
+	p->state = c && !(c->ha_on && h->ha_out) ? h->state : PLACEMENT_DISCONNECTED;
 }
 
 static void hosts_resolve(struct inv *iv)
@@ -191,7 +195,10 @@ static void cluster_apply(struct inv *iv, const char *id, const json_t *doc)
 		.mem_overcommit = json_number_value(json_object_get(doc, "mem_overcommit")),
 		.policy = !strcmp(str(doc, "policy") ?: "", "spread") ? PLACEMENT_SPREAD : PLACEMENT_PACK,
 	};
-	if (fresh)
+	bool ha_on = json_is_true(json_object_get(json_object_get(doc, "ha"), "enabled"));
+	bool ha_changed = ha_on != c->ha_on;
+	c->ha_on = ha_on;
+	if (fresh || ha_changed)
 		hosts_resolve(iv);
 }
 
@@ -257,6 +264,8 @@ static void host_set(struct inv *iv, struct ihost *h, const json_t *doc)
 	const char *state = str(doc, "state") ?: "";
 	h->state = !strcmp(state, "connected") ? PLACEMENT_CONNECTED
 	           : !strcmp(state, "maintenance") ? PLACEMENT_MAINTENANCE : PLACEMENT_DISCONNECTED;
+	const char *ha = str(json_object_get(doc, "ha"), "state");
+	h->ha_out = ha && strcmp(ha, "connected");
 	json_t *cap = json_object_get(doc, "capacity");
 	p->name = h->name;
 	p->cpus = (int)json_integer_value(json_object_get(cap, "cpus"));

@@ -22,6 +22,7 @@ struct icluster {
 	char *id, *name;
 	int64_t version;
 	int slot; /* in iv->pc */
+	bool ha_on; /* HA judges its hosts */
 };
 
 struct ihost {
@@ -29,6 +30,7 @@ struct ihost {
 	int64_t version;
 	enum placement_host_state state; /* as the document says */
 	int64_t last_heartbeat;          /* epoch s of its last heartbeat (liveness reads it) */
+	bool ha_out;                     /* HA's verdict on it is other than connected */
 	int slot;                        /* in iv->ph and iv->hosts */
 	struct ivm *vms;                 /* its VMs, linked through hnext */
 	int nvms;

@@ -167,11 +167,13 @@ static pthread_once_t specs_once = PTHREAD_ONCE_INIT;
 
 static void make_specs(void)
 {
-	specs[INV_CLUSTER] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1, "version", 1,
-	                               "cpu_overcommit", 1, "mem_overcommit", 1, "policy", 1);
-	specs[INV_HOST] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "id", 1, "name", 1,
+	/* ha: whether HA judges a cluster's hosts, and its verdict on a host
+	 * (placement leaves out a host it judges other than connected). */
+	specs[INV_CLUSTER] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:{s:b}}", "id", 1, "name", 1, "version", 1,
+	                               "cpu_overcommit", 1, "mem_overcommit", 1, "policy", 1, "ha", "enabled", 1);
+	specs[INV_HOST] = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:{s:b}}", "id", 1, "name", 1,
 	                            "version", 1, "cluster_id", 1, "state", 1, "capacity", 1,
-	                            "datastores", 1, "bridges", 1, "last_heartbeat_epoch", 1);
+	                            "datastores", 1, "bridges", 1, "last_heartbeat_epoch", 1, "ha", "state", 1);
 	/* project_id: a VM's rule groups are its project's. */
 	/* power_state, desired_state and the reservations: what a host
 	 * promised its running VMs (resource pools). */

@@ -1,11 +1,13 @@
 /* test_inv.c - the inventory index: allocations follow VMs on and off
  * hosts; late or repeated updates (older versions, updates of deleted ids)
  * change nothing; a VM that names a host not yet known is counted once the
- * host comes; a host whose cluster goes is no candidate; the slim reader
+ * host comes; a host whose cluster goes is no candidate, nor one HA judges
+ * other than connected (with HA on); the slim reader
  * builds the same index as full documents; placement reports stay bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -113,6 +115,52 @@ static void test_cluster_gone(void **state)
 	inv_free(iv);
 }
 
+/* A host HA judges other than connected (silent, isolated, failed...) is
+ * no candidate while HA is on in its cluster, though its heartbeat's
+ * liveness still says connected: a failed host's VMs must not go onto a
+ * host going down with it. With HA off, its last verdict means nothing. */
+static void test_ha_verdict(void **state)
+{
+	(void)state;
+	struct inv *iv = inv_new();
+	json_t *c1 = cluster("c1", 1);
+	json_object_set_new(c1, "ha", json_pack("{s:b}", "enabled", 1));
+	put(iv, INV_CLUSTER, c1);
+	json_t *h1 = host("h1", "c1", 1, 8, 8192);
+	json_object_set_new(h1, "ha", json_pack("{s:s}", "state", "silent"));
+	put(iv, INV_HOST, h1);
+	put(iv, INV_HOST, host("h2", "c1", 1, 8, 8192));
+	put(iv, INV_VM, vm("on-h1", "h1", 1, 2, 2048, NULL)); /* the fuller: pack's first choice */
+	struct inv_request q = {.vm = "x", .vcpus = 1, .memory_mib = 64, .datastore = "local"};
+	static const struct {
+		const char *h1_verdict; /* NULL: none */
+		bool ha_on;
+		const char *want;
+	} rows[] = {
+		{"silent", true, "h2"},   {"isolated", true, "h2"}, {"fencing", true, "h2"},
+		{"failed", true, "h2"},   {"unknown", true, "h2"},  {"connected", true, NULL},
+		{NULL, true, NULL},       {"isolated", false, NULL},
+	};
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		json_t *c = cluster("c1", (int)r + 2);
+		json_object_set_new(c, "ha", json_pack("{s:b}", "enabled", rows[r].ha_on));
+		put(iv, INV_CLUSTER, c);
+		json_t *h = host("h1", "c1", (int)r + 2, 8, 8192);
+		if (rows[r].h1_verdict)
+			json_object_set_new(h, "ha", json_pack("{s:s}", "state", rows[r].h1_verdict));
+		put(iv, INV_HOST, h);
+		json_t *report = NULL;
+		char *host_id = NULL, err[128];
+		assert_int_equal(inv_place(iv, &q, (struct inv_report_limits){5, 3}, &report, &host_id, err, sizeof(err)),
+		                 INV_PLACED);
+		/* pack: the fuller host, h1, unless HA's verdict leaves it out. */
+		assert_string_equal(host_id, rows[r].want ? rows[r].want : "h1");
+		free(host_id);
+		json_decref(report);
+	}
+	inv_free(iv);
+}
+
 static void test_bounded_report(void **state)
 {
 	(void)state;
@@ -188,9 +236,13 @@ static void test_slim_equals_full(void **state)
 {
 	(void)state;
 	json_t *docs[3] = {json_array(), json_array(), json_array()};
-	json_array_append_new(docs[INV_CLUSTER], cluster("c1", 3));
+	json_t *c1 = cluster("c1", 3);
+	json_object_set_new(c1, "ha", json_pack("{s:b, s:i}", "enabled", 1, "lease_ms", 6000));
+	json_array_append_new(docs[INV_CLUSTER], c1);
 	json_array_append_new(docs[INV_HOST], host("h1", "c1", 2, 8, 8192));
-	json_array_append_new(docs[INV_HOST], host("h\"2", "c1", 5, 4, 1024));
+	json_t *h2 = host("h\"2", "c1", 5, 4, 1024);
+	json_object_set_new(h2, "ha", json_pack("{s:s, s:s}", "state", "isolated", "reason", "alive"));
+	json_array_append_new(docs[INV_HOST], h2);
 	json_t *v1 = vm("v1", "h1", 7, 2, 512, "web");
 	json_object_set_new(v1, "project_id", json_string("p1")); /* its group is p1's */
 	json_array_append_new(docs[INV_VM], v1);
@@ -215,6 +267,9 @@ static void test_slim_equals_full(void **state)
 	}
 	json_t *a = inv_dump(full), *b = inv_dump(slim);
 	assert_true(json_equal(a, b));
+	/* HA's verdict read by both: h"2 is no candidate. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(b, "hosts"), "h\"2"),
+	                                                      "placement_state")), "disconnected");
 	assert_int_equal(json_object_size(json_object_get(a, "vms")), 2);
 	assert_non_null(json_object_get(json_object_get(b, "groups"), "anti_affinity:p1/web"));
 	json_decref(a);
@@ -282,6 +337,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allocations_and_order),
 		cmocka_unit_test(test_cluster_gone),
+		cmocka_unit_test(test_ha_verdict),
 		cmocka_unit_test(test_bounded_report),
 		cmocka_unit_test(test_groups_per_project),
 		cmocka_unit_test(test_slim_equals_full),
