@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* How far back the log is read for each kind of HA event. */
 #define EVENTS_READ 5000
@@ -22,16 +21,8 @@ static const char *str(const json_t *o, const char *k) { return json_string_valu
 /* "2026-12-07T18:31:05.527Z" or "...:05Z" as epoch ms; 0 when not a time. */
 static int64_t time_ms(const char *s)
 {
-	struct tm tm = {0};
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!end)
-		return 0;
-	int64_t ms = (int64_t)timegm(&tm) * 1000;
-	if (*end == '.') {
-		int scale = 100;
-		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
-			ms += (*end - '0') * scale;
-	}
+	int64_t ms;
+	iso_time_parse_ms(s, &ms);
 	return ms;
 }
 
