@@ -6,6 +6,7 @@
 #include "table.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const struct column cols[] = {
 	{"NAME", "name", FMT_TEXT, 0, NULL},
@@ -143,22 +144,40 @@ static void put_table(struct cli *c, struct table *t)
 	table_free(t);
 }
 
+/* The path of the HA report of the cluster name_or_id names
+ * ("/api/v1/clusters/ID/ha") into path. 0, or the CLI's exit code. */
+static int ha_path(struct cli *c, const char *name_or_id, char *path, size_t n)
+{
+	char id[64];
+	int rc = cli_resolve_id(c, "clusters", "cluster", name_or_id, id, sizeof(id));
+	if (!rc)
+		snprintf(path, n, "/api/v1/clusters/%s/ha", id);
+	return rc;
+}
+
+/* GETs path into *r (a new reference); with -o json the reply is printed
+ * as it came and *r left NULL: nothing is left to print. 0, or the CLI's
+ * exit code. */
+static int get_reply(struct cli *c, const char *path, json_t **r)
+{
+	*r = NULL;
+	int rc = cli_call(c, "GET", path, NULL, "cluster", r);
+	if (!rc && c->output == OUT_JSON) {
+		out_json(c, *r);
+		json_decref(*r);
+		*r = NULL;
+	}
+	return rc;
+}
+
 /* vdc cluster ha NAME: failover capacity and each host's HA state. */
 static int ha_report(struct cli *c, const struct args *a)
 {
-	char path[512], id[64];
-	int rc = cli_resolve_id(c, "clusters", "cluster", a->pos[0], id, sizeof(id));
-	if (rc)
+	char path[512];
+	json_t *r;
+	int rc = ha_path(c, a->pos[0], path, sizeof(path));
+	if (rc || (rc = get_reply(c, path, &r)) || !r)
 		return rc;
-	snprintf(path, sizeof(path), "/api/v1/clusters/%s/ha", id);
-	json_t *r = NULL;
-	if ((rc = cli_call(c, "GET", path, NULL, "cluster", &r)))
-		return rc;
-	if (c->output == OUT_JSON) {
-		out_json(c, r);
-		json_decref(r);
-		return 0;
-	}
 	fprintf(c->out, "%-12s%s\n", "ha", json_is_true(json_object_get(r, "enabled")) ? "on" : "off");
 	fprintf(c->out, "%-12s%s\n", "admission", json_string_value(json_object_get(r, "admission")) ?: "?");
 	char *sum = text_sanitize(json_string_value(json_path(r, "failover_capacity.summary")) ?: "");
@@ -230,23 +249,19 @@ static void print_incident(struct cli *c, const json_t *inc)
 
 static int incidents(struct cli *c, const struct args *a)
 {
-	char path[700], id[64], hid[64] = "";
-	int rc = cli_resolve_id(c, "clusters", "cluster", a->pos[0], id, sizeof(id));
+	char path[700], hid[64] = "";
+	int rc = ha_path(c, a->pos[0], path, sizeof(path));
 	if (!rc && args_str(a, "host"))
 		rc = cli_resolve_id(c, "hosts", "host", args_str(a, "host"), hid, sizeof(hid));
 	if (rc)
 		return rc;
 	const struct opt_value *lim = args_value(a, "limit");
-	snprintf(path, sizeof(path), "/api/v1/clusters/%s/ha/incidents?limit=%lld%s%s", id, lim ? lim->i : 10LL,
+	size_t len = strlen(path);
+	snprintf(path + len, sizeof(path) - len, "/incidents?limit=%lld%s%s", lim ? lim->i : 10LL,
 	         hid[0] ? "&host=" : "", hid);
-	json_t *r = NULL;
-	if ((rc = cli_call(c, "GET", path, NULL, "cluster", &r)))
+	json_t *r;
+	if ((rc = get_reply(c, path, &r)) || !r)
 		return rc;
-	if (c->output == OUT_JSON) {
-		out_json(c, r);
-		json_decref(r);
-		return 0;
-	}
 	size_t i;
 	json_t *inc;
 	json_array_foreach(json_object_get(r, "items"), i, inc) {

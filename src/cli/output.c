@@ -2,6 +2,7 @@
  * key/value listing for one object, or vdcd's JSON as it came, indented. */
 #include "cli.h"
 
+#include "isotime.h"
 #include "table.h"
 
 #include <stdlib.h>
@@ -51,33 +52,12 @@ void fmt_expiry(long long at, time_t now, char *buf, size_t n)
 	}
 }
 
-/* "2024-05-01T10:00:00Z", with or without fractions, or with an offset
- * ("+02:00"): seconds since the epoch, or -1. */
-static time_t parse_iso_ms(const char *s, int *ms);
-
+/* An API time (isotime.h) as seconds since the epoch, or -1 (also for
+ * times before it). */
 static time_t parse_iso(const char *s)
 {
-	int ms;
-	return parse_iso_ms(s, &ms);
-}
-
-static time_t parse_iso_ms(const char *s, int *ms)
-{
-	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	*ms = 0;
-	if (!end)
-		return -1;
-	if (*end == '.')
-		for (int scale = 100; *++end >= '0' && *end <= '9'; scale /= 10)
-			*ms += (*end - '0') * scale;
-	long off = 0;
-	int hh, mm;
-	if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(end) == 6)
-		off = (*end == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
-	else if (strcmp(end, "Z") && strcmp(end, ""))
-		return -1; /* RFC 3339: Z or an offset ("" from older vdcds' logs) */
-	return timegm(&tm) - off;
+	int64_t ms;
+	return iso_time_parse_ms(s, &ms) || ms < 0 ? -1 : (time_t)(ms / 1000);
 }
 
 int json_time(const json_t *v, time_t *t)
@@ -91,8 +71,7 @@ int json_time(const json_t *v, time_t *t)
 	}
 	if (!json_is_string(v))
 		return -1;
-	int ms;
-	time_t p = parse_iso_ms(json_string_value(v), &ms);
+	time_t p = parse_iso(json_string_value(v));
 	if (p < 0)
 		return -1;
 	*t = p;
@@ -104,11 +83,10 @@ int json_time_ms(const json_t *v, int64_t *ms)
 	*ms = 0;
 	if (!json_is_string(v))
 		return -1;
-	int frac;
-	time_t p = parse_iso_ms(json_string_value(v), &frac);
-	if (p < 0)
+	if (iso_time_parse_ms(json_string_value(v), ms) || *ms < 0) {
+		*ms = 0;
 		return -1;
-	*ms = (int64_t)p * 1000 + frac;
+	}
 	return 0;
 }
 

@@ -1,4 +1,5 @@
-/* isotime.c - RFC 3339 UTC times, the one place they are formatted. */
+/* isotime.c - RFC 3339 UTC times, the one place they are formatted and
+ * parsed. */
 #include "isotime.h"
 
 #include <stdio.h>
@@ -34,4 +35,25 @@ void iso_time_now_ms(char out[ISO_TIME_LEN])
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	iso_time_ms((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+}
+
+int iso_time_parse_ms(const char *s, int64_t *ms)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	*ms = 0;
+	if (!end)
+		return -1;
+	int64_t frac = 0;
+	if (*end == '.')
+		for (int scale = 100; *++end >= '0' && *end <= '9'; scale /= 10)
+			frac += (*end - '0') * scale;
+	long off = 0;
+	int hh, mm;
+	if ((*end == '+' || *end == '-') && strlen(end) == 6 && sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2)
+		off = (*end == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+	else if (strcmp(end, "Z") && strcmp(end, ""))
+		return -1;
+	*ms = ((int64_t)timegm(&tm) - off) * 1000 + frac;
+	return 0;
 }

@@ -321,6 +321,21 @@ def route(method, path, q, body, who):
             return 202, {"task": public(task("vm.delete", d, steps=["removing the disk"]))}
         del DB[coll][d["id"]]
         return 204, None
+    if coll == "clusters" and rest[1:] == ["ha"] and method == "GET":
+        hosts = [h for h in DB["hosts"].values() if h.get("cluster_id") == d["id"]]
+        return 200, {"cluster_id": d["id"], "enabled": True, "admission": "host_failures",
+                     "failover_capacity": {"summary": "1 host failure (%d hosts)" % len(hosts)},
+                     "hosts": [{"name": h["name"], "state": h["state"],
+                                "ha": {"state": "connected", "reason": "its agent answers"}} for h in hosts]}
+    if coll == "clusters" and rest[1:] == ["ha", "incidents"] and method == "GET":
+        h = q.get("host", [None])[0]
+        items = [{"id": "event-1", "kind": "host", "state": "closed", "opened_at": "2026-12-07T18:31:05.000Z",
+                  "host": {"id": h, "name": "host-1"}, "summary": {"vms_placed": 1, "vms_started": 1,
+                  "vms_failed": 0, "vms_refused": 0, "to_fenced_s": 4.5, "to_all_started_s": 6.25},
+                  "steps": [{"at": "2026-12-07T18:31:05.000Z", "phase": "detected", "detail": "silent"},
+                            {"at": "2026-12-07T18:31:11.250Z", "phase": "started", "vm": {"name": "web"},
+                             "detail": "runs on host-2 (limit %s)" % q.get("limit", ["?"])[0]}]}] if h else []
+        return 200, {"cluster_id": d["id"], "cluster": d["name"], "items": items}
     if coll == "hosts" and rest[1:] == ["maintenance"]:
         d["maintenance"] = body["enabled"]
         d["state"] = "maintenance" if body["enabled"] else "connected"

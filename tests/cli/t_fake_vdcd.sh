@@ -97,6 +97,17 @@ t "flag overrides env" 0 -- env VDC_TOKEN=bad "$VDC" host list --token secret
 t "host table" 0 "host-2   connected   prod      8      8Gi" -- "$VDC" host list
 t "host filter by cluster name" 0 "host-3" -- "$VDC" host list --cluster prod --state connected
 t "filter naming nothing: exit 3" 3 "no cluster has the id or name 'nope'" -- "$VDC" host list --cluster nope
+t "cluster ha: capacity and hosts" 0 "1 host failure (3 hosts)" -- "$VDC" cluster ha prod
+t "cluster ha -o json: the reply" 0 '"admission": "host_failures"' -- "$VDC" cluster ha prod -o json
+t "cluster ha: unknown cluster, exit 3" 3 "no cluster has the id or name 'nope'" -- "$VDC" cluster ha nope
+t "cluster incidents: a timeline from detection" 0 "+6.2s   started    web" -- \
+	"$VDC" cluster incidents prod --host host-1 --limit 2
+t "cluster incidents: limit and host asked for" 0 "(limit 2)" -- "$VDC" cluster incidents prod --host host-1 --limit 2
+t "cluster incidents -o json: the reply" 0 '"phase": "detected"' -- \
+	"$VDC" cluster incidents prod --host host-1 -o json
+t "cluster incidents: none" 0 "no HA incidents in cluster prod" -- "$VDC" cluster incidents prod
+t "cluster incidents: unknown host, exit 3" 3 "no host has the id or name 'nope'" -- \
+	"$VDC" cluster incidents prod --host nope
 t "network create" 0 "network front created" -- "$VDC" network create front --bridge br0 --vlan 10
 t "name taken: exit 4" 4 "already exists" -- "$VDC" network create front --bridge br0
 t "400 names the flag: exit 2" 2 "invalid --vlan" -- "$VDC" network create back --bridge br1 --vlan 5000

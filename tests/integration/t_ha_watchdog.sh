@@ -7,7 +7,7 @@
 # why, at most max_restarts times per window, and then leaves it alone with
 # an event that says so. A VM without a watchdog has no such device. Bad
 # values are refused naming the field. A stopped VM's watchdog is added and
-# removed by a resize.
+# removed by a resize. vdcd's /metrics counts the firings.
 source "$(dirname "$0")/lib.sh"
 
 # The variant's kernel and initrd (Debian packages, into $CACHE; a no-op
@@ -152,6 +152,9 @@ check "... it stays crashed, cause watchdog, and no QEMU runs it" \
 	test "$(jget "$BODY" '.power_state + "/" + .last_exit.cause')/$(pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $VM( |\$)")" = crashed/watchdog/0
 check "the agent ended QEMU three times for the watchdog" \
 	test "$(grep -c "vm_watchdog.*watchdog=i6300esb" "$(dir_of h1)/agent.log")" = 3
+mapi GET /metrics
+check "vdcd's /metrics counts the three firings" \
+	grep -qx "vdcd_vm_watchdog_fired_total 3" <<<"$BODY"
 
 agent_stop h1 || not_ok "the agent stops cleanly"
 finish

@@ -1,6 +1,6 @@
-/* test_strbuf.c - the growable buffer (strbuf.h) and the one formatter of
- * API times (isotime.h): what the callers that replaced their own copies
- * rely on. */
+/* test_strbuf.c - the growable buffer (strbuf.h) and the one formatter and
+ * parser of API times (isotime.h): what the callers that replaced their own
+ * copies rely on. */
 #include "testutil.h"
 
 #include "isotime.h"
@@ -94,6 +94,50 @@ static void test_iso_time(void **state)
 	assert_int_equal(strlen(now), 20);
 }
 
+static void test_iso_time_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t want_ms;
+	} cases[] = {
+	    {"1970-01-01T00:00:00Z", 0, 0},
+	    {"2026-12-07T18:31:05Z", 0, 1796668265000},        /* no fraction */
+	    {"2026-12-07T18:31:05.527Z", 0, 1796668265527},    /* ms, as events have */
+	    {"2026-12-07T18:31:05.5Z", 0, 1796668265500},      /* a tenth */
+	    {"2026-12-07T18:31:05.123456Z", 0, 1796668265123}, /* past the ms: dropped */
+	    {"2026-12-07T18:31:05.Z", 0, 1796668265000},       /* a dot, no digits */
+	    {"2026-12-07T18:31:05", 0, 1796668265000},         /* no zone: older logs */
+	    {"2026-12-07T20:31:05.250+02:00", 0, 1796668265250},
+	    {"2026-12-07T16:31:05-02:00", 0, 1796668265000},
+	    {"2000-02-29T00:00:00Z", 0, 951782400000}, /* a leap day */
+	    {"1969-12-31T23:59:59Z", 0, -1000},
+	    {"", -1, 0},
+	    {"yesterday", -1, 0},
+	    {"2026-12-07", -1, 0},
+	    {"2026-12-07T18:31:05X", -1, 0},
+	    {"2026-12-07T18:31:05Zjunk", -1, 0},
+	    {"2026-12-07T18:31:05+02", -1, 0},
+	    {"2026-13-07T18:31:05Z", -1, 0},
+	    {NULL, -1, 0},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		int64_t ms = 42;
+		int rc = iso_time_parse_ms(cases[i].in, &ms);
+		if (rc != cases[i].rc || ms != cases[i].want_ms)
+			fail_msg("\"%s\": rc %d ms %lld, want %d %lld", cases[i].in ?: "(null)", rc, (long long)ms,
+			         cases[i].rc, (long long)cases[i].want_ms);
+	}
+	/* What iso_time_ms writes, it reads back. */
+	for (int64_t t = -1500; t < 1796668265527 * 2; t = t < 0 ? t + 997 : t * 3 + 7) {
+		char out[ISO_TIME_LEN];
+		int64_t back;
+		iso_time_ms(t, out);
+		assert_int_equal(iso_time_parse_ms(out, &back), 0);
+		assert_int_equal(back, t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +145,7 @@ int main(void)
 	    cmocka_unit_test(test_grows_in_pieces),
 	    cmocka_unit_test(test_binary_and_reuse),
 	    cmocka_unit_test(test_iso_time),
+	    cmocka_unit_test(test_iso_time_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

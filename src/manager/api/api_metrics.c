@@ -132,6 +132,10 @@ void api_metrics(struct http_req *req)
 		           "vdcd_host_power_total{action=\"%s\",outcome=\"failed\"} %llu\n",
 		        power_actions[a], (unsigned long long)m->host_power[a][0], power_actions[a],
 		        (unsigned long long)m->host_power[a][1]);
+	fprintf(f, "# HELP vdcd_vm_watchdog_fired_total VMs whose guest watchdog fired (the guest stopped petting "
+	           "it; QEMU ended for it) since start, as their hosts reported.\n"
+	           "# TYPE vdcd_vm_watchdog_fired_total counter\nvdcd_vm_watchdog_fired_total %llu\n",
+	        (unsigned long long)m->watchdog_fired);
 	pthread_mutex_unlock(&m->lock);
 	struct errinfo pe = {0};
 	int64_t npools = store_count(m->st, STORE_POOL, NULL, 0, &pe);

@@ -233,6 +233,12 @@ static int vm_observe(void *ctx, const struct ctl_vm *vm, const struct reconcile
 	json_decref(upd);
 	if (rc < 0)
 		return -1;
+	/* Each exit is new once (reconcile: newer than the one recorded). */
+	if (d->last_exit && !strcmp(json_string_value(json_object_get(d->last_exit, "cause")) ?: "", "watchdog")) {
+		pthread_mutex_lock(&c->m->lock);
+		c->m->watchdog_fired++;
+		pthread_mutex_unlock(&c->m->lock);
+	}
 	log_info("vm_observed", "vm=%s from=%s to=%s", vm->view.name, vm->view.power_state, d->power_state);
 	return 0;
 }

@@ -102,6 +102,9 @@ struct mgr {
 	/* host.power tasks ended since start, per action (status, on, off,
 	 * cycle): succeeded, failed; under lock. */
 	uint64_t host_power[4][2];
+	/* VMs whose guest watchdog fired (a new last exit of cause
+	 * "watchdog" in a heartbeat) since start; under lock. */
+	uint64_t watchdog_fired;
 	time_t started_at;
 };
 

@@ -58,6 +58,26 @@ int inv_plan_rule(struct inv *iv, struct inv_plan_rules *r, enum placement_rule_
 	return r->n++;
 }
 
+int inv_plan_vm(struct inv *iv, struct inv_plan_rules *r, const struct inv_request *q, const char **net_names,
+                struct placement_set *networks, int *ids, int *nrules)
+{
+	for (int i = 0; i < q->nnetworks; i++)
+		placement_set_add(networks, inv_request_name(&iv->networks, net_names, q->networks[i] ?: ""));
+	for (int t = 0; t < 2; t++) {
+		const char *const *names = t ? q->anti_affinity : q->affinity;
+		int n = t ? q->nanti_affinity : q->naffinity;
+		for (int i = 0; i < n && *nrules < PLACEMENT_MAX_VM_RULES; i++) {
+			if (!names[i])
+				continue;
+			int ri = inv_plan_rule(iv, r, t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id, names[i]);
+			if (ri < 0)
+				return -1;
+			ids[(*nrules)++] = ri;
+		}
+	}
+	return 0;
+}
+
 json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_request *vms, int nvms, char *err,
                      size_t errlen)
 {
@@ -87,22 +107,9 @@ json_t *inv_evacuate(struct inv *iv, const char *host_id, const struct inv_reque
 		                             .datastore = q->datastore ? inv_request_name(&iv->datastores, ds_names, q->datastore)
 		                                                       : -1,
 		                             .rules = ids};
-		for (int i = 0; i < q->nnetworks; i++)
-			placement_set_add(&ev[k].networks, inv_request_name(&iv->networks, net_names, q->networks[i] ?: ""));
-		for (int t = 0; t < 2; t++) {
-			const char *const *names = t ? q->anti_affinity : q->affinity;
-			int n = t ? q->nanti_affinity : q->naffinity;
-			for (int i = 0; i < n && ev[k].nrules < PLACEMENT_MAX_VM_RULES; i++) {
-				if (!names[i])
-					continue;
-				int ri = inv_plan_rule(iv, &rules, t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id,
-				                 names[i]);
-				if (ri < 0) {
-					snprintf(err, errlen, "out of memory");
-					goto done;
-				}
-				ids[ev[k].nrules++] = ri;
-			}
+		if (inv_plan_vm(iv, &rules, q, net_names, &ev[k].networks, ids, &ev[k].nrules) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto done;
 		}
 	}
 	struct placement_cluster none = {"none", 1, 1, PLACEMENT_PACK};

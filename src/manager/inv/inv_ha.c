@@ -41,22 +41,9 @@ json_t *inv_ha_plan(struct inv *iv, const char *host_id, const struct inv_ha_req
 		                                                 : -1,
 		                       .rules = ids, .cluster = c ? c->slot : -1, .after = vms[k].after,
 		                       .nafter = vms[k].nafter};
-		for (int i = 0; i < q->nnetworks; i++)
-			placement_set_add(&hv[k].networks, inv_request_name(&iv->networks, net_names, q->networks[i] ?: ""));
-		for (int t = 0; t < 2; t++) {
-			const char *const *names = t ? q->anti_affinity : q->affinity;
-			int nn = t ? q->nanti_affinity : q->naffinity;
-			for (int i = 0; i < nn && hv[k].nrules < PLACEMENT_MAX_VM_RULES; i++) {
-				if (!names[i])
-					continue;
-				int ri = inv_plan_rule(iv, &rules, t ? PLACEMENT_ANTI_AFFINITY : PLACEMENT_AFFINITY, q->project_id,
-				                       names[i]);
-				if (ri < 0) {
-					snprintf(err, errlen, "out of memory");
-					goto done;
-				}
-				ids[hv[k].nrules++] = ri;
-			}
+		if (inv_plan_vm(iv, &rules, q, net_names, &hv[k].networks, ids, &hv[k].nrules) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto done;
 		}
 	}
 	struct placement_cluster none = {"none", 1, 1, PLACEMENT_PACK};

@@ -98,5 +98,12 @@ struct inv_plan_rules {
 int inv_plan_rule(struct inv *iv, struct inv_plan_rules *r, enum placement_rule_type t, const char *project,
                   const char *name);
 void inv_plan_rules_free(struct inv_plan_rules *r);
+/* What a plan needs of a VM besides its size: q's networks added to
+ * *networks (named in net_names, the snapshot's copy), and its affinity
+ * and anti-affinity groups as rules of r, their indices in ids (room for
+ * PLACEMENT_MAX_VM_RULES; more are left out) and their number added to
+ * *nrules. 0, or -1 when memory ran out. */
+int inv_plan_vm(struct inv *iv, struct inv_plan_rules *r, const struct inv_request *q, const char **net_names,
+                struct placement_set *networks, int *ids, int *nrules);
 
 #endif

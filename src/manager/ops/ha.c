@@ -611,11 +611,9 @@ static bool powered_off(const struct ha_host *h, const json_t *host, int64_t now
 	if (h->bmc_off_ms && h->bmc_off_ms >= h->last_word_ms)
 		return true;
 	const json_t *pw = json_object_get(host, "power");
-	struct tm tm = {0};
-	const char *at = str(pw, "checked_at");
-	if (strcmp(str(pw, "state") ?: "", "off") || !at || !strptime(at, "%Y-%m-%dT%H:%M:%S", &tm))
+	int64_t checked_ms;
+	if (strcmp(str(pw, "state") ?: "", "off") || iso_time_parse_ms(str(pw, "checked_at"), &checked_ms))
 		return false;
-	int64_t checked_ms = (int64_t)timegm(&tm) * 1000;
 	int64_t silent_since_ms = (int64_t)time(NULL) * 1000 - (now - h->last_word_ms);
 	return checked_ms + 1000 >= silent_since_ms; /* the record has whole seconds */
 }

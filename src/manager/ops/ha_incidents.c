@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/types.h>
 
 /* How far back the log is read for each kind of HA event. */
 #define EVENTS_READ 5000
@@ -22,16 +22,8 @@ static const char *str(const json_t *o, const char *k) { return json_string_valu
 /* "2026-12-07T18:31:05.527Z" or "...:05Z" as epoch ms; 0 when not a time. */
 static int64_t time_ms(const char *s)
 {
-	struct tm tm = {0};
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!end)
-		return 0;
-	int64_t ms = (int64_t)timegm(&tm) * 1000;
-	if (*end == '.') {
-		int scale = 100;
-		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
-			ms += (*end - '0') * scale;
-	}
+	int64_t ms;
+	iso_time_parse_ms(s, &ms);
 	return ms;
 }
 
@@ -43,24 +35,67 @@ static json_t *read_events(struct mgr *m, const char *prefix, struct errinfo *e)
 	return arr;
 }
 
-/* The event of a VM's restart at or after from_ms, within a second of
- * when_s's second (task times are to the second, events to the ms). */
-static const json_t *restart_event(const json_t *vm_events, const char *vm_id, const char *outcome, int64_t from_ms,
-                                   int64_t when_s)
+/* The vm.ha_restart events read, sorted by VM, time and their place in
+ * the log as read (newest first), so that a task finds its events by a
+ * binary search instead of a scan of every event. */
+struct restart_ev {
+	const char *vm_id;
+	int64_t at_ms;
+	size_t pos;
+	const json_t *ev;
+};
+
+static int restart_ev_cmp(const void *a, const void *b)
 {
+	const struct restart_ev *x = a, *y = b;
+	int c = strcmp(x->vm_id, y->vm_id);
+	if (c)
+		return c;
+	if (x->at_ms != y->at_ms)
+		return x->at_ms < y->at_ms ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The vm.ha_restart events of vm_events, sorted (free the array), or
+ * NULL when memory ran out (*n = -1) or there are none (*n = 0). */
+static struct restart_ev *restart_events(const json_t *vm_events, ssize_t *n)
+{
+	struct restart_ev *r = malloc(sizeof(*r) * (json_array_size(vm_events) + 1));
+	*n = r ? 0 : -1;
 	size_t i;
-	const json_t *ev, *best = NULL;
+	const json_t *ev;
 	json_array_foreach(vm_events, i, ev) {
-		int64_t at = time_ms(str(ev, "at"));
-		bool outcome_ok = outcome ? !strcmp(str(ev, "outcome") ?: "", outcome)
-		                          : strcmp(str(ev, "outcome") ?: "", "accepted") && strcmp(str(ev, "outcome") ?: "", "refused");
-		if (strcmp(str(ev, "action") ?: "", "vm.ha_restart") || strcmp(str(ev, "target_id") ?: "", vm_id) ||
-		    !outcome_ok || at < from_ms || at / 1000 < when_s || at / 1000 > when_s + 1)
-			continue;
-		if (!best || at < time_ms(str(best, "at")))
-			best = ev;
+		if (r && !strcmp(str(ev, "action") ?: "", "vm.ha_restart"))
+			r[(*n)++] = (struct restart_ev){str(ev, "target_id") ?: "", time_ms(str(ev, "at")), i, ev};
 	}
-	return best;
+	if (r)
+		qsort(r, (size_t)*n, sizeof(*r), restart_ev_cmp);
+	return r;
+}
+
+/* The event of a VM's restart at or after from_ms, within a second of
+ * when_s's second (task times are to the second, events to the ms): the
+ * earliest, and of those the first in the log as read. */
+static const struct restart_ev *restart_event(const struct restart_ev *r, ssize_t n, const char *vm_id,
+                                              const char *outcome, int64_t from_ms, int64_t when_s)
+{
+	int64_t lo_ms = when_s > 0 && when_s * 1000 > from_ms ? when_s * 1000 : from_ms;
+	ssize_t lo = 0, hi = n; /* the first of vm_id at lo_ms or later */
+	while (lo < hi) {
+		ssize_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r[mid].vm_id, vm_id);
+		if (c < 0 || (!c && r[mid].at_ms < lo_ms))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !strcmp(r[lo].vm_id, vm_id) && r[lo].at_ms / 1000 <= when_s + 1; lo++) {
+		const char *got = str(r[lo].ev, "outcome") ?: "";
+		bool outcome_ok = outcome ? !strcmp(got, outcome) : strcmp(got, "accepted") && strcmp(got, "refused");
+		if (outcome_ok && r[lo].at_ms >= from_ms && r[lo].at_ms / 1000 >= when_s)
+			return &r[lo];
+	}
+	return NULL;
 }
 
 struct gathered {
@@ -163,19 +198,34 @@ static json_t *incident_json(const struct ha_incident *c, const struct gathered 
 	return j;
 }
 
+/* A page of vm.ha_restart tasks: those from or to one of the cluster's
+ * hosts are kept (ctx: {hosts by id, the tasks kept}). */
+struct task_pick {
+	const json_t *host_names;
+	json_t *kept;
+};
+
+static int pick_tasks(void *ctx, json_t *page)
+{
+	struct task_pick *p = ctx;
+	size_t i;
+	json_t *o;
+	json_array_foreach(page, i, o) {
+		const json_t *args = json_object_get(o, "args");
+		if (str(o, "target_id") && (name_of(p->host_names, str(args, "from_host_id")) ||
+		                            name_of(p->host_names, str(args, "to_host_id"))) &&
+		    json_array_append(p->kept, o) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *host_id, int limit, struct errinfo *e)
 {
 	struct store_filter cf = {"cluster_id", str(cluster, "id") ?: ""};
 	json_t *hosts = store_list_all(m->st, STORE_HOST, &cf, 1, e);
 	json_t *vms = hosts ? store_list_all(m->st, STORE_VM, &cf, 1, e) : NULL;
-	struct store_filter tf = {"op", "vm.ha_restart"};
-	json_t *tasks = vms ? store_list_all(m->st, STORE_TASK, &tf, 1, e) : NULL;
-	json_t *host_events = tasks ? read_events(m, "host.ha_", e) : NULL;
-	json_t *vm_events = host_events ? read_events(m, "vm.ha_", e) : NULL;
 	json_t *out = NULL, *host_names = json_object(), *vm_names = json_object(), *vm_host = json_object();
-	struct gathered g = {0};
-	if (!vm_events)
-		goto done;
 	size_t i;
 	json_t *o;
 	json_array_foreach(hosts, i, o)
@@ -183,6 +233,27 @@ json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *ho
 	json_array_foreach(vms, i, o) {
 		json_object_set(vm_names, str(o, "id") ?: "", json_object_get(o, "name"));
 		json_object_set(vm_host, str(o, "id") ?: "", json_object_get(o, "host_id"));
+	}
+	/* Only the cluster's restarts are kept of the store's pages: a task
+	 * names its hosts in its args, which the store does not index. */
+	struct store_filter tf = {"op", "vm.ha_restart"};
+	json_t *tasks = vms ? json_array() : NULL;
+	if (tasks && store_list_each(m->st, STORE_TASK, &tf, 1, pick_tasks,
+	                             &(struct task_pick){host_names, tasks}, e) < 0) {
+		if (!e->status)
+			errinfo_set(e, 500, "internal", NULL, "out of memory");
+		json_decref(tasks);
+		tasks = NULL;
+	}
+	json_t *host_events = tasks ? read_events(m, "host.ha_", e) : NULL;
+	json_t *vm_events = host_events ? read_events(m, "vm.ha_", e) : NULL;
+	struct gathered g = {0};
+	ssize_t nrev = 0;
+	struct restart_ev *rev = vm_events ? restart_events(vm_events, &nrev) : NULL;
+	if (!vm_events || nrev < 0) {
+		if (nrev < 0)
+			errinfo_set(e, 500, "internal", NULL, "out of memory");
+		goto done;
 	}
 	bool oom = false;
 	json_array_foreach(host_events, i, o) {
@@ -212,19 +283,18 @@ json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *ho
 	json_array_foreach(tasks, i, o) {
 		const json_t *args = json_object_get(o, "args");
 		const char *from = str(args, "from_host_id"), *to = str(args, "to_host_id"), *vm = str(o, "target_id");
-		if (!vm || (!name_of(host_names, from) && !name_of(host_names, to)))
-			continue;
 		/* Queued and ended as its events say (to the ms), else as the
 		 * task says (to the second). */
 		int64_t created = time_ms(str(o, "created_at")), finished = time_ms(str(o, "finished_at"));
-		const json_t *placed = restart_event(vm_events, vm, "accepted", created, created / 1000);
-		int64_t placed_ms = placed ? time_ms(str(placed, "at")) : created;
-		const json_t *ended = finished ? restart_event(vm_events, vm, NULL, placed_ms, finished / 1000) : NULL;
+		const struct restart_ev *placed = restart_event(rev, nrev, vm, "accepted", created, created / 1000);
+		int64_t placed_ms = placed ? placed->at_ms : created;
+		const struct restart_ev *ended =
+		    finished ? restart_event(rev, nrev, vm, NULL, placed_ms, finished / 1000) : NULL;
 		struct ha_inc_item *it = add(&g, o);
 		if (!(oom |= !it))
 			*it = (struct ha_inc_item){.kind = HA_INC_RESTART, .at_ms = placed_ms,
-			                           .end_ms = ended ? time_ms(str(ended, "at")) : finished,
-			                           .seq = placed ? json_integer_value(json_object_get(placed, "id")) : INT64_MAX,
+			                           .end_ms = ended ? ended->at_ms : finished,
+			                           .seq = placed ? json_integer_value(json_object_get(placed->ev, "id")) : INT64_MAX,
 			                           .host_id = from, .to_host_id = to, .vm_id = vm, .state = str(o, "state")};
 	}
 	struct ha_incident *inc = NULL;
@@ -242,6 +312,7 @@ json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *ho
 	out = json_pack("{s:O, s:O, s:o}", "cluster_id", json_object_get(cluster, "id"), "cluster",
 	                json_object_get(cluster, "name"), "items", items);
 done:
+	free(rev);
 	free(g.items);
 	free(g.sources);
 	json_decref(host_names);
