@@ -386,7 +386,7 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 	const char *id = str(vm, "id");
 	const char *summary = reason;
 	char at[ISO_TIME_LEN];
-	iso_time_now(at);
+	iso_time_now_ms(at); /* to the ms: a wave waits for readiness from it */
 	if (store_begin(m->st, e) < 0)
 		return -1;
 	json_t *args = json_pack("{s:O, s:O, s:O, s:s}", "from_host_id", json_object_get(vm, "host_id"), "to_host_id",

@@ -41,7 +41,9 @@ static bool changed(const json_t *had, const json_t *seen)
 		return had != seen;
 	return !json_equal(json_object_get(had, "ready") ?: json_null(), json_object_get(seen, "ready") ?: json_null()) ||
 	       json_is_true(json_object_get(had, "lost")) != json_is_true(json_object_get(seen, "lost")) ||
-	       strcmp(str(had, "since") ?: "", str(seen, "since") ?: "");
+	       strcmp(str(had, "since") ?: "", str(seen, "since") ?: "") ||
+	       strcmp(str(had, "reason") ?: "", str(seen, "reason") ?: "") ||
+	       strcmp(str(had, "ip") ?: "", str(seen, "ip") ?: "");
 }
 
 static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
