@@ -81,6 +81,11 @@ event_of() { # event_of ACTION ID [OUTCOME]: the newest such event's detail
 	jget "$BODY" "[.items[] | select(.action == \"$1\" and .target_id == \"$2\" and .outcome == \"${3:-succeeded}\")] | first | .detail // empty"
 }
 check "... an event says so" grep -q "ready: its readiness probe answers on $DB_IP:7777" <<<"$(event_of vm.ready "${ID[db]}")"
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+"$VDC" login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP" >/dev/null 2>&1 || not_ok "vdc logs in"
+out=$("$VDC" vm show db 2>&1)
+check "vdc vm show says it is ready ($(grep 'ready probe' <<<"$out"))" grep -q "^ready probe *TCP 7777 every 1 s: ready since 20" <<<"$out"
 api h1 GET "/api/v1/vms/${ID[db]}"
 check "its host shows the probe's word in its VM listing" test "$(jget "$BODY" .ready.ready)/$(jget "$BODY" .ready.ip)" = "true/$DB_IP"
 refused() {
@@ -203,9 +208,10 @@ unblock
 # ---- the probe changes with a resize, at any time -------------------------------
 mapi POST "/api/v1/vms/db/resize" '{"ready_probe":{"tcp_port":70000}}'
 check "a resize to a bad port is refused naming the field" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ready_probe.tcp_port
-mapi POST "/api/v1/vms/db/resize" '{"ready_probe":null}'
-check "a running VM's probe is removed by a resize (200, at once)" \
-	test "$STATUS/$(jget "$BODY" '.config.ready_probe // "none"')" = 200/none
+out=$("$VDC" vm resize db --no-ready-probe 2>&1)
+mapi GET /api/v1/vms/db
+check "a running VM's probe is removed by a resize, at once ($out)" \
+	test "$out/$(jget "$BODY" '.config.ready_probe // "none"')" = "vm db: readiness probe removed/none"
 none=0
 for _ in $(seq 1 100); do
 	api h2 GET "/api/v1/vms/${ID[db]}"
@@ -213,8 +219,12 @@ for _ in $(seq 1 100); do
 	sleep 0.2
 done
 check "... its host stops probing it (next heartbeat)" test "$none" = 1
-mapi POST "/api/v1/vms/db/resize" '{"ready_probe":{"tcp_port":7777}}'
-check "... and gets one again" test "$STATUS/$(jget "$BODY" .config.ready_probe.period_s)" = 200/2
+out=$("$VDC" vm resize db --ready-port 7777 2>&1)
+mapi GET /api/v1/vms/db
+check "... and gets one again, the default period ($out)" \
+	test "$out/$(jget "$BODY" .config.ready_probe.period_s)" = "vm db: readiness probe set/2"
+"$VDC" vm resize db --ready-port 0 >/dev/null 2>&1
+check "vdc vm resize --ready-port 0 is refused (exit 2: vdcd's 400)" test $? = 2
 check "... which answers" wait_ready db true 300
 
 agent_stop h2 || not_ok "the agent on h2 stops cleanly"

@@ -103,10 +103,13 @@ void ha_ready_take(struct mgr *m, const char *host_id, const json_t *vms)
 			if (!name || strcmp(str(r, "name") ?: "", name))
 				continue;
 			const json_t *seen = json_object_get(r, "ready");
-			/* A probe the VM no longer has says nothing any more. */
-			if (!json_is_object(json_object_get(json_object_get(vm, "config"), "ready_probe")))
-				seen = NULL;
-			take_one(m, vm, json_is_object(seen) ? seen : NULL);
+			bool probe = json_is_object(json_object_get(json_object_get(vm, "config"), "ready_probe"));
+			/* A probe the VM no longer has says nothing any more; one
+			 * its host has not learnt yet (it restarted: the reply to
+			 * this beat names it) leaves the last word as it was. */
+			if (probe && !json_is_object(seen))
+				break;
+			take_one(m, vm, probe ? seen : NULL);
 			break;
 		}
 	}
