@@ -86,6 +86,13 @@ export VDC_CONFIG=$TMP/vdc-config
 "$VDC" login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP" >/dev/null 2>&1 || not_ok "vdc logs in"
 out=$("$VDC" vm show db 2>&1)
 check "vdc vm show says it is ready ($(grep 'ready probe' <<<"$out"))" grep -q "^ready probe *TCP 7777 every 1 s: ready since 20" <<<"$out"
+out=$("$VDC" vm create cli-vm --template tiny --no-start --ready-port 8080 --ready-period 5 --ready-timeout 2 \
+	--ready-failures 4 2>&1)
+mapi GET /api/v1/vms/cli-vm
+check "vdc vm create --ready-port/--ready-period/--ready-timeout/--ready-failures makes its probe" \
+	test "$(jq -c .config.ready_probe <<<"$BODY")" = '{"tcp_port":8080,"period_s":5,"timeout_s":2,"failures":4}'
+mapi DELETE /api/v1/vms/cli-vm
+task_wait "$(jget "$BODY" .task.id)" 60
 api h1 GET "/api/v1/vms/${ID[db]}"
 check "its host shows the probe's word in its VM listing" test "$(jget "$BODY" .ready.ready)/$(jget "$BODY" .ready.ip)" = "true/$DB_IP"
 refused() {
