@@ -1,6 +1,8 @@
 /* ha_monitor.h - VM monitoring (issue 14, like vSphere's): a protected VM
- * whose QEMU crashed on a host that is fine is restarted there, at most
- * max_restarts times in window_s, then left alone, saying so. Pure: the
+ * whose QEMU crashed (or whose readiness probe stopped answering) on a
+ * host that is fine is restarted there, at most max_restarts times in
+ * window_s, then left alone, saying so. And restart order's wait for
+ * readiness ("start B after A is ready"). Pure: the
  * times of its earlier restarts and the time now in, the decision and its
  * reason out. */
 #ifndef VDC_HA_MONITOR_H
