@@ -194,6 +194,21 @@ static int show(struct cli *c, const struct args *a)
 			fprintf(c->out, "%-12s%s\n", lines[i][0], v);
 		free(v);
 	}
+	const json_t *rp = json_path(vm, "config.ready_probe");
+	if (json_is_object(rp)) {
+		const json_t *rd = json_object_get(vm, "readiness");
+		const json_t *ready = json_object_get(rd, "ready");
+		char *why = text_sanitize(json_string_value(json_object_get(rd, "reason")) ?: "");
+		const char *since = json_string_value(json_object_get(rd, "since"));
+		fprintf(c->out, "%-12sTCP %lld every %lld s: %s%s%s\n", "ready probe",
+		        (long long)json_integer_value(json_object_get(rp, "tcp_port")),
+		        (long long)json_integer_value(json_object_get(rp, "period_s")),
+		        json_is_true(ready) ? "ready" : json_is_false(ready) ? "not ready" : "unknown",
+		        since && !json_is_null(ready) ? " since " : "", since && !json_is_null(ready) ? since : "");
+		if (!json_is_true(ready) && why && *why)
+			fprintf(c->out, "%-12s%s\n", "  why", why);
+		free(why);
+	}
 	const char *prio = json_string_value(json_path(vm, "ha.priority"));
 	if (prio)
 		fprintf(c->out, "%-12s%s\n", "ha", prio);
@@ -332,11 +347,23 @@ static int reshape(struct cli *c, const struct args *a)
 	const char *wd = json_string_value(json_object_get(body, "watchdog"));
 	if (!clone && wd && !strcmp(wd, "none"))
 		json_object_set_new(body, "watchdog", json_null());
+	/* --no-ready-probe is the API's null. */
+	if (!clone && json_is_true(json_object_get(body, "ready_probe")))
+		json_object_set_new(body, "ready_probe", json_null());
 	vm_path(path, sizeof(path), a->pos[0], clone ? "/clone" : "/resize");
 	rc = cli_call(c, "POST", path, body, "vm", &reply);
 	json_decref(body);
 	if (rc)
 		return rc;
+	if (!clone && !json_object_get(reply, "task")) { /* the probe alone: done at once (200, the VM) */
+		if (c->output == OUT_JSON)
+			out_json(c, reply);
+		else
+			fprintf(c->out, "vm %s: readiness probe %s\n", a->pos[0],
+			        json_is_object(json_path(reply, "config.ready_probe")) ? "set" : "removed");
+		json_decref(reply);
+		return 0;
+	}
 	if (clone)
 		snprintf(done, sizeof(done), "vm %s cloned to %s", a->pos[0], a->pos[1]);
 	else
@@ -741,6 +768,13 @@ static const struct opt create_opts[] = {
 	 "disabled (admins; default: its cluster's)", "ha.priority", 0, NULL},
 	{"watchdog", 0, OPT_STR, "MODEL", "a guest watchdog: i6300esb (a guest that arms it and stops petting it "
 	 "is ended as crashed; HA restarts a protected VM)", "watchdog", 0, NULL},
+	{"ready-port", 0, OPT_INT, "PORT", "a readiness probe: the guest's TCP port that answers when it is ready "
+	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
+	{"ready-period", 0, OPT_INT, "S", "seconds between the probe's tries (default 2)", "ready_probe.period_s", 0,
+	 NULL},
+	{"ready-timeout", 0, OPT_INT, "S", "seconds a try may take (default 1)", "ready_probe.timeout_s", 0, NULL},
+	{"ready-failures", 0, OPT_INT, "N", "failures in a row that make it not ready (default 3)",
+	 "ready_probe.failures", 0, NULL},
 	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
@@ -769,6 +803,14 @@ static const struct opt resize_opts[] = {
 	 NULL},
 	{"watchdog", 0, OPT_STR, "MODEL", "the guest watchdog: i6300esb, or none to remove it (the VM must be "
 	 "stopped)", "watchdog", 0, NULL},
+	{"ready-port", 0, OPT_INT, "PORT", "the readiness probe (also while running): the guest's TCP port that answers when it is ready "
+	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
+	{"ready-period", 0, OPT_INT, "S", "seconds between the probe's tries (default 2)", "ready_probe.period_s", 0,
+	 NULL},
+	{"ready-timeout", 0, OPT_INT, "S", "seconds a try may take (default 1)", "ready_probe.timeout_s", 0, NULL},
+	{"ready-failures", 0, OPT_INT, "N", "failures in a row that make it not ready (default 3)",
+	 "ready_probe.failures", 0, NULL},
+	{"no-ready-probe", 0, OPT_FLAG, NULL, "remove the readiness probe (also while running)", "ready_probe", 0, NULL},
 	OPT_NO_WAIT,
 	OPT_END,
 };
@@ -866,7 +908,7 @@ static const struct cmd cmds[] = {
 	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"
 	 "Example:\n  vdc vm metrics web1 --since 15m --metric cpu,memory\n"
 	 "  vdc vm metrics web1 -o json      # every point, as the charts draw them\n"},
-	{"resize", "NAME", 1, 1, "change vCPUs, memory or the watchdog (stopped), or grow the disk", resize_opts, reshape, NULL,
+	{"resize", "NAME", 1, 1, "change vCPUs, memory or the watchdog (stopped), the readiness probe, or grow the disk", resize_opts, reshape, NULL,
 	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"
 	 "  vdc vm resize web1 --watchdog i6300esb\n"},
 	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,

@@ -5,7 +5,10 @@
 # fleet); another project's VM stays invisible (404 before any 403); an
 # agent's alive report is a host's, never a user's; and a host's alive
 # report cannot smuggle fields. A VM's watchdog is a model's name, never a
-# QEMU option string. The host's HA lease keeper is root's alone.
+# QEMU option string. A readiness probe is a port of the VM's own guest:
+# it names no address (its host finds the guest by its MAC), so a tenant
+# cannot aim it at the host, vdcd or another tenant's guest. The host's HA
+# lease keeper is root's alone.
 # shellcheck shell=bash
 
 mgr_guest_template ha-tpl "$T_A"
@@ -44,6 +47,24 @@ for wd in '"i6300esb,id=x -device ib700"' '"i6300esb -action watchdog=reset"' '"
 	attack HA-6 "an operator's watchdog $wd (QEMU options smuggled): 400 naming watchdog, no VM" \
 		test "$STATUS/$(jget "$BODY" .error.field)/$(as "$T_A" GET /api/v1/vms/wd-vm && echo "$STATUS")" = 400/watchdog/404
 done
+for rp in '{"tcp_port":22,"host":"127.0.0.1"}:ready_probe.host' '{"tcp_port":22,"ip":"10.0.0.1"}:ready_probe.ip' \
+	'{"tcp_port":22,"address":"169.254.169.254"}:ready_probe.address' '"127.0.0.1:7441":ready_probe' \
+	'{"tcp_port":0}:ready_probe.tcp_port' '{"tcp_port":65536}:ready_probe.tcp_port' '{"tcp_port":-1}:ready_probe.tcp_port'; do
+	as "$T_A" POST /api/v1/vms "{\"name\":\"rp-vm\",\"template\":\"ha-tpl\",\"project\":\"pa\",\"start\":false,\"ready_probe\":${rp%:*}}"
+	attack HA-7 "an operator's readiness probe ${rp%:*} (an address, or no port): 400 naming ${rp##*:}, no VM" \
+		test "$STATUS/$(jget "$BODY" .error.field)/$(as "$T_A" GET /api/v1/vms/rp-vm && echo "$STATUS")" = "400/${rp##*:}/404"
+	as "$T_A" POST "/api/v1/vms/$ha_vm/resize" "{\"ready_probe\":${rp%:*}}"
+	attack HA-7 "... and as a resize of their VM: 400 naming ${rp##*:}" test "$STATUS/$(jget "$BODY" .error.field)" = "400/${rp##*:}"
+done
+as "$T_A" POST "/api/v1/vms/$ha_vm/resize" '{"ready_probe":{"tcp_port":22}}'
+attack HA-7 "an operator gives their own VM a probe: a port and its times, nothing else kept" \
+	test "$STATUS/$(jq -c '.config.ready_probe | keys' <<<"$BODY")" = '200/["failures","period_s","tcp_port","timeout_s"]'
+as "$T_B" POST "/api/v1/vms/$ha_vm/resize" '{"ready_probe":{"tcp_port":7441}}'
+attack HA-7 "another project's operator changes its probe: 404, as if it did not exist" test "$STATUS" = 404
+as "$T_V" POST "/api/v1/vms/$ha_vm/resize" '{"ready_probe":null}'
+attack HA-7 "a viewer removes it: 403" test "$STATUS" = 403
+as "$T_A" GET /api/v1/vms/ha-vm
+attack HA-7 "... and it is unchanged" test "$(jget "$BODY" .config.ready_probe.tcp_port)" = 22
 mapi DELETE "/api/v1/vms/$ha_vm"
 task_wait "$(jget "$BODY" .task.id)" 60
 as "$T_A" DELETE /api/v1/templates/ha-tpl

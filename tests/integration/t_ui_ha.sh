@@ -5,7 +5,8 @@
 # and VM vip (project dev) running on one host. In the browser an
 # administrator turns HA on in the cluster's HA form (a bad lease refused
 # first, naming it), reads the failover capacity and each host's HA state,
-# sets vip's restart priority on its page; an operator of dev is told who
+# sets vip's restart priority on its page and a readiness probe in its
+# resize form (the page shows it ready); an operator of dev is told who
 # may change it. Then vip's host crashes (every process of its namespace
 # killed, by the walk through $TMP/kill_host): the incident timeline shows
 # the failure and the restart, the host's HA badge says failed on the host

@@ -192,6 +192,30 @@ try {
   });
   await axe('the VM\'s page');
 
+  await check('vip\'s page: a readiness probe set in its resize form (TCP 7777, where the test guest answers) shows it ready', async () => {
+    await go(page, '/vms/' + vm0.id);
+    await page.waitForSelector('[data-testid=readiness]:text-is("No probe")', { timeout: 10000 });
+    await page.fill('#rs-ready', '7777');
+    await page.click('form[aria-labelledby=resize-title] button[type=submit]');
+    let v = null;
+    for (const end = Date.now() + 10000; Date.now() < end && !(v && v.config.ready_probe);) {
+      await page.waitForTimeout(300);
+      v = (await api('GET', '/api/v1/vms/' + vm0.id)).data;
+    }
+    assert(v.config.ready_probe && v.config.ready_probe.tcp_port === 7777, 'the probe is ' + JSON.stringify(v.config.ready_probe));
+    // Its host learns it in the reply to its next heartbeat (10 s here).
+    let text = '';
+    for (const end = Date.now() + 60000; Date.now() < end;) {
+      await go(page, '/vms');
+      await go(page, '/vms/' + vm0.id);
+      await page.waitForSelector('[data-testid=readiness]', { timeout: 10000 });
+      text = await page.locator('[data-testid=readiness]').innerText();
+      if (/^Ready since /.test(text)) break;
+      await page.waitForTimeout(1000);
+    }
+    assert(/^Ready since .* \(TCP 7777 answers\)$/.test(text), 'readiness says ' + text);
+  });
+
   await check('an operator of vip\'s project sees its HA settings and is told that only an administrator changes them', async () => {
     const p2 = await ctx.newPage(); // a tab of its own: a session of its own
     watch(p2);

@@ -47,6 +47,7 @@ struct link {
 	int joined;
 	struct hc *in_flight; /* the request under way, or NULL */
 	struct loop_timer *timer;
+	bool beat_again; /* news came while a beat was under way */
 	int interval_ms; /* as vdcd asks in its heartbeat replies */
 	char hb_url[256]; /* vdcd's agents' listener, or "" */
 	int beat_to_hb;   /* the request in flight went to hb_url */
@@ -59,6 +60,8 @@ struct link {
 static struct link *the_link;
 
 static void on_tick(void *ctx);
+/* A beat asked for by news (a probe's verdict): soon, several coalesced. */
+#define BEAT_SOON_MS 100
 
 static void identity_path(struct agent *a, char *out, size_t n)
 {
@@ -214,6 +217,12 @@ static void on_heartbeat_reply(void *ctx, int status, const char *body)
 	if (take_heartbeat_url(l, json_string_value(json_object_get(reply, "heartbeat_url"))))
 		save_identity(l);
 	l->want_samples = json_is_true(json_object_get(reply, "samples"));
+	if (json_is_object(json_object_get(reply, "ready_probes")))
+		vm_ready_set_probes(l->a, json_object_get(reply, "ready_probes"));
+	if (l->beat_again) {
+		l->beat_again = false;
+		manager_link_beat_soon();
+	}
 	json_int_t s = json_integer_value(json_object_get(reply, "heartbeat_interval_s"));
 	if (s >= 1 && s <= 60 && l->interval_ms != (int)s * 1000) {
 		/* The next beat at the new pace, not after the old interval. */
@@ -268,6 +277,9 @@ static char *heartbeat_body(struct agent *a, json_t *sample)
 		/* Why QEMU last ended: vdcd keeps the newest on the VM's page. */
 		if (v && vm->last_exit)
 			json_object_set(v, "last_exit", vm->last_exit);
+		json_t *ready = v ? vm_ready_json(vm) : NULL;
+		if (ready) /* its readiness probe's word (vm_ready.c) */
+			json_object_set_new(v, "ready", ready);
 		json_array_append_new(vms, v);
 	}
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -368,6 +380,19 @@ static void on_tick(void *ctx)
 	struct samples_gather *g = samples_gather(l->a, on_samples, l);
 	if (l->gathering) /* not done at once */
 		l->gather = g;
+}
+
+void manager_link_beat_soon(void)
+{
+	struct link *l = the_link;
+	if (!l || !l->joined || !l->timer)
+		return;
+	if (l->in_flight || l->gathering) { /* that beat may be older than the news */
+		l->beat_again = true;
+		return;
+	}
+	loop_timer_cancel(l->a->loop, l->timer);
+	l->timer = loop_timer_after(l->a->loop, BEAT_SOON_MS, on_tick, l);
 }
 
 /* Sets up how the link trusts vdcd: the saved CA once joined, the pinned

@@ -56,6 +56,23 @@ struct vm_waiter {
 	struct vm_waiter *next;
 };
 
+/* A readiness probe (vm_ready.c): vdcd names it in its heartbeat replies;
+ * the agent connects to the guest's TCP port every period_s and says
+ * whether it answers. */
+struct vm_ready {
+	int port, period_s, timeout_s, failures; /* port 0: no probe */
+	int state;          /* -1 unknown (no probe or not running), 0 not ready, 1 ready */
+	bool lost;          /* it was ready in this run, then failed `failures` times in a row */
+	int fails;          /* failures in a row */
+	time_t run;         /* the run (started_at) these are about */
+	char since[32];     /* when state last changed (ISO) */
+	char reason[200];   /* the last failure, "" after an answer */
+	char ip[48];        /* where the guest was last found */
+	int fd;             /* a connect in flight, or -1 */
+	struct loop_watch *watch;
+	uint64_t deadline_ms, next_ms;
+};
+
 struct vm {
 	struct agent *agent;
 	struct vm_spec spec;
@@ -138,6 +155,7 @@ struct vm {
 	struct vm_disk_move *move;
 	char move_error[400];
 	char move_recovering[64]; /* an interrupted move being settled after a restart: its datastore */
+	struct vm_ready ready;
 	struct vm *next;
 };
 
@@ -163,6 +181,19 @@ void vm_console_detach_all(struct vm *vm);
 /* vm_core.c */
 struct vm *vm_find(struct agent *a, const char *name);
 json_t *vm_to_json(struct vm *vm);
+
+/* vm_ready.c: readiness probes. Starts the agent's probe tick (every
+ * 250 ms, on its loop). 0, or -1. */
+int vm_ready_start(struct agent *a);
+/* Takes the probes of a heartbeat reply: {"AGENT_NAME": {"tcp_port",
+ * "period_s", "timeout_s", "failures"}}; a VM not named has none. */
+void vm_ready_set_probes(struct agent *a, const json_t *probes);
+/* The VM's readiness for its listing and heartbeat ({"ready": true, false
+ * or null, "since", "reason", "ip", "lost", "probe"}), or NULL without a
+ * probe. */
+json_t *vm_ready_json(const struct vm *vm);
+/* Drops a probe in flight (the VM goes). */
+void vm_ready_drop(struct vm *vm);
 /* Keeps vm allocated across an operation in flight (see holds). */
 void vm_hold(struct vm *vm);
 void vm_release(struct vm *vm);

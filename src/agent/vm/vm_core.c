@@ -54,6 +54,8 @@ struct vm *vm_alloc(struct agent *a, const char *name)
 	vm->agent = a;
 	vm->pidfd = -1;
 	vm->console.sock = vm->console.logfd = -1;
+	vm->ready.fd = -1;
+	vm->ready.state = -1;
 	vm_set_state(vm, VM_STOPPED); /* a seq from the start: every report is ordered */
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vms/%s", a->cfg.state_dir, name);
 	snprintf(vm->rundir, sizeof(vm->rundir), "%s/vms/%s", a->cfg.run_dir, name);
@@ -63,6 +65,7 @@ struct vm *vm_alloc(struct agent *a, const char *name)
 void vm_free(struct vm *vm)
 {
 	vm_console_detach_all(vm);
+	vm_ready_drop(vm);
 	vm_spec_free(&vm->spec);
 	json_decref(vm->last_exit);
 	free(vm);
@@ -179,6 +182,9 @@ json_t *vm_to_json(struct vm *vm)
 	}
 	if (vm->last_exit)
 		json_object_set(o, "last_exit", vm->last_exit);
+	json_t *ready = vm_ready_json(vm);
+	if (ready)
+		json_object_set_new(o, "ready", ready);
 	if (vm->spec.uid)
 		json_object_set_new(o, "identity", json_pack("{s:I, s:I}", "uid", (json_int_t)vm->spec.uid,
 		                                              "gid", (json_int_t)vm->spec.gid));

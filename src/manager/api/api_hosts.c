@@ -5,6 +5,7 @@
  * states from that and mark silent hosts disconnected.
  * Removing a host revokes its secret and its certificate. */
 #include "api.h"
+#include "ha_ready.h"
 #include "ha.h"
 
 #include "charts.h"
@@ -418,8 +419,11 @@ void api_hosts_heartbeat(struct http_req *req)
 	/* The agent beats at the pace vdcd asks for, with samples for the
 	 * charts (ops/charts.c) once it knows vdcd takes them. */
 	charts_take_beat(m, json_string_value(json_object_get(host, "id")), body, mgr_now_ms());
-	json_t *reply = json_pack("{s:i, s:b}", "heartbeat_interval_s", mgr_heartbeat_interval_s(&m->cfg),
-	                          "samples", 1);
+	/* Readiness probes: what the host saw, and what it probes (ops/ha_ready.c). */
+	ha_ready_take(m, json_string_value(json_object_get(host, "id")), vms);
+	json_t *reply = json_pack("{s:i, s:b, s:o}", "heartbeat_interval_s", mgr_heartbeat_interval_s(&m->cfg),
+	                          "samples", 1, "ready_probes",
+	                          ha_ready_probes(m, json_string_value(json_object_get(host, "id"))));
 	if (m->cfg.heartbeat_url[0]) /* hosts joined before --agent-listen learn it here */
 		json_object_set_new(reply, "heartbeat_url", json_string(m->cfg.heartbeat_url));
 	http_reply_json(req, 200, reply);

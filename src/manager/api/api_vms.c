@@ -301,6 +301,8 @@ void api_vms_create(struct http_req *req)
 		bad |= json_object_set(config, "user_data", ud);
 	if (json_object_get(r, "watchdog")) /* none: no such key */
 		bad |= json_object_set(config, "watchdog", json_object_get(r, "watchdog"));
+	if (json_is_object(json_object_get(r, "ready_probe"))) /* none: no such key */
+		bad |= json_object_set(config, "ready_probe", json_object_get(r, "ready_probe"));
 	/* Two projects may each have a VM of this name on one host: the host
 	 * knows it by its id (36 characters: within the agent's 63 for a name
 	 * and its 107-byte unix socket paths under the default run dir). */
@@ -821,6 +823,38 @@ void api_vms_snapshot_op(struct http_req *req)
 	json_decref(vm);
 }
 
+/* A resize of the readiness probe alone: the document only, at once (its
+ * host learns it in the reply to its next heartbeat); 200 with the VM. */
+static void resize_ready_probe(struct http_req *req, const json_t *vm, const json_t *probe)
+{
+	struct mgr *m = http_app(req);
+	const char *id = json_string_value(json_object_get(vm, "id"));
+	json_t *upd = json_deep_copy(vm), *ucfg = json_object_get(upd, "config"), *stored = NULL;
+	if (json_is_object(probe))
+		json_object_set(ucfg, "ready_probe", (json_t *)probe);
+	else
+		json_object_del(ucfg, "ready_probe");
+	json_object_del(upd, "readiness"); /* the host's word on the new probe comes next */
+	char detail[160];
+	if (json_is_object(probe))
+		snprintf(detail, sizeof(detail), "readiness probe: TCP port %lld every %lld s (timeout %lld s, %lld failures)",
+		         json_integer_value(json_object_get(probe, "tcp_port")),
+		         json_integer_value(json_object_get(probe, "period_s")),
+		         json_integer_value(json_object_get(probe, "timeout_s")),
+		         json_integer_value(json_object_get(probe, "failures")));
+	else
+		snprintf(detail, sizeof(detail), "readiness probe: none");
+	struct errinfo e = {0};
+	if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), &stored, &e) < 0) {
+		mgr_event(m, mgr_actor(req), "vm.resize", "vm", id, "failed", e.message);
+		mgr_reply_err(req, &e);
+	} else {
+		mgr_event(m, mgr_actor(req), "vm.resize", "vm", id, "succeeded", detail);
+		http_reply_json(req, 200, stored);
+	}
+	json_decref(upd);
+}
+
 /* Resize: vCPUs and memory of a stopped VM, a disk that grows (live too).
  * The project's quota is charged with the new sizes in the same
  * transaction as the VM document and its task, so concurrent resizes and
@@ -832,7 +866,7 @@ void api_vms_resize(struct http_req *req)
 	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL, *wd_asked = json_object();
 	if (!vm || !(body = http_body_json(req, 0)))
 		goto out;
-	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", NULL};
+	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", "ready_probe", NULL};
 	const json_t *cfg = json_object_get(vm, "config");
 	int64_t from[QUOTA_N], to[QUOTA_N], delta[QUOTA_N] = {0};
 	quota_of_vm(vm, from);
@@ -842,18 +876,27 @@ void api_vms_resize(struct http_req *req)
 	    jv_int(body, "", "vcpus", false, 1, 255, &to[QUOTA_VCPUS], &jerr) < 0 ||
 	    jv_int(body, "", "memory_mib", false, 16, 4194304, &to[QUOTA_MEMORY_MIB], &jerr) < 0 ||
 	    jv_int(body, "", "disk_size_mib", false, 1, 67108864, &to[QUOTA_DISK_MIB], &jerr) < 0 ||
-	    resource_parse_vm_watchdog(body, wd_asked, &jerr) < 0) {
+	    resource_parse_vm_watchdog(body, wd_asked, &jerr) < 0 ||
+	    resource_parse_vm_ready_probe(body, wd_asked, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto out;
 	}
+	/* The readiness probe: absent, as it is; null, none. It changes at
+	 * any time (the host learns it in its next heartbeat's reply). */
+	const json_t *rp_to = json_object_get(wd_asked, "ready_probe");
+	bool rp_change = rp_to && !json_equal((json_t *)rp_to, json_object_get(cfg, "ready_probe") ?: json_null());
 	/* The watchdog: absent, as it is; null, none. */
 	const char *wd_from = json_string_value(json_object_get(cfg, "watchdog"));
 	const char *wd_to = json_object_get(body, "watchdog") ? json_string_value(json_object_get(wd_asked, "watchdog"))
 	                                                      : wd_from;
 	bool wd_change = strcmp(wd_from ?: "", wd_to ?: "") != 0;
+	if (!memcmp(from, to, sizeof(to)) && !wd_change && !rp_change) {
+		http_reply_error(req, 400, "invalid_request", NULL, "nothing to change: give vcpus, memory_mib, "
+		                 "disk_size_mib, watchdog or ready_probe different from now");
+		goto out;
+	}
 	if (!memcmp(from, to, sizeof(to)) && !wd_change) {
-		http_reply_error(req, 400, "invalid_request", NULL,
-		                 "nothing to change: give vcpus, memory_mib, disk_size_mib or watchdog different from now");
+		resize_ready_probe(req, vm, rp_to);
 		goto out;
 	}
 	if (from[QUOTA_DISK_MIB] && to[QUOTA_DISK_MIB] < from[QUOTA_DISK_MIB]) {
@@ -882,6 +925,10 @@ void api_vms_resize(struct http_req *req)
 		json_object_set_new(ucfg, "watchdog", json_string(wd_to));
 	else
 		json_object_del(ucfg, "watchdog");
+	if (rp_change && json_is_object(rp_to))
+		json_object_set(ucfg, "ready_probe", (json_t *)rp_to);
+	else if (rp_change)
+		json_object_del(ucfg, "ready_probe");
 	json_t *args = json_pack("{s:{s:O, s:O, s:O}, s:{s:I, s:I, s:I}}", "from", "vcpus",
 	                         json_object_get(cfg, "vcpus"), "memory_mib", json_object_get(cfg, "memory_mib"),
 	                         "disk_size_mib", json_object_get(cfg, "disk_size_mib"), "to", "vcpus",

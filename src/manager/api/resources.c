@@ -331,6 +331,37 @@ int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *e
 	return 0;
 }
 
+int resource_parse_vm_ready_probe(const json_t *body, json_t *doc, struct jv_err *err)
+{
+	const json_t *p = json_object_get(body, "ready_probe");
+	if (!p)
+		return 0;
+	if (json_is_null(p)) {
+		json_object_set_new(doc, "ready_probe", json_null());
+		return 0;
+	}
+	if (!json_is_object(p))
+		return jv_fail(err, "ready_probe", "must be an object {\"tcp_port\": 1..65535, \"period_s\", "
+		               "\"timeout_s\", \"failures\"} (a TCP connect to the VM's own address) or null for none");
+	static const char *const keys[] = {"tcp_port", "period_s", "timeout_s", "failures", NULL};
+	int64_t port = 0, period = 2, timeout = 1, failures = 3;
+	/* The port only: the address is always the VM's own (its MAC's, as
+	 * its host sees it), so a probe cannot be aimed anywhere else. */
+	if (jv_only_keys(p, "ready_probe", keys, err) < 0 ||
+	    jv_int(p, "ready_probe", "tcp_port", true, 1, 65535, &port, err) < 0 ||
+	    jv_int(p, "ready_probe", "period_s", false, 1, 3600, &period, err) < 0 ||
+	    jv_int(p, "ready_probe", "timeout_s", false, 1, 60, &timeout, err) < 0 ||
+	    jv_int(p, "ready_probe", "failures", false, 1, 100, &failures, err) < 0)
+		return -1;
+	if (timeout > period)
+		return jv_fail(err, "ready_probe.timeout_s", "must be at most period_s (%lld): one try at a time",
+		               (long long)period);
+	json_object_set_new(doc, "ready_probe", json_pack("{s:I, s:I, s:I, s:I}", "tcp_port", (json_int_t)port,
+	                                                  "period_s", (json_int_t)period, "timeout_s",
+	                                                  (json_int_t)timeout, "failures", (json_int_t)failures));
+	return 0;
+}
+
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
@@ -340,7 +371,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   "ha", "watchdog", NULL};
+	                                   "ha", "watchdog", "ready_probe", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -357,7 +388,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    jv_bool(body, "", "start", false, &start, err) < 0 ||
 	    name_list(body, "", "networks", doc, err) < 0 ||
 	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0 ||
-	    resource_parse_vm_watchdog(body, doc, err) < 0)
+	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0)
 		goto fail;
 	/* Its resource pool and reservations, checked as a move into a pool is. */
 	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};

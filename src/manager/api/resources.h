@@ -26,6 +26,8 @@ int resource_parse_cluster_update(const json_t *body, json_t *doc, struct jv_err
 #define HA_DEFAULT_MARGIN_MS 500
 #define HA_DEFAULT_MAX_RESTARTS 3
 #define HA_DEFAULT_RESTART_WINDOW_S 3600
+/* How long a wave waits for a restarted VM's readiness probe to answer. */
+#define HA_DEFAULT_READY_TIMEOUT_S 120
 extern const char *const ha_priorities[];
 extern const char *const ha_isolation_responses[];
 /* A cluster's "ha" in a create or update body ({"enabled", "default_priority",
@@ -44,6 +46,12 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
 /* body's "watchdog" ("i6300esb", or null/absent for none) into doc's: 0,
  * or -1 with err naming the field. */
 int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *err);
+/* body's "ready_probe" ({"tcp_port": 1..65535, "period_s" 1..3600 (2),
+ * "timeout_s" 1..60 and at most period_s (1), "failures" 1..100 (3)}, or
+ * null for none) into doc's, normalized with its defaults (null kept: the
+ * caller removes it); absent: nothing. 0, or -1 with err naming the
+ * field ("ready_probe.tcp_port"). */
+int resource_parse_vm_ready_probe(const json_t *body, json_t *doc, struct jv_err *err);
 
 /* A host's cpu_models (join, heartbeat): absent, or an array of at most
  * 1,024 names of 1 to 63 characters. 0, or -1 with err. */

@@ -27,13 +27,14 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 	if (!json_is_object(in))
 		return jv_fail(err, "ha", "must be an object");
 	static const char *const keys[] = {"enabled", "default_priority", "isolation_response", "net_timeout_ms", "lease_ms",
-	                                   "margin_ms", "max_restarts", "restart_window_s", "admission", NULL};
+	                                   "margin_ms", "max_restarts", "restart_window_s", "ready_timeout_s", "admission",
+	                                   NULL};
 	if (jv_only_keys(in, "ha", keys, err) < 0)
 		return -1;
 	json_t *cur = json_object_get(doc, "ha");
 	bool enabled = json_is_true(json_object_get(cur, "enabled"));
 	const char *prio = NULL, *iso = NULL;
-	int64_t net = 0, lease = 0, margin = 0, max_restarts = 0, window = 0;
+	int64_t net = 0, lease = 0, margin = 0, max_restarts = 0, window = 0, ready_timeout = 0;
 	if (jv_bool(in, "ha", "enabled", false, &enabled, err) < 0 ||
 	    jv_string(in, "ha", "default_priority", false, 16, &prio, err) < 0 ||
 	    jv_string(in, "ha", "isolation_response", false, 16, &iso, err) < 0 ||
@@ -41,7 +42,8 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 	    jv_int(in, "ha", "lease_ms", false, 2000, 600000, &lease, err) < 0 ||
 	    jv_int(in, "ha", "margin_ms", false, 0, 600000, &margin, err) < 0 ||
 	    jv_int(in, "ha", "max_restarts", false, 0, 100, &max_restarts, err) < 0 ||
-	    jv_int(in, "ha", "restart_window_s", false, 60, 7 * 86400, &window, err) < 0)
+	    jv_int(in, "ha", "restart_window_s", false, 60, 7 * 86400, &window, err) < 0 ||
+	    jv_int(in, "ha", "ready_timeout_s", false, 1, 3600, &ready_timeout, err) < 0)
 		return -1;
 	if (prio && one_of(prio, ha_priorities) < 0)
 		return jv_fail(err, "ha.default_priority", "must be high, medium, low or disabled, not '%s'", prio);
@@ -93,6 +95,8 @@ int resource_parse_cluster_ha(const json_t *b, json_t *doc, struct jv_err *err)
 		json_object_set_new(pol, "max_restarts", json_integer(max_restarts));
 	if (window)
 		json_object_set_new(pol, "restart_window_s", json_integer(window));
+	if (ready_timeout)
+		json_object_set_new(pol, "ready_timeout_s", json_integer(ready_timeout));
 	/* The network is judged before the lease: a lease shorter than the
 	 * network timeout would fail hosts that are only slow to answer. */
 	int64_t n = json_integer_value(json_object_get(pol, "net_timeout_ms")) ?: HA_DEFAULT_NET_TIMEOUT_MS;

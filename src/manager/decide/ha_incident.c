@@ -6,7 +6,8 @@
 
 const char *ha_inc_phase_name(enum ha_inc_phase p)
 {
-	static const char *const names[] = {"detected", "fenced", "placed", "started", "failed", "refused", "recovered"};
+	static const char *const names[] = {"detected", "fenced", "placed", "started", "failed", "refused", "recovered",
+	                                     "ready"};
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "detected";
 }
 
@@ -91,6 +92,51 @@ static int restart_steps(struct ha_incident *c, const struct ha_inc_item *it, in
 	} else {
 		c->failed++;
 	}
+	return 0;
+}
+
+/* The incident holding vm's newest restart queued at or before at_ms (its
+ * step index in *step), or NULL. */
+static struct ha_incident *restart_of(const struct ha_inc_item *items, struct ha_incident *inc, int n,
+                                      const char *vm, int64_t at_ms, int *step)
+{
+	struct ha_incident *best = NULL;
+	int64_t best_at = -1;
+	for (int k = 0; k < n; k++)
+		for (int s = 0; s < inc[k].nsteps; s++) {
+			const struct ha_inc_item *r = &items[inc[k].steps[s].item];
+			if (inc[k].steps[s].phase == HA_PH_PLACED && same(r->vm_id, vm) && r->at_ms <= at_ms &&
+			    r->at_ms > best_at) {
+				best = &inc[k];
+				best_at = r->at_ms;
+				*step = s;
+			}
+		}
+	return best;
+}
+
+/* The first answer of a restarted VM's probe after its restart started it. */
+static int ready_step(const struct ha_inc_item *items, struct ha_incident *inc, int n, const struct ha_inc_item *it,
+                      int item)
+{
+	int s = -1;
+	struct ha_incident *c = restart_of(items, inc, n, it->vm_id, it->at_ms, &s);
+	if (!c)
+		return 0;
+	const struct ha_inc_item *r = &items[c->steps[s].item];
+	if (!same(r->state, "succeeded") || !r->end_ms || r->end_ms > it->at_ms + 1000)
+		return 0; /* not started (yet): this answer is another run's (the task's end is to the second) */
+	for (int k = 0; k < c->nsteps; k++)
+		if (c->steps[k].phase == HA_PH_READY && same(items[c->steps[k].item].vm_id, it->vm_id) &&
+		    c->steps[k].at_ms >= r->at_ms)
+			return 0; /* said already */
+	if (add_step(c, item, HA_PH_READY, it->at_ms) < 0)
+		return -1;
+	c->ready++;
+	if (it->at_ms > c->last_ready_ms)
+		c->last_ready_ms = it->at_ms;
+	if (c->of_vm && c->closed_ms && c->closed_ms < it->at_ms)
+		c->closed_ms = it->at_ms; /* VM monitoring's is over when it answers */
 	return 0;
 }
 
@@ -181,6 +227,9 @@ int ha_incidents_build(const struct ha_inc_item *items, int n, struct ha_inciden
 			c->refused++;
 			if (!c->closed_ms || c->closed_ms < it->at_ms)
 				c->closed_ms = it->at_ms;
+			break;
+		case HA_INC_READY:
+			rc = ready_step(items, inc, ninc, it, i);
 			break;
 		}
 	}

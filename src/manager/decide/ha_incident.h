@@ -4,8 +4,10 @@
  * again; it gathers its verdicts, its fence (its lease ran out past the
  * margin, or its BMC powered it off), and each VM restart that left it
  * (placed, started or failed) or was refused. A restart of a VM on its own
- * connected host (VM monitoring: its QEMU crashed or its watchdog fired)
- * is an incident of that VM. vSphere's "HA issues" and Proxmox's HA log
+ * connected host (VM monitoring: its QEMU crashed, its watchdog fired or
+ * its readiness probe stopped answering) is an incident of that VM. A
+ * restarted VM with a readiness probe is "ready" when it first answers
+ * after that restart. vSphere's "HA issues" and Proxmox's HA log
  * tell the same story in free text; here it is a timeline with its
  * phases, so that "how long until everything ran again" is read, not
  * worked out. Pure: items in, incidents out. */
@@ -21,6 +23,7 @@ enum ha_inc_kind {
 	HA_INC_RESTART,   /* a vm.ha_restart task */
 	HA_INC_REFUSED,   /* a VM's restart refused (vm.ha_restart, refused) */
 	HA_INC_MONITOR,   /* VM monitoring gave up on a VM (vm.ha_monitor) */
+	HA_INC_READY,     /* a VM's readiness probe answered (vm.ready, succeeded) */
 };
 
 /* One thing recorded. Strings are borrowed; the builder keeps indices. */
@@ -44,6 +47,7 @@ enum ha_inc_phase {
 	HA_PH_FAILED,    /* the restart's task failed or was cancelled */
 	HA_PH_REFUSED,   /* not restarted (no room, rules, its budget) */
 	HA_PH_RECOVERED, /* the host answers again */
+	HA_PH_READY,     /* a restarted VM's readiness probe answered (the first time after that restart) */
 };
 
 struct ha_inc_step {
@@ -61,7 +65,8 @@ struct ha_incident {
 	int64_t closed_ms;    /* 0: open */
 	int64_t fenced_ms;    /* 0: not fenced */
 	int64_t last_started_ms; /* the last restart's start; 0: none */
-	int placed, started, failed, refused;
+	int64_t last_ready_ms;   /* the last restarted VM's first answer; 0: none */
+	int placed, started, failed, refused, ready;
 	struct ha_inc_step *steps;
 	int nsteps;
 };
@@ -74,7 +79,7 @@ struct ha_incident {
 int ha_incidents_build(const struct ha_inc_item *items, int n, struct ha_incident **out);
 void ha_incidents_free(struct ha_incident *inc, int n);
 
-/* "detected", "fenced", "placed", "started", "failed", "refused", "recovered". */
+/* "detected", "fenced", "placed", "started", "failed", "refused", "recovered", "ready". */
 const char *ha_inc_phase_name(enum ha_inc_phase p);
 
 #endif

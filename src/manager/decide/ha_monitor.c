@@ -31,3 +31,33 @@ void ha_monitor_decide(int64_t now, const int64_t *times, int n, int max_restart
 		         "found",
 		         in, w, max_restarts);
 }
+
+enum ha_ready_wait ha_ready_wait(const char *dep, bool restarting, bool has_probe, int ready, int64_t restarted_ms,
+                                 int64_t now_ms, int64_t timeout_ms, char *reason, size_t n)
+{
+	if (restarting) {
+		snprintf(reason, n, "%s is being restarted", dep);
+		return HA_READY_WAIT;
+	}
+	if (!has_probe) {
+		snprintf(reason, n, "%s runs (it has no readiness probe)", dep);
+		return HA_READY_GO;
+	}
+	if (ready == 1) {
+		snprintf(reason, n, "%s is ready (its probe answers)", dep);
+		return HA_READY_GO;
+	}
+	if (!restarted_ms) {
+		snprintf(reason, n, "%s was not restarted by HA: it is as it was", dep);
+		return HA_READY_GO;
+	}
+	int64_t waited = now_ms - restarted_ms;
+	if (waited < timeout_ms) {
+		snprintf(reason, n, "%s runs; waiting for its readiness probe to answer (%.1f s of at most %lld s)", dep,
+		         (double)(waited < 0 ? 0 : waited) / 1000.0, (long long)(timeout_ms / 1000));
+		return HA_READY_WAIT;
+	}
+	snprintf(reason, n, "%s's readiness probe did not answer within %lld s of its restart: going on without it", dep,
+	         (long long)(timeout_ms / 1000));
+	return HA_READY_TIMED_OUT;
+}

@@ -61,6 +61,7 @@ struct ha {
 	const json_t *cluster_now;   /* and it */
 	json_t *plan;                /* the last restart plan (its hosts, for env_restart) */
 	json_t *vms_now;             /* the VMs the controller was last given (their refs) */
+	json_t *ready_said;          /* VM id -> its restart's task whose readiness wait timed out (said once) */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -380,17 +381,20 @@ static int by_priority(const void *a, const void *b)
 static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *reason, const json_t *monitor,
                          bool say, struct errinfo *e)
 {
+	/* A VM that runs but whose readiness probe stopped answering is
+	 * powered off first (task_ha.c), then started. */
+	bool cycle = !strcmp(str(vm, "power_state") ?: "", "running");
 	const char *id = str(vm, "id");
 	const char *summary = reason;
 	char at[ISO_TIME_LEN];
-	iso_time_now(at);
+	iso_time_now_ms(at); /* to the ms: a wave waits for readiness from it */
 	if (store_begin(m->st, e) < 0)
 		return -1;
-	json_t *task = task_new(m->st, "vm.ha_restart", "vm", id, str(vm, "name"), str(vm, "project_id"), "vdcd",
-	                        json_pack("{s:O, s:O, s:O, s:s}", "from_host_id", json_object_get(vm, "host_id"),
-	                                  "to_host_id", json_object_get(to, "id"), "to_host", json_object_get(to, "name"),
-	                                  "reason", reason),
-	                        e);
+	json_t *args = json_pack("{s:O, s:O, s:O, s:s}", "from_host_id", json_object_get(vm, "host_id"), "to_host_id",
+	                         json_object_get(to, "id"), "to_host", json_object_get(to, "name"), "reason", reason);
+	if (args && cycle)
+		json_object_set_new(args, "power_cycle", json_true());
+	json_t *task = task_new(m->st, "vm.ha_restart", "vm", id, str(vm, "name"), str(vm, "project_id"), "vdcd", args, e);
 	json_t *upd = task ? json_deep_copy(vm) : NULL;
 	int rc = -1;
 	if (upd) {
@@ -402,6 +406,7 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 		json_object_set_new(upd, "power_state", json_string("restarting"));
 		json_object_set(upd, "ha_restart", last);
 		json_object_set_new(upd, "ha_last", last);
+		json_object_del(upd, "readiness"); /* a new run: its host says anew (ops/ha_ready.c) */
 		json_object_set_new(upd, "placement", json_pack("{s:O, s:s}", "host", json_object_get(to, "name"), "summary",
 		                                               summary));
 		if (monitor)
@@ -620,6 +625,22 @@ static bool powered_off(const struct ha_host *h, const json_t *host, int64_t now
 
 #define WAVE_POLL_MS 500
 
+/* "2026-12-07T18:31:05.527Z" or "...:05Z" as epoch ms; 0 when not a time. */
+static int64_t time_ms(const char *s)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!end)
+		return 0;
+	int64_t ms = (int64_t)timegm(&tm) * 1000;
+	if (*end == '.') {
+		int scale = 100;
+		for (end++; *end >= '0' && *end <= '9' && scale; end++, scale /= 10)
+			ms += (*end - '0') * scale;
+	}
+	return ms;
+}
+
 /* The VM named name in project (NULL: none), or NULL. */
 static json_t *vm_named(struct store *st, const char *name, const char *project)
 {
@@ -639,6 +660,17 @@ static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *host
 {
 	struct store_filter f[2] = {{"power_state", "crashed"}, {"cluster_id", str(cluster, "id")}};
 	json_t *vms = store_list_all(m->st, STORE_VM, f, 2, &(struct errinfo){0});
+	/* And those that run but whose readiness probe stopped answering
+	 * (ops/ha_ready.c): restarted under the same budget. */
+	f[0].value = "running";
+	json_t *running = store_list_all(m->st, STORE_VM, f, 2, &(struct errinfo){0});
+	size_t ri;
+	json_t *rv;
+	json_array_foreach(running, ri, rv)
+		if (json_is_true(json_object_get(json_object_get(rv, "readiness"), "lost")) &&
+		    json_is_object(json_object_get(json_object_get(rv, "config"), "ready_probe")) && json_is_array(vms))
+			json_array_append(vms, rv);
+	json_decref(running);
 	const json_t *p = json_object_get(cluster, "ha");
 	int max = json_object_get(p, "max_restarts") ? (int)json_integer_value(json_object_get(p, "max_restarts"))
 	                                              : HA_DEFAULT_MAX_RESTARTS;
@@ -674,20 +706,31 @@ static void monitor_vms(struct mgr *m, const json_t *cluster, const json_t *host
 		for (int r = 0; r < n; r++)
 			if (times[r] > now - window)
 				json_array_append_new(keep, json_integer(times[r]));
-		const char *why = str(json_object_get(json_object_get(vm, "runtime"), "last_exit"), "reason")
-		                      ?: str(json_object_get(vm, "last_exit"), "reason") ?: "QEMU ended unexpectedly";
+		bool probe = !strcmp(str(vm, "power_state") ?: "", "running");
+		const char *why = probe ? str(json_object_get(vm, "readiness"), "reason") ?: "no answer"
+		                        : str(json_object_get(json_object_get(vm, "runtime"), "last_exit"), "reason")
+		                              ?: str(json_object_get(vm, "last_exit"), "reason") ?: "QEMU ended unexpectedly";
+		const char *what = probe ? "its readiness probe stopped answering" : "its QEMU crashed";
+		if (probe && !d.restart && !strncmp(d.reason, "left stopped", 12)) { /* it runs: left running */
+			char r[sizeof(d.reason)];
+			char *tail = strstr(d.reason, "; start it");
+			if (tail)
+				*tail = '\0';
+			snprintf(r, sizeof(r), "left running, not ready%s; restart it once its cause is found", d.reason + 12);
+			snprintf(d.reason, sizeof(d.reason), "%s", r);
+		}
 		char reason[600];
 		struct errinfo e = {0};
 		if (d.restart) {
 			json_array_append_new(keep, json_integer(now));
 			json_t *newmon = json_pack("{s:o}", "restarts", keep);
-			snprintf(reason, sizeof(reason), "its QEMU crashed on %s (%s); restarted there (%s)", str(host, "name"),
-			         why, d.reason);
+			snprintf(reason, sizeof(reason), "%s on %s (%s); restarted there (%s)", what, str(host, "name"), why,
+			         d.reason);
 			if (queue_restart(m, vm, host, reason, newmon, true, &e) == 0)
 				tasks_wake(m);
 			json_decref(newmon);
 		} else {
-			snprintf(reason, sizeof(reason), "its QEMU crashed on %s (%s); %s", str(host, "name"), why, d.reason);
+			snprintf(reason, sizeof(reason), "%s on %s (%s); %s", what, str(host, "name"), why, d.reason);
 			json_t *upd = json_deep_copy(vm);
 			json_object_set_new(upd, "ha_monitor", json_pack("{s:o, s:b}", "restarts", keep, "gave_up", 1));
 			if (store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e) == 0)
@@ -880,10 +923,39 @@ static bool env_vm_restarting(void *ctx, const struct ctl_ha_vm *vm, const char 
 	struct mgr *m = ctx;
 	const json_t *doc = vm->ref;
 	json_t *dep = vm_named(m->st, name, str(doc, "project_id"));
-	bool waits = dep && strcmp(str(dep, "host_id") ?: "", str(doc, "host_id") ?: "") &&
-	             (json_object_get(dep, "ha_restart") || !strcmp(str(dep, "power_state") ?: "", "restarting"));
+	if (!dep || !strcmp(str(dep, "host_id") ?: "", str(doc, "host_id") ?: "")) {
+		json_decref(dep);
+		return false;
+	}
+	/* "Start B after A is ready": while A restarts, and then while its
+	 * readiness probe has not answered since, within ready_timeout_s of
+	 * its restart (decide/ha_monitor.c). */
+	const json_t *last = json_object_get(dep, "ha_last");
+	int64_t restarted_ms = time_ms(str(last, "at"));
+	const json_t *rd = json_object_get(dep, "readiness");
+	int ready = !rd || time_ms(str(rd, "at")) < restarted_ms || json_is_null(json_object_get(rd, "ready"))
+	                ? -1 : json_is_true(json_object_get(rd, "ready"));
+	int64_t timeout_s = json_integer_value(json_object_get(json_object_get(((struct ha *)m->ha)->cluster_now, "ha"),
+	                                                       "ready_timeout_s")) ?: HA_DEFAULT_READY_TIMEOUT_S;
+	char why[300];
+	enum ha_ready_wait w = ha_ready_wait(
+	        str(dep, "name") ?: name,
+	        json_object_get(dep, "ha_restart") || !strcmp(str(dep, "power_state") ?: "", "restarting"),
+	        json_is_object(json_object_get(json_object_get(dep, "config"), "ready_probe")), ready, restarted_ms,
+	        (int64_t)time(NULL) * 1000, timeout_s * 1000, why, sizeof(why));
+	struct ha *ha = m->ha;
+	const char *task = str(last, "task_id") ?: "";
+	if (w == HA_READY_TIMED_OUT && ha && strcmp(str(ha->ready_said, str(dep, "id")) ?: "", task)) {
+		if (!ha->ready_said)
+			ha->ready_said = json_object();
+		json_object_set_new(ha->ready_said, str(dep, "id"), json_string(task));
+		char detail[400];
+		snprintf(detail, sizeof(detail), "%s (the VMs that start after it start now)", why);
+		mgr_event(m, "vdcd", "vm.ha_wave", "vm", str(dep, "id"), "failed", detail);
+		log_warn("ha_ready_timeout", "vm=%s reason=%s", str(dep, "id"), log_quote(why));
+	}
 	json_decref(dep);
-	return waits;
+	return w == HA_READY_WAIT;
 }
 
 /* decide/ha_plan over the index (inv_ha.c: its rules, datastores and
@@ -1058,6 +1130,7 @@ void ha_free(struct mgr *m)
 	if (ha->timer)
 		loop_timer_cancel(m->loop, ha->timer);
 	inv_map_each(&ha->hosts, free_host, NULL);
+	json_decref(ha->ready_said);
 	inv_map_free(&ha->hosts);
 	ctl_ha_free(&ha->ctl);
 	json_decref(ha->plan);

@@ -150,11 +150,12 @@ json_t *ha_cluster_report(struct mgr *m, const json_t *cluster, struct errinfo *
 	}
 	/* The settings in force: the cluster's, and the defaults it left. */
 	const json_t *given = json_object_get(cluster, "ha");
-	json_t *settings = json_pack("{s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "enabled",
+	json_t *settings = json_pack("{s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "enabled",
 	                             json_is_true(json_object_get(given, "enabled")), "default_priority", "medium",
 	                             "isolation_response", "leave", "net_timeout_ms", HA_DEFAULT_NET_TIMEOUT_MS,
 	                             "lease_ms", HA_DEFAULT_LEASE_MS, "margin_ms", HA_DEFAULT_MARGIN_MS, "max_restarts",
-	                             HA_DEFAULT_MAX_RESTARTS, "restart_window_s", HA_DEFAULT_RESTART_WINDOW_S);
+	                             HA_DEFAULT_MAX_RESTARTS, "restart_window_s", HA_DEFAULT_RESTART_WINDOW_S,
+	                             "ready_timeout_s", HA_DEFAULT_READY_TIMEOUT_S);
 	if (json_is_object(given))
 		json_object_update(settings, (json_t *)given);
 	if (!json_object_get(settings, "admission"))

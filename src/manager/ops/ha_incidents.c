@@ -189,6 +189,9 @@ static json_t *incident_json(const struct ha_incident *c, const struct gathered 
 	                    c->started && c->started == c->placed
 	                        ? json_real((double)(c->last_started_ms - c->opened_ms) / 1000.0)
 	                        : json_null());
+	json_object_set_new(sum, "vms_ready", json_integer(c->ready));
+	json_object_set_new(sum, "to_ready_s", c->last_ready_ms ? json_real((double)(c->last_ready_ms - c->opened_ms) / 1000.0)
+	                                                        : json_null());
 	json_object_set_new(j, "summary", sum);
 	json_t *steps = json_array();
 	for (int s = 0; s < c->nsteps; s++)
@@ -247,10 +250,11 @@ json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *ho
 	}
 	json_t *host_events = tasks ? read_events(m, "host.ha_", e) : NULL;
 	json_t *vm_events = host_events ? read_events(m, "vm.ha_", e) : NULL;
+	json_t *ready_events = vm_events ? read_events(m, "vm.ready", e) : NULL; /* ops/ha_ready.c */
 	struct gathered g = {0};
 	ssize_t nrev = 0;
-	struct restart_ev *rev = vm_events ? restart_events(vm_events, &nrev) : NULL;
-	if (!vm_events || nrev < 0) {
+	struct restart_ev *rev = ready_events ? restart_events(vm_events, &nrev) : NULL;
+	if (!ready_events || nrev < 0) {
 		if (nrev < 0)
 			errinfo_set(e, 500, "internal", NULL, "out of memory");
 		goto done;
@@ -279,6 +283,15 @@ json_t *ha_incidents_report(struct mgr *m, const json_t *cluster, const char *ho
 			*it = (struct ha_inc_item){.kind = refused ? HA_INC_REFUSED : HA_INC_MONITOR,
 			                           .at_ms = time_ms(str(o, "at")), .seq = json_integer_value(json_object_get(o, "id")),
 			                           .host_id = json_string_value(json_object_get(vm_host, target)), .vm_id = target};
+	}
+	json_array_foreach(ready_events, i, o) {
+		const char *target = str(o, "target_id");
+		if (strcmp(str(o, "outcome") ?: "", "succeeded") || !name_of(vm_names, target))
+			continue;
+		struct ha_inc_item *it = add(&g, o);
+		if (!(oom |= !it))
+			*it = (struct ha_inc_item){.kind = HA_INC_READY, .at_ms = time_ms(str(o, "at")),
+			                           .seq = json_integer_value(json_object_get(o, "id")), .vm_id = target};
 	}
 	json_array_foreach(tasks, i, o) {
 		const json_t *args = json_object_get(o, "args");
@@ -323,5 +336,6 @@ done:
 	json_decref(tasks);
 	json_decref(host_events);
 	json_decref(vm_events);
+	json_decref(ready_events);
 	return out;
 }

@@ -136,6 +136,17 @@ int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 		crash_point("task:vm.ha_restart:defined");
 		snprintf(st, sizeof(st), "stopped");
 	}
+	/* VM monitoring's restart of a VM whose readiness probe stopped
+	 * answering: it runs, on its own host; powered off first. */
+	if (json_is_true(json_object_get(args, "power_cycle")) && !strcmp(to, from) &&
+	    (!strcmp(st, "running") || !strcmp(st, "starting") || !strcmp(st, "paused"))) {
+		task_update(t, NULL, 50, "powering it off (its readiness probe stopped answering)");
+		char path[256];
+		snprintf(path, sizeof(path), "/api/v1/vms/%s/destroy", name);
+		if (call_ok(t, to, "POST", path, NULL, "the host could not power the VM off", e) < 0)
+			goto failed;
+		snprintf(st, sizeof(st), "stopped");
+	}
 	if (strcmp(st, "running") && strcmp(st, "starting")) {
 		task_update(t, NULL, 70, "starting it on the new host");
 		char path[256];

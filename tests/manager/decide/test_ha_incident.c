@@ -20,6 +20,7 @@
 	 .vm_id = (vm), .state = (s)}
 #define NO(t, h, vm) {.kind = HA_INC_REFUSED, .at_ms = (t), .seq = (t), .host_id = (h), .vm_id = (vm)}
 #define MON(t, h, vm) {.kind = HA_INC_MONITOR, .at_ms = (t), .seq = (t), .host_id = (h), .vm_id = (vm)}
+#define RDY(t, vm) {.kind = HA_INC_READY, .at_ms = (t), .seq = (t), .vm_id = (vm)}
 
 static void render(const struct ha_incident *c, char *out, size_t len)
 {
@@ -81,6 +82,17 @@ static void t_ha_incidents(void **state)
 		 3,
 		 {"vm web 1000..3000 fenced=0 1/1/0/0: placed@1000 started@3000",
 		  "vm web 5000..9000 fenced=0 1/1/0/1: placed@5000 started@6000 refused@9000"}},
+		{"ready: a restarted VM's first answer after its restart, once; another VM's or an earlier run's is not",
+		 {V(1000, "h1", "silent"), V(4000, "h1", "failed"), R(4000, 6000, "h1", "h2", "db", "succeeded"),
+		  R(4000, 0, "h1", "h2", "app", "running"), RDY(3000, "db"), RDY(8000, "db"), RDY(9000, "db"),
+		  RDY(8500, "app"), RDY(8600, "other")},
+		 9,
+		 {"host h1 1000..0 fenced=4000 2/1/0/0: detected@1000 fenced@4000 placed@4000 placed@4000 started@6000 "
+		  "ready@8000"}},
+		{"VM monitoring's restart for its probe: over when the VM answers again",
+		 {R(1000, 3000, "h1", "h1", "web", "succeeded"), RDY(5000, "web")},
+		 2,
+		 {"vm web 1000..5000 fenced=0 1/1/0/0: placed@1000 started@3000 ready@5000"}},
 		{"what no incident covers is left out: a restart older than the verdicts read, a connected host",
 		 {R(500, 900, "h1", "h2", "a", "succeeded"), NO(600, "h1", "b"), V(700, "h1", "connected"),
 		  BMC(800, "h1", "succeeded")},
@@ -104,6 +116,7 @@ static void t_ha_incidents(void **state)
 		ha_incidents_free(inc, n);
 	}
 	assert_string_equal(ha_inc_phase_name(HA_PH_RECOVERED), "recovered");
+	assert_string_equal(ha_inc_phase_name(HA_PH_READY), "ready");
 }
 
 int main(void)

@@ -42,8 +42,43 @@ static void t_ha_monitor(void **state)
 	}
 }
 
+/* "Start B after A is ready": B waits while A restarts, then while A's
+ * probe has not answered since, at most timeout_ms from A's restart. */
+static void t_ha_ready_wait(void **state)
+{
+	(void)state;
+	static const struct {
+		bool restarting, probe;
+		int ready;
+		int64_t restarted, now, timeout;
+		enum ha_ready_wait want;
+		const char *reason;
+	} cases[] = {
+		{true, true, -1, 1000, 1500, 60000, HA_READY_WAIT, "db is being restarted"},
+		{true, false, -1, 1000, 1500, 60000, HA_READY_WAIT, "being restarted"},
+		{false, false, -1, 1000, 1500, 60000, HA_READY_GO, "no readiness probe"},
+		{false, true, 1, 1000, 1500, 60000, HA_READY_GO, "db is ready"},
+		{false, true, 0, 1000, 3500, 60000, HA_READY_WAIT, "(2.5 s of at most 60 s)"},
+		{false, true, -1, 1000, 3500, 60000, HA_READY_WAIT, "waiting for its readiness probe"},
+		/* A clock step back: no negative wait. */
+		{false, true, 0, 5000, 3500, 60000, HA_READY_WAIT, "(0.0 s of"},
+		{false, true, 0, 1000, 60999, 60000, HA_READY_WAIT, "of at most 60 s"},
+		{false, true, 0, 1000, 61000, 60000, HA_READY_TIMED_OUT, "did not answer within 60 s of its restart: going on"},
+		{false, true, 1, 1000, 99000, 60000, HA_READY_GO, "is ready"},
+		/* Never restarted by HA: not held for its probe. */
+		{false, true, 0, 0, 99000, 60000, HA_READY_GO, "not restarted by HA"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char why[200];
+		enum ha_ready_wait w = ha_ready_wait("db", cases[i].restarting, cases[i].probe, cases[i].ready,
+		                                     cases[i].restarted, cases[i].now, cases[i].timeout, why, sizeof(why));
+		if (w != cases[i].want || !strstr(why, cases[i].reason))
+			fail_msg("case %zu: %d '%s'", i, (int)w, why);
+	}
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(t_ha_monitor)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(t_ha_monitor), cmocka_unit_test(t_ha_ready_wait)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.size')}</dt><dd>{t('vm.size_value', { vcpus: cfg.vcpus, memory: mib(cfg.memory_mib), disk: cfg.disk_size_mib ? mib(cfg.disk_size_mib) : t('vm.image_size') })}</dd>
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
         <dt>{t('vm.watchdog')}</dt><dd data-testid="watchdog">{cfg.watchdog || t('vm.watchdog_none')}</dd>
+        <dt>{t('vm.readiness')}</dt><dd data-testid="readiness">{readiness(vm)}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
         <PlacementFacts p={vm.placement} />
@@ -210,8 +211,20 @@ function Snapshots({ vm, writable, busy, run }) {
   );
 }
 
+// What its host's readiness probe last said (config.ready_probe, readiness).
+function readiness(vm) {
+  const p = (vm.config || {}).ready_probe;
+  const r = vm.readiness || {};
+  if (!p) return t('vm.ready_none');
+  if (r.ready === true) return t('vm.ready_yes', { since: r.since || '?', port: p.tcp_port });
+  if (r.ready === false) return t('vm.ready_no', { reason: r.reason || '?' });
+  return t('vm.ready_unknown');
+}
+
 function Resize({ vm, busy, run }) {
   const cfg = vm.config || {};
+  const port0 = cfg.ready_probe ? String(cfg.ready_probe.tcp_port) : '';
+  const [port, setPort] = useState(port0);
   const [vcpus, setVcpus] = useState(cfg.vcpus);
   const [mem, setMem] = useState(cfg.memory_mib);
   const [disk, setDisk] = useState(cfg.disk_size_mib || '');
@@ -223,6 +236,7 @@ function Resize({ vm, busy, run }) {
     if (+mem !== cfg.memory_mib) body.memory_mib = +mem;
     if (disk !== '' && +disk !== cfg.disk_size_mib) body.disk_size_mib = +disk;
     if (wd !== (cfg.watchdog || '')) body.watchdog = wd || null;
+    if (String(port) !== port0) body.ready_probe = port ? { ...(cfg.ready_probe || {}), tcp_port: +port } : null;
     if (!Object.keys(body).length) return;
     run(t('vm.resize'), () => post('/api/v1/vms/' + enc(vm.id) + '/resize', body));
   }
@@ -240,6 +254,7 @@ function Resize({ vm, busy, run }) {
             <option value="i6300esb">i6300esb</option>
           </select>
         </Field>
+        <Field label={t('vm.ready_port')} id="rs-ready"><input id="rs-ready" type="number" min="1" max="65535" value={port} onInput={(e) => setPort(e.currentTarget.value)} data-testid="resize-ready-port" /></Field>
       </div>
       <button type="submit" disabled={busy}>{t('vm.resize')}</button>
     </form>

@@ -40,7 +40,7 @@ export function VmCreate() {
   const [pools] = useLoad(() => (isAdmin() ? get('/api/v1/pools?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [clusters] = useLoad(() => (isAdmin() ? get('/api/v1/clusters?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true,
-    pool: '', cpu_res: '', mem_res: '', watchdog: '' });
+    pool: '', cpu_res: '', mem_res: '', watchdog: '', ready_port: '' });
   const [error, setError] = useState(null);
   const [placement, setPlacement] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -61,6 +61,7 @@ export function VmCreate() {
     if (form.cpu_res) b.cpu_reservation_pct = +form.cpu_res;
     if (form.mem_res) b.mem_reservation_mib = +form.mem_res;
     if (form.watchdog) b.watchdog = form.watchdog;
+    if (form.ready_port) b.ready_probe = { tcp_port: +form.ready_port };
     return b;
   }
   // The verdict before create: a dry run answers as create would, and
@@ -130,6 +131,9 @@ export function VmCreate() {
               <option value="">{t('vm.watchdog_none')}</option>
               <option value="i6300esb">i6300esb</option>
             </select>
+          </Field>
+          <Field label={t('vm.ready_port')} id="vm-ready" hint={t('create.ready_hint')}>
+            <input id="vm-ready" type="number" min="1" max="65535" value={form.ready_port} onInput={set('ready_port')} aria-describedby="vm-ready-hint" data-testid="create-ready-port" />
           </Field>
         </div>
         {isAdmin() && pools ? (
