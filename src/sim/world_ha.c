@@ -233,7 +233,12 @@ static int each_ha_vm(void *ctx, const struct ctl_ha_host *hv, int (*fn)(void *a
 			after[a] = v->after[a];
 		struct ctl_ha_vm cv = {.id = v->name, .name = v->name, .priority = v->priority, .vcpus = v->vcpus,
 		                       .memory_mib = v->memory_mib, .after = after, .nafter = v->nafter,
-		                       .not_eligible = strcmp(v->desired_state, "running") || v->restarting ? "" : NULL,
+		                       /* An isolated host here keeps its VMs (the response
+		                        * "leave"; the world has no other). */
+		                       .not_eligible = strcmp(v->desired_state, "running") || v->restarting ||
+		                                               hv->judged == HA_ISOLATED
+		                                           ? ""
+		                                           : NULL,
 		                       .ref = (void *)(intptr_t)h->vms[k]};
 		if (fn(arg, &cv) < 0)
 			return -1;

@@ -231,9 +231,7 @@ check "the log filters by action: only HA verdicts" \
 	test "$STATUS/$(jget "$BODY" '[.items[].action | startswith("host.ha_")] | all')/$(jget "$BODY" '.items | length > 0')" = 200/true/true
 mapi GET "/api/v1/events?action=host.ha%25"
 check "an action filter with a wildcard is refused, naming action" test "$STATUS/$(jget "$BODY" .error.field)" = 400/action
-# app has served: the isolation tests below move vip alone (an isolated
-# host's VMs are placed one by one, and an affinity partner left running
-# on it would hold vip there).
+# app has served (the tests below move vip alone).
 mapi DELETE '/api/v1/vms/app?force=true'
 task_wait "$(jget "$BODY" .task.id)"
 check "one QEMU runs the VM" test "$(running_copies)" = 1
@@ -292,10 +290,16 @@ mapi POST /api/v1/vms/vip/ha '{}'
 check "an empty HA setting is refused" test "$STATUS/$(jget "$BODY" .error.field)" = 400/ha
 sleep 1.5 # the host hears of it in its next alive answer
 H=$(where)
+# An affinity partner that stays running on the isolated host (unprotected,
+# response leave) holds nothing there: the host is out of placement.
+mapi POST /api/v1/vms '{"name":"buddy","template":"tiny","datastore":"shared","ha":{"priority":"disabled"},"start":true,"placement":{"affinity":["pair"]}}'
+task_wait "$(jget "$BODY" .task.id)"
+mapi GET /api/v1/vms/buddy
+check "an affinity partner of vip runs beside it" test "$(host_name_of "$(jget "$BODY" .host_id)")/$(jget "$BODY" .power_state)" = "$H/running"
 T0=$(date +%s.%N)
 ip -n "$(ns_of "$H")" link set mgmt0 down
 TO=$(moved_from "$H" 300)
-check "an isolated host powers its VM off (its response) and the VM runs elsewhere ($TO, $(echo "$(date +%s.%N) - $T0" | bc) s)" \
+check "an isolated host powers its VM off (its response) and the VM runs elsewhere, its partner left there ($TO, $(echo "$(date +%s.%N) - $T0" | bc) s)" \
 	test -n "$TO"
 check "... the isolated host did it itself" grep -q "ha_isolation_response vm=$VM response=poweroff" "$(dir_of "$H")/agent.log"
 check "... and the restart says why" grep -q "is isolated and stopped it" <<<"$(event_of vm.ha_restart "$VM" accepted)"
@@ -310,6 +314,8 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 check "back on the network, the isolated host's stopped copy is removed" test "$gone" = 1
+mapi DELETE '/api/v1/vms/buddy?force=true'
+task_wait "$(jget "$BODY" .task.id)"
 
 # ---- both cut: the network, and the lease (its file made immutable) ------
 # The VM's isolation response back to "leave": what stops it now is its

@@ -75,6 +75,10 @@ struct ctl_ha_host {
 	int64_t last_word_ms;  /* env time (ms) of its last alive report (or of when the env first knew it) */
 	int64_t seq_at_word;   /* its own lease's sequence number in that report; -1: not known */
 	bool powered_off;      /* its BMC says it is off */
+	/* HA's verdict, set by the controller when it asks for the host's VMs
+	 * to restart (each_ha_vm, ha_plan): failed, all it confirmed
+	 * protecting; isolated, those its isolation response stopped. */
+	enum ha_host_state judged;
 	void *ref;
 };
 

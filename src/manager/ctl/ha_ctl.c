@@ -264,12 +264,18 @@ static void vm_list_free(struct vm_list *l)
 	free(l->waiting);
 }
 
-/* A failed host's VMs, planned together (priorities, room, "start after"
- * waves): the first wave starts now; later waves and VMs no host fits
- * are looked at again. Returns when to look again (ms), 0 when done. */
-static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const struct ctl_ha_host *h)
+/* A failed host's VMs, or those an isolated host's isolation response
+ * stopped, planned together (priorities, room, "start after" waves; an
+ * affinity partner still running on an isolated host holds nothing
+ * there, its host being out of placement): the first wave starts now;
+ * later waves and VMs no host fits are looked at again. Returns when to
+ * look again (ms), 0 when done. */
+static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const struct ctl_ha_host *judged)
 {
 	const struct ctl_env *env = ha->env;
+	struct ctl_ha_host hc = *judged;
+	hc.judged = st->state;
+	const struct ctl_ha_host *h = &hc;
 	struct vm_list l = {.ha = ha, .st = st};
 	env->each_ha_vm(env->ctx, h, on_vm, &l);
 	wait_for_waiting(&l);
@@ -309,7 +315,8 @@ static int64_t restart_planned(struct ctl_ha *ha, struct ctl_ha_state *st, const
 				continue;
 			}
 			char reason[HA_RESTART_REASON_MAX + 200];
-			snprintf(reason, sizeof(reason), "host %s failed; restarted on %s: %s", h->name,
+			snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", h->name,
+			         h->judged == HA_ISOLATED ? "is isolated and stopped it (its isolation response)" : "failed",
 			         env->ha_host_name(env->ctx, r->host), r->reason);
 			const struct ctl_ha_vm *v = &l.v[r->vm];
 			if (env->ha_restart(env->ctx, v, r->host, reason) < 0) {
@@ -428,12 +435,16 @@ static int judge(void *arg, const struct ctl_ha_host *h)
 		snprintf(action, sizeof(action), "host.ha_%s", ha_state_name(d.state));
 		env->event(env->ctx, "vdcd", action, "host", h->id, "succeeded", d.reason);
 		env->ha_verdict(env->ctx, h, d.state, d.reason);
-		st->next_restart_ms = d.state == HA_FAILED ? j->now : 0;
+		st->next_restart_ms = d.state == HA_FAILED || d.state == HA_ISOLATED ? j->now : 0;
 		if (d.state == HA_CONNECTED)
 			remove_stale_copies(env, h);
 	}
-	if (st->state == HA_FAILED && st->next_restart_ms && j->now >= st->next_restart_ms) {
+	if ((st->state == HA_FAILED || st->state == HA_ISOLATED) && st->next_restart_ms && j->now >= st->next_restart_ms) {
 		int64_t again = restart_planned(ha, st, h);
+		/* An isolated host stops VMs as its agent applies their responses
+		 * (a shutdown may take a minute): looked at again while it lasts. */
+		if (st->state == HA_ISOLATED && !again)
+			again = CTL_HA_ISOLATED_POLL_MS;
 		st->next_restart_ms = again ? j->now + again : 0;
 	}
 	return 0;

@@ -21,6 +21,9 @@
 #define CTL_HA_TICK_MS 500
 #define CTL_HA_RETRY_MS 5000
 #define CTL_HA_WAVE_POLL_MS 500
+/* An isolated host's VMs are looked at this often for those its isolation
+ * response stopped. */
+#define CTL_HA_ISOLATED_POLL_MS 1000
 
 struct ctl_ha_said {
 	char *vm_id;
@@ -35,7 +38,7 @@ struct ctl_ha_state {
 	char reason[HA_REASON_MAX];
 	int64_t last_word_ms;    /* the report seq_at_word belongs to */
 	int64_t seq_at_word;     /* -1: not known yet: the first one its peers show instead */
-	int64_t next_restart_ms; /* failed: when to (re)try its VMs; 0: done */
+	int64_t next_restart_ms; /* failed or isolated: when to (re)try its VMs; 0: done */
 	struct ctl_ha_said *said; /* refusals said since its verdict */
 	int nsaid, said_cap;
 };

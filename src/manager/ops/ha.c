@@ -29,7 +29,6 @@
 
 #define TICK_MS 500
 /* A failed host's VMs that found no host are tried again this often. */
-#define RETRY_MS 5000
 /* What agents are told: how often to say they are alive. */
 #define PING_MS 1000
 #define PING_OFF_MS 10000
@@ -43,8 +42,6 @@ struct ha_host {
 	enum ha_host_state state;
 	int64_t since_ms;
 	char reason[HA_REASON_MAX];
-	int64_t next_restart_ms;     /* isolated: when to (re)try what it stopped (a failed host's VMs:
-	                              * the controller, ctl/ha_ctl.c) */
 	bool cleaning;               /* a stale copy's delete is in flight */
 	bool bmc_busy;               /* a power-off through its BMC is under way */
 	int64_t next_bmc_ms;         /* when a failed power-off may be tried again */
@@ -122,11 +119,6 @@ static const char *vm_isolation_response(const json_t *vm, const json_t *cluster
 {
 	return str(json_object_get(vm, "ha"), "isolation_response")
 	           ?: str(json_object_get(cluster, "ha"), "isolation_response") ?: "leave";
-}
-
-static int priority_rank(const char *p)
-{
-	return !strcmp(p, "high") ? 0 : !strcmp(p, "medium") ? 1 : !strcmp(p, "low") ? 2 : 3;
 }
 
 /* ---- what agents say ---------------------------------------------------------- */
@@ -362,20 +354,6 @@ static void record_verdict(struct mgr *m, struct ha_host *h)
 	}
 }
 
-struct restart_item {
-	json_t *vm;
-	int rank;
-	json_int_t memory;
-};
-
-static int by_priority(const void *a, const void *b)
-{
-	const struct restart_item *x = a, *y = b;
-	if (x->rank != y->rank)
-		return x->rank - y->rank;
-	return x->memory < y->memory ? 1 : x->memory > y->memory ? -1 : 0;
-}
-
 /* Queues one restart: the task and the VM's move to its new host commit
  * together, so placement counts it there from now on. */
 static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char *reason, const json_t *monitor,
@@ -483,64 +461,6 @@ static bool eligible(struct mgr *m, struct ha_host *h, const json_t *host, const
 		return false;
 	}
 	return true;
-}
-
-/* Restarts the protected VMs an isolated host h stopped, one by one by
- * placement, highest priority first. Returns how many are left to try
- * again later (no host fits them yet). */
-static int restart_vms(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *cluster,
-                       const json_t *hosts, int64_t now, const struct ha_times *t, const json_t *still_running)
-{
-	struct store_filter f = {"host_id", h->id};
-	struct errinfo e = {0};
-	json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &e);
-	if (!vms)
-		return 1;
-	size_t n = json_array_size(vms), k = 0;
-	struct restart_item *items = calloc(n ? n : 1, sizeof(*items));
-	if (!items) {
-		json_decref(vms);
-		return 1;
-	}
-	int left = 0;
-	size_t i;
-	json_t *vm;
-	json_array_foreach(vms, i, vm)
-		if (eligible(m, h, host, cluster, hosts, vm, still_running, now, t))
-			items[k++] = (struct restart_item){vm, priority_rank(ha_vm_priority(vm, cluster)),
-			                                   json_integer_value(json_object_get(json_object_get(vm, "config"), "memory_mib"))};
-	qsort(items, k, sizeof(*items), by_priority);
-	for (i = 0; i < k; i++) {
-		vm = items[i].vm;
-		const char *id = str(vm, "id");
-		char why[400];
-		json_t *preq = migration_placement_request(vm, NULL), *to = NULL, *report = NULL;
-		struct errinfo pe = {0};
-		if (!preq || place_vm(m->st, preq, &to, &report, &pe) < 0) {
-			snprintf(why, sizeof(why), "not restarted yet (tried again every %d s): %s", RETRY_MS / 1000,
-			         pe.message[0] ? pe.message : "out of memory");
-			refuse_once(m, h, id, why);
-			left++;
-		} else {
-			char reason[600];
-			snprintf(reason, sizeof(reason), "host %s %s; restarted on %s: %s", str(host, "name") ?: h->id,
-			         still_running ? "is isolated and stopped it (its isolation response)" : "failed",
-			         str(to, "name") ?: "?", str(report, "summary") ?: "");
-			if (queue_restart(m, vm, to, reason, NULL, true, &pe) == 0)
-				goto queued;
-			log_warn("ha_restart_not_queued", "vm=%s error=%s", id, log_quote(pe.message));
-			left++;
-		}
-	queued:
-		json_decref(preq);
-		json_decref(to);
-		json_decref(report);
-	}
-	free(items);
-	json_decref(vms);
-	if (k)
-		tasks_wake(m);
-	return left;
 }
 
 /* ---- fencing through the BMC --------------------------------------------------- */
@@ -798,8 +718,7 @@ static int env_each_cluster(void *ctx, int (*fn)(void *arg, const struct ctl_ha_
 
 /* Each host of the cluster, judged by the controller; then what only
  * vdcd does: power off through its BMC a host HA cannot judge or that is
- * fencing, and restart what an isolated host stopped; and, once all are
- * judged, the cluster's VM monitoring. */
+ * fencing; and, once all are judged, the cluster's VM monitoring. */
 static int env_each_host(void *ctx, const struct ctl_ha_cluster *c, int (*fn)(void *arg, const struct ctl_ha_host *h),
                          void *arg)
 {
@@ -824,18 +743,6 @@ static int env_each_host(void *ctx, const struct ctl_ha_cluster *c, int (*fn)(vo
 		fn(arg, &v);
 		if (h->state == HA_UNKNOWN || h->state == HA_FENCING)
 			fence_by_bmc(m, h, host, now);
-		/* Isolated: what it stopped by its isolation response (gone from
-		 * its lease record, which it writes as isolated) runs elsewhere. */
-		if (h->state == HA_ISOLATED && now >= h->next_restart_ms) {
-			struct ha_host_view hv = {0};
-			const json_t *record = NULL;
-			int64_t seen_seq;
-			lease_view(ha, hosts, h, now, &c->t, &hv, &record, &seen_seq);
-			const json_t *vms = record && !strcmp(str(record, "state") ?: "", "isolated")
-			                        ? json_object_get(record, "vms") : NULL;
-			if (json_is_array(vms) && restart_vms(m, h, host, cluster, hosts, now, &c->t, vms) > 0)
-				h->next_restart_ms = now + RETRY_MS;
-		}
 	}
 	monitor_vms(m, cluster, hosts);
 	ha->hosts_now = NULL;
@@ -893,6 +800,20 @@ static int env_each_vm(void *ctx, const struct ctl_ha_host *hv, int (*fn)(void *
 	struct ha_times t;
 	ha_times_of(ha->cluster_now, &t);
 	int64_t now = now_ms();
+	/* An isolated host: only what its isolation response stopped (gone
+	 * from the lease record it writes as isolated). One whose record says
+	 * otherwise (agent-down: its lease keeper writes it) restarts nothing. */
+	const json_t *still_running = NULL;
+	bool none = false;
+	if (hv->judged == HA_ISOLATED) {
+		struct ha_host_view view = {0};
+		const json_t *record = NULL;
+		int64_t seen_seq;
+		lease_view(ha, ha->hosts_now, ref->h, now, &t, &view, &record, &seen_seq);
+		still_running = record && !strcmp(str(record, "state") ?: "", "isolated") ? json_object_get(record, "vms")
+		                                                                           : NULL;
+		none = !json_is_array(still_running);
+	}
 	size_t i;
 	json_t *vm;
 	json_array_foreach(vms, i, vm) {
@@ -904,7 +825,7 @@ static int env_each_vm(void *ctx, const struct ctl_ha_host *hv, int (*fn)(void *
 			if (nafter < VM_NAMES_MAX && json_is_string(an))
 				after[nafter++] = json_string_value(an);
 		const json_t *config = json_object_get(vm, "config");
-		bool ok = eligible(m, ref->h, ref->host, ha->cluster_now, ha->hosts_now, vm, NULL, now, &t);
+		bool ok = !none && eligible(m, ref->h, ref->host, ha->cluster_now, ha->hosts_now, vm, still_running, now, &t);
 		struct ctl_ha_vm v = {.id = str(vm, "id") ?: "", .name = str(vm, "name") ?: "",
 		                      .priority = priority_of(ha_vm_priority(vm, ha->cluster_now)),
 		                      .vcpus = (int)json_integer_value(json_object_get(config, "vcpus")),
@@ -1061,13 +982,11 @@ static void env_verdict(void *ctx, const struct ctl_ha_host *hv, enum ha_host_st
 {
 	struct mgr *m = ctx;
 	const struct host_ref *ref = hv->ref;
-	/* A new verdict: refusals are said again, an isolated host's stopped
-	 * VMs looked at at once. */
+	/* A new verdict: refusals are said again. */
 	json_decref(ref->h->said);
 	ref->h->said = NULL;
 	ref->h->state = s;
 	ref->h->since_ms = now_ms();
-	ref->h->next_restart_ms = 0;
 	snprintf(ref->h->reason, sizeof(ref->h->reason), "%s", reason);
 	record_verdict(m, ref->h);
 	if (s == HA_CONNECTED)

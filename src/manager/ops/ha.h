@@ -8,12 +8,13 @@
  * VM HA moved away has that copy removed (its disks stay: they are the
  * VM's, on the shared datastore).
  *
- * The judging, the verdicts and a failed host's planned restarts (waves,
- * retries, refusals) are the controller in ctl/ha_ctl.c, which the
- * simulator runs too; this file is its env in vdcd (the store, the index's
- * restart plan, vm.ha_restart tasks) and what only vdcd does: the alive
- * route, fencing through a BMC, an isolated host's stopped VMs, VM
- * monitoring, stale copies (when the agent lists them).
+ * The judging, the verdicts and the planned restarts of a failed host's
+ * VMs and of those an isolated host's response stopped (waves, retries,
+ * refusals) are the controller in ctl/ha_ctl.c, which the simulator runs
+ * too; this file is its env in vdcd (the store, the lease records, the
+ * index's restart plan, vm.ha_restart tasks) and what only vdcd does: the
+ * alive route, fencing through a BMC, VM monitoring, stale copies (when
+ * the agent lists them).
  *
  * What agents said lives in memory only: after a restart vdcd counts
  * silence from its own start, so no host is judged on stale news. */
