@@ -3,7 +3,9 @@
 # the other, on three namespace hosts sharing a datastore with three
 # protected VMs: a host crashed (every process killed), a host isolated
 # (its network cut), a host cut from both (network, and its lease file made
-# immutable), vdcd killed -9, a VM's QEMU killed. After each, the fault is
+# immutable), vdcd killed -9, a VM's QEMU killed, a host's agent alone
+# killed -9 for longer than the lease (its lease keeper keeps the lease,
+# so its VMs stay where they run). After each, the fault is
 # healed and every VM must run again, each on exactly one host, the one the
 # inventory names; a monitor scans the VMs' QEMUs every 100 ms throughout
 # and must never see two copies of one run its guest. HA_SOAK_FAULTS faults
@@ -91,7 +93,7 @@ every_host_back() {
 }
 
 check "the three VMs run, each once" settled
-kinds=(crash isolate both vdcd qemu)
+kinds=(crash isolate both vdcd qemu agent)
 declare -A seen
 for n in $(seq 1 "$FAULTS"); do
 	kind=${kinds[$((RANDOM % ${#kinds[@]}))]}
@@ -110,6 +112,7 @@ for n in $(seq 1 "$FAULTS"); do
 		vdcd_kill9
 		vdcd_start "${VDCD_FLAGS[@]}" || not_ok "vdcd starts again" ;;
 	qemu) pkill -9 -f "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $id( |\$)" ;;
+	agent) kill -9 "$(agent_pid "$h")"; sleep 8 ;; # past the lease (4 s) and margin
 	esac
 	# Heal what needs healing once HA has had its time with the fault.
 	if [ "$kind" = both ] || [ "$kind" = crash ]; then
@@ -119,7 +122,9 @@ for n in $(seq 1 "$FAULTS"); do
 		done
 	fi
 	every_host_back || not_ok "fault $n ($kind on $h): the hosts connect again"
-	if settled; then
+	if settled && [ "$kind" = agent ] && [ "$(host_of "$id")" != "$h" ]; then
+		not_ok "fault $n: agent on $h (VM ${id:0:8}): the VM moved to $(host_of "$id") though its host ran it"
+	elif settled; then
 		ok "fault $n: $kind on $h (VM ${id:0:8}): every VM runs once again ($((SECONDS - t0)) s)"
 	else
 		not_ok "fault $n: $kind on $h (VM ${id:0:8}): every VM runs once again"
