@@ -2,6 +2,7 @@
  * {"priority"?, "isolation_response"?}. System administrators only: a
  * restart priority decides who gets a failed host's capacity first. */
 #include "api.h"
+#include "ha.h"
 #include "auth.h"
 #include "ha_admit.h"
 #include "ha_incidents.h"
@@ -63,8 +64,10 @@ void api_vms_ha(struct http_req *req)
 		mgr_refuse(req, "vm.ha", "vm", str(vm, "id"), &e);
 	}
 	json_decref(upd);
-	if (stored)
+	if (stored) {
+		ha_vm_settings_changed(m, str(stored, "host_id"));
 		http_reply_json(req, 200, stored);
+	}
 out:
 	json_decref(asked);
 	json_decref(body);

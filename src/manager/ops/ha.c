@@ -15,6 +15,7 @@
 #include "migrations.h"
 #include "place.h"
 #include "inventory.h"
+#include "ha_peers.h"
 #include "ha_plan.h"
 #include "resources.h"
 #include "task_ops.h"
@@ -28,10 +29,18 @@
 #include <time.h>
 
 #define TICK_MS 500
-/* A failed host's VMs that found no host are tried again this often. */
 /* What agents are told: how often to say they are alive. */
 #define PING_MS 1000
 #define PING_OFF_MS 10000
+/* A host's protected VMs, as its alive answer names them, are kept this
+ * long (a report each second would list its VMs each time). A VM newly
+ * protected is named that much later; HA restarts only what a host
+ * confirmed, so nothing unsafe comes of it. */
+#define PROTECTED_TTL_MS 2000
+/* A host's copies of VMs HA moved away are looked for when its list of
+ * defined VMs changes, when a VM of it was restarted elsewhere, and at
+ * least this often. */
+#define STALE_CHECK_MS 30000
 
 struct ha_host {
 	char id[40];
@@ -47,6 +56,12 @@ struct ha_host {
 	int64_t next_bmc_ms;         /* when a failed power-off may be tried again */
 	int64_t bmc_off_ms;          /* its BMC confirmed it off (monotonic); 0: never */
 	json_t *said;                /* VM id -> the refusal said in an event since its last verdict */
+	json_t *protected_cache;     /* its alive answer's "protected", until protected_until_ms */
+	int64_t protected_until_ms;
+	json_int_t protected_cluster_version; /* of the cluster it was made with */
+	json_t *defined_checked;     /* its defined VMs when its stale copies were last looked for */
+	bool stale_hint;             /* a VM of it was restarted elsewhere since */
+	int64_t next_stale_check_ms;
 };
 
 struct ha {
@@ -59,6 +74,7 @@ struct ha {
 	json_t *plan;                /* the last restart plan (its hosts, for env_restart) */
 	json_t *vms_now;             /* the VMs the controller was last given (their refs) */
 	json_t *ready_said;          /* VM id -> its restart's task whose readiness wait timed out (said once) */
+	struct ha_peers *peers;      /* isolation addresses per cluster (ha_peers.c) */
 };
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -78,6 +94,7 @@ static struct ha_host *host_of(struct ha *ha, const char *id)
 	h->last_word_ms = now_ms();
 	h->seq_at_word = -1;
 	h->state = HA_CONNECTED;
+	h->stale_hint = true; /* vdcd (re)started: nothing known of its copies */
 	if (inv_map_put(&ha->hosts, h->id, h) < 0) {
 		free(h);
 		return NULL;
@@ -155,13 +172,13 @@ static int64_t own_seq(const json_t *leases)
 /* A returning host still has VM vm_name that HA moved away from it: its
  * copy goes, disks left (they are the VM's, on the shared datastore; a
  * running copy, which fencing should have made impossible, is killed). */
-static void remove_stale_copies(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *defined)
+static bool remove_stale_copies(struct mgr *m, struct ha_host *h, const json_t *host, const json_t *defined)
 {
 	size_t i;
 	json_t *n;
 	json_array_foreach(defined, i, n) {
 		if (h->cleaning || !json_is_string(n))
-			return;
+			return false; /* one delete at a time: the rest at a later report */
 		json_t *vm = store_get(m->st, STORE_VM, json_string_value(n), &(struct errinfo){0});
 		const json_t *last = json_object_get(vm, "ha_last");
 		if (vm && strcmp(str(vm, "host_id") ?: "", h->id) && !strcmp(str(last, "from_host_id") ?: "", h->id)) {
@@ -180,6 +197,44 @@ static void remove_stale_copies(struct mgr *m, struct ha_host *h, const json_t *
 		}
 		json_decref(vm);
 	}
+	return !h->cleaning;
+}
+
+/* The protected VMs of host h, as its alive answer names them (kept for
+ * PROTECTED_TTL_MS, or until its cluster or one of its VMs' HA settings
+ * changes): agent name -> {priority, isolation}. Borrowed. */
+static const json_t *protected_of(struct mgr *m, struct ha_host *h, const json_t *cluster, int64_t now)
+{
+	json_int_t cv = json_integer_value(json_object_get(cluster, "version"));
+	if (h->protected_cache && now < h->protected_until_ms && cv == h->protected_cluster_version)
+		return h->protected_cache;
+	h->protected_cluster_version = cv;
+	json_t *prot = json_object();
+	if (ha_enabled(cluster)) {
+		struct store_filter f = {"host_id", h->id};
+		json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
+		size_t i;
+		json_t *vm;
+		json_array_foreach(vms, i, vm) {
+			const char *p = ha_vm_priority(vm, cluster);
+			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
+			if (strcmp(p, "disabled") && name)
+				json_object_set_new(prot, name, json_pack("{s:s, s:s}", "priority", p, "isolation",
+				                                          vm_isolation_response(vm, cluster)));
+		}
+		json_decref(vms);
+	}
+	json_decref(h->protected_cache);
+	h->protected_cache = prot;
+	h->protected_until_ms = now + PROTECTED_TTL_MS;
+	return prot;
+}
+
+void ha_vm_settings_changed(struct mgr *m, const char *host_id)
+{
+	struct ha_host *h = m->ha && host_id ? inv_map_get(&((struct ha *)m->ha)->hosts, host_id) : NULL;
+	if (h)
+		h->protected_until_ms = 0;
 }
 
 json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct errinfo *e)
@@ -216,39 +271,17 @@ json_t *ha_word(struct mgr *m, const json_t *host, const json_t *body, struct er
 	json_t *cluster = store_get(m->st, STORE_CLUSTER, str(host, "cluster_id") ?: "", &(struct errinfo){0});
 	struct ha_times t;
 	ha_times_of(cluster, &t);
-	json_t *prot = json_object();
-	if (ha_enabled(cluster)) {
-		struct store_filter f = {"host_id", h->id};
-		json_t *vms = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
-		size_t i;
-		json_t *vm;
-		json_array_foreach(vms, i, vm) {
-			const char *p = ha_vm_priority(vm, cluster);
-			const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
-			if (strcmp(p, "disabled") && name)
-				json_object_set_new(prot, name, json_pack("{s:s, s:s}", "priority", p, "isolation",
-				                                          vm_isolation_response(vm, cluster)));
-		}
-		json_decref(vms);
+	int64_t now = now_ms();
+	json_t *prot = json_deep_copy(protected_of(m, h, cluster, now));
+	/* Its isolation addresses: other hosts' agents. */
+	json_t *peers = ha_peers_for(ha->peers, m->st, str(host, "cluster_id") ?: "", h->id, now);
+	if (defined && (h->stale_hint || now >= h->next_stale_check_ms || !json_equal(defined, h->defined_checked)) &&
+	    remove_stale_copies(m, h, host, defined)) {
+		h->stale_hint = false;
+		json_decref(h->defined_checked);
+		h->defined_checked = json_deep_copy(defined);
+		h->next_stale_check_ms = now + STALE_CHECK_MS;
 	}
-	/* Its isolation addresses: the other hosts' agents. */
-	json_t *peers = json_array();
-	struct store_filter cf = {"cluster_id", str(host, "cluster_id") ?: ""};
-	json_t *hosts = store_list_all(m->st, STORE_HOST, &cf, 1, &(struct errinfo){0});
-	size_t hi;
-	json_t *o;
-	json_array_foreach(hosts, hi, o) {
-		struct url u;
-		char addr[300];
-		if (strcmp(str(o, "id") ?: "", h->id) && url_parse(str(o, "agent_url") ?: "", &u) == 0 &&
-		    url_host_is_ip(u.host)) {
-			snprintf(addr, sizeof(addr), "%s:%s", u.host, u.port);
-			json_array_append_new(peers, json_string(addr));
-		}
-	}
-	json_decref(hosts);
-	if (defined)
-		remove_stale_copies(m, h, host, defined);
 	/* What the host will fence, kept with it (a write only when it
 	 * changes): HA restarts elsewhere only VMs its host agreed to fence,
 	 * also after a restart of vdcd. */
@@ -399,6 +432,9 @@ static int queue_restart(struct mgr *m, json_t *vm, const json_t *to, const char
 	}
 	json_decref(upd);
 	json_decref(task);
+	struct ha_host *from = host_of(m->ha, str(vm, "host_id") ?: "");
+	if (from) /* when it answers, its copy of vm is stale */
+		from->stale_hint = true;
 	if (say) { /* else the controller says it (ctl/ha_ctl.c) */
 		mgr_event(m, "vdcd", "vm.ha_restart", "vm", id, "accepted", reason);
 		log_info("decision", "controller=ha subject=%s verdict=restart reason=%s", id, log_quote(reason));
@@ -1024,7 +1060,8 @@ int ha_init(struct mgr *m)
 	                           .ha_plan = env_plan, .ha_host_name = env_host_name, .ha_restart = env_restart,
 	                           .ha_verdict = env_verdict};
 	ha->ctl.env = &ha->env; /* ticked by tick, not by env timers */
-	if (!(ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m))) {
+	if (!(ha->peers = ha_peers_new()) || !(ha->timer = loop_timer_after(m->loop, TICK_MS, tick, m))) {
+		ha_peers_free(ha->peers);
 		free(ha);
 		m->ha = NULL;
 		return -1;
@@ -1038,6 +1075,8 @@ static void free_host(void *val, void *ctx)
 	struct ha_host *h = val;
 	json_decref(h->leases);
 	json_decref(h->said);
+	json_decref(h->protected_cache);
+	json_decref(h->defined_checked);
 	free(h);
 }
 
@@ -1051,6 +1090,7 @@ void ha_free(struct mgr *m)
 	inv_map_each(&ha->hosts, free_host, NULL);
 	json_decref(ha->ready_said);
 	inv_map_free(&ha->hosts);
+	ha_peers_free(ha->peers);
 	ctl_ha_free(&ha->ctl);
 	json_decref(ha->plan);
 	json_decref(ha->vms_now);

@@ -31,6 +31,9 @@ struct mgr;
 int ha_init(struct mgr *m);
 void ha_free(struct mgr *m);
 
+/* A VM's HA settings on host_id changed: its next alive answer names them. */
+void ha_vm_settings_changed(struct mgr *m, const char *host_id);
+
 /* An agent's word (the alive route's body, validated here): host is its
  * document as the route read it. Returns the reply (new reference): which
  * of its VMs are protected and the cluster's times; NULL with e (400 on a
