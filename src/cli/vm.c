@@ -744,6 +744,13 @@ static const struct opt list_opts[] = {
 	OPT_END,
 };
 
+/* A readiness probe's times, on create and on resize. */
+#define OPT_READY_TIMES \
+	{"ready-period", 0, OPT_INT, "S", "seconds between the probe's tries (default 2)", "ready_probe.period_s", 0, NULL}, \
+	{"ready-timeout", 0, OPT_INT, "S", "seconds a try may take (default 1)", "ready_probe.timeout_s", 0, NULL}, \
+	{"ready-failures", 0, OPT_INT, "N", "failures in a row that make it not ready (default 3)", \
+	 "ready_probe.failures", 0, NULL}
+
 static const struct opt create_opts[] = {
 	{"template", 0, OPT_STR, "TEMPLATE", "the template to make it from", "template", OPT_REQUIRED, NULL},
 	{"project", 0, OPT_STR, "PROJECT", "the project it belongs to (its quota applies)", "project", 0,
@@ -770,11 +777,7 @@ static const struct opt create_opts[] = {
 	 "is ended as crashed; HA restarts a protected VM)", "watchdog", 0, NULL},
 	{"ready-port", 0, OPT_INT, "PORT", "a readiness probe: the guest's TCP port that answers when it is ready "
 	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
-	{"ready-period", 0, OPT_INT, "S", "seconds between the probe's tries (default 2)", "ready_probe.period_s", 0,
-	 NULL},
-	{"ready-timeout", 0, OPT_INT, "S", "seconds a try may take (default 1)", "ready_probe.timeout_s", 0, NULL},
-	{"ready-failures", 0, OPT_INT, "N", "failures in a row that make it not ready (default 3)",
-	 "ready_probe.failures", 0, NULL},
+	OPT_READY_TIMES,
 	{"affinity", 0, OPT_LIST, "GROUP", "keep it on a host with the other VMs of GROUP",
 	 "placement.affinity", 0, NULL},
 	{"anti-affinity", 0, OPT_LIST, "GROUP", "keep it off hosts with other VMs of GROUP",
@@ -805,11 +808,7 @@ static const struct opt resize_opts[] = {
 	 "stopped)", "watchdog", 0, NULL},
 	{"ready-port", 0, OPT_INT, "PORT", "the readiness probe (also while running): the guest's TCP port that answers when it is ready "
 	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
-	{"ready-period", 0, OPT_INT, "S", "seconds between the probe's tries (default 2)", "ready_probe.period_s", 0,
-	 NULL},
-	{"ready-timeout", 0, OPT_INT, "S", "seconds a try may take (default 1)", "ready_probe.timeout_s", 0, NULL},
-	{"ready-failures", 0, OPT_INT, "N", "failures in a row that make it not ready (default 3)",
-	 "ready_probe.failures", 0, NULL},
+	OPT_READY_TIMES,
 	{"no-ready-probe", 0, OPT_FLAG, NULL, "remove the readiness probe (also while running)", "ready_probe", 0, NULL},
 	OPT_NO_WAIT,
 	OPT_END,

@@ -44,6 +44,22 @@ host_name_of() {
 	local h
 	for h in h1 h2 h3; do [ "${HID[$h]}" = "$1" ] && echo "$h"; done
 }
+# agent_again HOST: its agent started again, as it joined.
+agent_again() {
+	agent_start "$1" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
+		--manager-ca-fingerprint "$CA_FP" --host-name "$1" \
+		--advertise-url "https://$(cat "$(dir_of "$1")/mgmt_ip"):7441"
+}
+# agent_back HOST: its agent started again, and HA has it connected (up to 10 s;
+# BODY is the host as last read).
+agent_back() {
+	agent_again "$1" || not_ok "$1's agent starts again"
+	for _ in $(seq 1 100); do
+		mapi GET "/api/v1/hosts/$1"
+		[ "$(jget "$BODY" .ha.state)" = connected ] && break
+		sleep 0.1
+	done
+}
 
 # Each host's lease on the shared datastore, renewed every second.
 sleep 2.5
@@ -241,9 +257,7 @@ check "the unprotected VM is not restarted: it stays where it was" \
 
 # ---- the failed host comes back -----------------------------------------
 OLD=$H
-agent_start "$OLD" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
-	--manager-ca-fingerprint "$CA_FP" --host-name "$OLD" \
-	--advertise-url "https://$(cat "$(dir_of "$OLD")/mgmt_ip"):7441" || not_ok "$OLD's agent starts again"
+agent_again "$OLD" || not_ok "$OLD's agent starts again"
 gone=0
 for _ in $(seq 1 100); do
 	api "$OLD" GET "/api/v1/vms/$VM"
@@ -377,14 +391,7 @@ check "... its VM is not started elsewhere" test "$(where)" = "$H"
 check "... it still runs there, once" test "$(running_copies)" = 1
 check "... the keeper took the lease over" grep -q "keeper_take_over host=${HID[$H]}" "$(dir_of "$H")/agent.log"
 check "... and renews it as agent-down" test "$(jq -r .state "$SHARED/.vdc-ha/${HID[$H]}.lease")" = agent-down
-agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
-	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
-	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
-for _ in $(seq 1 100); do
-	mapi GET "/api/v1/hosts/$H"
-	[ "$(jget "$BODY" .ha.state)" = connected ] && break
-	sleep 0.1
-done
+agent_back "$H"
 check "the returning agent is connected, and the VM runs on there" \
 	test "$(jget "$BODY" .ha.state)" = connected -a "$(where)" = "$H" -a "$(running_copies)" = 1
 check "... it took the lease back from the same keeper" \
@@ -411,14 +418,7 @@ check "... the keeper killed it" grep -q "keeper_fenced vm=$VM" "$(dir_of "$H")/
 check "... and ended, nothing left to guard" grep -q "keeper_exit reason=.*nothing to guard" "$(dir_of "$H")/agent.log"
 check "one QEMU runs the VM" test "$(running_copies)" = 1
 chattr -i "$LEASE"
-agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
-	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
-	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
-for _ in $(seq 1 100); do
-	mapi GET "/api/v1/hosts/$H"
-	[ "$(jget "$BODY" .ha.state)" = connected ] && break
-	sleep 0.1
-done
+agent_back "$H"
 check "its agent back, the host is connected" test "$(jget "$BODY" .ha.state)" = connected
 
 # ---- the agent and its keeper both killed, the QEMU running on ------------
@@ -452,9 +452,7 @@ sleep 3
 mapi GET /api/v1/vms/vip
 check "... HA does not try it again while held" \
 	test "$(host_name_of "$(jget "$BODY" .host_id)")" = "$H" -a "$(running_copies)" = 1
-agent_start "$H" --datastore "shared=$SHARED" --listen 0.0.0.0:7441 --manager-url "$MGR_URL" \
-	--manager-ca-fingerprint "$CA_FP" --host-name "$H" \
-	--advertise-url "https://$(cat "$(dir_of "$H")/mgmt_ip"):7441" || not_ok "$H's agent starts again"
+agent_again "$H" || not_ok "$H's agent starts again"
 released=0
 for _ in $(seq 1 150); do
 	mapi GET /api/v1/vms/vip
