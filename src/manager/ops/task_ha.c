@@ -83,8 +83,8 @@ static int held_where_it_runs(struct task_ctx *t, json_t *vm, const char *name, 
 	snprintf(why, sizeof(why),
 	         "not started on the new host: its disk is in use by another process (QEMU's image lock), most likely its "
 	         "copy on the old host, whose agent and lease keeper are down while its QEMU runs on. It stays recorded on "
-	         "the old host and HA holds it (no restart elsewhere) until that host answers again; if it is really "
-	         "dead, power it off (vdc host power HOST off) and start the VM (%s)",
+	         "the old host and HA holds it (no restart elsewhere) until that host answers again: start vdc-agent "
+	         "there (%s)",
 	         e->message);
 	iso_time_now_ms(at);
 	struct errinfo pe = {0};
