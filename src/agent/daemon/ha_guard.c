@@ -387,7 +387,8 @@ static void tick(void *ctx)
 	uint64_t now = loop_now_ms();
 	/* Leases only in a cluster with HA on: nothing is written into the
 	 * datastores of one without. */
-	char *msg = keeper_message(g, host_id);
+	/* Built only when a keeper hears it: most clusters have HA off. */
+	char *msg = g->enabled || keeper_link_linked(g->keeper) ? keeper_message(g, host_id) : NULL;
 	if (!g->enabled && g->lease) {
 		ha_lease_stop(g->lease);
 		g->lease = NULL;

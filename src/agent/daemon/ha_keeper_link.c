@@ -170,6 +170,11 @@ bool keeper_link_tick(struct keeper_link *kl, const char *msg, uint64_t now_ms)
 	return kl->ready;
 }
 
+bool keeper_link_linked(const struct keeper_link *kl)
+{
+	return kl && kl->fd >= 0;
+}
+
 void keeper_link_off(struct keeper_link *kl, const char *msg)
 {
 	if (!kl || kl->fd < 0)

@@ -22,6 +22,9 @@ void keeper_link_free(struct keeper_link *kl);
  * few seconds, logged), or there is none to run. */
 bool keeper_link_tick(struct keeper_link *kl, const char *msg, uint64_t now_ms);
 
+/* Whether a keeper is connected. */
+bool keeper_link_linked(const struct keeper_link *kl);
+
 /* HA went off: tells a connected keeper so (msg has "enabled": false), and
  * it ends. */
 void keeper_link_off(struct keeper_link *kl, const char *msg);
