@@ -41,7 +41,9 @@ static const struct resource res = {"cluster", "clusters", cols, NULL};
 	{"ha-net-timeout-ms", 0, OPT_INT, "MS", "a host silent this long is judged by its lease (default 3000)", \
 	 "ha.net_timeout_ms", 0, NULL}, \
 	{"ha-max-restarts", 0, OPT_INT, "N", "VM monitoring: restarts of a crashed VM per window (default 3)", \
-	 "ha.max_restarts", 0, NULL}
+	 "ha.max_restarts", 0, NULL}, \
+	{"ha-ready-timeout", 0, OPT_INT, "S", "how long a restart wave waits for a VM's readiness probe before the " \
+	 "next goes on (default 120)", "ha.ready_timeout_s", 0, NULL}
 
 static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 

@@ -112,8 +112,9 @@ check "null puts a VM's isolation response back to the cluster's (its priority k
 check "vdc vm ha without a setting is a usage error (exit 2)" test $? = 2
 "$VDC" cluster update c1 --ha-default-priority urgent >/dev/null 2>&1
 check "vdc cluster update with a bad priority is refused (exit 2: vdcd's 400)" test $? = 2
-out=$("$VDC" cluster update c1 --ha-max-restarts 3 2>&1)
-check "vdc cluster update --ha-max-restarts" grep -q "cluster c1 updated" <<<"$out"
+out=$("$VDC" cluster update c1 --ha-max-restarts 3 --ha-ready-timeout 90 2>&1)
+check "vdc cluster update --ha-max-restarts --ha-ready-timeout" \
+	test "$(grep -c "cluster c1 updated" <<<"$out")/$(mapi GET /api/v1/clusters/c1 && jget "$BODY" .ha.ready_timeout_s)" = 1/90
 
 # ---- admission control: the room kept for failover ------------------------
 mapi GET /api/v1/clusters/c1/ha
