@@ -59,6 +59,8 @@ struct work {
 	struct ha_admission_host *ha_hosts;
 	struct placement_result r;
 	struct ranked *order;
+	/* Per step, beside order: each host's fractions and 1 / its size. */
+	double *tc, *tm, *ic, *im;
 };
 
 static double ss(double s1, double s2, int n)
@@ -84,18 +86,22 @@ static double frac_mem(const struct work *w, int h)
 	return w->mem[h] / (double)w->hosts[h].memory_mib;
 }
 
-/* The cut in n x imbalance^2 if v moved from a to b. */
-static double gain(const struct work *w, const struct balance_vm *v, int a, int b)
+/* How a move changes one resource's sum of squared deviations: x leaves
+ * a host at fraction fa, y arrives on one at fb (x and y differ when the
+ * hosts' sizes do); s1 is the sum of fractions, inv_n 1 / hosts. */
+static inline double delta_ss(double fa, double x, double fb, double y, double s1, double inv_n)
 {
-	double dc = v->cpu_demand, dm = (double)v->mem_demand_mib;
-	double ac = frac_cpu(w, a), bc = frac_cpu(w, b), am = frac_mem(w, a), bm = frac_mem(w, b);
-	double ac2 = ac - dc / w->hosts[a].cpus, bc2 = bc + dc / w->hosts[b].cpus;
-	double am2 = am - dm / (double)w->hosts[a].memory_mib, bm2 = bm + dm / (double)w->hosts[b].memory_mib;
-	double s1c = w->s1c - ac - bc + ac2 + bc2, s2c = w->s2c - ac * ac - bc * bc + ac2 * ac2 + bc2 * bc2;
-	double s1m = w->s1m - am - bm + am2 + bm2, s2m = w->s2m - am * am - bm * bm + am2 * am2 + bm2 * bm2;
-	double before = ss(w->s1c, w->s2c, w->n) + ss(w->s1m, w->s2m, w->n);
-	double after = ss(s1c, s2c, w->n) + ss(s1m, s2m, w->n);
-	return (before - after) / 2;
+	double d1 = y - x;
+	return x * x - 2 * fa * x + 2 * fb * y + y * y - (2 * s1 * d1 + d1 * d1) * inv_n;
+}
+
+/* The cut in n x imbalance^2 if v moved from the step's host k to its host
+ * o (indices into w->order and the arrays beside it). */
+static inline double gain(const struct work *w, double dc, double dm, int k, int o)
+{
+	double inv_n = 1.0 / w->n;
+	return -(delta_ss(w->tc[k], dc * w->ic[k], w->tc[o], dc * w->ic[o], w->s1c, inv_n) +
+	         delta_ss(w->tm[k], dm * w->im[k], w->tm[o], dm * w->im[o], w->s1m, inv_n)) / 2;
 }
 
 static void list_remove(struct work *w, int v, int h)
@@ -235,6 +241,13 @@ static int best_move(struct work *w, struct candidate *best, struct candidate *b
 		if (w->counts[h] && w->moves_at[h] < in->max_per_host)
 			w->order[no++] = (struct ranked){frac_cpu(w, h) - mc + frac_mem(w, h) - mm, h};
 	qsort(w->order, (size_t)no, sizeof(*w->order), by_key_desc);
+	for (int o = 0; o < no; o++) {
+		int h = w->order[o].host;
+		w->tc[o] = frac_cpu(w, h);
+		w->tm[o] = frac_mem(w, h);
+		w->ic[o] = 1.0 / w->hosts[h].cpus;
+		w->im[o] = 1.0 / (double)w->hosts[h].memory_mib;
+	}
 	*best = (struct candidate){-1, -1, -1, balance_levels[in->level - 1].min_gain};
 	bool found = false;
 	for (int k = 0; k < no; k++) {
@@ -247,15 +260,12 @@ static int best_move(struct work *w, struct candidate *best, struct candidate *b
 				continue;
 			/* The best target by load alone: placement is asked only
 			 * when that could beat the best move so far. */
-			double top = -1;
+			double top = -1, dc = v->cpu_demand, dm = (double)v->mem_demand_mib;
 			int tb = -1;
 			for (int o = 0; o < no; o++) {
-				int b = w->order[o].host;
-				if (b == a)
-					continue;
-				double g = gain(w, v, a, b);
-				if (g > top)
-					top = g, tb = b;
+				double g = gain(w, dc, dm, k, o);
+				if (g > top && o != k)
+					top = g, tb = w->order[o].host;
 			}
 			if (tb < 0 || top < best->gain || (found && top <= best->gain))
 				continue;
@@ -279,7 +289,7 @@ static int best_move(struct work *w, struct candidate *best, struct candidate *b
 				int b = w->order[o].host;
 				if (b == a || w->r.verdicts[b].filter != PLACEMENT_OK)
 					continue;
-				double g = gain(w, v, a, b);
+				double g = gain(w, dc, dm, k, o);
 				if (g > best->gain || (!found && g >= best->gain)) {
 					*best = (struct candidate){vi, a, b, g};
 					found = true;
@@ -332,6 +342,10 @@ static void work_free(struct work *w)
 	free(w->moves_at);
 	free(w->ha_hosts);
 	free(w->order);
+	free(w->tc);
+	free(w->tm);
+	free(w->ic);
+	free(w->im);
 }
 
 /* Allocates and fills w from in; 0, or -1 with out->reason. */
@@ -357,9 +371,13 @@ static int work_init(struct work *w, const struct balance_input *in, struct bala
 	w->moves_at = calloc(nh, sizeof(*w->moves_at));
 	w->ha_hosts = malloc(sizeof(*w->ha_hosts) * nh);
 	w->order = malloc(sizeof(*w->order) * nh);
+	w->tc = malloc(sizeof(*w->tc) * nh);
+	w->tm = malloc(sizeof(*w->tm) * nh);
+	w->ic = malloc(sizeof(*w->ic) * nh);
+	w->im = malloc(sizeof(*w->im) * nh);
 	if (!w->hosts || (s->nrules && (!w->rules || !w->members)) || !w->counts || !w->cpu || !w->mem ||
 	    !w->head || !w->next || !w->prev || !w->moved || !w->cost_known || !w->cost || !w->moves_at ||
-	    !w->ha_hosts || !w->order || placement_result_init(&w->r, (int)nh) < 0)
+	    !w->ha_hosts || !w->order || !w->tc || !w->tm || !w->ic || !w->im || placement_result_init(&w->r, (int)nh) < 0)
 		return fail(out, "out of memory");
 	if (s->nhosts)
 		memcpy(w->hosts, s->hosts, sizeof(*w->hosts) * (size_t)s->nhosts);
