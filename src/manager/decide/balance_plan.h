@@ -15,10 +15,13 @@
  * A move's gain is how much it cuts the sum over hosts of squared
  * deviations from the mean (n x imbalance^2): unlike the imbalance itself
  * it does not shrink as the cluster grows, so one minimum gain serves 3
- * hosts and 1,000. Moving d (a fraction of the same-size hosts) from a
- * host at a to one at b gains about d x (a - b - d), and the move back then
- * gains exactly its negative: greedy moves with a positive minimum gain
- * never ping-pong on steady load.
+ * hosts and 1,000. Moving d of one resource (a fraction of hosts of one
+ * size) from a host at a to one at b gains d x (a - b - d). The sum being a
+ * function of where the VMs are, the move back gains exactly the negative
+ * of the move: with a positive minimum gain, and each VM moved at most once
+ * a round, VMs never ping-pong on steady load.
+ *
+ * VMs on hosts in maintenance are evacuate_plan's, not moved here.
  *
  * Greedy: each step takes the best move (largest gain) from the most loaded
  * hosts to any host placement accepts (rules, maintenance, networks,

@@ -2,8 +2,8 @@
  * the imbalance and when it acts (thresholds 1..5, hold rounds), which VMs
  * move where and why it stops (rules, maintenance, reservations, caps, an
  * excluded VM, a VM that fits nowhere else), HA's capacity kept, and no
- * ping-pong. Hosts of 8 CPUs and 16 GiB in one cluster (4 vCPUs and 2 MiB
- * allocated per physical one), so a VM of 1.6 CPUs and 2 GiB is 20% CPU
+ * ping-pong. Hosts of 8 CPUs and 16 GiB in one cluster (overcommit 4 for
+ * CPU and 2 for memory), so a VM of 1.6 CPUs and 2 GiB is 20% CPU
  * and 12.5% memory of a host. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -406,6 +406,31 @@ static void t_rules(void **state)
 	assert_string_equal(moves_str(&f), "x:h1>h2");
 }
 
+/* Datastores and networks: a host that lacks the VM's is no target. */
+static void t_reach(void **state)
+{
+	(void)state;
+	struct fx f;
+	heavy_pair(&f);
+	fx_host(&f, "h3", PLACEMENT_CONNECTED);
+	for (int h = 0; h < 3; h++)
+		placement_set_add(&f.h[h].networks, 1);
+	placement_set_add(&f.h[0].datastores, 0);
+	placement_set_add(&f.h[2].datastores, 0);
+	f.v[0].datastore = 0; /* a and b need datastore 0, which h2 lacks */
+	f.v[1].datastore = 0;
+	for (int i = 0; i < 4; i++)
+		placement_set_add(&f.v[i].networks, 1);
+	assert_int_equal(fx_run(&f), 0);
+	/* a goes to h3 although h2 is as empty (and first); c then to h2. */
+	assert_string_equal(moves_str(&f), "a:h1>h3 c:h1>h2");
+	/* h3 off network 1 too: nothing takes a or b, c and d go to h2. */
+	f.h[2].networks = (struct placement_set){{0}};
+	assert_int_equal(fx_run(&f), 0);
+	assert_string_equal(moves_str(&f), "c:h1>h2 d:h1>h2");
+	assert_int_equal(f.p.stop, BALANCE_STOP_NO_GAIN);
+}
+
 /* A host in maintenance is neither source nor target, nor counted. */
 static void t_maintenance(void **state)
 {
@@ -563,7 +588,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_imbalance),   cmocka_unit_test(t_levels),       cmocka_unit_test(t_min_gain),
 		cmocka_unit_test(t_hold),        cmocka_unit_test(t_small),        cmocka_unit_test(t_no_ping_pong),
-		cmocka_unit_test(t_rules),       cmocka_unit_test(t_maintenance),  cmocka_unit_test(t_reservations),
+		cmocka_unit_test(t_rules),       cmocka_unit_test(t_reach),        cmocka_unit_test(t_maintenance),  cmocka_unit_test(t_reservations),
 		cmocka_unit_test(t_ha),          cmocka_unit_test(t_caps),         cmocka_unit_test(t_vm_limits),
 		cmocka_unit_test(t_bad_input),
 	};
