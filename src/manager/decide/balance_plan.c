@@ -407,8 +407,9 @@ static int work_init(struct work *w, const struct balance_input *in, struct bala
 			snprintf(why, sizeof(why), "VM '%s' runs on no host of the cluster", vname(v));
 			return fail(out, why);
 		}
-		if (!(v->cpu_demand >= 0) || !isfinite(v->cpu_demand) || v->mem_demand_mib < 0 ||
-		    v->memory_mib < 0 || v->memory_mib > PLACEMENT_MAX_MIB) {
+		if (!(v->cpu_demand >= 0) || !isfinite(v->cpu_demand) || v->mem_demand_mib < 0 || v->vcpus < 1 ||
+		    v->vcpus > PLACEMENT_MAX_CPUS || v->memory_mib < 1 || v->memory_mib > PLACEMENT_MAX_MIB ||
+		    v->dirty_bytes_s < 0) {
 			char why[200];
 			snprintf(why, sizeof(why), "VM '%s' has a negative or unbounded demand or size", vname(v));
 			return fail(out, why);

@@ -29,6 +29,9 @@
  * threshold's target, no move gains the minimum, or a cap is reached. A
  * move placement refuses for a rule is named in the stop reason.
  *
+ * Modes (manual, partially or fully automated) are the caller's: the plan
+ * is the same, and the caller lists it or runs it.
+ *
  * Not here yet: VM-host must/should rules (placement has no host groups
  * yet); moves that fix a broken rule (DRS's priority-1 moves); HA's
  * per-host failover fit (ha_plan) — only its admission control is kept.
@@ -128,9 +131,10 @@ struct balance_plan {
 };
 
 /* Plans one round for in->cluster, writing moves[0 .. max_moves) in the
- * order to run them. out is never NULL. Returns 0 with the plan, or -1
- * with out->reason on bad input (a VM on a host outside the cluster, a
- * level out of range, no memory). Costs O(steps x (VMs on the busiest
+ * order to run them (each counted where those before it went). out is
+ * never NULL. Returns 0 with the plan, or -1 with out->reason on bad input
+ * (a VM on a host outside the cluster, a size or demand out of bounds, a
+ * level out of range, an unknown HA policy, no memory). Reads in only. Costs O(steps x (VMs on the busiest
  * hosts x hosts)), placement being asked only for candidates that could
  * win. */
 int balance_plan(const struct balance_input *in, struct balance_move *moves, struct balance_plan *out);

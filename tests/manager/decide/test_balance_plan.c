@@ -445,6 +445,13 @@ static void t_maintenance(void **state)
 	assert_int_equal(f.p.nhosts, 2);
 	assert_string_equal(moves_str(&f), "a:h1>h3 b:h1>h3");
 
+	/* Nor a host of another cluster. */
+	f.h[2].cluster = 1;
+	assert_int_equal(fx_run(&f), 0);
+	assert_int_equal(f.p.nhosts, 1);
+	assert_int_equal(f.p.stop, BALANCE_STOP_TOO_FEW);
+	f.h[2].cluster = 0;
+
 	/* A disconnected host neither. */
 	f.h[1].state = PLACEMENT_DISCONNECTED;
 	assert_int_equal(fx_run(&f), 0);
@@ -577,6 +584,14 @@ static void t_bad_input(void **state)
 	fx_vm(&f, "elsewhere", 1, 1, 1024);
 	assert_int_equal(fx_run(&f), -1);
 	has(f.p.reason, "VM 'elsewhere' runs on no host of the cluster");
+	heavy_pair(&f);
+	f.v[2].vcpus = 0;
+	assert_int_equal(fx_run(&f), -1);
+	has(f.p.reason, "VM 'c' has a negative or unbounded demand or size");
+	heavy_pair(&f);
+	f.in.ha.kind = (enum ha_policy_kind)7;
+	assert_int_equal(fx_run(&f), -1);
+	has(f.p.reason, "HA admission");
 	heavy_pair(&f);
 	f.in.max_moves = 0;
 	assert_int_equal(fx_run(&f), -1);
