@@ -61,6 +61,9 @@ struct work {
 	struct ranked *order;
 	/* Per step, beside order: each host's fractions and 1 / its size. */
 	double *tc, *tm, *ic, *im;
+	/* The best move refused this step: placement's filter and sentence. */
+	enum placement_filter blocked_filter;
+	char blocked_why[240];
 };
 
 static double ss(double s1, double s2, int n)
@@ -281,9 +284,13 @@ static int best_move(struct work *w, struct candidate *best, struct candidate *b
 			if (prc < 0)
 				return prc;
 			enum placement_filter f = w->r.verdicts[tb].filter;
-			if ((f == PLACEMENT_F_AFFINITY || f == PLACEMENT_F_ANTI_AFFINITY) && top > blocked->gain) {
+			if (f != PLACEMENT_OK && top > blocked->gain) {
 				*blocked = (struct candidate){vi, a, tb, top};
-				*blocked_rule = w->r.verdicts[tb].id;
+				w->blocked_filter = f;
+				*blocked_rule = f == PLACEMENT_F_AFFINITY || f == PLACEMENT_F_ANTI_AFFINITY
+				                        ? w->r.verdicts[tb].id
+				                        : -1;
+				placement_format_verdict(&w->plan, &q, &w->r, tb, w->blocked_why, sizeof(w->blocked_why));
 			}
 			for (int o = 0; o < no; o++) {
 				int b = w->order[o].host;
@@ -513,13 +520,19 @@ int balance_plan(const struct balance_input *in, struct balance_move *moves, str
 				text_put(&t, "; %d host%s at the cap of %d move%s each this round", capped,
 				         capped == 1 ? "" : "s", in->max_per_host, in->max_per_host == 1 ? "" : "s");
 			if (blocked.vm >= 0) {
-				const struct placement_rule *ru = &in->snap->rules[blocked_rule];
 				out->blocked_vm = blocked.vm;
 				out->blocked_rule = blocked_rule;
-				text_put(&t, "; the best, %s to %s (gain %.4f), would break %s rule %s",
-				         vname(&in->vms[blocked.vm]), hname(&w, blocked.to), blocked.gain,
-				         ru->type == PLACEMENT_AFFINITY ? "affinity" : "anti-affinity",
-				         ru->name ? ru->name : "?");
+				out->blocked_filter = w.blocked_filter;
+				text_put(&t, "; the best, %s to %s (gain %.4f), ", vname(&in->vms[blocked.vm]),
+				         hname(&w, blocked.to), blocked.gain);
+				if (blocked_rule >= 0) {
+					const struct placement_rule *ru = &in->snap->rules[blocked_rule];
+					text_put(&t, "would break %s rule %s",
+					         ru->type == PLACEMENT_AFFINITY ? "affinity" : "anti-affinity",
+					         ru->name ? ru->name : "?");
+				} else {
+					text_put(&t, "is refused: %s", w.blocked_why);
+				}
 			}
 			break;
 		}

@@ -26,8 +26,9 @@
  * Greedy: each step takes the best move (largest gain) from the most loaded
  * hosts to any host placement accepts (rules, maintenance, networks,
  * datastores, overcommit, reservations), until the imbalance is under the
- * threshold's target, no move gains the minimum, or a cap is reached. A
- * move placement refuses for a rule is named in the stop reason.
+ * threshold's target, no move gains the minimum, or a cap is reached. The
+ * best move placement refused (a rule it would break, no room) is named in
+ * the stop reason.
  *
  * Modes (manual, partially or fully automated) are the caller's: the plan
  * is the same, and the caller lists it or runs it.
@@ -124,8 +125,11 @@ struct balance_plan {
 	int hold_rounds;
 	int nmoves;
 	enum balance_stop stop;
-	int blocked_vm;    /* -1, or the best move's VM that a rule blocked */
-	int blocked_rule;  /* its rule index, or -1 */
+	/* NO_GAIN: the move that would have gained most but placement refused
+	 * (a rule, no room, a datastore...), or -1. */
+	int blocked_vm;
+	enum placement_filter blocked_filter;
+	int blocked_rule;  /* its rule index when a rule refused it, or -1 */
 	struct ha_capacity ha_before, ha_after;
 	char reason[BALANCE_REASON_MAX]; /* why it stopped, with the numbers */
 };

@@ -379,6 +379,7 @@ static void t_rules(void **state)
 	assert_int_equal(f.p.stop, BALANCE_STOP_NO_GAIN);
 	assert_int_equal(f.p.blocked_vm, a);
 	assert_int_equal(f.p.blocked_rule, 0);
+	assert_int_equal(f.p.blocked_filter, PLACEMENT_F_ANTI_AFFINITY);
 	has(f.p.reason, "the best, a to h2 (gain ");
 	has(f.p.reason, "would break anti-affinity rule sep");
 
@@ -559,6 +560,10 @@ static void t_vm_limits(void **state)
 	assert_int_equal(fx_run(&f), 0);
 	assert_int_equal(f.p.nmoves, 0);
 	assert_int_equal(f.p.stop, BALANCE_STOP_NO_GAIN);
+	assert_int_equal(f.p.blocked_vm, 0);
+	assert_int_equal(f.p.blocked_filter, PLACEMENT_F_CPU);
+	assert_int_equal(f.p.blocked_rule, -1);
+	has(f.p.reason, "; the best, a to h2 (gain 0.1669), is refused: ");
 
 	/* A VM that dirties memory faster than the link copies it, with no
 	 * post-copy or auto-converge allowed, is not moved. */
