@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement api images scale ui"
+all="vm-start placement balance api images scale ui"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -27,6 +27,9 @@ for name in $names; do
 		;;
 	placement)
 		"$root/build/bench/placement/placement" "$@"
+		;;
+	balance) # pure: one balancing round over 1,000 hosts and 10,000 VMs
+		"$root/build/bench/balance/balance" "$@"
 		;;
 	api)
 		"$root/bench/api/api.sh" --build "$root/build" "$@"
