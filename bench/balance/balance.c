@@ -11,27 +11,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "../fleet_rng.h"
+
 #define NHOSTS 1000
 #define NVMS 10000
 #define NANTI 300
 #define NAFF 100
 #define RUNS 7
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-/* splitmix64: a fixed seed, so every run times the same fleet. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static int pick(int n)
-{
-	return (int)(rnd() % (uint64_t)n);
-}
 
 static double ms_since(const struct timespec *a)
 {

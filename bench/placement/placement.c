@@ -10,28 +10,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "../fleet_rng.h"
+
 #define NDATASTORES 24 /* 0..3 reach every host; 4.. belong to one cluster each */
 #define NNETWORKS 40   /* 0..7 reach every host; 8.. per cluster */
 #define NRULES 60
 #define NREQUESTS 10000
 #define NWARM 1000
 #define DEFAULT_TRACE "/work/shared/traces/azure-v1-vms.csv.gz"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-/* splitmix64: a fixed seed, so every run times the same fleet. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static int pick(int n)
-{
-	return (int)(rnd() % (uint64_t)n);
-}
 
 static void figure(const char *name, double value, const char *unit, int decimals)
 {
