@@ -362,6 +362,43 @@ int resource_parse_vm_ready_probe(const json_t *body, json_t *doc, struct jv_err
 	return 0;
 }
 
+int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *err)
+{
+	const json_t *f = json_object_get(body, "firmware"), *b = json_object_get(body, "boot_order");
+	if (f && !json_is_null(f)) {
+		const char *s = json_is_string(f) ? json_string_value(f) : "";
+		if (strcmp(s, "bios") && strcmp(s, "uefi"))
+			return jv_fail(err, "firmware", "must be \"bios\" (SeaBIOS, the default) or \"uefi\" (OVMF, with "
+			               "a UEFI variable store of the VM's own)");
+		json_object_set_new(doc, "firmware", json_string(s));
+	}
+	if (!b || json_is_null(b))
+		return 0;
+	if (!json_is_array(b) || json_array_size(b) < 1 || json_array_size(b) > 3)
+		return jv_fail(err, "boot_order", "must be a list of 1 to 3 of \"disk\", \"cdrom\", \"net\", "
+		               "each at most once");
+	json_t *out = json_array();
+	size_t i;
+	const json_t *v;
+	json_array_foreach(b, i, v) {
+		char field[32];
+		snprintf(field, sizeof(field), "boot_order[%zu]", i);
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+		if (strcmp(s, "disk") && strcmp(s, "cdrom") && strcmp(s, "net")) {
+			json_decref(out);
+			return jv_fail(err, field, "must be \"disk\", \"cdrom\" or \"net\"");
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(json_string_value(json_array_get(out, k)), s)) {
+				json_decref(out);
+				return jv_fail(err, field, "'%s' is in the list twice", s);
+			}
+		json_array_append_new(out, json_string(s));
+	}
+	json_object_set_new(doc, "boot_order", out);
+	return 0;
+}
+
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
@@ -371,7 +408,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   "ha", "watchdog", "ready_probe", NULL};
+	                                   "ha", "watchdog", "ready_probe", "firmware", "boot_order", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -388,7 +425,8 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    jv_bool(body, "", "start", false, &start, err) < 0 ||
 	    name_list(body, "", "networks", doc, err) < 0 ||
 	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0 ||
-	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0)
+	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0 ||
+	    resource_parse_vm_firmware(body, doc, err) < 0)
 		goto fail;
 	/* Its resource pool and reservations, checked as a move into a pool is. */
 	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};
