@@ -6,7 +6,8 @@
 # has a variable store of its own in its disk's folder, owned by its
 # identity, gone with the VM; its QEMU maps the host's OVMF code read-only.
 # Bad firmware and boot orders are refused naming the field, with no VM
-# made; a stopped VM's firmware and boot order change by resize.
+# made; a stopped VM's firmware and boot order change by resize; the store
+# follows the VM's disk to another datastore.
 source "$(dirname "$0")/lib.sh"
 
 if ! "$VDC_ROOT/guest/build-disk-guest.sh" "$CACHE" >"$TMP/build-disk.log" 2>&1; then
@@ -105,6 +106,21 @@ check "a stopped VM goes to BIOS and the default order (vdcd and its host)" \
 mapi POST "/api/v1/vms/$UEFI/resize" '{"firmware":"uefi"}'
 task_wait "$(jget "$BODY" .task.id)" 60
 check "... and back to UEFI" test "$TASK_STATE/$(vm_field h1 "$UEFI" .spec.firmware)" = succeeded/uefi
+
+# ---- the store follows the disk to another datastore --------------------------
+mapi POST "/api/v1/vms/$UEFI/disks/root/move" '{"datastore":"local"}'
+task_wait "$(jget "$BODY" .task.id)" 120
+check "the stopped UEFI VM's disk moves to datastore local" test "$TASK_STATE" = succeeded
+DISK2=$(vm_field h1 "$UEFI" '.spec.disks[0].path')
+VARS2=$(dirname "$DISK2")/uefi-vars.fd
+check "... its UEFI store with it ($VARS2), still the VM's" \
+	test -f "$VARS2" -a ! -e "$VARS" -a "$(stat -c %u:%g "$VARS2" 2>/dev/null)" = "$(stat -c %u:%g "$DISK2")"
+VARS=$VARS2
+mapi POST "/api/v1/vms/$UEFI/start"
+task_wait "$(jget "$BODY" .task.id)" 120
+t0=$SECONDS
+wait_console h1 "$UEFI" "$READY" 180 2
+check "it boots again through UEFI from there ($((SECONDS - t0)) s)" test "$TASK_STATE" = succeeded
 
 # ---- deleted with the VM ------------------------------------------------------
 mapi DELETE "/api/v1/vms/$UEFI?force=true"
