@@ -122,6 +122,22 @@ t0=$SECONDS
 wait_console h1 "$UEFI" "$READY" 180 2
 check "it boots again through UEFI from there ($((SECONDS - t0)) s)" test "$TASK_STATE" = succeeded
 
+# ---- a UEFI template: its VMs boot through UEFI unless they say otherwise -----
+mapi POST /api/v1/templates '{"name":"dg-uefi","image":"disk-guest","vcpus":1,"memory_mib":256,"firmware":"uefi"}'
+check "a template with firmware uefi" test "$STATUS/$(jget "$BODY" .firmware)" = 201/uefi
+mapi POST /api/v1/templates '{"name":"dg-bad","image":"disk-guest","firmware":"/tmp/OVMF.fd"}'
+check "... a template's firmware is a name too: 400 naming firmware" test "$STATUS/$(jget "$BODY" .error.field)" = 400/firmware
+mapi POST /api/v1/vms '{"name":"from-t","template":"dg-uefi","datastore":"shared","start":false}'
+task_wait "$(jget "$BODY" .task.id)" 60
+mapi POST /api/v1/vms '{"name":"from-t-bios","template":"dg-uefi","datastore":"shared","firmware":"bios","start":false}'
+task_wait "$(jget "$BODY" .task.id)" 60
+check "a VM of it is UEFI; one that asks for BIOS is BIOS" \
+	test "$(mapi GET /api/v1/vms/from-t && jget "$BODY" .config.firmware)/$(mapi GET /api/v1/vms/from-t-bios && jget "$BODY" .config.firmware)" = uefi/bios
+for v in from-t from-t-bios; do
+	mapi DELETE "/api/v1/vms/$v"
+	task_wait "$(jget "$BODY" .task.id)" 60
+done
+
 # ---- deleted with the VM ------------------------------------------------------
 mapi DELETE "/api/v1/vms/$UEFI?force=true"
 task_wait "$(jget "$BODY" .task.id)" 60

@@ -301,10 +301,14 @@ void api_vms_create(struct http_req *req)
 		bad |= json_object_set(config, "user_data", ud);
 	if (json_object_get(r, "watchdog")) /* none: no such key */
 		bad |= json_object_set(config, "watchdog", json_object_get(r, "watchdog"));
-	static const char *const fw_keys[] = {"firmware", "boot_order"}; /* defaults: no such key */
-	for (int k = 0; k < 2; k++)
-		if (json_object_get(r, fw_keys[k]))
-			bad |= json_object_set(config, fw_keys[k], json_object_get(r, fw_keys[k]));
+	/* Firmware and boot order: the request's, else the template's (an
+	 * image that boots through UEFI); the defaults: no such key. */
+	static const char *const fw_keys[] = {"firmware", "boot_order"};
+	for (int k = 0; k < 2; k++) {
+		const json_t *v = json_object_get(r, fw_keys[k]) ?: json_object_get(tmpl, fw_keys[k]);
+		if (v)
+			bad |= json_object_set(config, fw_keys[k], (json_t *)v);
+	}
 	if (json_is_object(json_object_get(r, "ready_probe"))) /* none: no such key */
 		bad |= json_object_set(config, "ready_probe", json_object_get(r, "ready_probe"));
 	/* Two projects may each have a VM of this name on one host: the host

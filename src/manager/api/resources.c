@@ -248,7 +248,7 @@ static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "image", "kernel", "initrd",
 	                                   "cmdline", "vcpus", "memory_mib", "disk_size_mib",
-	                                   "user_data", NULL};
+	                                   "user_data", "firmware", "boot_order", NULL};
 	int64_t vcpus = 1, mem = 512, disk = 0;
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
 	    opt_string(b, doc, "description", 1024, err) < 0 ||
@@ -257,7 +257,8 @@ static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
 	    opt_string(b, doc, "user_data", 65536, err) < 0 ||
 	    jv_int(b, "", "vcpus", false, 1, 255, &vcpus, err) < 0 ||
 	    jv_int(b, "", "memory_mib", false, 16, 4 * 1024 * 1024, &mem, err) < 0 ||
-	    jv_int(b, "", "disk_size_mib", false, 0, 64ll * 1024 * 1024, &disk, err) < 0)
+	    jv_int(b, "", "disk_size_mib", false, 0, 64ll * 1024 * 1024, &disk, err) < 0 ||
+	    resource_parse_vm_firmware(b, doc, err) < 0) /* its VMs' unless they say otherwise */
 		return NULL;
 	if (json_object_get(doc, "initrd") && !json_object_get(doc, "kernel")) {
 		jv_fail(err, "kernel", "is required when initrd is given");
