@@ -138,6 +138,23 @@ for v in from-t from-t-bios; do
 	task_wait "$(jget "$BODY" .task.id)" 60
 done
 
+# ---- the CLI -------------------------------------------------------------------
+VDC=${VDC_CLI:-$(dirname "$VDCD")/../cli/vdc}
+export VDC_CONFIG=$TMP/vdc-config
+vdc() { "$VDC" "$@"; }
+check "vdc logs in" vdc login --server "$MGR_URL" --token "$ADMIN_TOKEN" --ca-fingerprint "$CA_FP"
+check "vdc vm create --firmware uefi --boot-order net,disk" \
+	vdc vm create cli-fw --template dg --datastore shared --firmware uefi --boot-order net,disk --no-start
+check "... vdc vm show shows them" eval 'vdc vm show cli-fw | grep -qx "firmware    uefi, boot net,disk"'
+vdc vm create cli-bad --template dg --datastore shared --boot-order disk,floppy --no-start >"$TMP/out" 2>&1
+rc=$?
+check "vdc vm create --boot-order disk,floppy: refused (exit 2), naming the flag ($(head -1 "$TMP/out"))" \
+	test "$rc" = 2 -a -n "$(grep -E 'boot.order' "$TMP/out")"
+check "vdc vm resize --firmware bios --boot-order default" vdc vm resize cli-fw --firmware bios --boot-order default
+check "... vdcd has BIOS and the default order" \
+	test "$(mapi GET /api/v1/vms/cli-fw && jget "$BODY" '(.config.firmware // "bios") + "/" + (.config.boot_order // [] | join(","))')" = bios/
+vdc vm delete cli-fw >/dev/null 2>&1
+
 # ---- deleted with the VM ------------------------------------------------------
 mapi DELETE "/api/v1/vms/$UEFI?force=true"
 task_wait "$(jget "$BODY" .task.id)" 60
