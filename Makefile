@@ -19,6 +19,7 @@ deps:
 
 guest:
 	guest/build-test-guest.sh $(CACHE)
+	guest/build-disk-guest.sh $(CACHE)
 
 cloud-image:
 	guest/build-cloud-image.sh $(CACHE)

@@ -54,11 +54,14 @@ for name in $names; do
 	ha) # not in $all: needs root (a pool of namespace hosts, chattr) and the test guest
 		"$root/bench/ha/ha.sh" --build "$root/build" "$@"
 		;;
+	firmware) # not in $all: needs root (a namespace host) and the disk-booting test guest
+		"$root/bench/firmware/firmware.sh" --build "$root/build" "$@"
+		;;
 	sim) # not in $all: a minute of CPU (bench/sim/sim.sh)
 		"$root/bench/sim/sim.sh" --build "$root/build" "$@"
 		;;
 	*)
-		echo "run.sh: no benchmark '$name' (known: $all sim console migration ha)" >&2
+		echo "run.sh: no benchmark '$name' (known: $all sim console migration ha firmware)" >&2
 		exit 2
 		;;
 	esac

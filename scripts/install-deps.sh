@@ -16,6 +16,10 @@ packages=(
 	# guests built from Debian packages
 	cpio gzip e2fsprogs debootstrap debian-archive-keyring zstd xz-utils ca-certificates kmod
 	binutils util-linux
+	# firmware boot: OVMF (UEFI; SeaBIOS comes with QEMU), and the
+	# disk-booting test image (guest/build-disk-guest.sh): GRUB's BIOS and
+	# EFI modules, the ESP's FAT through mtools, sfdisk
+	ovmf grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools fdisk
 	# tests and benchmarks (PostgreSQL: the store's second backend)
 	curl jq psmisc wrk bsdextrautils postgresql python3
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu

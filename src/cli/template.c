@@ -27,6 +27,8 @@ static const struct opt create_opts[] = {
 	{"disk-size-mib", 0, OPT_SIZE, "SIZE", "default disk size: 20G (a bare number is MiB; 0: the image's)",
 	 "disk_size_mib", 0, NULL},
 	{"user-data-file", 0, OPT_FILE, "FILE", "default cloud-init user data", "user_data", 0, NULL},
+	{"firmware", 0, OPT_STR, "FW", "what its VMs boot through when it has no kernel: bios (default) or uefi",
+	 "firmware", 0, NULL},
 	OPT_PROJECT,
 	OPT_DESCRIPTION,
 	OPT_BODY_FILE,

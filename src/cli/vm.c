@@ -87,6 +87,29 @@ static int create_dry(struct cli *c, json_t *reply)
 	return 0;
 }
 
+/* --boot-order disk,net is the API's list; "default" (resize) its null.
+ * The words are the API's to judge: an empty one stays, and is refused
+ * naming its place. */
+static void boot_order_list(json_t *body)
+{
+	const char *s = json_string_value(json_object_get(body, "boot_order"));
+	if (!s)
+		return;
+	if (!strcmp(s, "default")) {
+		json_object_set_new(body, "boot_order", json_null());
+		return;
+	}
+	json_t *list = json_array();
+	for (const char *p = s;;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(list, json_stringn(p, n));
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	json_object_set_new(body, "boot_order", list);
+}
+
 static int create(struct cli *c, const struct args *a)
 {
 	char err[512];
@@ -96,6 +119,7 @@ static int create(struct cli *c, const struct args *a)
 		cli_error(c, "%s", err);
 		return rc;
 	}
+	boot_order_list(body);
 	int dry = args_flag(a, "dry-run");
 	rc = cli_call(c, "POST", dry ? "/api/v1/vms?dry_run=true" : "/api/v1/vms", body, "template", &reply);
 	json_decref(body);
@@ -187,6 +211,17 @@ static int show(struct cli *c, const struct args *a)
 	if (wd && *wd)
 		fprintf(c->out, "%-12s%s\n", "watchdog", wd);
 	free(wd);
+	char *fw = text_sanitize(json_string_value(json_path(vm, "config.firmware")) ?: "bios");
+	char order[64] = "";
+	size_t bi;
+	json_t *bd;
+	json_array_foreach(json_path(vm, "config.boot_order"), bi, bd)
+		snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s", bi ? "," : "",
+		         json_string_value(bd) ?: "?");
+	char *ord = text_sanitize(order[0] ? order : "disk");
+	fprintf(c->out, "%-12s%s, boot %s\n", "firmware", fw ? fw : "?", ord ? ord : "?");
+	free(fw);
+	free(ord);
 	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
 	for (int i = 0; i < 2; i++) {
 		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
@@ -343,6 +378,7 @@ static int reshape(struct cli *c, const struct args *a)
 	}
 	if (!clone)
 		json_object_del(body, "name");
+	boot_order_list(body);
 	/* "none" on the command line is the API's null (no watchdog). */
 	const char *wd = json_string_value(json_object_get(body, "watchdog"));
 	if (!clone && wd && !strcmp(wd, "none"))
@@ -775,6 +811,10 @@ static const struct opt create_opts[] = {
 	 "disabled (admins; default: its cluster's)", "ha.priority", 0, NULL},
 	{"watchdog", 0, OPT_STR, "MODEL", "a guest watchdog: i6300esb (a guest that arms it and stops petting it "
 	 "is ended as crashed; HA restarts a protected VM)", "watchdog", 0, NULL},
+	{"firmware", 0, OPT_STR, "FW", "bios (SeaBIOS, the default) or uefi (OVMF, with a UEFI variable store of "
+	 "the VM's own); used when the template boots from its disk", "firmware", 0, NULL},
+	{"boot-order", 0, OPT_STR, "LIST", "what it boots from, in order: disk, cdrom, net, comma-separated "
+	 "(default: disk)", "boot_order", 0, NULL},
 	{"ready-port", 0, OPT_INT, "PORT", "a readiness probe: the guest's TCP port that answers when it is ready "
 	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
 	OPT_READY_TIMES,
@@ -806,6 +846,9 @@ static const struct opt resize_opts[] = {
 	 NULL},
 	{"watchdog", 0, OPT_STR, "MODEL", "the guest watchdog: i6300esb, or none to remove it (the VM must be "
 	 "stopped)", "watchdog", 0, NULL},
+	{"firmware", 0, OPT_STR, "FW", "bios or uefi (the VM must be stopped)", "firmware", 0, NULL},
+	{"boot-order", 0, OPT_STR, "LIST", "disk, cdrom, net, comma-separated, or default (the VM must be stopped)",
+	 "boot_order", 0, NULL},
 	{"ready-port", 0, OPT_INT, "PORT", "the readiness probe (also while running): the guest's TCP port that answers when it is ready "
 	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
 	OPT_READY_TIMES,
@@ -907,9 +950,10 @@ static const struct cmd cmds[] = {
 	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"
 	 "Example:\n  vdc vm metrics web1 --since 15m --metric cpu,memory\n"
 	 "  vdc vm metrics web1 -o json      # every point, as the charts draw them\n"},
-	{"resize", "NAME", 1, 1, "change vCPUs, memory or the watchdog (stopped), the readiness probe, or grow the disk", resize_opts, reshape, NULL,
+	{"resize", "NAME", 1, 1, "change vCPUs, memory, the watchdog, firmware or boot order (stopped), the readiness probe, or grow the disk", resize_opts, reshape, NULL,
 	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"
-	 "  vdc vm resize web1 --watchdog i6300esb\n"},
+	 "  vdc vm resize web1 --watchdog i6300esb\n"
+	 "  vdc vm resize web1 --firmware uefi --boot-order disk,net\n"},
 	{"clone", "NAME NEWNAME", 2, 2, "copy a stopped VM (disk and sizes) to a new VM", clone_opts, reshape, NULL,
 	 NULL, "The clone is made on the same host, in the same project (its quota applies).\n"},
 	{"migrate", "NAME", 1, 1, "move a running VM to another host, live (system administrators)", migrate_opts,

@@ -29,7 +29,9 @@ static void check_refusal(const struct jv_err *err)
 static void argv_for(const struct vm_spec *spec)
 {
 	struct qemu_launch l = {.binary = "qemu-system-x86_64", .accel = "tcg", .qmp_fd = 3,
-	                        .serial_fd = 4, .seed_path = "/run/s,eed.iso", .sandbox = true};
+	                        .serial_fd = 4, .seed_path = "/run/s,eed.iso", .sandbox = true,
+	                        /* a UEFI VM's files: the agent's choice, as at a start */
+	                        .uefi_code = "/usr/share/OVMF/OVMF_CODE_4M.fd", .uefi_vars = "/ds/v,m/uefi-vars.fd"};
 	for (int i = 0; i < VM_MAX_NICS; i++)
 		l.tap_fds[i] = spec->nics[i].user_mode ? -1 : 10 + i;
 	struct strv sv;

@@ -177,6 +177,12 @@ async function vmWalk(walk, name) {
     await page.waitForSelector('.notice:has-text("Resize: done")', { timeout: 120000 });
     await page.waitForSelector('dd:has-text("2 vCPU")', { timeout: 10000 });
   });
+  await check(`${walk.label}: the VM page shows its firmware; a resize makes it UEFI`, async () => {
+    await page.waitForSelector('[data-testid=firmware]:has-text("BIOS")', { timeout: 10000 });
+    await page.selectOption('#rs-firmware', 'uefi');
+    await page.click('button[type=submit]:has-text("Resize")');
+    await page.waitForSelector('[data-testid=firmware]:has-text("UEFI")', { timeout: 120000 });
+  });
   await shot(walk, 'vm-stopped');
   await axe(walk, 'the stopped VM page with a snapshot');
   await check(`${walk.label}: delete asks first, then deletes`, async () => {

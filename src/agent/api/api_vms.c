@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include "disk.h"
+#include "firmware.h"
 #include "images.h"
 #include "log.h"
 #include "loop.h"
@@ -426,12 +427,20 @@ static void resize_vm(struct http_req *req)
 	int64_t vcpus = vm->spec.vcpus, mem = (int64_t)vm->spec.memory_mib;
 	char wd[16];
 	snprintf(wd, sizeof(wd), "%s", vm->spec.watchdog);
-	static const char *const keys[] = {"vcpus", "memory_mib", "watchdog", NULL};
+	/* Firmware and boot order: parsed onto the VM's own values (a key
+	 * absent keeps its value). */
+	struct vm_spec fw;
+	memset(&fw, 0, sizeof(fw));
+	fw.firmware = vm->spec.firmware;
+	fw.nboot = vm->spec.nboot;
+	memcpy(fw.boot_order, vm->spec.boot_order, sizeof(fw.boot_order));
+	static const char *const keys[] = {"vcpus", "memory_mib", "watchdog", "firmware", "boot_order", NULL};
 	int bad = jv_only_keys(body, "", keys, &jerr) < 0 ||
 	          jv_int(body, "", "vcpus", false, 1, VM_MAX_VCPUS, &vcpus, &jerr) < 0 ||
 	          jv_int(body, "", "memory_mib", false, VM_MIN_MEMORY_MIB, VM_MAX_MEMORY_MIB, &mem, &jerr) < 0 ||
 	          /* absent: as it is; null: none */
-	          (json_object_get(body, "watchdog") && vm_spec_parse_watchdog(body, wd, &jerr) < 0);
+	          (json_object_get(body, "watchdog") && vm_spec_parse_watchdog(body, wd, &jerr) < 0) ||
+	          vm_spec_parse_firmware(body, true, &fw, &jerr) < 0;
 	json_decref(body);
 	if (bad) {
 		api_reply_bad(req, &jerr);
@@ -443,13 +452,28 @@ static void resize_vm(struct http_req *req)
 		                 (unsigned long long)vm->spec.memory_limit_mib);
 		return;
 	}
-	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib && !strcmp(wd, vm->spec.watchdog)) {
+	if (fw.firmware == VM_FW_UEFI && vm->spec.ndisks == 0) {
+		http_reply_error(req, 400, "invalid_body", "firmware",
+		                 "firmware: a UEFI VM needs a disk (its UEFI variable store is kept with the VM's first disk)");
+		return;
+	}
+	struct uefi_files uefi;
+	struct errinfo fe = {0};
+	if (fw.firmware == VM_FW_UEFI && firmware_uefi_find(&uefi, &fe) < 0) {
+		api_reply_err(req, &fe);
+		return;
+	}
+	bool same_fw = fw.firmware == vm->spec.firmware && fw.nboot == vm->spec.nboot &&
+	               !memcmp(fw.boot_order, vm->spec.boot_order, (size_t)fw.nboot);
+	if (vcpus == vm->spec.vcpus && (uint64_t)mem == vm->spec.memory_mib && !strcmp(wd, vm->spec.watchdog) &&
+	    same_fw) {
 		reply_resized(req, vm); /* already so: a retry after a crash */
 		return;
 	}
 	if (vm->state != VM_STOPPED && vm->state != VM_CRASHED) {
 		http_reply_error(req, 409, "invalid_state", NULL,
-		                 "VM '%s' is %s; vCPUs, memory and the watchdog change only while it is stopped", vm->spec.name,
+		                 "VM '%s' is %s; vCPUs, memory, the watchdog, firmware and boot order change only "
+		                 "while it is stopped", vm->spec.name,
 		                 vm_state_name(vm->state));
 		return;
 	}
@@ -457,6 +481,13 @@ static void resize_vm(struct http_req *req)
 	uint64_t old_mem = vm->spec.memory_mib;
 	char old_wd[16];
 	snprintf(old_wd, sizeof(old_wd), "%s", vm->spec.watchdog);
+	enum vm_firmware old_fw = vm->spec.firmware;
+	int old_nboot = vm->spec.nboot;
+	unsigned char old_boot[VM_MAX_BOOT];
+	memcpy(old_boot, vm->spec.boot_order, sizeof(old_boot));
+	vm->spec.firmware = fw.firmware;
+	vm->spec.nboot = fw.nboot;
+	memcpy(vm->spec.boot_order, fw.boot_order, sizeof(old_boot));
 	vm->spec.vcpus = (int)vcpus;
 	vm->spec.memory_mib = (uint64_t)mem;
 	snprintf(vm->spec.watchdog, sizeof(vm->spec.watchdog), "%s", wd);
@@ -465,11 +496,15 @@ static void resize_vm(struct http_req *req)
 		vm->spec.vcpus = old_vcpus; /* not on disk: not changed */
 		vm->spec.memory_mib = old_mem;
 		snprintf(vm->spec.watchdog, sizeof(vm->spec.watchdog), "%s", old_wd);
+		vm->spec.firmware = old_fw;
+		vm->spec.nboot = old_nboot;
+		memcpy(vm->spec.boot_order, old_boot, sizeof(old_boot));
 		api_reply_err(req, &e);
 		return;
 	}
-	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu watchdog=%s", vm->spec.name, vm->spec.vcpus,
-	         (unsigned long long)vm->spec.memory_mib, vm->spec.watchdog[0] ? vm->spec.watchdog : "none");
+	log_info("vm_resized", "vm=%s vcpus=%d memory_mib=%llu watchdog=%s firmware=%s", vm->spec.name,
+	         vm->spec.vcpus, (unsigned long long)vm->spec.memory_mib,
+	         vm->spec.watchdog[0] ? vm->spec.watchdog : "none", vm_spec_firmware_name(vm->spec.firmware));
 	reply_resized(req, vm);
 }
 

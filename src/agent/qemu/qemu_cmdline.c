@@ -57,6 +57,20 @@ char *qemu_opt_escape(const char *s)
 	return out;
 }
 
+/* The bootindex of dev under spec's boot order: 1 for the first entry, 0
+ * for none (a kernel file boots the VM, or dev is not in the order). */
+static int boot_index(const struct vm_spec *spec, int dev)
+{
+	if (spec->kernel)
+		return 0;
+	if (!spec->nboot)
+		return dev == VM_BOOT_DISK ? 1 : 0;
+	for (int i = 0; i < spec->nboot; i++)
+		if (spec->boot_order[i] == dev)
+			return i + 1;
+	return 0;
+}
+
 int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, struct strv *sv)
 {
 	int rc = 0;
@@ -114,6 +128,28 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		ADD("-display");
 		ADD("none");
 	}
+	if (spec->firmware == VM_FW_UEFI) {
+		if (!l->uefi_code || !l->uefi_vars) {
+			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (!(esc = qemu_opt_escape(l->uefi_code))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		ADD("-drive");
+		ADD("if=pflash,format=raw,unit=0,readonly=on,file=%s", esc);
+		free(esc);
+		if (!(esc = qemu_opt_escape(l->uefi_vars))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		ADD("-drive");
+		ADD("if=pflash,format=raw,unit=1,file=%s", esc);
+		free(esc);
+		esc = NULL;
+	}
+	int disk_boot = boot_index(spec, VM_BOOT_DISK), net_boot = boot_index(spec, VM_BOOT_NET);
 	if (spec->kernel) {
 		ADD("-kernel");
 		ADD("%s", spec->kernel);
@@ -137,8 +173,10 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		ADD("file=%s,format=qcow2,if=none,id=drive-%s,node-name=vdc-%s,discard=unmap", esc, d->name,
 		    d->name);
 		ADD("-device");
-		ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s%s", d->name, d->name,
-		    (!spec->kernel && i == 0) ? ",bootindex=1" : "");
+		if (i == 0 && disk_boot)
+			ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s,bootindex=%d", d->name, d->name, disk_boot);
+		else
+			ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s", d->name, d->name);
 		free(esc);
 		esc = NULL;
 	}
@@ -163,7 +201,10 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 			/* vhost-net needs its own fd handed over; left for later. */
 			ADD("tap,id=net%d,fd=%d,vhost=off", i, l->tap_fds[i]);
 		ADD("-device");
-		ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
+		if (i == 0 && net_boot)
+			ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s,bootindex=%d", i, i, n->mac, net_boot);
+		else
+			ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
 	}
 	if (spec->watchdog[0]) {
 		ADD("-device");

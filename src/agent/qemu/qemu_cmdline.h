@@ -13,6 +13,9 @@ struct qemu_launch {
 	int tap_fds[VM_MAX_NICS];/* bridge NICs: an open tap; -1 for user mode */
 	const char *seed_path;   /* NoCloud seed ISO, or NULL */
 	const char *vnc_path;    /* unix socket QEMU makes for VNC (spec->vnc) */
+	/* UEFI (spec->firmware): the host's OVMF code, read-only, and the
+	 * VM's own variable store, both chosen by the agent. */
+	const char *uefi_code, *uefi_vars;
 	bool sandbox;            /* -sandbox on (seccomp) */
 	bool incoming;           /* -incoming defer: waits for a live migration's state */
 };
@@ -24,7 +27,8 @@ struct strv {
 
 void strv_free(struct strv *sv);
 
-/* Builds argv (NULL-terminated in out->v). Returns 0 or -ENOMEM. */
+/* Builds argv (NULL-terminated in out->v). Returns 0, -ENOMEM, or -EINVAL
+ * for a UEFI spec without launch->uefi_code and uefi_vars. */
 int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *launch,
                        struct strv *out);
 

@@ -141,10 +141,20 @@ void vm_seed_path(struct vm *vm, char *out, size_t n)
 void vm_remove_seed(struct vm *vm)
 {
 	char iso[1200];
+	vm_vars_path(vm, iso, sizeof(iso));
+	unlink(iso);
 	vm_seed_path(vm, iso, sizeof(iso));
 	unlink(iso);
 	*strrchr(iso, '/') = '\0';
 	rmdir(iso);
+}
+
+void vm_vars_path(struct vm *vm, char *out, size_t n)
+{
+	char dir[1100];
+	const char *ds = vm->spec.ndisks ? vm->spec.disks[0].datastore : vm->agent->cfg.datastores[0].name;
+	vm_store_disk_dir(vm->agent, ds, vm->spec.name, dir, sizeof(dir));
+	snprintf(out, n, "%s/uefi-vars.fd", dir);
 }
 
 /* ---- JSON view ----------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include "vm_internal.h"
 
 #include "crashpoint.h"
+#include "firmware.h"
 #include "fsutil.h"
 #include "log.h"
 #include "loop.h"
@@ -95,15 +96,43 @@ static void drop_intent(struct vm *vm)
 	unlink(path);
 }
 
+/* The UEFI variable store follows the first disk: copied to its new folder
+ * (a running QEMU keeps writing the old one it has open until it stops: a
+ * variable it sets after the copy is lost), the old one removed. */
+static void move_vars(struct vm *vm, const char *old_vars)
+{
+	char vars[1200];
+	struct errinfo e = {0};
+	vm_vars_path(vm, vars, sizeof(vars));
+	if (!strcmp(vars, old_vars))
+		return;
+	unlink(vars); /* one left by an earlier move that stopped halfway */
+	int fd = -1;
+	if (vm_id_create_file(vm, vars, 0640, "firmware", &e) < 0 ||
+	    (fd = open(vars, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    firmware_uefi_vars_copy(&(struct uefi_files){.vars = old_vars}, fd, vars, &e) < 0) {
+		log_error("disk_move_vars_failed", "vm=%s error=%s", vm->spec.name,
+		          log_quote(e.message[0] ? e.message : strerror(errno)));
+		if (fd >= 0)
+			close(fd);
+		unlink(vars); /* the next start makes a fresh one */
+		return;
+	}
+	close(fd);
+	unlink(old_vars);
+}
+
 /* The disk is the file at to_path on datastore to from now on: the spec
  * says so (durably, before the old file goes), the seed follows the first
  * disk's folder, and the files are the VM's. */
 static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, const char *from_path)
 {
 	struct vm_disk *d = &vm->spec.disks[disk];
-	char old_seed[1200] = "";
+	char old_seed[1200] = "", old_vars[1200] = "";
 	if (vm->spec.has_cloud_init && disk == 0)
 		vm_seed_path(vm, old_seed, sizeof(old_seed));
+	if (disk == 0)
+		vm_vars_path(vm, old_vars, sizeof(old_vars));
 	snprintf(d->datastore, sizeof(d->datastore), "%s", to);
 	free(d->path);
 	d->path = strdup(to_path);
@@ -126,6 +155,8 @@ static void adopt(struct vm *vm, int disk, const char *to, const char *to_path, 
 		else if (strcmp(old_seed, iso))
 			unlink(old_seed);
 	}
+	if (old_vars[0] && fs_exists(old_vars))
+		move_vars(vm, old_vars);
 	if (vm_id_own_files(vm, &e) < 0)
 		log_warn("disk_move_own_failed", "vm=%s error=%s", vm->spec.name, log_quote(e.message));
 	if (strcmp(from_path, to_path))

@@ -149,6 +149,15 @@ static int own_all(struct vm *vm, uid_t uid, gid_t gid, mode_t fmode, mode_t dmo
 		if (file && fs_exists(d->path) && own(ds, file, false, uid, gid, fmode, e) < 0)
 			return -1;
 	}
+	if (vm->spec.ndisks) {
+		/* The UEFI variable store: QEMU writes it (fmode's owner bit). */
+		const struct datastore *ds = config_datastore(&a->cfg, vm->spec.disks[0].datastore);
+		char path[1400];
+		snprintf(path, sizeof(path), "%s/%s/uefi-vars.fd", ds ? ds->path : "", vm->spec.name);
+		snprintf(rel, sizeof(rel), "%s/uefi-vars.fd", vm->spec.name);
+		if (ds && fs_exists(path) && own(ds, rel, false, uid, gid, fmode, e) < 0)
+			return -1;
+	}
 	if (vm->spec.has_cloud_init) {
 		const char *dsname = vm->spec.ndisks ? vm->spec.disks[0].datastore : a->cfg.datastores[0].name;
 		const struct datastore *ds = config_datastore(&a->cfg, dsname);

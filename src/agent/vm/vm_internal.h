@@ -16,9 +16,18 @@ void vm_qemu_log_last_line(struct vm *vm, char *out, size_t n);
  * the command and what to do) or 500 qmp with QEMU's words. */
 void vm_qmp_error(struct vm *vm, const char *cmd, enum qmp_status st, const char *err,
                   struct errinfo *e);
-/* The cloud-init seed of the VM. */
+/* The cloud-init seed of the VM; vm_remove_seed removes it and the UEFI
+ * variable store (the VM's files beside its disks), and their folder if
+ * then empty. */
 void vm_seed_path(struct vm *vm, char *out, size_t n);
 void vm_remove_seed(struct vm *vm);
+/* The UEFI variable store of the VM: uefi-vars.fd in its first disk's
+ * folder (the seed's), so it moves with the disks. */
+void vm_vars_path(struct vm *vm, char *out, size_t n);
+/* vm_lifecycle.c: a UEFI VM's store, copied from the host's OVMF_VARS when
+ * it has none yet (defined as UEFI, or changed to it while stopped), owned
+ * by the VM; code (may be NULL) gets the host's OVMF code. A BIOS VM: 0. */
+int vm_ensure_vars(struct vm *vm, const char **code, struct errinfo *e);
 
 /* vm_lifecycle.c: vm_start, or with incoming the QEMU of a VM arriving by
  * live migration (-incoming defer). */

@@ -6,6 +6,7 @@
 #include "crashpoint.h"
 
 #include "disk.h"
+#include "firmware.h"
 #include "fsutil.h"
 #include "images.h"
 #include "log.h"
@@ -191,7 +192,9 @@ static int check_cpu_model(struct agent *a, const struct vm_spec *s, struct erri
 static int check_host(struct agent *a, struct vm_spec *s, bool incoming, const json_t *storage,
                       struct errinfo *e)
 {
-	if (check_cpu_model(a, s, e) < 0 || resolve_images(a, s, e) < 0)
+	struct uefi_files uefi;
+	if (check_cpu_model(a, s, e) < 0 || resolve_images(a, s, e) < 0 ||
+	    (s->firmware == VM_FW_UEFI && firmware_uefi_find(&uefi, e) < 0))
 		return -1;
 	for (int i = 0; i < s->ndisks; i++) {
 		struct vm_disk *d = &s->disks[i];
@@ -317,6 +320,10 @@ static int take_disks(struct vm *vm, struct errinfo *e)
 	vm_seed_path(vm, iso, sizeof(iso));
 	if (vm->spec.has_cloud_init && !fs_exists(iso) && seed_build(vm->dir, iso, &vm->spec, e) < 0)
 		return -1;
+	/* A store the sending host's datastore does not share with this one is
+	 * not copied: the VM starts here with a fresh one. */
+	if (vm_ensure_vars(vm, NULL, e) < 0)
+		return -1;
 	return vm_id_own_files(vm, e);
 }
 
@@ -361,6 +368,38 @@ static int make_disk(struct vm *vm, int i, struct errinfo *e)
 	return 0;
 }
 
+int vm_ensure_vars(struct vm *vm, const char **code, struct errinfo *e)
+{
+	if (vm->spec.firmware != VM_FW_UEFI)
+		return 0;
+	struct uefi_files f;
+	char path[1200], dir[1200];
+	if (firmware_uefi_find(&f, e) < 0)
+		return -1;
+	if (code)
+		*code = f.code;
+	vm_vars_path(vm, path, sizeof(path));
+	if (fs_exists(path))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (vm_give_dir(vm, dir, "firmware", e) < 0 || vm_id_create_file(vm, path, 0640, "firmware", e) < 0)
+		return -1;
+	/* The folder is root's: nobody but the agent put a link there. */
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || firmware_uefi_vars_copy(&f, fd, path, e) < 0) {
+		if (fd < 0)
+			errinfo_set(e, 500, "datastore", "firmware", "cannot open %s: %s", path, strerror(errno));
+		else
+			close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	log_info("vm_uefi_vars", "vm=%s path=%s from=%s", vm->spec.name, log_quote(path), f.vars);
+	return 0;
+}
+
 static int make_disks(struct vm *vm, struct errinfo *e)
 {
 	for (int i = 0; i < vm->spec.ndisks; i++)
@@ -376,6 +415,8 @@ static int make_disks(struct vm *vm, struct errinfo *e)
 		if (seed_build(vm->dir, iso, &vm->spec, e) < 0)
 			return -1;
 	}
+	if (vm_ensure_vars(vm, NULL, e) < 0)
+		return -1;
 	return vm_id_own_files(vm, e);
 }
 
@@ -602,7 +643,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,
 	                             .sandbox = a->cfg.sandbox != 0, .incoming = incoming};
-	char path[1100], iso[1200], vnc[1300];
+	char path[1100], iso[1200], vnc[1300], vars[1200];
 	struct strv argv = {0};
 	for (int i = 0; i < VM_MAX_NICS; i++)
 		launch.tap_fds[i] = -1;
@@ -630,6 +671,12 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	if (vm->spec.has_cloud_init) {
 		vm_seed_path(vm, iso, sizeof(iso));
 		launch.seed_path = iso;
+	}
+	if (vm->spec.firmware == VM_FW_UEFI) {
+		if (vm_ensure_vars(vm, &launch.uefi_code, e) < 0)
+			goto fail;
+		vm_vars_path(vm, vars, sizeof(vars));
+		launch.uefi_vars = vars;
 	}
 	if (vm->spec.vnc) {
 		if (vm_id_make_vnc_dir(vm, e) < 0)

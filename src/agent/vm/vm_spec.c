@@ -450,6 +450,61 @@ int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err)
 	return 0;
 }
 
+const char *vm_spec_firmware_name(enum vm_firmware fw)
+{
+	return fw == VM_FW_UEFI ? "uefi" : "bios";
+}
+
+static const char *const boot_devs[] = {NULL, "disk", "cdrom", "net"};
+
+const char *vm_spec_boot_dev_name(int dev)
+{
+	return dev >= VM_BOOT_DISK && dev <= VM_BOOT_NET ? boot_devs[dev] : "?";
+}
+
+int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, struct jv_err *err)
+{
+	const json_t *f = json_object_get(obj, "firmware");
+	if (f || !keep) {
+		if (!f || json_is_null(f) || (json_is_string(f) && !strcmp(json_string_value(f), "bios")))
+			spec->firmware = VM_FW_BIOS;
+		else if (json_is_string(f) && !strcmp(json_string_value(f), "uefi"))
+			spec->firmware = VM_FW_UEFI;
+		else
+			return jv_fail(err, "firmware", "must be \"bios\" (SeaBIOS) or \"uefi\" (OVMF)");
+	}
+	const json_t *b = json_object_get(obj, "boot_order");
+	if (!b && keep)
+		return 0;
+	unsigned char order[VM_MAX_BOOT];
+	int n = 0;
+	if (b && !json_is_null(b)) {
+		if (!json_is_array(b) || json_array_size(b) < 1 || json_array_size(b) > VM_MAX_BOOT)
+			return jv_fail(err, "boot_order",
+			               "must be a list of 1 to %d of \"disk\", \"cdrom\", \"net\"", VM_MAX_BOOT);
+		size_t i;
+		const json_t *v;
+		json_array_foreach(b, i, v) {
+			char field[32];
+			snprintf(field, sizeof(field), "boot_order[%zu]", i);
+			const char *s = json_is_string(v) ? json_string_value(v) : "";
+			int dev = 0;
+			for (int k = VM_BOOT_DISK; k <= VM_BOOT_NET; k++)
+				if (!strcmp(s, boot_devs[k]))
+					dev = k;
+			if (!dev)
+				return jv_fail(err, field, "must be \"disk\", \"cdrom\" or \"net\"");
+			for (int k = 0; k < n; k++)
+				if (order[k] == dev)
+					return jv_fail(err, field, "'%s' is in the list twice", s);
+			order[n++] = (unsigned char)dev;
+		}
+	}
+	memcpy(spec->boot_order, order, (size_t)n);
+	spec->nboot = n;
+	return 0;
+}
+
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err)
 {
@@ -458,10 +513,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
 	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", "watchdog",
-	                                   NULL};
+	                                   "firmware", "boot_order", NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
-	                                         "cpu_model", "pool", "identity", "watchdog", NULL};
+	                                         "cpu_model", "pool", "identity", "watchdog",
+	                                         "firmware", "boot_order", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -505,7 +561,8 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 			               "one of GET /api/v1/host's cpu_models)", cpu);
 		snprintf(spec->cpu_model, sizeof(spec->cpu_model), "%s", cpu);
 	}
-	if (vm_spec_parse_watchdog(obj, spec->watchdog, err) < 0)
+	if (vm_spec_parse_watchdog(obj, spec->watchdog, err) < 0 ||
+	    vm_spec_parse_firmware(obj, false, spec, err) < 0)
 		return -1;
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
@@ -514,6 +571,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0)
 		return jv_fail(err, "boot",
 		               "the VM has nothing to boot: give boot.kernel_image or at least one disk");
+	/* The variable store lives in the first disk's folder: it moves with
+	 * the VM's disks. */
+	if (spec->firmware == VM_FW_UEFI && spec->ndisks == 0)
+		return jv_fail(err, "firmware", "a UEFI VM needs a disk (its UEFI variable store is kept with "
+		               "the VM's first disk)");
 	return 0;
 }
 
@@ -594,6 +656,13 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 		json_object_set_new(o, "cpu_model", json_string(spec->cpu_model));
 	if (spec->watchdog[0])
 		json_object_set_new(o, "watchdog", json_string(spec->watchdog));
+	json_object_set_new(o, "firmware", json_string(vm_spec_firmware_name(spec->firmware)));
+	if (spec->nboot) {
+		json_t *b = json_array();
+		for (int i = 0; i < spec->nboot; i++)
+			json_array_append_new(b, json_string(vm_spec_boot_dev_name(spec->boot_order[i])));
+		json_object_set_new(o, "boot_order", b);
+	}
 	if (spec->kernel || spec->kernel_image[0]) {
 		json_t *b = json_object();
 		if (spec->kernel_image[0])

@@ -43,6 +43,12 @@ struct vm_nic {
 	char mac[18];     /* "52:54:00:xx:xx:xx", generated if not given */
 };
 
+/* The firmware a VM boots through (QEMU's -bios is SeaBIOS by default). */
+enum vm_firmware { VM_FW_BIOS, VM_FW_UEFI };
+/* What a VM boots from, in boot_order (QEMU's bootindex). */
+enum vm_boot_dev { VM_BOOT_DISK = 1, VM_BOOT_CDROM, VM_BOOT_NET };
+#define VM_MAX_BOOT 3
+
 struct vm_spec {
 	char name[64];
 	char uuid[37];
@@ -73,6 +79,14 @@ struct vm_spec {
 	 * Linux's driver of that name), or "" for none. QEMU only
 	 * reports it firing; the agent ends the VM as crashed (vm_watch.c). */
 	char watchdog[16];
+	/* Firmware and boot order (used when the VM boots no kernel file).
+	 * UEFI is the host's OVMF, chosen by the agent, with a variable store
+	 * of the VM's own next to its first disk (vm_vars_path). nboot 0: the
+	 * default order, the first disk. "cdrom" waits for a CD-ROM device:
+	 * accepted, it gives no device a bootindex yet. */
+	enum vm_firmware firmware;
+	unsigned char boot_order[VM_MAX_BOOT];
+	int nboot;
 	/* The VM's own identity on this host (agent-owned, from the store only):
 	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
 	unsigned uid, gid;
@@ -94,6 +108,15 @@ void vm_spec_free(struct vm_spec *spec);
  * One model, named, so that more can come without a new field. 0, or -1
  * with err naming "watchdog". */
 int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err);
+
+/* obj's "firmware" ("bios" or "uefi"; null or absent: bios) and
+ * "boot_order" (a list of "disk", "cdrom", "net", each at most once; null
+ * or absent: the first disk) into spec; a key absent from obj leaves that
+ * field of spec unchanged when keep is set (a resize), else sets its
+ * default. 0, or -1 with err naming the field ("boot_order[1]"). */
+int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, struct jv_err *err);
+const char *vm_spec_firmware_name(enum vm_firmware fw);
+const char *vm_spec_boot_dev_name(int dev);
 
 /* Whether the VM fits under every level of pool: a level's memory limit
  * below the VM's memory would get the guest killed. 0, or -1 with err

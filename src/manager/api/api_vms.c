@@ -301,6 +301,14 @@ void api_vms_create(struct http_req *req)
 		bad |= json_object_set(config, "user_data", ud);
 	if (json_object_get(r, "watchdog")) /* none: no such key */
 		bad |= json_object_set(config, "watchdog", json_object_get(r, "watchdog"));
+	/* Firmware and boot order: the request's, else the template's (an
+	 * image that boots through UEFI); the defaults: no such key. */
+	static const char *const fw_keys[] = {"firmware", "boot_order"};
+	for (int k = 0; k < 2; k++) {
+		const json_t *v = json_object_get(r, fw_keys[k]) ?: json_object_get(tmpl, fw_keys[k]);
+		if (v)
+			bad |= json_object_set(config, fw_keys[k], (json_t *)v);
+	}
 	if (json_is_object(json_object_get(r, "ready_probe"))) /* none: no such key */
 		bad |= json_object_set(config, "ready_probe", json_object_get(r, "ready_probe"));
 	/* Two projects may each have a VM of this name on one host: the host
@@ -866,7 +874,8 @@ void api_vms_resize(struct http_req *req)
 	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL, *wd_asked = json_object();
 	if (!vm || !(body = http_body_json(req, 0)))
 		goto out;
-	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", "ready_probe", NULL};
+	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", "ready_probe",
+	                                   "firmware", "boot_order", NULL};
 	const json_t *cfg = json_object_get(vm, "config");
 	int64_t from[QUOTA_N], to[QUOTA_N], delta[QUOTA_N] = {0};
 	quota_of_vm(vm, from);
@@ -877,7 +886,8 @@ void api_vms_resize(struct http_req *req)
 	    jv_int(body, "", "memory_mib", false, 16, 4194304, &to[QUOTA_MEMORY_MIB], &jerr) < 0 ||
 	    jv_int(body, "", "disk_size_mib", false, 1, 67108864, &to[QUOTA_DISK_MIB], &jerr) < 0 ||
 	    resource_parse_vm_watchdog(body, wd_asked, &jerr) < 0 ||
-	    resource_parse_vm_ready_probe(body, wd_asked, &jerr) < 0) {
+	    resource_parse_vm_ready_probe(body, wd_asked, &jerr) < 0 ||
+	    resource_parse_vm_firmware(body, wd_asked, &jerr) < 0) {
 		mgr_reply_jv(req, &jerr);
 		goto out;
 	}
@@ -890,9 +900,19 @@ void api_vms_resize(struct http_req *req)
 	const char *wd_to = json_object_get(body, "watchdog") ? json_string_value(json_object_get(wd_asked, "watchdog"))
 	                                                      : wd_from;
 	bool wd_change = strcmp(wd_from ?: "", wd_to ?: "") != 0;
+	/* Firmware and boot order: absent, as they are; null, the defaults
+	 * (bios; the disk). */
+	const char *fw_from = json_string_value(json_object_get(cfg, "firmware")) ?: "bios";
+	const char *fw_to = !json_object_get(body, "firmware") ? fw_from
+	                    : json_string_value(json_object_get(wd_asked, "firmware")) ?: "bios";
+	json_t *bo_from = json_object_get(cfg, "boot_order") ?: json_null();
+	json_t *bo_to = !json_object_get(body, "boot_order") ? bo_from
+	                : json_object_get(wd_asked, "boot_order") ?: json_null();
+	bool fw_change = strcmp(fw_from, fw_to) || !json_equal(bo_from, bo_to);
+	wd_change |= fw_change; /* the same path: a stopped VM's hardware on its host */
 	if (!memcmp(from, to, sizeof(to)) && !wd_change && !rp_change) {
 		http_reply_error(req, 400, "invalid_request", NULL, "nothing to change: give vcpus, memory_mib, "
-		                 "disk_size_mib, watchdog or ready_probe different from now");
+		                 "disk_size_mib, watchdog, ready_probe, firmware or boot_order different from now");
 		goto out;
 	}
 	if (!memcmp(from, to, sizeof(to)) && !wd_change) {
@@ -909,7 +929,8 @@ void api_vms_resize(struct http_req *req)
 	bool cpu_mem = to[QUOTA_VCPUS] != from[QUOTA_VCPUS] || to[QUOTA_MEMORY_MIB] != from[QUOTA_MEMORY_MIB];
 	if ((cpu_mem || wd_change) && strcmp(ps, "stopped")) {
 		http_reply_error(req, 409, "invalid_state", NULL,
-		                 "VM '%s' is %s; vCPUs, memory and the watchdog change only while it is stopped (stop it first)",
+		                 "VM '%s' is %s; vCPUs, memory, the watchdog, firmware and boot order change only while it "
+		                 "is stopped (stop it first)",
 		                 json_string_value(json_object_get(vm, "name")), ps);
 		goto out;
 	}
@@ -925,6 +946,14 @@ void api_vms_resize(struct http_req *req)
 		json_object_set_new(ucfg, "watchdog", json_string(wd_to));
 	else
 		json_object_del(ucfg, "watchdog");
+	if (strcmp(fw_to, "bios"))
+		json_object_set_new(ucfg, "firmware", json_string(fw_to));
+	else
+		json_object_del(ucfg, "firmware");
+	if (json_is_array(bo_to))
+		json_object_set(ucfg, "boot_order", bo_to);
+	else
+		json_object_del(ucfg, "boot_order");
 	if (rp_change && json_is_object(rp_to))
 		json_object_set(ucfg, "ready_probe", (json_t *)rp_to);
 	else if (rp_change)
@@ -937,6 +966,12 @@ void api_vms_resize(struct http_req *req)
 	/* null: none (a task of an older vdcd has no key: none changed) */
 	json_object_set_new(json_object_get(args, "from"), "watchdog", wd_from ? json_string(wd_from) : json_null());
 	json_object_set_new(json_object_get(args, "to"), "watchdog", wd_to ? json_string(wd_to) : json_null());
+	if (fw_change) { /* no keys: nothing asked (and a task of an older vdcd) */
+		json_object_set_new(json_object_get(args, "from"), "firmware", json_string(fw_from));
+		json_object_set_new(json_object_get(args, "to"), "firmware", json_string(fw_to));
+		json_object_set(json_object_get(args, "from"), "boot_order", bo_from);
+		json_object_set(json_object_get(args, "to"), "boot_order", bo_to);
+	}
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, delta, &refusal, &e) < 0 ||

@@ -248,7 +248,7 @@ static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
 {
 	static const char *const keys[] = {"name", "description", "image", "kernel", "initrd",
 	                                   "cmdline", "vcpus", "memory_mib", "disk_size_mib",
-	                                   "user_data", NULL};
+	                                   "user_data", "firmware", "boot_order", NULL};
 	int64_t vcpus = 1, mem = 512, disk = 0;
 	if (jv_only_keys(b, "", keys, err) < 0 || name_field(b, doc, err) < 0 ||
 	    opt_string(b, doc, "description", 1024, err) < 0 ||
@@ -257,7 +257,8 @@ static json_t *parse_template(const json_t *b, json_t *doc, struct jv_err *err)
 	    opt_string(b, doc, "user_data", 65536, err) < 0 ||
 	    jv_int(b, "", "vcpus", false, 1, 255, &vcpus, err) < 0 ||
 	    jv_int(b, "", "memory_mib", false, 16, 4 * 1024 * 1024, &mem, err) < 0 ||
-	    jv_int(b, "", "disk_size_mib", false, 0, 64ll * 1024 * 1024, &disk, err) < 0)
+	    jv_int(b, "", "disk_size_mib", false, 0, 64ll * 1024 * 1024, &disk, err) < 0 ||
+	    resource_parse_vm_firmware(b, doc, err) < 0) /* its VMs' unless they say otherwise */
 		return NULL;
 	if (json_object_get(doc, "initrd") && !json_object_get(doc, "kernel")) {
 		jv_fail(err, "kernel", "is required when initrd is given");
@@ -362,6 +363,43 @@ int resource_parse_vm_ready_probe(const json_t *body, json_t *doc, struct jv_err
 	return 0;
 }
 
+int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *err)
+{
+	const json_t *f = json_object_get(body, "firmware"), *b = json_object_get(body, "boot_order");
+	if (f && !json_is_null(f)) {
+		const char *s = json_is_string(f) ? json_string_value(f) : "";
+		if (strcmp(s, "bios") && strcmp(s, "uefi"))
+			return jv_fail(err, "firmware", "must be \"bios\" (SeaBIOS, the default) or \"uefi\" (OVMF, with "
+			               "a UEFI variable store of the VM's own)");
+		json_object_set_new(doc, "firmware", json_string(s));
+	}
+	if (!b || json_is_null(b))
+		return 0;
+	if (!json_is_array(b) || json_array_size(b) < 1 || json_array_size(b) > 3)
+		return jv_fail(err, "boot_order", "must be a list of 1 to 3 of \"disk\", \"cdrom\", \"net\", "
+		               "each at most once");
+	json_t *out = json_array();
+	size_t i;
+	const json_t *v;
+	json_array_foreach(b, i, v) {
+		char field[32];
+		snprintf(field, sizeof(field), "boot_order[%zu]", i);
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+		if (strcmp(s, "disk") && strcmp(s, "cdrom") && strcmp(s, "net")) {
+			json_decref(out);
+			return jv_fail(err, field, "must be \"disk\", \"cdrom\" or \"net\"");
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(json_string_value(json_array_get(out, k)), s)) {
+				json_decref(out);
+				return jv_fail(err, field, "'%s' is in the list twice", s);
+			}
+		json_array_append_new(out, json_string(s));
+	}
+	json_object_set_new(doc, "boot_order", out);
+	return 0;
+}
+
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
@@ -371,7 +409,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   "ha", "watchdog", "ready_probe", NULL};
+	                                   "ha", "watchdog", "ready_probe", "firmware", "boot_order", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -388,7 +426,8 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    jv_bool(body, "", "start", false, &start, err) < 0 ||
 	    name_list(body, "", "networks", doc, err) < 0 ||
 	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0 ||
-	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0)
+	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0 ||
+	    resource_parse_vm_firmware(body, doc, err) < 0)
 		goto fail;
 	/* Its resource pool and reservations, checked as a move into a pool is. */
 	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};

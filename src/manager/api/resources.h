@@ -46,6 +46,11 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err);
 /* body's "watchdog" ("i6300esb", or null/absent for none) into doc's: 0,
  * or -1 with err naming the field. */
 int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *err);
+/* body's "firmware" ("bios" or "uefi"; null/absent: bios) and "boot_order"
+ * (1 to 3 of "disk", "cdrom", "net", each once; null/absent: the disk) into
+ * doc's (absent keys stay absent): 0, or -1 with err naming the field
+ * ("boot_order[1]"). Never a path: the host picks its firmware files. */
+int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *err);
 /* body's "ready_probe" ({"tcp_port": 1..65535, "period_s" 1..3600 (2),
  * "timeout_s" 1..60 and at most period_s (1), "failures" 1..100 (3)}, or
  * null for none) into doc's, normalized with its defaults (null kept: the

@@ -37,6 +37,10 @@ json_t *vm_agent_spec(const json_t *vm)
 		bad |= json_object_set(spec, "cpu_model", json_object_get(cfg, "cpu_model"));
 	if (json_object_get(cfg, "watchdog"))
 		bad |= json_object_set(spec, "watchdog", json_object_get(cfg, "watchdog"));
+	if (json_object_get(cfg, "firmware"))
+		bad |= json_object_set(spec, "firmware", json_object_get(cfg, "firmware"));
+	if (json_object_get(cfg, "boot_order"))
+		bad |= json_object_set(spec, "boot_order", json_object_get(cfg, "boot_order"));
 	/* Images by id only: the host resolves them to its own copies. */
 	if (json_object_get(tmpl, "kernel_id")) {
 		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
@@ -478,6 +482,16 @@ static void resize_undo(struct store *st, const char *id, json_t *from, json_t *
 			json_object_set(cfg, "watchdog", json_object_get(from, "watchdog"));
 		else if (json_object_get(from, "watchdog")) /* null: it had none */
 			json_object_del(cfg, "watchdog");
+		if (json_object_get(from, "firmware")) {
+			if (strcmp(json_string_value(json_object_get(from, "firmware")) ?: "bios", "bios"))
+				json_object_set(cfg, "firmware", json_object_get(from, "firmware"));
+			else
+				json_object_del(cfg, "firmware");
+			if (json_is_array(json_object_get(from, "boot_order")))
+				json_object_set(cfg, "boot_order", json_object_get(from, "boot_order"));
+			else
+				json_object_del(cfg, "boot_order");
+		}
 		const char *pid = json_string_value(json_object_get(vm, "project_id"));
 		int rc = store_update(st, STORE_VM, vm, json_integer_value(json_object_get(vm, "version")), NULL, &e);
 		if (rc == 0)
@@ -529,15 +543,20 @@ static int op_resize(struct task_ctx *t, json_t *vm, json_t *args, json_t **resu
 	const char *wd_from = json_string_value(json_object_get(from, "watchdog")),
 	           *wd_to = json_string_value(json_object_get(to, "watchdog"));
 	bool wd_change = json_object_get(to, "watchdog") && strcmp(wd_from ?: "", wd_to ?: "");
+	bool fw_change = json_object_get(to, "firmware") != NULL;
 	if (json_integer_value(json_object_get(to, "vcpus")) != json_integer_value(json_object_get(from, "vcpus")) ||
 	    json_integer_value(json_object_get(to, "memory_mib")) != json_integer_value(json_object_get(from, "memory_mib")) ||
-	    wd_change) {
-		task_update(t, NULL, 60, "changing vCPUs, memory and the watchdog on the host");
+	    wd_change || fw_change) {
+		task_update(t, NULL, 60, "changing vCPUs, memory, the watchdog and firmware on the host");
 		snprintf(path, sizeof(path), "/api/v1/vms/%s/resize", vm_name(vm));
 		json_t *body = json_pack("{s:O, s:O}", "vcpus", json_object_get(to, "vcpus"), "memory_mib",
 		                         json_object_get(to, "memory_mib"));
 		if (body && wd_change)
 			json_object_set(body, "watchdog", json_object_get(to, "watchdog"));
+		if (body && fw_change) {
+			json_object_set(body, "firmware", json_object_get(to, "firmware"));
+			json_object_set(body, "boot_order", json_object_get(to, "boot_order"));
+		}
 		int rc = agent_call(t->st, host, "POST", path, body, 60, &status, &reply, NULL, e);
 		json_decref(body);
 		if (rc == 0 && status != 200)

@@ -5,6 +5,8 @@
 
 #include "qemu_cmdline.h"
 
+#include <errno.h>
+
 #define UUID "0b9c3c1e-0a8e-4c5e-9f4e-1d2c3b4a5f60"
 
 /* Index of the first argument equal to s at or after from, or -1. */
@@ -276,6 +278,67 @@ static void test_watchdog(void **state)
 	vm_spec_free(&spec);
 }
 
+/* Firmware: a table of specs and what their line must (and must not) hold.
+ * BIOS is QEMU's own SeaBIOS (no pflash); UEFI maps the host's OVMF code
+ * read-only and the VM's own store writable; boot_order sets bootindex on
+ * the first disk and the first NIC in its order; a kernel file boots with
+ * no bootindex at all. */
+static void test_firmware(void **state)
+{
+	static const struct {
+		const char *spec;
+		const char *want[4];
+		const char *absent;
+		int bootindexes;
+	} cases[] = {
+		{"{'name':'b','disks':[{'name':'r','size_mib':1,'path':'/d/r'}],'nics':[{'mode':'user'}]}",
+		 {"virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=1"}, "pflash", 1},
+		{"{'name':'b','firmware':'bios','boot_order':['net','disk'],'disks':[{'name':'r','size_mib':1,"
+		 "'path':'/d/r'}],'nics':[{'mode':'user','mac':'52:54:00:00:00:01'}]}",
+		 {"virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=2",
+		  "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:01,bootindex=1"}, "pflash", 2},
+		{"{'name':'u','firmware':'uefi','disks':[{'name':'r','size_mib':1,'path':'/d/r'},"
+		 "{'name':'s','size_mib':1,'path':'/d/s'}]}",
+		 {"if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+		  "if=pflash,format=raw,unit=1,file=/ds/u,,x/uefi-vars.fd",
+		  "virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=1", "virtio-blk-pci,drive=drive-s,id=disk-s"},
+		 "-kernel", 1},
+		{"{'name':'u','firmware':'uefi','boot_order':['cdrom','disk','net'],'disks':[{'name':'r',"
+		 "'size_mib':1,'path':'/d/r'}],'nics':[{'mode':'user','mac':'52:54:00:00:00:01'}]}",
+		 {"virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=2",
+		  "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:01,bootindex=3"}, NULL, 2},
+		{"{'name':'u','firmware':'uefi','boot_order':['disk'],'disks':[{'name':'r','size_mib':1,"
+		 "'path':'/d/r'}],'nics':[{'mode':'user','mac':'52:54:00:00:00:01'}]}",
+		 {"virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:01"}, NULL, 1},
+		{"{'name':'k','boot':{'kernel':'/k'},'boot_order':['net'],'disks':[{'name':'r','size_mib':1,"
+		 "'path':'/d/r'}],'nics':[{'mode':'user'}]}", {"/k"}, "pflash", 0},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct vm_spec spec;
+		struct qemu_launch l = launch_defaults();
+		l.uefi_code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+		l.uefi_vars = "/ds/u,x/uefi-vars.fd";
+		struct strv sv;
+		spec_from(cases[c].spec, &spec);
+		build(&spec, &l, &sv);
+		for (int k = 0; k < 4 && cases[c].want[k]; k++)
+			if (find_arg(&sv, cases[c].want[k], 0) < 0)
+				fail_msg("case %zu: no argument %s", c, cases[c].want[k]);
+		if (cases[c].absent && count_containing(&sv, cases[c].absent))
+			fail_msg("case %zu: %s in the line", c, cases[c].absent);
+		assert_int_equal(count_containing(&sv, "bootindex"), cases[c].bootindexes);
+		assert_int_equal(count_containing(&sv, "pflash"), spec.firmware == VM_FW_UEFI ? 2 : 0);
+		strv_free(&sv);
+		/* UEFI without the agent's files is refused, never a line
+		 * without firmware. */
+		if (spec.firmware == VM_FW_UEFI) {
+			l.uefi_vars = NULL;
+			assert_int_equal(qemu_cmdline_build(&spec, &l, &sv), -EINVAL);
+		}
+		vm_spec_free(&spec);
+	}
+}
+
 static void test_display(void **state)
 {
 	struct vm_spec spec;
@@ -379,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_seed),         cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_accel),        cmocka_unit_test(test_cpu_model),
 		cmocka_unit_test(test_display),      cmocka_unit_test(test_watchdog),
+		cmocka_unit_test(test_firmware),
 		cmocka_unit_test(test_commas_in_paths), cmocka_unit_test(test_opt_escape),
 		cmocka_unit_test(test_large_line),
 	};

@@ -61,6 +61,17 @@ static const struct bad_case bad_cases[] = {
 	{"{'name':'a','watchdog':'i6300esb,id=x'," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
 	{"{'name':'a','watchdog':true," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
 	{"{'name':'a','watchdog':{}," DISK "}", U, "watchdog", "\"i6300esb\" or null"},
+	{"{'name':'a','firmware':'efi'," DISK "}", U, "firmware", "\"bios\" (SeaBIOS) or \"uefi\""},
+	{"{'name':'a','firmware':'/usr/share/OVMF/OVMF_CODE.fd'," DISK "}", U, "firmware", "\"bios\""},
+	{"{'name':'a','firmware':1," DISK "}", U, "firmware", "\"bios\""},
+	{"{'name':'a','firmware':'uefi','boot':{'kernel_image':'k'}}", U, "firmware", "needs a disk"},
+	{"{'name':'a','boot_order':'disk'," DISK "}", U, "boot_order", "a list of 1 to 3"},
+	{"{'name':'a','boot_order':[]," DISK "}", U, "boot_order", "a list of 1 to 3"},
+	{"{'name':'a','boot_order':['disk','net','cdrom','disk']," DISK "}", U, "boot_order", "a list of 1 to 3"},
+	{"{'name':'a','boot_order':['disk','floppy']," DISK "}", U, "boot_order[1]", "\"disk\", \"cdrom\" or \"net\""},
+	{"{'name':'a','boot_order':['/dev/sda']," DISK "}", U, "boot_order[0]", "\"disk\", \"cdrom\" or \"net\""},
+	{"{'name':'a','boot_order':['net','net']," DISK "}", U, "boot_order[1]", "'net' is in the list twice"},
+	{"{'name':'a','boot_order':[7]," DISK "}", U, "boot_order[0]", "\"disk\""},
 	{"{'name':'a'}", U, "boot", "nothing to boot"},
 	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
 	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
@@ -560,6 +571,8 @@ static const char *const good_specs[] = {
 	"{'name':'a','cpu_model':'Skylake-Server-v4'," DISK "}",
 	"{'name':'a','watchdog':'i6300esb'," DISK "}",
 	"{'name':'a','watchdog':null," DISK "}",                    /* null = none */
+	"{'name':'a','firmware':'uefi','boot_order':['cdrom','disk','net']," DISK "}",
+	"{'name':'a','firmware':null,'boot_order':null," DISK "}",  /* null = the defaults */
 	"{'name':'a','memory_mib':1024,'resources':{'memory_limit_mib':1024}," DISK "}",
 	"{'name':'a','resources':{'memory_limit_mib':0,'cpu_limit_pct':0}," DISK "}",
 	"{'name':'a','resources':{}," DISK "}",
@@ -707,6 +720,8 @@ static const char *const roundtrip_specs[] = {
 	"'resources':{'cpu_weight':50,'cpu_limit_pct':150,'memory_limit_mib':4096}}",
 	"{'name':'ci','cloud_init':{}," DISK "}",
 	"{'name':'wd','watchdog':'i6300esb'," DISK "}",
+	"{'name':'fw','firmware':'uefi','boot_order':['net','disk']," DISK "}",
+	"{'name':'fb','firmware':'bios'," DISK "}",
 	"{'name':'p','memory_mib':256,'pool':[{'name':'prod','cpu_weight':200,'memory_limit_mib':2048,"
 	"'memory_reservation_mib':512},{'name':'web','cpu_limit_pct':50}]," DISK "}",
 	"{'name':'u','uuid':'" UUID "','nics':[{'mode':'user'},{'mode':'user'},{'mode':'user'},"

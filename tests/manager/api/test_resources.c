@@ -73,6 +73,13 @@ static void refusals_name_their_field(void **state)
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"ib700\"}", "watchdog"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"i6300esb,id=x\"}", "watchdog"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":true}", "watchdog"},
+		/* Firmware by name, never a file; boot order over known devices. */
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"firmware\":\"efi\"}", "firmware"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"firmware\":\"/tmp/OVMF.fd\"}", "firmware"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":[]}", "boot_order"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":\"disk\"}", "boot_order"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":[\"disk\",\"usb\"]}", "boot_order[1]"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":[\"net\",\"net\"]}", "boot_order[1]"},
 		{STORE_NKINDS, "{\"name\":\"v\"}", "template"},
 		{STORE_NKINDS, "{\"template\":\"t\"}", "name"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"vcpus\":256}", "vcpus"},
@@ -108,6 +115,12 @@ static void defaults_are_filled(void **state)
 	assert_int_equal(json_array_size(json_object_get(json_object_get(v, "placement"), "affinity")), 0);
 	assert_int_equal(json_array_size(json_object_get(v, "networks")), 0);
 	assert_null(json_object_get(v, "watchdog")); /* none unless asked */
+	assert_null(json_object_get(v, "firmware"));   /* bios */
+	assert_null(json_object_get(v, "boot_order")); /* the disk */
+	json_decref(v);
+	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"firmware\":\"uefi\",\"boot_order\":[\"disk\",\"net\"]}", &err);
+	assert_string_equal(json_string_value(json_object_get(v, "firmware")), "uefi");
+	assert_int_equal(json_array_size(json_object_get(v, "boot_order")), 2);
 	json_decref(v);
 	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"i6300esb\"}", &err);
 	assert_string_equal(json_string_value(json_object_get(v, "watchdog")), "i6300esb");

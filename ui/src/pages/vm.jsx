@@ -121,6 +121,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.size')}</dt><dd>{t('vm.size_value', { vcpus: cfg.vcpus, memory: mib(cfg.memory_mib), disk: cfg.disk_size_mib ? mib(cfg.disk_size_mib) : t('vm.image_size') })}</dd>
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
         <dt>{t('vm.watchdog')}</dt><dd data-testid="watchdog">{cfg.watchdog || t('vm.watchdog_none')}</dd>
+        <dt>{t('vm.firmware')}</dt><dd data-testid="firmware">{(cfg.firmware || 'bios').toUpperCase()}, {t('vm.boot_order').toLowerCase()}: {(cfg.boot_order || ['disk']).join(', ')}</dd>
         <dt>{t('vm.readiness')}</dt><dd data-testid="readiness">{readiness(vm)}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
@@ -229,6 +230,9 @@ function Resize({ vm, busy, run }) {
   const [mem, setMem] = useState(cfg.memory_mib);
   const [disk, setDisk] = useState(cfg.disk_size_mib || '');
   const [wd, setWd] = useState(cfg.watchdog || '');
+  const [fw, setFw] = useState(cfg.firmware || 'bios');
+  const boot0 = (cfg.boot_order || []).join(',');
+  const [boot, setBoot] = useState(boot0);
   function submit(e) {
     e.preventDefault();
     const body = {};
@@ -236,6 +240,8 @@ function Resize({ vm, busy, run }) {
     if (+mem !== cfg.memory_mib) body.memory_mib = +mem;
     if (disk !== '' && +disk !== cfg.disk_size_mib) body.disk_size_mib = +disk;
     if (wd !== (cfg.watchdog || '')) body.watchdog = wd || null;
+    if (fw !== (cfg.firmware || 'bios')) body.firmware = fw;
+    if (boot !== boot0) body.boot_order = boot ? boot.split(',').map((s) => s.trim()) : null;
     if (String(port) !== port0) body.ready_probe = port ? { ...(cfg.ready_probe || {}), tcp_port: +port } : null;
     if (!Object.keys(body).length) return;
     run(t('vm.resize'), () => post('/api/v1/vms/' + enc(vm.id) + '/resize', body));
@@ -254,6 +260,13 @@ function Resize({ vm, busy, run }) {
             <option value="i6300esb">i6300esb</option>
           </select>
         </Field>
+        <Field label={t('vm.firmware')} id="rs-firmware">
+          <select id="rs-firmware" value={fw} onChange={(e) => setFw(e.currentTarget.value)} data-testid="resize-firmware">
+            <option value="bios">BIOS</option>
+            <option value="uefi">UEFI</option>
+          </select>
+        </Field>
+        <Field label={t('vm.boot_order')} id="rs-boot"><input id="rs-boot" value={boot} placeholder="disk,net" onInput={(e) => setBoot(e.currentTarget.value)} data-testid="resize-boot-order" /></Field>
         <Field label={t('vm.ready_port')} id="rs-ready"><input id="rs-ready" type="number" min="1" max="65535" value={port} onInput={(e) => setPort(e.currentTarget.value)} data-testid="resize-ready-port" /></Field>
       </div>
       <button type="submit" disabled={busy}>{t('vm.resize')}</button>

@@ -11,6 +11,9 @@ import { get, post, enc, waitTask, getSession } from '../api.js';
 import { Link, ErrorText, Notice, Field, useLoad, isAdmin } from '../components.jsx';
 import { t } from '../i18n/index.js';
 
+// Boot orders the form offers (the API takes any of disk, cdrom, net).
+const BOOT_ORDERS = ['disk,net', 'net,disk', 'cdrom,disk'];
+
 function Placement({ p }) {
   if (!p) return null;
   return (
@@ -40,7 +43,7 @@ export function VmCreate() {
   const [pools] = useLoad(() => (isAdmin() ? get('/api/v1/pools?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [clusters] = useLoad(() => (isAdmin() ? get('/api/v1/clusters?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true,
-    pool: '', cpu_res: '', mem_res: '', watchdog: '', ready_port: '' });
+    pool: '', cpu_res: '', mem_res: '', watchdog: '', firmware: '', boot_order: '', ready_port: '' });
   const [error, setError] = useState(null);
   const [placement, setPlacement] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -61,6 +64,8 @@ export function VmCreate() {
     if (form.cpu_res) b.cpu_reservation_pct = +form.cpu_res;
     if (form.mem_res) b.mem_reservation_mib = +form.mem_res;
     if (form.watchdog) b.watchdog = form.watchdog;
+    if (form.firmware) b.firmware = form.firmware;
+    if (form.boot_order) b.boot_order = form.boot_order.split(',');
     if (form.ready_port) b.ready_probe = { tcp_port: +form.ready_port };
     return b;
   }
@@ -130,6 +135,18 @@ export function VmCreate() {
             <select id="vm-watchdog" value={form.watchdog} onChange={set('watchdog')} aria-describedby="vm-watchdog-hint" data-testid="create-watchdog">
               <option value="">{t('vm.watchdog_none')}</option>
               <option value="i6300esb">i6300esb</option>
+            </select>
+          </Field>
+          <Field label={t('vm.firmware')} id="vm-firmware" hint={t('create.firmware_hint')}>
+            <select id="vm-firmware" value={form.firmware} onChange={set('firmware')} aria-describedby="vm-firmware-hint" data-testid="create-firmware">
+              <option value="">BIOS</option>
+              <option value="uefi">UEFI</option>
+            </select>
+          </Field>
+          <Field label={t('vm.boot_order')} id="vm-boot">
+            <select id="vm-boot" value={form.boot_order} onChange={set('boot_order')} data-testid="create-boot-order">
+              <option value="">{t('vm.boot_default')}</option>
+              {BOOT_ORDERS.map((o) => <option value={o}>{o}</option>)}
             </select>
           </Field>
           <Field label={t('vm.ready_port')} id="vm-ready" hint={t('create.ready_hint')}>
