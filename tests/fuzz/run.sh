@@ -35,12 +35,12 @@ cflags="-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
 # target: the sources it needs besides its harness.
 sources() {
 	case $1 in
-	vm_spec) echo src/agent/vm/vm_spec.c src/agent/host/pool.c src/agent/qemu/qemu_cmdline.c src/lib/jsonv.c ;;
+	vm_spec) echo src/agent/vm/vm_spec.c src/agent/host/pool.c src/agent/qemu/qemu_cmdline.c src/lib/jsonv.c src/lib/boot_order.c ;;
 	qmp) echo src/agent/qemu/qmp.c src/agent/qemu/qmp_cmds.c src/lib/fault.c src/lib/log.c src/lib/loop.c ;;
 	# config.c checks --manager-ca-fingerprint with tls.c (GnuTLS).
 	config) echo src/agent/daemon/config.c src/agent/host/nat_rules.c src/lib/jsonv.c src/lib/flags.c src/lib/tls.c src/lib/url.c src/lib/fsutil.c \
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
-	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/manager/api/resources_ha.c src/lib/jsonv.c ;;
+	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/manager/api/resources_ha.c src/lib/jsonv.c src/lib/boot_order.c ;;
 	image_format) echo src/lib/image_format.c ;;
 	esac
 }

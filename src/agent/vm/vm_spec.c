@@ -455,11 +455,9 @@ const char *vm_spec_firmware_name(enum vm_firmware fw)
 	return fw == VM_FW_UEFI ? "uefi" : "bios";
 }
 
-static const char *const boot_devs[] = {NULL, "disk", "cdrom", "net"};
-
 const char *vm_spec_boot_dev_name(int dev)
 {
-	return dev >= VM_BOOT_DISK && dev <= VM_BOOT_NET ? boot_devs[dev] : "?";
+	return boot_dev_name(dev);
 }
 
 int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, struct jv_err *err)
@@ -478,28 +476,8 @@ int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, s
 		return 0;
 	unsigned char order[VM_MAX_BOOT];
 	int n = 0;
-	if (b && !json_is_null(b)) {
-		if (!json_is_array(b) || json_array_size(b) < 1 || json_array_size(b) > VM_MAX_BOOT)
-			return jv_fail(err, "boot_order",
-			               "must be a list of 1 to %d of \"disk\", \"cdrom\", \"net\"", VM_MAX_BOOT);
-		size_t i;
-		const json_t *v;
-		json_array_foreach(b, i, v) {
-			char field[32];
-			snprintf(field, sizeof(field), "boot_order[%zu]", i);
-			const char *s = json_is_string(v) ? json_string_value(v) : "";
-			int dev = 0;
-			for (int k = VM_BOOT_DISK; k <= VM_BOOT_NET; k++)
-				if (!strcmp(s, boot_devs[k]))
-					dev = k;
-			if (!dev)
-				return jv_fail(err, field, "must be \"disk\", \"cdrom\" or \"net\"");
-			for (int k = 0; k < n; k++)
-				if (order[k] == dev)
-					return jv_fail(err, field, "'%s' is in the list twice", s);
-			order[n++] = (unsigned char)dev;
-		}
-	}
+	if (b && !json_is_null(b) && boot_order_parse(b, order, &n, err) < 0)
+		return -1;
 	memcpy(spec->boot_order, order, (size_t)n);
 	spec->nboot = n;
 	return 0;

@@ -46,8 +46,11 @@ struct vm_nic {
 /* The firmware a VM boots through (QEMU's -bios is SeaBIOS by default). */
 enum vm_firmware { VM_FW_BIOS, VM_FW_UEFI };
 /* What a VM boots from, in boot_order (QEMU's bootindex). */
-enum vm_boot_dev { VM_BOOT_DISK = 1, VM_BOOT_CDROM, VM_BOOT_NET };
-#define VM_MAX_BOOT 3
+#include "boot_order.h"
+
+/* The agent's names for lib/boot_order.h's devices. */
+enum vm_boot_dev { VM_BOOT_DISK = BOOT_DISK, VM_BOOT_CDROM = BOOT_CDROM, VM_BOOT_NET = BOOT_NET };
+#define VM_MAX_BOOT BOOT_MAX
 
 struct vm_spec {
 	char name[64];

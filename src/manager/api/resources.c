@@ -2,6 +2,8 @@
  * fields once; anything else is "unknown field", named. */
 #include "resources.h"
 
+#include "boot_order.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -375,27 +377,13 @@ int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *e
 	}
 	if (!b || json_is_null(b))
 		return 0;
-	if (!json_is_array(b) || json_array_size(b) < 1 || json_array_size(b) > 3)
-		return jv_fail(err, "boot_order", "must be a list of 1 to 3 of \"disk\", \"cdrom\", \"net\", "
-		               "each at most once");
+	unsigned char order[BOOT_MAX];
+	int n = 0;
+	if (boot_order_parse(b, order, &n, err) < 0)
+		return -1;
 	json_t *out = json_array();
-	size_t i;
-	const json_t *v;
-	json_array_foreach(b, i, v) {
-		char field[32];
-		snprintf(field, sizeof(field), "boot_order[%zu]", i);
-		const char *s = json_is_string(v) ? json_string_value(v) : "";
-		if (strcmp(s, "disk") && strcmp(s, "cdrom") && strcmp(s, "net")) {
-			json_decref(out);
-			return jv_fail(err, field, "must be \"disk\", \"cdrom\" or \"net\"");
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(json_string_value(json_array_get(out, k)), s)) {
-				json_decref(out);
-				return jv_fail(err, field, "'%s' is in the list twice", s);
-			}
-		json_array_append_new(out, json_string(s));
-	}
+	for (int i = 0; i < n; i++)
+		json_array_append_new(out, json_string(boot_dev_name(order[i])));
 	json_object_set_new(doc, "boot_order", out);
 	return 0;
 }
