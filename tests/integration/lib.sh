@@ -163,6 +163,15 @@ fabric_up() {
 	ip link set "$FABRIC_BR" up
 }
 
+# shared_up: the fabric, and a folder every host of the test may take as a
+# shared datastore ($SHARED).
+shared_up() {
+	SHARED=$TMP/shared
+	mkdir -p "$SHARED"
+	chmod 755 "$SHARED"
+	fabric_up
+}
+
 # vmnet_up HOST...: a VM network the hosts share, as a VLAN across a
 # datacenter would be: a bridge vmnet0 (no address) in each host namespace,
 # joined through a veth to a bridge in the root namespace that has

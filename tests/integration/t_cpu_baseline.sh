@@ -6,10 +6,7 @@
 # the hosts; bad names are refused.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
 
 mapi POST /api/v1/clusters '{"name":"bad","cpu_baseline":"host,+vmx"}'

@@ -9,10 +9,7 @@
 # VM moves cold when asked.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 # Each host reports this machine's CPUs: an overcommit of 4 lets one host
 # run all six 1-vCPU VMs.

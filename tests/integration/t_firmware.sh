@@ -16,10 +16,7 @@ if ! "$VDC_ROOT/guest/build-disk-guest.sh" "$CACHE" >"$TMP/build-disk.log" 2>&1;
 	finish
 	exit 1
 fi
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1"}'
 host_join h1 c1 --datastore "shared=$SHARED" || not_ok "h1 joins"

@@ -11,10 +11,7 @@
 # and must never see two run the guest.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 
 mapi POST /api/v1/clusters '{"name":"c1","ha":{"enabled":true,"default_priority":"low","net_timeout_ms":2000,"lease_ms":5000,"margin_ms":500}}'

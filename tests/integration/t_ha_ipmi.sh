@@ -16,10 +16,7 @@ if ! command -v ipmitool >/dev/null || ! command -v "$IPMI_SIM" >/dev/null; then
 	exit 1
 fi
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 60 || { not_ok "vdcd starts"; finish; exit 1; }
 # Admission off: with one host joined so far, keeping room for a host failure would refuse every power-on.
 mapi POST /api/v1/clusters '{"name":"c1","ha":{"enabled":true,"net_timeout_ms":2000,"lease_ms":30000,"admission":{"policy":"none"}}}'

@@ -12,10 +12,7 @@
 # address: it only ever reaches the VM's own guest.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 
 mapi POST /api/v1/clusters '{"name":"c1","ha":{"enabled":true,"default_priority":"high","net_timeout_ms":2000,"lease_ms":5000,"margin_ms":500,"max_restarts":1,"restart_window_s":600,"ready_timeout_s":20,"admission":{"policy":"none"}}}'

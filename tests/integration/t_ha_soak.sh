@@ -17,10 +17,7 @@ FAULTS=${HA_SOAK_FAULTS:-10}
 SEED=${HA_SOAK_SEED:-$$}
 RANDOM=$SEED
 diag "seed $SEED, $FAULTS faults"
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 VDCD_FLAGS=(--heartbeat-timeout-s 30)
 vdcd_start "${VDCD_FLAGS[@]}" || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1","ha":{"enabled":true,"default_priority":"high","net_timeout_ms":2000,"lease_ms":4000,"margin_ms":500,"max_restarts":100,"admission":{"policy":"none"}}}'

@@ -18,10 +18,7 @@ if ! "$VDC_ROOT/guest/build-test-guest.sh" "$CACHE" wd >"$TMP/build-wd.log" 2>&1
 	finish
 	exit 1
 fi
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 
 # Admission off: with one host, room kept for a host failure would refuse

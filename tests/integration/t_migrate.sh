@@ -4,10 +4,7 @@
 # hand-over QEMU reports), then through vdcd.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 for h in h1 h2; do
 	host_ns "$h"
 	agent_start "$h" --datastore "shared=$SHARED" || { not_ok "agent on $h starts"; finish; exit 1; }

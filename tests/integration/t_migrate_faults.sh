@@ -7,10 +7,7 @@
 # never see two of them run the guest.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 # Slow enough to act in the middle: the hosts' links carry 8 MiB/s (a
 # kernel shaper on each; the cluster's policy says so for its plans).

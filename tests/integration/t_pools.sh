@@ -9,10 +9,7 @@
 # a migration; a pool with VMs is not deleted.
 source "$(dirname "$0")/lib.sh"
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1"}'
 mapi POST /api/v1/clusters '{"name":"c2"}'

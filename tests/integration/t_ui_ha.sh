@@ -26,10 +26,7 @@ if [ ! -x "$CHROMIUM" ] || [ ! -f "$UI_DIR/index.html" ] || [ ! -d "$UI_MODULES/
 	exit 0
 fi
 
-SHARED=$TMP/shared
-mkdir -p "$SHARED"
-chmod 755 "$SHARED"
-fabric_up
+shared_up
 vdcd_start --heartbeat-timeout-s 30 || { not_ok "vdcd starts"; finish; exit 1; }
 mapi POST /api/v1/clusters '{"name":"c1"}'
 check "cluster c1, HA off" test "$STATUS/$(jget "$BODY" '.ha.enabled // false')" = 201/false
