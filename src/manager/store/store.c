@@ -700,18 +700,33 @@ json_t *store_get(struct store *st, enum store_kind k, const char *id_or_name, s
 
 /* Reads created_at and version of id and whether another object has name.
  * 1 when id exists, 0 when not, -1 with e. */
-static int update_check(struct store *st, enum store_kind k, const struct doc_keys *dk,
-                        int64_t *created, int64_t *version, bool *name_taken, struct errinfo *e)
+static bool same_text(const char *a, const char *b)
 {
-	char *c[3];
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Reads the row an update is about to replace: when it was created, its
+ * version, whether another object holds the new name, and which mirrored
+ * columns the update changes (*changed: the bits of STORE_UPDATE_SHAPES). */
+static int update_check(struct store *st, enum store_kind k, const struct doc_keys *dk,
+                        int64_t *created, int64_t *version, bool *name_taken, unsigned *changed,
+                        struct errinfo *e)
+{
+	const struct store_kind_info *ki = &store_kinds[k];
+	char *c[4 + STORE_MAX_COLS];
+	int nc = 4 + ki->ncols;
 	struct store_param p[2] = {{.s = dk->id}, {.s = dk->name}};
-	int found = query_row(st, store_slot_fixed(k, SK_CHECK), p, 2, STORE_Q_READ, 3, c, e);
+	int found = query_row(st, store_slot_fixed(k, SK_CHECK), p, 2, STORE_Q_READ, nc, c, e);
 	if (found == 1) {
 		*created = c[0] ? strtoll(c[0], NULL, 10) : 0;
 		*version = c[1] ? strtoll(c[1], NULL, 10) : 0;
 		*name_taken = c[2] != NULL;
+		*changed = !same_text(c[3], dk->name);
+		for (int i = 0; i < ki->ncols; i++)
+			if (!same_text(c[4 + i], dk->cols[i]))
+				*changed |= 2u << i;
 	}
-	for (int i = 0; found == 1 && i < 3; i++)
+	for (int i = 0; found == 1 && i < nc; i++)
 		free(c[i]);
 	return found;
 }
@@ -734,6 +749,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	struct errinfo mine = {0};
 	int64_t created = 0, version = 0;
 	bool taken = false;
+	unsigned changed = 0;
 	if (out)
 		*out = NULL;
 	if (check_kind(k, e) || doc_keys(k, doc, &dk, e))
@@ -742,7 +758,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	if (expected_version < 1)
 		return errinfo_set(e, 400, "invalid_argument", "version",
 		                   "the expected version must be 1 or more");
-	int found = update_check(st, k, &dk, &created, &version, &taken, e);
+	int found = update_check(st, k, &dk, &created, &version, &taken, &changed, e);
 	if (found < 0)
 		return -1;
 	if (found == 0)
@@ -763,12 +779,15 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	}
 	struct store_param p[5 + STORE_MAX_COLS] = {{.s = dk.id},
 	                                            {.i = expected_version, .is_int = true},
-	                                            {.s = dk.name},
 	                                            {.s = text},
 	                                            {.i = now, .is_int = true}};
+	int np = 4;
+	if (changed & 1)
+		p[np++].s = dk.name;
 	for (int c = 0; c < ki->ncols; c++)
-		p[5 + c].s = dk.cols[c];
-	found = query_row(st, store_slot_fixed(k, SK_UPDATE), p, 5 + ki->ncols, 0, 1, &got, &mine);
+		if (changed & (2u << c))
+			p[np++].s = dk.cols[c];
+	found = query_row(st, store_slot_update(k, changed), p, np, 0, 1, &got, &mine);
 	if (found < 0 && mine.status == 409) {
 		/* The name was taken between the check and the update. */
 		name_taken(ki, dk.name, e);
@@ -780,7 +799,7 @@ int store_update(struct store *st, enum store_kind k, json_t *doc, int64_t expec
 	}
 	if (found == 0) {
 		/* Changed or deleted since the check. */
-		found = update_check(st, k, &dk, &created, &version, &taken, e);
+		found = update_check(st, k, &dk, &created, &version, &taken, &changed, e);
 		if (found == 0)
 			errinfo_set(e, 404, "not_found", NULL, "no %s has the id '%.200s'", ki->name,
 			            dk.id);

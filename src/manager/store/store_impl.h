@@ -56,8 +56,8 @@ enum store_kind_stmt {
 	SK_GET_ID,   /* id -> doc */
 	SK_GET_NAME, /* name -> doc */
 	SK_INSERT,   /* id, name, doc, created_at, cols... -> id (none on a duplicate) */
-	SK_CHECK,    /* id, name -> created_at, version, id of another object named name */
-	SK_UPDATE,   /* id, expected version, name, doc, updated_at, cols... -> id */
+	SK_CHECK,    /* id, name -> created_at, version, id of another object named name,
+	              * then the current name and cols... */
 	SK_DELETE,   /* id -> id */
 	SK_CURSOR,   /* name -> created_at, id (the paging cursor of by_time kinds);
 	              * per_project kinds: id -> name, id */
@@ -91,7 +91,14 @@ enum store_list_op {
 };
 #define STORE_COL_SHAPES 243 /* 3^STORE_MAX_COLS */
 #define STORE_SHAPES (2 * STORE_COL_SHAPES)
-#define STORE_KIND_SLOTS (SK_NFIXED + SL_NOPS * STORE_SHAPES)
+/* Updates come in one statement per set of mirrored columns that change
+ * (bit 0: name, bit 1 + c: cols[c]). SQLite and PostgreSQL rewrite an index
+ * entry whenever an UPDATE assigns its column, even to the value it holds: a
+ * task's claim assigned all of a task's indexed columns and wrote seven index
+ * pages where one entry (its state) moves. Parameters: id, expected version,
+ * doc, updated_at, then the changed columns' new values in bit order; -> id. */
+#define STORE_UPDATE_SHAPES (1 << (1 + STORE_MAX_COLS))
+#define STORE_KIND_SLOTS (SK_NFIXED + STORE_UPDATE_SHAPES + SL_NOPS * STORE_SHAPES)
 #define STORE_NSLOTS (SQ_NGLOBAL + STORE_NKINDS * STORE_KIND_SLOTS)
 
 static inline int store_slot_fixed(enum store_kind k, enum store_kind_stmt s)
@@ -99,9 +106,15 @@ static inline int store_slot_fixed(enum store_kind k, enum store_kind_stmt s)
 	return SQ_NGLOBAL + (int)k * STORE_KIND_SLOTS + (int)s;
 }
 
+static inline int store_slot_update(enum store_kind k, unsigned changed)
+{
+	return SQ_NGLOBAL + (int)k * STORE_KIND_SLOTS + SK_NFIXED + (int)changed;
+}
+
 static inline int store_slot_list(enum store_kind k, enum store_list_op op, int shape)
 {
-	return SQ_NGLOBAL + (int)k * STORE_KIND_SLOTS + SK_NFIXED + (int)op * STORE_SHAPES + shape;
+	return SQ_NGLOBAL + (int)k * STORE_KIND_SLOTS + SK_NFIXED + STORE_UPDATE_SHAPES +
+	       (int)op * STORE_SHAPES + shape;
 }
 
 /* Writes the SQL of a slot into buf. Returns 0, or -1 when the slot does

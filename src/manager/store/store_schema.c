@@ -307,14 +307,11 @@ static void fixed_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum s
 		break;
 	case SK_CHECK:
 		sb_add(b, "SELECT cur.created_at, cur.version, (SELECT o.id FROM %s o WHERE o.name = $2"
-		          " AND o.id <> $1%s) FROM %s cur WHERE cur.id = $1", t,
-		       ki->per_project ? " AND COALESCE(o.project_id, '') = COALESCE(cur.project_id, '')" : "", t);
-		break;
-	case SK_UPDATE:
-		sb_add(b, "UPDATE %s SET version = version + 1, name = $3, doc = $4, updated_at = $5", t);
+		          " AND o.id <> $1%s), cur.name", t,
+		       ki->per_project ? " AND COALESCE(o.project_id, '') = COALESCE(cur.project_id, '')" : "");
 		for (int c = 0; c < ki->ncols; c++)
-			sb_add(b, ", %s = $%d", ki->cols[c], 6 + c);
-		sb_add(b, " WHERE id = $1 AND version = $2 RETURNING id");
+			sb_add(b, ", cur.%s", ki->cols[c]);
+		sb_add(b, " FROM %s cur WHERE cur.id = $1", t);
 		break;
 	case SK_DELETE:
 		sb_add(b, "DELETE FROM %s WHERE id = $1 RETURNING doc", t);
@@ -410,6 +407,23 @@ static int list_sql(struct sqlbuf *b, const struct store_kind_info *ki, enum sto
 	return 0;
 }
 
+/* The update assigning the columns in changed (see STORE_UPDATE_SHAPES);
+ * -1 for a column the kind does not have. */
+static int update_sql(struct sqlbuf *b, const struct store_kind_info *ki, unsigned changed)
+{
+	if (changed >> (1 + ki->ncols))
+		return -1;
+	sb_add(b, "UPDATE %s SET version = version + 1, doc = $3, updated_at = $4", ki->plural);
+	int n = 5;
+	if (changed & 1)
+		sb_add(b, ", name = $%d", n++);
+	for (int c = 0; c < ki->ncols; c++)
+		if (changed & (2u << c))
+			sb_add(b, ", %s = $%d", ki->cols[c], n++);
+	sb_add(b, " WHERE id = $1 AND version = $2 RETURNING id");
+	return 0;
+}
+
 int store_sql_text(int slot, char *buf, size_t n)
 {
 	struct sqlbuf b = {buf, n, 0, n == 0};
@@ -424,8 +438,13 @@ int store_sql_text(int slot, char *buf, size_t n)
 	const struct store_kind_info *ki = &store_kinds[k];
 	if (s < SK_NFIXED)
 		fixed_sql(&b, ki, (enum store_kind_stmt)s);
-	else if (list_sql(&b, ki, (enum store_list_op)((s - SK_NFIXED) / STORE_SHAPES),
-	                  (s - SK_NFIXED) % STORE_SHAPES) < 0)
-		return -1;
+	else if (s < SK_NFIXED + STORE_UPDATE_SHAPES) {
+		if (update_sql(&b, ki, (unsigned)(s - SK_NFIXED)) < 0)
+			return -1;
+	} else {
+		s -= SK_NFIXED + STORE_UPDATE_SHAPES;
+		if (list_sql(&b, ki, (enum store_list_op)(s / STORE_SHAPES), s % STORE_SHAPES) < 0)
+			return -1;
+	}
 	return b.overflow ? -1 : 0;
 }
