@@ -389,12 +389,18 @@ void api_vms_create(struct http_req *req)
 	 * the task and the audit event commit together: a crash leaves all or
 	 * none, two creates cannot both take the last of a quota, and the event
 	 * costs no commit of its own (a commit is most of a create's cost). */
+	/* The task keeps where the VM went and why; the 202 carries the whole
+	 * report. A task is read and rewritten at each of its steps, and the
+	 * report's host list was most of its size. */
 	const char *summary = json_string_value(json_object_get(report, "summary"));
 	if (store_begin(m->st, &e) < 0 || quota_charge(m->st, pid, amounts, &refusal, &e) < 0 ||
 	    store_create(m->st, STORE_VM, vm, &stored, &e) < 0 ||
 	    !(task = task_new(m->st, "vm.create", "vm", id, name, pid, mgr_actor(req),
-	                      json_pack("{s:O, s:O}", "start", json_object_get(r, "start"), "placement",
-	                                report), &e)) ||
+	                      json_pack("{s:O, s:{s:O?, s:O?, s:O?, s:O?}}", "start", json_object_get(r, "start"),
+	                                "placement", "host", json_object_get(report, "host"), "summary",
+	                                json_object_get(report, "summary"), "eligible",
+	                                json_object_get(report, "eligible"), "hosts_total",
+	                                json_object_get(report, "hosts_total")), &e)) ||
 	    store_event_add(m->st, mgr_actor(req), "vm.create", "vm", id, "accepted", summary ?: "", &e) < 0 ||
 	    store_commit(m->st, &e) < 0) {
 		store_rollback(m->st);
