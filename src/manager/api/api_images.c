@@ -33,14 +33,14 @@ static json_t *parse_image(const json_t *b, struct jv_err *err, const char **imp
 		return NULL;
 	}
 	bool disk = !strcmp(kind, "disk");
-	if (!disk && strcmp(kind, "kernel") && strcmp(kind, "initrd")) {
-		jv_fail(err, "kind", "must be disk, kernel or initrd, not '%s'", kind);
+	if (!disk && strcmp(kind, "kernel") && strcmp(kind, "initrd") && strcmp(kind, "iso")) {
+		jv_fail(err, "kind", "must be disk, kernel, initrd or iso, not '%s'", kind);
 		return NULL;
 	}
 	if (!format)
 		format = disk ? "qcow2" : "raw";
 	if (disk ? strcmp(format, "qcow2") && strcmp(format, "raw") : strcmp(format, "raw")) {
-		jv_fail(err, "format", disk ? "must be qcow2 or raw, not '%s'" : "of a kernel or initrd is raw, not '%s'",
+		jv_fail(err, "format", disk ? "must be qcow2 or raw, not '%s'" : "of a kernel, initrd or ISO is raw, not '%s'",
 		        format);
 		return NULL;
 	}
