@@ -107,7 +107,9 @@ for ko in $(cat /etc/vdc/modules.order); do
 done >/etc/vdc/modules.order.new
 mv /etc/vdc/modules.order.new /etc/vdc/modules.order
 rm -f /install/disk.raw.gz
-umount /dev /sys /proc
+umount /sys /proc
+# Lazily: this shell still has /dev/console open; /init mounts a fresh one.
+umount -l /dev
 exec /init
 EOF
 chmod 0755 "$WORK/cpio/vdc-install"

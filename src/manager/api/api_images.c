@@ -280,10 +280,10 @@ void api_images_delete(struct http_req *req)
 		return;
 	const char *id = json_string_value(json_object_get(img, "id"));
 	struct errinfo e = {0};
-	char used_by[64], path[1200];
+	char used_by[160], path[1200];
 	int used = library_used_by(m->st, id, used_by, sizeof(used_by), &e);
 	if (used > 0)
-		errinfo_set(&e, 409, "in_use", NULL, "image '%s' is used by template '%s'; delete the template first",
+		errinfo_set(&e, 409, "in_use", NULL, "image '%s' is used by %s",
 		            json_string_value(json_object_get(img, "name")), used_by);
 	if (used != 0 || store_delete(m->st, STORE_IMAGE, id, &e) < 0) {
 		mgr_event(m, mgr_actor(req), "image.delete", "image", id, "failed", e.message);
