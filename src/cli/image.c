@@ -25,7 +25,7 @@ static const struct resource res = {"image", "images", cols, NULL};
 
 static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 
-#define OPT_KIND {"kind", 0, OPT_STR, "KIND", "disk (default), kernel or initrd", "kind", 0, NULL}
+#define OPT_KIND {"kind", 0, OPT_STR, "KIND", "disk (default), kernel, initrd or iso (a CD-ROM medium)", "kind", 0, NULL}
 #define OPT_FORMAT \
 	{"format", 0, OPT_STR, "FORMAT", "qcow2 (default for disks) or raw", "format", 0, NULL}
 
