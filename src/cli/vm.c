@@ -1019,7 +1019,7 @@ static const struct cmd cmds[] = {
 	 "Example:\n  vdc vm set-pool web1 prod --mem-reservation 512\n  vdc vm set-pool web1 --root\n"},
 	{"cdrom", "NAME insert ISO|eject|remove", 2, 3, "change its CD-ROM: insert an ISO, eject it (also while "
 	 "running), or remove the drive (stopped)", wait_opts, cdrom, NULL, NULL,
-	 "The ISO is an image of kind iso in the image library (vdc image create NAME --kind iso).\n"
+	 "The ISO is an image of kind iso in the image library (vdc image upload NAME FILE.iso --kind iso).\n"
 	 "A stopped VM without a drive gets one when an ISO is inserted.\n"
 	 "Example:\n  vdc vm cdrom web1 insert debian-12-netinst\n  vdc vm cdrom web1 eject\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
