@@ -47,7 +47,7 @@ static json_t *parse_body(const json_t *b, struct jv_err *err)
 	}
 	if (!drive)
 		return json_null();
-	json_t *wrap = json_pack("{s:O}", "cdrom", img), *doc = json_object();
+	json_t *wrap = json_pack("{s:{s:O}}", "cdrom", "image", img), *doc = json_object();
 	int rc = resource_parse_vm_cdrom(wrap, doc, err);
 	json_decref(wrap);
 	json_t *out = rc == 0 ? json_incref(json_object_get(doc, "cdrom")) : NULL;

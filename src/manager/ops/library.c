@@ -65,7 +65,7 @@ json_t *library_resolve(struct store *st, const char *ref, const char *kind, con
 	const char *k = json_string_value(json_object_get(img, "kind")) ?: "";
 	const char *state = json_string_value(json_object_get(img, "state")) ?: "";
 	if (strcmp(k, kind)) {
-		errinfo_set(e, 400, "invalid_request", field, "%s: image '%s' is a %s, not a %s", field, ref, k, kind);
+		errinfo_set(e, 400, "invalid_request", field, "%s: image '%s' is of kind %s, not %s", field, ref, k, kind);
 	} else if (strcmp(state, "active")) {
 		errinfo_set(e, 400, "invalid_request", field,
 		            "%s: image '%s' is %s; upload its file first (PUT /api/v1/images/{id}/file)", field, ref,
