@@ -176,6 +176,8 @@ check "... where it runs on (h2's agent: running)" test "$(vm_field h2 "$VM" .st
 
 # ---- to the disk: eject, boot order disk, restart --------------------------------------
 cdrom_task "$VM" '{"image":null}'
+check "on h2, once the migration is done, the medium is ejected live" \
+	test "$TASK_STATE/$(iso_open h2 "$VM")/$(vm_field h2 "$VM" '.spec.cdrom | tojson')" = 'succeeded/0/{}'
 mapi POST "/api/v1/vms/$VM/stop" '{"timeout_s":5}'
 task_wait "$(jget "$BODY" .task.id)" 60
 mapi POST "/api/v1/vms/$VM/resize" '{"boot_order":["disk","cdrom"]}'

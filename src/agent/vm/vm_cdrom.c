@@ -79,7 +79,7 @@ int vm_cdrom_set(struct vm *vm, bool drive, const char *image, vm_done_fn done, 
 	if (!live && vm->state != VM_STOPPED && vm->state != VM_CRASHED)
 		return errinfo_set(e, 409, "invalid_state", NULL, "VM '%s' is %s; change its CD-ROM when it settles",
 		                   vm->spec.name, vm_state_name(vm->state));
-	if (vm->mig.role != VM_MIG_NONE)
+	if (vm_migrating(vm))
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is migrating; change its CD-ROM once it has moved",
 		                   vm->spec.name);
 	char *dup = image[0] ? strdup(path) : NULL;
