@@ -31,7 +31,6 @@ mupload() {
 		-T "$2" "$MGR_URL/api/v1/images/$1/file")
 	BODY=$(cat "$TMP/up-body")
 }
-qemu_line() { pgrep -af "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |\$)" | head -1; }
 # iso_open HOST VM: how many of the VM's QEMU's open files are the ISO.
 iso_open() {
 	local pid
