@@ -228,6 +228,7 @@ wait_console "$UHOST" "$UVM" 'VDC-INSTALL-DONE dev=/dev/vda' 240
 check "OVMF falls through the blank disk to the CD and installs ($((SECONDS - t0)) s)" grep -q 'VDC-INSTALL-DONE' <<<"$BODY"
 wait_console "$UHOST" "$UVM" 'VDC-GUEST-READY hostname=installer' 60
 cdrom_task "$UVM" '{"image":null}'
+check "the UEFI VM's medium is ejected live" test "$TASK_STATE/$(iso_open "$UHOST" "$UVM")" = succeeded/0
 mapi POST "/api/v1/vms/$UVM/reset"
 task_wait "$(jget "$BODY" .task.id)" 60
 t0=$SECONDS
