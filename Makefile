@@ -20,6 +20,7 @@ deps:
 guest:
 	guest/build-test-guest.sh $(CACHE)
 	guest/build-disk-guest.sh $(CACHE)
+	guest/build-installer-iso.sh $(CACHE)
 
 cloud-image:
 	guest/build-cloud-image.sh $(CACHE)

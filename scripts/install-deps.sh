@@ -20,6 +20,8 @@ packages=(
 	# disk-booting test image (guest/build-disk-guest.sh): GRUB's BIOS and
 	# EFI modules, the ESP's FAT through mtools, sfdisk
 	ovmf grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools fdisk
+	# the installer ISO (guest/build-installer-iso.sh): grub-mkrescue runs xorriso
+	xorriso
 	# tests and benchmarks (PostgreSQL: the store's second backend)
 	curl jq psmisc wrk bsdextrautils postgresql python3
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu

@@ -25,7 +25,7 @@ static const struct resource res = {"image", "images", cols, NULL};
 
 static const struct opt list_opts[] = {OPT_LIMIT, OPT_AFTER, OPT_END};
 
-#define OPT_KIND {"kind", 0, OPT_STR, "KIND", "disk (default), kernel or initrd", "kind", 0, NULL}
+#define OPT_KIND {"kind", 0, OPT_STR, "KIND", "disk (default), kernel, initrd or iso (a CD-ROM medium)", "kind", 0, NULL}
 #define OPT_FORMAT \
 	{"format", 0, OPT_STR, "FORMAT", "qcow2 (default for disks) or raw", "format", 0, NULL}
 
@@ -111,9 +111,11 @@ static const struct cmd cmds[] = {
 	{"upload", "NAME FILE", 2, 2, "make an image from a local file, streamed to vdcd", create_opts, image_upload,
 	 &res, NULL,
 	 "The file is checked by its header: a qcow2 must stand alone (no backing or data file,\n"
-	 "no encryption), a raw disk must not be another format, a kernel must be a bzImage.\n"
+	 "no encryption), a raw disk must not be another format, a kernel must be a bzImage,\n"
+	 "an ISO must be ISO 9660 (CD001 at byte 0x8001).\n"
 	 "Example:\n  vdc image upload debian12 debian-12.qcow2\n"
-	 "  vdc image upload debian12-kernel vmlinuz --kind kernel\n"},
+	 "  vdc image upload debian12-kernel vmlinuz --kind kernel\n"
+	 "  vdc image upload debian12-netinst debian-12-netinst.iso --kind iso\n"},
 	{"import", "NAME", 1, 1, "make an image from a file under vdcd's import directory (administrators)",
 	 import_opts, image_import, &res, NULL,
 	 "Example:\n  vdc image import debian12 --from cloud/debian-12.qcow2\n"},
@@ -121,4 +123,4 @@ static const struct cmd cmds[] = {
 	{0},
 };
 
-const struct family cli_image = {"image", "the image library: disks, kernels, initrds", cmds};
+const struct family cli_image = {"image", "the image library: disks, kernels, initrds, ISOs", cmds};

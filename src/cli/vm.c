@@ -120,6 +120,9 @@ static int create(struct cli *c, const struct args *a)
 		return rc;
 	}
 	boot_order_list(body);
+	/* --cdrom-empty: a drive with no medium. */
+	if (json_is_true(json_object_get(body, "cdrom")))
+		json_object_set_new(body, "cdrom", json_object());
 	int dry = args_flag(a, "dry-run");
 	rc = cli_call(c, "POST", dry ? "/api/v1/vms?dry_run=true" : "/api/v1/vms", body, "template", &reply);
 	json_decref(body);
@@ -222,6 +225,11 @@ static int show(struct cli *c, const struct args *a)
 	fprintf(c->out, "%-12s%s, boot %s\n", "firmware", fw ? fw : "?", ord ? ord : "?");
 	free(fw);
 	free(ord);
+	if (json_is_object(json_path(vm, "config.cdrom"))) {
+		char *iso = text_sanitize(json_string_value(json_path(vm, "config.cdrom.image")) ?: "(empty)");
+		fprintf(c->out, "%-12s%s\n", "cdrom", iso ? iso : "?");
+		free(iso);
+	}
 	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
 	for (int i = 0; i < 2; i++) {
 		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
@@ -357,6 +365,35 @@ static int snapshot(struct cli *c, const struct args *a)
 	if (rc)
 		return rc;
 	snprintf(done, sizeof(done), "vm %s: snapshot %s taken", a->pos[0], a->pos[1]);
+	rc = task_finish(c, a, reply, done);
+	json_decref(reply);
+	return rc;
+}
+
+/* vdc vm cdrom NAME insert ISO | eject | remove: the drive's medium (live
+ * too), or the drive itself (stopped). */
+static int cdrom(struct cli *c, const struct args *a)
+{
+	const char *verb = a->pos[1], *iso = a->npos > 2 ? a->pos[2] : NULL;
+	json_t *body = !strcmp(verb, "insert") && iso   ? json_pack("{s:s}", "image", iso)
+	               : !strcmp(verb, "eject") && !iso  ? json_pack("{s:n}", "image")
+	               : !strcmp(verb, "remove") && !iso ? json_pack("{s:b}", "drive", 0)
+	                                                 : NULL;
+	if (!body) {
+		cli_error(c, "usage: vdc vm cdrom NAME insert ISO | eject | remove");
+		return 2;
+	}
+	char path[512], done[256];
+	json_t *reply = NULL;
+	vm_path(path, sizeof(path), a->pos[0], "/cdrom");
+	int rc = cli_call(c, "POST", path, body, "image", &reply);
+	json_decref(body);
+	if (rc)
+		return rc;
+	if (iso)
+		snprintf(done, sizeof(done), "vm %s: %s in its CD-ROM drive", a->pos[0], iso);
+	else
+		snprintf(done, sizeof(done), "vm %s: CD-ROM %s", a->pos[0], !strcmp(verb, "eject") ? "ejected" : "drive removed");
 	rc = task_finish(c, a, reply, done);
 	json_decref(reply);
 	return rc;
@@ -815,6 +852,10 @@ static const struct opt create_opts[] = {
 	 "the VM's own); used when the template boots from its disk", "firmware", 0, NULL},
 	{"boot-order", 0, OPT_STR, "LIST", "what it boots from, in order: disk, cdrom, net, comma-separated "
 	 "(default: disk)", "boot_order", 0, NULL},
+	{"cdrom", 0, OPT_STR, "ISO", "a CD-ROM drive holding this ISO of the image library (boot it with "
+	 "--boot-order cdrom,disk)", "cdrom.image", 0, NULL},
+	{"cdrom-empty", 0, OPT_FLAG, NULL, "a CD-ROM drive with no medium (vdc vm cdrom inserts one later)", "cdrom",
+	 0, NULL},
 	{"ready-port", 0, OPT_INT, "PORT", "a readiness probe: the guest's TCP port that answers when it is ready "
 	 "(HA waits for it, and restarts a protected VM whose probe stops answering)", "ready_probe.tcp_port", 0, NULL},
 	OPT_READY_TIMES,
@@ -976,6 +1017,11 @@ static const struct cmd cmds[] = {
 	 "else nothing changes and the refusal names the pool and the numbers. Its host then\n"
 	 "moves its QEMU into the pool's cgroup.\n"
 	 "Example:\n  vdc vm set-pool web1 prod --mem-reservation 512\n  vdc vm set-pool web1 --root\n"},
+	{"cdrom", "NAME insert ISO|eject|remove", 2, 3, "change its CD-ROM: insert an ISO, eject it (also while "
+	 "running), or remove the drive (stopped)", wait_opts, cdrom, NULL, NULL,
+	 "The ISO is an image of kind iso in the image library (vdc image upload NAME FILE.iso --kind iso).\n"
+	 "A stopped VM without a drive gets one when an ISO is inserted.\n"
+	 "Example:\n  vdc vm cdrom web1 insert debian-12-netinst\n  vdc vm cdrom web1 eject\n"},
 	{"revert", "NAME SNAPNAME", 2, 2, "revert to a snapshot", wait_opts,
 	 snapshot_op, NULL, NULL, NULL},
 	{"snapshot-delete", "NAME SNAPNAME", 2, 2, "delete a snapshot", wait_opts, snapshot_op, NULL, NULL,

@@ -30,16 +30,17 @@
  * largest disk a VM spec allows). */
 #define MAX_VIRTUAL_BYTES (64ull << 40)
 
-static const char *const kind_names[] = {"disk", "kernel", "initrd"};
+static const char *const kind_names[] = {"disk", "kernel", "initrd", "iso"};
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 const char *image_kind_name(enum image_kind k)
 {
-	return (unsigned)k < 3 ? kind_names[k] : "unknown";
+	return (unsigned)k < NKINDS ? kind_names[k] : "unknown";
 }
 
 int image_kind_parse(const char *s)
 {
-	for (int i = 0; s && i < 3; i++)
+	for (int i = 0; s && i < (int)NKINDS; i++)
 		if (!strcmp(s, kind_names[i]))
 			return i;
 	return -1;
@@ -227,6 +228,24 @@ static int inspect_initrd(const unsigned char *h, size_t n, char *err, size_t er
 	return FAIL("%s", "is not an initramfs (neither cpio nor a compressed archive); upload the initrd file");
 }
 
+/* ISO 9660 (ECMA-119): 16 sectors of 2048 bytes of system area, then the
+ * volume descriptors, each a type byte and "CD001"; the set ends with a
+ * terminator (type 255). A CD-ROM medium is read by the guest as raw
+ * sectors, so the primary volume descriptor at 0x8000 is what makes it one. */
+static int inspect_iso(const unsigned char *h, size_t n, uint64_t file_bytes, char *err, size_t errlen)
+{
+	if (n < 0x8006 || memcmp(h + 0x8001, "CD001", 5))
+		return FAIL("%s", "is not an ISO 9660 image (no \"CD001\" at byte 0x8001); upload a .iso file "
+		                  "(xorriso or genisoimage make one)");
+	if (h[0x8000] != 1)
+		return FAIL("is not an ISO 9660 image: its first volume descriptor is of type %u, not 1 (primary)",
+		            h[0x8000]);
+	if (file_bytes % 2048)
+		return FAIL("is %llu bytes; an ISO 9660 image is a whole number of 2048-byte sectors",
+		            (unsigned long long)file_bytes);
+	return 0;
+}
+
 int image_inspect(const unsigned char *head, size_t n, uint64_t file_bytes, enum image_kind kind,
                   const char *format, struct image_facts *facts, char *err, size_t errlen)
 {
@@ -236,6 +255,11 @@ int image_inspect(const unsigned char *head, size_t n, uint64_t file_bytes, enum
 		n = (size_t)file_bytes;
 	if (file_bytes == 0)
 		return FAIL("%s", "is empty");
+	if (kind == IMAGE_ISO) {
+		if (format && strcmp(format, "raw"))
+			return FAIL("is an ISO; its format is raw, not '%s'", format);
+		return inspect_iso(head, n, file_bytes, err, errlen);
+	}
 	if (kind == IMAGE_KERNEL || kind == IMAGE_INITRD) {
 		if (format && strcmp(format, "raw"))
 			return FAIL("is a %s; its format is raw, not '%s'", image_kind_name(kind), format);

@@ -3,7 +3,7 @@
  * ones that keep a tenant's upload from reaching host files through QEMU:
  * a qcow2 with a backing file, an external data file or encryption is
  * refused, a "raw" image that is really another format is refused, and a
- * kernel or initrd must look like one. vdcd runs it on every upload and
+ * kernel, initrd or ISO must look like one. vdcd runs it on every upload and
  * import, the agent again on every image it receives. */
 #ifndef VDC_IMAGE_FORMAT_H
 #define VDC_IMAGE_FORMAT_H
@@ -19,6 +19,7 @@ enum image_kind {
 	IMAGE_DISK,   /* a VM disk: qcow2 or raw */
 	IMAGE_KERNEL, /* an x86 Linux kernel (bzImage) for direct boot */
 	IMAGE_INITRD, /* an initramfs: cpio, possibly compressed */
+	IMAGE_ISO,    /* a CD-ROM medium: an ISO 9660 file system, raw */
 };
 
 struct image_facts {
@@ -27,13 +28,13 @@ struct image_facts {
 	int qcow2_version;      /* 2 or 3; 0 for raw */
 };
 
-/* "disk", "kernel", "initrd" <-> kind; image_kind_parse returns -1 for
+/* "disk", "kernel", "initrd", "iso" <-> kind; image_kind_parse returns -1 for
  * anything else. */
 const char *image_kind_name(enum image_kind k);
 int image_kind_parse(const char *s);
 
 /* Judges an image of the given kind and declared format ("qcow2" or "raw"
- * for disks; NULL or "raw" for kernels and initrds) from head (its first n
+ * for disks; NULL or "raw" for kernels, initrds and ISOs) from head (its first n
  * bytes, n = min(file size, IMAGE_HEAD_BYTES)) and its file size. Returns 0
  * and fills facts, or -1 with a sentence in err saying what is wrong and
  * what to do ("has a backing file ('/etc/shadow'); upload a standalone

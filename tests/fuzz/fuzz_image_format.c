@@ -14,11 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	struct image_facts f;
 	size_t n = size > IMAGE_HEAD_BYTES ? IMAGE_HEAD_BYTES : size;
-	for (int k = 0; k < 3; k++)
+	for (int k = IMAGE_DISK; k <= IMAGE_ISO; k++)
 		for (int i = 0; i < 3; i++)
 			image_inspect(data, n, size, (enum image_kind)k, formats[i], &f, err, sizeof(err));
 	/* A head shorter than the file, as when the file is large. */
-	if (size > 8)
+	if (size > 8) {
 		image_inspect(data, size / 2, (uint64_t)size * 4096, IMAGE_DISK, "qcow2", &f, err, sizeof(err));
+		image_inspect(data, size / 2, (uint64_t)size * 4096, IMAGE_ISO, NULL, &f, err, sizeof(err));
+	}
 	return 0;
 }

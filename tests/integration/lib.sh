@@ -557,6 +557,9 @@ qemu_gone() {
 	return 0
 }
 
+# qemu_line UUID: the command line of the VM's QEMU (pid first), or nothing.
+qemu_line() { pgrep -af "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |\$)" | head -1; }
+
 # qemu_count UUID: how many QEMU processes run for that VM uuid.
 qemu_count() { pgrep -cf "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |$)" || true; }
 

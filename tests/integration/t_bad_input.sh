@@ -195,7 +195,7 @@ upload_refused "an upload whose SHA-256 is not the one announced" badsum \
 	"kind=disk&format=qcow2&sha256=$(printf '0%.0s' $(seq 64))" "$GUEST/data-template.qcow2" \
 	checksum_mismatch "not the $(printf '0%.0s' $(seq 64)) expected"
 upload_refused "an unknown kind" kindless "kind=firmware&format=raw" "$TMP/garbage" \
-	invalid_request "kind must be disk, kernel or initrd"
+	invalid_request "kind must be disk, kernel, initrd or iso"
 upload_refused "an image id that is not a name" .hidden "kind=disk&format=qcow2" \
 	"$GUEST/data-template.qcow2" invalid_request "not a valid image id"
 # An id that is another image's record: "raw" bytes that are a sidecar

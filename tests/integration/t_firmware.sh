@@ -30,7 +30,6 @@ check "the disk-booting guest is imported" test "$TASK_STATE" = succeeded
 mapi POST /api/v1/templates '{"name":"dg","image":"disk-guest","vcpus":1,"memory_mib":256}'
 check "a template of it, with no kernel" test "$STATUS" = 201
 
-qemu_line() { pgrep -af "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |\$)" | head -1; }
 READY='VDC-GUEST-READY hostname=disk-guest'
 
 # ---- bad values: 400 naming the field, nothing made ------------------------

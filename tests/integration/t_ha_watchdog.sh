@@ -51,7 +51,6 @@ check "... and no VM was made" test "$STATUS" = 404
 mapi POST '/api/v1/vms?dry_run=1' '{"name":"bad","template":"wd","watchdog":"ib700"}'
 check "a dry run refuses it the same way" test "$STATUS/$(jget "$BODY" .error.field)" = 400/watchdog
 
-qemu_line() { pgrep -af "^(/[^ ]*/)?qemu-system-x86_64 .*-uuid $1( |\$)" | head -1; }
 
 # ---- a VM without a watchdog has none ---------------------------------------
 mapi POST /api/v1/vms '{"name":"plain","template":"tiny","datastore":"shared","watchdog":null,"start":true}'

@@ -76,6 +76,13 @@ mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":16,"mem_overcommit":4}
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'
 mgr_guest_template tiny
 check "a template for the walk" test "$STATUS" = 201
+# A shared ISO in the library for the VM page's CD-ROM section.
+mkdir -p "$TMP/ui-iso" && echo vdc >"$TMP/ui-iso/readme.txt"
+genisoimage -quiet -V UI_ISO -o "$TMP/ui.iso" "$TMP/ui-iso"
+mapi POST /api/v1/images '{"name":"ui-iso","kind":"iso"}'
+check "an ISO for the walk" test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$MGR_CACERT" -X PUT \
+	-H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/octet-stream' -T "$TMP/ui.iso" \
+	"$MGR_URL/api/v1/images/$(jget "$BODY" .id)/file")" = 200
 host_join h1 c1 || not_ok "h1 joins"
 hosts_connected 1 || not_ok "h1 is connected"
 mapi POST /api/v1/projects '{"name":"dev"}'

@@ -229,12 +229,47 @@ static void test_kernel_initrd(void **state)
 	assert_int_equal(image_kind_parse(NULL), -1);
 }
 
+/* An ISO: "CD001" in a primary volume descriptor at 0x8000, whole 2048-byte
+ * sectors, format raw; anything else is refused with what is wrong. */
+static void test_iso(void **state)
+{
+	(void)state;
+	struct image_facts f;
+	char err[512];
+	memset(head, 0, sizeof(head));
+	head[0x8000] = 1;
+	memcpy(head + 0x8001, "CD001", 5);
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, NULL, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.virtual_bytes, 1 << 20);
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, "raw", &f, err, sizeof(err)), 0);
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, "qcow2", &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "raw, not 'qcow2'"));
+	assert_int_equal(image_inspect(head, sizeof(head), (1 << 20) + 512, IMAGE_ISO, NULL, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "2048-byte sectors"));
+	assert_int_equal(image_inspect(head, 0x8003, 0x8003, IMAGE_ISO, NULL, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CD001"));
+	head[0x8000] = 2;
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, NULL, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "type 2"));
+	head[0x8000] = 1;
+	head[0x8003] = 'X';
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, NULL, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an ISO 9660 image"));
+	/* A qcow2 declared an ISO is refused too (it has no CD001). */
+	qcow2_v3();
+	assert_int_equal(image_inspect(head, sizeof(head), 1 << 20, IMAGE_ISO, NULL, &f, err, sizeof(err)), -1);
+	assert_int_equal(image_kind_parse("iso"), IMAGE_ISO);
+	assert_string_equal(image_kind_name(IMAGE_ISO), "iso");
+	assert_int_equal(image_kind_parse("cdrom"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qcow2_table),
 		cmocka_unit_test(test_raw),
 		cmocka_unit_test(test_kernel_initrd),
+		cmocka_unit_test(test_iso),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,6 +183,16 @@ async function vmWalk(walk, name) {
     await page.click('button[type=submit]:has-text("Resize")');
     await page.waitForSelector('[data-testid=firmware]:has-text("UEFI")', { timeout: 120000 });
   });
+  await check(`${walk.label}: the VM page shows its CD-ROM; an ISO is inserted (adding a drive), ejected, the drive removed`, async () => {
+    await page.waitForSelector('[data-testid=cdrom]:has-text("No drive")', { timeout: 10000 });
+    await page.selectOption('#cd-iso', 'ui-iso');
+    await page.click('[data-testid=cdrom-insert]');
+    await page.waitForSelector('[data-testid=cdrom]:has-text("ui-iso")', { timeout: 120000 });
+    await page.click('[data-testid=cdrom-eject]');
+    await page.waitForSelector('[data-testid=cdrom]:has-text("Empty drive")', { timeout: 120000 });
+    await page.click('[data-testid=cdrom-remove]');
+    await page.waitForSelector('[data-testid=cdrom]:has-text("No drive")', { timeout: 120000 });
+  });
   await shot(walk, 'vm-stopped');
   await axe(walk, 'the stopped VM page with a snapshot');
   await check(`${walk.label}: delete asks first, then deletes`, async () => {

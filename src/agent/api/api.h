@@ -41,6 +41,8 @@ void api_disk_move_cancel(struct http_req *req);
 /* api_pools.c: resource pools (their settings; a VM's pool). */
 void api_pools_put(struct http_req *req);
 void api_vm_pool_put(struct http_req *req);
+/* api_cdrom.c: a VM's CD-ROM drive and its medium. */
+void api_vm_cdrom_put(struct http_req *req);
 /* api_images.c */
 void api_image_put(struct http_req *req);
 void api_image_list(struct http_req *req);

@@ -719,6 +719,7 @@ const struct http_route agent_routes[] = {
 	{"GET", "/api/v1/vms/{name}/console/vnc", api_console_vnc, 0, 0},
 	{"POST", "/api/v1/vms/{name}/resize", resize_vm, 0, 0},
 	{"PUT", "/api/v1/vms/{name}/pool", api_vm_pool_put, 0, 0},
+	{"PUT", "/api/v1/vms/{name}/cdrom", api_vm_cdrom_put, 0, 0},
 	{"POST", "/api/v1/vms/{name}/disks/{disk}/resize", resize_disk, 0, 0},
 	{"POST", "/api/v1/vms/{name}/disks/{disk}/move", api_disk_move, 0, 0},
 	{"DELETE", "/api/v1/vms/{name}/disks/{disk}/move", api_disk_move_cancel, 0, 0},

@@ -171,7 +171,7 @@ int images_add(struct agent *a, const char *id, const char *datastore, const cha
 		                   "not ending in .json", id);
 	int k = image_kind_parse(kind);
 	if (k < 0)
-		return errinfo_set(e, 400, "invalid_request", "kind", "kind must be disk, kernel or initrd, not '%s'",
+		return errinfo_set(e, 400, "invalid_request", "kind", "kind must be disk, kernel, initrd or iso, not '%s'",
 		                   kind ? kind : "");
 	if (!format)
 		format = k == IMAGE_DISK ? "" : "raw";
@@ -272,7 +272,8 @@ int images_remove(struct agent *a, const char *id, struct errinfo *e)
 	}
 	for (struct vm *vm = a->vms; vm; vm = vm->next) {
 		bool uses = (vm->spec.kernel && !strcmp(vm->spec.kernel, path)) ||
-		            (vm->spec.initrd && !strcmp(vm->spec.initrd, path));
+		            (vm->spec.initrd && !strcmp(vm->spec.initrd, path)) ||
+		            !strcmp(vm->spec.cdrom_image, id);
 		for (int i = 0; i < vm->spec.ndisks; i++)
 			uses = uses || (vm->spec.disks[i].template_path && !strcmp(vm->spec.disks[i].template_path, path));
 		if (uses)

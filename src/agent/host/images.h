@@ -1,4 +1,5 @@
-/* images.h - this host's copies of vdc's images (disks, kernels, initrds),
+/* images.h - this host's copies of vdc's images (disks, kernels, initrds,
+ * ISOs),
  * kept on its datastores as <datastore>/images/<id> with a sidecar
  * <id>.json of what was verified. VM specs name images by id only; the
  * agent turns an id into a path here, so no host path given by a caller
@@ -20,7 +21,7 @@ struct agent;
 
 struct image_meta {
 	char id[64];
-	char kind[8];      /* disk, kernel, initrd */
+	char kind[8];      /* disk, kernel, initrd, iso */
 	char format[8];    /* qcow2, raw */
 	char sha256[65];
 	char datastore[64];

@@ -180,6 +180,30 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 		free(esc);
 		esc = NULL;
 	}
+	if (spec->cdrom) {
+		/* q35's own AHCI controller (ide.0): SeaBIOS and OVMF both boot
+		 * from a CD on it, and every guest has its driver. Read-only, and
+		 * empty until an ISO is inserted (QMP blockdev-change-medium on
+		 * device cdrom0). */
+		int cd_boot = boot_index(spec, VM_BOOT_CDROM);
+		bool medium = spec->cdrom_image[0] && spec->cdrom_path;
+		if (medium && !(esc = qemu_opt_escape(spec->cdrom_path))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		ADD("-drive");
+		if (medium)
+			ADD("file=%s,format=raw,if=none,id=drive-cdrom0,media=cdrom,readonly=on", esc);
+		else
+			ADD("if=none,id=drive-cdrom0,media=cdrom,readonly=on");
+		ADD("-device");
+		if (cd_boot)
+			ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0,bootindex=%d", cd_boot);
+		else
+			ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0");
+		free(esc);
+		esc = NULL;
+	}
 	if (l->seed_path) {
 		if (!(esc = qemu_opt_escape(l->seed_path))) {
 			rc = -ENOMEM;

@@ -79,6 +79,20 @@ void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_repl
 	         0, cb, ctx);
 }
 
+void qmp_blockdev_change_medium(struct qmp *q, const char *id, const char *filename, qmp_reply_fn cb,
+                                void *ctx)
+{
+	send_cmd(q, "blockdev-change-medium",
+	         json_pack("{s:s, s:s, s:s, s:s}", "id", id, "filename", filename, "format", "raw", "read-only-mode",
+	                   "read-only"),
+	         0, cb, ctx);
+}
+
+void qmp_eject(struct qmp *q, const char *id, bool force, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "eject", json_pack("{s:s, s:b}", "id", id, "force", force), 0, cb, ctx);
+}
+
 void qmp_blockdev_add_qcow2(struct qmp *q, const char *node, const char *filename, qmp_reply_fn cb,
                             void *ctx)
 {

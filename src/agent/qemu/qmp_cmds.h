@@ -36,6 +36,13 @@ const json_t *qmp_job_find(const json_t *jobs, const char *job_id);
 void qmp_job_dismiss(struct qmp *q, const char *job_id, qmp_reply_fn cb, void *ctx);
 /* Grows the disk of device (the -drive id) to size bytes, live. */
 void qmp_block_resize(struct qmp *q, const char *device, uint64_t size, qmp_reply_fn cb, void *ctx);
+/* The CD-ROM drive of device id (its qdev id, "cdrom0"): put the raw ISO
+ * filename in, read-only, closing the tray (a medium already there is
+ * taken out first), or take the medium out. force: even when the guest
+ * has locked the tray. */
+void qmp_blockdev_change_medium(struct qmp *q, const char *id, const char *filename, qmp_reply_fn cb,
+                                void *ctx);
+void qmp_eject(struct qmp *q, const char *id, bool force, qmp_reply_fn cb, void *ctx);
 
 /* Storage migration (vm_disk_move.c); a mirror's speed_bps 0: no cap. A qcow2 image file opened as node
  * (its backing file as the image names it), discard passed down. */

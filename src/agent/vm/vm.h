@@ -225,6 +225,13 @@ int vm_power(struct vm *vm, enum vm_power_op op, vm_done_fn done, void *ctx, str
  * result (the caller records the new size). */
 int vm_disk_resize_live(struct vm *vm, const struct vm_disk *d, uint64_t size_mib, vm_done_fn done,
                         void *ctx, struct errinfo *e);
+/* vm_cdrom.c: the CD-ROM drive becomes drive (false: none) holding image
+ * (an ISO id of this host's images; NULL or "": empty). Running or paused,
+ * QEMU changes or ejects the medium (the drive itself changes only while
+ * stopped); stopped, only the spec changes. Kept in spec.json either way.
+ * done gets 200 and the VM; -1 with e when refused at once (an unknown
+ * image or one of another kind: 400 naming "image"; 409 for a state). */
+int vm_cdrom_set(struct vm *vm, bool drive, const char *image, vm_done_fn done, void *ctx, struct errinfo *e);
 /* QEMU's block statistics (its query-blockstats array) as the result. */
 int vm_blockstats(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e);
 /* What a delete does with the VM's disks: removes them; keeps them (as

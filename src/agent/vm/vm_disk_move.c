@@ -545,10 +545,7 @@ int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed
 	if (vm->job_active)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is taking a snapshot; try again when it is done",
 		                   vm->spec.name);
-	static const char *const over[] = {"completed", "failed", "cancelled"};
-	bool migrating = vm->mig.role != VM_MIG_NONE;
-	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]) && migrating; i++)
-		migrating = strcmp(vm->mig.status, over[i]) != 0;
+	bool migrating = vm_migrating(vm);
 	if (migrating)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is migrating; move its disk once it is done",
 		                   vm->spec.name);

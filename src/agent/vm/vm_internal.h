@@ -55,6 +55,9 @@ void vm_drop_qmp(struct vm *vm);
  * then done(ctx, 200, the VM) or the error. */
 void vm_refresh_status(struct vm *vm, vm_done_fn done, void *ctx);
 
+/* vm_migrate.c: whether a live migration of vm is under way (in or out,
+ * QEMU's last word not completed, failed or cancelled). */
+bool vm_migrating(const struct vm *vm);
 /* vm_migrate.c: the sending side's checks, and the memory's send itself
  * (capabilities, parameters, migrate) without them. */
 int vm_migrate_can_send(struct vm *vm, const char *uri, struct errinfo *e);

@@ -78,6 +78,12 @@ static int resolve_images(struct agent *a, struct vm_spec *s, struct errinfo *e)
 		free(s->initrd);
 		s->initrd = strdup(path);
 	}
+	if (s->cdrom_image[0]) {
+		if (images_find(a, s->cdrom_image, "iso", "cdrom.image", path, sizeof(path), &m, e) < 0)
+			return -1;
+		free(s->cdrom_path);
+		s->cdrom_path = strdup(path);
+	}
 	return 0;
 }
 

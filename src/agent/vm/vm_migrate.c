@@ -32,6 +32,11 @@ static void ignore_done(void *ctx, int status, json_t *result, const struct erri
 
 static bool mig_failed(const char *st) { return !strcmp(st, "failed") || !strcmp(st, "cancelled"); }
 
+bool vm_migrating(const struct vm *vm)
+{
+	return vm->mig.role != VM_MIG_NONE && strcmp(vm->mig.status, "completed") && !mig_failed(vm->mig.status);
+}
+
 void vm_migrate_event(struct vm *vm, const char *status)
 {
 	snprintf(vm->mig.status, sizeof(vm->mig.status), "%s", status);

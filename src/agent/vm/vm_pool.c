@@ -45,10 +45,7 @@ void vm_cgroup_remove(struct vm *vm)
 /* Why the VM's pool cannot change now (409), or 0. */
 static int pool_busy(struct vm *vm, struct errinfo *e)
 {
-	static const char *const over[] = {"completed", "failed", "cancelled"};
-	bool migrating = vm->mig.role != VM_MIG_NONE;
-	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]) && migrating; i++)
-		migrating = strcmp(vm->mig.status, over[i]) != 0;
+	bool migrating = vm_migrating(vm);
 	if (migrating || vm->state == VM_INCOMING || vm->state == VM_MIGRATED)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is migrating; change its pool once that is done",
 		                   vm->spec.name);

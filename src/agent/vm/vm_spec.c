@@ -147,6 +147,50 @@ static int parse_boot(const json_t *root, enum vm_spec_source src, struct vm_spe
 	return 0;
 }
 
+int vm_spec_parse_cdrom(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec, struct jv_err *err)
+{
+	const json_t *c = json_object_get(obj, "cdrom");
+	free(spec->cdrom_path);
+	spec->cdrom_path = NULL;
+	spec->cdrom_image[0] = '\0';
+	spec->cdrom = false;
+	if (!c || json_is_null(c))
+		return 0;
+	if (!json_is_object(c))
+		return jv_fail(err, "cdrom", "must be an object ({} for an empty drive, {\"image\": ID} with an ISO) "
+		               "or null (no drive)");
+	static const char *const user_keys[] = {"image", NULL};
+	static const char *const store_keys[] = {"image", "path", NULL};
+	if (src == VM_SPEC_FROM_USER && refuse_path_key(c, "cdrom", "path", "cdrom.image", err) < 0)
+		return -1;
+	if (jv_only_keys(c, "cdrom", src == VM_SPEC_FROM_USER ? user_keys : store_keys, err) < 0)
+		return -1;
+	const json_t *img = json_object_get(c, "image");
+	const char *id = NULL, *path = NULL;
+	if (img && !json_is_null(img) && jv_string(c, "cdrom", "image", true, 63, &id, err) < 0)
+		return -1;
+	if (jv_string(c, "cdrom", "path", false, MAX_PATH_LEN, &path, err) < 0)
+		return -1;
+	if (id && copy_image_id(spec->cdrom_image, sizeof(spec->cdrom_image), id, "cdrom.image", err) < 0)
+		return -1;
+	if (id && path && dup_abs_path(&spec->cdrom_path, path, "cdrom.path", err) < 0)
+		return -1;
+	spec->cdrom = true;
+	return 0;
+}
+
+json_t *vm_spec_cdrom_json(const struct vm_spec *spec, bool with_paths)
+{
+	if (!spec->cdrom)
+		return NULL;
+	json_t *c = json_object();
+	if (spec->cdrom_image[0])
+		json_object_set_new(c, "image", json_string(spec->cdrom_image));
+	if (with_paths && spec->cdrom_image[0] && spec->cdrom_path)
+		json_object_set_new(c, "path", json_string(spec->cdrom_path));
+	return c;
+}
+
 static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src,
                       struct vm_disk *disk, struct jv_err *err)
 {
@@ -491,11 +535,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
 	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", "watchdog",
-	                                   "firmware", "boot_order", NULL};
+	                                   "firmware", "boot_order", "cdrom", NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
 	                                         "cpu_model", "pool", "identity", "watchdog",
-	                                         "firmware", "boot_order", NULL};
+	                                         "firmware", "boot_order", "cdrom", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -540,15 +584,15 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		snprintf(spec->cpu_model, sizeof(spec->cpu_model), "%s", cpu);
 	}
 	if (vm_spec_parse_watchdog(obj, spec->watchdog, err) < 0 ||
-	    vm_spec_parse_firmware(obj, false, spec, err) < 0)
+	    vm_spec_parse_firmware(obj, false, spec, err) < 0 || vm_spec_parse_cdrom(obj, src, spec, err) < 0)
 		return -1;
 	if (parse_boot(obj, src, spec, err) < 0 || parse_disks(obj, src, spec, err) < 0 ||
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
 	    parse_resources(obj, spec, err) < 0 || parse_pool(obj, spec, err) < 0)
 		return -1;
-	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0)
+	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0 && !spec->cdrom)
 		return jv_fail(err, "boot",
-		               "the VM has nothing to boot: give boot.kernel_image or at least one disk");
+		               "the VM has nothing to boot: give boot.kernel_image, a disk or a CD-ROM drive");
 	/* The variable store lives in the first disk's folder: it moves with
 	 * the VM's disks. */
 	if (spec->firmware == VM_FW_UEFI && spec->ndisks == 0)
@@ -562,6 +606,7 @@ void vm_spec_free(struct vm_spec *spec)
 	free(spec->kernel);
 	free(spec->initrd);
 	free(spec->cmdline);
+	free(spec->cdrom_path);
 	for (int i = 0; i < spec->ndisks; i++) {
 		free(spec->disks[i].template_path);
 		free(spec->disks[i].path);
@@ -641,6 +686,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 			json_array_append_new(b, json_string(vm_spec_boot_dev_name(spec->boot_order[i])));
 		json_object_set_new(o, "boot_order", b);
 	}
+	if (spec->cdrom)
+		json_object_set_new(o, "cdrom", vm_spec_cdrom_json(spec, with_paths));
 	if (spec->kernel || spec->kernel_image[0]) {
 		json_t *b = json_object();
 		if (spec->kernel_image[0])

@@ -85,11 +85,17 @@ struct vm_spec {
 	/* Firmware and boot order (used when the VM boots no kernel file).
 	 * UEFI is the host's OVMF, chosen by the agent, with a variable store
 	 * of the VM's own next to its first disk (vm_vars_path). nboot 0: the
-	 * default order, the first disk. "cdrom" waits for a CD-ROM device:
-	 * accepted, it gives no device a bootindex yet. */
+	 * default order, the first disk. "cdrom" is the CD-ROM drive's
+	 * bootindex (none without a drive). */
 	enum vm_firmware firmware;
 	unsigned char boot_order[VM_MAX_BOOT];
 	int nboot;
+	/* The CD-ROM drive (read-only, on the q35 AHCI bus): none, empty
+	 * (cdrom_image ""), or holding an ISO of this host's images, named by
+	 * id; its file (cdrom_path) is the agent's to find (images_find). */
+	bool cdrom;
+	char cdrom_image[64];
+	char *cdrom_path;
 	/* The VM's own identity on this host (agent-owned, from the store only):
 	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
 	unsigned uid, gid;
@@ -120,6 +126,15 @@ int vm_spec_parse_watchdog(const json_t *obj, char out[16], struct jv_err *err);
 int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, struct jv_err *err);
 const char *vm_spec_firmware_name(enum vm_firmware fw);
 const char *vm_spec_boot_dev_name(int dev);
+
+/* obj's "cdrom" into spec: absent or null, no drive; {} or {"image":
+ * null}, an empty drive; {"image": ID}, a drive holding image ID (an ISO
+ * of this host's). From the store, "path" is its resolved file too; from a
+ * user, a "path" is refused (images are named by id). 0, or -1 with err
+ * naming "cdrom" or "cdrom.image". */
+int vm_spec_parse_cdrom(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec, struct jv_err *err);
+/* spec's CD-ROM drive as JSON ("cdrom" of vm_spec_to_json); NULL for none. */
+json_t *vm_spec_cdrom_json(const struct vm_spec *spec, bool with_paths);
 
 /* Whether the VM fits under every level of pool: a level's memory limit
  * below the VM's memory would get the guest killed. 0, or -1 with err

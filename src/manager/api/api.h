@@ -130,6 +130,20 @@ void api_vms_resize(struct http_req *req);
 void api_vms_clone(struct http_req *req);
 /* api_migrate.c */
 void api_vms_migrate(struct http_req *req);
+/* api_vms.c: the route's VM if the caller may act on it (an operator of
+ * its project) and it is not being made or deleted; NULL after replying. */
+json_t *api_vm_for_action(struct http_req *req);
+/* Queues op on vm as a task (args consumed), with its audit event; 202
+ * with the task, or the error. new_state (or NULL) is the VM's power_state
+ * meanwhile. */
+void api_vm_queue(struct http_req *req, json_t *vm, const char *op, json_t *args, const char *new_state);
+/* api_vm_cdrom.c: a VM's CD-ROM drive (POST /api/v1/vms/{id}/cdrom). */
+void api_vms_cdrom(struct http_req *req);
+/* The config's "cdrom" for want ({"image": ref} or {}): {"image": name,
+ * "image_id": id} of the library's ISO ref names, as project_id may use it,
+ * or {}. A new reference, or NULL with e (400 naming field). */
+json_t *vm_cdrom_config(struct store *st, const json_t *want, const char *project_id, const char *field,
+                        struct errinfo *e);
 /* api_vms.c: storage migration (a disk to another datastore of its host). */
 void api_vms_disk_move(struct http_req *req);
 /* api_ui.c: the web UI's files. */

@@ -33,14 +33,14 @@ static json_t *parse_image(const json_t *b, struct jv_err *err, const char **imp
 		return NULL;
 	}
 	bool disk = !strcmp(kind, "disk");
-	if (!disk && strcmp(kind, "kernel") && strcmp(kind, "initrd")) {
-		jv_fail(err, "kind", "must be disk, kernel or initrd, not '%s'", kind);
+	if (!disk && strcmp(kind, "kernel") && strcmp(kind, "initrd") && strcmp(kind, "iso")) {
+		jv_fail(err, "kind", "must be disk, kernel, initrd or iso, not '%s'", kind);
 		return NULL;
 	}
 	if (!format)
 		format = disk ? "qcow2" : "raw";
 	if (disk ? strcmp(format, "qcow2") && strcmp(format, "raw") : strcmp(format, "raw")) {
-		jv_fail(err, "format", disk ? "must be qcow2 or raw, not '%s'" : "of a kernel or initrd is raw, not '%s'",
+		jv_fail(err, "format", disk ? "must be qcow2 or raw, not '%s'" : "of a kernel, initrd or ISO is raw, not '%s'",
 		        format);
 		return NULL;
 	}
@@ -280,10 +280,10 @@ void api_images_delete(struct http_req *req)
 		return;
 	const char *id = json_string_value(json_object_get(img, "id"));
 	struct errinfo e = {0};
-	char used_by[64], path[1200];
+	char used_by[160], path[1200];
 	int used = library_used_by(m->st, id, used_by, sizeof(used_by), &e);
 	if (used > 0)
-		errinfo_set(&e, 409, "in_use", NULL, "image '%s' is used by template '%s'; delete the template first",
+		errinfo_set(&e, 409, "in_use", NULL, "image '%s' is used by %s",
 		            json_string_value(json_object_get(img, "name")), used_by);
 	if (used != 0 || store_delete(m->st, STORE_IMAGE, id, &e) < 0) {
 		mgr_event(m, mgr_actor(req), "image.delete", "image", id, "failed", e.message);

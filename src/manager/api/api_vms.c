@@ -188,7 +188,7 @@ void api_vms_create(struct http_req *req)
 	struct quota_refusal refusal = {.which = -1};
 	struct errinfo e = {0};
 	json_t *tmpl = NULL, *cluster = NULL, *host = NULL, *report = NULL, *vm = NULL, *task = NULL;
-	json_t *disk_owned = NULL, *pool = NULL;
+	json_t *disk_owned = NULL, *pool = NULL, *cdrom = NULL;
 	json_t *nets = json_array(), *bridges = json_array();
 	const char *name = json_string_value(json_object_get(r, "name"));
 	char id[37];
@@ -245,6 +245,10 @@ void api_vms_create(struct http_req *req)
 		            json_string_value(json_object_get(tmpl, "name")));
 		goto fail;
 	}
+	/* The CD-ROM drive: empty, or an ISO of the library the project may
+	 * use, kept by name and id (the host gets it by id). */
+	if (json_is_object(json_object_get(r, "cdrom")) && !(cdrom = vm_cdrom_config(m->st, json_object_get(r, "cdrom"), pid, "cdrom.image", &e)))
+		goto fail;
 	/* The disk is at least its image: that size is what the quota counts. */
 	json_int_t image_mib = (json_integer_value(json_object_get(tmpl, "image_virtual_bytes")) + (1 << 20) - 1) >> 20;
 	json_t *asked = json_object_get(r, "disk_size_mib") ?: json_object_get(tmpl, "disk_size_mib");
@@ -311,6 +315,8 @@ void api_vms_create(struct http_req *req)
 	}
 	if (json_is_object(json_object_get(r, "ready_probe"))) /* none: no such key */
 		bad |= json_object_set(config, "ready_probe", json_object_get(r, "ready_probe"));
+	if (cdrom) /* none: no such key */
+		bad |= json_object_set(config, "cdrom", cdrom);
 	/* Two projects may each have a VM of this name on one host: the host
 	 * knows it by its id (36 characters: within the agent's 63 for a name
 	 * and its 107-byte unix socket paths under the default run dir). */
@@ -445,6 +451,7 @@ cleanup:
 	json_decref(nets);
 	json_decref(bridges);
 	json_decref(disk_owned);
+	json_decref(cdrom);
 }
 
 /* The route's VM if the caller sees it and holds `need` in its project;
@@ -464,7 +471,7 @@ static json_t *vm_of_route(struct http_req *req, enum mgr_role need)
 }
 
 /* The VM of the route, with a host to act on; NULL after replying. */
-static json_t *vm_for_action(struct http_req *req)
+json_t *api_vm_for_action(struct http_req *req)
 {
 	json_t *vm = vm_of_route(req, ROLE_OPERATOR);
 	if (!vm)
@@ -493,7 +500,7 @@ static const char *desired_after(const char *op)
 	return NULL;
 }
 
-static void queue(struct http_req *req, json_t *vm, const char *op, json_t *args, const char *new_state)
+void api_vm_queue(struct http_req *req, json_t *vm, const char *op, json_t *args, const char *new_state)
 {
 	struct mgr *m = http_app(req);
 	struct errinfo e = {0};
@@ -571,7 +578,7 @@ void api_vms_power(struct http_req *req)
 		json_decref(body);
 		json_object_set_new(args, "timeout_s", json_integer(to));
 	}
-	json_t *vm = vm_for_action(req);
+	json_t *vm = api_vm_for_action(req);
 	if (!vm) {
 		json_decref(args);
 		return;
@@ -579,7 +586,7 @@ void api_vms_power(struct http_req *req)
 	char op[32];
 	snprintf(op, sizeof(op), "vm.%s", action);
 	/* A power-on takes the VM's reservation from its pool and its host,
-	 * decided here, on the API's one thread, in the same turn as queue()
+	 * decided here, on the API's one thread, in the same turn as api_vm_queue()
 	 * records that it is to run: a burst of power-ons cannot overbook. */
 	int64_t need[POOL_NRES];
 	pools_vm_need(vm, need);
@@ -593,7 +600,7 @@ void api_vms_power(struct http_req *req)
 		json_decref(vm);
 		return;
 	}
-	queue(req, vm, op, args, NULL);
+	api_vm_queue(req, vm, op, args, NULL);
 	json_decref(vm);
 }
 
@@ -619,14 +626,14 @@ void api_vms_delete(struct http_req *req)
 		json_decref(vm);
 		return;
 	}
-	queue(req, vm, "vm.delete", force ? json_pack("{s:b}", "force", 1) : NULL, "deleting");
+	api_vm_queue(req, vm, "vm.delete", force ? json_pack("{s:b}", "force", 1) : NULL, "deleting");
 	json_decref(vm);
 }
 
 void api_vms_snapshot(struct http_req *req)
 {
 	/* The VM first: another project's VM is 404 whatever the body says. */
-	json_t *vm = vm_for_action(req);
+	json_t *vm = api_vm_for_action(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 0);
@@ -644,7 +651,7 @@ void api_vms_snapshot(struct http_req *req)
 		mgr_reply_jv(req, &jerr);
 		return;
 	}
-	queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);
+	api_vm_queue(req, vm, "vm.snapshot", json_pack("{s:s}", "name", name), NULL);
 	json_decref(body);
 	json_decref(vm);
 }
@@ -668,7 +675,7 @@ static bool disk_move_under_way(struct store *st, const char *id)
 void api_vms_disk_move(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *vm = vm_for_action(req);
+	json_t *vm = api_vm_for_action(req);
 	if (!vm)
 		return;
 	json_t *body = http_body_json(req, 0), *host = NULL;
@@ -730,7 +737,7 @@ void api_vms_disk_move(struct http_req *req)
 	json_t *args = json_pack("{s:s, s:s, s:s}", "disk", disk, "datastore", to, "from", from);
 	if (mib_s)
 		json_object_set_new(args, "bandwidth_mib_s", json_integer(mib_s));
-	queue(req, vm, "vm.disk_move", args, NULL);
+	api_vm_queue(req, vm, "vm.disk_move", args, NULL);
 out:
 	json_decref(host);
 	json_decref(body);
@@ -798,7 +805,7 @@ static void snapshot_checked(struct mgr *m, void *ctx, struct agent_reply *r)
 			if (!strcmp(json_string_value(json_object_get(s, "name")) ?: "", c->snap))
 				missing = false;
 	}
-	json_t *vm = vm_for_action(req);
+	json_t *vm = api_vm_for_action(req);
 	if (!vm) {
 		free(c);
 		return;
@@ -808,7 +815,7 @@ static void snapshot_checked(struct mgr *m, void *ctx, struct agent_reply *r)
 		                 json_string_value(json_object_get(vm, "name")), c->snap);
 	} else {
 		const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
-		queue(req, vm, op, json_pack("{s:s}", "name", c->snap), NULL);
+		api_vm_queue(req, vm, op, json_pack("{s:s}", "name", c->snap), NULL);
 	}
 	json_decref(vm);
 	free(c);
@@ -821,7 +828,7 @@ void api_vms_snapshot_op(struct http_req *req)
 		http_reply_error(req, 400, "invalid_request", "snap", "'%s' is not a snapshot name", snap);
 		return;
 	}
-	json_t *vm = vm_for_action(req);
+	json_t *vm = api_vm_for_action(req);
 	if (!vm)
 		return;
 	struct vm_call *c = calloc(1, sizeof(*c));
@@ -832,7 +839,7 @@ void api_vms_snapshot_op(struct http_req *req)
 		/* No word from the host: the task finds out. */
 		free(c);
 		const char *op = !strcmp(http_method(req), "DELETE") ? "vm.snapshot_delete" : "vm.snapshot_revert";
-		queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
+		api_vm_queue(req, vm, op, json_pack("{s:s}", "name", snap), NULL);
 	}
 	json_decref(vm);
 }
@@ -877,7 +884,7 @@ static void resize_ready_probe(struct http_req *req, const json_t *vm, const jso
 void api_vms_resize(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *vm = vm_for_action(req), *body = NULL, *task = NULL, *wd_asked = json_object();
+	json_t *vm = api_vm_for_action(req), *body = NULL, *task = NULL, *wd_asked = json_object();
 	if (!vm || !(body = http_body_json(req, 0)))
 		goto out;
 	static const char *const keys[] = {"vcpus", "memory_mib", "disk_size_mib", "watchdog", "ready_probe",
@@ -1030,7 +1037,7 @@ static json_t *clone_placement(struct mgr *m, const json_t *src, const char *sum
 void api_vms_clone(struct http_req *req)
 {
 	struct mgr *m = http_app(req);
-	json_t *src = vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL, *placement = NULL;
+	json_t *src = api_vm_for_action(req), *body = NULL, *vm = NULL, *stored = NULL, *task = NULL, *placement = NULL;
 	if (!src || !(body = http_body_json(req, 0)))
 		goto out;
 	static const char *const keys[] = {"name", "start", NULL};

@@ -388,6 +388,32 @@ int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *e
 	return 0;
 }
 
+int resource_parse_vm_cdrom(const json_t *body, json_t *doc, struct jv_err *err)
+{
+	const json_t *c = json_object_get(body, "cdrom");
+	if (!c)
+		return 0;
+	if (json_is_null(c)) {
+		json_object_set_new(doc, "cdrom", json_null());
+		return 0;
+	}
+	if (!json_is_object(c))
+		return jv_fail(err, "cdrom", "must be an object: {\"image\": NAME} with an ISO of the image library, "
+		               "{} for an empty drive, or null for none");
+	static const char *const keys[] = {"image", NULL};
+	if (jv_only_keys(c, "cdrom", keys, err) < 0)
+		return -1;
+	const json_t *img = json_object_get(c, "image");
+	const char *ref = NULL;
+	if (img && !json_is_null(img) && jv_string(c, "cdrom", "image", true, 63, &ref, err) < 0)
+		return -1;
+	if (ref && !jv_is_safe_name(ref))
+		return jv_fail(err, "cdrom.image", "'%s' is not an image's name or id: a CD-ROM holds an ISO of the "
+		               "image library (POST /api/v1/images with kind iso), never a host path", ref);
+	json_object_set_new(doc, "cdrom", ref ? json_pack("{s:s}", "image", ref) : json_object());
+	return 0;
+}
+
 json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 {
 	if (!json_is_object(body)) {
@@ -397,7 +423,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	static const char *const keys[] = {"name", "template", "cluster", "vcpus", "memory_mib",
 	                                   "disk_size_mib", "networks", "datastore", "user_data",
 	                                   "start", "placement", "pool", "cpu_reservation_pct", "mem_reservation_mib",
-	                                   "ha", "watchdog", "ready_probe", "firmware", "boot_order", NULL};
+	                                   "ha", "watchdog", "ready_probe", "firmware", "boot_order", "cdrom", NULL};
 	json_t *doc = json_object();
 	const char *tmpl = NULL, *cluster = NULL, *ds = NULL;
 	int64_t vcpus = 0, mem = 0, disk = 0;
@@ -415,7 +441,7 @@ json_t *resource_parse_vm_create(const json_t *body, struct jv_err *err)
 	    name_list(body, "", "networks", doc, err) < 0 ||
 	    jv_member(body, "", "placement", false, JSON_OBJECT, &pl, err) < 0 ||
 	    resource_parse_vm_watchdog(body, doc, err) < 0 || resource_parse_vm_ready_probe(body, doc, err) < 0 ||
-	    resource_parse_vm_firmware(body, doc, err) < 0)
+	    resource_parse_vm_firmware(body, doc, err) < 0 || resource_parse_vm_cdrom(body, doc, err) < 0)
 		goto fail;
 	/* Its resource pool and reservations, checked as a move into a pool is. */
 	static const char *const pool_keys[] = {"pool", "cpu_reservation_pct", "mem_reservation_mib"};

@@ -51,6 +51,11 @@ int resource_parse_vm_watchdog(const json_t *body, json_t *doc, struct jv_err *e
  * doc's (absent keys stay absent): 0, or -1 with err naming the field
  * ("boot_order[1]"). Never a path: the host picks its firmware files. */
 int resource_parse_vm_firmware(const json_t *body, json_t *doc, struct jv_err *err);
+/* body's "cdrom": {"image": NAME-OR-ID} (an ISO of the image library; a
+ * name, never a path), {} or {"image": null} (an empty drive), null (no
+ * drive) into doc's ({"image": ref}, {} or null); absent: nothing. 0, or
+ * -1 with err naming "cdrom" or "cdrom.image". */
+int resource_parse_vm_cdrom(const json_t *body, json_t *doc, struct jv_err *err);
 /* body's "ready_probe" ({"tcp_port": 1..65535, "period_s" 1..3600 (2),
  * "timeout_s" 1..60 and at most period_s (1), "failures" 1..100 (3)}, or
  * null for none) into doc's, normalized with its defaults (null kept: the

@@ -89,6 +89,7 @@ const struct http_route mgr_routes[] = {
 	{"POST", "/api/v1/vms/{id}/pause", api_vms_power, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/resume", api_vms_power, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/resize", api_vms_resize, 0, ACC_WRITE},
+	{"POST", "/api/v1/vms/{id}/cdrom", api_vms_cdrom, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/clone", api_vms_clone, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/migrate", api_vms_migrate, 0, ACC_WRITE},
 	{"POST", "/api/v1/vms/{id}/disks/{disk}/move", api_vms_disk_move, 0, ACC_WRITE},

@@ -65,7 +65,7 @@ json_t *library_resolve(struct store *st, const char *ref, const char *kind, con
 	const char *k = json_string_value(json_object_get(img, "kind")) ?: "";
 	const char *state = json_string_value(json_object_get(img, "state")) ?: "";
 	if (strcmp(k, kind)) {
-		errinfo_set(e, 400, "invalid_request", field, "%s: image '%s' is a %s, not a %s", field, ref, k, kind);
+		errinfo_set(e, 400, "invalid_request", field, "%s: image '%s' is of kind %s, not %s", field, ref, k, kind);
 	} else if (strcmp(state, "active")) {
 		errinfo_set(e, 400, "invalid_request", field,
 		            "%s: image '%s' is %s; upload its file first (PUT /api/v1/images/{id}/file)", field, ref,
@@ -117,9 +117,27 @@ static int used_by_page(void *ctx, json_t *page)
 		static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
 		for (int k = 0; k < 3 && !u->found; k++)
 			if (!strcmp(json_string_value(json_object_get(t, keys[k])) ?: "", u->id)) {
-				snprintf(u->name, u->n, "%s", json_string_value(json_object_get(t, "name")));
+				snprintf(u->name, u->n, "template '%s'; delete the template first",
+				         json_string_value(json_object_get(t, "name")));
 				u->found = true;
 			}
+	}
+	return u->found ? -1 : 0;
+}
+
+/* Stops at the first VM whose CD-ROM drive holds the image. */
+static int used_by_vm_page(void *ctx, json_t *page)
+{
+	struct used_by *u = ctx;
+	size_t i;
+	json_t *vm;
+	json_array_foreach(page, i, vm) {
+		const json_t *cd = json_object_get(json_object_get(vm, "config"), "cdrom");
+		if (!u->found && !strcmp(json_string_value(json_object_get(cd, "image_id")) ?: "", u->id)) {
+			snprintf(u->name, u->n, "VM '%s' in its CD-ROM drive; eject it first",
+			         json_string_value(json_object_get(vm, "name")));
+			u->found = true;
+		}
 	}
 	return u->found ? -1 : 0;
 }
@@ -128,7 +146,8 @@ int library_used_by(struct store *st, const char *id, char *used_by, size_t n, s
 {
 	struct used_by u = {id, used_by, n, false};
 	struct errinfo mine = {0};
-	if (store_list_each(st, STORE_TEMPLATE, NULL, 0, used_by_page, &u, &mine) < 0 && !u.found) {
+	if ((store_list_each(st, STORE_TEMPLATE, NULL, 0, used_by_page, &u, &mine) < 0 && !u.found) ||
+	    (!u.found && store_list_each(st, STORE_VM, NULL, 0, used_by_vm_page, &u, &mine) < 0 && !u.found)) {
 		errinfo_set(e, mine.status, mine.code, mine.field[0] ? mine.field : NULL, "%s", mine.message);
 		return -1;
 	}

@@ -1,5 +1,5 @@
 /* library.h - vdcd's image library: each image a document in the store
- * (kind "image": disk, kernel or initrd; its format, size, SHA-256 and
+ * (kind "image": disk, kernel, initrd or iso; its format, size, SHA-256 and
  * state) and a file DATA/images/<id> that only vdcd writes. Templates name
  * images by id; a VM's host gets its own copy pushed from here before the
  * VM is made (task_ops.c), so no host path given by a user reaches an
@@ -35,8 +35,9 @@ json_t *library_resolve(struct store *st, const char *ref, const char *kind, con
 int library_inspect_fd(int fd, uint64_t size, const char *kind, const char *format,
                        uint64_t *virtual_bytes, char *err, size_t errlen);
 
-/* The name of a template that uses image id (as disk, kernel or initrd)
- * into used_by: 1 when one does, 0 when none, -1 with e. */
+/* What uses image id, in words, into used_by ("template 'x'" using it as
+ * disk, kernel or initrd, or "VM 'y' in its CD-ROM drive; eject..."): 1 when
+ * something does, 0 when nothing, -1 with e. */
 int library_used_by(struct store *st, const char *id, char *used_by, size_t n, struct errinfo *e);
 
 /* A relative path an import may name: no leading '/', no '..' or empty

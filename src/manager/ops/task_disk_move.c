@@ -42,15 +42,7 @@ static const char *disk_datastore(const json_t *agent_vm, const char *disk)
  * changed. */
 static int record(struct store *st, const json_t *vm, const char *to, struct errinfo *e)
 {
-	json_t *now = store_get(st, STORE_VM, str(vm, "id") ?: "", e);
-	if (!now)
-		return -1;
-	json_t *cfg = json_deep_copy(json_object_get(now, "config"));
-	json_decref(now);
-	if (!cfg)
-		return errinfo_set(e, 500, "internal", NULL, "out of memory");
-	json_object_set_new(cfg, "datastore", json_string(to));
-	return task_vm_patch(st, str(vm, "id"), json_pack("{s:o}", "config", cfg), e);
+	return task_vm_patch_config(st, str(vm, "id") ?: "", "datastore", json_string(to), e);
 }
 
 int task_op_disk_move(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,

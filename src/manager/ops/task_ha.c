@@ -106,7 +106,6 @@ int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 	(void)op;
 	const char *id = str(vm, "id"), *name = vm_agent_name(vm);
 	const char *to = str(args, "to_host_id"), *from = str(args, "from_host_id");
-	const json_t *cfg = json_object_get(vm, "config");
 	if (!to || !from || !name)
 		return errinfo_set(e, 500, "internal", NULL, "the restart's task names no hosts");
 	if (strcmp(str(vm, "host_id") ?: "", to))
@@ -118,12 +117,8 @@ int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *a
 		goto failed;
 	if (!strcmp(st, "missing")) {
 		task_update(t, NULL, 20, "giving the new host the VM's boot images");
-		static const char *const keys[] = {"kernel_id", "initrd_id"};
-		for (int i = 0; i < 2; i++) {
-			const char *img = str(json_object_get(cfg, "template"), keys[i]);
-			if (img && task_image_push(t, to, img, str(cfg, "datastore") ?: "local", 20 + i * 10, e) < 0)
-				goto failed;
-		}
+		if (task_vm_push_boot_images(t, vm, to, 20, e) < 0)
+			goto failed;
 		task_update(t, NULL, 40, "defining it on the new host over its disks on the shared datastore");
 		json_t *spec = vm_agent_spec(vm);
 		json_t *body = spec ? json_pack("{s:o, s:b}", "spec", spec, "cold", 1) : NULL;

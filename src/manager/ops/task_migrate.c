@@ -884,16 +884,11 @@ static int migrate_cold(struct mig *g, json_t *vm, json_t **result, struct errin
 			goto out;
 		}
 		bool was_running = strcmp(sst, "stopped") && strcmp(sst, "crashed");
-		/* Boot images first: nothing stops before the receiver can take it. */
-		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
-		static const char *const keys[] = {"kernel_id", "initrd_id"};
-		for (int i = 0; i < 2; i++) {
-			const char *img = str(tmpl, keys[i]);
-			if (img && task_image_push(g->t, g->to, img, str(json_object_get(vm, "config"), "datastore") ?: "local",
-			                           8, e) < 0) {
-				cold_roll_back(g, false, e);
-				goto out;
-			}
+		/* Boot images (and the ISO) first: nothing stops before the
+		 * receiver can take it. */
+		if (task_vm_push_boot_images(g->t, vm, g->to, 8, e) < 0) {
+			cold_roll_back(g, false, e);
+			goto out;
 		}
 		if (task_point_of_no_return(g->t, e) < 0) {
 			cold_roll_back(g, false, e);
@@ -1028,15 +1023,9 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 		if (!g.link_set)
 			link_start(&g, &lr);
 		policy_opts(&g);
-		/* The receiver needs the VM's boot images of its own. */
-		const json_t *tmpl = json_object_get(json_object_get(vm, "config"), "template");
-		static const char *const keys[] = {"kernel_id", "initrd_id"};
-		int prc = 0;
-		for (int i = 0; i < 2 && prc == 0; i++) {
-			const char *img = str(tmpl, keys[i]);
-			if (img)
-				prc = task_image_push(t, g.to, img, str(json_object_get(vm, "config"), "datastore") ?: "local", 8, e);
-		}
+		/* The receiver needs the VM's boot images (and its ISO) of its
+		 * own: its QEMU opens the same image ids as the sender's. */
+		int prc = task_vm_push_boot_images(t, vm, g.to, 8, e);
 		char uri[160];
 		json_t *storage = NULL;
 		/* Which disks the receiver shares is its to find (the sender's

@@ -41,6 +41,12 @@ json_t *vm_agent_spec(const json_t *vm)
 		bad |= json_object_set(spec, "firmware", json_object_get(cfg, "firmware"));
 	if (json_object_get(cfg, "boot_order"))
 		bad |= json_object_set(spec, "boot_order", json_object_get(cfg, "boot_order"));
+	/* The CD-ROM drive: its ISO by id, as the host knows images. */
+	const json_t *cd = json_object_get(cfg, "cdrom");
+	if (json_is_object(cd))
+		bad |= json_object_set_new(spec, "cdrom", json_object_get(cd, "image_id")
+		                                              ? json_pack("{s:O}", "image", json_object_get(cd, "image_id"))
+		                                              : json_object());
 	/* Images by id only: the host resolves them to its own copies. */
 	if (json_object_get(tmpl, "kernel_id")) {
 		json_t *boot = json_pack("{s:O}", "kernel_image", json_object_get(tmpl, "kernel_id"));
@@ -181,19 +187,16 @@ static int clone_disk(const char *source, json_t *spec)
 	return bad ? -1 : 0;
 }
 
-/* Gives the host its own copy of every image the VM boots from. */
+/* Gives the host its own copy of every image the VM boots from: its
+ * disk's, then its kernel, initrd and ISO. */
 static int push_images(struct task_ctx *t, const json_t *vm, const char *host, struct errinfo *e)
 {
 	const json_t *cfg = json_object_get(vm, "config");
-	const json_t *tmpl = json_object_get(cfg, "template");
 	const char *ds = json_string_value(json_object_get(cfg, "datastore")) ?: "local";
-	static const char *const keys[] = {"image_id", "kernel_id", "initrd_id"};
-	for (int i = 0; i < 3; i++) {
-		const char *id = json_string_value(json_object_get(tmpl, keys[i]));
-		if (task_checkpoint(t, e) < 0 || (id && task_image_push(t, host, id, ds, 10 + i * 3, e) < 0))
-			return -1;
-	}
-	return 0;
+	const char *id = json_string_value(json_object_get(json_object_get(cfg, "template"), "image_id"));
+	if (task_checkpoint(t, e) < 0 || (id && task_image_push(t, host, id, ds, 10, e) < 0))
+		return -1;
+	return task_vm_push_boot_images(t, vm, host, 13, e);
 }
 
 static int op_create(struct task_ctx *t, json_t *vm, json_t *args, json_t **result, struct errinfo *e)
@@ -727,6 +730,7 @@ static const struct task_op_def task_ops[] = {
 	{"vm.resize", true, false, false, run_resize, resize_unread, resize_unread,
 	 "the host may have grown the disk already, which cannot be shrunk back"},
 	{"vm.snapshot", true, false, false, op_snapshot, NULL, NULL, no_snap},
+	{"vm.cdrom", true, false, false, task_op_cdrom, NULL, NULL, NULL},
 	{"vm.migrate", true, false, false, task_op_migrate, NULL, migrate_unqueue, NULL},
 	{"vm.disk_move", true, false, false, task_op_disk_move, NULL, NULL, NULL},
 	{"vm.pool_move", true, false, false, task_op_pool_move, task_pool_unqueue, task_pool_unqueue, NULL},

@@ -87,6 +87,23 @@ int task_image_push(struct task_ctx *t, const char *host, const char *image_id, 
  * may share a name on one host), else the VM's name (VMs made before). */
 const char *vm_agent_name(const json_t *vm);
 
+/* task_cdrom.c: vm.cdrom (args: {"to": the config's new "cdrom": {"image",
+ * "image_id"} with an ISO, {} empty, null no drive}). */
+int task_op_cdrom(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                  struct errinfo *e);
+/* The library images a VM's host needs besides its disks: the template's
+ * kernel and initrd, and the ISO in its CD-ROM drive. Pointers into vm;
+ * returns how many (at most 3). */
+int vm_boot_images(const json_t *vm, const char *out[3]);
+/* Gives host its own copy of each of vm_boot_images (task_image_push),
+ * with a cancel point before each. 0, or -1 with e. */
+int task_vm_push_boot_images(struct task_ctx *t, const json_t *vm, const char *host, int progress,
+                             struct errinfo *e);
+/* Sets config.key of VM id to value (null: removes it) on the config as
+ * it is now (read again: it may have changed meanwhile). value is
+ * consumed. 0, or -1 with e. */
+int task_vm_patch_config(struct store *st, const char *id, const char *key, json_t *value, struct errinfo *e);
+
 /* Pure: the agent's VM spec for a vdcd VM document (see api_vms.c for the
  * document's "config"). */
 json_t *vm_agent_spec(const json_t *vm);

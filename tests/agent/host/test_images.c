@@ -187,13 +187,15 @@ static void test_refusals_leave_nothing(void **state)
 		const char *code, *field, *text;
 	} cases[] = {
 		{"k", NULL, "kernel", "raw", NULL, "disk", 4096, 400, "invalid_image", NULL, "not an x86 Linux kernel"},
+		{"c", NULL, "iso", "raw", NULL, "disk", 65536, 400, "invalid_image", NULL, "CD001"},
+		{"c", NULL, "iso", "qcow2", NULL, "disk", 65536, 400, "invalid_image", NULL, "raw, not 'qcow2'"},
 		{"i", NULL, "initrd", "raw", NULL, "disk", 4096, 400, "invalid_image", NULL, "not an initramfs"},
 		{"k", NULL, "kernel", "qcow2", NULL, "kernel", 4096, 400, "invalid_image", NULL, "format is raw"},
 		{"d", NULL, "disk", "qcow2", NULL, "disk", 4096, 400, "invalid_image", NULL, "not a qcow2 image"},
 		{"d", NULL, "disk", "raw", NULL, "disk", 1000, 400, "invalid_image", NULL, "512-byte sectors"},
 		{"d", NULL, "disk", NULL, NULL, "disk", 4096, 400, "invalid_image", NULL, "'qcow2' or 'raw'"},
 		{"d", NULL, "disk", "raw", SHA_B, "disk", 4096, 400, "checksum_mismatch", "sha256", SHA_B},
-		{"d", NULL, "firmware", "raw", NULL, "disk", 4096, 400, "invalid_request", "kind", "disk, kernel or initrd"},
+		{"d", NULL, "firmware", "raw", NULL, "disk", 4096, 400, "invalid_request", "kind", "disk, kernel, initrd or iso"},
 		{"d", "nope", "disk", "raw", NULL, "disk", 4096, 400, "invalid_request", "datastore", "no datastore 'nope'"},
 		{"a.json", NULL, "disk", "raw", NULL, "disk", 4096, 400, "invalid_request", "id", "not ending in .json"},
 		{".x", NULL, "disk", "raw", NULL, "disk", 4096, 400, "invalid_request", "id", "not a valid image id"},

@@ -312,6 +312,25 @@ static void test_firmware(void **state)
 		 {"virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:01"}, NULL, 1},
 		{"{'name':'k','boot':{'kernel':'/k'},'boot_order':['net'],'disks':[{'name':'r','size_mib':1,"
 		 "'path':'/d/r'}],'nics':[{'mode':'user'}]}", {"/k"}, "pflash", 0},
+		/* The CD-ROM: on q35's AHCI bus, read-only, raw; first in the
+		 * order, it boots before the disk (an installer). */
+		{"{'name':'c','boot_order':['cdrom','disk'],'cdrom':{'image':'inst','path':'/i,x/inst'},"
+		 "'disks':[{'name':'r','size_mib':1,'path':'/d/r'}]}",
+		 {"file=/i,,x/inst,format=raw,if=none,id=drive-cdrom0,media=cdrom,readonly=on",
+		  "ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0,bootindex=1",
+		  "virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=2"}, "pflash", 2},
+		/* An empty drive, not in the order: no medium, no bootindex. */
+		{"{'name':'c','cdrom':{},'disks':[{'name':'r','size_mib':1,'path':'/d/r'}]}",
+		 {"if=none,id=drive-cdrom0,media=cdrom,readonly=on", "ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0",
+		  "virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=1"}, "file=/i", 1},
+		/* UEFI falls through an empty disk to the CD. */
+		{"{'name':'u','firmware':'uefi','boot_order':['disk','cdrom'],'cdrom':{'image':'inst','path':'/i/inst'},"
+		 "'disks':[{'name':'r','size_mib':1,'path':'/d/r'}]}",
+		 {"ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0,bootindex=2",
+		  "virtio-blk-pci,drive=drive-r,id=disk-r,bootindex=1"}, "-kernel", 2},
+		/* A kernel file boots the VM: the CD is there, with no bootindex. */
+		{"{'name':'k','boot':{'kernel':'/k'},'boot_order':['cdrom'],'cdrom':{'image':'inst','path':'/i/inst'}}",
+		 {"ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0"}, "pflash", 0},
 	};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct vm_spec spec;

@@ -73,6 +73,12 @@ static const struct bad_case bad_cases[] = {
 	{"{'name':'a','boot_order':['net','net']," DISK "}", U, "boot_order[1]", "'net' is in the list twice"},
 	{"{'name':'a','boot_order':[7]," DISK "}", U, "boot_order[0]", "\"disk\""},
 	{"{'name':'a'}", U, "boot", "nothing to boot"},
+	{"{'name':'a','cdrom':'/tmp/x.iso'," DISK "}", U, "cdrom", "must be an object"},
+	{"{'name':'a','cdrom':{'path':'/etc/shadow'}," DISK "}", U, "cdrom.path", "host paths are not accepted"},
+	{"{'name':'a','cdrom':{'image':'/etc/shadow'}," DISK "}", U, "cdrom.image", "not an image id"},
+	{"{'name':'a','cdrom':{'image':'../x'}," DISK "}", U, "cdrom.image", "not an image id"},
+	{"{'name':'a','cdrom':{'image':7}," DISK "}", U, "cdrom.image", "must be a string"},
+	{"{'name':'a','cdrom':{'file':'x'}," DISK "}", U, "cdrom.file", ""},
 	{"{'name':'a','disks':[]}", U, "boot", "nothing to boot"},
 	{"{'name':'a','boot':{}}", U, "boot", "nothing to boot"},
 
@@ -573,6 +579,11 @@ static const char *const good_specs[] = {
 	"{'name':'a','watchdog':null," DISK "}",                    /* null = none */
 	"{'name':'a','firmware':'uefi','boot_order':['cdrom','disk','net']," DISK "}",
 	"{'name':'a','firmware':null,'boot_order':null," DISK "}",  /* null = the defaults */
+	"{'name':'a','cdrom':{'image':'debian-12.iso'},'boot_order':['cdrom','disk']," DISK "}",
+	"{'name':'a','cdrom':{}," DISK "}",                         /* an empty drive */
+	"{'name':'a','cdrom':{'image':null}," DISK "}",
+	"{'name':'a','cdrom':null," DISK "}",                       /* no drive */
+	"{'name':'a','cdrom':{'image':'inst'}}",                    /* a live CD, no disk */
 	"{'name':'a','memory_mib':1024,'resources':{'memory_limit_mib':1024}," DISK "}",
 	"{'name':'a','resources':{'memory_limit_mib':0,'cpu_limit_pct':0}," DISK "}",
 	"{'name':'a','resources':{}," DISK "}",
@@ -722,6 +733,8 @@ static const char *const roundtrip_specs[] = {
 	"{'name':'wd','watchdog':'i6300esb'," DISK "}",
 	"{'name':'fw','firmware':'uefi','boot_order':['net','disk']," DISK "}",
 	"{'name':'fb','firmware':'bios'," DISK "}",
+	"{'name':'cd','cdrom':{'image':'inst'},'boot_order':['cdrom','disk']," DISK "}",
+	"{'name':'ce','cdrom':{}," DISK "}",
 	"{'name':'p','memory_mib':256,'pool':[{'name':'prod','cpu_weight':200,'memory_limit_mib':2048,"
 	"'memory_reservation_mib':512},{'name':'web','cpu_limit_pct':50}]," DISK "}",
 	"{'name':'u','uuid':'" UUID "','nics':[{'mode':'user'},{'mode':'user'},{'mode':'user'},"

@@ -80,6 +80,11 @@ static void refusals_name_their_field(void **state)
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":\"disk\"}", "boot_order"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":[\"disk\",\"usb\"]}", "boot_order[1]"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"boot_order\":[\"net\",\"net\"]}", "boot_order[1]"},
+		/* The CD-ROM: an ISO of the library by name, never a path. */
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":\"/tmp/x.iso\"}", "cdrom"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":{\"image\":\"/etc/shadow\"}}", "cdrom.image"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":{\"path\":\"/tmp/x.iso\"}}", "cdrom.path"},
+		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":{\"image\":1}}", "cdrom.image"},
 		{STORE_NKINDS, "{\"name\":\"v\"}", "template"},
 		{STORE_NKINDS, "{\"template\":\"t\"}", "name"},
 		{STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"vcpus\":256}", "vcpus"},
@@ -121,6 +126,13 @@ static void defaults_are_filled(void **state)
 	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"firmware\":\"uefi\",\"boot_order\":[\"disk\",\"net\"]}", &err);
 	assert_string_equal(json_string_value(json_object_get(v, "firmware")), "uefi");
 	assert_int_equal(json_array_size(json_object_get(v, "boot_order")), 2);
+	json_decref(v);
+	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":{\"image\":\"debian.iso\"}}", &err);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "cdrom"), "image")), "debian.iso");
+	json_decref(v);
+	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"cdrom\":{}}", &err);
+	assert_int_equal(json_object_size(json_object_get(v, "cdrom")), 0); /* an empty drive */
+	assert_true(json_is_object(json_object_get(v, "cdrom")));
 	json_decref(v);
 	v = parse(STORE_NKINDS, "{\"name\":\"v\",\"template\":\"t\",\"watchdog\":\"i6300esb\"}", &err);
 	assert_string_equal(json_string_value(json_object_get(v, "watchdog")), "i6300esb");

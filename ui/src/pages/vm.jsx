@@ -1,5 +1,5 @@
 // A VM: its summary, power operations, its high availability (vm_ha.jsx),
-// resize, clone, live migration and its resource pool (administrators),
+// its CD-ROM (vm_cdrom.jsx), resize, clone, live migration and its resource pool (administrators),
 // snapshots and delete. Changes are tasks: the page follows each to its end and shows
 // how it ended. Users who may only read the VM's project see no buttons
 // (and the API refuses them anyway). The page follows the live stream
@@ -15,6 +15,7 @@ import { Migrate } from './vm_migrate.jsx';
 import { MoveDisk } from './vm_move_disk.jsx';
 import { VmPool } from './vm_pool.jsx';
 import { VmHa } from './vm_ha.jsx';
+import { VmCdrom, cdromText } from './vm_cdrom.jsx';
 
 const POWER = {
   start: ['stopped', 'crashed', 'error'],
@@ -122,6 +123,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.template')}</dt><dd>{cfg.template ? cfg.template.name : '-'}</dd>
         <dt>{t('vm.watchdog')}</dt><dd data-testid="watchdog">{cfg.watchdog || t('vm.watchdog_none')}</dd>
         <dt>{t('vm.firmware')}</dt><dd data-testid="firmware">{(cfg.firmware || 'bios').toUpperCase()}, {t('vm.boot_order').toLowerCase()}: {(cfg.boot_order || ['disk']).join(', ')}</dd>
+        <dt>{t('cdrom.title')}</dt><dd data-testid="cdrom">{cdromText(cfg)}</dd>
         <dt>{t('vm.readiness')}</dt><dd data-testid="readiness">{readiness(vm)}</dd>
         {cfg.clone_of ? <><dt>{t('vm.clone_of')}</dt><dd>{cfg.clone_of.name}</dd></> : null}
         <dt>{t('vm.networks')}</dt><dd>{(cfg.networks || []).map((n) => n.name || n.bridge).join(', ') || '-'}</dd>
@@ -133,6 +135,7 @@ export function VmPage({ id }) {
       {vm.cluster_id ? <VmHa vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <RecentTasks vmId={vm.id} tick={tick} />
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
+      {writable ? <VmCdrom vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}

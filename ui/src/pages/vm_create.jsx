@@ -42,8 +42,10 @@ export function VmCreate() {
   // Resource pools are the administrators' (the API says so too).
   const [pools] = useLoad(() => (isAdmin() ? get('/api/v1/pools?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
   const [clusters] = useLoad(() => (isAdmin() ? get('/api/v1/clusters?limit=1000').then((r) => r.items) : Promise.resolve([])), []);
+  // ISOs for a CD-ROM drive: the library's active images of kind iso.
+  const [isos] = useLoad(() => get('/api/v1/images?limit=1000').then((r) => r.items.filter((i) => i.kind === 'iso' && i.state === 'active')), []);
   const [form, setForm] = useState({ name: '', template: '', project: '', vcpus: '', memory_mib: '', start: true,
-    pool: '', cpu_res: '', mem_res: '', watchdog: '', firmware: '', boot_order: '', ready_port: '' });
+    pool: '', cpu_res: '', mem_res: '', watchdog: '', firmware: '', boot_order: '', ready_port: '', cdrom: '' });
   const [error, setError] = useState(null);
   const [placement, setPlacement] = useState(null);
   const [notice, setNotice] = useState(null);
@@ -66,6 +68,7 @@ export function VmCreate() {
     if (form.watchdog) b.watchdog = form.watchdog;
     if (form.firmware) b.firmware = form.firmware;
     if (form.boot_order) b.boot_order = form.boot_order.split(',');
+    if (form.cdrom) b.cdrom = form.cdrom === '-' ? {} : { image: form.cdrom };
     if (form.ready_port) b.ready_probe = { tcp_port: +form.ready_port };
     return b;
   }
@@ -147,6 +150,13 @@ export function VmCreate() {
             <select id="vm-boot" value={form.boot_order} onChange={set('boot_order')} data-testid="create-boot-order">
               <option value="">{t('vm.boot_default')}</option>
               {BOOT_ORDERS.map((o) => <option value={o}>{o}</option>)}
+            </select>
+          </Field>
+          <Field label={t('cdrom.title')} id="vm-cdrom" hint={t('create.cdrom_hint')}>
+            <select id="vm-cdrom" value={form.cdrom} onChange={set('cdrom')} aria-describedby="vm-cdrom-hint" data-testid="create-cdrom">
+              <option value="">{t('cdrom.none')}</option>
+              <option value="-">{t('cdrom.empty')}</option>
+              {(isos || []).map((i) => <option value={i.name}>{i.name}</option>)}
             </select>
           </Field>
           <Field label={t('vm.ready_port')} id="vm-ready" hint={t('create.ready_hint')}>
