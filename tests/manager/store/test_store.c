@@ -1628,6 +1628,78 @@ struct test_def {
 	CMUnitTestFunction fn;
 };
 
+/* ---- demand history ---- */
+
+struct hist_seen {
+	int n;
+	int64_t t[8];
+	char doc[8][64];
+};
+
+static int hist_collect(void *ctx, int64_t t_ms, const char *doc)
+{
+	struct hist_seen *h = ctx;
+	if (h->n < 8) {
+		h->t[h->n] = t_ms;
+		snprintf(h->doc[h->n], sizeof(h->doc[0]), "%s", doc);
+	}
+	h->n++;
+	return 0;
+}
+
+static void t_history(void **state)
+{
+	struct ctx *c = *state;
+	struct store *st = open_store(c);
+	/* A batch in one transaction, as vdcd flushes it. */
+	OK(store_begin(st, &E));
+	for (int i = 0; i < 3; i++)
+		OK(store_history_put(st, "vm", "vm-1", 0, 60000ll * i, "{\"n\":[1]}", &E));
+	OK(store_history_put(st, "vm", "vm-1", 1, 0, "{\"tier\":1}", &E));
+	OK(store_history_put(st, "vm", "vm-2", 0, 180000, "{\"other\":1}", &E));
+	OK(store_history_put(st, "host", "vm-1", 0, 180000, "{\"host\":1}", &E));
+	OK(store_commit(st, &E));
+	/* The open bucket written again: replaced, not doubled. */
+	OK(store_history_put(st, "vm", "vm-1", 0, 120000, "{\"n\":[2]}", &E));
+	struct hist_seen h = {0};
+	OK(store_history_each(st, "vm", "vm-1", 0, 60000, hist_collect, &h, &E));
+	assert_int_equal(h.n, 2); /* from 60000 on, oldest first, this object and tier only */
+	assert_int_equal(h.t[0], 60000);
+	assert_int_equal(h.t[1], 120000);
+	assert_string_equal(h.doc[1], "{\"n\":[2]}");
+	int64_t t = 0;
+	char *doc = NULL;
+	assert_int_equal(store_history_last(st, "vm", "vm-1", 0, &t, &doc, &E), 1);
+	assert_int_equal(t, 120000);
+	assert_string_equal(doc, "{\"n\":[2]}");
+	free(doc);
+	assert_int_equal(store_history_last(st, "vm", "vm-9", 0, &t, &doc, &E), 0);
+	assert_null(doc);
+	/* Trimming a tier leaves the other tiers alone. */
+	OK(store_history_trim(st, 0, 60000, &E));
+	h = (struct hist_seen){0};
+	OK(store_history_each(st, "vm", "vm-1", 0, 0, hist_collect, &h, &E));
+	assert_int_equal(h.n, 2);
+	h = (struct hist_seen){0};
+	OK(store_history_each(st, "vm", "vm-1", 1, 0, hist_collect, &h, &E));
+	assert_int_equal(h.n, 1);
+	/* Dropping an object takes all its tiers, and nobody else's. */
+	OK(store_history_drop(st, "vm", "vm-1", &E));
+	h = (struct hist_seen){0};
+	OK(store_history_each(st, "vm", "vm-1", 1, 0, hist_collect, &h, &E));
+	OK(store_history_each(st, "vm", "vm-1", 0, 0, hist_collect, &h, &E));
+	assert_int_equal(h.n, 0);
+	OK(store_history_each(st, "vm", "vm-2", 0, 0, hist_collect, &h, &E));
+	OK(store_history_each(st, "host", "vm-1", 0, 0, hist_collect, &h, &E));
+	assert_int_equal(h.n, 2);
+	/* A rolled-back batch leaves nothing. */
+	OK(store_begin(st, &E));
+	OK(store_history_put(st, "vm", "vm-3", 0, 0, "{}", &E));
+	store_rollback(st);
+	assert_int_equal(store_history_last(st, "vm", "vm-3", 0, &t, &doc, &E), 0);
+	store_close(st);
+}
+
 static const struct test_def tests[] = {
 	{"create and get by id and by name", t_create_get},
 	{"duplicate id and name are 409", t_duplicates},
@@ -1648,6 +1720,7 @@ static const struct test_def tests[] = {
 	{"events: add and page newest first", t_events},
 	{"secrets: add, take, consume, expire", t_secrets},
 	{"secrets: one of racing consumers wins", t_secret_race},
+	{"history: batched buckets, replace, trim, drop", t_history},
 	{"concurrent writers on their own handles", t_concurrent_writers},
 	{"concurrent first opens migrate once", t_concurrent_open},
 	{"unicode and quotes round-trip byte-exact", t_unicode_roundtrip},

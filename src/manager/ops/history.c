@@ -1,0 +1,515 @@
+/* history.c - see history.h. */
+#include "history.h"
+
+#include "charts.h"
+#include "inv_map.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FLUSH_EVERY_MS 60000
+
+struct hist_obj {
+	char id[40];
+	struct hist_acc acc[HIST_NTIERS]; /* the open bucket of each tier */
+	int nseries;
+	bool loaded; /* the open buckets were read back from the store */
+	bool dirty;  /* took a point since the last flush */
+};
+
+struct hist_closed {
+	enum history_kind kind;
+	char id[40];
+	int tier, nseries;
+	struct hist_acc acc;
+};
+
+struct hist_gone {
+	enum history_kind kind;
+	char id[40];
+};
+
+struct history {
+	struct hist_tier tiers[HIST_NTIERS];
+	struct inv_map objs[2]; /* by enum history_kind */
+	struct hist_closed *closed; /* closed buckets not yet written */
+	size_t nclosed, closed_cap;
+	int64_t flush_every_ms;
+	struct loop_timer *timer;
+	pthread_mutex_t gone_lock; /* the observer runs on committing threads */
+	struct hist_gone *gone;
+	size_t ngone, gone_cap;
+	uint64_t buckets_written, flushes, flush_failures, objects_dropped;
+	double last_flush_ms;
+};
+
+static const char *const kind_name[] = {"vm", "host"};
+
+/* Queues a deleted object (gone_lock held). */
+static void gone_push(struct history *h, enum history_kind kind, const char *id)
+{
+	if (h->ngone == h->gone_cap) {
+		size_t cap = h->gone_cap ? h->gone_cap * 2 : 16;
+		struct hist_gone *g = realloc(h->gone, cap * sizeof(*g));
+		if (!g) {
+			log_warn("history_out_of_memory", "dropped_id=%s", id);
+			return;
+		}
+		h->gone = g;
+		h->gone_cap = cap;
+	}
+	struct hist_gone *g = &h->gone[h->ngone++];
+	g->kind = kind;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+}
+
+static void on_commit(void *ctx, const struct store_change *c, int n)
+{
+	struct history *h = ctx;
+	pthread_mutex_lock(&h->gone_lock);
+	for (int i = 0; i < n; i++)
+		if (!c[i].doc && c[i].id && strlen(c[i].id) < sizeof(h->gone->id))
+			gone_push(h, c[i].kind == STORE_VM ? HISTORY_VM : HISTORY_HOST, c[i].id);
+	pthread_mutex_unlock(&h->gone_lock);
+}
+
+int history_init(struct mgr *m, int speedup)
+{
+	struct history *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	hist_tiers_default(h->tiers, speedup);
+	h->flush_every_ms = FLUSH_EVERY_MS / (speedup > 1 ? speedup : 1);
+	if (h->flush_every_ms < 100)
+		h->flush_every_ms = 100;
+	pthread_mutex_init(&h->gone_lock, NULL);
+	m->history = h;
+	store_observe(1u << STORE_VM | 1u << STORE_HOST, on_commit, h);
+	return 0;
+}
+
+static void on_timer(void *ctx)
+{
+	struct mgr *m = ctx;
+	struct history *h = m->history;
+	h->timer = NULL;
+	struct errinfo e = {0};
+	if (history_flush(m, &e) < 0)
+		log_warn("history_flush_failed", "error=%s", log_quote(e.message));
+	h->timer = loop_timer_after(m->loop, (uint64_t)h->flush_every_ms, on_timer, m);
+}
+
+void history_start(struct mgr *m)
+{
+	struct history *h = m->history;
+	if (h && !h->timer)
+		h->timer = loop_timer_after(m->loop, (uint64_t)h->flush_every_ms, on_timer, m);
+}
+
+static void free_obj(void *val, void *ctx)
+{
+	(void)ctx;
+	free(val);
+}
+
+void history_free(struct mgr *m)
+{
+	struct history *h = m->history;
+	if (!h)
+		return;
+	store_observe(0, on_commit, h);
+	struct errinfo e = {0};
+	if (m->st && history_flush(m, &e) < 0)
+		log_warn("history_flush_failed", "when=stop error=%s", log_quote(e.message));
+	if (h->timer && m->loop)
+		loop_timer_cancel(m->loop, h->timer);
+	for (int k = 0; k < 2; k++) {
+		inv_map_each(&h->objs[k], free_obj, NULL);
+		inv_map_free(&h->objs[k]);
+	}
+	free(h->closed);
+	free(h->gone);
+	pthread_mutex_destroy(&h->gone_lock);
+	free(h);
+	m->history = NULL;
+}
+
+const struct hist_tier *history_tiers(const struct mgr *m) { return m->history->tiers; }
+
+/* ---- buckets as the store keeps them: {"n": [], "avg": [], "max": []} ---- */
+
+static void put_array(char *buf, size_t n, size_t *at, const char *key, const struct hist_acc *a, int nseries,
+                      int what)
+{
+	*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s\"%s\":[", what ? "," : "{", key);
+	for (int k = 0; k < nseries; k++) {
+		const char *sep = k ? "," : "";
+		float v = what == 1 ? hist_acc_avg(a, k) : hist_acc_max(a, k);
+		if (what == 0)
+			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s%u", sep, a->n[k]);
+		else if (isnan(v))
+			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%snull", sep);
+		else
+			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s%.7g", sep, (double)v);
+	}
+	*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "]%s", what == 2 ? "}" : "");
+}
+
+/* The bucket's document into buf (1 KiB holds HIST_MAX_SERIES series). */
+static void bucket_doc(const struct hist_acc *a, int nseries, char *buf, size_t n)
+{
+	size_t at = 0;
+	put_array(buf, n, &at, "n", a, nseries, 0);
+	put_array(buf, n, &at, "avg", a, nseries, 1);
+	put_array(buf, n, &at, "max", a, nseries, 2);
+}
+
+static float num(json_t *arr, int k)
+{
+	json_t *v = json_array_get(arr, (size_t)k);
+	return json_is_number(v) ? (float)json_number_value(v) : NAN;
+}
+
+/* A stored document back into a (as of its start t_ms). */
+static int bucket_parse(const char *doc, int64_t t_ms, struct hist_acc *a)
+{
+	json_t *j = json_loads(doc, 0, NULL);
+	if (!j)
+		return -1;
+	hist_acc_reset(a, t_ms);
+	json_t *n = json_object_get(j, "n"), *avg = json_object_get(j, "avg"), *max = json_object_get(j, "max");
+	for (int k = 0; k < HIST_MAX_SERIES && k < (int)json_array_size(n); k++)
+		hist_acc_restore(a, k, (uint32_t)json_integer_value(json_array_get(n, (size_t)k)), num(avg, k),
+		                 num(max, k));
+	json_decref(j);
+	return 0;
+}
+
+/* ---- taking points ---- */
+
+/* After a restart, the open buckets go on from what the store has. */
+static void load_open(struct mgr *m, enum history_kind kind, struct hist_obj *o, int64_t t_ms)
+{
+	struct history *h = m->history;
+	o->loaded = true;
+	for (int i = 0; i < HIST_NTIERS; i++) {
+		int64_t start = hist_bucket_start(t_ms, h->tiers[i].step_ms), at = 0;
+		char *doc = NULL;
+		struct errinfo e = {0};
+		int rc = store_history_last(m->st, kind_name[kind], o->id, i, &at, &doc, &e);
+		if (rc == 1 && at == start && bucket_parse(doc, at, &o->acc[i]) < 0)
+			hist_acc_reset(&o->acc[i], INT64_MIN);
+		if (rc < 0)
+			log_warn("history_read_failed", "id=%s error=%s", o->id, log_quote(e.message));
+		free(doc);
+	}
+}
+
+static void keep_closed(struct history *h, enum history_kind kind, const struct hist_obj *o, int tier,
+                        const struct hist_acc *acc)
+{
+	if (h->nclosed == h->closed_cap) {
+		size_t cap = h->closed_cap ? h->closed_cap * 2 : 256;
+		struct hist_closed *c = realloc(h->closed, cap * sizeof(*c));
+		if (!c) {
+			log_warn("history_out_of_memory", "id=%s", o->id);
+			return;
+		}
+		h->closed = c;
+		h->closed_cap = cap;
+	}
+	struct hist_closed *c = &h->closed[h->nclosed++];
+	c->kind = kind;
+	memcpy(c->id, o->id, sizeof(c->id));
+	c->tier = tier;
+	c->nseries = o->nseries;
+	c->acc = *acc;
+}
+
+void history_take(struct mgr *m, enum history_kind kind, const char *id, int64_t t_ms, int nseries,
+                  const float *v)
+{
+	struct history *h = m->history;
+	if (!h || strlen(id) >= sizeof(((struct hist_obj *)0)->id))
+		return;
+	struct hist_obj *o = inv_map_get(&h->objs[kind], id);
+	if (!o) {
+		if (!(o = calloc(1, sizeof(*o))))
+			return;
+		strcpy(o->id, id);
+		for (int i = 0; i < HIST_NTIERS; i++)
+			hist_acc_reset(&o->acc[i], INT64_MIN);
+		if (inv_map_put(&h->objs[kind], o->id, o) < 0) {
+			free(o);
+			return;
+		}
+	}
+	if (!o->loaded)
+		load_open(m, kind, o, t_ms);
+	o->nseries = nseries < HIST_MAX_SERIES ? nseries : HIST_MAX_SERIES;
+	for (int i = 0; i < HIST_NTIERS; i++) {
+		struct hist_acc closed;
+		if (hist_acc_take(&o->acc[i], h->tiers[i].step_ms, t_ms, o->nseries, v, &closed) == 1)
+			keep_closed(h, kind, o, i, &closed);
+	}
+	o->dirty = true;
+}
+
+/* ---- flushing ---- */
+
+struct flush_pass {
+	struct mgr *m;
+	enum history_kind kind;
+	struct errinfo *e;
+	int rc;
+	uint64_t written;
+};
+
+static int put(struct mgr *m, enum history_kind kind, const char *id, int tier, const struct hist_acc *a,
+               int nseries, struct errinfo *e)
+{
+	char doc[1024];
+	bucket_doc(a, nseries, doc, sizeof(doc));
+	return store_history_put(m->st, kind_name[kind], id, tier, a->start_ms, doc, e);
+}
+
+static void flush_obj(void *val, void *ctx)
+{
+	struct hist_obj *o = val;
+	struct flush_pass *p = ctx;
+	if (!o->dirty || p->rc < 0)
+		return;
+	for (int i = 0; i < HIST_NTIERS && p->rc == 0; i++) {
+		if (o->acc[i].start_ms == INT64_MIN)
+			continue;
+		p->rc = put(p->m, p->kind, o->id, i, &o->acc[i], o->nseries, p->e);
+		p->written++;
+	}
+}
+
+static void clean_obj(void *val, void *ctx)
+{
+	(void)ctx;
+	((struct hist_obj *)val)->dirty = false;
+}
+
+/* Deleted objects: out of memory (the charts' too) and their rows out of
+ * the store, in the flush's transaction. */
+static int drop_gone(struct mgr *m, struct errinfo *e)
+{
+	struct history *h = m->history;
+	pthread_mutex_lock(&h->gone_lock);
+	struct hist_gone *gone = h->gone;
+	size_t n = h->ngone;
+	h->gone = NULL;
+	h->ngone = h->gone_cap = 0;
+	pthread_mutex_unlock(&h->gone_lock);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		free(inv_map_del(&h->objs[gone[i].kind], gone[i].id));
+		if (m->charts)
+			metric_table_remove(gone[i].kind == HISTORY_VM ? &m->charts->vms : &m->charts->hosts, gone[i].id);
+		size_t keep = 0;
+		for (size_t c = 0; c < h->nclosed; c++)
+			if (h->closed[c].kind != gone[i].kind || strcmp(h->closed[c].id, gone[i].id))
+				h->closed[keep++] = h->closed[c];
+		h->nclosed = keep;
+		rc = store_history_drop(m->st, kind_name[gone[i].kind], gone[i].id, e);
+		h->objects_dropped++;
+	}
+	if (rc < 0) { /* again at the next flush */
+		pthread_mutex_lock(&h->gone_lock);
+		for (size_t i = 0; i < n; i++)
+			gone_push(h, gone[i].kind, gone[i].id);
+		pthread_mutex_unlock(&h->gone_lock);
+	}
+	free(gone);
+	return rc;
+}
+
+int history_flush(struct mgr *m, struct errinfo *e)
+{
+	struct history *h = m->history;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_begin(m->st, e) < 0)
+		return -1;
+	int rc = drop_gone(m, e);
+	uint64_t written = 0;
+	for (size_t c = 0; rc == 0 && c < h->nclosed; c++, written++)
+		rc = put(m, h->closed[c].kind, h->closed[c].id, h->closed[c].tier, &h->closed[c].acc,
+		         h->closed[c].nseries, e);
+	for (int k = 0; rc == 0 && k < 2; k++) {
+		struct flush_pass p = {m, (enum history_kind)k, e, 0, 0};
+		inv_map_each(&h->objs[k], flush_obj, &p);
+		rc = p.rc;
+		written += p.written;
+	}
+	int64_t now = mgr_now_ms();
+	for (int i = 0; rc == 0 && i < HIST_NTIERS; i++)
+		rc = store_history_trim(m->st, i, now - h->tiers[i].span_ms, e);
+	if (rc == 0)
+		rc = store_commit(m->st, e);
+	else
+		store_rollback(m->st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	h->last_flush_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (rc < 0) {
+		h->flush_failures++;
+		return -1;
+	}
+	h->flushes++;
+	h->buckets_written += written;
+	h->nclosed = 0;
+	for (int k = 0; k < 2; k++)
+		inv_map_each(&h->objs[k], clean_obj, NULL);
+	return 0;
+}
+
+/* ---- reading ---- */
+
+struct render {
+	FILE *ts, *vals[METRIC_MAX_SERIES], *maxs[METRIC_MAX_SERIES];
+	const struct metric_schema *s;
+	unsigned mask;
+	int n;
+	int64_t last_t;
+};
+
+static void out_num(FILE *f, bool first, float v)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, "%snull", first ? "" : ",");
+	else
+		fprintf(f, "%s%.7g", first ? "" : ",", (double)v);
+}
+
+static void render_bucket(struct render *r, const struct hist_acc *a)
+{
+	fprintf(r->ts, "%s%.3f", r->n ? "," : "", (double)a->start_ms / 1000.0);
+	for (int k = 0; k < r->s->nseries; k++) {
+		if (!(r->mask & (1u << k)))
+			continue;
+		out_num(r->vals[k], r->n == 0, hist_acc_avg(a, k));
+		out_num(r->maxs[k], r->n == 0, hist_acc_max(a, k));
+	}
+	r->n++;
+	r->last_t = a->start_ms;
+}
+
+struct render_pass {
+	struct render *r;
+	int64_t open_start; /* the open bucket in memory replaces its stored copy */
+};
+
+static int render_row(void *ctx, int64_t t_ms, const char *doc)
+{
+	struct render_pass *p = ctx;
+	struct hist_acc a;
+	if (t_ms >= p->open_start || bucket_parse(doc, t_ms, &a) < 0)
+		return 0;
+	render_bucket(p->r, &a);
+	return 0;
+}
+
+static char *closed_stream(FILE *f, char **buf)
+{
+	if (f && fclose(f) == 0)
+		return *buf;
+	return NULL;
+}
+
+char *history_render(struct mgr *m, enum history_kind kind, const char *id, const struct metric_schema *s,
+                     int tier, int64_t since_ms, unsigned mask, struct errinfo *e)
+{
+	struct history *h = m->history;
+	const struct hist_tier *t = &h->tiers[tier];
+	int64_t oldest = mgr_now_ms() - t->span_ms;
+	if (since_ms < oldest)
+		since_ms = oldest;
+	char *tsb = NULL, *vb[METRIC_MAX_SERIES] = {0}, *mb[METRIC_MAX_SERIES] = {0};
+	size_t tsl = 0, vl[METRIC_MAX_SERIES] = {0}, ml[METRIC_MAX_SERIES] = {0};
+	struct render r = {.s = s, .mask = mask, .last_t = INT64_MIN};
+	r.ts = open_memstream(&tsb, &tsl);
+	bool ok = r.ts != NULL;
+	for (int k = 0; k < s->nseries; k++) {
+		r.vals[k] = open_memstream(&vb[k], &vl[k]);
+		r.maxs[k] = open_memstream(&mb[k], &ml[k]);
+		ok = ok && r.vals[k] && r.maxs[k];
+	}
+	const struct hist_obj *o = inv_map_get(&h->objs[kind], id);
+	const struct hist_acc *open = o && o->acc[tier].start_ms != INT64_MIN ? &o->acc[tier] : NULL;
+	struct render_pass p = {&r, open ? open->start_ms : INT64_MAX};
+	/* The bucket since_ms falls in is shown whole. */
+	int64_t from = hist_bucket_start(since_ms, t->step_ms);
+	if (ok && store_history_each(m->st, kind_name[kind], id, tier, from, render_row, &p, e) < 0)
+		ok = false;
+	if (ok && open && open->start_ms >= from)
+		render_bucket(&r, open);
+	char *out = NULL;
+	size_t outl = 0;
+	FILE *f = ok ? open_memstream(&out, &outl) : NULL;
+	char *ts = closed_stream(r.ts, &tsb);
+	if (f && ts) {
+		fprintf(f,
+		        "{\"id\":\"%s\",\"kind\":\"%s\",\"resolution\":\"%s\",\"interval_s\":%g,\"retention_s\":%g,"
+		        "\"consolidation\":[\"avg\",\"max\"],\"timestamps\":[%s],\"series\":[",
+		        id, s->kind, t->name, (double)t->step_ms / 1000.0, (double)t->span_ms / 1000.0, ts);
+	}
+	int nout = 0;
+	for (int k = 0; k < s->nseries; k++) {
+		char *v = closed_stream(r.vals[k], &vb[k]), *x = closed_stream(r.maxs[k], &mb[k]);
+		if (f && (mask & (1u << k)))
+			fprintf(f, "%s{\"name\":\"%s\",\"unit\":\"%s\",\"values\":[%s],\"max\":[%s]}", nout++ ? "," : "",
+			        s->series[k].name, s->series[k].unit, v ? v : "", x ? x : "");
+		free(vb[k]);
+		free(mb[k]);
+	}
+	free(tsb);
+	if (f)
+		fputs("]}", f);
+	if (!f || fclose(f) != 0 || !ts) {
+		free(out);
+		if (!e->status)
+			errinfo_set(e, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	return out;
+}
+
+static void count_obj(void *val, void *ctx)
+{
+	(void)val;
+	(*(size_t *)ctx)++;
+}
+
+void history_prometheus(const struct mgr *m, FILE *f)
+{
+	const struct history *h = m->history;
+	if (!h)
+		return;
+	size_t n[2] = {0, 0};
+	for (int k = 0; k < 2; k++)
+		inv_map_each(&h->objs[k], count_obj, &n[k]);
+	fprintf(f,
+	        "# HELP vdcd_history_objects VMs and hosts whose demand history vdcd consolidates.\n"
+	        "# TYPE vdcd_history_objects gauge\n"
+	        "vdcd_history_objects{kind=\"vm\"} %zu\nvdcd_history_objects{kind=\"host\"} %zu\n"
+	        "# HELP vdcd_history_buckets_written_total History buckets written to the store.\n"
+	        "# TYPE vdcd_history_buckets_written_total counter\nvdcd_history_buckets_written_total %llu\n"
+	        "# HELP vdcd_history_flushes_total History flushes (one transaction each); failures apart.\n"
+	        "# TYPE vdcd_history_flushes_total counter\nvdcd_history_flushes_total %llu\n"
+	        "vdcd_history_flush_failures_total %llu\n"
+	        "# HELP vdcd_history_dropped_total Histories dropped because their VM or host was deleted.\n"
+	        "# TYPE vdcd_history_dropped_total counter\nvdcd_history_dropped_total %llu\n"
+	        "# HELP vdcd_history_last_flush_ms How long the last flush took.\n"
+	        "# TYPE vdcd_history_last_flush_ms gauge\nvdcd_history_last_flush_ms %.3f\n",
+	        n[0], n[1], (unsigned long long)h->buckets_written, (unsigned long long)h->flushes,
+	        (unsigned long long)h->flush_failures, (unsigned long long)h->objects_dropped, h->last_flush_ms);
+}
