@@ -75,6 +75,16 @@ int cgroup_exists(const struct cgroups *cg, const char *rel);
 /* CPU time (ns) and memory in use (bytes) of the cgroup rel; -1 where unknown. */
 void cgroup_stats(const struct cgroups *cg, const char *rel, int64_t *cpu_ns, int64_t *mem_bytes);
 
+/* What the VM wanted beyond what it got, and the memory it touches: the
+ * time its threads waited throttled by a CPU limit (ns; v1 cpu.stat
+ * throttled_time, v2 throttled_usec): its own limit's, plus its part (by
+ * CPU time) of each pool level's above it; and its active memory (bytes;
+ * memory.stat active_anon + active_file); -1 where unknown. */
+void cgroup_demand(const struct cgroups *cg, const char *rel, int64_t *throttled_ns, int64_t *active_bytes);
+/* Pure: the value of "key N" lines in a stat file's text (cpu.stat,
+ * memory.stat), or -1 when there is no such line (unit-tested). */
+int64_t cgroup_stat_value(const char *text, const char *key);
+
 /* The cgroup (relative to the base) that process pid is in, from
  * /proc/PID/cgroup: 0 with out ("" when outside the base), or -1. */
 int cgroup_rel_of_pid(const struct cgroups *cg, pid_t pid, char *out, size_t n);
