@@ -66,6 +66,18 @@ void hist_acc_restore(struct hist_acc *a, int k, uint32_t n, float avg, float ma
 	a->max[k] = max;
 }
 
+void hist_acc_merge(struct hist_acc *a, const struct hist_acc *b)
+{
+	for (int k = 0; k < HIST_MAX_SERIES; k++) {
+		if (!b->n[k])
+			continue;
+		if (!a->n[k] || b->max[k] > a->max[k])
+			a->max[k] = b->max[k];
+		a->n[k] += b->n[k];
+		a->sum[k] += b->sum[k];
+	}
+}
+
 int hist_acc_take(struct hist_acc *a, int64_t step_ms, int64_t t_ms, int nseries, const float *v,
                   struct hist_acc *closed)
 {

@@ -47,6 +47,10 @@ float hist_acc_max(const struct hist_acc *a, int k);
  * to go on consolidating into it after a restart. */
 void hist_acc_restore(struct hist_acc *a, int k, uint32_t n, float avg, float max);
 
+/* Adds bucket b's points into a (a finer tier's bucket into a coarser
+ * one: weighted by their counts, the maximum of both). */
+void hist_acc_merge(struct hist_acc *a, const struct hist_acc *b);
+
 /* Takes the point (t_ms, v) into a, the open bucket of step_ms. Returns 0
  * when it went into a's bucket (or started the first one), 1 when it
  * started a newer bucket: the one it closed is copied to *closed first;

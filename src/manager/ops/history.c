@@ -2,6 +2,7 @@
 #include "history.h"
 
 #include "charts.h"
+#include "history_doc.h"
 #include "inv_map.h"
 #include "log.h"
 #include "loop.h"
@@ -13,14 +14,15 @@
 #include <string.h>
 #include <time.h>
 
-#define FLUSH_EVERY_MS 60000
+/* Closed minute buckets wait at most this for their write: with the open
+ * one, a kill -9 loses about a minute. */
+#define FLUSH_EVERY_MS 30000
 
 struct hist_obj {
 	char id[40];
 	struct hist_acc acc[HIST_NTIERS]; /* the open bucket of each tier */
 	int nseries;
 	bool loaded; /* the open buckets were read back from the store */
-	bool dirty;  /* took a point since the last flush */
 };
 
 struct hist_closed {
@@ -94,6 +96,8 @@ int history_init(struct mgr *m, int speedup)
 	return 0;
 }
 
+static int flush(struct mgr *m, bool open, struct errinfo *e);
+
 static void on_timer(void *ctx)
 {
 	struct mgr *m = ctx;
@@ -125,7 +129,7 @@ void history_free(struct mgr *m)
 		return;
 	store_observe(0, on_commit, h);
 	struct errinfo e = {0};
-	if (m->st && history_flush(m, &e) < 0)
+	if (m->st && flush(m, true, &e) < 0)
 		log_warn("history_flush_failed", "when=stop error=%s", log_quote(e.message));
 	if (h->timer && m->loop)
 		loop_timer_cancel(m->loop, h->timer);
@@ -142,58 +146,25 @@ void history_free(struct mgr *m)
 
 const struct hist_tier *history_tiers(const struct mgr *m) { return m->history->tiers; }
 
-/* ---- buckets as the store keeps them: {"n": [], "avg": [], "max": []} ---- */
+/* ---- taking points ---- */
 
-static void put_array(char *buf, size_t n, size_t *at, const char *key, const struct hist_acc *a, int nseries,
-                      int what)
-{
-	*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s\"%s\":[", what ? "," : "{", key);
-	for (int k = 0; k < nseries; k++) {
-		const char *sep = k ? "," : "";
-		float v = what == 1 ? hist_acc_avg(a, k) : hist_acc_max(a, k);
-		if (what == 0)
-			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s%u", sep, a->n[k]);
-		else if (isnan(v))
-			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%snull", sep);
-		else
-			*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "%s%.7g", sep, (double)v);
-	}
-	*at += (size_t)snprintf(buf + *at, *at < n ? n - *at : 0, "]%s", what == 2 ? "}" : "");
-}
+struct rebuild {
+	struct hist_acc *into;
+	int64_t before; /* rows from here on are in memory already */
+};
 
-/* The bucket's document into buf (1 KiB holds HIST_MAX_SERIES series). */
-static void bucket_doc(const struct hist_acc *a, int nseries, char *buf, size_t n)
+static int merge_row(void *ctx, int64_t t_ms, const char *doc)
 {
-	size_t at = 0;
-	put_array(buf, n, &at, "n", a, nseries, 0);
-	put_array(buf, n, &at, "avg", a, nseries, 1);
-	put_array(buf, n, &at, "max", a, nseries, 2);
-}
-
-static float num(json_t *arr, int k)
-{
-	json_t *v = json_array_get(arr, (size_t)k);
-	return json_is_number(v) ? (float)json_number_value(v) : NAN;
-}
-
-/* A stored document back into a (as of its start t_ms). */
-static int bucket_parse(const char *doc, int64_t t_ms, struct hist_acc *a)
-{
-	json_t *j = json_loads(doc, 0, NULL);
-	if (!j)
-		return -1;
-	hist_acc_reset(a, t_ms);
-	json_t *n = json_object_get(j, "n"), *avg = json_object_get(j, "avg"), *max = json_object_get(j, "max");
-	for (int k = 0; k < HIST_MAX_SERIES && k < (int)json_array_size(n); k++)
-		hist_acc_restore(a, k, (uint32_t)json_integer_value(json_array_get(n, (size_t)k)), num(avg, k),
-		                 num(max, k));
-	json_decref(j);
+	struct rebuild *r = ctx;
+	struct hist_acc b;
+	if (t_ms < r->before && history_doc_parse(doc, t_ms, &b) == 0)
+		hist_acc_merge(r->into, &b);
 	return 0;
 }
 
-/* ---- taking points ---- */
-
-/* After a restart, the open buckets go on from what the store has. */
+/* After a restart, the open buckets go on from what the store has: the
+ * bucket itself when a clean stop wrote it, else (a kill) a coarse one is
+ * made again from the finer tier's buckets since its start. */
 static void load_open(struct mgr *m, enum history_kind kind, struct hist_obj *o, int64_t t_ms)
 {
 	struct history *h = m->history;
@@ -203,11 +174,23 @@ static void load_open(struct mgr *m, enum history_kind kind, struct hist_obj *o,
 		char *doc = NULL;
 		struct errinfo e = {0};
 		int rc = store_history_last(m->st, kind_name[kind], o->id, i, &at, &doc, &e);
-		if (rc == 1 && at == start && bucket_parse(doc, at, &o->acc[i]) < 0)
-			hist_acc_reset(&o->acc[i], INT64_MIN);
-		if (rc < 0)
-			log_warn("history_read_failed", "id=%s error=%s", o->id, log_quote(e.message));
+		if (rc == 1 && at == start && history_doc_parse(doc, at, &o->acc[i]) == 0) {
+			free(doc);
+			continue;
+		}
 		free(doc);
+		if (rc < 0 || i == 0) {
+			if (rc < 0)
+				log_warn("history_read_failed", "id=%s error=%s", o->id, log_quote(e.message));
+			continue;
+		}
+		const struct hist_acc *finer = &o->acc[i - 1];
+		hist_acc_reset(&o->acc[i], start);
+		struct rebuild r = {&o->acc[i], finer->start_ms != INT64_MIN ? finer->start_ms : INT64_MAX};
+		if (store_history_each(m->st, kind_name[kind], o->id, i - 1, start, merge_row, &r, &e) < 0)
+			log_warn("history_read_failed", "id=%s error=%s", o->id, log_quote(e.message));
+		if (finer->start_ms != INT64_MIN && finer->start_ms >= start)
+			hist_acc_merge(&o->acc[i], finer);
 	}
 }
 
@@ -258,12 +241,19 @@ void history_take(struct mgr *m, enum history_kind kind, const char *id, int64_t
 		if (hist_acc_take(&o->acc[i], h->tiers[i].step_ms, t_ms, o->nseries, v, &closed) == 1)
 			keep_closed(h, kind, o, i, &closed);
 	}
-	o->dirty = true;
 }
 
 /* ---- flushing ---- */
 
-struct flush_pass {
+static int put(struct mgr *m, enum history_kind kind, const char *id, int tier, const struct hist_acc *a,
+               int nseries, struct errinfo *e)
+{
+	char doc[1024];
+	history_doc_format(a, nseries, doc, sizeof(doc));
+	return store_history_put(m->st, kind_name[kind], id, tier, a->start_ms, doc, e);
+}
+
+struct open_pass {
 	struct mgr *m;
 	enum history_kind kind;
 	struct errinfo *e;
@@ -271,32 +261,16 @@ struct flush_pass {
 	uint64_t written;
 };
 
-static int put(struct mgr *m, enum history_kind kind, const char *id, int tier, const struct hist_acc *a,
-               int nseries, struct errinfo *e)
-{
-	char doc[1024];
-	bucket_doc(a, nseries, doc, sizeof(doc));
-	return store_history_put(m->st, kind_name[kind], id, tier, a->start_ms, doc, e);
-}
-
-static void flush_obj(void *val, void *ctx)
+static void put_open(void *val, void *ctx)
 {
 	struct hist_obj *o = val;
-	struct flush_pass *p = ctx;
-	if (!o->dirty || p->rc < 0)
-		return;
+	struct open_pass *p = ctx;
 	for (int i = 0; i < HIST_NTIERS && p->rc == 0; i++) {
 		if (o->acc[i].start_ms == INT64_MIN)
 			continue;
 		p->rc = put(p->m, p->kind, o->id, i, &o->acc[i], o->nseries, p->e);
 		p->written++;
 	}
-}
-
-static void clean_obj(void *val, void *ctx)
-{
-	(void)ctx;
-	((struct hist_obj *)val)->dirty = false;
 }
 
 /* Deleted objects: out of memory (the charts' too) and their rows out of
@@ -333,7 +307,8 @@ static int drop_gone(struct mgr *m, struct errinfo *e)
 	return rc;
 }
 
-int history_flush(struct mgr *m, struct errinfo *e)
+/* The flush; with open, the buckets still open too (a clean stop). */
+static int flush(struct mgr *m, bool open, struct errinfo *e)
 {
 	struct history *h = m->history;
 	struct timespec t0, t1;
@@ -345,9 +320,9 @@ int history_flush(struct mgr *m, struct errinfo *e)
 	for (size_t c = 0; rc == 0 && c < h->nclosed; c++, written++)
 		rc = put(m, h->closed[c].kind, h->closed[c].id, h->closed[c].tier, &h->closed[c].acc,
 		         h->closed[c].nseries, e);
-	for (int k = 0; rc == 0 && k < 2; k++) {
-		struct flush_pass p = {m, (enum history_kind)k, e, 0, 0};
-		inv_map_each(&h->objs[k], flush_obj, &p);
+	for (int k = 0; open && rc == 0 && k < 2; k++) {
+		struct open_pass p = {m, (enum history_kind)k, e, 0, 0};
+		inv_map_each(&h->objs[k], put_open, &p);
 		rc = p.rc;
 		written += p.written;
 	}
@@ -367,10 +342,10 @@ int history_flush(struct mgr *m, struct errinfo *e)
 	h->flushes++;
 	h->buckets_written += written;
 	h->nclosed = 0;
-	for (int k = 0; k < 2; k++)
-		inv_map_each(&h->objs[k], clean_obj, NULL);
 	return 0;
 }
+
+int history_flush(struct mgr *m, struct errinfo *e) { return flush(m, false, e); }
 
 /* ---- reading ---- */
 
@@ -412,7 +387,7 @@ static int render_row(void *ctx, int64_t t_ms, const char *doc)
 {
 	struct render_pass *p = ctx;
 	struct hist_acc a;
-	if (t_ms >= p->open_start || bucket_parse(doc, t_ms, &a) < 0)
+	if (t_ms >= p->open_start || history_doc_parse(doc, t_ms, &a) < 0)
 		return 0;
 	render_bucket(p->r, &a);
 	return 0;

@@ -1,9 +1,9 @@
 /* history.h - the measured demand of VMs and hosts kept for a year, as RRD
  * does: every chart point (ops/charts.c) is consolidated by average and
  * maximum into the tiers of decide/history_tiers.h (a minute for a day,
- * half an hour for a month, a day for a year), written to the store once
- * a flush interval (a minute) in one transaction, so heartbeats cost no
- * commit each and a kill -9 loses at most that last minute. In the store
+ * half an hour for a month, a day for a year); closed buckets are written
+ * to the store every 30 s in one transaction, so heartbeats cost no
+ * commit each and a kill -9 loses about the last minute. In the store
  * (not files) so that it is backed up, shared by vdcd peers on PostgreSQL
  * and trimmed by one indexed DELETE per tier. An object's history goes
  * when the object is deleted (a store observer). Loop thread only, except
@@ -26,16 +26,19 @@ enum history_kind { HISTORY_VM, HISTORY_HOST };
 int history_init(struct mgr *m, int speedup);
 /* Arms the flush timer on m->loop. */
 void history_start(struct mgr *m);
-/* Flushes what is kept, then frees m->history. */
+/* Flushes what is kept, the open buckets too, then frees m->history. */
 void history_free(struct mgr *m);
 
 /* A chart point of object id: nseries values at t_ms (epoch ms). */
 void history_take(struct mgr *m, enum history_kind kind, const char *id, int64_t t_ms, int nseries,
                   const float *v);
 
-/* Writes the closed and open buckets in one transaction, drops deleted
- * objects' history and trims each tier to its span. 0 or -1 with e (what
- * was not written is kept for the next flush). */
+/* Writes the buckets closed since the last flush in one transaction,
+ * drops deleted objects' history and trims each tier to its span. 0 or -1
+ * with e (what was not written is kept for the next flush). The open
+ * buckets are written at a clean stop (history_free); after a kill, a
+ * minute bucket that was open is lost and a coarser one is made again
+ * from the finer tier's. */
 int history_flush(struct mgr *m, struct errinfo *e);
 
 /* The tiers in use, and how long the raw points are kept. */

@@ -114,6 +114,38 @@ static void t_consolidate(void **state)
 	assert_true(isnan(hist_acc_avg(&resumed, 1)));
 }
 
+static void t_merge(void **state)
+{
+	(void)state;
+	/* Two minute buckets into a half hour: the same as taking every point
+	 * into the half hour directly (how a restarted vdcd rebuilds an open
+	 * coarse bucket from the finer tier's rows). */
+	float pts[5][2] = {{10, X}, {20, 4}, {60, X}, {30, 8}, {X, X}};
+	struct hist_acc direct, m1, m2, merged;
+	hist_acc_reset(&direct, 0);
+	hist_acc_reset(&m1, 0);
+	hist_acc_reset(&m2, 60000);
+	for (int p = 0; p < 5; p++) {
+		hist_acc_add(&direct, 2, pts[p]);
+		hist_acc_add(p < 2 ? &m1 : &m2, 2, pts[p]);
+	}
+	hist_acc_reset(&merged, 0);
+	hist_acc_merge(&merged, &m1);
+	hist_acc_merge(&merged, &m2);
+	for (int k = 0; k < 2; k++) {
+		assert_true(same(hist_acc_avg(&merged, k), hist_acc_avg(&direct, k)));
+		assert_true(same(hist_acc_max(&merged, k), hist_acc_max(&direct, k)));
+	}
+	assert_true(same(hist_acc_avg(&merged, 0), 30));
+	assert_true(same(hist_acc_max(&merged, 1), 8));
+	/* An empty bucket changes nothing. */
+	struct hist_acc empty;
+	hist_acc_reset(&empty, 0);
+	hist_acc_merge(&merged, &empty);
+	assert_true(same(hist_acc_avg(&merged, 1), 6));
+	assert_int_equal(merged.start_ms, 0);
+}
+
 static void t_take(void **state)
 {
 	(void)state;
@@ -228,7 +260,7 @@ static void t_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_tiers), cmocka_unit_test(t_bucket_start), cmocka_unit_test(t_consolidate),
+		cmocka_unit_test(t_tiers), cmocka_unit_test(t_bucket_start), cmocka_unit_test(t_consolidate), cmocka_unit_test(t_merge),
 		cmocka_unit_test(t_take),  cmocka_unit_test(t_pick),         cmocka_unit_test(t_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
