@@ -120,10 +120,17 @@ int main(int argc, char **argv)
 		a = now_ms();
 		if (store_begin(st, &e) < 0)
 			goto fail;
-		for (int c = 0; c < nclosed; c++) {
-			char doc[1024];
-			history_doc_format(&closed[c].acc, NSERIES, doc, sizeof(doc));
-			if (store_history_put(st, "vm", ids[closed[c].vm], closed[c].tier, closed[c].acc.start_ms, doc, &e) < 0)
+		/* As ops/history.c writes them: STORE_HIST_BATCH rows a statement. */
+		for (int c = 0; c < nclosed; c += STORE_HIST_BATCH) {
+			static struct store_history_row rows[STORE_HIST_BATCH];
+			static char docs[STORE_HIST_BATCH][1024];
+			size_t n = 0;
+			for (int r = c; r < nclosed && r < c + STORE_HIST_BATCH; r++, n++) {
+				history_doc_format(&closed[r].acc, NSERIES, docs[n], sizeof(docs[n]));
+				rows[n] = (struct store_history_row){"vm", ids[closed[r].vm], closed[r].tier,
+				                                     closed[r].acc.start_ms, docs[n]};
+			}
+			if (store_history_put_many(st, rows, n, &e) < 0)
 				goto fail;
 		}
 		for (int i = 0; i < HIST_NTIERS; i++)

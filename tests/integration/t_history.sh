@@ -20,6 +20,7 @@ source "$(dirname "$0")/lib.sh"
 SPEEDUP=300
 store_flags=()
 if [ "${HISTORY_PG:-0}" = 1 ]; then
+	TEST_NAME=t_history_pg
 	pgdir=$TMP/pg
 	PG_URL=$("$VDC_ROOT/scripts/pg-test-server.sh" start "$pgdir") || { not_ok "a PostgreSQL server starts"; finish; exit 1; }
 	trap '"$VDC_ROOT/scripts/pg-test-server.sh" stop "$pgdir" >/dev/null 2>&1; cleanup' EXIT
@@ -39,6 +40,7 @@ stamps() { jq -r '.timestamps[] | tostring' <<<"$BODY"; }
 
 fabric_up
 start || { not_ok "vdcd starts"; finish; exit 1; }
+[ "${HISTORY_PG:-0}" = 1 ] && check "vdcd says it uses PostgreSQL" grep -q 'store=postgresql' "$TMP/vdcd.log"
 mapi POST /api/v1/clusters '{"name":"c1","cpu_overcommit":8,"mem_overcommit":2}'
 mapi POST /api/v1/networks '{"name":"n1","bridge":"br0"}'
 mapi POST /api/v1/datastores '{"name":"local","path":"/var/lib/vdc-agent/datastore"}'

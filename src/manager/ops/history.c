@@ -49,6 +49,10 @@ struct history {
 	size_t ngone, gone_cap;
 	uint64_t buckets_written, flushes, flush_failures, objects_dropped;
 	double last_flush_ms;
+	/* A flush's rows on their way, STORE_HIST_BATCH to a statement. */
+	struct store_history_row batch[STORE_HIST_BATCH];
+	char batch_docs[STORE_HIST_BATCH][1024];
+	size_t nbatch;
 };
 
 static const char *const kind_name[] = {"vm", "host"};
@@ -245,12 +249,24 @@ void history_take(struct mgr *m, enum history_kind kind, const char *id, int64_t
 
 /* ---- flushing ---- */
 
+/* Writes what the batch holds. */
+static int put_batch(struct mgr *m, struct errinfo *e)
+{
+	struct history *h = m->history;
+	int rc = store_history_put_many(m->st, h->batch, h->nbatch, e);
+	h->nbatch = 0;
+	return rc;
+}
+
+/* Adds a bucket to the batch (id must outlive the batch), writing it when
+ * full. */
 static int put(struct mgr *m, enum history_kind kind, const char *id, int tier, const struct hist_acc *a,
                int nseries, struct errinfo *e)
 {
-	char doc[1024];
-	history_doc_format(a, nseries, doc, sizeof(doc));
-	return store_history_put(m->st, kind_name[kind], id, tier, a->start_ms, doc, e);
+	struct history *h = m->history;
+	history_doc_format(a, nseries, h->batch_docs[h->nbatch], sizeof(h->batch_docs[0]));
+	h->batch[h->nbatch] = (struct store_history_row){kind_name[kind], id, tier, a->start_ms, h->batch_docs[h->nbatch]};
+	return ++h->nbatch == STORE_HIST_BATCH ? put_batch(m, e) : 0;
 }
 
 struct open_pass {
@@ -326,6 +342,9 @@ static int flush(struct mgr *m, bool open, struct errinfo *e)
 		rc = p.rc;
 		written += p.written;
 	}
+	if (rc == 0)
+		rc = put_batch(m, e);
+	h->nbatch = 0;
 	int64_t now = mgr_now_ms();
 	for (int i = 0; rc == 0 && i < HIST_NTIERS; i++)
 		rc = store_history_trim(m->st, i, now - h->tiers[i].span_ms, e);

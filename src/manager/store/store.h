@@ -238,6 +238,17 @@ char *store_secret_take(struct store *st, const char *kind, const char *hash_hex
 /* Writes (inserts or replaces) one bucket. 0 or -1 with e. */
 int store_history_put(struct store *st, const char *kind, const char *id, int tier, int64_t t_ms,
                       const char *doc, struct errinfo *e);
+/* Writes n buckets (a flush's), STORE_HIST_BATCH a statement (a flush's
+ * round trips divided by that). A batch must not name one bucket twice
+ * (PostgreSQL refuses it). 0 or -1 with e. */
+#define STORE_HIST_BATCH 32
+struct store_history_row {
+	const char *kind, *id;
+	int tier;
+	int64_t t_ms;
+	const char *doc;
+};
+int store_history_put_many(struct store *st, const struct store_history_row *rows, size_t n, struct errinfo *e);
 /* Calls fn with each bucket of the object's tier from since_ms on, oldest
  * first (doc valid during the call); fn returns 0 to go on, -1 to stop
  * (and then so does this). 0 or -1 with e. */

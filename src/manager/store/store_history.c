@@ -26,6 +26,29 @@ int store_history_put(struct store *st, const char *kind, const char *id, int ti
 	return drain(&r, e);
 }
 
+int store_history_put_many(struct store *st, const struct store_history_row *rows, size_t n, struct errinfo *e)
+{
+	struct store_param p[5 * STORE_HIST_BATCH];
+	size_t i = 0;
+	for (; i + STORE_HIST_BATCH <= n; i += STORE_HIST_BATCH) {
+		for (int r = 0; r < STORE_HIST_BATCH; r++) {
+			const struct store_history_row *w = &rows[i + (size_t)r];
+			p[5 * r] = (struct store_param){.s = w->kind};
+			p[5 * r + 1] = (struct store_param){.s = w->id};
+			p[5 * r + 2] = (struct store_param){.i = w->tier, .is_int = true};
+			p[5 * r + 3] = (struct store_param){.i = w->t_ms, .is_int = true};
+			p[5 * r + 4] = (struct store_param){.s = w->doc};
+		}
+		struct store_rows res;
+		if (store_run(st, SQ_HIST_PUT_MANY, p, 5 * STORE_HIST_BATCH, 0, &res, e) || drain(&res, e))
+			return -1;
+	}
+	for (; i < n; i++)
+		if (store_history_put(st, rows[i].kind, rows[i].id, rows[i].tier, rows[i].t_ms, rows[i].doc, e) < 0)
+			return -1;
+	return 0;
+}
+
 int store_history_each(struct store *st, const char *kind, const char *id, int tier, int64_t since_ms,
                        int (*fn)(void *ctx, int64_t t_ms, const char *doc), void *ctx, struct errinfo *e)
 {

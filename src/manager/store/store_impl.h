@@ -50,6 +50,7 @@ enum store_global_stmt {
 	SQ_SEC_GET,     /* kind, hash, now -> doc */
 	SQ_SEC_TAKE,    /* kind, hash, now -> doc (deleted) */
 	SQ_HIST_PUT,    /* kind, id, tier, t, doc (insert or replace) */
+	SQ_HIST_PUT_MANY, /* STORE_HIST_BATCH times kind, id, tier, t, doc */
 	SQ_HIST_GET,    /* kind, id, tier, since -> t, doc (oldest first) */
 	SQ_HIST_LAST,   /* kind, id, tier -> t, doc (the newest) */
 	SQ_HIST_DROP,   /* kind, id */

@@ -435,6 +435,14 @@ int store_sql_text(int slot, char *buf, size_t n)
 	struct sqlbuf b = {buf, n, 0, n == 0};
 	if (slot < 0 || slot >= STORE_NSLOTS)
 		return -1;
+	if (slot == SQ_HIST_PUT_MANY) {
+		sb_add(&b, "INSERT INTO history (kind, id, tier, t, doc) VALUES ");
+		for (int r = 0; r < STORE_HIST_BATCH; r++)
+			sb_add(&b, "%s($%d, $%d, $%d, $%d, $%d)", r ? ", " : "", 5 * r + 1, 5 * r + 2, 5 * r + 3,
+			       5 * r + 4, 5 * r + 5);
+		sb_add(&b, " ON CONFLICT (kind, id, tier, t) DO UPDATE SET doc = excluded.doc");
+		return b.overflow ? -1 : 0;
+	}
 	if (slot < SQ_NGLOBAL) {
 		sb_add(&b, "%s", global_sql[slot]);
 		return b.overflow ? -1 : 0;
