@@ -102,7 +102,8 @@ mapi GET "/api/v1/vms/busy/metrics?resolution=1m&metric=cpu"
 check "?resolution=1m answers minute buckets (0.2 s here), one series" \
 	test "$(jget "$BODY" .resolution)/$(jget "$BODY" .interval_s)/$(jq -c '[.series[].name]' <<<"$BODY")/$(jget "$BODY" '.timestamps | length > 5')" = '1m/0.2/["cpu"]/true'
 mapi GET "/api/v1/vms/busy/metrics?resolution=1d"
-check "?resolution=1d has the day's open bucket" test "$(jget "$BODY" .resolution)/$(jget "$BODY" '.timestamps | length')" = 1d/1
+# 288 s buckets here: the test may have crossed into a second one.
+check "?resolution=1d has the day's bucket (or two)" test "$(jget "$BODY" .resolution)/$(jget "$BODY" '.timestamps | length | . >= 1 and . <= 2')" = 1d/true
 mapi GET "/api/v1/hosts/$host_id/metrics?resolution=30m&metric=cpu_demand"
 check "the host's history too" test "$STATUS/$(jget "$BODY" '.timestamps | length >= 3')" = 200/true
 
