@@ -84,7 +84,12 @@ static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats, int
 	cgroup_demand(&a->cg, rel, &throttled, &active);
 	if (cpu_ns < 0 || mem < 0)
 		proc_stats(vm->pid, &cpu_ns, &mem);
+	/* The process start time tells a restarted QEMU from the same one. */
+	json_int_t run = vm->pid_start ? (json_int_t)vm->pid_start : (json_int_t)vm->pid;
+	struct cg_level_use levels[CPU_DEMAND_LEVELS];
+	int nlevels = cgroup_levels_use(&a->cg, rel, levels, CPU_DEMAND_LEVELS);
 	/* Without throttling counters (no cgroup) it got what it wanted. */
+	throttled = cpu_demand_step(&vm->demand, run, cpu_ns, throttled, levels, nlevels);
 	int64_t demand = cpu_ns < 0 ? -1 : cpu_ns + (throttled > 0 ? throttled : 0);
 	if (throttled > 0)
 		*throttled_ns += throttled;
@@ -101,8 +106,6 @@ static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats, int
 		rx = (rx < 0 ? 0 : rx) + r; /* the guest's view (net.h) */
 		tx = (tx < 0 ? 0 : tx) + t;
 	}
-	/* The process start time tells a restarted QEMU from the same one. */
-	json_int_t run = vm->pid_start ? (json_int_t)vm->pid_start : (json_int_t)vm->pid;
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run", run, "cpu_ns", (json_int_t)cpu_ns,
 	                 "memory_bytes", (json_int_t)mem, "disk_read_bytes", (json_int_t)rd,
 	                 "disk_write_bytes", (json_int_t)wr, "net_rx_bytes", (json_int_t)rx, "net_tx_bytes",

@@ -547,29 +547,27 @@ void cgroup_demand(const struct cgroups *cg, const char *rel, int64_t *throttled
 	if (!cg->version)
 		return;
 	*throttled_ns = throttled_of(cg, rel);
-	/* A pool's CPU limit throttles the pool's level, not the VM's own
-	 * cgroup: the VM takes its part of each level's throttled time, in
-	 * proportion to its part of the level's CPU time (all of it when it
-	 * is the pool's only VM). */
-	int64_t vm_cpu, mem;
-	cgroup_stats(cg, rel, &vm_cpu, &mem);
-	char up[CG_REL_MAX];
-	snprintf(up, sizeof(up), "%s", rel);
-	for (char *slash; vm_cpu > 0 && (slash = strrchr(up, '/'));) {
-		*slash = '\0';
-		int64_t t = throttled_of(cg, up), level_cpu;
-		cgroup_stats(cg, up, &level_cpu, &mem);
-		if (t <= 0 || level_cpu <= 0)
-			continue;
-		double part = (double)vm_cpu / (double)level_cpu;
-		*throttled_ns = (*throttled_ns > 0 ? *throttled_ns : 0) + (int64_t)((double)t * (part < 1 ? part : 1));
-	}
 	cg_path(path, sizeof(path), cg, cg->memory_dir, rel, "memory.stat");
 	char *s = fs_read_all(path, 65536, NULL);
 	int64_t anon = s ? cgroup_stat_value(s, "active_anon") : -1, file = s ? cgroup_stat_value(s, "active_file") : -1;
 	if (anon >= 0 && file >= 0)
 		*active_bytes = anon + file;
 	free(s);
+}
+
+int cgroup_levels_use(const struct cgroups *cg, const char *rel, struct cg_level_use *out, int max)
+{
+	int n = 0;
+	char up[CG_REL_MAX];
+	snprintf(up, sizeof(up), "%s", rel);
+	for (char *slash; cg->version && n < max && (slash = strrchr(up, '/'));) {
+		*slash = '\0';
+		int64_t mem;
+		out[n].throttled_ns = throttled_of(cg, up);
+		cgroup_stats(cg, up, &out[n].cpu_ns, &mem);
+		n++;
+	}
+	return n;
 }
 
 /* Whether a /proc/PID/cgroup line's controller list names the one the
