@@ -399,14 +399,16 @@ static void render_bucket(struct render *r, const struct hist_acc *a)
 
 struct render_pass {
 	struct render *r;
-	int64_t open_start; /* the open bucket in memory replaces its stored copy */
+	/* From here on buckets come from memory: closed ones not yet flushed,
+	 * then the open one (each replaces a stored copy of itself). */
+	int64_t memory_from;
 };
 
 static int render_row(void *ctx, int64_t t_ms, const char *doc)
 {
 	struct render_pass *p = ctx;
 	struct hist_acc a;
-	if (t_ms >= p->open_start || history_doc_parse(doc, t_ms, &a) < 0)
+	if (t_ms >= p->memory_from || history_doc_parse(doc, t_ms, &a) < 0)
 		return 0;
 	render_bucket(p->r, &a);
 	return 0;
@@ -440,10 +442,20 @@ char *history_render(struct mgr *m, enum history_kind kind, const char *id, cons
 	const struct hist_obj *o = inv_map_get(&h->objs[kind], id);
 	const struct hist_acc *open = o && o->acc[tier].start_ms != INT64_MIN ? &o->acc[tier] : NULL;
 	struct render_pass p = {&r, open ? open->start_ms : INT64_MAX};
+	for (size_t c = 0; c < h->nclosed; c++) {
+		const struct hist_closed *cl = &h->closed[c];
+		if (cl->kind == kind && cl->tier == tier && !strcmp(cl->id, id) && cl->acc.start_ms < p.memory_from)
+			p.memory_from = cl->acc.start_ms;
+	}
 	/* The bucket since_ms falls in is shown whole. */
 	int64_t from = hist_bucket_start(since_ms, t->step_ms);
 	if (ok && store_history_each(m->st, kind_name[kind], id, tier, from, render_row, &p, e) < 0)
 		ok = false;
+	for (size_t c = 0; ok && c < h->nclosed; c++) { /* in the order they closed */
+		const struct hist_closed *cl = &h->closed[c];
+		if (cl->kind == kind && cl->tier == tier && !strcmp(cl->id, id) && cl->acc.start_ms >= from)
+			render_bucket(&r, &cl->acc);
+	}
 	if (ok && open && open->start_ms >= from)
 		render_bucket(&r, open);
 	char *out = NULL;
