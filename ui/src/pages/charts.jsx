@@ -18,6 +18,9 @@ const GROUPS = {
   host: [['cpu', ['cpu', 'cpu_demand']], ['memory', ['memory_used', 'memory_total']], ['disk', ['disk_read', 'disk_write']], ['network', ['net_rx', 'net_tx']]],
 };
 
+// What was wanted or touched, drawn dashed over what was used.
+const DASHED = ['cpu_demand', 'memory_active'];
+
 // The range chooser: what ?since= each asks (vdcd picks the tier).
 const RANGES = [['hour', '1h'], ['day', '1d'], ['week', '7d'], ['month', '30d'], ['year', '1y']];
 const TIER_POLL_MS = 60000;
@@ -74,7 +77,8 @@ function Chart({ id, title, names, m, mod }) {
   const labels = series.map((s) => t('chart.series_' + s.name));
   useEffect(() => {
     if (!mod || !el.current) return undefined;
-    chart.current = mod.plot(el.current, { labels, fmt, width: el.current.clientWidth || 300, height: 180 });
+    const dashed = series.map((s) => DASHED.includes(s.name));
+    chart.current = mod.plot(el.current, { labels, fmt, dashed, width: el.current.clientWidth || 300, height: 180 });
     const ro = new ResizeObserver(() => chart.current && el.current && chart.current.size(el.current.clientWidth));
     ro.observe(el.current);
     return () => { ro.disconnect(); chart.current.destroy(); chart.current = null; };
@@ -94,7 +98,7 @@ function Chart({ id, title, names, m, mod }) {
         <tbody>
           {series.map((s, i) => (
             <tr data-series={s.name}>
-              <th scope="row"><span class={'swatch swatch-' + (i % 2)} aria-hidden="true" />{labels[i]}</th>
+              <th scope="row"><span class={'swatch swatch-' + (i % 2) + (DASHED.includes(s.name) ? ' swatch-dashed' : '')} aria-hidden="true" />{labels[i]}</th>
               <td class="num" data-testid="latest">{fmt(st[i].latest)}</td><td class="num">{fmt(st[i].min)}</td><td class="num">{fmt(st[i].max)}</td>
             </tr>
           ))}
