@@ -6,7 +6,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VDC_CACHE:-/var/cache/vdc}
-all="vm-start placement balance api images scale ui"
+all="vm-start placement balance history api images scale ui"
 
 names=$all
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -30,6 +30,9 @@ for name in $names; do
 		;;
 	balance) # pure: one balancing round over 1,000 hosts and 10,000 VMs
 		"$root/build/bench/balance/balance" "$@"
+		;;
+	history) # the demand history: writes for 10,000 VMs, a year's query (SQLite in /tmp)
+		"$root/build/bench/history/history" "$@"
 		;;
 	api)
 		"$root/bench/api/api.sh" --build "$root/build" "$@"

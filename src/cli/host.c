@@ -213,8 +213,9 @@ static const struct cmd cmds[] = {
 	 "Example:\n  vdc host power h1 status\n  vdc host power h1 off\n  vdc host power h1 on\n"},
 	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
 	 cli_metrics_opts, metrics, NULL, NULL,
-	 "vdcd keeps an hour of the host's samples, one per heartbeat.\n"
-	 "Example:\n  vdc host metrics h1 --since 10m\n"},
+	 "vdcd keeps an hour of the host's samples, one per heartbeat, and a year consolidated\n"
+	 "(a minute for a day, half an hour for a month, a day for a year: average and max).\n"
+	 "Example:\n  vdc host metrics h1 --since 10m\n  vdc host metrics h1 --since 1w --metric cpu,cpu_demand\n"},
 	{0},
 };
 

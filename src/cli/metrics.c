@@ -1,20 +1,25 @@
 /* metrics.c - 'vdc vm metrics NAME' and 'vdc host metrics NAME': the
- * charts' series vdcd keeps (an hour at the heartbeat interval), as one
- * row per series with its last value and the window's min, mean and max;
- * -o json gives vdcd's answer (every point) as it is. */
+ * charts' series vdcd keeps (an hour at the heartbeat interval, then a
+ * year consolidated: --since 1d, 1w, 1y picks the tier, --resolution
+ * names one), as one row per series with its last value and the window's
+ * min, mean and max (of a consolidated tier: of the buckets' averages,
+ * and the highest bucket maximum); -o json gives vdcd's answer as it is. */
 #include "cli.h"
 
 #include "client.h"
 #include "table.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const struct opt cli_metrics_opts[] = {
-	{"since", 0, OPT_STR, "WHEN", "from then on: 15m, 1h ago, or epoch seconds (default: all kept, an hour)",
-	 NULL, 0, NULL},
+	{"since", 0, OPT_STR, "WHEN", "from then on: 15m, 1h, 1d, 1w, 30d, 1y ago, or epoch seconds (default: the "
+	 "last hour, every heartbeat)", NULL, 0, NULL},
+	{"resolution", 0, OPT_STR, "STEP", "raw (every heartbeat, an hour), 1m (a day), 30m (a month), 1d (a year); "
+	 "default: the finest that covers --since", NULL, 0, NULL},
 	{"metric", 0, OPT_STR, "NAMES", "only these series, by name, comma-separated (cpu,memory...)", NULL, 0,
 	 NULL},
 	OPT_END,
@@ -57,6 +62,7 @@ int cli_metrics(struct cli *c, const char *coll, const char *kind, const struct 
 	char path[1024], esc[256];
 	snprintf(path, sizeof(path), "/api/v1/%s/%s/metrics", coll, client_escape(a->pos[0], esc, sizeof(esc)));
 	add_query(path, sizeof(path), a, "since");
+	add_query(path, sizeof(path), a, "resolution");
 	add_query(path, sizeof(path), a, "metric");
 	json_t *reply = NULL;
 	int rc = cli_call(c, "GET", path, NULL, kind, &reply);
@@ -83,8 +89,17 @@ int cli_metrics(struct cli *c, const char *coll, const char *kind, const struct 
 		strftime(from, sizeof(from), "%H:%M:%S", &tm);
 	if (gmtime_r(&t1, &tm))
 		strftime(to, sizeof(to), "%H:%M:%SZ", &tm);
-	fprintf(c->out, "%s %s: %zu points every %g s, %s to %s\n", kind, a->pos[0], npts,
-	        json_number_value(json_object_get(reply, "interval_s")), from, to);
+	const char *res = json_string_value(json_object_get(reply, "resolution")) ?: "raw";
+	bool raw = !strcmp(res, "raw");
+	if (!raw && t1 - t0 >= 86400) { /* days apart: the date matters more than the second */
+		if (gmtime_r(&t0, &tm))
+			strftime(from, sizeof(from), "%Y-%m-%d %H:%M", &tm);
+		if (gmtime_r(&t1, &tm))
+			strftime(to, sizeof(to), "%Y-%m-%d %H:%MZ", &tm);
+	}
+	fprintf(c->out, "%s %s: %zu points every %g s (%s%s), %s to %s\n", kind, a->pos[0], npts,
+	        json_number_value(json_object_get(reply, "interval_s")), raw ? "raw" : res,
+	        raw ? "" : ": averages, MAX the highest", from, to);
 	static const char *const hdr[] = {"SERIES", "LAST", "MIN", "MEAN", "MAX"};
 	struct table *t = table_new(5, hdr, NULL);
 	size_t i, k;
@@ -102,6 +117,11 @@ int cli_metrics(struct cli *c, const char *coll, const char *kind, const struct 
 			max = n && max > x ? max : x;
 			sum += x;
 			n++;
+		}
+		/* A consolidated tier: the highest of the buckets' maxima. */
+		json_array_foreach(json_object_get(s, "max"), k, v) {
+			if (json_is_number(v) && (isnan(max) || json_number_value(v) > max))
+				max = json_number_value(v);
 		}
 		char cl[32], cmin[32], cmean[32], cmax[32];
 		human(last, unit, cl, sizeof(cl));

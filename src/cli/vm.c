@@ -988,8 +988,11 @@ static const struct cmd cmds[] = {
 	 "Example:\n  vdc vm ha db1 --priority high --isolation-response poweroff\n"},
 	{"metrics", "NAME", 1, 1, "its recent CPU, memory, disk and network (last, min, mean, max)",
 	 cli_metrics_opts, metrics, NULL, NULL,
-	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat.\n"
+	 "vdcd keeps an hour of samples from the VM's host, one per heartbeat, and a year consolidated\n"
+	 "(a minute for a day, half an hour for a month, a day for a year: average and max).\n"
+	 "cpu_demand is what it wanted: its CPU time plus what its CPU limit held back.\n"
 	 "Example:\n  vdc vm metrics web1 --since 15m --metric cpu,memory\n"
+	 "  vdc vm metrics web1 --since 1y --metric cpu,cpu_demand\n"
 	 "  vdc vm metrics web1 -o json      # every point, as the charts draw them\n"},
 	{"resize", "NAME", 1, 1, "change vCPUs, memory, the watchdog, firmware or boot order (stopped), the readiness probe, or grow the disk", resize_opts, reshape, NULL,
 	 NULL, "Counts against the project's quota.\nExample:\n  vdc vm resize web1 --vcpus 4 --memory-mib 8192\n"

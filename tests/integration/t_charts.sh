@@ -62,7 +62,7 @@ check "its disk writes and its bridged NIC's bytes are counted (numbers, not nul
 	bash -c 'for s in disk_write net_rx net_tx; do jq -e --arg n "$s" "[.series[] | select(.name == \$n) | .values[] | numbers] | length > 0" <<<"$1" >/dev/null || exit 1; done' _ "$BODY"
 check "every series has one value per timestamp, with its unit" \
 	test "$(jq '[.timestamps | length] + [.series[] | .values | length] | unique | length' <<<"$BODY")/$(jq -r '[.series[] | .name + ":" + .unit] | join(",")' <<<"$BODY")" = \
-	"1/cpu:percent,memory:bytes,disk_read:bytes_per_second,disk_write:bytes_per_second,net_rx:bytes_per_second,net_tx:bytes_per_second"
+	"1/cpu:percent,memory:bytes,disk_read:bytes_per_second,disk_write:bytes_per_second,net_rx:bytes_per_second,net_tx:bytes_per_second,cpu_demand:percent,memory_active:bytes"
 interval=$(jget "$BODY" .interval_s)
 gaps=$(jq -r '.timestamps | [range(1; length) as $i | .[$i] - .[$i - 1]] | map(tostring) | join(" ")' <<<"$BODY")
 check "the heartbeat interval is 1 s" test "$interval" = 1
@@ -83,7 +83,7 @@ as "$T_A" GET "/api/v1/vms/web/metrics?since=$(($(date +%s) + 100))"
 check "?since in the future gives no points (200)" test "$STATUS/$(jget "$BODY" '.timestamps | length')" = 200/0
 
 # Bad parameters: 400 naming the parameter.
-for q in "since=yesterday" "since=-5" "since=10d" "since=" "since=1h&metric=cpu,gpu" "metric=" "metric=memory_used"; do
+for q in "since=yesterday" "since=-5" "since=3y" "since=" "since=1h&metric=cpu,gpu" "metric=" "metric=memory_used"; do
 	as "$T_A" GET "/api/v1/vms/web/metrics?$q"
 	want=${q##*&}
 	want=${want%%=*}

@@ -194,6 +194,29 @@ export async function liveWalk(h) {
   });
   await shot(walk, 'vm-charts');
   await axe(walk, 'the VM\'s charts');
+  await check('live: the range chooser shows a week from the consolidated history (30m buckets, demand beside use)', async () => {
+    const asked = [];
+    const seen = (r) => { if (/\/metrics\?since=7d$/.test(r.url())) asked.push(r.url()); };
+    page.on('request', seen);
+    try {
+      await page.click('[data-testid=chart-range] button[data-range=week]');
+      await until('the week to be asked', async () => asked.length > 0, 5000);
+      await until('the body to name the 30m tier', () => page.evaluate(() => {
+        const p = document.querySelector('[data-testid=chart-body]');
+        return p && /30m/.test(p.textContent) ? p.textContent : null;
+      }), 10000);
+      assert(await page.getAttribute('[data-testid=chart-range] button[data-range=week]', 'aria-pressed') === 'true', 'week is not pressed');
+      await until('the week\'s cpu_demand to show a number', () => page.evaluate(() => {
+        const td = document.querySelector('tr[data-series=cpu_demand] [data-testid=latest]');
+        return td && /\d/.test(td.textContent) ? td.textContent : null;
+      }), 10000);
+    } finally {
+      page.off('request', seen);
+    }
+    await shot(walk, 'vm-charts-week');
+    await page.click('[data-testid=chart-range] button[data-range=hour]');
+    await until('the hour again', () => page.evaluate(() => /heartbeat/.test(document.querySelector('[data-testid=chart-body]').textContent) || null), 10000);
+  });
   const hosts = await api('GET', '/api/v1/hosts?limit=1');
   await go('/hosts/' + hosts.data.items[0].id + '/charts');
   await chartsDrawn('host\'s', ['cpu', 'memory_used', 'memory_total']);

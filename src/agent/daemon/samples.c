@@ -1,8 +1,11 @@
 /* samples.c - see samples.h. Keys match what vdcd's charts read
  * (src/manager/metrics/metric_rate.c): a VM's cpu_ns, memory_bytes,
- * disk_read_bytes, disk_write_bytes, net_rx_bytes, net_tx_bytes; the host's
- * cpu_busy_ms, cpu_total_ms, memory_used_bytes, memory_total_bytes and its
- * disk and network bytes; -1 where unknown. */
+ * disk_read_bytes, disk_write_bytes, net_rx_bytes, net_tx_bytes, and its
+ * demand: cpu_demand_ns (its CPU time plus the time its CPU limit
+ * throttled it) and memory_active_bytes; the host's cpu_busy_ms,
+ * cpu_total_ms, memory_used_bytes, memory_total_bytes, its disk and
+ * network bytes and cpu_demand_ms (busy plus its VMs' throttled time);
+ * -1 where unknown. */
 #include "samples.h"
 
 #include "agent.h"
@@ -71,14 +74,25 @@ static void disk_bytes(json_t *blockstats, int64_t *rd, int64_t *wr)
 	}
 }
 
-static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats)
+/* *throttled_ns grows by the VM's throttled time (when known). */
+static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats, int64_t *throttled_ns)
 {
-	int64_t cpu_ns, mem, rd, wr, rx = -1, tx = -1;
+	int64_t cpu_ns, mem, rd, wr, rx = -1, tx = -1, throttled, active;
 	char rel[CG_REL_MAX];
 	vm_cgroup_name(vm, rel, sizeof(rel));
 	cgroup_stats(&a->cg, rel, &cpu_ns, &mem);
+	cgroup_demand(&a->cg, rel, &throttled, &active);
 	if (cpu_ns < 0 || mem < 0)
 		proc_stats(vm->pid, &cpu_ns, &mem);
+	/* The process start time tells a restarted QEMU from the same one. */
+	json_int_t run = vm->pid_start ? (json_int_t)vm->pid_start : (json_int_t)vm->pid;
+	struct cg_level_use levels[CPU_DEMAND_LEVELS];
+	int nlevels = cgroup_levels_use(&a->cg, rel, levels, CPU_DEMAND_LEVELS);
+	/* Without throttling counters (no cgroup) it got what it wanted. */
+	throttled = cpu_demand_step(&vm->demand, run, cpu_ns, throttled, levels, nlevels);
+	int64_t demand = cpu_ns < 0 ? -1 : cpu_ns + (throttled > 0 ? throttled : 0);
+	if (throttled > 0)
+		*throttled_ns += throttled;
 	disk_bytes(blockstats, &rd, &wr);
 	for (int i = 0; i < vm->spec.nnics; i++) {
 		if (vm->spec.nics[i].user_mode)
@@ -92,27 +106,28 @@ static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats)
 		rx = (rx < 0 ? 0 : rx) + r; /* the guest's view (net.h) */
 		tx = (tx < 0 ? 0 : tx) + t;
 	}
-	/* The process start time tells a restarted QEMU from the same one. */
-	json_int_t run = vm->pid_start ? (json_int_t)vm->pid_start : (json_int_t)vm->pid;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run", run, "cpu_ns", (json_int_t)cpu_ns,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "run", run, "cpu_ns", (json_int_t)cpu_ns,
 	                 "memory_bytes", (json_int_t)mem, "disk_read_bytes", (json_int_t)rd,
 	                 "disk_write_bytes", (json_int_t)wr, "net_rx_bytes", (json_int_t)rx, "net_tx_bytes",
-	                 (json_int_t)tx);
+	                 (json_int_t)tx, "cpu_demand_ns", (json_int_t)demand, "memory_active_bytes",
+	                 (json_int_t)active);
 }
 
-static json_t *host_sample(void)
+/* throttled_ns: what the host's VMs were held back, summed. */
+static json_t *host_sample(int64_t throttled_ns)
 {
 	struct host_counters hc;
 	host_counters_read(&hc);
 	int64_t busy = hc.cpu_total_ms - hc.cpu_idle_ms - hc.cpu_iowait_ms;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "at_ms", (json_int_t)loop_now_ms(),
+	int64_t demand = hc.cpu_total_ms > 0 ? busy + throttled_ns / 1000000 : -1;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "at_ms", (json_int_t)loop_now_ms(),
 	                 "cpu_busy_ms", (json_int_t)(hc.cpu_total_ms > 0 ? busy : -1), "cpu_total_ms",
 	                 (json_int_t)(hc.cpu_total_ms > 0 ? hc.cpu_total_ms : -1), "memory_used_bytes",
 	                 (json_int_t)(hc.mem_total > 0 ? hc.mem_total - hc.mem_available : -1),
 	                 "memory_total_bytes", (json_int_t)(hc.mem_total > 0 ? hc.mem_total : -1),
 	                 "disk_read_bytes", (json_int_t)hc.disk_read_bytes, "disk_write_bytes",
 	                 (json_int_t)hc.disk_write_bytes, "net_rx_bytes", (json_int_t)hc.net_rx_bytes,
-	                 "net_tx_bytes", (json_int_t)hc.net_tx_bytes);
+	                 "net_tx_bytes", (json_int_t)hc.net_tx_bytes, "cpu_demand_ms", (json_int_t)demand);
 }
 
 /* Calls done with what is there, once. */
@@ -125,11 +140,12 @@ static void report(struct samples_gather *g)
 	if (!g->reported) {
 		g->reported = true;
 		json_t *vms = json_object();
+		int64_t throttled = 0;
 		for (struct vm *vm = g->a->vms; vm; vm = vm->next)
 			if (vm->pid > 0)
 				json_object_set_new(vms, vm->spec.name,
-				                    vm_sample(g->a, vm, json_object_get(g->blockstats, vm->spec.name)));
-		json_t *s = json_pack("{s:o, s:o}", "host", host_sample(), "vms", vms);
+				                    vm_sample(g->a, vm, json_object_get(g->blockstats, vm->spec.name), &throttled));
+		json_t *s = json_pack("{s:o, s:o}", "host", host_sample(throttled), "vms", vms);
 		g->done(g->ctx, s);
 	}
 }

@@ -514,6 +514,62 @@ void cgroup_stats(const struct cgroups *cg, const char *rel, int64_t *cpu_ns, in
 	*mem_bytes = read_i64(path);
 }
 
+int64_t cgroup_stat_value(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *line = text; line && *line;) {
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			char *end;
+			long long v = strtoll(line + n + 1, &end, 10);
+			return end > line + n + 1 && v >= 0 ? (int64_t)v : -1;
+		}
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return -1;
+}
+
+/* The throttled time (ns) of the cgroup rel itself, or -1. */
+static int64_t throttled_of(const struct cgroups *cg, const char *rel)
+{
+	char path[CG_PATH_MAX];
+	cg_path(path, sizeof(path), cg, cg->cpu_dir, rel, "cpu.stat");
+	char *s = fs_read_all(path, 8192, NULL);
+	int64_t v = !s ? -1 : cg->version == 2 ? cgroup_stat_value(s, "throttled_usec") : cgroup_stat_value(s, "throttled_time");
+	free(s);
+	return v < 0 ? -1 : cg->version == 2 ? v * 1000 : v;
+}
+
+void cgroup_demand(const struct cgroups *cg, const char *rel, int64_t *throttled_ns, int64_t *active_bytes)
+{
+	char path[CG_PATH_MAX];
+	*throttled_ns = *active_bytes = -1;
+	if (!cg->version)
+		return;
+	*throttled_ns = throttled_of(cg, rel);
+	cg_path(path, sizeof(path), cg, cg->memory_dir, rel, "memory.stat");
+	char *s = fs_read_all(path, 65536, NULL);
+	int64_t anon = s ? cgroup_stat_value(s, "active_anon") : -1, file = s ? cgroup_stat_value(s, "active_file") : -1;
+	if (anon >= 0 && file >= 0)
+		*active_bytes = anon + file;
+	free(s);
+}
+
+int cgroup_levels_use(const struct cgroups *cg, const char *rel, struct cg_level_use *out, int max)
+{
+	int n = 0;
+	char up[CG_REL_MAX];
+	snprintf(up, sizeof(up), "%s", rel);
+	for (char *slash; cg->version && n < max && (slash = strrchr(up, '/'));) {
+		*slash = '\0';
+		int64_t mem;
+		out[n].throttled_ns = throttled_of(cg, up);
+		cgroup_stats(cg, up, &out[n].cpu_ns, &mem);
+		n++;
+	}
+	return n;
+}
+
 /* Whether a /proc/PID/cgroup line's controller list names the one the
  * v1 lookup goes by (cpu: a VM always has a cgroup there). */
 static bool lists_cpu(const char *ctls, size_t len)

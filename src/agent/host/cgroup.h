@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cpu_demand.h"
 #include "errinfo.h"
 #include "pool.h"
 
@@ -74,6 +75,18 @@ int cgroup_exists(const struct cgroups *cg, const char *rel);
 
 /* CPU time (ns) and memory in use (bytes) of the cgroup rel; -1 where unknown. */
 void cgroup_stats(const struct cgroups *cg, const char *rel, int64_t *cpu_ns, int64_t *mem_bytes);
+
+/* What the VM wanted beyond what it got, and the memory it touches: the
+ * time its threads waited throttled by its own CPU limit (ns; v1 cpu.stat
+ * throttled_time, v2 throttled_usec) and its active memory (bytes;
+ * memory.stat active_anon + active_file); -1 where unknown. */
+void cgroup_demand(const struct cgroups *cg, const char *rel, int64_t *throttled_ns, int64_t *active_bytes);
+/* The throttled and CPU time of each pool level above the VM's cgroup rel,
+ * deepest first, at most max: how many (cpu_demand.h shares them out). */
+int cgroup_levels_use(const struct cgroups *cg, const char *rel, struct cg_level_use *out, int max);
+/* Pure: the value of "key N" lines in a stat file's text (cpu.stat,
+ * memory.stat), or -1 when there is no such line (unit-tested). */
+int64_t cgroup_stat_value(const char *text, const char *key);
 
 /* The cgroup (relative to the base) that process pid is in, from
  * /proc/PID/cgroup: 0 with out ("" when outside the base), or -1. */

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "console.h"
+#include "cpu_demand.h"
 #include "disk.h"
 #include "errinfo.h"
 #include "run.h"
@@ -91,6 +92,7 @@ struct vm {
 
 	pid_t pid;
 	unsigned long long pid_start; /* /proc/PID/stat starttime: guards pid reuse */
+	struct cpu_demand demand;     /* its throttled time, shares of pools' too (daemon/samples.c) */
 	bool our_child;               /* started by this agent process: waitpid works */
 	int pidfd;
 	struct loop_watch *pid_watch;

@@ -3,6 +3,7 @@
 
 #include "agent_async.h"
 #include "charts.h"
+#include "history.h"
 #include "live_hub.h"
 
 #include <pthread.h>
@@ -65,6 +66,7 @@ static void charts_metrics(struct mgr *m, FILE *f)
 	        metric_table_count(&c->vms), metric_table_count(&c->hosts),
 	        metric_table_bytes(&c->vms) + metric_table_bytes(&c->hosts),
 	        (unsigned long long)c->points_taken, (unsigned long long)c->samples_refused);
+	history_prometheus(m, f);
 }
 
 void api_metrics(struct http_req *req)

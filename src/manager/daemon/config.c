@@ -21,6 +21,7 @@ void mgr_config_defaults(struct mgr_config *c)
 	c->idle_timeout_s = 20;
 	c->stream_max = 256;
 	c->stream_ring = 4096;
+	c->history_speedup = 1;
 	c->log_level = 1;
 }
 
@@ -57,6 +58,8 @@ static const char usage[] =
     "  --stream-ring N             events kept for streams that resume or lag (4096;\n"
     "                              a stream further behind is told to reload)\n"
     "  --workers N                 task worker threads (4)\n"
+    "  --history-speedup N         tests: the demand history's tiers and flushes N times\n"
+    "                              shorter (1; a minute becomes 60/N s)\n"
     "  --log-level LEVEL           debug, info, warn, error\n"
     "  --fault-injection           for tests only: administrators may make the Nth\n"
     "                              allocation, store or agent call of the next VM\n"
@@ -163,6 +166,14 @@ int mgr_config_parse_args(struct mgr_config *c, int argc, char **argv, char *err
 				c->workers = (int)n;
 			else
 				c->heartbeat_timeout_s = (int)n;
+		} else if (!strcmp(key, "history-speedup")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < 1 || n > 100000) {
+				snprintf(err, errlen, "--%s: '%s' is not a number from 1 to 100000", key, v);
+				return -1;
+			}
+			c->history_speedup = (int)n;
 		} else if (!strcmp(key, "stream-max") || !strcmp(key, "stream-ring")) {
 			char *end;
 			long n = strtol(v, &end, 10);

@@ -14,6 +14,7 @@
 
 #include "agent_async.h"
 #include "charts.h"
+#include "history.h"
 #include "agent_client.h"
 #include "fault_scope.h"
 #include "fsutil.h"
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
 	if (auth_bootstrap(m) < 0 || metrics_token_init(m) < 0)
 		return 1;
 	auth_cache_init(m);
-	if (charts_init(m, mgr_heartbeat_interval_s(&m->cfg)) < 0) {
+	if (charts_init(m, mgr_heartbeat_interval_s(&m->cfg)) < 0 || history_init(m, m->cfg.history_speedup) < 0) {
 		log_error("charts_failed", "error=%s", log_quote("out of memory"));
 		return 1;
 	}
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vdcd_controllers_start(m);
+	history_start(m);
 	if (ha_init(m) < 0)
 		log_error("ha_start_failed", "reason=%s", log_quote("out of memory: no HA controller"));
 	log_info("vdcd_ready",
@@ -213,6 +215,7 @@ int main(int argc, char **argv)
 	live_hub_free(m->live);
 	console_tickets_free(m);
 	auth_cache_free(m);
+	history_free(m); /* its last minute to the store first */
 	charts_free(m);
 	ha_free(m);
 	loop_free(m->loop);

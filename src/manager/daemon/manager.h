@@ -18,6 +18,7 @@ struct http_server;
 struct http_req;
 struct mgr_tls;
 struct charts;
+struct history;
 
 struct mgr_config {
 	char listen[128];
@@ -45,6 +46,7 @@ struct mgr_config {
 	int workers;              /* task worker threads */
 	unsigned stream_max;      /* live streams open at once */
 	unsigned stream_ring;     /* events kept for live streams */
+	int history_speedup;      /* --history-speedup: tests shorten the history's tiers (1) */
 	int log_level;
 };
 
@@ -63,6 +65,7 @@ struct mgr {
 	struct console_proxy *console_proxy;     /* console streams (console_proxy.c) */
 	struct mgr_tls *tls;      /* NULL with --plain-http; read-only once set up */
 	struct charts *charts;    /* the charts' history (ops/charts.c), loop thread only */
+	struct history *history;  /* the demand history for a year (ops/history.c), loop thread */
 	struct ha *ha;            /* the HA controller (ops/ha.c), loop thread only */
 	char metrics_hash[65];    /* sha256 of the token that may read /metrics only, or "" */
 	/* Task queue wake-up: workers sleep on it, the API signals it. */

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define METRIC_MAX_RAW 8
+#define METRIC_MAX_RAW 10
 #define METRIC_MAX_SERIES 8
 
 enum metric_kind {

@@ -1,6 +1,7 @@
 /* charts.c - see charts.h. */
 #include "charts.h"
 
+#include "history.h"
 #include "log.h"
 
 #include <math.h>
@@ -105,13 +106,21 @@ static struct metric_obj *vm_obj(struct mgr *m, const char *vm_id, const char *h
 	return o;
 }
 
-static void take(struct charts *c, const struct metric_table *t, struct metric_obj *o, int64_t now_ms,
+/* A point for the chart's hour, and the same values for the history. */
+static void take(struct mgr *m, enum history_kind kind, struct metric_obj *o, int64_t now_ms,
                  const struct metric_sample *s)
 {
+	struct charts *c = m->charts;
+	const struct metric_table *t = kind == HISTORY_VM ? &c->vms : &c->hosts;
 	int rc = metric_table_take(t, o, now_ms, s);
-	if (rc > 0)
+	if (rc > 0) {
 		c->points_taken++;
-	else if (rc < 0)
+		const struct metric_ring *r = &o->ring;
+		float v[METRIC_MAX_SERIES];
+		for (int k = 0; k < t->schema->nseries; k++)
+			v[k] = metric_ring_value(r, metric_ring_count(r) - 1, k);
+		history_take(m, kind, o->id, metric_ring_last_time(r), t->schema->nseries, v);
+	} else if (rc < 0)
 		log_warn("charts_out_of_memory", "id=%s", o->id);
 }
 
@@ -129,7 +138,7 @@ void charts_take_beat(struct mgr *m, const char *host_id, const json_t *body, in
 	if (!h && (h = metric_table_add(&c->hosts, host_id)))
 		snprintf(h->owner, sizeof(h->owner), "%s", host_id);
 	if (h)
-		take(c, &c->hosts, h, now_ms, &s);
+		take(m, HISTORY_HOST, h, now_ms, &s);
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(body, "vms"), i, v) {
@@ -144,7 +153,7 @@ void charts_take_beat(struct mgr *m, const char *host_id, const json_t *body, in
 			continue;
 		}
 		x.at_ms = s.at_ms;
-		take(c, &c->vms, o, now_ms, &x);
+		take(m, HISTORY_VM, o, now_ms, &x);
 	}
 	if (now_ms >= c->next_sweep_ms) {
 		metric_table_drop_idle(&c->vms, now_ms);
@@ -189,7 +198,7 @@ char *charts_render(const struct metric_table *t, const char *id, int64_t since_
 	if (!f)
 		return NULL;
 	/* ids are UUIDs or safe names: nothing to escape */
-	fprintf(f, "{\"id\":\"%s\",\"kind\":\"%s\",\"interval_s\":%g,\"retention_s\":%d,\"timestamps\":[", id,
+	fprintf(f, "{\"id\":\"%s\",\"kind\":\"%s\",\"resolution\":\"raw\",\"interval_s\":%g,\"retention_s\":%d,\"timestamps\":[", id,
 	        s->kind, (double)t->step_ms / 1000.0, CHARTS_RETENTION_S);
 	for (uint32_t i = first; i < n; i++)
 		fprintf(f, "%s%.3f", i > first ? "," : "", (double)metric_ring_time(r, i) / 1000.0);

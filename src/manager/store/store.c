@@ -135,6 +135,14 @@ static int next_row(struct store_rows *r, struct errinfo *e)
 	return rc;
 }
 
+int store_run(struct store *st, int slot, const struct store_param *p, int np, int flags,
+              struct store_rows *rows, struct errinfo *e)
+{
+	return run(st, slot, p, np, flags, rows, e);
+}
+
+int store_next_row(struct store_rows *r, struct errinfo *e) { return next_row(r, e); }
+
 /* Runs slot and copies the first ncols columns of its first row into cols
  * (malloc'd; NULL for SQL NULL). Reads a write to its end so that its outcome
  * (its commit, outside a transaction) is known; a read stops at one row.

@@ -231,4 +231,36 @@ int store_secret_add(struct store *st, const char *kind, const char *hash_hex, i
 char *store_secret_take(struct store *st, const char *kind, const char *hash_hex, bool consume,
                         int64_t now, struct errinfo *e);
 
+/* ---- history (store_history.c) ----
+ * The consolidated demand history of VMs and hosts (ops/history.c): one
+ * row per object (kind "vm" or "host", its id), tier and bucket start
+ * t_ms, holding doc (a JSON text the caller writes and reads). */
+/* Writes (inserts or replaces) one bucket. 0 or -1 with e. */
+int store_history_put(struct store *st, const char *kind, const char *id, int tier, int64_t t_ms,
+                      const char *doc, struct errinfo *e);
+/* Writes n buckets (a flush's), STORE_HIST_BATCH a statement (a flush's
+ * round trips divided by that). A batch must not name one bucket twice
+ * (PostgreSQL refuses it). 0 or -1 with e. */
+#define STORE_HIST_BATCH 32
+struct store_history_row {
+	const char *kind, *id;
+	int tier;
+	int64_t t_ms;
+	const char *doc;
+};
+int store_history_put_many(struct store *st, const struct store_history_row *rows, size_t n, struct errinfo *e);
+/* Calls fn with each bucket of the object's tier from since_ms on, oldest
+ * first (doc valid during the call); fn returns 0 to go on, -1 to stop
+ * (and then so does this). 0 or -1 with e. */
+int store_history_each(struct store *st, const char *kind, const char *id, int tier, int64_t since_ms,
+                       int (*fn)(void *ctx, int64_t t_ms, const char *doc), void *ctx, struct errinfo *e);
+/* The newest bucket of the object's tier: 1 with *t_ms and *doc
+ * (malloc'd), 0 when there is none, -1 with e. */
+int store_history_last(struct store *st, const char *kind, const char *id, int tier, int64_t *t_ms,
+                       char **doc, struct errinfo *e);
+/* Deletes every bucket of the object (it was deleted). 0 or -1 with e. */
+int store_history_drop(struct store *st, const char *kind, const char *id, struct errinfo *e);
+/* Deletes the tier's buckets that start before before_ms. 0 or -1 with e. */
+int store_history_trim(struct store *st, int tier, int64_t before_ms, struct errinfo *e);
+
 #endif

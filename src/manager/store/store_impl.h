@@ -49,6 +49,12 @@ enum store_global_stmt {
 	SQ_SEC_ADD,     /* kind, hash, expires_at, doc -> kind (none on a duplicate) */
 	SQ_SEC_GET,     /* kind, hash, now -> doc */
 	SQ_SEC_TAKE,    /* kind, hash, now -> doc (deleted) */
+	SQ_HIST_PUT,    /* kind, id, tier, t, doc (insert or replace) */
+	SQ_HIST_PUT_MANY, /* STORE_HIST_BATCH times kind, id, tier, t, doc */
+	SQ_HIST_GET,    /* kind, id, tier, since -> t, doc (oldest first) */
+	SQ_HIST_LAST,   /* kind, id, tier -> t, doc (the newest) */
+	SQ_HIST_DROP,   /* kind, id */
+	SQ_HIST_TRIM,   /* tier, before */
 	SQ_NGLOBAL,
 };
 
@@ -218,6 +224,13 @@ int store_pending_add(struct store *st, enum store_kind k, const char *id, json_
 void store_pending_flush(struct store *st);
 void store_pending_discard(struct store *st);
 void store_pending_free(struct store *st);
+
+/* store.c's statement runner for the other files of the store: runs slot
+ * (the fault site, a doomed transaction and its marking as store.c's own
+ * calls do), and the next row of its result. */
+int store_run(struct store *st, int slot, const struct store_param *p, int np, int flags,
+              struct store_rows *rows, struct errinfo *e);
+int store_next_row(struct store_rows *r, struct errinfo *e);
 
 /* Microseconds since the epoch, and their ISO 8601 UTC text (seconds). */
 int64_t store_now_us(void);

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_MAX_PARAMS 16
+/* The widest statement: a batch of history rows (5 parameters each). */
+#define PG_MAX_PARAMS (5 * STORE_HIST_BATCH)
 
 struct pg_store {
 	struct store base;

@@ -74,6 +74,10 @@ const char *store_kind_plural(enum store_kind k)
  *     per project as VMs and templates are.
  *   v7, pools: resource pools, each of one cluster and under a parent
  *     pool (none: under the cluster's root), named uniquely as clusters.
+ *   v8, history: the measured demand of VMs and hosts, consolidated
+ *     (ops/history.c): one row per object (kind "vm" or "host", id), tier
+ *     (0 minutes, 1 half hours, 2 days) and bucket start t (epoch ms), doc
+ *     {"n", "avg", "max"} arrays by series; trimmed by (tier, t).
  * SQLite tables are STRICT; PostgreSQL text keys use the "C" collation so
  * that both order names by bytes, the same way. */
 
@@ -99,6 +103,12 @@ const char *store_kind_plural(enum store_kind k)
 	"CREATE INDEX tasks_state ON tasks (state, created_at, id);\n"                            \
 	"CREATE INDEX tasks_target_id ON tasks (target_id, created_at, id);\n"                    \
 	"CREATE INDEX tasks_op ON tasks (op, created_at, id);\n"
+
+/* v8 in both dialects: T the text type, I the integer type. */
+#define HISTORY_TABLE(T, I)                                                                       \
+	"CREATE TABLE history (kind " T " NOT NULL, id " T " NOT NULL, tier " I " NOT NULL,"        \
+	" t " I " NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, id, tier, t))"
+#define HISTORY_INDEXES "CREATE INDEX history_trim ON history (tier, t);\n"
 
 #define POOL_INDEXES                                                                              \
 	"CREATE INDEX pools_cluster_id ON pools (cluster_id, name);\n"                           \
@@ -178,6 +188,7 @@ static const struct store_migration sqlite_migrations[] = {
 	{6, IMAGE_TABLE("TEXT", "INTEGER", ", project_id TEXT, state TEXT") " STRICT;\n"
 	        IMAGE_INDEXES("COALESCE(project_id, '')")},
 	{7, SQLITE_OBJ("pools", ", cluster_id TEXT, parent_id TEXT") POOL_INDEXES},
+	{8, HISTORY_TABLE("TEXT", "INTEGER") " STRICT;\n" HISTORY_INDEXES},
 };
 
 static const struct store_migration pg_migrations[] = {
@@ -205,6 +216,7 @@ static const struct store_migration pg_migrations[] = {
 	{6, IMAGE_TABLE("TEXT COLLATE \"C\"", "BIGINT", ", project_id TEXT COLLATE \"C\", state TEXT COLLATE \"C\"") ";\n"
 	        IMAGE_INDEXES("(COALESCE(project_id, ''))")},
 	{7, PG_OBJ("pools", ", cluster_id TEXT COLLATE \"C\", parent_id TEXT COLLATE \"C\"") POOL_INDEXES},
+	{8, HISTORY_TABLE("TEXT COLLATE \"C\"", "BIGINT") ";\n" HISTORY_INDEXES},
 };
 
 #define BOOTSTRAP_SQL                                                                             \
@@ -277,6 +289,14 @@ static const char *const global_sql[SQ_NGLOBAL] = {
 	               " AND (expires_at = 0 OR expires_at > $3)",
 	[SQ_SEC_TAKE] = "DELETE FROM secrets WHERE kind = $1 AND hash = $2"
 	                " AND (expires_at = 0 OR expires_at > $3) RETURNING doc",
+	[SQ_HIST_PUT] = "INSERT INTO history (kind, id, tier, t, doc) VALUES ($1, $2, $3, $4, $5)"
+	                " ON CONFLICT (kind, id, tier, t) DO UPDATE SET doc = excluded.doc",
+	[SQ_HIST_GET] = "SELECT t, doc FROM history WHERE kind = $1 AND id = $2 AND tier = $3 AND t >= $4"
+	                " ORDER BY t",
+	[SQ_HIST_LAST] = "SELECT t, doc FROM history WHERE kind = $1 AND id = $2 AND tier = $3"
+	                 " ORDER BY t DESC LIMIT 1",
+	[SQ_HIST_DROP] = "DELETE FROM history WHERE kind = $1 AND id = $2",
+	[SQ_HIST_TRIM] = "DELETE FROM history WHERE tier = $1 AND t < $2",
 };
 
 /* "the object is in one of user $param's projects" (or shared). */
@@ -429,6 +449,14 @@ int store_sql_text(int slot, char *buf, size_t n)
 	struct sqlbuf b = {buf, n, 0, n == 0};
 	if (slot < 0 || slot >= STORE_NSLOTS)
 		return -1;
+	if (slot == SQ_HIST_PUT_MANY) {
+		sb_add(&b, "INSERT INTO history (kind, id, tier, t, doc) VALUES ");
+		for (int r = 0; r < STORE_HIST_BATCH; r++)
+			sb_add(&b, "%s($%d, $%d, $%d, $%d, $%d)", r ? ", " : "", 5 * r + 1, 5 * r + 2, 5 * r + 3,
+			       5 * r + 4, 5 * r + 5);
+		sb_add(&b, " ON CONFLICT (kind, id, tier, t) DO UPDATE SET doc = excluded.doc");
+		return b.overflow ? -1 : 0;
+	}
 	if (slot < SQ_NGLOBAL) {
 		sb_add(&b, "%s", global_sql[slot]);
 		return b.overflow ? -1 : 0;

@@ -161,6 +161,29 @@ static void test_parse_proc(void **state)
 	}
 }
 
+/* cpu.stat and memory.stat lines, as v1 and v2 write them. */
+static void test_stat_value(void **state)
+{
+	(void)state;
+	const char *v1 = "nr_periods 120\nnr_throttled 40\nthrottled_time 2500000000\nnr_bursts 0\n";
+	const char *v2 = "usage_usec 900\nuser_usec 600\nsystem_usec 300\nnr_periods 5\nnr_throttled 2\n"
+	                 "throttled_usec 1500\n";
+	const char *mem = "inactive_anon 4096\nactive_anon 1048576\ninactive_file 8192\nactive_file 2097152\n"
+	                  "total_active_anon 99\n";
+	assert_int_equal(cgroup_stat_value(v1, "throttled_time"), 2500000000ll);
+	assert_int_equal(cgroup_stat_value(v1, "nr_throttled"), 40);
+	assert_int_equal(cgroup_stat_value(v2, "throttled_usec"), 1500);
+	assert_int_equal(cgroup_stat_value(v2, "usage_usec"), 900);
+	/* a key is a whole word at a line's start: not a longer key's tail or head */
+	assert_int_equal(cgroup_stat_value(mem, "active_anon"), 1048576);
+	assert_int_equal(cgroup_stat_value(mem, "active_file"), 2097152);
+	assert_int_equal(cgroup_stat_value(mem, "anon"), -1);
+	assert_int_equal(cgroup_stat_value(mem, "active"), -1);
+	assert_int_equal(cgroup_stat_value(v1, "throttled_usec"), -1);
+	assert_int_equal(cgroup_stat_value("throttled_time x\n", "throttled_time"), -1);
+	assert_int_equal(cgroup_stat_value("", "throttled_time"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_max),
 		cmocka_unit_test(test_rel_name),
 		cmocka_unit_test(test_parse_proc),
+		cmocka_unit_test(test_stat_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

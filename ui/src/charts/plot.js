@@ -9,7 +9,9 @@ export const COLORS = ['#1f5fbf', '#c2410c'];
 
 // Draws `data` ([timestamps, ...values]) into `el`; returns
 // { set(data), size(width), destroy() }. fmt(value) labels the y axis.
-export function plot(el, { labels, fmt, width, height }) {
+// dashed[i]: series i is dashed, so that a line on the one before it
+// (demand equal to use) leaves that one showing through its gaps.
+export function plot(el, { labels, fmt, width, height, dashed = [] }) {
   const fg = getComputedStyle(el).color || '#1b1f24';
   const axis = { stroke: fg, grid: { stroke: 'rgba(127,127,127,.25)', width: 1 }, ticks: { stroke: 'rgba(127,127,127,.4)', width: 1 } };
   const u = new uPlot({
@@ -22,7 +24,7 @@ export function plot(el, { labels, fmt, width, height }) {
       { ...axis },
       { ...axis, size: 84, values: (self, ticks) => ticks.map(fmt) },
     ],
-    series: [{}].concat(labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false, points: { show: false } }))),
+    series: [{}].concat(labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, dash: dashed[i] ? [6, 6] : undefined, spanGaps: false, points: { show: false } }))),
   }, [[]].concat(labels.map(() => [])), el);
   return {
     set(data) { u.setData(data); },
