@@ -639,7 +639,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 			return -1;
 		}
 	}
-	int fds[2 + VM_MAX_NICS];
+	int fds[3 + VM_MAX_NICS];
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,
 	                             .sandbox = a->cfg.sandbox != 0, .incoming = incoming};
@@ -658,6 +658,10 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	if ((fds[nfds] = vm_proc_listen_unix(path, e)) < 0)
 		goto fail;
 	launch.serial_fd = 3 + nfds++;
+	vm_run_path(vm, "qga.sock", path, sizeof(path));
+	if ((fds[nfds] = vm_proc_listen_unix(path, e)) < 0)
+		goto fail;
+	launch.qga_fd = 3 + nfds++;
 	for (int i = 0; i < vm->spec.nnics; i++) {
 		if (vm->spec.nics[i].user_mode)
 			continue;
