@@ -111,6 +111,7 @@ struct vm {
 	bool stop_timed_out;      /* forced because the stop's timeout passed */
 	bool watchdog_fired;      /* the guest's watchdog fired; the agent ended QEMU */
 	int stop_timeout_s;       /* the running stop's timeout */
+	char stop_via[16];        /* how the stop asked the guest: "guest_agent" or "acpi" */
 	json_t *last_exit;        /* {"at","reason","clean",...} */
 
 	struct vm_waiter *exit_waiters;
