@@ -34,6 +34,7 @@ struct qga {
 	char *out;
 	size_t outlen;
 	unsigned long junk;
+	unsigned bad_lines; /* refused in this call: the first is logged */
 	/* The call in flight. */
 	bool busy, no_reply, sent;
 	enum { PH_SYNC, PH_CMD } phase;
@@ -309,7 +310,7 @@ static void read_some(struct qga *g)
 			left -= used;
 			if (r == QGA_FRAME_MSG)
 				take_message(g, msg);
-			else if (r == QGA_FRAME_BAD)
+			else if (r == QGA_FRAME_BAD && g->bad_lines++ == 0) /* once a call: a flood logs one line */
 				log_warn("qga_bad_reply", "socket=%s command=%s error=%s", log_quote(g->path), g->cmd,
 				         log_quote(err));
 			json_decref(msg);
@@ -369,6 +370,7 @@ void qga_call(struct qga *g, const char *cmd, json_t *args, int timeout_ms, bool
 	}
 	g->busy = true;
 	g->ended = false;
+	g->bad_lines = 0;
 	g->no_reply = no_reply;
 	snprintf(g->cmd, sizeof(g->cmd), "%s", cmd);
 	g->args = args;
