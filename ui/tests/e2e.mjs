@@ -158,6 +158,11 @@ async function vmWalk(walk, name) {
   });
   await shot(walk, 'vm-running');
   await placementFacts(walk, H);
+  await check(`${walk.label}: the VM page's Guest section shows its guest agent, hostname and address`, async () => {
+    await page.waitForSelector('[data-testid=guest-agent]:has-text("Yes")', { timeout: 90000 });
+    await page.waitForSelector('[data-testid=guest-hostname]', { timeout: 10000 });
+    await page.waitForSelector('[data-testid=guest-ips]:has-text("eth0: ")', { timeout: 10000 });
+  });
   await axe(walk, 'the VM page');
   await check(`${walk.label}: stop makes it stopped`, async () => {
     await page.click('[data-testid=power-stop]');
