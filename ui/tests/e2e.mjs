@@ -158,10 +158,11 @@ async function vmWalk(walk, name) {
   });
   await shot(walk, 'vm-running');
   await placementFacts(walk, H);
-  await check(`${walk.label}: the VM page's Guest section shows its guest agent, hostname and address`, async () => {
-    await page.waitForSelector('[data-testid=guest-agent]:has-text("Yes")', { timeout: 90000 });
-    await page.waitForSelector('[data-testid=guest-hostname]', { timeout: 10000 });
-    await page.waitForSelector('[data-testid=guest-ips]:has-text("eth0: ")', { timeout: 10000 });
+  // The walk's guest (the tiny template's 64 MiB) never gets to run
+  // qemu-ga: the section says so (t_guest_agent checks a guest that does).
+  await check(`${walk.label}: the VM page's Guest section says no guest agent answers`, async () => {
+    await page.waitForSelector('[data-testid=guest] h2:has-text("Guest")', { timeout: 10000 });
+    await page.waitForSelector('[data-testid=guest-agent]:has-text("No")', { timeout: 10000 });
   });
   await axe(walk, 'the VM page');
   await check(`${walk.label}: stop makes it stopped`, async () => {
