@@ -6,7 +6,8 @@
 #
 #   vmlinuz              kernel of Debian's linux-image-cloud-amd64
 #   initrd.img           gzip'd cpio: busybox-static, virtio/evdev/button
-#                        modules, guest/init, request handler, dirtier
+#                        modules, guest/init, request handler, dirtier,
+#                        qemu-ga (qemu-guest-agent) and the libraries it needs
 #   data-template.qcow2  64 MiB ext4 data disk, file "marker" = "vdc-template"
 #
 # With "wd", the variant test-guest-wd instead, into CACHE_DIR/test-guest-wd/:
@@ -37,7 +38,7 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 [ $# -eq 1 ] || { [ $# -eq 2 ] && [ "$2" = wd ]; } || die "usage: $0 CACHE_DIR [wd]"
 VARIANT=${2:-}
-for tool in apt-get apt-cache dpkg-deb depmod gcc strip cpio gzip mkfs.ext4 qemu-img flock sha256sum; do
+for tool in apt-get apt-cache dpkg-deb depmod gcc strip objdump cpio gzip mkfs.ext4 qemu-img flock sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		die "'$tool' not found (Debian packages: apt dpkg kmod gcc libc6-dev binutils cpio gzip e2fsprogs qemu-utils util-linux)"
 done
@@ -46,6 +47,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF=$HERE/test-guest
 META_PKG=linux-image-cloud-amd64
 BB_PKG=busybox-static
+QGA_PKG=qemu-guest-agent
 NAME=test-guest
 EXTRA_MODULES=
 if [ "$VARIANT" = wd ]; then
@@ -69,12 +71,17 @@ KPKG=$(printf '%s\n' "$META_INFO" |
 	awk '/^Depends:/ { n = split($0, a, /[:,|]/); for (i = 2; i <= n; i++) { sub(/^ +/, "", a[i]); sub(/ .*/, "", a[i]); if (a[i] ~ /^linux-image-/) { print a[i]; exit } } }')
 [ -n "$KPKG" ] || die "cannot find the kernel package $META_PKG depends on"
 # Candidate versions of the image package and of busybox-static.
-POLICY=$(apt-cache policy "$KPKG" "$BB_PKG" 2>/dev/null)
+POLICY=$(apt-cache policy "$KPKG" "$BB_PKG" "$QGA_PKG" 2>/dev/null)
 candidate() { printf '%s\n' "$POLICY" | awk -v p="$1:" '$1 == p { f = 1 } f && /Candidate:/ { print $2; exit }'; }
 KVER=$(candidate "$KPKG")
 BB_VER=$(candidate "$BB_PKG")
+QGA_VER=$(candidate "$QGA_PKG")
 case $KVER in '' | '(none)') die "apt has no candidate for $KPKG" ;; esac
 case $BB_VER in '' | '(none)') die "apt has no candidate for $BB_PKG" ;; esac
+case $QGA_VER in '' | '(none)') die "apt has no candidate for $QGA_PKG" ;; esac
+# qemu-ga's library packages (its Depends but libc6, which the build host
+# gives, as it gives any library none of these packages holds).
+QGA_DEPS=$(apt-cache show --no-all-versions "$QGA_PKG" | awk '/^Depends:/ { n = split(substr($0, 10), a, /,/); for (i = 1; i <= n; i++) { sub(/^ +/, "", a[i]); sub(/[ |].*/, "", a[i]); if (a[i] != "libc6") print a[i] } }')
 
 SRC_HASH=$(
 	{
@@ -83,7 +90,7 @@ SRC_HASH=$(
 		(cd "$CONF" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 	} | sha256sum | cut -d' ' -f1
 )
-STAMP="kernel=$KPKG=$KVER busybox=$BB_VER src=$SRC_HASH extra=$EXTRA_MODULES"
+STAMP="kernel=$KPKG=$KVER busybox=$BB_VER qga=$QGA_VER src=$SRC_HASH extra=$EXTRA_MODULES"
 
 # The data template: its own definition, its own stamp.
 TEMPLATE_SIZE=64M
@@ -151,6 +158,13 @@ mkdir -p "$WORK/debs"
 	die "apt-get download failed"
 dpkg-deb -x "$WORK"/debs/linux-image-*.deb "$WORK/kernel"
 dpkg-deb -x "$WORK"/debs/busybox-static_*.deb "$WORK/busybox"
+log "downloading $QGA_PKG=$QGA_VER and its libraries: $(echo $QGA_DEPS)"
+mkdir -p "$WORK/qga-debs"
+# shellcheck disable=SC2086 # package names as words
+(cd "$WORK/qga-debs" && apt-get download -q "$QGA_PKG=$QGA_VER" $QGA_DEPS 2>&1 | { grep -v '^W: Download is performed unsandboxed' >&2 || true; }) ||
+	die "apt-get download of $QGA_PKG failed"
+for deb in "$WORK"/qga-debs/*.deb; do dpkg-deb -x "$deb" "$WORK/qga"; done
+[ -x "$WORK/qga/usr/sbin/qemu-ga" ] || die "$QGA_PKG has no /usr/sbin/qemu-ga"
 
 KREL=$(cd "$WORK/kernel/lib/modules" && ls)
 [ "$(echo "$KREL" | wc -l)" -eq 1 ] || die "expected one kernel release in $KPKG, got: $KREL"
@@ -245,6 +259,40 @@ for helper in dirtier vdc-listen vdc-connect vdc-tick; do
 		die "cannot compile $helper.c (needs gcc and libc6-dev)"
 	strip "$ROOT/bin/$helper"
 done
+
+# qemu-ga and the shared libraries it needs, found (recursively, by their
+# DT_NEEDED) among the downloaded packages first, then on this build host
+# (Debian 12 on both sides), with the dynamic loader.
+install -m 0755 "$WORK/qga/usr/sbin/qemu-ga" "$ROOT/usr/sbin/qemu-ga"
+mkdir -p "$ROOT/lib/x86_64-linux-gnu" "$ROOT/lib64"
+declare -A LIB_DONE=()
+find_lib() {
+	local d
+	for d in "$WORK/qga/lib/x86_64-linux-gnu" "$WORK/qga/usr/lib/x86_64-linux-gnu" /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu; do
+		[ -e "$d/$1" ] && { readlink -f "$d/$1"; return 0; }
+	done
+	return 1
+}
+stage_libs() {
+	local lib path
+	for lib in $(objdump -p "$1" | awk '$1 == "NEEDED" { print $2 }'); do
+		[ -n "${LIB_DONE[$lib]:-}" ] && continue
+		LIB_DONE[$lib]=1
+		path=$(find_lib "$lib") || die "qemu-ga needs $lib, found neither in the packages nor on this host"
+		install -m 0755 "$path" "$ROOT/lib/x86_64-linux-gnu/$lib"
+		stage_libs "$path"
+	done
+}
+stage_libs "$ROOT/usr/sbin/qemu-ga"
+install -m 0755 "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$ROOT/lib64/ld-linux-x86-64.so.2"
+strip "$ROOT/usr/sbin/qemu-ga" "$ROOT"/lib/x86_64-linux-gnu/*.so* 2>/dev/null || true
+log "qemu-ga libraries: ${!LIB_DONE[*]}"
+# What guest-get-osinfo reads, and the shutdown qemu-ga runs for
+# guest-shutdown (-h -P +0: power off; -r +0: reboot).
+install -m 0644 "$CONF/os-release" "$ROOT/etc/os-release"
+rm -f "$ROOT/sbin/shutdown"
+install -m 0755 "$CONF/shutdown" "$ROOT/sbin/shutdown"
+ln -sf /run "$ROOT/var/run"
 
 install -m 0755 "$HERE/init" "$ROOT/init"
 install -m 0755 "$CONF/vdc-handler" "$ROOT/bin/vdc-handler"

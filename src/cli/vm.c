@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +17,7 @@ static const struct column cols[] = {
 	{"HOST", "placement.host", FMT_TEXT, 0, NULL},
 	{"VCPUS", "config.vcpus", FMT_TEXT, 0, NULL},
 	{"MEMORY", "config.memory_mib", FMT_MIB, 0, NULL},
+	{"AGENT", "guest.agent", FMT_TEXT, 0, NULL},
 	{0},
 };
 static const struct resource res = {"vm", "vms", cols, NULL, 0};
@@ -28,6 +30,7 @@ static const struct column cols_project[] = {
 	{"HOST", "placement.host", FMT_TEXT, 0, NULL},
 	{"VCPUS", "config.vcpus", FMT_TEXT, 0, NULL},
 	{"MEMORY", "config.memory_mib", FMT_MIB, 0, NULL},
+	{"AGENT", "guest.agent", FMT_TEXT, 0, NULL},
 	{0},
 };
 
@@ -189,6 +192,41 @@ static void print_last_exit(struct cli *c, const json_t *le)
 
 /* One VM for people: state, host, size, where placement put it and why,
  * and why its QEMU last ended (-o json: the document). */
+/* What its guest agent says: whether one answers, then its host name,
+ * OS and addresses (the guest wrote them: sanitized for the terminal). */
+static void show_guest(struct cli *c, const json_t *g)
+{
+	if (!json_is_object(g))
+		return;
+	bool agent = json_is_true(json_object_get(g, "agent"));
+	char *err = text_sanitize(json_string_value(json_object_get(g, "error")) ?: "");
+	fprintf(c->out, "%-12s%s%s%s\n", "guest agent", agent ? "yes" : "no", !agent && err && *err ? ": " : "",
+	        !agent && err ? err : "");
+	free(err);
+	const char *lines[][2] = {{"  hostname", "hostname"}, {"  os", "os.pretty_name"}, {"  kernel", "os.kernel_release"}};
+	for (int i = 0; i < 3; i++) {
+		char *v = text_sanitize(json_string_value(json_path(g, lines[i][1])) ?: "");
+		if (v && *v)
+			fprintf(c->out, "%-12s%s\n", lines[i][0], v);
+		free(v);
+	}
+	size_t i, j;
+	json_t *ifc, *ip;
+	json_array_foreach(json_object_get(g, "interfaces"), i, ifc) {
+		char *name = text_sanitize(json_string_value(json_object_get(ifc, "name")) ?: "?");
+		char *mac = text_sanitize(json_string_value(json_object_get(ifc, "mac")) ?: "");
+		fprintf(c->out, "%-12s%s %s", "  interface", name ? name : "?", mac ? mac : "");
+		json_array_foreach(json_object_get(ifc, "ips"), j, ip) {
+			char *v = text_sanitize(json_string_value(ip) ?: "");
+			fprintf(c->out, " %s", v ? v : "");
+			free(v);
+		}
+		fputc('\n', c->out);
+		free(name);
+		free(mac);
+	}
+}
+
 static int show(struct cli *c, const struct args *a)
 {
 	char path[512];
@@ -252,6 +290,7 @@ static int show(struct cli *c, const struct args *a)
 			fprintf(c->out, "%-12s%s\n", "  why", why);
 		free(why);
 	}
+	show_guest(c, json_object_get(vm, "guest"));
 	const char *prio = json_string_value(json_path(vm, "ha.priority"));
 	if (prio)
 		fprintf(c->out, "%-12s%s\n", "ha", prio);

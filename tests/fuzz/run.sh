@@ -42,6 +42,7 @@ sources() {
 		"$(pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)" ;;
 	resources) echo src/manager/api/resources.c src/manager/api/resources_pool.c src/manager/api/resources_ha.c src/lib/jsonv.c src/lib/boot_order.c ;;
 	image_format) echo src/lib/image_format.c ;;
+	qga_frame) echo src/lib/qga_frame.c ;;
 	esac
 }
 
@@ -89,7 +90,7 @@ case $jobs in
 esac
 [ "$jobs" -ge 1 ] || { echo "FUZZ_JOBS must be a number of 1 or more" >&2; exit 2; }
 failed=0
-set -- vm_spec qmp config resources image_format
+set -- vm_spec qmp config resources image_format qga_frame
 while [ $# -gt 0 ]; do
 	batch=
 	pids=

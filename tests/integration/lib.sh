@@ -466,6 +466,23 @@ api() {
 	BODY=$(cat "$out")
 }
 
+# agent_answer_ms HOST: how long (ms) the host's agent took to answer GET
+# /api/v1/vms once connected (TLS handshake done): its loop's latency, not
+# curl's start or the handshake's CPU on a loaded test machine.
+agent_answer_ms() {
+	local dir args cc
+	dir=$(dir_of "$1")
+	args=(-s -o /dev/null -w '%{time_connect} %{time_appconnect} %{time_total}' --max-time 30
+		-H "Authorization: Bearer $TOKEN")
+	if [ -f "$dir/st/tls/agent.pem" ]; then
+		cc=$(mgr_client_cert)
+		args+=(--cacert "$TMP/vdcd/tls/ca.pem" --cert "$cc.pem" --key "$cc.key" "https://$(cat "$dir/mgmt_ip"):7441/api/v1/vms")
+	else
+		args+=("http://127.0.0.1:7441/api/v1/vms")
+	fi
+	in_ns "$1" curl "${args[@]}" | awk '{ c = $2 > $1 ? $2 : $1; printf "%d\n", ($3 - c) * 1000 }'
+}
+
 # api_put_file HOST PATH FILE: PUTs FILE's bytes to the host's agent (as
 # api does); sets STATUS and BODY.
 api_put_file() {

@@ -65,6 +65,8 @@ ok "the world is up: vdcd, host h1, projects pa and pb with their operators"
 
 for f in "$VDC_ROOT"/tests/hostile/*.sh; do
 	[ -e "$f" ] || continue
+	# HOSTILE_ONLY=87-guest-agent: one family (while writing it).
+	[ -z "${HOSTILE_ONLY:-}" ] || [ "$(basename "$f" .sh)" = "$HOSTILE_ONLY" ] || continue
 	diag "attacks: $(basename "$f" .sh)"
 	# shellcheck source=/dev/null
 	source "$f"

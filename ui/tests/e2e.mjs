@@ -158,6 +158,12 @@ async function vmWalk(walk, name) {
   });
   await shot(walk, 'vm-running');
   await placementFacts(walk, H);
+  // The walk's guest (the tiny template's 64 MiB) never gets to run
+  // qemu-ga: the section says so (t_guest_agent checks a guest that does).
+  await check(`${walk.label}: the VM page's Guest section says no guest agent answers`, async () => {
+    await page.waitForSelector('[data-testid=guest] h2:has-text("Guest")', { timeout: 10000 });
+    await page.waitForSelector('[data-testid=guest-agent]:has-text("No")', { timeout: 10000 });
+  });
   await axe(walk, 'the VM page');
   await check(`${walk.label}: stop makes it stopped`, async () => {
     await page.click('[data-testid=power-stop]');

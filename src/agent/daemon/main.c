@@ -236,6 +236,8 @@ int main(int argc, char **argv)
 	ha_guard_start(a);
 	if (vm_ready_start(a) < 0)
 		log_warn("ready_probes_off", "error=%s", log_quote("no timer for readiness probes"));
+	if (vm_guest_start(a) < 0)
+		log_warn("guest_agent_polls_off", "error=%s", log_quote("no timer for guest agent polls"));
 	loop_run(a->loop);
 	rc = a->exit_code;
 	log_info("agent_stopping", "reason=%s vms=\"left running\"", rc ? "error" : "signal");

@@ -280,6 +280,8 @@ static char *heartbeat_body(struct agent *a, json_t *sample)
 		json_t *ready = v ? vm_ready_json(vm) : NULL;
 		if (ready) /* its readiness probe's word (vm_ready.c) */
 			json_object_set_new(v, "ready", ready);
+		if (v) /* its guest agent's word (vm_guest.c) */
+			json_object_set_new(v, "guest", vm_guest_json(vm));
 		json_array_append_new(vms, v);
 	}
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);

@@ -109,6 +109,16 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 	ADD("socket,id=serial0,fd=%d,server=on,wait=off", l->serial_fd);
 	ADD("-serial");
 	ADD("chardev:serial0");
+	/* The guest agent's channel: a virtio-serial port the guest's qemu-ga
+	 * opens by its name; the agent talks to it through its own socket. */
+	if (l->qga_fd > 0) {
+		ADD("-chardev");
+		ADD("socket,id=qga0,fd=%d,server=on,wait=off", l->qga_fd);
+		ADD("-device");
+		ADD("virtio-serial-pci,id=vser0");
+		ADD("-device");
+		ADD("virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+	}
 	if (spec->vnc && l->vnc_path) {
 		ADD("-vga");
 		ADD("std");

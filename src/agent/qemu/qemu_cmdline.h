@@ -10,6 +10,7 @@ struct qemu_launch {
 	const char *accel;       /* "kvm" or "tcg" */
 	int qmp_fd;              /* listening unix socket for QMP */
 	int serial_fd;           /* listening unix socket for the serial console */
+	int qga_fd;              /* listening unix socket for the guest agent (0: none) */
 	int tap_fds[VM_MAX_NICS];/* bridge NICs: an open tap; -1 for user mode */
 	const char *seed_path;   /* NoCloud seed ISO, or NULL */
 	const char *vnc_path;    /* unix socket QEMU makes for VNC (spec->vnc) */

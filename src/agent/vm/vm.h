@@ -113,6 +113,7 @@ struct vm {
 	bool stop_timed_out;      /* forced because the stop's timeout passed */
 	bool watchdog_fired;      /* the guest's watchdog fired; the agent ended QEMU */
 	int stop_timeout_s;       /* the running stop's timeout */
+	char stop_via[16];        /* how the stop asked the guest: "guest_agent" or "acpi" */
 	json_t *last_exit;        /* {"at","reason","clean",...} */
 
 	struct vm_waiter *exit_waiters;
@@ -158,6 +159,7 @@ struct vm {
 	char move_error[400];
 	char move_recovering[64]; /* an interrupted move being settled after a restart: its datastore */
 	struct vm_ready ready;
+	struct vm_guest *guest; /* its guest agent's word (vm_guest.c), NULL until polled */
 	struct vm *next;
 };
 
@@ -196,6 +198,23 @@ void vm_ready_set_probes(struct agent *a, const json_t *probes);
 json_t *vm_ready_json(const struct vm *vm);
 /* Drops a probe in flight (the VM goes). */
 void vm_ready_drop(struct vm *vm);
+/* vm_guest.c: the guest agent (qemu-ga over virtio-serial). Starts the
+ * agent's poll tick: each running VM's guest agent is asked for its host
+ * name, OS and interfaces at start until it answers, then every 30 s,
+ * never blocking the loop. 0, or -1. */
+int vm_guest_start(struct agent *a);
+/* {"agent": true|false, "hostname", "os": {...}, "interfaces": [{"name",
+ * "mac", "ips": ["ADDR/PREFIX"]}], "updated_at", "error"}: a new reference. */
+json_t *vm_guest_json(const struct vm *vm);
+/* Whether its guest agent answered the last poll. */
+bool vm_guest_answers(const struct vm *vm);
+/* Asks the guest agent for a clean power-off (or reboot): -1 when it did
+ * not answer the last poll (nothing asked), else 0 and done is called once
+ * from the loop: err NULL when the guest agent took it. */
+typedef void (*vm_guest_done_fn)(struct vm *vm, void *ctx, const char *err);
+int vm_guest_shutdown(struct vm *vm, bool reboot, vm_guest_done_fn done, void *ctx);
+/* Frees the VM's guest agent state (the VM goes). */
+void vm_guest_drop(struct vm *vm);
 /* Keeps vm allocated across an operation in flight (see holds). */
 void vm_hold(struct vm *vm);
 void vm_release(struct vm *vm);

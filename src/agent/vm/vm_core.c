@@ -66,6 +66,7 @@ void vm_free(struct vm *vm)
 {
 	vm_console_detach_all(vm);
 	vm_ready_drop(vm);
+	vm_guest_drop(vm);
 	vm_spec_free(&vm->spec);
 	json_decref(vm->last_exit);
 	free(vm);
@@ -195,6 +196,7 @@ json_t *vm_to_json(struct vm *vm)
 	json_t *ready = vm_ready_json(vm);
 	if (ready)
 		json_object_set_new(o, "ready", ready);
+	json_object_set_new(o, "guest", vm_guest_json(vm));
 	if (vm->spec.uid)
 		json_object_set_new(o, "identity", json_pack("{s:I, s:I}", "uid", (json_int_t)vm->spec.uid,
 		                                              "gid", (json_int_t)vm->spec.gid));

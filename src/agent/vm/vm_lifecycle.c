@@ -645,7 +645,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 			return -1;
 		}
 	}
-	int fds[2 + VM_MAX_NICS];
+	int fds[3 + VM_MAX_NICS];
 	int nfds = 0;
 	struct qemu_launch launch = {.binary = a->cfg.qemu_binary, .accel = a->accel,
 	                             .sandbox = a->cfg.sandbox != 0, .incoming = incoming};
@@ -664,6 +664,10 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	if ((fds[nfds] = vm_proc_listen_unix(path, e)) < 0)
 		goto fail;
 	launch.serial_fd = 3 + nfds++;
+	vm_run_path(vm, "qga.sock", path, sizeof(path));
+	if ((fds[nfds] = vm_proc_listen_unix(path, e)) < 0)
+		goto fail;
+	launch.qga_fd = 3 + nfds++;
 	for (int i = 0; i < vm->spec.nnics; i++) {
 		if (vm->spec.nics[i].user_mode)
 			continue;
@@ -702,6 +706,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 	vm->shutdown_reason[0] = '\0';
 	vm->expect_exit = vm->forced = vm->stop_timed_out = vm->watchdog_fired = false;
 	vm->forced_why[0] = '\0';
+	vm->stop_via[0] = '\0';
 	if (vm_proc_spawn(vm, argv.v, fds, nfds, e) < 0)
 		goto fail;
 	strv_free(&argv);
@@ -872,6 +877,20 @@ static void on_powerdown(void *ctx, enum qmp_status st, json_t *ret, const char 
 	vm_release(vm);
 }
 
+/* The guest agent took the power-off (or could not be asked: then the
+ * power button). Either way the stop's timers start as after a press. */
+static void on_guest_shutdown(struct vm *vm, void *ctx, const char *err)
+{
+	(void)ctx;
+	if (!err || vm->pid <= 0 || vm->state != VM_STOPPING || !vm->qmp) {
+		on_powerdown(vm, QMP_OK, NULL, NULL, "guest-shutdown");
+		return;
+	}
+	log_warn("vm_guest_shutdown_failed", "vm=%s error=%s fallback=acpi", vm->spec.name, log_quote(err));
+	snprintf(vm->stop_via, sizeof(vm->stop_via), "acpi");
+	qmp_system_powerdown(vm->qmp, on_powerdown, vm);
+}
+
 int vm_stop(struct vm *vm, int timeout_s, vm_done_fn done, void *ctx, struct errinfo *e)
 {
 	if (!is_up(vm))
@@ -896,8 +915,15 @@ int vm_stop(struct vm *vm, int timeout_s, vm_done_fn done, void *ctx, struct err
 	}
 	vm->stop_timeout_s = timeout_s;
 	vm_hold(vm);
-	qmp_system_powerdown(vm->qmp, on_powerdown, vm);
-	log_info("vm_stopping", "vm=%s timeout_s=%d", vm->spec.name, timeout_s);
+	/* Through the guest agent when it answers; the power button otherwise
+	 * (and still pressed after POWERDOWN_REPEAT_MS if the guest lingers). */
+	if (vm_guest_shutdown(vm, false, on_guest_shutdown, NULL) == 0) {
+		snprintf(vm->stop_via, sizeof(vm->stop_via), "guest_agent");
+	} else {
+		snprintf(vm->stop_via, sizeof(vm->stop_via), "acpi");
+		qmp_system_powerdown(vm->qmp, on_powerdown, vm);
+	}
+	log_info("vm_stopping", "vm=%s timeout_s=%d via=%s", vm->spec.name, timeout_s, vm->stop_via);
 	return 0;
 }
 

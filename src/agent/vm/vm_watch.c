@@ -273,7 +273,10 @@ void vm_handle_exit(struct vm *vm)
 	char reason[768], logline[512];
 	vm_qemu_log_last_line(vm, logline, sizeof(logline));
 	bool clean = vm->expect_exit || !strcmp(vm->shutdown_reason, "guest-shutdown");
-	if (!strcmp(vm->shutdown_reason, "guest-shutdown"))
+	if (!strcmp(vm->shutdown_reason, "guest-shutdown") && vm->expect_exit && vm->stop_via[0])
+		snprintf(reason, sizeof(reason), "the guest powered off, asked %s",
+		         !strcmp(vm->stop_via, "guest_agent") ? "through its guest agent" : "by the ACPI power button");
+	else if (!strcmp(vm->shutdown_reason, "guest-shutdown"))
 		snprintf(reason, sizeof(reason), "the guest powered off");
 	else if (vm->expect_exit && vm->forced && vm->stop_timed_out)
 		snprintf(reason, sizeof(reason),
@@ -307,6 +310,8 @@ void vm_handle_exit(struct vm *vm)
 	                          "pid", (int)vm->pid, "cause", exit_cause(vm, have_status, status));
 	if (vm->shutdown_reason[0])
 		json_object_set_new(vm->last_exit, "shutdown_event", json_string(vm->shutdown_reason));
+	if (vm->expect_exit && vm->stop_via[0]) /* how the stop asked the guest */
+		json_object_set_new(vm->last_exit, "stop_via", json_string(vm->stop_via));
 	/* A power-off the guest did not do itself is not a clean stop to
 	 * whoever asked for a stop: say so, and why, for vdcd and users. */
 	if (vm->expect_exit && vm->forced && strcmp(vm->shutdown_reason, "guest-shutdown"))
@@ -327,6 +332,7 @@ void vm_handle_exit(struct vm *vm)
 	vm->expect_exit = vm->forced = vm->stop_timed_out = vm->watchdog_fired = false;
 	vm->forced_why[0] = '\0';
 	vm->shutdown_reason[0] = '\0';
+	vm->stop_via[0] = '\0';
 	vm_store_write_state(vm, true);
 	finish_waiters(vm);
 }

@@ -5,7 +5,7 @@
 json_t *last_exit_doc(const json_t *le)
 {
 	static const char *const keep[] = {"at", "cause", "reason", "clean", "signal", "signal_name",
-	                                   "exit_status", "shutdown_event", "forced", "forced_reason"};
+	                                   "exit_status", "shutdown_event", "forced", "forced_reason", "stop_via"};
 	json_t *o = json_object();
 	for (size_t i = 0; o && i < sizeof(keep) / sizeof(keep[0]); i++) {
 		json_t *v = json_object_get(le, keep[i]);

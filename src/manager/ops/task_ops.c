@@ -360,6 +360,17 @@ static int op_power(struct task_ctx *t, json_t *vm, const char *action, json_t *
 		if (!strcmp(action, "stop") && json_is_true(json_object_get(le, "forced")))
 			json_object_update_new(*result, json_pack("{s:b, s:s}", "forced", 1, "reason",
 			                                          json_string_value(json_object_get(le, "forced_reason")) ?: ""));
+		/* How the guest was asked: its guest agent, or the ACPI button. */
+		const char *via = json_string_value(json_object_get(le, "stop_via"));
+		if (!strcmp(action, "stop") && via) {
+			json_object_set_new(*result, "stop_via", json_string(via));
+			json_object_set_new(*result, "message",
+			                    json_string(json_is_true(json_object_get(le, "forced"))
+			                                    ? "stopped hard: the guest did not power off when asked"
+			                                : !strcmp(via, "guest_agent")
+			                                    ? "the guest powered off, asked through its guest agent"
+			                                    : "the guest powered off, asked by the ACPI power button"));
+		}
 	}
 	json_decref(reply);
 	return rc;

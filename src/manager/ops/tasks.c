@@ -135,7 +135,8 @@ static void finish(struct mgr *m, struct task_ctx *t, int rc, json_t *result, co
 		bad |= json_object_set_new(upd, "state", json_string(end_state(rc, e)));
 		bad |= json_object_set_new(upd, "progress", json_integer(100));
 		bad |= json_object_set_new(upd, "finished_at", json_string(now));
-		bad |= json_object_set_new(upd, "message", json_string(rc == 0 ? "done" : e->message));
+		bad |= json_object_set_new(upd, "message", json_string(rc == 0 ? json_string_value(json_object_get(result, "message")) ?: "done"
+		                                                                 : e->message));
 		if (result)
 			bad |= json_object_set(upd, "result", result);
 		if (rc != 0)

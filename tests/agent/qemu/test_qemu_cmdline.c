@@ -86,6 +86,15 @@ static void test_common(void **state)
 	assert_true(has_pair(&sv, "-mon", "chardev=qmp,mode=control"));
 	assert_true(has_pair(&sv, "-chardev", "socket,id=serial0,fd=23,server=on,wait=off"));
 	assert_true(has_pair(&sv, "-serial", "chardev:serial0"));
+	/* No guest agent socket given: no channel. */
+	assert_false(has_pair(&sv, "-device", "virtio-serial-pci,id=vser0"));
+	strv_free(&sv);
+	/* With one: the virtio-serial port qemu-ga looks for by name. */
+	l.qga_fd = 24;
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-chardev", "socket,id=qga0,fd=24,server=on,wait=off"));
+	assert_true(has_pair(&sv, "-device", "virtio-serial-pci,id=vser0"));
+	assert_true(has_pair(&sv, "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"));
 	strv_free(&sv);
 	assert_null(sv.v);
 	assert_int_equal(sv.n, 0);

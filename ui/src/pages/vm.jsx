@@ -132,6 +132,7 @@ export function VmPage({ id }) {
         <dt>{t('vm.created')}</dt><dd>{vm.created_at}</dd>
         <dt>{t('vm.id')}</dt><dd class="mono">{vm.id}</dd>
       </dl>
+      <Guest g={vm.guest} />
       {vm.cluster_id ? <VmHa vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <RecentTasks vmId={vm.id} tick={tick} />
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
@@ -212,6 +213,26 @@ function Snapshots({ vm, writable, busy, run }) {
         </form>
       ) : null}
     </>
+  );
+}
+
+// What its guest agent (qemu-ga) says: whether one answers, its hostname,
+// OS and addresses (the guest wrote them; rendered as text only).
+function Guest({ g }) {
+  g = g || {};
+  const ips = (g.interfaces || []).flatMap((i) => (i.ips || []).map((ip) => (i.name ? i.name + ': ' : '') + ip));
+  return (
+    <section data-testid="guest">
+      <h2>{t('vm.guest')}</h2>
+      <dl class="summary">
+        <dt>{t('vm.guest_agent')}</dt>
+        <dd data-testid="guest-agent">{g.agent ? t('vm.guest_agent_yes') : t('vm.guest_agent_no')}{!g.agent && g.error ? ' (' + g.error + ')' : ''}</dd>
+        {g.hostname ? <><dt>{t('vm.guest_hostname')}</dt><dd data-testid="guest-hostname">{g.hostname}</dd></> : null}
+        {g.os ? <><dt>{t('vm.guest_os')}</dt><dd data-testid="guest-os">{g.os.pretty_name || g.os.name || g.os.id || '-'}{g.os.kernel_release ? ', ' + g.os.kernel_release : ''}</dd></> : null}
+        {ips.length ? <><dt>{t('vm.guest_ips')}</dt><dd data-testid="guest-ips">{ips.join(', ')}</dd></> : null}
+        {g.updated_at ? <><dt>{t('vm.guest_updated')}</dt><dd>{g.updated_at}</dd></> : null}
+      </dl>
+    </section>
   );
 }
 
