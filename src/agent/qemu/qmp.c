@@ -406,6 +406,72 @@ static void fail_all(struct qmp *q, enum qmp_status st, const char *err)
 			cmd_end_later(c, st, err);
 }
 
+/* Sends the line s with fd attached to its first byte (SCM_RIGHTS), as
+ * QEMU's getfd wants it; what the socket does not take at once is queued
+ * as any command's rest. 0, or -1 with errno. */
+static int send_with_fd(struct qmp *q, const char *s, size_t len, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	memset(ctl, 0, sizeof(ctl));
+	struct iovec iov = {.iov_base = (void *)s, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	size_t rest = len - (size_t)n;
+	if (rest) {
+		char *nb = realloc(q->out, q->outlen + rest);
+		if (!nb)
+			return -1;
+		q->out = nb;
+		memcpy(q->out + q->outlen, s + n, rest);
+		q->outlen += rest;
+	}
+	update_watch(q);
+	return 0;
+}
+
+/* Queues the command line for c (given its id now); fd >= 0 goes with it. */
+static void cmd_write_fd(struct qmp *q, struct qmp_cmd *c, json_t *args, int fd)
+{
+	c->id = q->next_id++;
+	json_t *req = json_pack("{s:s, s:I}", "execute", c->name, "id", (json_int_t)c->id);
+	if (args)
+		json_object_set_new(req, "arguments", args);
+	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	char *line = s ? realloc(s, strlen(s) + 2) : NULL;
+	if (!line) {
+		free(s);
+		cmd_end_later(c, QMP_FAILED, "out of memory");
+		return;
+	}
+	size_t len = strlen(line);
+	line[len++] = '\n';
+	line[len] = '\0';
+	/* The fd must ride on the command's own bytes: not behind others. */
+	if (q->outlen) {
+		free(line);
+		cmd_end_later(c, QMP_FAILED, "the monitor is still sending an earlier command; try again");
+		return;
+	}
+	int rc = send_with_fd(q, line, len, fd);
+	free(line);
+	if (rc < 0) {
+		char err[256];
+		snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
+		fail_all(q, QMP_CLOSED, err);
+	}
+}
+
 /* Queues the command line for c (given its id now). */
 static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
 {
@@ -471,6 +537,19 @@ void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_
 		return;
 	}
 	cmd_write(q, c, args);
+}
+
+void qmp_send_fd(struct qmp *q, const char *cmd, json_t *args, int fd, qmp_reply_fn cb, void *cb_ctx)
+{
+	struct qmp_cmd *c = cmd_new(q, cmd, 0, cb, cb_ctx);
+	if (q->closed || q->negotiating) {
+		json_decref(args);
+		cmd_end_later(c, q->closed ? QMP_CLOSED : QMP_FAILED,
+		              q->closed ? "QEMU closed its monitor connection (QEMU exited)"
+		                        : "QEMU's monitor is not ready yet; try again");
+		return;
+	}
+	cmd_write_fd(q, c, args, fd);
 }
 
 void qmp_reply_later(struct qmp *q, const char *cmd, enum qmp_status st, const char *err,
