@@ -90,12 +90,21 @@ static json_t *change_json(struct vm *vm, const char *kind, const char *name, co
 
 static void nic_name(int id, char *out, size_t n) { snprintf(out, n, "net%d", id); }
 
+/* A live migration out under way (one that arrived, or ended, is not):
+ * the receiver's QEMU is being given this one's devices. */
+static bool migrating_out(const struct vm *vm)
+{
+	const char *s = vm->mig.status;
+	return vm->mig.role == VM_MIG_OUT && (vm->mig.mirror || (s[0] && strcmp(s, "completed") && strcmp(s, "failed") &&
+	                                                          strcmp(s, "cancelled")));
+}
+
 static int busy(struct vm *vm, struct errinfo *e)
 {
 	if (vm->plug)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is adding or removing a device already; try again once "
 		                   "that ends", vm->spec.name);
-	if (vm->move || vm->mig.role != VM_MIG_NONE || vm->job_active)
+	if (vm->move || migrating_out(vm) || vm->job_active)
 		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is migrating, moving a disk or running a snapshot job; "
 		                   "change its hardware once that ends", vm->spec.name);
 	if (!stopped(vm) && !running(vm))
