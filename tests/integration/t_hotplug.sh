@@ -133,6 +133,22 @@ api $H POST /api/v1/vms/hp1/disks '{"name":"d1"}'
 check "the unused disk is attached again by its name" test "$STATUS" = 201
 guest_wait $H disks vdb
 check "... with what the guest wrote" test "$(guest_req $H $IP 'blkread vdb')" = hot-plugged
+# A guest that does not let go (paused: it cannot answer the unplug).
+api $H POST /api/v1/vms/hp1/pause
+t0=$SECONDS
+api $H DELETE /api/v1/vms/hp1/disks/d1
+check "a paused guest does not release the disk: 409 not_released after 30 s ($((SECONDS - t0)) s)" \
+	test "$STATUS/$(jget "$BODY" .error.code)" = 409/not_released -a $((SECONDS - t0)) -ge 29
+api $H GET /api/v1/vms/hp1
+check "... the disk stays, recorded attached" test "$(jget "$BODY" '.spec.disks[] | select(.name=="d1") | .state // "attached"')" = attached
+api $H POST /api/v1/vms/hp1/resume
+for _ in $(seq 1 100); do
+	api $H GET /api/v1/vms/hp1
+	[ "$(jget "$BODY" '.spec.disks[] | select(.name=="d1") | .state // "attached"')" = unused ] && break
+	sleep 0.2
+done
+check "resumed, the guest releases it late: kept as an unused disk (nothing lost)" \
+	test "$(jget "$BODY" '.spec.disks[] | select(.name=="d1") | .state')" = unused -a -f "$D1"
 api $H DELETE '/api/v1/vms/hp1/disks/d1?delete=true'
 check "removed with delete, its file goes" test "$STATUS" = 200 -a ! -e "$D1"
 check "... and it leaves the spec" test "$(jget "$BODY" '[.spec.disks[].name] | join(",")')" = root
