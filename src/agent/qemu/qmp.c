@@ -36,6 +36,7 @@ struct qmp_cmd {
 	bool handshake;      /* the capabilities negotiation itself */
 	json_t *held_args;   /* held until the negotiation is over (held) */
 	bool held;
+	int held_fd;         /* a held qmp_send_fd's copy of its descriptor, or -1 */
 	bool ended;          /* st/err below are set: end it at the next turn */
 	enum qmp_status st;
 	char err[256];
@@ -335,6 +336,8 @@ static void cmd_finish(struct qmp_cmd *c, enum qmp_status st, json_t *ret, const
 		loop_timer_cancel(c->loop, c->timer);
 	c->timer = NULL;
 	json_decref(c->held_args);
+	if (c->held_fd >= 0)
+		close(c->held_fd);
 	qmp_reply_fn cb = c->cb;
 	void *ctx = c->cb_ctx;
 	char errbuf[sizeof(c->err)], name[sizeof(c->name)];
@@ -508,6 +511,7 @@ static struct qmp_cmd *cmd_new(struct qmp *q, const char *name, int timeout_ms, 
 		abort(); /* a callback promised and no memory to keep the promise */
 	c->q = q;
 	c->loop = q->loop;
+	c->held_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : q->timeout_ms;
 	c->deadline_ms = loop_now_ms() + (uint64_t)c->timeout_ms;
@@ -542,11 +546,19 @@ void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_
 void qmp_send_fd(struct qmp *q, const char *cmd, json_t *args, int fd, qmp_reply_fn cb, void *cb_ctx)
 {
 	struct qmp_cmd *c = cmd_new(q, cmd, 0, cb, cb_ctx);
-	if (q->closed || q->negotiating) {
+	if (q->closed) {
 		json_decref(args);
-		cmd_end_later(c, q->closed ? QMP_CLOSED : QMP_FAILED,
-		              q->closed ? "QEMU closed its monitor connection (QEMU exited)"
-		                        : "QEMU's monitor is not ready yet; try again");
+		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+		return;
+	}
+	if (q->negotiating) { /* sent after, with a copy of fd kept meanwhile */
+		if ((c->held_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			json_decref(args);
+			cmd_end_later(c, QMP_FAILED, "cannot keep the descriptor to pass: out of descriptors");
+			return;
+		}
+		c->held = true;
+		c->held_args = args;
 		return;
 	}
 	cmd_write_fd(q, c, args, fd);
@@ -600,7 +612,14 @@ static void route_message(struct qmp *q, json_t *msg)
 				h->held = false;
 				json_t *args = h->held_args;
 				h->held_args = NULL;
-				cmd_write(q, h, args);
+				if (h->held_fd >= 0) {
+					int fd = h->held_fd;
+					h->held_fd = -1;
+					cmd_write_fd(q, h, args, fd);
+					close(fd);
+				} else {
+					cmd_write(q, h, args);
+				}
 			}
 	}
 	if (ret) {
