@@ -13,6 +13,7 @@ import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
 import { Migrate } from './vm_migrate.jsx';
 import { MoveDisk } from './vm_move_disk.jsx';
+import { Hardware } from './vm_hardware.jsx';
 import { VmPool } from './vm_pool.jsx';
 import { VmHa } from './vm_ha.jsx';
 
@@ -133,6 +134,7 @@ export function VmPage({ id }) {
       {vm.cluster_id ? <VmHa vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
       <RecentTasks vmId={vm.id} tick={tick} />
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
+      <Hardware vm={vm} writable={writable} onDone={() => setTick((n) => n + 1)} />
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
