@@ -257,6 +257,19 @@ check "the NIC is removed (task)" test "$TASK_STATE/$(mapi GET /api/v1/vms/hv &&
 mapi DELETE "/api/v1/vms/$HV/nics/net0"
 check "a NIC of the VM's networks is not removed here: 404 naming nic" test "$STATUS/$(jget "$BODY" .error.field)" = 404/nic
 
+mapi DELETE "/api/v1/vms/$HV/disks/d1"
+task_wait "$(jget "$BODY" .task.id)" 60
+mapi GET /api/v1/vms/hv
+check "removed without delete, the disk is unused in the VM's record (its file kept, still counted)" \
+	test "$TASK_STATE/$(jget "$BODY" '.config.extra_disks[0].state')/$(mapi GET /api/v1/projects/pq && jget "$BODY" .usage.disk_mib)" = "succeeded/unused/$((U0 + 64))"
+guest_wait h3 disks '^vda:[0-9]*$'
+check "... and gone from the guest ($SEEN)" test "${SEEN%%:*}" = vda -a -z "$(grep -o vdb <<<"$SEEN")"
+mapi POST "/api/v1/vms/$HV/disks" '{"name":"d1"}'
+task_wait "$(jget "$BODY" .task.id)" 60
+check "an unused disk is attached again by its name alone" \
+	test "$TASK_STATE/$(mapi GET /api/v1/vms/hv && jget "$BODY" '.config.extra_disks[0].state')" = succeeded/attached
+guest_wait h3 disks 'vdb:131072'
+check "... and the guest has it again" grep -q 'vdb:131072' <<<"$SEEN"
 D1=$(vm_field h3 "$HV" '.spec.disks[] | select(.name == "d1") | .path')
 out=$("$VDC" vm disk-remove hv d1 --delete 2>"$TMP/cli-err")
 check "vdc vm disk-remove hv d1 --delete ($out)" test "$out" = "vm hv: removed and deleted disk d1"

@@ -3,8 +3,6 @@
  * parses the request into a vm_*_req and replies with the operation's end. */
 #include "api.h"
 
-#include "natnet.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,33 +95,8 @@ void api_vm_nic_add(struct http_req *req)
 		return;
 	struct jv_err jerr = {0};
 	static const char *const keys[] = {"bridge", "mode", "mac", NULL};
-	const char *bridge = NULL, *mode = NULL, *mac = NULL;
-	struct vm_nic_req r = {0};
-	int bad = jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "bridge", false, 15, &bridge, &jerr) < 0 ||
-	          jv_string(body, "", "mode", false, 15, &mode, &jerr) < 0 ||
-	          jv_string(body, "", "mac", false, 17, &mac, &jerr) < 0;
-	if (!bad) {
-		if (!mode)
-			mode = bridge ? "bridge" : "";
-		if (!strcmp(mode, "nat") || !strcmp(mode, "user")) {
-			if (bridge)
-				bad = jv_fail(&jerr, "mode", "is '%s', which takes no bridge", mode) < 0;
-			r.nat = !strcmp(mode, "nat");
-			r.user_mode = !r.nat;
-		} else if (!strcmp(mode, "bridge")) {
-			if (!bridge || !vm_spec_valid_ifname(bridge))
-				bad = jv_fail(&jerr, "bridge", bridge ? "'%s' is not a valid interface name" : "is required (or "
-				              "set mode to 'nat')", bridge) < 0;
-			else
-				snprintf(r.bridge, sizeof(r.bridge), "%s", bridge);
-		} else {
-			bad = jv_fail(&jerr, "mode", "must be 'bridge', 'nat' or 'user', not '%s'", mode) < 0;
-		}
-		if (!bad && mac && !vm_spec_valid_mac(mac))
-			bad = jv_fail(&jerr, "mac", "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac) < 0;
-		if (!bad && mac)
-			snprintf(r.mac, sizeof(r.mac), "%s", mac);
-	}
+	struct vm_nic r = {0};
+	int bad = jv_only_keys(body, "", keys, &jerr) < 0 || vm_spec_parse_nic(body, "", &r, &jerr) < 0;
 	json_decref(body);
 	if (bad) {
 		api_reply_bad(req, &jerr);

@@ -442,8 +442,9 @@ static int send_with_fd(struct qmp *q, const char *s, size_t len, int fd)
 	return 0;
 }
 
-/* Queues the command line for c (given its id now); fd >= 0 goes with it. */
-static void cmd_write_fd(struct qmp *q, struct qmp_cmd *c, json_t *args, int fd)
+/* c's command as one line of JSON, c given its id now (args consumed),
+ * without its newline; NULL when out of memory (c then ended). */
+static char *cmd_json(struct qmp *q, struct qmp_cmd *c, json_t *args)
 {
 	c->id = q->next_id++;
 	json_t *req = json_pack("{s:s, s:I}", "execute", c->name, "id", (json_int_t)c->id);
@@ -451,41 +452,51 @@ static void cmd_write_fd(struct qmp *q, struct qmp_cmd *c, json_t *args, int fd)
 		json_object_set_new(req, "arguments", args);
 	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	char *line = s ? realloc(s, strlen(s) + 2) : NULL;
-	if (!line) {
-		free(s);
+	if (!s)
 		cmd_end_later(c, QMP_FAILED, "out of memory");
+	return s;
+}
+
+static void cmd_send_failed(struct qmp *q, struct qmp_cmd *c)
+{
+	char err[256];
+	snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
+	fail_all(q, QMP_CLOSED, err);
+}
+
+/* Queues the command line for c; fd >= 0 goes with it. */
+static void cmd_write_fd(struct qmp *q, struct qmp_cmd *c, json_t *args, int fd)
+{
+	/* The fd must ride on the command's own bytes: not behind others. */
+	if (q->outlen) {
+		json_decref(args);
+		cmd_end_later(c, QMP_FAILED, "the monitor is still sending an earlier command; try again");
+		return;
+	}
+	char *s = cmd_json(q, c, args), *line = s ? realloc(s, strlen(s) + 2) : NULL;
+	if (!line) {
+		if (s)
+			cmd_end_later(c, QMP_FAILED, "out of memory");
+		free(s);
 		return;
 	}
 	size_t len = strlen(line);
 	line[len++] = '\n';
 	line[len] = '\0';
-	/* The fd must ride on the command's own bytes: not behind others. */
-	if (q->outlen) {
-		free(line);
-		cmd_end_later(c, QMP_FAILED, "the monitor is still sending an earlier command; try again");
-		return;
-	}
 	int rc = send_with_fd(q, line, len, fd);
 	free(line);
-	if (rc < 0) {
-		char err[256];
-		snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
-		fail_all(q, QMP_CLOSED, err);
-	}
+	if (rc < 0)
+		cmd_send_failed(q, c);
 }
 
-/* Queues the command line for c (given its id now). */
+/* Queues the command line for c. */
 static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
 {
-	c->id = q->next_id++;
-	json_t *req = json_pack("{s:s, s:I}", "execute", c->name, "id", (json_int_t)c->id);
-	if (args)
-		json_object_set_new(req, "arguments", args);
-	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	size_t len = s ? strlen(s) : 0;
-	char *nb = s ? realloc(q->out, q->outlen + len + 1) : NULL;
+	char *s = cmd_json(q, c, args);
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	char *nb = realloc(q->out, q->outlen + len + 1);
 	if (!nb) {
 		free(s);
 		cmd_end_later(c, QMP_FAILED, "out of memory");
@@ -496,11 +507,8 @@ static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
 	q->out[q->outlen + len] = '\n';
 	q->outlen += len + 1;
 	free(s);
-	if (flush_out(q) < 0) {
-		char err[256];
-		snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
-		fail_all(q, QMP_CLOSED, err);
-	}
+	if (flush_out(q) < 0)
+		cmd_send_failed(q, c);
 }
 
 static struct qmp_cmd *cmd_new(struct qmp *q, const char *name, int timeout_ms, qmp_reply_fn cb,

@@ -274,12 +274,8 @@ struct vm_disk_req {
 int vm_disk_add(struct vm *vm, const struct vm_disk_req *r, vm_done_fn done, void *ctx, struct errinfo *e);
 /* delete_file: the disk's file goes too; else it stays as an unused disk. */
 int vm_disk_remove(struct vm *vm, const char *name, bool delete_file, vm_done_fn done, void *ctx, struct errinfo *e);
-struct vm_nic_req {
-	bool nat, user_mode;
-	char bridge[16];
-	char mac[18];         /* "": generated */
-};
-int vm_nic_add(struct vm *vm, const struct vm_nic_req *r, vm_done_fn done, void *ctx, struct errinfo *e);
+/* The NIC's bridge, mode and MAC ("": generated) as vm_spec_parse_nic gives them. */
+int vm_nic_add(struct vm *vm, const struct vm_nic *r, vm_done_fn done, void *ctx, struct errinfo *e);
 int vm_nic_remove(struct vm *vm, int id, vm_done_fn done, void *ctx, struct errinfo *e);
 /* Whether a change waits for the next start (what: which, for a refusal). */
 bool vm_hotplug_pending(const struct vm *vm, char *what, size_t n);

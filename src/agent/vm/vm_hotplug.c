@@ -365,7 +365,8 @@ int vm_disk_add(struct vm *vm, const struct vm_disk_req *r, vm_done_fn done, voi
 	if (busy(vm, e) < 0)
 		return -1;
 	int i = find_disk(vm, r->name);
-	if (i >= 0 && vm->spec.disks[i].hw == VM_HW_UNUSED) {
+	bool reattach = i >= 0 && vm->spec.disks[i].hw == VM_HW_UNUSED;
+	if (reattach) {
 		/* An unused disk attached again (Proxmox's "unused disk"). */
 		if (r->size_mib && r->size_mib != vm->spec.disks[i].size_mib)
 			return errinfo_set(e, 409, "disk_exists", "size_mib", "size_mib: disk '%s' is an unused disk of "
@@ -388,7 +389,12 @@ int vm_disk_add(struct vm *vm, const struct vm_disk_req *r, vm_done_fn done, voi
 		d->slot = free_slot(vm, vm->spec.hotplug_ports + 1, VM_HOTPLUG_MAX_PORTS);
 	d->hw = live ? VM_HW_ADD_PENDING : VM_HW_ATTACHED;
 	if (save_spec(vm, e) < 0) {
-		drop_disk(vm, i, true);
+		if (reattach) { /* the file is the user's: it stays unused */
+			d->hw = VM_HW_UNUSED;
+			d->slot = 0;
+		} else {
+			drop_disk(vm, i, true); /* made just now, named nowhere else */
+		}
 		return -1;
 	}
 	if (!live || pending) {
@@ -700,7 +706,7 @@ static void on_tap_given(void *ctx, enum qmp_status st, json_t *ret, const char 
 	qmp_netdev_add_tap(vm->qmp, netdev, fdname, on_netdev_added, p);
 }
 
-int vm_nic_add(struct vm *vm, const struct vm_nic_req *r, vm_done_fn done, void *ctx, struct errinfo *e)
+int vm_nic_add(struct vm *vm, const struct vm_nic *r, vm_done_fn done, void *ctx, struct errinfo *e)
 {
 	if (busy(vm, e) < 0)
 		return -1;
@@ -721,7 +727,7 @@ int vm_nic_add(struct vm *vm, const struct vm_nic_req *r, vm_done_fn done, void 
 	n->id = id;
 	n->user_mode = r->user_mode;
 	n->nat = r->nat;
-	snprintf(n->bridge, sizeof(n->bridge), "%s", r->nat ? NAT_BRIDGE : r->bridge);
+	snprintf(n->bridge, sizeof(n->bridge), "%s", r->bridge);
 	if (r->mac[0]) {
 		for (int k = 0; k < vm->spec.nnics; k++)
 			if (!strcasecmp(vm->spec.nics[k].mac, r->mac))

@@ -288,6 +288,46 @@ static int parse_disks(const json_t *root, enum vm_spec_source src, struct vm_sp
 	return 0;
 }
 
+int vm_spec_parse_nic(const json_t *n, const char *path, struct vm_nic *nic, struct jv_err *err)
+{
+	const char *bridge = NULL, *mode = NULL, *mac = NULL;
+	char field[96];
+	if (jv_string(n, path, "bridge", false, 15, &bridge, err) < 0 ||
+	    jv_string(n, path, "mode", false, 15, &mode, err) < 0 ||
+	    jv_string(n, path, "mac", false, 17, &mac, err) < 0)
+		return -1;
+	if (!mode)
+		mode = bridge ? "bridge" : "";
+	jv_path(field, sizeof(field), path, "mode");
+	if (!strcmp(mode, "user")) {
+		if (bridge)
+			return jv_fail(err, field, "is 'user', which takes no bridge");
+		nic->user_mode = true;
+	} else if (!strcmp(mode, "nat")) {
+		if (bridge)
+			return jv_fail(err, field, "is 'nat', which takes no bridge (the host's NAT "
+			                           "network has its own)");
+		nic->nat = true;
+		snprintf(nic->bridge, sizeof(nic->bridge), "%s", NAT_BRIDGE);
+	} else if (!strcmp(mode, "bridge")) {
+		jv_path(field, sizeof(field), path, "bridge");
+		if (!bridge)
+			return jv_fail(err, field, "is required (or set mode to 'nat')");
+		if (!vm_spec_valid_ifname(bridge))
+			return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
+		snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
+	} else {
+		return jv_fail(err, field, "must be 'bridge', 'nat' or 'user', not '%s'", mode);
+	}
+	if (mac) {
+		jv_path(field, sizeof(field), path, "mac");
+		if (!vm_spec_valid_mac(mac))
+			return jv_fail(err, field, "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac);
+		snprintf(nic->mac, sizeof(nic->mac), "%s", mac);
+	}
+	return 0;
+}
+
 static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *err)
 {
 	json_t *arr = NULL;
@@ -308,53 +348,21 @@ static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *e
 			return jv_fail(err, path, "must be an object");
 		if (jv_only_keys(n, path, keys, err) < 0)
 			return -1;
-		const char *bridge = NULL, *mode = NULL, *mac = NULL;
-		if (jv_string(n, path, "bridge", false, 15, &bridge, err) < 0 ||
-		    jv_string(n, path, "mode", false, 15, &mode, err) < 0 ||
-		    jv_string(n, path, "mac", false, 17, &mac, err) < 0)
-			return -1;
 		struct vm_nic *nic = &spec->nics[i];
 		int64_t id = (int64_t)i;
-		if (jv_int(n, path, "id", false, 0, 63, &id, err) < 0 ||
+		if (vm_spec_parse_nic(n, path, nic, err) < 0 || jv_int(n, path, "id", false, 0, 63, &id, err) < 0 ||
 		    parse_hw(n, path, false, &nic->slot, &nic->hw, err) < 0)
 			return -1;
 		nic->id = (int)id;
-		for (size_t k = 0; k < i; k++)
+		for (size_t k = 0; k < i; k++) {
 			if (spec->nics[k].id == nic->id) {
 				jv_path(field, sizeof(field), path, "id");
 				return jv_fail(err, field, "%d is used by nics[%zu] already", nic->id, k);
 			}
-		if (!mode)
-			mode = bridge ? "bridge" : "";
-		jv_path(field, sizeof(field), path, "mode");
-		if (!strcmp(mode, "user")) {
-			if (bridge)
-				return jv_fail(err, field, "is 'user', which takes no bridge");
-			nic->user_mode = true;
-		} else if (!strcmp(mode, "nat")) {
-			if (bridge)
-				return jv_fail(err, field, "is 'nat', which takes no bridge (the host's NAT "
-				                           "network has its own)");
-			nic->nat = true;
-			snprintf(nic->bridge, sizeof(nic->bridge), "%s", NAT_BRIDGE);
-		} else if (!strcmp(mode, "bridge")) {
-			jv_path(field, sizeof(field), path, "bridge");
-			if (!bridge)
-				return jv_fail(err, field, "is required (or set mode to 'nat')");
-			if (!vm_spec_valid_ifname(bridge))
-				return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
-			snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
-		} else {
-			return jv_fail(err, field, "must be 'bridge', 'nat' or 'user', not '%s'", mode);
-		}
-		if (mac) {
-			jv_path(field, sizeof(field), path, "mac");
-			if (!vm_spec_valid_mac(mac))
-				return jv_fail(err, field, "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac);
-			snprintf(nic->mac, sizeof(nic->mac), "%s", mac);
-			for (size_t k = 0; k < i; k++)
-				if (!strcasecmp(spec->nics[k].mac, mac))
-					return jv_fail(err, field, "'%s' is used by nics[%zu] already", mac, k);
+			if (nic->mac[0] && !strcasecmp(spec->nics[k].mac, nic->mac)) {
+				jv_path(field, sizeof(field), path, "mac");
+				return jv_fail(err, field, "'%s' is used by nics[%zu] already", nic->mac, k);
+			}
 		}
 		spec->nnics = (int)i + 1;
 	}

@@ -131,6 +131,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
                   struct jv_err *err);
 void vm_spec_free(struct vm_spec *spec);
 
+/* What one NIC connects to, from n (at path: "nics[2]", or "" for a body
+ * of its own): "bridge", "mode" (bridge, nat, user) and "mac", into nic.
+ * Other keys are the caller's to check. 0, or -1 with err naming the field. */
+int vm_spec_parse_nic(const json_t *n, const char *path, struct vm_nic *nic, struct jv_err *err);
+
 /* obj's "watchdog": "i6300esb" into out, or "" when null or absent (none).
  * One model, named, so that more can come without a new field. 0, or -1
  * with err naming "watchdog". */

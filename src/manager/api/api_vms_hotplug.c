@@ -100,7 +100,8 @@ static void commit_task(struct http_req *req, const json_t *vm, json_t *upd, con
 	http_reply_json(req, 202, json_pack("{s:o}", "task", task));
 }
 
-/* POST {"name", "size_mib", "datastore"?}: a new blank disk. */
+/* POST {"name", "size_mib", "datastore"?}: a new blank disk; or {"name"}
+ * of an unused disk: attached again (Proxmox's "unused disk"). */
 void api_vms_disk_add(struct http_req *req)
 {
 	json_t *vm = api_vm_for_action(req), *body = NULL;
@@ -114,17 +115,40 @@ void api_vms_disk_add(struct http_req *req)
 	if (jv_only_keys(body, "", keys, &jerr) < 0 || jv_string(body, "", "name", true, 63, &name, &jerr) < 0 ||
 	    (!jv_is_safe_name(name) && jv_fail(&jerr, "name", "'%s' is not a disk name (letters, digits, '-', '_', "
 	                                       "'.'; not starting with '.')", name) < 0) ||
-	    jv_int(body, "", "size_mib", true, 1, 64ll * 1024 * 1024, &size, &jerr) < 0 ||
+	    jv_int(body, "", "size_mib", false, 1, 64ll * 1024 * 1024, &size, &jerr) < 0 ||
 	    jv_string(body, "", "datastore", false, 63, &ds, &jerr) < 0 ||
 	    (ds && !jv_is_safe_name(ds) && jv_fail(&jerr, "datastore", "'%s' is not a datastore name", ds) < 0)) {
 		mgr_refuse_jv(req, "vm.disk_add", "vm", id, &jerr);
 		goto out;
 	}
+	struct errinfo e = {0};
+	const json_t *old = entry(vm, "extra_disks", name);
+	bool reattach = old && !strcmp(str(old, "state") ?: "", "unused");
+	if (reattach) {
+		if ((size && size != json_integer_value(json_object_get(old, "size_mib"))) ||
+		    (ds && strcmp(ds, str(old, "datastore") ?: "")))
+			errinfo_set(&e, 409, "disk_exists", "name", "name: '%s' is an unused disk of %lld MiB on %s; attach it "
+			            "by its name alone, or choose another name", name,
+			            (long long)json_integer_value(json_object_get(old, "size_mib")), str(old, "datastore"));
+		else if (settled(vm, &e) == 0) {
+			json_t *upd = json_deep_copy(vm);
+			json_object_set_new(entry(upd, "extra_disks", name), "state", json_string("adding"));
+			int64_t none[QUOTA_N] = {0};
+			json_t *args = json_pack("{s:s, s:b, s:s}", "name", name, "reattach", 1, "state_before", "unused");
+			commit_task(req, vm, upd, none, "vm.disk_add", args);
+			json_decref(args);
+			json_decref(upd);
+			goto out;
+		}
+		mgr_refuse(req, "vm.disk_add", "vm", id, &e);
+		goto out;
+	}
 	if (!ds)
 		ds = str(json_object_get(vm, "config"), "datastore") ?: "local";
-	struct errinfo e = {0};
 	size_t n = json_array_size(json_object_get(json_object_get(vm, "config"), "extra_disks"));
-	if (!strcmp(name, "root") || entry(vm, "extra_disks", name))
+	if (!size)
+		errinfo_set(&e, 400, "invalid_request", "size_mib", "size_mib: is required for a new disk");
+	else if (!strcmp(name, "root") || old)
 		errinfo_set(&e, 409, "disk_exists", "name", "name: VM '%s' has a disk named '%s' already", str(vm, "name"), name);
 	else if (1 + n >= 16)
 		errinfo_set(&e, 409, "limit", "disks", "VM '%s' has %zu disks (unused ones included), the most a VM may "

@@ -117,11 +117,13 @@ int task_op_disk_add(struct task_ctx *t, json_t *vm, const char *op, json_t *arg
 	snprintf(path, sizeof(path), "/api/v1/vms/%s/disks", vm_agent_name(vm));
 	task_update(t, NULL, 20, "making the disk on the host and plugging it in");
 	long status = 0;
-	json_t *reply = NULL, *body = json_pack("{s:s, s:I, s:O}", "name", name, "size_mib", size, "datastore",
-	                                        json_object_get(args, "datastore"));
+	bool reattach = json_is_true(json_object_get(args, "reattach"));
+	json_t *reply = NULL, *body = reattach ? json_pack("{s:s}", "name", name)
+	                                       : json_pack("{s:s, s:I, s:O}", "name", name, "size_mib", size, "datastore",
+	                                                   json_object_get(args, "datastore"));
 	int rc = agent_call(t->st, host, "POST", path, body, 120, &status, &reply, NULL, e);
 	json_decref(body);
-	if (rc == 0 && status == 409 && !strcmp(str(json_object_get(reply, "error"), "field") ?: "", "name")) {
+	if (rc == 0 && !reattach && status == 409 && !strcmp(str(json_object_get(reply, "error"), "field") ?: "", "name")) {
 		/* Made before a crash of vdcd? The host's VM says. */
 		json_decref(reply);
 		reply = NULL;
@@ -139,7 +141,10 @@ int task_op_disk_add(struct task_ctx *t, json_t *vm, const char *op, json_t *arg
 		rc = agent_refused(status, reply, "the host did not add the disk", e);
 	if (rc < 0) {
 		struct errinfo ue = {0};
-		edit_entry(t->st, id, "extra_disks", name, NULL, -size, &ue); /* nothing made: all back */
+		if (reattach) /* still unused */
+			edit_entry(t->st, id, "extra_disks", name, json_pack("{s:s}", "state", "unused"), 0, &ue);
+		else
+			edit_entry(t->st, id, "extra_disks", name, NULL, -size, &ue); /* nothing made: all back */
 		json_decref(reply);
 		return -1;
 	}
@@ -289,7 +294,9 @@ void task_hotplug_unqueue(struct store *st, const char *id, json_t *args)
 	const char *name = str(args, "name");
 	if (!name)
 		return;
-	if (json_is_integer(json_object_get(args, "size_mib")))
+	if (json_is_true(json_object_get(args, "reattach")))
+		edit_entry(st, id, "extra_disks", name, json_pack("{s:s}", "state", "unused"), 0, &e);
+	else if (json_is_integer(json_object_get(args, "size_mib")))
 		edit_entry(st, id, "extra_disks", name, NULL, -json_integer_value(json_object_get(args, "size_mib")), &e);
 	else if (str(args, "state_before"))
 		edit_entry(st, id, json_object_get(args, "delete") ? "extra_disks" : "extra_nics", name,
