@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "qemu_cmdline.h"
 #include "qmp_cmds.h"
 
 #include <errno.h>
@@ -507,12 +508,36 @@ static void on_unplug_timeout(void *ctx)
 	vm->plug_late = p;
 }
 
+/* A device the guest let go with nobody waiting (its removal was asked
+ * before an agent restart): it leaves the record as it left QEMU, a disk
+ * kept as unused. Its backend stays in QEMU until the VM stops. */
+static void released_unwatched(struct vm *vm, const char *device)
+{
+	struct errinfo e = {0};
+	int i = -1;
+	if (!strncmp(device, "disk-", 5) && (i = find_disk(vm, device + 5)) >= 0 && vm->spec.disks[i].slot &&
+	    qemu_disk_present(&vm->spec.disks[i])) {
+		vm->spec.disks[i].hw = VM_HW_UNUSED;
+		vm->spec.disks[i].slot = 0;
+	} else if (!strncmp(device, "nic", 3) && (i = find_nic(vm, atoi(device + 3))) >= 0 && vm->spec.nics[i].slot) {
+		drop_nic(vm, i);
+	} else {
+		return;
+	}
+	if (save_spec(vm, &e) < 0)
+		log_warn("vm_device_released_unsaved", "vm=%s device=%s error=%s", vm->spec.name, device, log_quote(e.message));
+	else
+		log_info("vm_device_released_late", "vm=%s device=%s", vm->spec.name, device);
+}
+
 void vm_hotplug_device_deleted(struct vm *vm, const char *device)
 {
 	struct vm_plug *p = vm->plug && !strcmp(vm->plug->dev, device ?: "") ? vm->plug
 	                    : vm->plug_late && !strcmp(vm->plug_late->dev, device ?: "") ? vm->plug_late
 	                                                                                   : NULL;
 	log_info("vm_device_deleted", "vm=%s device=%s waited=%d", vm->spec.name, device ?: "?", p != NULL);
+	if (!p && device)
+		released_unwatched(vm, device);
 	if (!p || p->add)
 		return;
 	if (p == vm->plug_late)
