@@ -554,6 +554,22 @@ void vm_hotplug_qemu_gone(struct vm *vm)
 		plug_end(p, 0, NULL, NULL);
 }
 
+void vm_hotplug_detach(struct vm *vm)
+{
+	/* The agent stops: nobody is answered any more; QEMU keeps the device. */
+	struct vm_plug *ps[2] = {vm->plug, vm->plug_late};
+	vm->plug = vm->plug_late = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (!ps[i])
+			continue;
+		if (ps[i]->timer)
+			loop_timer_cancel(vm->agent->loop, ps[i]->timer);
+		if (ps[i]->tap_fd >= 0)
+			close(ps[i]->tap_fd);
+		free(ps[i]);
+	}
+}
+
 static void on_device_del(void *ctx, enum qmp_status st, json_t *ret, const char *err, const char *cmd)
 {
 	(void)ret, (void)cmd;

@@ -89,6 +89,8 @@ int vm_hotplug_apply_pending(struct vm *vm, struct errinfo *e);
 void vm_hotplug_device_deleted(struct vm *vm, const char *device);
 /* QEMU exited: a guest's late release can no longer come. */
 void vm_hotplug_qemu_gone(struct vm *vm);
+/* At agent exit: drops what waits, answering nobody. */
+void vm_hotplug_detach(struct vm *vm);
 /* vm_lifecycle.c: makes disk i of the spec (its file, as the VM's). */
 int vm_make_disk(struct vm *vm, int i, struct errinfo *e);
 
