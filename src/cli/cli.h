@@ -252,6 +252,15 @@ int task_wait(struct cli *c, const char *id, json_t **final);
  * -o json). Returns the exit code. */
 int task_finish(struct cli *c, const struct args *a, const json_t *reply, const char *done);
 
+/* vm_hw.c: a VM's disks and NICs added and removed (vm.c's table). */
+int vm_disk_add_run(struct cli *c, const struct args *a);
+int vm_disk_remove_run(struct cli *c, const struct args *a);
+int vm_nic_add_run(struct cli *c, const struct args *a);
+int vm_nic_remove_run(struct cli *c, const struct args *a);
+/* 'vm show' lines for its disks and NICs, each with its state (pending...). */
+void vm_hw_show(struct cli *c, const json_t *vm);
+extern const struct opt vm_disk_add_opts[], vm_disk_remove_opts[], vm_nic_add_opts[], vm_nic_remove_opts[];
+
 /* Flags many commands share. */
 #define OPT_LIMIT \
 	{"limit", 0, OPT_INT, "N", "show at most N items (default: all, page by page)", NULL, 0, NULL}

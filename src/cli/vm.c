@@ -268,6 +268,7 @@ static int show(struct cli *c, const struct args *a)
 		fprintf(c->out, "%-12s%s\n", "cdrom", iso ? iso : "?");
 		free(iso);
 	}
+	vm_hw_show(c, vm);
 	const char *lines[][2] = {{"placement", "placement.summary"}, {"  why", "placement.reason"}};
 	for (int i = 0; i < 2; i++) {
 		char *v = text_sanitize(json_string_value(json_path(vm, lines[i][1])) ?: "");
@@ -1053,6 +1054,20 @@ static const struct cmd cmds[] = {
 	 "they match, then switches to the new one; the old file is removed. The VM stays on its host.\n"
 	 "Cancel the task to stop it before the switch (the disk then stays where it was).\n"
 	 "Example:\n  vdc vm move-disk web1 fast-ssd\n"},
+	{"disk-add", "NAME DISK", 2, 2, "add a blank disk (hot-plugged when it runs)", vm_disk_add_opts, vm_disk_add_run,
+	 NULL, NULL,
+	 "Counts against the project's disk quota. A running VM gets it at once, on a PCIe hot-plug port;\n"
+	 "one started without a free port gets it at its next start (the change says 'pending').\n"
+	 "Example:\n  vdc vm disk-add web1 data --size 10G\n  vdc vm disk-add web1 logs --size 2G --datastore fast-ssd\n"},
+	{"disk-remove", "NAME DISK", 2, 2, "remove a disk added to it (the guest releases it first)", vm_disk_remove_opts,
+	 vm_disk_remove_run, NULL, NULL,
+	 "The guest is asked to release the disk and has 30 s; one that does not keeps it (nothing lost).\n"
+	 "Without --delete the file stays as an unused disk: disk-add NAME DISK attaches it again.\n"
+	 "Example:\n  vdc vm disk-remove web1 data --delete\n"},
+	{"nic-add", "NAME", 1, 1, "add a NIC on a network (hot-plugged when it runs)", vm_nic_add_opts, vm_nic_add_run,
+	 NULL, NULL, "Example:\n  vdc vm nic-add web1 --network backend\n"},
+	{"nic-remove", "NAME NIC", 2, 2, "remove a NIC added to it (net1, net2...)", vm_nic_remove_opts,
+	 vm_nic_remove_run, NULL, NULL, "Example:\n  vdc vm nic-remove web1 net1\n"},
 	{"set-pool", "NAME [POOL]", 1, 2, "put it in a resource pool, or change its reservations (admins)",
 	 set_pool_opts, set_pool, NULL, check_set_pool,
 	 "A running VM is admitted first: its reservations must fit its new pool and its host,\n"

@@ -199,6 +199,16 @@ async function vmWalk(walk, name) {
     await page.click('[data-testid=cdrom-remove]');
     await page.waitForSelector('[data-testid=cdrom]:has-text("No drive")', { timeout: 120000 });
   });
+  await check(`${walk.label}: the hardware section adds a disk to the stopped VM, shows it, and removes it`, async () => {
+    await page.fill('[data-testid=hw-disk-name]', 'extra');
+    await page.fill('[data-testid=hw-disk-size]', '16');
+    await page.click('[data-testid=hw-disk-add]');
+    await page.waitForSelector('[data-testid=hw-result]:has-text("Done")', { timeout: 120000 });
+    await page.waitForSelector('[data-testid=hw-disk-state-extra]:has-text("attached")', { timeout: 10000 });
+    await page.check('[data-testid=hw-delete-file]');
+    await page.click('[data-testid=hw-disk-remove-extra]');
+    await page.waitForSelector('[data-testid=hw-disk-extra]', { state: 'detached', timeout: 120000 });
+  });
   await shot(walk, 'vm-stopped');
   await axe(walk, 'the stopped VM page with a snapshot');
   await check(`${walk.label}: delete asks first, then deletes`, async () => {
@@ -344,7 +354,8 @@ async function main() {
     await view.page.fill('#search', 'shown-to');
     await view.page.click('.search-results a:has-text("shown-to-viewer")');
     await view.page.waitForSelector('[data-testid=readonly]');
-    for (const sel of ['[data-testid^=power-]:not([data-testid=power-state])', '[data-testid=delete]', '#rs-vcpus', '#clone-name', '#snap-name']) {
+    for (const sel of ['[data-testid^=power-]:not([data-testid=power-state])', '[data-testid=delete]', '#rs-vcpus', '#clone-name', '#snap-name',
+      '[data-testid=hw-disk-add]', '[data-testid=hw-nic-add]']) {
       assert(await view.page.locator(sel).count() === 0, sel + ' is shown');
     }
   });

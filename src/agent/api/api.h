@@ -38,6 +38,11 @@ void api_link_probe(struct http_req *req);
 void api_link_stop(struct agent *a);
 void api_disk_move(struct http_req *req);
 void api_disk_move_cancel(struct http_req *req);
+/* api_hotplug.c: disks and NICs added and removed. */
+void api_vm_disk_add(struct http_req *req);
+void api_vm_disk_remove(struct http_req *req);
+void api_vm_nic_add(struct http_req *req);
+void api_vm_nic_remove(struct http_req *req);
 /* api_pools.c: resource pools (their settings; a VM's pool). */
 void api_pools_put(struct http_req *req);
 void api_vm_pool_put(struct http_req *req);

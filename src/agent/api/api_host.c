@@ -115,7 +115,7 @@ static void vm_metrics(struct agent *a, json_t *blockstats, FILE *f)
 			if (vm->spec.nics[i].user_mode)
 				continue;
 			char tap[16];
-			vm_spec_tap_name(&vm->spec, i, tap);
+			vm_spec_tap_name(&vm->spec, vm->spec.nics[i].id, tap);
 			int64_t rx, tx, rxp, txp;
 			net_tap_stats(tap, &rx, &tx, &rxp, &txp);
 			if (rx < 0)

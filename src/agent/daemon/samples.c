@@ -99,7 +99,7 @@ static json_t *vm_sample(struct agent *a, struct vm *vm, json_t *blockstats, int
 			continue; /* inside QEMU: no tap to count on */
 		char tap[16];
 		int64_t r, t, rp, tp;
-		vm_spec_tap_name(&vm->spec, i, tap);
+		vm_spec_tap_name(&vm->spec, vm->spec.nics[i].id, tap);
 		net_tap_stats(tap, &r, &t, &rp, &tp);
 		if (r < 0)
 			continue;

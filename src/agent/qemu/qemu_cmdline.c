@@ -57,6 +57,11 @@ char *qemu_opt_escape(const char *s)
 	return out;
 }
 
+bool qemu_disk_present(const struct vm_disk *d)
+{
+	return d->hw == VM_HW_ATTACHED || d->hw == VM_HW_REMOVE_PENDING;
+}
+
 /* The bootindex of dev under spec's boot order: 1 for the first entry, 0
  * for none (a kernel file boots the VM, or dev is not in the order). */
 static int boot_index(const struct vm_spec *spec, int dev)
@@ -172,83 +177,115 @@ int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *l, 
 			ADD("%s", spec->cmdline);
 		}
 	}
-	for (int i = 0; i < spec->ndisks; i++) {
-		const struct vm_disk *d = &spec->disks[i];
-		if (!(esc = qemu_opt_escape(d->path ? d->path : ""))) {
-			rc = -ENOMEM;
-			goto cleanup;
+	/* Devices on the root bus first, in the spec's order, as before
+	 * hot-plug existed (their PCI addresses stay what the guest knew);
+	 * those on hot-plug root ports after the ports. */
+	int boot_disk = -1;
+	for (int i = 0; i < spec->ndisks && boot_disk < 0; i++)
+		if (qemu_disk_present(&spec->disks[i]))
+			boot_disk = i;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			for (int p = 1; p <= spec->hotplug_ports; p++) {
+				ADD("-device");
+				ADD("pcie-root-port,id=hp%d,chassis=%d", p, p);
+			}
+		for (int i = 0; i < spec->ndisks; i++) {
+			const struct vm_disk *d = &spec->disks[i];
+			if (!qemu_disk_present(d) || (d->slot > 0) != (pass == 1))
+				continue;
+			if (!(esc = qemu_opt_escape(d->path ? d->path : ""))) {
+				rc = -ENOMEM;
+				goto cleanup;
+			}
+			char bus[32] = "";
+			if (d->slot)
+				snprintf(bus, sizeof(bus), ",bus=hp%d", d->slot);
+			ADD("-drive");
+			/* node-name: QMP's snapshot commands address block nodes by it. */
+			ADD("file=%s,format=qcow2,if=none,id=drive-%s,node-name=vdc-%s,discard=unmap", esc, d->name,
+			    d->name);
+			ADD("-device");
+			if (i == boot_disk && disk_boot)
+				ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s%s,bootindex=%d", d->name, d->name, bus,
+				    disk_boot);
+			else
+				ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s%s", d->name, d->name, bus);
+			free(esc);
+			esc = NULL;
 		}
-		ADD("-drive");
-		/* node-name: QMP's snapshot commands address block nodes by it. */
-		ADD("file=%s,format=qcow2,if=none,id=drive-%s,node-name=vdc-%s,discard=unmap", esc, d->name,
-		    d->name);
-		ADD("-device");
-		if (i == 0 && disk_boot)
-			ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s,bootindex=%d", d->name, d->name, disk_boot);
-		else
-			ADD("virtio-blk-pci,drive=drive-%s,id=disk-%s", d->name, d->name);
-		free(esc);
-		esc = NULL;
-	}
-	if (spec->cdrom) {
-		/* q35's own AHCI controller (ide.0): SeaBIOS and OVMF both boot
-		 * from a CD on it, and every guest has its driver. Read-only, and
-		 * empty until an ISO is inserted (QMP blockdev-change-medium on
-		 * device cdrom0). */
-		int cd_boot = boot_index(spec, VM_BOOT_CDROM);
-		bool medium = spec->cdrom_image[0] && spec->cdrom_path;
-		if (medium && !(esc = qemu_opt_escape(spec->cdrom_path))) {
-			rc = -ENOMEM;
-			goto cleanup;
+		if (pass == 0 && spec->cdrom) {
+			/* q35's own AHCI controller (ide.0): SeaBIOS and OVMF both
+			 * boot from a CD on it, and every guest has its driver.
+			 * Read-only, and empty until an ISO is inserted (QMP
+			 * blockdev-change-medium on device cdrom0). */
+			int cd_boot = boot_index(spec, VM_BOOT_CDROM);
+			bool medium = spec->cdrom_image[0] && spec->cdrom_path;
+			if (medium && !(esc = qemu_opt_escape(spec->cdrom_path))) {
+				rc = -ENOMEM;
+				goto cleanup;
+			}
+			ADD("-drive");
+			if (medium)
+				ADD("file=%s,format=raw,if=none,id=drive-cdrom0,media=cdrom,readonly=on", esc);
+			else
+				ADD("if=none,id=drive-cdrom0,media=cdrom,readonly=on");
+			ADD("-device");
+			if (cd_boot)
+				ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0,bootindex=%d", cd_boot);
+			else
+				ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0");
+			free(esc);
+			esc = NULL;
 		}
-		ADD("-drive");
-		if (medium)
-			ADD("file=%s,format=raw,if=none,id=drive-cdrom0,media=cdrom,readonly=on", esc);
-		else
-			ADD("if=none,id=drive-cdrom0,media=cdrom,readonly=on");
-		ADD("-device");
-		if (cd_boot)
-			ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0,bootindex=%d", cd_boot);
-		else
-			ADD("ide-cd,drive=drive-cdrom0,bus=ide.0,id=cdrom0");
-		free(esc);
-		esc = NULL;
-	}
-	if (l->seed_path) {
-		if (!(esc = qemu_opt_escape(l->seed_path))) {
-			rc = -ENOMEM;
-			goto cleanup;
+		if (pass == 0 && l->seed_path) {
+			if (!(esc = qemu_opt_escape(l->seed_path))) {
+				rc = -ENOMEM;
+				goto cleanup;
+			}
+			ADD("-drive");
+			ADD("file=%s,format=raw,if=none,id=drive-cidata,readonly=on", esc);
+			ADD("-device");
+			ADD("virtio-blk-pci,drive=drive-cidata,id=disk-cidata");
+			free(esc);
+			esc = NULL;
 		}
-		ADD("-drive");
-		ADD("file=%s,format=raw,if=none,id=drive-cidata,readonly=on", esc);
-		ADD("-device");
-		ADD("virtio-blk-pci,drive=drive-cidata,id=disk-cidata");
-	}
-	for (int i = 0; i < spec->nnics; i++) {
-		const struct vm_nic *n = &spec->nics[i];
-		ADD("-netdev");
-		if (n->user_mode)
-			/* restrict=on: the guest gets DHCP and nothing else, never the
-			 * host (10.0.2.2 is the host's loopback) nor the outside. */
-			ADD("user,id=net%d,restrict=on", i);
-		else
-			/* vhost-net needs its own fd handed over; left for later. */
-			ADD("tap,id=net%d,fd=%d,vhost=off", i, l->tap_fds[i]);
-		ADD("-device");
-		if (i == 0 && net_boot)
-			ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s,bootindex=%d", i, i, n->mac, net_boot);
-		else
-			ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s", i, i, n->mac);
-	}
-	if (spec->watchdog[0]) {
-		ADD("-device");
-		ADD("%s,id=watchdog0", spec->watchdog);
-		/* QEMU itself does nothing when it fires but send the WATCHDOG
-		 * event: the agent ends the VM and says why, and vdcd's HA
-		 * decides on a restart (a reset inside QEMU would be invisible
-		 * to both, and count against no restart budget). */
-		ADD("-action");
-		ADD("watchdog=none");
+		int boot_nic = -1;
+		for (int i = 0; i < spec->nnics && boot_nic < 0; i++)
+			if (spec->nics[i].hw != VM_HW_ADD_PENDING)
+				boot_nic = i;
+		for (int i = 0; i < spec->nnics; i++) {
+			const struct vm_nic *n = &spec->nics[i];
+			if (n->hw == VM_HW_ADD_PENDING || (n->slot > 0) != (pass == 1))
+				continue;
+			char bus[32] = "";
+			if (n->slot)
+				snprintf(bus, sizeof(bus), ",bus=hp%d", n->slot);
+			ADD("-netdev");
+			if (n->user_mode)
+				/* restrict=on: the guest gets DHCP and nothing else, never the
+				 * host (10.0.2.2 is the host's loopback) nor the outside. */
+				ADD("user,id=net%d,restrict=on", n->id);
+			else
+				/* vhost-net needs its own fd handed over; left for later. */
+				ADD("tap,id=net%d,fd=%d,vhost=off", n->id, l->tap_fds[i]);
+			ADD("-device");
+			if (i == boot_nic && net_boot)
+				ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s%s,bootindex=%d", n->id, n->id, n->mac, bus,
+				    net_boot);
+			else
+				ADD("virtio-net-pci,netdev=net%d,id=nic%d,mac=%s%s", n->id, n->id, n->mac, bus);
+		}
+		if (pass == 0 && spec->watchdog[0]) {
+			ADD("-device");
+			ADD("%s,id=watchdog0", spec->watchdog);
+			/* QEMU itself does nothing when it fires but send the WATCHDOG
+			 * event: the agent ends the VM and says why, and vdcd's HA
+			 * decides on a restart (a reset inside QEMU would be invisible
+			 * to both, and count against no restart budget). */
+			ADD("-action");
+			ADD("watchdog=none");
+		}
 	}
 	if (l->incoming) {
 		/* The listening address comes later (migrate-incoming), once

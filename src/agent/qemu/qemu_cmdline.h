@@ -33,6 +33,10 @@ void strv_free(struct strv *sv);
 int qemu_cmdline_build(const struct vm_spec *spec, const struct qemu_launch *launch,
                        struct strv *out);
 
+/* Whether QEMU has the disk (attached, or its removal waits for the next
+ * start): what a start for an incoming migration must give it. */
+bool qemu_disk_present(const struct vm_disk *d);
+
 /* QEMU option values escape ',' by doubling it. */
 char *qemu_opt_escape(const char *s);
 

@@ -36,6 +36,7 @@ struct qmp_cmd {
 	bool handshake;      /* the capabilities negotiation itself */
 	json_t *held_args;   /* held until the negotiation is over (held) */
 	bool held;
+	int held_fd;         /* a held qmp_send_fd's copy of its descriptor, or -1 */
 	bool ended;          /* st/err below are set: end it at the next turn */
 	enum qmp_status st;
 	char err[256];
@@ -335,6 +336,8 @@ static void cmd_finish(struct qmp_cmd *c, enum qmp_status st, json_t *ret, const
 		loop_timer_cancel(c->loop, c->timer);
 	c->timer = NULL;
 	json_decref(c->held_args);
+	if (c->held_fd >= 0)
+		close(c->held_fd);
 	qmp_reply_fn cb = c->cb;
 	void *ctx = c->cb_ctx;
 	char errbuf[sizeof(c->err)], name[sizeof(c->name)];
@@ -406,8 +409,42 @@ static void fail_all(struct qmp *q, enum qmp_status st, const char *err)
 			cmd_end_later(c, st, err);
 }
 
-/* Queues the command line for c (given its id now). */
-static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
+/* Sends the line s with fd attached to its first byte (SCM_RIGHTS), as
+ * QEMU's getfd wants it; what the socket does not take at once is queued
+ * as any command's rest. 0, or -1 with errno. */
+static int send_with_fd(struct qmp *q, const char *s, size_t len, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	memset(ctl, 0, sizeof(ctl));
+	struct iovec iov = {.iov_base = (void *)s, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	size_t rest = len - (size_t)n;
+	if (rest) {
+		char *nb = realloc(q->out, q->outlen + rest);
+		if (!nb)
+			return -1;
+		q->out = nb;
+		memcpy(q->out + q->outlen, s + n, rest);
+		q->outlen += rest;
+	}
+	update_watch(q);
+	return 0;
+}
+
+/* c's command as one line of JSON, c given its id now (args consumed),
+ * without its newline; NULL when out of memory (c then ended). */
+static char *cmd_json(struct qmp *q, struct qmp_cmd *c, json_t *args)
 {
 	c->id = q->next_id++;
 	json_t *req = json_pack("{s:s, s:I}", "execute", c->name, "id", (json_int_t)c->id);
@@ -415,8 +452,51 @@ static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
 		json_object_set_new(req, "arguments", args);
 	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	size_t len = s ? strlen(s) : 0;
-	char *nb = s ? realloc(q->out, q->outlen + len + 1) : NULL;
+	if (!s)
+		cmd_end_later(c, QMP_FAILED, "out of memory");
+	return s;
+}
+
+static void cmd_send_failed(struct qmp *q, struct qmp_cmd *c)
+{
+	char err[256];
+	snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
+	fail_all(q, QMP_CLOSED, err);
+}
+
+/* Queues the command line for c; fd >= 0 goes with it. */
+static void cmd_write_fd(struct qmp *q, struct qmp_cmd *c, json_t *args, int fd)
+{
+	/* The fd must ride on the command's own bytes: not behind others. */
+	if (q->outlen) {
+		json_decref(args);
+		cmd_end_later(c, QMP_FAILED, "the monitor is still sending an earlier command; try again");
+		return;
+	}
+	char *s = cmd_json(q, c, args), *line = s ? realloc(s, strlen(s) + 2) : NULL;
+	if (!line) {
+		if (s)
+			cmd_end_later(c, QMP_FAILED, "out of memory");
+		free(s);
+		return;
+	}
+	size_t len = strlen(line);
+	line[len++] = '\n';
+	line[len] = '\0';
+	int rc = send_with_fd(q, line, len, fd);
+	free(line);
+	if (rc < 0)
+		cmd_send_failed(q, c);
+}
+
+/* Queues the command line for c. */
+static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
+{
+	char *s = cmd_json(q, c, args);
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	char *nb = realloc(q->out, q->outlen + len + 1);
 	if (!nb) {
 		free(s);
 		cmd_end_later(c, QMP_FAILED, "out of memory");
@@ -427,11 +507,8 @@ static void cmd_write(struct qmp *q, struct qmp_cmd *c, json_t *args)
 	q->out[q->outlen + len] = '\n';
 	q->outlen += len + 1;
 	free(s);
-	if (flush_out(q) < 0) {
-		char err[256];
-		snprintf(err, sizeof(err), "cannot send '%s' to QEMU: %s", c->name, strerror(errno));
-		fail_all(q, QMP_CLOSED, err);
-	}
+	if (flush_out(q) < 0)
+		cmd_send_failed(q, c);
 }
 
 static struct qmp_cmd *cmd_new(struct qmp *q, const char *name, int timeout_ms, qmp_reply_fn cb,
@@ -442,6 +519,7 @@ static struct qmp_cmd *cmd_new(struct qmp *q, const char *name, int timeout_ms, 
 		abort(); /* a callback promised and no memory to keep the promise */
 	c->q = q;
 	c->loop = q->loop;
+	c->held_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : q->timeout_ms;
 	c->deadline_ms = loop_now_ms() + (uint64_t)c->timeout_ms;
@@ -471,6 +549,27 @@ void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_
 		return;
 	}
 	cmd_write(q, c, args);
+}
+
+void qmp_send_fd(struct qmp *q, const char *cmd, json_t *args, int fd, qmp_reply_fn cb, void *cb_ctx)
+{
+	struct qmp_cmd *c = cmd_new(q, cmd, 0, cb, cb_ctx);
+	if (q->closed) {
+		json_decref(args);
+		cmd_end_later(c, QMP_CLOSED, "QEMU closed its monitor connection (QEMU exited)");
+		return;
+	}
+	if (q->negotiating) { /* sent after, with a copy of fd kept meanwhile */
+		if ((c->held_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			json_decref(args);
+			cmd_end_later(c, QMP_FAILED, "cannot keep the descriptor to pass: out of descriptors");
+			return;
+		}
+		c->held = true;
+		c->held_args = args;
+		return;
+	}
+	cmd_write_fd(q, c, args, fd);
 }
 
 void qmp_reply_later(struct qmp *q, const char *cmd, enum qmp_status st, const char *err,
@@ -521,7 +620,14 @@ static void route_message(struct qmp *q, json_t *msg)
 				h->held = false;
 				json_t *args = h->held_args;
 				h->held_args = NULL;
-				cmd_write(q, h, args);
+				if (h->held_fd >= 0) {
+					int fd = h->held_fd;
+					h->held_fd = -1;
+					cmd_write_fd(q, h, args, fd);
+					close(fd);
+				} else {
+					cmd_write(q, h, args);
+				}
 			}
 	}
 	if (ret) {

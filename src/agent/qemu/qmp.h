@@ -54,6 +54,10 @@ void qmp_handshake_async(struct qmp *q, qmp_reply_fn cb, void *cb_ctx);
  * default. cb is called exactly once, from the loop. */
 void qmp_send(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, qmp_reply_fn cb,
               void *cb_ctx);
+/* qmp_send with fd (the caller's still: QEMU gets its own copy) passed
+ * along on the socket (SCM_RIGHTS): QEMU's getfd. Sent before the
+ * handshake ends, it waits with a copy of fd as any command does. */
+void qmp_send_fd(struct qmp *q, const char *cmd, json_t *args, int fd, qmp_reply_fn cb, void *cb_ctx);
 /* Ends a command without sending it, as if QEMU had answered st/err. */
 void qmp_reply_later(struct qmp *q, const char *cmd, enum qmp_status st, const char *err,
                      qmp_reply_fn cb, void *cb_ctx);

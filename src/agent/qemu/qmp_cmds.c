@@ -261,3 +261,57 @@ void qmp_query_dirty_rate(struct qmp *q, qmp_reply_fn cb, void *ctx)
 {
 	send_cmd(q, "query-dirty-rate", NULL, 0, cb, ctx);
 }
+
+/* ---- hot-plug (vm_hotplug.c) ---------------------------------------------- */
+
+void qmp_device_add_disk(struct qmp *q, const char *id, const char *node, const char *bus, qmp_reply_fn cb,
+                         void *ctx)
+{
+	send_cmd(q, "device_add",
+	         json_pack("{s:s, s:s, s:s, s:s}", "driver", "virtio-blk-pci", "id", id, "drive", node, "bus", bus), 0,
+	         cb, ctx);
+}
+
+void qmp_device_add_nic(struct qmp *q, const char *id, const char *netdev, const char *mac, const char *bus,
+                        qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "device_add",
+	         json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "virtio-net-pci", "id", id, "netdev", netdev, "mac",
+	                   mac, "bus", bus),
+	         0, cb, ctx);
+}
+
+void qmp_device_del(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "device_del", json_pack("{s:s}", "id", id), 0, cb, ctx);
+}
+
+void qmp_getfd(struct qmp *q, const char *fdname, int fd, qmp_reply_fn cb, void *ctx)
+{
+	if (fault_hit(FAULT_QMP)) {
+		qmp_reply_later(q, "getfd", QMP_FAILED, "injected fault", cb, ctx);
+		return;
+	}
+	qmp_send_fd(q, "getfd", json_pack("{s:s}", "fdname", fdname), fd, cb, ctx);
+}
+
+void qmp_closefd(struct qmp *q, const char *fdname, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "closefd", json_pack("{s:s}", "fdname", fdname), 0, cb, ctx);
+}
+
+void qmp_netdev_add_tap(struct qmp *q, const char *id, const char *fdname, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "netdev_add", json_pack("{s:s, s:s, s:s, s:b}", "type", "tap", "id", id, "fd", fdname, "vhost", 0),
+	         0, cb, ctx);
+}
+
+void qmp_netdev_add_user(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "netdev_add", json_pack("{s:s, s:s, s:b}", "type", "user", "id", id, "restrict", 1), 0, cb, ctx);
+}
+
+void qmp_netdev_del(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx)
+{
+	send_cmd(q, "netdev_del", json_pack("{s:s}", "id", id), 0, cb, ctx);
+}

@@ -126,4 +126,23 @@ void qmp_migrate_start_postcopy(struct qmp *q, qmp_reply_fn cb, void *ctx);
 void qmp_calc_dirty_rate(struct qmp *q, int seconds, qmp_reply_fn cb, void *ctx);
 void qmp_query_dirty_rate(struct qmp *q, qmp_reply_fn cb, void *ctx);
 
+/* Hot-plug. A virtio disk of block node `node` (qmp_blockdev_add_qcow2)
+ * as device id on PCIe root port bus. */
+void qmp_device_add_disk(struct qmp *q, const char *id, const char *node, const char *bus, qmp_reply_fn cb,
+                         void *ctx);
+/* A virtio NIC of netdev (qmp_netdev_add_*) with mac as device id on bus. */
+void qmp_device_add_nic(struct qmp *q, const char *id, const char *netdev, const char *mac, const char *bus,
+                        qmp_reply_fn cb, void *ctx);
+/* Asks the guest to release device id: QEMU's DEVICE_DELETED event says
+ * when it did (the answer itself only says the request was made). */
+void qmp_device_del(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx);
+/* Hands fd (a tap) to QEMU under fdname; closefd drops one not used. */
+void qmp_getfd(struct qmp *q, const char *fdname, int fd, qmp_reply_fn cb, void *ctx);
+void qmp_closefd(struct qmp *q, const char *fdname, qmp_reply_fn cb, void *ctx);
+/* A tap backend on the fd given as fdname (vhost off, as at start). */
+void qmp_netdev_add_tap(struct qmp *q, const char *id, const char *fdname, qmp_reply_fn cb, void *ctx);
+/* A user-mode backend, restricted as at start. */
+void qmp_netdev_add_user(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx);
+void qmp_netdev_del(struct qmp *q, const char *id, qmp_reply_fn cb, void *ctx);
+
 #endif

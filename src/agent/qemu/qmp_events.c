@@ -13,6 +13,7 @@ static const struct {
 	{"GUEST_PANICKED", QMP_EV_GUEST_PANICKED},
 	{"MIGRATION", QMP_EV_MIGRATION},
 	{"WATCHDOG", QMP_EV_WATCHDOG},
+	{"DEVICE_DELETED", QMP_EV_DEVICE_DELETED},
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name)

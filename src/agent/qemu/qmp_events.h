@@ -10,6 +10,7 @@ enum qmp_event_kind {
 	QMP_EV_GUEST_PANICKED,
 	QMP_EV_MIGRATION,     /* a migration's status changed; data.status */
 	QMP_EV_WATCHDOG,      /* the guest's watchdog fired; data.action is QEMU's (none) */
+	QMP_EV_DEVICE_DELETED, /* the guest released a device (data.device: its id) */
 };
 
 enum qmp_event_kind qmp_event_kind(const char *name);

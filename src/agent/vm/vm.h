@@ -160,6 +160,9 @@ struct vm {
 	char move_recovering[64]; /* an interrupted move being settled after a restart: its datastore */
 	struct vm_ready ready;
 	struct vm_guest *guest; /* its guest agent's word (vm_guest.c), NULL until polled */
+	/* A disk or NIC being added or removed (vm_hotplug.c), and a removal
+	 * whose caller was told the guest did not let go, watched still. */
+	struct vm_plug *plug, *plug_late;
 	struct vm *next;
 };
 
@@ -282,6 +285,28 @@ int vm_disk_move(struct vm *vm, const char *disk, const char *to, uint64_t speed
 int vm_disk_move_cancel(struct vm *vm, struct errinfo *e);
 /* {"disk","to","phase","done_bytes","total_bytes"}, or NULL when none. */
 json_t *vm_disk_move_json(const struct vm *vm);
+
+/* vm_hotplug.c: disks and NICs added and removed, live or stopped. Each
+ * ends through done: 201 done (live, or in a stopped VM's spec), 202 kept
+ * as pending for the next start (the result's "change" says why), 200 for
+ * a removal done; the result is the VM with "change": {"kind", "name",
+ * "op", "pending", "reason"?}. -1 with e when refused at once: 400/404
+ * naming the field, 409 busy, limit, disk_exists, boot_disk. A removal
+ * that the guest does not release within 30 s ends with 409 not_released
+ * (the device stays attached). */
+struct vm_disk_req {
+	char name[64];
+	char datastore[64];   /* "": the VM's first disk's */
+	uint64_t size_mib;    /* 0: only to attach an unused disk again */
+};
+int vm_disk_add(struct vm *vm, const struct vm_disk_req *r, vm_done_fn done, void *ctx, struct errinfo *e);
+/* delete_file: the disk's file goes too; else it stays as an unused disk. */
+int vm_disk_remove(struct vm *vm, const char *name, bool delete_file, vm_done_fn done, void *ctx, struct errinfo *e);
+/* The NIC's bridge, mode and MAC ("": generated) as vm_spec_parse_nic gives them. */
+int vm_nic_add(struct vm *vm, const struct vm_nic *r, vm_done_fn done, void *ctx, struct errinfo *e);
+int vm_nic_remove(struct vm *vm, int id, vm_done_fn done, void *ctx, struct errinfo *e);
+/* Whether a change waits for the next start (what: which, for a refusal). */
+bool vm_hotplug_pending(const struct vm *vm, char *what, size_t n);
 
 /* vm_migrate.c: live migration between hosts. Each ends through done as
  * the others do. */

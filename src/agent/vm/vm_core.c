@@ -185,7 +185,7 @@ json_t *vm_to_json(struct vm *vm)
 		json_t *taps = json_array();
 		for (int i = 0; i < vm->spec.nnics; i++) {
 			char tap[16];
-			vm_spec_tap_name(&vm->spec, i, tap);
+			vm_spec_tap_name(&vm->spec, vm->spec.nics[i].id, tap);
 			json_array_append_new(taps, vm->spec.nics[i].user_mode ? json_null() : json_string(tap));
 		}
 		json_object_set_new(rt, "taps", taps);

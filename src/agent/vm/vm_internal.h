@@ -85,6 +85,18 @@ void vm_mirror_switchover(struct vm *vm);
 /* The memory's send ended: a failed one drops the mirrors. */
 void vm_mirror_migration_ended(struct vm *vm, bool failed);
 
+/* vm_hotplug.c. A start first makes the pending changes (and sets how
+ * many free hot-plug ports QEMU gets): 0, or -1 with e. */
+int vm_hotplug_apply_pending(struct vm *vm, struct errinfo *e);
+/* QEMU's DEVICE_DELETED for device (its id). */
+void vm_hotplug_device_deleted(struct vm *vm, const char *device);
+/* QEMU exited: a guest's late release can no longer come. */
+void vm_hotplug_qemu_gone(struct vm *vm);
+/* At agent exit: drops what waits, answering nobody. */
+void vm_hotplug_detach(struct vm *vm);
+/* vm_lifecycle.c: makes disk i of the spec (its file, as the VM's). */
+int vm_make_disk(struct vm *vm, int i, struct errinfo *e);
+
 /* vm_snapshot.c: ends the job under way (the VM stopped meanwhile...). */
 void vm_job_end(struct vm *vm, unsigned status, const char *error);
 

@@ -406,6 +406,8 @@ int vm_ensure_vars(struct vm *vm, const char **code, struct errinfo *e)
 	return 0;
 }
 
+int vm_make_disk(struct vm *vm, int i, struct errinfo *e) { return make_disk(vm, i, e); }
+
 static int make_disks(struct vm *vm, struct errinfo *e)
 {
 	for (int i = 0; i < vm->spec.ndisks; i++)
@@ -672,7 +674,7 @@ int vm_start_qemu(struct vm *vm, bool incoming, vm_done_fn done, void *ctx, stru
 		if (vm->spec.nics[i].user_mode)
 			continue;
 		char tap[16], field[32];
-		vm_spec_tap_name(&vm->spec, i, tap);
+		vm_spec_tap_name(&vm->spec, vm->spec.nics[i].id, tap);
 		snprintf(field, sizeof(field), "nics[%d].bridge", i);
 		if ((fds[nfds] = net_tap_open(tap, vm->spec.nics[i].bridge, field, e)) < 0)
 			goto fail;
@@ -743,6 +745,9 @@ int vm_start(struct vm *vm, vm_done_fn done, void *ctx, struct errinfo *e)
 	 * the disk is gets decided before QEMU opens one. */
 	if (!vm->qmp && !vm->move)
 		vm_disk_move_recover(vm);
+	/* Hardware changes kept for this start are made first. */
+	if ((vm->state == VM_STOPPED || vm->state == VM_CRASHED) && vm_hotplug_apply_pending(vm, e) < 0)
+		return -1;
 	return vm_start_qemu(vm, false, done, ctx, e);
 }
 

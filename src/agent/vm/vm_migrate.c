@@ -301,6 +301,16 @@ int vm_migrate_can_send(struct vm *vm, const char *uri, struct errinfo *e)
 	if (vm->job_active)
 		return errinfo_set(e, 409, "job_running", NULL, "VM '%s' has a %s job running; wait for it",
 		                   vm->spec.name, vm->job_op);
+	/* The receiver's QEMU is started with what this one has: a change
+	 * waiting for the next start (or a device half plugged) would differ. */
+	char what[160];
+	if (vm->plug)
+		return errinfo_set(e, 409, "busy", NULL, "VM '%s' is adding or removing a device; migrate it once that "
+		                   "ends", vm->spec.name);
+	if (vm_hotplug_pending(vm, what, sizeof(what)))
+		return errinfo_set(e, 409, "hardware_pending", NULL,
+		                   "VM '%s' has hardware changes waiting for its next start (%s): restart it to apply "
+		                   "them, or remove the unused disk, before it migrates live", vm->spec.name, what);
 	return 0;
 }
 

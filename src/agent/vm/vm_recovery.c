@@ -42,6 +42,7 @@ void vm_detach_all(struct agent *a)
 			vm->exit_waiters = w->next;
 			free(w);
 		}
+		vm_hotplug_detach(vm);
 		vm_free(vm);
 	}
 }

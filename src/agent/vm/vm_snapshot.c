@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "qemu_cmdline.h"
 #include "qmp_cmds.h"
 #include "snap_hw.h"
 
@@ -184,7 +185,9 @@ static void on_nodes(void *ctx, enum qmp_status st, json_t *ret, const char *err
 	char names[VM_MAX_DISKS][80];
 	const char *nodes[VM_MAX_DISKS];
 	int n = 0;
-	for (int i = 0; i < vm->spec.ndisks && n < VM_MAX_DISKS; i++, n++) {
+	for (int i = 0; i < vm->spec.ndisks && n < VM_MAX_DISKS; i++) {
+		if (!qemu_disk_present(&vm->spec.disks[i]))
+			continue; /* not in QEMU: an unused disk, or one added at the next start */
 		char dev[80];
 		snprintf(dev, sizeof(dev), "drive-%s", vm->spec.disks[i].name);
 		snprintf(names[n], sizeof(names[n]), "vdc-%s", vm->spec.disks[i].name);
@@ -196,6 +199,7 @@ static void on_nodes(void *ctx, enum qmp_status st, json_t *ret, const char *err
 				         json_string_value(json_object_get(json_object_get(b, "inserted"), "node-name"))
 				             ?: names[n]);
 		nodes[n] = names[n];
+		n++;
 	}
 	qmp_snapshot(vm->qmp, qop, vm->job_id, vm->job_tag, nodes, n, on_job_started, vm);
 }

@@ -191,14 +191,45 @@ json_t *vm_spec_cdrom_json(const struct vm_spec *spec, bool with_paths)
 	return c;
 }
 
+static const char *const hw_names[] = {"attached", "pending_add", "pending_remove", "unused"};
+
+const char *vm_hw_state_name(enum vm_hw_state s) { return hw_names[s]; }
+
+/* obj's "slot" (0..VM_HOTPLUG_MAX_PORTS) and "state" (absent: attached;
+ * "unused" only for a disk). */
+static int parse_hw(const json_t *obj, const char *path, bool disk, int *slot, enum vm_hw_state *hw,
+                    struct jv_err *err)
+{
+	int64_t sl = 0;
+	const char *st = NULL;
+	char field[96];
+	if (jv_int(obj, path, "slot", false, 0, VM_HOTPLUG_MAX_PORTS, &sl, err) < 0 ||
+	    jv_string(obj, path, "state", false, 15, &st, err) < 0)
+		return -1;
+	*slot = (int)sl;
+	*hw = VM_HW_ATTACHED;
+	if (!st)
+		return 0;
+	for (int k = 0; k < (disk ? 4 : 3); k++)
+		if (!strcmp(st, hw_names[k])) {
+			*hw = (enum vm_hw_state)k;
+			return 0;
+		}
+	jv_path(field, sizeof(field), path, "state");
+	return jv_fail(err, field, "must be 'attached', 'pending_add', 'pending_remove'%s, not '%s'",
+	               disk ? " or 'unused'" : "", st);
+}
+
 static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src,
                       struct vm_disk *disk, struct jv_err *err)
 {
 	static const char *const user_keys[] = {"name", "size_mib", "image", "copy", "datastore",
-	                                        "source_vm", "source_disk", NULL};
+	                                        "source_vm", "source_disk", "slot", "state",
+	                                        "delete_on_remove", NULL};
 	static const char *const store_keys[] = {"name", "size_mib", "image", "copy", "datastore",
 	                                         "source_vm", "source_disk", "template",
-	                                         "template_format", "path", "copy_in", NULL};
+	                                         "template_format", "path", "copy_in", "slot", "state",
+	                                         "delete_on_remove", NULL};
 	if (src == VM_SPEC_FROM_USER &&
 	    refuse_path_key(d, path, "template", "the image's id in image", err) < 0)
 		return -1;
@@ -223,7 +254,9 @@ static int parse_disk(const json_t *d, const char *path, enum vm_spec_source src
 	    jv_string(d, path, "path", false, MAX_PATH_LEN, &p, err) < 0)
 		return -1;
 	disk->size_mib = (uint64_t)size;
-	if (jv_bool(d, path, "copy", false, &disk->copy, err) < 0 ||
+	if (parse_hw(d, path, true, &disk->slot, &disk->hw, err) < 0 ||
+	    jv_bool(d, path, "delete_on_remove", false, &disk->delete_pending, err) < 0 ||
+	    jv_bool(d, path, "copy", false, &disk->copy, err) < 0 ||
 	    (src != VM_SPEC_FROM_USER && jv_bool(d, path, "copy_in", false, &disk->copy_in, err) < 0))
 		return -1;
 	jv_path(field, sizeof(field), path, "image");
@@ -299,6 +332,46 @@ static int parse_disks(const json_t *root, enum vm_spec_source src, struct vm_sp
 	return 0;
 }
 
+int vm_spec_parse_nic(const json_t *n, const char *path, struct vm_nic *nic, struct jv_err *err)
+{
+	const char *bridge = NULL, *mode = NULL, *mac = NULL;
+	char field[96];
+	if (jv_string(n, path, "bridge", false, 15, &bridge, err) < 0 ||
+	    jv_string(n, path, "mode", false, 15, &mode, err) < 0 ||
+	    jv_string(n, path, "mac", false, 17, &mac, err) < 0)
+		return -1;
+	if (!mode)
+		mode = bridge ? "bridge" : "";
+	jv_path(field, sizeof(field), path, "mode");
+	if (!strcmp(mode, "user")) {
+		if (bridge)
+			return jv_fail(err, field, "is 'user', which takes no bridge");
+		nic->user_mode = true;
+	} else if (!strcmp(mode, "nat")) {
+		if (bridge)
+			return jv_fail(err, field, "is 'nat', which takes no bridge (the host's NAT "
+			                           "network has its own)");
+		nic->nat = true;
+		snprintf(nic->bridge, sizeof(nic->bridge), "%s", NAT_BRIDGE);
+	} else if (!strcmp(mode, "bridge")) {
+		jv_path(field, sizeof(field), path, "bridge");
+		if (!bridge)
+			return jv_fail(err, field, "is required (or set mode to 'nat')");
+		if (!vm_spec_valid_ifname(bridge))
+			return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
+		snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
+	} else {
+		return jv_fail(err, field, "must be 'bridge', 'nat' or 'user', not '%s'", mode);
+	}
+	if (mac) {
+		jv_path(field, sizeof(field), path, "mac");
+		if (!vm_spec_valid_mac(mac))
+			return jv_fail(err, field, "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac);
+		snprintf(nic->mac, sizeof(nic->mac), "%s", mac);
+	}
+	return 0;
+}
+
 static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *err)
 {
 	json_t *arr = NULL;
@@ -309,7 +382,7 @@ static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *e
 	if (json_array_size(arr) > VM_MAX_NICS)
 		return jv_fail(err, "nics", "has %zu entries; at most %d NICs are allowed",
 		               json_array_size(arr), VM_MAX_NICS);
-	static const char *const keys[] = {"bridge", "mode", "mac", NULL};
+	static const char *const keys[] = {"bridge", "mode", "mac", "id", "slot", "state", NULL};
 	size_t i;
 	json_t *n;
 	json_array_foreach(arr, i, n) {
@@ -319,43 +392,21 @@ static int parse_nics(const json_t *root, struct vm_spec *spec, struct jv_err *e
 			return jv_fail(err, path, "must be an object");
 		if (jv_only_keys(n, path, keys, err) < 0)
 			return -1;
-		const char *bridge = NULL, *mode = NULL, *mac = NULL;
-		if (jv_string(n, path, "bridge", false, 15, &bridge, err) < 0 ||
-		    jv_string(n, path, "mode", false, 15, &mode, err) < 0 ||
-		    jv_string(n, path, "mac", false, 17, &mac, err) < 0)
-			return -1;
 		struct vm_nic *nic = &spec->nics[i];
-		if (!mode)
-			mode = bridge ? "bridge" : "";
-		jv_path(field, sizeof(field), path, "mode");
-		if (!strcmp(mode, "user")) {
-			if (bridge)
-				return jv_fail(err, field, "is 'user', which takes no bridge");
-			nic->user_mode = true;
-		} else if (!strcmp(mode, "nat")) {
-			if (bridge)
-				return jv_fail(err, field, "is 'nat', which takes no bridge (the host's NAT "
-				                           "network has its own)");
-			nic->nat = true;
-			snprintf(nic->bridge, sizeof(nic->bridge), "%s", NAT_BRIDGE);
-		} else if (!strcmp(mode, "bridge")) {
-			jv_path(field, sizeof(field), path, "bridge");
-			if (!bridge)
-				return jv_fail(err, field, "is required (or set mode to 'nat')");
-			if (!vm_spec_valid_ifname(bridge))
-				return jv_fail(err, field, "'%s' is not a valid interface name", bridge);
-			snprintf(nic->bridge, sizeof(nic->bridge), "%s", bridge);
-		} else {
-			return jv_fail(err, field, "must be 'bridge', 'nat' or 'user', not '%s'", mode);
-		}
-		if (mac) {
-			jv_path(field, sizeof(field), path, "mac");
-			if (!vm_spec_valid_mac(mac))
-				return jv_fail(err, field, "'%s' is not a unicast MAC address like 52:54:00:12:34:56", mac);
-			snprintf(nic->mac, sizeof(nic->mac), "%s", mac);
-			for (size_t k = 0; k < i; k++)
-				if (!strcasecmp(spec->nics[k].mac, mac))
-					return jv_fail(err, field, "'%s' is used by nics[%zu] already", mac, k);
+		int64_t id = (int64_t)i;
+		if (vm_spec_parse_nic(n, path, nic, err) < 0 || jv_int(n, path, "id", false, 0, 63, &id, err) < 0 ||
+		    parse_hw(n, path, false, &nic->slot, &nic->hw, err) < 0)
+			return -1;
+		nic->id = (int)id;
+		for (size_t k = 0; k < i; k++) {
+			if (spec->nics[k].id == nic->id) {
+				jv_path(field, sizeof(field), path, "id");
+				return jv_fail(err, field, "%d is used by nics[%zu] already", nic->id, k);
+			}
+			if (nic->mac[0] && !strcasecmp(spec->nics[k].mac, nic->mac)) {
+				jv_path(field, sizeof(field), path, "mac");
+				return jv_fail(err, field, "'%s' is used by nics[%zu] already", nic->mac, k);
+			}
 		}
 		spec->nnics = (int)i + 1;
 	}
@@ -527,6 +578,27 @@ int vm_spec_parse_firmware(const json_t *obj, bool keep, struct vm_spec *spec, s
 	return 0;
 }
 
+/* Two devices on one root port would make QEMU refuse to start. */
+static int check_slots(const struct vm_spec *spec, struct jv_err *err)
+{
+	int owner[VM_HOTPLUG_MAX_PORTS + 1] = {0}; /* 1 + disk index, or -(1 + NIC index) */
+	char field[64];
+	for (int i = 0; i < spec->ndisks + spec->nnics; i++) {
+		bool disk = i < spec->ndisks;
+		int k = disk ? i : i - spec->ndisks;
+		int slot = disk ? spec->disks[k].slot : spec->nics[k].slot;
+		if (!slot || (disk && spec->disks[k].hw == VM_HW_UNUSED))
+			continue;
+		if (owner[slot]) {
+			snprintf(field, sizeof(field), "%s[%d].slot", disk ? "disks" : "nics", k);
+			return jv_fail(err, field, "%d is used by %s[%d] already", slot, owner[slot] > 0 ? "disks" : "nics",
+			               owner[slot] > 0 ? owner[slot] - 1 : -owner[slot] - 1);
+		}
+		owner[slot] = disk ? 1 + k : -(1 + k);
+	}
+	return 0;
+}
+
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err)
 {
@@ -535,11 +607,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 		return jv_fail(err, "body", "the VM spec must be a JSON object");
 	static const char *const keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot", "disks",
 	                                   "nics", "cloud_init", "resources", "display", "cpu_model", "pool", "watchdog",
-	                                   "firmware", "boot_order", "cdrom", NULL};
+	                                   "firmware", "boot_order", "cdrom", "hotplug_ports", NULL};
 	static const char *const store_keys[] = {"name", "uuid", "vcpus", "memory_mib", "boot",
 	                                         "disks", "nics", "cloud_init", "resources", "display",
 	                                         "cpu_model", "pool", "identity", "watchdog",
-	                                         "firmware", "boot_order", "cdrom", NULL};
+	                                         "firmware", "boot_order", "cdrom", "hotplug_ports", NULL};
 	if (jv_only_keys(obj, "", src == VM_SPEC_FROM_USER ? keys : store_keys, err) < 0)
 		return -1;
 	if (src == VM_SPEC_FROM_STORE && parse_identity(obj, spec, err) < 0)
@@ -590,6 +662,11 @@ int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *sp
 	    parse_nics(obj, spec, err) < 0 || parse_cloud_init(obj, spec, err) < 0 ||
 	    parse_resources(obj, spec, err) < 0 || parse_pool(obj, spec, err) < 0)
 		return -1;
+	int64_t ports = 0;
+	if (jv_int(obj, "", "hotplug_ports", false, 0, VM_HOTPLUG_MAX_PORTS, &ports, err) < 0 ||
+	    check_slots(spec, err) < 0)
+		return -1;
+	spec->hotplug_ports = (int)ports;
 	if (!spec->kernel && !spec->kernel_image[0] && spec->ndisks == 0 && !spec->cdrom)
 		return jv_fail(err, "boot",
 		               "the VM has nothing to boot: give boot.kernel_image, a disk or a CD-ROM drive");
@@ -725,6 +802,12 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 			json_object_set_new(dj, "path", json_string(d->path));
 		if (with_paths && d->copy_in)
 			json_object_set_new(dj, "copy_in", json_true());
+		if (d->slot)
+			json_object_set_new(dj, "slot", json_integer(d->slot));
+		if (d->hw != VM_HW_ATTACHED)
+			json_object_set_new(dj, "state", json_string(vm_hw_state_name(d->hw)));
+		if (d->delete_pending)
+			json_object_set_new(dj, "delete_on_remove", json_true());
 		json_array_append_new(disks, dj);
 	}
 	json_object_set_new(o, "disks", disks);
@@ -735,6 +818,11 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 		             : n->nat     ? json_pack("{s:s}", "mode", "nat")
 		                          : json_pack("{s:s}", "bridge", n->bridge);
 		json_object_set_new(nj, "mac", json_string(n->mac));
+		json_object_set_new(nj, "id", json_integer(n->id));
+		if (n->slot)
+			json_object_set_new(nj, "slot", json_integer(n->slot));
+		if (n->hw != VM_HW_ATTACHED)
+			json_object_set_new(nj, "state", json_string(vm_hw_state_name(n->hw)));
 		json_array_append_new(nics, nj);
 	}
 	json_object_set_new(o, "nics", nics);
@@ -757,6 +845,8 @@ json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths)
 	                              (json_int_t)spec->memory_limit_mib));
 	if (spec->pool.n)
 		json_object_set_new(o, "pool", pool_chain_to_json(&spec->pool));
+	if (spec->hotplug_ports)
+		json_object_set_new(o, "hotplug_ports", json_integer(spec->hotplug_ports));
 	return o;
 }
 

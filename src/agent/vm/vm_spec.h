@@ -18,6 +18,17 @@
 #define VM_MAX_MEMORY_MIB (4u * 1024 * 1024)
 #define VM_MAX_DISK_MIB (64ull * 1024 * 1024)
 #define VM_MAX_USER_DATA (64 * 1024)
+/* Hot-plug (vm_hotplug.c): a start gives QEMU this many free PCIe root
+ * ports beyond the highest one a device uses, at most VM_HOTPLUG_MAX_PORTS. */
+#define VM_HOTPLUG_SPARE 4
+#define VM_HOTPLUG_MAX_PORTS (VM_MAX_DISKS + VM_MAX_NICS)
+
+/* Where a disk or NIC stands between the spec and the running QEMU: a
+ * change that could not be made live waits for the next start
+ * (pending), as does a removal; a removed disk whose file was kept is
+ * "unused" (Proxmox's word): the VM's still, attached to nothing. */
+enum vm_hw_state { VM_HW_ATTACHED, VM_HW_ADD_PENDING, VM_HW_REMOVE_PENDING, VM_HW_UNUSED };
+const char *vm_hw_state_name(enum vm_hw_state s);
 
 struct vm_disk {
 	char name[64];
@@ -34,6 +45,11 @@ struct vm_disk {
 	 * is on a datastore this host does not share): it is this host's to
 	 * remove until the migration completes, whatever else a delete keeps. */
 	bool copy_in;
+	/* The PCIe root port (1..) the disk is plugged into, so it can be
+	 * unplugged live; 0: the machine's root bus, as at create (no unplug). */
+	int slot;
+	enum vm_hw_state hw;
+	bool delete_pending; /* a pending removal also deletes the file */
 };
 
 struct vm_nic {
@@ -41,6 +57,11 @@ struct vm_nic {
 	bool nat;         /* the host's NAT network: bridge is NAT_BRIDGE */
 	char bridge[16];
 	char mac[18];     /* "52:54:00:xx:xx:xx", generated if not given */
+	/* Stable across removals of others: QEMU's ids (netN, nicN) and the
+	 * tap's name come from it. Its index when not given. */
+	int id;
+	int slot;         /* as a disk's */
+	enum vm_hw_state hw;
 };
 
 /* The firmware a VM boots through (QEMU's -bios is SeaBIOS by default). */
@@ -99,6 +120,9 @@ struct vm_spec {
 	/* The VM's own identity on this host (agent-owned, from the store only):
 	 * its QEMU and qemu-img runs and its files' owner. 0: none given yet. */
 	unsigned uid, gid;
+	/* The free PCIe root ports the running QEMU was started with (set by
+	 * each start; an incoming VM's QEMU gets the sender's number). */
+	int hotplug_ports;
 };
 
 enum vm_spec_source {
@@ -112,6 +136,11 @@ enum vm_spec_source {
 int vm_spec_parse(const json_t *obj, enum vm_spec_source src, struct vm_spec *spec,
                   struct jv_err *err);
 void vm_spec_free(struct vm_spec *spec);
+
+/* What one NIC connects to, from n (at path: "nics[2]", or "" for a body
+ * of its own): "bridge", "mode" (bridge, nat, user) and "mac", into nic.
+ * Other keys are the caller's to check. 0, or -1 with err naming the field. */
+int vm_spec_parse_nic(const json_t *n, const char *path, struct vm_nic *nic, struct jv_err *err);
 
 /* obj's "watchdog": "i6300esb" into out, or "" when null or absent (none).
  * One model, named, so that more can come without a new field. 0, or -1
@@ -149,7 +178,7 @@ void vm_spec_fill_defaults(struct vm_spec *spec, const char *default_datastore);
  * identity). */
 json_t *vm_spec_to_json(const struct vm_spec *spec, bool with_paths);
 
-/* The tap device name of NIC index i: "vt" + 8 hex of the uuid + "n" + i. */
+/* The tap device name of the NIC of id i: "vt" + 8 hex of the uuid + "n" + i. */
 void vm_spec_tap_name(const struct vm_spec *spec, int i, char out[16]);
 
 bool vm_spec_valid_uuid(const char *s);

@@ -64,6 +64,9 @@ static void on_qmp_event(void *ctx, const char *event, json_t *data)
 	case QMP_EV_WATCHDOG:
 		on_watchdog(vm, data);
 		break;
+	case QMP_EV_DEVICE_DELETED:
+		vm_hotplug_device_deleted(vm, json_string_value(json_object_get(data, "device")));
+		break;
 	case QMP_EV_OTHER:
 		break;
 	}
@@ -270,6 +273,7 @@ void vm_handle_exit(struct vm *vm)
 			return; /* spurious: still alive */
 		have_status = r == vm->pid;
 	}
+	vm_hotplug_qemu_gone(vm);
 	char reason[768], logline[512];
 	vm_qemu_log_last_line(vm, logline, sizeof(logline));
 	bool clean = vm->expect_exit || !strcmp(vm->shutdown_reason, "guest-shutdown");

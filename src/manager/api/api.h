@@ -146,6 +146,17 @@ json_t *vm_cdrom_config(struct store *st, const json_t *want, const char *projec
                         struct errinfo *e);
 /* api_vms.c: storage migration (a disk to another datastore of its host). */
 void api_vms_disk_move(struct http_req *req);
+/* api_vms_hotplug.c: disks and NICs added to and removed from a VM. */
+void api_vms_disk_add(struct http_req *req);
+void api_vms_disk_remove(struct http_req *req);
+void api_vms_nic_add(struct http_req *req);
+void api_vms_nic_remove(struct http_req *req);
+/* api_vms.c: the VM of the route ({id}) that an operation may act on (an
+ * operator's, not being created or deleted), or NULL after replying. */
+json_t *api_vm_for_action(struct http_req *req);
+struct quota_refusal;
+/* 409 quota_exceeded with the numbers (limit, would_be), for clients to act on. */
+void api_reply_quota_refusal(struct http_req *req, const struct quota_refusal *r, const struct errinfo *e);
 /* api_ui.c: the web UI's files. */
 void api_ui_get(struct http_req *req);
 extern const struct http_route mgr_ui_fallback;

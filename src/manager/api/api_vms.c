@@ -55,7 +55,7 @@ static int vm_name_free(struct mgr *m, const char *name, const char *project_id,
 }
 
 /* 409 quota_exceeded with the numbers, for clients to act on. */
-static void reply_quota_refusal(struct http_req *req, const struct quota_refusal *r, const struct errinfo *e)
+void api_reply_quota_refusal(struct http_req *req, const struct quota_refusal *r, const struct errinfo *e)
 {
 	json_t *err = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "code", e->code, "message", e->message, "field",
 	                        quota_names[r->which], "project", r->project, "limit", (json_int_t)r->limit,
@@ -426,7 +426,7 @@ fail:
 		mgr_event(m, mgr_actor(req), "vm.create", "vm", name ? name : "?",
 		          e.status && e.status < 500 ? "refused" : "failed", e.message);
 	if (refusal.which >= 0) {
-		reply_quota_refusal(req, &refusal, &e);
+		api_reply_quota_refusal(req, &refusal, &e);
 	} else if (report && e.status == 409 && !strcmp(e.code, "no_host")) {
 		/* No host fits: show why, host by host (an administrator); to
 		 * anyone else, the counts (a create refused would otherwise map
@@ -485,6 +485,8 @@ json_t *api_vm_for_action(struct http_req *req)
 	}
 	return vm;
 }
+
+json_t *api_vm_for_action(struct http_req *req) { return vm_for_action(req); }
 
 /* What an operation asks the VM to become; NULL when it asks nothing. */
 static const char *desired_after(const char *op)
@@ -892,6 +894,7 @@ void api_vms_resize(struct http_req *req)
 	const json_t *cfg = json_object_get(vm, "config");
 	int64_t from[QUOTA_N], to[QUOTA_N], delta[QUOTA_N] = {0};
 	quota_of_vm(vm, from);
+	from[QUOTA_DISK_MIB] -= quota_extra_disk_mib(vm); /* disk_size_mib: the root disk's */
 	memcpy(to, from, sizeof(to));
 	struct jv_err jerr = {0};
 	if (jv_only_keys(body, "", keys, &jerr) < 0 ||
@@ -997,7 +1000,7 @@ void api_vms_resize(struct http_req *req)
 		json_decref(args);
 		mgr_event(m, mgr_actor(req), "vm.resize", "vm", id, "failed", e.message);
 		if (refusal.which >= 0)
-			reply_quota_refusal(req, &refusal, &e);
+			api_reply_quota_refusal(req, &refusal, &e);
 		else
 			mgr_reply_err(req, &e);
 		goto out;
@@ -1080,6 +1083,9 @@ void api_vms_clone(struct http_req *req)
 	bad |= json_object_set_new(json_object_get(vm, "config"), "clone_of",
 	                           json_pack("{s:O, s:s}", "id", json_object_get(src, "id"), "name", src_name));
 	bad |= json_object_set_new(json_object_get(vm, "config"), "agent_name", json_string(id));
+	/* A clone copies the root disk only: not the source's added disks and NICs. */
+	json_object_del(json_object_get(vm, "config"), "extra_disks");
+	json_object_del(json_object_get(vm, "config"), "extra_nics");
 	char summary[160];
 	snprintf(summary, sizeof(summary), "cloned from %s, on its host", src_name);
 	placement = clone_placement(m, src, summary);
@@ -1104,7 +1110,7 @@ void api_vms_clone(struct http_req *req)
 		mgr_event(m, mgr_actor(req), "vm.clone", "vm", name, e.status && e.status < 500 ? "refused" : "failed",
 		          e.message);
 		if (refusal.which >= 0)
-			reply_quota_refusal(req, &refusal, &e);
+			api_reply_quota_refusal(req, &refusal, &e);
 		else
 			mgr_reply_err(req, &e);
 		goto out;

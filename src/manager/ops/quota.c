@@ -37,7 +37,17 @@ void quota_of_vm(const json_t *vm, int64_t out[QUOTA_N])
 	out[QUOTA_VMS] = 1;
 	out[QUOTA_VCPUS] = json_integer_value(json_object_get(cfg, "vcpus"));
 	out[QUOTA_MEMORY_MIB] = json_integer_value(json_object_get(cfg, "memory_mib"));
-	out[QUOTA_DISK_MIB] = json_integer_value(json_object_get(cfg, "disk_size_mib"));
+	out[QUOTA_DISK_MIB] = json_integer_value(json_object_get(cfg, "disk_size_mib")) + quota_extra_disk_mib(vm);
+}
+
+int64_t quota_extra_disk_mib(const json_t *vm)
+{
+	int64_t sum = 0;
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(json_object_get(vm, "config"), "extra_disks"), i, d)
+		sum += json_integer_value(json_object_get(d, "size_mib"));
+	return sum;
 }
 
 static int charge(struct store *st, const char *project_id, const int64_t delta[QUOTA_N],
@@ -183,8 +193,8 @@ static int recount_page(void *ctx, json_t *projects)
 	struct store *st = ctx;
 	size_t i;
 	json_t *p;
-	json_t *spec = json_pack("{s:{s:b, s:b, s:b}}", "config", "vcpus", 1, "memory_mib", 1,
-	                         "disk_size_mib", 1);
+	json_t *spec = json_pack("{s:{s:b, s:b, s:b, s:b}}", "config", "vcpus", 1, "memory_mib", 1,
+	                         "disk_size_mib", 1, "extra_disks", 1);
 	json_array_foreach(projects, i, p) {
 		struct usage u = {.spec = spec};
 		int64_t *usage = u.sum, old[QUOTA_N];

@@ -20,6 +20,9 @@ json_t *quota_json(const int64_t v[QUOTA_N], int null_negative);
 
 /* What a VM document counts for: 1 VM, its vCPUs, memory and disk. */
 void quota_of_vm(const json_t *vm, int64_t out[QUOTA_N]);
+/* The MiB of the disks added to the VM after its creation (config.extra_disks,
+ * unused ones included: their files stay): part of quota_of_vm's disk. */
+int64_t quota_extra_disk_mib(const json_t *vm);
 
 struct quota_refusal {
 	int which;        /* index into quota_names */

@@ -23,6 +23,50 @@ const char *vm_agent_name(const json_t *vm)
 	return a ? a : json_string_value(json_object_get(vm, "name"));
 }
 
+/* The disks added after the VM's creation, as the host has them (its spec
+ * on another host, after an HA restart, must have them too): 0 or -1. */
+static int vm_spec_extra_disks(const json_t *cfg, json_t *disks)
+{
+	size_t i;
+	json_t *d;
+	int bad = 0;
+	json_array_foreach(json_object_get(cfg, "extra_disks"), i, d) {
+		const char *st = json_string_value(json_object_get(d, "state")) ?: "attached";
+		if (!strcmp(st, "adding")) /* its task has not made it yet */
+			continue;
+		json_t *o = json_pack("{s:O, s:O, s:O}", "name", json_object_get(d, "name"), "datastore",
+		                      json_object_get(d, "datastore"), "size_mib", json_object_get(d, "size_mib"));
+		if (o && json_integer_value(json_object_get(d, "slot")) > 0)
+			bad |= json_object_set(o, "slot", json_object_get(d, "slot"));
+		if (o && strcmp(st, "attached") && strcmp(st, "removing"))
+			bad |= json_object_set_new(o, "state", json_string(st));
+		bad |= !o || json_array_append_new(disks, o);
+	}
+	return bad ? -1 : 0;
+}
+
+/* The NICs added after its creation (netN: id N). */
+static int vm_spec_extra_nics(const json_t *cfg, json_t *nics)
+{
+	size_t i;
+	json_t *n;
+	int bad = 0;
+	json_array_foreach(json_object_get(cfg, "extra_nics"), i, n) {
+		const char *name = json_string_value(json_object_get(n, "name")) ?: "";
+		const char *st = json_string_value(json_object_get(n, "state")) ?: "attached";
+		json_t *o = json_pack("{s:O, s:i}", "bridge", json_object_get(n, "bridge"), "id",
+		                      strncmp(name, "net", 3) ? 0 : atoi(name + 3));
+		if (o && json_object_get(n, "mac"))
+			bad |= json_object_set(o, "mac", json_object_get(n, "mac"));
+		if (o && json_integer_value(json_object_get(n, "slot")) > 0)
+			bad |= json_object_set(o, "slot", json_object_get(n, "slot"));
+		if (o && !strncmp(st, "pending_", 8))
+			bad |= json_object_set_new(o, "state", json_string(st));
+		bad |= !o || json_array_append_new(nics, o);
+	}
+	return bad ? -1 : 0;
+}
+
 json_t *vm_agent_spec(const json_t *vm)
 {
 	const json_t *cfg = json_object_get(vm, "config");
@@ -64,7 +108,7 @@ json_t *vm_agent_spec(const json_t *vm)
 	if (size > 0)
 		bad |= json_object_set_new(disk, "size_mib", json_integer(size));
 	json_t *disks = json_pack("[o]", disk);
-	bad |= !disks || json_object_set_new(spec, "disks", disks);
+	bad |= !disks || vm_spec_extra_disks(cfg, disks) < 0 || json_object_set_new(spec, "disks", disks);
 	json_t *nics = json_array();
 	bad |= !nics;
 	size_t i;
@@ -73,6 +117,7 @@ json_t *vm_agent_spec(const json_t *vm)
 		bad |= json_array_append_new(nics, json_pack("{s:O}", "bridge", json_object_get(n, "bridge")));
 	if (!bad && json_array_size(nics) == 0)
 		bad |= json_array_append_new(nics, json_pack("{s:s}", "mode", "nat"));
+	bad |= vm_spec_extra_nics(cfg, nics) < 0;
 	bad |= json_object_set_new(spec, "nics", nics);
 	const json_t *ud = json_object_get(cfg, "user_data");
 	if (json_is_string(ud))
@@ -643,7 +688,10 @@ static int run_delete(struct task_ctx *t, json_t *vm, const char *op, json_t *ar
 static int run_power(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                      struct errinfo *e)
 {
-	return op_power(t, vm, op + strlen("vm."), args, result, e);
+	int rc = op_power(t, vm, op + strlen("vm."), args, result, e);
+	if (rc == 0 && !strcmp(op, "vm.start"))
+		task_hotplug_after_start(t, vm);
+	return rc;
 }
 
 static int run_resize(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
@@ -724,6 +772,8 @@ struct task_op_def {
 
 static const char no_power[] = "it was sent to the VM's host, which carries it out at once; it cannot be undone "
                                "(give the opposite operation once it ends)";
+static const char no_hotplug[] = "the host plugs the device in or asks the guest to release it at once; give the "
+                                 "opposite change once it ends";
 static const char no_snap[] = "QEMU carries out a snapshot operation as one step; it cannot be interrupted";
 
 static const struct task_op_def task_ops[] = {
@@ -744,6 +794,10 @@ static const struct task_op_def task_ops[] = {
 	{"vm.cdrom", true, false, false, task_op_cdrom, NULL, NULL, NULL},
 	{"vm.migrate", true, false, false, task_op_migrate, NULL, migrate_unqueue, NULL},
 	{"vm.disk_move", true, false, false, task_op_disk_move, NULL, NULL, NULL},
+	{"vm.disk_add", true, false, false, task_op_disk_add, task_hotplug_unqueue, task_hotplug_unqueue, no_hotplug},
+	{"vm.disk_remove", true, false, false, task_op_disk_remove, task_hotplug_unqueue, task_hotplug_unqueue, no_hotplug},
+	{"vm.nic_add", true, false, false, task_op_nic_add, NULL, NULL, no_hotplug},
+	{"vm.nic_remove", true, false, false, task_op_nic_remove, task_hotplug_unqueue, task_hotplug_unqueue, no_hotplug},
 	{"vm.pool_move", true, false, false, task_op_pool_move, task_pool_unqueue, task_pool_unqueue, NULL},
 	{"vm.snapshot_revert", true, false, false, op_snapshot, NULL, NULL, no_snap},
 	{"vm.snapshot_delete", true, false, false, op_snapshot, NULL, NULL, no_snap},

@@ -52,6 +52,22 @@ int task_op_migrate(struct task_ctx *t, json_t *vm, const char *op, json_t *args
 int task_op_ha_restart(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
                        struct errinfo *e);
 
+/* task_hotplug.c: vm.disk_add (args: name, size_mib, datastore),
+ * vm.disk_remove (name, delete, state_before), vm.nic_add (network,
+ * bridge), vm.nic_remove (name, state_before). */
+int task_op_disk_add(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                     struct errinfo *e);
+int task_op_disk_remove(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                        struct errinfo *e);
+int task_op_nic_add(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                    struct errinfo *e);
+int task_op_nic_remove(struct task_ctx *t, json_t *vm, const char *op, json_t *args, json_t **result,
+                       struct errinfo *e);
+/* A hot-plug task cancelled while queued: its request's charge and entry go back. */
+void task_hotplug_unqueue(struct store *st, const char *id, json_t *args);
+/* After a start: the VM's pending hardware changes were made; its record follows. */
+void task_hotplug_after_start(struct task_ctx *t, const json_t *vm);
+
 /* task_disk_move.c: vm.disk_move (args: disk, datastore). */
 /* vm.pool_move (task_pool.c): the host moves the VM's QEMU into the
  * cgroup of the pool its record names; refused, the record goes back. */

@@ -461,6 +461,52 @@ static void test_large_line(void **state)
 	strv_free(&sv);
 	vm_spec_free(&spec);
 }
+/* Hot-plug: free root ports after the root-bus devices (whose addresses
+ * stay as before hot-plug), the devices on ports after them, a pending
+ * add left out, a pending removal kept (the QEMU of an incoming VM has
+ * what the sender's has), the boot index on the first disk QEMU has. */
+static void test_hotplug(void **state)
+{
+	struct vm_spec spec;
+	spec_from("{'name':'h','hotplug_ports':3,'disks':["
+	          "{'name':'root','size_mib':1,'path':'/d/root','state':'pending_remove'},"
+	          "{'name':'new','size_mib':1,'path':'/d/new','slot':3,'state':'pending_add'},"
+	          "{'name':'old','size_mib':1,'path':'/d/old','state':'unused'},"
+	          "{'name':'d1','size_mib':1,'path':'/d/d1','slot':1}],"
+	          "'nics':[{'bridge':'br0','mac':'52:54:00:00:00:0a'},{'bridge':'br0','id':4,'slot':2,'mac':'52:54:00:00:00:0c'}]}",
+	          &spec);
+	struct qemu_launch l = launch_defaults();
+	l.tap_fds[0] = 41;
+	l.tap_fds[1] = 42;
+	struct strv sv;
+	build(&spec, &l, &sv);
+	for (int p = 1; p <= 3; p++) {
+		char port[64];
+		snprintf(port, sizeof(port), "pcie-root-port,id=hp%d,chassis=%d", p, p);
+		assert_true(has_pair(&sv, "-device", port));
+	}
+	assert_int_equal(count_containing(&sv, "pcie-root-port"), 3);
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-root,id=disk-root,bootindex=1"));
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-d1,id=disk-d1,bus=hp1"));
+	assert_int_equal(count_containing(&sv, "/d/new"), 0);
+	assert_int_equal(count_containing(&sv, "/d/old"), 0);
+	assert_true(has_pair(&sv, "-netdev", "tap,id=net4,fd=42,vhost=off"));
+	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net4,id=nic4,mac=52:54:00:00:00:0c,bus=hp2"));
+	assert_true(has_pair(&sv, "-device", "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:0a"));
+	int port1 = find_arg(&sv, "pcie-root-port,id=hp1,chassis=1", 0);
+	assert_true(find_arg(&sv, "virtio-blk-pci,drive=drive-root,id=disk-root,bootindex=1", 0) < port1);
+	assert_true(find_arg(&sv, "virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:00:00:0a", 0) < port1);
+	assert_true(find_arg(&sv, "virtio-blk-pci,drive=drive-d1,id=disk-d1,bus=hp1", 0) > port1);
+	strv_free(&sv);
+	vm_spec_free(&spec);
+	/* Without the root disk, the first disk QEMU has boots. */
+	spec_from("{'name':'h','disks':[{'name':'root','size_mib':1,'path':'/d/root','state':'unused'},"
+	          "{'name':'d1','size_mib':1,'path':'/d/d1','slot':1}],'hotplug_ports':1}", &spec);
+	build(&spec, &l, &sv);
+	assert_true(has_pair(&sv, "-device", "virtio-blk-pci,drive=drive-d1,id=disk-d1,bus=hp1,bootindex=1"));
+	strv_free(&sv);
+	vm_spec_free(&spec);
+}
 
 int main(void)
 {
@@ -472,7 +518,7 @@ int main(void)
 		cmocka_unit_test(test_display),      cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_firmware),
 		cmocka_unit_test(test_commas_in_paths), cmocka_unit_test(test_opt_escape),
-		cmocka_unit_test(test_large_line),
+		cmocka_unit_test(test_large_line),   cmocka_unit_test(test_hotplug),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@ enum step_kind {
 	PAUSE,  /* sleep ms, so the client sees separate reads */
 	CLOSE,  /* close the socket and exit successfully */
 	FLOOD,  /* write ms KiB without a newline; the client may hang up meanwhile */
+	EXPECT_FD, /* as EXPECT, with a file descriptor passed along (SCM_RIGHTS) */
 	END,
 };
 
@@ -41,13 +42,33 @@ struct step {
 #define PAUSE_(n) {.kind = PAUSE, .ms = (n)}
 #define FLOOD_(kib) {.kind = FLOOD, .ms = (kib)}
 #define CLOSE_ {.kind = CLOSE}
+#define EXPECT_FD_(c, a) {.kind = EXPECT_FD, .text = (c), .args = (a)}
 #define END_ {.kind = END}
 #define HANDSHAKE                                                                            \
 	SEND_(GREETING), EXPECT_("qmp_capabilities", NULL), SEND_("{\"return\": {}, \"id\": %ID%}\r\n")
 
 /* Child exit codes, so a failure says what the fake saw. */
 enum { FAKE_OK = 0, FAKE_READ_TIMEOUT = 10, FAKE_WRONG_COMMAND = 11, FAKE_EXTRA_COMMAND = 12,
-       FAKE_NO_EOF = 13, FAKE_IO = 14 };
+       FAKE_NO_EOF = 13, FAKE_IO = 14, FAKE_NO_FD = 15 };
+
+/* Reads the first byte of a command with recvmsg: 0 when a descriptor came
+ * with it (closed again), or -FAKE_NO_FD / -FAKE_IO. */
+static int fake_recv_fd(int fd, char *first)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = first, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 5000) <= 0 || recvmsg(fd, &mh, 0) != 1)
+		return -FAKE_IO;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -FAKE_NO_FD;
+	int got;
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	close(got);
+	return 0;
+}
 
 static int fake_read_line(int fd, char *buf, size_t n)
 {
@@ -99,8 +120,12 @@ static void fake_run(int fd, const struct step *script)
 			fake_write(fd, out, o);
 			break;
 		}
-		case EXPECT: {
-			int n = fake_read_line(fd, line, sizeof(line));
+		case EXPECT:
+		case EXPECT_FD: {
+			int n = 0;
+			if (s->kind == EXPECT_FD && (n = fake_recv_fd(fd, line)) < 0)
+				_exit(-n);
+			n = fake_read_line(fd, line + (s->kind == EXPECT_FD), sizeof(line) - 1);
 			if (n < 0)
 				_exit(-n);
 			json_t *cmd = json_loads(line, 0, NULL);
@@ -672,6 +697,46 @@ static void test_async_typed_arguments(void **state)
 	fake_finish(&f);
 }
 
+/* Hot-plug's commands: their arguments, and getfd's descriptor on the socket. */
+static void test_async_hotplug(void **state)
+{
+	static const struct step script[] = {
+		HANDSHAKE,
+		EXPECT_FD_("getfd", "{\"fdname\": \"tap-net1\"}"),
+		EXPECT_("netdev_add", "{\"type\": \"tap\", \"id\": \"net1\", \"fd\": \"tap-net1\", \"vhost\": false}"),
+		EXPECT_("device_add", "{\"driver\": \"virtio-net-pci\", \"id\": \"nic1\", \"netdev\": \"net1\", "
+		                      "\"mac\": \"52:54:00:00:00:01\", \"bus\": \"hp2\"}"),
+		EXPECT_("device_add", "{\"driver\": \"virtio-blk-pci\", \"id\": \"disk-d1\", \"drive\": \"vdc-d1\", "
+		                      "\"bus\": \"hp1\"}"),
+		EXPECT_("device_del", "{\"id\": \"disk-d1\"}"),
+		EXPECT_("netdev_del", "{\"id\": \"net1\"}"),
+		SEND_("{\"return\": {}, \"id\": 2}\r\n{\"return\": {}, \"id\": 3}\r\n{\"return\": {}, \"id\": 4}\r\n"
+		      "{\"return\": {}, \"id\": 5}\r\n{\"return\": {}, \"id\": 6}\r\n{\"return\": {}, \"id\": 7}\r\n"),
+		END_,
+	};
+	struct fake f = fake_start(script);
+	struct ends e = {0};
+	struct qmp *q = async_qmp(&f, &e, 2000);
+	qmp_handshake_async(q, on_end, &e);
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	qmp_getfd(q, "tap-net1", pfd[0], on_end, &e); /* held until the handshake ends, with its fd */
+	close(pfd[0]);
+	qmp_netdev_add_tap(q, "net1", "tap-net1", on_end, &e);
+	qmp_device_add_nic(q, "nic1", "net1", "52:54:00:00:00:01", "hp2", on_end, &e);
+	qmp_device_add_disk(q, "disk-d1", "vdc-d1", "hp1", on_end, &e);
+	qmp_device_del(q, "disk-d1", on_end, &e);
+	qmp_netdev_del(q, "net1", on_end, &e);
+	run_until(&e, 7);
+	assert_int_equal(e.n, 7);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(e.st[i], QMP_OK);
+	close(pfd[1]);
+	qmp_free(q);
+	loop_free(e.loop);
+	fake_finish(&f);
+}
+
 /* QEMU going away mid-command: QMP_CLOSED, on_closed once, and a free from
  * inside on_closed (as the agent does) is safe. */
 static void closed_cb(void *ctx) { on_closed(&ends_ctx); }
@@ -760,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_handshake),
 		cmocka_unit_test(test_async_timeout_is_one_command),
 		cmocka_unit_test(test_async_typed_arguments),
+		cmocka_unit_test(test_async_hotplug),
 		cmocka_unit_test(test_async_closed),
 		cmocka_unit_test(test_async_free_with_pending),
 		cmocka_unit_test(test_async_injected_fault),

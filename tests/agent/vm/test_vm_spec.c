@@ -316,6 +316,17 @@ static const struct bad_case bad_cases[] = {
 	 "'memory_limit_mib':512}]}", U, "pool[1].memory_limit_mib", "below the VM's memory"},
 	{"{'name':'a'," DISK ",'pool':[{'name':'prod'}],'pools':[]}", U, "pools", "unknown field"},
 	{"{'name':'a'," DISK ",'pool':[{'name':'p','cpu_weight':0}]}", S, "pool[0].cpu_weight", NULL},
+	/* Hot-plug: a port is one device's, a state one of the four, a NIC's id its own. */
+	{"{'name':'a','disks':[{'name':'r','size_mib':1,'slot':2},{'name':'d','size_mib':1,'slot':2}]}", U,
+	 "disks[1].slot", "used by disks[0]"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','slot':1},{'bridge':'br0','id':3,'slot':1}]}", U,
+	 "nics[1].slot", "used by nics[0]"},
+	{"{'name':'a','disks':[{'name':'r','size_mib':1,'slot':25}]}", U, "disks[0].slot", NULL},
+	{"{'name':'a','disks':[{'name':'r','size_mib':1,'state':'gone'}]}", U, "disks[0].state", "'unused'"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','state':'unused'}]}", U, "nics[0].state", NULL},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0'},{'bridge':'br0','id':0}]}", U, "nics[1].id", "used by nics[0]"},
+	{"{'name':'a'," DISK ",'nics':[{'bridge':'br0','id':64}]}", U, "nics[0].id", NULL},
+	{"{'name':'a'," DISK ",'hotplug_ports':25}", U, "hotplug_ports", NULL},
 };
 
 static void test_bad_specs(void **state)
@@ -719,6 +730,10 @@ static void fill(struct vm_spec *spec, const char *uuid)
 static const char *const roundtrip_specs[] = {
 	"{'name':'a'," DISK "}",
 	"{'name':'k','display':'none','boot':{'kernel_image':'k','initrd_image':'i','cmdline':'x=1 y'}}",
+	"{'name':'h','hotplug_ports':5,'disks':[{'name':'root','size_mib':8,'state':'pending_remove',"
+	"'delete_on_remove':true},{'name':'d1','size_mib':8,'slot':1},{'name':'d2','size_mib':8,'state':'unused'},"
+	"{'name':'d3','size_mib':8,'slot':5,'state':'pending_add'}],"
+	"'nics':[{'bridge':'br0'},{'bridge':'br0','id':3,'slot':2,'state':'pending_remove'}]}",
 	"{'name':'s','disks':[{'name':'root','source_vm':'other'},"
 	"{'name':'d','source_vm':'other','source_disk':'root'},{'name':'c','image':'i','copy':true}]}",
 	"{'name':'full','vcpus':4,'memory_mib':2048,"

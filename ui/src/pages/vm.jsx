@@ -13,6 +13,7 @@ import { useLiveReload } from '../live.js';
 import { PlacementFacts, LastExit } from './vm_facts.jsx';
 import { Migrate } from './vm_migrate.jsx';
 import { MoveDisk } from './vm_move_disk.jsx';
+import { Hardware } from './vm_hardware.jsx';
 import { VmPool } from './vm_pool.jsx';
 import { VmHa } from './vm_ha.jsx';
 import { VmCdrom, cdromText } from './vm_cdrom.jsx';
@@ -137,6 +138,7 @@ export function VmPage({ id }) {
       <RecentTasks vmId={vm.id} tick={tick} />
       <Snapshots vm={vm} writable={writable} busy={busy} run={run} />
       {writable ? <VmCdrom vm={vm} busy={busy} run={run} /> : null}
+      <Hardware vm={vm} writable={writable} onDone={() => setTick((n) => n + 1)} />
       {writable ? <Resize vm={vm} busy={busy} run={run} /> : null}
       {writable ? <Clone vm={vm} busy={busy} run={run} /> : null}
       {isAdmin() && ['running', 'paused'].includes(vm.power_state) ? <Migrate vm={vm} onDone={() => setTick((n) => n + 1)} /> : null}
