@@ -151,9 +151,6 @@ void api_vms_disk_add(struct http_req *req);
 void api_vms_disk_remove(struct http_req *req);
 void api_vms_nic_add(struct http_req *req);
 void api_vms_nic_remove(struct http_req *req);
-/* api_vms.c: the VM of the route ({id}) that an operation may act on (an
- * operator's, not being created or deleted), or NULL after replying. */
-json_t *api_vm_for_action(struct http_req *req);
 struct quota_refusal;
 /* 409 quota_exceeded with the numbers (limit, would_be), for clients to act on. */
 void api_reply_quota_refusal(struct http_req *req, const struct quota_refusal *r, const struct errinfo *e);

@@ -486,8 +486,6 @@ json_t *api_vm_for_action(struct http_req *req)
 	return vm;
 }
 
-json_t *api_vm_for_action(struct http_req *req) { return vm_for_action(req); }
-
 /* What an operation asks the VM to become; NULL when it asks nothing. */
 static const char *desired_after(const char *op)
 {
