@@ -119,7 +119,10 @@ check "the same QEMU process survives a reset" test "$(qemu_pid_of h1 web1)" = "
 
 api h1 POST /api/v1/vms/web1/stop '{"timeout_s":60}'
 check "stop answers 200 stopped" test "$STATUS/$(jget "$BODY" .state)" = 200/stopped
-check "the stop was clean (ACPI power-off)" test "$(jget "$BODY" .last_exit.reason)" = "the guest powered off"
+# The guest powers off itself, asked through its guest agent when qemu-ga
+# has answered a poll by now, else by the ACPI button: clean either way.
+check "the stop was clean (the guest powered off)" \
+	bash -c 'case $1 in "the guest powered off, asked "*) ;; *) exit 1 ;; esac' _ "$(jget "$BODY" .last_exit.reason)"
 check "QEMU is gone after stop" bash -c "! kill -0 $pid 2>/dev/null"
 check "the tap is gone after stop" bash -c "! ip netns exec $(ns_of h1) test -e /sys/class/net/$tap"
 
