@@ -560,6 +560,20 @@ guest_req() {
 	in_ns "$1" timeout 10 bash -c 'exec 3<>"/dev/tcp/$0/7777" || exit 1; printf "%s\n" "$1" >&3; cat <&3' "$2" "$3" 2>/dev/null | paste -sd'|'
 }
 
+# ready_ip VM [HOST]: the address of the latest boot of vdcd's VM (its
+# console's readiness line), once the guest answers there from HOST (h1).
+ready_ip() {
+	local i ip
+	for i in $(seq 1 300); do
+		mapi GET "/api/v1/vms/$1/console"
+		ip=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
+		[ -n "$ip" ] && [ "$(guest_req "${2:-h1}" "$ip" ping)" = pong ] && { echo "$ip"; return 0; }
+		sleep 0.2
+	done
+	diag "no ready guest that answers: its console ends: $(tail -3 <<<"$BODY" | tr '\n' '|')" >&2
+	return 1
+}
+
 # qemu_gone NAME: no QEMU process for a VM of that name (anchored so the
 # check does not match itself) on this test's hosts (other tests running
 # alongside may have VMs of the same name).

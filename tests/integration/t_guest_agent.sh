@@ -25,17 +25,6 @@ start_vm() {
 	mapi POST "/api/v1/vms/ga/start" '{}'
 	task_wait "$(jget "$BODY" .task.id)" 120
 }
-ready_ip() {
-	local i ip
-	for i in $(seq 1 300); do
-		mapi GET /api/v1/vms/ga/console
-		ip=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
-		[ -n "$ip" ] && [ "$(guest_req h1 "$ip" ping)" = pong ] && { echo "$ip"; return 0; }
-		sleep 0.2
-	done
-	diag "no ready guest that answers: its console ends: $(tail -3 <<<"$BODY" | tr '\n' '|')" >&2
-	return 1
-}
 # guest_wait JQ_TEST TIMEOUT_S: until vdcd's VM document passes the test.
 guest_wait() {
 	local end=$((SECONDS + $2))
@@ -59,7 +48,7 @@ check "its QEMU has the guest agent's virtio-serial port" \
 SOCK=$(dirname "$(find "$(dir_of h1)/run" -name qga.sock | head -1)")
 check "... on a socket in the VM's run dir that only root reaches (0700 dir)" \
 	test -S "$SOCK/qga.sock" -a "$(stat -c %a:%u "$SOCK")" = 700:0
-IP=$(ready_ip)
+IP=$(ready_ip ga)
 check "the guest is ready ($IP)" test -n "$IP"
 
 t0=$SECONDS
@@ -94,7 +83,7 @@ check "a stopped VM shows agent false" test "$(jget "$BODY" .guest.agent)" = fal
 # ---- a silent guest agent: the agent's loop stays responsive ------------------
 start_vm
 check "it starts again" test "$TASK_STATE" = succeeded
-IP=$(ready_ip)
+IP=$(ready_ip ga)
 guest_wait '.guest.agent == true' 60
 check "its guest agent answers again" test "$(jget "$BODY" .guest.agent)" = true
 check "the guest's qemu-ga is stopped (SIGSTOP)" test "$(guest_req h1 "$IP" 'qga stop')" = ok

@@ -41,17 +41,6 @@ agent_again() {
 }
 other() { [ "$1" = h1 ] && echo h2 || echo h1; }
 disk_of() { echo "$(dir_of "$1")/ds/$VM/root.qcow2"; }
-# ready_ip HOST: the address of the guest's latest boot, answering from HOST.
-ready_ip() {
-	local i ip
-	for i in $(seq 1 300); do
-		mapi GET /api/v1/vms/dm/console
-		ip=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
-		[ -n "$ip" ] && [ "$(guest_req "$1" "$ip" ping)" = pong ] && { echo "$ip"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
 # copies H: QEMU processes of the VM on host H's namespace.
 copies() {
 	local n=0 p
@@ -73,7 +62,7 @@ on_one_host() {
 
 FROM=$(host_of)
 TO=$(other "$FROM")
-IP=$(ready_ip "$FROM")
+IP=$(ready_ip dm "$FROM")
 check "the guest is ready on $FROM ($IP)" test -n "$IP"
 check "it writes 24 MiB of random bytes to its disk" test "$(guest_req "$FROM" "$IP" 'fill big 24')" = ok
 SUM=$(guest_req "$FROM" "$IP" 'sum big')

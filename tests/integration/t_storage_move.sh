@@ -41,19 +41,7 @@ mapi GET /api/v1/vms/sm
 VM=$(jget "$BODY" .id)
 UUID=$(vm_field h1 "$VM" .uuid)
 
-# ready_ip: the address of the guest's latest boot (its readiness line).
-ready_ip() {
-	local i ip
-	for i in $(seq 1 300); do
-		mapi GET /api/v1/vms/sm/console
-		ip=$(grep -oE 'VDC-GUEST-READY .* ip=[0-9.]+' <<<"$BODY" | tail -1 | sed -E 's/.* ip=//')
-		[ -n "$ip" ] && [ "$(guest_req h1 "$ip" ping)" = pong ] && { echo "$ip"; return 0; }
-		sleep 0.2
-	done
-	diag "no ready guest that answers: its console ends: $(tail -3 <<<"$BODY" | tr '\n' '|')"  >&2
-	return 1
-}
-IP=$(ready_ip)
+IP=$(ready_ip sm)
 check "the guest is ready ($IP)" test -n "$IP"
 check "it writes 24 MiB of random bytes to its disk" test "$(guest_req h1 "$IP" 'fill big 24')" = ok
 SUM=$(guest_req h1 "$IP" 'sum big')
@@ -122,7 +110,7 @@ mapi POST /api/v1/vms/sm/stop '{"timeout_s":30}'
 task_wait "$(jget "$BODY" .task.id)"
 mapi POST /api/v1/vms/sm/start
 task_wait "$(jget "$BODY" .task.id)"
-IP=$(ready_ip)
+IP=$(ready_ip sm)
 check "after a restart, from the new file: the same bytes" test "$(guest_req h1 "$IP" 'sum big')" = "$SUM"
 check "... and the writes made during the move" \
 	test "$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$n"
@@ -205,7 +193,7 @@ check "the disk is the copy on local now (the mirror was in step: it has every w
 check "the file on fast is gone" test ! -e "$TO"
 mapi POST /api/v1/vms/sm/start
 task_wait "$(jget "$BODY" .task.id)"
-IP=$(ready_ip)
+IP=$(ready_ip sm)
 check "the VM boots from it: the same bytes" test "$(guest_req h1 "$IP" 'sum big')" = "$SUM"
 check "... with the write made just before the switch" \
 	grep -q 'before-switch' <<<"$(guest_req h1 "$IP" marker)"
@@ -230,7 +218,7 @@ check "a stopped VM's move cut short once copied: the copy on local is the disk"
 	test "$(disk_file)" = "$FROM" -a -f "$FROM" -a ! -e "$TO"
 mapi POST /api/v1/vms/sm/start
 task_wait "$(jget "$BODY" .task.id)"
-IP=$(ready_ip)
+IP=$(ready_ip sm)
 check "it boots from there: the same bytes, and every write" \
 	test "$(guest_req h1 "$IP" 'sum big')/$(guest_req h1 "$IP" marker | tr '|' '\n' | grep -c '^during-')" = "$SUM/$n"
 

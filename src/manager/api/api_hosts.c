@@ -6,7 +6,7 @@
  * Removing a host revokes its secret and its certificate. */
 #include "api.h"
 #include "ha_ready.h"
-#include "guest_info.h"
+#include "heartbeat_vms.h"
 #include "ha.h"
 
 #include "charts.h"
@@ -420,10 +420,9 @@ void api_hosts_heartbeat(struct http_req *req)
 	/* The agent beats at the pace vdcd asks for, with samples for the
 	 * charts (ops/charts.c) once it knows vdcd takes them. */
 	charts_take_beat(m, json_string_value(json_object_get(host, "id")), body, mgr_now_ms());
-	/* Readiness probes: what the host saw, and what it probes (ops/ha_ready.c). */
-	ha_ready_take(m, json_string_value(json_object_get(host, "id")), vms);
-	/* What each VM's guest agent says (ops/guest_info.c). */
-	guest_info_take(m, json_string_value(json_object_get(host, "id")), vms);
+	/* What the host saw of each VM: readiness and its guest agent's word
+	 * (ops/heartbeat_vms.c); then what it should probe (ops/ha_ready.c). */
+	heartbeat_vms_take(m, json_string_value(json_object_get(host, "id")), vms);
 	json_t *reply = json_pack("{s:i, s:b, s:o}", "heartbeat_interval_s", mgr_heartbeat_interval_s(&m->cfg),
 	                          "samples", 1, "ready_probes",
 	                          ha_ready_probes(m, json_string_value(json_object_get(host, "id"))));

@@ -63,8 +63,9 @@ json_t *guest_info_clean(const json_t *seen)
 	return g;
 }
 
-static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
+void guest_info_take_vm(struct mgr *m, json_t **vmp, const json_t *report)
 {
+	const json_t *vm = *vmp, *seen = json_object_get(report, "guest");
 	json_t *now = guest_info_clean(seen);
 	const json_t *had = json_object_get(vm, "guest");
 	if (!now || (had && json_equal(had, now))) {
@@ -74,7 +75,8 @@ static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
 	json_t *upd = json_deep_copy(vm);
 	json_object_set(upd, "guest", now);
 	struct errinfo e = {0};
-	int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e);
+	json_t *stored = NULL;
+	int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), &stored, &e);
 	json_decref(upd);
 	bool was = json_is_true(json_object_get(had, "agent")), is = json_is_true(json_object_get(now, "agent"));
 	if (rc == 0 && was != is) {
@@ -88,24 +90,8 @@ static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
 		log_info("vm_guest_agent", "vm=%s agent=%s", str(vm, "id"), is ? "true" : "false");
 	}
 	json_decref(now);
-}
-
-void guest_info_take(struct mgr *m, const char *host_id, const json_t *vms)
-{
-	if (!json_is_array(vms) || !json_array_size(vms))
-		return;
-	struct store_filter f = {"host_id", host_id};
-	json_t *docs = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
-	size_t i, j;
-	json_t *vm, *r;
-	json_array_foreach(docs, i, vm) {
-		const char *name = str(json_object_get(vm, "config"), "agent_name") ?: str(vm, "name");
-		json_array_foreach(vms, j, r) {
-			if (name && !strcmp(str(r, "name") ?: "", name)) {
-				take_one(m, vm, json_object_get(r, "guest"));
-				break;
-			}
-		}
+	if (rc == 0) {
+		json_decref(*vmp); /* had and vm pointed into it */
+		*vmp = stored;
 	}
-	json_decref(docs);
 }

@@ -13,8 +13,10 @@ struct mgr;
  * wrote it): a new object, or NULL when seen is not an object. */
 json_t *guest_info_clean(const json_t *seen);
 
-/* Takes a heartbeat's VM list: each VM of host_id whose guest report
- * changed is written. A document changed meanwhile waits for the next beat. */
-void guest_info_take(struct mgr *m, const char *host_id, const json_t *vms);
+/* Takes one VM's entry of a heartbeat: when its guest report changed it is
+ * written and *vm becomes the stored document. A document changed
+ * meanwhile waits for the next beat (ops/heartbeat_vms.c walks a beat's
+ * VMs). */
+void guest_info_take_vm(struct mgr *m, json_t **vm, const json_t *report);
 
 #endif

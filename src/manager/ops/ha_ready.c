@@ -46,8 +46,11 @@ static bool changed(const json_t *had, const json_t *seen)
 	       strcmp(str(had, "ip") ?: "", str(seen, "ip") ?: "");
 }
 
-static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
+/* Writes seen as *vm's readiness when it changed; *vm becomes the stored
+ * document (its new version, for the next taker of the same beat). */
+static void take_one(struct mgr *m, json_t **vmp, const json_t *seen)
 {
+	const json_t *vm = *vmp;
 	const json_t *had = json_object_get(vm, "readiness");
 	if (!changed(had, seen))
 		return;
@@ -67,7 +70,8 @@ static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
 		json_object_del(upd, "readiness");
 	}
 	struct errinfo e = {0};
-	int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), NULL, &e);
+	json_t *stored = NULL;
+	int rc = store_update(m->st, STORE_VM, upd, json_integer_value(json_object_get(vm, "version")), &stored, &e);
 	json_decref(upd);
 	if (rc < 0)
 		return; /* changed meanwhile: the next beat tells again */
@@ -87,31 +91,18 @@ static void take_one(struct mgr *m, const json_t *vm, const json_t *seen)
 	log_info("vm_readiness", "vm=%s ready=%s lost=%d reason=%s", id,
 	         !seen || json_is_null(json_object_get(seen, "ready")) ? "null" : is ? "true" : "false",
 	         (int)json_is_true(json_object_get(seen, "lost")), log_quote(str(seen, "reason") ?: ""));
+	json_decref(*vmp); /* had, id and vm pointed into it */
+	*vmp = stored;
 }
 
-void ha_ready_take(struct mgr *m, const char *host_id, const json_t *vms)
+void ha_ready_take_vm(struct mgr *m, json_t **vm, const json_t *report)
 {
-	if (!json_is_array(vms))
+	const json_t *seen = json_object_get(report, "ready");
+	bool probe = json_is_object(json_object_get(json_object_get(*vm, "config"), "ready_probe"));
+	/* A probe the VM no longer has says nothing any more; one its host
+	 * has not learnt yet (it restarted: the reply to this beat names it)
+	 * leaves the last word as it was. */
+	if (probe && !json_is_object(seen))
 		return;
-	struct store_filter f = {"host_id", host_id};
-	json_t *docs = store_list_all(m->st, STORE_VM, &f, 1, &(struct errinfo){0});
-	size_t i, j;
-	json_t *vm, *r;
-	json_array_foreach(docs, i, vm) {
-		const char *name = agent_name(vm);
-		json_array_foreach(vms, j, r) {
-			if (!name || strcmp(str(r, "name") ?: "", name))
-				continue;
-			const json_t *seen = json_object_get(r, "ready");
-			bool probe = json_is_object(json_object_get(json_object_get(vm, "config"), "ready_probe"));
-			/* A probe the VM no longer has says nothing any more; one
-			 * its host has not learnt yet (it restarted: the reply to
-			 * this beat names it) leaves the last word as it was. */
-			if (probe && !json_is_object(seen))
-				break;
-			take_one(m, vm, probe ? seen : NULL);
-			break;
-		}
-	}
-	json_decref(docs);
+	take_one(m, vm, probe ? seen : NULL);
 }

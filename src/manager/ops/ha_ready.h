@@ -13,11 +13,12 @@ struct mgr;
  * empty object when none: the host drops the probes it had). */
 json_t *ha_ready_probes(struct mgr *m, const char *host_id);
 
-/* Takes a heartbeat's VM list (vms, as the host sent it): each VM of
- * host_id whose readiness changed is written ("readiness": {"ready": true,
- * false or null, "since", "reason", "ip", "lost", "at"}) with an event
- * vm.ready (succeeded: it answers; failed: it stopped answering). A
- * document that changed meanwhile is left for the next beat. */
-void ha_ready_take(struct mgr *m, const char *host_id, const json_t *vms);
+/* Takes one VM's entry of a heartbeat (report, as the host sent it): when
+ * its readiness changed it is written ("readiness": {"ready": true, false
+ * or null, "since", "reason", "ip", "lost", "at"}) with an event vm.ready
+ * (succeeded: it answers; failed: it stopped answering), and *vm becomes
+ * the stored document. A document that changed meanwhile is left for the
+ * next beat (ops/heartbeat_vms.c walks a beat's VMs). */
+void ha_ready_take_vm(struct mgr *m, json_t **vm, const json_t *report);
 
 #endif
